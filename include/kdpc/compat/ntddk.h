@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* <ntddk.h> for driver code built against kdpc: the WDM surface of <kdpc/wdm.h>. */
+#include <kdpc/wdm.h>
