@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/driver.h - native calls that take WDM types: load and unload a
+ * driver the way the I/O manager does.
+ */
+#ifndef KDPC_DRIVER_H
+#define KDPC_DRIVER_H
+
+#include <kdpc/machine.h>
+#include <kdpc/wdm.h>
+
+KDPC_BEGIN_DECLS
+
+/**
+ * kdpc_driver_load() - create a DRIVER_OBJECT named "\Driver\<name>" and
+ * call @entry(driver, RegistryPath) as the I/O manager does; devices created
+ * inside @entry lose DO_DEVICE_INITIALIZING when it returns.
+ * @m: the machine running the caller.
+ * @driver: receives the driver object when @entry succeeded (else NULL).
+ * Thread: simulated code at PASSIVE_LEVEL (inside kdpc_machine_run).
+ * Return: what @entry returned; STATUS_INVALID_PARAMETER (NULL argument,
+ * not simulated code of @m, IRQL above PASSIVE_LEVEL);
+ * STATUS_INSUFFICIENT_RESOURCES. A failed @entry leaves no driver object.
+ */
+KDPC_EXPORT NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE entry,
+                                      PDRIVER_OBJECT *driver);
+
+/**
+ * kdpc_driver_unload() - call DriverUnload, then free the driver object and
+ * any device objects it left.
+ * Thread: simulated code at PASSIVE_LEVEL.
+ * Return: STATUS_SUCCESS; STATUS_INVALID_DEVICE_REQUEST (no DriverUnload:
+ * the driver cannot be unloaded); STATUS_INVALID_PARAMETER.
+ * Bugchecks: unload.pending (0xCE) when a DPC the driver initialised, or
+ * one inside its driver/device objects or extensions, is still queued.
+ */
+KDPC_EXPORT NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver);
+
+/** The machine a driver object belongs to, or NULL. */
+KDPC_EXPORT kdpc_machine *kdpc_driver_machine(PDRIVER_OBJECT driver);
+
+KDPC_END_DECLS
+
+#endif /* KDPC_DRIVER_H */

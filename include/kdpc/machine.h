@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/machine.h - the simulated machine: configuration, lifecycle, runs,
+ * virtual time and interrupt lines.
+ */
+#ifndef KDPC_MACHINE_H
+#define KDPC_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <kdpc/export.h>
+#include <kdpc/status.h>
+
+KDPC_BEGIN_DECLS
+
+typedef struct kdpc_machine kdpc_machine;
+
+/** Largest number of simulated CPUs. */
+#define KDPC_MAX_CPUS 64
+/** Number of interrupt lines (IoConnectInterrupt Vector 0 .. KDPC_MAX_LINES-1). */
+#define KDPC_MAX_LINES 256
+
+/** How the deterministic engine picks the next step at an interleaving point. */
+typedef enum kdpc_policy {
+    KDPC_POLICY_RANDOM = 0,     /**< seeded random choice (default) */
+    KDPC_POLICY_ROUND_ROBIN = 1 /**< next CPU in index order at every point; no randomness */
+} kdpc_policy;
+
+/**
+ * struct kdpc_config - everything a machine is built from.
+ *
+ * Always start from kdpc_config_init(): it fills every field with its
+ * default, so fields added later keep working in old code.
+ */
+typedef struct kdpc_config {
+    unsigned cpus;                     /**< simulated CPUs, 1..64 (default 1) */
+    uint64_t seed;                     /**< seed of every random choice (default 0) */
+    kdpc_policy policy;                /**< default KDPC_POLICY_RANDOM */
+    uint64_t call_cost_ns;             /**< virtual time charged per kernel call (default 100) */
+    uint64_t clock_tick_ns;            /**< clock tick (default 15625000 = 15.625 ms) */
+    uint64_t dpc_time_limit_ns;        /**< dpc.too_long: one DPC call (default 100000) */
+    uint64_t isr_time_limit_ns;        /**< isr.too_long: one ISR call (default 25000) */
+    uint64_t spinlock_hold_limit_ns;   /**< spinlock.held_too_long (default 25000) */
+    uint64_t dpc_stall_limit_us;       /**< dpc.stall_too_long inside a DPC (default 100) */
+    uint64_t stall_limit_us;           /**< dpc.stall_too_long elsewhere (default 50) */
+    uint64_t watchdog_single_ns;       /**< dpc.watchdog P1 0 allotment (default 100 ms) */
+    uint64_t watchdog_cumulative_ns;   /**< dpc.watchdog P1 1 allotment (default 500 ms) */
+    uint64_t yield_threshold_ns;       /**< KeShouldYieldProcessor after this long at DISPATCH
+                                          (default 100000) */
+    unsigned storm_threshold;          /**< isr.storm: unclaimed deliveries in a row (default 64) */
+    unsigned interrupt_delay_permille; /**< random policy: chance (per mille) that a deliverable
+                                            interrupt waits one more point (default 500) */
+    size_t trace_capacity;             /**< trace events kept (ring); 0 keeps none (default 0) */
+    FILE *log;                         /**< bug check reports; default stderr; NULL: silent */
+    size_t thread_stack_size;          /**< host stack per simulated thread (default 1 MiB) */
+} kdpc_config;
+
+/**
+ * kdpc_config_init() - fill @cfg with the defaults: 1 CPU, deterministic
+ * engine, seeded random policy, seed 0, every rule at its RULES.md outcome.
+ * Thread: any. A NULL @cfg is ignored.
+ */
+KDPC_EXPORT void kdpc_config_init(kdpc_config *cfg);
+
+/**
+ * kdpc_machine_create() - build a machine.
+ * Thread: any host thread.
+ * Return: the machine, or NULL with errno EINVAL (bad config: NULL, cpus not
+ * 1..64, unknown policy, zero tick) or ENOMEM / EAGAIN (host resources).
+ */
+KDPC_EXPORT kdpc_machine *kdpc_machine_create(const kdpc_config *cfg);
+
+/**
+ * kdpc_machine_destroy() - free the machine and everything it allocated
+ * (threads, device objects, interrupt objects). Always safe: after a bug
+ * check, after a deadlock, or without any run. NULL is ignored.
+ * Thread: any host thread that is not a simulated thread of @m.
+ */
+KDPC_EXPORT void kdpc_machine_destroy(kdpc_machine *m);
+
+/** Entry routine of a run. */
+typedef void kdpc_entry_fn(void *ctx);
+
+/**
+ * kdpc_machine_run() - run @entry(@ctx) as a system thread at PASSIVE_LEVEL
+ * on CPU 0 and return once it has returned and the machine is quiescent (no
+ * queued DPC, pending deliverable interrupt or live thread).
+ * Thread: any host thread that is not a simulated thread; one run at a time.
+ * Return: KDPC_OK; KDPC_BUGCHECK (a violation stopped the run, see
+ * kdpc_machine_bugcheck()); KDPC_DEADLOCK (see kdpc_machine_deadlock_report());
+ * KDPC_EINVAL (NULL machine or entry); KDPC_EBUSY (called from inside a run);
+ * KDPC_E_HALTED (an earlier run bug checked or deadlocked).
+ */
+KDPC_EXPORT kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx);
+
+/** Virtual time in nanoseconds since the machine was created; 0 for NULL. */
+KDPC_EXPORT uint64_t kdpc_machine_time_ns(const kdpc_machine *m);
+
+/** Number of simulated CPUs; 0 for NULL. */
+KDPC_EXPORT unsigned kdpc_machine_cpu_count(const kdpc_machine *m);
+
+/** Seed the machine was created with; 0 for NULL. */
+KDPC_EXPORT uint64_t kdpc_machine_seed(const kdpc_machine *m);
+
+/** True once a bug check or deadlock ended a run. */
+KDPC_EXPORT bool kdpc_machine_halted(const kdpc_machine *m);
+
+/**
+ * kdpc_current_machine() - the machine whose simulated code is running on
+ * this host thread, or NULL outside simulated code.
+ */
+KDPC_EXPORT kdpc_machine *kdpc_current_machine(void);
+
+/**
+ * kdpc_line_assert() - assert interrupt line @line. The mode comes from the
+ * interrupt objects connected to it: Latched (edge) latches one interrupt
+ * (further asserts before it is taken merge into it); LevelSensitive keeps
+ * the line pending until kdpc_line_deassert(). An assert on a line with no
+ * interrupt object stays pending until one is connected.
+ * Thread: any (simulated code, or a host thread between runs).
+ * Return: KDPC_OK, KDPC_EINVAL (NULL machine or @line >= KDPC_MAX_LINES),
+ * KDPC_E_HALTED.
+ */
+KDPC_EXPORT kdpc_status kdpc_line_assert(kdpc_machine *m, unsigned line);
+
+/**
+ * kdpc_line_deassert() - deassert line @line (clears a level and any
+ * latched edge not yet taken).
+ * Return: as kdpc_line_assert().
+ */
+KDPC_EXPORT kdpc_status kdpc_line_deassert(kdpc_machine *m, unsigned line);
+
+/** True while @line is asserted (level) or holds a latched edge. */
+KDPC_EXPORT bool kdpc_line_pending(const kdpc_machine *m, unsigned line);
+
+KDPC_END_DECLS
+
+#endif /* KDPC_MACHINE_H */

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/verifier.h - rule violations (bug checks and warnings) and the
+ * per-machine switches of every rule of RULES.md.
+ */
+#ifndef KDPC_VERIFIER_H
+#define KDPC_VERIFIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <kdpc/export.h>
+#include <kdpc/status.h>
+
+KDPC_BEGIN_DECLS
+
+typedef struct kdpc_machine kdpc_machine;
+
+/** Any driver routine, cast to one function pointer type (C allows that cast). */
+typedef void (*kdpc_routine_ptr)(void);
+
+/**
+ * struct kdpc_violation - one broken rule.
+ *
+ * Bug checks (fatal) stop the run; warnings are recorded and the run goes
+ * on. Strings are owned by the machine and live until kdpc_machine_destroy().
+ */
+typedef struct kdpc_violation {
+    uint32_t code;         /**< Windows bug check code, or 0 for a warning */
+    uint64_t params[4];    /**< P1..P4 */
+    const char *rule;      /**< stable rule id from RULES.md, e.g. "dpc.irql_changed" */
+    const char *message;   /**< what happened, in words, with the guideline */
+    bool fatal;            /**< true: a bug check that stopped the run */
+    unsigned cpu;          /**< CPU where it was detected */
+    uint8_t irql;          /**< IRQL of that CPU when detected */
+    uint64_t time_ns;      /**< virtual time of detection */
+    const char *name;      /**< bug check name (e.g. "IRQL_UNEXPECTED_VALUE"), "" for warnings */
+    const char *guideline; /**< the guideline (G1..G18) in plain words */
+    const char *routine;   /**< DPC/ISR/thread routine running, "" when none */
+    uint64_t seed;         /**< seed of the machine: replays the run */
+    uint64_t event;        /**< number of trace events before it (kdpc_trace_total) */
+} kdpc_violation;
+
+/** What a rule does when it is broken. */
+typedef enum kdpc_rule_action {
+    KDPC_RULE_DEFAULT = 0, /**< the outcome RULES.md gives */
+    KDPC_RULE_OFF = 1,     /**< not checked */
+    KDPC_RULE_WARN = 2,    /**< recorded as a warning; the run goes on */
+    KDPC_RULE_BUGCHECK = 3 /**< bug check: the run stops */
+} kdpc_rule_action;
+
+/**
+ * kdpc_rule_set() - switch one rule, or a family ("spinlock.*", "*").
+ * @m: machine, not running.
+ * @rule: rule id or family pattern ending in ".*", or "*".
+ * @action: new action; KDPC_RULE_DEFAULT restores the table's outcome.
+ * Thread: any host thread while no run is in progress, or simulated code.
+ * Return: KDPC_OK, KDPC_EINVAL (NULL or bad action), KDPC_ENOENT (no such rule).
+ */
+KDPC_EXPORT kdpc_status kdpc_rule_set(kdpc_machine *m, const char *rule, kdpc_rule_action action);
+
+/**
+ * kdpc_rule_action_of() - effective action of a rule on @m.
+ * Return: KDPC_RULE_OFF / _WARN / _BUGCHECK, or KDPC_RULE_DEFAULT when @m or @rule is unknown.
+ */
+KDPC_EXPORT kdpc_rule_action kdpc_rule_action_of(const kdpc_machine *m, const char *rule);
+
+/** Number of rules kdpc knows. Thread: any. */
+KDPC_EXPORT size_t kdpc_rule_count(void);
+
+/**
+ * kdpc_rule_info() - the i-th rule of the table.
+ * @i: 0 .. kdpc_rule_count()-1.
+ * @guideline: receives the guideline text (may be NULL).
+ * Return: the rule id, or NULL when @i is out of range.
+ */
+KDPC_EXPORT const char *kdpc_rule_info(size_t i, const char **guideline);
+
+/**
+ * kdpc_machine_bugcheck() - the bug check that stopped the run.
+ * Return: the violation, or NULL when no bug check happened (or @m is NULL).
+ */
+KDPC_EXPORT const kdpc_violation *kdpc_machine_bugcheck(const kdpc_machine *m);
+
+/** Number of violations recorded (warnings and the bug check); 0 for NULL. */
+KDPC_EXPORT size_t kdpc_machine_violation_count(const kdpc_machine *m);
+
+/** The i-th recorded violation, oldest first; NULL when out of range. */
+KDPC_EXPORT const kdpc_violation *kdpc_machine_violation(const kdpc_machine *m, size_t i);
+
+/**
+ * kdpc_machine_find_violation() - first recorded violation of a rule.
+ * Return: the violation or NULL.
+ */
+KDPC_EXPORT const kdpc_violation *kdpc_machine_find_violation(const kdpc_machine *m,
+                                                              const char *rule);
+
+/**
+ * kdpc_machine_deadlock_report() - what every CPU held and waited for when
+ * kdpc_machine_run() returned KDPC_DEADLOCK.
+ * Return: text owned by the machine, or NULL when there was no deadlock.
+ */
+KDPC_EXPORT const char *kdpc_machine_deadlock_report(const kdpc_machine *m);
+
+/**
+ * kdpc_name_routine() - give a driver routine a name for reports and traces.
+ * Static functions have no host symbol; name them here. Exported functions
+ * are named from the host's symbol table without this.
+ * Return: KDPC_OK, KDPC_EINVAL, KDPC_ENOMEM.
+ */
+KDPC_EXPORT kdpc_status kdpc_name_routine(kdpc_machine *m, kdpc_routine_ptr routine,
+                                          const char *name);
+
+/** Name a routine after its own identifier: KDPC_NAME(m, MyDpcForIsr). */
+#define KDPC_NAME(m, fn) kdpc_name_routine((m), (kdpc_routine_ptr)(fn), #fn)
+
+KDPC_END_DECLS
+
+#endif /* KDPC_VERIFIER_H */

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/wdm.h - the driver-facing WDM surface. Driver code includes this
+ * (or <wdm.h> / <ntddk.h> through kdpc::wdm) and nothing else of kdpc.
+ */
+#ifndef KDPC_WDM_H
+#define KDPC_WDM_H
+
+#include <kdpc/wdm/types.h>
+#include <kdpc/wdm/ke.h>
+#include <kdpc/wdm/io.h>
+#include <kdpc/wdm/ex.h>
+
+#endif /* KDPC_WDM_H */

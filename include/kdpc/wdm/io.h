@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/wdm/io.h - I/O manager basics: DRIVER_OBJECT, DEVICE_OBJECT with its
+ * embedded DPC, IoCreateDevice / IoDeleteDevice, the DpcForIsr pair
+ * (IoInitializeDpcRequest / IoRequestDpc) and interrupt connection.
+ */
+#ifndef KDPC_WDM_IO_H
+#define KDPC_WDM_IO_H
+
+#include <kdpc/wdm/types.h>
+#include <kdpc/wdm/ke.h>
+
+KDPC_BEGIN_DECLS
+
+typedef struct _IRP IRP, *PIRP;
+typedef struct _DRIVER_OBJECT DRIVER_OBJECT, *PDRIVER_OBJECT;
+typedef struct _DEVICE_OBJECT DEVICE_OBJECT, *PDEVICE_OBJECT;
+
+/** DriverEntry prototype. IRQL: PASSIVE_LEVEL. */
+typedef NTSTATUS DRIVER_INITIALIZE(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+typedef DRIVER_INITIALIZE *PDRIVER_INITIALIZE;
+/** Unload prototype. IRQL: PASSIVE_LEVEL. */
+typedef void DRIVER_UNLOAD(PDRIVER_OBJECT DriverObject);
+typedef DRIVER_UNLOAD *PDRIVER_UNLOAD;
+/** Dispatch routine prototype. */
+typedef NTSTATUS DRIVER_DISPATCH(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+typedef DRIVER_DISPATCH *PDRIVER_DISPATCH;
+/** StartIo prototype. IRQL: DISPATCH_LEVEL. */
+typedef void DRIVER_STARTIO(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+typedef DRIVER_STARTIO *PDRIVER_STARTIO;
+/** DpcForIsr prototype (fact 5.3). */
+typedef void IO_DPC_ROUTINE(PKDPC Dpc, PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
+typedef IO_DPC_ROUTINE *PIO_DPC_ROUTINE;
+
+#define IRP_MJ_CREATE                  0x00
+#define IRP_MJ_CLOSE                   0x02
+#define IRP_MJ_READ                    0x03
+#define IRP_MJ_WRITE                   0x04
+#define IRP_MJ_FLUSH_BUFFERS           0x09
+#define IRP_MJ_DEVICE_CONTROL          0x0e
+#define IRP_MJ_INTERNAL_DEVICE_CONTROL 0x0f
+#define IRP_MJ_SHUTDOWN                0x10
+#define IRP_MJ_CLEANUP                 0x12
+#define IRP_MJ_POWER                   0x16
+#define IRP_MJ_SYSTEM_CONTROL          0x17
+#define IRP_MJ_PNP                     0x1b
+#define IRP_MJ_MAXIMUM_FUNCTION        0x1b
+
+/** Per-driver extension (AddDevice lives here in WDM). */
+typedef struct _DRIVER_EXTENSION {
+    PDRIVER_OBJECT DriverObject;
+    PVOID AddDevice;
+    ULONG Count;
+    UNICODE_STRING ServiceKeyName;
+} DRIVER_EXTENSION, *PDRIVER_EXTENSION;
+
+/** The driver object the I/O manager passes to DriverEntry. */
+struct _DRIVER_OBJECT {
+    CSHORT Type; /* IO_TYPE_DRIVER */
+    CSHORT Size;
+    PDEVICE_OBJECT DeviceObject; /* first device; NextDevice links the rest */
+    ULONG Flags;
+    PVOID DriverStart;
+    ULONG DriverSize;
+    PVOID DriverSection;
+    PDRIVER_EXTENSION DriverExtension;
+    UNICODE_STRING DriverName;
+    PUNICODE_STRING HardwareDatabase;
+    PVOID FastIoDispatch;
+    PDRIVER_INITIALIZE DriverInit;
+    PDRIVER_STARTIO DriverStartIo;
+    PDRIVER_UNLOAD DriverUnload;
+    PDRIVER_DISPATCH MajorFunction[IRP_MJ_MAXIMUM_FUNCTION + 1];
+};
+
+#define IO_TYPE_DRIVER 4
+#define IO_TYPE_DEVICE 3
+
+/* DEVICE_OBJECT Flags */
+#define DO_VERIFY_VOLUME       0x00000002
+#define DO_BUFFERED_IO         0x00000004
+#define DO_EXCLUSIVE           0x00000008
+#define DO_DIRECT_IO           0x00000010
+#define DO_MAP_IO_BUFFER       0x00000020
+#define DO_DEVICE_INITIALIZING 0x00000080
+#define DO_POWER_PAGABLE       0x00002000
+
+typedef ULONG DEVICE_TYPE;
+#define FILE_DEVICE_UNKNOWN     0x00000022
+#define FILE_DEVICE_SERIAL_PORT 0x0000001b
+#define FILE_DEVICE_DISK        0x00000007
+#define FILE_DEVICE_NETWORK     0x00000012
+#define FILE_DEVICE_SECURE_OPEN 0x00000100
+
+/**
+ * DEVICE_OBJECT - the fields drivers touch. Dpc is the DPC object that
+ * IoInitializeDpcRequest binds and IoRequestDpc queues (fact 5.1).
+ */
+struct _DEVICE_OBJECT {
+    CSHORT Type; /* IO_TYPE_DEVICE */
+    USHORT Size;
+    LONG ReferenceCount;
+    PDRIVER_OBJECT DriverObject;
+    PDEVICE_OBJECT NextDevice;
+    PDEVICE_OBJECT AttachedDevice;
+    PIRP CurrentIrp;
+    ULONG Flags;
+    ULONG Characteristics;
+    PVOID DeviceExtension;
+    DEVICE_TYPE DeviceType;
+    CCHAR StackSize;
+    ULONG AlignmentRequirement;
+    KDPC Dpc;
+    UNICODE_STRING DeviceName; /* kdpc: the name given to IoCreateDevice, or empty */
+};
+
+KDPC_EXPORT NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
+                                         PUNICODE_STRING DeviceName, DEVICE_TYPE DeviceType,
+                                         ULONG DeviceCharacteristics, BOOLEAN Exclusive,
+                                         PDEVICE_OBJECT *DeviceObject);
+KDPC_EXPORT void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject);
+
+/**
+ * IoCreateDevice - create a device object with a zeroed, 16-byte aligned
+ * extension of @DeviceExtensionSize bytes, linked at the head of the
+ * driver's device list; Flags has DO_DEVICE_INITIALIZING (cleared for
+ * devices created inside DriverEntry when it returns), StackSize is 1.
+ * IRQL: PASSIVE_LEVEL.
+ * Return: STATUS_SUCCESS, STATUS_OBJECT_NAME_COLLISION (name in use),
+ * STATUS_INVALID_PARAMETER (NULL driver or output), STATUS_INSUFFICIENT_RESOURCES.
+ */
+static inline NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
+                                      PUNICODE_STRING DeviceName, DEVICE_TYPE DeviceType,
+                                      ULONG DeviceCharacteristics, BOOLEAN Exclusive,
+                                      PDEVICE_OBJECT *DeviceObject)
+{
+    return kdpc_IoCreateDevice(DriverObject, DeviceExtensionSize, DeviceName, DeviceType,
+                               DeviceCharacteristics, Exclusive, DeviceObject);
+}
+/**
+ * IoDeleteDevice - unlink and free the device object and its extension.
+ * IRQL: PASSIVE_LEVEL. Bugchecks: unload.pending (0xCE) when the device's
+ * DPC, or a DPC inside its extension, is still queued.
+ */
+static inline void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
+{
+    kdpc_IoDeleteDevice(DeviceObject);
+}
+
+/**
+ * IoInitializeDpcRequest - bind DpcForIsr to DeviceObject->Dpc with the
+ * device object as DeferredContext (fact 5.1). IRQL: any.
+ */
+static inline void IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject, PIO_DPC_ROUTINE DpcRoutine)
+{
+    kdpc_KeInitializeDpc(&DeviceObject->Dpc, (PKDEFERRED_ROUTINE)(void (*)(void))DpcRoutine,
+                         DeviceObject);
+}
+/**
+ * IoRequestDpc - queue the device's DPC with Irp and Context as its
+ * arguments; a request while it is still queued is dropped, arguments and
+ * all (facts 5.2, 5.4). IRQL: DIRQL (any works).
+ */
+static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)kdpc_KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
+}
+
+/* ------------------------------------------------------------------ */
+/* Interrupt connection (fact 3.4)                                     */
+
+KDPC_EXPORT NTSTATUS kdpc_IoConnectInterrupt(PKINTERRUPT *InterruptObject,
+                                             PKSERVICE_ROUTINE ServiceRoutine, PVOID ServiceContext,
+                                             PKSPIN_LOCK SpinLock, ULONG Vector, KIRQL Irql,
+                                             KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                                             BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                                             BOOLEAN FloatingSave);
+KDPC_EXPORT void kdpc_IoDisconnectInterrupt(PKINTERRUPT InterruptObject);
+
+/**
+ * IoConnectInterrupt - connect @ServiceRoutine to line @Vector. The ISR runs
+ * at @SynchronizeIrql holding @SpinLock (or the object's own lock when NULL)
+ * on a CPU of @ProcessorEnableMask whose IRQL is below @Irql. It may run as
+ * soon as this returns. IRQL: PASSIVE_LEVEL.
+ * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (no active CPU in the mask,
+ * Irql not a device IRQL 3..HIGH_LEVEL, SynchronizeIrql < Irql, Vector >=
+ * KDPC_MAX_LINES, FloatingSave, NULL routine or output, or a line already
+ * connected without ShareVector or with another InterruptMode);
+ * STATUS_INSUFFICIENT_RESOURCES.
+ */
+static inline NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject,
+                                          PKSERVICE_ROUTINE ServiceRoutine, PVOID ServiceContext,
+                                          PKSPIN_LOCK SpinLock, ULONG Vector, KIRQL Irql,
+                                          KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                                          BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                                          BOOLEAN FloatingSave)
+{
+    return kdpc_IoConnectInterrupt(InterruptObject, ServiceRoutine, ServiceContext, SpinLock,
+                                   Vector, Irql, SynchronizeIrql, InterruptMode, ShareVector,
+                                   ProcessorEnableMask, FloatingSave);
+}
+/** IoDisconnectInterrupt - disconnect and free the interrupt object. IRQL: PASSIVE_LEVEL. */
+static inline void IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
+{
+    kdpc_IoDisconnectInterrupt(InterruptObject);
+}
+
+#define CONNECT_FULLY_SPECIFIED       0x1
+#define CONNECT_LINE_BASED            0x2
+#define CONNECT_MESSAGE_BASED         0x3
+#define CONNECT_FULLY_SPECIFIED_GROUP 0x4
+
+/** Fully specified parameters of IoConnectInterruptEx. */
+typedef struct _IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS {
+    PDEVICE_OBJECT PhysicalDeviceObject;
+    PKINTERRUPT *InterruptObject;
+    PKSERVICE_ROUTINE ServiceRoutine;
+    PVOID ServiceContext;
+    PKSPIN_LOCK SpinLock;
+    KIRQL SynchronizeIrql;
+    BOOLEAN FloatingSave;
+    BOOLEAN ShareVector;
+    ULONG Vector;
+    KIRQL Irql;
+    KINTERRUPT_MODE InterruptMode;
+    KAFFINITY ProcessorEnableMask;
+    USHORT Group;
+} IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS,
+    *PIO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS;
+
+/** IoConnectInterruptEx parameters (only the fully specified form is supported). */
+typedef struct _IO_CONNECT_INTERRUPT_PARAMETERS {
+    ULONG Version;
+    KDPC_EXTENSION union {
+        IO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS FullySpecified;
+    };
+} IO_CONNECT_INTERRUPT_PARAMETERS, *PIO_CONNECT_INTERRUPT_PARAMETERS;
+
+/** IoDisconnectInterruptEx parameters. */
+typedef struct _IO_DISCONNECT_INTERRUPT_PARAMETERS {
+    ULONG Version;
+    union {
+        PVOID Generic;
+        PKINTERRUPT InterruptObject;
+    } ConnectionContext;
+} IO_DISCONNECT_INTERRUPT_PARAMETERS, *PIO_DISCONNECT_INTERRUPT_PARAMETERS;
+
+KDPC_EXPORT NTSTATUS kdpc_IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Parameters);
+KDPC_EXPORT void kdpc_IoDisconnectInterruptEx(PIO_DISCONNECT_INTERRUPT_PARAMETERS Parameters);
+
+/**
+ * IoConnectInterruptEx - CONNECT_FULLY_SPECIFIED (and _GROUP with Group 0)
+ * connect exactly as IoConnectInterrupt. Divergence: kdpc has no PnP
+ * resource lists, so CONNECT_LINE_BASED and CONNECT_MESSAGE_BASED return
+ * STATUS_NOT_SUPPORTED. IRQL: PASSIVE_LEVEL.
+ */
+static inline NTSTATUS IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Parameters)
+{
+    return kdpc_IoConnectInterruptEx(Parameters);
+}
+/** IoDisconnectInterruptEx - disconnect the object a fully specified connect returned. */
+static inline void IoDisconnectInterruptEx(PIO_DISCONNECT_INTERRUPT_PARAMETERS Parameters)
+{
+    kdpc_IoDisconnectInterruptEx(Parameters);
+}
+
+KDPC_END_DECLS
+
+#endif /* KDPC_WDM_IO_H */

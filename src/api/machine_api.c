@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * machine_api.c - the native machine API. It sits above every layer and
+ * assembles a machine from them: the machine layer (CPUs, threads, baton),
+ * the verifier, the trace, and the WDM kernel and I/O layers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <kdpc/kdpc.h>
+#include "io/io.h"
+
+void kdpc_config_init(kdpc_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    cfg->cpus = 1;
+    cfg->seed = 0;
+    cfg->policy = KDPC_POLICY_RANDOM;
+    cfg->call_cost_ns = 100;
+    cfg->clock_tick_ns = 15625000;
+    cfg->dpc_time_limit_ns = 100000;
+    cfg->isr_time_limit_ns = 25000;
+    cfg->spinlock_hold_limit_ns = 25000;
+    cfg->dpc_stall_limit_us = 100;
+    cfg->stall_limit_us = 50;
+    /* Divergence: Windows allots ~20 s / ~120 s (dpc-irql.md 6.6); kdpc defaults to 100 ms and
+     * 500 ms of virtual time so that a runaway DPC ends a test in well under a second. */
+    cfg->watchdog_single_ns = 100000000;
+    cfg->watchdog_cumulative_ns = 500000000;
+    cfg->yield_threshold_ns = 100000;
+    cfg->storm_threshold = 64;
+    cfg->interrupt_delay_permille = 500;
+    cfg->trace_capacity = 0;
+    cfg->log = stderr;
+    cfg->thread_stack_size = 1u << 20;
+}
+
+static bool config_ok(const kdpc_config *cfg)
+{
+    return cfg != NULL && cfg->cpus >= 1 && cfg->cpus <= KDPC_MAX_CPUS &&
+           (cfg->policy == KDPC_POLICY_RANDOM || cfg->policy == KDPC_POLICY_ROUND_ROBIN) &&
+           cfg->clock_tick_ns != 0 && cfg->interrupt_delay_permille < 1000 &&
+           cfg->storm_threshold != 0 && cfg->trace_capacity <= ((size_t)1 << 28);
+}
+
+static void trace_event_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t obj,
+                             uint64_t arg)
+{
+    kdpc__trace(m, kind, c, (const void *)obj, NULL, arg);
+}
+
+static void teardown(kdpc_machine *m)
+{
+    kdpc__io_free(m);
+    kdpc__ke_free(m);
+    kdpc__trace_free(m);
+    kdpc__ver_free(m);
+    kdpc__machine_free(m);
+}
+
+kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
+{
+    if (!config_ok(cfg)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int err = 0;
+    kdpc_machine *m = kdpc__machine_alloc(cfg, &err);
+    if (m == NULL) {
+        errno = err;
+        return NULL;
+    }
+    if (kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 || kdpc__ke_init(m) != 0 ||
+        kdpc__io_init(m) != 0) {
+        teardown(m);
+        errno = ENOMEM;
+        return NULL;
+    }
+    m->hooks.deadlock = kdpc__ver_deadlock_report;
+    if (m->trace != NULL)
+        m->hooks.event = trace_event_hook;
+    err = kdpc__machine_start(m);
+    if (err != 0) {
+        teardown(m);
+        errno = err;
+        return NULL;
+    }
+    return m;
+}
+
+void kdpc_machine_destroy(kdpc_machine *m)
+{
+    if (m == NULL)
+        return;
+    kdpc__thread *self = kdpc__self();
+    if (self != NULL && self->m == m) {
+        fprintf(stderr, "kdpc: kdpc_machine_destroy called from inside its own run; ignored\n");
+        return;
+    }
+    kdpc__machine_stop(m);
+    teardown(m);
+}
+
+typedef struct entry_box {
+    kdpc_entry_fn *entry;
+    void *ctx;
+} entry_box;
+
+static void run_entry(PVOID p)
+{
+    entry_box *b = p;
+    b->entry(b->ctx);
+}
+
+kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx)
+{
+    if (m == NULL || entry == NULL)
+        return KDPC_EINVAL;
+    if (kdpc__self() != NULL)
+        return KDPC_EBUSY;
+    kdpc__mutex_lock(&m->mu);
+    bool busy = m->running;
+    bool halted = atomic_load(&m->halted) || m->dead;
+    kdpc__mutex_unlock(&m->mu);
+    if (busy)
+        return KDPC_EBUSY;
+    if (halted)
+        return KDPC_E_HALTED;
+    entry_box box = {entry, ctx};
+    struct _KTHREAD *kt = kdpc__ke_thread_new(m, run_entry, &box, NULL);
+    if (kt == NULL)
+        return KDPC_ESYSTEM;
+    kt->t->routine = (kdpc_routine_ptr)entry;
+    kdpc__trace(m, KDPC_EV_THREAD_START, &m->cpus[0], NULL, (kdpc_routine_ptr)entry, kt->t->id);
+    return kdpc__machine_run(m, kt->t);
+}
+
+uint64_t kdpc_machine_time_ns(const kdpc_machine *m)
+{
+    return m != NULL ? m->now_ns : 0;
+}
+
+unsigned kdpc_machine_cpu_count(const kdpc_machine *m)
+{
+    return m != NULL ? m->ncpu : 0;
+}
+
+uint64_t kdpc_machine_seed(const kdpc_machine *m)
+{
+    return m != NULL ? m->cfg.seed : 0;
+}
+
+bool kdpc_machine_halted(const kdpc_machine *m)
+{
+    return m != NULL && (atomic_load(&m->halted) || m->dead);
+}
+
+kdpc_machine *kdpc_current_machine(void)
+{
+    kdpc__thread *t = kdpc__self();
+    return t != NULL ? t->m : NULL;
+}
+
+static kdpc_status line_op(kdpc_machine *m, unsigned line, bool assert)
+{
+    if (m == NULL || line >= KDPC_MAX_LINES)
+        return KDPC_EINVAL;
+    if (atomic_load(&m->halted))
+        return KDPC_E_HALTED;
+    kdpc__line_set(m, line, assert);
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->m == m && t->cpu != NULL)
+        kdpc__trace(m, assert ? KDPC_EV_LINE_ASSERT : KDPC_EV_LINE_DEASSERT, t->cpu, NULL, NULL,
+                    line);
+    return KDPC_OK;
+}
+
+kdpc_status kdpc_line_assert(kdpc_machine *m, unsigned line)
+{
+    return line_op(m, line, true);
+}
+
+kdpc_status kdpc_line_deassert(kdpc_machine *m, unsigned line)
+{
+    return line_op(m, line, false);
+}
+
+bool kdpc_line_pending(const kdpc_machine *m, unsigned line)
+{
+    if (m == NULL || line >= KDPC_MAX_LINES)
+        return false;
+    return kdpc__line_pending((kdpc_machine *)(uintptr_t)m, line);
+}
+
+const char *kdpc_strerror(kdpc_status status)
+{
+    switch (status) {
+#define KDPC_STATUS_TEXT_(name, value, text)                                                       \
+    case name:                                                                                     \
+        return text;
+        KDPC_STATUS_MAP(KDPC_STATUS_TEXT_)
+#undef KDPC_STATUS_TEXT_
+    }
+    return "unknown status";
+}

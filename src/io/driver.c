@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * driver.c - driver objects: kdpc_driver_load / kdpc_driver_unload, as the
+ * I/O manager loads and unloads a driver.
+ *
+ * Attribution: while DriverEntry or DriverUnload runs, the calling thread
+ * acts for the driver, so DPCs it initialises, threads it creates and
+ * interrupts it connects are the driver's. Unload then finds what the
+ * driver left queued (unload.pending, 0xCE).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <kdpc/driver.h>
+#include "io/io.h"
+
+int kdpc__io_init(kdpc_machine *m)
+{
+    kdpc__io *io = calloc(1, sizeof(*io));
+    if (io == NULL)
+        return -1;
+    kdpc__ke_of(m)->io = io;
+    return 0;
+}
+
+static void driver_free(kdpc_machine *m, kdpc__drvrec *r)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    while (r->obj.DeviceObject != NULL) {
+        kdpc__devrec *d = kdpc__io_devrec(m, r->obj.DeviceObject);
+        if (d == NULL) {
+            r->obj.DeviceObject = r->obj.DeviceObject->NextDevice;
+            continue;
+        }
+        kdpc__io_device_free(m, d);
+    }
+    for (kdpc__drvrec **p = &io->drivers; *p != NULL; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    }
+    free(r);
+}
+
+void kdpc__io_free(kdpc_machine *m)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    if (ke == NULL || ke->io == NULL)
+        return;
+    kdpc__io *io = ke->io;
+    while (io->drivers != NULL)
+        driver_free(m, io->drivers);
+    while (io->devices != NULL)
+        kdpc__io_device_free(m, io->devices);
+    free(io);
+    ke->io = NULL;
+}
+
+static size_t put_wide(WCHAR *dst, const char *prefix, const char *name)
+{
+    size_t n = 0;
+    for (const char *p = prefix; *p != '\0'; p++)
+        dst[n++] = (WCHAR)(unsigned char)*p;
+    for (const char *p = name; *p != '\0'; p++)
+        dst[n++] = (WCHAR)(unsigned char)*p;
+    dst[n] = 0;
+    return n;
+}
+
+static kdpc__drvrec *find_driver(kdpc_machine *m, PDRIVER_OBJECT driver)
+{
+    for (kdpc__drvrec *r = kdpc__io_of(m)->drivers; r != NULL; r = r->next) {
+        if (&r->obj == driver)
+            return r;
+    }
+    return NULL;
+}
+
+static void *swap_driver(kdpc__cpu *c, void *driver)
+{
+    struct _KTHREAD *kt = c->thread->ke;
+    if (kt == NULL)
+        return NULL;
+    void *old = kt->driver;
+    kt->driver = driver;
+    return old;
+}
+
+NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE entry,
+                          PDRIVER_OBJECT *driver)
+{
+    kdpc__thread *t = kdpc__self();
+    if (driver != NULL)
+        *driver = NULL;
+    if (m == NULL || name == NULL || entry == NULL || driver == NULL || t == NULL || t->m != m ||
+        t->cpu == NULL || t->cpu->irql != PASSIVE_LEVEL || t->idle)
+        return STATUS_INVALID_PARAMETER;
+    static const char drv_prefix[] = "\\Driver\\";
+    static const char reg_prefix[] = "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\";
+    size_t len = strlen(name);
+    if (len > 1000)
+        return STATUS_INVALID_PARAMETER;
+    size_t n1 = sizeof(drv_prefix) + len, n2 = sizeof(reg_prefix) + len;
+    kdpc__drvrec *r = calloc(1, sizeof(*r) + (n1 + n2) * sizeof(WCHAR));
+    if (r == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    r->m = m;
+    size_t l1 = put_wide(r->names, drv_prefix, name);
+    size_t l2 = put_wide(r->names + n1, reg_prefix, name);
+    r->obj.Type = IO_TYPE_DRIVER;
+    r->obj.Size = (CSHORT)sizeof(DRIVER_OBJECT);
+    r->obj.DriverExtension = &r->ext;
+    r->ext.DriverObject = &r->obj;
+    r->obj.DriverName.Buffer = r->names;
+    r->obj.DriverName.Length = (USHORT)(l1 * sizeof(WCHAR));
+    r->obj.DriverName.MaximumLength = (USHORT)((l1 + 1) * sizeof(WCHAR));
+    r->registry_path.Buffer = r->names + n1;
+    r->registry_path.Length = (USHORT)(l2 * sizeof(WCHAR));
+    r->registry_path.MaximumLength = (USHORT)((l2 + 1) * sizeof(WCHAR));
+    r->obj.DriverInit = entry;
+    kdpc__io *io = kdpc__io_of(m);
+    r->next = io->drivers;
+    io->drivers = r;
+    void *old = swap_driver(t->cpu, r);
+    NTSTATUS st = entry(&r->obj, &r->registry_path);
+    kdpc__cpu *c = kdpc__cur_cpu();
+    swap_driver(c, old);
+    if (!NT_SUCCESS(st)) {
+        driver_free(m, r);
+        return st;
+    }
+    for (PDEVICE_OBJECT d = r->obj.DeviceObject; d != NULL; d = d->NextDevice)
+        d->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    *driver = &r->obj;
+    kdpc__ke_point(m);
+    return st;
+}
+
+typedef struct owned {
+    kdpc_machine *m;
+    kdpc__drvrec *r;
+} owned;
+
+static bool dpc_of_driver(PKDPC dpc, void *arg)
+{
+    owned *o = arg;
+    if (kdpc__ke_dpc_owner(o->m, dpc) == o->r)
+        return true;
+    const unsigned char *p = (const unsigned char *)dpc;
+    const unsigned char *lo = (const unsigned char *)o->r;
+    if (p >= lo && p < lo + sizeof(*o->r))
+        return true;
+    for (PDEVICE_OBJECT d = o->r->obj.DeviceObject; d != NULL; d = d->NextDevice) {
+        kdpc__devrec *rec = kdpc__io_devrec(o->m, d);
+        if (rec != NULL && kdpc__io_in_device(rec, dpc))
+            return true;
+    }
+    return false;
+}
+
+NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
+{
+    kdpc__thread *t = kdpc__self();
+    if (driver == NULL || t == NULL || t->cpu == NULL || t->idle || t->cpu->irql != PASSIVE_LEVEL)
+        return STATUS_INVALID_PARAMETER;
+    kdpc_machine *m = t->m;
+    kdpc__drvrec *r = find_driver(m, driver);
+    if (r == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (driver->DriverUnload == NULL)
+        return STATUS_INVALID_DEVICE_REQUEST;
+    void *old = swap_driver(t->cpu, r);
+    driver->DriverUnload(driver);
+    kdpc__cpu *c = kdpc__cur_cpu();
+    swap_driver(c, old);
+    owned o = {m, r};
+    PKDPC q = kdpc__ke_find_queued_dpc(m, dpc_of_driver, &o);
+    if (q != NULL)
+        kdpc__violation(m, KDPC_R_UNLOAD_PENDING, 0xCE, (uintptr_t)q, 0, 0, 0,
+                        KDPC_RP(q->DeferredRoutine),
+                        "driver unloaded while its DPC %p is still queued; its routine would run "
+                        "in unloaded code (remove it or KeFlushQueuedDpcs in DriverUnload)",
+                        (void *)q);
+    driver_free(m, r);
+    kdpc__ke_point(m);
+    return STATUS_SUCCESS;
+}
+
+kdpc_machine *kdpc_driver_machine(PDRIVER_OBJECT driver)
+{
+    if (driver == NULL)
+        return NULL;
+    kdpc__drvrec *r = CONTAINING_RECORD(driver, kdpc__drvrec, obj);
+    kdpc_machine *m = r->m;
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->m != m)
+        return NULL;
+    return m;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ke.h - internal state of the WDM kernel layer: per-CPU DPC queues and
+ * watchdog counters, interrupt objects, thread objects, and the helpers
+ * every ke/io/ex routine uses (current CPU, IRQL changes, interleaving
+ * points with the DPC watchdog).
+ *
+ * Lock legend: B baton holder only (every field here).
+ */
+#ifndef KDPC_KE_H
+#define KDPC_KE_H
+
+#include <stdio.h>
+
+#include <kdpc/wdm.h>
+#include "base/ptrmap.h"
+#include "sim/sim.h"
+#include "trace/trace.h"
+#include "verifier/verifier.h"
+
+/* Defaults of the DPC queue tuning (fact 4.13; ReactOS's values, see there). */
+#define KDPC_MAX_DPC_QUEUE_DEPTH  4u
+#define KDPC_MIN_DPC_RATE         3u
+#define KDPC_IDEAL_DPC_RATE       20u
+#define KDPC_ADJUST_DPC_THRESHOLD 20u
+
+/* One driver routine running on a CPU (DPC or ISR), innermost last. */
+typedef struct kdpc__frame {
+    kdpc_routine_ptr routine;
+    uint64_t start_ns; /* CPU's own time when it started */
+    void *driver;
+} kdpc__frame;
+
+#define KDPC_MAX_FRAMES 32
+
+typedef struct kdpc__kecpu {
+    LIST_ENTRY dpc_queue; /* DpcData of a queued KDPC points here */
+    ULONG depth;          /* DpcQueueDepth */
+    bool dpc_active;      /* DpcRoutineActive */
+    ULONG dpc_count;      /* DpcCount: successful insertions */
+    ULONG dpc_last_count;
+    ULONG dpc_rate;          /* DpcRequestRate */
+    ULONG max_depth;         /* MaximumDpcQueueDepth */
+    ULONG adjust;            /* AdjustDpcThreshold */
+    uint64_t dispatch_since; /* own_ns when IRQL rose to >= DISPATCH_LEVEL */
+    kdpc__frame frames[KDPC_MAX_FRAMES];
+    unsigned nframes;
+} kdpc__kecpu;
+
+struct _KINTERRUPT {
+    kdpc_machine *m;
+    PKSERVICE_ROUTINE isr;
+    PVOID ctx;
+    PKSPIN_LOCK lock; /* ActualLock */
+    KSPIN_LOCK own_lock;
+    ULONG vector;
+    KIRQL irql;
+    KIRQL sync_irql;
+    KINTERRUPT_MODE mode;
+    BOOLEAN share;
+    KAFFINITY mask;
+    void *driver;
+    unsigned unclaimed;
+    struct _KINTERRUPT *next_on_line;
+    struct _KINTERRUPT *all_next;
+    bool connected;
+};
+
+struct _KTHREAD {
+    kdpc__thread *t;
+    PKSTART_ROUTINE start;
+    PVOID ctx;
+    NTSTATUS exit_status;
+    void *driver; /* driver on whose behalf it runs (attribution) */
+    bool handle_open;
+    struct _KTHREAD *all_next;
+};
+
+typedef struct kdpc__ke {
+    kdpc__kecpu *cpus;
+    struct _KINTERRUPT *lines[KDPC_MAX_LINES]; /* chain per line */
+    unsigned unclaimed[KDPC_MAX_LINES];        /* level deliveries in a row nobody claimed */
+    struct _KINTERRUPT *all_interrupts;
+    struct _KTHREAD *all_threads;
+    kdpc__ptrmap dpc_owner; /* KDPC address -> driver that initialised it */
+    void *io;               /* the I/O layer's state */
+} kdpc__ke;
+
+static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
+{
+    return (kdpc__ke *)m->ke;
+}
+static inline kdpc__kecpu *kdpc__kecpu_of(const kdpc__cpu *c)
+{
+    return (kdpc__kecpu *)c->ke;
+}
+
+/* Current simulated context, or NULL after printing one diagnostic for @routine. */
+kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu);
+
+void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql);
+/* Interleaving point of a kernel call: DPC watchdog, then the machine's point. */
+void kdpc__ke_point(kdpc_machine *m);
+void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c);
+void *kdpc__ke_current_driver(kdpc_machine *m, const kdpc__cpu *c);
+void kdpc__ke_push_frame(kdpc__cpu *c, kdpc_routine_ptr routine, void *driver);
+uint64_t kdpc__ke_pop_frame(kdpc__cpu *c); /* returns the routine's duration (own time) */
+
+/* Spin lock core shared by executive, queued and interrupt locks (spinlock.c). */
+void kdpc__ke_lock_acquire(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsigned kind,
+                           PKLOCK_QUEUE_HANDLE handle);
+void kdpc__ke_lock_release(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsigned kind,
+                           PKLOCK_QUEUE_HANDLE handle);
+
+/* DPC internals (dpc.c). */
+BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1, PVOID a2);
+void kdpc__ke_dispatch(kdpc_machine *m, kdpc__cpu *c);
+bool kdpc__ke_idle_work(kdpc_machine *m, kdpc__cpu *c);
+/* First queued DPC for which match() holds, or NULL. */
+PKDPC kdpc__ke_find_queued_dpc(kdpc_machine *m, bool (*match)(PKDPC dpc, void *arg), void *arg);
+void *kdpc__ke_dpc_owner(kdpc_machine *m, const KDPC *dpc);
+
+/* Interrupts (interrupt.c). */
+void kdpc__ke_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line);
+void kdpc__ke_disconnect_all(kdpc_machine *m);
+
+/* Threads (thread.c). */
+struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,
+                                     void *driver);
+void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t);
+
+/* Layer setup (ke.c). */
+int kdpc__ke_init(kdpc_machine *m);
+void kdpc__ke_free(kdpc_machine *m);
+
+/* Routine pointers of any type as kdpc_routine_ptr. */
+#define KDPC_RP(fn) ((kdpc_routine_ptr)(void (*)(void))(fn))
+
+#endif /* KDPC_KE_H */

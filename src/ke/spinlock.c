@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spinlock.c - executive, at-DPC-level, try, test, ForDpc and in-stack
+ * queued spin locks, and the acquire/release core they share with
+ * interrupt spin locks (dpc-irql.md section 2).
+ *
+ * The lock word is written as an MP free kernel does (2.2, 2.3): 1 while an
+ * ordinary lock is held; for a queued lock the address of the holder's
+ * KSPIN_LOCK_QUEUE, whose Lock member is SpinLock | 2 (LOCK_QUEUE_OWNER).
+ * What the checker needs beyond that (owner CPU, API family, nesting
+ * order, FIFO of queued waiters) lives in the verifier's lock set.
+ *
+ * Acquisition order: raise IRQL (if the variant raises), check the rules,
+ * spin until free (other CPUs run meanwhile; an interrupt may be taken
+ * while spinning, as on Windows), take it, then the interleaving point.
+ *
+ * Divergence: LockQueue.Next is not linked to waiters (always NULL): the
+ * FIFO is kept by the checker instead of an MCS chain.
+ */
+#include "ke/ke.h"
+
+#define QUEUE_OWNER ((ULONG_PTR)2)
+
+typedef struct spin_arg {
+    kdpc__lock *l;
+    unsigned cpu;
+    bool queued;
+} spin_arg;
+
+static bool lock_free_for(void *p)
+{
+    spin_arg *a = p;
+    if (a->l->owner >= 0)
+        return false;
+    return !a->queued || (a->l->nqueue > 0 && a->l->queue[0] == a->cpu);
+}
+
+static const char *kind_name(unsigned kind)
+{
+    return kind == KDPC_LOCK_QUEUED      ? "in-stack queued"
+           : kind == KDPC_LOCK_INTERRUPT ? "interrupt"
+                                         : "ordinary";
+}
+
+void kdpc__ke_lock_acquire(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsigned kind,
+                           PKLOCK_QUEUE_HANDLE handle)
+{
+    kdpc__lock *l = kdpc__lock_get(m, lock);
+    if (l == NULL) {
+        /* Out of host memory for the checker: take the lock unchecked. */
+        *lock = 1;
+        return;
+    }
+    if (kind != KDPC_LOCK_INTERRUPT && l->kind_used != 0 && l->kind_used != KDPC_LOCK_INTERRUPT &&
+        l->kind_used != kind)
+        kdpc__violation(m, KDPC_R_SPIN_MIXED_API, 0xC4, 0x1008, (uintptr_t)lock, 0, 0, NULL,
+                        "spin lock %p acquired as an %s lock but used before as an %s lock; a "
+                        "KSPIN_LOCK is either ordinary or queued, never both",
+                        (void *)lock, kind_name(kind), kind_name(l->kind_used));
+    if (l->owner == (int)c->index)
+        kdpc__violation(m, KDPC_R_SPIN_RECURSIVE, 0xC4, 0x1000, (uintptr_t)lock, 0, 0, NULL,
+                        "CPU %u acquires spin lock %p that it already holds: a self-deadlock",
+                        c->index, (void *)lock);
+    kdpc__lock *other = kdpc__lock_order(m, c, l);
+    if (other != NULL)
+        kdpc__violation(m, KDPC_R_SPIN_ORDER, 0xC4, 0x1001, (uintptr_t)lock, other->addr, 0, NULL,
+                        "spin lock %p acquired while holding %p, but elsewhere %p was acquired "
+                        "while holding %p: two CPUs taking them in opposite orders deadlock",
+                        (void *)lock, (void *)other->addr, (void *)other->addr, (void *)lock);
+    spin_arg a = {l, c->index, kind == KDPC_LOCK_QUEUED};
+    if (a.queued) {
+        if (l->nqueue < KDPC_MAX_CPUS)
+            l->queue[l->nqueue++] = c->index;
+    }
+    if (!lock_free_for(&a)) {
+        kdpc__trace(m, KDPC_EV_LOCK_SPIN, c, lock, NULL, (uint64_t)(l->owner < 0 ? 0 : l->owner));
+        kdpc__spin_until(m, lock_free_for, &a, lock);
+        c = kdpc__cur_cpu();
+    }
+    if (a.queued && l->nqueue > 0) {
+        for (unsigned i = 1; i < l->nqueue; i++)
+            l->queue[i - 1] = l->queue[i];
+        l->nqueue--;
+    }
+    kdpc__lock_push(m, c, l, kind);
+    if (kind == KDPC_LOCK_QUEUED && handle != NULL) {
+        handle->LockQueue.Next = NULL;
+        handle->LockQueue.Lock = (PKSPIN_LOCK)((ULONG_PTR)lock | QUEUE_OWNER);
+        *lock = (ULONG_PTR)&handle->LockQueue;
+    } else {
+        *lock = 1;
+    }
+    kdpc__trace(m, KDPC_EV_LOCK_ACQUIRE, c, lock, NULL, kind);
+}
+
+void kdpc__ke_lock_release(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsigned kind,
+                           PKLOCK_QUEUE_HANDLE handle)
+{
+    kdpc__lock *l = kdpc__lock_find(m, lock);
+    if (l == NULL || l->owner < 0) {
+        kdpc__violation(m, KDPC_R_SPIN_NOT_OWNED, 0xC4, 0x1007, (uintptr_t)lock, 0, 0, NULL,
+                        "spin lock %p released but not held by anyone", (void *)lock);
+        *lock = 0;
+        return;
+    }
+    if (l->owner != (int)c->index)
+        kdpc__violation(m, KDPC_R_SPIN_NOT_OWNED, 0xC4, 0x1004, (uintptr_t)lock, (uint64_t)l->owner,
+                        c->index, NULL, "spin lock %p released on CPU %u but held by CPU %d",
+                        (void *)lock, c->index, l->owner);
+    if (kind != KDPC_LOCK_INTERRUPT && l->held_kind != KDPC_LOCK_INTERRUPT && l->held_kind != kind)
+        kdpc__violation(m, KDPC_R_SPIN_MIXED_API, 0xC4, 0x1009, (uintptr_t)lock, 0, 0, NULL,
+                        "spin lock %p released as an %s lock but acquired as an %s lock",
+                        (void *)lock, kind_name(kind), kind_name(l->held_kind));
+    if (l->owner == (int)c->index) {
+        uint64_t held = c->own_ns - l->since_ns;
+        if (held > m->cfg.spinlock_hold_limit_ns)
+            kdpc__violation(m, KDPC_R_SPIN_HELD_TOO_LONG, 0, (uintptr_t)lock, held, 0, 0, NULL,
+                            "spin lock %p was held for %llu.%03llu us (guideline: at most "
+                            "%llu us)",
+                            (void *)lock, (unsigned long long)(held / 1000u),
+                            (unsigned long long)(held % 1000u),
+                            (unsigned long long)(m->cfg.spinlock_hold_limit_ns / 1000u));
+    }
+    kdpc__lock_pop(m, (unsigned)l->owner, l);
+    *lock = 0;
+    if (kind == KDPC_LOCK_QUEUED && handle != NULL)
+        handle->LockQueue.Lock = lock;
+    kdpc__trace(m, KDPC_EV_LOCK_RELEASE, c, lock, NULL, kind);
+}
+
+/* ------------------------------------------------------------------ */
+
+void kdpc_KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
+{
+    if (SpinLock == NULL)
+        return;
+    *SpinLock = 0;
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL)
+        kdpc__lock_forget(t->m, SpinLock);
+}
+
+static void check_acquire_irql(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, const char *name)
+{
+    if (c->irql > DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_SPIN_ACQUIRE_IRQL, 0xC4, 0x42, c->irql, (uintptr_t)lock, 0, NULL,
+                        "%s called at IRQL %u, above DISPATCH_LEVEL", name, (unsigned)c->irql);
+}
+
+KIRQL kdpc_KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeAcquireSpinLock", &c);
+    if (m == NULL)
+        return PASSIVE_LEVEL;
+    KIRQL old = c->irql;
+    check_acquire_irql(m, c, SpinLock, "KeAcquireSpinLock");
+    /* A free kernel sets DISPATCH_LEVEL even when called above it (2.6). */
+    kdpc__ke_set_irql(m, c, DISPATCH_LEVEL);
+    kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+    kdpc__ke_point(m);
+    return old;
+}
+
+void kdpc_KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeReleaseSpinLock", &c);
+    if (m == NULL)
+        return;
+    if (c->irql != DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_SPIN_RELEASE_IRQL, 0xC4, 0x32, c->irql, (uintptr_t)SpinLock, 0,
+                        NULL,
+                        "KeReleaseSpinLock called at IRQL %u; it must be DISPATCH_LEVEL "
+                        "(a double release?)",
+                        (unsigned)c->irql);
+    kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+    kdpc__ke_set_irql(m, c, NewIrql);
+    kdpc__ke_point(m);
+}
+
+void kdpc_KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeAcquireSpinLockAtDpcLevel", &c);
+    if (m == NULL)
+        return;
+    if (c->irql < DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_SPIN_DPC_ACQUIRE_IRQL, 0xC4, 0x40, c->irql, (uintptr_t)SpinLock,
+                        0, NULL,
+                        "KeAcquireSpinLockAtDpcLevel called at IRQL %u, below DISPATCH_LEVEL",
+                        (unsigned)c->irql);
+    kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+    kdpc__ke_point(m);
+}
+
+void kdpc_KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeReleaseSpinLockFromDpcLevel", &c);
+    if (m == NULL)
+        return;
+    if (c->irql < DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_SPIN_DPC_RELEASE_IRQL, 0xC4, 0x41, c->irql, (uintptr_t)SpinLock,
+                        0, NULL,
+                        "KeReleaseSpinLockFromDpcLevel called at IRQL %u, below DISPATCH_LEVEL",
+                        (unsigned)c->irql);
+    kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+    kdpc__ke_point(m);
+}
+
+BOOLEAN kdpc_KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeTryToAcquireSpinLockAtDpcLevel", &c);
+    if (m == NULL)
+        return FALSE;
+    if (c->irql < DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_SPIN_DPC_ACQUIRE_IRQL, 0xC4, 0x40, c->irql, (uintptr_t)SpinLock,
+                        0, NULL,
+                        "KeTryToAcquireSpinLockAtDpcLevel called at IRQL %u, below "
+                        "DISPATCH_LEVEL",
+                        (unsigned)c->irql);
+    kdpc__lock *l = kdpc__lock_get(m, SpinLock);
+    BOOLEAN got = FALSE;
+    if (l != NULL && l->owner < 0 && l->nqueue == 0) {
+        kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+        got = TRUE;
+    }
+    kdpc__ke_point(m);
+    return got;
+}
+
+BOOLEAN kdpc_KeTestSpinLock(PKSPIN_LOCK SpinLock)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeTestSpinLock", &c);
+    BOOLEAN free_now = (BOOLEAN)(*SpinLock == 0);
+    if (m != NULL)
+        kdpc__ke_point(m);
+    return free_now;
+}
+
+KIRQL kdpc_KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeAcquireSpinLockForDpc", &c);
+    if (m == NULL)
+        return PASSIVE_LEVEL;
+    KIRQL old = c->irql;
+    check_acquire_irql(m, c, SpinLock, "KeAcquireSpinLockForDpc");
+    if (old < DISPATCH_LEVEL)
+        kdpc__ke_set_irql(m, c, DISPATCH_LEVEL);
+    kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+    kdpc__ke_point(m);
+    return old;
+}
+
+void kdpc_KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeReleaseSpinLockForDpc", &c);
+    if (m == NULL)
+        return;
+    kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+    if (OldIrql < DISPATCH_LEVEL)
+        kdpc__ke_set_irql(m, c, OldIrql);
+    kdpc__ke_point(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* In-stack queued spin locks (2.3, 2.12-2.14)                         */
+
+static PKSPIN_LOCK handle_lock(PKLOCK_QUEUE_HANDLE h)
+{
+    return (PKSPIN_LOCK)((ULONG_PTR)h->LockQueue.Lock & ~(ULONG_PTR)3);
+}
+
+static void queued_acquire(const char *name, PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE h, int mode)
+{
+    /* mode 0: raise to DISPATCH; 1: at DPC level; 2: ForDpc */
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    if (m == NULL)
+        return;
+    KIRQL old = c->irql;
+    if (mode == 1) {
+        if (old < DISPATCH_LEVEL)
+            kdpc__violation(m, KDPC_R_SPIN_DPC_ACQUIRE_IRQL, 0xC4, 0x40, old, (uintptr_t)SpinLock,
+                            0, NULL, "%s called at IRQL %u, below DISPATCH_LEVEL", name,
+                            (unsigned)old);
+    } else {
+        check_acquire_irql(m, c, SpinLock, name);
+        h->OldIrql = old;
+        if (mode == 0 || old < DISPATCH_LEVEL)
+            kdpc__ke_set_irql(m, c, DISPATCH_LEVEL);
+    }
+    kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_QUEUED, h);
+    kdpc__ke_point(m);
+}
+
+static void queued_release(const char *name, PKLOCK_QUEUE_HANDLE h, int mode)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    if (m == NULL)
+        return;
+    PKSPIN_LOCK lock = handle_lock(h);
+    if (mode == 0 && c->irql != DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_SPIN_RELEASE_IRQL, 0xC4, 0x32, c->irql, (uintptr_t)lock, 0, NULL,
+                        "%s called at IRQL %u; it must be DISPATCH_LEVEL", name, (unsigned)c->irql);
+    if (mode == 1 && c->irql < DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_SPIN_DPC_RELEASE_IRQL, 0xC4, 0x41, c->irql, (uintptr_t)lock, 0,
+                        NULL, "%s called at IRQL %u, below DISPATCH_LEVEL", name,
+                        (unsigned)c->irql);
+    if (lock == NULL) {
+        kdpc__violation(m, KDPC_R_SPIN_NOT_OWNED, 0xC4, 0x1007, 0, 0, 0, NULL,
+                        "%s with a lock handle that holds no lock", name);
+        return;
+    }
+    kdpc__ke_lock_release(m, c, lock, KDPC_LOCK_QUEUED, h);
+    if (mode == 0 || (mode == 2 && h->OldIrql < DISPATCH_LEVEL))
+        kdpc__ke_set_irql(m, c, h->OldIrql);
+    kdpc__ke_point(m);
+}
+
+void kdpc_KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle)
+{
+    queued_acquire("KeAcquireInStackQueuedSpinLock", SpinLock, LockHandle, 0);
+}
+
+void kdpc_KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle)
+{
+    queued_release("KeReleaseInStackQueuedSpinLock", LockHandle, 0);
+}
+
+void kdpc_KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock,
+                                                   PKLOCK_QUEUE_HANDLE LockHandle)
+{
+    queued_acquire("KeAcquireInStackQueuedSpinLockAtDpcLevel", SpinLock, LockHandle, 1);
+}
+
+void kdpc_KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle)
+{
+    queued_release("KeReleaseInStackQueuedSpinLockFromDpcLevel", LockHandle, 1);
+}
+
+void kdpc_KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle)
+{
+    queued_acquire("KeAcquireInStackQueuedSpinLockForDpc", SpinLock, LockHandle, 2);
+}
+
+void kdpc_KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle)
+{
+    queued_release("KeReleaseInStackQueuedSpinLockForDpc", LockHandle, 2);
+}

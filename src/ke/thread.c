@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * thread.c - system threads (PsCreateSystemThread, PsTerminateSystemThread,
+ * ZwClose on their handles), the current thread, and system affinity.
+ *
+ * A KTHREAD wraps a simulated thread. The machine's run waits for every
+ * system thread. A thread that ends (returns or terminates) still at a
+ * raised IRQL or holding a spin lock is reported as thread.exit_state.
+ */
+#include <stdlib.h>
+
+#include "ke/ke.h"
+
+static void thread_body(kdpc__thread *t)
+{
+    struct _KTHREAD *kt = t->ke;
+    kt->start(kt->ctx);
+}
+
+struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,
+                                     void *driver)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    struct _KTHREAD *kt = calloc(1, sizeof(*kt));
+    if (kt == NULL)
+        return NULL;
+    kt->start = start;
+    kt->ctx = ctx;
+    kt->driver = driver;
+    kt->exit_status = STATUS_SUCCESS;
+    kdpc__thread *t = kdpc__thread_create(m, thread_body, kt, false);
+    if (t == NULL) {
+        free(kt);
+        return NULL;
+    }
+    t->ke = kt;
+    t->routine = KDPC_RP(start);
+    kt->t = t;
+    kt->all_next = ke->all_threads;
+    ke->all_threads = kt;
+    return kt;
+}
+
+NTSTATUS kdpc_PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
+                                   POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle,
+                                   PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine,
+                                   PVOID StartContext)
+{
+    (void)DesiredAccess;
+    (void)ObjectAttributes;
+    (void)ProcessHandle;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("PsCreateSystemThread", &c);
+    if (m == NULL || ThreadHandle == NULL || StartRoutine == NULL)
+        return STATUS_INVALID_PARAMETER;
+    struct _KTHREAD *kt =
+        kdpc__ke_thread_new(m, StartRoutine, StartContext, kdpc__ke_current_driver(m, c));
+    if (kt == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    kt->handle_open = true;
+    *ThreadHandle = kt;
+    if (ClientId != NULL) {
+        ClientId->UniqueProcess = (HANDLE)(uintptr_t)4; /* the System process */
+        ClientId->UniqueThread = (HANDLE)(uintptr_t)(8u + 4u * kt->t->id);
+    }
+    kdpc__trace(m, KDPC_EV_THREAD_START, c, NULL, KDPC_RP(StartRoutine), kt->t->id);
+    kdpc__thread_ready(m, kt->t);
+    kdpc__ke_point(m);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS kdpc_PsTerminateSystemThread(NTSTATUS ExitStatus)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("PsTerminateSystemThread", &c);
+    if (m == NULL || c->thread->idle || c->thread->ke == NULL)
+        return STATUS_INVALID_PARAMETER;
+    ((struct _KTHREAD *)c->thread->ke)->exit_status = ExitStatus;
+    kdpc__thread_terminate(m);
+}
+
+NTSTATUS kdpc_ZwClose(HANDLE Handle)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ZwClose", &c);
+    if (m == NULL)
+        return STATUS_INVALID_HANDLE;
+    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next) {
+        if (kt == Handle && kt->handle_open) {
+            kt->handle_open = false;
+            kdpc__ke_point(m);
+            return STATUS_SUCCESS;
+        }
+    }
+    return STATUS_INVALID_HANDLE;
+}
+
+PKTHREAD kdpc_KeGetCurrentThread(void)
+{
+    kdpc__thread *t = kdpc__self();
+    return t != NULL && t->cpu != NULL ? (PKTHREAD)t->cpu->thread->ke : NULL;
+}
+
+KAFFINITY kdpc_KeSetSystemAffinityThreadEx(KAFFINITY Affinity)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeSetSystemAffinityThreadEx", &c);
+    if (m == NULL || c->thread->idle)
+        return 0;
+    kdpc__thread *t = c->thread;
+    KAFFINITY old = (KAFFINITY)t->affinity;
+    uint64_t active = m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
+    uint64_t want = (uint64_t)Affinity & active;
+    if (want == 0)
+        return old;
+    t->affinity = want;
+    if (!((want >> c->index) & 1u) && c->irql < DISPATCH_LEVEL)
+        kdpc__thread_migrate(m);
+    else
+        kdpc__ke_point(m);
+    return old;
+}
+
+void kdpc_KeRevertToUserAffinityThreadEx(KAFFINITY Affinity)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeRevertToUserAffinityThreadEx", &c);
+    if (m == NULL || c->thread->idle)
+        return;
+    uint64_t active = m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
+    uint64_t want = Affinity == 0 ? active : ((uint64_t)Affinity & active);
+    if (want == 0)
+        want = active;
+    c->thread->affinity = want;
+    if (!((want >> c->index) & 1u) && c->irql < DISPATCH_LEVEL)
+        kdpc__thread_migrate(m);
+    else
+        kdpc__ke_point(m);
+}
+
+void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t)
+{
+    kdpc__cpu *c = t->cpu;
+    unsigned held = kdpc__locks_held(m, c);
+    if (held > 0) {
+        kdpc__lock *l = kdpc__lock_held_at(m, c, held - 1);
+        kdpc__violation(m, KDPC_R_THREAD_EXIT_STATE, 0xC4, 0x100A, (uintptr_t)t->ke, l->addr, 0,
+                        t->routine, "system thread ended holding spin lock %#lx",
+                        (unsigned long)l->addr);
+    }
+    if (c->irql != PASSIVE_LEVEL) {
+        KIRQL now = c->irql;
+        kdpc__violation(m, KDPC_R_THREAD_EXIT_STATE, 0xC8, ((uint64_t)now << 16) | 2u, 0, 0, 0,
+                        t->routine, "system thread ended at IRQL %u instead of PASSIVE_LEVEL",
+                        (unsigned)now);
+        kdpc__ke_set_irql(m, c, PASSIVE_LEVEL);
+    }
+}

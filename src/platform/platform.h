@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * platform.h - the host services kdpc needs: mutexes, condition variables,
+ * host threads, a monotonic host clock and symbol lookup.
+ *
+ * Contract: every function here either succeeds or returns a non-zero error
+ * (never aborts). Only src/platform/posix/ includes <pthread.h>; the rest of
+ * kdpc sees the opaque-sized types below.
+ */
+#ifndef KDPC_PLATFORM_H
+#define KDPC_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Storage big enough for the host's pthread objects (checked in posix/thread.c). */
+typedef struct kdpc__mutex {
+    _Alignas(16) unsigned char opaque[64];
+} kdpc__mutex;
+typedef struct kdpc__cond {
+    _Alignas(16) unsigned char opaque[64];
+} kdpc__cond;
+typedef struct kdpc__hostthread {
+    uint64_t opaque;
+} kdpc__hostthread;
+
+int kdpc__mutex_init(kdpc__mutex *mu);
+void kdpc__mutex_destroy(kdpc__mutex *mu);
+void kdpc__mutex_lock(kdpc__mutex *mu);
+void kdpc__mutex_unlock(kdpc__mutex *mu);
+
+int kdpc__cond_init(kdpc__cond *cv);
+void kdpc__cond_destroy(kdpc__cond *cv);
+void kdpc__cond_wait(kdpc__cond *cv, kdpc__mutex *mu);
+void kdpc__cond_signal(kdpc__cond *cv);
+void kdpc__cond_broadcast(kdpc__cond *cv);
+
+/* Start fn(arg) on a new host thread with a stack of at least stack_size bytes. */
+int kdpc__hostthread_start(kdpc__hostthread *t, void *(*fn)(void *), void *arg, size_t stack_size);
+void kdpc__hostthread_join(kdpc__hostthread *t);
+
+/* Host monotonic clock in nanoseconds (benchmarks and reports only, never the simulation). */
+uint64_t kdpc__host_now_ns(void);
+
+/* Name of the symbol at addr, or NULL when the host cannot tell. */
+const char *kdpc__symbol_name(const void *addr);
+
+#endif /* KDPC_PLATFORM_H */

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * machine.c - lifecycle of the machine layer: allocation, idle threads,
+ * host threads of simulated threads, runs, stop and free.
+ *
+ * Every simulated thread is a host pthread that starts by waiting for the
+ * baton. Its base (a setjmp in host_main) is where it lands when the
+ * machine halts or is destroyed, so no simulated context ever unwinds
+ * across host threads.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim.h"
+
+_Thread_local kdpc__thread *kdpc__tls_self;
+
+kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err)
+{
+    kdpc_machine *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    m->cfg = *cfg;
+    m->ncpu = cfg->cpus;
+    m->cpus = calloc(cfg->cpus, sizeof(*m->cpus));
+    if (m->cpus == NULL) {
+        free(m);
+        *err = ENOMEM;
+        return NULL;
+    }
+    if (kdpc__mutex_init(&m->mu) != 0) {
+        free(m->cpus);
+        free(m);
+        *err = EAGAIN;
+        return NULL;
+    }
+    if (kdpc__cond_init(&m->run_cv) != 0) {
+        kdpc__mutex_destroy(&m->mu);
+        free(m->cpus);
+        free(m);
+        *err = EAGAIN;
+        return NULL;
+    }
+    for (unsigned i = 0; i < m->ncpu; i++)
+        m->cpus[i].index = i;
+    atomic_init(&m->halted, false);
+    atomic_init(&m->lines_active, 0u);
+    kdpc__rng_seed(&m->rng, cfg->seed);
+    return m;
+}
+
+static void *host_main(void *arg)
+{
+    kdpc__thread *volatile t = arg;
+    kdpc_machine *m = t->m;
+    kdpc__tls_self = t;
+    int how = setjmp(t->base);
+    if (how == 0) {
+        kdpc__mutex_lock(&m->mu);
+        kdpc__wait_for_baton(m, t);
+        kdpc__mutex_unlock(&m->mu);
+        t->body(t);
+    }
+    kdpc__thread_finish(m, t, how);
+    kdpc__mutex_lock(&m->mu);
+    m->live_hosts--;
+    kdpc__cond_broadcast(&m->run_cv);
+    kdpc__mutex_unlock(&m->mu);
+    return NULL;
+}
+
+kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *), void *arg,
+                                  bool idle)
+{
+    kdpc__thread *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    if (kdpc__cond_init(&t->cv) != 0) {
+        free(t);
+        return NULL;
+    }
+    t->m = m;
+    t->idle = idle;
+    t->body = body;
+    t->arg = arg;
+    t->state = KDPC_T_NEW;
+    t->affinity = m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
+    kdpc__mutex_lock(&m->mu);
+    t->id = m->next_thread_id++;
+    t->all_next = m->all_threads;
+    m->all_threads = t;
+    m->live_hosts++;
+    t->started = true;
+    kdpc__mutex_unlock(&m->mu);
+    size_t stack = m->cfg.thread_stack_size;
+    if (kdpc__hostthread_start(&t->host, host_main, t, stack) != 0) {
+        kdpc__mutex_lock(&m->mu);
+        t->started = false;
+        t->state = KDPC_T_DONE;
+        m->live_hosts--;
+        kdpc__mutex_unlock(&m->mu);
+        return NULL;
+    }
+    return t;
+}
+
+static void idle_body(kdpc__thread *t)
+{
+    for (;;)
+        kdpc__sched(t->m, t);
+}
+
+int kdpc__machine_start(kdpc_machine *m)
+{
+    for (unsigned i = 0; i < m->ncpu; i++) {
+        kdpc__cpu *c = &m->cpus[i];
+        kdpc__thread *t = kdpc__thread_create(m, idle_body, NULL, true);
+        if (t == NULL)
+            return EAGAIN;
+        t->cpu = c;
+        t->state = KDPC_T_RUNNING;
+        t->affinity = 1ull << i;
+        c->idle = t;
+        c->thread = t;
+    }
+    return 0;
+}
+
+static void join_finished(kdpc_machine *m, bool all)
+{
+    /* Called with m->mu held; drops it around each join. */
+    for (;;) {
+        kdpc__thread *victim = NULL;
+        for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next) {
+            if (t->started && !t->joined && (all || t->state == KDPC_T_DONE) && (all || !t->idle)) {
+                victim = t;
+                break;
+            }
+        }
+        if (victim == NULL)
+            return;
+        victim->joined = true;
+        kdpc__mutex_unlock(&m->mu);
+        kdpc__hostthread_join(&victim->host);
+        kdpc__mutex_lock(&m->mu);
+    }
+}
+
+kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry)
+{
+    kdpc__cpu *c0 = &m->cpus[0];
+    kdpc__mutex_lock(&m->mu);
+    /* The machine is quiescent: CPU 0 runs its idle thread, parked. */
+    c0->thread = entry;
+    entry->cpu = c0;
+    entry->state = KDPC_T_RUNNING;
+    m->live_workers++;
+    m->running = true;
+    m->run_done = false;
+    m->run_result = KDPC_OK;
+    m->baton = entry;
+    kdpc__cond_signal(&entry->cv);
+    while (!m->run_done)
+        kdpc__cond_wait(&m->run_cv, &m->mu);
+    if (atomic_load(&m->halted)) {
+        while (m->live_hosts > 0)
+            kdpc__cond_wait(&m->run_cv, &m->mu);
+        join_finished(m, true);
+    } else {
+        join_finished(m, false);
+    }
+    m->running = false;
+    kdpc_status st = m->run_result;
+    kdpc__mutex_unlock(&m->mu);
+    return st;
+}
+
+void kdpc__machine_stop(kdpc_machine *m)
+{
+    kdpc__mutex_lock(&m->mu);
+    m->shutdown = true;
+    for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next)
+        kdpc__cond_signal(&t->cv);
+    while (m->live_hosts > 0)
+        kdpc__cond_wait(&m->run_cv, &m->mu);
+    join_finished(m, true);
+    kdpc__mutex_unlock(&m->mu);
+}
+
+void kdpc__machine_free(kdpc_machine *m)
+{
+    kdpc__machine_stop(m);
+    kdpc__thread *t = m->all_threads;
+    while (t != NULL) {
+        kdpc__thread *next = t->all_next;
+        kdpc__cond_destroy(&t->cv);
+        free(t);
+        t = next;
+    }
+    free(m->deadlock_report);
+    kdpc__cond_destroy(&m->run_cv);
+    kdpc__mutex_destroy(&m->mu);
+    free(m->cpus);
+    free(m);
+}

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched.c - interleaving points, the baton, thread switches on a CPU,
+ * blocking, spinning, and the end of a run (quiescence or deadlock).
+ *
+ * At an interleaving point the running context, in this order:
+ *   1. takes a deliverable device interrupt on its CPU (the random policy
+ *      may let it wait one more point; an idle CPU never waits);
+ *   2. runs the DISPATCH software interrupt if its IRQL is below
+ *      DISPATCH_LEVEL and no DPC routine is active there;
+ *   3. below DISPATCH_LEVEL, lets a ready thread onto its CPU (always from
+ *      the idle thread; by policy from a running thread: preemption);
+ *   4. picks the CPU that runs next among the enabled ones (policy) and,
+ *      if that is another CPU, hands the baton to the thread on it.
+ * Steps 1-2 run driver code nested on this thread's stack; after them the
+ * loop starts again, so a return from kdpc__sched always leaves nothing
+ * urgent behind on this CPU.
+ *
+ * A CPU is enabled when the thread on it can make progress: a running
+ * thread that is not spinning (or whose spin predicate now holds, or that
+ * has a deliverable interrupt), or an idle thread with work (a DISPATCH
+ * request, a deliverable interrupt, a ready thread it may run, deferred
+ * DPCs). No enabled CPU ends the run: quiescent when no thread is left,
+ * deadlocked when some thread spins or is blocked forever.
+ */
+#include <stdlib.h>
+
+#include <kdpc/trace.h>
+#include "sim/sim.h"
+
+static void event(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t obj, uint64_t arg)
+{
+    if (m->hooks.event != NULL)
+        m->hooks.event(m, kind, c, obj, arg);
+}
+
+void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns)
+{
+    m->now_ns += ns;
+    c->own_ns += ns;
+}
+
+void kdpc__wait_for_baton(kdpc_machine *m, kdpc__thread *t)
+{
+    while (m->baton != t) {
+        if (atomic_load(&m->halted) || m->shutdown) {
+            kdpc__mutex_unlock(&m->mu);
+            longjmp(t->base, KDPC_UNWIND_HALT);
+        }
+        kdpc__cond_wait(&t->cv, &m->mu);
+    }
+}
+
+static void handoff(kdpc_machine *m, kdpc__thread *from, kdpc__thread *to)
+{
+    kdpc__mutex_lock(&m->mu);
+    m->baton = to;
+    m->switches++;
+    kdpc__cond_signal(&to->cv);
+    kdpc__wait_for_baton(m, from);
+    kdpc__mutex_unlock(&m->mu);
+}
+
+static kdpc__thread *ready_for(kdpc_machine *m, const kdpc__cpu *c, kdpc__thread **prevp)
+{
+    kdpc__thread *prev = NULL;
+    for (kdpc__thread *r = m->ready_head; r != NULL; prev = r, r = r->ready_next) {
+        if ((r->affinity >> c->index) & 1u) {
+            *prevp = prev;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static void ready_unlink(kdpc_machine *m, kdpc__thread *r, kdpc__thread *prev)
+{
+    if (prev == NULL)
+        m->ready_head = r->ready_next;
+    else
+        prev->ready_next = r->ready_next;
+    if (m->ready_tail == r)
+        m->ready_tail = prev;
+    r->ready_next = NULL;
+}
+
+static void ready_append(kdpc_machine *m, kdpc__thread *t)
+{
+    t->ready_next = NULL;
+    if (m->ready_tail != NULL)
+        m->ready_tail->ready_next = t;
+    else
+        m->ready_head = t;
+    m->ready_tail = t;
+}
+
+static bool deliverable(kdpc_machine *m, const kdpc__cpu *c, unsigned *line)
+{
+    return atomic_load_explicit(&m->lines_active, memory_order_acquire) != 0 &&
+           kdpc__line_deliverable(m, c, line);
+}
+
+static bool enabled(kdpc_machine *m, kdpc__cpu *e)
+{
+    unsigned line;
+    kdpc__thread *th = e->thread;
+    if (th->idle && e->in_hook == 0 && e->spin_pred == NULL) {
+        kdpc__thread *prev;
+        if (e->soft_pending & KDPC_SOFT_DISPATCH)
+            return true;
+        if (deliverable(m, e, &line))
+            return true;
+        if (m->ready_head != NULL && ready_for(m, e, &prev) != NULL)
+            return true;
+        return m->hooks.idle_work != NULL && m->hooks.idle_work(m, e);
+    }
+    if (e->spin_pred != NULL && !e->spin_pred(e->spin_arg))
+        return deliverable(m, e, &line);
+    return true;
+}
+
+static kdpc__cpu *choose(kdpc_machine *m, kdpc__cpu *c)
+{
+    if (m->ncpu == 1)
+        return enabled(m, c) ? c : NULL;
+    if (m->cfg.policy == KDPC_POLICY_ROUND_ROBIN) {
+        for (unsigned k = 1; k <= m->ncpu; k++) {
+            kdpc__cpu *e = &m->cpus[(c->index + k) % m->ncpu];
+            if (enabled(m, e))
+                return e;
+        }
+        return NULL;
+    }
+    kdpc__cpu *cand[KDPC_MAX_CPUS];
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->ncpu; i++) {
+        if (enabled(m, &m->cpus[i]))
+            cand[n++] = &m->cpus[i];
+    }
+    if (n == 0)
+        return NULL;
+    if (n == 1)
+        return cand[0];
+    return cand[kdpc__rng_below(&m->rng, n)];
+}
+
+static bool any_spinning(const kdpc_machine *m)
+{
+    for (unsigned i = 0; i < m->ncpu; i++) {
+        if (m->cpus[i].spin_pred != NULL)
+            return true;
+    }
+    return false;
+}
+
+/* Nothing is enabled: let the layers above advance time, else end the run. */
+static kdpc__cpu *choose_or_end(kdpc_machine *m, kdpc__cpu *c)
+{
+    for (;;) {
+        kdpc__cpu *d = choose(m, c);
+        if (d != NULL)
+            return d;
+        if (m->hooks.advance != NULL && m->hooks.advance(m))
+            continue;
+        kdpc_status result = KDPC_OK;
+        if (m->live_workers > 0 || any_spinning(m)) {
+            result = KDPC_DEADLOCK;
+            if (m->hooks.deadlock != NULL)
+                m->hooks.deadlock(m);
+        }
+        kdpc__mutex_lock(&m->mu);
+        if (result == KDPC_DEADLOCK)
+            m->dead = true;
+        m->baton = NULL;
+        m->run_done = true;
+        m->run_result = result;
+        kdpc__cond_broadcast(&m->run_cv);
+        kdpc__mutex_unlock(&m->mu);
+        return NULL;
+    }
+}
+
+static void park(kdpc_machine *m, kdpc__thread *t)
+{
+    kdpc__mutex_lock(&m->mu);
+    kdpc__wait_for_baton(m, t);
+    kdpc__mutex_unlock(&m->mu);
+}
+
+static void go_to(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *from, kdpc__cpu *d)
+{
+    if (d->index != from->index)
+        event(m, KDPC_EV_CPU_SWITCH, from, 0, d->index);
+    handoff(m, t, d->thread);
+}
+
+/* Put r on CPU c in place of t (t: idle, or a preempted thread that becomes READY). */
+static void switch_to(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *c, kdpc__thread *r,
+                      kdpc__thread *prev)
+{
+    ready_unlink(m, r, prev);
+    if (!t->idle) {
+        t->state = KDPC_T_READY;
+        t->cpu = NULL;
+        ready_append(m, t);
+    }
+    c->thread = r;
+    r->cpu = c;
+    r->state = KDPC_T_RUNNING;
+    event(m, KDPC_EV_THREAD_SWITCH, c, 0, r->id);
+    handoff(m, t, r);
+}
+
+static bool policy_coin(kdpc_machine *m, unsigned permille)
+{
+    if (m->cfg.policy == KDPC_POLICY_ROUND_ROBIN)
+        return true;
+    return kdpc__rng_below(&m->rng, 1000) >= permille;
+}
+
+static void run_hook_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line)
+{
+    bool (*pred)(void *) = c->spin_pred;
+    void *arg = c->spin_arg;
+    const void *on = c->spin_on;
+    c->spin_pred = NULL;
+    c->spin_on = NULL;
+    c->in_hook++;
+    m->hooks.interrupt(m, c, line);
+    c->in_hook--;
+    c->spin_pred = pred;
+    c->spin_arg = arg;
+    c->spin_on = on;
+}
+
+static void run_hook_dispatch(kdpc_machine *m, kdpc__cpu *c)
+{
+    bool (*pred)(void *) = c->spin_pred;
+    void *arg = c->spin_arg;
+    const void *on = c->spin_on;
+    c->spin_pred = NULL;
+    c->spin_on = NULL;
+    c->in_hook++;
+    m->hooks.dispatch(m, c);
+    c->in_hook--;
+    c->spin_pred = pred;
+    c->spin_arg = arg;
+    c->spin_on = on;
+}
+
+void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
+{
+    for (;;) {
+        kdpc__cpu *c = t->cpu;
+        unsigned line;
+        if (deliverable(m, c, &line) &&
+            (t->idle || policy_coin(m, m->cfg.interrupt_delay_permille))) {
+            kdpc__line_take(m, line);
+            run_hook_interrupt(m, c, line);
+            continue;
+        }
+        if (c->irql < KDPC_IRQL_DISPATCH && c->no_switch == 0) {
+            if (c->soft_pending & KDPC_SOFT_DISPATCH) {
+                c->soft_pending &= ~KDPC_SOFT_DISPATCH;
+                run_hook_dispatch(m, c);
+                continue;
+            }
+            if (m->ready_head != NULL && c->spin_pred == NULL &&
+                (t->idle ? c->in_hook == 0 : true)) {
+                kdpc__thread *prev;
+                kdpc__thread *r = ready_for(m, c, &prev);
+                if (r != NULL && (t->idle || policy_coin(m, 500))) {
+                    switch_to(m, t, c, r, prev);
+                    continue;
+                }
+            }
+        }
+        kdpc__cpu *d = choose_or_end(m, c);
+        if (d == c)
+            return;
+        if (d == NULL) {
+            park(m, t);
+            continue;
+        }
+        go_to(m, t, c, d);
+    }
+}
+
+void kdpc__sched_point(kdpc_machine *m)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    kdpc__charge(m, t->cpu, m->cfg.call_cost_ns);
+    kdpc__sched(m, t);
+}
+
+/* The current thread t has left CPU c (blocked, migrating, finished): run something else. */
+static void give_away(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *c)
+{
+    kdpc__cpu *d = choose_or_end(m, c);
+    if (d == NULL) {
+        park(m, t);
+        return;
+    }
+    event(m, KDPC_EV_CPU_SWITCH, c, 0, d->index);
+    handoff(m, t, d->thread);
+}
+
+void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t)
+{
+    if (t->state == KDPC_T_NEW)
+        m->live_workers++;
+    t->state = KDPC_T_READY;
+    ready_append(m, t);
+}
+
+void kdpc__thread_block(kdpc_machine *m)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    kdpc__cpu *c = t->cpu;
+    t->state = KDPC_T_BLOCKED;
+    t->cpu = NULL;
+    c->thread = c->idle;
+    give_away(m, t, c);
+}
+
+void kdpc__thread_migrate(kdpc_machine *m)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    kdpc__cpu *c = t->cpu;
+    t->state = KDPC_T_READY;
+    t->cpu = NULL;
+    c->thread = c->idle;
+    ready_append(m, t);
+    give_away(m, t, c);
+}
+
+void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const void *what)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    if (pred(arg))
+        return;
+    kdpc__cpu *c = t->cpu;
+    bool (*save_pred)(void *) = c->spin_pred;
+    void *save_arg = c->spin_arg;
+    const void *save_on = c->spin_on;
+    for (;;) {
+        c->spin_pred = pred;
+        c->spin_arg = arg;
+        c->spin_on = what;
+        kdpc__sched(m, t);
+        c = t->cpu;
+        if (pred(arg))
+            break;
+    }
+    c->spin_pred = save_pred;
+    c->spin_arg = save_arg;
+    c->spin_on = save_on;
+}
+
+void kdpc__halt_and_unwind(kdpc_machine *m)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    kdpc__mutex_lock(&m->mu);
+    atomic_store(&m->halted, true);
+    m->baton = NULL;
+    m->run_done = true;
+    m->run_result = KDPC_BUGCHECK;
+    for (kdpc__thread *o = m->all_threads; o != NULL; o = o->all_next)
+        kdpc__cond_signal(&o->cv);
+    kdpc__cond_broadcast(&m->run_cv);
+    kdpc__mutex_unlock(&m->mu);
+    longjmp(t->base, KDPC_UNWIND_HALT);
+}
+
+void kdpc__thread_terminate(kdpc_machine *m)
+{
+    (void)m;
+    longjmp(kdpc__tls_self->base, KDPC_UNWIND_TERMINATE);
+}
+
+void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)
+{
+    if (how == KDPC_UNWIND_HALT || t->idle) {
+        t->state = KDPC_T_DONE;
+        return;
+    }
+    if (m->hooks.thread_exit != NULL)
+        m->hooks.thread_exit(m, t); /* may bug check: lands at the base again with HALT */
+    kdpc__cpu *c = t->cpu;
+    event(m, KDPC_EV_THREAD_EXIT, c, 0, t->id);
+    t->cpu = NULL;
+    c->thread = c->idle;
+    m->live_workers--;
+    kdpc__mutex_lock(&m->mu);
+    t->state = KDPC_T_DONE;
+    kdpc__mutex_unlock(&m->mu);
+    kdpc__cpu *d = choose_or_end(m, c);
+    if (d != NULL) {
+        kdpc__mutex_lock(&m->mu);
+        m->baton = d->thread;
+        m->switches++;
+        kdpc__cond_signal(&d->thread->cv);
+        kdpc__mutex_unlock(&m->mu);
+    }
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim.h - the machine layer: simulated CPUs, simulated threads on host
+ * pthreads, the baton, interleaving points, the virtual clock, interrupt
+ * lines and software interrupt requests.
+ *
+ * DESIGN
+ * The machine knows nothing of DPCs, spin locks or IRPs. It offers:
+ *  - CPUs with an IRQL byte, the thread on them, and pending software
+ *    interrupt bits (DISPATCH_LEVEL requests);
+ *  - simulated threads: host pthreads of which exactly one runs at a time
+ *    (the baton holder). A thread runs only while it is on a CPU;
+ *  - interleaving points (kdpc__sched_point): the running context lets the
+ *    machine deliver a pending interrupt on its CPU, run the DISPATCH
+ *    software interrupt when IRQL allows it, switch threads on its CPU,
+ *    or hand the baton to another CPU, as the seeded policy decides;
+ *  - blocking, waking and spinning with a predicate, so the upper layers
+ *    can build waits and spin locks and the machine can see a deadlock;
+ *  - a halt: every simulated context unwinds on its own host thread.
+ * ISRs and DPCs run nested on the stack of the thread on the CPU, because
+ * the hooks that run them are called from inside its interleaving point.
+ *
+ * Invariants (checked by sim_check in debug builds):
+ *  1. baton != NULL while a run is in progress and not halted;
+ *  2. every CPU has exactly one thread on it (its idle thread if none else);
+ *  3. a thread is RUNNING iff it is some CPU's thread;
+ *  4. only the baton holder reads or writes machine state, except
+ *     lines[] / lines_active and the handoff fields, guarded by mu.
+ *
+ * Lock legend: B baton holder only; M m->mu; I init-only.
+ */
+#ifndef KDPC_SIM_H
+#define KDPC_SIM_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kdpc/machine.h>
+#include <kdpc/verifier.h>
+#include "platform/platform.h"
+
+#define KDPC_IRQL_DISPATCH 2u
+#define KDPC_IRQL_HIGH     15u
+#define KDPC_SOFT_DISPATCH (1u << 2)
+
+typedef struct kdpc__cpu kdpc__cpu;
+typedef struct kdpc__thread kdpc__thread;
+
+typedef enum kdpc__tstate {
+    KDPC_T_NEW,
+    KDPC_T_READY,
+    KDPC_T_RUNNING,
+    KDPC_T_BLOCKED,
+    KDPC_T_DONE
+} kdpc__tstate;
+
+/* Why a thread's base was reached by longjmp. */
+#define KDPC_UNWIND_HALT      1
+#define KDPC_UNWIND_TERMINATE 2
+
+struct kdpc__thread {
+    kdpc_machine *m;               /* I */
+    unsigned id;                   /* I: 0.. in creation order */
+    bool idle;                     /* I: a CPU's idle thread */
+    kdpc__hostthread host;         /* I */
+    kdpc__cond cv;                 /* M: waits for the baton */
+    jmp_buf base;                  /* own host thread only */
+    kdpc__tstate state;            /* B */
+    kdpc__cpu *cpu;                /* B: CPU it is on while RUNNING; idle: its CPU */
+    uint64_t affinity;             /* B */
+    kdpc__thread *ready_next;      /* B */
+    kdpc__thread *all_next;        /* M */
+    bool started, joined;          /* M */
+    void (*body)(kdpc__thread *t); /* I */
+    void *arg;                     /* I */
+    kdpc_routine_ptr routine;      /* I: driver start routine, for reports */
+    void *ke;                      /* B: the WDM layer's thread object */
+};
+
+struct kdpc__cpu {
+    unsigned index;        /* I */
+    uint8_t irql;          /* B */
+    kdpc__thread *thread;  /* B: thread on this CPU */
+    kdpc__thread *idle;    /* I */
+    uint32_t soft_pending; /* B: KDPC_SOFT_DISPATCH */
+    uint32_t no_switch;    /* B: > 0 while a DPC routine runs: no drain, no thread switch */
+    uint32_t isr_depth;    /* B: nested ISRs running on this CPU */
+    uint64_t own_ns;       /* B: virtual time charged on this CPU */
+    /* B: spinning state; spin_pred(spin_arg) true means it may go on. */
+    bool (*spin_pred)(void *arg);
+    void *spin_arg;
+    const void *spin_on;
+    uint32_t in_hook;         /* B: > 0 while the thread on it runs an ISR or DPC list */
+    kdpc_routine_ptr routine; /* B: driver routine running on this CPU (DPC/ISR) or NULL */
+    void *ke;                 /* B: the WDM layer's per-CPU data */
+    void *ver;                /* B: the verifier's per-CPU data */
+};
+
+typedef struct kdpc__line {
+    bool connected; /* M: at least one interrupt object */
+    bool level;     /* M: LevelSensitive */
+    bool asserted;  /* M: level asserted */
+    bool edge;      /* M: latched edge not yet taken */
+    uint8_t irql;   /* M: DIRQL */
+    uint64_t mask;  /* M: CPUs that may take it */
+} kdpc__line;
+
+/* Upcalls into the layers above; set once at machine creation (I). */
+typedef struct kdpc__hooks {
+    /* DISPATCH software interrupt on c (IRQL < DISPATCH): retire the DPC list. */
+    void (*dispatch)(kdpc_machine *m, kdpc__cpu *c);
+    /* Device interrupt on line for c (IRQL < the line's DIRQL): run the ISRs. */
+    void (*interrupt)(kdpc_machine *m, kdpc__cpu *c, unsigned line);
+    /* Idle CPU: is there deferred work (queued DPCs not yet requested)? May set soft_pending. */
+    bool (*idle_work)(kdpc_machine *m, kdpc__cpu *c);
+    /* Nothing can run: advance virtual time to the next event; true if something became ready. */
+    bool (*advance)(kdpc_machine *m);
+    /* Deadlock found: write what each CPU holds and waits for into m->deadlock_report. */
+    void (*deadlock)(kdpc_machine *m);
+    /* A non-idle thread's body returned (not on halt): check what it left behind. */
+    void (*thread_exit)(kdpc_machine *m, kdpc__thread *t);
+    /* An event of the machine layer (KDPC_EV_CPU_SWITCH, _THREAD_*, _LINE_*) for the trace. */
+    void (*event)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
+                  uint64_t arg);
+} kdpc__hooks;
+
+typedef struct kdpc__rng {
+    uint64_t s[4];
+} kdpc__rng;
+
+struct kdpc_machine {
+    kdpc_config cfg; /* I */
+    unsigned ncpu;   /* I */
+    kdpc__cpu *cpus; /* I (array) */
+    kdpc__hooks hooks;
+    kdpc__rng rng; /* B */
+
+    uint64_t now_ns;   /* B: virtual clock */
+    uint64_t switches; /* B: baton handoffs */
+
+    /* threads */
+    kdpc__thread *ready_head, *ready_tail; /* B */
+    kdpc__thread *all_threads;             /* M */
+    unsigned next_thread_id;               /* M */
+    unsigned live_workers;                 /* B: non-idle threads not DONE */
+    unsigned live_hosts;                   /* M: host threads that have not finished */
+
+    /* baton and run control */
+    kdpc__mutex mu;
+    kdpc__cond run_cv;      /* M: the caller of kdpc_machine_run waits here */
+    kdpc__thread *baton;    /* M */
+    bool running;           /* M */
+    bool run_done;          /* M */
+    kdpc_status run_result; /* M */
+    atomic_bool halted;     /* set once by a bug check */
+    bool dead;              /* M: deadlocked; no further runs */
+    bool shutdown;          /* M: destroy in progress */
+
+    /* interrupt lines */
+    kdpc__line lines[KDPC_MAX_LINES]; /* M */
+    atomic_uint lines_active;         /* number of lines asserted or latched */
+
+    char *deadlock_report; /* B */
+
+    /* layers above */
+    void *ke;    /* WDM layer */
+    void *ver;   /* verifier */
+    void *trace; /* trace */
+};
+
+/* machine.c */
+extern _Thread_local kdpc__thread *kdpc__tls_self;
+static inline kdpc__thread *kdpc__self(void)
+{
+    return kdpc__tls_self;
+}
+kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err);
+int kdpc__machine_start(kdpc_machine *m); /* idle threads; 0 or errno */
+kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry);
+void kdpc__machine_free(kdpc_machine *m); /* stops and joins every host thread first */
+void kdpc__machine_stop(kdpc_machine *m); /* unwind and join every host thread */
+/* Create a simulated thread (state NEW) that runs body(t); it becomes READY with kdpc__thread_ready.
+ * Returns NULL when the host refuses a thread. */
+kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *), void *arg,
+                                  bool idle);
+
+/* sched.c: every function here is called by the baton holder. */
+void kdpc__sched_point(kdpc_machine *m); /* charge call cost, then kdpc__sched */
+void kdpc__sched(kdpc_machine *m, kdpc__thread *t);
+void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns);
+void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t); /* NEW/BLOCKED -> READY */
+void kdpc__thread_block(kdpc_machine *m);                  /* current thread: -> BLOCKED */
+void kdpc__thread_migrate(kdpc_machine *m);                /* current thread left its affinity */
+void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const void *what);
+KDPC_NORETURN void kdpc__halt_and_unwind(kdpc_machine *m);  /* after a bug check is recorded */
+KDPC_NORETURN void kdpc__thread_terminate(kdpc_machine *m); /* PsTerminateSystemThread */
+void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how);
+void kdpc__wait_for_baton(kdpc_machine *m, kdpc__thread *t); /* with m->mu held */
+
+/* lines (sim/line.c) */
+void kdpc__line_config(kdpc_machine *m, unsigned line, bool connected, bool level, uint8_t irql,
+                       uint64_t mask);
+bool kdpc__line_deliverable(kdpc_machine *m, const kdpc__cpu *c, unsigned *line);
+void kdpc__line_take(kdpc_machine *m, unsigned line); /* clear a latched edge before the ISRs */
+bool kdpc__line_asserted(kdpc_machine *m, unsigned line);
+void kdpc__line_set(kdpc_machine *m, unsigned line, bool assert);
+bool kdpc__line_pending(kdpc_machine *m, unsigned line);
+
+/* rng.c */
+void kdpc__rng_seed(kdpc__rng *r, uint64_t seed);
+uint64_t kdpc__rng_next(kdpc__rng *r);
+uint32_t kdpc__rng_below(kdpc__rng *r, uint32_t n); /* uniform in [0, n) */
+
+static inline kdpc__cpu *kdpc__cur_cpu(void)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    return t ? t->cpu : NULL;
+}
+
+#endif /* KDPC_SIM_H */

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace.c - event ring, digest and dump.
+ *
+ * The digest must be equal for equal runs inside one process and across
+ * processes, so it never hashes an address: objects are replaced by ids
+ * handed out in order of first sight, routines are left out (their order
+ * is already fixed by the objects' ids).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/trace.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME  0x100000001b3ull
+
+static const char *const kind_names[] = {
+#define KDPC_EVENT_NAME_(name, text) text,
+    KDPC_EVENT_MAP(KDPC_EVENT_NAME_)
+#undef KDPC_EVENT_NAME_
+};
+
+const char *kdpc_event_kind_name(uint32_t kind)
+{
+    return kind < KDPC_EV_COUNT_ ? kind_names[kind] : "?";
+}
+
+int kdpc__trace_init(kdpc_machine *m)
+{
+    if (m->cfg.trace_capacity == 0)
+        return 0;
+    kdpc__tracebuf *tr = calloc(1, sizeof(*tr));
+    if (tr == NULL)
+        return -1;
+    tr->ring = calloc(m->cfg.trace_capacity, sizeof(*tr->ring));
+    if (tr->ring == NULL) {
+        free(tr);
+        return -1;
+    }
+    tr->cap = m->cfg.trace_capacity;
+    tr->digest = FNV_OFFSET;
+    m->trace = tr;
+    return 0;
+}
+
+void kdpc__trace_free(kdpc_machine *m)
+{
+    kdpc__tracebuf *tr = m->trace;
+    if (tr == NULL)
+        return;
+    kdpc__ptrmap_free(&tr->ids);
+    free(tr->ring);
+    free(tr);
+    m->trace = NULL;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (v >> (i * 8)) & 0xffu;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static uint64_t object_id(kdpc__tracebuf *tr, const void *object)
+{
+    if (object == NULL)
+        return 0;
+    uintptr_t key = (uintptr_t)object;
+    void *v = kdpc__ptrmap_get(&tr->ids, key);
+    if (v != NULL)
+        return (uint64_t)(uintptr_t)v;
+    uint64_t id = ++tr->next_id;
+    (void)kdpc__ptrmap_put(&tr->ids, key, (void *)(uintptr_t)id);
+    return id;
+}
+
+void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
+                      kdpc_routine_ptr routine, uint64_t arg)
+{
+    kdpc__tracebuf *tr = m->trace;
+    kdpc_event *e = &tr->ring[tr->head];
+    e->seq = tr->total++;
+    e->time_ns = m->now_ns;
+    e->kind = kind;
+    e->cpu = (uint16_t)(c != NULL ? c->index : 0);
+    e->irql = c != NULL ? c->irql : 0;
+    e->reserved = 0;
+    e->object = (uintptr_t)object;
+    e->routine = 0;
+    if (routine != NULL)
+        memcpy(&e->routine, &routine, sizeof(e->routine));
+    e->arg = arg;
+    uint64_t h = tr->digest;
+    h = mix(h, kind);
+    h = mix(h, e->cpu);
+    h = mix(h, e->irql);
+    h = mix(h, e->time_ns);
+    h = mix(h, arg);
+    h = mix(h, object_id(tr, object));
+    tr->digest = h;
+    tr->head = (tr->head + 1) % tr->cap;
+    if (tr->count < tr->cap)
+        tr->count++;
+}
+
+size_t kdpc_trace_count(const kdpc_machine *m)
+{
+    return m != NULL && m->trace != NULL ? ((const kdpc__tracebuf *)m->trace)->count : 0;
+}
+
+const kdpc_event *kdpc_trace_event(const kdpc_machine *m, size_t i)
+{
+    if (m == NULL || m->trace == NULL)
+        return NULL;
+    const kdpc__tracebuf *tr = m->trace;
+    if (i >= tr->count)
+        return NULL;
+    size_t first = (tr->head + tr->cap - tr->count) % tr->cap;
+    return &tr->ring[(first + i) % tr->cap];
+}
+
+uint64_t kdpc_trace_total(const kdpc_machine *m)
+{
+    return m != NULL ? kdpc__trace_total_of(m) : 0;
+}
+
+uint64_t kdpc_trace_digest(const kdpc_machine *m)
+{
+    return m != NULL && m->trace != NULL ? ((const kdpc__tracebuf *)m->trace)->digest : 0;
+}
+
+kdpc_status kdpc_trace_dump(const kdpc_machine *m, FILE *out)
+{
+    if (m == NULL || out == NULL)
+        return KDPC_EINVAL;
+    size_t n = kdpc_trace_count(m);
+    for (size_t i = 0; i < n; i++) {
+        const kdpc_event *e = kdpc_trace_event(m, i);
+        fprintf(out,
+                "%8" PRIu64 " %10" PRIu64 ".%03u us cpu%u irql%-2u %-14s obj=%#" PRIxPTR
+                " routine=%#" PRIxPTR " arg=%" PRIu64 "\n",
+                e->seq, e->time_ns / 1000u, (unsigned)(e->time_ns % 1000u), (unsigned)e->cpu,
+                (unsigned)e->irql, kdpc_event_kind_name(e->kind), e->object, e->routine, e->arg);
+    }
+    return KDPC_OK;
+}

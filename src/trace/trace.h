@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace.h - the event trace: a ring of the newest events and a digest of
+ * all of them. Calls nobody; everybody above the machine layer calls it.
+ */
+#ifndef KDPC_TRACE_INTERNAL_H
+#define KDPC_TRACE_INTERNAL_H
+
+#include <kdpc/trace.h>
+#include "base/ptrmap.h"
+#include "sim/sim.h"
+
+typedef struct kdpc__trace {
+    kdpc_event *ring; /* capacity cfg.trace_capacity */
+    size_t cap, count, head;
+    uint64_t total;
+    uint64_t digest;
+    kdpc__ptrmap ids; /* object address -> 1-based id, in order of first sight */
+    uint64_t next_id;
+} kdpc__tracebuf;
+
+int kdpc__trace_init(kdpc_machine *m);
+void kdpc__trace_free(kdpc_machine *m);
+void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
+                      kdpc_routine_ptr routine, uint64_t arg);
+
+/* Cheap enough to leave in every hot path: one load and a branch when tracing is off. */
+static inline void kdpc__trace(kdpc_machine *m, unsigned kind, const kdpc__cpu *c,
+                               const void *object, kdpc_routine_ptr routine, uint64_t arg)
+{
+    if (m->trace != NULL)
+        kdpc__trace_emit(m, kind, c, object, routine, arg);
+}
+
+static inline uint64_t kdpc__trace_total_of(const kdpc_machine *m)
+{
+    return m->trace != NULL ? ((const kdpc__tracebuf *)m->trace)->total : 0;
+}
+
+#endif /* KDPC_TRACE_INTERNAL_H */

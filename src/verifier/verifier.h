@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verifier.h - rules, violations, bug checks and the lock set (who holds
+ * which spin lock, in which order locks were ever nested).
+ *
+ * The WDM layer decides *when* a rule is broken; this layer decides what
+ * follows (off / warning / bug check), records it with where and when,
+ * prints the report and halts the machine for a bug check.
+ */
+#ifndef KDPC_VERIFIER_INTERNAL_H
+#define KDPC_VERIFIER_INTERNAL_H
+
+#include <stdarg.h>
+
+#include <kdpc/verifier.h>
+#include "base/ptrmap.h"
+#include "sim/sim.h"
+
+/* Rule table: enum, id, default outcome, guideline (G) text. */
+#define KDPC_RULE_TABLE(XX)                                                                        \
+    XX(R_IRQL_RAISE_LOWER, "irql.raise_lower", 1, "G3")                                            \
+    XX(R_IRQL_LOWER_RAISE, "irql.lower_raise", 1, "G3")                                            \
+    XX(R_IRQL_INVALID, "irql.invalid", 1, "G3")                                                    \
+    XX(R_SPIN_ACQUIRE_IRQL, "spinlock.acquire_irql", 1, "G4")                                      \
+    XX(R_SPIN_DPC_ACQUIRE_IRQL, "spinlock.dpc_acquire_irql", 1, "G4")                              \
+    XX(R_SPIN_DPC_RELEASE_IRQL, "spinlock.dpc_release_irql", 1, "G4")                              \
+    XX(R_SPIN_RELEASE_IRQL, "spinlock.release_irql", 1, "G4")                                      \
+    XX(R_SPIN_RECURSIVE, "spinlock.recursive", 1, "G2")                                            \
+    XX(R_SPIN_NOT_OWNED, "spinlock.not_owned", 1, "G2")                                            \
+    XX(R_SPIN_ORDER, "spinlock.order", 1, "G2")                                                    \
+    XX(R_SPIN_MIXED_API, "spinlock.mixed_api", 1, "G2")                                            \
+    XX(R_SPIN_HELD_TOO_LONG, "spinlock.held_too_long", 0, "G8")                                    \
+    XX(R_SYNC_IRQL_TOO_HIGH, "sync.irql_too_high", 1, "G1")                                        \
+    XX(R_DPC_WAIT, "dpc.wait", 1, "G3")                                                            \
+    XX(R_DPC_IRQL_CHANGED, "dpc.irql_changed", 1, "G3")                                            \
+    XX(R_DPC_LOCK_HELD, "dpc.lock_held", 1, "G2")                                                  \
+    XX(R_DPC_TOO_LONG, "dpc.too_long", 0, "G8")                                                    \
+    XX(R_DPC_STALL_TOO_LONG, "dpc.stall_too_long", 0, "G9")                                        \
+    XX(R_DPC_WATCHDOG, "dpc.watchdog", 1, "G8")                                                    \
+    XX(R_ISR_TOO_LONG, "isr.too_long", 0, "G10")                                                   \
+    XX(R_ISR_IRQL_CHANGED, "isr.irql_changed", 1, "G3")                                            \
+    XX(R_ISR_STORM, "isr.storm", 1, "G18")                                                         \
+    XX(R_UNLOAD_PENDING, "unload.pending", 1, "G8")                                                \
+    XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
+    XX(R_KE_BUGCHECK, "ke.bugcheck", 1, "--")
+
+typedef enum kdpc__rule {
+#define KDPC_RULE_ENUM_(e, id, fatal, g) KDPC_##e,
+    KDPC_RULE_TABLE(KDPC_RULE_ENUM_)
+#undef KDPC_RULE_ENUM_
+        KDPC_RULE_COUNT
+} kdpc__rule;
+
+/* ------------------------------------------------------------------ */
+/* Lock set                                                            */
+
+#define KDPC_LOCK_ORDINARY  1u
+#define KDPC_LOCK_QUEUED    2u
+#define KDPC_LOCK_INTERRUPT 4u
+
+typedef struct kdpc__lock {
+    uintptr_t addr;
+    int owner;                /* CPU index holding it, or -1 */
+    unsigned kind_used;       /* API family it was first used with (0: never acquired) */
+    unsigned held_kind;       /* API family of the current holder */
+    uint64_t since_ns;        /* holder CPU's own time at acquisition */
+    struct kdpc__lock **succ; /* locks ever acquired while this one was held (same context) */
+    size_t nsucc, capsucc;
+    unsigned mark;                 /* DFS epoch */
+    unsigned queue[KDPC_MAX_CPUS]; /* FIFO of CPUs waiting for a queued lock */
+    unsigned nqueue;
+} kdpc__lock;
+
+typedef struct kdpc__held {
+    kdpc__lock *lock;
+    unsigned kind;
+    uint32_t isr_depth;
+} kdpc__held;
+
+#define KDPC_MAX_HELD 64
+
+typedef struct kdpc__vcpu {
+    kdpc__held held[KDPC_MAX_HELD];
+    unsigned nheld;
+} kdpc__vcpu;
+
+typedef struct kdpc__ver {
+    uint8_t action[KDPC_RULE_COUNT]; /* kdpc_rule_action, never DEFAULT */
+    kdpc_violation **v;
+    size_t nv, capv;
+    const kdpc_violation *bugcheck;
+    kdpc__ptrmap names; /* routine address -> char * */
+    kdpc__ptrmap locks; /* lock address -> kdpc__lock * */
+    kdpc__vcpu *vcpu;   /* per CPU */
+    unsigned epoch;
+    char hexname[KDPC_MAX_CPUS][24];
+} kdpc__ver;
+
+int kdpc__ver_init(kdpc_machine *m);
+void kdpc__ver_free(kdpc_machine *m);
+void kdpc__ver_deadlock_report(kdpc_machine *m);
+
+/*
+ * Report a broken rule. Returns when the rule is off or a warning (the
+ * caller then goes on as a free kernel would); otherwise records the bug
+ * check, prints the report, halts the machine and unwinds (no return).
+ * @routine: the driver routine to name, or NULL for "what runs on this CPU".
+ */
+void kdpc__violation(kdpc_machine *m, kdpc__rule rule, uint32_t code, uint64_t p1, uint64_t p2,
+                     uint64_t p3, uint64_t p4, kdpc_routine_ptr routine, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 9, 10)))
+#endif
+    ;
+/* A bug check that no setting can turn off (KeBugCheckEx, ASSERT). */
+KDPC_NORETURN void kdpc__bugcheck_forced(kdpc_machine *m, uint32_t code, uint64_t p1, uint64_t p2,
+                                         uint64_t p3, uint64_t p4, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
+bool kdpc__rule_on(const kdpc_machine *m, kdpc__rule rule);
+const char *kdpc__routine_name(kdpc_machine *m, kdpc_routine_ptr routine);
+const char *kdpc__bugcheck_name(uint32_t code);
+
+/* Lock set (lockset.c). */
+kdpc__lock *kdpc__lock_get(kdpc_machine *m, const void *addr); /* creates; NULL if no memory */
+kdpc__lock *kdpc__lock_find(kdpc_machine *m, const void *addr);
+void kdpc__lock_forget(kdpc_machine *m, const void *addr);
+/* Records edges held -> l for the locks this CPU holds in the same context; returns the lock
+ * that closes a cycle (l was ever held before it), or NULL. */
+kdpc__lock *kdpc__lock_order(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l);
+void kdpc__lock_push(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l, unsigned kind);
+/* Removes l from the held stack of CPU cpu; false when it is not there. */
+bool kdpc__lock_pop(kdpc_machine *m, unsigned cpu, kdpc__lock *l);
+unsigned kdpc__locks_held(kdpc_machine *m, const kdpc__cpu *c);
+kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i);
+
+static inline kdpc__ver *kdpc__ver_of(const kdpc_machine *m)
+{
+    return (kdpc__ver *)m->ver;
+}
+
+#endif /* KDPC_VERIFIER_INTERNAL_H */

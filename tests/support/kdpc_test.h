@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc_test.h - helpers shared by kdpc's own CMocka tests.
+ *
+ * Include after <cmocka.h> (which needs <stdarg.h>, <stddef.h>,
+ * <setjmp.h>, <stdint.h> first). Machines built here are quiet (no report
+ * on stderr) unless the environment has KDPC_TEST_LOG=1; a failing test can
+ * then be rerun with reports. KDPC_SEED overrides the seed of kt_config.
+ */
+#ifndef KDPC_TEST_H
+#define KDPC_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kdpc/kdpc.h>
+#include <kdpc/driver.h>
+#include <kdpc/wdm.h>
+
+/* Config with @cpus CPUs and @seed, quiet unless KDPC_TEST_LOG=1. */
+static inline kdpc_config kt_config(unsigned cpus, uint64_t seed)
+{
+    kdpc_config cfg;
+    kdpc_config_init(&cfg);
+    cfg.cpus = cpus;
+    cfg.seed = seed;
+    const char *log = getenv("KDPC_TEST_LOG");
+    cfg.log = (log != NULL && log[0] == '1') ? stderr : NULL;
+    return cfg;
+}
+
+/* Create a machine from kt_config(cpus, seed); fails the test if that fails. */
+static inline kdpc_machine *kt_machine(unsigned cpus, uint64_t seed)
+{
+    kdpc_config cfg = kt_config(cpus, seed);
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    return m;
+}
+
+/* Assert that the run stopped with a bug check of @rule and @code. */
+#define KT_ASSERT_BUGCHECK(m, st, rule_, code_)                                                    \
+    do {                                                                                           \
+        assert_int_equal((st), KDPC_BUGCHECK);                                                     \
+        const kdpc_violation *bc_ = kdpc_machine_bugcheck(m);                                      \
+        assert_non_null(bc_);                                                                      \
+        assert_string_equal(bc_->rule, (rule_));                                                   \
+        assert_int_equal(bc_->code, (code_));                                                      \
+        assert_true(bc_->fatal);                                                                   \
+    } while (0)
+
+/* Assert that a warning of @rule was recorded (the run may have gone on). */
+#define KT_ASSERT_WARNING(m, rule_)                                                                \
+    do {                                                                                           \
+        const kdpc_violation *w_ = kdpc_machine_find_violation((m), (rule_));                      \
+        assert_non_null(w_);                                                                       \
+        assert_false(w_->fatal);                                                                   \
+        assert_int_equal(w_->code, 0);                                                             \
+    } while (0)
+
+/* Assert that no violation of @rule was recorded. */
+#define KT_ASSERT_NO_VIOLATION(m, rule_) assert_null(kdpc_machine_find_violation((m), (rule_)))
+
+#endif /* KDPC_TEST_H */
