@@ -16,6 +16,8 @@
  * which no ISR claimed it counts one unclaimed delivery; storm_threshold of
  * them in a row is bug check 0xF2 (3.7). Windows counts interrupts per
  * unit of time; kdpc counts in a row so the outcome does not depend on costs.
+ * With the rule off or a warning, kdpc deasserts the stuck line afterwards
+ * (Windows would hang), so a run always ends.
  */
 #include <stdlib.h>
 
@@ -251,6 +253,9 @@ void kdpc__ke_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line)
                             "level-triggered line %u stayed asserted through %u deliveries that "
                             "no ISR claimed: an interrupt storm",
                             line, m->cfg.storm_threshold);
+            /* Divergence: with isr.storm off or a warning, Windows would hang in the storm;
+             * kdpc deasserts the stuck line so the run can go on. */
+            kdpc__line_set(m, line, false);
         }
     } else {
         ke->unclaimed[line] = 0;

@@ -5,7 +5,7 @@
  * Include after <cmocka.h> (which needs <stdarg.h>, <stddef.h>,
  * <setjmp.h>, <stdint.h> first). Machines built here are quiet (no report
  * on stderr) unless the environment has KDPC_TEST_LOG=1; a failing test can
- * then be rerun with reports. KDPC_SEED overrides the seed of kt_config.
+ * then be rerun with reports.
  */
 #ifndef KDPC_TEST_H
 #define KDPC_TEST_H
