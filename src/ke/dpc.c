@@ -222,7 +222,12 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
                             "one DPC call ran %llu.%03llu us (guideline: at most %llu us)",
                             (unsigned long long)(ran / 1000u), (unsigned long long)(ran % 1000u),
                             (unsigned long long)(m->cfg.dpc_time_limit_ns / 1000u));
-        kdpc__ke_point(m);
+        /* Between two DPCs an interleaving point; after the last one the interrupted
+         * context's point goes on, so only the dispatch cost is charged here. */
+        if (!IsListEmpty(&kc->dpc_queue))
+            kdpc__ke_point(m);
+        else
+            kdpc__charge(m, c, m->cfg.call_cost_ns);
     }
     kc->dpc_active = false;
     c->no_switch--;

@@ -8,19 +8,12 @@
 
 #include "ke/ke.h"
 
-kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu)
+void kdpc__ke_outside(const char *routine)
 {
-    kdpc__thread *t = kdpc__self();
-    if (t == NULL || t->cpu == NULL) {
-        fprintf(stderr,
-                "kdpc: %s called outside a simulated CPU (not inside kdpc_machine_run); "
-                "ignored\n",
-                routine);
-        *cpu = NULL;
-        return NULL;
-    }
-    *cpu = t->cpu;
-    return t->m;
+    fprintf(stderr,
+            "kdpc: %s called outside a simulated CPU (not inside kdpc_machine_run); "
+            "ignored\n",
+            routine);
 }
 
 void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)
@@ -65,13 +58,6 @@ void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c)
                             (unsigned long long)(m->cfg.watchdog_cumulative_ns / 1000u));
         }
     }
-}
-
-void kdpc__ke_point(kdpc_machine *m)
-{
-    kdpc__thread *t = kdpc__self();
-    kdpc__ke_watchdog(m, t->cpu);
-    kdpc__sched_point(m);
 }
 
 void kdpc__ke_push_frame(kdpc__cpu *c, kdpc_routine_ptr routine, void *driver)

@@ -95,13 +95,32 @@ static inline kdpc__kecpu *kdpc__kecpu_of(const kdpc__cpu *c)
     return (kdpc__kecpu *)c->ke;
 }
 
+/* Prints the diagnostic for a kernel call made outside simulated code. */
+void kdpc__ke_outside(const char *routine);
+
 /* Current simulated context, or NULL after printing one diagnostic for @routine. */
-kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu);
+static inline kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    if (t == NULL || t->cpu == NULL) {
+        kdpc__ke_outside(routine);
+        *cpu = NULL;
+        return NULL;
+    }
+    *cpu = t->cpu;
+    return t->m;
+}
 
 void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql);
 /* Interleaving point of a kernel call: DPC watchdog, then the machine's point. */
-void kdpc__ke_point(kdpc_machine *m);
 void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c);
+static inline void kdpc__ke_point(kdpc_machine *m)
+{
+    kdpc__cpu *c = kdpc__tls_self->cpu;
+    if (c->irql >= DISPATCH_LEVEL || ((kdpc__kecpu *)c->ke)->nframes != 0)
+        kdpc__ke_watchdog(m, c);
+    kdpc__sched_point(m);
+}
 void *kdpc__ke_current_driver(kdpc_machine *m, const kdpc__cpu *c);
 void kdpc__ke_push_frame(kdpc__cpu *c, kdpc_routine_ptr routine, void *driver);
 uint64_t kdpc__ke_pop_frame(kdpc__cpu *c); /* returns the routine's duration (own time) */

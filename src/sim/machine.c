@@ -14,7 +14,7 @@
 
 #include "sim/sim.h"
 
-_Thread_local kdpc__thread *kdpc__tls_self;
+_Thread_local kdpc__thread *kdpc__tls_self KDPC_TLS_MODEL;
 
 kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err)
 {

@@ -275,6 +275,8 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
                 }
             }
         }
+        if (m->ncpu == 1 && !t->idle && c->spin_pred == NULL)
+            return; /* the only CPU, running a thread that can go on */
         kdpc__cpu *d = choose_or_end(m, c);
         if (d == c)
             return;
@@ -289,7 +291,14 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
 void kdpc__sched_point(kdpc_machine *m)
 {
     kdpc__thread *t = kdpc__tls_self;
-    kdpc__charge(m, t->cpu, m->cfg.call_cost_ns);
+    kdpc__cpu *c = t->cpu;
+    kdpc__charge(m, c, m->cfg.call_cost_ns);
+    /* Fast path: on one CPU with nothing pending, kdpc__sched would only find this CPU
+     * enabled and return; no random choice is drawn in that case either. */
+    if (m->ncpu == 1 && !t->idle && c->spin_pred == NULL && m->ready_head == NULL &&
+        (c->soft_pending == 0 || c->irql >= KDPC_IRQL_DISPATCH || c->no_switch != 0) &&
+        atomic_load_explicit(&m->lines_active, memory_order_acquire) == 0)
+        return;
     kdpc__sched(m, t);
 }
 

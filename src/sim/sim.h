@@ -171,7 +171,13 @@ struct kdpc_machine {
 };
 
 /* machine.c */
-extern _Thread_local kdpc__thread *kdpc__tls_self;
+/* initial-exec: one %fs-relative load, no __tls_get_addr call, also in libkdpc.so. */
+#if defined(__GNUC__) || defined(__clang__)
+#define KDPC_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define KDPC_TLS_MODEL
+#endif
+extern _Thread_local kdpc__thread *kdpc__tls_self KDPC_TLS_MODEL;
 static inline kdpc__thread *kdpc__self(void)
 {
     return kdpc__tls_self;

@@ -147,12 +147,6 @@ bool kdpc__lock_pop(kdpc_machine *m, unsigned cpu, kdpc__lock *l)
     return false;
 }
 
-unsigned kdpc__locks_held(kdpc_machine *m, const kdpc__cpu *c)
-{
-    (void)m;
-    return ((const kdpc__vcpu *)c->ver)->nheld;
-}
-
 kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i)
 {
     (void)m;

@@ -133,7 +133,11 @@ kdpc__lock *kdpc__lock_order(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l);
 void kdpc__lock_push(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l, unsigned kind);
 /* Removes l from the held stack of CPU cpu; false when it is not there. */
 bool kdpc__lock_pop(kdpc_machine *m, unsigned cpu, kdpc__lock *l);
-unsigned kdpc__locks_held(kdpc_machine *m, const kdpc__cpu *c);
+static inline unsigned kdpc__locks_held(kdpc_machine *m, const kdpc__cpu *c)
+{
+    (void)m;
+    return ((const kdpc__vcpu *)c->ver)->nheld;
+}
 kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i);
 
 static inline kdpc__ver *kdpc__ver_of(const kdpc_machine *m)
