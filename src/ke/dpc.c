@@ -37,7 +37,21 @@
  */
 #include <stdlib.h>
 
+#include "base/assert.h"
 #include "ke/ke.h"
+
+/* Depth matches the list, and every queued DPC points back at this queue. */
+static bool dpc_queue_check(const kdpc__kecpu *kc)
+{
+    ULONG n = 0;
+    for (const LIST_ENTRY *e = kc->dpc_queue.Flink; e != &kc->dpc_queue; e = e->Flink) {
+        const KDPC *d = CONTAINING_RECORD(e, KDPC, DpcListEntry);
+        if (d->DpcData != &kc->dpc_queue || e->Flink->Blink != e)
+            return false;
+        n++;
+    }
+    return n == kc->depth;
+}
 
 /* UniqueValue of 0xC8 for a DPC routine: kdpc uses 2 ("callout"); Windows' own is unknown (8.5). */
 #define DPC_UNIQUE_VALUE 2u
@@ -106,6 +120,7 @@ BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1,
         InsertTailList(&kc->dpc_queue, &Dpc->DpcListEntry);
     kc->depth++;
     kc->dpc_count++;
+    KDPC_ASSERT(dpc_queue_check(kc));
     bool request;
     if (tc == c)
         request = Dpc->Importance != LowImportance || kc->depth > kc->max_depth ||
@@ -138,6 +153,7 @@ BOOLEAN kdpc_KeRemoveQueueDpc(PRKDPC Dpc)
     RemoveEntryList(&Dpc->DpcListEntry);
     kc->depth--;
     Dpc->DpcData = NULL;
+    KDPC_ASSERT(dpc_queue_check(kc));
     kdpc__thread *t = kdpc__self();
     if (t != NULL && t->cpu != NULL) {
         kdpc__trace(t->m, KDPC_EV_DPC_REMOVE, t->cpu, Dpc, KDPC_RP(Dpc->DeferredRoutine), 0);
@@ -180,6 +196,7 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
     kc->dpc_active = true;
     c->no_switch++;
     while (!IsListEmpty(&kc->dpc_queue)) {
+        KDPC_ASSERT(dpc_queue_check(kc));
         PLIST_ENTRY e = RemoveHeadList(&kc->dpc_queue);
         PKDPC d = CONTAINING_RECORD(e, KDPC, DpcListEntry);
         d->DpcData = NULL;

@@ -26,7 +26,25 @@
 #include <stdlib.h>
 
 #include <kdpc/trace.h>
+#include "base/assert.h"
 #include "sim/sim.h"
+
+/* Invariants 2 and 3 of sim.h: one thread per CPU, RUNNING iff on a CPU. */
+static bool sim_check(const kdpc_machine *m)
+{
+    for (unsigned i = 0; i < m->ncpu; i++) {
+        const kdpc__cpu *c = &m->cpus[i];
+        if (c->thread == NULL || c->idle == NULL || c->idle->cpu != c)
+            return false;
+        if (!c->thread->idle && (c->thread->state != KDPC_T_RUNNING || c->thread->cpu != c))
+            return false;
+    }
+    for (const kdpc__thread *r = m->ready_head; r != NULL; r = r->ready_next) {
+        if (r->state != KDPC_T_READY || r->cpu != NULL)
+            return false;
+    }
+    return true;
+}
 
 static void event(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t obj, uint64_t arg)
 {
@@ -251,6 +269,8 @@ static void run_hook_dispatch(kdpc_machine *m, kdpc__cpu *c)
 void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
 {
     for (;;) {
+        KDPC_ASSERT(m->baton == t && t->cpu != NULL && t->cpu->thread == t);
+        KDPC_ASSERT(sim_check(m));
         kdpc__cpu *c = t->cpu;
         unsigned line;
         if (deliverable(m, c, &line) &&
