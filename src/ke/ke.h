@@ -73,6 +73,7 @@ struct _KTHREAD {
     NTSTATUS exit_status;
     void *driver; /* driver on whose behalf it runs (attribution) */
     bool handle_open;
+    KAFFINITY system_affinity; /* from KeSetSystemAffinityThreadEx; 0: none */
     struct _KTHREAD *all_next;
 };
 

@@ -73,7 +73,9 @@ NTSTATUS kdpc_PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("PsTerminateSystemThread", &c);
-    if (m == NULL || c->thread->idle || c->thread->ke == NULL)
+    /* Only the system thread itself, at PASSIVE_LEVEL, not from a DPC or ISR it hosts. */
+    if (m == NULL || c->thread->idle || c->thread->ke == NULL || c->irql != PASSIVE_LEVEL ||
+        kdpc__kecpu_of(c)->nframes != 0 || c->no_switch != 0)
         return STATUS_INVALID_PARAMETER;
     ((struct _KTHREAD *)c->thread->ke)->exit_status = ExitStatus;
     kdpc__thread_terminate(m);
@@ -101,23 +103,34 @@ PKTHREAD kdpc_KeGetCurrentThread(void)
     return t != NULL && t->cpu != NULL ? (PKTHREAD)t->cpu->thread->ke : NULL;
 }
 
+static uint64_t active_mask(const kdpc_machine *m)
+{
+    return m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
+}
+
+/* Run the current thread only on @mask; move it first when its CPU is not in it. */
+static void set_affinity(kdpc_machine *m, kdpc__cpu *c, uint64_t mask)
+{
+    c->thread->affinity = mask;
+    if (!((mask >> c->index) & 1u) && c->irql < DISPATCH_LEVEL)
+        kdpc__thread_migrate(m);
+    else
+        kdpc__ke_point(m);
+}
+
 KAFFINITY kdpc_KeSetSystemAffinityThreadEx(KAFFINITY Affinity)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeSetSystemAffinityThreadEx", &c);
-    if (m == NULL || c->thread->idle)
+    if (m == NULL || c->thread->idle || c->thread->ke == NULL)
         return 0;
-    kdpc__thread *t = c->thread;
-    KAFFINITY old = (KAFFINITY)t->affinity;
-    uint64_t active = m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
-    uint64_t want = (uint64_t)Affinity & active;
+    struct _KTHREAD *kt = c->thread->ke;
+    KAFFINITY old = kt->system_affinity; /* 0 when the thread had no system affinity */
+    uint64_t want = (uint64_t)Affinity & active_mask(m);
     if (want == 0)
         return old;
-    t->affinity = want;
-    if (!((want >> c->index) & 1u) && c->irql < DISPATCH_LEVEL)
-        kdpc__thread_migrate(m);
-    else
-        kdpc__ke_point(m);
+    kt->system_affinity = (KAFFINITY)want;
+    set_affinity(m, c, want);
     return old;
 }
 
@@ -125,17 +138,13 @@ void kdpc_KeRevertToUserAffinityThreadEx(KAFFINITY Affinity)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeRevertToUserAffinityThreadEx", &c);
-    if (m == NULL || c->thread->idle)
+    if (m == NULL || c->thread->idle || c->thread->ke == NULL)
         return;
-    uint64_t active = m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
-    uint64_t want = Affinity == 0 ? active : ((uint64_t)Affinity & active);
-    if (want == 0)
-        want = active;
-    c->thread->affinity = want;
-    if (!((want >> c->index) & 1u) && c->irql < DISPATCH_LEVEL)
-        kdpc__thread_migrate(m);
-    else
-        kdpc__ke_point(m);
+    struct _KTHREAD *kt = c->thread->ke;
+    uint64_t want = (uint64_t)Affinity & active_mask(m);
+    /* 0 (or a mask naming no active CPU) restores the user affinity: every CPU. */
+    kt->system_affinity = (KAFFINITY)want;
+    set_affinity(m, c, want != 0 ? want : active_mask(m));
 }
 
 void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t)

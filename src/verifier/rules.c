@@ -210,6 +210,7 @@ kdpc_status kdpc_name_routine(kdpc_machine *m, kdpc_routine_ptr routine, const c
     return KDPC_OK;
 }
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -232,6 +233,9 @@ static char *dupstr(const char *s)
     return d;
 }
 
+static kdpc_violation *record(kdpc_machine *m, const char *rule_id, const char *g, bool fatal,
+                              uint32_t code, const uint64_t p[4], kdpc_routine_ptr routine,
+                              const char *fmt, va_list ap) __attribute__((format(printf, 8, 0)));
 static kdpc_violation *record(kdpc_machine *m, const char *rule_id, const char *g, bool fatal,
                               uint32_t code, const uint64_t p[4], kdpc_routine_ptr routine,
                               const char *fmt, va_list ap)

@@ -557,7 +557,8 @@ static inline NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredA
                                      ClientId, StartRoutine, StartContext);
 }
 /** PsTerminateSystemThread - end the calling system thread; does not return on success.
- * IRQL: PASSIVE_LEVEL. Return: STATUS_INVALID_PARAMETER when not called by a system thread. */
+ * IRQL: PASSIVE_LEVEL. Return: STATUS_INVALID_PARAMETER when not called by a system thread at
+ * PASSIVE_LEVEL (for instance from a DPC or ISR running on its stack). */
 static inline NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     return kdpc_PsTerminateSystemThread(ExitStatus);
@@ -580,8 +581,9 @@ static inline PETHREAD PsGetCurrentThread(void)
 }
 /**
  * KeSetSystemAffinityThreadEx - restrict the calling thread to @Affinity
- * (masked with the active CPUs) and move it there before returning; returns
- * the previous affinity. IRQL: <= APC_LEVEL. A mask naming no active CPU is ignored.
+ * (masked with the active CPUs) and move it there before returning. Returns
+ * the previous system affinity, 0 when the thread had none. IRQL: <= APC_LEVEL.
+ * A mask naming no active CPU is ignored.
  */
 static inline KAFFINITY KeSetSystemAffinityThreadEx(KAFFINITY Affinity)
 {
