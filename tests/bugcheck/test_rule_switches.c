@@ -1,0 +1,1059 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_rule_switches.c - every rule can be switched per machine
+ * (kdpc_rule_set: off / warning / bug check, single ids and the "family.*"
+ * and "*" patterns; RULES.md: "Every rule can be switched to warning/off per
+ * machine for teaching"), the rule table (kdpc_rule_count / kdpc_rule_info),
+ * and the halt contract of a bug check.
+ *
+ * For each switchable rule one small scenario breaks it; it runs three times:
+ *  - default: the RULES.md outcome (bug check with that rule, or a warning);
+ *  - off: nothing of that rule is recorded and the run goes on as a free
+ *    kernel would (KDPC_OK; KDPC_DEADLOCK for a recursive acquire, which spins
+ *    forever on an MP free kernel, 2.17); where a fact states the free
+ *    kernel's behaviour (1.11, 2.6, 2.7, 2.9) the scenario checks it;
+ *  - warn: a warning (fatal false, code 0) is recorded and the run goes on.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kdpc_test.h"
+
+#define LINE 6
+
+/* The rules of src/verifier/verifier.h (KDPC_RULE_TABLE), in table order. */
+static const char *const all_rules[] = {
+    "irql.raise_lower",
+    "irql.lower_raise",
+    "irql.invalid",
+    "spinlock.acquire_irql",
+    "spinlock.dpc_acquire_irql",
+    "spinlock.dpc_release_irql",
+    "spinlock.release_irql",
+    "spinlock.recursive",
+    "spinlock.not_owned",
+    "spinlock.order",
+    "spinlock.mixed_api",
+    "spinlock.held_too_long",
+    "sync.irql_too_high",
+    "dpc.wait",
+    "dpc.irql_changed",
+    "dpc.lock_held",
+    "dpc.too_long",
+    "dpc.stall_too_long",
+    "dpc.watchdog",
+    "isr.too_long",
+    "isr.irql_changed",
+    "isr.storm",
+    "unload.pending",
+    "thread.exit_state",
+    "ke.bugcheck",
+};
+#define NRULES (sizeof(all_rules) / sizeof(all_rules[0]))
+
+/* Rules whose RULES.md outcome is a warning. */
+static bool is_warning_rule(const char *id)
+{
+    return strcmp(id, "spinlock.held_too_long") == 0 || strcmp(id, "dpc.too_long") == 0 ||
+           strcmp(id, "dpc.stall_too_long") == 0 || strcmp(id, "isr.too_long") == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario state                                                      */
+
+static int sw_done;      /* the scenario's entry reached its end */
+static int sw_observed;  /* an IRQL the scenario observed (free-kernel behaviour) */
+static int sw_observed2; /* a second one */
+static volatile LONG sw_flag, sw_busy_up, sw_busy_stop;
+static LONG sw_dpc_runs;
+static KSPIN_LOCK sw_lock_a, sw_lock_b;
+static KDPC sw_dpc_a, sw_dpc_b;
+static PKINTERRUPT sw_interrupt;
+
+static void sw_reset(void)
+{
+    sw_done = 0;
+    sw_observed = sw_observed2 = -1;
+    sw_flag = sw_busy_up = sw_busy_stop = 0;
+    sw_dpc_runs = 0;
+    sw_lock_a = sw_lock_b = 0;
+    sw_interrupt = NULL;
+}
+
+static void run_dpc(PKDPC dpc, PKDEFERRED_ROUTINE routine)
+{
+    KeInitializeDpc(dpc, routine, NULL);
+    (void)KeInsertQueueDpc(dpc, NULL, NULL); /* at PASSIVE on this CPU: has run (4.15) */
+}
+
+static bool connect_isr(PKSERVICE_ROUTINE isr, KINTERRUPT_MODE mode)
+{
+    return NT_SUCCESS(
+        IoConnectInterrupt(&sw_interrupt, isr, NULL, NULL, LINE, 5, 5, mode, FALSE, 1, FALSE));
+}
+
+static void interrupt_once(void)
+{
+    kdpc_line_assert(kdpc_current_machine(), LINE);
+    for (int i = 0; i < 1000 && sw_flag == 0; i++)
+        KeStallExecutionProcessor(1);
+}
+
+/* irql.raise_lower */
+static void ScRaiseLower(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, old2;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    KeRaiseIrql(APC_LEVEL, &old2);
+    sw_observed = KeGetCurrentIrql(); /* 1.11 free kernel: APC_LEVEL */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* irql.lower_raise */
+static void ScLowerRaise(void *ctx)
+{
+    (void)ctx;
+    KeLowerIrql(DISPATCH_LEVEL);
+    sw_observed = KeGetCurrentIrql(); /* 1.11 free kernel: DISPATCH_LEVEL */
+    KeLowerIrql(PASSIVE_LEVEL);
+    sw_done = 1;
+}
+
+/* irql.invalid */
+static void ScInvalid(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeRaiseIrql(16, &old);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* spinlock.acquire_irql */
+static void ScAcquireIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, lock_old;
+    KeRaiseIrql(5, &old);
+    KeAcquireSpinLock(&sw_lock_a, &lock_old);
+    sw_observed = KeGetCurrentIrql(); /* 2.6 free kernel: DISPATCH_LEVEL while held */
+    KeReleaseSpinLock(&sw_lock_a, lock_old);
+    sw_observed2 = KeGetCurrentIrql(); /* 2.6: back at the entry IRQL 5 */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* spinlock.dpc_acquire_irql */
+static void ScDpcAcquireIrql(void *ctx)
+{
+    (void)ctx;
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_a);
+    sw_observed = KeGetCurrentIrql(); /* 2.7 free kernel: no raise, PASSIVE_LEVEL */
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* spinlock.dpc_release_irql */
+static void ScDpcReleaseIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_a);
+    KeLowerIrql(old);
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a);
+    sw_done = 1;
+}
+
+/* spinlock.release_irql */
+static void ScReleaseIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL lock_old, old;
+    KeAcquireSpinLock(&sw_lock_a, &lock_old);
+    KeRaiseIrql(5, &old);
+    KeReleaseSpinLock(&sw_lock_a, lock_old);
+    sw_observed = KeGetCurrentIrql(); /* 2.9: IRQL := NewIrql without validation */
+    sw_done = 1;
+}
+
+/* spinlock.recursive */
+static void ScRecursive(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, old2;
+    KeAcquireSpinLock(&sw_lock_a, &old);
+    KeAcquireSpinLock(&sw_lock_a, &old2); /* 2.17 MP free kernel: spins forever */
+    sw_done = 1;
+}
+
+/* spinlock.not_owned */
+static void ScNotOwned(void *ctx)
+{
+    (void)ctx;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a); /* 2.18 free: the word is just cleared */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* spinlock.order */
+static void ScOrderAB(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_a);
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_b);
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_b);
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a);
+}
+
+static void ScOrderBA(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_b);
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_a);
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a);
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_b);
+}
+
+static void ScOrder(void *ctx)
+{
+    (void)ctx;
+    run_dpc(&sw_dpc_a, ScOrderAB);
+    run_dpc(&sw_dpc_b, ScOrderBA);
+    sw_done = 1;
+}
+
+/* spinlock.mixed_api */
+static void ScMixedApi(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KLOCK_QUEUE_HANDLE h;
+    KeAcquireSpinLock(&sw_lock_a, &old);
+    KeReleaseSpinLock(&sw_lock_a, old);
+    KeAcquireInStackQueuedSpinLock(&sw_lock_a, &h);
+    KeReleaseInStackQueuedSpinLock(&h);
+    sw_done = 1;
+}
+
+/* spinlock.held_too_long */
+static void ScHeldTooLong(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeAcquireSpinLock(&sw_lock_a, &old);
+    KeStallExecutionProcessor(30);
+    KeReleaseSpinLock(&sw_lock_a, old);
+    sw_done = 1;
+}
+
+/* sync.irql_too_high */
+static BOOLEAN ScQuietIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
+{
+    (void)Interrupt;
+    (void)ServiceContext;
+    return TRUE;
+}
+
+static BOOLEAN ScSynchRoutine(PVOID Context)
+{
+    (void)Context;
+    return TRUE;
+}
+
+static void ScSyncIrqlTooHigh(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    if (!connect_isr(ScQuietIsr, Latched))
+        return;
+    KeRaiseIrql(7, &old);
+    (void)KeSynchronizeExecution(sw_interrupt, ScSynchRoutine, NULL);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* dpc.wait */
+static void ScDpcWait(void *ctx)
+{
+    (void)ctx;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    KeFlushQueuedDpcs();
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* dpc.irql_changed */
+static void ScLowersDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    KeLowerIrql(PASSIVE_LEVEL);
+}
+
+static void ScDpcIrqlChanged(void *ctx)
+{
+    (void)ctx;
+    run_dpc(&sw_dpc_a, ScLowersDpc);
+    sw_done = 1;
+}
+
+/* dpc.lock_held */
+static void ScKeepsLockDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_a);
+}
+
+static void ScDpcLockHeld(void *ctx)
+{
+    (void)ctx;
+    run_dpc(&sw_dpc_a, ScKeepsLockDpc);
+    KIRQL old = KeRaiseIrqlToDpcLevel(); /* clean up on the same CPU */
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* dpc.too_long */
+static void ScSlowDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    KeStallExecutionProcessor(60);
+    KeStallExecutionProcessor(60);
+}
+
+static void ScDpcTooLong(void *ctx)
+{
+    (void)ctx;
+    run_dpc(&sw_dpc_a, ScSlowDpc);
+    sw_done = 1;
+}
+
+/* dpc.stall_too_long */
+static void ScStallTooLong(void *ctx)
+{
+    (void)ctx;
+    KeStallExecutionProcessor(60);
+    sw_done = 1;
+}
+
+/* dpc.watchdog */
+static void ScRunawayDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    for (int i = 0; i < 40; i++) /* 2 ms in 50 us pieces */
+        KeStallExecutionProcessor(50);
+}
+
+static void ScWatchdog(void *ctx)
+{
+    (void)ctx;
+    run_dpc(&sw_dpc_a, ScRunawayDpc);
+    sw_done = 1;
+}
+
+static void tweak_watchdog(kdpc_config *cfg)
+{
+    cfg->clock_tick_ns = 100000;
+    cfg->watchdog_single_ns = 1000000;
+}
+
+/* isr.too_long */
+static BOOLEAN ScSlowIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
+{
+    (void)Interrupt;
+    (void)ServiceContext;
+    sw_flag = 1;
+    KeStallExecutionProcessor(30);
+    return TRUE;
+}
+
+static void ScIsrTooLong(void *ctx)
+{
+    (void)ctx;
+    if (!connect_isr(ScSlowIsr, Latched))
+        return;
+    interrupt_once();
+    sw_done = sw_flag != 0;
+}
+
+/* isr.irql_changed */
+static BOOLEAN ScRaisingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
+{
+    (void)Interrupt;
+    (void)ServiceContext;
+    KIRQL old;
+    sw_flag = 1;
+    KeRaiseIrql(8, &old);
+    return TRUE;
+}
+
+static void ScIsrIrqlChanged(void *ctx)
+{
+    (void)ctx;
+    if (!connect_isr(ScRaisingIsr, Latched))
+        return;
+    interrupt_once();
+    sw_done = sw_flag != 0;
+}
+
+/* isr.storm */
+static BOOLEAN ScUnclaimingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
+{
+    (void)Interrupt;
+    (void)ServiceContext;
+    sw_flag++;
+    return FALSE;
+}
+
+static void ScStorm(void *ctx)
+{
+    (void)ctx;
+    if (!connect_isr(ScUnclaimingIsr, LevelSensitive))
+        return;
+    kdpc_machine *m = kdpc_current_machine();
+    kdpc_line_assert(m, LINE);
+    for (int i = 0; i < 1000; i++)
+        KeStallExecutionProcessor(1);
+    kdpc_line_deassert(m, LINE);
+    sw_done = 1;
+}
+
+/* unload.pending */
+static void ScBusyOnCpu1(PVOID ctx)
+{
+    (void)ctx;
+    (void)KeSetSystemAffinityThreadEx(2);
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    sw_busy_up = 1;
+    while (!sw_busy_stop)
+        KeStallExecutionProcessor(5);
+    KeLowerIrql(old);
+}
+
+static void ScDriverDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    sw_dpc_runs++;
+}
+
+static NTSTATUS ScDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)DriverObject;
+    (void)RegistryPath;
+    KeInitializeDpc(&sw_dpc_a, ScDriverDpc, NULL); /* a driver-global CustomDpc */
+    return STATUS_SUCCESS;
+}
+
+static void ScDriverUnload(PDRIVER_OBJECT DriverObject)
+{
+    (void)DriverObject;
+    KeSetTargetProcessorDpc(&sw_dpc_a, 1); /* CPU 1 is busy at DISPATCH_LEVEL: stays queued */
+    (void)KeInsertQueueDpc(&sw_dpc_a, NULL, NULL);
+}
+
+static void ScUnloadPending(void *ctx)
+{
+    (void)ctx;
+    HANDLE h;
+    PDRIVER_OBJECT drv;
+    (void)KeSetSystemAffinityThreadEx(1);
+    if (!NT_SUCCESS(
+            PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, ScBusyOnCpu1, NULL)))
+        return;
+    while (!sw_busy_up)
+        KeStallExecutionProcessor(1);
+    if (NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "switches", ScDriverEntry, &drv))) {
+        drv->DriverUnload = ScDriverUnload;
+        (void)kdpc_driver_unload(drv);
+    }
+    sw_busy_stop = 1;
+    (void)ZwClose(h);
+    KeFlushQueuedDpcs(); /* the DPC runs on CPU 1 once it drops below DISPATCH_LEVEL */
+    sw_done = sw_dpc_runs == 1;
+}
+
+/* thread.exit_state */
+static void ScReturnsAtDispatch(PVOID ctx)
+{
+    (void)ctx;
+    (void)KeRaiseIrqlToDpcLevel();
+    sw_flag = 1;
+}
+
+static void ScThreadExitState(void *ctx)
+{
+    (void)ctx;
+    HANDLE h;
+    if (!NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                         ScReturnsAtDispatch, NULL)))
+        return;
+    for (int i = 0; i < 1000 && sw_flag == 0; i++)
+        KeStallExecutionProcessor(1); /* the thread ran and ended (it cannot be preempted) */
+    (void)ZwClose(h);
+    sw_done = sw_flag != 0;
+}
+
+typedef struct scenario {
+    const char *rule;
+    kdpc_entry_fn *entry;
+    unsigned cpus;
+    void (*tweak)(kdpc_config *cfg);
+    kdpc_status free_status; /* outcome with the rule off or a warning */
+    int observed;            /* IRQL a free kernel shows (sw_observed), or -1 */
+    int observed2;
+} scenario;
+
+static scenario scenarios[] = {
+    {"irql.raise_lower", ScRaiseLower, 1, NULL, KDPC_OK, APC_LEVEL, -1},
+    {"irql.lower_raise", ScLowerRaise, 1, NULL, KDPC_OK, DISPATCH_LEVEL, -1},
+    {"irql.invalid", ScInvalid, 1, NULL, KDPC_OK, -1, -1},
+    {"spinlock.acquire_irql", ScAcquireIrql, 1, NULL, KDPC_OK, DISPATCH_LEVEL, 5},
+    {"spinlock.dpc_acquire_irql", ScDpcAcquireIrql, 1, NULL, KDPC_OK, PASSIVE_LEVEL, -1},
+    {"spinlock.dpc_release_irql", ScDpcReleaseIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"spinlock.release_irql", ScReleaseIrql, 1, NULL, KDPC_OK, PASSIVE_LEVEL, -1},
+    {"spinlock.recursive", ScRecursive, 1, NULL, KDPC_DEADLOCK, -1, -1},
+    {"spinlock.not_owned", ScNotOwned, 1, NULL, KDPC_OK, -1, -1},
+    {"spinlock.order", ScOrder, 1, NULL, KDPC_OK, -1, -1},
+    {"spinlock.mixed_api", ScMixedApi, 1, NULL, KDPC_OK, -1, -1},
+    {"spinlock.held_too_long", ScHeldTooLong, 1, NULL, KDPC_OK, -1, -1},
+    {"sync.irql_too_high", ScSyncIrqlTooHigh, 1, NULL, KDPC_OK, -1, -1},
+    {"dpc.wait", ScDpcWait, 1, NULL, KDPC_OK, -1, -1},
+    {"dpc.irql_changed", ScDpcIrqlChanged, 1, NULL, KDPC_OK, -1, -1},
+    {"dpc.lock_held", ScDpcLockHeld, 1, NULL, KDPC_OK, -1, -1},
+    {"dpc.too_long", ScDpcTooLong, 1, NULL, KDPC_OK, -1, -1},
+    {"dpc.stall_too_long", ScStallTooLong, 1, NULL, KDPC_OK, -1, -1},
+    {"dpc.watchdog", ScWatchdog, 1, tweak_watchdog, KDPC_OK, -1, -1},
+    {"isr.too_long", ScIsrTooLong, 1, NULL, KDPC_OK, -1, -1},
+    {"isr.irql_changed", ScIsrIrqlChanged, 1, NULL, KDPC_OK, -1, -1},
+    {"isr.storm", ScStorm, 1, NULL, KDPC_OK, -1, -1},
+    {"unload.pending", ScUnloadPending, 2, NULL, KDPC_OK, -1, -1},
+    {"thread.exit_state", ScThreadExitState, 1, NULL, KDPC_OK, -1, -1},
+};
+#define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
+
+static kdpc_machine *scenario_machine(const scenario *sc)
+{
+    sw_reset();
+    kdpc_config cfg = kt_config(sc->cpus, 17);
+    if (sc->tweak != NULL)
+        sc->tweak(&cfg);
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    return m;
+}
+
+/* Default: the outcome RULES.md gives (this also proves the scenario breaks its rule). */
+static void test_scenario_default_outcome(void **state)
+{
+    const scenario *sc = *state;
+    kdpc_machine *m = scenario_machine(sc);
+    kdpc_status st = kdpc_machine_run(m, sc->entry, NULL);
+    if (is_warning_rule(sc->rule)) {
+        assert_int_equal(kdpc_rule_action_of(m, sc->rule), KDPC_RULE_WARN);
+        assert_int_equal(st, sc->free_status);
+        KT_ASSERT_WARNING(m, sc->rule);
+        assert_int_equal(sw_done, 1);
+    } else {
+        assert_int_equal(kdpc_rule_action_of(m, sc->rule), KDPC_RULE_BUGCHECK);
+        const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+        assert_non_null(bc);
+        assert_string_equal(bc->rule, sc->rule);
+        assert_int_equal(st, KDPC_BUGCHECK);
+        assert_true(bc->fatal);
+        assert_true(bc->code != 0);
+        assert_int_equal(sw_done, 0);
+    }
+    kdpc_machine_destroy(m);
+}
+
+static void check_free_kernel_behaviour(const scenario *sc, kdpc_status st)
+{
+    assert_int_equal(st, sc->free_status);
+    if (st == KDPC_OK)
+        assert_int_equal(sw_done, 1);
+    if (sc->observed >= 0)
+        assert_int_equal(sw_observed, sc->observed);
+    if (sc->observed2 >= 0)
+        assert_int_equal(sw_observed2, sc->observed2);
+}
+
+/* Off: nothing recorded for the rule; the run goes on. */
+static void test_scenario_rule_off(void **state)
+{
+    const scenario *sc = *state;
+    kdpc_machine *m = scenario_machine(sc);
+    assert_int_equal(kdpc_rule_set(m, sc->rule, KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(m, sc->rule), KDPC_RULE_OFF);
+    kdpc_status st = kdpc_machine_run(m, sc->entry, NULL);
+    KT_ASSERT_NO_VIOLATION(m, sc->rule);
+    check_free_kernel_behaviour(sc, st);
+    if (st == KDPC_OK)
+        assert_null(kdpc_machine_bugcheck(m));
+    if (st == KDPC_DEADLOCK)
+        assert_non_null(kdpc_machine_deadlock_report(m));
+    kdpc_machine_destroy(m);
+}
+
+/* Warn: a warning (fatal false, code 0) is recorded; the run goes on. */
+static void test_scenario_rule_warn(void **state)
+{
+    const scenario *sc = *state;
+    kdpc_machine *m = scenario_machine(sc);
+    assert_int_equal(kdpc_rule_set(m, sc->rule, KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(m, sc->rule), KDPC_RULE_WARN);
+    kdpc_status st = kdpc_machine_run(m, sc->entry, NULL);
+    KT_ASSERT_WARNING(m, sc->rule);
+    const kdpc_violation *w = kdpc_machine_find_violation(m, sc->rule);
+    assert_string_equal(w->name, "");
+    assert_true(w->seed == kdpc_machine_seed(m));
+    check_free_kernel_behaviour(sc, st);
+    if (st == KDPC_OK)
+        assert_null(kdpc_machine_bugcheck(m));
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Actions and patterns                                                */
+
+static void SlowDpcForBugcheck(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    KeStallExecutionProcessor(60);
+    KeStallExecutionProcessor(60);
+}
+
+static void SlowDpcForBugcheckEntry(void *ctx)
+{
+    (void)ctx;
+    run_dpc(&sw_dpc_a, SlowDpcForBugcheck);
+    sw_done = 1;
+}
+
+static void test_bugcheck_action_on_warning_rule_stops_with_code_0(void **state)
+{
+    (void)state;
+    sw_reset();
+    kdpc_machine *m = kt_machine(1, 17);
+    KDPC_NAME(m, SlowDpcForBugcheck);
+    assert_int_equal(kdpc_rule_set(m, "dpc.too_long", KDPC_RULE_BUGCHECK), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(m, "dpc.too_long"), KDPC_RULE_BUGCHECK);
+    kdpc_status st = kdpc_machine_run(m, SlowDpcForBugcheckEntry, NULL);
+    /* RULES.md: where Windows has no bug check, code 0 with the rule id */
+    KT_ASSERT_BUGCHECK(m, st, "dpc.too_long", 0);
+    assert_string_equal(kdpc_machine_bugcheck(m)->routine, "SlowDpcForBugcheck");
+    assert_int_equal(kdpc_machine_violation_count(m), 1);
+    assert_int_equal(sw_done, 0);
+    kdpc_machine_destroy(m);
+}
+
+static void test_family_pattern_switches_every_rule_of_the_family(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(m, "spinlock.*", KDPC_RULE_OFF), KDPC_OK);
+    size_t family = 0;
+    for (size_t i = 0; i < NRULES; i++) {
+        kdpc_rule_action a = kdpc_rule_action_of(m, all_rules[i]);
+        if (strncmp(all_rules[i], "spinlock.", 9) == 0) {
+            assert_int_equal(a, KDPC_RULE_OFF);
+            family++;
+        } else {
+            assert_true(a == KDPC_RULE_BUGCHECK || a == KDPC_RULE_WARN);
+        }
+    }
+    assert_int_equal(family, 9);
+    assert_int_equal(kdpc_rule_set(m, "spinlock.*", KDPC_RULE_DEFAULT), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(m, "spinlock.recursive"), KDPC_RULE_BUGCHECK);
+    assert_int_equal(kdpc_rule_action_of(m, "spinlock.held_too_long"), KDPC_RULE_WARN);
+    kdpc_machine_destroy(m);
+}
+
+static void TwoSpinlockRulesEntry(void *ctx)
+{
+    (void)ctx;
+    KeAcquireSpinLockAtDpcLevel(&sw_lock_a);   /* spinlock.dpc_acquire_irql */
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a); /* spinlock.dpc_release_irql */
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_b); /* ... and spinlock.not_owned */
+    sw_done = 1;
+}
+
+static void test_family_off_silences_every_spinlock_rule_in_a_run(void **state)
+{
+    (void)state;
+    sw_reset();
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(m, "spinlock.*", KDPC_RULE_OFF), KDPC_OK);
+    kdpc_status st = kdpc_machine_run(m, TwoSpinlockRulesEntry, NULL);
+    assert_int_equal(st, KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    assert_int_equal(sw_done, 1);
+    kdpc_machine_destroy(m);
+}
+
+static void test_star_pattern_warn_records_each_broken_rule(void **state)
+{
+    (void)state;
+    sw_reset();
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(m, "*", KDPC_RULE_WARN), KDPC_OK);
+    for (size_t i = 0; i + 1 < NRULES; i++) /* all but ke.bugcheck */
+        assert_int_equal(kdpc_rule_action_of(m, all_rules[i]), KDPC_RULE_WARN);
+    kdpc_status st = kdpc_machine_run(m, TwoSpinlockRulesEntry, NULL);
+    assert_int_equal(st, KDPC_OK);
+    KT_ASSERT_WARNING(m, "spinlock.dpc_acquire_irql");
+    KT_ASSERT_WARNING(m, "spinlock.dpc_release_irql");
+    KT_ASSERT_WARNING(m, "spinlock.not_owned");
+    /* dpc_acquire_irql, dpc_release_irql twice (both releases at PASSIVE), not_owned */
+    assert_int_equal(kdpc_machine_violation_count(m), 4);
+    assert_null(kdpc_machine_bugcheck(m));
+    assert_int_equal(sw_done, 1);
+    kdpc_machine_destroy(m);
+}
+
+static void test_star_pattern_off_switches_every_rule(void **state)
+{
+    (void)state;
+    sw_reset();
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(m, "*", KDPC_RULE_OFF), KDPC_OK);
+    for (size_t i = 0; i + 1 < NRULES; i++)
+        assert_int_equal(kdpc_rule_action_of(m, all_rules[i]), KDPC_RULE_OFF);
+    kdpc_status st = kdpc_machine_run(m, TwoSpinlockRulesEntry, NULL);
+    assert_int_equal(st, KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    assert_int_equal(kdpc_rule_set(m, "*", KDPC_RULE_DEFAULT), KDPC_OK);
+    for (size_t i = 0; i < NRULES; i++)
+        assert_int_equal(kdpc_rule_action_of(m, all_rules[i]),
+                         is_warning_rule(all_rules[i]) ? KDPC_RULE_WARN : KDPC_RULE_BUGCHECK);
+    kdpc_machine_destroy(m);
+}
+
+static void test_switches_are_per_machine(void **state)
+{
+    (void)state;
+    kdpc_machine *a = kt_machine(1, 17);
+    kdpc_machine *b = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(a, "dpc.watchdog", KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(a, "dpc.watchdog"), KDPC_RULE_OFF);
+    assert_int_equal(kdpc_rule_action_of(b, "dpc.watchdog"), KDPC_RULE_BUGCHECK);
+    kdpc_machine_destroy(a);
+    kdpc_machine_destroy(b);
+}
+
+static void test_unknown_rule_returns_enoent(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(m, "dpc.no_such_rule", KDPC_RULE_OFF), KDPC_ENOENT);
+    assert_int_equal(kdpc_rule_set(m, "nosuch.*", KDPC_RULE_OFF), KDPC_ENOENT);
+    assert_int_equal(kdpc_rule_set(m, "spinlock", KDPC_RULE_OFF), KDPC_ENOENT);
+    assert_int_equal(kdpc_rule_set(m, "", KDPC_RULE_OFF), KDPC_ENOENT);
+    /* nothing changed */
+    for (size_t i = 0; i < NRULES; i++)
+        assert_int_equal(kdpc_rule_action_of(m, all_rules[i]),
+                         is_warning_rule(all_rules[i]) ? KDPC_RULE_WARN : KDPC_RULE_BUGCHECK);
+    kdpc_machine_destroy(m);
+}
+
+static void test_null_machine_or_rule_or_bad_action_returns_einval(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(NULL, "dpc.too_long", KDPC_RULE_OFF), KDPC_EINVAL);
+    assert_int_equal(kdpc_rule_set(m, NULL, KDPC_RULE_OFF), KDPC_EINVAL);
+    assert_int_equal(kdpc_rule_set(m, "dpc.too_long", (kdpc_rule_action)7), KDPC_EINVAL);
+    assert_int_equal(kdpc_rule_action_of(m, "dpc.too_long"), KDPC_RULE_WARN);
+    kdpc_machine_destroy(m);
+}
+
+static void test_rule_action_of_reports_defaults_and_unknowns(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_action_of(m, "irql.raise_lower"), KDPC_RULE_BUGCHECK);
+    assert_int_equal(kdpc_rule_action_of(m, "isr.too_long"), KDPC_RULE_WARN);
+    assert_int_equal(kdpc_rule_action_of(m, "no.such"), KDPC_RULE_DEFAULT);
+    assert_int_equal(kdpc_rule_action_of(m, "spinlock.*"), KDPC_RULE_DEFAULT);
+    assert_int_equal(kdpc_rule_action_of(m, NULL), KDPC_RULE_DEFAULT);
+    assert_int_equal(kdpc_rule_action_of(NULL, "irql.raise_lower"), KDPC_RULE_DEFAULT);
+    assert_int_equal(kdpc_rule_set(m, "irql.raise_lower", KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(m, "irql.raise_lower"), KDPC_RULE_WARN);
+    assert_int_equal(kdpc_rule_set(m, "irql.raise_lower", KDPC_RULE_DEFAULT), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(m, "irql.raise_lower"), KDPC_RULE_BUGCHECK);
+    kdpc_machine_destroy(m);
+}
+
+static void test_rule_count_and_info_list_every_rule_of_the_table(void **state)
+{
+    (void)state;
+    assert_int_equal(kdpc_rule_count(), NRULES);
+    bool seen[NRULES] = {false};
+    for (size_t i = 0; i < kdpc_rule_count(); i++) {
+        const char *g = NULL;
+        const char *id = kdpc_rule_info(i, &g);
+        assert_non_null(id);
+        assert_non_null(g);
+        assert_true(g[0] != '\0');
+        size_t k = 0;
+        while (k < NRULES && strcmp(all_rules[k], id) != 0)
+            k++;
+        assert_true(k < NRULES); /* a known id ... */
+        assert_false(seen[k]);   /* ... listed once */
+        seen[k] = true;
+        assert_non_null(kdpc_rule_info(i, NULL));
+    }
+    for (size_t k = 0; k < NRULES; k++)
+        assert_true(seen[k]);
+    assert_null(kdpc_rule_info(kdpc_rule_count(), NULL));
+}
+
+static void StallInsideEntry(void *ctx)
+{
+    (void)ctx;
+    KeStallExecutionProcessor(60); /* warns */
+    (void)kdpc_rule_set(kdpc_current_machine(), "dpc.stall_too_long", KDPC_RULE_OFF);
+    KeStallExecutionProcessor(70); /* no longer */
+    sw_done = 1;
+}
+
+static void test_rule_switched_from_simulated_code_applies_at_once(void **state)
+{
+    (void)state;
+    sw_reset();
+    kdpc_machine *m = kt_machine(1, 17);
+    kdpc_status st = kdpc_machine_run(m, StallInsideEntry, NULL);
+    assert_int_equal(st, KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 1);
+    assert_int_equal(kdpc_machine_find_violation(m, "dpc.stall_too_long")->params[0], 60);
+    assert_int_equal(sw_done, 1);
+    kdpc_machine_destroy(m);
+}
+
+static void BugCheckExEntry(void *ctx)
+{
+    (void)ctx;
+    KeBugCheckEx(0xDEAD, 1, 2, 3, 4);
+}
+
+static void test_ke_bugcheck_stops_the_run_whatever_the_switches(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 17);
+    (void)kdpc_rule_set(m, "ke.bugcheck", KDPC_RULE_OFF);
+    assert_int_equal(kdpc_rule_set(m, "*", KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_rule_action_of(m, "ke.bugcheck"), KDPC_RULE_BUGCHECK);
+    kdpc_status st = kdpc_machine_run(m, BugCheckExEntry, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0xDEAD);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Halt contract                                                       */
+
+static volatile LONG h_dpc_started, h_flushing, h_b_after, h_b_after_at_bugcheck, h_flush_returned,
+    h_entry_done;
+static KSPIN_LOCK h_lock;
+static KDPC h_dpc;
+
+static void HaltBadDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    h_dpc_started = 1;
+    /* wait until the flushing thread is blocked and the other thread has
+     * CPU 0 to itself for a while */
+    for (int i = 0; i < 100000 && !(h_flushing && h_b_after >= 30); i++)
+        KeStallExecutionProcessor(1);
+    h_b_after_at_bugcheck = h_b_after;
+    KeAcquireSpinLockAtDpcLevel(&h_lock);
+    KeAcquireSpinLockAtDpcLevel(&h_lock); /* spinlock.recursive on CPU 1 */
+}
+
+static void HaltBusyThread(PVOID ctx)
+{
+    (void)ctx;
+    (void)KeSetSystemAffinityThreadEx(1);
+    for (int i = 0; i < 200000; i++) {
+        if (h_flushing)
+            h_b_after++;
+        KeStallExecutionProcessor(1);
+    }
+}
+
+static void HaltEntry(void *ctx)
+{
+    (void)ctx;
+    HANDLE h;
+    (void)KeSetSystemAffinityThreadEx(1);
+    KeInitializeSpinLock(&h_lock);
+    if (!NT_SUCCESS(
+            PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, HaltBusyThread, NULL)))
+        return;
+    KeInitializeDpc(&h_dpc, HaltBadDpc, NULL);
+    KeSetTargetProcessorDpc(&h_dpc, 1);
+    KeSetImportanceDpc(&h_dpc, HighImportance);
+    (void)KeInsertQueueDpc(&h_dpc, NULL, NULL);
+    while (!h_dpc_started)
+        KeStallExecutionProcessor(1);
+    h_flushing = 1;
+    KeFlushQueuedDpcs(); /* blocks: CPU 1 is inside HaltBadDpc */
+    h_flush_returned = 1;
+    (void)ZwClose(h);
+    h_entry_done = 1;
+}
+
+static void test_bugcheck_on_cpu1_unwinds_every_context_and_halts(void **state)
+{
+    (void)state;
+    h_dpc_started = h_flushing = h_b_after = h_b_after_at_bugcheck = 0;
+    h_flush_returned = h_entry_done = 0;
+    kdpc_config cfg = kt_config(2, 1234);
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    KDPC_NAME(m, HaltBadDpc);
+    kdpc_status st = kdpc_machine_run(m, HaltEntry, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "spinlock.recursive", 0xC4);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_int_equal(bc->cpu, 1);
+    assert_true(bc->time_ns > 0);
+    assert_true(bc->time_ns <= kdpc_machine_time_ns(m));
+    assert_true(bc->seed == cfg.seed);
+    assert_true(kdpc_machine_seed(m) == cfg.seed);
+    assert_string_equal(bc->routine, "HaltBadDpc");
+    assert_int_equal(bc->irql, DISPATCH_LEVEL);
+    /* the flushing thread was still blocked; the other thread had run meanwhile */
+    assert_true(h_flushing);
+    assert_true(h_b_after_at_bugcheck >= 30);
+    assert_int_equal(h_flush_returned, 0);
+    assert_int_equal(h_entry_done, 0);
+    assert_true(kdpc_machine_halted(m));
+    /* halted: no further run, no line changes; the report stays readable */
+    assert_int_equal(kdpc_machine_run(m, HaltEntry, NULL), KDPC_E_HALTED);
+    assert_int_equal(kdpc_line_assert(m, 1), KDPC_E_HALTED);
+    assert_ptr_equal(kdpc_machine_bugcheck(m), bc);
+    assert_string_equal(bc->rule, "spinlock.recursive");
+    assert_int_equal(h_entry_done, 0);
+    kdpc_machine_destroy(m);
+}
+
+static void test_run_after_a_bugcheck_returns_e_halted(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 17);
+    assert_false(kdpc_machine_halted(m));
+    kdpc_status st = kdpc_machine_run(m, BugCheckExEntry, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0xDEAD);
+    assert_true(kdpc_machine_halted(m));
+    assert_int_equal(kdpc_machine_run(m, BugCheckExEntry, NULL), KDPC_E_HALTED);
+    assert_int_equal(kdpc_machine_violation_count(m), 1);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+
+#define SCENARIO_TESTS(i)                                                                          \
+    {"default_outcome", test_scenario_default_outcome, NULL, NULL, &scenarios[i]},                 \
+        {"rule_off_records_nothing_run_goes_on", test_scenario_rule_off, NULL, NULL,               \
+         &scenarios[i]},                                                                           \
+    {                                                                                              \
+        "rule_warn_records_warning_run_goes_on", test_scenario_rule_warn, NULL, NULL,              \
+            &scenarios[i]                                                                          \
+    }
+
+int main(void)
+{
+    static char names[NSCENARIOS * 3][96];
+    struct CMUnitTest tests[] = {
+        SCENARIO_TESTS(0),
+        SCENARIO_TESTS(1),
+        SCENARIO_TESTS(2),
+        SCENARIO_TESTS(3),
+        SCENARIO_TESTS(4),
+        SCENARIO_TESTS(5),
+        SCENARIO_TESTS(6),
+        SCENARIO_TESTS(7),
+        SCENARIO_TESTS(8),
+        SCENARIO_TESTS(9),
+        SCENARIO_TESTS(10),
+        SCENARIO_TESTS(11),
+        SCENARIO_TESTS(12),
+        SCENARIO_TESTS(13),
+        SCENARIO_TESTS(14),
+        SCENARIO_TESTS(15),
+        SCENARIO_TESTS(16),
+        SCENARIO_TESTS(17),
+        SCENARIO_TESTS(18),
+        SCENARIO_TESTS(19),
+        SCENARIO_TESTS(20),
+        SCENARIO_TESTS(21),
+        SCENARIO_TESTS(22),
+        SCENARIO_TESTS(23),
+        cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
+        cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
+        cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
+        cmocka_unit_test(test_star_pattern_warn_records_each_broken_rule),
+        cmocka_unit_test(test_star_pattern_off_switches_every_rule),
+        cmocka_unit_test(test_switches_are_per_machine),
+        cmocka_unit_test(test_unknown_rule_returns_enoent),
+        cmocka_unit_test(test_null_machine_or_rule_or_bad_action_returns_einval),
+        cmocka_unit_test(test_rule_action_of_reports_defaults_and_unknowns),
+        cmocka_unit_test(test_rule_count_and_info_list_every_rule_of_the_table),
+        cmocka_unit_test(test_rule_switched_from_simulated_code_applies_at_once),
+        cmocka_unit_test(test_ke_bugcheck_stops_the_run_whatever_the_switches),
+        cmocka_unit_test(test_bugcheck_on_cpu1_unwinds_every_context_and_halts),
+        cmocka_unit_test(test_run_after_a_bugcheck_returns_e_halted),
+    };
+    /* every switchable rule (all but ke.bugcheck) has a scenario, in table order */
+    if (NSCENARIOS != NRULES - 1) {
+        fprintf(stderr, "rule_switches: %zu scenarios for %zu rules\n", NSCENARIOS, NRULES);
+        return 1;
+    }
+    for (size_t i = 0; i < NSCENARIOS; i++) {
+        if (strcmp(scenarios[i].rule, all_rules[i]) != 0) {
+            fprintf(stderr, "rule_switches: scenario %zu is %s, not %s\n", i, scenarios[i].rule,
+                    all_rules[i]);
+            return 1;
+        }
+    }
+    /* name each scenario test after its rule */
+    for (size_t i = 0; i < NSCENARIOS * 3; i++) {
+        const scenario *sc = tests[i].initial_state;
+        snprintf(names[i], sizeof(names[i]), "%s: %s", tests[i].name, sc->rule);
+        tests[i].name = names[i];
+    }
+    return cmocka_run_group_tests_name("rule_switches", tests, NULL, NULL);
+}
