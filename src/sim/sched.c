@@ -11,7 +11,9 @@
  *   3. below DISPATCH_LEVEL, lets a ready thread onto its CPU (always from
  *      the idle thread; by policy from a running thread: preemption);
  *   4. picks the CPU that runs next among the enabled ones (policy) and,
- *      if that is another CPU, hands the baton to the thread on it.
+ *      if that is another CPU, hands the baton to the thread on it. When
+ *      the baton comes back, this context was chosen: it does its CPU's
+ *      urgent work (steps 1-2) and goes on without choosing again.
  * Steps 1-2 run driver code nested on this thread's stack; after them the
  * loop starts again, so a return from kdpc__sched always leaves nothing
  * urgent behind on this CPU.
@@ -268,6 +270,9 @@ static void run_hook_dispatch(kdpc_machine *m, kdpc__cpu *c)
 
 void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
 {
+    /* Once the baton has come back to t, t was chosen: after its CPU's urgent work it goes
+     * on. Choosing again would let round robin pass the baton around forever. */
+    bool resumed = false;
     for (;;) {
         KDPC_ASSERT(m->baton == t && t->cpu != NULL && t->cpu->thread == t);
         KDPC_ASSERT(sim_check(m));
@@ -289,22 +294,23 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
                 (t->idle ? c->in_hook == 0 : true)) {
                 kdpc__thread *prev;
                 kdpc__thread *r = ready_for(m, c, &prev);
-                if (r != NULL && (t->idle || policy_coin(m, 500))) {
+                if (r != NULL && (t->idle || (!resumed && policy_coin(m, 500)))) {
                     switch_to(m, t, c, r, prev);
+                    resumed = true;
                     continue;
                 }
             }
         }
-        if (m->ncpu == 1 && !t->idle && c->spin_pred == NULL)
-            return; /* the only CPU, running a thread that can go on */
+        if (resumed || (m->ncpu == 1 && !t->idle && c->spin_pred == NULL))
+            return; /* chosen, or the only CPU running a thread that can go on */
         kdpc__cpu *d = choose_or_end(m, c);
         if (d == c)
             return;
-        if (d == NULL) {
+        if (d == NULL)
             park(m, t);
-            continue;
-        }
-        go_to(m, t, c, d);
+        else
+            go_to(m, t, c, d);
+        resumed = true;
     }
 }
 
