@@ -53,7 +53,8 @@ static bool dpc_queue_check(const kdpc__kecpu *kc)
     return n == kc->depth;
 }
 
-/* UniqueValue of 0xC8 for a DPC routine: kdpc uses 2 ("callout"); Windows' own is unknown (8.5). */
+/* UniqueValue of 0xC8 for a DPC routine: kdpc uses 2 ("callout": P2 routine, P3 its context; P4
+ * the KDPC); Windows' own choice is not public (8.5). */
 #define DPC_UNIQUE_VALUE 2u
 /* DDI compliance rule SpinLock (2.22). */
 #define RULE_SPINLOCK 0x00040009u
@@ -217,7 +218,8 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
             c->routine = KDPC_RP(routine);
             kdpc__violation(m, KDPC_R_DPC_IRQL_CHANGED, 0xC8,
                             ((uint64_t)now << 16) | (DISPATCH_LEVEL << 8) | DPC_UNIQUE_VALUE,
-                            (uintptr_t)d, (uintptr_t)ctx, 0, KDPC_RP(routine),
+                            kdpc__fnaddr(KDPC_RP(routine)), (uintptr_t)ctx, (uintptr_t)d,
+                            KDPC_RP(routine),
                             "DPC routine returned at IRQL %u; it must return at DISPATCH_LEVEL "
                             "(an unmatched raise, lower or spin lock call)",
                             (unsigned)now);

@@ -185,7 +185,7 @@ static BOOLEAN call_isr(kdpc_machine *m, kdpc__cpu *c, struct _KINTERRUPT *i, KI
         KIRQL now = c->irql;
         kdpc__violation(m, KDPC_R_ISR_IRQL_CHANGED, 0xC8,
                         ((uint64_t)now << 16) | ((uint64_t)i->sync_irql << 8) | ISR_UNIQUE_VALUE,
-                        (uintptr_t)i->ctx, (uintptr_t)i, 0, KDPC_RP(i->isr),
+                        kdpc__fnaddr(KDPC_RP(i->isr)), (uintptr_t)i, 0, KDPC_RP(i->isr),
                         "ISR returned at IRQL %u; it runs and must return at its SynchronizeIrql "
                         "%u",
                         (unsigned)now, (unsigned)i->sync_irql);
@@ -248,8 +248,9 @@ void kdpc__ke_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line)
     if (!claimed_any && kdpc__line_asserted(m, line)) {
         if (++ke->unclaimed[line] >= m->cfg.storm_threshold) {
             ke->unclaimed[line] = 0;
-            kdpc__violation(m, KDPC_R_ISR_STORM, 0xF2, (uintptr_t)0, (uintptr_t)head->ctx,
-                            (uintptr_t)head, chained ? 2u : 1u, KDPC_RP(head->isr),
+            kdpc__violation(m, KDPC_R_ISR_STORM, 0xF2, kdpc__fnaddr(KDPC_RP(head->isr)),
+                            (uintptr_t)head->ctx, (uintptr_t)head, chained ? 2u : 1u,
+                            KDPC_RP(head->isr),
                             "level-triggered line %u stayed asserted through %u deliveries that "
                             "no ISR claimed: an interrupt storm",
                             line, m->cfg.storm_threshold);

@@ -11,6 +11,7 @@
 #define KDPC_KE_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include <kdpc/wdm.h>
 #include "base/ptrmap.h"
@@ -155,5 +156,13 @@ void kdpc__ke_free(kdpc_machine *m);
 
 /* Routine pointers of any type as kdpc_routine_ptr. */
 #define KDPC_RP(fn) ((kdpc_routine_ptr)(void (*)(void))(fn))
+
+/* Address of a routine, for bug check parameters. */
+static inline uintptr_t kdpc__fnaddr(kdpc_routine_ptr fn)
+{
+    uintptr_t u = 0;
+    memcpy(&u, &fn, sizeof(u) < sizeof(fn) ? sizeof(u) : sizeof(fn));
+    return u;
+}
 
 #endif /* KDPC_KE_H */
