@@ -153,7 +153,15 @@ uint64_t kdpc_machine_seed(const kdpc_machine *m)
 
 bool kdpc_machine_halted(const kdpc_machine *m)
 {
-    return m != NULL && (atomic_load(&m->halted) || m->dead);
+    if (m == NULL)
+        return false;
+    if (atomic_load(&m->halted))
+        return true;
+    kdpc_machine *mm = (kdpc_machine *)(uintptr_t)m;
+    kdpc__mutex_lock(&mm->mu);
+    bool dead = mm->dead;
+    kdpc__mutex_unlock(&mm->mu);
+    return dead;
 }
 
 kdpc_machine *kdpc_current_machine(void)
@@ -166,7 +174,7 @@ static kdpc_status line_op(kdpc_machine *m, unsigned line, bool assert)
 {
     if (m == NULL || line >= KDPC_MAX_LINES)
         return KDPC_EINVAL;
-    if (atomic_load(&m->halted))
+    if (kdpc_machine_halted(m))
         return KDPC_E_HALTED;
     kdpc__line_set(m, line, assert);
     kdpc__thread *t = kdpc__self();
