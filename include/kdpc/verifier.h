@@ -55,7 +55,9 @@ typedef enum kdpc_rule_action {
  * @rule: rule id or family pattern ending in ".*", or "*".
  * @action: new action; KDPC_RULE_DEFAULT restores the table's outcome.
  * Thread: any host thread while no run is in progress, or simulated code.
- * Return: KDPC_OK, KDPC_EINVAL (NULL or bad action), KDPC_ENOENT (no such rule).
+ * Return: KDPC_OK, KDPC_EINVAL (NULL, bad action, or "ke.bugcheck", which cannot be
+ * switched: KeBugCheckEx and a failed ASSERT always stop the run), KDPC_ENOENT (no such
+ * rule). Patterns skip "ke.bugcheck".
  */
 KDPC_EXPORT kdpc_status kdpc_rule_set(kdpc_machine *m, const char *rule, kdpc_rule_action action);
 

@@ -286,13 +286,24 @@ PKDPC kdpc__ke_find_queued_dpc(kdpc_machine *m, bool (*match)(PKDPC dpc, void *a
 /* ------------------------------------------------------------------ */
 /* KeFlushQueuedDpcs: one sentinel DPC at the tail of every CPU's queue. */
 
-typedef struct flush {
+typedef struct kdpc__flush {
+    struct kdpc__flush *next; /* ke->flushes: a halt unwinds the waiter past its free() */
     kdpc_machine *m;
     unsigned remaining;
     kdpc__thread *waiter;
     bool waiting;
     KDPC dpcs[];
 } flush;
+
+void kdpc__ke_free_flushes(kdpc_machine *m)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    while (ke->flushes != NULL) {
+        flush *f = ke->flushes;
+        ke->flushes = f->next;
+        free(f);
+    }
+}
 
 static void flush_routine(PKDPC Dpc, PVOID Context, PVOID a1, PVOID a2)
 {
@@ -319,6 +330,9 @@ void kdpc_KeFlushQueuedDpcs(void)
     flush *f = calloc(1, sizeof(*f) + m->ncpu * sizeof(KDPC));
     if (f == NULL)
         return;
+    kdpc__ke *ke = kdpc__ke_of(m);
+    f->next = ke->flushes;
+    ke->flushes = f;
     f->m = m;
     f->remaining = m->ncpu;
     f->waiter = kdpc__self();
@@ -337,6 +351,12 @@ void kdpc_KeFlushQueuedDpcs(void)
         f->waiting = true;
         kdpc__thread_block(m);
         f->waiting = false;
+    }
+    for (flush **p = &ke->flushes; *p != NULL; p = &(*p)->next) {
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
     }
     free(f);
     kdpc__ke_point(m);

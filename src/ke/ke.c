@@ -127,6 +127,7 @@ void kdpc__ke_free(kdpc_machine *m)
     if (ke == NULL)
         return;
     kdpc__ke_disconnect_all(m);
+    kdpc__ke_free_flushes(m);
     struct _KTHREAD *t = ke->all_threads;
     while (t != NULL) {
         struct _KTHREAD *next = t->all_next;

@@ -84,8 +84,9 @@ typedef struct kdpc__ke {
     unsigned unclaimed[KDPC_MAX_LINES];        /* level deliveries in a row nobody claimed */
     struct _KINTERRUPT *all_interrupts;
     struct _KTHREAD *all_threads;
-    kdpc__ptrmap dpc_owner; /* KDPC address -> driver that initialised it */
-    void *io;               /* the I/O layer's state */
+    kdpc__ptrmap dpc_owner;      /* KDPC address -> driver that initialised it */
+    struct kdpc__flush *flushes; /* KeFlushQueuedDpcs calls in progress (freed on a halt) */
+    void *io;                    /* the I/O layer's state */
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
@@ -140,6 +141,7 @@ bool kdpc__ke_idle_work(kdpc_machine *m, kdpc__cpu *c);
 /* First queued DPC for which match() holds, or NULL. */
 PKDPC kdpc__ke_find_queued_dpc(kdpc_machine *m, bool (*match)(PKDPC dpc, void *arg), void *arg);
 void *kdpc__ke_dpc_owner(kdpc_machine *m, const KDPC *dpc);
+void kdpc__ke_free_flushes(kdpc_machine *m);
 
 /* Interrupts (interrupt.c). */
 void kdpc__ke_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line);

@@ -15,7 +15,10 @@
  * while spinning, as on Windows), take it, then the interleaving point.
  *
  * Divergence: LockQueue.Next is not linked to waiters (always NULL): the
- * FIFO is kept by the checker instead of an MCS chain.
+ * FIFO is kept by the checker instead of an MCS chain. In 0xC4/0x1004 (a
+ * release on another CPU than the holder's) P3 and P4 are the holder's and
+ * the releasing CPU numbers, where Verifier names threads: spin locks belong
+ * to CPUs here.
  */
 #include "ke/ke.h"
 
@@ -111,7 +114,8 @@ void kdpc__ke_lock_release(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsi
         kdpc__violation(m, KDPC_R_SPIN_MIXED_API, 0xC4, 0x1009, (uintptr_t)lock, 0, 0, NULL,
                         "spin lock %p released as an %s lock but acquired as an %s lock",
                         (void *)lock, kind_name(kind), kind_name(l->held_kind));
-    if (l->owner == (int)c->index) {
+    /* An ISR's own interrupt lock is covered by isr.too_long: no second report. */
+    if (l->owner == (int)c->index && !(kind == KDPC_LOCK_INTERRUPT && c->isr_depth > 0)) {
         uint64_t held = c->own_ns - l->since_ns;
         if (held > m->cfg.spinlock_hold_limit_ns)
             kdpc__violation(m, KDPC_R_SPIN_HELD_TOO_LONG, 0, (uintptr_t)lock, held, 0, 0, NULL,

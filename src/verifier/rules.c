@@ -360,6 +360,8 @@ kdpc_status kdpc_rule_set(kdpc_machine *m, const char *rule, kdpc_rule_action ac
 {
     if (m == NULL || rule == NULL || (unsigned)action > KDPC_RULE_BUGCHECK)
         return KDPC_EINVAL;
+    if (strcmp(rule, "ke.bugcheck") == 0)
+        return KDPC_EINVAL; /* KeBugCheckEx never returns: it cannot be switched */
     kdpc__ver *v = kdpc__ver_of(m);
     bool any = false;
     for (unsigned i = 0; i < KDPC_RULE_COUNT; i++) {
