@@ -197,8 +197,12 @@ void kdpc__ver_deadlock_report(kdpc_machine *m)
         }
         n = app(buf, cap, n, "\n");
     }
-    if (m->live_workers > 0)
-        n = app(buf, cap, n, "  %u thread(s) blocked or waiting for a CPU\n", m->live_workers);
+    unsigned on_cpu = 0;
+    for (unsigned i = 0; i < m->ncpu; i++)
+        on_cpu += m->cpus[i].thread->idle ? 0u : 1u;
+    if (m->live_workers > on_cpu)
+        n = app(buf, cap, n, "  %u thread(s) blocked or waiting for a CPU\n",
+                m->live_workers - on_cpu);
     free(m->deadlock_report);
     m->deadlock_report = buf;
     if (m->cfg.log != NULL) {
