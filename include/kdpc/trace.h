@@ -78,8 +78,9 @@ KDPC_EXPORT const kdpc_event *kdpc_trace_event(const kdpc_machine *m, size_t i);
 KDPC_EXPORT uint64_t kdpc_trace_total(const kdpc_machine *m);
 
 /**
- * kdpc_trace_digest() - FNV-1a digest of every event's kind, CPU, IRQL,
- * time, argument and routine name, in order. Equal digests mean equal runs.
+ * kdpc_trace_digest() - a 64-bit digest (FNV-1a over words) of every event's kind, CPU, IRQL,
+ * time, argument and object (numbered in order of first sight, so addresses do not matter),
+ * in order. Equal digests mean equal runs.
  * Return: 0 when tracing is off or @m is NULL.
  */
 KDPC_EXPORT uint64_t kdpc_trace_digest(const kdpc_machine *m);

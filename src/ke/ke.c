@@ -16,15 +16,6 @@ void kdpc__ke_outside(const char *routine)
             routine);
 }
 
-void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)
-{
-    KIRQL old = c->irql;
-    c->irql = irql;
-    if (old < DISPATCH_LEVEL && irql >= DISPATCH_LEVEL)
-        kdpc__kecpu_of(c)->dispatch_since = c->own_ns;
-    kdpc__trace(m, KDPC_EV_IRQL, c, NULL, NULL, irql);
-}
-
 static uint64_t ticks(const kdpc_machine *m, uint64_t ns)
 {
     return ns / m->cfg.clock_tick_ns;
@@ -58,30 +49,6 @@ void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c)
                             (unsigned long long)(m->cfg.watchdog_cumulative_ns / 1000u));
         }
     }
-}
-
-void kdpc__ke_push_frame(kdpc__cpu *c, kdpc_routine_ptr routine, void *driver)
-{
-    kdpc__kecpu *kc = kdpc__kecpu_of(c);
-    if (kc->nframes < KDPC_MAX_FRAMES) {
-        kdpc__frame *f = &kc->frames[kc->nframes++];
-        f->routine = routine;
-        f->start_ns = c->own_ns;
-        f->driver = driver;
-    }
-    c->routine = routine;
-}
-
-uint64_t kdpc__ke_pop_frame(kdpc__cpu *c)
-{
-    kdpc__kecpu *kc = kdpc__kecpu_of(c);
-    uint64_t ran = 0;
-    if (kc->nframes > 0) {
-        kdpc__frame *f = &kc->frames[--kc->nframes];
-        ran = c->own_ns - f->start_ns;
-    }
-    c->routine = kc->nframes > 0 ? kc->frames[kc->nframes - 1].routine : NULL;
-    return ran;
 }
 
 void *kdpc__ke_current_driver(kdpc_machine *m, const kdpc__cpu *c)

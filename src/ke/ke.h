@@ -114,7 +114,14 @@ static inline kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu)
     return t->m;
 }
 
-void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql);
+static inline void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)
+{
+    KIRQL old = c->irql;
+    c->irql = irql;
+    if (old < DISPATCH_LEVEL && irql >= DISPATCH_LEVEL)
+        ((kdpc__kecpu *)c->ke)->dispatch_since = c->own_ns;
+    kdpc__trace(m, KDPC_EV_IRQL, c, NULL, NULL, irql);
+}
 /* Interleaving point of a kernel call: DPC watchdog, then the machine's point. */
 void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c);
 static inline void kdpc__ke_point(kdpc_machine *m)
@@ -125,8 +132,30 @@ static inline void kdpc__ke_point(kdpc_machine *m)
     kdpc__sched_point(m);
 }
 void *kdpc__ke_current_driver(kdpc_machine *m, const kdpc__cpu *c);
-void kdpc__ke_push_frame(kdpc__cpu *c, kdpc_routine_ptr routine, void *driver);
-uint64_t kdpc__ke_pop_frame(kdpc__cpu *c); /* returns the routine's duration (own time) */
+static inline void kdpc__ke_push_frame(kdpc__cpu *c, kdpc_routine_ptr routine, void *driver)
+{
+    kdpc__kecpu *kc = (kdpc__kecpu *)c->ke;
+    if (kc->nframes < KDPC_MAX_FRAMES) {
+        kdpc__frame *f = &kc->frames[kc->nframes++];
+        f->routine = routine;
+        f->start_ns = c->own_ns;
+        f->driver = driver;
+    }
+    c->routine = routine;
+}
+
+/* Returns the routine's duration (time charged on its CPU). */
+static inline uint64_t kdpc__ke_pop_frame(kdpc__cpu *c)
+{
+    kdpc__kecpu *kc = (kdpc__kecpu *)c->ke;
+    uint64_t ran = 0;
+    if (kc->nframes > 0) {
+        kdpc__frame *f = &kc->frames[--kc->nframes];
+        ran = c->own_ns - f->start_ns;
+    }
+    c->routine = kc->nframes > 0 ? kc->frames[kc->nframes - 1].routine : NULL;
+    return ran;
+}
 
 /* Spin lock core shared by executive, queued and interrupt locks (spinlock.c). */
 void kdpc__ke_lock_acquire(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsigned kind,

@@ -319,12 +319,21 @@ void kdpc__sched_point(kdpc_machine *m)
     kdpc__thread *t = kdpc__tls_self;
     kdpc__cpu *c = t->cpu;
     kdpc__charge(m, c, m->cfg.call_cost_ns);
-    /* Fast path: on one CPU with nothing pending, kdpc__sched would only find this CPU
-     * enabled and return; no random choice is drawn in that case either. */
+    /* Fast path: one CPU running a thread, no interrupt line active, nobody ready. Then
+     * kdpc__sched would at most run the DISPATCH request and return; no random choice is
+     * drawn either way, so taking the shortcut changes nothing in the run. */
     if (m->ncpu == 1 && !t->idle && c->spin_pred == NULL && m->ready_head == NULL &&
-        (c->soft_pending == 0 || c->irql >= KDPC_IRQL_DISPATCH || c->no_switch != 0) &&
-        atomic_load_explicit(&m->lines_active, memory_order_acquire) == 0)
-        return;
+        atomic_load_explicit(&m->lines_active, memory_order_acquire) == 0) {
+        if (c->soft_pending == 0 || c->irql >= KDPC_IRQL_DISPATCH || c->no_switch != 0)
+            return;
+        c->soft_pending &= ~KDPC_SOFT_DISPATCH;
+        c->in_hook++;
+        m->hooks.dispatch(m, c);
+        c->in_hook--;
+        if (c->soft_pending == 0 && m->ready_head == NULL &&
+            atomic_load_explicit(&m->lines_active, memory_order_acquire) == 0)
+            return;
+    }
     kdpc__sched(m, t);
 }
 

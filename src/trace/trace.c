@@ -56,13 +56,12 @@ void kdpc__trace_free(kdpc_machine *m)
     m->trace = NULL;
 }
 
+/* FNV-1a over 64-bit words (not bytes): order-sensitive and cheap. */
 static uint64_t mix(uint64_t h, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) {
-        h ^= (v >> (i * 8)) & 0xffu;
-        h *= FNV_PRIME;
-    }
-    return h;
+    h ^= v;
+    h *= FNV_PRIME;
+    return h ^ (h >> 29);
 }
 
 static uint64_t object_id(kdpc__tracebuf *tr, const void *object)
@@ -102,7 +101,8 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     h = mix(h, arg);
     h = mix(h, object_id(tr, object));
     tr->digest = h;
-    tr->head = (tr->head + 1) % tr->cap;
+    if (++tr->head == tr->cap)
+        tr->head = 0;
     if (tr->count < tr->cap)
         tr->count++;
 }
