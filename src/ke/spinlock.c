@@ -151,6 +151,17 @@ static void check_acquire_irql(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, 
                         "%s called at IRQL %u, above DISPATCH_LEVEL", name, (unsigned)c->irql);
 }
 
+/* The AtDpcLevel / FromDpcLevel family needs DISPATCH_LEVEL or above (2.7, 2.8, 2.13). */
+static void check_at_dpc(kdpc_machine *m, kdpc__cpu *c, const void *lock, bool release,
+                         const char *name)
+{
+    if (c->irql >= DISPATCH_LEVEL)
+        return;
+    kdpc__violation(m, release ? KDPC_R_SPIN_DPC_RELEASE_IRQL : KDPC_R_SPIN_DPC_ACQUIRE_IRQL, 0xC4,
+                    release ? 0x41u : 0x40u, c->irql, (uintptr_t)lock, 0, NULL,
+                    "%s called at IRQL %u, below DISPATCH_LEVEL", name, (unsigned)c->irql);
+}
+
 KIRQL kdpc_KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
 {
     kdpc__cpu *c;
@@ -189,11 +200,7 @@ void kdpc_KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
     kdpc_machine *m = kdpc__ke_ctx("KeAcquireSpinLockAtDpcLevel", &c);
     if (m == NULL)
         return;
-    if (c->irql < DISPATCH_LEVEL)
-        kdpc__violation(m, KDPC_R_SPIN_DPC_ACQUIRE_IRQL, 0xC4, 0x40, c->irql, (uintptr_t)SpinLock,
-                        0, NULL,
-                        "KeAcquireSpinLockAtDpcLevel called at IRQL %u, below DISPATCH_LEVEL",
-                        (unsigned)c->irql);
+    check_at_dpc(m, c, SpinLock, false, "KeAcquireSpinLockAtDpcLevel");
     kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
     kdpc__ke_point(m);
 }
@@ -204,11 +211,7 @@ void kdpc_KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
     kdpc_machine *m = kdpc__ke_ctx("KeReleaseSpinLockFromDpcLevel", &c);
     if (m == NULL)
         return;
-    if (c->irql < DISPATCH_LEVEL)
-        kdpc__violation(m, KDPC_R_SPIN_DPC_RELEASE_IRQL, 0xC4, 0x41, c->irql, (uintptr_t)SpinLock,
-                        0, NULL,
-                        "KeReleaseSpinLockFromDpcLevel called at IRQL %u, below DISPATCH_LEVEL",
-                        (unsigned)c->irql);
+    check_at_dpc(m, c, SpinLock, true, "KeReleaseSpinLockFromDpcLevel");
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
     kdpc__ke_point(m);
 }
@@ -219,12 +222,7 @@ BOOLEAN kdpc_KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
     kdpc_machine *m = kdpc__ke_ctx("KeTryToAcquireSpinLockAtDpcLevel", &c);
     if (m == NULL)
         return FALSE;
-    if (c->irql < DISPATCH_LEVEL)
-        kdpc__violation(m, KDPC_R_SPIN_DPC_ACQUIRE_IRQL, 0xC4, 0x40, c->irql, (uintptr_t)SpinLock,
-                        0, NULL,
-                        "KeTryToAcquireSpinLockAtDpcLevel called at IRQL %u, below "
-                        "DISPATCH_LEVEL",
-                        (unsigned)c->irql);
+    check_at_dpc(m, c, SpinLock, false, "KeTryToAcquireSpinLockAtDpcLevel");
     kdpc__lock *l = kdpc__lock_get(m, SpinLock);
     BOOLEAN got = FALSE;
     if (l != NULL && l->owner < 0 && l->nqueue == 0) {
@@ -289,10 +287,7 @@ static void queued_acquire(const char *name, PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_
         return;
     KIRQL old = c->irql;
     if (mode == 1) {
-        if (old < DISPATCH_LEVEL)
-            kdpc__violation(m, KDPC_R_SPIN_DPC_ACQUIRE_IRQL, 0xC4, 0x40, old, (uintptr_t)SpinLock,
-                            0, NULL, "%s called at IRQL %u, below DISPATCH_LEVEL", name,
-                            (unsigned)old);
+        check_at_dpc(m, c, SpinLock, false, name);
     } else {
         check_acquire_irql(m, c, SpinLock, name);
         h->OldIrql = old;
@@ -313,10 +308,8 @@ static void queued_release(const char *name, PKLOCK_QUEUE_HANDLE h, int mode)
     if (mode == 0 && c->irql != DISPATCH_LEVEL)
         kdpc__violation(m, KDPC_R_SPIN_RELEASE_IRQL, 0xC4, 0x32, c->irql, (uintptr_t)lock, 0, NULL,
                         "%s called at IRQL %u; it must be DISPATCH_LEVEL", name, (unsigned)c->irql);
-    if (mode == 1 && c->irql < DISPATCH_LEVEL)
-        kdpc__violation(m, KDPC_R_SPIN_DPC_RELEASE_IRQL, 0xC4, 0x41, c->irql, (uintptr_t)lock, 0,
-                        NULL, "%s called at IRQL %u, below DISPATCH_LEVEL", name,
-                        (unsigned)c->irql);
+    if (mode == 1)
+        check_at_dpc(m, c, lock, true, name);
     if (lock == NULL) {
         kdpc__violation(m, KDPC_R_SPIN_NOT_OWNED, 0xC4, 0x1007, 0, 0, 0, NULL,
                         "%s with a lock handle that holds no lock", name);
