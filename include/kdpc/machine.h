@@ -95,6 +95,28 @@ typedef void kdpc_entry_fn(void *ctx);
  */
 KDPC_EXPORT kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx);
 
+/**
+ * kdpc_machine_run_for() - as kdpc_machine_run(), but the run also ends once
+ * @duration_ns of virtual time has passed since it started, even with
+ * threads still blocked or periodic timers set: so periodic activity can be
+ * observed. While every CPU is idle virtual time jumps to the next timer.
+ * Threads left running or blocked go on at the next run. @entry may be NULL
+ * (only let time pass).
+ * Return: as kdpc_machine_run(); KDPC_OK when the time was up.
+ */
+KDPC_EXPORT kdpc_status kdpc_machine_run_for(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx,
+                                             uint64_t duration_ns);
+
+/**
+ * kdpc_machine_shutdown() - tear the machine down as a system shutdown
+ * would: a DPC still queued, a timer still set or a work item still queued
+ * is bug check 0xCE (unload.pending). Afterwards the machine is halted;
+ * kdpc_machine_destroy() frees it.
+ * Thread: not simulated code. Return: KDPC_OK, KDPC_BUGCHECK, KDPC_EINVAL,
+ * KDPC_EBUSY, KDPC_E_HALTED.
+ */
+KDPC_EXPORT kdpc_status kdpc_machine_shutdown(kdpc_machine *m);
+
 /** Virtual time in nanoseconds since the machine was created; 0 for NULL. */
 KDPC_EXPORT uint64_t kdpc_machine_time_ns(const kdpc_machine *m);
 

@@ -10,5 +10,8 @@
 #include <kdpc/wdm/ke.h>
 #include <kdpc/wdm/io.h>
 #include <kdpc/wdm/ex.h>
+#include <kdpc/wdm/dispatcher.h>
+#include <kdpc/wdm/timer.h>
+#include <kdpc/wdm/work.h>
 
 #endif /* KDPC_WDM_H */

@@ -41,6 +41,11 @@
     XX(R_ISR_IRQL_CHANGED, "isr.irql_changed", 1, "G3")                                            \
     XX(R_ISR_STORM, "isr.storm", 1, "G18")                                                         \
     XX(R_UNLOAD_PENDING, "unload.pending", 1, "G8")                                                \
+    XX(R_WORK_BAD_IRQL_RETURN, "work.bad_irql_return", 1, "G5")                                    \
+    XX(R_WORK_REQUEUE, "work.requeue", 1, "G5")                                                    \
+    XX(R_WORK_QUEUE_IRQL, "work.queue_irql", 1, "G5")                                              \
+    XX(R_SYNC_APC_IRQL, "sync.apc_irql", 1, "G3")                                                  \
+    XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
     XX(R_KE_BUGCHECK, "ke.bugcheck", 1, "--")
 
