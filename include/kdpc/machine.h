@@ -55,6 +55,11 @@ typedef struct kdpc_config {
     size_t trace_capacity;             /**< trace events kept (ring); 0 keeps none (default 0) */
     FILE *log;                         /**< bug check reports; default stderr; NULL: silent */
     size_t thread_stack_size;          /**< host stack per simulated thread (default 1 MiB) */
+    int64_t boot_system_time;          /**< KeQuerySystemTime at virtual time 0, in 100 ns
+                                            units since 1601 (default 2026-01-01 00:00 UTC) */
+    unsigned critical_workers;         /**< threads of the CriticalWorkQueue pool (default 5) */
+    unsigned delayed_workers;          /**< threads of the DelayedWorkQueue pool (default 3) */
+    unsigned hypercritical_workers; /**< threads of the HyperCriticalWorkQueue pool (default 1) */
 } kdpc_config;
 
 /**

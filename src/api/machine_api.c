@@ -34,6 +34,11 @@ void kdpc_config_init(kdpc_config *cfg)
     cfg->trace_capacity = 0;
     cfg->log = stderr;
     cfg->thread_stack_size = 1u << 20;
+    /* 2026-01-01 00:00:00 UTC in 100 ns units since 1601-01-01. */
+    cfg->boot_system_time = 134118144000000000LL;
+    cfg->critical_workers = 5; /* io.md 2.11 (ReactOS's static pools) */
+    cfg->delayed_workers = 3;
+    cfg->hypercritical_workers = 1;
 }
 
 static bool config_ok(const kdpc_config *cfg)
@@ -89,6 +94,28 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
     return m;
 }
 
+kdpc_status kdpc_machine_shutdown(kdpc_machine *m)
+{
+    if (m == NULL)
+        return KDPC_EINVAL;
+    if (kdpc__self() != NULL)
+        return KDPC_EBUSY;
+    kdpc__mutex_lock(&m->mu);
+    bool busy = m->running;
+    bool halted = atomic_load(&m->halted) || m->dead;
+    kdpc__mutex_unlock(&m->mu);
+    if (busy)
+        return KDPC_EBUSY;
+    if (halted)
+        return KDPC_E_HALTED;
+    kdpc__scope all = {NULL, NULL, true};
+    kdpc__io_check_pending(m, &all, "machine shut down");
+    if (atomic_load(&m->halted))
+        return KDPC_BUGCHECK;
+    kdpc__halt_from_host(m); /* nothing left to run: the machine is off */
+    return KDPC_OK;
+}
+
 void kdpc_machine_destroy(kdpc_machine *m)
 {
     if (m == NULL)
@@ -102,20 +129,16 @@ void kdpc_machine_destroy(kdpc_machine *m)
     teardown(m);
 }
 
-typedef struct entry_box {
-    kdpc_entry_fn *entry;
-    void *ctx;
-} entry_box;
-
 static void run_entry(PVOID p)
 {
-    entry_box *b = p;
+    kdpc__run_box *b = p;
     b->entry(b->ctx);
 }
 
-kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx)
+static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_t duration_ns,
+                       bool timed)
 {
-    if (m == NULL || entry == NULL)
+    if (m == NULL || (entry == NULL && !timed))
         return KDPC_EINVAL;
     if (kdpc__self() != NULL)
         return KDPC_EBUSY;
@@ -127,13 +150,37 @@ kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx)
         return KDPC_EBUSY;
     if (halted)
         return KDPC_E_HALTED;
-    entry_box box = {entry, ctx};
-    struct _KTHREAD *kt = kdpc__ke_thread_new(m, run_entry, &box, NULL);
-    if (kt == NULL)
-        return KDPC_ESYSTEM;
-    kt->t->routine = (kdpc_routine_ptr)entry;
-    kdpc__trace(m, KDPC_EV_THREAD_START, &m->cpus[0], NULL, (kdpc_routine_ptr)entry, kt->t->id);
-    return kdpc__machine_run(m, kt->t);
+    kdpc__thread *t = NULL;
+    kdpc__run_box *box = NULL;
+    if (entry != NULL) {
+        box = kdpc__ke_run_box(m, entry, ctx);
+        if (box == NULL)
+            return KDPC_ENOMEM;
+        struct _KTHREAD *kt = kdpc__ke_thread_new(m, run_entry, box, NULL);
+        if (kt == NULL)
+            return KDPC_ESYSTEM;
+        kt->t->routine = (kdpc_routine_ptr)entry;
+        kdpc__trace(m, KDPC_EV_THREAD_START, &m->cpus[0], NULL, (kdpc_routine_ptr)entry, kt->t->id);
+        t = kt->t;
+    }
+    uint64_t deadline = 0;
+    if (timed) {
+        deadline = m->now_ns + duration_ns;
+        if (deadline == 0 || deadline < m->now_ns)
+            deadline = UINT64_MAX;
+    }
+    return kdpc__machine_run(m, t, deadline);
+}
+
+kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx)
+{
+    return run(m, entry, ctx, 0, false);
+}
+
+kdpc_status kdpc_machine_run_for(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx,
+                                 uint64_t duration_ns)
+{
+    return run(m, entry, ctx, duration_ns, true);
 }
 
 uint64_t kdpc_machine_time_ns(const kdpc_machine *m)

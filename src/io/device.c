@@ -87,11 +87,6 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     return STATUS_SUCCESS;
 }
 
-static bool dpc_in_device(PKDPC dpc, void *arg)
-{
-    return kdpc__io_in_device(arg, dpc);
-}
-
 void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d)
 {
     kdpc__io *io = kdpc__io_of(m);
@@ -123,13 +118,8 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
     if (d == NULL)
         return;
-    PKDPC q = kdpc__ke_find_queued_dpc(m, dpc_in_device, d);
-    if (q != NULL)
-        kdpc__violation(m, KDPC_R_UNLOAD_PENDING, 0xCE, (uintptr_t)q, 0, (uintptr_t)0, 0,
-                        KDPC_RP(q->DeferredRoutine),
-                        "IoDeleteDevice while DPC %p of the device is still queued; remove it "
-                        "(KeRemoveQueueDpc) or let it run (KeFlushQueuedDpcs) first",
-                        (void *)q);
+    kdpc__scope scope = {NULL, d, false};
+    kdpc__io_check_pending(m, &scope, "IoDeleteDevice");
     kdpc__io_device_free(m, d);
     kdpc__ke_point(m);
 }

@@ -19,6 +19,7 @@ int kdpc__io_init(kdpc_machine *m)
     kdpc__io *io = calloc(1, sizeof(*io));
     if (io == NULL)
         return -1;
+    kdpc__io_mem_init(io);
     kdpc__ke_of(m)->io = io;
     return 0;
 }
@@ -53,6 +54,7 @@ void kdpc__io_free(kdpc_machine *m)
         driver_free(m, io->drivers);
     while (io->devices != NULL)
         kdpc__io_device_free(m, io->devices);
+    kdpc__io_mem_free_all(io);
     free(io);
     ke->io = NULL;
 }
@@ -137,28 +139,6 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
     return st;
 }
 
-typedef struct owned {
-    kdpc_machine *m;
-    kdpc__drvrec *r;
-} owned;
-
-static bool dpc_of_driver(PKDPC dpc, void *arg)
-{
-    owned *o = arg;
-    if (kdpc__ke_dpc_owner(o->m, dpc) == o->r)
-        return true;
-    const unsigned char *p = (const unsigned char *)dpc;
-    const unsigned char *lo = (const unsigned char *)o->r;
-    if (p >= lo && p < lo + sizeof(*o->r))
-        return true;
-    for (PDEVICE_OBJECT d = o->r->obj.DeviceObject; d != NULL; d = d->NextDevice) {
-        kdpc__devrec *rec = kdpc__io_devrec(o->m, d);
-        if (rec != NULL && kdpc__io_in_device(rec, dpc))
-            return true;
-    }
-    return false;
-}
-
 NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
 {
     kdpc__thread *t = kdpc__self();
@@ -174,14 +154,8 @@ NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
     driver->DriverUnload(driver);
     kdpc__cpu *c = kdpc__cur_cpu();
     swap_driver(c, old);
-    owned o = {m, r};
-    PKDPC q = kdpc__ke_find_queued_dpc(m, dpc_of_driver, &o);
-    if (q != NULL)
-        kdpc__violation(m, KDPC_R_UNLOAD_PENDING, 0xCE, (uintptr_t)q, 0, 0, 0,
-                        KDPC_RP(q->DeferredRoutine),
-                        "driver unloaded while its DPC %p is still queued; its routine would run "
-                        "in unloaded code (remove it or KeFlushQueuedDpcs in DriverUnload)",
-                        (void *)q);
+    kdpc__scope scope = {r, NULL, false};
+    kdpc__io_check_pending(m, &scope, "driver unloaded");
     driver_free(m, r);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;

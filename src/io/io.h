@@ -26,9 +26,19 @@ struct kdpc__devrec {
     _Alignas(16) unsigned char ext[];
 };
 
+typedef struct kdpc__iolink {
+    struct kdpc__iolink *next, *prev;
+} kdpc__iolink;
+
+typedef struct kdpc__iomem {
+    kdpc__iolink link;
+    _Alignas(16) unsigned char data[];
+} kdpc__iomem;
+
 typedef struct kdpc__io {
     kdpc__drvrec *drivers;
     kdpc__devrec *devices;
+    kdpc__iolink mem; /* list of I/O manager allocations (work items) */
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
@@ -42,5 +52,24 @@ void kdpc__io_free(kdpc_machine *m);
 void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d);
 kdpc__devrec *kdpc__io_devrec(kdpc_machine *m, PDEVICE_OBJECT dev);
 bool kdpc__io_in_device(const kdpc__devrec *d, const void *addr);
+/* Zeroed allocation owned by the I/O manager, freed at destroy if the driver does not. */
+void *kdpc__io_alloc(kdpc_machine *m, size_t size);
+void kdpc__io_free_mem(kdpc_machine *m, void *p);
+/* The device an I/O work item's WORK_QUEUE_ITEM belongs to, and the IO_WORKITEM in *what; NULL
+ * for an executive work item. */
+PDEVICE_OBJECT kdpc__io_work_device(PWORK_QUEUE_ITEM item, void **what);
+void kdpc__io_mem_init(kdpc__io *io);
+void kdpc__io_mem_free_all(kdpc__io *io);
+
+/* What a teardown takes away: one driver, one device, or the whole machine. */
+typedef struct kdpc__scope {
+    kdpc__drvrec *driver;
+    kdpc__devrec *device;
+    bool all;
+} kdpc__scope;
+
+/* A queued DPC, a set timer or a queued work item that the teardown of @scope would leave
+ * behind is unload.pending (0xCE); @what names the teardown in the report. */
+void kdpc__io_check_pending(kdpc_machine *m, const kdpc__scope *scope, const char *what);
 
 #endif /* KDPC_IO_H */

@@ -81,6 +81,7 @@ int kdpc__ke_init(kdpc_machine *m)
         m->cpus[i].ke = kc;
     }
     m->ke = ke;
+    kdpc__ke_clock_init(m);
     m->hooks.dispatch = kdpc__ke_dispatch;
     m->hooks.interrupt = kdpc__ke_interrupt;
     m->hooks.idle_work = kdpc__ke_idle_work;
@@ -95,6 +96,15 @@ void kdpc__ke_free(kdpc_machine *m)
         return;
     kdpc__ke_disconnect_all(m);
     kdpc__ke_free_flushes(m);
+    kdpc__ke_extimers_free(m);
+    kdpc__ke_workers_free(m);
+    while (ke->boxes != NULL) {
+        kdpc__run_box *b = ke->boxes;
+        ke->boxes = b->next;
+        free(b);
+    }
+    kdpc__ptrmap_free(&ke->timer_owner);
+    kdpc__ptrmap_free(&ke->timer_queued);
     struct _KTHREAD *t = ke->all_threads;
     while (t != NULL) {
         struct _KTHREAD *next = t->all_next;

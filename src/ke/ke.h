@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <kdpc/machine.h>
 #include <kdpc/wdm.h>
 #include "base/ptrmap.h"
 #include "sim/sim.h"
@@ -67,16 +68,47 @@ struct _KINTERRUPT {
     bool connected;
 };
 
+/* Per-thread wait state (wait.c). */
+typedef struct kdpc__waitblock {
+    LIST_ENTRY link; /* in the object's Header.WaitListHead */
+    struct _KTHREAD *thread;
+    PVOID object;
+    ULONG index;
+} kdpc__waitblock;
+
+#define KDPC_WAIT_SLOTS (MAXIMUM_WAIT_OBJECTS + 1) /* + the thread's timeout timer */
+
 struct _KTHREAD {
+    DISPATCHER_HEADER Header; /* first: a thread object is waitable (signaled when it ends) */
     kdpc__thread *t;
     PKSTART_ROUTINE start;
     PVOID ctx;
     NTSTATUS exit_status;
     void *driver; /* driver on whose behalf it runs (attribution) */
     bool handle_open;
+    LONG refs;                 /* ObReferenceObjectByHandle references */
     KAFFINITY system_affinity; /* from KeSetSystemAffinityThreadEx; 0: none */
+    /* waits */
+    bool waiting;
+    WAIT_TYPE wait_type;
+    ULONG wait_count;  /* objects, the timeout timer not included */
+    bool wait_timeout; /* the timeout timer takes part */
+    NTSTATUS wait_status;
+    PVOID objects[MAXIMUM_WAIT_OBJECTS];
+    kdpc__waitblock blocks[KDPC_WAIT_SLOTS];
+    KTIMER timeout; /* the thread's own timer for wait timeouts */
+    bool wait_next; /* KeSetEvent(Wait = TRUE) raised IRQL for the next wait */
+    KIRQL wait_next_irql;
+    LONG critical; /* KeEnterCriticalRegion depth */
+    LONG guarded;  /* KeEnterGuardedRegion depth */
     struct _KTHREAD *all_next;
 };
+
+typedef struct kdpc__run_box {
+    kdpc_entry_fn *entry;
+    void *ctx;
+    struct kdpc__run_box *next;
+} kdpc__run_box;
 
 typedef struct kdpc__ke {
     kdpc__kecpu *cpus;
@@ -86,7 +118,15 @@ typedef struct kdpc__ke {
     struct _KTHREAD *all_threads;
     kdpc__ptrmap dpc_owner;      /* KDPC address -> driver that initialised it */
     struct kdpc__flush *flushes; /* KeFlushQueuedDpcs calls in progress (freed on a halt) */
-    void *io;                    /* the I/O layer's state */
+    kdpc__run_box *boxes;        /* entries of runs (a timed run may leave one running) */
+    /* clock and timers */
+    LIST_ENTRY timers;              /* set KTIMERs, sorted by due time */
+    uint64_t ticks;                 /* clock ticks since boot */
+    kdpc__ptrmap timer_owner;       /* KTIMER address -> driver that initialised it */
+    kdpc__ptrmap timer_queued;      /* KTIMER address -> itself while linked in timers */
+    struct kdpc__extimer *extimers; /* every EX_TIMER (freed at destroy) */
+    void *workers;                  /* worker pools (worker.c) */
+    void *io;                       /* the I/O layer's state */
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
@@ -175,6 +215,30 @@ void kdpc__ke_free_flushes(kdpc_machine *m);
 /* Interrupts (interrupt.c). */
 void kdpc__ke_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line);
 void kdpc__ke_disconnect_all(kdpc_machine *m);
+
+/* Clock (clock.c), timers (timer.c), waits (wait.c), workers (worker.c). */
+void kdpc__ke_clock_init(kdpc_machine *m);
+uint64_t kdpc__ke_due_ns(kdpc_machine *m, LONGLONG due); /* DueTime (100 ns, +abs/-rel) -> ns */
+void kdpc__ke_timer_set(kdpc_machine *m, kdpc__cpu *c, PKTIMER t, uint64_t due_ns, PKDPC dpc);
+bool kdpc__ke_timer_cancel(kdpc_machine *m, PKTIMER t);
+void kdpc__ke_expire_timers(kdpc_machine *m, uint64_t upto_ns);
+bool kdpc__ke_timers_pending(kdpc_machine *m, bool include_periodic, uint64_t *next_due);
+void kdpc__ke_signal(kdpc_machine *m, PVOID object); /* object became signaled: satisfy waiters */
+NTSTATUS kdpc__ke_wait(kdpc_machine *m, kdpc__cpu *c, ULONG count, PVOID objects[], WAIT_TYPE type,
+                       PLARGE_INTEGER timeout, bool checked);
+void *kdpc__ke_timer_owner(kdpc_machine *m, const KTIMER *t);
+uint64_t kdpc__ke_timer_period_ns(const KTIMER *t); /* extimer.c: KTIMER ms or EX_TIMER's own */
+PKTIMER kdpc__ke_find_set_timer(kdpc_machine *m, bool (*match)(PKTIMER t, void *arg), void *arg);
+void kdpc__ke_workers_free(kdpc_machine *m);
+/* Work items (worker.c). */
+void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, WORK_QUEUE_TYPE type,
+                         const char *name);
+PWORK_QUEUE_ITEM kdpc__ke_find_queued_work(kdpc_machine *m,
+                                           bool (*match)(PWORK_QUEUE_ITEM item, void *arg),
+                                           void *arg);
+void *kdpc__ke_work_owner(kdpc_machine *m, const void *item);
+void kdpc__ke_extimers_free(kdpc_machine *m);
+kdpc__run_box *kdpc__ke_run_box(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx);
 
 /* Threads (thread.c). */
 struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,

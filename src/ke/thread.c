@@ -24,6 +24,10 @@ struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVO
     struct _KTHREAD *kt = calloc(1, sizeof(*kt));
     if (kt == NULL)
         return NULL;
+    kt->Header.Type = 6; /* ThreadObject: waitable, signaled when the thread ends */
+    kt->Header.Size = (UCHAR)(sizeof(DISPATCHER_HEADER) / sizeof(LONG));
+    kt->Header.SignalState = 0;
+    InitializeListHead(&kt->Header.WaitListHead);
     kt->start = start;
     kt->ctx = ctx;
     kt->driver = driver;
@@ -163,5 +167,10 @@ void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t)
                         t->routine, "system thread ended at IRQL %u instead of PASSIVE_LEVEL",
                         (unsigned)now);
         kdpc__ke_set_irql(m, c, PASSIVE_LEVEL);
+    }
+    struct _KTHREAD *kt = t->ke;
+    if (kt != NULL) {
+        kt->Header.SignalState = 1;
+        kdpc__ke_signal(m, kt);
     }
 }

@@ -47,6 +47,7 @@ kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err)
     for (unsigned i = 0; i < m->ncpu; i++)
         m->cpus[i].index = i;
     atomic_init(&m->halted, false);
+    m->next_event_ns = UINT64_MAX;
     atomic_init(&m->lines_active, 0u);
     kdpc__rng_seed(&m->rng, cfg->seed);
     return m;
@@ -149,20 +150,21 @@ static void join_finished(kdpc_machine *m, bool all)
     }
 }
 
-kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry)
+kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
 {
-    kdpc__cpu *c0 = &m->cpus[0];
     kdpc__mutex_lock(&m->mu);
-    /* The machine is quiescent: CPU 0 runs its idle thread, parked. */
-    c0->thread = entry;
-    entry->cpu = c0;
-    entry->state = KDPC_T_RUNNING;
-    m->live_workers++;
+    /* The entry becomes ready; CPU 0's thread gets the baton first (its idle thread takes the
+     * entry at once), unless a deadline stopped a thread last time: that one goes on first. */
+    if (entry != NULL)
+        kdpc__thread_ready(m, entry);
+    kdpc__thread *first = m->resume != NULL ? m->resume : m->cpus[0].thread;
+    m->resume = NULL;
+    m->deadline_ns = deadline_ns;
     m->running = true;
     m->run_done = false;
     m->run_result = KDPC_OK;
-    m->baton = entry;
-    kdpc__cond_signal(&entry->cv);
+    m->baton = first;
+    kdpc__cond_signal(&first->cv);
     while (!m->run_done)
         kdpc__cond_wait(&m->run_cv, &m->mu);
     if (atomic_load(&m->halted)) {
@@ -173,6 +175,7 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry)
         join_finished(m, false);
     }
     m->running = false;
+    m->deadline_ns = 0;
     kdpc_status st = m->run_result;
     kdpc__mutex_unlock(&m->mu);
     return st;

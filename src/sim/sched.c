@@ -183,7 +183,8 @@ static kdpc__cpu *choose_or_end(kdpc_machine *m, kdpc__cpu *c)
         if (m->hooks.advance != NULL && m->hooks.advance(m))
             continue;
         kdpc_status result = KDPC_OK;
-        if (m->live_workers > 0 || any_spinning(m)) {
+        bool time_up = m->deadline_ns != 0 && m->now_ns >= m->deadline_ns;
+        if (!time_up && (m->live_workers > 0 || any_spinning(m))) {
             result = KDPC_DEADLOCK;
             if (m->hooks.deadlock != NULL)
                 m->hooks.deadlock(m);
@@ -222,11 +223,13 @@ static void switch_to(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *c, kdpc__thre
     if (!t->idle) {
         t->state = KDPC_T_READY;
         t->cpu = NULL;
+        t->saved_irql = c->irql;
         ready_append(m, t);
     }
     c->thread = r;
     r->cpu = c;
     r->state = KDPC_T_RUNNING;
+    c->irql = r->saved_irql;
     event(m, KDPC_EV_THREAD_SWITCH, c, 0, r->id);
     handoff(m, t, r);
 }
@@ -314,11 +317,28 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
     }
 }
 
+/* kdpc_machine_run_for's time is up: end the run here; t goes on first in the next run. */
+static void stop_at_deadline(kdpc_machine *m, kdpc__thread *t)
+{
+    kdpc__mutex_lock(&m->mu);
+    m->resume = t;
+    m->baton = NULL;
+    m->run_done = true;
+    m->run_result = KDPC_OK;
+    kdpc__cond_broadcast(&m->run_cv);
+    kdpc__wait_for_baton(m, t);
+    kdpc__mutex_unlock(&m->mu);
+}
+
 void kdpc__sched_point(kdpc_machine *m)
 {
     kdpc__thread *t = kdpc__tls_self;
     kdpc__cpu *c = t->cpu;
     kdpc__charge(m, c, m->cfg.call_cost_ns);
+    if (m->now_ns >= m->next_event_ns && m->hooks.time != NULL)
+        m->hooks.time(m);
+    if (m->deadline_ns != 0 && m->now_ns >= m->deadline_ns)
+        stop_at_deadline(m, t);
     /* Fast path: one CPU running a thread, no interrupt line active, nobody ready. Then
      * kdpc__sched would at most run the DISPATCH request and return; no random choice is
      * drawn either way, so taking the shortcut changes nothing in the run. */
@@ -351,8 +371,9 @@ static void give_away(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *c)
 
 void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t)
 {
-    if (t->state == KDPC_T_NEW)
+    if (t->state == KDPC_T_NEW || t->daemon_wait)
         m->live_workers++;
+    t->daemon_wait = false;
     t->state = KDPC_T_READY;
     ready_append(m, t);
 }
@@ -363,8 +384,18 @@ void kdpc__thread_block(kdpc_machine *m)
     kdpc__cpu *c = t->cpu;
     t->state = KDPC_T_BLOCKED;
     t->cpu = NULL;
+    t->saved_irql = c->irql;
+    c->irql = 0;
     c->thread = c->idle;
     give_away(m, t, c);
+}
+
+void kdpc__thread_block_daemon(kdpc_machine *m)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    t->daemon_wait = true;
+    m->live_workers--;
+    kdpc__thread_block(m);
 }
 
 void kdpc__thread_migrate(kdpc_machine *m)
@@ -373,6 +404,8 @@ void kdpc__thread_migrate(kdpc_machine *m)
     kdpc__cpu *c = t->cpu;
     t->state = KDPC_T_READY;
     t->cpu = NULL;
+    t->saved_irql = c->irql;
+    c->irql = 0;
     c->thread = c->idle;
     ready_append(m, t);
     give_away(m, t, c);
@@ -414,6 +447,16 @@ void kdpc__halt_and_unwind(kdpc_machine *m)
     kdpc__cond_broadcast(&m->run_cv);
     kdpc__mutex_unlock(&m->mu);
     longjmp(t->base, KDPC_UNWIND_HALT);
+}
+
+void kdpc__halt_from_host(kdpc_machine *m)
+{
+    kdpc__mutex_lock(&m->mu);
+    atomic_store(&m->halted, true);
+    for (kdpc__thread *o = m->all_threads; o != NULL; o = o->all_next)
+        kdpc__cond_signal(&o->cv);
+    kdpc__cond_broadcast(&m->run_cv);
+    kdpc__mutex_unlock(&m->mu);
 }
 
 void kdpc__thread_terminate(kdpc_machine *m)

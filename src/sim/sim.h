@@ -71,6 +71,8 @@ struct kdpc__thread {
     kdpc__cpu *cpu;                /* B: CPU it is on while RUNNING; idle: its CPU */
     uint64_t affinity;             /* B */
     kdpc__thread *ready_next;      /* B */
+    uint8_t saved_irql;            /* B: IRQL (< DISPATCH) while off its CPU */
+    bool daemon_wait;              /* B: blocked waiting for work: keeps no run alive */
     kdpc__thread *all_next;        /* M */
     bool started, joined;          /* M */
     void (*body)(kdpc__thread *t); /* I */
@@ -115,8 +117,11 @@ typedef struct kdpc__hooks {
     void (*interrupt)(kdpc_machine *m, kdpc__cpu *c, unsigned line);
     /* Idle CPU: is there deferred work (queued DPCs not yet requested)? May set soft_pending. */
     bool (*idle_work)(kdpc_machine *m, kdpc__cpu *c);
-    /* Nothing can run: advance virtual time to the next event; true if something became ready. */
+    /* Nothing can run: advance virtual time to the next event; true if something became ready.
+     * Never past m->deadline_ns (when set). */
     bool (*advance)(kdpc_machine *m);
+    /* Virtual time reached m->next_event_ns (a clock tick): process it. */
+    void (*time)(kdpc_machine *m);
     /* Deadlock found: write what each CPU holds and waits for into m->deadlock_report. */
     void (*deadlock)(kdpc_machine *m);
     /* A non-idle thread's body returned (not on halt): check what it left behind. */
@@ -137,8 +142,11 @@ struct kdpc_machine {
     kdpc__hooks hooks;
     kdpc__rng rng; /* B */
 
-    uint64_t now_ns;   /* B: virtual clock */
-    uint64_t switches; /* B: baton handoffs */
+    uint64_t now_ns;        /* B: virtual clock */
+    uint64_t next_event_ns; /* B: when hooks.time must run next (UINT64_MAX: never) */
+    uint64_t deadline_ns;   /* B: kdpc_machine_run_for's end (0: none) */
+    kdpc__thread *resume;   /* M: thread stopped by the deadline; goes on first next run */
+    uint64_t switches;      /* B: baton handoffs */
 
     /* threads */
     kdpc__thread *ready_head, *ready_tail; /* B */
@@ -184,7 +192,7 @@ static inline kdpc__thread *kdpc__self(void)
 }
 kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err);
 int kdpc__machine_start(kdpc_machine *m); /* idle threads; 0 or errno */
-kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry);
+kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns);
 void kdpc__machine_free(kdpc_machine *m); /* stops and joins every host thread first */
 void kdpc__machine_stop(kdpc_machine *m); /* unwind and join every host thread */
 /* Create a simulated thread (state NEW) that runs body(t); it becomes READY with kdpc__thread_ready.
@@ -198,9 +206,11 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t);
 void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns);
 void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t); /* NEW/BLOCKED -> READY */
 void kdpc__thread_block(kdpc_machine *m);                  /* current thread: -> BLOCKED */
-void kdpc__thread_migrate(kdpc_machine *m);                /* current thread left its affinity */
+void kdpc__thread_block_daemon(kdpc_machine *m); /* BLOCKED waiting for work: keeps no run alive */
+void kdpc__thread_migrate(kdpc_machine *m);      /* current thread left its affinity */
 void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const void *what);
-KDPC_NORETURN void kdpc__halt_and_unwind(kdpc_machine *m);  /* after a bug check is recorded */
+KDPC_NORETURN void kdpc__halt_and_unwind(kdpc_machine *m); /* after a bug check is recorded */
+void kdpc__halt_from_host(kdpc_machine *m); /* the same, from a host thread: nothing to unwind */
 KDPC_NORETURN void kdpc__thread_terminate(kdpc_machine *m); /* PsTerminateSystemThread */
 void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how);
 void kdpc__wait_for_baton(kdpc_machine *m, kdpc__thread *t); /* with m->mu held */

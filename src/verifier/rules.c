@@ -324,23 +324,44 @@ void kdpc__violation(kdpc_machine *m, kdpc__rule rule, uint32_t code, uint64_t p
     if (!fatal)
         return;
     v->bugcheck = x;
+    if (kdpc__self() == NULL) {
+        /* Found by a native call on a host thread (kdpc_machine_shutdown): halt, no unwind. */
+        kdpc__halt_from_host(m);
+        return;
+    }
+    kdpc__halt_and_unwind(m);
+}
+
+static KDPC_NORETURN void bugcheck_va(kdpc_machine *m, kdpc__rule rule, uint32_t code,
+                                      const uint64_t p[4], const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static void bugcheck_va(kdpc_machine *m, kdpc__rule rule, uint32_t code, const uint64_t p[4],
+                        const char *fmt, va_list ap)
+{
+    kdpc__ver *v = kdpc__ver_of(m);
+    kdpc_violation *x = record(m, rules[rule].id, rules[rule].g, true, code, p, NULL, fmt, ap);
+    if (x != NULL)
+        print_report(m, x);
+    v->bugcheck = x;
     kdpc__halt_and_unwind(m);
 }
 
 void kdpc__bugcheck_forced(kdpc_machine *m, uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3,
                            uint64_t p4, const char *fmt, ...)
 {
-    kdpc__ver *v = kdpc__ver_of(m);
     uint64_t p[4] = {p1, p2, p3, p4};
     va_list ap;
     va_start(ap, fmt);
-    kdpc_violation *x = record(m, rules[KDPC_R_KE_BUGCHECK].id, rules[KDPC_R_KE_BUGCHECK].g, true,
-                               code, p, NULL, fmt, ap);
-    va_end(ap);
-    if (x != NULL)
-        print_report(m, x);
-    v->bugcheck = x;
-    kdpc__halt_and_unwind(m);
+    bugcheck_va(m, KDPC_R_KE_BUGCHECK, code, p, fmt, ap);
+}
+
+void kdpc__bugcheck_rule(kdpc_machine *m, kdpc__rule rule, uint32_t code, uint64_t p1, uint64_t p2,
+                         uint64_t p3, uint64_t p4, const char *fmt, ...)
+{
+    uint64_t p[4] = {p1, p2, p3, p4};
+    va_list ap;
+    va_start(ap, fmt);
+    bugcheck_va(m, rule, code, p, fmt, ap);
 }
 
 /* ------------------------------------------------------------------ */

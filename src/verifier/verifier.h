@@ -124,6 +124,14 @@ KDPC_NORETURN void kdpc__bugcheck_forced(kdpc_machine *m, uint32_t code, uint64_
     __attribute__((format(printf, 7, 8)))
 #endif
     ;
+/* A bug check of @rule that its switch cannot soften: the machine cannot go on (a blocking
+ * wait inside a DPC, a raised exception). */
+KDPC_NORETURN void kdpc__bugcheck_rule(kdpc_machine *m, kdpc__rule rule, uint32_t code, uint64_t p1,
+                                       uint64_t p2, uint64_t p3, uint64_t p4, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 8, 9)))
+#endif
+    ;
 bool kdpc__rule_on(const kdpc_machine *m, kdpc__rule rule);
 const char *kdpc__routine_name(kdpc_machine *m, kdpc_routine_ptr routine);
 const char *kdpc__bugcheck_name(uint32_t code);

@@ -50,7 +50,12 @@ static const char *const all_rules[] = {
     "isr.storm",
     "unload.pending",
     "thread.exit_state",
-    "ke.bugcheck",
+    "work.bad_irql_return",
+    "work.requeue",
+    "work.queue_irql",
+    "sync.apc_irql",
+    "wait.objects",
+    "ke.bugcheck", /* last: the loops below skip it */
 };
 #define NRULES (sizeof(all_rules) / sizeof(all_rules[0]))
 

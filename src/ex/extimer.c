@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * extimer.c - EX_TIMER: ExAllocateTimer, ExSetTimer, ExCancelTimer,
+ * ExDeleteTimer (shared/semantics/io.md 1.29-1.32).
+ *
+ * An EX_TIMER wraps a KTIMER and a KDPC whose routine calls the driver's
+ * callback at DISPATCH_LEVEL. Its period is in 100 ns units, kept here
+ * (KTIMER.Period is in ms); Header.Signalling = 1 marks the KTIMER as an
+ * EX_TIMER's for the expiry code. A deleted timer stays allocated until the
+ * machine is destroyed, so later calls on it are safe no-ops returning
+ * FALSE (1.32).
+ */
+#include <stdlib.h>
+
+#include "ke/ke.h"
+
+typedef struct kdpc__extimer {
+    KTIMER timer; /* first: CONTAINING_RECORD from the KTIMER */
+    KDPC dpc;
+    PEXT_CALLBACK callback;
+    PVOID context;
+    ULONG attributes;
+    uint64_t period_ns;
+    bool deleted;
+    struct kdpc__extimer *next;
+} kdpc__extimer;
+
+struct _EX_TIMER {
+    kdpc__extimer x;
+};
+
+uint64_t kdpc__ke_timer_period_ns(const KTIMER *t)
+{
+    if (t->Header.Signalling == 1)
+        return ((const kdpc__extimer *)(const void *)t)->period_ns;
+    return (uint64_t)(t->Period > 0 ? t->Period : 0) * 1000000u;
+}
+
+static void ex_dpc(PKDPC Dpc, PVOID Context, PVOID a1, PVOID a2)
+{
+    (void)Dpc;
+    (void)a1;
+    (void)a2;
+    kdpc__extimer *x = Context;
+    if (x->callback != NULL)
+        x->callback((PEX_TIMER)x, x->context);
+}
+
+PEX_TIMER kdpc_ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, ULONG Attributes)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAllocateTimer", &c);
+    if (m == NULL)
+        return NULL;
+    if ((Attributes & EX_TIMER_HIGH_RESOLUTION) && (Attributes & EX_TIMER_NO_WAKE))
+        kdpc__bugcheck_forced(m, 0xC4, Attributes, 0, 0, 0,
+                              "ExAllocateTimer with EX_TIMER_HIGH_RESOLUTION and "
+                              "EX_TIMER_NO_WAKE together (1.29)");
+    kdpc__extimer *x = calloc(1, sizeof(*x));
+    if (x == NULL)
+        return NULL;
+    kdpc_KeInitializeTimerEx(
+        &x->timer, (Attributes & EX_TIMER_NOTIFICATION) ? NotificationTimer : SynchronizationTimer);
+    x->timer.Header.Signalling = 1;
+    kdpc_KeInitializeDpc(&x->dpc, ex_dpc, x);
+    x->callback = Callback;
+    x->context = CallbackContext;
+    x->attributes = Attributes;
+    kdpc__ke *ke = kdpc__ke_of(m);
+    x->next = ke->extimers;
+    ke->extimers = x;
+    kdpc__ke_point(m);
+    return (PEX_TIMER)x;
+}
+
+BOOLEAN kdpc_ExSetTimer(PEX_TIMER Timer, LONGLONG DueTime, LONGLONG Period,
+                        PEXT_SET_PARAMETERS Parameters)
+{
+    (void)Parameters;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExSetTimer", &c);
+    if (m == NULL || Timer == NULL)
+        return FALSE;
+    kdpc__extimer *x = &Timer->x;
+    if (x->deleted)
+        return FALSE;
+    if ((x->attributes & EX_TIMER_HIGH_RESOLUTION) && DueTime > 0)
+        kdpc__bugcheck_forced(m, 0xC4, (uint64_t)DueTime, 0, 0, 0,
+                              "ExSetTimer on a high-resolution timer with an absolute due time "
+                              "(1.30)");
+    BOOLEAN was = kdpc__ke_timer_cancel(m, &x->timer) ? TRUE : FALSE;
+    uint64_t period = Period > 0 ? (uint64_t)Period * 100u : 0;
+    /* A periodic EX_TIMER expires at most once per clock tick (1.30). */
+    if (period != 0 && period < m->cfg.clock_tick_ns)
+        period = m->cfg.clock_tick_ns;
+    x->period_ns = period;
+    kdpc__ke_timer_set(m, c, &x->timer, kdpc__ke_due_ns(m, DueTime), &x->dpc);
+    kdpc__ke_point(m);
+    return was;
+}
+
+BOOLEAN kdpc_ExCancelTimer(PEX_TIMER Timer, PVOID Parameters)
+{
+    (void)Parameters;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExCancelTimer", &c);
+    if (m == NULL || Timer == NULL || Timer->x.deleted)
+        return FALSE;
+    BOOLEAN was = kdpc__ke_timer_cancel(m, &Timer->x.timer) ? TRUE : FALSE;
+    kdpc__ke_point(m);
+    return was;
+}
+
+BOOLEAN kdpc_ExDeleteTimer(PEX_TIMER Timer, BOOLEAN Cancel, BOOLEAN Wait,
+                           PEXT_DELETE_PARAMETERS Parameters)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExDeleteTimer", &c);
+    if (m == NULL || Timer == NULL || Timer->x.deleted)
+        return FALSE;
+    kdpc__extimer *x = &Timer->x;
+    BOOLEAN was = FALSE;
+    if (Cancel)
+        was = kdpc__ke_timer_cancel(m, &x->timer) ? TRUE : FALSE;
+    else
+        x->period_ns = 0; /* a periodic timer fires at most once more (1.32) */
+    if (Wait && c->irql <= APC_LEVEL && x->dpc.DpcData != NULL)
+        kdpc_KeFlushQueuedDpcs();
+    x->deleted = true;
+    if (Parameters != NULL && Parameters->DeleteCallback != NULL)
+        Parameters->DeleteCallback(Parameters->DeleteContext);
+    kdpc__ke_point(m);
+    return was;
+}
+
+void kdpc__ke_extimers_free(kdpc_machine *m)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    while (ke->extimers != NULL) {
+        kdpc__extimer *x = ke->extimers;
+        ke->extimers = x->next;
+        free(x);
+    }
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c - system worker threads and executive work items
+ * (ExQueueWorkItem; the I/O work items of io/workitem.c ride on it)
+ * (shared/semantics/io.md section 2).
+ *
+ * DESIGN
+ * Three pools: Critical (cfg.critical_workers threads), Delayed
+ * (cfg.delayed_workers) and HyperCritical (cfg.hypercritical_workers); the
+ * other queue types share the Delayed pool (Divergence: Windows has more
+ * pools, with other priorities; kdpc has no priorities). Worker threads are
+ * system threads created on first use; a worker with nothing to do blocks
+ * as a daemon, which keeps no run alive. Items are served FIFO per pool.
+ *
+ *   idle --Ex/IoQueueWorkItem--> queued --worker: unlink, Flink = NULL--> running --> idle
+ *                                  (re-queueing is legal once the routine has started: 2.6)
+ *
+ * After each routine: IRQL must be PASSIVE_LEVEL (work.bad_irql_return,
+ * 0xE1 with P1 routine, P2 IRQL, P3 parameter, P4 item: 2.12) and no spin
+ * lock may be held (dpc.lock_held).
+ */
+#include <stdlib.h>
+
+#include "ke/ke.h"
+
+#define POOLS 3
+
+typedef struct pool {
+    LIST_ENTRY queue;
+    unsigned threads, max;
+    struct _KTHREAD *idle[64];
+    unsigned nidle;
+} pool;
+
+typedef struct workers {
+    pool pools[POOLS];
+    kdpc__ptrmap owner; /* queued WORK_QUEUE_ITEM -> driver that queued it */
+} workers;
+
+static workers *workers_of(kdpc_machine *m, bool create)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    if (ke->workers == NULL && create) {
+        workers *w = calloc(1, sizeof(*w));
+        if (w == NULL)
+            return NULL;
+        unsigned max[POOLS] = {m->cfg.critical_workers, m->cfg.delayed_workers,
+                               m->cfg.hypercritical_workers};
+        for (unsigned i = 0; i < POOLS; i++) {
+            InitializeListHead(&w->pools[i].queue);
+            w->pools[i].max = max[i] == 0 ? 1 : (max[i] > 64 ? 64 : max[i]);
+        }
+        ke->workers = w;
+    }
+    return ke->workers;
+}
+
+static pool *pool_for(workers *w, WORK_QUEUE_TYPE type)
+{
+    switch (type) {
+    case CriticalWorkQueue:
+        return &w->pools[0];
+    case HyperCriticalWorkQueue:
+        return &w->pools[2];
+    default:
+        return &w->pools[1];
+    }
+}
+
+static void worker_main(PVOID ctx)
+{
+    pool *p = ctx;
+    kdpc__thread *self = kdpc__self();
+    kdpc_machine *m = self->m;
+    for (;;) {
+        while (IsListEmpty(&p->queue)) {
+            if (p->nidle < 64)
+                p->idle[p->nidle++] = self->ke;
+            kdpc__thread_block_daemon(m);
+        }
+        PLIST_ENTRY e = RemoveHeadList(&p->queue);
+        PWORK_QUEUE_ITEM item = CONTAINING_RECORD(e, WORK_QUEUE_ITEM, List);
+        item->List.Flink = NULL; /* dequeued before the routine runs (2.6) */
+        workers *w = workers_of(m, false);
+        if (w->owner.live != 0)
+            (void)kdpc__ptrmap_del(&w->owner, (uintptr_t)item);
+        PWORKER_THREAD_ROUTINE routine = item->WorkerRoutine;
+        PVOID param = item->Parameter;
+        kdpc__cpu *c = self->cpu;
+        unsigned held_before = kdpc__locks_held(m, c);
+        kdpc_routine_ptr saved = self->routine;
+        self->routine = KDPC_RP(routine);
+        routine(param);
+        c = self->cpu;
+        if (c->irql != PASSIVE_LEVEL) {
+            KIRQL now = c->irql;
+            kdpc__violation(m, KDPC_R_WORK_BAD_IRQL_RETURN, 0xE1, kdpc__fnaddr(KDPC_RP(routine)),
+                            now, (uintptr_t)param, (uintptr_t)item, KDPC_RP(routine),
+                            "work routine returned at IRQL %u; it must return at PASSIVE_LEVEL",
+                            (unsigned)now);
+            kdpc__ke_set_irql(m, c, PASSIVE_LEVEL);
+        }
+        unsigned held_after = kdpc__locks_held(m, c);
+        if (held_after > held_before) {
+            kdpc__lock *l = kdpc__lock_held_at(m, c, held_after - 1);
+            kdpc__violation(m, KDPC_R_DPC_LOCK_HELD, 0xC4, 0x00040009u, l->addr, (uintptr_t)item, 0,
+                            KDPC_RP(routine), "work routine returned holding spin lock %#lx",
+                            (unsigned long)l->addr);
+        }
+        self->routine = saved;
+        kdpc__ke_point(m);
+    }
+}
+
+void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, WORK_QUEUE_TYPE type,
+                         const char *name)
+{
+    if (c->irql > DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_WORK_QUEUE_IRQL, 0xC4, 0x00020011u, c->irql, (uintptr_t)item, 0,
+                        NULL, "%s called at IRQL %u, above DISPATCH_LEVEL", name,
+                        (unsigned)c->irql);
+    if (item->List.Flink != NULL)
+        kdpc__bugcheck_rule(m, KDPC_R_WORK_REQUEUE, 0xE4, 1, (uintptr_t)item,
+                            (uintptr_t)kdpc__fnaddr(KDPC_RP(item->WorkerRoutine)), 0,
+                            "%s of a work item that is still queued (an active worker item "
+                            "queued again)",
+                            name);
+    workers *w = workers_of(m, true);
+    if (w == NULL)
+        return;
+    pool *p = pool_for(w, type);
+    InsertTailList(&p->queue, &item->List);
+    void *drv = kdpc__ke_current_driver(m, c);
+    if (drv != NULL)
+        (void)kdpc__ptrmap_put(&w->owner, (uintptr_t)item, drv);
+    if (p->nidle > 0) {
+        struct _KTHREAD *kt = p->idle[--p->nidle];
+        kdpc__thread_ready(m, kt->t);
+    } else if (p->threads < p->max) {
+        struct _KTHREAD *kt = kdpc__ke_thread_new(m, worker_main, p, NULL);
+        if (kt != NULL) {
+            p->threads++;
+            kdpc__trace(m, KDPC_EV_THREAD_START, c, NULL, KDPC_RP(worker_main), kt->t->id);
+            kdpc__thread_ready(m, kt->t);
+        }
+    }
+}
+
+void kdpc_ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExQueueWorkItem", &c);
+    if (m == NULL || WorkItem == NULL || WorkItem->WorkerRoutine == NULL)
+        return;
+    kdpc__ke_queue_work(m, c, WorkItem, QueueType, "ExQueueWorkItem");
+    kdpc__ke_point(m);
+}
+
+PWORK_QUEUE_ITEM kdpc__ke_find_queued_work(kdpc_machine *m,
+                                           bool (*match)(PWORK_QUEUE_ITEM item, void *arg),
+                                           void *arg)
+{
+    workers *w = workers_of(m, false);
+    if (w == NULL)
+        return NULL;
+    for (unsigned i = 0; i < POOLS; i++) {
+        for (PLIST_ENTRY e = w->pools[i].queue.Flink; e != &w->pools[i].queue; e = e->Flink) {
+            PWORK_QUEUE_ITEM item = CONTAINING_RECORD(e, WORK_QUEUE_ITEM, List);
+            if (match(item, arg))
+                return item;
+        }
+    }
+    return NULL;
+}
+
+void *kdpc__ke_work_owner(kdpc_machine *m, const void *item)
+{
+    workers *w = workers_of(m, false);
+    return w != NULL && w->owner.live != 0 ? kdpc__ptrmap_get(&w->owner, (uintptr_t)item) : NULL;
+}
+
+void kdpc__ke_workers_free(kdpc_machine *m)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    workers *w = ke->workers;
+    if (w == NULL)
+        return;
+    kdpc__ptrmap_free(&w->owner);
+    free(w);
+    ke->workers = NULL;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * workitem.c - I/O work items: IoAllocateWorkItem, IoFreeWorkItem,
+ * IoInitializeWorkItem, IoUninitializeWorkItem, IoSizeofWorkItem,
+ * IoQueueWorkItem(Ex) (shared/semantics/io.md 2.1-2.6).
+ *
+ * An IO_WORKITEM carries an executive WORK_QUEUE_ITEM whose routine is a
+ * trampoline: it copies what it needs before calling the driver's routine,
+ * so that routine may free or re-queue its own item (2.6), and drops the
+ * reference on the device object that IoQueueWorkItem took (2.5) after the
+ * routine returns.
+ */
+#include <stdlib.h>
+
+#include <kdpc/wdm.h>
+#include "io/io.h"
+
+#define WI_MAGIC 0x6b574931u /* "kWI1" */
+
+struct _IO_WORKITEM {
+    WORK_QUEUE_ITEM item;
+    PVOID io_object;
+    PDEVICE_OBJECT device;
+    PIO_WORKITEM_ROUTINE routine;
+    PIO_WORKITEM_ROUTINE_EX routine_ex;
+    PVOID context;
+    uint32_t magic;
+    bool allocated;
+};
+
+static void trampoline(PVOID Parameter)
+{
+    PIO_WORKITEM wi = Parameter;
+    PDEVICE_OBJECT dev = wi->device;
+    PVOID io_object = wi->io_object;
+    PIO_WORKITEM_ROUTINE routine = wi->routine;
+    PIO_WORKITEM_ROUTINE_EX routine_ex = wi->routine_ex;
+    PVOID ctx = wi->context;
+    if (routine_ex != NULL)
+        routine_ex(io_object, ctx, wi);
+    else if (routine != NULL)
+        routine(dev, ctx);
+    if (dev != NULL)
+        InterlockedDecrement(&dev->ReferenceCount);
+}
+
+PDEVICE_OBJECT kdpc__io_work_device(PWORK_QUEUE_ITEM item, void **what)
+{
+    if (item->WorkerRoutine != trampoline)
+        return NULL;
+    PIO_WORKITEM wi = CONTAINING_RECORD(item, struct _IO_WORKITEM, item);
+    *what = wi;
+    return wi->device;
+}
+
+static void init(PIO_WORKITEM wi, PVOID IoObject, bool allocated)
+{
+    wi->item.List.Flink = NULL;
+    wi->item.WorkerRoutine = trampoline;
+    wi->item.Parameter = wi;
+    wi->io_object = IoObject;
+    /* Only device objects are referenced; kdpc has no other I/O objects yet. */
+    wi->device = IoObject != NULL && ((PDEVICE_OBJECT)IoObject)->Type == IO_TYPE_DEVICE
+                     ? (PDEVICE_OBJECT)IoObject
+                     : NULL;
+    wi->routine = NULL;
+    wi->routine_ex = NULL;
+    wi->context = NULL;
+    wi->magic = WI_MAGIC;
+    wi->allocated = allocated;
+}
+
+PIO_WORKITEM kdpc_IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoAllocateWorkItem", &c);
+    if (m == NULL || DeviceObject == NULL)
+        return NULL;
+    PIO_WORKITEM wi = kdpc__io_alloc(m, sizeof(*wi));
+    if (wi == NULL)
+        return NULL;
+    init(wi, DeviceObject, true);
+    kdpc__ke_point(m);
+    return wi;
+}
+
+void kdpc_IoFreeWorkItem(PIO_WORKITEM IoWorkItem)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoFreeWorkItem", &c);
+    if (m == NULL || IoWorkItem == NULL || IoWorkItem->magic != WI_MAGIC || !IoWorkItem->allocated)
+        return;
+    if (IoWorkItem->item.List.Flink != NULL)
+        kdpc__bugcheck_rule(m, KDPC_R_WORK_REQUEUE, 0xE4, 2, (uintptr_t)IoWorkItem, 0, 0,
+                            "IoFreeWorkItem of a work item that is still queued");
+    IoWorkItem->magic = 0;
+    kdpc__io_free_mem(m, IoWorkItem);
+    kdpc__ke_point(m);
+}
+
+ULONG kdpc_IoSizeofWorkItem(void)
+{
+    return (ULONG)sizeof(struct _IO_WORKITEM);
+}
+
+void kdpc_IoInitializeWorkItem(PVOID IoObject, PIO_WORKITEM IoWorkItem)
+{
+    if (IoWorkItem != NULL)
+        init(IoWorkItem, IoObject, false);
+}
+
+void kdpc_IoUninitializeWorkItem(PIO_WORKITEM IoWorkItem)
+{
+    if (IoWorkItem != NULL)
+        IoWorkItem->magic = 0;
+}
+
+static void queue(const char *name, PIO_WORKITEM wi, PIO_WORKITEM_ROUTINE routine,
+                  PIO_WORKITEM_ROUTINE_EX routine_ex, WORK_QUEUE_TYPE type, PVOID ctx)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    if (m == NULL || wi == NULL || wi->magic != WI_MAGIC)
+        return;
+    if (wi->item.List.Flink == NULL) {
+        wi->routine = routine;
+        wi->routine_ex = routine_ex;
+        wi->context = ctx;
+        if (wi->device != NULL)
+            InterlockedIncrement(&wi->device->ReferenceCount);
+    }
+    kdpc__ke_queue_work(m, c, &wi->item, type, name);
+    kdpc__ke_point(m);
+}
+
+void kdpc_IoQueueWorkItem(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE WorkerRoutine,
+                          WORK_QUEUE_TYPE QueueType, PVOID Context)
+{
+    queue("IoQueueWorkItem", IoWorkItem, WorkerRoutine, NULL, QueueType, Context);
+}
+
+void kdpc_IoQueueWorkItemEx(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE_EX WorkerRoutine,
+                            WORK_QUEUE_TYPE QueueType, PVOID Context)
+{
+    queue("IoQueueWorkItemEx", IoWorkItem, NULL, WorkerRoutine, QueueType, Context);
+}

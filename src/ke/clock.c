@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * clock.c - the clock tick and virtual time: KeQuerySystemTime,
+ * KeQueryTickCount, KeQueryTimeIncrement, the per-tick DPC queue tuning,
+ * and the time jump of an idle machine.
+ *
+ * A tick happens every cfg.clock_tick_ns of virtual time. At each tick, on
+ * every CPU (dpc-irql.md 4.14, ReactOS's algorithm): the DPC request rate
+ * becomes the average of the insertions since the last tick and the old
+ * rate; a CPU whose queue is not empty and which runs no DPC routine gets a
+ * DISPATCH request (so deferred DPCs run no later than the next tick) and,
+ * when its rate is below IdealDpcRate, a smaller MaximumDpcQueueDepth;
+ * otherwise AdjustDpcThreshold counts down and, at 0, lets the depth grow
+ * back to its default. Then every timer due at or before the tick expires.
+ *
+ * Ticks are processed at the first interleaving point at or after their
+ * time, on whichever CPU reaches it. Divergence: Windows interrupts every
+ * CPU at CLOCK_LEVEL; kdpc applies the same per-CPU bookkeeping from one
+ * place, since the tick has no driver-visible routine of its own.
+ *
+ * When nothing can run, time jumps to the tick at which the next timer
+ * expires (a one-shot timer or a wait timeout; periodic timers too while a
+ * thread is blocked or a timed run goes on), skipping the idle ticks.
+ */
+#include <stdlib.h>
+
+#include "ke/ke.h"
+
+static void tick_cpu(kdpc__cpu *c)
+{
+    kdpc__kecpu *kc = kdpc__kecpu_of(c);
+    kc->dpc_rate = ((kc->dpc_count - kc->dpc_last_count) + kc->dpc_rate) / 2u;
+    kc->dpc_last_count = kc->dpc_count;
+    if (!IsListEmpty(&kc->dpc_queue) && !kc->dpc_active) {
+        kc->adjust = KDPC_ADJUST_DPC_THRESHOLD;
+        c->soft_pending |= KDPC_SOFT_DISPATCH;
+        if (kc->dpc_rate < KDPC_IDEAL_DPC_RATE && kc->max_depth > 1)
+            kc->max_depth--;
+    } else if (--kc->adjust == 0) {
+        kc->adjust = KDPC_ADJUST_DPC_THRESHOLD;
+        if (kc->max_depth < KDPC_MAX_DPC_QUEUE_DEPTH)
+            kc->max_depth++;
+    }
+}
+
+/* First tick at or after @ns. */
+static uint64_t tick_at_or_after(const kdpc_machine *m, uint64_t ns)
+{
+    uint64_t tick = m->cfg.clock_tick_ns;
+    uint64_t k = ns / tick + (ns % tick != 0);
+    return k > UINT64_MAX / tick ? UINT64_MAX - (UINT64_MAX % tick) : k * tick;
+}
+
+static void process_ticks(kdpc_machine *m)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    uint64_t tick = m->cfg.clock_tick_ns;
+    unsigned bookkeeping = 0;
+    while (m->next_event_ns <= m->now_ns) {
+        if (bookkeeping >= 64) {
+            /* The rate has decayed to 0 and the depths are back: skip the idle ticks up to
+             * the next timer due (or now), counting them. */
+            uint64_t due = m->now_ns;
+            uint64_t first;
+            if (kdpc__ke_timers_pending(m, true, &first) && first < due)
+                due = first;
+            uint64_t to = tick_at_or_after(m, due);
+            if (to > m->next_event_ns) {
+                ke->ticks += (to - m->next_event_ns) / tick;
+                m->next_event_ns = to;
+            }
+            if (m->next_event_ns > m->now_ns)
+                break;
+        }
+        uint64_t at = m->next_event_ns;
+        ke->ticks++;
+        if (bookkeeping < 64) {
+            for (unsigned i = 0; i < m->ncpu; i++)
+                tick_cpu(&m->cpus[i]);
+        }
+        bookkeeping++;
+        kdpc__ke_expire_timers(m, at);
+        m->next_event_ns = at + tick;
+    }
+}
+
+static void time_hook(kdpc_machine *m)
+{
+    process_ticks(m);
+}
+
+static bool advance_hook(kdpc_machine *m)
+{
+    bool keep_periodic = m->live_workers > 0 || m->deadline_ns != 0;
+    uint64_t due;
+    if (!kdpc__ke_timers_pending(m, keep_periodic, &due))
+        return false;
+    uint64_t when = tick_at_or_after(m, due > m->now_ns ? due : m->now_ns);
+    if (when < m->next_event_ns)
+        when = m->next_event_ns;
+    if (m->deadline_ns != 0 && when > m->deadline_ns) {
+        if (m->now_ns < m->deadline_ns)
+            m->now_ns = m->deadline_ns;
+        return false;
+    }
+    m->now_ns = when;
+    process_ticks(m);
+    return true;
+}
+
+void kdpc__ke_clock_init(kdpc_machine *m)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    InitializeListHead(&ke->timers);
+    m->next_event_ns = m->cfg.clock_tick_ns;
+    m->hooks.time = time_hook;
+    m->hooks.advance = advance_hook;
+}
+
+uint64_t kdpc__ke_due_ns(kdpc_machine *m, LONGLONG due)
+{
+    if (due < 0) {
+        uint64_t rel = (uint64_t)(-(due + 1)) + 1u; /* no overflow for LLONG_MIN */
+        uint64_t ns = rel > UINT64_MAX / 100u ? UINT64_MAX : rel * 100u;
+        return ns > UINT64_MAX - m->now_ns ? UINT64_MAX : m->now_ns + ns;
+    }
+    /* Absolute system time; before boot means now. */
+    if (due <= m->cfg.boot_system_time)
+        return 0;
+    uint64_t since = (uint64_t)(due - m->cfg.boot_system_time);
+    return since > UINT64_MAX / 100u ? UINT64_MAX : since * 100u;
+}
+
+void kdpc_KeQuerySystemTime(PLARGE_INTEGER CurrentTime)
+{
+    kdpc__thread *t = kdpc__self();
+    if (CurrentTime == NULL)
+        return;
+    if (t == NULL) {
+        CurrentTime->QuadPart = 0;
+        return;
+    }
+    CurrentTime->QuadPart = t->m->cfg.boot_system_time + (LONGLONG)(t->m->now_ns / 100u);
+}
+
+void kdpc_KeQueryTickCount(PLARGE_INTEGER CurrentCount)
+{
+    kdpc__thread *t = kdpc__self();
+    if (CurrentCount == NULL)
+        return;
+    CurrentCount->QuadPart = t != NULL ? (LONGLONG)kdpc__ke_of(t->m)->ticks : 0;
+}
+
+ULONG kdpc_KeQueryTimeIncrement(void)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t == NULL)
+        return 156250;
+    uint64_t inc = t->m->cfg.clock_tick_ns / 100u;
+    return inc > 0xffffffffu ? 0xffffffffu : (ULONG)inc;
+}
+
+kdpc__run_box *kdpc__ke_run_box(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    kdpc__run_box *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->entry = entry;
+    b->ctx = ctx;
+    b->next = ke->boxes;
+    ke->boxes = b;
+    return b;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fastmutex.c - fast (and guarded) mutexes, critical and guarded regions
+ * (shared/semantics/io.md 3.12; dpc-irql.md 2.16, 2.21).
+ *
+ * A fast mutex is owned at APC_LEVEL: ExAcquireFastMutex raises to
+ * APC_LEVEL, keeps the entry IRQL in the mutex and blocks on the mutex's
+ * synchronization event while another thread owns it; ExReleaseFastMutex
+ * must run at APC_LEVEL and restores the kept IRQL. It is not recursive:
+ * the owner acquiring it again blocks forever, which the machine reports as
+ * a deadlock. Calls above APC_LEVEL are sync.apc_irql (0xC4/0x33, 0x34,
+ * 0x11A, 0x11B as Driver Verifier).
+ */
+#include "ke/ke.h"
+
+static void check_apc(kdpc_machine *m, kdpc__cpu *c, uint64_t p1, bool exact, const char *name)
+{
+    bool bad = exact ? c->irql != APC_LEVEL : c->irql > APC_LEVEL;
+    if (bad)
+        kdpc__violation(m, KDPC_R_SYNC_APC_IRQL, 0xC4, p1, c->irql, 0, 0, NULL,
+                        "%s called at IRQL %u; it needs IRQL %s APC_LEVEL", name, (unsigned)c->irql,
+                        exact ? "==" : "<=");
+}
+
+void kdpc_ExInitializeFastMutex(PFAST_MUTEX FastMutex)
+{
+    if (FastMutex == NULL)
+        return;
+    FastMutex->Count = 1;
+    FastMutex->Owner = NULL;
+    FastMutex->Contention = 0;
+    kdpc_KeInitializeEvent(&FastMutex->Event, SynchronizationEvent, FALSE);
+    FastMutex->OldIrql = 0;
+}
+
+static void take(kdpc_machine *m, kdpc__cpu *c, PFAST_MUTEX f)
+{
+    while (f->Count == 0) {
+        f->Contention++;
+        PVOID o[1] = {&f->Event};
+        (void)kdpc__ke_wait(m, c, 1, o, WaitAny, NULL, false);
+        c = kdpc__cur_cpu();
+    }
+    f->Count = 0;
+    f->Owner = (PKTHREAD)c->thread->ke;
+}
+
+static void give(kdpc_machine *m, PFAST_MUTEX f)
+{
+    f->Count = 1;
+    f->Owner = NULL;
+    if (!IsListEmpty(&f->Event.Header.WaitListHead)) {
+        f->Event.Header.SignalState = 1;
+        kdpc__ke_signal(m, &f->Event);
+    }
+}
+
+void kdpc_ExAcquireFastMutex(PFAST_MUTEX FastMutex)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAcquireFastMutex", &c);
+    if (m == NULL || FastMutex == NULL)
+        return;
+    check_apc(m, c, 0x33, false, "ExAcquireFastMutex");
+    KIRQL old = c->irql;
+    if (old < APC_LEVEL)
+        kdpc__ke_set_irql(m, c, APC_LEVEL);
+    take(m, c, FastMutex);
+    FastMutex->OldIrql = old;
+    kdpc__ke_point(m);
+}
+
+BOOLEAN kdpc_ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExTryToAcquireFastMutex", &c);
+    if (m == NULL || FastMutex == NULL)
+        return FALSE;
+    check_apc(m, c, 0x33, false, "ExTryToAcquireFastMutex");
+    BOOLEAN got = FALSE;
+    if (FastMutex->Count == 1) {
+        KIRQL old = c->irql;
+        if (old < APC_LEVEL)
+            kdpc__ke_set_irql(m, c, APC_LEVEL);
+        take(m, c, FastMutex);
+        FastMutex->OldIrql = old;
+        got = TRUE;
+    }
+    kdpc__ke_point(m);
+    return got;
+}
+
+void kdpc_ExReleaseFastMutex(PFAST_MUTEX FastMutex)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExReleaseFastMutex", &c);
+    if (m == NULL || FastMutex == NULL)
+        return;
+    check_apc(m, c, 0x34, true, "ExReleaseFastMutex");
+    KIRQL old = (KIRQL)FastMutex->OldIrql;
+    give(m, FastMutex);
+    kdpc__ke_set_irql(m, c, old);
+    kdpc__ke_point(m);
+}
+
+void kdpc_ExAcquireFastMutexUnsafe(PFAST_MUTEX FastMutex)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAcquireFastMutexUnsafe", &c);
+    if (m == NULL || FastMutex == NULL)
+        return;
+    check_apc(m, c, 0x39, false, "ExAcquireFastMutexUnsafe");
+    take(m, c, FastMutex);
+    kdpc__ke_point(m);
+}
+
+void kdpc_ExReleaseFastMutexUnsafe(PFAST_MUTEX FastMutex)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExReleaseFastMutexUnsafe", &c);
+    if (m == NULL || FastMutex == NULL)
+        return;
+    check_apc(m, c, 0x3A, false, "ExReleaseFastMutexUnsafe");
+    give(m, FastMutex);
+    kdpc__ke_point(m);
+}
+
+/* ------------------------------------------------------------------ */
+
+static struct _KTHREAD *region_thread(const char *name, uint64_t p1, kdpc_machine **mp)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    *mp = m;
+    if (m == NULL)
+        return NULL;
+    check_apc(m, c, p1, false, name);
+    return c->thread->ke;
+}
+
+void kdpc_KeEnterCriticalRegion(void)
+{
+    kdpc_machine *m;
+    struct _KTHREAD *t = region_thread("KeEnterCriticalRegion", 0x11A, &m);
+    if (t != NULL)
+        t->critical++;
+}
+
+void kdpc_KeLeaveCriticalRegion(void)
+{
+    kdpc_machine *m;
+    struct _KTHREAD *t = region_thread("KeLeaveCriticalRegion", 0x11B, &m);
+    if (t != NULL && t->critical > 0)
+        t->critical--;
+}
+
+void kdpc_KeEnterGuardedRegion(void)
+{
+    kdpc_machine *m;
+    struct _KTHREAD *t = region_thread("KeEnterGuardedRegion", 0x11A, &m);
+    if (t != NULL)
+        t->guarded++;
+}
+
+void kdpc_KeLeaveGuardedRegion(void)
+{
+    kdpc_machine *m;
+    struct _KTHREAD *t = region_thread("KeLeaveGuardedRegion", 0x11B, &m);
+    if (t != NULL && t->guarded > 0)
+        t->guarded--;
+}
+
+BOOLEAN kdpc_KeAreApcsDisabled(void)
+{
+    kdpc__cpu *c = kdpc__cur_cpu();
+    if (c == NULL || c->thread->ke == NULL)
+        return FALSE;
+    struct _KTHREAD *t = c->thread->ke;
+    return t->critical > 0 || t->guarded > 0 ? TRUE : FALSE;
+}
+
+BOOLEAN kdpc_KeAreAllApcsDisabled(void)
+{
+    kdpc__cpu *c = kdpc__cur_cpu();
+    if (c == NULL)
+        return FALSE;
+    if (c->irql >= APC_LEVEL)
+        return TRUE;
+    struct _KTHREAD *t = c->thread->ke;
+    return t != NULL && t->guarded > 0 ? TRUE : FALSE;
+}

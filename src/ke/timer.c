@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * timer.c - KTIMER: KeInitializeTimer(Ex), KeSetTimer(Ex),
+ * KeSetCoalescableTimer, KeCancelTimer, KeReadStateTimer and expiry
+ * (shared/semantics/io.md section 1).
+ *
+ * DESIGN
+ * Set timers sit in one list sorted by due time (virtual ns, kept in
+ * DueTime.QuadPart: Divergence, Windows keeps 100 ns interrupt time).
+ *
+ *   idle --KeSetTimerEx(due > now)--> set --tick >= due--> expired: signaled, DPC queued
+ *     ^                                |  \\                        (periodic: set again first)
+ *     +--------KeCancelTimer (TRUE)----+   +--KeSetTimerEx: cancel, then set again (TRUE)
+ *
+ * Expiry (1.11): a one-shot timer leaves the list, a periodic one is put
+ * back at due + Period first; then SignalState = 1 and waiters are released
+ * (notification: all; synchronization: one, which clears it, 1.3); then
+ * the DPC is queued with SystemArgument1/2 = low/high half of the system
+ * time (1.12), to the CPU the DPC targets or else the CPU that set the
+ * timer, as on Windows' per-CPU timer tables. A due time at or before now
+ * expires inside KeSetTimerEx (1.7). Expiry is otherwise found at ticks
+ * (clock.c): never early, at most one tick late (1.24).
+ * Re-initialising a set timer does not cancel it (1.23): it still expires,
+ * but KeCancelTimer no longer sees it (Inserted is cleared).
+ */
+#include "ke/ke.h"
+
+#define MS 1000000ull
+
+static bool queued(kdpc__ke *ke, const KTIMER *t)
+{
+    return ke->timer_queued.live != 0 && kdpc__ptrmap_get(&ke->timer_queued, (uintptr_t)t) != NULL;
+}
+
+static void unlink_timer(kdpc__ke *ke, PKTIMER t)
+{
+    if (queued(ke, t)) {
+        RemoveEntryList(&t->TimerListEntry);
+        (void)kdpc__ptrmap_del(&ke->timer_queued, (uintptr_t)t);
+    }
+    t->Header.Inserted = 0;
+}
+
+static void link_timer(kdpc__ke *ke, PKTIMER t, uint64_t due_ns)
+{
+    t->DueTime.QuadPart = due_ns;
+    PLIST_ENTRY e = ke->timers.Blink;
+    while (e != &ke->timers) {
+        PKTIMER o = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        if (o->DueTime.QuadPart <= due_ns)
+            break;
+        e = e->Blink;
+    }
+    /* insert after e */
+    PLIST_ENTRY next = e->Flink;
+    t->TimerListEntry.Flink = next;
+    t->TimerListEntry.Blink = e;
+    next->Blink = &t->TimerListEntry;
+    e->Flink = &t->TimerListEntry;
+    if (!kdpc__ptrmap_put(&ke->timer_queued, (uintptr_t)t, t)) {
+        /* out of host memory: the timer is linked but unknown; keep the list sane */
+        RemoveEntryList(&t->TimerListEntry);
+        return;
+    }
+    t->Header.Inserted = 1;
+}
+
+static void expire(kdpc_machine *m, PKTIMER t, uint64_t at)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    uint64_t due = t->DueTime.QuadPart;
+    unlink_timer(ke, t);
+    uint64_t period = kdpc__ke_timer_period_ns(t);
+    if (period != 0) {
+        uint64_t next = due + period;
+        if (next <= at)
+            next = at + period;
+        link_timer(ke, t, next);
+    }
+    t->Header.SignalState = 1;
+    kdpc__ke_signal(m, t);
+    if (t->Dpc != NULL) {
+        unsigned cpu = t->Processor < m->ncpu ? t->Processor : 0;
+        LONGLONG sys = m->cfg.boot_system_time + (LONGLONG)(m->now_ns / 100u);
+        (void)kdpc__ke_insert_dpc(m, &m->cpus[cpu], t->Dpc,
+                                  (PVOID)(uintptr_t)(ULONG)(sys & 0xffffffff),
+                                  (PVOID)(uintptr_t)(ULONG)((ULONGLONG)sys >> 32));
+    }
+}
+
+void kdpc__ke_expire_timers(kdpc_machine *m, uint64_t upto_ns)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    while (!IsListEmpty(&ke->timers)) {
+        PKTIMER t = CONTAINING_RECORD(ke->timers.Flink, KTIMER, TimerListEntry);
+        if (t->DueTime.QuadPart > upto_ns)
+            break;
+        expire(m, t, upto_ns);
+    }
+}
+
+bool kdpc__ke_timers_pending(kdpc_machine *m, bool include_periodic, uint64_t *next_due)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
+        PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        if (include_periodic || kdpc__ke_timer_period_ns(t) == 0) {
+            *next_due = t->DueTime.QuadPart;
+            return true;
+        }
+    }
+    return false;
+}
+
+void kdpc__ke_timer_set(kdpc_machine *m, kdpc__cpu *c, PKTIMER t, uint64_t due_ns, PKDPC dpc)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    unlink_timer(ke, t);
+    t->Header.SignalState = 0;
+    t->Dpc = dpc;
+    t->Processor = c->index;
+    if (due_ns <= m->now_ns) {
+        t->DueTime.QuadPart = m->now_ns;
+        expire(m, t, m->now_ns);
+        return;
+    }
+    link_timer(ke, t, due_ns);
+}
+
+bool kdpc__ke_timer_cancel(kdpc_machine *m, PKTIMER t)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    bool was = t->Header.Inserted != 0 && queued(ke, t);
+    if (was)
+        unlink_timer(ke, t);
+    return was;
+}
+
+void *kdpc__ke_timer_owner(kdpc_machine *m, const KTIMER *t)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    return ke->timer_owner.live != 0 ? kdpc__ptrmap_get(&ke->timer_owner, (uintptr_t)t) : NULL;
+}
+
+PKTIMER kdpc__ke_find_set_timer(kdpc_machine *m, bool (*match)(PKTIMER t, void *arg), void *arg)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
+        PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        if (match(t, arg))
+            return t;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
+void kdpc_KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
+{
+    if (Timer == NULL)
+        return;
+    Timer->Header.Type = (UCHAR)(Type == SynchronizationTimer ? 9 : 8);
+    Timer->Header.Signalling = 0;
+    Timer->Header.Size = (UCHAR)(sizeof(KTIMER) / sizeof(LONG));
+    Timer->Header.Inserted = 0;
+    Timer->Header.SignalState = 0;
+    InitializeListHead(&Timer->Header.WaitListHead);
+    Timer->DueTime.QuadPart = 0;
+    Timer->Period = 0;
+    Timer->Dpc = NULL;
+    Timer->Processor = 0;
+    kdpc__thread *th = kdpc__self();
+    if (th != NULL && th->cpu != NULL) {
+        kdpc__ke *ke = kdpc__ke_of(th->m);
+        void *drv = kdpc__ke_current_driver(th->m, th->cpu);
+        if (drv != NULL)
+            (void)kdpc__ptrmap_put(&ke->timer_owner, (uintptr_t)Timer, drv);
+        else if (ke->timer_owner.live != 0)
+            (void)kdpc__ptrmap_del(&ke->timer_owner, (uintptr_t)Timer);
+    }
+}
+
+static BOOLEAN set_timer(const char *name, PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period,
+                         PKDPC Dpc)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    if (m == NULL || Timer == NULL)
+        return FALSE;
+    BOOLEAN was = kdpc__ke_timer_cancel(m, Timer) ? TRUE : FALSE;
+    Timer->Period = Period > 0 ? Period : 0;
+    Timer->Header.Signalling = 0;
+    kdpc__ke_timer_set(m, c, Timer, kdpc__ke_due_ns(m, DueTime.QuadPart), Dpc);
+    kdpc__ke_point(m);
+    return was;
+}
+
+BOOLEAN kdpc_KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc)
+{
+    return set_timer("KeSetTimerEx", Timer, DueTime, Period, Dpc);
+}
+
+BOOLEAN kdpc_KeSetCoalescableTimer(PKTIMER Timer, LARGE_INTEGER DueTime, ULONG Period,
+                                   ULONG TolerableDelay, PKDPC Dpc)
+{
+    /* Expiring at the due time is within [DueTime, DueTime + TolerableDelay] (1.28). */
+    (void)TolerableDelay;
+    return set_timer("KeSetCoalescableTimer", Timer, DueTime,
+                     Period > 0x7fffffffu ? 0x7fffffff : (LONG)Period, Dpc);
+}
+
+BOOLEAN kdpc_KeCancelTimer(PKTIMER Timer)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeCancelTimer", &c);
+    if (m == NULL || Timer == NULL)
+        return FALSE;
+    BOOLEAN was = kdpc__ke_timer_cancel(m, Timer) ? TRUE : FALSE;
+    kdpc__ke_point(m);
+    return was;
+}
+
+BOOLEAN kdpc_KeReadStateTimer(PKTIMER Timer)
+{
+    return Timer != NULL && Timer->Header.SignalState != 0 ? TRUE : FALSE;
+}

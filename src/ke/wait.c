@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.c - dispatcher objects and waits: events, semaphores, mutexes,
+ * thread objects, KeWaitForSingleObject / KeWaitForMultipleObjects,
+ * KeDelayExecutionThread, ObReferenceObjectByHandle
+ * (shared/semantics/io.md section 3).
+ *
+ * DESIGN
+ * Every waitable object starts with a DISPATCHER_HEADER. A thread that must
+ * block links one wait block per object into the objects' WaitListHead
+ * (plus one on its own timeout timer) and blocks, freeing its CPU.
+ * Signalling is eager, as on Windows: when an object becomes signaled,
+ * its waiters are visited in FIFO order and each whose whole wait is now
+ * satisfied gets its side effects applied at once (a synchronization
+ * event or timer is cleared, a semaphore unit taken, a mutex owned),
+ * its wait blocks unlinked and its status set, and it becomes ready. So
+ * KeSetEvent on a synchronization event with a waiter leaves it at 0 (3.4).
+ *
+ *   running --wait, not satisfied--> blocked --signal satisfies / timeout--> ready --> running
+ *
+ * Side effects by Header.Type: 0 notification event, 8 notification timer,
+ * 6 thread: none; 1 synchronization event, 9 synchronization timer: cleared;
+ * 5 semaphore: count - 1; 2 mutant: SignalState - 1, owner = the thread.
+ */
+#include "ke/ke.h"
+
+#define T_NOTIFICATION_EVENT 0
+#define T_SYNC_EVENT         1
+#define T_MUTANT             2
+#define T_SEMAPHORE          5
+#define T_THREAD             6
+#define T_NOTIFICATION_TIMER 8
+#define T_SYNC_TIMER         9
+
+static DISPATCHER_HEADER *hdr(PVOID o)
+{
+    return (DISPATCHER_HEADER *)o;
+}
+
+static bool signaled_for(PVOID o, struct _KTHREAD *th)
+{
+    DISPATCHER_HEADER *h = hdr(o);
+    if (h->Type == T_MUTANT)
+        return h->SignalState > 0 || ((PKMUTANT)o)->OwnerThread == (PKTHREAD)th;
+    return h->SignalState > 0;
+}
+
+static void consume(PVOID o, struct _KTHREAD *th)
+{
+    DISPATCHER_HEADER *h = hdr(o);
+    switch (h->Type) {
+    case T_SYNC_EVENT:
+    case T_SYNC_TIMER:
+        h->SignalState = 0;
+        break;
+    case T_SEMAPHORE:
+        h->SignalState--;
+        break;
+    case T_MUTANT:
+        h->SignalState--;
+        ((PKMUTANT)o)->OwnerThread = (PKTHREAD)th;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Which status would a wait on objects[] get now? STATUS_PENDING when none. */
+static NTSTATUS status_of(PVOID const objects[], ULONG count, WAIT_TYPE type, struct _KTHREAD *th)
+{
+    if (type == WaitAny) {
+        for (ULONG i = 0; i < count; i++) {
+            if (signaled_for(objects[i], th))
+                return STATUS_WAIT_0 + (NTSTATUS)i;
+        }
+        return STATUS_PENDING;
+    }
+    for (ULONG i = 0; i < count; i++) {
+        if (!signaled_for(objects[i], th))
+            return STATUS_PENDING;
+    }
+    return count > 0 ? STATUS_SUCCESS : STATUS_PENDING;
+}
+
+static void apply_status(PVOID const objects[], ULONG count, WAIT_TYPE type, struct _KTHREAD *th,
+                         NTSTATUS st)
+{
+    if (st == STATUS_TIMEOUT || st == STATUS_PENDING)
+        return;
+    if (type == WaitAny) {
+        consume(objects[st - STATUS_WAIT_0], th);
+        return;
+    }
+    for (ULONG i = 0; i < count; i++)
+        consume(objects[i], th);
+}
+
+/* A blocked thread's recorded wait: satisfied now? */
+static NTSTATUS satisfy_status(struct _KTHREAD *th)
+{
+    NTSTATUS st = status_of(th->objects, th->wait_count, th->wait_type, th);
+    if (st == STATUS_PENDING && th->wait_timeout && th->timeout.Header.SignalState > 0)
+        return STATUS_TIMEOUT;
+    return st;
+}
+
+static void apply(struct _KTHREAD *th, NTSTATUS st)
+{
+    apply_status(th->objects, th->wait_count, th->wait_type, th, st);
+}
+
+static void unlink_blocks(kdpc_machine *m, struct _KTHREAD *th)
+{
+    ULONG n = th->wait_count + (th->wait_timeout ? 1u : 0u);
+    for (ULONG i = 0; i < n; i++)
+        RemoveEntryList(&th->blocks[i].link);
+    if (th->wait_timeout)
+        (void)kdpc__ke_timer_cancel(m, &th->timeout);
+    th->waiting = false;
+}
+
+void kdpc__ke_signal(kdpc_machine *m, PVOID object)
+{
+    DISPATCHER_HEADER *h = hdr(object);
+    bool progress = true;
+    while (progress && h->SignalState > 0) {
+        progress = false;
+        for (PLIST_ENTRY e = h->WaitListHead.Flink; e != &h->WaitListHead; e = e->Flink) {
+            kdpc__waitblock *b = CONTAINING_RECORD(e, kdpc__waitblock, link);
+            struct _KTHREAD *th = b->thread;
+            NTSTATUS st = satisfy_status(th);
+            if (st == STATUS_PENDING)
+                continue;
+            apply(th, st);
+            th->wait_status = st;
+            unlink_blocks(m, th);
+            kdpc__thread_ready(m, th->t);
+            progress = true;
+            break; /* the list changed: start again from its head */
+        }
+    }
+}
+
+static struct _KTHREAD *cur_kthread(kdpc__cpu *c)
+{
+    return c->thread->ke;
+}
+
+NTSTATUS kdpc__ke_wait(kdpc_machine *m, kdpc__cpu *c, ULONG count, PVOID objects[], WAIT_TYPE type,
+                       PLARGE_INTEGER timeout, bool checked)
+{
+    struct _KTHREAD *th = cur_kthread(c);
+    if (checked) {
+        if (th != NULL && th->wait_next) {
+            th->wait_next = false; /* KeSetEvent(Wait = TRUE) was followed by this wait (3.3) */
+            kdpc__ke_set_irql(m, c, th->wait_next_irql);
+        }
+        bool poll = timeout != NULL && timeout->QuadPart == 0;
+        if (c->irql >= DISPATCH_LEVEL && !poll)
+            kdpc__violation(m, KDPC_R_DPC_WAIT, 0xC4, 0x3B, c->irql,
+                            count > 0 ? (uintptr_t)objects[0] : 0, (uintptr_t)timeout, NULL,
+                            "a wait with a %s timeout at IRQL %u: at DISPATCH_LEVEL and above "
+                            "only a zero timeout (a poll) is allowed",
+                            timeout == NULL ? "NULL (infinite)" : "non-zero", (unsigned)c->irql);
+    }
+    /* Satisfied now? (The owner of a mutex is the thread under the caller, if any.) */
+    NTSTATUS now_st = status_of(objects, count, type, th);
+    if (now_st != STATUS_PENDING) {
+        apply_status(objects, count, type, th, now_st);
+        return now_st;
+    }
+    uint64_t due = 0;
+    if (timeout != NULL) {
+        due = kdpc__ke_due_ns(m, timeout->QuadPart);
+        if (timeout->QuadPart == 0 || due <= m->now_ns)
+            return STATUS_TIMEOUT;
+    }
+    if (th == NULL || c->irql >= DISPATCH_LEVEL || c->no_switch != 0) {
+        /* Blocking here would switch away from a DPC or a raised IRQL: 0xB8 (7.6). */
+        kdpc__bugcheck_rule(m, KDPC_R_DPC_WAIT, 0xB8, (uintptr_t)c->thread->ke, 0, 0, 0,
+                            "a wait would block at IRQL %u%s: the CPU cannot switch away",
+                            (unsigned)c->irql, c->no_switch != 0 ? " inside a DPC" : "");
+    }
+    ULONG n = count;
+    th->wait_type = type;
+    th->wait_count = count;
+    th->wait_timeout = false;
+    for (ULONG i = 0; i < count; i++) {
+        th->objects[i] = objects[i];
+        th->blocks[i].object = objects[i];
+        th->blocks[i].thread = th;
+        th->blocks[i].index = i;
+        InsertTailList(&hdr(objects[i])->WaitListHead, &th->blocks[i].link);
+    }
+    if (timeout != NULL) {
+        kdpc_KeInitializeTimerEx(&th->timeout, NotificationTimer);
+        th->wait_timeout = true;
+        th->blocks[n].thread = th;
+        th->blocks[n].index = n;
+        th->blocks[n].object = &th->timeout;
+        InsertTailList(&th->timeout.Header.WaitListHead, &th->blocks[n].link);
+        kdpc__ke_timer_set(m, c, &th->timeout, due, NULL);
+    }
+    th->waiting = true;
+    th->wait_status = STATUS_PENDING;
+    while (th->waiting)
+        kdpc__thread_block(m);
+    return th->wait_status;
+}
+
+NTSTATUS kdpc_KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                    BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    (void)WaitReason;
+    (void)WaitMode;
+    (void)Alertable;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeWaitForSingleObject", &c);
+    if (m == NULL || Object == NULL)
+        return STATUS_INVALID_PARAMETER;
+    PVOID objs[1] = {Object};
+    NTSTATUS st = kdpc__ke_wait(m, c, 1, objs, WaitAny, Timeout, true);
+    kdpc__ke_point(m);
+    return st;
+}
+
+NTSTATUS kdpc_KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                       KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                       BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                       PKWAIT_BLOCK WaitBlockArray)
+{
+    (void)WaitReason;
+    (void)WaitMode;
+    (void)Alertable;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeWaitForMultipleObjects", &c);
+    if (m == NULL || Object == NULL || Count == 0)
+        return STATUS_INVALID_PARAMETER;
+    if (Count > MAXIMUM_WAIT_OBJECTS || (Count > THREAD_WAIT_OBJECTS && WaitBlockArray == NULL))
+        kdpc__bugcheck_rule(m, KDPC_R_WAIT_OBJECTS, 0xC, Count, (uintptr_t)WaitBlockArray, 0, 0,
+                            "KeWaitForMultipleObjects with %lu objects%s (MAXIMUM_WAIT_OBJECTS "
+                            "is 64; more than 3 need a WaitBlockArray)",
+                            (unsigned long)Count,
+                            WaitBlockArray == NULL ? " and no WaitBlockArray" : "");
+    NTSTATUS st = kdpc__ke_wait(m, c, Count, Object, WaitType, Timeout, true);
+    kdpc__ke_point(m);
+    return st;
+}
+
+NTSTATUS kdpc_KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                     PLARGE_INTEGER Interval)
+{
+    (void)WaitMode;
+    (void)Alertable;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeDelayExecutionThread", &c);
+    if (m == NULL || Interval == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (c->irql > APC_LEVEL)
+        kdpc__violation(m, KDPC_R_DPC_WAIT, 0xC4, 0x3B, c->irql, 0, (uintptr_t)Interval, NULL,
+                        "KeDelayExecutionThread at IRQL %u (it must be <= APC_LEVEL)",
+                        (unsigned)c->irql);
+    if (Interval->QuadPart == 0) {
+        kdpc__ke_point(m); /* a yield */
+        return STATUS_SUCCESS;
+    }
+    NTSTATUS st = kdpc__ke_wait(m, c, 0, NULL, WaitAny, Interval, false);
+    kdpc__ke_point(m);
+    return st == STATUS_TIMEOUT ? STATUS_SUCCESS : st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+
+static void init_header(DISPATCHER_HEADER *h, UCHAR type, LONG state, size_t size)
+{
+    h->Type = type;
+    h->Signalling = 0;
+    h->Size = (UCHAR)(size / sizeof(LONG));
+    h->Inserted = 0;
+    h->SignalState = state;
+    InitializeListHead(&h->WaitListHead);
+}
+
+void kdpc_KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
+{
+    if (Event != NULL)
+        init_header(&Event->Header,
+                    Type == SynchronizationEvent ? T_SYNC_EVENT : T_NOTIFICATION_EVENT,
+                    State ? 1 : 0, sizeof(*Event));
+}
+
+static LONG set_event(const char *name, PRKEVENT Event, BOOLEAN Wait, bool pulse)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    if (m == NULL || Event == NULL)
+        return 0;
+    LONG old = Event->Header.SignalState;
+    Event->Header.SignalState = 1;
+    kdpc__ke_signal(m, Event);
+    if (pulse)
+        Event->Header.SignalState = 0;
+    struct _KTHREAD *th = cur_kthread(c);
+    if (Wait && th != NULL && c->irql <= APC_LEVEL) {
+        /* Return raised; the next KeWaitFor* restores the IRQL (3.3). */
+        th->wait_next = true;
+        th->wait_next_irql = c->irql;
+        kdpc__ke_set_irql(m, c, DISPATCH_LEVEL);
+        return old;
+    }
+    kdpc__ke_point(m);
+    return old;
+}
+
+LONG kdpc_KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
+{
+    (void)Increment;
+    return set_event("KeSetEvent", Event, Wait, false);
+}
+
+LONG kdpc_KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
+{
+    (void)Increment;
+    return set_event("KePulseEvent", Event, Wait, true);
+}
+
+LONG kdpc_KeResetEvent(PRKEVENT Event)
+{
+    if (Event == NULL)
+        return 0;
+    LONG old = Event->Header.SignalState;
+    Event->Header.SignalState = 0;
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL)
+        kdpc__ke_point(t->m);
+    return old;
+}
+
+void kdpc_KeClearEvent(PRKEVENT Event)
+{
+    (void)kdpc_KeResetEvent(Event);
+}
+
+LONG kdpc_KeReadStateEvent(PRKEVENT Event)
+{
+    return Event != NULL ? Event->Header.SignalState : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Semaphores                                                          */
+
+void kdpc_KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
+{
+    if (Semaphore == NULL)
+        return;
+    init_header(&Semaphore->Header, T_SEMAPHORE, Count, sizeof(*Semaphore));
+    Semaphore->Limit = Limit;
+}
+
+LONG kdpc_KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
+                             BOOLEAN Wait)
+{
+    (void)Increment;
+    (void)Wait;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeReleaseSemaphore", &c);
+    if (m == NULL || Semaphore == NULL)
+        return 0;
+    LONG old = Semaphore->Header.SignalState;
+    if (Adjustment < 0 || old > Semaphore->Limit - Adjustment)
+        kdpc__bugcheck_rule(m, KDPC_R_KE_BUGCHECK, 0x1E,
+                            (uint64_t)(uint32_t)STATUS_SEMAPHORE_LIMIT_EXCEEDED,
+                            (uintptr_t)Semaphore, 0, 0,
+                            "KeReleaseSemaphore by %ld on a count of %ld would pass the limit %ld "
+                            "(STATUS_SEMAPHORE_LIMIT_EXCEEDED raised)",
+                            (long)Adjustment, (long)old, (long)Semaphore->Limit);
+    Semaphore->Header.SignalState = old + Adjustment;
+    kdpc__ke_signal(m, Semaphore);
+    kdpc__ke_point(m);
+    return old;
+}
+
+LONG kdpc_KeReadStateSemaphore(PRKSEMAPHORE Semaphore)
+{
+    return Semaphore != NULL ? Semaphore->Header.SignalState : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mutexes                                                             */
+
+void kdpc_KeInitializeMutex(PRKMUTEX Mutex, ULONG Level)
+{
+    (void)Level;
+    if (Mutex == NULL)
+        return;
+    init_header(&Mutex->Header, T_MUTANT, 1, sizeof(*Mutex));
+    InitializeListHead(&Mutex->MutantListEntry);
+    Mutex->OwnerThread = NULL;
+    Mutex->Abandoned = FALSE;
+    Mutex->ApcDisable = 1;
+}
+
+LONG kdpc_KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
+{
+    (void)Wait;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeReleaseMutex", &c);
+    if (m == NULL || Mutex == NULL)
+        return 0;
+    LONG old = Mutex->Header.SignalState;
+    if (Mutex->OwnerThread != (PKTHREAD)cur_kthread(c) || old > 0)
+        kdpc__bugcheck_rule(m, KDPC_R_KE_BUGCHECK, 0x1E,
+                            (uint64_t)(uint32_t)STATUS_MUTANT_NOT_OWNED, (uintptr_t)Mutex, 0, 0,
+                            "KeReleaseMutex by a thread that does not own the mutex "
+                            "(STATUS_MUTANT_NOT_OWNED raised)");
+    Mutex->Header.SignalState = old + 1;
+    if (Mutex->Header.SignalState > 0) {
+        Mutex->OwnerThread = NULL;
+        kdpc__ke_signal(m, Mutex);
+    }
+    kdpc__ke_point(m);
+    return old;
+}
+
+LONG kdpc_KeReadStateMutex(PRKMUTEX Mutex)
+{
+    return Mutex != NULL ? Mutex->Header.SignalState : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Thread objects                                                      */
+
+static struct _OBJECT_TYPE {
+    int unused;
+} thread_type;
+static POBJECT_TYPE thread_type_ptr = (POBJECT_TYPE)&thread_type;
+POBJECT_TYPE *kdpc_PsThreadType = &thread_type_ptr;
+
+NTSTATUS kdpc_ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                        POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                        PVOID *Object, PVOID HandleInformation)
+{
+    (void)DesiredAccess;
+    (void)AccessMode;
+    (void)HandleInformation;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ObReferenceObjectByHandle", &c);
+    if (m == NULL || Object == NULL)
+        return STATUS_INVALID_HANDLE;
+    if (ObjectType != NULL && ObjectType != thread_type_ptr)
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next) {
+        if (kt == Handle && kt->handle_open) {
+            kt->refs++;
+            *Object = kt;
+            kdpc__ke_point(m);
+            return STATUS_SUCCESS;
+        }
+    }
+    return STATUS_INVALID_HANDLE;
+}
+
+void kdpc_ObDereferenceObject(PVOID Object)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t == NULL || Object == NULL)
+        return;
+    for (struct _KTHREAD *kt = kdpc__ke_of(t->m)->all_threads; kt != NULL; kt = kt->all_next) {
+        if (kt == Object && kt->refs > 0) {
+            kt->refs--;
+            return;
+        }
+    }
+}
