@@ -35,7 +35,7 @@ void kdpc_config_init(kdpc_config *cfg)
     cfg->log = stderr;
     cfg->thread_stack_size = 1u << 20;
     /* 2026-01-01 00:00:00 UTC in 100 ns units since 1601-01-01. */
-    cfg->boot_system_time = 134118144000000000LL;
+    cfg->boot_system_time = 134116992000000000LL;
     cfg->critical_workers = 5; /* io.md 2.11 (ReactOS's static pools) */
     cfg->delayed_workers = 3;
     cfg->hypercritical_workers = 1;

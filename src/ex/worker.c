@@ -119,12 +119,14 @@ void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, W
         kdpc__violation(m, KDPC_R_WORK_QUEUE_IRQL, 0xC4, 0x00020011u, c->irql, (uintptr_t)item, 0,
                         NULL, "%s called at IRQL %u, above DISPATCH_LEVEL", name,
                         (unsigned)c->irql);
-    if (item->List.Flink != NULL)
-        kdpc__bugcheck_rule(m, KDPC_R_WORK_REQUEUE, 0xE4, 1, (uintptr_t)item,
-                            (uintptr_t)kdpc__fnaddr(KDPC_RP(item->WorkerRoutine)), 0,
-                            "%s of a work item that is still queued (an active worker item "
-                            "queued again)",
-                            name);
+    if (item->List.Flink != NULL) {
+        kdpc__violation(m, KDPC_R_WORK_REQUEUE, 0xE4, 1, (uintptr_t)item,
+                        (uintptr_t)kdpc__fnaddr(KDPC_RP(item->WorkerRoutine)), 0, NULL,
+                        "%s of a work item that is still queued (an active worker item queued "
+                        "again)",
+                        name);
+        return; /* as a warning: the item stays queued once (Windows would corrupt the list) */
+    }
     workers *w = workers_of(m, true);
     if (w == NULL)
         return;

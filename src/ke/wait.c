@@ -237,11 +237,13 @@ NTSTATUS kdpc_KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE Wa
     if (m == NULL || Object == NULL || Count == 0)
         return STATUS_INVALID_PARAMETER;
     if (Count > MAXIMUM_WAIT_OBJECTS || (Count > THREAD_WAIT_OBJECTS && WaitBlockArray == NULL))
-        kdpc__bugcheck_rule(m, KDPC_R_WAIT_OBJECTS, 0xC, Count, (uintptr_t)WaitBlockArray, 0, 0,
-                            "KeWaitForMultipleObjects with %lu objects%s (MAXIMUM_WAIT_OBJECTS "
-                            "is 64; more than 3 need a WaitBlockArray)",
-                            (unsigned long)Count,
-                            WaitBlockArray == NULL ? " and no WaitBlockArray" : "");
+        kdpc__violation(m, KDPC_R_WAIT_OBJECTS, 0xC, Count, (uintptr_t)WaitBlockArray, 0, 0, NULL,
+                        "KeWaitForMultipleObjects with %lu objects%s (MAXIMUM_WAIT_OBJECTS is "
+                        "64; more than 3 need a WaitBlockArray)",
+                        (unsigned long)Count,
+                        WaitBlockArray == NULL ? " and no WaitBlockArray" : "");
+    if (Count > MAXIMUM_WAIT_OBJECTS)
+        return STATUS_INVALID_PARAMETER; /* as a warning: kdpc has 64 wait blocks a thread */
     NTSTATUS st = kdpc__ke_wait(m, c, Count, Object, WaitType, Timeout, true);
     kdpc__ke_point(m);
     return st;

@@ -527,6 +527,93 @@ static void ScThreadExitState(void *ctx)
     sw_done = sw_flag != 0;
 }
 
+/* work.bad_irql_return */
+static void ScRaisingWork(PVOID Parameter)
+{
+    (void)Parameter;
+    (void)KeRaiseIrqlToDpcLevel(); /* returns at DISPATCH_LEVEL */
+    sw_flag = 1;
+}
+
+static void ScWorkBadIrql(void *ctx)
+{
+    (void)ctx;
+    static WORK_QUEUE_ITEM item;
+    ExInitializeWorkItem(&item, ScRaisingWork, NULL);
+    ExQueueWorkItem(&item, DelayedWorkQueue);
+    for (int i = 0; i < 1000 && sw_flag == 0; i++)
+        KeStallExecutionProcessor(1);
+    LARGE_INTEGER t;
+    t.QuadPart = -10000; /* 1 ms: the worker finishes its checks */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    sw_done = sw_flag != 0;
+}
+
+/* work.requeue */
+static void ScNothingWork(PVOID Parameter)
+{
+    (void)Parameter;
+    sw_flag++;
+}
+
+static void ScWorkRequeue(void *ctx)
+{
+    (void)ctx;
+    static WORK_QUEUE_ITEM item;
+    ExInitializeWorkItem(&item, ScNothingWork, NULL);
+    KIRQL old = KeRaiseIrqlToDpcLevel(); /* no worker can take it meanwhile */
+    ExQueueWorkItem(&item, DelayedWorkQueue);
+    ExQueueWorkItem(&item, DelayedWorkQueue); /* still queued */
+    KeLowerIrql(old);
+    LARGE_INTEGER t;
+    t.QuadPart = -10000;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    sw_done = sw_flag == 1; /* as a warning the second queueing is dropped */
+}
+
+/* work.queue_irql */
+static void ScWorkQueueIrql(void *ctx)
+{
+    (void)ctx;
+    static WORK_QUEUE_ITEM item;
+    ExInitializeWorkItem(&item, ScNothingWork, NULL);
+    KIRQL old;
+    KeRaiseIrql(HIGH_LEVEL, &old);
+    ExQueueWorkItem(&item, DelayedWorkQueue);
+    KeLowerIrql(old);
+    LARGE_INTEGER t;
+    t.QuadPart = -10000;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    sw_done = sw_flag == 1;
+}
+
+/* sync.apc_irql */
+static void ScApcIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    KeEnterCriticalRegion(); /* 0xC4/0x11A: above APC_LEVEL */
+    KeLeaveCriticalRegion();
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* wait.objects */
+static void ScWaitObjects(void *ctx)
+{
+    (void)ctx;
+    static KEVENT ev[4];
+    PVOID objs[4];
+    for (int i = 0; i < 4; i++) {
+        KeInitializeEvent(&ev[i], NotificationEvent, TRUE);
+        objs[i] = &ev[i];
+    }
+    /* four objects and no WaitBlockArray: 0xC */
+    NTSTATUS st =
+        KeWaitForMultipleObjects(4, objs, WaitAll, Executive, KernelMode, FALSE, NULL, NULL);
+    sw_done = st == STATUS_SUCCESS;
+}
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -562,6 +649,11 @@ static scenario scenarios[] = {
     {"isr.storm", ScStorm, 1, NULL, KDPC_OK, -1, -1},
     {"unload.pending", ScUnloadPending, 2, NULL, KDPC_OK, -1, -1},
     {"thread.exit_state", ScThreadExitState, 1, NULL, KDPC_OK, -1, -1},
+    {"work.bad_irql_return", ScWorkBadIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"work.requeue", ScWorkRequeue, 1, NULL, KDPC_OK, -1, -1},
+    {"work.queue_irql", ScWorkQueueIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"sync.apc_irql", ScApcIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1027,6 +1119,11 @@ int main(void)
         SCENARIO_TESTS(21),
         SCENARIO_TESTS(22),
         SCENARIO_TESTS(23),
+        SCENARIO_TESTS(24),
+        SCENARIO_TESTS(25),
+        SCENARIO_TESTS(26),
+        SCENARIO_TESTS(27),
+        SCENARIO_TESTS(28),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
