@@ -4,6 +4,7 @@
  * (include/kdpc/wdm/dispatcher.h, io.md 3.7-3.13, RULES.md):
  *   dpc.wait       0xC4 P1 0x3B: a wait with a NULL or nonzero timeout at
  *                  DISPATCH_LEVEL (thread or DPC), KeDelayExecutionThread there;
+ *                  as a warning, 0xB8 when a DPC's wait really blocks;
  *   wait.objects   0xC: KeWaitForMultipleObjects with Count > 64, or Count > 3
  *                  without a WaitBlockArray;
  *   sync.apc_irql  0xC4 P1 0x33 / 0x34 / 0x11A / 0x11B: fast mutex acquire above
@@ -215,6 +216,54 @@ static void test_delay_execution_at_dispatch_bugchecks_dpc_wait(void **state)
     assert_p1(m, 0x3B);
     assert_int_equal(reached_before, 1);
     assert_int_equal(reached_after, 0);
+    kdpc_machine_destroy(m);
+}
+
+/* With dpc.wait switched to a warning the wait goes ahead: in a DPC, a wait that
+ * really blocks is 0xB8 ATTEMPTED_SWITCH_FROM_DPC (3.7, RULES.md dpc.wait). */
+static void test_dpc_wait_as_warning_then_blocking_in_a_dpc_bugchecks_b8(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(1);
+    KDPC_NAME(m, WaitingDpc);
+    assert_int_equal(kdpc_rule_set(m, "dpc.wait", KDPC_RULE_WARN), KDPC_OK);
+    kdpc_status st = kdpc_machine_run(m, QueueDpcEntry, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "dpc.wait", 0xB8);
+    assert_int_equal(reached_before, 1);
+    assert_int_equal(reached_after, 0);
+    const kdpc_violation *w = kdpc_machine_violation(m, 0); /* the warning came first */
+    assert_non_null(w);
+    assert_string_equal(w->rule, "dpc.wait");
+    assert_false(w->fatal);
+    kdpc_machine_destroy(m);
+}
+
+/* 3.7 UNCERTAIN: a DISPATCH-level wait on a signaled object needs no switch; with the rule
+ * as a warning it is flagged and returns. */
+static NTSTATUS signaled_wait_status;
+
+static void WaitSignaledAtDispatch(void *ctx)
+{
+    (void)ctx;
+    KeInitializeEvent(&ev[0], SynchronizationEvent, TRUE);
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    signaled_wait_status = KeWaitForSingleObject(&ev[0], Executive, KernelMode, FALSE, NULL);
+    KeLowerIrql(old);
+    reached_after = 1;
+}
+
+static void test_dpc_wait_as_warning_on_signaled_object_returns(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(1);
+    signaled_wait_status = (NTSTATUS)-1;
+    assert_int_equal(kdpc_rule_set(m, "dpc.wait", KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, WaitSignaledAtDispatch, NULL), KDPC_OK);
+    KT_ASSERT_WARNING(m, "dpc.wait");
+    assert_int_equal(signaled_wait_status, STATUS_SUCCESS);
+    assert_int_equal(ev[0].Header.SignalState, 0);
+    assert_int_equal(reached_after, 1);
     kdpc_machine_destroy(m);
 }
 
@@ -452,6 +501,8 @@ int main(void)
         cmocka_unit_test(test_wait_for_multiple_with_null_timeout_at_dispatch_bugchecks_c4_3b),
         cmocka_unit_test(test_wait_inside_a_dpc_bugchecks_c4_3b),
         cmocka_unit_test(test_delay_execution_at_dispatch_bugchecks_dpc_wait),
+        cmocka_unit_test(test_dpc_wait_as_warning_then_blocking_in_a_dpc_bugchecks_b8),
+        cmocka_unit_test(test_dpc_wait_as_warning_on_signaled_object_returns),
         cmocka_unit_test(test_four_objects_without_wait_block_array_bugchecks_0xc),
         cmocka_unit_test(test_sixty_five_objects_bugchecks_0xc),
         cmocka_unit_test(test_fast_mutex_acquire_at_dispatch_bugchecks_c4_33),

@@ -659,6 +659,33 @@ static void test_delay_execution_sleeps_on_virtual_time_and_frees_the_cpu(void *
     }
 }
 
+static void absolute_delay_entry(void *ctx)
+{
+    (void)ctx;
+    offset_300us();
+    LARGE_INTEGER iv;
+    S.t[0] = now();
+    KeQuerySystemTime(&iv);
+    iv.QuadPart += 3 * 10000; /* positive: absolute system time, +3 ms */
+    S.st[0] = KeDelayExecutionThread(KernelMode, FALSE, &iv);
+    S.t[1] = now();
+}
+
+static void test_delay_execution_with_absolute_interval_wakes_at_first_tick_after_due(void **state)
+{
+    (void)state;
+    reset();
+    kdpc_machine *m = machine(1, 9);
+    assert_int_equal(kdpc_machine_run(m, absolute_delay_entry, NULL), KDPC_OK);
+    assert_int_equal(S.st[0], STATUS_SUCCESS);
+    assert_true(S.t[0] > 300000 && S.t[0] < 900000);
+    uint64_t expected = tick_at_or_after(S.t[0] + 3 * MS); /* 4 ms */
+    assert_int_equal(expected, 4 * MS);
+    assert_true(S.t[1] >= expected);
+    assert_true(S.t[1] <= expected + 2000);
+    kdpc_machine_destroy(m);
+}
+
 static void CpuDpc(PKDPC Dpc, PVOID DeferredContext, PVOID A1, PVOID A2)
 {
     (void)Dpc;
@@ -802,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_wait_on_thread_object_returns_when_the_thread_ends),
         cmocka_unit_test(test_reference_by_bad_handle_is_invalid_handle),
         cmocka_unit_test(test_delay_execution_sleeps_on_virtual_time_and_frees_the_cpu),
+        cmocka_unit_test(test_delay_execution_with_absolute_interval_wakes_at_first_tick_after_due),
         cmocka_unit_test(test_blocked_thread_frees_its_cpu_for_dpcs),
         cmocka_unit_test(test_zero_timeout_wait_at_dispatch_level_is_legal),
     };
