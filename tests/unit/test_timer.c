@@ -1161,6 +1161,109 @@ static void test_run_for_100ms_runs_a_10ms_periodic_dpc_10_times_and_continues(v
     kdpc_machine_destroy(m);
 }
 
+/* ------------------------------------------------------------------ */
+/* Expiries while the timer's KDPC is still queued (io 1.13)            */
+
+static struct {
+    BOOLEAN queued_while_blocked, cancel;
+    unsigned n_while_blocked;
+    uint64_t blocked_ns;
+} g_q;
+
+static void entry_expiries_while_queued(void *ctx)
+{
+    (void)ctx;
+    slot *s = &g_s[0];
+    (void)KeSetSystemAffinityThreadEx(1);
+    KeInitializeDpc(&g_blocker, BlockerDpc, NULL);
+    KeSetTargetProcessorDpc(&g_blocker, 1);
+    slot_init(s, NotificationTimer, RecordDpc);
+    KeSetTargetProcessorDpc(&s->dpc, 1);
+    (void)KeInsertQueueDpc(&g_blocker, NULL, NULL);
+    for (unsigned i = 0; i < POLL_MAX && !g_block_started; i++)
+        KeStallExecutionProcessor(1);
+    uint64_t t0 = now_ns();
+    (void)KeSetTimerEx(&s->timer, li(REL_US(100)), 1, &s->dpc); /* periodic 1 ms */
+    /* 3.5 ms: about four expiries, each finding the KDPC still queued on the busy CPU 1 */
+    for (unsigned i = 0; i < POLL_MAX && now_ns() < t0 + 3500000u; i++)
+        KeStallExecutionProcessor(10);
+    g_q.blocked_ns = now_ns() - t0;
+    g_q.queued_while_blocked = s->dpc.DpcData != NULL;
+    g_q.n_while_blocked = s->n;
+    g_q.cancel = KeCancelTimer(&s->timer);
+    g_block_release = 1;
+    wait_calls(s, 1);
+    stall_us(300);
+}
+
+static void test_expiry_finding_its_dpc_still_queued_does_not_queue_it_again(void **state)
+{
+    (void)state;
+    slots_reset();
+    memset(&g_q, 0xAA, sizeof(g_q));
+    g_block_started = 0;
+    g_block_release = 0;
+    kdpc_machine *m = tm_machine(2, 22, TICK);
+    KDPC_NAME(m, BlockerDpc);
+    run_ok(m, entry_expiries_while_queued, NULL);
+    kdpc_machine_destroy(m);
+
+    assert_true(g_q.blocked_ns >= 3500000u);
+    assert_true(g_q.queued_while_blocked);
+    assert_int_equal(g_q.n_while_blocked, 0);
+    assert_true(g_q.cancel);
+    assert_int_equal(g_s[0].n, 1); /* io 1.13: the routine runs once */
+    assert_int_equal(g_s[0].cpu[0], 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* A one-shot timer DPC may free the block holding its KTIMER and KDPC (io 1.18) */
+
+typedef struct owned_timer {
+    KTIMER timer;
+    KDPC dpc;
+    unsigned char payload[64];
+} owned_timer;
+
+static unsigned g_freed;
+
+static void FreeingDpc(PKDPC Dpc, PVOID DeferredContext, PVOID SystemArgument1,
+                       PVOID SystemArgument2)
+{
+    (void)Dpc;
+    (void)SystemArgument1;
+    (void)SystemArgument2;
+    owned_timer *o = (owned_timer *)DeferredContext;
+    memset(o, 0xDD, sizeof(*o)); /* the memory is reused at once */
+    free(o);
+    g_freed++;
+}
+
+static void entry_freeing(void *ctx)
+{
+    (void)ctx;
+    for (unsigned i = 0; i < 3; i++) {
+        owned_timer *o = (owned_timer *)calloc(1, sizeof(*o));
+        if (o == NULL)
+            return;
+        KeInitializeTimer(&o->timer);
+        KeInitializeDpc(&o->dpc, FreeingDpc, o);
+        (void)KeSetTimer(&o->timer, li(i == 0 ? 0 : REL_US(150 * i)), &o->dpc);
+    }
+}
+
+static void test_one_shot_timer_dpc_may_free_its_own_timer_and_dpc(void **state)
+{
+    (void)state;
+    g_freed = 0;
+    kdpc_machine *m = tm_machine(1, 23, TICK);
+    KDPC_NAME(m, FreeingDpc);
+    run_ok(m, entry_freeing, NULL);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+    assert_int_equal(g_freed, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1185,6 +1288,8 @@ int main(void)
         cmocka_unit_test(test_coalescable_timer_with_zero_tolerable_delay_behaves_as_set_timer_ex),
         cmocka_unit_test(test_periodic_timer_does_not_keep_the_run_alive_but_a_one_shot_does),
         cmocka_unit_test(test_run_for_100ms_runs_a_10ms_periodic_dpc_10_times_and_continues),
+        cmocka_unit_test(test_expiry_finding_its_dpc_still_queued_does_not_queue_it_again),
+        cmocka_unit_test(test_one_shot_timer_dpc_may_free_its_own_timer_and_dpc),
     };
     return cmocka_run_group_tests_name("timer", tests, NULL, NULL);
 }
