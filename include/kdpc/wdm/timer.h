@@ -21,7 +21,7 @@ typedef enum _TIMER_TYPE { NotificationTimer = 0, SynchronizationTimer = 1 } TIM
 /** Timer object (64 bytes as on x64). */
 typedef struct _KTIMER {
     DISPATCHER_HEADER Header;
-    ULARGE_INTEGER DueTime; /* interrupt time of expiry, 100 ns units, while inserted */
+    ULARGE_INTEGER DueTime; /* kdpc: virtual time of expiry in ns, while set */
     LIST_ENTRY TimerListEntry;
     struct _KDPC *Dpc;
     ULONG Processor; /* CPU that set it: an untargeted DPC runs there */
@@ -177,7 +177,9 @@ KDPC_EXPORT BOOLEAN kdpc_ExDeleteTimer(PEX_TIMER Timer, BOOLEAN Cancel, BOOLEAN 
 /**
  * ExAllocateTimer - a timer whose @Callback(Timer, Context) runs at
  * DISPATCH_LEVEL on expiry; synchronization type unless EX_TIMER_NOTIFICATION
- * (1.29). NULL when out of memory. IRQL: <= DISPATCH_LEVEL.
+ * (1.29). An EX_TIMER is also a waitable object (KeWaitForSingleObject).
+ * NULL when out of memory. IRQL: <= DISPATCH_LEVEL.
+ * Bugchecks: ke.bugcheck (0xC4) for EX_TIMER_HIGH_RESOLUTION with EX_TIMER_NO_WAKE.
  */
 static inline PEX_TIMER ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext,
                                         ULONG Attributes)
