@@ -40,6 +40,7 @@ static struct {
     WORK_QUEUE_ITEM item;
     WORK_QUEUE_ITEM blocker;
     PIO_WORKITEM io_item;
+    uint64_t pending; /* address of the object left pending */
     KDPC dpc;
     KTIMER timer;
     KEVENT started;
@@ -148,6 +149,7 @@ static void test_work_routine_returning_at_dispatch_bugchecks_e1(void **state)
 {
     (void)state;
     kdpc_machine *m = machine_with(1, 1, 0);
+    KDPC_NAME(m, ReturnsAtDispatch);
     kdpc_status st = kdpc_machine_run(m, QueueBadReturnEntry, (void *)(uintptr_t)ReturnsAtDispatch);
     KT_ASSERT_BUGCHECK(m, st, "work.bad_irql_return", 0xE1);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
@@ -156,6 +158,7 @@ static void test_work_routine_returning_at_dispatch_bugchecks_e1(void **state)
     assert_int_equal(bc->params[1], DISPATCH_LEVEL);                         /* P2 IRQL */
     assert_int_equal(bc->params[2], addr(&w.marker));                        /* P3 parameter */
     assert_int_equal(bc->params[3], addr(&w.item));                          /* P4 item */
+    assert_string_equal(bc->routine, "ReturnsAtDispatch");
     assert_int_equal(w.runs, 1);
     kdpc_machine_destroy(m);
 }
@@ -196,10 +199,13 @@ static void test_io_work_routine_returning_at_dispatch_bugchecks_e1(void **state
 {
     (void)state;
     kdpc_machine *m = machine_with(1, 3, 0);
+    KDPC_NAME(m, IoReturnsAtDispatch);
     kdpc_status st = kdpc_machine_run(m, QueueIoBadReturnEntry, NULL);
     assert_int_equal(w.load_status, STATUS_SUCCESS);
     KT_ASSERT_BUGCHECK(m, st, "work.bad_irql_return", 0xE1);
     assert_int_equal(kdpc_machine_bugcheck(m)->params[1], DISPATCH_LEVEL);
+    /* the report names the driver's routine that returned at DISPATCH_LEVEL */
+    assert_string_equal(kdpc_machine_bugcheck(m)->routine, "IoReturnsAtDispatch");
     assert_int_equal(w.runs, 1);
     kdpc_machine_destroy(m);
 }
@@ -414,6 +420,7 @@ static void UnloadWithTimerSetEntry(void *ctx)
     LARGE_INTEGER due;
     due.QuadPart = -10LL * 1000 * 1000 * 10; /* 10 s from now */
     (void)KeSetTimer(&ext->Timer, due, &ext->TimerDpc);
+    w.pending = addr(&ext->Timer);
     w.driver->DriverUnload = clean ? CancelAndFreeUnload : LeaveEverythingUnload;
     w.unload_status = kdpc_driver_unload(w.driver);
     w.reached_after = 1;
@@ -428,6 +435,7 @@ static void test_driver_unload_with_timer_in_device_extension_set_bugchecks_ce(v
     KT_ASSERT_BUGCHECK(m, st, "unload.pending", 0xCE);
     assert_string_equal(kdpc_machine_bugcheck(m)->name,
                         "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS");
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], w.pending); /* the KTIMER */
     assert_int_equal(w.reached_after, 0);
     assert_int_equal(w.dpc_runs, 0);
     kdpc_machine_destroy(m);
@@ -477,6 +485,7 @@ static void UnloadWithWorkQueuedEntry(void *ctx)
     ExQueueWorkItem(&w.blocker, DelayedWorkQueue);
     (void)wait_for(&w.started);
     IoQueueWorkItem(ext->WorkItem, DriverWork, DelayedWorkQueue, NULL);
+    w.pending = addr(ext->WorkItem);
     if (clean) {
         KeSetEvent(&w.gate, 0, FALSE);
         (void)wait_for(&w.done);
@@ -497,6 +506,7 @@ static void test_driver_unload_with_its_io_work_item_queued_bugchecks_ce(void **
     kdpc_status st = kdpc_machine_run(m, UnloadWithWorkQueuedEntry, NULL);
     assert_int_equal(w.load_status, STATUS_SUCCESS);
     KT_ASSERT_BUGCHECK(m, st, "unload.pending", 0xCE);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], w.pending); /* the IO_WORKITEM */
     assert_int_equal(w.reached_after, 0);
     assert_int_equal(w.runs, 0);
     kdpc_machine_destroy(m);
@@ -576,6 +586,7 @@ static void test_shutdown_with_a_set_periodic_timer_bugchecks_ce(void **state)
     assert_int_equal(st, KDPC_OK);
     st = kdpc_machine_shutdown(m);
     KT_ASSERT_BUGCHECK(m, st, "unload.pending", 0xCE);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], addr(&w.timer));
     kdpc_machine_destroy(m);
 }
 
@@ -608,36 +619,61 @@ static void test_shutdown_with_a_set_one_shot_timer_bugchecks_ce(void **state)
     assert_int_equal(st, KDPC_OK);
     st = kdpc_machine_shutdown(m);
     KT_ASSERT_BUGCHECK(m, st, "unload.pending", 0xCE);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], addr(&w.timer));
     kdpc_machine_destroy(m);
+}
+
+/* Blockers of the only Delayed worker: a long busy stretch at PASSIVE_LEVEL
+ * (bounded), or a 10 s sleep (KeDelayExecutionThread). */
+static void BusyLong(PVOID Parameter)
+{
+    (void)Parameter;
+    for (int i = 0; i < 4000 && !w.stop; i++)
+        KeStallExecutionProcessor(5); /* 20 ms at most */
 }
 
 static void SleepLong(PVOID Parameter)
 {
     (void)Parameter;
-    sleep_us(10LL * 1000 * 1000); /* 10 s: blocks the only Delayed worker */
+    sleep_us(10LL * 1000 * 1000);
 }
 
-static void QueueBehindSleeperEntry(void *ctx)
+static void QueueBehindBlockerEntry(void *ctx)
 {
-    (void)ctx;
-    ExInitializeWorkItem(&w.blocker, SleepLong, NULL);
+    PWORKER_THREAD_ROUTINE blocker = (PWORKER_THREAD_ROUTINE)(uintptr_t)ctx;
+    ExInitializeWorkItem(&w.blocker, blocker, NULL);
     ExQueueWorkItem(&w.blocker, DelayedWorkQueue);
-    sleep_us(100);
+    KeStallExecutionProcessor(20); /* the worker has taken the blocker */
     ExInitializeWorkItem(&w.item, CountingWork, NULL);
     ExQueueWorkItem(&w.item, DelayedWorkQueue); /* stays queued */
 }
 
-static void test_shutdown_with_a_queued_work_item_bugchecks_ce(void **state)
+static void shutdown_with_queued_work(PWORKER_THREAD_ROUTINE blocker, uint64_t seed)
 {
-    (void)state;
-    kdpc_machine *m = machine_with(1, 19, 1);
-    kdpc_status st = kdpc_machine_run_for(m, QueueBehindSleeperEntry, NULL, 1000000); /* 1 ms */
+    kdpc_machine *m = machine_with(1, seed, 1);
+    kdpc_status st = kdpc_machine_run_for(m, QueueBehindBlockerEntry, (void *)(uintptr_t)blocker,
+                                          1000000); /* 1 ms */
     assert_int_equal(st, KDPC_OK);
     assert_int_equal(w.runs, 0);
     st = kdpc_machine_shutdown(m);
     KT_ASSERT_BUGCHECK(m, st, "unload.pending", 0xCE);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], addr(&w.item)); /* the queued item */
     assert_int_equal(w.runs, 0);
     kdpc_machine_destroy(m);
+}
+
+static void test_shutdown_with_a_queued_work_item_behind_a_busy_worker_bugchecks_ce(void **state)
+{
+    (void)state;
+    shutdown_with_queued_work(BusyLong, 19);
+}
+
+static void
+test_shutdown_with_a_queued_work_item_behind_a_sleeping_worker_bugchecks_ce(void **state)
+{
+    (void)state;
+    /* the sleeping worker's own wait is no driver timer: the report is about the item */
+    shutdown_with_queued_work(SleepLong, 19);
 }
 
 /* DPC ran, one-shot timer expired, work item ran: nothing left behind. */
@@ -692,7 +728,9 @@ int main(void)
         cmocka_unit_test(test_shutdown_with_a_set_periodic_timer_bugchecks_ce),
         cmocka_unit_test(test_shutdown_after_cancelling_the_periodic_timer_is_ok),
         cmocka_unit_test(test_shutdown_with_a_set_one_shot_timer_bugchecks_ce),
-        cmocka_unit_test(test_shutdown_with_a_queued_work_item_bugchecks_ce),
+        cmocka_unit_test(test_shutdown_with_a_queued_work_item_behind_a_busy_worker_bugchecks_ce),
+        cmocka_unit_test(
+            test_shutdown_with_a_queued_work_item_behind_a_sleeping_worker_bugchecks_ce),
         cmocka_unit_test(test_shutdown_of_a_clean_machine_is_ok_and_halts_it),
     };
     return cmocka_run_group_tests_name("work_rules", tests, NULL, NULL);
