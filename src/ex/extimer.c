@@ -31,7 +31,7 @@ struct _EX_TIMER {
 
 uint64_t kdpc__ke_timer_period_ns(const KTIMER *t)
 {
-    if (t->Header.Signalling == 1)
+    if (t->Header.Signalling == 1) /* 2: a thread's wait timeout, a plain one-shot KTIMER */
         return ((const kdpc__extimer *)(const void *)t)->period_ns;
     return (uint64_t)(t->Period > 0 ? t->Period : 0) * 1000000u;
 }

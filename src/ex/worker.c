@@ -92,10 +92,12 @@ static void worker_main(PVOID ctx)
         self->routine = KDPC_RP(routine);
         routine(param);
         c = self->cpu;
+        /* An I/O work item's trampoline names the driver's routine in self->routine. */
+        kdpc_routine_ptr named = self->routine;
         if (c->irql != PASSIVE_LEVEL) {
             KIRQL now = c->irql;
             kdpc__violation(m, KDPC_R_WORK_BAD_IRQL_RETURN, 0xE1, kdpc__fnaddr(KDPC_RP(routine)),
-                            now, (uintptr_t)param, (uintptr_t)item, KDPC_RP(routine),
+                            now, (uintptr_t)param, (uintptr_t)item, named,
                             "work routine returned at IRQL %u; it must return at PASSIVE_LEVEL",
                             (unsigned)now);
             kdpc__ke_set_irql(m, c, PASSIVE_LEVEL);
@@ -104,7 +106,7 @@ static void worker_main(PVOID ctx)
         if (held_after > held_before) {
             kdpc__lock *l = kdpc__lock_held_at(m, c, held_after - 1);
             kdpc__violation(m, KDPC_R_DPC_LOCK_HELD, 0xC4, 0x00040009u, l->addr, (uintptr_t)item, 0,
-                            KDPC_RP(routine), "work routine returned holding spin lock %#lx",
+                            named, "work routine returned holding spin lock %#lx",
                             (unsigned long)l->addr);
         }
         self->routine = saved;

@@ -59,6 +59,8 @@ static bool dpc_match(PKDPC dpc, void *arg)
 static bool timer_match(PKTIMER t, void *arg)
 {
     ctx *x = arg;
+    if (t->Header.Signalling == 2)
+        return false; /* a blocked thread's own wait timeout */
     return in_scope(x->m, x->s, t, kdpc__ke_timer_owner(x->m, t), NULL);
 }
 

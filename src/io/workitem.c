@@ -36,6 +36,9 @@ static void trampoline(PVOID Parameter)
     PIO_WORKITEM_ROUTINE routine = wi->routine;
     PIO_WORKITEM_ROUTINE_EX routine_ex = wi->routine_ex;
     PVOID ctx = wi->context;
+    kdpc__thread *self = kdpc__self();
+    if (self != NULL) /* reports name the driver's routine (the worker restores its own) */
+        self->routine = routine_ex != NULL ? KDPC_RP(routine_ex) : KDPC_RP(routine);
     if (routine_ex != NULL)
         routine_ex(io_object, ctx, wi);
     else if (routine != NULL)

@@ -194,6 +194,7 @@ NTSTATUS kdpc__ke_wait(kdpc_machine *m, kdpc__cpu *c, ULONG count, PVOID objects
     }
     if (timeout != NULL) {
         kdpc_KeInitializeTimerEx(&th->timeout, NotificationTimer);
+        th->timeout.Header.Signalling = 2; /* a thread's wait timeout: not a driver's timer */
         th->wait_timeout = true;
         th->blocks[n].thread = th;
         th->blocks[n].index = n;
