@@ -94,20 +94,25 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
     return m;
 }
 
-kdpc_status kdpc_machine_shutdown(kdpc_machine *m)
+/* May a native call that runs or stops the machine go ahead? KDPC_OK if so. */
+static kdpc_status can_drive(kdpc_machine *m)
 {
-    if (m == NULL)
-        return KDPC_EINVAL;
     if (kdpc__self() != NULL)
         return KDPC_EBUSY;
     kdpc__mutex_lock(&m->mu);
     bool busy = m->running;
     bool halted = atomic_load(&m->halted) || m->dead;
     kdpc__mutex_unlock(&m->mu);
-    if (busy)
-        return KDPC_EBUSY;
-    if (halted)
-        return KDPC_E_HALTED;
+    return busy ? KDPC_EBUSY : halted ? KDPC_E_HALTED : KDPC_OK;
+}
+
+kdpc_status kdpc_machine_shutdown(kdpc_machine *m)
+{
+    if (m == NULL)
+        return KDPC_EINVAL;
+    kdpc_status st = can_drive(m);
+    if (st != KDPC_OK)
+        return st;
     kdpc__scope all = {NULL, NULL, true};
     kdpc__io_check_pending(m, &all, "machine shut down");
     if (atomic_load(&m->halted))
@@ -140,16 +145,9 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
 {
     if (m == NULL || (entry == NULL && !timed))
         return KDPC_EINVAL;
-    if (kdpc__self() != NULL)
-        return KDPC_EBUSY;
-    kdpc__mutex_lock(&m->mu);
-    bool busy = m->running;
-    bool halted = atomic_load(&m->halted) || m->dead;
-    kdpc__mutex_unlock(&m->mu);
-    if (busy)
-        return KDPC_EBUSY;
-    if (halted)
-        return KDPC_E_HALTED;
+    kdpc_status st = can_drive(m);
+    if (st != KDPC_OK)
+        return st;
     kdpc__thread *t = NULL;
     kdpc__run_box *box = NULL;
     if (entry != NULL) {

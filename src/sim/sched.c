@@ -378,16 +378,24 @@ void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t)
     ready_append(m, t);
 }
 
-void kdpc__thread_block(kdpc_machine *m)
+/* The current thread leaves its CPU in @state (its IRQL goes with it); something else runs. */
+static void leave_cpu(kdpc_machine *m, kdpc__tstate state)
 {
     kdpc__thread *t = kdpc__tls_self;
     kdpc__cpu *c = t->cpu;
-    t->state = KDPC_T_BLOCKED;
+    t->state = state;
     t->cpu = NULL;
     t->saved_irql = c->irql;
     c->irql = 0;
     c->thread = c->idle;
+    if (state == KDPC_T_READY)
+        ready_append(m, t);
     give_away(m, t, c);
+}
+
+void kdpc__thread_block(kdpc_machine *m)
+{
+    leave_cpu(m, KDPC_T_BLOCKED);
 }
 
 void kdpc__thread_block_daemon(kdpc_machine *m)
@@ -400,15 +408,7 @@ void kdpc__thread_block_daemon(kdpc_machine *m)
 
 void kdpc__thread_migrate(kdpc_machine *m)
 {
-    kdpc__thread *t = kdpc__tls_self;
-    kdpc__cpu *c = t->cpu;
-    t->state = KDPC_T_READY;
-    t->cpu = NULL;
-    t->saved_irql = c->irql;
-    c->irql = 0;
-    c->thread = c->idle;
-    ready_append(m, t);
-    give_away(m, t, c);
+    leave_cpu(m, KDPC_T_READY);
 }
 
 void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const void *what)
