@@ -36,6 +36,32 @@ KDPC_EXPORT NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER
  */
 KDPC_EXPORT NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver);
 
+/**
+ * struct kdpc_errorlog_entry - one entry written with IoWriteErrorLogEntry,
+ * as the system event log would keep it. Device and Driver are the objects
+ * the entry was allocated for (they may have been deleted since).
+ */
+typedef struct kdpc_errorlog_entry {
+    NTSTATUS ErrorCode;
+    ULONG UniqueErrorValue;
+    NTSTATUS FinalStatus;
+    UCHAR RetryCount;
+    UCHAR MajorFunctionCode;
+    ULONG SequenceNumber;
+    ULONG IoControlCode;
+    USHORT DumpDataSize; /**< bytes of DumpData */
+    const ULONG *DumpData;
+    PDEVICE_OBJECT Device; /**< NULL when allocated for a driver object */
+    PDRIVER_OBJECT Driver;
+    uint64_t time_ns; /**< virtual time of IoWriteErrorLogEntry */
+} kdpc_errorlog_entry;
+
+/** Number of error log entries written on @m; 0 for NULL. */
+KDPC_EXPORT size_t kdpc_errorlog_count(const kdpc_machine *m);
+
+/** The i-th entry written, oldest first; NULL when out of range. */
+KDPC_EXPORT const kdpc_errorlog_entry *kdpc_errorlog_entry_at(const kdpc_machine *m, size_t i);
+
 /** The machine a driver object belongs to, or NULL. */
 KDPC_EXPORT kdpc_machine *kdpc_driver_machine(PDRIVER_OBJECT driver);
 

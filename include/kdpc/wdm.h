@@ -13,5 +13,6 @@
 #include <kdpc/wdm/dispatcher.h>
 #include <kdpc/wdm/timer.h>
 #include <kdpc/wdm/work.h>
+#include <kdpc/wdm/irp.h>
 
 #endif /* KDPC_WDM_H */

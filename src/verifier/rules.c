@@ -47,7 +47,13 @@ static const char *guideline_text(const char *g)
         {"G5", "G5: blocking work goes to a PASSIVE_LEVEL work item"},
         {"G8", "G8: a DPC runs at most 100 us per call and a spin lock is held at most 25 us; "
                "longer work is chained through CustomTimerDpc or handed to worker threads"},
+        {"G6", "G6: the DPC starts the next I/O (IoStartNextPacket at DISPATCH_LEVEL) and "
+               "completes the current IRP; every IRP taken is completed"},
         {"G9", "G9: a DPC stalls at most 100 us with KeStallExecutionProcessor"},
+        {"G13", "G13: the DPC logs device errors, retries, sets the I/O status block and calls "
+                "IoCompleteRequest exactly once, with a final status"},
+        {"G16", "G16: buffered data goes to Irp->AssociatedIrp.SystemBuffer, within the "
+                "request's buffer, before completion"},
         {"G10", "G10: an ISR runs at most 25 us; DPC and ISR time is measured"},
         {"G18", "G18: the ISR claims its device's interrupt (returns TRUE) and queues the DPC "
                 "with IoRequestDpc before returning"},

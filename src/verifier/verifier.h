@@ -45,6 +45,12 @@
     XX(R_WORK_REQUEUE, "work.requeue", 1, "G5")                                                    \
     XX(R_WORK_QUEUE_IRQL, "work.queue_irql", 1, "G5")                                              \
     XX(R_SYNC_APC_IRQL, "sync.apc_irql", 1, "G3")                                                  \
+    XX(R_IO_DOUBLE_COMPLETE, "io.double_complete", 1, "G13")                                       \
+    XX(R_IO_COMPLETE_PENDING, "io.complete_pending", 1, "G13")                                     \
+    XX(R_IO_START_NEXT_IRQL, "io.start_next_irql", 1, "G6")                                        \
+    XX(R_IO_IRP_LOST, "io.irp_lost", 0, "G6")                                                      \
+    XX(R_IO_BUFFER_OVERRUN, "io.buffer_overrun", 1, "G16")                                         \
+    XX(R_ERRORLOG_IRQL, "errorlog.irql", 1, "G13")                                                 \
     XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
     XX(R_KE_BUGCHECK, "ke.bugcheck", 1, "--")

@@ -85,6 +85,22 @@ struct _DRIVER_OBJECT {
 #define DO_DEVICE_INITIALIZING 0x00000080
 #define DO_POWER_PAGABLE       0x00002000
 
+/** Entry of a device queue (an IRP's Tail.Overlay.DeviceQueueEntry). */
+typedef struct _KDEVICE_QUEUE_ENTRY {
+    LIST_ENTRY DeviceListEntry;
+    ULONG SortKey;
+    BOOLEAN Inserted;
+} KDEVICE_QUEUE_ENTRY, *PKDEVICE_QUEUE_ENTRY;
+
+/** Device queue (4.7-4.11). */
+typedef struct _KDEVICE_QUEUE {
+    CSHORT Type;
+    CSHORT Size;
+    LIST_ENTRY DeviceListHead;
+    KSPIN_LOCK Lock;
+    BOOLEAN Busy;
+} KDEVICE_QUEUE, *PKDEVICE_QUEUE;
+
 typedef ULONG DEVICE_TYPE;
 #define FILE_DEVICE_UNKNOWN     0x00000022
 #define FILE_DEVICE_SERIAL_PORT 0x0000001b
@@ -111,6 +127,7 @@ struct _DEVICE_OBJECT {
     CCHAR StackSize;
     ULONG AlignmentRequirement;
     KDPC Dpc;
+    KDEVICE_QUEUE DeviceQueue; /* the system device queue of IoStartPacket */
     UNICODE_STRING DeviceName; /* kdpc: the name given to IoCreateDevice, or empty */
 };
 

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/wdm/irp.h - IRPs and their stack locations, MDLs, IoCallDriver and
+ * completion, the IRP builders, device queues, StartIo, cancel, device
+ * stacks and the error log (shared/semantics/io.md sections 4 and 6).
+ */
+#ifndef KDPC_WDM_IRP_H
+#define KDPC_WDM_IRP_H
+
+#include <kdpc/wdm/types.h>
+#include <kdpc/wdm/ke.h>
+#include <kdpc/wdm/io.h>
+#include <kdpc/wdm/dispatcher.h>
+
+KDPC_BEGIN_DECLS
+
+/** Final status and byte count of an I/O request (4.17). */
+typedef struct _IO_STATUS_BLOCK {
+    KDPC_EXTENSION union {
+        NTSTATUS Status;
+        PVOID Pointer;
+    };
+    ULONG_PTR Information;
+} IO_STATUS_BLOCK, *PIO_STATUS_BLOCK;
+
+/** Memory descriptor list: describes a buffer (kdpc: always resident, "locked"). */
+typedef struct _MDL {
+    struct _MDL *Next;
+    CSHORT Size;
+    CSHORT MdlFlags;
+    PVOID Process;
+    PVOID MappedSystemVa;
+    PVOID StartVa; /* page-aligned */
+    ULONG ByteCount;
+    ULONG ByteOffset;
+} MDL, *PMDL;
+
+#define MDL_MAPPED_TO_SYSTEM_VA     0x0001
+#define MDL_PAGES_LOCKED            0x0002
+#define MDL_SOURCE_IS_NONPAGED_POOL 0x0004
+#define PAGE_SIZE                   4096u
+#define PAGE_SHIFT                  12
+
+typedef enum _MM_PAGE_PRIORITY {
+    LowPagePriority = 0,
+    NormalPagePriority = 16,
+    HighPagePriority = 32
+} MM_PAGE_PRIORITY;
+typedef enum _LOCK_OPERATION { IoReadAccess, IoWriteAccess, IoModifyAccess } LOCK_OPERATION;
+
+typedef struct _FILE_OBJECT FILE_OBJECT, *PFILE_OBJECT;
+
+/** Completion routine prototype (4.14). */
+typedef NTSTATUS IO_COMPLETION_ROUTINE(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
+typedef IO_COMPLETION_ROUTINE *PIO_COMPLETION_ROUTINE;
+/** Cancel routine prototype (4.23): entered at DISPATCH_LEVEL holding the cancel spin lock. */
+typedef void DRIVER_CANCEL(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+typedef DRIVER_CANCEL *PDRIVER_CANCEL;
+
+/* IO_STACK_LOCATION.Control */
+#define SL_PENDING_RETURNED  0x01
+#define SL_INVOKE_ON_CANCEL  0x20
+#define SL_INVOKE_ON_SUCCESS 0x40
+#define SL_INVOKE_ON_ERROR   0x80
+
+/** One driver's view of the request. */
+typedef struct _IO_STACK_LOCATION {
+    UCHAR MajorFunction;
+    UCHAR MinorFunction;
+    UCHAR Flags;
+    UCHAR Control;
+    union {
+        struct {
+            ULONG Length;
+            ULONG Key;
+            LARGE_INTEGER ByteOffset;
+        } Read;
+        struct {
+            ULONG Length;
+            ULONG Key;
+            LARGE_INTEGER ByteOffset;
+        } Write;
+        struct {
+            ULONG OutputBufferLength;
+            ULONG InputBufferLength;
+            ULONG IoControlCode;
+            PVOID Type3InputBuffer;
+        } DeviceIoControl;
+        struct {
+            PVOID Argument1;
+            PVOID Argument2;
+            PVOID Argument3;
+            PVOID Argument4;
+        } Others;
+    } Parameters;
+    PDEVICE_OBJECT DeviceObject;
+    PFILE_OBJECT FileObject;
+    PIO_COMPLETION_ROUTINE CompletionRoutine;
+    PVOID Context;
+} IO_STACK_LOCATION, *PIO_STACK_LOCATION;
+
+/** I/O request packet: the fields drivers touch. Stack locations follow it in memory. */
+struct _IRP {
+    CSHORT Type; /* IO_TYPE_IRP */
+    USHORT Size;
+    PMDL MdlAddress;
+    ULONG Flags;
+    union {
+        struct _IRP *MasterIrp;
+        volatile LONG IrpCount;
+        PVOID SystemBuffer;
+    } AssociatedIrp;
+    LIST_ENTRY ThreadListEntry;
+    IO_STATUS_BLOCK IoStatus;
+    KPROCESSOR_MODE RequestorMode;
+    BOOLEAN PendingReturned;
+    CHAR StackCount;
+    CHAR CurrentLocation;
+    BOOLEAN Cancel;
+    KIRQL CancelIrql;
+    CCHAR ApcEnvironment;
+    UCHAR AllocationFlags;
+    PIO_STATUS_BLOCK UserIosb;
+    PKEVENT UserEvent;
+    union {
+        struct {
+            PVOID UserApcRoutine;
+            PVOID UserApcContext;
+        } AsynchronousParameters;
+        LARGE_INTEGER AllocationSize;
+    } Overlay;
+    volatile PDRIVER_CANCEL CancelRoutine;
+    PVOID UserBuffer;
+    union {
+        struct {
+            KDPC_EXTENSION union {
+                KDEVICE_QUEUE_ENTRY DeviceQueueEntry;
+                KDPC_EXTENSION struct {
+                    PVOID DriverContext[4];
+                };
+            };
+            PETHREAD Thread;
+            PCHAR AuxiliaryBuffer;
+            KDPC_EXTENSION struct {
+                LIST_ENTRY ListEntry;
+                KDPC_EXTENSION union {
+                    struct _IO_STACK_LOCATION *CurrentStackLocation;
+                    ULONG PacketType;
+                };
+            };
+            PFILE_OBJECT OriginalFileObject;
+        } Overlay;
+    } Tail;
+};
+
+#define IO_TYPE_IRP 6
+
+/* IRP Flags */
+#define IRP_NOCACHE           0x00000001
+#define IRP_PAGING_IO         0x00000002
+#define IRP_MOUNT_COMPLETION  0x00000002
+#define IRP_SYNCHRONOUS_API   0x00000004
+#define IRP_ASSOCIATED_IRP    0x00000008
+#define IRP_BUFFERED_IO       0x00000010
+#define IRP_DEALLOCATE_BUFFER 0x00000020
+#define IRP_INPUT_OPERATION   0x00000040
+
+/* Priority boosts (4.16) */
+#define IO_CD_ROM_INCREMENT     1
+#define IO_DISK_INCREMENT       1
+#define IO_KEYBOARD_INCREMENT   6
+#define IO_MAILSLOT_INCREMENT   2
+#define IO_MOUSE_INCREMENT      6
+#define IO_NAMED_PIPE_INCREMENT 2
+#define IO_NETWORK_INCREMENT    2
+#define IO_PARALLEL_INCREMENT   1
+#define IO_SERIAL_INCREMENT     2
+#define IO_SOUND_INCREMENT      8
+#define IO_VIDEO_INCREMENT      1
+
+/* I/O control codes (4.27) */
+#define METHOD_BUFFERED   0
+#define METHOD_IN_DIRECT  1
+#define METHOD_OUT_DIRECT 2
+#define METHOD_NEITHER    3
+#define FILE_ANY_ACCESS   0
+#define FILE_READ_ACCESS  0x0001
+#define FILE_WRITE_ACCESS 0x0002
+#define CTL_CODE(DeviceType, Function, Method, Access)                                             \
+    (((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) |            \
+     (ULONG)(Method))
+#define METHOD_FROM_CTL_CODE(ctrlCode) ((ULONG)((ctrlCode)&3))
+
+/* --- stack locations --- */
+
+/** IoGetCurrentIrpStackLocation - the caller's stack location. IRQL: any. */
+static inline PIO_STACK_LOCATION IoGetCurrentIrpStackLocation(PIRP Irp)
+{
+    return Irp->Tail.Overlay.CurrentStackLocation;
+}
+/** IoGetNextIrpStackLocation - the next lower driver's stack location. IRQL: any. */
+static inline PIO_STACK_LOCATION IoGetNextIrpStackLocation(PIRP Irp)
+{
+    return Irp->Tail.Overlay.CurrentStackLocation - 1;
+}
+/** IoSkipCurrentIrpStackLocation - let the next driver reuse this location. */
+static inline void IoSkipCurrentIrpStackLocation(PIRP Irp)
+{
+    Irp->CurrentLocation++;
+    Irp->Tail.Overlay.CurrentStackLocation++;
+}
+/** IoSetNextIrpStackLocation - make the next location current (for IRPs a driver builds). */
+static inline void IoSetNextIrpStackLocation(PIRP Irp)
+{
+    Irp->CurrentLocation--;
+    Irp->Tail.Overlay.CurrentStackLocation--;
+}
+/** IoCopyCurrentIrpStackLocationToNext - copy all but the completion routine and context. */
+static inline void IoCopyCurrentIrpStackLocationToNext(PIRP Irp)
+{
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(Irp);
+    memcpy(n, s, offsetof(IO_STACK_LOCATION, CompletionRoutine));
+    n->Control = 0;
+}
+/**
+ * IoSetCompletionRoutine - call @CompletionRoutine(DeviceObject, Irp, Context)
+ * when the next lower driver completes the IRP: on success, error and/or
+ * cancel as chosen. It runs at the completer's IRQL; returning
+ * STATUS_MORE_PROCESSING_REQUIRED stops the completion there (4.14).
+ */
+static inline void IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE CompletionRoutine,
+                                          PVOID Context, BOOLEAN InvokeOnSuccess,
+                                          BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel)
+{
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(Irp);
+    n->CompletionRoutine = CompletionRoutine;
+    n->Context = Context;
+    n->Control = 0;
+    if (InvokeOnSuccess)
+        n->Control |= SL_INVOKE_ON_SUCCESS;
+    if (InvokeOnError)
+        n->Control |= SL_INVOKE_ON_ERROR;
+    if (InvokeOnCancel)
+        n->Control |= SL_INVOKE_ON_CANCEL;
+}
+/** IoMarkIrpPending - set SL_PENDING_RETURNED in the current location (4.18). IRQL: any. */
+static inline void IoMarkIrpPending(PIRP Irp)
+{
+    IoGetCurrentIrpStackLocation(Irp)->Control |= SL_PENDING_RETURNED;
+}
+
+/* --- IRP lifetime, IoCallDriver, completion --- */
+KDPC_EXPORT PIRP kdpc_IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota);
+KDPC_EXPORT void kdpc_IoFreeIrp(PIRP Irp);
+KDPC_EXPORT void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus);
+KDPC_EXPORT NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp);
+KDPC_EXPORT void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost);
+KDPC_EXPORT PIRP kdpc_IoBuildDeviceIoControlRequest(ULONG IoControlCode,
+                                                    PDEVICE_OBJECT DeviceObject, PVOID InputBuffer,
+                                                    ULONG InputBufferLength, PVOID OutputBuffer,
+                                                    ULONG OutputBufferLength,
+                                                    BOOLEAN InternalDeviceIoControl, PKEVENT Event,
+                                                    PIO_STATUS_BLOCK IoStatusBlock);
+KDPC_EXPORT PIRP kdpc_IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject,
+                                                   PVOID Buffer, ULONG Length,
+                                                   PLARGE_INTEGER StartingOffset, PKEVENT Event,
+                                                   PIO_STATUS_BLOCK IoStatusBlock);
+KDPC_EXPORT PIRP kdpc_IoBuildAsynchronousFsdRequest(ULONG MajorFunction,
+                                                    PDEVICE_OBJECT DeviceObject, PVOID Buffer,
+                                                    ULONG Length, PLARGE_INTEGER StartingOffset,
+                                                    PIO_STATUS_BLOCK IoStatusBlock);
+
+/**
+ * IoAllocateIrp - an IRP with @StackSize locations: Type 6, StackCount
+ * StackSize, CurrentLocation StackSize + 1 (4.1). NULL on failure (also when
+ * low-resources simulation says so). IRQL: <= DISPATCH_LEVEL.
+ */
+static inline PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
+{
+    return kdpc_IoAllocateIrp(StackSize, ChargeQuota);
+}
+/** IoFreeIrp - free an IRP from IoAllocateIrp / IoBuildAsynchronousFsdRequest. */
+static inline void IoFreeIrp(PIRP Irp)
+{
+    kdpc_IoFreeIrp(Irp);
+}
+/** IoReuseIrp - reinitialise for another request; IoStatus.Status = @Iostatus. */
+static inline void IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
+{
+    kdpc_IoReuseIrp(Irp, Iostatus);
+}
+/**
+ * IoCallDriver - move to the next stack location, record @DeviceObject in it
+ * and call the driver's dispatch routine for its MajorFunction; returns what
+ * the dispatch routine returned. IRQL: <= DISPATCH_LEVEL.
+ */
+static inline NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    return kdpc_IoCallDriver(DeviceObject, Irp);
+}
+#define IofCallDriver IoCallDriver
+/**
+ * IoCompleteRequest - complete the IRP: completion routines up the stack
+ * (4.14, pending propagated), then for the originator: buffered output copied
+ * back and the IO_STATUS_BLOCK written unless NT_ERROR (when not pending,
+ * 4.19), the event signaled, and IRPs built by IoBuild*Request... freed.
+ * IRQL: <= DISPATCH_LEVEL, no spin lock held.
+ * Bugchecks: io.double_complete (0x44), io.complete_pending (0xC9/0x06),
+ * io.buffer_overrun (0xC9/0x0B: Information beyond the output buffer).
+ */
+static inline void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
+{
+    kdpc_IoCompleteRequest(Irp, PriorityBoost);
+}
+#define IofCompleteRequest IoCompleteRequest
+/**
+ * IoBuildDeviceIoControlRequest - an IRP_MJ_(INTERNAL_)DEVICE_CONTROL IRP for
+ * @DeviceObject with the buffers set up by the code's method (4.27); the
+ * result lands in *IoStatusBlock and @Event is signaled at completion; the
+ * I/O manager frees the IRP. NULL on failure. IRQL: PASSIVE_LEVEL.
+ */
+static inline PIRP IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject,
+                                                 PVOID InputBuffer, ULONG InputBufferLength,
+                                                 PVOID OutputBuffer, ULONG OutputBufferLength,
+                                                 BOOLEAN InternalDeviceIoControl, PKEVENT Event,
+                                                 PIO_STATUS_BLOCK IoStatusBlock)
+{
+    return kdpc_IoBuildDeviceIoControlRequest(IoControlCode, DeviceObject, InputBuffer,
+                                              InputBufferLength, OutputBuffer, OutputBufferLength,
+                                              InternalDeviceIoControl, Event, IoStatusBlock);
+}
+/** IoBuildSynchronousFsdRequest - an IRP_MJ_READ / _WRITE / _FLUSH_BUFFERS / _SHUTDOWN IRP; buffered,
+ * direct (MDL) or neither by the device's Flags; event and IOSB as above. */
+static inline PIRP IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject,
+                                                PVOID Buffer, ULONG Length,
+                                                PLARGE_INTEGER StartingOffset, PKEVENT Event,
+                                                PIO_STATUS_BLOCK IoStatusBlock)
+{
+    return kdpc_IoBuildSynchronousFsdRequest(MajorFunction, DeviceObject, Buffer, Length,
+                                             StartingOffset, Event, IoStatusBlock);
+}
+/** IoBuildAsynchronousFsdRequest - as the synchronous one without an event; the caller frees the
+ * IRP with IoFreeIrp, usually from its completion routine returning
+ * STATUS_MORE_PROCESSING_REQUIRED. IRQL: <= DISPATCH_LEVEL. */
+static inline PIRP IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject,
+                                                 PVOID Buffer, ULONG Length,
+                                                 PLARGE_INTEGER StartingOffset,
+                                                 PIO_STATUS_BLOCK IoStatusBlock)
+{
+    return kdpc_IoBuildAsynchronousFsdRequest(MajorFunction, DeviceObject, Buffer, Length,
+                                              StartingOffset, IoStatusBlock);
+}
+
+/* --- MDLs --- */
+KDPC_EXPORT PMDL kdpc_IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
+                                    BOOLEAN ChargeQuota, PIRP Irp);
+KDPC_EXPORT void kdpc_IoFreeMdl(PMDL Mdl);
+KDPC_EXPORT void kdpc_MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList);
+
+/** IoAllocateMdl - an MDL for [VirtualAddress, +Length); attached to @Irp (as MdlAddress, or
+ * chained when @SecondaryBuffer) when given. NULL on failure. IRQL: <= DISPATCH_LEVEL. */
+static inline PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
+                                 BOOLEAN ChargeQuota, PIRP Irp)
+{
+    return kdpc_IoAllocateMdl(VirtualAddress, Length, SecondaryBuffer, ChargeQuota, Irp);
+}
+/** IoFreeMdl - free an MDL from IoAllocateMdl. */
+static inline void IoFreeMdl(PMDL Mdl)
+{
+    kdpc_IoFreeMdl(Mdl);
+}
+/** MmBuildMdlForNonPagedPool - the MDL's buffer is resident and mapped to system space. */
+static inline void MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
+{
+    kdpc_MmBuildMdlForNonPagedPool(MemoryDescriptorList);
+}
+/** MmGetMdlVirtualAddress - start of the described buffer. */
+static inline PVOID MmGetMdlVirtualAddress(const MDL *Mdl)
+{
+    return (PVOID)((PUCHAR)Mdl->StartVa + Mdl->ByteOffset);
+}
+/** MmGetMdlByteCount - its length. */
+static inline ULONG MmGetMdlByteCount(const MDL *Mdl)
+{
+    return Mdl->ByteCount;
+}
+/** MmGetMdlByteOffset - offset of the buffer in its first page. */
+static inline ULONG MmGetMdlByteOffset(const MDL *Mdl)
+{
+    return Mdl->ByteOffset;
+}
+/** MmGetSystemAddressForMdlSafe - a system address for the buffer (kdpc: the buffer itself). */
+static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
+{
+    (void)Priority;
+    if (Mdl->MappedSystemVa == NULL) {
+        Mdl->MappedSystemVa = MmGetMdlVirtualAddress(Mdl);
+        Mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
+    }
+    return Mdl->MappedSystemVa;
+}
+/** MmProbeAndLockPages - lock the pages (kdpc: all memory is resident; sets MDL_PAGES_LOCKED). */
+static inline void MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Op)
+{
+    (void)AccessMode;
+    (void)Op;
+    Mdl->MdlFlags |= MDL_PAGES_LOCKED;
+}
+/** MmUnlockPages - undo MmProbeAndLockPages. */
+static inline void MmUnlockPages(PMDL Mdl)
+{
+    Mdl->MdlFlags &= (CSHORT)~MDL_PAGES_LOCKED;
+}
+
+/* --- device queues (4.7-4.11) --- */
+KDPC_EXPORT void kdpc_KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue);
+KDPC_EXPORT BOOLEAN kdpc_KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                             PKDEVICE_QUEUE_ENTRY DeviceQueueEntry);
+KDPC_EXPORT BOOLEAN kdpc_KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                                  PKDEVICE_QUEUE_ENTRY DeviceQueueEntry,
+                                                  ULONG SortKey);
+KDPC_EXPORT PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue);
+KDPC_EXPORT PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                                               ULONG SortKey);
+KDPC_EXPORT BOOLEAN kdpc_KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                                  PKDEVICE_QUEUE_ENTRY DeviceQueueEntry);
+
+/** KeInitializeDeviceQueue - empty and Not-Busy (4.7). IRQL: <= DISPATCH_LEVEL. */
+static inline void KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
+{
+    kdpc_KeInitializeDeviceQueue(DeviceQueue);
+}
+/** KeInsertDeviceQueue - Not-Busy: becomes Busy, nothing inserted, FALSE ("start it now");
+ * Busy: inserted at the tail, TRUE (4.7). IRQL: DISPATCH_LEVEL. */
+static inline BOOLEAN KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                          PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
+{
+    return kdpc_KeInsertDeviceQueue(DeviceQueue, DeviceQueueEntry);
+}
+/** KeInsertByKeyDeviceQueue - as KeInsertDeviceQueue, inserted by ascending key, FIFO among
+ * equal keys (4.9). */
+static inline BOOLEAN KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                               PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey)
+{
+    return kdpc_KeInsertByKeyDeviceQueue(DeviceQueue, DeviceQueueEntry, SortKey);
+}
+/** KeRemoveDeviceQueue - the head (Busy stays TRUE), or NULL and Not-Busy when empty (4.8). */
+static inline PKDEVICE_QUEUE_ENTRY KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
+{
+    return kdpc_KeRemoveDeviceQueue(DeviceQueue);
+}
+/** KeRemoveByKeyDeviceQueue - first entry with SortKey >= @SortKey, else the head; NULL and
+ * Not-Busy when empty (4.9). */
+static inline PKDEVICE_QUEUE_ENTRY KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                                            ULONG SortKey)
+{
+    return kdpc_KeRemoveByKeyDeviceQueue(DeviceQueue, SortKey);
+}
+/** KeRemoveEntryDeviceQueue - TRUE and removed if it was inserted, else FALSE; Busy is not
+ * changed (4.10). */
+static inline BOOLEAN KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                               PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
+{
+    return kdpc_KeRemoveEntryDeviceQueue(DeviceQueue, DeviceQueueEntry);
+}
+
+/* --- StartIo (4.2-4.6) --- */
+KDPC_EXPORT void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
+                                    PDRIVER_CANCEL CancelFunction);
+KDPC_EXPORT void kdpc_IoStartNextPacket(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable);
+KDPC_EXPORT void kdpc_IoStartNextPacketByKey(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable,
+                                             ULONG Key);
+KDPC_EXPORT void kdpc_IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEAN DeferredStartIo,
+                                             BOOLEAN NonCancelable);
+
+/**
+ * IoStartPacket - queue the IRP on the device queue (by key when @Key is not
+ * NULL) or, when the device is idle, make it CurrentIrp and call StartIo at
+ * DISPATCH_LEVEL at once (4.2). With @CancelFunction the IRP is cancelable;
+ * a queued IRP already cancelled has its cancel function called at once.
+ * IRQL: <= DISPATCH_LEVEL.
+ */
+static inline void IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
+                                 PDRIVER_CANCEL CancelFunction)
+{
+    kdpc_IoStartPacket(DeviceObject, Irp, Key, CancelFunction);
+}
+/**
+ * IoStartNextPacket - CurrentIrp = NULL, then the next queued IRP becomes
+ * CurrentIrp and StartIo runs inside this call; an empty queue becomes
+ * Not-Busy (4.4). IRQL: DISPATCH_LEVEL.
+ * Bugchecks: io.start_next_irql (0xC4/0x00020003) at another IRQL.
+ */
+static inline void IoStartNextPacket(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable)
+{
+    kdpc_IoStartNextPacket(DeviceObject, Cancelable);
+}
+/** IoStartNextPacketByKey - as IoStartNextPacket with KeRemoveByKeyDeviceQueue (4.6). */
+static inline void IoStartNextPacketByKey(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable,
+                                          ULONG Key)
+{
+    kdpc_IoStartNextPacketByKey(DeviceObject, Cancelable, Key);
+}
+/** IoSetStartIoAttributes - DeferredStartIo: StartIo does not nest through IoStartNextPacket;
+ * NonCancelable: dequeued IRPs lose their cancel routine (4.5). Flags only OR in. */
+static inline void IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEAN DeferredStartIo,
+                                          BOOLEAN NonCancelable)
+{
+    kdpc_IoSetStartIoAttributes(DeviceObject, DeferredStartIo, NonCancelable);
+}
+
+/* --- cancel (4.20-4.24) --- */
+KDPC_EXPORT void kdpc_IoAcquireCancelSpinLock(PKIRQL Irql);
+KDPC_EXPORT void kdpc_IoReleaseCancelSpinLock(KIRQL Irql);
+KDPC_EXPORT BOOLEAN kdpc_IoCancelIrp(PIRP Irp);
+
+/** IoAcquireCancelSpinLock - the one system-wide cancel lock; raises to DISPATCH_LEVEL (4.20). */
+static inline void IoAcquireCancelSpinLock(PKIRQL Irql)
+{
+    kdpc_IoAcquireCancelSpinLock(Irql);
+}
+/** IoReleaseCancelSpinLock - release it and restore @Irql (4.20). */
+static inline void IoReleaseCancelSpinLock(KIRQL Irql)
+{
+    kdpc_IoReleaseCancelSpinLock(Irql);
+}
+/** IoSetCancelRoutine - atomically swap in @CancelRoutine; returns the previous one (NULL: none,
+ * or cancellation already took it) (4.21). IRQL: <= DISPATCH_LEVEL. */
+static inline PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelRoutine)
+{
+    PDRIVER_CANCEL old;
+    __atomic_exchange(&Irp->CancelRoutine, &CancelRoutine, &old, __ATOMIC_SEQ_CST);
+    return old;
+}
+/**
+ * IoCancelIrp - Irp->Cancel = TRUE; when a cancel routine was set, call it
+ * with the cancel lock held (Irp->CancelIrql saved) and return TRUE, else
+ * FALSE (4.22). IRQL: <= DISPATCH_LEVEL.
+ */
+static inline BOOLEAN IoCancelIrp(PIRP Irp)
+{
+    return kdpc_IoCancelIrp(Irp);
+}
+
+/* --- device stacks --- */
+KDPC_EXPORT PDEVICE_OBJECT kdpc_IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice,
+                                                            PDEVICE_OBJECT TargetDevice);
+KDPC_EXPORT void kdpc_IoDetachDevice(PDEVICE_OBJECT TargetDevice);
+
+/** IoAttachDeviceToDeviceStack - put @SourceDevice on top of @TargetDevice's stack; returns the
+ * device it now sits on (the old top), or NULL; StackSize becomes that device's + 1. */
+static inline PDEVICE_OBJECT IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice,
+                                                         PDEVICE_OBJECT TargetDevice)
+{
+    return kdpc_IoAttachDeviceToDeviceStack(SourceDevice, TargetDevice);
+}
+/** IoDetachDevice - take the device attached on @TargetDevice off the stack. */
+static inline void IoDetachDevice(PDEVICE_OBJECT TargetDevice)
+{
+    kdpc_IoDetachDevice(TargetDevice);
+}
+
+/* --- error log (6.1-6.5) --- */
+
+/** Error log entry header; DumpData follows (6.4). */
+typedef struct _IO_ERROR_LOG_PACKET {
+    UCHAR MajorFunctionCode;
+    UCHAR RetryCount;
+    USHORT DumpDataSize;
+    USHORT NumberOfStrings;
+    USHORT StringOffset;
+    USHORT EventCategory;
+    NTSTATUS ErrorCode;
+    ULONG UniqueErrorValue;
+    NTSTATUS FinalStatus;
+    ULONG SequenceNumber;
+    ULONG IoControlCode;
+    LARGE_INTEGER DeviceOffset;
+    ULONG DumpData[1];
+} IO_ERROR_LOG_PACKET, *PIO_ERROR_LOG_PACKET;
+
+/** Largest EntrySize on 64-bit Windows (6.3). */
+#define ERROR_LOG_MAXIMUM_SIZE 240
+
+KDPC_EXPORT PVOID kdpc_IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize);
+KDPC_EXPORT void kdpc_IoWriteErrorLogEntry(PVOID ElEntry);
+KDPC_EXPORT void kdpc_IoFreeErrorLogEntry(PVOID ElEntry);
+
+/**
+ * IoAllocateErrorLogEntry - a zeroed entry of @EntrySize bytes for a device or
+ * driver object, or NULL (bad object, size below sizeof(IO_ERROR_LOG_PACKET)
+ * or above ERROR_LOG_MAXIMUM_SIZE, low resources) (6.1). IRQL: <= DISPATCH_LEVEL.
+ * Bugchecks: errorlog.irql (0xC4) above DISPATCH_LEVEL.
+ */
+static inline PVOID IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize)
+{
+    return kdpc_IoAllocateErrorLogEntry(IoObject, EntrySize);
+}
+/** IoWriteErrorLogEntry - log the entry (kdpc_errorlog_* read it back) and free it (6.5).
+ * Bugchecks: errorlog.irql above DISPATCH_LEVEL. */
+static inline void IoWriteErrorLogEntry(PVOID ElEntry)
+{
+    kdpc_IoWriteErrorLogEntry(ElEntry);
+}
+/** IoFreeErrorLogEntry - free an entry that was not written (6.5). */
+static inline void IoFreeErrorLogEntry(PVOID ElEntry)
+{
+    kdpc_IoFreeErrorLogEntry(ElEntry);
+}
+
+KDPC_END_DECLS
+
+#endif /* KDPC_WDM_IRP_H */
