@@ -80,6 +80,7 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     dev->DeviceExtension = DeviceExtensionSize != 0 ? d->ext : NULL;
     dev->DeviceType = DeviceType;
     dev->StackSize = 1;
+    kdpc_KeInitializeDeviceQueue(&dev->DeviceQueue);
     d->next = io->devices;
     io->devices = d;
     *DeviceObject = dev;

@@ -21,6 +21,7 @@ int kdpc__io_init(kdpc_machine *m)
         return -1;
     kdpc__io_mem_init(io);
     kdpc__ke_of(m)->io = io;
+    m->hooks.quiescent = kdpc__io_irps_at_quiescence;
     return 0;
 }
 
@@ -55,6 +56,8 @@ void kdpc__io_free(kdpc_machine *m)
     while (io->devices != NULL)
         kdpc__io_device_free(m, io->devices);
     kdpc__io_mem_free_all(io);
+    kdpc__io_irps_free(m);
+    kdpc__io_errlog_free(m);
     free(io);
     ke->io = NULL;
 }

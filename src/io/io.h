@@ -20,6 +20,12 @@ typedef struct kdpc__drvrec {
 
 struct kdpc__devrec {
     DEVICE_OBJECT obj;
+    /* StartIo state (startio.c) */
+    bool deferred_startio, noncancelable;
+    unsigned startio_depth;
+    bool next_requested; /* IoStartNextPacket deferred while StartIo runs */
+    bool next_cancelable, next_bykey;
+    ULONG next_key;
     size_t ext_size;
     kdpc__devrec *next; /* every device of the machine */
     WCHAR *name;
@@ -35,10 +41,29 @@ typedef struct kdpc__iomem {
     _Alignas(16) unsigned char data[];
 } kdpc__iomem;
 
+/* Bookkeeping in front of every IRP kdpc allocates (irp.c). */
+typedef struct kdpc__irprec {
+    uint32_t magic;
+    kdpc_machine *m;
+    struct kdpc__irprec *next, *prev;
+    PDEVICE_OBJECT device; /* last IoCallDriver target */
+    bool dispatched, completed, queued, started, lost_reported;
+    bool thread_irp;   /* built for a waiting thread: freed at completion */
+    bool sysbuf_owned; /* SystemBuffer allocated by the builder */
+    bool mdl_owned;    /* MdlAddress allocated by the builder */
+    ULONG user_out_len; /* caller's output buffer length (buffered copy-back never exceeds it) */
+    char history[240];
+    IRP irp; /* stack locations follow */
+} kdpc__irprec;
+
 typedef struct kdpc__io {
     kdpc__drvrec *drivers;
     kdpc__devrec *devices;
-    kdpc__iolink mem; /* list of I/O manager allocations (work items) */
+    kdpc__iolink mem;            /* list of I/O manager allocations (work items) */
+    kdpc__irprec *irps;          /* every IRP allocated and not freed */
+    KSPIN_LOCK cancel_lock;      /* the system-wide cancel spin lock (4.20) */
+    struct kdpc__errlog *errlog; /* written error log entries */
+    size_t nerrlog, caperrlog;
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
@@ -59,6 +84,16 @@ void kdpc__io_free_mem(kdpc_machine *m, void *p);
  * for an executive work item. */
 PDEVICE_OBJECT kdpc__io_work_device(PWORK_QUEUE_ITEM item, void **what);
 void kdpc__io_mem_init(kdpc__io *io);
+kdpc__irprec *kdpc__io_irprec(PIRP irp); /* NULL for an IRP kdpc did not allocate */
+void kdpc__io_irp_note(PIRP irp, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack);
+void kdpc__io_irps_free(kdpc_machine *m);
+void kdpc__io_irps_at_quiescence(kdpc_machine *m);
+void kdpc__io_errlog_free(kdpc_machine *m);
 void kdpc__io_mem_free_all(kdpc__io *io);
 
 /* What a teardown takes away: one driver, one device, or the whole machine. */

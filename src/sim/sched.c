@@ -189,6 +189,8 @@ static kdpc__cpu *choose_or_end(kdpc_machine *m, kdpc__cpu *c)
             if (m->hooks.deadlock != NULL)
                 m->hooks.deadlock(m);
         }
+        if (result == KDPC_OK && !time_up && m->hooks.quiescent != NULL)
+            m->hooks.quiescent(m);
         kdpc__mutex_lock(&m->mu);
         if (result == KDPC_DEADLOCK)
             m->dead = true;

@@ -120,6 +120,8 @@ typedef struct kdpc__hooks {
     /* Nothing can run: advance virtual time to the next event; true if something became ready.
      * Never past m->deadline_ns (when set). */
     bool (*advance)(kdpc_machine *m);
+    /* The run is about to end quiescent: last checks (may record warnings). */
+    void (*quiescent)(kdpc_machine *m);
     /* Virtual time reached m->next_event_ns (a clock tick): process it. */
     void (*time)(kdpc_machine *m);
     /* Deadlock found: write what each CPU holds and waits for into m->deadlock_report. */

@@ -54,6 +54,12 @@ static const char *const all_rules[] = {
     "work.requeue",
     "work.queue_irql",
     "sync.apc_irql",
+    "io.double_complete",
+    "io.complete_pending",
+    "io.start_next_irql",
+    "io.irp_lost",
+    "io.buffer_overrun",
+    "errorlog.irql",
     "wait.objects",
     "ke.bugcheck", /* last: the loops below skip it */
 };
@@ -63,7 +69,8 @@ static const char *const all_rules[] = {
 static bool is_warning_rule(const char *id)
 {
     return strcmp(id, "spinlock.held_too_long") == 0 || strcmp(id, "dpc.too_long") == 0 ||
-           strcmp(id, "dpc.stall_too_long") == 0 || strcmp(id, "isr.too_long") == 0;
+           strcmp(id, "dpc.stall_too_long") == 0 || strcmp(id, "isr.too_long") == 0 ||
+           strcmp(id, "io.irp_lost") == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -614,6 +621,129 @@ static void ScWaitObjects(void *ctx)
     sw_done = st == STATUS_SUCCESS;
 }
 
+/* io.* and errorlog.irql: a device with a dispatch routine and a StartIo that never finishes */
+static PDEVICE_OBJECT sc_dev;
+
+static void ScStartIoNothing(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    (void)Irp; /* the device "never interrupts": the IRP stays CurrentIrp */
+}
+
+static NTSTATUS ScDispatchIoctl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
+    if (s->Parameters.DeviceIoControl.IoControlCode == 0x222003) { /* queue it */
+        IoMarkIrpPending(Irp);
+        IoStartPacket(DeviceObject, Irp, NULL, NULL);
+        return STATUS_PENDING;
+    }
+    /* complete it with 8 bytes, whatever the output buffer */
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 8;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ScIoDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = ScDispatchIoctl;
+    DriverObject->DriverStartIo = ScStartIoNothing;
+    return IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_dev);
+}
+
+static bool sc_load_io_driver(void)
+{
+    PDRIVER_OBJECT drv;
+    return NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scio", ScIoDriverEntry, &drv));
+}
+
+static PIRP sc_bare_irp(NTSTATUS status)
+{
+    PIRP irp = IoAllocateIrp(1, FALSE);
+    if (irp != NULL) {
+        IoSetNextIrpStackLocation(irp);
+        irp->IoStatus.Status = status;
+    }
+    return irp;
+}
+
+static void ScDoubleComplete(void *ctx)
+{
+    (void)ctx;
+    PIRP irp = sc_bare_irp(STATUS_SUCCESS);
+    if (irp == NULL)
+        return;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* 0x44 */
+    IoFreeIrp(irp);
+    sw_done = 1;
+}
+
+static void ScCompletePending(void *ctx)
+{
+    (void)ctx;
+    PIRP irp = sc_bare_irp(STATUS_PENDING);
+    if (irp == NULL)
+        return;
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* 0xC9/0x06 */
+    IoFreeIrp(irp);
+    sw_done = 1;
+}
+
+static void ScStartNextIrql(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    IoStartNextPacket(sc_dev, FALSE); /* at PASSIVE_LEVEL: 0xC4/0x00020003 */
+    sw_done = 1;
+}
+
+static void ScIrpLost(void *ctx)
+{
+    (void)ctx;
+    static IO_STATUS_BLOCK iosb;
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp =
+        IoBuildDeviceIoControlRequest(0x222003, sc_dev, NULL, 0, NULL, 0, FALSE, NULL, &iosb);
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_dev, irp); /* started, never completed: io.irp_lost at the end */
+    sw_done = 1;
+}
+
+static void ScBufferOverrun(void *ctx)
+{
+    (void)ctx;
+    static IO_STATUS_BLOCK iosb;
+    static UCHAR out[4];
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = IoBuildDeviceIoControlRequest(0x222000, sc_dev, NULL, 0, out, sizeof(out), FALSE,
+                                             NULL, &iosb);
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_dev, irp); /* Information 8 > 4: 0xC9 */
+    sw_done = 1;
+}
+
+static void ScErrorLogIrql(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    KIRQL old;
+    KeRaiseIrql(HIGH_LEVEL, &old);
+    PVOID e = IoAllocateErrorLogEntry(sc_dev, sizeof(IO_ERROR_LOG_PACKET)); /* 0xC4 */
+    KeLowerIrql(old);
+    if (e != NULL)
+        IoFreeErrorLogEntry(e);
+    sw_done = 1;
+}
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -653,6 +783,12 @@ static scenario scenarios[] = {
     {"work.requeue", ScWorkRequeue, 1, NULL, KDPC_OK, -1, -1},
     {"work.queue_irql", ScWorkQueueIrql, 1, NULL, KDPC_OK, -1, -1},
     {"sync.apc_irql", ScApcIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.double_complete", ScDoubleComplete, 1, NULL, KDPC_OK, -1, -1},
+    {"io.complete_pending", ScCompletePending, 1, NULL, KDPC_OK, -1, -1},
+    {"io.start_next_irql", ScStartNextIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.irp_lost", ScIrpLost, 1, NULL, KDPC_OK, -1, -1},
+    {"io.buffer_overrun", ScBufferOverrun, 1, NULL, KDPC_OK, -1, -1},
+    {"errorlog.irql", ScErrorLogIrql, 1, NULL, KDPC_OK, -1, -1},
     {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -1124,6 +1260,12 @@ int main(void)
         SCENARIO_TESTS(26),
         SCENARIO_TESTS(27),
         SCENARIO_TESTS(28),
+        SCENARIO_TESTS(29),
+        SCENARIO_TESTS(30),
+        SCENARIO_TESTS(31),
+        SCENARIO_TESTS(32),
+        SCENARIO_TESTS(33),
+        SCENARIO_TESTS(34),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

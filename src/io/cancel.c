@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cancel.c - the cancel spin lock and IoCancelIrp (shared/semantics/io.md
+ * 4.20-4.24). The cancel spin lock is one ordinary spin lock per machine,
+ * checked like every other (order, recursion, release rules).
+ */
+#include "io/io.h"
+
+void kdpc_IoAcquireCancelSpinLock(PKIRQL Irql)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoAcquireCancelSpinLock", &c);
+    if (m == NULL || Irql == NULL)
+        return;
+    *Irql = kdpc_KeAcquireSpinLockRaiseToDpc(&kdpc__io_of(m)->cancel_lock);
+}
+
+void kdpc_IoReleaseCancelSpinLock(KIRQL Irql)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoReleaseCancelSpinLock", &c);
+    if (m == NULL)
+        return;
+    kdpc_KeReleaseSpinLock(&kdpc__io_of(m)->cancel_lock, Irql);
+}
+
+BOOLEAN kdpc_IoCancelIrp(PIRP Irp)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoCancelIrp", &c);
+    if (m == NULL || Irp == NULL)
+        return FALSE;
+    KIRQL old;
+    kdpc_IoAcquireCancelSpinLock(&old);
+    Irp->Cancel = TRUE;
+    PDRIVER_CANCEL routine = IoSetCancelRoutine(Irp, NULL);
+    if (routine == NULL) {
+        kdpc_IoReleaseCancelSpinLock(old);
+        return FALSE;
+    }
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (r != NULL && r->completed)
+        kdpc__bugcheck_forced(m, 0x48, (uintptr_t)Irp, 0, 0, 0,
+                              "IoCancelIrp found a cancel routine on a completed IRP "
+                              "(CANCEL_STATE_IN_COMPLETED_IRP)");
+    Irp->CancelIrql = old;
+    kdpc__io_irp_note(Irp, "IoCancelIrp: cancel routine");
+    PDEVICE_OBJECT dev = Irp->CurrentLocation <= Irp->StackCount
+                             ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject
+                             : NULL;
+    routine(dev, Irp); /* it releases the cancel spin lock */
+    return TRUE;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * errorlog.c - IoAllocateErrorLogEntry, IoWriteErrorLogEntry,
+ * IoFreeErrorLogEntry and the machine's event log that tests read back
+ * (shared/semantics/io.md 6.1-6.5).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <kdpc/driver.h>
+#include "io/io.h"
+
+#define EL_MAGIC 0x6b454c31u /* "kEL1" */
+
+typedef struct elhead {
+    uint32_t magic;
+    UCHAR size;
+    PVOID io_object;
+    _Alignas(16) IO_ERROR_LOG_PACKET packet;
+} elhead;
+
+typedef struct kdpc__errlog {
+    kdpc_errorlog_entry e;
+    ULONG *dump;
+} kdpc__errlog;
+
+static elhead *head_of(PVOID entry)
+{
+    if (entry == NULL)
+        return NULL;
+    elhead *h = CONTAINING_RECORD(entry, elhead, packet);
+    return h->magic == EL_MAGIC ? h : NULL;
+}
+
+static void check_irql(kdpc_machine *m, kdpc__cpu *c, const char *name)
+{
+    if (c->irql > DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_ERRORLOG_IRQL, 0xC4, 0x00020011u, c->irql, 0, 0, NULL,
+                        "%s called at IRQL %u, above DISPATCH_LEVEL", name, (unsigned)c->irql);
+}
+
+PVOID kdpc_IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoAllocateErrorLogEntry", &c);
+    if (m == NULL)
+        return NULL;
+    check_irql(m, c, "IoAllocateErrorLogEntry");
+    if (IoObject == NULL || EntrySize < sizeof(IO_ERROR_LOG_PACKET) ||
+        EntrySize > ERROR_LOG_MAXIMUM_SIZE)
+        return NULL;
+    CSHORT type = *(const CSHORT *)IoObject;
+    if (type != IO_TYPE_DEVICE && type != IO_TYPE_DRIVER)
+        return NULL;
+    size_t size = ((size_t)EntrySize + sizeof(PVOID) - 1) & ~(sizeof(PVOID) - 1);
+    elhead *h = kdpc__io_alloc(m, offsetof(elhead, packet) + size);
+    if (h == NULL)
+        return NULL;
+    h->magic = EL_MAGIC;
+    h->size = EntrySize;
+    h->io_object = IoObject;
+    kdpc__ke_point(m);
+    return &h->packet;
+}
+
+void kdpc_IoWriteErrorLogEntry(PVOID ElEntry)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoWriteErrorLogEntry", &c);
+    elhead *h = head_of(ElEntry);
+    if (m == NULL || h == NULL)
+        return;
+    check_irql(m, c, "IoWriteErrorLogEntry");
+    kdpc__io *io = kdpc__io_of(m);
+    if (io->nerrlog == io->caperrlog) {
+        size_t ncap = io->caperrlog ? io->caperrlog * 2 : 16;
+        kdpc__errlog *n = realloc(io->errlog, ncap * sizeof(*n));
+        if (n == NULL) {
+            kdpc__io_free_mem(m, h);
+            return;
+        }
+        io->errlog = n;
+        io->caperrlog = ncap;
+    }
+    const IO_ERROR_LOG_PACKET *p = &h->packet;
+    kdpc__errlog *x = &io->errlog[io->nerrlog];
+    memset(x, 0, sizeof(*x));
+    x->e.ErrorCode = p->ErrorCode;
+    x->e.UniqueErrorValue = p->UniqueErrorValue;
+    x->e.FinalStatus = p->FinalStatus;
+    x->e.RetryCount = p->RetryCount;
+    x->e.MajorFunctionCode = p->MajorFunctionCode;
+    x->e.SequenceNumber = p->SequenceNumber;
+    x->e.IoControlCode = p->IoControlCode;
+    size_t room = h->size > offsetof(IO_ERROR_LOG_PACKET, DumpData)
+                      ? h->size - offsetof(IO_ERROR_LOG_PACKET, DumpData)
+                      : 0;
+    size_t dump = p->DumpDataSize < room ? p->DumpDataSize : room;
+    if (dump > 0) {
+        x->dump = malloc(dump);
+        if (x->dump != NULL) {
+            memcpy(x->dump, p->DumpData, dump);
+            x->e.DumpDataSize = (USHORT)dump;
+        }
+    }
+    x->e.DumpData = x->dump;
+    CSHORT type = *(const CSHORT *)h->io_object;
+    if (type == IO_TYPE_DEVICE) {
+        x->e.Device = h->io_object;
+        x->e.Driver = x->e.Device->DriverObject;
+    } else {
+        x->e.Driver = h->io_object;
+    }
+    x->e.time_ns = m->now_ns;
+    io->nerrlog++;
+    kdpc__io_free_mem(m, h);
+    kdpc__ke_point(m);
+}
+
+void kdpc_IoFreeErrorLogEntry(PVOID ElEntry)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoFreeErrorLogEntry", &c);
+    elhead *h = head_of(ElEntry);
+    if (m == NULL || h == NULL)
+        return;
+    h->magic = 0;
+    kdpc__io_free_mem(m, h);
+}
+
+void kdpc__io_errlog_free(kdpc_machine *m)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    for (size_t i = 0; i < io->nerrlog; i++)
+        free(io->errlog[i].dump);
+    free(io->errlog);
+    io->errlog = NULL;
+    io->nerrlog = io->caperrlog = 0;
+}
+
+size_t kdpc_errorlog_count(const kdpc_machine *m)
+{
+    return m != NULL && m->ke != NULL ? kdpc__io_of(m)->nerrlog : 0;
+}
+
+const kdpc_errorlog_entry *kdpc_errorlog_entry_at(const kdpc_machine *m, size_t i)
+{
+    if (m == NULL || m->ke == NULL || i >= kdpc__io_of(m)->nerrlog)
+        return NULL;
+    return &kdpc__io_of(m)->errlog[i].e;
+}

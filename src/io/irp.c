@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * irp.c - IRPs: allocation, IoCallDriver, completion and the IoBuild*
+ * request builders (shared/semantics/io.md 4.1, 4.13-4.19, 4.26-4.27).
+ *
+ * DESIGN
+ * Every IRP kdpc hands out is one allocation: a record (lifecycle flags and
+ * a short history for reports), the IRP, then its stack locations. The
+ * record lets kdpc find, at the end of a run, the IRPs that were queued or
+ * started and never completed (io.irp_lost), and name what happened to them.
+ *
+ *   allocated --IoCallDriver--> dispatched --(IoMarkIrpPending, IoStartPacket,
+ *   StartIo, ...)--> IoCompleteRequest --> completed (CurrentLocation = StackCount + 2)
+ *                                  \--STATUS_MORE_PROCESSING_REQUIRED: owned again by that driver
+ *
+ * Completion (4.14): from the completing driver's location upwards, each
+ * location's routine runs when its Invoke* condition holds, at the
+ * completer's IRQL; STATUS_MORE_PROCESSING_REQUIRED stops the walk; without
+ * a routine a pending mark is copied up. At the top: buffered output is
+ * copied back and the caller's IO_STATUS_BLOCK written unless the IRP was
+ * not pending and its status is an error (4.19), the event is signaled,
+ * and IRPs built by the I/O manager for a waiting thread are freed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/io.h"
+
+#define IRP_MAGIC 0x6b495250u /* "kIRP" */
+
+static kdpc__irprec *rec_of(PIRP irp)
+{
+    kdpc__irprec *r = CONTAINING_RECORD(irp, kdpc__irprec, irp);
+    return r->magic == IRP_MAGIC ? r : NULL;
+}
+
+kdpc__irprec *kdpc__io_irprec(PIRP irp)
+{
+    return irp != NULL ? rec_of(irp) : NULL;
+}
+
+void kdpc__io_irp_note(PIRP irp, const char *fmt, ...)
+{
+    kdpc__irprec *r = kdpc__io_irprec(irp);
+    if (r == NULL)
+        return;
+    char line[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    size_t used = strlen(r->history);
+    size_t need = strlen(line) + 3;
+    if (used + need >= sizeof(r->history)) {
+        /* keep the newest events: drop the oldest half */
+        size_t cut = used / 2;
+        memmove(r->history, r->history + cut, used - cut + 1);
+        used = strlen(r->history);
+    }
+    if (used + need < sizeof(r->history))
+        snprintf(r->history + used, sizeof(r->history) - used, "%s%s", used ? " > " : "", line);
+}
+
+static void init_irp(PIRP irp, CCHAR stack)
+{
+    memset(irp, 0, sizeof(*irp) + (size_t)stack * sizeof(IO_STACK_LOCATION));
+    irp->Type = IO_TYPE_IRP;
+    irp->Size = (USHORT)(sizeof(IRP) + (size_t)stack * sizeof(IO_STACK_LOCATION));
+    irp->StackCount = stack;
+    irp->CurrentLocation = (CHAR)(stack + 1);
+    irp->Tail.Overlay.CurrentStackLocation = (PIO_STACK_LOCATION)(void *)(irp + 1) + stack;
+    InitializeListHead(&irp->ThreadListEntry);
+}
+
+PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack)
+{
+    if (stack < 1)
+        return NULL;
+    kdpc__io *io = kdpc__io_of(m);
+    kdpc__irprec *r = calloc(1, sizeof(*r) + (size_t)stack * sizeof(IO_STACK_LOCATION));
+    if (r == NULL)
+        return NULL;
+    r->magic = IRP_MAGIC;
+    r->m = m;
+    r->next = io->irps;
+    r->prev = NULL;
+    if (io->irps != NULL)
+        io->irps->prev = r;
+    io->irps = r;
+    init_irp(&r->irp, stack);
+    return &r->irp;
+}
+
+static void drop(kdpc_machine *m, kdpc__irprec *r)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        io->irps = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    if (r->sysbuf_owned)
+        free(r->irp.AssociatedIrp.SystemBuffer);
+    if (r->mdl_owned && r->irp.MdlAddress != NULL)
+        kdpc__io_free_mem(m, r->irp.MdlAddress);
+    r->magic = 0;
+    free(r);
+}
+
+void kdpc__io_irps_free(kdpc_machine *m)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    while (io->irps != NULL)
+        drop(m, io->irps);
+}
+
+PIRP kdpc_IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
+{
+    (void)ChargeQuota;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoAllocateIrp", &c);
+    if (m == NULL || StackSize < 1)
+        return NULL;
+    PIRP irp = kdpc__io_new_irp(m, StackSize);
+    kdpc__ke_point(m);
+    return irp;
+}
+
+void kdpc_IoFreeIrp(PIRP Irp)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoFreeIrp", &c);
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (m == NULL || r == NULL)
+        return;
+    drop(m, r);
+    kdpc__ke_point(m);
+}
+
+void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
+{
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (r == NULL)
+        return;
+    init_irp(Irp, Irp->StackCount);
+    Irp->IoStatus.Status = Iostatus;
+    r->dispatched = r->completed = r->queued = false;
+    r->history[0] = '\0';
+}
+
+NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoCallDriver", &c);
+    if (m == NULL || DeviceObject == NULL || Irp == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (Irp->CurrentLocation <= 1)
+        kdpc__bugcheck_forced(m, 0x35, (uintptr_t)Irp, 0, 0, 0,
+                              "IoCallDriver with no stack location left "
+                              "(NO_MORE_IRP_STACK_LOCATIONS)");
+    IoSetNextIrpStackLocation(Irp);
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
+    s->DeviceObject = DeviceObject;
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (r != NULL) {
+        r->dispatched = true;
+        r->device = DeviceObject;
+    }
+    kdpc__io_irp_note(Irp, "IoCallDriver(%p, MJ %u)", (void *)DeviceObject,
+                      (unsigned)s->MajorFunction);
+    PDRIVER_DISPATCH d = NULL;
+    if (DeviceObject->DriverObject != NULL && s->MajorFunction <= IRP_MJ_MAXIMUM_FUNCTION)
+        d = DeviceObject->DriverObject->MajorFunction[s->MajorFunction];
+    kdpc__ke_point(m);
+    NTSTATUS st;
+    if (d == NULL) {
+        /* No dispatch routine: the I/O manager's default completes it as invalid. */
+        Irp->IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
+        Irp->IoStatus.Information = 0;
+        kdpc_IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        st = STATUS_INVALID_DEVICE_REQUEST;
+    } else {
+        st = d(DeviceObject, Irp);
+    }
+    return st;
+}
+
+static bool invoke(UCHAR control, NTSTATUS st, BOOLEAN cancel)
+{
+    return (NT_SUCCESS(st) && (control & SL_INVOKE_ON_SUCCESS)) ||
+           (!NT_SUCCESS(st) && (control & SL_INVOKE_ON_ERROR)) ||
+           (cancel && (control & SL_INVOKE_ON_CANCEL));
+}
+
+/* The originator's side of completion (4.19). */
+static void finish(kdpc_machine *m, PIRP irp, kdpc__irprec *r)
+{
+    NTSTATUS st = irp->IoStatus.Status;
+    bool pending = irp->PendingReturned != 0;
+    bool report = pending || !NT_ERROR(st);
+    if (report && (irp->Flags & IRP_BUFFERED_IO) && (irp->Flags & IRP_INPUT_OPERATION) &&
+        irp->UserBuffer != NULL && irp->AssociatedIrp.SystemBuffer != NULL)
+        memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer,
+               r != NULL && irp->IoStatus.Information > r->user_out_len
+                   ? r->user_out_len /* io.buffer_overrun as a warning: never past the buffer */
+                   : irp->IoStatus.Information);
+    if (report && irp->UserIosb != NULL)
+        *irp->UserIosb = irp->IoStatus;
+    /* The waiting thread always wakes; it reads the status only when it had to wait. */
+    if (irp->UserEvent != NULL)
+        (void)kdpc_KeSetEvent(irp->UserEvent, IO_NO_INCREMENT, FALSE);
+    if (r != NULL && r->thread_irp)
+        drop(m, r);
+}
+
+void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
+{
+    (void)PriorityBoost;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoCompleteRequest", &c);
+    if (m == NULL || Irp == NULL)
+        return;
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (Irp->CurrentLocation > Irp->StackCount + 1)
+        kdpc__violation(m, KDPC_R_IO_DOUBLE_COMPLETE, 0x44, (uintptr_t)Irp, 0, 0, 0, NULL,
+                        "IoCompleteRequest on IRP %p, which was already completed", (void *)Irp);
+    if (Irp->CurrentLocation > Irp->StackCount + 1)
+        return; /* as a warning: completing twice would walk off the stack */
+    if (Irp->IoStatus.Status == STATUS_PENDING || Irp->IoStatus.Status == -1)
+        kdpc__violation(m, KDPC_R_IO_COMPLETE_PENDING, 0xC9, 0x06, (uintptr_t)Irp, 0, 0, NULL,
+                        "IoCompleteRequest with IoStatus.Status = STATUS_PENDING: set the final "
+                        "status first");
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
+    if (Irp->CurrentLocation <= Irp->StackCount && s->MajorFunction == IRP_MJ_DEVICE_CONTROL &&
+        METHOD_FROM_CTL_CODE(s->Parameters.DeviceIoControl.IoControlCode) == METHOD_BUFFERED &&
+        NT_SUCCESS(Irp->IoStatus.Status) &&
+        Irp->IoStatus.Information > s->Parameters.DeviceIoControl.OutputBufferLength)
+        kdpc__violation(m, KDPC_R_IO_BUFFER_OVERRUN, 0xC9, 0x0B, (uintptr_t)Irp,
+                        Irp->IoStatus.Information, s->Parameters.DeviceIoControl.OutputBufferLength,
+                        NULL,
+                        "IRP completed with Information = %lu, beyond its output buffer of %lu "
+                        "bytes",
+                        (unsigned long)Irp->IoStatus.Information,
+                        (unsigned long)s->Parameters.DeviceIoControl.OutputBufferLength);
+    kdpc__io_irp_note(Irp, "IoCompleteRequest(%#lx)", (unsigned long)Irp->IoStatus.Status);
+    if (r != NULL)
+        r->queued = false;
+    for (;;) {
+        UCHAR control = s->Control;
+        PIO_COMPLETION_ROUTINE routine = s->CompletionRoutine;
+        PVOID context = s->Context;
+        s->CompletionRoutine = NULL;
+        s->Context = NULL;
+        s->Control = 0;
+        Irp->CurrentLocation++;
+        Irp->Tail.Overlay.CurrentStackLocation++;
+        Irp->PendingReturned = (control & SL_PENDING_RETURNED) ? TRUE : FALSE;
+        bool top = Irp->CurrentLocation > Irp->StackCount;
+        if (routine != NULL && invoke(control, Irp->IoStatus.Status, Irp->Cancel)) {
+            PDEVICE_OBJECT dev = top ? NULL : IoGetCurrentIrpStackLocation(Irp)->DeviceObject;
+            NTSTATUS rs = routine(dev, Irp, context);
+            if (rs == STATUS_MORE_PROCESSING_REQUIRED) {
+                kdpc__io_irp_note(Irp, "completion stopped (more processing required)");
+                kdpc__ke_point(m);
+                return;
+            }
+        } else if (Irp->PendingReturned && !top) {
+            IoMarkIrpPending(Irp);
+        }
+        if (top)
+            break;
+        s = IoGetCurrentIrpStackLocation(Irp);
+    }
+    Irp->CurrentLocation = (CHAR)(Irp->StackCount + 2);
+    if (r != NULL)
+        r->completed = true;
+    finish(m, Irp, r);
+    kdpc__ke_point(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Builders                                                            */
+
+static PMDL mdl_for(kdpc_machine *m, PIRP irp, PVOID va, ULONG len)
+{
+    PMDL mdl = kdpc__io_alloc(m, sizeof(*mdl));
+    if (mdl == NULL)
+        return NULL;
+    uintptr_t a = (uintptr_t)va;
+    mdl->Size = (CSHORT)sizeof(MDL);
+    mdl->StartVa = (PVOID)(a & ~(uintptr_t)(PAGE_SIZE - 1));
+    mdl->ByteOffset = (ULONG)(a & (PAGE_SIZE - 1));
+    mdl->ByteCount = len;
+    mdl->MappedSystemVa = va;
+    mdl->MdlFlags = MDL_MAPPED_TO_SYSTEM_VA | MDL_PAGES_LOCKED;
+    irp->MdlAddress = mdl;
+    return mdl;
+}
+
+static PIRP build(const char *name, ULONG major, PDEVICE_OBJECT dev, PKEVENT event,
+                  PIO_STATUS_BLOCK iosb, bool thread_irp, kdpc__irprec **rp)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    if (m == NULL || dev == NULL || dev->StackSize < 1)
+        return NULL;
+    PIRP irp = kdpc__io_new_irp(m, dev->StackSize);
+    if (irp == NULL)
+        return NULL;
+    kdpc__irprec *r = kdpc__io_irprec(irp);
+    r->thread_irp = thread_irp;
+    irp->UserEvent = event;
+    irp->UserIosb = iosb;
+    irp->RequestorMode = KernelMode;
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(irp);
+    n->MajorFunction = (UCHAR)major;
+    *rp = r;
+    return irp;
+}
+
+PIRP kdpc_IoBuildDeviceIoControlRequest(ULONG IoControlCode, PDEVICE_OBJECT DeviceObject,
+                                        PVOID InputBuffer, ULONG InputBufferLength,
+                                        PVOID OutputBuffer, ULONG OutputBufferLength,
+                                        BOOLEAN InternalDeviceIoControl, PKEVENT Event,
+                                        PIO_STATUS_BLOCK IoStatusBlock)
+{
+    kdpc__irprec *r;
+    PIRP irp =
+        build("IoBuildDeviceIoControlRequest",
+              InternalDeviceIoControl ? IRP_MJ_INTERNAL_DEVICE_CONTROL : IRP_MJ_DEVICE_CONTROL,
+              DeviceObject, Event, IoStatusBlock, true, &r);
+    if (irp == NULL)
+        return NULL;
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(irp);
+    n->Parameters.DeviceIoControl.IoControlCode = IoControlCode;
+    n->Parameters.DeviceIoControl.InputBufferLength = InputBufferLength;
+    n->Parameters.DeviceIoControl.OutputBufferLength = OutputBufferLength;
+    ULONG method = METHOD_FROM_CTL_CODE(IoControlCode);
+    if (method == METHOD_NEITHER) {
+        n->Parameters.DeviceIoControl.Type3InputBuffer = InputBuffer;
+        irp->UserBuffer = OutputBuffer;
+        return irp;
+    }
+    size_t len =
+        method == METHOD_BUFFERED
+            ? (InputBufferLength > OutputBufferLength ? InputBufferLength : OutputBufferLength)
+            : InputBufferLength;
+    if (len > 0) {
+        irp->AssociatedIrp.SystemBuffer = calloc(1, len);
+        if (irp->AssociatedIrp.SystemBuffer == NULL) {
+            drop(r->m, r);
+            return NULL;
+        }
+        r->sysbuf_owned = true;
+        if (InputBuffer != NULL && InputBufferLength > 0)
+            memcpy(irp->AssociatedIrp.SystemBuffer, InputBuffer, InputBufferLength);
+        irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+    }
+    if (method == METHOD_BUFFERED) {
+        if (OutputBufferLength > 0)
+            irp->Flags |= IRP_INPUT_OPERATION;
+        irp->UserBuffer = OutputBuffer;
+        r->user_out_len = OutputBufferLength;
+    } else if (OutputBuffer != NULL && OutputBufferLength > 0) {
+        r->mdl_owned = true;
+        if (mdl_for(r->m, irp, OutputBuffer, OutputBufferLength) == NULL) {
+            drop(r->m, r);
+            return NULL;
+        }
+        irp->Flags &= ~(ULONG)IRP_INPUT_OPERATION;
+    }
+    return irp;
+}
+
+static PIRP build_fsd(const char *name, ULONG major, PDEVICE_OBJECT dev, PVOID buffer, ULONG len,
+                      PLARGE_INTEGER offset, PKEVENT event, PIO_STATUS_BLOCK iosb, bool thread_irp)
+{
+    kdpc__irprec *r;
+    PIRP irp = build(name, major, dev, event, iosb, thread_irp, &r);
+    if (irp == NULL)
+        return NULL;
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(irp);
+    if (major != IRP_MJ_READ && major != IRP_MJ_WRITE)
+        return irp;
+    n->Parameters.Read.Length = len;
+    if (offset != NULL)
+        n->Parameters.Read.ByteOffset = *offset;
+    if (dev->Flags & DO_BUFFERED_IO) {
+        irp->AssociatedIrp.SystemBuffer = calloc(1, len > 0 ? len : 1);
+        if (irp->AssociatedIrp.SystemBuffer == NULL) {
+            drop(r->m, r);
+            return NULL;
+        }
+        r->sysbuf_owned = true;
+        irp->Flags |= IRP_BUFFERED_IO | IRP_DEALLOCATE_BUFFER;
+        if (major == IRP_MJ_WRITE) {
+            if (buffer != NULL && len > 0)
+                memcpy(irp->AssociatedIrp.SystemBuffer, buffer, len);
+        } else {
+            irp->Flags |= IRP_INPUT_OPERATION;
+        }
+        irp->UserBuffer = buffer;
+        r->user_out_len = len;
+    } else if (dev->Flags & DO_DIRECT_IO) {
+        r->mdl_owned = true;
+        if (mdl_for(r->m, irp, buffer, len) == NULL) {
+            drop(r->m, r);
+            return NULL;
+        }
+    } else {
+        irp->UserBuffer = buffer;
+    }
+    return irp;
+}
+
+PIRP kdpc_IoBuildSynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject,
+                                       PVOID Buffer, ULONG Length, PLARGE_INTEGER StartingOffset,
+                                       PKEVENT Event, PIO_STATUS_BLOCK IoStatusBlock)
+{
+    return build_fsd("IoBuildSynchronousFsdRequest", MajorFunction, DeviceObject, Buffer, Length,
+                     StartingOffset, Event, IoStatusBlock, true);
+}
+
+PIRP kdpc_IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT DeviceObject,
+                                        PVOID Buffer, ULONG Length, PLARGE_INTEGER StartingOffset,
+                                        PIO_STATUS_BLOCK IoStatusBlock)
+{
+    return build_fsd("IoBuildAsynchronousFsdRequest", MajorFunction, DeviceObject, Buffer, Length,
+                     StartingOffset, NULL, IoStatusBlock, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* io.irp_lost: at the end of a quiet run                              */
+
+void kdpc__io_irps_at_quiescence(kdpc_machine *m)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    for (kdpc__irprec *r = io->irps; r != NULL; r = r->next) {
+        if (!r->dispatched || r->completed || r->lost_reported)
+            continue;
+        if (!r->queued && !r->started)
+            continue;
+        r->lost_reported = true;
+        kdpc__violation(
+            m, KDPC_R_IO_IRP_LOST, 0, (uintptr_t)&r->irp, (uintptr_t)r->device, 0, 0, NULL,
+            "IRP %p on device %p was %s and never completed (a missing "
+            "IoStartNextPacket or a lost coalesced request?); history: %s",
+            (void *)&r->irp, (void *)r->device,
+            r->queued ? "queued on the device queue" : "started (CurrentIrp)", r->history);
+    }
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * startio.c - the StartIo model: IoStartPacket, IoStartNextPacket(ByKey),
+ * IoSetStartIoAttributes (shared/semantics/io.md 4.2-4.6, 4.12).
+ *
+ * The device's system queue is DeviceObject->DeviceQueue. IoStartPacket
+ * either queues the IRP (device busy) or makes it CurrentIrp and calls
+ * StartIo synchronously at DISPATCH_LEVEL. IoStartNextPacket (DISPATCH_LEVEL
+ * only) dequeues the next IRP and calls StartIo inside the call, so StartIo
+ * nests StartIo unless DeferredStartIo is set: then the request is kept and
+ * served when the outermost StartIo returns.
+ */
+#include "io/io.h"
+
+static void start_next(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, bool cancelable,
+                       bool bykey, ULONG key);
+
+static void call_startio(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, PIRP irp)
+{
+    PDRIVER_STARTIO startio = dev->DriverObject != NULL ? dev->DriverObject->DriverStartIo : NULL;
+    kdpc__irprec *r = kdpc__io_irprec(irp);
+    if (r != NULL)
+        r->started = true;
+    kdpc__io_irp_note(irp, "StartIo");
+    if (startio == NULL)
+        return;
+    d->startio_depth++;
+    startio(dev, irp);
+    d->startio_depth--;
+    if (d->startio_depth == 0 && d->next_requested) {
+        d->next_requested = false;
+        start_next(m, dev, d, d->next_cancelable, d->next_bykey, d->next_key);
+    }
+}
+
+void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
+                        PDRIVER_CANCEL CancelFunction)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoStartPacket", &c);
+    if (m == NULL || DeviceObject == NULL || Irp == NULL)
+        return;
+    kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
+    if (d == NULL)
+        return;
+    kdpc__io *io = kdpc__io_of(m);
+    KIRQL old = kdpc_KeRaiseIrqlToDpcLevel();
+    if (CancelFunction != NULL) {
+        kdpc__ke_lock_acquire(m, kdpc__cur_cpu(), &io->cancel_lock, KDPC_LOCK_ORDINARY, NULL);
+        Irp->CancelRoutine = CancelFunction;
+    }
+    BOOLEAN inserted =
+        Key != NULL ? kdpc_KeInsertByKeyDeviceQueue(&DeviceObject->DeviceQueue,
+                                                    &Irp->Tail.Overlay.DeviceQueueEntry, *Key)
+                    : kdpc_KeInsertDeviceQueue(&DeviceObject->DeviceQueue,
+                                               &Irp->Tail.Overlay.DeviceQueueEntry);
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (!inserted) {
+        DeviceObject->CurrentIrp = Irp;
+        if (CancelFunction != NULL) {
+            if (d->noncancelable)
+                Irp->CancelRoutine = NULL;
+            kdpc__ke_lock_release(m, kdpc__cur_cpu(), &io->cancel_lock, KDPC_LOCK_ORDINARY, NULL);
+        }
+        call_startio(m, DeviceObject, d, Irp);
+    } else {
+        if (r != NULL)
+            r->queued = true;
+        kdpc__io_irp_note(Irp, "IoStartPacket: queued");
+        if (CancelFunction != NULL) {
+            if (Irp->Cancel) {
+                /* Cancelled while being queued: its cancel routine runs now, lock held (4.2). */
+                Irp->CancelIrql = DISPATCH_LEVEL;
+                Irp->CancelRoutine = NULL;
+                CancelFunction(DeviceObject, Irp);
+            } else {
+                kdpc__ke_lock_release(m, kdpc__cur_cpu(), &io->cancel_lock, KDPC_LOCK_ORDINARY,
+                                      NULL);
+            }
+        }
+    }
+    kdpc_KeLowerIrql(old);
+}
+
+static void start_next(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, bool cancelable,
+                       bool bykey, ULONG key)
+{
+    if (d->deferred_startio && d->startio_depth > 0) {
+        d->next_requested = true;
+        d->next_cancelable = cancelable;
+        d->next_bykey = bykey;
+        d->next_key = key;
+        return;
+    }
+    kdpc__io *io = kdpc__io_of(m);
+    dev->CurrentIrp = NULL;
+    if (cancelable)
+        kdpc__ke_lock_acquire(m, kdpc__cur_cpu(), &io->cancel_lock, KDPC_LOCK_ORDINARY, NULL);
+    PKDEVICE_QUEUE_ENTRY e = bykey ? kdpc_KeRemoveByKeyDeviceQueue(&dev->DeviceQueue, key)
+                                   : kdpc_KeRemoveDeviceQueue(&dev->DeviceQueue);
+    PIRP irp = e != NULL ? CONTAINING_RECORD(e, IRP, Tail.Overlay.DeviceQueueEntry) : NULL;
+    if (irp != NULL) {
+        dev->CurrentIrp = irp;
+        kdpc__irprec *r = kdpc__io_irprec(irp);
+        if (r != NULL)
+            r->queued = false;
+        if (d->noncancelable)
+            irp->CancelRoutine = NULL;
+    }
+    if (cancelable)
+        kdpc__ke_lock_release(m, kdpc__cur_cpu(), &io->cancel_lock, KDPC_LOCK_ORDINARY, NULL);
+    if (irp != NULL)
+        call_startio(m, dev, d, irp);
+}
+
+static void start_next_checked(const char *name, PDEVICE_OBJECT dev, BOOLEAN cancelable, bool bykey,
+                               ULONG key)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx(name, &c);
+    if (m == NULL || dev == NULL)
+        return;
+    if (c->irql != DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_IO_START_NEXT_IRQL, 0xC4, 0x00020003, c->irql, (uintptr_t)dev, 0,
+                        NULL, "%s called at IRQL %u; it must be called at DISPATCH_LEVEL", name,
+                        (unsigned)c->irql);
+    kdpc__devrec *d = kdpc__io_devrec(m, dev);
+    if (d == NULL)
+        return;
+    start_next(m, dev, d, cancelable != FALSE, bykey, key);
+    kdpc__ke_point(m);
+}
+
+void kdpc_IoStartNextPacket(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable)
+{
+    start_next_checked("IoStartNextPacket", DeviceObject, Cancelable, false, 0);
+}
+
+void kdpc_IoStartNextPacketByKey(PDEVICE_OBJECT DeviceObject, BOOLEAN Cancelable, ULONG Key)
+{
+    start_next_checked("IoStartNextPacketByKey", DeviceObject, Cancelable, true, Key);
+}
+
+void kdpc_IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEAN DeferredStartIo,
+                                 BOOLEAN NonCancelable)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t == NULL || DeviceObject == NULL)
+        return;
+    kdpc__devrec *d = kdpc__io_devrec(t->m, DeviceObject);
+    if (d == NULL)
+        return;
+    d->deferred_startio = d->deferred_startio || DeferredStartIo;
+    d->noncancelable = d->noncancelable || NonCancelable;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devqueue.c - device queues: KeInitializeDeviceQueue, KeInsert(ByKey)DeviceQueue,
+ * KeRemove(ByKey)DeviceQueue, KeRemoveEntryDeviceQueue
+ * (shared/semantics/io.md 4.7-4.11).
+ *
+ * Busy means "a packet is being processed", not "the list is not empty": an
+ * insert into a Not-Busy queue makes it Busy and inserts nothing (FALSE:
+ * start this one now); a remove from an empty Busy queue makes it
+ * Not-Busy. Keys ascend, equal keys FIFO. Divergence (4.9 UNCERTAIN):
+ * remove-by-key takes the first entry with SortKey >= Key, else the head,
+ * as the documentation says (not ReactOS's "last key <= Key" shortcut).
+ */
+#include "ke/ke.h"
+
+void kdpc_KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
+{
+    if (DeviceQueue == NULL)
+        return;
+    DeviceQueue->Type = 0x14; /* DeviceQueueObject */
+    DeviceQueue->Size = (CSHORT)sizeof(*DeviceQueue);
+    InitializeListHead(&DeviceQueue->DeviceListHead);
+    DeviceQueue->Lock = 0;
+    DeviceQueue->Busy = FALSE;
+}
+
+static void point(void)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL)
+        kdpc__ke_point(t->m);
+}
+
+BOOLEAN kdpc_KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
+{
+    if (DeviceQueue == NULL || DeviceQueueEntry == NULL)
+        return FALSE;
+    BOOLEAN inserted = FALSE;
+    if (!DeviceQueue->Busy) {
+        DeviceQueue->Busy = TRUE;
+    } else {
+        InsertTailList(&DeviceQueue->DeviceListHead, &DeviceQueueEntry->DeviceListEntry);
+        inserted = TRUE;
+    }
+    DeviceQueueEntry->Inserted = inserted;
+    point();
+    return inserted;
+}
+
+BOOLEAN kdpc_KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                      PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey)
+{
+    if (DeviceQueue == NULL || DeviceQueueEntry == NULL)
+        return FALSE;
+    DeviceQueueEntry->SortKey = SortKey;
+    BOOLEAN inserted = FALSE;
+    if (!DeviceQueue->Busy) {
+        DeviceQueue->Busy = TRUE;
+    } else {
+        PLIST_ENTRY head = &DeviceQueue->DeviceListHead;
+        PLIST_ENTRY e = head->Flink;
+        while (e != head &&
+               CONTAINING_RECORD(e, KDEVICE_QUEUE_ENTRY, DeviceListEntry)->SortKey <= SortKey)
+            e = e->Flink;
+        InsertTailList(e, &DeviceQueueEntry->DeviceListEntry); /* i.e. before e */
+        inserted = TRUE;
+    }
+    DeviceQueueEntry->Inserted = inserted;
+    point();
+    return inserted;
+}
+
+static PKDEVICE_QUEUE_ENTRY take(PKDEVICE_QUEUE q, PLIST_ENTRY e)
+{
+    RemoveEntryList(e);
+    PKDEVICE_QUEUE_ENTRY entry = CONTAINING_RECORD(e, KDEVICE_QUEUE_ENTRY, DeviceListEntry);
+    entry->Inserted = FALSE;
+    (void)q;
+    return entry;
+}
+
+PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
+{
+    if (DeviceQueue == NULL)
+        return NULL;
+    PKDEVICE_QUEUE_ENTRY r = NULL;
+    if (IsListEmpty(&DeviceQueue->DeviceListHead))
+        DeviceQueue->Busy = FALSE;
+    else
+        r = take(DeviceQueue, DeviceQueue->DeviceListHead.Flink);
+    point();
+    return r;
+}
+
+PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey)
+{
+    if (DeviceQueue == NULL)
+        return NULL;
+    PKDEVICE_QUEUE_ENTRY r = NULL;
+    PLIST_ENTRY head = &DeviceQueue->DeviceListHead;
+    if (IsListEmpty(head)) {
+        DeviceQueue->Busy = FALSE;
+    } else {
+        PLIST_ENTRY e = head->Flink;
+        while (e != head &&
+               CONTAINING_RECORD(e, KDEVICE_QUEUE_ENTRY, DeviceListEntry)->SortKey < SortKey)
+            e = e->Flink;
+        r = take(DeviceQueue, e != head ? e : head->Flink);
+    }
+    point();
+    return r;
+}
+
+BOOLEAN kdpc_KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                      PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
+{
+    if (DeviceQueue == NULL || DeviceQueueEntry == NULL || !DeviceQueueEntry->Inserted)
+        return FALSE;
+    (void)take(DeviceQueue, &DeviceQueueEntry->DeviceListEntry);
+    point();
+    return TRUE;
+}
