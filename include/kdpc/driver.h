@@ -62,6 +62,15 @@ KDPC_EXPORT size_t kdpc_errorlog_count(const kdpc_machine *m);
 /** The i-th entry written, oldest first; NULL when out of range. */
 KDPC_EXPORT const kdpc_errorlog_entry *kdpc_errorlog_entry_at(const kdpc_machine *m, size_t i);
 
+/**
+ * kdpc_pool_outstanding() - pool allocated and not freed on @m, for one tag
+ * or (@tag 0) all of them. Pool tracking, as Driver Verifier's: leaks left
+ * at kdpc_machine_destroy are also printed to the machine's log.
+ * Return: KDPC_OK, KDPC_EINVAL. @count / @bytes may be NULL.
+ */
+KDPC_EXPORT kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, size_t *count,
+                                              size_t *bytes);
+
 /** The machine a driver object belongs to, or NULL. */
 KDPC_EXPORT kdpc_machine *kdpc_driver_machine(PDRIVER_OBJECT driver);
 

@@ -59,7 +59,11 @@ typedef struct kdpc_config {
                                             units since 1601 (default 2026-01-01 00:00 UTC) */
     unsigned critical_workers;         /**< threads of the CriticalWorkQueue pool (default 5) */
     unsigned delayed_workers;          /**< threads of the DelayedWorkQueue pool (default 3) */
-    unsigned hypercritical_workers; /**< threads of the HyperCriticalWorkQueue pool (default 1) */
+    unsigned hypercritical_workers;  /**< threads of the HyperCriticalWorkQueue pool (default 1) */
+    size_t paged_pool_bytes;         /**< size of the paged pool arena (default 16 MiB) */
+    unsigned low_resources_permille; /**< chance that ExAllocatePool*, IoAllocateIrp, IoAllocateMdl,
+                                            IoAllocateWorkItem, IoAllocateErrorLogEntry fail, as
+                                            Verifier's Low Resources Simulation (default 0) */
 } kdpc_config;
 
 /**

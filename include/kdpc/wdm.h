@@ -14,5 +14,6 @@
 #include <kdpc/wdm/timer.h>
 #include <kdpc/wdm/work.h>
 #include <kdpc/wdm/irp.h>
+#include <kdpc/wdm/pool.h>
 
 #endif /* KDPC_WDM_H */

@@ -39,6 +39,8 @@ void kdpc_config_init(kdpc_config *cfg)
     cfg->critical_workers = 5; /* io.md 2.11 (ReactOS's static pools) */
     cfg->delayed_workers = 3;
     cfg->hypercritical_workers = 1;
+    cfg->paged_pool_bytes = (size_t)16 << 20;
+    cfg->low_resources_permille = 0;
 }
 
 static bool config_ok(const kdpc_config *cfg)
@@ -46,7 +48,8 @@ static bool config_ok(const kdpc_config *cfg)
     return cfg != NULL && cfg->cpus >= 1 && cfg->cpus <= KDPC_MAX_CPUS &&
            (cfg->policy == KDPC_POLICY_RANDOM || cfg->policy == KDPC_POLICY_ROUND_ROBIN) &&
            cfg->clock_tick_ns != 0 && cfg->interrupt_delay_permille < 1000 &&
-           cfg->storm_threshold != 0 && cfg->trace_capacity <= ((size_t)1 << 28);
+           cfg->storm_threshold != 0 && cfg->trace_capacity <= ((size_t)1 << 28) &&
+           cfg->low_resources_permille <= 1000 && cfg->paged_pool_bytes <= ((size_t)1 << 34);
 }
 
 static void trace_event_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t obj,
@@ -58,6 +61,8 @@ static void trace_event_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c,
 static void teardown(kdpc_machine *m)
 {
     kdpc__io_free(m);
+    if (m->ke != NULL)
+        kdpc__pool_free_all(m);
     kdpc__ke_free(m);
     kdpc__trace_free(m);
     kdpc__ver_free(m);
@@ -77,7 +82,7 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
         return NULL;
     }
     if (kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 || kdpc__ke_init(m) != 0 ||
-        kdpc__io_init(m) != 0) {
+        kdpc__io_init(m) != 0 || kdpc__pool_init(m) != 0) {
         teardown(m);
         errno = ENOMEM;
         return NULL;
@@ -167,7 +172,10 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
         if (deadline == 0 || deadline < m->now_ns)
             deadline = UINT64_MAX;
     }
-    return kdpc__machine_run(m, t, deadline);
+    kdpc__pool_run_begin(m);
+    st = kdpc__machine_run(m, t, deadline);
+    kdpc__pool_run_end(m);
+    return st;
 }
 
 kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx)

@@ -193,3 +193,14 @@ void kdpc__ke_workers_free(kdpc_machine *m)
     free(w);
     ke->workers = NULL;
 }
+
+void kdpc__ke_unqueue_work(kdpc_machine *m, PWORK_QUEUE_ITEM item)
+{
+    workers *w = workers_of(m, false);
+    if (w == NULL || item->List.Flink == NULL)
+        return;
+    RemoveEntryList(&item->List);
+    item->List.Flink = NULL;
+    if (w->owner.live != 0)
+        (void)kdpc__ptrmap_del(&w->owner, (uintptr_t)item);
+}

@@ -47,7 +47,7 @@ PVOID kdpc_IoAllocateErrorLogEntry(PVOID IoObject, UCHAR EntrySize)
         return NULL;
     check_irql(m, c, "IoAllocateErrorLogEntry");
     if (IoObject == NULL || EntrySize < sizeof(IO_ERROR_LOG_PACKET) ||
-        EntrySize > ERROR_LOG_MAXIMUM_SIZE)
+        EntrySize > ERROR_LOG_MAXIMUM_SIZE || kdpc__pool_fail(m))
         return NULL;
     CSHORT type = *(const CSHORT *)IoObject;
     if (type != IO_TYPE_DEVICE && type != IO_TYPE_DRIVER)

@@ -48,10 +48,12 @@ typedef struct kdpc__irprec {
     struct kdpc__irprec *next, *prev;
     PDEVICE_OBJECT device; /* last IoCallDriver target */
     bool dispatched, completed, queued, started, lost_reported;
-    bool thread_irp;   /* built for a waiting thread: freed at completion */
-    bool sysbuf_owned; /* SystemBuffer allocated by the builder */
-    bool mdl_owned;    /* MdlAddress allocated by the builder */
+    bool thread_irp;    /* built for a waiting thread: freed at completion */
+    bool sysbuf_owned;  /* SystemBuffer allocated by the builder */
+    bool mdl_owned;     /* MdlAddress allocated by the builder */
     ULONG user_out_len; /* caller's output buffer length (buffered copy-back never exceeds it) */
+    bool pio_flushed;   /* KeFlushIoBuffers(its MDL, read, not DMA) was called */
+    bool dma_used;      /* its MDL went through DMA */
     char history[240];
     IRP irp; /* stack locations follow */
 } kdpc__irprec;

@@ -122,7 +122,7 @@ PIRP kdpc_IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
     (void)ChargeQuota;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoAllocateIrp", &c);
-    if (m == NULL || StackSize < 1)
+    if (m == NULL || StackSize < 1 || kdpc__pool_fail(m))
         return NULL;
     PIRP irp = kdpc__io_new_irp(m, StackSize);
     kdpc__ke_point(m);
@@ -245,6 +245,14 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
                         "bytes",
                         (unsigned long)Irp->IoStatus.Information,
                         (unsigned long)s->Parameters.DeviceIoControl.OutputBufferLength);
+    if (r != NULL && !r->pio_flushed && Irp->CurrentLocation <= Irp->StackCount &&
+        s->MajorFunction == IRP_MJ_READ && Irp->MdlAddress != NULL &&
+        NT_SUCCESS(Irp->IoStatus.Status) && Irp->IoStatus.Information > 0 && !r->dma_used)
+        kdpc__violation(m, KDPC_R_PIO_NOT_FLUSHED, 0, (uintptr_t)Irp, (uintptr_t)Irp->MdlAddress, 0,
+                        0, NULL,
+                        "a PIO read (IRP %p) completed without KeFlushIoBuffers(Mdl, TRUE, FALSE) "
+                        "at the end of its transfer",
+                        (void *)Irp);
     kdpc__io_irp_note(Irp, "IoCompleteRequest(%#lx)", (unsigned long)Irp->IoStatus.Status);
     if (r != NULL)
         r->queued = false;
@@ -451,4 +459,21 @@ void kdpc__io_irps_at_quiescence(kdpc_machine *m)
             (void *)&r->irp, (void *)r->device,
             r->queued ? "queued on the device queue" : "started (CurrentIrp)", r->history);
     }
+}
+
+void kdpc_KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeFlushIoBuffers", &c);
+    if (m == NULL || Mdl == NULL)
+        return;
+    for (kdpc__irprec *r = kdpc__io_of(m)->irps; r != NULL; r = r->next) {
+        if (r->irp.MdlAddress == Mdl) {
+            if (ReadOperation && !DmaOperation)
+                r->pio_flushed = true;
+            if (DmaOperation)
+                r->dma_used = true;
+        }
+    }
+    kdpc__ke_point(m);
 }

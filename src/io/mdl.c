@@ -12,7 +12,7 @@ PMDL kdpc_IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuf
     (void)ChargeQuota;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoAllocateMdl", &c);
-    if (m == NULL || Length == 0)
+    if (m == NULL || Length == 0 || kdpc__pool_fail(m))
         return NULL;
     PMDL mdl = kdpc__io_alloc(m, sizeof(*mdl));
     if (mdl == NULL)

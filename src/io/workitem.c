@@ -77,7 +77,7 @@ PIO_WORKITEM kdpc_IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoAllocateWorkItem", &c);
-    if (m == NULL || DeviceObject == NULL)
+    if (m == NULL || DeviceObject == NULL || kdpc__pool_fail(m))
         return NULL;
     PIO_WORKITEM wi = kdpc__io_alloc(m, sizeof(*wi));
     if (wi == NULL)

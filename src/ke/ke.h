@@ -126,6 +126,7 @@ typedef struct kdpc__ke {
     kdpc__ptrmap timer_queued;      /* KTIMER address -> itself while linked in timers */
     struct kdpc__extimer *extimers; /* every EX_TIMER (freed at destroy) */
     void *workers;                  /* worker pools (worker.c) */
+    void *pool;                     /* pool memory (ex/pool.c) */
     void *io;                       /* the I/O layer's state */
 } kdpc__ke;
 
@@ -154,12 +155,23 @@ static inline kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu)
     return t->m;
 }
 
+/* Pool (ex/pool.c). */
+int kdpc__pool_init(kdpc_machine *m);
+void kdpc__pool_free_all(kdpc_machine *m);                 /* reports leaks to the log */
+void kdpc__pool_irql(kdpc_machine *m, const kdpc__cpu *c); /* the running CPU rose: protect */
+void kdpc__pool_run_begin(kdpc_machine *m);
+void kdpc__pool_run_end(kdpc_machine *m);
+bool kdpc__pool_fail(kdpc_machine *m); /* low-resources simulation says: fail this allocation */
+
 static inline void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)
 {
     KIRQL old = c->irql;
     c->irql = irql;
-    if (old < DISPATCH_LEVEL && irql >= DISPATCH_LEVEL)
+    if (old < DISPATCH_LEVEL && irql >= DISPATCH_LEVEL) {
         ((kdpc__kecpu *)c->ke)->dispatch_since = c->own_ns;
+        if (((kdpc__ke *)m->ke)->pool != NULL)
+            kdpc__pool_irql(m, c);
+    }
     kdpc__trace(m, KDPC_EV_IRQL, c, NULL, NULL, irql);
 }
 /* Interleaving point of a kernel call: DPC watchdog, then the machine's point. */
@@ -237,6 +249,7 @@ PWORK_QUEUE_ITEM kdpc__ke_find_queued_work(kdpc_machine *m,
                                            bool (*match)(PWORK_QUEUE_ITEM item, void *arg),
                                            void *arg);
 void *kdpc__ke_work_owner(kdpc_machine *m, const void *item);
+void kdpc__ke_unqueue_work(kdpc_machine *m, PWORK_QUEUE_ITEM item);
 void kdpc__ke_extimers_free(kdpc_machine *m);
 kdpc__run_box *kdpc__ke_run_box(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx);
 

@@ -11,6 +11,7 @@
 #define KDPC_PLATFORM_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Storage big enough for the host's pthread objects (checked in posix/thread.c). */
@@ -41,6 +42,20 @@ void kdpc__hostthread_join(kdpc__hostthread *t);
 
 /* Host monotonic clock in nanoseconds (benchmarks and reports only, never the simulation). */
 uint64_t kdpc__host_now_ns(void);
+
+/* Page-granular memory that can be made inaccessible (posix/fault.c). */
+void *kdpc__pages_reserve(size_t bytes); /* readable and writable, or NULL */
+void kdpc__pages_release(void *p, size_t bytes);
+int kdpc__pages_protect(void *p, size_t bytes, bool accessible);
+
+/* A touch of a protected region calls fn(ctx, address, is_write, instruction pointer) on the
+ * faulting thread; returning true means the region was made accessible and the access is
+ * retried. fn may also longjmp away. Regions: at most 64 at once; -1 when full. */
+typedef bool kdpc__fault_fn(void *ctx, uintptr_t addr, bool write, uintptr_t ip);
+int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void *ctx);
+void kdpc__fault_region_remove(int slot);
+void kdpc__fault_enable(void);  /* refcounted: install the SIGSEGV handler */
+void kdpc__fault_disable(void); /* refcounted: restore the previous handler */
 
 /* Name of the symbol at addr, or NULL when the host cannot tell. */
 const char *kdpc__symbol_name(const void *addr);

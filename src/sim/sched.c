@@ -79,6 +79,8 @@ static void handoff(kdpc_machine *m, kdpc__thread *from, kdpc__thread *to)
     kdpc__cond_signal(&to->cv);
     kdpc__wait_for_baton(m, from);
     kdpc__mutex_unlock(&m->mu);
+    if (m->hooks.resumed != NULL)
+        m->hooks.resumed(m);
 }
 
 static kdpc__thread *ready_for(kdpc_machine *m, const kdpc__cpu *c, kdpc__thread **prevp)
@@ -208,6 +210,8 @@ static void park(kdpc_machine *m, kdpc__thread *t)
     kdpc__mutex_lock(&m->mu);
     kdpc__wait_for_baton(m, t);
     kdpc__mutex_unlock(&m->mu);
+    if (m->hooks.resumed != NULL)
+        m->hooks.resumed(m);
 }
 
 static void go_to(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *from, kdpc__cpu *d)

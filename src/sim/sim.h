@@ -120,6 +120,8 @@ typedef struct kdpc__hooks {
     /* Nothing can run: advance virtual time to the next event; true if something became ready.
      * Never past m->deadline_ns (when set). */
     bool (*advance)(kdpc_machine *m);
+    /* The baton came back to the calling context (its CPU may differ from the last one's). */
+    void (*resumed)(kdpc_machine *m);
     /* The run is about to end quiescent: last checks (may record warnings). */
     void (*quiescent)(kdpc_machine *m);
     /* Virtual time reached m->next_event_ns (a clock tick): process it. */

@@ -51,6 +51,11 @@
     XX(R_IO_IRP_LOST, "io.irp_lost", 0, "G6")                                                      \
     XX(R_IO_BUFFER_OVERRUN, "io.buffer_overrun", 1, "G16")                                         \
     XX(R_ERRORLOG_IRQL, "errorlog.irql", 1, "G13")                                                 \
+    XX(R_MEM_PAGED_TOUCH, "mem.paged_touch", 1, "G3")                                              \
+    XX(R_MEM_PAGED_ALLOC, "mem.paged_alloc", 1, "G3")                                              \
+    XX(R_MEM_PAGED_CODE, "mem.paged_code", 1, "G3")                                                \
+    XX(R_MEM_FREE_ACTIVE, "mem.free_active", 1, "G12")                                             \
+    XX(R_PIO_NOT_FLUSHED, "pio.not_flushed", 0, "G17")                                             \
     XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
     XX(R_KE_BUGCHECK, "ke.bugcheck", 1, "--")

@@ -60,6 +60,11 @@ static const char *const all_rules[] = {
     "io.irp_lost",
     "io.buffer_overrun",
     "errorlog.irql",
+    "mem.paged_touch",
+    "mem.paged_alloc",
+    "mem.paged_code",
+    "mem.free_active",
+    "pio.not_flushed",
     "wait.objects",
     "ke.bugcheck", /* last: the loops below skip it */
 };
@@ -70,7 +75,7 @@ static bool is_warning_rule(const char *id)
 {
     return strcmp(id, "spinlock.held_too_long") == 0 || strcmp(id, "dpc.too_long") == 0 ||
            strcmp(id, "dpc.stall_too_long") == 0 || strcmp(id, "isr.too_long") == 0 ||
-           strcmp(id, "io.irp_lost") == 0;
+           strcmp(id, "io.irp_lost") == 0 || strcmp(id, "pio.not_flushed") == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -744,6 +749,105 @@ static void ScErrorLogIrql(void *ctx)
     sw_done = 1;
 }
 
+/* mem.* */
+static void ScPagedTouch(void *ctx)
+{
+    (void)ctx;
+    volatile UCHAR *p = ExAllocatePoolWithTag(PagedPool, 16, 'tPcS');
+    if (p == NULL)
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    p[0] = 1; /* 0xD1 */
+    KeLowerIrql(old);
+    ExFreePoolWithTag((PVOID)(uintptr_t)p, 'tPcS');
+    sw_done = 1;
+}
+
+static void ScPagedAlloc(void *ctx)
+{
+    (void)ctx;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    PVOID p = ExAllocatePoolWithTag(PagedPool, 16, 'aPcS'); /* 0xC4/0x01 */
+    KeLowerIrql(old);
+    if (p != NULL)
+        ExFreePool(p);
+    sw_done = 1;
+}
+
+static void ScPagedCode(void *ctx)
+{
+    (void)ctx;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    PAGED_CODE(); /* 0xC4 */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+static void ScNothingDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+}
+
+static void ScFreeActive(void *ctx)
+{
+    (void)ctx;
+    PKDPC dpc = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(KDPC), 'fAcS');
+    if (dpc == NULL)
+        return;
+    KeInitializeDpc(dpc, ScNothingDpc, NULL);
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    (void)KeInsertQueueDpc(dpc, NULL, NULL);
+    bool removed = KeRemoveQueueDpc(dpc) != FALSE;
+    (void)KeInsertQueueDpc(dpc, NULL, NULL);
+    ExFreePool(dpc); /* still queued: 0xC7 */
+    /* as a warning the freed KDPC is still queued: take it out before it would run */
+    KeLowerIrql(old);
+    sw_done = removed;
+}
+
+/* pio.not_flushed: a direct-I/O read completed by its dispatch routine, never flushed */
+static PDEVICE_OBJECT sc_pio_dev;
+
+static NTSTATUS ScPioRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    PUCHAR va = MmGetSystemAddressForMdlSafe(Irp->MdlAddress, NormalPagePriority);
+    va[0] = 0x5a; /* "read from the device" */
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 1;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT); /* no KeFlushIoBuffers: warning */
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ScPioEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->MajorFunction[IRP_MJ_READ] = ScPioRead;
+    NTSTATUS st = IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_pio_dev);
+    if (NT_SUCCESS(st))
+        sc_pio_dev->Flags |= DO_DIRECT_IO;
+    return st;
+}
+
+static void ScPioNotFlushed(void *ctx)
+{
+    (void)ctx;
+    static UCHAR buf[8];
+    static IO_STATUS_BLOCK iosb;
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scpio", ScPioEntry, &drv)))
+        return;
+    PIRP irp =
+        IoBuildSynchronousFsdRequest(IRP_MJ_READ, sc_pio_dev, buf, sizeof(buf), NULL, NULL, &iosb);
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_pio_dev, irp);
+    sw_done = buf[0] == 0x5a;
+}
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -789,6 +893,11 @@ static scenario scenarios[] = {
     {"io.irp_lost", ScIrpLost, 1, NULL, KDPC_OK, -1, -1},
     {"io.buffer_overrun", ScBufferOverrun, 1, NULL, KDPC_OK, -1, -1},
     {"errorlog.irql", ScErrorLogIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.paged_touch", ScPagedTouch, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.paged_alloc", ScPagedAlloc, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.paged_code", ScPagedCode, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.free_active", ScFreeActive, 1, NULL, KDPC_OK, -1, -1},
+    {"pio.not_flushed", ScPioNotFlushed, 1, NULL, KDPC_OK, -1, -1},
     {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -1266,6 +1375,11 @@ int main(void)
         SCENARIO_TESTS(32),
         SCENARIO_TESTS(33),
         SCENARIO_TESTS(34),
+        SCENARIO_TESTS(35),
+        SCENARIO_TESTS(36),
+        SCENARIO_TESTS(37),
+        SCENARIO_TESTS(38),
+        SCENARIO_TESTS(39),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

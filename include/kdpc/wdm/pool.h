@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/wdm/pool.h - pool memory, lookaside lists, PAGED_CODE and
+ * KeFlushIoBuffers (shared/semantics/io.md section 7).
+ *
+ * Paged pool is really protected: while the CPU that runs is at
+ * DISPATCH_LEVEL or above, every page of paged pool is inaccessible, as
+ * Driver Verifier's Force IRQL Checking trims it, so a stray touch faults at
+ * the touch and becomes bug check 0xD1 (mem.paged_touch) naming the address.
+ */
+#ifndef KDPC_WDM_POOL_H
+#define KDPC_WDM_POOL_H
+
+#include <kdpc/wdm/types.h>
+#include <kdpc/wdm/ke.h>
+#include <kdpc/wdm/irp.h>
+
+KDPC_BEGIN_DECLS
+
+/** Pool types (7.2). */
+typedef enum _POOL_TYPE {
+    NonPagedPool = 0,
+    PagedPool = 1,
+    NonPagedPoolMustSucceed = 2,
+    NonPagedPoolCacheAligned = 4,
+    PagedPoolCacheAligned = 5,
+    NonPagedPoolNx = 512
+} POOL_TYPE;
+
+/* ExAllocatePool2 flags (7.3). */
+#define POOL_FLAG_USE_QUOTA         0x0000000000000001ull
+#define POOL_FLAG_UNINITIALIZED     0x0000000000000002ull
+#define POOL_FLAG_SESSION           0x0000000000000004ull
+#define POOL_FLAG_CACHE_ALIGNED     0x0000000000000008ull
+#define POOL_FLAG_RAISE_ON_FAILURE  0x0000000000000020ull
+#define POOL_FLAG_NON_PAGED         0x0000000000000040ull
+#define POOL_FLAG_NON_PAGED_EXECUTE 0x0000000000000080ull
+#define POOL_FLAG_PAGED             0x0000000000000100ull
+#define POOL_FLAG_SPECIAL_POOL      0x0000000100000000ull
+typedef ULONG64 POOL_FLAGS;
+
+typedef struct _POOL_EXTENDED_PARAMETER POOL_EXTENDED_PARAMETER;
+typedef const POOL_EXTENDED_PARAMETER *PCPOOL_EXTENDED_PARAMETER;
+
+KDPC_EXPORT PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+KDPC_EXPORT PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
+KDPC_EXPORT void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag);
+
+/**
+ * ExAllocatePoolWithTag - @NumberOfBytes of uninitialised pool, 16-byte
+ * aligned, or NULL (out of memory, or low-resources simulation) (7.1).
+ * IRQL: <= DISPATCH_LEVEL for nonpaged, <= APC_LEVEL for paged.
+ * Bugchecks: mem.paged_alloc (0xC4/0x01) for paged pool above APC_LEVEL.
+ */
+static inline PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return kdpc_ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+}
+/** ExAllocatePool - ExAllocatePoolWithTag with tag "None". */
+static inline PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
+{
+    return kdpc_ExAllocatePoolWithTag(PoolType, NumberOfBytes, 0x656e6f4e);
+}
+/**
+ * ExAllocatePool2 - zero-filled unless POOL_FLAG_UNINITIALIZED; NULL for tag 0,
+ * unknown required flags, or no pool type flag (7.3).
+ */
+static inline PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return kdpc_ExAllocatePool2(Flags, NumberOfBytes, Tag);
+}
+/** ExAllocatePool3 - ExAllocatePool2; the extended parameters are ignored. */
+static inline PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag,
+                                    PCPOOL_EXTENDED_PARAMETER ExtendedParameters, ULONG Count)
+{
+    (void)ExtendedParameters;
+    (void)Count;
+    return kdpc_ExAllocatePool2(Flags, NumberOfBytes, Tag);
+}
+/**
+ * ExFreePoolWithTag - free pool. IRQL: <= DISPATCH_LEVEL (nonpaged),
+ * <= APC_LEVEL (paged). Bugchecks: mem.free_active when the block holds a
+ * queued DPC (0xC7/1), a set timer (0xC4/0x15) or a queued work item
+ * (0xE4/0 or 2); ke.bugcheck 0xC2 for a pointer that is not allocated pool.
+ */
+static inline void ExFreePoolWithTag(PVOID P, ULONG Tag)
+{
+    kdpc_ExFreePoolWithTag(P, Tag);
+}
+/** ExFreePool - ExFreePoolWithTag without a tag check. */
+static inline void ExFreePool(PVOID P)
+{
+    kdpc_ExFreePoolWithTag(P, 0);
+}
+
+KDPC_EXPORT void kdpc_paged_code(const char *File, int Line);
+/** PAGED_CODE - this code is pageable: bug check mem.paged_code above APC_LEVEL (7.6). Checked
+ * in every build (as Driver Verifier would). */
+#define PAGED_CODE()        kdpc_paged_code(__FILE__, __LINE__)
+#define PAGED_CODE_LOCKED() ((void)0)
+
+/* --- lookaside lists --- */
+typedef PVOID ALLOCATE_FUNCTION(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+typedef ALLOCATE_FUNCTION *PALLOCATE_FUNCTION;
+typedef void FREE_FUNCTION(PVOID Buffer);
+typedef FREE_FUNCTION *PFREE_FUNCTION;
+
+/** A lookaside list: up to Depth free blocks of Size bytes kept for reuse. */
+typedef struct _GENERAL_LOOKASIDE {
+    SINGLE_LIST_ENTRY ListHead;
+    USHORT Depth;
+    USHORT MaximumDepth;
+    ULONG TotalAllocates;
+    ULONG AllocateMisses;
+    ULONG TotalFrees;
+    ULONG FreeMisses;
+    POOL_TYPE Type;
+    ULONG Tag;
+    ULONG Size;
+    PALLOCATE_FUNCTION Allocate;
+    PFREE_FUNCTION Free;
+    LIST_ENTRY ListEntry;
+    USHORT CurrentDepth;
+} GENERAL_LOOKASIDE;
+typedef struct _NPAGED_LOOKASIDE_LIST {
+    GENERAL_LOOKASIDE L;
+} NPAGED_LOOKASIDE_LIST, *PNPAGED_LOOKASIDE_LIST;
+typedef struct _PAGED_LOOKASIDE_LIST {
+    GENERAL_LOOKASIDE L;
+} PAGED_LOOKASIDE_LIST, *PPAGED_LOOKASIDE_LIST;
+
+KDPC_EXPORT void kdpc_ExInitializeLookaside(GENERAL_LOOKASIDE *L, PALLOCATE_FUNCTION Allocate,
+                                            PFREE_FUNCTION Free, POOL_TYPE Type, SIZE_T Size,
+                                            ULONG Tag, USHORT Depth);
+KDPC_EXPORT void kdpc_ExDeleteLookaside(GENERAL_LOOKASIDE *L);
+KDPC_EXPORT PVOID kdpc_ExAllocateFromLookaside(GENERAL_LOOKASIDE *L);
+KDPC_EXPORT void kdpc_ExFreeToLookaside(GENERAL_LOOKASIDE *L, PVOID Entry);
+
+/** ExInitializeNPagedLookasideList - blocks of @Size nonpaged bytes; NULL Allocate/Free use
+ * ExAllocatePoolWithTag / ExFreePool; Depth 0 picks 4. IRQL: <= DISPATCH_LEVEL. */
+static inline void ExInitializeNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside,
+                                                   PALLOCATE_FUNCTION Allocate, PFREE_FUNCTION Free,
+                                                   ULONG Flags, SIZE_T Size, ULONG Tag,
+                                                   USHORT Depth)
+{
+    (void)Flags;
+    kdpc_ExInitializeLookaside(&Lookaside->L, Allocate, Free, NonPagedPoolNx, Size, Tag, Depth);
+}
+/** ExDeleteNPagedLookasideList - free every block it keeps. */
+static inline void ExDeleteNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside)
+{
+    kdpc_ExDeleteLookaside(&Lookaside->L);
+}
+/** ExAllocateFromNPagedLookasideList - a kept block, else a new one (NULL on failure). */
+static inline PVOID ExAllocateFromNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside)
+{
+    return kdpc_ExAllocateFromLookaside(&Lookaside->L);
+}
+/** ExFreeToNPagedLookasideList - keep the block (up to Depth), else free it. */
+static inline void ExFreeToNPagedLookasideList(PNPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry)
+{
+    kdpc_ExFreeToLookaside(&Lookaside->L, Entry);
+}
+/** ExInitializePagedLookasideList - the paged twin. IRQL: <= APC_LEVEL. */
+static inline void ExInitializePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside,
+                                                  PALLOCATE_FUNCTION Allocate, PFREE_FUNCTION Free,
+                                                  ULONG Flags, SIZE_T Size, ULONG Tag, USHORT Depth)
+{
+    (void)Flags;
+    kdpc_ExInitializeLookaside(&Lookaside->L, Allocate, Free, PagedPool, Size, Tag, Depth);
+}
+static inline void ExDeletePagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside)
+{
+    kdpc_ExDeleteLookaside(&Lookaside->L);
+}
+static inline PVOID ExAllocateFromPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside)
+{
+    return kdpc_ExAllocateFromLookaside(&Lookaside->L);
+}
+static inline void ExFreeToPagedLookasideList(PPAGED_LOOKASIDE_LIST Lookaside, PVOID Entry)
+{
+    kdpc_ExFreeToLookaside(&Lookaside->L, Entry);
+}
+
+KDPC_EXPORT void kdpc_KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation);
+/**
+ * KeFlushIoBuffers - make a PIO read's data visible to the processors (a
+ * no-op for the cache on x64; kdpc records it for pio.not_flushed).
+ * IRQL: <= DISPATCH_LEVEL.
+ */
+static inline void KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation)
+{
+    kdpc_KeFlushIoBuffers(Mdl, ReadOperation, DmaOperation);
+}
+
+KDPC_END_DECLS
+
+#endif /* KDPC_WDM_POOL_H */

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c - pool memory: ExAllocatePoolWithTag / ExAllocatePool2 /
+ * ExFreePool(WithTag), pool tracking by tag, PAGED_CODE, low-resources
+ * simulation, and paged pool that is really inaccessible at raised IRQL
+ * (shared/semantics/io.md section 7; RULES.md mem.*).
+ *
+ * DESIGN
+ * Nonpaged pool comes from the host heap. Paged pool comes from one arena
+ * of cfg.paged_pool_bytes reserved at machine creation (first fit, ranges
+ * coalesce on free). Whenever the CPU that runs is at DISPATCH_LEVEL or
+ * above, the used part of the arena is made inaccessible (as Driver
+ * Verifier's Force IRQL Checking trims pageable memory, 7.8); a touch then
+ * faults at the touching instruction and becomes mem.paged_touch (0xD1,
+ * P1 address, P2 IRQL, P3 0 read / 1 write, P4 instruction pointer, 7.9).
+ * A fault while the running CPU is below DISPATCH_LEVEL (the arena was left
+ * protected by another CPU) just makes it accessible again: protection is
+ * set eagerly when IRQL rises and lifted lazily.
+ *
+ * Every block has a record (tag, size, owner driver) so that frees are
+ * checked (mem.free_active: a queued DPC, set timer or queued work item
+ * inside the block) and leaks are counted per tag.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kdpc/driver.h>
+#include "ke/ke.h"
+
+typedef struct blk {
+    uintptr_t user;
+    size_t size;
+    ULONG tag;
+    bool paged;
+    void *base; /* nonpaged: malloc'd pointer */
+    struct blk *next, *prev;
+} blk;
+
+typedef struct range {
+    size_t off, len;
+    struct range *next;
+} range;
+
+typedef struct kdpc__pool {
+    kdpc__ptrmap blocks; /* user address -> blk */
+    blk *all;
+    unsigned char *arena;
+    size_t arena_size;
+    size_t arena_hi;    /* end of the highest block ever handed out (page rounded) */
+    range *free_ranges; /* sorted by offset */
+    bool protected_now;
+    int fault_slot;
+    kdpc__rng fault_rng;
+} kdpc__pool;
+
+static kdpc__pool *pool_of(const kdpc_machine *m)
+{
+    return (kdpc__pool *)kdpc__ke_of(m)->pool;
+}
+
+/* ------------------------------------------------------------------ */
+/* Protection                                                          */
+
+static void set_protection(kdpc__pool *p, bool on)
+{
+    if (p->protected_now == on || p->arena_hi == 0)
+        return;
+    if (kdpc__pages_protect(p->arena, p->arena_hi, !on) == 0)
+        p->protected_now = on;
+}
+
+void kdpc__pool_irql(kdpc_machine *m, const kdpc__cpu *c)
+{
+    kdpc__pool *p = pool_of(m);
+    if (p != NULL && p->arena_hi != 0 && c->irql >= DISPATCH_LEVEL)
+        set_protection(p, true);
+}
+
+static void resumed_hook(kdpc_machine *m)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL)
+        kdpc__pool_irql(m, t->cpu);
+}
+
+static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
+{
+    kdpc_machine *m = ctx;
+    kdpc__pool *p = pool_of(m);
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->m == m && t->cpu != NULL && t->cpu->irql >= DISPATCH_LEVEL) {
+        KIRQL irql = t->cpu->irql;
+        kdpc__violation(m, KDPC_R_MEM_PAGED_TOUCH, 0xD1, addr, irql, write ? 1u : 0u, ip, NULL,
+                        "paged pool at %#lx %s at IRQL %u: pageable memory may only be touched "
+                        "below DISPATCH_LEVEL",
+                        (unsigned long)addr, write ? "written" : "read", (unsigned)irql);
+    }
+    set_protection(p, false); /* not a violation, or one that lets the run go on */
+    return true;
+}
+
+void kdpc__pool_run_begin(kdpc_machine *m)
+{
+    kdpc__pool *p = pool_of(m);
+    if (p != NULL && p->arena != NULL)
+        kdpc__fault_enable();
+}
+
+void kdpc__pool_run_end(kdpc_machine *m)
+{
+    kdpc__pool *p = pool_of(m);
+    if (p == NULL || p->arena == NULL)
+        return;
+    set_protection(p, false); /* host code may read paged buffers between runs */
+    kdpc__fault_disable();
+}
+
+/* ------------------------------------------------------------------ */
+/* Arena                                                               */
+
+#define ALIGN 16u
+
+static size_t round_up(size_t n, size_t a)
+{
+    return (n + a - 1) & ~(a - 1);
+}
+
+static void *arena_alloc(kdpc__pool *p, size_t size)
+{
+    size_t need = round_up(size == 0 ? 1 : size, ALIGN);
+    for (range **pr = &p->free_ranges; *pr != NULL; pr = &(*pr)->next) {
+        range *r = *pr;
+        if (r->len < need)
+            continue;
+        size_t off = r->off;
+        r->off += need;
+        r->len -= need;
+        if (r->len == 0) {
+            *pr = r->next;
+            free(r);
+        }
+        size_t hi = round_up(off + need, PAGE_SIZE);
+        if (hi > p->arena_hi) {
+            bool was = p->protected_now;
+            set_protection(p, false);
+            p->arena_hi = hi;
+            set_protection(p, was);
+        }
+        return p->arena + off;
+    }
+    return NULL;
+}
+
+static void arena_free(kdpc__pool *p, void *ptr, size_t size)
+{
+    size_t off = (size_t)((unsigned char *)ptr - p->arena);
+    size_t len = round_up(size == 0 ? 1 : size, ALIGN);
+    range **pr = &p->free_ranges;
+    while (*pr != NULL && (*pr)->off < off)
+        pr = &(*pr)->next;
+    range *n = malloc(sizeof(*n));
+    if (n == NULL)
+        return; /* the range is lost, never handed out twice */
+    n->off = off;
+    n->len = len;
+    n->next = *pr;
+    *pr = n;
+    /* coalesce with the next and the previous range */
+    if (n->next != NULL && n->off + n->len == n->next->off) {
+        range *x = n->next;
+        n->len += x->len;
+        n->next = x->next;
+        free(x);
+    }
+    for (range *q = p->free_ranges; q != NULL && q != n; q = q->next) {
+        if (q->next == n && q->off + q->len == n->off) {
+            q->len += n->len;
+            q->next = n->next;
+            free(n);
+            break;
+        }
+    }
+}
+
+int kdpc__pool_init(kdpc_machine *m)
+{
+    kdpc__pool *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return -1;
+    p->fault_slot = -1;
+    kdpc__rng_seed(&p->fault_rng, m->cfg.seed ^ 0x6c6f777265737263ull);
+    size_t size = round_up(m->cfg.paged_pool_bytes, PAGE_SIZE);
+    if (size != 0) {
+        p->arena = kdpc__pages_reserve(size);
+        if (p->arena != NULL) {
+            p->arena_size = size;
+            p->free_ranges = calloc(1, sizeof(range));
+            if (p->free_ranges != NULL)
+                p->free_ranges->len = size;
+            p->fault_slot = kdpc__fault_region_add((uintptr_t)p->arena, (uintptr_t)p->arena + size,
+                                                   on_fault, m);
+        }
+    }
+    kdpc__ke_of(m)->pool = p;
+    m->hooks.resumed = resumed_hook;
+    return 0;
+}
+
+void kdpc__pool_free_all(kdpc_machine *m)
+{
+    kdpc__pool *p = pool_of(m);
+    if (p == NULL)
+        return;
+    size_t leaks = 0, bytes = 0;
+    while (p->all != NULL) {
+        blk *b = p->all;
+        p->all = b->next;
+        leaks++;
+        bytes += b->size;
+        if (!b->paged)
+            free(b->base);
+        free(b);
+    }
+    if (leaks > 0 && m->cfg.log != NULL)
+        fprintf(m->cfg.log, "KDPC POOL LEAK: %zu allocation(s), %zu byte(s) never freed\n", leaks,
+                bytes);
+    kdpc__ptrmap_free(&p->blocks);
+    while (p->free_ranges != NULL) {
+        range *r = p->free_ranges;
+        p->free_ranges = r->next;
+        free(r);
+    }
+    if (p->fault_slot >= 0)
+        kdpc__fault_region_remove(p->fault_slot);
+    kdpc__pages_release(p->arena, p->arena_size);
+    free(p);
+    kdpc__ke_of(m)->pool = NULL;
+}
+
+bool kdpc__pool_fail(kdpc_machine *m)
+{
+    kdpc__pool *p = pool_of(m);
+    unsigned permille = m->cfg.low_resources_permille;
+    return p != NULL && permille != 0 && kdpc__rng_below(&p->fault_rng, 1000) < permille;
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocation                                                          */
+
+static bool is_paged(POOL_TYPE t)
+{
+    return t == PagedPool || t == PagedPoolCacheAligned;
+}
+
+static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, ULONG tag, bool zero)
+{
+    kdpc__pool *p = pool_of(m);
+    if (paged && c->irql > APC_LEVEL)
+        kdpc__violation(m, KDPC_R_MEM_PAGED_ALLOC, 0xC4, 0x01, c->irql, 1, bytes, NULL,
+                        "paged pool allocated at IRQL %u (paged pool needs IRQL <= APC_LEVEL)",
+                        (unsigned)c->irql);
+    if (kdpc__pool_fail(m))
+        return NULL;
+    blk *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    void *ptr;
+    if (paged && p->arena != NULL) {
+        bool was = p->protected_now;
+        set_protection(p, false);
+        ptr = arena_alloc(p, bytes);
+        if (ptr != NULL && zero)
+            memset(ptr, 0, bytes);
+        set_protection(p, was);
+        b->paged = true;
+    } else {
+        b->base = aligned_alloc(ALIGN, round_up(bytes == 0 ? 1 : bytes, ALIGN));
+        ptr = b->base;
+        if (ptr != NULL && zero)
+            memset(ptr, 0, bytes);
+    }
+    if (ptr == NULL || !kdpc__ptrmap_put(&p->blocks, (uintptr_t)ptr, b)) {
+        if (ptr != NULL && b->paged)
+            arena_free(p, ptr, bytes);
+        free(b->base);
+        free(b);
+        return NULL;
+    }
+    b->user = (uintptr_t)ptr;
+    b->size = bytes;
+    b->tag = tag;
+    b->next = p->all;
+    if (p->all != NULL)
+        p->all->prev = b;
+    p->all = b;
+    return ptr;
+}
+
+PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithTag", &c);
+    if (m == NULL)
+        return NULL;
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, false);
+    kdpc__ke_point(m);
+    return r;
+}
+
+#define POOL2_REQUIRED_KNOWN 0x1ffull
+
+PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAllocatePool2", &c);
+    if (m == NULL)
+        return NULL;
+    ULONG64 required = Flags & 0xffffffffull;
+    ULONG64 types = Flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED);
+    if (Tag == 0 || (required & ~POOL2_REQUIRED_KNOWN) != 0 || types == 0 ||
+        (types & (types - 1)) != 0)
+        return NULL;
+    PVOID r = allocate(m, c, types == POOL_FLAG_PAGED, NumberOfBytes, Tag,
+                       (Flags & POOL_FLAG_UNINITIALIZED) == 0);
+    kdpc__ke_point(m);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Free                                                                */
+
+typedef struct span {
+    uintptr_t lo, hi;
+} span;
+
+static bool dpc_in(PKDPC d, void *arg)
+{
+    span *s = arg;
+    return (uintptr_t)d >= s->lo && (uintptr_t)d < s->hi;
+}
+
+static bool timer_in(PKTIMER t, void *arg)
+{
+    span *s = arg;
+    return (uintptr_t)t >= s->lo && (uintptr_t)t < s->hi;
+}
+
+static bool work_in(PWORK_QUEUE_ITEM w, void *arg)
+{
+    span *s = arg;
+    /* An I/O work item allocated in this block carries its WORK_QUEUE_ITEM first. */
+    return (uintptr_t)w >= s->lo && (uintptr_t)w < s->hi;
+}
+
+/* A queued DPC, set timer or queued work item inside the block: mem.free_active. When the rule
+ * lets the run go on, kdpc takes the object out of its queue first, so nothing points into freed
+ * memory (Divergence: Windows would go on with a corrupted queue). */
+static void check_active(kdpc_machine *m, blk *b)
+{
+    span s = {b->user, b->user + (b->size == 0 ? 1 : b->size)};
+    PKDPC d;
+    while ((d = kdpc__ke_find_queued_dpc(m, dpc_in, &s)) != NULL) {
+        kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xC7, 1, (uintptr_t)d, s.lo, s.hi,
+                        KDPC_RP(d->DeferredRoutine),
+                        "pool block %#lx freed while it holds DPC %p, still queued",
+                        (unsigned long)s.lo, (void *)d);
+        (void)kdpc_KeRemoveQueueDpc(d);
+    }
+    PKTIMER t;
+    while ((t = kdpc__ke_find_set_timer(m, timer_in, &s)) != NULL) {
+        kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xC4, 0x15, (uintptr_t)t, s.lo, s.hi, NULL,
+                        "pool block %#lx freed while it holds timer %p, still set",
+                        (unsigned long)s.lo, (void *)t);
+        (void)kdpc__ke_timer_cancel(m, t);
+    }
+    PWORK_QUEUE_ITEM w;
+    while ((w = kdpc__ke_find_queued_work(m, work_in, &s)) != NULL) {
+        kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xE4, 0, (uintptr_t)w, s.lo, s.hi, NULL,
+                        "pool block %#lx freed while it holds work item %p, still queued",
+                        (unsigned long)s.lo, (void *)w);
+        kdpc__ke_unqueue_work(m, w);
+    }
+}
+
+void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExFreePool", &c);
+    if (m == NULL || P == NULL)
+        return;
+    kdpc__pool *p = pool_of(m);
+    blk *b = kdpc__ptrmap_get(&p->blocks, (uintptr_t)P);
+    if (b == NULL)
+        kdpc__bugcheck_forced(m, 0xC2, 7, 0, (uintptr_t)P, 0,
+                              "ExFreePool(%p): not an allocated pool block (freed twice, or "
+                              "never allocated) (BAD_POOL_CALLER)",
+                              P);
+    if (Tag != 0 && Tag != b->tag)
+        kdpc__bugcheck_forced(m, 0xC2, 0xA, (uintptr_t)P, Tag, b->tag,
+                              "ExFreePoolWithTag(%p) with tag %#lx; it was allocated with %#lx", P,
+                              (unsigned long)Tag, (unsigned long)b->tag);
+    check_active(m, b);
+    (void)kdpc__ptrmap_del(&p->blocks, (uintptr_t)P);
+    if (b->prev != NULL)
+        b->prev->next = b->next;
+    else
+        p->all = b->next;
+    if (b->next != NULL)
+        b->next->prev = b->prev;
+    if (b->paged) {
+        bool was = p->protected_now;
+        set_protection(p, false);
+        arena_free(p, P, b->size);
+        set_protection(p, was);
+    } else {
+        free(b->base);
+    }
+    free(b);
+    kdpc__ke_point(m);
+}
+
+kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, size_t *count, size_t *bytes)
+{
+    if (m == NULL || m->ke == NULL)
+        return KDPC_EINVAL;
+    size_t n = 0, sz = 0;
+    for (const blk *b = pool_of(m)->all; b != NULL; b = b->next) {
+        if (tag == 0 || b->tag == tag) {
+            n++;
+            sz += b->size;
+        }
+    }
+    if (count != NULL)
+        *count = n;
+    if (bytes != NULL)
+        *bytes = sz;
+    return KDPC_OK;
+}
+
+void kdpc_paged_code(const char *File, int Line)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("PAGED_CODE", &c);
+    if (m == NULL || c->irql <= APC_LEVEL)
+        return;
+    kdpc__violation(m, KDPC_R_MEM_PAGED_CODE, 0xC4, 0x0002001Au, c->irql, 0, 0, NULL,
+                    "PAGED_CODE() reached at IRQL %u (%s:%d): pageable code runs only at IRQL "
+                    "<= APC_LEVEL",
+                    (unsigned)c->irql, File, Line);
+}
