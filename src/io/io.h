@@ -63,6 +63,7 @@ typedef struct kdpc__io {
     kdpc__devrec *devices;
     kdpc__iolink mem;            /* list of I/O manager allocations (work items) */
     kdpc__irprec *irps;          /* every IRP allocated and not freed */
+    kdpc__ptrmap irp_map;        /* IRP address -> its record */
     KSPIN_LOCK cancel_lock;      /* the system-wide cancel spin lock (4.20) */
     struct kdpc__errlog *errlog; /* written error log entries */
     size_t nerrlog, caperrlog;

@@ -30,15 +30,13 @@
 
 #define IRP_MAGIC 0x6b495250u /* "kIRP" */
 
-static kdpc__irprec *rec_of(PIRP irp)
-{
-    kdpc__irprec *r = CONTAINING_RECORD(irp, kdpc__irprec, irp);
-    return r->magic == IRP_MAGIC ? r : NULL;
-}
-
 kdpc__irprec *kdpc__io_irprec(PIRP irp)
 {
-    return irp != NULL ? rec_of(irp) : NULL;
+    kdpc__thread *t = kdpc__self();
+    if (irp == NULL || t == NULL || t->m->ke == NULL)
+        return NULL;
+    kdpc__io *io = kdpc__io_of(t->m);
+    return io->irp_map.live != 0 ? kdpc__ptrmap_get(&io->irp_map, (uintptr_t)irp) : NULL;
 }
 
 void kdpc__io_irp_note(PIRP irp, const char *fmt, ...)
@@ -82,6 +80,10 @@ PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack)
     kdpc__irprec *r = calloc(1, sizeof(*r) + (size_t)stack * sizeof(IO_STACK_LOCATION));
     if (r == NULL)
         return NULL;
+    if (!kdpc__ptrmap_put(&io->irp_map, (uintptr_t)&r->irp, r)) {
+        free(r);
+        return NULL;
+    }
     r->magic = IRP_MAGIC;
     r->m = m;
     r->next = io->irps;
@@ -96,6 +98,7 @@ PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack)
 static void drop(kdpc_machine *m, kdpc__irprec *r)
 {
     kdpc__io *io = kdpc__io_of(m);
+    (void)kdpc__ptrmap_del(&io->irp_map, (uintptr_t)&r->irp);
     if (r->prev != NULL)
         r->prev->next = r->next;
     else
@@ -115,6 +118,7 @@ void kdpc__io_irps_free(kdpc_machine *m)
     kdpc__io *io = kdpc__io_of(m);
     while (io->irps != NULL)
         drop(m, io->irps);
+    kdpc__ptrmap_free(&io->irp_map);
 }
 
 PIRP kdpc_IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
@@ -271,7 +275,7 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
             PDEVICE_OBJECT dev = top ? NULL : IoGetCurrentIrpStackLocation(Irp)->DeviceObject;
             NTSTATUS rs = routine(dev, Irp, context);
             if (rs == STATUS_MORE_PROCESSING_REQUIRED) {
-                kdpc__io_irp_note(Irp, "completion stopped (more processing required)");
+                /* The routine owns the IRP now, and may have freed it: don't touch it. */
                 kdpc__ke_point(m);
                 return;
             }
