@@ -13,6 +13,9 @@
  * Verifier's Force IRQL Checking trims pageable memory, 7.8); a touch then
  * faults at the touching instruction and becomes mem.paged_touch (0xD1,
  * P1 address, P2 IRQL, P3 0 read / 1 write, P4 instruction pointer, 7.9).
+ * The fault handler only notes it (a signal handler may not allocate or
+ * lock); the bug check is raised at the next interleaving point of the
+ * same context, at the latest when the DPC or ISR returns.
  * A fault while the running CPU is below DISPATCH_LEVEL (the arena was left
  * protected by another CPU) just makes it accessible again: protection is
  * set eagerly when IRQL rises and lifted lazily.
@@ -21,6 +24,7 @@
  * checked (mem.free_active: a queued DPC, set timer or queued work item
  * inside the block) and leaks are counted per tag.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +55,12 @@ typedef struct kdpc__pool {
     range *free_ranges; /* sorted by offset */
     bool protected_now;
     int fault_slot;
+    struct {
+        volatile sig_atomic_t pending;
+        uintptr_t addr, ip;
+        bool write;
+        KIRQL irql;
+    } fault; /* written by the SIGSEGV handler, reported at the next point */
     kdpc__rng fault_rng;
 } kdpc__pool;
 
@@ -84,20 +94,44 @@ static void resumed_hook(kdpc_machine *m)
         kdpc__pool_irql(m, t->cpu);
 }
 
+/*
+ * Runs inside the SIGSEGV handler: only async-signal-safe work. A touch at
+ * raised IRQL is noted (address, access, instruction, IRQL) and reported by
+ * kdpc__pool_report_fault at the next interleaving point of the same
+ * context; the arena is made accessible so the access completes.
+ */
 static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
 {
     kdpc_machine *m = ctx;
     kdpc__pool *p = pool_of(m);
     kdpc__thread *t = kdpc__self();
-    if (t != NULL && t->m == m && t->cpu != NULL && t->cpu->irql >= DISPATCH_LEVEL) {
-        KIRQL irql = t->cpu->irql;
-        kdpc__violation(m, KDPC_R_MEM_PAGED_TOUCH, 0xD1, addr, irql, write ? 1u : 0u, ip, NULL,
-                        "paged pool at %#lx %s at IRQL %u: pageable memory may only be touched "
-                        "below DISPATCH_LEVEL",
-                        (unsigned long)addr, write ? "written" : "read", (unsigned)irql);
+    if (t != NULL && t->m == m && t->cpu != NULL && t->cpu->irql >= DISPATCH_LEVEL &&
+        !p->fault.pending) {
+        p->fault.addr = addr;
+        p->fault.write = write;
+        p->fault.ip = ip;
+        p->fault.irql = t->cpu->irql;
+        p->fault.pending = 1;
+        kdpc__ke_of(m)->fault_pending = 1;
     }
-    set_protection(p, false); /* not a violation, or one that lets the run go on */
+    if (kdpc__pages_protect(p->arena, p->arena_hi, true) == 0)
+        p->protected_now = false;
     return true;
+}
+
+void kdpc__pool_report_fault(kdpc_machine *m)
+{
+    kdpc__pool *p = pool_of(m);
+    kdpc__ke_of(m)->fault_pending = 0;
+    if (p == NULL || !p->fault.pending)
+        return;
+    p->fault.pending = 0;
+    kdpc__violation(m, KDPC_R_MEM_PAGED_TOUCH, 0xD1, p->fault.addr, p->fault.irql,
+                    p->fault.write ? 1u : 0u, p->fault.ip, NULL,
+                    "paged pool at %#lx %s at IRQL %u (instruction %#lx): pageable memory may "
+                    "only be touched below DISPATCH_LEVEL",
+                    (unsigned long)p->fault.addr, p->fault.write ? "written" : "read",
+                    (unsigned)p->fault.irql, (unsigned long)p->fault.ip);
 }
 
 void kdpc__pool_run_begin(kdpc_machine *m)

@@ -10,6 +10,7 @@
 #ifndef KDPC_KE_H
 #define KDPC_KE_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,14 +121,15 @@ typedef struct kdpc__ke {
     struct kdpc__flush *flushes; /* KeFlushQueuedDpcs calls in progress (freed on a halt) */
     kdpc__run_box *boxes;        /* entries of runs (a timed run may leave one running) */
     /* clock and timers */
-    LIST_ENTRY timers;              /* set KTIMERs, sorted by due time */
-    uint64_t ticks;                 /* clock ticks since boot */
-    kdpc__ptrmap timer_owner;       /* KTIMER address -> driver that initialised it */
-    kdpc__ptrmap timer_queued;      /* KTIMER address -> itself while linked in timers */
-    struct kdpc__extimer *extimers; /* every EX_TIMER (freed at destroy) */
-    void *workers;                  /* worker pools (worker.c) */
-    void *pool;                     /* pool memory (ex/pool.c) */
-    void *io;                       /* the I/O layer's state */
+    LIST_ENTRY timers;                   /* set KTIMERs, sorted by due time */
+    uint64_t ticks;                      /* clock ticks since boot */
+    kdpc__ptrmap timer_owner;            /* KTIMER address -> driver that initialised it */
+    kdpc__ptrmap timer_queued;           /* KTIMER address -> itself while linked in timers */
+    struct kdpc__extimer *extimers;      /* every EX_TIMER (freed at destroy) */
+    void *workers;                       /* worker pools (worker.c) */
+    void *pool;                          /* pool memory (ex/pool.c) */
+    volatile sig_atomic_t fault_pending; /* a paged-pool touch at raised IRQL to report */
+    void *io;                            /* the I/O layer's state */
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
@@ -162,6 +164,7 @@ void kdpc__pool_irql(kdpc_machine *m, const kdpc__cpu *c); /* the running CPU ro
 void kdpc__pool_run_begin(kdpc_machine *m);
 void kdpc__pool_run_end(kdpc_machine *m);
 bool kdpc__pool_fail(kdpc_machine *m); /* low-resources simulation says: fail this allocation */
+void kdpc__pool_report_fault(kdpc_machine *m);
 
 static inline void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)
 {
@@ -178,6 +181,8 @@ static inline void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)
 void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c);
 static inline void kdpc__ke_point(kdpc_machine *m)
 {
+    if (((kdpc__ke *)m->ke)->fault_pending)
+        kdpc__pool_report_fault(m);
     kdpc__cpu *c = kdpc__tls_self->cpu;
     if (c->irql >= DISPATCH_LEVEL || ((kdpc__kecpu *)c->ke)->nframes != 0)
         kdpc__ke_watchdog(m, c);
