@@ -160,19 +160,49 @@ static size_t round_up(size_t n, size_t a)
     return (n + a - 1) & ~(a - 1);
 }
 
+/*
+ * io.md 7.1: a block of PAGE_SIZE or more starts on a page; a smaller one
+ * never crosses a page boundary. Aligning a small block to the power of two
+ * at or above its size gives the second.
+ */
+static size_t block_align(size_t size)
+{
+    if (size >= PAGE_SIZE)
+        return PAGE_SIZE;
+    size_t a = ALIGN;
+    while (a < size)
+        a <<= 1;
+    return a;
+}
+
 static void *arena_alloc(kdpc__pool *p, size_t size)
 {
     size_t need = round_up(size == 0 ? 1 : size, ALIGN);
+    size_t align = block_align(need);
     for (range **pr = &p->free_ranges; *pr != NULL; pr = &(*pr)->next) {
         range *r = *pr;
-        if (r->len < need)
+        size_t off = round_up(r->off, align);
+        if (off - r->off + need > r->len)
             continue;
-        size_t off = r->off;
-        r->off += need;
-        r->len -= need;
-        if (r->len == 0) {
-            *pr = r->next;
-            free(r);
+        size_t end = r->off + r->len;
+        if (off > r->off) { /* the gap before stays free */
+            r->len = off - r->off;
+            if (off + need < end) {
+                range *tail = malloc(sizeof(*tail));
+                if (tail == NULL)
+                    return NULL;
+                tail->off = off + need;
+                tail->len = end - (off + need);
+                tail->next = r->next;
+                r->next = tail;
+            }
+        } else {
+            r->off += need;
+            r->len -= need;
+            if (r->len == 0) {
+                *pr = r->next;
+                free(r);
+            }
         }
         size_t hi = round_up(off + need, PAGE_SIZE);
         if (hi > p->arena_hi) {
@@ -309,7 +339,9 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
         set_protection(p, was);
         b->paged = true;
     } else {
-        b->base = aligned_alloc(ALIGN, round_up(bytes == 0 ? 1 : bytes, ALIGN));
+        size_t need = round_up(bytes == 0 ? 1 : bytes, ALIGN);
+        size_t align = block_align(need);
+        b->base = aligned_alloc(align, round_up(need, align));
         ptr = b->base;
         if (ptr != NULL && zero)
             memset(ptr, 0, bytes);
