@@ -71,6 +71,15 @@ KDPC_EXPORT const kdpc_errorlog_entry *kdpc_errorlog_entry_at(const kdpc_machine
 KDPC_EXPORT kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, size_t *count,
                                               size_t *bytes);
 
+/**
+ * kdpc_dma_host_address() - the host memory behind a DMA logical address,
+ * for a virtual device that moves data: non-NULL only while
+ * [@logical, @logical + @length) lies inside a transfer mapped with
+ * MapTransfer / GetScatterGatherList and not yet flushed, or inside a common
+ * buffer. Thread: any code of @m's run.
+ */
+KDPC_EXPORT void *kdpc_dma_host_address(const kdpc_machine *m, uint64_t logical, size_t length);
+
 /** The machine a driver object belongs to, or NULL. */
 KDPC_EXPORT kdpc_machine *kdpc_driver_machine(PDRIVER_OBJECT driver);
 

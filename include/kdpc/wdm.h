@@ -15,5 +15,6 @@
 #include <kdpc/wdm/work.h>
 #include <kdpc/wdm/irp.h>
 #include <kdpc/wdm/pool.h>
+#include <kdpc/wdm/dma.h>
 
 #endif /* KDPC_WDM_H */

@@ -58,6 +58,8 @@ void kdpc__io_free(kdpc_machine *m)
     kdpc__io_mem_free_all(io);
     kdpc__io_irps_free(m);
     kdpc__io_errlog_free(m);
+    kdpc__io_dma_free(m);
+    kdpc__io_controllers_free(m);
     free(io);
     ke->io = NULL;
 }

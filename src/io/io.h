@@ -61,11 +61,13 @@ typedef struct kdpc__irprec {
 typedef struct kdpc__io {
     kdpc__drvrec *drivers;
     kdpc__devrec *devices;
-    kdpc__iolink mem;            /* list of I/O manager allocations (work items) */
-    kdpc__irprec *irps;          /* every IRP allocated and not freed */
-    kdpc__ptrmap irp_map;        /* IRP address -> its record */
-    KSPIN_LOCK cancel_lock;      /* the system-wide cancel spin lock (4.20) */
-    struct kdpc__errlog *errlog; /* written error log entries */
+    kdpc__iolink mem;                     /* list of I/O manager allocations (work items) */
+    kdpc__irprec *irps;                   /* every IRP allocated and not freed */
+    kdpc__ptrmap irp_map;                 /* IRP address -> its record */
+    struct adapter *adapters;             /* DMA adapters (dma.c) */
+    struct kdpc__controller *controllers; /* controller objects (controller.c) */
+    KSPIN_LOCK cancel_lock;               /* the system-wide cancel spin lock (4.20) */
+    struct kdpc__errlog *errlog;          /* written error log entries */
     size_t nerrlog, caperrlog;
 } kdpc__io;
 
@@ -97,6 +99,12 @@ PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack);
 void kdpc__io_irps_free(kdpc_machine *m);
 void kdpc__io_irps_at_quiescence(kdpc_machine *m);
 void kdpc__io_errlog_free(kdpc_machine *m);
+/* At IoCompleteRequest: DMA grants and controllers still held for the IRP (dma.c,
+ * controller.c). *used is set when the IRP went through DMA. */
+void kdpc__io_dma_completion(kdpc_machine *m, PIRP irp, bool *used);
+void kdpc__io_controller_completion(kdpc_machine *m, PIRP irp);
+void kdpc__io_dma_free(kdpc_machine *m);
+void kdpc__io_controllers_free(kdpc_machine *m);
 void kdpc__io_mem_free_all(kdpc__io *io);
 
 /* What a teardown takes away: one driver, one device, or the whole machine. */

@@ -249,6 +249,11 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
                         "bytes",
                         (unsigned long)Irp->IoStatus.Information,
                         (unsigned long)s->Parameters.DeviceIoControl.OutputBufferLength);
+    bool dma = false;
+    kdpc__io_dma_completion(m, Irp, &dma);
+    kdpc__io_controller_completion(m, Irp);
+    if (r != NULL && dma)
+        r->dma_used = true;
     if (r != NULL && !r->pio_flushed && Irp->CurrentLocation <= Irp->StackCount &&
         s->MajorFunction == IRP_MJ_READ && Irp->MdlAddress != NULL &&
         NT_SUCCESS(Irp->IoStatus.Status) && Irp->IoStatus.Information > 0 && !r->dma_used)

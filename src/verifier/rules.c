@@ -52,8 +52,11 @@ static const char *guideline_text(const char *g)
         {"G9", "G9: a DPC stalls at most 100 us with KeStallExecutionProcessor"},
         {"G13", "G13: the DPC logs device errors, retries, sets the I/O status block and calls "
                 "IoCompleteRequest exactly once, with a final status"},
-        {"G12", "G12: what a driver frees or tears down holds nothing still in use: no queued "
-                "DPC, set timer or queued work item inside it"},
+        {"G11", "G11: packet DMA flushes the adapter buffers after each transfer and frees the "
+                "adapter channel or map registers before the IRP is completed"},
+        {"G12", "G12: a controller object is freed before the IRP is completed, and what a "
+                "driver frees holds nothing still in use (no queued DPC, set timer or queued "
+                "work item inside it)"},
         {"G17", "G17: a PIO read calls KeFlushIoBuffers at the end of each transfer"},
         {"G16", "G16: buffered data goes to Irp->AssociatedIrp.SystemBuffer, within the "
                 "request's buffer, before completion"},

@@ -65,6 +65,10 @@ static const char *const all_rules[] = {
     "mem.paged_code",
     "mem.free_active",
     "pio.not_flushed",
+    "dma.adapter_held",
+    "dma.not_flushed",
+    "dma.double_free",
+    "controller.held",
     "wait.objects",
     "ke.bugcheck", /* last: the loops below skip it */
 };
@@ -848,6 +852,150 @@ static void ScPioNotFlushed(void *ctx)
     sw_done = buf[0] == 0x5a;
 }
 
+/* dma.* and controller.held: sc_dev's current IRP owns the adapter / controller */
+static UCHAR sc_dma_buf[64];
+static PMDL sc_dma_mdl;
+static PVOID sc_dma_base;
+
+static PDMA_ADAPTER sc_adapter(void)
+{
+    DEVICE_DESCRIPTION dd = {0};
+    dd.Version = DEVICE_DESCRIPTION_VERSION;
+    dd.Master = TRUE;
+    dd.Dma32BitAddresses = TRUE;
+    dd.InterfaceType = PCIBus;
+    dd.MaximumLength = PAGE_SIZE;
+    ULONG regs = 0;
+    return IoGetDmaAdapter(sc_dev, &dd, &regs);
+}
+
+static IO_ALLOCATION_ACTION ScKeepChannel(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                          PVOID MapRegisterBase, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    sc_dma_base = MapRegisterBase;
+    PDMA_ADAPTER a = Context;
+    if (sc_dma_mdl != NULL) {
+        ULONG len = sizeof(sc_dma_buf);
+        (void)a->DmaOperations->MapTransfer(a, sc_dma_mdl, MapRegisterBase,
+                                            MmGetMdlVirtualAddress(sc_dma_mdl), &len, FALSE);
+    }
+    return KeepObject;
+}
+
+/* Sets up sc_dev with a current IRP and an adapter whose channel it holds. */
+static PIRP sc_dma_start(PDMA_ADAPTER *out, bool map)
+{
+    if (!sc_load_io_driver())
+        return NULL;
+    PDMA_ADAPTER a = sc_adapter();
+    PIRP irp = sc_bare_irp(STATUS_SUCCESS);
+    if (a == NULL || irp == NULL)
+        return NULL;
+    sc_dma_mdl = NULL;
+    if (map) {
+        sc_dma_mdl = IoAllocateMdl(sc_dma_buf, sizeof(sc_dma_buf), FALSE, FALSE, NULL);
+        if (sc_dma_mdl == NULL)
+            return NULL;
+        MmBuildMdlForNonPagedPool(sc_dma_mdl);
+    }
+    sc_dev->CurrentIrp = irp; /* as IoStartPacket leaves it */
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    NTSTATUS st = a->DmaOperations->AllocateAdapterChannel(a, sc_dev, 1, ScKeepChannel, a);
+    KeLowerIrql(old);
+    *out = a;
+    return NT_SUCCESS(st) ? irp : NULL;
+}
+
+static void sc_dma_end(PDMA_ADAPTER a, PIRP irp)
+{
+    sc_dev->CurrentIrp = NULL;
+    IoFreeIrp(irp);
+    if (sc_dma_mdl != NULL)
+        IoFreeMdl(sc_dma_mdl);
+    a->DmaOperations->PutDmaAdapter(a);
+}
+
+static void ScDmaAdapterHeld(void *ctx)
+{
+    (void)ctx;
+    PDMA_ADAPTER a = NULL;
+    PIRP irp = sc_dma_start(&a, false);
+    if (irp == NULL)
+        return;
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* channel still held: 0xE6/0x2A */
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    a->DmaOperations->FreeAdapterChannel(a);
+    KeLowerIrql(old);
+    sc_dma_end(a, irp);
+    sw_done = 1;
+}
+
+static void ScDmaNotFlushed(void *ctx)
+{
+    (void)ctx;
+    PDMA_ADAPTER a = NULL;
+    PIRP irp = sc_dma_start(&a, true);
+    if (irp == NULL)
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    a->DmaOperations->FreeAdapterChannel(a); /* mapped, never flushed: 0xE6/0x0D */
+    KeLowerIrql(old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    sc_dma_end(a, irp);
+    sw_done = 1;
+}
+
+static void ScDmaDoubleFree(void *ctx)
+{
+    (void)ctx;
+    PDMA_ADAPTER a = NULL;
+    PIRP irp = sc_dma_start(&a, false);
+    if (irp == NULL)
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    a->DmaOperations->FreeAdapterChannel(a);
+    a->DmaOperations->FreeAdapterChannel(a); /* 0xE6/0x04 */
+    KeLowerIrql(old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    sc_dma_end(a, irp);
+    sw_done = 1;
+}
+
+static IO_ALLOCATION_ACTION ScKeepController(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                             PVOID MapRegisterBase, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)MapRegisterBase;
+    (void)Context;
+    return KeepObject;
+}
+
+static void ScControllerHeld(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PCONTROLLER_OBJECT k = IoCreateController(16);
+    PIRP irp = sc_bare_irp(STATUS_SUCCESS);
+    if (k == NULL || irp == NULL)
+        return;
+    sc_dev->CurrentIrp = irp;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    IoAllocateController(k, sc_dev, ScKeepController, NULL);
+    KeLowerIrql(old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* controller still held: code 0 */
+    old = KeRaiseIrqlToDpcLevel();
+    IoFreeController(k);
+    KeLowerIrql(old);
+    sc_dev->CurrentIrp = NULL;
+    IoFreeIrp(irp);
+    IoDeleteController(k);
+    sw_done = 1;
+}
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -898,6 +1046,10 @@ static scenario scenarios[] = {
     {"mem.paged_code", ScPagedCode, 1, NULL, KDPC_OK, -1, -1},
     {"mem.free_active", ScFreeActive, 1, NULL, KDPC_OK, -1, -1},
     {"pio.not_flushed", ScPioNotFlushed, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.adapter_held", ScDmaAdapterHeld, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.not_flushed", ScDmaNotFlushed, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.double_free", ScDmaDoubleFree, 1, NULL, KDPC_OK, -1, -1},
+    {"controller.held", ScControllerHeld, 1, NULL, KDPC_OK, -1, -1},
     {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -931,7 +1083,11 @@ static void test_scenario_default_outcome(void **state)
         assert_string_equal(bc->rule, sc->rule);
         assert_int_equal(st, KDPC_BUGCHECK);
         assert_true(bc->fatal);
-        assert_true(bc->code != 0);
+        /* RULES.md: where Windows has no bug check of its own, code 0 with the rule id */
+        if (strcmp(sc->rule, "controller.held") == 0)
+            assert_int_equal(bc->code, 0);
+        else
+            assert_true(bc->code != 0);
         assert_int_equal(sw_done, 0);
     }
     kdpc_machine_destroy(m);
@@ -1380,6 +1536,10 @@ int main(void)
         SCENARIO_TESTS(37),
         SCENARIO_TESTS(38),
         SCENARIO_TESTS(39),
+        SCENARIO_TESTS(40),
+        SCENARIO_TESTS(41),
+        SCENARIO_TESTS(42),
+        SCENARIO_TESTS(43),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * controller.c - controller objects: IoCreateController, IoAllocateController,
+ * IoFreeController, IoDeleteController (shared/semantics/io.md 5.13-5.15).
+ *
+ * A controller serialises devices that share hardware: IoAllocateController
+ * runs ControllerControl at once when the controller is free, otherwise
+ * queues it FIFO; IoFreeController runs the next one inside the call. The
+ * IRP a grant was for (Dev->CurrentIrp) must not complete while the
+ * controller is still held for it (controller.held, bug check with code 0).
+ */
+#include <stdlib.h>
+
+#include "io/io.h"
+
+typedef struct waiter {
+    PDEVICE_OBJECT dev;
+    PDRIVER_CONTROL routine;
+    PVOID ctx;
+    struct waiter *next;
+} waiter;
+
+typedef struct kdpc__controller {
+    CONTROLLER_OBJECT pub; /* first */
+    bool busy;
+    PIRP irp; /* the IRP of the current grant */
+    waiter *queue, *tail;
+    struct kdpc__controller *next;
+    _Alignas(16) unsigned char ext[];
+} kdpc__controller;
+
+static kdpc__controller *C(PCONTROLLER_OBJECT c)
+{
+    return (kdpc__controller *)(void *)c;
+}
+
+PCONTROLLER_OBJECT kdpc_IoCreateController(ULONG Size)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoCreateController", &c);
+    if (m == NULL || kdpc__pool_fail(m))
+        return NULL;
+    kdpc__controller *k = calloc(1, sizeof(*k) + Size);
+    if (k == NULL)
+        return NULL;
+    k->pub.Type = 5; /* IO_TYPE_CONTROLLER */
+    k->pub.Size = (CSHORT)sizeof(CONTROLLER_OBJECT);
+    k->pub.ControllerExtension = Size != 0 ? k->ext : NULL;
+    kdpc__io *io = kdpc__io_of(m);
+    k->next = io->controllers;
+    io->controllers = k;
+    kdpc__ke_point(m);
+    return &k->pub;
+}
+
+/* Grant the controller to the head of the queue (it is free). */
+static void grant(kdpc_machine *m, kdpc__controller *k)
+{
+    while (!k->busy && k->queue != NULL) {
+        waiter *w = k->queue;
+        k->queue = w->next;
+        if (k->queue == NULL)
+            k->tail = NULL;
+        k->busy = true;
+        k->irp = w->dev->CurrentIrp;
+        if (k->irp != NULL)
+            kdpc__io_irp_note(k->irp, "ControllerControl");
+        IO_ALLOCATION_ACTION act = w->routine(w->dev, w->dev->CurrentIrp, NULL, w->ctx);
+        free(w);
+        if (act == DeallocateObject) {
+            k->busy = false;
+            k->irp = NULL;
+        }
+    }
+    (void)m;
+}
+
+void kdpc_IoAllocateController(PCONTROLLER_OBJECT ControllerObject, PDEVICE_OBJECT DeviceObject,
+                               PDRIVER_CONTROL ExecutionRoutine, PVOID Context)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoAllocateController", &c);
+    if (m == NULL || ControllerObject == NULL || DeviceObject == NULL || ExecutionRoutine == NULL)
+        return;
+    kdpc__controller *k = C(ControllerObject);
+    waiter *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return;
+    w->dev = DeviceObject;
+    w->routine = ExecutionRoutine;
+    w->ctx = Context;
+    if (k->tail != NULL)
+        k->tail->next = w;
+    else
+        k->queue = w;
+    k->tail = w;
+    grant(m, k);
+    kdpc__ke_point(m);
+}
+
+void kdpc_IoFreeController(PCONTROLLER_OBJECT ControllerObject)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoFreeController", &c);
+    if (m == NULL || ControllerObject == NULL)
+        return;
+    kdpc__controller *k = C(ControllerObject);
+    k->busy = false;
+    k->irp = NULL;
+    grant(m, k);
+    kdpc__ke_point(m);
+}
+
+void kdpc_IoDeleteController(PCONTROLLER_OBJECT ControllerObject)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoDeleteController", &c);
+    if (m == NULL || ControllerObject == NULL)
+        return;
+    kdpc__io *io = kdpc__io_of(m);
+    for (kdpc__controller **p = &io->controllers; *p != NULL; p = &(*p)->next) {
+        if (*p == C(ControllerObject)) {
+            kdpc__controller *k = *p;
+            *p = k->next;
+            while (k->queue != NULL) {
+                waiter *w = k->queue;
+                k->queue = w->next;
+                free(w);
+            }
+            free(k);
+            break;
+        }
+    }
+    kdpc__ke_point(m);
+}
+
+void kdpc__io_controller_completion(kdpc_machine *m, PIRP irp)
+{
+    for (kdpc__controller *k = kdpc__io_of(m)->controllers; k != NULL; k = k->next) {
+        if (k->busy && k->irp == irp) {
+            kdpc__violation(m, KDPC_R_CONTROLLER_HELD, 0, (uintptr_t)&k->pub, (uintptr_t)irp, 0, 0,
+                            NULL,
+                            "IRP %p completed while controller %p is still held for it: "
+                            "IoFreeController first",
+                            (void *)irp, (void *)&k->pub);
+            k->irp = NULL;
+        }
+    }
+}
+
+void kdpc__io_controllers_free(kdpc_machine *m)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    while (io->controllers != NULL) {
+        kdpc__controller *k = io->controllers;
+        io->controllers = k->next;
+        while (k->queue != NULL) {
+            waiter *w = k->queue;
+            k->queue = w->next;
+            free(w);
+        }
+        free(k);
+    }
+}
