@@ -65,7 +65,7 @@ static void grant(kdpc_machine *m, kdpc__controller *k)
         k->irp = w->dev->CurrentIrp;
         if (k->irp != NULL)
             kdpc__io_irp_note(k->irp, "ControllerControl");
-        IO_ALLOCATION_ACTION act = w->routine(w->dev, w->dev->CurrentIrp, NULL, w->ctx);
+        IO_ALLOCATION_ACTION act = kdpc__io_call_control(m, w->routine, w->dev, NULL, w->ctx);
         free(w);
         if (act == DeallocateObject) {
             k->busy = false;
@@ -73,6 +73,26 @@ static void grant(kdpc_machine *m, kdpc__controller *k)
         }
     }
     (void)m;
+}
+
+/*
+ * Divergence: AllocateAdapterChannel and IoAllocateController must be called
+ * at DISPATCH_LEVEL, and on Windows the routine runs at the caller's IRQL
+ * (or at DISPATCH_LEVEL when it runs later, from the free). kdpc raises to
+ * DISPATCH_LEVEL around the routine whatever the caller's IRQL, so the
+ * routine always sees the IRQL its documentation promises.
+ */
+IO_ALLOCATION_ACTION kdpc__io_call_control(kdpc_machine *m, PDRIVER_CONTROL routine,
+                                           PDEVICE_OBJECT dev, PVOID base, PVOID ctx)
+{
+    (void)m;
+    KIRQL old = kdpc__tls_self->cpu->irql;
+    if (old < DISPATCH_LEVEL)
+        kdpc_KeRaiseIrql(DISPATCH_LEVEL, &old);
+    IO_ALLOCATION_ACTION act = routine(dev, dev->CurrentIrp, base, ctx);
+    if (old < DISPATCH_LEVEL)
+        kdpc_KeLowerIrql(old);
+    return act;
 }
 
 void kdpc_IoAllocateController(PCONTROLLER_OBJECT ControllerObject, PDEVICE_OBJECT DeviceObject,

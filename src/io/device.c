@@ -6,6 +6,7 @@
  * zeroed and 16-byte aligned. The embedded Dpc is zeroed too (DpcData NULL)
  * until IoInitializeDpcRequest binds it (fact 5.1).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +124,32 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     kdpc__io_check_pending(m, &scope, "IoDeleteDevice");
     kdpc__io_device_free(m, d);
     kdpc__ke_point(m);
+}
+
+static size_t narrow(char *out, size_t n, const WCHAR *w, size_t len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len && w != NULL && k + 1 < n; i++)
+        out[k++] = w[i] < 0x80 ? (char)w[i] : '?';
+    out[k < n ? k : n - 1] = '\0';
+    return k;
+}
+
+const char *kdpc__io_device_label(const kdpc__devrec *d, char *buf, size_t n)
+{
+    char dev[96], drv[96];
+    if (d == NULL) {
+        snprintf(buf, n, "an unknown device");
+        return buf;
+    }
+    const UNICODE_STRING *dn = &d->obj.DeviceName;
+    (void)narrow(dev, sizeof(dev), dn->Buffer, dn->Length / sizeof(WCHAR));
+    drv[0] = '\0';
+    if (d->obj.DriverObject != NULL) {
+        const UNICODE_STRING *rn = &d->obj.DriverObject->DriverName;
+        (void)narrow(drv, sizeof(drv), rn->Buffer, rn->Length / sizeof(WCHAR));
+    }
+    snprintf(buf, n, "%s%s of %s", dev[0] != '\0' ? "" : "an unnamed device", dev,
+             drv[0] != '\0' ? drv : "an unknown driver");
+    return buf;
 }

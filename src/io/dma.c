@@ -127,7 +127,7 @@ static void serve(kdpc_machine *m, adapter *a)
         r->channel = true;
         if (r->irp != NULL)
             kdpc__io_irp_note(r->irp, "AdapterControl");
-        IO_ALLOCATION_ACTION act = q->routine(q->dev, q->dev->CurrentIrp, r, q->ctx);
+        IO_ALLOCATION_ACTION act = kdpc__io_call_control(m, q->routine, q->dev, r, q->ctx);
         free(q);
         if (act == DeallocateObjectKeepRegisters || act == DeallocateObject) {
             r->channel = false;

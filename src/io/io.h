@@ -82,6 +82,8 @@ void kdpc__io_free(kdpc_machine *m);
 void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d);
 kdpc__devrec *kdpc__io_devrec(kdpc_machine *m, PDEVICE_OBJECT dev);
 bool kdpc__io_in_device(const kdpc__devrec *d, const void *addr);
+/* "\Device\Name of \Driver\name" (or "an unnamed device of ...") for reports. */
+const char *kdpc__io_device_label(const kdpc__devrec *d, char *buf, size_t n);
 /* Zeroed allocation owned by the I/O manager, freed at destroy if the driver does not. */
 void *kdpc__io_alloc(kdpc_machine *m, size_t size);
 void kdpc__io_free_mem(kdpc_machine *m, void *p);
@@ -102,6 +104,10 @@ void kdpc__io_errlog_free(kdpc_machine *m);
 /* At IoCompleteRequest: DMA grants and controllers still held for the IRP (dma.c,
  * controller.c). *used is set when the IRP went through DMA. */
 void kdpc__io_dma_completion(kdpc_machine *m, PIRP irp, bool *used);
+/* Run an AdapterControl / ControllerControl routine for @dev's current IRP at
+ * DISPATCH_LEVEL (controller.c). */
+IO_ALLOCATION_ACTION kdpc__io_call_control(kdpc_machine *m, PDRIVER_CONTROL routine,
+                                           PDEVICE_OBJECT dev, PVOID base, PVOID ctx);
 void kdpc__io_controller_completion(kdpc_machine *m, PIRP irp);
 void kdpc__io_dma_free(kdpc_machine *m);
 void kdpc__io_controllers_free(kdpc_machine *m);

@@ -461,11 +461,13 @@ void kdpc__io_irps_at_quiescence(kdpc_machine *m)
         if (!r->queued && !r->started)
             continue;
         r->lost_reported = true;
+        char label[224];
         kdpc__violation(
             m, KDPC_R_IO_IRP_LOST, 0, (uintptr_t)&r->irp, (uintptr_t)r->device, 0, 0, NULL,
-            "IRP %p on device %p was %s and never completed (a missing "
+            "IRP %p on device %p (%s) was %s and never completed (a missing "
             "IoStartNextPacket or a lost coalesced request?); history: %s",
             (void *)&r->irp, (void *)r->device,
+            kdpc__io_device_label(kdpc__io_devrec(m, r->device), label, sizeof(label)),
             r->queued ? "queued on the device queue" : "started (CurrentIrp)", r->history);
     }
 }

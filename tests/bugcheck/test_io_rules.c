@@ -255,6 +255,8 @@ static void test_irp_queued_and_never_started_is_reported_lost_at_end(void **sta
     assert_non_null(strstr(w->message, want));
     snprintf(want, sizeof want, "%p", (void *)r.irps[0]);
     assert_null(strstr(w->message, want)); /* the completed one is not reported */
+    /* and by name: the device's and its driver's */
+    assert_non_null(strstr(w->message, "\\Device\\KdpcLostDev of \\Driver\\iorules"));
     kdpc_machine_destroy(m);
 }
 
