@@ -50,6 +50,7 @@ typedef struct kdpc__pool {
     kdpc__ptrmap blocks; /* user address -> blk */
     blk *all;
     unsigned char *arena;
+    unsigned char *system_view; /* the same pages, never protected (locked MDLs), or NULL */
     size_t arena_size;
     size_t arena_hi;    /* end of the highest block ever handed out (page rounded) */
     range *free_ranges; /* sorted by offset */
@@ -256,7 +257,9 @@ int kdpc__pool_init(kdpc_machine *m)
     kdpc__rng_seed(&p->fault_rng, m->cfg.seed ^ 0x6c6f777265737263ull);
     size_t size = round_up(m->cfg.paged_pool_bytes, PAGE_SIZE);
     if (size != 0) {
-        p->arena = kdpc__pages_reserve(size);
+        void *view = NULL;
+        p->arena = kdpc__pages_reserve_aliased(size, &view);
+        p->system_view = view;
         if (p->arena != NULL) {
             p->arena_size = size;
             p->free_ranges = calloc(1, sizeof(range));
@@ -298,8 +301,27 @@ void kdpc__pool_free_all(kdpc_machine *m)
     if (p->fault_slot >= 0)
         kdpc__fault_region_remove(p->fault_slot);
     kdpc__pages_release(p->arena, p->arena_size);
+    kdpc__pages_release(p->system_view, p->arena_size);
     free(p);
     kdpc__ke_of(m)->pool = NULL;
+}
+
+/*
+ * io.md 7.4: pages of paged pool locked through an MDL and mapped to system
+ * space may be touched at DISPATCH_LEVEL. The system address of such a range
+ * is its place in the arena's second view, which is never protected; the
+ * pageable address itself stays protected, so a stray touch through it is
+ * still caught.
+ */
+void *kdpc__pool_system_va(kdpc_machine *m, void *va)
+{
+    kdpc__pool *p = pool_of(m);
+    if (p == NULL || p->system_view == NULL)
+        return va;
+    unsigned char *a = va;
+    if (a < p->arena || a >= p->arena + p->arena_size)
+        return va;
+    return p->system_view + (a - p->arena);
 }
 
 bool kdpc__pool_fail(kdpc_machine *m)

@@ -470,8 +470,8 @@ void *kdpc_dma_host_address(const kdpc_machine *m, uint64_t logical, size_t leng
     for (adapter *a = kdpc__io_of(m)->adapters; a != NULL; a = a->next) {
         for (mapreg *r = a->grants; r != NULL; r = r->next) {
             for (unsigned i = 0; i < r->nranges; i++) {
-                if (lo >= r->ranges[i].lo && hi <= r->ranges[i].hi)
-                    return (void *)lo;
+                if (lo >= r->ranges[i].lo && hi <= r->ranges[i].hi) /* the pages are locked */
+                    return kdpc__pool_system_va((kdpc_machine *)(uintptr_t)m, (void *)lo);
             }
         }
         for (common *cb = a->commons; cb != NULL; cb = cb->next) {

@@ -311,7 +311,7 @@ static PMDL mdl_for(kdpc_machine *m, PIRP irp, PVOID va, ULONG len)
     mdl->StartVa = (PVOID)(a & ~(uintptr_t)(PAGE_SIZE - 1));
     mdl->ByteOffset = (ULONG)(a & (PAGE_SIZE - 1));
     mdl->ByteCount = len;
-    mdl->MappedSystemVa = va;
+    mdl->MappedSystemVa = kdpc__pool_system_va(m, va); /* locked and mapped (4.13, 7.4) */
     mdl->MdlFlags = MDL_MAPPED_TO_SYSTEM_VA | MDL_PAGES_LOCKED;
     irp->MdlAddress = mdl;
     return mdl;

@@ -52,3 +52,19 @@ void kdpc_MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
     MemoryDescriptorList->MappedSystemVa = MmGetMdlVirtualAddress(MemoryDescriptorList);
     MemoryDescriptorList->MdlFlags |= MDL_SOURCE_IS_NONPAGED_POOL | MDL_MAPPED_TO_SYSTEM_VA;
 }
+
+PVOID kdpc_MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
+{
+    (void)Priority;
+    if (Mdl == NULL)
+        return NULL;
+    if (Mdl->MappedSystemVa == NULL || (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) == 0) {
+        PVOID va = MmGetMdlVirtualAddress(Mdl);
+        kdpc_machine *m = kdpc_current_machine();
+        if (m != NULL && (Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL)) != 0)
+            va = kdpc__pool_system_va(m, va);
+        Mdl->MappedSystemVa = va;
+        Mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
+    }
+    return Mdl->MappedSystemVa;
+}

@@ -164,6 +164,7 @@ void kdpc__pool_irql(kdpc_machine *m, const kdpc__cpu *c); /* the running CPU ro
 void kdpc__pool_run_begin(kdpc_machine *m);
 void kdpc__pool_run_end(kdpc_machine *m);
 bool kdpc__pool_fail(kdpc_machine *m); /* low-resources simulation says: fail this allocation */
+void *kdpc__pool_system_va(kdpc_machine *m, void *va); /* locked-MDL system address (7.4) */
 void kdpc__pool_report_fault(kdpc_machine *m);
 
 static inline void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)

@@ -46,6 +46,10 @@ uint64_t kdpc__host_now_ns(void);
 /* Page-granular memory that can be made inaccessible (posix/fault.c). */
 void *kdpc__pages_reserve(size_t bytes); /* readable and writable, or NULL */
 void kdpc__pages_release(void *p, size_t bytes);
+/* Like kdpc__pages_reserve, plus a second view *alias of the same pages that
+ * protecting the first view leaves accessible (a "system-space mapping").
+ * *alias is NULL when the host cannot give one; release both views. */
+void *kdpc__pages_reserve_aliased(size_t bytes, void **alias);
 int kdpc__pages_protect(void *p, size_t bytes, bool accessible);
 
 /* A touch of a protected region calls fn(ctx, address, is_write, instruction pointer) on the

@@ -160,6 +160,63 @@ static void test_dpc_reading_paged_pool_bugchecks_d1_with_read(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* io 7.4: locked MDL pages mapped to system space may be touched at DISPATCH_LEVEL */
+static PMDL mdl_over_paged(BOOLEAN lock)
+{
+    PMDL mdl = IoAllocateMdl((PVOID)(uintptr_t)S.pg, 64, FALSE, FALSE, NULL);
+    if (mdl != NULL && lock)
+        MmProbeAndLockPages(mdl, KernelMode, IoWriteAccess);
+    return mdl;
+}
+
+static void locked_mdl_entry(void *ctx)
+{
+    BOOLEAN lock = (BOOLEAN)(uintptr_t)ctx;
+    alloc_paged();
+    if (S.pg == NULL)
+        return;
+    PMDL mdl = mdl_over_paged(lock);
+    if (mdl == NULL)
+        return;
+    volatile UCHAR *sys = MmGetSystemAddressForMdlSafe(mdl, NormalPagePriority);
+    S.ptr = (PVOID)(uintptr_t)sys;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    sys[3] = 0x77; /* fine when locked; 0xD1 when not */
+    KeStallExecutionProcessor(1);
+    KeLowerIrql(old);
+    S.reached_after = 1;
+    S.sink = S.pg[3]; /* the same page, seen through the pageable address at PASSIVE */
+    if (lock)
+        MmUnlockPages(mdl);
+    IoFreeMdl(mdl);
+    ExFreePoolWithTag((PVOID)(uintptr_t)S.pg, TAG);
+    S.reached_end = 1;
+}
+
+static void test_locked_mdl_over_paged_pool_is_touchable_at_dispatch(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(3);
+    assert_int_equal(kdpc_machine_run(m, locked_mdl_entry, (void *)(uintptr_t)TRUE), KDPC_OK);
+    assert_int_equal(S.reached_end, 1);
+    assert_int_equal(S.sink, 0x77);                      /* both addresses name the same memory */
+    assert_ptr_not_equal(S.ptr, (PVOID)(uintptr_t)S.pg); /* a system-space view */
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
+static void test_unlocked_mdl_over_paged_pool_still_bugchecks_d1_at_dispatch(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(4);
+    kdpc_status st = kdpc_machine_run(m, locked_mdl_entry, (void *)(uintptr_t)FALSE);
+    KT_ASSERT_BUGCHECK(m, st, "mem.paged_touch", 0xD1);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], addr_of(&S.pg[3]));
+    assert_int_equal(S.reached_after, 0);
+    kdpc_machine_destroy(m);
+}
+
 static BOOLEAN PagedIsr(PKINTERRUPT Interrupt, PVOID Context)
 {
     (void)Interrupt;
@@ -679,6 +736,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dpc_writing_paged_pool_bugchecks_d1_with_address_irql_write),
         cmocka_unit_test(test_dpc_reading_paged_pool_bugchecks_d1_with_read),
+        cmocka_unit_test(test_locked_mdl_over_paged_pool_is_touchable_at_dispatch),
+        cmocka_unit_test(test_unlocked_mdl_over_paged_pool_still_bugchecks_d1_at_dispatch),
         cmocka_unit_test(test_isr_reading_paged_pool_bugchecks_d1_at_the_isr_irql),
         cmocka_unit_test(test_thread_holding_a_spin_lock_touching_paged_pool_bugchecks_d1),
         cmocka_unit_test(test_paged_touch_at_apc_level_is_fine),

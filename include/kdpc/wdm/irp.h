@@ -390,15 +390,21 @@ static inline ULONG MmGetMdlByteOffset(const MDL *Mdl)
 {
     return Mdl->ByteOffset;
 }
-/** MmGetSystemAddressForMdlSafe - a system address for the buffer (kdpc: the buffer itself). */
+KDPC_EXPORT PVOID kdpc_MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority);
+/**
+ * MmGetSystemAddressForMdlSafe - a system-space address for the buffer the
+ * MDL describes (io.md 4.13, 7.4). For locked pages (MmProbeAndLockPages, an
+ * I/O manager direct-I/O MDL) or an MDL built for nonpaged pool the address
+ * stays valid at DISPATCH_LEVEL even over paged pool: kdpc returns a second
+ * view of those pages. Divergence: an MDL over paged pool that was never
+ * locked maps to the pageable address itself, so a touch at DISPATCH_LEVEL
+ * is caught (mem.paged_touch) where Windows would fail the mapping.
+ * IRQL: <= DISPATCH_LEVEL. Return: the address (kdpc never returns NULL for a
+ * valid MDL).
+ */
 static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
 {
-    (void)Priority;
-    if (Mdl->MappedSystemVa == NULL) {
-        Mdl->MappedSystemVa = MmGetMdlVirtualAddress(Mdl);
-        Mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
-    }
-    return Mdl->MappedSystemVa;
+    return kdpc_MmGetSystemAddressForMdlSafe(Mdl, Priority);
 }
 /** MmProbeAndLockPages - lock the pages (kdpc: all memory is resident; sets MDL_PAGES_LOCKED). */
 static inline void MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Op)

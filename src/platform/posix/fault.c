@@ -14,7 +14,10 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <ucontext.h>
 
 #include "platform/platform.h"
@@ -36,6 +39,48 @@ void *kdpc__pages_reserve(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
+}
+
+static int shared_fd(size_t bytes)
+{
+#if defined(__linux__)
+    int fd = memfd_create("kdpc-paged-pool", MFD_CLOEXEC);
+#else
+    static atomic_uint serial;
+    char name[64];
+    snprintf(name, sizeof(name), "/kdpc-pool-%ld-%u", (long)getpid(),
+             atomic_fetch_add(&serial, 1u));
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0)
+        shm_unlink(name);
+#endif
+    if (fd < 0)
+        return -1;
+    if (ftruncate(fd, (off_t)bytes) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void *kdpc__pages_reserve_aliased(size_t bytes, void **alias)
+{
+    *alias = NULL;
+    int fd = shared_fd(bytes);
+    if (fd < 0)
+        return kdpc__pages_reserve(bytes);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *q =
+        p == MAP_FAILED ? MAP_FAILED : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return kdpc__pages_reserve(bytes);
+    if (q == MAP_FAILED) {
+        munmap(p, bytes);
+        return kdpc__pages_reserve(bytes);
+    }
+    *alias = q;
+    return p;
 }
 
 void kdpc__pages_release(void *p, size_t bytes)
