@@ -138,7 +138,10 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
  * AdapterControl at once when the adapter (and registers) are free, else
  * queues it FIFO; MapTransfer maps at most the registers allocated (Length is
  * cut to that: split larger transfers); FlushAdapterBuffers once per
- * MapTransfer before completion or freeing. Bugchecks: dma.adapter_held
+ * MapTransfer before completion or freeing. GetDmaAlignment is 1.
+ * Divergence: ReadDmaCounter always returns 0 (a virtual device moves a
+ * mapped piece at once, so no transfer is ever part-way through).
+ * AdapterControl always runs at DISPATCH_LEVEL. Bugchecks: dma.adapter_held
  * (0xE6/0x2A) completing the IRP with the channel or registers still held,
  * dma.not_flushed (0xE6/0x0D), dma.double_free (0xE6/0x04 channel, 0x05
  * registers).
