@@ -34,16 +34,15 @@
 #include <kdpc/driver.h>
 #include <wdm.h>
 
-#define REPS       5
-#define REQUESTERS 4u
-#define IRPS_EACH  2500u
-#define LINE       5
-#define DIRQL      5
-#define IOCTL_BENCH                                                                                \
-    CTL_CODE(FILE_DEVICE_UNKNOWN, 0x820, METHOD_BUFFERED, FILE_ANY_ACCESS)
-#define DMA_CHUNK  (256u * 1024u)
-#define DMA_TOTAL  (256u * 1024u * 1024u)
-#define DPCS       2000000u
+#define REPS        5
+#define REQUESTERS  4u
+#define IRPS_EACH   2500u
+#define LINE        5
+#define DIRQL       5
+#define IOCTL_BENCH CTL_CODE(FILE_DEVICE_UNKNOWN, 0x820, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define DMA_CHUNK   (256u * 1024u)
+#define DMA_TOTAL   (256u * 1024u * 1024u)
+#define DPCS        2000000u
 
 static int broken;
 
@@ -250,8 +249,8 @@ static PMDL dma_mdl;
 static volatile unsigned long long dma_moved;
 static kdpc_machine *dma_machine;
 
-static IO_ALLOCATION_ACTION DmaControl(PDEVICE_OBJECT DeviceObject, PIRP Irp,
-                                       PVOID MapRegisterBase, PVOID Context)
+static IO_ALLOCATION_ACTION DmaControl(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID MapRegisterBase,
+                                       PVOID Context)
 {
     (void)DeviceObject;
     (void)Irp;
@@ -260,17 +259,16 @@ static IO_ALLOCATION_ACTION DmaControl(PDEVICE_OBJECT DeviceObject, PIRP Irp,
     ULONG left = DMA_CHUNK;
     while (left > 0) {
         ULONG len = left;
-        PHYSICAL_ADDRESS la =
-            dma_adapter->DmaOperations->MapTransfer(dma_adapter, dma_mdl, MapRegisterBase, va,
-                                                    &len, TRUE);
+        PHYSICAL_ADDRESS la = dma_adapter->DmaOperations->MapTransfer(
+            dma_adapter, dma_mdl, MapRegisterBase, va, &len, TRUE);
         void *host = kdpc_dma_host_address(dma_machine, (uint64_t)la.QuadPart, len);
         if (host == NULL || len == 0) {
             broken = 1;
             break;
         }
         memcpy(dma_dev_mem + (va - (PUCHAR)MmGetMdlVirtualAddress(dma_mdl)), host, len);
-        (void)dma_adapter->DmaOperations->FlushAdapterBuffers(dma_adapter, dma_mdl,
-                                                              MapRegisterBase, va, len, TRUE);
+        (void)dma_adapter->DmaOperations->FlushAdapterBuffers(dma_adapter, dma_mdl, MapRegisterBase,
+                                                              va, len, TRUE);
         dma_moved += len;
         va += len;
         left -= len;
@@ -334,8 +332,8 @@ static double bench_dma(void)
     uint64_t t1 = host_ns();
     if (st != KDPC_OK || dma_moved != DMA_TOTAL ||
         memcmp(dma_src, dma_dev_mem, DMA_CHUNK * 4u) != 0) {
-        fprintf(stderr, "bench_io: DMA run: %s, %llu of %u bytes\n", kdpc_strerror(st),
-                dma_moved, DMA_TOTAL);
+        fprintf(stderr, "bench_io: DMA run: %s, %llu of %u bytes\n", kdpc_strerror(st), dma_moved,
+                DMA_TOTAL);
         broken = 1;
     }
     kdpc_machine_destroy(dma_machine);
