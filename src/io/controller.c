@@ -23,7 +23,9 @@ typedef struct waiter {
 typedef struct kdpc__controller {
     CONTROLLER_OBJECT pub; /* first */
     bool busy;
-    PIRP irp; /* the IRP of the current grant */
+    PIRP irp;             /* the IRP of the current grant */
+    bool in_control;      /* ControllerControl is running */
+    bool done_in_control; /* ... and completed its IRP (fine if it returns DeallocateObject) */
     waiter *queue, *tail;
     struct kdpc__controller *next;
     _Alignas(16) unsigned char ext[];
@@ -65,14 +67,24 @@ static void grant(kdpc_machine *m, kdpc__controller *k)
         k->irp = w->dev->CurrentIrp;
         if (k->irp != NULL)
             kdpc__io_irp_note(k->irp, "ControllerControl");
+        PIRP irp = k->irp;
+        k->in_control = true;
+        k->done_in_control = false;
         IO_ALLOCATION_ACTION act = kdpc__io_call_control(m, w->routine, w->dev, NULL, w->ctx);
+        k->in_control = false;
         free(w);
         if (act == DeallocateObject) {
             k->busy = false;
             k->irp = NULL;
+        } else if (k->done_in_control) {
+            /* 5.5: a routine that completes the IRP must return DeallocateObject */
+            kdpc__violation(m, KDPC_R_CONTROLLER_HELD, 0, (uintptr_t)&k->pub, (uintptr_t)irp, 0, 0,
+                            NULL,
+                            "ControllerControl completed IRP %p and kept controller %p "
+                            "(KeepObject): return DeallocateObject",
+                            (void *)irp, (void *)&k->pub);
         }
     }
-    (void)m;
 }
 
 /*
@@ -157,7 +169,10 @@ void kdpc_IoDeleteController(PCONTROLLER_OBJECT ControllerObject)
 void kdpc__io_controller_completion(kdpc_machine *m, PIRP irp)
 {
     for (kdpc__controller *k = kdpc__io_of(m)->controllers; k != NULL; k = k->next) {
-        if (k->busy && k->irp == irp) {
+        if (k->busy && k->irp == irp && k->in_control) {
+            k->done_in_control = true; /* judged by what the routine returns */
+            k->irp = NULL;
+        } else if (k->busy && k->irp == irp) {
             kdpc__violation(m, KDPC_R_CONTROLLER_HELD, 0, (uintptr_t)&k->pub, (uintptr_t)irp, 0, 0,
                             NULL,
                             "IRP %p completed while controller %p is still held for it: "

@@ -35,14 +35,21 @@ typedef struct mapreg {
     struct adapter *a;
     PIRP irp;
     ULONG count;
-    bool held;    /* registers */
-    bool channel; /* the adapter channel too (KeepObject) */
+    bool held;            /* registers */
+    bool channel;         /* the adapter channel too (KeepObject) */
+    bool in_control;      /* AdapterControl is running */
+    bool done_in_control; /* ... and completed its IRP (fine if it returns DeallocateObject) */
     struct {
         uintptr_t lo, hi;
     } ranges[MAX_RANGES];
-    unsigned nranges; /* mapped and not flushed */
+    unsigned nranges;        /* mapped and not flushed */
+    PSCATTER_GATHER_LIST sg; /* GetScatterGatherList's list (compared, never read once put) */
     struct mapreg *next;
 } mapreg;
+
+/* Released grants kept so a second free of a recent MapRegisterBase or list is
+ * recognised by its address alone; older ones are freed. */
+#define RETIRED_KEPT 64u
 
 typedef struct request {
     PDEVICE_OBJECT dev;
@@ -96,6 +103,31 @@ static mapreg *new_grant(adapter *a, PIRP irp, ULONG count)
     return r;
 }
 
+/* The grant @base names on @a, or NULL: a MapRegisterBase is only ever
+ * compared, never followed, until it is found here. */
+static mapreg *find_grant(adapter *a, PVOID base)
+{
+    for (mapreg *r = a->grants; r != NULL; r = r->next)
+        if (r == base)
+            return r;
+    return NULL;
+}
+
+/* Free released grants beyond the RETIRED_KEPT most recent (the list is newest first). */
+static void reap(adapter *a)
+{
+    unsigned kept = 0;
+    for (mapreg **pr = &a->grants; *pr != NULL;) {
+        mapreg *r = *pr;
+        if (!r->held && !r->in_control && ++kept > RETIRED_KEPT) {
+            *pr = r->next;
+            free(r);
+        } else {
+            pr = &r->next;
+        }
+    }
+}
+
 static void check_flushed(kdpc_machine *m, mapreg *r, const char *when)
 {
     if (r->nranges == 0)
@@ -127,7 +159,10 @@ static void serve(kdpc_machine *m, adapter *a)
         r->channel = true;
         if (r->irp != NULL)
             kdpc__io_irp_note(r->irp, "AdapterControl");
+        PIRP irp = r->irp;
+        r->in_control = true;
         IO_ALLOCATION_ACTION act = kdpc__io_call_control(m, q->routine, q->dev, r, q->ctx);
+        r->in_control = false;
         free(q);
         if (act == DeallocateObjectKeepRegisters || act == DeallocateObject) {
             r->channel = false;
@@ -136,9 +171,18 @@ static void serve(kdpc_machine *m, adapter *a)
         if (act == DeallocateObject) {
             r->held = false;
             a->free_regs += r->count;
+        } else if (r->done_in_control) {
+            /* 5.5: a routine that completes the IRP must return DeallocateObject */
+            kdpc__violation(m, KDPC_R_DMA_ADAPTER_HELD, 0xE6, 0x2A, (uintptr_t)&a->pub,
+                            (uintptr_t)r, (uintptr_t)irp, NULL,
+                            "AdapterControl completed IRP %p and kept its %s: return "
+                            "DeallocateObject",
+                            (void *)irp,
+                            act == KeepObject ? "adapter channel and map registers"
+                                              : "map registers");
         }
     }
-    (void)m;
+    reap(a);
 }
 
 static NTSTATUS allocate_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
@@ -199,9 +243,7 @@ static void free_map_registers(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
     kdpc_machine *m = ctx_of("FreeMapRegisters", a);
     if (m == NULL)
         return;
-    mapreg *r = a->grants;
-    while (r != NULL && r != MapRegisterBase)
-        r = r->next;
+    mapreg *r = find_grant(a, MapRegisterBase);
     if (r == NULL || !r->held) {
         kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x05, (uintptr_t)DmaAdapter,
                         (uintptr_t)MapRegisterBase, 0, NULL,
@@ -228,9 +270,12 @@ static PHYSICAL_ADDRESS map_transfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID Ma
     la.QuadPart = 0;
     adapter *a = A(DmaAdapter);
     kdpc_machine *m = ctx_of("MapTransfer", a);
-    mapreg *r = MapRegisterBase;
-    if (m == NULL || r == NULL || Length == NULL || !r->held)
+    mapreg *r = m != NULL ? find_grant(a, MapRegisterBase) : NULL;
+    if (r == NULL || Length == NULL || !r->held) {
+        if (Length != NULL)
+            *Length = 0; /* nothing mapped */
         return la;
+    }
     ULONG limit = r->count * PAGE_SIZE - BYTE_OFFSET(CurrentVa);
     if (*Length > limit)
         *Length = limit;
@@ -252,8 +297,8 @@ static BOOLEAN flush_buffers(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegiste
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
     kdpc_machine *m = ctx_of("FlushAdapterBuffers", a);
-    mapreg *r = MapRegisterBase;
-    if (m == NULL || r == NULL)
+    mapreg *r = m != NULL ? find_grant(a, MapRegisterBase) : NULL;
+    if (r == NULL)
         return FALSE;
     for (unsigned i = 0; i < r->nranges; i++) {
         if (r->ranges[i].lo == (uintptr_t)CurrentVa) {
@@ -343,7 +388,7 @@ static NTSTATUS get_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject
     r->ranges[0].hi = (uintptr_t)CurrentVa + Length;
     r->nranges = 1;
     sg->NumberOfElements = 1;
-    sg->Reserved = (ULONG_PTR)r;
+    r->sg = sg;
     sg->Elements[0].Address.QuadPart = (LONGLONG)(uintptr_t)CurrentVa;
     sg->Elements[0].Length = Length;
     ExecutionRoutine(DeviceObject, DeviceObject->CurrentIrp, sg, Context);
@@ -359,8 +404,10 @@ static void put_sg_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGat
     kdpc_machine *m = ctx_of("PutScatterGatherList", a);
     if (m == NULL || ScatterGather == NULL)
         return;
-    mapreg *r = (mapreg *)ScatterGather->Reserved;
-    if (r == NULL || !r->held) {
+    mapreg *r = a->grants;
+    while (r != NULL && !(r->sg == ScatterGather && r->held))
+        r = r->next;
+    if (r == NULL) {
         kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x05, (uintptr_t)DmaAdapter,
                         (uintptr_t)ScatterGather, 0, NULL,
                         "PutScatterGatherList of a list already put back");
@@ -402,7 +449,7 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
     a->pub.DmaOperations = &ops;
     a->m = m;
     a->desc = *DeviceDescription;
-    ULONG regs = DeviceDescription->MaximumLength / PAGE_SIZE + 1;
+    ULONG regs = BYTES_TO_PAGES(DeviceDescription->MaximumLength) + 1;
     a->max_regs = regs > MAX_MAP_REGISTERS ? MAX_MAP_REGISTERS : regs;
     a->free_regs = a->max_regs;
     kdpc__io *io = kdpc__io_of(m);
@@ -422,7 +469,9 @@ void kdpc__io_dma_completion(kdpc_machine *m, PIRP irp, bool *used)
                 continue;
             *used = true;
             check_flushed(m, r, "IoCompleteRequest");
-            if (r->held)
+            if (r->in_control)
+                r->done_in_control = true; /* judged by what the routine returns */
+            else if (r->held)
                 kdpc__violation(m, KDPC_R_DMA_ADAPTER_HELD, 0xE6, 0x2A, (uintptr_t)&a->pub,
                                 (uintptr_t)r, (uintptr_t)irp, NULL,
                                 "IRP %p completed while its %s still held: FreeAdapterChannel / "
@@ -444,6 +493,8 @@ void kdpc__io_dma_free(kdpc_machine *m)
         while (a->grants != NULL) {
             mapreg *r = a->grants;
             a->grants = r->next;
+            if (r->sg != NULL && r->held)
+                free(r->sg); /* never put back */
             free(r);
         }
         while (a->queue != NULL) {

@@ -265,7 +265,9 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
     kdpc__io_irp_note(Irp, "IoCompleteRequest(%#lx)", (unsigned long)Irp->IoStatus.Status);
     if (r != NULL)
         r->queued = false;
-    for (;;) {
+    /* An IRP with no current stack location (CurrentLocation = StackCount + 1) has no
+     * completion routine left to call. */
+    while (Irp->CurrentLocation <= Irp->StackCount) {
         UCHAR control = s->Control;
         PIO_COMPLETION_ROUTINE routine = s->CompletionRoutine;
         PVOID context = s->Context;

@@ -157,6 +157,8 @@ static inline PDMA_ADAPTER IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
 #define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size)                                                   \
     ((ULONG)((((ULONG_PTR)(Va) & (PAGE_SIZE - 1)) + (Size) + (PAGE_SIZE - 1)) >> PAGE_SHIFT))
 #define BYTE_OFFSET(Va) ((ULONG)((ULONG_PTR)(Va) & (PAGE_SIZE - 1)))
+/** Pages needed for Size bytes, rounded up. */
+#define BYTES_TO_PAGES(Size) ((ULONG)(((Size) >> PAGE_SHIFT) + (((Size) & (PAGE_SIZE - 1)) != 0)))
 
 /* --- controller objects (5.13-5.15) --- */
 typedef struct _CONTROLLER_OBJECT {
