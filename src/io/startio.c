@@ -93,9 +93,12 @@ static void start_next(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, boo
         return;
     }
     kdpc__io *io = kdpc__io_of(m);
-    dev->CurrentIrp = NULL;
+    /* Cancelable: CurrentIrp changes under the cancel spin lock, so a cancel
+     * routine (which runs holding it) never sees the IRP in progress as neither
+     * current nor queued. */
     if (cancelable)
         kdpc__ke_lock_acquire(m, kdpc__cur_cpu(), &io->cancel_lock, KDPC_LOCK_ORDINARY, NULL);
+    dev->CurrentIrp = NULL;
     PKDEVICE_QUEUE_ENTRY e = bykey ? kdpc_KeRemoveByKeyDeviceQueue(&dev->DeviceQueue, key)
                                    : kdpc_KeRemoveDeviceQueue(&dev->DeviceQueue);
     PIRP irp = e != NULL ? CONTAINING_RECORD(e, IRP, Tail.Overlay.DeviceQueueEntry) : NULL;
