@@ -49,5 +49,12 @@ BOOLEAN kdpc_IoCancelIrp(PIRP Irp)
                              ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject
                              : NULL;
     routine(dev, Irp); /* it releases the cancel spin lock */
+    kdpc__lock *l = kdpc__lock_find(m, &kdpc__io_of(m)->cancel_lock);
+    if (l != NULL && l->owner == (int)kdpc__cur_cpu()->index)
+        kdpc__violation(m, KDPC_R_IO_CANCEL_LOCK_HELD, 0x11B, (uintptr_t)Irp, (uintptr_t)routine, 0,
+                        0, NULL,
+                        "cancel routine returned holding the cancel spin lock: release it with "
+                        "IoReleaseCancelSpinLock(Irp->CancelIrql) "
+                        "(DRIVER_RETURNED_HOLDING_CANCEL_LOCK)");
     return TRUE;
 }

@@ -237,6 +237,13 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
         kdpc__violation(m, KDPC_R_IO_COMPLETE_PENDING, 0xC9, 0x06, (uintptr_t)Irp, 0, 0, NULL,
                         "IoCompleteRequest with IoStatus.Status = STATUS_PENDING: set the final "
                         "status first");
+    if (Irp->CancelRoutine != NULL) /* io.md 4.13 */
+        kdpc__violation(m, KDPC_R_IO_COMPLETE_CANCELABLE, 0xC9, 0x07, (uintptr_t)Irp,
+                        (uintptr_t)Irp->CancelRoutine, 0, NULL,
+                        "IoCompleteRequest on IRP %p with its cancel routine still set: "
+                        "IoSetCancelRoutine(Irp, NULL) first, and complete only if it returned "
+                        "the routine (else the cancel routine owns the IRP)",
+                        (void *)Irp);
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
     if (Irp->CurrentLocation <= Irp->StackCount && s->MajorFunction == IRP_MJ_DEVICE_CONTROL &&
         METHOD_FROM_CTL_CODE(s->Parameters.DeviceIoControl.IoControlCode) == METHOD_BUFFERED &&

@@ -79,6 +79,8 @@ const char *kdpc__bugcheck_name(uint32_t code)
         return "IRQL_NOT_GREATER_OR_EQUAL";
     case 0x0A:
         return "IRQL_NOT_LESS_OR_EQUAL";
+    case 0x0C:
+        return "MAXIMUM_WAIT_OBJECTS_EXCEEDED";
     case 0x0F:
         return "SPIN_LOCK_ALREADY_OWNED";
     case 0x10:
@@ -87,6 +89,8 @@ const char *kdpc__bugcheck_name(uint32_t code)
         return "KMODE_EXCEPTION_NOT_HANDLED";
     case 0x44:
         return "MULTIPLE_IRP_COMPLETE_REQUESTS";
+    case 0x48:
+        return "CANCEL_STATE_IN_COMPLETED_IRP";
     case 0x4A:
         return "IRQL_GT_ZERO_AT_SYSTEM_SERVICE";
     case 0xB8:
@@ -113,6 +117,8 @@ const char *kdpc__bugcheck_name(uint32_t code)
         return "HARDWARE_INTERRUPT_STORM";
     case 0x102:
         return "DPC_WATCHDOG_TIMEOUT";
+    case 0x11B:
+        return "DRIVER_RETURNED_HOLDING_CANCEL_LOCK";
     case 0x133:
         return "DPC_WATCHDOG_VIOLATION";
     case 0:

@@ -50,6 +50,8 @@
     XX(R_IO_START_NEXT_IRQL, "io.start_next_irql", 1, "G6")                                        \
     XX(R_IO_IRP_LOST, "io.irp_lost", 0, "G6")                                                      \
     XX(R_IO_BUFFER_OVERRUN, "io.buffer_overrun", 1, "G16")                                         \
+    XX(R_IO_COMPLETE_CANCELABLE, "io.complete_cancelable", 1, "G6")                                \
+    XX(R_IO_CANCEL_LOCK_HELD, "io.cancel_lock_held", 1, "G6")                                      \
     XX(R_ERRORLOG_IRQL, "errorlog.irql", 1, "G13")                                                 \
     XX(R_MEM_PAGED_TOUCH, "mem.paged_touch", 1, "G3")                                              \
     XX(R_MEM_PAGED_ALLOC, "mem.paged_alloc", 1, "G3")                                              \

@@ -59,6 +59,8 @@ static const char *const all_rules[] = {
     "io.start_next_irql",
     "io.irp_lost",
     "io.buffer_overrun",
+    "io.complete_cancelable",
+    "io.cancel_lock_held",
     "errorlog.irql",
     "mem.paged_touch",
     "mem.paged_alloc",
@@ -739,6 +741,45 @@ static void ScBufferOverrun(void *ctx)
     sw_done = 1;
 }
 
+static void ScNoCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+}
+
+static void ScCompleteCancelable(void *ctx)
+{
+    (void)ctx;
+    PIRP irp = sc_bare_irp(STATUS_SUCCESS);
+    if (irp == NULL)
+        return;
+    (void)IoSetCancelRoutine(irp, ScNoCancel);
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* routine still set: 0xC9/0x07 */
+    IoFreeIrp(irp);
+    sw_done = 1;
+}
+
+static void ScKeepCancelLock(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    (void)Irp; /* forgets IoReleaseCancelSpinLock */
+}
+
+static void ScCancelLockHeld(void *ctx)
+{
+    (void)ctx;
+    PIRP irp = sc_bare_irp(STATUS_SUCCESS);
+    if (irp == NULL)
+        return;
+    (void)IoSetCancelRoutine(irp, ScKeepCancelLock);
+    (void)IoCancelIrp(irp);                   /* returns holding the lock: 0x11B */
+    IoReleaseCancelSpinLock(irp->CancelIrql); /* as a warning: let go of it here */
+    irp->IoStatus.Status = STATUS_CANCELLED;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    IoFreeIrp(irp);
+    sw_done = 1;
+}
+
 static void ScErrorLogIrql(void *ctx)
 {
     (void)ctx;
@@ -1040,6 +1081,8 @@ static scenario scenarios[] = {
     {"io.start_next_irql", ScStartNextIrql, 1, NULL, KDPC_OK, -1, -1},
     {"io.irp_lost", ScIrpLost, 1, NULL, KDPC_OK, -1, -1},
     {"io.buffer_overrun", ScBufferOverrun, 1, NULL, KDPC_OK, -1, -1},
+    {"io.complete_cancelable", ScCompleteCancelable, 1, NULL, KDPC_OK, -1, -1},
+    {"io.cancel_lock_held", ScCancelLockHeld, 1, NULL, KDPC_OK, -1, -1},
     {"errorlog.irql", ScErrorLogIrql, 1, NULL, KDPC_OK, -1, -1},
     {"mem.paged_touch", ScPagedTouch, 1, NULL, KDPC_OK, -1, -1},
     {"mem.paged_alloc", ScPagedAlloc, 1, NULL, KDPC_OK, -1, -1},
@@ -1540,6 +1583,8 @@ int main(void)
         SCENARIO_TESTS(41),
         SCENARIO_TESTS(42),
         SCENARIO_TESTS(43),
+        SCENARIO_TESTS(44),
+        SCENARIO_TESTS(45),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

@@ -28,10 +28,12 @@
  * the rest; the DPC/cancel race over seeds on 2 CPUs, every IRP completed
  * exactly once with success or STATUS_CANCELLED (interrupts are delivered
  * late, so IRPs stay in progress long enough to be cancelled there). Broken
- * twins: CxCancel forgetting IoReleaseCancelSpinLock (the next cancel
- * acquires the lock its CPU still holds: spinlock.recursive, 0xC4/0x1000); a
- * DPC that completes without clearing the cancel routine (on some seeds a
- * cancel racing it completes the IRP first and the DPC completes it again:
+ * twins: CxCancel forgetting IoReleaseCancelSpinLock (io.cancel_lock_held,
+ * 0x11B as it returns; with that rule off the next cancel acquires the lock
+ * its CPU still holds: spinlock.recursive, 0xC4/0x1000); a DPC that
+ * completes without clearing the cancel routine (io.complete_cancelable,
+ * 0xC9/0x07, at that completion; with that rule off, on some seeds a cancel
+ * racing it completes the IRP first and the DPC completes it again:
  * io.double_complete, 0x44; on the others the cancel comes after and finds
  * the routine on a completed IRP: 0x48 CANCEL_STATE_IN_COMPLETED_IRP).
  *
@@ -567,6 +569,33 @@ static void test_cancel_routine_keeping_the_cancel_spin_lock_bugchecks(void **st
         KDPC_NAME(m, CxCancel);
         KDPC_NAME(m, ForgetEntry);
         kdpc_status st = kdpc_machine_run(m, ForgetEntry, NULL);
+        /* caught as the routine returns: 0x11B, P1 = the IRP, P2 = the routine */
+        KT_ASSERT_BUGCHECK(m, st, "io.cancel_lock_held", 0x11B);
+        const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+        assert_string_equal(bc->name, "DRIVER_RETURNED_HOLDING_CANCEL_LOCK");
+        assert_int_equal(bc->params[0], (uint64_t)(uintptr_t)t.irps[2]);
+        assert_int_equal(bc->params[1], (uint64_t)(uintptr_t)CxCancel);
+        assert_int_equal(t.done_count[2], 1); /* it did complete the IRP */
+        assert_int_equal(t.reached_end, 0);
+        kdpc_machine_destroy(m);
+    }
+}
+
+/* The same with io.cancel_lock_held off (a free kernel): the lock stays held, and the next
+ * IoCancelIrp on that CPU acquires it again: spinlock.recursive. */
+static void test_cancel_routine_keeping_the_lock_with_the_rule_off_self_deadlocks(void **state)
+{
+    (void)state;
+    for (unsigned cpus = 1; cpus <= 2; cpus++) {
+        memset(&t, 0, sizeof t);
+        t.hold = TRUE;
+        t.forget_release = TRUE;
+        kdpc_machine *m = kt_machine(cpus, 7);
+        t.m = m;
+        assert_int_equal(kdpc_rule_set(m, "io.cancel_lock_held", KDPC_RULE_OFF), KDPC_OK);
+        KDPC_NAME(m, CxCancel);
+        KDPC_NAME(m, ForgetEntry);
+        kdpc_status st = kdpc_machine_run(m, ForgetEntry, NULL);
         KT_ASSERT_BUGCHECK(m, st, "spinlock.recursive", 0xC4);
         const kdpc_violation *bc = kdpc_machine_bugcheck(m);
         assert_int_equal(bc->params[0], 0x1000);
@@ -635,6 +664,8 @@ static void RaceEntry(void *ctx)
 #define RACE_PATTERN    0xB7u /* the canceller cancels IRPs 0, 1, 2, 4, 5, 7 */
 #define RACE_SEEDS      12
 
+static bool race_complete_cancelable_off; /* io.complete_cancelable switched off */
+
 static kdpc_machine *run_race(BOOLEAN dpc_no_clear, unsigned pattern, uint64_t seed,
                               kdpc_status *st)
 {
@@ -652,6 +683,8 @@ static kdpc_machine *run_race(BOOLEAN dpc_no_clear, unsigned pattern, uint64_t s
     KDPC_NAME(m, CxStartIo);
     KDPC_NAME(m, Submitter);
     KDPC_NAME(m, Canceller);
+    if (race_complete_cancelable_off)
+        assert_int_equal(kdpc_rule_set(m, "io.complete_cancelable", KDPC_RULE_OFF), KDPC_OK);
     *st = kdpc_machine_run(m, RaceEntry, NULL);
     return m;
 }
@@ -717,7 +750,40 @@ static void test_dpc_and_cancel_race_each_irp_completed_exactly_once(void **stat
     assert_true(dpc_won > 0);
 }
 
-/* Broken (b): the DPC completes without IoSetCancelRoutine(Irp, NULL). Where CxCancel took the
+/* Broken (b): the DPC completes without IoSetCancelRoutine(Irp, NULL). Every seed bug checks:
+ * where the DPC completes first, io.complete_cancelable at that completion, 0xC9/0x07 (io.md
+ * 4.13; P1 = 0x07, P2 = the IRP, P3 = the routine); where IoCancelIrp took the routine off
+ * first, one of the two completions (the DPC's or CxCancel's) is the second:
+ * io.double_complete, 0x44. */
+static void test_dpc_completing_with_the_cancel_routine_set_bugchecks_c9_07(void **state)
+{
+    (void)state;
+    race_complete_cancelable_off = false;
+    int c9 = 0, dbl = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        kdpc_status st;
+        kdpc_machine *m = run_race(TRUE, RACE_PATTERN, seed, &st);
+        assert_int_equal(st, KDPC_BUGCHECK);
+        const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+        assert_non_null(bc);
+        if (strcmp(bc->rule, "io.complete_cancelable") == 0) {
+            assert_string_equal(bc->routine, "CxDpcForIsr");
+            KT_ASSERT_BUGCHECK(m, st, "io.complete_cancelable", 0xC9);
+            assert_int_equal(bc->params[0], 0x07);
+            assert_int_equal(bc->params[2], (uint64_t)(uintptr_t)CxCancel);
+            c9++;
+        } else {
+            KT_ASSERT_BUGCHECK(m, st, "io.double_complete", 0x44);
+            dbl++;
+        }
+        kdpc_machine_destroy(m);
+    }
+    assert_true(c9 > 0); /* the DPC first: caught before any damage */
+    assert_true(dbl > 0);
+}
+
+/* With io.complete_cancelable off (a kernel without I/O verification), what follows depends on
+ * the order. Where CxCancel took the
  * IRP in progress and completed it first, the DPC's IoCompleteRequest is the second completion:
  * io.double_complete, 0x44 with P1 = the IRP (4.13, 4.15). In the other order IoCancelIrp finds
  * the routine still set on the completed IRP: 0x48 CANCEL_STATE_IN_COMPLETED_IRP (4.22).
@@ -739,7 +805,9 @@ static void test_dpc_completing_without_clearing_cancel_routine_double_completes
 {
     (void)state;
     kdpc_status st;
+    race_complete_cancelable_off = true;
     kdpc_machine *m = run_race(TRUE, RACE_PATTERN, DOUBLE_COMPLETE_SEED, &st);
+    race_complete_cancelable_off = false;
     KT_ASSERT_BUGCHECK(m, st, "io.double_complete", 0x44);
     int i = irp_index(kdpc_machine_bugcheck(m)->params[0]);
     assert_true(i >= 0);
@@ -757,7 +825,9 @@ static void test_cancel_after_dpc_completed_with_routine_set_bugchecks_48(void *
 {
     (void)state;
     kdpc_status st;
+    race_complete_cancelable_off = true;
     kdpc_machine *m = run_race(TRUE, RACE_PATTERN, CANCEL_COMPLETED_SEED, &st);
+    race_complete_cancelable_off = false;
     KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0x48);
     int i = irp_index(kdpc_machine_bugcheck(m)->params[0]);
     assert_true(i >= 0);
@@ -772,7 +842,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cancel_queued_before_driver_and_in_progress_irps),
         cmocka_unit_test(test_cancel_routine_keeping_the_cancel_spin_lock_bugchecks),
+        cmocka_unit_test(test_cancel_routine_keeping_the_lock_with_the_rule_off_self_deadlocks),
         cmocka_unit_test(test_dpc_and_cancel_race_each_irp_completed_exactly_once),
+        cmocka_unit_test(test_dpc_completing_with_the_cancel_routine_set_bugchecks_c9_07),
         cmocka_unit_test(test_dpc_completing_without_clearing_cancel_routine_double_completes),
         cmocka_unit_test(test_cancel_after_dpc_completed_with_routine_set_bugchecks_48),
     };

@@ -307,7 +307,8 @@ static inline NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
  * 4.19), the event signaled, and IRPs built by IoBuild*Request... freed.
  * IRQL: <= DISPATCH_LEVEL, no spin lock held.
  * Bugchecks: io.double_complete (0x44), io.complete_pending (0xC9/0x06),
- * io.buffer_overrun (0xC9/0x0B: Information beyond the output buffer).
+ * io.buffer_overrun (0xC9/0x0B: Information beyond the output buffer),
+ * io.complete_cancelable (0xC9/0x07: the cancel routine is still set).
  */
 static inline void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
@@ -542,7 +543,10 @@ static inline PDRIVER_CANCEL IoSetCancelRoutine(PIRP Irp, PDRIVER_CANCEL CancelR
 /**
  * IoCancelIrp - Irp->Cancel = TRUE; when a cancel routine was set, call it
  * with the cancel lock held (Irp->CancelIrql saved) and return TRUE, else
- * FALSE (4.22). IRQL: <= DISPATCH_LEVEL.
+ * FALSE (4.22). IRQL: <= DISPATCH_LEVEL. Bugchecks: io.cancel_lock_held
+ * (0x11B DRIVER_RETURNED_HOLDING_CANCEL_LOCK) when the routine returns
+ * without IoReleaseCancelSpinLock; 0x48 CANCEL_STATE_IN_COMPLETED_IRP
+ * (ke.bugcheck) when the IRP was completed with the routine still set.
  */
 static inline BOOLEAN IoCancelIrp(PIRP Irp)
 {
