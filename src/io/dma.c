@@ -18,6 +18,11 @@
  *
  * A logical address is the host address of the buffer; kdpc_dma_host_address
  * gives memory back only for a mapped, unflushed range or a common buffer.
+ * Divergence: every kind of adapter (bus master or system DMA, 32- or
+ * 64-bit, scatter/gather or not) behaves the same: 1 to 16 map registers, and
+ * logical addresses that are host addresses (no 4 GB bounce buffering for a
+ * 32-bit device), so a virtual device reaches memory only through
+ * kdpc_dma_host_address.
  * Divergence: MapTransfer cuts Length to what the granted registers can map
  * for every adapter (Windows documents the update for scatter/gather only),
  * so an oversized transfer is visibly split rather than silently overrun.
@@ -439,7 +444,8 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
     (void)PhysicalDeviceObject;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoGetDmaAdapter", &c);
-    if (m == NULL || DeviceDescription == NULL)
+    if (m == NULL || DeviceDescription == NULL ||
+        DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION2)
         return NULL;
     adapter *a = calloc(1, sizeof(*a));
     if (a == NULL)

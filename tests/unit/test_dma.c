@@ -215,6 +215,26 @@ static void body_get_adapter(void)
     }
     ULONG regs = 0xEEEEEEEEu;
     d.ptr[0] = IoGetDmaAdapter(d.dev[0], NULL, &regs);
+    /* a system (slave) DMA device, a 64-bit scatter/gather bus master, an unknown version */
+    DEVICE_DESCRIPTION dd;
+    memset(&dd, 0, sizeof dd);
+    dd.Version = DEVICE_DESCRIPTION_VERSION;
+    dd.InterfaceType = Isa;
+    dd.DmaChannel = 2;
+    dd.DmaWidth = Width8Bits;
+    dd.MaximumLength = PAGE_SIZE;
+    d.ptr[1] = IoGetDmaAdapter(d.dev[0], &dd, &regs);
+    dd.Version = DEVICE_DESCRIPTION_VERSION2;
+    dd.InterfaceType = PCIBus;
+    dd.Master = TRUE;
+    dd.ScatterGather = TRUE;
+    dd.Dma64BitAddresses = TRUE;
+    d.ptr[2] = IoGetDmaAdapter(d.dev[0], &dd, &regs);
+    dd.Version = DEVICE_DESCRIPTION_VERSION2 + 1;
+    d.ptr[3] = IoGetDmaAdapter(d.dev[0], &dd, &regs);
+    for (int i = 1; i <= 2; i++)
+        if (d.ptr[i] != NULL)
+            ((PDMA_ADAPTER)d.ptr[i])->DmaOperations->PutDmaAdapter(d.ptr[i]);
     for (size_t i = 0; i < NLEN; i++)
         if (adapters[i] != NULL)
             adapters[i]->DmaOperations->PutDmaAdapter(adapters[i]);
@@ -245,7 +265,10 @@ static void test_get_dma_adapter_map_registers_are_pages_plus_one_capped_at_16(v
         for (size_t j = 0; j < i; j++)
             assert_ptr_not_equal(adapters[i], adapters[j]); /* one adapter per call */
     }
-    assert_null(d.ptr[0]); /* NULL description -> NULL */
+    assert_null(d.ptr[0]);     /* NULL description -> NULL */
+    assert_non_null(d.ptr[1]); /* system DMA */
+    assert_non_null(d.ptr[2]); /* 64-bit scatter/gather bus master */
+    assert_null(d.ptr[3]);     /* a description version kdpc does not know */
     kdpc_machine_destroy(m);
 }
 

@@ -132,7 +132,8 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
 /**
  * IoGetDmaAdapter - an adapter for the device described; *NumberOfMapRegisters
  * gets the most map registers one transfer may use (pages of MaximumLength
- * + 1, at most 16: kdpc's map register limit). NULL for a NULL description.
+ * + 1, at most 16: kdpc's map register limit). NULL for a NULL description
+ * or a Version above DEVICE_DESCRIPTION_VERSION2.
  * IRQL: PASSIVE_LEVEL.
  * The operations follow io.md 5.2-5.10: AllocateAdapterChannel calls
  * AdapterControl at once when the adapter (and registers) are free, else
