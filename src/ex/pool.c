@@ -133,6 +133,11 @@ void kdpc__pool_report_fault(kdpc_machine *m)
                     "only be touched below DISPATCH_LEVEL",
                     (unsigned long)p->fault.addr, p->fault.write ? "written" : "read",
                     (unsigned)p->fault.irql, (unsigned long)p->fault.ip);
+    /* As a warning the run goes on: protect the arena again, so the next stray
+     * touch is caught too (the noted one has completed by now). */
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL && t->cpu->irql >= DISPATCH_LEVEL)
+        set_protection(p, true);
 }
 
 void kdpc__pool_run_begin(kdpc_machine *m)

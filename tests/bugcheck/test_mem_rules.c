@@ -337,6 +337,33 @@ static void test_paged_touch_as_warning_lets_the_run_go_on_and_the_write_land(vo
     kdpc_machine_destroy(m);
 }
 
+static void TwiceDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)A1;
+    (void)A2;
+    S.pg[W_OFF] = 1;
+    KeStallExecutionProcessor(1); /* reported here; the arena is protected again */
+    S.pg[R_OFF + PAGE_SIZE] = 2;  /* a second stray touch, on the other page */
+    KeStallExecutionProcessor(1);
+    S.dpc_ran = 1;
+}
+
+static void test_paged_touch_as_warning_catches_every_later_touch_too(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(7);
+    assert_int_equal(kdpc_rule_set(m, "mem.paged_touch", KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, dpc_touch_entry, (void *)(uintptr_t)TwiceDpc), KDPC_OK);
+    assert_int_equal(S.reached_end, 1);
+    assert_int_equal(kdpc_machine_violation_count(m), 2);
+    assert_int_equal(kdpc_machine_violation(m, 0)->params[0], addr_of(&S.pg[W_OFF]));
+    assert_int_equal(kdpc_machine_violation(m, 1)->params[0], addr_of(&S.pg[R_OFF + PAGE_SIZE]));
+    assert_int_equal(kdpc_machine_run(m, free_paged_entry, NULL), KDPC_OK);
+    kdpc_machine_destroy(m);
+}
+
 /* ------------------------------------------------------------------ */
 /* mem.paged_alloc                                                      */
 
@@ -742,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_thread_holding_a_spin_lock_touching_paged_pool_bugchecks_d1),
         cmocka_unit_test(test_paged_touch_at_apc_level_is_fine),
         cmocka_unit_test(test_paged_touch_as_warning_lets_the_run_go_on_and_the_write_land),
+        cmocka_unit_test(test_paged_touch_as_warning_catches_every_later_touch_too),
         cmocka_unit_test(test_paged_allocation_at_dispatch_bugchecks_c4_01),
         cmocka_unit_test(test_pool2_paged_allocation_in_a_dpc_bugchecks_c4_01),
         cmocka_unit_test(test_paged_code_in_a_dpc_bugchecks_c4),
