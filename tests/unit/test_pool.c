@@ -246,6 +246,38 @@ static void check_zero_fill(kdpc_entry_fn *entry, uint64_t seed)
     kdpc_machine_destroy(m);
 }
 
+/* ExAllocatePool is ExAllocatePoolWithTag with the tag 'None' (as Windows tags it). */
+static void old_style_entry(void *ctx)
+{
+    (void)ctx;
+    PUCHAR p = ExAllocatePool(NonPagedPool, 40);
+    PUCHAR q = ExAllocatePool(PagedPool, 8);
+    S.os[0] = kdpc_pool_outstanding(S.m, 'enoN', &S.cnt[0], &S.bytes[0]);
+    if (p != NULL) {
+        memset(p, 0x11, 40);
+        ExFreePool(p);
+    }
+    if (q != NULL)
+        ExFreePoolWithTag(q, 'enoN');
+    S.os[1] = kdpc_pool_outstanding(S.m, 'enoN', &S.cnt[1], NULL);
+    S.reached_end = p != NULL && q != NULL;
+}
+
+static void test_allocate_pool_without_tag_is_tagged_none(void **state)
+{
+    (void)state;
+    reset();
+    kdpc_machine *m = S.m = kt_machine(1, 3);
+    assert_int_equal(kdpc_machine_run(m, old_style_entry, NULL), KDPC_OK);
+    assert_int_equal(S.reached_end, 1);
+    assert_int_equal(S.os[0], KDPC_OK);
+    assert_int_equal(S.cnt[0], 2);
+    assert_int_equal(S.bytes[0], 48);
+    assert_int_equal(S.cnt[1], 0);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
 static void test_allocate_pool2_zero_fills_reused_dirty_memory(void **state)
 {
     (void)state;
@@ -766,10 +798,31 @@ static void snap(const GENERAL_LOOKASIDE *L, int i)
 
 /* a, b, c allocated (3 misses); freed c, b, a: c and b kept (Depth 2), a freed (a free miss);
  * then allocations return b, c (LIFO hits), then a fresh one (miss). */
-static void lookaside_body(GENERAL_LOOKASIDE *L)
+typedef PVOID LK_FROM(GENERAL_LOOKASIDE *L);
+typedef void LK_TO(GENERAL_LOOKASIDE *L, PVOID Entry);
+
+static PVOID from_npaged(GENERAL_LOOKASIDE *L)
 {
-    PVOID (*from)(GENERAL_LOOKASIDE *) = kdpc_ExAllocateFromLookaside;
-    void (*to)(GENERAL_LOOKASIDE *, PVOID) = kdpc_ExFreeToLookaside;
+    return ExAllocateFromNPagedLookasideList(CONTAINING_RECORD(L, NPAGED_LOOKASIDE_LIST, L));
+}
+
+static void to_npaged(GENERAL_LOOKASIDE *L, PVOID Entry)
+{
+    ExFreeToNPagedLookasideList(CONTAINING_RECORD(L, NPAGED_LOOKASIDE_LIST, L), Entry);
+}
+
+static PVOID from_paged(GENERAL_LOOKASIDE *L)
+{
+    return ExAllocateFromPagedLookasideList(CONTAINING_RECORD(L, PAGED_LOOKASIDE_LIST, L));
+}
+
+static void to_paged(GENERAL_LOOKASIDE *L, PVOID Entry)
+{
+    ExFreeToPagedLookasideList(CONTAINING_RECORD(L, PAGED_LOOKASIDE_LIST, L), Entry);
+}
+
+static void lookaside_body(GENERAL_LOOKASIDE *L, LK_FROM *from, LK_TO *to)
+{
     S.lk[0] = from(L);
     S.lk[1] = from(L);
     S.lk[2] = from(L);
@@ -802,7 +855,7 @@ static void npaged_lookaside_entry(void *ctx)
                                     custom ? CountingFree : NULL, 0, LK_SIZE, TAG_L, LK_DEPTH);
     KIRQL old; /* the nonpaged list works at DISPATCH_LEVEL */
     KeRaiseIrql(DISPATCH_LEVEL, &old);
-    lookaside_body(&la.L);
+    lookaside_body(&la.L, from_npaged, to_npaged);
     KeLowerIrql(old);
     ExDeleteNPagedLookasideList(&la);
     S.os[3] = kdpc_pool_outstanding(S.m, TAG_L, &S.after_delete, NULL);
@@ -815,7 +868,7 @@ static void paged_lookaside_entry(void *ctx)
     PAGED_LOOKASIDE_LIST la;
     ExInitializePagedLookasideList(&la, custom ? CountingAllocate : NULL,
                                    custom ? CountingFree : NULL, 0, LK_SIZE, TAG_L, LK_DEPTH);
-    lookaside_body(&la.L);
+    lookaside_body(&la.L, from_paged, to_paged);
     ExDeletePagedLookasideList(&la);
     S.os[3] = kdpc_pool_outstanding(S.m, TAG_L, &S.after_delete, NULL);
     S.reached_end = 1;
@@ -1097,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_allocate_pool_with_tag_is_16_byte_aligned_and_fully_writable),
         cmocka_unit_test(
             test_allocation_of_a_page_or_more_is_page_aligned_and_smaller_never_crosses),
+        cmocka_unit_test(test_allocate_pool_without_tag_is_tagged_none),
         cmocka_unit_test(test_allocate_pool2_zero_fills_reused_dirty_memory),
         cmocka_unit_test(test_allocate_pool3_zero_fills_reused_dirty_memory),
         cmocka_unit_test(test_allocate_pool2_uninitialized_succeeds),
