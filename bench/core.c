@@ -41,8 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <kdpc/kdpc.h>
-#include <wdm.h>
+#include "bench.h"
 
 #define REPS                  5
 #define TARGET_SECONDS        0.3
@@ -62,19 +61,11 @@
 
 static double target_seconds = TARGET_SECONDS;
 static const char *filter;
-static int broken; /* a measurement could not be taken */
-
-static uint64_t host_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void fail(const char *what, const char *detail)
 {
     fprintf(stderr, "bench_core: %s: %s\n", what, detail);
-    broken = 1;
+    bench_broken = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -132,13 +123,13 @@ static void dpc_entry(void *p)
     dpc_ctx *x = p;
     KDPC dpc;
     KeInitializeDpc(&dpc, BenchDpcRoutine, x);
-    uint64_t t0 = host_ns();
+    uint64_t t0 = bench_host_ns();
     for (uint64_t i = 0; i < x->n; i++) {
         (void)KeInsertQueueDpc(&dpc, NULL, NULL);
         if (x->ran != i + 1)
             x->late++;
     }
-    x->elapsed = host_ns() - t0;
+    x->elapsed = bench_host_ns() - t0;
 }
 
 static uint64_t dpc_measure(uint64_t n, size_t trace_capacity, const char *name)
@@ -207,12 +198,12 @@ static uint64_t bench_floor(uint64_t n)
     fq_node head = {&head, &head, NULL};
     fq_node node = {NULL, NULL, floor_routine};
     uint64_t before = floor_counter;
-    uint64_t t0 = host_ns();
+    uint64_t t0 = bench_host_ns();
     for (uint64_t i = 0; i < n; i++) {
         fq_insert_tail(&head, &node);
         fq_run_one(&head);
     }
-    uint64_t elapsed = host_ns() - t0;
+    uint64_t elapsed = bench_host_ns() - t0;
     if (floor_counter - before != n)
         fail("dpc_roundtrip_floor", "routine count mismatch");
     return elapsed;
@@ -230,13 +221,13 @@ typedef struct loop_ctx {
 static void irql_entry(void *p)
 {
     loop_ctx *x = p;
-    uint64_t t0 = host_ns();
+    uint64_t t0 = bench_host_ns();
     for (uint64_t i = 0; i < x->n; i++) {
         KIRQL old;
         KeRaiseIrql(DISPATCH_LEVEL, &old);
         KeLowerIrql(old);
     }
-    x->elapsed = host_ns() - t0;
+    x->elapsed = bench_host_ns() - t0;
     x->bad = KeGetCurrentIrql() != PASSIVE_LEVEL;
 }
 
@@ -245,13 +236,13 @@ static void spinlock_entry(void *p)
     loop_ctx *x = p;
     KSPIN_LOCK lock;
     KeInitializeSpinLock(&lock);
-    uint64_t t0 = host_ns();
+    uint64_t t0 = bench_host_ns();
     for (uint64_t i = 0; i < x->n; i++) {
         KIRQL old;
         KeAcquireSpinLock(&lock, &old);
         KeReleaseSpinLock(&lock, old);
     }
-    x->elapsed = host_ns() - t0;
+    x->elapsed = bench_host_ns() - t0;
     x->bad = KeGetCurrentIrql() != PASSIVE_LEVEL || lock != 0;
 }
 
@@ -297,10 +288,10 @@ static void BatonThread(PVOID StartContext)
     baton_ctx *x = a->x;
     (void)KeSetSystemAffinityThreadEx((KAFFINITY)1 << a->index);
     x->cpu[a->index] = (unsigned)KeGetCurrentProcessorNumber();
-    x->start[a->index] = host_ns();
+    x->start[a->index] = bench_host_ns();
     for (uint64_t i = 0; i < x->calls; i++)
         KeStallExecutionProcessor(0);
-    x->end[a->index] = host_ns();
+    x->end[a->index] = bench_host_ns();
 }
 
 static baton_arg baton_args[2];
@@ -400,12 +391,6 @@ typedef struct figure {
     int done;
 } figure;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /*
  * Grow n until one run takes a probe time (a quarter of the target, at most
  * CALIBRATE_MIN_SECONDS), then scale n to the target. The probe is timed
@@ -419,13 +404,13 @@ static uint64_t calibrate(bench_fn *fn)
     uint64_t n = 1000;
     for (;;) {
         uint64_t ns = fn(n);
-        if (broken)
+        if (bench_broken)
             return 0;
         double s = (double)ns / 1e9;
         if (s >= probe || n >= ((uint64_t)1 << 40)) {
             for (int again = 0; again < 2; again++) {
                 uint64_t ns2 = fn(n);
-                if (broken)
+                if (bench_broken)
                     return 0;
                 if (ns2 < ns)
                     ns = ns2;
@@ -443,13 +428,13 @@ static bool repeat(figure *f, double per_op[REPS], double secs[REPS])
 {
     for (int r = 0; r < REPS; r++) {
         uint64_t ns = f->fn(f->n);
-        if (broken)
+        if (bench_broken)
             return false;
         per_op[r] = (double)ns / (double)f->n;
         secs[r] = (double)ns / 1e9;
     }
-    qsort(per_op, REPS, sizeof(per_op[0]), cmp_double);
-    qsort(secs, REPS, sizeof(secs[0]), cmp_double);
+    qsort(per_op, REPS, sizeof(per_op[0]), bench_cmp_double);
+    qsort(secs, REPS, sizeof(secs[0]), bench_cmp_double);
     return true;
 }
 
@@ -458,7 +443,7 @@ static void measure(figure *f)
     if (filter != NULL && strcmp(f->name, filter) != 0)
         return;
     f->n = calibrate(f->fn);
-    if (broken)
+    if (bench_broken)
         return;
     double per_op[REPS], secs[REPS];
     if (!repeat(f, per_op, secs))
@@ -521,7 +506,7 @@ int main(int argc, char **argv)
 
     printf("# bench_core: median of %d repetitions, ~%.2f s each, host CLOCK_MONOTONIC\n", REPS,
            target_seconds);
-    for (int i = 0; i < F_COUNT && !broken; i++) {
+    for (int i = 0; i < F_COUNT && !bench_broken; i++) {
         figure *f = &figs[i];
         measure(f);
         if (!f->done)
@@ -534,13 +519,13 @@ int main(int argc, char **argv)
                f->max_s);
         fflush(stdout);
     }
-    if (broken) {
+    if (bench_broken) {
         printf("bench_core: a measurement failed (see stderr)\n");
         return 1;
     }
     if (figs[F_BATON].done)
         baton_check();
-    if (broken) {
+    if (bench_broken) {
         printf("bench_core: the baton check failed (see stderr)\n");
         return 1;
     }

@@ -25,14 +25,11 @@
  *
  * A measurement, not a test: the exit status is 0 unless a run failed.
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <kdpc/kdpc.h>
 #include <kdpc/driver.h>
-#include <wdm.h>
+
+#include "bench.h"
 
 #define REPS        5
 #define REQUESTERS  4u
@@ -43,34 +40,6 @@
 #define DMA_CHUNK   (256u * 1024u)
 #define DMA_TOTAL   (256u * 1024u * 1024u)
 #define DPCS        2000000u
-
-static int broken;
-
-static uint64_t host_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double run_timed(kdpc_config *cfg, kdpc_entry_fn *entry, void *ctx)
-{
-    cfg->log = NULL;
-    kdpc_machine *m = kdpc_machine_create(cfg);
-    if (m == NULL) {
-        broken = 1;
-        return 0;
-    }
-    uint64_t t0 = host_ns();
-    kdpc_status st = kdpc_machine_run(m, entry, ctx);
-    uint64_t t1 = host_ns();
-    if (st != KDPC_OK) {
-        fprintf(stderr, "bench_io: run ended with %s\n", kdpc_strerror(st));
-        broken = 1;
-    }
-    kdpc_machine_destroy(m);
-    return (double)(t1 - t0) / 1e9;
-}
 
 /* ------------------------------------------------------------------ */
 /* IRPs through StartIo, the ISR and the DpcForIsr                     */
@@ -212,17 +181,17 @@ static double bench_irps(unsigned cpus)
     cfg.log = NULL;
     irp_machine = kdpc_machine_create(&cfg);
     if (irp_machine == NULL) {
-        broken = 1;
+        bench_broken = 1;
         return 0;
     }
     irps_done = 0;
-    uint64_t t0 = host_ns();
+    uint64_t t0 = bench_host_ns();
     kdpc_status st = kdpc_machine_run(irp_machine, irp_entry, NULL);
-    uint64_t t1 = host_ns();
+    uint64_t t1 = bench_host_ns();
     if (st != KDPC_OK || irps_done != (long)(REQUESTERS * IRPS_EACH)) {
         fprintf(stderr, "bench_io: IRP run on %u CPU(s): %s, %ld of %u IRPs\n", cpus,
                 kdpc_strerror(st), irps_done, REQUESTERS * IRPS_EACH);
-        broken = 1;
+        bench_broken = 1;
     }
     kdpc_machine_destroy(irp_machine);
     irp_machine = NULL;
@@ -263,7 +232,7 @@ static IO_ALLOCATION_ACTION DmaControl(PDEVICE_OBJECT DeviceObject, PIRP Irp, PV
             dma_adapter, dma_mdl, MapRegisterBase, va, &len, TRUE);
         void *host = kdpc_dma_host_address(dma_machine, (uint64_t)la.QuadPart, len);
         if (host == NULL || len == 0) {
-            broken = 1;
+            bench_broken = 1;
             break;
         }
         memcpy(dma_dev_mem + (va - (PUCHAR)MmGetMdlVirtualAddress(dma_mdl)), host, len);
@@ -323,18 +292,18 @@ static double bench_dma(void)
     cfg.log = NULL;
     dma_machine = kdpc_machine_create(&cfg);
     if (dma_machine == NULL) {
-        broken = 1;
+        bench_broken = 1;
         return 0;
     }
     dma_moved = 0;
-    uint64_t t0 = host_ns();
+    uint64_t t0 = bench_host_ns();
     kdpc_status st = kdpc_machine_run(dma_machine, dma_entry, NULL);
-    uint64_t t1 = host_ns();
+    uint64_t t1 = bench_host_ns();
     if (st != KDPC_OK || dma_moved != DMA_TOTAL ||
         memcmp(dma_src, dma_dev_mem, DMA_CHUNK * 4u) != 0) {
         fprintf(stderr, "bench_io: DMA run: %s, %llu of %u bytes\n", kdpc_strerror(st), dma_moved,
                 DMA_TOTAL);
-        broken = 1;
+        bench_broken = 1;
     }
     kdpc_machine_destroy(dma_machine);
     dma_machine = NULL;
@@ -343,60 +312,14 @@ static double bench_dma(void)
 
 static double bench_memcpy(void)
 {
-    uint64_t t0 = host_ns();
+    uint64_t t0 = bench_host_ns();
     for (unsigned long long done = 0; done < DMA_TOTAL; done += DMA_CHUNK) {
         size_t offset = (size_t)(done % (DMA_CHUNK * 4u));
         memcpy(dma_dev_mem + offset, dma_src + offset, DMA_CHUNK);
         __asm__ volatile("" ::: "memory"); /* keep every copy */
     }
-    uint64_t t1 = host_ns();
+    uint64_t t1 = bench_host_ns();
     return (double)DMA_TOTAL / ((double)(t1 - t0) / 1e9);
-}
-
-/* ------------------------------------------------------------------ */
-/* baseline: DPC round trips                                           */
-
-static KDPC base_dpc;
-
-static void BaseDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
-{
-    (void)Dpc;
-    (void)Context;
-    (void)A1;
-    (void)A2;
-}
-
-static void base_entry(void *ctx)
-{
-    (void)ctx;
-    KeInitializeDpc(&base_dpc, BaseDpc, NULL);
-    for (unsigned i = 0; i < DPCS; i++)
-        KeInsertQueueDpc(&base_dpc, NULL, NULL);
-}
-
-static double bench_base(void)
-{
-    kdpc_config cfg;
-    kdpc_config_init(&cfg);
-    double s = run_timed(&cfg, base_entry, NULL);
-    return (double)DPCS / s;
-}
-
-/* ------------------------------------------------------------------ */
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double (*fn)(void))
-{
-    double v[REPS];
-    for (int i = 0; i < REPS; i++)
-        v[i] = fn();
-    qsort(v, REPS, sizeof(v[0]), cmp);
-    return v[REPS / 2];
 }
 
 int main(void)
@@ -407,12 +330,12 @@ int main(void)
         return 1;
     for (size_t i = 0; i < DMA_CHUNK * 4u; i++)
         dma_src[i] = (unsigned char)(i * 131u + 7u);
-    double base = median(bench_base);
-    double copy = median(bench_memcpy);
-    double irps1 = median(bench_irps_1);
-    double irps4 = median(bench_irps_4);
+    double base = bench_median(bench_dpc_roundtrips_per_second, REPS);
+    double copy = bench_median(bench_memcpy, REPS);
+    double irps1 = bench_median(bench_irps_1, REPS);
+    double irps4 = bench_median(bench_irps_4, REPS);
     memset(dma_dev_mem, 0, DMA_CHUNK * 4u);
-    double dma = median(bench_dma);
+    double dma = bench_median(bench_dma, REPS);
     printf("dpc_roundtrips_per_second: %.0f /s (baseline)\n", base);
     printf("memcpy_bytes_per_second: %.0f B/s (baseline)\n", copy);
     printf("irps_per_second_1cpu: %.0f /s (%u requesters x %u IRPs)\n", irps1, REQUESTERS,
@@ -427,5 +350,5 @@ int main(void)
     printf("dma_over_memcpy: %.3f\n", dma / copy);
     free(dma_src);
     free(dma_dev_mem);
-    return broken;
+    return bench_broken;
 }

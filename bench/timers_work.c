@@ -21,47 +21,13 @@
  *
  * A measurement, not a test: the exit status is 0 unless a run failed.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-#include <kdpc/kdpc.h>
-#include <wdm.h>
+#include "bench.h"
 
 #define REPS    5
 #define TIMERS  10000u
 #define BATCH   64u
 #define ITEMS   (312u * BATCH)
 #define HANDOFF 20000u
-#define DPCS    2000000u
-
-static int broken;
-
-static uint64_t host_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double run_timed(kdpc_config *cfg, kdpc_entry_fn *entry, void *ctx)
-{
-    cfg->log = NULL;
-    kdpc_machine *m = kdpc_machine_create(cfg);
-    if (m == NULL) {
-        broken = 1;
-        return 0;
-    }
-    uint64_t t0 = host_ns();
-    kdpc_status st = kdpc_machine_run(m, entry, ctx);
-    uint64_t t1 = host_ns();
-    if (st != KDPC_OK) {
-        fprintf(stderr, "bench_timers_work: run ended with %s\n", kdpc_strerror(st));
-        broken = 1;
-    }
-    kdpc_machine_destroy(m);
-    return (double)(t1 - t0) / 1e9;
-}
 
 /* ------------------------------------------------------------------ */
 /* timers                                                              */
@@ -98,10 +64,10 @@ static double bench_timers(void)
     kdpc_config_init(&cfg);
     cfg.clock_tick_ns = 1000000;
     fired = 0;
-    double s = run_timed(&cfg, timers_entry, NULL);
+    double s = bench_run_timed("bench_timers_work", &cfg, timers_entry, NULL);
     if (fired != TIMERS) {
         fprintf(stderr, "bench_timers_work: %lu of %u timers fired\n", fired, TIMERS);
-        broken = 1;
+        bench_broken = 1;
     }
     return (double)TIMERS / s;
 }
@@ -141,10 +107,10 @@ static double bench_work(void)
     kdpc_config cfg;
     kdpc_config_init(&cfg);
     ran = 0;
-    double s = run_timed(&cfg, work_entry, NULL);
+    double s = bench_run_timed("bench_timers_work", &cfg, work_entry, NULL);
     if (ran != ITEMS) {
         fprintf(stderr, "bench_timers_work: %lu of %u work items ran\n", ran, ITEMS);
-        broken = 1;
+        bench_broken = 1;
     }
     return (double)ITEMS / s;
 }
@@ -182,65 +148,16 @@ static double bench_events(void)
 {
     kdpc_config cfg;
     kdpc_config_init(&cfg);
-    double s = run_timed(&cfg, pingpong_entry, NULL);
+    double s = bench_run_timed("bench_timers_work", &cfg, pingpong_entry, NULL);
     return (double)(2u * HANDOFF) / s;
-}
-
-/* ------------------------------------------------------------------ */
-/* baseline: DPC round trips                                           */
-
-static KDPC base_dpc;
-static volatile unsigned long base_runs;
-
-static void BaseDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
-{
-    (void)Dpc;
-    (void)Context;
-    (void)A1;
-    (void)A2;
-    base_runs++;
-}
-
-static void base_entry(void *ctx)
-{
-    (void)ctx;
-    KeInitializeDpc(&base_dpc, BaseDpc, NULL);
-    for (unsigned i = 0; i < DPCS; i++)
-        KeInsertQueueDpc(&base_dpc, NULL, NULL);
-}
-
-static double bench_base(void)
-{
-    kdpc_config cfg;
-    kdpc_config_init(&cfg);
-    base_runs = 0;
-    double s = run_timed(&cfg, base_entry, NULL);
-    return (double)DPCS / s;
-}
-
-/* ------------------------------------------------------------------ */
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double (*fn)(void))
-{
-    double v[REPS];
-    for (int i = 0; i < REPS; i++)
-        v[i] = fn();
-    qsort(v, REPS, sizeof(v[0]), cmp);
-    return v[REPS / 2];
 }
 
 int main(void)
 {
-    double base = median(bench_base);
-    double timers_ps = median(bench_timers);
-    double work_ps = median(bench_work);
-    double events_ps = median(bench_events);
+    double base = bench_median(bench_dpc_roundtrips_per_second, REPS);
+    double timers_ps = bench_median(bench_timers, REPS);
+    double work_ps = bench_median(bench_work, REPS);
+    double events_ps = bench_median(bench_events, REPS);
     printf("dpc_roundtrips_per_second: %.0f /s (baseline)\n", base);
     printf("timers_per_second: %.0f /s (%u timers over 1 s of virtual time)\n", timers_ps, TIMERS);
     printf("work_items_per_second: %.0f /s\n", work_ps);
@@ -249,5 +166,5 @@ int main(void)
     printf("timer_cost_in_dpc_roundtrips: %.1f\n", base / timers_ps);
     printf("work_item_cost_in_dpc_roundtrips: %.1f\n", base / work_ps);
     printf("event_handoff_cost_in_dpc_roundtrips: %.1f\n", base / events_ps);
-    return broken;
+    return bench_broken;
 }

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench.h - what every bench/<stem>.c shares: the host clock, a median of
+ * repetitions, one timed machine run and the DPC round-trip baseline that
+ * figures are compared with in the same run.
+ *
+ * Header-only (static functions): each bench is one executable built from
+ * one .c file (bench/CMakeLists.txt).
+ */
+#ifndef KDPC_BENCH_H
+#define KDPC_BENCH_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <kdpc/kdpc.h>
+#include <wdm.h>
+
+/* Set when a run failed: the bench exits non-zero. */
+static int bench_broken;
+
+static inline uint64_t bench_host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of @reps (at most 15) calls of @fn. */
+static inline double bench_median(double (*fn)(void), int reps)
+{
+    double v[15];
+    if (reps > 15)
+        reps = 15;
+    for (int i = 0; i < reps; i++)
+        v[i] = fn();
+    qsort(v, (size_t)reps, sizeof(v[0]), bench_cmp_double);
+    return v[reps / 2];
+}
+
+/* Host seconds of one run of @entry on a new machine of @cfg (log off). */
+static inline double bench_run_timed(const char *bench, kdpc_config *cfg, kdpc_entry_fn *entry,
+                                     void *ctx)
+{
+    cfg->log = NULL;
+    kdpc_machine *m = kdpc_machine_create(cfg);
+    if (m == NULL) {
+        bench_broken = 1;
+        return 0;
+    }
+    uint64_t t0 = bench_host_ns();
+    kdpc_status st = kdpc_machine_run(m, entry, ctx);
+    uint64_t t1 = bench_host_ns();
+    if (st != KDPC_OK) {
+        fprintf(stderr, "%s: run ended with %s\n", bench, kdpc_strerror(st));
+        bench_broken = 1;
+    }
+    kdpc_machine_destroy(m);
+    return (double)(t1 - t0) / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* Baseline: KeInsertQueueDpc round trips at PASSIVE_LEVEL, per second  */
+
+#define BENCH_BASE_DPCS 2000000u
+
+static KDPC bench_base_dpc;
+
+static void BenchBaseDpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)A1;
+    (void)A2;
+}
+
+static void bench_base_entry(void *ctx)
+{
+    (void)ctx;
+    KeInitializeDpc(&bench_base_dpc, BenchBaseDpc, NULL);
+    for (unsigned i = 0; i < BENCH_BASE_DPCS; i++)
+        KeInsertQueueDpc(&bench_base_dpc, NULL, NULL);
+}
+
+static inline double bench_dpc_roundtrips_per_second(void)
+{
+    kdpc_config cfg;
+    kdpc_config_init(&cfg);
+    double s = bench_run_timed("bench", &cfg, bench_base_entry, NULL);
+    return s > 0 ? (double)BENCH_BASE_DPCS / s : 0;
+}
+
+#endif /* KDPC_BENCH_H */
