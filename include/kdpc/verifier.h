@@ -84,6 +84,31 @@ KDPC_EXPORT const char *kdpc_rule_info(size_t i, const char **guideline);
  */
 KDPC_EXPORT const kdpc_violation *kdpc_machine_bugcheck(const kdpc_machine *m);
 
+/**
+ * kdpc_shared_alloc() - @bytes of zeroed, page-aligned memory on pages of its
+ * own that the checker watches while @m runs: give it to a driver as a
+ * virtual device's registers or as state its routines share. By default a
+ * touch from a DPC and one from a thread (below DISPATCH_LEVEL) must hold a
+ * common spin lock: once a DPC and a thread have both touched it, the locks
+ * held at every later touch are intersected (as Eraser does) and an empty
+ * set is the warning sync.unlocked_shared (G2). The first touch after each
+ * interleaving point is checked. The memory stays readable by the host
+ * between runs and is freed with the machine.
+ * Thread: the host or code of @m's run. Return: the memory, or NULL (bad
+ * argument, out of memory, or 32 regions already watched).
+ */
+KDPC_EXPORT void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes);
+
+/**
+ * kdpc_shared_bind_interrupt() - declare @shared (from kdpc_shared_alloc) as
+ * shared with the ISR of @interrupt (a PKINTERRUPT): from then on every touch
+ * must hold that interrupt's lock (the ISR itself, a SynchCritSection run by
+ * KeSynchronizeExecution, KeAcquireInterruptSpinLock), else the warning
+ * sync.isr_unsynchronized (G1). Return: KDPC_OK, KDPC_EINVAL.
+ */
+KDPC_EXPORT kdpc_status kdpc_shared_bind_interrupt(kdpc_machine *m, void *shared,
+                                                   const void *interrupt);
+
 /** Number of violations recorded (warnings and the bug check); 0 for NULL. */
 KDPC_EXPORT size_t kdpc_machine_violation_count(const kdpc_machine *m);
 

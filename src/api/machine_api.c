@@ -61,8 +61,10 @@ static void trace_event_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c,
 static void teardown(kdpc_machine *m)
 {
     kdpc__io_free(m);
-    if (m->ke != NULL)
+    if (m->ke != NULL) {
         kdpc__pool_free_all(m);
+        kdpc__watch_free_all(m);
+    }
     kdpc__ke_free(m);
     kdpc__trace_free(m);
     kdpc__ver_free(m);
@@ -173,7 +175,9 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
             deadline = UINT64_MAX;
     }
     kdpc__pool_run_begin(m);
+    kdpc__watch_run_begin(m);
     st = kdpc__machine_run(m, t, deadline);
+    kdpc__watch_run_end(m);
     kdpc__pool_run_end(m);
     return st;
 }

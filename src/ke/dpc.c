@@ -212,7 +212,7 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
         if (routine != NULL)
             routine(d, ctx, a1, a2);
         if (kdpc__ke_of(m)->fault_pending)
-            kdpc__pool_report_fault(m); /* a paged touch in the routine: report it as its own */
+            kdpc__ke_report_faults(m); /* a touch in the routine: report it as its own */
         uint64_t ran = kdpc__ke_pop_frame(c);
         kdpc__trace(m, KDPC_EV_DPC_END, c, d, KDPC_RP(routine), ran);
         if (c->irql != DISPATCH_LEVEL) {

@@ -180,7 +180,7 @@ static BOOLEAN call_isr(kdpc_machine *m, kdpc__cpu *c, struct _KINTERRUPT *i, KI
     kdpc__trace(m, KDPC_EV_ISR_BEGIN, c, i, KDPC_RP(i->isr), i->vector);
     BOOLEAN r = i->isr(i, i->ctx);
     if (kdpc__ke_of(m)->fault_pending)
-        kdpc__pool_report_fault(m);
+        kdpc__ke_report_faults(m);
     uint64_t ran = kdpc__ke_pop_frame(c);
     kdpc__trace(m, KDPC_EV_ISR_END, c, i, KDPC_RP(i->isr), r);
     if (c->irql != i->sync_irql) {

@@ -128,6 +128,7 @@ typedef struct kdpc__ke {
     struct kdpc__extimer *extimers;      /* every EX_TIMER (freed at destroy) */
     void *workers;                       /* worker pools (worker.c) */
     void *pool;                          /* pool memory (ex/pool.c) */
+    void *watch;                         /* watched shared memory (watch.c) */
     volatile sig_atomic_t fault_pending; /* a paged-pool touch at raised IRQL to report */
     void *io;                            /* the I/O layer's state */
 } kdpc__ke;
@@ -167,6 +168,19 @@ bool kdpc__pool_fail(kdpc_machine *m); /* low-resources simulation says: fail th
 void *kdpc__pool_system_va(kdpc_machine *m, void *va); /* locked-MDL system address (7.4) */
 void kdpc__pool_report_fault(kdpc_machine *m);
 
+/* Watched shared memory (watch.c). */
+void kdpc__watch_report(kdpc_machine *m);
+void kdpc__watch_run_begin(kdpc_machine *m);
+void kdpc__watch_run_end(kdpc_machine *m);
+void kdpc__watch_free_all(kdpc_machine *m);
+
+/* A fault handler noted something (fault_pending): report it and close what it opened. */
+static inline void kdpc__ke_report_faults(kdpc_machine *m)
+{
+    kdpc__pool_report_fault(m);
+    kdpc__watch_report(m);
+}
+
 static inline void kdpc__ke_set_irql(kdpc_machine *m, kdpc__cpu *c, KIRQL irql)
 {
     KIRQL old = c->irql;
@@ -183,7 +197,7 @@ void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c);
 static inline void kdpc__ke_point(kdpc_machine *m)
 {
     if (((kdpc__ke *)m->ke)->fault_pending)
-        kdpc__pool_report_fault(m);
+        kdpc__ke_report_faults(m);
     kdpc__cpu *c = kdpc__tls_self->cpu;
     if (c->irql >= DISPATCH_LEVEL || ((kdpc__kecpu *)c->ke)->nframes != 0)
         kdpc__ke_watchdog(m, c);

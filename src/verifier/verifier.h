@@ -30,6 +30,8 @@
     XX(R_SPIN_ORDER, "spinlock.order", 1, "G2")                                                    \
     XX(R_SPIN_MIXED_API, "spinlock.mixed_api", 1, "G2")                                            \
     XX(R_SPIN_HELD_TOO_LONG, "spinlock.held_too_long", 0, "G8")                                    \
+    XX(R_SYNC_ISR_UNSYNC, "sync.isr_unsynchronized", 0, "G1")                                      \
+    XX(R_SYNC_UNLOCKED_SHARED, "sync.unlocked_shared", 0, "G2")                                    \
     XX(R_SYNC_IRQL_TOO_HIGH, "sync.irql_too_high", 1, "G1")                                        \
     XX(R_DPC_WAIT, "dpc.wait", 1, "G3")                                                            \
     XX(R_DPC_IRQL_CHANGED, "dpc.irql_changed", 1, "G3")                                            \

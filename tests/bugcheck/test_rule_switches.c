@@ -38,6 +38,8 @@ static const char *const all_rules[] = {
     "spinlock.order",
     "spinlock.mixed_api",
     "spinlock.held_too_long",
+    "sync.isr_unsynchronized",
+    "sync.unlocked_shared",
     "sync.irql_too_high",
     "dpc.wait",
     "dpc.irql_changed",
@@ -79,6 +81,8 @@ static const char *const all_rules[] = {
 /* Rules whose RULES.md outcome is a warning. */
 static bool is_warning_rule(const char *id)
 {
+    if (strcmp(id, "sync.isr_unsynchronized") == 0 || strcmp(id, "sync.unlocked_shared") == 0)
+        return true;
     return strcmp(id, "spinlock.held_too_long") == 0 || strcmp(id, "dpc.too_long") == 0 ||
            strcmp(id, "dpc.stall_too_long") == 0 || strcmp(id, "isr.too_long") == 0 ||
            strcmp(id, "io.irp_lost") == 0 || strcmp(id, "pio.not_flushed") == 0;
@@ -307,6 +311,55 @@ static void ScSyncIrqlTooHigh(void *ctx)
     (void)KeSynchronizeExecution(sw_interrupt, ScSynchRoutine, NULL);
     KeLowerIrql(old);
     sw_done = 1;
+}
+
+/* sync.isr_unsynchronized / sync.unlocked_shared: watched memory */
+static BOOLEAN ScTouchRegs(PVOID Context)
+{
+    ((volatile UCHAR *)Context)[0] = 1; /* holding the interrupt lock: fine */
+    return TRUE;
+}
+
+static void ScIsrUnsync(void *ctx)
+{
+    (void)ctx;
+    kdpc_machine *m = kdpc_current_machine();
+    volatile UCHAR *regs = kdpc_shared_alloc(m, 64);
+    if (regs == NULL || !connect_isr(ScQuietIsr, Latched) ||
+        kdpc_shared_bind_interrupt(m, (void *)(uintptr_t)regs, sw_interrupt) != KDPC_OK)
+        return;
+    (void)KeSynchronizeExecution(sw_interrupt, ScTouchRegs, (PVOID)(uintptr_t)regs);
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    regs[1] = 2; /* without the interrupt lock: a warning */
+    KeStallExecutionProcessor(1);
+    KeLowerIrql(old);
+    sw_done = regs[0] == 1 && regs[1] == 2;
+}
+
+static volatile UCHAR *sc_shared;
+static KDPC sc_shared_dpc;
+
+static void ScSharedDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    sc_shared[0]++; /* no lock, and the thread used none either */
+}
+
+static void ScUnlockedShared(void *ctx)
+{
+    (void)ctx;
+    sc_shared = kdpc_shared_alloc(kdpc_current_machine(), 64);
+    if (sc_shared == NULL)
+        return;
+    sc_shared[0] = 1; /* the thread */
+    KeStallExecutionProcessor(1);
+    KeInitializeDpc(&sc_shared_dpc, ScSharedDpc, NULL);
+    (void)KeInsertQueueDpc(&sc_shared_dpc, NULL, NULL);
+    KeStallExecutionProcessor(1);
+    sw_done = sc_shared[0] == 2;
 }
 
 /* dpc.wait */
@@ -1060,6 +1113,8 @@ static scenario scenarios[] = {
     {"spinlock.order", ScOrder, 1, NULL, KDPC_OK, -1, -1},
     {"spinlock.mixed_api", ScMixedApi, 1, NULL, KDPC_OK, -1, -1},
     {"spinlock.held_too_long", ScHeldTooLong, 1, NULL, KDPC_OK, -1, -1},
+    {"sync.isr_unsynchronized", ScIsrUnsync, 1, NULL, KDPC_OK, -1, -1},
+    {"sync.unlocked_shared", ScUnlockedShared, 1, NULL, KDPC_OK, -1, -1},
     {"sync.irql_too_high", ScSyncIrqlTooHigh, 1, NULL, KDPC_OK, -1, -1},
     {"dpc.wait", ScDpcWait, 1, NULL, KDPC_OK, -1, -1},
     {"dpc.irql_changed", ScDpcIrqlChanged, 1, NULL, KDPC_OK, -1, -1},
@@ -1585,6 +1640,8 @@ int main(void)
         SCENARIO_TESTS(43),
         SCENARIO_TESTS(44),
         SCENARIO_TESTS(45),
+        SCENARIO_TESTS(46),
+        SCENARIO_TESTS(47),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
