@@ -33,12 +33,12 @@
  * in the order they were started, and no rule is broken.
  *
  * The broken twin's DPC calls the same programming routine directly,
- * without KeSynchronizeExecution. kdpc has no rule for an unsynchronized
- * access (RULES.md lists sync.isr_unsynchronized, but src/verifier has no
- * such rule), so the damage is shown directly: when the device's interrupt
- * is taken between the CMD write and the store of the ISR-shared address,
- * the ISR puts the new piece over the previous one, and the piece where it
- * belonged keeps the caller's fill bytes.
+ * without KeSynchronizeExecution. The device's registers are watched memory
+ * (kdpc_shared_alloc, bound to the interrupt), so the verifier warns
+ * sync.isr_unsynchronized (G1) in the DPC on every run; the damage shows too:
+ * when the device's interrupt is taken between the CMD write and the store
+ * of the ISR-shared address, the ISR puts the new piece over the previous
+ * one, and the piece where it belonged keeps the caller's fill bytes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,8 +75,9 @@ static const struct {
 
 typedef struct EXT {
     PKINTERRUPT Interrupt;
-    /* the device: registers and data window (touched at DIRQL under the interrupt lock) */
-    ULONG Reg[NREGS];
+    /* the device: registers (watched memory from kdpc_shared_alloc, bound to the interrupt:
+     * sync.isr_unsynchronized) and data window (touched at DIRQL under the interrupt lock) */
+    volatile ULONG *Reg;
     UCHAR Window[XFER];
     /* ISR-shared transfer context (interrupt lock) */
     PUCHAR IsrVa;   /* where the ISR stores the piece a read brings in */
@@ -346,13 +347,20 @@ static NTSTATUS G7DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Regis
     DriverObject->MajorFunction[IRP_MJ_WRITE] = G7ReadWrite;
     DriverObject->DriverStartIo = G7StartIo;
     DriverObject->DriverUnload = G7Unload;
-    IoInitializeDpcRequest(dev, G7DpcForIsr); /* G18 */
+    IoInitializeDpcRequest(dev, G7DpcForIsr);                                    /* G18 */
+    ext->Reg = kdpc_shared_alloc(kdpc_current_machine(), NREGS * sizeof(ULONG)); /* the BAR */
+    if (ext->Reg == NULL) {
+        IoDeleteDevice(dev);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
     st = IoConnectInterrupt(&ext->Interrupt, G7Isr, dev, NULL, LINE, DIRQL, DIRQL, Latched, FALSE,
                             0x3, FALSE);
     if (!NT_SUCCESS(st)) {
         IoDeleteDevice(dev);
         return st;
     }
+    (void)kdpc_shared_bind_interrupt(kdpc_current_machine(), (void *)(uintptr_t)ext->Reg,
+                                     ext->Interrupt);
     t.dev = dev;
     return STATUS_SUCCESS;
 }
@@ -573,7 +581,10 @@ static void test_dpc_programming_the_device_without_synch_crit_section_loses_pie
                 damaged_runs++;
             }
             lost_total += lost;
-            /* no rule catches it: kdpc has no unsynchronized-access rule */
+            /* G1: the DPC touched the ISR-shared registers without the interrupt lock */
+            KT_ASSERT_WARNING(m, "sync.isr_unsynchronized");
+            assert_string_equal(kdpc_machine_find_violation(m, "sync.isr_unsynchronized")->routine,
+                                "G7DpcForIsr");
             KT_ASSERT_NO_VIOLATION(m, "io.irp_lost");
             kdpc_machine_destroy(m);
         }
