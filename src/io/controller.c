@@ -70,7 +70,7 @@ static void grant(kdpc_machine *m, kdpc__controller *k)
         PIRP irp = k->irp;
         k->in_control = true;
         k->done_in_control = false;
-        IO_ALLOCATION_ACTION act = kdpc__io_call_control(m, w->routine, w->dev, NULL, w->ctx);
+        IO_ALLOCATION_ACTION act = kdpc__io_call_control(w->routine, w->dev, NULL, w->ctx);
         k->in_control = false;
         free(w);
         if (act == DeallocateObject) {
@@ -94,10 +94,9 @@ static void grant(kdpc_machine *m, kdpc__controller *k)
  * DISPATCH_LEVEL around the routine whatever the caller's IRQL, so the
  * routine always sees the IRQL its documentation promises.
  */
-IO_ALLOCATION_ACTION kdpc__io_call_control(kdpc_machine *m, PDRIVER_CONTROL routine,
-                                           PDEVICE_OBJECT dev, PVOID base, PVOID ctx)
+IO_ALLOCATION_ACTION kdpc__io_call_control(PDRIVER_CONTROL routine, PDEVICE_OBJECT dev, PVOID base,
+                                           PVOID ctx)
 {
-    (void)m;
     KIRQL old = kdpc__tls_self->cpu->irql;
     if (old < DISPATCH_LEVEL)
         kdpc_KeRaiseIrql(DISPATCH_LEVEL, &old);

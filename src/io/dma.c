@@ -166,7 +166,7 @@ static void serve(kdpc_machine *m, adapter *a)
             kdpc__io_irp_note(r->irp, "AdapterControl");
         PIRP irp = r->irp;
         r->in_control = true;
-        IO_ALLOCATION_ACTION act = kdpc__io_call_control(m, q->routine, q->dev, r, q->ctx);
+        IO_ALLOCATION_ACTION act = kdpc__io_call_control(q->routine, q->dev, r, q->ctx);
         r->in_control = false;
         free(q);
         if (act == DeallocateObjectKeepRegisters || act == DeallocateObject) {

@@ -106,8 +106,8 @@ void kdpc__io_errlog_free(kdpc_machine *m);
 void kdpc__io_dma_completion(kdpc_machine *m, PIRP irp, bool *used);
 /* Run an AdapterControl / ControllerControl routine for @dev's current IRP at
  * DISPATCH_LEVEL (controller.c). */
-IO_ALLOCATION_ACTION kdpc__io_call_control(kdpc_machine *m, PDRIVER_CONTROL routine,
-                                           PDEVICE_OBJECT dev, PVOID base, PVOID ctx);
+IO_ALLOCATION_ACTION kdpc__io_call_control(PDRIVER_CONTROL routine, PDEVICE_OBJECT dev, PVOID base,
+                                           PVOID ctx);
 void kdpc__io_controller_completion(kdpc_machine *m, PIRP irp);
 void kdpc__io_dma_free(kdpc_machine *m);
 void kdpc__io_controllers_free(kdpc_machine *m);
