@@ -133,6 +133,23 @@ static void reap(adapter *a)
     }
 }
 
+/* The grant gives up the adapter channel, if it holds it. */
+static void drop_channel(adapter *a, mapreg *r)
+{
+    if (r->channel) {
+        r->channel = false;
+        a->channel_busy = false;
+    }
+}
+
+/* The grant gives up everything: the channel and its map registers. */
+static void drop_registers(adapter *a, mapreg *r)
+{
+    drop_channel(a, r);
+    r->held = false;
+    a->free_regs += r->count;
+}
+
 static void check_flushed(kdpc_machine *m, mapreg *r, const char *when)
 {
     if (r->nranges == 0)
@@ -169,13 +186,10 @@ static void serve(kdpc_machine *m, adapter *a)
         IO_ALLOCATION_ACTION act = kdpc__io_call_control(q->routine, q->dev, r, q->ctx);
         r->in_control = false;
         free(q);
-        if (act == DeallocateObjectKeepRegisters || act == DeallocateObject) {
-            r->channel = false;
-            a->channel_busy = false;
-        }
+        if (act == DeallocateObjectKeepRegisters)
+            drop_channel(a, r);
         if (act == DeallocateObject) {
-            r->held = false;
-            a->free_regs += r->count;
+            drop_registers(a, r);
         } else if (r->done_in_control) {
             /* 5.5: a routine that completes the IRP must return DeallocateObject */
             kdpc__violation(m, KDPC_R_DMA_ADAPTER_HELD, 0xE6, 0x2A, (uintptr_t)&a->pub,
@@ -232,10 +246,7 @@ static void free_channel(PDMA_ADAPTER DmaAdapter)
         return;
     }
     check_flushed(m, r, "FreeAdapterChannel");
-    r->channel = false;
-    r->held = false;
-    a->channel_busy = false;
-    a->free_regs += r->count;
+    drop_registers(a, r);
     serve(m, a);
     kdpc__ke_point(m);
 }
@@ -256,12 +267,7 @@ static void free_map_registers(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
         return;
     }
     check_flushed(m, r, "FreeMapRegisters");
-    r->held = false;
-    if (r->channel) { /* KeepObject: the channel goes too */
-        r->channel = false;
-        a->channel_busy = false;
-    }
-    a->free_regs += r->count;
+    drop_registers(a, r); /* after KeepObject the channel goes too */
     serve(m, a);
     kdpc__ke_point(m);
 }
@@ -419,8 +425,7 @@ static void put_sg_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGat
         return;
     }
     r->nranges = 0; /* PutScatterGatherList flushes (5.10) */
-    r->held = false;
-    a->free_regs += r->count;
+    drop_registers(a, r);
     free(ScatterGather);
     serve(m, a);
     kdpc__ke_point(m);
