@@ -247,34 +247,54 @@ static bool policy_coin(kdpc_machine *m, unsigned permille)
     return kdpc__rng_below(&m->rng, 1000) >= permille;
 }
 
-static void run_hook_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line)
+/* What a CPU spins on (kdpc__spin_until), saved around work that must not see it. */
+typedef struct spin_state {
+    bool (*pred)(void *);
+    void *arg;
+    const void *on;
+} spin_state;
+
+static spin_state spin_save(const kdpc__cpu *c)
 {
-    bool (*pred)(void *) = c->spin_pred;
-    void *arg = c->spin_arg;
-    const void *on = c->spin_on;
+    spin_state s = {c->spin_pred, c->spin_arg, c->spin_on};
+    return s;
+}
+
+static void spin_restore(kdpc__cpu *c, spin_state s)
+{
+    c->spin_pred = s.pred;
+    c->spin_arg = s.arg;
+    c->spin_on = s.on;
+}
+
+/* An interrupt or the DPC drain runs on top of a spinning context: not spinning itself. */
+static spin_state hook_enter(kdpc__cpu *c)
+{
+    spin_state s = spin_save(c);
     c->spin_pred = NULL;
     c->spin_on = NULL;
     c->in_hook++;
-    m->hooks.interrupt(m, c, line);
+    return s;
+}
+
+static void hook_leave(kdpc__cpu *c, spin_state s)
+{
     c->in_hook--;
-    c->spin_pred = pred;
-    c->spin_arg = arg;
-    c->spin_on = on;
+    spin_restore(c, s);
+}
+
+static void run_hook_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line)
+{
+    spin_state s = hook_enter(c);
+    m->hooks.interrupt(m, c, line);
+    hook_leave(c, s);
 }
 
 static void run_hook_dispatch(kdpc_machine *m, kdpc__cpu *c)
 {
-    bool (*pred)(void *) = c->spin_pred;
-    void *arg = c->spin_arg;
-    const void *on = c->spin_on;
-    c->spin_pred = NULL;
-    c->spin_on = NULL;
-    c->in_hook++;
+    spin_state s = hook_enter(c);
     m->hooks.dispatch(m, c);
-    c->in_hook--;
-    c->spin_pred = pred;
-    c->spin_arg = arg;
-    c->spin_on = on;
+    hook_leave(c, s);
 }
 
 void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
@@ -423,9 +443,7 @@ void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const vo
     if (pred(arg))
         return;
     kdpc__cpu *c = t->cpu;
-    bool (*save_pred)(void *) = c->spin_pred;
-    void *save_arg = c->spin_arg;
-    const void *save_on = c->spin_on;
+    spin_state saved = spin_save(c);
     for (;;) {
         c->spin_pred = pred;
         c->spin_arg = arg;
@@ -435,9 +453,7 @@ void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const vo
         if (pred(arg))
             break;
     }
-    c->spin_pred = save_pred;
-    c->spin_arg = save_arg;
-    c->spin_on = save_on;
+    spin_restore(c, saved);
 }
 
 void kdpc__halt_and_unwind(kdpc_machine *m)
