@@ -61,7 +61,12 @@ void kdpc__fault_region_remove(int slot);
 void kdpc__fault_enable(void);  /* refcounted: install the SIGSEGV handler */
 void kdpc__fault_disable(void); /* refcounted: restore the previous handler */
 
-/* Name of the symbol at addr, or NULL when the host cannot tell. */
+/* posix/symbol.c: names of code addresses. */
+/* Name of the function that starts exactly at addr, or NULL when the host cannot tell. */
 const char *kdpc__symbol_name(const void *addr);
+/* Describe any code address into buf (size n, always terminated when n > 0):
+ * "function+0x1c (file.c:123)" with as much as the host can tell, else "0x...".
+ * Not async-signal-safe. Returns buf. */
+char *kdpc__symbol_describe(uintptr_t addr, char *buf, size_t n);
 
 #endif /* KDPC_PLATFORM_H */

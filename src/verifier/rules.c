@@ -399,12 +399,14 @@ kdpc_status kdpc_rule_set(kdpc_machine *m, const char *rule, kdpc_rule_action ac
 {
     if (m == NULL || rule == NULL || (unsigned)action > KDPC_RULE_BUGCHECK)
         return KDPC_EINVAL;
-    if (strcmp(rule, "ke.bugcheck") == 0)
-        return KDPC_EINVAL; /* KeBugCheckEx never returns: it cannot be switched */
+    for (unsigned i = 0; i < KDPC_RULE_COUNT; i++) {
+        if (kdpc__rule_unswitchable(i) && strcmp(rule, rules[i].id) == 0)
+            return KDPC_EINVAL; /* the machine cannot go on: these cannot be switched */
+    }
     kdpc__ver *v = kdpc__ver_of(m);
     bool any = false;
     for (unsigned i = 0; i < KDPC_RULE_COUNT; i++) {
-        if (i == KDPC_R_KE_BUGCHECK || !match(rule, rules[i].id))
+        if (kdpc__rule_unswitchable(i) || !match(rule, rules[i].id))
             continue;
         any = true;
         if (action == KDPC_RULE_DEFAULT)

@@ -66,6 +66,10 @@
     XX(R_CONTROLLER_HELD, "controller.held", 1, "G12")                                             \
     XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
+    /* robustness rules (object validation and the like) go here, above the unswitchable ones */   \
+    /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
+    XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \
+    XX(R_TEST_ASSERT, "test.assert", 1, "--")                                                      \
     XX(R_KE_BUGCHECK, "ke.bugcheck", 1, "--")
 
 typedef enum kdpc__rule {
@@ -152,6 +156,11 @@ KDPC_NORETURN void kdpc__bugcheck_rule(kdpc_machine *m, kdpc__rule rule, uint32_
 #endif
     ;
 bool kdpc__rule_on(const kdpc_machine *m, kdpc__rule rule);
+/* ke.bugcheck, ke.crash, test.assert: no switch can soften them. */
+static inline bool kdpc__rule_unswitchable(unsigned rule)
+{
+    return rule == KDPC_R_KE_BUGCHECK || rule == KDPC_R_KE_CRASH || rule == KDPC_R_TEST_ASSERT;
+}
 const char *kdpc__routine_name(kdpc_machine *m, kdpc_routine_ptr routine);
 const char *kdpc__bugcheck_name(uint32_t code);
 

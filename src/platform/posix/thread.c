@@ -6,7 +6,6 @@
  * variables are not needed: kdpc never waits with a host timeout.
  */
 #define _GNU_SOURCE 1
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,14 +97,4 @@ uint64_t kdpc__host_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-const char *kdpc__symbol_name(const void *addr)
-{
-    Dl_info info;
-    void *p;
-    memcpy(&p, &addr, sizeof(p));
-    if (addr != NULL && dladdr(p, &info) != 0 && info.dli_sname != NULL && info.dli_saddr == p)
-        return info.dli_sname;
-    return NULL;
 }
