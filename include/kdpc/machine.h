@@ -64,6 +64,13 @@ typedef struct kdpc_config {
     unsigned low_resources_permille; /**< chance that ExAllocatePool*, IoAllocateIrp, IoAllocateMdl,
                                             IoAllocateWorkItem, IoAllocateErrorLogEntry fail, as
                                             Verifier's Low Resources Simulation (default 0) */
+    uint64_t run_time_limit_ns;      /**< a kdpc_machine_run() that has not ended after this much
+                                     virtual time ends with KDPC_TIMEOUT (default 3600 s of
+                                     virtual time; 0: no limit). kdpc_machine_run_for() ends at
+                                     its own duration instead. */
+    uint64_t run_step_limit;         /**< any run that has not ended after this many interleaving
+                                     points ends with KDPC_TIMEOUT (default 20,000,000: a few
+                                     seconds of host time; 0: no limit) */
 } kdpc_config;
 
 /**
@@ -84,8 +91,12 @@ KDPC_EXPORT kdpc_machine *kdpc_machine_create(const kdpc_config *cfg);
 /**
  * kdpc_machine_destroy() - free the machine and everything it allocated
  * (threads, device objects, interrupt objects). Always safe: after a bug
- * check, after a deadlock, or without any run. NULL is ignored.
- * Thread: any host thread that is not a simulated thread of @m.
+ * check, after a deadlock or timeout, or without any run. NULL is ignored.
+ * Called from another host thread while a run of @m is in progress, it waits
+ * until that run has returned (every run ends: see kdpc_machine_run()), then
+ * frees. Called from simulated code of @m it does nothing and says so on
+ * stderr.
+ * Thread: any.
  */
 KDPC_EXPORT void kdpc_machine_destroy(kdpc_machine *m);
 
@@ -97,10 +108,17 @@ typedef void kdpc_entry_fn(void *ctx);
  * on CPU 0 and return once it has returned and the machine is quiescent (no
  * queued DPC, pending deliverable interrupt or live thread).
  * Thread: any host thread that is not a simulated thread; one run at a time.
+ *
+ * Every run ends. A crash of simulated code (a fault such as a NULL
+ * dereference, abort(), an arithmetic trap, a stack overflow) is a bug check
+ * (rule ke.crash). A run that goes on past cfg.run_step_limit interleaving
+ * points or cfg.run_time_limit_ns of virtual time (a hang, a livelock) ends
+ * with KDPC_TIMEOUT and a report of what was still alive.
  * Return: KDPC_OK; KDPC_BUGCHECK (a violation stopped the run, see
  * kdpc_machine_bugcheck()); KDPC_DEADLOCK (see kdpc_machine_deadlock_report());
- * KDPC_EINVAL (NULL machine or entry); KDPC_EBUSY (called from inside a run);
- * KDPC_E_HALTED (an earlier run bug checked or deadlocked).
+ * KDPC_TIMEOUT (see kdpc_machine_timeout_report()); KDPC_EINVAL (NULL machine
+ * or entry); KDPC_EBUSY (called from inside a run); KDPC_E_HALTED (an earlier
+ * run bug checked, deadlocked or timed out).
  */
 KDPC_EXPORT kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx);
 
@@ -110,7 +128,9 @@ KDPC_EXPORT kdpc_status kdpc_machine_run(kdpc_machine *m, kdpc_entry_fn *entry, 
  * threads still blocked or periodic timers set: so periodic activity can be
  * observed. While every CPU is idle virtual time jumps to the next timer.
  * Threads left running or blocked go on at the next run. @entry may be NULL
- * (only let time pass).
+ * (only let time pass). A @duration_ns of 0 lets no time pass: nothing runs,
+ * and @entry (when given) starts at the next run. cfg.run_time_limit_ns does
+ * not apply (the duration is the limit); cfg.run_step_limit does.
  * Return: as kdpc_machine_run(); KDPC_OK when the time was up.
  */
 KDPC_EXPORT kdpc_status kdpc_machine_run_for(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx,

@@ -17,6 +17,7 @@ KDPC_BEGIN_DECLS
     XX(KDPC_OK, 0, "success")                                                                      \
     XX(KDPC_BUGCHECK, 1, "a bug check stopped the run")                                            \
     XX(KDPC_DEADLOCK, 2, "every CPU is spinning or blocked: deadlock")                             \
+    XX(KDPC_TIMEOUT, 3, "the run reached its step or virtual time limit")                          \
     XX(KDPC_EINVAL, -22, "invalid argument")                                                       \
     XX(KDPC_ENOMEM, -12, "out of host memory")                                                     \
     XX(KDPC_EBUSY, -16, "the machine is running; call not allowed from here")                      \

@@ -5,10 +5,13 @@
  * the verifier, the trace, and the WDM kernel and I/O layers.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <kdpc/kdpc.h>
 #include "io/io.h"
+#include "verifier/testfail.h"
 
 void kdpc_config_init(kdpc_config *cfg)
 {
@@ -41,6 +44,10 @@ void kdpc_config_init(kdpc_config *cfg)
     cfg->hypercritical_workers = 1;
     cfg->paged_pool_bytes = (size_t)16 << 20;
     cfg->low_resources_permille = 0;
+    cfg->run_time_limit_ns = 3600ull * 1000000000ull; /* one virtual hour */
+    /* Divergence: Windows has no such limit (a hung machine hangs). A hung unit test must end:
+     * 20 M interleaving points are a few seconds of host time. */
+    cfg->run_step_limit = 20000000;
 }
 
 static bool config_ok(const kdpc_config *cfg)
@@ -58,8 +65,59 @@ static void trace_event_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c,
     kdpc__trace(m, kind, c, (const void *)obj, NULL, arg);
 }
 
+/* A run ended KDPC_DEADLOCK or KDPC_TIMEOUT: m->deadlock_report gets what was still alive
+ * (for a deadlock, first what every CPU held and spun on), and the log gets it too. */
+static void end_report(kdpc_machine *m, const char *headline, bool locks)
+{
+    FILE *log = m->cfg.log;
+    if (locks) {
+        m->cfg.log = NULL; /* printed with the rest below */
+        kdpc__ver_deadlock_report(m);
+        m->cfg.log = log;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return;
+    fputs(headline, f);
+    if (locks && m->deadlock_report != NULL)
+        fputs(m->deadlock_report, f);
+    kdpc__ke_describe_alive(m, f);
+    kdpc__io_describe_alive(m, f);
+    if (fclose(f) != 0 || text == NULL) {
+        free(text);
+        return;
+    }
+    free(m->deadlock_report);
+    m->deadlock_report = text;
+    if (log != NULL) {
+        fputs(text, log);
+        fflush(log);
+    }
+}
+
+static void deadlock_hook(kdpc_machine *m)
+{
+    end_report(m, "KDPC DEADLOCK\n", true);
+}
+
+static void timeout_hook(kdpc_machine *m)
+{
+    char head[256];
+    bool steps = m->timed_out_on_steps;
+    snprintf(head, sizeof(head),
+             "KDPC TIMEOUT: the run reached its %s limit (%" PRIu64 " %s) at virtual time %" PRIu64
+             " ns, seed %" PRIu64 "\n",
+             steps ? "step" : "virtual time",
+             steps ? m->cfg.run_step_limit : m->cfg.run_time_limit_ns,
+             steps ? "interleaving points" : "ns", m->now_ns, m->cfg.seed);
+    end_report(m, head, false);
+}
+
 static void teardown(kdpc_machine *m)
 {
+    kdpc__test_stop_forget(m);
     kdpc__io_free(m);
     if (m->ke != NULL) {
         kdpc__pool_free_all(m);
@@ -73,6 +131,7 @@ static void teardown(kdpc_machine *m)
 
 kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
 {
+    kdpc__exit_watch_install(); /* exit() from simulated code is reported */
     if (!config_ok(cfg)) {
         errno = EINVAL;
         return NULL;
@@ -89,7 +148,9 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
         errno = ENOMEM;
         return NULL;
     }
-    m->hooks.deadlock = kdpc__ver_deadlock_report;
+    m->hooks.deadlock = deadlock_hook;
+    m->hooks.timeout = timeout_hook;
+    m->hooks.crash = kdpc__ke_crash;
     if (m->trace != NULL)
         m->hooks.event = trace_event_hook;
     err = kdpc__machine_start(m);
@@ -101,31 +162,47 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
     return m;
 }
 
-/* May a native call that runs or stops the machine go ahead? KDPC_OK if so. */
-static kdpc_status can_drive(kdpc_machine *m)
+/* A native call that drives the machine begins (KDPC_OK) or may not (KDPC_EBUSY from simulated code or
+ * during another run or a destroy, KDPC_E_HALTED after a bug check, deadlock or timeout). While
+ * one is in progress, kdpc_machine_destroy on another host thread waits for drive_end. */
+static kdpc_status drive_begin(kdpc_machine *m)
 {
     if (kdpc__self() != NULL)
         return KDPC_EBUSY;
     kdpc__mutex_lock(&m->mu);
-    bool busy = m->running;
-    bool halted = atomic_load(&m->halted) || m->dead;
+    kdpc_status st = KDPC_OK;
+    if (m->running || m->api_runs > 0 || m->destroying)
+        st = KDPC_EBUSY;
+    else if (atomic_load(&m->halted) || m->dead)
+        st = KDPC_E_HALTED;
+    else
+        m->api_runs++;
     kdpc__mutex_unlock(&m->mu);
-    return busy ? KDPC_EBUSY : halted ? KDPC_E_HALTED : KDPC_OK;
+    return st;
+}
+
+static void drive_end(kdpc_machine *m)
+{
+    kdpc__mutex_lock(&m->mu);
+    m->api_runs--;
+    kdpc__cond_broadcast(&m->run_cv);
+    kdpc__mutex_unlock(&m->mu);
 }
 
 kdpc_status kdpc_machine_shutdown(kdpc_machine *m)
 {
     if (m == NULL)
         return KDPC_EINVAL;
-    kdpc_status st = can_drive(m);
+    kdpc_status st = drive_begin(m);
     if (st != KDPC_OK)
         return st;
     kdpc__scope all = {NULL, NULL, true};
     kdpc__io_check_pending(m, &all, "machine shut down");
-    if (atomic_load(&m->halted))
-        return KDPC_BUGCHECK;
-    kdpc__halt_from_host(m); /* nothing left to run: the machine is off */
-    return KDPC_OK;
+    bool bugchecked = atomic_load(&m->halted);
+    if (!bugchecked)
+        kdpc__halt_from_host(m); /* nothing left to run: the machine is off */
+    drive_end(m);
+    return bugchecked ? KDPC_BUGCHECK : KDPC_OK;
 }
 
 void kdpc_machine_destroy(kdpc_machine *m)
@@ -137,6 +214,12 @@ void kdpc_machine_destroy(kdpc_machine *m)
         fprintf(stderr, "kdpc: kdpc_machine_destroy called from inside its own run; ignored\n");
         return;
     }
+    /* A run in progress on another host thread ends first (every run ends: limits). */
+    kdpc__mutex_lock(&m->mu);
+    m->destroying = true;
+    while (m->api_runs > 0)
+        kdpc__cond_wait(&m->run_cv, &m->mu);
+    kdpc__mutex_unlock(&m->mu);
     kdpc__machine_stop(m);
     teardown(m);
 }
@@ -152,33 +235,54 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
 {
     if (m == NULL || (entry == NULL && !timed))
         return KDPC_EINVAL;
-    kdpc_status st = can_drive(m);
+    kdpc_status st = drive_begin(m);
     if (st != KDPC_OK)
         return st;
     kdpc__thread *t = NULL;
     kdpc__run_box *box = NULL;
     if (entry != NULL) {
         box = kdpc__ke_run_box(m, entry, ctx);
-        if (box == NULL)
+        if (box == NULL) {
+            drive_end(m);
             return KDPC_ENOMEM;
+        }
         struct _KTHREAD *kt = kdpc__ke_thread_new(m, run_entry, box, NULL);
-        if (kt == NULL)
+        if (kt == NULL) {
+            drive_end(m);
             return KDPC_ESYSTEM;
+        }
         kt->t->routine = (kdpc_routine_ptr)entry;
         kdpc__trace(m, KDPC_EV_THREAD_START, &m->cpus[0], NULL, (kdpc_routine_ptr)entry, kt->t->id);
         t = kt->t;
     }
-    uint64_t deadline = 0;
-    if (timed) {
-        deadline = m->now_ns + duration_ns;
-        if (deadline == 0 || deadline < m->now_ns)
-            deadline = UINT64_MAX;
+    if (timed && duration_ns == 0) {
+        /* No time passes: nothing runs; the entry starts at the next run. */
+        if (t != NULL) {
+            kdpc__mutex_lock(&m->mu);
+            kdpc__thread_ready(m, t);
+            kdpc__mutex_unlock(&m->mu);
+        }
+        drive_end(m);
+        return KDPC_OK;
     }
+    uint64_t deadline = 0;
+    if (timed)
+        deadline = duration_ns > UINT64_MAX - m->now_ns ? UINT64_MAX : m->now_ns + duration_ns;
+    uint64_t limit = m->cfg.run_time_limit_ns;
+    m->limit_ns = 0;
+    if (!timed && limit != 0)
+        m->limit_ns = limit > UINT64_MAX - m->now_ns ? UINT64_MAX : m->now_ns + limit;
+    m->steps = 0;
+    m->step_limit = m->cfg.run_step_limit;
+    kdpc__fault_enable(); /* a crash of simulated code becomes a bug check */
     kdpc__pool_run_begin(m);
     kdpc__watch_run_begin(m);
     st = kdpc__machine_run(m, t, deadline);
     kdpc__watch_run_end(m);
     kdpc__pool_run_end(m);
+    kdpc__fault_disable();
+    m->last_status = st;
+    drive_end(m);
     return st;
 }
 
@@ -191,6 +295,11 @@ kdpc_status kdpc_machine_run_for(kdpc_machine *m, kdpc_entry_fn *entry, void *ct
                                  uint64_t duration_ns)
 {
     return run(m, entry, ctx, duration_ns, true);
+}
+
+const char *kdpc_machine_timeout_report(const kdpc_machine *m)
+{
+    return m != NULL && m->last_status == KDPC_TIMEOUT ? m->deadlock_report : NULL;
 }
 
 uint64_t kdpc_machine_time_ns(const kdpc_machine *m)

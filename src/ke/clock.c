@@ -80,6 +80,11 @@ static void process_ticks(kdpc_machine *m)
         }
         bookkeeping++;
         kdpc__ke_expire_timers(m, at);
+        if (at > UINT64_MAX - tick) {
+            /* The end of virtual time: it saturates there; no tick follows. */
+            m->next_event_ns = UINT64_MAX;
+            break;
+        }
         m->next_event_ns = at + tick;
     }
 }
@@ -91,6 +96,8 @@ static void time_hook(kdpc_machine *m)
 
 static bool advance_hook(kdpc_machine *m)
 {
+    /* Periodic timers keep time going while a thread is blocked (their DPC may wake it) or a
+     * timed run goes on; kdpc__ke_timers_pending leaves out those that can wake nobody. */
     bool keep_periodic = m->live_workers > 0 || m->deadline_ns != 0;
     uint64_t due;
     if (!kdpc__ke_timers_pending(m, keep_periodic, &due))
@@ -98,9 +105,14 @@ static bool advance_hook(kdpc_machine *m)
     uint64_t when = tick_at_or_after(m, due > m->now_ns ? due : m->now_ns);
     if (when < m->next_event_ns)
         when = m->next_event_ns;
-    if (m->deadline_ns != 0 && when > m->deadline_ns) {
-        if (m->now_ns < m->deadline_ns)
-            m->now_ns = m->deadline_ns;
+    /* The run ends at its deadline (kdpc_machine_run_for) or its time limit, whichever comes
+     * first: time stops there instead of jumping past it. */
+    uint64_t end = m->deadline_ns;
+    if (m->limit_ns != 0 && (end == 0 || m->limit_ns < end))
+        end = m->limit_ns;
+    if (end != 0 && when > end) {
+        if (m->now_ns < end)
+            m->now_ns = end;
         return false;
     }
     m->now_ns = when;

@@ -23,6 +23,8 @@ typedef struct kdpc__cond {
 } kdpc__cond;
 typedef struct kdpc__hostthread {
     uint64_t opaque;
+    void *stack;       /* mapping of the stack, guard pages included */
+    size_t stack_size; /* bytes of that mapping */
 } kdpc__hostthread;
 
 int kdpc__mutex_init(kdpc__mutex *mu);
@@ -36,9 +38,15 @@ void kdpc__cond_wait(kdpc__cond *cv, kdpc__mutex *mu);
 void kdpc__cond_signal(kdpc__cond *cv);
 void kdpc__cond_broadcast(kdpc__cond *cv);
 
-/* Start fn(arg) on a new host thread with a stack of at least stack_size bytes. */
+/* Start fn(arg) on a new host thread with a stack of at least stack_size bytes, below which
+ * lie KDPC_STACK_GUARD bytes of inaccessible guard pages (a touch there is reported as a stack
+ * overflow), and with an alternate signal stack, so a fault handler runs even when the thread's
+ * own stack is exhausted. join also frees the stacks. */
+#define KDPC_STACK_GUARD ((size_t)64 << 10)
 int kdpc__hostthread_start(kdpc__hostthread *t, void *(*fn)(void *), void *arg, size_t stack_size);
 void kdpc__hostthread_join(kdpc__hostthread *t);
+/* True when addr lies in the guard pages of the calling host thread's stack (async-signal-safe). */
+bool kdpc__hostthread_in_guard(uintptr_t addr);
 
 /* Host monotonic clock in nanoseconds (benchmarks and reports only, never the simulation). */
 uint64_t kdpc__host_now_ns(void);
@@ -54,12 +62,32 @@ int kdpc__pages_protect(void *p, size_t bytes, bool accessible);
 
 /* A touch of a protected region calls fn(ctx, address, is_write, instruction pointer) on the
  * faulting thread; returning true means the region was made accessible and the access is
- * retried. fn may also longjmp away. Regions: at most 64 at once; -1 when full. */
+ * retried. fn may also longjmp away. Regions: any number (-1 only when out of host memory);
+ * lookups walk them without a lock, so the handler never blocks. */
 typedef bool kdpc__fault_fn(void *ctx, uintptr_t addr, bool write, uintptr_t ip);
 int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void *ctx);
 void kdpc__fault_region_remove(int slot);
-void kdpc__fault_enable(void);  /* refcounted: install the SIGSEGV handler */
-void kdpc__fault_disable(void); /* refcounted: restore the previous handler */
+void kdpc__fault_enable(void);  /* refcounted: install the handlers (see below) */
+void kdpc__fault_disable(void); /* refcounted: restore the previous handlers */
+
+/* What the host reported when code crashed: a fault outside every region (SIGSEGV, SIGBUS),
+ * an arithmetic trap (SIGFPE), an illegal instruction or trap (SIGILL, SIGTRAP), or abort()
+ * (SIGABRT). */
+typedef struct kdpc__crash {
+    int sig;
+    int code;            /* si_code */
+    uintptr_t addr;      /* faulting data address (SIGSEGV, SIGBUS); 0 when unknown */
+    bool addr_known;     /* false for a general-protection fault (non-canonical address) */
+    uintptr_t ip;        /* instruction, 0 when unknown */
+    bool write;          /* the access was a write (x86-64 only; else false) */
+    bool stack_overflow; /* addr lies in the guard pages of the thread's stack */
+} kdpc__crash;
+/* Called on the crashing thread, on its alternate signal stack, while the handlers are
+ * enabled. It may siglongjmp away (the crash was contained); when it returns, the crash goes
+ * to the handler that was installed before kdpc's (the host process crashes as it would
+ * without kdpc). Set once; async-signal-safe code only. */
+typedef void kdpc__crash_fn(const kdpc__crash *crash);
+void kdpc__crash_handler_set(kdpc__crash_fn *fn);
 
 /* posix/symbol.c: names of code addresses. */
 /* Name of the function that starts exactly at addr, or NULL when the host cannot tell. */
@@ -68,5 +96,10 @@ const char *kdpc__symbol_name(const void *addr);
  * "function+0x1c (file.c:123)" with as much as the host can tell, else "0x...".
  * Not async-signal-safe. Returns buf. */
 char *kdpc__symbol_describe(uintptr_t addr, char *buf, size_t n);
+/* Label of an address that a symbol covers: code as kdpc__symbol_describe, a static or global
+ * variable as "name" or "name+0x10". NULL (buf untouched) when no symbol covers it. */
+const char *kdpc__symbol_label(uintptr_t addr, char *buf, size_t n);
+/* The calling host thread's stack: lowest address and size. 0, or -1 when the host cannot tell. */
+int kdpc__stack_bounds(uintptr_t *lo, size_t *size);
 
 #endif /* KDPC_PLATFORM_H */

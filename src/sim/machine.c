@@ -50,7 +50,19 @@ kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err)
     m->next_event_ns = UINT64_MAX;
     atomic_init(&m->lines_active, 0u);
     kdpc__rng_seed(&m->rng, cfg->seed);
+    kdpc__crash_handler_set(kdpc__contain_crash);
     return m;
+}
+
+/* A crash on a host thread: contain it when simulated code of a running machine crashed there
+ * (siglongjmp to the thread's base, off the signal handler and its alternate stack). */
+void kdpc__contain_crash(const kdpc__crash *cr)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    if (t == NULL || t->m->hooks.crash == NULL || atomic_load(&t->m->halted))
+        return; /* not simulated code: the host's handler decides */
+    t->crash = *cr;
+    siglongjmp(t->base, KDPC_UNWIND_CRASH);
 }
 
 static void *host_main(void *arg)
@@ -58,12 +70,15 @@ static void *host_main(void *arg)
     kdpc__thread *volatile t = arg;
     kdpc_machine *m = t->m;
     kdpc__tls_self = t;
-    int how = setjmp(t->base);
+    /* Saves the signal mask: a crash lands here from a signal handler. */
+    int how = sigsetjmp(t->base, 1);
     if (how == 0) {
         kdpc__mutex_lock(&m->mu);
         kdpc__wait_for_baton(m, t);
         kdpc__mutex_unlock(&m->mu);
         t->body(t);
+    } else if (how == KDPC_UNWIND_CRASH) {
+        m->hooks.crash(m, t); /* records the bug check and lands here again with HALT */
     }
     kdpc__thread_finish(m, t, how);
     kdpc__mutex_lock(&m->mu);
@@ -150,6 +165,31 @@ static void join_finished(kdpc_machine *m, bool all)
     }
 }
 
+/* Join the host threads of finished simulated threads and free them, as they finish: a run
+ * may create any number of threads one after another. Called with m->mu held; drops it around
+ * each join. Idle threads and the halted machine's threads are left to join_finished. */
+static void reap_finished(kdpc_machine *m)
+{
+    for (;;) {
+        kdpc__thread **link = &m->all_threads;
+        kdpc__thread *victim = NULL;
+        for (kdpc__thread *t = m->all_threads; t != NULL; link = &t->all_next, t = t->all_next) {
+            if (!t->idle && t->started && !t->joined && t->state == KDPC_T_DONE) {
+                victim = t;
+                break;
+            }
+        }
+        if (victim == NULL)
+            return;
+        *link = victim->all_next; /* nobody reaches it any more */
+        kdpc__mutex_unlock(&m->mu);
+        kdpc__hostthread_join(&victim->host);
+        kdpc__cond_destroy(&victim->cv);
+        free(victim);
+        kdpc__mutex_lock(&m->mu);
+    }
+}
+
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
 {
     kdpc__mutex_lock(&m->mu);
@@ -165,14 +205,17 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
     m->run_result = KDPC_OK;
     m->baton = first;
     kdpc__cond_signal(&first->cv);
-    while (!m->run_done)
+    while (!m->run_done) {
         kdpc__cond_wait(&m->run_cv, &m->mu);
+        if (!m->run_done && !atomic_load(&m->halted))
+            reap_finished(m);
+    }
     if (atomic_load(&m->halted)) {
         while (m->live_hosts > 0)
             kdpc__cond_wait(&m->run_cv, &m->mu);
         join_finished(m, true);
     } else {
-        join_finished(m, false);
+        reap_finished(m);
     }
     m->running = false;
     m->deadline_ns = 0;

@@ -54,10 +54,25 @@ static void event(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t 
         m->hooks.event(m, kind, c, obj, arg);
 }
 
+/* Virtual time saturates: a 600-year timeout or a cost of UINT64_MAX ends at the end of time
+ * instead of wrapping to the beginning. */
+static inline uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
 void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns)
 {
-    m->now_ns += ns;
-    c->own_ns += ns;
+    m->now_ns = add_sat(m->now_ns, ns);
+    c->own_ns = add_sat(c->own_ns, ns);
+}
+
+/* One more interleaving point: the run ends at its step or time limit. */
+static inline void count_step(kdpc_machine *m)
+{
+    if ((m->step_limit != 0 && ++m->steps > m->step_limit) ||
+        (m->limit_ns != 0 && m->now_ns >= m->limit_ns))
+        kdpc__timeout_and_unwind(m);
 }
 
 void kdpc__wait_for_baton(kdpc_machine *m, kdpc__thread *t)
@@ -65,7 +80,7 @@ void kdpc__wait_for_baton(kdpc_machine *m, kdpc__thread *t)
     while (m->baton != t) {
         if (atomic_load(&m->halted) || m->shutdown) {
             kdpc__mutex_unlock(&m->mu);
-            longjmp(t->base, KDPC_UNWIND_HALT);
+            siglongjmp(t->base, KDPC_UNWIND_HALT);
         }
         kdpc__cond_wait(&t->cv, &m->mu);
     }
@@ -182,7 +197,10 @@ static kdpc__cpu *choose_or_end(kdpc_machine *m, kdpc__cpu *c)
         kdpc__cpu *d = choose(m, c);
         if (d != NULL)
             return d;
-        if (m->hooks.advance != NULL && m->hooks.advance(m))
+        bool advanced = m->hooks.advance != NULL && m->hooks.advance(m);
+        if (m->limit_ns != 0 && m->now_ns >= m->limit_ns)
+            kdpc__timeout_and_unwind(m);
+        if (advanced)
             continue;
         kdpc_status result = KDPC_OK;
         bool time_up = m->deadline_ns != 0 && m->now_ns >= m->deadline_ns;
@@ -303,6 +321,7 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
      * on. Choosing again would let round robin pass the baton around forever. */
     bool resumed = false;
     for (;;) {
+        count_step(m);
         KDPC_ASSERT(m->baton == t && t->cpu != NULL && t->cpu->thread == t);
         KDPC_ASSERT(sim_check(m));
         kdpc__cpu *c = t->cpu;
@@ -361,6 +380,7 @@ void kdpc__sched_point(kdpc_machine *m)
     kdpc__thread *t = kdpc__tls_self;
     kdpc__cpu *c = t->cpu;
     kdpc__charge(m, c, m->cfg.call_cost_ns);
+    count_step(m);
     if (m->now_ns >= m->next_event_ns && m->hooks.time != NULL)
         m->hooks.time(m);
     if (m->deadline_ns != 0 && m->now_ns >= m->deadline_ns)
@@ -456,19 +476,35 @@ void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const vo
     spin_restore(c, saved);
 }
 
-void kdpc__halt_and_unwind(kdpc_machine *m)
+/* End the run with @result: every simulated context unwinds to its base, the machine halts. */
+static KDPC_NORETURN void halt_and_unwind(kdpc_machine *m, kdpc_status result)
 {
     kdpc__thread *t = kdpc__tls_self;
     kdpc__mutex_lock(&m->mu);
     atomic_store(&m->halted, true);
     m->baton = NULL;
     m->run_done = true;
-    m->run_result = KDPC_BUGCHECK;
+    m->run_result = result;
     for (kdpc__thread *o = m->all_threads; o != NULL; o = o->all_next)
         kdpc__cond_signal(&o->cv);
     kdpc__cond_broadcast(&m->run_cv);
     kdpc__mutex_unlock(&m->mu);
-    longjmp(t->base, KDPC_UNWIND_HALT);
+    siglongjmp(t->base, KDPC_UNWIND_HALT);
+}
+
+void kdpc__halt_and_unwind(kdpc_machine *m)
+{
+    halt_and_unwind(m, KDPC_BUGCHECK);
+}
+
+void kdpc__timeout_and_unwind(kdpc_machine *m)
+{
+    m->timed_out_on_steps = m->step_limit != 0 && m->steps > m->step_limit;
+    m->step_limit = 0; /* the report below may pass interleaving points of its own */
+    m->limit_ns = 0;
+    if (m->hooks.timeout != NULL)
+        m->hooks.timeout(m);
+    halt_and_unwind(m, KDPC_TIMEOUT);
 }
 
 void kdpc__halt_from_host(kdpc_machine *m)
@@ -484,7 +520,7 @@ void kdpc__halt_from_host(kdpc_machine *m)
 void kdpc__thread_terminate(kdpc_machine *m)
 {
     (void)m;
-    longjmp(kdpc__tls_self->base, KDPC_UNWIND_TERMINATE);
+    siglongjmp(kdpc__tls_self->base, KDPC_UNWIND_TERMINATE);
 }
 
 void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)

@@ -56,9 +56,10 @@ typedef enum kdpc__tstate {
     KDPC_T_DONE
 } kdpc__tstate;
 
-/* Why a thread's base was reached by longjmp. */
+/* Why a thread's base was reached by siglongjmp. */
 #define KDPC_UNWIND_HALT      1
 #define KDPC_UNWIND_TERMINATE 2
+#define KDPC_UNWIND_CRASH     3 /* simulated code crashed: t->crash says how */
 
 struct kdpc__thread {
     kdpc_machine *m;               /* I */
@@ -66,7 +67,8 @@ struct kdpc__thread {
     bool idle;                     /* I: a CPU's idle thread */
     kdpc__hostthread host;         /* I */
     kdpc__cond cv;                 /* M: waits for the baton */
-    jmp_buf base;                  /* own host thread only */
+    sigjmp_buf base;               /* own host thread only */
+    kdpc__crash crash;             /* own host thread: what crashed (KDPC_UNWIND_CRASH) */
     kdpc__tstate state;            /* B */
     kdpc__cpu *cpu;                /* B: CPU it is on while RUNNING; idle: its CPU */
     uint64_t affinity;             /* B */
@@ -130,6 +132,13 @@ typedef struct kdpc__hooks {
     void (*deadlock)(kdpc_machine *m);
     /* A non-idle thread's body returned (not on halt): check what it left behind. */
     void (*thread_exit)(kdpc_machine *m, kdpc__thread *t);
+    /* Simulated code on t crashed (fault, trap, abort, stack overflow; t->crash): record the
+     * bug check and halt. Called on t's host thread, off the signal handler, with t's stack
+     * unwound to its base; it must not return. */
+    void (*crash)(kdpc_machine *m, kdpc__thread *t);
+    /* The run is about to end on a limit (KDPC_TIMEOUT): write what is still alive into
+     * m->end_report. */
+    void (*timeout)(kdpc_machine *m);
     /* An event of the machine layer (KDPC_EV_CPU_SWITCH, _THREAD_*, _LINE_*) for the trace. */
     void (*event)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
                   uint64_t arg);
@@ -146,11 +155,15 @@ struct kdpc_machine {
     kdpc__hooks hooks;
     kdpc__rng rng; /* B */
 
-    uint64_t now_ns;        /* B: virtual clock */
-    uint64_t next_event_ns; /* B: when hooks.time must run next (UINT64_MAX: never) */
-    uint64_t deadline_ns;   /* B: kdpc_machine_run_for's end (0: none) */
-    kdpc__thread *resume;   /* M: thread stopped by the deadline; goes on first next run */
-    uint64_t switches;      /* B: baton handoffs */
+    uint64_t now_ns;         /* B: virtual clock */
+    uint64_t next_event_ns;  /* B: when hooks.time must run next (UINT64_MAX: never) */
+    uint64_t deadline_ns;    /* B: kdpc_machine_run_for's end (0: none) */
+    uint64_t limit_ns;       /* B: the run's virtual time limit ends it here (0: none) */
+    uint64_t steps;          /* B: interleaving points taken in this run */
+    uint64_t step_limit;     /* B: the run ends after this many (0: none) */
+    bool timed_out_on_steps; /* B: the last KDPC_TIMEOUT came from the step limit */
+    kdpc__thread *resume;    /* M: thread stopped by the deadline; goes on first next run */
+    uint64_t switches;       /* B: baton handoffs */
 
     /* threads */
     kdpc__thread *ready_head, *ready_tail; /* B */
@@ -161,20 +174,23 @@ struct kdpc_machine {
 
     /* baton and run control */
     kdpc__mutex mu;
-    kdpc__cond run_cv;      /* M: the caller of kdpc_machine_run waits here */
-    kdpc__thread *baton;    /* M */
-    bool running;           /* M */
-    bool run_done;          /* M */
-    kdpc_status run_result; /* M */
-    atomic_bool halted;     /* set once by a bug check */
-    bool dead;              /* M: deadlocked; no further runs */
-    bool shutdown;          /* M: destroy in progress */
+    kdpc__cond run_cv;       /* M: the caller of kdpc_machine_run waits here */
+    kdpc__thread *baton;     /* M */
+    bool running;            /* M */
+    bool run_done;           /* M */
+    kdpc_status run_result;  /* M */
+    atomic_bool halted;      /* set once by a bug check */
+    bool dead;               /* M: deadlocked; no further runs */
+    bool shutdown;           /* M: destroy in progress */
+    bool destroying;         /* M: kdpc_machine_destroy waits for api_runs to end */
+    unsigned api_runs;       /* M: native calls driving the machine (run, shutdown) */
+    kdpc_status last_status; /* what the last run returned */
 
     /* interrupt lines */
     kdpc__line lines[KDPC_MAX_LINES]; /* M */
     atomic_uint lines_active;         /* number of lines asserted or latched */
 
-    char *deadlock_report; /* B */
+    char *deadlock_report; /* B: why the last run ended KDPC_DEADLOCK or KDPC_TIMEOUT */
 
     /* layers above */
     void *ke;    /* WDM layer */
@@ -195,6 +211,8 @@ static inline kdpc__thread *kdpc__self(void)
     return kdpc__tls_self;
 }
 kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err);
+/* The platform's crash callback (set at every machine allocation). */
+void kdpc__contain_crash(const kdpc__crash *cr);
 int kdpc__machine_start(kdpc_machine *m); /* idle threads; 0 or errno */
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns);
 void kdpc__machine_free(kdpc_machine *m); /* stops and joins every host thread first */
@@ -207,13 +225,15 @@ kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *),
 /* sched.c: every function here is called by the baton holder. */
 void kdpc__sched_point(kdpc_machine *m); /* charge call cost, then kdpc__sched */
 void kdpc__sched(kdpc_machine *m, kdpc__thread *t);
-void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns);
-void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t); /* NEW/BLOCKED -> READY */
-void kdpc__thread_block(kdpc_machine *m);                  /* current thread: -> BLOCKED */
+void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns); /* saturates at UINT64_MAX */
+void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t);     /* NEW/BLOCKED -> READY */
+void kdpc__thread_block(kdpc_machine *m);                      /* current thread: -> BLOCKED */
 void kdpc__thread_block_daemon(kdpc_machine *m); /* BLOCKED waiting for work: keeps no run alive */
 void kdpc__thread_migrate(kdpc_machine *m);      /* current thread left its affinity */
 void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const void *what);
 KDPC_NORETURN void kdpc__halt_and_unwind(kdpc_machine *m); /* after a bug check is recorded */
+/* The run's limit (steps or virtual time) is reached: report and end it with KDPC_TIMEOUT. */
+KDPC_NORETURN void kdpc__timeout_and_unwind(kdpc_machine *m);
 void kdpc__halt_from_host(kdpc_machine *m); /* the same, from a host thread: nothing to unwind */
 KDPC_NORETURN void kdpc__thread_terminate(kdpc_machine *m); /* PsTerminateSystemThread */
 void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how);

@@ -222,7 +222,7 @@ static void test_strerror_has_a_text_for_every_status_and_unknown_values(void **
 #undef KT_STATUS_ROW_
     };
     size_t n = sizeof(all) / sizeof(all[0]);
-    assert_int_equal(n, 9);
+    assert_int_equal(n, 10);
     for (size_t i = 0; i < n; i++) {
         const char *s = kdpc_strerror(all[i].st);
         assert_non_null(s);
@@ -232,9 +232,9 @@ static void test_strerror_has_a_text_for_every_status_and_unknown_values(void **
     }
     assert_string_equal(kdpc_strerror(KDPC_OK), "success");
     assert_int_equal(KDPC_OK, 0);
-    assert_true(KDPC_BUGCHECK > 0 && KDPC_DEADLOCK > 0);
+    assert_true(KDPC_BUGCHECK > 0 && KDPC_DEADLOCK > 0 && KDPC_TIMEOUT > 0);
     assert_true(KDPC_EINVAL < 0 && KDPC_E_HALTED < 0 && KDPC_EBUSY < 0);
-    const int unknown[] = {3, -1, 12345, -9999};
+    const int unknown[] = {4, -1, 12345, -9999};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         const char *s = kdpc_strerror((kdpc_status)unknown[i]);
         assert_non_null(s);

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * posix/fault.c - page protection and the SIGSEGV handler that turns a
- * touch of protected memory into a callback (for paged pool at raised IRQL).
+ * posix/fault.c - page protection and the handler of the signals a crash
+ * raises: a touch of protected memory becomes a callback (paged pool at
+ * raised IRQL, watched shared memory), any other crash goes to the crash
+ * callback (a driver's fault, abort, arithmetic trap or stack overflow
+ * inside simulated code becomes a bug check).
  *
  * Regions are registered with a callback. While at least one user has
- * enabled the handler (refcounted: machines may run at once on several host
- * threads, and test frameworks install their own SIGSEGV handler between
- * runs), a fault inside a region calls the region's callback; a fault
- * anywhere else goes to the handler that was there before.
+ * enabled the handlers (refcounted: machines may run at once on several host
+ * threads, and test frameworks install their own handlers between runs), a
+ * fault inside a region calls the region's callback; any other crash signal
+ * calls the crash callback, and when that returns (the crash is not simulated
+ * code's) goes to the handler that was there before.
  */
 #define _GNU_SOURCE 1
 #include <pthread.h>
@@ -15,6 +19,8 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,18 +28,30 @@
 
 #include "platform/platform.h"
 
-#define MAX_REGIONS 64
+/* Regions live in chunks that are never freed (a slot is reused once removed), so the
+ * handler can walk them without a lock while another thread adds one. */
+#define CHUNK 64
 
 typedef struct region {
     _Atomic(uintptr_t) lo, hi;
-    kdpc__fault_fn *fn;
-    void *ctx;
+    kdpc__fault_fn *_Atomic fn;
+    void *_Atomic ctx;
 } region;
 
-static region regions[MAX_REGIONS];
+typedef struct chunk {
+    region r[CHUNK];
+    struct chunk *_Atomic next;
+} chunk;
+
+static chunk first_chunk;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned users;
-static struct sigaction previous;
+static kdpc__crash_fn *_Atomic crash_fn;
+
+/* The signals a crash of driver code raises, and the handlers that were there before. */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+#define NSIG_CRASH (sizeof(crash_signals) / sizeof(crash_signals[0]))
+static struct sigaction previous[NSIG_CRASH];
 
 void *kdpc__pages_reserve(size_t bytes)
 {
@@ -96,57 +114,119 @@ int kdpc__pages_protect(void *p, size_t bytes, bool accessible)
     return mprotect(p, bytes, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
 }
 
-static void on_fault(int sig, siginfo_t *si, void *uctx)
+static struct sigaction *previous_of(int sig)
 {
-    uintptr_t addr = (uintptr_t)si->si_addr;
-    for (int i = 0; i < MAX_REGIONS; i++) {
-        uintptr_t lo = atomic_load(&regions[i].lo);
-        uintptr_t hi = atomic_load(&regions[i].hi);
-        if (lo == 0 || addr < lo || addr >= hi)
-            continue;
-        bool write = false;
-        uintptr_t ip = 0;
-#if defined(__x86_64__) && defined(REG_ERR)
-        ucontext_t *uc = uctx;
-        write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-        ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-        ucontext_t *uc = uctx;
-        ip = (uintptr_t)uc->uc_mcontext.pc;
-#else
-        (void)uctx;
-#endif
-        if (regions[i].fn(regions[i].ctx, addr, write, ip))
-            return; /* made accessible: the instruction runs again */
+    for (size_t i = 0; i < NSIG_CRASH; i++) {
+        if (crash_signals[i] == sig)
+            return &previous[i];
     }
-    /* Not ours: behave as the previous handler would. */
-    if (previous.sa_flags & SA_SIGINFO) {
-        if (previous.sa_sigaction != NULL) {
-            previous.sa_sigaction(sig, si, uctx);
+    return NULL;
+}
+
+static bool in_region(uintptr_t addr, bool write, uintptr_t ip)
+{
+    for (chunk *c = &first_chunk; c != NULL; c = atomic_load(&c->next)) {
+        for (int i = 0; i < CHUNK; i++) {
+            region *r = &c->r[i];
+            uintptr_t lo = atomic_load(&r->lo);
+            uintptr_t hi = atomic_load(&r->hi);
+            if (lo == 0 || addr < lo || addr >= hi)
+                continue;
+            kdpc__fault_fn *fn = atomic_load(&r->fn);
+            if (fn != NULL && fn(atomic_load(&r->ctx), addr, write, ip))
+                return true; /* made accessible: the instruction runs again */
+        }
+    }
+    return false;
+}
+
+/* Hand the signal to the handler that was installed before kdpc's. */
+static void chain(int sig, siginfo_t *si, void *uctx)
+{
+    struct sigaction *prev = previous_of(sig);
+    if (prev != NULL && (prev->sa_flags & SA_SIGINFO)) {
+        if (prev->sa_sigaction != NULL) {
+            prev->sa_sigaction(sig, si, uctx);
             return;
         }
-    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN &&
-               previous.sa_handler != NULL) {
-        previous.sa_handler(sig);
+    } else if (prev != NULL && prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN &&
+               prev->sa_handler != NULL) {
+        prev->sa_handler(sig);
         return;
     }
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
+static void on_fault(int sig, siginfo_t *si, void *uctx)
+{
+    uintptr_t addr = (uintptr_t)si->si_addr;
+    bool write = false;
+    uintptr_t ip = 0;
+#if defined(__x86_64__) && defined(REG_ERR)
+    ucontext_t *uc = uctx;
+    write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+    ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    ucontext_t *uc = uctx;
+    ip = (uintptr_t)uc->uc_mcontext.pc;
+#else
+    (void)uctx;
+#endif
+    bool memory = sig == SIGSEGV || sig == SIGBUS;
+    if (memory && in_region(addr, write, ip))
+        return;
+    kdpc__crash_fn *fn = atomic_load(&crash_fn);
+    if (fn != NULL) {
+        kdpc__crash cr;
+        memset(&cr, 0, sizeof(cr));
+        cr.sig = sig;
+        cr.code = si->si_code;
+        cr.ip = ip;
+        cr.write = write;
+        if (memory) {
+            /* A general-protection fault (a non-canonical address such as 0xCCCC...) comes
+             * with si_code SI_KERNEL and no address. */
+            cr.addr_known = si->si_code != SI_KERNEL;
+            cr.addr = cr.addr_known ? addr : 0;
+            cr.stack_overflow = cr.addr_known && kdpc__hostthread_in_guard(addr);
+        } else if (sig != SIGABRT) {
+            cr.addr = addr; /* the faulting instruction */
+        }
+        fn(&cr); /* returns only when the crash is not simulated code's */
+    }
+    chain(sig, si, uctx);
+}
+
 int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void *ctx)
 {
     pthread_mutex_lock(&mu);
     int slot = -1;
-    for (int i = 0; i < MAX_REGIONS; i++) {
-        if (atomic_load(&regions[i].lo) == 0) {
-            regions[i].fn = fn;
-            regions[i].ctx = ctx;
-            atomic_store(&regions[i].hi, hi);
-            atomic_store(&regions[i].lo, lo);
-            slot = i;
-            break;
+    int base = 0;
+    chunk *c = &first_chunk;
+    for (;;) {
+        for (int i = 0; i < CHUNK; i++) {
+            region *r = &c->r[i];
+            if (atomic_load(&r->lo) == 0 && atomic_load(&r->hi) == 0) {
+                atomic_store(&r->fn, fn);
+                atomic_store(&r->ctx, ctx);
+                atomic_store(&r->hi, hi);
+                atomic_store(&r->lo, lo);
+                slot = base + i;
+                break;
+            }
         }
+        if (slot >= 0 || base > INT_MAX - 2 * CHUNK)
+            break;
+        chunk *next = atomic_load(&c->next);
+        if (next == NULL) {
+            next = calloc(1, sizeof(*next));
+            if (next == NULL)
+                break;
+            atomic_store(&c->next, next);
+        }
+        c = next;
+        base += CHUNK;
     }
     pthread_mutex_unlock(&mu);
     return slot;
@@ -154,12 +234,23 @@ int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void 
 
 void kdpc__fault_region_remove(int slot)
 {
-    if (slot < 0 || slot >= MAX_REGIONS)
+    if (slot < 0)
         return;
     pthread_mutex_lock(&mu);
-    atomic_store(&regions[slot].lo, 0);
-    atomic_store(&regions[slot].hi, 0);
+    chunk *c = &first_chunk;
+    for (int k = slot / CHUNK; k > 0 && c != NULL; k--)
+        c = atomic_load(&c->next);
+    if (c != NULL) {
+        region *r = &c->r[slot % CHUNK];
+        atomic_store(&r->lo, 0);
+        atomic_store(&r->hi, 0);
+    }
     pthread_mutex_unlock(&mu);
+}
+
+void kdpc__crash_handler_set(kdpc__crash_fn *fn)
+{
+    atomic_store(&crash_fn, fn);
 }
 
 void kdpc__fault_enable(void)
@@ -169,9 +260,11 @@ void kdpc__fault_enable(void)
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
         sa.sa_sigaction = on_fault;
-        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        /* On the alternate stack: a stack overflow leaves no room on the thread's own. */
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
-        sigaction(SIGSEGV, &sa, &previous);
+        for (size_t i = 0; i < NSIG_CRASH; i++)
+            sigaction(crash_signals[i], &sa, &previous[i]);
     }
     pthread_mutex_unlock(&mu);
 }
@@ -179,7 +272,9 @@ void kdpc__fault_enable(void)
 void kdpc__fault_disable(void)
 {
     pthread_mutex_lock(&mu);
-    if (users > 0 && --users == 0)
-        sigaction(SIGSEGV, &previous, NULL);
+    if (users > 0 && --users == 0) {
+        for (size_t i = 0; i < NSIG_CRASH; i++)
+            sigaction(crash_signals[i], &previous[i], NULL);
+    }
     pthread_mutex_unlock(&mu);
 }
