@@ -145,13 +145,13 @@ int kdpc__machine_start(kdpc_machine *m)
     return 0;
 }
 
-static void join_finished(kdpc_machine *m, bool all)
+static void join_all(kdpc_machine *m)
 {
     /* Called with m->mu held; drops it around each join. */
     for (;;) {
         kdpc__thread *victim = NULL;
         for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next) {
-            if (t->started && !t->joined && (all || t->state == KDPC_T_DONE) && (all || !t->idle)) {
+            if (t->started && !t->joined) {
                 victim = t;
                 break;
             }
@@ -167,14 +167,14 @@ static void join_finished(kdpc_machine *m, bool all)
 
 /* Join the host threads of finished simulated threads and free them, as they finish: a run
  * may create any number of threads one after another. Called with m->mu held; drops it around
- * each join. Idle threads and the halted machine's threads are left to join_finished. */
+ * each join. Idle threads and the halted machine's threads are left to join_all. */
 static void reap_finished(kdpc_machine *m)
 {
     for (;;) {
         kdpc__thread **link = &m->all_threads;
         kdpc__thread *victim = NULL;
         for (kdpc__thread *t = m->all_threads; t != NULL; link = &t->all_next, t = t->all_next) {
-            if (!t->idle && t->started && !t->joined && t->state == KDPC_T_DONE) {
+            if (!t->idle && t->started && !t->joined && t->finished) {
                 victim = t;
                 break;
             }
@@ -213,7 +213,7 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
     if (atomic_load(&m->halted)) {
         while (m->live_hosts > 0)
             kdpc__cond_wait(&m->run_cv, &m->mu);
-        join_finished(m, true);
+        join_all(m);
     } else {
         reap_finished(m);
     }
@@ -232,7 +232,7 @@ void kdpc__machine_stop(kdpc_machine *m)
         kdpc__cond_signal(&t->cv);
     while (m->live_hosts > 0)
         kdpc__cond_wait(&m->run_cv, &m->mu);
-    join_finished(m, true);
+    join_all(m);
     kdpc__mutex_unlock(&m->mu);
 }
 

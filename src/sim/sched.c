@@ -526,7 +526,10 @@ void kdpc__thread_terminate(kdpc_machine *m)
 void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)
 {
     if (how == KDPC_UNWIND_HALT || t->idle) {
+        kdpc__mutex_lock(&m->mu); /* the run's caller reaps finished threads under mu */
         t->state = KDPC_T_DONE;
+        t->finished = true;
+        kdpc__mutex_unlock(&m->mu);
         return;
     }
     if (m->hooks.thread_exit != NULL)
@@ -538,6 +541,7 @@ void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)
     m->live_workers--;
     kdpc__mutex_lock(&m->mu);
     t->state = KDPC_T_DONE;
+    t->finished = true;
     kdpc__mutex_unlock(&m->mu);
     kdpc__cpu *d = choose_or_end(m, c);
     if (d != NULL) {

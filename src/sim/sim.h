@@ -77,6 +77,7 @@ struct kdpc__thread {
     bool daemon_wait;              /* B: blocked waiting for work: keeps no run alive */
     kdpc__thread *all_next;        /* M */
     bool started, joined;          /* M */
+    bool finished;                 /* M: its body is over (DONE); the host thread may be joined */
     void (*body)(kdpc__thread *t); /* I */
     void *arg;                     /* I */
     kdpc_routine_ptr routine;      /* I: driver start routine, for reports */

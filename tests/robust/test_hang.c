@@ -27,6 +27,8 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #include "kdpc_test.h"
 
@@ -278,11 +280,12 @@ static void *destroyer(void *arg)
     return NULL;
 }
 
-static volatile int destroy_started;
+static atomic_int destroy_started, run_started;
 static void SlowEntry(void *arg)
 {
     (void)arg;
-    while (!destroy_started)
+    atomic_store(&run_started, 1);
+    while (!atomic_load(&destroy_started))
         KeStallExecutionProcessor(10);
     for (int i = 0; i < 2000; i++)
         KeStallExecutionProcessor(10);
@@ -300,13 +303,14 @@ static void test_destroy_from_another_thread_waits_for_the_run(void **state)
     (void)state;
     kdpc_machine *m = kt_machine(2, 0);
     entered = 0;
-    destroy_started = 0;
+    atomic_store(&destroy_started, 0);
+    atomic_store(&run_started, 0);
     pthread_t run_thread, destroy_thread;
     assert_int_equal(pthread_create(&run_thread, NULL, runner, m), 0);
-    while (kdpc_machine_time_ns(m) == 0)
+    while (!atomic_load(&run_started))
         sched_yield();
     assert_int_equal(pthread_create(&destroy_thread, NULL, destroyer, m), 0);
-    destroy_started = 1;
+    atomic_store(&destroy_started, 1);
     void *st;
     pthread_join(run_thread, &st);
     assert_int_equal((int)(uintptr_t)st, KDPC_OK);
