@@ -141,6 +141,66 @@ KDPC_EXPORT kdpc_status kdpc_name_routine(kdpc_machine *m, kdpc_routine_ptr rout
 /** Name a routine after its own identifier: KDPC_NAME(m, MyDpcForIsr). */
 #define KDPC_NAME(m, fn) kdpc_name_routine((m), (kdpc_routine_ptr)(fn), #fn)
 
+/* ------------------------------------------------------------------ */
+/* Test checks that fail inside simulated code                         */
+/*
+ * A test framework's failure path (CMocka's _fail, a longjmp to the test's
+ * jmp_buf on the test's own host thread) cannot be taken from simulated code:
+ * a DPC, an ISR or the entry routine run on other contexts. These calls stop
+ * the run instead, as a bug check of the unswitchable rule "test.assert"
+ * (code 0, P1 = the line), and keep where and why, so that the test thread
+ * fails the test once kdpc_machine_run() has returned KDPC_BUGCHECK.
+ * <kdpc/cmocka.h> does all of this for CMocka's assert_*, fail and fail_msg.
+ */
+
+/** What stopped a run through kdpc_test_fail() or kdpc_test_skip(). */
+typedef struct kdpc_test_stop {
+    const char *file;    /**< source file of the failed check (a copy owned by the machine) */
+    int line;            /**< its line */
+    const char *message; /**< what failed, e.g. "0x1 != 0x2"; "Skipped!" for a skip */
+    bool skip;           /**< true: the test asked to be skipped (kdpc_test_skip) */
+} kdpc_test_stop;
+
+/**
+ * kdpc_test_fail() - a test check failed in simulated code: stop this run.
+ * @file, @line: where the check is (NULL file: "?").
+ * @message: what failed, in the test framework's words (NULL: "").
+ *
+ * Records a bug check of rule "test.assert" (code 0, P1 = @line; no switch can
+ * turn it off) whose text is "file:line: message", prints the report like
+ * every bug check, and unwinds every simulated context of the machine:
+ * kdpc_machine_run() returns KDPC_BUGCHECK and kdpc_machine_test_stop() tells
+ * where and why. Any IRQL, any simulated context (entry routine, system
+ * thread, work item, DPC, ISR, timer DPC).
+ * Outside simulated code there is no run to stop: it prints "kdpc:
+ * kdpc_test_fail outside simulated code: file:line: message" to stderr and
+ * calls abort(). Test code on the test thread uses its framework's own
+ * failure call there (<kdpc/cmocka.h> does: see kdpc_test_in_simulation()).
+ */
+KDPC_NORETURN KDPC_EXPORT void kdpc_test_fail(const char *file, int line, const char *message);
+
+/**
+ * kdpc_test_skip() - the test asked to be skipped from simulated code: stop
+ * this run as kdpc_test_fail(file, line, "Skipped!") does, with
+ * kdpc_test_stop.skip set, so that the test thread can mark the test skipped.
+ * Outside simulated code: as kdpc_test_fail().
+ */
+KDPC_NORETURN KDPC_EXPORT void kdpc_test_skip(const char *file, int line);
+
+/**
+ * kdpc_test_in_simulation() - true when the calling code is simulated code
+ * (the same as kdpc_current_machine() != NULL): kdpc_test_fail() stops its run.
+ */
+KDPC_EXPORT bool kdpc_test_in_simulation(void);
+
+/**
+ * kdpc_machine_test_stop() - why a test check stopped @m's run.
+ * Thread: any, once the run has returned. Return: the record, owned by @m
+ * until kdpc_machine_destroy(); NULL when no kdpc_test_fail() /
+ * kdpc_test_skip() stopped it (or @m is NULL).
+ */
+KDPC_EXPORT const kdpc_test_stop *kdpc_machine_test_stop(const kdpc_machine *m);
+
 KDPC_END_DECLS
 
 #endif /* KDPC_VERIFIER_H */

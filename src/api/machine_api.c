@@ -12,6 +12,7 @@
 #include <kdpc/kdpc.h>
 #include "io/io.h"
 #include "verifier/testfail.h"
+#include "verifier/testfail.h"
 
 void kdpc_config_init(kdpc_config *cfg)
 {
@@ -118,6 +119,7 @@ static void timeout_hook(kdpc_machine *m)
 static void teardown(kdpc_machine *m)
 {
     kdpc__test_stop_forget(m);
+    kdpc__test_stop_forget(m);
     kdpc__io_free(m);
     if (m->ke != NULL) {
         kdpc__pool_free_all(m);
@@ -131,6 +133,7 @@ static void teardown(kdpc_machine *m)
 
 kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
 {
+    kdpc__exit_watch_install(); /* exit() from simulated code is reported */
     kdpc__exit_watch_install(); /* exit() from simulated code is reported */
     if (!config_ok(cfg)) {
         errno = EINVAL;
