@@ -94,8 +94,9 @@ KDPC_EXPORT const kdpc_violation *kdpc_machine_bugcheck(const kdpc_machine *m);
  * set is the warning sync.unlocked_shared (G2). The first touch after each
  * interleaving point is checked. The memory stays readable by the host
  * between runs and is freed with the machine.
- * Thread: the host or code of @m's run. Return: the memory, or NULL (bad
- * argument, out of memory, or 32 regions already watched).
+ * Thread: the host or code of @m's run. Any number of regions. Return: the
+ * memory, or NULL with errno EINVAL (NULL machine, 0 bytes or over 1 GiB) or
+ * ENOMEM (the host refuses pages or bookkeeping).
  */
 KDPC_EXPORT void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes);
 
@@ -104,7 +105,9 @@ KDPC_EXPORT void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes);
  * shared with the ISR of @interrupt (a PKINTERRUPT): from then on every touch
  * must hold that interrupt's lock (the ISR itself, a SynchCritSection run by
  * KeSynchronizeExecution, KeAcquireInterruptSpinLock), else the warning
- * sync.isr_unsynchronized (G1). Return: KDPC_OK, KDPC_EINVAL.
+ * sync.isr_unsynchronized (G1). Return: KDPC_OK, KDPC_EINVAL (@shared is not
+ * the start of one of @m's regions, or @interrupt is not one of @m's connected
+ * interrupt objects: a bad pointer is compared, never followed).
  */
 KDPC_EXPORT kdpc_status kdpc_shared_bind_interrupt(kdpc_machine *m, void *shared,
                                                    const void *interrupt);

@@ -38,7 +38,8 @@ void *kdpc__ptrmap_get(const kdpc__ptrmap *pm, uintptr_t key)
 
 static bool grow(kdpc__ptrmap *pm)
 {
-    size_t ncap = pm->cap ? pm->cap * 2 : 64;
+    /* Mostly tombstones: rehash at the same size, so put/del churn keeps the map small. */
+    size_t ncap = pm->cap == 0 ? 64 : pm->live * 4 < pm->cap ? pm->cap : pm->cap * 2;
     while (pm->live * 2 >= ncap)
         ncap *= 2;
     uintptr_t *nk = calloc(ncap, sizeof(*nk));

@@ -23,6 +23,26 @@
  * Every block has a record (tag, size, owner driver) so that frees are
  * checked (mem.free_active: a queued DPC, set timer or queued work item
  * inside the block) and leaks are counted per tag.
+ *
+ * Sizes are checked before any rounding: a request above POOL_MAX_BYTES
+ * fails (NULL, or the exception ExAllocatePool2 raises with
+ * POOL_FLAG_RAISE_ON_FAILURE) instead of wrapping to a tiny block.
+ *
+ * Overruns: every block is followed by at least one guard byte (up to the
+ * next 16-byte boundary, so a block never shares its last 16 bytes with its
+ * neighbour) filled with GUARD_BYTE. ExFreePool checks them, as Driver
+ * Verifier's special pool checks the pattern behind a block when it is
+ * freed: a changed byte is bug check 0xC1 SPECIAL_POOL_DETECTED_MEMORY_
+ * CORRUPTION (P1 the block, P2 the first changed address, P4 0x24).
+ * Divergence: special pool can put each block against a guard page and catch
+ * the touch itself (0xCD); kdpc checks at the free, for paged and nonpaged
+ * pool alike, in every run (a write of GUARD_BYTE itself goes unseen), and
+ * the check cannot be switched off: the run cannot go on with pool memory
+ * it knows to be corrupt.
+ *
+ * Bad frees: a pointer that is not a live block is bug check 0xC2
+ * BAD_POOL_CALLER: 0x07 (P4 the address) when it is one of the last
+ * FREED_RING blocks freed (a double free), else 0x46 (P2 the address).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -46,8 +66,13 @@ typedef struct range {
     struct range *next;
 } range;
 
+#define FREED_RING 1024u /* recently freed blocks remembered for double-free reports */
+
 typedef struct kdpc__pool {
     kdpc__ptrmap blocks; /* user address -> blk */
+    kdpc__ptrmap freed;  /* recently freed address -> 1 + its index in freed_ring */
+    uintptr_t freed_ring[FREED_RING];
+    unsigned freed_next;
     blk *all;
     unsigned char *arena;
     unsigned char *system_view; /* the same pages, never protected (locked MDLs), or NULL */
@@ -159,11 +184,22 @@ void kdpc__pool_run_end(kdpc_machine *m)
 /* ------------------------------------------------------------------ */
 /* Arena                                                               */
 
-#define ALIGN 16u
+#define ALIGN      16u
+#define GUARD_BYTE 0xB7u
+/* Divergence: the largest block kdpc hands out (16 GiB, the largest paged pool a config may ask
+ * for); Windows fails larger requests when the pool runs out. Far below SIZE_MAX, so no rounding
+ * can wrap. */
+#define POOL_MAX_BYTES ((size_t)1 << 34)
 
 static size_t round_up(size_t n, size_t a)
 {
     return (n + a - 1) & ~(a - 1);
+}
+
+/* Bytes a block of @size takes: itself and at least one guard byte, 16-byte rounded. */
+static size_t span_of(size_t size)
+{
+    return round_up(size + 1u, ALIGN);
 }
 
 /*
@@ -183,7 +219,7 @@ static size_t block_align(size_t size)
 
 static void *arena_alloc(kdpc__pool *p, size_t size)
 {
-    size_t need = round_up(size == 0 ? 1 : size, ALIGN);
+    size_t need = span_of(size);
     size_t align = block_align(need);
     for (range **pr = &p->free_ranges; *pr != NULL; pr = &(*pr)->next) {
         range *r = *pr;
@@ -225,7 +261,7 @@ static void *arena_alloc(kdpc__pool *p, size_t size)
 static void arena_free(kdpc__pool *p, void *ptr, size_t size)
 {
     size_t off = (size_t)((unsigned char *)ptr - p->arena);
-    size_t len = round_up(size == 0 ? 1 : size, ALIGN);
+    size_t len = span_of(size);
     range **pr = &p->free_ranges;
     while (*pr != NULL && (*pr)->off < off)
         pr = &(*pr)->next;
@@ -298,6 +334,7 @@ void kdpc__pool_free_all(kdpc_machine *m)
         fprintf(m->cfg.log, "KDPC POOL LEAK: %zu allocation(s), %zu byte(s) never freed\n", leaks,
                 bytes);
     kdpc__ptrmap_free(&p->blocks);
+    kdpc__ptrmap_free(&p->freed);
     while (p->free_ranges != NULL) {
         range *r = p->free_ranges;
         p->free_ranges = r->next;
@@ -351,7 +388,7 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
         kdpc__violation(m, KDPC_R_MEM_PAGED_ALLOC, 0xC4, 0x01, c->irql, 1, bytes, NULL,
                         "paged pool allocated at IRQL %u (paged pool needs IRQL <= APC_LEVEL)",
                         (unsigned)c->irql);
-    if (kdpc__pool_fail(m))
+    if (bytes > POOL_MAX_BYTES || kdpc__pool_fail(m))
         return NULL;
     blk *b = calloc(1, sizeof(*b));
     if (b == NULL)
@@ -361,17 +398,23 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
         bool was = p->protected_now;
         set_protection(p, false);
         ptr = arena_alloc(p, bytes);
-        if (ptr != NULL && zero)
-            memset(ptr, 0, bytes);
+        if (ptr != NULL) {
+            if (zero)
+                memset(ptr, 0, bytes);
+            memset((unsigned char *)ptr + bytes, GUARD_BYTE, span_of(bytes) - bytes);
+        }
         set_protection(p, was);
         b->paged = true;
     } else {
-        size_t need = round_up(bytes == 0 ? 1 : bytes, ALIGN);
+        size_t need = span_of(bytes);
         size_t align = block_align(need);
         b->base = aligned_alloc(align, round_up(need, align));
         ptr = b->base;
-        if (ptr != NULL && zero)
-            memset(ptr, 0, bytes);
+        if (ptr != NULL) {
+            if (zero)
+                memset(ptr, 0, bytes);
+            memset((unsigned char *)ptr + bytes, GUARD_BYTE, need - bytes);
+        }
     }
     if (ptr == NULL || !kdpc__ptrmap_put(&p->blocks, (uintptr_t)ptr, b)) {
         if (ptr != NULL && b->paged)
@@ -380,6 +423,8 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
         free(b);
         return NULL;
     }
+    if (p->freed.live != 0)
+        (void)kdpc__ptrmap_del(&p->freed, (uintptr_t)ptr); /* in use again: freeing it is fine */
     b->user = (uintptr_t)ptr;
     b->size = bytes;
     b->tag = tag;
@@ -403,6 +448,18 @@ PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG
 
 #define POOL2_REQUIRED_KNOWN 0x1ffull
 
+/* POOL_FLAG_RAISE_ON_FAILURE: ExAllocatePool2 raises STATUS_INSUFFICIENT_RESOURCES instead of
+ * returning NULL. Driver code has no exception handler in kdpc: the exception is unhandled, bug
+ * check 0x1E KMODE_EXCEPTION_NOT_HANDLED (P1 the status). */
+static void raise_failure(kdpc_machine *m, SIZE_T bytes, ULONG tag)
+{
+    kdpc__bugcheck_rule(
+        m, KDPC_R_KE_BUGCHECK, 0x1E, (uint64_t)(uint32_t)STATUS_INSUFFICIENT_RESOURCES, 0, 0, 0,
+        "ExAllocatePool2(%zu bytes, tag %#lx) with POOL_FLAG_RAISE_ON_FAILURE failed: "
+        "STATUS_INSUFFICIENT_RESOURCES raised and not handled",
+        (size_t)bytes, (unsigned long)tag);
+}
+
 PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
     kdpc__cpu *c;
@@ -411,11 +468,25 @@ PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
         return NULL;
     ULONG64 required = Flags & 0xffffffffull;
     ULONG64 types = Flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED);
-    if (Tag == 0 || (required & ~POOL2_REQUIRED_KNOWN) != 0 || types == 0 ||
-        (types & (types - 1)) != 0)
+    bool raise = (Flags & POOL_FLAG_RAISE_ON_FAILURE) != 0;
+    PVOID r = NULL;
+    if (Tag != 0 && (required & ~POOL2_REQUIRED_KNOWN) == 0 && types != 0 &&
+        (types & (types - 1)) == 0)
+        r = allocate(m, c, types == POOL_FLAG_PAGED, NumberOfBytes, Tag,
+                     (Flags & POOL_FLAG_UNINITIALIZED) == 0);
+    if (r == NULL && raise)
+        raise_failure(m, NumberOfBytes, Tag);
+    kdpc__ke_point(m);
+    return r;
+}
+
+PVOID kdpc_ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolZero", &c);
+    if (m == NULL)
         return NULL;
-    PVOID r = allocate(m, c, types == POOL_FLAG_PAGED, NumberOfBytes, Tag,
-                       (Flags & POOL_FLAG_UNINITIALIZED) == 0);
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, true);
     kdpc__ke_point(m);
     return r;
 }
@@ -476,6 +547,57 @@ static void check_active(kdpc_machine *m, blk *b)
     }
 }
 
+/* A free of something that is not a live block: 0xC2 BAD_POOL_CALLER. */
+static void bad_free(kdpc_machine *m, kdpc__pool *p, PVOID P)
+{
+    if (kdpc__ptrmap_get(&p->freed, (uintptr_t)P) != NULL)
+        kdpc__bugcheck_forced(m, 0xC2, 0x07, 0, 0, (uintptr_t)P,
+                              "ExFreePool(%p): the block was already freed (BAD_POOL_CALLER 0x07, "
+                              "double free)",
+                              P);
+    kdpc__bugcheck_forced(
+        m, 0xC2, 0x46, (uintptr_t)P, 0, 0,
+        "ExFreePool(%p): not the start of an allocated pool block (BAD_POOL_CALLER "
+        "0x46, invalid pool address)",
+        P);
+}
+
+/* The guard bytes behind the block: any changed one is an overrun (0xC1/0x24). */
+static void check_guard(kdpc_machine *m, kdpc__pool *p, const blk *b)
+{
+    const unsigned char *g = (const unsigned char *)b->user + b->size;
+    size_t n = span_of(b->size) - b->size;
+    bool was = p->protected_now;
+    if (b->paged)
+        set_protection(p, false);
+    uintptr_t bad = 0;
+    for (size_t i = 0; i < n && bad == 0; i++) {
+        if (g[i] != GUARD_BYTE)
+            bad = (uintptr_t)&g[i];
+    }
+    if (b->paged)
+        set_protection(p, was);
+    if (bad != 0)
+        kdpc__bugcheck_forced(m, 0xC1, b->user, bad, 0, 0x24,
+                              "ExFreePool(%#lx): the %zu-byte %s pool block was written past its "
+                              "end, at %#lx (byte %zu after the end) "
+                              "(SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION 0x24)",
+                              (unsigned long)b->user, b->size, b->paged ? "paged" : "nonpaged",
+                              (unsigned long)bad, (size_t)(bad - (b->user + b->size)));
+}
+
+/* Remember @P as freed, for a double free's report; the oldest of FREED_RING is forgotten. */
+static void note_freed(kdpc__pool *p, uintptr_t P)
+{
+    unsigned i = p->freed_next;
+    uintptr_t old = p->freed_ring[i];
+    if (old != 0 && kdpc__ptrmap_get(&p->freed, old) == (void *)(uintptr_t)(i + 1u))
+        (void)kdpc__ptrmap_del(&p->freed, old);
+    p->freed_ring[i] = P;
+    (void)kdpc__ptrmap_put(&p->freed, P, (void *)(uintptr_t)(i + 1u));
+    p->freed_next = (i + 1u) % FREED_RING;
+}
+
 void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
     kdpc__cpu *c;
@@ -485,15 +607,14 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
     kdpc__pool *p = pool_of(m);
     blk *b = kdpc__ptrmap_get(&p->blocks, (uintptr_t)P);
     if (b == NULL)
-        kdpc__bugcheck_forced(m, 0xC2, 7, 0, (uintptr_t)P, 0,
-                              "ExFreePool(%p): not an allocated pool block (freed twice, or "
-                              "never allocated) (BAD_POOL_CALLER)",
-                              P);
+        bad_free(m, p, P);
     if (Tag != 0 && Tag != b->tag)
-        kdpc__bugcheck_forced(m, 0xC2, 0xA, (uintptr_t)P, Tag, b->tag,
+        kdpc__bugcheck_forced(m, 0xC2, 0xA, (uintptr_t)P, b->tag, Tag,
                               "ExFreePoolWithTag(%p) with tag %#lx; it was allocated with %#lx", P,
                               (unsigned long)Tag, (unsigned long)b->tag);
+    check_guard(m, p, b);
     check_active(m, b);
+    kdpc__lock_forget_range(m, b->user, b->user + b->size); /* spin locks that lived in it */
     (void)kdpc__ptrmap_del(&p->blocks, (uintptr_t)P);
     if (b->prev != NULL)
         b->prev->next = b->next;
@@ -510,6 +631,7 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
         free(b->base);
     }
     free(b);
+    note_freed(p, (uintptr_t)P);
     kdpc__ke_point(m);
 }
 

@@ -100,9 +100,12 @@ struct _KTHREAD {
     KTIMER timeout; /* the thread's own timer for wait timeouts */
     bool wait_next; /* KeSetEvent(Wait = TRUE) raised IRQL for the next wait */
     KIRQL wait_next_irql;
-    LONG critical; /* KeEnterCriticalRegion depth */
-    LONG guarded;  /* KeEnterGuardedRegion depth */
-    struct _KTHREAD *all_next;
+    LONG critical;       /* KeEnterCriticalRegion depth */
+    LONG guarded;        /* KeEnterGuardedRegion depth */
+    uintptr_t stack_top; /* frame address where its body started: its stack lies below */
+    struct _KTHREAD *all_next, *all_prev;
+    bool exited; /* its body ended (t is NULL from then on); freed once no handle or reference
+                    is left (thread.c kdpc__ke_thread_reap) */
 };
 
 typedef struct kdpc__run_box {
@@ -277,6 +280,8 @@ kdpc__run_box *kdpc__ke_run_box(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx
 struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,
                                      void *driver);
 void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t);
+/* Free @kt if its thread has ended and no handle, reference or waiter is left. */
+void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt);
 
 /* Layer setup (ke.c). */
 int kdpc__ke_init(kdpc_machine *m);

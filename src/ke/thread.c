@@ -6,15 +6,49 @@
  * A KTHREAD wraps a simulated thread. The machine's run waits for every
  * system thread. A thread that ends (returns or terminates) still at a
  * raised IRQL or holding a spin lock is reported as thread.exit_state.
+ *
+ * Lifetime: as Windows frees a thread object when its last reference goes,
+ * a KTHREAD is freed once its thread has ended, its handle is closed (ZwClose;
+ * the entry routine's thread and worker threads have none) and every
+ * ObReferenceObjectByHandle reference is dropped; so is the run box of an
+ * entry routine. A machine keeps only live threads, whatever number of runs
+ * and threads it has seen. A thread object that still has a waiter linked
+ * (a WaitAll not yet satisfied) is kept until destroy.
  */
 #include <stdlib.h>
 
 #include "ke/ke.h"
 
+/* The entry routine's thread has ended: its run box (its start context) is not needed any more.
+ * Only live boxes are compared, so a driver context is never taken for one. */
+static void drop_run_box(kdpc_machine *m, void *ctx)
+{
+    for (kdpc__run_box **pb = &kdpc__ke_of(m)->boxes; *pb != NULL; pb = &(*pb)->next) {
+        if (*pb == ctx) {
+            kdpc__run_box *b = *pb;
+            *pb = b->next;
+            free(b);
+            return;
+        }
+    }
+}
+
 static void thread_body(kdpc__thread *t)
 {
     struct _KTHREAD *kt = t->ke;
+    kt->stack_top = (uintptr_t)__builtin_frame_address(0); /* for timers and DPCs on its stack */
     kt->start(kt->ctx);
+}
+
+/* The thread's stack frames are gone: forget the spin locks that lived in them. The host stack
+ * is at least cfg.thread_stack_size below thread_body's frame, with guard pages under it, so
+ * the range never reaches another thread's memory. */
+static void forget_stack_locks(kdpc_machine *m, const struct _KTHREAD *kt)
+{
+    size_t size = m->cfg.thread_stack_size;
+    if (kt->stack_top == 0 || size == 0 || kt->stack_top < size)
+        return;
+    kdpc__lock_forget_range(m, kt->stack_top - size, kt->stack_top);
 }
 
 struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,
@@ -41,6 +75,9 @@ struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVO
     t->routine = KDPC_RP(start);
     kt->t = t;
     kt->all_next = ke->all_threads;
+    kt->all_prev = NULL;
+    if (ke->all_threads != NULL)
+        ke->all_threads->all_prev = kt;
     ke->all_threads = kt;
     return kt;
 }
@@ -94,6 +131,7 @@ NTSTATUS kdpc_ZwClose(HANDLE Handle)
     for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next) {
         if (kt == Handle && kt->handle_open) {
             kt->handle_open = false;
+            kdpc__ke_thread_reap(m, kt);
             kdpc__ke_point(m);
             return STATUS_SUCCESS;
         }
@@ -172,5 +210,28 @@ void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t)
     if (kt != NULL) {
         kt->Header.SignalState = 1;
         kdpc__ke_signal(m, kt);
+        drop_run_box(m, kt->ctx);
+        forget_stack_locks(m, kt);
+        kt->exited = true;
+        kt->t = NULL; /* the machine layer may free t once it has finished */
+        t->ke = NULL;
+        kdpc__ke_thread_reap(m, kt);
     }
+}
+
+void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt)
+{
+    if (!kt->exited || kt->handle_open || kt->refs > 0 || !IsListEmpty(&kt->Header.WaitListHead))
+        return;
+    kdpc__ke *ke = kdpc__ke_of(m);
+    (void)kdpc__ke_timer_cancel(m, &kt->timeout); /* never set at the end; kept as a safety */
+    if (ke->timer_owner.live != 0)
+        (void)kdpc__ptrmap_del(&ke->timer_owner, (uintptr_t)&kt->timeout);
+    if (kt->all_prev != NULL)
+        kt->all_prev->all_next = kt->all_next;
+    else
+        ke->all_threads = kt->all_next;
+    if (kt->all_next != NULL)
+        kt->all_next->all_prev = kt->all_prev;
+    free(kt);
 }

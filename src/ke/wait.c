@@ -472,6 +472,7 @@ void kdpc_ObDereferenceObject(PVOID Object)
     for (struct _KTHREAD *kt = kdpc__ke_of(t->m)->all_threads; kt != NULL; kt = kt->all_next) {
         if (kt == Object && kt->refs > 0) {
             kt->refs--;
+            kdpc__ke_thread_reap(t->m, kt); /* the last reference of an ended thread frees it */
             return;
         }
     }

@@ -24,6 +24,7 @@
  * ISR returns). So the first touch after each interleaving point is checked,
  * not every one: a race shows up as soon as one unlocked touch falls first.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,7 @@
 #include <kdpc/verifier.h>
 #include "ke/ke.h"
 
-#define MAX_WATCHED 32
-#define MAX_CAND    8
+#define MAX_CAND 8
 
 enum { PARTY_NONE = 0, PARTY_THREAD = 1, PARTY_DPC = 2 };
 
@@ -61,8 +61,8 @@ typedef struct note {
 } note;
 
 typedef struct kdpc__watch {
-    watched *w[MAX_WATCHED];
-    unsigned n;
+    watched **w; /* any number of regions (the fault-region table is unbounded too) */
+    unsigned n, cap;
     bool running; /* between run begin and end: regions closed, handler on */
     note note;
     volatile sig_atomic_t reopen; /* some region is open and should be closed again */
@@ -217,26 +217,41 @@ void kdpc__watch_free_all(kdpc_machine *m)
         kdpc__pages_release(w->w[i]->base, w->w[i]->size);
         free(w->w[i]);
     }
+    free(w->w);
     free(w);
     kdpc__ke_of(m)->watch = NULL;
 }
 
 void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
 {
-    if (m == NULL || m->ke == NULL || bytes == 0 || bytes > ((size_t)1 << 30))
+    if (m == NULL || m->ke == NULL || bytes == 0 || bytes > ((size_t)1 << 30)) {
+        errno = EINVAL;
         return NULL;
+    }
     kdpc__ke *ke = kdpc__ke_of(m);
     if (ke->watch == NULL) {
         ke->watch = calloc(1, sizeof(kdpc__watch));
-        if (ke->watch == NULL)
+        if (ke->watch == NULL) {
+            errno = ENOMEM;
             return NULL;
+        }
     }
     kdpc__watch *w = ke->watch;
-    if (w->n == MAX_WATCHED)
-        return NULL;
+    if (w->n == w->cap) {
+        unsigned ncap = w->cap != 0 ? w->cap * 2u : 8u;
+        watched **nw = ncap > w->cap ? realloc(w->w, ncap * sizeof(*nw)) : NULL;
+        if (nw == NULL) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        w->w = nw;
+        w->cap = ncap;
+    }
     watched *r = calloc(1, sizeof(*r));
-    if (r == NULL)
+    if (r == NULL) {
+        errno = ENOMEM;
         return NULL;
+    }
     r->m = m;
     r->size = (bytes + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
     r->base = kdpc__pages_reserve(r->size);
@@ -247,6 +262,7 @@ void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
     if (r->slot < 0) {
         kdpc__pages_release(r->base, r->size);
         free(r);
+        errno = ENOMEM;
         return NULL;
     }
     w->w[w->n++] = r;
@@ -260,14 +276,28 @@ void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
     return r->base;
 }
 
+/* @interrupt as one of @m's connected interrupt objects, or NULL: a garbage pointer is compared,
+ * never followed. */
+static const struct _KINTERRUPT *connected_interrupt(kdpc_machine *m, const void *interrupt)
+{
+    for (const struct _KINTERRUPT *i = kdpc__ke_of(m)->all_interrupts; i != NULL; i = i->all_next) {
+        if ((const void *)i == interrupt)
+            return i->connected ? i : NULL;
+    }
+    return NULL;
+}
+
 kdpc_status kdpc_shared_bind_interrupt(kdpc_machine *m, void *shared, const void *interrupt)
 {
     kdpc__watch *w = m != NULL && m->ke != NULL ? watch_of(m) : NULL;
     if (w == NULL || interrupt == NULL)
         return KDPC_EINVAL;
+    const struct _KINTERRUPT *obj = connected_interrupt(m, interrupt);
+    if (obj == NULL)
+        return KDPC_EINVAL;
     for (unsigned i = 0; i < w->n; i++) {
         if (w->w[i]->base == shared) {
-            w->w[i]->intr_lock = ((const struct _KINTERRUPT *)interrupt)->lock;
+            w->w[i]->intr_lock = obj->lock;
             return KDPC_OK;
         }
     }

@@ -9,6 +9,12 @@
  * while holding A when a path B ->* A already exists means the two orders
  * were both used: spinlock.order, found before any real deadlock, as
  * Driver Verifier's deadlock detection does (0xC4/0x1001).
+ *
+ * What is known of a lock lives as long as its memory: KeInitializeSpinLock
+ * of a known address, a pool free over it and the end of the thread whose
+ * stack held it forget it (kdpc__lock_forget_range finds the locks of a range
+ * through a page index), so a machine keeps only the locks that can still be
+ * used, however many runs it makes.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,6 +29,13 @@ kdpc__lock *kdpc__lock_find(kdpc_machine *m, const void *addr)
     return kdpc__ptrmap_get(&kdpc__ver_of(m)->locks, (uintptr_t)addr);
 }
 
+#define LOCK_PAGE_SHIFT 12u
+
+static uintptr_t page_of(uintptr_t addr)
+{
+    return (addr >> LOCK_PAGE_SHIFT) + 2u; /* keys 0 and 1 are the map's empty and deleted marks */
+}
+
 kdpc__lock *kdpc__lock_get(kdpc_machine *m, const void *addr)
 {
     kdpc__ver *v = kdpc__ver_of(m);
@@ -34,11 +47,40 @@ kdpc__lock *kdpc__lock_get(kdpc_machine *m, const void *addr)
         return NULL;
     l->addr = (uintptr_t)addr;
     l->owner = -1;
+    uintptr_t pg = page_of(l->addr);
+    l->page_next = kdpc__ptrmap_get(&v->lock_pages, pg);
+    if (!kdpc__ptrmap_put(&v->lock_pages, pg, l)) {
+        free(l);
+        return NULL;
+    }
     if (!kdpc__ptrmap_put(&v->locks, l->addr, l)) {
+        if (l->page_next != NULL)
+            (void)kdpc__ptrmap_put(&v->lock_pages, pg, l->page_next); /* no new slot needed */
+        else
+            (void)kdpc__ptrmap_del(&v->lock_pages, pg);
         free(l);
         return NULL;
     }
     return l;
+}
+
+static void unlink_page(kdpc__ver *v, kdpc__lock *l)
+{
+    uintptr_t pg = page_of(l->addr);
+    kdpc__lock *first = kdpc__ptrmap_get(&v->lock_pages, pg);
+    if (first == l) {
+        if (l->page_next != NULL)
+            (void)kdpc__ptrmap_put(&v->lock_pages, pg, l->page_next); /* replaces in place */
+        else
+            (void)kdpc__ptrmap_del(&v->lock_pages, pg);
+        return;
+    }
+    for (kdpc__lock *q = first; q != NULL; q = q->page_next) {
+        if (q->page_next == l) {
+            q->page_next = l->page_next;
+            return;
+        }
+    }
 }
 
 static void drop_edges_to(kdpc__ver *v, const kdpc__lock *gone)
@@ -63,9 +105,39 @@ void kdpc__lock_forget(kdpc_machine *m, const void *addr)
     if (l == NULL || l->owner >= 0)
         return; /* a held lock is not forgotten: its holder still owns it */
     kdpc__ptrmap_del(&v->locks, (uintptr_t)addr);
+    unlink_page(v, l);
     drop_edges_to(v, l);
     free(l->succ);
     free(l);
+}
+
+void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi)
+{
+    kdpc__ver *v = kdpc__ver_of(m);
+    if (v == NULL || v->locks.live == 0 || hi <= lo)
+        return;
+    uintptr_t first = lo >> LOCK_PAGE_SHIFT, last = (hi - 1u) >> LOCK_PAGE_SHIFT;
+    if (last - first >= v->lock_pages.live) {
+        /* a range of more pages than there are pages with locks: look at each lock once */
+        for (size_t i = 0; i < v->locks.cap; i++) {
+            if (v->locks.keys[i] <= 1)
+                continue;
+            uintptr_t a = v->locks.keys[i];
+            if (a >= lo && a < hi && ((kdpc__lock *)v->locks.vals[i])->owner < 0) {
+                kdpc__lock_forget(m, (const void *)a); /* leaves a tombstone: the scan goes on */
+            }
+        }
+        return;
+    }
+    for (uintptr_t p = first; p <= last; p++) {
+        kdpc__lock *l = kdpc__ptrmap_get(&v->lock_pages, p + 2u);
+        while (l != NULL) {
+            kdpc__lock *next = l->page_next;
+            if (l->addr >= lo && l->addr < hi && l->owner < 0)
+                kdpc__lock_forget(m, (const void *)l->addr);
+            l = next;
+        }
+    }
 }
 
 static bool reaches(kdpc__ver *v, kdpc__lock *from, const kdpc__lock *to)

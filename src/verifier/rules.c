@@ -95,6 +95,10 @@ const char *kdpc__bugcheck_name(uint32_t code)
         return "IRQL_GT_ZERO_AT_SYSTEM_SERVICE";
     case 0xB8:
         return "ATTEMPTED_SWITCH_FROM_DPC";
+    case 0xC1:
+        return "SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION";
+    case 0xC2:
+        return "BAD_POOL_CALLER";
     case 0xC4:
         return "DRIVER_VERIFIER_DETECTED_VIOLATION";
     case 0xC7:
@@ -174,6 +178,7 @@ void kdpc__ver_free(kdpc_machine *m)
             free_lock(v->locks.vals[i]);
     }
     kdpc__ptrmap_free(&v->locks);
+    kdpc__ptrmap_free(&v->lock_pages);
     free(v->vcpu);
     free(v);
     m->ver = NULL;

@@ -97,6 +97,7 @@ typedef struct kdpc__lock {
     unsigned mark;                 /* DFS epoch */
     unsigned queue[KDPC_MAX_CPUS]; /* FIFO of CPUs waiting for a queued lock */
     unsigned nqueue;
+    struct kdpc__lock *page_next; /* next lock on the same page (kdpc__ver.lock_pages) */
 } kdpc__lock;
 
 typedef struct kdpc__held {
@@ -117,9 +118,10 @@ typedef struct kdpc__ver {
     kdpc_violation **v;
     size_t nv, capv;
     const kdpc_violation *bugcheck;
-    kdpc__ptrmap names; /* routine address -> char * */
-    kdpc__ptrmap locks; /* lock address -> kdpc__lock * */
-    kdpc__vcpu *vcpu;   /* per CPU */
+    kdpc__ptrmap names;      /* routine address -> char * */
+    kdpc__ptrmap locks;      /* lock address -> kdpc__lock * */
+    kdpc__ptrmap lock_pages; /* page number -> first kdpc__lock on it (lockset.c) */
+    kdpc__vcpu *vcpu;        /* per CPU */
     unsigned epoch;
     char hexname[KDPC_MAX_CPUS][24];
 } kdpc__ver;
@@ -168,6 +170,8 @@ const char *kdpc__bugcheck_name(uint32_t code);
 kdpc__lock *kdpc__lock_get(kdpc_machine *m, const void *addr); /* creates; NULL if no memory */
 kdpc__lock *kdpc__lock_find(kdpc_machine *m, const void *addr);
 void kdpc__lock_forget(kdpc_machine *m, const void *addr);
+/* Forget every lock not held in [lo, hi): the memory is freed or its stack frames are gone. */
+void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi);
 /* Records edges held -> l for the locks this CPU holds in the same context; returns the lock
  * that closes a cycle (l was ever held before it), or NULL. */
 kdpc__lock *kdpc__lock_order(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l);

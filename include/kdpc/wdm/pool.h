@@ -7,6 +7,10 @@
  * DISPATCH_LEVEL or above, every page of paged pool is inaccessible, as
  * Driver Verifier's Force IRQL Checking trims it, so a stray touch faults at
  * the touch and becomes bug check 0xD1 (mem.paged_touch) naming the address.
+ *
+ * Every block is followed by guard bytes that ExFreePool checks, as Driver
+ * Verifier's special pool does: a write past the end of a block (paged or
+ * nonpaged) is bug check 0xC1 at its free. A request above 16 GiB fails.
  */
 #ifndef KDPC_WDM_POOL_H
 #define KDPC_WDM_POOL_H
@@ -45,14 +49,46 @@ typedef const POOL_EXTENDED_PARAMETER *PCPOOL_EXTENDED_PARAMETER;
 KDPC_EXPORT PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 KDPC_EXPORT PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
 KDPC_EXPORT void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag);
+KDPC_EXPORT PVOID kdpc_ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+
+/** Pool priorities of ExAllocatePoolWithTagPriority. */
+typedef enum _EX_POOL_PRIORITY {
+    LowPoolPriority = 0,
+    LowPoolPrioritySpecialPoolOverrun = 8,
+    LowPoolPrioritySpecialPoolUnderrun = 9,
+    NormalPoolPriority = 16,
+    NormalPoolPrioritySpecialPoolOverrun = 24,
+    NormalPoolPrioritySpecialPoolUnderrun = 25,
+    HighPoolPriority = 32,
+    HighPoolPrioritySpecialPoolOverrun = 40,
+    HighPoolPrioritySpecialPoolUnderrun = 41
+} EX_POOL_PRIORITY;
 
 /**
  * ExAllocatePoolWithTag - @NumberOfBytes of uninitialised pool, 16-byte
- * aligned, or NULL (out of memory, or low-resources simulation) (7.1).
+ * aligned, or NULL (out of memory, more than 16 GiB asked, or low-resources
+ * simulation) (7.1).
  * IRQL: <= DISPATCH_LEVEL for nonpaged, <= APC_LEVEL for paged.
  * Bugchecks: mem.paged_alloc (0xC4/0x01) for paged pool above APC_LEVEL.
  */
 static inline PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return kdpc_ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+}
+/** ExAllocatePoolWithTagPriority - ExAllocatePoolWithTag; the priority is ignored. */
+static inline PVOID ExAllocatePoolWithTagPriority(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+                                                  ULONG Tag, EX_POOL_PRIORITY Priority)
+{
+    (void)Priority;
+    return kdpc_ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+}
+/** ExAllocatePoolZero - ExAllocatePoolWithTag, zero-filled. NULL on failure. */
+static inline PVOID ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return kdpc_ExAllocatePoolZero(PoolType, NumberOfBytes, Tag);
+}
+/** ExAllocatePoolUninitialized - ExAllocatePoolWithTag. NULL on failure. */
+static inline PVOID ExAllocatePoolUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
     return kdpc_ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
 }
@@ -63,7 +99,10 @@ static inline PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
 }
 /**
  * ExAllocatePool2 - zero-filled unless POOL_FLAG_UNINITIALIZED; NULL for tag 0,
- * unknown required flags, or no pool type flag (7.3).
+ * unknown required flags, no pool type flag, more than 16 GiB or no memory
+ * (7.3). With POOL_FLAG_RAISE_ON_FAILURE each of these raises
+ * STATUS_INSUFFICIENT_RESOURCES instead; unhandled in kdpc, that is bug check
+ * 0x1E (ke.bugcheck, P1 0xC000009A).
  */
 static inline PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
@@ -81,7 +120,11 @@ static inline PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULON
  * ExFreePoolWithTag - free pool. IRQL: <= DISPATCH_LEVEL (nonpaged),
  * <= APC_LEVEL (paged). Bugchecks: mem.free_active when the block holds a
  * queued DPC (0xC7/1), a set timer (0xC4/0x15) or a queued work item
- * (0xE4/0 or 2); ke.bugcheck 0xC2 for a pointer that is not allocated pool.
+ * (0xE4/0 or 2); ke.bugcheck (no switch turns these off): 0xC2/0x07 for a
+ * block freed twice (P4 the address), 0xC2/0x46 for a pointer that is not the
+ * start of allocated pool (P2 the address), 0xC2/0x0A for a wrong tag, 0xC1
+ * (P1 the block, P2 the first byte written, P4 0x24) for a block written past
+ * its end.
  */
 static inline void ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
