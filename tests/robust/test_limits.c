@@ -197,12 +197,16 @@ static void test_a_thousand_threads_in_one_run_keep_the_heap_flat(void **state)
     memset(&S, 0, sizeof S);
     kdpc_machine *m = kt_machine(2, 2);
     assert_int_equal(kdpc_machine_run(m, thousand_threads, NULL), KDPC_OK);
+    size_t after = heap_bytes();
     assert_int_equal(S.failed, 0);
     assert_int_equal(S.done, 1000);
-    print_message("1000 threads in one run: heap %+ld B from thread 100 to thread 1000\n",
-                  grew(S.heap_at[0], S.heap_at[1]));
+    /* Inside the run the host side joins finished host threads as it gets the CPU, so the heap
+     * there depends on the host's scheduling; once the run is over every one is joined. */
+    print_message("1000 threads in one run: heap %+ld B from thread 100 to thread 1000, %+ld B "
+                  "from thread 100 to the end of the run\n",
+                  grew(S.heap_at[0], S.heap_at[1]), grew(S.heap_at[0], after));
     if (KT_HEAP_KNOWN)
-        assert_true(grew(S.heap_at[0], S.heap_at[1]) < (long)HEAP_SLACK);
+        assert_true(grew(S.heap_at[0], after) < (long)HEAP_SLACK);
     kdpc_machine_destroy(m);
 }
 
