@@ -40,15 +40,22 @@ static void thread_body(kdpc__thread *t)
     kt->start(kt->ctx);
 }
 
-/* The thread's stack frames are gone: forget the spin locks that lived in them. The host stack
- * is at least cfg.thread_stack_size below thread_body's frame, with guard pages under it, so
- * the range never reaches another thread's memory. */
+/* The thread's stack frames are gone: forget the spin locks that lived in them, from the bottom
+ * of its host stack (as the host tells it; else cfg.thread_stack_size down, which the stack has
+ * at least, with guard pages under it) up to thread_body's frame. Runs on the ending thread. */
 static void forget_stack_locks(kdpc_machine *m, const struct _KTHREAD *kt)
 {
-    size_t size = m->cfg.thread_stack_size;
-    if (kt->stack_top == 0 || size == 0 || kt->stack_top < size)
+    uintptr_t top = kt->stack_top, lo = 0;
+    size_t size = 0;
+    if (top == 0)
         return;
-    kdpc__lock_forget_range(m, kt->stack_top - size, kt->stack_top);
+    if (kdpc__stack_bounds(&lo, &size) != 0 || top <= lo || top > lo + size) {
+        size = m->cfg.thread_stack_size;
+        if (size == 0 || top < size)
+            return;
+        lo = top - size;
+    }
+    kdpc__lock_forget_range(m, lo, top);
 }
 
 struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,
