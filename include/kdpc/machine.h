@@ -49,7 +49,8 @@ typedef struct kdpc_config {
     uint64_t watchdog_cumulative_ns;   /**< dpc.watchdog P1 1 allotment (default 500 ms) */
     uint64_t yield_threshold_ns;       /**< KeShouldYieldProcessor after this long at DISPATCH
                                           (default 100000) */
-    unsigned storm_threshold;          /**< isr.storm: unclaimed deliveries in a row (default 64) */
+    unsigned storm_threshold;          /**< isr.storm: level deliveries in a row, unclaimed or
+                                            claimed with the line left asserted (default 64) */
     unsigned interrupt_delay_permille; /**< random policy: chance (per mille) that a deliverable
                                             interrupt waits one more point (default 500) */
     size_t trace_capacity;             /**< trace events kept (ring); 0 keeps none (default 0) */
@@ -71,6 +72,11 @@ typedef struct kdpc_config {
     uint64_t run_step_limit;         /**< any run that has not ended after this many interleaving
                                      points ends with KDPC_TIMEOUT (default 20,000,000: a few
                                      seconds of host time; 0: no limit) */
+    unsigned host_hang_ms; /**< simulated code that passes no interleaving point for this much
+                                HOST time (a driver loop that never calls the kernel) ends the
+                                run: dpc.watchdog (0x133) in a DPC or ISR, else KDPC_TIMEOUT
+                                (default 5000; 0: never). The only limit measured in host time:
+                                it ends a hang, and replaying the seed hangs at the same place */
 } kdpc_config;
 
 /**

@@ -12,7 +12,6 @@
 #include <kdpc/kdpc.h>
 #include "io/io.h"
 #include "verifier/testfail.h"
-#include "verifier/testfail.h"
 
 void kdpc_config_init(kdpc_config *cfg)
 {
@@ -49,6 +48,7 @@ void kdpc_config_init(kdpc_config *cfg)
     /* Divergence: Windows has no such limit (a hung machine hangs). A hung unit test must end:
      * 20 M interleaving points are a few seconds of host time. */
     cfg->run_step_limit = 20000000;
+    cfg->host_hang_ms = 5000;
 }
 
 static bool config_ok(const kdpc_config *cfg)
@@ -105,8 +105,15 @@ static void deadlock_hook(kdpc_machine *m)
 
 static void timeout_hook(kdpc_machine *m)
 {
-    char head[256];
+    char head[640];
     bool steps = m->timed_out_on_steps;
+    if (m->timeout_reason[0] != '\0') {
+        snprintf(head, sizeof(head),
+                 "KDPC TIMEOUT: %s (virtual time %" PRIu64 " ns, seed %" PRIu64 ")\n",
+                 m->timeout_reason, m->now_ns, m->cfg.seed);
+        end_report(m, head, false);
+        return;
+    }
     snprintf(head, sizeof(head),
              "KDPC TIMEOUT: the run reached its %s limit (%" PRIu64 " %s) at virtual time %" PRIu64
              " ns, seed %" PRIu64 "\n",
@@ -118,7 +125,6 @@ static void timeout_hook(kdpc_machine *m)
 
 static void teardown(kdpc_machine *m)
 {
-    kdpc__test_stop_forget(m);
     kdpc__test_stop_forget(m);
     kdpc__io_free(m);
     if (m->ke != NULL) {
@@ -133,7 +139,6 @@ static void teardown(kdpc_machine *m)
 
 kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
 {
-    kdpc__exit_watch_install(); /* exit() from simulated code is reported */
     kdpc__exit_watch_install(); /* exit() from simulated code is reported */
     if (!config_ok(cfg)) {
         errno = EINVAL;
@@ -275,8 +280,9 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
     m->limit_ns = 0;
     if (!timed && limit != 0)
         m->limit_ns = limit > UINT64_MAX - m->now_ns ? UINT64_MAX : m->now_ns + limit;
-    m->steps = 0;
+    atomic_store_explicit(&m->steps, 0, memory_order_relaxed);
     m->step_limit = m->cfg.run_step_limit;
+    m->timeout_reason[0] = '\0';
     kdpc__fault_enable(); /* a crash of simulated code becomes a bug check */
     kdpc__pool_run_begin(m);
     kdpc__watch_run_begin(m);

@@ -35,6 +35,7 @@
  */
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 
 #include "ke/ke.h"
 
@@ -103,10 +104,29 @@ void kdpc__ke_crash(kdpc_machine *m, kdpc__thread *t)
     KIRQL irql = c != NULL ? c->irql : PASSIVE_LEVEL;
     /* In a DPC or ISR (a routine nested on this thread's stack) or at raised IRQL. */
     bool nested = c != NULL && (c->routine != NULL || c->in_hook != 0);
-    char where[512];
+    char where[200];
     kdpc__symbol_describe(cr->ip, where, sizeof(where));
     const uint64_t ip = cr->ip;
 
+    if (cr->sig == KDPC_HANG_SIGNAL) {
+        /* The host-time watchdog: no interleaving point for cfg.host_hang_ms. In a DPC or ISR
+         * this is what the DPC watchdog catches on Windows (0x133, P1 = 0: one routine ran too
+         * long). Divergence: P2 and P3 are host milliseconds (time without a kernel call and
+         * the allotment), not clock ticks. A thread below DISPATCH_LEVEL is not a bug check
+         * on Windows (it is preempted): the run times out. */
+        if (nested || irql >= DISPATCH_LEVEL)
+            kdpc__violation(m, KDPC_R_DPC_WATCHDOG, 0x133, 0, m->cfg.host_hang_ms,
+                            m->cfg.host_hang_ms, 0, NULL,
+                            "the routine ran %u ms of host time without calling the kernel "
+                            "(a loop that never ends?), at %s",
+                            m->cfg.host_hang_ms, where);
+        snprintf(m->timeout_reason, sizeof(m->timeout_reason),
+                 "%s ran %u ms of host time without calling the kernel (a loop that never "
+                 "ends?), at %s",
+                 kdpc__routine_name(m, c != NULL && c->routine != NULL ? c->routine : t->routine),
+                 m->cfg.host_hang_ms, where);
+        kdpc__timeout_and_unwind(m);
+    }
     if (cr->stack_overflow) {
         kdpc__bugcheck_rule(m, KDPC_R_KE_CRASH, 0x7F, 8, 0, 0, 0,
                             "stack overflow: the driver's code ran past the end of the thread's "

@@ -89,6 +89,16 @@ typedef struct kdpc__crash {
 typedef void kdpc__crash_fn(const kdpc__crash *crash);
 void kdpc__crash_handler_set(kdpc__crash_fn *fn);
 
+/* The signal the host-time watchdog sends to a host thread whose simulated code has made no
+ * progress for too long (a driver loop without a kernel call). It reaches the crash callback
+ * like a crash (sig == KDPC_HANG_SIGNAL); the callback ignores it where no simulated code
+ * runs. */
+#define KDPC_HANG_SIGNAL 24 /* SIGXCPU on Linux and macOS */
+int kdpc__hostthread_signal(const kdpc__hostthread *t, int sig);
+/* Call fn() about every period_ms on a host thread of kdpc's own, for the rest of the
+ * process (started once; later calls return 0 and change nothing). */
+int kdpc__host_ticker_start(void (*fn)(void), unsigned period_ms);
+
 /* posix/symbol.c: names of code addresses. */
 /* Name of the function that starts exactly at addr, or NULL when the host cannot tell. */
 const char *kdpc__symbol_name(const void *addr);

@@ -61,6 +61,9 @@ void kdpc__contain_crash(const kdpc__crash *cr)
     kdpc__thread *t = kdpc__tls_self;
     if (t == NULL || t->m->hooks.crash == NULL || atomic_load(&t->m->halted))
         return; /* not simulated code: the host's handler decides */
+    /* Only the baton holder runs simulated code; elsewhere kdpc itself waits for the baton. */
+    if (__atomic_load_n(&t->m->baton, __ATOMIC_RELAXED) != t)
+        return;
     t->crash = *cr;
     siglongjmp(t->base, KDPC_UNWIND_CRASH);
 }
@@ -190,7 +193,94 @@ static void reap_finished(kdpc_machine *m)
     }
 }
 
+static kdpc_status run_now(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns);
+
+/* ------------------------------------------------------------------ */
+/* Host-time watchdog                                                   */
+/*
+ * Every run ends at its step limit, but a driver loop that never calls the
+ * kernel passes no interleaving point. A ticker thread looks at every
+ * machine in a run; when its step count has not moved for cfg.host_hang_ms
+ * of host time, the host thread holding the baton gets KDPC_HANG_SIGNAL,
+ * which the crash path turns into a report (hooks.crash).
+ */
+#define WATCH_PERIOD_MS 100u
+
+static atomic_flag registry_lock = ATOMIC_FLAG_INIT;
+static kdpc_machine *registry;
+
+static void registry_enter(void)
+{
+    while (atomic_flag_test_and_set_explicit(&registry_lock, memory_order_acquire))
+        ;
+}
+
+static void registry_leave(void)
+{
+    atomic_flag_clear_explicit(&registry_lock, memory_order_release);
+}
+
+static void watch_tick(void)
+{
+    registry_enter();
+    for (kdpc_machine *m = registry; m != NULL; m = m->watch_next) {
+        uint64_t steps = atomic_load_explicit(&m->steps, memory_order_relaxed);
+        if (steps != m->watch_steps) {
+            m->watch_steps = steps;
+            m->watch_idle_ms = 0;
+            continue;
+        }
+        m->watch_idle_ms += WATCH_PERIOD_MS;
+        if (m->cfg.host_hang_ms == 0 || m->watch_idle_ms < m->cfg.host_hang_ms)
+            continue;
+        /* Again after every further host_hang_ms: a signal may land where no simulated code
+         * runs (it is ignored there) or wait for a sanitizer's next safe point. */
+        m->watch_idle_ms = 0;
+        kdpc__mutex_lock(&m->mu);
+        kdpc__thread *holder = m->baton;
+        if (holder != NULL && !atomic_load(&m->halted))
+            (void)kdpc__hostthread_signal(&holder->host, KDPC_HANG_SIGNAL);
+        kdpc__mutex_unlock(&m->mu);
+    }
+    registry_leave();
+}
+
+static void watch_begin(kdpc_machine *m)
+{
+    if (m->cfg.host_hang_ms == 0)
+        return;
+    (void)kdpc__host_ticker_start(watch_tick, WATCH_PERIOD_MS);
+    registry_enter();
+    m->watch_steps = atomic_load_explicit(&m->steps, memory_order_relaxed);
+    m->watch_idle_ms = 0;
+    m->watch_next = registry;
+    registry = m;
+    registry_leave();
+}
+
+static void watch_end(kdpc_machine *m)
+{
+    if (m->cfg.host_hang_ms == 0)
+        return;
+    registry_enter();
+    for (kdpc_machine **p = &registry; *p != NULL; p = &(*p)->watch_next) {
+        if (*p == m) {
+            *p = m->watch_next;
+            break;
+        }
+    }
+    registry_leave();
+}
+
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
+{
+    watch_begin(m);
+    kdpc_status st = run_now(m, entry, deadline_ns);
+    watch_end(m);
+    return st;
+}
+
+static kdpc_status run_now(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
 {
     kdpc__mutex_lock(&m->mu);
     /* The entry becomes ready; CPU 0's thread gets the baton first (its idle thread takes the

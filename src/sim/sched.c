@@ -70,7 +70,9 @@ void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns)
 /* One more interleaving point: the run ends at its step or time limit. */
 static inline void count_step(kdpc_machine *m)
 {
-    if ((m->step_limit != 0 && ++m->steps > m->step_limit) ||
+    uint64_t steps = atomic_load_explicit(&m->steps, memory_order_relaxed) + 1;
+    atomic_store_explicit(&m->steps, steps, memory_order_relaxed);
+    if ((m->step_limit != 0 && steps > m->step_limit) ||
         (m->limit_ns != 0 && m->now_ns >= m->limit_ns))
         kdpc__timeout_and_unwind(m);
 }
@@ -499,7 +501,8 @@ void kdpc__halt_and_unwind(kdpc_machine *m)
 
 void kdpc__timeout_and_unwind(kdpc_machine *m)
 {
-    m->timed_out_on_steps = m->step_limit != 0 && m->steps > m->step_limit;
+    m->timed_out_on_steps =
+        m->step_limit != 0 && atomic_load_explicit(&m->steps, memory_order_relaxed) > m->step_limit;
     m->step_limit = 0; /* the report below may pass interleaving points of its own */
     m->limit_ns = 0;
     if (m->hooks.timeout != NULL)

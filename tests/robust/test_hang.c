@@ -18,7 +18,10 @@
  *  - kdpc_machine_destroy from another host thread during a run waits for
  *    the run to end;
  *  - a run may create far more threads one after another than the host could
- *    hold at once.
+ *    hold at once;
+ *  - a driver loop that never calls the kernel (no interleaving point) is
+ *    ended by the host-time watchdog: dpc.watchdog 0x133 in a DPC or ISR,
+ *    KDPC_TIMEOUT in a thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +34,19 @@
 #include <stdatomic.h>
 
 #include "kdpc_test.h"
+
+/* ThreadSanitizer delivers a signal to a thread only at its
+ * next intercepted call, which such a loop never makes: the watchdog cannot end it there. */
+#if defined(__SANITIZE_THREAD__)
+#define KT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KT_TSAN 1
+#endif
+#endif
+#ifndef KT_TSAN
+#define KT_TSAN 0
+#endif
 
 static KEVENT never;
 static KTIMER periodic;
@@ -344,9 +360,90 @@ static void test_a_run_creates_threads_beyond_what_the_host_holds_at_once(void *
     (void)state;
     kdpc_machine *m = kt_machine(1, 0);
     finished = 0;
-    const LONG n = 40000; /* more than a Linux host's default thread limit per process */
+    /* more than pid_max (32768) threads could ever live at once; fewer under ThreadSanitizer,
+     * where each host thread costs milliseconds */
+    const LONG n = KT_TSAN ? 2000 : 33000;
     assert_int_equal(kdpc_machine_run(m, ManyThreads, (void *)(uintptr_t)n), KDPC_OK);
     assert_int_equal(finished, n);
+    kdpc_machine_destroy(m);
+}
+
+/* Loops that never call the kernel. */
+static volatile int spin_forever = 1;
+static KDPC loop_dpc;
+
+static void LoopingDpc(PKDPC d, PVOID ctx, PVOID a1, PVOID a2)
+{
+    (void)d, (void)ctx, (void)a1, (void)a2;
+    while (spin_forever)
+        ;
+}
+
+static void QueueLoopingDpc(void *arg)
+{
+    (void)arg;
+    KeInitializeDpc(&loop_dpc, LoopingDpc, NULL);
+    KeInsertQueueDpc(&loop_dpc, NULL, NULL);
+}
+
+static void LoopingThread(void *arg)
+{
+    (void)arg;
+    while (spin_forever)
+        ;
+}
+
+static kdpc_machine *hang_machine(unsigned cpus)
+{
+    kdpc_config cfg = kt_config(cpus, 3);
+    cfg.host_hang_ms = 300;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    KDPC_NAME(m, LoopingDpc);
+    KDPC_NAME(m, LoopingThread);
+    return m;
+}
+
+static void test_a_dpc_looping_without_kernel_calls_is_the_dpc_watchdog(void **state)
+{
+    (void)state;
+    if (KT_TSAN)
+        skip();
+    for (unsigned cpus = 1; cpus <= 2; cpus++) {
+        kdpc_machine *m = hang_machine(cpus);
+        kdpc_status st = kdpc_machine_run(m, QueueLoopingDpc, NULL);
+        KT_ASSERT_BUGCHECK(m, st, "dpc.watchdog", 0x133);
+        assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0);
+        assert_string_equal(kdpc_machine_bugcheck(m)->routine, "LoopingDpc");
+        kdpc_machine_destroy(m);
+    }
+}
+
+static void test_a_looping_dpc_with_the_watchdog_off_times_out(void **state)
+{
+    (void)state;
+    if (KT_TSAN)
+        skip();
+    kdpc_machine *m = hang_machine(1);
+    assert_int_equal(kdpc_rule_set(m, "dpc.watchdog", KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, QueueLoopingDpc, NULL), KDPC_TIMEOUT);
+    const char *r = kdpc_machine_timeout_report(m);
+    assert_non_null(r);
+    assert_non_null(strstr(r, "LoopingDpc ran 300 ms of host time without calling the kernel"));
+    kdpc_machine_destroy(m);
+}
+
+static void test_a_thread_looping_without_kernel_calls_times_out(void **state)
+{
+    (void)state;
+    if (KT_TSAN)
+        skip();
+    kdpc_machine *m = hang_machine(2);
+    assert_int_equal(kdpc_machine_run(m, LoopingThread, NULL), KDPC_TIMEOUT);
+    assert_null(kdpc_machine_bugcheck(m));
+    const char *r = kdpc_machine_timeout_report(m);
+    assert_non_null(r);
+    assert_non_null(strstr(r, "LoopingThread ran 300 ms"));
     kdpc_machine_destroy(m);
 }
 
@@ -362,6 +459,9 @@ int main(void)
         cmocka_unit_test(test_run_for_zero_lets_no_time_pass),
         cmocka_unit_test(test_destroy_from_another_thread_waits_for_the_run),
         cmocka_unit_test(test_a_run_creates_threads_beyond_what_the_host_holds_at_once),
+        cmocka_unit_test(test_a_dpc_looping_without_kernel_calls_is_the_dpc_watchdog),
+        cmocka_unit_test(test_a_looping_dpc_with_the_watchdog_off_times_out),
+        cmocka_unit_test(test_a_thread_looping_without_kernel_calls_times_out),
     };
     return cmocka_run_group_tests_name("hang", tests, NULL, NULL);
 }

@@ -49,7 +49,9 @@ static unsigned users;
 static kdpc__crash_fn *_Atomic crash_fn;
 
 /* The signals a crash of driver code raises, and the handlers that were there before. */
-static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+static const int crash_signals[] = {SIGSEGV, SIGBUS,  SIGFPE,          SIGILL,
+                                    SIGTRAP, SIGABRT, KDPC_HANG_SIGNAL};
+_Static_assert(KDPC_HANG_SIGNAL == SIGXCPU, "KDPC_HANG_SIGNAL is SIGXCPU");
 #define NSIG_CRASH (sizeof(crash_signals) / sizeof(crash_signals[0]))
 static struct sigaction previous[NSIG_CRASH];
 
@@ -190,11 +192,13 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
             cr.addr_known = si->si_code != SI_KERNEL;
             cr.addr = cr.addr_known ? addr : 0;
             cr.stack_overflow = cr.addr_known && kdpc__hostthread_in_guard(addr);
-        } else if (sig != SIGABRT) {
+        } else if (sig != SIGABRT && sig != KDPC_HANG_SIGNAL) {
             cr.addr = addr; /* the faulting instruction */
         }
         fn(&cr); /* returns only when the crash is not simulated code's */
     }
+    if (sig == KDPC_HANG_SIGNAL)
+        return; /* the watchdog's, and the thread has moved on: nothing to do */
     chain(sig, si, uctx);
 }
 

@@ -174,6 +174,55 @@ void kdpc__hostthread_join(kdpc__hostthread *t)
     t->stack_size = 0;
 }
 
+int kdpc__hostthread_signal(const kdpc__hostthread *t, int sig)
+{
+    pthread_t tid;
+    memcpy(&tid, &t->opaque, sizeof(tid));
+    return pthread_kill(tid, sig);
+}
+
+static void (*ticker_fn)(void);
+static unsigned ticker_period_ms;
+static pthread_mutex_t ticker_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool ticker_started;
+
+static void *ticker_main(void *arg)
+{
+    (void)arg;
+    /* Never the target of kdpc's own signals. */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        struct timespec ts = {(time_t)(ticker_period_ms / 1000u),
+                              (long)(ticker_period_ms % 1000u) * 1000000L};
+        nanosleep(&ts, NULL);
+        ticker_fn();
+    }
+    return NULL;
+}
+
+int kdpc__host_ticker_start(void (*fn)(void), unsigned period_ms)
+{
+    int rc = 0;
+    pthread_mutex_lock(&ticker_mu);
+    if (!ticker_started) {
+        ticker_fn = fn;
+        ticker_period_ms = period_ms != 0 ? period_ms : 100u;
+        pthread_t tid;
+        pthread_attr_t attr;
+        rc = pthread_attr_init(&attr);
+        if (rc == 0) {
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            rc = pthread_create(&tid, &attr, ticker_main, NULL);
+            pthread_attr_destroy(&attr);
+        }
+        ticker_started = rc == 0;
+    }
+    pthread_mutex_unlock(&ticker_mu);
+    return rc;
+}
+
 uint64_t kdpc__host_now_ns(void)
 {
     struct timespec ts;
