@@ -51,14 +51,15 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 { command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1; } || missing+=(clang)
 command -v make >/dev/null 2>&1 || missing+=(make)
 dpkg -s libcmocka-dev >/dev/null 2>&1 || missing+=(libcmocka-dev)
+dpkg -s libdw-dev >/dev/null 2>&1 || missing+=(libdw-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "missing: ${missing[*]}"
-    apt_install cmake gcc g++ clang libcmocka-dev make clang-format
+    apt_install cmake gcc g++ clang libcmocka-dev libdw-dev make clang-format
 elif ! command -v clang-format >/dev/null 2>&1; then
     echo "clang-format missing; trying to install it (optional)"
     apt_install clang-format || echo "check.sh: could not install clang-format; format check skipped" >&2
 else
-    echo "all present: cmake, gcc, g++, clang, make, libcmocka-dev, clang-format"
+    echo "all present: cmake, gcc, g++, clang, make, libcmocka-dev, libdw-dev, clang-format"
 fi
 stage_done "dependencies"
 

@@ -60,9 +60,10 @@ typedef struct kdpc_event {
     uint16_t cpu;     /**< CPU it happened on */
     uint8_t irql;     /**< IRQL of that CPU after the event */
     uint8_t reserved;
-    uintptr_t object;  /**< address of the KDPC, lock, KINTERRUPT, thread ... or 0 */
-    uintptr_t routine; /**< address of the driver routine involved, or 0 */
-    uint64_t arg;      /**< kind-specific: new IRQL, line, target CPU, microseconds ... */
+    uintptr_t object;   /**< address of the KDPC, lock, KINTERRUPT, thread ... or 0 */
+    uintptr_t routine;  /**< address of the driver routine involved, or 0 */
+    uint64_t arg;       /**< kind-specific: new IRQL, line, target CPU, microseconds ... */
+    uint64_t object_id; /**< the object's number (1, 2, ... in order of first sight), or 0 */
 } kdpc_event;
 
 /** Name of an event kind ("dpc-begin"), or "?" for an unknown value. Thread: any. */
@@ -79,15 +80,21 @@ KDPC_EXPORT uint64_t kdpc_trace_total(const kdpc_machine *m);
 
 /**
  * kdpc_trace_digest() - a 64-bit digest (FNV-1a over words) of every event's kind, CPU, IRQL,
- * time, argument and object (numbered in order of first sight, so addresses do not matter),
- * in order. Equal digests mean equal runs.
+ * time, argument and object, in order. Equal digests mean equal runs, in one process or
+ * across processes (ASLR, another heap layout): an object is hashed as its number, handed
+ * out in order of first sight in the trace, never as its address, and the number of an object
+ * whose memory dies (freed pool, IRP, MDL, work item, device object; the stack of a thread
+ * that ended) is forgotten, so whatever lives there next gets a new number.
  * Return: 0 when tracing is off or @m is NULL.
  */
 KDPC_EXPORT uint64_t kdpc_trace_digest(const kdpc_machine *m);
 
 /**
- * kdpc_trace_dump() - print the kept events, one per line, to @out.
- * Return: KDPC_OK, KDPC_EINVAL.
+ * kdpc_trace_dump() - print the kept events, one per line, to @out: sequence number, virtual
+ * time, CPU, IRQL, kind, the object by name (kdpc_name_object, a spin lock's initialising
+ * call site, a static variable) or else by number ("#3"), the routine by name (KDPC_NAME or
+ * the host's symbol table) or address, and the argument.
+ * Thread: the host between runs. Return: KDPC_OK, KDPC_EINVAL.
  */
 KDPC_EXPORT kdpc_status kdpc_trace_dump(const kdpc_machine *m, FILE *out);
 

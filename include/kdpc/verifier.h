@@ -73,10 +73,19 @@ KDPC_EXPORT size_t kdpc_rule_count(void);
 /**
  * kdpc_rule_info() - the i-th rule of the table.
  * @i: 0 .. kdpc_rule_count()-1.
- * @guideline: receives the guideline text (may be NULL).
- * Return: the rule id, or NULL when @i is out of range.
+ * @guideline: receives the rule's own one-line explanation in plain words, prefixed by the
+ * number of the guideline it comes from ("G8: a spin lock is held at most 25 us"; "kdpc: ..."
+ * for kdpc's own rules); may be NULL. The same text is kdpc_violation.guideline.
+ * Thread: any. Return: the rule id, or NULL when @i is out of range.
  */
 KDPC_EXPORT const char *kdpc_rule_info(size_t i, const char **guideline);
+
+/**
+ * kdpc_rule_guideline() - the whole guideline the i-th rule comes from, in plain words
+ * ("G8: a DPC runs at most 100 us per call and ..."), shared by every rule of that guideline.
+ * Thread: any. Return: the text, or NULL when @i is out of range.
+ */
+KDPC_EXPORT const char *kdpc_rule_guideline(size_t i);
 
 /**
  * kdpc_machine_bugcheck() - the bug check that stopped the run.
@@ -134,8 +143,8 @@ KDPC_EXPORT const char *kdpc_machine_deadlock_report(const kdpc_machine *m);
 
 /**
  * kdpc_name_routine() - give a driver routine a name for reports and traces.
- * Static functions have no host symbol; name them here. Exported functions
- * are named from the host's symbol table without this.
+ * Without a name, a routine is named from the host's symbol table (static functions too
+ * when kdpc is built with libdw; only exported ones through dladdr otherwise).
  * Return: KDPC_OK, KDPC_EINVAL, KDPC_ENOMEM.
  */
 KDPC_EXPORT kdpc_status kdpc_name_routine(kdpc_machine *m, kdpc_routine_ptr routine,
@@ -143,6 +152,22 @@ KDPC_EXPORT kdpc_status kdpc_name_routine(kdpc_machine *m, kdpc_routine_ptr rout
 
 /** Name a routine after its own identifier: KDPC_NAME(m, MyDpcForIsr). */
 #define KDPC_NAME(m, fn) kdpc_name_routine((m), (kdpc_routine_ptr)(fn), #fn)
+
+/**
+ * kdpc_name_object() - give a driver object (a KSPIN_LOCK, a device object, a KDPC, a
+ * KEVENT, any address) a name for reports, deadlock reports and trace dumps: a message that
+ * mentions its address says "0x... (name)". The name is forgotten when the object's memory is
+ * freed through kdpc (ExFreePool, IoFreeIrp, IoDeleteDevice, ...). Without a name, a spin lock
+ * is named by the call site of its KeInitializeSpinLock ("spin lock initialised in
+ * DriverEntry+0x2a (driver.c:41)") and a static or global variable by its symbol.
+ * @m: machine. @object: address. @name: copied.
+ * Thread: the host between runs, or simulated code of @m. IRQL: any.
+ * Return: KDPC_OK, KDPC_EINVAL (a NULL argument), KDPC_ENOMEM.
+ */
+KDPC_EXPORT kdpc_status kdpc_name_object(kdpc_machine *m, const void *object, const char *name);
+
+/** Name an object after its own expression: KDPC_NAME_OBJECT(m, &Ext->RxLock). */
+#define KDPC_NAME_OBJECT(m, obj) kdpc_name_object((m), (obj), #obj)
 
 /* ------------------------------------------------------------------ */
 /* Test checks that fail inside simulated code                         */

@@ -614,6 +614,7 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
                               (unsigned long)Tag, (unsigned long)b->tag);
     check_guard(m, p, b);
     check_active(m, b);
+    kdpc__trace_forget(m, (const void *)b->user, b->size); /* trace numbers, names of its objects */
     kdpc__lock_forget_range(m, b->user, b->user + b->size); /* spin locks that lived in it */
     (void)kdpc__ptrmap_del(&p->blocks, (uintptr_t)P);
     if (b->prev != NULL)

@@ -140,6 +140,7 @@ void kdpc_IoFreeIrp(PIRP Irp)
     kdpc__irprec *r = kdpc__io_irprec(Irp);
     if (m == NULL || r == NULL)
         return;
+    kdpc__trace_forget(m, Irp, Irp->Size); /* trace numbers, names of objects in it */
     drop(m, r);
     kdpc__ke_point(m);
 }

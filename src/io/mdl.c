@@ -42,6 +42,7 @@ void kdpc_IoFreeMdl(PMDL Mdl)
     kdpc_machine *m = kdpc__ke_ctx("IoFreeMdl", &c);
     if (m == NULL || Mdl == NULL)
         return;
+    kdpc__trace_forget(m, Mdl, sizeof(MDL)); /* trace numbers, names of objects in it */
     kdpc__io_free_mem(m, Mdl);
 }
 

@@ -97,6 +97,7 @@ void kdpc_IoFreeWorkItem(PIO_WORKITEM IoWorkItem)
         kdpc__bugcheck_rule(m, KDPC_R_WORK_REQUEUE, 0xE4, 2, (uintptr_t)IoWorkItem, 0, 0,
                             "IoFreeWorkItem of a work item that is still queued");
     IoWorkItem->magic = 0;
+    kdpc__trace_forget(m, IoWorkItem, sizeof(*IoWorkItem)); /* trace numbers, names in it */
     kdpc__io_free_mem(m, IoWorkItem);
     kdpc__ke_point(m);
 }

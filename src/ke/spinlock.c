@@ -142,6 +142,8 @@ void kdpc_KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
     kdpc__thread *t = kdpc__self();
     if (t != NULL)
         kdpc__lock_forget(t->m, SpinLock);
+    if (t != NULL)
+        kdpc__ver_lock_site(t->m, SpinLock); /* its caller names the lock in reports */
 }
 
 static void check_acquire_irql(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, const char *name)

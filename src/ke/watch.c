@@ -161,6 +161,7 @@ void kdpc__watch_report(kdpc_machine *m)
         return;
     if (w->note.pending) {
         w->note.pending = 0;
+        kdpc__ver_where(m, w->note.cpu, w->note.irql); /* the touch's context, not this one */
         if (w->note.rule == KDPC_R_SYNC_ISR_UNSYNC)
             kdpc__violation(m, KDPC_R_SYNC_ISR_UNSYNC, 0, w->note.addr, w->note.write ? 1u : 0u,
                             w->note.ip, 0, NULL,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "trace/trace.h"
+#include "verifier/verifier.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -35,7 +36,10 @@ int kdpc__trace_init(kdpc_machine *m)
     if (tr == NULL)
         return -1;
     tr->ring = calloc(m->cfg.trace_capacity, sizeof(*tr->ring));
-    if (tr->ring == NULL) {
+    tr->dpc_id = calloc(m->ncpu, sizeof(*tr->dpc_id));
+    if (tr->ring == NULL || tr->dpc_id == NULL) {
+        free(tr->dpc_id);
+        free(tr->ring);
         free(tr);
         return -1;
     }
@@ -51,6 +55,7 @@ void kdpc__trace_free(kdpc_machine *m)
     if (tr == NULL)
         return;
     kdpc__ptrmap_free(&tr->ids);
+    free(tr->dpc_id);
     free(tr->ring);
     free(tr);
     m->trace = NULL;
@@ -77,10 +82,57 @@ static uint64_t object_id(kdpc__tracebuf *tr, const void *object)
     return id;
 }
 
+/* Drop the ids of [lo, hi): probe each 4-byte aligned address when that is cheaper than a
+ * scan of the whole map. */
+static void forget_ids(kdpc__ptrmap *pm, uintptr_t lo, uintptr_t hi)
+{
+    if (pm->live == 0 || hi <= lo)
+        return;
+    if ((hi - lo) / 4u <= pm->cap) {
+        for (uintptr_t a = lo & ~(uintptr_t)3; a < hi; a += 4) {
+            if (a >= lo && a > 1)
+                (void)kdpc__ptrmap_del(pm, a);
+        }
+        return;
+    }
+    for (size_t i = 0; i < pm->cap; i++) {
+        uintptr_t k = pm->keys[i];
+        if (k > 1 && k >= lo && k < hi)
+            (void)kdpc__ptrmap_del(pm, k);
+    }
+}
+
+void kdpc__trace_forget(kdpc_machine *m, const void *p, size_t bytes)
+{
+    if (m == NULL || p == NULL || bytes == 0)
+        return;
+    kdpc__ver_forget_range(m, p, bytes);
+    kdpc__tracebuf *tr = m->trace;
+    if (tr == NULL)
+        return;
+    uintptr_t lo = (uintptr_t)p;
+    uintptr_t hi = lo + bytes < lo ? UINTPTR_MAX : lo + bytes;
+    forget_ids(&tr->ids, lo, hi);
+}
+
+void kdpc__trace_forget_stack(kdpc_machine *m)
+{
+    uintptr_t lo = 0;
+    size_t size = 0;
+    if (kdpc__stack_bounds(&lo, &size) == 0)
+        kdpc__trace_forget(m, (const void *)lo, size);
+}
+
 void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
                       kdpc_routine_ptr routine, uint64_t arg)
 {
     kdpc__tracebuf *tr = m->trace;
+    if (kind == KDPC_EV_THREAD_EXIT) {
+        /* The thread's stack dies with it, and the host may give it to the next thread. */
+        kdpc__thread *self = kdpc__self();
+        if (self != NULL && self->m == m && !self->idle && self->id == arg)
+            kdpc__trace_forget_stack(m);
+    }
     kdpc_event *e = &tr->ring[tr->head];
     e->seq = tr->total++;
     e->time_ns = m->now_ns;
@@ -93,13 +145,22 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     if (routine != NULL)
         memcpy(&e->routine, &routine, sizeof(e->routine));
     e->arg = arg;
+    if (kind == KDPC_EV_DPC_END && c != NULL && object != NULL) {
+        /* The routine may have freed its KDPC (or let a thread free it): the end is the
+         * object the begin saw, whatever lives at that address now. */
+        e->object_id = tr->dpc_id[c->index];
+    } else {
+        e->object_id = object_id(tr, object);
+        if (kind == KDPC_EV_DPC_BEGIN && c != NULL)
+            tr->dpc_id[c->index] = e->object_id;
+    }
     uint64_t h = tr->digest;
     h = mix(h, kind);
     h = mix(h, e->cpu);
     h = mix(h, e->irql);
     h = mix(h, e->time_ns);
     h = mix(h, arg);
-    h = mix(h, object_id(tr, object));
+    h = mix(h, e->object_id);
     tr->digest = h;
     if (++tr->head == tr->cap)
         tr->head = 0;
@@ -137,14 +198,36 @@ kdpc_status kdpc_trace_dump(const kdpc_machine *m, FILE *out)
 {
     if (m == NULL || out == NULL)
         return KDPC_EINVAL;
+    /* Names are looked up, never changed: the machine is only read. */
+    kdpc_machine *mm = (kdpc_machine *)(uintptr_t)m;
     size_t n = kdpc_trace_count(m);
     for (size_t i = 0; i < n; i++) {
         const kdpc_event *e = kdpc_trace_event(m, i);
+        char obj[224], name[192];
+        if (e->object_id == 0)
+            snprintf(obj, sizeof(obj), "-");
+        else {
+            /* the name of what lives at that address now, if it is still this object */
+            const kdpc__tracebuf *tr = m->trace;
+            bool alive = (uint64_t)(uintptr_t)kdpc__ptrmap_get(&tr->ids, e->object) == e->object_id;
+            const char *l =
+                alive ? kdpc__object_label(mm, (const void *)e->object, name, sizeof(name)) : NULL;
+            if (l != NULL)
+                snprintf(obj, sizeof(obj), "#%" PRIu64 " %s", e->object_id, l);
+            else
+                snprintf(obj, sizeof(obj), "#%" PRIu64, e->object_id);
+        }
+        const char *routine = "-";
+        if (e->routine != 0) {
+            kdpc_routine_ptr r;
+            memcpy(&r, &e->routine, sizeof(r));
+            routine = kdpc__routine_name(mm, r);
+        }
         fprintf(out,
-                "%8" PRIu64 " %10" PRIu64 ".%03u us cpu%u irql%-2u %-14s obj=%#" PRIxPTR
-                " routine=%#" PRIxPTR " arg=%" PRIu64 "\n",
+                "%8" PRIu64 " %10" PRIu64 ".%03u us cpu%u irql%-2u %-14s obj=%s routine=%s "
+                "arg=%" PRIu64 "\n",
                 e->seq, e->time_ns / 1000u, (unsigned)(e->time_ns % 1000u), (unsigned)e->cpu,
-                (unsigned)e->irql, kdpc_event_kind_name(e->kind), e->object, e->routine, e->arg);
+                (unsigned)e->irql, kdpc_event_kind_name(e->kind), obj, routine, e->arg);
     }
     return KDPC_OK;
 }

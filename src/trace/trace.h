@@ -17,6 +17,7 @@ typedef struct kdpc__trace {
     uint64_t digest;
     kdpc__ptrmap ids; /* object address -> 1-based id, in order of first sight */
     uint64_t next_id;
+    uint64_t *dpc_id; /* per CPU: id of the KDPC whose routine runs (its memory may die) */
 } kdpc__tracebuf;
 
 int kdpc__trace_init(kdpc_machine *m);
@@ -31,6 +32,12 @@ static inline void kdpc__trace(kdpc_machine *m, unsigned kind, const kdpc__cpu *
     if (m->trace != NULL)
         kdpc__trace_emit(m, kind, c, object, routine, arg);
 }
+
+/* [p, p + bytes) died (freed pool, IRP, MDL, work item, device; a thread's stack): forget the
+ * numbers of objects inside it, so the next object there gets a new one, and their names. */
+void kdpc__trace_forget(kdpc_machine *m, const void *p, size_t bytes);
+/* The calling host thread's simulated thread ends: forget what lived on its stack. */
+void kdpc__trace_forget_stack(kdpc_machine *m);
 
 static inline uint64_t kdpc__trace_total_of(const kdpc_machine *m)
 {

@@ -242,9 +242,21 @@ static size_t app(char *buf, size_t cap, size_t n, const char *fmt, ...)
     return n < cap ? n : cap - 1;
 }
 
+/* " (name)" of a lock for the deadlock report, or "" when it has none. */
+static const char *label(kdpc_machine *m, const void *lock, char *buf, size_t n)
+{
+    char name[192];
+    const char *l = kdpc__object_label(m, lock, name, sizeof(name));
+    if (l == NULL)
+        return "";
+    snprintf(buf, n, " (%s)", l);
+    return buf;
+}
+
 void kdpc__ver_deadlock_report(kdpc_machine *m)
 {
-    size_t cap = 256 + (size_t)m->ncpu * 256;
+    char lb[208];
+    size_t cap = 256 + (size_t)m->ncpu * 256 * 4;
     char *buf = malloc(cap);
     if (buf == NULL)
         return;
@@ -259,13 +271,16 @@ void kdpc__ver_deadlock_report(kdpc_machine *m)
         if (vc->nheld == 0)
             n = app(buf, cap, n, " nothing");
         for (unsigned k = 0; k < vc->nheld; k++)
-            n = app(buf, cap, n, " %#" PRIxPTR, vc->held[k].lock->addr);
+            n = app(buf, cap, n, " %#" PRIxPTR "%s", vc->held[k].lock->addr,
+                    label(m, (const void *)vc->held[k].lock->addr, lb, sizeof(lb)));
         if (c->spin_on != NULL) {
             kdpc__lock *l = kdpc__lock_find(m, c->spin_on);
+            const char *what = label(m, c->spin_on, lb, sizeof(lb));
             if (l != NULL && l->owner >= 0)
-                n = app(buf, cap, n, "; spins on %#" PRIxPTR " held by CPU %d", l->addr, l->owner);
+                n = app(buf, cap, n, "; spins on %#" PRIxPTR "%s held by CPU %d", l->addr, what,
+                        l->owner);
             else
-                n = app(buf, cap, n, "; spins on %p", c->spin_on);
+                n = app(buf, cap, n, "; spins on %p%s", c->spin_on, what);
         }
         n = app(buf, cap, n, "\n");
     }

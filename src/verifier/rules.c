@@ -9,6 +9,7 @@
  * CPU, IRQL, virtual time and seed; then every simulated context unwinds
  * and kdpc_machine_run returns KDPC_BUGCHECK.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,11 @@
 
 #include "trace/trace.h"
 #include "verifier/verifier.h"
+
+#if defined(__GLIBC__) || defined(__APPLE__)
+#include <execinfo.h>
+#define KDPC_HAVE_BACKTRACE 1
+#endif
 
 typedef struct rule_info {
     const char *id;
@@ -72,6 +78,142 @@ static const char *guideline_text(const char *g)
     return g;
 }
 
+/*
+ * Each rule in one line of plain words, with its guideline's number. A rule
+ * that has no line here yet (just added to the table) reports its
+ * guideline's text instead (rule_text).
+ */
+static const struct {
+    const char *id;
+    const char *text;
+} rule_texts[] = {
+    {"irql.raise_lower",
+     "G3: KeRaiseIrql only raises: its new IRQL is at or above the current one"},
+    {"irql.lower_raise",
+     "G3: KeLowerIrql only lowers: its new IRQL is at or below the current one"},
+    {"irql.invalid", "G3: an IRQL is a value from PASSIVE_LEVEL (0) to HIGH_LEVEL (15)"},
+    {"spinlock.acquire_irql",
+     "G4: KeAcquireSpinLock and the in-stack queued acquire are called at or below "
+     "DISPATCH_LEVEL"},
+    {"spinlock.dpc_acquire_irql",
+     "G4: KeAcquireSpinLockAtDpcLevel is called at DISPATCH_LEVEL, never below it"},
+    {"spinlock.dpc_release_irql",
+     "G4: KeReleaseSpinLockFromDpcLevel is called at DISPATCH_LEVEL, never below it"},
+    {"spinlock.release_irql",
+     "G4: KeReleaseSpinLock is called at DISPATCH_LEVEL, where the acquire left the CPU"},
+    {"spinlock.recursive",
+     "G2: a CPU never acquires a spin lock it already holds: it would spin on itself forever"},
+    {"spinlock.not_owned", "G2: only the CPU that holds a spin lock releases it"},
+    {"spinlock.order",
+     "G2: spin locks are always taken in one order; two orders deadlock two CPUs"},
+    {"spinlock.mixed_api",
+     "G2: one KSPIN_LOCK is used either as an ordinary or as a queued spin lock, never both"},
+    {"spinlock.held_too_long", "G8: a spin lock is held at most 25 us"},
+    {"sync.isr_unsynchronized",
+     "G1: memory the ISR shares is touched elsewhere only while holding the interrupt's lock "
+     "(KeSynchronizeExecution)"},
+    {"sync.unlocked_shared",
+     "G2: memory a DPC and a thread share is touched only while holding one common spin lock"},
+    {"sync.irql_too_high",
+     "G1: KeSynchronizeExecution and KeAcquireInterruptSpinLock are called at or below the "
+     "interrupt's SynchronizeIrql"},
+    {"dpc.wait",
+     "G3: code at DISPATCH_LEVEL or above never waits: blocking work goes to a work item"},
+    {"dpc.irql_changed", "G3: a DPC routine returns at DISPATCH_LEVEL, the IRQL it was called at"},
+    {"dpc.lock_held",
+     "G2: a DPC, ISR, timer DPC or work routine releases every spin lock it took before it "
+     "returns"},
+    {"dpc.too_long",
+     "G8: one DPC call runs at most 100 us; longer work is chained or given to a worker"},
+    {"dpc.stall_too_long",
+     "G9: KeStallExecutionProcessor stalls at most 100 us in a DPC (50 us elsewhere)"},
+    {"dpc.watchdog",
+     "G8: a DPC or ISR stays within the DPC watchdog's allotment, and a CPU does not stay at "
+     "DISPATCH_LEVEL or above too long in total"},
+    {"isr.too_long", "G10: one ISR call runs at most 25 us"},
+    {"isr.irql_changed", "G3: an ISR returns at the IRQL it was called at"},
+    {"isr.storm",
+     "G18: an ISR claims its device's interrupt and quiets the device; a level line left "
+     "asserted is an interrupt storm"},
+    {"unload.pending",
+     "G8: a driver is unloaded, a device deleted or the machine shut down only when none of "
+     "its DPCs is queued, timers set or work items queued"},
+    {"work.bad_irql_return", "G5: a work routine returns at PASSIVE_LEVEL"},
+    {"work.requeue", "G5: a work item still in the queue is not queued again"},
+    {"work.queue_irql",
+     "G5: IoQueueWorkItem and ExQueueWorkItem are called at or below DISPATCH_LEVEL"},
+    {"sync.apc_irql",
+     "G3: fast mutexes and critical regions are used at the IRQL they need (APC_LEVEL or "
+     "below), never from a DPC"},
+    {"io.double_complete", "G13: an IRP is completed exactly once"},
+    {"io.complete_pending",
+     "G13: IoCompleteRequest is given a final status, never STATUS_PENDING, and a pending IRP "
+     "is returned as STATUS_PENDING"},
+    {"io.start_next_irql", "G6: IoStartNextPacket is called at DISPATCH_LEVEL"},
+    {"io.irp_lost", "G6: every IRP started or queued is completed; the DPC starts the next packet"},
+    {"io.buffer_overrun",
+     "G16: IoStatus.Information never exceeds the request's buffer, and data stays within it"},
+    {"io.complete_cancelable",
+     "G6: an IRP's cancel routine is cleared (IoSetCancelRoutine NULL) before it is completed"},
+    {"io.cancel_lock_held",
+     "G6: a cancel routine releases the cancel spin lock (IoReleaseCancelSpinLock) before it "
+     "returns"},
+    {"errorlog.irql",
+     "G13: IoAllocateErrorLogEntry and IoWriteErrorLogEntry are called at or below "
+     "DISPATCH_LEVEL"},
+    {"mem.paged_touch", "G3: pageable memory is touched only below DISPATCH_LEVEL"},
+    {"mem.paged_alloc", "G3: paged pool is allocated only at or below APC_LEVEL"},
+    {"mem.paged_code",
+     "G3: code marked PAGED_CODE runs only at or below APC_LEVEL, never from a DPC"},
+    {"mem.free_active",
+     "G12: memory is freed only when no queued DPC, set timer or queued work item lies inside "
+     "it"},
+    {"pio.not_flushed", "G17: a PIO read calls KeFlushIoBuffers before its IRP is completed"},
+    {"dma.adapter_held",
+     "G11: the adapter channel and map registers of a transfer are freed before its IRP is "
+     "completed"},
+    {"dma.not_flushed", "G11: each packet DMA transfer ends with FlushAdapterBuffers"},
+    {"dma.double_free", "G11: an adapter channel or map registers are freed once"},
+    {"controller.held", "G12: the controller object is freed before the IRP is completed"},
+    {"wait.objects",
+     "G3: KeWaitForMultipleObjects waits on at most MAXIMUM_WAIT_OBJECTS (64) objects, and "
+     "more than THREAD_WAIT_OBJECTS (3) only with a wait block array"},
+    {"thread.exit_state", "G3: a system thread ends at PASSIVE_LEVEL holding no spin lock"},
+    {"io.invalid_object",
+     "G13: an I/O manager call gets a live object of the right type (IRP, device, work item), "
+     "never a NULL, uninitialised or freed one"},
+    {"io.pending_not_returned",
+     "G13: a dispatch routine that marks its IRP pending returns STATUS_PENDING"},
+    {"io.no_startio",
+     "G6: IoStartPacket and IoStartNextPacket are used only by a driver that has a StartIo "
+     "routine"},
+    {"isr.disconnect_irql", "G18: IoDisconnectInterrupt is called at PASSIVE_LEVEL"},
+    {"isr.disconnect_self",
+     "G1: an interrupt is never disconnected from its own ISR or SynchCritSection, or while "
+     "holding its lock"},
+    {"obj.invalid",
+     "G12: a Ke or Ex call gets an initialised object of the right type that is still alive "
+     "(no NULL, garbage or dead stack object)"},
+    {"ke.crash",
+     "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
+     "go on"},
+    {"test.assert",
+     "kdpc: a test check failed inside simulated code; the run stops so the test can fail"},
+    {"ke.bugcheck",
+     "kdpc: the driver stopped the machine itself (KeBugCheckEx, a failed ASSERT, an exception "
+     "raised by a kernel routine)"},
+};
+
+/* The rule's own line of text; its guideline's text when it has none yet. */
+static const char *rule_text(unsigned rule)
+{
+    for (size_t i = 0; i < sizeof(rule_texts) / sizeof(rule_texts[0]); i++) {
+        if (strcmp(rule_texts[i].id, rules[rule].id) == 0)
+            return rule_texts[i].text;
+    }
+    return guideline_text(rules[rule].g);
+}
+
 const char *kdpc__bugcheck_name(uint32_t code)
 {
     switch (code) {
@@ -93,6 +235,8 @@ const char *kdpc__bugcheck_name(uint32_t code)
         return "CANCEL_STATE_IN_COMPLETED_IRP";
     case 0x4A:
         return "IRQL_GT_ZERO_AT_SYSTEM_SERVICE";
+    case 0x50:
+        return "PAGE_FAULT_IN_NONPAGED_AREA";
     case 0xB8:
         return "ATTEMPTED_SWITCH_FROM_DPC";
     case 0xC1:
@@ -132,13 +276,244 @@ const char *kdpc__bugcheck_name(uint32_t code)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Readable reports: object names, lock call sites, warning counts      */
+
+#define SITE_FRAMES 6
+
+typedef struct lock_site {
+    void *pc[SITE_FRAMES]; /* return addresses from inside KeInitializeSpinLock outwards */
+    int n;
+} lock_site;
+
+typedef struct warn_count {
+    unsigned rule;
+    char *routine;   /* as printed in the report */
+    uint64_t silent; /* occurrences counted since the last summary line */
+} warn_count;
+
+typedef struct kdpc__reports {
+    kdpc__ptrmap names; /* object address -> char *, kdpc_name_object */
+    kdpc__ptrmap sites; /* spin lock address -> lock_site *, KeInitializeSpinLock */
+    warn_count *wc;     /* one per rule and routine that warned */
+    size_t nwc, capwc;
+    bool where_set; /* kdpc__ver_where: context of the next violation */
+    unsigned where_cpu;
+    uint8_t where_irql;
+} kdpc__reports;
+
+static kdpc__reports *reports_of(const kdpc_machine *m)
+{
+    return kdpc__ver_of(m)->reports;
+}
+
+/* Drop every key in [lo, hi) of pm, freeing its value. Probes each 4-byte aligned address when
+ * that is cheaper than scanning the whole map. */
+static void map_forget_range(kdpc__ptrmap *pm, uintptr_t lo, uintptr_t hi)
+{
+    if (pm->live == 0 || hi <= lo)
+        return;
+    if ((hi - lo) / 4u <= pm->cap) {
+        for (uintptr_t a = lo & ~(uintptr_t)3; a < hi; a += 4) {
+            if (a >= lo && a > 1)
+                free(kdpc__ptrmap_del(pm, a));
+        }
+        return;
+    }
+    for (size_t i = 0; i < pm->cap; i++) {
+        uintptr_t k = pm->keys[i];
+        if (k > 1 && k >= lo && k < hi)
+            free(kdpc__ptrmap_del(pm, k));
+    }
+}
+
+static void map_free_all(kdpc__ptrmap *pm)
+{
+    for (size_t i = 0; i < pm->cap; i++) {
+        if (pm->keys[i] > 1)
+            free(pm->vals[i]);
+    }
+    kdpc__ptrmap_free(pm);
+}
+
+void kdpc__ver_forget_range(kdpc_machine *m, const void *p, size_t bytes)
+{
+    if (m == NULL || m->ver == NULL || p == NULL || bytes == 0)
+        return;
+    kdpc__reports *r = reports_of(m);
+    uintptr_t lo = (uintptr_t)p;
+    uintptr_t hi = lo + bytes < lo ? UINTPTR_MAX : lo + bytes;
+    map_forget_range(&r->names, lo, hi);
+    map_forget_range(&r->sites, lo, hi);
+}
+
+void kdpc__ver_lock_site(kdpc_machine *m, const void *lock)
+{
+    if (m == NULL || m->ver == NULL || lock == NULL)
+        return;
+#if defined(KDPC_HAVE_BACKTRACE)
+    kdpc__reports *r = reports_of(m);
+    lock_site *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return;
+    void *pc[SITE_FRAMES + 1];
+    int n = backtrace(pc, SITE_FRAMES + 1); /* pc[0] is this function */
+    for (int i = 1; i < n; i++)
+        s->pc[s->n++] = pc[i];
+    free(kdpc__ptrmap_del(&r->sites, (uintptr_t)lock));
+    if (!kdpc__ptrmap_put(&r->sites, (uintptr_t)lock, s))
+        free(s);
+#endif
+}
+
+/* Is this frame kdpc's own (KeInitializeSpinLock and the wrappers around it)? */
+static bool kdpc_frame(const char *label)
+{
+    return strncmp(label, "kdpc_", 5) == 0 || strncmp(label, "KeInitializeSpinLock", 20) == 0;
+}
+
+static const char *site_label(const lock_site *s, char *buf, size_t n)
+{
+    char d[192];
+    for (int i = 0; i < s->n; i++) {
+        /* a return address: the call is the instruction before it */
+        uintptr_t pc = (uintptr_t)s->pc[i] - 1;
+        if (kdpc__symbol_label(pc, d, sizeof(d)) == NULL)
+            return NULL;
+        if (kdpc_frame(d))
+            continue;
+        snprintf(buf, n, "spin lock initialised in %s", d);
+        return buf;
+    }
+    return NULL;
+}
+
+const char *kdpc__object_label(kdpc_machine *m, const void *obj, char *buf, size_t n)
+{
+    if (m == NULL || m->ver == NULL || obj == NULL || n == 0)
+        return NULL;
+    kdpc__reports *r = reports_of(m);
+    const char *name = kdpc__ptrmap_get(&r->names, (uintptr_t)obj);
+    if (name != NULL)
+        return name;
+    const lock_site *s = kdpc__ptrmap_get(&r->sites, (uintptr_t)obj);
+    if (s != NULL && site_label(s, buf, n) != NULL)
+        return buf;
+    return kdpc__symbol_label((uintptr_t)obj, buf, n);
+}
+
+kdpc_status kdpc_name_object(kdpc_machine *m, const void *object, const char *name)
+{
+    if (m == NULL || object == NULL || name == NULL)
+        return KDPC_EINVAL;
+    kdpc__reports *r = reports_of(m);
+    size_t len = strlen(name);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return KDPC_ENOMEM;
+    memcpy(copy, name, len + 1);
+    char *old = kdpc__ptrmap_get(&r->names, (uintptr_t)object);
+    if (!kdpc__ptrmap_put(&r->names, (uintptr_t)object, copy)) {
+        free(copy);
+        return KDPC_ENOMEM;
+    }
+    free(old);
+    return KDPC_OK;
+}
+
+void kdpc__ver_where(kdpc_machine *m, unsigned cpu, uint8_t irql)
+{
+    kdpc__reports *r = reports_of(m);
+    if (cpu >= m->ncpu)
+        return;
+    r->where_set = true;
+    r->where_cpu = cpu;
+    r->where_irql = irql;
+}
+
+/* Print (and reset) the silent counts of repeated warnings. */
+static void print_summaries(kdpc_machine *m)
+{
+    kdpc__reports *r = reports_of(m);
+    FILE *f = m->cfg.log;
+    for (size_t i = 0; i < r->nwc; i++) {
+        warn_count *w = &r->wc[i];
+        if (w->silent == 0)
+            continue;
+        if (f != NULL) {
+            if (w->routine[0] != '\0')
+                fprintf(f, "KDPC WARNING %s in %s: %" PRIu64 " more time%s\n", rules[w->rule].id,
+                        w->routine, w->silent, w->silent == 1 ? "" : "s");
+            else
+                fprintf(f, "KDPC WARNING %s: %" PRIu64 " more time%s\n", rules[w->rule].id,
+                        w->silent, w->silent == 1 ? "" : "s");
+        }
+        w->silent = 0;
+    }
+    if (f != NULL)
+        fflush(f);
+}
+
+void kdpc__ver_run_end(kdpc_machine *m)
+{
+    if (m == NULL || m->ver == NULL)
+        return;
+    print_summaries(m);
+}
+
+/* A warning of @rule in @routine: true when it is the first (print it in full); later ones
+ * are counted for the summary line. */
+static bool first_warning(kdpc_machine *m, unsigned rule, const char *routine)
+{
+    kdpc__reports *r = reports_of(m);
+    for (size_t i = 0; i < r->nwc; i++) {
+        if (r->wc[i].rule == rule && strcmp(r->wc[i].routine, routine) == 0) {
+            r->wc[i].silent++;
+            return false;
+        }
+    }
+    if (r->nwc == r->capwc) {
+        size_t ncap = r->capwc ? r->capwc * 2 : 8;
+        warn_count *nw = realloc(r->wc, ncap * sizeof(*nw));
+        if (nw == NULL)
+            return true; /* out of host memory: print every one */
+        r->wc = nw;
+        r->capwc = ncap;
+    }
+    size_t len = strlen(routine);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return true;
+    memcpy(copy, routine, len + 1);
+    r->wc[r->nwc++] = (warn_count){rule, copy, 0};
+    return true;
+}
+
+static void reports_free(kdpc_machine *m)
+{
+    kdpc__reports *r = reports_of(m);
+    if (r == NULL)
+        return;
+    print_summaries(m);
+    map_free_all(&r->names);
+    map_free_all(&r->sites);
+    for (size_t i = 0; i < r->nwc; i++)
+        free(r->wc[i].routine);
+    free(r->wc);
+    free(r);
+    kdpc__ver_of(m)->reports = NULL;
+}
+
 int kdpc__ver_init(kdpc_machine *m)
 {
     kdpc__ver *v = calloc(1, sizeof(*v));
     if (v == NULL)
         return -1;
     v->vcpu = calloc(m->ncpu, sizeof(*v->vcpu));
-    if (v->vcpu == NULL) {
+    v->reports = calloc(1, sizeof(*v->reports));
+    if (v->vcpu == NULL || v->reports == NULL) {
+        free(v->reports);
+        free(v->vcpu);
         free(v);
         return -1;
     }
@@ -162,6 +537,7 @@ void kdpc__ver_free(kdpc_machine *m)
     kdpc__ver *v = m->ver;
     if (v == NULL)
         return;
+    reports_free(m);
     for (size_t i = 0; i < v->nv; i++) {
         free((char *)(uintptr_t)v->v[i]->message);
         free((char *)(uintptr_t)v->v[i]->routine);
@@ -256,15 +632,87 @@ static char *dupstr(const char *s)
     return d;
 }
 
-static kdpc_violation *record(kdpc_machine *m, const char *rule_id, const char *g, bool fatal,
-                              uint32_t code, const uint64_t p[4], kdpc_routine_ptr routine,
-                              const char *fmt, va_list ap) __attribute__((format(printf, 8, 0)));
-static kdpc_violation *record(kdpc_machine *m, const char *rule_id, const char *g, bool fatal,
-                              uint32_t code, const uint64_t p[4], kdpc_routine_ptr routine,
-                              const char *fmt, va_list ap)
+static char *append(char *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *append(char *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *tail = vformat(fmt, ap);
+    va_end(ap);
+    if (tail == NULL)
+        return s;
+    size_t a = strlen(s), b = strlen(tail);
+    char *n = realloc(s, a + b + 1);
+    if (n != NULL)
+        memcpy(n + a, tail, b + 1);
+    free(tail);
+    return n != NULL ? n : s;
+}
+
+/* Name the objects a message mentions: after each hexadecimal address that names something
+ * (kdpc_name_object, a spin lock's KeInitializeSpinLock call site, a static variable, code)
+ * insert " (name)". Takes and returns a malloc'd string. */
+static char *annotate(kdpc_machine *m, char *msg)
+{
+    if (msg == NULL)
+        return NULL;
+    char *out = NULL;
+    size_t done = 0; /* bytes of msg already copied to out */
+    for (size_t i = 0; msg[i] != '\0'; i++) {
+        if (!(msg[i] == '0' && (msg[i + 1] == 'x' || msg[i + 1] == 'X')) ||
+            (i > 0 && isalnum((unsigned char)msg[i - 1])))
+            continue;
+        size_t j = i + 2;
+        uintptr_t a = 0;
+        while (isxdigit((unsigned char)msg[j])) {
+            int d = msg[j];
+            a = (a << 4) | (uintptr_t)(isdigit(d) ? d - '0' : (tolower(d) - 'a' + 10));
+            j++;
+        }
+        if (j - i < 2 + 4 || j - i > 2 + 16 || msg[j] == '(')
+            continue; /* short numbers are not addresses */
+        char buf[256];
+        const char *label = kdpc__object_label(m, (const void *)a, buf, sizeof(buf));
+        if (label == NULL)
+            continue;
+        if (out == NULL) {
+            out = malloc(1);
+            if (out == NULL)
+                return msg;
+            out[0] = '\0';
+        }
+        out = append(out, "%.*s (%s)", (int)(j - done), msg + done, label);
+        done = j;
+        i = j - 1;
+    }
+    if (out == NULL)
+        return msg;
+    out = append(out, "%s", msg + done);
+    free(msg);
+    return out;
+}
+
+static kdpc_violation *record(kdpc_machine *m, unsigned rule, bool fatal, uint32_t code,
+                              const uint64_t p[4], kdpc_routine_ptr routine, const char *fmt,
+                              va_list ap) __attribute__((format(printf, 7, 0)));
+static kdpc_violation *record(kdpc_machine *m, unsigned rule, bool fatal, uint32_t code,
+                              const uint64_t p[4], kdpc_routine_ptr routine, const char *fmt,
+                              va_list ap)
 {
     kdpc__ver *v = kdpc__ver_of(m);
+    kdpc__reports *r = v->reports;
     kdpc__cpu *c = kdpc__cur_cpu();
+    kdpc__cpu *found = c; /* where it was noticed */
+    bool noted = r->where_set;
+    if (noted) {
+        /* Noted earlier, maybe on another CPU or IRQL: that context broke the rule. */
+        r->where_set = false;
+        c = &m->cpus[r->where_cpu];
+        /* That CPU has moved on to an ISR or DPC since: what broke it was its thread. */
+        if (routine == NULL && c->irql != r->where_irql && r->where_irql < KDPC_IRQL_DISPATCH &&
+            c->thread != NULL && !c->thread->idle)
+            routine = c->thread->routine;
+    }
     if (v->nv == v->capv) {
         size_t ncap = v->capv ? v->capv * 2 : 16;
         kdpc_violation **nv = realloc(v->v, ncap * sizeof(*nv));
@@ -283,15 +731,21 @@ static kdpc_violation *record(kdpc_machine *m, const char *rule_id, const char *
     }
     x->code = code;
     memcpy(x->params, p, sizeof(x->params));
-    x->rule = rule_id;
-    char *msg = vformat(fmt, ap);
-    x->message = msg != NULL ? msg : "";
+    x->rule = rules[rule].id;
+    char *msg = annotate(m, vformat(fmt, ap));
     x->fatal = fatal;
     x->cpu = c != NULL ? c->index : 0;
     x->irql = c != NULL ? c->irql : 0;
+    if (noted) {
+        x->irql = r->where_irql;
+        if (msg != NULL && found != NULL && (found != c || found->irql != r->where_irql))
+            msg = append(msg, " (reported later, from CPU %u at IRQL %u)", found->index,
+                         (unsigned)found->irql);
+    }
+    x->message = msg != NULL ? msg : "";
     x->time_ns = m->now_ns;
     x->name = fatal ? kdpc__bugcheck_name(code) : "";
-    x->guideline = guideline_text(g);
+    x->guideline = rule_text(rule);
     char *rn = dupstr(kdpc__routine_name(m, routine));
     x->routine = rn != NULL ? rn : "";
     x->seed = m->cfg.seed;
@@ -331,18 +785,21 @@ void kdpc__violation(kdpc_machine *m, kdpc__rule rule, uint32_t code, uint64_t p
 {
     kdpc__ver *v = kdpc__ver_of(m);
     unsigned action = v->action[rule];
-    if (action == KDPC_RULE_OFF)
+    if (action == KDPC_RULE_OFF) {
+        v->reports->where_set = false; /* a kdpc__ver_where for this one is spent */
         return;
+    }
     bool fatal = action == KDPC_RULE_BUGCHECK;
     /* Rules whose Windows outcome is a warning have no bug check code of their own. */
     uint32_t use_code = fatal ? (rules[rule].fatal ? code : 0) : 0;
     uint64_t p[4] = {p1, p2, p3, p4};
     va_list ap;
     va_start(ap, fmt);
-    kdpc_violation *x =
-        record(m, rules[rule].id, rules[rule].g, fatal, use_code, p, routine, fmt, ap);
+    kdpc_violation *x = record(m, rule, fatal, use_code, p, routine, fmt, ap);
     va_end(ap);
-    if (x != NULL)
+    /* A warning repeated by the same routine is counted, and summed up at the end of the run
+     * (kdpc__ver_run_end); it stays in the list of violations. */
+    if (x != NULL && (fatal || first_warning(m, rule, x->routine)))
         print_report(m, x);
     if (!fatal)
         return;
@@ -362,7 +819,7 @@ static void bugcheck_va(kdpc_machine *m, kdpc__rule rule, uint32_t code, const u
                         const char *fmt, va_list ap)
 {
     kdpc__ver *v = kdpc__ver_of(m);
-    kdpc_violation *x = record(m, rules[rule].id, rules[rule].g, true, code, p, NULL, fmt, ap);
+    kdpc_violation *x = record(m, rule, true, code, p, NULL, fmt, ap);
     if (x != NULL)
         print_report(m, x);
     v->bugcheck = x;
@@ -443,8 +900,13 @@ const char *kdpc_rule_info(size_t i, const char **guideline)
     if (i >= KDPC_RULE_COUNT)
         return NULL;
     if (guideline != NULL)
-        *guideline = guideline_text(rules[i].g);
+        *guideline = rule_text((unsigned)i);
     return rules[i].id;
+}
+
+const char *kdpc_rule_guideline(size_t i)
+{
+    return i < KDPC_RULE_COUNT ? guideline_text(rules[i].g) : NULL;
 }
 
 const kdpc_violation *kdpc_machine_bugcheck(const kdpc_machine *m)

@@ -124,11 +124,25 @@ typedef struct kdpc__ver {
     kdpc__vcpu *vcpu;        /* per CPU */
     unsigned epoch;
     char hexname[KDPC_MAX_CPUS][24];
+    struct kdpc__reports *reports; /* rules.c: object names, lock sites, warning counts */
 } kdpc__ver;
 
 int kdpc__ver_init(kdpc_machine *m);
 void kdpc__ver_free(kdpc_machine *m);
 void kdpc__ver_deadlock_report(kdpc_machine *m);
+/* Readable reports (rules.c). End of a run: one line per rule and routine whose repeated
+ * warnings were counted silently ("KDPC WARNING dpc.too_long in MyDpc: 41 more times"). */
+void kdpc__ver_run_end(kdpc_machine *m);
+/* The next violation happened on @cpu at @irql (noted earlier, reported now from another
+ * context): its where: line says so, and says where it was found. */
+void kdpc__ver_where(kdpc_machine *m, unsigned cpu, uint8_t irql);
+/* KeInitializeSpinLock of @lock: keep its caller's call site to name the lock in reports. */
+void kdpc__ver_lock_site(kdpc_machine *m, const void *lock);
+/* [p, p + bytes) died: forget the names and call sites of objects inside it. */
+void kdpc__ver_forget_range(kdpc_machine *m, const void *p, size_t bytes);
+/* Name of the object at @obj for reports: kdpc_name_object's, the call site of its
+ * KeInitializeSpinLock, or the static variable it is; NULL when none (buf of n bytes). */
+const char *kdpc__object_label(kdpc_machine *m, const void *obj, char *buf, size_t n);
 
 /*
  * Report a broken rule. Returns when the rule is off or a warning (the
