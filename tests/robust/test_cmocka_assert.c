@@ -766,6 +766,92 @@ static void test_each_check_stops_the_run_with_cmocka_text(void **state)
     }
 }
 
+/* A failing check in a system thread, a work item and a timer DPC stops the run too. */
+static KTIMER Timer;
+static WORK_QUEUE_ITEM WorkItem;
+static int Where; /* 0 system thread, 1 work item, 2 timer DPC */
+
+static void context_check(void)
+{
+    assert_int_equal(Where + 100, 0);
+}
+
+static VOID CheckThread(PVOID ctx)
+{
+    (void)ctx;
+    context_check();
+    ReachedAfter = 1;
+}
+
+static VOID CheckWorkItem(PVOID ctx)
+{
+    (void)ctx;
+    context_check();
+    ReachedAfter = 1;
+}
+
+static VOID CheckTimerDpc(PKDPC d, PVOID ctx, PVOID a1, PVOID a2)
+{
+    (void)d;
+    (void)ctx;
+    (void)a1;
+    (void)a2;
+    context_check();
+    ReachedAfter = 1;
+}
+
+static void ContextEntry(void *ctx)
+{
+    (void)ctx;
+    if (Where == 0) {
+        HANDLE h;
+        assert_int_equal(
+            PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, CheckThread, NULL),
+            STATUS_SUCCESS);
+        ZwClose(h);
+    } else if (Where == 1) {
+        ExInitializeWorkItem(&WorkItem, CheckWorkItem, NULL);
+        ExQueueWorkItem(&WorkItem, DelayedWorkQueue);
+    } else {
+        LARGE_INTEGER due;
+        due.QuadPart = -10000; /* 1 ms */
+        KeInitializeTimer(&Timer);
+        KeInitializeDpc(&Dpc, CheckTimerDpc, NULL);
+        (void)KeSetTimer(&Timer, due, &Dpc);
+    }
+}
+
+static void test_check_in_thread_work_item_and_timer_dpc_stops_the_run(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"CheckThread", "CheckWorkItem", "CheckTimerDpc"};
+    static const char *const texts[] = {"0x64 != 0", "0x65 != 0", "0x66 != 0"};
+    for (int k = 0; k < 3; k++) {
+        kdpc_config cfg;
+        kdpc_config_init(&cfg);
+        quiet(&cfg);
+        cfg.cpus = 2;
+        kdpc_machine *m = kdpc_machine_create(&cfg);
+        assert_non_null(m);
+        KDPC_NAME(m, CheckThread);
+        KDPC_NAME(m, CheckWorkItem);
+        KDPC_NAME(m, CheckTimerDpc);
+        reset();
+        Where = k;
+        assert_int_equal((kdpc_machine_run)(m, ContextEntry, NULL), KDPC_BUGCHECK);
+        assert_int_equal(ReachedAfter, 0);
+        const kdpc_test_stop *s = kdpc_machine_test_stop(m);
+        assert_non_null(s);
+        assert_true(strncmp(s->message, texts[k], strlen(texts[k])) == 0);
+        const kdpc_violation *v = kdpc_machine_bugcheck(m);
+        assert_non_null(v);
+        assert_string_equal(v->rule, "test.assert");
+        assert_string_equal(v->routine, names[k]);
+        assert_int_equal(v->irql, k == 2 ? 2 : 0);
+        kdpc_machine_destroy(m);
+    }
+}
+
 static void test_checks_that_hold_change_nothing(void **state)
 {
     kdpc_machine *m = kdpc_state_machine(state);
@@ -878,6 +964,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cmocka_check_without_the_header_exits_with_a_report),
         cmocka_unit_test(test_test_fail_outside_simulated_code_aborts),
         cmocka_unit_test(test_each_check_stops_the_run_with_cmocka_text),
+        cmocka_unit_test(test_check_in_thread_work_item_and_timer_dpc_stops_the_run),
         kdpc_unit_test_fixture(test_checks_that_hold_change_nothing, &quiet_fixture),
         kdpc_unit_test(test_fixture_default_machine),
         kdpc_unit_test_fixture(test_fixture_configure_and_prepare_hooks, &fixture_3cpus),
