@@ -251,6 +251,21 @@ static void child_expect_bugcheck_then_teardown(void **state)
     expect_bugcheck(m, "irql.*");
 }
 
+static void SpinEntry(void *ctx)
+{
+    (void)ctx;
+    for (;;)
+        KeStallExecutionProcessor(1);
+}
+
+enum { LINE_TIMEOUT = __LINE__ + 5 };
+static void child_assert_kdpc_ok_timeout(void **state)
+{
+    kdpc_machine *m = kdpc_state_machine(state);
+    KDPC_NAME(m, SpinEntry);
+    assert_kdpc_ok(kdpc_machine_run(m, SpinEntry, NULL));
+}
+
 static void child_last_passes(void **state)
 {
     kdpc_machine *m = kdpc_state_machine(state);
@@ -269,8 +284,16 @@ static void child_configure(kdpc_config *cfg)
 
 static const kdpc_cmocka_fixture child_fixture = {child_configure, NULL};
 
+/* A run that never ends stops after 5000 interleaving points. */
+static void short_limit(kdpc_config *cfg)
+{
+    cfg->run_step_limit = 5000;
+}
+
+static const kdpc_cmocka_fixture limit_fixture = {short_limit, NULL};
+
 /* the child tests below that fail (the skip is not a failure; a failed teardown is) */
-#define CHILD_FAILURES 9
+#define CHILD_FAILURES 10
 
 static int child_main(void)
 {
@@ -286,6 +309,7 @@ static int child_main(void)
         kdpc_unit_test_fixture(child_assert_no_violation_fails, &child_fixture),
         kdpc_unit_test_fixture(child_expect_bugcheck_then_destroy, &child_fixture),
         kdpc_unit_test_fixture(child_expect_bugcheck_then_teardown, &child_fixture),
+        kdpc_unit_test_fixture(child_assert_kdpc_ok_timeout, &limit_fixture),
         kdpc_unit_test_fixture(child_last_passes, &child_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
@@ -493,8 +517,8 @@ static void test_child_failures_fail_their_test_and_the_next_test_runs(void **st
                     WEXITSTATUS(r.status), CHILD_FAILURES, r.out, r.err);
         fail();
     }
-    expect_text(&r, "out", "[==========] Running 12 test(s).");
-    expect_text(&r, "out", "[==========] 12 test(s) run.");
+    expect_text(&r, "out", "[==========] Running 13 test(s).");
+    expect_text(&r, "out", "[==========] 13 test(s) run.");
     expect_no_text(&r, "out", "NOT REACHED");
 
     /* a DPC: FAILED, the check's file:line and message, the report in the test's message */
@@ -579,6 +603,14 @@ static void test_child_failures_fail_their_test_and_the_next_test_runs(void **st
              LINE_EXPECT_TEARDOWN);
     expect_text(&r, "err", unmet);
     expect_text(&r, "err", "[  ERROR   ] child_expect_bugcheck_then_teardown");
+
+    /* assert_kdpc_ok on a run that timed out prints the timeout report */
+    expect_text(&r, "out", "[  FAILED  ] child_assert_kdpc_ok_timeout");
+    expect_line_failure(&r, LINE_TIMEOUT);
+    expect_text(&r, "err",
+                "[  ERROR   ] --- kdpc_machine_run(m, SpinEntry, NULL) returned status 3 "
+                "(the run reached its step or virtual time limit), not KDPC_OK\n"
+                "KDPC TIMEOUT");
     free_child(&r);
 }
 
