@@ -107,6 +107,7 @@ static void unlink_and_free(kdpc_machine *m, struct _KINTERRUPT *obj)
     configure_line(m, obj->vector);
     if (obj->lock == &obj->own_lock && m->ver != NULL)
         kdpc__lock_forget(m, &obj->own_lock);
+    kdpc__trace_forget(m, obj, sizeof(*obj)); /* trace number and name of the object */
     free(obj);
 }
 

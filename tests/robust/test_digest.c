@@ -4,7 +4,8 @@
  * program run 20 times (this executable re-executed with --child, ASLR on)
  * prints its digest, and all 20 are equal. The scenario churns memory on 2
  * CPUs: threads created in waves, DPCs that allocate and free pool and IRPs
- * holding spin locks, spin locks on thread stacks; so a freed block's or
+ * holding spin locks, spin locks on thread stacks, an interrupt connected,
+ * delivered and disconnected per wave; so a freed block's or
  * stack's address comes back for another object, at host-dependent times.
  * Objects are numbered by first sight and forgotten when their memory dies,
  * so addresses never reach the digest.
@@ -43,6 +44,17 @@ typedef struct boxed {
 } boxed;
 
 static KEVENT done[WAVES * THREADS];
+static volatile LONG isr_runs;
+
+#define LINE 6
+
+static BOOLEAN ChurnIsr(PKINTERRUPT i, PVOID ctx)
+{
+    (void)i;
+    (void)ctx;
+    InterlockedIncrement(&isr_runs);
+    return TRUE;
+}
 
 /* At DISPATCH_LEVEL: pool and an IRP that live for a moment, each with a spin lock inside. */
 static void ChurnDpc(PKDPC d, PVOID ctx, PVOID a1, PVOID a2)
@@ -101,6 +113,16 @@ static void churn_entry(void *ctx)
     for (unsigned i = 0; i < WAVES * THREADS; i++)
         KeInitializeEvent(&done[i], NotificationEvent, FALSE);
     for (unsigned w = 0; w < WAVES; w++) {
+        /* an interrupt object per wave: connected, delivered once, disconnected (freed) */
+        PKINTERRUPT intr = NULL;
+        LONG before = isr_runs;
+        if (NT_SUCCESS(IoConnectInterrupt(&intr, ChurnIsr, NULL, NULL, LINE, 5, 5, Latched, FALSE,
+                                          3, FALSE))) {
+            (void)kdpc_line_assert(kdpc_current_machine(), LINE);
+            while (isr_runs == before)
+                KeStallExecutionProcessor(1);
+            IoDisconnectInterrupt(intr);
+        }
         for (unsigned t = 0; t < THREADS; t++) {
             HANDLE h;
             uintptr_t who = w * THREADS + t;
