@@ -73,17 +73,39 @@ PEX_TIMER kdpc_ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, UL
     return (PEX_TIMER)x;
 }
 
+/* @Timer came from ExAllocateTimer (looked up, never followed). obj.invalid otherwise: NULL
+ * faults (0x1E / 0xA), anything else is no timer (0xC7 P1 0). As a warning the call does
+ * nothing and returns FALSE. */
+static bool extimer_ok(kdpc_machine *m, PEX_TIMER Timer, kdpc_routine_ptr fn, const char *name)
+{
+    if (Timer == NULL) {
+        kdpc__cpu *c = kdpc__cur_cpu();
+        return kdpc__ke_check_ptr(m, Timer, 0, false, c->irql, fn, name);
+    }
+    for (kdpc__extimer *x = kdpc__ke_of(m)->extimers; x != NULL; x = x->next) {
+        if (&x->timer == (PKTIMER)(void *)Timer)
+            return true;
+    }
+    kdpc__violation(m, KDPC_R_OBJ_INVALID, 0xC7, 0, (uintptr_t)Timer, (uintptr_t)Timer,
+                    (uintptr_t)Timer + sizeof(KTIMER), NULL,
+                    "%s(%p): not a timer from ExAllocateTimer", name, (void *)Timer);
+    return false;
+}
+
 BOOLEAN kdpc_ExSetTimer(PEX_TIMER Timer, LONGLONG DueTime, LONGLONG Period,
                         PEXT_SET_PARAMETERS Parameters)
 {
     (void)Parameters;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExSetTimer", &c);
-    if (m == NULL || Timer == NULL)
+    if (m == NULL || !extimer_ok(m, Timer, KDPC_RP(kdpc_ExSetTimer), "ExSetTimer"))
         return FALSE;
     kdpc__extimer *x = &Timer->x;
     if (x->deleted)
         return FALSE;
+    if (Period < 0)
+        kdpc__ke_bad_argument(m, "ExSetTimer", Timer, Period, "Period",
+                              "a period in 100 ns units, >= 0"); /* as a warning: one-shot */
     if ((x->attributes & EX_TIMER_HIGH_RESOLUTION) && DueTime > 0)
         kdpc__bugcheck_forced(m, 0xC4, (uint64_t)DueTime, 0, 0, 0,
                               "ExSetTimer on a high-resolution timer with an absolute due time "
@@ -104,7 +126,8 @@ BOOLEAN kdpc_ExCancelTimer(PEX_TIMER Timer, PVOID Parameters)
     (void)Parameters;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExCancelTimer", &c);
-    if (m == NULL || Timer == NULL || Timer->x.deleted)
+    if (m == NULL || !extimer_ok(m, Timer, KDPC_RP(kdpc_ExCancelTimer), "ExCancelTimer") ||
+        Timer->x.deleted)
         return FALSE;
     BOOLEAN was = kdpc__ke_timer_cancel(m, &Timer->x.timer) ? TRUE : FALSE;
     kdpc__ke_point(m);
@@ -116,7 +139,8 @@ BOOLEAN kdpc_ExDeleteTimer(PEX_TIMER Timer, BOOLEAN Cancel, BOOLEAN Wait,
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExDeleteTimer", &c);
-    if (m == NULL || Timer == NULL || Timer->x.deleted)
+    if (m == NULL || !extimer_ok(m, Timer, KDPC_RP(kdpc_ExDeleteTimer), "ExDeleteTimer") ||
+        Timer->x.deleted)
         return FALSE;
     kdpc__extimer *x = &Timer->x;
     BOOLEAN was = FALSE;

@@ -154,8 +154,33 @@ void kdpc_ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExQueueWorkItem", &c);
-    if (m == NULL || WorkItem == NULL || WorkItem->WorkerRoutine == NULL)
+    if (m == NULL)
         return;
+    /* obj.invalid: a NULL item faults (0x1E / 0xA); no routine (ExInitializeWorkItem never
+     * ran, or a garbage address) is 0xE4 WORKER_INVALID P1 7 (invalid worker routine address),
+     * an unknown queue type 0xE4 P1 6 (P2 the item, P3 the routine or the type). As a warning
+     * nothing is queued. A 0xCC-filled item has a List.Flink, so work.requeue (0xE4 P1 1) takes
+     * it first, as Windows' own check does. */
+    if (!kdpc__ke_check_ptr(m, WorkItem, offsetof(WORK_QUEUE_ITEM, List), true, c->irql,
+                            KDPC_RP(kdpc_ExQueueWorkItem), "ExQueueWorkItem"))
+        return;
+    uintptr_t routine = kdpc__fnaddr(KDPC_RP(WorkItem->WorkerRoutine));
+    if (WorkItem->List.Flink == NULL &&
+        (routine < 4096u || kdpc__ke_bad_ptr((const void *)(routine & ~(uintptr_t)3)))) {
+        kdpc__violation(m, KDPC_R_OBJ_INVALID, 0xE4, 7, (uintptr_t)WorkItem,
+                        kdpc__fnaddr(KDPC_RP(WorkItem->WorkerRoutine)), QueueType, NULL,
+                        "ExQueueWorkItem(%p): worker routine %#llx is no code address "
+                        "(ExInitializeWorkItem never ran?)",
+                        (void *)WorkItem,
+                        (unsigned long long)kdpc__fnaddr(KDPC_RP(WorkItem->WorkerRoutine)));
+        return;
+    }
+    if ((unsigned)QueueType >= (unsigned)MaximumWorkQueue) {
+        kdpc__violation(m, KDPC_R_OBJ_INVALID, 0xE4, 6, (uintptr_t)WorkItem, (unsigned)QueueType, 0,
+                        NULL, "ExQueueWorkItem(%p, %d): no such work queue type", (void *)WorkItem,
+                        (int)QueueType);
+        return;
+    }
     kdpc__ke_queue_work(m, c, WorkItem, QueueType, "ExQueueWorkItem");
     kdpc__ke_point(m);
 }

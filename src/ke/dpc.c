@@ -64,9 +64,11 @@ static void init_common(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID De
 {
     kdpc__thread *t = kdpc__self();
     if (Dpc == NULL) {
+        /* obj.invalid: the stores fault (0x1E, or 0xA at raised IRQL); as a warning: ignored */
         if (t != NULL && t->cpu != NULL)
-            kdpc__bugcheck_forced(t->m, 0x1E, (uint64_t)(uint32_t)STATUS_ACCESS_VIOLATION, 0, 0, 0,
-                                  "KeInitializeDpc with a NULL KDPC (access violation)");
+            (void)kdpc__ke_check_ptr(
+                t->m, Dpc, 0, true, t->cpu->irql, KDPC_RP(kdpc_KeInitializeDpc),
+                type == DpcObject ? "KeInitializeDpc" : "KeInitializeThreadedDpc");
         return;
     }
     Dpc->Type = type;
@@ -139,8 +141,12 @@ BOOLEAN kdpc_KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArg
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeInsertQueueDpc", &c);
-    if (m == NULL || Dpc == NULL)
+    if (m == NULL)
         return FALSE;
+    /* obj.invalid (0xC7 / 0xA); as a warning the DPC is not queued and FALSE returned */
+    if (!kdpc__ke_check_dpc(m, Dpc, false, "KeInsertQueueDpc"))
+        return FALSE;
+    kdpc__ke_stack_note(m, c, Dpc);
     BOOLEAN r = kdpc__ke_insert_dpc(m, c, Dpc, SystemArgument1, SystemArgument2);
     kdpc__ke_point(m);
     return r;
@@ -148,6 +154,11 @@ BOOLEAN kdpc_KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArg
 
 BOOLEAN kdpc_KeRemoveQueueDpc(PRKDPC Dpc)
 {
+    kdpc__thread *self = kdpc__self();
+    /* obj.invalid (0xC7 / 0xA) before DpcData is followed; as a warning: FALSE, nothing done */
+    if (self != NULL && self->cpu != NULL &&
+        !kdpc__ke_check_dpc(self->m, Dpc, false, "KeRemoveQueueDpc"))
+        return FALSE;
     if (Dpc == NULL || Dpc->DpcData == NULL)
         return FALSE;
     kdpc__kecpu *kc = CONTAINING_RECORD(Dpc->DpcData, kdpc__kecpu, dpc_queue);
@@ -163,9 +174,23 @@ BOOLEAN kdpc_KeRemoveQueueDpc(PRKDPC Dpc)
     return TRUE;
 }
 
+/* The setters store one field and read nothing, as on Windows: a garbage DPC is caught when it
+ * is queued. A NULL one faults (obj.invalid; as a warning nothing is stored). */
+static bool setter_ok(PRKDPC Dpc, kdpc_routine_ptr fn, const char *name)
+{
+    kdpc__thread *t = kdpc__self();
+    if (Dpc != NULL)
+        return true;
+    if (t != NULL && t->cpu != NULL)
+        (void)kdpc__ke_check_ptr(t->m, Dpc, offsetof(KDPC, Number), true, t->cpu->irql, fn, name);
+    return false;
+}
+
 void kdpc_KeSetImportanceDpc(PRKDPC Dpc, KDPC_IMPORTANCE Importance)
 {
-    if (Dpc != NULL && (unsigned)Importance <= MediumHighImportance)
+    if (!setter_ok(Dpc, KDPC_RP(kdpc_KeSetImportanceDpc), "KeSetImportanceDpc"))
+        return;
+    if ((unsigned)Importance <= MediumHighImportance)
         Dpc->Importance = (UCHAR)Importance;
 }
 
@@ -173,7 +198,8 @@ void kdpc_KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeSetTargetProcessorDpc", &c);
-    if (m == NULL || Dpc == NULL)
+    if (m == NULL ||
+        !setter_ok(Dpc, KDPC_RP(kdpc_KeSetTargetProcessorDpc), "KeSetTargetProcessorDpc"))
         return;
     if (Number >= 0 && (unsigned)Number < m->ncpu)
         Dpc->Number = (USHORT)(MAXIMUM_PROCESSORS + Number);
@@ -183,7 +209,10 @@ NTSTATUS kdpc_KeSetTargetProcessorDpcEx(PKDPC Dpc, PPROCESSOR_NUMBER ProcNumber)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeSetTargetProcessorDpcEx", &c);
-    if (m == NULL || Dpc == NULL || ProcNumber == NULL)
+    if (m == NULL ||
+        !setter_ok(Dpc, KDPC_RP(kdpc_KeSetTargetProcessorDpcEx), "KeSetTargetProcessorDpcEx"))
+        return STATUS_INVALID_PARAMETER;
+    if (ProcNumber == NULL)
         return STATUS_INVALID_PARAMETER;
     if (ProcNumber->Group != 0 || ProcNumber->Number >= m->ncpu)
         return STATUS_INVALID_PARAMETER;
@@ -209,8 +238,15 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
         unsigned held_before = kdpc__locks_held(m, c);
         kdpc__ke_push_frame(c, KDPC_RP(routine), kdpc__ke_dpc_owner(m, d));
         kdpc__trace(m, KDPC_EV_DPC_BEGIN, c, d, KDPC_RP(routine), 0);
-        if (routine != NULL)
+        if (routine != NULL) {
             routine(d, ctx, a1, a2);
+        } else {
+            /* KeInitializeDpc(Dpc, NULL, ...): Windows calls address 0 at DISPATCH_LEVEL, 0xD1
+             * (P3 8: execute). As a warning the DPC is dropped. */
+            kdpc__violation(m, KDPC_R_OBJ_INVALID, 0xD1, 0, DISPATCH_LEVEL, 8, 0, NULL,
+                            "DPC %p has no DeferredRoutine: its call executes address 0",
+                            (void *)d);
+        }
         if (kdpc__ke_of(m)->fault_pending)
             kdpc__ke_report_faults(m); /* a touch in the routine: report it as its own */
         uint64_t ran = kdpc__ke_pop_frame(c);
@@ -388,8 +424,15 @@ static ULONG ticks_of(const kdpc_machine *m, uint64_t ns)
 NTSTATUS kdpc_KeQueryDpcWatchdogInformation(PKDPC_WATCHDOG_INFORMATION Info)
 {
     kdpc__cpu *c = kdpc__cur_cpu();
-    if (c == NULL || Info == NULL)
+    if (c == NULL)
         return STATUS_UNSUCCESSFUL;
+    /* A NULL output is written (obj.invalid, 0x1E / 0xA); as a warning: STATUS_UNSUCCESSFUL */
+    if (Info == NULL) {
+        (void)kdpc__ke_check_ptr(c->thread->m, Info, 0, true, c->irql,
+                                 KDPC_RP(kdpc_KeQueryDpcWatchdogInformation),
+                                 "KeQueryDpcWatchdogInformation");
+        return STATUS_UNSUCCESSFUL;
+    }
     kdpc__kecpu *kc = kdpc__kecpu_of(c);
     if (!kc->dpc_active && c->irql < DISPATCH_LEVEL)
         return STATUS_UNSUCCESSFUL;

@@ -24,8 +24,14 @@ static void check_apc(kdpc_machine *m, kdpc__cpu *c, uint64_t p1, bool exact, co
 
 void kdpc_ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 {
-    if (FastMutex == NULL)
+    if (FastMutex == NULL) {
+        /* obj.invalid: the stores fault (0x1E, 0xA at raised IRQL); as a warning: ignored */
+        kdpc__thread *t = kdpc__self();
+        if (t != NULL && t->cpu != NULL)
+            (void)kdpc__ke_check_ptr(t->m, FastMutex, 0, true, t->cpu->irql,
+                                     KDPC_RP(kdpc_ExInitializeFastMutex), "ExInitializeFastMutex");
         return;
+    }
     FastMutex->Count = 1;
     FastMutex->Owner = NULL;
     FastMutex->Contention = 0;
@@ -59,7 +65,8 @@ void kdpc_ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExAcquireFastMutex", &c);
-    if (m == NULL || FastMutex == NULL)
+    /* obj.invalid (NULL 0xC4/0xE1, never initialised 0xC4/0x1002); as a warning: nothing done */
+    if (m == NULL || !kdpc__ke_check_fast_mutex(m, FastMutex, "ExAcquireFastMutex"))
         return;
     check_apc(m, c, 0x33, false, "ExAcquireFastMutex");
     KIRQL old = c->irql;
@@ -74,7 +81,8 @@ BOOLEAN kdpc_ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExTryToAcquireFastMutex", &c);
-    if (m == NULL || FastMutex == NULL)
+    /* obj.invalid; as a warning: FALSE */
+    if (m == NULL || !kdpc__ke_check_fast_mutex(m, FastMutex, "ExTryToAcquireFastMutex"))
         return FALSE;
     check_apc(m, c, 0x33, false, "ExTryToAcquireFastMutex");
     BOOLEAN got = FALSE;
@@ -94,7 +102,8 @@ void kdpc_ExReleaseFastMutex(PFAST_MUTEX FastMutex)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExReleaseFastMutex", &c);
-    if (m == NULL || FastMutex == NULL)
+    /* obj.invalid (NULL 0xC4/0xE1, never initialised 0xC4/0x1002); as a warning: nothing done */
+    if (m == NULL || !kdpc__ke_check_fast_mutex(m, FastMutex, "ExReleaseFastMutex"))
         return;
     check_apc(m, c, 0x34, true, "ExReleaseFastMutex");
     KIRQL old = (KIRQL)FastMutex->OldIrql;
@@ -107,7 +116,8 @@ void kdpc_ExAcquireFastMutexUnsafe(PFAST_MUTEX FastMutex)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExAcquireFastMutexUnsafe", &c);
-    if (m == NULL || FastMutex == NULL)
+    /* obj.invalid (NULL 0xC4/0xE1, never initialised 0xC4/0x1002); as a warning: nothing done */
+    if (m == NULL || !kdpc__ke_check_fast_mutex(m, FastMutex, "ExAcquireFastMutexUnsafe"))
         return;
     check_apc(m, c, 0x39, false, "ExAcquireFastMutexUnsafe");
     take(m, c, FastMutex);
@@ -118,7 +128,8 @@ void kdpc_ExReleaseFastMutexUnsafe(PFAST_MUTEX FastMutex)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExReleaseFastMutexUnsafe", &c);
-    if (m == NULL || FastMutex == NULL)
+    /* obj.invalid (NULL 0xC4/0xE1, never initialised 0xC4/0x1002); as a warning: nothing done */
+    if (m == NULL || !kdpc__ke_check_fast_mutex(m, FastMutex, "ExReleaseFastMutexUnsafe"))
         return;
     check_apc(m, c, 0x3A, false, "ExReleaseFastMutexUnsafe");
     give(m, FastMutex);

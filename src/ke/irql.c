@@ -34,6 +34,10 @@ void kdpc_KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
         return;
     }
     KIRQL cur = c->irql;
+    /* A NULL OldIrql is written (obj.invalid, 0x1E / 0xA); as a warning the raise goes on */
+    if (OldIrql == NULL)
+        (void)kdpc__ke_check_ptr(m, OldIrql, 0, true, NewIrql > HIGH_LEVEL ? HIGH_LEVEL : NewIrql,
+                                 KDPC_RP(kdpc_KeRaiseIrql), "KeRaiseIrql");
     check_valid(m, c, NewIrql, 0x30);
     if (NewIrql < cur)
         kdpc__violation(m, KDPC_R_IRQL_RAISE_LOWER, 0xC4, 0x30, cur, NewIrql, 0, NULL,

@@ -105,6 +105,7 @@ void kdpc__ke_free(kdpc_machine *m)
     }
     kdpc__ptrmap_free(&ke->timer_owner);
     kdpc__ptrmap_free(&ke->timer_queued);
+    kdpc__ptrmap_free(&ke->stack_objs);
     struct _KTHREAD *t = ke->all_threads;
     while (t != NULL) {
         struct _KTHREAD *next = t->all_next;

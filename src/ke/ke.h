@@ -134,6 +134,8 @@ typedef struct kdpc__ke {
     void *watch;                         /* watched shared memory (watch.c) */
     volatile sig_atomic_t fault_pending; /* a paged-pool touch at raised IRQL to report */
     void *io;                            /* the I/O layer's state */
+    /* KTIMER / KDPC set or queued on a thread's stack -> that thread's KTHREAD (objcheck.c) */
+    kdpc__ptrmap stack_objs;
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
@@ -280,6 +282,36 @@ kdpc__run_box *kdpc__ke_run_box(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx
 struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,
                                      void *driver);
 void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t);
+
+/* Object validation (objcheck.c). A garbage, uninitialised, wrong-type or NULL object is
+ * reported under obj.invalid before kdpc reads more than its header. Each check returns true
+ * when the object may be used; false after a report that the rule's switch softened to a
+ * warning or off: the caller then skips the call without touching the object. */
+#define KDPC_OBJ_EVENT     (1u << 0)
+#define KDPC_OBJ_SEMAPHORE (1u << 1)
+#define KDPC_OBJ_MUTEX     (1u << 2)
+#define KDPC_OBJ_TIMER     (1u << 3)
+#define KDPC_OBJ_THREAD    (1u << 4)
+#define KDPC_OBJ_WAITABLE  0x1Fu
+/* NULL page, or no user-space address of this host (a 0xCC... pattern): never dereferenced. */
+bool kdpc__ke_bad_ptr(const void *p);
+/* The routine @fn dereferences @obj + @offset at IRQL @at: NULL is 0x1E (access violation)
+ * below DISPATCH_LEVEL, 0xA at or above it. */
+bool kdpc__ke_check_ptr(kdpc_machine *m, const void *obj, size_t offset, bool write, KIRQL at,
+                        kdpc_routine_ptr fn, const char *routine);
+bool kdpc__ke_check_dispatcher(kdpc_machine *m, const void *obj, unsigned kinds,
+                               const char *routine);
+bool kdpc__ke_check_dpc(kdpc_machine *m, const KDPC *dpc, bool null_ok, const char *routine);
+bool kdpc__ke_check_spinlock(kdpc_machine *m, const KSPIN_LOCK *lock, const char *routine);
+bool kdpc__ke_check_fast_mutex(kdpc_machine *m, const FAST_MUTEX *f, const char *routine);
+/* An argument out of its documented range (obj.invalid, 0x1E STATUS_INVALID_PARAMETER); returns
+ * when the rule is a warning or off. */
+void kdpc__ke_bad_argument(kdpc_machine *m, const char *routine, const void *obj, int64_t value,
+                           const char *arg, const char *expected);
+/* A KTIMER or KDPC on the calling thread's stack: remembered for its exit (0xC7). */
+void kdpc__ke_stack_note(kdpc_machine *m, kdpc__cpu *c, const void *obj);
+/* The thread @kt ends: timers and DPCs still set or queued on its stack (thread.c). */
+void kdpc__ke_stack_check(kdpc_machine *m, struct _KTHREAD *kt);
 /* Free @kt if its thread has ended and no handle, reference or waiter is left. */
 void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt);
 

@@ -198,6 +198,8 @@ void kdpc_KeRevertToUserAffinityThreadEx(KAFFINITY Affinity)
 
 void kdpc__ke_thread_exit_check(kdpc_machine *m, kdpc__thread *t)
 {
+    if (t->ke != NULL)
+        kdpc__ke_stack_check(m, t->ke); /* timers and DPCs left on its stack: 0xC7 */
     kdpc__cpu *c = t->cpu;
     unsigned held = kdpc__locks_held(m, c);
     if (held > 0) {

@@ -27,6 +27,8 @@
 
 #define MS 1000000ull
 
+static void check_queued(kdpc_machine *m, PKTIMER t);
+
 static bool queued(kdpc__ke *ke, const KTIMER *t)
 {
     return ke->timer_queued.live != 0 && kdpc__ptrmap_get(&ke->timer_queued, (uintptr_t)t) != NULL;
@@ -41,12 +43,13 @@ static void unlink_timer(kdpc__ke *ke, PKTIMER t)
     t->Header.Inserted = 0;
 }
 
-static void link_timer(kdpc__ke *ke, PKTIMER t, uint64_t due_ns)
+static void link_timer(kdpc_machine *m, kdpc__ke *ke, PKTIMER t, uint64_t due_ns)
 {
     t->DueTime.QuadPart = due_ns;
     PLIST_ENTRY e = ke->timers.Blink;
     while (e != &ke->timers) {
         PKTIMER o = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        check_queued(m, o);
         if (o->DueTime.QuadPart <= due_ns)
             break;
         e = e->Blink;
@@ -75,11 +78,12 @@ static void expire(kdpc_machine *m, PKTIMER t, uint64_t at)
         uint64_t next = due + period;
         if (next <= at)
             next = at + period;
-        link_timer(ke, t, next);
+        link_timer(m, ke, t, next);
     }
     t->Header.SignalState = 1;
     kdpc__ke_signal(m, t);
-    if (t->Dpc != NULL) {
+    /* obj.invalid (0xC7 P1 1) for a DPC that is no longer one; as a warning it is not queued */
+    if (t->Dpc != NULL && kdpc__ke_check_dpc(m, t->Dpc, true, "timer expiry")) {
         unsigned cpu = t->Processor < m->ncpu ? t->Processor : 0;
         LONGLONG sys = m->cfg.boot_system_time + (LONGLONG)(m->now_ns / 100u);
         (void)kdpc__ke_insert_dpc(m, &m->cpus[cpu], t->Dpc,
@@ -88,11 +92,28 @@ static void expire(kdpc_machine *m, PKTIMER t, uint64_t at)
     }
 }
 
+/* A set timer is still a timer (its memory was not reused, a stack frame not overwritten).
+ * obj.invalid 0xC7 P1 = 0 that no switch softens: the timer queue runs through memory that is
+ * no longer a timer, and kdpc cannot go on without following its links. */
+static void check_queued(kdpc_machine *m, PKTIMER t)
+{
+    unsigned type = t->Header.Type;
+    if ((type == 8 || type == 9) && t->Header.Size == sizeof(KTIMER) / sizeof(LONG) &&
+        !kdpc__ke_bad_ptr(t->TimerListEntry.Flink) && !kdpc__ke_bad_ptr(t->TimerListEntry.Blink))
+        return;
+    kdpc__bugcheck_rule(m, KDPC_R_OBJ_INVALID, 0xC7, 0, (uintptr_t)t, (uintptr_t)t,
+                        (uintptr_t)t + sizeof(KTIMER),
+                        "set timer %p was overwritten while in the timer queue (Type %u, Size %u): "
+                        "its memory was freed or reused before the timer was cancelled",
+                        (void *)t, type, (unsigned)t->Header.Size);
+}
+
 void kdpc__ke_expire_timers(kdpc_machine *m, uint64_t upto_ns)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
     while (!IsListEmpty(&ke->timers)) {
         PKTIMER t = CONTAINING_RECORD(ke->timers.Flink, KTIMER, TimerListEntry);
+        check_queued(m, t);
         if (t->DueTime.QuadPart > upto_ns)
             break;
         expire(m, t, upto_ns);
@@ -104,6 +125,7 @@ bool kdpc__ke_timers_pending(kdpc_machine *m, bool include_periodic, uint64_t *n
     kdpc__ke *ke = kdpc__ke_of(m);
     for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
         PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        check_queued(m, t);
         if (include_periodic || kdpc__ke_timer_period_ns(t) == 0) {
             *next_due = t->DueTime.QuadPart;
             return true;
@@ -124,7 +146,7 @@ void kdpc__ke_timer_set(kdpc_machine *m, kdpc__cpu *c, PKTIMER t, uint64_t due_n
         expire(m, t, m->now_ns);
         return;
     }
-    link_timer(ke, t, due_ns);
+    link_timer(m, ke, t, due_ns);
 }
 
 bool kdpc__ke_timer_cancel(kdpc_machine *m, PKTIMER t)
@@ -147,6 +169,7 @@ PKTIMER kdpc__ke_find_set_timer(kdpc_machine *m, bool (*match)(PKTIMER t, void *
     kdpc__ke *ke = kdpc__ke_of(m);
     for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
         PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        check_queued(m, t);
         if (match(t, arg))
             return t;
     }
@@ -157,8 +180,14 @@ PKTIMER kdpc__ke_find_set_timer(kdpc_machine *m, bool (*match)(PKTIMER t, void *
 
 void kdpc_KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
 {
-    if (Timer == NULL)
+    if (Timer == NULL) {
+        /* obj.invalid: the stores fault (0x1E, 0xA at raised IRQL); as a warning: ignored */
+        kdpc__thread *th = kdpc__self();
+        if (th != NULL && th->cpu != NULL)
+            (void)kdpc__ke_check_ptr(th->m, Timer, 0, true, th->cpu->irql,
+                                     KDPC_RP(kdpc_KeInitializeTimerEx), "KeInitializeTimerEx");
         return;
+    }
     Timer->Header.Type = (UCHAR)(Type == SynchronizationTimer ? 9 : 8);
     Timer->Header.Signalling = 0;
     Timer->Header.Size = (UCHAR)(sizeof(KTIMER) / sizeof(LONG));
@@ -185,10 +214,20 @@ static BOOLEAN set_timer(const char *name, PKTIMER Timer, LARGE_INTEGER DueTime,
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
-    if (m == NULL || Timer == NULL)
+    if (m == NULL)
         return FALSE;
+    /* obj.invalid: a timer or DPC that is none (0xC7 P1 0 / 1), NULL (0xC4/0xE1); as a warning
+     * the timer is not set and FALSE returned */
+    if (!kdpc__ke_check_dispatcher(m, Timer, KDPC_OBJ_TIMER, name) ||
+        !kdpc__ke_check_dpc(m, Dpc, true, name))
+        return FALSE;
+    if (Period < 0)
+        kdpc__ke_bad_argument(m, name, Timer, Period, "Period", "a period in ms, >= 0");
+    kdpc__ke_stack_note(m, c, Timer);
+    if (Dpc != NULL)
+        kdpc__ke_stack_note(m, c, Dpc);
     BOOLEAN was = kdpc__ke_timer_cancel(m, Timer) ? TRUE : FALSE;
-    Timer->Period = Period > 0 ? Period : 0;
+    Timer->Period = Period > 0 ? Period : 0; /* a negative one, as a warning: one-shot */
     Timer->Header.Signalling = 0;
     kdpc__ke_timer_set(m, c, Timer, kdpc__ke_due_ns(m, DueTime.QuadPart), Dpc);
     kdpc__ke_point(m);
@@ -205,15 +244,17 @@ BOOLEAN kdpc_KeSetCoalescableTimer(PKTIMER Timer, LARGE_INTEGER DueTime, ULONG P
 {
     /* Expiring at the due time is within [DueTime, DueTime + TolerableDelay] (1.28). */
     (void)TolerableDelay;
+    /* Period must be <= MAXLONG: a larger one is a negative LONG period (obj.invalid) */
     return set_timer("KeSetCoalescableTimer", Timer, DueTime,
-                     Period > 0x7fffffffu ? 0x7fffffff : (LONG)Period, Dpc);
+                     Period > 0x7fffffffu ? -1 : (LONG)Period, Dpc);
 }
 
 BOOLEAN kdpc_KeCancelTimer(PKTIMER Timer)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeCancelTimer", &c);
-    if (m == NULL || Timer == NULL)
+    /* obj.invalid (0xC7 P1 0, NULL 0xC4/0xE1); as a warning: FALSE, nothing done */
+    if (m == NULL || !kdpc__ke_check_dispatcher(m, Timer, KDPC_OBJ_TIMER, "KeCancelTimer"))
         return FALSE;
     BOOLEAN was = kdpc__ke_timer_cancel(m, Timer) ? TRUE : FALSE;
     kdpc__ke_point(m);
@@ -222,5 +263,10 @@ BOOLEAN kdpc_KeCancelTimer(PKTIMER Timer)
 
 BOOLEAN kdpc_KeReadStateTimer(PKTIMER Timer)
 {
+    kdpc__thread *th = kdpc__self();
+    /* obj.invalid (0xC7 P1 0, NULL 0xC4/0xE1); as a warning: FALSE */
+    if (th != NULL && th->cpu != NULL &&
+        !kdpc__ke_check_dispatcher(th->m, Timer, KDPC_OBJ_TIMER, "KeReadStateTimer"))
+        return FALSE;
     return Timer != NULL && Timer->Header.SignalState != 0 ? TRUE : FALSE;
 }

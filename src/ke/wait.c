@@ -217,7 +217,11 @@ NTSTATUS kdpc_KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROC
     (void)Alertable;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeWaitForSingleObject", &c);
-    if (m == NULL || Object == NULL)
+    if (m == NULL)
+        return STATUS_INVALID_PARAMETER;
+    /* obj.invalid: NULL 0xC4/0xE1, a non-dispatcher object 0xC4/0x1002; as a warning no wait:
+     * STATUS_INVALID_PARAMETER */
+    if (!kdpc__ke_check_dispatcher(m, Object, KDPC_OBJ_WAITABLE, "KeWaitForSingleObject"))
         return STATUS_INVALID_PARAMETER;
     PVOID objs[1] = {Object};
     NTSTATUS st = kdpc__ke_wait(m, c, 1, objs, WaitAny, Timeout, true);
@@ -235,8 +239,20 @@ NTSTATUS kdpc_KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE Wa
     (void)Alertable;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeWaitForMultipleObjects", &c);
-    if (m == NULL || Object == NULL || Count == 0)
+    if (m == NULL || Count == 0)
         return STATUS_INVALID_PARAMETER;
+    /* obj.invalid: a NULL array faults, NULL or non-dispatcher objects as for a single wait; as a
+     * warning no wait: STATUS_INVALID_PARAMETER */
+    if (Object == NULL) {
+        (void)kdpc__ke_check_ptr(m, Object, 0, false, c->irql,
+                                 KDPC_RP(kdpc_KeWaitForMultipleObjects),
+                                 "KeWaitForMultipleObjects");
+        return STATUS_INVALID_PARAMETER;
+    }
+    for (ULONG i = 0; i < Count && i < MAXIMUM_WAIT_OBJECTS; i++) {
+        if (!kdpc__ke_check_dispatcher(m, Object[i], KDPC_OBJ_WAITABLE, "KeWaitForMultipleObjects"))
+            return STATUS_INVALID_PARAMETER;
+    }
     if (Count > MAXIMUM_WAIT_OBJECTS || (Count > THREAD_WAIT_OBJECTS && WaitBlockArray == NULL))
         kdpc__violation(m, KDPC_R_WAIT_OBJECTS, 0xC, Count, (uintptr_t)WaitBlockArray, 0, 0, NULL,
                         "KeWaitForMultipleObjects with %lu objects%s (MAXIMUM_WAIT_OBJECTS is "
@@ -285,9 +301,29 @@ static void init_header(DISPATCHER_HEADER *h, UCHAR type, LONG state, size_t siz
     InitializeListHead(&h->WaitListHead);
 }
 
+/* KeInitialize*(NULL): the stores fault (obj.invalid, 0x1E or 0xA); as a warning: ignored. */
+static bool init_ok(const void *obj, kdpc_routine_ptr fn, const char *name)
+{
+    if (obj != NULL)
+        return true;
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL)
+        (void)kdpc__ke_check_ptr(t->m, obj, 0, true, t->cpu->irql, fn, name);
+    return false;
+}
+
+/* In simulated code: obj.invalid unless @obj is one of @kinds. Outside a machine: not NULL. */
+static bool obj_ok(const void *obj, unsigned kinds, const char *name)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL)
+        return kdpc__ke_check_dispatcher(t->m, obj, kinds, name);
+    return obj != NULL;
+}
+
 void kdpc_KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 {
-    if (Event != NULL)
+    if (init_ok(Event, KDPC_RP(kdpc_KeInitializeEvent), "KeInitializeEvent"))
         init_header(&Event->Header,
                     Type == SynchronizationEvent ? T_SYNC_EVENT : T_NOTIFICATION_EVENT,
                     State ? 1 : 0, sizeof(*Event));
@@ -297,7 +333,8 @@ static LONG set_event(const char *name, PRKEVENT Event, BOOLEAN Wait, bool pulse
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
-    if (m == NULL || Event == NULL)
+    /* obj.invalid (NULL 0xC4/0xE1, no event 0xC4/0x1002); as a warning: 0, nothing signaled */
+    if (m == NULL || !kdpc__ke_check_dispatcher(m, Event, KDPC_OBJ_EVENT, name))
         return 0;
     LONG old = Event->Header.SignalState;
     Event->Header.SignalState = 1;
@@ -330,8 +367,8 @@ LONG kdpc_KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 
 LONG kdpc_KeResetEvent(PRKEVENT Event)
 {
-    if (Event == NULL)
-        return 0;
+    if (!obj_ok(Event, KDPC_OBJ_EVENT, "KeResetEvent"))
+        return 0; /* obj.invalid as a warning: 0, nothing done */
     LONG old = Event->Header.SignalState;
     Event->Header.SignalState = 0;
     kdpc__thread *t = kdpc__self();
@@ -347,7 +384,7 @@ void kdpc_KeClearEvent(PRKEVENT Event)
 
 LONG kdpc_KeReadStateEvent(PRKEVENT Event)
 {
-    return Event != NULL ? Event->Header.SignalState : 0;
+    return obj_ok(Event, KDPC_OBJ_EVENT, "KeReadStateEvent") ? Event->Header.SignalState : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -355,8 +392,19 @@ LONG kdpc_KeReadStateEvent(PRKEVENT Event)
 
 void kdpc_KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
 {
-    if (Semaphore == NULL)
+    if (!init_ok(Semaphore, KDPC_RP(kdpc_KeInitializeSemaphore), "KeInitializeSemaphore"))
         return;
+    /* Count and Limit "must be positive" (Count 0 is the usual empty semaphore), Count <= Limit.
+     * As a warning they are stored as given, as a free kernel does. */
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL) {
+        if (Limit <= 0)
+            kdpc__ke_bad_argument(t->m, "KeInitializeSemaphore", Semaphore, Limit, "Limit",
+                                  "it must be positive");
+        else if (Count < 0 || Count > Limit)
+            kdpc__ke_bad_argument(t->m, "KeInitializeSemaphore", Semaphore, Count, "Count",
+                                  "it must be >= 0 and <= Limit");
+    }
     init_header(&Semaphore->Header, T_SEMAPHORE, Count, sizeof(*Semaphore));
     Semaphore->Limit = Limit;
 }
@@ -368,7 +416,9 @@ LONG kdpc_KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG A
     (void)Wait;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeReleaseSemaphore", &c);
-    if (m == NULL || Semaphore == NULL)
+    /* obj.invalid; as a warning: 0, nothing released */
+    if (m == NULL ||
+        !kdpc__ke_check_dispatcher(m, Semaphore, KDPC_OBJ_SEMAPHORE, "KeReleaseSemaphore"))
         return 0;
     LONG old = Semaphore->Header.SignalState;
     if (Adjustment < 0 || old > Semaphore->Limit - Adjustment)
@@ -386,7 +436,9 @@ LONG kdpc_KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG A
 
 LONG kdpc_KeReadStateSemaphore(PRKSEMAPHORE Semaphore)
 {
-    return Semaphore != NULL ? Semaphore->Header.SignalState : 0;
+    return obj_ok(Semaphore, KDPC_OBJ_SEMAPHORE, "KeReadStateSemaphore")
+               ? Semaphore->Header.SignalState
+               : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -395,7 +447,7 @@ LONG kdpc_KeReadStateSemaphore(PRKSEMAPHORE Semaphore)
 void kdpc_KeInitializeMutex(PRKMUTEX Mutex, ULONG Level)
 {
     (void)Level;
-    if (Mutex == NULL)
+    if (!init_ok(Mutex, KDPC_RP(kdpc_KeInitializeMutex), "KeInitializeMutex"))
         return;
     init_header(&Mutex->Header, T_MUTANT, 1, sizeof(*Mutex));
     InitializeListHead(&Mutex->MutantListEntry);
@@ -409,7 +461,8 @@ LONG kdpc_KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
     (void)Wait;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeReleaseMutex", &c);
-    if (m == NULL || Mutex == NULL)
+    /* obj.invalid; as a warning: 0, nothing released */
+    if (m == NULL || !kdpc__ke_check_dispatcher(m, Mutex, KDPC_OBJ_MUTEX, "KeReleaseMutex"))
         return 0;
     LONG old = Mutex->Header.SignalState;
     if (Mutex->OwnerThread != (PKTHREAD)cur_kthread(c) || old > 0)
@@ -428,7 +481,7 @@ LONG kdpc_KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 
 LONG kdpc_KeReadStateMutex(PRKMUTEX Mutex)
 {
-    return Mutex != NULL ? Mutex->Header.SignalState : 0;
+    return obj_ok(Mutex, KDPC_OBJ_MUTEX, "KeReadStateMutex") ? Mutex->Header.SignalState : 0;
 }
 
 /* ------------------------------------------------------------------ */

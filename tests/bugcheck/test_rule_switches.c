@@ -74,6 +74,7 @@ static const char *const all_rules[] = {
     "dma.double_free",
     "controller.held",
     "wait.objects",
+    "obj.invalid",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -689,6 +690,17 @@ static void ScWaitObjects(void *ctx)
     sw_done = st == STATUS_SUCCESS;
 }
 
+/* obj.invalid: KeSetEvent on a never-initialised (zero-filled) KEVENT; off or a warning: the
+ * call returns 0 and signals nothing */
+static void ScObjInvalid(void *ctx)
+{
+    (void)ctx;
+    KEVENT ev;
+    memset(&ev, 0, sizeof(ev));
+    sw_observed = (int)KeSetEvent(&ev, 0, FALSE);
+    sw_done = sw_observed == 0 && ev.Header.SignalState == 0;
+}
+
 /* io.* and errorlog.irql: a device with a dispatch routine and a StartIo that never finishes */
 static PDEVICE_OBJECT sc_dev;
 
@@ -1153,6 +1165,7 @@ static scenario scenarios[] = {
     {"dma.double_free", ScDmaDoubleFree, 1, NULL, KDPC_OK, -1, -1},
     {"controller.held", ScControllerHeld, 1, NULL, KDPC_OK, -1, -1},
     {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
+    {"obj.invalid", ScObjInvalid, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1646,6 +1659,7 @@ int main(void)
         SCENARIO_TESTS(45),
         SCENARIO_TESTS(46),
         SCENARIO_TESTS(47),
+        SCENARIO_TESTS(48),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

@@ -6,6 +6,14 @@
  *
  * Facts: shared/semantics/io.md section 3. A blocked thread frees its CPU
  * for other threads, DPCs and the idle thread; timeouts run on virtual time.
+ *
+ * Objects (rule obj.invalid): every routine that uses an event, semaphore,
+ * mutex, waitable object or fast mutex checks it first: NULL is 0xC4/0xE1
+ * (P2 the address), an object whose header KeInitialize* / ExInitialize*
+ * never wrote (zero- or 0xCC-filled, another type) 0xC4/0x1002 (P2 the
+ * object); KeInitialize*(NULL) faults (0x1E, 0xA at raised IRQL). Switched to
+ * a warning or off the call does nothing and returns 0 / FALSE /
+ * STATUS_INVALID_PARAMETER.
  */
 #ifndef KDPC_WDM_DISPATCHER_H
 #define KDPC_WDM_DISPATCHER_H
@@ -135,7 +143,8 @@ KDPC_EXPORT LONG kdpc_KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Incre
                                          LONG Adjustment, BOOLEAN Wait);
 KDPC_EXPORT LONG kdpc_KeReadStateSemaphore(PRKSEMAPHORE Semaphore);
 
-/** KeInitializeSemaphore - count and limit. IRQL: any. */
+/** KeInitializeSemaphore - count and limit. IRQL: any. Bugchecks: obj.invalid (0x1E,
+ * STATUS_INVALID_PARAMETER) for a Limit <= 0 or a Count < 0 or > Limit. */
 static inline void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
 {
     kdpc_KeInitializeSemaphore(Semaphore, Count, Limit);

@@ -25,6 +25,11 @@ KDPC_EXPORT PSINGLE_LIST_ENTRY kdpc_ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY
  * The ExInterlocked routines take @Lock with interrupts disabled (kdpc:
  * raised to HIGH_LEVEL), so they may be called at any IRQL when the lock is
  * used only with ExInterlocked routines, and at <= DISPATCH_LEVEL otherwise.
+ *
+ * Bugchecks (rule obj.invalid): a NULL lock 0xC4/0xE1, a garbage lock word
+ * 0xC4/0x1002; a NULL list head or entry 0xA; a list head whose links are
+ * NULL or garbage (never InitializeListHead'ed) 0x139 P1 3 (P2 the head). As a
+ * warning or off the call does nothing and returns NULL.
  */
 
 /** ExInterlockedInsertHeadList - insert at the head; returns the old first entry or NULL. */

@@ -12,6 +12,16 @@
  * Each entry gives IRQL (required caller IRQL), Return, and Bugchecks (the
  * kdpc rule ids raised on misuse; see RULES.md). Fact numbers refer to
  * shared/semantics/dpc-irql.md.
+ *
+ * Objects (rule obj.invalid, every routine below that takes one): a NULL,
+ * never initialised (zero-filled), garbage (0xCC-filled) or wrong-type
+ * object is caught from its header before kdpc reads more. A NULL or
+ * unusable spin lock is 0xC4/0xE1, a lock word that is neither free, held
+ * nor a queue handle 0xC4/0x1002; a KDPC that is no DPC 0xC7/1, one whose
+ * target CPU does not exist 0xC7/3, one with no routine 0xD1 when it runs;
+ * any other NULL object faults as on Windows (0x1E, or 0xA at or above
+ * DISPATCH_LEVEL). A zero-filled KSPIN_LOCK is a free lock, as on Windows.
+ * Switched to a warning or off, the call is skipped (FALSE / 0 returned).
  */
 #ifndef KDPC_WDM_KE_H
 #define KDPC_WDM_KE_H
@@ -203,7 +213,8 @@ static inline KIRQL KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
  * KeReleaseSpinLock - release and set IRQL to @NewIrql; DPCs run if that is
  * below DISPATCH_LEVEL (2.9). IRQL: DISPATCH_LEVEL.
  * Bugchecks: spinlock.release_irql (0xC4/0x32) not at DISPATCH; spinlock.not_owned
- * (0xC4/0x1007, 0x1004); spinlock.mixed_api (0x1009); warning spinlock.held_too_long.
+ * (0xC4/0x1007, 0x1004); spinlock.mixed_api (0x1009); warning spinlock.held_too_long;
+ * irql.invalid (0xC4/0x31) for a NewIrql above HIGH_LEVEL (as a warning: HIGH_LEVEL).
  */
 static inline void KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
 {
@@ -373,6 +384,8 @@ static inline void KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE Deferr
  * queue, and TRUE is returned. Inserted below DISPATCH_LEVEL on the current
  * CPU, a Medium DPC has run when this returns; at or above DISPATCH_LEVEL it
  * runs when the IRQL drops below DISPATCH_LEVEL. IRQL: any.
+ * Bugchecks: obj.invalid: 0xC7 P1 1 (not a DPC: never KeInitializeDpc'd), 3 (its target
+ * processor does not exist), 0xA (NULL); 0xD1 when a DPC with no routine runs.
  */
 static inline BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
 {

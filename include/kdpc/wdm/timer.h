@@ -6,6 +6,15 @@
  * ticks every kdpc_config.clock_tick_ns of virtual time (15.625 ms by
  * default); a timer expires at the first tick at or after its due time, so
  * it is never early and at most one tick late (1.24).
+ *
+ * Objects (rule obj.invalid): a KTIMER that KeInitializeTimer(Ex) never set
+ * up, or a KEVENT passed as one, is 0xC7 TIMER_OR_DPC_INVALID P1 0 (P2 the
+ * timer); a NULL one 0xC4/0xE1; a set timer overwritten while queued 0xC7 P1 0
+ * at expiry (no switch softens it); a thread that ends with a timer set (or a
+ * set timer's KDPC) on its stack 0xC7 P1 0 / 1. A PEX_TIMER that
+ * ExAllocateTimer did not return is 0xC7 P1 0. A negative period is 0x1E
+ * (STATUS_INVALID_PARAMETER). Switched to a warning or off the call does
+ * nothing and returns FALSE (a negative period: one-shot).
  */
 #ifndef KDPC_WDM_TIMER_H
 #define KDPC_WDM_TIMER_H

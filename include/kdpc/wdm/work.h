@@ -61,7 +61,9 @@ KDPC_EXPORT void kdpc_ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE
  * routine runs (2.6). IRQL: <= DISPATCH_LEVEL.
  * Bugchecks: work.queue_irql (0xC4) above DISPATCH_LEVEL; work.requeue
  * (0xE4/1) when the item is still queued; work.bad_irql_return (0xE1) when
- * the routine returns above PASSIVE_LEVEL.
+ * the routine returns above PASSIVE_LEVEL; obj.invalid: 0xE4/7 for an item
+ * with no worker routine (never ExInitializeWorkItem'd), 0xE4/6 for an
+ * unknown QueueType, 0x1E for a NULL item (as a warning: nothing queued).
  */
 static inline void ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType)
 {
