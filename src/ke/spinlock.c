@@ -103,7 +103,8 @@ void kdpc__ke_lock_release(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsi
     if (l == NULL || l->owner < 0) {
         kdpc__violation(m, KDPC_R_SPIN_NOT_OWNED, 0xC4, 0x1007, (uintptr_t)lock, 0, 0, NULL,
                         "spin lock %p released but not held by anyone", (void *)lock);
-        *lock = 0;
+        if (!kdpc__ke_bad_ptr(lock))
+            *lock = 0;
         return;
     }
     if (l->owner != (int)c->index)
@@ -136,10 +137,15 @@ void kdpc__ke_lock_release(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsi
 
 void kdpc_KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
 {
-    if (SpinLock == NULL)
-        return;
-    *SpinLock = 0;
     kdpc__thread *t = kdpc__self();
+    if (SpinLock == NULL) {
+        /* obj.invalid: the store faults (0x1E, 0xA at raised IRQL); as a warning: ignored */
+        if (t != NULL && t->cpu != NULL)
+            (void)kdpc__ke_check_ptr(t->m, SpinLock, 0, true, t->cpu->irql,
+                                     KDPC_RP(kdpc_KeInitializeSpinLock), "KeInitializeSpinLock");
+        return;
+    }
+    *SpinLock = 0;
     if (t != NULL)
         kdpc__lock_forget(t->m, SpinLock);
     if (t != NULL)
@@ -171,6 +177,9 @@ KIRQL kdpc_KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
     if (m == NULL)
         return PASSIVE_LEVEL;
     KIRQL old = c->irql;
+    /* obj.invalid (NULL 0xC4/0xE1, garbage word 0xC4/0x1002); as a warning: not taken, no raise */
+    if (!kdpc__ke_check_spinlock(m, SpinLock, "KeAcquireSpinLock"))
+        return old;
     check_acquire_irql(m, c, SpinLock, "KeAcquireSpinLock");
     /* A free kernel sets DISPATCH_LEVEL even when called above it (2.6). */
     kdpc__ke_set_irql(m, c, DISPATCH_LEVEL);
@@ -185,6 +194,17 @@ void kdpc_KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     kdpc_machine *m = kdpc__ke_ctx("KeReleaseSpinLock", &c);
     if (m == NULL)
         return;
+    /* obj.invalid; as a warning: nothing released, IRQL unchanged */
+    if (!kdpc__ke_check_spinlock(m, SpinLock, "KeReleaseSpinLock"))
+        return;
+    if (NewIrql > HIGH_LEVEL) {
+        /* KfLowerIrql to an IRQL that does not exist (Verifier 0xC4/0x31); as a warning kdpc
+         * lowers to HIGH_LEVEL, as KeLowerIrql does, never to the garbage value */
+        kdpc__violation(m, KDPC_R_IRQL_INVALID, 0xC4, 0x31, c->irql, NewIrql, 0, NULL,
+                        "KeReleaseSpinLock(%p, %u): IRQL %u does not exist (HIGH_LEVEL is 15)",
+                        (void *)SpinLock, (unsigned)NewIrql, (unsigned)NewIrql);
+        NewIrql = HIGH_LEVEL;
+    }
     if (c->irql != DISPATCH_LEVEL)
         kdpc__violation(m, KDPC_R_SPIN_RELEASE_IRQL, 0xC4, 0x32, c->irql, (uintptr_t)SpinLock, 0,
                         NULL,
@@ -200,7 +220,8 @@ void kdpc_KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeAcquireSpinLockAtDpcLevel", &c);
-    if (m == NULL)
+    /* obj.invalid; as a warning: nothing done */
+    if (m == NULL || !kdpc__ke_check_spinlock(m, SpinLock, "KeAcquireSpinLockAtDpcLevel"))
         return;
     check_at_dpc(m, c, SpinLock, false, "KeAcquireSpinLockAtDpcLevel");
     kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
@@ -211,7 +232,8 @@ void kdpc_KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeReleaseSpinLockFromDpcLevel", &c);
-    if (m == NULL)
+    /* obj.invalid; as a warning: nothing done */
+    if (m == NULL || !kdpc__ke_check_spinlock(m, SpinLock, "KeReleaseSpinLockFromDpcLevel"))
         return;
     check_at_dpc(m, c, SpinLock, true, "KeReleaseSpinLockFromDpcLevel");
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
@@ -222,7 +244,8 @@ BOOLEAN kdpc_KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeTryToAcquireSpinLockAtDpcLevel", &c);
-    if (m == NULL)
+    /* obj.invalid; as a warning: FALSE */
+    if (m == NULL || !kdpc__ke_check_spinlock(m, SpinLock, "KeTryToAcquireSpinLockAtDpcLevel"))
         return FALSE;
     check_at_dpc(m, c, SpinLock, false, "KeTryToAcquireSpinLockAtDpcLevel");
     kdpc__lock *l = kdpc__lock_get(m, SpinLock);
@@ -239,6 +262,13 @@ BOOLEAN kdpc_KeTestSpinLock(PKSPIN_LOCK SpinLock)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeTestSpinLock", &c);
+    /* A NULL or unusable address is obj.invalid (0xC4/0xE1); as a warning (or outside a machine)
+     * FALSE. The word itself is only read, as on Windows: any non-zero word gives FALSE (2.4). */
+    if (kdpc__ke_bad_ptr(SpinLock)) {
+        if (m != NULL)
+            (void)kdpc__ke_check_spinlock(m, SpinLock, "KeTestSpinLock");
+        return FALSE;
+    }
     BOOLEAN free_now = (BOOLEAN)(*SpinLock == 0);
     if (m != NULL)
         kdpc__ke_point(m);
@@ -252,6 +282,9 @@ KIRQL kdpc_KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock)
     if (m == NULL)
         return PASSIVE_LEVEL;
     KIRQL old = c->irql;
+    /* obj.invalid; as a warning: not taken, no raise */
+    if (!kdpc__ke_check_spinlock(m, SpinLock, "KeAcquireSpinLockForDpc"))
+        return old;
     check_acquire_irql(m, c, SpinLock, "KeAcquireSpinLockForDpc");
     if (old < DISPATCH_LEVEL)
         kdpc__ke_set_irql(m, c, DISPATCH_LEVEL);
@@ -264,7 +297,8 @@ void kdpc_KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeReleaseSpinLockForDpc", &c);
-    if (m == NULL)
+    /* obj.invalid; as a warning: nothing released */
+    if (m == NULL || !kdpc__ke_check_spinlock(m, SpinLock, "KeReleaseSpinLockForDpc"))
         return;
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
     if (OldIrql < DISPATCH_LEVEL)
@@ -287,6 +321,12 @@ static void queued_acquire(const char *name, PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
     if (m == NULL)
         return;
+    /* obj.invalid: a bad lock (0xC4/0xE1, 0x1002), a NULL handle (its stores fault: 0x1E / 0xA);
+     * as a warning: not taken, no raise */
+    if (!kdpc__ke_check_spinlock(m, SpinLock, name) ||
+        !kdpc__ke_check_ptr(m, h, offsetof(KLOCK_QUEUE_HANDLE, OldIrql), true, c->irql,
+                            KDPC_RP(queued_acquire), name))
+        return;
     KIRQL old = c->irql;
     if (mode == 1) {
         check_at_dpc(m, c, SpinLock, false, name);
@@ -306,7 +346,20 @@ static void queued_release(const char *name, PKLOCK_QUEUE_HANDLE h, int mode)
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
     if (m == NULL)
         return;
+    /* obj.invalid: a NULL handle is read (0x1E / 0xA); a handle whose lock is garbage names an
+     * invalid synchronization object (0xC4/0xE1). As a warning: nothing released. */
+    if (!kdpc__ke_check_ptr(m, h, offsetof(KLOCK_QUEUE_HANDLE, LockQueue.Lock), false, c->irql,
+                            KDPC_RP(queued_release), name))
+        return;
     PKSPIN_LOCK lock = handle_lock(h);
+    if (lock != NULL && !kdpc__ke_check_spinlock(m, lock, name))
+        return;
+    if (h->OldIrql > HIGH_LEVEL && (mode == 0 || mode == 2)) {
+        kdpc__violation(m, KDPC_R_IRQL_INVALID, 0xC4, 0x31, c->irql, h->OldIrql, 0, NULL,
+                        "%s: the handle's OldIrql %u does not exist (HIGH_LEVEL is 15)", name,
+                        (unsigned)h->OldIrql);
+        h->OldIrql = HIGH_LEVEL; /* as a warning: lowered to HIGH_LEVEL, never the garbage */
+    }
     if (mode == 0 && c->irql != DISPATCH_LEVEL)
         kdpc__violation(m, KDPC_R_SPIN_RELEASE_IRQL, 0xC4, 0x32, c->irql, (uintptr_t)lock, 0, NULL,
                         "%s called at IRQL %u; it must be DISPATCH_LEVEL", name, (unsigned)c->irql);

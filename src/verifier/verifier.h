@@ -67,6 +67,7 @@
     XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
     /* robustness rules (object validation and the like) go here, above the unswitchable ones */   \
+    XX(R_OBJ_INVALID, "obj.invalid", 1, "G12")                                                     \
     /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
     XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \
     XX(R_TEST_ASSERT, "test.assert", 1, "--")                                                      \
