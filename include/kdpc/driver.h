@@ -30,7 +30,9 @@ KDPC_EXPORT NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER
  * any device objects it left.
  * Thread: simulated code at PASSIVE_LEVEL.
  * Return: STATUS_SUCCESS; STATUS_INVALID_DEVICE_REQUEST (no DriverUnload:
- * the driver cannot be unloaded); STATUS_INVALID_PARAMETER.
+ * the driver cannot be unloaded); STATUS_INVALID_PARAMETER (NULL, a driver
+ * already unloaded, or anything that is not a live driver object of the
+ * calling machine: looked up, never read).
  * Bugchecks: unload.pending (0xCE) when a DPC the driver initialised, or
  * one inside its driver/device objects or extensions, is still queued.
  */
@@ -80,7 +82,9 @@ KDPC_EXPORT kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, 
  */
 KDPC_EXPORT void *kdpc_dma_host_address(const kdpc_machine *m, uint64_t logical, size_t length);
 
-/** The machine a driver object belongs to, or NULL. */
+/** The machine a driver object belongs to, or NULL. From simulated code any pointer is safe
+ * (NULL unless a live driver object of the calling machine); from a host thread @driver must be
+ * a live driver object. */
 KDPC_EXPORT kdpc_machine *kdpc_driver_machine(PDRIVER_OBJECT driver);
 
 KDPC_END_DECLS

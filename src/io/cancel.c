@@ -28,7 +28,9 @@ BOOLEAN kdpc_IoCancelIrp(PIRP Irp)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoCancelIrp", &c);
-    if (m == NULL || Irp == NULL)
+    /* Windows sets Irp->Cancel at once: not a live IRP is the fault of validate.c (off or a
+     * warning: FALSE) */
+    if (m == NULL || !kdpc__io_need(m, "IoCancelIrp", KDPC_RP(kdpc_IoCancelIrp), Irp, KDPC_IOK_IRP))
         return FALSE;
     KIRQL old;
     kdpc_IoAcquireCancelSpinLock(&old);

@@ -8,6 +8,11 @@
  * queues it FIFO; IoFreeController runs the next one inside the call. The
  * IRP a grant was for (Dev->CurrentIrp) must not complete while the
  * controller is still held for it (controller.held, bug check with code 0).
+ *
+ * Objects: a controller pointer that is not a live controller object (NULL,
+ * never created, deleted) and a device that is not a live device object are
+ * the fault Windows takes reading them (io.invalid_object: 0x50, 0x1E or
+ * 0xA, see validate.c); with the rule off or a warning the call does nothing.
  */
 #include <stdlib.h>
 
@@ -45,8 +50,15 @@ PCONTROLLER_OBJECT kdpc_IoCreateController(ULONG Size)
     kdpc__controller *k = calloc(1, sizeof(*k) + Size);
     if (k == NULL)
         return NULL;
-    k->pub.Type = 5; /* IO_TYPE_CONTROLLER */
-    k->pub.Size = (CSHORT)sizeof(CONTROLLER_OBJECT);
+    if (!kdpc__io_register(m, &k->pub, KDPC_IOK_CONTROLLER)) {
+        free(k);
+        return NULL;
+    }
+    k->pub.Type = IO_TYPE_CONTROLLER;
+    /* as Windows sets it: the object and its extension (saturated: Size is a CSHORT) */
+    k->pub.Size =
+        (CSHORT)(Size <= 0x7FFFu - sizeof(CONTROLLER_OBJECT) ? sizeof(CONTROLLER_OBJECT) + Size
+                                                             : 0x7FFFu);
     k->pub.ControllerExtension = Size != 0 ? k->ext : NULL;
     kdpc__io *io = kdpc__io_of(m);
     k->next = io->controllers;
@@ -111,7 +123,11 @@ void kdpc_IoAllocateController(PCONTROLLER_OBJECT ControllerObject, PDEVICE_OBJE
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoAllocateController", &c);
-    if (m == NULL || ControllerObject == NULL || DeviceObject == NULL || ExecutionRoutine == NULL)
+    kdpc_routine_ptr fn = KDPC_RP(kdpc_IoAllocateController);
+    if (m == NULL ||
+        !kdpc__io_need(m, "IoAllocateController", fn, ControllerObject, KDPC_IOK_CONTROLLER) ||
+        !kdpc__io_need(m, "IoAllocateController", fn, DeviceObject, KDPC_IOK_DEVICE) ||
+        ExecutionRoutine == NULL)
         return;
     kdpc__controller *k = C(ControllerObject);
     waiter *w = calloc(1, sizeof(*w));
@@ -133,7 +149,8 @@ void kdpc_IoFreeController(PCONTROLLER_OBJECT ControllerObject)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoFreeController", &c);
-    if (m == NULL || ControllerObject == NULL)
+    if (m == NULL || !kdpc__io_need(m, "IoFreeController", KDPC_RP(kdpc_IoFreeController),
+                                    ControllerObject, KDPC_IOK_CONTROLLER))
         return;
     kdpc__controller *k = C(ControllerObject);
     k->busy = false;
@@ -146,8 +163,10 @@ void kdpc_IoDeleteController(PCONTROLLER_OBJECT ControllerObject)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoDeleteController", &c);
-    if (m == NULL || ControllerObject == NULL)
+    if (m == NULL || !kdpc__io_need(m, "IoDeleteController", KDPC_RP(kdpc_IoDeleteController),
+                                    ControllerObject, KDPC_IOK_CONTROLLER))
         return;
+    kdpc__io_unregister(m, ControllerObject);
     kdpc__io *io = kdpc__io_of(m);
     for (kdpc__controller **p = &io->controllers; *p != NULL; p = &(*p)->next) {
         if (*p == C(ControllerObject)) {

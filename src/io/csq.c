@@ -11,6 +11,14 @@
  * points at the queue or the IO_CSQ_IRP_CONTEXT. An IRP that is already
  * cancelled when inserted is inserted, taken out again and completed as
  * cancelled (ReactOS's order; 4.25 ⚠).
+ *
+ * Objects: IoCsqInitialize(Ex) puts the queue in the I/O registry. A queue
+ * that was never initialised (zero-filled, garbage, NULL) or whose routines
+ * were since overwritten with NULL, and an IRP that is not a live IRP, are
+ * the access violation Windows takes calling or reading them
+ * (io.invalid_object: 0x50, 0x1E or 0xA, see validate.c); off or a warning: the call
+ * returns STATUS_INVALID_PARAMETER / NULL and touches nothing.
+ * An IO_CSQ_IRP_CONTEXT is the driver's memory and is read as given.
  */
 #include <string.h>
 
@@ -65,8 +73,12 @@ static NTSTATUS init(PIO_CSQ Csq, ULONG type, IO_CSQ_INSERT_IRP *insert,
                      IO_CSQ_PEEK_NEXT_IRP *peek, IO_CSQ_ACQUIRE_LOCK *acquire,
                      IO_CSQ_RELEASE_LOCK *release, IO_CSQ_COMPLETE_CANCELED_IRP *complete)
 {
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoCsqInitialize", &c);
     if (Csq == NULL)
         return STATUS_INVALID_PARAMETER;
+    if (m != NULL && !kdpc__io_register(m, Csq, KDPC_IOK_CSQ))
+        return STATUS_INSUFFICIENT_RESOURCES;
     Csq->Type = type;
     Csq->CsqInsertIrp = insert;
     /* The Ex insert routine lives in ReservePointer, as on Windows (copied, not cast). */
@@ -102,12 +114,27 @@ NTSTATUS kdpc_IoCsqInitializeEx(PIO_CSQ Csq, IO_CSQ_INSERT_IRP_EX *CsqInsertIrp,
                 CsqAcquireLock, CsqReleaseLock, CsqCompleteCanceledIrp);
 }
 
+/* A live, initialised queue whose routines are all set. */
+static bool csq_ok(kdpc_machine *m, const char *name, kdpc_routine_ptr fn, PIO_CSQ csq)
+{
+    if (kdpc__io_valid(m, csq, KDPC_IOK_CSQ) &&
+        (csq->Type == IO_TYPE_CSQ ? csq->CsqInsertIrp != NULL
+                                  : csq->Type == IO_TYPE_CSQ_EX && csq->ReservePointer != NULL) &&
+        csq->CsqRemoveIrp != NULL && csq->CsqPeekNextIrp != NULL && csq->CsqAcquireLock != NULL &&
+        csq->CsqReleaseLock != NULL && csq->CsqCompleteCanceledIrp != NULL)
+        return true;
+    kdpc__io_invalid_access(m, name, fn, csq, KDPC_IOK_CSQ);
+    return false;
+}
+
 NTSTATUS kdpc_IoCsqInsertIrpEx(PIO_CSQ Csq, PIRP Irp, PIO_CSQ_IRP_CONTEXT Context,
                                PVOID InsertContext)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoCsqInsertIrp", &c);
-    if (m == NULL || Csq == NULL || Irp == NULL)
+    kdpc_routine_ptr fn = KDPC_RP(kdpc_IoCsqInsertIrpEx);
+    if (m == NULL || !csq_ok(m, "IoCsqInsertIrp", fn, Csq) ||
+        !kdpc__io_need(m, "IoCsqInsertIrp", fn, Irp, KDPC_IOK_IRP))
         return STATUS_INVALID_PARAMETER;
     KIRQL irql;
     Csq->CsqAcquireLock(Csq, &irql);
@@ -166,7 +193,7 @@ PIRP kdpc_IoCsqRemoveNextIrp(PIO_CSQ Csq, PVOID PeekContext)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoCsqRemoveNextIrp", &c);
-    if (m == NULL || Csq == NULL)
+    if (m == NULL || !csq_ok(m, "IoCsqRemoveNextIrp", KDPC_RP(kdpc_IoCsqRemoveNextIrp), Csq))
         return NULL;
     KIRQL irql;
     Csq->CsqAcquireLock(Csq, &irql);
@@ -188,7 +215,8 @@ PIRP kdpc_IoCsqRemoveIrp(PIO_CSQ Csq, PIO_CSQ_IRP_CONTEXT Context)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoCsqRemoveIrp", &c);
-    if (m == NULL || Csq == NULL || Context == NULL)
+    if (m == NULL || !csq_ok(m, "IoCsqRemoveIrp", KDPC_RP(kdpc_IoCsqRemoveIrp), Csq) ||
+        Context == NULL)
         return NULL;
     KIRQL irql;
     Csq->CsqAcquireLock(Csq, &irql);

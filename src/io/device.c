@@ -21,11 +21,9 @@ bool kdpc__io_in_device(const kdpc__devrec *d, const void *addr)
 
 kdpc__devrec *kdpc__io_devrec(kdpc_machine *m, PDEVICE_OBJECT dev)
 {
-    for (kdpc__devrec *d = kdpc__io_of(m)->devices; d != NULL; d = d->next) {
-        if (&d->obj == dev)
-            return d;
-    }
-    return NULL;
+    if (kdpc__io_live_kind(m, dev) != KDPC_IOK_DEVICE)
+        return NULL;
+    return CONTAINING_RECORD(dev, kdpc__devrec, obj);
 }
 
 static bool same_name(const WCHAR *a, const UNICODE_STRING *b)
@@ -47,6 +45,12 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     kdpc_machine *m = kdpc__ke_ctx("IoCreateDevice", &c);
     if (m == NULL || DriverObject == NULL || DeviceObject == NULL)
         return STATUS_INVALID_PARAMETER;
+    /* Windows links the device into DriverObject->DeviceObject: not a live driver is a fault */
+    if (!kdpc__io_need(m, "IoCreateDevice", KDPC_RP(kdpc_IoCreateDevice), DriverObject,
+                       KDPC_IOK_DRIVER))
+        return STATUS_INVALID_PARAMETER;
+    if ((size_t)DeviceExtensionSize > 0xFFFFu - sizeof(DEVICE_OBJECT))
+        return STATUS_INVALID_PARAMETER; /* Size is a USHORT of object + extension */
     kdpc__io *io = kdpc__io_of(m);
     if (DeviceName != NULL && DeviceName->Buffer != NULL && DeviceName->Length > 0) {
         for (kdpc__devrec *d = io->devices; d != NULL; d = d->next) {
@@ -71,8 +75,13 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     }
     d->ext_size = DeviceExtensionSize;
     PDEVICE_OBJECT dev = &d->obj;
+    if (!kdpc__io_register(m, dev, KDPC_IOK_DEVICE)) {
+        free(d->name);
+        free(d);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
     dev->Type = IO_TYPE_DEVICE;
-    dev->Size = (USHORT)sizeof(DEVICE_OBJECT);
+    dev->Size = (USHORT)(sizeof(DEVICE_OBJECT) + DeviceExtensionSize); /* as Windows sets it */
     dev->DriverObject = DriverObject;
     dev->NextDevice = DriverObject->DeviceObject;
     DriverObject->DeviceObject = dev;
@@ -92,6 +101,13 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
 void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d)
 {
     kdpc__io *io = kdpc__io_of(m);
+    kdpc__io_unregister(m, &d->obj);
+    kdpc__io_forget_range(m, d, sizeof(*d) + d->ext_size);
+    /* a device it was attached to must not keep pointing at it */
+    for (kdpc__devrec *o = io->devices; o != NULL; o = o->next) {
+        if (o->obj.AttachedDevice == &d->obj)
+            o->obj.AttachedDevice = NULL;
+    }
     for (kdpc__devrec **p = &io->devices; *p != NULL; p = &(*p)->next) {
         if (*p == d) {
             *p = d->next;
@@ -111,15 +127,44 @@ void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d)
     free(d);
 }
 
+/*
+ * Objects: a device deleted before is Verifier's 0xC9/0x240 ("delete a device
+ * object that has already been deleted", WDM DRIVER ERROR: P2 = the caller,
+ * P4 = the device); anything else that is not a live device object (NULL,
+ * never created, another type) is the fault Windows takes reading it (0x50 / 0x1E, see
+ * validate.c).
+ * A device still attached to a lower one (IoDetachDevice forgotten) is
+ * 0xC9/0x201. With io.invalid_object off or a warning: nothing is deleted
+ * for a bad object; an attached device is detached, then deleted.
+ */
 void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoDeleteDevice", &c);
-    if (m == NULL || DeviceObject == NULL)
+    if (m == NULL)
         return;
+    if (!kdpc__io_valid(m, DeviceObject, KDPC_IOK_DEVICE)) {
+        if (DeviceObject != NULL && kdpc__io_live_kind(m, DeviceObject) == KDPC_IOK_NONE &&
+            kdpc__io_retired_kind(m, DeviceObject) == KDPC_IOK_DEVICE)
+            kdpc__io_invalid(m, "IoDeleteDevice", DeviceObject, KDPC_IOK_DEVICE, 0xC9, 0x240,
+                             (uintptr_t)__builtin_return_address(0), 0, (uintptr_t)DeviceObject);
+        else
+            kdpc__io_invalid_access(m, "IoDeleteDevice", KDPC_RP(kdpc_IoDeleteDevice), DeviceObject,
+                                    KDPC_IOK_DEVICE);
+        return;
+    }
     kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
-    if (d == NULL)
-        return;
+    for (kdpc__devrec *o = kdpc__io_of(m)->devices; o != NULL; o = o->next) {
+        if (o->obj.AttachedDevice == DeviceObject) {
+            kdpc__violation(m, KDPC_R_IO_INVALID_OBJECT, 0xC9, 0x201,
+                            (uintptr_t)__builtin_return_address(0), 0, (uintptr_t)DeviceObject,
+                            NULL,
+                            "IoDeleteDevice(%p): the device is still attached to device %p "
+                            "beneath it; IoDetachDevice first",
+                            (void *)DeviceObject, (void *)&o->obj);
+            break; /* as a warning: kdpc__io_device_free detaches it */
+        }
+    }
     kdpc__scope scope = {NULL, d, false};
     kdpc__io_check_pending(m, &scope, "IoDeleteDevice");
     kdpc__trace_forget(m, d, sizeof(*d) + d->ext_size); /* trace numbers, names of its objects */
@@ -153,4 +198,27 @@ const char *kdpc__io_device_label(const kdpc__devrec *d, char *buf, size_t n)
     snprintf(buf, n, "%s%s of %s", dev[0] != '\0' ? "" : "an unnamed device", dev,
              drv[0] != '\0' ? drv : "an unknown driver");
     return buf;
+}
+
+void kdpc_IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject, PIO_DPC_ROUTINE DpcRoutine)
+{
+    /* outside simulated code there is no registry to look in: KeInitializeDpc decides */
+    kdpc__thread *t = kdpc__self();
+    kdpc_machine *m = t != NULL ? t->m : NULL;
+    if (m != NULL && m->ke != NULL &&
+        !kdpc__io_need(m, "IoInitializeDpcRequest", KDPC_RP(kdpc_IoInitializeDpcRequest),
+                       DeviceObject, KDPC_IOK_DEVICE))
+        return;
+    kdpc_KeInitializeDpc(&DeviceObject->Dpc, (PKDEFERRED_ROUTINE)(void (*)(void))DpcRoutine,
+                         DeviceObject);
+}
+
+void kdpc_IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoRequestDpc", &c);
+    if (m == NULL || !kdpc__io_need(m, "IoRequestDpc", KDPC_RP(kdpc_IoRequestDpc), DeviceObject,
+                                    KDPC_IOK_DEVICE))
+        return;
+    (void)kdpc_KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
 }

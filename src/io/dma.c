@@ -87,11 +87,20 @@ static adapter *A(PDMA_ADAPTER p)
     return (adapter *)(void *)p;
 }
 
+/*
+ * The machine of a DMA operation on @a, or NULL. An adapter pointer that is
+ * not a live adapter of this machine (NULL, never returned by
+ * IoGetDmaAdapter, garbage) is not read: io.invalid_object, the access
+ * fault Windows takes (0x50, 0x1E or 0xA, see validate.c); off or a warning: the
+ * operation does nothing.
+ */
 static kdpc_machine *ctx_of(const char *name, adapter *a)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
-    return m != NULL && a != NULL && a->m == m ? m : NULL;
+    if (m == NULL || !kdpc__io_need(m, name, KDPC_RP(kdpc_IoGetDmaAdapter), a, KDPC_IOK_ADAPTER))
+        return NULL;
+    return a->m == m ? m : NULL;
 }
 
 static mapreg *new_grant(adapter *a, PIRP irp, ULONG count)
@@ -210,7 +219,10 @@ static NTSTATUS allocate_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceO
 {
     adapter *a = A(DmaAdapter);
     kdpc_machine *m = ctx_of("AllocateAdapterChannel", a);
-    if (m == NULL || DeviceObject == NULL || ExecutionRoutine == NULL)
+    if (m == NULL ||
+        !kdpc__io_need(m, "AllocateAdapterChannel", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
+                       KDPC_IOK_DEVICE) ||
+        ExecutionRoutine == NULL)
         return STATUS_INVALID_PARAMETER;
     if (NumberOfMapRegisters > a->max_regs)
         return STATUS_INSUFFICIENT_RESOURCES;
@@ -364,6 +376,8 @@ static void free_common(PDMA_ADAPTER DmaAdapter, ULONG Length, PHYSICAL_ADDRESS 
     (void)LogicalAddress;
     (void)CacheEnabled;
     adapter *a = A(DmaAdapter);
+    if (ctx_of("FreeCommonBuffer", a) == NULL)
+        return;
     for (common **p = &a->commons; *p != NULL; p = &(*p)->next) {
         if ((*p)->va == VirtualAddress) {
             common *cb = *p;
@@ -383,7 +397,10 @@ static NTSTATUS get_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
     kdpc_machine *m = ctx_of("GetScatterGatherList", a);
-    if (m == NULL || DeviceObject == NULL || ExecutionRoutine == NULL)
+    if (m == NULL ||
+        !kdpc__io_need(m, "GetScatterGatherList", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
+                       KDPC_IOK_DEVICE) ||
+        ExecutionRoutine == NULL)
         return STATUS_INVALID_PARAMETER;
     ULONG need = ADDRESS_AND_SIZE_TO_SPAN_PAGES(CurrentVa, Length);
     if (need > a->max_regs || need > a->free_regs)
@@ -446,15 +463,22 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
                                   PDEVICE_DESCRIPTION DeviceDescription,
                                   PULONG NumberOfMapRegisters)
 {
-    (void)PhysicalDeviceObject;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoGetDmaAdapter", &c);
-    if (m == NULL || DeviceDescription == NULL ||
-        DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION2)
+    /* NULL is a legacy driver's call; anything else must be a live device object */
+    if (m == NULL || (PhysicalDeviceObject != NULL &&
+                      !kdpc__io_need(m, "IoGetDmaAdapter", KDPC_RP(kdpc_IoGetDmaAdapter),
+                                     PhysicalDeviceObject, KDPC_IOK_DEVICE)))
+        return NULL;
+    if (DeviceDescription == NULL || DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION2)
         return NULL;
     adapter *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
+    if (!kdpc__io_register(m, &a->pub, KDPC_IOK_ADAPTER)) {
+        free(a);
+        return NULL;
+    }
     a->pub.Version = 1;
     a->pub.Size = (USHORT)sizeof(DMA_ADAPTER);
     a->pub.DmaOperations = &ops;

@@ -36,6 +36,7 @@ static void driver_free(kdpc_machine *m, kdpc__drvrec *r)
         }
         kdpc__io_device_free(m, d);
     }
+    kdpc__io_unregister(m, &r->obj);
     for (kdpc__drvrec **p = &io->drivers; *p != NULL; p = &(*p)->next) {
         if (*p == r) {
             *p = r->next;
@@ -60,6 +61,7 @@ void kdpc__io_free(kdpc_machine *m)
     kdpc__io_errlog_free(m);
     kdpc__io_dma_free(m);
     kdpc__io_controllers_free(m);
+    kdpc__io_registry_free(io);
     free(io);
     ke->io = NULL;
 }
@@ -75,13 +77,12 @@ static size_t put_wide(WCHAR *dst, const char *prefix, const char *name)
     return n;
 }
 
+/* The live driver object @driver names, found without reading it. */
 static kdpc__drvrec *find_driver(kdpc_machine *m, PDRIVER_OBJECT driver)
 {
-    for (kdpc__drvrec *r = kdpc__io_of(m)->drivers; r != NULL; r = r->next) {
-        if (&r->obj == driver)
-            return r;
-    }
-    return NULL;
+    if (kdpc__io_live_kind(m, driver) != KDPC_IOK_DRIVER)
+        return NULL;
+    return CONTAINING_RECORD(driver, kdpc__drvrec, obj);
 }
 
 static void *swap_driver(kdpc__cpu *c, void *driver)
@@ -126,6 +127,10 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
     r->registry_path.Length = (USHORT)(l2 * sizeof(WCHAR));
     r->registry_path.MaximumLength = (USHORT)((l2 + 1) * sizeof(WCHAR));
     r->obj.DriverInit = entry;
+    if (!kdpc__io_register(m, &r->obj, KDPC_IOK_DRIVER)) {
+        free(r);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
     kdpc__io *io = kdpc__io_of(m);
     r->next = io->drivers;
     io->drivers = r;
@@ -150,8 +155,10 @@ NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
     if (driver == NULL || t == NULL || t->cpu == NULL || t->idle || t->cpu->irql != PASSIVE_LEVEL)
         return STATUS_INVALID_PARAMETER;
     kdpc_machine *m = t->m;
+    /* looked up, never read: an unloaded (freed), never loaded or garbage driver object, or
+     * an object of another type, is STATUS_INVALID_PARAMETER (a native call: no bug check) */
     kdpc__drvrec *r = find_driver(m, driver);
-    if (r == NULL)
+    if (r == NULL || r->obj.Type != IO_TYPE_DRIVER)
         return STATUS_INVALID_PARAMETER;
     if (driver->DriverUnload == NULL)
         return STATUS_INVALID_DEVICE_REQUEST;
@@ -170,6 +177,10 @@ kdpc_machine *kdpc_driver_machine(PDRIVER_OBJECT driver)
 {
     if (driver == NULL)
         return NULL;
+    kdpc__thread *self = kdpc__self();
+    if (self != NULL) /* simulated code: looked up in its machine, never read blindly */
+        return self->m->ke != NULL && find_driver(self->m, driver) != NULL ? self->m : NULL;
+    /* a host thread has no machine to look in: @driver must be a live driver object */
     kdpc__drvrec *r = CONTAINING_RECORD(driver, kdpc__drvrec, obj);
     kdpc_machine *m = r->m;
     kdpc__thread *t = kdpc__self();

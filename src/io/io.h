@@ -54,9 +54,28 @@ typedef struct kdpc__irprec {
     ULONG user_out_len; /* caller's output buffer length (buffered copy-back never exceeds it) */
     bool pio_flushed;   /* KeFlushIoBuffers(its MDL, read, not DMA) was called */
     bool dma_used;      /* its MDL went through DMA */
+    uint32_t serial;    /* unique per machine: tells a reused address from this IRP */
+    uint64_t pending_marks; /* bit L-1: location L passed completion marked pending (L <= 64) */
     char history[240];
     IRP irp; /* stack locations follow */
 } kdpc__irprec;
+
+/* Kinds of I/O manager objects kdpc knows by address (validate.c). */
+typedef enum kdpc__iokind {
+    KDPC_IOK_NONE = 0,
+    KDPC_IOK_IRP,
+    KDPC_IOK_DEVICE,
+    KDPC_IOK_DRIVER,
+    KDPC_IOK_WORKITEM,
+    KDPC_IOK_MDL,
+    KDPC_IOK_CONTROLLER,
+    KDPC_IOK_ADAPTER,
+    KDPC_IOK_ERRLOG,
+    KDPC_IOK_CSQ
+} kdpc__iokind;
+
+#define KDPC_IO_RETIRED 256u /* freed objects remembered for double-free reports */
+#define KDPC_IO_GONE    16u  /* IRPs freed while their dispatch routine ran */
 
 typedef struct kdpc__io {
     kdpc__drvrec *drivers;
@@ -69,6 +88,18 @@ typedef struct kdpc__io {
     KSPIN_LOCK cancel_lock;               /* the system-wide cancel spin lock (4.20) */
     struct kdpc__errlog *errlog;          /* written error log entries */
     size_t nerrlog, caperrlog;
+    /* Object registry (validate.c): every live object but IRPs, address -> kdpc__iokind; the
+     * KDPC_IO_RETIRED objects freed last, address -> ring index + 1. */
+    kdpc__ptrmap objs, retired;
+    uintptr_t retired_addr[KDPC_IO_RETIRED];
+    uint8_t retired_kind[KDPC_IO_RETIRED];
+    unsigned retired_next;
+    uint32_t irp_serial;
+    struct {
+        uint32_t serial;
+        uint64_t marks;
+    } gone[KDPC_IO_GONE];
+    unsigned gone_next;
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
@@ -123,5 +154,34 @@ typedef struct kdpc__scope {
 /* A queued DPC, a set timer or a queued work item that the teardown of @scope would leave
  * behind is unload.pending (0xCE); @what names the teardown in the report. */
 void kdpc__io_check_pending(kdpc_machine *m, const kdpc__scope *scope, const char *what);
+
+/* Every IRP not completed and where it sits, for deadlock and timeout reports (alive.c). */
+void kdpc__io_describe_alive(kdpc_machine *m, FILE *f);
+
+/*
+ * Object validation (validate.c). A pointer a driver hands the I/O manager is
+ * looked up in the registries first and read only when it names a live object
+ * of the kind wanted whose Type and Size fields still hold what kdpc set.
+ */
+bool kdpc__io_register(kdpc_machine *m, const void *p, kdpc__iokind kind); /* false: no memory */
+void kdpc__io_unregister(kdpc_machine *m, const void *p); /* and remember it freed */
+void kdpc__io_retire(kdpc_machine *m, const void *p, kdpc__iokind kind);
+kdpc__iokind kdpc__io_live_kind(kdpc_machine *m, const void *p);
+kdpc__iokind kdpc__io_retired_kind(kdpc_machine *m, const void *p);
+/* A live object of @kind (IRPs, devices, drivers, controllers: Type and Size checked too). */
+bool kdpc__io_valid(kdpc_machine *m, const void *p, kdpc__iokind kind);
+/* io.invalid_object with @code and P1..P4; returns when the rule is off or a warning. */
+void kdpc__io_invalid(kdpc_machine *m, const char *routine, const void *p, kdpc__iokind want,
+                      uint32_t code, uint64_t p1, uint64_t p2, uint64_t p3, uint64_t p4);
+/* io.invalid_object as the fault Windows would take reading @p inside @routine (@fn): 0xA at
+ * or above DISPATCH_LEVEL, 0x1E for NULL or an impossible address, else 0x50 (validate.c). */
+void kdpc__io_invalid_access(kdpc_machine *m, const char *routine, kdpc_routine_ptr fn,
+                             const void *p, kdpc__iokind want);
+/* Validate @p as @kind for @routine; on failure report the fault as above and return false. */
+bool kdpc__io_need(kdpc_machine *m, const char *routine, kdpc_routine_ptr fn, const void *p,
+                   kdpc__iokind kind);
+/* Caller-initialised objects (cancel-safe queues, work items) inside memory that goes away. */
+void kdpc__io_forget_range(kdpc_machine *m, const void *lo, size_t bytes);
+void kdpc__io_registry_free(kdpc__io *io);
 
 #endif /* KDPC_IO_H */

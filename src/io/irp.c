@@ -86,6 +86,7 @@ PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack)
     }
     r->magic = IRP_MAGIC;
     r->m = m;
+    r->serial = ++io->irp_serial;
     r->next = io->irps;
     r->prev = NULL;
     if (io->irps != NULL)
@@ -99,6 +100,11 @@ static void drop(kdpc_machine *m, kdpc__irprec *r)
 {
     kdpc__io *io = kdpc__io_of(m);
     (void)kdpc__ptrmap_del(&io->irp_map, (uintptr_t)&r->irp);
+    kdpc__io_retire(m, &r->irp, KDPC_IOK_IRP);
+    /* for the IoCallDriver still waiting on its dispatch routine (io.pending_not_returned) */
+    io->gone[io->gone_next].serial = r->serial;
+    io->gone[io->gone_next].marks = r->pending_marks;
+    io->gone_next = (io->gone_next + 1u) % KDPC_IO_GONE;
     if (r->prev != NULL)
         r->prev->next = r->next;
     else
@@ -107,8 +113,12 @@ static void drop(kdpc_machine *m, kdpc__irprec *r)
         r->next->prev = r->prev;
     if (r->sysbuf_owned)
         free(r->irp.AssociatedIrp.SystemBuffer);
-    if (r->mdl_owned && r->irp.MdlAddress != NULL)
+    /* the builder's MDL, unless the driver freed it already (IoFreeMdl reported that) */
+    if (r->mdl_owned && r->irp.MdlAddress != NULL &&
+        kdpc__io_live_kind(m, r->irp.MdlAddress) == KDPC_IOK_MDL) {
+        kdpc__io_unregister(m, r->irp.MdlAddress);
         kdpc__io_free_mem(m, r->irp.MdlAddress);
+    }
     r->magic = 0;
     free(r);
 }
@@ -133,13 +143,36 @@ PIRP kdpc_IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
     return irp;
 }
 
+/*
+ * IoFreeIrp of something that is not a live IRP (NULL aside) is Verifier's
+ * 0xC9/0x01 ("free an object whose type is not IO_TYPE_IRP", P2 = the
+ * address), a double free included; an IRP the I/O manager built for a
+ * waiting thread is 0xC9/0x02 ("free an IRP still associated with a
+ * thread"). With io.invalid_object off or a warning nothing is freed.
+ */
 void kdpc_IoFreeIrp(PIRP Irp)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoFreeIrp", &c);
-    kdpc__irprec *r = kdpc__io_irprec(Irp);
-    if (m == NULL || r == NULL)
+    if (m == NULL)
         return;
+    if (Irp == NULL) {
+        kdpc__io_invalid_access(m, "IoFreeIrp", KDPC_RP(kdpc_IoFreeIrp), Irp, KDPC_IOK_IRP);
+        return;
+    }
+    if (!kdpc__io_valid(m, Irp, KDPC_IOK_IRP)) {
+        kdpc__io_invalid(m, "IoFreeIrp", Irp, KDPC_IOK_IRP, 0xC9, 0x01, (uintptr_t)Irp, 0, 0);
+        return;
+    }
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (r->thread_irp) {
+        kdpc__violation(m, KDPC_R_IO_INVALID_OBJECT, 0xC9, 0x02, (uintptr_t)Irp, 0, 0, NULL,
+                        "IoFreeIrp(%p): the I/O manager built this IRP for a waiting thread and "
+                        "frees it at completion (IoBuildSynchronousFsdRequest / "
+                        "IoBuildDeviceIoControlRequest)",
+                        (void *)Irp);
+        return; /* as a warning: left to the I/O manager */
+    }
     kdpc__trace_forget(m, Irp, Irp->Size); /* trace numbers, names of objects in it */
     drop(m, r);
     kdpc__ke_point(m);
@@ -147,21 +180,86 @@ void kdpc_IoFreeIrp(PIRP Irp)
 
 void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
 {
-    kdpc__irprec *r = kdpc__io_irprec(Irp);
-    if (r == NULL)
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoReuseIrp", &c);
+    if (m == NULL || !kdpc__io_need(m, "IoReuseIrp", KDPC_RP(kdpc_IoReuseIrp), Irp, KDPC_IOK_IRP))
         return;
+    kdpc__irprec *r = kdpc__io_irprec(Irp);
     init_irp(Irp, Irp->StackCount);
     Irp->IoStatus.Status = Iostatus;
     r->dispatched = r->completed = r->queued = false;
+    r->pending_marks = 0;
     r->history[0] = '\0';
 }
 
+/*
+ * Whether the dispatch routine's location @loc of the IRP whose record had
+ * @serial is marked pending: read from the IRP while it is still live and not
+ * completed past @loc, else from what its completion walk (or its free)
+ * recorded.
+ */
+static bool marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc)
+{
+    if (loc < 1 || loc > 64)
+        return false; /* not tracked */
+    uint64_t bit = 1ull << (loc - 1);
+    kdpc__irprec *r = kdpc__io_irprec(irp);
+    if (r != NULL && r->serial == serial) {
+        if (r->pending_marks & bit)
+            return true;
+        if (r->irp.CurrentLocation <= loc && loc <= r->irp.StackCount) {
+            PIO_STACK_LOCATION s = (PIO_STACK_LOCATION)(void *)(&r->irp + 1) + (loc - 1);
+            return (s->Control & SL_PENDING_RETURNED) != 0;
+        }
+        return false;
+    }
+    const kdpc__io *io = kdpc__io_of(m);
+    for (unsigned i = 0; i < KDPC_IO_GONE; i++) {
+        if (io->gone[i].serial == serial)
+            return (io->gone[i].marks & bit) != 0;
+    }
+    return false;
+}
+
+/*
+ * Objects (Verifier's I/O Verification, bug check 0xC9): an IRP that is not
+ * a live IRP is 0x03 (P2 = the IRP), a NULL device 0x204 (WDM DRIVER ERROR:
+ * P2 = the caller, P3 = the IRP), a device that is not a live device object
+ * 0x04 (P2 = the device); a NULL IRP is the access violation Windows takes
+ * (0x1E, see validate.c). With io.invalid_object off or a warning: STATUS_INVALID_PARAMETER,
+ * nothing dispatched.
+ * After the dispatch routine: a location it marked pending (IoMarkIrpPending)
+ * while it returned another status is io.pending_not_returned, Verifier's
+ * 0x23E ("marked an IRP pending but didn't return STATUS_PENDING": P2 = the
+ * dispatch routine, P3 = the IRP, P4 = the device).
+ * Divergence: Verifier rates 0x23E a non-fatal error (a debugger break);
+ * kdpc bug-checks by default; switch the rule to a warning for the other.
+ */
 NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoCallDriver", &c);
-    if (m == NULL || DeviceObject == NULL || Irp == NULL)
+    if (m == NULL)
         return STATUS_INVALID_PARAMETER;
+    if (Irp == NULL) {
+        kdpc__io_invalid_access(m, "IoCallDriver", KDPC_RP(kdpc_IoCallDriver), Irp, KDPC_IOK_IRP);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (!kdpc__io_valid(m, Irp, KDPC_IOK_IRP)) {
+        kdpc__io_invalid(m, "IoCallDriver", Irp, KDPC_IOK_IRP, 0xC9, 0x03, (uintptr_t)Irp, 0, 0);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (DeviceObject == NULL) {
+        kdpc__io_invalid(m, "IoCallDriver", DeviceObject, KDPC_IOK_DEVICE, 0xC9, 0x204,
+                         (uintptr_t)__builtin_return_address(0), (uintptr_t)Irp, 0);
+        return STATUS_INVALID_PARAMETER;
+    }
+    if (!kdpc__io_valid(m, DeviceObject, KDPC_IOK_DEVICE) ||
+        !kdpc__io_valid(m, DeviceObject->DriverObject, KDPC_IOK_DRIVER)) {
+        kdpc__io_invalid(m, "IoCallDriver", DeviceObject, KDPC_IOK_DEVICE, 0xC9, 0x04,
+                         (uintptr_t)DeviceObject, 0, 0);
+        return STATUS_INVALID_PARAMETER;
+    }
     if (Irp->CurrentLocation <= 1)
         kdpc__bugcheck_forced(m, 0x35, (uintptr_t)Irp, 0, 0, 0,
                               "IoCallDriver with no stack location left "
@@ -170,10 +268,10 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
     s->DeviceObject = DeviceObject;
     kdpc__irprec *r = kdpc__io_irprec(Irp);
-    if (r != NULL) {
-        r->dispatched = true;
-        r->device = DeviceObject;
-    }
+    r->dispatched = true;
+    r->device = DeviceObject;
+    uint32_t serial = r->serial;
+    int loc = Irp->CurrentLocation;
     kdpc__io_irp_note(Irp, "IoCallDriver(%p, MJ %u)", (void *)DeviceObject,
                       (unsigned)s->MajorFunction);
     PDRIVER_DISPATCH d = NULL;
@@ -189,6 +287,15 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         st = STATUS_INVALID_DEVICE_REQUEST;
     } else {
         st = d(DeviceObject, Irp);
+        /* Irp may be completed, freed or reused by now: only looked up, never read blindly */
+        if (st != STATUS_PENDING && marked_pending(m, Irp, serial, loc))
+            kdpc__violation(m, KDPC_R_IO_PENDING_NOT_RETURNED, 0xC9, 0x23E,
+                            kdpc__fnaddr(KDPC_RP(d)), (uintptr_t)Irp, (uintptr_t)DeviceObject,
+                            KDPC_RP(d),
+                            "the dispatch routine marked IRP %p pending (IoMarkIrpPending) and "
+                            "returned %#lx: after IoMarkIrpPending it must return STATUS_PENDING, "
+                            "even when the IRP is already completed",
+                            (void *)Irp, (unsigned long)st);
     }
     return st;
 }
@@ -221,13 +328,33 @@ static void finish(kdpc_machine *m, PIRP irp, kdpc__irprec *r)
         drop(m, r);
 }
 
+/*
+ * Objects: an IRP kdpc freed is completed again: io.double_complete, 0x44
+ * (the bug check page's own heuristic: two owners of one packet). Anything
+ * else that is not a live IRP (NULL, never initialised, a device object) is
+ * the fault a free build takes walking its stack (0x50, or 0x1E for NULL: see
+ * validate.c; a checked build ASSERTs Type == IO_TYPE_IRP first). With the
+ * rule off or a warning the call returns: there is nothing to complete.
+ */
 void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
     (void)PriorityBoost;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoCompleteRequest", &c);
-    if (m == NULL || Irp == NULL)
+    if (m == NULL)
         return;
+    if (!kdpc__io_valid(m, Irp, KDPC_IOK_IRP)) {
+        if (Irp != NULL && kdpc__io_live_kind(m, Irp) == KDPC_IOK_NONE &&
+            kdpc__io_retired_kind(m, Irp) == KDPC_IOK_IRP)
+            kdpc__violation(m, KDPC_R_IO_DOUBLE_COMPLETE, 0x44, (uintptr_t)Irp, 0, 0, 0, NULL,
+                            "IoCompleteRequest on IRP %p, which was already freed (completed "
+                            "twice, or completed after IoFreeIrp: two owners of one packet)",
+                            (void *)Irp);
+        else
+            kdpc__io_invalid_access(m, "IoCompleteRequest", KDPC_RP(kdpc_IoCompleteRequest), Irp,
+                                    KDPC_IOK_IRP);
+        return;
+    }
     kdpc__irprec *r = kdpc__io_irprec(Irp);
     if (Irp->CurrentLocation > Irp->StackCount + 1)
         kdpc__violation(m, KDPC_R_IO_DOUBLE_COMPLETE, 0x44, (uintptr_t)Irp, 0, 0, 0, NULL,
@@ -277,6 +404,9 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
      * completion routine left to call. */
     while (Irp->CurrentLocation <= Irp->StackCount) {
         UCHAR control = s->Control;
+        if ((control & SL_PENDING_RETURNED) && r != NULL && Irp->CurrentLocation >= 1 &&
+            Irp->CurrentLocation <= 64)
+            r->pending_marks |= 1ull << (Irp->CurrentLocation - 1);
         PIO_COMPLETION_ROUTINE routine = s->CompletionRoutine;
         PVOID context = s->Context;
         s->CompletionRoutine = NULL;
@@ -323,6 +453,10 @@ static PMDL mdl_for(kdpc_machine *m, PIRP irp, PVOID va, ULONG len)
     mdl->ByteCount = len;
     mdl->MappedSystemVa = kdpc__pool_system_va(m, va); /* locked and mapped (4.13, 7.4) */
     mdl->MdlFlags = MDL_MAPPED_TO_SYSTEM_VA | MDL_PAGES_LOCKED;
+    if (!kdpc__io_register(m, mdl, KDPC_IOK_MDL)) {
+        kdpc__io_free_mem(m, mdl);
+        return NULL;
+    }
     irp->MdlAddress = mdl;
     return mdl;
 }
@@ -332,7 +466,11 @@ static PIRP build(const char *name, ULONG major, PDEVICE_OBJECT dev, PKEVENT eve
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
-    if (m == NULL || dev == NULL || dev->StackSize < 1)
+    /* Windows reads DeviceObject->StackSize at once: not a live device is 0x1E */
+    if (m == NULL ||
+        !kdpc__io_need(m, name, KDPC_RP(kdpc_IoBuildDeviceIoControlRequest), dev, KDPC_IOK_DEVICE))
+        return NULL;
+    if (dev->StackSize < 1)
         return NULL;
     PIRP irp = kdpc__io_new_irp(m, dev->StackSize);
     if (irp == NULL)

@@ -3,6 +3,13 @@
  * mdl.c - MDLs: IoAllocateMdl, IoFreeMdl, MmBuildMdlForNonPagedPool. All
  * simulated memory is resident, so an MDL is a description of a buffer in
  * the host address space; page arithmetic follows 4 KiB pages.
+ *
+ * Objects: every MDL kdpc hands out (IoAllocateMdl, the IRP builders) is in
+ * the I/O registry and is looked up before it is read. IoFreeMdl frees pool
+ * on Windows: an MDL already freed is BAD_POOL_CALLER 0xC2/0x07 (P4 = the
+ * MDL), anything else not allocated by kdpc 0xC2/0x46 (P2 = the pointer);
+ * the Mm* routines and IoAllocateMdl's Irp take the access violation
+ * Windows would (0x50 / 0x1E / 0xA, validate.c). Off or a warning: nothing done.
  */
 #include "io/io.h"
 
@@ -12,11 +19,18 @@ PMDL kdpc_IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuf
     (void)ChargeQuota;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoAllocateMdl", &c);
-    if (m == NULL || Length == 0 || kdpc__pool_fail(m))
+    if (m == NULL || (Irp != NULL && !kdpc__io_need(m, "IoAllocateMdl", KDPC_RP(kdpc_IoAllocateMdl),
+                                                    Irp, KDPC_IOK_IRP)))
+        return NULL;
+    if (Length == 0 || kdpc__pool_fail(m))
         return NULL;
     PMDL mdl = kdpc__io_alloc(m, sizeof(*mdl));
     if (mdl == NULL)
         return NULL;
+    if (!kdpc__io_register(m, mdl, KDPC_IOK_MDL)) {
+        kdpc__io_free_mem(m, mdl);
+        return NULL;
+    }
     uintptr_t a = (uintptr_t)VirtualAddress;
     mdl->Size = (CSHORT)sizeof(MDL);
     mdl->StartVa = (PVOID)(a & ~(uintptr_t)(PAGE_SIZE - 1));
@@ -40,15 +54,36 @@ void kdpc_IoFreeMdl(PMDL Mdl)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoFreeMdl", &c);
-    if (m == NULL || Mdl == NULL)
+    if (m == NULL)
         return;
+    if (kdpc__io_live_kind(m, Mdl) != KDPC_IOK_MDL) {
+        if (Mdl == NULL)
+            kdpc__io_invalid_access(m, "IoFreeMdl", KDPC_RP(kdpc_IoFreeMdl), Mdl, KDPC_IOK_MDL);
+        else if (kdpc__io_live_kind(m, Mdl) == KDPC_IOK_NONE &&
+                 kdpc__io_retired_kind(m, Mdl) == KDPC_IOK_MDL)
+            kdpc__io_invalid(m, "IoFreeMdl", Mdl, KDPC_IOK_MDL, 0xC2, 0x07, 0, 0, (uintptr_t)Mdl);
+        else
+            kdpc__io_invalid(m, "IoFreeMdl", Mdl, KDPC_IOK_MDL, 0xC2, 0x46, (uintptr_t)Mdl, 0, 0);
+        return; /* off or a warning: nothing is freed */
+    }
+    kdpc__io_unregister(m, Mdl);
     kdpc__trace_forget(m, Mdl, sizeof(MDL)); /* trace numbers, names of objects in it */
     kdpc__io_free_mem(m, Mdl);
 }
 
+/* The MDL routines below may be called where there is no machine (no registry to look in). */
+static bool mdl_ok(const char *name, kdpc_routine_ptr fn, PMDL mdl)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t == NULL || t->m->ke == NULL)
+        return mdl != NULL;
+    return kdpc__io_need(t->m, name, fn, mdl, KDPC_IOK_MDL);
+}
+
 void kdpc_MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 {
-    if (MemoryDescriptorList == NULL)
+    if (!mdl_ok("MmBuildMdlForNonPagedPool", KDPC_RP(kdpc_MmBuildMdlForNonPagedPool),
+                MemoryDescriptorList))
         return;
     MemoryDescriptorList->MappedSystemVa = MmGetMdlVirtualAddress(MemoryDescriptorList);
     MemoryDescriptorList->MdlFlags |= MDL_SOURCE_IS_NONPAGED_POOL | MDL_MAPPED_TO_SYSTEM_VA;
@@ -57,7 +92,7 @@ void kdpc_MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 PVOID kdpc_MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
 {
     (void)Priority;
-    if (Mdl == NULL)
+    if (!mdl_ok("MmGetSystemAddressForMdlSafe", KDPC_RP(kdpc_MmGetSystemAddressForMdlSafe), Mdl))
         return NULL;
     if (Mdl->MappedSystemVa == NULL || (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) == 0) {
         PVOID va = MmGetMdlVirtualAddress(Mdl);

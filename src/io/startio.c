@@ -15,6 +15,14 @@
 static void start_next(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, bool cancelable,
                        bool bykey, ULONG key);
 
+/*
+ * A driver with no StartIo routine: Windows calls DriverStartIo all the same,
+ * at DISPATCH_LEVEL, so the CPU jumps to address 0: bug check 0xD1
+ * DRIVER_IRQL_NOT_LESS_OR_EQUAL (P1 = 0 referenced, P2 = DISPATCH_LEVEL,
+ * P3 = 8 execute, P4 = 0 the faulting instruction): io.no_startio. With the
+ * rule off or a warning the IRP stays CurrentIrp, started and never
+ * completed (io.irp_lost at the end of the run says so).
+ */
 static void call_startio(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, PIRP irp)
 {
     PDRIVER_STARTIO startio = dev->DriverObject != NULL ? dev->DriverObject->DriverStartIo : NULL;
@@ -22,8 +30,14 @@ static void call_startio(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, P
     if (r != NULL)
         r->started = true;
     kdpc__io_irp_note(irp, "StartIo");
-    if (startio == NULL)
+    if (startio == NULL) {
+        kdpc__violation(m, KDPC_R_IO_NO_STARTIO, 0xD1, 0, DISPATCH_LEVEL, 8, 0, NULL,
+                        "IoStartPacket / IoStartNextPacket started IRP %p on device %p, whose "
+                        "driver has no StartIo routine (DriverObject->DriverStartIo is NULL): "
+                        "set it in DriverEntry, or queue IRPs another way",
+                        (void *)irp, (void *)dev);
         return;
+    }
     d->startio_depth++;
     startio(dev, irp);
     d->startio_depth--;
@@ -38,11 +52,13 @@ void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoStartPacket", &c);
-    if (m == NULL || DeviceObject == NULL || Irp == NULL)
+    /* objects Windows reads at once (DeviceQueue, Tail.Overlay): not live ones are a fault */
+    if (m == NULL ||
+        !kdpc__io_need(m, "IoStartPacket", KDPC_RP(kdpc_IoStartPacket), DeviceObject,
+                       KDPC_IOK_DEVICE) ||
+        !kdpc__io_need(m, "IoStartPacket", KDPC_RP(kdpc_IoStartPacket), Irp, KDPC_IOK_IRP))
         return;
     kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
-    if (d == NULL)
-        return;
     kdpc__io *io = kdpc__io_of(m);
     KIRQL old = kdpc_KeRaiseIrqlToDpcLevel();
     if (CancelFunction != NULL) {
@@ -121,7 +137,10 @@ static void start_next_checked(const char *name, PDEVICE_OBJECT dev, BOOLEAN can
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
-    if (m == NULL || dev == NULL)
+    if (m == NULL || !kdpc__io_need(m, name,
+                                    bykey ? KDPC_RP(kdpc_IoStartNextPacketByKey)
+                                          : KDPC_RP(kdpc_IoStartNextPacket),
+                                    dev, KDPC_IOK_DEVICE))
         return;
     if (c->irql != DISPATCH_LEVEL)
         kdpc__violation(m, KDPC_R_IO_START_NEXT_IRQL, 0xC4, 0x00020003, c->irql, (uintptr_t)dev, 0,
@@ -148,11 +167,12 @@ void kdpc_IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEAN DeferredSt
                                  BOOLEAN NonCancelable)
 {
     kdpc__thread *t = kdpc__self();
-    if (t == NULL || DeviceObject == NULL)
+    if (t == NULL || t->m->ke == NULL)
+        return;
+    if (!kdpc__io_need(t->m, "IoSetStartIoAttributes", KDPC_RP(kdpc_IoSetStartIoAttributes),
+                       DeviceObject, KDPC_IOK_DEVICE))
         return;
     kdpc__devrec *d = kdpc__io_devrec(t->m, DeviceObject);
-    if (d == NULL)
-        return;
     d->deferred_startio = d->deferred_startio || DeferredStartIo;
     d->noncancelable = d->noncancelable || NonCancelable;
 }

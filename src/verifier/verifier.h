@@ -67,6 +67,9 @@
     XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
     /* robustness rules (object validation and the like) go here, above the unswitchable ones */   \
+    XX(R_IO_INVALID_OBJECT, "io.invalid_object", 1, "G13")                                         \
+    XX(R_IO_PENDING_NOT_RETURNED, "io.pending_not_returned", 1, "G13")                             \
+    XX(R_IO_NO_STARTIO, "io.no_startio", 1, "G6")                                                  \
     XX(R_OBJ_INVALID, "obj.invalid", 1, "G12")                                                     \
     /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
     XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \

@@ -74,6 +74,9 @@ static const char *const all_rules[] = {
     "dma.double_free",
     "controller.held",
     "wait.objects",
+    "io.invalid_object",
+    "io.pending_not_returned",
+    "io.no_startio",
     "obj.invalid",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
@@ -1106,6 +1109,71 @@ static void ScControllerHeld(void *ctx)
     sw_done = 1;
 }
 
+/* io.invalid_object: IoCompleteRequest on a never-initialised (zero-filled) IRP; off or a
+ * warning: the call returns, nothing completed */
+static void ScIoInvalidObject(void *ctx)
+{
+    (void)ctx;
+    static _Alignas(16) unsigned char zero_irp[sizeof(IRP) + sizeof(IO_STACK_LOCATION)];
+    memset(zero_irp, 0, sizeof(zero_irp));
+    IoCompleteRequest((PIRP)(void *)zero_irp, IO_NO_INCREMENT); /* 0x1E */
+    sw_done = 1;
+}
+
+/* io.pending_not_returned: a dispatch routine marks the IRP pending, completes it and returns
+ * STATUS_SUCCESS (0xC9/0x23E); off or a warning: the caller gets STATUS_SUCCESS */
+static NTSTATUS ScPendingDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    IoMarkIrpPending(Irp);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static PDEVICE_OBJECT sc_dev2;
+
+static NTSTATUS ScPendingEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->MajorFunction[IRP_MJ_READ] = ScPendingDispatch; /* and no DriverStartIo */
+    return IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_dev2);
+}
+
+static void ScIoPendingNotReturned(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scpend", ScPendingEntry, &drv)))
+        return;
+    PIRP irp = IoAllocateIrp(1, FALSE);
+    if (irp == NULL)
+        return;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    sw_observed = (int)IoCallDriver(sc_dev2, irp);
+    IoFreeIrp(irp);
+    sw_done = sw_observed == STATUS_SUCCESS;
+}
+
+/* io.no_startio: IoStartPacket on a device whose driver has no StartIo (0xD1); off or a
+ * warning: the IRP stays CurrentIrp, and the test completes it itself */
+static void ScIoNoStartIo(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scnostart", ScPendingEntry, &drv)))
+        return;
+    PIRP irp = IoAllocateIrp(1, FALSE);
+    if (irp == NULL)
+        return;
+    IoSetNextIrpStackLocation(irp);
+    IoStartPacket(sc_dev2, irp, NULL, NULL);
+    sw_done = sc_dev2->CurrentIrp == irp;
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    IoFreeIrp(irp);
+}
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -1165,6 +1233,9 @@ static scenario scenarios[] = {
     {"dma.double_free", ScDmaDoubleFree, 1, NULL, KDPC_OK, -1, -1},
     {"controller.held", ScControllerHeld, 1, NULL, KDPC_OK, -1, -1},
     {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
+    {"io.invalid_object", ScIoInvalidObject, 1, NULL, KDPC_OK, -1, -1},
+    {"io.pending_not_returned", ScIoPendingNotReturned, 1, NULL, KDPC_OK, -1, -1},
+    {"io.no_startio", ScIoNoStartIo, 1, NULL, KDPC_OK, -1, -1},
     {"obj.invalid", ScObjInvalid, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -1660,6 +1731,9 @@ int main(void)
         SCENARIO_TESTS(46),
         SCENARIO_TESTS(47),
         SCENARIO_TESTS(48),
+        SCENARIO_TESTS(49),
+        SCENARIO_TESTS(50),
+        SCENARIO_TESTS(51),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

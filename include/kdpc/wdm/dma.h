@@ -3,6 +3,12 @@
  * kdpc/wdm/dma.h - DMA adapters, controller objects and cancel-safe queues
  * (shared/semantics/io.md sections 4.25 and 5).
  *
+ * Objects: an adapter, controller, device, cancel-safe queue or IRP pointer
+ * that is not a live object of its type (NULL, never created or initialised,
+ * deleted, another type) is never read: bug check io.invalid_object with the
+ * fault Windows would take (0x50 with P1 = the pointer; 0x1E for NULL; 0xA
+ * at DISPATCH_LEVEL), and the call does nothing when the rule is a warning.
+ *
  * Logical addresses are host addresses: a virtual device turns one back
  * into memory with kdpc_dma_host_address() (<kdpc/driver.h>), which only
  * succeeds while the range is mapped through map registers or lies in a
@@ -163,10 +169,12 @@ static inline PDMA_ADAPTER IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
 
 /* --- controller objects (5.13-5.15) --- */
 typedef struct _CONTROLLER_OBJECT {
-    CSHORT Type;
-    CSHORT Size;
+    CSHORT Type; /* IO_TYPE_CONTROLLER */
+    CSHORT Size; /* sizeof(CONTROLLER_OBJECT) + the extension's size */
     PVOID ControllerExtension;
 } CONTROLLER_OBJECT, *PCONTROLLER_OBJECT;
+
+#define IO_TYPE_CONTROLLER 5
 
 KDPC_EXPORT PCONTROLLER_OBJECT kdpc_IoCreateController(ULONG Size);
 KDPC_EXPORT void kdpc_IoAllocateController(PCONTROLLER_OBJECT ControllerObject,

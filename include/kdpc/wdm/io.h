@@ -144,7 +144,12 @@ KDPC_EXPORT void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject);
  * devices created inside DriverEntry when it returns), StackSize is 1.
  * IRQL: PASSIVE_LEVEL.
  * Return: STATUS_SUCCESS, STATUS_OBJECT_NAME_COLLISION (name in use),
- * STATUS_INVALID_PARAMETER (NULL driver or output), STATUS_INSUFFICIENT_RESOURCES.
+ * STATUS_INVALID_PARAMETER (NULL driver or output, extension over 64 KB),
+ * STATUS_INSUFFICIENT_RESOURCES. Size is sizeof(DEVICE_OBJECT) plus the
+ * extension size, as on Windows.
+ * Bugchecks: io.invalid_object (the fault Windows takes: 0x50 with P1 = the
+ * driver, 0x1E for an impossible address) when @DriverObject is not NULL and not a
+ * live driver object.
  */
 static inline NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
                                       PUNICODE_STRING DeviceName, DEVICE_TYPE DeviceType,
@@ -157,30 +162,39 @@ static inline NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceE
 /**
  * IoDeleteDevice - unlink and free the device object and its extension.
  * IRQL: PASSIVE_LEVEL. Bugchecks: unload.pending (0xCE) when the device's
- * DPC, or a DPC inside its extension, is still queued.
+ * DPC, or a DPC inside its extension, is still queued; io.invalid_object:
+ * 0xC9/0x240 (P4 = the device) for a device already deleted, 0xC9/0x201 for a
+ * device still attached to a lower one, a fault (0x50 P1 / 0x1E P4 = the pointer) for anything
+ * else that is not a live device object.
  */
 static inline void IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 {
     kdpc_IoDeleteDevice(DeviceObject);
 }
 
+KDPC_EXPORT void kdpc_IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject,
+                                             PIO_DPC_ROUTINE DpcRoutine);
+KDPC_EXPORT void kdpc_IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
+
 /**
  * IoInitializeDpcRequest - bind DpcForIsr to DeviceObject->Dpc with the
  * device object as DeferredContext (fact 5.1). IRQL: any.
+ * Bugchecks: io.invalid_object (0x50 P1 / 0x1E P4 = the device) when @DeviceObject is
+ * not a live device object (NULL, never created, deleted).
  */
 static inline void IoInitializeDpcRequest(PDEVICE_OBJECT DeviceObject, PIO_DPC_ROUTINE DpcRoutine)
 {
-    kdpc_KeInitializeDpc(&DeviceObject->Dpc, (PKDEFERRED_ROUTINE)(void (*)(void))DpcRoutine,
-                         DeviceObject);
+    kdpc_IoInitializeDpcRequest(DeviceObject, DpcRoutine);
 }
 /**
  * IoRequestDpc - queue the device's DPC with Irp and Context as its
  * arguments; a request while it is still queued is dropped, arguments and
  * all (facts 5.2, 5.4). IRQL: DIRQL (any works).
+ * Bugchecks: io.invalid_object as above.
  */
 static inline void IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
 {
-    (void)kdpc_KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
+    kdpc_IoRequestDpc(DeviceObject, Irp, Context);
 }
 
 /* ------------------------------------------------------------------ */

@@ -280,12 +280,16 @@ static inline PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
 {
     return kdpc_IoAllocateIrp(StackSize, ChargeQuota);
 }
-/** IoFreeIrp - free an IRP from IoAllocateIrp / IoBuildAsynchronousFsdRequest. */
+/** IoFreeIrp - free an IRP from IoAllocateIrp / IoBuildAsynchronousFsdRequest.
+ * Bugchecks: io.invalid_object: 0xC9/0x01 (P2 = the pointer) for anything that is not a live
+ * IRP (freed already, never allocated, another object), 0xC9/0x02 for an IRP the I/O manager
+ * built for a waiting thread, 0x1E for NULL; switched off or to a warning nothing is freed. */
 static inline void IoFreeIrp(PIRP Irp)
 {
     kdpc_IoFreeIrp(Irp);
 }
-/** IoReuseIrp - reinitialise for another request; IoStatus.Status = @Iostatus. */
+/** IoReuseIrp - reinitialise for another request; IoStatus.Status = @Iostatus.
+ * Bugchecks: io.invalid_object (0x50 P1 = the pointer, 0x1E for NULL) when @Irp is no live IRP. */
 static inline void IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
 {
     kdpc_IoReuseIrp(Irp, Iostatus);
@@ -294,6 +298,12 @@ static inline void IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
  * IoCallDriver - move to the next stack location, record @DeviceObject in it
  * and call the driver's dispatch routine for its MajorFunction; returns what
  * the dispatch routine returned. IRQL: <= DISPATCH_LEVEL.
+ * Bugchecks (Verifier's I/O Verification): io.invalid_object 0xC9/0x03 (P2 = IRP) when @Irp is
+ * not a live IRP, 0xC9/0x04 (P2 = device) when @DeviceObject is not a live device object,
+ * 0xC9/0x204 (P3 = IRP) when it is NULL, 0x1E for a NULL @Irp (switched off or to a warning:
+ * STATUS_INVALID_PARAMETER, nothing dispatched); io.pending_not_returned 0xC9/0x23E (P2 =
+ * dispatch routine, P3 = IRP, P4 = device) when the dispatch routine called IoMarkIrpPending and
+ * returned anything but STATUS_PENDING.
  */
 static inline NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
@@ -308,7 +318,10 @@ static inline NTSTATUS IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
  * IRQL: <= DISPATCH_LEVEL, no spin lock held.
  * Bugchecks: io.double_complete (0x44), io.complete_pending (0xC9/0x06),
  * io.buffer_overrun (0xC9/0x0B: Information beyond the output buffer),
- * io.complete_cancelable (0xC9/0x07: the cancel routine is still set).
+ * io.complete_cancelable (0xC9/0x07: the cancel routine is still set);
+ * io.double_complete (0x44) for an IRP that was freed; io.invalid_object for anything else
+ * that is not a live IRP (0x50 with P1 = the pointer, 0x1E for NULL); switched off or to a
+ * warning the call returns.
  */
 static inline void IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
@@ -366,7 +379,9 @@ static inline PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN Sec
 {
     return kdpc_IoAllocateMdl(VirtualAddress, Length, SecondaryBuffer, ChargeQuota, Irp);
 }
-/** IoFreeMdl - free an MDL from IoAllocateMdl. */
+/** IoFreeMdl - free an MDL from IoAllocateMdl.
+ * Bugchecks: io.invalid_object: 0xC2/0x07 (P4 = the MDL) when it was freed already, 0xC2/0x46
+ * (P2 = the pointer) for anything else not allocated by kdpc, 0x1E for NULL. */
 static inline void IoFreeMdl(PMDL Mdl)
 {
     kdpc_IoFreeMdl(Mdl);
@@ -487,6 +502,9 @@ KDPC_EXPORT void kdpc_IoSetStartIoAttributes(PDEVICE_OBJECT DeviceObject, BOOLEA
  * DISPATCH_LEVEL at once (4.2). With @CancelFunction the IRP is cancelable;
  * a queued IRP already cancelled has its cancel function called at once.
  * IRQL: <= DISPATCH_LEVEL.
+ * Bugchecks: io.invalid_object (0x50 P1 = the pointer, 0x1E for NULL) when @DeviceObject or @Irp
+ * is not a live object of its type; io.no_startio (0xD1: 0, DISPATCH_LEVEL, 8, 0) when the IRP
+ * would start and the driver has no StartIo routine.
  */
 static inline void IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
                                  PDRIVER_CANCEL CancelFunction)
@@ -565,7 +583,10 @@ static inline PDEVICE_OBJECT IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDe
 {
     return kdpc_IoAttachDeviceToDeviceStack(SourceDevice, TargetDevice);
 }
-/** IoDetachDevice - take the device attached on @TargetDevice off the stack. */
+/** IoDetachDevice - take the device attached on @TargetDevice off the stack.
+ * Bugchecks: io.invalid_object 0xC9/0x202 (P4 = the device) when nothing is attached (detached
+ * twice); 0x50 / 0x1E for a pointer that is not a live device object (as for
+ * IoAttachDeviceToDeviceStack's two devices). */
 static inline void IoDetachDevice(PDEVICE_OBJECT TargetDevice)
 {
     kdpc_IoDetachDevice(TargetDevice);
