@@ -50,6 +50,9 @@ typedef struct kdpc__kecpu {
     unsigned nframes;
 } kdpc__kecpu;
 
+/* An interrupt object lives from IoConnectInterrupt until it is disconnected and no CPU uses
+ * it any more (interrupt.c): `uses` counts the ISR calls, SynchCritSections and interrupt
+ * spin lock holds in progress through it. */
 struct _KINTERRUPT {
     kdpc_machine *m;
     PKSERVICE_ROUTINE isr;
@@ -63,10 +66,13 @@ struct _KINTERRUPT {
     BOOLEAN share;
     KAFFINITY mask;
     void *driver;
-    unsigned unclaimed;
+    uint64_t seq; /* connect order: a line's chain is sorted by it */
+    unsigned uses;
     struct _KINTERRUPT *next_on_line;
     struct _KINTERRUPT *all_next;
-    bool connected;
+    bool connected;     /* on its line; false once a disconnect has begun */
+    bool orphaned;      /* disconnected while in use on the disconnecting CPU: last use frees */
+    bool storm_noticed; /* isr.storm (claimed, line left asserted) reported once */
 };
 
 /* Per-thread wait state (wait.c). */
@@ -134,6 +140,7 @@ typedef struct kdpc__ke {
     void *watch;                         /* watched shared memory (watch.c) */
     volatile sig_atomic_t fault_pending; /* a paged-pool touch at raised IRQL to report */
     void *io;                            /* the I/O layer's state */
+    void *intr;                          /* interrupt objects and storm counts (interrupt.c) */
     /* KTIMER / KDPC set or queued on a thread's stack -> that thread's KTHREAD (objcheck.c) */
     kdpc__ptrmap stack_objs;
 } kdpc__ke;

@@ -70,6 +70,8 @@
     XX(R_IO_INVALID_OBJECT, "io.invalid_object", 1, "G13")                                         \
     XX(R_IO_PENDING_NOT_RETURNED, "io.pending_not_returned", 1, "G13")                             \
     XX(R_IO_NO_STARTIO, "io.no_startio", 1, "G6")                                                  \
+    XX(R_ISR_DISCONNECT_IRQL, "isr.disconnect_irql", 1, "G18")                                     \
+    XX(R_ISR_DISCONNECT_SELF, "isr.disconnect_self", 1, "G1")                                      \
     XX(R_OBJ_INVALID, "obj.invalid", 1, "G12")                                                     \
     /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
     XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \

@@ -77,6 +77,8 @@ static const char *const all_rules[] = {
     "io.invalid_object",
     "io.pending_not_returned",
     "io.no_startio",
+    "isr.disconnect_irql",
+    "isr.disconnect_self",
     "obj.invalid",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
@@ -693,6 +695,40 @@ static void ScWaitObjects(void *ctx)
     sw_done = st == STATUS_SUCCESS;
 }
 
+/* isr.disconnect_irql: IoDisconnectInterrupt at DISPATCH_LEVEL (PASSIVE_LEVEL only) */
+static void ScDisconnectIrql(void *ctx)
+{
+    (void)ctx;
+    if (!connect_isr(ScQuietIsr, Latched))
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    IoDisconnectInterrupt(sw_interrupt);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* isr.disconnect_self: the ISR disconnects its own interrupt (the IRQL rule is switched off
+ * here, so that only the self-deadlock is left) */
+static BOOLEAN ScSelfDisconnectingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
+{
+    (void)ServiceContext;
+    IoDisconnectInterrupt(Interrupt);
+    sw_flag++;
+    return TRUE;
+}
+
+static void ScDisconnectSelf(void *ctx)
+{
+    (void)ctx;
+    (void)kdpc_rule_set(kdpc_current_machine(), "isr.disconnect_irql", KDPC_RULE_OFF);
+    if (!connect_isr(ScSelfDisconnectingIsr, Latched))
+        return;
+    interrupt_once();
+    kdpc_line_assert(kdpc_current_machine(), LINE); /* disconnected: no second call */
+    KeStallExecutionProcessor(1);
+    sw_done = sw_flag == 1;
+}
+
 /* obj.invalid: KeSetEvent on a never-initialised (zero-filled) KEVENT; off or a warning: the
  * call returns 0 and signals nothing */
 static void ScObjInvalid(void *ctx)
@@ -1236,6 +1272,8 @@ static scenario scenarios[] = {
     {"io.invalid_object", ScIoInvalidObject, 1, NULL, KDPC_OK, -1, -1},
     {"io.pending_not_returned", ScIoPendingNotReturned, 1, NULL, KDPC_OK, -1, -1},
     {"io.no_startio", ScIoNoStartIo, 1, NULL, KDPC_OK, -1, -1},
+    {"isr.disconnect_irql", ScDisconnectIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"isr.disconnect_self", ScDisconnectSelf, 1, NULL, KDPC_OK, -1, -1},
     {"obj.invalid", ScObjInvalid, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -1734,6 +1772,8 @@ int main(void)
         SCENARIO_TESTS(49),
         SCENARIO_TESTS(50),
         SCENARIO_TESTS(51),
+        SCENARIO_TESTS(52),
+        SCENARIO_TESTS(53),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

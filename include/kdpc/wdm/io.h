@@ -230,7 +230,17 @@ static inline NTSTATUS IoConnectInterrupt(PKINTERRUPT *InterruptObject,
                                    Vector, Irql, SynchronizeIrql, InterruptMode, ShareVector,
                                    ProcessorEnableMask, FloatingSave);
 }
-/** IoDisconnectInterrupt - disconnect and free the interrupt object. IRQL: PASSIVE_LEVEL. */
+/**
+ * IoDisconnectInterrupt - take the interrupt object off its line (no delivery starts on it
+ * afterwards), wait until no CPU runs its ISR or holds its spin lock (deliveries in flight
+ * finish), then free it. IRQL: PASSIVE_LEVEL.
+ * Bugchecks: isr.disconnect_self (0xC4/0x1000, P2 the spin lock, P3 the object) from its own
+ * ISR or SynchCritSection or with its lock held on this CPU (it would wait for itself);
+ * isr.disconnect_irql (0xC4/0x2000D, P2 IRQL, P3 the object) above PASSIVE_LEVEL;
+ * obj.invalid for anything but a connected interrupt object: NULL or an unusable pointer
+ * (0x1E; 0xA at DISPATCH_LEVEL or above), any other pointer, e.g. an object disconnected
+ * already (0x50, P1 the pointer, P4 0 disconnected / 2 never an interrupt object).
+ */
 static inline void IoDisconnectInterrupt(PKINTERRUPT InterruptObject)
 {
     kdpc_IoDisconnectInterrupt(InterruptObject);
@@ -289,7 +299,9 @@ static inline NTSTATUS IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Par
 {
     return kdpc_IoConnectInterruptEx(Parameters);
 }
-/** IoDisconnectInterruptEx - disconnect the object a fully specified connect returned. */
+/** IoDisconnectInterruptEx - disconnect the object a fully specified connect returned, as
+ * IoDisconnectInterrupt (IRQL, waiting and bug checks alike; NULL @Parameters is obj.invalid).
+ * Other versions: nothing is done. IRQL: PASSIVE_LEVEL. */
 static inline void IoDisconnectInterruptEx(PIO_DISCONNECT_INTERRUPT_PARAMETERS Parameters)
 {
     kdpc_IoDisconnectInterruptEx(Parameters);

@@ -480,7 +480,10 @@ KDPC_EXPORT void kdpc_KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL Ol
  * KeSynchronizeExecution - run @SynchronizeRoutine at the interrupt's
  * SynchronizeIrql holding its spin lock, then restore IRQL; returns the
  * routine's value unchanged (fact 3.9). IRQL: <= SynchronizeIrql.
- * Bugchecks: sync.irql_too_high (0xC4/0x30) above SynchronizeIrql.
+ * Bugchecks: sync.irql_too_high (0xC4/0x30) above SynchronizeIrql;
+ * obj.invalid when @Interrupt is no connected interrupt object (NULL: 0x1E /
+ * 0xA; disconnected, zeroed or garbage memory: 0x50, P1 @Interrupt): looked
+ * up, never read. As a warning: FALSE, the routine is not called.
  */
 static inline BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt,
                                              PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
@@ -489,12 +492,16 @@ static inline BOOLEAN KeSynchronizeExecution(PKINTERRUPT Interrupt,
     return kdpc_KeSynchronizeExecution(Interrupt, SynchronizeRoutine, SynchronizeContext);
 }
 /** KeAcquireInterruptSpinLock - raise to SynchronizeIrql, take the interrupt lock, return the
- * entry IRQL (3.10). IRQL: <= SynchronizeIrql. Bugchecks: sync.irql_too_high. */
+ * entry IRQL (3.10). IRQL: <= SynchronizeIrql. Bugchecks: sync.irql_too_high; obj.invalid for
+ * no connected interrupt object (as KeSynchronizeExecution; as a warning nothing is taken). An
+ * IoDisconnectInterrupt on another CPU waits for the matching release. */
 static inline KIRQL KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt)
 {
     return kdpc_KeAcquireInterruptSpinLock(Interrupt);
 }
-/** KeReleaseInterruptSpinLock - release the interrupt lock and lower to @OldIrql (3.10). */
+/** KeReleaseInterruptSpinLock - release the interrupt lock and lower to @OldIrql (3.10).
+ * Bugchecks: spinlock.not_owned; obj.invalid for no interrupt object (a hold taken before a
+ * disconnect may still be released). */
 static inline void KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql)
 {
     kdpc_KeReleaseInterruptSpinLock(Interrupt, OldIrql);
