@@ -148,7 +148,10 @@ PIRP kdpc_IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
  * 0xC9/0x01 ("free an object whose type is not IO_TYPE_IRP", P2 = the
  * address), a double free included; an IRP the I/O manager built for a
  * waiting thread is 0xC9/0x02 ("free an IRP still associated with a
- * thread"). With io.invalid_object off or a warning nothing is freed.
+ * thread"); one still queued (IoStartPacket's device queue, a cancel-safe
+ * queue) is 0xC9/0x20B ("freeing an IRP that is still in use", WDM DRIVER
+ * ERROR: P2 = the caller, P3 = the IRP, P4 = its device). With
+ * io.invalid_object off or a warning nothing is freed.
  */
 void kdpc_IoFreeIrp(PIRP Irp)
 {
@@ -172,6 +175,15 @@ void kdpc_IoFreeIrp(PIRP Irp)
                         "IoBuildDeviceIoControlRequest)",
                         (void *)Irp);
         return; /* as a warning: left to the I/O manager */
+    }
+    if (r->queued) { /* Verifier's 0x20B: freeing an IRP that is still in use */
+        kdpc__violation(m, KDPC_R_IO_INVALID_OBJECT, 0xC9, 0x20B,
+                        (uintptr_t)__builtin_return_address(0), (uintptr_t)Irp,
+                        (uintptr_t)r->device, NULL,
+                        "IoFreeIrp(%p): the IRP is still queued (device queue or cancel-safe "
+                        "queue); take it out, or complete it, first",
+                        (void *)Irp);
+        return; /* as a warning: not freed, so the queue never holds freed memory */
     }
     kdpc__trace_forget(m, Irp, Irp->Size); /* trace numbers, names of objects in it */
     drop(m, r);

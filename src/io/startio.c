@@ -59,6 +59,7 @@ void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
         !kdpc__io_need(m, "IoStartPacket", KDPC_RP(kdpc_IoStartPacket), Irp, KDPC_IOK_IRP))
         return;
     kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
+    kdpc__io_irprec(Irp)->device = DeviceObject; /* the device whose queue or StartIo has it */
     kdpc__io *io = kdpc__io_of(m);
     KIRQL old = kdpc_KeRaiseIrqlToDpcLevel();
     if (CancelFunction != NULL) {
@@ -70,7 +71,7 @@ void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
                                                     &Irp->Tail.Overlay.DeviceQueueEntry, *Key)
                     : kdpc_KeInsertDeviceQueue(&DeviceObject->DeviceQueue,
                                                &Irp->Tail.Overlay.DeviceQueueEntry);
-    kdpc__irprec *r = kdpc__io_irprec(Irp);
+    kdpc__irprec *r = kdpc__io_irprec(Irp); /* NULL if another CPU completed and freed it */
     if (!inserted) {
         DeviceObject->CurrentIrp = Irp;
         if (CancelFunction != NULL) {

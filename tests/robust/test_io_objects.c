@@ -16,6 +16,7 @@
  *       IRQL_NOT_LESS_OR_EQUAL (the object, 2, 0, the routine);
  *   C1  io.invalid_object: 0xC9/0x01 (P2 = object): IoFreeIrp of a non-IRP;
  *   C2  io.invalid_object: 0xC9/0x02 (P2 = IRP): IoFreeIrp of a thread IRP;
+ *   C20B io.invalid_object: 0xC9/0x20B (P3 = IRP, P4 = device): IoFreeIrp of a queued IRP;
  *   C3  io.invalid_object: 0xC9/0x03 (P2 = IRP): IoCallDriver, not an IRP;
  *   C4  io.invalid_object: 0xC9/0x04 (P2 = device): IoCallDriver, bad device;
  *   C204 io.invalid_object: 0xC9/0x204 (P3 = IRP): IoCallDriver, NULL device;
@@ -32,7 +33,7 @@
  *
  * Catalogue (object: NULL / zero-filled / 0xCC-filled / freed / wrong type):
  *   IoCompleteRequest(Irp)            X / X / X / D44 / X
- *   IoFreeIrp(Irp)                    X / C1 / C1 / C1 / C1; thread IRP C2
+ *   IoFreeIrp(Irp)                    X / C1 / C1 / C1 / C1; thread IRP C2; still queued C20B
  *   IoReuseIrp(Irp)                   X / X / X / X / X
  *   IoCallDriver(Dev, Irp): Irp       X / C3 / C3 / C3 / C3
  *   IoCallDriver(Dev, Irp): Dev       C204 / C4 / C4 / C4 / C4
@@ -74,7 +75,7 @@
  *             through StartIo with a thread IRP freed at completion (M), still pending (M)
  *   kdpc_driver_unload                unloaded twice S; 0xCC S
  *   kdpc_driver_machine               0xCC S (NULL)
- *   => 123 cases, 123 caught (each a test below, run twice: 246 tests).
+ *   => 124 cases, 124 caught (each a test below, run twice: 248 tests).
  *
  * Left to fault containment (the pointer cannot be checked without reading it,
  * or the read happens in the driver's own code): the inline IRP macros
@@ -574,6 +575,16 @@ static void cu_free_thread_irp(void)
         IoBuildSynchronousFsdRequest(IRP_MJ_FLUSH_BUFFERS, g.dev, NULL, 0, NULL, &g.ev, &g.iosb);
     IoFreeIrp((PIRP)g.bad);
 }
+static void cu_free_queued_irp(void)
+{
+    PIRP first = IoAllocateIrp(1, FALSE);
+    PIRP second = IoAllocateIrp(1, FALSE);
+    IoStartPacket(g.dev, first, NULL, NULL);  /* the device is busy with it (StartIo keeps it) */
+    IoStartPacket(g.dev, second, NULL, NULL); /* queued behind it */
+    g.bad = second;
+    g.aux = g.dev;
+    IoFreeIrp(second);
+}
 static void cu_no_startio(void)
 {
     PIRP irp = IoAllocateIrp(1, FALSE);
@@ -717,6 +728,7 @@ static const tcase cases[] = {
     {"IoFreeIrp twice", C9(op_free_irp, T_IRP, B_FREED, 0x01, 1)},
     {"IoFreeIrp device as IRP", C9(op_free_irp, T_IRP, B_WRONG, 0x01, 1)},
     {"IoFreeIrp thread IRP", C9(cu_free_thread_irp, T_IRP, B_CUSTOM, 0x02, 1)},
+    {"IoFreeIrp still queued", cu_free_queued_irp, T_IRP, B_CUSTOM, INV, 0xC9, 0x20B, 2, 3},
     {"IoReuseIrp NULL", X(op_reuse_irp, T_IRP, B_NULL)},
     {"IoReuseIrp zero-filled", X(op_reuse_irp, T_IRP, B_ZERO)},
     {"IoReuseIrp 0xCC", X(op_reuse_irp, T_IRP, B_CC)},

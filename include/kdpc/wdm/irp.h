@@ -283,7 +283,8 @@ static inline PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
 /** IoFreeIrp - free an IRP from IoAllocateIrp / IoBuildAsynchronousFsdRequest.
  * Bugchecks: io.invalid_object: 0xC9/0x01 (P2 = the pointer) for anything that is not a live
  * IRP (freed already, never allocated, another object), 0xC9/0x02 for an IRP the I/O manager
- * built for a waiting thread, 0x1E for NULL; switched off or to a warning nothing is freed. */
+ * built for a waiting thread, 0xC9/0x20B (P3 = the IRP) for one still queued, 0x1E for NULL;
+ * switched off or to a warning nothing is freed. */
 static inline void IoFreeIrp(PIRP Irp)
 {
     kdpc_IoFreeIrp(Irp);
