@@ -142,6 +142,15 @@ KDPC_EXPORT const kdpc_violation *kdpc_machine_find_violation(const kdpc_machine
 KDPC_EXPORT const char *kdpc_machine_deadlock_report(const kdpc_machine *m);
 
 /**
+ * kdpc_machine_timeout_report() - what was still alive when kdpc_machine_run()
+ * returned KDPC_TIMEOUT: each CPU (IRQL, routine, lock it spins on, locks
+ * held), each thread not finished and what it waits on, queued DPCs, set
+ * timers, queued work items, and each IRP not completed with where it sits.
+ * Return: text owned by the machine, or NULL when the last run did not time out.
+ */
+KDPC_EXPORT const char *kdpc_machine_timeout_report(const kdpc_machine *m);
+
+/**
  * kdpc_name_routine() - give a driver routine a name for reports and traces.
  * Without a name, a routine is named from the host's symbol table (static functions too
  * when kdpc is built with libdw; only exported ones through dladdr otherwise).

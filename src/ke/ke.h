@@ -322,6 +322,12 @@ void kdpc__ke_stack_check(kdpc_machine *m, struct _KTHREAD *kt);
 /* Free @kt if its thread has ended and no handle, reference or waiter is left. */
 void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt);
 
+/* A crash of simulated code on t (t->crash) as the bug check Windows raises (crash.c). */
+void kdpc__ke_crash(kdpc_machine *m, kdpc__thread *t);
+/* What is still alive, for deadlock and timeout reports (alive.c): CPUs, threads and their
+ * waits, queued DPCs, set timers, queued work items. */
+void kdpc__ke_describe_alive(kdpc_machine *m, FILE *f);
+
 /* Layer setup (ke.c). */
 int kdpc__ke_init(kdpc_machine *m);
 void kdpc__ke_free(kdpc_machine *m);
