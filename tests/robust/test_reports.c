@@ -503,6 +503,42 @@ static void test_report_where_is_the_context_that_broke_the_rule(void **state)
     assert_true(checked > 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Code addresses with file:line                                       */
+
+static volatile UCHAR *paged;
+static KDPC touch_dpc;
+
+static void TouchPagedDpc(PKDPC d, PVOID ctx, PVOID a1, PVOID a2)
+{
+    (void)d;
+    (void)ctx;
+    (void)a1;
+    (void)a2;
+    paged[7] = 1;                 /* pageable memory at DISPATCH_LEVEL */
+    KeStallExecutionProcessor(1); /* reported at this interleaving point */
+}
+
+static void touch_entry(void *ctx)
+{
+    (void)ctx;
+    paged = ExAllocatePoolWithTag(PagedPool, 64, 'tseT');
+    KeInitializeDpc(&touch_dpc, TouchPagedDpc, NULL);
+    (void)KeInsertQueueDpc(&touch_dpc, NULL, NULL);
+}
+
+static void test_instruction_of_a_paged_touch_has_function_and_line(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 1);
+    kdpc_status st = kdpc_machine_run(m, touch_entry, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "mem.paged_touch", 0xD1);
+    const char *msg = kdpc_machine_bugcheck(m)->message;
+    assert_non_null(strstr(msg, "(TouchPagedDpc+0x"));
+    assert_non_null(strstr(msg, "test_reports.c:"));
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_unload_pending_does_not_print_the_dpc_duration_text),
         cmocka_unit_test(test_repeated_warning_printed_once_then_counted),
         cmocka_unit_test(test_report_where_is_the_context_that_broke_the_rule),
+        cmocka_unit_test(test_instruction_of_a_paged_touch_has_function_and_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
