@@ -770,6 +770,8 @@ static void print_report(kdpc_machine *m, const kdpc_violation *x)
     }
     fprintf(f, "  rule:      %s\n", x->rule);
     fprintf(f, "  guideline: %s\n", x->guideline);
+    fprintf(f, "  docs:      docs/rules.md#%s (the rule, its outcome and a broken example)\n",
+            x->rule);
     fprintf(f, "  what:      %s\n", x->message);
     if (x->routine[0] != '\0')
         fprintf(f, "  routine:   %s\n", x->routine);

@@ -86,6 +86,7 @@ static void test_static_routine_without_kdpc_name_is_named_by_its_identifier(voi
     assert_string_equal(bc->routine, "StaticUnnamedDpc");
     char *text = slurp(log);
     assert_non_null(strstr(text, "  routine:   StaticUnnamedDpc\n"));
+    assert_non_null(strstr(text, "  docs:      docs/rules.md#dpc.irql_changed "));
     free(text);
     kdpc_machine_destroy(m);
     fclose(log);
