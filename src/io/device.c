@@ -167,6 +167,7 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     }
     kdpc__scope scope = {NULL, d, false};
     kdpc__io_check_pending(m, &scope, "IoDeleteDevice");
+    kdpc__io_unqueue_inside(m, d, sizeof(*d) + d->ext_size); /* unload.pending was a warning */
     kdpc__trace_forget(m, d, sizeof(*d) + d->ext_size); /* trace numbers, names of its objects */
     kdpc__io_device_free(m, d);
     kdpc__ke_point(m);

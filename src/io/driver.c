@@ -168,6 +168,14 @@ NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
     swap_driver(c, old);
     kdpc__scope scope = {r, NULL, false};
     kdpc__io_check_pending(m, &scope, "driver unloaded");
+    /* unload.pending was a warning: nothing queued inside the objects freed below may run */
+    kdpc__io_unqueue_inside(m, r, sizeof(*r));
+    for (PDEVICE_OBJECT d = r->obj.DeviceObject; d != NULL; d = d->NextDevice) {
+        kdpc__devrec *rec = kdpc__io_devrec(m, d);
+        if (rec == NULL)
+            break;
+        kdpc__io_unqueue_inside(m, rec, sizeof(*rec) + rec->ext_size);
+    }
     driver_free(m, r);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;

@@ -154,6 +154,9 @@ typedef struct kdpc__scope {
 /* A queued DPC, a set timer or a queued work item that the teardown of @scope would leave
  * behind is unload.pending (0xCE); @what names the teardown in the report. */
 void kdpc__io_check_pending(kdpc_machine *m, const kdpc__scope *scope, const char *what);
+/* Take queued DPCs, set timers and queued work items inside [@p, @p + @bytes) out of their
+ * queues: the memory is about to be freed (pending.c). */
+void kdpc__io_unqueue_inside(kdpc_machine *m, const void *p, size_t bytes);
 
 /* Every IRP not completed and where it sits, for deadlock and timeout reports (alive.c). */
 void kdpc__io_describe_alive(kdpc_machine *m, FILE *f);

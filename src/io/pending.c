@@ -102,3 +102,59 @@ void kdpc__io_check_pending(kdpc_machine *m, const kdpc__scope *scope, const cha
                         (void *)w);
     }
 }
+
+/* ------------------------------------------------------------------ */
+/* What lies inside memory about to be freed leaves its queue first     */
+
+typedef struct span {
+    uintptr_t lo, hi;
+} span;
+
+static bool inside(const span *r, const void *p)
+{
+    return (uintptr_t)p >= r->lo && (uintptr_t)p < r->hi;
+}
+
+static bool dpc_inside(PKDPC dpc, void *arg)
+{
+    return inside(arg, dpc);
+}
+
+static bool timer_inside(PKTIMER t, void *arg)
+{
+    return t->Header.Signalling != 2 && inside(arg, t);
+}
+
+static bool work_inside(PWORK_QUEUE_ITEM item, void *arg)
+{
+    void *what = item;
+    (void)kdpc__io_work_device(item, &what);
+    return inside(arg, item) || inside(arg, what);
+}
+
+/*
+ * When unload.pending was only a warning (or off), a DPC, timer or work item
+ * inside a device or driver object about to be freed would later be run from
+ * freed memory: kdpc takes it out of its queue first, as it does for
+ * mem.free_active (Windows would go on with a corrupted queue).
+ */
+void kdpc__io_unqueue_inside(kdpc_machine *m, const void *p, size_t bytes)
+{
+    span r = {(uintptr_t)p, (uintptr_t)p + bytes};
+    for (unsigned guard = 0; guard < 4096; guard++) {
+        PKDPC d = kdpc__ke_find_queued_dpc(m, dpc_inside, &r);
+        if (d == NULL || !kdpc_KeRemoveQueueDpc(d))
+            break;
+    }
+    for (unsigned guard = 0; guard < 4096; guard++) {
+        PKTIMER t = kdpc__ke_find_set_timer(m, timer_inside, &r);
+        if (t == NULL || !kdpc_KeCancelTimer(t))
+            break;
+    }
+    for (unsigned guard = 0; guard < 4096; guard++) {
+        PWORK_QUEUE_ITEM w = kdpc__ke_find_queued_work(m, work_inside, &r);
+        if (w == NULL)
+            break;
+        kdpc__ke_unqueue_work(m, w);
+    }
+}

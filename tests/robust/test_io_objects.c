@@ -43,7 +43,10 @@
  *   IoStartNextPacket(Dev)            X / X / X / X / X
  *   IoStartNextPacketByKey(Dev)       - / - / X / - / -
  *   IoSetStartIoAttributes(Dev)       X / - / X / X / -
- *   IoDeleteDevice(Dev)               X / X / X / C240 / X; still attached C201
+ *   IoDeleteDevice(Dev)               X / X / X / C240 / X; still attached C201; a KTIMER
+ *                                     set in its extension: unload.pending 0xCE (P1 = the
+ *                                     timer), and as a warning the timer never fires in freed
+ *                                     memory
  *   IoCreateDevice(Driver)            S / X / X / X / X
  *   IoInitializeDpcRequest(Dev)       X / - / X / X / -
  *   IoRequestDpc(Dev)                 X / X / - / X / -
@@ -75,7 +78,7 @@
  *             through StartIo with a thread IRP freed at completion (M), still pending (M)
  *   kdpc_driver_unload                unloaded twice S; 0xCC S
  *   kdpc_driver_machine               0xCC S (NULL)
- *   => 124 cases, 124 caught (each a test below, run twice: 248 tests).
+ *   => 125 cases, 125 caught (each a test below, run twice: 250 tests).
  *
  * Left to fault containment (the pointer cannot be checked without reading it,
  * or the read happens in the driver's own code): the inline IRP macros
@@ -585,6 +588,22 @@ static void cu_free_queued_irp(void)
     g.aux = g.dev;
     IoFreeIrp(second);
 }
+static void cu_delete_with_timer_set(void)
+{
+    PDEVICE_OBJECT d = NULL;
+    if (!NT_SUCCESS(IoCreateDevice(g.drv, sizeof(KTIMER), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &d)))
+        return;
+    PKTIMER timer = (PKTIMER)d->DeviceExtension;
+    KeInitializeTimer(timer);
+    LARGE_INTEGER due;
+    due.QuadPart = -10000; /* 1 ms */
+    (void)KeSetTimer(timer, due, NULL);
+    g.bad = timer;
+    IoDeleteDevice(d); /* unload.pending; as a warning the timer leaves its queue first */
+    LARGE_INTEGER wait;
+    wait.QuadPart = -50 * 10000; /* 50 ms: past the due time and several clock ticks */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &wait);
+}
 static void cu_no_startio(void)
 {
     PIRP irp = IoAllocateIrp(1, FALSE);
@@ -771,6 +790,8 @@ static const tcase cases[] = {
     {"IoDeleteDevice twice", C9(op_delete_dev, T_DEV, B_FREED, 0x240, 3)},
     {"IoDeleteDevice IRP as device", X(op_delete_dev, T_DEV, B_WRONG)},
     {"IoDeleteDevice still attached", C9(cu_delete_attached, T_DEV, B_CUSTOM, 0x201, 3)},
+    {"IoDeleteDevice with a timer set in its extension", cu_delete_with_timer_set, T_DEV, B_CUSTOM,
+     "unload.pending", 0xCE, ANY, 0, -1},
     {"IoCreateDevice NULL driver", op_create_dev, T_DRV, B_NULL, NULL, 0, ANY, -1, -1},
     {"IoCreateDevice zero-filled driver", X(op_create_dev, T_DRV, B_ZERO)},
     {"IoCreateDevice 0xCC driver", X(op_create_dev, T_DRV, B_CC)},
@@ -874,8 +895,10 @@ static kdpc_machine *run_case(const tcase *tc, kdpc_rule_action action, kdpc_sta
     memset(storage, 0, sizeof storage);
     current = tc;
     kdpc_machine *m = kt_machine(1, 77);
-    if (action != KDPC_RULE_DEFAULT)
+    if (action != KDPC_RULE_DEFAULT) {
         assert_int_equal(kdpc_rule_set(m, "io.*", action), KDPC_OK);
+        assert_int_equal(kdpc_rule_set(m, "unload.pending", action), KDPC_OK);
+    }
     *st = kdpc_machine_run(m, entry, NULL);
     return m;
 }
