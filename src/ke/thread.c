@@ -56,6 +56,10 @@ static void forget_stack_locks(kdpc_machine *m, const struct _KTHREAD *kt)
         lo = top - size;
     }
     kdpc__lock_forget_range(m, lo, top);
+    /* the reports' names and KeInitializeSpinLock call sites of objects there (with a trace, the
+     * trace forgets them at the thread's exit event) */
+    if (m->trace == NULL)
+        kdpc__ver_forget_range(m, (const void *)lo, (size_t)(top - lo));
 }
 
 struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVOID ctx,

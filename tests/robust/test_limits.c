@@ -227,8 +227,7 @@ static void locks_in_pool(void *ctx)
             S.failed++;
             continue;
         }
-        *blocks[i] = 0; /* an initialised lock (KeInitializeSpinLock's call-site record is the
-                           reports' bookkeeping, not measured here) */
+        KeInitializeSpinLock(blocks[i]);
         KIRQL old;
         KeAcquireSpinLock(blocks[i], &old);
         KeReleaseSpinLock(blocks[i], old);
@@ -266,7 +265,8 @@ static __attribute__((noinline)) ULONG lock_at_depth(ULONG depth)
     frame[0] = (UCHAR)depth;
     if (depth > 0)
         return lock_at_depth(depth - 1) + frame[0];
-    KSPIN_LOCK lock = 0; /* initialised (see locks_in_pool) */
+    KSPIN_LOCK lock;
+    KeInitializeSpinLock(&lock);
     KIRQL old;
     KeAcquireSpinLock(&lock, &old);
     KeReleaseSpinLock(&lock, old);
