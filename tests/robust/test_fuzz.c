@@ -26,8 +26,10 @@
  * "fuzz: seed N" is printed to stderr (flushed) before each run, so after a
  * host crash the last line names the seed. Environment:
  *   KDPC_FUZZ_SEED=N   run only seed N (with KDPC_FUZZ_RUNS: N, N+1, ...)
- *   KDPC_FUZZ_RUNS=K   number of seeds (default: 1200, 300 under ASan, 100 under TSan)
+ *   KDPC_FUZZ_RUNS=K   number of seeds (default: 2000, 600 under ASan, 150 under TSan)
  *   KDPC_FUZZ_REPEAT=R run each seed R times (a seed must end the same way every time)
+ *   KDPC_FUZZ_MISUSE=P misuse rate per mille on every seed (longer campaigns)
+ *   KDPC_FUZZ_WARN=0|1 every rule a warning on no seed / on every seed
  *   KDPC_FUZZ_LOG=1    reports on stderr
  *   KDPC_FUZZ_VERBOSE=1 one line per run (config, outcome, rule)
  *   KDPC_FUZZ_OPS=1    every step of every context on stderr
@@ -61,11 +63,11 @@
 #endif
 
 #if defined(FZ_TSAN)
-#define FZ_DEFAULT_RUNS 100u
+#define FZ_DEFAULT_RUNS 150u
 #elif defined(FZ_ASAN)
-#define FZ_DEFAULT_RUNS 300u
+#define FZ_DEFAULT_RUNS 600u
 #else
-#define FZ_DEFAULT_RUNS 1200u
+#define FZ_DEFAULT_RUNS 2000u
 #endif
 
 /*
@@ -144,6 +146,7 @@ typedef struct fz_ext {
 struct fz_run {
     kdpc_machine *m;
     uint64_t seed;
+    unsigned cpus;
     unsigned misuse_permille; /* chance per step that the call is a misuse */
     int warn_all;             /* every rule switched to warnings */
     int crash_where;          /* 0 none, 1 DPC, 2 ISR, 3 thread */
@@ -200,6 +203,8 @@ struct fz_run {
 static fz_run *fz_current;
 /* KDPC_FUZZ_OPS=1: every step on stderr (context, choice, IRQL) */
 static int fz_oplog;
+/* KDPC_FUZZ_SKIP=mask: misuse kinds (bit n = case n) left out */
+static uint64_t fz_skip_mask;
 
 /* ------------------------------------------------------------------ */
 /* Crash on purpose                                                    */
@@ -450,7 +455,10 @@ static NTSTATUS FzIrpDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
 {
     (void)DeviceObject;
     fz_run *r = Context;
-    IoFreeIrp(Irp);
+    /* With the double-completion misuse on, the IRP is kept (freed with the machine): freed, its
+     * memory could hold the next IRP, which the second completion would then complete. */
+    if (!r->dpc_double_complete)
+        IoFreeIrp(Irp);
     InterlockedDecrement(&r->irps_out);
     return STATUS_MORE_PROCESSING_REQUIRED;
 }
@@ -527,12 +535,29 @@ static void FzThread(PVOID StartContext)
 /* ------------------------------------------------------------------ */
 /* Misuse: one call that breaks a rule                                 */
 
+/*
+ * A double free is well defined only while nothing else can allocate in between: freed memory
+ * may hold the next IRP, block or work item at once, and a second free would then free another
+ * owner's live object (as on Windows without special pool). So double frees happen on one CPU
+ * at DISPATCH_LEVEL (no thread or DPC runs in between; the ISR allocates nothing).
+ */
+static bool fz_exclusive_begin(fz_run *r, KIRQL *old)
+{
+    if (r->cpus != 1 || irql() > DISPATCH_LEVEL)
+        return false;
+    KeRaiseIrql(DISPATCH_LEVEL, old);
+    return true;
+}
+
 static void fz_misuse(fz_run *r, fz_ctx *c)
 {
     fz_rng *g = &c->rng;
     KIRQL now = irql();
+    KIRQL old;
     void *p;
     unsigned op = fz_below(g, 33);
+    if (fz_skip_mask & (1ull << op))
+        return; /* KDPC_FUZZ_SKIP: this kind is left out (to find which misuse matters) */
     if (fz_oplog)
         fprintf(stderr, "  ctx %d misuse %u irql %d\n", c->id, op, (int)now);
     switch (op) {
@@ -569,20 +594,25 @@ static void fz_misuse(fz_run *r, fz_ctx *c)
             ExReleaseFastMutex(&r->fmutex);
         break;
     case 6: /* pool freed twice */
-        p = ExAllocatePool2(POOL_FLAG_NON_PAGED, 32, 'zzuF');
-        if (p != NULL) {
-            ExFreePool(p);
-            ExFreePool(p);
+        if (fz_exclusive_begin(r, &old)) {
+            p = ExAllocatePool2(POOL_FLAG_NON_PAGED, 32, 'zzuF');
+            if (p != NULL) {
+                ExFreePool(p);
+                ExFreePool(p);
+            }
+            KeLowerIrql(old);
         }
         break;
-    case 7: { /* IRP freed twice */
-        PIRP irp = IoAllocateIrp(1, FALSE);
-        if (irp != NULL) {
-            IoFreeIrp(irp);
-            IoFreeIrp(irp);
+    case 7: /* IRP freed twice */
+        if (fz_exclusive_begin(r, &old)) {
+            PIRP irp = IoAllocateIrp(1, FALSE);
+            if (irp != NULL) {
+                IoFreeIrp(irp);
+                IoFreeIrp(irp);
+            }
+            KeLowerIrql(old);
         }
         break;
-    }
     case 8: /* a zeroed or garbage event */
         if ((p = garbage(r, g)) != NULL)
             (void)KeSetEvent((PRKEVENT)p, IO_NO_INCREMENT, FALSE);
@@ -660,16 +690,16 @@ static void fz_misuse(fz_run *r, fz_ctx *c)
         if (r->dev != NULL && now < DISPATCH_LEVEL)
             IoStartNextPacket(r->dev, FALSE);
         break;
-    case 17: { /* IoFreeWorkItem twice */
-        if (r->dev == NULL || now > DISPATCH_LEVEL)
-            break;
-        PIO_WORKITEM w = IoAllocateWorkItem(r->dev);
-        if (w != NULL) {
-            IoFreeWorkItem(w);
-            IoFreeWorkItem(w);
+    case 17: /* IoFreeWorkItem twice */
+        if (r->dev != NULL && fz_exclusive_begin(r, &old)) {
+            PIO_WORKITEM w = IoAllocateWorkItem(r->dev);
+            if (w != NULL) {
+                IoFreeWorkItem(w);
+                IoFreeWorkItem(w);
+            }
+            KeLowerIrql(old);
         }
         break;
-    }
     case 18: /* paged pool at DISPATCH_LEVEL */
         if (now <= DISPATCH_LEVEL) {
             KIRQL o;
@@ -891,9 +921,12 @@ static void fz_legal(fz_run *r, fz_ctx *c)
             (void)KeReadStateTimer(&r->timers[i]);
             break;
         default: {
+            /* one draw per statement: argument order is unspecified, and a seed must mean the
+             * same run whatever the compiler */
             LONG period = fz_below(g, 4) == 0 ? (LONG)(1 + fz_below(g, 30)) : 0;
-            (void)KeSetTimerEx(&r->timers[i], rel_ms(fz_below(g, 40)), period,
-                               fz_below(g, 5) == 0 ? NULL : &r->timer_dpcs[i]);
+            unsigned due = fz_below(g, 40);
+            PKDPC dpc = fz_below(g, 5) == 0 ? NULL : &r->timer_dpcs[i];
+            (void)KeSetTimerEx(&r->timers[i], rel_ms(due), period, dpc);
             break;
         }
         }
@@ -1130,8 +1163,18 @@ typedef struct fz_result {
     bool sound; /* legal code ended KDPC_OK, and every other end came with its report */
 } fz_result;
 
+static uint64_t env_u64(const char *name, uint64_t dflt, bool *set)
+{
+    const char *v = getenv(name);
+    if (set != NULL)
+        *set = v != NULL && v[0] != '\0';
+    if (v == NULL || v[0] == '\0')
+        return dflt;
+    return strtoull(v, NULL, 0);
+}
+
 /* Build, run and destroy one machine for @seed. */
-static fz_result fz_run_seed(uint64_t seed, size_t trace_capacity)
+static fz_result fz_run_seed(uint64_t seed, size_t trace_capacity, bool overrides)
 {
     fz_rng g = {seed ^ 0xD1B54A32D192ED03ull};
     kdpc_config cfg;
@@ -1140,6 +1183,7 @@ static fz_result fz_run_seed(uint64_t seed, size_t trace_capacity)
     cfg.seed = seed;
     const char *ops = getenv("KDPC_FUZZ_OPS");
     fz_oplog = ops != NULL && ops[0] == '1';
+    fz_skip_mask = env_u64("KDPC_FUZZ_SKIP", 0, NULL);
     const char *log = getenv("KDPC_FUZZ_LOG");
     cfg.log = (log != NULL && log[0] == '1') ? stderr : NULL;
     cfg.run_step_limit = 20000;
@@ -1163,10 +1207,18 @@ static fz_result fz_run_seed(uint64_t seed, size_t trace_capacity)
     fz_run *r = calloc(1, sizeof(*r));
     assert_non_null(r);
     r->seed = seed;
+    r->cpus = cfg.cpus;
     r->budget = 600;
     /* about half the seeds are legal code, the rest misuse at 1..10 % per step */
     r->misuse_permille = fz_below(&g, 2) == 0 ? 0 : 10 + fz_below(&g, 90);
     r->warn_all = fz_below(&g, 6) == 0;
+    bool forced = false;
+    uint64_t v = env_u64("KDPC_FUZZ_MISUSE", 0, &forced);
+    if (overrides && forced)
+        r->misuse_permille = (unsigned)(v > 1000 ? 1000 : v);
+    v = env_u64("KDPC_FUZZ_WARN", 0, &forced);
+    if (overrides && forced)
+        r->warn_all = v != 0;
     unsigned crash = fz_below(&g, 50);
     r->crash_where = crash == 0 ? 1 : crash == 1 ? 2 : crash == 2 ? 3 : 0;
     r->crash_after = 5 + (long)fz_below(&g, 200);
@@ -1240,16 +1292,6 @@ static bool fz_known(uint64_t seed)
     return false;
 }
 
-static uint64_t env_u64(const char *name, uint64_t dflt, bool *set)
-{
-    const char *v = getenv(name);
-    if (set != NULL)
-        *set = v != NULL && v[0] != '\0';
-    if (v == NULL || v[0] == '\0')
-        return dflt;
-    return strtoull(v, NULL, 0);
-}
-
 static void test_fuzz_seeds(void **state)
 {
     (void)state;
@@ -1266,7 +1308,7 @@ static void test_fuzz_seeds(void **state)
             continue;
         fprintf(stderr, "fuzz: seed %llu\n", (unsigned long long)seed);
         fflush(stderr);
-        fz_result res = fz_run_seed(seed, 0);
+        fz_result res = fz_run_seed(seed, 0, true);
         bool known_end = res.status == KDPC_OK || res.status == KDPC_BUGCHECK ||
                          res.status == KDPC_DEADLOCK || res.status == KDPC_TIMEOUT;
         if (known_end)
@@ -1302,8 +1344,8 @@ static void test_fuzz_replay(void **state)
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
         fprintf(stderr, "fuzz: seed %llu (replay)\n", (unsigned long long)seeds[i]);
         fflush(stderr);
-        fz_result a = fz_run_seed(seeds[i], 4096);
-        fz_result b = fz_run_seed(seeds[i], 4096);
+        fz_result a = fz_run_seed(seeds[i], 4096, false);
+        fz_result b = fz_run_seed(seeds[i], 4096, false);
         if (a.status != b.status || a.violations != b.violations || a.digest != b.digest ||
             a.steps != b.steps)
             fprintf(stderr,
