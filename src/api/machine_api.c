@@ -290,6 +290,7 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
     kdpc__watch_run_end(m);
     kdpc__pool_run_end(m);
     kdpc__fault_disable();
+    kdpc__ver_run_end(m); /* summary lines of repeated warnings */
     m->last_status = st;
     drive_end(m);
     return st;

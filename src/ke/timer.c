@@ -126,7 +126,9 @@ bool kdpc__ke_timers_pending(kdpc_machine *m, bool include_periodic, uint64_t *n
     for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
         PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
         check_queued(m, t);
-        if (include_periodic || kdpc__ke_timer_period_ns(t) == 0) {
+        /* A periodic timer with no DPC and no waiter wakes nobody: it cannot end a deadlock. */
+        bool wakes = t->Dpc != NULL || !IsListEmpty(&t->Header.WaitListHead);
+        if (kdpc__ke_timer_period_ns(t) == 0 || (include_periodic && wakes)) {
             *next_due = t->DueTime.QuadPart;
             return true;
         }
