@@ -520,8 +520,15 @@ NTSTATUS kdpc_ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess
 void kdpc_ObDereferenceObject(PVOID Object)
 {
     kdpc__thread *t = kdpc__self();
-    if (t == NULL || Object == NULL)
+    if (t == NULL)
         return;
+    /* obj.invalid: NULL faults (0x1E / 0xA); as a warning: ignored */
+    if (Object == NULL) {
+        if (t->cpu != NULL)
+            (void)kdpc__ke_check_ptr(t->m, Object, 0, false, t->cpu->irql,
+                                     KDPC_RP(kdpc_ObDereferenceObject), "ObDereferenceObject");
+        return;
+    }
     for (struct _KTHREAD *kt = kdpc__ke_of(t->m)->all_threads; kt != NULL; kt = kt->all_next) {
         if (kt == Object && kt->refs > 0) {
             kt->refs--;
@@ -529,4 +536,9 @@ void kdpc_ObDereferenceObject(PVOID Object)
             return;
         }
     }
+    /* No reference of it is held (the only objects kdpc references are thread objects): Driver
+     * Verifier's 0xC4/0x3F, P2 the object, P3 -1 (the dereference case). As a warning: ignored. */
+    if (t->cpu != NULL)
+        kdpc__violation(t->m, KDPC_R_OBJ_INVALID, 0xC4, 0x3F, (uintptr_t)Object, (uint64_t)-1, 0,
+                        NULL, "ObDereferenceObject(%p): no reference to it is held", Object);
 }

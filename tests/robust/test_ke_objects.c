@@ -20,6 +20,8 @@
  *   KeWaitForSingleObject                        N 0xC4/0xE1;  Z C 0xC4/0x1002; W (a KDPC) 0x1002
  *   KeWaitForMultipleObjects                     array N 0x1E; an object N/Z: as above
  *   KeInitializeSemaphore(s, -5, -1), (5, 2)     0x1E/STATUS_INVALID_PARAMETER P3=obj
+ *   ObDereferenceObject                          N 0x1E;  Z C W (no reference held) 0xC4/0x3F
+ *                                                P2=obj, P3 -1 (Verifier's dereference check)
  *   ExInitializeFastMutex                        N 0x1E
  *   ExAcquire/TryToAcquire/ReleaseFastMutex(Unsafe)  N 0xC4/0xE1;  Z C W 0xC4/0x1002 P2=obj
  *  timer.h
@@ -69,12 +71,17 @@
  *   ExInitializeWorkItem                         N: an inline store in the driver: left to
  *                                                the crash containment (ke.crash)
  *
- * Cases tested below: every line above with a code (123 cases, table `cases`), each run
- * twice: with the rule's default (the bug check, its code, P1 and the object's address where
- * Windows puts it) and switched to a warning (the call returns, the run ends KDPC_OK with the
- * warning recorded). Not caught: a pointer that is mapped but points at unrelated memory whose
- * first bytes happen to look like a valid header, and a pointer to unmapped memory that is
- * not NULL and not a 0xCC.. pattern (left to the crash containment).
+ * Cases tested below: 148 of the lines above (table `cases`; every routine's N case and at
+ * least one of its Z / C / W cases, the variants that share a check are not all repeated), each
+ * run twice: with the rule's default (the bug check, its code, P1 and the object's address
+ * where Windows puts it) and switched to a warning (the call returns, the run ends KDPC_OK with
+ * the warning recorded). Plus a set timer overwritten while queued (whatever the switch), the
+ * Type / Size values KeInitialize* writes, and correct use that records nothing.
+ * Not caught: a pointer that is mapped but points at unrelated memory whose first bytes happen
+ * to look like a valid header, and a pointer to unmapped memory that is not NULL and not a
+ * 0xCC.. pattern (both left to the crash containment, ke.crash); a timer left set in a
+ * function's returned frame is found when the thread ends (or when the frame is overwritten
+ * and the queue is walked), not at the return itself.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +213,8 @@ OC(MuRelC, obj_cc, (void)KeReleaseMutex(o, FALSE))
 OC(MuRelW, obj_event, (void)KeReleaseMutex(o, FALSE))
 OC(MuReadN, obj_null, (void)KeReadStateMutex(o))
 OC(MuReadZ, obj_zero, (void)KeReadStateMutex(o))
+OC(ObDerefN, obj_null, ObDereferenceObject(o))
+OC(ObDerefZ, obj_zero, ObDereferenceObject(o))
 /* waits */
 static LARGE_INTEGER oc_poll;
 OC(WaitN, obj_null, (void)KeWaitForSingleObject(o, Executive, KernelMode, FALSE, NULL))
@@ -526,6 +535,8 @@ static const ocase cases[] = {
     {"KeReleaseMutex(a KEVENT)", MuRelW, OBJ, 0xC4, 0x1002, 1},
     {"KeReadStateMutex(NULL)", MuReadN, OBJ, 0xC4, 0xE1, 1},
     {"KeReadStateMutex(zeroed)", MuReadZ, OBJ, 0xC4, 0x1002, 1},
+    {"ObDereferenceObject(NULL)", ObDerefN, OBJ, 0x1E, AV, 3},
+    {"ObDereferenceObject(not referenced)", ObDerefZ, OBJ, 0xC4, 0x3F, 1},
     /* waits */
     {"KeWaitForSingleObject(NULL)", WaitN, OBJ, 0xC4, 0xE1, 1},
     {"KeWaitForSingleObject(zeroed)", WaitZ, OBJ, 0xC4, 0x1002, 1},
