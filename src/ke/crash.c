@@ -105,7 +105,12 @@ void kdpc__ke_crash(kdpc_machine *m, kdpc__thread *t)
     /* In a DPC or ISR (a routine nested on this thread's stack) or at raised IRQL. */
     bool nested = c != NULL && (c->routine != NULL || c->in_hook != 0);
     char where[200];
-    kdpc__symbol_describe(cr->ip, where, sizeof(where));
+    /* Not after abort(): the C library may have aborted with its allocator locked (a corrupted
+     * heap), and the symbolizer allocates. */
+    if (cr->sig == SIGABRT)
+        snprintf(where, sizeof(where), "%#" PRIxPTR, cr->ip);
+    else
+        kdpc__symbol_describe(cr->ip, where, sizeof(where));
     const uint64_t ip = cr->ip;
 
     if (cr->sig == KDPC_HANG_SIGNAL) {

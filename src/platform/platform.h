@@ -35,6 +35,8 @@ void kdpc__mutex_unlock(kdpc__mutex *mu);
 int kdpc__cond_init(kdpc__cond *cv);
 void kdpc__cond_destroy(kdpc__cond *cv);
 void kdpc__cond_wait(kdpc__cond *cv, kdpc__mutex *mu);
+/* As kdpc__cond_wait, but returns after about @ms of host time at the latest. */
+void kdpc__cond_wait_ms(kdpc__cond *cv, kdpc__mutex *mu, unsigned ms);
 void kdpc__cond_signal(kdpc__cond *cv);
 void kdpc__cond_broadcast(kdpc__cond *cv);
 
@@ -95,9 +97,24 @@ void kdpc__crash_handler_set(kdpc__crash_fn *fn);
  * runs. */
 #define KDPC_HANG_SIGNAL 24 /* SIGXCPU on Linux and macOS */
 int kdpc__hostthread_signal(const kdpc__hostthread *t, int sig);
-/* Call fn() about every period_ms on a host thread of kdpc's own, for the rest of the
- * process (started once; later calls return 0 and change nothing). */
-int kdpc__host_ticker_start(void (*fn)(void), unsigned period_ms);
+
+/* > 0 while the calling host thread is inside host code that must not be left by a jump: it
+ * holds a host lock (a kdpc__mutex, the symbolizer's) or is in the C library's loader or
+ * unwinder. The hang signal is ignored there (the watchdog sends it again later) and a crash
+ * there is not contained (it is kdpc's own, not the driver's). */
+#if defined(__GNUC__) || defined(__clang__)
+extern _Thread_local unsigned kdpc__host_busy __attribute__((tls_model("initial-exec")));
+#else
+extern _Thread_local unsigned kdpc__host_busy;
+#endif
+static inline void kdpc__host_busy_enter(void)
+{
+    kdpc__host_busy++;
+}
+static inline void kdpc__host_busy_leave(void)
+{
+    kdpc__host_busy--;
+}
 
 /* posix/symbol.c: names of code addresses. */
 /* Name of the function that starts exactly at addr, or NULL when the host cannot tell. */

@@ -64,6 +64,11 @@ void kdpc__contain_crash(const kdpc__crash *cr)
     /* Only the baton holder runs simulated code; elsewhere kdpc itself waits for the baton. */
     if (__atomic_load_n(&t->m->baton, __ATOMIC_RELAXED) != t)
         return;
+    /* Inside host code holding a lock (kdpc's mutex, the symbolizer, the unwinder): a jump
+     * would leave the lock held. The watchdog's signal comes again later; a crash there is
+     * kdpc's own and goes to the host. */
+    if (kdpc__host_busy != 0)
+        return;
     t->crash = *cr;
     siglongjmp(t->base, KDPC_UNWIND_CRASH);
 }
@@ -193,94 +198,38 @@ static void reap_finished(kdpc_machine *m)
     }
 }
 
-static kdpc_status run_now(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns);
-
 /* ------------------------------------------------------------------ */
 /* Host-time watchdog                                                   */
 /*
  * Every run ends at its step limit, but a driver loop that never calls the
- * kernel passes no interleaving point. A ticker thread looks at every
- * machine in a run; when its step count has not moved for cfg.host_hang_ms
- * of host time, the host thread holding the baton gets KDPC_HANG_SIGNAL,
- * which the crash path turns into a report (hooks.crash).
+ * kernel passes no interleaving point. The run's caller, which only waits
+ * while the run goes on, looks at the step count every WATCH_PERIOD_MS;
+ * when it has not moved for cfg.host_hang_ms of host time, the host thread
+ * holding the baton gets KDPC_HANG_SIGNAL, which the crash path turns into a
+ * report (hooks.crash). Called with m->mu held.
  */
 #define WATCH_PERIOD_MS 100u
 
-static atomic_flag registry_lock = ATOMIC_FLAG_INIT;
-static kdpc_machine *registry;
-
-static void registry_enter(void)
+static void watch(kdpc_machine *m, uint64_t *last_steps, unsigned *idle_ms)
 {
-    while (atomic_flag_test_and_set_explicit(&registry_lock, memory_order_acquire))
-        ;
-}
-
-static void registry_leave(void)
-{
-    atomic_flag_clear_explicit(&registry_lock, memory_order_release);
-}
-
-static void watch_tick(void)
-{
-    registry_enter();
-    for (kdpc_machine *m = registry; m != NULL; m = m->watch_next) {
-        uint64_t steps = atomic_load_explicit(&m->steps, memory_order_relaxed);
-        if (steps != m->watch_steps) {
-            m->watch_steps = steps;
-            m->watch_idle_ms = 0;
-            continue;
-        }
-        m->watch_idle_ms += WATCH_PERIOD_MS;
-        if (m->cfg.host_hang_ms == 0 || m->watch_idle_ms < m->cfg.host_hang_ms)
-            continue;
-        /* Again after every further host_hang_ms: a signal may land where no simulated code
-         * runs (it is ignored there) or wait for a sanitizer's next safe point. */
-        m->watch_idle_ms = 0;
-        kdpc__mutex_lock(&m->mu);
-        kdpc__thread *holder = m->baton;
-        if (holder != NULL && !atomic_load(&m->halted))
-            (void)kdpc__hostthread_signal(&holder->host, KDPC_HANG_SIGNAL);
-        kdpc__mutex_unlock(&m->mu);
-    }
-    registry_leave();
-}
-
-static void watch_begin(kdpc_machine *m)
-{
-    if (m->cfg.host_hang_ms == 0)
+    uint64_t steps = atomic_load_explicit(&m->steps, memory_order_relaxed);
+    if (steps != *last_steps) {
+        *last_steps = steps;
+        *idle_ms = 0;
         return;
-    (void)kdpc__host_ticker_start(watch_tick, WATCH_PERIOD_MS);
-    registry_enter();
-    m->watch_steps = atomic_load_explicit(&m->steps, memory_order_relaxed);
-    m->watch_idle_ms = 0;
-    m->watch_next = registry;
-    registry = m;
-    registry_leave();
-}
-
-static void watch_end(kdpc_machine *m)
-{
-    if (m->cfg.host_hang_ms == 0)
-        return;
-    registry_enter();
-    for (kdpc_machine **p = &registry; *p != NULL; p = &(*p)->watch_next) {
-        if (*p == m) {
-            *p = m->watch_next;
-            break;
-        }
     }
-    registry_leave();
+    *idle_ms += WATCH_PERIOD_MS;
+    if (*idle_ms < m->cfg.host_hang_ms)
+        return;
+    /* Again after every further host_hang_ms: the signal is ignored where the thread holds a
+     * host lock, and a sanitizer may hold it until the thread's next intercepted call. */
+    *idle_ms = 0;
+    kdpc__thread *holder = m->baton;
+    if (holder != NULL && !atomic_load(&m->halted))
+        (void)kdpc__hostthread_signal(&holder->host, KDPC_HANG_SIGNAL);
 }
 
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
-{
-    watch_begin(m);
-    kdpc_status st = run_now(m, entry, deadline_ns);
-    watch_end(m);
-    return st;
-}
-
-static kdpc_status run_now(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
 {
     kdpc__mutex_lock(&m->mu);
     /* The entry becomes ready; CPU 0's thread gets the baton first (its idle thread takes the
@@ -295,8 +244,15 @@ static kdpc_status run_now(kdpc_machine *m, kdpc__thread *entry, uint64_t deadli
     m->run_result = KDPC_OK;
     m->baton = first;
     kdpc__cond_signal(&first->cv);
+    uint64_t last_steps = 0;
+    unsigned idle_ms = 0;
     while (!m->run_done) {
-        kdpc__cond_wait(&m->run_cv, &m->mu);
+        if (m->cfg.host_hang_ms != 0) {
+            kdpc__cond_wait_ms(&m->run_cv, &m->mu, WATCH_PERIOD_MS);
+            watch(m, &last_steps, &idle_ms);
+        } else {
+            kdpc__cond_wait(&m->run_cv, &m->mu);
+        }
         if (!m->run_done && !atomic_load(&m->halted))
             reap_finished(m);
     }

@@ -164,10 +164,6 @@ struct kdpc_machine {
     uint64_t step_limit;      /* B: the run ends after this many (0: none) */
     bool timed_out_on_steps;  /* B: the last KDPC_TIMEOUT came from the step limit */
     char timeout_reason[384]; /* B: why the run timed out, when not a limit ("" otherwise) */
-    /* host-time watchdog (machine.c): W = under the registry lock */
-    kdpc_machine *watch_next; /* W: machines in a run */
-    uint64_t watch_steps;     /* W: steps at the last look */
-    unsigned watch_idle_ms;   /* W: host time since steps last moved (or the last signal) */
     kdpc__thread *resume;     /* M: thread stopped by the deadline; goes on first next run */
     uint64_t switches;        /* B: baton handoffs */
 

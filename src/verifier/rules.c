@@ -357,7 +357,9 @@ void kdpc__ver_lock_site(kdpc_machine *m, const void *lock)
     if (s == NULL)
         return;
     void *pc[SITE_FRAMES + 1];
+    kdpc__host_busy_enter(); /* the first call loads the unwinder: not to be left by a jump */
     int n = backtrace(pc, SITE_FRAMES + 1); /* pc[0] is this function */
+    kdpc__host_busy_leave();
     for (int i = 1; i < n; i++)
         s->pc[s->n++] = pc[i];
     free(kdpc__ptrmap_del(&r->sites, (uintptr_t)lock));

@@ -163,11 +163,11 @@ static void chain(int sig, siginfo_t *si, void *uctx)
 static void on_fault(int sig, siginfo_t *si, void *uctx)
 {
     uintptr_t addr = (uintptr_t)si->si_addr;
-    bool write = false;
+    bool is_write = false;
     uintptr_t ip = 0;
 #if defined(__x86_64__) && defined(REG_ERR)
     ucontext_t *uc = uctx;
-    write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+    is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
     ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 #elif defined(__aarch64__)
     ucontext_t *uc = uctx;
@@ -176,7 +176,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
     (void)uctx;
 #endif
     bool memory = sig == SIGSEGV || sig == SIGBUS;
-    if (memory && in_region(addr, write, ip))
+    if (memory && in_region(addr, is_write, ip))
         return;
     kdpc__crash_fn *fn = atomic_load(&crash_fn);
     if (fn != NULL) {
@@ -185,7 +185,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
         cr.sig = sig;
         cr.code = si->si_code;
         cr.ip = ip;
-        cr.write = write;
+        cr.write = is_write;
         if (memory) {
             /* A general-protection fault (a non-canonical address such as 0xCCCC...) comes
              * with si_code SI_KERNEL and no address. */
@@ -194,6 +194,16 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
             cr.stack_overflow = cr.addr_known && kdpc__hostthread_in_guard(addr);
         } else if (sig != SIGABRT && sig != KDPC_HANG_SIGNAL) {
             cr.addr = addr; /* the faulting instruction */
+        }
+        if (sig == SIGABRT) {
+            /* The C library aborts with its allocator locked when it finds the heap corrupted;
+             * the report below needs the allocator. Say so first, async-signal-safely. */
+            static const char note[] =
+                "kdpc: abort() on a simulated thread; reporting it as a bug check (if no report "
+                "follows, the C library aborted on a corrupted host heap: see its message "
+                "above)\n";
+            ssize_t w = write(STDERR_FILENO, note, sizeof(note) - 1);
+            (void)w;
         }
         fn(&cr); /* returns only when the crash is not simulated code's */
     }

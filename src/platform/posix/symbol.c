@@ -232,6 +232,7 @@ const char *kdpc__symbol_name(const void *addr)
     memcpy(&p, &addr, sizeof(p));
 #if defined(KDPC_HAVE_LIBDW)
     const char *dname = NULL;
+    kdpc__host_busy_enter();
     pthread_mutex_lock(&dw_mu);
     Dwfl *d = dw_get();
     if (d != NULL) {
@@ -245,6 +246,7 @@ const char *kdpc__symbol_name(const void *addr)
         }
     }
     pthread_mutex_unlock(&dw_mu);
+    kdpc__host_busy_leave();
     if (dname != NULL)
         return dname;
 #endif
@@ -263,9 +265,11 @@ char *kdpc__symbol_describe(uintptr_t addr, char *buf, size_t n)
         return buf;
     }
 #if defined(KDPC_HAVE_LIBDW)
+    kdpc__host_busy_enter();
     pthread_mutex_lock(&dw_mu);
     bool done = dw_describe(addr, buf, n, true);
     pthread_mutex_unlock(&dw_mu);
+    kdpc__host_busy_leave();
     if (done)
         return buf;
 #endif
@@ -285,9 +289,11 @@ const char *kdpc__symbol_label(uintptr_t addr, char *buf, size_t n)
     if (n == 0 || addr == 0)
         return NULL;
 #if defined(KDPC_HAVE_LIBDW)
+    kdpc__host_busy_enter();
     pthread_mutex_lock(&dw_mu);
     bool done = dw_describe(addr, buf, n, false);
     pthread_mutex_unlock(&dw_mu);
+    kdpc__host_busy_leave();
     return done ? buf : NULL;
 #else
     Dl_info info;

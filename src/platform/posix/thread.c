@@ -37,14 +37,18 @@ void kdpc__mutex_destroy(kdpc__mutex *mu)
     pthread_mutex_destroy(MU(mu));
 }
 
+_Thread_local unsigned kdpc__host_busy;
+
 void kdpc__mutex_lock(kdpc__mutex *mu)
 {
+    kdpc__host_busy_enter();
     pthread_mutex_lock(MU(mu));
 }
 
 void kdpc__mutex_unlock(kdpc__mutex *mu)
 {
     pthread_mutex_unlock(MU(mu));
+    kdpc__host_busy_leave();
 }
 
 int kdpc__cond_init(kdpc__cond *cv)
@@ -62,6 +66,20 @@ void kdpc__cond_wait(kdpc__cond *cv, kdpc__mutex *mu)
     pthread_cond_wait(CV(cv), MU(mu));
 }
 
+void kdpc__cond_wait_ms(kdpc__cond *cv, kdpc__mutex *mu, unsigned ms)
+{
+    /* The realtime clock: a clock step only makes this one wait longer or shorter. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000u);
+    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    (void)pthread_cond_timedwait(CV(cv), MU(mu), &ts);
+}
+
 void kdpc__cond_signal(kdpc__cond *cv)
 {
     pthread_cond_signal(CV(cv));
@@ -75,7 +93,9 @@ void kdpc__cond_broadcast(kdpc__cond *cv)
 /* The guard pages of the calling thread's stack, for the fault handler. */
 static _Thread_local uintptr_t guard_lo, guard_hi;
 
-#define ALT_STACK_SIZE ((size_t)64 << 10)
+/* Room for kdpc's handler and for the handler it chains to (a sanitizer's report needs more
+ * than SIGSTKSZ); pages are only touched when used. */
+#define ALT_STACK_SIZE ((size_t)256 << 10)
 
 typedef struct start_box {
     void *(*fn)(void *);
@@ -179,48 +199,6 @@ int kdpc__hostthread_signal(const kdpc__hostthread *t, int sig)
     pthread_t tid;
     memcpy(&tid, &t->opaque, sizeof(tid));
     return pthread_kill(tid, sig);
-}
-
-static void (*ticker_fn)(void);
-static unsigned ticker_period_ms;
-static pthread_mutex_t ticker_mu = PTHREAD_MUTEX_INITIALIZER;
-static bool ticker_started;
-
-static void *ticker_main(void *arg)
-{
-    (void)arg;
-    /* Never the target of kdpc's own signals. */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    for (;;) {
-        struct timespec ts = {(time_t)(ticker_period_ms / 1000u),
-                              (long)(ticker_period_ms % 1000u) * 1000000L};
-        nanosleep(&ts, NULL);
-        ticker_fn();
-    }
-    return NULL;
-}
-
-int kdpc__host_ticker_start(void (*fn)(void), unsigned period_ms)
-{
-    int rc = 0;
-    pthread_mutex_lock(&ticker_mu);
-    if (!ticker_started) {
-        ticker_fn = fn;
-        ticker_period_ms = period_ms != 0 ? period_ms : 100u;
-        pthread_t tid;
-        pthread_attr_t attr;
-        rc = pthread_attr_init(&attr);
-        if (rc == 0) {
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            rc = pthread_create(&tid, &attr, ticker_main, NULL);
-            pthread_attr_destroy(&attr);
-        }
-        ticker_started = rc == 0;
-    }
-    pthread_mutex_unlock(&ticker_mu);
-    return rc;
 }
 
 uint64_t kdpc__host_now_ns(void)
