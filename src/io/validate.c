@@ -49,20 +49,6 @@ static kdpc__io *IO(kdpc_machine *m)
     return kdpc__io_of(m);
 }
 
-/* An address no object can have: the NULL page, beyond user space (a 0xCCCC... pattern), or
- * misaligned (the same test as the kernel objects' checks). */
-static bool impossible(const void *p)
-{
-    uintptr_t u = (uintptr_t)p;
-    if (u < 4096u)
-        return true;
-#if UINTPTR_MAX > 0xffffffffu
-    if (u >= ((uintptr_t)1 << 48))
-        return true;
-#endif
-    return (u & 3u) != 0;
-}
-
 bool kdpc__io_register(kdpc_machine *m, const void *p, kdpc__iokind kind)
 {
     kdpc__io *io = IO(m);
@@ -222,7 +208,7 @@ void kdpc__io_invalid_access(kdpc_machine *m, const char *routine, kdpc_routine_
     uintptr_t a = (uintptr_t)p;
     if (irql >= DISPATCH_LEVEL)
         kdpc__io_invalid(m, routine, p, want, 0xA, a, irql, 0, kdpc__fnaddr(fn));
-    else if (impossible(p))
+    else if (kdpc__ke_bad_ptr(p))
         kdpc__io_invalid(m, routine, p, want, 0x1E, 0xC0000005u, kdpc__fnaddr(fn), 0, a);
     else
         kdpc__io_invalid(m, routine, p, want, 0x50, a, 0, kdpc__fnaddr(fn),
