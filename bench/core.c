@@ -81,7 +81,7 @@ typedef struct config_opts {
 static int run_on_machine(const config_opts *o, kdpc_entry_fn *entry, void *ctx, const char *name)
 {
     kdpc_config cfg;
-    kdpc_config_init(&cfg);
+    bench_config_init(&cfg);
     cfg.cpus = o->cpus;
     cfg.policy = o->policy;
     cfg.trace_capacity = o->trace_capacity;
@@ -318,7 +318,7 @@ static uint64_t baton_run(uint64_t n, size_t trace_capacity, baton_ctx *x, kdpc_
     memset(x, 0, sizeof(*x));
     x->calls = (n + 1) / 2;
     kdpc_config cfg;
-    kdpc_config_init(&cfg);
+    bench_config_init(&cfg);
     cfg.cpus = 2;
     cfg.policy = KDPC_POLICY_ROUND_ROBIN;
     cfg.trace_capacity = trace_capacity;

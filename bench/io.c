@@ -176,7 +176,7 @@ static void irp_entry(void *ctx)
 static double bench_irps(unsigned cpus)
 {
     kdpc_config cfg;
-    kdpc_config_init(&cfg);
+    bench_config_init(&cfg);
     cfg.cpus = cpus;
     cfg.log = NULL;
     irp_machine = kdpc_machine_create(&cfg);
@@ -288,7 +288,7 @@ static void dma_entry(void *ctx)
 static double bench_dma(void)
 {
     kdpc_config cfg;
-    kdpc_config_init(&cfg);
+    bench_config_init(&cfg);
     cfg.log = NULL;
     dma_machine = kdpc_machine_create(&cfg);
     if (dma_machine == NULL) {

@@ -61,7 +61,7 @@ static void timers_entry(void *ctx)
 static double bench_timers(void)
 {
     kdpc_config cfg;
-    kdpc_config_init(&cfg);
+    bench_config_init(&cfg);
     cfg.clock_tick_ns = 1000000;
     fired = 0;
     double s = bench_run_timed("bench_timers_work", &cfg, timers_entry, NULL);
@@ -105,7 +105,7 @@ static void work_entry(void *ctx)
 static double bench_work(void)
 {
     kdpc_config cfg;
-    kdpc_config_init(&cfg);
+    bench_config_init(&cfg);
     ran = 0;
     double s = bench_run_timed("bench_timers_work", &cfg, work_entry, NULL);
     if (ran != ITEMS) {
@@ -147,7 +147,7 @@ static void pingpong_entry(void *ctx)
 static double bench_events(void)
 {
     kdpc_config cfg;
-    kdpc_config_init(&cfg);
+    bench_config_init(&cfg);
     double s = bench_run_timed("bench_timers_work", &cfg, pingpong_entry, NULL);
     return (double)(2u * HANDOFF) / s;
 }
