@@ -81,7 +81,7 @@ typedef struct kdpc_config {
 
 /**
  * kdpc_config_init() - fill @cfg with the defaults: 1 CPU, deterministic
- * engine, seeded random policy, seed 0, every rule at its RULES.md outcome.
+ * engine, seeded random policy, seed 0, every rule at its docs/rules.md outcome.
  * Thread: any. A NULL @cfg is ignored.
  */
 KDPC_EXPORT void kdpc_config_init(kdpc_config *cfg);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kdpc/verifier.h - rule violations (bug checks and warnings) and the
- * per-machine switches of every rule of RULES.md.
+ * per-machine switches of every rule of docs/rules.md.
  */
 #ifndef KDPC_VERIFIER_H
 #define KDPC_VERIFIER_H
@@ -28,7 +28,7 @@ typedef void (*kdpc_routine_ptr)(void);
 typedef struct kdpc_violation {
     uint32_t code;         /**< Windows bug check code, or 0 for a warning */
     uint64_t params[4];    /**< P1..P4 */
-    const char *rule;      /**< stable rule id from RULES.md, e.g. "dpc.irql_changed" */
+    const char *rule;      /**< stable rule id from docs/rules.md, e.g. "dpc.irql_changed" */
     const char *message;   /**< what happened, in words, with the guideline */
     bool fatal;            /**< true: a bug check that stopped the run */
     unsigned cpu;          /**< CPU where it was detected */
@@ -43,7 +43,7 @@ typedef struct kdpc_violation {
 
 /** What a rule does when it is broken. */
 typedef enum kdpc_rule_action {
-    KDPC_RULE_DEFAULT = 0, /**< the outcome RULES.md gives */
+    KDPC_RULE_DEFAULT = 0, /**< the outcome docs/rules.md gives */
     KDPC_RULE_OFF = 1,     /**< not checked */
     KDPC_RULE_WARN = 2,    /**< recorded as a warning; the run goes on */
     KDPC_RULE_BUGCHECK = 3 /**< bug check: the run stops */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * extimer.c - EX_TIMER: ExAllocateTimer, ExSetTimer, ExCancelTimer,
- * ExDeleteTimer (shared/semantics/io.md 1.29-1.32).
+ * ExDeleteTimer (docs/facts/io.md 1.29-1.32).
  *
  * An EX_TIMER wraps a KTIMER and a KDPC whose routine calls the driver's
  * callback at DISPATCH_LEVEL. Its period is in 100 ns units, kept here

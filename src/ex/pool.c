@@ -3,7 +3,7 @@
  * pool.c - pool memory: ExAllocatePoolWithTag / ExAllocatePool2 /
  * ExFreePool(WithTag), pool tracking by tag, PAGED_CODE, low-resources
  * simulation, and paged pool that is really inaccessible at raised IRQL
- * (shared/semantics/io.md section 7; RULES.md mem.*).
+ * (docs/facts/io.md section 7; docs/rules.md mem.*).
  *
  * DESIGN
  * Nonpaged pool comes from the host heap. Paged pool comes from one arena

@@ -2,7 +2,7 @@
 /*
  * worker.c - system worker threads and executive work items
  * (ExQueueWorkItem; the I/O work items of io/workitem.c ride on it)
- * (shared/semantics/io.md section 2).
+ * (docs/facts/io.md section 2).
  *
  * DESIGN
  * Three pools: Critical (cfg.critical_workers threads), Delayed

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cancel.c - the cancel spin lock and IoCancelIrp (shared/semantics/io.md
+ * cancel.c - the cancel spin lock and IoCancelIrp (docs/facts/io.md
  * 4.20-4.24). The cancel spin lock is one ordinary spin lock per machine,
  * checked like every other (order, recursion, release rules).
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * controller.c - controller objects: IoCreateController, IoAllocateController,
- * IoFreeController, IoDeleteController (shared/semantics/io.md 5.13-5.15).
+ * IoFreeController, IoDeleteController (docs/facts/io.md 5.13-5.15).
  *
  * A controller serialises devices that share hardware: IoAllocateController
  * runs ControllerControl at once when the controller is free, otherwise

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * csq.c - cancel-safe IRP queues: IoCsqInitialize(Ex), IoCsqInsertIrp(Ex),
- * IoCsqRemoveNextIrp, IoCsqRemoveIrp (shared/semantics/io.md 4.25).
+ * IoCsqRemoveNextIrp, IoCsqRemoveIrp (docs/facts/io.md 4.25).
  *
  * The driver keeps the queue and its lock; kdpc does the cancel protocol:
  * an inserted IRP is marked pending and gets kdpc's cancel routine, which

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dma.c - DMA adapters: IoGetDmaAdapter and the DMA_OPERATIONS
- * (shared/semantics/io.md 5.1-5.12).
+ * (docs/facts/io.md 5.1-5.12).
  *
  * DESIGN
  * An adapter has one channel and a pool of map registers (pages of

@@ -2,7 +2,7 @@
 /*
  * errorlog.c - IoAllocateErrorLogEntry, IoWriteErrorLogEntry,
  * IoFreeErrorLogEntry and the machine's event log that tests read back
- * (shared/semantics/io.md 6.1-6.5).
+ * (docs/facts/io.md 6.1-6.5).
  *
  * Objects: the IoObject must be a live device or driver object. Windows
  * reads the object's Type and returns NULL unless it is a device's or a

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * irp.c - IRPs: allocation, IoCallDriver, completion and the IoBuild*
- * request builders (shared/semantics/io.md 4.1, 4.13-4.19, 4.26-4.27).
+ * request builders (docs/facts/io.md 4.1, 4.13-4.19, 4.26-4.27).
  *
  * DESIGN
  * Every IRP kdpc hands out is one allocation: a record (lifecycle flags and

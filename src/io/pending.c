@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pending.c - unload.pending: what a driver, a device or the machine must
- * not leave behind when it goes away (RULES.md G8, bug check 0xCE):
+ * not leave behind when it goes away (docs/guidelines.md G8, bug check 0xCE):
  * a queued DPC, a set timer (periodic ones included) or a queued work item.
  *
  * Ownership: an object belongs to a driver when it lies inside the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * startio.c - the StartIo model: IoStartPacket, IoStartNextPacket(ByKey),
- * IoSetStartIoAttributes (shared/semantics/io.md 4.2-4.6, 4.12).
+ * IoSetStartIoAttributes (docs/facts/io.md 4.2-4.6, 4.12).
  *
  * The device's system queue is DeviceObject->DeviceQueue. IoStartPacket
  * either queues the IRP (device busy) or makes it CurrentIrp and calls

@@ -2,7 +2,7 @@
 /*
  * workitem.c - I/O work items: IoAllocateWorkItem, IoFreeWorkItem,
  * IoInitializeWorkItem, IoUninitializeWorkItem, IoSizeofWorkItem,
- * IoQueueWorkItem(Ex) (shared/semantics/io.md 2.1-2.6).
+ * IoQueueWorkItem(Ex) (docs/facts/io.md 2.1-2.6).
  *
  * An IO_WORKITEM carries an executive WORK_QUEUE_ITEM whose routine is a
  * trampoline: it copies what it needs before calling the driver's routine,

@@ -2,7 +2,7 @@
 /*
  * devqueue.c - device queues: KeInitializeDeviceQueue, KeInsert(ByKey)DeviceQueue,
  * KeRemove(ByKey)DeviceQueue, KeRemoveEntryDeviceQueue
- * (shared/semantics/io.md 4.7-4.11).
+ * (docs/facts/io.md 4.7-4.11).
  *
  * Busy means "a packet is being processed", not "the list is not empty": an
  * insert into a Not-Busy queue makes it Busy and inserts nothing (FALSE:

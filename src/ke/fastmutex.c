@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fastmutex.c - fast (and guarded) mutexes, critical and guarded regions
- * (shared/semantics/io.md 3.12; dpc-irql.md 2.16, 2.21).
+ * (docs/facts/io.md 3.12; dpc-irql.md 2.16, 2.21).
  *
  * A fast mutex is owned at APC_LEVEL: ExAcquireFastMutex raises to
  * APC_LEVEL, keeps the entry IRQL in the mutex and blocks on the mutex's

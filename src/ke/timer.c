@@ -2,7 +2,7 @@
 /*
  * timer.c - KTIMER: KeInitializeTimer(Ex), KeSetTimer(Ex),
  * KeSetCoalescableTimer, KeCancelTimer, KeReadStateTimer and expiry
- * (shared/semantics/io.md section 1).
+ * (docs/facts/io.md section 1).
  *
  * DESIGN
  * Set timers sit in one list sorted by due time (virtual ns, kept in

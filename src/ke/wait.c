@@ -3,7 +3,7 @@
  * wait.c - dispatcher objects and waits: events, semaphores, mutexes,
  * thread objects, KeWaitForSingleObject / KeWaitForMultipleObjects,
  * KeDelayExecutionThread, ObReferenceObjectByHandle
- * (shared/semantics/io.md section 3).
+ * (docs/facts/io.md section 3).
  *
  * DESIGN
  * Every waitable object starts with a DISPATCHER_HEADER. A thread that must

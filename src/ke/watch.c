@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * watch.c - shared memory the checker watches: kdpc_shared_alloc and
- * kdpc_shared_bind_interrupt (RULES.md sync.isr_unsynchronized, G1, and
+ * kdpc_shared_bind_interrupt (docs/rules.md sync.isr_unsynchronized, G1, and
  * sync.unlocked_shared, G2).
  *
  * DESIGN

@@ -35,7 +35,7 @@ static const rule_info rules[KDPC_RULE_COUNT] = {
 #undef KDPC_RULE_INFO_
 };
 
-/* The guidelines of shared/RULES.md, in our own short words. */
+/* The guidelines of docs/guidelines.md, in our own short words. */
 static const char *guideline_text(const char *g)
 {
     static const struct {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_dpc_rules.c - the DPC rules of RULES.md, each broken by a tiny
+ * test_dpc_rules.c - the DPC rules of docs/rules.md, each broken by a tiny
  * routine: dpc.wait, dpc.irql_changed, dpc.lock_held, dpc.watchdog and the
  * warnings dpc.too_long and dpc.stall_too_long.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_io_rules.c - the io.* and errorlog.irql rules of RULES.md:
+ * test_io_rules.c - the io.* and errorlog.irql rules of docs/rules.md:
  *   io.double_complete   IoCompleteRequest on a completed IRP: 0x44, P1 = IRP (io 4.13, 4.15);
  *   io.complete_pending  IoCompleteRequest with STATUS_PENDING: 0xC9 P1 0x06 (io 4.13);
  *   io.start_next_irql   IoStartNextPacket at PASSIVE_LEVEL: 0xC4 P1 0x00020003 (io 4.4);
@@ -247,7 +247,7 @@ static void test_irp_queued_and_never_started_is_reported_lost_at_end(void **sta
     KT_ASSERT_WARNING(m, "io.irp_lost");
     const kdpc_violation *w = kdpc_machine_find_violation(m, "io.irp_lost");
     assert_non_null(w->message);
-    /* RULES.md: names the IRP and the device (by address; the second IRP is the lost one) */
+    /* docs/rules.md: names the IRP and the device (by address; the second IRP is the lost one) */
     char want[64];
     snprintf(want, sizeof want, "%p", (void *)r.dev);
     assert_non_null(strstr(w->message, want));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_irql_rules.c - the IRQL rules of RULES.md: irql.raise_lower,
+ * test_irql_rules.c - the IRQL rules of docs/rules.md: irql.raise_lower,
  * irql.lower_raise and irql.invalid, each broken by a tiny routine.
  *
  * Verifier codes (dpc-irql.md 1.13, 7.12): 0xC4 with P1 0x30 for a bad

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_isr_rules.c - the interrupt rules of RULES.md, each broken by a tiny
+ * test_isr_rules.c - the interrupt rules of docs/rules.md, each broken by a tiny
  * ISR or SynchCritSection caller: isr.irql_changed, isr.storm,
  * sync.irql_too_high and the warning isr.too_long.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_mem_rules.c - the mem.* and pio.not_flushed rules of RULES.md
- * (G3, G12, G17; shared/semantics/io.md section 7):
+ * test_mem_rules.c - the mem.* and pio.not_flushed rules of docs/rules.md
+ * (G3, G12, G17; docs/facts/io.md section 7):
  *   mem.paged_touch   paged pool read or written at >= DISPATCH_LEVEL: 0xD1, P1 the address,
  *                     P2 the IRQL, P3 0 read / 1 write (io 7.4, 7.8, 7.9);
  *   mem.paged_alloc   paged pool allocated above APC_LEVEL: 0xC4 P1 0x01 (io 7.1, 7.3, 7.12);

@@ -2,12 +2,12 @@
 /*
  * test_rule_switches.c - every rule can be switched per machine
  * (kdpc_rule_set: off / warning / bug check, single ids and the "family.*"
- * and "*" patterns; RULES.md: "Every rule can be switched to warning/off per
+ * and "*" patterns; docs/rules.md: "Every rule can be switched to warning/off per
  * machine for teaching"), the rule table (kdpc_rule_count / kdpc_rule_info),
  * and the halt contract of a bug check.
  *
  * For each switchable rule one small scenario breaks it; it runs three times:
- *  - default: the RULES.md outcome (bug check with that rule, or a warning);
+ *  - default: the docs/rules.md outcome (bug check with that rule, or a warning);
  *  - off: nothing of that rule is recorded and the run goes on as a free
  *    kernel would (KDPC_OK; KDPC_DEADLOCK for a recursive acquire, which spins
  *    forever on an MP free kernel, 2.17); where a fact states the free
@@ -88,7 +88,7 @@ static const char *const all_rules[] = {
 #define NRULES (sizeof(all_rules) / sizeof(all_rules[0]))
 #define NFIXED 3 /* unswitchable rules at the end of all_rules */
 
-/* Rules whose RULES.md outcome is a warning. */
+/* Rules whose docs/rules.md outcome is a warning. */
 static bool is_warning_rule(const char *id)
 {
     if (strcmp(id, "sync.isr_unsynchronized") == 0 || strcmp(id, "sync.unlocked_shared") == 0)
@@ -1289,7 +1289,7 @@ static kdpc_machine *scenario_machine(const scenario *sc)
     return m;
 }
 
-/* Default: the outcome RULES.md gives (this also proves the scenario breaks its rule). */
+/* Default: the outcome docs/rules.md gives (this also proves the scenario breaks its rule). */
 static void test_scenario_default_outcome(void **state)
 {
     const scenario *sc = *state;
@@ -1307,7 +1307,7 @@ static void test_scenario_default_outcome(void **state)
         assert_string_equal(bc->rule, sc->rule);
         assert_int_equal(st, KDPC_BUGCHECK);
         assert_true(bc->fatal);
-        /* RULES.md: where Windows has no bug check of its own, code 0 with the rule id */
+        /* docs/rules.md: where Windows has no bug check of its own, code 0 with the rule id */
         if (strcmp(sc->rule, "controller.held") == 0)
             assert_int_equal(bc->code, 0);
         else
@@ -1392,7 +1392,7 @@ static void test_bugcheck_action_on_warning_rule_stops_with_code_0(void **state)
     assert_int_equal(kdpc_rule_set(m, "dpc.too_long", KDPC_RULE_BUGCHECK), KDPC_OK);
     assert_int_equal(kdpc_rule_action_of(m, "dpc.too_long"), KDPC_RULE_BUGCHECK);
     kdpc_status st = kdpc_machine_run(m, SlowDpcForBugcheckEntry, NULL);
-    /* RULES.md: where Windows has no bug check, code 0 with the rule id */
+    /* docs/rules.md: where Windows has no bug check, code 0 with the rule id */
     KT_ASSERT_BUGCHECK(m, st, "dpc.too_long", 0);
     assert_string_equal(kdpc_machine_bugcheck(m)->routine, "SlowDpcForBugcheck");
     assert_int_equal(kdpc_machine_violation_count(m), 1);

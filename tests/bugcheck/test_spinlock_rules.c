@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_spinlock_rules.c - the spin lock rules of RULES.md, each broken by a
+ * test_spinlock_rules.c - the spin lock rules of docs/rules.md, each broken by a
  * tiny routine: spinlock.acquire_irql, spinlock.dpc_acquire_irql,
  * spinlock.dpc_release_irql, spinlock.release_irql, spinlock.recursive,
  * spinlock.not_owned, spinlock.order, spinlock.mixed_api and the warning

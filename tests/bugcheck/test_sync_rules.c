@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_sync_rules.c - sync.isr_unsynchronized (G1) and sync.unlocked_shared
- * (G2) on memory watched through kdpc_shared_alloc (RULES.md).
+ * (G2) on memory watched through kdpc_shared_alloc (docs/rules.md).
  *
  *   G1: a DpcForIsr reads the device's status register, which the ISR also
  *       writes. The correct DPC reads it in a SynchCritSection

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_unload_rules.c - unload.pending (RULES.md, G8): a driver unloaded, or
+ * test_unload_rules.c - unload.pending (docs/rules.md, G8): a driver unloaded, or
  * a device deleted, while a DPC of it is still queued is bug check 0xCE
  * DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS (kdpc: P1 the KDPC).
  *

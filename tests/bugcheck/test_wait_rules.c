@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_wait_rules.c - bug checks of dispatcher objects and waits
- * (include/kdpc/wdm/dispatcher.h, io.md 3.7-3.13, RULES.md):
+ * (include/kdpc/wdm/dispatcher.h, io.md 3.7-3.13, docs/rules.md):
  *   dpc.wait       0xC4 P1 0x3B: a wait with a NULL or nonzero timeout at
  *                  DISPATCH_LEVEL (thread or DPC), KeDelayExecutionThread there;
  *                  as a warning, 0xB8 when a DPC's wait really blocks;
@@ -220,7 +220,7 @@ static void test_delay_execution_at_dispatch_bugchecks_dpc_wait(void **state)
 }
 
 /* With dpc.wait switched to a warning the wait goes ahead: in a DPC, a wait that
- * really blocks is 0xB8 ATTEMPTED_SWITCH_FROM_DPC (3.7, RULES.md dpc.wait). */
+ * really blocks is 0xB8 ATTEMPTED_SWITCH_FROM_DPC (3.7, docs/rules.md dpc.wait). */
 static void test_dpc_wait_as_warning_then_blocking_in_a_dpc_bugchecks_b8(void **state)
 {
     (void)state;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_work_rules.c - the work-item rules of RULES.md (G5) and unload.pending
+ * test_work_rules.c - the work-item rules of docs/rules.md (G5) and unload.pending
  * for timers and work items (G8):
  *   work.bad_irql_return  a work routine returns above PASSIVE_LEVEL: 0xE1
  *                         WORKER_THREAD_RETURNED_AT_BAD_IRQL, P1 routine,
@@ -168,7 +168,7 @@ static void test_work_routine_returning_at_apc_level_bugchecks_e1(void **state)
     (void)state;
     kdpc_machine *m = machine_with(1, 2, 0);
     kdpc_status st = kdpc_machine_run(m, QueueBadReturnEntry, (void *)(uintptr_t)ReturnsAtApc);
-    /* RULES.md: any IRQL other than PASSIVE_LEVEL (io 2.12, as ReactOS) */
+    /* docs/rules.md: any IRQL other than PASSIVE_LEVEL (io 2.12, as ReactOS) */
     KT_ASSERT_BUGCHECK(m, st, "work.bad_irql_return", 0xE1);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], (uint64_t)(uintptr_t)ReturnsAtApc);

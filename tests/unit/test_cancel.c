@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_cancel.c - the cancel spin lock, IoSetCancelRoutine and IoCancelIrp
- * (shared/semantics/io.md 4.20-4.24), and the DPC-side protocol
+ * (docs/facts/io.md 4.20-4.24), and the DPC-side protocol
  * "if (IoSetCancelRoutine(Irp, NULL) != NULL) complete" racing with
  * IoCancelIrp on another CPU.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_csq.c - cancel-safe IRP queues (shared/semantics/io.md 4.25;
+ * test_csq.c - cancel-safe IRP queues (docs/facts/io.md 4.25;
  * include/kdpc/wdm/dma.h): IoCsqInitialize / IoCsqInitializeEx,
  * IoCsqInsertIrp / IoCsqInsertIrpEx (a failing CsqInsertIrpEx does not
  * queue), IoCsqRemoveNextIrp with and without a PeekContext, IoCsqRemoveIrp

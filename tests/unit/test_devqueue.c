@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_devqueue.c - KDEVICE_QUEUE (shared/semantics/io.md 4.7-4.11): insert
+ * test_devqueue.c - KDEVICE_QUEUE (docs/facts/io.md 4.7-4.11): insert
  * on a Not-Busy queue starts instead of inserting, Busy inserts, removes
  * from an empty Busy queue clear Busy, keyed order and remove-by-key with
  * wrap-around, KeRemoveEntryDeviceQueue. Every call is made at

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_dma.c - DMA adapters (shared/semantics/io.md 5.1-5.12;
+ * test_dma.c - DMA adapters (docs/facts/io.md 5.1-5.12;
  * include/kdpc/wdm/dma.h): IoGetDmaAdapter and its map register limit,
  * AllocateAdapterChannel (AdapterControl at once when free, FIFO queue when
  * busy, the next waiter run inside FreeAdapterChannel / FreeMapRegisters),

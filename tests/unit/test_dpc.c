@@ -6,8 +6,8 @@
  * KeShouldYieldProcessor, KeQueryDpcWatchdogInformation, and the time
  * rules dpc.too_long / dpc.stall_too_long.
  *
- * Numbers in comments are facts of shared/semantics/dpc-irql.md; G<n> are
- * the guidelines of shared/RULES.md. Observations are recorded by the
+ * Numbers in comments are facts of docs/facts/dpc-irql.md; G<n> are
+ * the guidelines of docs/guidelines.md. Observations are recorded by the
  * simulated code and asserted after kdpc_machine_run() returns.
  */
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_errorlog.c - IoAllocateErrorLogEntry / IoWriteErrorLogEntry /
- * IoFreeErrorLogEntry (shared/semantics/io.md 6.1-6.5) read back through
+ * IoFreeErrorLogEntry (docs/facts/io.md 6.1-6.5) read back through
  * kdpc_errorlog_count / kdpc_errorlog_entry_at (include/kdpc/driver.h).
  */
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_extimer.c - system-allocated timers: ExAllocateTimer, ExSetTimer,
- * ExCancelTimer, ExDeleteTimer (shared/semantics/io.md 1.29-1.32, cited as
+ * ExCancelTimer, ExDeleteTimer (docs/facts/io.md 1.29-1.32, cited as
  * "io 1.30"). The callback runs at DISPATCH_LEVEL with the timer and the
  * context given to ExAllocateTimer; Period is in 100 ns units; the timer is
  * a synchronization timer unless EX_TIMER_NOTIFICATION; ExDeleteTimer

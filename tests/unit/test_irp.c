@@ -2,7 +2,7 @@
 /*
  * test_irp.c - IRPs and their stack locations, IoCallDriver, completion
  * routines, pending propagation, the IRP builders and MDLs
- * (shared/semantics/io.md 4.1, 4.13-4.19, 4.26, 4.27; include/kdpc/wdm/irp.h).
+ * (docs/facts/io.md 4.1, 4.13-4.19, 4.26, 4.27; include/kdpc/wdm/irp.h).
  *
  * Two drivers: "irplow" owns device L (the lowest driver, completes
  * synchronously or from a DPC), "irpup" owns device U attached on top of L

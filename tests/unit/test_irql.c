@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_irql.c - documented behaviour of the IRQL routines, processor
- * queries and virtual time (shared/semantics/dpc-irql.md section 1).
+ * queries and virtual time (docs/facts/dpc-irql.md section 1).
  *
  * Simulated code records what it sees into context structs; the asserts run
  * on the host thread after kdpc_machine_run returns.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_pool.c - pool memory (shared/semantics/io.md section 7, kdpc/wdm/pool.h):
+ * test_pool.c - pool memory (docs/facts/io.md section 7, kdpc/wdm/pool.h):
  *   ExAllocatePoolWithTag: uninitialised, 16-byte aligned, every pool type (7.1, 7.2);
  *   ExAllocatePool2 / ExAllocatePool3: zero-filled unless POOL_FLAG_UNINITIALIZED, NULL for
  *     tag 0, unknown required flags, no or two pool-type flags (7.3);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_spinlock.c - documented behaviour of executive, at-DPC-level, try,
- * test, ForDpc and in-stack queued spin locks (shared/semantics/dpc-irql.md
+ * test, ForDpc and in-stack queued spin locks (docs/facts/dpc-irql.md
  * section 2): lock word encoding, IRQL on acquire and release, mutual
  * exclusion on several CPUs, interrupts while spinning, FIFO of queued
  * locks, and the hold-time warning.

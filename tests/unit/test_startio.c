@@ -2,7 +2,7 @@
 /*
  * test_startio.c - IoStartPacket / IoStartNextPacket(ByKey) /
  * IoSetStartIoAttributes and the cancel routine of a StartIo driver
- * (shared/semantics/io.md 4.2-4.6, 4.12).
+ * (docs/facts/io.md 4.2-4.6, 4.12).
  *
  * The driver "sio" has one device; its dispatch routine marks the IRP
  * pending and calls IoStartPacket (key and cancel routine chosen by the

@@ -6,7 +6,7 @@
  * a timer DPC runs on, and how timers interact with kdpc_machine_run /
  * kdpc_machine_run_for.
  *
- * Numbers in comments are facts of shared/semantics/io.md section 1
+ * Numbers in comments are facts of docs/facts/io.md section 1
  * ("io 1.9"); dpc-irql.md facts are cited as "dpc 4.15". kdpc's clock rule
  * (include/kdpc/wdm/timer.h): a tick every clock_tick_ns of virtual time; a
  * timer expires at the FIRST TICK AT OR AFTER its due time. Most tests use a

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_workitem.c - work items and system worker threads (shared/semantics/io.md
+ * test_workitem.c - work items and system worker threads (docs/facts/io.md
  * section 2, kdpc/wdm/work.h): IoAllocateWorkItem / IoQueueWorkItem(Ex) /
  * IoInitializeWorkItem, ExInitializeWorkItem / ExQueueWorkItem, the worker
  * pools (Critical 5, Delayed 3, HyperCritical 1; other queue types share the

@@ -2,7 +2,7 @@
 /*
  * test_cancel_queued_and_inprogress.c - cancelling the IRPs of a StartIo
  * driver with an ISR and a DpcForIsr, queued and in progress
- * (shared/semantics/io.md 4.2, 4.4, 4.10-4.13, 4.20-4.24; guidelines G6, G13).
+ * (docs/facts/io.md 4.2, 4.4, 4.10-4.13, 4.20-4.24; guidelines G6, G13).
  *
  * The "device" performs one operation per request and raises its Latched
  * line when it ends: at once ("auto"), or when the test says so ("hold");

@@ -5,7 +5,7 @@
  * pair of a loaded driver (IoInitializeDpcRequest / IoRequestDpc, also from
  * an ISR), DPCs aimed at busy and idle CPUs, and KeFlushQueuedDpcs.
  *
- * Numbers in comments are facts of shared/semantics/dpc-irql.md. Simulated
+ * Numbers in comments are facts of docs/facts/dpc-irql.md. Simulated
  * code only records what it sees; the asserts run after kdpc_machine_run().
  *
  * Multi-CPU scenarios use the seeded random policy over several fixed seeds

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_g11_packet_dma.c - guideline G11 (RULES.md) in a packet-based
- * bus-master DMA driver (shared/semantics/io.md 5.2-5.9, 5.11, 4.26, 4.30).
+ * test_g11_packet_dma.c - guideline G11 (docs/guidelines.md) in a packet-based
+ * bus-master DMA driver (docs/facts/io.md 5.2-5.9, 5.11, 4.26, 4.30).
  *
  * The "device": a block of media (the device's own storage) and a DMA engine
  * programmed with a logical address, a length, a media offset and a

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_g12_controller.c - guideline G12 (RULES.md): a driver using a
+ * test_g12_controller.c - guideline G12 (docs/guidelines.md): a driver using a
  * controller object frees it (IoFreeController) before completing the IRP
- * (shared/semantics/io.md 5.13-5.15, 4.30).
+ * (docs/facts/io.md 5.13-5.15, 4.30).
  *
  * The hardware: one controller with two units (think of a floppy controller
  * with two drives) and one interrupt line. The driver "g12" creates a
@@ -21,7 +21,7 @@
  * grants follow the order of the IoAllocateController calls (FIFO), and
  * every read returns its unit's data. The broken twin completes the IRP
  * while it still holds the controller: controller.held, a bug check with
- * code 0 (Windows has none; RULES.md). A small deterministic test checks
+ * code 0 (Windows has none; docs/rules.md). A small deterministic test checks
  * the FIFO queue of three devices at DISPATCH_LEVEL, DeallocateObject, the
  * ControllerControl arguments and the zeroed controller extension.
  */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_g17_pio_read.c - guideline G17 (RULES.md): "PIO reads call
+ * test_g17_pio_read.c - guideline G17 (docs/guidelines.md): "PIO reads call
  * KeFlushIoBuffers at the end of each transfer" (rule pio.not_flushed), in a
- * StartIo driver with an ISR and a DpcForIsr (shared/semantics/io.md 7.4).
+ * StartIo driver with an ISR and a DpcForIsr (docs/facts/io.md 7.4).
  *
  * The "device": a FIFO (a nonpaged buffer the test fills) that delivers at
  * most XFER bytes per transfer and raises its Latched line when they are

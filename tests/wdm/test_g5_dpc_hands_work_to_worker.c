@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_g5_dpc_hands_work_to_worker.c - guideline G5 (RULES.md): blocking work
+ * test_g5_dpc_hands_work_to_worker.c - guideline G5 (docs/guidelines.md): blocking work
  * goes to a PASSIVE_LEVEL system worker thread, IoQueueWorkItem from a
  * DpcForIsr, ExQueueWorkItem from a CustomDpc.
  *

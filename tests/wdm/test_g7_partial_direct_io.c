@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_g7_partial_direct_io.c - guideline G7 (RULES.md): "Direct I/O, large
+ * test_g7_partial_direct_io.c - guideline G7 (docs/guidelines.md): "Direct I/O, large
  * transfers: save partial-transfer state, compute the next range, program
  * the device through a SynchCritSection before IoStartNextPacket", with G1
  * (a DPC touches ISR-shared state only inside a SynchCritSection), G6 and
- * G17 (shared/semantics/io.md 4.2-4.4, 4.26, 4.30; dpc-irql.md 3.3, 3.9).
+ * G17 (docs/facts/io.md 4.2-4.4, 4.26, 4.30; dpc-irql.md 3.3, 3.9).
  *
  * The "device": a PIO disk with a 512-byte data window; one operation moves
  * at most XFER = 512 bytes between the window and its media, whatever count

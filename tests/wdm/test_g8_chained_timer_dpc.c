@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_g8_chained_timer_dpc.c - guideline G8 (shared/RULES.md): a DPC runs at
+ * test_g8_chained_timer_dpc.c - guideline G8 (docs/guidelines.md): a DPC runs at
  * most 100 us per call; longer DISPATCH-level work ends the DPC and chains
  * CustomTimerDpc routines.
  *

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_startio_dpcforisr.c - guidelines G6, G13, G14 and G16 (RULES.md) in
+ * test_startio_dpcforisr.c - guidelines G6, G13, G14 and G16 (docs/guidelines.md) in
  * one StartIo driver with an ISR and a DpcForIsr
- * (shared/semantics/io.md 4.2-4.4, 4.26-4.30, 6.1-6.5).
+ * (docs/facts/io.md 4.2-4.4, 4.26-4.30, 6.1-6.5).
  *
  * The "device": a request is three word transfers. StartIo programs the
  * device through a SynchCritSection; the device performs one transfer and

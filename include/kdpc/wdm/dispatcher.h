@@ -4,7 +4,7 @@
  * mutexes, fast mutexes, critical and guarded regions, KeWaitFor*Object(s),
  * KeDelayExecutionThread, and object references on thread handles.
  *
- * Facts: shared/semantics/io.md section 3. A blocked thread frees its CPU
+ * Facts: docs/facts/io.md section 3. A blocked thread frees its CPU
  * for other threads, DPCs and the idle thread; timeouts run on virtual time.
  *
  * Objects (rule obj.invalid): every routine that uses an event, semaphore,

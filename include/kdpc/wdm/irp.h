@@ -2,7 +2,7 @@
 /*
  * kdpc/wdm/irp.h - IRPs and their stack locations, MDLs, IoCallDriver and
  * completion, the IRP builders, device queues, StartIo, cancel, device
- * stacks and the error log (shared/semantics/io.md sections 4 and 6).
+ * stacks and the error log (docs/facts/io.md sections 4 and 6).
  */
 #ifndef KDPC_WDM_IRP_H
 #define KDPC_WDM_IRP_H

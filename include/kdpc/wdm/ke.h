@@ -10,8 +10,8 @@
  * diagnostic line and do nothing (returning FALSE / 0 / PASSIVE_LEVEL).
  *
  * Each entry gives IRQL (required caller IRQL), Return, and Bugchecks (the
- * kdpc rule ids raised on misuse; see RULES.md). Fact numbers refer to
- * shared/semantics/dpc-irql.md.
+ * kdpc rule ids raised on misuse; see docs/rules.md). Fact numbers refer to
+ * docs/facts/dpc-irql.md.
  *
  * Objects (rule obj.invalid, every routine below that takes one): a NULL,
  * never initialised (zero-filled), garbage (0xCC-filled) or wrong-type

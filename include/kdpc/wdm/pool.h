@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kdpc/wdm/pool.h - pool memory, lookaside lists, PAGED_CODE and
- * KeFlushIoBuffers (shared/semantics/io.md section 7).
+ * KeFlushIoBuffers (docs/facts/io.md section 7).
  *
  * Paged pool is really protected: while the CPU that runs is at
  * DISPATCH_LEVEL or above, every page of paged pool is inaccessible, as

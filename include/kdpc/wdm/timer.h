@@ -2,7 +2,7 @@
 /*
  * kdpc/wdm/timer.h - the clock, KTIMER and timer DPCs, EX_TIMER.
  *
- * Facts: shared/semantics/io.md section 1, dpc-irql.md 4.13-4.14. The clock
+ * Facts: docs/facts/io.md section 1, dpc-irql.md 4.13-4.14. The clock
  * ticks every kdpc_config.clock_tick_ns of virtual time (15.625 ms by
  * default); a timer expires at the first tick at or after its due time, so
  * it is never early and at most one tick late (1.24).

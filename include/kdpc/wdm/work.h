@@ -2,7 +2,7 @@
 /*
  * kdpc/wdm/work.h - work items and system worker threads: the IoXxx and ExXxx
  * interfaces. Work routines run at PASSIVE_LEVEL in a worker thread of
- * their queue's pool and may block (shared/semantics/io.md section 2).
+ * their queue's pool and may block (docs/facts/io.md section 2).
  */
 #ifndef KDPC_WDM_WORK_H
 #define KDPC_WDM_WORK_H
