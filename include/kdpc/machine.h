@@ -99,9 +99,12 @@ KDPC_EXPORT kdpc_machine *kdpc_machine_create(const kdpc_config *cfg);
  * (threads, device objects, interrupt objects). Always safe: after a bug
  * check, after a deadlock or timeout, or without any run. NULL is ignored.
  * Called from another host thread while a run of @m is in progress, it waits
- * until that run has returned (every run ends: see kdpc_machine_run()), then
- * frees. Called from simulated code of @m it does nothing and says so on
- * stderr.
+ * until that run has returned, then frees: every run ends while its limits
+ * are on (see kdpc_machine_run()); with cfg.run_step_limit,
+ * cfg.run_time_limit_ns and cfg.host_hang_ms all 0, a hung driver keeps it
+ * waiting. Called from simulated code of @m it does nothing and says so on
+ * stderr; from simulated code of another machine it waits like any thread
+ * (and that machine's run waits with it).
  * Thread: any.
  */
 KDPC_EXPORT void kdpc_machine_destroy(kdpc_machine *m);

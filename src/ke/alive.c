@@ -9,6 +9,9 @@
 
 #include "ke/ke.h"
 
+/* Queue entries walked at most: a report must end even over a corrupted queue. */
+#define WALK_LIMIT 100000u
+
 static const char *object_kind(const void *object)
 {
     const DISPATCHER_HEADER *h = object;
@@ -54,7 +57,13 @@ static void describe_cpus(kdpc_machine *m, FILE *f)
         }
         fprintf(f, "\n");
         unsigned queued = 0;
+        unsigned walked = 0;
         for (PLIST_ENTRY e = kc->dpc_queue.Flink; e != &kc->dpc_queue; e = e->Flink) {
+            /* the queue runs through driver memory: stop at a garbage link or a cycle */
+            if (kdpc__ke_bad_ptr(e) || ++walked > WALK_LIMIT) {
+                fprintf(f, "    ... the DPC queue is corrupted here (%p)\n", (void *)e);
+                break;
+            }
             PKDPC d = CONTAINING_RECORD(e, KDPC, DpcListEntry);
             if (queued++ < 16)
                 fprintf(f, "    queued DPC %p -> %s\n", (void *)d,
@@ -101,6 +110,10 @@ static void describe_timers(kdpc_machine *m, FILE *f)
     kdpc__ke *ke = kdpc__ke_of(m);
     unsigned n = 0;
     for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
+        if (kdpc__ke_bad_ptr(e) || n > WALK_LIMIT) {
+            fprintf(f, "  ... the timer queue is corrupted here (%p)\n", (void *)e);
+            break;
+        }
         PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
         if (n++ >= 16)
             continue;
@@ -108,7 +121,7 @@ static void describe_timers(kdpc_machine *m, FILE *f)
         fprintf(f, "  timer %p due at %" PRIu64 " ns", (void *)t, (uint64_t)t->DueTime.QuadPart);
         if (period != 0)
             fprintf(f, ", every %" PRIu64 " ns", period);
-        if (t->Dpc != NULL)
+        if (t->Dpc != NULL && !kdpc__ke_bad_ptr(t->Dpc))
             fprintf(f, ", DPC -> %s", kdpc__routine_name(m, KDPC_RP(t->Dpc->DeferredRoutine)));
         fprintf(f, "\n");
     }

@@ -15,12 +15,14 @@
  *    stack overflow is reported on x64;
  *  - abort(): 0x139 KERNEL_SECURITY_CHECK_FAILURE, P1 = 7
  *    (FAST_FAIL_FATAL_APP_EXIT, what abort() raises through __fastfail);
- *  - a bad memory access:
+ *  - a general-protection fault (a non-canonical address such as 0xCCCC...,
+ *    whose address the host does not report), at any IRQL: 0x1E with
+ *    C0000005 and P4 = -1 in a DPC or ISR, 0x7E in a thread;
+ *  - any other bad memory access:
  *      at DISPATCH_LEVEL or above: 0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL
  *        (address, IRQL, 0 read / 1 write / 8 execute, instruction);
  *      below it, an address in the lowest 64 KiB (a NULL dereference: user
- *        space on Windows, never mapped) or a non-canonical address (a
- *        general-protection fault: 0xCCCC... garbage): the access violation
+ *        space on Windows, never mapped): the access violation
  *        exception C0000005 is not handled in a system thread:
  *        0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED (code, instruction, 0, 0);
  *      below it, any other address: 0x50 PAGE_FAULT_IN_NONPAGED_AREA

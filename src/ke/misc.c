@@ -109,9 +109,17 @@ ULONG kdpc_DbgPrint(PCSTR Format, ...)
     FILE *out = t != NULL ? t->m->cfg.log : stderr;
     if (out == NULL)
         return (ULONG)STATUS_SUCCESS;
+    /* Formatted first, then written while kdpc__host_busy says a jump must not leave here: the
+     * stream's lock would stay held and the next report on it would wait forever. */
+    char buf[1024];
     va_list ap;
     va_start(ap, Format);
-    vfprintf(out, Format, ap);
+    int n = vsnprintf(buf, sizeof(buf), Format, ap);
     va_end(ap);
+    if (n > 0) {
+        kdpc__host_busy_enter();
+        fputs(buf, out);
+        kdpc__host_busy_leave();
+    }
     return (ULONG)STATUS_SUCCESS;
 }

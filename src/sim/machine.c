@@ -69,6 +69,15 @@ void kdpc__contain_crash(const kdpc__crash *cr)
      * kdpc's own and goes to the host. */
     if (kdpc__host_busy != 0)
         return;
+    /* A report is being written on this thread: anything now is the report's own. */
+    if (t->reporting)
+        return;
+    /* The watchdog's signal is stale once the thread has passed another interleaving point:
+     * it may now be in kdpc code whose state a jump would leave half-updated. */
+    if (cr->sig == KDPC_HANG_SIGNAL &&
+        atomic_load_explicit(&t->m->steps, memory_order_relaxed) !=
+            atomic_load_explicit(&t->m->hang_steps, memory_order_relaxed))
+        return;
     t->crash = *cr;
     siglongjmp(t->base, KDPC_UNWIND_CRASH);
 }
@@ -86,6 +95,7 @@ static void *host_main(void *arg)
         kdpc__mutex_unlock(&m->mu);
         t->body(t);
     } else if (how == KDPC_UNWIND_CRASH) {
+        t->reporting = true;
         m->hooks.crash(m, t); /* records the bug check and lands here again with HALT */
     }
     kdpc__thread_finish(m, t, how);
@@ -122,10 +132,16 @@ kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *),
     size_t stack = m->cfg.thread_stack_size;
     if (kdpc__hostthread_start(&t->host, host_main, t, stack) != 0) {
         kdpc__mutex_lock(&m->mu);
-        t->started = false;
-        t->state = KDPC_T_DONE;
+        for (kdpc__thread **link = &m->all_threads; *link != NULL; link = &(*link)->all_next) {
+            if (*link == t) {
+                *link = t->all_next; /* never started: nobody else knows it */
+                break;
+            }
+        }
         m->live_hosts--;
         kdpc__mutex_unlock(&m->mu);
+        kdpc__cond_destroy(&t->cv);
+        free(t);
         return NULL;
     }
     return t;
@@ -225,8 +241,10 @@ static void watch(kdpc_machine *m, uint64_t *last_steps, unsigned *idle_ms)
      * host lock, and a sanitizer may hold it until the thread's next intercepted call. */
     *idle_ms = 0;
     kdpc__thread *holder = m->baton;
-    if (holder != NULL && !atomic_load(&m->halted))
+    if (holder != NULL && !atomic_load(&m->halted)) {
+        atomic_store_explicit(&m->hang_steps, steps, memory_order_relaxed);
         (void)kdpc__hostthread_signal(&holder->host, KDPC_HANG_SIGNAL);
+    }
 }
 
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)

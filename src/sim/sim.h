@@ -69,6 +69,7 @@ struct kdpc__thread {
     kdpc__cond cv;                 /* M: waits for the baton */
     sigjmp_buf base;               /* own host thread only */
     kdpc__crash crash;             /* own host thread: what crashed (KDPC_UNWIND_CRASH) */
+    bool reporting;                /* own host thread: writing the report of a crash */
     kdpc__tstate state;            /* B */
     kdpc__cpu *cpu;                /* B: CPU it is on while RUNNING; idle: its CPU */
     uint64_t affinity;             /* B */
@@ -156,16 +157,17 @@ struct kdpc_machine {
     kdpc__hooks hooks;
     kdpc__rng rng; /* B */
 
-    uint64_t now_ns;          /* B: virtual clock */
-    uint64_t next_event_ns;   /* B: when hooks.time must run next (UINT64_MAX: never) */
-    uint64_t deadline_ns;     /* B: kdpc_machine_run_for's end (0: none) */
-    uint64_t limit_ns;        /* B: the run's virtual time limit ends it here (0: none) */
-    _Atomic uint64_t steps;   /* B (relaxed atomic: the host-time watchdog reads it) */
-    uint64_t step_limit;      /* B: the run ends after this many (0: none) */
-    bool timed_out_on_steps;  /* B: the last KDPC_TIMEOUT came from the step limit */
-    char timeout_reason[384]; /* B: why the run timed out, when not a limit ("" otherwise) */
-    kdpc__thread *resume;     /* M: thread stopped by the deadline; goes on first next run */
-    uint64_t switches;        /* B: baton handoffs */
+    uint64_t now_ns;             /* B: virtual clock */
+    uint64_t next_event_ns;      /* B: when hooks.time must run next (UINT64_MAX: never) */
+    uint64_t deadline_ns;        /* B: kdpc_machine_run_for's end (0: none) */
+    uint64_t limit_ns;           /* B: the run's virtual time limit ends it here (0: none) */
+    _Atomic uint64_t steps;      /* B (relaxed atomic: the host-time watchdog reads it) */
+    _Atomic uint64_t hang_steps; /* the step count when the watchdog last signalled */
+    uint64_t step_limit;         /* B: the run ends after this many (0: none) */
+    bool timed_out_on_steps;     /* B: the last KDPC_TIMEOUT came from the step limit */
+    char timeout_reason[384];    /* B: why the run timed out, when not a limit ("" otherwise) */
+    kdpc__thread *resume;        /* M: thread stopped by the deadline; goes on first next run */
+    uint64_t switches;           /* B: baton handoffs */
 
     /* threads */
     kdpc__thread *ready_head, *ready_tail; /* B */

@@ -112,18 +112,19 @@ static void *trampoline(void *p)
     /* The fault handler runs here when the thread's own stack is exhausted. */
     void *alt =
         mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    stack_t ss;
+    stack_t ss, old;
     memset(&ss, 0, sizeof(ss));
+    memset(&old, 0, sizeof(old));
+    old.ss_flags = SS_DISABLE;
     if (alt != MAP_FAILED) {
         ss.ss_sp = alt;
         ss.ss_size = ALT_STACK_SIZE;
-        (void)sigaltstack(&ss, NULL);
+        (void)sigaltstack(&ss, &old);
     }
     void *r = box.fn(box.arg);
     if (alt != MAP_FAILED) {
-        memset(&ss, 0, sizeof(ss));
-        ss.ss_flags = SS_DISABLE;
-        (void)sigaltstack(&ss, NULL);
+        /* Give back the one that was there (a sanitizer's own, which it frees at exit). */
+        (void)sigaltstack(&old, NULL);
         munmap(alt, ALT_STACK_SIZE);
     }
     return r;
