@@ -67,9 +67,15 @@
  *
  * Example:
  *
+ *     static KDPC Dpc;
  *     static void MyDpc(PKDPC d, PVOID ctx, PVOID a1, PVOID a2)
  *     {
  *         assert_int_equal(KeGetCurrentIrql(), DISPATCH_LEVEL); // fails the test, not the binary
+ *     }
+ *     static void body(void *ctx)              // the run's entry: a system thread
+ *     {
+ *         KeInitializeDpc(&Dpc, MyDpc, NULL);
+ *         KeInsertQueueDpc(&Dpc, NULL, NULL);
  *     }
  *     static void test_dpc(void **state)
  *     {
