@@ -179,7 +179,7 @@ static kdpc_status drive_begin(kdpc_machine *m)
         return KDPC_EBUSY;
     kdpc__mutex_lock(&m->mu);
     kdpc_status st = KDPC_OK;
-    if (m->running || m->api_runs > 0 || m->destroying)
+    if (m->api_runs > 0 || m->destroying)
         st = KDPC_EBUSY;
     else if (atomic_load(&m->halted) || m->dead)
         st = KDPC_E_HALTED;

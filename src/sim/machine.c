@@ -82,6 +82,23 @@ void kdpc__contain_crash(const kdpc__crash *cr)
     siglongjmp(t->base, KDPC_UNWIND_CRASH);
 }
 
+/* Take t off m->all_threads (m->mu held). */
+static void unlink_thread(kdpc_machine *m, kdpc__thread *t)
+{
+    for (kdpc__thread **link = &m->all_threads; *link != NULL; link = &(*link)->all_next) {
+        if (*link == t) {
+            *link = t->all_next;
+            return;
+        }
+    }
+}
+
+static void free_thread(kdpc__thread *t)
+{
+    kdpc__cond_destroy(&t->cv);
+    free(t);
+}
+
 static void *host_main(void *arg)
 {
     kdpc__thread *volatile t = arg;
@@ -132,16 +149,10 @@ kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *),
     size_t stack = m->cfg.thread_stack_size;
     if (kdpc__hostthread_start(&t->host, host_main, t, stack) != 0) {
         kdpc__mutex_lock(&m->mu);
-        for (kdpc__thread **link = &m->all_threads; *link != NULL; link = &(*link)->all_next) {
-            if (*link == t) {
-                *link = t->all_next; /* never started: nobody else knows it */
-                break;
-            }
-        }
+        unlink_thread(m, t); /* never started: nobody else knows it */
         m->live_hosts--;
         kdpc__mutex_unlock(&m->mu);
-        kdpc__cond_destroy(&t->cv);
-        free(t);
+        free_thread(t);
         return NULL;
     }
     return t;
@@ -195,9 +206,8 @@ static void join_all(kdpc_machine *m)
 static void reap_finished(kdpc_machine *m)
 {
     for (;;) {
-        kdpc__thread **link = &m->all_threads;
         kdpc__thread *victim = NULL;
-        for (kdpc__thread *t = m->all_threads; t != NULL; link = &t->all_next, t = t->all_next) {
+        for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next) {
             if (!t->idle && t->started && !t->joined && t->finished) {
                 victim = t;
                 break;
@@ -205,11 +215,10 @@ static void reap_finished(kdpc_machine *m)
         }
         if (victim == NULL)
             return;
-        *link = victim->all_next; /* nobody reaches it any more */
+        unlink_thread(m, victim); /* nobody reaches it any more */
         kdpc__mutex_unlock(&m->mu);
         kdpc__hostthread_join(&victim->host);
-        kdpc__cond_destroy(&victim->cv);
-        free(victim);
+        free_thread(victim);
         kdpc__mutex_lock(&m->mu);
     }
 }
@@ -257,7 +266,6 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
     kdpc__thread *first = m->resume != NULL ? m->resume : m->cpus[0].thread;
     m->resume = NULL;
     m->deadline_ns = deadline_ns;
-    m->running = true;
     m->run_done = false;
     m->run_result = KDPC_OK;
     m->baton = first;
@@ -281,7 +289,6 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
     } else {
         reap_finished(m);
     }
-    m->running = false;
     m->deadline_ns = 0;
     kdpc_status st = m->run_result;
     kdpc__mutex_unlock(&m->mu);
@@ -306,8 +313,7 @@ void kdpc__machine_free(kdpc_machine *m)
     kdpc__thread *t = m->all_threads;
     while (t != NULL) {
         kdpc__thread *next = t->all_next;
-        kdpc__cond_destroy(&t->cv);
-        free(t);
+        free_thread(t);
         t = next;
     }
     free(m->deadlock_report);

@@ -180,7 +180,6 @@ struct kdpc_machine {
     kdpc__mutex mu;
     kdpc__cond run_cv;       /* M: the caller of kdpc_machine_run waits here */
     kdpc__thread *baton;     /* M */
-    bool running;            /* M */
     bool run_done;           /* M */
     kdpc_status run_result;  /* M */
     atomic_bool halted;      /* set once by a bug check */
