@@ -10,6 +10,7 @@
 #ifndef KDPC_BENCH_H
 #define KDPC_BENCH_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -104,6 +105,45 @@ static inline double bench_dpc_roundtrips_per_second(void)
     bench_config_init(&cfg);
     double s = bench_run_timed("bench", &cfg, bench_base_entry, NULL);
     return s > 0 ? (double)BENCH_BASE_DPCS / s : 0;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Scaling curves                                                      */
+/*
+ * A curve measures the cost of one operation at several sizes of the state
+ * it should not depend on (1..100k timers, locks, ...). fn(size) builds that
+ * state, times many operations and returns host nanoseconds per operation.
+ * Each size is measured @reps times (at most 15); the median and the spread
+ * (min-max) are printed, then largest / smallest (the median at the largest
+ * size over the median at the smallest) against @target_ratio. Returns true
+ * when the target is met.
+ */
+typedef double bench_curve_fn(unsigned size);
+
+static inline bool bench_curve(const char *name, bench_curve_fn *fn, const unsigned *sizes,
+                               int nsizes, int reps, double target_ratio, const char *target_why)
+{
+    double first = 0, last = 0;
+    if (reps > 15)
+        reps = 15;
+    for (int i = 0; i < nsizes; i++) {
+        double v[15];
+        for (int r = 0; r < reps; r++)
+            v[r] = fn(sizes[i]);
+        qsort(v, (size_t)reps, sizeof(v[0]), bench_cmp_double);
+        double med = v[reps / 2];
+        printf("%s: size %u: %.1f ns/op (spread %.1f-%.1f)\n", name, sizes[i], med, v[0],
+               v[reps - 1]);
+        if (i == 0)
+            first = med;
+        last = med;
+    }
+    double ratio = first > 0 ? last / first : 0;
+    bool met = ratio <= target_ratio;
+    printf("%s: largest/smallest %.2f (target <= %.2f, %s): %s\n", name, ratio, target_ratio,
+           target_why, met ? "met" : "NOT met");
+    return met;
 }
 
 #endif /* KDPC_BENCH_H */
