@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * platform.h - the host services kdpc needs: mutexes, condition variables,
- * host threads, a monotonic host clock and symbol lookup.
+ * fibers, a watchdog, a monotonic host clock, page protection, faults and
+ * symbol lookup.
  *
  * Contract: every function here either succeeds or returns a non-zero error
  * (never aborts). Only src/platform/posix/ includes <pthread.h>; the rest of
@@ -21,11 +22,6 @@ typedef struct kdpc__mutex {
 typedef struct kdpc__cond {
     _Alignas(16) unsigned char opaque[64];
 } kdpc__cond;
-typedef struct kdpc__hostthread {
-    uint64_t opaque;
-    void *stack;       /* mapping of the stack, guard pages included */
-    size_t stack_size; /* bytes of that mapping */
-} kdpc__hostthread;
 
 int kdpc__mutex_init(kdpc__mutex *mu);
 void kdpc__mutex_destroy(kdpc__mutex *mu);
@@ -40,15 +36,70 @@ void kdpc__cond_wait_ms(kdpc__cond *cv, kdpc__mutex *mu, unsigned ms);
 void kdpc__cond_signal(kdpc__cond *cv);
 void kdpc__cond_broadcast(kdpc__cond *cv);
 
-/* Start fn(arg) on a new host thread with a stack of at least stack_size bytes, below which
- * lie KDPC_STACK_GUARD bytes of inaccessible guard pages (a touch there is reported as a stack
- * overflow), and with an alternate signal stack, so a fault handler runs even when the thread's
- * own stack is exhausted. join also frees the stacks. */
+/* posix/fiber.c: user-level contexts ("fibers") multiplexed on one host thread.
+ *
+ * A fiber runs fn(arg) on its own stack of at least stack_size bytes, below which lie
+ * KDPC_STACK_GUARD bytes of inaccessible guard pages (a touch there is reported as a stack
+ * overflow). fn never returns: it ends with kdpc__fiber_exit. A switch saves the running
+ * context in @from and continues @to where it last left off (or at fn for a new fiber); it is
+ * not a system call. Switches are told to ASan and TSan, stacks to valgrind.
+ * The host thread's own context is a fiber too (kdpc__fiber_host), the one a run starts from
+ * and goes back to. Fibers may be resumed on another host thread than the one they last ran
+ * on, as long as one host thread runs a fiber at a time. */
 #define KDPC_STACK_GUARD ((size_t)64 << 10)
-int kdpc__hostthread_start(kdpc__hostthread *t, void *(*fn)(void *), void *arg, size_t stack_size);
-void kdpc__hostthread_join(kdpc__hostthread *t);
-/* True when addr lies in the guard pages of the calling host thread's stack (async-signal-safe). */
-bool kdpc__hostthread_in_guard(uintptr_t addr);
+typedef struct kdpc__fiber {
+    void *sp;          /* saved stack pointer while switched out */
+    void *map;         /* mapping of the stack, guard pages included (NULL: a host context) */
+    size_t map_size;   /* bytes of that mapping */
+    uintptr_t lo, hi;  /* the usable stack */
+    void (*fn)(void *);
+    void *arg;
+    void *uc;          /* the ucontext_t when built with swapcontext */
+    void *asan_fake;   /* ASan's fake stack while switched out */
+    const void *asan_bottom; /* a host context's stack, as ASan reported it */
+    size_t asan_size;
+    void *tsan;        /* TSan's fiber */
+    unsigned vg_id;    /* valgrind's stack id */
+} kdpc__fiber;
+int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t stack_size);
+void kdpc__fiber_destroy(kdpc__fiber *f); /* a fiber that is not running (new, or exited) */
+void kdpc__fiber_host(kdpc__fiber *f);    /* f is the calling host thread's own context */
+void kdpc__fiber_switch(kdpc__fiber *from, kdpc__fiber *to);
+/* Leave @from for good (its fn is over; destroy it later, from another context). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#endif
+void kdpc__fiber_exit(kdpc__fiber *from, kdpc__fiber *to);
+/* The fiber running on the calling host thread (NULL: none), and the end of the host
+ * context's part in running fibers (after its last switch back). */
+kdpc__fiber *kdpc__fiber_current(void);
+void kdpc__fiber_host_done(void);
+/* True when addr lies in the guard pages of the running fiber's stack (async-signal-safe). */
+bool kdpc__stack_in_guard(uintptr_t addr);
+/* The running fiber's usable stack; false when the caller is not on a fiber. */
+bool kdpc__fiber_stack(uintptr_t *lo, size_t *size);
+/* Make sure the calling host thread has an alternate signal stack big enough for the fault
+ * handler (a fiber's stack may be exhausted when it faults) while it runs fibers. Nestable;
+ * pop restores the one that was there. */
+void kdpc__altstack_push(void);
+void kdpc__altstack_pop(void);
+
+/* posix/watchdog.c: one process-wide host thread calls w->fn(w) every KDPC_WATCH_PERIOD_MS
+ * for each registered watch. The watched host thread is the one that called kdpc__hostwatch_add.
+ * After kdpc__hostwatch_remove returns, fn is not running and is not called again. fn runs on the
+ * watchdog thread: it must not take locks the watched thread may hold. */
+#define KDPC_WATCH_PERIOD_MS 100u
+typedef struct kdpc__hostwatch kdpc__hostwatch;
+struct kdpc__hostwatch {
+    void (*fn)(kdpc__hostwatch *w);
+    void *ctx;
+    uint64_t host;     /* the watched host thread */
+    kdpc__hostwatch *next; /* the watchdog's list */
+};
+int kdpc__hostwatch_add(kdpc__hostwatch *w); /* 0 or an errno */
+void kdpc__hostwatch_remove(kdpc__hostwatch *w);
+/* Send sig to the watched host thread (from fn). */
+int kdpc__hostwatch_signal(const kdpc__hostwatch *w, int sig);
 
 /* Host monotonic clock in nanoseconds (benchmarks and reports only, never the simulation). */
 uint64_t kdpc__host_now_ns(void);
@@ -96,7 +147,6 @@ void kdpc__crash_handler_set(kdpc__crash_fn *fn);
  * like a crash (sig == KDPC_HANG_SIGNAL); the callback ignores it where no simulated code
  * runs. */
 #define KDPC_HANG_SIGNAL 24 /* SIGXCPU on Linux and macOS */
-int kdpc__hostthread_signal(const kdpc__hostthread *t, int sig);
 
 /* > 0 while the calling host thread is inside host code that must not be left by a jump: it
  * holds a host lock (a kdpc__mutex, the symbolizer's) or is in the C library's loader or
@@ -126,7 +176,8 @@ char *kdpc__symbol_describe(uintptr_t addr, char *buf, size_t n);
 /* Label of an address that a symbol covers: code as kdpc__symbol_describe, a static or global
  * variable as "name" or "name+0x10". NULL (buf untouched) when no symbol covers it. */
 const char *kdpc__symbol_label(uintptr_t addr, char *buf, size_t n);
-/* The calling host thread's stack: lowest address and size. 0, or -1 when the host cannot tell. */
+/* The calling context's stack (the running fiber's, else the host thread's): lowest address and
+ * size. 0, or -1 when the host cannot tell. */
 int kdpc__stack_bounds(uintptr_t *lo, size_t *size);
 
 #endif /* KDPC_PLATFORM_H */

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * machine.c - lifecycle of the machine layer: allocation, idle threads,
- * host threads of simulated threads, runs, stop and free.
+ * the fibers of simulated threads, switching between them, runs, the
+ * host-time watchdog, stop and free.
  *
- * Every simulated thread is a host pthread that starts by waiting for the
- * baton. Its base (a setjmp in host_main) is where it lands when the
- * machine halts or is destroyed, so no simulated context ever unwinds
- * across host threads.
+ * Every simulated thread is a fiber on the host thread that runs the
+ * machine. Its base (a sigsetjmp at the bottom of its own stack, in
+ * fiber_main) is where it lands when the machine halts or is destroyed, or
+ * when its code crashed; from there it leaves its fiber for good. A run
+ * starts by switching from the host context to the first thread and ends
+ * when some thread switches back to it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -61,8 +64,8 @@ void kdpc__contain_crash(const kdpc__crash *cr)
     kdpc__thread *t = kdpc__tls_self;
     if (t == NULL || t->m->hooks.crash == NULL || atomic_load(&t->m->halted))
         return; /* not simulated code: the host's handler decides */
-    /* Only the baton holder runs simulated code; elsewhere kdpc itself waits for the baton. */
-    if (__atomic_load_n(&t->m->baton, __ATOMIC_RELAXED) != t)
+    /* Only the baton holder runs simulated code (the host context runs none). */
+    if (t->m->baton != t)
         return;
     /* Inside host code holding a lock (kdpc's mutex, the symbolizer, the unwinder): a jump
      * would leave the lock held. The watchdog's signal comes again later; a crash there is
@@ -82,45 +85,89 @@ void kdpc__contain_crash(const kdpc__crash *cr)
     siglongjmp(t->base, KDPC_UNWIND_CRASH);
 }
 
-/* Take t off m->all_threads (m->mu held). */
+/* Take t off m->all_threads. */
 static void unlink_thread(kdpc_machine *m, kdpc__thread *t)
 {
-    for (kdpc__thread **link = &m->all_threads; *link != NULL; link = &(*link)->all_next) {
-        if (*link == t) {
-            *link = t->all_next;
-            return;
-        }
-    }
+    if (t->all_prev != NULL)
+        t->all_prev->all_next = t->all_next;
+    else if (m->all_threads == t)
+        m->all_threads = t->all_next;
+    if (t->all_next != NULL)
+        t->all_next->all_prev = t->all_prev;
+    t->all_next = t->all_prev = NULL;
 }
 
 static void free_thread(kdpc__thread *t)
 {
-    kdpc__cond_destroy(&t->cv);
+    kdpc__fiber_destroy(&t->fiber);
     free(t);
 }
 
-static void *host_main(void *arg)
+/* The thread that finished last left its fiber for the context running now: free it. A thread
+ * that ended normally leaves the machine; after a halt, records stay for the reports. */
+static void reap(kdpc_machine *m)
+{
+    kdpc__thread *z = m->zombie;
+    if (z == NULL)
+        return;
+    m->zombie = NULL;
+    if (!z->idle && !atomic_load(&m->halted) && !m->shutdown) {
+        unlink_thread(m, z);
+        free_thread(z);
+    } else {
+        kdpc__fiber_destroy(&z->fiber);
+    }
+}
+
+/* Leave the running context for @to (NULL: the host context). */
+static void switch_to_ctx(kdpc_machine *m, kdpc__fiber *from, kdpc__thread *to)
+{
+    kdpc__host_busy_enter(); /* no jump out of a half-done switch */
+    m->baton = to;
+    m->switches++;
+    kdpc__tls_self = to;
+    kdpc__fiber_switch(from, to != NULL ? &to->fiber : &m->host_ctx);
+    kdpc__host_busy_leave();
+    reap(m);
+}
+
+void kdpc__enter(kdpc_machine *m, kdpc__thread *from, kdpc__thread *to)
+{
+    switch_to_ctx(m, &from->fiber, to);
+    if (atomic_load(&m->halted) || m->shutdown)
+        siglongjmp(from->base, KDPC_UNWIND_HALT);
+}
+
+/* @t is over: it leaves its fiber for the next context and is never entered again. */
+static KDPC_NORETURN void leave_for_good(kdpc_machine *m, kdpc__thread *t, kdpc__thread *to)
+{
+    kdpc__host_busy_enter();
+    m->zombie = t;
+    m->baton = to;
+    m->switches++;
+    kdpc__tls_self = to;
+    kdpc__fiber_exit(&t->fiber, to != NULL ? &to->fiber : &m->host_ctx);
+}
+
+static void fiber_main(void *arg)
 {
     kdpc__thread *volatile t = arg;
     kdpc_machine *m = t->m;
-    kdpc__tls_self = t;
+    kdpc__host_busy_leave(); /* the switch that entered this fiber */
+    reap(m);
+    t->started = true;
     /* Saves the signal mask: a crash lands here from a signal handler. */
     int how = sigsetjmp(t->base, 1);
     if (how == 0) {
-        kdpc__mutex_lock(&m->mu);
-        kdpc__wait_for_baton(m, t);
-        kdpc__mutex_unlock(&m->mu);
-        t->body(t);
+        if (atomic_load(&m->halted) || m->shutdown)
+            how = KDPC_UNWIND_HALT;
+        else
+            t->body(t);
     } else if (how == KDPC_UNWIND_CRASH) {
         t->reporting = true;
         m->hooks.crash(m, t); /* records the bug check and lands here again with HALT */
     }
-    kdpc__thread_finish(m, t, how);
-    kdpc__mutex_lock(&m->mu);
-    m->live_hosts--;
-    kdpc__cond_broadcast(&m->run_cv);
-    kdpc__mutex_unlock(&m->mu);
-    return NULL;
+    leave_for_good(m, t, kdpc__thread_finish(m, t, how));
 }
 
 kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *), void *arg,
@@ -129,7 +176,7 @@ kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *),
     kdpc__thread *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
-    if (kdpc__cond_init(&t->cv) != 0) {
+    if (kdpc__fiber_create(&t->fiber, fiber_main, t, m->cfg.thread_stack_size) != 0) {
         free(t);
         return NULL;
     }
@@ -139,22 +186,11 @@ kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *),
     t->arg = arg;
     t->state = KDPC_T_NEW;
     t->affinity = m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
-    kdpc__mutex_lock(&m->mu);
     t->id = m->next_thread_id++;
     t->all_next = m->all_threads;
+    if (m->all_threads != NULL)
+        m->all_threads->all_prev = t;
     m->all_threads = t;
-    m->live_hosts++;
-    t->started = true;
-    kdpc__mutex_unlock(&m->mu);
-    size_t stack = m->cfg.thread_stack_size;
-    if (kdpc__hostthread_start(&t->host, host_main, t, stack) != 0) {
-        kdpc__mutex_lock(&m->mu);
-        unlink_thread(m, t); /* never started: nobody else knows it */
-        m->live_hosts--;
-        kdpc__mutex_unlock(&m->mu);
-        free_thread(t);
-        return NULL;
-    }
     return t;
 }
 
@@ -170,7 +206,7 @@ int kdpc__machine_start(kdpc_machine *m)
         kdpc__cpu *c = &m->cpus[i];
         kdpc__thread *t = kdpc__thread_create(m, idle_body, NULL, true);
         if (t == NULL)
-            return EAGAIN;
+            return ENOMEM;
         t->cpu = c;
         t->state = KDPC_T_RUNNING;
         t->affinity = 1ull << i;
@@ -180,87 +216,68 @@ int kdpc__machine_start(kdpc_machine *m)
     return 0;
 }
 
-static void join_all(kdpc_machine *m)
-{
-    /* Called with m->mu held; drops it around each join. */
-    for (;;) {
-        kdpc__thread *victim = NULL;
-        for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next) {
-            if (t->started && !t->joined) {
-                victim = t;
-                break;
-            }
-        }
-        if (victim == NULL)
-            return;
-        victim->joined = true;
-        kdpc__mutex_unlock(&m->mu);
-        kdpc__hostthread_join(&victim->host);
-        kdpc__mutex_lock(&m->mu);
-    }
-}
-
-/* Join the host threads of finished simulated threads and free them, as they finish: a run
- * may create any number of threads one after another. Called with m->mu held; drops it around
- * each join. Idle threads and the halted machine's threads are left to join_all. */
-static void reap_finished(kdpc_machine *m)
-{
-    for (;;) {
-        kdpc__thread *victim = NULL;
-        for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next) {
-            if (!t->idle && t->started && !t->joined && t->finished) {
-                victim = t;
-                break;
-            }
-        }
-        if (victim == NULL)
-            return;
-        unlink_thread(m, victim); /* nobody reaches it any more */
-        kdpc__mutex_unlock(&m->mu);
-        kdpc__hostthread_join(&victim->host);
-        free_thread(victim);
-        kdpc__mutex_lock(&m->mu);
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* Host-time watchdog                                                   */
 /*
  * Every run ends at its step limit, but a driver loop that never calls the
- * kernel passes no interleaving point. The run's caller, which only waits
- * while the run goes on, looks at the step count every WATCH_PERIOD_MS;
- * when it has not moved for cfg.host_hang_ms of host time, the host thread
- * holding the baton gets KDPC_HANG_SIGNAL, which the crash path turns into a
- * report (hooks.crash). Called with m->mu held.
+ * kernel passes no interleaving point, and a driver blocked in a host call
+ * (sleep, a host mutex another simulated context holds) passes none either.
+ * The process's watchdog thread looks at the step count every
+ * KDPC_WATCH_PERIOD_MS; when it has not moved for cfg.host_hang_ms of host
+ * time, the host thread running the machine gets KDPC_HANG_SIGNAL, which the
+ * crash path turns into a report (hooks.crash).
  */
-#define WATCH_PERIOD_MS 100u
-
-static void watch(kdpc_machine *m, uint64_t *last_steps, unsigned *idle_ms)
+static void watch_fn(kdpc__hostwatch *w)
 {
+    kdpc_machine *m = w->ctx;
     uint64_t steps = atomic_load_explicit(&m->steps, memory_order_relaxed);
-    if (steps != *last_steps) {
-        *last_steps = steps;
-        *idle_ms = 0;
+    if (steps != m->watch_steps) {
+        m->watch_steps = steps;
+        m->watch_idle_ms = 0;
         return;
     }
-    *idle_ms += WATCH_PERIOD_MS;
-    if (*idle_ms < m->cfg.host_hang_ms)
+    m->watch_idle_ms += KDPC_WATCH_PERIOD_MS;
+    if (m->watch_idle_ms < m->cfg.host_hang_ms)
         return;
     /* Again after every further host_hang_ms: the signal is ignored where the thread holds a
      * host lock, and a sanitizer may hold it until the thread's next intercepted call. */
-    *idle_ms = 0;
-    kdpc__thread *holder = m->baton;
-    if (holder != NULL && !atomic_load(&m->halted)) {
+    m->watch_idle_ms = 0;
+    if (!atomic_load(&m->halted)) {
         atomic_store_explicit(&m->hang_steps, steps, memory_order_relaxed);
-        (void)kdpc__hostthread_signal(&holder->host, KDPC_HANG_SIGNAL);
+        (void)kdpc__hostwatch_signal(w, KDPC_HANG_SIGNAL);
     }
+}
+
+/* The host context's side of a switch into a simulated thread. */
+static void host_enter(kdpc_machine *m, kdpc__thread *to)
+{
+    switch_to_ctx(m, &m->host_ctx, to);
+    kdpc__tls_self = NULL;
+}
+
+void kdpc__unwind_all(kdpc_machine *m)
+{
+    kdpc__fiber_host(&m->host_ctx);
+    kdpc__thread *t = m->all_threads;
+    while (t != NULL) {
+        kdpc__thread *next = t->all_next;
+        if (!t->finished) {
+            if (!t->started) {
+                t->finished = true; /* never ran: nothing to unwind */
+                t->state = KDPC_T_DONE;
+            } else {
+                host_enter(m, t); /* it lands at its base, finishes and comes back */
+            }
+        }
+        t = next;
+    }
+    kdpc__fiber_host_done();
 }
 
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
 {
-    kdpc__mutex_lock(&m->mu);
-    /* The entry becomes ready; CPU 0's thread gets the baton first (its idle thread takes the
-     * entry at once), unless a deadline stopped a thread last time: that one goes on first. */
+    /* The entry becomes ready; CPU 0's thread runs first (its idle thread takes the entry at
+     * once), unless a deadline stopped a thread last time: that one goes on first. */
     if (entry != NULL)
         kdpc__thread_ready(m, entry);
     kdpc__thread *first = m->resume != NULL ? m->resume : m->cpus[0].thread;
@@ -268,43 +285,32 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
     m->deadline_ns = deadline_ns;
     m->run_done = false;
     m->run_result = KDPC_OK;
-    m->baton = first;
-    kdpc__cond_signal(&first->cv);
-    uint64_t last_steps = 0;
-    unsigned idle_ms = 0;
-    while (!m->run_done) {
-        if (m->cfg.host_hang_ms != 0) {
-            kdpc__cond_wait_ms(&m->run_cv, &m->mu, WATCH_PERIOD_MS);
-            watch(m, &last_steps, &idle_ms);
-        } else {
-            kdpc__cond_wait(&m->run_cv, &m->mu);
-        }
-        if (!m->run_done && !atomic_load(&m->halted))
-            reap_finished(m);
+    bool watched = false;
+    if (m->cfg.host_hang_ms != 0) {
+        m->watch.fn = watch_fn;
+        m->watch.ctx = m;
+        m->watch_steps = atomic_load_explicit(&m->steps, memory_order_relaxed);
+        m->watch_idle_ms = 0;
+        watched = kdpc__hostwatch_add(&m->watch) == 0;
     }
-    if (atomic_load(&m->halted)) {
-        while (m->live_hosts > 0)
-            kdpc__cond_wait(&m->run_cv, &m->mu);
-        join_all(m);
-    } else {
-        reap_finished(m);
-    }
+    kdpc__altstack_push();
+    kdpc__fiber_host(&m->host_ctx);
+    host_enter(m, first);
+    kdpc__fiber_host_done();
+    if (watched)
+        kdpc__hostwatch_remove(&m->watch);
+    if (atomic_load(&m->halted))
+        kdpc__unwind_all(m);
+    kdpc__altstack_pop();
     m->deadline_ns = 0;
-    kdpc_status st = m->run_result;
-    kdpc__mutex_unlock(&m->mu);
-    return st;
+    return m->run_result;
 }
 
 void kdpc__machine_stop(kdpc_machine *m)
 {
-    kdpc__mutex_lock(&m->mu);
     m->shutdown = true;
-    for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next)
-        kdpc__cond_signal(&t->cv);
-    while (m->live_hosts > 0)
-        kdpc__cond_wait(&m->run_cv, &m->mu);
-    join_all(m);
-    kdpc__mutex_unlock(&m->mu);
+    kdpc__unwind_all(m);
+    reap(m);
 }
 
 void kdpc__machine_free(kdpc_machine *m)

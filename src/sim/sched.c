@@ -77,25 +77,9 @@ static inline void count_step(kdpc_machine *m)
         kdpc__timeout_and_unwind(m);
 }
 
-void kdpc__wait_for_baton(kdpc_machine *m, kdpc__thread *t)
-{
-    while (m->baton != t) {
-        if (atomic_load(&m->halted) || m->shutdown) {
-            kdpc__mutex_unlock(&m->mu);
-            siglongjmp(t->base, KDPC_UNWIND_HALT);
-        }
-        kdpc__cond_wait(&t->cv, &m->mu);
-    }
-}
-
 static void handoff(kdpc_machine *m, kdpc__thread *from, kdpc__thread *to)
 {
-    kdpc__mutex_lock(&m->mu);
-    m->baton = to;
-    m->switches++;
-    kdpc__cond_signal(&to->cv);
-    kdpc__wait_for_baton(m, from);
-    kdpc__mutex_unlock(&m->mu);
+    kdpc__enter(m, from, to);
     if (m->hooks.resumed != NULL)
         m->hooks.resumed(m);
 }
@@ -213,25 +197,21 @@ static kdpc__cpu *choose_or_end(kdpc_machine *m, kdpc__cpu *c)
         }
         if (result == KDPC_OK && !time_up && m->hooks.quiescent != NULL)
             m->hooks.quiescent(m);
-        kdpc__mutex_lock(&m->mu);
-        if (result == KDPC_DEADLOCK)
+        if (result == KDPC_DEADLOCK) {
+            kdpc__mutex_lock(&m->mu);
             m->dead = true;
-        m->baton = NULL;
+            kdpc__mutex_unlock(&m->mu);
+        }
         m->run_done = true;
         m->run_result = result;
-        kdpc__cond_broadcast(&m->run_cv);
-        kdpc__mutex_unlock(&m->mu);
         return NULL;
     }
 }
 
+/* The run is over: back to the host context until a later run picks t. */
 static void park(kdpc_machine *m, kdpc__thread *t)
 {
-    kdpc__mutex_lock(&m->mu);
-    kdpc__wait_for_baton(m, t);
-    kdpc__mutex_unlock(&m->mu);
-    if (m->hooks.resumed != NULL)
-        m->hooks.resumed(m);
+    handoff(m, t, NULL);
 }
 
 static void go_to(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *from, kdpc__cpu *d)
@@ -367,14 +347,10 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
 /* kdpc_machine_run_for's time is up: end the run here; t goes on first in the next run. */
 static void stop_at_deadline(kdpc_machine *m, kdpc__thread *t)
 {
-    kdpc__mutex_lock(&m->mu);
     m->resume = t;
-    m->baton = NULL;
     m->run_done = true;
     m->run_result = KDPC_OK;
-    kdpc__cond_broadcast(&m->run_cv);
-    kdpc__wait_for_baton(m, t);
-    kdpc__mutex_unlock(&m->mu);
+    kdpc__enter(m, t, NULL);
 }
 
 void kdpc__sched_point(kdpc_machine *m)
@@ -482,15 +458,9 @@ void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const vo
 static KDPC_NORETURN void halt_and_unwind(kdpc_machine *m, kdpc_status result)
 {
     kdpc__thread *t = kdpc__tls_self;
-    kdpc__mutex_lock(&m->mu);
     atomic_store(&m->halted, true);
-    m->baton = NULL;
     m->run_done = true;
     m->run_result = result;
-    for (kdpc__thread *o = m->all_threads; o != NULL; o = o->all_next)
-        kdpc__cond_signal(&o->cv);
-    kdpc__cond_broadcast(&m->run_cv);
-    kdpc__mutex_unlock(&m->mu);
     siglongjmp(t->base, KDPC_UNWIND_HALT);
 }
 
@@ -512,12 +482,8 @@ void kdpc__timeout_and_unwind(kdpc_machine *m)
 
 void kdpc__halt_from_host(kdpc_machine *m)
 {
-    kdpc__mutex_lock(&m->mu);
     atomic_store(&m->halted, true);
-    for (kdpc__thread *o = m->all_threads; o != NULL; o = o->all_next)
-        kdpc__cond_signal(&o->cv);
-    kdpc__cond_broadcast(&m->run_cv);
-    kdpc__mutex_unlock(&m->mu);
+    kdpc__unwind_all(m);
 }
 
 void kdpc__thread_terminate(kdpc_machine *m)
@@ -526,14 +492,12 @@ void kdpc__thread_terminate(kdpc_machine *m)
     siglongjmp(kdpc__tls_self->base, KDPC_UNWIND_TERMINATE);
 }
 
-void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)
+kdpc__thread *kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)
 {
     if (how == KDPC_UNWIND_HALT || t->idle) {
-        kdpc__mutex_lock(&m->mu); /* the run's caller reaps finished threads under mu */
         t->state = KDPC_T_DONE;
         t->finished = true;
-        kdpc__mutex_unlock(&m->mu);
-        return;
+        return NULL; /* back to the host context, which unwinds the others */
     }
     if (m->hooks.thread_exit != NULL)
         m->hooks.thread_exit(m, t); /* may bug check: lands at the base again with HALT */
@@ -542,16 +506,8 @@ void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)
     t->cpu = NULL;
     c->thread = c->idle;
     m->live_workers--;
-    kdpc__mutex_lock(&m->mu);
     t->state = KDPC_T_DONE;
     t->finished = true;
-    kdpc__mutex_unlock(&m->mu);
     kdpc__cpu *d = choose_or_end(m, c);
-    if (d != NULL) {
-        kdpc__mutex_lock(&m->mu);
-        m->baton = d->thread;
-        m->switches++;
-        kdpc__cond_signal(&d->thread->cv);
-        kdpc__mutex_unlock(&m->mu);
-    }
+    return d != NULL ? d->thread : NULL;
 }

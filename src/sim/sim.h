@@ -1,22 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim.h - the machine layer: simulated CPUs, simulated threads on host
- * pthreads, the baton, interleaving points, the virtual clock, interrupt
- * lines and software interrupt requests.
+ * sim.h - the machine layer: simulated CPUs, simulated threads on fibers,
+ * the baton, interleaving points, the virtual clock, interrupt lines and
+ * software interrupt requests.
  *
  * DESIGN
  * The machine knows nothing of DPCs, spin locks or IRPs. It offers:
  *  - CPUs with an IRQL byte, the thread on them, and pending software
  *    interrupt bits (DISPATCH_LEVEL requests);
- *  - simulated threads: host pthreads of which exactly one runs at a time
- *    (the baton holder). A thread runs only while it is on a CPU;
+ *  - simulated threads: fibers (user-level contexts with their own guarded
+ *    stacks) on the one host thread that runs the machine; the running one
+ *    holds the baton. A thread runs only while it is on a CPU;
  *  - interleaving points (kdpc__sched_point): the running context lets the
  *    machine deliver a pending interrupt on its CPU, run the DISPATCH
  *    software interrupt when IRQL allows it, switch threads on its CPU,
  *    or hand the baton to another CPU, as the seeded policy decides;
  *  - blocking, waking and spinning with a predicate, so the upper layers
  *    can build waits and spin locks and the machine can see a deadlock;
- *  - a halt: every simulated context unwinds on its own host thread.
+ *  - a halt: every simulated context unwinds on its own stack.
  * ISRs and DPCs run nested on the stack of the thread on the CPU, because
  * the hooks that run them are called from inside its interleaving point.
  *
@@ -25,9 +26,11 @@
  *  2. every CPU has exactly one thread on it (its idle thread if none else);
  *  3. a thread is RUNNING iff it is some CPU's thread;
  *  4. only the baton holder reads or writes machine state, except
- *     lines[] / lines_active and the handoff fields, guarded by mu.
+ *     lines[] / lines_active (kdpc_line_assert may come from any host
+ *     thread) and the run bookkeeping of the native API, guarded by mu.
  *
- * Lock legend: B baton holder only; M m->mu; I init-only.
+ * Lock legend: B baton holder only (the host thread running the machine,
+ * in whichever context); M m->mu; I init-only.
  */
 #ifndef KDPC_SIM_H
 #define KDPC_SIM_H
@@ -65,20 +68,19 @@ struct kdpc__thread {
     kdpc_machine *m;               /* I */
     unsigned id;                   /* I: 0.. in creation order */
     bool idle;                     /* I: a CPU's idle thread */
-    kdpc__hostthread host;         /* I */
-    kdpc__cond cv;                 /* M: waits for the baton */
-    sigjmp_buf base;               /* own host thread only */
-    kdpc__crash crash;             /* own host thread: what crashed (KDPC_UNWIND_CRASH) */
-    bool reporting;                /* own host thread: writing the report of a crash */
+    kdpc__fiber fiber;             /* I: its context and stack */
+    sigjmp_buf base;               /* where it unwinds to (set on its own stack) */
+    kdpc__crash crash;             /* what crashed (KDPC_UNWIND_CRASH) */
+    bool reporting;                /* writing the report of a crash */
     kdpc__tstate state;            /* B */
     kdpc__cpu *cpu;                /* B: CPU it is on while RUNNING; idle: its CPU */
     uint64_t affinity;             /* B */
     kdpc__thread *ready_next;      /* B */
     uint8_t saved_irql;            /* B: IRQL (< DISPATCH) while off its CPU */
     bool daemon_wait;              /* B: blocked waiting for work: keeps no run alive */
-    kdpc__thread *all_next;        /* M */
-    bool started, joined;          /* M */
-    bool finished;                 /* M: its body is over (DONE); the host thread may be joined */
+    kdpc__thread *all_next, *all_prev; /* B */
+    bool started;                  /* B: its fiber has been entered */
+    bool finished;                 /* B: its body is over (DONE); its fiber is not entered again */
     void (*body)(kdpc__thread *t); /* I */
     void *arg;                     /* I */
     kdpc_routine_ptr routine;      /* I: driver start routine, for reports */
@@ -166,25 +168,29 @@ struct kdpc_machine {
     uint64_t step_limit;         /* B: the run ends after this many (0: none) */
     bool timed_out_on_steps;     /* B: the last KDPC_TIMEOUT came from the step limit */
     char timeout_reason[384];    /* B: why the run timed out, when not a limit ("" otherwise) */
-    kdpc__thread *resume;        /* M: thread stopped by the deadline; goes on first next run */
+    kdpc__thread *resume;        /* B: thread stopped by the deadline; goes on first next run */
     uint64_t switches;           /* B: baton handoffs */
 
     /* threads */
     kdpc__thread *ready_head, *ready_tail; /* B */
-    kdpc__thread *all_threads;             /* M */
-    unsigned next_thread_id;               /* M */
+    kdpc__thread *all_threads;             /* B */
+    unsigned next_thread_id;               /* B */
     unsigned live_workers;                 /* B: non-idle threads not DONE */
-    unsigned live_hosts;                   /* M: host threads that have not finished */
+    kdpc__thread *zombie;                  /* B: finished; its fiber is freed by the next context */
 
     /* baton and run control */
-    kdpc__mutex mu;
-    kdpc__cond run_cv;       /* M: the caller of kdpc_machine_run waits here */
-    kdpc__thread *baton;     /* M */
-    bool run_done;           /* M */
-    kdpc_status run_result;  /* M */
+    kdpc__fiber host_ctx;    /* B: the context of the host thread running the machine */
+    kdpc__thread *baton;     /* B: the running simulated thread (NULL: the host context) */
+    bool run_done;           /* B */
+    kdpc_status run_result;  /* B */
     atomic_bool halted;      /* set once by a bug check */
+    bool shutdown;           /* B: destroy in progress: every context unwinds */
+    kdpc__hostwatch watch;       /* the host-time watchdog's view of the run */
+    uint64_t watch_steps;    /* watchdog thread: the step count it last saw */
+    unsigned watch_idle_ms;  /* watchdog thread: host time that count has not moved */
+    kdpc__mutex mu;
+    kdpc__cond run_cv;       /* M: kdpc_machine_destroy waits here for api_runs to end */
     bool dead;               /* M: deadlocked; no further runs */
-    bool shutdown;           /* M: destroy in progress */
     bool destroying;         /* M: kdpc_machine_destroy waits for api_runs to end */
     unsigned api_runs;       /* M: native calls driving the machine (run, shutdown) */
     kdpc_status last_status; /* what the last run returned */
@@ -218,10 +224,10 @@ kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err);
 void kdpc__contain_crash(const kdpc__crash *cr);
 int kdpc__machine_start(kdpc_machine *m); /* idle threads; 0 or errno */
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns);
-void kdpc__machine_free(kdpc_machine *m); /* stops and joins every host thread first */
-void kdpc__machine_stop(kdpc_machine *m); /* unwind and join every host thread */
+void kdpc__machine_free(kdpc_machine *m); /* stops first */
+void kdpc__machine_stop(kdpc_machine *m); /* every context unwinds; their stacks are freed */
 /* Create a simulated thread (state NEW) that runs body(t); it becomes READY with kdpc__thread_ready.
- * Returns NULL when the host refuses a thread. */
+ * Returns NULL when the host has no memory for its stack. */
 kdpc__thread *kdpc__thread_create(kdpc_machine *m, void (*body)(kdpc__thread *), void *arg,
                                   bool idle);
 
@@ -237,10 +243,17 @@ void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const vo
 KDPC_NORETURN void kdpc__halt_and_unwind(kdpc_machine *m); /* after a bug check is recorded */
 /* The run's limit (steps or virtual time) is reached: report and end it with KDPC_TIMEOUT. */
 KDPC_NORETURN void kdpc__timeout_and_unwind(kdpc_machine *m);
-void kdpc__halt_from_host(kdpc_machine *m); /* the same, from a host thread: nothing to unwind */
+void kdpc__halt_from_host(kdpc_machine *m); /* the same, from the host context (between runs) */
 KDPC_NORETURN void kdpc__thread_terminate(kdpc_machine *m); /* PsTerminateSystemThread */
-void kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how);
-void kdpc__wait_for_baton(kdpc_machine *m, kdpc__thread *t); /* with m->mu held */
+/* t's body is over (@how: 0 returned, or the KDPC_UNWIND_* that ended it): the context to run
+ * next (NULL: the host context). */
+kdpc__thread *kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how);
+/* Switch from the running thread @from to @to (NULL: back to the host context). Returns when
+ * @from is switched to again; unwinds @from when the machine halted or shuts down meanwhile. */
+void kdpc__enter(kdpc_machine *m, kdpc__thread *from, kdpc__thread *to);
+/* Unwind every simulated context that has not finished (after a halt, or at destroy), from the
+ * host context. */
+void kdpc__unwind_all(kdpc_machine *m);
 
 /* lines (sim/line.c) */
 void kdpc__line_config(kdpc_machine *m, unsigned line, bool connected, bool level, uint8_t irql,

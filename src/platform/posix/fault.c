@@ -191,7 +191,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
              * with si_code SI_KERNEL and no address. */
             cr.addr_known = si->si_code != SI_KERNEL;
             cr.addr = cr.addr_known ? addr : 0;
-            cr.stack_overflow = cr.addr_known && kdpc__hostthread_in_guard(addr);
+            cr.stack_overflow = cr.addr_known && kdpc__stack_in_guard(addr);
         } else if (sig != SIGABRT && sig != KDPC_HANG_SIGNAL) {
             cr.addr = addr; /* the faulting instruction */
         }

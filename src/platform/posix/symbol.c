@@ -310,6 +310,8 @@ const char *kdpc__symbol_label(uintptr_t addr, char *buf, size_t n)
 
 int kdpc__stack_bounds(uintptr_t *lo, size_t *size)
 {
+    if (kdpc__fiber_stack(lo, size))
+        return 0; /* on a fiber: its own stack */
 #if defined(__linux__)
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) != 0)

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * posix/fiber.c - user-level contexts (fibers) on guarded stacks, the
+ * switch between them, and the alternate signal stack of a host thread that
+ * runs them.
+ *
+ * DESIGN
+ * A switch saves the callee-saved registers of the running context on its
+ * own stack, stores the stack pointer in the fiber it leaves and loads the
+ * one of the fiber it enters: a function call's worth of work, no system
+ * call. x86-64 and arm64 have a hand-written switch (below); any other host,
+ * or a build with KDPC_FIBER_UCONTEXT, uses swapcontext (correct, slower:
+ * it saves the signal mask with a system call).
+ *
+ * A new fiber's stack is prepared so that the first switch into it "returns"
+ * into a start stub that calls fiber_entry(fiber) on that stack. fiber_entry
+ * never returns: the fiber's function ends with kdpc__fiber_exit.
+ *
+ * Stacks are mmap'd with KDPC_STACK_GUARD bytes of inaccessible pages below
+ * them. Released stacks are kept in a small process-wide cache and handed to
+ * the next fiber of the same size, so creating a machine costs no system
+ * call once a few have been made.
+ *
+ * Sanitizers are told about every switch (ASan: start/finish_switch_fiber,
+ * so it knows which stack is current and keeps its fake stacks apart; TSan:
+ * one TSan fiber per fiber) and valgrind learns each stack.
+ */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "platform/platform.h"
+
+/* ---- which sanitizers are on ------------------------------------------------------------ */
+#if defined(__SANITIZE_ADDRESS__)
+#define KDPC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KDPC_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define KDPC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KDPC_TSAN 1
+#endif
+#endif
+#if defined(KDPC_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(KDPC_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define KDPC_VALGRIND 1
+#endif
+#endif
+
+/* ---- the switch --------------------------------------------------------------------------- */
+#if !defined(KDPC_FIBER_UCONTEXT) && !defined(__x86_64__) && !defined(__aarch64__)
+#define KDPC_FIBER_UCONTEXT 1
+#endif
+
+#if defined(__APPLE__)
+#define KDPC_SYM(name) "_" #name
+#else
+#define KDPC_SYM(name) #name
+#endif
+
+static void fiber_entry(kdpc__fiber *f);
+
+#if defined(KDPC_FIBER_UCONTEXT)
+#include <ucontext.h>
+
+static _Thread_local ucontext_t host_uc;
+
+static void uc_start(unsigned hi, unsigned lo)
+{
+    uintptr_t p = ((uintptr_t)hi << 16 << 16) | (uintptr_t)lo;
+    fiber_entry((kdpc__fiber *)p);
+}
+
+#else
+/* void kdpc__fiber_swap(void **save_sp, void *load_sp): save the callee-saved state on the
+ * current stack, store the stack pointer in *save_sp, continue on load_sp. */
+void kdpc__fiber_swap(void **save_sp, void *load_sp);
+/* First "return" of a new fiber lands here with the fiber in a callee-saved register. */
+void kdpc__fiber_start(void);
+
+#if defined(__x86_64__)
+/* Frame, from the saved stack pointer up: MXCSR and x87 control word (8 bytes), r15, r14,
+ * r13, r12, rbx, rbp, return address. */
+__asm__(".text\n"
+        ".globl " KDPC_SYM(kdpc__fiber_swap) "\n"
+#if !defined(__APPLE__)
+        ".type " KDPC_SYM(kdpc__fiber_swap) ",@function\n"
+        ".hidden " KDPC_SYM(kdpc__fiber_swap) "\n"
+#endif
+        ".p2align 4\n" KDPC_SYM(kdpc__fiber_swap) ":\n"
+        "  pushq %rbp\n"
+        "  pushq %rbx\n"
+        "  pushq %r12\n"
+        "  pushq %r13\n"
+        "  pushq %r14\n"
+        "  pushq %r15\n"
+        "  subq $8, %rsp\n"
+        "  stmxcsr (%rsp)\n"
+        "  fnstcw 4(%rsp)\n"
+        "  movq %rsp, (%rdi)\n"
+        "  movq %rsi, %rsp\n"
+        "  ldmxcsr (%rsp)\n"
+        "  fldcw 4(%rsp)\n"
+        "  addq $8, %rsp\n"
+        "  popq %r15\n"
+        "  popq %r14\n"
+        "  popq %r13\n"
+        "  popq %r12\n"
+        "  popq %rbx\n"
+        "  popq %rbp\n"
+        "  ret\n"
+#if !defined(__APPLE__)
+        ".size " KDPC_SYM(kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
+#endif
+        ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
+#if !defined(__APPLE__)
+        ".type " KDPC_SYM(kdpc__fiber_start) ",@function\n"
+        ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
+#endif
+        ".p2align 4\n" KDPC_SYM(kdpc__fiber_start) ":\n"
+        "  movq %r12, %rdi\n"
+        "  andq $-16, %rsp\n"
+        "  call " KDPC_SYM(fiber_entry_c) "\n"
+        "  ud2\n"
+#if !defined(__APPLE__)
+        ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(kdpc__fiber_start) "\n"
+#endif
+);
+#define FRAME_WORDS 7 /* control words, r15..rbp; then the return address */
+#elif defined(__aarch64__)
+/* Frame (176 bytes): x19..x28, x29, x30 (the return address), d8..d15, FPCR. */
+__asm__(".text\n"
+        ".globl " KDPC_SYM(kdpc__fiber_swap) "\n"
+#if !defined(__APPLE__)
+        ".type " KDPC_SYM(kdpc__fiber_swap) ",%function\n"
+        ".hidden " KDPC_SYM(kdpc__fiber_swap) "\n"
+#endif
+        ".p2align 4\n" KDPC_SYM(kdpc__fiber_swap) ":\n"
+        "  sub sp, sp, #176\n"
+        "  stp x19, x20, [sp, #0]\n"
+        "  stp x21, x22, [sp, #16]\n"
+        "  stp x23, x24, [sp, #32]\n"
+        "  stp x25, x26, [sp, #48]\n"
+        "  stp x27, x28, [sp, #64]\n"
+        "  stp x29, x30, [sp, #80]\n"
+        "  stp d8, d9, [sp, #96]\n"
+        "  stp d10, d11, [sp, #112]\n"
+        "  stp d12, d13, [sp, #128]\n"
+        "  stp d14, d15, [sp, #144]\n"
+        "  mrs x9, fpcr\n"
+        "  str x9, [sp, #160]\n"
+        "  mov x9, sp\n"
+        "  str x9, [x0]\n"
+        "  mov sp, x1\n"
+        "  ldp x19, x20, [sp, #0]\n"
+        "  ldp x21, x22, [sp, #16]\n"
+        "  ldp x23, x24, [sp, #32]\n"
+        "  ldp x25, x26, [sp, #48]\n"
+        "  ldp x27, x28, [sp, #64]\n"
+        "  ldp x29, x30, [sp, #80]\n"
+        "  ldp d8, d9, [sp, #96]\n"
+        "  ldp d10, d11, [sp, #112]\n"
+        "  ldp d12, d13, [sp, #128]\n"
+        "  ldp d14, d15, [sp, #144]\n"
+        "  ldr x9, [sp, #160]\n"
+        "  msr fpcr, x9\n"
+        "  add sp, sp, #176\n"
+        "  ret\n"
+#if !defined(__APPLE__)
+        ".size " KDPC_SYM(kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
+#endif
+        ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
+#if !defined(__APPLE__)
+        ".type " KDPC_SYM(kdpc__fiber_start) ",%function\n"
+        ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
+#endif
+        ".p2align 4\n" KDPC_SYM(kdpc__fiber_start) ":\n"
+        "  mov x0, x19\n"
+        "  mov x29, #0\n"
+        "  bl " KDPC_SYM(fiber_entry_c) "\n"
+        "  brk #0\n"
+#if !defined(__APPLE__)
+        ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(kdpc__fiber_start) "\n"
+#endif
+);
+#define FRAME_WORDS 22 /* 176 bytes */
+#endif
+
+/* Called by the start stub (not static: the assembly names it). */
+void fiber_entry_c(kdpc__fiber *f);
+void fiber_entry_c(kdpc__fiber *f)
+{
+    fiber_entry(f);
+}
+
+/* Lay out a new fiber's first frame so that kdpc__fiber_swap "returns" into the start stub. */
+static void prepare(kdpc__fiber *f)
+{
+    uintptr_t top = f->hi & ~(uintptr_t)15;
+    uint64_t *w;
+#if defined(__x86_64__)
+    /* After ret the stub sees rsp = top - 8, as if called (rsp % 16 == 8 at entry). */
+    w = (uint64_t *)(top - 8 - 8 * (FRAME_WORDS + 1));
+    memset(w, 0, 8 * (FRAME_WORDS + 2));
+    uint32_t mxcsr = 0x1F80; /* all exceptions masked, round to nearest */
+    uint16_t fpucw = 0x037F; /* the x87 default */
+    memcpy(&w[0], &mxcsr, 4);
+    memcpy((char *)&w[0] + 4, &fpucw, 2);
+    w[4] = (uint64_t)(uintptr_t)f;                     /* r12 */
+    w[FRAME_WORDS] = (uint64_t)(uintptr_t)kdpc__fiber_start; /* return address */
+    w[FRAME_WORDS + 1] = 0;                            /* a fake return address of the stub */
+#else
+    w = (uint64_t *)(top - 8 * FRAME_WORDS - 16);
+    memset(w, 0, 8 * FRAME_WORDS + 16);
+    w[0] = (uint64_t)(uintptr_t)f;                   /* x19 */
+    w[11] = (uint64_t)(uintptr_t)kdpc__fiber_start; /* x30 */
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    w[20] = fpcr;
+#endif
+    f->sp = w;
+}
+#endif /* !KDPC_FIBER_UCONTEXT */
+
+/* ---- the calling host thread's current fiber --------------------------------------------- */
+#if defined(__GNUC__) || defined(__clang__)
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+#else
+#define TLS_IE
+#endif
+static _Thread_local kdpc__fiber *cur_fiber TLS_IE;
+#if defined(KDPC_ASAN)
+static _Thread_local kdpc__fiber *switched_from;
+#endif
+
+/* ---- stack cache -------------------------------------------------------------------------- */
+#define CACHE_MAX 64
+
+typedef struct cached_stack {
+    void *map;
+    size_t size;
+} cached_stack;
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static cached_stack cache[CACHE_MAX];
+static unsigned cache_n;
+
+static size_t page_size(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096u;
+}
+
+static void *stack_get(size_t total)
+{
+    void *map = NULL;
+    pthread_mutex_lock(&cache_mu);
+    for (unsigned i = cache_n; i-- > 0;) {
+        if (cache[i].size == total) {
+            map = cache[i].map;
+            cache[i] = cache[--cache_n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_mu);
+    if (map != NULL)
+        return map;
+    map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return NULL;
+    if (mprotect(map, KDPC_STACK_GUARD, PROT_NONE) != 0) {
+        munmap(map, total);
+        return NULL;
+    }
+    return map;
+}
+
+static void stack_put(void *map, size_t total)
+{
+#if defined(KDPC_ASAN)
+    /* Frames that never returned (a fiber unwound by a jump) leave poisoned redzones. */
+    __asan_unpoison_memory_region((char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD);
+#endif
+    pthread_mutex_lock(&cache_mu);
+    if (cache_n < CACHE_MAX) {
+        cache[cache_n].map = map;
+        cache[cache_n].size = total;
+        cache_n++;
+        map = NULL;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    if (map != NULL)
+        munmap(map, total);
+}
+
+/* ---- fibers -------------------------------------------------------------------------------- */
+int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t stack_size)
+{
+    memset(f, 0, sizeof(*f));
+    size_t pg = page_size();
+    if (stack_size < ((size_t)64 << 10))
+        stack_size = (size_t)64 << 10;
+    if (stack_size > SIZE_MAX / 2)
+        return EINVAL;
+    stack_size = (stack_size + pg - 1) & ~(pg - 1);
+    size_t total = stack_size + KDPC_STACK_GUARD;
+    void *map = stack_get(total);
+    if (map == NULL)
+        return ENOMEM;
+    f->map = map;
+    f->map_size = total;
+    f->lo = (uintptr_t)map + KDPC_STACK_GUARD;
+    f->hi = (uintptr_t)map + total;
+    f->fn = fn;
+    f->arg = arg;
+#if defined(KDPC_FIBER_UCONTEXT)
+    ucontext_t *uc = calloc(1, sizeof(*uc));
+    if (uc == NULL || getcontext(uc) != 0) {
+        free(uc);
+        stack_put(map, total);
+        f->map = NULL;
+        return ENOMEM;
+    }
+    uc->uc_stack.ss_sp = (void *)f->lo;
+    uc->uc_stack.ss_size = stack_size;
+    uc->uc_link = NULL;
+    uintptr_t p = (uintptr_t)f;
+    makecontext(uc, (void (*)(void))uc_start, 2, (unsigned)(p >> 16 >> 16),
+                (unsigned)(p & 0xffffffffu));
+    f->uc = uc;
+#else
+    prepare(f);
+#endif
+#if defined(KDPC_TSAN)
+    f->tsan = __tsan_create_fiber(0);
+#endif
+#if defined(KDPC_VALGRIND)
+    f->vg_id = VALGRIND_STACK_REGISTER(f->lo, f->hi);
+#endif
+    return 0;
+}
+
+void kdpc__fiber_destroy(kdpc__fiber *f)
+{
+    if (f->map == NULL)
+        return;
+#if defined(KDPC_TSAN)
+    if (f->tsan != NULL)
+        __tsan_destroy_fiber(f->tsan);
+    f->tsan = NULL;
+#endif
+#if defined(KDPC_VALGRIND)
+    VALGRIND_STACK_DEREGISTER(f->vg_id);
+#endif
+#if defined(KDPC_FIBER_UCONTEXT)
+    free(f->uc);
+    f->uc = NULL;
+#endif
+    stack_put(f->map, f->map_size);
+    f->map = NULL;
+}
+
+void kdpc__fiber_host(kdpc__fiber *f)
+{
+    memset(f, 0, sizeof(*f));
+#if defined(KDPC_TSAN)
+    f->tsan = __tsan_get_current_fiber();
+#endif
+#if defined(KDPC_FIBER_UCONTEXT)
+    f->uc = &host_uc;
+#endif
+    cur_fiber = f;
+}
+
+kdpc__fiber *kdpc__fiber_current(void)
+{
+    return cur_fiber;
+}
+
+void kdpc__fiber_host_done(void)
+{
+    cur_fiber = NULL;
+}
+
+#if defined(KDPC_ASAN)
+/* After a switch into f: tell ASan, and learn the host stack's bounds from the switch that left
+ * it (the host's bounds are needed to switch back to it). */
+static void asan_arrived(kdpc__fiber *f)
+{
+    const void *bottom = NULL;
+    size_t size = 0;
+    __sanitizer_finish_switch_fiber(f->asan_fake, &bottom, &size);
+    kdpc__fiber *from = switched_from;
+    if (from != NULL && from->map == NULL) {
+        from->asan_bottom = bottom;
+        from->asan_size = size;
+    }
+}
+
+static void asan_leaving(kdpc__fiber *from, kdpc__fiber *to, bool dying)
+{
+    switched_from = from;
+    const void *bottom = to->map != NULL ? (const void *)to->lo : to->asan_bottom;
+    size_t size = to->map != NULL ? (size_t)(to->hi - to->lo) : to->asan_size;
+    __sanitizer_start_switch_fiber(dying ? NULL : &from->asan_fake, bottom, size);
+}
+#endif
+
+static void fiber_entry(kdpc__fiber *f)
+{
+#if defined(KDPC_ASAN)
+    asan_arrived(f);
+#endif
+    f->fn(f->arg);
+    abort(); /* a fiber's function ends with kdpc__fiber_exit */
+}
+
+static inline void do_switch(kdpc__fiber *from, kdpc__fiber *to, bool dying)
+{
+    cur_fiber = to;
+#if defined(KDPC_ASAN)
+    asan_leaving(from, to, dying);
+#else
+    (void)dying;
+#endif
+#if defined(KDPC_TSAN)
+    __tsan_switch_to_fiber(to->tsan, 0);
+#endif
+#if defined(KDPC_FIBER_UCONTEXT)
+    (void)swapcontext(from->uc, to->uc);
+#else
+    kdpc__fiber_swap(&from->sp, to->sp);
+#endif
+}
+
+void kdpc__fiber_switch(kdpc__fiber *from, kdpc__fiber *to)
+{
+    do_switch(from, to, false);
+#if defined(KDPC_ASAN)
+    asan_arrived(from);
+#endif
+}
+
+void kdpc__fiber_exit(kdpc__fiber *from, kdpc__fiber *to)
+{
+    do_switch(from, to, true);
+    abort(); /* a finished fiber is never entered again */
+}
+
+bool kdpc__stack_in_guard(uintptr_t addr)
+{
+    const kdpc__fiber *f = cur_fiber;
+    return f != NULL && f->map != NULL && addr >= (uintptr_t)f->map &&
+           addr < (uintptr_t)f->map + KDPC_STACK_GUARD;
+}
+
+bool kdpc__fiber_stack(uintptr_t *lo, size_t *size)
+{
+    const kdpc__fiber *f = cur_fiber;
+    if (f == NULL || f->map == NULL)
+        return false;
+    *lo = f->lo;
+    *size = (size_t)(f->hi - f->lo);
+    return true;
+}
+
+/* ---- alternate signal stack ---------------------------------------------------------------- */
+/* Room for kdpc's handler and for the handler it chains to (a sanitizer's report needs more
+ * than SIGSTKSZ); pages are only touched when used. */
+#define ALT_STACK_SIZE ((size_t)256 << 10)
+
+static pthread_key_t alt_key;
+static pthread_once_t alt_once = PTHREAD_ONCE_INIT;
+static _Thread_local void *alt_mem;
+static _Thread_local unsigned alt_depth;
+static _Thread_local bool alt_installed;
+static _Thread_local stack_t alt_old;
+
+static void alt_free(void *p)
+{
+    if (p != NULL)
+        munmap(p, ALT_STACK_SIZE);
+}
+
+static void alt_key_make(void)
+{
+    (void)pthread_key_create(&alt_key, alt_free);
+}
+
+void kdpc__altstack_push(void)
+{
+    if (alt_depth++ != 0)
+        return;
+    stack_t cur;
+    memset(&cur, 0, sizeof(cur));
+    alt_installed = false;
+    if (sigaltstack(NULL, &cur) != 0)
+        return;
+    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= ALT_STACK_SIZE)
+        return; /* the thread has one big enough */
+    if (alt_mem == NULL) {
+        void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED)
+            return;
+        (void)pthread_once(&alt_once, alt_key_make);
+        (void)pthread_setspecific(alt_key, p); /* unmapped when the host thread ends */
+        alt_mem = p;
+    }
+    stack_t ss;
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_sp = alt_mem;
+    ss.ss_size = ALT_STACK_SIZE;
+    alt_old = cur;
+    if (sigaltstack(&ss, NULL) == 0)
+        alt_installed = true;
+}
+
+void kdpc__altstack_pop(void)
+{
+    if (alt_depth == 0 || --alt_depth != 0)
+        return;
+    if (alt_installed) {
+        stack_t old = alt_old;
+        if (old.ss_flags & SS_DISABLE) {
+            old.ss_sp = NULL;
+            old.ss_size = 0;
+            old.ss_flags = SS_DISABLE;
+        }
+        (void)sigaltstack(&old, NULL);
+        alt_installed = false;
+    }
+}

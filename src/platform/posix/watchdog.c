@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * posix/watchdog.c - one process-wide host thread that looks at the runs in
+ * progress every KDPC_WATCH_PERIOD_MS.
+ *
+ * A machine runs all its simulated contexts on the host thread that called
+ * kdpc_machine_run, so that thread cannot watch itself: a driver loop that
+ * never calls the kernel keeps it busy. The watchdog thread is shared by all
+ * machines of the process (no machine has a host thread of its own besides
+ * the one running it), started on the first watch and stopped at exit.
+ */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "platform/platform.h"
+
+_Static_assert(sizeof(pthread_t) <= sizeof(uint64_t), "pthread_t does not fit");
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static kdpc__hostwatch *watches; /* mu */
+static bool started;         /* mu: the thread runs */
+static bool stopping;        /* mu: exit in progress */
+static pthread_t dog;
+
+static void *dog_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&mu);
+    while (!stopping) {
+        if (watches == NULL) {
+            pthread_cond_wait(&cv, &mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)KDPC_WATCH_PERIOD_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&cv, &mu, &ts);
+        for (kdpc__hostwatch *w = watches; w != NULL && !stopping; w = w->next)
+            w->fn(w);
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+static void dog_stop(void)
+{
+    pthread_mutex_lock(&mu);
+    bool was = started;
+    stopping = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    if (was)
+        pthread_join(dog, NULL);
+}
+
+int kdpc__hostwatch_add(kdpc__hostwatch *w)
+{
+    pthread_t self = pthread_self();
+    w->host = 0;
+    memcpy(&w->host, &self, sizeof(self));
+    pthread_mutex_lock(&mu);
+    if (stopping) {
+        pthread_mutex_unlock(&mu);
+        return ESHUTDOWN;
+    }
+    if (!started) {
+        /* The watchdog must not receive the signals it sends, nor any other. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int rc = pthread_create(&dog, NULL, dog_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0) {
+            pthread_mutex_unlock(&mu);
+            return rc;
+        }
+        started = true;
+        atexit(dog_stop);
+    }
+    w->next = watches;
+    watches = w;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    return 0;
+}
+
+void kdpc__hostwatch_remove(kdpc__hostwatch *w)
+{
+    pthread_mutex_lock(&mu);
+    for (kdpc__hostwatch **link = &watches; *link != NULL; link = &(*link)->next) {
+        if (*link == w) {
+            *link = w->next;
+            break;
+        }
+    }
+    w->next = NULL;
+    pthread_mutex_unlock(&mu);
+}
+
+int kdpc__hostwatch_signal(const kdpc__hostwatch *w, int sig)
+{
+    pthread_t t;
+    memcpy(&t, &w->host, sizeof(t));
+    return pthread_kill(t, sig);
+}
