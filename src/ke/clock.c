@@ -26,7 +26,7 @@
 
 #include "ke/ke.h"
 
-static void tick_cpu(kdpc__cpu *c)
+static void tick_cpu(kdpc_machine *m, kdpc__cpu *c)
 {
     kdpc__kecpu *kc = kdpc__kecpu_of(c);
     kc->dpc_rate = ((kc->dpc_count - kc->dpc_last_count) + kc->dpc_rate) / 2u;
@@ -34,6 +34,7 @@ static void tick_cpu(kdpc__cpu *c)
     if (!IsListEmpty(&kc->dpc_queue) && !kc->dpc_active) {
         kc->adjust = KDPC_ADJUST_DPC_THRESHOLD;
         c->soft_pending |= KDPC_SOFT_DISPATCH;
+        kdpc__cpu_work(m, c);
         if (kc->dpc_rate < KDPC_IDEAL_DPC_RATE && kc->max_depth > 1)
             kc->max_depth--;
     } else if (--kc->adjust == 0) {
@@ -76,7 +77,7 @@ static void process_ticks(kdpc_machine *m)
         ke->ticks++;
         if (bookkeeping < 64) {
             for (unsigned i = 0; i < m->ncpu; i++)
-                tick_cpu(&m->cpus[i]);
+                tick_cpu(m, &m->cpus[i]);
         }
         bookkeeping++;
         kdpc__ke_expire_timers(m, at);

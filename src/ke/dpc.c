@@ -133,6 +133,7 @@ BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1,
                   kc->depth > kc->max_depth;
     if (request)
         tc->soft_pending |= KDPC_SOFT_DISPATCH;
+    kdpc__cpu_work(m, tc); /* an idle tc has something to do */
     kdpc__trace(m, KDPC_EV_DPC_INSERT, c, Dpc, KDPC_RP(Dpc->DeferredRoutine), target);
     return TRUE;
 }

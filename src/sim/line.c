@@ -6,7 +6,9 @@
  * Line state is written by any host thread (kdpc_line_assert may come from
  * outside the machine), so it lives under m->mu. lines_active counts the
  * connected lines that have something to deliver: the baton holder reads it
- * without the mutex at every interleaving point and only then looks closer.
+ * without the mutex at every interleaving point and only then looks closer,
+ * at the active lines only (line_bits), and line_cpus tells the scheduler
+ * which CPUs an active line may go to.
  */
 #include "sim/sim.h"
 
@@ -15,9 +17,28 @@ static bool active(const kdpc__line *l)
     return l->connected && (l->level ? l->asserted : l->edge);
 }
 
+/* m->line_cpus: the union of the active lines' CPU masks (O(active lines)). */
+static void recompute_cpus(kdpc_machine *m)
+{
+    uint64_t cpus = 0;
+    for (unsigned w = 0; w < KDPC_MAX_LINES / 64; w++) {
+        for (uint64_t bits = m->line_bits[w]; bits != 0; bits &= bits - 1) {
+            unsigned i = w * 64u + (unsigned)__builtin_ctzll(bits);
+            cpus |= m->lines[i].mask;
+        }
+    }
+    atomic_store_explicit(&m->line_cpus, cpus, memory_order_release);
+}
+
 static void update(kdpc_machine *m, kdpc__line *l, bool before)
 {
     bool after = active(l);
+    unsigned i = (unsigned)(l - m->lines);
+    if (after)
+        m->line_bits[i / 64u] |= 1ull << (i % 64u);
+    else
+        m->line_bits[i / 64u] &= ~(1ull << (i % 64u));
+    recompute_cpus(m);
     if (before && !after)
         atomic_fetch_sub(&m->lines_active, 1);
     else if (!before && after)
@@ -62,15 +83,18 @@ bool kdpc__line_deliverable(kdpc_machine *m, const kdpc__cpu *c, unsigned *line)
     bool found = false;
     uint8_t best = 0;
     kdpc__mutex_lock(&m->mu);
-    for (unsigned i = 0; i < KDPC_MAX_LINES; i++) {
-        const kdpc__line *l = &m->lines[i];
-        if (!active(l) || !((l->mask >> c->index) & 1u) || c->irql >= l->irql)
-            continue;
-        /* The highest DIRQL wins; among equals the lowest line. */
-        if (!found || l->irql > best) {
-            found = true;
-            best = l->irql;
-            *line = i;
+    for (unsigned w = 0; w < KDPC_MAX_LINES / 64; w++) {
+        for (uint64_t bits = m->line_bits[w]; bits != 0; bits &= bits - 1) {
+            unsigned i = w * 64u + (unsigned)__builtin_ctzll(bits);
+            const kdpc__line *l = &m->lines[i];
+            if (!((l->mask >> c->index) & 1u) || c->irql >= l->irql)
+                continue;
+            /* The highest DIRQL wins; among equals the lowest line. */
+            if (!found || l->irql > best) {
+                found = true;
+                best = l->irql;
+                *line = i;
+            }
         }
     }
     kdpc__mutex_unlock(&m->mu);

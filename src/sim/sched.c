@@ -54,6 +54,21 @@ static void event(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t 
         m->hooks.event(m, kind, c, obj, arg);
 }
 
+/* Keep c's bits in m->busy_cpus and m->spin_cpus in step with its thread, in_hook and
+ * spin_pred: called wherever one of those changes. */
+static inline void update_cpu(kdpc_machine *m, const kdpc__cpu *c)
+{
+    uint64_t bit = 1ull << c->index;
+    if (c->thread->idle && c->in_hook == 0 && c->spin_pred == NULL)
+        m->busy_cpus &= ~bit;
+    else
+        m->busy_cpus |= bit;
+    if (c->spin_pred != NULL)
+        m->spin_cpus |= bit;
+    else
+        m->spin_cpus &= ~bit;
+}
+
 /* Virtual time saturates: a 600-year timeout or a cost of UINT64_MAX ends at the end of time
  * instead of wrapping to the beginning. */
 static inline uint64_t add_sat(uint64_t a, uint64_t b)
@@ -105,10 +120,15 @@ static void ready_unlink(kdpc_machine *m, kdpc__thread *r, kdpc__thread *prev)
     if (m->ready_tail == r)
         m->ready_tail = prev;
     r->ready_next = NULL;
+    uint64_t cpus = 0;
+    for (const kdpc__thread *o = m->ready_head; o != NULL; o = o->ready_next)
+        cpus |= o->affinity;
+    m->ready_cpus = cpus;
 }
 
 static void ready_append(kdpc_machine *m, kdpc__thread *t)
 {
+    m->ready_cpus |= t->affinity;
     t->ready_next = NULL;
     if (m->ready_tail != NULL)
         m->ready_tail->ready_next = t;
@@ -142,38 +162,74 @@ static bool enabled(kdpc_machine *m, kdpc__cpu *e)
     return true;
 }
 
+/* CPUs that may be enabled: every one outside this set is an idle thread at rest with nothing
+ * to do, for which enabled() would say false without side effects. Busy CPUs that do not spin
+ * are enabled for sure. Costs O(1) in the number of CPUs. */
+static uint64_t maybe_enabled(kdpc_machine *m)
+{
+    uint64_t lines = atomic_load_explicit(&m->lines_active, memory_order_acquire) != 0
+                         ? atomic_load_explicit(&m->line_cpus, memory_order_acquire)
+                         : 0;
+    uint64_t ready = m->ready_head != NULL ? m->ready_cpus : 0;
+    return m->busy_cpus | m->work_cpus | lines | ready;
+}
+
+/* enabled() for a CPU of the maybe set; an idle CPU found without work leaves work_cpus. */
+static bool check(kdpc_machine *m, kdpc__cpu *e)
+{
+    uint64_t bit = 1ull << e->index;
+    if ((m->busy_cpus & bit) && !(m->spin_cpus & bit))
+        return true;
+    if (enabled(m, e))
+        return true;
+    if (!(m->busy_cpus & bit))
+        m->work_cpus &= ~bit; /* no DISPATCH request, no queued DPC (idle_work said so) */
+    return false;
+}
+
 static kdpc__cpu *choose(kdpc_machine *m, kdpc__cpu *c)
 {
     if (m->ncpu == 1)
         return enabled(m, c) ? c : NULL;
+    uint64_t maybe = maybe_enabled(m);
     if (m->cfg.policy == KDPC_POLICY_ROUND_ROBIN) {
-        for (unsigned k = 1; k <= m->ncpu; k++) {
-            kdpc__cpu *e = &m->cpus[(c->index + k) % m->ncpu];
-            if (enabled(m, e))
+        /* The first enabled CPU after c, cyclically. */
+        unsigned from = (c->index + 1u) % m->ncpu;
+        uint64_t hi = from == 0 ? maybe : maybe & ~((1ull << from) - 1u);
+        uint64_t lo = maybe & ~hi;
+        for (uint64_t bits = hi; bits != 0; bits &= bits - 1) {
+            kdpc__cpu *e = &m->cpus[__builtin_ctzll(bits)];
+            if (check(m, e))
+                return e;
+        }
+        for (uint64_t bits = lo; bits != 0; bits &= bits - 1) {
+            kdpc__cpu *e = &m->cpus[__builtin_ctzll(bits)];
+            if (check(m, e))
                 return e;
         }
         return NULL;
     }
-    kdpc__cpu *cand[KDPC_MAX_CPUS];
-    unsigned n = 0;
-    for (unsigned i = 0; i < m->ncpu; i++) {
-        if (enabled(m, &m->cpus[i]))
-            cand[n++] = &m->cpus[i];
+    /* Seeded random: uniform among the enabled CPUs, in index order. When every CPU of the
+     * maybe set is surely enabled (busy, not spinning) no CPU needs a closer look. */
+    uint64_t sure = m->busy_cpus & ~m->spin_cpus;
+    uint64_t en = sure & maybe;
+    for (uint64_t bits = maybe & ~sure; bits != 0; bits &= bits - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(bits);
+        if (check(m, &m->cpus[i]))
+            en |= 1ull << i;
     }
+    unsigned n = (unsigned)__builtin_popcountll(en);
     if (n == 0)
         return NULL;
-    if (n == 1)
-        return cand[0];
-    return cand[kdpc__rng_below(&m->rng, n)];
+    unsigned k = n == 1 ? 0 : kdpc__rng_below(&m->rng, n);
+    while (k-- > 0)
+        en &= en - 1;
+    return &m->cpus[__builtin_ctzll(en)];
 }
 
 static bool any_spinning(const kdpc_machine *m)
 {
-    for (unsigned i = 0; i < m->ncpu; i++) {
-        if (m->cpus[i].spin_pred != NULL)
-            return true;
-    }
-    return false;
+    return m->spin_cpus != 0;
 }
 
 /* Nothing is enabled: let the layers above advance time, else end the run. */
@@ -236,6 +292,7 @@ static void switch_to(kdpc_machine *m, kdpc__thread *t, kdpc__cpu *c, kdpc__thre
     r->cpu = c;
     r->state = KDPC_T_RUNNING;
     c->irql = r->saved_irql;
+    update_cpu(m, c);
     event(m, KDPC_EV_THREAD_SWITCH, c, 0, r->id);
     handoff(m, t, r);
 }
@@ -260,41 +317,43 @@ static spin_state spin_save(const kdpc__cpu *c)
     return s;
 }
 
-static void spin_restore(kdpc__cpu *c, spin_state s)
+static void spin_restore(kdpc_machine *m, kdpc__cpu *c, spin_state s)
 {
     c->spin_pred = s.pred;
     c->spin_arg = s.arg;
     c->spin_on = s.on;
+    update_cpu(m, c);
 }
 
 /* An interrupt or the DPC drain runs on top of a spinning context: not spinning itself. */
-static spin_state hook_enter(kdpc__cpu *c)
+static spin_state hook_enter(kdpc_machine *m, kdpc__cpu *c)
 {
     spin_state s = spin_save(c);
     c->spin_pred = NULL;
     c->spin_on = NULL;
     c->in_hook++;
+    update_cpu(m, c);
     return s;
 }
 
-static void hook_leave(kdpc__cpu *c, spin_state s)
+static void hook_leave(kdpc_machine *m, kdpc__cpu *c, spin_state s)
 {
     c->in_hook--;
-    spin_restore(c, s);
+    spin_restore(m, c, s);
 }
 
 static void run_hook_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line)
 {
-    spin_state s = hook_enter(c);
+    spin_state s = hook_enter(m, c);
     m->hooks.interrupt(m, c, line);
-    hook_leave(c, s);
+    hook_leave(m, c, s);
 }
 
 static void run_hook_dispatch(kdpc_machine *m, kdpc__cpu *c)
 {
-    spin_state s = hook_enter(c);
+    spin_state s = hook_enter(m, c);
     m->hooks.dispatch(m, c);
-    hook_leave(c, s);
+    hook_leave(m, c, s);
 }
 
 void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
@@ -372,8 +431,10 @@ void kdpc__sched_point(kdpc_machine *m)
             return;
         c->soft_pending &= ~KDPC_SOFT_DISPATCH;
         c->in_hook++;
+        update_cpu(m, c);
         m->hooks.dispatch(m, c);
         c->in_hook--;
+        update_cpu(m, c);
         if (c->soft_pending == 0 && m->ready_head == NULL &&
             atomic_load_explicit(&m->lines_active, memory_order_acquire) == 0)
             return;
@@ -412,6 +473,7 @@ static void leave_cpu(kdpc_machine *m, kdpc__tstate state)
     t->saved_irql = c->irql;
     c->irql = 0;
     c->thread = c->idle;
+    update_cpu(m, c);
     if (state == KDPC_T_READY)
         ready_append(m, t);
     give_away(m, t, c);
@@ -446,12 +508,13 @@ void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const vo
         c->spin_pred = pred;
         c->spin_arg = arg;
         c->spin_on = what;
+        update_cpu(m, c);
         kdpc__sched(m, t);
         c = t->cpu;
         if (pred(arg))
             break;
     }
-    spin_restore(c, saved);
+    spin_restore(m, c, saved);
 }
 
 /* End the run with @result: every simulated context unwinds to its base, the machine halts. */
@@ -505,6 +568,7 @@ kdpc__thread *kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)
     event(m, KDPC_EV_THREAD_EXIT, c, 0, t->id);
     t->cpu = NULL;
     c->thread = c->idle;
+    update_cpu(m, c);
     m->live_workers--;
     t->state = KDPC_T_DONE;
     t->finished = true;

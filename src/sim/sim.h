@@ -196,8 +196,18 @@ struct kdpc_machine {
     kdpc_status last_status; /* what the last run returned */
 
     /* interrupt lines */
-    kdpc__line lines[KDPC_MAX_LINES]; /* M */
-    atomic_uint lines_active;         /* number of lines asserted or latched */
+    kdpc__line lines[KDPC_MAX_LINES];                  /* M */
+    atomic_uint lines_active;                          /* number of lines asserted or latched */
+    uint64_t line_bits[KDPC_MAX_LINES / 64];           /* M: lines asserted or latched */
+    _Atomic uint64_t line_cpus;                        /* CPUs some active line may go to */
+
+    /* CPU sets (bit i: CPU i), so that choosing the CPU that runs next costs O(1) in the number
+     * of CPUs: only CPUs in a set are looked at closely. */
+    uint64_t busy_cpus;  /* B: the thread on it is not an idle thread at rest (runs, nested
+                            ISR/DPC, or spins) */
+    uint64_t spin_cpus;  /* B: spinning (spin_pred set) */
+    uint64_t work_cpus;  /* B: may have a DISPATCH request or queued DPCs (kdpc__cpu_work) */
+    uint64_t ready_cpus; /* B: CPUs some ready thread may run on (a superset) */
 
     char *deadlock_report; /* B: why the last run ended KDPC_DEADLOCK or KDPC_TIMEOUT */
 
@@ -268,6 +278,13 @@ bool kdpc__line_pending(kdpc_machine *m, unsigned line);
 void kdpc__rng_seed(kdpc__rng *r, uint64_t seed);
 uint64_t kdpc__rng_next(kdpc__rng *r);
 uint32_t kdpc__rng_below(kdpc__rng *r, uint32_t n); /* uniform in [0, n) */
+
+/* The layer above queued a DPC on c or requested the DISPATCH software interrupt there: an idle
+ * c has work (sched.c clears the bit when it finds none). */
+static inline void kdpc__cpu_work(kdpc_machine *m, const kdpc__cpu *c)
+{
+    m->work_cpus |= 1ull << c->index;
+}
 
 static inline kdpc__cpu *kdpc__cur_cpu(void)
 {
