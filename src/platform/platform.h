@@ -74,6 +74,9 @@ void kdpc__fiber_exit(kdpc__fiber *from, kdpc__fiber *to);
  * context's part in running fibers (after its last switch back). */
 kdpc__fiber *kdpc__fiber_current(void);
 void kdpc__fiber_host_done(void);
+/* Called where a jump out of a signal handler landed on the running fiber's stack: forget what
+ * the skipped frames left behind (sanitizer bookkeeping). */
+void kdpc__fiber_unwound(void);
 /* True when addr lies in the guard pages of the running fiber's stack (async-signal-safe). */
 bool kdpc__stack_in_guard(uintptr_t addr);
 /* The running fiber's usable stack; false when the caller is not on a fiber. */

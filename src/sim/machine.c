@@ -158,6 +158,8 @@ static void fiber_main(void *arg)
     t->started = true;
     /* Saves the signal mask: a crash lands here from a signal handler. */
     int how = sigsetjmp(t->base, 1);
+    if (how != 0)
+        kdpc__fiber_unwound();
     if (how == 0) {
         if (atomic_load(&m->halted) || m->shutdown)
             how = KDPC_UNWIND_HALT;

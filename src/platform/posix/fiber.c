@@ -465,6 +465,18 @@ void kdpc__fiber_exit(kdpc__fiber *from, kdpc__fiber *to)
     abort(); /* a finished fiber is never entered again */
 }
 
+void kdpc__fiber_unwound(void)
+{
+#if defined(KDPC_ASAN)
+    /* A jump from a signal handler (on the alternate stack) leaves the redzones of the frames
+     * it skipped poisoned: ASan only cleans the stack it knows the handler ran on. */
+    const kdpc__fiber *f = cur_fiber;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (f != NULL && f->map != NULL && here > f->lo && here <= f->hi)
+        __asan_unpoison_memory_region((void *)f->lo, here - f->lo);
+#endif
+}
+
 bool kdpc__stack_in_guard(uintptr_t addr)
 {
     const kdpc__fiber *f = cur_fiber;
