@@ -83,7 +83,7 @@ bool kdpc__stack_in_guard(uintptr_t addr);
 bool kdpc__fiber_stack(uintptr_t *lo, size_t *size);
 /* Make sure the calling host thread has an alternate signal stack big enough for the fault
  * handler (a fiber's stack may be exhausted when it faults) while it runs fibers. Nestable;
- * pop restores the one that was there. */
+ * pop restores the one that was there (where there was none, kdpc's stays for the next run). */
 void kdpc__altstack_push(void);
 void kdpc__altstack_pop(void);
 
@@ -123,8 +123,11 @@ int kdpc__pages_protect(void *p, size_t bytes, bool accessible);
 typedef bool kdpc__fault_fn(void *ctx, uintptr_t addr, bool write, uintptr_t ip);
 int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void *ctx);
 void kdpc__fault_region_remove(int slot);
-void kdpc__fault_enable(void);  /* refcounted: install the handlers (see below) */
-void kdpc__fault_disable(void); /* refcounted: restore the previous handlers */
+/* Refcounted: while a user has enabled them, kdpc's handlers are installed (again, where a test
+ * framework replaced them). They stay installed after the last user, passing every crash that
+ * is not simulated code's to the handler that was there before. */
+void kdpc__fault_enable(void);
+void kdpc__fault_disable(void);
 
 /* What the host reported when code crashed: a fault outside every region (SIGSEGV, SIGBUS),
  * an arithmetic trap (SIGFPE), an illegal instruction or trap (SIGILL, SIGTRAP), or abort()
@@ -160,13 +163,18 @@ extern _Thread_local unsigned kdpc__host_busy __attribute__((tls_model("initial-
 #else
 extern _Thread_local unsigned kdpc__host_busy;
 #endif
+/* Relaxed atomic loads and stores (plain moves): only the host thread and its signal handler
+ * touch the counter, but one fiber raises it and the next one lowers it, and ThreadSanitizer
+ * sees fibers as threads of their own. */
 static inline void kdpc__host_busy_enter(void)
 {
-    kdpc__host_busy++;
+    __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) + 1u,
+                     __ATOMIC_RELAXED);
 }
 static inline void kdpc__host_busy_leave(void)
 {
-    kdpc__host_busy--;
+    __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) - 1u,
+                     __ATOMIC_RELAXED);
 }
 
 /* posix/symbol.c: names of code addresses. */

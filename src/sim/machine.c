@@ -6,10 +6,14 @@
  *
  * Every simulated thread is a fiber on the host thread that runs the
  * machine. Its base (a sigsetjmp at the bottom of its own stack, in
- * fiber_main) is where it lands when the machine halts or is destroyed, or
- * when its code crashed; from there it leaves its fiber for good. A run
- * starts by switching from the host context to the first thread and ends
- * when some thread switches back to it.
+ * fiber_main) is where it lands when it bug checks or its code crashed (the
+ * report is written there, off the signal handler) or it terminates; from
+ * there it leaves its fiber for good. A run starts by switching from the
+ * host context to the first thread and ends when some thread switches back
+ * to it. After a halt, and at destroy, the other threads are dropped where
+ * they stand: nothing on their stacks runs again, so no fiber ever resumes
+ * on a host thread that did not run it last (destroy may come from another
+ * host thread).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,7 +74,7 @@ void kdpc__contain_crash(const kdpc__crash *cr)
     /* Inside host code holding a lock (kdpc's mutex, the symbolizer, the unwinder): a jump
      * would leave the lock held. The watchdog's signal comes again later; a crash there is
      * kdpc's own and goes to the host. */
-    if (kdpc__host_busy != 0)
+    if (__atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) != 0)
         return;
     /* A report is being written on this thread: anything now is the report's own. */
     if (t->reporting)
@@ -156,7 +160,8 @@ static void fiber_main(void *arg)
     kdpc__host_busy_leave(); /* the switch that entered this fiber */
     reap(m);
     t->started = true;
-    /* Saves the signal mask: a crash lands here from a signal handler. */
+    /* Saves the signal mask: a crash lands here from a signal handler, during which a
+     * sanitizer's handler (which calls kdpc's) may have blocked signals. */
     int how = sigsetjmp(t->base, 1);
     if (how != 0)
         kdpc__fiber_unwound();
@@ -257,23 +262,15 @@ static void host_enter(kdpc_machine *m, kdpc__thread *to)
     kdpc__tls_self = NULL;
 }
 
-void kdpc__unwind_all(kdpc_machine *m)
+void kdpc__drop_all(kdpc_machine *m)
 {
-    kdpc__fiber_host(&m->host_ctx);
-    kdpc__thread *t = m->all_threads;
-    while (t != NULL) {
-        kdpc__thread *next = t->all_next;
+    for (kdpc__thread *t = m->all_threads; t != NULL; t = t->all_next) {
         if (!t->finished) {
-            if (!t->started) {
-                t->finished = true; /* never ran: nothing to unwind */
-                t->state = KDPC_T_DONE;
-            } else {
-                host_enter(m, t); /* it lands at its base, finishes and comes back */
-            }
+            t->finished = true;
+            t->state = KDPC_T_DONE;
         }
-        t = next;
+        kdpc__fiber_destroy(&t->fiber);
     }
-    kdpc__fiber_host_done();
 }
 
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
@@ -302,7 +299,7 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
     if (watched)
         kdpc__hostwatch_remove(&m->watch);
     if (atomic_load(&m->halted))
-        kdpc__unwind_all(m);
+        kdpc__drop_all(m);
     kdpc__altstack_pop();
     m->deadline_ns = 0;
     return m->run_result;
@@ -311,8 +308,8 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
 void kdpc__machine_stop(kdpc_machine *m)
 {
     m->shutdown = true;
-    kdpc__unwind_all(m);
     reap(m);
+    kdpc__drop_all(m);
 }
 
 void kdpc__machine_free(kdpc_machine *m)

@@ -546,7 +546,7 @@ void kdpc__timeout_and_unwind(kdpc_machine *m)
 void kdpc__halt_from_host(kdpc_machine *m)
 {
     atomic_store(&m->halted, true);
-    kdpc__unwind_all(m);
+    kdpc__drop_all(m);
 }
 
 void kdpc__thread_terminate(kdpc_machine *m)

@@ -17,7 +17,8 @@
  *    or hand the baton to another CPU, as the seeded policy decides;
  *  - blocking, waking and spinning with a predicate, so the upper layers
  *    can build waits and spin locks and the machine can see a deadlock;
- *  - a halt: every simulated context unwinds on its own stack.
+ *  - a halt: the halting context unwinds to its base, the others are
+ *    dropped where they stand.
  * ISRs and DPCs run nested on the stack of the thread on the CPU, because
  * the hooks that run them are called from inside its interleaving point.
  *
@@ -261,9 +262,9 @@ kdpc__thread *kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how);
 /* Switch from the running thread @from to @to (NULL: back to the host context). Returns when
  * @from is switched to again; unwinds @from when the machine halted or shuts down meanwhile. */
 void kdpc__enter(kdpc_machine *m, kdpc__thread *from, kdpc__thread *to);
-/* Unwind every simulated context that has not finished (after a halt, or at destroy), from the
- * host context. */
-void kdpc__unwind_all(kdpc_machine *m);
+/* After a halt, or at destroy, from the host context: every simulated thread that has not
+ * finished is dropped where it stands (DONE, its stack freed; nothing on it runs again). */
+void kdpc__drop_all(kdpc_machine *m);
 
 /* lines (sim/line.c) */
 void kdpc__line_config(kdpc_machine *m, unsigned line, bool connected, bool level, uint8_t irql,

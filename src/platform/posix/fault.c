@@ -207,7 +207,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
         }
         fn(&cr); /* returns only when the crash is not simulated code's */
     }
-    if (sig == KDPC_HANG_SIGNAL)
+    if (sig == KDPC_HANG_SIGNAL && si->si_code == SI_TKILL && si->si_pid == getpid())
         return; /* the watchdog's, and the thread has moved on: nothing to do */
     chain(sig, si, uctx);
 }
@@ -267,6 +267,8 @@ void kdpc__crash_handler_set(kdpc__crash_fn *fn)
     atomic_store(&crash_fn, fn);
 }
 
+/* Install kdpc's handler for every crash signal where it is not the one installed (a test
+ * framework may have put its own in place since), remembering what was there. */
 void kdpc__fault_enable(void)
 {
     pthread_mutex_lock(&mu);
@@ -277,18 +279,24 @@ void kdpc__fault_enable(void)
         /* On the alternate stack: a stack overflow leaves no room on the thread's own. */
         sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < NSIG_CRASH; i++)
+        for (size_t i = 0; i < NSIG_CRASH; i++) {
+            struct sigaction cur;
+            if (sigaction(crash_signals[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+                cur.sa_sigaction == on_fault)
+                continue; /* still ours: previous[i] is still what was there before */
             sigaction(crash_signals[i], &sa, &previous[i]);
+        }
     }
     pthread_mutex_unlock(&mu);
 }
 
+/* The last user is gone. The handlers stay: every crash that is not simulated code's goes to
+ * the handler that was there before, as if kdpc's were not installed, and the next machine
+ * does not pay seven system calls to install them again. */
 void kdpc__fault_disable(void)
 {
     pthread_mutex_lock(&mu);
-    if (users > 0 && --users == 0) {
-        for (size_t i = 0; i < NSIG_CRASH; i++)
-            sigaction(crash_signals[i], &previous[i], NULL);
-    }
+    if (users > 0)
+        users--;
     pthread_mutex_unlock(&mu);
 }

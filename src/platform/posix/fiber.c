@@ -550,7 +550,8 @@ void kdpc__altstack_pop(void)
 {
     if (alt_depth == 0 || --alt_depth != 0)
         return;
-    if (alt_installed) {
+    /* Replacing none, ours stays: the next run finds it and makes no further system call. */
+    if (alt_installed && !(alt_old.ss_flags & SS_DISABLE)) {
         stack_t old = alt_old;
         if (old.ss_flags & SS_DISABLE) {
             old.ss_sp = NULL;

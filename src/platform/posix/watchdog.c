@@ -27,15 +27,23 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static kdpc__hostwatch *watches; /* mu */
 static bool started;         /* mu: the thread runs */
 static bool stopping;        /* mu: exit in progress */
+static bool asleep;          /* mu: the thread waits without a timeout (nothing to watch) */
 static pthread_t dog;
 
 static void *dog_main(void *arg)
 {
     (void)arg;
+    unsigned empty_periods = 0;
     pthread_mutex_lock(&mu);
     while (!stopping) {
-        if (watches == NULL) {
+        /* Idle for a second: sleep until a watch comes (runs one after another keep it
+         * ticking instead of waking it each time). */
+        empty_periods = watches == NULL ? empty_periods + 1 : 0;
+        if (empty_periods > 10) {
+            asleep = true;
             pthread_cond_wait(&cv, &mu);
+            asleep = false;
+            empty_periods = 0;
             continue;
         }
         struct timespec ts;
@@ -90,7 +98,8 @@ int kdpc__hostwatch_add(kdpc__hostwatch *w)
     }
     w->next = watches;
     watches = w;
-    pthread_cond_broadcast(&cv);
+    if (asleep)
+        pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
     return 0;
 }
