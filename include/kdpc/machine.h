@@ -109,6 +109,24 @@ KDPC_EXPORT kdpc_machine *kdpc_machine_create(const kdpc_config *cfg);
  */
 KDPC_EXPORT void kdpc_machine_destroy(kdpc_machine *m);
 
+/**
+ * kdpc_machine_reset() - bring @m back to the state kdpc_machine_create()
+ * left it in, with the same configuration but @seed as its seed: for running
+ * one test body under many schedules without paying for destroy + create.
+ * Everything the runs built goes, as at destroy (threads, DPCs, timers, work
+ * items, pool, device and driver objects, the trace, the violations, rule
+ * outcomes set with kdpc_rule_set()); a halted, deadlocked or timed-out
+ * machine runs again. Pointers the previous runs handed out (violations,
+ * reports, objects) are invalid afterwards.
+ * Thread: any host thread, not while a run of @m is in progress and not from
+ * simulated code.
+ * Return: KDPC_OK; KDPC_EINVAL for a NULL @m; KDPC_EBUSY from simulated code
+ * or during a run or destroy of @m on another host thread; KDPC_ENOMEM or
+ * KDPC_ESYSTEM when the host refused memory (the machine is then halted:
+ * destroy it).
+ */
+KDPC_EXPORT kdpc_status kdpc_machine_reset(kdpc_machine *m, uint64_t seed);
+
 /** Entry routine of a run. */
 typedef void kdpc_entry_fn(void *ctx);
 

@@ -123,7 +123,8 @@ static void timeout_hook(kdpc_machine *m)
     end_report(m, head, false);
 }
 
-static void teardown(kdpc_machine *m)
+/* Free what the layers above the machine layer hold. */
+static void layers_free(kdpc_machine *m)
 {
     kdpc__test_stop_forget(m);
     kdpc__io_free(m);
@@ -134,7 +135,27 @@ static void teardown(kdpc_machine *m)
     kdpc__ke_free(m);
     kdpc__trace_free(m);
     kdpc__ver_free(m);
+}
+
+static void teardown(kdpc_machine *m)
+{
+    layers_free(m);
     kdpc__machine_free(m);
+}
+
+/* Build the layers on a machine layer fresh from kdpc__machine_alloc (or _reset): 0 or an
+ * errno. */
+static int layers_init(kdpc_machine *m)
+{
+    if (kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 || kdpc__ke_init(m) != 0 ||
+        kdpc__io_init(m) != 0 || kdpc__pool_init(m) != 0)
+        return ENOMEM;
+    m->hooks.deadlock = deadlock_hook;
+    m->hooks.timeout = timeout_hook;
+    m->hooks.crash = kdpc__ke_crash;
+    if (m->trace != NULL)
+        m->hooks.event = trace_event_hook;
+    return kdpc__machine_start(m);
 }
 
 kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
@@ -150,18 +171,7 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
         errno = err;
         return NULL;
     }
-    if (kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 || kdpc__ke_init(m) != 0 ||
-        kdpc__io_init(m) != 0 || kdpc__pool_init(m) != 0) {
-        teardown(m);
-        errno = ENOMEM;
-        return NULL;
-    }
-    m->hooks.deadlock = deadlock_hook;
-    m->hooks.timeout = timeout_hook;
-    m->hooks.crash = kdpc__ke_crash;
-    if (m->trace != NULL)
-        m->hooks.event = trace_event_hook;
-    err = kdpc__machine_start(m);
+    err = layers_init(m);
     if (err != 0) {
         teardown(m);
         errno = err;
@@ -230,6 +240,36 @@ void kdpc_machine_destroy(kdpc_machine *m)
     kdpc__mutex_unlock(&m->mu);
     kdpc__machine_stop(m);
     teardown(m);
+}
+
+kdpc_status kdpc_machine_reset(kdpc_machine *m, uint64_t seed)
+{
+    if (m == NULL)
+        return KDPC_EINVAL;
+    if (kdpc__self() != NULL)
+        return KDPC_EBUSY;
+    kdpc__mutex_lock(&m->mu);
+    kdpc_status st = KDPC_OK;
+    if (m->api_runs > 0 || m->destroying)
+        st = KDPC_EBUSY;
+    else
+        m->api_runs++; /* a destroy on another host thread waits for the reset */
+    kdpc__mutex_unlock(&m->mu);
+    if (st != KDPC_OK)
+        return st;
+    layers_free(m);
+    kdpc__machine_reset(m, seed);
+    kdpc__mutex_lock(&m->mu);
+    m->dead = false;
+    kdpc__mutex_unlock(&m->mu);
+    int err = layers_init(m);
+    drive_end(m);
+    if (err != 0) {
+        /* Half built: no run may use it; destroy still frees what there is. */
+        atomic_store(&m->halted, true);
+        return err == ENOMEM ? KDPC_ENOMEM : KDPC_ESYSTEM;
+    }
+    return KDPC_OK;
 }
 
 static void run_entry(PVOID p)

@@ -48,18 +48,18 @@ void kdpc__cond_broadcast(kdpc__cond *cv);
  * on, as long as one host thread runs a fiber at a time. */
 #define KDPC_STACK_GUARD ((size_t)64 << 10)
 typedef struct kdpc__fiber {
-    void *sp;          /* saved stack pointer while switched out */
-    void *map;         /* mapping of the stack, guard pages included (NULL: a host context) */
-    size_t map_size;   /* bytes of that mapping */
-    uintptr_t lo, hi;  /* the usable stack */
+    void *sp;         /* saved stack pointer while switched out */
+    void *map;        /* mapping of the stack, guard pages included (NULL: a host context) */
+    size_t map_size;  /* bytes of that mapping */
+    uintptr_t lo, hi; /* the usable stack */
     void (*fn)(void *);
     void *arg;
-    void *uc;          /* the ucontext_t when built with swapcontext */
-    void *asan_fake;   /* ASan's fake stack while switched out */
+    void *uc;                /* the ucontext_t when built with swapcontext */
+    void *asan_fake;         /* ASan's fake stack while switched out */
     const void *asan_bottom; /* a host context's stack, as ASan reported it */
     size_t asan_size;
-    void *tsan;        /* TSan's fiber */
-    unsigned vg_id;    /* valgrind's stack id */
+    void *tsan;     /* TSan's fiber */
+    unsigned vg_id; /* valgrind's stack id */
 } kdpc__fiber;
 int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t stack_size);
 void kdpc__fiber_destroy(kdpc__fiber *f); /* a fiber that is not running (new, or exited) */
@@ -96,7 +96,7 @@ typedef struct kdpc__hostwatch kdpc__hostwatch;
 struct kdpc__hostwatch {
     void (*fn)(kdpc__hostwatch *w);
     void *ctx;
-    uint64_t host;     /* the watched host thread */
+    uint64_t host;         /* the watched host thread */
     kdpc__hostwatch *next; /* the watchdog's list */
 };
 int kdpc__hostwatch_add(kdpc__hostwatch *w); /* 0 or an errno */

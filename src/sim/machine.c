@@ -23,6 +23,21 @@
 
 _Thread_local kdpc__thread *kdpc__tls_self KDPC_TLS_MODEL;
 
+/* The fields that do not start at zero. */
+static void init_fields(kdpc_machine *m)
+{
+    for (unsigned i = 0; i < m->ncpu; i++)
+        m->cpus[i].index = i;
+    atomic_init(&m->halted, false);
+    atomic_init(&m->steps, 0u);
+    atomic_init(&m->hang_steps, 0u);
+    atomic_init(&m->line_cpus, 0u);
+    m->next_event_ns = UINT64_MAX;
+    atomic_init(&m->lines_active, 0u);
+    kdpc__rng_seed(&m->rng, m->cfg.seed);
+    kdpc__crash_handler_set(kdpc__contain_crash);
+}
+
 kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err)
 {
     kdpc_machine *m = calloc(1, sizeof(*m));
@@ -51,13 +66,7 @@ kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err)
         *err = EAGAIN;
         return NULL;
     }
-    for (unsigned i = 0; i < m->ncpu; i++)
-        m->cpus[i].index = i;
-    atomic_init(&m->halted, false);
-    m->next_event_ns = UINT64_MAX;
-    atomic_init(&m->lines_active, 0u);
-    kdpc__rng_seed(&m->rng, cfg->seed);
-    kdpc__crash_handler_set(kdpc__contain_crash);
+    init_fields(m);
     return m;
 }
 
@@ -310,6 +319,37 @@ void kdpc__machine_stop(kdpc_machine *m)
     m->shutdown = true;
     reap(m);
     kdpc__drop_all(m);
+}
+
+void kdpc__machine_reset(kdpc_machine *m, uint64_t seed)
+{
+    kdpc__machine_stop(m);
+    kdpc__thread *t = m->all_threads;
+    while (t != NULL) {
+        kdpc__thread *next = t->all_next;
+        free_thread(t);
+        t = next;
+    }
+    free(m->deadlock_report);
+    /* Everything as kdpc__machine_alloc leaves it, except what the native API's bookkeeping
+     * and the host objects hold (the caller drives the machine, so api_runs is its own). */
+    kdpc_config cfg = m->cfg;
+    cfg.seed = seed;
+    kdpc__cpu *cpus = m->cpus;
+    kdpc__mutex mu = m->mu;
+    kdpc__cond run_cv = m->run_cv;
+    unsigned api_runs = m->api_runs;
+    bool destroying = m->destroying;
+    memset(m, 0, sizeof(*m));
+    memset(cpus, 0, cfg.cpus * sizeof(*cpus));
+    m->cfg = cfg;
+    m->ncpu = cfg.cpus;
+    m->cpus = cpus;
+    m->mu = mu;
+    m->run_cv = run_cv;
+    m->api_runs = api_runs;
+    m->destroying = destroying;
+    init_fields(m);
 }
 
 void kdpc__machine_free(kdpc_machine *m)

@@ -66,21 +66,21 @@ typedef enum kdpc__tstate {
 #define KDPC_UNWIND_CRASH     3 /* simulated code crashed: t->crash says how */
 
 struct kdpc__thread {
-    kdpc_machine *m;               /* I */
-    unsigned id;                   /* I: 0.. in creation order */
-    bool idle;                     /* I: a CPU's idle thread */
-    kdpc__fiber fiber;             /* I: its context and stack */
-    sigjmp_buf base;               /* where it unwinds to (set on its own stack) */
-    kdpc__crash crash;             /* what crashed (KDPC_UNWIND_CRASH) */
-    bool reporting;                /* writing the report of a crash */
-    kdpc__tstate state;            /* B */
-    kdpc__cpu *cpu;                /* B: CPU it is on while RUNNING; idle: its CPU */
-    uint64_t affinity;             /* B */
-    kdpc__thread *ready_next;      /* B */
-    uint8_t saved_irql;            /* B: IRQL (< DISPATCH) while off its CPU */
-    bool daemon_wait;              /* B: blocked waiting for work: keeps no run alive */
+    kdpc_machine *m;                   /* I */
+    unsigned id;                       /* I: 0.. in creation order */
+    bool idle;                         /* I: a CPU's idle thread */
+    kdpc__fiber fiber;                 /* I: its context and stack */
+    sigjmp_buf base;                   /* where it unwinds to (set on its own stack) */
+    kdpc__crash crash;                 /* what crashed (KDPC_UNWIND_CRASH) */
+    bool reporting;                    /* writing the report of a crash */
+    kdpc__tstate state;                /* B */
+    kdpc__cpu *cpu;                    /* B: CPU it is on while RUNNING; idle: its CPU */
+    uint64_t affinity;                 /* B */
+    kdpc__thread *ready_next;          /* B */
+    uint8_t saved_irql;                /* B: IRQL (< DISPATCH) while off its CPU */
+    bool daemon_wait;                  /* B: blocked waiting for work: keeps no run alive */
     kdpc__thread *all_next, *all_prev; /* B */
-    bool started;                  /* B: its fiber has been entered */
+    bool started;                      /* B: its fiber has been entered */
     bool finished;                 /* B: its body is over (DONE); its fiber is not entered again */
     void (*body)(kdpc__thread *t); /* I */
     void *arg;                     /* I */
@@ -180,15 +180,15 @@ struct kdpc_machine {
     kdpc__thread *zombie;                  /* B: finished; its fiber is freed by the next context */
 
     /* baton and run control */
-    kdpc__fiber host_ctx;    /* B: the context of the host thread running the machine */
-    kdpc__thread *baton;     /* B: the running simulated thread (NULL: the host context) */
-    bool run_done;           /* B */
-    kdpc_status run_result;  /* B */
-    atomic_bool halted;      /* set once by a bug check */
-    bool shutdown;           /* B: destroy in progress: every context unwinds */
-    kdpc__hostwatch watch;       /* the host-time watchdog's view of the run */
-    uint64_t watch_steps;    /* watchdog thread: the step count it last saw */
-    unsigned watch_idle_ms;  /* watchdog thread: host time that count has not moved */
+    kdpc__fiber host_ctx;   /* B: the context of the host thread running the machine */
+    kdpc__thread *baton;    /* B: the running simulated thread (NULL: the host context) */
+    bool run_done;          /* B */
+    kdpc_status run_result; /* B */
+    atomic_bool halted;     /* set once by a bug check */
+    bool shutdown;          /* B: destroy in progress: every context unwinds */
+    kdpc__hostwatch watch;  /* the host-time watchdog's view of the run */
+    uint64_t watch_steps;   /* watchdog thread: the step count it last saw */
+    unsigned watch_idle_ms; /* watchdog thread: host time that count has not moved */
     kdpc__mutex mu;
     kdpc__cond run_cv;       /* M: kdpc_machine_destroy waits here for api_runs to end */
     bool dead;               /* M: deadlocked; no further runs */
@@ -197,10 +197,10 @@ struct kdpc_machine {
     kdpc_status last_status; /* what the last run returned */
 
     /* interrupt lines */
-    kdpc__line lines[KDPC_MAX_LINES];                  /* M */
-    atomic_uint lines_active;                          /* number of lines asserted or latched */
-    uint64_t line_bits[KDPC_MAX_LINES / 64];           /* M: lines asserted or latched */
-    _Atomic uint64_t line_cpus;                        /* CPUs some active line may go to */
+    kdpc__line lines[KDPC_MAX_LINES];        /* M */
+    atomic_uint lines_active;                /* number of lines asserted or latched */
+    uint64_t line_bits[KDPC_MAX_LINES / 64]; /* M: lines asserted or latched */
+    _Atomic uint64_t line_cpus;              /* CPUs some active line may go to */
 
     /* CPU sets (bit i: CPU i), so that choosing the CPU that runs next costs O(1) in the number
      * of CPUs: only CPUs in a set are looked at closely. */
@@ -236,6 +236,9 @@ void kdpc__contain_crash(const kdpc__crash *cr);
 int kdpc__machine_start(kdpc_machine *m); /* idle threads; 0 or errno */
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns);
 void kdpc__machine_free(kdpc_machine *m); /* stops first */
+/* Stop, free every thread, and bring the machine layer back to what kdpc__machine_alloc made of
+ * cfg with @seed (the layers above are torn down and built again by the caller). */
+void kdpc__machine_reset(kdpc_machine *m, uint64_t seed);
 void kdpc__machine_stop(kdpc_machine *m); /* every context unwinds; their stacks are freed */
 /* Create a simulated thread (state NEW) that runs body(t); it becomes READY with kdpc__thread_ready.
  * Returns NULL when the host has no memory for its stack. */

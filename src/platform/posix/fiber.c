@@ -99,106 +99,233 @@ void kdpc__fiber_start(void);
 #if defined(__x86_64__)
 /* Frame, from the saved stack pointer up: MXCSR and x87 control word (8 bytes), r15, r14,
  * r13, r12, rbx, rbp, return address. */
-__asm__(".text\n"
-        ".globl " KDPC_SYM(kdpc__fiber_swap) "\n"
+__asm__(
+    ".text\n"
+    ".globl " KDPC_SYM(
+        kdpc__fiber_swap) "\n"
 #if !defined(__APPLE__)
-        ".type " KDPC_SYM(kdpc__fiber_swap) ",@function\n"
-        ".hidden " KDPC_SYM(kdpc__fiber_swap) "\n"
+                          ".type " KDPC_SYM(
+                              kdpc__fiber_swap) ",@function\n"
+                                                ".hidden " KDPC_SYM(
+                                                    kdpc__fiber_swap) "\n"
 #endif
-        ".p2align 4\n" KDPC_SYM(kdpc__fiber_swap) ":\n"
-        "  pushq %rbp\n"
-        "  pushq %rbx\n"
-        "  pushq %r12\n"
-        "  pushq %r13\n"
-        "  pushq %r14\n"
-        "  pushq %r15\n"
-        "  subq $8, %rsp\n"
-        "  stmxcsr (%rsp)\n"
-        "  fnstcw 4(%rsp)\n"
-        "  movq %rsp, (%rdi)\n"
-        "  movq %rsi, %rsp\n"
-        "  ldmxcsr (%rsp)\n"
-        "  fldcw 4(%rsp)\n"
-        "  addq $8, %rsp\n"
-        "  popq %r15\n"
-        "  popq %r14\n"
-        "  popq %r13\n"
-        "  popq %r12\n"
-        "  popq %rbx\n"
-        "  popq %rbp\n"
-        "  ret\n"
+                                                                      ".p2align 4\n" KDPC_SYM(kdpc__fiber_swap) ":\n"
+                                                                                                                "  pushq %rbp\n"
+                                                                                                                "  pushq %rbx\n"
+                                                                                                                "  pushq %r12\n"
+                                                                                                                "  pushq %r13\n"
+                                                                                                                "  pushq %r14\n"
+                                                                                                                "  pushq %r15\n"
+                                                                                                                "  subq $8, %rsp\n"
+                                                                                                                "  stmxcsr (%rsp)\n"
+                                                                                                                "  fnstcw 4(%rsp)\n"
+                                                                                                                "  movq %rsp, (%rdi)\n"
+                                                                                                                "  movq %rsi, %rsp\n"
+                                                                                                                "  ldmxcsr (%rsp)\n"
+                                                                                                                "  fldcw 4(%rsp)\n"
+                                                                                                                "  addq $8, %rsp\n"
+                                                                                                                "  popq %r15\n"
+                                                                                                                "  popq %r14\n"
+                                                                                                                "  popq %r13\n"
+                                                                                                                "  popq %r12\n"
+                                                                                                                "  popq %rbx\n"
+                                                                                                                "  popq %rbp\n"
+                                                                                                                "  ret\n"
 #if !defined(__APPLE__)
-        ".size " KDPC_SYM(kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
+                                                                                                                ".size " KDPC_SYM(kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
 #endif
-        ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
+                                                                                                                                                                                     ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
 #if !defined(__APPLE__)
-        ".type " KDPC_SYM(kdpc__fiber_start) ",@function\n"
-        ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
+                                                                                                                                                                                                                           ".type " KDPC_SYM(kdpc__fiber_start) ",@function\n"
+                                                                                                                                                                                                                                                                ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
 #endif
-        ".p2align 4\n" KDPC_SYM(kdpc__fiber_start) ":\n"
-        "  movq %r12, %rdi\n"
-        "  andq $-16, %rsp\n"
-        "  call " KDPC_SYM(fiber_entry_c) "\n"
-        "  ud2\n"
+                                                                                                                                                                                                                                                                                                       ".p2align 4\n" KDPC_SYM(
+                                                                                                                                                                                                                                                                                                           kdpc__fiber_start) ":\n"
+                                                                                                                                                                                                                                                                                                                              "  movq %r12, %rdi\n"
+                                                                                                                                                                                                                                                                                                                              "  andq $-16, %rsp\n"
+                                                                                                                                                                                                                                                                                                                              "  call " KDPC_SYM(
+                                                                                                                                                                                                                                                                                                                                  fiber_entry_c) "\n"
+                                                                                                                                                                                                                                                                                                                                                 "  ud2\n"
 #if !defined(__APPLE__)
-        ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(kdpc__fiber_start) "\n"
+                                                                                                                                                                                                                                                                                                                                                 ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(
+                                                                                                                                                                                                                                                                                                                                                     kdpc__fiber_start) "\n"
 #endif
 );
 #define FRAME_WORDS 7 /* control words, r15..rbp; then the return address */
 #elif defined(__aarch64__)
 /* Frame (176 bytes): x19..x28, x29, x30 (the return address), d8..d15, FPCR. */
-__asm__(".text\n"
-        ".globl " KDPC_SYM(kdpc__fiber_swap) "\n"
+__asm__(
+    ".text\n"
+    ".globl " KDPC_SYM(
+        kdpc__fiber_swap) "\n"
 #if !defined(__APPLE__)
-        ".type " KDPC_SYM(kdpc__fiber_swap) ",%function\n"
-        ".hidden " KDPC_SYM(kdpc__fiber_swap) "\n"
+                          ".type " KDPC_SYM(
+                              kdpc__fiber_swap) ",%function\n"
+                                                ".hidden " KDPC_SYM(
+                                                    kdpc__fiber_swap) "\n"
 #endif
-        ".p2align 4\n" KDPC_SYM(kdpc__fiber_swap) ":\n"
-        "  sub sp, sp, #176\n"
-        "  stp x19, x20, [sp, #0]\n"
-        "  stp x21, x22, [sp, #16]\n"
-        "  stp x23, x24, [sp, #32]\n"
-        "  stp x25, x26, [sp, #48]\n"
-        "  stp x27, x28, [sp, #64]\n"
-        "  stp x29, x30, [sp, #80]\n"
-        "  stp d8, d9, [sp, #96]\n"
-        "  stp d10, d11, [sp, #112]\n"
-        "  stp d12, d13, [sp, #128]\n"
-        "  stp d14, d15, [sp, #144]\n"
-        "  mrs x9, fpcr\n"
-        "  str x9, [sp, #160]\n"
-        "  mov x9, sp\n"
-        "  str x9, [x0]\n"
-        "  mov sp, x1\n"
-        "  ldp x19, x20, [sp, #0]\n"
-        "  ldp x21, x22, [sp, #16]\n"
-        "  ldp x23, x24, [sp, #32]\n"
-        "  ldp x25, x26, [sp, #48]\n"
-        "  ldp x27, x28, [sp, #64]\n"
-        "  ldp x29, x30, [sp, #80]\n"
-        "  ldp d8, d9, [sp, #96]\n"
-        "  ldp d10, d11, [sp, #112]\n"
-        "  ldp d12, d13, [sp, #128]\n"
-        "  ldp d14, d15, [sp, #144]\n"
-        "  ldr x9, [sp, #160]\n"
-        "  msr fpcr, x9\n"
-        "  add sp, sp, #176\n"
-        "  ret\n"
+                                                                      ".p2align 4\n" KDPC_SYM(
+                                                                          kdpc__fiber_swap) ":\n"
+                                                                                            "  sub "
+                                                                                            "sp, "
+                                                                                            "sp, "
+                                                                                            "#176\n"
+                                                                                            "  stp "
+                                                                                            "x19, "
+                                                                                            "x20, "
+                                                                                            "[sp, "
+                                                                                            "#0]\n"
+                                                                                            "  stp "
+                                                                                            "x21, "
+                                                                                            "x22, "
+                                                                                            "[sp, "
+                                                                                            "#16]\n"
+                                                                                            "  stp "
+                                                                                            "x23, "
+                                                                                            "x24, "
+                                                                                            "[sp, "
+                                                                                            "#32]\n"
+                                                                                            "  stp "
+                                                                                            "x25, "
+                                                                                            "x26, "
+                                                                                            "[sp, "
+                                                                                            "#48]\n"
+                                                                                            "  stp "
+                                                                                            "x27, "
+                                                                                            "x28, "
+                                                                                            "[sp, "
+                                                                                            "#64]\n"
+                                                                                            "  stp "
+                                                                                            "x29, "
+                                                                                            "x30, "
+                                                                                            "[sp, "
+                                                                                            "#80]\n"
+                                                                                            "  stp "
+                                                                                            "d8, "
+                                                                                            "d9, "
+                                                                                            "[sp, "
+                                                                                            "#96]\n"
+                                                                                            "  stp "
+                                                                                            "d10, "
+                                                                                            "d11, "
+                                                                                            "[sp, "
+                                                                                            "#112]"
+                                                                                            "\n"
+                                                                                            "  stp "
+                                                                                            "d12, "
+                                                                                            "d13, "
+                                                                                            "[sp, "
+                                                                                            "#128]"
+                                                                                            "\n"
+                                                                                            "  stp "
+                                                                                            "d14, "
+                                                                                            "d15, "
+                                                                                            "[sp, "
+                                                                                            "#144]"
+                                                                                            "\n"
+                                                                                            "  mrs "
+                                                                                            "x9, "
+                                                                                            "fpcr\n"
+                                                                                            "  str "
+                                                                                            "x9, "
+                                                                                            "[sp, "
+                                                                                            "#160]"
+                                                                                            "\n"
+                                                                                            "  mov "
+                                                                                            "x9, "
+                                                                                            "sp\n"
+                                                                                            "  str "
+                                                                                            "x9, "
+                                                                                            "[x0]\n"
+                                                                                            "  mov "
+                                                                                            "sp, "
+                                                                                            "x1\n"
+                                                                                            "  ldp "
+                                                                                            "x19, "
+                                                                                            "x20, "
+                                                                                            "[sp, "
+                                                                                            "#0]\n"
+                                                                                            "  ldp "
+                                                                                            "x21, "
+                                                                                            "x22, "
+                                                                                            "[sp, "
+                                                                                            "#16]\n"
+                                                                                            "  ldp "
+                                                                                            "x23, "
+                                                                                            "x24, "
+                                                                                            "[sp, "
+                                                                                            "#32]\n"
+                                                                                            "  ldp "
+                                                                                            "x25, "
+                                                                                            "x26, "
+                                                                                            "[sp, "
+                                                                                            "#48]\n"
+                                                                                            "  ldp "
+                                                                                            "x27, "
+                                                                                            "x28, "
+                                                                                            "[sp, "
+                                                                                            "#64]\n"
+                                                                                            "  ldp "
+                                                                                            "x29, "
+                                                                                            "x30, "
+                                                                                            "[sp, "
+                                                                                            "#80]\n"
+                                                                                            "  ldp "
+                                                                                            "d8, "
+                                                                                            "d9, "
+                                                                                            "[sp, "
+                                                                                            "#96]\n"
+                                                                                            "  ldp "
+                                                                                            "d10, "
+                                                                                            "d11, "
+                                                                                            "[sp, "
+                                                                                            "#112]"
+                                                                                            "\n"
+                                                                                            "  ldp "
+                                                                                            "d12, "
+                                                                                            "d13, "
+                                                                                            "[sp, "
+                                                                                            "#128]"
+                                                                                            "\n"
+                                                                                            "  ldp "
+                                                                                            "d14, "
+                                                                                            "d15, "
+                                                                                            "[sp, "
+                                                                                            "#144]"
+                                                                                            "\n"
+                                                                                            "  ldr "
+                                                                                            "x9, "
+                                                                                            "[sp, "
+                                                                                            "#160]"
+                                                                                            "\n"
+                                                                                            "  msr "
+                                                                                            "fpcr, "
+                                                                                            "x9\n"
+                                                                                            "  add "
+                                                                                            "sp, "
+                                                                                            "sp, "
+                                                                                            "#176\n"
+                                                                                            "  "
+                                                                                            "ret\n"
 #if !defined(__APPLE__)
-        ".size " KDPC_SYM(kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
+                                                                                            ".size"
+                                                                                            " " KDPC_SYM(
+                                                                                                kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
 #endif
-        ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
+                                                                                                                                                   ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
 #if !defined(__APPLE__)
-        ".type " KDPC_SYM(kdpc__fiber_start) ",%function\n"
-        ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
+                                                                                                                                                                                         ".type " KDPC_SYM(kdpc__fiber_start) ",%function\n"
+                                                                                                                                                                                                                              ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
 #endif
-        ".p2align 4\n" KDPC_SYM(kdpc__fiber_start) ":\n"
-        "  mov x0, x19\n"
-        "  mov x29, #0\n"
-        "  bl " KDPC_SYM(fiber_entry_c) "\n"
-        "  brk #0\n"
+                                                                                                                                                                                                                                                                     ".p2align 4\n" KDPC_SYM(kdpc__fiber_start) ":\n"
+                                                                                                                                                                                                                                                                                                                "  mov x0, x19\n"
+                                                                                                                                                                                                                                                                                                                "  mov x29, #0\n"
+                                                                                                                                                                                                                                                                                                                "  bl " KDPC_SYM(
+                                                                                                                                                                                                                                                                                                                    fiber_entry_c) "\n"
+                                                                                                                                                                                                                                                                                                                                   "  brk #0\n"
 #if !defined(__APPLE__)
-        ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(kdpc__fiber_start) "\n"
+                                                                                                                                                                                                                                                                                                                                   ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(
+                                                                                                                                                                                                                                                                                                                                       kdpc__fiber_start) "\n"
 #endif
 );
 #define FRAME_WORDS 22 /* 176 bytes */
@@ -224,13 +351,13 @@ static void prepare(kdpc__fiber *f)
     uint16_t fpucw = 0x037F; /* the x87 default */
     memcpy(&w[0], &mxcsr, 4);
     memcpy((char *)&w[0] + 4, &fpucw, 2);
-    w[4] = (uint64_t)(uintptr_t)f;                     /* r12 */
+    w[4] = (uint64_t)(uintptr_t)f;                           /* r12 */
     w[FRAME_WORDS] = (uint64_t)(uintptr_t)kdpc__fiber_start; /* return address */
-    w[FRAME_WORDS + 1] = 0;                            /* a fake return address of the stub */
+    w[FRAME_WORDS + 1] = 0;                                  /* a fake return address of the stub */
 #else
     w = (uint64_t *)(top - 8 * FRAME_WORDS - 16);
     memset(w, 0, 8 * FRAME_WORDS + 16);
-    w[0] = (uint64_t)(uintptr_t)f;                   /* x19 */
+    w[0] = (uint64_t)(uintptr_t)f;                  /* x19 */
     w[11] = (uint64_t)(uintptr_t)kdpc__fiber_start; /* x30 */
     uint64_t fpcr;
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
@@ -529,8 +656,8 @@ void kdpc__altstack_push(void)
     if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= ALT_STACK_SIZE)
         return; /* the thread has one big enough */
     if (alt_mem == NULL) {
-        void *p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        void *p =
+            mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             return;
         (void)pthread_once(&alt_once, alt_key_make);

@@ -25,9 +25,9 @@ _Static_assert(sizeof(pthread_t) <= sizeof(uint64_t), "pthread_t does not fit");
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static kdpc__hostwatch *watches; /* mu */
-static bool started;         /* mu: the thread runs */
-static bool stopping;        /* mu: exit in progress */
-static bool asleep;          /* mu: the thread waits without a timeout (nothing to watch) */
+static bool started;             /* mu: the thread runs */
+static bool stopping;            /* mu: exit in progress */
+static bool asleep;              /* mu: the thread waits without a timeout (nothing to watch) */
 static pthread_t dog;
 
 static void *dog_main(void *arg)
