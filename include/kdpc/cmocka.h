@@ -39,15 +39,16 @@
  * keep CMocka's own (the run wrappers and helpers below stay).
  *
  * LIMITS
- *  - A file that uses CMocka checks in simulated code without this header
- *    still ends the process; so does exit() called by a driver: that cannot
- *    be contained. kdpc makes it visible: an atexit handler prints "kdpc:
- *    exit() called from simulated code: routine X on CPU n ..., machine seed
- *    s - cannot be contained" to stderr.
+ *  - A check that fails in simulated code of a file without this header
+ *    jumps straight back to the test (simulated code runs on the test's host
+ *    thread): the test fails with CMocka's message but without kdpc's report,
+ *    and the machine is halted ("kdpc: a jump left the run of machine ..." on
+ *    its log, at the next native call). exit() called by a driver cannot be
+ *    contained; kdpc makes it visible: an atexit handler prints "kdpc: exit()
+ *    called from simulated code: routine X on CPU n ..., machine seed s -
+ *    cannot be contained" to stderr.
  *  - mock(), will_return(), check_expected(), expect_*() and function_called()
- *    keep their queues per host thread in CMocka 1.1: in simulated code they
- *    do not see what the test queued. Queue results into the driver's context
- *    instead, or check them on the test thread after the run.
+ *    work in simulated code as on the test thread (it is the same host thread).
  *  - mock_assert() (the assert() replacement for code under test) is not
  *    rerouted: code under test declares it itself, usually without this header.
  *  - test_malloc()/test_free() blocks allocated in simulated code are not

@@ -123,6 +123,22 @@ static void timeout_hook(kdpc_machine *m)
     end_report(m, head, false);
 }
 
+static void drive_end(kdpc_machine *m);
+
+/* A jump out of simulated code (kdpc__abandoned_run) skipped the end of a run's native call:
+ * end it now, on the next native call from the host. */
+static void recover_abandoned(void)
+{
+    kdpc_machine *m = kdpc__abandoned_run();
+    if (m == NULL)
+        return;
+    kdpc__watch_run_end(m);
+    kdpc__pool_run_end(m);
+    kdpc__fault_disable();
+    m->last_status = KDPC_E_HALTED;
+    drive_end(m);
+}
+
 /* Free what the layers above the machine layer hold. */
 static void layers_free(kdpc_machine *m)
 {
@@ -160,6 +176,7 @@ static int layers_init(kdpc_machine *m)
 
 kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
 {
+    recover_abandoned();
     kdpc__exit_watch_install(); /* exit() from simulated code is reported */
     if (!config_ok(cfg)) {
         errno = EINVAL;
@@ -185,6 +202,7 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
  * one is in progress, kdpc_machine_destroy on another host thread waits for drive_end. */
 static kdpc_status drive_begin(kdpc_machine *m)
 {
+    recover_abandoned();
     if (kdpc__self() != NULL)
         return KDPC_EBUSY;
     kdpc__mutex_lock(&m->mu);
@@ -227,6 +245,7 @@ void kdpc_machine_destroy(kdpc_machine *m)
 {
     if (m == NULL)
         return;
+    recover_abandoned();
     kdpc__thread *self = kdpc__self();
     if (self != NULL && self->m == m) {
         fprintf(stderr, "kdpc: kdpc_machine_destroy called from inside its own run; ignored\n");
@@ -246,6 +265,7 @@ kdpc_status kdpc_machine_reset(kdpc_machine *m, uint64_t seed)
 {
     if (m == NULL)
         return KDPC_EINVAL;
+    recover_abandoned();
     if (kdpc__self() != NULL)
         return KDPC_EBUSY;
     kdpc__mutex_lock(&m->mu);

@@ -74,6 +74,9 @@ void kdpc__fiber_exit(kdpc__fiber *from, kdpc__fiber *to);
  * context's part in running fibers (after its last switch back). */
 kdpc__fiber *kdpc__fiber_current(void);
 void kdpc__fiber_host_done(void);
+/* A jump left the running fiber for @host's stack without a switch: the host context runs
+ * again (sanitizers are told); the fiber it left must not be entered again. */
+void kdpc__fiber_abandoned(kdpc__fiber *host);
 /* Called where a jump out of a signal handler landed on the running fiber's stack: forget what
  * the skipped frames left behind (sanitizer bookkeeping). */
 void kdpc__fiber_unwound(void);
@@ -138,6 +141,7 @@ typedef struct kdpc__crash {
     uintptr_t addr;      /* faulting data address (SIGSEGV, SIGBUS); 0 when unknown */
     bool addr_known;     /* false for a general-protection fault (non-canonical address) */
     uintptr_t ip;        /* instruction, 0 when unknown */
+    uintptr_t sp;        /* stack pointer of the interrupted code, 0 when unknown */
     bool write;          /* the access was a write (x86-64 only; else false) */
     bool stack_overflow; /* addr lies in the guard pages of the thread's stack */
 } kdpc__crash;

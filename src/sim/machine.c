@@ -16,6 +16,7 @@
  * host thread).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,11 @@ void kdpc__contain_crash(const kdpc__crash *cr)
      * would leave the lock held. The watchdog's signal comes again later; a crash there is
      * kdpc's own and goes to the host. */
     if (__atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) != 0)
+        return;
+    /* Not on t's stack: a jump (a CMocka check failing in simulated code of a file without
+     * <kdpc/cmocka.h>) left t's run behind and this is the host's code. */
+    if (cr->sp != 0 &&
+        (t->fiber.map == NULL || cr->sp < (uintptr_t)t->fiber.map || cr->sp >= t->fiber.hi))
         return;
     /* A report is being written on this thread: anything now is the report's own. */
     if (t->reporting)
@@ -280,6 +286,36 @@ void kdpc__drop_all(kdpc_machine *m)
         }
         kdpc__fiber_destroy(&t->fiber);
     }
+}
+
+kdpc_machine *kdpc__abandoned_run(void)
+{
+    kdpc__thread *t = kdpc__tls_self;
+    if (t == NULL)
+        return NULL;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (t->fiber.map != NULL && here >= (uintptr_t)t->fiber.map && here < t->fiber.hi)
+        return NULL; /* really simulated code */
+    kdpc_machine *m = t->m;
+    kdpc__tls_self = NULL;
+    kdpc__fiber_abandoned(&m->host_ctx);
+    __atomic_store_n(&kdpc__host_busy, 0u, __ATOMIC_RELAXED);
+    kdpc__hostwatch_remove(&m->watch);
+    kdpc__altstack_pop();
+    m->baton = NULL;
+    atomic_store(&m->halted, true);
+    m->run_done = true;
+    m->run_result = KDPC_E_HALTED;
+    kdpc__drop_all(m); /* t's stack too: the jump went back to the host's own */
+    if (m->cfg.log != NULL) {
+        fprintf(m->cfg.log,
+                "kdpc: a jump left the run of machine %p (seed %llu) from simulated code without "
+                "ending it - a CMocka check failing in a file that does not include "
+                "<kdpc/cmocka.h>, or a longjmp out of driver code; the machine is halted\n",
+                (void *)m, (unsigned long long)m->cfg.seed);
+        fflush(m->cfg.log);
+    }
+    return m;
 }
 
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)

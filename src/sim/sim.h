@@ -235,6 +235,11 @@ kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err);
 void kdpc__contain_crash(const kdpc__crash *cr);
 int kdpc__machine_start(kdpc_machine *m); /* idle threads; 0 or errno */
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns);
+/* Called by native calls from the host context: when a jump (a failing CMocka check without
+ * <kdpc/cmocka.h>, a longjmp in driver code) left a run from simulated code, so that the host
+ * now runs on with that run's state, the run's machine-layer state is cleaned up, the machine
+ * halted, and the machine returned (the caller ends the run's native call). Else NULL. */
+kdpc_machine *kdpc__abandoned_run(void);
 void kdpc__machine_free(kdpc_machine *m); /* stops first */
 /* Stop, free every thread, and bring the machine layer back to what kdpc__machine_alloc made of
  * cfg with @seed (the layers above are torn down and built again by the caller). */

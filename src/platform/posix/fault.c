@@ -164,14 +164,16 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
 {
     uintptr_t addr = (uintptr_t)si->si_addr;
     bool is_write = false;
-    uintptr_t ip = 0;
+    uintptr_t ip = 0, sp = 0;
 #if defined(__x86_64__) && defined(REG_ERR)
     ucontext_t *uc = uctx;
     is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
     ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
+    sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__) && defined(__linux__)
     ucontext_t *uc = uctx;
     ip = (uintptr_t)uc->uc_mcontext.pc;
+    sp = (uintptr_t)uc->uc_mcontext.sp;
 #else
     (void)uctx;
 #endif
@@ -185,6 +187,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
         cr.sig = sig;
         cr.code = si->si_code;
         cr.ip = ip;
+        cr.sp = sp;
         cr.write = is_write;
         if (memory) {
             /* A general-protection fault (a non-canonical address such as 0xCCCC...) comes

@@ -517,6 +517,24 @@ void kdpc__fiber_host(kdpc__fiber *f)
     cur_fiber = f;
 }
 
+void kdpc__fiber_abandoned(kdpc__fiber *host)
+{
+#if defined(KDPC_ASAN)
+    __sanitizer_start_switch_fiber(NULL, host->asan_bottom, host->asan_size);
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+    /* The frames the run left on the host stack below the jump's target keep their redzones. */
+    uintptr_t bottom = (uintptr_t)host->asan_bottom;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (bottom != 0 && here > bottom && here - bottom <= host->asan_size)
+        __asan_unpoison_memory_region((void *)bottom, here - bottom);
+#endif
+#if defined(KDPC_TSAN)
+    __tsan_switch_to_fiber(host->tsan, 0);
+#endif
+    (void)host;
+    cur_fiber = NULL;
+}
+
 kdpc__fiber *kdpc__fiber_current(void)
 {
     return cur_fiber;
