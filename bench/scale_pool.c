@@ -17,7 +17,12 @@
  *                        with 0, 64 KiB, 1 MiB, 8 MiB of other paged pool
  *                        resident (written at PASSIVE_LEVEL first); the
  *                        raise protects paged pool, the touch after it
- *                        makes the page accessible again.
+ *                        makes the page accessible again;
+ *   walk_raise           a paged buffer of 4 KiB, 64 KiB, 1 MiB written in
+ *                        order at PASSIVE_LEVEL, then the raise and lower,
+ *                        with 8 MiB of other paged pool resident: what a
+ *                        flip costs when much was touched (at most linear in
+ *                        the pages written).
  * Sizes print in holes, blocks and KiB. Each measured loop runs for about
  * LOOP_NS of host time in CHUNKS stretches (each at least MIN_OPS
  * operations) and counts the fastest stretch.
@@ -199,6 +204,42 @@ static double touch_curve(unsigned kib)
     return run_machine(touch_entry, kib);
 }
 
+/* ------------------------------------------------------------------ */
+/* Write a buffer at PASSIVE_LEVEL, raise, lower (8 MiB resident)       */
+
+static PUCHAR walked;
+static size_t walked_bytes;
+
+static void walk_op(void)
+{
+    memset(walked, 0x3C, walked_bytes);
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    KeLowerIrql(old);
+}
+
+static void walk_entry(void *ctx)
+{
+    walked_bytes = (size_t)(uintptr_t)ctx << 10;
+    size_t resident = (size_t)8 << 20;
+    PUCHAR big = ExAllocatePoolWithTag(PagedPool, resident, TAG);
+    walked = ExAllocatePoolWithTag(PagedPool, walked_bytes, TAG);
+    if (big == NULL || walked == NULL) {
+        bench_broken = 1;
+        return;
+    }
+    memset(big, 0x5A, resident);
+    walk_op();
+    result_ns = timed_loop(walk_op);
+    ExFreePoolWithTag(walked, TAG);
+    ExFreePoolWithTag(big, TAG);
+}
+
+static double walk_curve(unsigned kib)
+{
+    return run_machine(walk_entry, kib);
+}
+
 int main(void)
 {
     static const unsigned holes[] = {1, 10, 100, 1000, 10000, 50000};
@@ -218,6 +259,9 @@ int main(void)
                       "O(1)");
     ok &= bench_curve("touch_raise (KiB resident)", touch_curve, kib, 4, REPS, TARGET,
                       "pages touched since the last raise only");
+    static const unsigned walk_kib[] = {4, 64, 1024};
+    ok &= bench_curve("walk_raise (KiB written, 8 MiB resident)", walk_curve, walk_kib, 3, REPS,
+                      256.0, "at most linear in the pages written");
     printf("bench_scale_pool: targets %s\n", ok ? "met" : "NOT met");
     free(blocks);
     return bench_broken ? 1 : 0;

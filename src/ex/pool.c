@@ -22,13 +22,15 @@
  * interleaving point of the same context, at the latest when the DPC or ISR
  * returns.
  * Protection is set eagerly when IRQL rises (or a context resumes at
- * DISPATCH_LEVEL or above) and lifted lazily, one page at a time: a fault
- * while the running CPU is below DISPATCH_LEVEL makes that page accessible
- * and notes it in a short list of open page runs, and the next rise protects
- * only the pages on the list. So a flip costs what was touched since the
- * last one, not the size of the arena. When the list is full the whole arena
- * is opened (and later protected) at once; so it is between runs, when the
- * host may read paged buffers.
+ * DISPATCH_LEVEL or above) and lifted lazily, page by page: a fault while
+ * the running CPU is below DISPATCH_LEVEL makes the touched page accessible
+ * (with a group of pages around it that doubles with every further fault, up
+ * to 32 pages, so that a buffer walked in order faults a few times) and
+ * notes it in a short list of open page runs; the next rise protects only
+ * the pages on the list. So a flip costs what was touched since the last
+ * one, not the size of the arena. When the list is full the whole arena is
+ * opened (and later protected) at once; so it is between runs, when the host
+ * may read paged buffers.
  * kdpc itself reads and writes blocks (zeroing, guard bytes) through the
  * arena's second view, which is never protected, so an allocation or a free
  * changes no protection.
@@ -80,7 +82,8 @@ typedef struct page_run {
     size_t first, n;
 } page_run;
 
-#define OPEN_RUNS 256u /* open runs noted; one more opens the whole arena */
+#define OPEN_RUNS      256u /* open runs noted; one more opens the whole arena */
+#define OPEN_SHIFT_MAX 5    /* a fault opens at most 2^5 pages */
 
 #define FREED_RING 1024u /* recently freed blocks remembered for double-free reports */
 
@@ -99,6 +102,7 @@ typedef struct kdpc__pool {
      * by the fault handler too (async-signal-safe: plain stores, no allocation). */
     bool all_open;
     unsigned nopen;
+    unsigned faults; /* faults that opened pages since the arena was last protected */
     page_run open[OPEN_RUNS];
     int fault_slot;
     struct {
@@ -122,6 +126,7 @@ static kdpc__pool *pool_of(const kdpc_machine *m)
  * when it is all open. A run the host refused to protect stays on the list. */
 static void protect_all(kdpc__pool *p)
 {
+    p->faults = 0;
     if (p->all_open) {
         if (kdpc__pages_protect(p->arena, p->arena_hi, false) == 0) {
             p->all_open = false;
@@ -146,6 +151,7 @@ static void open_all(kdpc__pool *p)
     if (kdpc__pages_protect(p->arena, p->arena_hi, true) == 0) {
         p->all_open = true;
         p->nopen = 0;
+        p->faults = 0;
     }
 }
 
@@ -166,10 +172,31 @@ static void open_pages(kdpc__pool *p, size_t first, size_t n)
         return;
     }
     page_run *last = p->nopen > 0 ? &p->open[p->nopen - 1u] : NULL;
-    if (last != NULL && last->first + last->n == first)
-        last->n += n; /* a buffer touched in order stays one run */
-    else
+    if (last != NULL && first <= last->first + last->n && first + n >= last->first) {
+        size_t end = last->first + last->n; /* touching or overlapping: one run */
+        if (first < last->first)
+            last->first = first;
+        if (first + n > end)
+            end = first + n;
+        last->n = end - last->first;
+    } else {
         p->open[p->nopen++] = (page_run){first, n};
+    }
+}
+
+/* A touch of @page at PASSIVE_LEVEL faulted: open it and, the more faults since the last
+ * protection, the more of the pages around it (the aligned group of 1, 2, 4 ... 2^OPEN_SHIFT_MAX
+ * pages), so that a buffer walked in order costs a few faults, not one per page. A lone touch
+ * between two raises still opens (and the raise protects) a single page. */
+static void open_after_fault(kdpc__pool *p, size_t page)
+{
+    unsigned shift = p->faults < OPEN_SHIFT_MAX ? p->faults : OPEN_SHIFT_MAX;
+    p->faults++;
+    size_t first = page & ~(((size_t)1 << shift) - 1u);
+    size_t end = first + ((size_t)1 << shift);
+    if (end > p->arena_hi / PAGE_SIZE)
+        end = p->arena_hi / PAGE_SIZE;
+    open_pages(p, first, end - first);
 }
 
 void kdpc__pool_irql(kdpc_machine *m, const kdpc__cpu *c)
@@ -208,7 +235,7 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
     }
     size_t off = addr - (uintptr_t)p->arena;
     if (off < p->arena_hi)
-        open_pages(p, off / PAGE_SIZE, 1);
+        open_after_fault(p, off / PAGE_SIZE);
     else if (off < p->arena_size) /* never protected by kdpc: open it, note nothing */
         (void)kdpc__pages_protect(p->arena + (off & ~(size_t)(PAGE_SIZE - 1)), PAGE_SIZE, true);
     return true;

@@ -8,9 +8,9 @@
  *   never crosses one), the arena filled to its last byte and no further,
  *   everything coalesces back, and the same calls give the same offsets on
  *   another machine (nothing depends on host addresses but the arena's);
- *   protection: pages opened at PASSIVE_LEVEL (one by one, in one run, more
- *   than the list of open runs holds) are all protected again by the next
- *   raise; a block allocated or zeroed while the arena is protected is
+ *   protection: pages opened at PASSIVE_LEVEL (one, a few here and there, a
+ *   buffer in order, more runs than the list of open runs holds) are all
+ *   protected again by the next raise; a block allocated or zeroed while the arena is protected is
  *   protected at DISPATCH_LEVEL too, and its guard bytes hold; two CPUs
  *   flipping the protection in turn.
  */
@@ -217,18 +217,17 @@ static void reopen_entry(void *ctx)
     S.blk[0] = p;
     memset(p, 1, PAGES * PAGE_SIZE);
     raise_and_lower(); /* the whole arena protected */
-    /* a few pages opened by touches at PASSIVE_LEVEL: each is protected by the next raise */
+    /* one page opened by a touch at PASSIVE_LEVEL, protected by the next raise */
+    p[300 * PAGE_SIZE + 5] = 2;
+    touch_at_dispatch(p + 300 * PAGE_SIZE);
+    /* a few pages here and there (the faults open growing groups of pages around them) */
     for (int i = 0; i < 10; i++)
         p[(size_t)i * 3 * PAGE_SIZE] = 2;
-    touch_at_dispatch(p + 9 * PAGE_SIZE);  /* opened: caught */
-    touch_at_dispatch(p + 10 * PAGE_SIZE); /* never opened: caught */
-    /* a buffer written in order: one run of pages */
-    memset(p + 100 * PAGE_SIZE, 3, 50 * PAGE_SIZE);
-    touch_at_dispatch(p + 149 * PAGE_SIZE + 17);
-    /* more separate pages than the list of open runs holds: the arena opens as a whole */
-    for (int i = 0; i < 290; i++)
-        p[(size_t)i * 2 * PAGE_SIZE] += 1;
-    touch_at_dispatch(p + 578 * PAGE_SIZE);
+    touch_at_dispatch(p + 9 * PAGE_SIZE);  /* touched: caught */
+    touch_at_dispatch(p + 10 * PAGE_SIZE); /* not touched: caught */
+    /* a buffer written in order */
+    memset(p + 100 * PAGE_SIZE, 3, 150 * PAGE_SIZE);
+    touch_at_dispatch(p + 249 * PAGE_SIZE + 17);
     touch_at_dispatch(p + 599 * PAGE_SIZE + PAGE_SIZE - 1);
     /* and everything reads back at PASSIVE_LEVEL */
     for (size_t i = 0; i < PAGES * PAGE_SIZE; i += PAGE_SIZE)
@@ -245,8 +244,8 @@ static void test_pages_opened_at_passive_are_all_protected_again_by_the_next_rai
     assert_int_equal(kdpc_machine_run(m, reopen_entry, NULL), KDPC_OK);
     assert_int_equal(kdpc_machine_violation_count(m), 5);
     PUCHAR p = S.blk[0];
-    static const size_t at[] = {9 * PAGE_SIZE, 10 * PAGE_SIZE, 149 * PAGE_SIZE + 17,
-                                578 * PAGE_SIZE, 599 * PAGE_SIZE + PAGE_SIZE - 1};
+    static const size_t at[] = {300 * PAGE_SIZE, 9 * PAGE_SIZE, 10 * PAGE_SIZE,
+                                249 * PAGE_SIZE + 17, 599 * PAGE_SIZE + PAGE_SIZE - 1};
     for (size_t i = 0; i < 5; i++) {
         const kdpc_violation *v = kdpc_machine_violation(m, i);
         assert_string_equal(v->rule, "mem.paged_touch");
@@ -255,6 +254,48 @@ static void test_pages_opened_at_passive_are_all_protected_again_by_the_next_rai
         assert_int_equal(v->params[2], 0); /* a read */
     }
     assert_int_equal(S.touched, PAGES);
+    kdpc_machine_destroy(m);
+}
+
+/* More separate runs of open pages than the list holds (touches 64 pages apart: a fault opens at
+ * most 32): the whole arena opens, and the next raise protects it all. */
+#define STRIDE  64u
+#define TOUCHED 300u
+
+static void overflow_entry(void *ctx)
+{
+    (void)ctx;
+    PUCHAR p = ExAllocatePoolWithTag(PagedPool, (size_t)STRIDE * TOUCHED * PAGE_SIZE, TAG);
+    if (p == NULL)
+        return;
+    S.blk[0] = p;
+    raise_and_lower();
+    for (size_t i = 0; i < TOUCHED; i++)
+        p[i * STRIDE * PAGE_SIZE + i] = (UCHAR)(i + 1);
+    touch_at_dispatch(p + 3 * STRIDE * PAGE_SIZE);
+    touch_at_dispatch(p + (TOUCHED - 1u) * STRIDE * PAGE_SIZE + 100);
+    touch_at_dispatch(p + 5 * STRIDE * PAGE_SIZE + 40 * PAGE_SIZE); /* never touched */
+    for (size_t i = 0; i < TOUCHED; i++)
+        S.touched += p[i * STRIDE * PAGE_SIZE + i] == (UCHAR)(i + 1);
+    ExFreePoolWithTag(p, TAG);
+}
+
+static void test_more_open_runs_than_the_list_holds_open_and_protect_the_whole_arena(void **state)
+{
+    (void)state;
+    reset();
+    kdpc_machine *m = machine(8, (size_t)STRIDE * (TOUCHED + 1u) * PAGE_SIZE);
+    assert_int_equal(kdpc_rule_set(m, "mem.paged_touch", KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, overflow_entry, NULL), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 3);
+    PUCHAR p = S.blk[0];
+    assert_int_equal(kdpc_machine_violation(m, 0)->params[0],
+                     (uintptr_t)(p + 3 * STRIDE * PAGE_SIZE));
+    assert_int_equal(kdpc_machine_violation(m, 1)->params[0],
+                     (uintptr_t)(p + (TOUCHED - 1u) * STRIDE * PAGE_SIZE + 100));
+    assert_int_equal(kdpc_machine_violation(m, 2)->params[0],
+                     (uintptr_t)(p + 5 * STRIDE * PAGE_SIZE + 40 * PAGE_SIZE));
+    assert_int_equal(S.touched, TOUCHED);
     kdpc_machine_destroy(m);
 }
 
@@ -386,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_the_arena_fills_to_its_last_byte_and_no_further),
         cmocka_unit_test(test_many_holes_are_passed_over_and_merge_back_into_one),
         cmocka_unit_test(test_pages_opened_at_passive_are_all_protected_again_by_the_next_raise),
+        cmocka_unit_test(test_more_open_runs_than_the_list_holds_open_and_protect_the_whole_arena),
         cmocka_unit_test(test_blocks_allocated_while_protected_are_protected_and_keep_their_guards),
         cmocka_unit_test(test_an_overrun_is_found_at_the_free_while_the_pages_are_protected),
         cmocka_unit_test(test_two_cpus_flipping_the_protection_in_turn_report_nothing),
