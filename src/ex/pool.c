@@ -570,33 +570,17 @@ typedef struct span {
     uintptr_t lo, hi;
 } span;
 
-static bool dpc_in(PKDPC d, void *arg)
-{
-    span *s = arg;
-    return (uintptr_t)d >= s->lo && (uintptr_t)d < s->hi;
-}
-
-static bool timer_in(PKTIMER t, void *arg)
-{
-    span *s = arg;
-    return (uintptr_t)t >= s->lo && (uintptr_t)t < s->hi;
-}
-
-static bool work_in(PWORK_QUEUE_ITEM w, void *arg)
-{
-    span *s = arg;
-    /* An I/O work item allocated in this block carries its WORK_QUEUE_ITEM first. */
-    return (uintptr_t)w >= s->lo && (uintptr_t)w < s->hi;
-}
-
 /* A queued DPC, set timer or queued work item inside the block: mem.free_active. When the rule
  * lets the run go on, kdpc takes the object out of its queue first, so nothing points into freed
- * memory (Divergence: Windows would go on with a corrupted queue). */
+ * memory (Divergence: Windows would go on with a corrupted queue). The address index
+ * (ke/liveindex.c) answers in O(log n + k); DPCs are reported first, then timers, then work
+ * items, each kind in queue order (an I/O work item allocated in this block carries its
+ * WORK_QUEUE_ITEM first). A timer leaves its queue even when it was re-initialised while set. */
 static void check_active(kdpc_machine *m, blk *b)
 {
     span s = {b->user, b->user + (b->size == 0 ? 1 : b->size)};
     PKDPC d;
-    while ((d = kdpc__ke_find_queued_dpc(m, dpc_in, &s)) != NULL) {
+    while ((d = kdpc__ke_live_first_in(m, KDPC_LIVE_DPC, s.lo, s.hi)) != NULL) {
         kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xC7, 1, (uintptr_t)d, s.lo, s.hi,
                         KDPC_RP(d->DeferredRoutine),
                         "pool block %#lx freed while it holds DPC %p, still queued",
@@ -604,14 +588,14 @@ static void check_active(kdpc_machine *m, blk *b)
         (void)kdpc_KeRemoveQueueDpc(d);
     }
     PKTIMER t;
-    while ((t = kdpc__ke_find_set_timer(m, timer_in, &s)) != NULL) {
+    while ((t = kdpc__ke_live_first_in(m, KDPC_LIVE_TIMER, s.lo, s.hi)) != NULL) {
         kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xC4, 0x15, (uintptr_t)t, s.lo, s.hi, NULL,
                         "pool block %#lx freed while it holds timer %p, still set",
                         (unsigned long)s.lo, (void *)t);
-        (void)kdpc__ke_timer_cancel(m, t);
+        (void)kdpc__ke_timer_drop(m, t);
     }
     PWORK_QUEUE_ITEM w;
-    while ((w = kdpc__ke_find_queued_work(m, work_in, &s)) != NULL) {
+    while ((w = kdpc__ke_live_first_in(m, KDPC_LIVE_WORK, s.lo, s.hi)) != NULL) {
         kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xE4, 0, (uintptr_t)w, s.lo, s.hi, NULL,
                         "pool block %#lx freed while it holds work item %p, still queued",
                         (unsigned long)s.lo, (void *)w);
