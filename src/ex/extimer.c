@@ -8,7 +8,8 @@
  * (KTIMER.Period is in ms); Header.Signalling = 1 marks the KTIMER as an
  * EX_TIMER's for the expiry code. A deleted timer stays allocated until the
  * machine is destroyed, so later calls on it are safe no-ops returning
- * FALSE (1.32).
+ * FALSE (1.32). Every call looks its timer up by address (a hash map,
+ * O(1) however many EX_TIMERs the machine has) before touching it.
  */
 #include <stdlib.h>
 
@@ -56,9 +57,14 @@ PEX_TIMER kdpc_ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, UL
         kdpc__bugcheck_forced(m, 0xC4, Attributes, 0, 0, 0,
                               "ExAllocateTimer with EX_TIMER_HIGH_RESOLUTION and "
                               "EX_TIMER_NO_WAKE together (1.29)");
+    kdpc__ke *ke = kdpc__ke_of(m);
     kdpc__extimer *x = calloc(1, sizeof(*x));
     if (x == NULL)
         return NULL;
+    if (!kdpc__ptrmap_put(&ke->extimer_known, (uintptr_t)x, x)) {
+        free(x);
+        return NULL;
+    }
     kdpc_KeInitializeTimerEx(
         &x->timer, (Attributes & EX_TIMER_NOTIFICATION) ? NotificationTimer : SynchronizationTimer);
     x->timer.Header.Signalling = 1;
@@ -66,7 +72,6 @@ PEX_TIMER kdpc_ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, UL
     x->callback = Callback;
     x->context = CallbackContext;
     x->attributes = Attributes;
-    kdpc__ke *ke = kdpc__ke_of(m);
     x->next = ke->extimers;
     ke->extimers = x;
     kdpc__ke_point(m);
@@ -82,10 +87,10 @@ static bool extimer_ok(kdpc_machine *m, PEX_TIMER Timer, kdpc_routine_ptr fn, co
         kdpc__cpu *c = kdpc__cur_cpu();
         return kdpc__ke_check_ptr(m, Timer, 0, false, c->irql, fn, name);
     }
-    for (kdpc__extimer *x = kdpc__ke_of(m)->extimers; x != NULL; x = x->next) {
-        if (&x->timer == (PKTIMER)(void *)Timer)
-            return true;
-    }
+    kdpc__ke *ke = kdpc__ke_of(m);
+    if (ke->extimer_known.live != 0 &&
+        kdpc__ptrmap_get(&ke->extimer_known, (uintptr_t)Timer) != NULL)
+        return true;
     kdpc__violation(m, KDPC_R_OBJ_INVALID, 0xC7, 0, (uintptr_t)Timer, (uintptr_t)Timer,
                     (uintptr_t)Timer + sizeof(KTIMER), NULL,
                     "%s(%p): not a timer from ExAllocateTimer", name, (void *)Timer);
@@ -165,4 +170,5 @@ void kdpc__ke_extimers_free(kdpc_machine *m)
         ke->extimers = x->next;
         free(x);
     }
+    kdpc__ptrmap_free(&ke->extimer_known);
 }

@@ -7,18 +7,33 @@
  *
  * DESIGN
  * Nonpaged pool comes from the host heap. Paged pool comes from one arena
- * of cfg.paged_pool_bytes reserved at machine creation (first fit, ranges
- * coalesce on free). Whenever the CPU that runs is at DISPATCH_LEVEL or
- * above, the used part of the arena is made inaccessible (as Driver
- * Verifier's Force IRQL Checking trims pageable memory, 7.8); a touch then
- * faults at the touching instruction and becomes mem.paged_touch (0xD1,
- * P1 address, P2 IRQL, P3 0 read / 1 write, P4 instruction pointer, 7.9).
- * The fault handler only notes it (a signal handler may not allocate or
- * lock); the bug check is raised at the next interleaving point of the
- * same context, at the latest when the DPC or ISR returns.
- * A fault while the running CPU is below DISPATCH_LEVEL (the arena was left
- * protected by another CPU) just makes it accessible again: protection is
- * set eagerly when IRQL rises and lifted lazily.
+ * of cfg.paged_pool_bytes reserved at machine creation. Its free space is a
+ * set of coalesced ranges in offset order (base/freespace.h): an allocation
+ * takes the lowest-addressed place that fits (first fit), a free gives the
+ * range back and merges it with its neighbours, both O(log n) in the number
+ * of free ranges; the offsets depend only on the sequence of calls.
+ *
+ * Whenever the CPU that runs is at DISPATCH_LEVEL or above, the used part of
+ * the arena is inaccessible (as Driver Verifier's Force IRQL Checking trims
+ * pageable memory, 7.8); a touch then faults at the touching instruction and
+ * becomes mem.paged_touch (0xD1, P1 address, P2 IRQL, P3 0 read / 1 write,
+ * P4 instruction pointer, 7.9). The fault handler only notes it (a signal
+ * handler may not allocate or lock); the bug check is raised at the next
+ * interleaving point of the same context, at the latest when the DPC or ISR
+ * returns.
+ * Protection is set eagerly when IRQL rises (or a context resumes at
+ * DISPATCH_LEVEL or above) and lifted lazily, page by page: a fault while
+ * the running CPU is below DISPATCH_LEVEL makes the touched page accessible
+ * (with a group of pages around it that doubles with every further fault, up
+ * to 32 pages, so that a buffer walked in order faults a few times) and
+ * notes it in a short list of open page runs; the next rise protects only
+ * the pages on the list. So a flip costs what was touched since the last
+ * one, not the size of the arena. When the list is full the whole arena is
+ * opened (and later protected) at once; so it is between runs, when the host
+ * may read paged buffers.
+ * kdpc itself reads and writes blocks (zeroing, guard bytes) through the
+ * arena's second view, which is never protected, so an allocation or a free
+ * changes no protection.
  *
  * Every block has a record (tag, size, owner driver) so that frees are
  * checked (mem.free_active: a queued DPC, set timer or queued work item
@@ -50,6 +65,7 @@
 #include <string.h>
 
 #include <kdpc/driver.h>
+#include "base/freespace.h"
 #include "ke/ke.h"
 
 typedef struct blk {
@@ -61,10 +77,13 @@ typedef struct blk {
     struct blk *next, *prev;
 } blk;
 
-typedef struct range {
-    size_t off, len;
-    struct range *next;
-} range;
+/* A run of pages made accessible since the arena was last protected. */
+typedef struct page_run {
+    size_t first, n;
+} page_run;
+
+#define OPEN_RUNS      256u /* open runs noted; one more opens the whole arena */
+#define OPEN_SHIFT_MAX 5    /* a fault opens at most 2^5 pages */
 
 #define FREED_RING 1024u /* recently freed blocks remembered for double-free reports */
 
@@ -77,9 +96,14 @@ typedef struct kdpc__pool {
     unsigned char *arena;
     unsigned char *system_view; /* the same pages, never protected (locked MDLs), or NULL */
     size_t arena_size;
-    size_t arena_hi;    /* end of the highest block ever handed out (page rounded) */
-    range *free_ranges; /* sorted by offset */
-    bool protected_now;
+    size_t arena_hi;      /* end of the highest block ever handed out (page rounded) */
+    kdpc__freespace free; /* the arena's free ranges */
+    /* Below arena_hi: every page is accessible (all_open), or only the pages of open[]. Written
+     * by the fault handler too (async-signal-safe: plain stores, no allocation). */
+    bool all_open;
+    unsigned nopen;
+    unsigned faults; /* faults that opened pages since the arena was last protected */
+    page_run open[OPEN_RUNS];
     int fault_slot;
     struct {
         volatile sig_atomic_t pending;
@@ -98,19 +122,88 @@ static kdpc__pool *pool_of(const kdpc_machine *m)
 /* ------------------------------------------------------------------ */
 /* Protection                                                          */
 
-static void set_protection(kdpc__pool *p, bool on)
+/* Makes every page below arena_hi inaccessible: the open runs only, or the whole used arena
+ * when it is all open. A run the host refused to protect stays on the list. */
+static void protect_all(kdpc__pool *p)
 {
-    if (p->protected_now == on || p->arena_hi == 0)
+    p->faults = 0;
+    if (p->all_open) {
+        if (kdpc__pages_protect(p->arena, p->arena_hi, false) == 0) {
+            p->all_open = false;
+            p->nopen = 0;
+        }
         return;
-    if (kdpc__pages_protect(p->arena, p->arena_hi, !on) == 0)
-        p->protected_now = on;
+    }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < p->nopen; i++) {
+        page_run r = p->open[i];
+        if (kdpc__pages_protect(p->arena + r.first * PAGE_SIZE, r.n * PAGE_SIZE, false) != 0)
+            p->open[kept++] = r;
+    }
+    p->nopen = kept;
+}
+
+/* Makes the whole used arena accessible (between runs, or when the list of open runs is full). */
+static void open_all(kdpc__pool *p)
+{
+    if (p->all_open)
+        return;
+    if (kdpc__pages_protect(p->arena, p->arena_hi, true) == 0) {
+        p->all_open = true;
+        p->nopen = 0;
+        p->faults = 0;
+    }
+}
+
+/* Makes @n pages from page @first accessible and notes them. Async-signal-safe (the fault
+ * handler calls it). */
+static void open_pages(kdpc__pool *p, size_t first, size_t n)
+{
+    if (p->all_open) { /* not expected (a protected page while all is open): just open it */
+        (void)kdpc__pages_protect(p->arena + first * PAGE_SIZE, n * PAGE_SIZE, true);
+        return;
+    }
+    if (p->nopen == OPEN_RUNS) {
+        open_all(p);
+        return;
+    }
+    if (kdpc__pages_protect(p->arena + first * PAGE_SIZE, n * PAGE_SIZE, true) != 0) {
+        open_all(p);
+        return;
+    }
+    page_run *last = p->nopen > 0 ? &p->open[p->nopen - 1u] : NULL;
+    if (last != NULL && first <= last->first + last->n && first + n >= last->first) {
+        size_t end = last->first + last->n; /* touching or overlapping: one run */
+        if (first < last->first)
+            last->first = first;
+        if (first + n > end)
+            end = first + n;
+        last->n = end - last->first;
+    } else {
+        p->open[p->nopen++] = (page_run){first, n};
+    }
+}
+
+/* A touch of @page at PASSIVE_LEVEL faulted: open it and, the more faults since the last
+ * protection, the more of the pages around it (the aligned group of 1, 2, 4 ... 2^OPEN_SHIFT_MAX
+ * pages), so that a buffer walked in order costs a few faults, not one per page. A lone touch
+ * between two raises still opens (and the raise protects) a single page. */
+static void open_after_fault(kdpc__pool *p, size_t page)
+{
+    unsigned shift = p->faults < OPEN_SHIFT_MAX ? p->faults : OPEN_SHIFT_MAX;
+    p->faults++;
+    size_t first = page & ~(((size_t)1 << shift) - 1u);
+    size_t end = first + ((size_t)1 << shift);
+    if (end > p->arena_hi / PAGE_SIZE)
+        end = p->arena_hi / PAGE_SIZE;
+    open_pages(p, first, end - first);
 }
 
 void kdpc__pool_irql(kdpc_machine *m, const kdpc__cpu *c)
 {
     kdpc__pool *p = pool_of(m);
-    if (p != NULL && p->arena_hi != 0 && c->irql >= DISPATCH_LEVEL)
-        set_protection(p, true);
+    if (p != NULL && c->irql >= DISPATCH_LEVEL && (p->nopen != 0 || p->all_open))
+        protect_all(p);
 }
 
 static void resumed_hook(kdpc_machine *m)
@@ -124,7 +217,7 @@ static void resumed_hook(kdpc_machine *m)
  * Runs inside the SIGSEGV handler: only async-signal-safe work. A touch at
  * raised IRQL is noted (address, access, instruction, IRQL) and reported by
  * kdpc__pool_report_fault at the next interleaving point of the same
- * context; the arena is made accessible so the access completes.
+ * context; the page is made accessible so the access completes.
  */
 static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
 {
@@ -140,8 +233,11 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
         p->fault.pending = 1;
         kdpc__ke_of(m)->fault_pending = 1;
     }
-    if (kdpc__pages_protect(p->arena, p->arena_hi, true) == 0)
-        p->protected_now = false;
+    size_t off = addr - (uintptr_t)p->arena;
+    if (off < p->arena_hi)
+        open_after_fault(p, off / PAGE_SIZE);
+    else if (off < p->arena_size) /* never protected by kdpc: open it, note nothing */
+        (void)kdpc__pages_protect(p->arena + (off & ~(size_t)(PAGE_SIZE - 1)), PAGE_SIZE, true);
     return true;
 }
 
@@ -162,7 +258,7 @@ void kdpc__pool_report_fault(kdpc_machine *m)
      * touch is caught too (the noted one has completed by now). */
     kdpc__thread *t = kdpc__self();
     if (t != NULL && t->cpu != NULL && t->cpu->irql >= DISPATCH_LEVEL)
-        set_protection(p, true);
+        protect_all(p);
 }
 
 void kdpc__pool_run_begin(kdpc_machine *m)
@@ -177,7 +273,7 @@ void kdpc__pool_run_end(kdpc_machine *m)
     kdpc__pool *p = pool_of(m);
     if (p == NULL || p->arena == NULL)
         return;
-    set_protection(p, false); /* host code may read paged buffers between runs */
+    open_all(p); /* host code may read paged buffers between runs */
     kdpc__fault_disable();
 }
 
@@ -220,73 +316,53 @@ static size_t block_align(size_t size)
 static void *arena_alloc(kdpc__pool *p, size_t size)
 {
     size_t need = span_of(size);
-    size_t align = block_align(need);
-    for (range **pr = &p->free_ranges; *pr != NULL; pr = &(*pr)->next) {
-        range *r = *pr;
-        size_t off = round_up(r->off, align);
-        if (off - r->off + need > r->len)
-            continue;
-        size_t end = r->off + r->len;
-        if (off > r->off) { /* the gap before stays free */
-            r->len = off - r->off;
-            if (off + need < end) {
-                range *tail = malloc(sizeof(*tail));
-                if (tail == NULL)
-                    return NULL;
-                tail->off = off + need;
-                tail->len = end - (off + need);
-                tail->next = r->next;
-                r->next = tail;
-            }
-        } else {
-            r->off += need;
-            r->len -= need;
-            if (r->len == 0) {
-                *pr = r->next;
-                free(r);
-            }
-        }
-        size_t hi = round_up(off + need, PAGE_SIZE);
-        if (hi > p->arena_hi) {
-            bool was = p->protected_now;
-            set_protection(p, false);
-            p->arena_hi = hi;
-            set_protection(p, was);
-        }
-        return p->arena + off;
+    size_t off;
+    if (kdpc__freespace_take(&p->free, need, block_align(need), &off) != KDPC__FS_OK)
+        return NULL;
+    size_t hi = round_up(off + need, PAGE_SIZE);
+    if (hi > p->arena_hi) {
+        /* Pages below arena_hi are tracked; the new ones were never protected. Unless the whole
+         * arena is open, protect them now, as the rest is. */
+        if (!p->all_open &&
+            kdpc__pages_protect(p->arena + p->arena_hi, hi - p->arena_hi, false) != 0)
+            open_all(p);
+        p->arena_hi = hi;
     }
-    return NULL;
+    return p->arena + off;
 }
 
 static void arena_free(kdpc__pool *p, void *ptr, size_t size)
 {
     size_t off = (size_t)((unsigned char *)ptr - p->arena);
-    size_t len = span_of(size);
-    range **pr = &p->free_ranges;
-    while (*pr != NULL && (*pr)->off < off)
-        pr = &(*pr)->next;
-    range *n = malloc(sizeof(*n));
-    if (n == NULL)
-        return; /* the range is lost, never handed out twice */
-    n->off = off;
-    n->len = len;
-    n->next = *pr;
-    *pr = n;
-    /* coalesce with the next and the previous range */
-    if (n->next != NULL && n->off + n->len == n->next->off) {
-        range *x = n->next;
-        n->len += x->len;
-        n->next = x->next;
-        free(x);
+    /* Out of host memory, the range is lost, never handed out twice. */
+    (void)kdpc__freespace_add(&p->free, off, span_of(size));
+}
+
+/*
+ * kdpc's own reads and writes of a paged block (zeroing, guard bytes) go
+ * through the second view, which is never protected. Without one (the host
+ * gave none), the pages of [@a, @a + @n) are opened for the access and
+ * protected again after it, unless the whole arena is open.
+ */
+static unsigned char *inner_begin(kdpc__pool *p, unsigned char *a, size_t n)
+{
+    if (p->system_view != NULL)
+        return p->system_view + (a - p->arena);
+    if (!p->all_open) {
+        size_t lo = (size_t)(a - p->arena) & ~(size_t)(PAGE_SIZE - 1);
+        size_t hi = round_up((size_t)(a - p->arena) + n, PAGE_SIZE);
+        (void)kdpc__pages_protect(p->arena + lo, hi - lo, true);
     }
-    for (range *q = p->free_ranges; q != NULL && q != n; q = q->next) {
-        if (q->next == n && q->off + q->len == n->off) {
-            q->len += n->len;
-            q->next = n->next;
-            free(n);
-            break;
-        }
-    }
+    return a;
+}
+
+static void inner_end(kdpc__pool *p, unsigned char *a, size_t n)
+{
+    if (p->system_view != NULL || p->all_open)
+        return;
+    size_t lo = (size_t)(a - p->arena) & ~(size_t)(PAGE_SIZE - 1);
+    size_t hi = round_up((size_t)(a - p->arena) + n, PAGE_SIZE);
+    (void)kdpc__pages_protect(p->arena + lo, hi - lo, false);
 }
 
 int kdpc__pool_init(kdpc_machine *m)
@@ -303,9 +379,9 @@ int kdpc__pool_init(kdpc_machine *m)
         p->system_view = view;
         if (p->arena != NULL) {
             p->arena_size = size;
-            p->free_ranges = calloc(1, sizeof(range));
-            if (p->free_ranges != NULL)
-                p->free_ranges->len = size;
+            p->all_open = true; /* reserved readable and writable */
+            if (kdpc__freespace_init(&p->free, 4, 12))
+                (void)kdpc__freespace_add(&p->free, 0, size);
             p->fault_slot = kdpc__fault_region_add((uintptr_t)p->arena, (uintptr_t)p->arena + size,
                                                    on_fault, m);
         }
@@ -335,11 +411,7 @@ void kdpc__pool_free_all(kdpc_machine *m)
                 bytes);
     kdpc__ptrmap_free(&p->blocks);
     kdpc__ptrmap_free(&p->freed);
-    while (p->free_ranges != NULL) {
-        range *r = p->free_ranges;
-        p->free_ranges = r->next;
-        free(r);
-    }
+    kdpc__freespace_destroy(&p->free);
     if (p->fault_slot >= 0)
         kdpc__fault_region_remove(p->fault_slot);
     kdpc__pages_release(p->arena, p->arena_size);
@@ -395,15 +467,15 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
         return NULL;
     void *ptr;
     if (paged && p->arena != NULL) {
-        bool was = p->protected_now;
-        set_protection(p, false);
         ptr = arena_alloc(p, bytes);
         if (ptr != NULL) {
+            size_t span = span_of(bytes);
+            unsigned char *in = inner_begin(p, ptr, span);
             if (zero)
-                memset(ptr, 0, bytes);
-            memset((unsigned char *)ptr + bytes, GUARD_BYTE, span_of(bytes) - bytes);
+                memset(in, 0, bytes);
+            memset(in + bytes, GUARD_BYTE, span - bytes);
+            inner_end(p, ptr, span);
         }
-        set_protection(p, was);
         b->paged = true;
     } else {
         size_t need = span_of(bytes);
@@ -498,33 +570,17 @@ typedef struct span {
     uintptr_t lo, hi;
 } span;
 
-static bool dpc_in(PKDPC d, void *arg)
-{
-    span *s = arg;
-    return (uintptr_t)d >= s->lo && (uintptr_t)d < s->hi;
-}
-
-static bool timer_in(PKTIMER t, void *arg)
-{
-    span *s = arg;
-    return (uintptr_t)t >= s->lo && (uintptr_t)t < s->hi;
-}
-
-static bool work_in(PWORK_QUEUE_ITEM w, void *arg)
-{
-    span *s = arg;
-    /* An I/O work item allocated in this block carries its WORK_QUEUE_ITEM first. */
-    return (uintptr_t)w >= s->lo && (uintptr_t)w < s->hi;
-}
-
 /* A queued DPC, set timer or queued work item inside the block: mem.free_active. When the rule
  * lets the run go on, kdpc takes the object out of its queue first, so nothing points into freed
- * memory (Divergence: Windows would go on with a corrupted queue). */
+ * memory (Divergence: Windows would go on with a corrupted queue). The address index
+ * (ke/liveindex.c) answers in O(log n + k); DPCs are reported first, then timers, then work
+ * items, each kind in queue order (an I/O work item allocated in this block carries its
+ * WORK_QUEUE_ITEM first). A timer leaves its queue even when it was re-initialised while set. */
 static void check_active(kdpc_machine *m, blk *b)
 {
     span s = {b->user, b->user + (b->size == 0 ? 1 : b->size)};
     PKDPC d;
-    while ((d = kdpc__ke_find_queued_dpc(m, dpc_in, &s)) != NULL) {
+    while ((d = kdpc__ke_live_first_in(m, KDPC_LIVE_DPC, s.lo, s.hi)) != NULL) {
         kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xC7, 1, (uintptr_t)d, s.lo, s.hi,
                         KDPC_RP(d->DeferredRoutine),
                         "pool block %#lx freed while it holds DPC %p, still queued",
@@ -532,14 +588,14 @@ static void check_active(kdpc_machine *m, blk *b)
         (void)kdpc_KeRemoveQueueDpc(d);
     }
     PKTIMER t;
-    while ((t = kdpc__ke_find_set_timer(m, timer_in, &s)) != NULL) {
+    while ((t = kdpc__ke_live_first_in(m, KDPC_LIVE_TIMER, s.lo, s.hi)) != NULL) {
         kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xC4, 0x15, (uintptr_t)t, s.lo, s.hi, NULL,
                         "pool block %#lx freed while it holds timer %p, still set",
                         (unsigned long)s.lo, (void *)t);
-        (void)kdpc__ke_timer_cancel(m, t);
+        (void)kdpc__ke_timer_drop(m, t);
     }
     PWORK_QUEUE_ITEM w;
-    while ((w = kdpc__ke_find_queued_work(m, work_in, &s)) != NULL) {
+    while ((w = kdpc__ke_live_first_in(m, KDPC_LIVE_WORK, s.lo, s.hi)) != NULL) {
         kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xE4, 0, (uintptr_t)w, s.lo, s.hi, NULL,
                         "pool block %#lx freed while it holds work item %p, still queued",
                         (unsigned long)s.lo, (void *)w);
@@ -565,18 +621,16 @@ static void bad_free(kdpc_machine *m, kdpc__pool *p, PVOID P)
 /* The guard bytes behind the block: any changed one is an overrun (0xC1/0x24). */
 static void check_guard(kdpc_machine *m, kdpc__pool *p, const blk *b)
 {
-    const unsigned char *g = (const unsigned char *)b->user + b->size;
+    unsigned char *g = (unsigned char *)b->user + b->size;
     size_t n = span_of(b->size) - b->size;
-    bool was = p->protected_now;
-    if (b->paged)
-        set_protection(p, false);
+    const unsigned char *in = b->paged ? inner_begin(p, g, n) : g;
     uintptr_t bad = 0;
     for (size_t i = 0; i < n && bad == 0; i++) {
-        if (g[i] != GUARD_BYTE)
-            bad = (uintptr_t)&g[i];
+        if (in[i] != GUARD_BYTE)
+            bad = (uintptr_t)&g[i]; /* reported at the driver's address */
     }
     if (b->paged)
-        set_protection(p, was);
+        inner_end(p, g, n);
     if (bad != 0)
         kdpc__bugcheck_forced(m, 0xC1, b->user, bad, 0, 0x24,
                               "ExFreePool(%#lx): the %zu-byte %s pool block was written past its "
@@ -624,10 +678,7 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
     if (b->next != NULL)
         b->next->prev = b->prev;
     if (b->paged) {
-        bool was = p->protected_now;
-        set_protection(p, false);
         arena_free(p, P, b->size);
-        set_protection(p, was);
     } else {
         free(b->base);
     }

@@ -81,6 +81,7 @@ static void worker_main(PVOID ctx)
         PLIST_ENTRY e = RemoveHeadList(&p->queue);
         PWORK_QUEUE_ITEM item = CONTAINING_RECORD(e, WORK_QUEUE_ITEM, List);
         item->List.Flink = NULL; /* dequeued before the routine runs (2.6) */
+        kdpc__ke_live_del(m, KDPC_LIVE_WORK, item);
         workers *w = workers_of(m, false);
         if (w->owner.live != 0)
             (void)kdpc__ptrmap_del(&w->owner, (uintptr_t)item);
@@ -134,6 +135,8 @@ void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, W
         return;
     pool *p = pool_for(w, type);
     InsertTailList(&p->queue, &item->List);
+    kdpc__ke_live_add(m, KDPC_LIVE_WORK, item, (uint64_t)(p - w->pools),
+                      ++kdpc__ke_of(m)->work_seq);
     void *drv = kdpc__ke_current_driver(m, c);
     if (drv != NULL)
         (void)kdpc__ptrmap_put(&w->owner, (uintptr_t)item, drv);
@@ -226,6 +229,7 @@ void kdpc__ke_unqueue_work(kdpc_machine *m, PWORK_QUEUE_ITEM item)
         return;
     RemoveEntryList(&item->List);
     item->List.Flink = NULL;
+    kdpc__ke_live_del(m, KDPC_LIVE_WORK, item);
     if (w->owner.live != 0)
         (void)kdpc__ptrmap_del(&w->owner, (uintptr_t)item);
 }

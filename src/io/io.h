@@ -56,6 +56,11 @@ typedef struct kdpc__irprec {
     bool dma_used;      /* its MDL went through DMA */
     uint32_t serial;    /* unique per machine: tells a reused address from this IRP */
     uint64_t pending_marks; /* bit L-1: location L passed completion marked pending (L <= 64) */
+    /* Index by MDL (irp.c, KeFlushIoBuffers): the MdlAddress kdpc last saw in the IRP, the
+     * other IRPs indexed under it, and the flush count at that moment. */
+    PMDL mdl_key;
+    struct kdpc__irprec *mdl_next, *mdl_prev;
+    uint64_t flush_seen;
     char history[240];
     IRP irp; /* stack locations follow */
 } kdpc__irprec;
@@ -76,6 +81,7 @@ typedef enum kdpc__iokind {
 
 #define KDPC_IO_RETIRED 256u /* freed objects remembered for double-free reports */
 #define KDPC_IO_GONE    16u  /* IRPs freed while their dispatch routine ran */
+#define KDPC_IO_FLUSHES 64u  /* last KeFlushIoBuffers calls, for MdlAddress kdpc did not see set */
 
 typedef struct kdpc__io {
     kdpc__drvrec *drivers;
@@ -100,6 +106,14 @@ typedef struct kdpc__io {
         uint64_t marks;
     } gone[KDPC_IO_GONE];
     unsigned gone_next;
+    /* KeFlushIoBuffers (irp.c): MDL address -> first IRP record indexed under it; the calls so
+     * far; the last KDPC_IO_FLUSHES of them, at call number % KDPC_IO_FLUSHES */
+    kdpc__ptrmap mdl_irps;
+    uint64_t flushes;
+    struct {
+        PMDL mdl;
+        bool read, dma;
+    } flush_ring[KDPC_IO_FLUSHES];
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
@@ -129,6 +143,9 @@ void kdpc__io_irp_note(PIRP irp, const char *fmt, ...)
 #endif
     ;
 PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack);
+/* Irp->MdlAddress = mdl, kept in KeFlushIoBuffers' index (irp.c); every place kdpc sets
+ * MdlAddress goes through it. */
+void kdpc__io_irp_set_mdl(kdpc_machine *m, PIRP irp, PMDL mdl);
 void kdpc__io_irps_free(kdpc_machine *m);
 void kdpc__io_irps_at_quiescence(kdpc_machine *m);
 void kdpc__io_errlog_free(kdpc_machine *m);

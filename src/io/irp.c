@@ -20,6 +20,24 @@
  * copied back and the caller's IO_STATUS_BLOCK written unless the IRP was
  * not pending and its status is an error (4.19), the event is signaled,
  * and IRPs built by the I/O manager for a waiting thread are freed.
+ *
+ * KeFlushIoBuffers(Mdl) marks the IRPs whose MdlAddress is Mdl at that
+ * moment (pio.not_flushed reads the mark at completion). An index from MDL
+ * to IRP records finds them in O(1): it holds the MdlAddress kdpc last saw in
+ * each IRP. kdpc sees it where it sets it (the builders, IoAllocateMdl with
+ * an IRP, IoReuseIrp: kdpc__io_irp_set_mdl) and where a driver hands it the
+ * IRP (IoCallDriver, IoCompleteRequest); at a flush the IRPs indexed under
+ * the MDL are checked against their MdlAddress. A driver may also store
+ * Irp->MdlAddress itself, which kdpc cannot see when it happens: the next
+ * time kdpc looks at that IRP and finds a new MdlAddress, the flushes of the
+ * new MDL since it last looked (the last KDPC_IO_FLUSHES calls are kept)
+ * count for the IRP. So the answer is the one of a walk over every IRP
+ * (what kdpc did before), except between a store kdpc does not see and the
+ * next time it looks at the IRP: a flush of the new MDL made before the store
+ * counts; more than KDPC_IO_FLUSHES flushes since the last look and the
+ * oldest are missed; an MDL stored, flushed and replaced by the old one again
+ * before kdpc looks is not seen flushed. tests/unit/test_flush_index.c pins
+ * each of these.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +105,7 @@ PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack)
     r->magic = IRP_MAGIC;
     r->m = m;
     r->serial = ++io->irp_serial;
+    r->flush_seen = io->flushes;
     r->next = io->irps;
     r->prev = NULL;
     if (io->irps != NULL)
@@ -96,9 +115,84 @@ PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack)
     return &r->irp;
 }
 
+/* ------------------------------------------------------------------ */
+/* Index by MDL (KeFlushIoBuffers)                                     */
+
+static void mark_flush(kdpc__irprec *r, bool read, bool dma)
+{
+    if (read && !dma)
+        r->pio_flushed = true;
+    if (dma)
+        r->dma_used = true;
+}
+
+static void mdl_unindex(kdpc__io *io, kdpc__irprec *r)
+{
+    if (r->mdl_key == NULL)
+        return;
+    if (r->mdl_next != NULL)
+        r->mdl_next->mdl_prev = r->mdl_prev;
+    if (r->mdl_prev != NULL)
+        r->mdl_prev->mdl_next = r->mdl_next;
+    else if (r->mdl_next != NULL)
+        (void)kdpc__ptrmap_put(&io->mdl_irps, (uintptr_t)r->mdl_key, r->mdl_next); /* in place */
+    else
+        (void)kdpc__ptrmap_del(&io->mdl_irps, (uintptr_t)r->mdl_key);
+    r->mdl_key = NULL;
+    r->mdl_next = r->mdl_prev = NULL;
+}
+
+/* Out of host memory: not indexed (mdl_key stays NULL), so the next look at the IRP finds the
+ * MDL new and counts its flushes from the ring. */
+static void mdl_index(kdpc__io *io, kdpc__irprec *r, PMDL mdl)
+{
+    kdpc__irprec *first = kdpc__ptrmap_get(&io->mdl_irps, (uintptr_t)mdl);
+    if (!kdpc__ptrmap_put(&io->mdl_irps, (uintptr_t)mdl, r))
+        return;
+    r->mdl_key = mdl;
+    r->mdl_prev = NULL;
+    r->mdl_next = first;
+    if (first != NULL)
+        first->mdl_prev = r;
+}
+
+/* Bring @r's place in the index up to its MdlAddress. @unseen: the driver may have stored a
+ * new MdlAddress since kdpc last looked, so the flushes of that MDL since then count (as far
+ * as the ring goes back); false right after kdpc stored it itself. */
+static void mdl_sync(kdpc__io *io, kdpc__irprec *r, bool unseen)
+{
+    PMDL now = r->irp.MdlAddress;
+    if (now != r->mdl_key) {
+        mdl_unindex(io, r);
+        if (now != NULL) {
+            mdl_index(io, r, now);
+            uint64_t from = r->flush_seen;
+            if (io->flushes - from > KDPC_IO_FLUSHES)
+                from = io->flushes - KDPC_IO_FLUSHES;
+            for (uint64_t k = from + 1; unseen && k <= io->flushes; k++) {
+                if (io->flush_ring[k % KDPC_IO_FLUSHES].mdl == now)
+                    mark_flush(r, io->flush_ring[k % KDPC_IO_FLUSHES].read,
+                               io->flush_ring[k % KDPC_IO_FLUSHES].dma);
+            }
+        }
+    }
+    r->flush_seen = io->flushes;
+}
+
+void kdpc__io_irp_set_mdl(kdpc_machine *m, PIRP irp, PMDL mdl)
+{
+    kdpc__irprec *r = kdpc__io_irprec(irp);
+    if (r != NULL)
+        mdl_sync(kdpc__io_of(m), r, true);
+    irp->MdlAddress = mdl;
+    if (r != NULL)
+        mdl_sync(kdpc__io_of(m), r, false);
+}
+
 static void drop(kdpc_machine *m, kdpc__irprec *r)
 {
     kdpc__io *io = kdpc__io_of(m);
+    mdl_unindex(io, r);
     (void)kdpc__ptrmap_del(&io->irp_map, (uintptr_t)&r->irp);
     kdpc__io_retire(m, &r->irp, KDPC_IOK_IRP);
     /* for the IoCallDriver still waiting on its dispatch routine (io.pending_not_returned) */
@@ -129,6 +223,7 @@ void kdpc__io_irps_free(kdpc_machine *m)
     while (io->irps != NULL)
         drop(m, io->irps);
     kdpc__ptrmap_free(&io->irp_map);
+    kdpc__ptrmap_free(&io->mdl_irps);
 }
 
 PIRP kdpc_IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)
@@ -197,6 +292,7 @@ void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
     if (m == NULL || !kdpc__io_need(m, "IoReuseIrp", KDPC_RP(kdpc_IoReuseIrp), Irp, KDPC_IOK_IRP))
         return;
     kdpc__irprec *r = kdpc__io_irprec(Irp);
+    kdpc__io_irp_set_mdl(m, Irp, NULL); /* init_irp clears it */
     init_irp(Irp, Irp->StackCount);
     Irp->IoStatus.Status = Iostatus;
     r->dispatched = r->completed = r->queued = false;
@@ -280,6 +376,7 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
     s->DeviceObject = DeviceObject;
     kdpc__irprec *r = kdpc__io_irprec(Irp);
+    mdl_sync(kdpc__io_of(m), r, true);
     r->dispatched = true;
     r->device = DeviceObject;
     uint32_t serial = r->serial;
@@ -368,6 +465,8 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
         return;
     }
     kdpc__irprec *r = kdpc__io_irprec(Irp);
+    if (r != NULL)
+        mdl_sync(kdpc__io_of(m), r, true); /* KeFlushIoBuffers' marks are read below */
     if (Irp->CurrentLocation > Irp->StackCount + 1)
         kdpc__violation(m, KDPC_R_IO_DOUBLE_COMPLETE, 0x44, (uintptr_t)Irp, 0, 0, 0, NULL,
                         "IoCompleteRequest on IRP %p, which was already completed", (void *)Irp);
@@ -469,7 +568,7 @@ static PMDL mdl_for(kdpc_machine *m, PIRP irp, PVOID va, ULONG len)
         kdpc__io_free_mem(m, mdl);
         return NULL;
     }
-    irp->MdlAddress = mdl;
+    kdpc__io_irp_set_mdl(m, irp, mdl);
     return mdl;
 }
 
@@ -638,13 +737,17 @@ void kdpc_KeFlushIoBuffers(PMDL Mdl, BOOLEAN ReadOperation, BOOLEAN DmaOperation
     kdpc_machine *m = kdpc__ke_ctx("KeFlushIoBuffers", &c);
     if (m == NULL || Mdl == NULL)
         return;
-    for (kdpc__irprec *r = kdpc__io_of(m)->irps; r != NULL; r = r->next) {
-        if (r->irp.MdlAddress == Mdl) {
-            if (ReadOperation && !DmaOperation)
-                r->pio_flushed = true;
-            if (DmaOperation)
-                r->dma_used = true;
-        }
+    kdpc__io *io = kdpc__io_of(m);
+    bool read = ReadOperation != FALSE, dma = DmaOperation != FALSE;
+    io->flushes++;
+    io->flush_ring[io->flushes % KDPC_IO_FLUSHES].mdl = Mdl;
+    io->flush_ring[io->flushes % KDPC_IO_FLUSHES].read = read;
+    io->flush_ring[io->flushes % KDPC_IO_FLUSHES].dma = dma;
+    /* the IRPs kdpc saw with this MdlAddress that still have it */
+    for (kdpc__irprec *r = kdpc__ptrmap_get(&io->mdl_irps, (uintptr_t)Mdl); r != NULL;
+         r = r->mdl_next) {
+        if (r->irp.MdlAddress == Mdl)
+            mark_flush(r, read, dma);
     }
     kdpc__ke_point(m);
 }

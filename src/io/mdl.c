@@ -38,7 +38,7 @@ PMDL kdpc_IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuf
     mdl->ByteCount = Length;
     if (Irp != NULL) {
         if (!SecondaryBuffer || Irp->MdlAddress == NULL) {
-            Irp->MdlAddress = mdl;
+            kdpc__io_irp_set_mdl(m, Irp, mdl); /* KeFlushIoBuffers' index (irp.c) */
         } else {
             PMDL last = Irp->MdlAddress;
             while (last->Next != NULL)

@@ -108,15 +108,11 @@ static void describe_threads(kdpc_machine *m, FILE *f)
 static void describe_timers(kdpc_machine *m, FILE *f)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
+    /* The timer queue is kdpc's own memory (timer.c): the first 16 in expiry order, and how many */
     unsigned n = 0;
-    for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
-        if (kdpc__ke_bad_ptr(e) || n > WALK_LIMIT) {
-            fprintf(f, "  ... the timer queue is corrupted here (%p)\n", (void *)e);
-            break;
-        }
-        PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
-        if (n++ >= 16)
-            continue;
+    for (kdpc__osnode *x = kdpc__ordset_first(&ke->timers); x != NULL && n < 16;
+         x = kdpc__ordset_next(x), n++) {
+        PKTIMER t = x->val;
         uint64_t period = kdpc__ke_timer_period_ns(t);
         fprintf(f, "  timer %p due at %" PRIu64 " ns", (void *)t, (uint64_t)t->DueTime.QuadPart);
         if (period != 0)
@@ -125,8 +121,8 @@ static void describe_timers(kdpc_machine *m, FILE *f)
             fprintf(f, ", DPC -> %s", kdpc__routine_name(m, KDPC_RP(t->Dpc->DeferredRoutine)));
         fprintf(f, "\n");
     }
-    if (n > 16)
-        fprintf(f, "  ... %u timers set in all\n", n);
+    if (ke->timers.count > 16)
+        fprintf(f, "  ... %zu timers set in all\n", ke->timers.count);
 }
 
 typedef struct work_walk {

@@ -123,8 +123,6 @@ static bool advance_hook(kdpc_machine *m)
 
 void kdpc__ke_clock_init(kdpc_machine *m)
 {
-    kdpc__ke *ke = kdpc__ke_of(m);
-    InitializeListHead(&ke->timers);
     m->next_event_ns = m->cfg.clock_tick_ns;
     m->hooks.time = time_hook;
     m->hooks.advance = advance_hook;

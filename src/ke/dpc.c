@@ -30,6 +30,11 @@
  * spin lock it took may still be held (dpc.lock_held, 0xC4), and its
  * duration is checked against the 100 us guideline (dpc.too_long).
  *
+ * Every queued DPC is also in the address index (liveindex.c) with its
+ * place in the queue: head insertions take positions counting down from
+ * 2^63, tail insertions positions counting up from it, so (CPU, position)
+ * orders queued DPCs as a walk of the queues would.
+ *
  * Divergence: threaded DPCs run as ordinary DPCs, as Windows does with
  * ThreadDpcEnable = 0 (4.23). The clock tick's queue-depth and rate
  * tuning (4.14) arrives with the clock: until then the rate is 0, below the
@@ -40,15 +45,35 @@
 #include "base/assert.h"
 #include "ke/ke.h"
 
-/* Depth matches the list, and every queued DPC points back at this queue. */
-static bool dpc_queue_check(const kdpc__kecpu *kc)
+/* Queues up to this deep are walked whole by dpc_queue_check. */
+#define DPC_CHECK_WALK 16u
+
+/* The links around @e agree, and the DPC there points back at queue @h. */
+static bool entry_ok(const LIST_ENTRY *h, const LIST_ENTRY *e)
 {
+    return e->Flink->Blink == e && e->Blink->Flink == e &&
+           CONTAINING_RECORD(e, KDPC, DpcListEntry)->DpcData == h;
+}
+
+/*
+ * Debug check (KDPC_ASSERT) of a CPU's queue at an insertion or removal. A queue of at most
+ * DPC_CHECK_WALK DPCs is walked whole: depth matches the list, every queued DPC points back at
+ * this queue and every link agrees. A deeper one gets the O(1) part only: the head's links,
+ * both ends and @d (the DPC just inserted, or NULL) agree and point back at the queue, and an
+ * empty list has depth 0. So a debug build's insert and drain stay O(1) per DPC at any depth.
+ */
+static bool dpc_queue_check(const kdpc__kecpu *kc, const KDPC *d)
+{
+    const LIST_ENTRY *h = &kc->dpc_queue;
+    if ((h->Flink == h) != (kc->depth == 0) || h->Flink->Blink != h || h->Blink->Flink != h)
+        return false;
+    if (kc->depth > DPC_CHECK_WALK)
+        return entry_ok(h, h->Flink) && entry_ok(h, h->Blink) &&
+               (d == NULL || entry_ok(h, &d->DpcListEntry));
     ULONG n = 0;
-    for (const LIST_ENTRY *e = kc->dpc_queue.Flink; e != &kc->dpc_queue; e = e->Flink) {
-        const KDPC *d = CONTAINING_RECORD(e, KDPC, DpcListEntry);
-        if (d->DpcData != &kc->dpc_queue || e->Flink->Blink != e)
+    for (const LIST_ENTRY *e = h->Flink; e != h; e = e->Flink) {
+        if (!entry_ok(h, e) || ++n > kc->depth)
             return false;
-        n++;
     }
     return n == kc->depth;
 }
@@ -117,13 +142,18 @@ BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1,
     Dpc->SystemArgument1 = a1;
     Dpc->SystemArgument2 = a2;
     Dpc->DpcData = &kc->dpc_queue;
-    if (Dpc->Importance == HighImportance)
+    uint64_t pos;
+    if (Dpc->Importance == HighImportance) {
         InsertHeadList(&kc->dpc_queue, &Dpc->DpcListEntry);
-    else
+        pos = (1ull << 63) - 1u - kc->dpc_heads++;
+    } else {
         InsertTailList(&kc->dpc_queue, &Dpc->DpcListEntry);
+        pos = (1ull << 63) + kc->dpc_tails++;
+    }
+    kdpc__ke_live_add(m, KDPC_LIVE_DPC, Dpc, target, pos);
     kc->depth++;
     kc->dpc_count++;
-    KDPC_ASSERT(dpc_queue_check(kc));
+    KDPC_ASSERT(dpc_queue_check(kc, Dpc));
     bool request;
     if (tc == c)
         request = Dpc->Importance != LowImportance || kc->depth > kc->max_depth ||
@@ -166,7 +196,8 @@ BOOLEAN kdpc_KeRemoveQueueDpc(PRKDPC Dpc)
     RemoveEntryList(&Dpc->DpcListEntry);
     kc->depth--;
     Dpc->DpcData = NULL;
-    KDPC_ASSERT(dpc_queue_check(kc));
+    kdpc__ke_live_del(kc->m, KDPC_LIVE_DPC, Dpc);
+    KDPC_ASSERT(dpc_queue_check(kc, NULL));
     kdpc__thread *t = kdpc__self();
     if (t != NULL && t->cpu != NULL) {
         kdpc__trace(t->m, KDPC_EV_DPC_REMOVE, t->cpu, Dpc, KDPC_RP(Dpc->DeferredRoutine), 0);
@@ -227,11 +258,12 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
     kc->dpc_active = true;
     c->no_switch++;
     while (!IsListEmpty(&kc->dpc_queue)) {
-        KDPC_ASSERT(dpc_queue_check(kc));
+        KDPC_ASSERT(dpc_queue_check(kc, NULL));
         PLIST_ENTRY e = RemoveHeadList(&kc->dpc_queue);
         PKDPC d = CONTAINING_RECORD(e, KDPC, DpcListEntry);
         d->DpcData = NULL;
         kc->depth--;
+        kdpc__ke_live_del(m, KDPC_LIVE_DPC, d);
         PKDEFERRED_ROUTINE routine = d->DeferredRoutine;
         PVOID ctx = d->DeferredContext;
         PVOID a1 = d->SystemArgument1;

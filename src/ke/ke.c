@@ -76,6 +76,7 @@ int kdpc__ke_init(kdpc_machine *m)
     for (unsigned i = 0; i < m->ncpu; i++) {
         kdpc__kecpu *kc = &ke->cpus[i];
         InitializeListHead(&kc->dpc_queue);
+        kc->m = m;
         kc->max_depth = KDPC_MAX_DPC_QUEUE_DEPTH;
         kc->adjust = KDPC_ADJUST_DPC_THRESHOLD;
         m->cpus[i].ke = kc;
@@ -104,7 +105,8 @@ void kdpc__ke_free(kdpc_machine *m)
         free(b);
     }
     kdpc__ptrmap_free(&ke->timer_owner);
-    kdpc__ptrmap_free(&ke->timer_queued);
+    kdpc__ke_timers_free(m);
+    kdpc__ke_live_free(m);
     kdpc__ptrmap_free(&ke->stack_objs);
     struct _KTHREAD *t = ke->all_threads;
     while (t != NULL) {

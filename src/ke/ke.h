@@ -16,6 +16,7 @@
 
 #include <kdpc/machine.h>
 #include <kdpc/wdm.h>
+#include "base/ordset.h"
 #include "base/ptrmap.h"
 #include "sim/sim.h"
 #include "trace/trace.h"
@@ -39,6 +40,9 @@ typedef struct kdpc__frame {
 typedef struct kdpc__kecpu {
     LIST_ENTRY dpc_queue; /* DpcData of a queued KDPC points here */
     ULONG depth;          /* DpcQueueDepth */
+    kdpc_machine *m;      /* whose CPU (KeRemoveQueueDpc outside a simulated context) */
+    uint64_t dpc_heads;   /* DPCs ever inserted at the head / the tail: their queue positions */
+    uint64_t dpc_tails;   /*   for the address index (liveindex.c) */
     bool dpc_active;      /* DpcRoutineActive */
     ULONG dpc_count;      /* DpcCount: successful insertions */
     ULONG dpc_last_count;
@@ -120,6 +124,27 @@ typedef struct kdpc__run_box {
     struct kdpc__run_box *next;
 } kdpc__run_box;
 
+/* Kinds of queued objects the address index knows (liveindex.c), in report order. */
+typedef enum kdpc__live_kind {
+    KDPC_LIVE_DPC,   /* (o1, o2) = (target CPU, position in its queue) */
+    KDPC_LIVE_TIMER, /* (due time, set order) */
+    KDPC_LIVE_WORK,  /* (worker pool, queue order) */
+    KDPC_LIVE_KINDS
+} kdpc__live_kind;
+
+/* Queued objects of one kind by address (liveindex.c): the last few queued wait in a small array,
+ * oldest first (a DPC queued and run at once never touches the tree), the others in an ordered
+ * set. */
+#define KDPC_LIVE_STAGE 8u
+typedef struct kdpc__liveset {
+    kdpc__ordset tree; /* k1 address, k2 o1, aux o2 */
+    unsigned nstaged;
+    struct {
+        uintptr_t addr;
+        uint64_t o1, o2;
+    } staged[KDPC_LIVE_STAGE];
+} kdpc__liveset;
+
 typedef struct kdpc__ke {
     kdpc__kecpu *cpus;
     struct _KINTERRUPT *lines[KDPC_MAX_LINES]; /* chain per line */
@@ -130,11 +155,15 @@ typedef struct kdpc__ke {
     struct kdpc__flush *flushes; /* KeFlushQueuedDpcs calls in progress (freed on a halt) */
     kdpc__run_box *boxes;        /* entries of runs (a timed run may leave one running) */
     /* clock and timers */
-    LIST_ENTRY timers;                   /* set KTIMERs, sorted by due time */
+    kdpc__ordset timers;                 /* set KTIMERs by (due time, set order): timer.c */
+    uint64_t timer_seq;                  /* timers ever set: FIFO among equal due times */
     uint64_t ticks;                      /* clock ticks since boot */
     kdpc__ptrmap timer_owner;            /* KTIMER address -> driver that initialised it */
-    kdpc__ptrmap timer_queued;           /* KTIMER address -> itself while linked in timers */
+    kdpc__ptrmap timer_queued;           /* KTIMER address -> its node in timers while set */
+    kdpc__liveset live[KDPC_LIVE_KINDS]; /* queued objects by address, per kind (liveindex.c) */
+    uint64_t work_seq;                   /* work items ever queued: their queue order */
     struct kdpc__extimer *extimers;      /* every EX_TIMER (freed at destroy) */
+    kdpc__ptrmap extimer_known;          /* EX_TIMER address -> itself: the calls' check */
     void *workers;                       /* worker pools (worker.c) */
     void *pool;                          /* pool memory (ex/pool.c) */
     void *watch;                         /* watched shared memory (watch.c) */
@@ -260,11 +289,45 @@ void kdpc__ke_free_flushes(kdpc_machine *m);
 void kdpc__ke_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line);
 void kdpc__ke_disconnect_all(kdpc_machine *m);
 
+/* Queued DPCs, set timers and queued work items by address (liveindex.c), for ExFreePool.
+ * add and del are O(1) for an object among the last KDPC_LIVE_STAGE queued, else O(log n);
+ * first_in is O(log n + k) for k objects of @kind in [lo, hi) and returns the one first in queue
+ * order ((o1, o2) as given to add), or NULL. */
+void kdpc__ke_live_evict(kdpc__liveset *ls);
+void kdpc__ke_live_del_slow(kdpc__liveset *ls, uintptr_t addr);
+/* Inline: a DPC round trip costs a few instructions here (the staged array's last entry). */
+static inline void kdpc__ke_live_add(kdpc_machine *m, kdpc__live_kind kind, const void *obj,
+                                     uint64_t o1, uint64_t o2)
+{
+    kdpc__liveset *ls = &kdpc__ke_of(m)->live[kind];
+    if (ls->nstaged == KDPC_LIVE_STAGE)
+        kdpc__ke_live_evict(ls);
+    unsigned i = ls->nstaged++;
+    ls->staged[i].addr = (uintptr_t)obj;
+    ls->staged[i].o1 = o1;
+    ls->staged[i].o2 = o2;
+}
+static inline void kdpc__ke_live_del(kdpc_machine *m, kdpc__live_kind kind, const void *obj)
+{
+    kdpc__liveset *ls = &kdpc__ke_of(m)->live[kind];
+    unsigned n = ls->nstaged;
+    if (n != 0 && ls->staged[n - 1].addr == (uintptr_t)obj)
+        ls->nstaged = n - 1;
+    else
+        kdpc__ke_live_del_slow(ls, (uintptr_t)obj);
+}
+void *kdpc__ke_live_first_in(kdpc_machine *m, kdpc__live_kind kind, uintptr_t lo, uintptr_t hi);
+void kdpc__ke_live_free(kdpc_machine *m);
+
 /* Clock (clock.c), timers (timer.c), waits (wait.c), workers (worker.c). */
 void kdpc__ke_clock_init(kdpc_machine *m);
 uint64_t kdpc__ke_due_ns(kdpc_machine *m, LONGLONG due); /* DueTime (100 ns, +abs/-rel) -> ns */
 void kdpc__ke_timer_set(kdpc_machine *m, kdpc__cpu *c, PKTIMER t, uint64_t due_ns, PKDPC dpc);
 bool kdpc__ke_timer_cancel(kdpc_machine *m, PKTIMER t);
+/* Takes @t out of the timer queue whatever its Inserted flag says (a re-initialised timer too),
+ * reading and writing nothing in it (a dead stack frame, a block being freed). */
+bool kdpc__ke_timer_drop(kdpc_machine *m, const KTIMER *t);
+void kdpc__ke_timers_free(kdpc_machine *m);
 void kdpc__ke_expire_timers(kdpc_machine *m, uint64_t upto_ns);
 bool kdpc__ke_timers_pending(kdpc_machine *m, bool include_periodic, uint64_t *next_due);
 void kdpc__ke_signal(kdpc_machine *m, PVOID object); /* object became signaled: satisfy waiters */

@@ -362,14 +362,15 @@ void kdpc__ke_stack_check(kdpc_machine *m, struct _KTHREAD *kt)
         bool timer = ke->timer_queued.live != 0 && kdpc__ptrmap_get(&ke->timer_queued, key) != NULL;
         bool dpc = false;
         if (timer) {
-            (void)unlink_blind(&ke->timers, &((PKTIMER)key)->TimerListEntry);
-            (void)kdpc__ptrmap_del(&ke->timer_queued, key);
+            (void)kdpc__ke_timer_drop(m, (PKTIMER)key);
         } else {
             for (unsigned c = 0; c < m->ncpu && !dpc; c++) {
                 kdpc__kecpu *kc = kdpc__kecpu_of(&m->cpus[c]);
                 dpc = unlink_blind(&kc->dpc_queue, &((PKDPC)key)->DpcListEntry);
-                if (dpc)
+                if (dpc) {
                     kc->depth--;
+                    kdpc__ke_live_del(m, KDPC_LIVE_DPC, (void *)key);
+                }
             }
         }
         if (!timer && !dpc)

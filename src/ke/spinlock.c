@@ -35,7 +35,7 @@ static bool lock_free_for(void *p)
     spin_arg *a = p;
     if (a->l->owner >= 0)
         return false;
-    return !a->queued || (a->l->nqueue > 0 && a->l->queue[0] == a->cpu);
+    return !a->queued || kdpc__lock_queue_head(a->l) == (int)a->cpu;
 }
 
 static const char *kind_name(unsigned kind)
@@ -71,20 +71,15 @@ void kdpc__ke_lock_acquire(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsi
                         "while holding %p: two CPUs taking them in opposite orders deadlock",
                         (void *)lock, (void *)other->addr, (void *)other->addr, (void *)lock);
     spin_arg a = {l, c->index, kind == KDPC_LOCK_QUEUED};
-    if (a.queued) {
-        if (l->nqueue < KDPC_MAX_CPUS)
-            l->queue[l->nqueue++] = c->index;
-    }
+    if (a.queued)
+        (void)kdpc__lock_enqueue(l, c->index); /* out of host memory: not queued */
     if (!lock_free_for(&a)) {
         kdpc__trace(m, KDPC_EV_LOCK_SPIN, c, lock, NULL, (uint64_t)(l->owner < 0 ? 0 : l->owner));
         kdpc__spin_until(m, lock_free_for, &a, lock);
         c = kdpc__cur_cpu();
     }
-    if (a.queued && l->nqueue > 0) {
-        for (unsigned i = 1; i < l->nqueue; i++)
-            l->queue[i - 1] = l->queue[i];
-        l->nqueue--;
-    }
+    if (a.queued)
+        kdpc__lock_dequeue(l);
     kdpc__lock_push(m, c, l, kind);
     if (kind == KDPC_LOCK_QUEUED && handle != NULL) {
         handle->LockQueue.Next = NULL;
@@ -250,7 +245,7 @@ BOOLEAN kdpc_KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
     check_at_dpc(m, c, SpinLock, false, "KeTryToAcquireSpinLockAtDpcLevel");
     kdpc__lock *l = kdpc__lock_get(m, SpinLock);
     BOOLEAN got = FALSE;
-    if (l != NULL && l->owner < 0 && l->nqueue == 0) {
+    if (l != NULL && l->owner < 0 && kdpc__lock_waiters(l) == 0) {
         kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
         got = TRUE;
     }

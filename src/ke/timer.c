@@ -5,14 +5,22 @@
  * (docs/facts/io.md section 1).
  *
  * DESIGN
- * Set timers sit in one list sorted by due time (virtual ns, kept in
- * DueTime.QuadPart: Divergence, Windows keeps 100 ns interrupt time).
+ * Set timers sit in an ordered set (base/ordset.h) keyed by (due time, set
+ * order): expiry takes the first node, O(log n); set and cancel are
+ * O(log n) whatever the due times, and a timer set at a due time equal to
+ * others' expires after them (FIFO among equal due times, as the sorted
+ * list kdpc kept before did). The due time is virtual ns, also kept in
+ * DueTime.QuadPart (Divergence: Windows keeps 100 ns interrupt time). The
+ * queue lives in kdpc's memory: ke->timer_queued maps a set KTIMER to its
+ * node, and TimerListEntry of a set timer points at itself, only for the
+ * check that its memory is still a timer's (check_queued). Each set timer
+ * is also in the address index (liveindex.c) for ExFreePool.
  *
  *   idle --KeSetTimerEx(due > now)--> set --tick >= due--> expired: signaled, DPC queued
  *     ^                                |  \\                        (periodic: set again first)
  *     +--------KeCancelTimer (TRUE)----+   +--KeSetTimerEx: cancel, then set again (TRUE)
  *
- * Expiry (1.11): a one-shot timer leaves the list, a periodic one is put
+ * Expiry (1.11): a one-shot timer leaves the queue, a periodic one is put
  * back at due + Period first; then SignalState = 1 and waiters are released
  * (notification: all; synchronization: one, which clears it, 1.3); then
  * the DPC is queued with SystemArgument1/2 = low/high half of the system
@@ -21,7 +29,12 @@
  * expires inside KeSetTimerEx (1.7). Expiry is otherwise found at ticks
  * (clock.c): never early, at most one tick late (1.24).
  * Re-initialising a set timer does not cancel it (1.23): it still expires,
- * but KeCancelTimer no longer sees it (Inserted is cleared).
+ * at the due time it was set for, but KeCancelTimer no longer sees it
+ * (Inserted is cleared).
+ *
+ * Walks in expiry order (the next due time that can end an idle wait, the
+ * unload and stack checks, reports) visit the set in key order, O(1) per
+ * timer visited.
  */
 #include "ke/ke.h"
 
@@ -29,50 +42,52 @@
 
 static void check_queued(kdpc_machine *m, PKTIMER t);
 
-static bool queued(kdpc__ke *ke, const KTIMER *t)
+/* The node of a set timer, or NULL. */
+static kdpc__osnode *node_of(kdpc__ke *ke, const KTIMER *t)
 {
-    return ke->timer_queued.live != 0 && kdpc__ptrmap_get(&ke->timer_queued, (uintptr_t)t) != NULL;
+    return ke->timer_queued.live != 0 ? kdpc__ptrmap_get(&ke->timer_queued, (uintptr_t)t) : NULL;
 }
 
-static void unlink_timer(kdpc__ke *ke, PKTIMER t)
+bool kdpc__ke_timer_drop(kdpc_machine *m, const KTIMER *t)
 {
-    if (queued(ke, t)) {
-        RemoveEntryList(&t->TimerListEntry);
-        (void)kdpc__ptrmap_del(&ke->timer_queued, (uintptr_t)t);
-    }
+    kdpc__ke *ke = kdpc__ke_of(m);
+    kdpc__osnode *n = node_of(ke, t);
+    if (n == NULL)
+        return false;
+    kdpc__ordset_remove(&ke->timers, n);
+    (void)kdpc__ptrmap_del(&ke->timer_queued, (uintptr_t)t);
+    kdpc__ke_live_del(m, KDPC_LIVE_TIMER, t);
+    return true;
+}
+
+static void unlink_timer(kdpc_machine *m, PKTIMER t)
+{
+    (void)kdpc__ke_timer_drop(m, t);
     t->Header.Inserted = 0;
 }
 
 static void link_timer(kdpc_machine *m, kdpc__ke *ke, PKTIMER t, uint64_t due_ns)
 {
     t->DueTime.QuadPart = due_ns;
-    PLIST_ENTRY e = ke->timers.Blink;
-    while (e != &ke->timers) {
-        PKTIMER o = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
-        check_queued(m, o);
-        if (o->DueTime.QuadPart <= due_ns)
-            break;
-        e = e->Blink;
-    }
-    /* insert after e */
-    PLIST_ENTRY next = e->Flink;
-    t->TimerListEntry.Flink = next;
-    t->TimerListEntry.Blink = e;
-    next->Blink = &t->TimerListEntry;
-    e->Flink = &t->TimerListEntry;
-    if (!kdpc__ptrmap_put(&ke->timer_queued, (uintptr_t)t, t)) {
-        /* out of host memory: the timer is linked but unknown; keep the list sane */
-        RemoveEntryList(&t->TimerListEntry);
+    uint64_t seq = ++ke->timer_seq;
+    kdpc__osnode *n = kdpc__ordset_insert(&ke->timers, due_ns, seq, t);
+    if (n == NULL)
+        return; /* out of host memory: the timer stays unset */
+    if (!kdpc__ptrmap_put(&ke->timer_queued, (uintptr_t)t, n)) {
+        kdpc__ordset_remove(&ke->timers, n);
         return;
     }
+    t->TimerListEntry.Flink = &t->TimerListEntry;
+    t->TimerListEntry.Blink = &t->TimerListEntry;
+    kdpc__ke_live_add(m, KDPC_LIVE_TIMER, t, due_ns, seq);
     t->Header.Inserted = 1;
 }
 
-static void expire(kdpc_machine *m, PKTIMER t, uint64_t at)
+/* @t expires at @at; it was due at @due (its key: a re-initialised timer's DueTime reads 0). */
+static void expire(kdpc_machine *m, PKTIMER t, uint64_t due, uint64_t at)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
-    uint64_t due = t->DueTime.QuadPart;
-    unlink_timer(ke, t);
+    unlink_timer(m, t);
     uint64_t period = kdpc__ke_timer_period_ns(t);
     if (period != 0) {
         uint64_t next = due + period;
@@ -93,8 +108,10 @@ static void expire(kdpc_machine *m, PKTIMER t, uint64_t at)
 }
 
 /* A set timer is still a timer (its memory was not reused, a stack frame not overwritten).
- * obj.invalid 0xC7 P1 = 0 that no switch softens: the timer queue runs through memory that is
- * no longer a timer, and kdpc cannot go on without following its links. */
+ * obj.invalid 0xC7 P1 = 0 that no switch softens: the queue (kdpc's own memory) still holds an
+ * address that is no longer a timer, and expiring it would follow its wait list and its DPC
+ * pointer. Checked where a timer is taken in expiry order: at each tick (the first one), and by
+ * the walks below; a set's O(log n) insert looks at no other timer. */
 static void check_queued(kdpc_machine *m, PKTIMER t)
 {
     unsigned type = t->Header.Type;
@@ -111,25 +128,32 @@ static void check_queued(kdpc_machine *m, PKTIMER t)
 void kdpc__ke_expire_timers(kdpc_machine *m, uint64_t upto_ns)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
-    while (!IsListEmpty(&ke->timers)) {
-        PKTIMER t = CONTAINING_RECORD(ke->timers.Flink, KTIMER, TimerListEntry);
+    kdpc__osnode *n;
+    while ((n = kdpc__ordset_first(&ke->timers)) != NULL) {
+        PKTIMER t = n->val;
         check_queued(m, t);
-        if (t->DueTime.QuadPart > upto_ns)
+        if (n->k1 > upto_ns)
             break;
-        expire(m, t, upto_ns);
+        expire(m, t, n->k1, upto_ns);
     }
 }
 
+/*
+ * The first timer in expiry order that can end an idle wait. Every timer passed over is a
+ * periodic one (with include_periodic: one with no DPC and no waiter), due no later than the
+ * answer: the clock expires it before it reaches the answer, so the walk costs no more than
+ * the expiries it precedes.
+ */
 bool kdpc__ke_timers_pending(kdpc_machine *m, bool include_periodic, uint64_t *next_due)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
-    for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
-        PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+    for (kdpc__osnode *n = kdpc__ordset_first(&ke->timers); n != NULL; n = kdpc__ordset_next(n)) {
+        PKTIMER t = n->val;
         check_queued(m, t);
         /* A periodic timer with no DPC and no waiter wakes nobody: it cannot end a deadlock. */
         bool wakes = t->Dpc != NULL || !IsListEmpty(&t->Header.WaitListHead);
         if (kdpc__ke_timer_period_ns(t) == 0 || (include_periodic && wakes)) {
-            *next_due = t->DueTime.QuadPart;
+            *next_due = n->k1;
             return true;
         }
     }
@@ -139,13 +163,13 @@ bool kdpc__ke_timers_pending(kdpc_machine *m, bool include_periodic, uint64_t *n
 void kdpc__ke_timer_set(kdpc_machine *m, kdpc__cpu *c, PKTIMER t, uint64_t due_ns, PKDPC dpc)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
-    unlink_timer(ke, t);
+    unlink_timer(m, t);
     t->Header.SignalState = 0;
     t->Dpc = dpc;
     t->Processor = c->index;
     if (due_ns <= m->now_ns) {
         t->DueTime.QuadPart = m->now_ns;
-        expire(m, t, m->now_ns);
+        expire(m, t, m->now_ns, m->now_ns);
         return;
     }
     link_timer(m, ke, t, due_ns);
@@ -153,11 +177,17 @@ void kdpc__ke_timer_set(kdpc_machine *m, kdpc__cpu *c, PKTIMER t, uint64_t due_n
 
 bool kdpc__ke_timer_cancel(kdpc_machine *m, PKTIMER t)
 {
+    if (t->Header.Inserted == 0 || !kdpc__ke_timer_drop(m, t))
+        return false; /* not set, or re-initialised while set (1.23) */
+    t->Header.Inserted = 0;
+    return true;
+}
+
+void kdpc__ke_timers_free(kdpc_machine *m)
+{
     kdpc__ke *ke = kdpc__ke_of(m);
-    bool was = t->Header.Inserted != 0 && queued(ke, t);
-    if (was)
-        unlink_timer(ke, t);
-    return was;
+    kdpc__ordset_free(&ke->timers);
+    kdpc__ptrmap_free(&ke->timer_queued);
 }
 
 void *kdpc__ke_timer_owner(kdpc_machine *m, const KTIMER *t)
@@ -169,8 +199,8 @@ void *kdpc__ke_timer_owner(kdpc_machine *m, const KTIMER *t)
 PKTIMER kdpc__ke_find_set_timer(kdpc_machine *m, bool (*match)(PKTIMER t, void *arg), void *arg)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
-    for (PLIST_ENTRY e = ke->timers.Flink; e != &ke->timers; e = e->Flink) {
-        PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+    for (kdpc__osnode *n = kdpc__ordset_first(&ke->timers); n != NULL; n = kdpc__ordset_next(n)) {
+        PKTIMER t = n->val;
         check_queued(m, t);
         if (match(t, arg))
             return t;

@@ -10,11 +10,17 @@
  * were both used: spinlock.order, found before any real deadlock, as
  * Driver Verifier's deadlock detection does (0xC4/0x1001).
  *
+ * The edges are in a hash set keyed by (from, to) (one probe to know an edge)
+ * and on two lists per lock, successors and predecessors, in the order they
+ * were recorded: the cycle search walks successors in that order, and
+ * forgetting a lock takes away its own edges only.
+ *
  * What is known of a lock lives as long as its memory: KeInitializeSpinLock
- * of a known address, a pool free over it and the end of the thread whose
- * stack held it forget it (kdpc__lock_forget_range finds the locks of a range
- * through a page index), so a machine keeps only the locks that can still be
- * used, however many runs it makes.
+ * of a known address (one lookup), a pool free over it and the end of the
+ * thread whose stack held it forget it (kdpc__lock_forget_range finds the
+ * locks of a range through a page index: the cost follows the range's pages
+ * and the locks on them, never every lock), so a machine keeps only the locks
+ * that can still be used, however many runs it makes.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,6 +29,8 @@
 #include <string.h>
 
 #include "verifier/verifier.h"
+
+_Static_assert(sizeof(void *) != 8 || sizeof(kdpc__lock) <= 64, "a lock record is 64 bytes");
 
 kdpc__lock *kdpc__lock_find(kdpc_machine *m, const void *addr)
 {
@@ -61,41 +69,102 @@ kdpc__lock *kdpc__lock_get(kdpc_machine *m, const void *addr)
         free(l);
         return NULL;
     }
+    if (l->page_next != NULL)
+        l->page_next->page_prev = l;
     return l;
 }
 
 static void unlink_page(kdpc__ver *v, kdpc__lock *l)
 {
-    uintptr_t pg = page_of(l->addr);
-    kdpc__lock *first = kdpc__ptrmap_get(&v->lock_pages, pg);
-    if (first == l) {
-        if (l->page_next != NULL)
-            (void)kdpc__ptrmap_put(&v->lock_pages, pg, l->page_next); /* replaces in place */
-        else
-            (void)kdpc__ptrmap_del(&v->lock_pages, pg);
+    if (l->page_next != NULL)
+        l->page_next->page_prev = l->page_prev;
+    if (l->page_prev != NULL) {
+        l->page_prev->page_next = l->page_next;
         return;
     }
-    for (kdpc__lock *q = first; q != NULL; q = q->page_next) {
-        if (q->page_next == l) {
-            q->page_next = l->page_next;
-            return;
-        }
-    }
+    uintptr_t pg = page_of(l->addr);
+    if (l->page_next != NULL)
+        (void)kdpc__ptrmap_put(&v->lock_pages, pg, l->page_next); /* replaces in place */
+    else
+        (void)kdpc__ptrmap_del(&v->lock_pages, pg);
 }
 
-static void drop_edges_to(kdpc__ver *v, const kdpc__lock *gone)
+/* ------------------------------------------------------------------ */
+/* Edges                                                               */
+
+static void out_unlink(kdpc__lock_edge *e)
 {
-    for (size_t i = 0; i < v->locks.cap; i++) {
-        if (v->locks.keys[i] <= 1)
-            continue;
-        kdpc__lock *l = v->locks.vals[i];
-        for (size_t k = 0; k < l->nsucc;) {
-            if (l->succ[k] == gone)
-                l->succ[k] = l->succ[--l->nsucc];
-            else
-                k++;
-        }
+    if (e->out_next == e) {
+        e->from->out = NULL;
+        return;
     }
+    e->out_prev->out_next = e->out_next;
+    e->out_next->out_prev = e->out_prev;
+    if (e->from->out == e)
+        e->from->out = e->out_next;
+}
+
+static void in_unlink(kdpc__lock_edge *e)
+{
+    if (e->in_next == e) {
+        e->to->in = NULL;
+        return;
+    }
+    e->in_prev->in_next = e->in_next;
+    e->in_next->in_prev = e->in_prev;
+    if (e->to->in == e)
+        e->to->in = e->in_next;
+}
+
+static bool add_edge(kdpc__ver *v, kdpc__lock *from, kdpc__lock *to)
+{
+    kdpc__lock_edge *e = malloc(sizeof(*e));
+    if (e == NULL)
+        return false;
+    if (!kdpc__pairmap_put(&v->lock_edges, (uintptr_t)from, (uintptr_t)to, e)) {
+        free(e);
+        return false;
+    }
+    e->from = from;
+    e->to = to;
+    if (from->out == NULL) {
+        from->out = e->out_next = e->out_prev = e;
+    } else { /* at the end: successors stay in the order they were recorded */
+        e->out_next = from->out;
+        e->out_prev = from->out->out_prev;
+        e->out_prev->out_next = e;
+        from->out->out_prev = e;
+    }
+    if (to->in == NULL) {
+        to->in = e->in_next = e->in_prev = e;
+    } else {
+        e->in_next = to->in;
+        e->in_prev = to->in->in_prev;
+        e->in_prev->in_next = e;
+        to->in->in_prev = e;
+    }
+    return true;
+}
+
+static void drop_edge(kdpc__ver *v, kdpc__lock_edge *e)
+{
+    (void)kdpc__pairmap_del(&v->lock_edges, (uintptr_t)e->from, (uintptr_t)e->to);
+    out_unlink(e);
+    in_unlink(e);
+    free(e);
+}
+
+/* Forget a lock that nobody holds: its record, its page link and its edges both ways. */
+static void drop(kdpc__ver *v, kdpc__lock *l)
+{
+    (void)kdpc__ptrmap_del(&v->locks, l->addr);
+    unlink_page(v, l);
+    while (l->out != NULL)
+        drop_edge(v, l->out);
+    while (l->in != NULL)
+        drop_edge(v, l->in);
+    free(l->queue);
+    free(l);
 }
 
 void kdpc__lock_forget(kdpc_machine *m, const void *addr)
@@ -104,11 +173,7 @@ void kdpc__lock_forget(kdpc_machine *m, const void *addr)
     kdpc__lock *l = kdpc__ptrmap_get(&v->locks, (uintptr_t)addr);
     if (l == NULL || l->owner >= 0)
         return; /* a held lock is not forgotten: its holder still owns it */
-    kdpc__ptrmap_del(&v->locks, (uintptr_t)addr);
-    unlink_page(v, l);
-    drop_edges_to(v, l);
-    free(l->succ);
-    free(l);
+    drop(v, l);
 }
 
 void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi)
@@ -122,10 +187,9 @@ void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi)
         for (size_t i = 0; i < v->locks.cap; i++) {
             if (v->locks.keys[i] <= 1)
                 continue;
-            uintptr_t a = v->locks.keys[i];
-            if (a >= lo && a < hi && ((kdpc__lock *)v->locks.vals[i])->owner < 0) {
-                kdpc__lock_forget(m, (const void *)a); /* leaves a tombstone: the scan goes on */
-            }
+            kdpc__lock *l = v->locks.vals[i];
+            if (l->addr >= lo && l->addr < hi && l->owner < 0)
+                drop(v, l); /* leaves a tombstone: the scan goes on */
         }
         return;
     }
@@ -134,31 +198,94 @@ void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi)
         while (l != NULL) {
             kdpc__lock *next = l->page_next;
             if (l->addr >= lo && l->addr < hi && l->owner < 0)
-                kdpc__lock_forget(m, (const void *)l->addr);
+                drop(v, l);
             l = next;
         }
     }
 }
 
+void kdpc__lockset_free(kdpc__ver *v)
+{
+    for (size_t i = 0; i < v->locks.cap; i++) {
+        if (v->locks.keys[i] <= 1)
+            continue;
+        kdpc__lock *l = v->locks.vals[i];
+        kdpc__lock_edge *e = l->out; /* each edge is freed once: by its from */
+        if (e != NULL)
+            e->out_prev->out_next = NULL;
+        while (e != NULL) {
+            kdpc__lock_edge *next = e->out_next;
+            free(e);
+            e = next;
+        }
+        free(l->queue);
+        free(l);
+    }
+    kdpc__ptrmap_free(&v->locks);
+    kdpc__ptrmap_free(&v->lock_pages);
+    kdpc__pairmap_free(&v->lock_edges);
+    free(v->dfs);
+    v->dfs = NULL;
+    v->dfs_cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Order check                                                         */
+
+/* A new DFS epoch; at wrap-around every mark is cleared so that none looks current. */
+static void next_epoch(kdpc__ver *v)
+{
+    if (++v->epoch != 0)
+        return;
+    for (size_t i = 0; i < v->locks.cap; i++) {
+        if (v->locks.keys[i] > 1)
+            ((kdpc__lock *)v->locks.vals[i])->mark = 0;
+    }
+    v->epoch = 1;
+}
+
+/* Is there a path of edges from @from to @to? Depth first, successors in the order they were
+ * recorded, with a stack of its own (a chain of 100k locks is no deeper than one). Out of host
+ * memory for the stack: false (an order report missed, never a crash). */
 static bool reaches(kdpc__ver *v, kdpc__lock *from, const kdpc__lock *to)
 {
     if (from == to)
         return true;
-    if (from->mark == v->epoch)
-        return false;
+    next_epoch(v);
     from->mark = v->epoch;
-    for (size_t i = 0; i < from->nsucc; i++) {
-        if (reaches(v, from->succ[i], to))
-            return true;
+    if (from->out == NULL)
+        return false;
+    size_t sp = 0;
+    if (v->dfs_cap == 0) {
+        v->dfs = malloc(64 * sizeof(*v->dfs));
+        if (v->dfs == NULL)
+            return false;
+        v->dfs_cap = 64;
     }
-    return false;
-}
-
-static bool has_edge(const kdpc__lock *a, const kdpc__lock *b)
-{
-    for (size_t i = 0; i < a->nsucc; i++) {
-        if (a->succ[i] == b)
+    v->dfs[sp++] = from->out; /* next edge to follow out of each lock on the path */
+    while (sp > 0) {
+        kdpc__lock_edge *e = v->dfs[sp - 1];
+        if (e == NULL) {
+            sp--;
+            continue;
+        }
+        v->dfs[sp - 1] = e->out_next == e->from->out ? NULL : e->out_next;
+        kdpc__lock *t = e->to;
+        if (t == to)
             return true;
+        if (t->mark == v->epoch)
+            continue;
+        t->mark = v->epoch;
+        if (t->out == NULL)
+            continue;
+        if (sp == v->dfs_cap) {
+            kdpc__lock_edge **ns = realloc(v->dfs, v->dfs_cap * 2 * sizeof(*ns));
+            if (ns == NULL)
+                return false;
+            v->dfs = ns;
+            v->dfs_cap *= 2;
+        }
+        v->dfs[sp++] = t->out;
     }
     return false;
 }
@@ -169,20 +296,12 @@ kdpc__lock *kdpc__lock_order(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l)
     kdpc__vcpu *vc = c->ver;
     for (unsigned i = 0; i < vc->nheld; i++) {
         kdpc__held *h = &vc->held[i];
-        if (h->isr_depth != c->isr_depth || h->lock == l || has_edge(h->lock, l))
+        if (h->isr_depth != c->isr_depth || h->lock == l ||
+            kdpc__pairmap_get(&v->lock_edges, (uintptr_t)h->lock, (uintptr_t)l) != NULL)
             continue;
-        v->epoch++;
         if (reaches(v, l, h->lock))
             return h->lock;
-        if (h->lock->nsucc == h->lock->capsucc) {
-            size_t ncap = h->lock->capsucc ? h->lock->capsucc * 2 : 4;
-            kdpc__lock **ns = realloc(h->lock->succ, ncap * sizeof(*ns));
-            if (ns == NULL)
-                continue; /* out of host memory: forget this edge, never crash */
-            h->lock->succ = ns;
-            h->lock->capsucc = ncap;
-        }
-        h->lock->succ[h->lock->nsucc++] = l;
+        (void)add_edge(v, h->lock, l); /* out of host memory: forget this edge, never crash */
     }
     return NULL;
 }
@@ -190,11 +309,11 @@ kdpc__lock *kdpc__lock_order(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l)
 void kdpc__lock_push(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l, unsigned kind)
 {
     kdpc__vcpu *vc = c->ver;
-    l->owner = (int)c->index;
-    l->held_kind = kind;
+    l->owner = (int16_t)c->index;
+    l->held_kind = (uint8_t)kind;
     l->since_ns = c->own_ns;
     if (l->kind_used == 0)
-        l->kind_used = kind;
+        l->kind_used = (uint8_t)kind;
     (void)m;
     if (vc->nheld < KDPC_MAX_HELD) {
         vc->held[vc->nheld].lock = l;
@@ -224,6 +343,37 @@ kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i)
     (void)m;
     const kdpc__vcpu *vc = c->ver;
     return i < vc->nheld ? vc->held[i].lock : NULL;
+}
+
+bool kdpc__lock_enqueue(kdpc__lock *l, unsigned cpu)
+{
+    kdpc__lock_queue *q = l->queue;
+    if (q == NULL || q->n == q->cap) {
+        unsigned ncap = q == NULL ? 4u : q->cap * 2u;
+        kdpc__lock_queue *nq = realloc(q, sizeof(*nq) + ncap * sizeof(nq->cpu[0]));
+        if (nq == NULL)
+            return false;
+        if (q == NULL)
+            nq->n = 0;
+        nq->cap = ncap;
+        l->queue = q = nq;
+    }
+    q->cpu[q->n++] = cpu;
+    return true;
+}
+
+int kdpc__lock_queue_head(const kdpc__lock *l)
+{
+    return l->queue != NULL && l->queue->n > 0 ? (int)l->queue->cpu[0] : -1;
+}
+
+void kdpc__lock_dequeue(kdpc__lock *l)
+{
+    kdpc__lock_queue *q = l->queue;
+    if (q == NULL || q->n == 0)
+        return;
+    memmove(&q->cpu[0], &q->cpu[1], (q->n - 1u) * sizeof(q->cpu[0]));
+    q->n--;
 }
 
 static size_t app(char *buf, size_t cap, size_t n, const char *fmt, ...)

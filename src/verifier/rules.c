@@ -527,13 +527,6 @@ int kdpc__ver_init(kdpc_machine *m)
     return 0;
 }
 
-static void free_lock(void *p)
-{
-    kdpc__lock *l = p;
-    free(l->succ);
-    free(l);
-}
-
 void kdpc__ver_free(kdpc_machine *m)
 {
     kdpc__ver *v = m->ver;
@@ -551,12 +544,7 @@ void kdpc__ver_free(kdpc_machine *m)
             free(v->names.vals[i]);
     }
     kdpc__ptrmap_free(&v->names);
-    for (size_t i = 0; i < v->locks.cap; i++) {
-        if (v->locks.keys[i] > 1)
-            free_lock(v->locks.vals[i]);
-    }
-    kdpc__ptrmap_free(&v->locks);
-    kdpc__ptrmap_free(&v->lock_pages);
+    kdpc__lockset_free(v);
     free(v->vcpu);
     free(v);
     m->ver = NULL;

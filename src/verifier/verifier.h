@@ -13,6 +13,7 @@
 #include <stdarg.h>
 
 #include <kdpc/verifier.h>
+#include "base/pairmap.h"
 #include "base/ptrmap.h"
 #include "sim/sim.h"
 
@@ -92,18 +93,36 @@ typedef enum kdpc__rule {
 #define KDPC_LOCK_QUEUED    2u
 #define KDPC_LOCK_INTERRUPT 4u
 
+struct kdpc__lock;
+
+/* A lock-order edge from -> to: @to was acquired while @from was held (lockset.c). Each edge is
+ * on two circular lists, in insertion order: its from's successors and its to's predecessors,
+ * so forgetting a lock costs the number of its edges; kdpc__ver.lock_edges finds (from, to). */
+typedef struct kdpc__lock_edge {
+    struct kdpc__lock *from, *to;
+    struct kdpc__lock_edge *out_next, *out_prev; /* from's successors */
+    struct kdpc__lock_edge *in_next, *in_prev;   /* to's predecessors */
+} kdpc__lock_edge;
+
+/* CPUs waiting for a queued lock, first come first served (allocated at the first wait). */
+typedef struct kdpc__lock_queue {
+    unsigned n, cap;
+    unsigned cpu[];
+} kdpc__lock_queue;
+
+/* What the checker knows of one spin lock: 64 bytes on LP64. */
 typedef struct kdpc__lock {
     uintptr_t addr;
-    int owner;                /* CPU index holding it, or -1 */
-    unsigned kind_used;       /* API family it was first used with (0: never acquired) */
-    unsigned held_kind;       /* API family of the current holder */
-    uint64_t since_ns;        /* holder CPU's own time at acquisition */
-    struct kdpc__lock **succ; /* locks ever acquired while this one was held (same context) */
-    size_t nsucc, capsucc;
-    unsigned mark;                 /* DFS epoch */
-    unsigned queue[KDPC_MAX_CPUS]; /* FIFO of CPUs waiting for a queued lock */
-    unsigned nqueue;
-    struct kdpc__lock *page_next; /* next lock on the same page (kdpc__ver.lock_pages) */
+    uint64_t since_ns;            /* holder CPU's own time at acquisition */
+    kdpc__lock_edge *out;         /* first successor edge, or NULL */
+    kdpc__lock_edge *in;          /* first predecessor edge, or NULL */
+    struct kdpc__lock *page_next; /* other locks on the same page (kdpc__ver.lock_pages) */
+    struct kdpc__lock *page_prev; /* NULL for the first on its page */
+    kdpc__lock_queue *queue;      /* waiters of a queued lock, NULL until one waits */
+    unsigned mark;                /* DFS epoch */
+    int16_t owner;                /* CPU index holding it, or -1 */
+    uint8_t kind_used;            /* API family it was first used with (0: never acquired) */
+    uint8_t held_kind;            /* API family of the current holder */
 } kdpc__lock;
 
 typedef struct kdpc__held {
@@ -124,10 +143,13 @@ typedef struct kdpc__ver {
     kdpc_violation **v;
     size_t nv, capv;
     const kdpc_violation *bugcheck;
-    kdpc__ptrmap names;      /* routine address -> char * */
-    kdpc__ptrmap locks;      /* lock address -> kdpc__lock * */
-    kdpc__ptrmap lock_pages; /* page number -> first kdpc__lock on it (lockset.c) */
-    kdpc__vcpu *vcpu;        /* per CPU */
+    kdpc__ptrmap names;       /* routine address -> char * */
+    kdpc__ptrmap locks;       /* lock address -> kdpc__lock * */
+    kdpc__ptrmap lock_pages;  /* page number -> first kdpc__lock on it (lockset.c) */
+    kdpc__pairmap lock_edges; /* (from, to) lock records -> kdpc__lock_edge */
+    kdpc__lock_edge **dfs;    /* reaches()'s stack */
+    size_t dfs_cap;
+    kdpc__vcpu *vcpu; /* per CPU */
     unsigned epoch;
     char hexname[KDPC_MAX_CPUS][24];
     struct kdpc__reports *reports; /* rules.c: object names, lock sites, warning counts */
@@ -204,6 +226,17 @@ static inline unsigned kdpc__locks_held(kdpc_machine *m, const kdpc__cpu *c)
     return ((const kdpc__vcpu *)c->ver)->nheld;
 }
 kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i);
+/* Queued locks: add @cpu at the end of the waiters (false: out of host memory, not added); the
+ * first waiter, or -1 when none; take the first out; how many wait. */
+bool kdpc__lock_enqueue(kdpc__lock *l, unsigned cpu);
+int kdpc__lock_queue_head(const kdpc__lock *l);
+void kdpc__lock_dequeue(kdpc__lock *l);
+static inline unsigned kdpc__lock_waiters(const kdpc__lock *l)
+{
+    return l->queue != NULL ? l->queue->n : 0u;
+}
+/* Every lock record and edge (kdpc__ver_free). */
+void kdpc__lockset_free(kdpc__ver *v);
 
 static inline kdpc__ver *kdpc__ver_of(const kdpc_machine *m)
 {
