@@ -14,8 +14,6 @@
  *                       against their absolute targets.
  *   reset_run           kdpc_machine_reset + kdpc_machine_run of an empty
  *                       entry on one machine (target <= 5 us at 1 CPU).
- *                       Compiled only with KDPC_HAVE_MACHINE_RESET defined:
- *                       the engine does not have the call yet.
  *   point_raise_lower   KeRaiseIrql(DISPATCH_LEVEL) + KeLowerIrql (two
  *                       interleaving points) in a loop on CPU 0 while every
  *                       other CPU idles with nothing to do. Target: largest /
@@ -136,9 +134,8 @@ static void create_absolute(unsigned cpus, double target_us)
 }
 
 /* ------------------------------------------------------------------ */
-/* Reset + trivial run: kdpc_machine_reset arrives with the new engine */
+/* Reset + trivial run                                                  */
 
-#ifdef KDPC_HAVE_MACHINE_RESET
 /* Host ns per kdpc_machine_reset + run of an empty entry on one @cpus-CPU machine. */
 static double reset_fn(unsigned cpus)
 {
@@ -187,13 +184,6 @@ static void bench_reset(void)
     (void)bench_curve("reset_run (ns per reset + run, by CPUs)", reset_fn, cpu_sizes, NSIZES, REPS,
                       TARGET_CREATE_RATIO, "as create_run_destroy");
 }
-#else
-static void bench_reset(void)
-{
-    printf("reset_run: not measured (kdpc_machine_reset not in this engine: build with "
-           "-DKDPC_HAVE_MACHINE_RESET once it is)\n");
-}
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Interleaving points against the number of CPUs                      */

@@ -88,6 +88,8 @@ typedef struct page_run {
 #define FREED_RING 1024u /* recently freed blocks remembered for double-free reports */
 
 typedef struct kdpc__pool {
+    size_t want_size;    /* bytes of paged pool the config asks for (reserved at the first use) */
+    bool run_faults;     /* this run enabled the fault handlers for the arena */
     kdpc__ptrmap blocks; /* user address -> blk */
     kdpc__ptrmap freed;  /* recently freed address -> 1 + its index in freed_ring */
     uintptr_t freed_ring[FREED_RING];
@@ -264,8 +266,10 @@ void kdpc__pool_report_fault(kdpc_machine *m)
 void kdpc__pool_run_begin(kdpc_machine *m)
 {
     kdpc__pool *p = pool_of(m);
-    if (p != NULL && p->arena != NULL)
+    if (p != NULL && p->arena != NULL) {
         kdpc__fault_enable();
+        p->run_faults = true;
+    }
 }
 
 void kdpc__pool_run_end(kdpc_machine *m)
@@ -274,7 +278,9 @@ void kdpc__pool_run_end(kdpc_machine *m)
     if (p == NULL || p->arena == NULL)
         return;
     open_all(p); /* host code may read paged buffers between runs */
-    kdpc__fault_disable();
+    if (p->run_faults)
+        kdpc__fault_disable();
+    p->run_faults = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -311,6 +317,34 @@ static size_t block_align(size_t size)
     while (a < size)
         a <<= 1;
     return a;
+}
+
+/* The arena is reserved at the first paged allocation, not at machine creation: most machines
+ * never use paged pool, and a reservation (a shared memory object and two views of it) costs more
+ * than the rest of a machine. False when the host refuses it. */
+static bool arena_reserve(kdpc_machine *m, kdpc__pool *p)
+{
+    if (p->arena != NULL)
+        return true;
+    if (p->want_size == 0)
+        return false;
+    void *view = NULL;
+    p->arena = kdpc__pages_reserve_aliased(p->want_size, &view);
+    if (p->arena == NULL)
+        return false;
+    p->system_view = view;
+    p->arena_size = p->want_size;
+    p->want_size = 0;
+    p->all_open = true; /* reserved readable and writable */
+    if (kdpc__freespace_init(&p->free, 4, 12))
+        (void)kdpc__freespace_add(&p->free, 0, p->arena_size);
+    p->fault_slot = kdpc__fault_region_add((uintptr_t)p->arena, (uintptr_t)p->arena + p->arena_size,
+                                           on_fault, m);
+    if (kdpc__self() != NULL && !p->run_faults) { /* inside a run: as kdpc__pool_run_begin */
+        kdpc__fault_enable();
+        p->run_faults = true;
+    }
+    return true;
 }
 
 static void *arena_alloc(kdpc__pool *p, size_t size)
@@ -372,20 +406,7 @@ int kdpc__pool_init(kdpc_machine *m)
         return -1;
     p->fault_slot = -1;
     kdpc__rng_seed(&p->fault_rng, m->cfg.seed ^ 0x6c6f777265737263ull);
-    size_t size = round_up(m->cfg.paged_pool_bytes, PAGE_SIZE);
-    if (size != 0) {
-        void *view = NULL;
-        p->arena = kdpc__pages_reserve_aliased(size, &view);
-        p->system_view = view;
-        if (p->arena != NULL) {
-            p->arena_size = size;
-            p->all_open = true; /* reserved readable and writable */
-            if (kdpc__freespace_init(&p->free, 4, 12))
-                (void)kdpc__freespace_add(&p->free, 0, size);
-            p->fault_slot = kdpc__fault_region_add((uintptr_t)p->arena, (uintptr_t)p->arena + size,
-                                                   on_fault, m);
-        }
-    }
+    p->want_size = round_up(m->cfg.paged_pool_bytes, PAGE_SIZE); /* arena_reserve */
     kdpc__ke_of(m)->pool = p;
     m->hooks.resumed = resumed_hook;
     return 0;
@@ -466,7 +487,7 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
     if (b == NULL)
         return NULL;
     void *ptr;
-    if (paged && p->arena != NULL) {
+    if (paged && arena_reserve(m, p)) {
         ptr = arena_alloc(p, bytes);
         if (ptr != NULL) {
             size_t span = span_of(bytes);

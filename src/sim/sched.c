@@ -162,6 +162,15 @@ static bool enabled(kdpc_machine *m, kdpc__cpu *e)
     return true;
 }
 
+/* Without -mpopcnt, __builtin_popcountll is a call into libgcc. */
+static inline unsigned popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
 /* CPUs that may be enabled: every one outside this set is an idle thread at rest with nothing
  * to do, for which enabled() would say false without side effects. Busy CPUs that do not spin
  * are enabled for sure. Costs O(1) in the number of CPUs. */
@@ -218,7 +227,7 @@ static kdpc__cpu *choose(kdpc_machine *m, kdpc__cpu *c)
         if (check(m, &m->cpus[i]))
             en |= 1ull << i;
     }
-    unsigned n = (unsigned)__builtin_popcountll(en);
+    unsigned n = popcount64(en);
     if (n == 0)
         return NULL;
     unsigned k = n == 1 ? 0 : kdpc__rng_below(&m->rng, n);

@@ -379,7 +379,7 @@ static _Thread_local kdpc__fiber *switched_from;
 #endif
 
 /* ---- stack cache -------------------------------------------------------------------------- */
-#define CACHE_MAX 64
+#define CACHE_MAX 160 /* every idle context of a 64-CPU machine, plus its threads */
 
 typedef struct cached_stack {
     void *map;
