@@ -62,4 +62,34 @@ static inline kdpc_machine *kt_machine(unsigned cpus, uint64_t seed)
 /* Assert that no violation of @rule was recorded. */
 #define KT_ASSERT_NO_VIOLATION(m, rule_) assert_null(kdpc_machine_find_violation((m), (rule_)))
 
+/* Resident memory of the process in bytes (Linux /proc/self/statm), for "N cycles do not grow
+ * it" checks; -1 where the host does not tell, and under ASan or TSan, whose quarantine and
+ * shadow memory grow it by themselves. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KT_RSS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define KT_RSS_SANITIZED 1
+#endif
+#endif
+#if defined(__linux__) && !defined(KT_RSS_SANITIZED)
+#include <unistd.h>
+#endif
+static inline long long kt_host_rss(void)
+{
+#if defined(KT_RSS_SANITIZED) || !defined(__linux__)
+    return -1;
+#else
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return -1;
+    long long size = 0, resident = -1;
+    if (fscanf(f, "%lld %lld", &size, &resident) != 2)
+        resident = -1;
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return resident < 0 || page <= 0 ? -1 : resident * (long long)page;
+#endif
+}
+
 #endif /* KDPC_TEST_H */
