@@ -4,8 +4,9 @@
 # check.sh - the project's full check, as run by CI (.ci/run) and README:
 #   (a) install missing build dependencies with apt-get (as root, or via sudo);
 #   (b) clang-format --dry-run --Werror over the tracked C sources/headers;
-#   (c) cmake workflows: dev-clang, asan, tsan, then dev last, so that the log
-#       ends with dev's ctest summary.
+#   (c) cmake workflows: dev-clang, dev-ucontext (fibers switched by
+#       swapcontext, the fallback of other hosts), asan, tsan, then dev last,
+#       so that the log ends with dev's ctest summary.
 # Each stage starts with a one-line banner "=== check.sh: ... ===".
 # Usage: bash scripts/check.sh
 set -euo pipefail
@@ -106,6 +107,7 @@ workflow_tsan() {
 }
 
 workflow dev-clang
+workflow dev-ucontext
 workflow asan
 workflow_tsan
 # dev last, with nothing printed after it: its ctest summary closes the log.

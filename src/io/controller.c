@@ -33,6 +33,7 @@ typedef struct kdpc__controller {
     bool done_in_control; /* ... and completed its IRP (fine if it returns DeallocateObject) */
     waiter *queue, *tail;
     struct kdpc__controller *next;
+    size_t ext_size; /* bytes of ext[] */
     _Alignas(16) unsigned char ext[];
 } kdpc__controller;
 
@@ -60,6 +61,7 @@ PCONTROLLER_OBJECT kdpc_IoCreateController(ULONG Size)
         (CSHORT)(Size <= 0x7FFFu - sizeof(CONTROLLER_OBJECT) ? sizeof(CONTROLLER_OBJECT) + Size
                                                              : 0x7FFFu);
     k->pub.ControllerExtension = Size != 0 ? k->ext : NULL;
+    k->ext_size = Size;
     kdpc__io *io = kdpc__io_of(m);
     k->next = io->controllers;
     io->controllers = k;
@@ -177,6 +179,7 @@ void kdpc_IoDeleteController(PCONTROLLER_OBJECT ControllerObject)
                 k->queue = w->next;
                 free(w);
             }
+            kdpc__trace_forget(m, k, sizeof(*k) + k->ext_size); /* as pool memory is */
             free(k);
             break;
         }

@@ -125,11 +125,13 @@ void kdpc__ke_crash(kdpc_machine *m, kdpc__thread *t)
             kdpc__violation(m, KDPC_R_DPC_WATCHDOG, 0x133, 0, m->cfg.host_hang_ms,
                             m->cfg.host_hang_ms, 0, NULL,
                             "the routine ran %u ms of host time without calling the kernel "
-                            "(a loop that never ends?), at %s",
+                            "(a loop that never ends, or a host blocking call - sleep, a host "
+                            "mutex - that stops every simulated CPU), at %s",
                             m->cfg.host_hang_ms, where);
         snprintf(m->timeout_reason, sizeof(m->timeout_reason),
                  "%s ran %u ms of host time without calling the kernel (a loop that never "
-                 "ends?), at %s",
+                 "ends, or a host blocking call - sleep, a host mutex - that stops every "
+                 "simulated CPU), at %s",
                  kdpc__routine_name(m, c != NULL && c->routine != NULL ? c->routine : t->routine),
                  m->cfg.host_hang_ms, where);
         kdpc__timeout_and_unwind(m);

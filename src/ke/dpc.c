@@ -429,6 +429,8 @@ void kdpc_KeFlushQueuedDpcs(void)
             break;
         }
     }
+    /* The next flush's DPCs may get this memory: their trace numbers must be new ones. */
+    kdpc__trace_forget(m, f->dpcs, m->ncpu * sizeof(KDPC));
     free(f);
     kdpc__ke_point(m);
 }

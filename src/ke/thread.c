@@ -246,5 +246,6 @@ void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt)
         ke->all_threads = kt->all_next;
     if (kt->all_next != NULL)
         kt->all_next->all_prev = kt->all_prev;
+    kdpc__trace_forget(m, kt, sizeof(*kt)); /* a later object may get this memory */
     free(kt);
 }

@@ -420,12 +420,44 @@ static void *stack_get(size_t total)
     return map;
 }
 
+static bool all_zero(const unsigned char *p, size_t n)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n / 8u; i++)
+        acc |= w[i];
+    return acc == 0;
+}
+
+/* Zero what the fibers on the stack [p, p + n) (page-aligned) wrote. A stack is used from the
+ * top down, so pages are cleared from the top until one is all zero, or one whose lowest bytes
+ * are zero (the stack did not go below it). No system call, and no untouched page is read (a
+ * read would map it). Divergence from a new stack: under a page that a frame left all zero, or
+ * whose lowest 256 bytes it left zero, an older deeper use is not cleared. */
+static void stack_clear(unsigned char *p, size_t n)
+{
+    size_t pg = page_size();
+    for (size_t off = n; off >= pg; off -= pg) {
+        unsigned char *page = p + off - pg;
+        if (all_zero(page, pg))
+            break;
+        bool deeper = !all_zero(page, 256);
+        memset(page, 0, pg);
+        if (!deeper)
+            break;
+    }
+}
+
 static void stack_put(void *map, size_t total)
 {
 #if defined(KDPC_ASAN)
     /* Frames that never returned (a fiber unwound by a jump) leave poisoned redzones. */
     __asan_unpoison_memory_region((char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD);
 #endif
+    /* A reused stack must read as a new one does (zeroes): what the last fiber left there would
+     * otherwise reach the next one's uninitialised variables and objects, and a run would
+     * depend on the machines before it (a seed replayed in a new process would differ). */
+    stack_clear((unsigned char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD);
     pthread_mutex_lock(&cache_mu);
     if (cache_n < CACHE_MAX) {
         cache[cache_n].map = map;
