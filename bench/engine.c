@@ -155,10 +155,13 @@ static stat7 measure(timed_fn *fn, uint64_t n0)
     return s;
 }
 
-static void print_stat(const char *name, const char *unit, double scale, const stat7 *s)
+/* @scale turns ns per measured operation (@what: rounds, round trips) into @unit. */
+static void print_stat(const char *name, const char *unit, double scale, const stat7 *s,
+                       const char *what)
 {
-    printf("%s: %.1f %s (median of %d, spread %.1f-%.1f; n=%llu per repetition)\n", name,
-           s->med * scale, unit, REPS, s->lo * scale, s->hi * scale, (unsigned long long)s->n);
+    printf("%s: %.1f %s (median of %d, spread %.1f-%.1f; %llu %s per repetition)\n", name,
+           s->med * scale, unit, REPS, s->lo * scale, s->hi * scale, (unsigned long long)s->n,
+           what);
     fflush(stdout);
 }
 
@@ -348,12 +351,12 @@ static void bench_switch(void)
                names[v], cpus, threads, COUNT_ROUNDS, 2u * COUNT_ROUNDS);
         if (v == 0) {
             double k = 1.0 / cpus; /* per round -> per CPU switch */
-            print_stat(names[v], "ns/cpu switch", k, &s);
+            print_stat(names[v], "ns/cpu switch", k, &s, "rounds");
             print_target("switch_flag ns per CPU switch", s.med * k, "<=", TARGET_SWITCH_NS,
                          s.med * k <= TARGET_SWITCH_NS);
         } else {
             double k = 1.0 / (cpus + threads); /* per round -> per context switch */
-            print_stat(names[v], "ns/context switch (information)", k, &s);
+            print_stat(names[v], "ns/context switch (information)", k, &s, "rounds");
         }
     }
 }
@@ -498,7 +501,7 @@ static void bench_isr(void)
             s[c] = measure(isr_timed, 1000);
             if (!s[c].ok)
                 return;
-            print_stat(names[v][c], "ns/round trip", 1, &s[c]);
+            print_stat(names[v][c], "ns/round trip", 1, &s[c], "round trips");
         }
         double r = s[1].med / s[0].med;
         if (v == 0)
@@ -722,19 +725,19 @@ static void bench_targeted(void)
         return;
     printf("# targeted_dpc: %u CPUs, %u DPCs targeted at each, all queued per round\n",
            TARGETED_CPUS, TARGETED_PER_CPU);
-    print_stat("targeted_dpc", "ns/DPC call", per_call, &k);
+    print_stat("targeted_dpc", "ns/DPC call", per_call, &k, "rounds");
     stat7 nv = measure(naive_rounds_timed, 16);
     if (!nv.ok)
         return;
     printf("# naive_queue: %u host threads, mutex + condvar queue each, one producer\n",
            TARGETED_CPUS);
-    print_stat("naive_queue", "ns/call", per_call, &nv);
+    print_stat("naive_queue", "ns/call", per_call, &nv, "rounds of calls");
     tg_per_cpu = 1;
     stat7 b = measure(targeted_rounds_timed, 16);
     if (!b.ok)
         return;
     print_stat("targeted_dpc_bcast", "ns/DPC call (information: 1 per CPU per round)",
-               1.0 / TARGETED_CPUS, &b);
+               1.0 / TARGETED_CPUS, &b, "rounds");
     double ratio = nv.med / k.med; /* kdpc throughput / naive throughput */
     print_target("targeted_dpc throughput / naive_queue throughput", ratio, ">=", TARGET_TARGETED,
                  ratio >= TARGET_TARGETED);

@@ -16,7 +16,7 @@
 /* A set that becomes empty gives its chunks back once it holds more nodes than this. */
 #define KEEP_WHEN_EMPTY 4096u
 #define CHUNK_MIN       32u
-#define CHUNK_MAX       4096u
+#define CHUNK_MAX       1024u
 
 struct kdpc__oschunk {
     struct kdpc__oschunk *next;
@@ -70,7 +70,7 @@ void kdpc__ordset_free(kdpc__ordset *s)
         s->chunks = c->next;
         free(c);
     }
-    s->root = s->min = s->spare = NULL;
+    s->root = s->min = s->max = s->spare = NULL;
     s->count = s->held = 0;
 }
 
@@ -154,23 +154,49 @@ kdpc__osnode *kdpc__ordset_insert(kdpc__ordset *s, uint64_t k1, uint64_t k2, voi
     x->height = 1;
     kdpc__osnode *p = NULL;
     kdpc__osnode **link = &s->root;
-    bool leftmost = true;
-    while (*link != NULL) {
-        p = *link;
-        if (cmp(k1, k2, p->k1, p->k2) < 0) {
-            link = &p->left;
-        } else {
-            link = &p->right; /* equal keys: after the ones already there */
-            leftmost = false;
+    bool leftmost = true, rightmost = true;
+    if (s->max != NULL && cmp(k1, k2, s->max->k1, s->max->k2) >= 0) {
+        p = s->max; /* at or after the last: no search */
+        link = &p->right;
+        leftmost = false;
+    } else if (s->min != NULL && cmp(k1, k2, s->min->k1, s->min->k2) < 0) {
+        p = s->min; /* before the first */
+        link = &p->left;
+        rightmost = false;
+    } else {
+        while (*link != NULL) {
+            p = *link;
+            if (cmp(k1, k2, p->k1, p->k2) < 0) {
+                link = &p->left;
+                rightmost = false;
+            } else {
+                link = &p->right; /* equal keys: after the ones already there */
+                leftmost = false;
+            }
         }
     }
     *link = x;
     x->parent = p;
     if (leftmost)
         s->min = x;
+    if (rightmost)
+        s->max = x;
     s->count++;
     rebalance(s, p);
     return x;
+}
+
+static kdpc__osnode *prev(const kdpc__osnode *n)
+{
+    if (n->left != NULL) {
+        n = n->left;
+        while (n->right != NULL)
+            n = n->right;
+        return (kdpc__osnode *)n;
+    }
+    while (n->parent != NULL && n->parent->left == n)
+        n = n->parent;
+    return n->parent;
 }
 
 kdpc__osnode *kdpc__ordset_next(const kdpc__osnode *n)
@@ -190,6 +216,8 @@ void kdpc__ordset_remove(kdpc__ordset *s, kdpc__osnode *z)
 {
     if (s->min == z)
         s->min = kdpc__ordset_next(z);
+    if (s->max == z)
+        s->max = prev(z);
     kdpc__osnode *fix;
     if (z->left == NULL || z->right == NULL) {
         fix = z->parent;
@@ -268,6 +296,11 @@ bool kdpc__ordset_valid(const kdpc__ordset *s)
     while (m != NULL && m->left != NULL)
         m = m->left;
     if (m != s->min)
+        return false;
+    const kdpc__osnode *x = s->root;
+    while (x != NULL && x->right != NULL)
+        x = x->right;
+    if (x != s->max)
         return false;
     /* In-order: keys never decrease (the local checks above do not see across subtrees). */
     size_t seen = 0;

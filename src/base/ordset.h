@@ -13,7 +13,9 @@
  *
  * Insert, remove and lower_bound are O(log n) (the tree's height is at most
  * 1.44 log2(n + 2)); first is O(1) (the minimum is cached); next is O(1)
- * amortised. Nodes come from chunks the set allocates and recycles; the
+ * amortised. An insert before the first node or at or after the last one
+ * (due times or addresses that only grow, or only shrink) skips the search:
+ * its rebalancing is O(1) amortised. Nodes come from chunks the set allocates and recycles; the
  * chunks are given back when the set becomes empty after having held more
  * than a few thousand nodes, and by kdpc__ordset_free.
  *
@@ -38,6 +40,7 @@ typedef struct kdpc__osnode {
 typedef struct kdpc__ordset {
     kdpc__osnode *root;
     kdpc__osnode *min;   /* leftmost node, NULL when empty */
+    kdpc__osnode *max;   /* rightmost node, NULL when empty */
     size_t count;        /* nodes in the tree */
     kdpc__osnode *spare; /* recycled nodes, linked through ->right */
     struct kdpc__oschunk *chunks;

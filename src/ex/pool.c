@@ -24,8 +24,8 @@
  * Protection is set eagerly when IRQL rises (or a context resumes at
  * DISPATCH_LEVEL or above) and lifted lazily, page by page: a fault while
  * the running CPU is below DISPATCH_LEVEL makes the touched page accessible
- * (with a group of pages around it that doubles with every further fault, up
- * to 32 pages, so that a buffer walked in order faults a few times) and
+ * (with a group of pages around it that grows with every further fault, up
+ * to 64 pages, so that a buffer walked in order faults a few times) and
  * notes it in a short list of open page runs; the next rise protects only
  * the pages on the list. So a flip costs what was touched since the last
  * one, not the size of the arena. When the list is full the whole arena is
@@ -82,8 +82,8 @@ typedef struct page_run {
     size_t first, n;
 } page_run;
 
-#define OPEN_RUNS      256u /* open runs noted; one more opens the whole arena */
-#define OPEN_SHIFT_MAX 5    /* a fault opens at most 2^5 pages */
+#define OPEN_RUNS      128u /* open runs noted; one more opens the whole arena */
+#define OPEN_SHIFT_MAX 6u   /* a fault opens at most 2^6 pages */
 
 #define FREED_RING 1024u /* recently freed blocks remembered for double-free reports */
 
@@ -187,12 +187,12 @@ static void open_pages(kdpc__pool *p, size_t first, size_t n)
 }
 
 /* A touch of @page at PASSIVE_LEVEL faulted: open it and, the more faults since the last
- * protection, the more of the pages around it (the aligned group of 1, 2, 4 ... 2^OPEN_SHIFT_MAX
- * pages), so that a buffer walked in order costs a few faults, not one per page. A lone touch
- * between two raises still opens (and the raise protects) a single page. */
+ * protection, the more of the pages around it (the aligned group of 1, 4, 16, then 64 pages), so
+ * that a buffer walked in order costs a few faults, not one per page. A lone touch between two
+ * raises still opens (and the raise protects) a single page. */
 static void open_after_fault(kdpc__pool *p, size_t page)
 {
-    unsigned shift = p->faults < OPEN_SHIFT_MAX ? p->faults : OPEN_SHIFT_MAX;
+    unsigned shift = p->faults < OPEN_SHIFT_MAX / 2u ? 2u * p->faults : OPEN_SHIFT_MAX;
     p->faults++;
     size_t first = page & ~(((size_t)1 << shift) - 1u);
     size_t end = first + ((size_t)1 << shift);

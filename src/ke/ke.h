@@ -316,6 +316,21 @@ static inline void kdpc__ke_live_del(kdpc_machine *m, kdpc__live_kind kind, cons
     else
         kdpc__ke_live_del_slow(ls, (uintptr_t)obj);
 }
+/* For owners that keep a handle (timer.c): straight into the tree, O(log n); removed by handle,
+ * O(log n) without a search. NULL when out of host memory. */
+static inline kdpc__osnode *kdpc__ke_live_insert(kdpc_machine *m, kdpc__live_kind kind,
+                                                 const void *obj, uint64_t o1, uint64_t o2)
+{
+    kdpc__osnode *n =
+        kdpc__ordset_insert(&kdpc__ke_of(m)->live[kind].tree, (uintptr_t)obj, o1, (void *)obj);
+    if (n != NULL)
+        n->aux = o2;
+    return n;
+}
+static inline void kdpc__ke_live_remove(kdpc_machine *m, kdpc__live_kind kind, kdpc__osnode *n)
+{
+    kdpc__ordset_remove(&kdpc__ke_of(m)->live[kind].tree, n);
+}
 void *kdpc__ke_live_first_in(kdpc_machine *m, kdpc__live_kind kind, uintptr_t lo, uintptr_t hi);
 void kdpc__ke_live_free(kdpc_machine *m);
 

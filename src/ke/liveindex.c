@@ -25,7 +25,9 @@
  * and dequeued soon after (a DPC round trip: appended, then dropped as the
  * last entry, inline in ke.h) costs a few instructions, one dequeued later
  * a scan of at most KDPC_LIVE_STAGE entries, and one that stays queued an
- * O(log n) insert and remove, at most once per time it is queued. A lookup
+ * O(log n) insert and remove, at most once per time it is queued. Timers
+ * skip the array: timer.c keeps each one's tree node as a handle
+ * (kdpc__ke_live_insert / kdpc__ke_live_remove, no search). A lookup
  * scans the array and the tree's range. What a lookup returns depends only
  * on the objects queued and their places, never on which part holds them.
  *

@@ -54,9 +54,10 @@ bool kdpc__ke_timer_drop(kdpc_machine *m, const KTIMER *t)
     kdpc__osnode *n = node_of(ke, t);
     if (n == NULL)
         return false;
+    if (n->aux != 0)
+        kdpc__ke_live_remove(m, KDPC_LIVE_TIMER, (kdpc__osnode *)(uintptr_t)n->aux);
     kdpc__ordset_remove(&ke->timers, n);
     (void)kdpc__ptrmap_del(&ke->timer_queued, (uintptr_t)t);
-    kdpc__ke_live_del(m, KDPC_LIVE_TIMER, t);
     return true;
 }
 
@@ -79,7 +80,8 @@ static void link_timer(kdpc_machine *m, kdpc__ke *ke, PKTIMER t, uint64_t due_ns
     }
     t->TimerListEntry.Flink = &t->TimerListEntry;
     t->TimerListEntry.Blink = &t->TimerListEntry;
-    kdpc__ke_live_add(m, KDPC_LIVE_TIMER, t, due_ns, seq);
+    /* its entry in the address index, by handle (0: out of host memory, not indexed) */
+    n->aux = (uintptr_t)kdpc__ke_live_insert(m, KDPC_LIVE_TIMER, t, due_ns, seq);
     t->Header.Inserted = 1;
 }
 

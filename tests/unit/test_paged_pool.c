@@ -257,10 +257,10 @@ static void test_pages_opened_at_passive_are_all_protected_again_by_the_next_rai
     kdpc_machine_destroy(m);
 }
 
-/* More separate runs of open pages than the list holds (touches 64 pages apart: a fault opens at
- * most 32): the whole arena opens, and the next raise protects it all. */
-#define STRIDE  64u
-#define TOUCHED 300u
+/* More separate runs of open pages than the list holds (touches 128 pages apart: a fault opens at
+ * most 64): the whole arena opens, and the next raise protects it all. */
+#define STRIDE  128u
+#define TOUCHED 150u
 
 static void overflow_entry(void *ctx)
 {
@@ -391,7 +391,7 @@ static void two_cpu_entry(void *ctx)
     (void)KeInsertQueueDpc(&S.dpc, NULL, NULL);
     for (int i = 0; i < 1000 && !S.dpc_running; i++)
         KeStallExecutionProcessor(1);
-    for (size_t i = 0; i < 300; i++) { /* 300 pages, more than the list of open runs */
+    for (size_t i = 0; i < 300; i++) { /* 300 pages, here and there */
         p[i * PAGE_SIZE + i] = (UCHAR)(i + 1);
         KeStallExecutionProcessor(1);
         p[((i * 7) % 300) * PAGE_SIZE + PAGE_SIZE - 1] ^= 1;
