@@ -111,7 +111,7 @@ static void grant(kdpc_machine *m, kdpc__controller *k)
 IO_ALLOCATION_ACTION kdpc__io_call_control(PDRIVER_CONTROL routine, PDEVICE_OBJECT dev, PVOID base,
                                            PVOID ctx)
 {
-    KIRQL old = kdpc__tls_self->cpu->irql;
+    KIRQL old = kdpc__self()->cpu->irql;
     if (old < DISPATCH_LEVEL)
         kdpc_KeRaiseIrql(DISPATCH_LEVEL, &old);
     IO_ALLOCATION_ACTION act = routine(dev, dev->CurrentIrp, base, ctx);

@@ -189,7 +189,7 @@ void kdpc__ke_outside(const char *routine);
 /* Current simulated context, or NULL after printing one diagnostic for @routine. */
 static inline kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu)
 {
-    kdpc__thread *t = kdpc__tls_self;
+    kdpc__thread *t = kdpc__self();
     if (t == NULL || t->cpu == NULL) {
         kdpc__ke_outside(routine);
         *cpu = NULL;
@@ -239,7 +239,7 @@ static inline void kdpc__ke_point(kdpc_machine *m)
 {
     if (((kdpc__ke *)m->ke)->fault_pending)
         kdpc__ke_report_faults(m);
-    kdpc__cpu *c = kdpc__tls_self->cpu;
+    kdpc__cpu *c = kdpc__self()->cpu;
     if (c->irql >= DISPATCH_LEVEL || ((kdpc__kecpu *)c->ke)->nframes != 0)
         kdpc__ke_watchdog(m, c);
     kdpc__sched_point(m);

@@ -84,6 +84,10 @@ void kdpc__fiber_unwound(void);
 bool kdpc__stack_in_guard(uintptr_t addr);
 /* The running fiber's usable stack; false when the caller is not on a fiber. */
 bool kdpc__fiber_stack(uintptr_t *lo, size_t *size);
+/* Call fn(arg) on a stack with room (at least 512 KiB): the running fiber's when it has that
+ * much left, else a spare fiber of the host thread (host code that needs room, such as
+ * symbolisation, called from a simulated thread with a small stack). */
+void kdpc__fiber_call_roomy(void (*fn)(void *), void *arg);
 /* Make sure the calling host thread has an alternate signal stack big enough for the fault
  * handler (a fiber's stack may be exhausted when it faults) while it runs fibers. Nestable;
  * pop restores the one that was there (where there was none, kdpc's stays for the next run). */
@@ -167,9 +171,26 @@ extern _Thread_local unsigned kdpc__host_busy __attribute__((tls_model("initial-
 #else
 extern _Thread_local unsigned kdpc__host_busy;
 #endif
+/* A fiber may resume on another host thread than the one it left. Plain builds address
+ * thread-local variables through the thread register at every access; instrumented builds
+ * (ASan, TSan) compute a variable's address once per function, and a function that spans a
+ * switch would then use the old thread's copy. There the accessors are out of line (a new
+ * frame computes the address afresh). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KDPC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define KDPC_SANITIZED 1
+#endif
+#endif
+
 /* Relaxed atomic loads and stores (plain moves): only the host thread and its signal handler
  * touch the counter, but one fiber raises it and the next one lowers it, and ThreadSanitizer
  * sees fibers as threads of their own. */
+#if defined(KDPC_SANITIZED)
+void kdpc__host_busy_enter(void);
+void kdpc__host_busy_leave(void);
+#else
 static inline void kdpc__host_busy_enter(void)
 {
     __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) + 1u,
@@ -180,6 +201,7 @@ static inline void kdpc__host_busy_leave(void)
     __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) - 1u,
                      __ATOMIC_RELAXED);
 }
+#endif
 
 /* posix/symbol.c: names of code addresses. */
 /* Name of the function that starts exactly at addr, or NULL when the host cannot tell. */

@@ -24,6 +24,24 @@
 
 _Thread_local kdpc__thread *kdpc__tls_self KDPC_TLS_MODEL;
 
+#if defined(KDPC_SANITIZED)
+kdpc__thread *kdpc__self(void)
+{
+    return kdpc__tls_self;
+}
+#endif
+
+/* Writes of the thread-local pointer after a switch go through a frame of their own (see
+ * KDPC_SANITIZED in platform.h). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static void
+set_self(kdpc__thread *t)
+{
+    kdpc__tls_self = t;
+}
+
 /* The fields that do not start at zero. */
 static void init_fields(kdpc_machine *m)
 {
@@ -274,7 +292,7 @@ static void watch_fn(kdpc__hostwatch *w)
 static void host_enter(kdpc_machine *m, kdpc__thread *to)
 {
     switch_to_ctx(m, &m->host_ctx, to);
-    kdpc__tls_self = NULL;
+    set_self(NULL);
 }
 
 void kdpc__drop_all(kdpc_machine *m)

@@ -426,7 +426,7 @@ static void stop_at_deadline(kdpc_machine *m, kdpc__thread *t)
 
 void kdpc__sched_point(kdpc_machine *m)
 {
-    kdpc__thread *t = kdpc__tls_self;
+    kdpc__thread *t = kdpc__self();
     kdpc__cpu *c = t->cpu;
     kdpc__charge(m, c, m->cfg.call_cost_ns);
     count_step(m);
@@ -478,7 +478,7 @@ void kdpc__thread_ready(kdpc_machine *m, kdpc__thread *t)
 /* The current thread leaves its CPU in @state (its IRQL goes with it); something else runs. */
 static void leave_cpu(kdpc_machine *m, kdpc__tstate state)
 {
-    kdpc__thread *t = kdpc__tls_self;
+    kdpc__thread *t = kdpc__self();
     kdpc__cpu *c = t->cpu;
     t->state = state;
     t->cpu = NULL;
@@ -498,7 +498,7 @@ void kdpc__thread_block(kdpc_machine *m)
 
 void kdpc__thread_block_daemon(kdpc_machine *m)
 {
-    kdpc__thread *t = kdpc__tls_self;
+    kdpc__thread *t = kdpc__self();
     t->daemon_wait = true;
     m->live_workers--;
     kdpc__thread_block(m);
@@ -511,7 +511,7 @@ void kdpc__thread_migrate(kdpc_machine *m)
 
 void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const void *what)
 {
-    kdpc__thread *t = kdpc__tls_self;
+    kdpc__thread *t = kdpc__self();
     if (pred(arg))
         return;
     kdpc__cpu *c = t->cpu;
@@ -532,7 +532,7 @@ void kdpc__spin_until(kdpc_machine *m, bool (*pred)(void *), void *arg, const vo
 /* End the run with @result: every simulated context unwinds to its base, the machine halts. */
 static KDPC_NORETURN void halt_and_unwind(kdpc_machine *m, kdpc_status result)
 {
-    kdpc__thread *t = kdpc__tls_self;
+    kdpc__thread *t = kdpc__self();
     atomic_store(&m->halted, true);
     m->run_done = true;
     m->run_result = result;
@@ -564,7 +564,7 @@ void kdpc__halt_from_host(kdpc_machine *m)
 void kdpc__thread_terminate(kdpc_machine *m)
 {
     (void)m;
-    siglongjmp(kdpc__tls_self->base, KDPC_UNWIND_TERMINATE);
+    siglongjmp(kdpc__self()->base, KDPC_UNWIND_TERMINATE);
 }
 
 kdpc__thread *kdpc__thread_finish(kdpc_machine *m, kdpc__thread *t, int how)

@@ -226,10 +226,16 @@ struct kdpc_machine {
 #define KDPC_TLS_MODEL
 #endif
 extern _Thread_local kdpc__thread *kdpc__tls_self KDPC_TLS_MODEL;
+/* The running simulated thread, NULL on the host context. Code outside machine.c reads it only
+ * through here (see KDPC_SANITIZED in platform.h). */
+#if defined(KDPC_SANITIZED)
+kdpc__thread *kdpc__self(void);
+#else
 static inline kdpc__thread *kdpc__self(void)
 {
     return kdpc__tls_self;
 }
+#endif
 kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err);
 /* The platform's crash callback (set at every machine allocation). */
 void kdpc__contain_crash(const kdpc__crash *cr);
@@ -297,7 +303,7 @@ static inline void kdpc__cpu_work(kdpc_machine *m, const kdpc__cpu *c)
 
 static inline kdpc__cpu *kdpc__cur_cpu(void)
 {
-    kdpc__thread *t = kdpc__tls_self;
+    kdpc__thread *t = kdpc__self();
     return t ? t->cpu : NULL;
 }
 

@@ -635,25 +635,14 @@ static void travel_on_new_thread(travel_step *s)
 }
 
 /*
- * KNOWN BUG under the tsan preset, for the lead (src/, not fixed here): a fiber resumed on
- * another host thread than the one it was suspended on updates the OLD host thread's
- * kdpc__host_busy. switch_to_ctx (src/sim/machine.c) computes &kdpc__host_busy once (TSan's
- * instrumented atomics need the address: "add %fs:0x0,%r12" before kdpc__fiber_switch, r12 reused
- * after it), so the enter is counted on one host thread and the leave on another. Here: the
- * run_for on this thread resumes fibers last run on B, this thread's count stays at 1, and every
- * later crash on it is not contained (handed to CMocka's handler: the next crash test fails, the
- * process dies), and the host-hang watchdog's signal is ignored there. The leave also writes
- * into the TLS block of host thread A or B after it exited. Release builds address TLS as
- * %fs:offset and are not hit. A fix: compute the address after the switch (an out-of-line
- * noinline accessor, or an asm barrier that clobbers memory before reading it again).
- * Disabled under TSan until fixed; KT_KNOWN_BUGS=1 runs it.
+ * A machine run on host thread A, then B, then this one, and destroyed here: its blocked
+ * threads resume on whichever host thread runs it. (Instrumented builds once kept the address
+ * of a thread-local counter across the switch and updated the old host thread's copy; kdpc
+ * reads thread-locals out of line there now. See KDPC_SANITIZED in src/platform/platform.h.)
  */
 static void test_a_machine_runs_from_two_host_threads_and_is_destroyed_from_a_third(void **state)
 {
     (void)state;
-    const char *known = getenv("KT_KNOWN_BUGS");
-    if (KT_TSAN && (known == NULL || known[0] != '1'))
-        skip();
     static travel t;
     memset(&t, 0, sizeof(t));
     kdpc_machine *m = kt_machine(2, 9);
@@ -849,21 +838,12 @@ static void test_unbounded_recursion_on_another_host_thread_is_0x7f(void **state
 }
 
 /*
- * KNOWN BUG, for the lead (src/, not fixed here): with cfg.thread_stack_size of 64 or 128 KiB
- * (fiber_create accepts down to 64 KiB) a crash of simulated code kills the test process. The
- * report is written on the crashed thread's own stack (fiber_main -> hooks.crash ->
- * kdpc__ke_crash -> kdpc__symbol_describe -> libdw dwarf_getsrclines), which needs more than
- * 128 KiB on its first call; the second SIGSEGV comes while t->reporting is set, is not
- * contained and ends the process (rc 139). Same for a NULL dereference, so not only overflows.
- * Disabled until fixed (write reports on a stack of kdpc's own, or give the symbolizer one);
- * KT_KNOWN_BUGS=1 runs it.
+ * A crash on a 64 KiB stack is contained and reported: the report's symbolisation (libdw needs
+ * more than 128 KiB of stack) runs on a spare stack of the host thread.
  */
 static void test_a_crash_on_a_64_kib_stack_is_contained(void **state)
 {
     (void)state;
-    const char *on = getenv("KT_KNOWN_BUGS");
-    if (on == NULL || on[0] != '1')
-        skip();
     for (int w = 0; w < REC_WHERES; w++) {
         rec_result r;
         memset(&r, 0, sizeof(r));

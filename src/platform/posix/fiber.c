@@ -580,7 +580,8 @@ void kdpc__fiber_host_done(void)
 #if defined(KDPC_ASAN)
 /* After a switch into f: tell ASan, and learn the host stack's bounds from the switch that left
  * it (the host's bounds are needed to switch back to it). */
-static void asan_arrived(kdpc__fiber *f)
+/* noinline: it reads a thread-local variable after a switch (see KDPC_SANITIZED). */
+__attribute__((noinline)) static void asan_arrived(kdpc__fiber *f)
 {
     const void *bottom = NULL;
     size_t size = 0;
@@ -669,6 +670,73 @@ bool kdpc__fiber_stack(uintptr_t *lo, size_t *size)
     *lo = f->lo;
     *size = (size_t)(f->hi - f->lo);
     return true;
+}
+
+/* ---- a spare stack for host code that needs room -------------------------------------------- */
+/* A simulated thread may have a small stack (cfg.thread_stack_size) and little of it left when
+ * kdpc reports its crash; symbolisation alone (libdw reading line tables) needs more than
+ * 128 KiB. Such host code runs on a spare fiber of the host thread, created at the first need
+ * and freed when the host thread ends. */
+#define SPARE_STACK ((size_t)1 << 20)
+#define SPARE_NEED  ((size_t)512 << 10)
+
+typedef struct spare_ctx {
+    kdpc__fiber fiber;
+    kdpc__fiber *back; /* the context that called */
+    void (*fn)(void *);
+    void *arg;
+} spare_ctx;
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static _Thread_local spare_ctx *spare;
+
+static void spare_free(void *p)
+{
+    spare_ctx *s = p;
+    kdpc__fiber_destroy(&s->fiber);
+    free(s);
+}
+
+static void spare_key_make(void)
+{
+    (void)pthread_key_create(&spare_key, spare_free);
+}
+
+static void spare_main(void *p)
+{
+    spare_ctx *s = p; /* not the thread-local pointer: this frame spans switches */
+    for (;;) {
+        s->fn(s->arg);
+        kdpc__fiber_switch(&s->fiber, s->back);
+    }
+}
+
+void kdpc__fiber_call_roomy(void (*fn)(void *), void *arg)
+{
+    kdpc__fiber *cur = cur_fiber;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (cur == NULL || cur->map == NULL || here < cur->lo || here - cur->lo >= SPARE_NEED ||
+        cur == (spare != NULL ? &spare->fiber : NULL)) {
+        fn(arg); /* room enough (or the host's own stack) */
+        return;
+    }
+    spare_ctx *s = spare;
+    if (s == NULL) {
+        s = calloc(1, sizeof(*s));
+        if (s == NULL || kdpc__fiber_create(&s->fiber, spare_main, s, SPARE_STACK) != 0) {
+            free(s);
+            fn(arg);
+            return;
+        }
+        (void)pthread_once(&spare_once, spare_key_make);
+        (void)pthread_setspecific(spare_key, s);
+        spare = s;
+    }
+    s->fn = fn;
+    s->arg = arg;
+    s->back = cur;
+    kdpc__fiber_switch(cur, &s->fiber);
 }
 
 /* ---- alternate signal stack ---------------------------------------------------------------- */

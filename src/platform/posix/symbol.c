@@ -222,6 +222,45 @@ static bool dw_describe(uintptr_t addr, char *buf, size_t n, bool code_only)
         snprintf(buf, n, "%s+0x%" PRIx64, name, (uint64_t)off);
     return true;
 }
+/* A lookup under dw_mu, run where the stack has room (kdpc__fiber_call_roomy): libdw needs
+ * more than a simulated thread with a small stack may have left. */
+typedef struct dw_job {
+    uintptr_t addr;
+    char *buf; /* describe: where; NULL: name of the function starting at addr */
+    size_t n;
+    bool code_only;
+    bool done;
+    const char *name;
+} dw_job;
+
+static void dw_run(void *p)
+{
+    dw_job *j = p;
+    pthread_mutex_lock(&dw_mu);
+    if (j->buf != NULL) {
+        j->done = dw_describe(j->addr, j->buf, j->n, j->code_only);
+    } else {
+        Dwfl *d = dw_get();
+        if (d != NULL) {
+            Dwarf_Addr a = (Dwarf_Addr)j->addr;
+            Dwfl_Module *mod = dw_module(d, a);
+            GElf_Off off = 0;
+            if (mod != NULL) {
+                const char *name = dw_symbol(mod, a, &off, true, NULL);
+                if (name != NULL && off == 0)
+                    j->name = name;
+            }
+        }
+    }
+    pthread_mutex_unlock(&dw_mu);
+}
+
+static void dw_call(dw_job *j)
+{
+    kdpc__host_busy_enter();
+    kdpc__fiber_call_roomy(dw_run, j);
+    kdpc__host_busy_leave();
+}
 #endif /* KDPC_HAVE_LIBDW */
 
 const char *kdpc__symbol_name(const void *addr)
@@ -231,24 +270,10 @@ const char *kdpc__symbol_name(const void *addr)
     void *p;
     memcpy(&p, &addr, sizeof(p));
 #if defined(KDPC_HAVE_LIBDW)
-    const char *dname = NULL;
-    kdpc__host_busy_enter();
-    pthread_mutex_lock(&dw_mu);
-    Dwfl *d = dw_get();
-    if (d != NULL) {
-        Dwarf_Addr a = (Dwarf_Addr)(uintptr_t)p;
-        Dwfl_Module *mod = dw_module(d, a);
-        GElf_Off off = 0;
-        if (mod != NULL) {
-            const char *name = dw_symbol(mod, a, &off, true, NULL);
-            if (name != NULL && off == 0)
-                dname = name;
-        }
-    }
-    pthread_mutex_unlock(&dw_mu);
-    kdpc__host_busy_leave();
-    if (dname != NULL)
-        return dname;
+    dw_job j = {(uintptr_t)p, NULL, 0, true, false, NULL};
+    dw_call(&j);
+    if (j.name != NULL)
+        return j.name;
 #endif
     Dl_info info;
     if (dladdr(p, &info) != 0 && info.dli_sname != NULL && info.dli_saddr == p)
@@ -265,12 +290,9 @@ char *kdpc__symbol_describe(uintptr_t addr, char *buf, size_t n)
         return buf;
     }
 #if defined(KDPC_HAVE_LIBDW)
-    kdpc__host_busy_enter();
-    pthread_mutex_lock(&dw_mu);
-    bool done = dw_describe(addr, buf, n, true);
-    pthread_mutex_unlock(&dw_mu);
-    kdpc__host_busy_leave();
-    if (done)
+    dw_job j = {addr, buf, n, true, false, NULL};
+    dw_call(&j);
+    if (j.done)
         return buf;
 #endif
     Dl_info info;
@@ -289,12 +311,9 @@ const char *kdpc__symbol_label(uintptr_t addr, char *buf, size_t n)
     if (n == 0 || addr == 0)
         return NULL;
 #if defined(KDPC_HAVE_LIBDW)
-    kdpc__host_busy_enter();
-    pthread_mutex_lock(&dw_mu);
-    bool done = dw_describe(addr, buf, n, false);
-    pthread_mutex_unlock(&dw_mu);
-    kdpc__host_busy_leave();
-    return done ? buf : NULL;
+    dw_job j = {addr, buf, n, false, false, NULL};
+    dw_call(&j);
+    return j.done ? buf : NULL;
 #else
     Dl_info info;
     void *p = (void *)addr;

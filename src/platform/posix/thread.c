@@ -29,6 +29,20 @@ void kdpc__mutex_destroy(kdpc__mutex *mu)
 
 _Thread_local unsigned kdpc__host_busy;
 
+#if defined(KDPC_SANITIZED)
+void kdpc__host_busy_enter(void)
+{
+    __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) + 1u,
+                     __ATOMIC_RELAXED);
+}
+
+void kdpc__host_busy_leave(void)
+{
+    __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) - 1u,
+                     __ATOMIC_RELAXED);
+}
+#endif
+
 void kdpc__mutex_lock(kdpc__mutex *mu)
 {
     kdpc__host_busy_enter();
