@@ -125,18 +125,22 @@ static void timeout_hook(kdpc_machine *m)
 
 static void drive_end(kdpc_machine *m);
 
+static void drive_end(kdpc_machine *m);
+
 /* A jump out of simulated code (kdpc__abandoned_run) skipped the end of a run's native call:
- * end it now, on the next native call from the host. */
-static void recover_abandoned(void)
+ * end it now (hooks.abandoned, on the next native or kernel call from the host). */
+static void abandoned_hook(kdpc_machine *m)
 {
-    kdpc_machine *m = kdpc__abandoned_run();
-    if (m == NULL)
-        return;
     kdpc__watch_run_end(m);
     kdpc__pool_run_end(m);
     kdpc__fault_disable();
     m->last_status = KDPC_E_HALTED;
     drive_end(m);
+}
+
+static void recover_abandoned(void)
+{
+    (void)kdpc__abandoned_run();
 }
 
 /* Free what the layers above the machine layer hold. */
@@ -169,6 +173,7 @@ static int layers_init(kdpc_machine *m)
     m->hooks.deadlock = deadlock_hook;
     m->hooks.timeout = timeout_hook;
     m->hooks.crash = kdpc__ke_crash;
+    m->hooks.abandoned = abandoned_hook;
     if (m->trace != NULL)
         m->hooks.event = trace_event_hook;
     return kdpc__machine_start(m);
@@ -279,9 +284,6 @@ kdpc_status kdpc_machine_reset(kdpc_machine *m, uint64_t seed)
         return st;
     layers_free(m);
     kdpc__machine_reset(m, seed);
-    kdpc__mutex_lock(&m->mu);
-    m->dead = false;
-    kdpc__mutex_unlock(&m->mu);
     int err = layers_init(m);
     drive_end(m);
     if (err != 0) {

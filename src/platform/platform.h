@@ -60,6 +60,7 @@ typedef struct kdpc__fiber {
     size_t asan_size;
     void *tsan;     /* TSan's fiber */
     unsigned vg_id; /* valgrind's stack id */
+    bool entered;   /* it has run (else its stack holds only the first frame) */
 } kdpc__fiber;
 int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t stack_size);
 void kdpc__fiber_destroy(kdpc__fiber *f); /* a fiber that is not running (new, or exited) */
@@ -88,6 +89,11 @@ bool kdpc__fiber_stack(uintptr_t *lo, size_t *size);
  * much left, else a spare fiber of the host thread (host code that needs room, such as
  * symbolisation, called from a simulated thread with a small stack). */
 void kdpc__fiber_call_roomy(void (*fn)(void *), void *arg);
+/* Arm: should the calling host thread end before kdpc__host_exit_disarm, fn() runs as it ends
+ * (a run that a jump left behind on a thread that then exited). fn is the same for every
+ * caller. */
+void kdpc__host_exit_arm(void (*fn)(void));
+void kdpc__host_exit_disarm(void);
 /* Make sure the calling host thread has an alternate signal stack big enough for the fault
  * handler (a fiber's stack may be exhausted when it faults) while it runs fibers. Nestable;
  * pop restores the one that was there (where there was none, kdpc's stays for the next run). */
@@ -171,11 +177,16 @@ extern _Thread_local unsigned kdpc__host_busy __attribute__((tls_model("initial-
 #else
 extern _Thread_local unsigned kdpc__host_busy;
 #endif
-/* A fiber may resume on another host thread than the one it left. Plain builds address
- * thread-local variables through the thread register at every access; instrumented builds
- * (ASan, TSan) compute a variable's address once per function, and a function that spans a
- * switch would then use the old thread's copy. There the accessors are out of line (a new
- * frame computes the address afresh). */
+/*
+ * Thread-local variables and fibers. A fiber may resume on another host thread than the one it
+ * left (a machine run from another host thread). Compilers treat the thread pointer as constant
+ * within a function, so a function that spans a switch may address the old host thread's copy
+ * after it: ASan/TSan builds do (they compute the address for the check), clang does on any
+ * target, and arm64 reads TPIDR_EL0 once. kdpc's thread-locals that are read on both sides of a
+ * switch are therefore read either by an asm statement the compiler cannot reuse (x86-64 ELF,
+ * initial-exec model: two instructions, as the compiler's own) or out of line (a new frame
+ * computes the address afresh: sanitizer builds, other hosts).
+ */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define KDPC_SANITIZED 1
 #elif defined(__has_feature)
@@ -183,23 +194,31 @@ extern _Thread_local unsigned kdpc__host_busy;
 #define KDPC_SANITIZED 1
 #endif
 #endif
+#if !defined(KDPC_SANITIZED) && defined(__x86_64__) && defined(__ELF__) &&                         \
+    (defined(__GNUC__) || defined(__clang__))
+#define KDPC_TLS_ASM 1 /* x86-64 ELF: asm accessors */
+#else
+#define KDPC_TLS_OUTLINE 1 /* out-of-line accessors */
+#endif
 
-/* Relaxed atomic loads and stores (plain moves): only the host thread and its signal handler
- * touch the counter, but one fiber raises it and the next one lowers it, and ThreadSanitizer
- * sees fibers as threads of their own. */
-#if defined(KDPC_SANITIZED)
+/* The counter: only the host thread and its signal handler touch it, one fiber raising it and
+ * the next one lowering it (ThreadSanitizer, which sees fibers as threads of their own, sees
+ * relaxed atomics). */
+#if defined(KDPC_TLS_OUTLINE)
 void kdpc__host_busy_enter(void);
 void kdpc__host_busy_leave(void);
 #else
 static inline void kdpc__host_busy_enter(void)
 {
-    __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) + 1u,
-                     __ATOMIC_RELAXED);
+    uintptr_t off;
+    __asm__ volatile("movq kdpc__host_busy@gottpoff(%%rip), %0" : "=r"(off));
+    __asm__ volatile("addl $1, %%fs:(%0)" : : "r"(off) : "memory", "cc");
 }
 static inline void kdpc__host_busy_leave(void)
 {
-    __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) - 1u,
-                     __ATOMIC_RELAXED);
+    uintptr_t off;
+    __asm__ volatile("movq kdpc__host_busy@gottpoff(%%rip), %0" : "=r"(off));
+    __asm__ volatile("subl $1, %%fs:(%0)" : : "r"(off) : "memory", "cc");
 }
 #endif
 

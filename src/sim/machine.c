@@ -16,6 +16,7 @@
  * host thread).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 
 _Thread_local kdpc__thread *kdpc__tls_self KDPC_TLS_MODEL;
 
-#if defined(KDPC_SANITIZED)
+#if defined(KDPC_TLS_OUTLINE)
 kdpc__thread *kdpc__self(void)
 {
     return kdpc__tls_self;
@@ -32,7 +33,7 @@ kdpc__thread *kdpc__self(void)
 #endif
 
 /* Writes of the thread-local pointer after a switch go through a frame of their own (see
- * KDPC_SANITIZED in platform.h). */
+ * KDPC_TLS_ASM in platform.h). */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
@@ -325,6 +326,8 @@ kdpc_machine *kdpc__abandoned_run(void)
     m->run_done = true;
     m->run_result = KDPC_E_HALTED;
     kdpc__drop_all(m); /* t's stack too: the jump went back to the host's own */
+    if (m->hooks.abandoned != NULL)
+        m->hooks.abandoned(m);
     if (m->cfg.log != NULL) {
         fprintf(m->cfg.log,
                 "kdpc: a jump left the run of machine %p (seed %llu) from simulated code without "
@@ -334,6 +337,13 @@ kdpc_machine *kdpc__abandoned_run(void)
         fflush(m->cfg.log);
     }
     return m;
+}
+
+/* The host thread ended with a run a jump left behind (see kdpc__host_exit_arm): a destroy on
+ * another host thread would wait for that run forever. */
+static void abandoned_at_exit(void)
+{
+    (void)kdpc__abandoned_run();
 }
 
 kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t deadline_ns)
@@ -356,9 +366,11 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
         watched = kdpc__hostwatch_add(&m->watch) == 0;
     }
     kdpc__altstack_push();
+    kdpc__host_exit_arm(abandoned_at_exit);
     kdpc__fiber_host(&m->host_ctx);
     host_enter(m, first);
     kdpc__fiber_host_done();
+    kdpc__host_exit_disarm();
     if (watched)
         kdpc__hostwatch_remove(&m->watch);
     if (atomic_load(&m->halted))
@@ -385,25 +397,21 @@ void kdpc__machine_reset(kdpc_machine *m, uint64_t seed)
         t = next;
     }
     free(m->deadlock_report);
-    /* Everything as kdpc__machine_alloc leaves it, except what the native API's bookkeeping
-     * and the host objects hold (the caller drives the machine, so api_runs is its own). */
+    /* Everything as kdpc__machine_alloc leaves it, except the tail from mu on (host objects
+     * and the native API's bookkeeping: a destroy on another host thread may be waiting). Under
+     * mu: kdpc_line_assert may come from another host thread. */
     kdpc_config cfg = m->cfg;
     cfg.seed = seed;
     kdpc__cpu *cpus = m->cpus;
-    kdpc__mutex mu = m->mu;
-    kdpc__cond run_cv = m->run_cv;
-    unsigned api_runs = m->api_runs;
-    bool destroying = m->destroying;
-    memset(m, 0, sizeof(*m));
+    kdpc__mutex_lock(&m->mu);
+    memset(m, 0, offsetof(kdpc_machine, mu));
     memset(cpus, 0, cfg.cpus * sizeof(*cpus));
     m->cfg = cfg;
     m->ncpu = cfg.cpus;
     m->cpus = cpus;
-    m->mu = mu;
-    m->run_cv = run_cv;
-    m->api_runs = api_runs;
-    m->destroying = destroying;
+    m->dead = false;
     init_fields(m);
+    kdpc__mutex_unlock(&m->mu);
 }
 
 void kdpc__machine_free(kdpc_machine *m)

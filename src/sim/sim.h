@@ -144,6 +144,9 @@ typedef struct kdpc__hooks {
     /* The run is about to end on a limit (KDPC_TIMEOUT): write what is still alive into
      * m->end_report. */
     void (*timeout)(kdpc_machine *m);
+    /* A jump left the run from simulated code (kdpc__abandoned_run): the machine layer is
+     * cleaned up and halted; end the native call that ran it. On the host context. */
+    void (*abandoned)(kdpc_machine *m);
     /* An event of the machine layer (KDPC_EV_CPU_SWITCH, _THREAD_*, _LINE_*) for the trace. */
     void (*event)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
                   uint64_t arg);
@@ -180,20 +183,15 @@ struct kdpc_machine {
     kdpc__thread *zombie;                  /* B: finished; its fiber is freed by the next context */
 
     /* baton and run control */
-    kdpc__fiber host_ctx;   /* B: the context of the host thread running the machine */
-    kdpc__thread *baton;    /* B: the running simulated thread (NULL: the host context) */
-    bool run_done;          /* B */
-    kdpc_status run_result; /* B */
-    atomic_bool halted;     /* set once by a bug check */
-    bool shutdown;          /* B: destroy in progress: every context unwinds */
-    kdpc__hostwatch watch;  /* the host-time watchdog's view of the run */
-    uint64_t watch_steps;   /* watchdog thread: the step count it last saw */
-    unsigned watch_idle_ms; /* watchdog thread: host time that count has not moved */
-    kdpc__mutex mu;
-    kdpc__cond run_cv;       /* M: kdpc_machine_destroy waits here for api_runs to end */
-    bool dead;               /* M: deadlocked; no further runs */
-    bool destroying;         /* M: kdpc_machine_destroy waits for api_runs to end */
-    unsigned api_runs;       /* M: native calls driving the machine (run, shutdown) */
+    kdpc__fiber host_ctx;    /* B: the context of the host thread running the machine */
+    kdpc__thread *baton;     /* B: the running simulated thread (NULL: the host context) */
+    bool run_done;           /* B */
+    kdpc_status run_result;  /* B */
+    atomic_bool halted;      /* set once by a bug check */
+    bool shutdown;           /* B: destroy in progress: every context unwinds */
+    kdpc__hostwatch watch;   /* the host-time watchdog's view of the run */
+    uint64_t watch_steps;    /* watchdog thread: the step count it last saw */
+    unsigned watch_idle_ms;  /* watchdog thread: host time that count has not moved */
     kdpc_status last_status; /* what the last run returned */
 
     /* interrupt lines */
@@ -216,6 +214,14 @@ struct kdpc_machine {
     void *ke;    /* WDM layer */
     void *ver;   /* verifier */
     void *trace; /* trace */
+
+    /* Last, and kept by kdpc__machine_reset (which clears everything above mu): host objects
+     * another host thread may be waiting on, and the native API's bookkeeping. */
+    kdpc__mutex mu;
+    kdpc__cond run_cv; /* M: kdpc_machine_destroy waits here for api_runs to end */
+    bool dead;         /* M: deadlocked; no further runs */
+    bool destroying;   /* M: kdpc_machine_destroy waits for api_runs to end */
+    unsigned api_runs; /* M: native calls driving the machine (run, shutdown, reset) */
 };
 
 /* machine.c */
@@ -227,13 +233,17 @@ struct kdpc_machine {
 #endif
 extern _Thread_local kdpc__thread *kdpc__tls_self KDPC_TLS_MODEL;
 /* The running simulated thread, NULL on the host context. Code outside machine.c reads it only
- * through here (see KDPC_SANITIZED in platform.h). */
-#if defined(KDPC_SANITIZED)
+ * through here (see KDPC_TLS_ASM in platform.h). */
+#if defined(KDPC_TLS_OUTLINE)
 kdpc__thread *kdpc__self(void);
 #else
 static inline kdpc__thread *kdpc__self(void)
 {
-    return kdpc__tls_self;
+    uintptr_t off;
+    kdpc__thread *t;
+    __asm__ volatile("movq kdpc__tls_self@gottpoff(%%rip), %0" : "=r"(off));
+    __asm__ volatile("movq %%fs:(%1), %0" : "=r"(t) : "r"(off) : "memory");
+    return t;
 }
 #endif
 kdpc_machine *kdpc__machine_alloc(const kdpc_config *cfg, int *err);

@@ -288,7 +288,7 @@ static bool model_take(model *md, size_t len, size_t align, size_t *off)
 /* The model's free runs must be the tree's ranges, in order. */
 static void compare(const model *md, const kdpc__freespace *fs)
 {
-    size_t f = 0, off, len, runs = 0, bytes = 0;
+    size_t f = 0, off = 0, len = 0, runs = 0, bytes = 0;
     for (size_t i = 0; i < MODEL_GRANULES;) {
         if (md->used[i]) {
             i++;

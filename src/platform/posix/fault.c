@@ -142,11 +142,24 @@ static bool in_region(uintptr_t addr, bool write, uintptr_t ip)
     return false;
 }
 
+static void on_fault(int sig, siginfo_t *si, void *uctx);
+
+/* True when @sa is kdpc's handler, whatever flags it was (re)installed with: a framework that
+ * saves and restores handlers with signal() drops SA_SIGINFO. */
+static bool is_ours(const struct sigaction *sa)
+{
+    /* sa_handler and sa_sigaction share storage: compare the bytes with on_fault's */
+    void (*mine)(int, siginfo_t *, void *) = on_fault;
+    return memcmp(&sa->sa_sigaction, &mine, sizeof(mine)) == 0;
+}
+
 /* Hand the signal to the handler that was installed before kdpc's. */
 static void chain(int sig, siginfo_t *si, void *uctx)
 {
     struct sigaction *prev = previous_of(sig);
-    if (prev != NULL && (prev->sa_flags & SA_SIGINFO)) {
+    if (prev != NULL && is_ours(prev)) {
+        prev = NULL; /* never ourselves: that would recurse */
+    } else if (prev != NULL && (prev->sa_flags & SA_SIGINFO)) {
         if (prev->sa_sigaction != NULL) {
             prev->sa_sigaction(sig, si, uctx);
             return;
@@ -217,6 +230,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
 
 int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void *ctx)
 {
+    kdpc__host_busy_enter(); /* no jump out while mu is held */
     pthread_mutex_lock(&mu);
     int slot = -1;
     int base = 0;
@@ -246,6 +260,7 @@ int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void 
         base += CHUNK;
     }
     pthread_mutex_unlock(&mu);
+    kdpc__host_busy_leave();
     return slot;
 }
 
@@ -253,6 +268,7 @@ void kdpc__fault_region_remove(int slot)
 {
     if (slot < 0)
         return;
+    kdpc__host_busy_enter(); /* no jump out while mu is held */
     pthread_mutex_lock(&mu);
     chunk *c = &first_chunk;
     for (int k = slot / CHUNK; k > 0 && c != NULL; k--)
@@ -263,6 +279,7 @@ void kdpc__fault_region_remove(int slot)
         atomic_store(&r->hi, 0);
     }
     pthread_mutex_unlock(&mu);
+    kdpc__host_busy_leave();
 }
 
 void kdpc__crash_handler_set(kdpc__crash_fn *fn)
@@ -274,6 +291,7 @@ void kdpc__crash_handler_set(kdpc__crash_fn *fn)
  * framework may have put its own in place since), remembering what was there. */
 void kdpc__fault_enable(void)
 {
+    kdpc__host_busy_enter(); /* no jump out while mu is held */
     pthread_mutex_lock(&mu);
     if (users++ == 0) {
         struct sigaction sa;
@@ -283,18 +301,27 @@ void kdpc__fault_enable(void)
         sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
         /* Frameworks replace the crash handlers as a set (CMocka around each test): when
-         * SIGSEGV's is still ours, so are the others, and one system call is enough. */
+         * SIGSEGV's is still ours as installed, so are the others, and one system call is
+         * enough. Divergence: a test that replaces only another crash signal's handler while
+         * SIGSEGV's stays kdpc's keeps it for that signal. */
         struct sigaction cur;
-        bool ours = sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
-                    cur.sa_sigaction == on_fault;
-        for (size_t i = 0; i < NSIG_CRASH && !ours; i++) {
-            if (sigaction(crash_signals[i], NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
-                cur.sa_sigaction == on_fault)
-                continue; /* still ours: previous[i] is still what was there before */
+        bool intact = sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+                      cur.sa_sigaction == on_fault && (cur.sa_flags & SA_ONSTACK);
+        for (size_t i = 0; i < NSIG_CRASH && !intact; i++) {
+            if (sigaction(crash_signals[i], NULL, &cur) != 0)
+                continue;
+            if (is_ours(&cur)) {
+                /* still ours (maybe restored with other flags): previous[i] is still what was
+                 * there before kdpc; put the flags right */
+                if ((cur.sa_flags & (SA_SIGINFO | SA_ONSTACK)) != (SA_SIGINFO | SA_ONSTACK))
+                    sigaction(crash_signals[i], &sa, NULL);
+                continue;
+            }
             sigaction(crash_signals[i], &sa, &previous[i]);
         }
     }
     pthread_mutex_unlock(&mu);
+    kdpc__host_busy_leave();
 }
 
 /* The last user is gone. The handlers stay: every crash that is not simulated code's goes to
@@ -302,8 +329,10 @@ void kdpc__fault_enable(void)
  * does not pay seven system calls to install them again. */
 void kdpc__fault_disable(void)
 {
+    kdpc__host_busy_enter(); /* no jump out while mu is held */
     pthread_mutex_lock(&mu);
     if (users > 0)
         users--;
     pthread_mutex_unlock(&mu);
+    kdpc__host_busy_leave();
 }

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -59,7 +60,8 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 #if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
+#if __has_include(<valgrind/valgrind.h>) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #define KDPC_VALGRIND 1
 #endif
@@ -97,243 +99,113 @@ void kdpc__fiber_swap(void **save_sp, void *load_sp);
 void kdpc__fiber_start(void);
 
 #if defined(__x86_64__)
+#if defined(__APPLE__)
+#define KDPC_FN_BEGIN(name) ".globl " KDPC_SYM(name) "\n.p2align 4\n" KDPC_SYM(name) ":\n"
+#define KDPC_FN_END(name)   ""
+#else
+#define KDPC_FN_BEGIN(name)                                                                        \
+    ".globl " #name "\n.type " #name ",@function\n.hidden " #name "\n.p2align 4\n" #name ":\n"
+#define KDPC_FN_END(name) ".size " #name ",.-" #name "\n"
+#endif
+/* clang-format off */
 /* Frame, from the saved stack pointer up: MXCSR and x87 control word (8 bytes), r15, r14,
- * r13, r12, rbx, rbp, return address. */
-__asm__(
-    ".text\n"
-    ".globl " KDPC_SYM(
-        kdpc__fiber_swap) "\n"
-#if !defined(__APPLE__)
-                          ".type " KDPC_SYM(
-                              kdpc__fiber_swap) ",@function\n"
-                                                ".hidden " KDPC_SYM(
-                                                    kdpc__fiber_swap) "\n"
-#endif
-                                                                      ".p2align 4\n" KDPC_SYM(kdpc__fiber_swap) ":\n"
-                                                                                                                "  pushq %rbp\n"
-                                                                                                                "  pushq %rbx\n"
-                                                                                                                "  pushq %r12\n"
-                                                                                                                "  pushq %r13\n"
-                                                                                                                "  pushq %r14\n"
-                                                                                                                "  pushq %r15\n"
-                                                                                                                "  subq $8, %rsp\n"
-                                                                                                                "  stmxcsr (%rsp)\n"
-                                                                                                                "  fnstcw 4(%rsp)\n"
-                                                                                                                "  movq %rsp, (%rdi)\n"
-                                                                                                                "  movq %rsi, %rsp\n"
-                                                                                                                "  ldmxcsr (%rsp)\n"
-                                                                                                                "  fldcw 4(%rsp)\n"
-                                                                                                                "  addq $8, %rsp\n"
-                                                                                                                "  popq %r15\n"
-                                                                                                                "  popq %r14\n"
-                                                                                                                "  popq %r13\n"
-                                                                                                                "  popq %r12\n"
-                                                                                                                "  popq %rbx\n"
-                                                                                                                "  popq %rbp\n"
-                                                                                                                "  ret\n"
-#if !defined(__APPLE__)
-                                                                                                                ".size " KDPC_SYM(kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
-#endif
-                                                                                                                                                                                     ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
-#if !defined(__APPLE__)
-                                                                                                                                                                                                                           ".type " KDPC_SYM(kdpc__fiber_start) ",@function\n"
-                                                                                                                                                                                                                                                                ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
-#endif
-                                                                                                                                                                                                                                                                                                       ".p2align 4\n" KDPC_SYM(
-                                                                                                                                                                                                                                                                                                           kdpc__fiber_start) ":\n"
-                                                                                                                                                                                                                                                                                                                              "  movq %r12, %rdi\n"
-                                                                                                                                                                                                                                                                                                                              "  andq $-16, %rsp\n"
-                                                                                                                                                                                                                                                                                                                              "  call " KDPC_SYM(
-                                                                                                                                                                                                                                                                                                                                  fiber_entry_c) "\n"
-                                                                                                                                                                                                                                                                                                                                                 "  ud2\n"
-#if !defined(__APPLE__)
-                                                                                                                                                                                                                                                                                                                                                 ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(
-                                                                                                                                                                                                                                                                                                                                                     kdpc__fiber_start) "\n"
-#endif
-);
+ * r13, r12, rbx, rbp, return address. The start stub is the bottom of a fiber's stack for an
+ * unwinder (rip undefined). */
+__asm__(".text\n"
+        KDPC_FN_BEGIN(kdpc__fiber_swap)
+        "  pushq %rbp\n"
+        "  pushq %rbx\n"
+        "  pushq %r12\n"
+        "  pushq %r13\n"
+        "  pushq %r14\n"
+        "  pushq %r15\n"
+        "  subq $8, %rsp\n"
+        "  stmxcsr (%rsp)\n"
+        "  fnstcw 4(%rsp)\n"
+        "  movq %rsp, (%rdi)\n"
+        "  movq %rsi, %rsp\n"
+        "  ldmxcsr (%rsp)\n"
+        "  fldcw 4(%rsp)\n"
+        "  addq $8, %rsp\n"
+        "  popq %r15\n"
+        "  popq %r14\n"
+        "  popq %r13\n"
+        "  popq %r12\n"
+        "  popq %rbx\n"
+        "  popq %rbp\n"
+        "  ret\n"
+        KDPC_FN_END(kdpc__fiber_swap)
+        KDPC_FN_BEGIN(kdpc__fiber_start)
+        "  .cfi_startproc\n"
+        "  .cfi_undefined rip\n"
+        "  movq %r12, %rdi\n"
+        "  andq $-16, %rsp\n"
+        "  call " KDPC_SYM(kdpc__fiber_entry_c) "\n"
+        "  ud2\n"
+        "  .cfi_endproc\n"
+        KDPC_FN_END(kdpc__fiber_start));
+/* clang-format on */
 #define FRAME_WORDS 7 /* control words, r15..rbp; then the return address */
 #elif defined(__aarch64__)
+#if defined(__APPLE__)
+#define KDPC_FN_BEGIN(name) ".globl " KDPC_SYM(name) "\n.p2align 4\n" KDPC_SYM(name) ":\n"
+#define KDPC_FN_END(name)   ""
+#else
+#define KDPC_FN_BEGIN(name)                                                                        \
+    ".globl " #name "\n.type " #name ",%function\n.hidden " #name "\n.p2align 4\n" #name ":\n"
+#define KDPC_FN_END(name) ".size " #name ",.-" #name "\n"
+#endif
+/* clang-format off */
 /* Frame (176 bytes): x19..x28, x29, x30 (the return address), d8..d15, FPCR. */
-__asm__(
-    ".text\n"
-    ".globl " KDPC_SYM(
-        kdpc__fiber_swap) "\n"
-#if !defined(__APPLE__)
-                          ".type " KDPC_SYM(
-                              kdpc__fiber_swap) ",%function\n"
-                                                ".hidden " KDPC_SYM(
-                                                    kdpc__fiber_swap) "\n"
-#endif
-                                                                      ".p2align 4\n" KDPC_SYM(
-                                                                          kdpc__fiber_swap) ":\n"
-                                                                                            "  sub "
-                                                                                            "sp, "
-                                                                                            "sp, "
-                                                                                            "#176\n"
-                                                                                            "  stp "
-                                                                                            "x19, "
-                                                                                            "x20, "
-                                                                                            "[sp, "
-                                                                                            "#0]\n"
-                                                                                            "  stp "
-                                                                                            "x21, "
-                                                                                            "x22, "
-                                                                                            "[sp, "
-                                                                                            "#16]\n"
-                                                                                            "  stp "
-                                                                                            "x23, "
-                                                                                            "x24, "
-                                                                                            "[sp, "
-                                                                                            "#32]\n"
-                                                                                            "  stp "
-                                                                                            "x25, "
-                                                                                            "x26, "
-                                                                                            "[sp, "
-                                                                                            "#48]\n"
-                                                                                            "  stp "
-                                                                                            "x27, "
-                                                                                            "x28, "
-                                                                                            "[sp, "
-                                                                                            "#64]\n"
-                                                                                            "  stp "
-                                                                                            "x29, "
-                                                                                            "x30, "
-                                                                                            "[sp, "
-                                                                                            "#80]\n"
-                                                                                            "  stp "
-                                                                                            "d8, "
-                                                                                            "d9, "
-                                                                                            "[sp, "
-                                                                                            "#96]\n"
-                                                                                            "  stp "
-                                                                                            "d10, "
-                                                                                            "d11, "
-                                                                                            "[sp, "
-                                                                                            "#112]"
-                                                                                            "\n"
-                                                                                            "  stp "
-                                                                                            "d12, "
-                                                                                            "d13, "
-                                                                                            "[sp, "
-                                                                                            "#128]"
-                                                                                            "\n"
-                                                                                            "  stp "
-                                                                                            "d14, "
-                                                                                            "d15, "
-                                                                                            "[sp, "
-                                                                                            "#144]"
-                                                                                            "\n"
-                                                                                            "  mrs "
-                                                                                            "x9, "
-                                                                                            "fpcr\n"
-                                                                                            "  str "
-                                                                                            "x9, "
-                                                                                            "[sp, "
-                                                                                            "#160]"
-                                                                                            "\n"
-                                                                                            "  mov "
-                                                                                            "x9, "
-                                                                                            "sp\n"
-                                                                                            "  str "
-                                                                                            "x9, "
-                                                                                            "[x0]\n"
-                                                                                            "  mov "
-                                                                                            "sp, "
-                                                                                            "x1\n"
-                                                                                            "  ldp "
-                                                                                            "x19, "
-                                                                                            "x20, "
-                                                                                            "[sp, "
-                                                                                            "#0]\n"
-                                                                                            "  ldp "
-                                                                                            "x21, "
-                                                                                            "x22, "
-                                                                                            "[sp, "
-                                                                                            "#16]\n"
-                                                                                            "  ldp "
-                                                                                            "x23, "
-                                                                                            "x24, "
-                                                                                            "[sp, "
-                                                                                            "#32]\n"
-                                                                                            "  ldp "
-                                                                                            "x25, "
-                                                                                            "x26, "
-                                                                                            "[sp, "
-                                                                                            "#48]\n"
-                                                                                            "  ldp "
-                                                                                            "x27, "
-                                                                                            "x28, "
-                                                                                            "[sp, "
-                                                                                            "#64]\n"
-                                                                                            "  ldp "
-                                                                                            "x29, "
-                                                                                            "x30, "
-                                                                                            "[sp, "
-                                                                                            "#80]\n"
-                                                                                            "  ldp "
-                                                                                            "d8, "
-                                                                                            "d9, "
-                                                                                            "[sp, "
-                                                                                            "#96]\n"
-                                                                                            "  ldp "
-                                                                                            "d10, "
-                                                                                            "d11, "
-                                                                                            "[sp, "
-                                                                                            "#112]"
-                                                                                            "\n"
-                                                                                            "  ldp "
-                                                                                            "d12, "
-                                                                                            "d13, "
-                                                                                            "[sp, "
-                                                                                            "#128]"
-                                                                                            "\n"
-                                                                                            "  ldp "
-                                                                                            "d14, "
-                                                                                            "d15, "
-                                                                                            "[sp, "
-                                                                                            "#144]"
-                                                                                            "\n"
-                                                                                            "  ldr "
-                                                                                            "x9, "
-                                                                                            "[sp, "
-                                                                                            "#160]"
-                                                                                            "\n"
-                                                                                            "  msr "
-                                                                                            "fpcr, "
-                                                                                            "x9\n"
-                                                                                            "  add "
-                                                                                            "sp, "
-                                                                                            "sp, "
-                                                                                            "#176\n"
-                                                                                            "  "
-                                                                                            "ret\n"
-#if !defined(__APPLE__)
-                                                                                            ".size"
-                                                                                            " " KDPC_SYM(
-                                                                                                kdpc__fiber_swap) ",.-" KDPC_SYM(kdpc__fiber_swap) "\n"
-#endif
-                                                                                                                                                   ".globl " KDPC_SYM(kdpc__fiber_start) "\n"
-#if !defined(__APPLE__)
-                                                                                                                                                                                         ".type " KDPC_SYM(kdpc__fiber_start) ",%function\n"
-                                                                                                                                                                                                                              ".hidden " KDPC_SYM(kdpc__fiber_start) "\n"
-#endif
-                                                                                                                                                                                                                                                                     ".p2align 4\n" KDPC_SYM(kdpc__fiber_start) ":\n"
-                                                                                                                                                                                                                                                                                                                "  mov x0, x19\n"
-                                                                                                                                                                                                                                                                                                                "  mov x29, #0\n"
-                                                                                                                                                                                                                                                                                                                "  bl " KDPC_SYM(
-                                                                                                                                                                                                                                                                                                                    fiber_entry_c) "\n"
-                                                                                                                                                                                                                                                                                                                                   "  brk #0\n"
-#if !defined(__APPLE__)
-                                                                                                                                                                                                                                                                                                                                   ".size " KDPC_SYM(kdpc__fiber_start) ",.-" KDPC_SYM(
-                                                                                                                                                                                                                                                                                                                                       kdpc__fiber_start) "\n"
-#endif
-);
+__asm__(".text\n"
+        KDPC_FN_BEGIN(kdpc__fiber_swap)
+        "  sub sp, sp, #176\n"
+        "  stp x19, x20, [sp, #0]\n"
+        "  stp x21, x22, [sp, #16]\n"
+        "  stp x23, x24, [sp, #32]\n"
+        "  stp x25, x26, [sp, #48]\n"
+        "  stp x27, x28, [sp, #64]\n"
+        "  stp x29, x30, [sp, #80]\n"
+        "  stp d8, d9, [sp, #96]\n"
+        "  stp d10, d11, [sp, #112]\n"
+        "  stp d12, d13, [sp, #128]\n"
+        "  stp d14, d15, [sp, #144]\n"
+        "  mrs x9, fpcr\n"
+        "  str x9, [sp, #160]\n"
+        "  mov x9, sp\n"
+        "  str x9, [x0]\n"
+        "  mov sp, x1\n"
+        "  ldp x19, x20, [sp, #0]\n"
+        "  ldp x21, x22, [sp, #16]\n"
+        "  ldp x23, x24, [sp, #32]\n"
+        "  ldp x25, x26, [sp, #48]\n"
+        "  ldp x27, x28, [sp, #64]\n"
+        "  ldp x29, x30, [sp, #80]\n"
+        "  ldp d8, d9, [sp, #96]\n"
+        "  ldp d10, d11, [sp, #112]\n"
+        "  ldp d12, d13, [sp, #128]\n"
+        "  ldp d14, d15, [sp, #144]\n"
+        "  ldr x9, [sp, #160]\n"
+        "  msr fpcr, x9\n"
+        "  add sp, sp, #176\n"
+        "  ret\n"
+        KDPC_FN_END(kdpc__fiber_swap)
+        KDPC_FN_BEGIN(kdpc__fiber_start)
+        "  .cfi_startproc\n"
+        "  .cfi_undefined x30\n"
+        "  mov x0, x19\n"
+        "  mov x29, #0\n"
+        "  bl " KDPC_SYM(kdpc__fiber_entry_c) "\n"
+        "  brk #0\n"
+        "  .cfi_endproc\n"
+        KDPC_FN_END(kdpc__fiber_start));
+/* clang-format on */
 #define FRAME_WORDS 22 /* 176 bytes */
 #endif
 
 /* Called by the start stub (not static: the assembly names it). */
-void fiber_entry_c(kdpc__fiber *f);
-void fiber_entry_c(kdpc__fiber *f)
+__attribute__((visibility("hidden"))) void kdpc__fiber_entry_c(kdpc__fiber *f);
+void kdpc__fiber_entry_c(kdpc__fiber *f)
 {
     fiber_entry(f);
 }
@@ -399,6 +271,7 @@ static size_t page_size(void)
 static void *stack_get(size_t total)
 {
     void *map = NULL;
+    kdpc__host_busy_enter(); /* no jump out while the cache is locked */
     pthread_mutex_lock(&cache_mu);
     for (unsigned i = cache_n; i-- > 0;) {
         if (cache[i].size == total) {
@@ -408,6 +281,7 @@ static void *stack_get(size_t total)
         }
     }
     pthread_mutex_unlock(&cache_mu);
+    kdpc__host_busy_leave();
     if (map != NULL)
         return map;
     map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -420,35 +294,23 @@ static void *stack_get(size_t total)
     return map;
 }
 
-static bool all_zero(const unsigned char *p, size_t n)
+/* Make the stack [p, p + n) (page-aligned) read as a new one: the top TOP_PAGES pages, where
+ * every fiber's first frames live, are cleared in place; the rest goes back to the host, so a
+ * page a fiber touched below them comes back as a zero page at its next touch (one system call;
+ * looking for the touched pages first would cost as much). False when the host refuses. */
+#define TOP_PAGES 2u
+static bool stack_clear(unsigned char *p, size_t n, bool ran)
 {
-    const uint64_t *w = (const uint64_t *)(const void *)p;
-    uint64_t acc = 0;
-    for (size_t i = 0; i < n / 8u; i++)
-        acc |= w[i];
-    return acc == 0;
+    size_t top = (size_t)TOP_PAGES * page_size();
+    if (top > n)
+        top = n;
+    memset(p + n - top, 0, top);
+    if (!ran)
+        return true; /* only prepare() wrote, at the very top */
+    return n == top || madvise(p, n - top, MADV_DONTNEED) == 0;
 }
 
-/* Zero what the fibers on the stack [p, p + n) (page-aligned) wrote. A stack is used from the
- * top down, so pages are cleared from the top until one is all zero, or one whose lowest bytes
- * are zero (the stack did not go below it). No system call, and no untouched page is read (a
- * read would map it). Divergence from a new stack: under a page that a frame left all zero, or
- * whose lowest 256 bytes it left zero, an older deeper use is not cleared. */
-static void stack_clear(unsigned char *p, size_t n)
-{
-    size_t pg = page_size();
-    for (size_t off = n; off >= pg; off -= pg) {
-        unsigned char *page = p + off - pg;
-        if (all_zero(page, pg))
-            break;
-        bool deeper = !all_zero(page, 256);
-        memset(page, 0, pg);
-        if (!deeper)
-            break;
-    }
-}
-
-static void stack_put(void *map, size_t total)
+static void stack_put(void *map, size_t total, bool ran)
 {
 #if defined(KDPC_ASAN)
     /* Frames that never returned (a fiber unwound by a jump) leave poisoned redzones. */
@@ -457,7 +319,15 @@ static void stack_put(void *map, size_t total)
     /* A reused stack must read as a new one does (zeroes): what the last fiber left there would
      * otherwise reach the next one's uninitialised variables and objects, and a run would
      * depend on the machines before it (a seed replayed in a new process would differ). */
-    stack_clear((unsigned char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD);
+#if defined(KDPC_VALGRIND)
+    /* Valgrind took the stack below the last fiber's stack pointer for dead frames. */
+    VALGRIND_MAKE_MEM_DEFINED((char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD);
+#endif
+    if (!stack_clear((unsigned char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD, ran)) {
+        munmap(map, total);
+        return;
+    }
+    kdpc__host_busy_enter();
     pthread_mutex_lock(&cache_mu);
     if (cache_n < CACHE_MAX) {
         cache[cache_n].map = map;
@@ -466,6 +336,7 @@ static void stack_put(void *map, size_t total)
         map = NULL;
     }
     pthread_mutex_unlock(&cache_mu);
+    kdpc__host_busy_leave();
     if (map != NULL)
         munmap(map, total);
 }
@@ -494,7 +365,7 @@ int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t sta
     ucontext_t *uc = calloc(1, sizeof(*uc));
     if (uc == NULL || getcontext(uc) != 0) {
         free(uc);
-        stack_put(map, total);
+        stack_put(map, total, true);
         f->map = NULL;
         return ENOMEM;
     }
@@ -533,7 +404,7 @@ void kdpc__fiber_destroy(kdpc__fiber *f)
     free(f->uc);
     f->uc = NULL;
 #endif
-    stack_put(f->map, f->map_size);
+    stack_put(f->map, f->map_size, f->entered);
     f->map = NULL;
 }
 
@@ -580,7 +451,7 @@ void kdpc__fiber_host_done(void)
 #if defined(KDPC_ASAN)
 /* After a switch into f: tell ASan, and learn the host stack's bounds from the switch that left
  * it (the host's bounds are needed to switch back to it). */
-/* noinline: it reads a thread-local variable after a switch (see KDPC_SANITIZED). */
+/* noinline: it reads a thread-local variable after a switch (see KDPC_TLS_ASM). */
 __attribute__((noinline)) static void asan_arrived(kdpc__fiber *f)
 {
     const void *bottom = NULL;
@@ -604,6 +475,7 @@ static void asan_leaving(kdpc__fiber *from, kdpc__fiber *to, bool dying)
 
 static void fiber_entry(kdpc__fiber *f)
 {
+    f->entered = true;
 #if defined(KDPC_ASAN)
     asan_arrived(f);
 #endif
@@ -739,6 +611,36 @@ void kdpc__fiber_call_roomy(void (*fn)(void *), void *arg)
     kdpc__fiber_switch(cur, &s->fiber);
 }
 
+/* ---- the end of a host thread in the middle of a run ----------------------------------------- */
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static void (*_Atomic exit_fn)(void);
+
+static void exit_dtor(void *p)
+{
+    (void)p;
+    void (*fn)(void) = atomic_load(&exit_fn);
+    if (fn != NULL)
+        fn();
+}
+
+static void exit_key_make(void)
+{
+    (void)pthread_key_create(&exit_key, exit_dtor);
+}
+
+void kdpc__host_exit_arm(void (*fn)(void))
+{
+    atomic_store(&exit_fn, fn);
+    (void)pthread_once(&exit_once, exit_key_make);
+    (void)pthread_setspecific(exit_key, (void *)1);
+}
+
+void kdpc__host_exit_disarm(void)
+{
+    (void)pthread_setspecific(exit_key, NULL);
+}
+
 /* ---- alternate signal stack ---------------------------------------------------------------- */
 /* Room for kdpc's handler and for the handler it chains to (a sanitizer's report needs more
  * than SIGSTKSZ); pages are only touched when used. */
@@ -798,11 +700,6 @@ void kdpc__altstack_pop(void)
     /* Replacing none, ours stays: the next run finds it and makes no further system call. */
     if (alt_installed && !(alt_old.ss_flags & SS_DISABLE)) {
         stack_t old = alt_old;
-        if (old.ss_flags & SS_DISABLE) {
-            old.ss_sp = NULL;
-            old.ss_size = 0;
-            old.ss_flags = SS_DISABLE;
-        }
         (void)sigaltstack(&old, NULL);
         alt_installed = false;
     }

@@ -29,7 +29,7 @@ void kdpc__mutex_destroy(kdpc__mutex *mu)
 
 _Thread_local unsigned kdpc__host_busy;
 
-#if defined(KDPC_SANITIZED)
+#if defined(KDPC_TLS_OUTLINE)
 void kdpc__host_busy_enter(void)
 {
     __atomic_store_n(&kdpc__host_busy, __atomic_load_n(&kdpc__host_busy, __ATOMIC_RELAXED) + 1u,

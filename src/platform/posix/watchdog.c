@@ -23,12 +23,38 @@
 _Static_assert(sizeof(pthread_t) <= sizeof(uint64_t), "pthread_t does not fit");
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t cv;
+static pthread_once_t cv_once = PTHREAD_ONCE_INIT;
+static clockid_t cv_clock = CLOCK_REALTIME;
 static kdpc__hostwatch *watches; /* mu */
 static bool started;             /* mu: the thread runs */
 static bool stopping;            /* mu: exit in progress */
 static bool asleep;              /* mu: the thread waits without a timeout (nothing to watch) */
 static pthread_t dog;
+
+/* The periods are measured on the monotonic clock where the host lets a condition variable
+ * use it (a wall-clock step must not make a hang look shorter or longer). */
+static void cv_make(void)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+#if defined(__linux__)
+    if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) == 0)
+        cv_clock = CLOCK_MONOTONIC;
+#endif
+    pthread_cond_init(&cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+/* A child of fork() has no watchdog thread (only the forking thread survives) and no runs. */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&mu, NULL);
+    cv_make();
+    watches = NULL;
+    started = false;
+    asleep = false;
+}
 
 static void *dog_main(void *arg)
 {
@@ -47,7 +73,7 @@ static void *dog_main(void *arg)
             continue;
         }
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(cv_clock, &ts);
         ts.tv_nsec += (long)KDPC_WATCH_PERIOD_MS * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -74,6 +100,7 @@ static void dog_stop(void)
 
 int kdpc__hostwatch_add(kdpc__hostwatch *w)
 {
+    (void)pthread_once(&cv_once, cv_make);
     pthread_t self = pthread_self();
     w->host = 0;
     memcpy(&w->host, &self, sizeof(self));
@@ -94,7 +121,12 @@ int kdpc__hostwatch_add(kdpc__hostwatch *w)
             return rc;
         }
         started = true;
-        atexit(dog_stop);
+        static bool hooked;
+        if (!hooked) {
+            hooked = true;
+            atexit(dog_stop);
+            (void)pthread_atfork(NULL, NULL, after_fork_child);
+        }
     }
     w->next = watches;
     watches = w;
