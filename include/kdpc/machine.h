@@ -55,7 +55,8 @@ typedef struct kdpc_config {
                                             interrupt waits one more point (default 500) */
     size_t trace_capacity;             /**< trace events kept (ring); 0 keeps none (default 0) */
     FILE *log;                         /**< bug check reports; default stderr; NULL: silent */
-    size_t thread_stack_size;          /**< host stack per simulated thread (default 1 MiB) */
+    size_t thread_stack_size;          /**< stack per simulated thread, with 64 KiB of guard
+                                            pages below it (default 1 MiB, at least 64 KiB) */
     int64_t boot_system_time;          /**< KeQuerySystemTime at virtual time 0, in 100 ns
                                             units since 1601 (default 2026-01-01 00:00 UTC) */
     unsigned critical_workers;         /**< threads of the CriticalWorkQueue pool (default 5) */
@@ -73,7 +74,8 @@ typedef struct kdpc_config {
                                      points ends with KDPC_TIMEOUT (default 20,000,000: a few
                                      seconds of host time; 0: no limit) */
     unsigned host_hang_ms; /**< simulated code that passes no interleaving point for this much
-                                HOST time (a driver loop that never calls the kernel) ends the
+                                HOST time (a driver loop that never calls the kernel, or a host
+                                blocking call such as sleep()) ends the
                                 run: dpc.watchdog (0x133) in a DPC or ISR, else KDPC_TIMEOUT
                                 (default 5000; 0: never). The only limit measured in host time:
                                 it ends a hang, and replaying the seed hangs at the same place */
@@ -135,6 +137,10 @@ typedef void kdpc_entry_fn(void *ctx);
  * on CPU 0 and return once it has returned and the machine is quiescent (no
  * queued DPC, pending deliverable interrupt or live thread).
  * Thread: any host thread that is not a simulated thread; one run at a time.
+ * Every simulated thread and CPU of @m runs on the calling host thread (as a
+ * fiber, switched in user space); the next run may come from another host
+ * thread. A driver's host blocking call (sleep, a host mutex) therefore stops
+ * the whole machine until cfg.host_hang_ms ends the run.
  *
  * Every run ends. A crash of simulated code (a fault such as a NULL
  * dereference, abort(), an arithmetic trap, a stack overflow) is a bug check

@@ -46,9 +46,20 @@ static void cv_make(void)
     pthread_condattr_destroy(&a);
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define KDPC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KDPC_TSAN 1
+#endif
+#endif
+
+static bool forked; /* this process is a child of a fork() after the watchdog started */
+
 /* A child of fork() has no watchdog thread (only the forking thread survives) and no runs. */
 static void after_fork_child(void)
 {
+    forked = true;
     pthread_mutex_init(&mu, NULL);
     cv_make();
     watches = NULL;
@@ -109,6 +120,14 @@ int kdpc__hostwatch_add(kdpc__hostwatch *w)
         pthread_mutex_unlock(&mu);
         return ESHUTDOWN;
     }
+#if defined(KDPC_TSAN)
+    /* ThreadSanitizer stops a process that starts a thread after a multi-threaded fork: runs
+     * in such a child go without the host-time watchdog (the step and time limits stay). */
+    if (!started && forked) {
+        pthread_mutex_unlock(&mu);
+        return ENOTSUP;
+    }
+#endif
     if (!started) {
         /* The watchdog must not receive the signals it sends, nor any other. */
         sigset_t all, old;
