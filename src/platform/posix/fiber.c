@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * posix/fiber.c - user-level contexts (fibers) on guarded stacks, the
- * switch between them, and the alternate signal stack of a host thread that
- * runs them.
+ * posix/fiber.c - user-level contexts (fibers) on guarded stacks and the
+ * switch between them.
  *
  * DESIGN
  * A switch saves the callee-saved registers of the running context on its
@@ -16,10 +15,7 @@
  * into a start stub that calls fiber_entry(fiber) on that stack. fiber_entry
  * never returns: the fiber's function ends with kdpc__fiber_exit.
  *
- * Stacks are mmap'd with KDPC_STACK_GUARD bytes of inaccessible pages below
- * them. Released stacks are kept in a small process-wide cache and handed to
- * the next fiber of the same size, so creating a machine costs no system
- * call once a few have been made.
+ * Stacks come from posix/stack.c (guarded, cached, cleared for reuse).
  *
  * Sanitizers are told about every switch (ASan: start/finish_switch_fiber,
  * so it knows which stack is current and keeps its fake stacks apart; TSan:
@@ -37,35 +33,8 @@
 
 #include "platform/platform.h"
 
-/* ---- which sanitizers are on ------------------------------------------------------------ */
-#if defined(__SANITIZE_ADDRESS__)
-#define KDPC_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KDPC_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define KDPC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KDPC_TSAN 1
-#endif
-#endif
-#if defined(KDPC_ASAN)
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
-#endif
-#if defined(KDPC_TSAN)
-#include <sanitizer/tsan_interface.h>
-#endif
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>) && __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#include <valgrind/valgrind.h>
-#define KDPC_VALGRIND 1
-#endif
-#endif
+#include "platform/posix/sanitizer.h"
+#include "platform/posix/stack.h"
 
 /* ---- the switch --------------------------------------------------------------------------- */
 #if !defined(KDPC_FIBER_UCONTEXT) && !defined(__x86_64__) && !defined(__aarch64__)
@@ -250,109 +219,18 @@ static _Thread_local kdpc__fiber *cur_fiber TLS_IE;
 static _Thread_local kdpc__fiber *switched_from;
 #endif
 
-/* ---- stack cache -------------------------------------------------------------------------- */
-#define CACHE_MAX 160 /* every idle context of a 64-CPU machine, plus its threads */
-
-typedef struct cached_stack {
-    void *map;
-    size_t size;
-} cached_stack;
-
-static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static cached_stack cache[CACHE_MAX];
-static unsigned cache_n;
-
-static size_t page_size(void)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    return page > 0 ? (size_t)page : 4096u;
-}
-
-static void *stack_get(size_t total)
-{
-    void *map = NULL;
-    kdpc__host_busy_enter(); /* no jump out while the cache is locked */
-    pthread_mutex_lock(&cache_mu);
-    for (unsigned i = cache_n; i-- > 0;) {
-        if (cache[i].size == total) {
-            map = cache[i].map;
-            cache[i] = cache[--cache_n];
-            break;
-        }
-    }
-    pthread_mutex_unlock(&cache_mu);
-    kdpc__host_busy_leave();
-    if (map != NULL)
-        return map;
-    map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED)
-        return NULL;
-    if (mprotect(map, KDPC_STACK_GUARD, PROT_NONE) != 0) {
-        munmap(map, total);
-        return NULL;
-    }
-    return map;
-}
-
-/* Make the stack [p, p + n) (page-aligned) read as a new one: the top TOP_PAGES pages, where
- * every fiber's first frames live, are cleared in place; the rest goes back to the host, so a
- * page a fiber touched below them comes back as a zero page at its next touch (one system call;
- * looking for the touched pages first would cost as much). False when the host refuses. */
-#define TOP_PAGES 2u
-static bool stack_clear(unsigned char *p, size_t n, bool ran)
-{
-    size_t top = (size_t)TOP_PAGES * page_size();
-    if (top > n)
-        top = n;
-    memset(p + n - top, 0, top);
-    if (!ran)
-        return true; /* only prepare() wrote, at the very top */
-    return n == top || madvise(p, n - top, MADV_DONTNEED) == 0;
-}
-
-static void stack_put(void *map, size_t total, bool ran)
-{
-#if defined(KDPC_ASAN)
-    /* Frames that never returned (a fiber unwound by a jump) leave poisoned redzones. */
-    __asan_unpoison_memory_region((char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD);
-#endif
-    /* A reused stack must read as a new one does (zeroes): what the last fiber left there would
-     * otherwise reach the next one's uninitialised variables and objects, and a run would
-     * depend on the machines before it (a seed replayed in a new process would differ). */
-#if defined(KDPC_VALGRIND)
-    /* Valgrind took the stack below the last fiber's stack pointer for dead frames. */
-    VALGRIND_MAKE_MEM_DEFINED((char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD);
-#endif
-    if (!stack_clear((unsigned char *)map + KDPC_STACK_GUARD, total - KDPC_STACK_GUARD, ran)) {
-        munmap(map, total);
-        return;
-    }
-    kdpc__host_busy_enter();
-    pthread_mutex_lock(&cache_mu);
-    if (cache_n < CACHE_MAX) {
-        cache[cache_n].map = map;
-        cache[cache_n].size = total;
-        cache_n++;
-        map = NULL;
-    }
-    pthread_mutex_unlock(&cache_mu);
-    kdpc__host_busy_leave();
-    if (map != NULL)
-        munmap(map, total);
-}
-
 /* ---- fibers -------------------------------------------------------------------------------- */
 int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t stack_size)
 {
     memset(f, 0, sizeof(*f));
-    size_t pg = page_size();
+    size_t pg = kdpc__page_size();
     if (stack_size < ((size_t)64 << 10))
         stack_size = (size_t)64 << 10;
     if (stack_size > SIZE_MAX / 2)
         return EINVAL;
     stack_size = (stack_size + pg - 1) & ~(pg - 1);
     size_t total = stack_size + KDPC_STACK_GUARD;
-    void *map = stack_get(total);
+    void *map = kdpc__stack_get(total);
     if (map == NULL)
         return ENOMEM;
     f->map = map;
@@ -365,7 +243,7 @@ int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t sta
     ucontext_t *uc = calloc(1, sizeof(*uc));
     if (uc == NULL || getcontext(uc) != 0) {
         free(uc);
-        stack_put(map, total, true);
+        kdpc__stack_put(map, total, true);
         f->map = NULL;
         return ENOMEM;
     }
@@ -404,7 +282,7 @@ void kdpc__fiber_destroy(kdpc__fiber *f)
     free(f->uc);
     f->uc = NULL;
 #endif
-    stack_put(f->map, f->map_size, f->entered);
+    kdpc__stack_put(f->map, f->map_size, f->entered);
     f->map = NULL;
 }
 
@@ -609,98 +487,4 @@ void kdpc__fiber_call_roomy(void (*fn)(void *), void *arg)
     s->arg = arg;
     s->back = cur;
     kdpc__fiber_switch(cur, &s->fiber);
-}
-
-/* ---- the end of a host thread in the middle of a run ----------------------------------------- */
-static pthread_key_t exit_key;
-static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-static void (*_Atomic exit_fn)(void);
-
-static void exit_dtor(void *p)
-{
-    (void)p;
-    void (*fn)(void) = atomic_load(&exit_fn);
-    if (fn != NULL)
-        fn();
-}
-
-static void exit_key_make(void)
-{
-    (void)pthread_key_create(&exit_key, exit_dtor);
-}
-
-void kdpc__host_exit_arm(void (*fn)(void))
-{
-    atomic_store(&exit_fn, fn);
-    (void)pthread_once(&exit_once, exit_key_make);
-    (void)pthread_setspecific(exit_key, (void *)1);
-}
-
-void kdpc__host_exit_disarm(void)
-{
-    (void)pthread_setspecific(exit_key, NULL);
-}
-
-/* ---- alternate signal stack ---------------------------------------------------------------- */
-/* Room for kdpc's handler and for the handler it chains to (a sanitizer's report needs more
- * than SIGSTKSZ); pages are only touched when used. */
-#define ALT_STACK_SIZE ((size_t)256 << 10)
-
-static pthread_key_t alt_key;
-static pthread_once_t alt_once = PTHREAD_ONCE_INIT;
-static _Thread_local void *alt_mem;
-static _Thread_local unsigned alt_depth;
-static _Thread_local bool alt_installed;
-static _Thread_local stack_t alt_old;
-
-static void alt_free(void *p)
-{
-    if (p != NULL)
-        munmap(p, ALT_STACK_SIZE);
-}
-
-static void alt_key_make(void)
-{
-    (void)pthread_key_create(&alt_key, alt_free);
-}
-
-void kdpc__altstack_push(void)
-{
-    if (alt_depth++ != 0)
-        return;
-    stack_t cur;
-    memset(&cur, 0, sizeof(cur));
-    alt_installed = false;
-    if (sigaltstack(NULL, &cur) != 0)
-        return;
-    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= ALT_STACK_SIZE)
-        return; /* the thread has one big enough */
-    if (alt_mem == NULL) {
-        void *p =
-            mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            return;
-        (void)pthread_once(&alt_once, alt_key_make);
-        (void)pthread_setspecific(alt_key, p); /* unmapped when the host thread ends */
-        alt_mem = p;
-    }
-    stack_t ss;
-    memset(&ss, 0, sizeof(ss));
-    ss.ss_sp = alt_mem;
-    ss.ss_size = ALT_STACK_SIZE;
-    alt_old = cur;
-    if (sigaltstack(&ss, NULL) == 0)
-        alt_installed = true;
-}
-
-void kdpc__altstack_pop(void)
-{
-    if (alt_depth == 0 || --alt_depth != 0)
-        return;
-    /* Replacing none, ours stays: the next run finds it and makes no further system call. */
-    if (alt_installed && !(alt_old.ss_flags & SS_DISABLE)) {
-        stack_t old = alt_old;
-        (void)sigaltstack(&old, NULL);
-        alt_installed = false;
-    }
 }
