@@ -107,7 +107,6 @@ static inline double bench_dpc_roundtrips_per_second(void)
     return s > 0 ? (double)BENCH_BASE_DPCS / s : 0;
 }
 
-
 /* ------------------------------------------------------------------ */
 /* Scaling curves                                                      */
 /*

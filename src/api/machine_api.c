@@ -205,7 +205,7 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
 /* A native call that drives the machine begins (KDPC_OK) or may not (KDPC_EBUSY from simulated code or
  * during another run or a destroy, KDPC_E_HALTED after a bug check, deadlock or timeout). While
  * one is in progress, kdpc_machine_destroy on another host thread waits for drive_end. */
-static kdpc_status drive_begin(kdpc_machine *m)
+static kdpc_status drive_begin_any(kdpc_machine *m, bool halted_too)
 {
     recover_abandoned();
     if (kdpc__self() != NULL)
@@ -214,12 +214,17 @@ static kdpc_status drive_begin(kdpc_machine *m)
     kdpc_status st = KDPC_OK;
     if (m->api_runs > 0 || m->destroying)
         st = KDPC_EBUSY;
-    else if (atomic_load(&m->halted) || m->dead)
+    else if (!halted_too && (atomic_load(&m->halted) || m->dead))
         st = KDPC_E_HALTED;
     else
         m->api_runs++;
     kdpc__mutex_unlock(&m->mu);
     return st;
+}
+
+static kdpc_status drive_begin(kdpc_machine *m)
+{
+    return drive_begin_any(m, false);
 }
 
 static void drive_end(kdpc_machine *m)
@@ -270,16 +275,7 @@ kdpc_status kdpc_machine_reset(kdpc_machine *m, uint64_t seed)
 {
     if (m == NULL)
         return KDPC_EINVAL;
-    recover_abandoned();
-    if (kdpc__self() != NULL)
-        return KDPC_EBUSY;
-    kdpc__mutex_lock(&m->mu);
-    kdpc_status st = KDPC_OK;
-    if (m->api_runs > 0 || m->destroying)
-        st = KDPC_EBUSY;
-    else
-        m->api_runs++; /* a destroy on another host thread waits for the reset */
-    kdpc__mutex_unlock(&m->mu);
+    kdpc_status st = drive_begin_any(m, true); /* a destroy elsewhere waits for the reset */
     if (st != KDPC_OK)
         return st;
     layers_free(m);

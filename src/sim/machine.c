@@ -387,7 +387,8 @@ void kdpc__machine_stop(kdpc_machine *m)
     kdpc__drop_all(m);
 }
 
-void kdpc__machine_reset(kdpc_machine *m, uint64_t seed)
+/* Stop, then free every thread and the last report. */
+static void release_all(kdpc_machine *m)
 {
     kdpc__machine_stop(m);
     kdpc__thread *t = m->all_threads;
@@ -396,7 +397,14 @@ void kdpc__machine_reset(kdpc_machine *m, uint64_t seed)
         free_thread(t);
         t = next;
     }
+    m->all_threads = NULL;
     free(m->deadlock_report);
+    m->deadlock_report = NULL;
+}
+
+void kdpc__machine_reset(kdpc_machine *m, uint64_t seed)
+{
+    release_all(m);
     /* Everything as kdpc__machine_alloc leaves it, except the tail from mu on (host objects
      * and the native API's bookkeeping: a destroy on another host thread may be waiting). Under
      * mu: kdpc_line_assert may come from another host thread. */
@@ -416,14 +424,7 @@ void kdpc__machine_reset(kdpc_machine *m, uint64_t seed)
 
 void kdpc__machine_free(kdpc_machine *m)
 {
-    kdpc__machine_stop(m);
-    kdpc__thread *t = m->all_threads;
-    while (t != NULL) {
-        kdpc__thread *next = t->all_next;
-        free_thread(t);
-        t = next;
-    }
-    free(m->deadlock_report);
+    release_all(m);
     kdpc__cond_destroy(&m->run_cv);
     kdpc__mutex_destroy(&m->mu);
     free(m->cpus);

@@ -103,17 +103,9 @@ static void test_destroy_is_the_next_call_after_the_jump(void **state)
     kdpc_machine_destroy(m2);
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 int main(void)
 {
-#if defined(UNDER_TSAN)
+#if KT_TSAN
     /* ThreadSanitizer sees each fiber as a thread and stops the process at a longjmp into
      * another one ("can't find longjmp buf"): the case cannot be run under it. */
     puts("test_abandoned_run: skipped under ThreadSanitizer (no longjmp across fibers)");

@@ -34,14 +34,6 @@ extern char **environ;
 
 static const char *self_path; /* argv[0] */
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 /* ------------------------------------------------------------------ */
 /* Driver code with checks in it                                       */
 
@@ -670,7 +662,7 @@ static void test_exit_in_a_dpc_is_reported(void **state)
 static void test_cmocka_check_without_the_header_fails_the_test_and_halts_the_machine(void **state)
 {
     (void)state;
-#if defined(UNDER_TSAN)
+#if KT_TSAN
     skip(); /* ThreadSanitizer stops the child at a longjmp from one fiber to another */
 #endif
     child_result r = run_child("raw");

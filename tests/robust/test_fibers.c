@@ -40,16 +40,6 @@
 
 /* ThreadSanitizer delivers an asynchronous signal to a thread only at its next intercepted call:
  * a host call that blocks forever without one is never interrupted there. */
-#if defined(__SANITIZE_THREAD__)
-#define KT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KT_TSAN 1
-#endif
-#endif
-#ifndef KT_TSAN
-#define KT_TSAN 0
-#endif
 
 static uint64_t host_ms(void)
 {

@@ -35,19 +35,8 @@
 
 #include "kdpc_test.h"
 
-/* ThreadSanitizer delivers a signal to a thread only at its
- * next intercepted call, which such a loop never makes: the watchdog cannot end it there. */
-#if defined(__SANITIZE_THREAD__)
-#define KT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KT_TSAN 1
-#endif
-#endif
-#ifndef KT_TSAN
-#define KT_TSAN 0
-#endif
-
+/* KT_TSAN (kdpc_test.h): ThreadSanitizer delivers a signal to a thread only at its next
+ * intercepted call, which such a loop never makes: the watchdog cannot end it there. */
 static KEVENT never;
 static KTIMER periodic;
 static KDPC tick_dpc;

@@ -21,14 +21,6 @@
 
 #include "kdpc_test.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UNDER_TSAN 1
-#endif
-#endif
-
 /* ------------------------------------------------------------------ */
 /* Stacks come back clean                                               */
 
@@ -130,7 +122,7 @@ static void test_a_host_crash_reaches_the_previous_handler_after_signal_save_res
 /* ------------------------------------------------------------------ */
 /* After a jump left a run (ThreadSanitizer stops the process at a longjmp across fibers) */
 
-#if !defined(UNDER_TSAN)
+#if !KT_TSAN
 static jmp_buf back;
 static KEVENT never;
 
@@ -192,14 +184,14 @@ static void test_a_run_left_on_a_host_thread_that_ends_does_not_block_destroy(vo
     kdpc_machine_destroy(m);
 }
 
-#endif /* !UNDER_TSAN */
+#endif /* !KT_TSAN */
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_reused_stack_reads_as_a_new_one),
         cmocka_unit_test(test_a_host_crash_reaches_the_previous_handler_after_signal_save_restore),
-#if !defined(UNDER_TSAN)
+#if !KT_TSAN
         cmocka_unit_test(test_a_kernel_call_from_the_host_after_a_jump_is_outside_a_machine),
         cmocka_unit_test(test_a_run_left_on_a_host_thread_that_ends_does_not_block_destroy),
 #endif

@@ -18,6 +18,19 @@
 #include <kdpc/driver.h>
 #include <kdpc/wdm.h>
 
+/* 1 under ThreadSanitizer (which sees each fiber as a thread: it cannot follow a longjmp from
+ * one fiber to another, and delivers a signal only at a thread's next intercepted call). */
+#if defined(__SANITIZE_THREAD__)
+#define KT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KT_TSAN 1
+#endif
+#endif
+#ifndef KT_TSAN
+#define KT_TSAN 0
+#endif
+
 /* Config with @cpus CPUs and @seed, quiet unless KDPC_TEST_LOG=1. */
 static inline kdpc_config kt_config(unsigned cpus, uint64_t seed)
 {

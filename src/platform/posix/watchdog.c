@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "platform/platform.h"
+#include "platform/posix/sanitizer.h"
 
 _Static_assert(sizeof(pthread_t) <= sizeof(uint64_t), "pthread_t does not fit");
 
@@ -45,14 +46,6 @@ static void cv_make(void)
     pthread_cond_init(&cv, &a);
     pthread_condattr_destroy(&a);
 }
-
-#if defined(__SANITIZE_THREAD__)
-#define KDPC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KDPC_TSAN 1
-#endif
-#endif
 
 static bool forked; /* this process is a child of a fork() after the watchdog started */
 
