@@ -88,11 +88,11 @@ typedef struct page_run {
 #define FREED_RING 1024u /* recently freed blocks remembered for double-free reports */
 
 typedef struct kdpc__pool {
-    size_t want_size;    /* bytes of paged pool the config asks for (reserved at the first use) */
-    bool run_faults;     /* this run enabled the fault handlers for the arena */
-    kdpc__ptrmap blocks; /* user address -> blk */
-    kdpc__ptrmap freed;  /* recently freed address -> 1 + its index in freed_ring */
-    uintptr_t freed_ring[FREED_RING];
+    size_t want_size;      /* bytes of paged pool the config asks for (reserved at the first use) */
+    bool run_faults;       /* this run enabled the fault handlers for the arena */
+    kdpc__ptrmap blocks;   /* user address -> blk */
+    kdpc__ptrmap freed;    /* recently freed address -> 1 + its index in freed_ring */
+    uintptr_t *freed_ring; /* FREED_RING entries, allocated at the first free */
     unsigned freed_next;
     blk *all;
     unsigned char *arena;
@@ -437,6 +437,7 @@ void kdpc__pool_free_all(kdpc_machine *m)
         kdpc__fault_region_remove(p->fault_slot);
     kdpc__pages_release(p->arena, p->arena_size);
     kdpc__pages_release(p->system_view, p->arena_size);
+    free(p->freed_ring);
     free(p);
     kdpc__ke_of(m)->pool = NULL;
 }
@@ -664,6 +665,11 @@ static void check_guard(kdpc_machine *m, kdpc__pool *p, const blk *b)
 /* Remember @P as freed, for a double free's report; the oldest of FREED_RING is forgotten. */
 static void note_freed(kdpc__pool *p, uintptr_t P)
 {
+    if (p->freed_ring == NULL) {
+        p->freed_ring = calloc(FREED_RING, sizeof(*p->freed_ring));
+        if (p->freed_ring == NULL)
+            return; /* out of host memory: a double free is reported as a bad free */
+    }
     unsigned i = p->freed_next;
     uintptr_t old = p->freed_ring[i];
     if (old != 0 && kdpc__ptrmap_get(&p->freed, old) == (void *)(uintptr_t)(i + 1u))

@@ -392,7 +392,19 @@ bool kdpc__ke_check_ptr(kdpc_machine *m, const void *obj, size_t offset, bool wr
                         kdpc_routine_ptr fn, const char *routine);
 bool kdpc__ke_check_dispatcher(kdpc_machine *m, const void *obj, unsigned kinds,
                                const char *routine);
-bool kdpc__ke_check_dpc(kdpc_machine *m, const KDPC *dpc, bool null_ok, const char *routine);
+bool kdpc__ke_check_dpc_slow(kdpc_machine *m, const KDPC *dpc, bool null_ok, const char *routine);
+/* A DPC that is not queued, targets no processor and has its Type passes without a call (a DPC
+ * round trip checks it each time); anything else goes through the full check. */
+static inline bool kdpc__ke_check_dpc(kdpc_machine *m, const KDPC *dpc, bool null_ok,
+                                      const char *routine)
+{
+    uintptr_t u = (uintptr_t)dpc;
+    if (u >= 4096u && u < ((uint64_t)1 << 48) && (u & 3u) == 0 && dpc->DpcData == NULL &&
+        dpc->Number < MAXIMUM_PROCESSORS &&
+        (dpc->Type == DpcObject || dpc->Type == ThreadedDpcObject))
+        return true;
+    return kdpc__ke_check_dpc_slow(m, dpc, null_ok, routine);
+}
 bool kdpc__ke_check_spinlock(kdpc_machine *m, const KSPIN_LOCK *lock, const char *routine);
 bool kdpc__ke_check_fast_mutex(kdpc_machine *m, const FAST_MUTEX *f, const char *routine);
 /* An argument out of its documented range (obj.invalid, 0x1E STATUS_INVALID_PARAMETER); returns

@@ -226,7 +226,7 @@ static bool dpc_queue_known(kdpc_machine *m, const void *data)
     return false;
 }
 
-bool kdpc__ke_check_dpc(kdpc_machine *m, const KDPC *dpc, bool null_ok, const char *routine)
+bool kdpc__ke_check_dpc_slow(kdpc_machine *m, const KDPC *dpc, bool null_ok, const char *routine)
 {
     if (dpc == NULL && null_ok)
         return true;

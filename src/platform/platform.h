@@ -152,6 +152,7 @@ typedef struct kdpc__crash {
     bool addr_known;     /* false for a general-protection fault (non-canonical address) */
     uintptr_t ip;        /* instruction, 0 when unknown */
     uintptr_t sp;        /* stack pointer of the interrupted code, 0 when unknown */
+    const void *sigmask; /* the interrupted code's signal mask (valid in the handler only) */
     bool write;          /* the access was a write (x86-64 only; else false) */
     bool stack_overflow; /* addr lies in the guard pages of the thread's stack */
 } kdpc__crash;
@@ -160,6 +161,10 @@ typedef struct kdpc__crash {
  * to the handler that was installed before kdpc's (the host process crashes as it would
  * without kdpc). Set once; async-signal-safe code only. */
 typedef void kdpc__crash_fn(const kdpc__crash *crash);
+/* Before a jump out of the handler to code that did not save the signal mask: give the thread
+ * back the mask of the code the signal interrupted (the handler may run with more blocked, as a
+ * sanitizer's does). Async-signal-safe. */
+void kdpc__crash_unblock(const kdpc__crash *crash);
 void kdpc__crash_handler_set(kdpc__crash_fn *fn);
 
 /* The signal the host-time watchdog sends to a host thread whose simulated code has made no

@@ -120,6 +120,8 @@ void kdpc__contain_crash(const kdpc__crash *cr)
             atomic_load_explicit(&t->m->hang_steps, memory_order_relaxed))
         return;
     t->crash = *cr;
+    t->crash.sigmask = NULL; /* the handler's frame is about to go */
+    kdpc__crash_unblock(cr); /* t->base did not save the mask */
     siglongjmp(t->base, KDPC_UNWIND_CRASH);
 }
 
@@ -194,9 +196,10 @@ static void fiber_main(void *arg)
     kdpc__host_busy_leave(); /* the switch that entered this fiber */
     reap(m);
     t->started = true;
-    /* Saves the signal mask: a crash lands here from a signal handler, during which a
-     * sanitizer's handler (which calls kdpc's) may have blocked signals. */
-    int how = sigsetjmp(t->base, 1);
+    /* The signal mask is not saved here (a system call per thread): a crash that lands here
+     * from a signal handler gives back the interrupted code's mask first (kdpc__crash_unblock);
+     * the other jumps here come from code that has it. */
+    int how = sigsetjmp(t->base, 0);
     if (how != 0)
         kdpc__fiber_unwound();
     if (how == 0) {

@@ -442,11 +442,10 @@ void kdpc__sched_point(kdpc_machine *m)
         if (c->soft_pending == 0 || c->irql >= KDPC_IRQL_DISPATCH || c->no_switch != 0)
             return;
         c->soft_pending &= ~KDPC_SOFT_DISPATCH;
+        /* (busy_cpus needs no update: a CPU running a thread is busy either way) */
         c->in_hook++;
-        update_cpu(m, c);
         m->hooks.dispatch(m, c);
         c->in_hook--;
-        update_cpu(m, c);
         if (c->soft_pending == 0 && m->ready_head == NULL &&
             atomic_load_explicit(&m->lines_active, memory_order_acquire) == 0)
             return;

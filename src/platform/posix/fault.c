@@ -201,6 +201,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
         cr.code = si->si_code;
         cr.ip = ip;
         cr.sp = sp;
+        cr.sigmask = uctx != NULL ? (const void *)&((ucontext_t *)uctx)->uc_sigmask : NULL;
         cr.write = is_write;
         if (memory) {
             /* A general-protection fault (a non-canonical address such as 0xCCCC...) comes
@@ -280,6 +281,12 @@ void kdpc__fault_region_remove(int slot)
     }
     pthread_mutex_unlock(&mu);
     kdpc__host_busy_leave();
+}
+
+void kdpc__crash_unblock(const kdpc__crash *crash)
+{
+    if (crash->sigmask != NULL)
+        (void)pthread_sigmask(SIG_SETMASK, (const sigset_t *)crash->sigmask, NULL);
 }
 
 void kdpc__crash_handler_set(kdpc__crash_fn *fn)

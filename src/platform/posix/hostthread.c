@@ -56,6 +56,7 @@ static _Thread_local void *alt_mem;
 static _Thread_local unsigned alt_depth;
 static _Thread_local bool alt_installed;
 static _Thread_local stack_t alt_old;
+static _Thread_local bool alt_left; /* ours stayed installed after the last run (none before) */
 
 static void alt_free(void *p)
 {
@@ -72,6 +73,9 @@ void kdpc__altstack_push(void)
 {
     if (alt_depth++ != 0)
         return;
+    if (alt_left)
+        return; /* ours is still there: no system call (nothing else on this thread changes it
+                 * between runs, short of the test's own sigaltstack) */
     stack_t cur;
     memset(&cur, 0, sizeof(cur));
     alt_installed = false;
@@ -106,5 +110,7 @@ void kdpc__altstack_pop(void)
         stack_t old = alt_old;
         (void)sigaltstack(&old, NULL);
         alt_installed = false;
+    } else if (alt_installed) {
+        alt_left = true;
     }
 }
