@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * machine_api.c - the native machine API. It sits above every layer and
- * assembles a machine from them: the machine layer (CPUs, threads, baton),
+ * assembles a machine from them: the machine layer (CPUs, threads as fibers),
  * the verifier, the trace, and the WDM kernel and I/O layers.
  */
 #include <errno.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sched.c - interleaving points, the baton, thread switches on a CPU,
- * blocking, spinning, and the end of a run (quiescence or deadlock).
+ * sched.c - interleaving points, the baton (the running context: switching
+ * it is a fiber switch, machine.c), thread switches on a CPU, blocking,
+ * spinning, and the end of a run (quiescence or deadlock).
  *
  * At an interleaving point the running context, in this order:
  *   1. takes a deliverable device interrupt on its CPU (the random policy
@@ -11,9 +12,9 @@
  *   3. below DISPATCH_LEVEL, lets a ready thread onto its CPU (always from
  *      the idle thread; by policy from a running thread: preemption);
  *   4. picks the CPU that runs next among the enabled ones (policy) and,
- *      if that is another CPU, hands the baton to the thread on it. When
- *      the baton comes back, this context was chosen: it does its CPU's
- *      urgent work (steps 1-2) and goes on without choosing again.
+ *      if that is another CPU, switches to the thread on it. When it is
+ *      switched back to, this context was chosen: it does its CPU's urgent
+ *      work (steps 1-2) and goes on without choosing again.
  * Steps 1-2 run driver code nested on this thread's stack; after them the
  * loop starts again, so a return from kdpc__sched always leaves nothing
  * urgent behind on this CPU.
@@ -23,7 +24,10 @@
  * has a deliverable interrupt), or an idle thread with work (a DISPATCH
  * request, a deliverable interrupt, a ready thread it may run, deferred
  * DPCs). No enabled CPU ends the run: quiescent when no thread is left,
- * deadlocked when some thread spins or is blocked forever.
+ * deadlocked when some thread spins or is blocked forever. Only the CPUs in
+ * the machine's bit sets (busy, spinning, with work, reachable by an active
+ * line or a ready thread) are looked at: an interleaving point costs O(1) in
+ * the number of CPUs, and the choice is the same as looking at all of them.
  */
 #include <stdlib.h>
 
