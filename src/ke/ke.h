@@ -191,8 +191,7 @@ static inline kdpc_machine *kdpc__ke_ctx(const char *routine, kdpc__cpu **cpu)
 {
     kdpc__thread *t = kdpc__self();
     /* Not on t's stack: a jump left its run for the host's code (kdpc__abandoned_run). */
-    if (t != NULL &&
-        (uintptr_t)__builtin_frame_address(0) - (uintptr_t)t->fiber.map >= t->fiber.map_size) {
+    if (t != NULL && !kdpc__on_own_stack(t, (uintptr_t)__builtin_frame_address(0))) {
         (void)kdpc__abandoned_run();
         t = NULL;
     }

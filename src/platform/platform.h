@@ -31,9 +31,6 @@ void kdpc__mutex_unlock(kdpc__mutex *mu);
 int kdpc__cond_init(kdpc__cond *cv);
 void kdpc__cond_destroy(kdpc__cond *cv);
 void kdpc__cond_wait(kdpc__cond *cv, kdpc__mutex *mu);
-/* As kdpc__cond_wait, but returns after about @ms of host time at the latest. */
-void kdpc__cond_wait_ms(kdpc__cond *cv, kdpc__mutex *mu, unsigned ms);
-void kdpc__cond_signal(kdpc__cond *cv);
 void kdpc__cond_broadcast(kdpc__cond *cv);
 
 /* posix/fiber.c: user-level contexts ("fibers") multiplexed on one host thread.
@@ -71,9 +68,7 @@ void kdpc__fiber_switch(kdpc__fiber *from, kdpc__fiber *to);
 __attribute__((noreturn))
 #endif
 void kdpc__fiber_exit(kdpc__fiber *from, kdpc__fiber *to);
-/* The fiber running on the calling host thread (NULL: none), and the end of the host
- * context's part in running fibers (after its last switch back). */
-kdpc__fiber *kdpc__fiber_current(void);
+/* The end of the host context's part in running fibers (after its last switch back). */
 void kdpc__fiber_host_done(void);
 /* A jump left the running fiber for @host's stack without a switch: the host context runs
  * again (sanitizers are told); the fiber it left must not be entered again. */

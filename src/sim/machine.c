@@ -107,8 +107,7 @@ void kdpc__contain_crash(const kdpc__crash *cr)
         return;
     /* Not on t's stack: a jump (a CMocka check failing in simulated code of a file without
      * <kdpc/cmocka.h>) left t's run behind and this is the host's code. */
-    if (cr->sp != 0 &&
-        (t->fiber.map == NULL || cr->sp < (uintptr_t)t->fiber.map || cr->sp >= t->fiber.hi))
+    if (cr->sp != 0 && !kdpc__on_own_stack(t, cr->sp))
         return;
     /* A report is being written on this thread: anything now is the report's own. */
     if (t->reporting)
@@ -159,14 +158,22 @@ static void reap(kdpc_machine *m)
     }
 }
 
-/* Leave the running context for @to (NULL: the host context). */
-static void switch_to_ctx(kdpc_machine *m, kdpc__fiber *from, kdpc__thread *to)
+/* The bookkeeping of a switch to @to (NULL: the host context); returns its fiber. The
+ * context switched to lowers the host-busy count again (no jump out of a half-done switch). */
+static kdpc__fiber *switching_to(kdpc_machine *m, kdpc__thread *to)
 {
-    kdpc__host_busy_enter(); /* no jump out of a half-done switch */
+    kdpc__host_busy_enter();
     m->baton = to;
     m->switches++;
     kdpc__tls_self = to;
-    kdpc__fiber_switch(from, to != NULL ? &to->fiber : &m->host_ctx);
+    return to != NULL ? &to->fiber : &m->host_ctx;
+}
+
+/* Leave the running context for @to; returns when switched back to. No fiber is switched back
+ * to after a halt or at destroy: those drop the machine's threads instead (kdpc__drop_all). */
+static void switch_to_ctx(kdpc_machine *m, kdpc__fiber *from, kdpc__thread *to)
+{
+    kdpc__fiber_switch(from, switching_to(m, to));
     kdpc__host_busy_leave();
     reap(m);
 }
@@ -174,19 +181,13 @@ static void switch_to_ctx(kdpc_machine *m, kdpc__fiber *from, kdpc__thread *to)
 void kdpc__enter(kdpc_machine *m, kdpc__thread *from, kdpc__thread *to)
 {
     switch_to_ctx(m, &from->fiber, to);
-    if (atomic_load(&m->halted) || m->shutdown)
-        siglongjmp(from->base, KDPC_UNWIND_HALT);
 }
 
 /* @t is over: it leaves its fiber for the next context and is never entered again. */
 static KDPC_NORETURN void leave_for_good(kdpc_machine *m, kdpc__thread *t, kdpc__thread *to)
 {
-    kdpc__host_busy_enter();
     m->zombie = t;
-    m->baton = to;
-    m->switches++;
-    kdpc__tls_self = to;
-    kdpc__fiber_exit(&t->fiber, to != NULL ? &to->fiber : &m->host_ctx);
+    kdpc__fiber_exit(&t->fiber, switching_to(m, to));
 }
 
 static void fiber_main(void *arg)
@@ -203,10 +204,7 @@ static void fiber_main(void *arg)
     if (how != 0)
         kdpc__fiber_unwound();
     if (how == 0) {
-        if (atomic_load(&m->halted) || m->shutdown)
-            how = KDPC_UNWIND_HALT;
-        else
-            t->body(t);
+        t->body(t);
     } else if (how == KDPC_UNWIND_CRASH) {
         t->reporting = true;
         m->hooks.crash(m, t); /* records the bug check and lands here again with HALT */
@@ -315,8 +313,7 @@ kdpc_machine *kdpc__abandoned_run(void)
     kdpc__thread *t = kdpc__tls_self;
     if (t == NULL)
         return NULL;
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    if (t->fiber.map != NULL && here >= (uintptr_t)t->fiber.map && here < t->fiber.hi)
+    if (kdpc__on_own_stack(t, (uintptr_t)__builtin_frame_address(0)))
         return NULL; /* really simulated code */
     kdpc_machine *m = t->m;
     kdpc__tls_self = NULL;
@@ -326,7 +323,6 @@ kdpc_machine *kdpc__abandoned_run(void)
     kdpc__altstack_pop();
     m->baton = NULL;
     atomic_store(&m->halted, true);
-    m->run_done = true;
     m->run_result = KDPC_E_HALTED;
     kdpc__drop_all(m); /* t's stack too: the jump went back to the host's own */
     if (m->hooks.abandoned != NULL)
@@ -358,7 +354,6 @@ kdpc_status kdpc__machine_run(kdpc_machine *m, kdpc__thread *entry, uint64_t dea
     kdpc__thread *first = m->resume != NULL ? m->resume : m->cpus[0].thread;
     m->resume = NULL;
     m->deadline_ns = deadline_ns;
-    m->run_done = false;
     m->run_result = KDPC_OK;
     bool watched = false;
     if (m->cfg.host_hang_ms != 0) {

@@ -206,19 +206,16 @@ static kdpc__cpu *choose(kdpc_machine *m, kdpc__cpu *c)
         return enabled(m, c) ? c : NULL;
     uint64_t maybe = maybe_enabled(m);
     if (m->cfg.policy == KDPC_POLICY_ROUND_ROBIN) {
-        /* The first enabled CPU after c, cyclically. */
+        /* The first enabled CPU after c, cyclically: those above c first, then the rest. */
         unsigned from = (c->index + 1u) % m->ncpu;
-        uint64_t hi = from == 0 ? maybe : maybe & ~((1ull << from) - 1u);
-        uint64_t lo = maybe & ~hi;
-        for (uint64_t bits = hi; bits != 0; bits &= bits - 1) {
-            kdpc__cpu *e = &m->cpus[__builtin_ctzll(bits)];
-            if (check(m, e))
-                return e;
-        }
-        for (uint64_t bits = lo; bits != 0; bits &= bits - 1) {
-            kdpc__cpu *e = &m->cpus[__builtin_ctzll(bits)];
-            if (check(m, e))
-                return e;
+        uint64_t above = from == 0 ? maybe : maybe & ~((1ull << from) - 1u);
+        uint64_t order[2] = {above, maybe & ~above};
+        for (unsigned part = 0; part < 2; part++) {
+            for (uint64_t bits = order[part]; bits != 0; bits &= bits - 1) {
+                kdpc__cpu *e = &m->cpus[__builtin_ctzll(bits)];
+                if (check(m, e))
+                    return e;
+            }
         }
         return NULL;
     }
@@ -271,7 +268,6 @@ static kdpc__cpu *choose_or_end(kdpc_machine *m, kdpc__cpu *c)
             m->dead = true;
             kdpc__mutex_unlock(&m->mu);
         }
-        m->run_done = true;
         m->run_result = result;
         return NULL;
     }
@@ -423,7 +419,6 @@ void kdpc__sched(kdpc_machine *m, kdpc__thread *t)
 static void stop_at_deadline(kdpc_machine *m, kdpc__thread *t)
 {
     m->resume = t;
-    m->run_done = true;
     m->run_result = KDPC_OK;
     kdpc__enter(m, t, NULL);
 }
@@ -537,7 +532,6 @@ static KDPC_NORETURN void halt_and_unwind(kdpc_machine *m, kdpc_status result)
 {
     kdpc__thread *t = kdpc__self();
     atomic_store(&m->halted, true);
-    m->run_done = true;
     m->run_result = result;
     siglongjmp(t->base, KDPC_UNWIND_HALT);
 }

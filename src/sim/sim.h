@@ -185,7 +185,6 @@ struct kdpc_machine {
     /* baton and run control */
     kdpc__fiber host_ctx;    /* B: the context of the host thread running the machine */
     kdpc__thread *baton;     /* B: the running simulated thread (NULL: the host context) */
-    bool run_done;           /* B */
     kdpc_status run_result;  /* B */
     atomic_bool halted;      /* set once by a bug check */
     bool shutdown;           /* B: destroy in progress: every context unwinds */
@@ -309,6 +308,13 @@ uint32_t kdpc__rng_below(kdpc__rng *r, uint32_t n); /* uniform in [0, n) */
 static inline void kdpc__cpu_work(kdpc_machine *m, const kdpc__cpu *c)
 {
     m->work_cpus |= 1ull << c->index;
+}
+
+/* True when @addr lies on t's stack, guard pages included (one compare: the code runs on every
+ * kernel call). False once t's fiber is freed. */
+static inline bool kdpc__on_own_stack(const kdpc__thread *t, uintptr_t addr)
+{
+    return addr - (uintptr_t)t->fiber.map < t->fiber.map_size;
 }
 
 static inline kdpc__cpu *kdpc__cur_cpu(void)

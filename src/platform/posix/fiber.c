@@ -245,6 +245,7 @@ int kdpc__fiber_create(kdpc__fiber *f, void (*fn)(void *), void *arg, size_t sta
         free(uc);
         kdpc__stack_put(map, total, true);
         f->map = NULL;
+        f->map_size = 0;
         return ENOMEM;
     }
     uc->uc_stack.ss_sp = (void *)f->lo;
@@ -284,6 +285,7 @@ void kdpc__fiber_destroy(kdpc__fiber *f)
 #endif
     kdpc__stack_put(f->map, f->map_size, f->entered);
     f->map = NULL;
+    f->map_size = 0;
 }
 
 void kdpc__fiber_host(kdpc__fiber *f)
@@ -298,27 +300,30 @@ void kdpc__fiber_host(kdpc__fiber *f)
     cur_fiber = f;
 }
 
+#if defined(KDPC_ASAN)
+/* A jump skipped frames between @lo and the caller's frame (on the same stack): their redzones
+ * are still poisoned. */
+__attribute__((noinline)) static void asan_clear_below(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (lo != 0 && here > lo && here <= hi)
+        __asan_unpoison_memory_region((void *)lo, here - lo);
+}
+#endif
+
 void kdpc__fiber_abandoned(kdpc__fiber *host)
 {
 #if defined(KDPC_ASAN)
     __sanitizer_start_switch_fiber(NULL, host->asan_bottom, host->asan_size);
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-    /* The frames the run left on the host stack below the jump's target keep their redzones. */
-    uintptr_t bottom = (uintptr_t)host->asan_bottom;
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    if (bottom != 0 && here > bottom && here - bottom <= host->asan_size)
-        __asan_unpoison_memory_region((void *)bottom, here - bottom);
+    /* the frames the run left on the host stack below the jump's target */
+    asan_clear_below((uintptr_t)host->asan_bottom, (uintptr_t)host->asan_bottom + host->asan_size);
 #endif
 #if defined(KDPC_TSAN)
     __tsan_switch_to_fiber(host->tsan, 0);
 #endif
     (void)host;
     cur_fiber = NULL;
-}
-
-kdpc__fiber *kdpc__fiber_current(void)
-{
-    return cur_fiber;
 }
 
 void kdpc__fiber_host_done(void)
@@ -399,9 +404,8 @@ void kdpc__fiber_unwound(void)
     /* A jump from a signal handler (on the alternate stack) leaves the redzones of the frames
      * it skipped poisoned: ASan only cleans the stack it knows the handler ran on. */
     const kdpc__fiber *f = cur_fiber;
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    if (f != NULL && f->map != NULL && here > f->lo && here <= f->hi)
-        __asan_unpoison_memory_region((void *)f->lo, here - f->lo);
+    if (f != NULL && f->map != NULL)
+        asan_clear_below(f->lo, f->hi);
 #endif
 }
 

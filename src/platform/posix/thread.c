@@ -70,25 +70,6 @@ void kdpc__cond_wait(kdpc__cond *cv, kdpc__mutex *mu)
     pthread_cond_wait(CV(cv), MU(mu));
 }
 
-void kdpc__cond_wait_ms(kdpc__cond *cv, kdpc__mutex *mu, unsigned ms)
-{
-    /* The realtime clock: a clock step only makes this one wait longer or shorter. */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000u);
-    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    (void)pthread_cond_timedwait(CV(cv), MU(mu), &ts);
-}
-
-void kdpc__cond_signal(kdpc__cond *cv)
-{
-    pthread_cond_signal(CV(cv));
-}
-
 void kdpc__cond_broadcast(kdpc__cond *cv)
 {
     pthread_cond_broadcast(CV(cv));
