@@ -190,21 +190,27 @@ static void bench_reset(void)
 
 static double point_result;
 
-static void raise_lower_entry(void *ctx)
+/* Host ns per KeRaiseIrql(@to) + KeLowerIrql, over about LOOP_NS. */
+static double time_raise_lower(KIRQL to)
 {
-    (void)ctx;
     unsigned long n = 0;
     uint64_t t0 = bench_host_ns(), t1;
     do {
         for (unsigned i = 0; i < INNER; i++) {
             KIRQL old;
-            KeRaiseIrql(DISPATCH_LEVEL, &old);
+            KeRaiseIrql(to, &old);
             KeLowerIrql(old);
         }
         n += INNER;
         t1 = bench_host_ns();
     } while (t1 - t0 < LOOP_NS);
-    point_result = (double)(t1 - t0) / (double)n;
+    return (double)(t1 - t0) / (double)n;
+}
+
+static void raise_lower_entry(void *ctx)
+{
+    (void)ctx;
+    point_result = time_raise_lower(DISPATCH_LEVEL);
 }
 
 typedef struct LEVEL_EXT {
@@ -264,20 +270,10 @@ static void level_entry(void *ctx)
     KIRQL passive;
     KeRaiseIrql(LEVEL_DIRQL, &passive);
     (void)kdpc_line_assert(m, LEVEL_LINE);
-    unsigned long n = 0;
-    uint64_t t0 = bench_host_ns(), t1;
-    do {
-        for (unsigned i = 0; i < INNER; i++) {
-            KIRQL old;
-            KeRaiseIrql(HIGH_LEVEL, &old);
-            KeLowerIrql(old);
-        }
-        n += INNER;
-        t1 = bench_host_ns();
-    } while (t1 - t0 < LOOP_NS);
+    double ns = time_raise_lower(HIGH_LEVEL);
     (void)kdpc_line_deassert(m, LEVEL_LINE);
     KeLowerIrql(passive);
-    point_result = ext->Isrs == 0 ? (double)(t1 - t0) / (double)n : 0;
+    point_result = ext->Isrs == 0 ? ns : 0;
     (void)kdpc_driver_unload(drv);
 }
 
