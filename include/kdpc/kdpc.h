@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kdpc/kdpc.h - the native API of kdpc: machines, runs, interrupt lines,
+ * virtual devices,
  * the verifier's reports and the event trace. Driver code uses
  * <kdpc/wdm.h> instead; test and simulation code uses both.
  *
@@ -15,6 +16,7 @@
 #include <kdpc/version.h>
 #include <kdpc/status.h>
 #include <kdpc/machine.h>
+#include <kdpc/device.h>
 #include <kdpc/verifier.h>
 #include <kdpc/trace.h>
 

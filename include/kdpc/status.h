@@ -22,6 +22,8 @@ KDPC_BEGIN_DECLS
     XX(KDPC_ENOMEM, -12, "out of host memory")                                                     \
     XX(KDPC_EBUSY, -16, "the machine is running; call not allowed from here")                      \
     XX(KDPC_ENOENT, -2, "no such rule, line or object")                                            \
+    XX(KDPC_EIO, -5, "the device reported an I/O error (an injected fault)")                       \
+    XX(KDPC_EEXIST, -17, "overlaps a range or line already in use")                                \
     XX(KDPC_E_HALTED, -200,                                                                        \
        "the machine halted (bug check or deadlock); only reports and "                             \
        "destroy are allowed")                                                                      \

@@ -210,6 +210,7 @@ struct kdpc_machine {
     char *deadlock_report; /* B: why the last run ended KDPC_DEADLOCK or KDPC_TIMEOUT */
 
     /* layers above */
+    void *dev;   /* device layer (src/dev) */
     void *ke;    /* WDM layer */
     void *ver;   /* verifier */
     void *trace; /* trace */
