@@ -92,6 +92,9 @@ typedef union _LARGE_INTEGER {
     LONGLONG QuadPart;
 } LARGE_INTEGER, *PLARGE_INTEGER;
 
+/** A physical (bus) address: device windows, MmGetPhysicalAddress, DMA logical addresses. */
+typedef LARGE_INTEGER PHYSICAL_ADDRESS, *PPHYSICAL_ADDRESS;
+
 /** Unsigned twin of LARGE_INTEGER. */
 typedef union _ULARGE_INTEGER {
     struct {
