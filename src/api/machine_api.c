@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include <kdpc/kdpc.h>
+#include "dev/dev.h"
 #include "io/io.h"
 #include "verifier/testfail.h"
 
@@ -155,6 +156,7 @@ static void layers_free(kdpc_machine *m)
     kdpc__ke_free(m);
     kdpc__trace_free(m);
     kdpc__ver_free(m);
+    kdpc__dev_free(m); /* the lowest layer above the machine: last */
 }
 
 static void teardown(kdpc_machine *m)
@@ -167,8 +169,8 @@ static void teardown(kdpc_machine *m)
  * errno. */
 static int layers_init(kdpc_machine *m)
 {
-    if (kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 || kdpc__ke_init(m) != 0 ||
-        kdpc__io_init(m) != 0 || kdpc__pool_init(m) != 0)
+    if (kdpc__dev_init(m) != 0 || kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 ||
+        kdpc__ke_init(m) != 0 || kdpc__io_init(m) != 0 || kdpc__pool_init(m) != 0)
         return ENOMEM;
     m->hooks.deadlock = deadlock_hook;
     m->hooks.timeout = timeout_hook;

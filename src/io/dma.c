@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include <kdpc/driver.h>
+#include "dev/dev.h"
 #include "io/io.h"
 
 #define MAX_MAP_REGISTERS 16u
@@ -567,4 +568,16 @@ void *kdpc_dma_host_address(const kdpc_machine *m, uint64_t logical, size_t leng
         }
     }
     return NULL;
+}
+
+/* The device layer's DMA engine (dev/dmaengine.c) reaches host memory through here. */
+static void *dev_dma_host(kdpc_machine *m, uint64_t logical, size_t len)
+{
+    return kdpc_dma_host_address(m, logical, len);
+}
+
+void kdpc__io_dma_init(kdpc_machine *m)
+{
+    kdpc__dev_hooks *h = kdpc__dev_hooks_of(m);
+    h->dma_host = dev_dma_host;
 }

@@ -158,6 +158,9 @@ IO_ALLOCATION_ACTION kdpc__io_call_control(PDRIVER_CONTROL routine, PDEVICE_OBJE
                                            PVOID ctx);
 void kdpc__io_controller_completion(kdpc_machine *m, PIRP irp);
 void kdpc__io_dma_free(kdpc_machine *m);
+/* Gives the device layer's DMA engine its view of the DMA map (kdpc__dev_hooks.dma_host,
+ * .dma_unmapped; at kdpc__io_init). */
+void kdpc__io_dma_init(kdpc_machine *m);
 void kdpc__io_controllers_free(kdpc_machine *m);
 void kdpc__io_mem_free_all(kdpc__io *io);
 

@@ -21,9 +21,18 @@
  * When nothing can run, time jumps to the tick at which the next timer
  * expires (a one-shot timer or a wait timeout; periodic timers too while a
  * thread is blocked or a timed run goes on), skipping the idle ticks.
+ *
+ * Device events (dev/event.c) run at their exact virtual time, not on a
+ * tick: the tick's time is kept in ke->next_tick_ns and m->next_event_ns is
+ * the earlier of the next tick and the next device event, so the time hook
+ * runs at the first interleaving point at or after either. When nothing can
+ * run, time jumps to the earlier of the timer's tick and the next event
+ * (exactly); a pending foreground event keeps the run going, a background
+ * one only when periodic timers would (a blocked thread, a timed run).
  */
 #include <stdlib.h>
 
+#include "dev/dev.h"
 #include "ke/ke.h"
 
 static void tick_cpu(kdpc_machine *m, kdpc__cpu *c)
@@ -57,7 +66,7 @@ static void process_ticks(kdpc_machine *m)
     kdpc__ke *ke = kdpc__ke_of(m);
     uint64_t tick = m->cfg.clock_tick_ns;
     unsigned bookkeeping = 0;
-    while (m->next_event_ns <= m->now_ns) {
+    while (ke->next_tick_ns <= m->now_ns) {
         if (bookkeeping >= 64) {
             /* The rate has decayed to 0 and the depths are back: skip the idle ticks up to
              * the next timer due (or now), counting them. */
@@ -66,14 +75,14 @@ static void process_ticks(kdpc_machine *m)
             if (kdpc__ke_timers_pending(m, true, &first) && first < due)
                 due = first;
             uint64_t to = tick_at_or_after(m, due);
-            if (to > m->next_event_ns) {
-                ke->ticks += (to - m->next_event_ns) / tick;
-                m->next_event_ns = to;
+            if (to > ke->next_tick_ns) {
+                ke->ticks += (to - ke->next_tick_ns) / tick;
+                ke->next_tick_ns = to;
             }
-            if (m->next_event_ns > m->now_ns)
+            if (ke->next_tick_ns > m->now_ns)
                 break;
         }
-        uint64_t at = m->next_event_ns;
+        uint64_t at = ke->next_tick_ns;
         ke->ticks++;
         if (bookkeeping < 64) {
             for (unsigned i = 0; i < m->ncpu; i++)
@@ -83,16 +92,33 @@ static void process_ticks(kdpc_machine *m)
         kdpc__ke_expire_timers(m, at);
         if (at > UINT64_MAX - tick) {
             /* The end of virtual time: it saturates there; no tick follows. */
-            m->next_event_ns = UINT64_MAX;
+            ke->next_tick_ns = UINT64_MAX;
             break;
         }
-        m->next_event_ns = at + tick;
+        ke->next_tick_ns = at + tick;
     }
+}
+
+/* When the time hook must run next: the next tick or the next device event. */
+static void set_next_event(kdpc_machine *m)
+{
+    uint64_t ev = kdpc__dev_next_event(m, false);
+    uint64_t tick = kdpc__ke_of(m)->next_tick_ns;
+    m->next_event_ns = ev < tick ? ev : tick;
+}
+
+/* The ticks due, then the device events due (events touch no kernel state, so running them
+ * after the ticks of the same point changes nothing a driver sees). */
+static void process_due(kdpc_machine *m)
+{
+    process_ticks(m);
+    kdpc__dev_run_events(m);
+    set_next_event(m);
 }
 
 static void time_hook(kdpc_machine *m)
 {
-    process_ticks(m);
+    process_due(m);
 }
 
 static bool advance_hook(kdpc_machine *m)
@@ -101,11 +127,23 @@ static bool advance_hook(kdpc_machine *m)
      * timed run goes on; kdpc__ke_timers_pending leaves out those that can wake nobody. */
     bool keep_periodic = m->live_workers > 0 || m->deadline_ns != 0;
     uint64_t due;
-    if (!kdpc__ke_timers_pending(m, keep_periodic, &due))
+    bool timers = kdpc__ke_timers_pending(m, keep_periodic, &due);
+    /* Device events: a foreground one keeps the run going; background ones count only as
+     * periodic timers do. An event's time is exact, not a tick. */
+    uint64_t ev = kdpc__dev_next_event(m, !keep_periodic);
+    if (!timers && ev == UINT64_MAX)
         return false;
-    uint64_t when = tick_at_or_after(m, due > m->now_ns ? due : m->now_ns);
-    if (when < m->next_event_ns)
-        when = m->next_event_ns;
+    uint64_t when = UINT64_MAX;
+    if (timers) {
+        when = tick_at_or_after(m, due > m->now_ns ? due : m->now_ns);
+        if (when < kdpc__ke_of(m)->next_tick_ns)
+            when = kdpc__ke_of(m)->next_tick_ns;
+    }
+    if (ev != UINT64_MAX) {
+        uint64_t at = ev > m->now_ns ? ev : m->now_ns;
+        if (at < when)
+            when = at;
+    }
     /* The run ends at its deadline (kdpc_machine_run_for) or its time limit, whichever comes
      * first: time stops there instead of jumping past it. */
     uint64_t end = m->deadline_ns;
@@ -117,12 +155,13 @@ static bool advance_hook(kdpc_machine *m)
         return false;
     }
     m->now_ns = when;
-    process_ticks(m);
+    process_due(m);
     return true;
 }
 
 void kdpc__ke_clock_init(kdpc_machine *m)
 {
+    kdpc__ke_of(m)->next_tick_ns = m->cfg.clock_tick_ns;
     m->next_event_ns = m->cfg.clock_tick_ns;
     m->hooks.time = time_hook;
     m->hooks.advance = advance_hook;

@@ -158,6 +158,8 @@ typedef struct kdpc__ke {
     kdpc__ordset timers;                 /* set KTIMERs by (due time, set order): timer.c */
     uint64_t timer_seq;                  /* timers ever set: FIFO among equal due times */
     uint64_t ticks;                      /* clock ticks since boot */
+    uint64_t next_tick_ns;               /* the next clock tick (m->next_event_ns may be earlier:
+                                            a device event; clock.c) */
     kdpc__ptrmap timer_owner;            /* KTIMER address -> driver that initialised it */
     kdpc__ptrmap timer_queued;           /* KTIMER address -> its node in timers while set */
     kdpc__liveset live[KDPC_LIVE_KINDS]; /* queued objects by address, per kind (liveindex.c) */
