@@ -6,6 +6,7 @@
 #ifndef KDPC_DRIVER_H
 #define KDPC_DRIVER_H
 
+#include <kdpc/device.h>
 #include <kdpc/machine.h>
 #include <kdpc/wdm.h>
 
@@ -81,6 +82,44 @@ KDPC_EXPORT kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, 
  * buffer. Thread: any code of @m's run.
  */
 KDPC_EXPORT void *kdpc_dma_host_address(const kdpc_machine *m, uint64_t logical, size_t length);
+
+/**
+ * kdpc_device_pdo() - the PDO the PnP manager created for @dev (the device
+ * object its driver's AddDevice got), or NULL: no driver took it yet, or it
+ * was removed (the PDO is deleted after IRP_MN_REMOVE_DEVICE once no device
+ * is attached to it). Thread: any code of @dev's machine, or a host thread
+ * between runs.
+ */
+KDPC_EXPORT PDEVICE_OBJECT kdpc_device_pdo(const kdpc_device *dev);
+
+/**
+ * kdpc_device_rebalance() - the PnP manager stops and restarts @dev as for a
+ * resource rebalance: IRP_MN_QUERY_STOP_DEVICE; if the stack fails it,
+ * IRP_MN_CANCEL_STOP_DEVICE and the device stays started; else
+ * IRP_MN_STOP_DEVICE, then IRP_MN_START_DEVICE with the same resources.
+ * Threads as kdpc_device_unplug (from simulated code at PASSIVE_LEVEL it
+ * returns when done).
+ * Return: KDPC_OK; KDPC_EBUSY (the query was refused, or called from device
+ * code); KDPC_EINVAL (NULL, not a device, not started); KDPC_E_HALTED.
+ */
+KDPC_EXPORT kdpc_status kdpc_device_rebalance(kdpc_device *dev);
+
+/**
+ * kdpc_power_set_system() - the power manager moves the system to @state
+ * (PowerSystemWorking = S0, PowerSystemSleeping1..3 = S1..S3,
+ * PowerSystemHibernate = S4): to each started device stack, in plug order,
+ * an IRP_MN_QUERY_POWER for a sleep state, then (when every stack
+ * succeeded) an IRP_MN_SET_POWER with the system state; a wake to S0 sends
+ * only IRP_MN_SET_POWER, in reverse order. Parameters.Power.ShutdownType
+ * is PowerActionSleep (PowerActionHibernate for S4, PowerActionNone for S0).
+ * The function driver, as power policy owner, usually requests the
+ * matching device power IRP with PoRequestPowerIrp.
+ * Thread: simulated code of @m at PASSIVE_LEVEL; returns when done.
+ * Return: STATUS_SUCCESS; the failing status of a query (the sleep does
+ * not happen: the stacks that succeeded the query get IRP_MN_SET_POWER for
+ * S0, the state they stay in); STATUS_INVALID_PARAMETER (bad state or thread).
+ */
+KDPC_EXPORT NTSTATUS kdpc_power_set_system(kdpc_machine *m, SYSTEM_POWER_STATE state);
 
 /** The machine a driver object belongs to, or NULL. From simulated code any pointer is safe
  * (NULL unless a live driver object of the calling machine); from a host thread @driver must be

@@ -13,6 +13,7 @@
 
 #include <kdpc/driver.h>
 #include "io/io.h"
+#include "pnp/pnp.h"
 
 int kdpc__io_init(kdpc_machine *m)
 {
@@ -53,6 +54,7 @@ void kdpc__io_free(kdpc_machine *m)
     if (ke == NULL || ke->io == NULL)
         return;
     kdpc__io *io = ke->io;
+    kdpc__pnp_free(m);
     while (io->drivers != NULL)
         driver_free(m, io->drivers);
     while (io->devices != NULL)
@@ -146,6 +148,7 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
     for (PDEVICE_OBJECT d = r->obj.DeviceObject; d != NULL; d = d->NextDevice)
         d->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
     *driver = &r->obj;
+    kdpc__pnp_driver_loaded(m, &r->obj, name); /* devices plugged for it start now */
     kdpc__ke_point(m);
     return st;
 }

@@ -114,6 +114,7 @@ typedef struct kdpc__io {
         PMDL mdl;
         bool read, dma;
     } flush_ring[KDPC_IO_FLUSHES];
+    void *pnp; /* the PnP manager's state (src/pnp/pnp.h), created on first use */
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
@@ -205,6 +206,8 @@ bool kdpc__io_need(kdpc_machine *m, const char *routine, kdpc_routine_ptr fn, co
                    kdpc__iokind kind);
 /* Caller-initialised objects (cancel-safe queues, work items) inside memory that goes away. */
 void kdpc__io_forget_range(kdpc_machine *m, const void *lo, size_t bytes);
+/* The remove locks kdpc tracks inside [@lo, @lo + @bytes) (removelock.c). */
+void kdpc__io_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes);
 void kdpc__io_registry_free(kdpc__io *io);
 
 #endif /* KDPC_IO_H */

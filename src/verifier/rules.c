@@ -179,6 +179,12 @@ static const struct {
      "G3: KeWaitForMultipleObjects waits on at most MAXIMUM_WAIT_OBJECTS (64) objects, and "
      "more than THREAD_WAIT_OBJECTS (3) only with a wait block array"},
     {"thread.exit_state", "G3: a system thread ends at PASSIVE_LEVEL holding no spin lock"},
+    {"removelock.release_unheld",
+     "G13: every IoReleaseRemoveLock matches an IoAcquireRemoveLock with the same tag that is "
+     "still held (no release twice, none without an acquire)"},
+    {"removelock.after_wait",
+     "G13: once IoReleaseRemoveLockAndWait has returned, the remove lock is not acquired, "
+     "initialised or waited on again"},
     {"io.invalid_object",
      "G13: an I/O manager call gets a live object of the right type (IRP, device, work item), "
      "never a NULL, uninitialised or freed one"},

@@ -46,10 +46,20 @@ typedef IO_DPC_ROUTINE *PIO_DPC_ROUTINE;
 #define IRP_MJ_PNP                     0x1b
 #define IRP_MJ_MAXIMUM_FUNCTION        0x1b
 
+/**
+ * AddDevice prototype (DRIVER_EXTENSION.AddDevice): the PnP manager calls it
+ * at PASSIVE_LEVEL with the PDO of each device the driver is to take; it
+ * creates the FDO and attaches it above @PhysicalDeviceObject
+ * (kdpc/wdm/pnp.h, docs/facts/pnp.md 1.2).
+ */
+typedef NTSTATUS DRIVER_ADD_DEVICE(PDRIVER_OBJECT DriverObject,
+                                   PDEVICE_OBJECT PhysicalDeviceObject);
+typedef DRIVER_ADD_DEVICE *PDRIVER_ADD_DEVICE;
+
 /** Per-driver extension (AddDevice lives here in WDM). */
 typedef struct _DRIVER_EXTENSION {
     PDRIVER_OBJECT DriverObject;
-    PVOID AddDevice;
+    PDRIVER_ADD_DEVICE AddDevice;
     ULONG Count;
     UNICODE_STRING ServiceKeyName;
 } DRIVER_EXTENSION, *PDRIVER_EXTENSION;

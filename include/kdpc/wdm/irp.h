@@ -11,6 +11,7 @@
 #include <kdpc/wdm/ke.h>
 #include <kdpc/wdm/io.h>
 #include <kdpc/wdm/dispatcher.h>
+#include <kdpc/wdm/power.h>
 
 KDPC_BEGIN_DECLS
 
@@ -86,6 +87,16 @@ typedef struct _IO_STACK_LOCATION {
             ULONG IoControlCode;
             PVOID Type3InputBuffer;
         } DeviceIoControl;
+        struct {
+            struct _CM_RESOURCE_LIST *AllocatedResources; /* raw (kdpc/wdm/pnp.h) */
+            struct _CM_RESOURCE_LIST *AllocatedResourcesTranslated;
+        } StartDevice; /* IRP_MJ_PNP / IRP_MN_START_DEVICE */
+        struct {
+            ULONG SystemContext;
+            POWER_STATE_TYPE Type;
+            POWER_STATE State;
+            POWER_ACTION ShutdownType;
+        } Power; /* IRP_MJ_POWER / IRP_MN_SET_POWER, IRP_MN_QUERY_POWER (kdpc/wdm/power.h) */
         struct {
             PVOID Argument1;
             PVOID Argument2;

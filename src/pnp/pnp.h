@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pnp.h - the PnP manager of a machine: root bus, device stacks of the
+ * virtual devices, PnP and power IRPs, remove locks, device interfaces.
+ *
+ * DESIGN
+ * One system thread per machine (manager.c) serves a FIFO of requests
+ * (start a device, remove it orderly or by surprise, finish a surprise
+ * removal, rebalance, change the system power state). A request from
+ * simulated code at PASSIVE_LEVEL waits for its answer on an event; one
+ * from a device event, a raised IRQL or a host thread between runs is
+ * queued and answered by nobody. The thread blocks as a daemon when the
+ * queue is empty, so it keeps no run alive.
+ *
+ * The root bus driver ("\Driver\PnpManager", rootbus.c) is loaded by that
+ * thread on first use; it owns one PDO per device that reached a driver,
+ * whose extension points back at the kdpc_device. Its dispatch routines
+ * complete what reaches the PDO (the bus driver's part of each PnP and
+ * power IRP). The per-device PnP record sits in the device layer's slot
+ * (kdpc__dev_pnp_slot); the per-machine state in kdpc__io.pnp.
+ *
+ *   plugged --START ok--> started --QUERY_REMOVE ok, REMOVE--> removed
+ *      |        \--AddDevice/START fails (REMOVE sent)--> failed
+ *      |                started --SURPRISE_REMOVAL--> surprise removed
+ *      |                           --last file closed, REMOVE--> removed
+ *      \--unplugged before a driver took it--> removed
+ */
+#ifndef KDPC_PNP_H
+#define KDPC_PNP_H
+
+#include "dev/dev.h"
+#include "io/io.h"
+
+typedef enum kdpc__pnpreq_kind {
+    KDPC_PNPREQ_START,
+    KDPC_PNPREQ_UNPLUG,
+    KDPC_PNPREQ_FINISH_SURPRISE,
+    KDPC_PNPREQ_REBALANCE,
+    KDPC_PNPREQ_SYSTEM_POWER
+} kdpc__pnpreq_kind;
+
+typedef struct kdpc__pnpreq {
+    kdpc__pnpreq_kind kind;
+    kdpc_device *dev;
+    kdpc_unplug_how how;
+    SYSTEM_POWER_STATE sstate;
+    bool async;  /* never wait, even from PASSIVE_LEVEL (a call from inside the I/O path) */
+    bool waited; /* a thread waits on @done (else the thread frees the request) */
+    KEVENT done;
+    kdpc_status result;
+    NTSTATUS nt;
+    struct kdpc__pnpreq *next;
+} kdpc__pnpreq;
+
+/* Per device (in the device layer's PnP slot). */
+typedef struct kdpc__pnpdev {
+    kdpc_device *dev;
+    PDEVICE_OBJECT pdo;
+    PCM_RESOURCE_LIST raw, translated;
+    bool added;          /* AddDevice succeeded */
+    bool started;        /* START succeeded, no STOP / REMOVE since */
+    bool stack_removed;  /* IRP_MN_REMOVE_DEVICE sent */
+    bool remove_pending; /* surprise removed: REMOVE waits for the last close */
+} kdpc__pnpdev;
+
+/* The PDO's extension. */
+typedef struct kdpc__pdoext {
+    uint32_t magic;
+    kdpc_device *dev;
+    DEVICE_POWER_STATE dstate;
+} kdpc__pdoext;
+#define KDPC_PDO_MAGIC 0x504E5044u /* "PNPD" */
+
+typedef struct kdpc__pnp {
+    kdpc__pnpreq *head, *tail;
+    struct _KTHREAD *thread;
+    bool idle; /* the thread blocks waiting for requests */
+    PDRIVER_OBJECT root;
+    unsigned pdo_seq;
+    SYSTEM_POWER_STATE sstate;
+    kdpc__ptrmap dpower;        /* device object -> DEVICE_POWER_STATE set by PoSetPowerState */
+    kdpc__ptrmap locks;         /* remove lock address -> struct kdpc__rlock (removelock.c) */
+    struct kdpc__iface *ifaces; /* registered device interfaces (interface.c) */
+} kdpc__pnp;
+
+/* manager.c */
+kdpc__pnp *kdpc__pnp_of(kdpc_machine *m, bool create); /* NULL: none yet / no memory */
+void kdpc__pnp_free(kdpc_machine *m);                  /* from kdpc__io_free */
+kdpc__pnpdev *kdpc__pnp_dev(kdpc_device *d, bool create);
+/* Queue @r; from simulated code at PASSIVE_LEVEL (not the PnP thread itself) wait for it and
+ * return its result, else return KDPC_OK at once (@r is copied to the heap). */
+kdpc_status kdpc__pnp_submit(kdpc_machine *m, const kdpc__pnpreq *r, NTSTATUS *nt);
+bool kdpc__pnp_on_manager(kdpc_machine *m); /* the caller is the PnP manager's thread */
+/* Send a PnP or power IRP down @pdo's stack from the PnP thread and wait for it: the final
+ * status (*info: IoStatus.Information). @fill sets the stack location's Parameters. */
+NTSTATUS kdpc__pnp_send(kdpc_machine *m, PDEVICE_OBJECT pdo, UCHAR major, UCHAR minor,
+                        void (*fill)(PIO_STACK_LOCATION s, void *arg), void *arg);
+/* From kdpc_driver_load: start the plugged devices that name @driver. */
+void kdpc__pnp_driver_loaded(kdpc_machine *m, PDRIVER_OBJECT driver, const char *name);
+/* The last file object open on @dev's stack was closed (io/file.c): a surprise-removed device
+ * gets IRP_MN_REMOVE_DEVICE now. */
+void kdpc__pnp_last_close(kdpc_machine *m, PDEVICE_OBJECT dev);
+
+/* rootbus.c */
+NTSTATUS kdpc__pnp_root_load(kdpc_machine *m, kdpc__pnp *p);
+NTSTATUS kdpc__pnp_pdo_create(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d, PDEVICE_OBJECT *pdo);
+kdpc__pdoext *kdpc__pnp_pdoext(kdpc_machine *m, PDEVICE_OBJECT pdo); /* NULL: not a PDO */
+PDEVICE_OBJECT kdpc__pnp_top(PDEVICE_OBJECT pdo);
+
+/* resources.c: the raw and translated lists of @d (NULL each when it has no resources);
+ * false: no memory. */
+bool kdpc__pnp_resources(kdpc_machine *m, kdpc_device *d, PCM_RESOURCE_LIST *raw,
+                         PCM_RESOURCE_LIST *translated);
+
+/* power.c */
+DEVICE_POWER_STATE kdpc__pnp_dpower(kdpc_machine *m, PDEVICE_OBJECT dev);
+NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STATE s);
+
+/* removelock.c */
+void kdpc__pnp_locks_free(kdpc__pnp *p);
+/* interface.c */
+void kdpc__pnp_ifaces_free(kdpc__pnp *p);
+
+#endif /* KDPC_PNP_H */

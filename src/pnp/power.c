@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * power.c - IRP_MJ_POWER: PoStartNextPowerIrp, PoCallDriver,
+ * PoSetPowerState, PoRequestPowerIrp, and the system power changes the
+ * native kdpc_power_set_system drives (docs/facts/pnp.md section 3).
+ */
+#include <stdlib.h>
+
+#include "pnp/pnp.h"
+
+void kdpc_PoStartNextPowerIrp(PIRP Irp)
+{
+    /* since Windows Vista the call does nothing (fact 3.4) */
+    (void)Irp;
+}
+
+NTSTATUS kdpc_PoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    /* since Windows Vista the same as IoCallDriver (fact 3.5) */
+    return kdpc_IoCallDriver(DeviceObject, Irp);
+}
+
+DEVICE_POWER_STATE kdpc__pnp_dpower(kdpc_machine *m, PDEVICE_OBJECT dev)
+{
+    kdpc__pnp *p = kdpc__pnp_of(m, false);
+    if (p == NULL || p->dpower.live == 0)
+        return PowerDeviceD0;
+    void *v = kdpc__ptrmap_get(&p->dpower, (uintptr_t)dev);
+    return v == NULL ? PowerDeviceD0 : (DEVICE_POWER_STATE)(uintptr_t)v;
+}
+
+POWER_STATE kdpc_PoSetPowerState(PDEVICE_OBJECT DeviceObject, POWER_STATE_TYPE Type,
+                                 POWER_STATE State)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("PoSetPowerState", &c);
+    POWER_STATE old = State;
+    if (m == NULL || !kdpc__io_need(m, "PoSetPowerState", KDPC_RP(kdpc_PoSetPowerState),
+                                    DeviceObject, KDPC_IOK_DEVICE))
+        return old;
+    if (Type != DevicePowerState)
+        return old; /* Windows ignores system states here (fact 3.6) */
+    kdpc__pnp *p = kdpc__pnp_of(m, true);
+    old.DeviceState = kdpc__pnp_dpower(m, DeviceObject);
+    if (p != NULL)
+        (void)kdpc__ptrmap_put(&p->dpower, (uintptr_t)DeviceObject,
+                               (void *)(uintptr_t)State.DeviceState);
+    return old;
+}
+
+typedef struct powreq {
+    PDEVICE_OBJECT target; /* what PoRequestPowerIrp was given */
+    UCHAR minor;
+    POWER_STATE state;
+    PREQUEST_POWER_COMPLETE fn;
+    PVOID ctx;
+} powreq;
+
+static NTSTATUS powreq_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+    (void)dev;
+    powreq *q = ctx;
+    IO_STATUS_BLOCK iosb = irp->IoStatus;
+    if (q->fn != NULL)
+        q->fn(q->target, q->minor, q->state, q->ctx, &iosb);
+    free(q);
+    IoFreeIrp(irp);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+NTSTATUS kdpc_PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction,
+                                POWER_STATE PowerState, PREQUEST_POWER_COMPLETE CompletionFunction,
+                                PVOID Context, PIRP *Irp)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("PoRequestPowerIrp", &c);
+    if (Irp != NULL)
+        *Irp = NULL;
+    if (m == NULL || !kdpc__io_need(m, "PoRequestPowerIrp", KDPC_RP(kdpc_PoRequestPowerIrp),
+                                    DeviceObject, KDPC_IOK_DEVICE))
+        return STATUS_INVALID_PARAMETER_1;
+    if ((MinorFunction != IRP_MN_SET_POWER && MinorFunction != IRP_MN_QUERY_POWER) ||
+        PowerState.DeviceState < PowerDeviceD0 || PowerState.DeviceState > PowerDeviceD3)
+        return STATUS_INVALID_PARAMETER_2;
+    PDEVICE_OBJECT top = kdpc__pnp_top(DeviceObject);
+    powreq *q = malloc(sizeof(*q));
+    PIRP irp = q != NULL ? kdpc__io_new_irp(m, top->StackSize) : NULL;
+    if (irp == NULL) {
+        free(q);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    q->target = DeviceObject;
+    q->minor = MinorFunction;
+    q->state = PowerState;
+    q->fn = CompletionFunction;
+    q->ctx = Context;
+    irp->IoStatus.Status = STATUS_NOT_SUPPORTED;
+    irp->RequestorMode = KernelMode;
+    PIO_STACK_LOCATION s = IoGetNextIrpStackLocation(irp);
+    s->MajorFunction = IRP_MJ_POWER;
+    s->MinorFunction = MinorFunction;
+    s->Parameters.Power.Type = DevicePowerState;
+    s->Parameters.Power.State = PowerState;
+    s->Parameters.Power.ShutdownType = PowerActionNone;
+    IoSetCompletionRoutine(irp, powreq_done, q, TRUE, TRUE, TRUE);
+    kdpc__io_irp_note(irp, "PoRequestPowerIrp: minor %#x D%d", (unsigned)MinorFunction,
+                      (int)PowerState.DeviceState - 1);
+    if (Irp != NULL)
+        *Irp = irp;
+    (void)kdpc_IoCallDriver(top, irp);
+    return STATUS_PENDING;
+}
+
+/* ------------------------------------------------------------------ */
+/* System power changes (the PnP manager's thread)                     */
+
+typedef struct sysarg {
+    SYSTEM_POWER_STATE s;
+} sysarg;
+
+static void fill_system(PIO_STACK_LOCATION sl, void *arg)
+{
+    const sysarg *a = arg;
+    sl->Parameters.Power.Type = SystemPowerState;
+    sl->Parameters.Power.State.SystemState = a->s;
+    sl->Parameters.Power.ShutdownType = a->s == PowerSystemWorking     ? PowerActionNone
+                                        : a->s == PowerSystemHibernate ? PowerActionHibernate
+                                                                       : PowerActionSleep;
+}
+
+NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STATE s)
+{
+    PDEVICE_OBJECT pdos[256];
+    size_t n = 0;
+    if (m->dev != NULL) {
+        for (kdpc_device *d = kdpc__dev_first(m); d != NULL && n < 256; d = kdpc__dev_next(d)) {
+            kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
+            if (r != NULL && r->started && r->pdo != NULL)
+                pdos[n++] = r->pdo;
+        }
+    }
+    if (s == p->sstate)
+        return STATUS_SUCCESS;
+    sysarg a = {s};
+    if (s == PowerSystemWorking) {
+        /* wake: parents first; on a flat root bus, the reverse of the sleep order (fact 3.2) */
+        for (size_t i = n; i-- > 0;)
+            (void)kdpc__pnp_send(m, pdos[i], IRP_MJ_POWER, IRP_MN_SET_POWER, fill_system, &a);
+        p->sstate = s;
+        return STATUS_SUCCESS;
+    }
+    for (size_t i = 0; i < n; i++) {
+        NTSTATUS st = kdpc__pnp_send(m, pdos[i], IRP_MJ_POWER, IRP_MN_QUERY_POWER, fill_system, &a);
+        if (!NT_SUCCESS(st)) {
+            sysarg back = {p->sstate};
+            for (size_t k = 0; k < i; k++)
+                (void)kdpc__pnp_send(m, pdos[k], IRP_MJ_POWER, IRP_MN_SET_POWER, fill_system,
+                                     &back);
+            return st;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        (void)kdpc__pnp_send(m, pdos[i], IRP_MJ_POWER, IRP_MN_SET_POWER, fill_system, &a);
+    p->sstate = s;
+    return STATUS_SUCCESS;
+}

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_pnp.c - the PnP manager (kdpc/wdm/pnp.h, kdpc/device.h, docs/facts/pnp.md):
+ * a device plugged for a loaded driver gets a PDO, AddDevice and
+ * IRP_MN_START_DEVICE with the raw and translated resource lists of its
+ * description; plugged before its driver is loaded it starts at
+ * kdpc_driver_load; orderly removal (QUERY_REMOVE, REMOVE; a refused query
+ * gets CANCEL_REMOVE), surprise removal (hardware gone, SURPRISE_REMOVAL,
+ * REMOVE), rebalance (QUERY_STOP, STOP, START), a failed start followed by
+ * REMOVE, IoForwardIrpSynchronously, bad input of the native calls.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kdpc_test.h"
+
+typedef struct FDO_EXT {
+    PDEVICE_OBJECT Lower;
+    PDEVICE_OBJECT Pdo;
+    IO_REMOVE_LOCK RemoveLock;
+} FDO_EXT, *PFDO_EXT;
+
+#define LOG_MAX 32
+static struct {
+    kdpc_machine *m;
+    UCHAR minors[LOG_MAX]; /* PnP minor codes in the order the FDO saw them */
+    KIRQL irqls[LOG_MAX];
+    unsigned n;
+    PDEVICE_OBJECT pdo_seen, fdo;
+    unsigned adds;
+    BOOLEAN refuse_query_remove, refuse_query_stop, fail_start;
+    BOOLEAN start_lower_ok; /* the PDO completed START with success before the FDO did */
+    CM_PARTIAL_RESOURCE_DESCRIPTOR raw[8], tr[8];
+    ULONG nraw, ntr;
+    INTERFACE_TYPE itype;
+    BOOLEAN raw_null, tr_null;
+    ULONG reg_reads_after_surprise;
+    kdpc_status st_plug, st_unplug, st_rebalance;
+    kdpc_device_state state_after;
+    NTSTATUS load;
+} g;
+
+static uint64_t reg_read(const kdpc_reg_access *a)
+{
+    (void)a;
+    return 0x1234;
+}
+static void reg_write(const kdpc_reg_access *a)
+{
+    (void)a;
+}
+
+static void copy_list(PCM_RESOURCE_LIST l, CM_PARTIAL_RESOURCE_DESCRIPTOR *out, ULONG *n,
+                      BOOLEAN *null)
+{
+    *null = l == NULL;
+    if (l == NULL)
+        return;
+    g.itype = l->List[0].InterfaceType;
+    ULONG c = l->List[0].PartialResourceList.Count;
+    *n = c;
+    for (ULONG i = 0; i < c && i < 8; i++)
+        out[i] = l->List[0].PartialResourceList.PartialDescriptors[i];
+}
+
+static NTSTATUS FdoPnp(PDEVICE_OBJECT dev, PIRP irp)
+{
+    PFDO_EXT x = dev->DeviceExtension;
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
+    if (g.n < LOG_MAX) {
+        g.irqls[g.n] = KeGetCurrentIrql();
+        g.minors[g.n++] = s->MinorFunction;
+    }
+    NTSTATUS st = IoAcquireRemoveLock(&x->RemoveLock, irp);
+    if (!NT_SUCCESS(st)) {
+        irp->IoStatus.Status = st;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return st;
+    }
+    switch (s->MinorFunction) {
+    case IRP_MN_START_DEVICE:
+        copy_list(s->Parameters.StartDevice.AllocatedResources, g.raw, &g.nraw, &g.raw_null);
+        copy_list(s->Parameters.StartDevice.AllocatedResourcesTranslated, g.tr, &g.ntr, &g.tr_null);
+        if (IoForwardIrpSynchronously(x->Lower, irp))
+            g.start_lower_ok = NT_SUCCESS(irp->IoStatus.Status);
+        st = g.fail_start ? STATUS_DEVICE_NOT_READY : irp->IoStatus.Status;
+        irp->IoStatus.Status = st;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        IoReleaseRemoveLock(&x->RemoveLock, irp);
+        return st;
+    case IRP_MN_QUERY_REMOVE_DEVICE:
+    case IRP_MN_QUERY_STOP_DEVICE: {
+        BOOLEAN refuse = s->MinorFunction == IRP_MN_QUERY_REMOVE_DEVICE ? g.refuse_query_remove
+                                                                        : g.refuse_query_stop;
+        if (refuse) {
+            irp->IoStatus.Status = STATUS_DEVICE_BUSY;
+            IoCompleteRequest(irp, IO_NO_INCREMENT);
+            IoReleaseRemoveLock(&x->RemoveLock, irp);
+            return STATUS_DEVICE_BUSY;
+        }
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        break;
+    }
+    case IRP_MN_SURPRISE_REMOVAL:
+        g.reg_reads_after_surprise = 0; /* the hardware is gone already */
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        break;
+    case IRP_MN_REMOVE_DEVICE: {
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        IoSkipCurrentIrpStackLocation(irp);
+        st = IoCallDriver(x->Lower, irp);
+        IoReleaseRemoveLockAndWait(&x->RemoveLock, irp);
+        IoDetachDevice(x->Lower);
+        IoDeleteDevice(dev);
+        g.fdo = NULL;
+        return st;
+    }
+    case IRP_MN_STOP_DEVICE:
+    case IRP_MN_CANCEL_REMOVE_DEVICE:
+    case IRP_MN_CANCEL_STOP_DEVICE:
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        break;
+    default:
+        break;
+    }
+    IoSkipCurrentIrpStackLocation(irp);
+    st = IoCallDriver(x->Lower, irp);
+    IoReleaseRemoveLock(&x->RemoveLock, irp);
+    return st;
+}
+
+static NTSTATUS AddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
+{
+    PDEVICE_OBJECT fdo = NULL;
+    g.adds++;
+    g.pdo_seen = pdo;
+    NTSTATUS st = IoCreateDevice(drv, sizeof(FDO_EXT), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &fdo);
+    if (!NT_SUCCESS(st))
+        return st;
+    PFDO_EXT x = fdo->DeviceExtension;
+    x->Pdo = pdo;
+    IoInitializeRemoveLock(&x->RemoveLock, 'tpnp', 0, 0);
+    x->Lower = IoAttachDeviceToDeviceStack(fdo, pdo);
+    if (x->Lower == NULL) {
+        IoDeleteDevice(fdo);
+        return STATUS_NO_SUCH_DEVICE;
+    }
+    fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    g.fdo = fdo;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)path;
+    drv->DriverExtension->AddDevice = AddDevice;
+    drv->MajorFunction[IRP_MJ_PNP] = FdoPnp;
+    return STATUS_SUCCESS;
+}
+
+static kdpc_device_desc full_desc(void)
+{
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "tdev0";
+    d.driver = "tpnp";
+    d.nports = 1;
+    d.ports[0] = (kdpc_range_desc){0x3F8, 8, reg_read, reg_write};
+    d.nwindows = 1;
+    d.windows[0] = (kdpc_range_desc){0xFE000000ull, 0x1000, reg_read, reg_write};
+    d.nlines = 2;
+    d.lines[0].line = 3;
+    d.lines[0].level = true;
+    d.lines[0].irql = 7;
+    d.lines[1].line = 5;
+    d.lines[1].level = false;
+    d.lines[1].irql = 6;
+    d.lines[1].affinity = 2;
+    d.lines[1].shared = true;
+    d.dma = true;
+    d.dma_channel = 2;
+    return d;
+}
+
+static kdpc_machine *machine(void)
+{
+    memset(&g, 0, sizeof(g));
+    g.m = kt_machine(2, 9);
+    return g.m;
+}
+
+/* ---- start ---- */
+
+static kdpc_device *dev0;
+
+static void load_then_plug(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv = NULL;
+    g.load = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
+    kdpc_device_desc d = full_desc();
+    g.st_plug = kdpc_device_plug(g.m, &d, &dev0);
+    g.state_after = kdpc_device_get_state(dev0);
+}
+
+static void test_plug_after_load_adds_and_starts_with_resources(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, load_then_plug, NULL), KDPC_OK);
+    assert_int_equal(g.load, STATUS_SUCCESS);
+    assert_int_equal(g.st_plug, KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    assert_int_equal(g.adds, 1);
+    assert_ptr_equal(g.pdo_seen, kdpc_device_pdo(dev0));
+    assert_non_null(g.fdo);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.minors[0], IRP_MN_START_DEVICE);
+    assert_int_equal(g.irqls[0], PASSIVE_LEVEL);
+    assert_true(g.start_lower_ok);
+    assert_false(g.raw_null);
+    assert_false(g.tr_null);
+    assert_int_equal(g.itype, Internal);
+    assert_int_equal(g.nraw, 5);
+    assert_int_equal(g.ntr, 5);
+    /* ports, memory, interrupts, DMA */
+    assert_int_equal(g.tr[0].Type, CmResourceTypePort);
+    assert_int_equal(g.tr[0].Flags, CM_RESOURCE_PORT_IO);
+    assert_int_equal(g.tr[0].u.Port.Start.QuadPart, 0x3F8);
+    assert_int_equal(g.tr[0].u.Port.Length, 8);
+    assert_int_equal(g.tr[1].Type, CmResourceTypeMemory);
+    assert_int_equal(g.tr[1].u.Memory.Start.QuadPart, 0xFE000000ll);
+    assert_int_equal(g.tr[1].u.Memory.Length, 0x1000);
+    assert_int_equal(g.tr[1].ShareDisposition, CmResourceShareDeviceExclusive);
+    assert_int_equal(g.tr[2].Type, CmResourceTypeInterrupt);
+    assert_int_equal(g.tr[2].Flags, CM_RESOURCE_INTERRUPT_LEVEL_SENSITIVE);
+    assert_int_equal(g.tr[2].u.Interrupt.Level, 7);
+    assert_int_equal(g.tr[2].u.Interrupt.Vector, 3);
+    assert_int_equal(g.tr[2].u.Interrupt.Affinity, 3); /* every CPU of a 2-CPU machine */
+    assert_int_equal(g.raw[2].u.Interrupt.Level, 3);
+    assert_int_equal(g.raw[2].u.Interrupt.Vector, 3);
+    assert_int_equal(g.tr[3].Flags, CM_RESOURCE_INTERRUPT_LATCHED);
+    assert_int_equal(g.tr[3].ShareDisposition, CmResourceShareShared);
+    assert_int_equal(g.tr[3].u.Interrupt.Level, 6);
+    assert_int_equal(g.tr[3].u.Interrupt.Affinity, 2);
+    assert_int_equal(g.tr[4].Type, CmResourceTypeDma);
+    assert_int_equal(g.tr[4].u.Dma.Channel, 2);
+    assert_int_equal(g.raw[1].u.Memory.Start.QuadPart, 0xFE000000ll);
+    kdpc_machine_destroy(m);
+}
+
+static void plug_only(void *ctx)
+{
+    (void)ctx;
+    kdpc_device_desc d = full_desc();
+    g.st_plug = kdpc_device_plug(g.m, &d, &dev0);
+    g.state_after = kdpc_device_get_state(dev0);
+}
+
+static void load_only(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv = NULL;
+    g.load = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
+    g.state_after = kdpc_device_get_state(dev0);
+}
+
+static void test_plug_before_load_starts_at_driver_load(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, plug_only, NULL), KDPC_OK);
+    assert_int_equal(g.st_plug, KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_PLUGGED);
+    assert_null(kdpc_device_pdo(dev0));
+    assert_int_equal(kdpc_machine_run(m, load_only, NULL), KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    assert_int_equal(g.adds, 1);
+    assert_int_equal(g.n, 1);
+    kdpc_machine_destroy(m);
+}
+
+static void test_plug_from_host_starts_during_next_run(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, load_only, NULL), KDPC_OK);
+    kdpc_device_desc d = full_desc();
+    assert_int_equal(kdpc_device_plug(m, &d, &dev0), KDPC_OK);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_PLUGGED);
+    assert_int_equal(kdpc_machine_run_for(m, NULL, NULL, 1000000), KDPC_OK);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_STARTED);
+    assert_int_equal(g.adds, 1);
+    kdpc_machine_destroy(m);
+}
+
+/* ---- removal ---- */
+
+static kdpc_unplug_how unplug_how;
+
+static void start_and_unplug(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    g.n = 0;
+    g.st_unplug = kdpc_device_unplug(dev0, unplug_how);
+    g.state_after = kdpc_device_get_state(dev0);
+}
+
+static void test_orderly_unplug_sends_query_remove_then_remove(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    unplug_how = KDPC_UNPLUG_ORDERLY;
+    assert_int_equal(kdpc_machine_run(m, start_and_unplug, NULL), KDPC_OK);
+    assert_int_equal(g.st_unplug, KDPC_OK);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_QUERY_REMOVE_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_REMOVE_DEVICE);
+    assert_int_equal(g.irqls[1], PASSIVE_LEVEL);
+    assert_int_equal(g.state_after, KDPC_DEVICE_REMOVED);
+    assert_null(g.fdo);
+    assert_null(kdpc_device_pdo(dev0)); /* deleted once nothing is attached */
+    assert_null(kdpc_machine_bugcheck(m));
+    kdpc_machine_destroy(m);
+}
+
+static void test_refused_query_remove_gets_cancel_and_device_stays(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    g.refuse_query_remove = TRUE;
+    unplug_how = KDPC_UNPLUG_ORDERLY;
+    assert_int_equal(kdpc_machine_run(m, start_and_unplug, NULL), KDPC_OK);
+    assert_int_equal(g.st_unplug, KDPC_EBUSY);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_QUERY_REMOVE_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_CANCEL_REMOVE_DEVICE);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    assert_non_null(g.fdo);
+    kdpc_machine_destroy(m);
+}
+
+static uint64_t read_after;
+static void surprise_then_read(void *ctx)
+{
+    (void)ctx;
+    start_and_unplug(NULL);
+}
+
+static void test_surprise_unplug_sends_surprise_removal_then_remove(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    unplug_how = KDPC_UNPLUG_SURPRISE;
+    assert_int_equal(kdpc_machine_run(m, surprise_then_read, NULL), KDPC_OK);
+    (void)read_after;
+    assert_int_equal(g.st_unplug, KDPC_OK);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_SURPRISE_REMOVAL);
+    assert_int_equal(g.minors[1], IRP_MN_REMOVE_DEVICE);
+    assert_int_equal(g.state_after, KDPC_DEVICE_REMOVED);
+    assert_null(g.fdo);
+    /* unplugging again: already removed */
+    assert_int_equal(kdpc_device_unplug(dev0, KDPC_UNPLUG_SURPRISE), KDPC_EINVAL);
+    kdpc_machine_destroy(m);
+}
+
+static void test_failed_start_is_followed_by_remove(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    g.fail_start = TRUE;
+    assert_int_equal(kdpc_machine_run(m, load_then_plug, NULL), KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_FAILED);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_START_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_REMOVE_DEVICE);
+    assert_null(g.fdo);
+    kdpc_machine_destroy(m);
+}
+
+static void start_and_rebalance(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    g.n = 0;
+    g.st_rebalance = kdpc_device_rebalance(dev0);
+    g.state_after = kdpc_device_get_state(dev0);
+}
+
+static void test_rebalance_sends_query_stop_stop_start(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, start_and_rebalance, NULL), KDPC_OK);
+    assert_int_equal(g.st_rebalance, KDPC_OK);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.minors[0], IRP_MN_QUERY_STOP_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_STOP_DEVICE);
+    assert_int_equal(g.minors[2], IRP_MN_START_DEVICE);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    kdpc_machine_destroy(m);
+}
+
+static void test_refused_query_stop_gets_cancel_stop(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    g.refuse_query_stop = TRUE;
+    assert_int_equal(kdpc_machine_run(m, start_and_rebalance, NULL), KDPC_OK);
+    assert_int_equal(g.st_rebalance, KDPC_EBUSY);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_QUERY_STOP_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_CANCEL_STOP_DEVICE);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    kdpc_machine_destroy(m);
+}
+
+/* ---- a device without resources, without a driver ---- */
+
+static void plug_bare(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv = NULL;
+    g.load = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "bare";
+    d.driver = "tpnp";
+    g.st_plug = kdpc_device_plug(g.m, &d, &dev0);
+    g.state_after = kdpc_device_get_state(dev0);
+}
+
+static void test_device_without_resources_gets_null_lists(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, plug_bare, NULL), KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    assert_true(g.raw_null);
+    assert_true(g.tr_null);
+    kdpc_machine_destroy(m);
+}
+
+static void plug_driverless(void *ctx)
+{
+    (void)ctx;
+    kdpc_device_desc d = full_desc();
+    d.driver = NULL;
+    g.st_plug = kdpc_device_plug(g.m, &d, &dev0);
+    g.state_after = kdpc_device_get_state(dev0);
+    g.st_unplug = kdpc_device_unplug(dev0, KDPC_UNPLUG_ORDERLY);
+}
+
+static void test_device_without_driver_has_no_pdo_and_unplugs(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, plug_driverless, NULL), KDPC_OK);
+    assert_int_equal(g.st_plug, KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_PLUGGED);
+    assert_int_equal(g.st_unplug, KDPC_OK);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_REMOVED);
+    assert_null(kdpc_device_pdo(dev0));
+    kdpc_machine_destroy(m);
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    kdpc_device_desc d = full_desc();
+    kdpc_device *out = (kdpc_device *)&d;
+    assert_int_equal(kdpc_device_plug(NULL, &d, &out), KDPC_EINVAL);
+    assert_null(out);
+    assert_int_equal(kdpc_device_plug(m, NULL, &out), KDPC_EINVAL);
+    assert_int_equal(kdpc_device_plug(m, &d, NULL), KDPC_EINVAL);
+    assert_int_equal(kdpc_device_unplug(NULL, KDPC_UNPLUG_ORDERLY), KDPC_EINVAL);
+    assert_int_equal(kdpc_device_rebalance(NULL), KDPC_EINVAL);
+    assert_null(kdpc_device_pdo(NULL));
+    assert_int_equal(kdpc_device_plug(m, &d, &out), KDPC_OK);
+    assert_int_equal(kdpc_device_unplug(out, (kdpc_unplug_how)7), KDPC_EINVAL);
+    assert_int_equal(kdpc_device_rebalance(out), KDPC_EINVAL); /* not started */
+    kdpc_machine_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plug_after_load_adds_and_starts_with_resources),
+        cmocka_unit_test(test_plug_before_load_starts_at_driver_load),
+        cmocka_unit_test(test_plug_from_host_starts_during_next_run),
+        cmocka_unit_test(test_orderly_unplug_sends_query_remove_then_remove),
+        cmocka_unit_test(test_refused_query_remove_gets_cancel_and_device_stays),
+        cmocka_unit_test(test_surprise_unplug_sends_surprise_removal_then_remove),
+        cmocka_unit_test(test_failed_start_is_followed_by_remove),
+        cmocka_unit_test(test_rebalance_sends_query_stop_stop_start),
+        cmocka_unit_test(test_refused_query_stop_gets_cancel_stop),
+        cmocka_unit_test(test_device_without_resources_gets_null_lists),
+        cmocka_unit_test(test_device_without_driver_has_no_pdo_and_unplugs),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
