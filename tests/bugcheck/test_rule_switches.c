@@ -52,6 +52,8 @@ static const char *const all_rules[] = {
     "isr.storm",
     "unload.pending",
     "thread.exit_state",
+    "removelock.release_unheld",
+    "removelock.after_wait",
     "work.bad_irql_return",
     "work.requeue",
     "work.queue_irql",
@@ -606,6 +608,33 @@ static void ScThreadExitState(void *ctx)
         KeStallExecutionProcessor(1); /* the thread ran and ended (it cannot be preempted) */
     (void)ZwClose(h);
     sw_done = sw_flag != 0;
+}
+
+/* removelock.release_unheld: a tag released twice (0xC4/0xD1); off or a warning: nothing is
+ * released, the lock's count stays right */
+static IO_REMOVE_LOCK sc_remlock;
+
+static void ScRemoveLockReleaseUnheld(void *ctx)
+{
+    (void)ctx;
+    IoInitializeRemoveLock(&sc_remlock, 'wsrl', 0, 0);
+    if (!NT_SUCCESS(IoAcquireRemoveLock(&sc_remlock, &sc_remlock)))
+        return;
+    IoReleaseRemoveLock(&sc_remlock, &sc_remlock);
+    IoReleaseRemoveLock(&sc_remlock, &sc_remlock);
+    sw_done = sc_remlock.Common.IoCount == 1;
+}
+
+/* removelock.after_wait: an acquire after IoReleaseRemoveLockAndWait returned (0xC4/0xD2); off
+ * or a warning: STATUS_DELETE_PENDING as Windows */
+static void ScRemoveLockAfterWait(void *ctx)
+{
+    (void)ctx;
+    IoInitializeRemoveLock(&sc_remlock, 'wsrl', 0, 0);
+    if (!NT_SUCCESS(IoAcquireRemoveLock(&sc_remlock, NULL)))
+        return;
+    IoReleaseRemoveLockAndWait(&sc_remlock, NULL);
+    sw_done = IoAcquireRemoveLock(&sc_remlock, NULL) == STATUS_DELETE_PENDING;
 }
 
 /* work.bad_irql_return */
@@ -1247,6 +1276,8 @@ static scenario scenarios[] = {
     {"isr.storm", ScStorm, 1, NULL, KDPC_OK, -1, -1},
     {"unload.pending", ScUnloadPending, 2, NULL, KDPC_OK, -1, -1},
     {"thread.exit_state", ScThreadExitState, 1, NULL, KDPC_OK, -1, -1},
+    {"removelock.release_unheld", ScRemoveLockReleaseUnheld, 1, NULL, KDPC_OK, -1, -1},
+    {"removelock.after_wait", ScRemoveLockAfterWait, 1, NULL, KDPC_OK, -1, -1},
     {"work.bad_irql_return", ScWorkBadIrql, 1, NULL, KDPC_OK, -1, -1},
     {"work.requeue", ScWorkRequeue, 1, NULL, KDPC_OK, -1, -1},
     {"work.queue_irql", ScWorkQueueIrql, 1, NULL, KDPC_OK, -1, -1},
@@ -1774,6 +1805,8 @@ int main(void)
         SCENARIO_TESTS(51),
         SCENARIO_TESTS(52),
         SCENARIO_TESTS(53),
+        SCENARIO_TESTS(54),
+        SCENARIO_TESTS(55),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
