@@ -282,8 +282,9 @@ typedef enum kdpc_fault_kind {
     KDPC_FAULT_LOST_INTERRUPT,     /**< kdpc_device_interrupt() raises nothing */
     KDPC_FAULT_SPURIOUS_INTERRUPT, /**< an extra interrupt with no cause: after a
                                         kdpc_device_interrupt(), a Latched line may fire once
-                                        more, a LevelSensitive line may pulse (raised, lowered
-                                        1 us later) */
+                                        more (1 us later), a LevelSensitive line may pulse
+                                        (raised, lowered 1 us later) once the device has lowered
+                                        it, or at once when it is not up */
     KDPC_FAULT_LATE_INTERRUPT,     /**< kdpc_device_interrupt() raises the line late_ns later */
     KDPC_FAULT_SHORT_TRANSFER,     /**< a DMA transfer moves only part of the bytes */
     KDPC_FAULT_KINDS

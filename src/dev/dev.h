@@ -120,6 +120,7 @@ bool kdpc__dev_in_device_code(kdpc_machine *m);
 typedef struct kdpc__devline {
     bool own;         /* the device holds it asserted (LevelSensitive) */
     bool pulse;       /* a spurious pulse holds it asserted (LevelSensitive) */
+    bool pulse_due;   /* a spurious pulse starts when the device lowers it (LevelSensitive) */
     uint64_t late_id; /* pending late interrupt (0: none) */
 } kdpc__devline;
 

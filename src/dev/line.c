@@ -10,6 +10,14 @@
  * counts the holders). A Latched line is a pulse: each raise latches one
  * interrupt in the machine line, and the device line is low again at once,
  * so lowering it does nothing but cancel a late interrupt still pending.
+ *
+ * A spurious interrupt is an interrupt with no cause behind it: on a Latched
+ * line one more edge 1 us after the real one; on a LevelSensitive line a
+ * pulse of 1 us that starts when the device lowers the line (its cause
+ * cleared by the ISR), or at once when the line is not up. An ISR that
+ * passes interleaving points (its register accesses) is called again during
+ * the pulse and finds nothing to do; one that passes none would see the line
+ * stay up (virtual time does not move) and end in isr.storm.
  * Divergence: real edge hardware needs a low-to-high transition for each
  * interrupt; kdpc takes every raise as one, so device code need not lower
  * a Latched line between two interrupts.
@@ -55,6 +63,34 @@ static void set_level(kdpc_device *d, unsigned index, bool *field, bool value)
     level_update(d, index, before);
 }
 
+static unsigned index_of(void *arg)
+{
+    return (unsigned)(uintptr_t)arg;
+}
+
+static void pulse_end(kdpc_device *d, void *ctx, void *arg)
+{
+    (void)ctx;
+    set_level(d, index_of(arg), &d->lines[index_of(arg)].pulse, false);
+}
+
+/* A spurious pulse on LevelSensitive line @index starts now. */
+static kdpc_status pulse_start(kdpc_device *d, unsigned index)
+{
+    kdpc__devline *l = &d->lines[index];
+    l->pulse_due = false;
+    if (l->pulse)
+        return KDPC_OK; /* one pulse at a time */
+    kdpc_status st = kdpc__dev_schedule_internal(d, SPURIOUS_PULSE_NS, pulse_end,
+                                                 (void *)(uintptr_t)index, NULL);
+    if (st != KDPC_OK)
+        return st;
+    d->injected[KDPC_FAULT_SPURIOUS_INTERRUPT]++;
+    d->counters.interrupts++;
+    set_level(d, index, &l->pulse, true);
+    return KDPC_OK;
+}
+
 /* The device raises line @index now (no fault applied). */
 static void raise_now(kdpc_device *d, unsigned index)
 {
@@ -71,22 +107,11 @@ static void raise_now(kdpc_device *d, unsigned index)
     trace_line(d->m, line, true);
 }
 
-static unsigned index_of(void *arg)
-{
-    return (unsigned)(uintptr_t)arg;
-}
-
 static void late_fire(kdpc_device *d, void *ctx, void *arg)
 {
     (void)ctx;
     d->lines[index_of(arg)].late_id = 0;
     raise_now(d, index_of(arg));
-}
-
-static void pulse_end(kdpc_device *d, void *ctx, void *arg)
-{
-    (void)ctx;
-    set_level(d, index_of(arg), &d->lines[index_of(arg)].pulse, false);
 }
 
 static void spurious_edge(kdpc_device *d, void *ctx, void *arg)
@@ -118,9 +143,10 @@ kdpc_status kdpc_device_line_set(kdpc_device *dev, unsigned index, bool asserted
     }
     kdpc__dev_cancel_internal(dev, l->late_id);
     l->late_id = 0;
-    if (dev->desc.lines[index].level)
-        set_level(dev, index, &l->own, false);
-    return KDPC_OK;
+    if (!dev->desc.lines[index].level)
+        return KDPC_OK;
+    set_level(dev, index, &l->own, false);
+    return l->pulse_due ? pulse_start(dev, index) : KDPC_OK;
 }
 
 kdpc_status kdpc_device_interrupt(kdpc_device *dev, unsigned index)
@@ -150,15 +176,9 @@ kdpc_status kdpc_device_interrupt(kdpc_device *dev, unsigned index)
     if (!spurious)
         return KDPC_OK;
     if (dev->desc.lines[index].level) {
-        /* A pulse: the line is held up 1 us more than the device itself holds it. */
-        if (l->pulse)
-            return KDPC_OK; /* one pulse at a time */
-        st = kdpc__dev_schedule_internal(dev, SPURIOUS_PULSE_NS, pulse_end, arg, NULL);
-        if (st != KDPC_OK)
-            return st;
-        dev->injected[KDPC_FAULT_SPURIOUS_INTERRUPT]++;
-        dev->counters.interrupts++;
-        set_level(dev, index, &l->pulse, true);
+        if (!l->own)
+            return pulse_start(dev, index);
+        l->pulse_due = true; /* once the device lowers it */
         return KDPC_OK;
     }
     /* One more edge, 1 us later, with no cause behind it (counted when it fires). */
@@ -192,6 +212,7 @@ void kdpc__dev_lines_lower(kdpc_device *d)
     for (unsigned i = 0; i < d->desc.nlines; i++) {
         kdpc__devline *l = &d->lines[i];
         l->late_id = 0; /* its event went with the others */
+        l->pulse_due = false;
         if (!d->desc.lines[i].level)
             continue;
         bool before = l->own || l->pulse;

@@ -129,8 +129,10 @@ static bool advance_hook(kdpc_machine *m)
     uint64_t due;
     bool timers = kdpc__ke_timers_pending(m, keep_periodic, &due);
     /* Device events: a foreground one keeps the run going; background ones count only as
-     * periodic timers do. An event's time is exact, not a tick. */
-    uint64_t ev = kdpc__dev_next_event(m, !keep_periodic);
+     * periodic timers do, or on the way to a foreground one. An event's time is exact, not a
+     * tick. */
+    bool fg = kdpc__dev_next_event(m, true) != UINT64_MAX;
+    uint64_t ev = kdpc__dev_next_event(m, !(keep_periodic || fg));
     if (!timers && ev == UINT64_MAX)
         return false;
     uint64_t when = UINT64_MAX;
