@@ -16,7 +16,6 @@
 #include <kdpc/wdm/irp.h>
 #include <kdpc/wdm/pool.h>
 #include <kdpc/wdm/dma.h>
-#include <kdpc/wdm/hal.h>
 #include <kdpc/wdm/power.h>
 #include <kdpc/wdm/pnp.h>
 

@@ -11,7 +11,6 @@
 
 #include <kdpc/kdpc.h>
 #include "dev/dev.h"
-#include "hal/hal.h"
 #include "io/io.h"
 #include "verifier/testfail.h"
 
@@ -153,7 +152,6 @@ static void layers_free(kdpc_machine *m)
     if (m->ke != NULL) {
         kdpc__pool_free_all(m);
         kdpc__watch_free_all(m);
-        kdpc__hal_free(m);
     }
     kdpc__ke_free(m);
     kdpc__trace_free(m);

@@ -261,7 +261,7 @@ KDPC_EXPORT BOOLEAN kdpc_IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, 
  * send @Irp to @DeviceObject and wait until the lower drivers complete it
  * (the caller owns it again: it completes it itself). Return: TRUE when the
  * IRP was sent (its result is in Irp->IoStatus), FALSE when it could not be
- * (no next stack location). IRQL: PASSIVE_LEVEL.
+ * (no next stack location, or not an IRP kdpc made). IRQL: <= APC_LEVEL.
  */
 static inline BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {

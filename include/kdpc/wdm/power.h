@@ -122,9 +122,9 @@ static inline NTSTATUS PoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 /**
  * PoSetPowerState - tell the power manager @DeviceObject is now in device
  * power state @State (Type DevicePowerState). Return: the previous device
- * power state (D0 for a device never set). Type SystemPowerState is
- * ignored by Windows: kdpc returns @State unchanged and records nothing.
- * IRQL: <= DISPATCH_LEVEL.
+ * power state (D0 for a device never set). Drivers pass DevicePowerState;
+ * Divergence: for SystemPowerState kdpc records nothing and returns @State.
+ * IRQL: <= APC_LEVEL (<= DISPATCH_LEVEL when setting D0).
  * Bugchecks: io.invalid_object (0x50 / 0x1E) when @DeviceObject is not a live device object.
  */
 static inline POWER_STATE PoSetPowerState(PDEVICE_OBJECT DeviceObject, POWER_STATE_TYPE Type,
