@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+
 #include <kdpc/driver.h>
 #include "dev/dev.h"
 #include "io/io.h"
@@ -576,8 +578,25 @@ static void *dev_dma_host(kdpc_machine *m, uint64_t logical, size_t len)
     return kdpc_dma_host_address(m, logical, len);
 }
 
+/*
+ * A device moved data at an address no live mapping covers: the driver programmed it with a
+ * logical address it never mapped, already flushed, or freed. Windows' nearest counterpart is
+ * DMA verification's 0xE6 with P1 0x26 (the IOMMU reported a DMA violation by a device).
+ * Divergence: P2..P4 are kdpc's own: the logical address, the length, and the device.
+ */
+static void dev_dma_unmapped(kdpc_machine *m, kdpc_device *dev, uint64_t logical, size_t len,
+                             bool write)
+{
+    kdpc__violation(m, KDPC_R_DEV_DMA_UNMAPPED, 0xE6, 0x26, logical, len, (uintptr_t)dev, NULL,
+                    "device %s: its DMA engine %s %zu bytes at logical address 0x%" PRIx64
+                    ", which no mapped, unflushed transfer and no common buffer covers: the "
+                    "driver programmed the device with an address it does not map",
+                    kdpc_device_name(dev), write ? "wrote" : "read", len, logical);
+}
+
 void kdpc__io_dma_init(kdpc_machine *m)
 {
     kdpc__dev_hooks *h = kdpc__dev_hooks_of(m);
     h->dma_host = dev_dma_host;
+    h->dma_unmapped = dev_dma_unmapped;
 }

@@ -174,6 +174,9 @@ static const struct {
      "completed"},
     {"dma.not_flushed", "G11: each packet DMA transfer ends with FlushAdapterBuffers"},
     {"dma.double_free", "G11: an adapter channel or map registers are freed once"},
+    {"dev.dma_unmapped",
+     "G11: a device is programmed only with DMA addresses of a live mapping (a mapped, not yet "
+     "flushed transfer or a common buffer)"},
     {"controller.held", "G12: the controller object is freed before the IRP is completed"},
     {"wait.objects",
      "G3: KeWaitForMultipleObjects waits on at most MAXIMUM_WAIT_OBJECTS (64) objects, and "

@@ -64,6 +64,7 @@
     XX(R_DMA_ADAPTER_HELD, "dma.adapter_held", 1, "G11")                                           \
     XX(R_DMA_NOT_FLUSHED, "dma.not_flushed", 1, "G11")                                             \
     XX(R_DMA_DOUBLE_FREE, "dma.double_free", 1, "G11")                                             \
+    XX(R_DEV_DMA_UNMAPPED, "dev.dma_unmapped", 1, "G11")                                           \
     XX(R_CONTROLLER_HELD, "controller.held", 1, "G12")                                             \
     XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \

@@ -74,6 +74,7 @@ static const char *const all_rules[] = {
     "dma.adapter_held",
     "dma.not_flushed",
     "dma.double_free",
+    "dev.dma_unmapped",
     "controller.held",
     "wait.objects",
     "io.invalid_object",
@@ -1141,6 +1142,24 @@ static void ScDmaDoubleFree(void *ctx)
     sw_done = 1;
 }
 
+/* A device programmed with a DMA address nobody mapped moves data there. */
+static void ScDevDmaUnmapped(void *ctx)
+{
+    (void)ctx;
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "scdma";
+    d.dma = true;
+    kdpc_device *dev = NULL;
+    if (kdpc_device_plug(kdpc_current_machine(), &d, &dev) != KDPC_OK)
+        return;
+    UCHAR b[8];
+    /* the bug check ends the run here; off or a warning: nothing moves, KDPC_EIO */
+    if (kdpc_device_dma_read(dev, 0x12340000u, b, sizeof b, NULL) != KDPC_EIO)
+        return;
+    sw_done = 1;
+}
+
 static IO_ALLOCATION_ACTION ScKeepController(PDEVICE_OBJECT DeviceObject, PIRP Irp,
                                              PVOID MapRegisterBase, PVOID Context)
 {
@@ -1298,6 +1317,7 @@ static scenario scenarios[] = {
     {"dma.adapter_held", ScDmaAdapterHeld, 1, NULL, KDPC_OK, -1, -1},
     {"dma.not_flushed", ScDmaNotFlushed, 1, NULL, KDPC_OK, -1, -1},
     {"dma.double_free", ScDmaDoubleFree, 1, NULL, KDPC_OK, -1, -1},
+    {"dev.dma_unmapped", ScDevDmaUnmapped, 1, NULL, KDPC_OK, -1, -1},
     {"controller.held", ScControllerHeld, 1, NULL, KDPC_OK, -1, -1},
     {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
     {"io.invalid_object", ScIoInvalidObject, 1, NULL, KDPC_OK, -1, -1},
@@ -1807,6 +1827,7 @@ int main(void)
         SCENARIO_TESTS(53),
         SCENARIO_TESTS(54),
         SCENARIO_TESTS(55),
+        SCENARIO_TESTS(56),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
