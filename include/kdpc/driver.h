@@ -121,6 +121,69 @@ KDPC_EXPORT kdpc_status kdpc_device_rebalance(kdpc_device *dev);
  */
 KDPC_EXPORT NTSTATUS kdpc_power_set_system(kdpc_machine *m, SYSTEM_POWER_STATE state);
 
+/**
+ * kdpc_file_open() - open a device as a program or an upper driver would:
+ * @name is a device name ("\Device\X") or a symbolic link to one
+ * ("\DosDevices\X", "\??\X"), optionally followed by "\more" (the
+ * driver sees that part as FileObject->FileName). kdpc makes a FILE_OBJECT
+ * (DeviceObject = the named device; FsContext / FsContext2 NULL for the
+ * driver to fill) and sends IRP_MJ_CREATE (Parameters.Create.SecurityContext
+ * ->DesiredAccess = @access, Flags IRP_CREATE_OPERATION | IRP_SYNCHRONOUS_API)
+ * to the top of the device's stack, waiting while it is pending. The named
+ * device's ReferenceCount counts the open file.
+ * Thread: simulated code of @m at PASSIVE_LEVEL (inside kdpc_machine_run).
+ * Return: STATUS_SUCCESS with *@file set; what the driver completed the
+ * create with (then no file object remains and no close is sent);
+ * STATUS_OBJECT_NAME_NOT_FOUND (no such device or link, or a link to
+ * nothing); STATUS_OBJECT_NAME_INVALID (empty, not starting with '\', over
+ * 1024 characters); STATUS_NO_SUCH_DEVICE (DO_DEVICE_INITIALIZING is still
+ * set); STATUS_ACCESS_DENIED (an exclusive device already open);
+ * STATUS_INVALID_PARAMETER (NULL argument, wrong thread or IRQL);
+ * STATUS_INSUFFICIENT_RESOURCES. *@file is NULL on failure.
+ */
+KDPC_EXPORT NTSTATUS kdpc_file_open(kdpc_machine *m, const char *name, ACCESS_MASK access,
+                                    PFILE_OBJECT *file);
+
+/**
+ * kdpc_file_close() - close the handle kdpc_file_open gave: IRP_MJ_CLEANUP,
+ * then (when no reference is left) IRP_MJ_CLOSE, each to the top of the
+ * device's stack, waited for; the file object is freed after the close.
+ * Thread: as kdpc_file_open. Return: STATUS_SUCCESS (whatever the driver
+ * completed cleanup and close with, as CloseHandle); STATUS_INVALID_HANDLE
+ * (not an open file object of the calling machine, closed already, or one
+ * from IoGetDeviceObjectPointer, which has no handle: ObDereferenceObject
+ * it); STATUS_INVALID_PARAMETER (wrong thread or IRQL). A file whose device
+ * was deleted is freed without IRPs.
+ */
+KDPC_EXPORT NTSTATUS kdpc_file_close(PFILE_OBJECT file);
+
+/**
+ * kdpc_file_ioctl() - an IRP_MJ_DEVICE_CONTROL request for @code built with
+ * IoBuildDeviceIoControlRequest to the top of @file's device stack, with
+ * @file as the stack location's FileObject (and Tail.Overlay.
+ * OriginalFileObject); waits for its completion.
+ * @information: receives IoStatus.Information (0 after a synchronous error);
+ * may be NULL.
+ * Thread: as kdpc_file_open. Return: the request's status (the final one
+ * when it pended); STATUS_INVALID_HANDLE (not an open file of the calling
+ * machine); STATUS_NO_SUCH_DEVICE (its device was deleted);
+ * STATUS_INVALID_PARAMETER; STATUS_INSUFFICIENT_RESOURCES.
+ */
+KDPC_EXPORT NTSTATUS kdpc_file_ioctl(PFILE_OBJECT file, ULONG code, PVOID input, ULONG input_length,
+                                     PVOID output, ULONG output_length, ULONG_PTR *information);
+
+/**
+ * kdpc_file_read() / kdpc_file_write() - IRP_MJ_READ / IRP_MJ_WRITE of
+ * @length bytes at byte @offset, built with IoBuildSynchronousFsdRequest
+ * (buffered, direct or neither by the device's Flags) against @file, as
+ * kdpc_file_ioctl. Return: as kdpc_file_ioctl; STATUS_INVALID_PARAMETER
+ * for a NULL @buffer with a non-zero @length.
+ */
+KDPC_EXPORT NTSTATUS kdpc_file_read(PFILE_OBJECT file, PVOID buffer, ULONG length, LONGLONG offset,
+                                    ULONG_PTR *information);
+KDPC_EXPORT NTSTATUS kdpc_file_write(PFILE_OBJECT file, PVOID buffer, ULONG length, LONGLONG offset,
+                                     ULONG_PTR *information);
+
 /** The machine a driver object belongs to, or NULL. From simulated code any pointer is safe
  * (NULL unless a live driver object of the calling machine); from a host thread @driver must be
  * a live driver object. */

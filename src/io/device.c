@@ -103,6 +103,7 @@ void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d)
     kdpc__io *io = kdpc__io_of(m);
     kdpc__io_unregister(m, &d->obj);
     kdpc__io_forget_range(m, d, sizeof(*d) + d->ext_size);
+    kdpc__io_files_device_gone(m, d);
     /* a device it was attached to must not keep pointing at it */
     for (kdpc__devrec *o = io->devices; o != NULL; o = o->next) {
         if (o->obj.AttachedDevice == &d->obj)

@@ -59,7 +59,9 @@ void kdpc__io_free(kdpc_machine *m)
         driver_free(m, io->drivers);
     while (io->devices != NULL)
         kdpc__io_device_free(m, io->devices);
-    kdpc__io_irps_free(m); /* before the I/O memory: an IRP may still point at its MDL */
+    kdpc__io_irps_free(m);  /* before the I/O memory: an IRP may still point at its MDL */
+    kdpc__io_files_free(m); /* after the IRPs: a pending close IRP points at its file */
+    kdpc__io_links_free(m);
     kdpc__io_mem_free_all(io);
     kdpc__io_errlog_free(m);
     kdpc__io_dma_free(m);

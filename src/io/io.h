@@ -114,7 +114,9 @@ typedef struct kdpc__io {
         PMDL mdl;
         bool read, dma;
     } flush_ring[KDPC_IO_FLUSHES];
-    void *pnp; /* the PnP manager's state (src/pnp/pnp.h), created on first use */
+    void *pnp;                   /* the PnP manager's state (src/pnp/pnp.h), created on first use */
+    struct kdpc__symlink *links; /* symbolic links (symlink.c) */
+    struct kdpc__filerec *files; /* file objects not yet closed (file.c) */
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
@@ -164,6 +166,23 @@ void kdpc__io_dma_free(kdpc_machine *m);
 void kdpc__io_dma_init(kdpc_machine *m);
 void kdpc__io_controllers_free(kdpc_machine *m);
 void kdpc__io_mem_free_all(kdpc__io *io);
+
+/* Object names (symlink.c): the longest name in the object namespace kdpc handles, in WCHARs. */
+#define KDPC_IO_NAME_MAX 1024u
+/* Resolve @name (@len WCHARs) through symbolic links ("\DosDevices\", "\GLOBAL??\" as "\??\")
+ * to a named device: *dev, and in @rest (KDPC_IO_NAME_MAX WCHARs) / *rest_len what followed the
+ * device's name ("" or "\..."). Return: STATUS_SUCCESS, STATUS_OBJECT_NAME_INVALID,
+ * STATUS_OBJECT_NAME_NOT_FOUND. */
+NTSTATUS kdpc__io_resolve(kdpc_machine *m, const WCHAR *name, size_t len, kdpc__devrec **dev,
+                          WCHAR *rest, size_t *rest_len);
+void kdpc__io_links_free(kdpc_machine *m);
+/* Open files (file.c). */
+/* File objects open (not yet closed) on the device stack @dev belongs to: for PnP, which
+ * sends IRP_MN_REMOVE_DEVICE after a surprise removal only when it is 0. */
+size_t kdpc__io_open_count(kdpc_machine *m, PDEVICE_OBJECT dev);
+/* @d is being freed: files opened on it get no more IRPs. */
+void kdpc__io_files_device_gone(kdpc_machine *m, kdpc__devrec *d);
+void kdpc__io_files_free(kdpc_machine *m);
 
 /* What a teardown takes away: one driver, one device, or the whole machine. */
 typedef struct kdpc__scope {

@@ -174,6 +174,9 @@ typedef struct kdpc__ke {
     void *intr;                          /* interrupt objects and storm counts (interrupt.c) */
     /* KTIMER / KDPC set or queued on a thread's stack -> that thread's KTHREAD (objcheck.c) */
     kdpc__ptrmap stack_objs;
+    /* ObDereferenceObject of an object that is no thread: the I/O layer's file objects (io/file.c);
+     * true when it was one of its objects */
+    bool (*ob_deref)(kdpc_machine *m, void *object);
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)

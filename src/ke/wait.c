@@ -536,7 +536,9 @@ void kdpc_ObDereferenceObject(PVOID Object)
             return;
         }
     }
-    /* No reference of it is held (the only objects kdpc references are thread objects): Driver
+    if (kdpc__ke_of(t->m)->ob_deref != NULL && kdpc__ke_of(t->m)->ob_deref(t->m, Object))
+        return; /* a file object (io/file.c) */
+    /* No reference of it is held (kdpc references thread and file objects only): Driver
      * Verifier's 0xC4/0x3F, P2 the object, P3 -1 (the dereference case). As a warning: ignored. */
     if (t->cpu != NULL)
         kdpc__violation(t->m, KDPC_R_OBJ_INVALID, 0xC4, 0x3F, (uintptr_t)Object, (uint64_t)-1, 0,

@@ -356,7 +356,8 @@ static inline NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK Desi
     return kdpc_ObReferenceObjectByHandle(Handle, DesiredAccess, ObjectType, AccessMode, Object,
                                           HandleInformation);
 }
-/** ObDereferenceObject - drop a reference taken by ObReferenceObjectByHandle. */
+/** ObDereferenceObject - drop a reference taken by ObReferenceObjectByHandle, or the file
+ * object reference IoGetDeviceObjectPointer returned (its last reference sends IRP_MJ_CLOSE). */
 static inline void ObDereferenceObject(PVOID Object)
 {
     kdpc_ObDereferenceObject(Object);

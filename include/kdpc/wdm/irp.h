@@ -51,6 +51,76 @@ typedef enum _LOCK_OPERATION { IoReadAccess, IoWriteAccess, IoModifyAccess } LOC
 
 typedef struct _FILE_OBJECT FILE_OBJECT, *PFILE_OBJECT;
 
+/**
+ * FILE_OBJECT - an open instance of a device (docs/facts/io.md section 10):
+ * what kdpc_file_open / IoGetDeviceObjectPointer created. DeviceObject is
+ * the named device that was opened (not the top of its stack); FileName is
+ * what followed the device's name in the opened path (empty for the device
+ * itself); FsContext / FsContext2 belong to the driver (kdpc never reads
+ * them). Members kdpc does not model (Vpb, SectionObjectPointer, the cache
+ * fields, CompletionContext) stay zero.
+ */
+struct _FILE_OBJECT {
+    CSHORT Type; /* IO_TYPE_FILE */
+    CSHORT Size;
+    PDEVICE_OBJECT DeviceObject;
+    struct _VPB *Vpb;
+    PVOID FsContext;
+    PVOID FsContext2;
+    struct _SECTION_OBJECT_POINTERS *SectionObjectPointer;
+    PVOID PrivateCacheMap;
+    NTSTATUS FinalStatus;
+    struct _FILE_OBJECT *RelatedFileObject;
+    BOOLEAN LockOperation;
+    BOOLEAN DeletePending;
+    BOOLEAN ReadAccess;
+    BOOLEAN WriteAccess;
+    BOOLEAN DeleteAccess;
+    BOOLEAN SharedRead;
+    BOOLEAN SharedWrite;
+    BOOLEAN SharedDelete;
+    ULONG Flags;
+    UNICODE_STRING FileName;
+    LARGE_INTEGER CurrentByteOffset;
+    volatile ULONG Waiters;
+    volatile ULONG Busy;
+    PVOID LastLock;
+    KEVENT Lock;
+    KEVENT Event;
+    struct _IO_COMPLETION_CONTEXT *volatile CompletionContext;
+    KSPIN_LOCK IrpListLock;
+    LIST_ENTRY IrpList;
+    volatile PVOID FileObjectExtension;
+};
+
+#define IO_TYPE_FILE 5
+
+/* FILE_OBJECT Flags kdpc sets */
+#define FO_SYNCHRONOUS_IO   0x00000002
+#define FO_HANDLE_CREATED   0x00040000
+#define FO_CLEANUP_COMPLETE 0x00004000
+
+/* Access rights (ACCESS_MASK) a device open asks for */
+#define FILE_READ_DATA    0x0001
+#define FILE_WRITE_DATA   0x0002
+#define FILE_APPEND_DATA  0x0004
+#define DELETE            0x00010000L
+#define SYNCHRONIZE       0x00100000L
+#define GENERIC_READ      0x80000000L
+#define GENERIC_WRITE     0x40000000L
+#define GENERIC_EXECUTE   0x20000000L
+#define GENERIC_ALL       0x10000000L
+#define FILE_ALL_ACCESS   0x001F01FFL
+#define FILE_GENERIC_READ 0x00120089L
+
+/** Parameters.Create.SecurityContext of IRP_MJ_CREATE: the access asked for. */
+typedef struct _IO_SECURITY_CONTEXT {
+    struct _SECURITY_QUALITY_OF_SERVICE *SecurityQos;
+    struct _ACCESS_STATE *AccessState;
+    ACCESS_MASK DesiredAccess;
+    ULONG FullCreateOptions;
+} IO_SECURITY_CONTEXT, *PIO_SECURITY_CONTEXT;
+
 /** Completion routine prototype (4.14). */
 typedef NTSTATUS IO_COMPLETION_ROUTINE(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context);
 typedef IO_COMPLETION_ROUTINE *PIO_COMPLETION_ROUTINE;
@@ -71,6 +141,13 @@ typedef struct _IO_STACK_LOCATION {
     UCHAR Flags;
     UCHAR Control;
     union {
+        struct {
+            PIO_SECURITY_CONTEXT SecurityContext;
+            ULONG Options;
+            USHORT FileAttributes;
+            USHORT ShareAccess;
+            ULONG EaLength;
+        } Create; /* IRP_MJ_CREATE */
         struct {
             ULONG Length;
             ULONG Key;
@@ -175,6 +252,8 @@ struct _IRP {
 #define IRP_BUFFERED_IO       0x00000010
 #define IRP_DEALLOCATE_BUFFER 0x00000020
 #define IRP_INPUT_OPERATION   0x00000040
+#define IRP_CREATE_OPERATION  0x00000080
+#define IRP_CLOSE_OPERATION   0x00000400
 
 /* Priority boosts (4.16) */
 #define IO_CD_ROM_INCREMENT     1
