@@ -42,7 +42,11 @@ typedef struct kdpc_machine kdpc_machine;
     XX(KDPC_EV_STALL, "stall")                                                                     \
     XX(KDPC_EV_SYNC_BEGIN, "sync-begin")                                                           \
     XX(KDPC_EV_SYNC_END, "sync-end")                                                               \
-    XX(KDPC_EV_VIOLATION, "violation")
+    XX(KDPC_EV_VIOLATION, "violation")                                                             \
+    XX(KDPC_EV_REG_READ, "reg-read")     /* object: physical address, arg: value */                \
+    XX(KDPC_EV_REG_WRITE, "reg-write")   /* object: physical address, arg: value */                \
+    XX(KDPC_EV_PORT_READ, "port-read")   /* object: port number, arg: value */                     \
+    XX(KDPC_EV_PORT_WRITE, "port-write") /* object: port number, arg: value */
 
 /** Kind of a trace event. */
 typedef enum kdpc_event_kind {

@@ -11,6 +11,7 @@
 
 #include <kdpc/kdpc.h>
 #include "dev/dev.h"
+#include "hal/hal.h"
 #include "io/io.h"
 #include "verifier/testfail.h"
 
@@ -152,6 +153,7 @@ static void layers_free(kdpc_machine *m)
     if (m->ke != NULL) {
         kdpc__pool_free_all(m);
         kdpc__watch_free_all(m);
+        kdpc__hal_free(m);
     }
     kdpc__ke_free(m);
     kdpc__trace_free(m);

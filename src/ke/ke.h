@@ -169,6 +169,7 @@ typedef struct kdpc__ke {
     void *workers;                       /* worker pools (worker.c) */
     void *pool;                          /* pool memory (ex/pool.c) */
     void *watch;                         /* watched shared memory (watch.c) */
+    void *hal;                           /* I/O space mappings, register sync state (src/hal) */
     volatile sig_atomic_t fault_pending; /* a paged-pool touch at raised IRQL to report */
     void *io;                            /* the I/O layer's state */
     void *intr;                          /* interrupt objects and storm counts (interrupt.c) */

@@ -145,7 +145,11 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     if (routine != NULL)
         memcpy(&e->routine, &routine, sizeof(e->routine));
     e->arg = arg;
-    if (kind == KDPC_EV_DPC_END && c != NULL && object != NULL) {
+    if (kind >= KDPC_EV_REG_READ && kind <= KDPC_EV_PORT_WRITE) {
+        /* A register's physical address or a port number, not host memory: the same in every
+         * run, so it is its own id (and never a key of the id map). */
+        e->object_id = (uint64_t)(uintptr_t)object;
+    } else if (kind == KDPC_EV_DPC_END && c != NULL && object != NULL) {
         /* The routine may have freed its KDPC (or let a thread free it): the end is the
          * object the begin saw, whatever lives at that address now. */
         e->object_id = tr->dpc_id[c->index];
@@ -204,7 +208,9 @@ kdpc_status kdpc_trace_dump(const kdpc_machine *m, FILE *out)
     for (size_t i = 0; i < n; i++) {
         const kdpc_event *e = kdpc_trace_event(m, i);
         char obj[224], name[192];
-        if (e->object_id == 0)
+        if (e->kind >= KDPC_EV_REG_READ && e->kind <= KDPC_EV_PORT_WRITE)
+            snprintf(obj, sizeof(obj), "%#" PRIx64, e->object_id);
+        else if (e->object_id == 0)
             snprintf(obj, sizeof(obj), "-");
         else {
             /* the name of what lives at that address now, if it is still this object */

@@ -203,6 +203,13 @@ static const struct {
     {"obj.invalid",
      "G12: a Ke or Ex call gets an initialised object of the right type that is still alive "
      "(no NULL, garbage or dead stack object)"},
+    {"hal.bad_address",
+     "G12: registers and ports are reached only through a live MmMapIoSpace mapping of the "
+     "device's window, or a port range the device owns"},
+    {"hal.map_unowned", "G12: MmMapIoSpace maps only a register window the device was given (its "
+                        "CmResourceTypeMemory resource)"},
+    {"hal.bad_unmap",
+     "G12: MmUnmapIoSpace undoes one live mapping, once, with the size it was mapped with"},
     {"ke.crash",
      "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
      "go on"},

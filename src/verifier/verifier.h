@@ -77,6 +77,9 @@
     XX(R_ISR_DISCONNECT_IRQL, "isr.disconnect_irql", 1, "G18")                                     \
     XX(R_ISR_DISCONNECT_SELF, "isr.disconnect_self", 1, "G1")                                      \
     XX(R_OBJ_INVALID, "obj.invalid", 1, "G12")                                                     \
+    XX(R_HAL_BAD_ADDRESS, "hal.bad_address", 1, "G12")                                             \
+    XX(R_HAL_MAP_UNOWNED, "hal.map_unowned", 1, "G12")                                             \
+    XX(R_HAL_BAD_UNMAP, "hal.bad_unmap", 1, "G12")                                                 \
     /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
     XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \
     XX(R_TEST_ASSERT, "test.assert", 1, "--")                                                      \

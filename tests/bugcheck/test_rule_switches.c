@@ -83,6 +83,9 @@ static const char *const all_rules[] = {
     "isr.disconnect_irql",
     "isr.disconnect_self",
     "obj.invalid",
+    "hal.bad_address",
+    "hal.map_unowned",
+    "hal.bad_unmap",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -1258,6 +1261,35 @@ static void ScIoNoStartIo(void *ctx)
     IoFreeIrp(irp);
 }
 
+/* hal.bad_address: a register read through an address no mapping covers (0x50); off or a
+ * warning: all ones, nothing dereferenced */
+static ULONG sc_not_a_register;
+
+static void ScHalBadAddress(void *ctx)
+{
+    (void)ctx;
+    sw_done = READ_REGISTER_ULONG(&sc_not_a_register) == 0xFFFFFFFFu;
+}
+
+/* hal.map_unowned: MmMapIoSpace of a range no device window covers (0xC4/0x83); off or a
+ * warning: NULL */
+static void ScHalMapUnowned(void *ctx)
+{
+    (void)ctx;
+    PHYSICAL_ADDRESS pa;
+    pa.QuadPart = 0x7000;
+    sw_done = MmMapIoSpace(pa, 0x100, MmNonCached) == NULL;
+}
+
+/* hal.bad_unmap: MmUnmapIoSpace of an address MmMapIoSpace never returned (0xDA/3); off or a
+ * warning: nothing happens */
+static void ScHalBadUnmap(void *ctx)
+{
+    (void)ctx;
+    MmUnmapIoSpace(&sc_not_a_register, sizeof(sc_not_a_register));
+    sw_done = 1;
+}
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -1326,6 +1358,9 @@ static scenario scenarios[] = {
     {"isr.disconnect_irql", ScDisconnectIrql, 1, NULL, KDPC_OK, -1, -1},
     {"isr.disconnect_self", ScDisconnectSelf, 1, NULL, KDPC_OK, -1, -1},
     {"obj.invalid", ScObjInvalid, 1, NULL, KDPC_OK, -1, -1},
+    {"hal.bad_address", ScHalBadAddress, 1, NULL, KDPC_OK, -1, -1},
+    {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1},
+    {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1827,6 +1862,9 @@ int main(void)
         SCENARIO_TESTS(53),
         SCENARIO_TESTS(54),
         SCENARIO_TESTS(55),
+        SCENARIO_TESTS(56),
+        SCENARIO_TESTS(57),
+        SCENARIO_TESTS(58),
         SCENARIO_TESTS(56),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
