@@ -154,11 +154,14 @@ typedef enum kdpc_device_state {
  * kdpc_device_state()). From a host thread between runs, the start happens
  * during the next run. From a device event, it happens later in the same run.
  * Return: KDPC_OK and *@dev; KDPC_EINVAL (NULL argument, no name, a
- * zero-length range, a window over 1 GiB, a port range past 0xFFFF, a line
- * >= KDPC_MAX_LINES or an irql outside 3..12, a NULL handler, more ranges or
- * lines than the arrays hold); KDPC_EEXIST (a range overlaps one of the same
- * description or of a device already plugged, or a line already used by
- * another device without both sides shared); KDPC_ENOMEM; KDPC_E_HALTED;
+ * zero-length range, a window over 1 GiB or past the end of the address
+ * space, a port range past 0xFFFF, a line >= KDPC_MAX_LINES or an irql
+ * outside 3..12, an affinity naming no CPU of @m, a NULL handler, more
+ * ranges or lines than the arrays hold); KDPC_EEXIST (a range overlaps one
+ * of the same description or of a device already plugged, a line already
+ * used by another device without both sides shared, one line twice in the
+ * description, or the name of a device not yet removed); KDPC_ENOMEM;
+ * KDPC_E_HALTED;
  * KDPC_EBUSY (called from a handler or with a run of @m in progress on
  * another host thread). On error nothing is registered.
  */
@@ -213,7 +216,8 @@ KDPC_EXPORT uint64_t kdpc_device_window_base(const kdpc_device *dev, unsigned in
  * injected here (see kdpc_device_interrupt()).
  * Thread: device code (handlers, events), or a host thread between runs.
  * Return: KDPC_OK; KDPC_EINVAL (NULL, @index out of range); KDPC_ENOENT
- * (the device is removed: nothing happens); KDPC_E_HALTED.
+ * (the device is removed: nothing happens); KDPC_E_HALTED; KDPC_EBUSY (a
+ * host thread while a run of the machine is in progress on another one).
  */
 KDPC_EXPORT kdpc_status kdpc_device_line_set(kdpc_device *dev, unsigned index, bool asserted);
 
@@ -237,13 +241,16 @@ typedef void kdpc_device_event_fn(kdpc_device *dev, void *ctx, void *arg);
  * kdpc_device_schedule() - call @fn(@dev, ctx, @arg) @delay_ns of virtual
  * time from now, at the first interleaving point at or after that time on
  * any CPU (or when an idle machine's time jumps there). Events due at the
- * same time run in the order they were scheduled. A pending event keeps
- * kdpc_machine_run() from returning unless scheduled with
- * KDPC_EVENT_BACKGROUND.
+ * same time run in the order they were scheduled. From inside an event
+ * callback, "now" is that event's own time (so a periodic device keeps an
+ * exact period). A pending event keeps kdpc_machine_run() from returning
+ * unless scheduled with KDPC_EVENT_BACKGROUND. Each event run counts as one
+ * interleaving point towards cfg.run_step_limit.
  * @id: receives an id for kdpc_device_cancel() (may be NULL).
  * Thread: device code, or a host thread between runs.
  * Return: KDPC_OK; KDPC_EINVAL (NULL @dev or @fn, unknown flags);
- * KDPC_ENOENT (the device is removed); KDPC_ENOMEM; KDPC_E_HALTED.
+ * KDPC_ENOENT (the device is removed); KDPC_ENOMEM; KDPC_E_HALTED;
+ * KDPC_EBUSY (as kdpc_device_line_set()).
  */
 KDPC_EXPORT kdpc_status kdpc_device_schedule(kdpc_device *dev, uint64_t delay_ns,
                                              kdpc_device_event_fn *fn, void *arg, unsigned flags,
@@ -266,10 +273,13 @@ KDPC_EXPORT kdpc_status kdpc_device_cancel(kdpc_device *dev, uint64_t id);
  * Injected faults: KDPC_FAULT_TRANSFER_ERROR moves nothing and returns
  * KDPC_EIO; KDPC_FAULT_SHORT_TRANSFER moves a seeded part (*@moved < @len).
  * @moved: receives the bytes moved (may be NULL).
- * Thread: device code. Return: KDPC_OK; KDPC_EIO (injected error);
- * KDPC_EINVAL (NULL, no DMA engine in the description, @len 0);
- * KDPC_ENOENT (device removed); KDPC_BUGCHECK (unmapped: the run ends at the
- * next interleaving point).
+ * Thread: device code. Return: KDPC_OK; KDPC_EIO (injected error, or an
+ * unmapped address with dev.dma_unmapped switched to a warning or off:
+ * nothing moves); KDPC_EINVAL (NULL, no DMA engine in the description,
+ * @len 0); KDPC_ENOENT (device removed); KDPC_BUGCHECK (unmapped, called
+ * between runs: the machine halts). From simulated code, the bug check of
+ * an unmapped address ends the run inside the call: it does not return to
+ * the device code.
  */
 KDPC_EXPORT kdpc_status kdpc_device_dma_read(kdpc_device *dev, uint64_t logical, void *dst,
                                              size_t len, size_t *moved);
