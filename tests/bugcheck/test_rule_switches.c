@@ -1865,7 +1865,7 @@ int main(void)
         SCENARIO_TESTS(56),
         SCENARIO_TESTS(57),
         SCENARIO_TESTS(58),
-        SCENARIO_TESTS(56),
+        SCENARIO_TESTS(59),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
