@@ -335,6 +335,100 @@ static void test_accessors_of_null(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Handlers through the HAL                                            */
+
+/* What the handlers saw, in order. */
+static struct {
+    kdpc_reg_access a[16];
+    bool write[16];
+    unsigned n;
+    PUCHAR regs;
+    uint64_t got[8];
+} H;
+
+static uint64_t rec_read(const kdpc_reg_access *a)
+{
+    if (H.n < 16) {
+        H.a[H.n] = *a;
+        H.write[H.n++] = false;
+    }
+    return 0x1122334455667788ull; /* more bits than any width: the HAL keeps the low ones */
+}
+
+static void rec_write(const kdpc_reg_access *a)
+{
+    if (H.n < 16) {
+        H.a[H.n] = *a;
+        H.write[H.n++] = true;
+    }
+}
+
+static void hal_entry(void *ctx)
+{
+    kdpc_device *dev = ctx;
+    H.got[0] = READ_PORT_UCHAR((PUCHAR)(ULONG_PTR)0x2F9);
+    WRITE_PORT_USHORT((PUSHORT)(ULONG_PTR)0x2FA, 0xBEEF);
+    PHYSICAL_ADDRESS pa;
+    pa.QuadPart = (LONGLONG)kdpc_device_window_base(dev, 1);
+    H.regs = MmMapIoSpace(pa, 0x100, MmNonCached);
+    if (H.regs == NULL)
+        return;
+    H.got[1] = READ_REGISTER_ULONG((PULONG)(H.regs + 0x10));
+    WRITE_REGISTER_ULONG((PULONG)(H.regs + 0x14), 0xCAFEF00Du);
+    H.got[2] = READ_REGISTER_ULONG64((PULONG64)(H.regs + 0x18));
+    MmUnmapIoSpace(H.regs, 0x100);
+}
+
+static void test_driver_accesses_reach_the_handlers_with_offset_width_and_value(void **state)
+{
+    (void)state;
+    memset(&H, 0, sizeof(H));
+    int ctx = 0;
+    kdpc_machine *m = kt_machine(1, 2);
+    kdpc_device_desc d = desc_window("hal", 0, 0x1000);
+    d.ctx = &ctx;
+    d.nwindows = 2;
+    d.windows[1] = (kdpc_range_desc){0, 0x100, rec_read, rec_write};
+    d.nports = 1;
+    d.ports[0] = (kdpc_range_desc){0x2F8, 8, rec_read, rec_write};
+    kdpc_device *dev = plug(m, &d);
+    assert_int_equal(kdpc_machine_run(m, hal_entry, dev), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    assert_int_equal(H.n, 5);
+    assert_int_equal(H.got[0], 0x88);       /* a byte */
+    assert_int_equal(H.got[1], 0x55667788); /* four bytes */
+    assert_int_equal(H.got[2], 0x1122334455667788ull);
+    /* port read: range 0 of the ports, offset 1, one byte */
+    assert_false(H.write[0]);
+    assert_true(H.a[0].port);
+    assert_int_equal(H.a[0].range, 0);
+    assert_int_equal(H.a[0].offset, 1);
+    assert_int_equal(H.a[0].width, 1);
+    assert_ptr_equal(H.a[0].device, dev);
+    assert_ptr_equal(H.a[0].machine, m);
+    assert_ptr_equal(H.a[0].ctx, &ctx);
+    /* port write: offset 2, two bytes, the value */
+    assert_true(H.write[1]);
+    assert_int_equal(H.a[1].offset, 2);
+    assert_int_equal(H.a[1].width, 2);
+    assert_int_equal(H.a[1].value, 0xBEEF);
+    /* window 1 */
+    assert_false(H.a[2].port);
+    assert_int_equal(H.a[2].range, 1);
+    assert_int_equal(H.a[2].offset, 0x10);
+    assert_int_equal(H.a[2].width, 4);
+    assert_true(H.write[3]);
+    assert_int_equal(H.a[3].offset, 0x14);
+    assert_int_equal(H.a[3].value, 0xCAFEF00Du);
+    assert_int_equal(H.a[4].width, 8);
+    kdpc_device_counters c;
+    assert_int_equal(kdpc_device_get_counters(dev, &c), KDPC_OK);
+    assert_int_equal(c.reads, 3);
+    assert_int_equal(c.writes, 2);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
 /* Events                                                              */
 
 static void record_event(kdpc_device *dev, void *ctx, void *arg)
@@ -976,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_plug_rejects_invalid_descriptions),
         cmocka_unit_test(test_plug_rejects_overlaps_and_taken_lines_with_eexist),
         cmocka_unit_test(test_accessors_of_null),
+        cmocka_unit_test(test_driver_accesses_reach_the_handlers_with_offset_width_and_value),
         cmocka_unit_test(test_events_run_in_time_then_scheduling_order_at_exact_times),
         cmocka_unit_test(test_cancel_removes_only_a_pending_event_of_that_device),
         cmocka_unit_test(test_schedule_rejects_bad_arguments),
