@@ -166,6 +166,8 @@ static void fill_start(PIO_STACK_LOCATION s, void *arg)
 
 static void delete_pdo(kdpc_machine *m, kdpc__pnpdev *r)
 {
+    if (r->pdo != NULL)
+        kdpc__pnp_ifaces_disable(m, r->pdo, r->pdo->AttachedDevice == NULL);
     /* Divergence: Windows keeps a PDO whose stack still has a device attached (a driver that
      * did not detach) referenced; kdpc leaves it to the machine's teardown */
     if (r->pdo != NULL && r->pdo->AttachedDevice == NULL && kdpc__io_devrec(m, r->pdo) != NULL) {
@@ -179,6 +181,7 @@ static void delete_pdo(kdpc_machine *m, kdpc__pnpdev *r)
 static void send_remove(kdpc_machine *m, kdpc__pnpdev *r)
 {
     (void)kdpc__pnp_send(m, r->pdo, IRP_MJ_PNP, IRP_MN_REMOVE_DEVICE, NULL, NULL);
+    kdpc__pnp_ifaces_disable(m, r->pdo, false); /* what the drivers left enabled (fact 5.3) */
     r->stack_removed = true;
     r->started = false;
 }
@@ -233,11 +236,7 @@ static kdpc_status do_start(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d)
 /* The number of file objects open on @r's stack. */
 static size_t open_count(kdpc_machine *m, kdpc__pnpdev *r)
 {
-    (void)m;
-    (void)r;
-    /* TODO(H4): kdpc__io_open_count(top of stack) once io/file.c lands; until then no file
-     * object can be open and REMOVE follows SURPRISE_REMOVAL at once. */
-    return 0;
+    return r->pdo != NULL ? kdpc__io_open_count(m, r->pdo) : 0;
 }
 
 static void finish_removed(kdpc_machine *m, kdpc__pnpdev *r, kdpc_device *d)

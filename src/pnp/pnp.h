@@ -120,5 +120,8 @@ NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STAT
 void kdpc__pnp_locks_free(kdpc__pnp *p);
 /* interface.c */
 void kdpc__pnp_ifaces_free(kdpc__pnp *p);
+/* The PnP manager removes @pdo's device: disable its enabled interfaces (@forget: the PDO goes,
+ * drop its registrations too). */
+void kdpc__pnp_ifaces_disable(kdpc_machine *m, PDEVICE_OBJECT pdo, bool forget);
 
 #endif /* KDPC_PNP_H */

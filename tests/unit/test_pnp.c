@@ -153,11 +153,23 @@ static NTSTATUS AddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     return STATUS_SUCCESS;
 }
 
+static NTSTATUS FdoCreateClose(PDEVICE_OBJECT dev, PIRP irp)
+{
+    (void)dev;
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    irp->IoStatus.Information = 0;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
 static NTSTATUS DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
 {
     (void)path;
     drv->DriverExtension->AddDevice = AddDevice;
     drv->MajorFunction[IRP_MJ_PNP] = FdoPnp;
+    drv->MajorFunction[IRP_MJ_CREATE] = FdoCreateClose;
+    drv->MajorFunction[IRP_MJ_CLEANUP] = FdoCreateClose;
+    drv->MajorFunction[IRP_MJ_CLOSE] = FdoCreateClose;
     return STATUS_SUCCESS;
 }
 
@@ -369,6 +381,47 @@ static void test_surprise_unplug_sends_surprise_removal_then_remove(void **state
     kdpc_machine_destroy(m);
 }
 
+/* Surprise removal with a file open: IRP_MN_REMOVE_DEVICE waits for the last close (2.4). */
+static unsigned n_before_close;
+static kdpc_device_state state_before_close;
+static NTSTATUS open_st;
+
+static void surprise_with_open_file(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    g.n = 0;
+    char name[64];
+    const UNICODE_STRING *pn = &kdpc_device_pdo(dev0)->DeviceName;
+    size_t k = 0;
+    for (; k < pn->Length / sizeof(WCHAR) && k + 1 < sizeof(name); k++)
+        name[k] = (char)pn->Buffer[k];
+    name[k] = '\0';
+    PFILE_OBJECT file = NULL;
+    open_st = kdpc_file_open(g.m, name, GENERIC_READ, &file);
+    g.st_unplug = kdpc_device_unplug(dev0, KDPC_UNPLUG_SURPRISE);
+    n_before_close = g.n;
+    state_before_close = kdpc_device_get_state(dev0);
+    (void)kdpc_file_close(file);
+}
+
+static void test_surprise_removal_waits_for_the_last_close(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, surprise_with_open_file, NULL), KDPC_OK);
+    assert_int_equal(open_st, STATUS_SUCCESS);
+    assert_int_equal(g.st_unplug, KDPC_OK);
+    assert_int_equal(n_before_close, 1);
+    assert_int_equal(state_before_close, KDPC_DEVICE_SURPRISE_REMOVED);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_SURPRISE_REMOVAL);
+    assert_int_equal(g.minors[1], IRP_MN_REMOVE_DEVICE);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_REMOVED);
+    assert_null(kdpc_machine_bugcheck(m));
+    kdpc_machine_destroy(m);
+}
+
 static void test_failed_start_is_followed_by_remove(void **state)
 {
     (void)state;
@@ -499,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_orderly_unplug_sends_query_remove_then_remove),
         cmocka_unit_test(test_refused_query_remove_gets_cancel_and_device_stays),
         cmocka_unit_test(test_surprise_unplug_sends_surprise_removal_then_remove),
+        cmocka_unit_test(test_surprise_removal_waits_for_the_last_close),
         cmocka_unit_test(test_failed_start_is_followed_by_remove),
         cmocka_unit_test(test_rebalance_sends_query_stop_stop_start),
         cmocka_unit_test(test_refused_query_stop_gets_cancel_stop),

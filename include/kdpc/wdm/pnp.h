@@ -268,6 +268,82 @@ static inline BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIR
     return kdpc_IoForwardIrpSynchronously(DeviceObject, Irp);
 }
 
+/* ------------------------------------------------------------------ */
+/* Device interfaces                                                   */
+
+#ifndef GUID_DEFINED
+#define GUID_DEFINED
+/** A 128-bit class identifier. */
+typedef struct _GUID {
+    ULONG Data1;
+    USHORT Data2;
+    USHORT Data3;
+    UCHAR Data4[8];
+} GUID;
+#endif
+#ifndef DEFINE_GUID
+/** DEFINE_GUID - a const GUID named @name (defined in every file that uses it: static). */
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
+    static const GUID name = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
+#endif
+
+#define STATUS_OBJECT_NAME_EXISTS ((NTSTATUS)0x40000000L)
+
+KDPC_EXPORT NTSTATUS kdpc_IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
+                                                    const GUID *InterfaceClassGuid,
+                                                    PUNICODE_STRING ReferenceString,
+                                                    PUNICODE_STRING SymbolicLinkName);
+KDPC_EXPORT NTSTATUS kdpc_IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName,
+                                                    BOOLEAN Enable);
+KDPC_EXPORT void kdpc_RtlFreeUnicodeString(PUNICODE_STRING UnicodeString);
+
+/**
+ * IoRegisterDeviceInterface - register an instance of the device interface
+ * class @InterfaceClassGuid for the device whose PDO is
+ * @PhysicalDeviceObject (usually from AddDevice), with an optional
+ * @ReferenceString (no '\' or '/'). *@SymbolicLinkName receives the
+ * instance's name, "\??\ROOT#<device name>#0000#{guid}" (plus
+ * "\<reference>"), in a paged-pool buffer the caller frees with
+ * RtlFreeUnicodeString; registering the same instance again gives the
+ * same name. The instance is disabled until IoSetDeviceInterfaceState.
+ * IRQL: PASSIVE_LEVEL.
+ * Return: STATUS_SUCCESS; STATUS_INVALID_DEVICE_REQUEST (not a PDO of the
+ * PnP manager, or a reference string with a path separator);
+ * STATUS_INVALID_PARAMETER (NULL GUID or output: Windows would fault);
+ * STATUS_INSUFFICIENT_RESOURCES.
+ */
+static inline NTSTATUS IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
+                                                 const GUID *InterfaceClassGuid,
+                                                 PUNICODE_STRING ReferenceString,
+                                                 PUNICODE_STRING SymbolicLinkName)
+{
+    return kdpc_IoRegisterDeviceInterface(PhysicalDeviceObject, InterfaceClassGuid, ReferenceString,
+                                          SymbolicLinkName);
+}
+/**
+ * IoSetDeviceInterfaceState - enable (@Enable TRUE) or disable a registered
+ * interface instance. An enabled instance's name is a symbolic link to the
+ * PDO's name: kdpc_file_open of it reaches the top of the device's stack.
+ * The PnP manager disables what is still enabled when it removes the device.
+ * IRQL: PASSIVE_LEVEL.
+ * Return: STATUS_SUCCESS; STATUS_OBJECT_NAME_EXISTS (informational: enabled
+ * already); STATUS_OBJECT_NAME_NOT_FOUND (disabling one not enabled, or a
+ * name no registration gave); STATUS_INVALID_PARAMETER (NULL).
+ */
+static inline NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEAN Enable)
+{
+    return kdpc_IoSetDeviceInterfaceState(SymbolicLinkName, Enable);
+}
+/**
+ * RtlFreeUnicodeString - free the buffer of a string kdpc allocated for the
+ * caller (IoRegisterDeviceInterface's SymbolicLinkName) and zero the string.
+ * A NULL buffer is ignored. IRQL: PASSIVE_LEVEL.
+ */
+static inline void RtlFreeUnicodeString(PUNICODE_STRING UnicodeString)
+{
+    kdpc_RtlFreeUnicodeString(UnicodeString);
+}
+
 KDPC_END_DECLS
 
 #endif /* KDPC_WDM_PNP_H */
