@@ -205,6 +205,80 @@ static void test_register_buffer_forms_walk_consecutive_registers(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* 2.2: every width of the register _BUFFER_ forms, each way */
+static UCHAR b8[4];
+static USHORT b16[2];
+static ULONG64 b64[2];
+
+static void EveryRegisterBufferWidth(void *ctx)
+{
+    (void)ctx;
+    volatile UCHAR *r = MmMapIoSpace(pa(WIN_BASE), WIN_LEN, MmNonCached);
+    if (r == NULL)
+        return;
+    UCHAR o8[4] = {0x11, 0x22, 0x33, 0x44};
+    USHORT o16[2] = {0x5566, 0x7788};
+    ULONG64 o64[2] = {0x0102030405060708ull, 0x1112131415161718ull};
+    WRITE_REGISTER_BUFFER_UCHAR(r, o8, 4);                              /* regs[0] */
+    WRITE_REGISTER_BUFFER_USHORT((volatile USHORT *)(r + 4), o16, 2);   /* regs[1] */
+    WRITE_REGISTER_BUFFER_ULONG64((volatile ULONG64 *)(r + 8), o64, 2); /* regs[2..5] */
+    READ_REGISTER_BUFFER_UCHAR(r, b8, 4);
+    READ_REGISTER_BUFFER_USHORT((volatile USHORT *)(r + 4), b16, 2);
+    READ_REGISTER_BUFFER_ULONG64((volatile ULONG64 *)(r + 8), b64, 2);
+    MmUnmapIoSpace((PVOID)(uintptr_t)r, WIN_LEN);
+}
+
+static void test_every_register_buffer_width_moves_its_values(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine_with_device(0);
+    assert_int_equal(kdpc_machine_run(m, EveryRegisterBufferWidth, NULL), KDPC_OK);
+    assert_int_equal(D.regs[0], 0x44332211u);
+    assert_int_equal(D.regs[1], 0x77885566u);
+    assert_int_equal(D.regs[2], 0x05060708u);
+    assert_int_equal(D.regs[3], 0x01020304u);
+    assert_int_equal(D.regs[5], 0x11121314u);
+    assert_int_equal(b8[3], 0x44);
+    assert_int_equal(b16[1], 0x7788);
+    assert_int_equal(b64[1], 0x1112131415161718ull);
+    assert_int_equal(D.accesses, 2 * (4 + 2 + 2));
+    kdpc_machine_destroy(m);
+}
+
+/* 2.3: the USHORT and ULONG port _BUFFER_ forms repeat their port too */
+static USHORT pb16[2];
+static ULONG pb32[2];
+static unsigned port_writes_at_2;
+
+static void PortBufferWidths(void *ctx)
+{
+    (void)ctx;
+    READ_PORT_BUFFER_USHORT((PUSHORT)(uintptr_t)(PORT_BASE + 2), pb16, 2);
+    READ_PORT_BUFFER_ULONG((PULONG)(uintptr_t)(PORT_BASE + 4), pb32, 2);
+    USHORT o16[3] = {1, 2, 3};
+    ULONG o32[1] = {4};
+    unsigned before = D.accesses;
+    WRITE_PORT_BUFFER_USHORT((PUSHORT)(uintptr_t)(PORT_BASE + 2), o16, 3);
+    port_writes_at_2 = D.last.offset == 2 && D.last.value == 3 ? D.accesses - before : 0;
+    WRITE_PORT_BUFFER_ULONG((PULONG)(uintptr_t)(PORT_BASE + 4), o32, 1);
+}
+
+static void test_port_buffer_forms_of_every_width_repeat_the_port(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine_with_device(0);
+    assert_int_equal(kdpc_machine_run(m, PortBufferWidths, NULL), KDPC_OK);
+    assert_int_equal(pb16[0], 1);
+    assert_int_equal(pb16[1], 2);
+    assert_int_equal(pb32[0], 3);
+    assert_int_equal(pb32[1], 4);
+    assert_int_equal(port_writes_at_2, 3);
+    assert_int_equal(D.last.offset, 4);
+    assert_int_equal(D.last.width, 4);
+    assert_int_equal(D.last.value, 4);
+    kdpc_machine_destroy(m);
+}
+
 /* 2.3: ports by number; the port _BUFFER_ forms repeat one port */
 static kdpc_reg_access port_write_seen;
 static UCHAR port_buf[3];
@@ -521,6 +595,8 @@ int main(void)
         cmocka_unit_test(test_map_then_access_reaches_the_window_handlers),
         cmocka_unit_test(test_each_width_is_one_handler_call_of_that_width),
         cmocka_unit_test(test_register_buffer_forms_walk_consecutive_registers),
+        cmocka_unit_test(test_every_register_buffer_width_moves_its_values),
+        cmocka_unit_test(test_port_buffer_forms_of_every_width_repeat_the_port),
         cmocka_unit_test(test_ports_are_reached_by_number_and_buffers_repeat_the_port),
         cmocka_unit_test(test_map_ex_takes_the_documented_protections_only),
         cmocka_unit_test(test_physical_address_of_a_mapping_is_the_register),

@@ -291,7 +291,8 @@ static inline void WRITE_PORT_ULONG(PULONG Port, ULONG Value)
     kdpc_WRITE_PORT_ULONG(Port, Value);
 }
 /** READ_PORT_BUFFER_* / WRITE_PORT_BUFFER_* - @Count transfers between @Buffer and the one
- * port @Port (the port does not advance). One interleaving point before them. */
+ * port @Port (the port does not advance: Divergence/choice, as x86 string I/O; the pages are
+ * silent). One interleaving point before them; @Count 0 does nothing. */
 static inline void READ_PORT_BUFFER_UCHAR(PUCHAR Port, PUCHAR Buffer, ULONG Count)
 {
     kdpc_READ_PORT_BUFFER_UCHAR(Port, Buffer, Count);
