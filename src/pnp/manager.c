@@ -119,7 +119,15 @@ NTSTATUS kdpc__pnp_send(kdpc_machine *m, PDEVICE_OBJECT pdo, UCHAR major, UCHAR 
     KeInitializeEvent(&ev, NotificationEvent, FALSE);
     IoSetCompletionRoutine(irp, sent_done, &ev, TRUE, TRUE, TRUE);
     kdpc__io_irp_note(irp, "PnP manager: major %#x minor %#x", (unsigned)major, (unsigned)minor);
+    /* reports name the dispatch routine the thread runs, not the PnP manager's loop */
+    kdpc__thread *self = kdpc__self();
+    kdpc_routine_ptr saved = self->routine;
+    PDRIVER_DISPATCH fn =
+        top->DriverObject != NULL ? top->DriverObject->MajorFunction[major] : NULL;
+    if (fn != NULL)
+        self->routine = KDPC_RP(fn);
     NTSTATUS st = IoCallDriver(top, irp);
+    kdpc__self()->routine = saved;
     (void)st;
     (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
     NTSTATUS final = irp->IoStatus.Status;
@@ -207,7 +215,11 @@ static kdpc_status do_start(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d)
             return KDPC_OK;
         }
         void *old = swap_driver(drv);
+        kdpc__thread *self = kdpc__self();
+        kdpc_routine_ptr saved = self->routine;
+        self->routine = KDPC_RP(add);
         NTSTATUS st = add(&drv->obj, r->pdo);
+        kdpc__self()->routine = saved;
         (void)swap_driver(old);
         if (!NT_SUCCESS(st) || r->pdo->AttachedDevice == NULL) {
             kdpc__dev_set_state(d, KDPC_DEVICE_FAILED);
