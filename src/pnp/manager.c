@@ -132,6 +132,17 @@ NTSTATUS kdpc__pnp_send(kdpc_machine *m, PDEVICE_OBJECT pdo, UCHAR major, UCHAR 
     (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
     NTSTATUS final = irp->IoStatus.Status;
     IoFreeIrp(irp);
+    if (major == IRP_MJ_PNP && !NT_SUCCESS(final) &&
+        (minor == IRP_MN_REMOVE_DEVICE || minor == IRP_MN_SURPRISE_REMOVAL ||
+         minor == IRP_MN_CANCEL_REMOVE_DEVICE || minor == IRP_MN_CANCEL_STOP_DEVICE)) {
+        /* drivers must not fail these (fact 2.1): Verifier's PnpRemove */
+        kdpc__violation(m, KDPC_R_PNP_MUST_NOT_FAIL, 0xC4, 0x00043006u, minor, (uint32_t) final,
+                        (uintptr_t)top, fn != NULL ? KDPC_RP(fn) : NULL,
+                        "the device stack failed PnP IRP minor %#x with status %#x; "
+                        "REMOVE, SURPRISE_REMOVAL, CANCEL_REMOVE and CANCEL_STOP must succeed",
+                        (unsigned)minor, (unsigned) final);
+        final = STATUS_SUCCESS;
+    }
     return final;
 }
 

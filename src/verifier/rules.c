@@ -188,6 +188,9 @@ static const struct {
     {"removelock.after_wait",
      "G13: once IoReleaseRemoveLockAndWait has returned, the remove lock is not acquired, "
      "initialised or waited on again"},
+    {"pnp.must_not_fail",
+     "G13: IRP_MN_REMOVE_DEVICE, IRP_MN_SURPRISE_REMOVAL, IRP_MN_CANCEL_REMOVE_DEVICE and "
+     "IRP_MN_CANCEL_STOP_DEVICE are never failed"},
     {"io.invalid_object",
      "G13: an I/O manager call gets a live object of the right type (IRP, device, work item), "
      "never a NULL, uninitialised or freed one"},

@@ -70,6 +70,7 @@
     XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
     XX(R_REMOVELOCK_RELEASE_UNHELD, "removelock.release_unheld", 1, "G13")                         \
     XX(R_REMOVELOCK_AFTER_WAIT, "removelock.after_wait", 1, "G13")                                 \
+    XX(R_PNP_MUST_NOT_FAIL, "pnp.must_not_fail", 1, "G13")                                         \
     /* robustness rules (object validation and the like) go here, above the unswitchable ones */   \
     XX(R_IO_INVALID_OBJECT, "io.invalid_object", 1, "G13")                                         \
     XX(R_IO_PENDING_NOT_RETURNED, "io.pending_not_returned", 1, "G13")                             \

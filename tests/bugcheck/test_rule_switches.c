@@ -54,6 +54,7 @@ static const char *const all_rules[] = {
     "thread.exit_state",
     "removelock.release_unheld",
     "removelock.after_wait",
+    "pnp.must_not_fail",
     "work.bad_irql_return",
     "work.requeue",
     "work.queue_irql",
@@ -639,6 +640,61 @@ static void ScRemoveLockAfterWait(void *ctx)
         return;
     IoReleaseRemoveLockAndWait(&sc_remlock, NULL);
     sw_done = IoAcquireRemoveLock(&sc_remlock, NULL) == STATUS_DELETE_PENDING;
+}
+
+/* pnp.must_not_fail: a driver fails IRP_MN_REMOVE_DEVICE (0xC4/0x43006); off or a warning: the
+ * removal goes on */
+static PDEVICE_OBJECT sc_lower;
+
+static NTSTATUS ScFailRemovePnp(PDEVICE_OBJECT dev, PIRP irp)
+{
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
+    if (s->MinorFunction == IRP_MN_REMOVE_DEVICE) {
+        irp->IoStatus.Status = STATUS_DEVICE_BUSY;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        IoDetachDevice(sc_lower);
+        IoDeleteDevice(dev);
+        return STATUS_DEVICE_BUSY;
+    }
+    IoSkipCurrentIrpStackLocation(irp);
+    return IoCallDriver(sc_lower, irp);
+}
+
+static NTSTATUS ScFailRemoveAdd(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
+{
+    PDEVICE_OBJECT fdo;
+    NTSTATUS st = IoCreateDevice(drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &fdo);
+    if (!NT_SUCCESS(st))
+        return st;
+    sc_lower = IoAttachDeviceToDeviceStack(fdo, pdo);
+    fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ScFailRemoveEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)path;
+    drv->DriverExtension->AddDevice = ScFailRemoveAdd;
+    drv->MajorFunction[IRP_MJ_PNP] = ScFailRemovePnp;
+    return STATUS_SUCCESS;
+}
+
+static void ScPnpMustNotFail(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    kdpc_machine *m = kdpc_current_machine();
+    if (!NT_SUCCESS(kdpc_driver_load(m, "scfail", ScFailRemoveEntry, &drv)))
+        return;
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "scfail0";
+    d.driver = "scfail";
+    kdpc_device *dev = NULL;
+    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+        return;
+    sw_done = kdpc_device_unplug(dev, KDPC_UNPLUG_ORDERLY) == KDPC_OK &&
+              kdpc_device_get_state(dev) == KDPC_DEVICE_REMOVED;
 }
 
 /* work.bad_irql_return */
@@ -1329,6 +1385,7 @@ static scenario scenarios[] = {
     {"thread.exit_state", ScThreadExitState, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.release_unheld", ScRemoveLockReleaseUnheld, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.after_wait", ScRemoveLockAfterWait, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.must_not_fail", ScPnpMustNotFail, 1, NULL, KDPC_OK, -1, -1},
     {"work.bad_irql_return", ScWorkBadIrql, 1, NULL, KDPC_OK, -1, -1},
     {"work.requeue", ScWorkRequeue, 1, NULL, KDPC_OK, -1, -1},
     {"work.queue_irql", ScWorkQueueIrql, 1, NULL, KDPC_OK, -1, -1},
@@ -1866,6 +1923,7 @@ int main(void)
         SCENARIO_TESTS(57),
         SCENARIO_TESTS(58),
         SCENARIO_TESTS(59),
+        SCENARIO_TESTS(60),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
