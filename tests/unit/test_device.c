@@ -337,6 +337,8 @@ static void test_accessors_of_null(void **state)
 /* ------------------------------------------------------------------ */
 /* Handlers through the HAL                                            */
 
+static void record_event(kdpc_device *dev, void *ctx, void *arg);
+
 /* What the handlers saw, in order. */
 static struct {
     kdpc_reg_access a[16];
@@ -344,10 +346,18 @@ static struct {
     unsigned n;
     PUCHAR regs;
     uint64_t got[8];
+    kdpc_status plug_in_handler, schedule_in_handler;
 } H;
 
 static uint64_t rec_read(const kdpc_reg_access *a)
 {
+    if (H.n == 0) {
+        /* device code may schedule, but not plug a device */
+        kdpc_device_desc d = desc_window("from-handler", 0, 0x10);
+        kdpc_device *other = NULL;
+        H.plug_in_handler = kdpc_device_plug(a->machine, &d, &other);
+        H.schedule_in_handler = kdpc_device_schedule(a->device, 10, record_event, NULL, 0, NULL);
+    }
     if (H.n < 16) {
         H.a[H.n] = *a;
         H.write[H.n++] = false;
@@ -425,6 +435,9 @@ static void test_driver_accesses_reach_the_handlers_with_offset_width_and_value(
     assert_int_equal(kdpc_device_get_counters(dev, &c), KDPC_OK);
     assert_int_equal(c.reads, 3);
     assert_int_equal(c.writes, 2);
+    assert_int_equal(H.plug_in_handler, KDPC_EBUSY);
+    assert_int_equal(H.schedule_in_handler, KDPC_OK);
+    assert_int_equal(c.events, 1);
     kdpc_machine_destroy(m);
 }
 
