@@ -43,10 +43,11 @@ typedef struct kdpc_machine kdpc_machine;
     XX(KDPC_EV_SYNC_BEGIN, "sync-begin")                                                           \
     XX(KDPC_EV_SYNC_END, "sync-end")                                                               \
     XX(KDPC_EV_VIOLATION, "violation")                                                             \
-    XX(KDPC_EV_REG_READ, "reg-read")     /* object: physical address, arg: value */                \
-    XX(KDPC_EV_REG_WRITE, "reg-write")   /* object: physical address, arg: value */                \
-    XX(KDPC_EV_PORT_READ, "port-read")   /* object: port number, arg: value */                     \
-    XX(KDPC_EV_PORT_WRITE, "port-write") /* object: port number, arg: value */
+    XX(KDPC_EV_REG_READ, "reg-read")         /* object: physical address, arg: value */            \
+    XX(KDPC_EV_REG_WRITE, "reg-write")       /* object: physical address, arg: value */            \
+    XX(KDPC_EV_PORT_READ, "port-read")       /* object: port number, arg: value */                 \
+    XX(KDPC_EV_PORT_WRITE, "port-write")     /* object: port number, arg: value */                 \
+    XX(KDPC_EV_DEVICE_EVENT, "device-event") /* object: the kdpc_device, arg: the event's id */
 
 /** Kind of a trace event. */
 typedef enum kdpc_event_kind {

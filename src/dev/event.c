@@ -26,6 +26,7 @@
  */
 #include <stdlib.h>
 
+#include <kdpc/trace.h>
 #include "dev/dev.h"
 
 typedef struct kdpc__devevent {
@@ -102,8 +103,12 @@ void kdpc__dev_run_events(kdpc_machine *m)
         /* Copied and freed first: a callback that ends the run (a bug check) leaks nothing. */
         kdpc__devevent ev = *e;
         free(e);
-        if (!ev.internal)
+        if (!ev.internal) {
             ev.dev->counters.events++;
+            /* (no CPU when the clock's advance hook runs it for a thread leaving its CPU) */
+            if (m->hooks.event != NULL)
+                m->hooks.event(m, KDPC_EV_DEVICE_EVENT, kdpc__cur_cpu(), (uintptr_t)ev.dev, ev.id);
+        }
         bool was_in = dm->in_event;
         uint64_t was_now = dm->event_now;
         dm->in_event = true;

@@ -27,11 +27,13 @@
 
 #define SPURIOUS_PULSE_NS 1000u
 
+/* Traced in a run only (as kdpc_line_assert), on the CPU of the device code (none when the
+ * clock's advance hook runs an event for a thread leaving its CPU: CPU 0 in the trace). */
 static void trace_line(kdpc_machine *m, unsigned line, bool asserted)
 {
-    kdpc__cpu *c = kdpc__cur_cpu();
-    if (c != NULL && m->hooks.event != NULL)
-        m->hooks.event(m, asserted ? KDPC_EV_LINE_ASSERT : KDPC_EV_LINE_DEASSERT, c, 0, line);
+    if (kdpc__self() != NULL && m->hooks.event != NULL)
+        m->hooks.event(m, asserted ? KDPC_EV_LINE_ASSERT : KDPC_EV_LINE_DEASSERT, kdpc__cur_cpu(),
+                       0, line);
 }
 
 /* A LevelSensitive line of @d changed what holds it: follow it on the machine line. */

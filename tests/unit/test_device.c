@@ -488,6 +488,33 @@ static void test_events_run_in_time_then_scheduling_order_at_exact_times(void **
     kdpc_machine_destroy(m);
 }
 
+static void test_events_are_traced_with_device_and_id(void **state)
+{
+    (void)state;
+    reset_state();
+    kdpc_config cfg = kt_config(1, 3);
+    cfg.trace_capacity = 256;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    kdpc_device_desc d = desc_window("tr", 0, 0x10);
+    kdpc_device *dev = plug(m, &d);
+    uint64_t id = 0;
+    assert_int_equal(kdpc_device_schedule(dev, 30000, record_event, NULL, 0, &id), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, nothing, NULL), KDPC_OK);
+    const kdpc_event *found = NULL;
+    for (size_t i = 0; i < kdpc_trace_count(m); i++) {
+        const kdpc_event *e = kdpc_trace_event(m, i);
+        if (e->kind == KDPC_EV_DEVICE_EVENT)
+            found = e;
+    }
+    assert_non_null(found);
+    assert_int_equal(found->object, (uintptr_t)dev);
+    assert_int_equal(found->arg, id);
+    assert_int_equal(found->time_ns, 30000);
+    assert_string_equal(kdpc_event_kind_name(KDPC_EV_DEVICE_EVENT), "device-event");
+    kdpc_machine_destroy(m);
+}
+
 static void test_cancel_removes_only_a_pending_event_of_that_device(void **state)
 {
     (void)state;
@@ -1085,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_accessors_of_null),
         cmocka_unit_test(test_driver_accesses_reach_the_handlers_with_offset_width_and_value),
         cmocka_unit_test(test_events_run_in_time_then_scheduling_order_at_exact_times),
+        cmocka_unit_test(test_events_are_traced_with_device_and_id),
         cmocka_unit_test(test_cancel_removes_only_a_pending_event_of_that_device),
         cmocka_unit_test(test_schedule_rejects_bad_arguments),
         cmocka_unit_test(test_background_events_keep_no_run_alive_but_run_in_timed_runs),
