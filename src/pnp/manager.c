@@ -406,6 +406,9 @@ static bool enqueue(kdpc_machine *m, kdpc__pnp *p, kdpc__pnpreq *r, bool host)
             return false;
         p->thread = kt;
         p->idle = false;
+        kdpc__cpu *c = host ? &m->cpus[0] : kdpc__self()->cpu;
+        if (c != NULL)
+            kdpc__trace(m, KDPC_EV_THREAD_START, c, NULL, KDPC_RP(manager_main), kt->t->id);
         if (host)
             kdpc__mutex_lock(&m->mu);
         kdpc__thread_ready(m, kt->t);

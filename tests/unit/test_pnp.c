@@ -7,7 +7,9 @@
  * kdpc_driver_load; orderly removal (QUERY_REMOVE, REMOVE; a refused query
  * gets CANCEL_REMOVE), surprise removal (hardware gone, SURPRISE_REMOVAL,
  * REMOVE), rebalance (QUERY_STOP, STOP, START), a failed start followed by
- * REMOVE, IoForwardIrpSynchronously, bad input of the native calls.
+ * REMOVE, a surprise removal that waits for the last open file, an unplug
+ * from a device event, resets and destroys with started stacks,
+ * IoForwardIrpSynchronously, bad input of the native calls.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,16 +199,17 @@ static kdpc_device_desc full_desc(void)
     return d;
 }
 
+static kdpc_device *dev0;
+
 static kdpc_machine *machine(void)
 {
     memset(&g, 0, sizeof(g));
+    dev0 = NULL;
     g.m = kt_machine(2, 9);
     return g.m;
 }
 
 /* ---- start ---- */
-
-static kdpc_device *dev0;
 
 static void load_then_plug(void *ctx)
 {
@@ -277,7 +280,7 @@ static void load_only(void *ctx)
     (void)ctx;
     PDRIVER_OBJECT drv = NULL;
     g.load = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
-    g.state_after = kdpc_device_get_state(dev0);
+    g.state_after = kdpc_device_get_state(dev0); /* KDPC_DEVICE_REMOVED for NULL */
 }
 
 static void test_plug_before_load_starts_at_driver_load(void **state)
@@ -522,6 +525,56 @@ static void test_device_without_driver_has_no_pdo_and_unplugs(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* ---- from device code, across a reset ---- */
+
+static void pull_event(kdpc_device *dev, void *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    g.st_unplug = kdpc_device_unplug(dev, KDPC_UNPLUG_SURPRISE); /* queued: device code */
+    g.state_after = kdpc_device_get_state(dev);
+}
+
+static void start_then_schedule_pull(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    g.n = 0;
+    (void)kdpc_device_schedule(dev0, 50000, pull_event, NULL, 0, NULL);
+}
+
+static void test_unplug_from_a_device_event_happens_later_in_the_run(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, start_then_schedule_pull, NULL), KDPC_OK);
+    assert_int_equal(g.st_unplug, KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED); /* not yet when the call returned */
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_REMOVED);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_SURPRISE_REMOVAL);
+    assert_int_equal(g.minors[1], IRP_MN_REMOVE_DEVICE);
+    kdpc_machine_destroy(m);
+}
+
+static void test_started_devices_survive_reset_and_destroy(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    for (int i = 0; i < 3; i++) {
+        g.adds = 0;
+        g.n = 0;
+        assert_int_equal(kdpc_machine_run(m, load_then_plug, NULL), KDPC_OK);
+        assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+        assert_int_equal(g.adds, 1);
+        assert_int_equal(kdpc_machine_reset(m, 9), KDPC_OK);
+    }
+    assert_int_equal(kdpc_machine_run(m, load_then_plug, NULL), KDPC_OK);
+    size_t count = 1;
+    assert_int_equal(kdpc_pool_outstanding(m, 0, &count, NULL), KDPC_OK);
+    kdpc_machine_destroy(m); /* a started stack at destroy: freed, nothing reported */
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_arguments(void **state)
@@ -558,6 +611,8 @@ int main(void)
         cmocka_unit_test(test_refused_query_stop_gets_cancel_stop),
         cmocka_unit_test(test_device_without_resources_gets_null_lists),
         cmocka_unit_test(test_device_without_driver_has_no_pdo_and_unplugs),
+        cmocka_unit_test(test_unplug_from_a_device_event_happens_later_in_the_run),
+        cmocka_unit_test(test_started_devices_survive_reset_and_destroy),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
