@@ -216,7 +216,7 @@ static kdpc_status do_start(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d)
     kdpc__pnpdev *r = kdpc__pnp_dev(d, true);
     if (r == NULL)
         return KDPC_ENOMEM;
-    if (r->pdo == NULL && !NT_SUCCESS(kdpc__pnp_pdo_create(m, p, d, &r->pdo)))
+    if (r->pdo == NULL && !NT_SUCCESS(kdpc__pnp_pdo_create(m, p, r)))
         return KDPC_ENOMEM;
     if (!r->added) {
         PDRIVER_ADD_DEVICE add = drv->obj.DriverExtension->AddDevice;

@@ -13,8 +13,8 @@
  * queue is empty, so it keeps no run alive.
  *
  * The root bus driver ("\Driver\PnpManager", rootbus.c) is loaded by that
- * thread on first use; it owns one PDO per device that reached a driver,
- * whose extension points back at the kdpc_device. Its dispatch routines
+ * thread on first use; it owns one PDO per device that reached a driver
+ * (no extension: what it keeps is in the device's PnP record). Its dispatch routines
  * complete what reaches the PDO (the bus driver's part of each PnP and
  * power IRP). The per-device PnP record sits in the device layer's slot
  * (kdpc__dev_pnp_slot); the per-machine state in kdpc__io.pnp.
@@ -52,24 +52,24 @@ typedef struct kdpc__pnpreq {
     struct kdpc__pnpreq *next;
 } kdpc__pnpreq;
 
+/* What the bus driver keeps for its PDO. Divergence: kept here, not in the PDO's extension (the
+ * PDO has none), so that kdpc's own bookkeeping is never watched device-extension memory. */
+typedef struct kdpc__pdoext {
+    kdpc_device *dev;
+    DEVICE_POWER_STATE dstate;
+} kdpc__pdoext;
+
 /* Per device (in the device layer's PnP slot). */
 typedef struct kdpc__pnpdev {
     kdpc_device *dev;
     PDEVICE_OBJECT pdo;
+    kdpc__pdoext x;
     PCM_RESOURCE_LIST raw, translated;
     bool added;          /* AddDevice succeeded */
     bool started;        /* START succeeded, no STOP / REMOVE since */
     bool stack_removed;  /* IRP_MN_REMOVE_DEVICE sent */
     bool remove_pending; /* surprise removed: REMOVE waits for the last close */
 } kdpc__pnpdev;
-
-/* The PDO's extension. */
-typedef struct kdpc__pdoext {
-    uint32_t magic;
-    kdpc_device *dev;
-    DEVICE_POWER_STATE dstate;
-} kdpc__pdoext;
-#define KDPC_PDO_MAGIC 0x504E5044u /* "PNPD" */
 
 typedef struct kdpc__pnp {
     kdpc__pnpreq *head, *tail;
@@ -103,8 +103,8 @@ void kdpc__pnp_last_close(kdpc_machine *m, PDEVICE_OBJECT dev);
 
 /* rootbus.c */
 NTSTATUS kdpc__pnp_root_load(kdpc_machine *m, kdpc__pnp *p);
-NTSTATUS kdpc__pnp_pdo_create(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d, PDEVICE_OBJECT *pdo);
-kdpc__pdoext *kdpc__pnp_pdoext(kdpc_machine *m, PDEVICE_OBJECT pdo); /* NULL: not a PDO */
+NTSTATUS kdpc__pnp_pdo_create(kdpc_machine *m, kdpc__pnp *p, kdpc__pnpdev *r); /* sets r->pdo */
+kdpc__pdoext *kdpc__pnp_pdoext(kdpc_machine *m, PDEVICE_OBJECT pdo);           /* NULL: not a PDO */
 PDEVICE_OBJECT kdpc__pnp_top(PDEVICE_OBJECT pdo);
 
 /* resources.c: the raw and translated lists of @d (NULL each when it has no resources);

@@ -50,8 +50,9 @@ static NTSTATUS pdo_power(PDEVICE_OBJECT dev, PIRP irp)
     switch (s->MinorFunction) {
     case IRP_MN_SET_POWER:
         if (s->Parameters.Power.Type == DevicePowerState) {
-            kdpc__pdoext *x = dev->DeviceExtension;
-            x->dstate = s->Parameters.Power.State.DeviceState;
+            kdpc__pdoext *x = kdpc__pnp_pdoext(kdpc_driver_machine(dev->DriverObject), dev);
+            if (x != NULL)
+                x->dstate = s->Parameters.Power.State.DeviceState;
             (void)PoSetPowerState(dev, DevicePowerState, s->Parameters.Power.State);
         }
         return complete(irp, STATUS_SUCCESS);
@@ -88,7 +89,7 @@ NTSTATUS kdpc__pnp_root_load(kdpc_machine *m, kdpc__pnp *p)
     return kdpc_driver_load(m, "PnpManager", root_entry, &p->root);
 }
 
-NTSTATUS kdpc__pnp_pdo_create(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d, PDEVICE_OBJECT *pdo)
+NTSTATUS kdpc__pnp_pdo_create(kdpc_machine *m, kdpc__pnp *p, kdpc__pnpdev *r)
 {
     (void)m;
     /* root-enumerated PDOs have generated names: "\Device\" and 8 hex digits (fact 1.3) */
@@ -99,26 +100,29 @@ NTSTATUS kdpc__pnp_pdo_create(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d, PDE
         wname[i] = (WCHAR)(unsigned char)name[i];
     UNICODE_STRING us;
     RtlInitUnicodeString(&us, wname);
-    NTSTATUS st = IoCreateDevice(p->root, (ULONG)sizeof(kdpc__pdoext), &us, FILE_DEVICE_UNKNOWN, 0,
-                                 FALSE, pdo);
+    /* no extension: what the bus driver keeps is in r->x, never watched memory */
+    PDEVICE_OBJECT pdo = NULL;
+    NTSTATUS st = IoCreateDevice(p->root, 0, &us, FILE_DEVICE_UNKNOWN, 0, FALSE, &pdo);
     if (!NT_SUCCESS(st))
         return st;
-    kdpc__pdoext *x = (*pdo)->DeviceExtension;
-    x->magic = KDPC_PDO_MAGIC;
-    x->dev = d;
-    x->dstate = PowerDeviceD0;
-    (*pdo)->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    r->x.dev = r->dev;
+    r->x.dstate = PowerDeviceD0;
+    pdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    r->pdo = pdo;
     return STATUS_SUCCESS;
 }
 
 kdpc__pdoext *kdpc__pnp_pdoext(kdpc_machine *m, PDEVICE_OBJECT pdo)
 {
-    kdpc__pnp *p = kdpc__pnp_of(m, false);
-    if (p == NULL || p->root == NULL || pdo == NULL || kdpc__io_devrec(m, pdo) == NULL ||
-        pdo->DriverObject != p->root)
+    kdpc__pnp *p = m != NULL ? kdpc__pnp_of(m, false) : NULL;
+    if (p == NULL || p->root == NULL || pdo == NULL || m->dev == NULL)
         return NULL;
-    kdpc__pdoext *x = pdo->DeviceExtension;
-    return x->magic == KDPC_PDO_MAGIC ? x : NULL;
+    for (kdpc_device *d = kdpc__dev_first(m); d != NULL; d = kdpc__dev_next(d)) {
+        kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
+        if (r != NULL && r->pdo == pdo)
+            return &r->x;
+    }
+    return NULL;
 }
 
 PDEVICE_OBJECT kdpc__pnp_top(PDEVICE_OBJECT pdo)
