@@ -79,6 +79,13 @@ typedef struct kdpc_config {
                                 run: dpc.watchdog (0x133) in a DPC or ISR, else KDPC_TIMEOUT
                                 (default 5000; 0: never). The only limit measured in host time:
                                 it ends a hang, and replaying the seed hangs at the same place */
+    bool watch_device_extensions; /**< device extensions (IoCreateDevice) are watched memory for
+                                       sync.unlocked_shared, with a lock set per 8-byte granule
+                                       (Interlocked* touches and kdpc's own touches of the KDPC,
+                                       locks and events inside are not counted). Default false:
+                                       IRPs cost 15-20x more (bench_watched_ext), and state that
+                                       StartIo hands to the DpcForIsr, or that is set once and
+                                       then only read, is reported although it is no race */
 } kdpc_config;
 
 /**

@@ -16,7 +16,9 @@ bool kdpc__io_in_device(const kdpc__devrec *d, const void *addr)
 {
     const unsigned char *p = addr;
     const unsigned char *lo = (const unsigned char *)d;
-    return p >= lo && p < d->ext + d->ext_size;
+    if (d->wext != NULL && p >= d->wext && p < d->wext + d->ext_size)
+        return true;
+    return p >= lo && p < lo + kdpc__io_devrec_bytes(d);
 }
 
 kdpc__devrec *kdpc__io_devrec(kdpc_machine *m, PDEVICE_OBJECT dev)
@@ -58,7 +60,9 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
                 return STATUS_OBJECT_NAME_COLLISION;
         }
     }
-    kdpc__devrec *d = calloc(1, sizeof(*d) + DeviceExtensionSize);
+    /* Watched extensions (sync.unlocked_shared sees them) live on pages of their own. */
+    bool watched = m->cfg.watch_device_extensions && DeviceExtensionSize != 0;
+    kdpc__devrec *d = calloc(1, sizeof(*d) + (watched ? 0 : DeviceExtensionSize));
     if (d == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     if (DeviceName != NULL && DeviceName->Buffer != NULL && DeviceName->Length > 0) {
@@ -75,7 +79,15 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     }
     d->ext_size = DeviceExtensionSize;
     PDEVICE_OBJECT dev = &d->obj;
-    if (!kdpc__io_register(m, dev, KDPC_IOK_DEVICE)) {
+    if (watched) {
+        char label[200], what[240];
+        d->obj.DriverObject = DriverObject; /* for the label */
+        snprintf(what, sizeof(what), "the device extension of %s",
+                 kdpc__io_device_label(d, label, sizeof(label)));
+        d->wext = kdpc__watch_region(m, DeviceExtensionSize, what);
+    }
+    if ((watched && d->wext == NULL) || !kdpc__io_register(m, dev, KDPC_IOK_DEVICE)) {
+        kdpc__watch_region_free(m, d->wext);
         free(d->name);
         free(d);
         return STATUS_INSUFFICIENT_RESOURCES;
@@ -87,7 +99,7 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     DriverObject->DeviceObject = dev;
     dev->Flags = DO_DEVICE_INITIALIZING | (Exclusive ? DO_EXCLUSIVE : 0u);
     dev->Characteristics = DeviceCharacteristics;
-    dev->DeviceExtension = DeviceExtensionSize != 0 ? d->ext : NULL;
+    dev->DeviceExtension = DeviceExtensionSize == 0 ? NULL : d->wext != NULL ? d->wext : d->ext;
     dev->DeviceType = DeviceType;
     dev->StackSize = 1;
     kdpc_KeInitializeDeviceQueue(&dev->DeviceQueue);
@@ -102,7 +114,11 @@ void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d)
 {
     kdpc__io *io = kdpc__io_of(m);
     kdpc__io_unregister(m, &d->obj);
-    kdpc__io_forget_range(m, d, sizeof(*d) + d->ext_size);
+    kdpc__io_forget_range(m, d, kdpc__io_devrec_bytes(d));
+    if (d->wext != NULL) {
+        kdpc__io_forget_range(m, d->wext, d->ext_size);
+        kdpc__watch_region_free(m, d->wext);
+    }
     kdpc__io_files_device_gone(m, d);
     /* a device it was attached to must not keep pointing at it */
     for (kdpc__devrec *o = io->devices; o != NULL; o = o->next) {
@@ -168,8 +184,12 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     }
     kdpc__scope scope = {NULL, d, false};
     kdpc__io_check_pending(m, &scope, "IoDeleteDevice");
-    kdpc__io_unqueue_inside(m, d, sizeof(*d) + d->ext_size); /* unload.pending was a warning */
-    kdpc__trace_forget(m, d, sizeof(*d) + d->ext_size); /* trace numbers, names of its objects */
+    kdpc__io_unqueue_inside(m, d, kdpc__io_devrec_bytes(d)); /* unload.pending was a warning */
+    kdpc__trace_forget(m, d, kdpc__io_devrec_bytes(d)); /* trace numbers, names of its objects */
+    if (d->wext != NULL) {
+        kdpc__io_unqueue_inside(m, d->wext, d->ext_size);
+        kdpc__trace_forget(m, d->wext, d->ext_size);
+    }
     kdpc__io_device_free(m, d);
     kdpc__ke_point(m);
 }

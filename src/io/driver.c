@@ -180,7 +180,9 @@ NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
         kdpc__devrec *rec = kdpc__io_devrec(m, d);
         if (rec == NULL)
             break;
-        kdpc__io_unqueue_inside(m, rec, sizeof(*rec) + rec->ext_size);
+        kdpc__io_unqueue_inside(m, rec, kdpc__io_devrec_bytes(rec));
+        if (rec->wext != NULL)
+            kdpc__io_unqueue_inside(m, rec->wext, rec->ext_size);
     }
     driver_free(m, r);
     kdpc__ke_point(m);

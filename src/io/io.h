@@ -29,8 +29,16 @@ struct kdpc__devrec {
     size_t ext_size;
     kdpc__devrec *next; /* every device of the machine */
     WCHAR *name;
+    unsigned char *wext; /* the extension on watched pages of its own (cfg.watch_device_extensions),
+                            else NULL: it is ext[] */
     _Alignas(16) unsigned char ext[];
 };
+
+/* Bytes of the device record itself (its extension included unless it is watched apart). */
+static inline size_t kdpc__io_devrec_bytes(const kdpc__devrec *d)
+{
+    return sizeof(*d) + (d->wext != NULL ? 0 : d->ext_size);
+}
 
 typedef struct kdpc__iolink {
     struct kdpc__iolink *next, *prev;

@@ -225,6 +225,11 @@ void kdpc__watch_report(kdpc_machine *m);
 void kdpc__watch_run_begin(kdpc_machine *m);
 void kdpc__watch_run_end(kdpc_machine *m);
 void kdpc__watch_free_all(kdpc_machine *m);
+/* Watch @bytes of new zeroed memory on pages of its own for sync.unlocked_shared with lock-set
+ * state per 8-byte granule (a device extension: io/device.c); @what names it in reports. NULL
+ * when the host refused memory. Freed with kdpc__watch_region_free (or at the machine's end). */
+void *kdpc__watch_region(kdpc_machine *m, size_t bytes, const char *what);
+void kdpc__watch_region_free(kdpc_machine *m, void *base);
 
 /* A fault handler noted something (fault_pending): report it and close what it opened. */
 static inline void kdpc__ke_report_faults(kdpc_machine *m)

@@ -23,9 +23,29 @@
  * next interleaving point of the same context (at the latest when the DPC or
  * ISR returns). So the first touch after each interleaving point is checked,
  * not every one: a race shows up as soon as one unlocked touch falls first.
+ *
+ * Regions made with kdpc__watch_region (device extensions: io/device.c) keep
+ * the lock-set state per 8-byte granule instead of per region: one extension
+ * holds many variables, each with its own lock. As for shared memory, a
+ * read counts like a write (a touch is sampled: a read-modify-write shows
+ * as its read). Known false reports, why the option is off by default: a
+ * value set once before the other party runs and only read afterwards (a
+ * pointer set in DriverEntry, read by the DPC), and per-request state that
+ * the device queue hands from StartIo to the DpcForIsr (IoStartPacket /
+ * IoStartNextPacket serialise it; lock sets cannot see that). Two kinds of
+ * touches do not
+ * count there: an atomic instruction (x86 LOCK prefix or XCHG: an Interlocked*
+ * routine is its own synchronisation), and a touch by kdpc's own code (a
+ * KDPC, KTIMER, spin lock or event inside the extension is the kernel's to
+ * touch): the handler cannot tell kdpc's code, so a granule whose candidate
+ * set went empty is reported only when the touching instruction is in no
+ * compile unit of kdpc's source tree (libdw, platform/posix/symbol.c; without
+ * it, no function named kdpc_*), else it is marked as the kernel's and never
+ * reported.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +56,17 @@
 
 enum { PARTY_NONE = 0, PARTY_THREAD = 1, PARTY_DPC = 2 };
 
+#define GRANULE 8u /* bytes of a granular region that share one lock set */
+
+/* Eraser's state of one location (a whole region, or one granule). */
+typedef struct lockset {
+    int owner_party; /* the one party that touched it so far */
+    bool shared;     /* both parties have touched it */
+    bool reported;   /* reported, or the kernel's (granules): never again */
+    unsigned ncand;
+    uintptr_t cand[MAX_CAND];
+} lockset;
+
 typedef struct watched {
     kdpc_machine *m;
     unsigned char *base;
@@ -43,12 +74,10 @@ typedef struct watched {
     int slot;              /* fault region */
     bool open;             /* accessible now */
     const void *intr_lock; /* bound: the interrupt's lock, else NULL */
-    /* lock-set state */
-    int owner_party; /* the one party that touched it so far */
-    bool shared;     /* both parties have touched it */
-    uintptr_t cand[MAX_CAND];
-    unsigned ncand;
-    bool reported;
+    lockset ls;            /* region-wide state (kdpc_shared_alloc) */
+    lockset *g;            /* per-granule state (kdpc__watch_region), or NULL */
+    size_t bytes;          /* bytes asked for (granules cover these) */
+    char what[96];         /* what the region is, for reports */
 } watched;
 
 typedef struct note {
@@ -58,6 +87,8 @@ typedef struct note {
     bool write;
     unsigned cpu;
     KIRQL irql;
+    watched *r;  /* the region touched */
+    lockset *ls; /* the state that went empty */
 } note;
 
 typedef struct kdpc__watch {
@@ -91,7 +122,7 @@ static bool holds(const kdpc__cpu *c, uintptr_t lock)
 }
 
 /* Eraser's refinement for one touch by @party; true when the candidate set just went empty. */
-static bool refine(watched *r, const kdpc__cpu *c, int party)
+static bool refine(lockset *r, const kdpc__cpu *c, int party)
 {
     if (r->reported)
         return false;
@@ -118,6 +149,32 @@ static bool refine(watched *r, const kdpc__cpu *c, int party)
     return k == 0;
 }
 
+/* True when the instruction at @ip is atomic: x86 LOCK prefix, or XCHG with memory (always
+ * locked). Reads the code bytes only (mapped and readable). Elsewhere: false. */
+static bool atomic_insn(uintptr_t ip)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const unsigned char *p = (const unsigned char *)ip;
+    for (unsigned i = 0; i < 15; i++) {
+        unsigned char b = p[i];
+        if (b == 0xF0)
+            return true; /* LOCK */
+        if (b == 0x66 || b == 0x67 || b == 0xF2 || b == 0xF3 || b == 0x2E || b == 0x36 ||
+            b == 0x3E || b == 0x26 || b == 0x64 || b == 0x65)
+            continue; /* other legacy prefixes */
+#if defined(__x86_64__)
+        if (b >= 0x40 && b <= 0x4F)
+            b = p[++i]; /* REX, then the opcode */
+#endif
+        return b == 0x86 || b == 0x87; /* XCHG r/m */
+    }
+    return false;
+#else
+    (void)ip;
+    return false;
+#endif
+}
+
 /* Inside the SIGSEGV handler: plain memory and mprotect only. */
 static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
 {
@@ -128,16 +185,28 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
     if (t != NULL && t->m == m && t->cpu != NULL && !w->note.pending) {
         kdpc__cpu *c = t->cpu;
         int rule = -1;
-        if (r->intr_lock != NULL) {
+        lockset *ls = &r->ls;
+        if (r->g != NULL) {
+            size_t gi = (addr - (uintptr_t)r->base) / GRANULE;
+            ls = addr >= (uintptr_t)r->base && gi < (r->bytes + GRANULE - 1) / GRANULE &&
+                         !atomic_insn(ip)
+                     ? &r->g[gi]
+                     : NULL;
+        }
+        if (ls == NULL) {
+            /* padding after the extension, or an Interlocked* touch: not checked */
+        } else if (r->intr_lock != NULL) {
             if (!holds(c, (uintptr_t)r->intr_lock))
                 rule = KDPC_R_SYNC_ISR_UNSYNC;
         } else if (c->irql <= DISPATCH_LEVEL) {
             int party = ((kdpc__kecpu *)c->ke)->dpc_active ? PARTY_DPC : PARTY_THREAD;
-            if (refine(r, c, party)) {
-                r->reported = true;
+            if (refine(ls, c, party)) {
+                ls->reported = true;
                 rule = KDPC_R_SYNC_UNLOCKED_SHARED;
             }
         }
+        w->note.r = r;
+        w->note.ls = ls;
         if (rule >= 0) {
             w->note.rule = rule;
             w->note.addr = addr;
@@ -154,11 +223,48 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
     return true;
 }
 
+/* Prefix of kdpc's source tree ("/.../src/"), from this file's own path. */
+static size_t tree_prefix(const char **root)
+{
+    static const char self[] = __FILE__;
+    const char *s = strstr(self, "src/ke/watch.c");
+    *root = self;
+    return s != NULL ? (size_t)(s - self) + 4u : 0;
+}
+
+/* The instruction at @ip is kdpc's own code (not a driver's): see DESIGN. */
+static bool kernel_code(uintptr_t ip)
+{
+    const char *root;
+    size_t n = tree_prefix(&root);
+    const char *unit = kdpc__symbol_unit(ip);
+    if (unit != NULL)
+        return n != 0 && strncmp(unit, root, n) == 0;
+    char buf[160];
+    kdpc__symbol_describe(ip, buf, sizeof(buf));
+    return strncmp(buf, "kdpc_", 5) == 0;
+}
+
 void kdpc__watch_report(kdpc_machine *m)
 {
     kdpc__watch *w = watch_of(m);
     if (w == NULL)
         return;
+    if (w->note.pending && w->note.r != NULL && w->note.r->g != NULL &&
+        w->note.rule == KDPC_R_SYNC_UNLOCKED_SHARED && kernel_code(w->note.ip))
+        w->note.pending = 0; /* the kernel's own object (the granule stays marked reported) */
+    if (w->note.pending && w->note.r != NULL && w->note.r->g != NULL) {
+        w->note.pending = 0;
+        watched *r = w->note.r;
+        kdpc__ver_where(m, w->note.cpu, w->note.irql);
+        kdpc__violation(m, KDPC_R_SYNC_UNLOCKED_SHARED, 0, w->note.addr, w->note.write ? 1u : 0u,
+                        w->note.ip, 0, NULL,
+                        "%s, offset %#lx (address %#lx), is shared by a DPC and a thread and "
+                        "was %s with no lock that every touch holds: guard it with one driver "
+                        "spin lock (or use Interlocked* on it)",
+                        r->what, (unsigned long)(w->note.addr - (uintptr_t)r->base),
+                        (unsigned long)w->note.addr, w->note.write ? "written" : "read");
+    }
     if (w->note.pending) {
         w->note.pending = 0;
         kdpc__ver_where(m, w->note.cpu, w->note.irql); /* the touch's context, not this one */
@@ -216,6 +322,7 @@ void kdpc__watch_free_all(kdpc_machine *m)
         if (w->w[i]->slot >= 0)
             kdpc__fault_region_remove(w->w[i]->slot);
         kdpc__pages_release(w->w[i]->base, w->w[i]->size);
+        free(w->w[i]->g);
         free(w->w[i]);
     }
     free(w->w);
@@ -223,7 +330,9 @@ void kdpc__watch_free_all(kdpc_machine *m)
     kdpc__ke_of(m)->watch = NULL;
 }
 
-void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
+/* A new region of @bytes on pages of its own, watched at once inside a run; per-granule state
+ * when @granular. NULL with errno EINVAL / ENOMEM. */
+static watched *region_new(kdpc_machine *m, size_t bytes, bool granular, const char *what)
 {
     if (m == NULL || m->ke == NULL || bytes == 0 || bytes > ((size_t)1 << 30)) {
         errno = EINVAL;
@@ -253,7 +362,17 @@ void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
         errno = ENOMEM;
         return NULL;
     }
+    if (granular) {
+        r->g = calloc((bytes + GRANULE - 1) / GRANULE, sizeof(lockset));
+        if (r->g == NULL) {
+            free(r);
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
     r->m = m;
+    r->bytes = bytes;
+    snprintf(r->what, sizeof(r->what), "%s", what != NULL ? what : "watched memory");
     r->size = (bytes + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
     r->base = kdpc__pages_reserve(r->size);
     r->open = true;
@@ -262,6 +381,7 @@ void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
                               : -1;
     if (r->slot < 0) {
         kdpc__pages_release(r->base, r->size);
+        free(r->g);
         free(r);
         errno = ENOMEM;
         return NULL;
@@ -274,7 +394,42 @@ void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
         }
         set_open(r, false);
     }
-    return r->base;
+    return r;
+}
+
+void *kdpc_shared_alloc(kdpc_machine *m, size_t bytes)
+{
+    watched *r = region_new(m, bytes, false, NULL);
+    return r != NULL ? r->base : NULL;
+}
+
+void *kdpc__watch_region(kdpc_machine *m, size_t bytes, const char *what)
+{
+    watched *r = region_new(m, bytes, true, what);
+    return r != NULL ? r->base : NULL;
+}
+
+void kdpc__watch_region_free(kdpc_machine *m, void *base)
+{
+    kdpc__watch *w = m != NULL && m->ke != NULL ? watch_of(m) : NULL;
+    if (w == NULL || base == NULL)
+        return;
+    for (unsigned i = 0; i < w->n; i++) {
+        watched *r = w->w[i];
+        if (r->base != base)
+            continue;
+        if (w->note.r == r) {
+            w->note.pending = 0;
+            w->note.r = NULL;
+            w->note.ls = NULL;
+        }
+        w->w[i] = w->w[--w->n];
+        kdpc__fault_region_remove(r->slot);
+        kdpc__pages_release(r->base, r->size);
+        free(r->g);
+        free(r);
+        return;
+    }
 }
 
 /* @interrupt as one of @m's connected interrupt objects, or NULL: a garbage pointer is compared,

@@ -229,6 +229,10 @@ const char *kdpc__symbol_name(const void *addr);
  * "function+0x1c (file.c:123)" with as much as the host can tell, else "0x...".
  * Not async-signal-safe. Returns buf. */
 char *kdpc__symbol_describe(uintptr_t addr, char *buf, size_t n);
+/* The compile unit (its name as compiled, usually the source file's absolute path) that holds
+ * code address addr; NULL when the host cannot tell (no libdw, no debug info). Not
+ * async-signal-safe. */
+const char *kdpc__symbol_unit(uintptr_t addr);
 /* Label of an address that a symbol covers: code as kdpc__symbol_describe, a static or global
  * variable as "name" or "name+0x10". NULL (buf untouched) when no symbol covers it. */
 const char *kdpc__symbol_label(uintptr_t addr, char *buf, size_t n);

@@ -231,13 +231,27 @@ typedef struct dw_job {
     bool code_only;
     bool done;
     const char *name;
+    bool unit; /* name: the compile unit holding addr instead */
 } dw_job;
+
+/* Name (as compiled: usually the absolute source path) of the compile unit holding code
+ * address a. dw_mu held. */
+static const char *dw_unit(Dwarf_Addr a)
+{
+    Dwfl *d = dw_get();
+    Dwfl_Module *mod = d != NULL ? dw_module(d, a) : NULL;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = mod != NULL ? dw_cu(mod, a, &bias) : NULL;
+    return cu != NULL ? dwarf_diename(cu) : NULL;
+}
 
 static void dw_run(void *p)
 {
     dw_job *j = p;
     pthread_mutex_lock(&dw_mu);
-    if (j->buf != NULL) {
+    if (j->unit) {
+        j->name = dw_unit((Dwarf_Addr)j->addr);
+    } else if (j->buf != NULL) {
         j->done = dw_describe(j->addr, j->buf, j->n, j->code_only);
     } else {
         Dwfl *d = dw_get();
@@ -263,6 +277,19 @@ static void dw_call(dw_job *j)
 }
 #endif /* KDPC_HAVE_LIBDW */
 
+const char *kdpc__symbol_unit(uintptr_t addr)
+{
+    if (addr == 0)
+        return NULL;
+#if defined(KDPC_HAVE_LIBDW)
+    dw_job j = {addr, NULL, 0, true, false, NULL, true};
+    dw_call(&j);
+    return j.name;
+#else
+    return NULL;
+#endif
+}
+
 const char *kdpc__symbol_name(const void *addr)
 {
     if (addr == NULL)
@@ -270,7 +297,7 @@ const char *kdpc__symbol_name(const void *addr)
     void *p;
     memcpy(&p, &addr, sizeof(p));
 #if defined(KDPC_HAVE_LIBDW)
-    dw_job j = {(uintptr_t)p, NULL, 0, true, false, NULL};
+    dw_job j = {(uintptr_t)p, NULL, 0, true, false, NULL, false};
     dw_call(&j);
     if (j.name != NULL)
         return j.name;
@@ -290,7 +317,7 @@ char *kdpc__symbol_describe(uintptr_t addr, char *buf, size_t n)
         return buf;
     }
 #if defined(KDPC_HAVE_LIBDW)
-    dw_job j = {addr, buf, n, true, false, NULL};
+    dw_job j = {addr, buf, n, true, false, NULL, false};
     dw_call(&j);
     if (j.done)
         return buf;
@@ -311,7 +338,7 @@ const char *kdpc__symbol_label(uintptr_t addr, char *buf, size_t n)
     if (n == 0 || addr == 0)
         return NULL;
 #if defined(KDPC_HAVE_LIBDW)
-    dw_job j = {addr, buf, n, false, false, NULL};
+    dw_job j = {addr, buf, n, false, false, NULL, false};
     dw_call(&j);
     return j.done ? buf : NULL;
 #else

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_watched_ext_rules.c - sync.unlocked_shared in device extensions
+ * (cfg.watch_device_extensions, off by default): a dispatch routine that
+ * reads a counter its DPC updates under a spin lock, without taking the
+ * lock, is reported; its fixed twin (the lock taken), an Interlocked*
+ * counter, and the kernel objects inside the extension (the spin lock, the
+ * KDPC) are not; with the option off nothing is watched.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kdpc_test.h"
+
+#define IOCTL_READ CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
+typedef struct EXT {
+    KSPIN_LOCK Lock;
+    KDPC Dpc;
+    LONG Counter;     /* the DPC's, under Lock */
+    LONG Interlocked; /* the DPC's, with InterlockedIncrement */
+    LONG Seen;
+} EXT;
+
+typedef enum mode { BROKEN, FIXED, INTERLOCKED } mode;
+
+static struct {
+    mode mode;
+    PDEVICE_OBJECT dev;
+    LONG last;
+} R;
+
+static void CountDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
+{
+    (void)Dpc;
+    (void)A1;
+    (void)A2;
+    EXT *x = ((PDEVICE_OBJECT)Ctx)->DeviceExtension;
+    if (R.mode == INTERLOCKED) {
+        InterlockedIncrement(&x->Interlocked);
+        return;
+    }
+    KeAcquireSpinLockAtDpcLevel(&x->Lock);
+    x->Counter++;
+    KeReleaseSpinLockFromDpcLevel(&x->Lock);
+}
+
+static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    EXT *x = DeviceObject->DeviceExtension;
+    if (IoGetCurrentIrpStackLocation(Irp)->MajorFunction == IRP_MJ_DEVICE_CONTROL) {
+        if (R.mode == BROKEN) {
+            x->Seen = x->Counter; /* the bug: no lock */
+        } else if (R.mode == FIXED) {
+            KIRQL old;
+            KeAcquireSpinLock(&x->Lock, &old);
+            x->Seen = x->Counter;
+            KeReleaseSpinLock(&x->Lock, old);
+        } else {
+            x->Seen = InterlockedCompareExchange(&x->Interlocked, 0, 0);
+        }
+        R.last = x->Seen;
+    }
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS Entry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    for (unsigned i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
+        DriverObject->MajorFunction[i] = Dispatch;
+    UNICODE_STRING n;
+    RtlInitUnicodeString(&n, u"\\Device\\kdpcWatchedExt");
+    NTSTATUS st =
+        IoCreateDevice(DriverObject, sizeof(EXT), &n, FILE_DEVICE_UNKNOWN, 0, FALSE, &R.dev);
+    if (!NT_SUCCESS(st))
+        return st;
+    EXT *x = R.dev->DeviceExtension;
+    KeInitializeSpinLock(&x->Lock);
+    KeInitializeDpc(&x->Dpc, CountDpc, R.dev);
+    return STATUS_SUCCESS;
+}
+
+static void body(void *ctx)
+{
+    kdpc_machine *m = ctx;
+    PDRIVER_OBJECT drv;
+    assert_int_equal(kdpc_driver_load(m, "twext", Entry, &drv), STATUS_SUCCESS);
+    PFILE_OBJECT f;
+    assert_int_equal(kdpc_file_open(m, "\\Device\\kdpcWatchedExt", FILE_READ_DATA, &f),
+                     STATUS_SUCCESS);
+    EXT *x = R.dev->DeviceExtension;
+    for (int i = 0; i < 8; i++) {
+        (void)KeInsertQueueDpc(&x->Dpc, NULL, NULL);
+        (void)kdpc_file_ioctl(f, IOCTL_READ, NULL, 0, NULL, 0, NULL);
+    }
+    (void)kdpc_file_close(f);
+    KeFlushQueuedDpcs();
+}
+
+static kdpc_machine *run(mode md, unsigned cpus, uint64_t seed, bool watch)
+{
+    memset(&R, 0, sizeof(R));
+    R.mode = md;
+    kdpc_config cfg = kt_config(cpus, seed);
+    assert_false(cfg.watch_device_extensions); /* the default: off (bench_watched_ext) */
+    cfg.watch_device_extensions = watch;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    assert_int_equal(kdpc_machine_run(m, body, m), KDPC_OK);
+    return m;
+}
+
+static void test_dispatch_reading_dpc_counter_without_the_lock_is_reported(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        kdpc_machine *m = run(BROKEN, 1 + (unsigned)(seed % 2), seed, true);
+        KT_ASSERT_WARNING(m, "sync.unlocked_shared");
+        const kdpc_violation *v = kdpc_machine_find_violation(m, "sync.unlocked_shared");
+        /* P1: the address, inside the extension at the counter */
+        assert_int_equal(v->params[0],
+                         (uint64_t)(uintptr_t) & ((EXT *)R.dev->DeviceExtension)->Counter);
+        kdpc_machine_destroy(m);
+    }
+}
+
+static void test_fixed_twin_taking_the_lock_is_clean(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        kdpc_machine *m = run(FIXED, 1 + (unsigned)(seed % 2), seed, true);
+        KT_ASSERT_NO_VIOLATION(m, "sync.unlocked_shared");
+        assert_int_equal(R.last, 8);
+        kdpc_machine_destroy(m);
+    }
+}
+
+static void test_interlocked_counter_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m = run(INTERLOCKED, 2, 3, true);
+    KT_ASSERT_NO_VIOLATION(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+}
+
+static void test_option_off_watches_nothing(void **state)
+{
+    (void)state;
+    kdpc_machine *m = run(BROKEN, 2, 1, false);
+    KT_ASSERT_NO_VIOLATION(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dispatch_reading_dpc_counter_without_the_lock_is_reported),
+        cmocka_unit_test(test_fixed_twin_taking_the_lock_is_clean),
+        cmocka_unit_test(test_interlocked_counter_is_clean),
+        cmocka_unit_test(test_option_off_watches_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
