@@ -152,7 +152,9 @@ typedef enum kdpc_device_state {
  * Called from simulated code at PASSIVE_LEVEL, it returns once the PnP
  * manager is done with the device (started or failed: see
  * kdpc_device_state()). From a host thread between runs, the start happens
- * during the next run. From a device event, it happens later in the same run.
+ * during the next run. From a device event, from code above PASSIVE_LEVEL
+ * or from a routine the PnP manager's thread runs (a driver's PnP dispatch
+ * routine), it is queued and happens later in the same run.
  * Return: KDPC_OK and *@dev; KDPC_EINVAL (NULL argument, no name, a
  * zero-length range, a window over 1 GiB or past the end of the address
  * space, a port range past 0xFFFF, a line >= KDPC_MAX_LINES or an irql
