@@ -575,6 +575,47 @@ static void test_started_devices_survive_reset_and_destroy(void **state)
     kdpc_machine_destroy(m); /* a started stack at destroy: freed, nothing reported */
 }
 
+static void test_unplug_from_host_happens_during_next_run(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, load_then_plug, NULL), KDPC_OK);
+    g.n = 0;
+    assert_int_equal(kdpc_device_unplug(dev0, KDPC_UNPLUG_ORDERLY), KDPC_OK); /* queued */
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_STARTED);
+    assert_int_equal(kdpc_machine_run_for(m, NULL, NULL, 1000000), KDPC_OK);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_REMOVED);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_QUERY_REMOVE_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_REMOVE_DEVICE);
+    kdpc_machine_destroy(m);
+}
+
+static void plug_at_dispatch(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv = NULL;
+    g.load = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
+    kdpc_device_desc d = full_desc();
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    g.st_plug = kdpc_device_plug(g.m, &d, &dev0); /* queued: no wait above PASSIVE_LEVEL */
+    g.state_after = kdpc_device_get_state(dev0);
+    KeLowerIrql(old);
+}
+
+static void test_plug_at_dispatch_level_is_queued(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, plug_at_dispatch, NULL), KDPC_OK);
+    assert_int_equal(g.st_plug, KDPC_OK);
+    assert_int_equal(g.state_after, KDPC_DEVICE_PLUGGED);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_STARTED);
+    assert_int_equal(g.irqls[0], PASSIVE_LEVEL); /* START still at PASSIVE_LEVEL */
+    kdpc_machine_destroy(m);
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_arguments(void **state)
@@ -613,6 +654,8 @@ int main(void)
         cmocka_unit_test(test_device_without_driver_has_no_pdo_and_unplugs),
         cmocka_unit_test(test_unplug_from_a_device_event_happens_later_in_the_run),
         cmocka_unit_test(test_started_devices_survive_reset_and_destroy),
+        cmocka_unit_test(test_unplug_from_host_happens_during_next_run),
+        cmocka_unit_test(test_plug_at_dispatch_level_is_queued),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
