@@ -188,7 +188,8 @@ typedef enum kdpc_unplug_how {
  * the PnP IRPs of the removal have been sent. Afterwards @dev stays valid
  * (for its state and counters) until the machine is destroyed or reset.
  * Return: KDPC_OK; KDPC_EBUSY (an orderly removal the driver refused with
- * its QUERY_REMOVE answer; the device stays); KDPC_EINVAL (NULL, not a
+ * its QUERY_REMOVE answer, or vetoed because a file object is still open on
+ * the device's stack; the device stays); KDPC_EINVAL (NULL, not a
  * device, already removed); KDPC_E_HALTED.
  */
 KDPC_EXPORT kdpc_status kdpc_device_unplug(kdpc_device *dev, kdpc_unplug_how how);

@@ -283,6 +283,9 @@ static kdpc_status do_unplug(kdpc_machine *m, kdpc_device *d, kdpc_unplug_how ho
         return KDPC_OK;
     }
     if (how == KDPC_UNPLUG_ORDERLY) {
+        /* files still open on the stack veto an orderly removal (fact 2.7) */
+        if (open_count(m, r) > 0)
+            return KDPC_EBUSY;
         NTSTATUS st = kdpc__pnp_send(m, r->pdo, IRP_MJ_PNP, IRP_MN_QUERY_REMOVE_DEVICE, NULL, NULL);
         if (!NT_SUCCESS(st)) {
             (void)kdpc__pnp_send(m, r->pdo, IRP_MJ_PNP, IRP_MN_CANCEL_REMOVE_DEVICE, NULL, NULL);

@@ -425,6 +425,43 @@ static void test_surprise_removal_waits_for_the_last_close(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* An orderly removal with a file open is vetoed before any IRP (2.7). */
+static kdpc_status veto_st;
+
+static void orderly_with_open_file(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    g.n = 0;
+    char name[64];
+    const UNICODE_STRING *pn = &kdpc_device_pdo(dev0)->DeviceName;
+    size_t k = 0;
+    for (; k < pn->Length / sizeof(WCHAR) && k + 1 < sizeof(name); k++)
+        name[k] = (char)pn->Buffer[k];
+    name[k] = '\0';
+    PFILE_OBJECT file = NULL;
+    open_st = kdpc_file_open(g.m, name, GENERIC_READ, &file);
+    veto_st = kdpc_device_unplug(dev0, KDPC_UNPLUG_ORDERLY);
+    n_before_close = g.n;
+    (void)kdpc_file_close(file);
+    g.st_unplug = kdpc_device_unplug(dev0, KDPC_UNPLUG_ORDERLY);
+}
+
+static void test_orderly_removal_with_open_file_is_vetoed(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, orderly_with_open_file, NULL), KDPC_OK);
+    assert_int_equal(open_st, STATUS_SUCCESS);
+    assert_int_equal(veto_st, KDPC_EBUSY);
+    assert_int_equal(n_before_close, 0); /* no IRP at all */
+    assert_int_equal(g.st_unplug, KDPC_OK);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_QUERY_REMOVE_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_REMOVE_DEVICE);
+    kdpc_machine_destroy(m);
+}
+
 static void test_failed_start_is_followed_by_remove(void **state)
 {
     (void)state;
@@ -647,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_refused_query_remove_gets_cancel_and_device_stays),
         cmocka_unit_test(test_surprise_unplug_sends_surprise_removal_then_remove),
         cmocka_unit_test(test_surprise_removal_waits_for_the_last_close),
+        cmocka_unit_test(test_orderly_removal_with_open_file_is_vetoed),
         cmocka_unit_test(test_failed_start_is_followed_by_remove),
         cmocka_unit_test(test_rebalance_sends_query_stop_stop_start),
         cmocka_unit_test(test_refused_query_stop_gets_cancel_stop),
