@@ -282,9 +282,17 @@ typedef struct _GUID {
 } GUID;
 #endif
 #ifndef DEFINE_GUID
-/** DEFINE_GUID - a const GUID named @name (defined in every file that uses it: static). */
+#if defined(__GNUC__) || defined(__clang__)
+#define KDPC_GUID_UNUSED_ __attribute__((unused))
+#else
+#define KDPC_GUID_UNUSED_
+#endif
+/**
+ * DEFINE_GUID - a const GUID named @name. Divergence: always a definition (static, in every
+ * file that includes it; unused copies draw no warning), so <initguid.h> is not needed.
+ */
 #define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
-    static const GUID name = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
+    static const GUID name KDPC_GUID_UNUSED_ = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
 #endif
 
 #define STATUS_OBJECT_NAME_EXISTS ((NTSTATUS)0x40000000L)
