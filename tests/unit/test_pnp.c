@@ -653,6 +653,36 @@ static void test_plug_at_dispatch_level_is_queued(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* The same seed gives the same run, PnP manager included. */
+static void whole_life(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    (void)kdpc_device_rebalance(dev0);
+    (void)kdpc_device_schedule(dev0, 20000, pull_event, NULL, 0, NULL);
+}
+
+static void test_same_seed_same_digest(void **state)
+{
+    (void)state;
+    uint64_t digest[2], now[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&g, 0, sizeof(g));
+        dev0 = NULL;
+        kdpc_config cfg = kt_config(2, 31);
+        cfg.trace_capacity = 4096;
+        g.m = kdpc_machine_create(&cfg);
+        assert_non_null(g.m);
+        assert_int_equal(kdpc_machine_run(g.m, whole_life, NULL), KDPC_OK);
+        assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_REMOVED);
+        digest[i] = kdpc_trace_digest(g.m);
+        now[i] = kdpc_machine_time_ns(g.m);
+        kdpc_machine_destroy(g.m);
+    }
+    assert_true(digest[0] == digest[1]);
+    assert_true(now[0] == now[1]);
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_arguments(void **state)
@@ -694,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_started_devices_survive_reset_and_destroy),
         cmocka_unit_test(test_unplug_from_host_happens_during_next_run),
         cmocka_unit_test(test_plug_at_dispatch_level_is_queued),
+        cmocka_unit_test(test_same_seed_same_digest),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
