@@ -481,20 +481,27 @@ static NTSTATUS StartHardware(PDEVICE_EXTENSION ext, PCM_RESOURCE_LIST res)
     ext->Adapter = IoGetDmaAdapter(ext->Pdo, &dd, &mapRegs);
     if (ext->Adapter == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    ext->Common = ext->Adapter->DmaOperations->AllocateCommonBuffer(ext->Adapter, PAGE_SIZE,
-                                                                    &ext->CommonLa, FALSE);
-    if (ext->Common == NULL)
+    PHYSICAL_ADDRESS la;
+    PUCHAR common =
+        ext->Adapter->DmaOperations->AllocateCommonBuffer(ext->Adapter, PAGE_SIZE, &la, FALSE);
+    if (common == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_DMA_LO), ext->CommonLa.LowPart);
-    WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_DMA_HI), (ULONG)ext->CommonLa.HighPart);
+    WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_DMA_LO), la.LowPart);
+    WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_DMA_HI), (ULONG)la.HighPart);
     WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_KEY), 0x5A);
+    KIRQL old;
+    KeAcquireSpinLock(&ext->Lock, &old); /* what the DPCs use is set under their lock */
+    ext->Common = common;
+    ext->CommonLa = la;
+    KeReleaseSpinLock(&ext->Lock, old);
 
-    NTSTATUS st = IoConnectInterrupt(&ext->Interrupt, PnpDrvIsr, ext, NULL, vector, irql, irql,
-                                     mode, shared, affinity, FALSE);
+    PKINTERRUPT intr;
+    NTSTATUS st = IoConnectInterrupt(&intr, PnpDrvIsr, ext, NULL, vector, irql, irql, mode, shared,
+                                     affinity, FALSE);
     if (!NT_SUCCESS(st))
         return st;
-    KIRQL old;
     KeAcquireSpinLock(&ext->Lock, &old);
+    ext->Interrupt = intr;
     ext->Gone = FALSE;
     ext->PnpState = StateStarted;
     KeReleaseSpinLock(&ext->Lock, old);
@@ -508,7 +515,9 @@ static void StopHardware(PDEVICE_EXTENSION ext)
     CLAIM c = {ext, NULL, 0, 0, 0, 0, 0, 0};
     KIRQL old;
     KeAcquireSpinLock(&ext->Lock, &old);
-    if (!ext->Gone && ext->Interrupt != NULL) {
+    PKINTERRUPT intr = ext->Interrupt;
+    PUCHAR common = ext->Common;
+    if (!ext->Gone && intr != NULL) {
         ext->Gone = TRUE;
         if (KeSynchronizeExecution(ext->Interrupt, ClaimForRemoval, &c)) {
             NTSTATUS st, log[2];
@@ -518,6 +527,8 @@ static void StopHardware(PDEVICE_EXTENSION ext)
         }
     }
     ext->Gone = TRUE;
+    ext->Interrupt = NULL;
+    ext->Common = NULL;
     KeReleaseSpinLock(&ext->Lock, old);
     (void)KeCancelTimer(&ext->WdTimer);
     if (c.Irp != NULL) {
@@ -525,14 +536,12 @@ static void StopHardware(PDEVICE_EXTENSION ext)
         FinishRequest(ext, c.Irp, STATUS_NO_SUCH_DEVICE, 0);
         KeLowerIrql(old);
     }
-    if (ext->Interrupt != NULL)
-        IoDisconnectInterrupt(ext->Interrupt);
-    ext->Interrupt = NULL;
+    if (intr != NULL)
+        IoDisconnectInterrupt(intr);
     KeFlushQueuedDpcs(); /* DpcForIsr and the watchdog DPC are done with the hardware */
-    if (ext->Common != NULL)
+    if (common != NULL)
         ext->Adapter->DmaOperations->FreeCommonBuffer(ext->Adapter, PAGE_SIZE, ext->CommonLa,
-                                                      ext->Common, FALSE);
-    ext->Common = NULL;
+                                                      common, FALSE);
     if (ext->Adapter != NULL)
         ext->Adapter->DmaOperations->PutDmaAdapter(ext->Adapter);
     ext->Adapter = NULL;
@@ -611,8 +620,7 @@ static NTSTATUS PnpDrvPnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         Irp->IoStatus.Status = STATUS_SUCCESS;
         return PassDown(ext, Irp);
     case IRP_MN_REMOVE_DEVICE:
-        if (ext->PnpState != StateSurpriseRemoved)
-            StopHardware(ext);
+        StopHardware(ext); /* nothing left to do after a surprise removal */
         if (ext->LinkCreated) {
             RtlInitUnicodeString(&link, PNPDRV_DOS_NAME);
             (void)IoDeleteSymbolicLink(&link);
