@@ -12,9 +12,11 @@
  */
 #include "sim/sim.h"
 
+/* A level line being served (taken, its ISRs not returned yet) goes to no other CPU: the
+ * interrupt controller holds it until the end of interrupt, as an I/O APIC does. */
 static bool active(const kdpc__line *l)
 {
-    return l->connected && (l->level ? l->asserted : l->edge);
+    return l->connected && (l->level ? l->asserted && !l->in_service : l->edge);
 }
 
 /* m->line_cpus: the union of the active lines' CPU masks (O(active lines)). */
@@ -108,6 +110,18 @@ void kdpc__line_take(kdpc_machine *m, unsigned line)
     bool before = active(l);
     if (!l->level)
         l->edge = false;
+    else
+        l->in_service = true;
+    update(m, l, before);
+    kdpc__mutex_unlock(&m->mu);
+}
+
+void kdpc__line_eoi(kdpc_machine *m, unsigned line)
+{
+    kdpc__mutex_lock(&m->mu);
+    kdpc__line *l = &m->lines[line];
+    bool before = active(l);
+    l->in_service = false;
     update(m, l, before);
     kdpc__mutex_unlock(&m->mu);
 }

@@ -355,6 +355,7 @@ static void run_hook_interrupt(kdpc_machine *m, kdpc__cpu *c, unsigned line)
 {
     spin_state s = hook_enter(m, c);
     m->hooks.interrupt(m, c, line);
+    kdpc__line_eoi(m, line);
     hook_leave(m, c, s);
 }
 

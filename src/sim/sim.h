@@ -108,12 +108,14 @@ struct kdpc__cpu {
 };
 
 typedef struct kdpc__line {
-    bool connected; /* M: at least one interrupt object */
-    bool level;     /* M: LevelSensitive */
-    bool asserted;  /* M: level asserted */
-    bool edge;      /* M: latched edge not yet taken */
-    uint8_t irql;   /* M: DIRQL */
-    uint64_t mask;  /* M: CPUs that may take it */
+    bool connected;  /* M: at least one interrupt object */
+    bool level;      /* M: LevelSensitive */
+    bool asserted;   /* M: level asserted */
+    bool edge;       /* M: latched edge not yet taken */
+    bool in_service; /* M: level: taken by a CPU whose ISRs have not returned (no other CPU
+                        takes it until then: the end of interrupt) */
+    uint8_t irql;    /* M: DIRQL */
+    uint64_t mask;   /* M: CPUs that may take it */
 } kdpc__line;
 
 /* Upcalls into the layers above; set once at machine creation (I). */
@@ -295,6 +297,7 @@ void kdpc__line_config(kdpc_machine *m, unsigned line, bool connected, bool leve
                        uint64_t mask);
 bool kdpc__line_deliverable(kdpc_machine *m, const kdpc__cpu *c, unsigned *line);
 void kdpc__line_take(kdpc_machine *m, unsigned line); /* clear a latched edge before the ISRs */
+void kdpc__line_eoi(kdpc_machine *m, unsigned line);  /* the ISRs of a take returned */
 bool kdpc__line_asserted(kdpc_machine *m, unsigned line);
 void kdpc__line_set(kdpc_machine *m, unsigned line, bool assert);
 bool kdpc__line_pending(kdpc_machine *m, unsigned line);

@@ -745,6 +745,37 @@ static void test_latched_line_interrupts_once_per_raise(void **state)
     kdpc_machine_destroy(m);
 }
 
+static void mp_connect_entry(void *ctx)
+{
+    (void)ctx;
+    S.connect_status = IoConnectInterrupt(&S.intr, DevIsr, NULL, NULL, LINE, 5, 5, LevelSensitive,
+                                          FALSE, 3, FALSE);
+}
+
+/* The interrupt controller holds a level line it gave one CPU until that CPU's ISRs return:
+ * the other CPU does not take it meanwhile (and, the cause cleared, never). */
+static void test_level_line_is_served_by_one_cpu_at_a_time(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        reset_state();
+        kdpc_config cfg = kt_config(2, seed);
+        cfg.interrupt_delay_permille = 0;
+        kdpc_machine *m = kdpc_machine_create(&cfg);
+        assert_non_null(m);
+        kdpc_device_desc d = desc_line("mp", LINE, true);
+        S.dev = plug(m, &d);
+        assert_int_equal(kdpc_machine_run(m, mp_connect_entry, NULL), KDPC_OK);
+        assert_int_equal(S.connect_status, STATUS_SUCCESS);
+        S.lower_at = 1;
+        S.isr_point = true; /* the ISR passes interleaving points before it clears the cause */
+        assert_int_equal(kdpc_device_schedule(S.dev, 10000, raise_event, NULL, 0, NULL), KDPC_OK);
+        assert_int_equal(kdpc_machine_run(m, nothing, NULL), KDPC_OK);
+        assert_int_equal(S.isr_calls, 1);
+        kdpc_machine_destroy(m);
+    }
+}
+
 static void test_two_level_devices_on_a_shared_line_are_wired_or(void **state)
 {
     (void)state;
@@ -1121,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_level_line_interrupts_until_the_device_lowers_it),
         cmocka_unit_test(test_level_line_raised_from_the_host_between_runs),
         cmocka_unit_test(test_latched_line_interrupts_once_per_raise),
+        cmocka_unit_test(test_level_line_is_served_by_one_cpu_at_a_time),
         cmocka_unit_test(test_two_level_devices_on_a_shared_line_are_wired_or),
         cmocka_unit_test(test_lost_interrupt_raises_nothing),
         cmocka_unit_test(test_late_interrupt_arrives_late_ns_later),
