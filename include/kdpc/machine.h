@@ -80,12 +80,13 @@ typedef struct kdpc_config {
                                 (default 5000; 0: never). The only limit measured in host time:
                                 it ends a hang, and replaying the seed hangs at the same place */
     bool watch_device_extensions; /**< device extensions (IoCreateDevice) are watched memory for
-                                       sync.unlocked_shared, with a lock set per 8-byte granule
-                                       (Interlocked* touches and kdpc's own touches of the KDPC,
-                                       locks and events inside are not counted). Default false:
-                                       IRPs cost 15-20x more (bench_watched_ext), and state that
-                                       StartIo hands to the DpcForIsr, or that is set once and
-                                       then only read, is reported although it is no race */
+                                       sync.unlocked_shared, every touch checked against a lock
+                                       set per byte (Interlocked* touches and kdpc's own touches
+                                       of the KDPC, locks and events inside are not counted;
+                                       KeFlushQueuedDpcs starts the lock sets over). Default
+                                       false: an IRP costs ~150x more (bench_watched_ext), and
+                                       state that StartIo hands to the DpcForIsr, or that a flag
+                                       read under a lock guards, is reported though no race */
 } kdpc_config;
 
 /**

@@ -31,6 +31,8 @@ typedef struct kdpc__filerec {
     struct kdpc__filerec *next;
     unsigned handles; /* 0 or 1 */
     LONG refs;        /* object references, the handle's included */
+    bool closing;     /* IRP_MJ_CLOSE being sent: no longer a file object for callers, still
+                         open for kdpc__io_open_count until the close returns */
     bool closed;      /* IRP_MJ_CLOSE sent (kept only while that IRP is pending) */
     bool gone;        /* the opened device was deleted */
     KEVENT done;      /* cleanup / close IRPs that return STATUS_PENDING */
@@ -43,7 +45,7 @@ static kdpc__filerec *file_rec(kdpc_machine *m, const void *p)
     if (m == NULL || m->ke == NULL || kdpc__io_of(m) == NULL || p == NULL)
         return NULL;
     for (kdpc__filerec *f = kdpc__io_of(m)->files; f != NULL; f = f->next) {
-        if (&f->obj == p && !f->closed)
+        if (&f->obj == p && !f->closed && !f->closing)
             return f;
     }
     return NULL;
@@ -157,11 +159,12 @@ static void cleanup_file(kdpc_machine *m, kdpc__cpu *c, kdpc__filerec *f)
 static void close_file(kdpc_machine *m, kdpc__cpu *c, kdpc__filerec *f)
 {
     kdpc__io *io = kdpc__io_of(m);
-    PDEVICE_OBJECT dev = f->gone ? NULL : f->obj.DeviceObject;
-    f->closed = true;
+    f->closing = true;
     bool pending = false;
     if (!f->gone)
         (void)send_file_irp(m, c, f, IRP_MJ_CLOSE, 0, &pending);
+    f->closed = true; /* counted open until here: PnP removes the device after the close */
+    PDEVICE_OBJECT dev = f->gone ? NULL : f->obj.DeviceObject; /* deleted meanwhile? */
     if (dev != NULL && dev->ReferenceCount > 0)
         dev->ReferenceCount--;
     if (!pending) { /* else kept (closed) until the machine goes: the IRP still points at it */

@@ -432,6 +432,7 @@ void kdpc_KeFlushQueuedDpcs(void)
     /* The next flush's DPCs may get this memory: their trace numbers must be new ones. */
     kdpc__trace_forget(m, f->dpcs, m->ncpu * sizeof(KDPC));
     free(f);
+    kdpc__watch_barrier(m); /* what those DPCs touched happened before what follows */
     kdpc__ke_point(m);
 }
 

@@ -226,10 +226,14 @@ void kdpc__watch_run_begin(kdpc_machine *m);
 void kdpc__watch_run_end(kdpc_machine *m);
 void kdpc__watch_free_all(kdpc_machine *m);
 /* Watch @bytes of new zeroed memory on pages of its own for sync.unlocked_shared with lock-set
- * state per 8-byte granule (a device extension: io/device.c); @what names it in reports. NULL
+ * state per granule, every touch checked (a device extension: io/device.c); @what names it in
+ * reports. NULL
  * when the host refused memory. Freed with kdpc__watch_region_free (or at the machine's end). */
 void *kdpc__watch_region(kdpc_machine *m, size_t bytes, const char *what);
 void kdpc__watch_region_free(kdpc_machine *m, void *base);
+/* Every DPC queued before has run (KeFlushQueuedDpcs): the granules' lock sets start over, as
+ * what the DPCs touched happened before what the caller touches next. */
+void kdpc__watch_barrier(kdpc_machine *m);
 
 /* A fault handler noted something (fault_pending): report it and close what it opened. */
 static inline void kdpc__ke_report_faults(kdpc_machine *m)

@@ -25,23 +25,32 @@
  * not every one: a race shows up as soon as one unlocked touch falls first.
  *
  * Regions made with kdpc__watch_region (device extensions: io/device.c) keep
- * the lock-set state per 8-byte granule instead of per region: one extension
- * holds many variables, each with its own lock. As for shared memory, a
- * read counts like a write (a touch is sampled: a read-modify-write shows
- * as its read). Known false reports, why the option is off by default: a
- * value set once before the other party runs and only read afterwards (a
- * pointer set in DriverEntry, read by the DPC), and per-request state that
- * the device queue hands from StartIo to the DpcForIsr (IoStartPacket /
- * IoStartNextPacket serialise it; lock sets cannot see that). Two kinds of
- * touches do not
- * count there: an atomic instruction (x86 LOCK prefix or XCHG: an Interlocked*
- * routine is its own synchronisation), and a touch by kdpc's own code (a
- * KDPC, KTIMER, spin lock or event inside the extension is the kernel's to
- * touch): the handler cannot tell kdpc's code, so a granule whose candidate
- * set went empty is reported only when the touching instruction is in no
- * compile unit of kdpc's source tree (libdw, platform/posix/symbol.c; without
- * it, no function named kdpc_*), else it is marked as the kernel's and never
- * reported.
+ * the lock-set state per byte (per 8 bytes above 16 KiB) instead of per
+ * region: one extension holds many variables, each with its own lock. There
+ * every touch is checked, not only the first after a point: after the fault
+ * the touching instruction is single-stepped (x86-64 Linux) and the region
+ * protected again at once; elsewhere touches are sampled as above. A read
+ * opens the region for reads only, so a write right after it faults too.
+ * A granule follows Eraser's states: a value set by one party and then only
+ * read by both (a pointer set in AddDevice, read by the DPC) is no race;
+ * the empty candidate set counts once the granule is written while shared,
+ * or when its first party wrote it under a lock (a counter the DPC keeps
+ * under its spin lock, read by a dispatch routine without it).
+ * KeFlushQueuedDpcs is a barrier: every DPC queued before it has run, so
+ * the lock sets start over (teardown after the flush touches freely).
+ * Known false reports, why the option is off by default (with its cost):
+ * per-request state the device queue hands from StartIo to the DpcForIsr
+ * (IoStartPacket / IoStartNextPacket serialise it), and state guarded by a
+ * flag read under a lock rather than by the lock itself: lock sets cannot
+ * see either.
+ * Two kinds of touches do not count: an atomic instruction (x86 LOCK prefix
+ * or XCHG: an Interlocked* routine is its own synchronisation), and a touch
+ * by kdpc's own code (a KDPC, KTIMER, spin lock or event inside the
+ * extension is the kernel's to touch): the handler cannot tell kdpc's code,
+ * so a granule whose candidate set went empty is reported only when the
+ * touching instruction is in no compile unit of kdpc's source tree (libdw,
+ * platform/posix/symbol.c; without it, no function named kdpc_*), else it is
+ * marked as the kernel's and never reported.
  */
 #include <errno.h>
 #include <signal.h>
@@ -56,13 +65,15 @@
 
 enum { PARTY_NONE = 0, PARTY_THREAD = 1, PARTY_DPC = 2 };
 
-#define GRANULE 8u /* bytes of a granular region that share one lock set */
+#define GRANULE_MAX_BYTES (16u * 1024u) /* up to here a lock set per byte, then per 8 bytes */
 
 /* Eraser's state of one location (a whole region, or one granule). */
 typedef struct lockset {
-    int owner_party; /* the one party that touched it so far */
-    bool shared;     /* both parties have touched it */
-    bool reported;   /* reported, or the kernel's (granules): never again */
+    int owner_party;   /* the one party that touched it so far */
+    bool shared;       /* both parties have touched it */
+    bool reported;     /* reported, or the kernel's (granules): never again */
+    bool modified;     /* granules: written while shared (Eraser's shared-modified state) */
+    bool locked_write; /* granules: written under a lock before it was shared */
     unsigned ncand;
     uintptr_t cand[MAX_CAND];
 } lockset;
@@ -72,10 +83,12 @@ typedef struct watched {
     unsigned char *base;
     size_t size;           /* page rounded */
     int slot;              /* fault region */
-    bool open;             /* accessible now */
+    bool open;             /* accessible now (readable at least) */
+    bool ro;               /* open for reads only (granular regions): a write faults again */
     const void *intr_lock; /* bound: the interrupt's lock, else NULL */
     lockset ls;            /* region-wide state (kdpc_shared_alloc) */
     lockset *g;            /* per-granule state (kdpc__watch_region), or NULL */
+    unsigned gshift;       /* log2 of the granule's bytes */
     size_t bytes;          /* bytes asked for (granules cover these) */
     char what[96];         /* what the region is, for reports */
 } watched;
@@ -106,10 +119,22 @@ static kdpc__watch *watch_of(const kdpc_machine *m)
 
 static void set_open(watched *r, bool open)
 {
-    if (r->open == open)
+    if (r->open == open && !r->ro)
         return;
-    if (kdpc__pages_protect(r->base, r->size, open) == 0)
+    if (kdpc__pages_protect(r->base, r->size, open) == 0) {
         r->open = open;
+        r->ro = false;
+    }
+}
+
+/* A read of a granular region opens it for reads only, so the next write in the same window
+ * (the store of a read-modify-write) is seen too. */
+static void set_readable(watched *r)
+{
+    if (kdpc__pages_readonly(r->base, r->size) == 0) {
+        r->open = true;
+        r->ro = true;
+    }
 }
 
 static bool holds(const kdpc__cpu *c, uintptr_t lock)
@@ -175,6 +200,14 @@ static bool atomic_insn(uintptr_t ip)
 #endif
 }
 
+/* After the single step of a touch (SIGTRAP handler): protect the region again. */
+static void close_after_step(void *ctx)
+{
+    watched *r = ctx;
+    if (watch_of(r->m) != NULL && watch_of(r->m)->running)
+        set_open(r, false);
+}
+
 /* Inside the SIGSEGV handler: plain memory and mprotect only. */
 static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
 {
@@ -187,8 +220,8 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
         int rule = -1;
         lockset *ls = &r->ls;
         if (r->g != NULL) {
-            size_t gi = (addr - (uintptr_t)r->base) / GRANULE;
-            ls = addr >= (uintptr_t)r->base && gi < (r->bytes + GRANULE - 1) / GRANULE &&
+            size_t gi = (addr - (uintptr_t)r->base) >> r->gshift;
+            ls = addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + r->bytes &&
                          !atomic_insn(ip)
                      ? &r->g[gi]
                      : NULL;
@@ -200,7 +233,19 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
                 rule = KDPC_R_SYNC_ISR_UNSYNC;
         } else if (c->irql <= DISPATCH_LEVEL) {
             int party = ((kdpc__kecpu *)c->ke)->dpc_active ? PARTY_DPC : PARTY_THREAD;
-            if (refine(ls, c, party)) {
+            if (r->g != NULL && !ls->shared && write && ((const kdpc__vcpu *)c->ver)->nheld > 0)
+                ls->locked_write = true;
+            bool empty = refine(ls, c, party);
+            if (r->g != NULL) {
+                /* Eraser's states: a value set by one party and then only read by both (a
+                 * pointer set in AddDevice, read by the DPC) is no race; the empty set counts
+                 * once it is written while shared, or when its first party wrote it under a
+                 * lock (a counter the DPC keeps under its spin lock, read without it) */
+                if (ls->shared && (write || ls->locked_write))
+                    ls->modified = true;
+                empty = ls->shared && ls->modified && ls->ncand == 0 && !ls->reported;
+            }
+            if (empty) {
                 ls->reported = true;
                 rule = KDPC_R_SYNC_UNLOCKED_SHARED;
             }
@@ -219,7 +264,14 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
         kdpc__ke_of(m)->fault_pending = 1; /* close the region at the next point */
     }
     w->reopen = 1;
-    set_open(r, true);
+    if (r->g != NULL && !write)
+        set_readable(r);
+    else
+        set_open(r, true);
+    /* granular regions: every touch is checked where the host single-steps (x86-64 Linux),
+     * the region protected again right after the touching instruction */
+    if (r->g != NULL && w->running)
+        (void)kdpc__fault_step(close_after_step, r);
     return true;
 }
 
@@ -363,7 +415,8 @@ static watched *region_new(kdpc_machine *m, size_t bytes, bool granular, const c
         return NULL;
     }
     if (granular) {
-        r->g = calloc((bytes + GRANULE - 1) / GRANULE, sizeof(lockset));
+        r->gshift = bytes <= GRANULE_MAX_BYTES ? 0u : 3u;
+        r->g = calloc(((bytes - 1) >> r->gshift) + 1, sizeof(lockset));
         if (r->g == NULL) {
             free(r);
             errno = ENOMEM;
@@ -407,6 +460,18 @@ void *kdpc__watch_region(kdpc_machine *m, size_t bytes, const char *what)
 {
     watched *r = region_new(m, bytes, true, what);
     return r != NULL ? r->base : NULL;
+}
+
+void kdpc__watch_barrier(kdpc_machine *m)
+{
+    kdpc__watch *w = watch_of(m);
+    if (w == NULL)
+        return;
+    for (unsigned i = 0; i < w->n; i++) {
+        watched *r = w->w[i];
+        if (r->g != NULL)
+            memset(r->g, 0, (((r->bytes - 1) >> r->gshift) + 1) * sizeof(lockset));
+    }
 }
 
 void kdpc__watch_region_free(kdpc_machine *m, void *base)

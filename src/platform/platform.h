@@ -123,6 +123,8 @@ void kdpc__pages_release(void *p, size_t bytes);
  * *alias is NULL when the host cannot give one; release both views. */
 void *kdpc__pages_reserve_aliased(size_t bytes, void **alias);
 int kdpc__pages_protect(void *p, size_t bytes, bool accessible);
+/* Readable, not writable (a write then faults): watched memory opened by a read (ke/watch.c). */
+int kdpc__pages_readonly(void *p, size_t bytes);
 
 /* A touch of a protected region calls fn(ctx, address, is_write, instruction pointer) on the
  * faulting thread; returning true means the region was made accessible and the access is
@@ -131,6 +133,12 @@ int kdpc__pages_protect(void *p, size_t bytes, bool accessible);
 typedef bool kdpc__fault_fn(void *ctx, uintptr_t addr, bool write, uintptr_t ip);
 int kdpc__fault_region_add(uintptr_t lo, uintptr_t hi, kdpc__fault_fn *fn, void *ctx);
 void kdpc__fault_region_remove(int slot);
+/* From a region's fn only: let the faulting instruction run once more, then call fn(ctx) (in
+ * the SIGTRAP handler of the single step: async-signal-safe code only), e.g. to protect the
+ * region again so that the next touch faults too. False where the host cannot single-step
+ * (then nothing is called). */
+typedef void kdpc__fault_step_fn(void *ctx);
+bool kdpc__fault_step(kdpc__fault_step_fn *fn, void *ctx);
 /* Refcounted: while a user has enabled them, kdpc's handlers are installed (again, where a test
  * framework replaced them). They stay installed after the last user, passing every crash that
  * is not simulated code's to the handler that was there before. */

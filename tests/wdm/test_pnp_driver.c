@@ -274,28 +274,6 @@ static void test_starts_from_cm_resources_and_serves_ioctls(void **state)
     }
 }
 
-/* The same driver on a device whose line is Latched: the CM_RESOURCE_INTERRUPT_LATCHED flag of
- * the translated descriptor makes it connect Latched, and every request still completes. */
-static void test_latched_line_from_the_resource_descriptor(void **state)
-{
-    (void)state;
-    vdev_config c;
-    vdev_config_init(&c);
-    c.latched = true;
-    kdpc_status st = run(SC_SERVE, 0, 5, &c, 0);
-    assert_int_equal(st, KDPC_OK);
-    assert_int_equal(t.reached_end, 1);
-    assert_clean(t.m);
-    for (int i = 0; i < NREQ; i++) {
-        assert_int_equal(t.req[i].Completions, 1);
-        assert_true(xf_data_ok(&t.req[i]));
-    }
-    assert_int_equal(t.stats.Completed, NREQ);
-    assert_int_equal(t.stats.IsrClaimed, NREQ);
-    assert_int_equal(t.stats.WatchdogFired, 0);
-    done();
-}
-
 static void test_rebalance_stops_and_restarts_the_device(void **state)
 {
     (void)state;
@@ -477,7 +455,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_starts_from_cm_resources_and_serves_ioctls),
-        cmocka_unit_test(test_latched_line_from_the_resource_descriptor),
         cmocka_unit_test(test_rebalance_stops_and_restarts_the_device),
         cmocka_unit_test(test_sleep_and_wake_then_serves_again),
         cmocka_unit_test(test_surprise_removal_with_irps_in_flight),

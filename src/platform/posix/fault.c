@@ -116,6 +116,13 @@ int kdpc__pages_protect(void *p, size_t bytes, bool accessible)
     return mprotect(p, bytes, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
 }
 
+int kdpc__pages_readonly(void *p, size_t bytes)
+{
+    if (p == NULL || bytes == 0)
+        return 0;
+    return mprotect(p, bytes, PROT_READ);
+}
+
 static struct sigaction *previous_of(int sig)
 {
     for (size_t i = 0; i < NSIG_CRASH; i++) {
@@ -123,6 +130,29 @@ static struct sigaction *previous_of(int sig)
             return &previous[i];
     }
     return NULL;
+}
+
+/* Single-stepping after a region fault (kdpc__fault_step): set by a region's routine inside
+ * the SIGSEGV handler, armed when the handler returns, run by the SIGTRAP that follows the one
+ * instruction. Per host thread; nothing can switch fibers inside one instruction. */
+static _Thread_local struct {
+    kdpc__fault_step_fn *fn;
+    void *ctx;
+    bool requested, armed;
+} step;
+
+bool kdpc__fault_step(kdpc__fault_step_fn *fn, void *ctx)
+{
+#if defined(__x86_64__) && defined(__linux__) && defined(REG_EFL)
+    step.fn = fn;
+    step.ctx = ctx;
+    step.requested = true;
+    return true;
+#else
+    (void)fn;
+    (void)ctx;
+    return false;
+#endif
 }
 
 static bool in_region(uintptr_t addr, bool write, uintptr_t ip)
@@ -191,8 +221,24 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
     (void)uctx;
 #endif
     bool memory = sig == SIGSEGV || sig == SIGBUS;
-    if (memory && in_region(addr, is_write, ip))
+    if (memory && in_region(addr, is_write, ip)) {
+#if defined(__x86_64__) && defined(__linux__) && defined(REG_EFL)
+        if (step.requested) { /* run the instruction once with the trap flag set */
+            step.requested = false;
+            step.armed = true;
+            uc->uc_mcontext.gregs[REG_EFL] |= 0x100;
+        }
+#endif
         return;
+    }
+#if defined(__x86_64__) && defined(__linux__) && defined(REG_EFL)
+    if (sig == SIGTRAP && step.armed) {
+        step.armed = false;
+        uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
+        step.fn(step.ctx);
+        return;
+    }
+#endif
     kdpc__crash_fn *fn = atomic_load(&crash_fn);
     if (fn != NULL) {
         kdpc__crash cr;
