@@ -1039,6 +1039,68 @@ static void test_dma_engine_moves_data_through_a_common_buffer_with_faults(void 
     kdpc_machine_destroy(m);
 }
 
+#define NXFER 40
+
+static struct {
+    kdpc_status st[NXFER];
+    size_t moved[NXFER];
+} X;
+
+static void xfer_seq_entry(void *ctx)
+{
+    (void)ctx;
+    if (!dma_setup())
+        return;
+    (void)kdpc_device_set_fault(S.dev, KDPC_FAULT_TRANSFER_ERROR, 300);
+    (void)kdpc_device_set_fault(S.dev, KDPC_FAULT_SHORT_TRANSFER, 500);
+    for (int i = 0; i < NXFER; i++)
+        X.st[i] = kdpc_device_dma_write(S.dev, (uint64_t)S.la.QuadPart, S.buf, 64, &X.moved[i]);
+    dma_teardown();
+    S.reached_end = 1;
+}
+
+/* Which transfers failed and how much the short ones moved, for a seed. */
+static void xfer_sequence(uint64_t seed, kdpc_status st[NXFER], size_t moved[NXFER])
+{
+    reset_state();
+    memset(&X, 0, sizeof(X));
+    kdpc_machine *m = kt_machine(1, seed);
+    kdpc_device_desc d = desc_window("dmaseq", 0, 0x10);
+    d.dma = true;
+    S.dev = plug(m, &d);
+    assert_int_equal(kdpc_machine_run(m, xfer_seq_entry, NULL), KDPC_OK);
+    assert_int_equal(S.reached_end, 1);
+    uint64_t errors = 0, shorts = 0;
+    for (int i = 0; i < NXFER; i++) {
+        if (X.st[i] == KDPC_EIO) {
+            errors++;
+            assert_int_equal(X.moved[i], 0);
+        } else {
+            assert_int_equal(X.st[i], KDPC_OK);
+            shorts += X.moved[i] < 64;
+        }
+    }
+    assert_int_equal(kdpc_device_faults_injected(S.dev, KDPC_FAULT_TRANSFER_ERROR), errors);
+    assert_int_equal(kdpc_device_faults_injected(S.dev, KDPC_FAULT_SHORT_TRANSFER), shorts);
+    assert_true(errors > 0 && shorts > 0);
+    memcpy(st, X.st, sizeof(X.st));
+    memcpy(moved, X.moved, sizeof(X.moved));
+    kdpc_machine_destroy(m);
+}
+
+static void test_transfer_faults_are_the_same_for_the_same_seed(void **state)
+{
+    (void)state;
+    kdpc_status a_st[NXFER], b_st[NXFER], c_st[NXFER];
+    size_t a_mv[NXFER], b_mv[NXFER], c_mv[NXFER];
+    xfer_sequence(31, a_st, a_mv);
+    xfer_sequence(31, b_st, b_mv);
+    xfer_sequence(32, c_st, c_mv);
+    assert_memory_equal(a_st, b_st, sizeof(a_st));
+    assert_memory_equal(a_mv, b_mv, sizeof(a_mv));
+    assert_true(memcmp(a_st, c_st, sizeof(a_st)) != 0 || memcmp(a_mv, c_mv, sizeof(a_mv)) != 0);
+}
+
 static void test_dma_needs_a_dma_engine_in_the_description(void **state)
 {
     (void)state;
@@ -1163,6 +1225,7 @@ int main(void)
         cmocka_unit_test(test_faults_are_the_same_for_the_same_seed_and_name),
         cmocka_unit_test(test_fault_now_draws_at_the_set_probability),
         cmocka_unit_test(test_dma_engine_moves_data_through_a_common_buffer_with_faults),
+        cmocka_unit_test(test_transfer_faults_are_the_same_for_the_same_seed),
         cmocka_unit_test(test_dma_needs_a_dma_engine_in_the_description),
         cmocka_unit_test(
             test_surprise_removal_lowers_lines_cancels_events_and_refuses_device_calls),
