@@ -274,6 +274,28 @@ static void test_starts_from_cm_resources_and_serves_ioctls(void **state)
     }
 }
 
+/* The same driver on a device whose line is Latched: the CM_RESOURCE_INTERRUPT_LATCHED flag of
+ * the translated descriptor makes it connect Latched, and every request still completes. */
+static void test_latched_line_from_the_resource_descriptor(void **state)
+{
+    (void)state;
+    vdev_config c;
+    vdev_config_init(&c);
+    c.latched = true;
+    kdpc_status st = run(SC_SERVE, 0, 5, &c, 0);
+    assert_int_equal(st, KDPC_OK);
+    assert_int_equal(t.reached_end, 1);
+    assert_clean(t.m);
+    for (int i = 0; i < NREQ; i++) {
+        assert_int_equal(t.req[i].Completions, 1);
+        assert_true(xf_data_ok(&t.req[i]));
+    }
+    assert_int_equal(t.stats.Completed, NREQ);
+    assert_int_equal(t.stats.IsrClaimed, NREQ);
+    assert_int_equal(t.stats.WatchdogFired, 0);
+    done();
+}
+
 static void test_rebalance_stops_and_restarts_the_device(void **state)
 {
     (void)state;
@@ -371,16 +393,11 @@ static void test_device_pulled_out_mid_operation(void **state)
 
 /* A level-triggered interrupt goes to one CPU, and not again until that CPU's ISR returned
  * (the interrupt controller holds it until the end of interrupt): the ISR never runs on a
- * second CPU for an interrupt the first one is serving. Known divergence: kdpc delivers an
- * asserted level line to every CPU of its mask at once, so the second CPU's ISR finds STATUS
- * acknowledged already and returns FALSE (the driver counts it as spurious). Set
- * KDPC_KNOWN_BUGS=1 to run it. */
+ * second CPU for an interrupt the first one is serving, so it never finds STATUS acknowledged
+ * already (the driver would count that as spurious). */
 static void test_level_interrupt_served_by_one_cpu_at_a_time(void **state)
 {
     (void)state;
-    const char *known = getenv("KDPC_KNOWN_BUGS");
-    if (known == NULL || known[0] != '1')
-        skip();
     for (uint64_t seed = 1; seed <= 4; seed++) {
         kdpc_status st = run(SC_SERVE, 0, seed, NULL, 0);
         assert_int_equal(st, KDPC_OK);
@@ -455,6 +472,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_starts_from_cm_resources_and_serves_ioctls),
+        cmocka_unit_test(test_latched_line_from_the_resource_descriptor),
         cmocka_unit_test(test_rebalance_stops_and_restarts_the_device),
         cmocka_unit_test(test_sleep_and_wake_then_serves_again),
         cmocka_unit_test(test_surprise_removal_with_irps_in_flight),
