@@ -4,8 +4,9 @@
  * (cfg.watch_device_extensions, off by default): a dispatch routine that
  * reads a counter its DPC updates under a spin lock, without taking the
  * lock, is reported; its fixed twin (the lock taken), an Interlocked*
- * counter, and the kernel objects inside the extension (the spin lock, the
- * KDPC) are not; with the option off nothing is watched.
+ * counter, a value set in DriverEntry and then only read, a write after
+ * KeFlushQueuedDpcs, and the kernel objects inside the extension (the spin
+ * lock, the KDPC) are not; with the option off nothing is watched.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,9 +24,11 @@ typedef struct EXT {
     LONG Counter;     /* the DPC's, under Lock */
     LONG Interlocked; /* the DPC's, with InterlockedIncrement */
     LONG Seen;
+    LONG Config; /* set in DriverEntry, then only read */
+    LONG DpcSeen;
 } EXT;
 
-typedef enum mode { BROKEN, FIXED, INTERLOCKED } mode;
+typedef enum mode { BROKEN, FIXED, INTERLOCKED, INIT_READ, RESET_AFTER_FLUSH, RESET_NO_FLUSH } mode;
 
 static struct {
     mode mode;
@@ -39,6 +42,10 @@ static void CountDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
     (void)A1;
     (void)A2;
     EXT *x = ((PDEVICE_OBJECT)Ctx)->DeviceExtension;
+    if (R.mode == INIT_READ) {
+        x->DpcSeen = x->Config;
+        return;
+    }
     if (R.mode == INTERLOCKED) {
         InterlockedIncrement(&x->Interlocked);
         return;
@@ -54,7 +61,9 @@ static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (IoGetCurrentIrpStackLocation(Irp)->MajorFunction == IRP_MJ_DEVICE_CONTROL) {
         if (R.mode == BROKEN) {
             x->Seen = x->Counter; /* the bug: no lock */
-        } else if (R.mode == FIXED) {
+        } else if (R.mode == INIT_READ) {
+            x->Seen = x->Config;
+        } else if (R.mode != INTERLOCKED) {
             KIRQL old;
             KeAcquireSpinLock(&x->Lock, &old);
             x->Seen = x->Counter;
@@ -84,6 +93,7 @@ static NTSTATUS Entry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
     EXT *x = R.dev->DeviceExtension;
     KeInitializeSpinLock(&x->Lock);
     KeInitializeDpc(&x->Dpc, CountDpc, R.dev);
+    x->Config = 42;
     return STATUS_SUCCESS;
 }
 
@@ -101,7 +111,11 @@ static void body(void *ctx)
         (void)kdpc_file_ioctl(f, IOCTL_READ, NULL, 0, NULL, 0, NULL);
     }
     (void)kdpc_file_close(f);
+    if (R.mode == RESET_NO_FLUSH)
+        x->Counter = 0; /* the bug: a DPC may still be queued or running */
     KeFlushQueuedDpcs();
+    if (R.mode == RESET_AFTER_FLUSH)
+        x->Counter = 0; /* every DPC has run: no lock needed any more */
 }
 
 static kdpc_machine *run(mode md, unsigned cpus, uint64_t seed, bool watch)
@@ -150,6 +164,27 @@ static void test_interlocked_counter_is_clean(void **state)
     kdpc_machine_destroy(m);
 }
 
+static void test_value_set_once_then_only_read_is_clean(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        kdpc_machine *m = run(INIT_READ, 2, seed, true);
+        KT_ASSERT_NO_VIOLATION(m, "sync.unlocked_shared");
+        kdpc_machine_destroy(m);
+    }
+}
+
+static void test_unlocked_write_after_flush_is_clean_and_before_it_reported(void **state)
+{
+    (void)state;
+    kdpc_machine *m = run(RESET_AFTER_FLUSH, 2, 1, true);
+    KT_ASSERT_NO_VIOLATION(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+    m = run(RESET_NO_FLUSH, 2, 1, true);
+    KT_ASSERT_WARNING(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+}
+
 static void test_option_off_watches_nothing(void **state)
 {
     (void)state;
@@ -164,6 +199,8 @@ int main(void)
         cmocka_unit_test(test_dispatch_reading_dpc_counter_without_the_lock_is_reported),
         cmocka_unit_test(test_fixed_twin_taking_the_lock_is_clean),
         cmocka_unit_test(test_interlocked_counter_is_clean),
+        cmocka_unit_test(test_value_set_once_then_only_read_is_clean),
+        cmocka_unit_test(test_unlocked_write_after_flush_is_clean_and_before_it_reported),
         cmocka_unit_test(test_option_off_watches_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
