@@ -17,7 +17,9 @@
  *  - the DMA engine asks the WDM layer's DMA map through a hook set by io
  *    (kdpc__dev_hooks.dma_host), since that map lives above.
  * Everything here runs on the baton holder (simulated code, device code
- * called from it, or the native API between runs).
+ * called from it, or the native API between runs). Events may run with no
+ * current CPU (kdpc__self()->cpu NULL): the clock's advance hook runs them
+ * when a thread that leaves its CPU finds nothing else to run.
  */
 #ifndef KDPC_DEV_H
 #define KDPC_DEV_H
@@ -43,12 +45,14 @@ typedef struct kdpc__dev_hooks {
     /* Host memory behind [logical, logical + len) of a mapped DMA transfer or common buffer,
      * else NULL (io/dma.c). */
     void *(*dma_host)(kdpc_machine *m, uint64_t logical, size_t len);
-    /* The DMA engine met an unmapped address: record the bug check (the run ends at the next
-     * interleaving point). */
+    /* The DMA engine met an unmapped address: report dev.dma_unmapped (io/dma.c). A bug check
+     * from simulated code does not return (the run unwinds); between runs it halts the machine
+     * and returns; as a warning or off it returns. */
     void (*dma_unmapped)(kdpc_machine *m, kdpc_device *dev, uint64_t logical, size_t len,
                          bool write);
     /* A device event or kdpc_device_plug/unplug from device code wants the PnP manager (pnp):
-     * start @dev, or finish a surprise removal. */
+     * start @dev, or finish a surprise removal. (Not called by the device layer: the PnP layer
+     * submits its own requests from kdpc_device_plug/unplug; kept for it.) */
     void (*pnp_kick)(kdpc_machine *m, kdpc_device *dev);
     /* kdpc__dev_free meets a device whose PnP slot is still set: free it (pnp). The PnP layer
      * may instead free its slots itself at its own teardown and set them to NULL. */
@@ -63,7 +67,9 @@ kdpc__dev_hooks *kdpc__dev_hooks_of(kdpc_machine *m);
 /* Events: the earliest pending event time (UINT64_MAX: none); @foreground_only leaves out
  * KDPC_EVENT_BACKGROUND ones. */
 uint64_t kdpc__dev_next_event(kdpc_machine *m, bool foreground_only);
-/* Run every event due at or before m->now_ns, in (time, scheduling order). */
+/* Run every event due at or before m->now_ns that was scheduled before this call, in (time,
+ * scheduling order); events they schedule for a time already reached run at the next call.
+ * Each event run counts as one step towards the run's step limit. */
 void kdpc__dev_run_events(kdpc_machine *m);
 
 /* Address lookup for the HAL: the range holding [addr, addr + width), or NULL. */
