@@ -437,21 +437,18 @@ static void test_correct_driver_clean_with_watched_extension(void **state)
     }
 }
 
-/* GET_STATS copies the counters the DPCs keep under ext->Lock without taking it.
- * Known gap (ke/watch.c samples the first touch after each interleaving point): the dispatch
- * routine's IoAcquireRemoveLock just before has kdpc touch the remove lock, which lives in the
- * same watched extension, and the region stays open for the driver's unlocked read that
- * follows, so it is not seen. Set KDPC_KNOWN_BUGS=1 to run it. */
+/* GET_STATS copies the counters the DPCs keep under ext->Lock without taking it: with the
+ * extension watched, the first unlocked read of a counter is reported at its address. */
 static void test_twin_counters_read_without_their_lock(void **state)
 {
     (void)state;
-    const char *known = getenv("KDPC_KNOWN_BUGS");
-    if (known == NULL || known[0] != '1')
-        skip();
     watch_next = true;
     kdpc_status st = run(SC_SERVE, PNPDRV_BUG_STATS_UNLOCKED, 1, NULL, 0);
     assert_int_equal(st, KDPC_OK);
     KT_ASSERT_WARNING(t.m, "sync.unlocked_shared");
+    const kdpc_violation *v = kdpc_machine_find_violation(t.m, "sync.unlocked_shared");
+    assert_non_null(strstr(v->message, "device extension of \\Device\\PnpDrv0"));
+    assert_int_equal(v->params[1], 0); /* a read */
     KT_ASSERT_NO_VIOLATION(t.m, "sync.isr_unsynchronized");
     done();
 }
