@@ -48,6 +48,8 @@ static struct {
     PNPDRV_STATS stats;
     NTSTATUS stats_status;
     kdpc_status unplug;
+    bool pull_while_lost;    /* surprise removal while the watchdog waits for a lost interrupt */
+    kdpc_device_state after; /* the device's state at the end */
     int reached_end;
 } t;
 
@@ -68,11 +70,23 @@ static void TestEntry(void *ctx)
     for (int i = 0; i < NREQ; i++)
         (void)xf_send(&t.client, &t.req[i], 8u + (ULONG)(i * 53) % (PNPDRV_MAX_DATA - 8u),
                       (ULONG)i);
+    if (t.pull_while_lost) { /* one clock tick: the watchdog (20 ms) has not fired yet */
+        LARGE_INTEGER d;
+        d.QuadPart = -10000;
+        (void)KeDelayExecutionThread(KernelMode, FALSE, &d);
+        t.unplug = kdpc_device_unplug(t.v->dev, KDPC_UNPLUG_SURPRISE);
+    }
     for (int i = 0; i < NREQ; i++)
         t.final[i] = xf_wait(&t.req[i], 20000);
     t.stats_status = xf_stats(&t.client, &t.stats);
     xf_close(&t.client);
-    t.unplug = kdpc_device_unplug(t.v->dev, KDPC_UNPLUG_ORDERLY);
+    if (!t.pull_while_lost)
+        t.unplug = kdpc_device_unplug(t.v->dev, KDPC_UNPLUG_ORDERLY);
+    LARGE_INTEGER ms;
+    ms.QuadPart = -10000;
+    for (int i = 0; i < 100 && kdpc_device_get_state(t.v->dev) != KDPC_DEVICE_REMOVED; i++)
+        (void)KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    t.after = kdpc_device_get_state(t.v->dev);
     (void)kdpc_driver_unload(t.drv);
     t.reached_end = 1;
 }
@@ -81,8 +95,10 @@ static void run(unsigned cpus, uint64_t seed, const vdev_config *cfg)
 {
     unsigned permille[KDPC_FAULT_KINDS];
     memcpy(permille, t.permille, sizeof permille);
+    bool pull = t.pull_while_lost;
     memset(&t, 0, sizeof t);
     memcpy(t.permille, permille, sizeof permille);
+    t.pull_while_lost = pull;
     PnpDrvBugs = 0;
     vdev_config c;
     vdev_config_init(&c);
@@ -98,6 +114,7 @@ static void run(unsigned cpus, uint64_t seed, const vdev_config *cfg)
     assert_int_equal(t.open, STATUS_SUCCESS);
     assert_int_equal(t.stats_status, STATUS_SUCCESS);
     assert_int_equal(t.unplug, KDPC_OK);
+    assert_int_equal(t.after, KDPC_DEVICE_REMOVED);
     assert_int_equal(t.reached_end, 1);
     KT_ASSERT_NO_VIOLATION(t.m, "io.irp_lost");
     KT_ASSERT_NO_VIOLATION(t.m, "io.double_complete");
@@ -112,6 +129,7 @@ static void done(void)
     kdpc_machine_destroy(t.m);
     vdev_free(t.v);
     memset(t.permille, 0, sizeof t.permille);
+    t.pull_while_lost = false;
 }
 
 static void set_fault(kdpc_fault_kind k, unsigned permille)
@@ -309,6 +327,28 @@ static void test_hung_device_reset_by_the_watchdog(void **state)
     done();
 }
 
+/* Every interrupt lost, and the device pulled out while the watchdog waits for the first one:
+ * the removal completes the operation in flight and fails the queue (STATUS_NO_SUCH_DEVICE),
+ * cancels the watchdog and waits for its DPC before the hardware goes: no request twice, none
+ * lost, no DPC left queued when the driver is unloaded (unload.pending). */
+static void test_surprise_removal_while_the_watchdog_waits(void **state)
+{
+    (void)state;
+    set_fault(KDPC_FAULT_LOST_INTERRUPT, 1000);
+    t.pull_while_lost = true;
+    run(2, 9, NULL);
+    for (int i = 0; i < NREQ; i++) {
+        assert_int_equal(t.req[i].Completions, 1);
+        assert_int_equal(t.final[i], STATUS_NO_SUCH_DEVICE);
+    }
+    assert_int_equal(t.stats.Removed, NREQ);
+    assert_int_equal(t.stats.Completed + t.stats.Failed + t.stats.WatchdogFired, 0);
+    assert_true(kdpc_device_faults_injected(t.v->dev, KDPC_FAULT_LOST_INTERRUPT) >= 1);
+    assert_true(kdpc_machine_time_ns(t.m) < PNPDRV_WATCHDOG_MS * 1000000ull * 2);
+    KT_ASSERT_NO_VIOLATION(t.m, "unload.pending");
+    done();
+}
+
 typedef struct outcome {
     PNPDRV_STATS stats;
     NTSTATUS final[NREQ];
@@ -362,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_late_interrupt_within_the_watchdog_only_delays),
         cmocka_unit_test(test_spurious_interrupt_not_claimed_by_the_isr),
         cmocka_unit_test(test_hung_device_reset_by_the_watchdog),
+        cmocka_unit_test(test_surprise_removal_while_the_watchdog_waits),
         cmocka_unit_test(test_every_kind_at_once_same_seed_same_faults),
     };
     return cmocka_run_group_tests_name("fault_injection", tests, NULL, NULL);
