@@ -87,6 +87,9 @@ typedef struct kdpc_config {
                                        false: an IRP costs ~150x more (bench_watched_ext), and
                                        state that StartIo hands to the DpcForIsr, or that a flag
                                        read under a lock guards, is reported though no race */
+    bool watch_nonpaged_pool; /**< the same for every nonpaged pool block (ExAllocatePool*): each
+                                   on pages of its own, checked as device extensions are
+                                   (default false; dearer still: a mapping per block) */
 } kdpc_config;
 
 /**

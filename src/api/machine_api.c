@@ -54,6 +54,7 @@ void kdpc_config_init(kdpc_config *cfg)
     /* Off: bench/watched_ext.c measures IRPs ~150x slower with it on, and StartIo-serialised
      * per-request state is reported falsely (ke/watch.c). A test turns it on to check a driver. */
     cfg->watch_device_extensions = false;
+    cfg->watch_nonpaged_pool = false;
 }
 
 static bool config_ok(const kdpc_config *cfg)

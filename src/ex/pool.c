@@ -73,7 +73,8 @@ typedef struct blk {
     size_t size;
     ULONG tag;
     bool paged;
-    void *base; /* nonpaged: malloc'd pointer */
+    void *base;   /* nonpaged: malloc'd pointer */
+    bool watched; /* nonpaged on watched pages of its own (cfg.watch_nonpaged_pool, ke/watch.c) */
     struct blk *next, *prev;
 } blk;
 
@@ -423,7 +424,9 @@ void kdpc__pool_free_all(kdpc_machine *m)
         p->all = b->next;
         leaks++;
         bytes += b->size;
-        if (!b->paged)
+        if (b->watched)
+            kdpc__watch_region_free(m, (void *)b->user);
+        else if (!b->paged)
             free(b->base);
         free(b);
     }
@@ -499,6 +502,15 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
             inner_end(p, ptr, span);
         }
         b->paged = true;
+    } else if (m->cfg.watch_nonpaged_pool) {
+        size_t need = span_of(bytes);
+        char what[96];
+        snprintf(what, sizeof(what), "a nonpaged pool block (tag %#lx, %zu bytes)",
+                 (unsigned long)tag, (size_t)bytes);
+        ptr = kdpc__watch_region(m, need, what); /* fresh pages: already zero */
+        b->watched = ptr != NULL;
+        if (ptr != NULL)
+            memset((unsigned char *)ptr + bytes, GUARD_BYTE, need - bytes);
     } else {
         size_t need = span_of(bytes);
         size_t align = block_align(need);
@@ -513,6 +525,8 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
     if (ptr == NULL || !kdpc__ptrmap_put(&p->blocks, (uintptr_t)ptr, b)) {
         if (ptr != NULL && b->paged)
             arena_free(p, ptr, bytes);
+        if (b->watched)
+            kdpc__watch_region_free(m, ptr);
         free(b->base);
         free(b);
         return NULL;
@@ -706,6 +720,8 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
         b->next->prev = b->prev;
     if (b->paged) {
         arena_free(p, P, b->size);
+    } else if (b->watched) {
+        kdpc__watch_region_free(m, P);
     } else {
         free(b->base);
     }

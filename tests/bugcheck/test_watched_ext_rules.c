@@ -185,6 +185,80 @@ static void test_unlocked_write_after_flush_is_clean_and_before_it_reported(void
     kdpc_machine_destroy(m);
 }
 
+/* cfg.watch_nonpaged_pool: the same counter in a pool block the extension points at */
+typedef struct POOLED {
+    KSPIN_LOCK Lock;
+    LONG Counter;
+} POOLED;
+
+static struct {
+    POOLED *p;
+    KDPC dpc;
+    bool locked_read;
+} P;
+
+static void PoolDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
+{
+    (void)Dpc;
+    (void)Ctx;
+    (void)A1;
+    (void)A2;
+    KeAcquireSpinLockAtDpcLevel(&P.p->Lock);
+    P.p->Counter++;
+    KeReleaseSpinLockFromDpcLevel(&P.p->Lock);
+}
+
+static void pool_body(void *ctx)
+{
+    (void)ctx;
+    P.p = ExAllocatePoolZero(NonPagedPoolNx, sizeof(POOLED), 'tsWP');
+    assert_non_null(P.p);
+    KeInitializeSpinLock(&P.p->Lock);
+    KeInitializeDpc(&P.dpc, PoolDpc, NULL);
+    LONG seen = 0;
+    for (int i = 0; i < 8; i++) {
+        (void)KeInsertQueueDpc(&P.dpc, NULL, NULL);
+        if (P.locked_read) {
+            KIRQL old;
+            KeAcquireSpinLock(&P.p->Lock, &old);
+            seen += P.p->Counter;
+            KeReleaseSpinLock(&P.p->Lock, old);
+        } else {
+            seen += P.p->Counter; /* the bug */
+        }
+    }
+    KeFlushQueuedDpcs();
+    ExFreePoolWithTag(P.p, 'tsWP');
+    (void)seen;
+}
+
+static kdpc_machine *pool_run(bool locked, bool watch)
+{
+    memset(&P, 0, sizeof(P));
+    P.locked_read = locked;
+    kdpc_config cfg = kt_config(2, 1);
+    assert_false(cfg.watch_nonpaged_pool); /* the default */
+    cfg.watch_nonpaged_pool = watch;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    assert_int_equal(kdpc_machine_run(m, pool_body, m), KDPC_OK);
+    return m;
+}
+
+static void test_nonpaged_pool_watched_on_request(void **state)
+{
+    (void)state;
+    kdpc_machine *m = pool_run(false, true);
+    KT_ASSERT_WARNING(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+    m = pool_run(true, true);
+    KT_ASSERT_NO_VIOLATION(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+    m = pool_run(false, false);
+    KT_ASSERT_NO_VIOLATION(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+}
+
 static void test_option_off_watches_nothing(void **state)
 {
     (void)state;
@@ -202,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_value_set_once_then_only_read_is_clean),
         cmocka_unit_test(test_unlocked_write_after_flush_is_clean_and_before_it_reported),
         cmocka_unit_test(test_option_off_watches_nothing),
+        cmocka_unit_test(test_nonpaged_pool_watched_on_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
