@@ -185,6 +185,37 @@ static void test_unlocked_write_after_flush_is_clean_and_before_it_reported(void
     kdpc_machine_destroy(m);
 }
 
+static void halt_body(void *ctx)
+{
+    kdpc_machine *m = ctx;
+    PDRIVER_OBJECT drv;
+    assert_int_equal(kdpc_driver_load(m, "twext", Entry, &drv), STATUS_SUCCESS);
+    EXT *x = R.dev->DeviceExtension;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    (void)KeInsertQueueDpc(&x->Dpc, NULL, NULL); /* still queued at the bug check */
+    KeBugCheckEx(0xE2, 0, 0, 0, 0);
+}
+
+static void test_destroy_after_a_halt_with_a_dpc_queued_in_the_extension(void **state)
+{
+    (void)state;
+    memset(&R, 0, sizeof(R));
+    R.mode = FIXED;
+    kdpc_config cfg = kt_config(1, 1);
+    cfg.watch_device_extensions = true;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    assert_int_equal(kdpc_machine_run(m, halt_body, m), KDPC_BUGCHECK);
+    kdpc_machine_destroy(m); /* frees the extension's pages without touching them afterwards */
+    m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    assert_int_equal(kdpc_machine_run(m, halt_body, m), KDPC_BUGCHECK);
+    assert_int_equal(kdpc_machine_reset(m, 2), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, body, m), KDPC_OK);
+    kdpc_machine_destroy(m);
+}
+
 /* cfg.watch_nonpaged_pool: the same counter in a pool block the extension points at */
 typedef struct POOLED {
     KSPIN_LOCK Lock;
@@ -277,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_unlocked_write_after_flush_is_clean_and_before_it_reported),
         cmocka_unit_test(test_option_off_watches_nothing),
         cmocka_unit_test(test_nonpaged_pool_watched_on_request),
+        cmocka_unit_test(test_destroy_after_a_halt_with_a_dpc_queued_in_the_extension),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
