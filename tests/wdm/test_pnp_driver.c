@@ -313,6 +313,9 @@ static void test_rebalance_stops_and_restarts_the_device(void **state)
     done();
 }
 
+/* S0 -> S3 -> S0 (kdpc_power_set_system): the driver, power policy owner of its stack, turns
+ * each system set-power IRP into a device one with PoRequestPowerIrp, completes the system IRP
+ * from that request's callback, and restores the device's registers on the way back to D0. */
 static void test_sleep_and_wake_then_serves_again(void **state)
 {
     (void)state;
@@ -326,6 +329,9 @@ static void test_sleep_and_wake_then_serves_again(void **state)
         assert_true(xf_data_ok(&t.req[i]));
     }
     assert_int_equal(t.stats.Completed, 2 * NREQ);
+    /* power policy owner: S3 became D3, S0 became D0 (registers restored before new I/O) */
+    assert_int_equal(t.stats.PowerDowns, 1);
+    assert_int_equal(t.stats.PowerUps, 1);
     assert_int_equal(t.orderly, KDPC_OK);
     assert_clean(t.m);
     done();

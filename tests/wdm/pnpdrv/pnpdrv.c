@@ -49,6 +49,7 @@ typedef struct _DEVICE_EXTENSION {
     PNP_STATE PnpState;  /* Lock */
     BOOLEAN Gone;        /* Lock: hardware released; no KeSynchronizeExecution */
     BOOLEAN LinkCreated; /* PnP thread only */
+    BOOLEAN PowerDown;   /* Lock: in D1..D3 */
     ULONG Outstanding;   /* Lock: TRANSFORM requests not completed yet */
     ULONG OpenCount;     /* Lock */
     ULONG Retry;         /* Lock */
@@ -413,7 +414,7 @@ static NTSTATUS PnpDrvDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
             break;
         }
         KeAcquireSpinLock(&ext->Lock, &irql);
-        if (ext->PnpState != StateStarted)
+        if (ext->PnpState != StateStarted || ext->PowerDown)
             st = ext->PnpState == StateSurpriseRemoved ? STATUS_NO_SUCH_DEVICE
                                                        : STATUS_DEVICE_NOT_READY;
         else
@@ -641,13 +642,91 @@ static NTSTATUS PnpDrvPnp(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     }
 }
 
+/* Power policy owner: a system power IRP becomes a device power IRP of the matching state. */
+static void SystemPowerDone(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction, POWER_STATE State,
+                            PVOID Context, PIO_STATUS_BLOCK IoStatus)
+{
+    (void)MinorFunction, (void)State;
+    PDEVICE_EXTENSION ext = DeviceObject->DeviceExtension;
+    PIRP sirp = Context;
+    sirp->IoStatus.Status = IoStatus->Status;
+    PoStartNextPowerIrp(sirp);
+    IoCompleteRequest(sirp, IO_NO_INCREMENT);
+    IoReleaseRemoveLock(&ext->RemoveLock, sirp);
+}
+
+static NTSTATUS SystemPowerPassed(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    PDEVICE_EXTENSION ext = Context;
+    POWER_STATE ds;
+    NTSTATUS st = Irp->IoStatus.Status;
+    ds.DeviceState =
+        IoGetCurrentIrpStackLocation(Irp)->Parameters.Power.State.SystemState == PowerSystemWorking
+            ? PowerDeviceD0
+            : PowerDeviceD3;
+    if (NT_SUCCESS(st))
+        st = PoRequestPowerIrp(ext->Self, IRP_MN_SET_POWER, ds, SystemPowerDone, Irp, NULL);
+    if (st == STATUS_PENDING)
+        return STATUS_MORE_PROCESSING_REQUIRED; /* SystemPowerDone completes it */
+    Irp->IoStatus.Status = st;
+    PoStartNextPowerIrp(Irp);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
+    return STATUS_SUCCESS;
+}
+
+/* D0 again: the bus has powered the device; give it back its DMA address and key. */
+static NTSTATUS DevicePowerUp(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    PDEVICE_EXTENSION ext = Context;
+    POWER_STATE d0;
+    KIRQL old;
+    d0.DeviceState = PowerDeviceD0;
+    KeAcquireSpinLock(&ext->Lock, &old);
+    if (!ext->Gone) {
+        WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_DMA_LO), ext->CommonLa.LowPart);
+        WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_DMA_HI), (ULONG)ext->CommonLa.HighPart);
+        WRITE_REGISTER_ULONG(REG(ext, PNPDRV_REG_KEY), 0x5A);
+    }
+    ext->PowerDown = FALSE;
+    ext->Stats.PowerUps++;
+    KeReleaseSpinLock(&ext->Lock, old);
+    (void)PoSetPowerState(DeviceObject, DevicePowerState, d0);
+    PoStartNextPowerIrp(Irp);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
+    return STATUS_SUCCESS;
+}
+
 static NTSTATUS PnpDrvPower(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PDEVICE_EXTENSION ext = DeviceObject->DeviceExtension;
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
     NTSTATUS st = IoAcquireRemoveLock(&ext->RemoveLock, Irp);
-    PoStartNextPowerIrp(Irp);
-    if (!NT_SUCCESS(st))
+    KIRQL old;
+    if (!NT_SUCCESS(st)) {
+        PoStartNextPowerIrp(Irp);
         return CompleteIrp(Irp, st, 0);
+    }
+    if (sl->MinorFunction == IRP_MN_SET_POWER) {
+        PIO_COMPLETION_ROUTINE then = NULL;
+        if (sl->Parameters.Power.Type == SystemPowerState)
+            then = SystemPowerPassed;
+        else if (sl->Parameters.Power.State.DeviceState == PowerDeviceD0)
+            then = DevicePowerUp;
+        if (then != NULL) { /* on the way back up */
+            IoMarkIrpPending(Irp);
+            IoCopyCurrentIrpStackLocationToNext(Irp);
+            IoSetCompletionRoutine(Irp, then, ext, TRUE, TRUE, TRUE);
+            (void)PoCallDriver(ext->Lower, Irp);
+            return STATUS_PENDING;
+        }
+        KeAcquireSpinLock(&ext->Lock, &old); /* D1..D3: requests wait (fail) until D0 */
+        ext->PowerDown = TRUE;
+        ext->Stats.PowerDowns++;
+        KeReleaseSpinLock(&ext->Lock, old);
+        (void)PoSetPowerState(DeviceObject, DevicePowerState, sl->Parameters.Power.State);
+    }
+    PoStartNextPowerIrp(Irp);
     IoSkipCurrentIrpStackLocation(Irp);
     st = PoCallDriver(ext->Lower, Irp);
     IoReleaseRemoveLock(&ext->RemoveLock, Irp);

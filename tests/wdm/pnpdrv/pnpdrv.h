@@ -66,6 +66,8 @@ typedef struct _PNPDRV_STATS {
     ULONG IsrClaimed;     /* ISR calls that claimed an interrupt */
     ULONG Opens;          /* IRP_MJ_CREATE seen */
     ULONG Closes;         /* IRP_MJ_CLOSE seen */
+    ULONG PowerDowns;     /* device power IRPs to D1..D3 */
+    ULONG PowerUps;       /* device power IRPs back to D0 (registers restored) */
 } PNPDRV_STATS, *PPNPDRV_STATS;
 
 /* Error log codes (customer bit set: the driver's own message file) */
