@@ -103,8 +103,8 @@ static bool ob_deref(kdpc_machine *m, void *object);
 
 /* Send @major for @f to the top of its device's stack; wait when it pends and the caller may
  * (PASSIVE_LEVEL). Return: the dispatch status, or the final one after a wait. */
-static NTSTATUS send_file_irp(kdpc_machine *m, kdpc__cpu *c, kdpc__filerec *f, UCHAR major,
-                              ACCESS_MASK access, bool *pending)
+static NTSTATUS send_file_irp(kdpc_machine *m, kdpc__filerec *f, UCHAR major, ACCESS_MASK access,
+                              bool *pending)
 {
     *pending = false;
     PDEVICE_OBJECT top = stack_top(f->obj.DeviceObject);
@@ -141,28 +141,27 @@ static NTSTATUS send_file_irp(kdpc_machine *m, kdpc__cpu *c, kdpc__filerec *f, U
         *pending = false;
         st = f->iosb.Status;
     }
-    (void)c;
     return st;
 }
 
 /* The handle goes: IRP_MJ_CLEANUP. */
-static void cleanup_file(kdpc_machine *m, kdpc__cpu *c, kdpc__filerec *f)
+static void cleanup_file(kdpc_machine *m, kdpc__filerec *f)
 {
     f->handles = 0;
     bool pending;
     if (!f->gone)
-        (void)send_file_irp(m, c, f, IRP_MJ_CLEANUP, 0, &pending);
+        (void)send_file_irp(m, f, IRP_MJ_CLEANUP, 0, &pending);
     f->obj.Flags |= FO_CLEANUP_COMPLETE;
 }
 
 /* The last reference goes: IRP_MJ_CLOSE, then the object is freed. */
-static void close_file(kdpc_machine *m, kdpc__cpu *c, kdpc__filerec *f)
+static void close_file(kdpc_machine *m, kdpc__filerec *f)
 {
     kdpc__io *io = kdpc__io_of(m);
     f->closing = true;
     bool pending = false;
     if (!f->gone)
-        (void)send_file_irp(m, c, f, IRP_MJ_CLOSE, 0, &pending);
+        (void)send_file_irp(m, f, IRP_MJ_CLOSE, 0, &pending);
     f->closed = true; /* counted open until here: PnP removes the device after the close */
     PDEVICE_OBJECT dev = f->gone ? NULL : f->obj.DeviceObject; /* deleted meanwhile? */
     if (dev != NULL && dev->ReferenceCount > 0)
@@ -180,12 +179,11 @@ static bool ob_deref(kdpc_machine *m, void *object)
     kdpc__filerec *f = file_rec(m, object);
     if (f == NULL)
         return false;
-    kdpc__cpu *c = kdpc__cur_cpu();
     if (--f->refs > 0)
         return true;
     if (f->handles != 0) /* cannot happen: the handle holds a reference */
-        cleanup_file(m, c, f);
-    close_file(m, c, f);
+        cleanup_file(m, f);
+    close_file(m, f);
     return true;
 }
 
@@ -197,8 +195,8 @@ static bool wants(ACCESS_MASK a, ACCESS_MASK bits)
 
 /* Open @name (@len WCHARs): IRP_MJ_CREATE to the top of the stack; on success *out is the file
  * object, linked, with one handle and one reference. */
-static NTSTATUS open_file(kdpc_machine *m, kdpc__cpu *c, const WCHAR *name, size_t len,
-                          ACCESS_MASK access, kdpc__filerec **out)
+static NTSTATUS open_file(kdpc_machine *m, const WCHAR *name, size_t len, ACCESS_MASK access,
+                          kdpc__filerec **out)
 {
     *out = NULL;
     WCHAR *rest = malloc(KDPC_IO_NAME_MAX * sizeof(WCHAR));
@@ -251,7 +249,7 @@ static NTSTATUS open_file(kdpc_machine *m, kdpc__cpu *c, const WCHAR *name, size
     io->files = f;
     dev->ReferenceCount++;
     bool pending;
-    st = send_file_irp(m, c, f, IRP_MJ_CREATE, access, &pending);
+    st = send_file_irp(m, f, IRP_MJ_CREATE, access, &pending);
     if (!NT_SUCCESS(st)) { /* no cleanup or close for a failed create (10.4) */
         if (!f->gone && dev->ReferenceCount > 0)
             dev->ReferenceCount--;
@@ -292,7 +290,7 @@ NTSTATUS kdpc_file_open(kdpc_machine *m, const char *name, ACCESS_MASK access, P
     for (size_t i = 0; i < len; i++)
         w[i] = (WCHAR)(unsigned char)name[i];
     kdpc__filerec *f;
-    NTSTATUS st = open_file(m, c, w, len, access, &f);
+    NTSTATUS st = open_file(m, w, len, access, &f);
     free(w);
     if (NT_SUCCESS(st))
         *file = &f->obj;
@@ -320,9 +318,9 @@ NTSTATUS kdpc_file_close(PFILE_OBJECT file)
     if (f == NULL || f->handles == 0)
         return STATUS_INVALID_HANDLE;
     kdpc_machine *m = f->m;
-    cleanup_file(m, c, f);
+    cleanup_file(m, f);
     if (--f->refs == 0)
-        close_file(m, c, f);
+        close_file(m, f);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
 }
@@ -439,10 +437,10 @@ NTSTATUS kdpc_IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK D
         return STATUS_OBJECT_NAME_INVALID;
     kdpc__filerec *f;
     NTSTATUS st =
-        open_file(m, c, ObjectName->Buffer, ObjectName->Length / sizeof(WCHAR), DesiredAccess, &f);
+        open_file(m, ObjectName->Buffer, ObjectName->Length / sizeof(WCHAR), DesiredAccess, &f);
     if (NT_SUCCESS(st)) {
-        f->refs++;             /* the caller's reference (10.6) */
-        cleanup_file(m, c, f); /* no handle is left behind: cleanup at once */
+        f->refs++;          /* the caller's reference (10.6) */
+        cleanup_file(m, f); /* no handle is left behind: cleanup at once */
         f->refs--;
         *FileObject = &f->obj;
         *DeviceObject = stack_top(f->obj.DeviceObject);

@@ -186,9 +186,10 @@ NTSTATUS kdpc_IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_ST
     size_t ln = SymbolicLinkName->Length / sizeof(WCHAR);
     size_t tn = DeviceName->Length / sizeof(WCHAR);
     if (ln == 0 || tn == 0 || SymbolicLinkName->Buffer[0] != '\\' ||
-        DeviceName->Buffer[0] != '\\' || tn > KDPC_IO_NAME_MAX)
+        DeviceName->Buffer[0] != '\\' || tn > KDPC_IO_NAME_MAX || ln > KDPC_IO_NAME_MAX)
         return STATUS_OBJECT_NAME_INVALID;
-    kdpc__symlink *l = calloc(1, sizeof(*l) + (KDPC_IO_NAME_MAX + tn) * sizeof(WCHAR));
+    /* the canonical name is never longer than the name: "\??\" replaces a longer prefix */
+    kdpc__symlink *l = calloc(1, sizeof(*l) + (ln + tn) * sizeof(WCHAR));
     if (l == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     l->nlen = canonical(SymbolicLinkName->Buffer, ln, l->text);
