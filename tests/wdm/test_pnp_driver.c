@@ -381,6 +381,26 @@ static void test_surprise_removal_with_irps_in_flight(void **state)
     assert_true(some_done_some_removed > 0);
 }
 
+/* The same seed replays the same run: trace digest, virtual time, every request's outcome. */
+static void test_surprise_removal_replays_from_its_seed(void **state)
+{
+    (void)state;
+    uint64_t digest[2], time_ns[2];
+    NTSTATUS final[2][NREQ];
+    for (int k = 0; k < 2; k++) {
+        kdpc_status st = run(SC_SURPRISE, 0, 5, NULL, 3);
+        assert_int_equal(st, KDPC_OK);
+        (void)check_surprise_outcome();
+        digest[k] = kdpc_trace_digest(t.m);
+        time_ns[k] = kdpc_machine_time_ns(t.m);
+        memcpy(final[k], t.final, sizeof final[k]);
+        done();
+    }
+    assert_int_equal(digest[0], digest[1]);
+    assert_int_equal(time_ns[0], time_ns[1]);
+    assert_memory_equal(final[0], final[1], sizeof final[0]);
+}
+
 static void test_device_pulled_out_mid_operation(void **state)
 {
     (void)state;
@@ -479,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_rebalance_stops_and_restarts_the_device),
         cmocka_unit_test(test_sleep_and_wake_then_serves_again),
         cmocka_unit_test(test_surprise_removal_with_irps_in_flight),
+        cmocka_unit_test(test_surprise_removal_replays_from_its_seed),
         cmocka_unit_test(test_device_pulled_out_mid_operation),
         cmocka_unit_test(test_level_interrupt_served_by_one_cpu_at_a_time),
         cmocka_unit_test(test_twin_register_outside_synchronize_execution),
