@@ -84,7 +84,7 @@ typedef struct kdpc_config {
                                        set per byte (Interlocked* touches and kdpc's own touches
                                        of the KDPC, locks and events inside are not counted;
                                        KeFlushQueuedDpcs starts the lock sets over). Default
-                                       false: an IRP costs ~150x more (bench_watched_ext), and
+                                       false: an IRP costs ~200x more (bench_watched_ext), and
                                        state that StartIo hands to the DpcForIsr, or that a flag
                                        read under a lock guards, is reported though no race */
     bool watch_nonpaged_pool; /**< the same for every nonpaged pool block (ExAllocatePool*): each

@@ -51,7 +51,7 @@ void kdpc_config_init(kdpc_config *cfg)
      * 20 M interleaving points are a few seconds of host time. */
     cfg->run_step_limit = 20000000;
     cfg->host_hang_ms = 5000;
-    /* Off: bench/watched_ext.c measures IRPs ~150x slower with it on, and StartIo-serialised
+    /* Off: bench/watched_ext.c measures IRPs ~170-210x slower with it on, and StartIo-serialised
      * per-request state is reported falsely (ke/watch.c). A test turns it on to check a driver. */
     cfg->watch_device_extensions = false;
     cfg->watch_nonpaged_pool = false;
