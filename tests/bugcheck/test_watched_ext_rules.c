@@ -225,7 +225,9 @@ typedef struct POOLED {
 static struct {
     POOLED *p;
     KDPC dpc;
+    KEVENT ran; /* the DPC ran: its locked write comes before the next read */
     bool locked_read;
+    LONG seen; /* what the thread read (kept: an optimizer may drop a read nobody uses) */
 } P;
 
 static void PoolDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
@@ -237,6 +239,7 @@ static void PoolDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
     KeAcquireSpinLockAtDpcLevel(&P.p->Lock);
     P.p->Counter++;
     KeReleaseSpinLockFromDpcLevel(&P.p->Lock);
+    (void)KeSetEvent(&P.ran, IO_NO_INCREMENT, FALSE);
 }
 
 static void pool_body(void *ctx)
@@ -246,21 +249,21 @@ static void pool_body(void *ctx)
     assert_non_null(P.p);
     KeInitializeSpinLock(&P.p->Lock);
     KeInitializeDpc(&P.dpc, PoolDpc, NULL);
-    LONG seen = 0;
+    KeInitializeEvent(&P.ran, SynchronizationEvent, FALSE);
     for (int i = 0; i < 8; i++) {
         (void)KeInsertQueueDpc(&P.dpc, NULL, NULL);
+        (void)KeWaitForSingleObject(&P.ran, Executive, KernelMode, FALSE, NULL);
         if (P.locked_read) {
             KIRQL old;
             KeAcquireSpinLock(&P.p->Lock, &old);
-            seen += P.p->Counter;
+            P.seen += P.p->Counter;
             KeReleaseSpinLock(&P.p->Lock, old);
         } else {
-            seen += P.p->Counter; /* the bug */
+            P.seen += P.p->Counter; /* the bug */
         }
     }
     KeFlushQueuedDpcs();
     ExFreePoolWithTag(P.p, 'tsWP');
-    (void)seen;
 }
 
 static kdpc_machine *pool_run(bool locked, bool watch)
