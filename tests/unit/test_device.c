@@ -21,6 +21,9 @@
 #include <kdpc/device.h>
 #include "kdpc_test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #define LINE   7
 #define MAXREC 64
 
@@ -1194,6 +1197,56 @@ static void test_device_calls_on_a_halted_machine_return_halted(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A run of the machine in progress on one host thread: device calls from another host thread
+ * are refused with KDPC_EBUSY (they would race with the run). */
+static struct {
+    atomic_int started, answered;
+    kdpc_device *dev;
+    kdpc_status st[4];
+} B;
+
+static void busy_until_answered(void *ctx)
+{
+    (void)ctx;
+    atomic_store(&B.started, 1);
+    for (int i = 0; i < 1000000 && atomic_load(&B.answered) == 0; i++)
+        KeStallExecutionProcessor(1);
+}
+
+static void *other_host_thread(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&B.started) == 0)
+        ;
+    B.st[0] = kdpc_device_line_set(B.dev, 0, true);
+    B.st[1] = kdpc_device_interrupt(B.dev, 0);
+    B.st[2] = kdpc_device_schedule(B.dev, 1, record_event, NULL, 0, NULL);
+    kdpc_device_desc d = desc_window("late", 0, 0x10);
+    kdpc_device *other = NULL;
+    B.st[3] = kdpc_device_plug(kdpc_device_machine(B.dev), &d, &other);
+    atomic_store(&B.answered, 1);
+    return NULL;
+}
+
+static void test_device_calls_from_another_host_thread_during_a_run_are_busy(void **state)
+{
+    (void)state;
+    if (KT_TSAN)
+        skip(); /* a host thread spinning on a fiber's store: TSan sees the fibers as threads */
+    memset(&B, 0, sizeof(B));
+    kdpc_machine *m = kt_machine(1, 9);
+    kdpc_device_desc d = desc_line("busy", LINE, true);
+    B.dev = plug(m, &d);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, other_host_thread, NULL), 0);
+    assert_int_equal(kdpc_machine_run(m, busy_until_answered, NULL), KDPC_OK);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(B.st[i], KDPC_EBUSY);
+    assert_false(kdpc_line_pending(m, LINE)); /* nothing happened */
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1231,6 +1284,7 @@ int main(void)
             test_surprise_removal_lowers_lines_cancels_events_and_refuses_device_calls),
         cmocka_unit_test(test_reset_forgets_devices_and_their_events),
         cmocka_unit_test(test_device_calls_on_a_halted_machine_return_halted),
+        cmocka_unit_test(test_device_calls_from_another_host_thread_during_a_run_are_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
