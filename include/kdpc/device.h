@@ -260,9 +260,11 @@ KDPC_EXPORT kdpc_status kdpc_device_schedule(kdpc_device *dev, uint64_t delay_ns
                                              uint64_t *id);
 
 /**
- * kdpc_device_cancel() - cancel a pending event. Return: KDPC_OK;
- * KDPC_ENOENT (it ran already, was cancelled, or is not @dev's);
- * KDPC_EINVAL (NULL).
+ * kdpc_device_cancel() - cancel a pending event.
+ * Thread: as kdpc_device_schedule().
+ * Return: KDPC_OK; KDPC_ENOENT (it ran already, was cancelled, or is not
+ * @dev's); KDPC_EINVAL (NULL); KDPC_EBUSY and KDPC_E_HALTED as
+ * kdpc_device_schedule() (nothing changes).
  */
 KDPC_EXPORT kdpc_status kdpc_device_cancel(kdpc_device *dev, uint64_t id);
 
@@ -310,7 +312,10 @@ typedef enum kdpc_fault_kind {
  * with the machine's seed and the device's name: the same seed and the same
  * calls give the same faults.
  * Thread: any code of @dev's machine, or a host thread between runs.
- * Return: KDPC_OK; KDPC_EINVAL (NULL, unknown kind, @permille > 1000).
+ * Return: KDPC_OK; KDPC_EINVAL (NULL, unknown kind, @permille > 1000);
+ * KDPC_EBUSY (a host thread while a run of the machine is in progress, or
+ * another machine's code); KDPC_E_HALTED (the machine halted). Nothing
+ * changes on an error.
  */
 KDPC_EXPORT kdpc_status kdpc_device_set_fault(kdpc_device *dev, kdpc_fault_kind kind,
                                               unsigned permille);
@@ -318,7 +323,9 @@ KDPC_EXPORT kdpc_status kdpc_device_set_fault(kdpc_device *dev, kdpc_fault_kind 
 /**
  * kdpc_device_fault_now() - for device logic with faults of its own making
  * (a parity error, a CRC error): draw once for @kind at its set
- * probability. Return: true when the fault happens now.
+ * probability. Thread: as kdpc_device_set_fault(). Return: true when the
+ * fault happens now; false also for NULL, an unknown kind, or a call
+ * kdpc_device_set_fault() would refuse.
  */
 KDPC_EXPORT bool kdpc_device_fault_now(kdpc_device *dev, kdpc_fault_kind kind);
 

@@ -212,6 +212,9 @@ kdpc_status kdpc_device_cancel(kdpc_device *dev, uint64_t id)
 {
     if (dev == NULL)
         return KDPC_EINVAL;
+    kdpc_status st = kdpc__dev_api_check(dev->m);
+    if (st != KDPC_OK)
+        return st;
     kdpc__devm *dm = kdpc__devm_of(dev->m);
     if (dm == NULL || id == 0 || id == UINT64_MAX)
         return KDPC_ENOENT;

@@ -50,13 +50,16 @@ kdpc_status kdpc_device_set_fault(kdpc_device *dev, kdpc_fault_kind kind, unsign
 {
     if (dev == NULL || (unsigned)kind >= KDPC_FAULT_KINDS || permille > 1000u)
         return KDPC_EINVAL;
+    kdpc_status st = kdpc__dev_api_check(dev->m);
+    if (st != KDPC_OK)
+        return st;
     dev->permille[kind] = permille;
     return KDPC_OK;
 }
 
 bool kdpc_device_fault_now(kdpc_device *dev, kdpc_fault_kind kind)
 {
-    if (dev == NULL || (unsigned)kind >= KDPC_FAULT_KINDS)
+    if (dev == NULL || (unsigned)kind >= KDPC_FAULT_KINDS || kdpc__dev_api_check(dev->m) != KDPC_OK)
         return false;
     if (!kdpc__dev_fault_roll(dev, kind))
         return false;

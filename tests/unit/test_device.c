@@ -1202,7 +1202,8 @@ static void test_device_calls_on_a_halted_machine_return_halted(void **state)
 static struct {
     atomic_int started, answered;
     kdpc_device *dev;
-    kdpc_status st[4];
+    kdpc_status st[6];
+    bool fault_now;
 } B;
 
 static void busy_until_answered(void *ctx)
@@ -1224,6 +1225,9 @@ static void *other_host_thread(void *arg)
     kdpc_device_desc d = desc_window("late", 0, 0x10);
     kdpc_device *other = NULL;
     B.st[3] = kdpc_device_plug(kdpc_device_machine(B.dev), &d, &other);
+    B.st[4] = kdpc_device_cancel(B.dev, 1);
+    B.st[5] = kdpc_device_set_fault(B.dev, KDPC_FAULT_LOST_INTERRUPT, 1000);
+    B.fault_now = kdpc_device_fault_now(B.dev, KDPC_FAULT_LOST_INTERRUPT);
     atomic_store(&B.answered, 1);
     return NULL;
 }
@@ -1241,9 +1245,13 @@ static void test_device_calls_from_another_host_thread_during_a_run_are_busy(voi
     assert_int_equal(pthread_create(&th, NULL, other_host_thread, NULL), 0);
     assert_int_equal(kdpc_machine_run(m, busy_until_answered, NULL), KDPC_OK);
     assert_int_equal(pthread_join(th, NULL), 0);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
         assert_int_equal(B.st[i], KDPC_EBUSY);
+    assert_false(B.fault_now);
     assert_false(kdpc_line_pending(m, LINE)); /* nothing happened */
+    assert_int_equal(kdpc_device_faults_injected(B.dev, KDPC_FAULT_LOST_INTERRUPT), 0);
+    assert_int_equal(kdpc_device_interrupt(B.dev, 0), KDPC_OK); /* the fault was not set */
+    assert_true(kdpc_line_pending(m, LINE));
     kdpc_machine_destroy(m);
 }
 
