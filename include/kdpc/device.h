@@ -187,10 +187,16 @@ typedef enum kdpc_unplug_how {
  * kdpc_device_plug(); from simulated code at PASSIVE_LEVEL it returns once
  * the PnP IRPs of the removal have been sent. Afterwards @dev stays valid
  * (for its state and counters) until the machine is destroyed or reset.
- * Return: KDPC_OK; KDPC_EBUSY (an orderly removal the driver refused with
- * its QUERY_REMOVE answer, or vetoed because a file object is still open on
- * the device's stack; the device stays); KDPC_EINVAL (NULL, not a
- * device, already removed); KDPC_E_HALTED.
+ * Return: KDPC_OK; KDPC_EBUSY (an orderly removal vetoed because a file
+ * object is still open on the device's stack: decided at the call, whatever
+ * the thread, nothing queued; or, from simulated code at PASSIVE_LEVEL, one
+ * the driver refused with its QUERY_REMOVE answer; the device stays);
+ * KDPC_EINVAL (NULL, not a device, already removed); KDPC_E_HALTED.
+ * From a host thread between runs (or wherever the removal is only
+ * queued) the QUERY_REMOVE answer comes later: the call has returned
+ * KDPC_OK, and a refused query (IRP_MN_CANCEL_REMOVE_DEVICE follows) leaves
+ * the device KDPC_DEVICE_STARTED; check kdpc_device_get_state() after the
+ * run.
  */
 KDPC_EXPORT kdpc_status kdpc_device_unplug(kdpc_device *dev, kdpc_unplug_how how);
 

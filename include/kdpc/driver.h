@@ -28,10 +28,19 @@ KDPC_EXPORT NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER
 
 /**
  * kdpc_driver_unload() - call DriverUnload, then free the driver object and
- * any device objects it left.
+ * any device objects it left. A PnP driver's device stacks that are not
+ * removed yet are removed first, as Windows unloads a PnP driver only once
+ * its devices are gone: the PnP manager sends IRP_MN_REMOVE_DEVICE (no
+ * QUERY_REMOVE) to each stack the driver has a device in and waits; the
+ * hardware stays plugged without a driver (KDPC_DEVICE_PLUGGED; a
+ * surprise-removed one becomes KDPC_DEVICE_REMOVED) and a later
+ * kdpc_driver_load() starts it again.
  * Thread: simulated code at PASSIVE_LEVEL.
  * Return: STATUS_SUCCESS; STATUS_INVALID_DEVICE_REQUEST (no DriverUnload:
- * the driver cannot be unloaded); STATUS_INVALID_PARAMETER (NULL, a driver
+ * the driver cannot be unloaded; or a file object is still open on one of
+ * its device stacks, or the caller cannot wait for the PnP manager (inside
+ * a device handler or an ISR): nothing is removed or unloaded);
+ * STATUS_INVALID_PARAMETER (NULL, a driver
  * already unloaded, or anything that is not a live driver object of the
  * calling machine: looked up, never read).
  * Bugchecks: unload.pending (0xCE) when a DPC the driver initialised, or

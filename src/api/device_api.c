@@ -60,6 +60,12 @@ kdpc_status kdpc_device_unplug(kdpc_device *dev, kdpc_unplug_how how)
     kdpc_device_state s = kdpc_device_get_state(dev);
     if (s == KDPC_DEVICE_REMOVED || s == KDPC_DEVICE_SURPRISE_REMOVED)
         return KDPC_EINVAL;
+    /* the open-file veto is known now: decided here, also for a request that is only queued
+     * (a host thread between runs), so that the caller sees KDPC_EBUSY (fact 2.7) */
+    kdpc__pnpdev *pr = kdpc__pnp_dev(dev, false);
+    if (how == KDPC_UNPLUG_ORDERLY && pr != NULL && pr->pdo != NULL && pr->added &&
+        !pr->stack_removed && kdpc__io_open_count(m, pr->pdo) > 0)
+        return KDPC_EBUSY;
     kdpc__pnpreq r = {.kind = KDPC_PNPREQ_UNPLUG, .dev = dev, .how = how};
     return kdpc__pnp_submit(m, &r, NULL);
 }

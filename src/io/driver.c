@@ -13,7 +13,6 @@
 
 #include <kdpc/driver.h>
 #include "io/io.h"
-#include "pnp/pnp.h"
 
 int kdpc__io_init(kdpc_machine *m)
 {
@@ -54,7 +53,8 @@ void kdpc__io_free(kdpc_machine *m)
     if (ke == NULL || ke->io == NULL)
         return;
     kdpc__io *io = ke->io;
-    kdpc__pnp_free(m);
+    if (io->pnp_hooks.free != NULL)
+        io->pnp_hooks.free(m); /* the PnP layer's state first (it points at devices) */
     while (io->drivers != NULL)
         driver_free(m, io->drivers);
     while (io->devices != NULL)
@@ -150,7 +150,8 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
     for (PDEVICE_OBJECT d = r->obj.DeviceObject; d != NULL; d = d->NextDevice)
         d->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
     *driver = &r->obj;
-    kdpc__pnp_driver_loaded(m, &r->obj, name); /* devices plugged for it start now */
+    if (io->pnp_hooks.driver_loaded != NULL) /* devices plugged for it start now (pnp) */
+        io->pnp_hooks.driver_loaded(m, &r->obj, name);
     kdpc__ke_point(m);
     return st;
 }
@@ -168,6 +169,15 @@ NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
         return STATUS_INVALID_PARAMETER;
     if (driver->DriverUnload == NULL)
         return STATUS_INVALID_DEVICE_REQUEST;
+    /* a PnP driver's device stacks are removed first (IRP_MN_REMOVE_DEVICE, pnp's hook) */
+    kdpc__io *io = kdpc__io_of(m);
+    if (io->pnp_hooks.driver_unloading != NULL) {
+        NTSTATUS pst = io->pnp_hooks.driver_unloading(m, driver);
+        if (!NT_SUCCESS(pst))
+            return pst;
+        if (find_driver(m, driver) == NULL)
+            return STATUS_INVALID_PARAMETER; /* unloaded meanwhile */
+    }
     void *old = swap_driver(t->cpu, r);
     driver->DriverUnload(driver);
     kdpc__cpu *c = kdpc__cur_cpu();

@@ -171,7 +171,7 @@ static void close_file(kdpc_machine *m, kdpc__filerec *f)
         free(f);
     }
     if (dev != NULL && kdpc__io_open_count(m, dev) == 0)
-        kdpc__pnp_last_close(m, dev); /* a surprise-removed device gets its REMOVE now */
+        kdpc__io_last_close(m, dev); /* a surprise-removed device gets its REMOVE now */
 }
 
 static bool ob_deref(kdpc_machine *m, void *object)

@@ -91,6 +91,20 @@ typedef enum kdpc__iokind {
 #define KDPC_IO_GONE    16u  /* IRPs freed while their dispatch routine ran */
 #define KDPC_IO_FLUSHES 64u  /* last KeFlushIoBuffers calls, for MdlAddress kdpc did not see set */
 
+/* What io tells the PnP layer above it (io never calls pnp: pnp sets these at init). */
+typedef struct kdpc__io_pnp_hooks {
+    /* the last file object open on @dev's stack was closed (file.c) */
+    void (*last_close)(kdpc_machine *m, PDEVICE_OBJECT dev);
+    /* memory [@lo, @lo + @bytes) goes away: drop the remove locks tracked inside it */
+    void (*forget_range)(kdpc_machine *m, const void *lo, size_t bytes);
+    /* a driver was loaded: start the plugged devices that name it */
+    void (*driver_loaded)(kdpc_machine *m, PDRIVER_OBJECT driver, const char *name);
+    /* kdpc_driver_unload(@driver): remove the device stacks it has devices in, before
+     * DriverUnload runs; STATUS_SUCCESS or why it cannot */
+    NTSTATUS (*driver_unloading)(kdpc_machine *m, PDRIVER_OBJECT driver);
+    void (*free)(kdpc_machine *m); /* kdpc__io_free, first */
+} kdpc__io_pnp_hooks;
+
 typedef struct kdpc__io {
     kdpc__drvrec *drivers;
     kdpc__devrec *devices;
@@ -122,14 +136,23 @@ typedef struct kdpc__io {
         PMDL mdl;
         bool read, dma;
     } flush_ring[KDPC_IO_FLUSHES];
-    void *pnp;                   /* the PnP manager's state (src/pnp/pnp.h), created on first use */
-    struct kdpc__symlink *links; /* symbolic links (symlink.c) */
-    struct kdpc__filerec *files; /* file objects not yet closed (file.c) */
+    void *pnp; /* the PnP manager's state (src/pnp/pnp.h), created on first use */
+    kdpc__io_pnp_hooks pnp_hooks; /* set by the PnP layer (kdpc__pnp_init); NULL members: none */
+    struct kdpc__symlink *links;  /* symbolic links (symlink.c) */
+    struct kdpc__filerec *files;  /* file objects not yet closed (file.c) */
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
 {
     return (kdpc__io *)kdpc__ke_of(m)->io;
+}
+
+/* The last file object open on @dev's stack was closed: tell the PnP layer (its hook). */
+static inline void kdpc__io_last_close(kdpc_machine *m, PDEVICE_OBJECT dev)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    if (io->pnp_hooks.last_close != NULL)
+        io->pnp_hooks.last_close(m, dev);
 }
 
 int kdpc__io_init(kdpc_machine *m);
@@ -233,8 +256,6 @@ bool kdpc__io_need(kdpc_machine *m, const char *routine, kdpc_routine_ptr fn, co
                    kdpc__iokind kind);
 /* Caller-initialised objects (cancel-safe queues, work items) inside memory that goes away. */
 void kdpc__io_forget_range(kdpc_machine *m, const void *lo, size_t bytes);
-/* The remove locks kdpc tracks inside [@lo, @lo + @bytes) (removelock.c). */
-void kdpc__io_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes);
 void kdpc__io_registry_free(kdpc__io *io);
 
 #endif /* KDPC_IO_H */

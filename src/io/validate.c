@@ -228,7 +228,8 @@ void kdpc__io_forget_range(kdpc_machine *m, const void *lo, size_t bytes)
 {
     kdpc__io *io = IO(m);
     uintptr_t a = (uintptr_t)lo, b = a + bytes;
-    kdpc__io_forget_removelocks(m, lo, bytes);
+    if (io->pnp_hooks.forget_range != NULL)
+        io->pnp_hooks.forget_range(m, lo, bytes); /* remove locks inside (pnp/removelock.c) */
     for (size_t i = 0; i < io->objs.cap; i++) {
         uintptr_t k = io->objs.keys[i];
         if (k > 1 && k >= a && k < b) {

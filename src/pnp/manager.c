@@ -347,6 +347,51 @@ static kdpc_status do_rebalance(kdpc_machine *m, kdpc_device *d)
     return KDPC_OK;
 }
 
+/* @r's stack has a device object of @driver. */
+static bool stack_of(kdpc__pnpdev *r, PDRIVER_OBJECT driver)
+{
+    if (r == NULL || r->pdo == NULL || !r->added || r->stack_removed)
+        return false;
+    for (PDEVICE_OBJECT o = r->pdo->AttachedDevice; o != NULL; o = o->AttachedDevice) {
+        if (o->DriverObject == driver)
+            return true;
+    }
+    return false;
+}
+
+/* Before @driver is unloaded: IRP_MN_REMOVE_DEVICE to each stack it has a device in, as the
+ * system's own removal does (no QUERY_REMOVE: it cannot be refused, fact 2.8). The hardware
+ * stays on the bus without a driver (KDPC_DEVICE_PLUGGED): loading the driver again starts it
+ * again. Divergence: Windows does not unload a driver that still has devices; kdpc removes
+ * them first instead of leaving the call without effect. */
+static NTSTATUS do_driver_gone(kdpc_machine *m, PDRIVER_OBJECT driver)
+{
+    if (m->dev == NULL)
+        return STATUS_SUCCESS;
+    for (kdpc_device *d = kdpc__dev_first(m); d != NULL; d = kdpc__dev_next(d)) {
+        kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
+        if (stack_of(r, driver) && open_count(m, r) > 0)
+            return STATUS_INVALID_DEVICE_REQUEST; /* a file still open: nothing is removed */
+    }
+    for (kdpc_device *d = kdpc__dev_first(m); d != NULL; d = kdpc__dev_next(d)) {
+        kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
+        if (!stack_of(r, driver))
+            continue;
+        kdpc_device_state s = kdpc_device_get_state(d);
+        send_remove(m, r);
+        delete_pdo(m, r);
+        if (r->remove_pending || s == KDPC_DEVICE_SURPRISE_REMOVED) {
+            r->remove_pending = false;
+            kdpc__dev_set_state(d, KDPC_DEVICE_REMOVED);
+            continue;
+        }
+        r->added = false; /* a new load runs AddDevice on a new PDO */
+        r->stack_removed = false;
+        kdpc__dev_set_state(d, KDPC_DEVICE_PLUGGED);
+    }
+    return STATUS_SUCCESS;
+}
+
 static void serve(kdpc_machine *m, kdpc__pnp *p, kdpc__pnpreq *r)
 {
     r->result = KDPC_OK;
@@ -370,6 +415,9 @@ static void serve(kdpc_machine *m, kdpc__pnp *p, kdpc__pnpreq *r)
         break;
     case KDPC_PNPREQ_SYSTEM_POWER:
         r->nt = kdpc__pnp_system_power(m, p, r->sstate);
+        break;
+    case KDPC_PNPREQ_DRIVER_GONE:
+        r->nt = do_driver_gone(m, r->driver);
         break;
     }
 }
@@ -434,6 +482,15 @@ static bool enqueue(kdpc_machine *m, kdpc__pnp *p, kdpc__pnpreq *r, bool host)
     return true;
 }
 
+/* The caller is simulated code that may wait for the PnP thread. */
+static bool can_wait(kdpc_machine *m)
+{
+    kdpc__thread *t = kdpc__self();
+    return t != NULL && t->cpu != NULL && !t->idle && t->cpu->irql == PASSIVE_LEVEL &&
+           t->cpu->isr_depth == 0 && !kdpc__dev_in_device_code(m) && !kdpc__pnp_on_manager(m) &&
+           t->ke != NULL;
+}
+
 kdpc_status kdpc__pnp_submit(kdpc_machine *m, const kdpc__pnpreq *req, NTSTATUS *nt)
 {
     kdpc__pnp *p = kdpc__pnp_of(m, true);
@@ -441,9 +498,7 @@ kdpc_status kdpc__pnp_submit(kdpc_machine *m, const kdpc__pnpreq *req, NTSTATUS 
         return KDPC_ENOMEM;
     kdpc__thread *t = kdpc__self();
     bool host = t == NULL;
-    bool wait = !host && !req->async && t->cpu != NULL && !t->idle &&
-                t->cpu->irql == PASSIVE_LEVEL && t->cpu->isr_depth == 0 &&
-                !kdpc__dev_in_device_code(m) && !kdpc__pnp_on_manager(m) && t->ke != NULL;
+    bool wait = !req->async && can_wait(m);
     if (nt != NULL)
         *nt = STATUS_PENDING;
     if (wait) {
@@ -502,4 +557,36 @@ void kdpc__pnp_last_close(kdpc_machine *m, PDEVICE_OBJECT dev)
             }
         }
     }
+}
+
+NTSTATUS kdpc__pnp_driver_unloading(kdpc_machine *m, PDRIVER_OBJECT driver)
+{
+    kdpc__pnp *p = kdpc__pnp_of(m, false);
+    if (p == NULL || m->dev == NULL)
+        return STATUS_SUCCESS; /* no device ever reached a driver */
+    bool any = false;
+    for (kdpc_device *d = kdpc__dev_first(m); d != NULL && !any; d = kdpc__dev_next(d))
+        any = stack_of(kdpc__pnp_dev(d, false), driver);
+    if (!any)
+        return STATUS_SUCCESS;
+    if (kdpc__pnp_on_manager(m))
+        return do_driver_gone(m, driver); /* from a PnP dispatch routine: done here */
+    if (!can_wait(m))
+        return STATUS_INVALID_DEVICE_REQUEST;
+    kdpc__pnpreq r = {.kind = KDPC_PNPREQ_DRIVER_GONE, .driver = driver};
+    NTSTATUS nt = STATUS_PENDING;
+    if (kdpc__pnp_submit(m, &r, &nt) != KDPC_OK)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    return nt;
+}
+
+int kdpc__pnp_init(kdpc_machine *m)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    io->pnp_hooks.last_close = kdpc__pnp_last_close;
+    io->pnp_hooks.forget_range = kdpc__pnp_forget_removelocks;
+    io->pnp_hooks.driver_loaded = kdpc__pnp_driver_loaded;
+    io->pnp_hooks.driver_unloading = kdpc__pnp_driver_unloading;
+    io->pnp_hooks.free = kdpc__pnp_free;
+    return 0;
 }

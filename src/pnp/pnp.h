@@ -36,7 +36,8 @@ typedef enum kdpc__pnpreq_kind {
     KDPC_PNPREQ_UNPLUG,
     KDPC_PNPREQ_FINISH_SURPRISE,
     KDPC_PNPREQ_REBALANCE,
-    KDPC_PNPREQ_SYSTEM_POWER
+    KDPC_PNPREQ_SYSTEM_POWER,
+    KDPC_PNPREQ_DRIVER_GONE /* remove the stacks @driver has devices in (kdpc_driver_unload) */
 } kdpc__pnpreq_kind;
 
 typedef struct kdpc__pnpreq {
@@ -44,6 +45,7 @@ typedef struct kdpc__pnpreq {
     kdpc_device *dev;
     kdpc_unplug_how how;
     SYSTEM_POWER_STATE sstate;
+    PDRIVER_OBJECT driver;
     bool async;  /* never wait, even from PASSIVE_LEVEL (a call from inside the I/O path) */
     bool waited; /* a thread waits on @done (else the thread frees the request) */
     KEVENT done;
@@ -84,8 +86,9 @@ typedef struct kdpc__pnp {
 } kdpc__pnp;
 
 /* manager.c */
+int kdpc__pnp_init(kdpc_machine *m); /* sets io's PnP hooks (kdpc__io_pnp_hooks); 0 */
 kdpc__pnp *kdpc__pnp_of(kdpc_machine *m, bool create); /* NULL: none yet / no memory */
-void kdpc__pnp_free(kdpc_machine *m);                  /* from kdpc__io_free */
+void kdpc__pnp_free(kdpc_machine *m);                  /* io's free hook */
 kdpc__pnpdev *kdpc__pnp_dev(kdpc_device *d, bool create);
 /* Queue @r; from simulated code at PASSIVE_LEVEL (not the PnP thread itself) wait for it and
  * return its result, else return KDPC_OK at once (@r is copied to the heap). */
@@ -97,9 +100,13 @@ NTSTATUS kdpc__pnp_send(kdpc_machine *m, PDEVICE_OBJECT pdo, UCHAR major, UCHAR 
                         void (*fill)(PIO_STACK_LOCATION s, void *arg), void *arg);
 /* From kdpc_driver_load: start the plugged devices that name @driver. */
 void kdpc__pnp_driver_loaded(kdpc_machine *m, PDRIVER_OBJECT driver, const char *name);
-/* The last file object open on @dev's stack was closed (io/file.c): a surprise-removed device
- * gets IRP_MN_REMOVE_DEVICE now. */
+/* The last file object open on @dev's stack was closed (io/file.c, through io's hook): a
+ * surprise-removed device gets IRP_MN_REMOVE_DEVICE now. */
 void kdpc__pnp_last_close(kdpc_machine *m, PDEVICE_OBJECT dev);
+/* kdpc_driver_unload(@driver) (io's hook): send IRP_MN_REMOVE_DEVICE to every stack @driver has
+ * a device in and wait; STATUS_INVALID_DEVICE_REQUEST (nothing sent) when a file object is open
+ * on one of them or the caller cannot wait. */
+NTSTATUS kdpc__pnp_driver_unloading(kdpc_machine *m, PDRIVER_OBJECT driver);
 
 /* rootbus.c */
 NTSTATUS kdpc__pnp_root_load(kdpc_machine *m, kdpc__pnp *p);
@@ -118,6 +125,8 @@ NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STAT
 
 /* removelock.c */
 void kdpc__pnp_locks_free(kdpc__pnp *p);
+/* The remove locks kdpc tracks inside [@lo, @lo + @bytes) go (io's forget_range hook). */
+void kdpc__pnp_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes);
 /* interface.c */
 void kdpc__pnp_ifaces_free(kdpc__pnp *p);
 /* The PnP manager removes @pdo's device: disable its enabled interfaces (@forget: the PDO goes,

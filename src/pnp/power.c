@@ -128,19 +128,10 @@ static void fill_system(PIO_STACK_LOCATION sl, void *arg)
                                                                        : PowerActionSleep;
 }
 
-NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STATE s)
+/* Send the system power IRPs to the started PDOs of @pdos[0..n). */
+static NTSTATUS system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STATE s,
+                             PDEVICE_OBJECT *pdos, size_t n)
 {
-    PDEVICE_OBJECT pdos[256];
-    size_t n = 0;
-    if (m->dev != NULL) {
-        for (kdpc_device *d = kdpc__dev_first(m); d != NULL && n < 256; d = kdpc__dev_next(d)) {
-            kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
-            if (r != NULL && r->started && r->pdo != NULL)
-                pdos[n++] = r->pdo;
-        }
-    }
-    if (s == p->sstate)
-        return STATUS_SUCCESS;
     sysarg a = {s};
     if (s == PowerSystemWorking) {
         /* wake: parents first; on a flat root bus, the reverse of the sleep order (fact 3.2) */
@@ -163,4 +154,31 @@ NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STAT
         (void)kdpc__pnp_send(m, pdos[i], IRP_MJ_POWER, IRP_MN_SET_POWER, fill_system, &a);
     p->sstate = s;
     return STATUS_SUCCESS;
+}
+
+/* Every started device gets the IRPs, however many there are (the list is allocated);
+ * STATUS_INSUFFICIENT_RESOURCES, nothing sent, when it cannot be. */
+NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STATE s)
+{
+    if (s == p->sstate)
+        return STATUS_SUCCESS;
+    size_t n = 0, cap = 0;
+    if (m->dev != NULL) {
+        for (kdpc_device *d = kdpc__dev_first(m); d != NULL; d = kdpc__dev_next(d))
+            cap++;
+    }
+    PDEVICE_OBJECT *pdos = NULL;
+    if (cap > 0) {
+        pdos = malloc(cap * sizeof(*pdos));
+        if (pdos == NULL)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        for (kdpc_device *d = kdpc__dev_first(m); d != NULL && n < cap; d = kdpc__dev_next(d)) {
+            kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
+            if (r != NULL && r->started && r->pdo != NULL)
+                pdos[n++] = r->pdo;
+        }
+    }
+    NTSTATUS st = system_power(m, p, s, pdos, n);
+    free(pdos);
+    return st;
 }

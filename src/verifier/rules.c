@@ -186,8 +186,8 @@ static const struct {
      "G13: every IoReleaseRemoveLock matches an IoAcquireRemoveLock with the same tag that is "
      "still held (no release twice, none without an acquire)"},
     {"removelock.after_wait",
-     "G13: once IoReleaseRemoveLockAndWait has returned, the remove lock is not acquired, "
-     "initialised or waited on again"},
+     "G13: once IoReleaseRemoveLockAndWait has returned, the remove lock is not initialised "
+     "or waited on again"},
     {"pnp.must_not_fail",
      "G13: IRP_MN_REMOVE_DEVICE, IRP_MN_SURPRISE_REMOVAL, IRP_MN_CANCEL_REMOVE_DEVICE and "
      "IRP_MN_CANCEL_STOP_DEVICE are never failed"},
@@ -213,8 +213,6 @@ static const struct {
                         "CmResourceTypeMemory resource)"},
     {"hal.bad_unmap",
      "G12: MmUnmapIoSpace undoes one live mapping, once, with the size it was mapped with"},
-    {"hal.irql", "G3: MmMapIoSpace, MmMapIoSpaceEx and MmUnmapIoSpace are called at IRQL <= "
-                 "DISPATCH_LEVEL (never from an ISR)"},
     {"ke.crash",
      "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
      "go on"},

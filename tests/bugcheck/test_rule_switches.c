@@ -87,7 +87,6 @@ static const char *const all_rules[] = {
     "hal.bad_address",
     "hal.map_unowned",
     "hal.bad_unmap",
-    "hal.irql",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -631,8 +630,8 @@ static void ScRemoveLockReleaseUnheld(void *ctx)
     sw_done = sc_remlock.Common.IoCount == 1;
 }
 
-/* removelock.after_wait: an acquire after IoReleaseRemoveLockAndWait returned (0xC4/0xD2); off
- * or a warning: STATUS_DELETE_PENDING as Windows */
+/* removelock.after_wait: a second IoReleaseRemoveLockAndWait (0xC4/0xD4); off or a warning: it
+ * returns at once and the lock stays removed */
 static void ScRemoveLockAfterWait(void *ctx)
 {
     (void)ctx;
@@ -640,7 +639,8 @@ static void ScRemoveLockAfterWait(void *ctx)
     if (!NT_SUCCESS(IoAcquireRemoveLock(&sc_remlock, NULL)))
         return;
     IoReleaseRemoveLockAndWait(&sc_remlock, NULL);
-    sw_done = IoAcquireRemoveLock(&sc_remlock, NULL) == STATUS_DELETE_PENDING;
+    IoReleaseRemoveLockAndWait(&sc_remlock, NULL);
+    sw_done = sc_remlock.Common.Removed && sc_remlock.Common.IoCount == 0;
 }
 
 /* pnp.must_not_fail: a driver fails IRP_MN_REMOVE_DEVICE (0xC4/0x43006); off or a warning: the
@@ -1347,20 +1347,6 @@ static void ScHalBadUnmap(void *ctx)
     sw_done = 1;
 }
 
-/* hal.irql: MmMapIoSpaceEx above DISPATCH_LEVEL (0xC4/0x20011); off or a warning: the call
- * goes on (an undocumented protection: NULL) */
-static void ScHalIrql(void *ctx)
-{
-    (void)ctx;
-    PHYSICAL_ADDRESS pa;
-    pa.QuadPart = 0x7000;
-    KIRQL old;
-    KeRaiseIrql(PROFILE_LEVEL, &old);
-    PVOID va = MmMapIoSpaceEx(pa, 0x100, 0xFFFFu);
-    KeLowerIrql(old);
-    sw_done = va == NULL;
-}
-
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -1433,7 +1419,6 @@ static scenario scenarios[] = {
     {"hal.bad_address", ScHalBadAddress, 1, NULL, KDPC_OK, -1, -1},
     {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1},
     {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1},
-    {"hal.irql", ScHalIrql, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 

@@ -43,6 +43,7 @@ static struct {
     kdpc_status st_plug, st_unplug, st_rebalance;
     kdpc_device_state state_after;
     NTSTATUS load;
+    unsigned unloads, n_at_unload; /* DriverUnload calls; PnP IRPs seen before the first */
 } g;
 
 static uint64_t reg_read(const kdpc_reg_access *a)
@@ -164,9 +165,17 @@ static NTSTATUS FdoCreateClose(PDEVICE_OBJECT dev, PIRP irp)
     return STATUS_SUCCESS;
 }
 
+static void DriverUnload(PDRIVER_OBJECT drv)
+{
+    (void)drv;
+    if (g.unloads++ == 0)
+        g.n_at_unload = g.n;
+}
+
 static NTSTATUS DriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
 {
     (void)path;
+    drv->DriverUnload = DriverUnload;
     drv->DriverExtension->AddDevice = AddDevice;
     drv->MajorFunction[IRP_MJ_PNP] = FdoPnp;
     drv->MajorFunction[IRP_MJ_CREATE] = FdoCreateClose;
@@ -211,11 +220,14 @@ static kdpc_machine *machine(void)
 
 /* ---- start ---- */
 
+static PDRIVER_OBJECT drv0;
+
 static void load_then_plug(void *ctx)
 {
     (void)ctx;
     PDRIVER_OBJECT drv = NULL;
     g.load = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
+    drv0 = drv;
     kdpc_device_desc d = full_desc();
     g.st_plug = kdpc_device_plug(g.m, &d, &dev0);
     g.state_after = kdpc_device_get_state(dev0);
@@ -628,6 +640,132 @@ static void test_unplug_from_host_happens_during_next_run(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* From a host thread between runs the open-file veto is decided at once: KDPC_EBUSY, nothing
+ * queued (fact 2.7; kdpc_device_unplug in kdpc/device.h) */
+static PFILE_OBJECT kept_file;
+
+static void start_and_open(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    char name[64];
+    const UNICODE_STRING *pn = &kdpc_device_pdo(dev0)->DeviceName;
+    size_t k = 0;
+    for (; k < pn->Length / sizeof(WCHAR) && k + 1 < sizeof(name); k++)
+        name[k] = (char)pn->Buffer[k];
+    name[k] = '\0';
+    kept_file = NULL;
+    open_st = kdpc_file_open(g.m, name, GENERIC_READ, &kept_file);
+}
+
+static void close_kept(void *ctx)
+{
+    (void)ctx;
+    (void)kdpc_file_close(kept_file);
+}
+
+static void test_orderly_unplug_from_host_with_open_file_is_ebusy_at_once(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, start_and_open, NULL), KDPC_OK);
+    assert_int_equal(open_st, STATUS_SUCCESS);
+    g.n = 0;
+    assert_int_equal(kdpc_device_unplug(dev0, KDPC_UNPLUG_ORDERLY), KDPC_EBUSY);
+    assert_int_equal(kdpc_machine_run_for(m, NULL, NULL, 1000000), KDPC_OK);
+    assert_int_equal(g.n, 0); /* nothing was queued: no IRP */
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_STARTED);
+    assert_int_equal(kdpc_machine_run(m, close_kept, NULL), KDPC_OK);
+    assert_int_equal(kdpc_device_unplug(dev0, KDPC_UNPLUG_ORDERLY), KDPC_OK);
+    assert_int_equal(kdpc_machine_run_for(m, NULL, NULL, 1000000), KDPC_OK);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_REMOVED);
+    kdpc_machine_destroy(m);
+}
+
+/* A QUERY_REMOVE veto only happens in the next run: the host call returned KDPC_OK, and the
+ * device stays STARTED (kdpc_device_unplug in kdpc/device.h) */
+static void test_refused_query_remove_from_host_leaves_device_started(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, load_then_plug, NULL), KDPC_OK);
+    g.refuse_query_remove = TRUE;
+    g.n = 0;
+    assert_int_equal(kdpc_device_unplug(dev0, KDPC_UNPLUG_ORDERLY), KDPC_OK); /* queued */
+    assert_int_equal(kdpc_machine_run_for(m, NULL, NULL, 1000000), KDPC_OK);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.minors[0], IRP_MN_QUERY_REMOVE_DEVICE);
+    assert_int_equal(g.minors[1], IRP_MN_CANCEL_REMOVE_DEVICE);
+    assert_int_equal(kdpc_device_get_state(dev0), KDPC_DEVICE_STARTED);
+    assert_non_null(g.fdo);
+    kdpc_machine_destroy(m);
+}
+
+/* kdpc_driver_unload of a PnP driver with a started device: IRP_MN_REMOVE_DEVICE first (the
+ * driver's FDO deletes itself), then DriverUnload; the hardware stays, without a driver, and a
+ * new load starts it again (fact 2.8) */
+static NTSTATUS unload_st, reload_st;
+static kdpc_device_state state_after_unload;
+static PDEVICE_OBJECT pdo_after_unload;
+
+static void start_unload_reload(void *ctx)
+{
+    (void)ctx;
+    load_then_plug(NULL);
+    g.n = 0;
+    unload_st = kdpc_driver_unload(drv0);
+    state_after_unload = kdpc_device_get_state(dev0);
+    pdo_after_unload = kdpc_device_pdo(dev0);
+    PDRIVER_OBJECT drv = NULL;
+    reload_st = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
+    g.state_after = kdpc_device_get_state(dev0);
+}
+
+static void test_driver_unload_removes_its_stacks_first(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, start_unload_reload, NULL), KDPC_OK);
+    assert_int_equal(unload_st, STATUS_SUCCESS);
+    assert_int_equal(g.unloads, 1);
+    assert_int_equal(g.n_at_unload, 1); /* REMOVE before DriverUnload */
+    assert_int_equal(g.minors[0], IRP_MN_REMOVE_DEVICE);
+    assert_int_equal(g.irqls[0], PASSIVE_LEVEL);
+    assert_int_equal(state_after_unload, KDPC_DEVICE_PLUGGED);
+    assert_null(pdo_after_unload);
+    assert_int_equal(reload_st, STATUS_SUCCESS);
+    assert_int_equal(g.adds, 2);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    assert_int_equal(g.minors[1], IRP_MN_START_DEVICE);
+    assert_null(kdpc_machine_bugcheck(m));
+    kdpc_machine_destroy(m);
+}
+
+/* ... and with a file still open on the stack it refuses: nothing sent, nothing unloaded */
+static void unload_with_open_file(void *ctx)
+{
+    (void)ctx;
+    start_and_open(NULL);
+    g.n = 0;
+    unload_st = kdpc_driver_unload(drv0);
+    state_after_unload = kdpc_device_get_state(dev0);
+    (void)kdpc_file_close(kept_file);
+}
+
+static void test_driver_unload_with_open_file_is_refused(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    assert_int_equal(kdpc_machine_run(m, unload_with_open_file, NULL), KDPC_OK);
+    assert_int_equal(open_st, STATUS_SUCCESS);
+    assert_int_equal(unload_st, STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(g.n, 0);
+    assert_int_equal(g.unloads, 0);
+    assert_int_equal(state_after_unload, KDPC_DEVICE_STARTED);
+    assert_null(kdpc_machine_bugcheck(m));
+    kdpc_machine_destroy(m);
+}
+
 static void plug_at_dispatch(void *ctx)
 {
     (void)ctx;
@@ -723,6 +861,10 @@ int main(void)
         cmocka_unit_test(test_unplug_from_a_device_event_happens_later_in_the_run),
         cmocka_unit_test(test_started_devices_survive_reset_and_destroy),
         cmocka_unit_test(test_unplug_from_host_happens_during_next_run),
+        cmocka_unit_test(test_orderly_unplug_from_host_with_open_file_is_ebusy_at_once),
+        cmocka_unit_test(test_refused_query_remove_from_host_leaves_device_started),
+        cmocka_unit_test(test_driver_unload_removes_its_stacks_first),
+        cmocka_unit_test(test_driver_unload_with_open_file_is_refused),
         cmocka_unit_test(test_plug_at_dispatch_level_is_queued),
         cmocka_unit_test(test_same_seed_same_digest),
         cmocka_unit_test(test_bad_arguments),

@@ -31,6 +31,7 @@ static struct {
     unsigned nprev;
     NTSTATUS st_sleep, st_wake, st_bad_minor, st_wait_wake, st_bad_state, st_refused, st_again;
     KIRQL cb_irql;
+    unsigned nquery_s, nset_s; /* system query / set IRPs the FDOs saw, all devices */
 } g;
 
 static void logf_(const char *what, int n)
@@ -54,6 +55,7 @@ static NTSTATUS FdoPower(PDEVICE_OBJECT dev, PIRP irp)
     EXT *x = dev->DeviceExtension;
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
     if (s->MinorFunction == IRP_MN_QUERY_POWER) {
+        g.nquery_s++;
         logf_("qS", (int)s->Parameters.Power.State.SystemState - 1);
         if (g.refuse_query) {
             PoStartNextPowerIrp(irp);
@@ -64,6 +66,7 @@ static NTSTATUS FdoPower(PDEVICE_OBJECT dev, PIRP irp)
     } else if (s->MinorFunction == IRP_MN_SET_POWER) {
         if (s->Parameters.Power.Type == SystemPowerState) {
             SYSTEM_POWER_STATE ss = s->Parameters.Power.State.SystemState;
+            g.nset_s++;
             logf_("sS", (int)ss - 1);
             POWER_STATE d;
             d.DeviceState = ss == PowerSystemWorking ? PowerDeviceD0 : PowerDeviceD3;
@@ -183,6 +186,47 @@ static void test_refused_query_stops_the_sleep(void **state)
     kdpc_machine_destroy(g.m);
 }
 
+/* Every started device gets the system IRPs, however many there are (no fixed-size list) */
+#define MANY 300
+static char many_names[MANY][16];
+static unsigned many_started;
+
+static void many_sleep_and_wake(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    (void)kdpc_driver_load(g.m, "tpow", Entry, &drv);
+    for (unsigned i = 0; i < MANY; i++) {
+        kdpc_device_desc d;
+        kdpc_device_desc_init(&d);
+        snprintf(many_names[i], sizeof(many_names[i]), "pow%u", i);
+        d.name = many_names[i];
+        d.driver = "tpow";
+        kdpc_device *dev = NULL;
+        if (kdpc_device_plug(g.m, &d, &dev) == KDPC_OK &&
+            kdpc_device_get_state(dev) == KDPC_DEVICE_STARTED)
+            many_started++;
+    }
+    g.st_sleep = kdpc_power_set_system(g.m, PowerSystemSleeping3);
+    g.st_wake = kdpc_power_set_system(g.m, PowerSystemWorking);
+}
+
+static void test_300_devices_all_get_the_system_irps(void **state)
+{
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    many_started = 0;
+    g.m = kt_machine(1, 13);
+    assert_int_equal(kdpc_machine_run(g.m, many_sleep_and_wake, NULL), KDPC_OK);
+    assert_int_equal(many_started, MANY);
+    assert_int_equal(g.st_sleep, STATUS_SUCCESS);
+    assert_int_equal(g.st_wake, STATUS_SUCCESS);
+    assert_int_equal(g.nquery_s, MANY);   /* one query each */
+    assert_int_equal(g.nset_s, 2 * MANY); /* S3 then S0 each */
+    assert_null(kdpc_machine_bugcheck(g.m));
+    kdpc_machine_destroy(g.m);
+}
+
 static void bad_requests(void *ctx)
 {
     (void)ctx;
@@ -219,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_s0_s3_s0_sends_system_then_device_irps_in_order),
         cmocka_unit_test(test_refused_query_stops_the_sleep),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_300_devices_all_get_the_system_irps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,33 @@ static void test_wait_without_other_holders_returns_at_once(void **state)
     kdpc_machine_destroy(m);
 }
 
+static NTSTATUS after_wait[2];
+
+static void acquire_after_wait(void *ctx)
+{
+    (void)ctx;
+    IoInitializeRemoveLock(&lock, 'tsrl', 0, 0);
+    (void)IoAcquireRemoveLock(&lock, NULL);
+    IoReleaseRemoveLockAndWait(&lock, NULL);
+    after_wait[0] = IoAcquireRemoveLock(&lock, &g.n); /* a late IRP: documented, no misuse */
+    after_wait[1] = IoAcquireRemoveLock(&lock, NULL);
+}
+
+/* docs/facts/pnp.md 4.5: once IoReleaseRemoveLockAndWait was called, every later acquire gets
+ * STATUS_DELETE_PENDING; after the wait returned as during it, with no report */
+static void test_acquire_after_wait_returned_is_delete_pending_unreported(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 7);
+    assert_int_equal(kdpc_machine_run(m, acquire_after_wait, NULL), KDPC_OK);
+    assert_int_equal(after_wait[0], STATUS_DELETE_PENDING);
+    assert_int_equal(after_wait[1], STATUS_DELETE_PENDING);
+    assert_int_equal(lock.Common.IoCount, 0); /* nothing taken */
+    assert_null(kdpc_machine_bugcheck(m));
+    assert_null(kdpc_machine_find_violation(m, "removelock.after_wait"));
+    kdpc_machine_destroy(m);
+}
+
 typedef struct EXT {
     IO_REMOVE_LOCK Lock;
 } EXT;
@@ -185,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_release_and_wait_waits_for_other_holders),
         cmocka_unit_test(test_wait_without_other_holders_returns_at_once),
         cmocka_unit_test(test_lock_in_deleted_device_is_forgotten),
+        cmocka_unit_test(test_acquire_after_wait_returned_is_delete_pending_unreported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,10 +222,8 @@ static inline void IoInitializeRemoveLock(PIO_REMOVE_LOCK Lock, ULONG AllocateTa
  * often the IRP; NULL allowed): the device must not be removed before the
  * matching IoReleaseRemoveLock with the same @Tag.
  * Return: STATUS_SUCCESS; STATUS_DELETE_PENDING (IoReleaseRemoveLockAndWait
- * was called: nothing is taken, start no new I/O). IRQL: <= DISPATCH_LEVEL.
- * Bugchecks: removelock.after_wait (0xC4/0xD2, P2 the lock, P3 the tag) once
- * IoReleaseRemoveLockAndWait has returned: the driver declared the device
- * gone (kdpc's check; off: STATUS_DELETE_PENDING as Windows).
+ * was called, whether its wait is in progress or has returned: nothing is
+ * taken, start no new I/O; no report, as Windows). IRQL: <= DISPATCH_LEVEL.
  */
 #define IoAcquireRemoveLock(RemoveLock, Tag)                                                       \
     kdpc_IoAcquireRemoveLockEx((RemoveLock), (PVOID)(Tag), __FILE__, (ULONG)__LINE__,              \

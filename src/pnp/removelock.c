@@ -11,12 +11,17 @@
  *  - removelock.release_unheld (0xC4/0xD1): a release, or the release of
  *    IoReleaseRemoveLockAndWait, for a tag that holds no acquisition
  *    (released twice, never acquired);
- *  - removelock.after_wait (0xC4/0xD2 acquire, 0xD3 initialise,
- *    0xD4 a second ReleaseAndWait): the lock is used again after
+ *  - removelock.after_wait (0xC4/0xD3 initialise, 0xD4 a second
+ *    ReleaseAndWait): the lock is initialised or waited on again after
  *    IoReleaseRemoveLockAndWait returned.
+ * An acquire after IoReleaseRemoveLockAndWait (during the wait or after it
+ * returned) is no misuse: it gets STATUS_DELETE_PENDING, as documented
+ * (docs/facts/pnp.md 4.5).
  * Divergence: Windows' Verifier tracks tags only in its remove-lock debug
  * blocks, and its bug check subcodes for these cases are not documented:
- * kdpc chose 0xC4 with P1 0xD1..0xD4, P2 the lock, P3 the tag.
+ * kdpc chose 0xC4 with P1 0xD1, 0xD3, 0xD4, P2 the lock, P3 the tag.
+ * Remove locks are a PnP concept: their records live in the PnP manager's
+ * state; io reaches kdpc__pnp_forget_removelocks only through its hook.
  * Records die with the memory they live in (kdpc__io_forget_range: a device
  * extension freed by IoDeleteDevice).
  */
@@ -67,7 +72,7 @@ void kdpc__pnp_locks_free(kdpc__pnp *p)
     kdpc__ptrmap_free(&p->locks);
 }
 
-void kdpc__io_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes)
+void kdpc__pnp_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes)
 {
     kdpc__pnp *p = kdpc__pnp_of(m, false);
     if (p == NULL || p->locks.live == 0)
@@ -156,14 +161,8 @@ NTSTATUS kdpc_IoAcquireRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, PCSTR
     if (m == NULL || RemoveLock == NULL)
         return STATUS_INVALID_PARAMETER;
     kdpc__rlock *r = record(m, RemoveLock, true);
-    if (r != NULL && r->waited) {
-        kdpc__violation(m, KDPC_R_REMOVELOCK_AFTER_WAIT, 0xC4, 0xD2, (uintptr_t)RemoveLock,
-                        (uintptr_t)Tag, 0, NULL,
-                        "IoAcquireRemoveLock(%p, tag %p) after IoReleaseRemoveLockAndWait "
-                        "returned: the device is being deleted",
-                        (void *)RemoveLock, Tag);
-        return STATUS_DELETE_PENDING;
-    }
+    if (r != NULL && r->waited)
+        return STATUS_DELETE_PENDING; /* documented, no misuse (fact 4.5) */
     LONG n = InterlockedIncrement(&RemoveLock->Common.IoCount);
     if (RemoveLock->Common.Removed) {
         /* the remover waits: let it go on when this was the last reference (fact 4.2) */
