@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include <kdpc/wdm.h>
+#include "base/pairmap.h"
 #include "base/ptrmap.h"
 #include "dev/dev.h"
 #include "ke/ke.h"
@@ -51,7 +52,7 @@ typedef struct kdpc__hal {
     const kdpc__iomap *last; /* last live hit */
     size_t ndead;
     uint64_t dead_seq;
-    kdpc__ptrmap regs; /* register key -> struct kdpc__regsync (regsync.c) */
+    kdpc__pairmap regs; /* (range, offset) -> struct kdpc__regsync (regsync.c) */
 } kdpc__hal;
 
 static inline kdpc__hal *kdpc__hal_of(const kdpc_machine *m)
@@ -92,5 +93,7 @@ void kdpc__hal_bad_access(kdpc_machine *m, uint64_t addr, bool write, bool port,
 void kdpc__hal_regsync(kdpc_machine *m, kdpc__cpu *c, const kdpc__devrange *r, uint64_t offset,
                        bool write, uintptr_t ip);
 void kdpc__hal_regsync_free(kdpc__hal *h);
+/* ke's intr_disconnected hook: forget the registers whose history @obj's connection made. */
+void kdpc__hal_regsync_disconnected(kdpc_machine *m, struct _KINTERRUPT *obj);
 
 #endif /* KDPC_HAL_H */

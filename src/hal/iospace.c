@@ -25,8 +25,10 @@
 kdpc__hal *kdpc__hal_get(kdpc_machine *m)
 {
     kdpc__ke *ke = kdpc__ke_of(m);
-    if (ke->hal == NULL)
+    if (ke->hal == NULL) {
         ke->hal = calloc(1, sizeof(kdpc__hal));
+        ke->intr_disconnected = kdpc__hal_regsync_disconnected;
+    }
     return ke->hal;
 }
 
@@ -112,14 +114,25 @@ static void drop_oldest_dead(kdpc__hal *h)
     release(mp);
 }
 
+/* hal.irql: the routines run at IRQL <= DISPATCH_LEVEL (facts 1.1, 1.3). As a warning or off
+ * the call goes on. */
+static void check_irql(kdpc_machine *m, const kdpc__cpu *c, const char *what)
+{
+    if (c->irql > DISPATCH_LEVEL)
+        kdpc__violation(m, KDPC_R_HAL_IRQL, 0xC4, 0x00020011u, c->irql, 0, 0, NULL,
+                        "%s called at IRQL %u, above DISPATCH_LEVEL", what, (unsigned)c->irql);
+}
+
 static PVOID map(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG protect,
-                 const char *what)
+                 const char *what, bool irql_checked)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(what, &c);
     if (m == NULL)
         return NULL;
     kdpc__ke_point(m);
+    if (!irql_checked)
+        check_irql(m, c, what);
     uint64_t phys = (uint64_t)PhysicalAddress.QuadPart;
     if (NumberOfBytes == 0)
         return NULL;
@@ -166,7 +179,7 @@ PVOID kdpc_MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
                         MEMORY_CACHING_TYPE CacheType)
 {
     (void)CacheType; /* no cache between a CPU and a virtual device */
-    return map(PhysicalAddress, NumberOfBytes, PAGE_READWRITE, "MmMapIoSpace");
+    return map(PhysicalAddress, NumberOfBytes, PAGE_READWRITE, "MmMapIoSpace", false);
 }
 
 PVOID kdpc_MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG Protect)
@@ -175,13 +188,15 @@ PVOID kdpc_MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes
     bool base_ok = base == PAGE_READONLY || base == PAGE_READWRITE || base == PAGE_EXECUTE ||
                    base == PAGE_EXECUTE_READ || base == PAGE_EXECUTE_READWRITE;
     bool extra_ok = extra == 0 || extra == PAGE_NOCACHE || extra == PAGE_WRITECOMBINE;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("MmMapIoSpaceEx", &c);
+    if (m == NULL)
+        return NULL;
+    check_irql(m, c, "MmMapIoSpaceEx");
     if (!base_ok || !extra_ok) {
-        kdpc__cpu *c;
-        if (kdpc__ke_ctx("MmMapIoSpaceEx", &c) == NULL)
-            return NULL;
         return NULL; /* Divergence: the outcome of another protection is not documented */
     }
-    return map(PhysicalAddress, NumberOfBytes, Protect, "MmMapIoSpaceEx");
+    return map(PhysicalAddress, NumberOfBytes, Protect, "MmMapIoSpaceEx", true);
 }
 
 void kdpc_MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
@@ -191,6 +206,7 @@ void kdpc_MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
     if (m == NULL)
         return;
     kdpc__ke_point(m);
+    check_irql(m, c, "MmUnmapIoSpace");
     kdpc__hal *h = kdpc__hal_of(m);
     uintptr_t va = (uintptr_t)BaseAddress;
     size_t i = h != NULL ? upper(h, va) : 0;

@@ -158,6 +158,8 @@ static void unlink_from_line(kdpc_machine *m, struct _KINTERRUPT *obj)
     obj->next_on_line = NULL;
     obj->connected = false;
     configure_line(m, obj->vector);
+    if (ke->intr_disconnected != NULL)
+        ke->intr_disconnected(m, obj);
 }
 
 static void free_object(kdpc_machine *m, struct _KINTERRUPT *obj, bool remember)

@@ -178,6 +178,9 @@ typedef struct kdpc__ke {
     /* ObDereferenceObject of an object that is no thread: the I/O layer's file objects (io/file.c);
      * true when it was one of its objects */
     bool (*ob_deref)(kdpc_machine *m, void *object);
+    /* An interrupt object leaves its line (disconnect or teardown): the HAL forgets the register
+     * history its ISR made (hal/regsync.c sets it; NULL: nobody) */
+    void (*intr_disconnected)(kdpc_machine *m, struct _KINTERRUPT *obj);
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)

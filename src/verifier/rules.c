@@ -213,6 +213,8 @@ static const struct {
                         "CmResourceTypeMemory resource)"},
     {"hal.bad_unmap",
      "G12: MmUnmapIoSpace undoes one live mapping, once, with the size it was mapped with"},
+    {"hal.irql", "G3: MmMapIoSpace, MmMapIoSpaceEx and MmUnmapIoSpace are called at IRQL <= "
+                 "DISPATCH_LEVEL (never from an ISR)"},
     {"ke.crash",
      "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
      "go on"},

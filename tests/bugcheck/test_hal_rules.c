@@ -60,6 +60,8 @@ static kdpc_machine *machine(void)
     return m;
 }
 
+static unsigned count_rule(kdpc_machine *m, const char *rule);
+
 static PHYSICAL_ADDRESS pa(uint64_t a)
 {
     PHYSICAL_ADDRESS p;
@@ -317,6 +319,51 @@ static void test_mapping_a_range_no_window_covers_is_c4_83(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* hal.irql                                                            */
+
+static KIRQL map_irql;
+
+static void MapsAtIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeRaiseIrql(map_irql, &old);
+    PVOID p = (PVOID)(uintptr_t)map_all();
+    if (p != NULL)
+        MmUnmapIoSpace(p, WIN_LEN);
+    KeLowerIrql(old);
+    reached_after = p != NULL;
+}
+
+static void test_mapping_above_dispatch_level_is_c4_20011(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    map_irql = 5; /* a DIRQL: an ISR's */
+    kdpc_status st = kdpc_machine_run(m, MapsAtIrql, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "hal.irql", 0xC4);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_int_equal(bc->params[0], 0x20011);
+    assert_int_equal(bc->params[1], 5);
+    assert_non_null(strstr(bc->message, "MmMapIoSpace"));
+    kdpc_machine_destroy(m);
+
+    m = machine(); /* unmapping at DIRQL too */
+    assert_int_equal(kdpc_rule_set(m, "hal.irql", KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, MapsAtIrql, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    assert_int_equal(count_rule(m, "hal.irql"), 2);
+    assert_non_null(strstr(kdpc_machine_violation(m, 1)->message, "MmUnmapIoSpace"));
+    kdpc_machine_destroy(m);
+
+    m = machine(); /* the fixed twin: DISPATCH_LEVEL is allowed */
+    map_irql = DISPATCH_LEVEL;
+    assert_int_equal(kdpc_machine_run(m, MapsAtIrql, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
 /* ------------------------------------------------------------------ */
 /* hal.bad_unmap                                                       */
 
@@ -488,6 +535,45 @@ static void DpcThenIsr(void *ctx)
     reached_after = 1;
 }
 
+/* The device's init writes the status register before IoConnectInterrupt: no ISR can run, so
+ * nothing races with it (clean). */
+static void InitsThenIsr(void *ctx)
+{
+    (void)ctx;
+    isr_runs = 0;
+    R = map_all();
+    if (R == NULL)
+        return;
+    WRITE_REGISTER_ULONG(&R[REG_ST / 4], 0); /* no interrupt connected yet */
+    if (!NT_SUCCESS(
+            IoConnectInterrupt(&intr, StatusIsr, NULL, NULL, LINE, 5, 5, Latched, FALSE, 1, FALSE)))
+        return;
+    fire_isr();
+    fire_isr();
+    IoDisconnectInterrupt(intr);
+    MmUnmapIoSpace((PVOID)(uintptr_t)R, WIN_LEN);
+    reached_after = 1;
+}
+
+/* After IoDisconnectInterrupt the ISR cannot run: a touch then is clean; a new connection and
+ * its ISR start from a clean history. */
+static void IsrThenDisconnectThenDpc(void *ctx)
+{
+    (void)ctx;
+    if (!setup())
+        return;
+    fire_isr();
+    IoDisconnectInterrupt(intr);
+    run_dpc(UnlockedDpc);
+    if (!NT_SUCCESS(
+            IoConnectInterrupt(&intr, StatusIsr, NULL, NULL, LINE, 5, 5, Latched, FALSE, 1, FALSE)))
+        return;
+    fire_isr();
+    IoDisconnectInterrupt(intr);
+    MmUnmapIoSpace((PVOID)(uintptr_t)R, WIN_LEN);
+    reached_after = 1;
+}
+
 static void ThreadReadsStatus(PVOID ctx)
 {
     (void)ctx;
@@ -609,6 +695,27 @@ static void test_registers_the_isr_never_touches_are_not_reported(void **state)
     kdpc_machine_destroy(m);
 }
 
+static void test_register_initialised_before_the_connect_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m = sync_machine();
+    assert_int_equal(kdpc_machine_run(m, InitsThenIsr, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    assert_true(isr_runs > 0);
+    KT_ASSERT_NO_VIOLATION(m, "sync.isr_unsynchronized");
+    kdpc_machine_destroy(m);
+}
+
+static void test_register_touched_after_the_disconnect_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m = sync_machine();
+    assert_int_equal(kdpc_machine_run(m, IsrThenDisconnectThenDpc, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    KT_ASSERT_NO_VIOLATION(m, "sync.isr_unsynchronized");
+    kdpc_machine_destroy(m);
+}
+
 static void test_register_rule_off_and_as_a_bug_check(void **state)
 {
     (void)state;
@@ -645,7 +752,10 @@ int main(void)
         cmocka_unit_test(test_register_touched_by_a_thread_names_its_start_routine),
         cmocka_unit_test(test_register_touched_in_a_synch_crit_section_is_clean),
         cmocka_unit_test(test_registers_the_isr_never_touches_are_not_reported),
+        cmocka_unit_test(test_register_initialised_before_the_connect_is_clean),
+        cmocka_unit_test(test_register_touched_after_the_disconnect_is_clean),
         cmocka_unit_test(test_register_rule_off_and_as_a_bug_check),
+        cmocka_unit_test(test_mapping_above_dispatch_level_is_c4_20011),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,7 @@ static const char *const all_rules[] = {
     "hal.bad_address",
     "hal.map_unowned",
     "hal.bad_unmap",
+    "hal.irql",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -1347,6 +1348,20 @@ static void ScHalBadUnmap(void *ctx)
     sw_done = 1;
 }
 
+/* hal.irql: MmMapIoSpaceEx above DISPATCH_LEVEL (0xC4/0x20011); off or a warning: the call
+ * goes on (an undocumented protection: NULL) */
+static void ScHalIrql(void *ctx)
+{
+    (void)ctx;
+    PHYSICAL_ADDRESS pa;
+    pa.QuadPart = 0x7000;
+    KIRQL old;
+    KeRaiseIrql(PROFILE_LEVEL, &old);
+    PVOID va = MmMapIoSpaceEx(pa, 0x100, 0xFFFFu);
+    KeLowerIrql(old);
+    sw_done = va == NULL;
+}
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -1419,6 +1434,7 @@ static scenario scenarios[] = {
     {"hal.bad_address", ScHalBadAddress, 1, NULL, KDPC_OK, -1, -1},
     {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1},
     {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1},
+    {"hal.irql", ScHalIrql, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 

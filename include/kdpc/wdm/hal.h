@@ -16,8 +16,9 @@
  * KDPC_EV_PORT_READ/_WRITE with the physical address or port and the
  * value), is counted in the device's counters, and feeds
  * sync.isr_unsynchronized per register: a register that an ISR touches and
- * that a DPC or thread touches without that interrupt's lock is reported once,
- * naming both routines.
+ * that a DPC or thread touches without that interrupt's lock, while that
+ * interrupt is connected, is reported once, naming both routines (a touch
+ * before IoConnectInterrupt or after IoDisconnectInterrupt is not).
  *
  * The address MmMapIoSpace returns is host memory that cannot be accessed:
  * dereferencing it directly (instead of through READ_/WRITE_REGISTER_*)
@@ -29,7 +30,9 @@
  * through a read-only mapping: 0xBE); hal.map_unowned (MmMapIoSpace of a
  * range no device window covers: 0xC4 P1 0x83); hal.bad_unmap
  * (MmUnmapIoSpace of an address that is not a mapping, or unmapped twice:
- * 0xDA P1 0x03; with another byte count than mapped: 0xDA P1 0x02).
+ * 0xDA P1 0x03; with another byte count than mapped: 0xDA P1 0x02);
+ * hal.irql (MmMapIoSpace(Ex) or MmUnmapIoSpace above DISPATCH_LEVEL: 0xC4
+ * P1 0x20011, P2 the IRQL).
  */
 #ifndef KDPC_WDM_HAL_H
 #define KDPC_WDM_HAL_H
@@ -84,7 +87,9 @@ KDPC_EXPORT PHYSICAL_ADDRESS kdpc_MmGetPhysicalAddress(PVOID BaseAddress);
  * its page), to be used with READ_/WRITE_REGISTER_*; NULL for 0 bytes.
  * IRQL: <= DISPATCH_LEVEL. Interleaving point.
  * Bugchecks: hal.map_unowned (0xC4 P1 0x83, P2 the address, P3 the bytes,
- * P4 the first page frame no device owns); as a warning: NULL.
+ * P4 the first page frame no device owns); as a warning: NULL. hal.irql
+ * above DISPATCH_LEVEL (0xC4 P1 0x20011, P2 the IRQL); as a warning the call
+ * goes on.
  */
 static inline PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
                                  MEMORY_CACHING_TYPE CacheType)
@@ -98,6 +103,7 @@ static inline PVOID MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T Number
  * PAGE_WRITECOMBINE. Writes through a mapping without write access are bug
  * check hal.bad_address (0xBE). Return: as MmMapIoSpace; NULL for another
  * @Protect (Divergence: Windows does not document the outcome).
+ * IRQL: <= DISPATCH_LEVEL (else hal.irql, as MmMapIoSpace). Interleaving point.
  */
 static inline PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
                                    ULONG Protect)
@@ -110,7 +116,8 @@ static inline PVOID MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T Numb
  * hal.bad_address. IRQL: <= DISPATCH_LEVEL. Interleaving point.
  * Bugchecks: hal.bad_unmap (0xDA: P1 0x03 not a mapping or unmapped twice,
  * P4 @BaseAddress; P1 0x02 another size, P3 the mapped and P4 the given
- * bytes); as a warning nothing is unmapped.
+ * bytes); as a warning nothing is unmapped. hal.irql above DISPATCH_LEVEL
+ * (0xC4 P1 0x20011, P2 the IRQL); as a warning the call goes on.
  */
 static inline void MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
 {
