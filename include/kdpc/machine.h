@@ -83,7 +83,9 @@ typedef struct kdpc_config {
                                        sync.unlocked_shared, every touch checked against a lock
                                        set per byte (Interlocked* touches and kdpc's own touches
                                        of the KDPC, locks and events inside are not counted;
-                                       KeFlushQueuedDpcs starts the lock sets over). Default
+                                       every byte of the operand is checked (decoded, else 16
+                                       bytes: docs/rules.md); the owning driver's
+                                       KeFlushQueuedDpcs starts its lock sets over). Default
                                        false: an IRP costs ~200x more (bench_watched_ext), and
                                        state that StartIo hands to the DpcForIsr, or that a flag
                                        read under a lock guards, is reported though no race */

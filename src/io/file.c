@@ -36,6 +36,7 @@ typedef struct kdpc__filerec {
     bool closed;      /* IRP_MJ_CLOSE sent (kept only while that IRP is pending) */
     bool gone;        /* the opened device was deleted */
     KEVENT done;      /* cleanup / close IRPs that return STATUS_PENDING */
+    WORK_QUEUE_ITEM close_work; /* the close, when the last reference went above PASSIVE_LEVEL */
     IO_STATUS_BLOCK iosb;
     WCHAR name[]; /* FileName */
 } kdpc__filerec;
@@ -135,7 +136,7 @@ static NTSTATUS send_file_irp(kdpc_machine *m, kdpc__filerec *f, UCHAR major, AC
     NTSTATUS st = kdpc_IoCallDriver(top, irp);
     if (st == STATUS_PENDING) {
         *pending = true;
-        if (kdpc__cur_cpu()->irql > PASSIVE_LEVEL)
+        if (kdpc__cur_cpu()->irql > PASSIVE_LEVEL && major != IRP_MJ_CREATE)
             return st; /* the IRP finishes on its own; f stays until then */
         (void)kdpc_KeWaitForSingleObject(&f->done, Executive, KernelMode, FALSE, NULL);
         *pending = false;
@@ -174,6 +175,13 @@ static void close_file(kdpc_machine *m, kdpc__filerec *f)
         kdpc__io_last_close(m, dev); /* a surprise-removed device gets its REMOVE now */
 }
 
+/* A system worker thread, at PASSIVE_LEVEL: the close ObDereferenceObject deferred. */
+static void deferred_close(PVOID ctx)
+{
+    kdpc__filerec *f = ctx;
+    close_file(f->m, f);
+}
+
 static bool ob_deref(kdpc_machine *m, void *object)
 {
     kdpc__filerec *f = file_rec(m, object);
@@ -181,6 +189,16 @@ static bool ob_deref(kdpc_machine *m, void *object)
         return false;
     if (--f->refs > 0)
         return true;
+    kdpc__cpu *c = kdpc__cur_cpu();
+    if (c->irql > PASSIVE_LEVEL) {
+        /* 10.4: the last reference went above PASSIVE_LEVEL (a DPC): the object manager
+         * deletes the object, and the I/O manager sends IRP_MJ_CLOSE, from a system worker
+         * thread at PASSIVE_LEVEL. No longer a file object for callers from here on. */
+        f->closing = true;
+        ExInitializeWorkItem(&f->close_work, deferred_close, f);
+        kdpc__ke_queue_work(m, c, &f->close_work, DelayedWorkQueue, "ObDereferenceObject");
+        return true;
+    }
     if (f->handles != 0) /* cannot happen: the handle holds a reference */
         cleanup_file(m, f);
     close_file(m, f);
@@ -250,6 +268,10 @@ static NTSTATUS open_file(kdpc_machine *m, const WCHAR *name, size_t len, ACCESS
     dev->ReferenceCount++;
     bool pending;
     st = send_file_irp(m, f, IRP_MJ_CREATE, access, &pending);
+    /* a create's final status is never STATUS_PENDING: send_file_irp waited for it (only
+     * PASSIVE_LEVEL callers get here); a driver that completes it with STATUS_PENDING failed it */
+    if (st == STATUS_PENDING)
+        st = STATUS_UNSUCCESSFUL;
     if (!NT_SUCCESS(st)) { /* no cleanup or close for a failed create (10.4) */
         if (!f->gone && dev->ReferenceCount > 0)
             dev->ReferenceCount--;
@@ -423,13 +445,8 @@ NTSTATUS kdpc_IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK D
     kdpc_machine *m = kdpc__ke_ctx("IoGetDeviceObjectPointer", &c);
     if (m == NULL)
         return STATUS_INVALID_PARAMETER;
-    if (c->irql > APC_LEVEL) {
-        kdpc__violation(m, KDPC_R_MEM_PAGED_CODE, 0xC4, 0x0002001Au, c->irql, 0, 0, NULL,
-                        "IoGetDeviceObjectPointer called at IRQL %u: it is pageable and runs "
-                        "only at PASSIVE_LEVEL",
-                        (unsigned)c->irql);
+    if (!kdpc__io_passive_ok(m, c, "IoGetDeviceObjectPointer"))
         return STATUS_INVALID_PARAMETER;
-    }
     if (ObjectName == NULL || FileObject == NULL || DeviceObject == NULL ||
         (ObjectName->Buffer == NULL && ObjectName->Length != 0))
         return STATUS_INVALID_PARAMETER;

@@ -211,6 +211,9 @@ void kdpc__io_links_free(kdpc_machine *m);
 /* File objects open (not yet closed) on the device stack @dev belongs to: for PnP, which
  * sends IRP_MN_REMOVE_DEVICE after a surprise removal only when it is 0. */
 size_t kdpc__io_open_count(kdpc_machine *m, PDEVICE_OBJECT dev);
+/* symlink.c: false, after reporting io.passive_irql, unless the caller runs at PASSIVE_LEVEL
+ * (IoCreateSymbolicLink, IoDeleteSymbolicLink, IoGetDeviceObjectPointer). */
+bool kdpc__io_passive_ok(kdpc_machine *m, const kdpc__cpu *c, const char *routine);
 /* @d is being freed: files opened on it get no more IRPs. */
 void kdpc__io_files_device_gone(kdpc_machine *m, kdpc__devrec *d);
 void kdpc__io_files_free(kdpc_machine *m);

@@ -157,13 +157,14 @@ NTSTATUS kdpc__io_resolve(kdpc_machine *m, const WCHAR *name, size_t len, kdpc__
     return st;
 }
 
-/* PASSIVE_LEVEL routines of pageable code: mem.paged_code above APC_LEVEL, as PAGED_CODE(). */
-static bool passive_ok(kdpc_machine *m, const kdpc__cpu *c, const char *routine)
+/* Routines Microsoft documents at PASSIVE_LEVEL (IoCreateSymbolicLink, IoDeleteSymbolicLink,
+ * IoGetDeviceObjectPointer): io.passive_irql at any higher IRQL, APC_LEVEL included. */
+bool kdpc__io_passive_ok(kdpc_machine *m, const kdpc__cpu *c, const char *routine)
 {
-    if (c->irql <= APC_LEVEL)
+    if (c->irql == PASSIVE_LEVEL)
         return true;
-    kdpc__violation(m, KDPC_R_MEM_PAGED_CODE, 0xC4, 0x0002001Au, c->irql, 0, 0, NULL,
-                    "%s called at IRQL %u: it is pageable and runs only at PASSIVE_LEVEL", routine,
+    kdpc__violation(m, KDPC_R_IO_PASSIVE_IRQL, 0xC4, 0x0002000Du, c->irql, 0, 0, NULL,
+                    "%s called at IRQL %u: it runs only at PASSIVE_LEVEL", routine,
                     (unsigned)c->irql);
     return false;
 }
@@ -179,7 +180,7 @@ NTSTATUS kdpc_IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_ST
     kdpc_machine *m = kdpc__ke_ctx("IoCreateSymbolicLink", &c);
     if (m == NULL)
         return STATUS_INVALID_PARAMETER;
-    if (!passive_ok(m, c, "IoCreateSymbolicLink"))
+    if (!kdpc__io_passive_ok(m, c, "IoCreateSymbolicLink"))
         return STATUS_INVALID_PARAMETER;
     if (!ustr_ok(SymbolicLinkName) || !ustr_ok(DeviceName))
         return STATUS_INVALID_PARAMETER;
@@ -226,7 +227,7 @@ NTSTATUS kdpc_IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)
     kdpc_machine *m = kdpc__ke_ctx("IoDeleteSymbolicLink", &c);
     if (m == NULL)
         return STATUS_INVALID_PARAMETER;
-    if (!passive_ok(m, c, "IoDeleteSymbolicLink"))
+    if (!kdpc__io_passive_ok(m, c, "IoDeleteSymbolicLink"))
         return STATUS_INVALID_PARAMETER;
     if (!ustr_ok(SymbolicLinkName))
         return STATUS_INVALID_PARAMETER;

@@ -36,8 +36,17 @@
  * the empty candidate set counts once the granule is written while shared,
  * or when its first party wrote it under a lock (a counter the DPC keeps
  * under its spin lock, read by a dispatch routine without it).
+ * A touch covers the bytes of its operand (access_size decodes the usual
+ * x86-64 data instructions; rep movs/stos per element, as each element
+ * faults on its own); an instruction it does not decode covers ACCESS_GUESS
+ * (16) bytes from the fault address, clipped to the region: an
+ * approximation that may refine bytes the instruction did not touch.
  * KeFlushQueuedDpcs is a barrier: every DPC queued before it has run, so
- * the lock sets start over (teardown after the flush touches freely).
+ * the lock sets of the flushing driver's regions (the extensions and pool
+ * its code made: the driver current when the region was made) start over
+ * (teardown after the flush touches freely); a flush by code of no driver
+ * (the test's own thread) starts every region over. A granule reported (or
+ * the kernel's) stays so across a flush: the same race is reported once.
  * Known false reports, why the option is off by default (with its cost):
  * per-request state the device queue hands from StartIo to the DpcForIsr
  * (IoStartPacket / IoStartNextPacket serialise it), and state guarded by a
@@ -90,6 +99,7 @@ typedef struct watched {
     lockset *g;            /* per-granule state (kdpc__watch_region), or NULL */
     unsigned gshift;       /* log2 of the granule's bytes */
     size_t bytes;          /* bytes asked for (granules cover these) */
+    void *owner;           /* the driver whose code made it (kdpc__ke_current_driver), or NULL */
     char what[96];         /* what the region is, for reports */
 } watched;
 
@@ -200,6 +210,128 @@ static bool atomic_insn(uintptr_t ip)
 #endif
 }
 
+/* The bytes the instruction at @ip reads or writes at its memory operand (per element for
+ * string instructions), decoded for the forms compilers emit for plain data (x86-64): MOV,
+ * MOVZX/MOVSX(D), the ALU group (ADD..CMP, TEST, INC/DEC, NOT/NEG, shifts), MOVS/STOS/LODS/
+ * SCAS/CMPS, PUSH/POP/CALL/JMP through memory, SSE/AVX moves. 0 when not decoded: the caller
+ * then takes ACCESS_GUESS bytes (see DESIGN). */
+#define ACCESS_GUESS 16u
+static size_t access_size(uintptr_t ip)
+{
+#if defined(__x86_64__)
+    const unsigned char *p = (const unsigned char *)ip;
+    bool opsize = false, rexw = false;
+    unsigned i = 0;
+    for (; i < 14; i++) {
+        unsigned char b = p[i];
+        if (b == 0x66)
+            opsize = true;
+        else if (!(b == 0x67 || b == 0xF2 || b == 0xF3 || b == 0xF0 || b == 0x2E || b == 0x36 ||
+                   b == 0x3E || b == 0x26 || b == 0x64 || b == 0x65))
+            break;
+    }
+    if (p[i] == 0xC5 || p[i] == 0xC4) { /* VEX: vector moves, 16 or 32 bytes (VEX.L) */
+        unsigned char l = p[i] == 0xC5 ? p[i + 1] : p[i + 2];
+        return (l & 0x04) ? 32u : 16u;
+    }
+    if (p[i] >= 0x40 && p[i] <= 0x4F) {
+        rexw = (p[i] & 0x08) != 0;
+        i++;
+    }
+    size_t wide = rexw ? 8u : opsize ? 2u : 4u;
+    unsigned char op = p[i];
+    if (op == 0x0F) {
+        unsigned char op2 = p[i + 1];
+        if (op2 == 0xB6 || op2 == 0xBE)
+            return 1; /* MOVZX/MOVSX from a byte */
+        if (op2 == 0xB7 || op2 == 0xBF)
+            return 2; /* from a word */
+        if (op2 == 0x10 || op2 == 0x11 || op2 == 0x28 || op2 == 0x29 || op2 == 0x6F ||
+            op2 == 0x7F || op2 == 0x2B || op2 == 0xE7)
+            return 16; /* SSE moves (MOVSS/MOVSD with F3/F2 are narrower: 16 covers them) */
+        if (op2 == 0xD6 || op2 == 0x7E || op2 == 0x6E || op2 == 0x12 || op2 == 0x13 ||
+            op2 == 0x16 || op2 == 0x17)
+            return 8; /* MOVQ / MOVD / MOVLPS / MOVHPS (MOVD reads 4: 8 covers it) */
+        if (op2 == 0xB0 || (op2 >= 0x90 && op2 <= 0x9F))
+            return 1; /* CMPXCHG r/m8, SETcc */
+        if (op2 == 0xB1 || op2 == 0xC1 || op2 == 0xAF || (op2 >= 0x40 && op2 <= 0x4F) ||
+            op2 == 0xA3 || op2 == 0xAB || op2 == 0xB3 || op2 == 0xBB || op2 == 0xBA)
+            return wide; /* CMPXCHG, XADD, IMUL, CMOVcc, BT* */
+        return 0;
+    }
+    if (op < 0x40 && (op & 7) <= 3) /* ADD OR ADC SBB AND SUB XOR CMP with r/m */
+        return (op & 1) ? wide : 1;
+    switch (op) {
+    case 0x63:
+        return 4; /* MOVSXD */
+    case 0x84:
+    case 0x86:
+    case 0x88:
+    case 0x8A:
+    case 0x80:
+    case 0xC0:
+    case 0xC6:
+    case 0xD0:
+    case 0xD2:
+    case 0xF6:
+    case 0xFE:
+    case 0xA4:
+    case 0xAA:
+    case 0xAC:
+    case 0xAE:
+    case 0xA6:
+        return 1;
+    case 0x85:
+    case 0x87:
+    case 0x89:
+    case 0x8B:
+    case 0x81:
+    case 0x83:
+    case 0xC1:
+    case 0xC7:
+    case 0xD1:
+    case 0xD3:
+    case 0xF7:
+    case 0xA5:
+    case 0xAB:
+    case 0xAD:
+    case 0xAF:
+    case 0xA7:
+        return wide;
+    case 0xFF: /* INC/DEC r/m, or CALL/JMP/PUSH through memory (8) */
+        return ((p[i + 1] >> 3) & 7) >= 2 ? 8u : wide;
+    case 0x8F:
+        return 8; /* POP r/m */
+    default:
+        return 0;
+    }
+#else
+    (void)ip;
+    return 0;
+#endif
+}
+
+/* One touch of one lock set (kdpc_shared_alloc's region, or a granule); true when it is to be
+ * reported now. */
+static bool touch(watched *r, lockset *ls, const kdpc__cpu *c, int party, bool write)
+{
+    if (r->g != NULL && !ls->shared && write && ((const kdpc__vcpu *)c->ver)->nheld > 0)
+        ls->locked_write = true;
+    bool empty = refine(ls, c, party);
+    if (r->g != NULL) {
+        /* Eraser's states: a value set by one party and then only read by both (a pointer set
+         * in AddDevice, read by the DPC) is no race; the empty set counts once it is written
+         * while shared, or when its first party wrote it under a lock (a counter the DPC keeps
+         * under its spin lock, read without it) */
+        if (ls->shared && (write || ls->locked_write))
+            ls->modified = true;
+        empty = ls->shared && ls->modified && ls->ncand == 0 && !ls->reported;
+    }
+    if (empty)
+        ls->reported = true;
+    return empty;
+}
+
 /* After the single step of a touch (SIGTRAP handler): protect the region again. */
 static void close_after_step(void *ctx)
 {
@@ -219,12 +351,21 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
         kdpc__cpu *c = t->cpu;
         int rule = -1;
         lockset *ls = &r->ls;
+        /* granular regions: every granule the access covers (its operand size decoded at ip,
+         * else ACCESS_GUESS bytes), clipped to the bytes asked for */
+        size_t first = 0, last = 0;
         if (r->g != NULL) {
-            size_t gi = (addr - (uintptr_t)r->base) >> r->gshift;
-            ls = addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + r->bytes &&
-                         !atomic_insn(ip)
-                     ? &r->g[gi]
-                     : NULL;
+            ls = NULL;
+            if (addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + r->bytes &&
+                !atomic_insn(ip)) {
+                size_t off = addr - (uintptr_t)r->base, len = access_size(ip);
+                if (len == 0)
+                    len = ACCESS_GUESS;
+                size_t end = off + len < r->bytes ? off + len : r->bytes;
+                first = off >> r->gshift;
+                last = (end - 1) >> r->gshift;
+                ls = &r->g[first];
+            }
         }
         if (ls == NULL) {
             /* padding after the extension, or an Interlocked* touch: not checked */
@@ -233,21 +374,17 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
                 rule = KDPC_R_SYNC_ISR_UNSYNC;
         } else if (c->irql <= DISPATCH_LEVEL) {
             int party = ((kdpc__kecpu *)c->ke)->dpc_active ? PARTY_DPC : PARTY_THREAD;
-            if (r->g != NULL && !ls->shared && write && ((const kdpc__vcpu *)c->ver)->nheld > 0)
-                ls->locked_write = true;
-            bool empty = refine(ls, c, party);
-            if (r->g != NULL) {
-                /* Eraser's states: a value set by one party and then only read by both (a
-                 * pointer set in AddDevice, read by the DPC) is no race; the empty set counts
-                 * once it is written while shared, or when its first party wrote it under a
-                 * lock (a counter the DPC keeps under its spin lock, read without it) */
-                if (ls->shared && (write || ls->locked_write))
-                    ls->modified = true;
-                empty = ls->shared && ls->modified && ls->ncand == 0 && !ls->reported;
-            }
-            if (empty) {
-                ls->reported = true;
-                rule = KDPC_R_SYNC_UNLOCKED_SHARED;
+            if (r->g == NULL) {
+                if (touch(r, ls, c, party, write))
+                    rule = KDPC_R_SYNC_UNLOCKED_SHARED;
+            } else {
+                for (size_t gi = first; gi <= last; gi++) {
+                    if (touch(r, &r->g[gi], c, party, write) && rule < 0) {
+                        rule = KDPC_R_SYNC_UNLOCKED_SHARED;
+                        ls = &r->g[gi];
+                        addr = (uintptr_t)r->base + (gi << r->gshift); /* the byte reported */
+                    }
+                }
             }
         }
         w->note.r = r;
@@ -440,6 +577,8 @@ static watched *region_new(kdpc_machine *m, size_t bytes, bool granular, const c
         return NULL;
     }
     w->w[w->n++] = r;
+    if (kdpc__self() != NULL && kdpc__self()->m == m && kdpc__self()->cpu != NULL)
+        r->owner = kdpc__ke_current_driver(m, kdpc__self()->cpu);
     if (kdpc__self() != NULL && kdpc__self()->m == m) { /* inside a run: watch at once */
         if (!w->running) {
             kdpc__fault_enable();
@@ -467,10 +606,21 @@ void kdpc__watch_barrier(kdpc_machine *m)
     kdpc__watch *w = watch_of(m);
     if (w == NULL)
         return;
+    /* the flushing driver's regions only (its device extensions, the pool its code allocated);
+     * a flush by code of no driver (the test's own thread) resets every region. A granule
+     * reported (or the kernel's) stays so: the same race is never reported twice */
+    kdpc__thread *t = kdpc__self();
+    void *drv = t != NULL && t->cpu != NULL ? kdpc__ke_current_driver(m, t->cpu) : NULL;
     for (unsigned i = 0; i < w->n; i++) {
         watched *r = w->w[i];
-        if (r->g != NULL)
-            memset(r->g, 0, (((r->bytes - 1) >> r->gshift) + 1) * sizeof(lockset));
+        if (r->g == NULL || (drv != NULL && r->owner != drv))
+            continue;
+        size_t n = ((r->bytes - 1) >> r->gshift) + 1;
+        for (size_t k = 0; k < n; k++) {
+            bool reported = r->g[k].reported;
+            memset(&r->g[k], 0, sizeof(lockset));
+            r->g[k].reported = reported;
+        }
     }
 }
 

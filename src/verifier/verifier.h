@@ -77,6 +77,7 @@
     XX(R_IO_NO_STARTIO, "io.no_startio", 1, "G6")                                                  \
     XX(R_ISR_DISCONNECT_IRQL, "isr.disconnect_irql", 1, "G18")                                     \
     XX(R_ISR_DISCONNECT_SELF, "isr.disconnect_self", 1, "G1")                                      \
+    XX(R_IO_PASSIVE_IRQL, "io.passive_irql", 1, "G3")                                              \
     XX(R_OBJ_INVALID, "obj.invalid", 1, "G12")                                                     \
     XX(R_HAL_BAD_ADDRESS, "hal.bad_address", 1, "G12")                                             \
     XX(R_HAL_MAP_UNOWNED, "hal.map_unowned", 1, "G12")                                             \

@@ -83,6 +83,7 @@ static const char *const all_rules[] = {
     "io.no_startio",
     "isr.disconnect_irql",
     "isr.disconnect_self",
+    "io.passive_irql",
     "obj.invalid",
     "hal.bad_address",
     "hal.map_unowned",
@@ -798,6 +799,20 @@ static void ScDisconnectIrql(void *ctx)
     sw_done = 1;
 }
 
+/* io.passive_irql: IoCreateSymbolicLink at APC_LEVEL (PASSIVE_LEVEL only) */
+static void ScIoPassiveIrql(void *ctx)
+{
+    (void)ctx;
+    UNICODE_STRING link, dev;
+    RtlInitUnicodeString(&link, u"\\DosDevices\\kdpcSwPassive");
+    RtlInitUnicodeString(&dev, u"\\Device\\kdpcSwPassive");
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    NTSTATUS st = IoCreateSymbolicLink(&link, &dev);
+    KeLowerIrql(old);
+    sw_done = st == STATUS_INVALID_PARAMETER;
+}
+
 /* isr.disconnect_self: the ISR disconnects its own interrupt (the IRQL rule is switched off
  * here, so that only the self-deadlock is left) */
 static BOOLEAN ScSelfDisconnectingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -1430,6 +1445,7 @@ static scenario scenarios[] = {
     {"io.no_startio", ScIoNoStartIo, 1, NULL, KDPC_OK, -1, -1},
     {"isr.disconnect_irql", ScDisconnectIrql, 1, NULL, KDPC_OK, -1, -1},
     {"isr.disconnect_self", ScDisconnectSelf, 1, NULL, KDPC_OK, -1, -1},
+    {"io.passive_irql", ScIoPassiveIrql, 1, NULL, KDPC_OK, -1, -1},
     {"obj.invalid", ScObjInvalid, 1, NULL, KDPC_OK, -1, -1},
     {"hal.bad_address", ScHalBadAddress, 1, NULL, KDPC_OK, -1, -1},
     {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1},
@@ -1941,6 +1957,8 @@ int main(void)
         SCENARIO_TESTS(58),
         SCENARIO_TESTS(59),
         SCENARIO_TESTS(60),
+        SCENARIO_TESTS(61),
+        SCENARIO_TESTS(62),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

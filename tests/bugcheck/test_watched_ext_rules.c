@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "kdpc_test.h"
@@ -26,13 +28,30 @@ typedef struct EXT {
     LONG Seen;
     LONG Config; /* set in DriverEntry, then only read */
     LONG DpcSeen;
+    struct {
+        LONG A; /* never touched by the DPC */
+        LONG B; /* the DPC's, under Lock */
+    } Two;
 } EXT;
 
-typedef enum mode { BROKEN, FIXED, INTERLOCKED, INIT_READ, RESET_AFTER_FLUSH, RESET_NO_FLUSH } mode;
+typedef enum mode {
+    BROKEN,
+    FIXED,
+    INTERLOCKED,
+    INIT_READ,
+    RESET_AFTER_FLUSH,
+    RESET_NO_FLUSH,
+    WIDE_READ,      /* an 8-byte read at Two.A covers Two.B, the DPC's */
+    OTHER_FLUSH,    /* BROKEN, with another driver's KeFlushQueuedDpcs between DPC and read */
+    BROKEN_FLUSHED, /* BROKEN, with a flush by the test's own code after every read */
+    MOVS_THEN_READ, /* one movs from this extension to another's, then BROKEN's read */
+    MOVS_TO_NULL    /* one movs from this extension to address 0: a crash after the touch */
+} mode;
 
 static struct {
     mode mode;
-    PDEVICE_OBJECT dev;
+    PDEVICE_OBJECT dev, dev2;
+    void *nowhere; /* NULL */
     LONG last;
 } R;
 
@@ -52,15 +71,37 @@ static void CountDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
     }
     KeAcquireSpinLockAtDpcLevel(&x->Lock);
     x->Counter++;
+    if (R.mode == WIDE_READ)
+        x->Two.B++;
     KeReleaseSpinLockFromDpcLevel(&x->Lock);
+}
+
+/* One instruction that touches two watched regions: read @src, write @dst (4 bytes). */
+static void movs4(void *dst, const void *src)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("movsl" : "+D"(dst), "+S"(src) : : "memory");
+#else
+    memcpy(dst, src, 4);
+#endif
 }
 
 static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     EXT *x = DeviceObject->DeviceExtension;
     if (IoGetCurrentIrpStackLocation(Irp)->MajorFunction == IRP_MJ_DEVICE_CONTROL) {
-        if (R.mode == BROKEN) {
+        if (R.mode == MOVS_TO_NULL) {
+            movs4(*(void *volatile *)&R.nowhere, &x->Config); /* the bug: a NULL pointer */
+        } else if (R.mode == MOVS_THEN_READ) {
+            /* faults on both extensions; both must be protected again after it, so the read
+             * right after it (no interleaving point between) is checked */
+            movs4(&((EXT *)R.dev2->DeviceExtension)->Seen, &x->Config);
             x->Seen = x->Counter; /* the bug: no lock */
+        } else if (R.mode == BROKEN || R.mode == OTHER_FLUSH || R.mode == BROKEN_FLUSHED) {
+            x->Seen = x->Counter; /* the bug: no lock */
+        } else if (R.mode == WIDE_READ) {
+            LONG64 both = *(volatile LONG64 *)&x->Two; /* the bug: Two.B without the lock */
+            x->Seen = (LONG)(both >> 32);
         } else if (R.mode == INIT_READ) {
             x->Seen = x->Config;
         } else if (R.mode != INTERLOCKED) {
@@ -90,10 +131,25 @@ static NTSTATUS Entry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
         IoCreateDevice(DriverObject, sizeof(EXT), &n, FILE_DEVICE_UNKNOWN, 0, FALSE, &R.dev);
     if (!NT_SUCCESS(st))
         return st;
+    if (R.mode == MOVS_THEN_READ) {
+        RtlInitUnicodeString(&n, u"\\Device\\kdpcWatchedExt2");
+        st = IoCreateDevice(DriverObject, sizeof(EXT), &n, FILE_DEVICE_UNKNOWN, 0, FALSE, &R.dev2);
+        if (!NT_SUCCESS(st))
+            return st;
+    }
     EXT *x = R.dev->DeviceExtension;
     KeInitializeSpinLock(&x->Lock);
     KeInitializeDpc(&x->Dpc, CountDpc, R.dev);
     x->Config = 42;
+    return STATUS_SUCCESS;
+}
+
+/* Another driver: its DriverEntry flushes the DPC queues (its own barrier, not twext's). */
+static NTSTATUS FlushingEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)DriverObject;
+    (void)RegistryPath;
+    KeFlushQueuedDpcs();
     return STATUS_SUCCESS;
 }
 
@@ -108,7 +164,15 @@ static void body(void *ctx)
     EXT *x = R.dev->DeviceExtension;
     for (int i = 0; i < 8; i++) {
         (void)KeInsertQueueDpc(&x->Dpc, NULL, NULL);
+        if (R.mode == OTHER_FLUSH) {
+            char name[16];
+            snprintf(name, sizeof(name), "flusher%d", i);
+            PDRIVER_OBJECT other;
+            assert_int_equal(kdpc_driver_load(m, name, FlushingEntry, &other), STATUS_SUCCESS);
+        }
         (void)kdpc_file_ioctl(f, IOCTL_READ, NULL, 0, NULL, 0, NULL);
+        if (R.mode == BROKEN_FLUSHED)
+            KeFlushQueuedDpcs(); /* no driver's: resets every region, never what was reported */
     }
     (void)kdpc_file_close(f);
     if (R.mode == RESET_NO_FLUSH)
@@ -143,6 +207,94 @@ static void test_dispatch_reading_dpc_counter_without_the_lock_is_reported(void 
                          (uint64_t)(uintptr_t) & ((EXT *)R.dev->DeviceExtension)->Counter);
         kdpc_machine_destroy(m);
     }
+}
+
+static size_t count_of(const kdpc_machine *m, const char *rule)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < kdpc_machine_violation_count(m); i++)
+        n += strcmp(kdpc_machine_violation(m, i)->rule, rule) == 0;
+    return n;
+}
+
+/* every byte an access covers is checked, not only the one at the fault address */
+static void test_wide_read_covering_a_dpc_field_at_another_offset_is_reported(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        kdpc_machine *m = run(WIDE_READ, 2, seed, true);
+        KT_ASSERT_WARNING(m, "sync.unlocked_shared");
+        const kdpc_violation *v = kdpc_machine_find_violation(m, "sync.unlocked_shared");
+        assert_int_equal(v->params[0],
+                         (uint64_t)(uintptr_t) & ((EXT *)R.dev->DeviceExtension)->Two.B);
+        kdpc_machine_destroy(m);
+    }
+}
+
+/* another driver's KeFlushQueuedDpcs is no barrier for twext's extension */
+static void test_flush_by_another_driver_keeps_the_lock_sets(void **state)
+{
+    (void)state;
+    kdpc_machine *m = run(OTHER_FLUSH, 2, 1, true);
+    KT_ASSERT_WARNING(m, "sync.unlocked_shared");
+    kdpc_machine_destroy(m);
+}
+
+/* a flush starts the lock sets over but never reports the same byte twice */
+static void test_flush_never_forgets_what_was_reported(void **state)
+{
+    (void)state;
+    kdpc_machine *m = run(BROKEN_FLUSHED, 1, 1, true);
+    assert_int_equal(count_of(m, "sync.unlocked_shared"), 1);
+    kdpc_machine_destroy(m);
+}
+
+/* one instruction faulting on two extensions (movs): both are protected again after its single
+ * step (x86-64 Linux; elsewhere touches are sampled at interleaving points) */
+static void test_movs_between_two_extensions_keeps_both_watched(void **state)
+{
+    (void)state;
+#if defined(__x86_64__) && defined(__linux__)
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        kdpc_machine *m = run(MOVS_THEN_READ, 1 + (unsigned)(seed % 2), seed, true);
+        KT_ASSERT_WARNING(m, "sync.unlocked_shared");
+        const kdpc_violation *v = kdpc_machine_find_violation(m, "sync.unlocked_shared");
+        assert_int_equal(v->params[0],
+                         (uint64_t)(uintptr_t) & ((EXT *)R.dev->DeviceExtension)->Counter);
+        kdpc_machine_destroy(m);
+    }
+#endif
+}
+
+static void trap_body(void *ctx)
+{
+    (void)ctx;
+#if defined(__x86_64__)
+    __asm__ volatile("int3");
+#endif
+}
+
+/* a crash between a watched touch and its single step leaves nothing armed: a later SIGTRAP
+ * (int3 in driver code) on the same host thread is a crash report, not swallowed */
+static void test_crash_after_a_watched_touch_leaves_no_step_armed(void **state)
+{
+    (void)state;
+#if defined(__x86_64__) && defined(__linux__)
+    memset(&R, 0, sizeof(R));
+    R.mode = MOVS_TO_NULL;
+    kdpc_config cfg = kt_config(1, 1);
+    cfg.watch_device_extensions = true;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    kdpc_status st = kdpc_machine_run(m, body, m);
+    KT_ASSERT_BUGCHECK(m, st, "ke.crash", kdpc_machine_bugcheck(m)->code);
+    kdpc_machine_destroy(m); /* the extension's pages and region go */
+    m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    st = kdpc_machine_run(m, trap_body, m);
+    KT_ASSERT_BUGCHECK(m, st, "ke.crash", kdpc_machine_bugcheck(m)->code);
+    kdpc_machine_destroy(m);
+#endif
 }
 
 static void test_fixed_twin_taking_the_lock_is_clean(void **state)
@@ -306,6 +458,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch_reading_dpc_counter_without_the_lock_is_reported),
         cmocka_unit_test(test_fixed_twin_taking_the_lock_is_clean),
+        cmocka_unit_test(test_wide_read_covering_a_dpc_field_at_another_offset_is_reported),
+        cmocka_unit_test(test_flush_by_another_driver_keeps_the_lock_sets),
+        cmocka_unit_test(test_flush_never_forgets_what_was_reported),
+        cmocka_unit_test(test_movs_between_two_extensions_keeps_both_watched),
+        cmocka_unit_test(test_crash_after_a_watched_touch_leaves_no_step_armed),
         cmocka_unit_test(test_interlocked_counter_is_clean),
         cmocka_unit_test(test_value_set_once_then_only_read_is_clean),
         cmocka_unit_test(test_unlocked_write_after_flush_is_clean_and_before_it_reported),

@@ -586,6 +586,83 @@ static void test_file_of_a_deleted_device_closes_without_irps(void **state)
     assert_int_equal(R.info[0], 0);
 }
 
+/* The last reference dropped in a DPC (DISPATCH_LEVEL): IRP_MJ_CLOSE comes later, from a
+ * system worker thread at PASSIVE_LEVEL (10.4). */
+static PFILE_OBJECT dpc_file;
+
+static void DerefDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
+{
+    (void)Dpc;
+    (void)Ctx;
+    (void)A1;
+    (void)A2;
+    R.info[0] = R.n; /* IRPs before the dereference */
+    ObDereferenceObject(dpc_file);
+    R.info[1] = R.n; /* none sent from the DPC */
+}
+
+static void dpc_deref_body(void *ctx)
+{
+    kdpc_machine *m = ctx;
+    load(m);
+    UNICODE_STRING n = ustr(kDev);
+    PDEVICE_OBJECT d = NULL;
+    R.st[0] = IoGetDeviceObjectPointer(&n, FILE_READ_DATA, &dpc_file, &d);
+    KDPC dpc;
+    KeInitializeDpc(&dpc, DerefDpc, NULL);
+    (void)KeInsertQueueDpc(&dpc, NULL, NULL);
+    KeFlushQueuedDpcs();
+    LARGE_INTEGER t;
+    t.QuadPart = -10 * 1000 * 10; /* 10 ms: the worker thread runs meanwhile */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    R.refcount[0] = R.dev->ReferenceCount;
+}
+
+static void test_last_dereference_in_a_dpc_closes_at_passive_level(void **state)
+{
+    (void)state;
+    kdpc_machine *m = setup();
+    finish(m, dpc_deref_body);
+    assert_int_equal(R.st[0], STATUS_SUCCESS);
+    assert_int_equal(R.info[0], 2); /* create, cleanup */
+    assert_int_equal(R.info[1], 2);
+    assert_int_equal(R.n, 3);
+    assert_int_equal(R.log[2].major, IRP_MJ_CLOSE);
+    assert_int_equal(R.log[2].irql, PASSIVE_LEVEL);
+    assert_int_equal(R.refcount[0], 0);
+}
+
+/* IoGetDeviceObjectPointer is PASSIVE_LEVEL only: at APC_LEVEL io.passive_irql, no create */
+static void apc_pointer_body(void *ctx)
+{
+    kdpc_machine *m = ctx;
+    load(m);
+    R.pend_create = true; /* at APC_LEVEL a pended create used to come back as success */
+    UNICODE_STRING n = ustr(kDev);
+    PFILE_OBJECT f = NULL;
+    PDEVICE_OBJECT d = NULL;
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    R.st[0] = IoGetDeviceObjectPointer(&n, FILE_READ_DATA, &f, &d);
+    KeLowerIrql(old);
+}
+
+static void test_get_device_object_pointer_at_apc_level_is_reported(void **state)
+{
+    (void)state;
+    kdpc_machine *m = setup();
+    kdpc_status st = kdpc_machine_run(m, apc_pointer_body, m);
+    KT_ASSERT_BUGCHECK(m, st, "io.passive_irql", 0xC4);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x2000Du);
+    assert_int_equal(R.n, 0); /* no IRP_MJ_CREATE */
+    kdpc_machine_destroy(m);
+    m = setup();
+    assert_int_equal(kdpc_rule_set(m, "io.passive_irql", KDPC_RULE_WARN), KDPC_OK);
+    finish(m, apc_pointer_body);
+    assert_int_equal(R.st[0], STATUS_INVALID_PARAMETER);
+    assert_int_equal(R.n, 0);
+}
+
 static void leak_body(void *ctx)
 {
     kdpc_machine *m = ctx;
@@ -619,6 +696,8 @@ int main(void)
         cmocka_unit_test(test_dereference_of_a_closed_file_object_bug_checks),
         cmocka_unit_test(test_file_of_a_deleted_device_closes_without_irps),
         cmocka_unit_test(test_files_left_open_are_freed_with_the_machine),
+        cmocka_unit_test(test_last_dereference_in_a_dpc_closes_at_passive_level),
+        cmocka_unit_test(test_get_device_object_pointer_at_apc_level_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

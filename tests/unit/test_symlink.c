@@ -266,7 +266,35 @@ static void test_create_at_dispatch_level_bug_checks(void **state)
     (void)state;
     kdpc_machine *m = setup();
     kdpc_status st = kdpc_machine_run(m, dispatch_level_body, m);
-    KT_ASSERT_BUGCHECK(m, st, "mem.paged_code", 0xC4);
+    KT_ASSERT_BUGCHECK(m, st, "io.passive_irql", 0xC4);
+    kdpc_machine_destroy(m);
+}
+
+/* PASSIVE_LEVEL only, as documented: APC_LEVEL is reported too, for create and delete */
+static void apc_level_body(void *ctx)
+{
+    (void)ctx;
+    UNICODE_STRING a = us(u"\\??\\SymA"), dev = us(u"\\Device\\kdpcSym");
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    R.st[0] = IoCreateSymbolicLink(&a, &dev);
+    R.st[1] = IoDeleteSymbolicLink(&a);
+    KeLowerIrql(old);
+}
+
+static void test_create_and_delete_at_apc_level_are_reported(void **state)
+{
+    (void)state;
+    kdpc_machine *m = setup();
+    kdpc_status st = kdpc_machine_run(m, apc_level_body, m);
+    KT_ASSERT_BUGCHECK(m, st, "io.passive_irql", 0xC4);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], APC_LEVEL);
+    kdpc_machine_destroy(m);
+    m = setup();
+    assert_int_equal(kdpc_rule_set(m, "io.passive_irql", KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, apc_level_body, m), KDPC_OK);
+    assert_int_equal(R.st[0], STATUS_INVALID_PARAMETER);
+    assert_int_equal(R.st[1], STATUS_INVALID_PARAMETER);
     kdpc_machine_destroy(m);
 }
 
@@ -279,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_links_are_followed_at_open_time_and_chains_resolve),
         cmocka_unit_test(test_bad_names_return_errors),
         cmocka_unit_test(test_create_at_dispatch_level_bug_checks),
+        cmocka_unit_test(test_create_and_delete_at_apc_level_are_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

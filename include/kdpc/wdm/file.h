@@ -36,7 +36,8 @@ KDPC_EXPORT NTSTATUS kdpc_IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName,
  * exists, or a device has that name); STATUS_OBJECT_NAME_INVALID (a name not
  * starting with '\', or empty); STATUS_INVALID_PARAMETER (NULL string or
  * buffer); STATUS_INSUFFICIENT_RESOURCES.
- * Bugchecks: mem.paged_code (0xC4/0x2001A) above APC_LEVEL (pageable routine).
+ * Bugchecks: io.passive_irql (0xC4/0x2000D) above PASSIVE_LEVEL, APC_LEVEL
+ * included (then, as a warning or off: STATUS_INVALID_PARAMETER, no link).
  */
 static inline NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName,
                                             PUNICODE_STRING DeviceName)
@@ -49,7 +50,8 @@ static inline NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName,
  * IRQL: PASSIVE_LEVEL.
  * Return: STATUS_SUCCESS; STATUS_OBJECT_NAME_NOT_FOUND (no such link);
  * STATUS_INVALID_PARAMETER (NULL string or buffer).
- * Bugchecks: mem.paged_code above APC_LEVEL.
+ * Bugchecks: io.passive_irql above PASSIVE_LEVEL (as a warning or off:
+ * STATUS_INVALID_PARAMETER, the link stays).
  */
 static inline NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)
 {
@@ -62,15 +64,19 @@ static inline NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)
  * IRP_MJ_CLEANUP follows at once. *DeviceObject is the top of the named
  * device's stack, *FileObject the file object (its DeviceObject the named
  * device), referenced once: ObDereferenceObject(*FileObject) drops the
- * reference and sends IRP_MJ_CLOSE.
+ * reference and sends IRP_MJ_CLOSE (at once at PASSIVE_LEVEL; dropped above
+ * it, from a DPC, the close is queued to a system worker thread and sent
+ * from there at PASSIVE_LEVEL, as Windows defers the delete).
  * IRQL: PASSIVE_LEVEL.
  * Return: STATUS_SUCCESS; the failure the driver completed IRP_MJ_CREATE
  * with; STATUS_OBJECT_NAME_NOT_FOUND (no such name); STATUS_OBJECT_NAME_INVALID;
  * STATUS_NO_SUCH_DEVICE (the device is still initializing or is gone);
  * STATUS_ACCESS_DENIED (an exclusive device already open);
  * STATUS_INVALID_PARAMETER (NULL argument); STATUS_INSUFFICIENT_RESOURCES.
- * Outputs are set only on success.
- * Bugchecks: mem.paged_code above APC_LEVEL.
+ * Outputs are set only on success. A create the driver pends is waited for:
+ * its final status is never STATUS_PENDING.
+ * Bugchecks: io.passive_irql (0xC4/0x2000D) above PASSIVE_LEVEL, APC_LEVEL
+ * included (as a warning or off: STATUS_INVALID_PARAMETER, no IRP sent).
  */
 static inline NTSTATUS IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName,
                                                 ACCESS_MASK DesiredAccess, PFILE_OBJECT *FileObject,

@@ -134,18 +134,42 @@ static struct sigaction *previous_of(int sig)
 
 /* Single-stepping after a region fault (kdpc__fault_step): set by a region's routine inside
  * the SIGSEGV handler, armed when the handler returns, run by the SIGTRAP that follows the one
- * instruction. Per host thread; nothing can switch fibers inside one instruction. */
+ * instruction. Per host thread; nothing can switch fibers inside one instruction. One
+ * instruction may fault on several regions (a movs from one watched extension to another): each
+ * fault adds its (fn, ctx), and the trap runs them all. */
+#define STEP_MAX 8
 static _Thread_local struct {
-    kdpc__fault_step_fn *fn;
-    void *ctx;
+    struct {
+        kdpc__fault_step_fn *fn;
+        void *ctx;
+    } p[STEP_MAX];
+    unsigned n; /* pending (fn, ctx) */
     bool requested, armed;
 } step;
+
+/* Run and drop every pending (fn, ctx). */
+static void step_run(void)
+{
+    unsigned n = step.n;
+    step.n = 0;
+    for (unsigned i = 0; i < n && i < STEP_MAX; i++)
+        step.p[i].fn(step.p[i].ctx);
+}
 
 bool kdpc__fault_step(kdpc__fault_step_fn *fn, void *ctx)
 {
 #if defined(__x86_64__) && defined(__linux__) && defined(REG_EFL)
-    step.fn = fn;
-    step.ctx = ctx;
+    for (unsigned i = 0; i < step.n; i++) {
+        if (step.p[i].fn == fn && step.p[i].ctx == ctx) {
+            step.requested = true;
+            return true; /* already pending */
+        }
+    }
+    if (step.n == STEP_MAX)
+        return false; /* no room: the caller samples this touch instead */
+    step.p[step.n].fn = fn;
+    step.p[step.n].ctx = ctx;
+    step.n++;
     step.requested = true;
     return true;
 #else
@@ -232,12 +256,26 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
         return;
     }
 #if defined(__x86_64__) && defined(__linux__) && defined(REG_EFL)
+    /* The trap of the single step: the trap flag is set in the context (the kernel reports
+     * TRAP_TRACE). Any other SIGTRAP (int3, a debugger's breakpoint) drops a stale arming. */
     if (sig == SIGTRAP && step.armed) {
         step.armed = false;
-        uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
-        step.fn(step.ctx);
-        return;
+        if (si->si_code == TRAP_TRACE || (uc->uc_mcontext.gregs[REG_EFL] & 0x100) != 0) {
+            uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
+            step_run();
+            return;
+        }
+        step.n = 0; /* stale: its regions may be gone */
     }
+    /* The crash path: the crash callback may jump out of this context (a bug check), and the
+     * pending trap with it, so a stale arming must not swallow a later SIGTRAP. When the
+     * callback returns, the context goes on (the watchdog's signal between the fault and its
+     * step): the step is still to come. */
+    bool was_armed = step.armed, was_requested = step.requested;
+    unsigned was_n = step.n;
+    step.armed = false;
+    step.requested = false;
+    step.n = 0;
 #endif
     kdpc__crash_fn *fn = atomic_load(&crash_fn);
     if (fn != NULL) {
@@ -270,6 +308,14 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
         }
         fn(&cr); /* returns only when the crash is not simulated code's */
     }
+#if defined(__x86_64__) && defined(__linux__) && defined(REG_EFL)
+    if ((was_armed || was_requested) &&
+        (uc->uc_mcontext.gregs[REG_EFL] & 0x100) != 0) { /* the step is still to come */
+        step.armed = was_armed;
+        step.requested = was_requested;
+        step.n = was_n;
+    }
+#endif
     if (sig == KDPC_HANG_SIGNAL && si->si_code == SI_TKILL && si->si_pid == getpid())
         return; /* the watchdog's, and the thread has moved on: nothing to do */
     chain(sig, si, uctx);
