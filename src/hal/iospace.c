@@ -148,6 +148,22 @@ static PVOID map(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG p
                         what, phys, (size_t)NumberOfBytes);
         return NULL;
     }
+    /* A driver maps only the windows the PnP manager gave it. Divergence: code that runs for no
+     * driver (a test's thread), or a window of a device no driver is named for, is only checked
+     * against the plugged devices' windows. */
+    void *drv = kdpc__ke_current_driver(m, c);
+    bool (*owns)(kdpc_machine *, const void *, uint64_t, uint64_t) =
+        kdpc__ke_of(m)->driver_owns_window;
+    if (drv != NULL && owns != NULL && kdpc__dev_desc(r->dev)->driver != NULL &&
+        !owns(m, drv, phys, NumberOfBytes)) {
+        kdpc__violation(m, KDPC_R_HAL_MAP_UNOWNED, 0xC4, 0x83, phys, NumberOfBytes,
+                        phys >> PAGE_SHIFT, NULL,
+                        "%s(%#" PRIx64 ", %#zx): the range is in a window of device %s, but no "
+                        "START_DEVICE gave it to this driver as a CmResourceTypeMemory resource; "
+                        "a driver maps only its own translated memory resources",
+                        what, phys, (size_t)NumberOfBytes, kdpc_device_name(r->dev));
+        return NULL;
+    }
     kdpc__hal *h = kdpc__hal_get(m);
     kdpc__iomap *mp = h != NULL ? calloc(1, sizeof(*mp)) : NULL;
     if (mp == NULL)

@@ -181,6 +181,10 @@ typedef struct kdpc__ke {
     /* An interrupt object leaves its line (disconnect or teardown): the HAL forgets the register
      * history its ISR made (hal/regsync.c sets it; NULL: nobody) */
     void (*intr_disconnected)(kdpc_machine *m, struct _KINTERRUPT *obj);
+    /* Did the PnP manager give @driver (a DRIVER_OBJECT) [phys, phys + len) as a translated
+     * CmResourceTypeMemory resource of a device stack it is in? (pnp/resources.c sets it; the
+     * HAL asks it at MmMapIoSpace; NULL: no PnP) */
+    bool (*driver_owns_window)(kdpc_machine *m, const void *driver, uint64_t phys, uint64_t len);
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)

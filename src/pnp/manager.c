@@ -241,7 +241,10 @@ static kdpc_status do_start(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d)
     if (r->raw == NULL && r->translated == NULL &&
         !kdpc__pnp_resources(m, d, &r->raw, &r->translated))
         return KDPC_ENOMEM;
+    /* the START runs for the driver (MmMapIoSpace checks the windows it was given) */
+    void *start_drv = swap_driver(drv);
     NTSTATUS st = kdpc__pnp_send(m, r->pdo, IRP_MJ_PNP, IRP_MN_START_DEVICE, fill_start, r);
+    (void)swap_driver(start_drv);
     if (!NT_SUCCESS(st)) {
         /* a failed start is followed by IRP_MN_REMOVE_DEVICE (fact 2.2) */
         send_remove(m, r);
@@ -336,7 +339,11 @@ static kdpc_status do_rebalance(kdpc_machine *m, kdpc_device *d)
     r->started = false;
     kdpc__dev_set_state(d, KDPC_DEVICE_STOPPED);
     /* the same resources again (kdpc's root bus has nothing else to give) */
+    void *start_drv = swap_driver(r->pdo->AttachedDevice != NULL
+                                      ? (void *)r->pdo->AttachedDevice->DriverObject
+                                      : NULL); /* the START runs for the function driver */
     st = kdpc__pnp_send(m, r->pdo, IRP_MJ_PNP, IRP_MN_START_DEVICE, fill_start, r);
+    (void)swap_driver(start_drv);
     if (!NT_SUCCESS(st)) {
         send_remove(m, r);
         kdpc__dev_set_state(d, KDPC_DEVICE_FAILED);
@@ -588,5 +595,6 @@ int kdpc__pnp_init(kdpc_machine *m)
     io->pnp_hooks.driver_loaded = kdpc__pnp_driver_loaded;
     io->pnp_hooks.driver_unloading = kdpc__pnp_driver_unloading;
     io->pnp_hooks.free = kdpc__pnp_free;
+    kdpc__ke_of(m)->driver_owns_window = kdpc__pnp_driver_owns_window;
     return 0;
 }

@@ -118,6 +118,10 @@ PDEVICE_OBJECT kdpc__pnp_top(PDEVICE_OBJECT pdo);
  * false: no memory. */
 bool kdpc__pnp_resources(kdpc_machine *m, kdpc_device *d, PCM_RESOURCE_LIST *raw,
                          PCM_RESOURCE_LIST *translated);
+/* ke's driver_owns_window hook: @driver has a device object in the stack of a device whose
+ * translated resources (START_DEVICE sent or being sent) hold [phys, phys + len) as one
+ * CmResourceTypeMemory range. */
+bool kdpc__pnp_driver_owns_window(kdpc_machine *m, const void *driver, uint64_t phys, uint64_t len);
 
 /* power.c */
 DEVICE_POWER_STATE kdpc__pnp_dpower(kdpc_machine *m, PDEVICE_OBJECT dev);

@@ -88,3 +88,29 @@ bool kdpc__pnp_resources(kdpc_machine *m, kdpc_device *dev, PCM_RESOURCE_LIST *r
     }
     return true;
 }
+
+bool kdpc__pnp_driver_owns_window(kdpc_machine *m, const void *driver, uint64_t phys, uint64_t len)
+{
+    for (kdpc_device *d = kdpc__dev_first(m); d != NULL; d = kdpc__dev_next(d)) {
+        const kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
+        if (r == NULL || !r->added || r->stack_removed || r->pdo == NULL || r->translated == NULL)
+            continue;
+        bool in_stack = false;
+        for (PDEVICE_OBJECT o = r->pdo->AttachedDevice; o != NULL && !in_stack;
+             o = o->AttachedDevice)
+            in_stack = (const void *)o->DriverObject == driver;
+        if (!in_stack)
+            continue;
+        const CM_PARTIAL_RESOURCE_LIST *pl = &r->translated->List[0].PartialResourceList;
+        for (ULONG i = 0; i < pl->Count; i++) {
+            const CM_PARTIAL_RESOURCE_DESCRIPTOR *pd = &pl->PartialDescriptors[i];
+            if (pd->Type != CmResourceTypeMemory)
+                continue;
+            uint64_t start = (uint64_t)pd->u.Memory.Start.QuadPart;
+            if (phys >= start && phys - start <= pd->u.Memory.Length &&
+                len <= pd->u.Memory.Length - (phys - start))
+                return true;
+        }
+    }
+    return false;
+}

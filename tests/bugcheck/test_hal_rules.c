@@ -364,6 +364,117 @@ static void test_mapping_above_dispatch_level_is_c4_20011(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A PnP driver maps, from its START_DEVICE, only the windows its translated resources give it:
+ * another device's window is hal.map_unowned even though a plugged device owns it. */
+
+#define OWN_BASE   0xFED00000ull
+#define OTHER_BASE 0xFEE00000ull
+
+static uint64_t start_maps; /* the physical address the driver's START maps */
+static PVOID start_va;
+
+typedef struct MAP_EXT {
+    PDEVICE_OBJECT Lower;
+} MAP_EXT;
+
+static NTSTATUS MapPnp(PDEVICE_OBJECT fdo, PIRP irp)
+{
+    MAP_EXT *x = fdo->DeviceExtension;
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
+    if (s->MinorFunction == IRP_MN_START_DEVICE) {
+        (void)IoForwardIrpSynchronously(x->Lower, irp);
+        start_va = MmMapIoSpace(pa(start_maps), 0x100, MmNonCached);
+        if (start_va != NULL)
+            MmUnmapIoSpace(start_va, 0x100);
+        reached_after = start_va != NULL;
+        NTSTATUS st = irp->IoStatus.Status;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return st;
+    }
+    IoSkipCurrentIrpStackLocation(irp);
+    NTSTATUS st = IoCallDriver(x->Lower, irp);
+    if (s->MinorFunction == IRP_MN_REMOVE_DEVICE) {
+        IoDetachDevice(x->Lower);
+        IoDeleteDevice(fdo);
+    }
+    return st;
+}
+
+static NTSTATUS MapAddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
+{
+    PDEVICE_OBJECT fdo;
+    NTSTATUS st = IoCreateDevice(drv, sizeof(MAP_EXT), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &fdo);
+    if (!NT_SUCCESS(st))
+        return st;
+    MAP_EXT *x = fdo->DeviceExtension;
+    x->Lower = IoAttachDeviceToDeviceStack(fdo, pdo);
+    if (x->Lower == NULL) {
+        IoDeleteDevice(fdo);
+        return STATUS_NO_SUCH_DEVICE;
+    }
+    fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS MapDriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)path;
+    drv->DriverExtension->AddDevice = MapAddDevice;
+    drv->MajorFunction[IRP_MJ_PNP] = MapPnp;
+    return STATUS_SUCCESS;
+}
+
+static void plug(const char *name, const char *driver, uint64_t base)
+{
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = name;
+    d.driver = driver;
+    d.windows[0] = (kdpc_range_desc){base, WIN_LEN, dev_read, dev_write};
+    d.nwindows = 1;
+    kdpc_device *out;
+    assert_int_equal(kdpc_device_plug(kdpc_current_machine(), &d, &out), KDPC_OK);
+}
+
+static void StartsAndMaps(void *ctx)
+{
+    (void)ctx;
+    plug("otherdev", "otherdrv", OTHER_BASE); /* its driver is not loaded */
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "mapdrv", MapDriverEntry, &drv)))
+        return;
+    plug("owndev", "mapdrv", OWN_BASE); /* AddDevice and START_DEVICE run now */
+}
+
+static void test_mapping_another_devices_window_from_start_is_c4_83(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    start_maps = OTHER_BASE + 0x100;
+    kdpc_status st = kdpc_machine_run(m, StartsAndMaps, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "hal.map_unowned", 0xC4);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_int_equal(bc->params[0], 0x83);
+    assert_int_equal(bc->params[1], OTHER_BASE + 0x100);
+    assert_int_equal(bc->params[2], 0x100);
+    assert_non_null(strstr(bc->message, "otherdev"));
+    assert_int_equal(reached_after, 0);
+    kdpc_machine_destroy(m);
+
+    m = machine(); /* the fixed twin: its own window */
+    start_maps = OWN_BASE + 0x100;
+    assert_int_equal(kdpc_machine_run(m, StartsAndMaps, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+
+    m = machine(); /* a device no driver is named for: only the plugged windows are checked */
+    start_maps = WIN_BASE;
+    assert_int_equal(kdpc_machine_run(m, StartsAndMaps, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    kdpc_machine_destroy(m);
+}
+
 /* ------------------------------------------------------------------ */
 /* hal.bad_unmap                                                       */
 
@@ -756,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_register_touched_after_the_disconnect_is_clean),
         cmocka_unit_test(test_register_rule_off_and_as_a_bug_check),
         cmocka_unit_test(test_mapping_above_dispatch_level_is_c4_20011),
+        cmocka_unit_test(test_mapping_another_devices_window_from_start_is_c4_83),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,7 +82,10 @@ KDPC_EXPORT PHYSICAL_ADDRESS kdpc_MmGetPhysicalAddress(PVOID BaseAddress);
 /**
  * MmMapIoSpace - map @NumberOfBytes of device registers at @PhysicalAddress
  * (a CmResourceTypeMemory translated resource) into nonpaged system space.
- * The whole range must lie in one register window of one plugged device.
+ * The whole range must lie in one register window of one plugged device;
+ * from a driver's code, in one CmResourceTypeMemory range of the translated
+ * resources its device stacks were started with (a window of a device no
+ * driver is named for is only checked against the plugged windows).
  * Return: the virtual address that maps @PhysicalAddress (same offset in
  * its page), to be used with READ_/WRITE_REGISTER_*; NULL for 0 bytes.
  * IRQL: <= DISPATCH_LEVEL. Interleaving point.
