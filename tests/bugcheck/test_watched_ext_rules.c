@@ -28,9 +28,12 @@ typedef struct EXT {
     LONG Seen;
     LONG Config; /* set in DriverEntry, then only read */
     LONG DpcSeen;
-    struct {
-        LONG A; /* never touched by the DPC */
-        LONG B; /* the DPC's, under Lock */
+    union {
+        struct {
+            LONG A; /* never touched by the DPC */
+            LONG B; /* the DPC's, under Lock */
+        } s;
+        LONG64 Both; /* what the wide read reads */
     } Two;
 } EXT;
 
@@ -72,7 +75,7 @@ static void CountDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
     KeAcquireSpinLockAtDpcLevel(&x->Lock);
     x->Counter++;
     if (R.mode == WIDE_READ)
-        x->Two.B++;
+        x->Two.s.B++;
     KeReleaseSpinLockFromDpcLevel(&x->Lock);
 }
 
@@ -100,7 +103,7 @@ static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         } else if (R.mode == BROKEN || R.mode == OTHER_FLUSH || R.mode == BROKEN_FLUSHED) {
             x->Seen = x->Counter; /* the bug: no lock */
         } else if (R.mode == WIDE_READ) {
-            LONG64 both = *(volatile LONG64 *)&x->Two; /* the bug: Two.B without the lock */
+            LONG64 both = *(volatile LONG64 *)&x->Two.Both; /* the bug: Two.B without the lock */
             x->Seen = (LONG)(both >> 32);
         } else if (R.mode == INIT_READ) {
             x->Seen = x->Config;
@@ -226,7 +229,7 @@ static void test_wide_read_covering_a_dpc_field_at_another_offset_is_reported(vo
         KT_ASSERT_WARNING(m, "sync.unlocked_shared");
         const kdpc_violation *v = kdpc_machine_find_violation(m, "sync.unlocked_shared");
         assert_int_equal(v->params[0],
-                         (uint64_t)(uintptr_t) & ((EXT *)R.dev->DeviceExtension)->Two.B);
+                         (uint64_t)(uintptr_t) & ((EXT *)R.dev->DeviceExtension)->Two.s.B);
         kdpc_machine_destroy(m);
     }
 }
