@@ -23,7 +23,6 @@
 
 #include <kdpc/driver.h>
 #include "io/io.h"
-#include "pnp/pnp.h"
 
 typedef struct kdpc__filerec {
     FILE_OBJECT obj;
