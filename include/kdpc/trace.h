@@ -59,12 +59,14 @@ typedef enum kdpc_event_kind {
 
 /** One trace event. */
 typedef struct kdpc_event {
-    uint64_t seq;     /**< 0-based index since the machine was created */
-    uint64_t time_ns; /**< virtual time */
-    uint32_t kind;    /**< kdpc_event_kind */
-    uint16_t cpu;     /**< CPU it happened on */
-    uint8_t irql;     /**< IRQL of that CPU after the event */
-    uint8_t reserved;
+    uint64_t seq;       /**< 0-based index since the machine was created */
+    uint64_t time_ns;   /**< virtual time */
+    uint32_t kind;      /**< kdpc_event_kind */
+    uint16_t cpu;       /**< CPU it happened on */
+    uint8_t irql;       /**< IRQL of that CPU after the event */
+    uint8_t locks;      /**< spin locks (interrupt locks included) that CPU held at the event,
+                           saturating at 255: which ones, the lock-acquire / lock-release events
+                           of that CPU say */
     uintptr_t object;   /**< address of the KDPC, lock, KINTERRUPT, thread ... or 0 */
     uintptr_t routine;  /**< address of the driver routine involved, or 0 */
     uint64_t arg;       /**< kind-specific: new IRQL, line, target CPU, microseconds ... */

@@ -139,7 +139,8 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     e->kind = kind;
     e->cpu = (uint16_t)(c != NULL ? c->index : 0);
     e->irql = c != NULL ? c->irql : 0;
-    e->reserved = 0;
+    unsigned held = c != NULL && c->ver != NULL ? kdpc__locks_held(m, c) : 0u;
+    e->locks = (uint8_t)(held > 255u ? 255u : held);
     e->object = (uintptr_t)object;
     e->routine = 0;
     if (routine != NULL)
@@ -230,10 +231,11 @@ kdpc_status kdpc_trace_dump(const kdpc_machine *m, FILE *out)
             routine = kdpc__routine_name(mm, r);
         }
         fprintf(out,
-                "%8" PRIu64 " %10" PRIu64 ".%03u us cpu%u irql%-2u %-14s obj=%s routine=%s "
-                "arg=%" PRIu64 "\n",
+                "%8" PRIu64 " %10" PRIu64 ".%03u us cpu%u irql%-2u locks%u %-14s obj=%s "
+                "routine=%s arg=%" PRIu64 "\n",
                 e->seq, e->time_ns / 1000u, (unsigned)(e->time_ns % 1000u), (unsigned)e->cpu,
-                (unsigned)e->irql, kdpc_event_kind_name(e->kind), obj, routine, e->arg);
+                (unsigned)e->irql, (unsigned)e->locks, kdpc_event_kind_name(e->kind), obj, routine,
+                e->arg);
     }
     return KDPC_OK;
 }

@@ -451,7 +451,12 @@ static void TraceSome(void *ctx)
     if (r == NULL)
         return;
     WRITE_REGISTER_ULONG(&r[2], 0xA5A5u);
-    (void)READ_REGISTER_ULONG(&r[2]);
+    KSPIN_LOCK lock;
+    KIRQL old;
+    KeInitializeSpinLock(&lock);
+    KeAcquireSpinLock(&lock, &old);
+    (void)READ_REGISTER_ULONG(&r[2]); /* traced with the CPU, IRQL and locks held */
+    KeReleaseSpinLock(&lock, old);
     WRITE_PORT_UCHAR((PUCHAR)(uintptr_t)(PORT_BASE + 3), 9);
     (void)READ_PORT_UCHAR((PUCHAR)(uintptr_t)PORT_BASE);
     MmUnmapIoSpace((PVOID)(uintptr_t)r, WIN_LEN);
@@ -485,6 +490,10 @@ static void test_accesses_are_traced_with_address_and_value(void **state)
     assert_int_equal(r->object, WIN_BASE + 8);
     assert_int_equal(r->arg, 0xA5A5u);
     assert_int_equal(w->irql, PASSIVE_LEVEL);
+    assert_int_equal(w->locks, 0);
+    assert_int_equal(r->irql, DISPATCH_LEVEL);
+    assert_int_equal(r->locks, 1);
+    assert_int_equal(r->cpu, 0);
     assert_int_equal(pw->object, PORT_BASE + 3);
     assert_int_equal(pw->arg, 9);
     assert_int_equal(pr->object, PORT_BASE);
