@@ -86,7 +86,7 @@ typedef struct kdpc_config {
                                        every byte of the operand is checked (decoded, else 16
                                        bytes: docs/rules.md); the owning driver's
                                        KeFlushQueuedDpcs starts its lock sets over). Default
-                                       false: an IRP costs ~200x more (bench_watched_ext), and
+                                       false: an IRP costs 200-500x more (bench_watched_ext), and
                                        state that StartIo hands to the DpcForIsr, or that a flag
                                        read under a lock guards, is reported though no race */
     bool watch_nonpaged_pool; /**< the same for every nonpaged pool block (ExAllocatePool*): each
