@@ -38,9 +38,10 @@
  * under its spin lock, read by a dispatch routine without it).
  * A touch covers the bytes of its operand (access_size decodes the usual
  * x86-64 data instructions; rep movs/stos per element, as each element
- * faults on its own); an instruction it does not decode covers ACCESS_GUESS
- * (16) bytes from the fault address, clipped to the region: an
- * approximation that may refine bytes the instruction did not touch.
+ * faults on its own); an instruction it does not decode covers only the
+ * byte at the fault address (ACCESS_GUESS): a wider guess would refine its
+ * neighbours' lock sets with this touch's locks and report fields it never
+ * touched; the narrow one may miss a race on the other bytes of that operand.
  * KeFlushQueuedDpcs is a barrier: every DPC queued before it has run, so
  * the lock sets of the flushing driver's regions (the extensions and pool
  * its code made: the driver current when the region was made) start over
@@ -213,26 +214,45 @@ static bool atomic_insn(uintptr_t ip)
 /* The bytes the instruction at @ip reads or writes at its memory operand (per element for
  * string instructions), decoded for the forms compilers emit for plain data (x86-64): MOV,
  * MOVZX/MOVSX(D), the ALU group (ADD..CMP, TEST, INC/DEC, NOT/NEG, shifts), MOVS/STOS/LODS/
- * SCAS/CMPS, PUSH/POP/CALL/JMP through memory, SSE/AVX moves. 0 when not decoded: the caller
- * then takes ACCESS_GUESS bytes (see DESIGN). */
-#define ACCESS_GUESS 16u
+ * SCAS/CMPS, PUSH/POP/CALL/JMP through memory, SSE/AVX moves (scalar ones by their prefix),
+ * IMUL. 0 when not decoded: the caller then takes ACCESS_GUESS bytes (see DESIGN). */
+#define ACCESS_GUESS 1u
 static size_t access_size(uintptr_t ip)
 {
 #if defined(__x86_64__)
     const unsigned char *p = (const unsigned char *)ip;
-    bool opsize = false, rexw = false;
+    bool opsize = false, rexw = false, rep = false, repne = false;
     unsigned i = 0;
     for (; i < 14; i++) {
         unsigned char b = p[i];
         if (b == 0x66)
             opsize = true;
-        else if (!(b == 0x67 || b == 0xF2 || b == 0xF3 || b == 0xF0 || b == 0x2E || b == 0x36 ||
-                   b == 0x3E || b == 0x26 || b == 0x64 || b == 0x65))
+        else if (b == 0xF3)
+            rep = true;
+        else if (b == 0xF2)
+            repne = true;
+        else if (!(b == 0x67 || b == 0xF0 || b == 0x2E || b == 0x36 || b == 0x3E || b == 0x26 ||
+                   b == 0x64 || b == 0x65))
             break;
     }
-    if (p[i] == 0xC5 || p[i] == 0xC4) { /* VEX: vector moves, 16 or 32 bytes (VEX.L) */
-        unsigned char l = p[i] == 0xC5 ? p[i + 1] : p[i + 2];
-        return (l & 0x04) ? 32u : 16u;
+    if (p[i] == 0xC5 || p[i] == 0xC4) { /* VEX: the moves only (map 0F), by pp, W and L */
+        bool c5 = p[i] == 0xC5;
+        if (!c5 && (p[i + 1] & 0x1F) != 1)
+            return 0; /* map 0F38 / 0F3A: not decoded */
+        unsigned char last = c5 ? p[i + 1] : p[i + 2];
+        unsigned char vop = c5 ? p[i + 2] : p[i + 3];
+        unsigned pp = last & 3u; /* 0: none, 1: 66, 2: F3, 3: F2 */
+        bool w = !c5 && (p[i + 2] & 0x80) != 0;
+        if ((vop == 0x10 || vop == 0x11) && pp >= 2)
+            return pp == 2 ? 4u : 8u; /* VMOVSS / VMOVSD */
+        if ((vop == 0x6E || vop == 0x7E) && pp == 1)
+            return w ? 8u : 4u; /* VMOVD / VMOVQ */
+        if ((vop == 0x7E && pp == 2) || vop == 0xD6)
+            return 8; /* VMOVQ */
+        if (vop == 0x10 || vop == 0x11 || vop == 0x28 || vop == 0x29 || vop == 0x6F ||
+            vop == 0x7F || vop == 0x2B || vop == 0xE7)
+            return (last & 0x04) ? 32u : 16u; /* vector moves, VEX.L */
+        return 0;
     }
     if (p[i] >= 0x40 && p[i] <= 0x4F) {
         rexw = (p[i] & 0x08) != 0;
@@ -246,12 +266,15 @@ static size_t access_size(uintptr_t ip)
             return 1; /* MOVZX/MOVSX from a byte */
         if (op2 == 0xB7 || op2 == 0xBF)
             return 2; /* from a word */
+        if ((op2 == 0x10 || op2 == 0x11) && (rep || repne))
+            return rep ? 4u : 8u; /* MOVSS / MOVSD */
+        if ((op2 == 0x6E || op2 == 0x7E) && !rep)
+            return rexw ? 8u : 4u; /* MOVD (MOVQ with REX.W) */
         if (op2 == 0x10 || op2 == 0x11 || op2 == 0x28 || op2 == 0x29 || op2 == 0x6F ||
             op2 == 0x7F || op2 == 0x2B || op2 == 0xE7)
-            return 16; /* SSE moves (MOVSS/MOVSD with F3/F2 are narrower: 16 covers them) */
-        if (op2 == 0xD6 || op2 == 0x7E || op2 == 0x6E || op2 == 0x12 || op2 == 0x13 ||
-            op2 == 0x16 || op2 == 0x17)
-            return 8; /* MOVQ / MOVD / MOVLPS / MOVHPS (MOVD reads 4: 8 covers it) */
+            return 16; /* SSE vector moves */
+        if (op2 == 0xD6 || op2 == 0x7E || op2 == 0x12 || op2 == 0x13 || op2 == 0x16 || op2 == 0x17)
+            return 8; /* MOVQ / MOVLPS / MOVHPS */
         if (op2 == 0xB0 || (op2 >= 0x90 && op2 <= 0x9F))
             return 1; /* CMPXCHG r/m8, SETcc */
         if (op2 == 0xB1 || op2 == 0xC1 || op2 == 0xAF || (op2 >= 0x40 && op2 <= 0x4F) ||
@@ -264,6 +287,9 @@ static size_t access_size(uintptr_t ip)
     switch (op) {
     case 0x63:
         return 4; /* MOVSXD */
+    case 0x69:
+    case 0x6B:
+        return wide; /* IMUL r, r/m, imm */
     case 0x84:
     case 0x86:
     case 0x88:
@@ -606,14 +632,16 @@ void kdpc__watch_barrier(kdpc_machine *m)
     kdpc__watch *w = watch_of(m);
     if (w == NULL)
         return;
-    /* the flushing driver's regions only (its device extensions, the pool its code allocated);
-     * a flush by code of no driver (the test's own thread) resets every region. A granule
+    /* the flushing driver's regions (its device extensions, the pool its code allocated) and
+     * regions of no driver (pool a system worker thread allocated, running a work item of
+     * any driver); a flush by code of no driver (the test's own thread) resets every region.
+     * A granule
      * reported (or the kernel's) stays so: the same race is never reported twice */
     kdpc__thread *t = kdpc__self();
     void *drv = t != NULL && t->cpu != NULL ? kdpc__ke_current_driver(m, t->cpu) : NULL;
     for (unsigned i = 0; i < w->n; i++) {
         watched *r = w->w[i];
-        if (r->g == NULL || (drv != NULL && r->owner != drv))
+        if (r->g == NULL || (drv != NULL && r->owner != NULL && r->owner != drv))
             continue;
         size_t n = ((r->bytes - 1) >> r->gshift) + 1;
         for (size_t k = 0; k < n; k++) {
