@@ -39,7 +39,9 @@ KDPC_EXPORT NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER
  * Return: STATUS_SUCCESS; STATUS_INVALID_DEVICE_REQUEST (no DriverUnload:
  * the driver cannot be unloaded; or a file object is still open on one of
  * its device stacks, or the caller cannot wait for the PnP manager (inside
- * a device handler or an ISR): nothing is removed or unloaded);
+ * a device handler or an ISR, or the PnP manager's own thread: AddDevice or
+ * a PnP or power dispatch routine of a stack the driver is in): nothing is
+ * removed or unloaded);
  * STATUS_INVALID_PARAMETER (NULL, a driver
  * already unloaded, or anything that is not a live driver object of the
  * calling machine: looked up, never read).

@@ -149,8 +149,9 @@ static PVOID map(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG p
         return NULL;
     }
     /* A driver maps only the windows the PnP manager gave it. Divergence: code that runs for no
-     * driver (a test's thread), or a window of a device no driver is named for, is only checked
-     * against the plugged devices' windows. */
+     * driver (a test's thread), or a window of a device no driver is named for or has taken
+     * through AddDevice (a legacy driver), is only checked against the plugged devices'
+     * windows. */
     void *drv = kdpc__ke_current_driver(m, c);
     bool (*owns)(kdpc_machine *, const void *, uint64_t, uint64_t) =
         kdpc__ke_of(m)->driver_owns_window;

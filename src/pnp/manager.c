@@ -339,9 +339,9 @@ static kdpc_status do_rebalance(kdpc_machine *m, kdpc_device *d)
     r->started = false;
     kdpc__dev_set_state(d, KDPC_DEVICE_STOPPED);
     /* the same resources again (kdpc's root bus has nothing else to give) */
-    void *start_drv = swap_driver(r->pdo->AttachedDevice != NULL
-                                      ? (void *)r->pdo->AttachedDevice->DriverObject
-                                      : NULL); /* the START runs for the function driver */
+    /* the START runs for the function driver (the one the description names, as do_start) */
+    const kdpc_device_desc *rdesc = kdpc__dev_desc(d);
+    void *start_drv = swap_driver(rdesc->driver != NULL ? driver_named(m, rdesc->driver) : NULL);
     st = kdpc__pnp_send(m, r->pdo, IRP_MJ_PNP, IRP_MN_START_DEVICE, fill_start, r);
     (void)swap_driver(start_drv);
     if (!NT_SUCCESS(st)) {
@@ -577,7 +577,9 @@ NTSTATUS kdpc__pnp_driver_unloading(kdpc_machine *m, PDRIVER_OBJECT driver)
     if (!any)
         return STATUS_SUCCESS;
     if (kdpc__pnp_on_manager(m))
-        return do_driver_gone(m, driver); /* from a PnP dispatch routine: done here */
+        return STATUS_INVALID_DEVICE_REQUEST; /* from a PnP or power dispatch routine or
+                                                 AddDevice: the stack it would remove may be
+                                                 the one being served under it */
     if (!can_wait(m))
         return STATUS_INVALID_DEVICE_REQUEST;
     kdpc__pnpreq r = {.kind = KDPC_PNPREQ_DRIVER_GONE, .driver = driver};

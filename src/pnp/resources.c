@@ -91,6 +91,20 @@ bool kdpc__pnp_resources(kdpc_machine *m, kdpc_device *dev, PCM_RESOURCE_LIST *r
 
 bool kdpc__pnp_driver_owns_window(kdpc_machine *m, const void *driver, uint64_t phys, uint64_t len)
 {
+    /* A legacy driver (no AddDevice: the PnP manager never gives it resources) mapping a window
+     * of a device no driver has taken through AddDevice: only the plugged-window check. */
+    const DRIVER_OBJECT *dobj = driver;
+    bool legacy = dobj->DriverExtension == NULL || dobj->DriverExtension->AddDevice == NULL;
+    for (kdpc_device *d = legacy ? kdpc__dev_first(m) : NULL; d != NULL; d = kdpc__dev_next(d)) {
+        const kdpc_device_desc *desc = kdpc__dev_desc(d);
+        const kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
+        for (unsigned i = 0; i < desc->nwindows; i++) {
+            const kdpc_range_desc *w = &desc->windows[i];
+            if (phys >= w->base && phys - w->base < w->length &&
+                len <= w->length - (phys - w->base) && (r == NULL || !r->added))
+                return true;
+        }
+    }
     for (kdpc_device *d = kdpc__dev_first(m); d != NULL; d = kdpc__dev_next(d)) {
         const kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
         if (r == NULL || !r->added || r->stack_removed || r->pdo == NULL || r->translated == NULL)

@@ -446,6 +446,39 @@ static void StartsAndMaps(void *ctx)
     plug("owndev", "mapdrv", OWN_BASE); /* AddDevice and START_DEVICE run now */
 }
 
+/* A legacy driver (no AddDevice: the PnP manager never gives it resources) maps the window of
+ * the device named for it from DriverEntry, as NT4-style drivers do: only the plugged-window
+ * check applies, so it is clean. */
+static NTSTATUS LegacyDriverEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)drv;
+    (void)path;
+    start_va = MmMapIoSpace(pa(OWN_BASE), 0x100, MmNonCached);
+    reached_after = start_va != NULL;
+    if (start_va != NULL)
+        MmUnmapIoSpace(start_va, 0x100);
+    return STATUS_SUCCESS;
+}
+
+static void LegacyLoadsAndMaps(void *ctx)
+{
+    (void)ctx;
+    plug("legacydev", "legacydrv", OWN_BASE);
+    PDRIVER_OBJECT drv;
+    (void)kdpc_driver_load(kdpc_current_machine(), "legacydrv", LegacyDriverEntry, &drv);
+}
+
+static void test_legacy_driver_maps_its_device_window_cleanly(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    reached_after = 0;
+    assert_int_equal(kdpc_machine_run(m, LegacyLoadsAndMaps, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
 static void test_mapping_another_devices_window_from_start_is_c4_83(void **state)
 {
     (void)state;
@@ -868,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_register_rule_off_and_as_a_bug_check),
         cmocka_unit_test(test_mapping_above_dispatch_level_is_c4_20011),
         cmocka_unit_test(test_mapping_another_devices_window_from_start_is_c4_83),
+        cmocka_unit_test(test_legacy_driver_maps_its_device_window_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,8 @@ static struct {
     kdpc_device_state state_after;
     NTSTATUS load;
     unsigned unloads, n_at_unload; /* DriverUnload calls; PnP IRPs seen before the first */
+    BOOLEAN unload_in_start;       /* START calls kdpc_driver_unload on its own driver */
+    NTSTATUS unload_in_start_st;
 } g;
 
 static uint64_t reg_read(const kdpc_reg_access *a)
@@ -90,6 +92,8 @@ static NTSTATUS FdoPnp(PDEVICE_OBJECT dev, PIRP irp)
         if (IoForwardIrpSynchronously(x->Lower, irp))
             g.start_lower_ok = NT_SUCCESS(irp->IoStatus.Status);
         st = g.fail_start ? STATUS_DEVICE_NOT_READY : irp->IoStatus.Status;
+        if (g.unload_in_start)
+            g.unload_in_start_st = kdpc_driver_unload(dev->DriverObject);
         irp->IoStatus.Status = st;
         IoCompleteRequest(irp, IO_NO_INCREMENT);
         IoReleaseRemoveLock(&x->RemoveLock, irp);
@@ -293,6 +297,22 @@ static void load_only(void *ctx)
     PDRIVER_OBJECT drv = NULL;
     g.load = kdpc_driver_load(g.m, "tpnp", DriverEntry, &drv);
     g.state_after = kdpc_device_get_state(dev0); /* KDPC_DEVICE_REMOVED for NULL */
+}
+
+/* A PnP dispatch routine that unloads its own driver: the PnP manager cannot remove the stack
+ * it is serving, so the unload is refused and the start goes on. */
+static void test_unload_from_a_pnp_dispatch_routine_is_refused(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine();
+    g.unload_in_start = TRUE;
+    assert_int_equal(kdpc_machine_run(m, load_then_plug, NULL), KDPC_OK);
+    assert_int_equal(g.unload_in_start_st, STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(g.unloads, 0);
+    assert_int_equal(g.state_after, KDPC_DEVICE_STARTED);
+    assert_non_null(kdpc_device_pdo(dev0));
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
 }
 
 static void test_plug_before_load_starts_at_driver_load(void **state)
@@ -846,6 +866,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plug_after_load_adds_and_starts_with_resources),
+        cmocka_unit_test(test_unload_from_a_pnp_dispatch_routine_is_refused),
         cmocka_unit_test(test_plug_before_load_starts_at_driver_load),
         cmocka_unit_test(test_plug_from_host_starts_during_next_run),
         cmocka_unit_test(test_orderly_unplug_sends_query_remove_then_remove),
