@@ -48,7 +48,8 @@ typedef enum mode {
     OTHER_FLUSH,    /* BROKEN, with another driver's KeFlushQueuedDpcs between DPC and read */
     BROKEN_FLUSHED, /* BROKEN, with a flush by the test's own code after every read */
     MOVS_THEN_READ, /* one movs from this extension to another's, then BROKEN's read */
-    MOVS_TO_NULL    /* one movs from this extension to address 0: a crash after the touch */
+    MOVS_TO_NULL,   /* one movs from this extension to address 0: a crash after the touch */
+    NARROW_OPS      /* IMUL r,m,imm and MOVSS of Two.A without a lock, Two.B under it */
 } mode;
 
 static struct {
@@ -74,7 +75,7 @@ static void CountDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
     }
     KeAcquireSpinLockAtDpcLevel(&x->Lock);
     x->Counter++;
-    if (R.mode == WIDE_READ)
+    if (R.mode == WIDE_READ || R.mode == NARROW_OPS)
         x->Two.s.B++;
     KeReleaseSpinLockFromDpcLevel(&x->Lock);
 }
@@ -86,6 +87,20 @@ static void movs4(void *dst, const void *src)
     __asm__ volatile("movsl" : "+D"(dst), "+S"(src) : : "memory");
 #else
     memcpy(dst, src, 4);
+#endif
+}
+
+/* Two instructions that touch exactly the 4 bytes at @a: IMUL r, m32, imm32 (69 /r) and MOVSS
+ * (F3 0F 10): the watch must not count them as touching the bytes after @a. */
+static LONG narrow_ops(LONG *a)
+{
+#if defined(__x86_64__)
+    LONG r;
+    __asm__ volatile("imull $12345, %1, %0" : "=r"(r) : "m"(*a));
+    __asm__ volatile("movss %0, %%xmm0" : : "m"(*a) : "xmm0");
+    return r;
+#else
+    return *(volatile LONG *)a * 12345;
 #endif
 }
 
@@ -107,6 +122,12 @@ static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
             x->Seen = (LONG)(both >> 32);
         } else if (R.mode == INIT_READ) {
             x->Seen = x->Config;
+        } else if (R.mode == NARROW_OPS) {
+            LONG v = narrow_ops(&x->Two.s.A); /* A is the thread's alone: no lock needed */
+            KIRQL old;
+            KeAcquireSpinLock(&x->Lock, &old);
+            x->Seen = x->Two.s.B + v;
+            KeReleaseSpinLock(&x->Lock, old);
         } else if (R.mode != INTERLOCKED) {
             KIRQL old;
             KeAcquireSpinLock(&x->Lock, &old);
@@ -230,6 +251,19 @@ static void test_wide_read_covering_a_dpc_field_at_another_offset_is_reported(vo
         const kdpc_violation *v = kdpc_machine_find_violation(m, "sync.unlocked_shared");
         assert_int_equal(v->params[0],
                          (uint64_t)(uintptr_t) & ((EXT *)R.dev->DeviceExtension)->Two.s.B);
+        kdpc_machine_destroy(m);
+    }
+}
+
+/* an access covers the bytes of its operand only: IMUL and MOVSS of the 4-byte field before
+ * the DPC's field do not count as touches of the DPC's field */
+static void test_narrow_ops_next_to_a_dpc_field_are_clean(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        kdpc_machine *m = run(NARROW_OPS, 2, seed, true);
+        assert_int_equal(count_of(m, "sync.unlocked_shared"), 0);
+        assert_int_equal(kdpc_machine_violation_count(m), 0);
         kdpc_machine_destroy(m);
     }
 }
@@ -462,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_dispatch_reading_dpc_counter_without_the_lock_is_reported),
         cmocka_unit_test(test_fixed_twin_taking_the_lock_is_clean),
         cmocka_unit_test(test_wide_read_covering_a_dpc_field_at_another_offset_is_reported),
+        cmocka_unit_test(test_narrow_ops_next_to_a_dpc_field_are_clean),
         cmocka_unit_test(test_flush_by_another_driver_keeps_the_lock_sets),
         cmocka_unit_test(test_flush_never_forgets_what_was_reported),
         cmocka_unit_test(test_movs_between_two_extensions_keeps_both_watched),
