@@ -75,15 +75,6 @@ static uintptr_t intr_lock(const kdpc__cpu *c)
     return 0;
 }
 
-static bool holds(const kdpc__cpu *c, uintptr_t lock)
-{
-    const kdpc__vcpu *v = c->ver;
-    for (unsigned i = 0; i < v->nheld && i < KDPC_MAX_HELD; i++)
-        if (v->held[i].lock != NULL && v->held[i].lock->addr == lock)
-            return true;
-    return false;
-}
-
 static kdpc_routine_ptr current_routine(const kdpc__cpu *c)
 {
     if (c->routine != NULL)
@@ -127,7 +118,7 @@ void kdpc__hal_regsync(kdpc_machine *m, kdpc__cpu *c, const kdpc__devrange *r, u
     bool in_isr = c->isr_depth > 0 && lock != 0;
     if (!in_isr) {
         if (s != NULL && s->isr != NULL) {
-            if (holds(c, s->isr_lock))
+            if (kdpc__cpu_holds_lock(c, s->isr_lock))
                 return;
         } else if (lock != 0 || (s != NULL && s->other_seen)) {
             return; /* synchronized with some interrupt, or already remembered */

@@ -148,15 +148,6 @@ static void set_readable(watched *r)
     }
 }
 
-static bool holds(const kdpc__cpu *c, uintptr_t lock)
-{
-    const kdpc__vcpu *v = c->ver;
-    for (unsigned i = 0; i < v->nheld && i < KDPC_MAX_HELD; i++)
-        if (v->held[i].lock != NULL && v->held[i].lock->addr == lock)
-            return true;
-    return false;
-}
-
 /* Eraser's refinement for one touch by @party; true when the candidate set just went empty. */
 static bool refine(lockset *r, const kdpc__cpu *c, int party)
 {
@@ -179,7 +170,7 @@ static bool refine(lockset *r, const kdpc__cpu *c, int party)
     }
     unsigned k = 0;
     for (unsigned i = 0; i < r->ncand; i++)
-        if (holds(c, r->cand[i]))
+        if (kdpc__cpu_holds_lock(c, r->cand[i]))
             r->cand[k++] = r->cand[i];
     r->ncand = k;
     return k == 0;
@@ -396,7 +387,7 @@ static bool on_fault(void *ctx, uintptr_t addr, bool write, uintptr_t ip)
         if (ls == NULL) {
             /* padding after the extension, or an Interlocked* touch: not checked */
         } else if (r->intr_lock != NULL) {
-            if (!holds(c, (uintptr_t)r->intr_lock))
+            if (!kdpc__cpu_holds_lock(c, (uintptr_t)r->intr_lock))
                 rule = KDPC_R_SYNC_ISR_UNSYNC;
         } else if (c->irql <= DISPATCH_LEVEL) {
             int party = ((kdpc__kecpu *)c->ke)->dpc_active ? PARTY_DPC : PARTY_THREAD;

@@ -234,6 +234,15 @@ static inline unsigned kdpc__locks_held(kdpc_machine *m, const kdpc__cpu *c)
     (void)m;
     return ((const kdpc__vcpu *)c->ver)->nheld;
 }
+/* True when @c holds the lock (spin lock or interrupt lock) whose address is @lock. */
+static inline bool kdpc__cpu_holds_lock(const kdpc__cpu *c, uintptr_t lock)
+{
+    const kdpc__vcpu *v = c->ver;
+    for (unsigned i = 0; i < v->nheld && i < KDPC_MAX_HELD; i++)
+        if (v->held[i].lock != NULL && v->held[i].lock->addr == lock)
+            return true;
+    return false;
+}
 kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i);
 /* Queued locks: add @cpu at the end of the waiters (false: out of host memory, not added); the
  * first waiter, or -1 when none; take the first out; how many wait. */
