@@ -83,6 +83,13 @@ uint64_t kdpc__dev_read(kdpc_machine *m, const kdpc__devrange *r, uint64_t offse
 void kdpc__dev_write(kdpc_machine *m, const kdpc__devrange *r, uint64_t offset, unsigned width,
                      uint64_t value);
 
+/* The bits of a @width-byte access (1, 2, 4 or 8): what a read keeps, all ones on a bus that
+ * nobody drives. */
+static inline uint64_t kdpc__dev_width_mask(unsigned width)
+{
+    return width >= 8u ? UINT64_MAX : (1ull << (width * 8u)) - 1u;
+}
+
 /* Devices, in plug order (for PnP). */
 kdpc_device *kdpc__dev_first(kdpc_machine *m);
 kdpc_device *kdpc__dev_next(kdpc_device *d);

@@ -243,23 +243,18 @@ const kdpc__devrange *kdpc__dev_find_window_span(kdpc_machine *m, uint64_t phys,
     return find(dm->win, dm->nwin, &dm->last_win, phys, len);
 }
 
-static uint64_t mask_of(unsigned width)
-{
-    return width >= 8u ? UINT64_MAX : (1ull << (width * 8u)) - 1u;
-}
-
 uint64_t kdpc__dev_read(kdpc_machine *m, const kdpc__devrange *r, uint64_t offset, unsigned width)
 {
     kdpc_device *d = r->dev;
     kdpc__devm *dm = kdpc__devm_of(m);
     d->counters.reads++;
     if (d->detached)
-        return mask_of(width); /* nobody drives the bus: all ones */
+        return kdpc__dev_width_mask(width); /* nobody drives the bus: all ones */
     kdpc_reg_access a = {m, d, d->desc.ctx, r->index, r->port, offset, width, 0};
     dm->in_device++;
     uint64_t v = r->read(&a);
     dm->in_device--;
-    return v & mask_of(width);
+    return v & kdpc__dev_width_mask(width);
 }
 
 void kdpc__dev_write(kdpc_machine *m, const kdpc__devrange *r, uint64_t offset, unsigned width,
@@ -271,7 +266,7 @@ void kdpc__dev_write(kdpc_machine *m, const kdpc__devrange *r, uint64_t offset, 
     if (d->detached)
         return; /* dropped */
     kdpc_reg_access a = {m,       d,      d->desc.ctx, r->index,
-                         r->port, offset, width,       value & mask_of(width)};
+                         r->port, offset, width,       value & kdpc__dev_width_mask(width)};
     dm->in_device++;
     r->write(&a);
     dm->in_device--;

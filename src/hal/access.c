@@ -11,15 +11,13 @@
  * answers.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include "hal/hal.h"
 
-static uint64_t ones(unsigned width)
-{
-    return width >= 8 ? UINT64_MAX : (((uint64_t)1 << (width * 8u)) - 1u);
-}
-
-kdpc_machine *kdpc__hal_enter(const char *what)
+/* The machine of the calling simulated code after an interleaving point, or NULL (outside a
+ * run: one diagnostic, the access does nothing). */
+static kdpc_machine *enter(const char *what)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(what, &c);
@@ -48,8 +46,8 @@ static uint64_t touch(kdpc_machine *m, const kdpc__devrange *r, uint64_t offset,
     return value;
 }
 
-uint64_t kdpc__hal_reg_access(kdpc_machine *m, uintptr_t va, unsigned width, bool write,
-                              uint64_t value, const char *what, uintptr_t ip)
+static uint64_t reg_access(kdpc_machine *m, uintptr_t va, unsigned width, bool write,
+                           uint64_t value, const char *what, uintptr_t ip)
 {
     kdpc__hal *h = kdpc__hal_of(m);
     const kdpc__iomap *mp = h != NULL ? kdpc__hal_find(h, va) : NULL;
@@ -58,7 +56,7 @@ uint64_t kdpc__hal_reg_access(kdpc_machine *m, uintptr_t va, unsigned width, boo
                              mp == NULL  ? "no MmMapIoSpace mapping holds this address"
                              : !mp->live ? "its mapping was undone by MmUnmapIoSpace"
                                          : "the access runs past the end of its mapping");
-        return ones(width);
+        return kdpc__dev_width_mask(width);
     }
     if (write && !mp->writable) {
         kdpc__hal_bad_access(m, va, true, false, true, ip, what,
@@ -68,14 +66,43 @@ uint64_t kdpc__hal_reg_access(kdpc_machine *m, uintptr_t va, unsigned width, boo
     return touch(m, mp->range, mp->range_off + (va - mp->va), width, write, value, ip);
 }
 
-uint64_t kdpc__hal_port_access(kdpc_machine *m, uint64_t port, unsigned width, bool write,
-                               uint64_t value, const char *what, uintptr_t ip)
+static uint64_t port_access(kdpc_machine *m, uint64_t port, unsigned width, bool write,
+                            uint64_t value, const char *what, uintptr_t ip)
 {
     const kdpc__devrange *r = m->dev != NULL ? kdpc__dev_find_port(m, port, width) : NULL;
     if (r == NULL) {
         kdpc__hal_bad_access(m, port, write, true, false, ip, what,
                              "no plugged device owns this I/O port");
-        return ones(width);
+        return kdpc__dev_width_mask(width);
     }
     return touch(m, r, port - r->base, width, write, value, ip);
+}
+
+uint64_t kdpc__hal_io(const char *what, bool port, uintptr_t addr, unsigned width, bool write,
+                      uint64_t value, uintptr_t ip)
+{
+    kdpc_machine *m = enter(what);
+    if (m == NULL)
+        return UINT64_MAX;
+    return port ? port_access(m, addr, width, write, value, what, ip)
+                : reg_access(m, addr, width, write, value, what, ip);
+}
+
+void kdpc__hal_io_buffer(const char *what, bool port, uintptr_t addr, void *buf, ULONG count,
+                         unsigned width, bool write, uintptr_t ip)
+{
+    kdpc_machine *m = enter(what);
+    if (m == NULL || count == 0)
+        return;
+    unsigned char *b = buf;
+    uintptr_t step = port ? 0u : width; /* a port form repeats its port; a register form walks */
+    for (ULONG i = 0; i < count; i++, b += width, addr += step) {
+        uint64_t v = 0;
+        if (write)
+            memcpy(&v, b, width); /* little endian: the low bytes */
+        v = port ? port_access(m, addr, width, write, v, what, ip)
+                 : reg_access(m, addr, width, write, v, what, ip);
+        if (!write)
+            memcpy(b, &v, width);
+    }
 }

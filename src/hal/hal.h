@@ -74,15 +74,16 @@ static inline const kdpc__iomap *kdpc__hal_find(kdpc__hal *h, uintptr_t va)
     return kdpc__hal_find_slow(h, va);
 }
 
-/* access.c: one access, after the caller's interleaving point. @what names the routine for
- * reports; @ip is the caller's address. Returns the value read (all ones when refused). */
-uint64_t kdpc__hal_reg_access(kdpc_machine *m, uintptr_t va, unsigned width, bool write,
-                              uint64_t value, const char *what, uintptr_t ip);
-uint64_t kdpc__hal_port_access(kdpc_machine *m, uint64_t port, unsigned width, bool write,
-                               uint64_t value, const char *what, uintptr_t ip);
-/* The machine of the calling simulated code after an interleaving point, or NULL (outside a
- * run: one diagnostic, the access does nothing). */
-kdpc_machine *kdpc__hal_enter(const char *what);
+/* access.c: one access by the HAL routine @what to a register (@addr: an address MmMapIoSpace
+ * returned) or an I/O port (@port: @addr is the port number): the interleaving point, then the
+ * access. @ip is the caller's address. Returns the value read (all ones when refused or
+ * outside a run). */
+uint64_t kdpc__hal_io(const char *what, bool port, uintptr_t addr, unsigned width, bool write,
+                      uint64_t value, uintptr_t ip);
+/* The _BUFFER_ forms: @count values of @width bytes between @buf and consecutive registers
+ * (@port false) or one port, after one interleaving point. */
+void kdpc__hal_io_buffer(const char *what, bool port, uintptr_t addr, void *buf, ULONG count,
+                         unsigned width, bool write, uintptr_t ip);
 
 /* badaccess.c: hal.bad_address for @addr (a physical or virtual address, or a port); returns
  * when the rule is a warning or off. @readonly: a write through a read-only mapping. */

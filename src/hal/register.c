@@ -14,102 +14,79 @@
 
 #define IP() ((uintptr_t)__builtin_return_address(0))
 
-static uint64_t rd(volatile const void *reg, unsigned width, const char *what, uintptr_t ip)
-{
-    kdpc_machine *m = kdpc__hal_enter(what);
-    if (m == NULL)
-        return UINT64_MAX;
-    return kdpc__hal_reg_access(m, (uintptr_t)reg, width, false, 0, what, ip);
-}
-
-static void wr(volatile const void *reg, unsigned width, uint64_t v, const char *what, uintptr_t ip)
-{
-    kdpc_machine *m = kdpc__hal_enter(what);
-    if (m != NULL)
-        (void)kdpc__hal_reg_access(m, (uintptr_t)reg, width, true, v, what, ip);
-}
-
 UCHAR kdpc_READ_REGISTER_UCHAR(volatile UCHAR *Register)
 {
-    return (UCHAR)rd(Register, 1, "READ_REGISTER_UCHAR", IP());
+    return (UCHAR)kdpc__hal_io("READ_REGISTER_UCHAR", false, (uintptr_t)Register, 1, false, 0,
+                               IP());
 }
 USHORT kdpc_READ_REGISTER_USHORT(volatile USHORT *Register)
 {
-    return (USHORT)rd(Register, 2, "READ_REGISTER_USHORT", IP());
+    return (USHORT)kdpc__hal_io("READ_REGISTER_USHORT", false, (uintptr_t)Register, 2, false, 0,
+                                IP());
 }
 ULONG kdpc_READ_REGISTER_ULONG(volatile ULONG *Register)
 {
-    return (ULONG)rd(Register, 4, "READ_REGISTER_ULONG", IP());
+    return (ULONG)kdpc__hal_io("READ_REGISTER_ULONG", false, (uintptr_t)Register, 4, false, 0,
+                               IP());
 }
 ULONG64 kdpc_READ_REGISTER_ULONG64(volatile ULONG64 *Register)
 {
-    return rd(Register, 8, "READ_REGISTER_ULONG64", IP());
+    return kdpc__hal_io("READ_REGISTER_ULONG64", false, (uintptr_t)Register, 8, false, 0, IP());
 }
 void kdpc_WRITE_REGISTER_UCHAR(volatile UCHAR *Register, UCHAR Value)
 {
-    wr(Register, 1, Value, "WRITE_REGISTER_UCHAR", IP());
+    (void)kdpc__hal_io("WRITE_REGISTER_UCHAR", false, (uintptr_t)Register, 1, true, Value, IP());
 }
 void kdpc_WRITE_REGISTER_USHORT(volatile USHORT *Register, USHORT Value)
 {
-    wr(Register, 2, Value, "WRITE_REGISTER_USHORT", IP());
+    (void)kdpc__hal_io("WRITE_REGISTER_USHORT", false, (uintptr_t)Register, 2, true, Value, IP());
 }
 void kdpc_WRITE_REGISTER_ULONG(volatile ULONG *Register, ULONG Value)
 {
-    wr(Register, 4, Value, "WRITE_REGISTER_ULONG", IP());
+    (void)kdpc__hal_io("WRITE_REGISTER_ULONG", false, (uintptr_t)Register, 4, true, Value, IP());
 }
 void kdpc_WRITE_REGISTER_ULONG64(volatile ULONG64 *Register, ULONG64 Value)
 {
-    wr(Register, 8, Value, "WRITE_REGISTER_ULONG64", IP());
-}
-
-/* @count values of @width bytes between consecutive registers and @buf. */
-static void buffer(volatile const void *reg, void *buf, ULONG count, unsigned width, bool write,
-                   const char *what, uintptr_t ip)
-{
-    kdpc_machine *m = kdpc__hal_enter(what);
-    if (m == NULL || count == 0)
-        return;
-    unsigned char *b = buf;
-    uintptr_t va = (uintptr_t)reg;
-    for (ULONG i = 0; i < count; i++, b += width, va += width) {
-        uint64_t v = 0;
-        if (write)
-            memcpy(&v, b, width); /* little endian: the low bytes */
-        v = kdpc__hal_reg_access(m, va, width, write, v, what, ip);
-        if (!write)
-            memcpy(b, &v, width);
-    }
+    (void)kdpc__hal_io("WRITE_REGISTER_ULONG64", false, (uintptr_t)Register, 8, true, Value, IP());
 }
 
 void kdpc_READ_REGISTER_BUFFER_UCHAR(volatile UCHAR *Register, PUCHAR Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 1, false, "READ_REGISTER_BUFFER_UCHAR", IP());
+    kdpc__hal_io_buffer("READ_REGISTER_BUFFER_UCHAR", false, (uintptr_t)Register, Buffer, Count, 1,
+                        false, IP());
 }
 void kdpc_READ_REGISTER_BUFFER_USHORT(volatile USHORT *Register, PUSHORT Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 2, false, "READ_REGISTER_BUFFER_USHORT", IP());
+    kdpc__hal_io_buffer("READ_REGISTER_BUFFER_USHORT", false, (uintptr_t)Register, Buffer, Count, 2,
+                        false, IP());
 }
 void kdpc_READ_REGISTER_BUFFER_ULONG(volatile ULONG *Register, PULONG Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 4, false, "READ_REGISTER_BUFFER_ULONG", IP());
+    kdpc__hal_io_buffer("READ_REGISTER_BUFFER_ULONG", false, (uintptr_t)Register, Buffer, Count, 4,
+                        false, IP());
 }
 void kdpc_READ_REGISTER_BUFFER_ULONG64(volatile ULONG64 *Register, PULONG64 Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 8, false, "READ_REGISTER_BUFFER_ULONG64", IP());
+    kdpc__hal_io_buffer("READ_REGISTER_BUFFER_ULONG64", false, (uintptr_t)Register, Buffer, Count,
+                        8, false, IP());
 }
 void kdpc_WRITE_REGISTER_BUFFER_UCHAR(volatile UCHAR *Register, PUCHAR Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 1, true, "WRITE_REGISTER_BUFFER_UCHAR", IP());
+    kdpc__hal_io_buffer("WRITE_REGISTER_BUFFER_UCHAR", false, (uintptr_t)Register, Buffer, Count, 1,
+                        true, IP());
 }
 void kdpc_WRITE_REGISTER_BUFFER_USHORT(volatile USHORT *Register, PUSHORT Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 2, true, "WRITE_REGISTER_BUFFER_USHORT", IP());
+    kdpc__hal_io_buffer("WRITE_REGISTER_BUFFER_USHORT", false, (uintptr_t)Register, Buffer, Count,
+                        2, true, IP());
 }
 void kdpc_WRITE_REGISTER_BUFFER_ULONG(volatile ULONG *Register, PULONG Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 4, true, "WRITE_REGISTER_BUFFER_ULONG", IP());
+    kdpc__hal_io_buffer("WRITE_REGISTER_BUFFER_ULONG", false, (uintptr_t)Register, Buffer, Count, 4,
+                        true, IP());
 }
 void kdpc_WRITE_REGISTER_BUFFER_ULONG64(volatile ULONG64 *Register, PULONG64 Buffer, ULONG Count)
 {
-    buffer(Register, Buffer, Count, 8, true, "WRITE_REGISTER_BUFFER_ULONG64", IP());
+    kdpc__hal_io_buffer("WRITE_REGISTER_BUFFER_ULONG64", false, (uintptr_t)Register, Buffer, Count,
+                        8, true, IP());
 }
