@@ -123,16 +123,10 @@ static void check_irql(kdpc_machine *m, const kdpc__cpu *c, const char *what)
                         "%s called at IRQL %u, above DISPATCH_LEVEL", what, (unsigned)c->irql);
 }
 
-static PVOID map(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG protect,
-                 const char *what, bool irql_checked)
+/* The mapping itself, once the caller made its interleaving point and IRQL check. */
+static PVOID map(kdpc_machine *m, kdpc__cpu *c, PHYSICAL_ADDRESS PhysicalAddress,
+                 SIZE_T NumberOfBytes, ULONG protect, const char *what)
 {
-    kdpc__cpu *c;
-    kdpc_machine *m = kdpc__ke_ctx(what, &c);
-    if (m == NULL)
-        return NULL;
-    kdpc__ke_point(m);
-    if (!irql_checked)
-        check_irql(m, c, what);
     uint64_t phys = (uint64_t)PhysicalAddress.QuadPart;
     if (NumberOfBytes == 0)
         return NULL;
@@ -196,7 +190,14 @@ PVOID kdpc_MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
                         MEMORY_CACHING_TYPE CacheType)
 {
     (void)CacheType; /* no cache between a CPU and a virtual device */
-    return map(PhysicalAddress, NumberOfBytes, PAGE_READWRITE, "MmMapIoSpace", false);
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("MmMapIoSpace", &c);
+    if (m == NULL)
+        return NULL;
+    kdpc__ke_point(m);
+    c = kdpc__cur_cpu(); /* the point may have moved the thread to another CPU */
+    check_irql(m, c, "MmMapIoSpace");
+    return map(m, c, PhysicalAddress, NumberOfBytes, PAGE_READWRITE, "MmMapIoSpace");
 }
 
 PVOID kdpc_MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes, ULONG Protect)
@@ -213,7 +214,8 @@ PVOID kdpc_MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes
     if (!base_ok || !extra_ok) {
         return NULL; /* Divergence: the outcome of another protection is not documented */
     }
-    return map(PhysicalAddress, NumberOfBytes, Protect, "MmMapIoSpaceEx", true);
+    kdpc__ke_point(m);
+    return map(m, kdpc__cur_cpu(), PhysicalAddress, NumberOfBytes, Protect, "MmMapIoSpaceEx");
 }
 
 void kdpc_MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
@@ -223,7 +225,7 @@ void kdpc_MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
     if (m == NULL)
         return;
     kdpc__ke_point(m);
-    check_irql(m, c, "MmUnmapIoSpace");
+    check_irql(m, kdpc__cur_cpu(), "MmUnmapIoSpace");
     kdpc__hal *h = kdpc__hal_of(m);
     uintptr_t va = (uintptr_t)BaseAddress;
     size_t i = h != NULL ? upper(h, va) : 0;

@@ -94,16 +94,11 @@ bool kdpc__pnp_driver_owns_window(kdpc_machine *m, const void *driver, uint64_t 
     /* A legacy driver (no AddDevice: the PnP manager never gives it resources) mapping a window
      * of a device no driver has taken through AddDevice: only the plugged-window check. */
     const DRIVER_OBJECT *dobj = driver;
-    bool legacy = dobj->DriverExtension == NULL || dobj->DriverExtension->AddDevice == NULL;
-    for (kdpc_device *d = legacy ? kdpc__dev_first(m) : NULL; d != NULL; d = kdpc__dev_next(d)) {
-        const kdpc_device_desc *desc = kdpc__dev_desc(d);
-        const kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
-        for (unsigned i = 0; i < desc->nwindows; i++) {
-            const kdpc_range_desc *w = &desc->windows[i];
-            if (phys >= w->base && phys - w->base < w->length &&
-                len <= w->length - (phys - w->base) && (r == NULL || !r->added))
-                return true;
-        }
+    if (dobj->DriverExtension == NULL || dobj->DriverExtension->AddDevice == NULL) {
+        const kdpc__devrange *w = kdpc__dev_find_window_span(m, phys, len);
+        const kdpc__pnpdev *r = w != NULL ? kdpc__pnp_dev(w->dev, false) : NULL;
+        if (w != NULL && (r == NULL || !r->added))
+            return true;
     }
     for (kdpc_device *d = kdpc__dev_first(m); d != NULL; d = kdpc__dev_next(d)) {
         const kdpc__pnpdev *r = kdpc__pnp_dev(d, false);
