@@ -97,10 +97,9 @@ kdpc_status kdpc_device_rebalance(kdpc_device *dev)
 
 NTSTATUS kdpc_power_set_system(kdpc_machine *m, SYSTEM_POWER_STATE state)
 {
-    kdpc__thread *t = kdpc__self();
-    if (m == NULL || t == NULL || t->m != m || t->cpu == NULL || t->idle ||
-        t->cpu->irql != PASSIVE_LEVEL || kdpc__dev_in_device_code(m) || kdpc__pnp_on_manager(m) ||
-        state < PowerSystemWorking || state > PowerSystemHibernate)
+    kdpc__thread *t = kdpc__io_passive_thread();
+    if (m == NULL || t == NULL || t->m != m || kdpc__dev_in_device_code(m) ||
+        kdpc__pnp_on_manager(m) || state < PowerSystemWorking || state > PowerSystemHibernate)
         return STATUS_INVALID_PARAMETER;
     kdpc__pnpreq r = {.kind = KDPC_PNPREQ_SYSTEM_POWER, .sstate = state};
     NTSTATUS nt = STATUS_SUCCESS;

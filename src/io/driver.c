@@ -103,11 +103,10 @@ static void *swap_driver(kdpc__cpu *c, void *driver)
 NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE entry,
                           PDRIVER_OBJECT *driver)
 {
-    kdpc__thread *t = kdpc__self();
+    kdpc__thread *t = kdpc__io_passive_thread();
     if (driver != NULL)
         *driver = NULL;
-    if (m == NULL || name == NULL || entry == NULL || driver == NULL || t == NULL || t->m != m ||
-        t->cpu == NULL || t->cpu->irql != PASSIVE_LEVEL || t->idle)
+    if (m == NULL || name == NULL || entry == NULL || driver == NULL || t == NULL || t->m != m)
         return STATUS_INVALID_PARAMETER;
     static const char drv_prefix[] = "\\Driver\\";
     static const char reg_prefix[] = "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\";
@@ -158,8 +157,8 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
 
 NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
 {
-    kdpc__thread *t = kdpc__self();
-    if (driver == NULL || t == NULL || t->cpu == NULL || t->idle || t->cpu->irql != PASSIVE_LEVEL)
+    kdpc__thread *t = kdpc__io_passive_thread();
+    if (driver == NULL || t == NULL)
         return STATUS_INVALID_PARAMETER;
     kdpc_machine *m = t->m;
     /* looked up, never read: an unloaded (freed), never loaded or garbage driver object, or

@@ -288,11 +288,8 @@ static NTSTATUS open_file(kdpc_machine *m, const WCHAR *name, size_t len, ACCESS
 /* A native called from simulated code of @m at PASSIVE_LEVEL; the CPU, or NULL. */
 static kdpc__cpu *native_ctx(kdpc_machine *m)
 {
-    kdpc__thread *t = kdpc__self();
-    if (m == NULL || t == NULL || t->m != m || t->cpu == NULL || t->idle ||
-        t->cpu->irql != PASSIVE_LEVEL)
-        return NULL;
-    return t->cpu;
+    kdpc__thread *t = kdpc__io_passive_thread();
+    return m != NULL && t != NULL && t->m == m ? t->cpu : NULL;
 }
 
 NTSTATUS kdpc_file_open(kdpc_machine *m, const char *name, ACCESS_MASK access, PFILE_OBJECT *file)
@@ -322,9 +319,9 @@ NTSTATUS kdpc_file_open(kdpc_machine *m, const char *name, ACCESS_MASK access, P
 /* @file as a live file object of the calling machine (looked up, never read blindly). */
 static kdpc__filerec *native_file(PFILE_OBJECT file, kdpc__cpu **c)
 {
-    kdpc__thread *t = kdpc__self();
+    kdpc__thread *t = kdpc__io_passive_thread();
     *c = NULL;
-    if (t == NULL || t->cpu == NULL || t->idle || t->cpu->irql != PASSIVE_LEVEL)
+    if (t == NULL)
         return NULL;
     *c = t->cpu;
     return file_rec(t->m, file);

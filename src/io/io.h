@@ -214,6 +214,14 @@ size_t kdpc__io_open_count(kdpc_machine *m, PDEVICE_OBJECT dev);
 /* symlink.c: false, after reporting io.passive_irql, unless the caller runs at PASSIVE_LEVEL
  * (IoCreateSymbolicLink, IoDeleteSymbolicLink, IoGetDeviceObjectPointer). */
 bool kdpc__io_passive_ok(kdpc_machine *m, const kdpc__cpu *c, const char *routine);
+/* The calling simulated thread when it runs at PASSIVE_LEVEL on a CPU and is no idle context:
+ * where the native calls that send IRPs or wait may run. NULL otherwise (the host, an idle
+ * context, a raised IRQL). */
+static inline kdpc__thread *kdpc__io_passive_thread(void)
+{
+    kdpc__thread *t = kdpc__self();
+    return t != NULL && t->cpu != NULL && !t->idle && t->cpu->irql == PASSIVE_LEVEL ? t : NULL;
+}
 /* @d is being freed: files opened on it get no more IRPs. */
 void kdpc__io_files_device_gone(kdpc_machine *m, kdpc__devrec *d);
 void kdpc__io_files_free(kdpc_machine *m);

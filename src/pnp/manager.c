@@ -492,10 +492,9 @@ static bool enqueue(kdpc_machine *m, kdpc__pnp *p, kdpc__pnpreq *r, bool host)
 /* The caller is simulated code that may wait for the PnP thread. */
 static bool can_wait(kdpc_machine *m)
 {
-    kdpc__thread *t = kdpc__self();
-    return t != NULL && t->cpu != NULL && !t->idle && t->cpu->irql == PASSIVE_LEVEL &&
-           t->cpu->isr_depth == 0 && !kdpc__dev_in_device_code(m) && !kdpc__pnp_on_manager(m) &&
-           t->ke != NULL;
+    kdpc__thread *t = kdpc__io_passive_thread();
+    return t != NULL && t->cpu->isr_depth == 0 && !kdpc__dev_in_device_code(m) &&
+           !kdpc__pnp_on_manager(m) && t->ke != NULL;
 }
 
 kdpc_status kdpc__pnp_submit(kdpc_machine *m, const kdpc__pnpreq *req, NTSTATUS *nt)
