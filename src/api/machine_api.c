@@ -343,11 +343,11 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
     }
     uint64_t deadline = 0;
     if (timed)
-        deadline = duration_ns > UINT64_MAX - m->now_ns ? UINT64_MAX : m->now_ns + duration_ns;
+        deadline = kdpc__time_add(m->now_ns, duration_ns);
     uint64_t limit = m->cfg.run_time_limit_ns;
     m->limit_ns = 0;
     if (!timed && limit != 0)
-        m->limit_ns = limit > UINT64_MAX - m->now_ns ? UINT64_MAX : m->now_ns + limit;
+        m->limit_ns = kdpc__time_add(m->now_ns, limit);
     atomic_store_explicit(&m->steps, 0, memory_order_relaxed);
     m->step_limit = m->cfg.run_step_limit;
     m->timeout_reason[0] = '\0';

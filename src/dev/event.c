@@ -39,11 +39,6 @@ typedef struct kdpc__devevent {
     kdpc__osnode *node;
 } kdpc__devevent;
 
-static uint64_t add_sat(uint64_t a, uint64_t b)
-{
-    return b > UINT64_MAX - a ? UINT64_MAX : a + b;
-}
-
 static uint64_t first_due(const kdpc__ordset *s)
 {
     const kdpc__osnode *n = kdpc__ordset_first(s);
@@ -128,7 +123,7 @@ static kdpc_status schedule(kdpc_device *dev, uint64_t delay_ns, kdpc_device_eve
     kdpc_machine *m = dev->m;
     kdpc__devm *dm = kdpc__devm_of(m);
     uint64_t now = dm->in_event ? dm->event_now : m->now_ns;
-    uint64_t due = add_sat(now, delay_ns);
+    uint64_t due = kdpc__time_add(now, delay_ns);
     kdpc__devevent *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return KDPC_ENOMEM;

@@ -174,7 +174,7 @@ uint64_t kdpc__ke_due_ns(kdpc_machine *m, LONGLONG due)
     if (due < 0) {
         uint64_t rel = (uint64_t)(-(due + 1)) + 1u; /* no overflow for LLONG_MIN */
         uint64_t ns = rel > UINT64_MAX / 100u ? UINT64_MAX : rel * 100u;
-        return ns > UINT64_MAX - m->now_ns ? UINT64_MAX : m->now_ns + ns;
+        return kdpc__time_add(m->now_ns, ns);
     }
     /* Absolute system time; before boot means now. */
     if (due <= m->cfg.boot_system_time)

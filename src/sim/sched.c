@@ -73,17 +73,10 @@ static inline void update_cpu(kdpc_machine *m, const kdpc__cpu *c)
         m->spin_cpus &= ~bit;
 }
 
-/* Virtual time saturates: a 600-year timeout or a cost of UINT64_MAX ends at the end of time
- * instead of wrapping to the beginning. */
-static inline uint64_t add_sat(uint64_t a, uint64_t b)
-{
-    return b > UINT64_MAX - a ? UINT64_MAX : a + b;
-}
-
 void kdpc__charge(kdpc_machine *m, kdpc__cpu *c, uint64_t ns)
 {
-    m->now_ns = add_sat(m->now_ns, ns);
-    c->own_ns = add_sat(c->own_ns, ns);
+    m->now_ns = kdpc__time_add(m->now_ns, ns);
+    c->own_ns = kdpc__time_add(c->own_ns, ns);
 }
 
 /* One more interleaving point: the run ends at its step or time limit. */

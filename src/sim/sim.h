@@ -321,6 +321,13 @@ static inline bool kdpc__on_own_stack(const kdpc__thread *t, uintptr_t addr)
     return addr - (uintptr_t)t->fiber.map < t->fiber.map_size;
 }
 
+/* Virtual time saturates: a 600-year timeout or a cost of UINT64_MAX ends at the end of time
+ * instead of wrapping to the beginning. */
+static inline uint64_t kdpc__time_add(uint64_t a, uint64_t b)
+{
+    return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
 static inline kdpc__cpu *kdpc__cur_cpu(void)
 {
     kdpc__thread *t = kdpc__self();
