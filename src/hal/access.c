@@ -15,9 +15,7 @@
 
 #include "hal/hal.h"
 
-/* The machine of the calling simulated code after an interleaving point, or NULL (outside a
- * run: one diagnostic, the access does nothing). */
-static kdpc_machine *enter(const char *what)
+kdpc_machine *kdpc__hal_enter(const char *what)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(what, &c);
@@ -46,8 +44,8 @@ static uint64_t touch(kdpc_machine *m, const kdpc__devrange *r, uint64_t offset,
     return value;
 }
 
-static uint64_t reg_access(kdpc_machine *m, uintptr_t va, unsigned width, bool write,
-                           uint64_t value, const char *what, uintptr_t ip)
+uint64_t kdpc__hal_reg_access(kdpc_machine *m, uintptr_t va, unsigned width, bool write,
+                              uint64_t value, const char *what, uintptr_t ip)
 {
     kdpc__hal *h = kdpc__hal_of(m);
     const kdpc__iomap *mp = h != NULL ? kdpc__hal_find(h, va) : NULL;
@@ -66,8 +64,8 @@ static uint64_t reg_access(kdpc_machine *m, uintptr_t va, unsigned width, bool w
     return touch(m, mp->range, mp->range_off + (va - mp->va), width, write, value, ip);
 }
 
-static uint64_t port_access(kdpc_machine *m, uint64_t port, unsigned width, bool write,
-                            uint64_t value, const char *what, uintptr_t ip)
+uint64_t kdpc__hal_port_access(kdpc_machine *m, uint64_t port, unsigned width, bool write,
+                               uint64_t value, const char *what, uintptr_t ip)
 {
     const kdpc__devrange *r = m->dev != NULL ? kdpc__dev_find_port(m, port, width) : NULL;
     if (r == NULL) {
@@ -78,20 +76,10 @@ static uint64_t port_access(kdpc_machine *m, uint64_t port, unsigned width, bool
     return touch(m, r, port - r->base, width, write, value, ip);
 }
 
-uint64_t kdpc__hal_io(const char *what, bool port, uintptr_t addr, unsigned width, bool write,
-                      uint64_t value, uintptr_t ip)
-{
-    kdpc_machine *m = enter(what);
-    if (m == NULL)
-        return UINT64_MAX;
-    return port ? port_access(m, addr, width, write, value, what, ip)
-                : reg_access(m, addr, width, write, value, what, ip);
-}
-
 void kdpc__hal_io_buffer(const char *what, bool port, uintptr_t addr, void *buf, ULONG count,
                          unsigned width, bool write, uintptr_t ip)
 {
-    kdpc_machine *m = enter(what);
+    kdpc_machine *m = kdpc__hal_enter(what);
     if (m == NULL || count == 0)
         return;
     unsigned char *b = buf;
@@ -100,8 +88,8 @@ void kdpc__hal_io_buffer(const char *what, bool port, uintptr_t addr, void *buf,
         uint64_t v = 0;
         if (write)
             memcpy(&v, b, width); /* little endian: the low bytes */
-        v = port ? port_access(m, addr, width, write, v, what, ip)
-                 : reg_access(m, addr, width, write, v, what, ip);
+        v = port ? kdpc__hal_port_access(m, addr, width, write, v, what, ip)
+                 : kdpc__hal_reg_access(m, addr, width, write, v, what, ip);
         if (!write)
             memcpy(b, &v, width);
     }

@@ -78,8 +78,21 @@ static inline const kdpc__iomap *kdpc__hal_find(kdpc__hal *h, uintptr_t va)
  * returned) or an I/O port (@port: @addr is the port number): the interleaving point, then the
  * access. @ip is the caller's address. Returns the value read (all ones when refused or
  * outside a run). */
-uint64_t kdpc__hal_io(const char *what, bool port, uintptr_t addr, unsigned width, bool write,
-                      uint64_t value, uintptr_t ip);
+kdpc_machine *kdpc__hal_enter(const char *what);
+uint64_t kdpc__hal_reg_access(kdpc_machine *m, uintptr_t va, unsigned width, bool write,
+                              uint64_t value, const char *what, uintptr_t ip);
+uint64_t kdpc__hal_port_access(kdpc_machine *m, uint64_t port, unsigned width, bool write,
+                               uint64_t value, const char *what, uintptr_t ip);
+/* Inline: each routine's @port is a constant, so the choice folds away on the hot path. */
+static inline uint64_t kdpc__hal_io(const char *what, bool port, uintptr_t addr, unsigned width,
+                                    bool write, uint64_t value, uintptr_t ip)
+{
+    kdpc_machine *m = kdpc__hal_enter(what);
+    if (m == NULL)
+        return UINT64_MAX;
+    return port ? kdpc__hal_port_access(m, addr, width, write, value, what, ip)
+                : kdpc__hal_reg_access(m, addr, width, write, value, what, ip);
+}
 /* The _BUFFER_ forms: @count values of @width bytes between @buf and consecutive registers
  * (@port false) or one port, after one interleaving point. */
 void kdpc__hal_io_buffer(const char *what, bool port, uintptr_t addr, void *buf, ULONG count,
