@@ -495,7 +495,8 @@ POBJECT_TYPE *kdpc_PsThreadType = &thread_type_ptr;
 
 NTSTATUS kdpc_ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
                                         POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
-                                        PVOID *Object, PVOID HandleInformation)
+                                        PVOID *Object,
+                                        POBJECT_HANDLE_INFORMATION HandleInformation)
 {
     (void)DesiredAccess;
     (void)AccessMode;

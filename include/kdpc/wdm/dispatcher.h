@@ -332,37 +332,6 @@ static inline BOOLEAN KeAreAllApcsDisabled(void)
     return kdpc_KeAreAllApcsDisabled();
 }
 
-/* --- object references (thread handles from PsCreateSystemThread) --- */
-typedef struct _OBJECT_TYPE *POBJECT_TYPE;
-KDPC_EXPORT extern POBJECT_TYPE *kdpc_PsThreadType;
-#define PsThreadType kdpc_PsThreadType
-KDPC_EXPORT NTSTATUS kdpc_ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
-                                                    POBJECT_TYPE ObjectType,
-                                                    KPROCESSOR_MODE AccessMode, PVOID *Object,
-                                                    PVOID HandleInformation);
-KDPC_EXPORT void kdpc_ObDereferenceObject(PVOID Object);
-
-/**
- * ObReferenceObjectByHandle - the thread object of a PsCreateSystemThread
- * handle, referenced; the thread object is waitable and signaled once the
- * thread has ended. Return: STATUS_SUCCESS, STATUS_INVALID_HANDLE,
- * STATUS_OBJECT_TYPE_MISMATCH (ObjectType other than *PsThreadType or NULL).
- */
-static inline NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
-                                                 POBJECT_TYPE ObjectType,
-                                                 KPROCESSOR_MODE AccessMode, PVOID *Object,
-                                                 PVOID HandleInformation)
-{
-    return kdpc_ObReferenceObjectByHandle(Handle, DesiredAccess, ObjectType, AccessMode, Object,
-                                          HandleInformation);
-}
-/** ObDereferenceObject - drop a reference taken by ObReferenceObjectByHandle, or the file
- * object reference IoGetDeviceObjectPointer returned (its last reference sends IRP_MJ_CLOSE). */
-static inline void ObDereferenceObject(PVOID Object)
-{
-    kdpc_ObDereferenceObject(Object);
-}
-
 KDPC_END_DECLS
 
 #endif /* KDPC_WDM_DISPATCHER_H */

@@ -540,7 +540,7 @@ static inline LARGE_INTEGER KeQueryPerformanceCounter(PLARGE_INTEGER Performance
 
 typedef struct _KTHREAD KTHREAD, *PKTHREAD, *PRKTHREAD;
 typedef struct _KTHREAD ETHREAD, *PETHREAD;
-typedef struct _OBJECT_ATTRIBUTES OBJECT_ATTRIBUTES, *POBJECT_ATTRIBUTES;
+typedef struct _OBJECT_ATTRIBUTES OBJECT_ATTRIBUTES, *POBJECT_ATTRIBUTES; /* <kdpc/wdm/ob.h> */
 typedef struct _CLIENT_ID {
     HANDLE UniqueProcess;
     HANDLE UniqueThread;
@@ -556,7 +556,6 @@ KDPC_EXPORT NTSTATUS kdpc_PsCreateSystemThread(PHANDLE ThreadHandle, ULONG Desir
                                                HANDLE ProcessHandle, PCLIENT_ID ClientId,
                                                PKSTART_ROUTINE StartRoutine, PVOID StartContext);
 KDPC_EXPORT NTSTATUS kdpc_PsTerminateSystemThread(NTSTATUS ExitStatus);
-KDPC_EXPORT NTSTATUS kdpc_ZwClose(HANDLE Handle);
 KDPC_EXPORT PKTHREAD kdpc_KeGetCurrentThread(void);
 KDPC_EXPORT KAFFINITY kdpc_KeSetSystemAffinityThreadEx(KAFFINITY Affinity);
 KDPC_EXPORT void kdpc_KeRevertToUserAffinityThreadEx(KAFFINITY Affinity);
@@ -582,12 +581,6 @@ static inline NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredA
 static inline NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     return kdpc_PsTerminateSystemThread(ExitStatus);
-}
-/** ZwClose - close a handle from PsCreateSystemThread. Return: STATUS_SUCCESS or
- * STATUS_INVALID_HANDLE. IRQL: PASSIVE_LEVEL. */
-static inline NTSTATUS ZwClose(HANDLE Handle)
-{
-    return kdpc_ZwClose(Handle);
 }
 /** KeGetCurrentThread - the calling simulated thread. */
 static inline PKTHREAD KeGetCurrentThread(void)
