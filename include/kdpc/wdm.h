@@ -7,6 +7,8 @@
 #define KDPC_WDM_H
 
 #include <kdpc/wdm/types.h>
+#include <kdpc/wdm/guid.h>
+#include <kdpc/wdm/seh.h>
 #include <kdpc/wdm/ke.h>
 #include <kdpc/wdm/io.h>
 #include <kdpc/wdm/ex.h>

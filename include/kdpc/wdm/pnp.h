@@ -23,6 +23,7 @@
 #define KDPC_WDM_PNP_H
 
 #include <kdpc/wdm/types.h>
+#include <kdpc/wdm/guid.h>
 #include <kdpc/wdm/ke.h>
 #include <kdpc/wdm/io.h>
 #include <kdpc/wdm/dispatcher.h>
@@ -269,29 +270,7 @@ static inline BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIR
 /* ------------------------------------------------------------------ */
 /* Device interfaces                                                   */
 
-#ifndef GUID_DEFINED
-#define GUID_DEFINED
-/** A 128-bit class identifier. */
-typedef struct _GUID {
-    ULONG Data1;
-    USHORT Data2;
-    USHORT Data3;
-    UCHAR Data4[8];
-} GUID;
-#endif
-#ifndef DEFINE_GUID
-#if defined(__GNUC__) || defined(__clang__)
-#define KDPC_GUID_UNUSED_ __attribute__((unused))
-#else
-#define KDPC_GUID_UNUSED_
-#endif
-/**
- * DEFINE_GUID - a const GUID named @name. Divergence: always a definition (static, in every
- * file that includes it; unused copies draw no warning), so <initguid.h> is not needed.
- */
-#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
-    static const GUID name KDPC_GUID_UNUSED_ = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
-#endif
+/* GUID, DEFINE_GUID: kdpc/wdm/guid.h. */
 
 #define STATUS_OBJECT_NAME_EXISTS ((NTSTATUS)0x40000000L)
 

@@ -16,6 +16,21 @@
 #include <string.h>
 #include <kdpc/export.h>
 
+/*
+ * WCHAR is 16 bits, and driver code writes L"..." literals for WCHAR strings: the compiler's
+ * wchar_t must be 16 bits as well. gcc and clang need -fshort-wchar (kdpc::kdpc and kdpc::wdm
+ * add it; docs/driver-code.md).
+ */
+#if defined(__SIZEOF_WCHAR_T__)
+#if __SIZEOF_WCHAR_T__ != 2
+#error "kdpc/wdm.h: wchar_t is not 16 bits, so L\"...\" literals are not WCHAR strings: compile with -fshort-wchar (kdpc::wdm adds it; see docs/driver-code.md)"
+#endif
+#elif defined(__WCHAR_MAX__)
+#if __WCHAR_MAX__ > 0xffff
+#error "kdpc/wdm.h: wchar_t is not 16 bits, so L\"...\" literals are not WCHAR strings: compile with -fshort-wchar (kdpc::wdm adds it; see docs/driver-code.md)"
+#endif
+#endif
+
 KDPC_BEGIN_DECLS
 
 /** @defgroup wdm_types WDM base types
@@ -30,8 +45,16 @@ typedef char CHAR, CCHAR, *PCHAR, *PSTR;
 typedef const char *PCSTR, *PCSZ;
 typedef unsigned char UCHAR, *PUCHAR, BOOLEAN, *PBOOLEAN;
 typedef int16_t SHORT, CSHORT, *PSHORT;
-typedef uint16_t USHORT, *PUSHORT, WCHAR, *PWCHAR, *PWSTR;
+typedef uint16_t USHORT, *PUSHORT;
+/* A UTF-16 code unit. C: uint16_t, the very type of an L"..." element under -fshort-wchar.
+ * C++: wchar_t (16 bits under -fshort-wchar), the only type an L"..." literal converts to. */
+#ifdef __cplusplus
+typedef wchar_t WCHAR, *PWCHAR, *PWSTR;
+typedef const wchar_t *PCWSTR;
+#else
+typedef uint16_t WCHAR, *PWCHAR, *PWSTR;
 typedef const uint16_t *PCWSTR;
+#endif
 typedef int32_t LONG, *PLONG;
 typedef uint32_t ULONG, *PULONG, DWORD;
 typedef int32_t INT;

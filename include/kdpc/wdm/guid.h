@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/wdm/guid.h - GUID, DEFINE_GUID and GUID comparison, as <guiddef.h> gives them to drivers.
+ *
+ * Driver code includes <kdpc/wdm.h> (or <wdm.h>, <initguid.h>, <wdmguid.h> through the compat
+ * folder), never this file directly. Everything here is usable at any IRQL and outside a
+ * simulated machine.
+ */
+#ifndef KDPC_WDM_GUID_H
+#define KDPC_WDM_GUID_H
+
+#include <kdpc/wdm/types.h>
+
+KDPC_BEGIN_DECLS
+
+#ifndef GUID_DEFINED
+#define GUID_DEFINED
+/** A 128-bit identifier: device interface classes, bus interfaces, WMI blocks. */
+typedef struct _GUID {
+    ULONG Data1;
+    USHORT Data2;
+    USHORT Data3;
+    UCHAR Data4[8];
+} GUID;
+#endif
+
+KDPC_STATIC_ASSERT(sizeof(GUID) == 16, "GUID is 16 bytes");
+
+/** Pointer to a GUID; LPCGUID to a constant one. */
+typedef GUID *LPGUID;
+typedef const GUID *LPCGUID;
+/** An interface identifier is a GUID. */
+typedef GUID IID;
+typedef IID *LPIID;
+typedef GUID CLSID;
+typedef CLSID *LPCLSID;
+/** The way a GUID is passed: by constant pointer in C, by constant reference in C++. */
+#ifdef __cplusplus
+#define REFGUID const GUID &
+#define REFIID  const IID &
+#else
+#define REFGUID const GUID *
+#define REFIID  const IID *
+#endif
+
+#ifndef DEFINE_GUID
+#if defined(__GNUC__) || defined(__clang__)
+#define KDPC_GUID_UNUSED_ __attribute__((unused))
+#else
+#define KDPC_GUID_UNUSED_
+#endif
+/**
+ * DEFINE_GUID - a const GUID named @name with the value {l-w1-w2-b1b2-b3...b8}.
+ * Divergence: always a definition (static, in every file that includes it; unused copies draw
+ * no warning), so a driver that forgets <initguid.h> still links; <initguid.h> is accepted and
+ * changes nothing. Two files' copies have different addresses (compare GUIDs by value, with
+ * IsEqualGUID, as drivers do).
+ */
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
+    static const GUID name KDPC_GUID_UNUSED_ = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
+#endif
+
+/**
+ * IsEqualGUID - TRUE (nonzero) when the two GUIDs have the same 16 bytes. C: both arguments are
+ * pointers (const GUID *); C++: references. IRQL: any.
+ */
+#ifdef __cplusplus
+#define IsEqualGUID(rguid1, rguid2) (!memcmp(&(rguid1), &(rguid2), sizeof(GUID)))
+#else
+#define IsEqualGUID(rguid1, rguid2) (!memcmp((rguid1), (rguid2), sizeof(GUID)))
+#endif
+/** InlineIsEqualGUID - IsEqualGUID. IRQL: any. */
+#define InlineIsEqualGUID(rguid1, rguid2) IsEqualGUID(rguid1, rguid2)
+/** IsEqualIID - IsEqualGUID for interface identifiers. IRQL: any. */
+#define IsEqualIID(riid1, riid2) IsEqualGUID(riid1, riid2)
+
+KDPC_END_DECLS
+
+#endif /* KDPC_WDM_GUID_H */

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kdpc/wdm/seh.h - structured exception handling as kdpc models it: __try / __except /
+ * __finally / __leave, and ExRaiseStatus.
+ *
+ * gcc and clang have no SEH for C. In kdpc an exception is never caught: a routine that raises
+ * (ExRaiseStatus, a kernel routine documented to raise) ends the run with bug check 0x1E
+ * KMODE_EXCEPTION_NOT_HANDLED, P1 = the status, rule "ke.bugcheck", whether or not the code runs
+ * inside a __try. So that driver code compiles unchanged, the keywords are macros:
+ *
+ * - `__try { A } __except (filter) { H }` runs A. The filter is compiled but never evaluated;
+ *   H is compiled but never runs.
+ * - `__try { A } __finally { F }` runs A, then F.
+ * - `__leave` inside A ends A; the __finally block (if any) runs next.
+ *
+ * Divergence (docs/driver-code.md): there is no unwinding. `break` or `continue` written
+ * directly in a __try block ends that block (as __leave does) instead of acting on an enclosing
+ * loop or switch; `return` or `goto` out of a __try block skips its __finally block; a handler
+ * never runs, so code that relies on catching an exception (a fault on a bad user buffer, a
+ * raised status) stops the run with the bug check instead. AbnormalTermination() is therefore
+ * always FALSE in a __finally block.
+ *
+ * Driver code includes <kdpc/wdm.h> (or <wdm.h> / <ntddk.h>), never this file directly.
+ */
+#ifndef KDPC_WDM_SEH_H
+#define KDPC_WDM_SEH_H
+
+#include <kdpc/wdm/types.h>
+
+KDPC_BEGIN_DECLS
+
+/** Exception filter results (what an __except filter expression returns). */
+#define EXCEPTION_EXECUTE_HANDLER    1
+#define EXCEPTION_CONTINUE_SEARCH    0
+#define EXCEPTION_CONTINUE_EXECUTION (-1)
+
+#define KDPC_SEH_CAT2_(a, b) a##b
+#define KDPC_SEH_CAT_(a, b)  KDPC_SEH_CAT2_(a, b)
+/* One pass variable per __try, named after __COUNTER__ (expanded once per __try), so that
+ * nested ones never shadow each other. */
+#define KDPC_SEH_TRY_V_(v)                                                                         \
+    for (int v = 0; v < 2; v++)                                                                    \
+        if (v == 0)                                                                                \
+            do
+#define KDPC_SEH_TRY_(n) KDPC_SEH_TRY_V_(KDPC_SEH_CAT_(kdpc__seh_pass_, n))
+
+#ifndef __try
+/*
+ * One statement in two passes: pass 0 runs the __try block (a do/while(0), so __leave is a
+ * break), pass 1 the __finally block (the else branch), or nothing after an __except.
+ * (clang-format takes __except for a keyword and would split "__except(filter)".)
+ */
+/* clang-format off */
+/** __try - start a guarded block; it runs as written (see the file comment). */
+#ifdef __COUNTER__
+#define __try KDPC_SEH_TRY_(__COUNTER__)
+#else
+#define __try KDPC_SEH_TRY_(__LINE__)
+#endif
+/** __except - the handler of a __try block: the filter is not evaluated, the handler never
+ * runs. */
+#define __except(filter) while (0); else if (((void)sizeof(filter), 0))
+/** __finally - the termination handler of a __try block: runs after the block ends normally. */
+#define __finally while (0); else
+/** __leave - end the enclosing __try block now; its __finally block runs next. */
+#define __leave break
+/* clang-format on */
+#endif
+
+/**
+ * GetExceptionCode - the status of the exception being handled. Only valid in a filter or a
+ * handler, which kdpc never evaluates or runs: it is 0 (STATUS_SUCCESS) there.
+ */
+#define GetExceptionCode() ((NTSTATUS)0)
+/**
+ * AbnormalTermination - TRUE in a __finally block entered by unwinding. kdpc never unwinds (a
+ * raised exception is a bug check), so a __finally block runs only after a normal end or a
+ * __leave: always FALSE.
+ */
+#define AbnormalTermination() ((BOOLEAN)0)
+
+KDPC_NORETURN KDPC_EXPORT void kdpc_ExRaiseStatus(NTSTATUS Status);
+
+/**
+ * ExRaiseStatus - raise an exception with @Status. kdpc catches no exception: the run stops with
+ * bug check 0x1E KMODE_EXCEPTION_NOT_HANDLED, P1 = @Status (rule "ke.bugcheck"), as Windows does
+ * when no handler takes it. Never returns. IRQL: any (Windows: <= DISPATCH_LEVEL, the level of
+ * the handlers it would search). Divergence: P2 (the faulting address) is 0; an enclosing
+ * __try/__except does not catch it. Called outside a simulated CPU it prints the status and
+ * aborts the host process, as KeBugCheckEx does.
+ */
+#define ExRaiseStatus kdpc_ExRaiseStatus
+
+/** ExRaiseAccessViolation - ExRaiseStatus(STATUS_ACCESS_VIOLATION). Never returns. */
+KDPC_NORETURN static inline void ExRaiseAccessViolation(void)
+{
+    kdpc_ExRaiseStatus((NTSTATUS)0xC0000005L);
+}
+/** ExRaiseDatatypeMisalignment - ExRaiseStatus(STATUS_DATATYPE_MISALIGNMENT, 0x80000002).
+ * Never returns. */
+KDPC_NORETURN static inline void ExRaiseDatatypeMisalignment(void)
+{
+    kdpc_ExRaiseStatus((NTSTATUS)0x80000002L);
+}
+
+KDPC_END_DECLS
+
+#endif /* KDPC_WDM_SEH_H */
