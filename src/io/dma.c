@@ -27,6 +27,7 @@
  * for every adapter (Windows documents the update for scatter/gather only),
  * so an oversized transfer is visibly split rather than silently overrun.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,9 +40,13 @@
 #define MAX_MAP_REGISTERS 16u
 #define MAX_RANGES        32u
 
+typedef struct tcrec tcrec;
+
 typedef struct mapreg {
     struct adapter *a;
     PIRP irp;
+    PDEVICE_OBJECT dev; /* whose request it was (a DmaCompletionRoutine's DeviceObject) */
+    tcrec *tc;          /* the DMA transfer context it was granted for (version 3), or NULL */
     ULONG count;
     bool held;            /* registers */
     bool channel;         /* the adapter channel too (KeepObject) */
@@ -49,11 +54,28 @@ typedef struct mapreg {
     bool done_in_control; /* ... and completed its IRP (fine if it returns DeallocateObject) */
     struct {
         uintptr_t lo, hi;
+        const MDL *mdl; /* MapTransferEx's Mdl and Offset: what FlushAdapterBuffersEx names */
+        ULONGLONG off;
+        bool ex;
     } ranges[MAX_RANGES];
     unsigned nranges;        /* mapped and not flushed */
     PSCATTER_GATHER_LIST sg; /* GetScatterGatherList's list (compared, never read once put) */
+    bool sg_owned;           /* kdpc allocated sg (else it is the driver's buffer) */
     struct mapreg *next;
 } mapreg;
+
+/* What happened to a DMA transfer context (InitializeDmaTransferContext's buffer). */
+typedef enum { TC_IDLE, TC_PENDING, TC_GRANTED, TC_CANCELLED } tc_state;
+
+/* kdpc's record of a DMA transfer context: kept beside the driver's opaque buffer (which is
+ * only compared, never read), so a stale or foreign pointer is never followed. */
+struct tcrec {
+    const void *ptr;
+    tc_state state;
+    bool transfers_cancelled; /* CancelMappedTransfer: no further MapTransferEx */
+    struct request *req;      /* while TC_PENDING */
+    struct tcrec *next;
+};
 
 /* Released grants kept so a second free of a recent MapRegisterBase or list is
  * recognised by its address alone; older ones are freed. */
@@ -62,8 +84,17 @@ typedef struct mapreg {
 typedef struct request {
     PDEVICE_OBJECT dev;
     ULONG count;
-    PDRIVER_CONTROL routine;
+    PDRIVER_CONTROL routine; /* AdapterControl, or NULL for a synchronous caller (version 3) */
     PVOID ctx;
+    tcrec *tc;       /* version 3: the transfer context, else NULL */
+    PVOID *out_base; /* synchronous without AdapterControl: gets the MapRegisterBase */
+    bool list;       /* GetScatterGatherListEx / BuildScatterGatherListEx */
+    PDRIVER_LIST_CONTROL list_routine;
+    const MDL *mdl; /* list: the transfer */
+    ULONGLONG off;
+    ULONG len;
+    PSCATTER_GATHER_LIST sgbuf; /* list: the driver's buffer, or NULL (kdpc allocates) */
+    PSCATTER_GATHER_LIST *out_sg;
     struct request *next;
 } request;
 
@@ -77,7 +108,9 @@ typedef struct adapter {
     DMA_ADAPTER pub; /* first */
     kdpc_machine *m;
     DEVICE_DESCRIPTION desc;
+    ULONG version; /* 1..3: the DMA_OPERATIONS members the driver asked for */
     ULONG max_regs, free_regs;
+    tcrec *contexts;
     bool channel_busy;
     request *queue, *queue_tail;
     mapreg *grants;
@@ -174,6 +207,86 @@ static void check_flushed(kdpc_machine *m, mapreg *r, const char *when)
     r->nranges = 0; /* as a warning: flushed now */
 }
 
+static NTSTATUS build_list(adapter *a, mapreg *r, const MDL *mdl, ULONGLONG off, ULONG len,
+                           PSCATTER_GATHER_LIST buf, PSCATTER_GATHER_LIST *out);
+static void call_list(PDRIVER_LIST_CONTROL routine, PDEVICE_OBJECT dev, PSCATTER_GATHER_LIST sg,
+                      PVOID ctx);
+
+/*
+ * Grant @q now (the caller saw the channel and q->count registers free) and
+ * run what it asked for; @q is freed. AdapterControl's IO_ALLOCATION_ACTION
+ * decides what stays held (5.5); a version 3 request without AdapterControl
+ * keeps the channel and registers until FreeAdapterObject; a scatter/gather
+ * request (GetScatterGatherListEx / BuildScatterGatherListEx) keeps its
+ * registers until PutScatterGatherList.
+ */
+static void run_request(kdpc_machine *m, adapter *a, request *q)
+{
+    a->channel_busy = true;
+    a->free_regs -= q->count;
+    mapreg *r = new_grant(a, q->dev->CurrentIrp, q->count);
+    if (r == NULL) {
+        a->channel_busy = false;
+        a->free_regs += q->count;
+        if (q->tc != NULL) {
+            q->tc->state = TC_IDLE;
+            q->tc->req = NULL;
+        }
+        free(q);
+        return;
+    }
+    r->channel = true;
+    r->dev = q->dev;
+    r->tc = q->tc;
+    if (q->tc != NULL) {
+        q->tc->state = TC_GRANTED;
+        q->tc->req = NULL;
+    }
+    if (q->list) {
+        PSCATTER_GATHER_LIST sg = NULL;
+        if (build_list(a, r, q->mdl, q->off, q->len, q->sgbuf, &sg) != STATUS_SUCCESS) {
+            drop_registers(a, r); /* checked before queueing: only memory can run out here */
+            free(q);
+            return;
+        }
+        if (q->out_sg != NULL)
+            *q->out_sg = sg;
+        if (q->list_routine != NULL) {
+            if (r->irp != NULL)
+                kdpc__io_irp_note(r->irp, "AdapterListControl");
+            call_list(q->list_routine, q->dev, sg, q->ctx);
+            drop_channel(a, r); /* the adapter is free again; the list keeps the registers */
+        }
+        free(q);
+        return;
+    }
+    if (q->routine == NULL) { /* synchronous, no AdapterControl: the caller holds it all */
+        *q->out_base = r;
+        free(q);
+        return;
+    }
+    if (r->irp != NULL)
+        kdpc__io_irp_note(r->irp, "AdapterControl");
+    PIRP irp = r->irp;
+    r->in_control = true;
+    IO_ALLOCATION_ACTION act = kdpc__io_call_control(q->routine, q->dev, r, q->ctx);
+    r->in_control = false;
+    free(q);
+    if (act == DeallocateObjectKeepRegisters)
+        drop_channel(a, r);
+    if (act == DeallocateObject) {
+        drop_registers(a, r);
+    } else if (r->done_in_control) {
+        /* 5.5: a routine that completes the IRP must return DeallocateObject */
+        kdpc__violation(m, KDPC_R_DMA_ADAPTER_HELD, 0xE6, 0x2A, (uintptr_t)&a->pub, (uintptr_t)r,
+                        (uintptr_t)irp, NULL,
+                        "AdapterControl completed IRP %p and kept its %s: return "
+                        "DeallocateObject",
+                        (void *)irp,
+                        act == KeepObject ? "adapter channel and map registers" : "map registers");
+    }
+}
+
 static void serve(kdpc_machine *m, adapter *a)
 {
     while (a->queue != NULL && !a->channel_busy && a->free_regs >= a->queue->count) {
@@ -181,39 +294,18 @@ static void serve(kdpc_machine *m, adapter *a)
         a->queue = q->next;
         if (a->queue == NULL)
             a->queue_tail = NULL;
-        a->channel_busy = true;
-        a->free_regs -= q->count;
-        mapreg *r = new_grant(a, q->dev->CurrentIrp, q->count);
-        if (r == NULL) {
-            a->channel_busy = false;
-            a->free_regs += q->count;
-            free(q);
-            continue;
-        }
-        r->channel = true;
-        if (r->irp != NULL)
-            kdpc__io_irp_note(r->irp, "AdapterControl");
-        PIRP irp = r->irp;
-        r->in_control = true;
-        IO_ALLOCATION_ACTION act = kdpc__io_call_control(q->routine, q->dev, r, q->ctx);
-        r->in_control = false;
-        free(q);
-        if (act == DeallocateObjectKeepRegisters)
-            drop_channel(a, r);
-        if (act == DeallocateObject) {
-            drop_registers(a, r);
-        } else if (r->done_in_control) {
-            /* 5.5: a routine that completes the IRP must return DeallocateObject */
-            kdpc__violation(m, KDPC_R_DMA_ADAPTER_HELD, 0xE6, 0x2A, (uintptr_t)&a->pub,
-                            (uintptr_t)r, (uintptr_t)irp, NULL,
-                            "AdapterControl completed IRP %p and kept its %s: return "
-                            "DeallocateObject",
-                            (void *)irp,
-                            act == KeepObject ? "adapter channel and map registers"
-                                              : "map registers");
-        }
+        run_request(m, a, q);
     }
     reap(a);
+}
+
+static void enqueue(adapter *a, request *q)
+{
+    if (a->queue_tail != NULL)
+        a->queue_tail->next = q;
+    else
+        a->queue = q;
+    a->queue_tail = q;
 }
 
 static NTSTATUS allocate_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
@@ -236,11 +328,7 @@ static NTSTATUS allocate_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceO
     q->count = NumberOfMapRegisters == 0 ? 1 : NumberOfMapRegisters;
     q->routine = ExecutionRoutine;
     q->ctx = Context;
-    if (a->queue_tail != NULL)
-        a->queue_tail->next = q;
-    else
-        a->queue = q;
-    a->queue_tail = q;
+    enqueue(a, q);
     serve(m, a);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
@@ -420,6 +508,8 @@ static NTSTATUS get_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject
     r->nranges = 1;
     sg->NumberOfElements = 1;
     r->sg = sg;
+    r->sg_owned = true;
+    r->dev = DeviceObject;
     sg->Elements[0].Address.QuadPart = (LONGLONG)(uintptr_t)CurrentVa;
     sg->Elements[0].Length = Length;
     ExecutionRoutine(DeviceObject, DeviceObject->CurrentIrp, sg, Context);
@@ -446,9 +536,603 @@ static void put_sg_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGat
     }
     r->nranges = 0; /* PutScatterGatherList flushes (5.10) */
     drop_registers(a, r);
-    free(ScatterGather);
+    if (r->sg_owned)
+        free(ScatterGather);
     serve(m, a);
     kdpc__ke_point(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* versions 2 and 3 (docs/facts/dma.md)                                */
+
+#define SGL_SIZE(n)                                                                                \
+    ((ULONG)(offsetof(SCATTER_GATHER_LIST, Elements) +                                             \
+             (size_t)(n) * sizeof(SCATTER_GATHER_ELEMENT)))
+
+/* The machine of a version-@v operation on @a, or NULL (not a live adapter; or an adapter got
+ * with an older DEVICE_DESCRIPTION version, whose DMA_OPERATIONS has no such member). */
+static kdpc_machine *ctx_v(const char *name, adapter *a, ULONG v)
+{
+    kdpc_machine *m = ctx_of(name, a);
+    return m != NULL && a->version >= v ? m : NULL;
+}
+
+/* Walk [off, off + len) of an MDL chain: one host-contiguous piece per MDL. With @fn, each
+ * piece is handed to it (it returns false to stop). Returns false when the chain does not
+ * hold the range (NULL chain, len 0, off or len past its end). *pieces / *regs (optional) get
+ * the number of pieces and of map registers (pages spanned) the whole range needs. */
+typedef bool piece_fn(void *arg, const MDL *mdl, uintptr_t va, ULONG len);
+static bool walk_mdl(const MDL *mdl, ULONGLONG off, ULONG len, piece_fn *fn, void *arg,
+                     ULONG *pieces, ULONG *regs)
+{
+    ULONGLONG total = 0;
+    for (const MDL *p = mdl; p != NULL; p = p->Next)
+        total += p->ByteCount;
+    if (mdl == NULL || len == 0 || off >= total || len > total - off)
+        return false;
+    ULONG n = 0, pages = 0;
+    bool go = true;
+    for (const MDL *p = mdl; p != NULL && len > 0; p = p->Next) {
+        if (off >= p->ByteCount) {
+            off -= p->ByteCount;
+            continue;
+        }
+        uintptr_t va = (uintptr_t)MmGetMdlVirtualAddress(p) + (uintptr_t)off;
+        ULONG take = p->ByteCount - (ULONG)off;
+        if (take > len)
+            take = len;
+        n++;
+        pages += ADDRESS_AND_SIZE_TO_SPAN_PAGES(va, take);
+        if (go && fn != NULL)
+            go = fn(arg, p, va, take);
+        len -= take;
+        off = 0;
+    }
+    if (pieces != NULL)
+        *pieces = n;
+    if (regs != NULL)
+        *regs = pages;
+    return true;
+}
+
+/* Filling a scatter/gather list and the grant's mapped ranges, within limits. */
+typedef struct fill {
+    mapreg *r;
+    PSCATTER_GATHER_LIST sg; /* NULL: ranges only */
+    ULONG max_elems;
+    ULONG regs_left;
+    ULONGLONG tag_off;
+    const MDL *tag_mdl;
+    ULONG mapped;
+    bool cut; /* stopped early (registers, elements or ranges ran out) */
+} fill;
+
+static bool fill_piece(void *arg, const MDL *mdl, uintptr_t va, ULONG len)
+{
+    (void)mdl;
+    fill *f = arg;
+    ULONG n = f->sg != NULL ? f->sg->NumberOfElements : 0;
+    if (f->regs_left == 0 || n >= f->max_elems || f->r->nranges >= MAX_RANGES) {
+        f->cut = true;
+        return false;
+    }
+    ULONG room = f->regs_left * PAGE_SIZE - BYTE_OFFSET(va);
+    if (len > room) {
+        len = room;
+        f->cut = true;
+    }
+    f->regs_left -= ADDRESS_AND_SIZE_TO_SPAN_PAGES(va, len);
+    mapreg *r = f->r;
+    r->ranges[r->nranges].lo = va;
+    r->ranges[r->nranges].hi = va + len;
+    r->ranges[r->nranges].mdl = f->tag_mdl;
+    r->ranges[r->nranges].off = f->tag_off;
+    r->ranges[r->nranges].ex = true;
+    r->nranges++;
+    if (f->sg != NULL) {
+        f->sg->Elements[n].Address.QuadPart = (LONGLONG)va;
+        f->sg->Elements[n].Length = len;
+        f->sg->Elements[n].Reserved = 0;
+        f->sg->NumberOfElements = n + 1;
+    }
+    f->mapped += len;
+    return !f->cut;
+}
+
+/* Build the list of [off, off + len) of @mdl for grant @r (into @buf, or a list kdpc
+ * allocates) and map its ranges until PutScatterGatherList. */
+static NTSTATUS build_list(adapter *a, mapreg *r, const MDL *mdl, ULONGLONG off, ULONG len,
+                           PSCATTER_GATHER_LIST buf, PSCATTER_GATHER_LIST *out)
+{
+    (void)a;
+    ULONG n = 0;
+    if (!walk_mdl(mdl, off, len, NULL, NULL, &n, NULL))
+        return STATUS_INVALID_PARAMETER;
+    PSCATTER_GATHER_LIST sg = buf;
+    if (sg == NULL) {
+        sg = calloc(1, SGL_SIZE(n));
+        if (sg == NULL)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        r->sg_owned = true;
+    }
+    sg->NumberOfElements = 0;
+    sg->Reserved = 0;
+    fill f = {r, sg, n, r->count, off, mdl, 0, false};
+    (void)walk_mdl(mdl, off, len, fill_piece, &f, NULL, NULL);
+    r->sg = sg;
+    *out = sg;
+    return STATUS_SUCCESS;
+}
+
+/* AdapterListControl at DISPATCH_LEVEL (5.10). */
+static void call_list(PDRIVER_LIST_CONTROL routine, PDEVICE_OBJECT dev, PSCATTER_GATHER_LIST sg,
+                      PVOID ctx)
+{
+    KIRQL old = kdpc__self()->cpu->irql;
+    if (old < DISPATCH_LEVEL)
+        kdpc_KeRaiseIrql(DISPATCH_LEVEL, &old);
+    routine(dev, dev->CurrentIrp, sg, ctx);
+    if (old < DISPATCH_LEVEL)
+        kdpc_KeLowerIrql(old);
+}
+
+static NTSTATUS calculate_sg_list(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID CurrentVa, ULONG Length,
+                                  PULONG ScatterGatherListSize, PULONG pNumberOfMapRegisters)
+{
+    adapter *a = A(DmaAdapter);
+    if (ctx_v("CalculateScatterGatherList", a, 2) == NULL)
+        return STATUS_NOT_SUPPORTED;
+    if (ScatterGatherListSize == NULL)
+        return STATUS_INVALID_PARAMETER;
+    ULONG n, regs;
+    if (Mdl == NULL) { /* the largest list any buffer at CurrentVa could need: a page each */
+        n = regs = ADDRESS_AND_SIZE_TO_SPAN_PAGES(CurrentVa, Length);
+    } else {
+        uintptr_t base = (uintptr_t)MmGetMdlVirtualAddress(Mdl);
+        uintptr_t va = (uintptr_t)CurrentVa;
+        if (va < base || !walk_mdl(Mdl, va - base, Length, NULL, NULL, &n, &regs))
+            return STATUS_BUFFER_TOO_SMALL; /* Length does not fit in the buffer */
+    }
+    if (regs > a->max_regs)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    *ScatterGatherListSize = SGL_SIZE(n);
+    if (pNumberOfMapRegisters != NULL)
+        *pNumberOfMapRegisters = regs;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS build_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PMDL Mdl,
+                              PVOID CurrentVa, ULONG Length, PDRIVER_LIST_CONTROL ExecutionRoutine,
+                              PVOID Context, BOOLEAN WriteToDevice, PVOID ScatterGatherBuffer,
+                              ULONG ScatterGatherLength)
+{
+    (void)WriteToDevice;
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_v("BuildScatterGatherList", a, 2);
+    if (m == NULL)
+        return STATUS_NOT_SUPPORTED;
+    if (!kdpc__io_need(m, "BuildScatterGatherList", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
+                       KDPC_IOK_DEVICE) ||
+        ExecutionRoutine == NULL || ScatterGatherBuffer == NULL || Mdl == NULL)
+        return STATUS_INVALID_PARAMETER;
+    uintptr_t base = (uintptr_t)MmGetMdlVirtualAddress(Mdl);
+    uintptr_t va = (uintptr_t)CurrentVa;
+    ULONG n, regs;
+    if (va < base || !walk_mdl(Mdl, va - base, Length, NULL, NULL, &n, &regs))
+        return STATUS_INVALID_PARAMETER;
+    if (SGL_SIZE(n) > ScatterGatherLength)
+        return STATUS_BUFFER_TOO_SMALL;
+    if (regs > a->max_regs || regs > a->free_regs)
+        return STATUS_INSUFFICIENT_RESOURCES; /* Divergence: not queued for later (as 5.10) */
+    mapreg *r = new_grant(a, DeviceObject->CurrentIrp, regs);
+    if (r == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    a->free_regs -= regs;
+    r->dev = DeviceObject;
+    PSCATTER_GATHER_LIST sg;
+    (void)build_list(a, r, Mdl, va - base, Length, ScatterGatherBuffer, &sg);
+    call_list(ExecutionRoutine, DeviceObject, sg, Context);
+    kdpc__ke_point(m);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS build_mdl_from_sg(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
+                                  PMDL OriginalMdl, PMDL *TargetMdl)
+{
+    (void)ScatterGather;
+    if (ctx_v("BuildMdlFromScatterGatherList", A(DmaAdapter), 2) == NULL)
+        return STATUS_NOT_SUPPORTED;
+    if (OriginalMdl == NULL || TargetMdl == NULL)
+        return STATUS_INVALID_PARAMETER;
+    *TargetMdl = OriginalMdl; /* kdpc never copies a buffer: the list describes the original */
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS get_adapter_info(PDMA_ADAPTER DmaAdapter, PDMA_ADAPTER_INFO AdapterInfo)
+{
+    adapter *a = A(DmaAdapter);
+    if (ctx_v("GetDmaAdapterInfo", a, 3) == NULL)
+        return STATUS_NOT_SUPPORTED;
+    if (AdapterInfo == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (AdapterInfo->Version != DMA_ADAPTER_INFO_VERSION1)
+        return STATUS_NOT_SUPPORTED;
+    AdapterInfo->V1.ReadDmaCounterAvailable = FALSE; /* ReadDmaCounter is always 0 */
+    AdapterInfo->V1.ScatterGatherLimit = a->max_regs;
+    AdapterInfo->V1.DmaAddressWidth = a->desc.Master ? a->desc.DmaAddressWidth : 64;
+    AdapterInfo->V1.Flags = 0;
+    AdapterInfo->V1.MinimumTransferUnit = 1;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS get_transfer_info(PDMA_ADAPTER DmaAdapter, PMDL Mdl, ULONGLONG Offset, ULONG Length,
+                                  BOOLEAN WriteOnly, PDMA_TRANSFER_INFO TransferInfo)
+{
+    (void)WriteOnly;
+    if (ctx_v("GetDmaTransferInfo", A(DmaAdapter), 3) == NULL)
+        return STATUS_NOT_SUPPORTED;
+    if (TransferInfo == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (TransferInfo->Version != DMA_TRANSFER_INFO_VERSION1)
+        return STATUS_NOT_SUPPORTED;
+    ULONG n, regs;
+    if (!walk_mdl(Mdl, Offset, Length, NULL, NULL, &n, &regs))
+        return STATUS_INVALID_PARAMETER;
+    TransferInfo->V1.MapRegisterCount = regs;
+    TransferInfo->V1.ScatterGatherElementCount = n;
+    TransferInfo->V1.ScatterGatherListSize = SGL_SIZE(n);
+    return STATUS_SUCCESS;
+}
+
+static tcrec *find_tc(adapter *a, const void *p)
+{
+    if (p == NULL)
+        return NULL;
+    for (tcrec *t = a->contexts; t != NULL; t = t->next)
+        if (t->ptr == p)
+            return t;
+    return NULL;
+}
+
+static NTSTATUS init_transfer_context(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext)
+{
+    adapter *a = A(DmaAdapter);
+    if (ctx_v("InitializeDmaTransferContext", a, 3) == NULL)
+        return STATUS_NOT_SUPPORTED;
+    if (DmaTransferContext == NULL)
+        return STATUS_INVALID_PARAMETER;
+    tcrec *t = find_tc(a, DmaTransferContext);
+    if (t != NULL && t->state == TC_PENDING)
+        return STATUS_INVALID_PARAMETER; /* still in a pending request */
+    if (t == NULL) {
+        t = calloc(1, sizeof(*t));
+        if (t == NULL)
+            return STATUS_INSUFFICIENT_RESOURCES;
+        t->ptr = DmaTransferContext;
+        t->next = a->contexts;
+        a->contexts = t;
+    }
+    for (mapreg *r = a->grants; r != NULL; r = r->next)
+        if (r->tc == t)
+            r->tc = NULL; /* a fresh transfer: the old grant no longer answers to it */
+    t->state = TC_IDLE;
+    t->transfers_cancelled = false;
+    t->req = NULL;
+    memset(DmaTransferContext, 0, DMA_TRANSFER_CONTEXT_SIZE_V1);
+    return STATUS_SUCCESS;
+}
+
+static PVOID alloc_common_ex(PDMA_ADAPTER DmaAdapter, PPHYSICAL_ADDRESS MaximumAddress,
+                             ULONG Length, PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled,
+                             NODE_REQUIREMENT PreferredNode)
+{
+    (void)MaximumAddress; /* Divergence: logical addresses are host addresses (dma.h) */
+    (void)PreferredNode;
+    if (ctx_v("AllocateCommonBufferEx", A(DmaAdapter), 3) == NULL)
+        return NULL;
+    return alloc_common(DmaAdapter, Length, LogicalAddress, CacheEnabled);
+}
+
+/* The checks AllocateAdapterChannelEx, GetScatterGatherListEx and BuildScatterGatherListEx
+ * share: a known, free transfer context and a valid flag word. */
+static NTSTATUS check_tc(adapter *a, tcrec *t, ULONG Flags)
+{
+    (void)a;
+    if (t == NULL || (Flags & ~(ULONG)DMA_SYNCHRONOUS_CALLBACK) != 0 || t->state == TC_PENDING)
+        return STATUS_INVALID_PARAMETER;
+    if (t->state == TC_CANCELLED)
+        return STATUS_CANCELLED; /* CancelAdapterChannel came first */
+    return STATUS_SUCCESS;
+}
+
+/* Run @q now when @sync (or fail), else queue it. */
+static NTSTATUS submit(kdpc_machine *m, adapter *a, request *q, bool sync)
+{
+    if (sync) {
+        if (a->channel_busy || a->queue != NULL || a->free_regs < q->count) {
+            free(q);
+            return STATUS_INSUFFICIENT_RESOURCES;
+        }
+        run_request(m, a, q);
+        reap(a);
+    } else {
+        if (q->tc != NULL) {
+            q->tc->state = TC_PENDING;
+            q->tc->req = q;
+        }
+        enqueue(a, q);
+        serve(m, a);
+    }
+    kdpc__ke_point(m);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS allocate_channel_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                    PVOID DmaTransferContext, ULONG NumberOfMapRegisters,
+                                    ULONG Flags, PDRIVER_CONTROL ExecutionRoutine,
+                                    PVOID ExecutionContext, PVOID *MapRegisterBase)
+{
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_v("AllocateAdapterChannelEx", a, 3);
+    if (m == NULL)
+        return STATUS_NOT_SUPPORTED;
+    if (!kdpc__io_need(m, "AllocateAdapterChannelEx", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
+                       KDPC_IOK_DEVICE))
+        return STATUS_INVALID_PARAMETER;
+    bool sync = (Flags & DMA_SYNCHRONOUS_CALLBACK) != 0;
+    /* exactly one of AdapterControl and MapRegisterBase; no AdapterControl only when sync */
+    if ((ExecutionRoutine != NULL) == (MapRegisterBase != NULL) ||
+        (ExecutionRoutine == NULL && !sync))
+        return STATUS_INVALID_PARAMETER;
+    tcrec *t = find_tc(a, DmaTransferContext);
+    NTSTATUS st = check_tc(a, t, Flags);
+    if (st != STATUS_SUCCESS)
+        return st;
+    if (NumberOfMapRegisters > a->max_regs)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    request *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    q->dev = DeviceObject;
+    q->count = NumberOfMapRegisters == 0 ? 1 : NumberOfMapRegisters;
+    q->routine = ExecutionRoutine;
+    q->ctx = ExecutionContext;
+    q->tc = t;
+    q->out_base = MapRegisterBase;
+    return submit(m, a, q, sync);
+}
+
+static NTSTATUS configure_channel(PDMA_ADAPTER DmaAdapter, ULONG FunctionNumber, PVOID Context)
+{
+    (void)FunctionNumber;
+    (void)Context;
+    if (ctx_v("ConfigureAdapterChannel", A(DmaAdapter), 3) == NULL)
+        return STATUS_NOT_SUPPORTED;
+    return STATUS_NOT_IMPLEMENTED; /* kdpc's DMA controller has no custom functions */
+}
+
+static BOOLEAN cancel_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                              PVOID DmaTransferContext)
+{
+    (void)DeviceObject;
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_v("CancelAdapterChannel", a, 3);
+    tcrec *t = m != NULL ? find_tc(a, DmaTransferContext) : NULL;
+    if (t == NULL || t->state == TC_GRANTED)
+        return FALSE; /* unknown, or AdapterControl / AdapterListControl already ran */
+    if (t->state == TC_PENDING) {
+        request *prev = NULL;
+        for (request *q = a->queue; q != NULL; prev = q, q = q->next) {
+            if (q != t->req)
+                continue;
+            if (prev != NULL)
+                prev->next = q->next;
+            else
+                a->queue = q->next;
+            if (a->queue_tail == q)
+                a->queue_tail = prev;
+            free(q);
+            break;
+        }
+        t->req = NULL;
+    }
+    t->state = TC_CANCELLED; /* also cancels a request not made yet */
+    serve(m, a);             /* a smaller request behind it may fit now */
+    kdpc__ke_point(m);
+    return TRUE;
+}
+
+/* Call @done at DISPATCH_LEVEL: the system DMA transfer has ended. */
+static void call_completion(PDMA_COMPLETION_ROUTINE done, PDMA_ADAPTER a, PDEVICE_OBJECT dev,
+                            PVOID ctx, DMA_COMPLETION_STATUS status)
+{
+    KIRQL old = kdpc__self()->cpu->irql;
+    if (old < DISPATCH_LEVEL)
+        kdpc_KeRaiseIrql(DISPATCH_LEVEL, &old);
+    done(a, dev, ctx, status);
+    if (old < DISPATCH_LEVEL)
+        kdpc_KeLowerIrql(old);
+}
+
+static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
+                                ULONGLONG Offset, ULONG DeviceOffset, PULONG Length,
+                                BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
+                                ULONG ScatterGatherBufferLength,
+                                PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+                                PVOID CompletionContext)
+{
+    (void)DeviceOffset;
+    (void)WriteToDevice;
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_v("MapTransferEx", a, 3);
+    if (m == NULL)
+        return STATUS_NOT_SUPPORTED;
+    mapreg *r = find_grant(a, MapRegisterBase);
+    bool master = a->desc.Master != FALSE;
+    if (r == NULL || !r->held || Length == NULL || Mdl == NULL ||
+        (master && (ScatterGatherBuffer == NULL || DmaCompletionRoutine != NULL)) ||
+        (ScatterGatherBuffer != NULL && ScatterGatherBufferLength < SGL_SIZE(1)))
+        return STATUS_INVALID_PARAMETER;
+    if (r->tc != NULL && r->tc->transfers_cancelled)
+        return STATUS_CANCELLED;
+    ULONG n = 0;
+    if (*Length != 0 && !walk_mdl(Mdl, Offset, *Length, NULL, NULL, &n, NULL))
+        return STATUS_INVALID_PARAMETER;
+    /* without a buffer (system DMA), kdpc's default list holds one element */
+    ULONG max_elems = ScatterGatherBuffer != NULL ? (ScatterGatherBufferLength - SGL_SIZE(0)) /
+                                                        sizeof(SCATTER_GATHER_ELEMENT)
+                                                  : 1;
+    SCATTER_GATHER_LIST one;
+    PSCATTER_GATHER_LIST sg = ScatterGatherBuffer != NULL ? ScatterGatherBuffer : &one;
+    sg->NumberOfElements = 0;
+    sg->Reserved = 0;
+    fill f = {r, sg, max_elems, r->count, Offset, Mdl, 0, false};
+    if (*Length != 0)
+        (void)walk_mdl(Mdl, Offset, *Length, fill_piece, &f, NULL, NULL);
+    *Length = f.mapped;
+    kdpc__ke_point(m);
+    if (DmaCompletionRoutine != NULL) /* the transfer ends at once (ReadDmaCounter is 0) */
+        call_completion(DmaCompletionRoutine, DmaAdapter, r->dev, CompletionContext, DmaComplete);
+    return STATUS_SUCCESS;
+}
+
+/* GetScatterGatherListEx and BuildScatterGatherListEx (@buf NULL: kdpc allocates the list). */
+static NTSTATUS sg_list_ex(const char *name, PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                           PVOID DmaTransferContext, PMDL Mdl, ULONGLONG Offset, ULONG Length,
+                           ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
+                           bool need_buf, PVOID buf, ULONG buflen, PSCATTER_GATHER_LIST *out)
+{
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_v(name, a, 3);
+    if (m == NULL)
+        return STATUS_NOT_SUPPORTED;
+    bool sync = (Flags & DMA_SYNCHRONOUS_CALLBACK) != 0;
+    if (!kdpc__io_need(m, name, KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject, KDPC_IOK_DEVICE) ||
+        !a->desc.Master || (need_buf && buf == NULL) ||
+        (ExecutionRoutine == NULL && (!sync || out == NULL)))
+        return STATUS_INVALID_PARAMETER; /* bus masters only; AdapterListControl or a list out */
+    tcrec *t = find_tc(a, DmaTransferContext);
+    NTSTATUS st = check_tc(a, t, Flags);
+    if (st != STATUS_SUCCESS)
+        return st;
+    ULONG n, regs;
+    if (!walk_mdl(Mdl, Offset, Length, NULL, NULL, &n, &regs))
+        return STATUS_INVALID_PARAMETER;
+    if (buf != NULL && SGL_SIZE(n) > buflen)
+        return STATUS_BUFFER_TOO_SMALL;
+    if (regs > a->max_regs)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    request *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    q->dev = DeviceObject;
+    q->count = regs;
+    q->ctx = Context;
+    q->tc = t;
+    q->list = true;
+    q->list_routine = ExecutionRoutine;
+    q->mdl = Mdl;
+    q->off = Offset;
+    q->len = Length;
+    q->sgbuf = buf;
+    q->out_sg = out;
+    return submit(m, a, q, sync);
+}
+
+static NTSTATUS get_sg_list_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                               PVOID DmaTransferContext, PMDL Mdl, ULONGLONG Offset, ULONG Length,
+                               ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
+                               BOOLEAN WriteToDevice, PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+                               PVOID CompletionContext, PSCATTER_GATHER_LIST *ScatterGatherList)
+{
+    (void)WriteToDevice;
+    (void)DmaCompletionRoutine; /* documented as unused */
+    (void)CompletionContext;
+    return sg_list_ex("GetScatterGatherListEx", DmaAdapter, DeviceObject, DmaTransferContext, Mdl,
+                      Offset, Length, Flags, ExecutionRoutine, Context, false, NULL, 0,
+                      ScatterGatherList);
+}
+
+static NTSTATUS build_sg_list_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                 PVOID DmaTransferContext, PMDL Mdl, ULONGLONG Offset, ULONG Length,
+                                 ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context,
+                                 BOOLEAN WriteToDevice, PVOID ScatterGatherBuffer,
+                                 ULONG ScatterGatherLength,
+                                 PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+                                 PVOID CompletionContext, PVOID ScatterGatherList)
+{
+    (void)WriteToDevice;
+    (void)DmaCompletionRoutine; /* documented as unused */
+    (void)CompletionContext;
+    return sg_list_ex("BuildScatterGatherListEx", DmaAdapter, DeviceObject, DmaTransferContext, Mdl,
+                      Offset, Length, Flags, ExecutionRoutine, Context, true, ScatterGatherBuffer,
+                      ScatterGatherLength, (PSCATTER_GATHER_LIST *)ScatterGatherList);
+}
+
+static NTSTATUS flush_buffers_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
+                                 ULONGLONG Offset, ULONG Length, BOOLEAN WriteToDevice)
+{
+    (void)Length;
+    (void)WriteToDevice;
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_v("FlushAdapterBuffersEx", a, 3);
+    if (m == NULL)
+        return STATUS_NOT_SUPPORTED;
+    mapreg *r = find_grant(a, MapRegisterBase);
+    if (r == NULL || Mdl == NULL)
+        return STATUS_INVALID_PARAMETER;
+    unsigned before = r->nranges;
+    /* what MapTransferEx mapped from (Mdl, Offset); else a MapTransfer piece starting there */
+    for (unsigned i = r->nranges; i-- > 0;)
+        if (r->ranges[i].ex && r->ranges[i].mdl == Mdl && r->ranges[i].off == Offset)
+            r->ranges[i] = r->ranges[--r->nranges];
+    if (r->nranges == before) {
+        uintptr_t va = (uintptr_t)MmGetMdlVirtualAddress(Mdl) + (uintptr_t)Offset;
+        for (unsigned i = 0; i < r->nranges; i++) {
+            if (!r->ranges[i].ex && r->ranges[i].lo == va) {
+                r->ranges[i] = r->ranges[--r->nranges];
+                break;
+            }
+        }
+    }
+    kdpc__ke_point(m);
+    return r->nranges == before ? STATUS_INVALID_PARAMETER : STATUS_SUCCESS;
+}
+
+static void free_adapter_object(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION AllocationAction)
+{
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_v("FreeAdapterObject", a, 3);
+    if (m == NULL || AllocationAction == KeepObject)
+        return; /* KeepObject: no effect */
+    mapreg *r = a->grants;
+    while (r != NULL && !(r->channel && r->held))
+        r = r->next;
+    if (r == NULL) {
+        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x04, (uintptr_t)DmaAdapter, 0, 0, NULL,
+                        "FreeAdapterObject while no adapter object is held (freed twice?)");
+        return;
+    }
+    if (AllocationAction == DeallocateObject && r->sg == NULL) {
+        check_flushed(m, r, "FreeAdapterObject");
+        drop_registers(a, r);
+    } else {
+        drop_channel(a, r); /* a scatter/gather list keeps its registers until put back */
+    }
+    serve(m, a);
+    kdpc__ke_point(m);
+}
+
+static NTSTATUS cancel_mapped_transfer(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext)
+{
+    adapter *a = A(DmaAdapter);
+    if (ctx_v("CancelMappedTransfer", a, 3) == NULL)
+        return STATUS_NOT_SUPPORTED;
+    tcrec *t = find_tc(a, DmaTransferContext);
+    if (t == NULL)
+        return STATUS_INVALID_PARAMETER;
+    t->transfers_cancelled = true; /* the mapped transfer itself has already ended */
+    return STATUS_SUCCESS;
 }
 
 static void put_adapter(PDMA_ADAPTER DmaAdapter)
@@ -457,9 +1141,35 @@ static void put_adapter(PDMA_ADAPTER DmaAdapter)
 }
 
 static DMA_OPERATIONS ops = {
-    sizeof(DMA_OPERATIONS), put_adapter,  alloc_common,       free_common,  allocate_channel,
-    flush_buffers,          free_channel, free_map_registers, map_transfer, get_alignment,
-    read_counter,           get_sg_list,  put_sg_list,
+    sizeof(DMA_OPERATIONS),
+    put_adapter,
+    alloc_common,
+    free_common,
+    allocate_channel,
+    flush_buffers,
+    free_channel,
+    free_map_registers,
+    map_transfer,
+    get_alignment,
+    read_counter,
+    get_sg_list,
+    put_sg_list,
+    calculate_sg_list,
+    build_sg_list,
+    build_mdl_from_sg,
+    get_adapter_info,
+    get_transfer_info,
+    init_transfer_context,
+    alloc_common_ex,
+    allocate_channel_ex,
+    configure_channel,
+    cancel_channel,
+    map_transfer_ex,
+    get_sg_list_ex,
+    build_sg_list_ex,
+    flush_buffers_ex,
+    free_adapter_object,
+    cancel_mapped_transfer,
 };
 
 PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
@@ -473,7 +1183,11 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
                       !kdpc__io_need(m, "IoGetDmaAdapter", KDPC_RP(kdpc_IoGetDmaAdapter),
                                      PhysicalDeviceObject, KDPC_IOK_DEVICE)))
         return NULL;
-    if (DeviceDescription == NULL || DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION2)
+    if (DeviceDescription == NULL || DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION3)
+        return NULL;
+    /* version 3: a bus master's address width must be 1..64 bits */
+    if (DeviceDescription->Version == DEVICE_DESCRIPTION_VERSION3 && DeviceDescription->Master &&
+        (DeviceDescription->DmaAddressWidth == 0 || DeviceDescription->DmaAddressWidth > 64))
         return NULL;
     adapter *a = calloc(1, sizeof(*a));
     if (a == NULL)
@@ -487,6 +1201,7 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
     a->pub.DmaOperations = &ops;
     a->m = m;
     a->desc = *DeviceDescription;
+    a->version = DeviceDescription->Version < 1 ? 1 : DeviceDescription->Version;
     ULONG regs = BYTES_TO_PAGES(DeviceDescription->MaximumLength) + 1;
     a->max_regs = regs > MAX_MAP_REGISTERS ? MAX_MAP_REGISTERS : regs;
     a->free_regs = a->max_regs;
@@ -531,7 +1246,7 @@ void kdpc__io_dma_free(kdpc_machine *m)
         while (a->grants != NULL) {
             mapreg *r = a->grants;
             a->grants = r->next;
-            if (r->sg != NULL && r->held)
+            if (r->sg != NULL && r->held && r->sg_owned)
                 free(r->sg); /* never put back */
             free(r);
         }
@@ -539,6 +1254,11 @@ void kdpc__io_dma_free(kdpc_machine *m)
             request *q = a->queue;
             a->queue = q->next;
             free(q);
+        }
+        while (a->contexts != NULL) {
+            tcrec *t = a->contexts;
+            a->contexts = t->next;
+            free(t);
         }
         while (a->commons != NULL) {
             common *cb = a->commons;

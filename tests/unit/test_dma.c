@@ -230,7 +230,7 @@ static void body_get_adapter(void)
     dd.ScatterGather = TRUE;
     dd.Dma64BitAddresses = TRUE;
     d.ptr[2] = IoGetDmaAdapter(d.dev[0], &dd, &regs);
-    dd.Version = DEVICE_DESCRIPTION_VERSION2 + 1;
+    dd.Version = DEVICE_DESCRIPTION_VERSION3 + 1;
     d.ptr[3] = IoGetDmaAdapter(d.dev[0], &dd, &regs);
     for (int i = 1; i <= 2; i++)
         if (d.ptr[i] != NULL)

@@ -24,12 +24,30 @@
 
 KDPC_BEGIN_DECLS
 
+/** The bus a device sits on (every value wdm.h defines; kdpc's adapters behave alike on all). */
 typedef enum _INTERFACE_TYPE {
     InterfaceTypeUndefined = -1,
     Internal = 0,
     Isa = 1,
-    PCIBus = 5
-} INTERFACE_TYPE;
+    Eisa = 2,
+    MicroChannel = 3,
+    TurboChannel = 4,
+    PCIBus = 5,
+    VMEBus = 6,
+    NuBus = 7,
+    PCMCIABus = 8,
+    CBus = 9,
+    MPIBus = 10,
+    MPSABus = 11,
+    ProcessorInternal = 12,
+    InternalPowerBus = 13,
+    PNPISABus = 14,
+    PNPBus = 15,
+    Vmcs = 16,
+    ACPIBus = 17,
+    MaximumInterfaceType = 18
+} INTERFACE_TYPE,
+    *PINTERFACE_TYPE;
 typedef enum _DMA_WIDTH {
     Width8Bits,
     Width16Bits,
@@ -42,6 +60,7 @@ typedef enum _DMA_SPEED { Compatible, TypeA, TypeB, TypeC, TypeF, MaximumDmaSpee
 #define DEVICE_DESCRIPTION_VERSION  0
 #define DEVICE_DESCRIPTION_VERSION1 1
 #define DEVICE_DESCRIPTION_VERSION2 2
+#define DEVICE_DESCRIPTION_VERSION3 3
 
 /** What a device can do for DMA (IoGetDmaAdapter's input). */
 typedef struct _DEVICE_DESCRIPTION {
@@ -61,6 +80,11 @@ typedef struct _DEVICE_DESCRIPTION {
     DMA_SPEED DmaSpeed;
     ULONG MaximumLength; /* largest transfer, bytes */
     ULONG DmaPort;
+    /* version 3 (DEVICE_DESCRIPTION_VERSION3) only: */
+    ULONG DmaAddressWidth; /* bus master: address bits, 1..64 */
+    ULONG DmaControllerInstance;
+    ULONG DmaRequestLine;           /* system DMA: the controller's request line */
+    PHYSICAL_ADDRESS DeviceAddress; /* system DMA: the device's data register */
 } DEVICE_DESCRIPTION, *PDEVICE_DESCRIPTION;
 
 /** IO_ALLOCATION_ACTION (5.4). */
@@ -93,6 +117,62 @@ typedef DRIVER_LIST_CONTROL *PDRIVER_LIST_CONTROL;
 
 typedef struct _DMA_ADAPTER DMA_ADAPTER, *PDMA_ADAPTER;
 
+/* --- version 3 types (docs/facts/dma.md) --- */
+
+/** How a system DMA transfer ended (DmaCompletionRoutine's Status). */
+typedef enum _DMA_COMPLETION_STATUS {
+    DmaComplete,
+    DmaAborted,
+    DmaError,
+    DmaCancelled
+} DMA_COMPLETION_STATUS;
+
+/** DmaCompletionRoutine: a system DMA transfer mapped by MapTransferEx ended; DISPATCH_LEVEL. */
+typedef void DMA_COMPLETION_ROUTINE(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                                    PVOID CompletionContext, DMA_COMPLETION_STATUS Status);
+typedef DMA_COMPLETION_ROUTINE *PDMA_COMPLETION_ROUTINE;
+
+/** Flags of AllocateAdapterChannelEx / GetScatterGatherListEx / BuildScatterGatherListEx. */
+#define DMA_SYNCHRONOUS_CALLBACK 0x01
+
+/** The opaque DMA transfer context a driver allocates (InitializeDmaTransferContext). */
+#define DMA_TRANSFER_CONTEXT_VERSION1 1
+#define DMA_TRANSFER_CONTEXT_SIZE_V1  128
+
+/** GetDmaTransferInfo's answer for one transfer. */
+typedef struct _DMA_TRANSFER_INFO_V1 {
+    ULONG MapRegisterCount;
+    ULONG ScatterGatherElementCount;
+    ULONG ScatterGatherListSize; /* bytes for BuildScatterGatherListEx / MapTransferEx */
+} DMA_TRANSFER_INFO_V1, *PDMA_TRANSFER_INFO_V1;
+#define DMA_TRANSFER_INFO_VERSION1 1
+typedef struct _DMA_TRANSFER_INFO {
+    ULONG Version; /* the caller sets DMA_TRANSFER_INFO_VERSION1 */
+    KDPC_EXTENSION union {
+        DMA_TRANSFER_INFO_V1 V1;
+    };
+} DMA_TRANSFER_INFO, *PDMA_TRANSFER_INFO;
+
+/** GetDmaAdapterInfo's answer: the adapter's DMA controller. */
+typedef struct _DMA_ADAPTER_INFO_V1 {
+    ULONG ReadDmaCounterAvailable;
+    ULONG ScatterGatherLimit; /* most elements one transfer may have */
+    ULONG DmaAddressWidth;    /* bits */
+    ULONG Flags;              /* none defined */
+    ULONG MinimumTransferUnit;
+} DMA_ADAPTER_INFO_V1, *PDMA_ADAPTER_INFO_V1;
+#define DMA_ADAPTER_INFO_VERSION1 1
+typedef struct _DMA_ADAPTER_INFO {
+    ULONG Version; /* the caller sets DMA_ADAPTER_INFO_VERSION1 */
+    KDPC_EXTENSION union {
+        DMA_ADAPTER_INFO_V1 V1;
+    };
+} DMA_ADAPTER_INFO, *PDMA_ADAPTER_INFO;
+
+/** A NUMA node preference (AllocateCommonBufferEx). */
+typedef ULONG NODE_REQUIREMENT;
+#define MM_ANY_NODE_OK 0x80000000u
+
 /** The adapter's operations (5.2-5.10). */
 typedef struct _DMA_OPERATIONS {
     ULONG Size;
@@ -120,6 +200,55 @@ typedef struct _DMA_OPERATIONS {
      PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context, BOOLEAN WriteToDevice);
     void (*PutScatterGatherList)(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather,
                                  BOOLEAN WriteToDevice);
+    /* version 2 (DEVICE_DESCRIPTION_VERSION2 and later) */
+    NTSTATUS(*CalculateScatterGatherList)
+    (PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID CurrentVa, ULONG Length, PULONG ScatterGatherListSize,
+     PULONG pNumberOfMapRegisters);
+    NTSTATUS(*BuildScatterGatherList)
+    (PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PMDL Mdl, PVOID CurrentVa, ULONG Length,
+     PDRIVER_LIST_CONTROL ExecutionRoutine, PVOID Context, BOOLEAN WriteToDevice,
+     PVOID ScatterGatherBuffer, ULONG ScatterGatherLength);
+    NTSTATUS(*BuildMdlFromScatterGatherList)
+    (PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGather, PMDL OriginalMdl,
+     PMDL *TargetMdl);
+    /* version 3 (DEVICE_DESCRIPTION_VERSION3) */
+    NTSTATUS (*GetDmaAdapterInfo)(PDMA_ADAPTER DmaAdapter, PDMA_ADAPTER_INFO AdapterInfo);
+    NTSTATUS(*GetDmaTransferInfo)
+    (PDMA_ADAPTER DmaAdapter, PMDL Mdl, ULONGLONG Offset, ULONG Length, BOOLEAN WriteOnly,
+     PDMA_TRANSFER_INFO TransferInfo);
+    NTSTATUS (*InitializeDmaTransferContext)(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext);
+    PVOID(*AllocateCommonBufferEx)
+    (PDMA_ADAPTER DmaAdapter, PPHYSICAL_ADDRESS MaximumAddress, ULONG Length,
+     PPHYSICAL_ADDRESS LogicalAddress, BOOLEAN CacheEnabled, NODE_REQUIREMENT PreferredNode);
+    NTSTATUS(*AllocateAdapterChannelEx)
+    (PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PVOID DmaTransferContext,
+     ULONG NumberOfMapRegisters, ULONG Flags, PDRIVER_CONTROL ExecutionRoutine,
+     PVOID ExecutionContext, PVOID *MapRegisterBase);
+    NTSTATUS(*ConfigureAdapterChannel)
+    (PDMA_ADAPTER DmaAdapter, ULONG FunctionNumber, PVOID Context);
+    BOOLEAN(*CancelAdapterChannel)
+    (PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PVOID DmaTransferContext);
+    NTSTATUS(*MapTransferEx)
+    (PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase, ULONGLONG Offset, ULONG DeviceOffset,
+     PULONG Length, BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
+     ULONG ScatterGatherBufferLength, PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+     PVOID CompletionContext);
+    NTSTATUS(*GetScatterGatherListEx)
+    (PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PVOID DmaTransferContext, PMDL Mdl,
+     ULONGLONG Offset, ULONG Length, ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine,
+     PVOID Context, BOOLEAN WriteToDevice, PDMA_COMPLETION_ROUTINE DmaCompletionRoutine,
+     PVOID CompletionContext, PSCATTER_GATHER_LIST *ScatterGatherList);
+    NTSTATUS(*BuildScatterGatherListEx)
+    (PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PVOID DmaTransferContext, PMDL Mdl,
+     ULONGLONG Offset, ULONG Length, ULONG Flags, PDRIVER_LIST_CONTROL ExecutionRoutine,
+     PVOID Context, BOOLEAN WriteToDevice, PVOID ScatterGatherBuffer, ULONG ScatterGatherLength,
+     PDMA_COMPLETION_ROUTINE DmaCompletionRoutine, PVOID CompletionContext,
+     PVOID ScatterGatherList);
+    NTSTATUS(*FlushAdapterBuffersEx)
+    (PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase, ULONGLONG Offset, ULONG Length,
+     BOOLEAN WriteToDevice);
+    void (*FreeAdapterObject)(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION AllocationAction);
+    NTSTATUS (*CancelMappedTransfer)(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext);
 } DMA_OPERATIONS, *PDMA_OPERATIONS;
 
 /** A DMA adapter: Version 1; operations in DmaOperations (5.1). */
@@ -136,8 +265,9 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
 /**
  * IoGetDmaAdapter - an adapter for the device described; *NumberOfMapRegisters
  * gets the most map registers one transfer may use (pages of MaximumLength
- * + 1, at most 16: kdpc's map register limit). NULL for a NULL description
- * or a Version above DEVICE_DESCRIPTION_VERSION2.
+ * + 1, at most 16: kdpc's map register limit). NULL for a NULL description,
+ * a Version above DEVICE_DESCRIPTION_VERSION3, or a version 3 bus master
+ * whose DmaAddressWidth is 0 or above 64.
  * IRQL: PASSIVE_LEVEL.
  * The operations follow io.md 5.2-5.10: AllocateAdapterChannel calls
  * AdapterControl at once when the adapter (and registers) are free, else
@@ -150,6 +280,43 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
  * (0xE6/0x2A) completing the IRP with the channel or registers still held,
  * dma.not_flushed (0xE6/0x0D), dma.double_free (0xE6/0x04 channel, 0x05
  * registers).
+ *
+ * Version 2 members (DEVICE_DESCRIPTION_VERSION2 and 3; docs/facts/dma.md):
+ * CalculateScatterGatherList (list size and map registers; NULL Mdl: the
+ * most a buffer there could need, a page per element; STATUS_BUFFER_TOO_SMALL
+ * when Length passes the MDL, STATUS_INSUFFICIENT_RESOURCES above the
+ * adapter's registers), BuildScatterGatherList (GetScatterGatherList into
+ * the driver's buffer; STATUS_BUFFER_TOO_SMALL), BuildMdlFromScatterGatherList
+ * (kdpc never copies a buffer: *TargetMdl = OriginalMdl).
+ * Version 3 members (DEVICE_DESCRIPTION_VERSION3): every request names a
+ * DMA transfer context from InitializeDmaTransferContext (NULL or unknown:
+ * STATUS_INVALID_PARAMETER). AllocateAdapterChannelEx queues like
+ * AllocateAdapterChannel; with DMA_SYNCHRONOUS_CALLBACK it runs AdapterControl
+ * before returning, or (no AdapterControl) returns *MapRegisterBase and the
+ * caller holds the channel and registers until FreeAdapterObject; busy:
+ * STATUS_INSUFFICIENT_RESOURCES. CancelAdapterChannel: TRUE for a pending (or
+ * not yet made) request, FALSE once granted. GetDmaTransferInfo: registers,
+ * elements and list size (DMA_TRANSFER_INFO_VERSION1 only, else
+ * STATUS_NOT_SUPPORTED). MapTransferEx writes the scatter/gather list (one
+ * element per MDL of the chain) and cuts *Length to the registers and list
+ * room; FlushAdapterBuffersEx (Mdl, Offset of the map) ends it
+ * (STATUS_INVALID_PARAMETER when nothing is mapped there);
+ * GetScatterGatherListEx / BuildScatterGatherListEx (bus masters only) keep
+ * the registers until PutScatterGatherList; GetDmaAdapterInfo
+ * (DMA_ADAPTER_INFO_VERSION1); CancelMappedTransfer stops further transfers
+ * under the context (STATUS_CANCELLED). ConfigureAdapterChannel returns
+ * STATUS_NOT_IMPLEMENTED (kdpc's DMA controller has no custom functions).
+ * Divergence: a system DMA transfer ends inside MapTransferEx, so its
+ * DmaCompletionRoutine runs (DISPATCH_LEVEL, DmaComplete, after *Length is
+ * written) before MapTransferEx returns. Divergence: AllocateCommonBufferEx
+ * ignores MaximumAddress and PreferredNode (logical addresses are host
+ * addresses). Divergence: every adapter's DMA_OPERATIONS has all members
+ * (Size is sizeof(DMA_OPERATIONS)); a member newer than the adapter's
+ * DEVICE_DESCRIPTION version returns STATUS_NOT_SUPPORTED (NULL, FALSE or
+ * nothing where it returns no status). Divergence: a request with a context
+ * CancelAdapterChannel cancelled beforehand returns STATUS_CANCELLED (kdpc's
+ * choice of status). The Windows 10 members (AllocateDomainCommonBuffer and
+ * later) are not declared.
  */
 static inline PDMA_ADAPTER IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
                                            PDEVICE_DESCRIPTION DeviceDescription,
