@@ -7,6 +7,7 @@
 #define KDPC_WDM_H
 
 #include <kdpc/wdm/types.h>
+#include <kdpc/wdm/intsafe.h>
 #include <kdpc/wdm/guid.h>
 #include <kdpc/wdm/seh.h>
 #include <kdpc/wdm/ke.h>

@@ -89,7 +89,8 @@ void kdpc_KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR
                           "the driver called KeBugCheckEx(0x%lX)", (unsigned long)BugCheckCode);
 }
 
-#define STATUS_ASSERTION_FAILURE 0xC0000420u
+/* Bug check 0x1E parameter 1: the exception code, zero-extended as Windows reports it. */
+#define KDPC__ASSERTION_FAILURE_P1 ((ULONG_PTR)(ULONG)STATUS_ASSERTION_FAILURE)
 
 void kdpc_assert_failed(const char *Expression, const char *File, int Line)
 {
@@ -99,7 +100,7 @@ void kdpc_assert_failed(const char *Expression, const char *File, int Line)
                 Expression, File, Line);
         abort();
     }
-    kdpc__bugcheck_forced(t->m, 0x1E, STATUS_ASSERTION_FAILURE, 0, 0, 0,
+    kdpc__bugcheck_forced(t->m, 0x1E, KDPC__ASSERTION_FAILURE_P1, 0, 0, 0,
                           "ASSERT(%s) failed at %s:%d", Expression, File, Line);
 }
 

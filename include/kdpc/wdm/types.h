@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kdpc/wdm/types.h - WDM base types with LLP64 widths, NTSTATUS codes,
+ * kdpc/wdm/types.h - WDM base types with LLP64 widths, NTSTATUS (codes in ntstatus.h),
  * LIST_ENTRY helpers, CONTAINING_RECORD, Interlocked*, Rtl*Memory, ASSERT.
  *
  * Driver code includes <kdpc/wdm.h> (or <wdm.h> through the compat folder),
@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <kdpc/export.h>
+#include <kdpc/wdm/ntstatus.h>
 
 /*
  * WCHAR is 16 bits, and driver code writes L"..." literals for WCHAR strings: the compiler's
@@ -160,61 +161,7 @@ typedef struct _GROUP_AFFINITY {
     USHORT Reserved[3];
 } GROUP_AFFINITY, *PGROUP_AFFINITY;
 
-/* ------------------------------------------------------------------ */
-/* NTSTATUS                                                            */
-
-#define NT_SUCCESS(Status)     (((NTSTATUS)(Status)) >= 0)
-#define NT_INFORMATION(Status) ((((ULONG)(Status)) >> 30) == 1)
-#define NT_WARNING(Status)     ((((ULONG)(Status)) >> 30) == 2)
-#define NT_ERROR(Status)       ((((ULONG)(Status)) >> 30) == 3)
-
-#define STATUS_SUCCESS                  ((NTSTATUS)0x00000000L)
-#define STATUS_WAIT_0                   ((NTSTATUS)0x00000000L)
-#define STATUS_WAIT_1                   ((NTSTATUS)0x00000001L)
-#define STATUS_ABANDONED_WAIT_0         ((NTSTATUS)0x00000080L)
-#define STATUS_USER_APC                 ((NTSTATUS)0x000000C0L)
-#define STATUS_ALERTED                  ((NTSTATUS)0x00000101L)
-#define STATUS_TIMEOUT                  ((NTSTATUS)0x00000102L)
-#define STATUS_PENDING                  ((NTSTATUS)0x00000103L)
-#define STATUS_REPARSE                  ((NTSTATUS)0x00000104L)
-#define STATUS_MORE_ENTRIES             ((NTSTATUS)0x00000105L)
-#define STATUS_BUFFER_OVERFLOW          ((NTSTATUS)0x80000005L)
-#define STATUS_NO_MORE_ENTRIES          ((NTSTATUS)0x8000001AL)
-#define STATUS_UNSUCCESSFUL             ((NTSTATUS)0xC0000001L)
-#define STATUS_NOT_IMPLEMENTED          ((NTSTATUS)0xC0000002L)
-#define STATUS_INVALID_INFO_CLASS       ((NTSTATUS)0xC0000003L)
-#define STATUS_INFO_LENGTH_MISMATCH     ((NTSTATUS)0xC0000004L)
-#define STATUS_ACCESS_VIOLATION         ((NTSTATUS)0xC0000005L)
-#define STATUS_INVALID_HANDLE           ((NTSTATUS)0xC0000008L)
-#define STATUS_INVALID_PARAMETER        ((NTSTATUS)0xC000000DL)
-#define STATUS_NO_SUCH_DEVICE           ((NTSTATUS)0xC000000EL)
-#define STATUS_INVALID_DEVICE_REQUEST   ((NTSTATUS)0xC0000010L)
-#define STATUS_END_OF_FILE              ((NTSTATUS)0xC0000011L)
-#define STATUS_NO_MEMORY                ((NTSTATUS)0xC0000017L)
-#define STATUS_MORE_PROCESSING_REQUIRED ((NTSTATUS)0xC0000016L)
-#define STATUS_ACCESS_DENIED            ((NTSTATUS)0xC0000022L)
-#define STATUS_BUFFER_TOO_SMALL         ((NTSTATUS)0xC0000023L)
-#define STATUS_OBJECT_TYPE_MISMATCH     ((NTSTATUS)0xC0000024L)
-#define STATUS_OBJECT_NAME_INVALID      ((NTSTATUS)0xC0000033L)
-#define STATUS_OBJECT_NAME_NOT_FOUND    ((NTSTATUS)0xC0000034L)
-#define STATUS_OBJECT_NAME_COLLISION    ((NTSTATUS)0xC0000035L)
-#define STATUS_INSUFFICIENT_RESOURCES   ((NTSTATUS)0xC000009AL)
-#define STATUS_IO_DEVICE_ERROR          ((NTSTATUS)0xC0000185L)
-#define STATUS_DEVICE_NOT_READY         ((NTSTATUS)0xC00000A3L)
-#define STATUS_NOT_SUPPORTED            ((NTSTATUS)0xC00000BBL)
-#define STATUS_INVALID_PARAMETER_1      ((NTSTATUS)0xC00000EFL)
-#define STATUS_INVALID_PARAMETER_2      ((NTSTATUS)0xC00000F0L)
-#define STATUS_CANCELLED                ((NTSTATUS)0xC0000120L)
-#define STATUS_DEVICE_BUSY              ((NTSTATUS)0x80000011L)
-#define STATUS_IO_TIMEOUT               ((NTSTATUS)0xC00000B5L)
-#define STATUS_DELETE_PENDING           ((NTSTATUS)0xC0000056L)
-#define STATUS_INVALID_DEVICE_STATE     ((NTSTATUS)0xC0000184L)
-#define STATUS_DEVICE_DATA_ERROR        ((NTSTATUS)0xC000009CL)
-#define STATUS_DATA_OVERRUN             ((NTSTATUS)0xC000003CL)
-#define STATUS_DATA_ERROR               ((NTSTATUS)0xC000003EL)
-#define STATUS_CRC_ERROR                ((NTSTATUS)0xC000003FL)
-#define STATUS_NOT_FOUND                ((NTSTATUS)0xC0000225L)
-#define STATUS_INTERNAL_ERROR           ((NTSTATUS)0xC00000E5L)
+/* NTSTATUS values, NT_SUCCESS and the other severity tests: kdpc/wdm/ntstatus.h. */
 
 /* ------------------------------------------------------------------ */
 /* Doubly and singly linked lists (any IRQL; caller synchronizes)      */
