@@ -1330,12 +1330,61 @@ static void every_name_is_declared(void **state)
     (void)RtlWordToUInt8;
 }
 
+/* ------------------------------------------------------------------ */
+/* Bad input: a NULL result pointer faults, as on Windows, and the run  */
+/* ends with a bug check report instead of a host crash.                */
+
+static ULONG *volatile null_result; /* volatile: the compiler cannot see it is NULL */
+static ULONG good_result;
+static int reached_after;
+
+static void AddsIntoNullThread(void *ctx)
+{
+    (void)ctx;
+    (void)RtlULongAdd(1, 2, null_result);
+    reached_after = 1;
+}
+
+static void AddsIntoValidThread(void *ctx)
+{
+    (void)ctx;
+    if (RtlULongAdd(1, 2, &good_result) == STATUS_SUCCESS)
+        reached_after = 1;
+}
+
+static void null_result_pointer_is_a_bugcheck(void **state)
+{
+    (void)state;
+    if (KT_TSAN)
+        skip(); /* a contained fault needs a signal delivered at the access */
+    null_result = NULL;
+    reached_after = 0;
+    kdpc_machine *m = kt_machine(1, 3);
+    kdpc_status st = kdpc_machine_run(m, AddsIntoNullThread, NULL);
+    /* A NULL dereference in a thread below DISPATCH_LEVEL: access violation not handled. */
+    KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0xC0000005U);
+    assert_int_equal(reached_after, 0);
+    kdpc_machine_destroy(m);
+
+    /* The same call with a valid pointer ends well. */
+    reached_after = 0;
+    m = kt_machine(1, 3);
+    assert_int_equal(kdpc_machine_run(m, AddsIntoValidThread, NULL), KDPC_OK);
+    assert_int_equal(reached_after, 1);
+    assert_int_equal(good_result, 3);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(conversions_at_the_edges), cmocka_unit_test(arithmetic_at_the_edges),
-        cmocka_unit_test(driver_style_uses),        cmocka_unit_test(char_follows_the_compiler),
+        cmocka_unit_test(conversions_at_the_edges),
+        cmocka_unit_test(arithmetic_at_the_edges),
+        cmocka_unit_test(driver_style_uses),
+        cmocka_unit_test(char_follows_the_compiler),
         cmocka_unit_test(every_name_is_declared),
+        cmocka_unit_test(null_result_pointer_is_a_bugcheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

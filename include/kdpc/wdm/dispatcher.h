@@ -48,10 +48,6 @@ typedef LONG KPRIORITY;
 #define MAXIMUM_WAIT_OBJECTS 64
 #define THREAD_WAIT_OBJECTS  3
 
-#define STATUS_MUTANT_NOT_OWNED         ((NTSTATUS)0xC0000046L)
-#define STATUS_SEMAPHORE_LIMIT_EXCEEDED ((NTSTATUS)0xC0000047L)
-#define STATUS_ABANDONED                ((NTSTATUS)0x00000080L)
-
 /** Wait block for KeWaitForMultipleObjects with more than THREAD_WAIT_OBJECTS objects. */
 typedef struct _KWAIT_BLOCK {
     LIST_ENTRY WaitListEntry;

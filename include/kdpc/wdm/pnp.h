@@ -272,8 +272,6 @@ static inline BOOLEAN IoForwardIrpSynchronously(PDEVICE_OBJECT DeviceObject, PIR
 
 /* GUID, DEFINE_GUID: kdpc/wdm/guid.h. */
 
-#define STATUS_OBJECT_NAME_EXISTS ((NTSTATUS)0x40000000L)
-
 KDPC_EXPORT NTSTATUS kdpc_IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
                                                     const GUID *InterfaceClassGuid,
                                                     PUNICODE_STRING ReferenceString,
