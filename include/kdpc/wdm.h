@@ -24,5 +24,7 @@
 #include <kdpc/wdm/file.h>
 #include <kdpc/wdm/power.h>
 #include <kdpc/wdm/pnp.h>
+#include <kdpc/wdm/rtl.h>
+#include <kdpc/wdm/strsafe.h>
 
 #endif /* KDPC_WDM_H */

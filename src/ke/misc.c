@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * misc.c - processor queries, virtual time, KeStallExecutionProcessor,
- * KeBugCheckEx, ASSERT failures and DbgPrint.
+ * KeBugCheckEx and ASSERT failures (DbgPrint: rtl/dbgprint.c).
  *
  * Time: one virtual clock per machine, advanced only by charged costs (a
  * configurable cost per kernel call, stalls, device latencies).
@@ -102,25 +102,4 @@ void kdpc_assert_failed(const char *Expression, const char *File, int Line)
     }
     kdpc__bugcheck_forced(t->m, 0x1E, KDPC__ASSERTION_FAILURE_P1, 0, 0, 0,
                           "ASSERT(%s) failed at %s:%d", Expression, File, Line);
-}
-
-ULONG kdpc_DbgPrint(PCSTR Format, ...)
-{
-    kdpc__thread *t = kdpc__self();
-    FILE *out = t != NULL ? t->m->cfg.log : stderr;
-    if (out == NULL)
-        return (ULONG)STATUS_SUCCESS;
-    /* Formatted first, then written while kdpc__host_busy says a jump must not leave here: the
-     * stream's lock would stay held and the next report on it would wait forever. */
-    char buf[1024];
-    va_list ap;
-    va_start(ap, Format);
-    int n = vsnprintf(buf, sizeof(buf), Format, ap);
-    va_end(ap);
-    if (n > 0) {
-        kdpc__host_busy_enter();
-        fputs(buf, out);
-        kdpc__host_busy_leave();
-    }
-    return (ULONG)STATUS_SUCCESS;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * interface.c - device interfaces: IoRegisterDeviceInterface,
- * IoSetDeviceInterfaceState, and RtlFreeUnicodeString for the names they
- * hand out (docs/facts/pnp.md section 5).
+ * interface.c - device interfaces: IoRegisterDeviceInterface and
+ * IoSetDeviceInterfaceState; the names they hand out are freed with
+ * RtlFreeUnicodeString (rtl/unicode.c) (docs/facts/pnp.md section 5).
  *
  * Each registered instance is (PDO, class GUID, reference string) with its
  * name; enabling it makes the name a symbolic link to the PDO's name (the
@@ -189,14 +189,4 @@ void kdpc__pnp_ifaces_disable(kdpc_machine *m, PDEVICE_OBJECT pdo, bool forget)
             pi = &i->next;
         }
     }
-}
-
-void kdpc_RtlFreeUnicodeString(PUNICODE_STRING UnicodeString)
-{
-    if (UnicodeString == NULL)
-        return;
-    if (UnicodeString->Buffer != NULL)
-        ExFreePoolWithTag(UnicodeString->Buffer, IFACE_TAG);
-    UnicodeString->Buffer = NULL;
-    UnicodeString->Length = UnicodeString->MaximumLength = 0;
 }

@@ -217,6 +217,8 @@ static const struct {
      "G12: MmUnmapIoSpace undoes one live mapping, once, with the size it was mapped with"},
     {"hal.irql", "G3: MmMapIoSpace, MmMapIoSpaceEx and MmUnmapIoSpace are called at IRQL <= "
                  "DISPATCH_LEVEL (never from an ISR)"},
+    {"rtl.irql", "G3: the Rtl string routines Microsoft documents at PASSIVE_LEVEL, and DbgPrint's "
+                 "Unicode format codes, are used at PASSIVE_LEVEL"},
     {"ke.crash",
      "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
      "go on"},

@@ -89,6 +89,7 @@ static const char *const all_rules[] = {
     "hal.map_unowned",
     "hal.bad_unmap",
     "hal.irql",
+    "rtl.irql",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -813,6 +814,21 @@ static void ScIoPassiveIrql(void *ctx)
     sw_done = st == STATUS_INVALID_PARAMETER;
 }
 
+/* rtl.irql: RtlCompareUnicodeString at APC_LEVEL (PASSIVE_LEVEL only); as a warning or off it
+ * still compares */
+static void ScRtlIrql(void *ctx)
+{
+    (void)ctx;
+    UNICODE_STRING a, b;
+    RtlInitUnicodeString(&a, u"kdpc");
+    RtlInitUnicodeString(&b, u"KDPC");
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    LONG r = RtlCompareUnicodeString(&a, &b, TRUE);
+    KeLowerIrql(old);
+    sw_done = r == 0;
+}
+
 /* isr.disconnect_self: the ISR disconnects its own interrupt (the IRQL rule is switched off
  * here, so that only the self-deadlock is left) */
 static BOOLEAN ScSelfDisconnectingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -1451,6 +1467,7 @@ static scenario scenarios[] = {
     {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1},
     {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1},
     {"hal.irql", ScHalIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"rtl.irql", ScRtlIrql, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1959,6 +1976,7 @@ int main(void)
         SCENARIO_TESTS(60),
         SCENARIO_TESTS(61),
         SCENARIO_TESTS(62),
+        SCENARIO_TESTS(63),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

@@ -616,11 +616,6 @@ KDPC_NORETURN KDPC_EXPORT void kdpc_KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR B
                                                  ULONG_PTR BugCheckParameter2,
                                                  ULONG_PTR BugCheckParameter3,
                                                  ULONG_PTR BugCheckParameter4);
-KDPC_EXPORT ULONG kdpc_DbgPrint(PCSTR Format, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
 KDPC_NORETURN KDPC_EXPORT void kdpc_assert_failed(const char *Expression, const char *File,
                                                   int Line);
 
@@ -631,9 +626,7 @@ KDPC_NORETURN KDPC_EXPORT void kdpc_assert_failed(const char *Expression, const 
 #define KeBugCheckEx kdpc_KeBugCheckEx
 /** KeBugCheck - KeBugCheckEx with parameters 0. */
 #define KeBugCheck(Code) kdpc_KeBugCheckEx((Code), 0, 0, 0, 0)
-/** DbgPrint - printf-style output to the machine's log (stderr by default). Any IRQL. */
-#define DbgPrint        kdpc_DbgPrint
-#define KdPrint(args)   ((void)DbgPrint args)
+/* DbgPrint, DbgPrintEx, KdPrint, KdPrintEx: kdpc/wdm/rtl.h. */
 #define DbgBreakPoint() ((void)0)
 
 /**

@@ -29,6 +29,7 @@
 #include <kdpc/wdm/dispatcher.h>
 #include <kdpc/wdm/irp.h>
 #include <kdpc/wdm/dma.h>
+#include <kdpc/wdm/rtl.h>
 
 KDPC_BEGIN_DECLS
 
@@ -278,7 +279,6 @@ KDPC_EXPORT NTSTATUS kdpc_IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDevic
                                                     PUNICODE_STRING SymbolicLinkName);
 KDPC_EXPORT NTSTATUS kdpc_IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName,
                                                     BOOLEAN Enable);
-KDPC_EXPORT void kdpc_RtlFreeUnicodeString(PUNICODE_STRING UnicodeString);
 
 /**
  * IoRegisterDeviceInterface - register an instance of the device interface
@@ -317,15 +317,7 @@ static inline NTSTATUS IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkNam
 {
     return kdpc_IoSetDeviceInterfaceState(SymbolicLinkName, Enable);
 }
-/**
- * RtlFreeUnicodeString - free the buffer of a string kdpc allocated for the
- * caller (IoRegisterDeviceInterface's SymbolicLinkName) and zero the string.
- * A NULL buffer is ignored. IRQL: PASSIVE_LEVEL.
- */
-static inline void RtlFreeUnicodeString(PUNICODE_STRING UnicodeString)
-{
-    kdpc_RtlFreeUnicodeString(UnicodeString);
-}
+/* RtlFreeUnicodeString: kdpc/wdm/rtl.h. */
 
 KDPC_END_DECLS
 

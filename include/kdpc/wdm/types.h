@@ -394,18 +394,7 @@ static inline SIZE_T RtlCompareMemory(const void *Source1, const void *Source2, 
     return i;
 }
 
-/** RtlInitUnicodeString - point @p DestinationString at the NUL-terminated @p SourceString. */
-static inline void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString)
-{
-    size_t n = 0;
-    if (SourceString != NULL) {
-        while (SourceString[n] != 0)
-            n++;
-    }
-    DestinationString->Buffer = (PWSTR)(uintptr_t)SourceString;
-    DestinationString->Length = (USHORT)(n * sizeof(WCHAR));
-    DestinationString->MaximumLength = (USHORT)(SourceString != NULL ? (n + 1) * sizeof(WCHAR) : 0);
-}
+/* RtlInitUnicodeString and the other string routines: kdpc/wdm/rtl.h. */
 
 /** @} */
 
