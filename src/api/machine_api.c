@@ -13,6 +13,7 @@
 #include "dev/dev.h"
 #include "hal/hal.h"
 #include "io/io.h"
+#include "ob/ob.h"
 #include "pnp/pnp.h"
 #include "verifier/testfail.h"
 
@@ -156,6 +157,7 @@ static void layers_free(kdpc_machine *m)
     kdpc__test_stop_forget(m);
     kdpc__io_free(m);
     if (m->ke != NULL) {
+        kdpc__ob_free(m);
         kdpc__pool_free_all(m);
         kdpc__watch_free_all(m);
         kdpc__hal_free(m);

@@ -181,6 +181,15 @@ static void deferred_close(PVOID ctx)
     close_file(f->m, f);
 }
 
+static bool ob_ref(kdpc_machine *m, void *object)
+{
+    kdpc__filerec *f = file_rec(m, object);
+    if (f == NULL || f->refs <= 0)
+        return false;
+    f->refs++;
+    return true;
+}
+
 static bool ob_deref(kdpc_machine *m, void *object)
 {
     kdpc__filerec *f = file_rec(m, object);
@@ -261,6 +270,7 @@ static NTSTATUS open_file(kdpc_machine *m, const WCHAR *name, size_t len, ACCESS
     kdpc_KeInitializeEvent(&f->done, NotificationEvent, FALSE);
     kdpc__io *io = kdpc__io_of(m);
     kdpc__ke_of(m)->ob_deref = ob_deref;
+    kdpc__ke_of(m)->ob_ref = ob_ref;
     /* linked while the create runs: the driver may already see it counted */
     f->next = io->files;
     io->files = f;

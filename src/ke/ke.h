@@ -172,12 +172,14 @@ typedef struct kdpc__ke {
     void *hal;                           /* I/O space mappings, register sync state (src/hal) */
     volatile sig_atomic_t fault_pending; /* a paged-pool touch at raised IRQL to report */
     void *io;                            /* the I/O layer's state */
+    void *ob;
     void *intr;                          /* interrupt objects and storm counts (interrupt.c) */
     /* KTIMER / KDPC set or queued on a thread's stack -> that thread's KTHREAD (objcheck.c) */
     kdpc__ptrmap stack_objs;
     /* ObDereferenceObject of an object that is no thread: the I/O layer's file objects (io/file.c);
      * true when it was one of its objects */
     bool (*ob_deref)(kdpc_machine *m, void *object);
+    bool (*ob_ref)(kdpc_machine *m, void *object);
     /* An interrupt object leaves its line (disconnect or teardown): the HAL forgets the register
      * history its ISR made (hal/regsync.c sets it; NULL: nobody) */
     void (*intr_disconnected)(kdpc_machine *m, struct _KINTERRUPT *obj);

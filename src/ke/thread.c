@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * thread.c - system threads (PsCreateSystemThread, PsTerminateSystemThread,
- * ZwClose on their handles), the current thread, and system affinity.
+ * their handles in the object manager's table), the current thread, and system affinity.
  *
  * A KTHREAD wraps a simulated thread. The machine's run waits for every
  * system thread. A thread that ends (returns or terminates) still at a
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "ke/ke.h"
+#include "ob/ob.h"
 
 /* The entry routine's thread has ended: its run box (its start context) is not needed any more.
  * Only live boxes are compared, so a driver context is never taken for one. */
@@ -93,6 +94,16 @@ struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVO
     return kt;
 }
 
+/* The thread handle PsCreateSystemThread gave was closed (ZwClose, src/ob/handle.c). */
+static void handle_closed(void *object)
+{
+    struct _KTHREAD *kt = object;
+    kt->handle_open = false;
+    kdpc__thread *self = kdpc__self();
+    if (self != NULL)
+        kdpc__ke_thread_reap(self->m, kt);
+}
+
 NTSTATUS kdpc_PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
                                    POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle,
                                    PCLIENT_ID ClientId, PKSTART_ROUTINE StartRoutine,
@@ -109,8 +120,14 @@ NTSTATUS kdpc_PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
         kdpc__ke_thread_new(m, StartRoutine, StartContext, kdpc__ke_current_driver(m, c));
     if (kt == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
-    kt->handle_open = true;
-    *ThreadHandle = kt;
+    HANDLE h = kdpc__ob_handle_open(m, KDPC__OB_THREAD, kt, THREAD_ALL_ACCESS, handle_closed);
+    if (h == NULL) {
+        /* the host refused memory for the table: no handle, the thread runs anyway */
+        *ThreadHandle = NULL;
+    } else {
+        kt->handle_open = true;
+        *ThreadHandle = h;
+    }
     if (ClientId != NULL) {
         ClientId->UniqueProcess = (HANDLE)(uintptr_t)4; /* the System process */
         ClientId->UniqueThread = (HANDLE)(uintptr_t)(8u + 4u * kt->t->id);
@@ -131,23 +148,6 @@ NTSTATUS kdpc_PsTerminateSystemThread(NTSTATUS ExitStatus)
         return STATUS_INVALID_PARAMETER;
     ((struct _KTHREAD *)c->thread->ke)->exit_status = ExitStatus;
     kdpc__thread_terminate(m);
-}
-
-NTSTATUS kdpc_ZwClose(HANDLE Handle)
-{
-    kdpc__cpu *c;
-    kdpc_machine *m = kdpc__ke_ctx("ZwClose", &c);
-    if (m == NULL)
-        return STATUS_INVALID_HANDLE;
-    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next) {
-        if (kt == Handle && kt->handle_open) {
-            kt->handle_open = false;
-            kdpc__ke_thread_reap(m, kt);
-            kdpc__ke_point(m);
-            return STATUS_SUCCESS;
-        }
-    }
-    return STATUS_INVALID_HANDLE;
 }
 
 PKTHREAD kdpc_KeGetCurrentThread(void)

@@ -2,8 +2,8 @@
 /*
  * wait.c - dispatcher objects and waits: events, semaphores, mutexes,
  * thread objects, KeWaitForSingleObject / KeWaitForMultipleObjects,
- * KeDelayExecutionThread, ObReferenceObjectByHandle
- * (docs/facts/io.md section 3).
+ * KeDelayExecutionThread (docs/facts/io.md section 3; the Ob reference routines are in
+ * src/ob/reference.c).
  *
  * DESIGN
  * Every waitable object starts with a DISPATCHER_HEADER. A thread that must
@@ -484,64 +484,3 @@ LONG kdpc_KeReadStateMutex(PRKMUTEX Mutex)
     return obj_ok(Mutex, KDPC_OBJ_MUTEX, "KeReadStateMutex") ? Mutex->Header.SignalState : 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Thread objects                                                      */
-
-static struct _OBJECT_TYPE {
-    int unused;
-} thread_type;
-static POBJECT_TYPE thread_type_ptr = (POBJECT_TYPE)&thread_type;
-POBJECT_TYPE *kdpc_PsThreadType = &thread_type_ptr;
-
-NTSTATUS kdpc_ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
-                                        POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
-                                        PVOID *Object,
-                                        POBJECT_HANDLE_INFORMATION HandleInformation)
-{
-    (void)DesiredAccess;
-    (void)AccessMode;
-    (void)HandleInformation;
-    kdpc__cpu *c;
-    kdpc_machine *m = kdpc__ke_ctx("ObReferenceObjectByHandle", &c);
-    if (m == NULL || Object == NULL)
-        return STATUS_INVALID_HANDLE;
-    if (ObjectType != NULL && ObjectType != thread_type_ptr)
-        return STATUS_OBJECT_TYPE_MISMATCH;
-    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next) {
-        if (kt == Handle && kt->handle_open) {
-            kt->refs++;
-            *Object = kt;
-            kdpc__ke_point(m);
-            return STATUS_SUCCESS;
-        }
-    }
-    return STATUS_INVALID_HANDLE;
-}
-
-void kdpc_ObDereferenceObject(PVOID Object)
-{
-    kdpc__thread *t = kdpc__self();
-    if (t == NULL)
-        return;
-    /* obj.invalid: NULL faults (0x1E / 0xA); as a warning: ignored */
-    if (Object == NULL) {
-        if (t->cpu != NULL)
-            (void)kdpc__ke_check_ptr(t->m, Object, 0, false, t->cpu->irql,
-                                     KDPC_RP(kdpc_ObDereferenceObject), "ObDereferenceObject");
-        return;
-    }
-    for (struct _KTHREAD *kt = kdpc__ke_of(t->m)->all_threads; kt != NULL; kt = kt->all_next) {
-        if (kt == Object && kt->refs > 0) {
-            kt->refs--;
-            kdpc__ke_thread_reap(t->m, kt); /* the last reference of an ended thread frees it */
-            return;
-        }
-    }
-    if (kdpc__ke_of(t->m)->ob_deref != NULL && kdpc__ke_of(t->m)->ob_deref(t->m, Object))
-        return; /* a file object (io/file.c) */
-    /* No reference of it is held (kdpc references thread and file objects only): Driver
-     * Verifier's 0xC4/0x3F, P2 the object, P3 -1 (the dereference case). As a warning: ignored. */
-    if (t->cpu != NULL)
-        kdpc__violation(t->m, KDPC_R_OBJ_INVALID, 0xC4, 0x3F, (uintptr_t)Object, (uint64_t)-1, 0,
-                        NULL, "ObDereferenceObject(%p): no reference to it is held", Object);
-}

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "kdpc_test.h"
+#include <kdpc/object.h>
 
 #define LINE 6
 
@@ -90,6 +91,8 @@ static const char *const all_rules[] = {
     "hal.bad_unmap",
     "hal.irql",
     "rtl.irql",
+    "ob.irql",
+    "ob.user_handle",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -829,6 +832,43 @@ static void ScRtlIrql(void *ctx)
     sw_done = r == 0;
 }
 
+static void ScObWorker(PVOID ctx)
+{
+    (void)ctx;
+}
+
+/* ob.irql: ZwClose at DISPATCH_LEVEL (PASSIVE_LEVEL only, 0xC4/0x20023); as a warning or off
+ * the handle is closed anyway */
+static void ScObIrql(void *ctx)
+{
+    (void)ctx;
+    HANDLE h;
+    if (!NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, ScObWorker, NULL)))
+        return;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    NTSTATUS st = ZwClose(h);
+    KeLowerIrql(old);
+    sw_done = st == STATUS_SUCCESS && ZwClose(h) == STATUS_INVALID_HANDLE;
+}
+
+/* ob.user_handle: the app's event handle referenced with KernelMode (0xC4/0xF6); as a warning
+ * or off the reference is made */
+static void ScObUserHandle(void *ctx)
+{
+    (void)ctx;
+    HANDLE h;
+    PVOID ev = NULL;
+    if (kdpc_user_event_create(kdpc_current_machine(), TRUE, FALSE, SYNCHRONIZE, &h) !=
+        STATUS_SUCCESS)
+        return;
+    NTSTATUS st =
+        ObReferenceObjectByHandle(h, EVENT_MODIFY_STATE, *ExEventObjectType, KernelMode, &ev, NULL);
+    if (st == STATUS_SUCCESS)
+        ObDereferenceObject(ev);
+    sw_done = st == STATUS_SUCCESS && kdpc_user_event_close(kdpc_current_machine(), h) == 0;
+}
+
 /* isr.disconnect_self: the ISR disconnects its own interrupt (the IRQL rule is switched off
  * here, so that only the self-deadlock is left) */
 static BOOLEAN ScSelfDisconnectingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -1468,6 +1508,8 @@ static scenario scenarios[] = {
     {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1},
     {"hal.irql", ScHalIrql, 1, NULL, KDPC_OK, -1, -1},
     {"rtl.irql", ScRtlIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"ob.irql", ScObIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"ob.user_handle", ScObUserHandle, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1977,6 +2019,8 @@ int main(void)
         SCENARIO_TESTS(61),
         SCENARIO_TESTS(62),
         SCENARIO_TESTS(63),
+        SCENARIO_TESTS(64),
+        SCENARIO_TESTS(65),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

@@ -5,14 +5,20 @@
  * event access rights, object types, ZwClose and the Ob* reference routines
  * (docs/facts/memory.md, "Objects and handles").
  *
- * kdpc's handles are kernel handles in one table per machine (values as on
- * x64: multiples of 4 with the kernel bit set), holding thread objects
- * (PsCreateSystemThread).
+ * kdpc's handles live in one table per machine: kernel handles (values as on
+ * x64: multiples of 4 with the kernel bit set) for thread objects
+ * (PsCreateSystemThread), event objects (IoCreateNotificationEvent,
+ * IoCreateSynchronizationEvent) and registry keys, and the user-mode handles
+ * the test makes as the app (<kdpc/object.h>). Rules: ob.irql (IRQL of the
+ * routines), ob.user_handle (a user-mode handle referenced with KernelMode),
+ * obj.invalid (a reference of a pointer that is no object).
  */
 #ifndef KDPC_WDM_OB_H
 #define KDPC_WDM_OB_H
 
 #include <kdpc/wdm/types.h>
+#include <kdpc/wdm/ke.h>
+#include <kdpc/wdm/dispatcher.h>
 
 KDPC_BEGIN_DECLS
 
@@ -97,9 +103,23 @@ typedef struct _OBJECT_HANDLE_INFORMATION {
 /* Object types                                                        */
 
 typedef struct _OBJECT_TYPE *POBJECT_TYPE;
-/** Object types for ObReferenceObjectByHandle: *PsThreadType (KTHREAD). */
+/** Object types for ObReferenceObjectByHandle / ObReferenceObjectByPointer: *PsThreadType
+ * (KTHREAD), *ExEventObjectType (KEVENT), *IoFileObjectType (FILE_OBJECT), *IoDeviceObjectType
+ * (DEVICE_OBJECT), *IoDriverObjectType (DRIVER_OBJECT). */
 KDPC_EXPORT extern POBJECT_TYPE *kdpc_PsThreadType;
-#define PsThreadType kdpc_PsThreadType
+KDPC_EXPORT extern POBJECT_TYPE *kdpc_ExEventObjectType;
+KDPC_EXPORT extern POBJECT_TYPE *kdpc_IoFileObjectType;
+KDPC_EXPORT extern POBJECT_TYPE *kdpc_IoDeviceObjectType;
+KDPC_EXPORT extern POBJECT_TYPE *kdpc_IoDriverObjectType;
+#define PsThreadType       kdpc_PsThreadType
+#define ExEventObjectType  kdpc_ExEventObjectType
+#define IoFileObjectType   kdpc_IoFileObjectType
+#define IoDeviceObjectType kdpc_IoDeviceObjectType
+#define IoDriverObjectType kdpc_IoDriverObjectType
+
+/** The calling thread, as a handle for ObReferenceObjectByHandle (no table entry). */
+#define NtCurrentThread() ((HANDLE)(LONG_PTR)-2)
+#define ZwCurrentThread() NtCurrentThread()
 
 /* ------------------------------------------------------------------ */
 /* Handles and references                                              */
@@ -110,10 +130,20 @@ KDPC_EXPORT NTSTATUS kdpc_ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK D
                                                     KPROCESSOR_MODE AccessMode, PVOID *Object,
                                                     POBJECT_HANDLE_INFORMATION HandleInformation);
 KDPC_EXPORT void kdpc_ObDereferenceObject(PVOID Object);
+KDPC_EXPORT void kdpc_ObReferenceObject(PVOID Object);
+KDPC_EXPORT NTSTATUS kdpc_ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
+                                                     POBJECT_TYPE ObjectType,
+                                                     KPROCESSOR_MODE AccessMode);
+KDPC_EXPORT PKEVENT kdpc_IoCreateNotificationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle);
+KDPC_EXPORT PKEVENT kdpc_IoCreateSynchronizationEvent(PUNICODE_STRING EventName,
+                                                      PHANDLE EventHandle);
 
 /**
- * ZwClose - close a kernel handle (a PsCreateSystemThread thread handle).
- * The object lives on while references to it remain. IRQL: PASSIVE_LEVEL.
+ * ZwClose - close a handle of any kind (thread, event, registry key; a
+ * user-mode handle too, as the driver runs in the app's context). The object
+ * lives on while references to it remain; the value may be given out again.
+ * IRQL: PASSIVE_LEVEL (ob.irql: 0xC4, P1 0x20023, IrqlIoRtlZwPassive; as a
+ * warning or off the handle is closed anyway).
  * Return: STATUS_SUCCESS, STATUS_INVALID_HANDLE (not an open handle).
  */
 static inline NTSTATUS ZwClose(HANDLE Handle)
@@ -124,10 +154,21 @@ static inline NTSTATUS ZwClose(HANDLE Handle)
 /**
  * ObReferenceObjectByHandle - the object behind an open handle, with one more
  * reference (drop it with ObDereferenceObject). ObjectType, when not NULL, must
- * match the handle's object (*PsThreadType).
- * IRQL: PASSIVE_LEVEL.
- * Return: STATUS_SUCCESS, STATUS_INVALID_HANDLE, STATUS_OBJECT_TYPE_MISMATCH,
- * STATUS_ACCESS_DENIED.
+ * match the object (*PsThreadType, *ExEventObjectType). With UserMode the
+ * handle must be a user-mode one (<kdpc/object.h>) and its granted access must
+ * cover DesiredAccess; with KernelMode no access check is made.
+ * NtCurrentThread() names the calling thread.
+ * *HandleInformation (when not NULL) gets the granted access and
+ * OBJ_KERNEL_HANDLE for a kernel handle.
+ * IRQL: PASSIVE_LEVEL (ob.irql: 0xC4, P1 0x2001B, IrqlObPassive; as a warning
+ * or off: STATUS_INVALID_HANDLE).
+ * Return: STATUS_SUCCESS; STATUS_INVALID_HANDLE (not an open handle, a kernel
+ * handle with UserMode, NULL Object); STATUS_OBJECT_TYPE_MISMATCH;
+ * STATUS_ACCESS_DENIED. *Object is NULL on failure.
+ * Bug check: a user-mode handle with KernelMode is Driver Verifier's 0xC4/0xF6
+ * (ob.user_handle, P2 the handle; as a warning or off the reference is made).
+ * Divergence: a registry key handle gives STATUS_OBJECT_TYPE_MISMATCH (kdpc has
+ * no key object type); NtCurrentProcess() is not modelled (STATUS_INVALID_HANDLE).
  */
 static inline NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
                                                  POBJECT_TYPE ObjectType,
@@ -137,12 +178,65 @@ static inline NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK Desi
     return kdpc_ObReferenceObjectByHandle(Handle, DesiredAccess, ObjectType, AccessMode, Object,
                                           HandleInformation);
 }
-/** ObDereferenceObject - drop a reference taken by ObReferenceObjectByHandle, or the file
- * object reference IoGetDeviceObjectPointer returned (its last reference sends IRP_MJ_CLOSE).
- * IRQL: <= DISPATCH_LEVEL. Bug check: 0xC4/0x3F (obj.invalid) when no reference is held. */
+/**
+ * ObReferenceObjectByPointer - one more reference of an object kdpc made
+ * (thread, event object, file, device or driver object), after checking its
+ * type when ObjectType is not NULL. No access check is made.
+ * IRQL: <= DISPATCH_LEVEL (ob.irql, P1 0x20011).
+ * Return: STATUS_SUCCESS, STATUS_OBJECT_TYPE_MISMATCH (no reference taken).
+ * Bug check: a pointer that is no such object is 0xC4/0x3F (obj.invalid, P2 the
+ * pointer, P3 1); as a warning or off: STATUS_INVALID_PARAMETER.
+ */
+static inline NTSTATUS ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAccess,
+                                                  POBJECT_TYPE ObjectType,
+                                                  KPROCESSOR_MODE AccessMode)
+{
+    return kdpc_ObReferenceObjectByPointer(Object, DesiredAccess, ObjectType, AccessMode);
+}
+/**
+ * ObReferenceObject - one more reference of an object kdpc made (thread, event
+ * object, file, device or driver object), to be dropped with
+ * ObDereferenceObject. IRQL: <= DISPATCH_LEVEL (ob.irql, P1 0x20011).
+ * Bug check: NULL faults (obj.invalid: 0x1E, 0xA at raised IRQL); a pointer that
+ * is no such object is 0xC4/0x3F (obj.invalid, P3 1); as a warning: ignored.
+ * Divergence: a DEVICE_OBJECT's references do not hold back IoDeleteDevice's free.
+ */
+static inline void ObReferenceObject(PVOID Object)
+{
+    kdpc_ObReferenceObject(Object);
+}
+/**
+ * ObDereferenceObject - drop one reference taken by ObReferenceObject(ByHandle/
+ * ByPointer) or returned by IoGetDeviceObjectPointer (a file object's last
+ * reference sends IRP_MJ_CLOSE; an ended thread's or an event object's last
+ * reference, with no handle left, frees it).
+ * IRQL: <= DISPATCH_LEVEL (ob.irql, P1 0x20011).
+ * Bug check: 0xC4/0x3F (obj.invalid, P2 the object, P3 -1) when no reference is
+ * held; NULL faults; as a warning: ignored.
+ */
 static inline void ObDereferenceObject(PVOID Object)
 {
     kdpc_ObDereferenceObject(Object);
+}
+
+/**
+ * IoCreateNotificationEvent / IoCreateSynchronizationEvent - open the event
+ * object named EventName (e.g. L"\\BaseNamedObjects\\Name"; names compare
+ * without case), or create it, signaled, when there is none; *EventHandle gets
+ * a kernel handle (close it with ZwClose) and the result is the event, which
+ * lives while a handle or reference to it remains. Also named by the app's
+ * kdpc_user_event_open. IRQL: PASSIVE_LEVEL (io.passive_irql: 0xC4, P1 0x2000D,
+ * IrqlIoPassive4; as a warning or off: NULL).
+ * Return: the event, or NULL (NULL, empty or odd-length name, out of memory;
+ * *EventHandle is then NULL).
+ */
+static inline PKEVENT IoCreateNotificationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle)
+{
+    return kdpc_IoCreateNotificationEvent(EventName, EventHandle);
+}
+static inline PKEVENT IoCreateSynchronizationEvent(PUNICODE_STRING EventName, PHANDLE EventHandle)
+{
+    return kdpc_IoCreateSynchronizationEvent(EventName, EventHandle);
 }
 
 KDPC_END_DECLS
