@@ -86,14 +86,36 @@ struct _DRIVER_OBJECT {
 #define IO_TYPE_DRIVER 4
 #define IO_TYPE_DEVICE 3
 
-/* DEVICE_OBJECT Flags */
-#define DO_VERIFY_VOLUME       0x00000002
-#define DO_BUFFERED_IO         0x00000004
-#define DO_EXCLUSIVE           0x00000008
-#define DO_DIRECT_IO           0x00000010
-#define DO_MAP_IO_BUFFER       0x00000020
-#define DO_DEVICE_INITIALIZING 0x00000080
-#define DO_POWER_PAGABLE       0x00002000
+/* DEVICE_OBJECT Flags: unsigned, as Flags is a ULONG (Flags &= ~DO_X needs no cast under
+ * -Wsign-conversion). kdpc acts on DO_BUFFERED_IO, DO_DIRECT_IO, DO_DEVICE_INITIALIZING and
+ * DO_POWER_PAGABLE; it neither reads nor sets the others (unlike Windows, it does not set
+ * DO_DEVICE_HAS_NAME or DO_SHUTDOWN_REGISTERED for the driver). */
+#define DO_VERIFY_VOLUME                 0x00000002u
+#define DO_BUFFERED_IO                   0x00000004u
+#define DO_EXCLUSIVE                     0x00000008u
+#define DO_DIRECT_IO                     0x00000010u
+#define DO_MAP_IO_BUFFER                 0x00000020u
+#define DO_DEVICE_HAS_NAME               0x00000040u
+#define DO_DEVICE_INITIALIZING           0x00000080u
+#define DO_SYSTEM_BOOT_PARTITION         0x00000100u
+#define DO_LONG_TERM_REQUESTS            0x00000200u
+#define DO_NEVER_LAST_DEVICE             0x00000400u
+#define DO_SHUTDOWN_REGISTERED           0x00000800u
+#define DO_BUS_ENUMERATED_DEVICE         0x00001000u
+#define DO_POWER_PAGABLE                 0x00002000u
+#define DO_POWER_INRUSH                  0x00004000u
+#define DO_LOW_PRIORITY_FILESYSTEM       0x00010000u
+#define DO_SUPPORTS_PERSISTENT_ACLS      0x00020000u
+#define DO_SUPPORTS_TRANSACTIONS         0x00040000u
+#define DO_FORCE_NEITHER_IO              0x00080000u
+#define DO_VOLUME_DEVICE_OBJECT          0x00100000u
+#define DO_SYSTEM_SYSTEM_PARTITION       0x00200000u
+#define DO_SYSTEM_CRITICAL_PARTITION     0x00400000u
+#define DO_DISALLOW_EXECUTE              0x00800000u
+#define DO_DEVICE_TO_BE_RESET            0x04000000u
+#define DO_DEVICE_IRP_REQUIRES_EXTENSION 0x08000000u
+#define DO_DAX_VOLUME                    0x10000000u
+#define DO_BOOT_CRITICAL                 0x20000000u
 
 /** Entry of a device queue (an IRP's Tail.Overlay.DeviceQueueEntry). */
 typedef struct _KDEVICE_QUEUE_ENTRY {

@@ -12,6 +12,7 @@
 #include <kdpc/wdm/io.h>
 #include <kdpc/wdm/dispatcher.h>
 #include <kdpc/wdm/power.h>
+#include <kdpc/wdm/irpparams.h>
 
 KDPC_BEGIN_DECLS
 
@@ -95,10 +96,37 @@ struct _FILE_OBJECT {
 
 #define IO_TYPE_FILE 5
 
-/* FILE_OBJECT Flags kdpc sets */
-#define FO_SYNCHRONOUS_IO   0x00000002
-#define FO_HANDLE_CREATED   0x00040000
-#define FO_CLEANUP_COMPLETE 0x00004000
+/* FILE_OBJECT Flags (every FO_* wdm.h has; kdpc sets FO_SYNCHRONOUS_IO, FO_HANDLE_CREATED and
+ * FO_CLEANUP_COMPLETE, the others are the driver's or a file system's to read and set) */
+#define FO_FILE_OPEN                 0x00000001u
+#define FO_SYNCHRONOUS_IO            0x00000002u
+#define FO_ALERTABLE_IO              0x00000004u
+#define FO_NO_INTERMEDIATE_BUFFERING 0x00000008u
+#define FO_WRITE_THROUGH             0x00000010u
+#define FO_SEQUENTIAL_ONLY           0x00000020u
+#define FO_CACHE_SUPPORTED           0x00000040u
+#define FO_NAMED_PIPE                0x00000080u
+#define FO_STREAM_FILE               0x00000100u
+#define FO_MAILSLOT                  0x00000200u
+#define FO_GENERATE_AUDIT_ON_CLOSE   0x00000400u
+#define FO_QUEUE_IRP_TO_THREAD       FO_GENERATE_AUDIT_ON_CLOSE
+#define FO_DIRECT_DEVICE_OPEN        0x00000800u
+#define FO_FILE_MODIFIED             0x00001000u
+#define FO_FILE_SIZE_CHANGED         0x00002000u
+#define FO_CLEANUP_COMPLETE          0x00004000u
+#define FO_TEMPORARY_FILE            0x00008000u
+#define FO_DELETE_ON_CLOSE           0x00010000u
+#define FO_OPENED_CASE_SENSITIVE     0x00020000u
+#define FO_HANDLE_CREATED            0x00040000u
+#define FO_FILE_FAST_IO_READ         0x00080000u
+#define FO_RANDOM_ACCESS             0x00100000u
+#define FO_FILE_OPEN_CANCELLED       0x00200000u
+#define FO_VOLUME_OPEN               0x00400000u
+#define FO_REMOTE_ORIGIN             0x01000000u
+#define FO_DISALLOW_EXCLUSIVE        0x02000000u
+#define FO_SKIP_COMPLETION_PORT      FO_DISALLOW_EXCLUSIVE
+#define FO_SKIP_SET_EVENT            0x04000000u
+#define FO_SKIP_SET_FAST_IO          0x08000000u
 
 /* Access rights (ACCESS_MASK) a device open asks for */
 #define FILE_READ_DATA    0x0001
@@ -140,40 +168,124 @@ typedef struct _IO_STACK_LOCATION {
     UCHAR MinorFunction;
     UCHAR Flags;
     UCHAR Control;
+    /* Every member an IRP kdpc sends (or a driver's handler reads) uses, with wdm.h's x64
+     * layout: POINTER_ALIGNMENT members start on an 8-byte boundary; 32 bytes in all. */
     union {
         struct {
             PIO_SECURITY_CONTEXT SecurityContext;
             ULONG Options;
-            USHORT FileAttributes;
+            USHORT KDPC_PTR_ALIGNED FileAttributes;
             USHORT ShareAccess;
-            ULONG EaLength;
+            ULONG KDPC_PTR_ALIGNED EaLength;
         } Create; /* IRP_MJ_CREATE */
         struct {
             ULONG Length;
-            ULONG Key;
+            ULONG KDPC_PTR_ALIGNED Key;
+#if UINTPTR_MAX > 0xFFFFFFFFu
+            ULONG Flags;
+#endif
             LARGE_INTEGER ByteOffset;
-        } Read;
+        } Read; /* IRP_MJ_READ */
         struct {
             ULONG Length;
-            ULONG Key;
+            ULONG KDPC_PTR_ALIGNED Key;
+#if UINTPTR_MAX > 0xFFFFFFFFu
+            ULONG Flags;
+#endif
             LARGE_INTEGER ByteOffset;
-        } Write;
+        } Write; /* IRP_MJ_WRITE */
+        struct {
+            ULONG Length;
+            FILE_INFORMATION_CLASS KDPC_PTR_ALIGNED FileInformationClass;
+        } QueryFile; /* IRP_MJ_QUERY_INFORMATION */
+        struct {
+            ULONG Length;
+            FILE_INFORMATION_CLASS KDPC_PTR_ALIGNED FileInformationClass;
+            PFILE_OBJECT FileObject;
+            KDPC_EXTENSION union {
+                KDPC_EXTENSION struct {
+                    BOOLEAN ReplaceIfExists;
+                    BOOLEAN AdvanceOnly;
+                };
+                ULONG ClusterCount;
+                HANDLE DeleteHandle;
+            };
+        } SetFile; /* IRP_MJ_SET_INFORMATION */
+        struct {
+            ULONG Length;
+            FS_INFORMATION_CLASS KDPC_PTR_ALIGNED FsInformationClass;
+        } QueryVolume; /* IRP_MJ_QUERY_VOLUME_INFORMATION */
         struct {
             ULONG OutputBufferLength;
-            ULONG InputBufferLength;
-            ULONG IoControlCode;
+            ULONG KDPC_PTR_ALIGNED InputBufferLength;
+            ULONG KDPC_PTR_ALIGNED IoControlCode;
             PVOID Type3InputBuffer;
-        } DeviceIoControl;
+        } DeviceIoControl; /* IRP_MJ_DEVICE_CONTROL, IRP_MJ_INTERNAL_DEVICE_CONTROL */
+        struct {
+            struct _SCSI_REQUEST_BLOCK *Srb;
+        } Scsi; /* IRP_MJ_SCSI (IRP_MJ_INTERNAL_DEVICE_CONTROL) */
+        struct {
+            DEVICE_RELATION_TYPE Type;
+        } QueryDeviceRelations; /* IRP_MN_QUERY_DEVICE_RELATIONS */
+        struct {
+            const struct _GUID *InterfaceType;
+            USHORT Size;
+            USHORT Version;
+            PINTERFACE Interface;
+            PVOID InterfaceSpecificData;
+        } QueryInterface; /* IRP_MN_QUERY_INTERFACE */
+        struct {
+            PDEVICE_CAPABILITIES Capabilities;
+        } DeviceCapabilities; /* IRP_MN_QUERY_CAPABILITIES */
+        struct {
+            struct _IO_RESOURCE_REQUIREMENTS_LIST *IoResourceRequirementList;
+        } FilterResourceRequirements; /* IRP_MN_FILTER_RESOURCE_REQUIREMENTS */
+        struct {
+            ULONG WhichSpace;
+            PVOID Buffer;
+            ULONG Offset;
+            ULONG KDPC_PTR_ALIGNED Length;
+        } ReadWriteConfig; /* IRP_MN_READ_CONFIG, IRP_MN_WRITE_CONFIG */
+        struct {
+            BOOLEAN Lock;
+        } SetLock; /* IRP_MN_SET_LOCK */
+        struct {
+            BUS_QUERY_ID_TYPE IdType;
+        } QueryId; /* IRP_MN_QUERY_ID */
+        struct {
+            DEVICE_TEXT_TYPE DeviceTextType;
+            LCID KDPC_PTR_ALIGNED LocaleId;
+        } QueryDeviceText; /* IRP_MN_QUERY_DEVICE_TEXT */
+        struct {
+            BOOLEAN InPath;
+            BOOLEAN Reserved[3];
+            DEVICE_USAGE_NOTIFICATION_TYPE KDPC_PTR_ALIGNED Type;
+        } UsageNotification; /* IRP_MN_DEVICE_USAGE_NOTIFICATION */
+        struct {
+            SYSTEM_POWER_STATE PowerState;
+        } WaitWake; /* IRP_MN_WAIT_WAKE */
+        struct {
+            struct _POWER_SEQUENCE *PowerSequence;
+        } PowerSequence; /* IRP_MN_POWER_SEQUENCE */
+        struct {
+            KDPC_EXTENSION union {
+                ULONG SystemContext;
+                SYSTEM_POWER_STATE_CONTEXT SystemPowerStateContext;
+            };
+            POWER_STATE_TYPE KDPC_PTR_ALIGNED Type;
+            POWER_STATE KDPC_PTR_ALIGNED State;
+            POWER_ACTION KDPC_PTR_ALIGNED ShutdownType;
+        } Power; /* IRP_MJ_POWER / IRP_MN_SET_POWER, IRP_MN_QUERY_POWER (kdpc/wdm/power.h) */
         struct {
             struct _CM_RESOURCE_LIST *AllocatedResources; /* raw (kdpc/wdm/pnp.h) */
             struct _CM_RESOURCE_LIST *AllocatedResourcesTranslated;
         } StartDevice; /* IRP_MJ_PNP / IRP_MN_START_DEVICE */
         struct {
-            ULONG SystemContext;
-            POWER_STATE_TYPE Type;
-            POWER_STATE State;
-            POWER_ACTION ShutdownType;
-        } Power; /* IRP_MJ_POWER / IRP_MN_SET_POWER, IRP_MN_QUERY_POWER (kdpc/wdm/power.h) */
+            ULONG_PTR ProviderId;
+            PVOID DataPath;
+            ULONG BufferSize;
+            PVOID Buffer;
+        } WMI; /* IRP_MJ_SYSTEM_CONTROL */
         struct {
             PVOID Argument1;
             PVOID Argument2;
