@@ -7,9 +7,11 @@
 #define KDPC_WDM_H
 
 #include <kdpc/wdm/types.h>
+#include <kdpc/wdm/sal.h>
 #include <kdpc/wdm/intsafe.h>
 #include <kdpc/wdm/guid.h>
 #include <kdpc/wdm/seh.h>
+#include <kdpc/wdm/devioctl.h>
 #include <kdpc/wdm/ke.h>
 #include <kdpc/wdm/io.h>
 #include <kdpc/wdm/ex.h>

@@ -103,3 +103,18 @@ void kdpc_assert_failed(const char *Expression, const char *File, int Line)
     kdpc__bugcheck_forced(t->m, 0x1E, KDPC__ASSERTION_FAILURE_P1, 0, 0, 0,
                           "ASSERT(%s) failed at %s:%d", Expression, File, Line);
 }
+
+void kdpc_assert_failed_msg(const char *Message, const char *Expression, const char *File, int Line)
+{
+    if (Message == NULL)
+        Message = "(null)";
+    kdpc__thread *t = kdpc__self();
+    if (t == NULL || t->cpu == NULL) {
+        fprintf(stderr,
+                "kdpc: ASSERTMSG(\"%s\", %s) failed at %s:%d outside a simulated CPU; aborting\n",
+                Message, Expression, File, Line);
+        abort();
+    }
+    kdpc__bugcheck_forced(t->m, 0x1E, KDPC__ASSERTION_FAILURE_P1, 0, 0, 0,
+                          "ASSERTMSG(\"%s\", %s) failed at %s:%d", Message, Expression, File, Line);
+}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <initguid.h> /* DEFINE_GUID below defines GUID_TEST_IFACE */
 #include "kdpc_test.h"
 
 DEFINE_GUID(GUID_TEST_IFACE, 0x12345678, 0x9abc, 0xdef0, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd,

@@ -43,23 +43,6 @@ typedef CLSID *LPCLSID;
 #define REFIID  const IID *
 #endif
 
-#ifndef DEFINE_GUID
-#if defined(__GNUC__) || defined(__clang__)
-#define KDPC_GUID_UNUSED_ __attribute__((unused))
-#else
-#define KDPC_GUID_UNUSED_
-#endif
-/**
- * DEFINE_GUID - a const GUID named @name with the value {l-w1-w2-b1b2-b3...b8}.
- * Divergence: always a definition (static, in every file that includes it; unused copies draw
- * no warning), so a driver that forgets <initguid.h> still links; <initguid.h> is accepted and
- * changes nothing. Two files' copies have different addresses (compare GUIDs by value, with
- * IsEqualGUID, as drivers do).
- */
-#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
-    static const GUID name KDPC_GUID_UNUSED_ = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
-#endif
-
 /**
  * IsEqualGUID - TRUE (nonzero) when the two GUIDs have the same 16 bytes. C: both arguments are
  * pointers (const GUID *); C++: references. IRQL: any.
@@ -77,3 +60,39 @@ typedef CLSID *LPCLSID;
 KDPC_END_DECLS
 
 #endif /* KDPC_WDM_GUID_H */
+
+/*
+ * DEFINE_GUID - outside the include guard, as in <guiddef.h>: <initguid.h> defines INITGUID and
+ * includes this file again, which switches DEFINE_GUID from declaring to defining.
+ *
+ * Without INITGUID, DEFINE_GUID(name, l, w1, w2, b1, ..., b8) declares `extern const GUID name`
+ * (C linkage); with INITGUID it defines it with the value {l-w1-w2-b1b2-b3...b8}. The definition
+ * is weak, as Windows' is "selectany": every file that defines the same GUID may do so, the
+ * linker keeps one. A GUID that no file defines (no <initguid.h> before its DEFINE_GUID
+ * anywhere) is an undefined symbol at link time, as on Windows.
+ */
+#ifdef DEFINE_GUID
+#undef DEFINE_GUID
+#endif
+#ifdef __cplusplus
+#define KDPC_GUID_LINKAGE_ extern "C"
+#else
+#define KDPC_GUID_LINKAGE_ extern
+#endif
+#ifdef INITGUID
+#if defined(__GNUC__) || defined(__clang__)
+#define KDPC_GUID_SELECTANY_ __attribute__((weak))
+#else
+#define KDPC_GUID_SELECTANY_
+#endif
+#ifdef __cplusplus
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
+    extern "C" const GUID name KDPC_GUID_SELECTANY_ = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
+#else
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
+    const GUID name KDPC_GUID_SELECTANY_ = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
+#endif
+#else
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                               \
+    KDPC_GUID_LINKAGE_ const GUID name
+#endif

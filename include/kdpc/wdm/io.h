@@ -8,6 +8,7 @@
 #define KDPC_WDM_IO_H
 
 #include <kdpc/wdm/types.h>
+#include <kdpc/wdm/devioctl.h>
 #include <kdpc/wdm/ke.h>
 
 KDPC_BEGIN_DECLS
@@ -133,11 +134,7 @@ typedef struct _KDEVICE_QUEUE {
     BOOLEAN Busy;
 } KDEVICE_QUEUE, *PKDEVICE_QUEUE;
 
-typedef ULONG DEVICE_TYPE;
-#define FILE_DEVICE_UNKNOWN     0x00000022
-#define FILE_DEVICE_SERIAL_PORT 0x0000001b
-#define FILE_DEVICE_DISK        0x00000007
-#define FILE_DEVICE_NETWORK     0x00000012
+/* DEVICE_TYPE and FILE_DEVICE_* device types: kdpc/wdm/devioctl.h. */
 #define FILE_DEVICE_SECURE_OPEN 0x00000100
 
 /**

@@ -380,18 +380,7 @@ struct _IRP {
 #define IO_SOUND_INCREMENT      8
 #define IO_VIDEO_INCREMENT      1
 
-/* I/O control codes (4.27) */
-#define METHOD_BUFFERED   0
-#define METHOD_IN_DIRECT  1
-#define METHOD_OUT_DIRECT 2
-#define METHOD_NEITHER    3
-#define FILE_ANY_ACCESS   0
-#define FILE_READ_ACCESS  0x0001
-#define FILE_WRITE_ACCESS 0x0002
-#define CTL_CODE(DeviceType, Function, Method, Access)                                             \
-    (((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) |            \
-     (ULONG)(Method))
-#define METHOD_FROM_CTL_CODE(ctrlCode) ((ULONG)((ctrlCode)&3))
+/* I/O control codes (4.27): CTL_CODE, METHOD_*, FILE_*_ACCESS in kdpc/wdm/devioctl.h */
 
 /* --- stack locations --- */
 

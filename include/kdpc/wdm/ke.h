@@ -618,6 +618,8 @@ KDPC_NORETURN KDPC_EXPORT void kdpc_KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR B
                                                  ULONG_PTR BugCheckParameter4);
 KDPC_NORETURN KDPC_EXPORT void kdpc_assert_failed(const char *Expression, const char *File,
                                                   int Line);
+KDPC_NORETURN KDPC_EXPORT void kdpc_assert_failed_msg(const char *Message, const char *Expression,
+                                                      const char *File, int Line);
 
 /**
  * KeBugCheckEx - stop the machine with the driver's own bug check (rule
@@ -640,6 +642,29 @@ KDPC_NORETURN KDPC_EXPORT void kdpc_assert_failed(const char *Expression, const 
 #else
 #define ASSERT(exp)    ((exp) ? (void)0 : kdpc_assert_failed(#exp, __FILE__, __LINE__))
 #define NT_ASSERT(exp) ASSERT(exp)
+#endif
+
+/**
+ * ASSERTMSG / NT_ASSERTMSG - ASSERT that also names @msg (a NUL-terminated char string) in the
+ * report: a false @exp is bug check 0x1E (P1 STATUS_ASSERTION_FAILURE, rule "ke.bugcheck") with
+ * the message, the expression, file and line. Nothing (the expression is not evaluated) when
+ * NDEBUG is defined, as in a free build.
+ * NT_VERIFY / NT_VERIFYMSG - evaluate @exp in every build, assert it where NT_ASSERT does, and
+ * give TRUE or FALSE. IRQL: any.
+ */
+#ifdef NDEBUG
+#define ASSERTMSG(msg, exp)         ((void)0)
+#define NT_ASSERTMSG(msg, exp)      ((void)0)
+#define NT_VERIFY(exp)              ((exp) ? TRUE : FALSE)
+#define NT_VERIFYMSG(msg, exp)      ((exp) ? TRUE : FALSE)
+#else
+#define ASSERTMSG(msg, exp)                                                                        \
+    ((exp) ? (void)0 : kdpc_assert_failed_msg((msg), #exp, __FILE__, __LINE__))
+#define NT_ASSERTMSG(msg, exp) ASSERTMSG(msg, exp)
+#define NT_VERIFY(exp)                                                                             \
+    ((exp) ? TRUE : (kdpc_assert_failed(#exp, __FILE__, __LINE__), FALSE))
+#define NT_VERIFYMSG(msg, exp)                                                                     \
+    ((exp) ? TRUE : (kdpc_assert_failed_msg((msg), #exp, __FILE__, __LINE__), FALSE))
 #endif
 
 KDPC_END_DECLS

@@ -24,11 +24,13 @@
  */
 #if defined(__SIZEOF_WCHAR_T__)
 #if __SIZEOF_WCHAR_T__ != 2
-#error "kdpc/wdm.h: wchar_t is not 16 bits, so L\"...\" literals are not WCHAR strings: compile with -fshort-wchar (kdpc::wdm adds it; see docs/driver-code.md)"
+#error                                                                                             \
+    "kdpc/wdm.h: wchar_t is not 16 bits (L\"...\" is no WCHAR string): compile with -fshort-wchar"
 #endif
 #elif defined(__WCHAR_MAX__)
 #if __WCHAR_MAX__ > 0xffff
-#error "kdpc/wdm.h: wchar_t is not 16 bits, so L\"...\" literals are not WCHAR strings: compile with -fshort-wchar (kdpc::wdm adds it; see docs/driver-code.md)"
+#error                                                                                             \
+    "kdpc/wdm.h: wchar_t is not 16 bits (L\"...\" is no WCHAR string): compile with -fshort-wchar"
 #endif
 #endif
 
@@ -97,6 +99,161 @@ typedef ULONG LOGICAL;
 #define NTAPI
 #define FASTCALL
 #define DECLSPEC_ALIGN(x)
+
+/* ------------------------------------------------------------------ */
+/* Build target and declaration macros of <ntdef.h>, <sdkddkver.h>    */
+
+/*
+ * The driver is built as a 64-bit driver for Windows 10 version 2004 (NTDDI_WIN10_VB, where
+ * ExAllocatePool2 starts): _WIN64 is defined on 64-bit hosts (not _WIN32, which would send code
+ * to user-mode headers), _WIN32_WINNT is 0x0A00. A driver may define NTDDI_VERSION or
+ * _WIN32_WINNT itself before including <wdm.h>; kdpc declares the same routines either way.
+ */
+#if !defined(_WIN64) && defined(__SIZEOF_POINTER__)
+#if __SIZEOF_POINTER__ == 8
+#define _WIN64 1
+#endif
+#endif
+#define _WIN32_WINNT_WIN7    0x0601
+#define _WIN32_WINNT_WIN8    0x0602
+#define _WIN32_WINNT_WINBLUE 0x0603
+#define _WIN32_WINNT_WIN10   0x0A00
+#define NTDDI_WIN7           0x06010000
+#define NTDDI_WIN8           0x06020000
+#define NTDDI_WINBLUE        0x06030000
+#define NTDDI_WINTHRESHOLD   0x0A000000
+#define NTDDI_WIN10          0x0A000000
+#define NTDDI_WIN10_TH2      0x0A000001
+#define NTDDI_WIN10_RS1      0x0A000002
+#define NTDDI_WIN10_RS2      0x0A000003
+#define NTDDI_WIN10_RS3      0x0A000004
+#define NTDDI_WIN10_RS4      0x0A000005
+#define NTDDI_WIN10_RS5      0x0A000006
+#define NTDDI_WIN10_19H1     0x0A000007
+#define NTDDI_WIN10_VB       0x0A000008
+#define NTDDI_WIN10_MN       0x0A000009
+#define NTDDI_WIN10_FE       0x0A00000A
+#define NTDDI_WIN10_CO       0x0A00000B
+#define NTDDI_WIN10_NI       0x0A00000C
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT _WIN32_WINNT_WIN10
+#endif
+#ifndef NTDDI_VERSION
+#define NTDDI_VERSION NTDDI_WIN10_VB
+#endif
+
+/* Declaration decorations: import/export and calling conventions mean nothing here. */
+#define NTKERNELAPI
+#define NTHALAPI
+#define NTSYSAPI
+#define NTSYSCALLAPI
+#define DECLSPEC_IMPORT
+#ifdef __cplusplus
+#define EXTERN_C extern "C"
+#else
+#define EXTERN_C extern
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define DECLSPEC_NOINLINE __attribute__((noinline))
+#define DECLSPEC_NORETURN __attribute__((noreturn))
+/* __forceinline / FORCEINLINE: inlined even without optimisation. Plain __inline functions of
+ * driver code get an external definition as with the Microsoft compiler because kdpc::wdm adds
+ * -fgnu89-inline (docs/driver-code.md). */
+#define __forceinline __inline __attribute__((always_inline))
+#else
+#define DECLSPEC_NOINLINE
+#define DECLSPEC_NORETURN
+#define __forceinline __inline
+#endif
+#define FORCEINLINE __forceinline
+#define NOTHING
+/* x64 reads unaligned data in hardware; the Microsoft compiler's __unaligned has no gcc twin. */
+#define UNALIGNED
+/* ExAllocatePool* returns blocks aligned to this (16 on x64). */
+#define MEMORY_ALLOCATION_ALIGNMENT 16
+
+/* More names for the base types */
+typedef char *LPSTR, *PSZ;
+typedef const char *LPCSTR;
+typedef CCHAR *PCCHAR;
+typedef PWSTR LPWSTR;
+typedef PCWSTR LPCWSTR;
+typedef WCHAR *PWCH, *LPWCH;
+typedef const WCHAR *PCWCH, *LPCWCH;
+typedef LONG_PTR SSIZE_T, *PSSIZE_T;
+
+/* Limits */
+#define MINCHAR      0x80
+#define MAXCHAR      0x7f
+#define MINSHORT     0x8000
+#define MAXSHORT     0x7fff
+#define MINLONG      0x80000000
+#define MAXLONG      0x7fffffff
+#define MAXUCHAR     0xff
+#define MAXUSHORT    0xffff
+#define MAXULONG     0xffffffff
+#define MAXLONGLONG  (0x7fffffffffffffffLL)
+#define MAXULONGLONG ((ULONGLONG) ~((ULONGLONG)0))
+#define MAXULONG_PTR (~((ULONG_PTR)0))
+#define MAXLONG_PTR  ((LONG_PTR)(MAXULONG_PTR >> 1))
+#define MINLONG_PTR  (~MAXLONG_PTR)
+#define MAXSIZE_T    ((SIZE_T) ~((SIZE_T)0))
+#define MAXSSIZE_T   ((SSIZE_T)(MAXSIZE_T >> 1))
+#define MINSSIZE_T   ((SSIZE_T)~MAXSSIZE_T)
+#define MAXDWORD     0xffffffff
+
+/** ARGUMENT_PRESENT - TRUE when an optional pointer argument was given (is not NULL). */
+#define ARGUMENT_PRESENT(ArgumentPointer) ((CHAR *)((ULONG_PTR)(ArgumentPointer)) != (CHAR *)NULL)
+
+/** Int32x32To64 - the full 64-bit product of two signed 32-bit values. */
+#define Int32x32To64(a, b) ((LONGLONG)(LONG)(a) * (LONGLONG)(LONG)(b))
+/** UInt32x32To64 - the full 64-bit product of two unsigned 32-bit values. */
+#define UInt32x32To64(a, b) ((ULONGLONG)(ULONG)(a) * (ULONGLONG)(ULONG)(b))
+
+/* Pointer <-> integer conversions of <basetsd.h>: a pointer to a 32-bit (or 16-bit) integer
+ * keeps the low bits; an unsigned integer widens with zeros, a signed one with its sign. */
+/** PtrToUlong - the low 32 bits of @p p. */
+static inline ULONG PtrToUlong(const void *p)
+{
+    return (ULONG)(ULONG_PTR)p;
+}
+/** PtrToLong - the low 32 bits of @p p, as a signed value. */
+static inline LONG PtrToLong(const void *p)
+{
+    return (LONG)(LONG_PTR)p;
+}
+/** PtrToUshort - the low 16 bits of @p p. */
+static inline USHORT PtrToUshort(const void *p)
+{
+    return (USHORT)(ULONG_PTR)p;
+}
+/** PtrToUint / PtrToInt - PtrToUlong / PtrToLong. */
+static inline UINT PtrToUint(const void *p)
+{
+    return (UINT)(ULONG_PTR)p;
+}
+static inline INT PtrToInt(const void *p)
+{
+    return (INT)(LONG_PTR)p;
+}
+/** ULongToPtr - @p ul zero-extended to a pointer. */
+static inline PVOID ULongToPtr(ULONG ul)
+{
+    return (PVOID)(ULONG_PTR)ul;
+}
+/** LongToPtr - @p l sign-extended to a pointer. */
+static inline PVOID LongToPtr(LONG l)
+{
+    return (PVOID)(LONG_PTR)l;
+}
+#define UlongToPtr(ul)    ULongToPtr(ul)
+#define UIntToPtr(ui)     ULongToPtr(ui)
+#define IntToPtr(i)       LongToPtr(i)
+#define HandleToULong(h)  PtrToUlong(h)
+#define HandleToUlong(h)  PtrToUlong(h)
+#define HandleToLong(h)   PtrToLong(h)
+#define ULongToHandle(ul) ((HANDLE)ULongToPtr(ul))
+#define LongToHandle(l)   ((HANDLE)LongToPtr(l))
 
 KDPC_STATIC_ASSERT(sizeof(ULONG) == 4, "ULONG is 32 bits (LLP64)");
 KDPC_STATIC_ASSERT(sizeof(LONGLONG) == 8, "LONGLONG is 64 bits");
@@ -372,6 +529,272 @@ static inline void KeMemoryBarrier(void)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
+/** InterlockedAnd64 / InterlockedOr64 / InterlockedXor64 - 64-bit AND / OR / XOR; return the
+ * previous value. */
+static inline LONG64 InterlockedAnd64(LONG64 volatile *Destination, LONG64 Value)
+{
+    return __atomic_fetch_and(Destination, Value, __ATOMIC_SEQ_CST);
+}
+static inline LONG64 InterlockedOr64(LONG64 volatile *Destination, LONG64 Value)
+{
+    return __atomic_fetch_or(Destination, Value, __ATOMIC_SEQ_CST);
+}
+static inline LONG64 InterlockedXor64(LONG64 volatile *Destination, LONG64 Value)
+{
+    return __atomic_fetch_xor(Destination, Value, __ATOMIC_SEQ_CST);
+}
+/** InterlockedAdd64 - add @p Value; returns the new value. */
+static inline LONG64 InterlockedAdd64(LONG64 volatile *Addend, LONG64 Value)
+{
+    return __atomic_add_fetch(Addend, Value, __ATOMIC_SEQ_CST);
+}
+/** InterlockedIncrement16 / InterlockedDecrement16 - 16-bit; return the new value. */
+static inline SHORT InterlockedIncrement16(SHORT volatile *Addend)
+{
+    return __atomic_add_fetch(Addend, 1, __ATOMIC_SEQ_CST);
+}
+static inline SHORT InterlockedDecrement16(SHORT volatile *Addend)
+{
+    return __atomic_sub_fetch(Addend, 1, __ATOMIC_SEQ_CST);
+}
+/** InterlockedCompareExchange16 - 16-bit InterlockedCompareExchange; returns the initial value. */
+static inline SHORT InterlockedCompareExchange16(SHORT volatile *Destination, SHORT Exchange,
+                                                 SHORT Comperand)
+{
+    __atomic_compare_exchange_n(Destination, &Comperand, Exchange, 0, __ATOMIC_SEQ_CST,
+                                __ATOMIC_SEQ_CST);
+    return Comperand;
+}
+/** InterlockedExchange16 / InterlockedExchange8 - store; return the previous value. */
+static inline SHORT InterlockedExchange16(SHORT volatile *Target, SHORT Value)
+{
+    return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST);
+}
+static inline CHAR InterlockedExchange8(CHAR volatile *Target, CHAR Value)
+{
+    return __atomic_exchange_n(Target, Value, __ATOMIC_SEQ_CST);
+}
+/** InterlockedAnd16 / InterlockedOr16 / InterlockedXor16 and the 8-bit twins - return the
+ * previous value. */
+static inline SHORT InterlockedAnd16(SHORT volatile *Destination, SHORT Value)
+{
+    return __atomic_fetch_and(Destination, Value, __ATOMIC_SEQ_CST);
+}
+static inline SHORT InterlockedOr16(SHORT volatile *Destination, SHORT Value)
+{
+    return __atomic_fetch_or(Destination, Value, __ATOMIC_SEQ_CST);
+}
+static inline SHORT InterlockedXor16(SHORT volatile *Destination, SHORT Value)
+{
+    return __atomic_fetch_xor(Destination, Value, __ATOMIC_SEQ_CST);
+}
+static inline CHAR InterlockedAnd8(CHAR volatile *Destination, CHAR Value)
+{
+    return __atomic_fetch_and(Destination, Value, __ATOMIC_SEQ_CST);
+}
+static inline CHAR InterlockedOr8(CHAR volatile *Destination, CHAR Value)
+{
+    return __atomic_fetch_or(Destination, Value, __ATOMIC_SEQ_CST);
+}
+static inline CHAR InterlockedXor8(CHAR volatile *Destination, CHAR Value)
+{
+    return __atomic_fetch_xor(Destination, Value, __ATOMIC_SEQ_CST);
+}
+/** InterlockedBitTestAndSet / InterlockedBitTestAndReset - set / clear bit @p Offset of the bit
+ * array at @p Base (bit 0 is the low bit of Base[0]); return the bit's previous value. */
+static inline BOOLEAN InterlockedBitTestAndSet(LONG volatile *Base, LONG Offset)
+{
+    LONG volatile *word = Base + (Offset >> 5);
+    LONG mask = (LONG)(1u << (Offset & 31));
+    return (BOOLEAN)((__atomic_fetch_or(word, mask, __ATOMIC_SEQ_CST) & mask) != 0);
+}
+static inline BOOLEAN InterlockedBitTestAndReset(LONG volatile *Base, LONG Offset)
+{
+    LONG volatile *word = Base + (Offset >> 5);
+    LONG mask = (LONG)(1u << (Offset & 31));
+    return (BOOLEAN)((__atomic_fetch_and(word, ~mask, __ATOMIC_SEQ_CST) & mask) != 0);
+}
+/** InterlockedBitTestAndSet64 / InterlockedBitTestAndReset64 - the same on 64-bit words. */
+static inline BOOLEAN InterlockedBitTestAndSet64(LONG64 volatile *Base, LONG64 Offset)
+{
+    LONG64 volatile *word = Base + (Offset >> 6);
+    LONG64 mask = (LONG64)(1ull << (Offset & 63));
+    return (BOOLEAN)((__atomic_fetch_or(word, mask, __ATOMIC_SEQ_CST) & mask) != 0);
+}
+static inline BOOLEAN InterlockedBitTestAndReset64(LONG64 volatile *Base, LONG64 Offset)
+{
+    LONG64 volatile *word = Base + (Offset >> 6);
+    LONG64 mask = (LONG64)(1ull << (Offset & 63));
+    return (BOOLEAN)((__atomic_fetch_and(word, ~mask, __ATOMIC_SEQ_CST) & mask) != 0);
+}
+/** InterlockedIncrementSizeT / InterlockedDecrementSizeT / InterlockedExchangeAddSizeT -
+ * SIZE_T-wide: the new value (Increment, Decrement) or the previous one (ExchangeAdd). */
+static inline SIZE_T InterlockedIncrementSizeT(SIZE_T volatile *Addend)
+{
+    return __atomic_add_fetch(Addend, 1u, __ATOMIC_SEQ_CST);
+}
+static inline SIZE_T InterlockedDecrementSizeT(SIZE_T volatile *Addend)
+{
+    return __atomic_sub_fetch(Addend, 1u, __ATOMIC_SEQ_CST);
+}
+static inline SIZE_T InterlockedExchangeAddSizeT(SIZE_T volatile *Addend, SIZE_T Value)
+{
+    return __atomic_fetch_add(Addend, Value, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The Acquire, Release and NoFence forms ask for less ordering than the full barrier kdpc's
+ * Interlocked routines give; a full barrier satisfies each of them.
+ */
+#define InterlockedIncrementAcquire              InterlockedIncrement
+#define InterlockedIncrementRelease              InterlockedIncrement
+#define InterlockedIncrementNoFence              InterlockedIncrement
+#define InterlockedDecrementAcquire              InterlockedDecrement
+#define InterlockedDecrementRelease              InterlockedDecrement
+#define InterlockedDecrementNoFence              InterlockedDecrement
+#define InterlockedCompareExchangeAcquire        InterlockedCompareExchange
+#define InterlockedCompareExchangeRelease        InterlockedCompareExchange
+#define InterlockedCompareExchangeNoFence        InterlockedCompareExchange
+#define InterlockedExchangeAcquire               InterlockedExchange
+#define InterlockedExchangeNoFence               InterlockedExchange
+#define InterlockedExchangeAddNoFence            InterlockedExchangeAdd
+#define InterlockedOrAcquire                     InterlockedOr
+#define InterlockedOrRelease                     InterlockedOr
+#define InterlockedOrNoFence                     InterlockedOr
+#define InterlockedAndAcquire                    InterlockedAnd
+#define InterlockedAndRelease                    InterlockedAnd
+#define InterlockedAndNoFence                    InterlockedAnd
+#define InterlockedXorAcquire                    InterlockedXor
+#define InterlockedXorRelease                    InterlockedXor
+#define InterlockedXorNoFence                    InterlockedXor
+#define InterlockedIncrementAcquire64            InterlockedIncrement64
+#define InterlockedIncrementRelease64            InterlockedIncrement64
+#define InterlockedDecrementAcquire64            InterlockedDecrement64
+#define InterlockedDecrementRelease64            InterlockedDecrement64
+#define InterlockedCompareExchangeAcquire64      InterlockedCompareExchange64
+#define InterlockedCompareExchangeRelease64      InterlockedCompareExchange64
+#define InterlockedCompareExchangePointerAcquire InterlockedCompareExchangePointer
+#define InterlockedCompareExchangePointerRelease InterlockedCompareExchangePointer
+#define InterlockedCompareExchangePointerNoFence InterlockedCompareExchangePointer
+#define InterlockedExchangePointerAcquire        InterlockedExchangePointer
+#define InterlockedExchangePointerNoFence        InterlockedExchangePointer
+
+/*
+ * The compiler intrinsics the Interlocked routines are built on (<intrin.h>), which driver code
+ * also calls directly: the same operations, with the same arguments and results.
+ */
+#define _InterlockedIncrement              InterlockedIncrement
+#define _InterlockedDecrement              InterlockedDecrement
+#define _InterlockedExchange               InterlockedExchange
+#define _InterlockedExchangeAdd            InterlockedExchangeAdd
+#define _InterlockedCompareExchange        InterlockedCompareExchange
+#define _InterlockedOr                     InterlockedOr
+#define _InterlockedAnd                    InterlockedAnd
+#define _InterlockedXor                    InterlockedXor
+#define _InterlockedIncrement16            InterlockedIncrement16
+#define _InterlockedDecrement16            InterlockedDecrement16
+#define _InterlockedCompareExchange16      InterlockedCompareExchange16
+#define _InterlockedExchange16             InterlockedExchange16
+#define _InterlockedExchange8              InterlockedExchange8
+#define _InterlockedOr16                   InterlockedOr16
+#define _InterlockedAnd16                  InterlockedAnd16
+#define _InterlockedXor16                  InterlockedXor16
+#define _InterlockedOr8                    InterlockedOr8
+#define _InterlockedAnd8                   InterlockedAnd8
+#define _InterlockedXor8                   InterlockedXor8
+#define _InterlockedIncrement64            InterlockedIncrement64
+#define _InterlockedDecrement64            InterlockedDecrement64
+#define _InterlockedExchange64             InterlockedExchange64
+#define _InterlockedExchangeAdd64          InterlockedExchangeAdd64
+#define _InterlockedCompareExchange64      InterlockedCompareExchange64
+#define _InterlockedOr64                   InterlockedOr64
+#define _InterlockedAnd64                  InterlockedAnd64
+#define _InterlockedXor64                  InterlockedXor64
+#define _InterlockedExchangePointer        InterlockedExchangePointer
+#define _InterlockedCompareExchangePointer InterlockedCompareExchangePointer
+#define _interlockedbittestandset          InterlockedBitTestAndSet
+#define _interlockedbittestandreset        InterlockedBitTestAndReset
+#define _interlockedbittestandset64        InterlockedBitTestAndSet64
+#define _interlockedbittestandreset64      InterlockedBitTestAndReset64
+
+/* Bit scans and tests (<intrin.h>; BitScanForward etc. in wdm.h) */
+/** BitScanForward - the index of the lowest set bit of @p Mask in *@p Index; FALSE (and *Index
+ * unchanged) when @p Mask is 0. */
+static inline BOOLEAN BitScanForward(ULONG *Index, ULONG Mask)
+{
+    if (Mask == 0)
+        return 0;
+    *Index = (ULONG)__builtin_ctz(Mask);
+    return 1;
+}
+/** BitScanReverse - the index of the highest set bit of @p Mask; FALSE when @p Mask is 0. */
+static inline BOOLEAN BitScanReverse(ULONG *Index, ULONG Mask)
+{
+    if (Mask == 0)
+        return 0;
+    *Index = 31u - (ULONG)__builtin_clz(Mask);
+    return 1;
+}
+/** BitScanForward64 / BitScanReverse64 - the same on a 64-bit mask. */
+static inline BOOLEAN BitScanForward64(ULONG *Index, ULONG64 Mask)
+{
+    if (Mask == 0)
+        return 0;
+    *Index = (ULONG)__builtin_ctzll(Mask);
+    return 1;
+}
+static inline BOOLEAN BitScanReverse64(ULONG *Index, ULONG64 Mask)
+{
+    if (Mask == 0)
+        return 0;
+    *Index = 63u - (ULONG)__builtin_clzll(Mask);
+    return 1;
+}
+/** BitTest / BitTestAndSet / BitTestAndReset / BitTestAndComplement - bit @p Offset of the bit
+ * array at @p Base (not atomic); return the bit's previous value. */
+static inline BOOLEAN BitTest(const LONG *Base, LONG Offset)
+{
+    return (BOOLEAN)(((ULONG)Base[Offset >> 5] >> (Offset & 31)) & 1u);
+}
+static inline BOOLEAN BitTestAndSet(LONG *Base, LONG Offset)
+{
+    BOOLEAN old = BitTest(Base, Offset);
+    Base[Offset >> 5] = (LONG)((ULONG)Base[Offset >> 5] | (1u << (Offset & 31)));
+    return old;
+}
+static inline BOOLEAN BitTestAndReset(LONG *Base, LONG Offset)
+{
+    BOOLEAN old = BitTest(Base, Offset);
+    Base[Offset >> 5] = (LONG)((ULONG)Base[Offset >> 5] & ~(1u << (Offset & 31)));
+    return old;
+}
+static inline BOOLEAN BitTestAndComplement(LONG *Base, LONG Offset)
+{
+    BOOLEAN old = BitTest(Base, Offset);
+    Base[Offset >> 5] = (LONG)((ULONG)Base[Offset >> 5] ^ (1u << (Offset & 31)));
+    return old;
+}
+#define _BitScanForward       BitScanForward
+#define _BitScanReverse       BitScanReverse
+#define _BitScanForward64     BitScanForward64
+#define _BitScanReverse64     BitScanReverse64
+#define _bittest              BitTest
+#define _bittestandset        BitTestAndSet
+#define _bittestandreset      BitTestAndReset
+#define _bittestandcomplement BitTestAndComplement
+
+/** _ReadWriteBarrier - a compiler barrier: no memory access moves across it (no fence). */
+#define _ReadWriteBarrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+/** KeMemoryBarrierWithoutFence - the same compiler barrier. */
+#define KeMemoryBarrierWithoutFence() _ReadWriteBarrier()
+/** MemoryBarrier - a full memory barrier (KeMemoryBarrier). */
+#define MemoryBarrier() KeMemoryBarrier()
+/** YieldProcessor - a spin-wait hint (PAUSE on x86); no other effect. */
+#if defined(__x86_64__) || defined(__i386__)
+#define YieldProcessor() __builtin_ia32_pause()
+#else
+#define YieldProcessor() ((void)0)
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Rtl memory helpers (any IRQL for resident memory)                   */
