@@ -473,9 +473,30 @@ bool kdpc__pool_fail(kdpc_machine *m)
 /* ------------------------------------------------------------------ */
 /* Allocation                                                          */
 
+/* The POOL_* flags a POOL_TYPE may carry (pool.h). */
+#define POOL_TYPE_FLAGS                                                                            \
+    ((unsigned)POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | POOL_RAISE_IF_ALLOCATION_FAILURE |               \
+     POOL_COLD_ALLOCATION | POOL_ZERO_ALLOCATION)
+
+/* Every paged pool type is odd (PagedPool, PagedPoolCacheAligned and their session twins), every
+ * nonpaged one even; the flags are even too. */
 static bool is_paged(POOL_TYPE t)
 {
-    return t == PagedPool || t == PagedPoolCacheAligned;
+    return ((unsigned)t & ~POOL_TYPE_FLAGS & 1u) != 0;
+}
+
+static bool wants_zero(POOL_TYPE t)
+{
+    return ((unsigned)t & POOL_ZERO_ALLOCATION) != 0;
+}
+
+/* A POOL_NX_OPTIN driver's NonPagedPool (pool.h). */
+POOL_TYPE kdpc_ExDefaultNonPagedPoolType = NonPagedPoolExecute;
+
+void kdpc_ExInitializeDriverRuntime(ULONG RuntimeFlags)
+{
+    if ((RuntimeFlags & DrvRtPoolNxOptIn) != 0)
+        kdpc_ExDefaultNonPagedPoolType = NonPagedPoolNx;
 }
 
 static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, ULONG tag, bool zero)
@@ -549,7 +570,23 @@ PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG
     kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithTag", &c);
     if (m == NULL)
         return NULL;
-    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, false);
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
+    if (r == NULL && ((unsigned)PoolType & POOL_RAISE_IF_ALLOCATION_FAILURE) != 0)
+        kdpc_ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
+    kdpc__ke_point(m);
+    return r;
+}
+
+PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithQuotaTag", &c);
+    if (m == NULL)
+        return NULL;
+    /* no quota limit in kdpc: it fails only as ExAllocatePoolWithTag does */
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
+    if (r == NULL && ((unsigned)PoolType & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE) == 0)
+        kdpc_ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
     kdpc__ke_point(m);
     return r;
 }

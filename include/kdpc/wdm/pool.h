@@ -21,15 +21,41 @@
 
 KDPC_BEGIN_DECLS
 
-/** Pool types (7.2). */
+/** Pool types (7.2; docs/facts/memory.md, "Pool"). Every paged type is odd, every nonpaged
+ * type even. kdpc: the session types are the same pools as the others (one session); NX and
+ * executable nonpaged pool are the same memory. */
 typedef enum _POOL_TYPE {
     NonPagedPool = 0,
+    NonPagedPoolExecute = 0,
     PagedPool = 1,
     NonPagedPoolMustSucceed = 2,
+    DontUseThisType = 3,
     NonPagedPoolCacheAligned = 4,
     PagedPoolCacheAligned = 5,
-    NonPagedPoolNx = 512
+    NonPagedPoolCacheAlignedMustS = 6,
+    MaxPoolType = 7,
+    NonPagedPoolBase = 0,
+    NonPagedPoolBaseMustSucceed = 2,
+    NonPagedPoolBaseCacheAligned = 4,
+    NonPagedPoolBaseCacheAlignedMustS = 6,
+    NonPagedPoolSession = 32,
+    PagedPoolSession = 33,
+    NonPagedPoolMustSucceedSession = 34,
+    DontUseThisTypeSession = 35,
+    NonPagedPoolCacheAlignedSession = 36,
+    PagedPoolCacheAlignedSession = 37,
+    NonPagedPoolCacheAlignedMustSSession = 38,
+    NonPagedPoolNx = 512,
+    NonPagedPoolNxCacheAligned = 516,
+    NonPagedPoolSessionNx = 544
 } POOL_TYPE;
+
+/* Flags ORed into a POOL_TYPE (ExAllocatePoolWithTag, ExAllocatePoolWithQuotaTag). */
+#define POOL_QUOTA_FAIL_INSTEAD_OF_RAISE 8    /**< quota routines: NULL instead of raising */
+#define POOL_RAISE_IF_ALLOCATION_FAILURE 16   /**< ExAllocatePoolWithTag: raise, not NULL */
+#define POOL_COLD_ALLOCATION             256  /**< a hint (kdpc: ignored) */
+#define POOL_NX_ALLOCATION               512  /**< nonpaged pool that is not executable */
+#define POOL_ZERO_ALLOCATION             1024 /**< zero-filled */
 
 /* ExAllocatePool2 flags (7.3). */
 #define POOL_FLAG_USE_QUOTA         0x0000000000000001ull
@@ -50,6 +76,8 @@ KDPC_EXPORT PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOf
 KDPC_EXPORT PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag);
 KDPC_EXPORT void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag);
 KDPC_EXPORT PVOID kdpc_ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+KDPC_EXPORT PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+                                                  ULONG Tag);
 
 /** Pool priorities of ExAllocatePoolWithTagPriority. */
 typedef enum _EX_POOL_PRIORITY {
@@ -67,7 +95,10 @@ typedef enum _EX_POOL_PRIORITY {
 /**
  * ExAllocatePoolWithTag - @NumberOfBytes of uninitialised pool, 16-byte
  * aligned, or NULL (out of memory, more than 16 GiB asked, or low-resources
- * simulation) (7.1).
+ * simulation) (7.1). PoolType may carry POOL_* flags: POOL_ZERO_ALLOCATION
+ * zero-fills; POOL_RAISE_IF_ALLOCATION_FAILURE raises
+ * STATUS_INSUFFICIENT_RESOURCES instead of returning NULL (unhandled in kdpc:
+ * bug check 0x1E, P1 0xC000009A).
  * IRQL: <= DISPATCH_LEVEL for nonpaged, <= APC_LEVEL for paged.
  * Bugchecks: mem.paged_alloc (0xC4/0x01) for paged pool above APC_LEVEL.
  */
@@ -97,6 +128,62 @@ static inline PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
 {
     return kdpc_ExAllocatePoolWithTag(PoolType, NumberOfBytes, 0x656e6f4e);
 }
+/**
+ * ExAllocatePoolWithQuotaTag - ExAllocatePoolWithTag for a highest-level
+ * driver, charging the pool to the process that made the I/O request. When
+ * the block cannot be had it raises STATUS_INSUFFICIENT_RESOURCES (unhandled
+ * in kdpc: bug check 0x1E, P1 0xC000009A, rule ke.bugcheck), unless PoolType
+ * carries POOL_QUOTA_FAIL_INSTEAD_OF_RAISE: then NULL. Uninitialised unless
+ * POOL_ZERO_ALLOCATION. IRQL: as ExAllocatePoolWithTag (mem.paged_alloc).
+ * Divergence: kdpc has no per-process quota, so no allocation fails for quota
+ * (only as ExAllocatePoolWithTag's do).
+ */
+static inline PVOID ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return kdpc_ExAllocatePoolWithQuotaTag(PoolType, NumberOfBytes, Tag);
+}
+/** ExAllocatePoolWithQuota - ExAllocatePoolWithQuotaTag with tag "None". */
+static inline PVOID ExAllocatePoolWithQuota(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
+{
+    return kdpc_ExAllocatePoolWithQuotaTag(PoolType, NumberOfBytes, 0x656e6f4e);
+}
+/** ExAllocatePoolQuotaZero - ExAllocatePoolWithQuotaTag, zero-filled (raises or returns NULL
+ * as it does). */
+static inline PVOID ExAllocatePoolQuotaZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return kdpc_ExAllocatePoolWithQuotaTag((POOL_TYPE)(PoolType | POOL_ZERO_ALLOCATION),
+                                           NumberOfBytes, Tag);
+}
+/** ExAllocatePoolQuotaUninitialized - ExAllocatePoolWithQuotaTag. */
+static inline PVOID ExAllocatePoolQuotaUninitialized(POOL_TYPE PoolType, SIZE_T NumberOfBytes,
+                                                     ULONG Tag)
+{
+    return kdpc_ExAllocatePoolWithQuotaTag(PoolType, NumberOfBytes, Tag);
+}
+
+/* --- driver runtime: NX nonpaged pool opt-in --- */
+#define DrvRtPoolNxOptIn 0x00000001u
+/** The pool type a POOL_NX_OPTIN driver's NonPagedPool means: NonPagedPoolExecute until
+ * ExInitializeDriverRuntime(DrvRtPoolNxOptIn), NonPagedPoolNx after. Divergence: one variable
+ * for every driver and machine of the process (Windows: one per driver image); kdpc's NX and
+ * executable nonpaged pool are the same memory, so only the value differs. */
+KDPC_EXPORT extern POOL_TYPE kdpc_ExDefaultNonPagedPoolType;
+#define ExDefaultNonPagedPoolType kdpc_ExDefaultNonPagedPoolType
+KDPC_EXPORT void kdpc_ExInitializeDriverRuntime(ULONG RuntimeFlags);
+/** ExInitializeDriverRuntime - with DrvRtPoolNxOptIn, a POOL_NX_OPTIN driver's NonPagedPool
+ * becomes NonPagedPoolNx (the OS supports NX pool); other bits are ignored. IRQL: any (kdpc;
+ * drivers call it from DriverEntry). */
+static inline void ExInitializeDriverRuntime(ULONG RuntimeFlags)
+{
+    kdpc_ExInitializeDriverRuntime(RuntimeFlags);
+}
+#if defined(POOL_NX_OPTIN_AUTO) && POOL_NX_OPTIN_AUTO
+#define NonPagedPool             NonPagedPoolNx
+#define NonPagedPoolCacheAligned NonPagedPoolNxCacheAligned
+#elif defined(POOL_NX_OPTIN) && POOL_NX_OPTIN
+#define NonPagedPool kdpc_ExDefaultNonPagedPoolType
+#endif
+
 /**
  * ExAllocatePool2 - zero-filled unless POOL_FLAG_UNINITIALIZED; NULL for tag 0,
  * unknown required flags, no pool type flag, more than 16 GiB or no memory
