@@ -220,7 +220,7 @@ static void call_list(PDRIVER_LIST_CONTROL routine, PDEVICE_OBJECT dev, PSCATTER
  * request (GetScatterGatherListEx / BuildScatterGatherListEx) keeps its
  * registers until PutScatterGatherList.
  */
-static void run_request(kdpc_machine *m, adapter *a, request *q)
+static bool run_request(kdpc_machine *m, adapter *a, request *q)
 {
     a->channel_busy = true;
     a->free_regs -= q->count;
@@ -233,7 +233,7 @@ static void run_request(kdpc_machine *m, adapter *a, request *q)
             q->tc->req = NULL;
         }
         free(q);
-        return;
+        return false;
     }
     r->channel = true;
     r->dev = q->dev;
@@ -247,7 +247,7 @@ static void run_request(kdpc_machine *m, adapter *a, request *q)
         if (build_list(a, r, q->mdl, q->off, q->len, q->sgbuf, &sg) != STATUS_SUCCESS) {
             drop_registers(a, r); /* checked before queueing: only memory can run out here */
             free(q);
-            return;
+            return false;
         }
         if (q->out_sg != NULL)
             *q->out_sg = sg;
@@ -258,12 +258,12 @@ static void run_request(kdpc_machine *m, adapter *a, request *q)
             drop_channel(a, r); /* the adapter is free again; the list keeps the registers */
         }
         free(q);
-        return;
+        return true;
     }
     if (q->routine == NULL) { /* synchronous, no AdapterControl: the caller holds it all */
         *q->out_base = r;
         free(q);
-        return;
+        return true;
     }
     if (r->irp != NULL)
         kdpc__io_irp_note(r->irp, "AdapterControl");
@@ -285,6 +285,7 @@ static void run_request(kdpc_machine *m, adapter *a, request *q)
                         (void *)irp,
                         act == KeepObject ? "adapter channel and map registers" : "map registers");
     }
+    return true;
 }
 
 static void serve(kdpc_machine *m, adapter *a)
@@ -294,7 +295,7 @@ static void serve(kdpc_machine *m, adapter *a)
         a->queue = q->next;
         if (a->queue == NULL)
             a->queue_tail = NULL;
-        run_request(m, a, q);
+        (void)run_request(m, a, q); /* out of memory: the request is dropped */
     }
     reap(a);
 }
@@ -853,8 +854,10 @@ static NTSTATUS submit(kdpc_machine *m, adapter *a, request *q, bool sync)
             free(q);
             return STATUS_INSUFFICIENT_RESOURCES;
         }
-        run_request(m, a, q);
+        bool ran = run_request(m, a, q);
         reap(a);
+        if (!ran)
+            return STATUS_INSUFFICIENT_RESOURCES;
     } else {
         if (q->tc != NULL) {
             q->tc->state = TC_PENDING;

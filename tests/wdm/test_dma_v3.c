@@ -705,10 +705,10 @@ static void body_sg_ex(void)
     /* the adapter is free again; the list keeps its 3 registers: 1 left */
     PVOID base = NULL;
     d.st[1] = alloc_ex(1, tc2, 2, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base);
+    uint64_t la1 = sg != NULL ? (uint64_t)sg->Elements[1].Address.QuadPart : 0;
     if (sg != NULL)
-        ops->PutScatterGatherList(d.a, sg, TRUE);
-    d.ok[1] = sg == NULL ||
-              kdpc_dma_host_address(m, (uint64_t)sg->Elements[1].Address.QuadPart, X_LEN2) == NULL;
+        ops->PutScatterGatherList(d.a, sg, TRUE); /* frees the list kdpc allocated */
+    d.ok[1] = sg == NULL || kdpc_dma_host_address(m, la1, X_LEN2) == NULL;
     (void)ops->InitializeDmaTransferContext(d.a, tc2);
     d.st[2] = alloc_ex(1, tc2, 2, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base);
     ops->FreeAdapterObject(d.a, DeallocateObject);
