@@ -69,7 +69,7 @@ BOOLEAN kdpc_RtlEqualString(const STRING *String1, const STRING *String2, BOOLEA
 
 CHAR kdpc_RtlUpperChar(CHAR Character)
 {
-    kdpc__rtl_passive("RtlUpperChar");
+    kdpc__rtl_irql("RtlUpperChar", APC_LEVEL);
     return (CHAR)upper8((unsigned char)Character);
 }
 
@@ -131,7 +131,7 @@ NTSTATUS kdpc_RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString,
 
 void kdpc_RtlFreeAnsiString(PANSI_STRING AnsiString)
 {
-    kdpc__rtl_passive("RtlFreeAnsiString");
+    kdpc__rtl_irql("RtlFreeAnsiString", APC_LEVEL);
     if (kdpc__rtl_null(AnsiString, "RtlFreeAnsiString", "AnsiString"))
         return;
     if (AnsiString->Buffer != NULL)

@@ -19,15 +19,15 @@ static kdpc_machine *caller(const char *routine, kdpc__cpu **c)
     return kdpc__ke_ctx(routine, c);
 }
 
-void kdpc__rtl_passive(const char *routine)
+void kdpc__rtl_irql(const char *routine, KIRQL max)
 {
     kdpc__cpu *c;
     kdpc_machine *m = caller(routine, &c);
-    if (m == NULL || c->irql == PASSIVE_LEVEL)
+    if (m == NULL || c->irql <= max)
         return;
-    kdpc__violation(m, KDPC_R_RTL_IRQL, 0xC4, 0x00020023u, c->irql, 0, 0, NULL,
-                    "%s called at IRQL %u: it runs only at PASSIVE_LEVEL", routine,
-                    (unsigned)c->irql);
+    kdpc__violation(m, KDPC_R_RTL_IRQL, 0xC4, 0x00020023u, c->irql, max, 0, NULL,
+                    "%s called at IRQL %u: it runs only at %s", routine, (unsigned)c->irql,
+                    max == PASSIVE_LEVEL ? "PASSIVE_LEVEL" : "IRQL <= APC_LEVEL");
 }
 
 bool kdpc__rtl_null(const void *p, const char *routine, const char *what)

@@ -17,9 +17,14 @@
 /* Pool tag of the buffers the Rtl routines allocate ("Strg" in a pool dump). */
 #define KDPC_RTL_TAG 0x67727453u
 
-/* The routine @routine was called above PASSIVE_LEVEL by a simulated CPU: rtl.irql. Returns
- * when the rule is a warning or off (the routine then does its work); nothing from host code. */
-void kdpc__rtl_passive(const char *routine);
+/* rtl.irql when a simulated CPU calls @routine above @max (PASSIVE_LEVEL or APC_LEVEL, as
+ * Microsoft documents it). Returns when the rule is a warning or off (the routine then does its
+ * work); nothing from host code. */
+void kdpc__rtl_irql(const char *routine, KIRQL max);
+static inline void kdpc__rtl_passive(const char *routine)
+{
+    kdpc__rtl_irql(routine, PASSIVE_LEVEL);
+}
 /* @p is a required pointer: NULL is the access violation Windows would raise (bug check 0x7E,
  * or 0x1E at DISPATCH_LEVEL and above, P1 STATUS_ACCESS_VIOLATION). From host code it prints a
  * diagnostic and returns true (the caller then returns without doing anything). */

@@ -130,7 +130,7 @@ BOOLEAN kdpc_RtlEqualUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING St
 
 WCHAR kdpc_RtlUpcaseUnicodeChar(WCHAR SourceCharacter)
 {
-    kdpc__rtl_passive("RtlUpcaseUnicodeChar");
+    kdpc__rtl_irql("RtlUpcaseUnicodeChar", APC_LEVEL);
     return kdpc__rtl_upcase(SourceCharacter);
 }
 
@@ -138,7 +138,7 @@ NTSTATUS kdpc_RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
                                      PCUNICODE_STRING SourceString,
                                      BOOLEAN AllocateDestinationString)
 {
-    kdpc__rtl_passive("RtlUpcaseUnicodeString");
+    kdpc__rtl_irql("RtlUpcaseUnicodeString", APC_LEVEL);
     if (kdpc__rtl_null(DestinationString, "RtlUpcaseUnicodeString", "DestinationString") ||
         kdpc__rtl_null(SourceString, "RtlUpcaseUnicodeString", "SourceString"))
         return STATUS_INVALID_PARAMETER;
@@ -160,7 +160,7 @@ NTSTATUS kdpc_RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
 
 void kdpc_RtlFreeUnicodeString(PUNICODE_STRING UnicodeString)
 {
-    kdpc__rtl_passive("RtlFreeUnicodeString");
+    kdpc__rtl_irql("RtlFreeUnicodeString", APC_LEVEL);
     if (kdpc__rtl_null(UnicodeString, "RtlFreeUnicodeString", "UnicodeString"))
         return;
     if (UnicodeString->Buffer != NULL)

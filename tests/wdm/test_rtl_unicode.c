@@ -141,7 +141,7 @@ static void alloc_free_body(void *ctx)
     R.cmp = (LONG)(up.MaximumLength == 8 && memcmp(up.Buffer, L"KDPC", 8) == 0);
     RtlFreeUnicodeString(&up);
     R.st[1] = up.Buffer == NULL && up.Length == 0 && up.MaximumLength == 0 ? STATUS_SUCCESS
-                                                                          : STATUS_UNSUCCESSFUL;
+                                                                           : STATUS_UNSUCCESSFUL;
     RtlFreeUnicodeString(&up); /* Buffer NULL: nothing to do */
     (void)kdpc_pool_outstanding(m, 0, &R.count_after, NULL);
 }
@@ -234,6 +234,7 @@ static void test_compare_above_passive_is_rtl_irql(void **state)
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], 0x20023);
     assert_int_equal(bc->params[1], DISPATCH_LEVEL);
+    assert_int_equal(bc->params[2], PASSIVE_LEVEL);
     kdpc_machine_destroy(m);
 
     m = kt_machine(1, 5);
@@ -272,6 +273,47 @@ static void test_any_irql_routines_at_dispatch(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* RtlFreeUnicodeString and RtlUpcaseUnicodeChar are documented at IRQL <= APC_LEVEL: clean at
+ * APC_LEVEL, rtl.irql (P3 APC_LEVEL) at DISPATCH_LEVEL. */
+static void free_at(KIRQL irql)
+{
+    UNICODE_STRING u = RTL_CONSTANT_STRING(L"kdpc");
+    UNICODE_STRING up = {0, 0, NULL};
+    (void)RtlUpcaseUnicodeString(&up, &u, TRUE);
+    KIRQL old;
+    KeRaiseIrql(irql, &old);
+    R.cmp = (LONG)RtlUpcaseUnicodeChar('a');
+    RtlFreeUnicodeString(&up);
+    KeLowerIrql(old);
+}
+static void free_apc_body(void *ctx)
+{
+    (void)ctx;
+    free_at(APC_LEVEL);
+}
+static void free_dispatch_body(void *ctx)
+{
+    (void)ctx;
+    free_at(DISPATCH_LEVEL);
+}
+
+static void test_apc_level_routines(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 5);
+    assert_int_equal(kdpc_machine_run(m, free_apc_body, m), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "rtl.irql");
+    assert_int_equal(R.cmp, 'A');
+    kdpc_machine_destroy(m);
+
+    m = kt_machine(1, 5);
+    kdpc_status st = kdpc_machine_run(m, free_dispatch_body, m);
+    KT_ASSERT_BUGCHECK(m, st, "rtl.irql", 0xC4);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], DISPATCH_LEVEL);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], APC_LEVEL);
+    kdpc_machine_destroy(m);
+}
+
 static void null_dest_body(void *ctx)
 {
     (void)ctx;
@@ -299,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_free_of_a_literal_is_bad_pool_caller),
         cmocka_unit_test(test_compare_above_passive_is_rtl_irql),
         cmocka_unit_test(test_any_irql_routines_at_dispatch),
+        cmocka_unit_test(test_apc_level_routines),
         cmocka_unit_test(test_null_destination_is_an_access_violation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,9 +5,9 @@
  * and the debug output family DbgPrint / DbgPrintEx / vDbgPrintEx / KdPrint /
  * KdPrintEx with the DPFLTR_* component ids and levels (docs/facts/rtl.md).
  *
- * IRQL: a routine Microsoft documents at PASSIVE_LEVEL reports rtl.irql
- * (0xC4/0x20023) when a simulated CPU calls it above PASSIVE_LEVEL (APC_LEVEL
- * included); as a warning or off, it goes on. Called from host code (no
+ * IRQL: a routine Microsoft documents at PASSIVE_LEVEL (or at <= APC_LEVEL)
+ * reports rtl.irql (0xC4/0x20023) when a simulated CPU calls it above that
+ * level; as a warning or off, it goes on. Called from host code (no
  * simulated CPU), the routines that need no pool work and check no IRQL.
  * A required pointer that is NULL is bug check 0x1E KMODE_EXCEPTION_NOT_HANDLED
  * (P1 STATUS_ACCESS_VIOLATION), the access violation Windows would raise.
@@ -22,6 +22,7 @@
 #include <stdarg.h>
 
 #include <kdpc/wdm/types.h>
+#include <kdpc/wdm/guid.h>
 
 KDPC_BEGIN_DECLS
 
@@ -117,6 +118,8 @@ KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringToInteger(PCUNICODE_STRING String, ULO
 KDPC_EXPORT NTSTATUS kdpc_RtlIntegerToUnicodeString(ULONG Value, ULONG Base,
                                                     PUNICODE_STRING String);
 KDPC_EXPORT NTSTATUS kdpc_RtlCharToInteger(PCSZ String, ULONG Base, PULONG Value);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringFromGUID(const GUID *Guid, PUNICODE_STRING GuidString);
+KDPC_EXPORT NTSTATUS kdpc_RtlGUIDFromString(PCUNICODE_STRING GuidString, GUID *Guid);
 KDPC_EXPORT ULONG kdpc_DbgPrint(PCSTR Format, ...);
 KDPC_EXPORT ULONG kdpc_DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...);
 KDPC_EXPORT ULONG kdpc_vDbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, va_list arglist);
@@ -228,7 +231,7 @@ static inline BOOLEAN RtlEqualUnicodeString(PCUNICODE_STRING String1, PCUNICODE_
 }
 /**
  * RtlUpcaseUnicodeChar - the upper-case form of @SourceCharacter.
- * IRQL: PASSIVE_LEVEL (rtl.irql). Divergence: kdpc's case table covers
+ * IRQL: <= APC_LEVEL (rtl.irql). Divergence: kdpc's case table covers
  * ASCII, Latin-1 (U+00FF -> U+0178), basic Greek and Cyrillic; other
  * characters are returned unchanged (Windows uses its full NLS table).
  */
@@ -241,7 +244,7 @@ static inline WCHAR RtlUpcaseUnicodeChar(WCHAR SourceCharacter)
  * @AllocateDestinationString the buffer comes from paged pool (free it with
  * RtlFreeUnicodeString). Return: STATUS_SUCCESS; STATUS_BUFFER_OVERFLOW
  * (the caller's buffer is too small); STATUS_NO_MEMORY.
- * IRQL: PASSIVE_LEVEL (rtl.irql). Case table as RtlUpcaseUnicodeChar.
+ * IRQL: <= APC_LEVEL (rtl.irql). Case table as RtlUpcaseUnicodeChar.
  */
 static inline NTSTATUS RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
                                               PCUNICODE_STRING SourceString,
@@ -253,7 +256,7 @@ static inline NTSTATUS RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
  * RtlFreeUnicodeString - free the pool buffer of a string that an Rtl or Io
  * routine allocated (RtlAnsiStringToUnicodeString with allocation,
  * IoRegisterDeviceInterface, ...), then zero the structure. A NULL Buffer
- * is nothing to do. IRQL: PASSIVE_LEVEL (rtl.irql).
+ * is nothing to do. IRQL: <= APC_LEVEL (rtl.irql).
  * Bugchecks: a buffer already freed (through a copy of the structure) is
  * 0xC2 BAD_POOL_CALLER 0x07; a buffer that is not pool (a literal, a stack
  * array) is 0xC2/0x46.
@@ -282,7 +285,7 @@ static inline BOOLEAN RtlEqualString(const STRING *String1, const STRING *String
 }
 /** RtlUpperChar - the upper-case form of an 8-bit character ('a'..'z' and the
  * Latin-1 letters; Divergence: ISO-8859-1 stands for the ANSI code page).
- * IRQL: PASSIVE_LEVEL (rtl.irql). */
+ * IRQL: <= APC_LEVEL (rtl.irql). */
 static inline CHAR RtlUpperChar(CHAR Character)
 {
     return kdpc_RtlUpperChar(Character);
@@ -324,7 +327,7 @@ static inline NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationStri
                                              AllocateDestinationString);
 }
 /** RtlFreeAnsiString - RtlFreeUnicodeString for an ANSI_STRING (same bug checks).
- * IRQL: PASSIVE_LEVEL (rtl.irql). */
+ * IRQL: <= APC_LEVEL (rtl.irql). */
 static inline void RtlFreeAnsiString(PANSI_STRING AnsiString)
 {
     kdpc_RtlFreeAnsiString(AnsiString);
@@ -334,6 +337,7 @@ static inline void RtlFreeAnsiString(PANSI_STRING AnsiString)
  * optional '+' or '-', then digits of @Base (2, 8, 10 or 16; 0: a "0x", "0o"
  * or "0b" prefix picks 16, 8 or 2, else 10) up to the first non-digit; the
  * value is kept modulo 2^32 ('-' negates it). No digits: *Value = 0, success.
+ * Divergence: a value beyond 32 bits wraps (Microsoft does not say what happens).
  * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (empty string, or a
  * @Base other than 0, 2, 8, 10, 16). IRQL: PASSIVE_LEVEL (rtl.irql).
  */
@@ -352,11 +356,30 @@ static inline NTSTATUS RtlCharToInteger(PCSZ String, ULONG Base, PULONG Value)
  * upper-case digits, 8, 2; no prefix, no sign) into @String's buffer,
  * NUL-terminated; Length = the digits. Return: STATUS_SUCCESS;
  * STATUS_BUFFER_OVERFLOW (digits and NUL do not fit MaximumLength: nothing
- * written); STATUS_INVALID_PARAMETER (another @Base). IRQL: PASSIVE_LEVEL.
+ * written); STATUS_INVALID_PARAMETER (another @Base). IRQL: PASSIVE_LEVEL (rtl.irql).
  */
 static inline NTSTATUS RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICODE_STRING String)
 {
     return kdpc_RtlIntegerToUnicodeString(Value, Base, String);
+}
+
+/**
+ * RtlStringFromGUID - *@GuidString = @Guid as "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}" (upper-case
+ * hex, 38 characters, NUL-terminated) in a paged-pool buffer the caller frees with
+ * RtlFreeUnicodeString. Return: STATUS_SUCCESS; STATUS_NO_MEMORY. IRQL: PASSIVE_LEVEL (rtl.irql).
+ */
+static inline NTSTATUS RtlStringFromGUID(const GUID *Guid, PUNICODE_STRING GuidString)
+{
+    return kdpc_RtlStringFromGUID(Guid, GuidString);
+}
+/**
+ * RtlGUIDFromString - parse @GuidString, exactly "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" (38
+ * characters, hex digits of either case), into *@Guid. Return: STATUS_SUCCESS;
+ * STATUS_INVALID_PARAMETER (any other text; *@Guid unchanged). IRQL: PASSIVE_LEVEL (rtl.irql).
+ */
+static inline NTSTATUS RtlGUIDFromString(PCUNICODE_STRING GuidString, GUID *Guid)
+{
+    return kdpc_RtlGUIDFromString(GuidString, Guid);
 }
 
 /* ------------------------------------------------------------------ */

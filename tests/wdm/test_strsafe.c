@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_strsafe.c - the ntstrsafe routines of <ntstrsafe.h>
+ * (kdpc/wdm/strsafe.h): Copy, CopyN, Cat, CatN, Printf, VPrintf, Length in
+ * their Cb/Cch and A/W forms, and the RtlUnicodeString* routines, with the
+ * documented STATUS_BUFFER_OVERFLOW truncation and STATUS_INVALID_PARAMETER
+ * cases (docs/facts/rtl.md section 7).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ntstrsafe.h>
+
+#include "kdpc_test.h"
+
+static void test_copy(void **state)
+{
+    (void)state;
+    char a[6];
+    assert_int_equal(RtlStringCbCopyA(a, sizeof(a), "hello"), STATUS_SUCCESS);
+    assert_string_equal(a, "hello");
+    assert_int_equal(RtlStringCbCopyA(a, sizeof(a), "hello!"), STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(a, "hello"); /* truncated, NUL-terminated */
+    assert_false(NT_SUCCESS(STATUS_BUFFER_OVERFLOW));
+    assert_int_equal(RtlStringCchCopyA(a, sizeof(a), ""), STATUS_SUCCESS);
+    assert_string_equal(a, "");
+    assert_int_equal(RtlStringCchCopyA(a, 0, "x"), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlStringCchCopyA(NULL, 4, "x"), STATUS_INVALID_PARAMETER);
+    strcpy(a, "keep");
+    assert_int_equal(RtlStringCchCopyA(a, sizeof(a), NULL), STATUS_INVALID_PARAMETER);
+    assert_string_equal(a, ""); /* a valid destination becomes empty */
+    assert_int_equal(RtlStringCchCopyA(a, (size_t)NTSTRSAFE_MAX_CCH + 1, "x"),
+                     STATUS_INVALID_PARAMETER);
+
+    WCHAR w[4];
+    assert_int_equal(RtlStringCbCopyW(w, sizeof(w), L"abc"), STATUS_SUCCESS);
+    assert_memory_equal(w, L"abc", 8);
+    assert_int_equal(RtlStringCbCopyW(w, sizeof(w), L"abcd"), STATUS_BUFFER_OVERFLOW);
+    assert_memory_equal(w, L"abc", 8);
+    assert_int_equal(RtlStringCbCopyW(w, 1, L"a"), STATUS_INVALID_PARAMETER); /* < 1 WCHAR */
+    assert_int_equal(RtlStringCchCopyW(w, 4, L"xy"), STATUS_SUCCESS);
+    assert_memory_equal(w, L"xy", 6);
+
+    assert_int_equal(RtlStringCchCopyNA(a, sizeof(a), "abcdef", 3), STATUS_SUCCESS);
+    assert_string_equal(a, "abc");
+    assert_int_equal(RtlStringCbCopyNA(a, sizeof(a), "abcdef", 6), STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(a, "abcde");
+    assert_int_equal(RtlStringCchCopyNW(w, 4, L"abcdef", 2), STATUS_SUCCESS);
+    assert_memory_equal(w, L"ab", 6);
+    assert_int_equal(RtlStringCbCopyNW(w, sizeof(w), L"abcdef", 4 * sizeof(WCHAR)),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_memory_equal(w, L"abc", 8);
+}
+
+static void test_cat(void **state)
+{
+    (void)state;
+    char a[8] = "ab";
+    assert_int_equal(RtlStringCbCatA(a, sizeof(a), "cd"), STATUS_SUCCESS);
+    assert_string_equal(a, "abcd");
+    assert_int_equal(RtlStringCchCatA(a, sizeof(a), "efgh"), STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(a, "abcdefg");
+    char full[4] = {'x', 'y', 'z', 'w'}; /* no NUL within its size */
+    assert_int_equal(RtlStringCchCatA(full, sizeof(full), "a"), STATUS_INVALID_PARAMETER);
+    assert_memory_equal(full, "xyzw", 4);
+    char b[8] = "";
+    assert_int_equal(RtlStringCchCatNA(b, sizeof(b), "12345", 2), STATUS_SUCCESS);
+    assert_int_equal(RtlStringCbCatNA(b, sizeof(b), "345", 3), STATUS_SUCCESS);
+    assert_string_equal(b, "12345");
+
+    WCHAR w[6] = L"a";
+    assert_int_equal(RtlStringCbCatW(w, sizeof(w), L"bc"), STATUS_SUCCESS);
+    assert_memory_equal(w, L"abc", 8);
+    assert_int_equal(RtlStringCchCatW(w, 6, L"defg"), STATUS_BUFFER_OVERFLOW);
+    assert_memory_equal(w, L"abcde", 12);
+    WCHAR v[6] = L"";
+    assert_int_equal(RtlStringCchCatNW(v, 6, L"xyz", 1), STATUS_SUCCESS);
+    assert_int_equal(RtlStringCbCatNW(v, sizeof(v), L"yz", 4), STATUS_SUCCESS);
+    assert_memory_equal(v, L"xyz", 8);
+}
+
+static NTSTATUS vp(char *d, size_t cb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    NTSTATUS st = RtlStringCbVPrintfA(d, cb, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static NTSTATUS vpw(WCHAR *d, size_t cch, const WCHAR *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    NTSTATUS st = RtlStringCchVPrintfW(d, cch, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static void test_printf(void **state)
+{
+    (void)state;
+    char a[16];
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"COM3");
+    assert_int_equal(RtlStringCbPrintfA(a, sizeof(a), "%wZ:%u", &name, 7u), STATUS_SUCCESS);
+    assert_string_equal(a, "COM3:7");
+    assert_int_equal(RtlStringCchPrintfA(a, 6, "%s", "overflowing"), STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(a, "overf");
+    assert_int_equal(vp(a, sizeof(a), "%04lX", 0xABu), STATUS_SUCCESS);
+    assert_string_equal(a, "00AB");
+    assert_int_equal(RtlStringCbPrintfA(a, sizeof(a), NULL), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlStringCbPrintfA(a, 0, "x"), STATUS_INVALID_PARAMETER);
+
+    WCHAR w[24];
+    /* wide format: %s is a WCHAR string, %S an 8-bit one, %wZ a UNICODE_STRING */
+    assert_int_equal(RtlStringCchPrintfW(w, 24, L"%s-%S-%wZ-%d", L"wide", "narrow", &name, -3),
+                     STATUS_SUCCESS);
+    assert_memory_equal(w, L"wide-narrow-COM3--3", 20 * sizeof(WCHAR));
+    assert_int_equal(RtlStringCbPrintfW(w, 4 * sizeof(WCHAR), L"%d", 123456),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_memory_equal(w, L"123", 4 * sizeof(WCHAR));
+    assert_int_equal(vpw(w, 24, L"\\Device\\Serial%u", 2u), STATUS_SUCCESS);
+    assert_memory_equal(w, L"\\Device\\Serial2", 16 * sizeof(WCHAR));
+}
+
+static void test_length(void **state)
+{
+    (void)state;
+    size_t n = 99;
+    assert_int_equal(RtlStringCchLengthA("abc", 10, &n), STATUS_SUCCESS);
+    assert_int_equal(n, 3);
+    assert_int_equal(RtlStringCchLengthA("abc", 3, &n), STATUS_INVALID_PARAMETER);
+    assert_int_equal(n, 0);
+    assert_int_equal(RtlStringCbLengthA("abc", 4, NULL), STATUS_SUCCESS);
+    assert_int_equal(RtlStringCchLengthA(NULL, 4, &n), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlStringCbLengthW(L"abc", 8, &n), STATUS_SUCCESS);
+    assert_int_equal(n, 6);
+    assert_int_equal(RtlStringCbLengthW(L"abc", 6, &n), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlStringCchLengthW(L"abcd", 5, &n), STATUS_SUCCESS);
+    assert_int_equal(n, 4);
+    assert_int_equal(RtlStringCchLengthW(L"a", (size_t)NTSTRSAFE_MAX_CCH + 1, &n),
+                     STATUS_INVALID_PARAMETER);
+}
+
+static void test_unicode_string_forms(void **state)
+{
+    (void)state;
+    UNICODE_STRING u;
+    assert_int_equal(RtlUnicodeStringInit(&u, L"abc"), STATUS_SUCCESS);
+    assert_int_equal(u.Length, 6);
+    assert_int_equal(u.MaximumLength, 8);
+    assert_int_equal(RtlUnicodeStringInit(&u, NULL), STATUS_SUCCESS);
+    assert_int_equal(u.MaximumLength, 0);
+    assert_int_equal(RtlUnicodeStringValidate(&u), STATUS_SUCCESS);
+    UNICODE_STRING odd = {3, 8, (PWSTR)L"abcd"}, over = {10, 8, (PWSTR)L"abcd"};
+    assert_int_equal(RtlUnicodeStringValidate(&odd), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlUnicodeStringValidate(&over), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlUnicodeStringValidate(NULL), STATUS_INVALID_PARAMETER);
+
+    DECLARE_UNICODE_STRING_SIZE(d, 5);
+    UNICODE_STRING src = RTL_CONSTANT_STRING(L"abc");
+    assert_int_equal(RtlUnicodeStringCopy(&d, &src), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 6);
+    assert_int_equal(RtlUnicodeStringCat(&d, &src), STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 10);
+    assert_memory_equal(d.Buffer, L"abcab", 10);
+    assert_int_equal(RtlUnicodeStringCatString(&d, L"z"), STATUS_INVALID_PARAMETER); /* full */
+    assert_int_equal(RtlUnicodeStringCopyString(&d, L"xy"), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 4);
+    assert_int_equal(RtlUnicodeStringCatString(&d, L"z"), STATUS_SUCCESS);
+    assert_memory_equal(d.Buffer, L"xyz", 6);
+    assert_int_equal(RtlUnicodeStringCopyString(&d, L"0123456"), STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 10);
+    assert_int_equal(RtlUnicodeStringCopyString(&d, NULL), STATUS_INVALID_PARAMETER);
+
+    assert_int_equal(RtlUnicodeStringPrintf(&d, L"%d-%d", 1, 2), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 6);
+    assert_memory_equal(d.Buffer, L"1-2", 6);
+    assert_int_equal(RtlUnicodeStringPrintf(&d, L"%s", L"toolong"), STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 10); /* all five characters, no NUL */
+    assert_memory_equal(d.Buffer, L"toolo", 10);
+
+    WCHAR w[4];
+    UNICODE_STRING s5 = RTL_CONSTANT_STRING(L"12345");
+    assert_int_equal(RtlStringCchCopyUnicodeString(w, 4, &s5), STATUS_BUFFER_OVERFLOW);
+    assert_memory_equal(w, L"123", 8);
+    assert_int_equal(RtlStringCbCopyUnicodeString(w, sizeof(w), &src), STATUS_SUCCESS);
+    assert_memory_equal(w, L"abc", 8);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_cat),
+        cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_length),
+        cmocka_unit_test(test_unicode_string_forms),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
