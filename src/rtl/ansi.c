@@ -34,6 +34,36 @@ void kdpc_RtlCopyString(PSTRING DestinationString, const STRING *SourceString)
         DestinationString->Buffer[n] = '\0';
 }
 
+void kdpc_RtlUpperString(PSTRING DestinationString, const STRING *SourceString)
+{
+    kdpc__rtl_irql("RtlUpperString", APC_LEVEL);
+    if (kdpc__rtl_null(DestinationString, "RtlUpperString", "DestinationString") ||
+        kdpc__rtl_null(SourceString, "RtlUpperString", "SourceString"))
+        return;
+    size_t n = SourceString->Length;
+    if (n > DestinationString->MaximumLength)
+        n = DestinationString->MaximumLength;
+    for (size_t i = 0; i < n; i++)
+        DestinationString->Buffer[i] = (CHAR)upper8((unsigned char)SourceString->Buffer[i]);
+    DestinationString->Length = (USHORT)n;
+}
+
+ULONG kdpc_RtlxAnsiStringToUnicodeSize(PCANSI_STRING AnsiString)
+{
+    kdpc__rtl_passive("RtlxAnsiStringToUnicodeSize");
+    if (kdpc__rtl_null(AnsiString, "RtlxAnsiStringToUnicodeSize", "AnsiString"))
+        return 0;
+    return ((ULONG)AnsiString->Length + 1u) * (ULONG)sizeof(WCHAR);
+}
+
+ULONG kdpc_RtlxUnicodeStringToAnsiSize(PCUNICODE_STRING UnicodeString)
+{
+    kdpc__rtl_passive("RtlxUnicodeStringToAnsiSize");
+    if (kdpc__rtl_null(UnicodeString, "RtlxUnicodeStringToAnsiSize", "UnicodeString"))
+        return 0;
+    return (ULONG)(UnicodeString->Length / sizeof(WCHAR)) + 1u;
+}
+
 static LONG compare(const STRING *a, const STRING *b, BOOLEAN ci)
 {
     size_t n = a->Length < b->Length ? a->Length : b->Length;

@@ -128,6 +128,21 @@ BOOLEAN kdpc_RtlEqualUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING St
     return compare(String1, String2, CaseInSensitive) == 0;
 }
 
+BOOLEAN kdpc_RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
+                                    BOOLEAN CaseInSensitive)
+{
+    kdpc__rtl_passive("RtlPrefixUnicodeString");
+    if (kdpc__rtl_null(String1, "RtlPrefixUnicodeString", "String1") ||
+        kdpc__rtl_null(String2, "RtlPrefixUnicodeString", "String2"))
+        return FALSE;
+    size_t n = chars(String1);
+    if (n > chars(String2))
+        return FALSE;
+    UNICODE_STRING head = {(USHORT)(n * sizeof(WCHAR)), (USHORT)(n * sizeof(WCHAR)),
+                           String2->Buffer};
+    return compare(String1, &head, CaseInSensitive) == 0;
+}
+
 WCHAR kdpc_RtlUpcaseUnicodeChar(WCHAR SourceCharacter)
 {
     kdpc__rtl_irql("RtlUpcaseUnicodeChar", APC_LEVEL);

@@ -43,6 +43,24 @@ static void test_init_copy_compare(void **state)
     assert_false(RtlEqualString(&a, &shorter, TRUE));
     assert_int_equal(RtlUpperChar('x'), 'X');
     assert_int_equal(RtlUpperChar('7'), '7');
+
+    char ub[4];
+    STRING u = {9, sizeof(ub), ub};
+    RtlUpperString(&u, &a); /* "Serial": cut to the 4 bytes of room */
+    assert_int_equal(u.Length, 4);
+    assert_int_equal(u.MaximumLength, 4);
+    assert_memory_equal(ub, "SERI", 4);
+}
+
+static void test_sizes(void **state)
+{
+    (void)state;
+    ANSI_STRING a = RTL_CONSTANT_STRING("COM12");
+    UNICODE_STRING w = RTL_CONSTANT_STRING(L"COM12");
+    assert_int_equal(RtlxAnsiStringToUnicodeSize(&a), 12);
+    assert_int_equal(RtlAnsiStringToUnicodeSize(&a), 12);
+    assert_int_equal(RtlxUnicodeStringToAnsiSize(&w), 6);
+    assert_int_equal(RtlUnicodeStringToAnsiSize(&w), 6);
 }
 
 static void test_conversions_into_caller_buffers(void **state)
@@ -219,6 +237,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_copy_compare),
+        cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_conversions_into_caller_buffers),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_allocating_conversions),

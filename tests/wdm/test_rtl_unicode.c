@@ -120,6 +120,33 @@ static void test_compare_equal_upcase(void **state)
     assert_memory_equal(up.Buffer, L"SERIAL0", 14);
     DECLARE_UNICODE_STRING_SIZE(small, 3);
     assert_int_equal(RtlUpcaseUnicodeString(&small, &a, FALSE), STATUS_BUFFER_OVERFLOW);
+
+    UNICODE_STRING pre = RTL_CONSTANT_STRING(L"\\??\\"), path = RTL_CONSTANT_STRING(L"\\??\\COM1"),
+                   empty = {0, 0, NULL};
+    assert_true(RtlPrefixUnicodeString(&pre, &path, FALSE));
+    assert_false(RtlPrefixUnicodeString(&path, &pre, FALSE)); /* longer than the string */
+    assert_true(RtlPrefixUnicodeString(&empty, &path, FALSE));
+    assert_true(RtlPrefixUnicodeString(&c, &b, TRUE)); /* "Serial" / "SERIAL0" */
+    assert_false(RtlPrefixUnicodeString(&c, &b, FALSE));
+}
+
+static void test_init_empty(void **state)
+{
+    (void)state;
+    WCHAR wb[10];
+    UNICODE_STRING u;
+    RtlInitEmptyUnicodeString(&u, wb, sizeof(wb));
+    assert_int_equal(u.Length, 0);
+    assert_int_equal(u.MaximumLength, 20);
+    assert_ptr_equal(u.Buffer, wb);
+    assert_int_equal(RtlAppendUnicodeToString(&u, L"kdpc"), STATUS_SUCCESS);
+    assert_int_equal(u.Length, 8);
+    char ab[5];
+    ANSI_STRING a;
+    RtlInitEmptyAnsiString(&a, ab, sizeof(ab));
+    assert_int_equal(a.Length, 0);
+    assert_int_equal(a.MaximumLength, 5);
+    assert_ptr_equal(a.Buffer, ab);
 }
 
 /* ------------------------------------------------------------------ */
@@ -335,6 +362,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_macros_and_init),
         cmocka_unit_test(test_copy_and_append),
+        cmocka_unit_test(test_init_empty),
         cmocka_unit_test(test_compare_equal_upcase),
         cmocka_unit_test(test_allocated_string_is_freed),
         cmocka_unit_test(test_free_twice_is_bad_pool_caller),

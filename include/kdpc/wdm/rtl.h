@@ -100,6 +100,11 @@ KDPC_EXPORT NTSTATUS kdpc_RtlUpcaseUnicodeString(PUNICODE_STRING DestinationStri
                                                  PCUNICODE_STRING SourceString,
                                                  BOOLEAN AllocateDestinationString);
 KDPC_EXPORT void kdpc_RtlFreeUnicodeString(PUNICODE_STRING UnicodeString);
+KDPC_EXPORT BOOLEAN kdpc_RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
+                                                BOOLEAN CaseInSensitive);
+KDPC_EXPORT void kdpc_RtlUpperString(PSTRING DestinationString, const STRING *SourceString);
+KDPC_EXPORT ULONG kdpc_RtlxAnsiStringToUnicodeSize(PCANSI_STRING AnsiString);
+KDPC_EXPORT ULONG kdpc_RtlxUnicodeStringToAnsiSize(PCUNICODE_STRING UnicodeString);
 KDPC_EXPORT void kdpc_RtlCopyString(PSTRING DestinationString, const STRING *SourceString);
 KDPC_EXPORT LONG kdpc_RtlCompareString(const STRING *String1, const STRING *String2,
                                        BOOLEAN CaseInSensitive);
@@ -169,6 +174,25 @@ static inline void RtlInitString(PSTRING DestinationString, PCSZ SourceString)
 static inline void RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ SourceString)
 {
     RtlInitString(DestinationString, SourceString);
+}
+
+/**
+ * RtlInitEmptyUnicodeString - an empty string over the caller's @Buffer of @BufferSize bytes:
+ * Length 0, MaximumLength @BufferSize. IRQL: any.
+ */
+static inline void RtlInitEmptyUnicodeString(PUNICODE_STRING UnicodeString, PWCHAR Buffer,
+                                             USHORT BufferSize)
+{
+    UnicodeString->Length = 0;
+    UnicodeString->MaximumLength = BufferSize;
+    UnicodeString->Buffer = Buffer;
+}
+/** RtlInitEmptyAnsiString - RtlInitEmptyUnicodeString for an ANSI_STRING. IRQL: any. */
+static inline void RtlInitEmptyAnsiString(PANSI_STRING AnsiString, PCHAR Buffer, USHORT BufferSize)
+{
+    AnsiString->Length = 0;
+    AnsiString->MaximumLength = BufferSize;
+    AnsiString->Buffer = Buffer;
 }
 
 /* ------------------------------------------------------------------ */
@@ -265,10 +289,29 @@ static inline void RtlFreeUnicodeString(PUNICODE_STRING UnicodeString)
 {
     kdpc_RtlFreeUnicodeString(UnicodeString);
 }
+/**
+ * RtlPrefixUnicodeString - TRUE when @String1 is a prefix of @String2 (characters upcased when
+ * @CaseInSensitive; an empty @String1 is a prefix of every string). IRQL: PASSIVE_LEVEL
+ * (rtl.irql).
+ */
+static inline BOOLEAN RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
+                                             BOOLEAN CaseInSensitive)
+{
+    return kdpc_RtlPrefixUnicodeString(String1, String2, CaseInSensitive);
+}
 /** RtlCopyString - the 8-bit RtlCopyUnicodeString (same rules, same Divergence). IRQL: any. */
 static inline void RtlCopyString(PSTRING DestinationString, const STRING *SourceString)
 {
     kdpc_RtlCopyString(DestinationString, SourceString);
+}
+/**
+ * RtlUpperString - RtlCopyString with each character upcased (RtlUpperChar's table):
+ * min(Source Length, Destination MaximumLength) bytes; MaximumLength and Buffer unchanged.
+ * IRQL: <= APC_LEVEL (rtl.irql).
+ */
+static inline void RtlUpperString(PSTRING DestinationString, const STRING *SourceString)
+{
+    kdpc_RtlUpperString(DestinationString, SourceString);
 }
 /** RtlCompareString - the 8-bit RtlCompareUnicodeString (bytes compared unsigned).
  * IRQL: PASSIVE_LEVEL (rtl.irql). */
@@ -326,6 +369,26 @@ static inline NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationStri
     return kdpc_RtlUnicodeStringToAnsiString(DestinationString, SourceString,
                                              AllocateDestinationString);
 }
+/**
+ * RtlxAnsiStringToUnicodeSize / RtlAnsiStringToUnicodeSize - bytes that @AnsiString needs as a
+ * NUL-terminated Unicode string: (Length + 1) * 2 in kdpc's single-byte code page.
+ * IRQL: PASSIVE_LEVEL (rtl.irql).
+ */
+static inline ULONG RtlxAnsiStringToUnicodeSize(PCANSI_STRING AnsiString)
+{
+    return kdpc_RtlxAnsiStringToUnicodeSize(AnsiString);
+}
+#define RtlAnsiStringToUnicodeSize(STRING) RtlxAnsiStringToUnicodeSize(STRING)
+/**
+ * RtlxUnicodeStringToAnsiSize / RtlUnicodeStringToAnsiSize - bytes that @UnicodeString needs as
+ * a NUL-terminated ANSI string: Length / 2 + 1 (every character converts, unmappable ones to '?').
+ * IRQL: PASSIVE_LEVEL (rtl.irql).
+ */
+static inline ULONG RtlxUnicodeStringToAnsiSize(PCUNICODE_STRING UnicodeString)
+{
+    return kdpc_RtlxUnicodeStringToAnsiSize(UnicodeString);
+}
+#define RtlUnicodeStringToAnsiSize(STRING) RtlxUnicodeStringToAnsiSize(STRING)
 /** RtlFreeAnsiString - RtlFreeUnicodeString for an ANSI_STRING (same bug checks).
  * IRQL: <= APC_LEVEL (rtl.irql). */
 static inline void RtlFreeAnsiString(PANSI_STRING AnsiString)
