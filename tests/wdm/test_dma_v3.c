@@ -95,9 +95,15 @@ static void V3DmaDone(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PVOI
     d.done_saw_length = d.length_ptr != NULL ? *d.length_ptr : 0;
 }
 
+static DRIVER_STARTIO V3StartIo;
+static DRIVER_DISPATCH V3Read;
+static IO_COMPLETION_ROUTINE V3OwnerDone;
+
 static NTSTATUS V3Entry(PDRIVER_OBJECT Drv, PUNICODE_STRING Reg)
 {
     (void)Reg;
+    Drv->MajorFunction[IRP_MJ_READ] = V3Read;
+    Drv->DriverStartIo = V3StartIo;
     for (int i = 0; i < NDEV; i++) {
         NTSTATUS st = IoCreateDevice(Drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &d.dev[i]);
         if (!NT_SUCCESS(st))
@@ -162,6 +168,9 @@ static kdpc_machine *start(uint64_t seed)
     KDPC_NAME(m, V3Control);
     KDPC_NAME(m, V3ListControl);
     KDPC_NAME(m, V3DmaDone);
+    KDPC_NAME(m, V3StartIo);
+    KDPC_NAME(m, V3Read);
+    KDPC_NAME(m, V3OwnerDone);
     return m;
 }
 
@@ -993,6 +1002,82 @@ static void test_free_adapter_object_before_flush_bugchecks_e6_0d(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A StartIo driver: the IRP's grant (synchronous AllocateAdapterChannelEx, no AdapterControl)
+ * must be freed with FreeAdapterObject before the IRP is completed. */
+static BOOLEAN complete_holding;
+
+static void V3StartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PDMA_OPERATIONS ops = d.a->DmaOperations;
+    PVOID base = NULL;
+    (void)ops->InitializeDmaTransferContext(d.a, tc1);
+    d.st[0] = ops->AllocateAdapterChannelEx(d.a, DeviceObject, tc1, 1, DMA_SYNCHRONOUS_CALLBACK,
+                                            NULL, NULL, &base);
+    PMDL mdl = mdl_at(0, 64);
+    ULONG len = 64;
+    d.st[1] = ops->MapTransferEx(d.a, mdl, base, 0, 0, &len, FALSE,
+                                 (PSCATTER_GATHER_LIST)(void *)sgbuf, sizeof sgbuf, NULL, NULL);
+    d.st[2] = ops->FlushAdapterBuffersEx(d.a, mdl, base, 0, len, FALSE);
+    IoFreeMdl(mdl);
+    if (!complete_holding)
+        ops->FreeAdapterObject(d.a, DeallocateObject);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = len;
+    IoStartNextPacket(DeviceObject, FALSE);
+    d.ok[0] = TRUE;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    d.ok[1] = TRUE;
+}
+
+static NTSTATUS V3Read(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    IoMarkIrpPending(Irp);
+    IoStartPacket(DeviceObject, Irp, NULL, NULL);
+    return STATUS_PENDING;
+}
+
+static NTSTATUS V3OwnerDone(PDEVICE_OBJECT Dev, PIRP Irp, PVOID Ctx)
+{
+    (void)Dev;
+    (void)Ctx;
+    d.val[0] = (ULONG)Irp->IoStatus.Information;
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static void body_startio(void)
+{
+    d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, PAGE_SIZE, &d.regs);
+    PIRP irp = IoAllocateIrp(d.dev[0]->StackSize, FALSE);
+    if (irp == NULL || d.a == NULL)
+        return;
+    IoSetCompletionRoutine(irp, V3OwnerDone, NULL, TRUE, TRUE, TRUE);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    (void)IoCallDriver(d.dev[0], irp);
+    IoFreeIrp(irp);
+    d.a->DmaOperations->PutDmaAdapter(d.a);
+}
+
+static void test_completing_the_irp_before_free_adapter_object_bugchecks_e6_2a(void **state)
+{
+    (void)state;
+    complete_holding = TRUE;
+    kdpc_machine *m = start(12);
+    kdpc_status st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_startio);
+    KT_ASSERT_BUGCHECK(m, st, "dma.adapter_held", 0xE6);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x2A);
+    assert_true(d.ok[0]);
+    assert_false(d.ok[1]);
+    kdpc_machine_destroy(m);
+    complete_holding = FALSE; /* the fixed driver: FreeAdapterObject first */
+    m = run_ok(body_startio, 12);
+    assert_int_equal(d.st[0], STATUS_SUCCESS);
+    assert_int_equal(d.st[1], STATUS_SUCCESS);
+    assert_int_equal(d.st[2], STATUS_SUCCESS);
+    assert_true(d.ok[1]);
+    assert_int_equal(d.val[0], 64);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1009,6 +1094,7 @@ int main(void)
         cmocka_unit_test(test_get_dma_adapter_info_and_allocate_common_buffer_ex),
         cmocka_unit_test(test_free_adapter_object_twice_bugchecks_e6_04),
         cmocka_unit_test(test_free_adapter_object_before_flush_bugchecks_e6_0d),
+        cmocka_unit_test(test_completing_the_irp_before_free_adapter_object_bugchecks_e6_2a),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -306,6 +306,10 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
  * (DMA_ADAPTER_INFO_VERSION1); CancelMappedTransfer stops further transfers
  * under the context (STATUS_CANCELLED). ConfigureAdapterChannel returns
  * STATUS_NOT_IMPLEMENTED (kdpc's DMA controller has no custom functions).
+ * IRQL: AllocateAdapterChannelEx and BuildScatterGatherListEx at
+ * DISPATCH_LEVEL, the other members at or below it (not checked, as for the
+ * version 1 members); AdapterControl, AdapterListControl and
+ * DmaCompletionRoutine always run at DISPATCH_LEVEL.
  * Divergence: a system DMA transfer ends inside MapTransferEx, so its
  * DmaCompletionRoutine runs (DISPATCH_LEVEL, DmaComplete, after *Length is
  * written) before MapTransferEx returns. Divergence: AllocateCommonBufferEx
