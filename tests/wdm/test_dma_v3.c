@@ -379,6 +379,41 @@ static void test_allocate_adapter_channel_ex_queues_and_cancel_adapter_channel(v
     kdpc_machine_destroy(m);
 }
 
+/* a queued request runs inside the call that frees the adapter object */
+static void body_queued_runs_on_free(void)
+{
+    d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, PAGE_SIZE, &d.regs); /* 2 */
+    PDMA_OPERATIONS ops = d.a->DmaOperations;
+    (void)ops->InitializeDmaTransferContext(d.a, tc1);
+    (void)ops->InitializeDmaTransferContext(d.a, tc2);
+    PVOID base = NULL;
+    d.st[0] = alloc_ex(0, tc1, 2, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base);
+    d.action = KeepObject;
+    d.st[1] = alloc_ex(1, tc2, 2, 0, V3Control, (PVOID)0x77, NULL);
+    d.val[0] = (ULONG)d.ncontrol; /* waiting */
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    ops->FreeAdapterObject(d.a, DeallocateObject);
+    d.val[1] = (ULONG)d.ncontrol; /* ran inside FreeAdapterObject */
+    d.ok[0] = ops->CancelAdapterChannel(d.a, d.dev[1], tc2);
+    ops->FreeAdapterChannel(d.a); /* KeepObject: the channel is freed as in version 1 */
+    KeLowerIrql(old);
+    ops->PutDmaAdapter(d.a);
+}
+
+static void test_queued_request_runs_when_the_adapter_object_is_freed(void **state)
+{
+    (void)state;
+    kdpc_machine *m = run_ok(body_queued_runs_on_free, 13);
+    assert_int_equal(d.st[0], STATUS_SUCCESS);
+    assert_int_equal(d.st[1], STATUS_SUCCESS);
+    assert_int_equal(d.val[0], 0);
+    assert_int_equal(d.val[1], 1);
+    assert_ptr_equal(d.control_ctx, (PVOID)0x77);
+    assert_int_equal(d.control_irql, DISPATCH_LEVEL);
+    assert_false(d.ok[0]); /* already granted */
+    kdpc_machine_destroy(m);
+}
+
 static void body_alloc_params(void)
 {
     d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, PAGE_SIZE, &d.regs); /* 2 */
@@ -1085,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_device_description_and_dma_operations_layout),
         cmocka_unit_test(test_every_interface_type_value),
         cmocka_unit_test(test_allocate_adapter_channel_ex_queues_and_cancel_adapter_channel),
+        cmocka_unit_test(test_queued_request_runs_when_the_adapter_object_is_freed),
         cmocka_unit_test(test_allocate_adapter_channel_ex_parameter_rules),
         cmocka_unit_test(test_synchronous_allocation_map_transfer_ex_flush_and_free_adapter_object),
         cmocka_unit_test(test_map_transfer_ex_cuts_length_to_the_map_registers),
