@@ -51,16 +51,18 @@ KDPC_BEGIN_DECLS
  * (clang-format takes __except for a keyword and would split "__except(filter)".)
  */
 /* clang-format off */
-/** __try - start a guarded block; it runs as written (see the file comment). */
+/** __try - start a guarded block; it runs as written. Divergence: no unwinding: break, continue,
+ * return and goto act as the file comment says. */
 #ifdef __COUNTER__
 #define __try KDPC_SEH_TRY_(__COUNTER__)
 #else
 #define __try KDPC_SEH_TRY_(__LINE__)
 #endif
-/** __except - the handler of a __try block: the filter is not evaluated, the handler never
- * runs. */
+/** __except - the handler of a __try block. Divergence: the filter is not evaluated and the
+ * handler never runs (an exception is a bug check). */
 #define __except(filter) while (0); else if (((void)sizeof(filter), 0))
-/** __finally - the termination handler of a __try block: runs after the block ends normally. */
+/** __finally - the termination handler of a __try block: runs after the block ends normally or
+ * by __leave. Divergence: a return or goto out of the __try block skips it. */
 #define __finally while (0); else
 /** __leave - end the enclosing __try block now; its __finally block runs next. */
 #define __leave break
@@ -69,7 +71,7 @@ KDPC_BEGIN_DECLS
 
 /**
  * GetExceptionCode - the status of the exception being handled. Only valid in a filter or a
- * handler, which kdpc never evaluates or runs: it is 0 (STATUS_SUCCESS) there.
+ * handler. Divergence: kdpc never evaluates or runs those, so it is 0 (STATUS_SUCCESS).
  */
 #define GetExceptionCode() ((NTSTATUS)0)
 /**
@@ -84,8 +86,8 @@ KDPC_NORETURN KDPC_EXPORT void kdpc_ExRaiseStatus(NTSTATUS Status);
 /**
  * ExRaiseStatus - raise an exception with @Status. kdpc catches no exception: the run stops with
  * bug check 0x1E KMODE_EXCEPTION_NOT_HANDLED, P1 = @Status (rule "ke.bugcheck"), as Windows does
- * when no handler takes it. Never returns. IRQL: any (Windows: <= DISPATCH_LEVEL, the level of
- * the handlers it would search). Divergence: P2 (the faulting address) is 0; an enclosing
+ * when no handler takes it. Never returns. IRQL: any (Windows documents <= APC_LEVEL; above it
+ * the result is the same bug check). Divergence: P2 (the faulting address) is 0; an enclosing
  * __try/__except does not catch it. Called outside a simulated CPU it prints the status and
  * aborts the host process, as KeBugCheckEx does.
  */

@@ -5,13 +5,26 @@
  * notification events. Values: docs/driver-code.md.
  *
  * As with <wdmguid.h> on Windows, these are declarations unless <initguid.h> was included
- * before, which makes them (weak) definitions; so the DEFINE_GUID lines sit outside the include
- * guard, and a driver may include <initguid.h> then <wdmguid.h> in one of its files after
- * <wdm.h> (which does not include this file). Declaring a GUID gives no routine: kdpc's PnP
+ * before, which makes them (weak) definitions. The guard lets a file declare them, then define
+ * them (include <initguid.h> and this file again), but never define them twice. Declaring a GUID gives no routine: kdpc's PnP
  * manager answers no IRP_MN_QUERY_INTERFACE and sends no PnP notification (see wdm-absent.in).
  * Driver code includes <wdmguid.h>, never this file directly.
  */
 #include <kdpc/wdm/guid.h>
+
+#ifdef INITGUID
+#ifndef KDPC_WDM_WDMGUID_DEFINED_
+#define KDPC_WDM_WDMGUID_DEFINED_
+#define KDPC_WDM_WDMGUID_DECLARED_
+#define KDPC_WDM_WDMGUID_EMIT_
+#endif
+#elif !defined(KDPC_WDM_WDMGUID_DECLARED_)
+#define KDPC_WDM_WDMGUID_DECLARED_
+#define KDPC_WDM_WDMGUID_EMIT_
+#endif
+
+#ifdef KDPC_WDM_WDMGUID_EMIT_
+#undef KDPC_WDM_WDMGUID_EMIT_
 
 /* Standard interfaces a bus driver exports (BUS_INTERFACE_STANDARD, PCI_BUS_INTERFACE_STANDARD) */
 DEFINE_GUID(GUID_BUS_INTERFACE_STANDARD, 0x496B8280L, 0x6F25, 0x11D0, 0xBE, 0xAF, 0x08, 0x00, 0x2B,
@@ -40,3 +53,5 @@ DEFINE_GUID(GUID_TARGET_DEVICE_REMOVE_CANCELLED, 0xCB3A4007L, 0x46F0, 0x11D0, 0x
             0x60, 0x97, 0x13, 0x05, 0x3F);
 DEFINE_GUID(GUID_TARGET_DEVICE_REMOVE_COMPLETE, 0xCB3A4008L, 0x46F0, 0x11D0, 0xB0, 0x8F, 0x00, 0x60,
             0x97, 0x13, 0x05, 0x3F);
+
+#endif /* KDPC_WDM_WDMGUID_EMIT_ */
