@@ -39,7 +39,7 @@ KDPC_STATIC_ASSERT(sizeof(ULONG_PTR) == 8, "the _PTR routines follow x64 Windows
 /* ------------------------------------------------------------------ */
 /* Conversions                                                         */
 
-/** RtlInt8ToUChar - convert a INT8 to a UCHAR; any IRQL.
+/** RtlInt8ToUChar - convert INT8 to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlInt8ToUChar(INT8 Operand, UCHAR *Result)
 {
@@ -51,7 +51,7 @@ static inline NTSTATUS RtlInt8ToUChar(INT8 Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlInt8ToUShort - convert a INT8 to a USHORT; any IRQL.
+/** RtlInt8ToUShort - convert INT8 to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlInt8ToUShort(INT8 Operand, USHORT *Result)
 {
@@ -63,7 +63,7 @@ static inline NTSTATUS RtlInt8ToUShort(INT8 Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlInt8ToULong - convert a INT8 to a ULONG; any IRQL.
+/** RtlInt8ToULong - convert INT8 to ULONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlInt8ToULong(INT8 Operand, ULONG *Result)
 {
@@ -75,7 +75,7 @@ static inline NTSTATUS RtlInt8ToULong(INT8 Operand, ULONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlInt8ToULongPtr - convert a INT8 to a ULONG_PTR; any IRQL.
+/** RtlInt8ToULongPtr - convert INT8 to ULONG_PTR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlInt8ToULongPtr(INT8 Operand, ULONG_PTR *Result)
 {
@@ -87,7 +87,7 @@ static inline NTSTATUS RtlInt8ToULongPtr(INT8 Operand, ULONG_PTR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlInt8ToULongLong - convert a INT8 to a ULONGLONG; any IRQL.
+/** RtlInt8ToULongLong - convert INT8 to ULONGLONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlInt8ToULongLong(INT8 Operand, ULONGLONG *Result)
 {
@@ -99,7 +99,7 @@ static inline NTSTATUS RtlInt8ToULongLong(INT8 Operand, ULONGLONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlInt8ToChar - convert a INT8 to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlInt8ToChar - convert INT8 to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlInt8ToChar(INT8 Operand, CHAR *Result)
 {
@@ -114,7 +114,7 @@ static inline NTSTATUS RtlInt8ToChar(INT8 Operand, CHAR *Result)
 #endif
 }
 
-/** RtlUCharToInt8 - convert a UCHAR to a INT8; any IRQL.
+/** RtlUCharToInt8 - convert UCHAR to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlUCharToInt8(UCHAR Operand, INT8 *Result)
 {
@@ -126,7 +126,7 @@ static inline NTSTATUS RtlUCharToInt8(UCHAR Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlUCharToChar - convert a UCHAR to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlUCharToChar - convert UCHAR to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlUCharToChar(UCHAR Operand, CHAR *Result)
 {
@@ -141,7 +141,7 @@ static inline NTSTATUS RtlUCharToChar(UCHAR Operand, CHAR *Result)
 #endif
 }
 
-/** RtlShortToInt8 - convert a SHORT to a INT8; any IRQL.
+/** RtlShortToInt8 - convert SHORT to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlShortToInt8(SHORT Operand, INT8 *Result)
 {
@@ -153,7 +153,7 @@ static inline NTSTATUS RtlShortToInt8(SHORT Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlShortToUChar - convert a SHORT to a UCHAR; any IRQL.
+/** RtlShortToUChar - convert SHORT to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlShortToUChar(SHORT Operand, UCHAR *Result)
 {
@@ -165,7 +165,7 @@ static inline NTSTATUS RtlShortToUChar(SHORT Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlShortToUShort - convert a SHORT to a USHORT; any IRQL.
+/** RtlShortToUShort - convert SHORT to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlShortToUShort(SHORT Operand, USHORT *Result)
 {
@@ -177,7 +177,7 @@ static inline NTSTATUS RtlShortToUShort(SHORT Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlShortToULong - convert a SHORT to a ULONG; any IRQL.
+/** RtlShortToULong - convert SHORT to ULONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlShortToULong(SHORT Operand, ULONG *Result)
 {
@@ -189,7 +189,7 @@ static inline NTSTATUS RtlShortToULong(SHORT Operand, ULONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlShortToULongPtr - convert a SHORT to a ULONG_PTR; any IRQL.
+/** RtlShortToULongPtr - convert SHORT to ULONG_PTR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlShortToULongPtr(SHORT Operand, ULONG_PTR *Result)
 {
@@ -201,7 +201,7 @@ static inline NTSTATUS RtlShortToULongPtr(SHORT Operand, ULONG_PTR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlShortToULongLong - convert a SHORT to a ULONGLONG; any IRQL.
+/** RtlShortToULongLong - convert SHORT to ULONGLONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlShortToULongLong(SHORT Operand, ULONGLONG *Result)
 {
@@ -213,7 +213,7 @@ static inline NTSTATUS RtlShortToULongLong(SHORT Operand, ULONGLONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlShortToChar - convert a SHORT to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlShortToChar - convert SHORT to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlShortToChar(SHORT Operand, CHAR *Result)
 {
@@ -230,7 +230,7 @@ static inline NTSTATUS RtlShortToChar(SHORT Operand, CHAR *Result)
 #endif
 }
 
-/** RtlUShortToInt8 - convert a USHORT to a INT8; any IRQL.
+/** RtlUShortToInt8 - convert USHORT to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlUShortToInt8(USHORT Operand, INT8 *Result)
 {
@@ -242,7 +242,7 @@ static inline NTSTATUS RtlUShortToInt8(USHORT Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlUShortToUChar - convert a USHORT to a UCHAR; any IRQL.
+/** RtlUShortToUChar - convert USHORT to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlUShortToUChar(USHORT Operand, UCHAR *Result)
 {
@@ -254,7 +254,7 @@ static inline NTSTATUS RtlUShortToUChar(USHORT Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlUShortToShort - convert a USHORT to a SHORT; any IRQL.
+/** RtlUShortToShort - convert USHORT to SHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlUShortToShort(USHORT Operand, SHORT *Result)
 {
@@ -266,7 +266,7 @@ static inline NTSTATUS RtlUShortToShort(USHORT Operand, SHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlUShortToChar - convert a USHORT to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlUShortToChar - convert USHORT to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlUShortToChar(USHORT Operand, CHAR *Result)
 {
@@ -283,7 +283,7 @@ static inline NTSTATUS RtlUShortToChar(USHORT Operand, CHAR *Result)
 #endif
 }
 
-/** RtlLongToInt8 - convert a LONG to a INT8; any IRQL.
+/** RtlLongToInt8 - convert LONG to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongToInt8(LONG Operand, INT8 *Result)
 {
@@ -295,7 +295,7 @@ static inline NTSTATUS RtlLongToInt8(LONG Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongToUChar - convert a LONG to a UCHAR; any IRQL.
+/** RtlLongToUChar - convert LONG to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongToUChar(LONG Operand, UCHAR *Result)
 {
@@ -307,7 +307,7 @@ static inline NTSTATUS RtlLongToUChar(LONG Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongToShort - convert a LONG to a SHORT; any IRQL.
+/** RtlLongToShort - convert LONG to SHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongToShort(LONG Operand, SHORT *Result)
 {
@@ -319,7 +319,7 @@ static inline NTSTATUS RtlLongToShort(LONG Operand, SHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongToUShort - convert a LONG to a USHORT; any IRQL.
+/** RtlLongToUShort - convert LONG to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongToUShort(LONG Operand, USHORT *Result)
 {
@@ -331,7 +331,7 @@ static inline NTSTATUS RtlLongToUShort(LONG Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongToULong - convert a LONG to a ULONG; any IRQL.
+/** RtlLongToULong - convert LONG to ULONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongToULong(LONG Operand, ULONG *Result)
 {
@@ -343,7 +343,7 @@ static inline NTSTATUS RtlLongToULong(LONG Operand, ULONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongToULongPtr - convert a LONG to a ULONG_PTR; any IRQL.
+/** RtlLongToULongPtr - convert LONG to ULONG_PTR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongToULongPtr(LONG Operand, ULONG_PTR *Result)
 {
@@ -355,7 +355,7 @@ static inline NTSTATUS RtlLongToULongPtr(LONG Operand, ULONG_PTR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongToULongLong - convert a LONG to a ULONGLONG; any IRQL.
+/** RtlLongToULongLong - convert LONG to ULONGLONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongToULongLong(LONG Operand, ULONGLONG *Result)
 {
@@ -367,7 +367,7 @@ static inline NTSTATUS RtlLongToULongLong(LONG Operand, ULONGLONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongToChar - convert a LONG to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlLongToChar - convert LONG to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongToChar(LONG Operand, CHAR *Result)
 {
@@ -384,7 +384,7 @@ static inline NTSTATUS RtlLongToChar(LONG Operand, CHAR *Result)
 #endif
 }
 
-/** RtlULongToInt8 - convert a ULONG to a INT8; any IRQL.
+/** RtlULongToInt8 - convert ULONG to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongToInt8(ULONG Operand, INT8 *Result)
 {
@@ -396,7 +396,7 @@ static inline NTSTATUS RtlULongToInt8(ULONG Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongToUChar - convert a ULONG to a UCHAR; any IRQL.
+/** RtlULongToUChar - convert ULONG to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongToUChar(ULONG Operand, UCHAR *Result)
 {
@@ -408,7 +408,7 @@ static inline NTSTATUS RtlULongToUChar(ULONG Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongToShort - convert a ULONG to a SHORT; any IRQL.
+/** RtlULongToShort - convert ULONG to SHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongToShort(ULONG Operand, SHORT *Result)
 {
@@ -420,7 +420,7 @@ static inline NTSTATUS RtlULongToShort(ULONG Operand, SHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongToUShort - convert a ULONG to a USHORT; any IRQL.
+/** RtlULongToUShort - convert ULONG to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongToUShort(ULONG Operand, USHORT *Result)
 {
@@ -432,7 +432,7 @@ static inline NTSTATUS RtlULongToUShort(ULONG Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongToLong - convert a ULONG to a LONG; any IRQL.
+/** RtlULongToLong - convert ULONG to LONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongToLong(ULONG Operand, LONG *Result)
 {
@@ -444,7 +444,7 @@ static inline NTSTATUS RtlULongToLong(ULONG Operand, LONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongToLongPtr - convert a ULONG to a LONG_PTR; any IRQL.
+/** RtlULongToLongPtr - convert ULONG to LONG_PTR; any IRQL.
  * Always fits on x64 (it can fail on 32-bit Windows): STATUS_SUCCESS. */
 static inline NTSTATUS RtlULongToLongPtr(ULONG Operand, LONG_PTR *Result)
 {
@@ -452,7 +452,7 @@ static inline NTSTATUS RtlULongToLongPtr(ULONG Operand, LONG_PTR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongToChar - convert a ULONG to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlULongToChar - convert ULONG to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongToChar(ULONG Operand, CHAR *Result)
 {
@@ -469,7 +469,7 @@ static inline NTSTATUS RtlULongToChar(ULONG Operand, CHAR *Result)
 #endif
 }
 
-/** RtlLongPtrToInt8 - convert a LONG_PTR to a INT8; any IRQL.
+/** RtlLongPtrToInt8 - convert LONG_PTR to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToInt8(LONG_PTR Operand, INT8 *Result)
 {
@@ -481,7 +481,7 @@ static inline NTSTATUS RtlLongPtrToInt8(LONG_PTR Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToUChar - convert a LONG_PTR to a UCHAR; any IRQL.
+/** RtlLongPtrToUChar - convert LONG_PTR to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToUChar(LONG_PTR Operand, UCHAR *Result)
 {
@@ -493,7 +493,7 @@ static inline NTSTATUS RtlLongPtrToUChar(LONG_PTR Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToShort - convert a LONG_PTR to a SHORT; any IRQL.
+/** RtlLongPtrToShort - convert LONG_PTR to SHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToShort(LONG_PTR Operand, SHORT *Result)
 {
@@ -505,7 +505,7 @@ static inline NTSTATUS RtlLongPtrToShort(LONG_PTR Operand, SHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToUShort - convert a LONG_PTR to a USHORT; any IRQL.
+/** RtlLongPtrToUShort - convert LONG_PTR to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToUShort(LONG_PTR Operand, USHORT *Result)
 {
@@ -517,7 +517,7 @@ static inline NTSTATUS RtlLongPtrToUShort(LONG_PTR Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToLong - convert a LONG_PTR to a LONG; any IRQL.
+/** RtlLongPtrToLong - convert LONG_PTR to LONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToLong(LONG_PTR Operand, LONG *Result)
 {
@@ -529,7 +529,7 @@ static inline NTSTATUS RtlLongPtrToLong(LONG_PTR Operand, LONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToULong - convert a LONG_PTR to a ULONG; any IRQL.
+/** RtlLongPtrToULong - convert LONG_PTR to ULONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToULong(LONG_PTR Operand, ULONG *Result)
 {
@@ -541,7 +541,7 @@ static inline NTSTATUS RtlLongPtrToULong(LONG_PTR Operand, ULONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToULongPtr - convert a LONG_PTR to a ULONG_PTR; any IRQL.
+/** RtlLongPtrToULongPtr - convert LONG_PTR to ULONG_PTR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToULongPtr(LONG_PTR Operand, ULONG_PTR *Result)
 {
@@ -553,7 +553,7 @@ static inline NTSTATUS RtlLongPtrToULongPtr(LONG_PTR Operand, ULONG_PTR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToULongLong - convert a LONG_PTR to a ULONGLONG; any IRQL.
+/** RtlLongPtrToULongLong - convert LONG_PTR to ULONGLONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToULongLong(LONG_PTR Operand, ULONGLONG *Result)
 {
@@ -565,7 +565,7 @@ static inline NTSTATUS RtlLongPtrToULongLong(LONG_PTR Operand, ULONGLONG *Result
     return STATUS_SUCCESS;
 }
 
-/** RtlLongPtrToChar - convert a LONG_PTR to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlLongPtrToChar - convert LONG_PTR to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongPtrToChar(LONG_PTR Operand, CHAR *Result)
 {
@@ -582,7 +582,7 @@ static inline NTSTATUS RtlLongPtrToChar(LONG_PTR Operand, CHAR *Result)
 #endif
 }
 
-/** RtlULongPtrToInt8 - convert a ULONG_PTR to a INT8; any IRQL.
+/** RtlULongPtrToInt8 - convert ULONG_PTR to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToInt8(ULONG_PTR Operand, INT8 *Result)
 {
@@ -594,7 +594,7 @@ static inline NTSTATUS RtlULongPtrToInt8(ULONG_PTR Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToUChar - convert a ULONG_PTR to a UCHAR; any IRQL.
+/** RtlULongPtrToUChar - convert ULONG_PTR to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToUChar(ULONG_PTR Operand, UCHAR *Result)
 {
@@ -606,7 +606,7 @@ static inline NTSTATUS RtlULongPtrToUChar(ULONG_PTR Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToShort - convert a ULONG_PTR to a SHORT; any IRQL.
+/** RtlULongPtrToShort - convert ULONG_PTR to SHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToShort(ULONG_PTR Operand, SHORT *Result)
 {
@@ -618,7 +618,7 @@ static inline NTSTATUS RtlULongPtrToShort(ULONG_PTR Operand, SHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToUShort - convert a ULONG_PTR to a USHORT; any IRQL.
+/** RtlULongPtrToUShort - convert ULONG_PTR to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToUShort(ULONG_PTR Operand, USHORT *Result)
 {
@@ -630,7 +630,7 @@ static inline NTSTATUS RtlULongPtrToUShort(ULONG_PTR Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToLong - convert a ULONG_PTR to a LONG; any IRQL.
+/** RtlULongPtrToLong - convert ULONG_PTR to LONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToLong(ULONG_PTR Operand, LONG *Result)
 {
@@ -642,7 +642,7 @@ static inline NTSTATUS RtlULongPtrToLong(ULONG_PTR Operand, LONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToULong - convert a ULONG_PTR to a ULONG; any IRQL.
+/** RtlULongPtrToULong - convert ULONG_PTR to ULONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToULong(ULONG_PTR Operand, ULONG *Result)
 {
@@ -654,7 +654,7 @@ static inline NTSTATUS RtlULongPtrToULong(ULONG_PTR Operand, ULONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToLongPtr - convert a ULONG_PTR to a LONG_PTR; any IRQL.
+/** RtlULongPtrToLongPtr - convert ULONG_PTR to LONG_PTR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToLongPtr(ULONG_PTR Operand, LONG_PTR *Result)
 {
@@ -666,7 +666,7 @@ static inline NTSTATUS RtlULongPtrToLongPtr(ULONG_PTR Operand, LONG_PTR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToLongLong - convert a ULONG_PTR to a LONGLONG; any IRQL.
+/** RtlULongPtrToLongLong - convert ULONG_PTR to LONGLONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToLongLong(ULONG_PTR Operand, LONGLONG *Result)
 {
@@ -678,7 +678,7 @@ static inline NTSTATUS RtlULongPtrToLongLong(ULONG_PTR Operand, LONGLONG *Result
     return STATUS_SUCCESS;
 }
 
-/** RtlULongPtrToChar - convert a ULONG_PTR to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlULongPtrToChar - convert ULONG_PTR to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongPtrToChar(ULONG_PTR Operand, CHAR *Result)
 {
@@ -695,7 +695,7 @@ static inline NTSTATUS RtlULongPtrToChar(ULONG_PTR Operand, CHAR *Result)
 #endif
 }
 
-/** RtlLongLongToInt8 - convert a LONGLONG to a INT8; any IRQL.
+/** RtlLongLongToInt8 - convert LONGLONG to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToInt8(LONGLONG Operand, INT8 *Result)
 {
@@ -707,7 +707,7 @@ static inline NTSTATUS RtlLongLongToInt8(LONGLONG Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToUChar - convert a LONGLONG to a UCHAR; any IRQL.
+/** RtlLongLongToUChar - convert LONGLONG to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToUChar(LONGLONG Operand, UCHAR *Result)
 {
@@ -719,7 +719,7 @@ static inline NTSTATUS RtlLongLongToUChar(LONGLONG Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToShort - convert a LONGLONG to a SHORT; any IRQL.
+/** RtlLongLongToShort - convert LONGLONG to SHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToShort(LONGLONG Operand, SHORT *Result)
 {
@@ -731,7 +731,7 @@ static inline NTSTATUS RtlLongLongToShort(LONGLONG Operand, SHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToUShort - convert a LONGLONG to a USHORT; any IRQL.
+/** RtlLongLongToUShort - convert LONGLONG to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToUShort(LONGLONG Operand, USHORT *Result)
 {
@@ -743,7 +743,7 @@ static inline NTSTATUS RtlLongLongToUShort(LONGLONG Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToLong - convert a LONGLONG to a LONG; any IRQL.
+/** RtlLongLongToLong - convert LONGLONG to LONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToLong(LONGLONG Operand, LONG *Result)
 {
@@ -755,7 +755,7 @@ static inline NTSTATUS RtlLongLongToLong(LONGLONG Operand, LONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToULong - convert a LONGLONG to a ULONG; any IRQL.
+/** RtlLongLongToULong - convert LONGLONG to ULONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToULong(LONGLONG Operand, ULONG *Result)
 {
@@ -767,7 +767,7 @@ static inline NTSTATUS RtlLongLongToULong(LONGLONG Operand, ULONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToLongPtr - convert a LONGLONG to a LONG_PTR; any IRQL.
+/** RtlLongLongToLongPtr - convert LONGLONG to LONG_PTR; any IRQL.
  * Always fits on x64 (it can fail on 32-bit Windows): STATUS_SUCCESS. */
 static inline NTSTATUS RtlLongLongToLongPtr(LONGLONG Operand, LONG_PTR *Result)
 {
@@ -775,7 +775,7 @@ static inline NTSTATUS RtlLongLongToLongPtr(LONGLONG Operand, LONG_PTR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToULongPtr - convert a LONGLONG to a ULONG_PTR; any IRQL.
+/** RtlLongLongToULongPtr - convert LONGLONG to ULONG_PTR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToULongPtr(LONGLONG Operand, ULONG_PTR *Result)
 {
@@ -787,7 +787,7 @@ static inline NTSTATUS RtlLongLongToULongPtr(LONGLONG Operand, ULONG_PTR *Result
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToULongLong - convert a LONGLONG to a ULONGLONG; any IRQL.
+/** RtlLongLongToULongLong - convert LONGLONG to ULONGLONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToULongLong(LONGLONG Operand, ULONGLONG *Result)
 {
@@ -799,7 +799,7 @@ static inline NTSTATUS RtlLongLongToULongLong(LONGLONG Operand, ULONGLONG *Resul
     return STATUS_SUCCESS;
 }
 
-/** RtlLongLongToChar - convert a LONGLONG to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlLongLongToChar - convert LONGLONG to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlLongLongToChar(LONGLONG Operand, CHAR *Result)
 {
@@ -816,7 +816,7 @@ static inline NTSTATUS RtlLongLongToChar(LONGLONG Operand, CHAR *Result)
 #endif
 }
 
-/** RtlULongLongToInt8 - convert a ULONGLONG to a INT8; any IRQL.
+/** RtlULongLongToInt8 - convert ULONGLONG to INT8; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToInt8(ULONGLONG Operand, INT8 *Result)
 {
@@ -828,7 +828,7 @@ static inline NTSTATUS RtlULongLongToInt8(ULONGLONG Operand, INT8 *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToUChar - convert a ULONGLONG to a UCHAR; any IRQL.
+/** RtlULongLongToUChar - convert ULONGLONG to UCHAR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToUChar(ULONGLONG Operand, UCHAR *Result)
 {
@@ -840,7 +840,7 @@ static inline NTSTATUS RtlULongLongToUChar(ULONGLONG Operand, UCHAR *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToShort - convert a ULONGLONG to a SHORT; any IRQL.
+/** RtlULongLongToShort - convert ULONGLONG to SHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToShort(ULONGLONG Operand, SHORT *Result)
 {
@@ -852,7 +852,7 @@ static inline NTSTATUS RtlULongLongToShort(ULONGLONG Operand, SHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToUShort - convert a ULONGLONG to a USHORT; any IRQL.
+/** RtlULongLongToUShort - convert ULONGLONG to USHORT; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToUShort(ULONGLONG Operand, USHORT *Result)
 {
@@ -864,7 +864,7 @@ static inline NTSTATUS RtlULongLongToUShort(ULONGLONG Operand, USHORT *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToLong - convert a ULONGLONG to a LONG; any IRQL.
+/** RtlULongLongToLong - convert ULONGLONG to LONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToLong(ULONGLONG Operand, LONG *Result)
 {
@@ -876,7 +876,7 @@ static inline NTSTATUS RtlULongLongToLong(ULONGLONG Operand, LONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToULong - convert a ULONGLONG to a ULONG; any IRQL.
+/** RtlULongLongToULong - convert ULONGLONG to ULONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = all ones, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToULong(ULONGLONG Operand, ULONG *Result)
 {
@@ -888,7 +888,7 @@ static inline NTSTATUS RtlULongLongToULong(ULONGLONG Operand, ULONG *Result)
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToLongPtr - convert a ULONGLONG to a LONG_PTR; any IRQL.
+/** RtlULongLongToLongPtr - convert ULONGLONG to LONG_PTR; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToLongPtr(ULONGLONG Operand, LONG_PTR *Result)
 {
@@ -900,7 +900,7 @@ static inline NTSTATUS RtlULongLongToLongPtr(ULONGLONG Operand, LONG_PTR *Result
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToULongPtr - convert a ULONGLONG to a ULONG_PTR; any IRQL.
+/** RtlULongLongToULongPtr - convert ULONGLONG to ULONG_PTR; any IRQL.
  * Always fits on x64 (it can fail on 32-bit Windows): STATUS_SUCCESS. */
 static inline NTSTATUS RtlULongLongToULongPtr(ULONGLONG Operand, ULONG_PTR *Result)
 {
@@ -908,7 +908,7 @@ static inline NTSTATUS RtlULongLongToULongPtr(ULONGLONG Operand, ULONG_PTR *Resu
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToLongLong - convert a ULONGLONG to a LONGLONG; any IRQL.
+/** RtlULongLongToLongLong - convert ULONGLONG to LONGLONG; any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToLongLong(ULONGLONG Operand, LONGLONG *Result)
 {
@@ -920,7 +920,7 @@ static inline NTSTATUS RtlULongLongToLongLong(ULONGLONG Operand, LONGLONG *Resul
     return STATUS_SUCCESS;
 }
 
-/** RtlULongLongToChar - convert a ULONGLONG to a CHAR (as signed or unsigned as char is); any IRQL.
+/** RtlULongLongToChar - convert ULONGLONG to CHAR (signed or unsigned like char); any IRQL.
  * STATUS_INTEGER_OVERFLOW, *Result = -1, when the value does not fit. */
 static inline NTSTATUS RtlULongLongToChar(ULONGLONG Operand, CHAR *Result)
 {
