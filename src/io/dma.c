@@ -104,6 +104,20 @@ typedef struct common {
     struct common *next;
 } common;
 
+/* A system DMA transfer's DmaCompletionRoutine, due when its DPC runs (the controller's
+ * completion interrupt). */
+typedef struct dmadone {
+    KDPC dpc;
+    struct adapter *a;
+    PDEVICE_OBJECT dev;
+    PDMA_COMPLETION_ROUTINE routine;
+    PVOID ctx;
+    const void *grant; /* the MapRegisterBase (compared only) */
+    tcrec *tc;
+    bool cancelled; /* flushed or CancelMappedTransfer before it ended */
+    struct dmadone *next;
+} dmadone;
+
 typedef struct adapter {
     DMA_ADAPTER pub; /* first */
     kdpc_machine *m;
@@ -111,6 +125,7 @@ typedef struct adapter {
     ULONG version; /* 1..3: the DMA_OPERATIONS members the driver asked for */
     ULONG max_regs, free_regs;
     tcrec *contexts;
+    dmadone *done; /* completion routines not run yet */
     bool channel_busy;
     request *queue, *queue_tail;
     mapreg *grants;
@@ -945,16 +960,30 @@ static BOOLEAN cancel_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
     return TRUE;
 }
 
-/* Call @done at DISPATCH_LEVEL: the system DMA transfer has ended. */
-static void call_completion(PDMA_COMPLETION_ROUTINE done, PDMA_ADAPTER a, PDEVICE_OBJECT dev,
-                            PVOID ctx, DMA_COMPLETION_STATUS status)
+/* The system DMA controller's completion: DmaCompletionRoutine at DISPATCH_LEVEL, once. */
+static void done_dpc(PKDPC Dpc, PVOID Context, PVOID a1, PVOID a2)
 {
-    KIRQL old = kdpc__self()->cpu->irql;
-    if (old < DISPATCH_LEVEL)
-        kdpc_KeRaiseIrql(DISPATCH_LEVEL, &old);
-    done(a, dev, ctx, status);
-    if (old < DISPATCH_LEVEL)
-        kdpc_KeLowerIrql(old);
+    (void)Dpc;
+    (void)a1;
+    (void)a2;
+    dmadone *x = Context;
+    for (dmadone **p = &x->a->done; *p != NULL; p = &(*p)->next) {
+        if (*p == x) {
+            *p = x->next;
+            break;
+        }
+    }
+    x->routine(&x->a->pub, x->dev, x->ctx, x->cancelled ? DmaCancelled : DmaComplete);
+    free(x);
+}
+
+/* Transfers of grant @grant (or, with @tc, of that context) whose completion is still due end
+ * as cancelled. */
+static void cancel_done(adapter *a, const void *grant, const tcrec *tc)
+{
+    for (dmadone *x = a->done; x != NULL; x = x->next)
+        if ((grant != NULL && x->grant == grant) || (tc != NULL && x->tc == tc))
+            x->cancelled = true;
 }
 
 static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
@@ -981,6 +1010,12 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
     ULONG n = 0;
     if (*Length != 0 && !walk_mdl(Mdl, Offset, *Length, NULL, NULL, &n, NULL))
         return STATUS_INVALID_PARAMETER;
+    dmadone *x = NULL;
+    if (DmaCompletionRoutine != NULL) {
+        x = calloc(1, sizeof(*x));
+        if (x == NULL)
+            return STATUS_INSUFFICIENT_RESOURCES;
+    }
     /* without a buffer (system DMA), kdpc's default list holds one element */
     ULONG max_elems = ScatterGatherBuffer != NULL ? (ScatterGatherBufferLength - SGL_SIZE(0)) /
                                                         sizeof(SCATTER_GATHER_ELEMENT)
@@ -993,9 +1028,19 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
     if (*Length != 0)
         (void)walk_mdl(Mdl, Offset, *Length, fill_piece, &f, NULL, NULL);
     *Length = f.mapped;
+    if (x != NULL) { /* the controller's completion interrupt: a DPC on this CPU */
+        x->a = a;
+        x->dev = r->dev;
+        x->routine = DmaCompletionRoutine;
+        x->ctx = CompletionContext;
+        x->grant = r;
+        x->tc = r->tc;
+        x->next = a->done;
+        a->done = x;
+        kdpc_KeInitializeDpc(&x->dpc, done_dpc, x);
+        (void)kdpc_KeInsertQueueDpc(&x->dpc, NULL, NULL);
+    }
     kdpc__ke_point(m);
-    if (DmaCompletionRoutine != NULL) /* the transfer ends at once (ReadDmaCounter is 0) */
-        call_completion(DmaCompletionRoutine, DmaAdapter, r->dev, CompletionContext, DmaComplete);
     return STATUS_SUCCESS;
 }
 
@@ -1085,6 +1130,7 @@ static NTSTATUS flush_buffers_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapReg
     if (r == NULL || Mdl == NULL)
         return STATUS_INVALID_PARAMETER;
     unsigned before = r->nranges;
+    cancel_done(a, r, NULL); /* flushed before it ended: the transfer stops there */
     /* what MapTransferEx mapped from (Mdl, Offset); else a MapTransfer piece starting there */
     for (unsigned i = r->nranges; i-- > 0;)
         if (r->ranges[i].ex && r->ranges[i].mdl == Mdl && r->ranges[i].off == Offset)
@@ -1134,7 +1180,8 @@ static NTSTATUS cancel_mapped_transfer(PDMA_ADAPTER DmaAdapter, PVOID DmaTransfe
     tcrec *t = find_tc(a, DmaTransferContext);
     if (t == NULL)
         return STATUS_INVALID_PARAMETER;
-    t->transfers_cancelled = true; /* the mapped transfer itself has already ended */
+    t->transfers_cancelled = true;
+    cancel_done(a, NULL, t); /* a completion still due reports DmaCancelled */
     return STATUS_SUCCESS;
 }
 
@@ -1257,6 +1304,11 @@ void kdpc__io_dma_free(kdpc_machine *m)
             request *q = a->queue;
             a->queue = q->next;
             free(q);
+        }
+        while (a->done != NULL) { /* DPCs that never ran: the machine is going */
+            dmadone *x = a->done;
+            a->done = x->next;
+            free(x);
         }
         while (a->contexts != NULL) {
             tcrec *t = a->contexts;

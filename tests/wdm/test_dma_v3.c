@@ -678,20 +678,44 @@ static void body_system_dma(void)
     d.st[1] =
         ops->MapTransferEx(d.a, mdl, base, 0, 0, &len, FALSE, NULL, 0, V3DmaDone, (PVOID)0x44);
     d.val[0] = len;
+    d.val[1] = (ULONG)d.ndone; /* the completion interrupt's DPC waits for IRQL to drop */
+    KeLowerIrql(old);
+    d.val[2] = (ULONG)d.ndone;
+    d.ok[0] = d.done_status == DmaComplete;
+    d.ok[1] = d.done_irql == DISPATCH_LEVEL;
+    d.ok[2] = d.done_saw_length == 2 * PAGE_SIZE; /* *Length is written first */
+    d.ok[3] = d.done_ctx == (PVOID)0x44 && d.done_dev == d.dev[1] && d.done_adapter == d.a;
+    old = KeRaiseIrqlToDpcLevel();
     d.st[2] = ops->FlushAdapterBuffersEx(d.a, mdl, base, 0, len, FALSE);
-    /* cancelled: no further transfer under this context */
-    d.st[3] = ops->CancelMappedTransfer(d.a, tc1);
+    /* flushed before the transfer ended: it ends cancelled */
     len = PAGE_SIZE;
-    d.st[4] = ops->MapTransferEx(d.a, mdl, base, 0, 0, &len, FALSE, NULL, 0, V3DmaDone, NULL);
-    d.st[5] = ops->CancelMappedTransfer(d.a, tc2); /* never initialised */
+    d.st[3] = ops->MapTransferEx(d.a, mdl, base, 0, 0, &len, FALSE, NULL, 0, V3DmaDone, NULL);
+    d.st[4] = ops->FlushAdapterBuffersEx(d.a, mdl, base, 0, len, FALSE);
+    KeLowerIrql(old);
+    d.val[3] = (ULONG)d.ndone;
+    d.ok[4] = d.done_status == DmaCancelled;
+    /* CancelMappedTransfer: the pending completion says DmaCancelled, no further transfer */
+    old = KeRaiseIrqlToDpcLevel();
+    len = PAGE_SIZE;
+    d.st[5] = ops->MapTransferEx(d.a, mdl, base, 0, 0, &len, FALSE, NULL, 0, V3DmaDone, NULL);
+    d.st[6] = ops->CancelMappedTransfer(d.a, tc1);
+    KeLowerIrql(old);
+    d.val[4] = (ULONG)d.ndone;
+    d.ok[5] = d.done_status == DmaCancelled;
+    old = KeRaiseIrqlToDpcLevel();
+    d.st[7] = ops->FlushAdapterBuffersEx(d.a, mdl, base, 0, len, FALSE); /* still due */
+    len = PAGE_SIZE;
+    d.st[8] = ops->MapTransferEx(d.a, mdl, base, 0, 0, &len, FALSE, NULL, 0, V3DmaDone, NULL);
+    d.st[9] = ops->CancelMappedTransfer(d.a, tc2); /* never initialised */
     /* ConfigureAdapterChannel: kdpc's controller has no custom functions */
-    d.st[6] = ops->ConfigureAdapterChannel(d.a, 1, NULL);
+    d.st[10] = ops->ConfigureAdapterChannel(d.a, 1, NULL);
     /* GetScatterGatherListEx is for bus masters only */
     (void)ops->InitializeDmaTransferContext(d.a, tc2);
-    d.st[7] = ops->GetScatterGatherListEx(d.a, d.dev[0], tc2, mdl, 0, 16, 0, V3ListControl, NULL,
-                                          TRUE, NULL, NULL, NULL);
+    d.st[11] = ops->GetScatterGatherListEx(d.a, d.dev[0], tc2, mdl, 0, 16, 0, V3ListControl, NULL,
+                                           TRUE, NULL, NULL, NULL);
     ops->FreeAdapterChannel(d.a);
     KeLowerIrql(old);
+    d.val[5] = (ULONG)d.ndone;
     d.length_ptr = NULL;
     IoFreeMdl(mdl);
     ops->PutDmaAdapter(d.a);
@@ -705,20 +729,27 @@ static void test_system_dma_completion_routine_and_cancel_mapped_transfer(void *
     assert_int_equal(d.control_ctx, (PVOID)0x33);
     assert_int_equal(d.st[1], STATUS_SUCCESS);
     assert_int_equal(d.val[0], 2 * PAGE_SIZE); /* one element: the MDL is one host-contiguous run */
-    assert_int_equal(d.ndone, 1);
-    assert_ptr_equal(d.done_adapter, d.a);
-    assert_ptr_equal(d.done_dev, d.dev[1]);
-    assert_ptr_equal(d.done_ctx, (PVOID)0x44);
-    assert_int_equal(d.done_status, DmaComplete);
-    assert_int_equal(d.done_irql, DISPATCH_LEVEL);
-    assert_int_equal(d.done_saw_length, 2 * PAGE_SIZE); /* *Length is written first */
+    assert_int_equal(d.val[1], 0);
+    assert_int_equal(d.val[2], 1);
+    assert_true(d.ok[0]);
+    assert_true(d.ok[1]);
+    assert_true(d.ok[2]);
+    assert_true(d.ok[3]);
     assert_int_equal(d.st[2], STATUS_SUCCESS);
     assert_int_equal(d.st[3], STATUS_SUCCESS);
-    assert_int_equal(d.st[4], STATUS_CANCELLED);
-    assert_int_equal(d.ndone, 1);
-    assert_int_equal(d.st[5], STATUS_INVALID_PARAMETER);
-    assert_int_equal(d.st[6], STATUS_NOT_IMPLEMENTED);
-    assert_int_equal(d.st[7], STATUS_INVALID_PARAMETER);
+    assert_int_equal(d.st[4], STATUS_SUCCESS);
+    assert_int_equal(d.val[3], 2);
+    assert_true(d.ok[4]);
+    assert_int_equal(d.st[5], STATUS_SUCCESS);
+    assert_int_equal(d.st[6], STATUS_SUCCESS);
+    assert_int_equal(d.val[4], 3);
+    assert_true(d.ok[5]);
+    assert_int_equal(d.st[7], STATUS_SUCCESS);
+    assert_int_equal(d.st[8], STATUS_CANCELLED);
+    assert_int_equal(d.st[9], STATUS_INVALID_PARAMETER);
+    assert_int_equal(d.st[10], STATUS_NOT_IMPLEMENTED);
+    assert_int_equal(d.st[11], STATUS_INVALID_PARAMETER);
+    assert_int_equal(d.val[5], 3); /* nothing more completed */
     kdpc_machine_destroy(m);
 }
 

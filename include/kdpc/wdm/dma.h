@@ -310,11 +310,13 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
  * DISPATCH_LEVEL, the other members at or below it (not checked, as for the
  * version 1 members); AdapterControl, AdapterListControl and
  * DmaCompletionRoutine always run at DISPATCH_LEVEL.
- * Divergence: a system DMA transfer ends inside MapTransferEx, so its
- * DmaCompletionRoutine runs (DISPATCH_LEVEL, DmaComplete, after *Length is
- * written) before MapTransferEx returns. Divergence: AllocateCommonBufferEx
- * ignores MaximumAddress and PreferredNode (logical addresses are host
- * addresses). Divergence: every adapter's DMA_OPERATIONS has all members
+ * A system DMA MapTransferEx with a DmaCompletionRoutine queues the
+ * controller's completion as a DPC on the calling CPU: the routine runs at
+ * DISPATCH_LEVEL once IRQL drops, with DmaComplete, or DmaCancelled when
+ * FlushAdapterBuffersEx or CancelMappedTransfer came first. Divergence: the
+ * transfer itself takes no virtual time (ReadDmaCounter is 0).
+ * Divergence: AllocateCommonBufferEx ignores MaximumAddress and PreferredNode
+ * (logical addresses are host addresses). Divergence: every adapter's DMA_OPERATIONS has all members
  * (Size is sizeof(DMA_OPERATIONS)); a member newer than the adapter's
  * DEVICE_DESCRIPTION version returns STATUS_NOT_SUPPORTED (NULL, FALSE or
  * nothing where it returns no status). Divergence: a request with a context
