@@ -220,6 +220,48 @@ static void test_do_flags_are_unsigned_with_wdm_values(void **state)
         assert_int_equal(t[i].v, t[i].want);
 }
 
+static void test_every_major_function_code(void **state)
+{
+    (void)state;
+    static const struct {
+        int v, want;
+    } t[] = {
+        {IRP_MJ_CREATE, 0x00},
+        {IRP_MJ_CREATE_NAMED_PIPE, 0x01},
+        {IRP_MJ_CLOSE, 0x02},
+        {IRP_MJ_READ, 0x03},
+        {IRP_MJ_WRITE, 0x04},
+        {IRP_MJ_QUERY_INFORMATION, 0x05},
+        {IRP_MJ_SET_INFORMATION, 0x06},
+        {IRP_MJ_QUERY_EA, 0x07},
+        {IRP_MJ_SET_EA, 0x08},
+        {IRP_MJ_FLUSH_BUFFERS, 0x09},
+        {IRP_MJ_QUERY_VOLUME_INFORMATION, 0x0a},
+        {IRP_MJ_SET_VOLUME_INFORMATION, 0x0b},
+        {IRP_MJ_DIRECTORY_CONTROL, 0x0c},
+        {IRP_MJ_FILE_SYSTEM_CONTROL, 0x0d},
+        {IRP_MJ_DEVICE_CONTROL, 0x0e},
+        {IRP_MJ_INTERNAL_DEVICE_CONTROL, 0x0f},
+        {IRP_MJ_SCSI, 0x0f},
+        {IRP_MJ_SHUTDOWN, 0x10},
+        {IRP_MJ_LOCK_CONTROL, 0x11},
+        {IRP_MJ_CLEANUP, 0x12},
+        {IRP_MJ_CREATE_MAILSLOT, 0x13},
+        {IRP_MJ_QUERY_SECURITY, 0x14},
+        {IRP_MJ_SET_SECURITY, 0x15},
+        {IRP_MJ_POWER, 0x16},
+        {IRP_MJ_SYSTEM_CONTROL, 0x17},
+        {IRP_MJ_DEVICE_CHANGE, 0x18},
+        {IRP_MJ_QUERY_QUOTA, 0x19},
+        {IRP_MJ_SET_QUOTA, 0x1a},
+        {IRP_MJ_PNP, 0x1b},
+        {IRP_MJ_PNP_POWER, 0x1b},
+        {IRP_MJ_MAXIMUM_FUNCTION, 0x1b},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        assert_int_equal(t[i].v, t[i].want);
+}
+
 static void test_pnp_query_types(void **state)
 {
     (void)state;
@@ -250,6 +292,14 @@ static void test_pnp_query_types(void **state)
     assert_int_equal(FilePositionInformation, 14);
     assert_int_equal(FileEndOfFileInformation, 20);
     assert_int_equal(FileFsDeviceInformation, 4);
+    assert_int_equal(OFF(FILE_BASIC_INFORMATION, FileAttributes), 32);
+    assert_int_equal(sizeof(FILE_BASIC_INFORMATION), 40);
+    assert_int_equal(OFF(FILE_STANDARD_INFORMATION, NumberOfLinks), 16);
+    assert_int_equal(OFF(FILE_STANDARD_INFORMATION, Directory), 21);
+    assert_int_equal(sizeof(FILE_STANDARD_INFORMATION), 24);
+    assert_int_equal(sizeof(FILE_POSITION_INFORMATION), 8);
+    assert_int_equal(sizeof(FILE_END_OF_FILE_INFORMATION), 8);
+    assert_int_equal(sizeof(FILE_ALLOCATION_INFORMATION), 8);
     if (X64) {
         assert_int_equal(sizeof(INTERFACE), 0x20);
         assert_int_equal(OFF(DEVICE_RELATIONS, Objects), 8);
@@ -283,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_parameters_members_x64_offsets),
         cmocka_unit_test(test_file_object_members_and_flags),
         cmocka_unit_test(test_do_flags_are_unsigned_with_wdm_values),
+        cmocka_unit_test(test_every_major_function_code),
         cmocka_unit_test(test_pnp_query_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

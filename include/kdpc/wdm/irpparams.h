@@ -60,6 +60,41 @@ typedef enum _FILE_INFORMATION_CLASS {
 } FILE_INFORMATION_CLASS,
     *PFILE_INFORMATION_CLASS;
 
+/* The answers a device driver gives to IRP_MJ_QUERY_INFORMATION (and takes in
+ * IRP_MJ_SET_INFORMATION) for the common classes. */
+/** FileBasicInformation: times and attributes. */
+typedef struct _FILE_BASIC_INFORMATION {
+    LARGE_INTEGER CreationTime;
+    LARGE_INTEGER LastAccessTime;
+    LARGE_INTEGER LastWriteTime;
+    LARGE_INTEGER ChangeTime;
+    ULONG FileAttributes;
+} FILE_BASIC_INFORMATION, *PFILE_BASIC_INFORMATION;
+
+/** FileStandardInformation: sizes, links, delete-pending, directory. */
+typedef struct _FILE_STANDARD_INFORMATION {
+    LARGE_INTEGER AllocationSize;
+    LARGE_INTEGER EndOfFile;
+    ULONG NumberOfLinks;
+    BOOLEAN DeletePending;
+    BOOLEAN Directory;
+} FILE_STANDARD_INFORMATION, *PFILE_STANDARD_INFORMATION;
+
+/** FilePositionInformation: the current byte offset. */
+typedef struct _FILE_POSITION_INFORMATION {
+    LARGE_INTEGER CurrentByteOffset;
+} FILE_POSITION_INFORMATION, *PFILE_POSITION_INFORMATION;
+
+/** FileEndOfFileInformation: the new end of file (set). */
+typedef struct _FILE_END_OF_FILE_INFORMATION {
+    LARGE_INTEGER EndOfFile;
+} FILE_END_OF_FILE_INFORMATION, *PFILE_END_OF_FILE_INFORMATION;
+
+/** FileAllocationInformation: the new allocation size (set). */
+typedef struct _FILE_ALLOCATION_INFORMATION {
+    LARGE_INTEGER AllocationSize;
+} FILE_ALLOCATION_INFORMATION, *PFILE_ALLOCATION_INFORMATION;
+
 /** What IRP_MJ_QUERY_VOLUME_INFORMATION asks about. */
 typedef enum _FSINFOCLASS {
     FileFsVolumeInformation = 1,
