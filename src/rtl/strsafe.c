@@ -444,3 +444,404 @@ NTSTATUS kdpc_RtlStringCbCopyUnicodeString(NTSTRSAFE_PWSTR pszDest, size_t cbDes
 {
     return kdpc_RtlStringCchCopyUnicodeString(pszDest, wcch(cbDest), SourceString);
 }
+
+/* ------------------------------------------------------------------ */
+/* The Ex forms: end pointer, remaining count, STRSAFE_* flags          */
+
+typedef enum ex_op { EX_COPY, EX_CAT, EX_PRINTF } ex_op;
+
+static void fill_units(const dst *d, size_t from, size_t n, int byte)
+{
+    size_t unit = d->w != NULL ? sizeof(WCHAR) : 1u;
+    unsigned char *p = d->w != NULL ? (unsigned char *)d->w : (unsigned char *)d->n;
+    memset(p + from * unit, byte, n * unit);
+}
+
+/* Length of the result @op would write after @base units (the source up to @max units, or the
+ * formatted text), bounded by what the caller can hold plus one. */
+static size_t result_len(const dst *d, size_t base, ex_op op, const char *sn, const WCHAR *sw,
+                         size_t max, const void *fmt, va_list *ap)
+{
+    if (op == EX_PRINTF) {
+        kdpc__rtl_out o = {NULL, NULL, 0, false, 0, 0, false, false};
+        va_list cp;
+        va_copy(cp, *ap);
+        kdpc__rtl_vformat(&o, fmt, d->w != NULL, cp);
+        va_end(cp);
+        return o.need;
+    }
+    size_t n = 0, limit = d->cch - base + 1;
+    while (n < max && n < limit && src_at(sn, sw, n) != 0)
+        n++;
+    return n;
+}
+
+static NTSTATUS ex(const dst *d, ex_op op, const char *sn, const WCHAR *sw, size_t max,
+                   const void *fmt, va_list *ap, void **end, size_t *remaining, ULONG flags)
+{
+    bool nulls = (flags & STRSAFE_IGNORE_NULLS) != 0;
+    bool has_dst = d->n != NULL || d->w != NULL;
+    if ((flags & ~(ULONG)STRSAFE_VALID_FLAGS) != 0 || d->cch > NTSTRSAFE_MAX_CCH ||
+        max > NTSTRSAFE_MAX_CCH || (!has_dst && (!nulls || d->cch != 0)) || (d->cch == 0 && !nulls))
+        return STATUS_INVALID_PARAMETER;
+    bool no_src = op == EX_PRINTF ? fmt == NULL : (sn == NULL && sw == NULL);
+    if (no_src && !nulls && d->cch == 0)
+        return STATUS_INVALID_PARAMETER;
+    if (no_src && nulls) {
+        if (op == EX_PRINTF)
+            fmt = d->w != NULL ? (const void *)L"" : (const void *)"";
+        else if (d->w != NULL)
+            sw = L"";
+        else
+            sn = "";
+    }
+    unsigned char *base_ptr = d->w != NULL ? (unsigned char *)d->w : (unsigned char *)d->n;
+    size_t unit = d->w != NULL ? sizeof(WCHAR) : 1u;
+    if (d->cch == 0) { /* a NULL or empty destination takes only an empty result */
+        if (result_len(d, 0, op, sn, sw, max, fmt, ap) != 0)
+            return STATUS_INVALID_PARAMETER;
+        if (end != NULL)
+            *end = base_ptr;
+        if (remaining != NULL)
+            *remaining = 0;
+        return STATUS_SUCCESS;
+    }
+    size_t base = 0;
+    NTSTATUS st;
+    if (no_src && !nulls) {
+        st = STATUS_INVALID_PARAMETER; /* a NULL pointer without STRSAFE_IGNORE_NULLS */
+    } else if (op == EX_CAT && !dst_len(d, &base)) {
+        st = STATUS_INVALID_PARAMETER; /* the destination is already full */
+    } else if ((flags & STRSAFE_NO_TRUNCATION) != 0 &&
+               result_len(d, base, op, sn, sw, max, fmt, ap) >= d->cch - base) {
+        st = STATUS_BUFFER_OVERFLOW; /* nothing written */
+        if (end != NULL)
+            *end = base_ptr + base * unit;
+        if (remaining != NULL)
+            *remaining = d->cch - base;
+    } else {
+        if (op == EX_PRINTF) {
+            dst rest = {d->n, d->w, d->cch};
+            st = vprintf_(&rest, fmt, d->w != NULL, *ap);
+        } else {
+            st = copy_at(d, base, sn, sw, max);
+        }
+        size_t len = 0;
+        (void)dst_len(d, &len);
+        if (end != NULL)
+            *end = base_ptr + len * unit;
+        if (remaining != NULL)
+            *remaining = d->cch - len;
+        if (NT_SUCCESS(st) && (flags & STRSAFE_FILL_BEHIND_NULL) != 0 && len + 1 < d->cch)
+            fill_units(d, len + 1, d->cch - len - 1, STRSAFE_GET_FILL_PATTERN(flags));
+    }
+    bool truncated_kept = st == STATUS_BUFFER_OVERFLOW && (flags & STRSAFE_NO_TRUNCATION) != 0;
+    if (!NT_SUCCESS(st) && !truncated_kept) {
+        if ((flags & STRSAFE_FILL_ON_FAILURE) != 0) {
+            int fill = STRSAFE_GET_FILL_PATTERN(flags);
+            fill_units(d, 0, d->cch, fill);
+            size_t at = fill == 0 ? 0 : d->cch - 1;
+            set_at(d, at, 0);
+            if (end != NULL)
+                *end = base_ptr + at * unit;
+            if (remaining != NULL)
+                *remaining = d->cch - at;
+        }
+        if ((flags & STRSAFE_NULL_ON_FAILURE) != 0) {
+            set_at(d, 0, 0);
+            if (end != NULL)
+                *end = base_ptr;
+            if (remaining != NULL)
+                *remaining = d->cch;
+        }
+    }
+    return st;
+}
+
+/* The Cb forms give the remaining room in bytes. */
+static size_t *cb_rem(size_t *user, size_t *tmp)
+{
+    return user != NULL ? tmp : NULL;
+}
+static void cb_out(size_t *user, size_t tmp, size_t unit)
+{
+    if (user != NULL)
+        *user = tmp * unit;
+}
+
+#define EX_A(p, c) ((dst){(p), NULL, (c)})
+#define EX_W(p, c) ((dst){NULL, (p), (c)})
+
+NTSTATUS kdpc_RtlStringCchCopyExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_PCSTR pszSrc,
+                                  NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining, DWORD dwFlags)
+{
+    return ex(&EX_A(pszDest, cchDest), EX_COPY, pszSrc, NULL, NTSTRSAFE_MAX_CCH, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCchCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
+                                  NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                  DWORD dwFlags)
+{
+    return ex(&EX_W(pszDest, cchDest), EX_COPY, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCopyExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
+                                 NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCopyExA(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSAFE_PCWSTR pszSrc,
+                                 NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining, DWORD dwFlags)
+{
+    size_t r = 0;
+    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_COPY, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL,
+                     NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    cb_out(pcbRemaining, r, sizeof(WCHAR));
+    return st;
+}
+NTSTATUS kdpc_RtlStringCchCatExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_PCSTR pszSrc,
+                                 NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining, DWORD dwFlags)
+{
+    return ex(&EX_A(pszDest, cchDest), EX_CAT, pszSrc, NULL, NTSTRSAFE_MAX_CCH, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCchCatExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
+                                 NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining, DWORD dwFlags)
+{
+    return ex(&EX_W(pszDest, cchDest), EX_CAT, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCatExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
+                                NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCatExA(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCatExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSAFE_PCWSTR pszSrc,
+                                NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining, DWORD dwFlags)
+{
+    size_t r = 0;
+    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_CAT, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL,
+                     NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    cb_out(pcbRemaining, r, sizeof(WCHAR));
+    return st;
+}
+NTSTATUS kdpc_RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                     NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                     DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat, va_list argList)
+{
+    va_list ap;
+    va_copy(ap, argList);
+    NTSTATUS st = ex(&EX_A(pszDest, cchDest), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
+                     (void **)ppszDestEnd, pcchRemaining, dwFlags);
+    va_end(ap);
+    return st;
+}
+NTSTATUS kdpc_RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                     NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                     DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat, va_list argList)
+{
+    va_list ap;
+    va_copy(ap, argList);
+    NTSTATUS st = ex(&EX_W(pszDest, cchDest), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
+                     (void **)ppszDestEnd, pcchRemaining, dwFlags);
+    va_end(ap);
+    return st;
+}
+NTSTATUS kdpc_RtlStringCbVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                    NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                    DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat, va_list argList)
+{
+    return kdpc_RtlStringCchVPrintfExA(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
+                                       pszFormat, argList);
+}
+NTSTATUS kdpc_RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                    NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                    DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat, va_list argList)
+{
+    size_t r = 0;
+    va_list ap;
+    va_copy(ap, argList);
+    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
+                     (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    va_end(ap);
+    cb_out(pcbRemaining, r, sizeof(WCHAR));
+    return st;
+}
+NTSTATUS kdpc_RtlStringCchPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                    NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                    DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat, ...)
+{
+    va_list ap;
+    va_start(ap, pszFormat);
+    NTSTATUS st = kdpc_RtlStringCchVPrintfExA(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
+                                              pszFormat, ap);
+    va_end(ap);
+    return st;
+}
+NTSTATUS kdpc_RtlStringCchPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                    NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                    DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat, ...)
+{
+    va_list ap;
+    va_start(ap, pszFormat);
+    NTSTATUS st = kdpc_RtlStringCchVPrintfExW(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
+                                              pszFormat, ap);
+    va_end(ap);
+    return st;
+}
+NTSTATUS kdpc_RtlStringCbPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                   NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining, DWORD dwFlags,
+                                   NTSTRSAFE_PCSTR pszFormat, ...)
+{
+    va_list ap;
+    va_start(ap, pszFormat);
+    NTSTATUS st = kdpc_RtlStringCchVPrintfExA(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
+                                              pszFormat, ap);
+    va_end(ap);
+    return st;
+}
+NTSTATUS kdpc_RtlStringCbPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                   NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                   DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat, ...)
+{
+    va_list ap;
+    va_start(ap, pszFormat);
+    NTSTATUS st = kdpc_RtlStringCbVPrintfExW(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
+                                             pszFormat, ap);
+    va_end(ap);
+    return st;
+}
+
+NTSTATUS kdpc_RtlStringCchCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_PCSTR pszSrc,
+                                   size_t cchToCopy, NTSTRSAFE_PSTR *ppszDestEnd,
+                                   size_t *pcchRemaining, DWORD dwFlags)
+{
+    return ex(&EX_A(pszDest, cchDest), EX_COPY, pszSrc, NULL, cchToCopy, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCchCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
+                                   size_t cchToCopy, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                   size_t *pcchRemaining, DWORD dwFlags)
+{
+    return ex(&EX_W(pszDest, cchDest), EX_COPY, NULL, pszSrc, cchToCopy, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
+                                  size_t cbToCopy, NTSTRSAFE_PSTR *ppszDestEnd,
+                                  size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCopyNExA(pszDest, cbDest, pszSrc, cbToCopy, ppszDestEnd, pcbRemaining,
+                                     dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSAFE_PCWSTR pszSrc,
+                                  size_t cbToCopy, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                  size_t *pcbRemaining, DWORD dwFlags)
+{
+    size_t r = 0;
+    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_COPY, NULL, pszSrc, wcch(cbToCopy), NULL,
+                     NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    cb_out(pcbRemaining, r, sizeof(WCHAR));
+    return st;
+}
+NTSTATUS kdpc_RtlStringCchCatNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_PCSTR pszSrc,
+                                  size_t cchToAppend, NTSTRSAFE_PSTR *ppszDestEnd,
+                                  size_t *pcchRemaining, DWORD dwFlags)
+{
+    return ex(&EX_A(pszDest, cchDest), EX_CAT, pszSrc, NULL, cchToAppend, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCchCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
+                                  size_t cchToAppend, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                  size_t *pcchRemaining, DWORD dwFlags)
+{
+    return ex(&EX_W(pszDest, cchDest), EX_CAT, NULL, pszSrc, cchToAppend, NULL, NULL,
+              (void **)ppszDestEnd, pcchRemaining, dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCatNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
+                                 size_t cbToAppend, NTSTRSAFE_PSTR *ppszDestEnd,
+                                 size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCatNExA(pszDest, cbDest, pszSrc, cbToAppend, ppszDestEnd, pcbRemaining,
+                                    dwFlags);
+}
+NTSTATUS kdpc_RtlStringCbCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSAFE_PCWSTR pszSrc,
+                                 size_t cbToAppend, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                 size_t *pcbRemaining, DWORD dwFlags)
+{
+    size_t r = 0;
+    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_CAT, NULL, pszSrc, wcch(cbToAppend), NULL,
+                     NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    cb_out(pcbRemaining, r, sizeof(WCHAR));
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* UNICODE_STRING, at most N characters                                 */
+
+static NTSTATUS us_n(PUNICODE_STRING d, bool cat, const WCHAR *src, size_t n, size_t max)
+{
+    if (!us_ok(d) || src == NULL || max > NTSTRSAFE_UNICODE_STRING_MAX_CCH)
+        return STATUS_INVALID_PARAMETER;
+    return us_put(d, cat ? d->Length : 0u, src, n < max ? n : max);
+}
+/* Characters of the NUL-terminated @s, at most @max (the caller refuses a larger @max). */
+static size_t wlen_n(const WCHAR *s, size_t max)
+{
+    size_t n = 0;
+    while (s != NULL && n < max && s[n] != 0)
+        n++;
+    return n;
+}
+static size_t us_chars(PCUNICODE_STRING s)
+{
+    return s->Length / sizeof(WCHAR);
+}
+
+NTSTATUS kdpc_RtlUnicodeStringCchCopyN(PUNICODE_STRING DestinationString,
+                                       PCUNICODE_STRING SourceString, size_t cchToCopy)
+{
+    if (!us_ok(SourceString))
+        return STATUS_INVALID_PARAMETER;
+    return us_n(DestinationString, false, SourceString->Buffer, us_chars(SourceString), cchToCopy);
+}
+NTSTATUS kdpc_RtlUnicodeStringCbCopyN(PUNICODE_STRING DestinationString,
+                                      PCUNICODE_STRING SourceString, size_t cbToCopy)
+{
+    return kdpc_RtlUnicodeStringCchCopyN(DestinationString, SourceString, wcch(cbToCopy));
+}
+NTSTATUS kdpc_RtlUnicodeStringCchCatN(PUNICODE_STRING DestinationString,
+                                      PCUNICODE_STRING SourceString, size_t cchToAppend)
+{
+    if (!us_ok(SourceString))
+        return STATUS_INVALID_PARAMETER;
+    return us_n(DestinationString, true, SourceString->Buffer, us_chars(SourceString), cchToAppend);
+}
+NTSTATUS kdpc_RtlUnicodeStringCbCatN(PUNICODE_STRING DestinationString,
+                                     PCUNICODE_STRING SourceString, size_t cbToAppend)
+{
+    return kdpc_RtlUnicodeStringCchCatN(DestinationString, SourceString, wcch(cbToAppend));
+}
+NTSTATUS kdpc_RtlUnicodeStringCchCopyStringN(PUNICODE_STRING DestinationString,
+                                             NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy)
+{
+    if (cchToCopy > NTSTRSAFE_UNICODE_STRING_MAX_CCH)
+        return STATUS_INVALID_PARAMETER;
+    return us_n(DestinationString, false, pszSrc, wlen_n(pszSrc, cchToCopy), cchToCopy);
+}
+NTSTATUS kdpc_RtlUnicodeStringCbCopyStringN(PUNICODE_STRING DestinationString,
+                                            NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy)
+{
+    return kdpc_RtlUnicodeStringCchCopyStringN(DestinationString, pszSrc, wcch(cbToCopy));
+}
+NTSTATUS kdpc_RtlUnicodeStringCchCatStringN(PUNICODE_STRING DestinationString,
+                                            NTSTRSAFE_PCWSTR pszSrc, size_t cchToAppend)
+{
+    if (cchToAppend > NTSTRSAFE_UNICODE_STRING_MAX_CCH)
+        return STATUS_INVALID_PARAMETER;
+    return us_n(DestinationString, true, pszSrc, wlen_n(pszSrc, cchToAppend), cchToAppend);
+}
+NTSTATUS kdpc_RtlUnicodeStringCbCatStringN(PUNICODE_STRING DestinationString,
+                                           NTSTRSAFE_PCWSTR pszSrc, size_t cbToAppend)
+{
+    return kdpc_RtlUnicodeStringCchCatStringN(DestinationString, pszSrc, wcch(cbToAppend));
+}

@@ -191,6 +191,113 @@ static void test_unicode_string_forms(void **state)
     assert_memory_equal(w, L"abc", 8);
 }
 
+static void test_ex_forms(void **state)
+{
+    (void)state;
+    char a[8];
+    char *end = NULL;
+    size_t rem = 0;
+    assert_int_equal(RtlStringCchCopyExA(a, sizeof(a), "abc", &end, &rem, 0), STATUS_SUCCESS);
+    assert_ptr_equal(end, a + 3);
+    assert_int_equal(rem, 5);
+    /* fill behind the NUL */
+    assert_int_equal(RtlStringCbCopyExA(a, sizeof(a), "ab", NULL, NULL, STRSAFE_FILL_BYTE('#')),
+                     STATUS_SUCCESS);
+    assert_memory_equal(a, "ab\0#####", 8);
+    /* NULL source only with STRSAFE_IGNORE_NULLS */
+    assert_int_equal(RtlStringCchCopyExA(a, sizeof(a), NULL, &end, &rem, STRSAFE_IGNORE_NULLS),
+                     STATUS_SUCCESS);
+    assert_string_equal(a, "");
+    assert_int_equal(rem, 8);
+    assert_int_equal(RtlStringCchCopyExA(a, sizeof(a), NULL, NULL, NULL, 0),
+                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlStringCchCopyExA(NULL, 0, "", &end, &rem, STRSAFE_IGNORE_NULLS),
+                     STATUS_SUCCESS);
+    assert_int_equal(RtlStringCchCopyExA(NULL, 0, "x", NULL, NULL, STRSAFE_IGNORE_NULLS),
+                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlStringCchCopyExA(a, sizeof(a), "x", NULL, NULL, 0x2000u),
+                     STATUS_INVALID_PARAMETER); /* not a flag */
+    /* truncation: kept, cut, emptied, filled */
+    strcpy(a, "old");
+    assert_int_equal(RtlStringCchCopyExA(a, 4, "toolong", &end, &rem, STRSAFE_NO_TRUNCATION),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(a, "old");
+    assert_int_equal(RtlStringCchCopyExA(a, 4, "toolong", &end, &rem, 0), STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(a, "too");
+    assert_ptr_equal(end, a + 3);
+    assert_int_equal(rem, 1);
+    assert_int_equal(RtlStringCchCopyExA(a, 4, "toolong", &end, &rem, STRSAFE_NULL_ON_FAILURE),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(a, "");
+    assert_ptr_equal(end, a);
+    assert_int_equal(rem, 4);
+    assert_int_equal(RtlStringCchCopyExA(a, 4, "toolong", &end, &rem, STRSAFE_FAILURE_BYTE('*')),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_memory_equal(a, "***\0", 4);
+    assert_ptr_equal(end, a + 3);
+    assert_int_equal(rem, 1);
+
+    /* Cat */
+    char c[8] = "ab";
+    assert_int_equal(RtlStringCchCatExA(c, sizeof(c), "cd", &end, &rem, 0), STATUS_SUCCESS);
+    assert_string_equal(c, "abcd");
+    assert_ptr_equal(end, c + 4);
+    assert_int_equal(rem, 4);
+    assert_int_equal(RtlStringCchCatExA(c, sizeof(c), "efgh", &end, &rem, STRSAFE_NO_TRUNCATION),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_string_equal(c, "abcd");
+    assert_int_equal(RtlStringCbCatNExA(c, sizeof(c), "efgh", 2, NULL, NULL, 0), STATUS_SUCCESS);
+    assert_string_equal(c, "abcdef");
+    assert_int_equal(RtlStringCchCopyNExA(c, sizeof(c), "xyz", 1, NULL, NULL, 0), STATUS_SUCCESS);
+    assert_string_equal(c, "x");
+
+    /* Printf and the W forms, remaining room in bytes for Cb */
+    WCHAR w[8];
+    WCHAR *wend = NULL;
+    assert_int_equal(RtlStringCbPrintfExW(w, sizeof(w), &wend, &rem, 0, L"%d-%s", 42, L"x"),
+                     STATUS_SUCCESS);
+    assert_memory_equal(w, L"42-x", 10);
+    assert_ptr_equal(wend, w + 4);
+    assert_int_equal(rem, 4 * sizeof(WCHAR));
+    assert_int_equal(RtlStringCchPrintfExA(a, sizeof(a), &end, &rem, STRSAFE_NO_TRUNCATION, "%s",
+                                           "much too long"),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(RtlStringCchPrintfExA(a, sizeof(a), &end, &rem, 0, "%u", 7u), STATUS_SUCCESS);
+    assert_string_equal(a, "7");
+    assert_int_equal(RtlStringCbCopyExW(w, sizeof(w), L"abc", &wend, &rem, 0), STATUS_SUCCESS);
+    assert_int_equal(rem, 5 * sizeof(WCHAR));
+    assert_int_equal(RtlStringCchCatExW(w, 8, L"de", &wend, &rem, 0), STATUS_SUCCESS);
+    assert_memory_equal(w, L"abcde", 12);
+    assert_int_equal(RtlStringCbCopyNExW(w, sizeof(w), L"abcdef", 2 * sizeof(WCHAR), NULL, NULL, 0),
+                     STATUS_SUCCESS);
+    assert_memory_equal(w, L"ab", 6);
+}
+
+static void test_unicode_string_n_forms(void **state)
+{
+    (void)state;
+    DECLARE_UNICODE_STRING_SIZE(d, 6);
+    UNICODE_STRING src = RTL_CONSTANT_STRING(L"abcdef");
+    assert_int_equal(RtlUnicodeStringCchCopyN(&d, &src, 2), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 4);
+    assert_int_equal(RtlUnicodeStringCbCatN(&d, &src, 3 * sizeof(WCHAR)), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 10);
+    assert_memory_equal(d.Buffer, L"ababc", 10);
+    assert_int_equal(RtlUnicodeStringCchCatStringN(&d, L"xyz", 3), STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 12);
+    assert_int_equal(RtlUnicodeStringCbCopyStringN(&d, L"xyz", 2 * sizeof(WCHAR)), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 4);
+    assert_int_equal(RtlUnicodeStringCchCopyStringN(&d, L"q", 10), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 2);
+    assert_int_equal(RtlUnicodeStringCbCatStringN(&d, L"rs", 100), STATUS_SUCCESS);
+    assert_memory_equal(d.Buffer, L"qrs", 6);
+    assert_int_equal(RtlUnicodeStringCchCopyN(&d, &src, 40000), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlUnicodeStringCbCopyN(&d, &src, 2), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 2);
+    assert_int_equal(RtlUnicodeStringCchCatN(&d, &src, 0), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +306,8 @@ int main(void)
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_length),
         cmocka_unit_test(test_unicode_string_forms),
+        cmocka_unit_test(test_ex_forms),
+        cmocka_unit_test(test_unicode_string_n_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

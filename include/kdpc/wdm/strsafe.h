@@ -26,8 +26,17 @@
  *    STATUS_INVALID_PARAMETER.
  * IRQL: any when the strings are resident, else PASSIVE_LEVEL (a paged
  * buffer touched at DISPATCH_LEVEL is the pool's mem.paged_touch).
- * Divergence: the Ex forms (RtlStringCbCopyEx and friends, with
- * STRSAFE_* flags) are not declared (docs/wdm-absent.in).
+ * Ex forms (RtlStringCbCopyExW and friends): also *ppszDestEnd (the NUL
+ * that ends the result) and *pcchRemaining / *pcbRemaining (unused room,
+ * the NUL included), both optional, and dwFlags: STRSAFE_IGNORE_NULLS (NULL
+ * source = ""; a NULL destination only with size 0), STRSAFE_FILL_BEHIND_NULL
+ * (success: fill the rest with the low byte), STRSAFE_FILL_ON_FAILURE
+ * (failure: fill the whole buffer, NUL-terminated), STRSAFE_NULL_ON_FAILURE
+ * (failure: empty string), STRSAFE_NO_TRUNCATION (a result that does not fit
+ * is not written). Another flag bit is STATUS_INVALID_PARAMETER.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched
+ * destination as empty (Copy, Printf) or as its old text (Cat); the
+ * RtlUnicodeString*Ex forms are not declared (docs/wdm-absent.in).
  */
 #ifndef KDPC_WDM_STRSAFE_H
 #define KDPC_WDM_STRSAFE_H
@@ -45,6 +54,17 @@ KDPC_BEGIN_DECLS
 /** Largest size in characters of a UNICODE_STRING buffer for the RtlUnicodeString* routines. */
 #define NTSTRSAFE_UNICODE_STRING_MAX_CCH 32767
 #define NTSTRSAFE_MAX_LENGTH             (NTSTRSAFE_MAX_CCH - 1)
+
+/** dwFlags of the Ex forms (the low byte is a fill byte). */
+#define STRSAFE_IGNORE_NULLS              0x00000100u
+#define STRSAFE_FILL_BEHIND_NULL          0x00000200u
+#define STRSAFE_FILL_ON_FAILURE           0x00000400u
+#define STRSAFE_NULL_ON_FAILURE           0x00000800u
+#define STRSAFE_NO_TRUNCATION             0x00001000u
+#define STRSAFE_VALID_FLAGS               (0x000000FFu | 0x00001F00u)
+#define STRSAFE_FILL_BYTE(x)              ((DWORD)(((x)&0x000000FFu) | STRSAFE_FILL_BEHIND_NULL))
+#define STRSAFE_FAILURE_BYTE(x)           ((DWORD)(((x)&0x000000FFu) | STRSAFE_FILL_ON_FAILURE))
+#define STRSAFE_GET_FILL_PATTERN(dwFlags) ((int)((dwFlags)&0x000000FFu))
 
 typedef char *NTSTRSAFE_PSTR;
 typedef const char *NTSTRSAFE_PCSTR;
@@ -329,6 +349,330 @@ static inline NTSTATUS RtlStringCchCopyUnicodeString(NTSTRSAFE_PWSTR pszDest, si
                                                      PCUNICODE_STRING SourceString)
 {
     return kdpc_RtlStringCchCopyUnicodeString(pszDest, cchDest, SourceString);
+}
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                             NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                             size_t *pcbRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCatExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                            NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                            size_t *pcbRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                                NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                                DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
+                                                va_list argList);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                               NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                               DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat, ...);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCopyExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                              NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                              size_t *pcchRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCatExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                             NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                             size_t *pcchRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                                 NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                                 DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
+                                                 va_list argList);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                                NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                                DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat, ...);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                             NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                             size_t *pcbRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCatExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                            NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                            size_t *pcbRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                                NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                                DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat,
+                                                va_list argList);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                               NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                               DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat, ...);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                              NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                              size_t *pcchRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCatExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                             NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                             size_t *pcchRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                                 NTSTRSAFE_PWSTR *ppszDestEnd,
+                                                 size_t *pcchRemaining, DWORD dwFlags,
+                                                 NTSTRSAFE_PCWSTR pszFormat, va_list argList);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                                NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                                DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat, ...);
+
+/** RtlStringCbCopyExA - RtlStringCbCopyA with an end pointer, the room left and STRSAFE_* flags (see the top). */
+static inline NTSTATUS RtlStringCbCopyExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                          NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                          size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCopyExA(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
+}
+/** RtlStringCbCatExA - RtlStringCbCatA with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCbCatExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                         NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                         size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCatExA(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
+}
+/** RtlStringCbVPrintfExA - RtlStringCbVPrintfA with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCbVPrintfA). */
+static inline NTSTATUS RtlStringCbVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                             NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                             DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
+                                             va_list argList)
+{
+    return kdpc_RtlStringCbVPrintfExA(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
+                                      pszFormat, argList);
+}
+/** RtlStringCbPrintfExA - RtlStringCbVPrintfExA with the arguments after @pszFormat. */
+#define RtlStringCbPrintfExA kdpc_RtlStringCbPrintfExA
+/** RtlStringCchCopyExA - RtlStringCchCopyA with an end pointer, the room left and STRSAFE_* flags (see the top). */
+static inline NTSTATUS RtlStringCchCopyExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                           NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                           size_t *pcchRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCopyExA(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
+}
+/** RtlStringCchCatExA - RtlStringCchCatA with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCchCatExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                          NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
+                                          size_t *pcchRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCatExA(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
+}
+/** RtlStringCchVPrintfExA - RtlStringCchVPrintfA with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCchVPrintfA). */
+static inline NTSTATUS RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                              NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                              DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
+                                              va_list argList)
+{
+    return kdpc_RtlStringCchVPrintfExA(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
+                                       pszFormat, argList);
+}
+/** RtlStringCchPrintfExA - RtlStringCchVPrintfExA with the arguments after @pszFormat. */
+#define RtlStringCchPrintfExA kdpc_RtlStringCchPrintfExA
+/** RtlStringCbCopyExW - RtlStringCbCopyW with an end pointer, the room left and STRSAFE_* flags (see the top). */
+static inline NTSTATUS RtlStringCbCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                          NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                          size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCopyExW(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
+}
+/** RtlStringCbCatExW - RtlStringCbCatW with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCbCatExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                         NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                         size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCatExW(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
+}
+/** RtlStringCbVPrintfExW - RtlStringCbVPrintfW with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCbVPrintfW). */
+static inline NTSTATUS RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                             NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                             DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat,
+                                             va_list argList)
+{
+    return kdpc_RtlStringCbVPrintfExW(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
+                                      pszFormat, argList);
+}
+/** RtlStringCbPrintfExW - RtlStringCbVPrintfExW with the arguments after @pszFormat. */
+#define RtlStringCbPrintfExW kdpc_RtlStringCbPrintfExW
+/** RtlStringCchCopyExW - RtlStringCchCopyW with an end pointer, the room left and STRSAFE_* flags (see the top). */
+static inline NTSTATUS RtlStringCchCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                           NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                           size_t *pcchRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCopyExW(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
+}
+/** RtlStringCchCatExW - RtlStringCchCatW with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCchCatExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                          NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
+                                          size_t *pcchRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCatExW(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
+}
+/** RtlStringCchVPrintfExW - RtlStringCchVPrintfW with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCchVPrintfW). */
+static inline NTSTATUS RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                              NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                              DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat,
+                                              va_list argList)
+{
+    return kdpc_RtlStringCchVPrintfExW(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
+                                       pszFormat, argList);
+}
+/** RtlStringCchPrintfExW - RtlStringCchVPrintfExW with the arguments after @pszFormat. */
+#define RtlStringCchPrintfExW kdpc_RtlStringCchPrintfExW
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                              NTSTRSAFE_PCSTR pszSrc, size_t cbToCopy,
+                                              NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                              DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCatNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                             NTSTRSAFE_PCSTR pszSrc, size_t cbToAppend,
+                                             NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                             DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                               NTSTRSAFE_PCSTR pszSrc, size_t cchToCopy,
+                                               NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                               DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCatNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                              NTSTRSAFE_PCSTR pszSrc, size_t cchToAppend,
+                                              NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                              DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                              NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy,
+                                              NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                              DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                             NTSTRSAFE_PCWSTR pszSrc, size_t cbToAppend,
+                                             NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                             DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                               NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy,
+                                               NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                               DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                              NTSTRSAFE_PCWSTR pszSrc, size_t cchToAppend,
+                                              NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                              DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCbCopyN(PUNICODE_STRING DestinationString,
+                                                  PCUNICODE_STRING SourceString, size_t cbToCopy);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCbCatN(PUNICODE_STRING DestinationString,
+                                                 PCUNICODE_STRING SourceString, size_t cbToAppend);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCbCopyStringN(PUNICODE_STRING DestinationString,
+                                                        NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCbCatStringN(PUNICODE_STRING DestinationString,
+                                                       NTSTRSAFE_PCWSTR pszSrc, size_t cbToAppend);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCchCopyN(PUNICODE_STRING DestinationString,
+                                                   PCUNICODE_STRING SourceString, size_t cchToCopy);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCchCatN(PUNICODE_STRING DestinationString,
+                                                  PCUNICODE_STRING SourceString,
+                                                  size_t cchToAppend);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCchCopyStringN(PUNICODE_STRING DestinationString,
+                                                         NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCchCatStringN(PUNICODE_STRING DestinationString,
+                                                        NTSTRSAFE_PCWSTR pszSrc,
+                                                        size_t cchToAppend);
+
+/** RtlStringCbCopyNExA - RtlStringCbCopyNA with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                           NTSTRSAFE_PCSTR pszSrc, size_t cbToCopy,
+                                           NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                           DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCopyNExA(pszDest, cbDest, pszSrc, cbToCopy, ppszDestEnd, pcbRemaining,
+                                    dwFlags);
+}
+/** RtlStringCbCatNExA - RtlStringCbCatNA with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCbCatNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
+                                          NTSTRSAFE_PCSTR pszSrc, size_t cbToAppend,
+                                          NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
+                                          DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCatNExA(pszDest, cbDest, pszSrc, cbToAppend, ppszDestEnd, pcbRemaining,
+                                   dwFlags);
+}
+/** RtlStringCchCopyNExA - RtlStringCchCopyNA with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCchCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                            NTSTRSAFE_PCSTR pszSrc, size_t cchToCopy,
+                                            NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                            DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCopyNExA(pszDest, cchDest, pszSrc, cchToCopy, ppszDestEnd,
+                                     pcchRemaining, dwFlags);
+}
+/** RtlStringCchCatNExA - RtlStringCchCatNA with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCchCatNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
+                                           NTSTRSAFE_PCSTR pszSrc, size_t cchToAppend,
+                                           NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
+                                           DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCatNExA(pszDest, cchDest, pszSrc, cchToAppend, ppszDestEnd,
+                                    pcchRemaining, dwFlags);
+}
+/** RtlStringCbCopyNExW - RtlStringCbCopyNW with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCbCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                           NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy,
+                                           NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                           DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCopyNExW(pszDest, cbDest, pszSrc, cbToCopy, ppszDestEnd, pcbRemaining,
+                                    dwFlags);
+}
+/** RtlStringCbCatNExW - RtlStringCbCatNW with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCbCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                          NTSTRSAFE_PCWSTR pszSrc, size_t cbToAppend,
+                                          NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                          DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCatNExW(pszDest, cbDest, pszSrc, cbToAppend, ppszDestEnd, pcbRemaining,
+                                   dwFlags);
+}
+/** RtlStringCchCopyNExW - RtlStringCchCopyNW with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCchCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                            NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy,
+                                            NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                            DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCopyNExW(pszDest, cchDest, pszSrc, cchToCopy, ppszDestEnd,
+                                     pcchRemaining, dwFlags);
+}
+/** RtlStringCchCatNExW - RtlStringCchCatNW with an end pointer, the room left and STRSAFE_* flags. */
+static inline NTSTATUS RtlStringCchCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                           NTSTRSAFE_PCWSTR pszSrc, size_t cchToAppend,
+                                           NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                           DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCatNExW(pszDest, cchDest, pszSrc, cchToAppend, ppszDestEnd,
+                                    pcchRemaining, dwFlags);
+}
+/** RtlUnicodeStringCbCopyN - RtlUnicodeStringCopy of at most @cbToCopy bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCbCopyN(PUNICODE_STRING DestinationString,
+                                               PCUNICODE_STRING SourceString, size_t cbToCopy)
+{
+    return kdpc_RtlUnicodeStringCbCopyN(DestinationString, SourceString, cbToCopy);
+}
+/** RtlUnicodeStringCbCatN - RtlUnicodeStringCat of at most @cbToAppend bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCbCatN(PUNICODE_STRING DestinationString,
+                                              PCUNICODE_STRING SourceString, size_t cbToAppend)
+{
+    return kdpc_RtlUnicodeStringCbCatN(DestinationString, SourceString, cbToAppend);
+}
+/** RtlUnicodeStringCbCopyStringN - RtlUnicodeStringCopyString of at most @cbToCopy bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCbCopyStringN(PUNICODE_STRING DestinationString,
+                                                     NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy)
+{
+    return kdpc_RtlUnicodeStringCbCopyStringN(DestinationString, pszSrc, cbToCopy);
+}
+/** RtlUnicodeStringCbCatStringN - RtlUnicodeStringCatString of at most @cbToAppend bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCbCatStringN(PUNICODE_STRING DestinationString,
+                                                    NTSTRSAFE_PCWSTR pszSrc, size_t cbToAppend)
+{
+    return kdpc_RtlUnicodeStringCbCatStringN(DestinationString, pszSrc, cbToAppend);
+}
+/** RtlUnicodeStringCchCopyN - RtlUnicodeStringCopy of at most @cchToCopy characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCchCopyN(PUNICODE_STRING DestinationString,
+                                                PCUNICODE_STRING SourceString, size_t cchToCopy)
+{
+    return kdpc_RtlUnicodeStringCchCopyN(DestinationString, SourceString, cchToCopy);
+}
+/** RtlUnicodeStringCchCatN - RtlUnicodeStringCat of at most @cchToAppend characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCchCatN(PUNICODE_STRING DestinationString,
+                                               PCUNICODE_STRING SourceString, size_t cchToAppend)
+{
+    return kdpc_RtlUnicodeStringCchCatN(DestinationString, SourceString, cchToAppend);
+}
+/** RtlUnicodeStringCchCopyStringN - RtlUnicodeStringCopyString of at most @cchToCopy characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCchCopyStringN(PUNICODE_STRING DestinationString,
+                                                      NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy)
+{
+    return kdpc_RtlUnicodeStringCchCopyStringN(DestinationString, pszSrc, cchToCopy);
+}
+/** RtlUnicodeStringCchCatStringN - RtlUnicodeStringCatString of at most @cchToAppend characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+static inline NTSTATUS RtlUnicodeStringCchCatStringN(PUNICODE_STRING DestinationString,
+                                                     NTSTRSAFE_PCWSTR pszSrc, size_t cchToAppend)
+{
+    return kdpc_RtlUnicodeStringCchCatStringN(DestinationString, pszSrc, cchToAppend);
 }
 
 KDPC_END_DECLS
