@@ -19,5 +19,6 @@
 #include <kdpc/device.h>
 #include <kdpc/verifier.h>
 #include <kdpc/trace.h>
+#include <kdpc/registry.h>
 
 #endif /* KDPC_KDPC_H */

@@ -26,6 +26,8 @@
 #include <kdpc/wdm/file.h>
 #include <kdpc/wdm/power.h>
 #include <kdpc/wdm/pnp.h>
+#include <kdpc/wdm/registry.h>
+#include <kdpc/wdm/wmi.h>
 #include <kdpc/wdm/rtl.h>
 #include <kdpc/wdm/strsafe.h>
 

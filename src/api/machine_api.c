@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include <kdpc/kdpc.h>
+#include "cm/cm.h"
 #include "dev/dev.h"
 #include "hal/hal.h"
 #include "io/io.h"
@@ -157,6 +158,7 @@ static void layers_free(kdpc_machine *m)
     kdpc__test_stop_forget(m);
     kdpc__io_free(m);
     if (m->ke != NULL) {
+        kdpc__cm_free(m);
         kdpc__ob_free(m);
         kdpc__pool_free_all(m);
         kdpc__watch_free_all(m);

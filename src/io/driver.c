@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <kdpc/driver.h>
+#include "cm/cm.h"
 #include "io/io.h"
 
 int kdpc__io_init(kdpc_machine *m)
@@ -131,7 +132,9 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
     r->registry_path.Length = (USHORT)(l2 * sizeof(WCHAR));
     r->registry_path.MaximumLength = (USHORT)((l2 + 1) * sizeof(WCHAR));
     r->obj.DriverInit = entry;
-    if (!kdpc__io_register(m, &r->obj, KDPC_IOK_DRIVER)) {
+    /* the service key RegistryPath names exists when DriverEntry runs, as after an install */
+    if (!NT_SUCCESS(kdpc__cm_service_key(m, name)) ||
+        !kdpc__io_register(m, &r->obj, KDPC_IOK_DRIVER)) {
         free(r);
         return STATUS_INSUFFICIENT_RESOURCES;
     }

@@ -172,6 +172,7 @@ typedef struct kdpc__ke {
     void *hal;                           /* I/O space mappings, register sync state (src/hal) */
     volatile sig_atomic_t fault_pending; /* a paged-pool touch at raised IRQL to report */
     void *io;                            /* the I/O layer's state */
+    void *cm;                            /* the registry (src/cm) */
     void *ob;
     void *intr;                          /* interrupt objects and storm counts (interrupt.c) */
     /* KTIMER / KDPC set or queued on a thread's stack -> that thread's KTHREAD (objcheck.c) */

@@ -203,8 +203,11 @@ static const struct {
     {"isr.disconnect_self",
      "G1: an interrupt is never disconnected from its own ISR or SynchCritSection, or while "
      "holding its lock"},
-    {"io.passive_irql", "G3: IoGetDeviceObjectPointer, IoCreateSymbolicLink and "
-                        "IoDeleteSymbolicLink are called at PASSIVE_LEVEL"},
+    {"zw.passive_irql", "G3: the registry routines (Zw*Key, Rtl*Registry*, "
+                        "IoOpenDeviceRegistryKey) are called at PASSIVE_LEVEL"},
+    {"io.passive_irql", "G3: IoGetDeviceObjectPointer, IoCreateSymbolicLink, "
+                        "IoDeleteSymbolicLink, IoCreateDeviceSecure and IoWMIRegistrationControl "
+                        "are called at PASSIVE_LEVEL"},
     {"obj.invalid",
      "G12: a Ke or Ex call gets an initialised object of the right type that is still alive "
      "(no NULL, garbage or dead stack object)"},

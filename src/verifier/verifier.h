@@ -83,6 +83,7 @@
     XX(R_HAL_MAP_UNOWNED, "hal.map_unowned", 1, "G12")                                             \
     XX(R_HAL_BAD_UNMAP, "hal.bad_unmap", 1, "G12")                                                 \
     XX(R_HAL_IRQL, "hal.irql", 1, "G3")                                                            \
+    XX(R_ZW_PASSIVE_IRQL, "zw.passive_irql", 1, "G3")                                              \
     XX(R_RTL_IRQL, "rtl.irql", 1, "G3")                                                            \
     XX(R_OB_IRQL, "ob.irql", 1, "G3")                                                              \
     XX(R_OB_USER_HANDLE, "ob.user_handle", 1, "G12")                                               \

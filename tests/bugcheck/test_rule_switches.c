@@ -90,6 +90,7 @@ static const char *const all_rules[] = {
     "hal.map_unowned",
     "hal.bad_unmap",
     "hal.irql",
+    "zw.passive_irql",
     "rtl.irql",
     "ob.irql",
     "ob.user_handle",
@@ -817,6 +818,23 @@ static void ScIoPassiveIrql(void *ctx)
     sw_done = st == STATUS_INVALID_PARAMETER;
 }
 
+/* zw.passive_irql: ZwOpenKey at APC_LEVEL (PASSIVE_LEVEL only); as a warning or off the call
+ * fails with STATUS_INVALID_PARAMETER and opens nothing */
+static void ScZwPassiveIrql(void *ctx)
+{
+    (void)ctx;
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, u"\\Registry\\Machine\\Software");
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE, NULL, NULL);
+    HANDLE h = NULL;
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    NTSTATUS st = ZwOpenKey(&h, KEY_READ, &oa);
+    KeLowerIrql(old);
+    sw_done = st == STATUS_INVALID_PARAMETER && h == NULL;
+}
+
 /* rtl.irql: RtlCompareUnicodeString at APC_LEVEL (PASSIVE_LEVEL only); as a warning or off it
  * still compares */
 static void ScRtlIrql(void *ctx)
@@ -1507,6 +1525,7 @@ static scenario scenarios[] = {
     {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1},
     {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1},
     {"hal.irql", ScHalIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"zw.passive_irql", ScZwPassiveIrql, 1, NULL, KDPC_OK, -1, -1},
     {"rtl.irql", ScRtlIrql, 1, NULL, KDPC_OK, -1, -1},
     {"ob.irql", ScObIrql, 1, NULL, KDPC_OK, -1, -1},
     {"ob.user_handle", ScObUserHandle, 1, NULL, KDPC_OK, -1, -1},
@@ -2021,6 +2040,7 @@ int main(void)
         SCENARIO_TESTS(63),
         SCENARIO_TESTS(64),
         SCENARIO_TESTS(65),
+        SCENARIO_TESTS(66),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
