@@ -56,6 +56,33 @@ static void test_macros_and_init(void **state)
     assert_int_equal(RtlCompareMemory(bytes, z, 4), 0);
 }
 
+static WCHAR huge[40000];
+static char huge8[70000];
+
+static void test_init_limits(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i + 1 < sizeof(huge) / sizeof(huge[0]); i++)
+        huge[i] = 'x';
+    UNICODE_STRING u;
+    RtlInitUnicodeString(&u, huge); /* 39999 characters: cut to the largest counted string */
+    assert_int_equal(u.Length, 65532);
+    assert_int_equal(u.MaximumLength, 65534);
+    memset(huge8, 'y', sizeof(huge8) - 1);
+    STRING s;
+    RtlInitString(&s, huge8);
+    assert_int_equal(s.Length, 65534);
+    assert_int_equal(s.MaximumLength, 65535);
+    s.Length = 7;
+    assert_int_equal(RtlInitStringEx(&s, huge8), STATUS_NAME_TOO_LONG);
+    assert_int_equal(s.Length, 7);
+    ANSI_STRING a;
+    assert_int_equal(RtlInitAnsiStringEx(&a, "abc"), STATUS_SUCCESS);
+    assert_int_equal(a.Length, 3);
+    assert_int_equal(RtlInitStringEx(&s, NULL), STATUS_SUCCESS);
+    assert_int_equal(s.MaximumLength, 0);
+}
+
 static void test_copy_and_append(void **state)
 {
     (void)state;
@@ -361,6 +388,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_macros_and_init),
+        cmocka_unit_test(test_init_limits),
         cmocka_unit_test(test_copy_and_append),
         cmocka_unit_test(test_init_empty),
         cmocka_unit_test(test_compare_equal_upcase),

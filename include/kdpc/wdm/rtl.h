@@ -43,8 +43,7 @@ typedef const STRING *PCSTRING;
 typedef const ANSI_STRING *PCANSI_STRING;
 typedef STRING OEM_STRING, *POEM_STRING;
 typedef const STRING *PCOEM_STRING;
-typedef WCHAR *PWCH;
-typedef const WCHAR *PCWCH;
+/* PWCH, PCWCH: kdpc/wdm/types.h. */
 typedef CHAR *PCH;
 typedef const CHAR *PCCH;
 
@@ -53,10 +52,29 @@ typedef const CHAR *PCCH;
  * a STRING / ANSI_STRING (from "...") over a string literal: Length without
  * the terminating NUL, MaximumLength with it.
  */
+#ifdef __cplusplus
+/* C++: a string literal is const; the counted string's Buffer is not (as in the WDK, the
+ * literal must not be written through it). */
+extern "C++" {
+inline char *kdpc_rtl_unconst_(const char *s)
+{
+    return const_cast<char *>(s);
+}
+inline WCHAR *kdpc_rtl_unconst_(const WCHAR *s)
+{
+    return const_cast<WCHAR *>(s);
+}
+}
+#define RTL_CONSTANT_STRING(s)                                                                     \
+    {                                                                                              \
+        (USHORT)(sizeof(s) - sizeof((s)[0])), (USHORT)sizeof(s), kdpc_rtl_unconst_(s)              \
+    }
+#else
 #define RTL_CONSTANT_STRING(s)                                                                     \
     {                                                                                              \
         (USHORT)(sizeof(s) - sizeof((s)[0])), (USHORT)sizeof(s), (s)                               \
     }
+#endif
 
 /** DECLARE_CONST_UNICODE_STRING - a const UNICODE_STRING @_var over the literal @_string. */
 #define DECLARE_CONST_UNICODE_STRING(_var, _string)                                                \
@@ -174,6 +192,23 @@ static inline void RtlInitString(PSTRING DestinationString, PCSZ SourceString)
 static inline void RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ SourceString)
 {
     RtlInitString(DestinationString, SourceString);
+}
+
+/**
+ * RtlInitStringEx / RtlInitAnsiStringEx - RtlInitString that refuses a source longer than 65534
+ * bytes. Return: STATUS_SUCCESS; STATUS_NAME_TOO_LONG (Divergence: the destination is then left
+ * unchanged; Microsoft does not say). IRQL: <= DISPATCH_LEVEL.
+ */
+static inline NTSTATUS RtlInitStringEx(PSTRING DestinationString, PCSZ SourceString)
+{
+    if (SourceString != NULL && strlen(SourceString) > 65534u)
+        return STATUS_NAME_TOO_LONG;
+    RtlInitString(DestinationString, SourceString);
+    return STATUS_SUCCESS;
+}
+static inline NTSTATUS RtlInitAnsiStringEx(PANSI_STRING DestinationString, PCSZ SourceString)
+{
+    return RtlInitStringEx(DestinationString, SourceString);
 }
 
 /**
