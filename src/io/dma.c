@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dma.c - DMA adapters: IoGetDmaAdapter and the DMA_OPERATIONS
- * (docs/facts/io.md 5.1-5.12).
+ * (docs/facts/io.md 5.1-5.12, docs/facts/dma.md).
  *
  * DESIGN
  * An adapter has one channel and a pool of map registers (pages of
@@ -26,6 +26,16 @@
  * Divergence: MapTransfer cuts Length to what the granted registers can map
  * for every adapter (Windows documents the update for scatter/gather only),
  * so an oversized transfer is visibly split rather than silently overrun.
+ *
+ * Versions 2 and 3 (docs/facts/dma.md) reuse the same grants and queue. A
+ * version 3 request names a DMA transfer context; kdpc's record of it (tcrec)
+ * lives beside the driver's opaque buffer, which is only compared. A
+ * synchronous request without an execution routine is a grant the caller
+ * holds until FreeAdapterObject. MapTransferEx maps one range per MDL of the
+ * chain (host memory is contiguous within an MDL), tagged with (Mdl, Offset)
+ * so FlushAdapterBuffersEx finds it; a system DMA completion routine is a DPC
+ * (dmadone) queued on the calling CPU, cancelled by a flush or
+ * CancelMappedTransfer that comes first.
  */
 #include <stddef.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kdpc/wdm/dma.h - DMA adapters, controller objects and cancel-safe queues
- * (docs/facts/io.md sections 4.25 and 5).
+ * (docs/facts/io.md sections 4.25 and 5; versions 2 and 3: docs/facts/dma.md).
  *
  * Objects: an adapter, controller, device, cancel-safe queue or IRP pointer
  * that is not a live object of its type (NULL, never created or initialised,
