@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * integer.c - numbers in strings: RtlUnicodeStringToInteger,
- * RtlCharToInteger, RtlIntegerToUnicodeString (docs/facts/rtl.md section 5).
+ * RtlCharToInteger, RtlIntegerToUnicodeString, RtlInt64ToUnicodeString (docs/facts/rtl.md
+ * section 5).
  */
 #include <string.h>
 
@@ -79,16 +80,16 @@ NTSTATUS kdpc_RtlCharToInteger(PCSZ String, ULONG Base, PULONG Value)
     return parse(String, NULL, strlen(String), Base, Value);
 }
 
-NTSTATUS kdpc_RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICODE_STRING String)
+static NTSTATUS to_string(const char *routine, ULONGLONG Value, ULONG Base, PUNICODE_STRING String)
 {
-    kdpc__rtl_passive("RtlIntegerToUnicodeString");
-    if (kdpc__rtl_null(String, "RtlIntegerToUnicodeString", "String"))
+    kdpc__rtl_passive(routine);
+    if (kdpc__rtl_null(String, routine, "String"))
         return STATUS_INVALID_PARAMETER;
     if (Base == 0)
         Base = 10;
     if (Base != 2 && Base != 8 && Base != 10 && Base != 16)
         return STATUS_INVALID_PARAMETER;
-    char d[33];
+    char d[65];
     size_t n = 0;
     do {
         d[n++] = "0123456789ABCDEF"[Value % Base];
@@ -101,4 +102,14 @@ NTSTATUS kdpc_RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICODE_STRING
     String->Buffer[n] = UNICODE_NULL;
     String->Length = (USHORT)(n * sizeof(WCHAR));
     return STATUS_SUCCESS;
+}
+
+NTSTATUS kdpc_RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICODE_STRING String)
+{
+    return to_string("RtlIntegerToUnicodeString", Value, Base, String);
+}
+
+NTSTATUS kdpc_RtlInt64ToUnicodeString(ULONGLONG Value, ULONG Base, PUNICODE_STRING String)
+{
+    return to_string("RtlInt64ToUnicodeString", Value, Base, String);
 }

@@ -146,6 +146,16 @@ static void test_integers(void **state)
     assert_int_equal(tiny.Length, 0);
     DECLARE_UNICODE_STRING_SIZE(exact, 6);
     assert_int_equal(RtlIntegerToUnicodeString(12345, 10, &exact), STATUS_SUCCESS);
+
+    DECLARE_UNICODE_STRING_SIZE(wide, 24);
+    assert_int_equal(RtlInt64ToUnicodeString(0xFFFFFFFFFFFFFFFFull, 10, &wide), STATUS_SUCCESS);
+    assert_int_equal(wide.Length, 20 * sizeof(WCHAR));
+    assert_memory_equal(wide.Buffer, L"18446744073709551615", 21 * sizeof(WCHAR));
+    assert_int_equal(RtlIntPtrToUnicodeString((ULONG_PTR)0xABCDEF012ull, 16, &wide),
+                     STATUS_SUCCESS);
+    assert_memory_equal(wide.Buffer, L"ABCDEF012", 10 * sizeof(WCHAR));
+    assert_int_equal(RtlInt64ToUnicodeString(1, 7, &wide), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlInt64ToUnicodeString(1ull << 40, 2, &wide), STATUS_BUFFER_OVERFLOW);
 }
 
 static struct {

@@ -140,6 +140,8 @@ KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringToInteger(PCUNICODE_STRING String, ULO
                                                     PULONG Value);
 KDPC_EXPORT NTSTATUS kdpc_RtlIntegerToUnicodeString(ULONG Value, ULONG Base,
                                                     PUNICODE_STRING String);
+KDPC_EXPORT NTSTATUS kdpc_RtlInt64ToUnicodeString(ULONGLONG Value, ULONG Base,
+                                                  PUNICODE_STRING String);
 KDPC_EXPORT NTSTATUS kdpc_RtlCharToInteger(PCSZ String, ULONG Base, PULONG Value);
 KDPC_EXPORT NTSTATUS kdpc_RtlStringFromGUID(const GUID *Guid, PUNICODE_STRING GuidString);
 KDPC_EXPORT NTSTATUS kdpc_RtlGUIDFromString(PCUNICODE_STRING GuidString, GUID *Guid);
@@ -460,6 +462,17 @@ static inline NTSTATUS RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICO
 {
     return kdpc_RtlIntegerToUnicodeString(Value, Base, String);
 }
+/** RtlInt64ToUnicodeString - RtlIntegerToUnicodeString for a 64-bit @Value (same results;
+ * Divergence: the digits and a NUL must fit, as for RtlIntegerToUnicodeString).
+ * IRQL: PASSIVE_LEVEL (rtl.irql). */
+static inline NTSTATUS RtlInt64ToUnicodeString(ULONGLONG Value, ULONG Base, PUNICODE_STRING String)
+{
+    return kdpc_RtlInt64ToUnicodeString(Value, Base, String);
+}
+/** RtlIntPtrToUnicodeString - RtlInt64ToUnicodeString of a ULONG_PTR (64-bit Windows).
+ * IRQL: PASSIVE_LEVEL (rtl.irql). */
+#define RtlIntPtrToUnicodeString(Value, Base, String)                                              \
+    RtlInt64ToUnicodeString((ULONGLONG)(Value), (Base), (String))
 
 /**
  * RtlStringFromGUID - *@GuidString = @Guid as "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}" (upper-case
