@@ -385,3 +385,38 @@ typedef struct _SERIAL_BASIC_SETTINGS {
 KDPC_END_DECLS
 
 #endif /* KDPC_WDM_SERIAL_H */
+
+/*
+ * The device interface classes of <ntddser.h>: as with the WDK header, declarations unless
+ * <initguid.h> was included before, which makes them (weak) definitions; the guards let a file
+ * declare them, then define them (include <initguid.h> and this file again), but never define
+ * them twice. Values: docs/facts/registry.md 7.3.
+ */
+#include <kdpc/wdm/guid.h>
+
+#ifdef INITGUID
+#ifndef KDPC_WDM_SERIAL_GUIDS_DEFINED_
+#define KDPC_WDM_SERIAL_GUIDS_DEFINED_
+#define KDPC_WDM_SERIAL_GUIDS_DECLARED_
+#define KDPC_WDM_SERIAL_GUIDS_EMIT_
+#endif
+#elif !defined(KDPC_WDM_SERIAL_GUIDS_DECLARED_)
+#define KDPC_WDM_SERIAL_GUIDS_DECLARED_
+#define KDPC_WDM_SERIAL_GUIDS_EMIT_
+#endif
+
+#ifdef KDPC_WDM_SERIAL_GUIDS_EMIT_
+#undef KDPC_WDM_SERIAL_GUIDS_EMIT_
+/* A COM port (the interface a serial port driver registers for its PDO) */
+DEFINE_GUID(GUID_DEVINTERFACE_COMPORT, 0x86E0D1E0L, 0x8089, 0x11D0, 0x9C, 0xE4, 0x08, 0x00, 0x3E,
+            0x30, 0x1F, 0x73);
+/* A serial enumerator (serenum) bus */
+DEFINE_GUID(GUID_DEVINTERFACE_SERENUM_BUS_ENUMERATOR, 0x4D36E978L, 0xE325, 0x11CE, 0xBF, 0xC1, 0x08,
+            0x00, 0x2B, 0xE1, 0x03, 0x18);
+#endif
+
+/* The older names of the same GUIDs */
+#ifndef GUID_CLASS_COMPORT
+#define GUID_CLASS_COMPORT          GUID_DEVINTERFACE_COMPORT
+#define GUID_SERENUM_BUS_ENUMERATOR GUID_DEVINTERFACE_SERENUM_BUS_ENUMERATOR
+#endif
