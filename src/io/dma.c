@@ -583,6 +583,22 @@ static kdpc_machine *ctx_v(const char *name, adapter *a, ULONG v)
     return m != NULL && a->version >= v ? m : NULL;
 }
 
+/* Every MDL of the chain at @mdl is a live MDL of this machine (IoAllocateMdl, an IRP's
+ * direct I/O MDL, MmAllocatePagesForMdl): nothing else is followed. A pointer that is not one is
+ * io.invalid_object (as a warning: false); a chain that does not end is false. NULL is true (the
+ * callers decide what NULL means). */
+#define MAX_CHAIN 65536u
+static bool mdl_chain_ok(kdpc_machine *m, const char *name, const MDL *mdl)
+{
+    unsigned n = 0;
+    for (const MDL *p = mdl; p != NULL; p = p->Next) {
+        if (!kdpc__io_need(m, name, KDPC_RP(kdpc_IoGetDmaAdapter), p, KDPC_IOK_MDL) ||
+            ++n > MAX_CHAIN)
+            return false;
+    }
+    return true;
+}
+
 /* Walk [off, off + len) of an MDL chain: one host-contiguous piece per MDL. With @fn, each
  * piece is handed to it (it returns false to stop). Returns false when the chain does not
  * hold the range (NULL chain, len 0, off or len past its end). *pieces / *regs (optional) get
@@ -706,7 +722,8 @@ static NTSTATUS calculate_sg_list(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID Curre
                                   PULONG ScatterGatherListSize, PULONG pNumberOfMapRegisters)
 {
     adapter *a = A(DmaAdapter);
-    if (ctx_v("CalculateScatterGatherList", a, 2) == NULL)
+    kdpc_machine *m = ctx_v("CalculateScatterGatherList", a, 2);
+    if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     if (ScatterGatherListSize == NULL)
         return STATUS_INVALID_PARAMETER;
@@ -714,6 +731,8 @@ static NTSTATUS calculate_sg_list(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID Curre
     if (Mdl == NULL) { /* the largest list any buffer at CurrentVa could need: a page each */
         n = regs = ADDRESS_AND_SIZE_TO_SPAN_PAGES(CurrentVa, Length);
     } else {
+        if (!mdl_chain_ok(m, "CalculateScatterGatherList", Mdl))
+            return STATUS_INVALID_PARAMETER;
         uintptr_t base = (uintptr_t)MmGetMdlVirtualAddress(Mdl);
         uintptr_t va = (uintptr_t)CurrentVa;
         if (va < base || !walk_mdl(Mdl, va - base, Length, NULL, NULL, &n, &regs))
@@ -739,7 +758,8 @@ static NTSTATUS build_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
         return STATUS_NOT_SUPPORTED;
     if (!kdpc__io_need(m, "BuildScatterGatherList", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
                        KDPC_IOK_DEVICE) ||
-        ExecutionRoutine == NULL || ScatterGatherBuffer == NULL || Mdl == NULL)
+        ExecutionRoutine == NULL || ScatterGatherBuffer == NULL || Mdl == NULL ||
+        !mdl_chain_ok(m, "BuildScatterGatherList", Mdl))
         return STATUS_INVALID_PARAMETER;
     uintptr_t base = (uintptr_t)MmGetMdlVirtualAddress(Mdl);
     uintptr_t va = (uintptr_t)CurrentVa;
@@ -795,9 +815,10 @@ static NTSTATUS get_transfer_info(PDMA_ADAPTER DmaAdapter, PMDL Mdl, ULONGLONG O
                                   BOOLEAN WriteOnly, PDMA_TRANSFER_INFO TransferInfo)
 {
     (void)WriteOnly;
-    if (ctx_v("GetDmaTransferInfo", A(DmaAdapter), 3) == NULL)
+    kdpc_machine *m = ctx_v("GetDmaTransferInfo", A(DmaAdapter), 3);
+    if (m == NULL)
         return STATUS_NOT_SUPPORTED;
-    if (TransferInfo == NULL)
+    if (TransferInfo == NULL || !mdl_chain_ok(m, "GetDmaTransferInfo", Mdl))
         return STATUS_INVALID_PARAMETER;
     if (TransferInfo->Version != DMA_TRANSFER_INFO_VERSION1)
         return STATUS_NOT_SUPPORTED;
@@ -1013,7 +1034,8 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
     bool master = a->desc.Master != FALSE;
     if (r == NULL || !r->held || Length == NULL || Mdl == NULL ||
         (master && (ScatterGatherBuffer == NULL || DmaCompletionRoutine != NULL)) ||
-        (ScatterGatherBuffer != NULL && ScatterGatherBufferLength < SGL_SIZE(1)))
+        (ScatterGatherBuffer != NULL && ScatterGatherBufferLength < SGL_SIZE(1)) ||
+        !mdl_chain_ok(m, "MapTransferEx", Mdl))
         return STATUS_INVALID_PARAMETER;
     if (r->tc != NULL && r->tc->transfers_cancelled)
         return STATUS_CANCELLED;
@@ -1074,7 +1096,7 @@ static NTSTATUS sg_list_ex(const char *name, PDMA_ADAPTER DmaAdapter, PDEVICE_OB
     if (st != STATUS_SUCCESS)
         return st;
     ULONG n, regs;
-    if (!walk_mdl(Mdl, Offset, Length, NULL, NULL, &n, &regs))
+    if (!mdl_chain_ok(m, name, Mdl) || !walk_mdl(Mdl, Offset, Length, NULL, NULL, &n, &regs))
         return STATUS_INVALID_PARAMETER;
     if (buf != NULL && SGL_SIZE(n) > buflen)
         return STATUS_BUFFER_TOO_SMALL;
@@ -1137,7 +1159,7 @@ static NTSTATUS flush_buffers_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapReg
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     mapreg *r = find_grant(a, MapRegisterBase);
-    if (r == NULL || Mdl == NULL)
+    if (r == NULL || Mdl == NULL || !mdl_chain_ok(m, "FlushAdapterBuffersEx", Mdl))
         return STATUS_INVALID_PARAMETER;
     unsigned before = r->nranges;
     cancel_done(a, r, NULL); /* flushed before it ended: the transfer stops there */

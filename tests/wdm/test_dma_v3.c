@@ -1144,6 +1144,44 @@ static void test_completing_the_irp_before_free_adapter_object_bugchecks_e6_2a(v
     kdpc_machine_destroy(m);
 }
 
+/* an MDL that is not one of the machine's (built on the stack) is never followed */
+static void body_fake_mdl(void)
+{
+    d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, PAGE_SIZE, &d.regs);
+    PDMA_OPERATIONS ops = d.a->DmaOperations;
+    DMA_TRANSFER_INFO ti;
+    memset(&ti, 0, sizeof ti);
+    ti.Version = DMA_TRANSFER_INFO_VERSION1;
+    MDL fake;
+    memset(&fake, 0, sizeof fake);
+    fake.StartVa = dbuf;
+    fake.ByteCount = 64;
+    fake.Next = (PMDL)(uintptr_t)0x10; /* never followed */
+    d.ok[0] = TRUE;
+    d.st[0] = ops->GetDmaTransferInfo(d.a, &fake, 0, 64, TRUE, &ti);
+    d.ok[1] = TRUE;
+}
+
+static void test_an_mdl_kdpc_does_not_know_is_io_invalid_object(void **state)
+{
+    (void)state;
+    kdpc_machine *m = start(14);
+    kdpc_status st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_fake_mdl);
+    KT_ASSERT_BUGCHECK(m, st, "io.invalid_object", 0x50);
+    assert_true(d.ok[0]);
+    assert_false(d.ok[1]);
+    kdpc_machine_destroy(m);
+    /* as a warning: nothing is read, STATUS_INVALID_PARAMETER */
+    m = start(14);
+    assert_int_equal(kdpc_rule_set(m, "io.invalid_object", KDPC_RULE_WARN), KDPC_OK);
+    st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_fake_mdl);
+    assert_int_equal(st, KDPC_OK);
+    assert_true(d.ok[1]);
+    assert_int_equal(d.st[0], STATUS_INVALID_PARAMETER);
+    assert_non_null(kdpc_machine_find_violation(m, "io.invalid_object"));
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1162,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_free_adapter_object_twice_bugchecks_e6_04),
         cmocka_unit_test(test_free_adapter_object_before_flush_bugchecks_e6_0d),
         cmocka_unit_test(test_completing_the_irp_before_free_adapter_object_bugchecks_e6_2a),
+        cmocka_unit_test(test_an_mdl_kdpc_does_not_know_is_io_invalid_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -306,6 +306,10 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
  * (DMA_ADAPTER_INFO_VERSION1); CancelMappedTransfer stops further transfers
  * under the context (STATUS_CANCELLED). ConfigureAdapterChannel returns
  * STATUS_NOT_IMPLEMENTED (kdpc's DMA controller has no custom functions).
+ * Every MDL of a chain these members take must be one kdpc made
+ * (IoAllocateMdl, an IRP's direct I/O MDL, MmAllocatePagesForMdl): any
+ * other pointer is never followed (io.invalid_object; as a warning,
+ * STATUS_INVALID_PARAMETER).
  * IRQL: AllocateAdapterChannelEx and BuildScatterGatherListEx at
  * DISPATCH_LEVEL, the other members at or below it (not checked, as for the
  * version 1 members); AdapterControl, AdapterListControl and
