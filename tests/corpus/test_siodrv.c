@@ -153,7 +153,7 @@ static struct {
     kdpc_device_state started;
     PDRIVER_OBJECT drv;
     UCHAR out[4 * SIODRV_SECTOR], in[4 * SIODRV_SECTOR];
-    NTSTATUS w1, r1;
+    NTSTATUS w1, r1, sleep, wake, r2;
     ULONG_PTR w1_info, r1_info;
     NTSTATUS too_long, unaligned, past_end_w, past_end_r, empty;
     ULONG_PTR empty_info;
@@ -206,6 +206,10 @@ static void TestEntry(void *ctx)
         t.out[i] = (UCHAR)(i * 7u + 3u);
     t.w1 = kdpc_file_write(f, t.out, sizeof t.out, SIODRV_SECTOR, &t.w1_info);
     t.r1 = kdpc_file_read(f, t.in, sizeof t.in, SIODRV_SECTOR, &t.r1_info);
+    /* S3 and back: the power IRPs pass down the stack; the device serves again */
+    t.sleep = kdpc_power_set_system(t.m, PowerSystemSleeping3);
+    t.wake = kdpc_power_set_system(t.m, PowerSystemWorking);
+    t.r2 = kdpc_file_read(f, t.in, SIODRV_SECTOR, SIODRV_SECTOR, NULL);
 
     UCHAR big[5 * SIODRV_SECTOR];
     memset(big, 0, sizeof big);
@@ -258,6 +262,9 @@ static void test_packets_through_startio(void **state)
         assert_int_equal(t.r1, STATUS_SUCCESS);
         assert_int_equal(t.r1_info, sizeof t.in);
         assert_memory_equal(t.in, t.out, sizeof t.in);
+        assert_int_equal(t.sleep, STATUS_SUCCESS);
+        assert_int_equal(t.wake, STATUS_SUCCESS);
+        assert_int_equal(t.r2, STATUS_SUCCESS);
 
         assert_int_equal(t.too_long, STATUS_INVALID_PARAMETER); /* the registry's limit: 4 */
         assert_int_equal(t.unaligned, STATUS_INVALID_PARAMETER);
@@ -285,8 +292,8 @@ static void test_packets_through_startio(void **state)
 
         assert_int_equal(t.stats_st, STATUS_SUCCESS);
         assert_int_equal(t.stats.Writes, 3);
-        assert_int_equal(t.stats.Reads, 1);
-        assert_int_equal(t.stats.SectorsMoved, 4 + 4 + 4 + 1);
+        assert_int_equal(t.stats.Reads, 2);
+        assert_int_equal(t.stats.SectorsMoved, 4 + 4 + 1 + 4 + 1);
         assert_int_equal(t.stats.Cancelled, 1);
         assert_true(t.stats.MaxQueued >= 2);
         assert_int_equal(t.stats.DeviceErrors, 0);
