@@ -127,6 +127,40 @@ static void test_pointer_integer_conversions(void **state)
     assert_true(HandleToLong(LongToHandle(-7)) == -7);
 }
 
+typedef struct KDPC_TEST_VAR {
+    ULONG Count;
+    USHORT Tag;
+    UCHAR Data[ANYSIZE_ARRAY];
+} KDPC_TEST_VAR;
+C_ASSERT(sizeof(ULONG) == 4);
+C_ASSERT(ANYSIZE_ARRAY == 1);
+
+static void test_size_and_alignment_macros(void **state)
+{
+    (void)state;
+    C_ASSERT(RTL_SIZEOF_THROUGH_FIELD(KDPC_TEST_VAR, Tag) == 6);
+    int unused_local = 0;
+    DBG_UNREFERENCED_LOCAL_VARIABLE(unused_local);
+    DBG_UNREFERENCED_PARAMETER(state);
+    assert_int_equal(RTL_BITS_OF(ULONG), 32);
+    assert_int_equal(RTL_SIZEOF_THROUGH_FIELD(KDPC_TEST_VAR, Data), 7);
+    assert_int_equal(TYPE_ALIGNMENT(ULONG), 4);
+    assert_int_equal(TYPE_ALIGNMENT(LONGLONG), 8);
+    assert_int_equal(ALIGN_DOWN_BY(4097, 4096), 4096);
+    assert_int_equal(ALIGN_UP_BY(4097, 4096), 8192);
+    assert_int_equal(ALIGN_UP_BY(4096, 4096), 4096);
+    assert_int_equal(ALIGN_UP(5, ULONG), 8);
+    assert_int_equal(ALIGN_DOWN(7, ULONG), 4);
+    char buf[64];
+    char *p = &buf[13];
+    assert_true(((ULONG_PTR)ALIGN_UP_POINTER_BY(p, 16) & 15u) == 0);
+    assert_true((char *)ALIGN_UP_POINTER_BY(p, 16) - p < 16);
+    assert_true((char *)ALIGN_DOWN_POINTER(p, ULONG) <= p);
+    assert_int_equal(min(3, 5), 3);
+    assert_int_equal(max(3, 5), 5);
+    assert_int_equal(min(-1, 1), -1);
+}
+
 static void test_build_target_macros(void **state)
 {
     (void)state;
@@ -276,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_argument_present),
         cmocka_unit_test(test_32x32_products_are_full_64_bit),
         cmocka_unit_test(test_pointer_integer_conversions),
+        cmocka_unit_test(test_size_and_alignment_macros),
         cmocka_unit_test(test_build_target_macros),
         cmocka_unit_test(test_inline_forms_and_pragmas),
         cmocka_unit_test(test_assertmsg_true_is_silent),

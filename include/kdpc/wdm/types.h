@@ -343,6 +343,44 @@ typedef struct _SINGLE_LIST_ENTRY {
 #define ARRAYSIZE(a)                (sizeof(a) / sizeof((a)[0]))
 #define RTL_NUMBER_OF(a)            ARRAYSIZE(a)
 
+/** C_ASSERT - a compile-time assertion, at file scope or in a block (a false @p e does not
+ * compile). */
+#define C_ASSERT(e)                        KDPC_STATIC_ASSERT(e, "C_ASSERT(" #e ")")
+#define DBG_UNREFERENCED_PARAMETER(P)      ((void)(P))
+#define DBG_UNREFERENCED_LOCAL_VARIABLE(V) ((void)(V))
+/** ANYSIZE_ARRAY - the declared size of a variable-length trailing array member. */
+#define ANYSIZE_ARRAY 1
+/** RTL_BITS_OF - the size of @p x in bits. */
+#define RTL_BITS_OF(x) (sizeof(x) * 8)
+/** RTL_SIZEOF_THROUGH_FIELD - the size of @p type up to and including @p field. */
+#define RTL_SIZEOF_THROUGH_FIELD(type, field) (offsetof(type, field) + RTL_FIELD_SIZE(type, field))
+/** TYPE_ALIGNMENT - the alignment of type @p t. */
+#ifdef __cplusplus
+#define TYPE_ALIGNMENT(t) alignof(t)
+#else
+#define TYPE_ALIGNMENT(t) _Alignof(t)
+#endif
+/* Rounding to a power-of-two @p alignment (ALIGN_*_BY) or to the size of a type (ALIGN_UP/DOWN). */
+#define ALIGN_DOWN_BY(length, alignment) ((ULONG_PTR)(length) & ~((ULONG_PTR)(alignment)-1))
+#define ALIGN_UP_BY(length, alignment)                                                             \
+    ALIGN_DOWN_BY(((ULONG_PTR)(length) + (ULONG_PTR)(alignment)-1), alignment)
+#define ALIGN_DOWN_POINTER_BY(address, alignment) ((PVOID)ALIGN_DOWN_BY(address, alignment))
+#define ALIGN_UP_POINTER_BY(address, alignment)   ((PVOID)ALIGN_UP_BY(address, alignment))
+#define ALIGN_DOWN(length, type)                  ALIGN_DOWN_BY(length, sizeof(type))
+#define ALIGN_UP(length, type)                    ALIGN_UP_BY(length, sizeof(type))
+#define ALIGN_DOWN_POINTER(address, type)         ALIGN_DOWN_POINTER_BY(address, sizeof(type))
+#define ALIGN_UP_POINTER(address, type)           ALIGN_UP_POINTER_BY(address, sizeof(type))
+/* min and max of <ntdef.h> (each argument may be evaluated twice). C only, and not with
+ * NOMINMAX: in C++ they would break std::min and std::max. */
+#if !defined(__cplusplus) && !defined(NOMINMAX)
+#ifndef min
+#define min(a, b) (((a) < (b)) ? (a) : (b))
+#endif
+#ifndef max
+#define max(a, b) (((a) > (b)) ? (a) : (b))
+#endif
+#endif
+
 /** InitializeListHead - make @p ListHead an empty list. */
 static inline void InitializeListHead(PLIST_ENTRY ListHead)
 {
