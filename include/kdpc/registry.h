@@ -11,6 +11,10 @@
  * are the REG_* numbers (REG_SZ 1, REG_BINARY 3, REG_DWORD 4, REG_MULTI_SZ 7,
  * REG_QWORD 11, ...).
  *
+ * Each machine has its own registry; kdpc_machine_reset() empties it back to the
+ * keys a new machine starts with (see kdpc/wdm/registry.h), as it frees everything
+ * else the runs built.
+ *
  * Thread: a host thread between runs, or simulated code of @m (then at any
  * IRQL: these calls are the test's, not the driver's).
  * Every call returns KDPC_EINVAL for a NULL @m or path, a path that does not

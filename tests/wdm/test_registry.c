@@ -74,6 +74,13 @@ static void test_native_set_get_delete(void **state)
     assert_int_equal(kdpc_registry_get_value(m, PARAMS, "Port", NULL, NULL, 0, NULL), KDPC_ENOENT);
     assert_int_equal(kdpc_registry_get_value(m, SVC "\\None", "x", NULL, NULL, 0, NULL),
                      KDPC_ENOENT);
+    /* a reset empties the registry back to a new machine's keys */
+    assert_int_equal(kdpc_registry_set_dword(m, PARAMS, "Speed", 1), KDPC_OK);
+    assert_int_equal(kdpc_machine_reset(m, 8), KDPC_OK);
+    assert_int_equal(kdpc_registry_key_exists(m, PARAMS), 0);
+    assert_int_equal(
+        kdpc_registry_key_exists(m, "\\Registry\\Machine\\System\\CurrentControlSet\\Services"), 1);
+    assert_int_equal(kdpc_registry_set_dword(m, PARAMS, "Speed", 1), KDPC_OK);
     assert_int_equal(kdpc_registry_delete_key(m, SVC), KDPC_OK); /* with its subkeys */
     assert_int_equal(kdpc_registry_key_exists(m, PARAMS), 0);
     assert_int_equal(kdpc_registry_delete_key(m, SVC), KDPC_ENOENT);
