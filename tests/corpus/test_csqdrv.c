@@ -268,10 +268,86 @@ static void test_waits_cancels_and_backlog(void **state)
     }
 }
 
+/* Surprise removal with waits pending: they complete with STATUS_NO_SUCH_DEVICE, a new wait is
+ * refused, IRP_MN_REMOVE_DEVICE comes once the handle is closed. */
+static struct {
+    kdpc_machine *m;
+    evt_dev d;
+    PDRIVER_OBJECT drv;
+    NTSTATUS load, open, late;
+    wait_req w[2];
+    kdpc_status unplug;
+    kdpc_device_state gone, removed;
+    NTSTATUS close, unload;
+    int reached_end;
+} s;
+
+static void SurpriseEntry(void *ctx)
+{
+    (void)ctx;
+    kdpc_device_desc desc;
+    kdpc_device_desc_init(&desc);
+    desc.name = "evt1";
+    desc.driver = "csqdrv";
+    desc.ctx = &s.d;
+    desc.windows[0] = (kdpc_range_desc){0, CSQDRV_WINDOW, evt_read, evt_write};
+    desc.nwindows = 1;
+    desc.lines[0].line = 7;
+    desc.lines[0].level = true;
+    desc.nlines = 1;
+    if (kdpc_device_plug(s.m, &desc, &s.d.dev) != KDPC_OK)
+        return;
+    s.load = kdpc_driver_load(s.m, "csqdrv", CsqDriverEntry, &s.drv);
+    if (!NT_SUCCESS(s.load))
+        return;
+    PFILE_OBJECT f = NULL;
+    s.open = kdpc_file_open(s.m, CSQDRV_DOS_NAMEA, FILE_READ_DATA | FILE_WRITE_DATA, &f);
+    if (!NT_SUCCESS(s.open))
+        return;
+    send_wait(f, &s.w[0]);
+    send_wait(f, &s.w[1]);
+    s.unplug = kdpc_device_unplug(s.d.dev, KDPC_UNPLUG_SURPRISE);
+    s.w[0].final = wait_done(&s.w[0]);
+    s.w[1].final = wait_done(&s.w[1]);
+    ULONG out;
+    s.late = kdpc_file_ioctl(f, IOCTL_CSQDRV_WAIT, NULL, 0, &out, sizeof out, NULL);
+    s.gone = kdpc_device_get_state(s.d.dev);
+    s.close = kdpc_file_close(f);
+    for (int i = 0; i < 100 && kdpc_device_get_state(s.d.dev) != KDPC_DEVICE_REMOVED; i++)
+        ct_sleep_ms(1);
+    s.removed = kdpc_device_get_state(s.d.dev);
+    s.unload = kdpc_driver_unload(s.drv);
+    s.reached_end = 1;
+}
+
+static void test_surprise_removal_with_waits_pending(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        memset(&s, 0, sizeof s);
+        s.m = ct_machine(2, seed);
+        assert_int_equal(kdpc_machine_run(s.m, SurpriseEntry, NULL), KDPC_OK);
+        assert_int_equal(s.load, STATUS_SUCCESS);
+        assert_int_equal(s.open, STATUS_SUCCESS);
+        assert_int_equal(s.reached_end, 1);
+        ct_assert_clean(s.m);
+        assert_int_equal(s.unplug, KDPC_OK);
+        assert_int_equal(s.w[0].final, STATUS_NO_SUCH_DEVICE);
+        assert_int_equal(s.w[1].final, STATUS_NO_SUCH_DEVICE);
+        assert_int_equal(s.late, STATUS_DEVICE_NOT_READY);
+        assert_int_equal(s.gone, KDPC_DEVICE_SURPRISE_REMOVED);
+        assert_int_equal(s.close, STATUS_SUCCESS);
+        assert_int_equal(s.removed, KDPC_DEVICE_REMOVED);
+        assert_int_equal(s.unload, STATUS_SUCCESS);
+        kdpc_machine_destroy(s.m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waits_cancels_and_backlog),
+        cmocka_unit_test(test_surprise_removal_with_waits_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
