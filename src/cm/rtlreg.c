@@ -111,10 +111,10 @@ static NTSTATUS store_direct(const RTL_QUERY_REGISTRY_TABLE *e, ULONG type, cons
     }
     if ((ULONG)head < len + 2u * sizeof(ULONG))
         return STATUS_BUFFER_TOO_SMALL;
-    ULONG *p = e->EntryContext;
-    p[0] = len;
-    p[1] = type;
-    memcpy(p + 2, data, len);
+    unsigned char *p = e->EntryContext; /* any alignment: copied, never dereferenced */
+    memcpy(p, &len, sizeof(ULONG));
+    memcpy(p + sizeof(ULONG), &type, sizeof(ULONG));
+    memcpy(p + 2 * sizeof(ULONG), data, len);
     return STATUS_SUCCESS;
 }
 
