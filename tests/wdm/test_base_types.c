@@ -161,6 +161,32 @@ static void test_size_and_alignment_macros(void **state)
     assert_int_equal(min(-1, 1), -1);
 }
 
+typedef DECLSPEC_ALIGN(16) struct KDPC_TEST_ALIGNED {
+    ULONG Value;
+} KDPC_TEST_ALIGNED;
+typedef struct KDPC_TEST_MEMBER {
+    UCHAR Byte;
+    DECLSPEC_ALIGN(32) ULONGLONG Wide;
+} KDPC_TEST_MEMBER;
+typedef struct __declspec(align(64)) KDPC_TEST_DS {
+    ULONG Value;
+} KDPC_TEST_DS;
+__declspec(selectany) ULONG kdpc_test_selectany = 7; /* weak: another file may define it too */
+__declspec(noinline) static ULONG DsNoInline(ULONG x)
+{
+    return x + 1u;
+}
+
+static void test_declspec_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(TYPE_ALIGNMENT(KDPC_TEST_ALIGNED), 16);
+    assert_int_equal(offsetof(KDPC_TEST_MEMBER, Wide), 32);
+    assert_int_equal(TYPE_ALIGNMENT(KDPC_TEST_DS), 64);
+    assert_int_equal(kdpc_test_selectany, 7);
+    assert_int_equal(DsNoInline(1), 2);
+}
+
 static void test_build_target_macros(void **state)
 {
     (void)state;
@@ -311,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_32x32_products_are_full_64_bit),
         cmocka_unit_test(test_pointer_integer_conversions),
         cmocka_unit_test(test_size_and_alignment_macros),
+        cmocka_unit_test(test_declspec_forms),
         cmocka_unit_test(test_build_target_macros),
         cmocka_unit_test(test_inline_forms_and_pragmas),
         cmocka_unit_test(test_assertmsg_true_is_silent),

@@ -98,7 +98,39 @@ typedef ULONG LOGICAL;
 #define UNREFERENCED_PARAMETER(P) ((void)(P))
 #define NTAPI
 #define FASTCALL
+/*
+ * __declspec(...) of the Microsoft compiler, for the forms driver code writes: align(n),
+ * noinline, noreturn, selectany (a weak definition), thread, deprecated; dllexport, dllimport,
+ * novtable, restrict, noalias, code_seg(...) and allocate(...) mean nothing here. Another form
+ * fails to compile naming KDPC_DECLSPEC_<form>.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define DECLSPEC_ALIGN(x) __attribute__((aligned(x)))
+#ifndef __declspec
+#define __declspec(x) KDPC_DECLSPEC_##x
+#define KDPC_DECLSPEC_align(n)    __attribute__((aligned(n)))
+#define KDPC_DECLSPEC_noinline    __attribute__((noinline))
+#define KDPC_DECLSPEC_noreturn    __attribute__((noreturn))
+#define KDPC_DECLSPEC_selectany   __attribute__((weak))
+#define KDPC_DECLSPEC_deprecated  __attribute__((deprecated))
+#define KDPC_DECLSPEC_dllexport   /* nothing */
+#define KDPC_DECLSPEC_dllimport   /* nothing */
+#define KDPC_DECLSPEC_novtable    /* nothing */
+#define KDPC_DECLSPEC_restrict    /* nothing */
+#define KDPC_DECLSPEC_noalias     /* nothing */
+#define KDPC_DECLSPEC_code_seg(s) /* nothing: nothing is paged */
+#define KDPC_DECLSPEC_allocate(s) /* nothing */
+#ifdef __cplusplus
+#define KDPC_DECLSPEC_thread thread_local
+#else
+#define KDPC_DECLSPEC_thread _Thread_local
+#endif
+#endif
+#else
 #define DECLSPEC_ALIGN(x)
+#endif
+#define DECLSPEC_CACHEALIGN DECLSPEC_ALIGN(64)
+#define DECLSPEC_SELECTANY  __declspec(selectany)
 
 /* ------------------------------------------------------------------ */
 /* Build target and declaration macros of <ntdef.h>, <sdkddkver.h>    */
