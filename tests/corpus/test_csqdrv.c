@@ -5,7 +5,9 @@
  * the device raises (one interrupt each) complete them oldest first; a
  * request cancelled with IoCancelIrp, or left behind by a handle that
  * closes, completes with STATUS_CANCELLED exactly once; an event nobody
- * waits for waits in the backlog (BacklogDepth) or is counted lost.
+ * waits for waits in the backlog (BacklogDepth) or is counted lost; the
+ * program's event handle, referenced with ObReferenceObjectByHandle, is
+ * signaled at each device event.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <kdpc/object.h>
+#include <kdpc/registry.h>
 #include "corpus_test.h"
 #include "csqdrv.h"
 
@@ -139,6 +143,8 @@ static struct {
     wait_req w[6];
     BOOLEAN cancel_ret;
     NTSTATUS fire_bad, wait_small, close2;
+    HANDLE ev, ev_weak;
+    NTSTATUS ev_create, weak_create, notify, notify_weak, notify_bad, notified, not_yet;
     CSQDRV_STATS stats;
     NTSTATUS stats_st;
     kdpc_status unplug;
@@ -174,6 +180,17 @@ static void TestEntry(void *ctx)
     if (!NT_SUCCESS(t.open1) || !NT_SUCCESS(t.open2))
         return;
 
+    /* the program's event, signaled at each device event (ObReferenceObjectByHandle) */
+    t.ev_create = kdpc_user_event_create(t.m, FALSE, FALSE, EVENT_ALL_ACCESS, &t.ev);
+    t.weak_create = kdpc_user_event_create(t.m, FALSE, FALSE, SYNCHRONIZE, &t.ev_weak);
+    CSQDRV_NOTIFY n = {t.ev};
+    t.notify = kdpc_file_ioctl(f1, IOCTL_CSQDRV_SET_NOTIFY, &n, sizeof n, NULL, 0, NULL);
+    n.Event = t.ev_weak; /* no EVENT_MODIFY_STATE */
+    t.notify_weak = kdpc_file_ioctl(f1, IOCTL_CSQDRV_SET_NOTIFY, &n, sizeof n, NULL, 0, NULL);
+    n.Event = (HANDLE)(ULONG_PTR)0x7FF4;
+    t.notify_bad = kdpc_file_ioctl(f1, IOCTL_CSQDRV_SET_NOTIFY, &n, sizeof n, NULL, 0, NULL);
+    t.not_yet = kdpc_user_event_wait(t.m, t.ev, 0);
+
     /* three waiters; two events answer the first two, oldest first */
     for (int i = 0; i < 3; i++)
         send_wait(f1, &t.w[i]);
@@ -182,6 +199,7 @@ static void TestEntry(void *ctx)
     (void)fire(f1, 100, 0xA2);
     t.w[0].final = wait_done(&t.w[0]);
     t.w[1].final = wait_done(&t.w[1]);
+    t.notified = kdpc_user_event_wait(t.m, t.ev, 0);
     /* the third is cancelled */
     t.cancel_ret = IoCancelIrp(t.w[2].irp);
     t.w[2].final = wait_done(&t.w[2]);
@@ -211,6 +229,8 @@ static void TestEntry(void *ctx)
     USHORT small;
     t.wait_small = kdpc_file_ioctl(f1, IOCTL_CSQDRV_WAIT, NULL, 0, &small, sizeof small, NULL);
 
+    (void)kdpc_user_event_close(t.m, t.ev); /* the driver keeps its reference until removal */
+    (void)kdpc_user_event_close(t.m, t.ev_weak);
     t.close1 = kdpc_file_close(f1);
     t.unplug = kdpc_device_unplug(t.d.dev, KDPC_UNPLUG_ORDERLY);
     t.removed = kdpc_device_get_state(t.d.dev);
@@ -235,6 +255,13 @@ static void test_waits_cancels_and_backlog(void **state)
 
         for (int i = 0; i < 5; i++)
             assert_int_equal(t.w[i].call, STATUS_PENDING);
+        assert_int_equal(t.ev_create, STATUS_SUCCESS);
+        assert_int_equal(t.weak_create, STATUS_SUCCESS);
+        assert_int_equal(t.notify, STATUS_SUCCESS);
+        assert_int_equal(t.notify_weak, STATUS_ACCESS_DENIED);
+        assert_int_equal(t.notify_bad, STATUS_INVALID_HANDLE);
+        assert_int_equal(t.not_yet, STATUS_TIMEOUT);
+        assert_int_equal(t.notified, STATUS_SUCCESS);
         assert_int_equal(t.w[0].final, STATUS_SUCCESS);
         assert_int_equal(t.w[0].out, 0xA1);
         assert_int_equal(t.w[0].iosb.Information, sizeof(ULONG));
@@ -268,13 +295,16 @@ static void test_waits_cancels_and_backlog(void **state)
     }
 }
 
-/* Surprise removal with waits pending: they complete with STATUS_NO_SUCH_DEVICE, a new wait is
- * refused, IRP_MN_REMOVE_DEVICE comes once the handle is closed. */
+/* BacklogDepth from the device's registry key; surprise removal with waits pending: they complete
+ * with STATUS_NO_SUCH_DEVICE, a new wait is refused, IRP_MN_REMOVE_DEVICE comes once the handle is
+ * closed. */
 static struct {
     kdpc_machine *m;
     evt_dev d;
     PDRIVER_OBJECT drv;
     NTSTATUS load, open, late;
+    kdpc_status reg;
+    CSQDRV_STATS stats;
     wait_req w[2];
     kdpc_status unplug;
     kdpc_device_state gone, removed;
@@ -295,6 +325,12 @@ static void SurpriseEntry(void *ctx)
     desc.lines[0].line = 7;
     desc.lines[0].level = true;
     desc.nlines = 1;
+    /* the device's hardware key, as its INF would set it */
+    s.reg =
+        kdpc_registry_set_dword(s.m,
+                                "\\Registry\\Machine\\System\\CurrentControlSet\\Enum\\Root\\evt1"
+                                "\\0000\\Device Parameters",
+                                "BacklogDepth", 2);
     if (kdpc_device_plug(s.m, &desc, &s.d.dev) != KDPC_OK)
         return;
     s.load = kdpc_driver_load(s.m, "csqdrv", CsqDriverEntry, &s.drv);
@@ -304,6 +340,7 @@ static void SurpriseEntry(void *ctx)
     s.open = kdpc_file_open(s.m, CSQDRV_DOS_NAMEA, FILE_READ_DATA | FILE_WRITE_DATA, &f);
     if (!NT_SUCCESS(s.open))
         return;
+    (void)kdpc_file_ioctl(f, IOCTL_CSQDRV_STATS, NULL, 0, &s.stats, sizeof s.stats, NULL);
     send_wait(f, &s.w[0]);
     send_wait(f, &s.w[1]);
     s.unplug = kdpc_device_unplug(s.d.dev, KDPC_UNPLUG_SURPRISE);
@@ -331,6 +368,8 @@ static void test_surprise_removal_with_waits_pending(void **state)
         assert_int_equal(s.open, STATUS_SUCCESS);
         assert_int_equal(s.reached_end, 1);
         ct_assert_clean(s.m);
+        assert_int_equal(s.reg, KDPC_OK);
+        assert_int_equal(s.stats.BacklogDepth, 2); /* IoOpenDeviceRegistryKey + ZwQueryValueKey */
         assert_int_equal(s.unplug, KDPC_OK);
         assert_int_equal(s.w[0].final, STATUS_NO_SUCH_DEVICE);
         assert_int_equal(s.w[1].final, STATUS_NO_SUCH_DEVICE);

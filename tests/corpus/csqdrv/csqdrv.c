@@ -43,6 +43,7 @@ typedef struct _CSQ_EXTENSION {
     ULONG Backlog[CSQDRV_MAX_BACKLOG];
     ULONG BacklogHead, BacklogCount, BacklogDepth;
     CSQDRV_STATS Stats;
+    PKEVENT NotifyEvent; /* referenced (ObReferenceObjectByHandle) */
     /* interrupt lock */
     ULONG IsrEvents[CSQ_ISR_RING];
     ULONG IsrCount;
@@ -260,8 +261,32 @@ _Use_decl_annotations_ VOID CsqDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject,
         ext->Backlog[(ext->BacklogHead + ext->BacklogCount) % CSQDRV_MAX_BACKLOG] = take.Events[i];
         ext->BacklogCount++;
     }
+    if (take.Count > 0 && ext->NotifyEvent != NULL)
+        KeSetEvent(ext->NotifyEvent, IO_NO_INCREMENT, FALSE);
     KeReleaseSpinLockFromDpcLevel(&ext->QueueLock);
     CsqDeliver(ext);
+}
+
+/* Replaces the notification event; the old one loses the driver's reference. PASSIVE_LEVEL. */
+static NTSTATUS CsqSetNotify(_In_ PCSQ_EXTENSION ext, _In_opt_ HANDLE Event)
+{
+    PKEVENT event = NULL, old;
+    KIRQL irql;
+    if (Event != NULL) {
+        /* the handle comes from the program: UserMode makes the object manager check it is
+         * one of the program's handles and grants EVENT_MODIFY_STATE */
+        NTSTATUS status = ObReferenceObjectByHandle(Event, EVENT_MODIFY_STATE, *ExEventObjectType,
+                                                    UserMode, (PVOID *)&event, NULL);
+        if (!NT_SUCCESS(status))
+            return status;
+    }
+    KeAcquireSpinLock(&ext->QueueLock, &irql);
+    old = ext->NotifyEvent;
+    ext->NotifyEvent = event;
+    KeReleaseSpinLock(&ext->QueueLock, irql);
+    if (old != NULL)
+        ObDereferenceObject(old);
+    return STATUS_SUCCESS;
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------- */
@@ -338,6 +363,13 @@ _Use_decl_annotations_ NTSTATUS CsqDeviceControl(PDEVICE_OBJECT DeviceObject, PI
         WRITE_REGISTER_ULONG(REG32(ext, CSQDRV_REG_CTRL), CSQDRV_CTRL_FIRE);
         break;
     }
+    case IOCTL_CSQDRV_SET_NOTIFY:
+        if (inLen < sizeof(CSQDRV_NOTIFY)) {
+            status = STATUS_BUFFER_TOO_SMALL;
+            break;
+        }
+        status = CsqSetNotify(ext, ((PCSQDRV_NOTIFY)Irp->AssociatedIrp.SystemBuffer)->Event);
+        break;
     case IOCTL_CSQDRV_STATS:
         if (outLen < sizeof(CSQDRV_STATS)) {
             status = STATUS_BUFFER_TOO_SMALL;
@@ -498,6 +530,7 @@ _Use_decl_annotations_ NTSTATUS CsqDispatchPnp(PDEVICE_OBJECT DeviceObject, PIRP
         return CsqPassDown(ext, Irp);
     case IRP_MN_REMOVE_DEVICE:
         CsqStopHardware(ext);
+        (void)CsqSetNotify(ext, NULL);
         (void)IoWMIRegistrationControl(DeviceObject, WMIREG_ACTION_DEREGISTER);
         if (ext->InterfaceName.Buffer != NULL) {
             (void)IoSetDeviceInterfaceState(&ext->InterfaceName, FALSE);

@@ -49,6 +49,10 @@ DEFINE_GUID(GUID_DEVINTERFACE_CSQDRV, 0x3a1b5c7d, 0x9e2f, 0x4a6b, 0x8c, 0x0d, 0x
 #define IOCTL_CSQDRV_WAIT CTL_CODE(FILE_DEVICE_UNKNOWN, 0x810, METHOD_BUFFERED, FILE_READ_ACCESS)
 /* In: CSQDRV_FIRE. */
 #define IOCTL_CSQDRV_FIRE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x811, METHOD_BUFFERED, FILE_WRITE_ACCESS)
+/* In: CSQDRV_NOTIFY. The event (a handle of the calling program, with EVENT_MODIFY_STATE) is
+ * signaled at each device event from now on; a NULL handle stops it. */
+#define IOCTL_CSQDRV_SET_NOTIFY                                                                    \
+    CTL_CODE(FILE_DEVICE_UNKNOWN, 0x813, METHOD_BUFFERED, FILE_ANY_ACCESS)
 /* Out: CSQDRV_STATS. */
 #define IOCTL_CSQDRV_STATS CTL_CODE(FILE_DEVICE_UNKNOWN, 0x812, METHOD_BUFFERED, FILE_ANY_ACCESS)
 
@@ -56,6 +60,10 @@ typedef struct _CSQDRV_FIRE {
     ULONG DelayUs; /* 1..1000000 */
     ULONG Value;
 } CSQDRV_FIRE, *PCSQDRV_FIRE;
+
+typedef struct _CSQDRV_NOTIFY {
+    HANDLE Event;
+} CSQDRV_NOTIFY, *PCSQDRV_NOTIFY;
 
 typedef struct _CSQDRV_STATS {
     ULONG Events;    /* events the ISR took */
