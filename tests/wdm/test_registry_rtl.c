@@ -335,12 +335,56 @@ static void test_rtl_helper_above_passive_as_warning_fails(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* ---- a handle of another kind ----------------------------------------- */
+
+static VOID ThreadMain(PVOID Context)
+{
+    (void)Context;
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static void kind_body(void *ctx)
+{
+    (void)ctx;
+    HANDLE th = NULL;
+    R.st[0] = PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL, ThreadMain, NULL);
+    union {
+        KEY_BASIC_INFORMATION kb;
+        UCHAR raw[64];
+    } buf;
+    ULONG need = 0;
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, L"x");
+    R.st[1] = ZwQueryKey(th, KeyBasicInformation, &buf, sizeof(buf), &need);
+    R.st[2] = ZwSetValueKey(th, &name, 0, REG_NONE, NULL, 0);
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE, th, NULL);
+    HANDLE k = NULL;
+    R.st[3] = ZwOpenKey(&k, KEY_READ, &oa); /* a thread as RootDirectory */
+    R.st[4] = ZwClose(th);
+}
+
+static void test_other_handle_kind_is_type_mismatch(void **state)
+{
+    (void)state;
+    memset(&R, 0, sizeof(R));
+    kdpc_machine *m = kt_machine(1, 13);
+    assert_int_equal(kdpc_machine_run(m, kind_body, m), KDPC_OK);
+    assert_int_equal(R.st[0], STATUS_SUCCESS);
+    assert_int_equal(R.st[1], STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(R.st[2], STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(R.st[3], STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(R.st[4], STATUS_SUCCESS);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query_table_details),
         cmocka_unit_test(test_rtl_helper_above_passive_is_bugcheck),
         cmocka_unit_test(test_rtl_helper_above_passive_as_warning_fails),
+        cmocka_unit_test(test_other_handle_kind_is_type_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
