@@ -855,6 +855,57 @@ static void test_get_and_build_scatter_gather_list_ex(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* scatter/gather requests wait for a busy adapter too, and can be cancelled while they wait */
+static void body_sg_queued(void)
+{
+    d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, 3 * PAGE_SIZE, &d.regs); /* 4 */
+    PDMA_OPERATIONS ops = d.a->DmaOperations;
+    PMDL mdl = mdl_at(0x100, 0x200);
+    static UCHAR tc3[DMA_TRANSFER_CONTEXT_SIZE_V1];
+    (void)ops->InitializeDmaTransferContext(d.a, tc1);
+    (void)ops->InitializeDmaTransferContext(d.a, tc2);
+    (void)ops->InitializeDmaTransferContext(d.a, tc3);
+    PVOID base = NULL;
+    d.st[0] = alloc_ex(0, tc1, 1, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base); /* busy now */
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    d.st[1] = ops->GetScatterGatherListEx(d.a, d.dev[0], tc2, mdl, 0, 0x200, 0, V3ListControl,
+                                          (PVOID)0x88, TRUE, NULL, NULL, NULL);
+    d.st[2] =
+        ops->BuildScatterGatherListEx(d.a, d.dev[1], tc3, mdl, 0, 0x200, 0, V3ListControl,
+                                      (PVOID)0x99, TRUE, sgbuf, sizeof sgbuf, NULL, NULL, NULL);
+    d.val[0] = (ULONG)d.nlist;                               /* both wait */
+    d.ok[0] = ops->CancelAdapterChannel(d.a, d.dev[1], tc3); /* the second one: cancelled */
+    ops->FreeAdapterObject(d.a, DeallocateObject);
+    d.val[1] = (ULONG)d.nlist; /* the first ran inside FreeAdapterObject */
+    PSCATTER_GATHER_LIST sg = d.list;
+    d.val[2] = sg != NULL ? sg->Elements[0].Length : 0;
+    d.ok[1] = ops->CancelAdapterChannel(d.a, d.dev[0], tc2); /* too late */
+    if (sg != NULL)
+        ops->PutScatterGatherList(d.a, sg, TRUE);
+    KeLowerIrql(old);
+    d.val[3] = (ULONG)d.nlist;
+    IoFreeMdl(mdl);
+    ops->PutDmaAdapter(d.a);
+}
+
+static void test_scatter_gather_ex_requests_queue_and_cancel(void **state)
+{
+    (void)state;
+    kdpc_machine *m = run_ok(body_sg_queued, 15);
+    assert_int_equal(d.st[0], STATUS_SUCCESS);
+    assert_int_equal(d.st[1], STATUS_SUCCESS);
+    assert_int_equal(d.st[2], STATUS_SUCCESS);
+    assert_int_equal(d.val[0], 0);
+    assert_true(d.ok[0]);
+    assert_int_equal(d.val[1], 1);
+    assert_ptr_equal(d.list_ctx, (PVOID)0x88);
+    assert_int_equal(d.list_irql, DISPATCH_LEVEL);
+    assert_int_equal(d.val[2], 0x200);
+    assert_false(d.ok[1]);
+    assert_int_equal(d.val[3], 1); /* the cancelled one never ran */
+    kdpc_machine_destroy(m);
+}
+
 /* ------------------------------------------------------------------ */
 /* version 2: CalculateScatterGatherList, BuildScatterGatherList,       */
 /* BuildMdlFromScatterGatherList                                        */
@@ -1195,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_map_transfer_ex_cuts_length_to_the_map_registers),
         cmocka_unit_test(test_system_dma_completion_routine_and_cancel_mapped_transfer),
         cmocka_unit_test(test_get_and_build_scatter_gather_list_ex),
+        cmocka_unit_test(test_scatter_gather_ex_requests_queue_and_cancel),
         cmocka_unit_test(test_version2_calculate_and_build_scatter_gather_list),
         cmocka_unit_test(test_get_dma_adapter_info_and_allocate_common_buffer_ex),
         cmocka_unit_test(test_free_adapter_object_twice_bugchecks_e6_04),
