@@ -198,8 +198,9 @@ static inline void RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ Source
 
 /**
  * RtlInitStringEx / RtlInitAnsiStringEx - RtlInitString that refuses a source longer than 65534
- * bytes. Return: STATUS_SUCCESS; STATUS_NAME_TOO_LONG (Divergence: the destination is then left
- * unchanged; Microsoft does not say). IRQL: <= DISPATCH_LEVEL.
+ * bytes. Return: STATUS_SUCCESS; STATUS_NAME_TOO_LONG. IRQL: <= DISPATCH_LEVEL.
+ * Divergence: after STATUS_NAME_TOO_LONG the destination is left unchanged (Microsoft does not
+ * say what it holds).
  */
 static inline NTSTATUS RtlInitStringEx(PSTRING DestinationString, PCSZ SourceString)
 {
@@ -275,6 +276,7 @@ static inline NTSTATUS RtlAppendUnicodeToString(PUNICODE_STRING Destination, PCW
  * RtlCompareUnicodeString - < 0, 0 or > 0 as @String1 sorts before, equal
  * to or after @String2, character by character (upcased when
  * @CaseInSensitive), a shorter prefix first. IRQL: PASSIVE_LEVEL (rtl.irql).
+ * Divergence: case is folded with kdpc's table (RtlUpcaseUnicodeChar).
  */
 static inline LONG RtlCompareUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
                                            BOOLEAN CaseInSensitive)
@@ -284,6 +286,7 @@ static inline LONG RtlCompareUnicodeString(PCUNICODE_STRING String1, PCUNICODE_S
 /**
  * RtlEqualUnicodeString - TRUE when both strings have the same length and
  * characters (upcased when @CaseInSensitive). IRQL: PASSIVE_LEVEL (rtl.irql).
+ * Divergence: case is folded with kdpc's table (RtlUpcaseUnicodeChar).
  */
 static inline BOOLEAN RtlEqualUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
                                             BOOLEAN CaseInSensitive)
@@ -305,7 +308,7 @@ static inline WCHAR RtlUpcaseUnicodeChar(WCHAR SourceCharacter)
  * @AllocateDestinationString the buffer comes from paged pool (free it with
  * RtlFreeUnicodeString). Return: STATUS_SUCCESS; STATUS_BUFFER_OVERFLOW
  * (the caller's buffer is too small); STATUS_NO_MEMORY.
- * IRQL: <= APC_LEVEL (rtl.irql). Case table as RtlUpcaseUnicodeChar.
+ * IRQL: <= APC_LEVEL (rtl.irql). Divergence: kdpc's case table (RtlUpcaseUnicodeChar).
  */
 static inline NTSTATUS RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
                                               PCUNICODE_STRING SourceString,
@@ -329,14 +332,15 @@ static inline void RtlFreeUnicodeString(PUNICODE_STRING UnicodeString)
 /**
  * RtlPrefixUnicodeString - TRUE when @String1 is a prefix of @String2 (characters upcased when
  * @CaseInSensitive; an empty @String1 is a prefix of every string). IRQL: PASSIVE_LEVEL
- * (rtl.irql).
+ * (rtl.irql). Divergence: case is folded with kdpc's table (RtlUpcaseUnicodeChar).
  */
 static inline BOOLEAN RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
                                              BOOLEAN CaseInSensitive)
 {
     return kdpc_RtlPrefixUnicodeString(String1, String2, CaseInSensitive);
 }
-/** RtlCopyString - the 8-bit RtlCopyUnicodeString (same rules, same Divergence). IRQL: any. */
+/** RtlCopyString - the 8-bit RtlCopyUnicodeString (same rules). IRQL: any.
+ * Divergence: a NUL follows the copy when the buffer has room for it. */
 static inline void RtlCopyString(PSTRING DestinationString, const STRING *SourceString)
 {
     kdpc_RtlCopyString(DestinationString, SourceString);
@@ -344,7 +348,7 @@ static inline void RtlCopyString(PSTRING DestinationString, const STRING *Source
 /**
  * RtlUpperString - RtlCopyString with each character upcased (RtlUpperChar's table):
  * min(Source Length, Destination MaximumLength) bytes; MaximumLength and Buffer unchanged.
- * IRQL: <= APC_LEVEL (rtl.irql).
+ * IRQL: <= APC_LEVEL (rtl.irql). Divergence: ISO-8859-1 stands for the ANSI code page.
  */
 static inline void RtlUpperString(PSTRING DestinationString, const STRING *SourceString)
 {
@@ -364,8 +368,8 @@ static inline BOOLEAN RtlEqualString(const STRING *String1, const STRING *String
     return kdpc_RtlEqualString(String1, String2, CaseInSensitive);
 }
 /** RtlUpperChar - the upper-case form of an 8-bit character ('a'..'z' and the
- * Latin-1 letters; Divergence: ISO-8859-1 stands for the ANSI code page).
- * IRQL: <= APC_LEVEL (rtl.irql). */
+ * Latin-1 letters). IRQL: <= APC_LEVEL (rtl.irql).
+ * Divergence: ISO-8859-1 stands for the ANSI code page. */
 static inline CHAR RtlUpperChar(CHAR Character)
 {
     return kdpc_RtlUpperChar(Character);
@@ -382,7 +386,8 @@ static inline CHAR RtlUpperChar(CHAR Character)
  * and a NUL. Return: STATUS_SUCCESS; STATUS_BUFFER_OVERFLOW (caller's
  * buffer too small, nothing written); STATUS_INVALID_PARAMETER_2 (the
  * result would exceed 65534 bytes); STATUS_NO_MEMORY. On failure nothing
- * is allocated. IRQL: PASSIVE_LEVEL (rtl.irql). Code page: see the top.
+ * is allocated. IRQL: PASSIVE_LEVEL (rtl.irql).
+ * Divergence: ISO-8859-1 stands for the ANSI code page (byte b is U+00bb).
  */
 static inline NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString,
                                                     PCANSI_STRING SourceString,
@@ -397,7 +402,7 @@ static inline NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationS
  * With @AllocateDestinationString the buffer comes from paged pool (free it
  * with RtlFreeAnsiString). Return: STATUS_SUCCESS; STATUS_BUFFER_OVERFLOW
  * (caller's buffer too small: nothing written); STATUS_NO_MEMORY.
- * IRQL: PASSIVE_LEVEL (rtl.irql).
+ * IRQL: PASSIVE_LEVEL (rtl.irql). Divergence: ISO-8859-1 stands for the ANSI code page.
  */
 static inline NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString,
                                                     PCUNICODE_STRING SourceString,
@@ -462,9 +467,9 @@ static inline NTSTATUS RtlIntegerToUnicodeString(ULONG Value, ULONG Base, PUNICO
 {
     return kdpc_RtlIntegerToUnicodeString(Value, Base, String);
 }
-/** RtlInt64ToUnicodeString - RtlIntegerToUnicodeString for a 64-bit @Value (same results;
- * Divergence: the digits and a NUL must fit, as for RtlIntegerToUnicodeString).
- * IRQL: PASSIVE_LEVEL (rtl.irql). */
+/** RtlInt64ToUnicodeString - RtlIntegerToUnicodeString for a 64-bit @Value (same results).
+ * IRQL: PASSIVE_LEVEL (rtl.irql). Divergence: the digits and a NUL must fit, as for
+ * RtlIntegerToUnicodeString. */
 static inline NTSTATUS RtlInt64ToUnicodeString(ULONGLONG Value, ULONG Base, PUNICODE_STRING String)
 {
     return kdpc_RtlInt64ToUnicodeString(Value, Base, String);
@@ -630,20 +635,24 @@ typedef enum _DPFLTR_TYPE {
 #define DbgPrint kdpc_DbgPrint
 /**
  * DbgPrintEx - DbgPrint for component @ComponentId (a DPFLTR_*_ID) at
- * @Level (DPFLTR_*_LEVEL, or a mask with DPFLTR_MASK). Same output, IRQL
- * rules and Divergence as DbgPrint.
+ * @Level (DPFLTR_*_LEVEL, or a mask with DPFLTR_MASK). Same output and IRQL
+ * rules as DbgPrint. Divergence: every message reaches the log, whatever
+ * @ComponentId and @Level (no filter masks).
  */
 #define DbgPrintEx kdpc_DbgPrintEx
-/** vDbgPrintEx - DbgPrintEx with a va_list. */
+/** vDbgPrintEx - DbgPrintEx with a va_list. Divergence: as DbgPrintEx (no filter masks). */
 #define vDbgPrintEx kdpc_vDbgPrintEx
-/** vDbgPrintExWithPrefix - vDbgPrintEx with @Prefix written before the text. */
+/** vDbgPrintExWithPrefix - vDbgPrintEx with @Prefix written before the text. Divergence: as
+ * DbgPrintEx (no filter masks). */
 #define vDbgPrintExWithPrefix kdpc_vDbgPrintExWithPrefix
 /**
  * KdPrint / KdPrintEx - DbgPrint / DbgPrintEx with the arguments in double
  * parentheses. Divergence: they print in every build (the WDK makes them
  * nothing unless DBG is 1).
  */
-#define KdPrint(args)   ((void)DbgPrint args)
+#define KdPrint(args) ((void)DbgPrint args)
+/** KdPrintEx - DbgPrintEx with its arguments in double parentheses. Divergence: it prints in
+ * every build (the WDK makes it nothing unless DBG is 1). */
 #define KdPrintEx(args) ((void)DbgPrintEx args)
 
 KDPC_END_DECLS

@@ -147,31 +147,43 @@ KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyUnicodeString(NTSTRSAFE_PWSTR pszDest, 
 KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCopyUnicodeString(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                                         PCUNICODE_STRING SourceString);
 
-/** RtlStringCbCopyA - copy the 8-bit string @pszSrc into the @cbDest-byte buffer @pszDest (common rules above). */
+/** RtlStringCbCopyA - copy the 8-bit string @pszSrc into the @cbDest-byte buffer @pszDest (common
+ * rules above).
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCbCopyA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                         NTSTRSAFE_PCSTR pszSrc)
 {
     return kdpc_RtlStringCbCopyA(pszDest, cbDest, pszSrc);
 }
-/** RtlStringCchCopyA - copy the 8-bit string @pszSrc into the @cchDest-character buffer @pszDest. */
+/** RtlStringCchCopyA - copy the 8-bit string @pszSrc into the @cchDest-character buffer
+ * @pszDest.
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCchCopyA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                          NTSTRSAFE_PCSTR pszSrc)
 {
     return kdpc_RtlStringCchCopyA(pszDest, cchDest, pszSrc);
 }
-/** RtlStringCbCopyNA - RtlStringCbCopyA of at most @cbToCopy bytes of @pszSrc (more than NTSTRSAFE_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlStringCbCopyNA - RtlStringCbCopyA of at most @cbToCopy bytes of @pszSrc (more than
+ * NTSTRSAFE_MAX_CCH characters: STATUS_INVALID_PARAMETER).
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCbCopyNA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                          NTSTRSAFE_PCSTR pszSrc, size_t cbToCopy)
 {
     return kdpc_RtlStringCbCopyNA(pszDest, cbDest, pszSrc, cbToCopy);
 }
-/** RtlStringCchCopyNA - RtlStringCchCopyA of at most @cchToCopy characters of @pszSrc. */
+/** RtlStringCchCopyNA - RtlStringCchCopyA of at most @cchToCopy characters of @pszSrc.
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCchCopyNA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                           NTSTRSAFE_PCSTR pszSrc, size_t cchToCopy)
 {
     return kdpc_RtlStringCchCopyNA(pszDest, cchDest, pszSrc, cchToCopy);
 }
-/** RtlStringCbCatA - append @pszSrc to the NUL-terminated string in the @cbDest-byte buffer @pszDest (no NUL within @cbDest: STATUS_INVALID_PARAMETER, unchanged). */
+/** RtlStringCbCatA - append @pszSrc to the NUL-terminated string in the @cbDest-byte buffer
+ * @pszDest (no NUL within @cbDest: STATUS_INVALID_PARAMETER, unchanged). */
 static inline NTSTATUS RtlStringCbCatA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                        NTSTRSAFE_PCSTR pszSrc)
 {
@@ -195,23 +207,29 @@ static inline NTSTATUS RtlStringCchCatNA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
 {
     return kdpc_RtlStringCchCatNA(pszDest, cchDest, pszSrc, cchToAppend);
 }
-/** RtlStringCbVPrintfA - format @pszFormat with @argList into the @cbDest-byte buffer @pszDest (Divergence: formats as DbgPrint does; %n writes nothing). */
+/** RtlStringCbVPrintfA - format @pszFormat with @argList into the @cbDest-byte buffer @pszDest
+ * (Divergence: formats as DbgPrint does; %n writes nothing). */
 static inline NTSTATUS RtlStringCbVPrintfA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                            NTSTRSAFE_PCSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCbVPrintfA(pszDest, cbDest, pszFormat, argList);
 }
-/** RtlStringCchVPrintfA - RtlStringCbVPrintfA with the size in characters (same Divergence). */
+/** RtlStringCchVPrintfA - RtlStringCbVPrintfA with the size in characters.
+ * Divergence: as its Cb form. */
 static inline NTSTATUS RtlStringCchVPrintfA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                             NTSTRSAFE_PCSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCchVPrintfA(pszDest, cchDest, pszFormat, argList);
 }
-/** RtlStringCbPrintfA - RtlStringCbVPrintfA with the arguments after @pszFormat (same Divergence). */
+/** RtlStringCbPrintfA - RtlStringCbVPrintfA with the arguments after @pszFormat. Divergence: as
+ * its VPrintf form. */
 #define RtlStringCbPrintfA kdpc_RtlStringCbPrintfA
-/** RtlStringCchPrintfA - RtlStringCchVPrintfA with the arguments after @pszFormat (same Divergence). */
+/** RtlStringCchPrintfA - RtlStringCchVPrintfA with the arguments after @pszFormat.
+ * Divergence: as its VPrintf form. */
 #define RtlStringCchPrintfA kdpc_RtlStringCchPrintfA
-/** RtlStringCbLengthA - *@pcbLength (optional) = the length in bytes of @psz, without its NUL. Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL @psz, @cbMax too large, or no NUL within @cbMax bytes; *@pcbLength = 0). */
+/** RtlStringCbLengthA - *@pcbLength (optional) = the length in bytes of @psz, without its NUL.
+ * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL @psz, @cbMax too large, or no NUL within
+ * @cbMax bytes; *@pcbLength = 0). */
 static inline NTSTATUS RtlStringCbLengthA(NTSTRSAFE_PCSTR psz, size_t cbMax, size_t *pcbLength)
 {
     return kdpc_RtlStringCbLengthA(psz, cbMax, pcbLength);
@@ -221,31 +239,43 @@ static inline NTSTATUS RtlStringCchLengthA(NTSTRSAFE_PCSTR psz, size_t cchMax, s
 {
     return kdpc_RtlStringCchLengthA(psz, cchMax, pcchLength);
 }
-/** RtlStringCbCopyW - copy the WCHAR string @pszSrc into the @cbDest-byte buffer @pszDest (common rules above). */
+/** RtlStringCbCopyW - copy the WCHAR string @pszSrc into the @cbDest-byte buffer @pszDest (common
+ * rules above).
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCbCopyW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                         NTSTRSAFE_PCWSTR pszSrc)
 {
     return kdpc_RtlStringCbCopyW(pszDest, cbDest, pszSrc);
 }
-/** RtlStringCchCopyW - copy the WCHAR string @pszSrc into the @cchDest-character buffer @pszDest. */
+/** RtlStringCchCopyW - copy the WCHAR string @pszSrc into the @cchDest-character buffer
+ * @pszDest.
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCchCopyW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                          NTSTRSAFE_PCWSTR pszSrc)
 {
     return kdpc_RtlStringCchCopyW(pszDest, cchDest, pszSrc);
 }
-/** RtlStringCbCopyNW - RtlStringCbCopyW of at most @cbToCopy bytes of @pszSrc (more than NTSTRSAFE_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlStringCbCopyNW - RtlStringCbCopyW of at most @cbToCopy bytes of @pszSrc (more than
+ * NTSTRSAFE_MAX_CCH characters: STATUS_INVALID_PARAMETER).
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCbCopyNW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                          NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy)
 {
     return kdpc_RtlStringCbCopyNW(pszDest, cbDest, pszSrc, cbToCopy);
 }
-/** RtlStringCchCopyNW - RtlStringCchCopyW of at most @cchToCopy characters of @pszSrc. */
+/** RtlStringCchCopyNW - RtlStringCchCopyW of at most @cchToCopy characters of @pszSrc.
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCchCopyNW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                           NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy)
 {
     return kdpc_RtlStringCchCopyNW(pszDest, cchDest, pszSrc, cchToCopy);
 }
-/** RtlStringCbCatW - append @pszSrc to the NUL-terminated string in the @cbDest-byte buffer @pszDest (no NUL within @cbDest: STATUS_INVALID_PARAMETER, unchanged). */
+/** RtlStringCbCatW - append @pszSrc to the NUL-terminated string in the @cbDest-byte buffer
+ * @pszDest (no NUL within @cbDest: STATUS_INVALID_PARAMETER, unchanged). */
 static inline NTSTATUS RtlStringCbCatW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                        NTSTRSAFE_PCWSTR pszSrc)
 {
@@ -269,23 +299,29 @@ static inline NTSTATUS RtlStringCchCatNW(NTSTRSAFE_PWSTR pszDest, size_t cchDest
 {
     return kdpc_RtlStringCchCatNW(pszDest, cchDest, pszSrc, cchToAppend);
 }
-/** RtlStringCbVPrintfW - format @pszFormat with @argList into the @cbDest-byte buffer @pszDest (Divergence: formats as DbgPrint does; %n writes nothing). */
+/** RtlStringCbVPrintfW - format @pszFormat with @argList into the @cbDest-byte buffer @pszDest
+ * (Divergence: formats as DbgPrint does; %n writes nothing). */
 static inline NTSTATUS RtlStringCbVPrintfW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                            NTSTRSAFE_PCWSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCbVPrintfW(pszDest, cbDest, pszFormat, argList);
 }
-/** RtlStringCchVPrintfW - RtlStringCbVPrintfW with the size in characters (same Divergence). */
+/** RtlStringCchVPrintfW - RtlStringCbVPrintfW with the size in characters.
+ * Divergence: as its Cb form. */
 static inline NTSTATUS RtlStringCchVPrintfW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                             NTSTRSAFE_PCWSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCchVPrintfW(pszDest, cchDest, pszFormat, argList);
 }
-/** RtlStringCbPrintfW - RtlStringCbVPrintfW with the arguments after @pszFormat (same Divergence). */
+/** RtlStringCbPrintfW - RtlStringCbVPrintfW with the arguments after @pszFormat. Divergence: as
+ * its VPrintf form. */
 #define RtlStringCbPrintfW kdpc_RtlStringCbPrintfW
-/** RtlStringCchPrintfW - RtlStringCchVPrintfW with the arguments after @pszFormat (same Divergence). */
+/** RtlStringCchPrintfW - RtlStringCchVPrintfW with the arguments after @pszFormat.
+ * Divergence: as its VPrintf form. */
 #define RtlStringCchPrintfW kdpc_RtlStringCchPrintfW
-/** RtlStringCbLengthW - *@pcbLength (optional) = the length in bytes of @psz, without its NUL. Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL @psz, @cbMax too large, or no NUL within @cbMax bytes; *@pcbLength = 0). */
+/** RtlStringCbLengthW - *@pcbLength (optional) = the length in bytes of @psz, without its NUL.
+ * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL @psz, @cbMax too large, or no NUL within
+ * @cbMax bytes; *@pcbLength = 0). */
 static inline NTSTATUS RtlStringCbLengthW(NTSTRSAFE_PCWSTR psz, size_t cbMax, size_t *pcbLength)
 {
     return kdpc_RtlStringCbLengthW(psz, cbMax, pcbLength);
@@ -295,18 +331,22 @@ static inline NTSTATUS RtlStringCchLengthW(NTSTRSAFE_PCWSTR psz, size_t cchMax, 
 {
     return kdpc_RtlStringCchLengthW(psz, cchMax, pcchLength);
 }
-/** RtlUnicodeStringInit - RtlInitUnicodeString that refuses a source of NTSTRSAFE_UNICODE_STRING_MAX_CCH characters or more (STATUS_INVALID_PARAMETER, empty string); NULL @pszSrc gives an empty string. */
+/** RtlUnicodeStringInit - RtlInitUnicodeString that refuses a source of
+ * NTSTRSAFE_UNICODE_STRING_MAX_CCH characters or more (STATUS_INVALID_PARAMETER, empty string);
+ * NULL @pszSrc gives an empty string. */
 static inline NTSTATUS RtlUnicodeStringInit(PUNICODE_STRING DestinationString,
                                             NTSTRSAFE_PCWSTR pszSrc)
 {
     return kdpc_RtlUnicodeStringInit(DestinationString, pszSrc);
 }
-/** RtlUnicodeStringValidate - STATUS_SUCCESS when @SourceString is a valid UNICODE_STRING (common rules above), else STATUS_INVALID_PARAMETER. */
+/** RtlUnicodeStringValidate - STATUS_SUCCESS when @SourceString is a valid UNICODE_STRING (common
+ * rules above), else STATUS_INVALID_PARAMETER. */
 static inline NTSTATUS RtlUnicodeStringValidate(PCUNICODE_STRING SourceString)
 {
     return kdpc_RtlUnicodeStringValidate(SourceString);
 }
-/** RtlUnicodeStringCopy - copy @SourceString into @DestinationString's buffer (Length set, no NUL); truncated: STATUS_BUFFER_OVERFLOW. */
+/** RtlUnicodeStringCopy - copy @SourceString into @DestinationString's buffer (Length set, no NUL);
+ * truncated: STATUS_BUFFER_OVERFLOW. */
 static inline NTSTATUS RtlUnicodeStringCopy(PUNICODE_STRING DestinationString,
                                             PCUNICODE_STRING SourceString)
 {
@@ -318,7 +358,8 @@ static inline NTSTATUS RtlUnicodeStringCopyString(PUNICODE_STRING DestinationStr
 {
     return kdpc_RtlUnicodeStringCopyString(DestinationString, pszSrc);
 }
-/** RtlUnicodeStringCat - append @SourceString to @DestinationString (no NUL); truncated: STATUS_BUFFER_OVERFLOW; already full: STATUS_INVALID_PARAMETER. */
+/** RtlUnicodeStringCat - append @SourceString to @DestinationString (no NUL); truncated:
+ * STATUS_BUFFER_OVERFLOW; already full: STATUS_INVALID_PARAMETER. */
 static inline NTSTATUS RtlUnicodeStringCat(PUNICODE_STRING DestinationString,
                                            PCUNICODE_STRING SourceString)
 {
@@ -330,21 +371,29 @@ static inline NTSTATUS RtlUnicodeStringCatString(PUNICODE_STRING DestinationStri
 {
     return kdpc_RtlUnicodeStringCatString(DestinationString, pszSrc);
 }
-/** RtlUnicodeStringVPrintf - format the wide @pszFormat into @DestinationString's buffer (Length set, no NUL); truncated: STATUS_BUFFER_OVERFLOW (Divergence: formats as DbgPrint does). */
+/** RtlUnicodeStringVPrintf - format the wide @pszFormat into @DestinationString's buffer (Length
+ * set, no NUL); truncated: STATUS_BUFFER_OVERFLOW (Divergence: formats as DbgPrint does). */
 static inline NTSTATUS RtlUnicodeStringVPrintf(PUNICODE_STRING DestinationString,
                                                NTSTRSAFE_PCWSTR pszFormat, va_list argList)
 {
     return kdpc_RtlUnicodeStringVPrintf(DestinationString, pszFormat, argList);
 }
-/** RtlUnicodeStringPrintf - RtlUnicodeStringVPrintf with the arguments after @pszFormat (same Divergence). */
+/** RtlUnicodeStringPrintf - RtlUnicodeStringVPrintf with the arguments after @pszFormat.
+ * Divergence: as its VPrintf form. */
 #define RtlUnicodeStringPrintf kdpc_RtlUnicodeStringPrintf
-/** RtlStringCbCopyUnicodeString - copy the text of @SourceString into the @cbDest-byte buffer @pszDest, NUL-terminated. */
+/** RtlStringCbCopyUnicodeString - copy the text of @SourceString into the @cbDest-byte buffer
+ * @pszDest, NUL-terminated.
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCbCopyUnicodeString(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                                     PCUNICODE_STRING SourceString)
 {
     return kdpc_RtlStringCbCopyUnicodeString(pszDest, cbDest, SourceString);
 }
-/** RtlStringCchCopyUnicodeString - RtlStringCbCopyUnicodeString with the size in characters (at most NTSTRSAFE_UNICODE_STRING_MAX_CCH). */
+/** RtlStringCchCopyUnicodeString - RtlStringCbCopyUnicodeString with the size in characters (at
+ * most NTSTRSAFE_UNICODE_STRING_MAX_CCH).
+ * Divergence: after STATUS_INVALID_PARAMETER a destination of valid size holds "".
+ */
 static inline NTSTATUS RtlStringCchCopyUnicodeString(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                                      PCUNICODE_STRING SourceString)
 {
@@ -403,21 +452,26 @@ KDPC_EXPORT NTSTATUS kdpc_RtlStringCchPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t 
                                                 NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
                                                 DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat, ...);
 
-/** RtlStringCbCopyExA - RtlStringCbCopyA with an end pointer, the room left and STRSAFE_* flags (see the top). */
+/** RtlStringCbCopyExA - RtlStringCbCopyA with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCopyExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                           NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
                                           size_t *pcbRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCbCopyExA(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
 }
-/** RtlStringCbCatExA - RtlStringCbCatA with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCbCatExA - RtlStringCbCatA with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCatExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                          NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
                                          size_t *pcbRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCbCatExA(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
 }
-/** RtlStringCbVPrintfExA - RtlStringCbVPrintfA with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCbVPrintfA). */
+/** RtlStringCbVPrintfExA - RtlStringCbVPrintfA with an end pointer, the room left and STRSAFE_*
+ * flags (Divergence: as RtlStringCbVPrintfA). */
 static inline NTSTATUS RtlStringCbVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                              NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
                                              DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
@@ -426,23 +480,29 @@ static inline NTSTATUS RtlStringCbVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDe
     return kdpc_RtlStringCbVPrintfExA(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
                                       pszFormat, argList);
 }
-/** RtlStringCbPrintfExA - RtlStringCbVPrintfExA with the arguments after @pszFormat. */
+/** RtlStringCbPrintfExA - RtlStringCbVPrintfExA with the arguments after @pszFormat. Divergence: as
+ * its VPrintfEx form. */
 #define RtlStringCbPrintfExA kdpc_RtlStringCbPrintfExA
-/** RtlStringCchCopyExA - RtlStringCchCopyA with an end pointer, the room left and STRSAFE_* flags (see the top). */
+/** RtlStringCchCopyExA - RtlStringCchCopyA with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCchCopyExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                            NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
                                            size_t *pcchRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCchCopyExA(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
 }
-/** RtlStringCchCatExA - RtlStringCchCatA with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCchCatExA - RtlStringCchCatA with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCchCatExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                           NTSTRSAFE_PCSTR pszSrc, NTSTRSAFE_PSTR *ppszDestEnd,
                                           size_t *pcchRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCchCatExA(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
 }
-/** RtlStringCchVPrintfExA - RtlStringCchVPrintfA with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCchVPrintfA). */
+/** RtlStringCchVPrintfExA - RtlStringCchVPrintfA with an end pointer, the room left and STRSAFE_*
+ * flags (Divergence: as RtlStringCchVPrintfA). */
 static inline NTSTATUS RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                               NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
                                               DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
@@ -451,23 +511,29 @@ static inline NTSTATUS RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cch
     return kdpc_RtlStringCchVPrintfExA(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
                                        pszFormat, argList);
 }
-/** RtlStringCchPrintfExA - RtlStringCchVPrintfExA with the arguments after @pszFormat. */
+/** RtlStringCchPrintfExA - RtlStringCchVPrintfExA with the arguments after @pszFormat. Divergence:
+ * as its VPrintfEx form. */
 #define RtlStringCchPrintfExA kdpc_RtlStringCchPrintfExA
-/** RtlStringCbCopyExW - RtlStringCbCopyW with an end pointer, the room left and STRSAFE_* flags (see the top). */
+/** RtlStringCbCopyExW - RtlStringCbCopyW with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                           NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
                                           size_t *pcbRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCbCopyExW(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
 }
-/** RtlStringCbCatExW - RtlStringCbCatW with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCbCatExW - RtlStringCbCatW with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCatExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                          NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
                                          size_t *pcbRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCbCatExW(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
 }
-/** RtlStringCbVPrintfExW - RtlStringCbVPrintfW with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCbVPrintfW). */
+/** RtlStringCbVPrintfExW - RtlStringCbVPrintfW with an end pointer, the room left and STRSAFE_*
+ * flags (Divergence: as RtlStringCbVPrintfW). */
 static inline NTSTATUS RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                              NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
                                              DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat,
@@ -476,23 +542,29 @@ static inline NTSTATUS RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbD
     return kdpc_RtlStringCbVPrintfExW(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
                                       pszFormat, argList);
 }
-/** RtlStringCbPrintfExW - RtlStringCbVPrintfExW with the arguments after @pszFormat. */
+/** RtlStringCbPrintfExW - RtlStringCbVPrintfExW with the arguments after @pszFormat. Divergence: as
+ * its VPrintfEx form. */
 #define RtlStringCbPrintfExW kdpc_RtlStringCbPrintfExW
-/** RtlStringCchCopyExW - RtlStringCchCopyW with an end pointer, the room left and STRSAFE_* flags (see the top). */
+/** RtlStringCchCopyExW - RtlStringCchCopyW with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCchCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                            NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
                                            size_t *pcchRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCchCopyExW(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
 }
-/** RtlStringCchCatExW - RtlStringCchCatW with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCchCatExW - RtlStringCchCatW with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCchCatExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                           NTSTRSAFE_PCWSTR pszSrc, NTSTRSAFE_PWSTR *ppszDestEnd,
                                           size_t *pcchRemaining, DWORD dwFlags)
 {
     return kdpc_RtlStringCchCatExW(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
 }
-/** RtlStringCchVPrintfExW - RtlStringCchVPrintfW with an end pointer, the room left and STRSAFE_* flags (same Divergence as RtlStringCchVPrintfW). */
+/** RtlStringCchVPrintfExW - RtlStringCchVPrintfW with an end pointer, the room left and STRSAFE_*
+ * flags (Divergence: as RtlStringCchVPrintfW). */
 static inline NTSTATUS RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                               NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
                                               DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat,
@@ -501,7 +573,8 @@ static inline NTSTATUS RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cc
     return kdpc_RtlStringCchVPrintfExW(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
                                        pszFormat, argList);
 }
-/** RtlStringCchPrintfExW - RtlStringCchVPrintfExW with the arguments after @pszFormat. */
+/** RtlStringCchPrintfExW - RtlStringCchVPrintfExW with the arguments after @pszFormat. Divergence:
+ * as its VPrintfEx form. */
 #define RtlStringCchPrintfExW kdpc_RtlStringCchPrintfExW
 KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                               NTSTRSAFE_PCSTR pszSrc, size_t cbToCopy,
@@ -554,7 +627,9 @@ KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCchCatStringN(PUNICODE_STRING Destinat
                                                         NTSTRSAFE_PCWSTR pszSrc,
                                                         size_t cchToAppend);
 
-/** RtlStringCbCopyNExA - RtlStringCbCopyNA with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCbCopyNExA - RtlStringCbCopyNA with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                            NTSTRSAFE_PCSTR pszSrc, size_t cbToCopy,
                                            NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
@@ -563,7 +638,9 @@ static inline NTSTATUS RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest
     return kdpc_RtlStringCbCopyNExA(pszDest, cbDest, pszSrc, cbToCopy, ppszDestEnd, pcbRemaining,
                                     dwFlags);
 }
-/** RtlStringCbCatNExA - RtlStringCbCatNA with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCbCatNExA - RtlStringCbCatNA with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCatNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                           NTSTRSAFE_PCSTR pszSrc, size_t cbToAppend,
                                           NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
@@ -572,7 +649,9 @@ static inline NTSTATUS RtlStringCbCatNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
     return kdpc_RtlStringCbCatNExA(pszDest, cbDest, pszSrc, cbToAppend, ppszDestEnd, pcbRemaining,
                                    dwFlags);
 }
-/** RtlStringCchCopyNExA - RtlStringCchCopyNA with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCchCopyNExA - RtlStringCchCopyNA with an end pointer, the room left and STRSAFE_*
+ * flags. Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination
+ * (see the top). */
 static inline NTSTATUS RtlStringCchCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                             NTSTRSAFE_PCSTR pszSrc, size_t cchToCopy,
                                             NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
@@ -581,7 +660,9 @@ static inline NTSTATUS RtlStringCchCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cchDe
     return kdpc_RtlStringCchCopyNExA(pszDest, cchDest, pszSrc, cchToCopy, ppszDestEnd,
                                      pcchRemaining, dwFlags);
 }
-/** RtlStringCchCatNExA - RtlStringCchCatNA with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCchCatNExA - RtlStringCchCatNA with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCchCatNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                            NTSTRSAFE_PCSTR pszSrc, size_t cchToAppend,
                                            NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
@@ -590,7 +671,9 @@ static inline NTSTATUS RtlStringCchCatNExA(NTSTRSAFE_PSTR pszDest, size_t cchDes
     return kdpc_RtlStringCchCatNExA(pszDest, cchDest, pszSrc, cchToAppend, ppszDestEnd,
                                     pcchRemaining, dwFlags);
 }
-/** RtlStringCbCopyNExW - RtlStringCbCopyNW with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCbCopyNExW - RtlStringCbCopyNW with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                            NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy,
                                            NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
@@ -599,7 +682,9 @@ static inline NTSTATUS RtlStringCbCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDes
     return kdpc_RtlStringCbCopyNExW(pszDest, cbDest, pszSrc, cbToCopy, ppszDestEnd, pcbRemaining,
                                     dwFlags);
 }
-/** RtlStringCbCatNExW - RtlStringCbCatNW with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCbCatNExW - RtlStringCbCatNW with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCbCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                           NTSTRSAFE_PCWSTR pszSrc, size_t cbToAppend,
                                           NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
@@ -608,7 +693,9 @@ static inline NTSTATUS RtlStringCbCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest
     return kdpc_RtlStringCbCatNExW(pszDest, cbDest, pszSrc, cbToAppend, ppszDestEnd, pcbRemaining,
                                    dwFlags);
 }
-/** RtlStringCchCopyNExW - RtlStringCchCopyNW with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCchCopyNExW - RtlStringCchCopyNW with an end pointer, the room left and STRSAFE_*
+ * flags. Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination
+ * (see the top). */
 static inline NTSTATUS RtlStringCchCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                             NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy,
                                             NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
@@ -617,7 +704,9 @@ static inline NTSTATUS RtlStringCchCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cchD
     return kdpc_RtlStringCchCopyNExW(pszDest, cchDest, pszSrc, cchToCopy, ppszDestEnd,
                                      pcchRemaining, dwFlags);
 }
-/** RtlStringCchCatNExW - RtlStringCchCatNW with an end pointer, the room left and STRSAFE_* flags. */
+/** RtlStringCchCatNExW - RtlStringCchCatNW with an end pointer, the room left and STRSAFE_* flags.
+ * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
+ * top). */
 static inline NTSTATUS RtlStringCchCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                            NTSTRSAFE_PCWSTR pszSrc, size_t cchToAppend,
                                            NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
@@ -626,49 +715,57 @@ static inline NTSTATUS RtlStringCchCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDe
     return kdpc_RtlStringCchCatNExW(pszDest, cchDest, pszSrc, cchToAppend, ppszDestEnd,
                                     pcchRemaining, dwFlags);
 }
-/** RtlUnicodeStringCbCopyN - RtlUnicodeStringCopy of at most @cbToCopy bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCbCopyN - RtlUnicodeStringCopy of at most @cbToCopy bytes of the source (more
+ * than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCbCopyN(PUNICODE_STRING DestinationString,
                                                PCUNICODE_STRING SourceString, size_t cbToCopy)
 {
     return kdpc_RtlUnicodeStringCbCopyN(DestinationString, SourceString, cbToCopy);
 }
-/** RtlUnicodeStringCbCatN - RtlUnicodeStringCat of at most @cbToAppend bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCbCatN - RtlUnicodeStringCat of at most @cbToAppend bytes of the source (more
+ * than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCbCatN(PUNICODE_STRING DestinationString,
                                               PCUNICODE_STRING SourceString, size_t cbToAppend)
 {
     return kdpc_RtlUnicodeStringCbCatN(DestinationString, SourceString, cbToAppend);
 }
-/** RtlUnicodeStringCbCopyStringN - RtlUnicodeStringCopyString of at most @cbToCopy bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCbCopyStringN - RtlUnicodeStringCopyString of at most @cbToCopy bytes of the
+ * source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCbCopyStringN(PUNICODE_STRING DestinationString,
                                                      NTSTRSAFE_PCWSTR pszSrc, size_t cbToCopy)
 {
     return kdpc_RtlUnicodeStringCbCopyStringN(DestinationString, pszSrc, cbToCopy);
 }
-/** RtlUnicodeStringCbCatStringN - RtlUnicodeStringCatString of at most @cbToAppend bytes of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCbCatStringN - RtlUnicodeStringCatString of at most @cbToAppend bytes of the
+ * source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCbCatStringN(PUNICODE_STRING DestinationString,
                                                     NTSTRSAFE_PCWSTR pszSrc, size_t cbToAppend)
 {
     return kdpc_RtlUnicodeStringCbCatStringN(DestinationString, pszSrc, cbToAppend);
 }
-/** RtlUnicodeStringCchCopyN - RtlUnicodeStringCopy of at most @cchToCopy characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCchCopyN - RtlUnicodeStringCopy of at most @cchToCopy characters of the source
+ * (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCchCopyN(PUNICODE_STRING DestinationString,
                                                 PCUNICODE_STRING SourceString, size_t cchToCopy)
 {
     return kdpc_RtlUnicodeStringCchCopyN(DestinationString, SourceString, cchToCopy);
 }
-/** RtlUnicodeStringCchCatN - RtlUnicodeStringCat of at most @cchToAppend characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCchCatN - RtlUnicodeStringCat of at most @cchToAppend characters of the source
+ * (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCchCatN(PUNICODE_STRING DestinationString,
                                                PCUNICODE_STRING SourceString, size_t cchToAppend)
 {
     return kdpc_RtlUnicodeStringCchCatN(DestinationString, SourceString, cchToAppend);
 }
-/** RtlUnicodeStringCchCopyStringN - RtlUnicodeStringCopyString of at most @cchToCopy characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCchCopyStringN - RtlUnicodeStringCopyString of at most @cchToCopy characters of
+ * the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCchCopyStringN(PUNICODE_STRING DestinationString,
                                                       NTSTRSAFE_PCWSTR pszSrc, size_t cchToCopy)
 {
     return kdpc_RtlUnicodeStringCchCopyStringN(DestinationString, pszSrc, cchToCopy);
 }
-/** RtlUnicodeStringCchCatStringN - RtlUnicodeStringCatString of at most @cchToAppend characters of the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
+/** RtlUnicodeStringCchCatStringN - RtlUnicodeStringCatString of at most @cchToAppend characters of
+ * the source (more than NTSTRSAFE_UNICODE_STRING_MAX_CCH characters: STATUS_INVALID_PARAMETER). */
 static inline NTSTATUS RtlUnicodeStringCchCatStringN(PUNICODE_STRING DestinationString,
                                                      NTSTRSAFE_PCWSTR pszSrc, size_t cchToAppend)
 {
