@@ -16,6 +16,7 @@
 #include "corpus_test.h"
 #include "tmrdrv.h"
 
+#define SERVICE_KEY "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\tmrdrv"
 #define PARAMETERS_KEY                                                                             \
     "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\tmrdrv\\Parameters"
 
@@ -86,6 +87,8 @@ static struct {
     kdpc_status unplug;
     kdpc_device_state removed;
     NTSTATUS unload, close;
+    uint32_t overflows;
+    kdpc_status overflows_st;
     int reached_end;
 } t;
 
@@ -148,6 +151,8 @@ static void TestEntry(void *ctx)
     t.unplug = kdpc_device_unplug(t.d.dev, KDPC_UNPLUG_ORDERLY);
     t.removed = kdpc_device_get_state(t.d.dev);
     t.unload = kdpc_driver_unload(t.drv);
+    t.overflows_st = kdpc_registry_get_value(t.m, SERVICE_KEY, "Overflows", NULL, &t.overflows,
+                                             sizeof t.overflows, NULL);
     t.reached_end = 1;
 }
 
@@ -201,6 +206,9 @@ static void test_samples_on_the_timer_period(void **state)
         assert_int_equal(t.s3_st, STATUS_SUCCESS);
         assert_int_equal(t.s3.h.Count, 16); /* the ring is full ... */
         assert_true(t.s3.h.Dropped >= 20);  /* ... and counted what it dropped */
+        /* a work item wrote the drops under the service key (RtlWriteRegistryValue) */
+        assert_int_equal(t.overflows_st, KDPC_OK);
+        assert_true(t.overflows >= 1 && t.overflows <= t.s3.h.Dropped);
         check_spacing(&t.s3.h, 1000);
 
         assert_int_equal(t.close, STATUS_SUCCESS);

@@ -41,7 +41,12 @@ typedef struct _TMR_EXTENSION {
     ULONG RingSize, Head, Count, Dropped, Ticks;
     ULONG PeriodMs;
     volatile LONG Opens;
+    PIO_WORKITEM OverflowItem; /* reports drops to the registry at PASSIVE_LEVEL */
+    BOOLEAN OverflowQueued;    /* Lock */
+    ULONG Overflows;           /* Lock: samples dropped since the start */
 } TMR_EXTENSION, *PTMR_EXTENSION;
+
+C_ASSERT(FIELD_OFFSET(TMRDRV_SAMPLES, Samples) == 2 * sizeof(ULONG));
 
 /* Driver-wide parameters read in DriverEntry. */
 typedef struct _TMR_GLOBALS {
@@ -61,6 +66,7 @@ _Dispatch_type_(IRP_MJ_PNP) DRIVER_DISPATCH TmrDispatchPnp;
 _Dispatch_type_(IRP_MJ_POWER) DRIVER_DISPATCH TmrDispatchPower;
 _Dispatch_type_(IRP_MJ_SYSTEM_CONTROL) DRIVER_DISPATCH TmrSystemControl;
 KDEFERRED_ROUTINE TmrTimerDpc;
+IO_WORKITEM_ROUTINE TmrOverflowWork;
 IO_COMPLETION_ROUTINE TmrStartCompletion;
 
 static NTSTATUS TmrQueryWmiRegInfo(_In_ PDEVICE_OBJECT DeviceObject, _Out_ PULONG RegFlags,
@@ -80,6 +86,7 @@ static NTSTATUS TmrQueryWmiDataBlock(_In_ PDEVICE_OBJECT DeviceObject, _In_ PIRP
 #pragma alloc_text(PAGE, TmrDispatchPnp)
 #pragma alloc_text(PAGE, TmrSystemControl)
 #pragma alloc_text(PAGE, TmrQueryWmiRegInfo)
+#pragma alloc_text(PAGE, TmrOverflowWork)
 #endif
 /* Unguarded, as some old drivers write it. */
 #pragma alloc_text(PAGE, TmrUnload)
@@ -150,15 +157,41 @@ _Use_decl_annotations_ VOID TmrTimerDpc(PKDPC Dpc, PVOID DeferredContext, PVOID 
     KeAcquireSpinLockAtDpcLevel(&ext->Lock);
     if (ext->PnpState == TmrStarted && ext->Regs != NULL) {
         ULONG sample = READ_REGISTER_ULONG((PULONG)(ext->Regs + TMRDRV_REG_COUNT));
+        NT_ASSERT(ext->RingSize != 0);
         ext->Ticks++;
         if (ext->Count == ext->RingSize) {
             ext->Dropped++;
+            ext->Overflows++;
+            /* the registry is PASSIVE_LEVEL work: a work item reports it, holding the remove lock
+             * so that the device is not removed under it */
+            if (!ext->OverflowQueued &&
+                NT_SUCCESS(IoAcquireRemoveLock(&ext->RemoveLock, ext->OverflowItem))) {
+                ext->OverflowQueued = TRUE;
+                IoQueueWorkItem(ext->OverflowItem, TmrOverflowWork, DelayedWorkQueue, ext);
+            }
         } else {
             ext->Ring[(ext->Head + ext->Count) % ext->RingSize] = sample;
             ext->Count++;
         }
     }
     KeReleaseSpinLockFromDpcLevel(&ext->Lock);
+}
+
+/* Writes the drop count as <service key>\Overflows (REG_DWORD). */
+_Use_decl_annotations_ VOID TmrOverflowWork(PDEVICE_OBJECT DeviceObject, PVOID Context)
+{
+    PTMR_EXTENSION ext = Context;
+    ULONG overflows;
+    KIRQL irql;
+    PAGED_CODE();
+    UNREFERENCED_PARAMETER(DeviceObject);
+    KeAcquireSpinLock(&ext->Lock, &irql);
+    overflows = ext->Overflows;
+    ext->OverflowQueued = FALSE;
+    KeReleaseSpinLock(&ext->Lock, irql);
+    (void)RtlWriteRegistryValue(RTL_REGISTRY_ABSOLUTE, TmrGlobals.RegistryPath.Buffer,
+                                TMRDRV_REG_OVERFLOWS, REG_DWORD, &overflows, sizeof overflows);
+    IoReleaseRemoveLock(&ext->RemoveLock, ext->OverflowItem);
 }
 
 _IRQL_requires_max_(DISPATCH_LEVEL) static VOID
@@ -440,7 +473,8 @@ _Use_decl_annotations_ NTSTATUS TmrDispatchPnp(PDEVICE_OBJECT DeviceObject, PIRP
         Irp->IoStatus.Status = STATUS_SUCCESS;
         IoSkipCurrentIrpStackLocation(Irp);
         status = IoCallDriver(ext->Lower, Irp);
-        IoReleaseRemoveLockAndWait(&ext->RemoveLock, Irp);
+        IoReleaseRemoveLockAndWait(&ext->RemoveLock, Irp); /* the work item has run too */
+        IoFreeWorkItem(ext->OverflowItem);
         IoDetachDevice(ext->Lower);
         IoDeleteDevice(DeviceObject);
         return status;
@@ -523,6 +557,11 @@ _Use_decl_annotations_ NTSTATUS TmrAddDevice(PDRIVER_OBJECT DriverObject,
     KeInitializeTimerEx(&ext->Timer, NotificationTimer);
     KeInitializeDpc(&ext->TimerDpc, TmrTimerDpc, ext);
     IoInitializeRemoveLock(&ext->RemoveLock, TMR_TAG, 1, 100);
+    ext->OverflowItem = IoAllocateWorkItem(fdo);
+    if (ext->OverflowItem == NULL) {
+        IoDeleteDevice(fdo);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
 
     ext->WmiLibInfo.GuidCount = ARRAYSIZE(TmrWmiGuidList);
     ext->WmiLibInfo.GuidList = TmrWmiGuidList;
@@ -532,12 +571,14 @@ _Use_decl_annotations_ NTSTATUS TmrAddDevice(PDRIVER_OBJECT DriverObject,
     status = IoRegisterDeviceInterface(PhysicalDeviceObject, &GUID_DEVINTERFACE_TMRDRV, NULL,
                                        &ext->InterfaceName);
     if (!NT_SUCCESS(status)) {
+        IoFreeWorkItem(ext->OverflowItem);
         IoDeleteDevice(fdo);
         return status;
     }
     ext->Lower = IoAttachDeviceToDeviceStack(fdo, PhysicalDeviceObject);
     if (ext->Lower == NULL) {
         RtlFreeUnicodeString(&ext->InterfaceName);
+        IoFreeWorkItem(ext->OverflowItem);
         IoDeleteDevice(fdo);
         return STATUS_NO_SUCH_DEVICE;
     }
@@ -606,23 +647,32 @@ static NTSTATUS TmrReadParameters(_In_ PCUNICODE_STRING RegistryPath)
 _Use_decl_annotations_ NTSTATUS TmrDriverEntry(PDRIVER_OBJECT DriverObject,
                                                PUNICODE_STRING RegistryPath)
 {
-    NTSTATUS status;
+    NTSTATUS status = STATUS_SUCCESS;
 
     DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_INFO_LEVEL, "tmrdrv: DriverEntry %wZ\n", RegistryPath);
     ExInitializeDriverRuntime(DrvRtPoolNxOptIn);
     RtlZeroMemory(&TmrGlobals, sizeof TmrGlobals);
-    TmrGlobals.RegistryPath.MaximumLength = RegistryPath->Length + sizeof(UNICODE_NULL);
-    TmrGlobals.RegistryPath.Buffer =
-        ExAllocatePoolWithTag(PagedPool, TmrGlobals.RegistryPath.MaximumLength, TMR_TAG);
-    if (TmrGlobals.RegistryPath.Buffer == NULL)
-        return STATUS_INSUFFICIENT_RESOURCES;
-    RtlCopyUnicodeString(&TmrGlobals.RegistryPath, RegistryPath);
-    status = TmrReadParameters(RegistryPath);
-    if (!NT_SUCCESS(status)) {
-        ExFreePoolWithTag(TmrGlobals.RegistryPath.Buffer, TMR_TAG);
-        TmrGlobals.RegistryPath.Buffer = NULL;
-        return status;
+    __try {
+        /* a NUL-terminated copy of the service key's path, for RtlWriteRegistryValue */
+        TmrGlobals.RegistryPath.MaximumLength = RegistryPath->Length + sizeof(UNICODE_NULL);
+        TmrGlobals.RegistryPath.Buffer =
+            ExAllocatePoolWithTag(PagedPool, TmrGlobals.RegistryPath.MaximumLength, TMR_TAG);
+        if (TmrGlobals.RegistryPath.Buffer == NULL) {
+            status = STATUS_INSUFFICIENT_RESOURCES;
+            __leave;
+        }
+        RtlCopyUnicodeString(&TmrGlobals.RegistryPath, RegistryPath);
+        TmrGlobals.RegistryPath.Buffer[TmrGlobals.RegistryPath.Length / sizeof(WCHAR)] =
+            UNICODE_NULL;
+        status = TmrReadParameters(RegistryPath);
+    } __finally {
+        if (!NT_SUCCESS(status) && TmrGlobals.RegistryPath.Buffer != NULL) {
+            ExFreePoolWithTag(TmrGlobals.RegistryPath.Buffer, TMR_TAG);
+            TmrGlobals.RegistryPath.Buffer = NULL;
+        }
     }
+    if (!NT_SUCCESS(status))
+        return status;
     DriverObject->MajorFunction[IRP_MJ_CREATE] = TmrCreateClose;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = TmrCreateClose;
     DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = TmrDeviceControl;

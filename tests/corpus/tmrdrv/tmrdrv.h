@@ -37,6 +37,8 @@ DEFINE_GUID(GUID_DEVCLASS_TMRDRV, 0x8c4f2a1e, 0x5b3d, 0x4e6f, 0x9a, 0x7b, 0x1c, 
 #define TMRDRV_REG_PERIOD_MS L"SamplePeriodMs" /* default 10 */
 #define TMRDRV_REG_RING_SIZE L"RingSize"       /* default 16, 1..TMRDRV_MAX_RING */
 #define TMRDRV_MAX_RING      1024u
+/* Written by the driver under the service key (REG_DWORD): samples dropped since the start. */
+#define TMRDRV_REG_OVERFLOWS L"Overflows"
 
 /* Out: TMRDRV_SAMPLES with up to (OutputBufferLength - header) / sizeof(ULONG) samples, oldest
  * first; the ring is emptied of what was returned. */
