@@ -17,6 +17,7 @@
 #include <kdpc/wdm/ex.h>
 #include <kdpc/wdm/dispatcher.h>
 #include <kdpc/wdm/ob.h>
+#include <kdpc/wdm/mm.h>
 #include <kdpc/wdm/timer.h>
 #include <kdpc/wdm/work.h>
 #include <kdpc/wdm/irp.h>

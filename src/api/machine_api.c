@@ -14,6 +14,7 @@
 #include "dev/dev.h"
 #include "hal/hal.h"
 #include "io/io.h"
+#include "mm/mm.h"
 #include "ob/ob.h"
 #include "pnp/pnp.h"
 #include "verifier/testfail.h"
@@ -160,6 +161,7 @@ static void layers_free(kdpc_machine *m)
     if (m->ke != NULL) {
         kdpc__cm_free(m);
         kdpc__ob_free(m);
+        kdpc__mm_free(m);
         kdpc__pool_free_all(m);
         kdpc__watch_free_all(m);
         kdpc__hal_free(m);

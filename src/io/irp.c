@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "io/io.h"
+#include "mm/mm.h"
 
 #define IRP_MAGIC 0x6b495250u /* "kIRP" */
 
@@ -554,14 +555,14 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 
 static PMDL mdl_for(kdpc_machine *m, PIRP irp, PVOID va, ULONG len)
 {
-    PMDL mdl = kdpc__io_alloc(m, sizeof(*mdl));
+    PMDL mdl = kdpc__io_alloc(m, kdpc__mm_mdl_bytes(va, len)); /* and its PFN array */
     if (mdl == NULL)
         return NULL;
     uintptr_t a = (uintptr_t)va;
-    mdl->Size = (CSHORT)sizeof(MDL);
     mdl->StartVa = (PVOID)(a & ~(uintptr_t)(PAGE_SIZE - 1));
     mdl->ByteOffset = (ULONG)(a & (PAGE_SIZE - 1));
     mdl->ByteCount = len;
+    kdpc__mm_mdl_fill(mdl);
     mdl->MappedSystemVa = kdpc__pool_system_va(m, va); /* locked and mapped (4.13, 7.4) */
     mdl->MdlFlags = MDL_MAPPED_TO_SYSTEM_VA | MDL_PAGES_LOCKED;
     if (!kdpc__io_register(m, mdl, KDPC_IOK_MDL)) {

@@ -12,6 +12,7 @@
  * Windows would (0x50 / 0x1E / 0xA, validate.c). Off or a warning: nothing done.
  */
 #include "io/io.h"
+#include "mm/mm.h"
 
 PMDL kdpc_IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
                         BOOLEAN ChargeQuota, PIRP Irp)
@@ -24,7 +25,7 @@ PMDL kdpc_IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuf
         return NULL;
     if (Length == 0 || kdpc__pool_fail(m))
         return NULL;
-    PMDL mdl = kdpc__io_alloc(m, sizeof(*mdl));
+    PMDL mdl = kdpc__io_alloc(m, kdpc__mm_mdl_bytes(VirtualAddress, Length)); /* + PFNs */
     if (mdl == NULL)
         return NULL;
     if (!kdpc__io_register(m, mdl, KDPC_IOK_MDL)) {
@@ -32,10 +33,10 @@ PMDL kdpc_IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuf
         return NULL;
     }
     uintptr_t a = (uintptr_t)VirtualAddress;
-    mdl->Size = (CSHORT)sizeof(MDL);
     mdl->StartVa = (PVOID)(a & ~(uintptr_t)(PAGE_SIZE - 1));
     mdl->ByteOffset = (ULONG)(a & (PAGE_SIZE - 1));
     mdl->ByteCount = Length;
+    kdpc__mm_mdl_fill(mdl);
     if (Irp != NULL) {
         if (!SecondaryBuffer || Irp->MdlAddress == NULL) {
             kdpc__io_irp_set_mdl(m, Irp, mdl); /* KeFlushIoBuffers' index (irp.c) */

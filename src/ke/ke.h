@@ -174,6 +174,7 @@ typedef struct kdpc__ke {
     void *io;                            /* the I/O layer's state */
     void *cm;                            /* the registry (src/cm) */
     void *ob;
+    void *mm;                            /* pages for MDLs (src/mm) */
     void *intr;                          /* interrupt objects and storm counts (interrupt.c) */
     /* KTIMER / KDPC set or queued on a thread's stack -> that thread's KTHREAD (objcheck.c) */
     kdpc__ptrmap stack_objs;

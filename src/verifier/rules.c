@@ -226,6 +226,9 @@ static const struct {
                 "reference routines at IRQL <= DISPATCH_LEVEL"},
     {"ob.user_handle", "G12: a handle that came from user mode is referenced with AccessMode "
                        "UserMode (ObReferenceObjectByHandle checks its access then)"},
+    {"mm.irql", "G3: the Mm page, mapping and pageable-section routines are called at or below "
+                "the IRQL Microsoft documents for them"},
+    {"mm.bad_mdl", "G12: MmFreePagesFromMdl frees, once, the pages MmAllocatePagesForMdl(Ex) gave"},
     {"ke.crash",
      "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
      "go on"},

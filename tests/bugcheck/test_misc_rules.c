@@ -48,9 +48,12 @@ static void start_thread(PKSTART_ROUTINE routine)
 /* ------------------------------------------------------------------ */
 /* thread.exit_state                                                   */
 
+static PKTHREAD lock_owner;
+
 static void ReturnsHoldingLockThread(PVOID ctx)
 {
     (void)ctx;
+    lock_owner = KeGetCurrentThread();
     KIRQL old;
     KeAcquireSpinLock(&lock_a, &old); /* never released */
 }
@@ -72,7 +75,7 @@ static void test_thread_returning_holding_a_lock_bugchecks_c4_100a(void **state)
     KT_ASSERT_BUGCHECK(m, st, "thread.exit_state", 0xC4);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], 0x100A);
-    assert_int_equal(bc->params[1], addr(thread_handle)); /* the owner thread */
+    assert_int_equal(bc->params[1], addr(lock_owner)); /* the owner thread (not its handle) */
     assert_int_equal(bc->params[2], addr(&lock_a));       /* the lock */
     assert_string_equal(bc->routine, "ReturnsHoldingLockThread");
     kdpc_machine_destroy(m);

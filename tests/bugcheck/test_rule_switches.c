@@ -94,6 +94,8 @@ static const char *const all_rules[] = {
     "rtl.irql",
     "ob.irql",
     "ob.user_handle",
+    "mm.irql",
+    "mm.bad_mdl",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -887,6 +889,38 @@ static void ScObUserHandle(void *ctx)
     sw_done = st == STATUS_SUCCESS && kdpc_user_event_close(kdpc_current_machine(), h) == 0;
 }
 
+/* mm.irql: MmLockPagableCodeSection at DISPATCH_LEVEL (APC_LEVEL at most, 0xC4/0x20019); as a
+ * warning or off the handle comes back anyway */
+static void ScMmIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    PVOID h = MmLockPagableCodeSection(ScMmIrql);
+    KeLowerIrql(old);
+    if (h != NULL)
+        MmUnlockPagableImageSection(h);
+    sw_done = h != NULL;
+}
+
+/* mm.bad_mdl: MmFreePagesFromMdl twice (0x4E/0x07); as a warning or off the second does
+ * nothing */
+static void ScMmBadMdl(void *ctx)
+{
+    (void)ctx;
+    PHYSICAL_ADDRESS lo, hi, skip;
+    lo.QuadPart = 0;
+    hi.QuadPart = -1;
+    skip.QuadPart = 0;
+    PMDL mdl = MmAllocatePagesForMdl(lo, hi, skip, PAGE_SIZE);
+    if (mdl == NULL)
+        return;
+    MmFreePagesFromMdl(mdl);
+    MmFreePagesFromMdl(mdl);
+    ExFreePool(mdl);
+    sw_done = 1;
+}
+
 /* isr.disconnect_self: the ISR disconnects its own interrupt (the IRQL rule is switched off
  * here, so that only the self-deadlock is left) */
 static BOOLEAN ScSelfDisconnectingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -1529,6 +1563,8 @@ static scenario scenarios[] = {
     {"rtl.irql", ScRtlIrql, 1, NULL, KDPC_OK, -1, -1},
     {"ob.irql", ScObIrql, 1, NULL, KDPC_OK, -1, -1},
     {"ob.user_handle", ScObUserHandle, 1, NULL, KDPC_OK, -1, -1},
+    {"mm.irql", ScMmIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"mm.bad_mdl", ScMmBadMdl, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -2041,6 +2077,8 @@ int main(void)
         SCENARIO_TESTS(64),
         SCENARIO_TESTS(65),
         SCENARIO_TESTS(66),
+        SCENARIO_TESTS(67),
+        SCENARIO_TESTS(68),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

@@ -183,9 +183,14 @@ static void thousand_threads(void *ctx)
             ZwClose(h);
             KeWaitForSingleObject(obj, Executive, KernelMode, FALSE, NULL);
             ObDereferenceObject(obj);
-        } else { /* waited on through the handle, closed after the end */
-            KeWaitForSingleObject(h, Executive, KernelMode, FALSE, NULL);
+        } else { /* waited on while the handle is open, closed after the end */
+            PVOID obj = NULL;
+            if (!NT_SUCCESS(ObReferenceObjectByHandle(h, SYNCHRONIZE, *PsThreadType, KernelMode,
+                                                      &obj, NULL)))
+                S.failed++;
+            KeWaitForSingleObject(obj, Executive, KernelMode, FALSE, NULL);
             ZwClose(h);
+            ObDereferenceObject(obj);
         }
     }
     S.heap_at[1] = heap_bytes();

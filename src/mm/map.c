@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * map.c - mapping locked pages: MmMapLockedPagesSpecifyCache and
+ * MmUnmapLockedPages. Every page is resident in the host's address space, so
+ * a mapping is the MDL's own buffer address (for locked paged pool, the
+ * pool's second view that stays valid at DISPATCH_LEVEL, as
+ * MmGetSystemAddressForMdlSafe gives).
+ */
+#include "io/io.h"
+#include "ke/ke.h"
+#include "mm/mm.h"
+
+static bool mdl_ok(kdpc_machine *m, const char *routine, kdpc_routine_ptr fn, PMDL mdl)
+{
+    return kdpc__io_need(m, routine, fn, mdl, KDPC_IOK_MDL);
+}
+
+PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode,
+                                        MEMORY_CACHING_TYPE CacheType, PVOID RequestedAddress,
+                                        ULONG BugCheckOnFailure, ULONG Priority)
+{
+    (void)CacheType;
+    (void)BugCheckOnFailure;
+    (void)Priority;
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("MmMapLockedPagesSpecifyCache", &c);
+    if (m == NULL ||
+        !kdpc__mm_irql_ok(m, c, AccessMode == KernelMode ? DISPATCH_LEVEL : APC_LEVEL,
+                          KDPC_DDI_IRQL_MM_DISPATCH_LTE, "MmMapLockedPagesSpecifyCache") ||
+        !mdl_ok(m, "MmMapLockedPagesSpecifyCache", KDPC_RP(kdpc_MmMapLockedPagesSpecifyCache),
+                MemoryDescriptorList))
+        return NULL;
+    PMDL mdl = MemoryDescriptorList;
+    PVOID va = (char *)mdl->StartVa + mdl->ByteOffset;
+    if (AccessMode != KernelMode)
+        return va; /* the app's view: the same host memory */
+    if (RequestedAddress != NULL)
+        return NULL; /* Windows documents NULL for KernelMode */
+    if ((mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) == 0 || mdl->MappedSystemVa == NULL) {
+        mdl->MappedSystemVa = kdpc__pool_system_va(m, va);
+        mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;
+    }
+    kdpc__ke_point(m);
+    return mdl->MappedSystemVa;
+}
+
+void kdpc_MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("MmUnmapLockedPages", &c);
+    if (m == NULL ||
+        !kdpc__mm_irql_ok(m, c, DISPATCH_LEVEL, KDPC_DDI_IRQL_MM_DISPATCH_LTE,
+                          "MmUnmapLockedPages") ||
+        !mdl_ok(m, "MmUnmapLockedPages", KDPC_RP(kdpc_MmUnmapLockedPages), MemoryDescriptorList))
+        return;
+    PMDL mdl = MemoryDescriptorList;
+    if ((mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) != 0 && mdl->MappedSystemVa == BaseAddress &&
+        (mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) == 0) {
+        mdl->MappedSystemVa = NULL;
+        mdl->MdlFlags &= (CSHORT)~MDL_MAPPED_TO_SYSTEM_VA;
+    }
+    /* a user-mode mapping (or an address that is none) leaves nothing to undo */
+    kdpc__ke_point(m);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm.h - the memory manager layer's internal interface: MDL sizes and PFN
+ * arrays (every MDL kdpc makes carries one), the pages
+ * MmAllocatePagesForMdl(Ex) gave, and the IRQL check of the Mm routines.
+ *
+ * A page's physical address is its host address (identity, as in
+ * MmGetPhysicalAddress), so its PFN is the host address >> PAGE_SHIFT.
+ * Lock legend: B baton holder only (every call here).
+ */
+#ifndef KDPC_MM_H
+#define KDPC_MM_H
+
+#include <kdpc/wdm.h>
+#include "sim/sim.h"
+#include "verifier/verifier.h"
+
+/* Bytes of an MDL for [va, va + len): the MDL and one PFN_NUMBER per page spanned. */
+size_t kdpc__mm_mdl_bytes(const void *va, size_t len);
+/* Set @mdl's Size and fill its PFN array from StartVa, ByteOffset and ByteCount (the memory
+ * after it must be kdpc__mm_mdl_bytes long). */
+void kdpc__mm_mdl_fill(PMDL mdl);
+
+/* Pages MmAllocatePagesForMdl(Ex) gave, one record per MDL (pages.c). */
+typedef struct kdpc__mm_pages {
+    PMDL mdl;
+    void *base; /* page-aligned host memory */
+    size_t bytes;
+    struct kdpc__mm_pages *next;
+} kdpc__mm_pages;
+
+typedef struct kdpc__mm {
+    kdpc__mm_pages *pages;
+} kdpc__mm;
+
+kdpc__mm *kdpc__mm_get(kdpc_machine *m); /* made on first use; NULL: no host memory */
+kdpc__mm_pages *kdpc__mm_pages_of(kdpc_machine *m, const MDL *mdl);
+/* Machine teardown: pages never freed go back to the host. */
+void kdpc__mm_free(kdpc_machine *m);
+
+#define KDPC_DDI_IRQL_MM_APC_LTE      0x20019u /* IrqlMmApcLte */
+#define KDPC_DDI_IRQL_MM_DISPATCH_LTE 0x20011u /* IrqlKeDispatchLte (see docs/rules.in) */
+
+/* IRQL check of an Mm routine: true when the calling CPU is at most @max; else the mm.irql
+ * report, which returns as a warning or off: then false. */
+static inline bool kdpc__mm_irql_ok(kdpc_machine *m, const kdpc__cpu *c, KIRQL max, uint32_t ddi,
+                                    const char *routine)
+{
+    if (c->irql <= max)
+        return true;
+    kdpc__violation(m, KDPC_R_MM_IRQL, 0xC4, ddi, c->irql, max, 0, NULL,
+                    "%s called at IRQL %u: it runs only at IRQL <= %u", routine, (unsigned)c->irql,
+                    (unsigned)max);
+    return false;
+}
+
+#endif /* KDPC_MM_H */
