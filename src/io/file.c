@@ -181,6 +181,7 @@ static void deferred_close(PVOID ctx)
     close_file(f->m, f);
 }
 
+/* ObReferenceObject of an open (not closing) file object: one more reference. */
 static bool ob_ref(kdpc_machine *m, void *object)
 {
     kdpc__filerec *f = file_rec(m, object);
