@@ -126,6 +126,46 @@ static void test_printf(void **state)
     assert_memory_equal(w, L"\\Device\\Serial2", 16 * sizeof(WCHAR));
 }
 
+/* The printf engine's fields, through RtlStringCbPrintfA / W. */
+static void expect(const char *want, const char *fmt, ...)
+{
+    char buf[128];
+    va_list ap;
+    va_start(ap, fmt);
+    assert_int_equal(RtlStringCbVPrintfA(buf, sizeof(buf), fmt, ap), STATUS_SUCCESS);
+    va_end(ap);
+    assert_string_equal(buf, want);
+}
+
+static void test_printf_fields(void **state)
+{
+    (void)state;
+    expect("17 021 0x11 0X11 11", "%o %#o %#x %#X %X", 15u, 17u, 17u, 17u, 17u);
+    expect("-1 255 65535 -2", "%hhd %hhu %hu %hd", 255, 255, 65535, 65534);
+    expect("18446744073709551615 -9", "%llu %lld", 0xFFFFFFFFFFFFFFFFull, -9LL);
+    expect("4294967296 -3 7", "%zu %Id %I32u", (size_t)4294967296ull, (ptrdiff_t)-3, 7u);
+    expect("[] [1] [ 5] [-5 ]", "[%.0d] [%.0d] [% d] [%-3d]", 0, 1, 5, -5);
+    expect("[ab   ] [   ab] [a]", "[%-5s] [%5s] [%.1s]", "ab", "ab", "ab");
+    expect("[  kd] [kd  ]", "[%*s] [%-*s]", 4, "kd", 4, "kd");
+    expect("[x  ]", "[%*s]", -3, "x");
+    expect("[%] [%q]", "[%%] [%q]");
+    expect("1.50 2e+00", "%.2f %.0e", 1.5, 2.0);
+    UNICODE_STRING u = RTL_CONSTANT_STRING(L"abcdef");
+    ANSI_STRING a = RTL_CONSTANT_STRING("xyz");
+    expect("[   abc] [xy]", "[%6.3wZ] [%.2Z]", &u, &a);
+    expect("A B \xe9", "%C %lc %wc", (int)L'A', (int)L'B', 0xE9);
+    int n = 0;
+    expect("ab", "a%nb", &n); /* %n writes nothing */
+    assert_int_equal(n, 0);
+    expect("?", "%C", 0x20AC); /* not in the code page */
+
+    WCHAR w[32];
+    assert_int_equal(
+        RtlStringCchPrintfW(w, 32, L"%c%C%hs%ls%5.1s|", (int)L'w', (int)'n', "h", L"l", L"xyz"),
+        STATUS_SUCCESS);
+    assert_memory_equal(w, L"wnhl    x|", 11 * sizeof(WCHAR));
+}
+
 static void test_length(void **state)
 {
     (void)state;
@@ -301,13 +341,10 @@ static void test_unicode_string_n_forms(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_copy),
-        cmocka_unit_test(test_cat),
-        cmocka_unit_test(test_printf),
-        cmocka_unit_test(test_length),
-        cmocka_unit_test(test_unicode_string_forms),
-        cmocka_unit_test(test_ex_forms),
-        cmocka_unit_test(test_unicode_string_n_forms),
+        cmocka_unit_test(test_copy),     cmocka_unit_test(test_cat),
+        cmocka_unit_test(test_printf),   cmocka_unit_test(test_printf_fields),
+        cmocka_unit_test(test_length),   cmocka_unit_test(test_unicode_string_forms),
+        cmocka_unit_test(test_ex_forms), cmocka_unit_test(test_unicode_string_n_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
