@@ -14,6 +14,11 @@
 
 #undef NDEBUG /* ASSERTMSG is checked */
 #include <ntdef.h>
+#include <basetsd.h>
+#include <guiddef.h>
+#include <specstrings.h>
+#include <driverspecs.h>
+#include <sal.h>
 #include "kdpc_test.h"
 
 /* ------------------------------------------------------------------ */
@@ -239,9 +244,23 @@ _Use_decl_annotations_ DECLSPEC_NOINLINE NTKERNELAPI ULONG NTAPI BaseFour(ULONG 
 #error "ALLOC_DATA_PRAGMA is defined"
 #endif
 
+static int noop_evaluations;
+static int count_noop(void)
+{
+    return ++noop_evaluations;
+}
+
 static void test_inline_forms_and_pragmas(void **state)
 {
     (void)state;
+    ULONG n = 1;
+    /* statement-like annotations and __noop: no empty-body warning, arguments not evaluated */
+    if (n == 1)
+        _Analysis_assume_(count_noop() != 0);
+    else
+        __analysis_assume(count_noop());
+    __noop(count_noop(), n);
+    assert_int_equal(noop_evaluations, 0);
     ULONG (*f)(ULONG) = BaseTwice; /* the external definition exists */
     assert_int_equal(f(5), 10);
     assert_int_equal(BaseThrice(5), 15);

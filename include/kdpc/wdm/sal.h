@@ -871,21 +871,6 @@
 #ifndef _Function_ignore_lock_checking_
 #define _Function_ignore_lock_checking_(...)
 #endif
-#ifndef _Analysis_assume_lock_acquired_
-#define _Analysis_assume_lock_acquired_(...)
-#endif
-#ifndef _Analysis_assume_lock_released_
-#define _Analysis_assume_lock_released_(...)
-#endif
-#ifndef _Analysis_assume_lock_held_
-#define _Analysis_assume_lock_held_(...)
-#endif
-#ifndef _Analysis_assume_lock_not_held_
-#define _Analysis_assume_lock_not_held_(...)
-#endif
-#ifndef _Analysis_assume_same_lock_
-#define _Analysis_assume_same_lock_(...)
-#endif
 #ifndef _IRQL_requires_
 #define _IRQL_requires_(...)
 #endif
@@ -931,12 +916,6 @@
 #ifndef _Kernel_requires_resource_not_held_
 #define _Kernel_requires_resource_not_held_(...)
 #endif
-#ifndef _Analysis_assume_
-#define _Analysis_assume_(...)
-#endif
-#ifndef _Analysis_assume_nullterminated_
-#define _Analysis_assume_nullterminated_(...)
-#endif
 #ifndef _Analysis_suppress_lock_checking_
 #define _Analysis_suppress_lock_checking_(...)
 #endif
@@ -962,6 +941,37 @@
 #endif
 #ifndef _Global_priority_region_
 #define _Global_priority_region_
+#endif
+
+/* Annotations written as statements (followed by ';'): an expression that does nothing and
+ * never evaluates its argument (so that if (x) _Analysis_assume_(y); draws no -Wempty-body); the
+ * assumed condition sits in dead code, so a static function named only there counts as used. */
+#ifndef _Analysis_assume_
+#define _Analysis_assume_(...) ((void)(0 && (__VA_ARGS__)))
+#endif
+#ifndef _Analysis_assume_nullterminated_
+#define _Analysis_assume_nullterminated_(...) ((void)(0 && (__VA_ARGS__)))
+#endif
+#ifndef __analysis_assume
+#define __analysis_assume(...) ((void)(0 && (__VA_ARGS__)))
+#endif
+#ifndef __assume_bound
+#define __assume_bound(...) ((void)(0 && (__VA_ARGS__)))
+#endif
+#ifndef _Analysis_assume_lock_acquired_
+#define _Analysis_assume_lock_acquired_(...) ((void)0)
+#endif
+#ifndef _Analysis_assume_lock_released_
+#define _Analysis_assume_lock_released_(...) ((void)0)
+#endif
+#ifndef _Analysis_assume_lock_held_
+#define _Analysis_assume_lock_held_(...) ((void)0)
+#endif
+#ifndef _Analysis_assume_lock_not_held_
+#define _Analysis_assume_lock_not_held_(...) ((void)0)
+#endif
+#ifndef _Analysis_assume_same_lock_
+#define _Analysis_assume_same_lock_(...) ((void)0)
 #endif
 
 /* Driver annotations of <driverspecs.h>, old spelling (__drv_*). */
@@ -1699,12 +1709,6 @@
 #endif
 #ifndef __control_entrypoint
 #define __control_entrypoint(...)
-#endif
-#ifndef __analysis_assume
-#define __analysis_assume(...)
-#endif
-#ifndef __assume_bound
-#define __assume_bound(...)
 #endif
 #ifndef __allowed
 #define __allowed(...)

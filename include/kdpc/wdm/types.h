@@ -199,6 +199,16 @@ typedef ULONG LOGICAL;
 #endif
 #define FORCEINLINE __forceinline
 #define NOTHING
+/* __noop(...) - the Microsoft compiler's no-op: its arguments are compiled, never evaluated
+ * (trace macros are often defined to it). They sit in a call in dead code, so a static function
+ * named only there counts as used. */
+static inline int kdpc__noop_args(int Unused, ...)
+{
+    return Unused;
+}
+#ifndef __noop
+#define __noop(...) ((void)(0 && kdpc__noop_args(0, __VA_ARGS__)))
+#endif
 /* x64 reads unaligned data in hardware; the Microsoft compiler's __unaligned has no gcc twin. */
 #define UNALIGNED
 /* ExAllocatePool* returns blocks aligned to this (16 on x64). */
