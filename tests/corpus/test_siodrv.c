@@ -29,6 +29,7 @@ typedef struct pio_dev {
     uint32_t buffer[SIODRV_SECTOR / 4];
     unsigned pos; /* ULONGs moved through DATA for the current command */
     uint32_t status, sector, cmd;
+    uint32_t bad_sector; /* sector + 1 the medium cannot hold; 0: none */
     unsigned commands, bad_accesses;
 } pio_dev;
 
@@ -37,7 +38,7 @@ static void pio_done(kdpc_device *dev, void *ctx, void *arg)
     (void)arg;
     pio_dev *p = ctx;
     p->status &= ~SIODRV_ST_BUSY;
-    if (p->sector >= SIODRV_SECTORS) {
+    if (p->sector >= SIODRV_SECTORS || p->sector + 1 == p->bad_sector) {
         p->status |= SIODRV_ST_ERR;
     } else {
         if (p->cmd == SIODRV_CMD_WRITE)
@@ -92,7 +93,8 @@ static void pio_write(const kdpc_reg_access *a)
         p->pos = 0;
         p->commands++;
         p->status |= SIODRV_ST_BUSY;
-        if (p->cmd == SIODRV_CMD_READ || p->sector >= SIODRV_SECTORS)
+        if (p->cmd == SIODRV_CMD_READ || p->sector >= SIODRV_SECTORS ||
+            p->sector + 1 == p->bad_sector)
             (void)kdpc_device_schedule(a->device, 20000, pio_done, NULL, 0, NULL);
         break;
     case SIODRV_PORT_DATA:
@@ -163,7 +165,9 @@ static struct {
     async_rw a[3];
     BOOLEAN cancel_ret;
     SIODRV_STATS stats;
-    NTSTATUS stats_st;
+    NTSTATUS stats_st, bad_write;
+    size_t log_count;
+    kdpc_errorlog_entry log;
     uint32_t media_sectors;
     kdpc_status media_st;
     NTSTATUS close;
@@ -229,6 +233,13 @@ static void TestEntry(void *ctx)
     t.cancel_ret = IoCancelIrp(t.a[2].irp);
     for (int i = 0; i < 3; i++)
         t.a[i].final = rw_done(&t.a[i]);
+    /* sector 6 goes bad: the write fails and the driver writes an error log entry */
+    t.p.bad_sector = 6 + 1;
+    t.bad_write = kdpc_file_write(f, big, SIODRV_SECTOR, 6 * SIODRV_SECTOR, NULL);
+    t.p.bad_sector = 0;
+    t.log_count = kdpc_errorlog_count(t.m);
+    if (t.log_count > 0)
+        t.log = *kdpc_errorlog_entry_at(t.m, 0);
     t.stats_st =
         kdpc_file_ioctl(f, IOCTL_SIODRV_GET_STATS, NULL, 0, &t.stats, sizeof t.stats, NULL);
 
@@ -296,7 +307,14 @@ static void test_packets_through_startio(void **state)
         assert_int_equal(t.stats.SectorsMoved, 4 + 4 + 1 + 4 + 1);
         assert_int_equal(t.stats.Cancelled, 1);
         assert_true(t.stats.MaxQueued >= 2);
-        assert_int_equal(t.stats.DeviceErrors, 0);
+        assert_int_equal(t.stats.DeviceErrors, 1);
+        assert_int_equal(t.bad_write, STATUS_DEVICE_DATA_ERROR);
+        assert_int_equal(t.log_count, 1); /* IoAllocateErrorLogEntry + IoWriteErrorLogEntry */
+        assert_int_equal(t.log.ErrorCode, SIODRV_MSG_MEDIA_ERROR);
+        assert_int_equal(t.log.FinalStatus, STATUS_DEVICE_DATA_ERROR);
+        assert_int_equal(t.log.MajorFunctionCode, IRP_MJ_WRITE);
+        assert_int_equal(t.log.DumpDataSize, sizeof(ULONG));
+        assert_int_equal(t.log.DumpData[0], 6);
 
         assert_int_equal(t.close, STATUS_SUCCESS);
         assert_int_equal(t.unplug, KDPC_OK);

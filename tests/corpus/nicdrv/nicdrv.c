@@ -139,7 +139,7 @@ _Use_decl_annotations_ VOID NicStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     if (NT_SUCCESS(status) && mapRegisters >= NICDRV_RING)
         status = STATUS_INSUFFICIENT_RESOURCES; /* more fragments than the ring holds */
     if (NT_SUCCESS(status)) {
-        ext->SgBuffer = ExAllocatePoolWithTag(NonPagedPoolNx, listSize, NIC_TAG);
+        ext->SgBuffer = ExAllocatePool2(POOL_FLAG_NON_PAGED, listSize, NIC_TAG);
         if (ext->SgBuffer == NULL)
             status = STATUS_INSUFFICIENT_RESOURCES;
     }

@@ -138,6 +138,22 @@ _Use_decl_annotations_ BOOLEAN SioIsr(PKINTERRUPT Interrupt, PVOID ServiceContex
     return TRUE;
 }
 
+/* The device failed @Sector: an entry for the system event log. DISPATCH_LEVEL or below. */
+static VOID SioLogMediaError(_In_ PSIO_EXTENSION ext, _In_ UCHAR Major, _In_ ULONG Sector)
+{
+    PIO_ERROR_LOG_PACKET p = IoAllocateErrorLogEntry(ext->Self, (UCHAR)sizeof(IO_ERROR_LOG_PACKET));
+    if (p == NULL)
+        return;
+    p->MajorFunctionCode = Major;
+    p->ErrorCode = SIODRV_MSG_MEDIA_ERROR;
+    p->FinalStatus = STATUS_DEVICE_DATA_ERROR;
+    p->UniqueErrorValue = 1;
+    p->DeviceOffset.QuadPart = (LONGLONG)Sector * SIODRV_SECTOR;
+    p->DumpDataSize = sizeof(ULONG);
+    p->DumpData[0] = Sector;
+    IoWriteErrorLogEntry(p);
+}
+
 /* ---- StartIo, DpcForIsr, cancel --------------------------------------------------------------- */
 
 static VOID SioFinishRequest(_In_ PSIO_EXTENSION ext, _Inout_ PIRP Irp, _In_ NTSTATUS Status,
@@ -197,6 +213,8 @@ _Use_decl_annotations_ VOID SioDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject,
         return;
     if (!KeSynchronizeExecution(ext->Interrupt, SioFinishSector, ext))
         return; /* the next sector is on its way */
+    if (ext->IsrStatus & SIODRV_ST_ERR)
+        SioLogMediaError(ext, ext->Write ? IRP_MJ_WRITE : IRP_MJ_READ, ext->Sector);
     KeAcquireSpinLockAtDpcLevel(&ext->Lock);
     if (ext->IsrStatus & SIODRV_ST_ERR) {
         ext->Stats.DeviceErrors++;

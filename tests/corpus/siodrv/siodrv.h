@@ -46,6 +46,10 @@ DEFINE_GUID(GUID_DEVINTERFACE_SIODRV, 0x5e6f7a8b, 0x1c2d, 0x4e3f, 0xa0, 0xb1, 0x
 #define SIODRV_REG_MAX_SECTORS   L"MaxSectorsPerRequest"
 #define SIODRV_REG_MEDIA_SECTORS L"MediaSectors"
 
+/* Error log code of a sector the device could not move (its own message file: customer bit set).
+ * DumpData[0] is the sector. */
+#define SIODRV_MSG_MEDIA_ERROR ((NTSTATUS)0xE0040010L)
+
 /* METHOD_NEITHER: out SIODRV_GEOMETRY at the caller's buffer. */
 #define IOCTL_SIODRV_GET_GEOMETRY CTL_CODE(FILE_DEVICE_DISK, 0x820, METHOD_NEITHER, FILE_ANY_ACCESS)
 /* Out: SIODRV_STATS. */
