@@ -30,19 +30,6 @@
 
 KDPC_BEGIN_DECLS
 
-#ifndef STATUS_OBJECT_PATH_SYNTAX_BAD
-#define STATUS_OBJECT_PATH_SYNTAX_BAD ((NTSTATUS)0xC000003BL)
-#endif
-#ifndef STATUS_CANNOT_DELETE
-#define STATUS_CANNOT_DELETE ((NTSTATUS)0xC0000121L)
-#endif
-#ifndef STATUS_KEY_DELETED
-#define STATUS_KEY_DELETED ((NTSTATUS)0xC000017CL)
-#endif
-#ifndef STATUS_CHILD_MUST_BE_VOLATILE
-#define STATUS_CHILD_MUST_BE_VOLATILE ((NTSTATUS)0xC0000181L)
-#endif
-
 /* ------------------------------------------------------------------ */
 /* Access rights of keys                                               */
 
