@@ -40,6 +40,7 @@ typedef struct _SER_EXTENSION {
     UNICODE_STRING SymbolicLink;
     WCHAR LinkBuffer[48];
     BOOLEAN LinkCreated;
+    BOOLEAN SectionLocked; /* PnP thread only */
     PUCHAR Port;
     PKINTERRUPT Interrupt;
     KSPIN_LOCK Lock;
@@ -92,7 +93,11 @@ KSYNCHRONIZE_ROUTINE SerProgramUart;
 #pragma alloc_text(PAGE, SerSystemControl)
 #pragma alloc_text(PAGE, SerUnload)
 #pragma alloc_text(PAGESRP0, SerCreateClose)
+#pragma alloc_text(PAGESER, SerProgramUart) /* runs at DIRQL: locked while a port is started */
 #endif
+
+/* The handle of the PAGESER section (MmLockPagableCodeSection in DriverEntry). */
+static PVOID SerPagedSection;
 
 #define UART(ext, reg) ((ext)->Port + (reg))
 
@@ -817,6 +822,9 @@ static NTSTATUS SerStartHardware(_In_ PSER_EXTENSION ext, _In_opt_ PCM_RESOURCE_
     if (READ_PORT_UCHAR(UART(ext, SERDRV_SCR)) != 0x5A)
         return STATUS_NO_SUCH_DEVICE;
     WRITE_PORT_UCHAR(UART(ext, SERDRV_IER), 0);
+    /* the code the interrupt path runs must stay resident from now on */
+    MmLockPagableSectionByHandle(SerPagedSection);
+    ext->SectionLocked = TRUE;
     status = IoConnectInterrupt(&ext->Interrupt, SerIsr, ext, NULL, vector, irql, irql, mode,
                                 shared, affinity, FALSE);
     if (!NT_SUCCESS(status)) {
@@ -859,6 +867,9 @@ static VOID SerStopHardware(_In_ PSER_EXTENSION ext)
     (void)KeCancelTimer(&ext->ReadTimer);
     KeFlushQueuedDpcs();
     ext->Port = NULL;
+    if (ext->SectionLocked)
+        MmUnlockPagableImageSection(SerPagedSection);
+    ext->SectionLocked = FALSE;
 }
 
 static NTSTATUS SerPassDown(_In_ PSER_EXTENSION ext, _Inout_ PIRP Irp)
@@ -1024,6 +1035,9 @@ _Use_decl_annotations_ NTSTATUS SerDriverEntry(PDRIVER_OBJECT DriverObject,
                                                PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
+    /* find the PAGESER section's handle, and let it be paged until a port starts */
+    SerPagedSection = MmLockPagableCodeSection(SerProgramUart);
+    MmUnlockPagableImageSection(SerPagedSection);
     DriverObject->MajorFunction[IRP_MJ_CREATE] = SerCreateClose;
     DriverObject->MajorFunction[IRP_MJ_CLOSE] = SerCreateClose;
     DriverObject->MajorFunction[IRP_MJ_CLEANUP] = SerCleanup;
