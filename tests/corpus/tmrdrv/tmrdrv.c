@@ -422,8 +422,10 @@ _Use_decl_annotations_ NTSTATUS TmrDispatchPnp(PDEVICE_OBJECT DeviceObject, PIRP
             (void)KeWaitForSingleObject(&event, Executive, KernelMode, FALSE, NULL);
             status = Irp->IoStatus.Status;
         }
-        if (NT_SUCCESS(status))
+        if (NT_SUCCESS(status)) {
+            MmResetDriverPaging(TmrDriverEntry); /* the timer DPC runs at DISPATCH_LEVEL now */
             status = TmrStartHardware(ext, sl->Parameters.StartDevice.AllocatedResourcesTranslated);
+        }
         if (NT_SUCCESS(status)) {
             (void)IoSetDeviceInterfaceState(&ext->InterfaceName, TRUE);
             if (!ext->WmiRegistered)
@@ -651,6 +653,8 @@ _Use_decl_annotations_ NTSTATUS TmrDriverEntry(PDRIVER_OBJECT DriverObject,
 
     DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_INFO_LEVEL, "tmrdrv: DriverEntry %wZ\n", RegistryPath);
     ExInitializeDriverRuntime(DrvRtPoolNxOptIn);
+    /* nothing runs until a device starts: the whole image may be paged until then */
+    (void)MmPageEntireDriver(TmrDriverEntry);
     RtlZeroMemory(&TmrGlobals, sizeof TmrGlobals);
     __try {
         /* a NUL-terminated copy of the service key's path, for RtlWriteRegistryValue */
