@@ -96,9 +96,10 @@ typedef struct request {
     ULONG count;
     PDRIVER_CONTROL routine; /* AdapterControl, or NULL for a synchronous caller (version 3) */
     PVOID ctx;
-    tcrec *tc;       /* version 3: the transfer context, else NULL */
-    PVOID *out_base; /* synchronous without AdapterControl: gets the MapRegisterBase */
-    bool list;       /* GetScatterGatherListEx / BuildScatterGatherListEx */
+    tcrec *tc;        /* version 3: the transfer context, else NULL */
+    PVOID *out_base;  /* synchronous without AdapterControl: gets the MapRegisterBase */
+    bool list;        /* GetScatterGatherListEx / BuildScatterGatherListEx */
+    const char *name; /* list: which of the two (for a report) */
     PDRIVER_LIST_CONTROL list_routine;
     const MDL *mdl; /* list: the transfer */
     ULONGLONG off;
@@ -236,6 +237,7 @@ static NTSTATUS build_list(adapter *a, mapreg *r, const MDL *mdl, ULONGLONG off,
                            PSCATTER_GATHER_LIST buf, PSCATTER_GATHER_LIST *out);
 static void call_list(PDRIVER_LIST_CONTROL routine, PDEVICE_OBJECT dev, PSCATTER_GATHER_LIST sg,
                       PVOID ctx);
+static bool mdl_chain_ok(kdpc_machine *m, const char *name, const MDL *mdl);
 
 /*
  * Grant @q now (the caller saw the channel and q->count registers free) and
@@ -247,6 +249,16 @@ static void call_list(PDRIVER_LIST_CONTROL routine, PDEVICE_OBJECT dev, PSCATTER
  */
 static bool run_request(kdpc_machine *m, adapter *a, request *q)
 {
+    if (q->list && !mdl_chain_ok(m, q->name, q->mdl)) {
+        /* the driver freed the MDL while the request waited: never read it; as a warning the
+         * request is dropped (its context can be initialised again) */
+        if (q->tc != NULL) {
+            q->tc->state = TC_IDLE;
+            q->tc->req = NULL;
+        }
+        free(q);
+        return false;
+    }
     a->channel_busy = true;
     a->free_regs -= q->count;
     mapreg *r = new_grant(a, q->dev->CurrentIrp, q->count);
@@ -1110,6 +1122,7 @@ static NTSTATUS sg_list_ex(const char *name, PDMA_ADAPTER DmaAdapter, PDEVICE_OB
     q->ctx = Context;
     q->tc = t;
     q->list = true;
+    q->name = name;
     q->list_routine = ExecutionRoutine;
     q->mdl = Mdl;
     q->off = Offset;

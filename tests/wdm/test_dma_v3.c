@@ -1233,6 +1233,55 @@ static void test_an_mdl_kdpc_does_not_know_is_io_invalid_object(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* a queued GetScatterGatherListEx whose MDL the driver frees before the request runs: the
+ * freed MDL is never read when the adapter comes free (io.invalid_object), the list is never
+ * built and AdapterListControl never runs */
+static void body_mdl_freed_while_queued(void)
+{
+    d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, 3 * PAGE_SIZE, &d.regs);
+    PDMA_OPERATIONS ops = d.a->DmaOperations;
+    PMDL mdl = mdl_at(0x100, 0x200);
+    (void)ops->InitializeDmaTransferContext(d.a, tc1);
+    (void)ops->InitializeDmaTransferContext(d.a, tc2);
+    PVOID base = NULL;
+    d.st[0] = alloc_ex(0, tc1, 1, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base); /* busy now */
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    d.st[1] = ops->GetScatterGatherListEx(d.a, d.dev[0], tc2, mdl, 0, 0x200, 0, V3ListControl, NULL,
+                                          TRUE, NULL, NULL, NULL);
+    KeLowerIrql(old);
+    IoFreeMdl(mdl); /* the driver's bug: the request still names it */
+    d.ok[0] = TRUE;
+    old = KeRaiseIrqlToDpcLevel();
+    ops->FreeAdapterObject(d.a, DeallocateObject); /* the queued request comes up */
+    KeLowerIrql(old);
+    d.ok[1] = TRUE;
+    d.val[0] = (ULONG)d.nlist;
+    ops->PutDmaAdapter(d.a);
+}
+
+static void test_an_mdl_freed_while_its_request_waits_is_io_invalid_object(void **state)
+{
+    (void)state;
+    kdpc_machine *m = start(16);
+    kdpc_status st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_mdl_freed_while_queued);
+    KT_ASSERT_BUGCHECK(m, st, "io.invalid_object", 0xA); /* at DISPATCH_LEVEL */
+    assert_int_equal(d.st[0], STATUS_SUCCESS);
+    assert_int_equal(d.st[1], STATUS_SUCCESS);
+    assert_true(d.ok[0]);
+    assert_false(d.ok[1]);
+    assert_int_equal(d.nlist, 0);
+    kdpc_machine_destroy(m);
+    /* as a warning: the request is dropped unread, nothing else changes */
+    m = start(16);
+    assert_int_equal(kdpc_rule_set(m, "io.invalid_object", KDPC_RULE_WARN), KDPC_OK);
+    st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_mdl_freed_while_queued);
+    assert_int_equal(st, KDPC_OK);
+    assert_true(d.ok[1]);
+    assert_int_equal(d.val[0], 0);
+    assert_non_null(kdpc_machine_find_violation(m, "io.invalid_object"));
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1253,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_free_adapter_object_before_flush_bugchecks_e6_0d),
         cmocka_unit_test(test_completing_the_irp_before_free_adapter_object_bugchecks_e6_2a),
         cmocka_unit_test(test_an_mdl_kdpc_does_not_know_is_io_invalid_object),
+        cmocka_unit_test(test_an_mdl_freed_while_its_request_waits_is_io_invalid_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
