@@ -227,6 +227,9 @@ static struct {
     NTSTATUS small_st;
     ULONG_PTR small_info, later_info;
     BOOLEAN cancel_ret;
+    NTSTATUS sleep, wake, send_after;
+    rx_req after;
+    NICDRV_STATS stats_after;
     NTSTATUS close;
     kdpc_status unplug;
     kdpc_device_state removed;
@@ -299,6 +302,16 @@ static void TestEntry(void *ctx)
     t.cancel_ret = IoCancelIrp(t.cancelled.irp);
     t.cancelled.final = rx_done(&t.cancelled);
 
+    /* S3 and back: the driver, power policy owner, asks for D3 and D0 (PoRequestPowerIrp) and
+     * programs the rings again in D0; frames loop as before */
+    t.sleep = kdpc_power_set_system(t.m, PowerSystemSleeping3);
+    t.wake = kdpc_power_set_system(t.m, PowerSystemWorking);
+    send_receive(f, &t.after);
+    t.send_after = send_frame(f, frames + 12288, 80, 0xD0);
+    t.after.final = rx_done(&t.after);
+    (void)kdpc_file_ioctl(f, IOCTL_NICDRV_STATS, NULL, 0, &t.stats_after, sizeof t.stats_after,
+                          NULL);
+
     t.close = kdpc_file_close(f);
     t.unplug = kdpc_device_unplug(t.n.dev, KDPC_UNPLUG_ORDERLY);
     t.removed = kdpc_device_get_state(t.n.dev);
@@ -360,13 +373,22 @@ static void test_loopback_frames(void **state)
         assert_true(t.cancel_ret);
         assert_int_equal(t.cancelled.final, STATUS_CANCELLED);
 
+        assert_int_equal(t.sleep, STATUS_SUCCESS);
+        assert_int_equal(t.wake, STATUS_SUCCESS);
+        assert_int_equal(t.stats_after.PowerDowns, 1);
+        assert_int_equal(t.stats_after.PowerUps, 1);
+        assert_int_equal(t.send_after, STATUS_SUCCESS);
+        assert_int_equal(t.after.final, STATUS_SUCCESS);
+        assert_int_equal(t.after.iosb.Information, 80);
+        assert_true(frame_ok(t.after.data, 80, 0xD0));
+
         assert_int_equal(t.close, STATUS_SUCCESS);
         assert_int_equal(t.unplug, KDPC_OK);
         assert_int_equal(t.removed, KDPC_DEVICE_REMOVED);
         assert_int_equal(t.unload, STATUS_SUCCESS);
         assert_int_equal(t.n.bad_accesses, 0);
         assert_int_equal(t.n.dma_errors, 0);
-        assert_int_equal(t.n.frames, 12);
+        assert_int_equal(t.n.frames, 13);
         kdpc_machine_destroy(t.m);
     }
 }

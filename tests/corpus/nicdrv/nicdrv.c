@@ -44,6 +44,7 @@ typedef struct _NIC_EXTENSION {
     volatile NICDRV_DESC *TxRing, *RxRing;
     KSPIN_LOCK Lock;
     BOOLEAN Started;         /* Lock */
+    BOOLEAN PoweredDown;     /* Lock: in D1..D3; sends are refused */
     LIST_ENTRY ReceiveQueue; /* Lock */
     ULONG RxNext;            /* Lock */
     NICDRV_STATS Stats;      /* Lock */
@@ -73,6 +74,9 @@ _Dispatch_type_(IRP_MJ_SYSTEM_CONTROL) DRIVER_DISPATCH NicSystemControl;
 KSERVICE_ROUTINE NicIsr;
 IO_DPC_ROUTINE NicDpcForIsr;
 KSYNCHRONIZE_ROUTINE NicTakeCause;
+IO_COMPLETION_ROUTINE NicSystemPowerPassed;
+IO_COMPLETION_ROUTINE NicDevicePowerUp;
+REQUEST_POWER_COMPLETE NicDevicePowerDone;
 
 #ifdef ALLOC_PRAGMA
 #pragma alloc_text(INIT, NicDriverEntry)
@@ -365,7 +369,7 @@ _Use_decl_annotations_ NTSTATUS NicDeviceControl(PDEVICE_OBJECT DeviceObject, PI
             NicFinish(ext, Irp, STATUS_INVALID_BUFFER_SIZE, 0);
             return STATUS_INVALID_BUFFER_SIZE;
         }
-        if (!ext->Started) {
+        if (!ext->Started || ext->PoweredDown) {
             NicFinish(ext, Irp, STATUS_DEVICE_NOT_READY, 0);
             return STATUS_DEVICE_NOT_READY;
         }
@@ -597,13 +601,111 @@ _Use_decl_annotations_ NTSTATUS NicDispatchPnp(PDEVICE_OBJECT DeviceObject, PIRP
     }
 }
 
+/* ---- power: the FDO owns its stack's power policy ------------------------------------------ */
+
+/* The device power IRP this driver asked for is done: the system IRP completes with its status. */
+_Use_decl_annotations_ VOID NicDevicePowerDone(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction,
+                                               POWER_STATE PowerState, PVOID Context,
+                                               PIO_STATUS_BLOCK IoStatus)
+{
+    PNIC_EXTENSION ext = DeviceObject->DeviceExtension;
+    PIRP systemIrp = Context;
+    UNREFERENCED_PARAMETER(MinorFunction);
+    UNREFERENCED_PARAMETER(PowerState);
+    systemIrp->IoStatus.Status = IoStatus->Status;
+    PoStartNextPowerIrp(systemIrp);
+    IoCompleteRequest(systemIrp, IO_NO_INCREMENT);
+    IoReleaseRemoveLock(&ext->RemoveLock, systemIrp);
+}
+
+/* A system set-power IRP is back up from the bus: ask for the matching device state. */
+_Use_decl_annotations_ NTSTATUS NicSystemPowerPassed(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                                     PVOID Context)
+{
+    PNIC_EXTENSION ext = Context;
+    POWER_STATE state;
+    NTSTATUS status = Irp->IoStatus.Status;
+    UNREFERENCED_PARAMETER(DeviceObject);
+    state.DeviceState =
+        IoGetCurrentIrpStackLocation(Irp)->Parameters.Power.State.SystemState == PowerSystemWorking
+            ? PowerDeviceD0
+            : PowerDeviceD3;
+    if (NT_SUCCESS(status))
+        status =
+            PoRequestPowerIrp(ext->Self, IRP_MN_SET_POWER, state, NicDevicePowerDone, Irp, NULL);
+    if (status == STATUS_PENDING)
+        return STATUS_MORE_PROCESSING_REQUIRED; /* NicDevicePowerDone completes it */
+    Irp->IoStatus.Status = status;
+    PoStartNextPowerIrp(Irp);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
+    return STATUS_SUCCESS;
+}
+
+/* Back in D0: the device lost its state; program the rings again (frames in them are lost). */
+_Use_decl_annotations_ NTSTATUS NicDevicePowerUp(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                                 PVOID Context)
+{
+    PNIC_EXTENSION ext = Context;
+    PHYSICAL_ADDRESS ringLa;
+    POWER_STATE d0;
+    ULONG i;
+    KIRQL old;
+    d0.DeviceState = PowerDeviceD0;
+    KeAcquireSpinLock(&ext->Lock, &old);
+    if (ext->Started && ext->Common != NULL) {
+        for (i = 0; i < NICDRV_RING; i++)
+            ext->RxRing[i].Status = 0;
+        ext->RxNext = 0;
+        ext->TxTail = 0;
+        WRITE_REGISTER_ULONG(REG32(ext, NICDRV_REG_TXRING_LO), ext->CommonLa.LowPart);
+        WRITE_REGISTER_ULONG(REG32(ext, NICDRV_REG_TXRING_HI), (ULONG)ext->CommonLa.HighPart);
+        ringLa.QuadPart = ext->CommonLa.QuadPart + (LONGLONG)NIC_RXRING_OFF;
+        WRITE_REGISTER_ULONG(REG32(ext, NICDRV_REG_RXRING_LO), ringLa.LowPart);
+        WRITE_REGISTER_ULONG(REG32(ext, NICDRV_REG_RXRING_HI), (ULONG)ringLa.HighPart);
+        WRITE_REGISTER_ULONG(REG32(ext, NICDRV_REG_CTRL), NICDRV_CTRL_ENABLE | NICDRV_CTRL_INT_EN);
+    }
+    ext->PoweredDown = FALSE;
+    ext->Stats.PowerUps++;
+    KeReleaseSpinLock(&ext->Lock, old);
+    (void)PoSetPowerState(DeviceObject, DevicePowerState, d0);
+    PoStartNextPowerIrp(Irp);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
+    return STATUS_SUCCESS;
+}
+
 _Use_decl_annotations_ NTSTATUS NicDispatchPower(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PNIC_EXTENSION ext = DeviceObject->DeviceExtension;
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
     NTSTATUS status = IoAcquireRemoveLock(&ext->RemoveLock, Irp);
-    PoStartNextPowerIrp(Irp);
-    if (!NT_SUCCESS(status))
+    KIRQL old;
+    if (!NT_SUCCESS(status)) {
+        PoStartNextPowerIrp(Irp);
         return NicComplete(Irp, status, 0);
+    }
+    if (sl->MinorFunction == IRP_MN_SET_POWER) {
+        PIO_COMPLETION_ROUTINE then = NULL;
+        if (sl->Parameters.Power.Type == SystemPowerState)
+            then = NicSystemPowerPassed;
+        else if (sl->Parameters.Power.State.DeviceState == PowerDeviceD0)
+            then = NicDevicePowerUp;
+        if (then != NULL) { /* on the way back up from the bus */
+            IoMarkIrpPending(Irp);
+            IoCopyCurrentIrpStackLocationToNext(Irp);
+            IoSetCompletionRoutine(Irp, then, ext, TRUE, TRUE, TRUE);
+            (void)PoCallDriver(ext->Lower, Irp);
+            return STATUS_PENDING;
+        }
+        /* D1..D3: the device stops before the bus powers it down */
+        KeAcquireSpinLock(&ext->Lock, &old);
+        ext->PoweredDown = TRUE;
+        ext->Stats.PowerDowns++;
+        if (ext->Started && ext->Regs != NULL)
+            WRITE_REGISTER_ULONG(REG32(ext, NICDRV_REG_CTRL), NICDRV_CTRL_RESET);
+        KeReleaseSpinLock(&ext->Lock, old);
+        (void)PoSetPowerState(DeviceObject, DevicePowerState, sl->Parameters.Power.State);
+    }
+    PoStartNextPowerIrp(Irp);
     IoSkipCurrentIrpStackLocation(Irp);
     status = PoCallDriver(ext->Lower, Irp);
     IoReleaseRemoveLock(&ext->RemoveLock, Irp);

@@ -88,6 +88,8 @@ typedef struct _NICDRV_STATS {
     ULONG RxDrops;     /* the device's count */
     ULONG MaxFrame;    /* the registry's MaxFrameSize, or the default */
     ULONG AddressBits; /* GetDmaAdapterInfo's DmaAddressWidth */
+    ULONG PowerDowns;  /* device set-power IRPs to D1..D3 */
+    ULONG PowerUps;    /* back to D0 (rings programmed again) */
 } NICDRV_STATS, *PNICDRV_STATS;
 
 DRIVER_INITIALIZE NicDriverEntry;
