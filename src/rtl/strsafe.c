@@ -845,3 +845,215 @@ NTSTATUS kdpc_RtlUnicodeStringCbCatStringN(PUNICODE_STRING DestinationString,
 {
     return kdpc_RtlUnicodeStringCchCatStringN(DestinationString, pszSrc, wcch(cbToAppend));
 }
+
+/* ------------------------------------------------------------------ */
+/* UNICODE_STRING Ex forms: remaining string and STRSAFE_* flags       */
+
+static void us_remaining(PCUNICODE_STRING d, PUNICODE_STRING rem)
+{
+    if (rem == NULL)
+        return;
+    if (d == NULL) {
+        rem->Buffer = NULL;
+        rem->Length = rem->MaximumLength = 0;
+        return;
+    }
+    rem->Buffer = d->Buffer != NULL ? d->Buffer + d->Length / sizeof(WCHAR) : NULL;
+    rem->Length = 0;
+    rem->MaximumLength = (USHORT)(d->MaximumLength - d->Length);
+}
+
+/* After the operation: the fill and failure flags, then the remaining string. */
+static NTSTATUS us_finish(PUNICODE_STRING d, NTSTATUS st, PUNICODE_STRING rem, DWORD flags)
+{
+    int fill = STRSAFE_GET_FILL_PATTERN(flags);
+    if (NT_SUCCESS(st)) {
+        if ((flags & STRSAFE_FILL_BEHIND) != 0 && d->MaximumLength > d->Length)
+            memset((unsigned char *)d->Buffer + d->Length, fill,
+                   (size_t)(d->MaximumLength - d->Length));
+    } else if (!(st == STATUS_BUFFER_OVERFLOW && (flags & STRSAFE_NO_TRUNCATION) != 0)) {
+        if ((flags & STRSAFE_FILL_ON_FAILURE) != 0) {
+            if (d->MaximumLength > 0)
+                memset(d->Buffer, fill, d->MaximumLength);
+            d->Length = 0;
+        }
+        if ((flags & STRSAFE_ZERO_LENGTH_ON_FAILURE) != 0)
+            d->Length = 0;
+    }
+    us_remaining(d, rem);
+    return st;
+}
+
+/* Put @n units of @src into @d (after its text when @cat), honouring STRSAFE_NO_TRUNCATION. */
+static NTSTATUS us_ex(PUNICODE_STRING d, bool cat, const WCHAR *src, size_t n, PUNICODE_STRING rem,
+                      DWORD flags)
+{
+    if (d == NULL) { /* only with STRSAFE_IGNORE_NULLS (checked by the callers), empty source */
+        us_remaining(NULL, rem);
+        return n == 0 ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+    }
+    size_t at = cat ? d->Length : 0u;
+    size_t room = (d->MaximumLength - at) / sizeof(WCHAR);
+    NTSTATUS st;
+    if (n > 0 && room == 0)
+        st = STATUS_INVALID_PARAMETER; /* the destination is already full */
+    else if (n > room && (flags & STRSAFE_NO_TRUNCATION) != 0)
+        st = STATUS_BUFFER_OVERFLOW; /* nothing written */
+    else
+        st = us_put(d, at, src, n);
+    return us_finish(d, st, rem, flags);
+}
+
+/* Common argument checks: NULL pointers, flags, the destination's contents. */
+static bool us_ex_args(PCUNICODE_STRING d, bool src_null, DWORD flags)
+{
+    bool nulls = (flags & STRSAFE_IGNORE_NULLS) != 0;
+    if ((flags & ~(DWORD)STRSAFE_VALID_FLAGS) != 0)
+        return false;
+    if ((d == NULL || src_null) && !nulls)
+        return false;
+    return d == NULL || us_ok(d);
+}
+
+NTSTATUS kdpc_RtlUnicodeStringInitEx(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszSrc,
+                                     DWORD dwFlags)
+{
+    if ((dwFlags & ~(DWORD)STRSAFE_IGNORE_NULLS) != 0)
+        return STATUS_INVALID_PARAMETER;
+    if (DestinationString == NULL)
+        return (dwFlags & STRSAFE_IGNORE_NULLS) != 0 ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+    return kdpc_RtlUnicodeStringInit(DestinationString, pszSrc);
+}
+
+NTSTATUS kdpc_RtlUnicodeStringValidateEx(PCUNICODE_STRING SourceString, DWORD dwFlags)
+{
+    if ((dwFlags & ~(DWORD)STRSAFE_IGNORE_NULLS) != 0)
+        return STATUS_INVALID_PARAMETER;
+    if (SourceString == NULL)
+        return (dwFlags & STRSAFE_IGNORE_NULLS) != 0 ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+    return kdpc_RtlUnicodeStringValidate(SourceString);
+}
+
+static NTSTATUS us_src_ex(PUNICODE_STRING d, bool cat, PCUNICODE_STRING s, PUNICODE_STRING rem,
+                          DWORD flags)
+{
+    if (!us_ex_args(d, s == NULL, flags) || (s != NULL && !us_ok(s)))
+        return d != NULL && us_ok(d) ? us_finish(d, STATUS_INVALID_PARAMETER, rem, flags)
+                                     : STATUS_INVALID_PARAMETER;
+    return us_ex(d, cat, s != NULL ? s->Buffer : NULL, s != NULL ? s->Length / sizeof(WCHAR) : 0,
+                 rem, flags);
+}
+
+static NTSTATUS us_psz_ex(PUNICODE_STRING d, bool cat, const WCHAR *psz, PUNICODE_STRING rem,
+                          DWORD flags)
+{
+    bool too_long = false;
+    size_t n = psz != NULL ? wlen_max(psz, &too_long) : 0;
+    if (!us_ex_args(d, psz == NULL, flags) || too_long)
+        return d != NULL && us_ok(d) ? us_finish(d, STATUS_INVALID_PARAMETER, rem, flags)
+                                     : STATUS_INVALID_PARAMETER;
+    return us_ex(d, cat, psz, n, rem, flags);
+}
+
+NTSTATUS kdpc_RtlUnicodeStringCopyEx(PUNICODE_STRING DestinationString,
+                                     PCUNICODE_STRING SourceString, PUNICODE_STRING RemainingString,
+                                     DWORD dwFlags)
+{
+    return us_src_ex(DestinationString, false, SourceString, RemainingString, dwFlags);
+}
+NTSTATUS kdpc_RtlUnicodeStringCatEx(PUNICODE_STRING DestinationString,
+                                    PCUNICODE_STRING SourceString, PUNICODE_STRING RemainingString,
+                                    DWORD dwFlags)
+{
+    return us_src_ex(DestinationString, true, SourceString, RemainingString, dwFlags);
+}
+NTSTATUS kdpc_RtlUnicodeStringCopyStringEx(PUNICODE_STRING DestinationString,
+                                           NTSTRSAFE_PCWSTR pszSrc, PUNICODE_STRING RemainingString,
+                                           DWORD dwFlags)
+{
+    return us_psz_ex(DestinationString, false, pszSrc, RemainingString, dwFlags);
+}
+NTSTATUS kdpc_RtlUnicodeStringCatStringEx(PUNICODE_STRING DestinationString,
+                                          NTSTRSAFE_PCWSTR pszSrc, PUNICODE_STRING RemainingString,
+                                          DWORD dwFlags)
+{
+    return us_psz_ex(DestinationString, true, pszSrc, RemainingString, dwFlags);
+}
+
+NTSTATUS kdpc_RtlUnicodeStringVPrintfEx(PUNICODE_STRING DestinationString,
+                                        PUNICODE_STRING RemainingString, DWORD dwFlags,
+                                        NTSTRSAFE_PCWSTR pszFormat, va_list argList)
+{
+    PUNICODE_STRING d = DestinationString;
+    if (!us_ex_args(d, pszFormat == NULL, dwFlags))
+        return d != NULL && us_ok(d)
+                   ? us_finish(d, STATUS_INVALID_PARAMETER, RemainingString, dwFlags)
+                   : STATUS_INVALID_PARAMETER;
+    if (pszFormat == NULL)
+        pszFormat = L"";
+    kdpc__rtl_out count = {NULL, NULL, 0, true, 0, 0, false, false};
+    va_list cp;
+    va_copy(cp, argList);
+    kdpc__rtl_vformat(&count, pszFormat, true, cp);
+    va_end(cp);
+    if (d == NULL) {
+        us_remaining(NULL, RemainingString);
+        return count.need == 0 ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
+    }
+    size_t room = d->MaximumLength / sizeof(WCHAR);
+    NTSTATUS st;
+    if (count.need > 0 && room == 0) {
+        st = STATUS_INVALID_PARAMETER;
+    } else if (count.need > room && (dwFlags & STRSAFE_NO_TRUNCATION) != 0) {
+        st = STATUS_BUFFER_OVERFLOW;
+    } else {
+        kdpc__rtl_out o = {NULL, d->Buffer, room, true, 0, 0, false, false};
+        va_copy(cp, argList);
+        kdpc__rtl_vformat(&o, pszFormat, true, cp);
+        va_end(cp);
+        d->Length = (USHORT)(o.len * sizeof(WCHAR));
+        st = o.need > o.len ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+    }
+    return us_finish(d, st, RemainingString, dwFlags);
+}
+
+NTSTATUS kdpc_RtlUnicodeStringPrintfEx(PUNICODE_STRING DestinationString,
+                                       PUNICODE_STRING RemainingString, DWORD dwFlags,
+                                       NTSTRSAFE_PCWSTR pszFormat, ...)
+{
+    va_list ap;
+    va_start(ap, pszFormat);
+    NTSTATUS st =
+        kdpc_RtlUnicodeStringVPrintfEx(DestinationString, RemainingString, dwFlags, pszFormat, ap);
+    va_end(ap);
+    return st;
+}
+
+NTSTATUS kdpc_RtlStringCchCopyUnicodeStringEx(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                              PCUNICODE_STRING SourceString,
+                                              NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
+                                              DWORD dwFlags)
+{
+    const WCHAR *src = NULL;
+    size_t n = 0;
+    if (SourceString != NULL) {
+        if (!us_ok(SourceString) || cchDest > NTSTRSAFE_UNICODE_STRING_MAX_CCH)
+            return STATUS_INVALID_PARAMETER;
+        n = SourceString->Length / sizeof(WCHAR);
+        src = n > 0 ? SourceString->Buffer : L"";
+    }
+    return ex(&EX_W(pszDest, cchDest), EX_COPY, NULL, src, n, NULL, NULL, (void **)ppszDestEnd,
+              pcchRemaining, dwFlags);
+}
+
+NTSTATUS kdpc_RtlStringCbCopyUnicodeStringEx(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                             PCUNICODE_STRING SourceString,
+                                             NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
+                                             DWORD dwFlags)
+{
+    size_t r = 0;
+    NTSTATUS st = kdpc_RtlStringCchCopyUnicodeStringEx(
+        pszDest, wcch(cbDest), SourceString, ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    cb_out(pcbRemaining, r, sizeof(WCHAR));
+    return st;
+}

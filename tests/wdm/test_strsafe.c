@@ -338,13 +338,84 @@ static void test_unicode_string_n_forms(void **state)
     assert_int_equal(d.Length, 2);
 }
 
+static void test_unicode_string_ex_forms(void **state)
+{
+    (void)state;
+    DECLARE_UNICODE_STRING_SIZE(d, 6);
+    UNICODE_STRING rem, src = RTL_CONSTANT_STRING(L"abc");
+    assert_int_equal(RtlUnicodeStringCopyEx(&d, &src, &rem, 0), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 6);
+    assert_ptr_equal(rem.Buffer, d.Buffer + 3);
+    assert_int_equal(rem.Length, 0);
+    assert_int_equal(rem.MaximumLength, 6);
+    /* fill behind the text with 0: the result is NUL-terminated */
+    assert_int_equal(RtlUnicodeStringCatStringEx(&d, L"d", NULL, STRSAFE_FILL_BYTE(0)),
+                     STATUS_SUCCESS);
+    assert_memory_equal(d.Buffer, L"abcd\0", 10);
+    /* no truncation: unchanged */
+    assert_int_equal(RtlUnicodeStringCatEx(&d, &src, &rem, STRSAFE_NO_TRUNCATION),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 8);
+    assert_int_equal(rem.MaximumLength, 4);
+    /* truncation, then Length 0 on failure */
+    assert_int_equal(RtlUnicodeStringCatEx(&d, &src, NULL, 0), STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 12);
+    assert_int_equal(
+        RtlUnicodeStringCopyStringEx(&d, L"0123456", &rem, STRSAFE_ZERO_LENGTH_ON_FAILURE),
+        STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 0);
+    assert_int_equal(rem.MaximumLength, 12);
+    assert_int_equal(RtlUnicodeStringCopyStringEx(&d, L"0123456", NULL, STRSAFE_FAILURE_BYTE('z')),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 0);
+    assert_int_equal(((unsigned char *)d.Buffer)[11], 'z');
+    /* NULLs, flags */
+    assert_int_equal(RtlUnicodeStringCopyEx(&d, NULL, NULL, 0), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlUnicodeStringCopyEx(&d, NULL, NULL, STRSAFE_IGNORE_NULLS), STATUS_SUCCESS);
+    assert_int_equal(d.Length, 0);
+    assert_int_equal(RtlUnicodeStringCopyEx(NULL, &src, NULL, STRSAFE_IGNORE_NULLS),
+                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlUnicodeStringCopyEx(&d, &src, NULL, 0x4000u), STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlUnicodeStringInitEx(&rem, L"xy", 0), STATUS_SUCCESS);
+    assert_int_equal(rem.Length, 4);
+    assert_int_equal(RtlUnicodeStringInitEx(NULL, L"xy", STRSAFE_IGNORE_NULLS), STATUS_SUCCESS);
+    assert_int_equal(RtlUnicodeStringInitEx(&rem, L"xy", STRSAFE_FILL_BEHIND),
+                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlUnicodeStringValidateEx(NULL, STRSAFE_IGNORE_NULLS), STATUS_SUCCESS);
+    assert_int_equal(RtlUnicodeStringValidateEx(NULL, 0), STATUS_INVALID_PARAMETER);
+    /* Printf */
+    assert_int_equal(RtlUnicodeStringPrintfEx(&d, &rem, 0, L"%u-%u", 1u, 2u), STATUS_SUCCESS);
+    assert_memory_equal(d.Buffer, L"1-2", 6);
+    assert_int_equal(rem.MaximumLength, 6);
+    assert_int_equal(RtlUnicodeStringPrintfEx(&d, NULL, STRSAFE_NO_TRUNCATION, L"%s", L"0123456"),
+                     STATUS_BUFFER_OVERFLOW);
+    assert_int_equal(d.Length, 6);
+    /* into a WCHAR buffer */
+    WCHAR w[4];
+    WCHAR *end;
+    size_t left;
+    assert_int_equal(RtlStringCchCopyUnicodeStringEx(w, 4, &src, &end, &left, 0), STATUS_SUCCESS);
+    assert_ptr_equal(end, w + 3);
+    assert_int_equal(left, 1);
+    assert_int_equal(
+        RtlStringCbCopyUnicodeStringEx(w, sizeof(w), NULL, &end, &left, STRSAFE_IGNORE_NULLS),
+        STATUS_SUCCESS);
+    assert_int_equal(w[0], 0);
+    assert_int_equal(left, sizeof(w));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_copy),     cmocka_unit_test(test_cat),
-        cmocka_unit_test(test_printf),   cmocka_unit_test(test_printf_fields),
-        cmocka_unit_test(test_length),   cmocka_unit_test(test_unicode_string_forms),
-        cmocka_unit_test(test_ex_forms), cmocka_unit_test(test_unicode_string_n_forms),
+        cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_cat),
+        cmocka_unit_test(test_printf),
+        cmocka_unit_test(test_printf_fields),
+        cmocka_unit_test(test_length),
+        cmocka_unit_test(test_unicode_string_forms),
+        cmocka_unit_test(test_ex_forms),
+        cmocka_unit_test(test_unicode_string_n_forms),
+        cmocka_unit_test(test_unicode_string_ex_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,8 +35,7 @@
  * (failure: empty string), STRSAFE_NO_TRUNCATION (a result that does not fit
  * is not written). Another flag bit is STATUS_INVALID_PARAMETER.
  * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched
- * destination as empty (Copy, Printf) or as its old text (Cat); the
- * RtlUnicodeString*Ex forms are not declared (docs/wdm-absent.in).
+ * destination as empty (Copy, Printf) or as its old text (Cat).
  */
 #ifndef KDPC_WDM_STRSAFE_H
 #define KDPC_WDM_STRSAFE_H
@@ -56,12 +55,15 @@ KDPC_BEGIN_DECLS
 #define NTSTRSAFE_MAX_LENGTH             (NTSTRSAFE_MAX_CCH - 1)
 
 /** dwFlags of the Ex forms (the low byte is a fill byte). */
-#define STRSAFE_IGNORE_NULLS              0x00000100u
-#define STRSAFE_FILL_BEHIND_NULL          0x00000200u
-#define STRSAFE_FILL_ON_FAILURE           0x00000400u
-#define STRSAFE_NULL_ON_FAILURE           0x00000800u
-#define STRSAFE_NO_TRUNCATION             0x00001000u
-#define STRSAFE_VALID_FLAGS               (0x000000FFu | 0x00001F00u)
+#define STRSAFE_IGNORE_NULLS     0x00000100u
+#define STRSAFE_FILL_BEHIND_NULL 0x00000200u
+#define STRSAFE_FILL_ON_FAILURE  0x00000400u
+#define STRSAFE_NULL_ON_FAILURE  0x00000800u
+#define STRSAFE_NO_TRUNCATION    0x00001000u
+#define STRSAFE_VALID_FLAGS      (0x000000FFu | 0x00001F00u)
+/** The UNICODE_STRING forms' names: fill behind the text; Length 0 on failure. */
+#define STRSAFE_FILL_BEHIND               STRSAFE_FILL_BEHIND_NULL
+#define STRSAFE_ZERO_LENGTH_ON_FAILURE    0x00000800u
 #define STRSAFE_FILL_BYTE(x)              ((DWORD)(((x)&0x000000FFu) | STRSAFE_FILL_BEHIND_NULL))
 #define STRSAFE_FAILURE_BYTE(x)           ((DWORD)(((x)&0x000000FFu) | STRSAFE_FILL_ON_FAILURE))
 #define STRSAFE_GET_FILL_PATTERN(dwFlags) ((int)((dwFlags)&0x000000FFu))
@@ -770,6 +772,130 @@ static inline NTSTATUS RtlUnicodeStringCchCatStringN(PUNICODE_STRING Destination
                                                      NTSTRSAFE_PCWSTR pszSrc, size_t cchToAppend)
 {
     return kdpc_RtlUnicodeStringCchCatStringN(DestinationString, pszSrc, cchToAppend);
+}
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringInitEx(PUNICODE_STRING DestinationString,
+                                                 NTSTRSAFE_PCWSTR pszSrc, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringValidateEx(PCUNICODE_STRING SourceString, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCopyEx(PUNICODE_STRING DestinationString,
+                                                 PCUNICODE_STRING SourceString,
+                                                 PUNICODE_STRING RemainingString, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCatEx(PUNICODE_STRING DestinationString,
+                                                PCUNICODE_STRING SourceString,
+                                                PUNICODE_STRING RemainingString, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCopyStringEx(PUNICODE_STRING DestinationString,
+                                                       NTSTRSAFE_PCWSTR pszSrc,
+                                                       PUNICODE_STRING RemainingString,
+                                                       DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringCatStringEx(PUNICODE_STRING DestinationString,
+                                                      NTSTRSAFE_PCWSTR pszSrc,
+                                                      PUNICODE_STRING RemainingString,
+                                                      DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringVPrintfEx(PUNICODE_STRING DestinationString,
+                                                    PUNICODE_STRING RemainingString, DWORD dwFlags,
+                                                    NTSTRSAFE_PCWSTR pszFormat, va_list argList);
+KDPC_EXPORT NTSTATUS kdpc_RtlUnicodeStringPrintfEx(PUNICODE_STRING DestinationString,
+                                                   PUNICODE_STRING RemainingString, DWORD dwFlags,
+                                                   NTSTRSAFE_PCWSTR pszFormat, ...);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyUnicodeStringEx(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                                         PCUNICODE_STRING SourceString,
+                                                         NTSTRSAFE_PWSTR *ppszDestEnd,
+                                                         size_t *pcbRemaining, DWORD dwFlags);
+KDPC_EXPORT NTSTATUS kdpc_RtlStringCchCopyUnicodeStringEx(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                                          PCUNICODE_STRING SourceString,
+                                                          NTSTRSAFE_PWSTR *ppszDestEnd,
+                                                          size_t *pcchRemaining, DWORD dwFlags);
+
+/** RtlUnicodeStringInitEx - RtlUnicodeStringInit; with STRSAFE_IGNORE_NULLS (the only flag) a
+ * NULL DestinationString is allowed. */
+static inline NTSTATUS RtlUnicodeStringInitEx(PUNICODE_STRING DestinationString,
+                                              NTSTRSAFE_PCWSTR pszSrc, DWORD dwFlags)
+{
+    return kdpc_RtlUnicodeStringInitEx(DestinationString, pszSrc, dwFlags);
+}
+/** RtlUnicodeStringValidateEx - RtlUnicodeStringValidate; with STRSAFE_IGNORE_NULLS (the only
+ * flag) NULL is valid. */
+static inline NTSTATUS RtlUnicodeStringValidateEx(PCUNICODE_STRING SourceString, DWORD dwFlags)
+{
+    return kdpc_RtlUnicodeStringValidateEx(SourceString, dwFlags);
+}
+/** RtlUnicodeStringCopyEx - RtlUnicodeStringCopy with *RemainingString (Buffer after the text,
+ * Length 0, MaximumLength the bytes left) and STRSAFE_* flags (FILL_BEHIND fills the rest of the
+ * buffer; FILL_ON_FAILURE fills it and sets Length 0; ZERO_LENGTH_ON_FAILURE sets Length 0;
+ * NO_TRUNCATION writes nothing that does not fit). Divergence: RemainingString is optional
+ * whatever the flags. */
+static inline NTSTATUS RtlUnicodeStringCopyEx(PUNICODE_STRING DestinationString,
+                                              PCUNICODE_STRING SourceString,
+                                              PUNICODE_STRING RemainingString, DWORD dwFlags)
+{
+    return kdpc_RtlUnicodeStringCopyEx(DestinationString, SourceString, RemainingString, dwFlags);
+}
+/** RtlUnicodeStringCatEx - RtlUnicodeStringCat with *RemainingString (Buffer after the text,
+ * Length 0, MaximumLength the bytes left) and STRSAFE_* flags (FILL_BEHIND fills the rest of the
+ * buffer; FILL_ON_FAILURE fills it and sets Length 0; ZERO_LENGTH_ON_FAILURE sets Length 0;
+ * NO_TRUNCATION writes nothing that does not fit). Divergence: RemainingString is optional
+ * whatever the flags. */
+static inline NTSTATUS RtlUnicodeStringCatEx(PUNICODE_STRING DestinationString,
+                                             PCUNICODE_STRING SourceString,
+                                             PUNICODE_STRING RemainingString, DWORD dwFlags)
+{
+    return kdpc_RtlUnicodeStringCatEx(DestinationString, SourceString, RemainingString, dwFlags);
+}
+/** RtlUnicodeStringCopyStringEx - RtlUnicodeStringCopyString with *RemainingString (Buffer after
+ * the text, Length 0, MaximumLength the bytes left) and STRSAFE_* flags (FILL_BEHIND fills the
+ * rest of the buffer; FILL_ON_FAILURE fills it and sets Length 0; ZERO_LENGTH_ON_FAILURE sets
+ * Length 0; NO_TRUNCATION writes nothing that does not fit). Divergence: RemainingString is
+ * optional whatever the flags. */
+static inline NTSTATUS RtlUnicodeStringCopyStringEx(PUNICODE_STRING DestinationString,
+                                                    NTSTRSAFE_PCWSTR pszSrc,
+                                                    PUNICODE_STRING RemainingString, DWORD dwFlags)
+{
+    return kdpc_RtlUnicodeStringCopyStringEx(DestinationString, pszSrc, RemainingString, dwFlags);
+}
+/** RtlUnicodeStringCatStringEx - RtlUnicodeStringCatString with *RemainingString (Buffer after
+ * the text, Length 0, MaximumLength the bytes left) and STRSAFE_* flags (FILL_BEHIND fills the
+ * rest of the buffer; FILL_ON_FAILURE fills it and sets Length 0; ZERO_LENGTH_ON_FAILURE sets
+ * Length 0; NO_TRUNCATION writes nothing that does not fit). Divergence: RemainingString is
+ * optional whatever the flags. */
+static inline NTSTATUS RtlUnicodeStringCatStringEx(PUNICODE_STRING DestinationString,
+                                                   NTSTRSAFE_PCWSTR pszSrc,
+                                                   PUNICODE_STRING RemainingString, DWORD dwFlags)
+{
+    return kdpc_RtlUnicodeStringCatStringEx(DestinationString, pszSrc, RemainingString, dwFlags);
+}
+/** RtlUnicodeStringVPrintfEx - RtlUnicodeStringVPrintf with *RemainingString and STRSAFE_* flags
+ * as RtlUnicodeStringCopyEx. Divergence: RemainingString is optional whatever the flags. Formats
+ * as DbgPrint does. */
+static inline NTSTATUS RtlUnicodeStringVPrintfEx(PUNICODE_STRING DestinationString,
+                                                 PUNICODE_STRING RemainingString, DWORD dwFlags,
+                                                 NTSTRSAFE_PCWSTR pszFormat, va_list argList)
+{
+    return kdpc_RtlUnicodeStringVPrintfEx(DestinationString, RemainingString, dwFlags, pszFormat,
+                                          argList);
+}
+/** RtlUnicodeStringPrintfEx - RtlUnicodeStringVPrintfEx with the arguments after @pszFormat.
+ * Divergence: RemainingString is optional whatever the flags. */
+#define RtlUnicodeStringPrintfEx kdpc_RtlUnicodeStringPrintfEx
+/** RtlStringCbCopyUnicodeStringEx - RtlStringCbCopyUnicodeString with an end pointer, the room
+ * left and STRSAFE_* flags. Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the
+ * untouched destination (see the top). */
+static inline NTSTATUS RtlStringCbCopyUnicodeStringEx(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
+                                                      PCUNICODE_STRING SourceString,
+                                                      NTSTRSAFE_PWSTR *ppszDestEnd,
+                                                      size_t *pcbRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCbCopyUnicodeStringEx(pszDest, cbDest, SourceString, ppszDestEnd,
+                                               pcbRemaining, dwFlags);
+}
+/** RtlStringCchCopyUnicodeStringEx - RtlStringCchCopyUnicodeString with an end pointer, the room
+ * left and STRSAFE_* flags. Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the
+ * untouched destination (see the top). */
+static inline NTSTATUS RtlStringCchCopyUnicodeStringEx(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
+                                                       PCUNICODE_STRING SourceString,
+                                                       NTSTRSAFE_PWSTR *ppszDestEnd,
+                                                       size_t *pcchRemaining, DWORD dwFlags)
+{
+    return kdpc_RtlStringCchCopyUnicodeStringEx(pszDest, cchDest, SourceString, ppszDestEnd,
+                                                pcchRemaining, dwFlags);
 }
 
 KDPC_END_DECLS
