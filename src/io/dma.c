@@ -99,7 +99,7 @@ typedef struct request {
     tcrec *tc;        /* version 3: the transfer context, else NULL */
     PVOID *out_base;  /* synchronous without AdapterControl: gets the MapRegisterBase */
     bool list;        /* GetScatterGatherListEx / BuildScatterGatherListEx */
-    const char *name; /* list: which of the two (for a report) */
+    const char *name; /* the routine that made the request (for a report) */
     PDRIVER_LIST_CONTROL list_routine;
     const MDL *mdl; /* list: the transfer */
     ULONGLONG off;
@@ -249,9 +249,10 @@ static bool mdl_chain_ok(kdpc_machine *m, const char *name, const MDL *mdl);
  */
 static bool run_request(kdpc_machine *m, adapter *a, request *q)
 {
-    if (q->list && !mdl_chain_ok(m, q->name, q->mdl)) {
-        /* the driver freed the MDL while the request waited: never read it; as a warning the
-         * request is dropped (its context can be initialised again) */
+    if (!kdpc__io_need(m, q->name, KDPC_RP(kdpc_IoGetDmaAdapter), q->dev, KDPC_IOK_DEVICE) ||
+        (q->list && !mdl_chain_ok(m, q->name, q->mdl))) {
+        /* the driver deleted the device or freed the MDL while the request waited: never read
+         * them; as a warning the request is dropped (its context can be initialised again) */
         if (q->tc != NULL) {
             q->tc->state = TC_IDLE;
             q->tc->req = NULL;
@@ -363,6 +364,7 @@ static NTSTATUS allocate_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceO
     if (q == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     q->dev = DeviceObject;
+    q->name = "AllocateAdapterChannel";
     q->count = NumberOfMapRegisters == 0 ? 1 : NumberOfMapRegisters;
     q->routine = ExecutionRoutine;
     q->ctx = Context;
@@ -955,6 +957,7 @@ static NTSTATUS allocate_channel_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT Devi
     if (q == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     q->dev = DeviceObject;
+    q->name = "AllocateAdapterChannelEx";
     q->count = NumberOfMapRegisters == 0 ? 1 : NumberOfMapRegisters;
     q->routine = ExecutionRoutine;
     q->ctx = ExecutionContext;

@@ -1282,6 +1282,52 @@ static void test_an_mdl_freed_while_its_request_waits_is_io_invalid_object(void 
     kdpc_machine_destroy(m);
 }
 
+/* a queued AllocateAdapterChannelEx whose device object the driver deletes before the request
+ * runs: the deleted device is never read when the adapter comes free (io.invalid_object) and
+ * AdapterControl never runs for it */
+static void body_device_deleted_while_queued(void)
+{
+    d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, 3 * PAGE_SIZE, &d.regs);
+    PDMA_OPERATIONS ops = d.a->DmaOperations;
+    (void)ops->InitializeDmaTransferContext(d.a, tc1);
+    (void)ops->InitializeDmaTransferContext(d.a, tc2);
+    PVOID base = NULL;
+    d.st[0] = alloc_ex(0, tc1, 1, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base); /* busy now */
+    d.st[1] = alloc_ex(1, tc2, 1, 0, V3Control, NULL, NULL);                    /* waits */
+    IoDeleteDevice(d.dev[1]); /* the driver's bug: its request still waits */
+    d.ok[0] = TRUE;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    ops->FreeAdapterObject(d.a, DeallocateObject); /* the queued request comes up */
+    KeLowerIrql(old);
+    d.ok[1] = TRUE;
+    d.val[0] = (ULONG)d.ncontrol;
+    ops->PutDmaAdapter(d.a);
+}
+
+static void test_a_device_deleted_while_its_request_waits_is_io_invalid_object(void **state)
+{
+    (void)state;
+    kdpc_machine *m = start(17);
+    kdpc_status st =
+        kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_device_deleted_while_queued);
+    KT_ASSERT_BUGCHECK(m, st, "io.invalid_object", 0xA); /* at DISPATCH_LEVEL */
+    assert_int_equal(d.st[0], STATUS_SUCCESS);
+    assert_int_equal(d.st[1], STATUS_SUCCESS);
+    assert_true(d.ok[0]);
+    assert_false(d.ok[1]);
+    assert_int_equal(d.ncontrol, 0);
+    kdpc_machine_destroy(m);
+    /* as a warning: the request is dropped unread */
+    m = start(17);
+    assert_int_equal(kdpc_rule_set(m, "io.invalid_object", KDPC_RULE_WARN), KDPC_OK);
+    st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_device_deleted_while_queued);
+    assert_int_equal(st, KDPC_OK);
+    assert_true(d.ok[1]);
+    assert_int_equal(d.val[0], 0);
+    assert_non_null(kdpc_machine_find_violation(m, "io.invalid_object"));
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1303,6 +1349,7 @@ int main(void)
         cmocka_unit_test(test_completing_the_irp_before_free_adapter_object_bugchecks_e6_2a),
         cmocka_unit_test(test_an_mdl_kdpc_does_not_know_is_io_invalid_object),
         cmocka_unit_test(test_an_mdl_freed_while_its_request_waits_is_io_invalid_object),
+        cmocka_unit_test(test_a_device_deleted_while_its_request_waits_is_io_invalid_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,9 +309,9 @@ KDPC_EXPORT PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObjec
  * Every MDL of a chain these members take must be one kdpc made
  * (IoAllocateMdl, an IRP's direct I/O MDL, MmAllocatePagesForMdl): any
  * other pointer is never followed (io.invalid_object; as a warning,
- * STATUS_INVALID_PARAMETER); a queued list request re-checks its chain when
- * it comes up (an MDL freed meanwhile: io.invalid_object, or the request is
- * dropped unread as a warning).
+ * STATUS_INVALID_PARAMETER); a queued request re-checks its device object
+ * and chain when it comes up (a device deleted or an MDL freed meanwhile:
+ * io.invalid_object, or the request is dropped unread as a warning).
  * IRQL: AllocateAdapterChannelEx and BuildScatterGatherListEx at
  * DISPATCH_LEVEL, the other members at or below it (not checked, as for the
  * version 1 members); AdapterControl, AdapterListControl and
