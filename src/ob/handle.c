@@ -137,7 +137,7 @@ NTSTATUS kdpc_ZwClose(HANDLE Handle)
     if (m == NULL)
         return STATUS_INVALID_HANDLE;
     /* as a warning or off the handle is closed anyway */
-    (void)kdpc__ob_irql_ok(m, c, PASSIVE_LEVEL, KDPC_DDI_IRQL_IO_RTL_ZW_PASSIVE, "ZwClose");
+    (void)kdpc__ob_irql_ok(m, c, PASSIVE_LEVEL, KDPC_DDI_IRQL_ZW_PASSIVE, "ZwClose");
     NTSTATUS st = kdpc__ob_handle_close(m, Handle);
     kdpc__ke_point(m);
     return st;

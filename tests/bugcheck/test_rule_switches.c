@@ -857,7 +857,7 @@ static void ScObWorker(PVOID ctx)
     (void)ctx;
 }
 
-/* ob.irql: ZwClose at DISPATCH_LEVEL (PASSIVE_LEVEL only, 0xC4/0x20023); as a warning or off
+/* ob.irql: ZwClose at DISPATCH_LEVEL (PASSIVE_LEVEL only, 0xC4/0x2001F); as a warning or off
  * the handle is closed anyway */
 static void ScObIrql(void *ctx)
 {

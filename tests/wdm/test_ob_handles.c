@@ -270,7 +270,7 @@ static void test_zw_close_above_passive_bugchecks(void **state)
     kdpc_machine *m = kt_machine(1, 3);
     kdpc_status st = kdpc_machine_run(m, CloseAtDispatch, NULL);
     KT_ASSERT_BUGCHECK(m, st, "ob.irql", 0xC4);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x20023);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x2001F);
     kdpc_machine_destroy(m);
     /* off: the handle is closed anyway */
     memset(&R, 0, sizeof(R));

@@ -142,7 +142,7 @@ KDPC_EXPORT PKEVENT kdpc_IoCreateSynchronizationEvent(PUNICODE_STRING EventName,
  * ZwClose - close a handle of any kind (thread, event, registry key; a
  * user-mode handle too, as the driver runs in the app's context). The object
  * lives on while references to it remain; the value may be given out again.
- * IRQL: PASSIVE_LEVEL (ob.irql: 0xC4, P1 0x20023, IrqlIoRtlZwPassive; as a
+ * IRQL: PASSIVE_LEVEL (ob.irql: 0xC4, P1 0x2001F, IrqlZwPassive; as a
  * warning or off the handle is closed anyway).
  * Return: STATUS_SUCCESS, STATUS_INVALID_HANDLE (not an open handle).
  */
