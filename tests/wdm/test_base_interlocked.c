@@ -129,6 +129,46 @@ static void test_bit_scans(void **state)
     assert_int_equal(index, 32);
 }
 
+static void test_read_acquire_write_release(void **state)
+{
+    (void)state;
+    LONG volatile l = 0;
+    WriteRelease(&l, -5);
+    assert_int_equal(ReadAcquire(&l), -5);
+    WriteNoFence(&l, 6);
+    assert_int_equal(ReadNoFence(&l), 6);
+    CHAR volatile c = 0;
+    WriteRelease8(&c, 3);
+    assert_int_equal(ReadAcquire8(&c), 3);
+    SHORT volatile s = 0;
+    WriteNoFence16(&s, -2);
+    assert_int_equal(ReadNoFence16(&s), -2);
+    LONG64 volatile q = 0;
+    WriteRelease64(&q, 0x123456789LL);
+    assert_true(ReadAcquire64(&q) == 0x123456789LL);
+    ULONG volatile u = 0;
+    WriteULongRelease(&u, 0xfffffffeu);
+    assert_true(ReadULongAcquire(&u) == 0xfffffffeu);
+    ULONG64 volatile u64 = 0;
+    WriteULong64NoFence(&u64, 1ULL << 63);
+    assert_true(ReadULong64NoFence(&u64) == 1ULL << 63);
+    UCHAR volatile uc = 0;
+    WriteUCharRelease(&uc, 0xff);
+    assert_int_equal(ReadUCharAcquire(&uc), 0xff);
+    USHORT volatile us = 0;
+    WriteUShortNoFence(&us, 0xffff);
+    assert_int_equal(ReadUShortNoFence(&us), 0xffff);
+    BOOLEAN volatile b = FALSE;
+    WriteBooleanRelease(&b, TRUE);
+    assert_true(ReadBooleanAcquire(&b));
+    int x = 0;
+    PVOID volatile p = NULL;
+    WritePointerRelease(&p, &x);
+    assert_ptr_equal(ReadPointerAcquire(&p), &x);
+    WritePointerNoFence(&p, NULL);
+    assert_null(ReadPointerNoFence(&p));
+}
+
 static void test_barriers_compile_and_run(void **state)
 {
     (void)state;
@@ -149,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_64_bit_and_pointer_forms),
         cmocka_unit_test(test_bit_test_and_set_reset),
         cmocka_unit_test(test_bit_scans),
+        cmocka_unit_test(test_read_acquire_write_release),
         cmocka_unit_test(test_barriers_compile_and_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -863,6 +863,172 @@ static inline BOOLEAN BitTestAndComplement(LONG *Base, LONG Offset)
 #define _bittestandreset      BitTestAndReset
 #define _bittestandcomplement BitTestAndComplement
 
+/*
+ * Read/Write with ordering (wdm.h, Windows 10): ReadAcquire loads with acquire ordering,
+ * WriteRelease stores with release ordering, the NoFence forms are plain atomic accesses; each
+ * reads or writes the whole value at once.
+ */
+static inline CHAR ReadAcquire8(CHAR const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline CHAR ReadNoFence8(CHAR const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteRelease8(CHAR volatile *Destination, CHAR Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteNoFence8(CHAR volatile *Destination, CHAR Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline SHORT ReadAcquire16(SHORT const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline SHORT ReadNoFence16(SHORT const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteRelease16(SHORT volatile *Destination, SHORT Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteNoFence16(SHORT volatile *Destination, SHORT Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline LONG ReadAcquire(LONG const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline LONG ReadNoFence(LONG const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteRelease(LONG volatile *Destination, LONG Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteNoFence(LONG volatile *Destination, LONG Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline LONG64 ReadAcquire64(LONG64 const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline LONG64 ReadNoFence64(LONG64 const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteRelease64(LONG64 volatile *Destination, LONG64 Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteNoFence64(LONG64 volatile *Destination, LONG64 Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline UCHAR ReadUCharAcquire(UCHAR const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline UCHAR ReadUCharNoFence(UCHAR const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteUCharRelease(UCHAR volatile *Destination, UCHAR Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteUCharNoFence(UCHAR volatile *Destination, UCHAR Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline USHORT ReadUShortAcquire(USHORT const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline USHORT ReadUShortNoFence(USHORT const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteUShortRelease(USHORT volatile *Destination, USHORT Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteUShortNoFence(USHORT volatile *Destination, USHORT Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline ULONG ReadULongAcquire(ULONG const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline ULONG ReadULongNoFence(ULONG const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteULongRelease(ULONG volatile *Destination, ULONG Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteULongNoFence(ULONG volatile *Destination, ULONG Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline ULONG64 ReadULong64Acquire(ULONG64 const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline ULONG64 ReadULong64NoFence(ULONG64 const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteULong64Release(ULONG64 volatile *Destination, ULONG64 Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteULong64NoFence(ULONG64 volatile *Destination, ULONG64 Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline BOOLEAN ReadBooleanAcquire(BOOLEAN const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline BOOLEAN ReadBooleanNoFence(BOOLEAN const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WriteBooleanRelease(BOOLEAN volatile *Destination, BOOLEAN Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WriteBooleanNoFence(BOOLEAN volatile *Destination, BOOLEAN Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+static inline PVOID ReadPointerAcquire(PVOID const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_ACQUIRE);
+}
+static inline PVOID ReadPointerNoFence(PVOID const volatile *Source)
+{
+    return __atomic_load_n(Source, __ATOMIC_RELAXED);
+}
+static inline void WritePointerRelease(PVOID volatile *Destination, PVOID Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELEASE);
+}
+static inline void WritePointerNoFence(PVOID volatile *Destination, PVOID Value)
+{
+    __atomic_store_n(Destination, Value, __ATOMIC_RELAXED);
+}
+
 /** _ReadWriteBarrier - a compiler barrier: no memory access moves across it (no fence). */
 #define _ReadWriteBarrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 /** KeMemoryBarrierWithoutFence - the same compiler barrier. */
