@@ -10,7 +10,10 @@
  * driver runs in the app's context (kdpc has one process), so a handle the
  * app passes is valid in the driver's dispatch routine, as on Windows for a
  * top-level driver. Access rights: EVENT_QUERY_STATE, EVENT_MODIFY_STATE,
- * SYNCHRONIZE, EVENT_ALL_ACCESS (<kdpc/wdm/ob.h>).
+ * SYNCHRONIZE, EVENT_ALL_ACCESS (<kdpc/wdm/ob.h>); kdpc maps generic
+ * rights (GENERIC_READ: READ_CONTROL | EVENT_QUERY_STATE,
+ * GENERIC_WRITE: READ_CONTROL | EVENT_MODIFY_STATE, GENERIC_EXECUTE:
+ * READ_CONTROL | SYNCHRONIZE, GENERIC_ALL and MAXIMUM_ALLOWED: EVENT_ALL_ACCESS).
  *
  * Thread of every call: simulated code of @m at PASSIVE_LEVEL (inside
  * kdpc_machine_run, not an idle context); else STATUS_INVALID_PARAMETER.
@@ -24,8 +27,8 @@
 KDPC_BEGIN_DECLS
 
 /**
- * kdpc_user_event_create() - as the app's CreateEvent(NULL, @manual_reset,
- * @initial_state, NULL): a new unnamed event object (a NotificationEvent when
+ * kdpc_user_event_create() - as the app's CreateEventEx with @access (CreateEvent's
+ * handles get EVENT_ALL_ACCESS): a new unnamed event object (a NotificationEvent when
  * @manual_reset, else a SynchronizationEvent) and a user-mode handle to it
  * with @access granted. The event lives while a handle or a reference to it
  * remains.

@@ -19,8 +19,26 @@ static bool ctx_ok(kdpc_machine *m)
     return m != NULL && t != NULL && t->m == m;
 }
 
+/* The access a new event handle is granted: generic rights mapped to the event's specific ones
+ * (docs/facts/memory.md 2.2), MAXIMUM_ALLOWED to all of them. */
+static ACCESS_MASK event_access(ACCESS_MASK a)
+{
+    ACCESS_MASK r = a & ~(ACCESS_MASK)(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE |
+                                       GENERIC_ALL | MAXIMUM_ALLOWED);
+    if ((a & GENERIC_READ) != 0)
+        r |= STANDARD_RIGHTS_READ | EVENT_QUERY_STATE;
+    if ((a & GENERIC_WRITE) != 0)
+        r |= STANDARD_RIGHTS_WRITE | EVENT_MODIFY_STATE;
+    if ((a & GENERIC_EXECUTE) != 0)
+        r |= STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE;
+    if ((a & (GENERIC_ALL | MAXIMUM_ALLOWED)) != 0)
+        r |= EVENT_ALL_ACCESS;
+    return r;
+}
+
 static NTSTATUS new_handle(kdpc_machine *m, PKEVENT ev, ACCESS_MASK access, HANDLE *handle)
 {
+    access = event_access(access);
     HANDLE h =
         kdpc__ob_handle_open_mode(m, KDPC__OB_EVENT, ev, access, kdpc__ob_event_closed, true);
     if (h == NULL) {

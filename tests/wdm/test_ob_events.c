@@ -162,6 +162,41 @@ static void test_app_calls_check_access_and_input(void **state)
     assert_int_equal(R.st[13], STATUS_INVALID_HANDLE);
 }
 
+/* Generic rights are mapped to the event's own when the handle is made. */
+static void GenericAccess(void *ctx)
+{
+    (void)ctx;
+    kdpc_machine *m = kdpc_current_machine();
+    R.st[0] = kdpc_user_event_create(m, TRUE, FALSE, GENERIC_ALL, &R.h[0]);
+    R.st[1] = DriverTakesHandle(R.h[0], &R.ev[0]);
+    if (NT_SUCCESS(R.st[1]))
+        ObDereferenceObject(R.ev[0]);
+    R.st[2] = kdpc_user_event_create(m, TRUE, FALSE, GENERIC_READ, &R.h[1]);
+    R.st[3] = kdpc_user_event_state(m, R.h[1], &R.sig[0]);
+    R.st[4] = kdpc_user_event_set(m, R.h[1]);
+    R.st[5] = DriverTakesHandle(R.h[1], &R.ev[1]);
+    R.st[6] = kdpc_user_event_create(m, TRUE, FALSE, GENERIC_EXECUTE | GENERIC_WRITE, &R.h[2]);
+    R.st[7] = kdpc_user_event_wait(m, R.h[2], 0);
+    R.st[8] = kdpc_user_event_set(m, R.h[2]);
+    R.st[9] = kdpc_user_event_state(m, R.h[2], &R.sig[1]);
+    for (int i = 0; i < 3; i++)
+        (void)kdpc_user_event_close(m, R.h[i]);
+    R.done = 1;
+}
+
+static void test_generic_rights_are_mapped(void **state)
+{
+    (void)state;
+    assert_int_equal(run(GenericAccess), KDPC_OK);
+    assert_int_equal(R.st[1], STATUS_SUCCESS);
+    assert_int_equal(R.st[3], STATUS_SUCCESS);
+    assert_int_equal(R.st[4], STATUS_ACCESS_DENIED);
+    assert_int_equal(R.st[5], STATUS_ACCESS_DENIED);
+    assert_int_equal(R.st[7], STATUS_TIMEOUT);
+    assert_int_equal(R.st[8], STATUS_SUCCESS);
+    assert_int_equal(R.st[9], STATUS_ACCESS_DENIED);
+}
+
 static void test_native_calls_outside_simulated_code_fail(void **state)
 {
     (void)state;
@@ -366,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_app_event_handle_passed_to_driver),
         cmocka_unit_test(test_app_calls_check_access_and_input),
+        cmocka_unit_test(test_generic_rights_are_mapped),
         cmocka_unit_test(test_native_calls_outside_simulated_code_fail),
         cmocka_unit_test(test_app_waits_for_driver_signal),
         cmocka_unit_test(test_named_events),
