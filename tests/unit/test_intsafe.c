@@ -659,6 +659,51 @@ static void char_follows_the_compiler(void **state)
     assert_int_equal(RtlULongLongToChar(0x100000041ULL, &c), STATUS_INTEGER_OVERFLOW);
 }
 
+/* The conversions Microsoft documents that can never lose a value on x64 (the
+ * same width, or wider), and the names for PTRDIFF_T and INT16 / UINT16
+ * (docs/facts/status.md 2.3). */
+static void documented_conversions_that_always_fit(void **state)
+{
+    (void)state;
+    INT i = 5;
+    assert_int_equal(RtlLongToInt(INT32_MIN, &i), STATUS_SUCCESS);
+    assert_int_equal(i, INT32_MIN);
+    assert_int_equal(RtlLongToInt32(-1, &i), STATUS_SUCCESS);
+    assert_int_equal(i, -1);
+    UINT u = 5;
+    assert_int_equal(RtlULongToUInt(0xFFFFFFFFU, &u), STATUS_SUCCESS);
+    assert_true(u == 0xFFFFFFFFU);
+    LONG_PTR lp = 5;
+    assert_int_equal(RtlLongToIntPtr(INT32_MIN, &lp), STATUS_SUCCESS);
+    assert_true(lp == (LONG_PTR)INT32_MIN);
+    assert_int_equal(RtlLongPtrToIntPtr(INTPTR_MIN, &lp), STATUS_SUCCESS);
+    assert_true(lp == INTPTR_MIN);
+    assert_int_equal(RtlIntPtrToLongPtr(-7, &lp), STATUS_SUCCESS);
+    assert_true(lp == -7);
+    ULONG_PTR up = 5;
+    assert_int_equal(RtlULongToUIntPtr(0xFFFFFFFFU, &up), STATUS_SUCCESS);
+    assert_true(up == 0xFFFFFFFFU);
+    assert_int_equal(RtlULongPtrToUIntPtr(UINTPTR_MAX, &up), STATUS_SUCCESS);
+    assert_true(up == UINTPTR_MAX);
+    /* PTRDIFF_T is LONG_PTR: signed 64-bit arithmetic */
+    assert_int_equal(RtlPtrdiffTSub(INTPTR_MIN, 1, &lp), STATUS_INTEGER_OVERFLOW);
+    assert_true(lp == -1);
+    assert_int_equal(RtlPtrdiffTAdd(-3, 1, &lp), STATUS_SUCCESS);
+    assert_true(lp == -2);
+    assert_int_equal(RtlPtrdiffTMult(INTPTR_MAX, 2, &lp), STATUS_INTEGER_OVERFLOW);
+    /* UINT_PTR to INT16 / UINT16 */
+    INT16 i16 = 0;
+    assert_int_equal(RtlUIntPtrToInt16(0x7FFF, &i16), STATUS_SUCCESS);
+    assert_int_equal(i16, 0x7FFF);
+    assert_int_equal(RtlUIntPtrToInt16(0x8000, &i16), STATUS_INTEGER_OVERFLOW);
+    assert_int_equal(i16, -1);
+    UINT16 u16 = 0;
+    assert_int_equal(RtlUIntPtrToUInt16(0xFFFF, &u16), STATUS_SUCCESS);
+    assert_int_equal(u16, 0xFFFF);
+    assert_int_equal(RtlUIntPtrToUInt16(0x10000, &u16), STATUS_INTEGER_OVERFLOW);
+    assert_int_equal(u16, 0xFFFF);
+}
+
 /* Every name of the family is declared (the routines and their other names). */
 static void every_name_is_declared(void **state)
 {
@@ -1383,6 +1428,7 @@ int main(void)
         cmocka_unit_test(arithmetic_at_the_edges),
         cmocka_unit_test(driver_style_uses),
         cmocka_unit_test(char_follows_the_compiler),
+        cmocka_unit_test(documented_conversions_that_always_fit),
         cmocka_unit_test(every_name_is_declared),
         cmocka_unit_test(null_result_pointer_is_a_bugcheck),
     };

@@ -16,7 +16,9 @@
  *  - the result pointer must be valid (a NULL one faults, as on Windows);
  *  - the conversions exist where a value can fail to fit on 32-bit or 64-bit
  *    Windows (RtlULongLongToSizeT always succeeds on x64 but is declared);
- *    widening ones that always fit (RtlUShortToULong) exist in neither;
+ *    widening ones that always fit (RtlUShortToULong) exist in neither,
+ *    except the few Microsoft's reference lists (RtlLongToInt,
+ *    RtlULongToUInt, RtlLongToIntPtr, ...: always STATUS_SUCCESS);
  *  - one routine has several names (RtlIntToULong, RtlInt32ToDWord,
  *    RtlIntToSIZET, ...): the other names are #defines of the first.
  * Widths are x64 Windows' (LLP64): LONG/ULONG 32 bits, the _PTR types and
@@ -938,6 +940,58 @@ static inline NTSTATUS RtlULongLongToChar(ULONGLONG Operand, CHAR *Result)
 }
 
 /* ------------------------------------------------------------------ */
+/* Conversions Microsoft documents that never lose a value (the same   */
+/* width on 32-bit and x64 Windows, or wider on x64)                   */
+
+/** RtlLongToInt - convert LONG to INT (also RtlLongToInt32); any IRQL.
+ * Always fits (both 32 bits): STATUS_SUCCESS. */
+static inline NTSTATUS RtlLongToInt(LONG Operand, INT *Result)
+{
+    *Result = (INT)Operand;
+    return STATUS_SUCCESS;
+}
+
+/** RtlULongToUInt - convert ULONG to UINT; any IRQL.
+ * Always fits (both 32 bits): STATUS_SUCCESS. */
+static inline NTSTATUS RtlULongToUInt(ULONG Operand, UINT *Result)
+{
+    *Result = (UINT)Operand;
+    return STATUS_SUCCESS;
+}
+
+/** RtlLongToIntPtr - convert LONG to INT_PTR (a LONG_PTR on x64); any IRQL.
+ * Always fits: STATUS_SUCCESS. */
+static inline NTSTATUS RtlLongToIntPtr(LONG Operand, LONG_PTR *Result)
+{
+    *Result = (LONG_PTR)Operand;
+    return STATUS_SUCCESS;
+}
+
+/** RtlULongToUIntPtr - convert ULONG to UINT_PTR (a ULONG_PTR on x64); any IRQL.
+ * Always fits: STATUS_SUCCESS. */
+static inline NTSTATUS RtlULongToUIntPtr(ULONG Operand, ULONG_PTR *Result)
+{
+    *Result = (ULONG_PTR)Operand;
+    return STATUS_SUCCESS;
+}
+
+/** RtlLongPtrToIntPtr - convert LONG_PTR to INT_PTR (also RtlIntPtrToLongPtr); any IRQL.
+ * The same type: STATUS_SUCCESS. */
+static inline NTSTATUS RtlLongPtrToIntPtr(LONG_PTR Operand, LONG_PTR *Result)
+{
+    *Result = Operand;
+    return STATUS_SUCCESS;
+}
+
+/** RtlULongPtrToUIntPtr - convert ULONG_PTR to UINT_PTR; any IRQL.
+ * The same type: STATUS_SUCCESS. */
+static inline NTSTATUS RtlULongPtrToUIntPtr(ULONG_PTR Operand, ULONG_PTR *Result)
+{
+    *Result = Operand;
+    return STATUS_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
 /* Addition, subtraction, multiplication                               */
 
 /** RtlInt8Add - the sum of two INT8 values; any IRQL.
@@ -1838,6 +1892,15 @@ static inline NTSTATUS RtlULongLongMult(ULONGLONG Multiplicand, ULONGLONG Multip
 #define RtlWordToShort         RtlUShortToShort
 #define RtlWordToUChar         RtlUShortToUChar
 #define RtlWordToUInt8         RtlUShortToUChar
+/* Names Microsoft documents for the routines above that the type groups do not produce:
+ * PTRDIFF_T is a LONG_PTR and INT16 / UINT16 a SHORT / USHORT on x64. */
+#define RtlIntPtrToLongPtr RtlLongPtrToIntPtr
+#define RtlLongToInt32     RtlLongToInt
+#define RtlPtrdiffTAdd     RtlLongPtrAdd
+#define RtlPtrdiffTMult    RtlLongPtrMult
+#define RtlPtrdiffTSub     RtlLongPtrSub
+#define RtlUIntPtrToInt16  RtlULongPtrToShort
+#define RtlUIntPtrToUInt16 RtlULongPtrToUShort
 /** @} */
 
 KDPC_END_DECLS
