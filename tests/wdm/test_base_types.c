@@ -230,6 +230,26 @@ _Use_decl_annotations_ DECLSPEC_NOINLINE NTKERNELAPI ULONG NTAPI BaseFour(ULONG 
     return x * 4u;
 }
 
+/* Role-type declarations as drivers write them, with their annotations. */
+EXTERN_C_START
+_Dispatch_type_(IRP_MJ_CREATE)
+    _Dispatch_type_(IRP_MJ_CLOSE) static DRIVER_DISPATCH_PAGED BaseCreateClose;
+__drv_dispatchType(IRP_MJ_DEVICE_CONTROL) static DRIVER_DISPATCH_RAISED BaseDeviceControl;
+EXTERN_C_END
+
+_Use_decl_annotations_ static NTSTATUS BaseCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(DeviceObject);
+    UNREFERENCED_PARAMETER(Irp);
+    return STATUS_SUCCESS;
+}
+_Use_decl_annotations_ static NTSTATUS BaseDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    UNREFERENCED_PARAMETER(DeviceObject);
+    UNREFERENCED_PARAMETER(Irp);
+    return STATUS_NOT_SUPPORTED;
+}
+
 /* Unguarded MSVC pragmas must not warn under -Wall -Werror; the guarded ones vanish. */
 #pragma alloc_text(PAGE, BaseFour)
 #pragma code_seg("PAGE")
@@ -265,6 +285,11 @@ static void test_inline_forms_and_pragmas(void **state)
     assert_int_equal(f(5), 10);
     assert_int_equal(BaseThrice(5), 15);
     assert_int_equal(BaseFour(5), 20);
+    PDRIVER_DISPATCH_PAGED paged = BaseCreateClose;
+    PDRIVER_DISPATCH_RAISED raised = BaseDeviceControl;
+    PDRIVER_DISPATCH plain = paged; /* the same type */
+    assert_int_equal(plain(NULL, NULL), STATUS_SUCCESS);
+    assert_int_equal(raised(NULL, NULL), STATUS_NOT_SUPPORTED);
 }
 
 /* ------------------------------------------------------------------ */

@@ -26,6 +26,12 @@ typedef DRIVER_UNLOAD *PDRIVER_UNLOAD;
 /** Dispatch routine prototype. */
 typedef NTSTATUS DRIVER_DISPATCH(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 typedef DRIVER_DISPATCH *PDRIVER_DISPATCH;
+/* The same dispatch routine type, named for a routine that runs at PASSIVE_LEVEL (PAGED) or may
+ * run at up to DISPATCH_LEVEL (RAISED): the name is an annotation only. */
+typedef DRIVER_DISPATCH DRIVER_DISPATCH_PAGED;
+typedef DRIVER_DISPATCH_PAGED *PDRIVER_DISPATCH_PAGED;
+typedef DRIVER_DISPATCH DRIVER_DISPATCH_RAISED;
+typedef DRIVER_DISPATCH_RAISED *PDRIVER_DISPATCH_RAISED;
 /** StartIo prototype. IRQL: DISPATCH_LEVEL. */
 typedef void DRIVER_STARTIO(PDEVICE_OBJECT DeviceObject, PIRP Irp);
 typedef DRIVER_STARTIO *PDRIVER_STARTIO;

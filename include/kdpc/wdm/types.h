@@ -181,9 +181,13 @@ typedef ULONG LOGICAL;
 #define NTSYSCALLAPI
 #define DECLSPEC_IMPORT
 #ifdef __cplusplus
-#define EXTERN_C extern "C"
+#define EXTERN_C       extern "C"
+#define EXTERN_C_START extern "C" {
+#define EXTERN_C_END   }
 #else
 #define EXTERN_C extern
+#define EXTERN_C_START
+#define EXTERN_C_END
 #endif
 #if defined(__GNUC__) || defined(__clang__)
 #define DECLSPEC_NOINLINE __attribute__((noinline))
