@@ -2153,6 +2153,22 @@ static void the_codes_drivers_return(void **state)
     assert_int_equal((uint32_t)DBG_CONTINUE, 0x00010002U);
 }
 
+/* Not in MS-ERREF but in the WDK and Microsoft's Windows metadata, with these
+ * values (docs/facts/status.md 1.5); neither shares a value with an MS-ERREF
+ * code. */
+static void the_two_codes_beyond_erref(void **state)
+{
+    (void)state;
+    assert_int_equal((uint32_t)STATUS_KERNEL_APC, 0x00000100U);
+    assert_true(NT_SUCCESS(STATUS_KERNEL_APC));
+    assert_int_equal((uint32_t)STATUS_DEVICE_POWER_FAILURE, 0xC000009EU);
+    assert_true(NT_ERROR(STATUS_DEVICE_POWER_FAILURE));
+    for (size_t i = 0; i < N_ERREF; i++) {
+        assert_int_not_equal(erref_2_3_1[i].value, STATUS_KERNEL_APC);
+        assert_int_not_equal(erref_2_3_1[i].value, STATUS_DEVICE_POWER_FAILURE);
+    }
+}
+
 /* STATUS_CONTINUE_COMPLETION is not in MS-ERREF: the WDK documents it as
  * STATUS_SUCCESS for IoCompletion routines. */
 static void continue_completion_is_success(void **state)
@@ -2172,6 +2188,7 @@ int main(void)
         cmocka_unit_test(ntstatus_is_a_signed_32_bit_value),
         cmocka_unit_test(the_codes_drivers_return),
         cmocka_unit_test(continue_completion_is_success),
+        cmocka_unit_test(the_two_codes_beyond_erref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * kdpc/wdm/ntstatus.h - the NTSTATUS values: every code that Microsoft's
  * Windows Error Codes specification, [MS-ERREF] section 2.3.1 "NTSTATUS
  * Values", defines, with the value it documents, plus NT_SUCCESS and the
- * other severity tests.
+ * other severity tests, STATUS_CONTINUE_COMPLETION, and two WDK codes that
+ * MS-ERREF lacks (STATUS_KERNEL_APC, STATUS_DEVICE_POWER_FAILURE).
  *
  * Driver code gets this through <kdpc/wdm.h> (kdpc/wdm/types.h includes it)
  * or as <ntstatus.h> through kdpc::wdm. Macros only: usable at any IRQL and
@@ -47,6 +48,12 @@
  * manager go on completing the IRP; the WDK documents it as STATUS_SUCCESS
  * (IO_COMPLETION_ROUTINE_RESULT ContinueCompletion is 0). */
 #define STATUS_CONTINUE_COMPLETION STATUS_SUCCESS
+
+/* Not in MS-ERREF 2.3.1 but in the WDK's ntstatus.h and Microsoft's Windows
+ * metadata (Windows.Win32.Foundation), with these values; drivers return
+ * them (docs/facts/status.md 1.5). */
+#define STATUS_KERNEL_APC           ((NTSTATUS)0x00000100L)
+#define STATUS_DEVICE_POWER_FAILURE ((NTSTATUS)0xC000009EL)
 
 /* ------------------------------------------------------------------ */
 /* [MS-ERREF] 2.3.1, sorted by value                                   */
