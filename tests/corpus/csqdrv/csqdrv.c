@@ -397,7 +397,8 @@ static ULONG CsqReadBacklogDepth(_In_ PDEVICE_OBJECT Pdo)
 {
     HANDLE key;
     UNICODE_STRING name = RTL_CONSTANT_STRING(CSQDRV_REG_BACKLOG);
-    UCHAR buffer[sizeof(KEY_VALUE_PARTIAL_INFORMATION) + sizeof(ULONG)];
+    /* ULONGs, so that the structure laid over it is aligned */
+    ULONG buffer[(sizeof(KEY_VALUE_PARTIAL_INFORMATION) + sizeof(ULONG) + 3) / sizeof(ULONG)];
     PKEY_VALUE_PARTIAL_INFORMATION value = (PKEY_VALUE_PARTIAL_INFORMATION)buffer;
     ULONG length = 0, depth = 4;
     NTSTATUS status = IoOpenDeviceRegistryKey(Pdo, PLUGPLAY_REGKEY_DEVICE, KEY_READ, &key);

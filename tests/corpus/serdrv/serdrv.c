@@ -769,7 +769,9 @@ static VOID SerReadPortName(_In_ PSER_EXTENSION ext)
 {
     HANDLE key;
     UNICODE_STRING valueName = RTL_CONSTANT_STRING(SERDRV_REG_PORT_NAME);
-    UCHAR buffer[sizeof(KEY_VALUE_PARTIAL_INFORMATION) + sizeof ext->PortName];
+    /* ULONGs, so that the structure laid over it is aligned */
+    ULONG
+        buffer[(sizeof(KEY_VALUE_PARTIAL_INFORMATION) + sizeof ext->PortName + 3) / sizeof(ULONG)];
     PKEY_VALUE_PARTIAL_INFORMATION value = (PKEY_VALUE_PARTIAL_INFORMATION)buffer;
     ULONG length;
     NTSTATUS status;
