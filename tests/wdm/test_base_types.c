@@ -59,6 +59,18 @@ static void test_widths_are_llp64(void **state)
     assert_int_equal(sizeof(ULONG_PTR), sizeof(void *));
     assert_int_equal(sizeof(SSIZE_T), sizeof(void *));
     assert_int_equal(sizeof(*(PCCHAR)NULL), 1);
+    assert_int_equal(sizeof(INT_PTR), sizeof(void *));
+    assert_int_equal(sizeof(UINT_PTR), sizeof(void *));
+    assert_int_equal(sizeof(DWORD_PTR), sizeof(void *));
+    assert_int_equal(sizeof(LONG32), 4);
+    assert_int_equal(sizeof(ULONG32), 4);
+    assert_int_equal(sizeof(DWORD64), 8);
+    assert_int_equal(sizeof(HALF_PTR) * 2, sizeof(void *));
+    assert_int_equal(sizeof(PVOID64), 8);
+    assert_int_equal(sizeof(LUID), 8);
+    CONST ULONG k = 3;
+    PCULONG pk = &k;
+    assert_int_equal(*pk, 3);
     LPSTR s = (LPSTR) "x";
     LPCSTR cs = "y";
     PSZ z = s;

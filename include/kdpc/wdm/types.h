@@ -227,6 +227,36 @@ typedef PCWSTR LPCWSTR;
 typedef WCHAR *PWCH, *LPWCH;
 typedef const WCHAR *PCWCH, *LPCWCH;
 typedef LONG_PTR SSIZE_T, *PSSIZE_T;
+typedef intptr_t INT_PTR, *PINT_PTR;
+typedef uintptr_t UINT_PTR, *PUINT_PTR;
+typedef ULONG_PTR DWORD_PTR, *PDWORD_PTR;
+typedef int32_t LONG32, *PLONG32;
+typedef uint32_t ULONG32, *PULONG32, DWORD32, *PDWORD32;
+typedef uint64_t DWORD64, *PDWORD64;
+typedef int HALF_PTR, *PHALF_PTR; /* half a pointer's width on x64 */
+typedef unsigned int UHALF_PTR, *PUHALF_PTR;
+typedef const UCHAR *PCUCHAR;
+typedef const USHORT *PCUSHORT;
+typedef const ULONG *PCULONG;
+typedef const WCHAR *PCWCHAR;
+typedef void *PVOID64; /* every pointer is 64 bits on the x64 target */
+#define CONST const
+/* Calling conventions: the Microsoft compiler ignores them on x64 too. */
+#ifndef __cdecl
+#define __cdecl
+#endif
+#ifndef __stdcall
+#define __stdcall
+#endif
+#ifndef __fastcall
+#define __fastcall
+#endif
+
+/** A locally unique identifier (privileges, logon sessions). */
+typedef struct _LUID {
+    ULONG LowPart;
+    LONG HighPart;
+} LUID, *PLUID;
 
 /* Limits */
 #define MINCHAR      0x80
