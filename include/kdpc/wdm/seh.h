@@ -98,13 +98,13 @@ KDPC_NORETURN KDPC_EXPORT void kdpc_ExRaiseStatus(NTSTATUS Status);
 /** ExRaiseAccessViolation - ExRaiseStatus(STATUS_ACCESS_VIOLATION). Never returns. */
 KDPC_NORETURN static inline void ExRaiseAccessViolation(void)
 {
-    kdpc_ExRaiseStatus((NTSTATUS)0xC0000005L);
+    kdpc_ExRaiseStatus(STATUS_ACCESS_VIOLATION);
 }
 /** ExRaiseDatatypeMisalignment - ExRaiseStatus(STATUS_DATATYPE_MISALIGNMENT, 0x80000002).
  * Never returns. */
 KDPC_NORETURN static inline void ExRaiseDatatypeMisalignment(void)
 {
-    kdpc_ExRaiseStatus((NTSTATUS)0x80000002L);
+    kdpc_ExRaiseStatus(STATUS_DATATYPE_MISALIGNMENT);
 }
 
 KDPC_END_DECLS
