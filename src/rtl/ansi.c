@@ -27,6 +27,10 @@ void kdpc_RtlCopyString(PSTRING DestinationString, const STRING *SourceString)
     size_t n = SourceString->Length;
     if (n > DestinationString->MaximumLength)
         n = DestinationString->MaximumLength;
+    if (kdpc__rtl_buf(SourceString->Buffer, n, "RtlCopyString", "SourceString->Buffer") ||
+        kdpc__rtl_buf(DestinationString->Buffer, DestinationString->MaximumLength, "RtlCopyString",
+                      "DestinationString->Buffer"))
+        return;
     if (n > 0)
         memmove(DestinationString->Buffer, SourceString->Buffer, n);
     DestinationString->Length = (USHORT)n;
@@ -43,6 +47,9 @@ void kdpc_RtlUpperString(PSTRING DestinationString, const STRING *SourceString)
     size_t n = SourceString->Length;
     if (n > DestinationString->MaximumLength)
         n = DestinationString->MaximumLength;
+    if (kdpc__rtl_buf(SourceString->Buffer, n, "RtlUpperString", "SourceString->Buffer") ||
+        kdpc__rtl_buf(DestinationString->Buffer, n, "RtlUpperString", "DestinationString->Buffer"))
+        return;
     for (size_t i = 0; i < n; i++)
         DestinationString->Buffer[i] = (CHAR)upper8((unsigned char)SourceString->Buffer[i]);
     DestinationString->Length = (USHORT)n;
@@ -64,9 +71,12 @@ ULONG kdpc_RtlxUnicodeStringToAnsiSize(PCUNICODE_STRING UnicodeString)
     return (ULONG)(UnicodeString->Length / sizeof(WCHAR)) + 1u;
 }
 
-static LONG compare(const STRING *a, const STRING *b, BOOLEAN ci)
+static LONG compare(const STRING *a, const STRING *b, BOOLEAN ci, const char *routine)
 {
     size_t n = a->Length < b->Length ? a->Length : b->Length;
+    if (kdpc__rtl_buf(a->Buffer, n, routine, "String1->Buffer") ||
+        kdpc__rtl_buf(b->Buffer, n, routine, "String2->Buffer"))
+        return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char x = (unsigned char)a->Buffer[i], y = (unsigned char)b->Buffer[i];
         if (ci) {
@@ -85,7 +95,7 @@ LONG kdpc_RtlCompareString(const STRING *String1, const STRING *String2, BOOLEAN
     if (kdpc__rtl_null(String1, "RtlCompareString", "String1") ||
         kdpc__rtl_null(String2, "RtlCompareString", "String2"))
         return 0;
-    return compare(String1, String2, CaseInSensitive);
+    return compare(String1, String2, CaseInSensitive, "RtlCompareString");
 }
 
 BOOLEAN kdpc_RtlEqualString(const STRING *String1, const STRING *String2, BOOLEAN CaseInSensitive)
@@ -94,7 +104,8 @@ BOOLEAN kdpc_RtlEqualString(const STRING *String1, const STRING *String2, BOOLEA
     if (kdpc__rtl_null(String1, "RtlEqualString", "String1") ||
         kdpc__rtl_null(String2, "RtlEqualString", "String2"))
         return FALSE;
-    return String1->Length == String2->Length && compare(String1, String2, CaseInSensitive) == 0;
+    return String1->Length == String2->Length &&
+           compare(String1, String2, CaseInSensitive, "RtlEqualString") == 0;
 }
 
 CHAR kdpc_RtlUpperChar(CHAR Character)
@@ -115,6 +126,9 @@ NTSTATUS kdpc_RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString,
     size_t need = (n + 1) * sizeof(WCHAR);
     if (need > UNICODE_STRING_MAX_BYTES)
         return STATUS_INVALID_PARAMETER_2;
+    if (kdpc__rtl_buf(SourceString->Buffer, n, "RtlAnsiStringToUnicodeString",
+                      "SourceString->Buffer"))
+        return STATUS_INVALID_PARAMETER;
     if (AllocateDestinationString) {
         PWSTR b = ExAllocatePoolWithTag(PagedPool, need, KDPC_RTL_TAG);
         if (b == NULL)
@@ -123,6 +137,9 @@ NTSTATUS kdpc_RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString,
         DestinationString->MaximumLength = (USHORT)need;
     } else if (need > DestinationString->MaximumLength) {
         return STATUS_BUFFER_OVERFLOW;
+    } else if (kdpc__rtl_null(DestinationString->Buffer, "RtlAnsiStringToUnicodeString",
+                              "DestinationString->Buffer")) {
+        return STATUS_INVALID_PARAMETER;
     }
     for (size_t i = 0; i < n; i++)
         DestinationString->Buffer[i] = (WCHAR)(unsigned char)SourceString->Buffer[i];
@@ -141,6 +158,9 @@ NTSTATUS kdpc_RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString,
         return STATUS_INVALID_PARAMETER;
     size_t n = SourceString->Length / sizeof(WCHAR);
     size_t need = n + 1;
+    if (kdpc__rtl_buf(SourceString->Buffer, n, "RtlUnicodeStringToAnsiString",
+                      "SourceString->Buffer"))
+        return STATUS_INVALID_PARAMETER;
     if (AllocateDestinationString) {
         PCHAR b = ExAllocatePoolWithTag(PagedPool, need, KDPC_RTL_TAG);
         if (b == NULL)
@@ -149,6 +169,9 @@ NTSTATUS kdpc_RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString,
         DestinationString->MaximumLength = (USHORT)need;
     } else if (need > DestinationString->MaximumLength) {
         return STATUS_BUFFER_OVERFLOW;
+    } else if (kdpc__rtl_null(DestinationString->Buffer, "RtlUnicodeStringToAnsiString",
+                              "DestinationString->Buffer")) {
+        return STATUS_INVALID_PARAMETER;
     }
     for (size_t i = 0; i < n; i++) {
         WCHAR c = SourceString->Buffer[i];

@@ -97,6 +97,8 @@ static NTSTATUS to_string(const char *routine, ULONGLONG Value, ULONG Base, PUNI
     } while (Value != 0);
     if ((n + 1) * sizeof(WCHAR) > String->MaximumLength)
         return STATUS_BUFFER_OVERFLOW;
+    if (kdpc__rtl_null(String->Buffer, routine, "String->Buffer"))
+        return STATUS_INVALID_PARAMETER;
     for (size_t i = 0; i < n; i++)
         String->Buffer[i] = (WCHAR)(unsigned char)d[n - 1 - i];
     String->Buffer[n] = UNICODE_NULL;

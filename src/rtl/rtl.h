@@ -29,6 +29,12 @@ static inline void kdpc__rtl_passive(const char *routine)
  * or 0x1E at DISPATCH_LEVEL and above, P1 STATUS_ACCESS_VIOLATION). From host code it prints a
  * diagnostic and returns true (the caller then returns without doing anything). */
 bool kdpc__rtl_null(const void *p, const char *routine, const char *what);
+/* @buf is the Buffer of a counted string the routine reads or writes @len bytes of: a NULL
+ * Buffer with @len != 0 is kdpc__rtl_null's access violation (true: do nothing). */
+static inline bool kdpc__rtl_buf(const void *buf, size_t len, const char *routine, const char *what)
+{
+    return len != 0 && kdpc__rtl_null(buf, routine, what);
+}
 
 /* Upper case of one UTF-16 unit (kdpc's case table). */
 WCHAR kdpc__rtl_upcase(WCHAR c);

@@ -35,9 +35,10 @@ static size_t chars(const UNICODE_STRING *u)
 }
 
 /* NUL after @d's text when its buffer has room for one. */
-static void terminate(PUNICODE_STRING d)
+static void terminate(PUNICODE_STRING d, const char *routine)
 {
-    if ((size_t)d->Length + sizeof(WCHAR) <= d->MaximumLength)
+    if ((size_t)d->Length + sizeof(WCHAR) <= d->MaximumLength &&
+        !kdpc__rtl_null(d->Buffer, routine, "Destination->Buffer"))
         d->Buffer[d->Length / sizeof(WCHAR)] = UNICODE_NULL;
 }
 
@@ -53,21 +54,28 @@ void kdpc_RtlCopyUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRI
     if (n > DestinationString->MaximumLength)
         n = DestinationString->MaximumLength;
     n &= ~(size_t)1;
+    if (kdpc__rtl_buf(SourceString->Buffer, n, "RtlCopyUnicodeString", "SourceString->Buffer") ||
+        kdpc__rtl_buf(DestinationString->Buffer, n, "RtlCopyUnicodeString",
+                      "DestinationString->Buffer"))
+        return;
     if (n > 0)
         memmove(DestinationString->Buffer, SourceString->Buffer, n);
     DestinationString->Length = (USHORT)n;
-    terminate(DestinationString);
+    terminate(DestinationString, "RtlCopyUnicodeString");
 }
 
-static NTSTATUS append(PUNICODE_STRING d, const WCHAR *src, size_t bytes)
+static NTSTATUS append(PUNICODE_STRING d, const WCHAR *src, size_t bytes, const char *routine)
 {
     if (bytes == 0)
         return STATUS_SUCCESS;
     if ((size_t)d->Length + bytes > d->MaximumLength)
         return STATUS_BUFFER_TOO_SMALL;
+    if (kdpc__rtl_buf(src, bytes, routine, "Source->Buffer") ||
+        kdpc__rtl_buf(d->Buffer, bytes, routine, "Destination->Buffer"))
+        return STATUS_INVALID_PARAMETER;
     memmove((unsigned char *)d->Buffer + d->Length, src, bytes);
     d->Length = (USHORT)(d->Length + bytes);
-    terminate(d);
+    terminate(d, routine);
     return STATUS_SUCCESS;
 }
 
@@ -76,7 +84,8 @@ NTSTATUS kdpc_RtlAppendUnicodeStringToString(PUNICODE_STRING Destination, PCUNIC
     if (kdpc__rtl_null(Destination, "RtlAppendUnicodeStringToString", "Destination") ||
         kdpc__rtl_null(Source, "RtlAppendUnicodeStringToString", "Source"))
         return STATUS_INVALID_PARAMETER;
-    return append(Destination, Source->Buffer, Source->Length & ~1u);
+    return append(Destination, Source->Buffer, Source->Length & ~1u,
+                  "RtlAppendUnicodeStringToString");
 }
 
 NTSTATUS kdpc_RtlAppendUnicodeToString(PUNICODE_STRING Destination, PCWSTR Source)
@@ -88,12 +97,16 @@ NTSTATUS kdpc_RtlAppendUnicodeToString(PUNICODE_STRING Destination, PCWSTR Sourc
     size_t n = 0;
     while (Source[n] != 0 && n <= 0x8000u)
         n++;
-    return append(Destination, Source, n * sizeof(WCHAR));
+    return append(Destination, Source, n * sizeof(WCHAR), "RtlAppendUnicodeToString");
 }
 
-static LONG compare(const UNICODE_STRING *a, const UNICODE_STRING *b, BOOLEAN ci)
+static LONG compare(const UNICODE_STRING *a, const UNICODE_STRING *b, BOOLEAN ci,
+                    const char *routine)
 {
     size_t na = chars(a), nb = chars(b), n = na < nb ? na : nb;
+    if (kdpc__rtl_buf(a->Buffer, n, routine, "String1->Buffer") ||
+        kdpc__rtl_buf(b->Buffer, n, routine, "String2->Buffer"))
+        return 0;
     for (size_t i = 0; i < n; i++) {
         WCHAR x = a->Buffer[i], y = b->Buffer[i];
         if (ci) {
@@ -113,7 +126,7 @@ LONG kdpc_RtlCompareUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING Str
     if (kdpc__rtl_null(String1, "RtlCompareUnicodeString", "String1") ||
         kdpc__rtl_null(String2, "RtlCompareUnicodeString", "String2"))
         return 0;
-    return compare(String1, String2, CaseInSensitive);
+    return compare(String1, String2, CaseInSensitive, "RtlCompareUnicodeString");
 }
 
 BOOLEAN kdpc_RtlEqualUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
@@ -125,7 +138,7 @@ BOOLEAN kdpc_RtlEqualUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING St
         return FALSE;
     if (chars(String1) != chars(String2))
         return FALSE;
-    return compare(String1, String2, CaseInSensitive) == 0;
+    return compare(String1, String2, CaseInSensitive, "RtlEqualUnicodeString") == 0;
 }
 
 BOOLEAN kdpc_RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING String2,
@@ -140,7 +153,7 @@ BOOLEAN kdpc_RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING S
         return FALSE;
     UNICODE_STRING head = {(USHORT)(n * sizeof(WCHAR)), (USHORT)(n * sizeof(WCHAR)),
                            String2->Buffer};
-    return compare(String1, &head, CaseInSensitive) == 0;
+    return compare(String1, &head, CaseInSensitive, "RtlPrefixUnicodeString") == 0;
 }
 
 WCHAR kdpc_RtlUpcaseUnicodeChar(WCHAR SourceCharacter)
@@ -158,6 +171,8 @@ NTSTATUS kdpc_RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
         kdpc__rtl_null(SourceString, "RtlUpcaseUnicodeString", "SourceString"))
         return STATUS_INVALID_PARAMETER;
     size_t n = chars(SourceString);
+    if (kdpc__rtl_buf(SourceString->Buffer, n, "RtlUpcaseUnicodeString", "SourceString->Buffer"))
+        return STATUS_INVALID_PARAMETER;
     if (AllocateDestinationString) {
         PWSTR b = n == 0 ? NULL : ExAllocatePoolWithTag(PagedPool, n * sizeof(WCHAR), KDPC_RTL_TAG);
         if (n != 0 && b == NULL)
@@ -166,6 +181,9 @@ NTSTATUS kdpc_RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
         DestinationString->MaximumLength = (USHORT)(n * sizeof(WCHAR));
     } else if (n * sizeof(WCHAR) > DestinationString->MaximumLength) {
         return STATUS_BUFFER_OVERFLOW;
+    } else if (kdpc__rtl_buf(DestinationString->Buffer, n, "RtlUpcaseUnicodeString",
+                             "DestinationString->Buffer")) {
+        return STATUS_INVALID_PARAMETER;
     }
     for (size_t i = 0; i < n; i++)
         DestinationString->Buffer[i] = kdpc__rtl_upcase(SourceString->Buffer[i]);

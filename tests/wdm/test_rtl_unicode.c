@@ -384,6 +384,95 @@ static void test_null_destination_is_an_access_violation(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A counted string whose Buffer is NULL while its Length (or the room written into) is not 0:
+ * each routine that must touch those bytes raises the access violation (0x7E below
+ * DISPATCH_LEVEL), never a host crash. */
+static int null_buffer_case;
+
+static void null_buffer_body(void *ctx)
+{
+    (void)ctx;
+    WCHAR w[8] = {'a', 'b', 0};
+    CHAR c[8] = "ab";
+    UNICODE_STRING bad = {4, 4, NULL};   /* text claimed, no buffer */
+    UNICODE_STRING room = {0, 16, NULL}; /* room claimed, no buffer */
+    UNICODE_STRING good = {4, 16, w};
+    ANSI_STRING abad = {2, 2, NULL};
+    ANSI_STRING agood = {2, 8, c};
+    ANSI_STRING aroom = {0, 8, NULL};
+    switch (null_buffer_case) {
+    case 0:
+        RtlCopyUnicodeString(&good, &bad);
+        break;
+    case 1:
+        RtlCopyUnicodeString(&room, &good);
+        break;
+    case 2:
+        (void)RtlAppendUnicodeStringToString(&room, &good);
+        break;
+    case 3:
+        (void)RtlAppendUnicodeStringToString(&good, &bad);
+        break;
+    case 4:
+        (void)RtlCompareUnicodeString(&good, &bad, TRUE);
+        break;
+    case 5:
+        (void)RtlEqualUnicodeString(&bad, &bad, FALSE);
+        break;
+    case 6:
+        (void)RtlPrefixUnicodeString(&bad, &good, FALSE);
+        break;
+    case 7:
+        (void)RtlUpcaseUnicodeString(&good, &bad, FALSE);
+        break;
+    case 8:
+        (void)RtlUpcaseUnicodeString(&room, &good, FALSE);
+        break;
+    case 9:
+        (void)RtlUnicodeStringToAnsiString(&agood, &bad, FALSE);
+        break;
+    case 10:
+        (void)RtlAnsiStringToUnicodeString(&room, &agood, FALSE);
+        break;
+    case 11:
+        (void)RtlAnsiStringToUnicodeString(&good, &abad, FALSE);
+        break;
+    case 12:
+        (void)RtlUnicodeStringToAnsiString(&aroom, &good, FALSE);
+        break;
+    case 13:
+        RtlCopyString(&aroom, &agood);
+        break;
+    case 14:
+        (void)RtlCompareString(&abad, &agood, FALSE);
+        break;
+    case 15:
+        (void)RtlIntegerToUnicodeString(42, 10, &room);
+        break;
+    default:
+        /* nothing to touch: no access violation */
+        RtlCopyUnicodeString(&good, &(UNICODE_STRING){0, 0, NULL});
+        (void)RtlAppendUnicodeStringToString(&good, &(UNICODE_STRING){0, 0, NULL});
+        (void)RtlCompareUnicodeString(&(UNICODE_STRING){0, 0, NULL}, &good, FALSE);
+        break;
+    }
+}
+
+static void test_null_buffer_is_an_access_violation(void **state)
+{
+    (void)state;
+    for (null_buffer_case = 0; null_buffer_case < 16; null_buffer_case++) {
+        kdpc_machine *m = kt_machine(1, 5);
+        kdpc_status st = kdpc_machine_run(m, null_buffer_body, m);
+        KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);
+        assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0xC0000005u);
+        kdpc_machine_destroy(m);
+    }
+    kdpc_machine *m = kt_machine(1, 5);
+    assert_int_equal(kdpc_machine_run(m, null_buffer_body, m), KDPC_OK);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_any_irql_routines_at_dispatch),
         cmocka_unit_test(test_apc_level_routines),
         cmocka_unit_test(test_null_destination_is_an_access_violation),
+        cmocka_unit_test(test_null_buffer_is_an_access_violation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

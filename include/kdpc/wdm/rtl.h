@@ -7,10 +7,14 @@
  *
  * IRQL: a routine Microsoft documents at PASSIVE_LEVEL (or at <= APC_LEVEL)
  * reports rtl.irql (0xC4/0x20023) when a simulated CPU calls it above that
- * level; as a warning or off, it goes on. Called from host code (no
- * simulated CPU), the routines that need no pool work and check no IRQL.
- * A required pointer that is NULL is bug check 0x1E KMODE_EXCEPTION_NOT_HANDLED
- * (P1 STATUS_ACCESS_VIOLATION), the access violation Windows would raise.
+ * level; as a warning or off, it goes on. From host code (no simulated
+ * CPU) no IRQL is checked, and the routines that need no pool still work.
+ * A required pointer that is NULL, or a NULL Buffer of a counted string
+ * whose bytes the routine must read or write (Length, or the room it
+ * writes into, not 0), is the access violation Windows would raise: bug
+ * check 0x7E SYSTEM_THREAD_EXCEPTION_NOT_HANDLED below DISPATCH_LEVEL,
+ * 0x1E KMODE_EXCEPTION_NOT_HANDLED at or above it (P1 STATUS_ACCESS_VIOLATION,
+ * rule ke.crash); from host code a diagnostic, and the call does nothing.
  *
  * Code pages: kdpc's "ANSI" code page is ISO-8859-1. Divergence: Windows
  * converts with the system's ANSI code page (usually 1252 or a DBCS one);
