@@ -249,17 +249,6 @@ static bool mdl_chain_ok(kdpc_machine *m, const char *name, const MDL *mdl);
  */
 static bool run_request(kdpc_machine *m, adapter *a, request *q)
 {
-    if (!kdpc__io_need(m, q->name, KDPC_RP(kdpc_IoGetDmaAdapter), q->dev, KDPC_IOK_DEVICE) ||
-        (q->list && !mdl_chain_ok(m, q->name, q->mdl))) {
-        /* the driver deleted the device or freed the MDL while the request waited: never read
-         * them; as a warning the request is dropped (its context can be initialised again) */
-        if (q->tc != NULL) {
-            q->tc->state = TC_IDLE;
-            q->tc->req = NULL;
-        }
-        free(q);
-        return false;
-    }
     a->channel_busy = true;
     a->free_regs -= q->count;
     mapreg *r = new_grant(a, q->dev->CurrentIrp, q->count);
@@ -330,9 +319,24 @@ static void serve(kdpc_machine *m, adapter *a)
 {
     while (a->queue != NULL && !a->channel_busy && a->free_regs >= a->queue->count) {
         request *q = a->queue;
+        /* The driver may have deleted the device or freed the MDL while the request waited:
+         * checked before either is read, with the request still queued (a bug check leaves it
+         * for kdpc__io_dma_free); as a warning the request is dropped (its context can be
+         * initialised again). */
+        bool ok =
+            kdpc__io_need(m, q->name, KDPC_RP(kdpc_IoGetDmaAdapter), q->dev, KDPC_IOK_DEVICE) &&
+            (!q->list || mdl_chain_ok(m, q->name, q->mdl));
         a->queue = q->next;
         if (a->queue == NULL)
             a->queue_tail = NULL;
+        if (!ok) {
+            if (q->tc != NULL) {
+                q->tc->state = TC_IDLE;
+                q->tc->req = NULL;
+            }
+            free(q);
+            continue;
+        }
         (void)run_request(m, a, q); /* out of memory: the request is dropped */
     }
     reap(a);
