@@ -1379,6 +1379,19 @@ static void every_name_is_declared(void **state)
 /* Bad input: a NULL result pointer faults, as on Windows, and the run  */
 /* ends with a bug check report instead of a host crash.                */
 
+/* 1 in the asan preset's build (ASan + UBSan): UBSan ends the process at the NULL store,
+ * before the fault kdpc turns into a bug check, so the case cannot run there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define KT_NULL_STORE_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define KT_NULL_STORE_SANITIZED 1
+#endif
+#endif
+#ifndef KT_NULL_STORE_SANITIZED
+#define KT_NULL_STORE_SANITIZED 0
+#endif
+
 static ULONG *volatile null_result; /* volatile: the compiler cannot see it is NULL */
 static ULONG good_result;
 static int reached_after;
@@ -1402,6 +1415,8 @@ static void null_result_pointer_is_a_bugcheck(void **state)
     (void)state;
     if (KT_TSAN)
         skip(); /* a contained fault needs a signal delivered at the access */
+    if (KT_NULL_STORE_SANITIZED)
+        skip(); /* UBSan reports the NULL store and ends the process first */
     null_result = NULL;
     reached_after = 0;
     kdpc_machine *m = kt_machine(1, 3);
