@@ -173,6 +173,8 @@ static NTSTATUS deliver_all(kdpc_machine *m, kdpc__cm_key *k, const RTL_QUERY_RE
         return e->QueryRoutine(NULL, REG_NONE, NULL, 0, ctx, e->EntryContext);
     /* by index: the routine may change the key (DELETE removes what it read) */
     for (size_t i = 0;; i++) {
+        if (k->deleted)
+            return STATUS_KEY_DELETED; /* a routine deleted the key (it stays pinned) */
         const kdpc__cm_value *v = k->values;
         for (size_t j = 0; v != NULL && j < i; j++)
             v = v->next;
@@ -211,6 +213,8 @@ static NTSTATUS query_entry(kdpc_machine *m, kdpc__cm_key *k, RTL_QUERY_REGISTRY
     }
     if (direct && e->EntryContext == NULL)
         return STATUS_INVALID_PARAMETER;
+    if (k->deleted)
+        return STATUS_KEY_DELETED;
     const kdpc__cm_value *v = kdpc__cm_value_find(k, e->Name, wlen(e->Name));
     if (v != NULL)
         return deliver_value(m, k, e, v, ctx);
@@ -224,6 +228,33 @@ static NTSTATUS query_entry(kdpc_machine *m, kdpc__cm_key *k, RTL_QUERY_REGISTRY
         len = default_length(type, e->DefaultData);
     return deliver(e, e->Name, type, e->DefaultData, len, ctx);
 }
+
+/* Keep @k alive while the table is walked, as the handle Windows opens on it does: a routine may
+ * delete the key and close every handle of its own (the key then goes at unpin). */
+static kdpc__cm_key *pin(kdpc__cm_key *k)
+{
+    if (k != NULL)
+        k->handles++;
+    return k;
+}
+
+static void unpin(kdpc__cm_key *k)
+{
+    if (k != NULL)
+        kdpc__cm_key_release(k);
+}
+
+/* Make @k the key the next entries read (NULL: skip them). */
+static void set_cur(kdpc__cm_key **cur, kdpc__cm_key *k)
+{
+    pin(k);
+    unpin(*cur);
+    *cur = k;
+}
+
+static NTSTATUS query_table(kdpc_machine *m, kdpc__cm_key *top,
+                            PRTL_QUERY_REGISTRY_TABLE QueryTable, PVOID Context,
+                            kdpc__cm_key **curp);
 
 NTSTATUS kdpc_RtlQueryRegistryValues(ULONG RelativeTo, PCWSTR Path,
                                      PRTL_QUERY_REGISTRY_TABLE QueryTable, PVOID Context,
@@ -240,13 +271,25 @@ NTSTATUS kdpc_RtlQueryRegistryValues(ULONG RelativeTo, PCWSTR Path,
         return STATUS_SUCCESS;
     if (!NT_SUCCESS(st))
         return st;
-    kdpc__cm_key *cur = top;
+    pin(top);
+    kdpc__cm_key *cur = pin(top);
+    st = query_table(m, top, QueryTable, Context, &cur);
+    unpin(cur);
+    unpin(top);
+    return st;
+}
+
+static NTSTATUS query_table(kdpc_machine *m, kdpc__cm_key *top,
+                            PRTL_QUERY_REGISTRY_TABLE QueryTable, PVOID Context,
+                            kdpc__cm_key **curp)
+{
+    NTSTATUS st;
     for (RTL_QUERY_REGISTRY_TABLE *e = QueryTable;; e++) {
         ULONG f = e->Flags;
         if (e->QueryRoutine == NULL &&
             !(f & (RTL_QUERY_REGISTRY_SUBKEY | RTL_QUERY_REGISTRY_DIRECT))) {
             if (f & RTL_QUERY_REGISTRY_TOPKEY) {
-                cur = top;
+                set_cur(curp, top);
                 continue;
             }
             if (e->Name == NULL)
@@ -254,24 +297,26 @@ NTSTATUS kdpc_RtlQueryRegistryValues(ULONG RelativeTo, PCWSTR Path,
             return STATUS_INVALID_PARAMETER;
         }
         if (f & RTL_QUERY_REGISTRY_TOPKEY)
-            cur = top;
+            set_cur(curp, top);
         if (f & RTL_QUERY_REGISTRY_SUBKEY) {
             if (e->Name == NULL)
                 return STATUS_INVALID_PARAMETER;
-            st = kdpc__cm_walk(m, top, e->Name, wlen(e->Name), false, false, false, &cur, NULL);
+            kdpc__cm_key *sub;
+            st = kdpc__cm_walk(m, top, e->Name, wlen(e->Name), false, false, false, &sub, NULL);
             if (st == STATUS_OBJECT_NAME_NOT_FOUND && !(f & RTL_QUERY_REGISTRY_REQUIRED)) {
-                cur = NULL; /* the entries for this subkey are skipped */
+                set_cur(curp, NULL); /* the entries for this subkey are skipped */
                 continue;
             }
             if (!NT_SUCCESS(st))
                 return st;
+            set_cur(curp, sub);
             if (e->QueryRoutine == NULL)
                 continue;
-            st = deliver_all(m, cur, e, Context);
+            st = deliver_all(m, sub, e, Context);
         } else {
-            if (cur == NULL)
+            if (*curp == NULL)
                 continue;
-            st = query_entry(m, cur, e, Context);
+            st = query_entry(m, *curp, e, Context);
         }
         if (!NT_SUCCESS(st))
             return st;

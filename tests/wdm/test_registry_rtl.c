@@ -378,6 +378,75 @@ static void test_other_handle_kind_is_type_mismatch(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A QueryRoutine that deletes the key being read and closes its own handle: the walk keeps the
+ * key alive (as the handle Windows holds on it does) and the next read is STATUS_KEY_DELETED,
+ * never a read of freed memory. */
+static NTSTATUS DeleteKey(PWSTR ValueName, ULONG ValueType, PVOID ValueData, ULONG ValueLength,
+                          PVOID Context, PVOID EntryContext)
+{
+    (void)ValueName;
+    (void)ValueType;
+    (void)ValueData;
+    (void)ValueLength;
+    (void)EntryContext;
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, (PCWSTR)Context);
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, NULL);
+    HANDLE h = NULL;
+    NTSTATUS st = ZwOpenKey(&h, KEY_ALL_ACCESS, &oa);
+    if (NT_SUCCESS(st)) {
+        st = ZwDeleteKey(h);
+        (void)ZwClose(h);
+    }
+    R.st[R.calls++ + 8] = st;
+    return STATUS_SUCCESS;
+}
+
+static void delete_during_query_body(void *ctx)
+{
+    kdpc_machine *m = ctx;
+    (void)kdpc_registry_set_dword(m, KEY "\\Del", "A", 1);
+    (void)kdpc_registry_set_dword(m, KEY "\\Del", "B", 2);
+    (void)kdpc_registry_set_dword(m, KEY "\\Del2", "A", 1);
+    (void)kdpc_registry_set_dword(m, KEY "\\Del2", "B", 2);
+    static const WCHAR del[] = L"\\Registry\\Machine\\Software\\rtlq\\Del";
+    static const WCHAR del2[] = L"\\Registry\\Machine\\Software\\rtlq\\Del2";
+    ULONG b = 77;
+    RTL_QUERY_REGISTRY_TABLE t[3];
+    memset(t, 0, sizeof(t));
+    t[0].QueryRoutine = DeleteKey;
+    t[0].Name = L"A";
+    t[1].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[1].Name = L"B";
+    t[1].EntryContext = &b;
+    R.st[0] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, del, t, (PVOID)del, NULL);
+    R.u[0] = b;
+    /* every value of the key: the routine deletes it at the first */
+    memset(t, 0, sizeof(t));
+    t[0].QueryRoutine = DeleteKey;
+    R.st[1] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, del2, t, (PVOID)del2, NULL);
+    R.st[2] = RtlCheckRegistryKey(RTL_REGISTRY_ABSOLUTE, (PWSTR)del);
+    R.st[3] = RtlCheckRegistryKey(RTL_REGISTRY_ABSOLUTE, (PWSTR)del2);
+}
+
+static void test_routine_deleting_the_key_is_key_deleted(void **state)
+{
+    (void)state;
+    memset(&R, 0, sizeof(R));
+    kdpc_machine *m = kt_machine(1, 13);
+    assert_int_equal(kdpc_machine_run(m, delete_during_query_body, m), KDPC_OK);
+    assert_int_equal(R.calls, 2); /* one routine call per query */
+    assert_int_equal(R.st[8], STATUS_SUCCESS);
+    assert_int_equal(R.st[9], STATUS_SUCCESS);
+    assert_int_equal(R.st[0], STATUS_KEY_DELETED);
+    assert_int_equal(R.u[0], 77); /* B was not stored */
+    assert_int_equal(R.st[1], STATUS_KEY_DELETED);
+    assert_int_equal(R.st[2], STATUS_OBJECT_NAME_NOT_FOUND);
+    assert_int_equal(R.st[3], STATUS_OBJECT_NAME_NOT_FOUND);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_rtl_helper_above_passive_is_bugcheck),
         cmocka_unit_test(test_rtl_helper_above_passive_as_warning_fails),
         cmocka_unit_test(test_other_handle_kind_is_type_mismatch),
+        cmocka_unit_test(test_routine_deleting_the_key_is_key_deleted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -480,7 +480,9 @@ KDPC_EXPORT NTSTATUS kdpc_RtlCreateRegistryKey(ULONG RelativeTo, PWSTR Path);
  * QueryTable, a DIRECT entry with no EntryContext or NULL Name, an entry
  * with neither QueryRoutine nor DIRECT that is not SUBKEY/TOPKEY);
  * STATUS_BUFFER_TOO_SMALL; STATUS_OBJECT_TYPE_MISMATCH; what a QueryRoutine
- * returned; STATUS_INSUFFICIENT_RESOURCES.
+ * returned; STATUS_KEY_DELETED (a QueryRoutine deleted the key being read:
+ * the call holds it open, as the handle Windows opens on it does, and the
+ * next read fails); STATUS_INSUFFICIENT_RESOURCES.
  * Bugchecks: zw.passive_irql above PASSIVE_LEVEL.
  */
 static inline NTSTATUS RtlQueryRegistryValues(ULONG RelativeTo, PCWSTR Path,
