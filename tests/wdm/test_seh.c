@@ -122,6 +122,60 @@ static void test_nested_try_blocks_unwind_inner_first(void **state)
     assert_string_equal(trace, "1234");
 }
 
+/* __leave from inside a loop (or switch) within the __try block ends the __try block, not just
+ * the loop: the rest of the block is skipped and the __finally block runs. */
+static void test_leave_from_a_nested_loop_ends_the_try_block(void **state)
+{
+    (void)state;
+    reset();
+    __try {
+        for (int i = 0; i < 5; i++) {
+            if (i == 2)
+                __leave;
+            step((char)('0' + i));
+        }
+        step('x'); /* skipped */
+    } __finally {
+        step('f');
+    }
+    __try {
+        switch (ntrace) {
+        case 3:
+            __leave;
+        default:
+            step('y'); /* skipped */
+        }
+        step('z'); /* skipped */
+    } __except (EXCEPTION_EXECUTE_HANDLER) {
+        step('h');
+    }
+    step('a');
+    assert_string_equal(trace, "01fa");
+}
+
+/* In nested __try blocks a __leave ends its own (innermost) block. */
+static void test_leave_ends_the_innermost_try_block(void **state)
+{
+    (void)state;
+    reset();
+    for (int k = 0; k < 2; k++) {
+        __try {
+            __try {
+                if (k == 1)
+                    __leave;
+                step('i');
+            } __finally {
+                step('j');
+            }
+            step('o');
+            __leave;
+        } __finally {
+            step('f');
+        }
+    }
+    assert_string_equal(trace, "ijofjof");
+}
+
 static void test_try_in_a_loop_runs_each_iteration(void **state)
 {
     (void)state;
@@ -268,6 +322,8 @@ int main(void)
         cmocka_unit_test(test_try_except_runs_the_block_never_the_handler),
         cmocka_unit_test(test_except_filter_is_never_evaluated),
         cmocka_unit_test(test_nested_try_blocks_unwind_inner_first),
+        cmocka_unit_test(test_leave_from_a_nested_loop_ends_the_try_block),
+        cmocka_unit_test(test_leave_ends_the_innermost_try_block),
         cmocka_unit_test(test_try_in_a_loop_runs_each_iteration),
         cmocka_unit_test(test_try_is_a_single_statement),
         cmocka_unit_test(test_raise_inside_try_is_a_bugcheck_not_caught),

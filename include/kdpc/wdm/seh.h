@@ -14,11 +14,11 @@
  * - `__leave` inside A ends A; the __finally block (if any) runs next.
  *
  * Divergence (docs/driver-code.md): there is no unwinding. `break` or `continue` written
- * directly in a __try block ends that block (as __leave does) instead of acting on an enclosing
- * loop or switch; `return` or `goto` out of a __try block skips its __finally block; a handler
- * never runs, so code that relies on catching an exception (a fault on a bad user buffer, a
- * raised status) stops the run with the bug check instead. AbnormalTermination() is therefore
- * always FALSE in a __finally block.
+ * directly in a __try block (not inside a loop or switch of its own) ends that block, as __leave
+ * does, instead of acting on an enclosing loop or switch; `return` or `goto` out of a __try
+ * block skips its __finally block; a handler never runs, so code that relies on catching an
+ * exception (a fault on a bad user buffer, a raised status) stops the run with the bug check
+ * instead. AbnormalTermination() is therefore always FALSE in a __finally block.
  *
  * Driver code includes <kdpc/wdm.h> (or <wdm.h> / <ntddk.h>), never this file directly.
  */
@@ -36,21 +36,36 @@ KDPC_BEGIN_DECLS
 
 #define KDPC_SEH_CAT2_(a, b) a##b
 #define KDPC_SEH_CAT_(a, b)  KDPC_SEH_CAT2_(a, b)
-/* One pass variable per __try, named after __COUNTER__ (expanded once per __try), so that
- * nested ones never shadow each other. */
-#define KDPC_SEH_TRY_V_(v)                                                                         \
-    for (int v = 0; v < 2; v++)                                                                    \
-        if (v == 0)                                                                                \
-            do
+/*
+ * How a __try statement expands: one statement in two passes of a for loop, with a pass variable
+ * of its own per __try (named after __COUNTER__, expanded once per __try, so nested ones never
+ * shadow each other). Pass 0 runs the __try block inside { __label__ L; do { A } while (0); L:; }
+ * and pass 1 the __finally block (the else branch), or nothing after an __except. __leave is
+ * goto L: a GNU local label, declared in the block that __try opens and __except/__finally
+ * close, so a __leave always reaches the end of its own (innermost) __try block, however deeply
+ * it sits in loops or switches. The do/while(0) makes a bare break end the block as well. gcc's
+ * -Wpedantic would call the label declaration an extension: a diagnostic pragma around it
+ * keeps that quiet. (clang-format takes __except for a keyword and would split
+ * "__except(filter)", hence the clang-format off below.)
+ */
+/* clang-format off */
+#if defined(__GNUC__) || defined(__clang__)
+#define KDPC_SEH_QUIET_                                                        \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#define KDPC_SEH_LOUD_       _Pragma("GCC diagnostic pop")
+#define KDPC_SEH_TRY_V_(v)                                                     \
+    KDPC_SEH_QUIET_ for (int v = 0; v < 2; v++) if (v == 0) {                  \
+        __label__ kdpc__seh_leave; KDPC_SEH_LOUD_ do
+#define KDPC_SEH_END_        while (0); kdpc__seh_leave: __attribute__((unused)); }
+#define KDPC_SEH_LEAVE_      goto kdpc__seh_leave
+#else
+#define KDPC_SEH_TRY_V_(v)   for (int v = 0; v < 2; v++) if (v == 0) do
+#define KDPC_SEH_END_        while (0);
+#define KDPC_SEH_LEAVE_      break
+#endif
 #define KDPC_SEH_TRY_(n) KDPC_SEH_TRY_V_(KDPC_SEH_CAT_(kdpc__seh_pass_, n))
 
 #ifndef __try
-/*
- * One statement in two passes: pass 0 runs the __try block (a do/while(0), so __leave is a
- * break), pass 1 the __finally block (the else branch), or nothing after an __except.
- * (clang-format takes __except for a keyword and would split "__except(filter)".)
- */
-/* clang-format off */
 /** __try - start a guarded block; it runs as written. Divergence: no unwinding: break, continue,
  * return and goto act as the file comment says. */
 #ifdef __COUNTER__
@@ -62,12 +77,12 @@ KDPC_BEGIN_DECLS
  * handler never runs (an exception is a bug check). The filter sits in dead code rather than
  * in sizeof, so a static filter routine counts as used (clang's -Wunneeded-internal-declaration).
  */
-#define __except(filter) while (0); else if (0 && (filter))
+#define __except(filter) KDPC_SEH_END_ else if (0 && (filter))
 /** __finally - the termination handler of a __try block: runs after the block ends normally or
  * by __leave. Divergence: a return or goto out of the __try block skips it. */
-#define __finally while (0); else
-/** __leave - end the enclosing __try block now; its __finally block runs next. */
-#define __leave break
+#define __finally KDPC_SEH_END_ else
+/** __leave - end the innermost enclosing __try block now; its __finally block runs next. */
+#define __leave KDPC_SEH_LEAVE_
 /* clang-format on */
 #endif
 
