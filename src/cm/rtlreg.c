@@ -72,6 +72,14 @@ static NTSTATUS store_direct(const RTL_QUERY_REGISTRY_TABLE *e, ULONG type, cons
         ULONG want = e->DefaultType >> RTL_QUERY_REGISTRY_TYPECHECK_SHIFT;
         if (want != type)
             return STATUS_OBJECT_TYPE_MISMATCH;
+    } else {
+        /* Without TYPECHECK Windows stores a string into what it takes for a UNICODE_STRING and
+         * anything else into what it takes for a ULONG or a sized buffer, whatever the caller
+         * gave: a value of the other kind overruns the caller's variable. kdpc refuses it when
+         * DefaultType says which kind the caller expects (Divergence in kdpc/wdm/registry.h). */
+        ULONG def = e->DefaultType & ~(ULONG)RTL_QUERY_REGISTRY_TYPECHECK_MASK;
+        if (def != REG_NONE && is_string(def) != is_string(type))
+            return STATUS_OBJECT_TYPE_MISMATCH;
     }
     if (is_string(type)) {
         UNICODE_STRING *u = e->EntryContext;
@@ -79,7 +87,9 @@ static NTSTATUS store_direct(const RTL_QUERY_REGISTRY_TABLE *e, ULONG type, cons
             return STATUS_BUFFER_TOO_SMALL;
         const WCHAR *w = data;
         ULONG chars = len / sizeof(WCHAR);
-        USHORT length = (USHORT)(chars != 0 && w[chars - 1] == 0 ? len - sizeof(WCHAR) : len);
+        /* whole characters only: an odd last byte is dropped (a UNICODE_STRING's Length is even) */
+        USHORT length =
+            (USHORT)((chars != 0 && w[chars - 1] == 0 ? chars - 1 : chars) * sizeof(WCHAR));
         if (u->Buffer == NULL) {
             ULONG alloc = length + (ULONG)sizeof(WCHAR);
             if (alloc > 0xFFFFu)

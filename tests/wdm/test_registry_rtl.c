@@ -447,6 +447,108 @@ static void test_routine_deleting_the_key_is_key_deleted(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* DIRECT without TYPECHECK: a value of the other kind than DefaultType says is refused instead of
+ * overrunning the caller's variable; an odd-length string keeps an even Length. */
+static void direct_kind_body(void *ctx)
+{
+    kdpc_machine *m = ctx;
+    static const WCHAR text[] = L"a long string, not a number";
+    (void)kdpc_registry_set_value(m, KEY "\\Kind", "Num", REG_SZ, text, sizeof(text));
+    static const UCHAR blob[40] = {0x7F, 0x7F, 0x7F, 0x7F};
+    (void)kdpc_registry_set_value(m, KEY "\\Kind", "Name", REG_BINARY, blob, sizeof(blob));
+    static const UCHAR odd[5] = {'x', 0, 'y', 0, 'z'};
+    (void)kdpc_registry_set_value(m, KEY "\\Kind", "Odd", REG_SZ, odd, sizeof(odd));
+    static const WCHAR path[] = L"\\Registry\\Machine\\Software\\rtlq\\Kind";
+
+    struct {
+        ULONG num;
+        ULONG guard;
+    } n = {5, 0xA5A5A5A5u};
+    ULONG zero = 0;
+    RTL_QUERY_REGISTRY_TABLE t[2];
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"Num";
+    t[0].EntryContext = &n.num;
+    t[0].DefaultType = REG_DWORD;
+    t[0].DefaultData = &zero;
+    t[0].DefaultLength = sizeof(zero);
+    R.st[0] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, path, t, NULL, NULL);
+    R.u[0] = n.num;
+    R.u[1] = n.guard;
+
+    struct {
+        UNICODE_STRING s;
+        ULONG guard;
+    } u = {{0, 0, NULL}, 0xA5A5A5A5u};
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"Name";
+    t[0].EntryContext = &u.s;
+    t[0].DefaultType = REG_SZ;
+    t[0].DefaultData = L"";
+    R.st[1] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, path, t, NULL, NULL);
+    R.u[2] = u.guard;
+    R.u[3] = u.s.Buffer == NULL;
+
+    /* the same value with the matching kind, and with REG_NONE (kind unknown), still works */
+    UCHAR raw[48];
+    memset(raw, 0, sizeof(raw));
+    LONG head = -(LONG)sizeof(raw);
+    memcpy(raw, &head, sizeof(head));
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"Name";
+    t[0].EntryContext = raw;
+    t[0].DefaultType = REG_BINARY;
+    R.st[2] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, path, t, NULL, NULL);
+    R.u[4] = raw[0];
+    n.num = 5;
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"Num";
+    t[0].EntryContext = &u.s;
+    t[0].DefaultType = REG_NONE;
+    R.st[3] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, path, t, NULL, NULL);
+    R.u[5] = u.s.Length;
+    RtlFreeUnicodeString(&u.s);
+
+    /* 5 bytes of REG_SZ: "xy" (Length 4), the stray byte dropped, NUL-terminated */
+    UNICODE_STRING o = {0, 0, NULL};
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"Odd";
+    t[0].EntryContext = &o;
+    t[0].DefaultType = REG_SZ;
+    t[0].DefaultData = L"";
+    R.st[4] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, path, t, NULL, NULL);
+    R.u[6] = o.Length;
+    R.u[7] = o.Buffer != NULL && o.Buffer[0] == 'x' && o.Buffer[1] == 'y' && o.Buffer[2] == 0;
+    RtlFreeUnicodeString(&o);
+}
+
+static void test_direct_value_of_the_other_kind_is_refused(void **state)
+{
+    (void)state;
+    memset(&R, 0, sizeof(R));
+    kdpc_machine *m = kt_machine(1, 13);
+    assert_int_equal(kdpc_machine_run(m, direct_kind_body, m), KDPC_OK);
+    assert_int_equal(R.st[0], STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(R.u[0], 5);
+    assert_int_equal(R.u[1], 0xA5A5A5A5u);
+    assert_int_equal(R.st[1], STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(R.u[2], 0xA5A5A5A5u);
+    assert_int_equal(R.u[3], 1);
+    assert_int_equal(R.st[2], STATUS_SUCCESS);
+    assert_int_equal(R.u[4], 0x7F);
+    assert_int_equal(R.st[3], STATUS_SUCCESS);
+    assert_int_equal(R.u[5], sizeof(L"a long string, not a number") - sizeof(WCHAR));
+    assert_int_equal(R.st[4], STATUS_SUCCESS);
+    assert_int_equal(R.u[6], 4);
+    assert_int_equal(R.u[7], 1);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_rtl_helper_above_passive_as_warning_fails),
         cmocka_unit_test(test_other_handle_kind_is_type_mismatch),
         cmocka_unit_test(test_routine_deleting_the_key_is_key_deleted),
+        cmocka_unit_test(test_direct_value_of_the_other_kind_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

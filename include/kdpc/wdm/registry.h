@@ -473,7 +473,12 @@ KDPC_EXPORT NTSTATUS kdpc_RtlCreateRegistryKey(ULONG RelativeTo, PWSTR Path);
  * - RTL_QUERY_REGISTRY_DELETE: the value is deleted once read.
  * Divergence: kdpc has no environment: REG_EXPAND_SZ data reaches the
  * caller unexpanded (as REG_SZ unless NOEXPAND); with DIRECT a REG_MULTI_SZ
- * is stored whole even without NOEXPAND. Environment is ignored.
+ * is stored whole even without NOEXPAND. Environment is ignored. A DIRECT
+ * entry without TYPECHECK whose DefaultType is a string type while the value
+ * is not (or the other way round) is STATUS_OBJECT_TYPE_MISMATCH, nothing
+ * stored: Windows would write the value as the other kind and overrun the
+ * caller's variable. A string whose byte count is odd is stored without its
+ * last byte (the UNICODE_STRING's Length stays even).
  * IRQL: PASSIVE_LEVEL.
  * Return: STATUS_SUCCESS; STATUS_OBJECT_NAME_NOT_FOUND (missing key or
  * required value); STATUS_INVALID_PARAMETER (bad RelativeTo, NULL Path or
