@@ -117,10 +117,12 @@ static bool own_name(const char *n)
            strncmp(n, "_KDPC", 5) == 0 || (len > 2 && strcmp(n + len - 2, "_H") == 0);
 }
 
-/* KeBugCheck, _InterlockedOr: a routine's name; STATUS_PENDING, CTL_CODE: a macro's. */
+/* KeBugCheck, _InterlockedOr: a routine's name; STATUS_PENDING, CTL_CODE, _In_: a macro's. */
 static bool camel_case(const char *n, size_t len)
 {
     bool lower = false;
+    if (len > 1 && (n[len - 1] == '_' || (n[0] == '_' && n[1] == '_')))
+        return false; /* SAL annotations: _In_reads_(s), __drv_dispatchType(x) */
     for (size_t i = 0; i < len; i++)
         lower = lower || islower((unsigned char)n[i]);
     return lower && len > 0 && (isupper((unsigned char)n[0]) || n[0] == '_');
