@@ -210,24 +210,25 @@ static inline NTSTATUS RtlStringCchCatNA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
     return kdpc_RtlStringCchCatNA(pszDest, cchDest, pszSrc, cchToAppend);
 }
 /** RtlStringCbVPrintfA - format @pszFormat with @argList into the @cbDest-byte buffer @pszDest
- * (Divergence: formats as DbgPrint does; %n writes nothing). */
+ * (common rules above).
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 static inline NTSTATUS RtlStringCbVPrintfA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                            NTSTRSAFE_PCSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCbVPrintfA(pszDest, cbDest, pszFormat, argList);
 }
 /** RtlStringCchVPrintfA - RtlStringCbVPrintfA with the size in characters.
- * Divergence: as its Cb form. */
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 static inline NTSTATUS RtlStringCchVPrintfA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                             NTSTRSAFE_PCSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCchVPrintfA(pszDest, cchDest, pszFormat, argList);
 }
-/** RtlStringCbPrintfA - RtlStringCbVPrintfA with the arguments after @pszFormat. Divergence: as
- * its VPrintf form. */
+/** RtlStringCbPrintfA - RtlStringCbVPrintfA with the arguments after @pszFormat.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 #define RtlStringCbPrintfA kdpc_RtlStringCbPrintfA
 /** RtlStringCchPrintfA - RtlStringCchVPrintfA with the arguments after @pszFormat.
- * Divergence: as its VPrintf form. */
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 #define RtlStringCchPrintfA kdpc_RtlStringCchPrintfA
 /** RtlStringCbLengthA - *@pcbLength (optional) = the length in bytes of @psz, without its NUL.
  * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL @psz, @cbMax too large, or no NUL within
@@ -302,24 +303,25 @@ static inline NTSTATUS RtlStringCchCatNW(NTSTRSAFE_PWSTR pszDest, size_t cchDest
     return kdpc_RtlStringCchCatNW(pszDest, cchDest, pszSrc, cchToAppend);
 }
 /** RtlStringCbVPrintfW - format @pszFormat with @argList into the @cbDest-byte buffer @pszDest
- * (Divergence: formats as DbgPrint does; %n writes nothing). */
+ * (common rules above).
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 static inline NTSTATUS RtlStringCbVPrintfW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                            NTSTRSAFE_PCWSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCbVPrintfW(pszDest, cbDest, pszFormat, argList);
 }
 /** RtlStringCchVPrintfW - RtlStringCbVPrintfW with the size in characters.
- * Divergence: as its Cb form. */
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 static inline NTSTATUS RtlStringCchVPrintfW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                             NTSTRSAFE_PCWSTR pszFormat, va_list argList)
 {
     return kdpc_RtlStringCchVPrintfW(pszDest, cchDest, pszFormat, argList);
 }
-/** RtlStringCbPrintfW - RtlStringCbVPrintfW with the arguments after @pszFormat. Divergence: as
- * its VPrintf form. */
+/** RtlStringCbPrintfW - RtlStringCbVPrintfW with the arguments after @pszFormat.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 #define RtlStringCbPrintfW kdpc_RtlStringCbPrintfW
 /** RtlStringCchPrintfW - RtlStringCchVPrintfW with the arguments after @pszFormat.
- * Divergence: as its VPrintf form. */
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 #define RtlStringCchPrintfW kdpc_RtlStringCchPrintfW
 /** RtlStringCbLengthW - *@pcbLength (optional) = the length in bytes of @psz, without its NUL.
  * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (NULL @psz, @cbMax too large, or no NUL within
@@ -374,14 +376,15 @@ static inline NTSTATUS RtlUnicodeStringCatString(PUNICODE_STRING DestinationStri
     return kdpc_RtlUnicodeStringCatString(DestinationString, pszSrc);
 }
 /** RtlUnicodeStringVPrintf - format the wide @pszFormat into @DestinationString's buffer (Length
- * set, no NUL); truncated: STATUS_BUFFER_OVERFLOW (Divergence: formats as DbgPrint does). */
+ * set, no NUL); truncated: STATUS_BUFFER_OVERFLOW.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 static inline NTSTATUS RtlUnicodeStringVPrintf(PUNICODE_STRING DestinationString,
                                                NTSTRSAFE_PCWSTR pszFormat, va_list argList)
 {
     return kdpc_RtlUnicodeStringVPrintf(DestinationString, pszFormat, argList);
 }
 /** RtlUnicodeStringPrintf - RtlUnicodeStringVPrintf with the arguments after @pszFormat.
- * Divergence: as its VPrintf form. */
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing. */
 #define RtlUnicodeStringPrintf kdpc_RtlUnicodeStringPrintf
 /** RtlStringCbCopyUnicodeString - copy the text of @SourceString into the @cbDest-byte buffer
  * @pszDest, NUL-terminated.
@@ -473,7 +476,9 @@ static inline NTSTATUS RtlStringCbCatExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
     return kdpc_RtlStringCbCatExA(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
 }
 /** RtlStringCbVPrintfExA - RtlStringCbVPrintfA with an end pointer, the room left and STRSAFE_*
- * flags (Divergence: as RtlStringCbVPrintfA). */
+ * flags.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 static inline NTSTATUS RtlStringCbVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                              NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcbRemaining,
                                              DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
@@ -482,8 +487,9 @@ static inline NTSTATUS RtlStringCbVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cbDe
     return kdpc_RtlStringCbVPrintfExA(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
                                       pszFormat, argList);
 }
-/** RtlStringCbPrintfExA - RtlStringCbVPrintfExA with the arguments after @pszFormat. Divergence: as
- * its VPrintfEx form. */
+/** RtlStringCbPrintfExA - RtlStringCbVPrintfExA with the arguments after @pszFormat.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 #define RtlStringCbPrintfExA kdpc_RtlStringCbPrintfExA
 /** RtlStringCchCopyExA - RtlStringCchCopyA with an end pointer, the room left and STRSAFE_* flags.
  * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
@@ -504,7 +510,9 @@ static inline NTSTATUS RtlStringCchCatExA(NTSTRSAFE_PSTR pszDest, size_t cchDest
     return kdpc_RtlStringCchCatExA(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
 }
 /** RtlStringCchVPrintfExA - RtlStringCchVPrintfA with an end pointer, the room left and STRSAFE_*
- * flags (Divergence: as RtlStringCchVPrintfA). */
+ * flags.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 static inline NTSTATUS RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
                                               NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining,
                                               DWORD dwFlags, NTSTRSAFE_PCSTR pszFormat,
@@ -513,8 +521,9 @@ static inline NTSTATUS RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cch
     return kdpc_RtlStringCchVPrintfExA(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
                                        pszFormat, argList);
 }
-/** RtlStringCchPrintfExA - RtlStringCchVPrintfExA with the arguments after @pszFormat. Divergence:
- * as its VPrintfEx form. */
+/** RtlStringCchPrintfExA - RtlStringCchVPrintfExA with the arguments after @pszFormat.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 #define RtlStringCchPrintfExA kdpc_RtlStringCchPrintfExA
 /** RtlStringCbCopyExW - RtlStringCbCopyW with an end pointer, the room left and STRSAFE_* flags.
  * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
@@ -535,7 +544,9 @@ static inline NTSTATUS RtlStringCbCatExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
     return kdpc_RtlStringCbCatExW(pszDest, cbDest, pszSrc, ppszDestEnd, pcbRemaining, dwFlags);
 }
 /** RtlStringCbVPrintfExW - RtlStringCbVPrintfW with an end pointer, the room left and STRSAFE_*
- * flags (Divergence: as RtlStringCbVPrintfW). */
+ * flags.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 static inline NTSTATUS RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
                                              NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining,
                                              DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat,
@@ -544,8 +555,9 @@ static inline NTSTATUS RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbD
     return kdpc_RtlStringCbVPrintfExW(pszDest, cbDest, ppszDestEnd, pcbRemaining, dwFlags,
                                       pszFormat, argList);
 }
-/** RtlStringCbPrintfExW - RtlStringCbVPrintfExW with the arguments after @pszFormat. Divergence: as
- * its VPrintfEx form. */
+/** RtlStringCbPrintfExW - RtlStringCbVPrintfExW with the arguments after @pszFormat.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 #define RtlStringCbPrintfExW kdpc_RtlStringCbPrintfExW
 /** RtlStringCchCopyExW - RtlStringCchCopyW with an end pointer, the room left and STRSAFE_* flags.
  * Divergence: with STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the
@@ -566,7 +578,9 @@ static inline NTSTATUS RtlStringCchCatExW(NTSTRSAFE_PWSTR pszDest, size_t cchDes
     return kdpc_RtlStringCchCatExW(pszDest, cchDest, pszSrc, ppszDestEnd, pcchRemaining, dwFlags);
 }
 /** RtlStringCchVPrintfExW - RtlStringCchVPrintfW with an end pointer, the room left and STRSAFE_*
- * flags (Divergence: as RtlStringCchVPrintfW). */
+ * flags.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 static inline NTSTATUS RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
                                               NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
                                               DWORD dwFlags, NTSTRSAFE_PCWSTR pszFormat,
@@ -575,8 +589,9 @@ static inline NTSTATUS RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cc
     return kdpc_RtlStringCchVPrintfExW(pszDest, cchDest, ppszDestEnd, pcchRemaining, dwFlags,
                                        pszFormat, argList);
 }
-/** RtlStringCchPrintfExW - RtlStringCchVPrintfExW with the arguments after @pszFormat. Divergence:
- * as its VPrintfEx form. */
+/** RtlStringCchPrintfExW - RtlStringCchVPrintfExW with the arguments after @pszFormat.
+ * Divergence: the format is read as DbgPrint reads it; %n writes nothing; with
+ * STRSAFE_NO_TRUNCATION the outputs describe the untouched destination (see the top). */
 #define RtlStringCchPrintfExW kdpc_RtlStringCchPrintfExW
 KDPC_EXPORT NTSTATUS kdpc_RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest,
                                               NTSTRSAFE_PCSTR pszSrc, size_t cbToCopy,
