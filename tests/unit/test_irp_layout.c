@@ -173,6 +173,8 @@ static void test_file_object_members_and_flags(void **state)
         {FO_SKIP_COMPLETION_PORT, 0x2000000},
         {FO_SKIP_SET_EVENT, 0x4000000},
         {FO_SKIP_SET_FAST_IO, 0x8000000},
+        {FO_INDIRECT_WAIT_OBJECT, 0x10000000},
+        {FO_SECTION_MINSTORE_TREATMENT, 0x20000000},
     };
     for (size_t i = 0; i < sizeof fo / sizeof fo[0]; i++)
         assert_int_equal(fo[i].v, fo[i].want);

@@ -98,35 +98,37 @@ struct _FILE_OBJECT {
 
 /* FILE_OBJECT Flags (every FO_* wdm.h has; kdpc sets FO_SYNCHRONOUS_IO, FO_HANDLE_CREATED and
  * FO_CLEANUP_COMPLETE, the others are the driver's or a file system's to read and set) */
-#define FO_FILE_OPEN                 0x00000001u
-#define FO_SYNCHRONOUS_IO            0x00000002u
-#define FO_ALERTABLE_IO              0x00000004u
-#define FO_NO_INTERMEDIATE_BUFFERING 0x00000008u
-#define FO_WRITE_THROUGH             0x00000010u
-#define FO_SEQUENTIAL_ONLY           0x00000020u
-#define FO_CACHE_SUPPORTED           0x00000040u
-#define FO_NAMED_PIPE                0x00000080u
-#define FO_STREAM_FILE               0x00000100u
-#define FO_MAILSLOT                  0x00000200u
-#define FO_GENERATE_AUDIT_ON_CLOSE   0x00000400u
-#define FO_QUEUE_IRP_TO_THREAD       FO_GENERATE_AUDIT_ON_CLOSE
-#define FO_DIRECT_DEVICE_OPEN        0x00000800u
-#define FO_FILE_MODIFIED             0x00001000u
-#define FO_FILE_SIZE_CHANGED         0x00002000u
-#define FO_CLEANUP_COMPLETE          0x00004000u
-#define FO_TEMPORARY_FILE            0x00008000u
-#define FO_DELETE_ON_CLOSE           0x00010000u
-#define FO_OPENED_CASE_SENSITIVE     0x00020000u
-#define FO_HANDLE_CREATED            0x00040000u
-#define FO_FILE_FAST_IO_READ         0x00080000u
-#define FO_RANDOM_ACCESS             0x00100000u
-#define FO_FILE_OPEN_CANCELLED       0x00200000u
-#define FO_VOLUME_OPEN               0x00400000u
-#define FO_REMOTE_ORIGIN             0x01000000u
-#define FO_DISALLOW_EXCLUSIVE        0x02000000u
-#define FO_SKIP_COMPLETION_PORT      FO_DISALLOW_EXCLUSIVE
-#define FO_SKIP_SET_EVENT            0x04000000u
-#define FO_SKIP_SET_FAST_IO          0x08000000u
+#define FO_FILE_OPEN                  0x00000001u
+#define FO_SYNCHRONOUS_IO             0x00000002u
+#define FO_ALERTABLE_IO               0x00000004u
+#define FO_NO_INTERMEDIATE_BUFFERING  0x00000008u
+#define FO_WRITE_THROUGH              0x00000010u
+#define FO_SEQUENTIAL_ONLY            0x00000020u
+#define FO_CACHE_SUPPORTED            0x00000040u
+#define FO_NAMED_PIPE                 0x00000080u
+#define FO_STREAM_FILE                0x00000100u
+#define FO_MAILSLOT                   0x00000200u
+#define FO_GENERATE_AUDIT_ON_CLOSE    0x00000400u
+#define FO_QUEUE_IRP_TO_THREAD        FO_GENERATE_AUDIT_ON_CLOSE
+#define FO_DIRECT_DEVICE_OPEN         0x00000800u
+#define FO_FILE_MODIFIED              0x00001000u
+#define FO_FILE_SIZE_CHANGED          0x00002000u
+#define FO_CLEANUP_COMPLETE           0x00004000u
+#define FO_TEMPORARY_FILE             0x00008000u
+#define FO_DELETE_ON_CLOSE            0x00010000u
+#define FO_OPENED_CASE_SENSITIVE      0x00020000u
+#define FO_HANDLE_CREATED             0x00040000u
+#define FO_FILE_FAST_IO_READ          0x00080000u
+#define FO_RANDOM_ACCESS              0x00100000u
+#define FO_FILE_OPEN_CANCELLED        0x00200000u
+#define FO_VOLUME_OPEN                0x00400000u
+#define FO_REMOTE_ORIGIN              0x01000000u
+#define FO_DISALLOW_EXCLUSIVE         0x02000000u
+#define FO_SKIP_COMPLETION_PORT       FO_DISALLOW_EXCLUSIVE
+#define FO_SKIP_SET_EVENT             0x04000000u
+#define FO_SKIP_SET_FAST_IO           0x08000000u
+#define FO_INDIRECT_WAIT_OBJECT       0x10000000u
+#define FO_SECTION_MINSTORE_TREATMENT 0x20000000u
 
 /* Access rights (ACCESS_MASK) a device open asks for */
 #define FILE_READ_DATA    0x0001
