@@ -1328,6 +1328,38 @@ static void test_a_device_deleted_while_its_request_waits_is_io_invalid_object(v
     kdpc_machine_destroy(m);
 }
 
+/* a run that ends (bug check) while a system DMA completion DPC is still queued: the routine
+ * never runs and kdpc_machine_destroy frees the record (ASan: no leak, no use after free) */
+static void body_done_pending_at_bugcheck(void)
+{
+    d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, FALSE, 2 * PAGE_SIZE, &d.regs);
+    PDMA_OPERATIONS ops = d.a->DmaOperations;
+    PMDL mdl = mdl_at(0, PAGE_SIZE);
+    (void)ops->InitializeDmaTransferContext(d.a, tc1);
+    d.action = KeepObject;
+    d.st[0] = alloc_ex(1, tc1, 1, 0, V3Control, NULL, NULL);
+    PVOID base = d.control_base;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    ULONG len = PAGE_SIZE;
+    d.st[1] = ops->MapTransferEx(d.a, mdl, base, 0, 0, &len, FALSE, NULL, 0, V3DmaDone, NULL);
+    ops->FreeAdapterObject(d.a, DeallocateObject); /* not flushed: 0xE6/0x0D, DPC still queued */
+    KeLowerIrql(old);
+    d.ok[0] = TRUE;
+}
+
+static void test_a_completion_pending_when_the_run_ends_is_freed(void **state)
+{
+    (void)state;
+    kdpc_machine *m = start(18);
+    kdpc_status st =
+        kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_done_pending_at_bugcheck);
+    KT_ASSERT_BUGCHECK(m, st, "dma.not_flushed", 0xE6);
+    assert_false(d.ok[0]);
+    assert_int_equal(d.st[1], STATUS_SUCCESS);
+    assert_int_equal(d.ndone, 0);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1350,6 +1382,7 @@ int main(void)
         cmocka_unit_test(test_an_mdl_kdpc_does_not_know_is_io_invalid_object),
         cmocka_unit_test(test_an_mdl_freed_while_its_request_waits_is_io_invalid_object),
         cmocka_unit_test(test_a_device_deleted_while_its_request_waits_is_io_invalid_object),
+        cmocka_unit_test(test_a_completion_pending_when_the_run_ends_is_freed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
