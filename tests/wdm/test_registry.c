@@ -568,6 +568,38 @@ static void test_zw_above_passive_is_bugcheck(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* The x64 layouts Windows documents: the tests above use offsetof, so only fixed numbers catch a
+ * structure that differs from Windows' (a driver's own size arithmetic would then be wrong). */
+static void test_information_layouts(void **state)
+{
+    (void)state;
+    assert_int_equal(offsetof(KEY_VALUE_BASIC_INFORMATION, Name), 12);
+    assert_int_equal(offsetof(KEY_VALUE_FULL_INFORMATION, DataOffset), 8);
+    assert_int_equal(offsetof(KEY_VALUE_FULL_INFORMATION, Name), 20);
+    assert_int_equal(offsetof(KEY_VALUE_PARTIAL_INFORMATION, DataLength), 8);
+    assert_int_equal(offsetof(KEY_VALUE_PARTIAL_INFORMATION, Data), 12);
+    assert_int_equal(offsetof(KEY_VALUE_PARTIAL_INFORMATION_ALIGN64, Data), 8);
+    assert_int_equal(offsetof(KEY_BASIC_INFORMATION, NameLength), 12);
+    assert_int_equal(offsetof(KEY_BASIC_INFORMATION, Name), 16);
+    assert_int_equal(offsetof(KEY_NODE_INFORMATION, Name), 24);
+    assert_int_equal(offsetof(KEY_FULL_INFORMATION, SubKeys), 20);
+    assert_int_equal(offsetof(KEY_FULL_INFORMATION, Class), 44);
+    assert_int_equal(offsetof(KEY_NAME_INFORMATION, Name), 4);
+    assert_int_equal(sizeof(RTL_QUERY_REGISTRY_TABLE), 0x38);
+    assert_int_equal(offsetof(RTL_QUERY_REGISTRY_TABLE, DefaultType), 0x20);
+    assert_int_equal(KeyValueBasicInformation, 0);
+    assert_int_equal(KeyValueFullInformation, 1);
+    assert_int_equal(KeyValuePartialInformation, 2);
+    assert_int_equal(KeyValuePartialInformationAlign64, 4);
+    assert_int_equal(KeyBasicInformation, 0);
+    assert_int_equal(KeyNodeInformation, 1);
+    assert_int_equal(KeyFullInformation, 2);
+    assert_int_equal(KeyNameInformation, 3);
+    assert_int_equal(KEY_READ, 0x20019);
+    assert_int_equal(KEY_WRITE, 0x20006);
+    assert_int_equal(KEY_ALL_ACCESS, 0xF003F);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_keys_values_enumeration_deletion),
         cmocka_unit_test(test_open_handles_freed_with_machine),
         cmocka_unit_test(test_zw_above_passive_is_bugcheck),
+        cmocka_unit_test(test_information_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
