@@ -190,20 +190,45 @@ static void test_try_in_a_loop_runs_each_iteration(void **state)
     assert_string_equal(trace, "0f1f2f");
 }
 
-/* The statement form: a __try/__finally is one statement (the body of an if without else). */
+/* The statement form: a __try statement is one statement, the body of an if without braces;
+ * an else after it belongs to that if (not to an if inside the macros), with __except and with
+ * __finally, also when the if and else come from a macro. */
+#define KT_GUARDED(cond, c)                                                                        \
+    if (cond)                                                                                      \
+        __try {                                                                                    \
+            step(c);                                                                               \
+        } __finally {                                                                              \
+            step('f');                                                                             \
+        }                                                                                          \
+    else                                                                                           \
+        step('e')
+
 static void test_try_is_a_single_statement(void **state)
 {
     (void)state;
     reset();
-    int no = 0;
-    if (no) {
-        __try {
-            step('x');
-        } __finally {
-            step('y');
-        }
+    for (int c = 0; c < 2; c++) {
+        if (c)
+            __try {
+                step('t');
+            } __except (EXCEPTION_EXECUTE_HANDLER) {
+                step('h');
+            }
+        else
+            step('e');
+        if (c)
+            __try {
+                step('u');
+            } __finally {
+                step('f');
+            }
+        else
+            step('e');
+        KT_GUARDED(c, 'g');
+        step('|');
     }
-    assert_string_equal(trace, "");
+    /* pass 0 (false): only the else branches; pass 1 (true): only the __try statements */
+    assert_string_equal(trace, "eee|tufgf|");
 }
 
 /* ------------------------------------------------------------------ */

@@ -45,7 +45,12 @@ KDPC_BEGIN_DECLS
  * close, so a __leave always reaches the end of its own (innermost) __try block, however deeply
  * it sits in loops or switches. The do/while(0) makes a bare break end the block as well. gcc's
  * -Wpedantic would call the label declaration an extension: a diagnostic pragma around it
- * keeps that quiet. (clang-format takes __except for a keyword and would split
+ * keeps that quiet. The __except handler sits in `for (; 0 && (filter);)` and the __finally
+ * block in `switch (0) default:`, never in an if without an else: a __try statement that is the
+ * body of an if with an else (`if (c) __try {} __except (f) {} else X;`) leaves that else to
+ * the if, as the compiler does with a real __try statement, instead of the else pairing with
+ * the macros' own if (X would run when c is true, and gcc's -Wdangling-else would refuse it).
+ * (clang-format takes __except for a keyword and would split
  * "__except(filter)", hence the clang-format off below.)
  */
 /* clang-format off */
@@ -77,10 +82,10 @@ KDPC_BEGIN_DECLS
  * handler never runs (an exception is a bug check). The filter sits in dead code rather than
  * in sizeof, so a static filter routine counts as used (clang's -Wunneeded-internal-declaration).
  */
-#define __except(filter) KDPC_SEH_END_ else if (0 && (filter))
+#define __except(filter) KDPC_SEH_END_ else for (; 0 && (filter);)
 /** __finally - the termination handler of a __try block: runs after the block ends normally or
  * by __leave. Divergence: a return or goto out of the __try block skips it. */
-#define __finally KDPC_SEH_END_ else
+#define __finally KDPC_SEH_END_ else switch (0) default:
 /** __leave - end the innermost enclosing __try block now; its __finally block runs next. */
 #define __leave KDPC_SEH_LEAVE_
 /* clang-format on */
