@@ -2,7 +2,8 @@
 /*
  * test_base_guid - GUIDs as <guiddef.h>, <initguid.h> and <wdmguid.h> give them: DEFINE_GUID
  * defines after <initguid.h> (this file), the definition is weak so that another file may define
- * the same GUID, IsEqualGUID compares values, and the <wdmguid.h> values are Microsoft's.
+ * the same GUID (guid/guid_other.c, linked in: one copy is kept, a GUID only declared here
+ * resolves to the other file's definition), IsEqualGUID compares values, and the <wdmguid.h> values are Microsoft's.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include <wdm.h>
+#include "guid_other.h" /* before <initguid.h>: declares GUID_KDPC_TEST_OTHER */
 #include <initguid.h>
 #include <wdmguid.h>
 #include <wdmguid.h> /* a second time: the declarations/definitions stay valid */
@@ -66,12 +68,25 @@ static void test_wdmguid_values(void **state)
     assert_int_equal(GUID_DEVICE_INTERFACE_ARRIVAL.Data4[7], 0x3F);
 }
 
+/* Two translation units, one program: each GUID has one address and its value. */
+static void test_two_files_share_one_copy(void **state)
+{
+    (void)state;
+    assert_ptr_equal(kt_guid_other_test_a(), &GUID_KDPC_TEST_A);
+    assert_ptr_equal(kt_guid_other_bus_interface(), &GUID_BUS_INTERFACE_STANDARD);
+    assert_true(GUID_KDPC_TEST_OTHER.Data1 == 0x76543210u);
+    assert_int_equal(GUID_KDPC_TEST_OTHER.Data2, 0xba98);
+    assert_int_equal(GUID_KDPC_TEST_OTHER.Data4[7], 0xfe);
+    assert_true(kt_guid_other_test_a()->Data4[7] == 0xef);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_define_guid_after_initguid_defines_the_value),
         cmocka_unit_test(test_is_equal_guid_compares_values),
         cmocka_unit_test(test_wdmguid_values),
+        cmocka_unit_test(test_two_files_share_one_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
