@@ -1135,7 +1135,10 @@ static NTSTATUS sg_list_ex(const char *name, PDMA_ADAPTER DmaAdapter, PDEVICE_OB
     q->off = Offset;
     q->len = Length;
     q->sgbuf = buf;
-    q->out_sg = out;
+    /* The list pointer is written only by a synchronous request, while the caller still waits:
+     * a queued one hands its list to AdapterListControl, and a write through @out later could
+     * land in a stack frame that is gone. */
+    q->out_sg = sync ? out : NULL;
     return submit(m, a, q, sync);
 }
 

@@ -855,7 +855,9 @@ static void test_get_and_build_scatter_gather_list_ex(void **state)
     kdpc_machine_destroy(m);
 }
 
-/* scatter/gather requests wait for a busy adapter too, and can be cancelled while they wait */
+/* scatter/gather requests wait for a busy adapter too, and can be cancelled while they wait; a
+ * queued request never writes the caller's list pointer (the list goes to AdapterListControl) */
+static PSCATTER_GATHER_LIST queued_out = (PSCATTER_GATHER_LIST)(ULONG_PTR)0x5A5A;
 static void body_sg_queued(void)
 {
     d.a = get_adapter(DEVICE_DESCRIPTION_VERSION3, TRUE, 3 * PAGE_SIZE, &d.regs); /* 4 */
@@ -869,7 +871,7 @@ static void body_sg_queued(void)
     d.st[0] = alloc_ex(0, tc1, 1, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base); /* busy now */
     KIRQL old = KeRaiseIrqlToDpcLevel();
     d.st[1] = ops->GetScatterGatherListEx(d.a, d.dev[0], tc2, mdl, 0, 0x200, 0, V3ListControl,
-                                          (PVOID)0x88, TRUE, NULL, NULL, NULL);
+                                          (PVOID)0x88, TRUE, NULL, NULL, &queued_out);
     d.st[2] =
         ops->BuildScatterGatherListEx(d.a, d.dev[1], tc3, mdl, 0, 0x200, 0, V3ListControl,
                                       (PVOID)0x99, TRUE, sgbuf, sizeof sgbuf, NULL, NULL, NULL);
@@ -903,6 +905,7 @@ static void test_scatter_gather_ex_requests_queue_and_cancel(void **state)
     assert_int_equal(d.val[2], 0x200);
     assert_false(d.ok[1]);
     assert_int_equal(d.val[3], 1); /* the cancelled one never ran */
+    assert_ptr_equal(queued_out, (PSCATTER_GATHER_LIST)(ULONG_PTR)0x5A5A);
     kdpc_machine_destroy(m);
 }
 
