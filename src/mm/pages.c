@@ -66,7 +66,8 @@ PMDL kdpc_MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS 
     if (TotalBytes == 0 || SkipBytes.QuadPart < 0 || (SkipBytes.QuadPart % PAGE_SIZE) != 0 ||
         kdpc__pool_fail(m))
         return NULL;
-    size_t pages = (TotalBytes + PAGE_SIZE - 1) / PAGE_SIZE;
+    /* (no TotalBytes + PAGE_SIZE - 1: near SIZE_T's top it wraps to 0 pages) */
+    size_t pages = TotalBytes / PAGE_SIZE + (TotalBytes % PAGE_SIZE != 0 ? 1u : 0u);
     if (pages > MAX_PAGES) {
         if ((Flags & MM_ALLOCATE_FULLY_REQUIRED) != 0)
             return NULL;

@@ -14,7 +14,7 @@
 #include "kdpc_test.h"
 
 static struct {
-    PMDL mdl[4];
+    PMDL mdl[5];
     PVOID va[8];
     ULONG count[4];
     CSHORT flags[4];
@@ -166,6 +166,16 @@ static void Limits(void *ctx)
         MmFreePagesFromMdl(part);
         ExFreePool(part);
     }
+    /* the largest sizes (a count rounded up to pages must not wrap to none): partial, or NULL
+     * when all is required */
+    R.mdl[4] = MmAllocatePagesForMdlEx(pa(0), pa(-1), pa(0), ~(SIZE_T)0, MmCached,
+                                       MM_ALLOCATE_FULLY_REQUIRED);
+    part = MmAllocatePagesForMdl(pa(0), pa(-1), pa(0), ~(SIZE_T)0 - 100);
+    if (part != NULL) {
+        R.count[1] = MmGetMdlByteCount(part);
+        MmFreePagesFromMdl(part);
+        ExFreePool(part);
+    }
     /* every MDL kdpc makes carries its PFN array */
     static char buf[3 * PAGE_SIZE];
     PMDL io = IoAllocateMdl(buf + 100, 2 * PAGE_SIZE, FALSE, FALSE, NULL);
@@ -193,6 +203,8 @@ static void test_allocation_limits_and_pfn_arrays(void **state)
     assert_null(R.mdl[3]);
     assert_true(R.count[0] > 0 && R.count[0] < (32u << 20));
     assert_int_equal(R.count[0] % PAGE_SIZE, 0);
+    assert_null(R.mdl[4]);
+    assert_int_equal(R.count[1], R.count[0]); /* as many pages as one MDL describes */
     assert_int_equal(R.io_pfn_ok, 1);
     kdpc_machine_destroy(m);
 }
