@@ -25,8 +25,11 @@ PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MO
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("MmMapLockedPagesSpecifyCache", &c);
     if (m == NULL ||
-        !kdpc__mm_irql_ok(m, c, AccessMode == KernelMode ? DISPATCH_LEVEL : APC_LEVEL,
-                          KDPC_DDI_IRQL_MM_DISPATCH_LTE, "MmMapLockedPagesSpecifyCache") ||
+        !kdpc__mm_irql_ok_p(m, c, AccessMode == KernelMode ? DISPATCH_LEVEL : APC_LEVEL,
+                            AccessMode == KernelMode ? KDPC_VF_MM_MAP_KERNEL_IRQL
+                                                     : KDPC_VF_MM_MAP_USER_IRQL,
+                            (uintptr_t)MemoryDescriptorList, (uint64_t)AccessMode,
+                            "MmMapLockedPagesSpecifyCache") ||
         !mdl_ok(m, "MmMapLockedPagesSpecifyCache", KDPC_RP(kdpc_MmMapLockedPagesSpecifyCache),
                 MemoryDescriptorList))
         return NULL;
@@ -49,8 +52,8 @@ void kdpc_MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("MmUnmapLockedPages", &c);
     if (m == NULL ||
-        !kdpc__mm_irql_ok(m, c, DISPATCH_LEVEL, KDPC_DDI_IRQL_MM_DISPATCH_LTE,
-                          "MmUnmapLockedPages") ||
+        !kdpc__mm_irql_ok_p(m, c, DISPATCH_LEVEL, KDPC_VF_MM_UNMAP_IRQL, (uintptr_t)BaseAddress,
+                            (uintptr_t)MemoryDescriptorList, "MmUnmapLockedPages") ||
         !mdl_ok(m, "MmUnmapLockedPages", KDPC_RP(kdpc_MmUnmapLockedPages), MemoryDescriptorList))
         return;
     PMDL mdl = MemoryDescriptorList;

@@ -38,20 +38,31 @@ kdpc__mm_pages *kdpc__mm_pages_of(kdpc_machine *m, const MDL *mdl);
 /* Machine teardown: pages never freed go back to the host. */
 void kdpc__mm_free(kdpc_machine *m);
 
-#define KDPC_DDI_IRQL_MM_APC_LTE      0x20019u /* IrqlMmApcLte */
-#define KDPC_DDI_IRQL_MM_DISPATCH_LTE 0x20011u /* IrqlKeDispatchLte (see docs/rules.in) */
+#define KDPC_DDI_IRQL_MM_APC_LTE 0x20019u /* IrqlMmApcLte: the pageable-section routines */
+/* Driver Verifier's own 0xC4 codes (docs/facts/memory.md 4.1, 4.3): */
+#define KDPC_VF_MM_PAGES_IRQL      0x7Eu /* MmAllocatePagesForMdl(Ex)/MmFreePagesFromMdl > DISPATCH */
+#define KDPC_VF_MM_MAP_KERNEL_IRQL 0x76u /* MmMapLockedPagesSpecifyCache, KernelMode > DISPATCH */
+#define KDPC_VF_MM_MAP_USER_IRQL   0x77u /* MmMapLockedPagesSpecifyCache, UserMode > APC */
+#define KDPC_VF_MM_UNMAP_IRQL      0x79u /* MmUnmapLockedPages (kernel mapping) > DISPATCH */
 
 /* IRQL check of an Mm routine: true when the calling CPU is at most @max; else the mm.irql
- * report, which returns as a warning or off: then false. */
-static inline bool kdpc__mm_irql_ok(kdpc_machine *m, const kdpc__cpu *c, KIRQL max, uint32_t ddi,
-                                    const char *routine)
+ * report (0xC4, P1 @p1, P2 the IRQL, P3 @p3, P4 @p4), which returns as a warning or off: then
+ * false. */
+static inline bool kdpc__mm_irql_ok_p(kdpc_machine *m, const kdpc__cpu *c, KIRQL max, uint32_t p1,
+                                      uint64_t p3, uint64_t p4, const char *routine)
 {
     if (c->irql <= max)
         return true;
-    kdpc__violation(m, KDPC_R_MM_IRQL, 0xC4, ddi, c->irql, max, 0, NULL,
+    kdpc__violation(m, KDPC_R_MM_IRQL, 0xC4, p1, c->irql, p3, p4, NULL,
                     "%s called at IRQL %u: it runs only at IRQL <= %u", routine, (unsigned)c->irql,
                     (unsigned)max);
     return false;
+}
+/* The same with P3 @max and P4 0 (IrqlMmApcLte's and Driver Verifier's 0x7E layout). */
+static inline bool kdpc__mm_irql_ok(kdpc_machine *m, const kdpc__cpu *c, KIRQL max, uint32_t p1,
+                                    const char *routine)
+{
+    return kdpc__mm_irql_ok_p(m, c, max, p1, max, 0, routine);
 }
 
 #endif /* KDPC_MM_H */

@@ -60,8 +60,8 @@ PMDL kdpc_MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS 
     (void)CacheType;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("MmAllocatePagesForMdlEx", &c);
-    if (m == NULL || !kdpc__mm_irql_ok(m, c, DISPATCH_LEVEL, KDPC_DDI_IRQL_MM_APC_LTE,
-                                       "MmAllocatePagesForMdlEx"))
+    if (m == NULL ||
+        !kdpc__mm_irql_ok(m, c, DISPATCH_LEVEL, KDPC_VF_MM_PAGES_IRQL, "MmAllocatePagesForMdlEx"))
         return NULL;
     if (TotalBytes == 0 || SkipBytes.QuadPart < 0 || (SkipBytes.QuadPart % PAGE_SIZE) != 0 ||
         kdpc__pool_fail(m))
@@ -112,7 +112,7 @@ void kdpc_MmFreePagesFromMdl(PMDL MemoryDescriptorList)
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("MmFreePagesFromMdl", &c);
     if (m == NULL ||
-        !kdpc__mm_irql_ok(m, c, DISPATCH_LEVEL, KDPC_DDI_IRQL_MM_APC_LTE, "MmFreePagesFromMdl"))
+        !kdpc__mm_irql_ok(m, c, DISPATCH_LEVEL, KDPC_VF_MM_PAGES_IRQL, "MmFreePagesFromMdl"))
         return;
     kdpc__mm *mm = kdpc__ke_of(m)->mm;
     kdpc__mm_pages **pp = mm == NULL ? NULL : &mm->pages;

@@ -269,6 +269,7 @@ static void UserMapAtDispatch(void *ctx)
     PMDL mdl = MmAllocatePagesForMdl(pa(0), pa(-1), pa(0), PAGE_SIZE);
     if (mdl == NULL)
         return;
+    R.mdl[1] = mdl;
     KIRQL old;
     KeRaiseIrql(DISPATCH_LEVEL, &old);
     R.va[0] =
@@ -279,26 +280,66 @@ static void UserMapAtDispatch(void *ctx)
     R.done = 1;
 }
 
+static void KernelMapAtHigh(void *ctx)
+{
+    (void)ctx;
+    PMDL mdl = MmAllocatePagesForMdl(pa(0), pa(-1), pa(0), PAGE_SIZE);
+    if (mdl == NULL)
+        return;
+    R.mdl[1] = mdl;
+    KIRQL old;
+    KeRaiseIrql(HIGH_LEVEL, &old);
+    R.va[0] =
+        MmMapLockedPagesSpecifyCache(mdl, KernelMode, MmCached, NULL, FALSE, NormalPagePriority);
+    KeLowerIrql(old);
+    R.done = 1;
+}
+
+static void UnmapAtHigh(void *ctx)
+{
+    (void)ctx;
+    PMDL mdl = MmAllocatePagesForMdl(pa(0), pa(-1), pa(0), PAGE_SIZE);
+    if (mdl == NULL)
+        return;
+    R.mdl[1] = mdl;
+    R.va[1] =
+        MmMapLockedPagesSpecifyCache(mdl, KernelMode, MmCached, NULL, FALSE, NormalPagePriority);
+    KIRQL old;
+    KeRaiseIrql(HIGH_LEVEL, &old);
+    MmUnmapLockedPages(R.va[1], mdl);
+    KeLowerIrql(old);
+    R.done = 1;
+}
+
 static void test_mm_irql_bugchecks(void **state)
 {
     (void)state;
+    /* P3/P4 as Driver Verifier's rows give them; W_MDL and W_VA stand for R.mdl[1] / R.va[1] */
+    enum { W_MAX, W_MDL, W_VA, W_ZERO, W_USER, W_KERNEL };
     struct {
         kdpc_entry_fn *fn;
-        uint64_t p1, irql, max;
+        uint64_t p1, irql;
+        int p3, p4;
     } cases[] = {
-        {SectionAtDispatch, 0x20019, DISPATCH_LEVEL, APC_LEVEL},
-        {PagesAtHigh, 0x20019, HIGH_LEVEL, DISPATCH_LEVEL},
-        {UserMapAtDispatch, 0x20011, DISPATCH_LEVEL, APC_LEVEL},
+        {SectionAtDispatch, 0x20019, DISPATCH_LEVEL, W_MAX, W_ZERO}, /* IrqlMmApcLte */
+        {PagesAtHigh, 0x7E, HIGH_LEVEL, W_MAX, W_ZERO},              /* P3 DISPATCH_LEVEL */
+        {UserMapAtDispatch, 0x77, DISPATCH_LEVEL, W_MDL, W_USER},
+        {KernelMapAtHigh, 0x76, HIGH_LEVEL, W_MDL, W_KERNEL},
+        {UnmapAtHigh, 0x79, HIGH_LEVEL, W_VA, W_MDL},
     };
+    const uint64_t max[] = {APC_LEVEL, DISPATCH_LEVEL, APC_LEVEL, DISPATCH_LEVEL, DISPATCH_LEVEL};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memset(&R, 0, sizeof(R));
         kdpc_machine *m = kt_machine(1, 9);
         kdpc_status st = kdpc_machine_run(m, cases[i].fn, NULL);
         KT_ASSERT_BUGCHECK(m, st, "mm.irql", 0xC4);
         const kdpc_violation *v = kdpc_machine_bugcheck(m);
+        const uint64_t want[] = {max[i],   (uintptr_t)R.mdl[1], (uintptr_t)R.va[1], 0,
+                                 UserMode, KernelMode};
         assert_int_equal(v->params[0], cases[i].p1);
         assert_int_equal(v->params[1], cases[i].irql);
-        assert_int_equal(v->params[2], cases[i].max);
+        assert_int_equal(v->params[2], want[cases[i].p3]);
+        assert_int_equal(v->params[3], want[cases[i].p4]);
         assert_int_equal(R.done, 0);
         kdpc_machine_destroy(m);
     }

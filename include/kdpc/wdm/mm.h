@@ -11,8 +11,10 @@
  * address (the identity MmGetPhysicalAddress and DMA logical addresses use),
  * so a PFN is the host address >> PAGE_SHIFT. Every page is resident: the
  * pageable-section routines only check their IRQL. Rule mm.irql: a routine
- * called above the IRQL Microsoft documents for it (0xC4, P1 0x20019,
- * IrqlMmApcLte; P2 the IRQL, P3 the highest allowed IRQL).
+ * called above the IRQL Microsoft documents for it (0xC4, P2 the IRQL; P1
+ * Driver Verifier's code for the routine: 0x7E for the page routines, 0x76 /
+ * 0x77 / 0x79 for the mapping routines, else 0x20019, IrqlMmApcLte;
+ * docs/rules.md).
  */
 #ifndef KDPC_WDM_MM_H
 #define KDPC_WDM_MM_H
@@ -76,7 +78,7 @@ KDPC_EXPORT void kdpc_MmFreePagesFromMdl(PMDL MemoryDescriptorList);
  * gives at most 16 MiB - 1 page (the most an MDL's CSHORT Size describes; a
  * larger request gets a partial MDL, or NULL with MM_ALLOCATE_FULLY_REQUIRED).
  * CacheType and the NUMA/contiguity flags change nothing.
- * IRQL: <= DISPATCH_LEVEL (mm.irql; as a warning or off: NULL).
+ * IRQL: <= DISPATCH_LEVEL (mm.irql, P1 0x7E; as a warning or off: NULL).
  * Return: the MDL; NULL when TotalBytes is 0, SkipBytes is not a multiple of
  * PAGE_SIZE, the pages' physical addresses are not inside [LowAddress,
  * HighAddress], or no memory (the low-resources simulation included).
@@ -101,7 +103,7 @@ static inline PMDL MmAllocatePagesForMdl(PHYSICAL_ADDRESS LowAddress, PHYSICAL_A
 /**
  * MmFreePagesFromMdl - free the pages of an MDL MmAllocatePagesForMdl(Ex)
  * returned (its system mapping, if any, goes with them); the MDL itself stays
- * for ExFreePool. IRQL: <= DISPATCH_LEVEL (mm.irql; as a warning or off:
+ * for ExFreePool. IRQL: <= DISPATCH_LEVEL (mm.irql, P1 0x7E; as a warning or off:
  * nothing is freed).
  * Bug check: an MDL whose pages MmAllocatePagesForMdl(Ex) did not give (or that
  * were freed already) is 0x4E PFN_LIST_CORRUPT, P1 0x07 (mm.bad_mdl, P2 the MDL);
@@ -138,7 +140,7 @@ KDPC_EXPORT void kdpc_MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescripto
  * Priority (with MdlMappingNoWrite / MdlMappingNoExecute) change nothing: the
  * mapping never fails.
  * IRQL: <= DISPATCH_LEVEL for KernelMode, <= APC_LEVEL for UserMode (mm.irql,
- * P1 0x20011; as a warning or off: NULL).
+ * P1 0x76 / 0x77, P3 the MDL, P4 AccessMode; as a warning or off: NULL).
  * Return: the address; NULL for a KernelMode call with a RequestedAddress (which
  * Windows documents must be NULL then) or a NULL MDL.
  */
@@ -155,7 +157,8 @@ static inline PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList,
  * MmUnmapLockedPages - undo a mapping MmMapLockedPagesSpecifyCache made:
  * BaseAddress is the address it returned. For the MDL's system mapping the MDL
  * loses MappedSystemVa and MDL_MAPPED_TO_SYSTEM_VA. IRQL: <= DISPATCH_LEVEL
- * (mm.irql; as a warning or off: nothing is done).
+ * (mm.irql, P1 0x79, P3 BaseAddress, P4 the MDL; as a warning or off: nothing
+ * is done).
  * Divergence: an address that is no mapping of the MDL is ignored.
  */
 static inline void MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
