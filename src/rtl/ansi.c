@@ -16,6 +16,18 @@ static unsigned char upper8(unsigned char c)
     return u <= 0xFF ? (unsigned char)u : c;
 }
 
+void kdpc_RtlInitString(PSTRING DestinationString, PCSZ SourceString)
+{
+    if (kdpc__rtl_null(DestinationString, "RtlInitString", "DestinationString"))
+        return;
+    size_t n = SourceString != NULL ? strlen(SourceString) : 0;
+    if (n > 65534u)
+        n = 65534u;
+    DestinationString->Buffer = (PCHAR)(uintptr_t)SourceString;
+    DestinationString->Length = (USHORT)n;
+    DestinationString->MaximumLength = (USHORT)(SourceString != NULL ? n + 1 : 0);
+}
+
 void kdpc_RtlCopyString(PSTRING DestinationString, const STRING *SourceString)
 {
     if (kdpc__rtl_null(DestinationString, "RtlCopyString", "DestinationString"))

@@ -42,6 +42,22 @@ static void terminate(PUNICODE_STRING d, const char *routine)
         d->Buffer[d->Length / sizeof(WCHAR)] = UNICODE_NULL;
 }
 
+void kdpc_RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString)
+{
+    if (kdpc__rtl_null(DestinationString, "RtlInitUnicodeString", "DestinationString"))
+        return;
+    size_t n = 0;
+    if (SourceString != NULL) {
+        while (SourceString[n] != 0)
+            n++;
+    }
+    if (n > 32766u)
+        n = 32766u;
+    DestinationString->Buffer = (PWSTR)(uintptr_t)SourceString;
+    DestinationString->Length = (USHORT)(n * sizeof(WCHAR));
+    DestinationString->MaximumLength = (USHORT)(SourceString != NULL ? (n + 1) * sizeof(WCHAR) : 0);
+}
+
 void kdpc_RtlCopyUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString)
 {
     if (kdpc__rtl_null(DestinationString, "RtlCopyUnicodeString", "DestinationString"))

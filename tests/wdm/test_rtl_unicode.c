@@ -384,9 +384,9 @@ static void test_null_destination_is_an_access_violation(void **state)
     kdpc_machine_destroy(m);
 }
 
-/* A counted string whose Buffer is NULL while its Length (or the room written into) is not 0:
- * each routine that must touch those bytes raises the access violation (0x7E below
- * DISPATCH_LEVEL), never a host crash. */
+/* A counted string whose Buffer is NULL while its Length (or the room written into) is not 0, or
+ * a NULL string for RtlInitUnicodeString / RtlInitAnsiString: each routine that must touch those
+ * bytes raises the access violation (0x7E below DISPATCH_LEVEL), never a host crash. */
 static int null_buffer_case;
 
 static void null_buffer_body(void *ctx)
@@ -449,6 +449,12 @@ static void null_buffer_body(void *ctx)
     case 15:
         (void)RtlIntegerToUnicodeString(42, 10, &room);
         break;
+    case 16:
+        RtlInitUnicodeString(NULL, L"x");
+        break;
+    case 17:
+        RtlInitAnsiString(NULL, "x");
+        break;
     default:
         /* nothing to touch: no access violation */
         RtlCopyUnicodeString(&good, &(UNICODE_STRING){0, 0, NULL});
@@ -461,7 +467,7 @@ static void null_buffer_body(void *ctx)
 static void test_null_buffer_is_an_access_violation(void **state)
 {
     (void)state;
-    for (null_buffer_case = 0; null_buffer_case < 16; null_buffer_case++) {
+    for (null_buffer_case = 0; null_buffer_case < 18; null_buffer_case++) {
         kdpc_machine *m = kt_machine(1, 5);
         kdpc_status st = kdpc_machine_run(m, null_buffer_body, m);
         KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);

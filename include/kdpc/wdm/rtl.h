@@ -108,6 +108,8 @@ inline WCHAR *kdpc_rtl_unconst_(const WCHAR *s)
 /* ------------------------------------------------------------------ */
 /* Exported entry points                                               */
 
+KDPC_EXPORT void kdpc_RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString);
+KDPC_EXPORT void kdpc_RtlInitString(PSTRING DestinationString, PCSZ SourceString);
 KDPC_EXPORT void kdpc_RtlCopyUnicodeString(PUNICODE_STRING DestinationString,
                                            PCUNICODE_STRING SourceString);
 KDPC_EXPORT NTSTATUS kdpc_RtlAppendUnicodeStringToString(PUNICODE_STRING Destination,
@@ -163,37 +165,25 @@ KDPC_EXPORT ULONG kdpc_vDbgPrintExWithPrefix(PCSTR Prefix, ULONG ComponentId, UL
  * @SourceString (no copy): Length = its length in bytes, MaximumLength =
  * Length + 2; NULL gives an empty string (Buffer NULL, both lengths 0).
  * IRQL: <= DISPATCH_LEVEL (the source resident above APC_LEVEL).
+ * A NULL @DestinationString is the access violation bug check (see the top).
  * Divergence: a source of 32767 characters or more is cut to Length 65532,
  * MaximumLength 65534 (Microsoft does not document the limit).
  */
 static inline void RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString)
 {
-    size_t n = 0;
-    if (SourceString != NULL) {
-        while (SourceString[n] != 0)
-            n++;
-    }
-    if (n > 32766u)
-        n = 32766u;
-    DestinationString->Buffer = (PWSTR)(uintptr_t)SourceString;
-    DestinationString->Length = (USHORT)(n * sizeof(WCHAR));
-    DestinationString->MaximumLength = (USHORT)(SourceString != NULL ? (n + 1) * sizeof(WCHAR) : 0);
+    kdpc_RtlInitUnicodeString(DestinationString, SourceString);
 }
 
 /**
  * RtlInitString / RtlInitAnsiString - point @DestinationString at the
  * NUL-terminated 8-bit @SourceString: Length = strlen, MaximumLength =
- * Length + 1; NULL gives an empty string. IRQL: <= DISPATCH_LEVEL.
+ * Length + 1; NULL gives an empty string. IRQL: <= DISPATCH_LEVEL. A NULL
+ * @DestinationString is the access violation bug check (see the top).
  * Divergence: a source of 65535 bytes or more is cut to Length 65534.
  */
 static inline void RtlInitString(PSTRING DestinationString, PCSZ SourceString)
 {
-    size_t n = SourceString != NULL ? strlen(SourceString) : 0;
-    if (n > 65534u)
-        n = 65534u;
-    DestinationString->Buffer = (PCHAR)(uintptr_t)SourceString;
-    DestinationString->Length = (USHORT)n;
-    DestinationString->MaximumLength = (USHORT)(SourceString != NULL ? n + 1 : 0);
+    kdpc_RtlInitString(DestinationString, SourceString);
 }
 static inline void RtlInitAnsiString(PANSI_STRING DestinationString, PCSZ SourceString)
 {
