@@ -769,10 +769,11 @@ static VOID SerReadPortName(_In_ PSER_EXTENSION ext)
 {
     HANDLE key;
     UNICODE_STRING valueName = RTL_CONSTANT_STRING(SERDRV_REG_PORT_NAME);
-    /* ULONGs, so that the structure laid over it is aligned */
-    ULONG
-        buffer[(sizeof(KEY_VALUE_PARTIAL_INFORMATION) + sizeof ext->PortName + 3) / sizeof(ULONG)];
-    PKEY_VALUE_PARTIAL_INFORMATION value = (PKEY_VALUE_PARTIAL_INFORMATION)buffer;
+    union { /* the value's header, aligned, with room for the name */
+        KEY_VALUE_PARTIAL_INFORMATION Info;
+        UCHAR Bytes[sizeof(KEY_VALUE_PARTIAL_INFORMATION) + 16 * sizeof(WCHAR)];
+    } buffer;
+    PKEY_VALUE_PARTIAL_INFORMATION value = &buffer.Info;
     ULONG length;
     NTSTATUS status;
 
