@@ -20,7 +20,6 @@ PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MO
                                         ULONG BugCheckOnFailure, ULONG Priority)
 {
     (void)CacheType;
-    (void)BugCheckOnFailure;
     (void)Priority;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("MmMapLockedPagesSpecifyCache", &c);
@@ -34,6 +33,14 @@ PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MO
                 MemoryDescriptorList))
         return NULL;
     PMDL mdl = MemoryDescriptorList;
+    if (BugCheckOnFailure != FALSE)
+        /* Microsoft: drivers must pass FALSE; Driver Verifier's 0xC4/0x82, P2 the MDL, P3 its
+         * flags. As a warning or off the mapping is made (it never fails in kdpc). */
+        kdpc__violation(m, KDPC_R_MM_MAP_BUGCHECK, 0xC4, 0x82, (uintptr_t)mdl,
+                        (uint64_t)(uint16_t)mdl->MdlFlags, 0, NULL,
+                        "MmMapLockedPagesSpecifyCache(%p) with BugCheckOnFailure TRUE: drivers "
+                        "must pass FALSE and check for NULL",
+                        (void *)mdl);
     PVOID va = (char *)mdl->StartVa + mdl->ByteOffset;
     if (AccessMode != KernelMode)
         return va; /* the app's view: the same host memory */

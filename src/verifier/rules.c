@@ -229,6 +229,8 @@ static const struct {
     {"mm.irql", "G3: the Mm page, mapping and pageable-section routines are called at or below "
                 "the IRQL Microsoft documents for them"},
     {"mm.bad_mdl", "G12: MmFreePagesFromMdl frees, once, the pages MmAllocatePagesForMdl(Ex) gave"},
+    {"mm.map_bugcheck", "G12: MmMapLockedPagesSpecifyCache is called with BugCheckOnFailure FALSE "
+                        "(a failed mapping returns NULL instead of stopping the machine)"},
     {"ke.crash",
      "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
      "go on"},

@@ -89,6 +89,7 @@
     XX(R_OB_USER_HANDLE, "ob.user_handle", 1, "G12")                                               \
     XX(R_MM_IRQL, "mm.irql", 1, "G3")                                                              \
     XX(R_MM_BAD_MDL, "mm.bad_mdl", 1, "G12")                                                       \
+    XX(R_MM_MAP_BUGCHECK, "mm.map_bugcheck", 1, "G12")                                             \
     /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
     XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \
     XX(R_TEST_ASSERT, "test.assert", 1, "--")                                                      \

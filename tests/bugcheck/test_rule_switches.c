@@ -96,6 +96,7 @@ static const char *const all_rules[] = {
     "ob.user_handle",
     "mm.irql",
     "mm.bad_mdl",
+    "mm.map_bugcheck",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -921,6 +922,27 @@ static void ScMmBadMdl(void *ctx)
     sw_done = 1;
 }
 
+/* mm.map_bugcheck: MmMapLockedPagesSpecifyCache with BugCheckOnFailure TRUE (0xC4/0x82); as a
+ * warning or off the mapping is made */
+static void ScMmMapBugcheck(void *ctx)
+{
+    (void)ctx;
+    PHYSICAL_ADDRESS lo, hi, skip;
+    lo.QuadPart = 0;
+    hi.QuadPart = -1;
+    skip.QuadPart = 0;
+    PMDL mdl = MmAllocatePagesForMdl(lo, hi, skip, PAGE_SIZE);
+    if (mdl == NULL)
+        return;
+    PVOID va = MmMapLockedPagesSpecifyCache(mdl, KernelMode, MmCached, NULL, TRUE,
+                                            NormalPagePriority);
+    if (va != NULL)
+        MmUnmapLockedPages(va, mdl);
+    MmFreePagesFromMdl(mdl);
+    ExFreePool(mdl);
+    sw_done = va != NULL;
+}
+
 /* isr.disconnect_self: the ISR disconnects its own interrupt (the IRQL rule is switched off
  * here, so that only the self-deadlock is left) */
 static BOOLEAN ScSelfDisconnectingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -1565,6 +1587,7 @@ static scenario scenarios[] = {
     {"ob.user_handle", ScObUserHandle, 1, NULL, KDPC_OK, -1, -1},
     {"mm.irql", ScMmIrql, 1, NULL, KDPC_OK, -1, -1},
     {"mm.bad_mdl", ScMmBadMdl, 1, NULL, KDPC_OK, -1, -1},
+    {"mm.map_bugcheck", ScMmMapBugcheck, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -2079,6 +2102,7 @@ int main(void)
         SCENARIO_TESTS(66),
         SCENARIO_TESTS(67),
         SCENARIO_TESTS(68),
+        SCENARIO_TESTS(69),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
@@ -2109,6 +2133,10 @@ int main(void)
     /* name each scenario test after its rule */
     for (size_t i = 0; i < NSCENARIOS * 3; i++) {
         const scenario *sc = tests[i].initial_state;
+        if (sc == NULL) { /* a scenario without its SCENARIO_TESTS(n) line above */
+            fprintf(stderr, "rule_switches: add SCENARIO_TESTS(%zu) to main's list\n", i / 3);
+            return 1;
+        }
         snprintf(names[i], sizeof(names[i]), "%s: %s", tests[i].name, sc->rule);
         tests[i].name = names[i];
     }

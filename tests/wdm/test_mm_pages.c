@@ -3,7 +3,8 @@
  * test_mm_pages.c - <kdpc/wdm/mm.h>: MmAllocatePagesForMdl(Ex),
  * MmFreePagesFromMdl, MmGetMdlPfnArray, MmSizeOfMdl, PAGE_ALIGN,
  * MmMapLockedPagesSpecifyCache / MmUnmapLockedPages, the pageable-section
- * routines, MmQuerySystemSize, and the rules mm.irql and mm.bad_mdl
+ * routines, MmQuerySystemSize, and the rules mm.irql, mm.bad_mdl and
+ * mm.map_bugcheck
  * (docs/facts/memory.md, "Memory manager").
  */
 #include <stdarg.h>
@@ -396,6 +397,58 @@ static void test_free_pages_of_foreign_mdl_bugchecks(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* BugCheckOnFailure TRUE: mm.map_bugcheck (0xC4/0x82); FALSE (the fixed twin) maps clean. */
+static ULONG map_bugcheck_on_failure;
+static void MapWithBugCheckOnFailure(void *ctx)
+{
+    (void)ctx;
+    PMDL mdl = MmAllocatePagesForMdl(pa(0), pa(-1), pa(0), PAGE_SIZE);
+    if (mdl == NULL)
+        return;
+    R.mdl[0] = mdl;
+    R.flags[0] = mdl->MdlFlags;
+    R.va[0] = MmMapLockedPagesSpecifyCache(mdl, KernelMode, MmCached, NULL, map_bugcheck_on_failure,
+                                           NormalPagePriority);
+    if (R.va[0] != NULL)
+        MmUnmapLockedPages(R.va[0], mdl);
+    MmFreePagesFromMdl(mdl);
+    ExFreePool(mdl);
+    R.done = 1;
+}
+
+static void test_map_with_bugcheck_on_failure_bugchecks(void **state)
+{
+    (void)state;
+    memset(&R, 0, sizeof(R));
+    map_bugcheck_on_failure = TRUE;
+    kdpc_machine *m = kt_machine(1, 9);
+    kdpc_status st = kdpc_machine_run(m, MapWithBugCheckOnFailure, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "mm.map_bugcheck", 0xC4);
+    const kdpc_violation *v = kdpc_machine_bugcheck(m);
+    assert_int_equal(v->params[0], 0x82);
+    assert_int_equal(v->params[1], (uintptr_t)R.mdl[0]);
+    assert_int_equal(v->params[2], (uint16_t)R.flags[0]);
+    assert_int_equal(R.done, 0);
+    kdpc_machine_destroy(m);
+    /* as a warning: the mapping is made */
+    memset(&R, 0, sizeof(R));
+    m = kt_machine(1, 9);
+    assert_int_equal(kdpc_rule_set(m, "mm.map_bugcheck", KDPC_RULE_WARN), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, MapWithBugCheckOnFailure, NULL), KDPC_OK);
+    assert_non_null(R.va[0]);
+    assert_int_equal(R.done, 1);
+    kdpc_machine_destroy(m);
+    /* the fixed twin: FALSE */
+    memset(&R, 0, sizeof(R));
+    map_bugcheck_on_failure = FALSE;
+    m = kt_machine(1, 9);
+    assert_int_equal(kdpc_machine_run(m, MapWithBugCheckOnFailure, NULL), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "mm.map_bugcheck");
+    assert_non_null(R.va[0]);
+    assert_int_equal(R.done, 1);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_pageable_sections_at_passive_and_apc),
         cmocka_unit_test(test_mm_irql_bugchecks),
         cmocka_unit_test(test_free_pages_of_foreign_mdl_bugchecks),
+        cmocka_unit_test(test_map_with_bugcheck_on_failure_bugchecks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,9 +136,12 @@ KDPC_EXPORT void kdpc_MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescripto
  * MappedSystemVa and MDL_MAPPED_TO_SYSTEM_VA (a second call returns the same
  * mapping). UserMode: an address for the app (kdpc: the same host address;
  * Divergence: there is no separate user address space, and nothing is
- * recorded in the MDL, as on Windows). CacheType, BugCheckOnFailure and
- * Priority (with MdlMappingNoWrite / MdlMappingNoExecute) change nothing: the
- * mapping never fails.
+ * recorded in the MDL, as on Windows). CacheType and Priority (with
+ * MdlMappingNoWrite / MdlMappingNoExecute) change nothing: the mapping never
+ * fails.
+ * Bug check: BugCheckOnFailure TRUE (Microsoft: drivers must pass FALSE) is
+ * 0xC4/0x82, P2 the MDL, P3 its flags (mm.map_bugcheck, as Driver Verifier;
+ * as a warning or off the mapping is made).
  * IRQL: <= DISPATCH_LEVEL for KernelMode, <= APC_LEVEL for UserMode (mm.irql,
  * P1 0x76 / 0x77, P3 the MDL, P4 AccessMode; as a warning or off: NULL).
  * Return: the address; NULL for a KernelMode call with a RequestedAddress (which
