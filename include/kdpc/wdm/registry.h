@@ -271,7 +271,8 @@ static inline NTSTATUS ZwCreateKey(PHANDLE KeyHandle, ACCESS_MASK DesiredAccess,
  * KeyValueLayerInformation, a NULL pointer); STATUS_INVALID_HANDLE;
  * STATUS_OBJECT_TYPE_MISMATCH; STATUS_ACCESS_DENIED; STATUS_KEY_DELETED.
  * Divergence: KeyValueFullInformationAlign64 and KeyValueLayerInformation
- * are not modelled (STATUS_INVALID_PARAMETER).
+ * are not modelled (STATUS_INVALID_PARAMETER); the handle's KEY_QUERY_VALUE access is checked
+ * even for a kernel-mode caller, to whom Windows grants any access.
  * Bugchecks: zw.passive_irql above PASSIVE_LEVEL.
  */
 static inline NTSTATUS ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName,
@@ -286,6 +287,10 @@ static inline NTSTATUS ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueNa
  * ZwEnumerateValueKey - the Index-th value of the key (in the order the
  * values were first set), as ZwQueryValueKey answers.
  * IRQL: PASSIVE_LEVEL. The handle needs KEY_QUERY_VALUE.
+ * Divergence: the handle's KEY_QUERY_VALUE access is checked even for a
+ * kernel-mode caller, to whom Windows grants any access (as
+ * ObReferenceObjectByHandle does for KernelMode); a NULL pointer is
+ * STATUS_INVALID_PARAMETER.
  * Return: as ZwQueryValueKey; STATUS_NO_MORE_ENTRIES (Index past the last).
  * Bugchecks: zw.passive_irql above PASSIVE_LEVEL.
  */
@@ -303,6 +308,10 @@ static inline NTSTATUS ZwEnumerateValueKey(HANDLE KeyHandle, ULONG Index,
  * Type and DataSize bytes of Data (kdpc keeps a copy). TitleIndex is
  * ignored. The key's LastWriteTime becomes the current system time.
  * IRQL: PASSIVE_LEVEL. The handle needs KEY_SET_VALUE.
+ * Divergence: the handle's KEY_SET_VALUE access is checked even for a
+ * kernel-mode caller, to whom Windows grants any access (as
+ * ObReferenceObjectByHandle does for KernelMode); a NULL pointer is
+ * STATUS_INVALID_PARAMETER.
  * Return: STATUS_SUCCESS; STATUS_INVALID_HANDLE; STATUS_OBJECT_TYPE_MISMATCH;
  * STATUS_ACCESS_DENIED; STATUS_KEY_DELETED; STATUS_OBJECT_NAME_INVALID (a
  * name over 16383 characters); STATUS_INVALID_PARAMETER (NULL ValueName, or
@@ -318,6 +327,10 @@ static inline NTSTATUS ZwSetValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName
 /**
  * ZwDeleteValueKey - remove the value ValueName from the key.
  * IRQL: PASSIVE_LEVEL. The handle needs KEY_SET_VALUE.
+ * Divergence: the handle's KEY_SET_VALUE access is checked even for a
+ * kernel-mode caller, to whom Windows grants any access (as
+ * ObReferenceObjectByHandle does for KernelMode); a NULL pointer is
+ * STATUS_INVALID_PARAMETER.
  * Return: STATUS_SUCCESS; STATUS_OBJECT_NAME_NOT_FOUND; the handle errors of
  * ZwSetValueKey.
  * Bugchecks: zw.passive_irql above PASSIVE_LEVEL.
@@ -332,6 +345,10 @@ static inline NTSTATUS ZwDeleteValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueN
  * ASCII case folded) as a KEY_BASIC_INFORMATION, KEY_NODE_INFORMATION or
  * KEY_FULL_INFORMATION structure; buffer rules as ZwQueryValueKey.
  * IRQL: PASSIVE_LEVEL. The handle needs KEY_ENUMERATE_SUB_KEYS.
+ * Divergence: the handle's KEY_ENUMERATE_SUB_KEYS access is checked even for a
+ * kernel-mode caller, to whom Windows grants any access (as
+ * ObReferenceObjectByHandle does for KernelMode); a NULL pointer is
+ * STATUS_INVALID_PARAMETER.
  * Return: STATUS_SUCCESS; STATUS_NO_MORE_ENTRIES; STATUS_BUFFER_TOO_SMALL;
  * STATUS_BUFFER_OVERFLOW; STATUS_INVALID_PARAMETER (KeyNameInformation and
  * the classes past it); the handle errors.
@@ -354,7 +371,8 @@ static inline NTSTATUS ZwEnumerateKey(HANDLE KeyHandle, ULONG Index,
  * Return: as ZwEnumerateKey (no STATUS_NO_MORE_ENTRIES; KeyNameInformation
  * is answered).
  * Divergence: KeyCachedInformation and the classes after it are not
- * modelled (STATUS_INVALID_PARAMETER).
+ * modelled (STATUS_INVALID_PARAMETER); the handle's KEY_QUERY_VALUE access is checked even
+ * for a kernel-mode caller, to whom Windows grants any access.
  * Bugchecks: zw.passive_irql above PASSIVE_LEVEL.
  */
 static inline NTSTATUS ZwQueryKey(HANDLE KeyHandle, KEY_INFORMATION_CLASS KeyInformationClass,
@@ -367,6 +385,10 @@ static inline NTSTATUS ZwQueryKey(HANDLE KeyHandle, KEY_INFORMATION_CLASS KeyInf
  * ZwDeleteKey - delete the key (it must have no subkeys). Open handles stay
  * valid for ZwClose; every other use of them gets STATUS_KEY_DELETED.
  * IRQL: PASSIVE_LEVEL. The handle needs DELETE.
+ * Divergence: the handle's DELETE access is checked even for a
+ * kernel-mode caller, to whom Windows grants any access (as
+ * ObReferenceObjectByHandle does for KernelMode); a NULL pointer is
+ * STATUS_INVALID_PARAMETER.
  * Return: STATUS_SUCCESS; STATUS_CANNOT_DELETE (subkeys, or \Registry);
  * STATUS_KEY_DELETED; the handle errors.
  * Bugchecks: zw.passive_irql above PASSIVE_LEVEL.
