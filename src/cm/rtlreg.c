@@ -80,6 +80,11 @@ static NTSTATUS store_direct(const RTL_QUERY_REGISTRY_TABLE *e, ULONG type, cons
         ULONG def = e->DefaultType & ~(ULONG)RTL_QUERY_REGISTRY_TYPECHECK_MASK;
         if (def != REG_NONE && is_string(def) != is_string(type))
             return STATUS_OBJECT_TYPE_MISMATCH;
+        /* a REG_DWORD default says EntryContext is a ULONG: a longer value would be stored in
+         * the sized-buffer form, the ULONG's value taken for the buffer's size */
+        if ((def == REG_DWORD || def == REG_DWORD_BIG_ENDIAN) && !is_string(type) &&
+            len > sizeof(ULONG))
+            return STATUS_OBJECT_TYPE_MISMATCH;
     }
     if (is_string(type)) {
         UNICODE_STRING *u = e->EntryContext;

@@ -491,6 +491,19 @@ static void direct_kind_body(void *ctx)
     R.u[2] = u.guard;
     R.u[3] = u.s.Buffer == NULL;
 
+    /* a 40-byte REG_BINARY where DefaultType says REG_DWORD: the ULONG (1000) is no size header */
+    n.num = 1000;
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"Name";
+    t[0].EntryContext = &n.num;
+    t[0].DefaultType = REG_DWORD;
+    t[0].DefaultData = &zero;
+    t[0].DefaultLength = sizeof(zero);
+    R.st[5] = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE, path, t, NULL, NULL);
+    R.u[8] = n.num;
+    R.u[9] = n.guard;
+
     /* the same value with the matching kind, and with REG_NONE (kind unknown), still works */
     UCHAR raw[48];
     memset(raw, 0, sizeof(raw));
@@ -544,6 +557,9 @@ static void test_direct_value_of_the_other_kind_is_refused(void **state)
     assert_int_equal(R.st[3], STATUS_SUCCESS);
     assert_int_equal(R.u[5], sizeof(L"a long string, not a number") - sizeof(WCHAR));
     assert_int_equal(R.st[4], STATUS_SUCCESS);
+    assert_int_equal(R.st[5], STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(R.u[8], 1000);
+    assert_int_equal(R.u[9], 0xA5A5A5A5u);
     assert_int_equal(R.u[6], 4);
     assert_int_equal(R.u[7], 1);
     kdpc_machine_destroy(m);

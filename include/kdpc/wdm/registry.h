@@ -497,7 +497,8 @@ KDPC_EXPORT NTSTATUS kdpc_RtlCreateRegistryKey(ULONG RelativeTo, PWSTR Path);
  * caller unexpanded (as REG_SZ unless NOEXPAND); with DIRECT a REG_MULTI_SZ
  * is stored whole even without NOEXPAND. Environment is ignored. A DIRECT
  * entry without TYPECHECK whose DefaultType is a string type while the value
- * is not (or the other way round) is STATUS_OBJECT_TYPE_MISMATCH, nothing
+ * is not (or the other way round), or whose DefaultType is REG_DWORD while
+ * the value is longer than 4 bytes, is STATUS_OBJECT_TYPE_MISMATCH, nothing
  * stored: Windows would write the value as the other kind and overrun the
  * caller's variable. A string whose byte count is odd is stored without its
  * last byte (the UNICODE_STRING's Length stays even).
