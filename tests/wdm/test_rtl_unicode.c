@@ -13,7 +13,9 @@
 #include <cmocka.h>
 
 #include "kdpc_test.h"
+#include "global_other.h"
 
+/* global_other.c declares the same string: one copy links in (selectany). */
 DECLARE_GLOBAL_CONST_UNICODE_STRING(GlobalName, L"\\Device\\Global");
 
 static void test_macros_and_init(void **state)
@@ -31,6 +33,8 @@ static void test_macros_and_init(void **state)
     assert_int_equal(k.MaximumLength, 8);
     assert_int_equal(k.Buffer[2], 'z');
     assert_int_equal(GlobalName.Length, 14 * sizeof(WCHAR));
+    assert_ptr_equal(kt_global_name_other(), &GlobalName);
+    assert_ptr_equal(kt_global_name_other()->Buffer, GlobalName.Buffer);
     DECLARE_UNICODE_STRING_SIZE(d, 16);
     assert_int_equal(d.Length, 0);
     assert_int_equal(d.MaximumLength, 32);

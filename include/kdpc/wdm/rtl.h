@@ -86,11 +86,20 @@ inline WCHAR *kdpc_rtl_unconst_(const WCHAR *s)
     const UNICODE_STRING _var = {(USHORT)(sizeof(_string) - sizeof(WCHAR)),                        \
                                  (USHORT)sizeof(_string), (PWCH)_var##_buffer}
 
-/** DECLARE_GLOBAL_CONST_UNICODE_STRING - the same at file scope (extern-visible). */
+/**
+ * DECLARE_GLOBAL_CONST_UNICODE_STRING - the same at file scope, with external linkage and
+ * "selectany" as in the WDK: a header using it may be included by several files of a driver
+ * (one copy is kept at link time).
+ */
+#ifdef __cplusplus
+#define KDPC_RTL_GLOBAL_ extern
+#else
+#define KDPC_RTL_GLOBAL_
+#endif
 #define DECLARE_GLOBAL_CONST_UNICODE_STRING(_var, _string)                                         \
-    const WCHAR _var##_buffer[] = _string;                                                         \
-    const UNICODE_STRING _var = {(USHORT)(sizeof(_string) - sizeof(WCHAR)),                        \
-                                 (USHORT)sizeof(_string), (PWCH)_var##_buffer}
+    KDPC_RTL_GLOBAL_ const WCHAR _var##_buffer[] DECLSPEC_SELECTANY = _string;                     \
+    KDPC_RTL_GLOBAL_ const UNICODE_STRING _var DECLSPEC_SELECTANY = {                              \
+        (USHORT)(sizeof(_string) - sizeof(WCHAR)), (USHORT)sizeof(_string), (PWCH)_var##_buffer}
 
 /**
  * DECLARE_UNICODE_STRING_SIZE - an empty UNICODE_STRING @_var over a local
