@@ -506,6 +506,10 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
         kdpc__violation(m, KDPC_R_MEM_PAGED_ALLOC, 0xC4, 0x01, c->irql, 1, bytes, NULL,
                         "paged pool allocated at IRQL %u (paged pool needs IRQL <= APC_LEVEL)",
                         (unsigned)c->irql);
+    if (!paged && c->irql > DISPATCH_LEVEL) /* as a warning or off: allocated anyway */
+        kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, 0x02, c->irql, 0, bytes, NULL,
+                        "nonpaged pool allocated at IRQL %u (pool needs IRQL <= DISPATCH_LEVEL)",
+                        (unsigned)c->irql);
     if (bytes > POOL_MAX_BYTES || kdpc__pool_fail(m))
         return NULL;
     blk *b = calloc(1, sizeof(*b));
@@ -583,6 +587,12 @@ PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, 
     kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithQuotaTag", &c);
     if (m == NULL)
         return NULL;
+    /* quota goes to the current process, which a DPC routine runs in no particular one of:
+     * Driver Verifier's 0xC4/0x10B; as a warning or off, allocated anyway */
+    if (kdpc__kecpu_of(c)->dpc_active)
+        kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, 0x10B, 0, 0, 0, NULL,
+                        "ExAllocatePoolWithQuotaTag in a DPC routine: quota charged to no "
+                        "particular process");
     /* no quota limit in kdpc: it fails only as ExAllocatePoolWithTag does */
     PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
     if (r == NULL && ((unsigned)PoolType & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE) == 0)
@@ -740,6 +750,12 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
     blk *b = kdpc__ptrmap_get(&p->blocks, (uintptr_t)P);
     if (b == NULL)
         bad_free(m, p, P);
+    if (b->paged ? c->irql > APC_LEVEL : c->irql > DISPATCH_LEVEL) /* warning/off: freed anyway */
+        kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, b->paged ? 0x11u : 0x12u, c->irql,
+                        b->paged ? 1u : 0u, (uintptr_t)P, NULL,
+                        "ExFreePool(%p) at IRQL %u: %s pool is freed at IRQL <= %s", P,
+                        (unsigned)c->irql, b->paged ? "paged" : "nonpaged",
+                        b->paged ? "APC_LEVEL" : "DISPATCH_LEVEL");
     if (Tag != 0 && Tag != b->tag)
         kdpc__bugcheck_forced(m, 0xC2, 0xA, (uintptr_t)P, b->tag, Tag,
                               "ExFreePoolWithTag(%p) with tag %#lx; it was allocated with %#lx", P,

@@ -231,6 +231,8 @@ static const struct {
     {"mm.bad_mdl", "G12: MmFreePagesFromMdl frees, once, the pages MmAllocatePagesForMdl(Ex) gave"},
     {"mm.map_bugcheck", "G12: MmMapLockedPagesSpecifyCache is called with BugCheckOnFailure FALSE "
                         "(a failed mapping returns NULL instead of stopping the machine)"},
+    {"mem.pool_irql", "G3: nonpaged pool is allocated and freed at or below DISPATCH_LEVEL, paged "
+                      "pool freed at or below APC_LEVEL, and quota never charged from a DPC"},
     {"ke.crash",
      "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
      "go on"},

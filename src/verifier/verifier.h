@@ -90,6 +90,7 @@
     XX(R_MM_IRQL, "mm.irql", 1, "G3")                                                              \
     XX(R_MM_BAD_MDL, "mm.bad_mdl", 1, "G12")                                                       \
     XX(R_MM_MAP_BUGCHECK, "mm.map_bugcheck", 1, "G12")                                             \
+    XX(R_MEM_POOL_IRQL, "mem.pool_irql", 1, "G3")                                                  \
     /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
     XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \
     XX(R_TEST_ASSERT, "test.assert", 1, "--")                                                      \

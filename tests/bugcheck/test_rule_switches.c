@@ -97,6 +97,7 @@ static const char *const all_rules[] = {
     "mm.irql",
     "mm.bad_mdl",
     "mm.map_bugcheck",
+    "mem.pool_irql",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -943,6 +944,20 @@ static void ScMmMapBugcheck(void *ctx)
     sw_done = va != NULL;
 }
 
+/* mem.pool_irql: nonpaged pool allocated at HIGH_LEVEL (0xC4/0x02); as a warning or off the
+ * block is allocated (and freed back at PASSIVE_LEVEL) */
+static void ScPoolIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeRaiseIrql(HIGH_LEVEL, &old);
+    PVOID p = ExAllocatePoolWithTag(NonPagedPoolNx, 16, 'rIpS');
+    KeLowerIrql(old);
+    if (p != NULL)
+        ExFreePool(p);
+    sw_done = p != NULL;
+}
+
 /* isr.disconnect_self: the ISR disconnects its own interrupt (the IRQL rule is switched off
  * here, so that only the self-deadlock is left) */
 static BOOLEAN ScSelfDisconnectingIsr(PKINTERRUPT Interrupt, PVOID ServiceContext)
@@ -1588,6 +1603,7 @@ static scenario scenarios[] = {
     {"mm.irql", ScMmIrql, 1, NULL, KDPC_OK, -1, -1},
     {"mm.bad_mdl", ScMmBadMdl, 1, NULL, KDPC_OK, -1, -1},
     {"mm.map_bugcheck", ScMmMapBugcheck, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.pool_irql", ScPoolIrql, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -2103,6 +2119,7 @@ int main(void)
         SCENARIO_TESTS(67),
         SCENARIO_TESTS(68),
         SCENARIO_TESTS(69),
+        SCENARIO_TESTS(70),
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),

@@ -133,6 +133,7 @@ typedef struct fz_ctx {
     int mutex_held;  /* recursion count of the KMUTEX */
     int fmutex_held; /* 1 while it owns the fast mutex */
     void *pool[NPOOL];
+    bool pool_paged[NPOOL]; /* pool[i] is paged: freed at IRQL <= APC_LEVEL only */
     int is_thread; /* a system thread (may end itself) */
     int id;        /* 0 entry, 1.. threads, 100 DPC, 200 work item (for KDPC_FUZZ_OPS) */
 } fz_ctx;
@@ -937,11 +938,14 @@ static void fz_legal(fz_run *r, fz_ctx *c)
         if (now > DISPATCH_LEVEL)
             break;
         if (c->pool[i] != NULL) {
+            if (c->pool_paged[i] && now > APC_LEVEL)
+                break; /* paged pool is freed at IRQL <= APC_LEVEL (mem.pool_irql) */
             ExFreePoolWithTag(c->pool[i], 'zzuF');
             c->pool[i] = NULL;
         } else {
             bool paged = now <= APC_LEVEL && fz_below(g, 3) == 0;
             SIZE_T n = 1 + fz_below(g, 300);
+            c->pool_paged[i] = paged;
             c->pool[i] = ExAllocatePool2(paged ? POOL_FLAG_PAGED : POOL_FLAG_NON_PAGED, n, 'zzuF');
             if (c->pool[i] != NULL)
                 memset(c->pool[i], 0xA5, n);
