@@ -100,7 +100,8 @@ typedef enum _EX_POOL_PRIORITY {
  * STATUS_INSUFFICIENT_RESOURCES instead of returning NULL (unhandled in kdpc:
  * bug check 0x1E, P1 0xC000009A).
  * IRQL: <= DISPATCH_LEVEL for nonpaged, <= APC_LEVEL for paged.
- * Bugchecks: mem.paged_alloc (0xC4/0x01) for paged pool above APC_LEVEL.
+ * Bugchecks: mem.paged_alloc (0xC4/0x01) for paged pool above APC_LEVEL;
+ * mem.pool_irql (0xC4/0x02) for nonpaged pool above DISPATCH_LEVEL.
  */
 static inline PVOID ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
@@ -134,7 +135,9 @@ static inline PVOID ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
  * the block cannot be had it raises STATUS_INSUFFICIENT_RESOURCES (unhandled
  * in kdpc: bug check 0x1E, P1 0xC000009A, rule ke.bugcheck), unless PoolType
  * carries POOL_QUOTA_FAIL_INSTEAD_OF_RAISE: then NULL. Uninitialised unless
- * POOL_ZERO_ALLOCATION. IRQL: as ExAllocatePoolWithTag (mem.paged_alloc).
+ * POOL_ZERO_ALLOCATION. IRQL: as ExAllocatePoolWithTag (mem.paged_alloc,
+ * mem.pool_irql); called from a DPC routine, which charges no particular
+ * process: mem.pool_irql (0xC4/0x10B).
  * Divergence: kdpc has no per-process quota, so no allocation fails for quota
  * (only as ExAllocatePoolWithTag's do).
  */
@@ -205,7 +208,8 @@ static inline PVOID ExAllocatePool3(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULON
 }
 /**
  * ExFreePoolWithTag - free pool. IRQL: <= DISPATCH_LEVEL (nonpaged),
- * <= APC_LEVEL (paged). Bugchecks: mem.free_active when the block holds a
+ * <= APC_LEVEL (paged). Bugchecks: mem.pool_irql above them (0xC4/0x12
+ * nonpaged, 0x11 paged; P2 the IRQL, P4 the block); mem.free_active when the block holds a
  * queued DPC (0xC7/1), a set timer (0xC4/0x15) or a queued work item
  * (0xE4/0 or 2); ke.bugcheck (no switch turns these off): 0xC2/0x07 for a
  * block freed twice (P4 the address), 0xC2/0x46 for a pointer that is not the
