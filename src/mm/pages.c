@@ -53,6 +53,21 @@ void kdpc__mm_free(kdpc_machine *m)
     ke->mm = NULL;
 }
 
+/* How many whole pages [@lo, @hi] holds (a negative @hi: no upper limit). The range bounds how
+ * much one call gives; the pages themselves are host memory wherever the host puts it
+ * (Divergence, mm.h: like kdpc's DMA addresses, they are not kept below a 32-bit device's limit).
+ */
+static uint64_t range_pages(PHYSICAL_ADDRESS lo, PHYSICAL_ADDRESS hi)
+{
+    if (lo.QuadPart < 0)
+        return 0;
+    uint64_t h = hi.QuadPart < 0 ? UINT64_MAX : (uint64_t)hi.QuadPart;
+    uint64_t l = (uint64_t)lo.QuadPart;
+    uint64_t first = l / PAGE_SIZE + (l % PAGE_SIZE != 0 ? 1u : 0u);
+    uint64_t end = h / PAGE_SIZE + (h % PAGE_SIZE == PAGE_SIZE - 1 ? 1u : 0u); /* pages <= h */
+    return end > first ? end - first : 0;
+}
+
 PMDL kdpc_MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS HighAddress,
                                   PHYSICAL_ADDRESS SkipBytes, SIZE_T TotalBytes,
                                   MEMORY_CACHING_TYPE CacheType, ULONG Flags)
@@ -68,20 +83,22 @@ PMDL kdpc_MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS 
         return NULL;
     /* (no TotalBytes + PAGE_SIZE - 1: near SIZE_T's top it wraps to 0 pages) */
     size_t pages = TotalBytes / PAGE_SIZE + (TotalBytes % PAGE_SIZE != 0 ? 1u : 0u);
-    if (pages > MAX_PAGES) {
+    uint64_t range = range_pages(LowAddress, HighAddress);
+    size_t most = range < MAX_PAGES ? (size_t)range : MAX_PAGES;
+    if (most == 0)
+        return NULL; /* no whole page in [LowAddress, HighAddress] */
+    if (pages > most) {
         if ((Flags & MM_ALLOCATE_FULLY_REQUIRED) != 0)
             return NULL;
-        pages = MAX_PAGES; /* a partial allocation, as Windows may give */
+        pages = most; /* a partial allocation, as Windows may give */
     }
     size_t bytes = pages * PAGE_SIZE;
     kdpc__mm *mm = kdpc__mm_get(m);
     kdpc__mm_pages *rec = mm == NULL ? NULL : calloc(1, sizeof(*rec));
     void *base = rec == NULL ? NULL : aligned_alloc(PAGE_SIZE, bytes);
-    uint64_t lo = (uint64_t)(uintptr_t)base, hi = lo + bytes - 1;
-    if (base == NULL || lo < (uint64_t)LowAddress.QuadPart || hi > (uint64_t)HighAddress.QuadPart) {
-        free(base);
+    if (base == NULL) {
         free(rec);
-        return NULL; /* no pages in the range (kdpc's physical addresses are host addresses) */
+        return NULL;
     }
     memset(base, (Flags & MM_DONT_ZERO_ALLOCATION) != 0 ? FILL_BYTE : 0, bytes);
     PMDL mdl = kdpc_ExAllocatePoolWithTag(NonPagedPoolNx, kdpc__mm_mdl_bytes(base, bytes), MDL_TAG);

@@ -155,9 +155,9 @@ static void test_pages_for_mdl_map_and_free(void **state)
 static void Limits(void *ctx)
 {
     (void)ctx;
-    R.mdl[0] = MmAllocatePagesForMdl(pa(0), pa(-1), pa(0), 0);            /* nothing asked */
-    R.mdl[1] = MmAllocatePagesForMdl(pa(0), pa(-1), pa(100), PAGE_SIZE);  /* odd SkipBytes */
-    R.mdl[2] = MmAllocatePagesForMdl(pa(0), pa(0xFFF), pa(0), PAGE_SIZE); /* no page that low */
+    R.mdl[0] = MmAllocatePagesForMdl(pa(0), pa(-1), pa(0), 0);                  /* nothing asked */
+    R.mdl[1] = MmAllocatePagesForMdl(pa(0), pa(-1), pa(100), PAGE_SIZE);        /* odd SkipBytes */
+    R.mdl[2] = MmAllocatePagesForMdl(pa(0x1800), pa(0x27FF), pa(0), PAGE_SIZE); /* no whole page */
     /* more than one MDL describes: a partial allocation, or NULL when all is required */
     R.mdl[3] = MmAllocatePagesForMdlEx(pa(0), pa(-1), pa(0), (SIZE_T)32 << 20, MmCached,
                                        MM_ALLOCATE_FULLY_REQUIRED);
@@ -177,6 +177,23 @@ static void Limits(void *ctx)
         MmFreePagesFromMdl(part);
         ExFreePool(part);
     }
+    /* a range holds fewer pages than asked: what it holds, or NULL when all is required; a
+     * 32-bit limit (below 4 GiB) is honoured in count only (mm.h's Divergence) */
+    R.va[0] = MmAllocatePagesForMdlEx(pa(0x1000), pa(0x2FFF), pa(0), 3 * PAGE_SIZE, MmCached,
+                                      MM_ALLOCATE_FULLY_REQUIRED);
+    part = MmAllocatePagesForMdlEx(pa(0x1000), pa(0x2FFF), pa(0), 3 * PAGE_SIZE, MmCached, 0);
+    if (part != NULL) {
+        R.count[2] = MmGetMdlByteCount(part);
+        MmFreePagesFromMdl(part);
+        ExFreePool(part);
+    }
+    part = MmAllocatePagesForMdl(pa(0), pa(0xFFFFFFFF), pa(0), 2 * PAGE_SIZE);
+    if (part != NULL) {
+        R.count[3] = MmGetMdlByteCount(part);
+        MmFreePagesFromMdl(part);
+        ExFreePool(part);
+    }
+    R.va[1] = MmAllocatePagesForMdl(pa(0x2000), pa(0x1000), pa(0), PAGE_SIZE); /* High < Low */
     /* every MDL kdpc makes carries its PFN array */
     static char buf[3 * PAGE_SIZE];
     PMDL io = IoAllocateMdl(buf + 100, 2 * PAGE_SIZE, FALSE, FALSE, NULL);
@@ -206,6 +223,10 @@ static void test_allocation_limits_and_pfn_arrays(void **state)
     assert_int_equal(R.count[0] % PAGE_SIZE, 0);
     assert_null(R.mdl[4]);
     assert_int_equal(R.count[1], R.count[0]); /* as many pages as one MDL describes */
+    assert_null(R.va[0]);
+    assert_int_equal(R.count[2], 2 * PAGE_SIZE);
+    assert_int_equal(R.count[3], 2 * PAGE_SIZE);
+    assert_null(R.va[1]);
     assert_int_equal(R.io_pfn_ok, 1);
     kdpc_machine_destroy(m);
 }

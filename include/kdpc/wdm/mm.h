@@ -80,10 +80,15 @@ KDPC_EXPORT void kdpc_MmFreePagesFromMdl(PMDL MemoryDescriptorList);
  * CacheType and the NUMA/contiguity flags change nothing.
  * IRQL: <= DISPATCH_LEVEL (mm.irql, P1 0x7E; as a warning or off: NULL).
  * Return: the MDL; NULL when TotalBytes is 0, SkipBytes is not a multiple of
- * PAGE_SIZE, the pages' physical addresses are not inside [LowAddress,
- * HighAddress], or no memory (the low-resources simulation included).
- * Divergence: pages outside the first range are never looked for (SkipBytes
- * is only checked).
+ * PAGE_SIZE, [LowAddress, HighAddress] holds no whole page, or no memory (the
+ * low-resources simulation included). A range that holds fewer pages than
+ * asked gives that many (partial; NULL with MM_ALLOCATE_FULLY_REQUIRED).
+ * Divergence: the range only bounds how many pages one call gives: the pages
+ * are host memory and their physical (= host) addresses lie wherever the host
+ * put them, usually above 4 GiB, so a driver that asks for pages below a
+ * 32-bit device's limit still gets them (kdpc's DMA does not bounce either:
+ * dma.h). Pages outside the first range are never looked for (SkipBytes is
+ * only checked).
  */
 static inline PMDL MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress,
                                            PHYSICAL_ADDRESS HighAddress, PHYSICAL_ADDRESS SkipBytes,
