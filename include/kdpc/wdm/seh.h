@@ -78,11 +78,12 @@ KDPC_BEGIN_DECLS
 #else
 #define __try KDPC_SEH_TRY_(__LINE__)
 #endif
-/** __except - the handler of a __try block. Divergence: the filter is not evaluated and the
- * handler never runs (an exception is a bug check). The filter sits in dead code rather than
+/** __except - the handler of a __try block (the filter may be a comma expression, as the
+ * compiler's keyword takes). Divergence: the filter is not evaluated and the handler never runs
+ * (an exception is a bug check). The filter sits in dead code rather than
  * in sizeof, so a static filter routine counts as used (clang's -Wunneeded-internal-declaration).
  */
-#define __except(filter) KDPC_SEH_END_ else for (; 0 && (filter);)
+#define __except(...) KDPC_SEH_END_ else for (; 0 && (__VA_ARGS__);)
 /** __finally - the termination handler of a __try block: runs after the block ends normally or
  * by __leave. Divergence: a return or goto out of the __try block skips it. */
 #define __finally KDPC_SEH_END_ else switch (0) default:
