@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cm/cm.h"
+#include "rtl/rtl.h"
 
 /* Pool tag of the string buffers RtlQueryRegistryValues allocates: "RegQ" in a pool dump. */
 #define REGQ_TAG ((ULONG)'R' | ((ULONG)'e' << 8) | ((ULONG)'g' << 16) | ((ULONG)'Q' << 24))
@@ -241,6 +242,9 @@ static NTSTATUS query_entry(kdpc_machine *m, kdpc__cm_key *k, RTL_QUERY_REGISTRY
     ULONG len = e->DefaultLength;
     if (len == 0 && e->DefaultData != NULL)
         len = default_length(type, e->DefaultData);
+    /* DefaultData must hold DefaultType's data: Windows reads through the NULL pointer */
+    if (len != 0 && kdpc__rtl_null(e->DefaultData, "RtlQueryRegistryValues", "DefaultData"))
+        return STATUS_INVALID_PARAMETER;
     return deliver(e, e->Name, type, e->DefaultData, len, ctx);
 }
 

@@ -565,6 +565,33 @@ static void test_direct_value_of_the_other_kind_is_refused(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A default whose DefaultData is NULL while DefaultLength says 4 bytes: the access violation
+ * Windows would raise reading it (0x7E below DISPATCH_LEVEL), not a host crash. */
+static void null_default_body(void *ctx)
+{
+    (void)ctx;
+    ULONG v = 3;
+    RTL_QUERY_REGISTRY_TABLE t[2];
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"NoSuchValue";
+    t[0].EntryContext = &v;
+    t[0].DefaultType = REG_DWORD;
+    t[0].DefaultData = NULL;
+    t[0].DefaultLength = sizeof(ULONG);
+    (void)RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"", t, NULL, NULL);
+}
+
+static void test_null_default_data_is_an_access_violation(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 13);
+    kdpc_status st = kdpc_machine_run(m, null_default_body, m);
+    KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0xC0000005u);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_other_handle_kind_is_type_mismatch),
         cmocka_unit_test(test_routine_deleting_the_key_is_key_deleted),
         cmocka_unit_test(test_direct_value_of_the_other_kind_is_refused),
+        cmocka_unit_test(test_null_default_data_is_an_access_violation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -511,7 +511,9 @@ KDPC_EXPORT NTSTATUS kdpc_RtlCreateRegistryKey(ULONG RelativeTo, PWSTR Path);
  * returned; STATUS_KEY_DELETED (a QueryRoutine deleted the key being read:
  * the call holds it open, as the handle Windows opens on it does, and the
  * next read fails); STATUS_INSUFFICIENT_RESOURCES.
- * Bugchecks: zw.passive_irql above PASSIVE_LEVEL.
+ * Bugchecks: zw.passive_irql above PASSIVE_LEVEL; a default needed with
+ * DefaultData NULL and a nonzero length is the access violation Windows
+ * raises (ke.crash, 0x7E / 0x1E, P1 STATUS_ACCESS_VIOLATION).
  */
 static inline NTSTATUS RtlQueryRegistryValues(ULONG RelativeTo, PCWSTR Path,
                                               PRTL_QUERY_REGISTRY_TABLE QueryTable, PVOID Context,
