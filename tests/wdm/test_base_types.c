@@ -235,6 +235,11 @@ FORCEINLINE ULONG BaseThrice(ULONG x)
 {
     return x * 3u;
 }
+/* What docs/driver-code.md advises for a header that two files include: static FORCEINLINE. */
+static FORCEINLINE ULONG BaseThriceStatic(ULONG x)
+{
+    return x * 3u;
+}
 DECLSPEC_NOINLINE NTKERNELAPI ULONG NTAPI BaseFour(_In_ ULONG x);
 _Use_decl_annotations_ DECLSPEC_NOINLINE NTKERNELAPI ULONG NTAPI BaseFour(ULONG x)
 {
@@ -296,6 +301,7 @@ static void test_inline_forms_and_pragmas(void **state)
     ULONG (*f)(ULONG) = BaseTwice; /* the external definition exists */
     assert_int_equal(f(5), 10);
     assert_int_equal(BaseThrice(5), 15);
+    assert_int_equal(BaseThriceStatic(6), 18);
     assert_int_equal(BaseFour(5), 20);
     PDRIVER_DISPATCH_PAGED paged = BaseCreateClose;
     PDRIVER_DISPATCH_RAISED raised = BaseDeviceControl;

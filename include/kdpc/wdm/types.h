@@ -194,7 +194,9 @@ typedef ULONG LOGICAL;
 #define DECLSPEC_NORETURN __attribute__((noreturn))
 /* __forceinline / FORCEINLINE: inlined even without optimisation. Plain __inline functions of
  * driver code get an external definition as with the Microsoft compiler because kdpc::wdm adds
- * -fgnu89-inline (docs/driver-code.md). */
+ * -fgnu89-inline (docs/driver-code.md). Divergence: so does a non-static FORCEINLINE one, so
+ * one defined in a header that two files include is defined twice at link time: write static
+ * FORCEINLINE there. */
 #define __forceinline __inline __attribute__((always_inline))
 #else
 #define DECLSPEC_NOINLINE
