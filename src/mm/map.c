@@ -42,10 +42,11 @@ PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MO
                         "must pass FALSE and check for NULL",
                         (void *)mdl);
     PVOID va = (char *)mdl->StartVa + mdl->ByteOffset;
+    /* RequestedAddress: Microsoft documents it for UserMode only, as a start the system may
+     * round down (the caller checks what comes back); kdpc gives the host address either way */
+    (void)RequestedAddress;
     if (AccessMode != KernelMode)
         return va; /* the app's view: the same host memory */
-    if (RequestedAddress != NULL)
-        return NULL; /* Windows documents NULL for KernelMode */
     if ((mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) == 0 || mdl->MappedSystemVa == NULL) {
         mdl->MappedSystemVa = kdpc__pool_system_va(m, va);
         mdl->MdlFlags |= MDL_MAPPED_TO_SYSTEM_VA;

@@ -149,8 +149,10 @@ KDPC_EXPORT void kdpc_MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescripto
  * as a warning or off the mapping is made).
  * IRQL: <= DISPATCH_LEVEL for KernelMode, <= APC_LEVEL for UserMode (mm.irql,
  * P1 0x76 / 0x77, P3 the MDL, P4 AccessMode; as a warning or off: NULL).
- * Return: the address; NULL for a KernelMode call with a RequestedAddress (which
- * Windows documents must be NULL then) or a NULL MDL.
+ * RequestedAddress: Microsoft documents it for UserMode only, as a start
+ * address the system may round down (the caller uses what is returned); kdpc
+ * returns the host address whatever it asks, and a KernelMode call ignores it.
+ * Return: the address; NULL for a NULL MDL.
  */
 static inline PVOID MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList,
                                                  KPROCESSOR_MODE AccessMode,
