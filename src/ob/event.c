@@ -47,8 +47,8 @@ static kdpc__ob_event *find(kdpc_machine *m, const void *p)
 bool kdpc__ob_event_ref(kdpc_machine *m, void *ev)
 {
     kdpc__ob_event *e = find(m, ev);
-    if (e == NULL)
-        return false;
+    if (e == NULL || e->refs <= 0)
+        return false; /* none, or dead (kept only for a waiter): no reference from zero */
     e->refs++;
     return true;
 }

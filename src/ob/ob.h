@@ -62,8 +62,8 @@ const kdpc__ob_slot *kdpc__ob_handle_slot(kdpc_machine *m, HANDLE h);
 /* Event objects (event.c): a new one with one reference (the caller's); NULL when out of memory.
  */
 PKEVENT kdpc__ob_event_new(kdpc_machine *m, EVENT_TYPE type, BOOLEAN state);
-/* +1 / -1 reference of an event the layer made (true); false when @ev is not one (alive). The
- * last reference frees it. */
+/* +1 / -1 reference of an event the layer made (true); false when @ev is not one, or its count
+ * is 0 (a dead event kept only while a waiter is linked). The last reference frees it. */
 bool kdpc__ob_event_ref(kdpc_machine *m, void *ev);
 bool kdpc__ob_event_deref(kdpc_machine *m, void *ev);
 /* Handle close function of event handles: drops the handle's reference. */

@@ -195,6 +195,73 @@ static void test_reference_of_non_object_bugchecks(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* An event object whose last reference is gone, kept only because a thread still waits on it:
+ * a new reference from zero is Driver Verifier's 0xC4/0x3F with P3 1 (not a revival). The fixed
+ * twin takes its reference before dropping the old one and lets the waiter go. */
+static PVOID wait_ev;
+static int ref_first;
+static void EventWaiter(PVOID ctx)
+{
+    (void)ctx;
+    (void)KeWaitForSingleObject(wait_ev, Executive, KernelMode, FALSE, NULL);
+}
+
+static void RefFromZero(void *ctx)
+{
+    (void)ctx;
+    kdpc_machine *m = kdpc_current_machine();
+    HANDLE eh, th;
+    if (kdpc_user_event_create(m, TRUE, FALSE, EVENT_ALL_ACCESS, &eh) != STATUS_SUCCESS)
+        return;
+    R.st[0] =
+        ObReferenceObjectByHandle(eh, SYNCHRONIZE, *ExEventObjectType, UserMode, &wait_ev, NULL);
+    R.st[1] = kdpc_user_event_close(m, eh); /* the driver's reference is the last */
+    R.st[2] = PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL, EventWaiter, NULL);
+    LARGE_INTEGER d;
+    d.QuadPart = -10 * 1000 * 10; /* 10 ms: the waiter blocks */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &d);
+    if (ref_first)
+        ObReferenceObject(wait_ev);
+    ObDereferenceObject(wait_ev);
+    if (!ref_first)
+        ObReferenceObject(wait_ev); /* from zero */
+    (void)KeSetEvent(wait_ev, IO_NO_INCREMENT, FALSE);
+    PVOID t = NULL;
+    if (ObReferenceObjectByHandle(th, SYNCHRONIZE, *PsThreadType, KernelMode, &t, NULL) ==
+        STATUS_SUCCESS) {
+        (void)KeWaitForSingleObject(t, Executive, KernelMode, FALSE, NULL); /* the waiter ends */
+        ObDereferenceObject(t);
+    }
+    (void)ZwClose(th);
+    ObDereferenceObject(wait_ev);
+    R.done = 1;
+}
+
+static void test_reference_from_zero_bugchecks(void **state)
+{
+    (void)state;
+    memset(&R, 0, sizeof(R));
+    ref_first = 0;
+    kdpc_machine *m = kt_machine(1, 5);
+    kdpc_status st = kdpc_machine_run(m, RefFromZero, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "obj.invalid", 0xC4);
+    const kdpc_violation *v = kdpc_machine_bugcheck(m);
+    assert_int_equal(v->params[0], 0x3F);
+    assert_int_equal(v->params[1], (uintptr_t)wait_ev);
+    assert_int_equal(v->params[2], 1);
+    assert_int_equal(R.st[0], STATUS_SUCCESS);
+    assert_int_equal(R.done, 0);
+    kdpc_machine_destroy(m);
+    /* the fixed twin */
+    memset(&R, 0, sizeof(R));
+    ref_first = 1;
+    m = kt_machine(1, 5);
+    assert_int_equal(kdpc_machine_run(m, RefFromZero, NULL), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "obj.invalid");
+    assert_int_equal(R.done, 1);
+    kdpc_machine_destroy(m);
+}
+
 static void DerefAtHigh(void *ctx)
 {
     (void)ctx;
@@ -227,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_dereference_without_reference_bugchecks),
         cmocka_unit_test(test_reference_of_non_object_bugchecks),
         cmocka_unit_test(test_dereference_above_dispatch_bugchecks),
+        cmocka_unit_test(test_reference_from_zero_bugchecks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
