@@ -133,13 +133,14 @@ KDPC_EXPORT kdpc_status kdpc_device_rebalance(kdpc_device *dev);
 KDPC_EXPORT NTSTATUS kdpc_power_set_system(kdpc_machine *m, SYSTEM_POWER_STATE state);
 
 /**
- * kdpc_file_open() - open a device as a program or an upper driver would:
+ * kdpc_file_open() - open a device as a program would (CreateFile):
  * @name is a device name ("\Device\X") or a symbolic link to one
  * ("\DosDevices\X", "\??\X"), optionally followed by "\more" (the
  * driver sees that part as FileObject->FileName). kdpc makes a FILE_OBJECT
  * (DeviceObject = the named device; FsContext / FsContext2 NULL for the
  * driver to fill) and sends IRP_MJ_CREATE (Parameters.Create.SecurityContext
- * ->DesiredAccess = @access, Flags IRP_CREATE_OPERATION | IRP_SYNCHRONOUS_API)
+ * ->DesiredAccess = @access, Flags IRP_CREATE_OPERATION | IRP_SYNCHRONOUS_API,
+ * RequestorMode UserMode as for every IRP of this file's kdpc_file_* calls)
  * to the top of the device's stack, waiting while it is pending. The named
  * device's ReferenceCount counts the open file.
  * Thread: simulated code of @m at PASSIVE_LEVEL (inside kdpc_machine_run).
@@ -172,7 +173,8 @@ KDPC_EXPORT NTSTATUS kdpc_file_close(PFILE_OBJECT file);
  * kdpc_file_ioctl() - an IRP_MJ_DEVICE_CONTROL request for @code built with
  * IoBuildDeviceIoControlRequest to the top of @file's device stack, with
  * @file as the stack location's FileObject (and Tail.Overlay.
- * OriginalFileObject); waits for its completion.
+ * OriginalFileObject) and RequestorMode UserMode, as a program's
+ * DeviceIoControl (docs/facts/io.md 10.4b); waits for its completion.
  * @information: receives IoStatus.Information (0 after a synchronous error);
  * may be NULL.
  * Thread: as kdpc_file_open. Return: the request's status (the final one

@@ -28,13 +28,15 @@ typedef struct kdpc__filerec {
     FILE_OBJECT obj;
     kdpc_machine *m;
     struct kdpc__filerec *next;
-    unsigned handles; /* 0 or 1 */
-    LONG refs;        /* object references, the handle's included */
-    bool closing;     /* IRP_MJ_CLOSE being sent: no longer a file object for callers, still
+    unsigned handles;     /* 0 or 1 */
+    KPROCESSOR_MODE mode; /* RequestorMode of its IRPs: UserMode for a program's handle
+                             (kdpc_file_open), KernelMode for IoGetDeviceObjectPointer */
+    LONG refs;            /* object references, the handle's included */
+    bool closing;         /* IRP_MJ_CLOSE being sent: no longer a file object for callers, still
                          open for kdpc__io_open_count until the close returns */
-    bool closed;      /* IRP_MJ_CLOSE sent (kept only while that IRP is pending) */
-    bool gone;        /* the opened device was deleted */
-    KEVENT done;      /* cleanup / close IRPs that return STATUS_PENDING */
+    bool closed;          /* IRP_MJ_CLOSE sent (kept only while that IRP is pending) */
+    bool gone;            /* the opened device was deleted */
+    KEVENT done;          /* cleanup / close IRPs that return STATUS_PENDING */
     WORK_QUEUE_ITEM close_work; /* the close, when the last reference went above PASSIVE_LEVEL */
     IO_STATUS_BLOCK iosb;
     WCHAR name[]; /* FileName */
@@ -120,7 +122,7 @@ static NTSTATUS send_file_irp(kdpc_machine *m, kdpc__filerec *f, UCHAR major, AC
     memset(&f->iosb, 0, sizeof(f->iosb));
     irp->UserEvent = &f->done;
     irp->UserIosb = &f->iosb;
-    irp->RequestorMode = KernelMode;
+    irp->RequestorMode = f->mode;
     irp->Flags =
         IRP_SYNCHRONOUS_API | (major == IRP_MJ_CREATE ? IRP_CREATE_OPERATION : IRP_CLOSE_OPERATION);
     irp->Tail.Overlay.OriginalFileObject = &f->obj;
@@ -223,7 +225,7 @@ static bool wants(ACCESS_MASK a, ACCESS_MASK bits)
 /* Open @name (@len WCHARs): IRP_MJ_CREATE to the top of the stack; on success *out is the file
  * object, linked, with one handle and one reference. */
 static NTSTATUS open_file(kdpc_machine *m, const WCHAR *name, size_t len, ACCESS_MASK access,
-                          kdpc__filerec **out)
+                          KPROCESSOR_MODE mode, kdpc__filerec **out)
 {
     *out = NULL;
     WCHAR *rest = malloc(KDPC_IO_NAME_MAX * sizeof(WCHAR));
@@ -253,6 +255,7 @@ static NTSTATUS open_file(kdpc_machine *m, const WCHAR *name, size_t len, ACCESS
     memcpy(f->name, rest, rest_len * sizeof(WCHAR));
     free(rest);
     f->m = m;
+    f->mode = mode;
     FILE_OBJECT *fo = &f->obj;
     fo->Type = IO_TYPE_FILE;
     fo->Size = (CSHORT)sizeof(FILE_OBJECT);
@@ -319,7 +322,7 @@ NTSTATUS kdpc_file_open(kdpc_machine *m, const char *name, ACCESS_MASK access, P
     for (size_t i = 0; i < len; i++)
         w[i] = (WCHAR)(unsigned char)name[i];
     kdpc__filerec *f;
-    NTSTATUS st = open_file(m, w, len, access, &f);
+    NTSTATUS st = open_file(m, w, len, access, UserMode, &f);
     free(w);
     if (NT_SUCCESS(st))
         *file = &f->obj;
@@ -360,6 +363,7 @@ static NTSTATUS call_and_wait(kdpc_machine *m, kdpc__filerec *f, PIRP irp, KEVEN
 {
     IoGetNextIrpStackLocation(irp)->FileObject = &f->obj;
     irp->Tail.Overlay.OriginalFileObject = &f->obj;
+    irp->RequestorMode = f->mode; /* the program's request (built as a kernel one) */
     NTSTATUS st = kdpc_IoCallDriver(stack_top(f->obj.DeviceObject), irp);
     bool written = true;
     if (st == STATUS_PENDING) {
@@ -460,8 +464,8 @@ NTSTATUS kdpc_IoGetDeviceObjectPointer(PUNICODE_STRING ObjectName, ACCESS_MASK D
     if (ObjectName->Length == 0)
         return STATUS_OBJECT_NAME_INVALID;
     kdpc__filerec *f;
-    NTSTATUS st =
-        open_file(m, ObjectName->Buffer, ObjectName->Length / sizeof(WCHAR), DesiredAccess, &f);
+    NTSTATUS st = open_file(m, ObjectName->Buffer, ObjectName->Length / sizeof(WCHAR),
+                            DesiredAccess, KernelMode, &f);
     if (NT_SUCCESS(st)) {
         f->refs++;          /* the caller's reference (10.6) */
         cleanup_file(m, f); /* no handle is left behind: cleanup at once */

@@ -28,6 +28,7 @@ typedef struct ev {
     ULONG flags;
     ACCESS_MASK access;
     PVOID fscontext;
+    KPROCESSOR_MODE mode;
 } ev;
 
 static struct {
@@ -87,6 +88,7 @@ static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                         ? s->Parameters.Create.SecurityContext->DesiredAccess
                         : 0;
         e->fscontext = s->FileObject != NULL ? s->FileObject->FsContext : NULL;
+        e->mode = Irp->RequestorMode;
     }
     if (DeviceObject == R.filter) { /* pass everything down */
         IoSkipCurrentIrpStackLocation(Irp);
@@ -220,6 +222,7 @@ static void test_open_sends_create_with_file_object_and_close_sends_cleanup_then
         assert_ptr_equal(R.log[i].original, R.f[0]);
         assert_ptr_equal(R.log[i].dev, R.dev);
         assert_int_equal(R.log[i].irql, PASSIVE_LEVEL);
+        assert_int_equal(R.log[i].mode, UserMode); /* a program's handle and requests */
     }
     /* the driver's FsContext is what later IRPs see */
     assert_null(R.log[0].fscontext);
@@ -451,7 +454,9 @@ static void test_read_and_write_go_through_the_file_object(void **state)
     assert_int_equal(R.st[3], STATUS_INVALID_PARAMETER);
     assert_int_equal(R.log[1].major, IRP_MJ_WRITE);
     assert_ptr_equal(R.log[1].file, R.f[0]);
+    assert_int_equal(R.log[1].mode, UserMode);
     assert_int_equal(R.log[2].major, IRP_MJ_READ);
+    assert_int_equal(R.log[2].mode, UserMode);
 }
 
 static void stack_body(void *ctx)
@@ -528,6 +533,7 @@ static void test_get_device_object_pointer_opens_the_top_and_dereference_closes(
     assert_int_equal(R.refcount[0], 1);
     assert_int_equal(R.info[0], 4); /* create and cleanup, each through the filter */
     assert_int_equal(R.log[0].major, IRP_MJ_CREATE);
+    assert_int_equal(R.log[0].mode, KernelMode); /* a kernel-mode open */
     assert_int_equal(R.log[2].major, IRP_MJ_CLEANUP);
     assert_int_equal(R.st[2], STATUS_INVALID_HANDLE);
     assert_int_equal(R.st[3], STATUS_SUCCESS);
