@@ -483,4 +483,3 @@ LONG kdpc_KeReadStateMutex(PRKMUTEX Mutex)
 {
     return obj_ok(Mutex, KDPC_OBJ_MUTEX, "KeReadStateMutex") ? Mutex->Header.SignalState : 0;
 }
-

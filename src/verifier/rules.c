@@ -222,8 +222,9 @@ static const struct {
                  "DISPATCH_LEVEL (never from an ISR)"},
     {"rtl.irql", "G3: the Rtl string routines Microsoft documents at PASSIVE_LEVEL, and DbgPrint's "
                  "Unicode format codes, are used at PASSIVE_LEVEL"},
-    {"ob.irql", "G3: ZwClose and ObReferenceObjectByHandle are called at PASSIVE_LEVEL, the other Ob "
-                "reference routines at IRQL <= DISPATCH_LEVEL"},
+    {"ob.irql",
+     "G3: ZwClose and ObReferenceObjectByHandle are called at PASSIVE_LEVEL, the other Ob "
+     "reference routines at IRQL <= DISPATCH_LEVEL"},
     {"ob.user_handle", "G12: a handle that came from user mode is referenced with AccessMode "
                        "UserMode (ObReferenceObjectByHandle checks its access then)"},
     {"mm.irql", "G3: the Mm page, mapping and pageable-section routines are called at or below "

@@ -76,7 +76,7 @@ static void test_thread_returning_holding_a_lock_bugchecks_c4_100a(void **state)
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], 0x100A);
     assert_int_equal(bc->params[1], addr(lock_owner)); /* the owner thread (not its handle) */
-    assert_int_equal(bc->params[2], addr(&lock_a));       /* the lock */
+    assert_int_equal(bc->params[2], addr(&lock_a));    /* the lock */
     assert_string_equal(bc->routine, "ReturnsHoldingLockThread");
     kdpc_machine_destroy(m);
 }

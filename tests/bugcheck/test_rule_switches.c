@@ -865,7 +865,8 @@ static void ScObIrql(void *ctx)
 {
     (void)ctx;
     HANDLE h;
-    if (!NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, ScObWorker, NULL)))
+    if (!NT_SUCCESS(
+            PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, ScObWorker, NULL)))
         return;
     KIRQL old;
     KeRaiseIrql(DISPATCH_LEVEL, &old);
@@ -935,8 +936,8 @@ static void ScMmMapBugcheck(void *ctx)
     PMDL mdl = MmAllocatePagesForMdl(lo, hi, skip, PAGE_SIZE);
     if (mdl == NULL)
         return;
-    PVOID va = MmMapLockedPagesSpecifyCache(mdl, KernelMode, MmCached, NULL, TRUE,
-                                            NormalPagePriority);
+    PVOID va =
+        MmMapLockedPagesSpecifyCache(mdl, KernelMode, MmCached, NULL, TRUE, NormalPagePriority);
     if (va != NULL)
         MmUnmapLockedPages(va, mdl);
     MmFreePagesFromMdl(mdl);

@@ -134,8 +134,8 @@ typedef struct fz_ctx {
     int fmutex_held; /* 1 while it owns the fast mutex */
     void *pool[NPOOL];
     bool pool_paged[NPOOL]; /* pool[i] is paged: freed at IRQL <= APC_LEVEL only */
-    int is_thread; /* a system thread (may end itself) */
-    int id;        /* 0 entry, 1.. threads, 100 DPC, 200 work item (for KDPC_FUZZ_OPS) */
+    int is_thread;          /* a system thread (may end itself) */
+    int id;                 /* 0 entry, 1.. threads, 100 DPC, 200 work item (for KDPC_FUZZ_OPS) */
 } fz_ctx;
 
 typedef struct fz_run fz_run;

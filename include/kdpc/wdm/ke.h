@@ -668,8 +668,7 @@ static inline BOOLEAN kdpc__nt_verify_value(int Holds)
 #define ASSERTMSG(msg, exp)                                                                        \
     ((exp) ? (void)0 : kdpc_assert_failed_msg((msg), #exp, __FILE__, __LINE__))
 #define NT_ASSERTMSG(msg, exp) ASSERTMSG(msg, exp)
-#define NT_VERIFY(exp)                                                                             \
-    ((exp) ? TRUE : (kdpc_assert_failed(#exp, __FILE__, __LINE__), FALSE))
+#define NT_VERIFY(exp)         ((exp) ? TRUE : (kdpc_assert_failed(#exp, __FILE__, __LINE__), FALSE))
 #define NT_VERIFYMSG(msg, exp)                                                                     \
     ((exp) ? TRUE : (kdpc_assert_failed_msg((msg), #exp, __FILE__, __LINE__), FALSE))
 #endif
