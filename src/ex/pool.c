@@ -624,6 +624,12 @@ PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
     ULONG64 required = Flags & 0xffffffffull;
     ULONG64 types = Flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED);
     bool raise = (Flags & POOL_FLAG_RAISE_ON_FAILURE) != 0;
+    /* POOL_FLAG_USE_QUOTA charges the current process, which a DPC routine runs in no
+     * particular one of: 0xC4/0x10B as for ExAllocatePoolWithQuotaTag */
+    if ((Flags & POOL_FLAG_USE_QUOTA) != 0 && kdpc__kecpu_of(c)->dpc_active)
+        kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, 0x10B, 0, 0, 0, NULL,
+                        "ExAllocatePool2 with POOL_FLAG_USE_QUOTA in a DPC routine: quota "
+                        "charged to no particular process");
     PVOID r = NULL;
     if (Tag != 0 && (required & ~POOL2_REQUIRED_KNOWN) == 0 && types != 0 &&
         (types & (types - 1)) == 0)

@@ -167,6 +167,54 @@ static void test_quota_from_a_dpc_bugchecks(void **state)
     expect_clean(QuotaAtPassive);
 }
 
+/* ExAllocatePool2 with POOL_FLAG_USE_QUOTA charges quota too: from a DPC routine 0x10B; its twin
+ * (the same call without the quota flag in the DPC, and with it at PASSIVE_LEVEL) is clean. */
+static POOL_FLAGS pool2_flags;
+static void Pool2Dpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
+{
+    (void)Dpc;
+    (void)Ctx;
+    (void)A1;
+    (void)A2;
+    R.p = ExAllocatePool2(pool2_flags, 32, TAG);
+    if (R.p != NULL)
+        ExFreePoolWithTag(R.p, TAG);
+    R.done = 1;
+}
+
+static void QueuePool2Dpc(void *ctx)
+{
+    (void)ctx;
+    KeInitializeDpc(&quota_dpc, Pool2Dpc, NULL);
+    KeInsertQueueDpc(&quota_dpc, NULL, NULL);
+}
+
+static void Pool2AtPassive(void *ctx)
+{
+    (void)ctx;
+    R.p = ExAllocatePool2(POOL_FLAG_USE_QUOTA | POOL_FLAG_NON_PAGED, 32, TAG);
+    if (R.p != NULL)
+        ExFreePoolWithTag(R.p, TAG);
+    R.done = R.p != NULL;
+}
+
+static void test_pool2_quota_from_a_dpc_bugchecks(void **state)
+{
+    (void)state;
+    memset(&R, 0, sizeof(R));
+    pool2_flags = POOL_FLAG_USE_QUOTA | POOL_FLAG_NON_PAGED;
+    kdpc_machine *m = kt_machine(1, 23);
+    kdpc_status st = kdpc_machine_run(m, QueuePool2Dpc, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "mem.pool_irql", 0xC4);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x10B);
+    assert_string_equal(kdpc_machine_bugcheck(m)->routine, "Pool2Dpc");
+    assert_int_equal(R.done, 0);
+    kdpc_machine_destroy(m);
+    pool2_flags = POOL_FLAG_NON_PAGED; /* no quota: fine in a DPC */
+    expect_clean(QueuePool2Dpc);
+    expect_clean(Pool2AtPassive);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_free_above_its_pool_irql_bugchecks),
         cmocka_unit_test(test_warning_lets_the_call_go_on),
         cmocka_unit_test(test_quota_from_a_dpc_bugchecks),
+        cmocka_unit_test(test_pool2_quota_from_a_dpc_bugchecks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,6 +193,8 @@ static inline void ExInitializeDriverRuntime(ULONG RuntimeFlags)
  * (7.3). With POOL_FLAG_RAISE_ON_FAILURE each of these raises
  * STATUS_INSUFFICIENT_RESOURCES instead; unhandled in kdpc, that is bug check
  * 0x1E (ke.bugcheck, P1 0xC000009A).
+ * IRQL: as ExAllocatePoolWithTag (mem.paged_alloc, mem.pool_irql); POOL_FLAG_USE_QUOTA
+ * charges the current process, so from a DPC routine it is mem.pool_irql (0xC4/0x10B).
  */
 static inline PVOID ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
