@@ -589,6 +589,7 @@ static void test_null_default_data_is_an_access_violation(void **state)
     kdpc_status st = kdpc_machine_run(m, null_default_body, m);
     KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);
     assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0xC0000005u);
+    assert_non_null(strstr(kdpc_machine_bugcheck(m)->message, " is NULL: ")); /* not a fault */
     kdpc_machine_destroy(m);
 }
 

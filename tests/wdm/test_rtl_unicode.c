@@ -385,6 +385,7 @@ static void test_null_destination_is_an_access_violation(void **state)
     kdpc_status st = kdpc_machine_run(m, null_dest_body, m);
     KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);
     assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0xC0000005u);
+    assert_non_null(strstr(kdpc_machine_bugcheck(m)->message, " is NULL: ")); /* not a fault */
     kdpc_machine_destroy(m);
 }
 
@@ -476,6 +477,9 @@ static void test_null_buffer_is_an_access_violation(void **state)
         kdpc_status st = kdpc_machine_run(m, null_buffer_body, m);
         KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);
         assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0xC0000005u);
+        /* kdpc's own check, not a host fault the crash handler caught (its text names the
+         * faulting access instead) */
+        assert_non_null(strstr(kdpc_machine_bugcheck(m)->message, " is NULL: "));
         kdpc_machine_destroy(m);
     }
     kdpc_machine *m = kt_machine(1, 5);
