@@ -107,14 +107,16 @@ static NTSTATUS store_direct(const RTL_QUERY_REGISTRY_TABLE *e, ULONG type, cons
         } else if (len > u->MaximumLength) {
             return STATUS_BUFFER_TOO_SMALL; /* the terminator must fit too */
         }
-        memcpy(u->Buffer, data, length);
+        if (length != 0) /* an empty default may have no DefaultData: memcpy takes no NULL */
+            memcpy(u->Buffer, data, length);
         if ((ULONG)length + sizeof(WCHAR) <= u->MaximumLength)
             u->Buffer[length / sizeof(WCHAR)] = 0;
         u->Length = length;
         return STATUS_SUCCESS;
     }
     if (len <= sizeof(ULONG)) {
-        memcpy(e->EntryContext, data, len);
+        if (len != 0)
+            memcpy(e->EntryContext, data, len);
         return STATUS_SUCCESS;
     }
     LONG head;

@@ -582,6 +582,21 @@ static void null_default_body(void *ctx)
     (void)RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"", t, NULL, NULL);
 }
 
+/* Its fixed twin: a DefaultLength of 0 reads nothing, so a NULL DefaultData is fine there; the
+ * ULONG is left as it was. */
+static void empty_default_body(void *ctx)
+{
+    (void)ctx;
+    R.u[0] = 3;
+    RTL_QUERY_REGISTRY_TABLE t[2];
+    memset(t, 0, sizeof(t));
+    t[0].Flags = RTL_QUERY_REGISTRY_DIRECT;
+    t[0].Name = L"NoSuchValue";
+    t[0].EntryContext = &R.u[0];
+    t[0].DefaultType = REG_DWORD;
+    R.st[0] = RtlQueryRegistryValues(RTL_REGISTRY_SERVICES, L"", t, NULL, NULL);
+}
+
 static void test_null_default_data_is_an_access_violation(void **state)
 {
     (void)state;
@@ -590,6 +605,12 @@ static void test_null_default_data_is_an_access_violation(void **state)
     KT_ASSERT_BUGCHECK(m, st, "ke.crash", 0x7E);
     assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0xC0000005u);
     assert_non_null(strstr(kdpc_machine_bugcheck(m)->message, " is NULL: ")); /* not a fault */
+    kdpc_machine_destroy(m);
+    memset(&R, 0, sizeof(R));
+    m = kt_machine(1, 13);
+    assert_int_equal(kdpc_machine_run(m, empty_default_body, m), KDPC_OK);
+    assert_int_equal(R.st[0], STATUS_SUCCESS);
+    assert_int_equal(R.u[0], 3);
     kdpc_machine_destroy(m);
 }
 
