@@ -60,7 +60,7 @@ static void test_object_attributes_layout_and_init(void **state)
     OBJECT_ATTRIBUTES oa;
     memset(&oa, 0xCC, sizeof(oa));
     UNICODE_STRING name = {0, 0, NULL};
-    int sd;
+    int sd = 0; /* only its address is stored; read once below as a runtime condition */
     InitializeObjectAttributes(&oa, &name, OBJ_CASE_INSENSITIVE | OBJ_KERNEL_HANDLE,
                                (HANDLE)(uintptr_t)0x40, &sd);
     assert_int_equal(oa.Length, sizeof(OBJECT_ATTRIBUTES));
