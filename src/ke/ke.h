@@ -89,6 +89,9 @@ typedef struct kdpc__waitblock {
 
 #define KDPC_WAIT_SLOTS (MAXIMUM_WAIT_OBJECTS + 1) /* + the thread's timeout timer */
 
+/* The priority every thread starts at (kdpc's choice, docs/facts/dpc-irql.md 12.2). */
+#define KDPC_THREAD_START_PRIORITY 8
+
 struct _KTHREAD {
     DISPATCHER_HEADER Header; /* first: a thread object is waitable (signaled when it ends) */
     kdpc__thread *t;
@@ -99,6 +102,7 @@ struct _KTHREAD {
     bool handle_open;
     LONG refs;                 /* ObReferenceObjectByHandle references */
     KAFFINITY system_affinity; /* from KeSetSystemAffinityThreadEx; 0: none */
+    KPRIORITY priority;        /* KeSetPriorityThread / KeQueryPriorityThread (not scheduled) */
     /* waits */
     bool waiting;
     WAIT_TYPE wait_type;

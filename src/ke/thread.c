@@ -78,6 +78,7 @@ struct _KTHREAD *kdpc__ke_thread_new(kdpc_machine *m, PKSTART_ROUTINE start, PVO
     kt->ctx = ctx;
     kt->driver = driver;
     kt->exit_status = STATUS_SUCCESS;
+    kt->priority = KDPC_THREAD_START_PRIORITY;
     kdpc__thread *t = kdpc__thread_create(m, thread_body, kt, false);
     if (t == NULL) {
         free(kt);
@@ -248,4 +249,51 @@ void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt)
         kt->all_next->all_prev = kt->all_prev;
     kdpc__trace_forget(m, kt, sizeof(*kt)); /* a later object may get this memory */
     free(kt);
+}
+
+/* The live KTHREAD @p of @m, else obj.invalid (0x50, P1 the pointer, P4 2 as for other objects
+ * that are none) and NULL: a thread pointer is looked up, never read. */
+static struct _KTHREAD *thread_arg(kdpc_machine *m, const void *p, const char *routine,
+                                   uintptr_t caller)
+{
+    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next)
+        if (kt == p && !kt->exited)
+            return kt;
+    kdpc__violation(m, KDPC_R_OBJ_INVALID, 0x50, (uintptr_t)p, 0, caller, 2u, NULL,
+                    "%s: PKTHREAD %p is no running thread of this machine (ended, garbage or "
+                    "uninitialised?)",
+                    routine, p);
+    return NULL;
+}
+
+KPRIORITY kdpc_KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
+{
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeSetPriorityThread", &c);
+    if (m == NULL)
+        return 0;
+    struct _KTHREAD *kt = thread_arg(m, Thread, "KeSetPriorityThread", caller);
+    if (kt == NULL)
+        return 0;
+    if (Priority < LOW_PRIORITY + 1 || Priority > HIGH_PRIORITY) /* 1..31 (dpc-irql.md 12.1) */
+        kdpc__bugcheck_forced(m, 0x1E, (ULONG_PTR)(LONG_PTR)STATUS_INVALID_PARAMETER, caller,
+                              (ULONG_PTR)(LONG_PTR)Priority, 0,
+                              "KeSetPriorityThread(%p, %ld): the priority must be 1 to 31",
+                              (void *)Thread, (long)Priority);
+    KPRIORITY old = kt->priority;
+    kt->priority = Priority;
+    kdpc__ke_point(m);
+    return old;
+}
+
+KPRIORITY kdpc_KeQueryPriorityThread(PKTHREAD Thread)
+{
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("KeQueryPriorityThread", &c);
+    if (m == NULL)
+        return 0;
+    struct _KTHREAD *kt = thread_arg(m, Thread, "KeQueryPriorityThread", caller);
+    return kt != NULL ? kt->priority : 0;
 }

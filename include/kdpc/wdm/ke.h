@@ -609,6 +609,36 @@ static inline void KeRevertToUserAffinityThreadEx(KAFFINITY Affinity)
     kdpc_KeRevertToUserAffinityThreadEx(Affinity);
 }
 
+/* Thread priorities (KeSetPriorityThread): 0 is reserved for the system, 16 is the lowest
+ * real-time priority, 31 the highest. */
+#define LOW_PRIORITY          0
+#define LOW_REALTIME_PRIORITY 16
+#define HIGH_PRIORITY         31
+#define MAXIMUM_PRIORITY      32
+typedef LONG KPRIORITY; /* also in dispatcher.h (an identical typedef may repeat) */
+
+KDPC_EXPORT KPRIORITY kdpc_KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority);
+KDPC_EXPORT KPRIORITY kdpc_KeQueryPriorityThread(PKTHREAD Thread);
+
+/**
+ * KeSetPriorityThread - set @Thread's run-time priority (1..31, usually LOW_REALTIME_PRIORITY)
+ * and return the one it had. Every thread starts at 8. IRQL: PASSIVE_LEVEL.
+ * Divergence: kdpc's scheduler does not order threads by priority (docs/facts/dpc-irql.md
+ * 12.2), so the value is kept and reported, never acted on; the IRQL is not checked.
+ * Bugchecks: obj.invalid (0x50, P1 the pointer) when @Thread is not a live thread of the
+ * machine; 0x1E with P1 STATUS_INVALID_PARAMETER for a priority outside 1..31.
+ */
+static inline KPRIORITY KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
+{
+    return kdpc_KeSetPriorityThread(Thread, Priority);
+}
+/** KeQueryPriorityThread - @Thread's current priority. IRQL: <= DISPATCH_LEVEL.
+ * Bugchecks: obj.invalid as KeSetPriorityThread. */
+static inline KPRIORITY KeQueryPriorityThread(PKTHREAD Thread)
+{
+    return kdpc_KeQueryPriorityThread(Thread);
+}
+
 /* ------------------------------------------------------------------ */
 /* Bug checks, debug output, assertions                                */
 
