@@ -37,10 +37,11 @@ static void Body(void *ctx)
     HANDLE h;
     R.st = PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, Worker, NULL);
     if (NT_SUCCESS(R.st)) {
-        PVOID t = NULL;
+        /* the driver's own typed pointer, passed as drivers do (no (PVOID *) cast) */
+        PKTHREAD t = NULL;
         if (NT_SUCCESS(
                 ObReferenceObjectByHandle(h, SYNCHRONIZE, *PsThreadType, KernelMode, &t, NULL))) {
-            R.worker_seen = KeQueryPriorityThread((PKTHREAD)t); /* before or after it raised */
+            R.worker_seen = KeQueryPriorityThread(t); /* before or after it raised */
             (void)KeWaitForSingleObject(t, Executive, KernelMode, FALSE, NULL);
             ObDereferenceObject(t);
         }

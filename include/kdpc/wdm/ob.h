@@ -178,6 +178,13 @@ static inline NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK Desi
     return kdpc_ObReferenceObjectByHandle(Handle, DesiredAccess, ObjectType, AccessMode, Object,
                                           HandleInformation);
 }
+/* Drivers pass the address of their own typed pointer (&Ext->ThreadObject, a PETHREAD or
+ * PKEVENT) as Object, which Microsoft's compiler converts to PVOID * silently while gcc and
+ * clang reject it (-Wincompatible-pointer-types): the macro converts it, as MSVC does. */
+#define ObReferenceObjectByHandle(Handle, DesiredAccess, ObjectType, AccessMode, Object,           \
+                                  HandleInformation)                                               \
+    ObReferenceObjectByHandle((Handle), (DesiredAccess), (ObjectType), (AccessMode),               \
+                              (PVOID *)(Object), (HandleInformation))
 /**
  * ObReferenceObjectByPointer - one more reference of an object kdpc made
  * (thread, event object, file, device or driver object), after checking its
