@@ -32,6 +32,9 @@
 #include <kdpc/verifier.h>
 #include "verifier/verifier.h"
 
+#define GEN_TOOL "gen_rules_md"
+#include "gen_util.h"
+
 typedef struct table_rule {
     const char *id;
     bool fatal;
@@ -62,24 +65,6 @@ static size_t nentries;
 static const char *in_path = "docs/rules.in";
 static int errors;
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n);
-    if (q == NULL) {
-        fprintf(stderr, "gen_rules_md: out of memory\n");
-        exit(2);
-    }
-    return q;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = xrealloc(NULL, n);
-    memcpy(d, s, n);
-    return d;
-}
-
 /* Appends @s to *@dst, with @sep between when *@dst is not empty. */
 static void append(char **dst, const char *s, const char *sep)
 {
@@ -90,13 +75,6 @@ static void append(char **dst, const char *s, const char *sep)
         memcpy(n + a, sep, c);
     memcpy(n + a + c, s, b + 1);
     *dst = n;
-}
-
-static void strip_eol(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
 }
 
 static int field_of(const char *key, size_t n)
@@ -395,8 +373,6 @@ static int check_entries(void)
     return bad;
 }
 
-static char *slurp(const char *path, size_t *len);
-
 /* Every rule is linked from the section of its guideline in guidelines.md. */
 static int check_guidelines(const char *path)
 {
@@ -437,57 +413,6 @@ static int check_guidelines(const char *path)
     }
     free(text);
     return bad;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *s = NULL;
-    size_t n = 0;
-    char buf[8192];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof(buf), f)) > 0) {
-        s = xrealloc(s, n + k + 1);
-        memcpy(s + n, buf, k);
-        n += k;
-    }
-    fclose(f);
-    if (s == NULL)
-        s = xrealloc(NULL, 1);
-    s[n] = '\0';
-    *len = n;
-    return s;
-}
-
-static int compare(const char *generated, const char *committed, const char *hint)
-{
-    size_t na = 0, nb = 0;
-    char *a = slurp(generated, &na);
-    char *b = slurp(committed, &nb);
-    int rc = 0;
-    if (a == NULL || b == NULL) {
-        fprintf(stderr, "gen_rules_md: cannot read %s\n", a == NULL ? generated : committed);
-        rc = 1;
-    } else if (na != nb || memcmp(a, b, na) != 0) {
-        size_t i = 0, line = 1;
-        while (i < na && i < nb && a[i] == b[i]) {
-            if (a[i] == '\n')
-                line++;
-            i++;
-        }
-        fprintf(stderr,
-                "docs/rules.md is out of date: it differs from what the rule table and "
-                "docs/rules.in give, from line %zu on.\n"
-                "  generated: %s\n  committed: %s\n"
-                "Regenerate it with\n    %s\nand commit docs/rules.md (and docs/rules.in).\n",
-                line, generated, committed, hint);
-        rc = 1;
-    }
-    free(a);
-    free(b);
-    return rc;
 }
 
 int main(int argc, char **argv)
@@ -561,7 +486,8 @@ int main(int argc, char **argv)
             }
         }
         if (rc == 0 && check != NULL)
-            rc = compare(out_path, check, hint);
+            rc = check_current(out_path, check, "docs/rules.md", "the rule table and docs/rules.in",
+                               hint, "docs/rules.md (and docs/rules.in)");
     }
     for (size_t i = 0; i < nentries; i++) {
         free(entries[i].id);

@@ -33,6 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GEN_TOOL "gen_wdm_surface"
+#include "gen_util.h"
+
 enum kind { K_ROUTINE, K_VARIABLE, K_TYPE, K_MACRO, K_CONSTANT, K_COUNT };
 
 typedef struct decl {
@@ -66,36 +69,6 @@ static bool is_extern(const char *n, size_t len)
             return true;
     }
     return false;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n);
-    if (q == NULL) {
-        fprintf(stderr, "gen_wdm_surface: out of memory\n");
-        exit(2);
-    }
-    return q;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *d = xrealloc(NULL, n + 1);
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
-static char *xstrdup(const char *s)
-{
-    return xstrndup(s, strlen(s));
-}
-
-static void strip_eol(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
 }
 
 static bool is_ident_char(char c)
@@ -514,35 +487,6 @@ static void write_md(FILE *out)
         fprintf(out, "| `%s` | %s |\n", absent_name[i], absent_why[i]);
 }
 
-static int compare(const char *generated, const char *committed, const char *hint)
-{
-    FILE *a = fopen(generated, "r"), *b = fopen(committed, "r");
-    int rc = 0;
-    if (a == NULL || b == NULL) {
-        fprintf(stderr, "gen_wdm_surface: cannot open %s\n", a == NULL ? generated : committed);
-        rc = 1;
-    } else {
-        int line = 1, ca, cb;
-        do {
-            ca = fgetc(a);
-            cb = fgetc(b);
-            if (ca != cb) {
-                fprintf(stderr,
-                        "%s is out of date (first difference at line %d); regenerate it: %s\n",
-                        committed, line, hint);
-                rc = 1;
-                break;
-            }
-            line += ca == '\n';
-        } while (ca != EOF);
-    }
-    if (a != NULL)
-        fclose(a);
-    if (b != NULL)
-        fclose(b);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     const char *absent = NULL, *out_path = NULL, *check = NULL;
@@ -592,5 +536,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_wdm_surface: cannot write %s\n", out_path);
         return 1;
     }
-    return check != NULL ? compare(out_path, check, hint) : 0;
+    return check != NULL ? check_current(out_path, check, "docs/wdm-surface.md",
+                                         "the WDM headers and docs/wdm-absent.in", hint,
+                                         "docs/wdm-surface.md")
+                         : 0;
 }
