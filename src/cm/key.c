@@ -168,69 +168,65 @@ static void put(void *dst, ULONG cap, ULONG at, const void *src, ULONG n)
     memcpy((unsigned char *)dst + at, src, n < room ? n : room);
 }
 
+/* One variable part of an answer: @n bytes of @src at offset @at. */
+typedef struct part {
+    ULONG at;
+    const void *src;
+    ULONG n;
+} part;
+static const part none = {0, NULL, 0};
+
+/* An information answer: @fixed bytes of @head, then parts @a and @b, copied as far as @len
+ * allows. *@result gets the bytes the whole answer needs (the end of its last part, at least
+ * @fixed). */
+static NTSTATUS answer(PVOID out, ULONG len, PULONG result, const void *head, ULONG fixed, part a,
+                       part b)
+{
+    ULONG total = fixed;
+    if (a.at + a.n > total)
+        total = a.at + a.n;
+    if (b.at + b.n > total)
+        total = b.at + b.n;
+    *result = total;
+    if (len < fixed)
+        return STATUS_BUFFER_TOO_SMALL;
+    put(out, len, 0, head, fixed);
+    put(out, len, a.at, a.src, a.n);
+    put(out, len, b.at, b.src, b.n);
+    return len < total ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+}
+
 /* The answer of ZwQueryValueKey / ZwEnumerateValueKey for @v. */
 static NTSTATUS value_info(const kdpc__cm_value *v, KEY_VALUE_INFORMATION_CLASS cls, PVOID out,
                            ULONG len, PULONG result)
 {
     ULONG name_bytes = (ULONG)v->nlen * sizeof(WCHAR);
-    ULONG fixed, total;
-    unsigned char head[32];
-    memset(head, 0, sizeof(head));
     switch (cls) {
     case KeyValueBasicInformation: {
         KEY_VALUE_BASIC_INFORMATION b = {0, v->type, name_bytes, {0}};
-        fixed = (ULONG)offsetof(KEY_VALUE_BASIC_INFORMATION, Name);
-        total = fixed + name_bytes;
-        memcpy(head, &b, fixed);
-        *result = total;
-        if (len < fixed)
-            return STATUS_BUFFER_TOO_SMALL;
-        put(out, len, 0, head, fixed);
-        put(out, len, fixed, v->name, name_bytes);
-        break;
+        ULONG fixed = (ULONG)offsetof(KEY_VALUE_BASIC_INFORMATION, Name);
+        return answer(out, len, result, &b, fixed, (part){fixed, v->name, name_bytes}, none);
     }
     case KeyValueFullInformation: {
-        fixed = (ULONG)offsetof(KEY_VALUE_FULL_INFORMATION, Name);
+        ULONG fixed = (ULONG)offsetof(KEY_VALUE_FULL_INFORMATION, Name);
         ULONG data_at = (fixed + name_bytes + 3u) & ~3u;
-        total = data_at + v->size;
         KEY_VALUE_FULL_INFORMATION f = {0, v->type, data_at, v->size, name_bytes, {0}};
-        memcpy(head, &f, fixed);
-        *result = total;
-        if (len < fixed)
-            return STATUS_BUFFER_TOO_SMALL;
-        put(out, len, 0, head, fixed);
-        put(out, len, fixed, v->name, name_bytes);
-        put(out, len, data_at, v->data, v->size);
-        break;
+        return answer(out, len, result, &f, fixed, (part){fixed, v->name, name_bytes},
+                      (part){data_at, v->data, v->size});
     }
     case KeyValuePartialInformation: {
         KEY_VALUE_PARTIAL_INFORMATION p = {0, v->type, v->size, {0}};
-        fixed = (ULONG)offsetof(KEY_VALUE_PARTIAL_INFORMATION, Data);
-        total = fixed + v->size;
-        memcpy(head, &p, fixed);
-        *result = total;
-        if (len < fixed)
-            return STATUS_BUFFER_TOO_SMALL;
-        put(out, len, 0, head, fixed);
-        put(out, len, fixed, v->data, v->size);
-        break;
+        ULONG fixed = (ULONG)offsetof(KEY_VALUE_PARTIAL_INFORMATION, Data);
+        return answer(out, len, result, &p, fixed, (part){fixed, v->data, v->size}, none);
     }
     case KeyValuePartialInformationAlign64: {
         KEY_VALUE_PARTIAL_INFORMATION_ALIGN64 p = {v->type, v->size, {0}};
-        fixed = (ULONG)offsetof(KEY_VALUE_PARTIAL_INFORMATION_ALIGN64, Data);
-        total = fixed + v->size;
-        memcpy(head, &p, fixed);
-        *result = total;
-        if (len < fixed)
-            return STATUS_BUFFER_TOO_SMALL;
-        put(out, len, 0, head, fixed);
-        put(out, len, fixed, v->data, v->size);
-        break;
+        ULONG fixed = (ULONG)offsetof(KEY_VALUE_PARTIAL_INFORMATION_ALIGN64, Data);
+        return answer(out, len, result, &p, fixed, (part){fixed, v->data, v->size}, none);
     }
     default:
         return STATUS_INVALID_PARAMETER;
     }
-    return len < total ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
 }
 
 static bool info_args_ok(PVOID out, ULONG len, PULONG result)
@@ -326,43 +322,30 @@ static NTSTATUS key_info(const kdpc__cm_key *k, KEY_INFORMATION_CLASS cls, PVOID
     ULONG class_bytes = (ULONG)k->clen * sizeof(WCHAR);
     LARGE_INTEGER when;
     when.QuadPart = k->written;
-    ULONG fixed, total;
     switch (cls) {
     case KeyBasicInformation: {
         KEY_BASIC_INFORMATION b;
         memset(&b, 0, sizeof(b));
         b.LastWriteTime = when;
         b.NameLength = name_bytes;
-        fixed = (ULONG)offsetof(KEY_BASIC_INFORMATION, Name);
-        total = fixed + name_bytes;
-        *result = total;
-        if (len < fixed)
-            return STATUS_BUFFER_TOO_SMALL;
-        put(out, len, 0, &b, fixed);
-        put(out, len, fixed, k->name, name_bytes);
-        break;
+        ULONG fixed = (ULONG)offsetof(KEY_BASIC_INFORMATION, Name);
+        return answer(out, len, result, &b, fixed, (part){fixed, k->name, name_bytes}, none);
     }
     case KeyNodeInformation: {
         KEY_NODE_INFORMATION n;
         memset(&n, 0, sizeof(n));
-        fixed = (ULONG)offsetof(KEY_NODE_INFORMATION, Name);
+        ULONG fixed = (ULONG)offsetof(KEY_NODE_INFORMATION, Name);
         n.LastWriteTime = when;
         n.NameLength = name_bytes;
         n.ClassLength = class_bytes;
         n.ClassOffset = class_bytes != 0 ? fixed + name_bytes : 0xFFFFFFFFu;
-        total = fixed + name_bytes + class_bytes;
-        *result = total;
-        if (len < fixed)
-            return STATUS_BUFFER_TOO_SMALL;
-        put(out, len, 0, &n, fixed);
-        put(out, len, fixed, k->name, name_bytes);
-        put(out, len, fixed + name_bytes, k->cls, class_bytes);
-        break;
+        return answer(out, len, result, &n, fixed, (part){fixed, k->name, name_bytes},
+                      (part){fixed + name_bytes, k->cls, class_bytes});
     }
     case KeyFullInformation: {
         KEY_FULL_INFORMATION f;
         memset(&f, 0, sizeof(f));
-        fixed = (ULONG)offsetof(KEY_FULL_INFORMATION, Class);
+        ULONG fixed = (ULONG)offsetof(KEY_FULL_INFORMATION, Class);
         f.LastWriteTime = when;
         f.ClassLength = class_bytes;
         f.ClassOffset = class_bytes != 0 ? fixed : 0xFFFFFFFFu;
@@ -380,18 +363,11 @@ static NTSTATUS key_info(const kdpc__cm_key *k, KEY_INFORMATION_CLASS cls, PVOID
             if (v->size > f.MaxValueDataLen)
                 f.MaxValueDataLen = v->size;
         }
-        total = fixed + class_bytes;
-        *result = total;
-        if (len < fixed)
-            return STATUS_BUFFER_TOO_SMALL;
-        put(out, len, 0, &f, fixed);
-        put(out, len, fixed, k->cls, class_bytes);
-        break;
+        return answer(out, len, result, &f, fixed, (part){fixed, k->cls, class_bytes}, none);
     }
     default:
         return STATUS_INVALID_PARAMETER;
     }
-    return len < total ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
 }
 
 NTSTATUS kdpc_ZwEnumerateKey(HANDLE KeyHandle, ULONG Index,
@@ -433,15 +409,7 @@ static NTSTATUS name_info(const kdpc__cm_key *k, PVOID out, ULONG len, PULONG re
     }
     ULONG bytes = (ULONG)(n * sizeof(WCHAR));
     ULONG fixed = (ULONG)offsetof(KEY_NAME_INFORMATION, Name);
-    *result = fixed + bytes;
-    NTSTATUS st;
-    if (len < fixed) {
-        st = STATUS_BUFFER_TOO_SMALL;
-    } else {
-        put(out, len, 0, &bytes, fixed);
-        put(out, len, fixed, path, bytes);
-        st = len < fixed + bytes ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
-    }
+    NTSTATUS st = answer(out, len, result, &bytes, fixed, (part){fixed, path, bytes}, none);
     free(path);
     return st;
 }
