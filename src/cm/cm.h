@@ -94,7 +94,10 @@ kdpc_machine *kdpc__cm_enter(const char *routine);
  * Length is 0. */
 bool kdpc__cm_ustr_ok(const UNICODE_STRING *u);
 
-/* native.c: make \Registry\Machine\System\CurrentControlSet\Services\<name> (kdpc_driver_load,
+/* native.c */
+/* @s (ASCII) as UTF-16 into a new malloc'd buffer of *@n WCHARs (+ a NUL); NULL: no memory. */
+WCHAR *kdpc__cm_widen(const char *s, size_t *n);
+/* Make \Registry\Machine\System\CurrentControlSet\Services\<name> (kdpc_driver_load,
  * before DriverEntry); STATUS_INSUFFICIENT_RESOURCES or STATUS_SUCCESS. */
 NTSTATUS kdpc__cm_service_key(kdpc_machine *m, const char *name);
 

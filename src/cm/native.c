@@ -10,8 +10,7 @@
 #include "cm/cm.h"
 #include "dev/dev.h"
 
-/* @s (ASCII) as UTF-16 into a new buffer of *@n WCHARs (+ a NUL); NULL: no memory. */
-static WCHAR *widen(const char *s, size_t *n)
+WCHAR *kdpc__cm_widen(const char *s, size_t *n)
 {
     size_t len = strlen(s);
     WCHAR *w = malloc((len + 1) * sizeof(WCHAR));
@@ -45,7 +44,7 @@ static kdpc_status find(kdpc_machine *m, const char *path, bool create, kdpc__cm
     if (ks != KDPC_OK)
         return ks;
     size_t n;
-    WCHAR *w = widen(path, &n);
+    WCHAR *w = kdpc__cm_widen(path, &n);
     if (w == NULL)
         return KDPC_ENOMEM;
     static const WCHAR reg[] = {'\\', 'R', 'e', 'g', 'i', 's', 't', 'r', 'y'};
@@ -95,7 +94,7 @@ kdpc_status kdpc_registry_set_value(kdpc_machine *m, const char *path, const cha
     if (ks != KDPC_OK)
         return ks;
     size_t n;
-    WCHAR *w = widen(name, &n);
+    WCHAR *w = kdpc__cm_widen(name, &n);
     if (w == NULL)
         return KDPC_ENOMEM;
     NTSTATUS st = n > KDPC__CM_VALUE_NAME_MAX
@@ -117,7 +116,7 @@ kdpc_status kdpc_registry_set_string(kdpc_machine *m, const char *path, const ch
     if (value == NULL)
         return KDPC_EINVAL;
     size_t n;
-    WCHAR *w = widen(value, &n);
+    WCHAR *w = kdpc__cm_widen(value, &n);
     if (w == NULL)
         return KDPC_ENOMEM;
     kdpc_status st = kdpc_registry_set_value(m, path, name, REG_SZ, w, (n + 1) * sizeof(WCHAR));
@@ -136,7 +135,7 @@ static kdpc_status find_value(kdpc_machine *m, const char *path, const char *nam
     if (ks != KDPC_OK)
         return ks;
     size_t n;
-    WCHAR *w = widen(name, &n);
+    WCHAR *w = kdpc__cm_widen(name, &n);
     if (w == NULL)
         return KDPC_ENOMEM;
     *v = kdpc__cm_value_find(*k, w, n);
@@ -189,7 +188,7 @@ NTSTATUS kdpc__cm_service_key(kdpc_machine *m, const char *name)
     memcpy(path, prefix, sizeof(prefix) - 1);
     memcpy(path + sizeof(prefix) - 1, name, len + 1);
     size_t n;
-    WCHAR *w = widen(path, &n);
+    WCHAR *w = kdpc__cm_widen(path, &n);
     free(path);
     if (w == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;

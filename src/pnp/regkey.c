@@ -43,12 +43,10 @@ NTSTATUS kdpc_IoOpenDeviceRegistryKey(PDEVICE_OBJECT DeviceObject, ULONG DevInst
                  "\\Registry\\Machine\\System\\CurrentControlSet\\Control\\Class\\"
                  "{4d36e97d-e325-11ce-bfc1-08002be10318}\\%s",
                  name);
-    size_t n = strlen(path);
-    WCHAR *w = malloc((n + 1) * sizeof(WCHAR));
+    size_t n;
+    WCHAR *w = kdpc__cm_widen(path, &n);
     NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
     if (w != NULL) {
-        for (size_t i = 0; i <= n; i++)
-            w[i] = (WCHAR)(unsigned char)path[i];
         kdpc__cm_key *k;
         st = kdpc__cm_walk(m, NULL, w, n, true, true, false, &k, NULL);
         if (NT_SUCCESS(st))
