@@ -83,7 +83,6 @@ struct tcrec {
     const void *ptr;
     tc_state state;
     bool transfers_cancelled; /* CancelMappedTransfer: no further MapTransferEx */
-    struct request *req;      /* while TC_PENDING */
     struct tcrec *next;
 };
 
@@ -255,20 +254,16 @@ static bool run_request(kdpc_machine *m, adapter *a, request *q)
     if (r == NULL) {
         a->channel_busy = false;
         a->free_regs += q->count;
-        if (q->tc != NULL) {
+        if (q->tc != NULL)
             q->tc->state = TC_IDLE;
-            q->tc->req = NULL;
-        }
         free(q);
         return false;
     }
     r->channel = true;
     r->dev = q->dev;
     r->tc = q->tc;
-    if (q->tc != NULL) {
+    if (q->tc != NULL)
         q->tc->state = TC_GRANTED;
-        q->tc->req = NULL;
-    }
     if (q->list) {
         PSCATTER_GATHER_LIST sg = NULL;
         if (build_list(a, r, q->mdl, q->off, q->len, q->sgbuf, &sg) != STATUS_SUCCESS) {
@@ -330,10 +325,8 @@ static void serve(kdpc_machine *m, adapter *a)
         if (a->queue == NULL)
             a->queue_tail = NULL;
         if (!ok) {
-            if (q->tc != NULL) {
+            if (q->tc != NULL)
                 q->tc->state = TC_IDLE;
-                q->tc->req = NULL;
-            }
             free(q);
             continue;
         }
@@ -882,7 +875,6 @@ static NTSTATUS init_transfer_context(PDMA_ADAPTER DmaAdapter, PVOID DmaTransfer
             r->tc = NULL; /* a fresh transfer: the old grant no longer answers to it */
     t->state = TC_IDLE;
     t->transfers_cancelled = false;
-    t->req = NULL;
     memset(DmaTransferContext, 0, DMA_TRANSFER_CONTEXT_SIZE_V1);
     return STATUS_SUCCESS;
 }
@@ -923,10 +915,8 @@ static NTSTATUS submit(kdpc_machine *m, adapter *a, request *q, bool sync)
         if (!ran)
             return STATUS_INSUFFICIENT_RESOURCES;
     } else {
-        if (q->tc != NULL) {
+        if (q->tc != NULL)
             q->tc->state = TC_PENDING;
-            q->tc->req = q;
-        }
         enqueue(a, q);
         serve(m, a);
     }
@@ -989,9 +979,10 @@ static BOOLEAN cancel_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
     if (t == NULL || t->state == TC_GRANTED)
         return FALSE; /* unknown, or AdapterControl / AdapterListControl already ran */
     if (t->state == TC_PENDING) {
+        /* remove its one queued request (a pending context makes no other: check_tc) */
         request *prev = NULL;
         for (request *q = a->queue; q != NULL; prev = q, q = q->next) {
-            if (q != t->req)
+            if (q->tc != t)
                 continue;
             if (prev != NULL)
                 prev->next = q->next;
@@ -1002,7 +993,6 @@ static BOOLEAN cancel_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
             free(q);
             break;
         }
-        t->req = NULL;
     }
     t->state = TC_CANCELLED; /* also cancels a request not made yet */
     serve(m, a);             /* a smaller request behind it may fit now */
