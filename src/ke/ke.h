@@ -447,6 +447,8 @@ void kdpc__ke_stack_note(kdpc_machine *m, kdpc__cpu *c, const void *obj);
 void kdpc__ke_stack_check(kdpc_machine *m, struct _KTHREAD *kt);
 /* Free @kt if its thread has ended and no handle, reference or waiter is left. */
 void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt);
+/* The KTHREAD of @m at @p (ended or not; thread.c), or NULL: looked up, never read. */
+struct _KTHREAD *kdpc__ke_thread_find(kdpc_machine *m, const void *p);
 
 /* A crash of simulated code on t (t->crash) as the bug check Windows raises (crash.c). */
 void kdpc__ke_crash(kdpc_machine *m, kdpc__thread *t);

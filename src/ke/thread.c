@@ -251,14 +251,22 @@ void kdpc__ke_thread_reap(kdpc_machine *m, struct _KTHREAD *kt)
     free(kt);
 }
 
+struct _KTHREAD *kdpc__ke_thread_find(kdpc_machine *m, const void *p)
+{
+    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next)
+        if (kt == p)
+            return kt;
+    return NULL;
+}
+
 /* The live KTHREAD @p of @m, else obj.invalid (0x50, P1 the pointer, P4 2 as for other objects
  * that are none) and NULL: a thread pointer is looked up, never read. */
 static struct _KTHREAD *thread_arg(kdpc_machine *m, const void *p, const char *routine,
                                    uintptr_t caller)
 {
-    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next)
-        if (kt == p && !kt->exited)
-            return kt;
+    struct _KTHREAD *kt = kdpc__ke_thread_find(m, p);
+    if (kt != NULL && !kt->exited)
+        return kt;
     kdpc__violation(m, KDPC_R_OBJ_INVALID, 0x50, (uintptr_t)p, 0, caller, 2u, NULL,
                     "%s: PKTHREAD %p is no running thread of this machine (ended, garbage or "
                     "uninitialised?)",

@@ -29,14 +29,6 @@ POBJECT_TYPE *kdpc_IoFileObjectType = &type_ptr[T_FILE];
 POBJECT_TYPE *kdpc_IoDeviceObjectType = &type_ptr[T_DEVICE];
 POBJECT_TYPE *kdpc_IoDriverObjectType = &type_ptr[T_DRIVER];
 
-static struct _KTHREAD *thread_of(kdpc_machine *m, const void *p)
-{
-    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next)
-        if (kt == p)
-            return kt;
-    return NULL;
-}
-
 /* Extra references of a device or driver object in the layer's map. */
 static uintptr_t io_refs(kdpc__ob *ob, const void *p)
 {
@@ -60,7 +52,7 @@ static int io_kind(kdpc_machine *m, const void *p)
 /* One more reference of @p when it is an object; its type index, or T_NONE. */
 static int reference(kdpc_machine *m, void *p)
 {
-    struct _KTHREAD *kt = thread_of(m, p);
+    struct _KTHREAD *kt = kdpc__ke_thread_find(m, p);
     if (kt != NULL) {
         kt->refs++;
         return T_THREAD;
@@ -80,7 +72,7 @@ static int reference(kdpc_machine *m, void *p)
 /* One reference less of @p; false when no reference of it is held. */
 static bool dereference(kdpc_machine *m, void *p)
 {
-    struct _KTHREAD *kt = thread_of(m, p);
+    struct _KTHREAD *kt = kdpc__ke_thread_find(m, p);
     if (kt != NULL && kt->refs > 0) {
         kt->refs--;
         kdpc__ke_thread_reap(m, kt); /* the last reference of an ended thread frees it */
