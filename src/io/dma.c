@@ -188,6 +188,15 @@ static mapreg *find_grant(adapter *a, PVOID base)
     return NULL;
 }
 
+/* The grant holding @a's adapter channel (FreeAdapterChannel / FreeAdapterObject), or NULL. */
+static mapreg *channel_grant(adapter *a)
+{
+    for (mapreg *r = a->grants; r != NULL; r = r->next)
+        if (r->channel && r->held)
+            return r;
+    return NULL;
+}
+
 /* Free released grants beyond the RETIRED_KEPT most recent (the list is newest first). */
 static void reap(adapter *a)
 {
@@ -377,9 +386,7 @@ static void free_channel(PDMA_ADAPTER DmaAdapter)
     kdpc_machine *m = ctx_of("FreeAdapterChannel", a);
     if (m == NULL)
         return;
-    mapreg *r = a->grants;
-    while (r != NULL && !(r->channel && r->held))
-        r = r->next;
+    mapreg *r = channel_grant(a);
     if (r == NULL) {
         kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x04, (uintptr_t)DmaAdapter, 0, 0, NULL,
                         "FreeAdapterChannel while no adapter channel is held (freed twice?)");
@@ -1199,9 +1206,7 @@ static void free_adapter_object(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION Al
     kdpc_machine *m = ctx_v("FreeAdapterObject", a, 3);
     if (m == NULL || AllocationAction == KeepObject)
         return; /* KeepObject: no effect */
-    mapreg *r = a->grants;
-    while (r != NULL && !(r->channel && r->held))
-        r = r->next;
+    mapreg *r = channel_grant(a);
     if (r == NULL) {
         kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x04, (uintptr_t)DmaAdapter, 0, 0, NULL,
                         "FreeAdapterObject while no adapter object is held (freed twice?)");
