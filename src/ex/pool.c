@@ -568,6 +568,15 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
     return ptr;
 }
 
+/* Quota goes to the current process, which a DPC routine runs in no particular one of: Driver
+ * Verifier's 0xC4/0x10B; as a warning or off, allocated anyway. */
+static void quota_check(kdpc_machine *m, kdpc__cpu *c, const char *what)
+{
+    if (kdpc__kecpu_of(c)->dpc_active)
+        kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, 0x10B, 0, 0, 0, NULL,
+                        "%s in a DPC routine: quota charged to no particular process", what);
+}
+
 PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
     kdpc__cpu *c;
@@ -587,12 +596,7 @@ PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, 
     kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithQuotaTag", &c);
     if (m == NULL)
         return NULL;
-    /* quota goes to the current process, which a DPC routine runs in no particular one of:
-     * Driver Verifier's 0xC4/0x10B; as a warning or off, allocated anyway */
-    if (kdpc__kecpu_of(c)->dpc_active)
-        kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, 0x10B, 0, 0, 0, NULL,
-                        "ExAllocatePoolWithQuotaTag in a DPC routine: quota charged to no "
-                        "particular process");
+    quota_check(m, c, "ExAllocatePoolWithQuotaTag");
     /* no quota limit in kdpc: it fails only as ExAllocatePoolWithTag does */
     PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
     if (r == NULL && ((unsigned)PoolType & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE) == 0)
@@ -624,12 +628,8 @@ PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
     ULONG64 required = Flags & 0xffffffffull;
     ULONG64 types = Flags & (POOL_FLAG_NON_PAGED | POOL_FLAG_NON_PAGED_EXECUTE | POOL_FLAG_PAGED);
     bool raise = (Flags & POOL_FLAG_RAISE_ON_FAILURE) != 0;
-    /* POOL_FLAG_USE_QUOTA charges the current process, which a DPC routine runs in no
-     * particular one of: 0xC4/0x10B as for ExAllocatePoolWithQuotaTag */
-    if ((Flags & POOL_FLAG_USE_QUOTA) != 0 && kdpc__kecpu_of(c)->dpc_active)
-        kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, 0x10B, 0, 0, 0, NULL,
-                        "ExAllocatePool2 with POOL_FLAG_USE_QUOTA in a DPC routine: quota "
-                        "charged to no particular process");
+    if ((Flags & POOL_FLAG_USE_QUOTA) != 0)
+        quota_check(m, c, "ExAllocatePool2 with POOL_FLAG_USE_QUOTA");
     PVOID r = NULL;
     if (Tag != 0 && (required & ~POOL2_REQUIRED_KNOWN) == 0 && types != 0 &&
         (types & (types - 1)) == 0)
