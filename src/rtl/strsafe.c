@@ -39,7 +39,7 @@ static bool dst_ok(const dst *d)
 /* On a bad argument the destination, when it can be written, becomes the empty string. */
 static NTSTATUS bad(const dst *d)
 {
-    if ((d->n != NULL || d->w != NULL) && d->cch != 0 && d->cch <= NTSTRSAFE_MAX_CCH)
+    if (dst_ok(d))
         set_at(d, 0, 0);
     return STATUS_INVALID_PARAMETER;
 }
@@ -71,7 +71,7 @@ static NTSTATUS copy(const dst *d, const char *sn, const WCHAR *sw, size_t max)
 static bool dst_len(const dst *d, size_t *len)
 {
     for (size_t i = 0; i < d->cch; i++) {
-        if ((d->w != NULL ? d->w[i] : (unsigned char)d->n[i]) == 0) {
+        if (src_at(d->n, d->w, i) == 0) {
             *len = i;
             return true;
         }
