@@ -241,7 +241,7 @@ static void check_flushed(kdpc_machine *m, mapreg *r, const char *when)
     r->nranges = 0; /* as a warning: flushed now */
 }
 
-static NTSTATUS build_list(adapter *a, mapreg *r, const MDL *mdl, ULONGLONG off, ULONG len,
+static NTSTATUS build_list(mapreg *r, const MDL *mdl, ULONGLONG off, ULONG len,
                            PSCATTER_GATHER_LIST buf, PSCATTER_GATHER_LIST *out);
 static void call_list(PDRIVER_LIST_CONTROL routine, PDEVICE_OBJECT dev, PSCATTER_GATHER_LIST sg,
                       PVOID ctx);
@@ -275,7 +275,7 @@ static bool run_request(kdpc_machine *m, adapter *a, request *q)
         q->tc->state = TC_GRANTED;
     if (q->list) {
         PSCATTER_GATHER_LIST sg = NULL;
-        if (build_list(a, r, q->mdl, q->off, q->len, q->sgbuf, &sg) != STATUS_SUCCESS) {
+        if (build_list(r, q->mdl, q->off, q->len, q->sgbuf, &sg) != STATUS_SUCCESS) {
             drop_registers(a, r); /* checked before queueing: only memory can run out here */
             free(q);
             return false;
@@ -701,10 +701,9 @@ static bool fill_piece(void *arg, const MDL *mdl, uintptr_t va, ULONG len)
 
 /* Build the list of [off, off + len) of @mdl for grant @r (into @buf, or a list kdpc
  * allocates) and map its ranges until PutScatterGatherList. */
-static NTSTATUS build_list(adapter *a, mapreg *r, const MDL *mdl, ULONGLONG off, ULONG len,
+static NTSTATUS build_list(mapreg *r, const MDL *mdl, ULONGLONG off, ULONG len,
                            PSCATTER_GATHER_LIST buf, PSCATTER_GATHER_LIST *out)
 {
-    (void)a;
     ULONG n = 0;
     if (!walk_mdl(mdl, off, len, NULL, NULL, &n, NULL))
         return STATUS_INVALID_PARAMETER;
@@ -794,7 +793,7 @@ static NTSTATUS build_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
     a->free_regs -= regs;
     r->dev = DeviceObject;
     PSCATTER_GATHER_LIST sg;
-    (void)build_list(a, r, Mdl, va - base, Length, ScatterGatherBuffer, &sg);
+    (void)build_list(r, Mdl, va - base, Length, ScatterGatherBuffer, &sg);
     call_list(ExecutionRoutine, DeviceObject, sg, Context);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
@@ -899,9 +898,8 @@ static PVOID alloc_common_ex(PDMA_ADAPTER DmaAdapter, PPHYSICAL_ADDRESS MaximumA
 
 /* The checks AllocateAdapterChannelEx, GetScatterGatherListEx and BuildScatterGatherListEx
  * share: a known, free transfer context and a valid flag word. */
-static NTSTATUS check_tc(adapter *a, tcrec *t, ULONG Flags)
+static NTSTATUS check_tc(tcrec *t, ULONG Flags)
 {
-    (void)a;
     if (t == NULL || (Flags & ~(ULONG)DMA_SYNCHRONOUS_CALLBACK) != 0 || t->state == TC_PENDING)
         return STATUS_INVALID_PARAMETER;
     if (t->state == TC_CANCELLED)
@@ -949,7 +947,7 @@ static NTSTATUS allocate_channel_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT Devi
         (ExecutionRoutine == NULL && !sync))
         return STATUS_INVALID_PARAMETER;
     tcrec *t = find_tc(a, DmaTransferContext);
-    NTSTATUS st = check_tc(a, t, Flags);
+    NTSTATUS st = check_tc(t, Flags);
     if (st != STATUS_SUCCESS)
         return st;
     if (NumberOfMapRegisters > a->max_regs)
@@ -1055,8 +1053,7 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
         return STATUS_INVALID_PARAMETER;
     if (r->tc != NULL && r->tc->transfers_cancelled)
         return STATUS_CANCELLED;
-    ULONG n = 0;
-    if (*Length != 0 && !walk_mdl(Mdl, Offset, *Length, NULL, NULL, &n, NULL))
+    if (*Length != 0 && !walk_mdl(Mdl, Offset, *Length, NULL, NULL, NULL, NULL))
         return STATUS_INVALID_PARAMETER;
     dmadone *x = NULL;
     if (DmaCompletionRoutine != NULL) {
@@ -1108,7 +1105,7 @@ static NTSTATUS sg_list_ex(const char *name, PDMA_ADAPTER DmaAdapter, PDEVICE_OB
         (ExecutionRoutine == NULL && (!sync || out == NULL)))
         return STATUS_INVALID_PARAMETER; /* bus masters only; AdapterListControl or a list out */
     tcrec *t = find_tc(a, DmaTransferContext);
-    NTSTATUS st = check_tc(a, t, Flags);
+    NTSTATUS st = check_tc(t, Flags);
     if (st != STATUS_SUCCESS)
         return st;
     ULONG n, regs;
