@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 
+#include "io/io.h"
 #include "ke/ke.h"
 #include "ob/ob.h"
 
@@ -151,11 +152,7 @@ static PKEVENT create_named(const char *routine, PUNICODE_STRING EventName, PHAN
     kdpc_machine *m = kdpc__ke_ctx(routine, &c);
     if (m == NULL)
         return NULL;
-    bool irql_ok = c->irql == PASSIVE_LEVEL;
-    if (!irql_ok) /* IrqlIoPassive4 names both routines */
-        kdpc__violation(m, KDPC_R_IO_PASSIVE_IRQL, 0xC4, KDPC_DDI_IRQL_IO_PASSIVE4, c->irql, 0, 0,
-                        NULL, "%s called at IRQL %u: it runs only at PASSIVE_LEVEL", routine,
-                        (unsigned)c->irql);
+    bool irql_ok = kdpc__io_passive_ok(m, c, routine); /* IrqlIoPassive4 names both routines */
     if (!irql_ok || EventHandle == NULL || EventName == NULL || EventName->Buffer == NULL ||
         EventName->Length == 0 || (EventName->Length & 1u) != 0) {
         if (EventHandle != NULL)

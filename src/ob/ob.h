@@ -91,7 +91,6 @@ static inline bool kdpc__ob_irql_ok(kdpc_machine *m, const kdpc__cpu *c, KIRQL m
 #define KDPC_DDI_IRQL_OB_PASSIVE      0x2001Bu /* IrqlObPassive */
 #define KDPC_DDI_IRQL_ZW_PASSIVE      0x2001Fu /* IrqlZwPassive (ZwClose) */
 #define KDPC_DDI_IRQL_KE_DISPATCH_LTE 0x20011u /* IrqlKeDispatchLte */
-#define KDPC_DDI_IRQL_IO_PASSIVE4     0x2000Du /* IrqlIoPassive4 */
 
 /* Machine teardown: drop the table without calling any on_close (each layer frees its own
  * objects), and the events the native user-event calls made. */
