@@ -450,11 +450,27 @@ NTSTATUS kdpc_RtlStringCbCopyUnicodeString(NTSTRSAFE_PWSTR pszDest, size_t cbDes
 
 typedef enum ex_op { EX_COPY, EX_CAT, EX_PRINTF } ex_op;
 
+/* Address of unit @i of @d (NULL when @d has no buffer). */
+static void *unit_ptr(const dst *d, size_t i)
+{
+    if (d->w != NULL)
+        return d->w + i;
+    return d->n != NULL ? d->n + i : NULL;
+}
+
 static void fill_units(const dst *d, size_t from, size_t n, int byte)
 {
-    size_t unit = d->w != NULL ? sizeof(WCHAR) : 1u;
-    unsigned char *p = d->w != NULL ? (unsigned char *)d->w : (unsigned char *)d->n;
-    memset(p + from * unit, byte, n * unit);
+    memset(unit_ptr(d, from), byte, n * (d->w != NULL ? sizeof(WCHAR) : 1u));
+}
+
+/* The Ex outputs for a text ending at unit @at: *@end its address, *@remaining the units from
+ * there to the end of the buffer. */
+static void ex_out(const dst *d, size_t at, void **end, size_t *remaining)
+{
+    if (end != NULL)
+        *end = unit_ptr(d, at);
+    if (remaining != NULL)
+        *remaining = d->cch - at;
 }
 
 /* Length of the result @op would write after @base units (the source up to @max units, or the
@@ -495,15 +511,10 @@ static NTSTATUS ex(const dst *d, ex_op op, const char *sn, const WCHAR *sw, size
         else
             sn = "";
     }
-    unsigned char *base_ptr = d->w != NULL ? (unsigned char *)d->w : (unsigned char *)d->n;
-    size_t unit = d->w != NULL ? sizeof(WCHAR) : 1u;
     if (d->cch == 0) { /* a NULL or empty destination takes only an empty result */
         if (result_len(d, 0, op, sn, sw, max, fmt, ap) != 0)
             return STATUS_INVALID_PARAMETER;
-        if (end != NULL)
-            *end = base_ptr;
-        if (remaining != NULL)
-            *remaining = 0;
+        ex_out(d, 0, end, remaining);
         return STATUS_SUCCESS;
     }
     size_t base = 0;
@@ -515,23 +526,15 @@ static NTSTATUS ex(const dst *d, ex_op op, const char *sn, const WCHAR *sw, size
     } else if ((flags & STRSAFE_NO_TRUNCATION) != 0 &&
                result_len(d, base, op, sn, sw, max, fmt, ap) >= d->cch - base) {
         st = STATUS_BUFFER_OVERFLOW; /* nothing written */
-        if (end != NULL)
-            *end = base_ptr + base * unit;
-        if (remaining != NULL)
-            *remaining = d->cch - base;
+        ex_out(d, base, end, remaining);
     } else {
-        if (op == EX_PRINTF) {
-            dst rest = {d->n, d->w, d->cch};
-            st = vprintf_(&rest, fmt, d->w != NULL, *ap);
-        } else {
+        if (op == EX_PRINTF)
+            st = vprintf_(d, fmt, d->w != NULL, *ap);
+        else
             st = copy_at(d, base, sn, sw, max);
-        }
         size_t len = 0;
         (void)dst_len(d, &len);
-        if (end != NULL)
-            *end = base_ptr + len * unit;
-        if (remaining != NULL)
-            *remaining = d->cch - len;
+        ex_out(d, len, end, remaining);
         if (NT_SUCCESS(st) && (flags & STRSAFE_FILL_BEHIND_NULL) != 0 && len + 1 < d->cch)
             fill_units(d, len + 1, d->cch - len - 1, STRSAFE_GET_FILL_PATTERN(flags));
     }
@@ -542,17 +545,11 @@ static NTSTATUS ex(const dst *d, ex_op op, const char *sn, const WCHAR *sw, size
             fill_units(d, 0, d->cch, fill);
             size_t at = fill == 0 ? 0 : d->cch - 1;
             set_at(d, at, 0);
-            if (end != NULL)
-                *end = base_ptr + at * unit;
-            if (remaining != NULL)
-                *remaining = d->cch - at;
+            ex_out(d, at, end, remaining);
         }
         if ((flags & STRSAFE_NULL_ON_FAILURE) != 0) {
             set_at(d, 0, 0);
-            if (end != NULL)
-                *end = base_ptr;
-            if (remaining != NULL)
-                *remaining = d->cch;
+            ex_out(d, 0, end, remaining);
         }
     }
     return st;
@@ -569,20 +566,17 @@ static void cb_out(size_t *user, size_t tmp, size_t unit)
         *user = tmp * unit;
 }
 
-#define EX_A(p, c) ((dst){(p), NULL, (c)})
-#define EX_W(p, c) ((dst){NULL, (p), (c)})
-
 NTSTATUS kdpc_RtlStringCchCopyExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_PCSTR pszSrc,
                                   NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining, DWORD dwFlags)
 {
-    return ex(&EX_A(pszDest, cchDest), EX_COPY, pszSrc, NULL, NTSTRSAFE_MAX_CCH, NULL, NULL,
+    return ex(&DA(pszDest, cchDest), EX_COPY, pszSrc, NULL, NTSTRSAFE_MAX_CCH, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCchCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
                                   NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining,
                                   DWORD dwFlags)
 {
-    return ex(&EX_W(pszDest, cchDest), EX_COPY, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL, NULL,
+    return ex(&DW(pszDest, cchDest), EX_COPY, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCbCopyExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
@@ -594,7 +588,7 @@ NTSTATUS kdpc_RtlStringCbCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSA
                                  NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining, DWORD dwFlags)
 {
     size_t r = 0;
-    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_COPY, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL,
+    NTSTATUS st = ex(&DW(pszDest, wcch(cbDest)), EX_COPY, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL,
                      NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
     cb_out(pcbRemaining, r, sizeof(WCHAR));
     return st;
@@ -602,13 +596,13 @@ NTSTATUS kdpc_RtlStringCbCopyExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSA
 NTSTATUS kdpc_RtlStringCchCatExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRSAFE_PCSTR pszSrc,
                                  NTSTRSAFE_PSTR *ppszDestEnd, size_t *pcchRemaining, DWORD dwFlags)
 {
-    return ex(&EX_A(pszDest, cchDest), EX_CAT, pszSrc, NULL, NTSTRSAFE_MAX_CCH, NULL, NULL,
+    return ex(&DA(pszDest, cchDest), EX_CAT, pszSrc, NULL, NTSTRSAFE_MAX_CCH, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCchCatExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
                                  NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcchRemaining, DWORD dwFlags)
 {
-    return ex(&EX_W(pszDest, cchDest), EX_CAT, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL, NULL,
+    return ex(&DW(pszDest, cchDest), EX_CAT, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCbCatExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
@@ -620,7 +614,7 @@ NTSTATUS kdpc_RtlStringCbCatExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSAF
                                 NTSTRSAFE_PWSTR *ppszDestEnd, size_t *pcbRemaining, DWORD dwFlags)
 {
     size_t r = 0;
-    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_CAT, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL,
+    NTSTATUS st = ex(&DW(pszDest, wcch(cbDest)), EX_CAT, NULL, pszSrc, NTSTRSAFE_MAX_CCH, NULL,
                      NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
     cb_out(pcbRemaining, r, sizeof(WCHAR));
     return st;
@@ -631,7 +625,7 @@ NTSTATUS kdpc_RtlStringCchVPrintfExA(NTSTRSAFE_PSTR pszDest, size_t cchDest,
 {
     va_list ap;
     va_copy(ap, argList);
-    NTSTATUS st = ex(&EX_A(pszDest, cchDest), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
+    NTSTATUS st = ex(&DA(pszDest, cchDest), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
                      (void **)ppszDestEnd, pcchRemaining, dwFlags);
     va_end(ap);
     return st;
@@ -642,7 +636,7 @@ NTSTATUS kdpc_RtlStringCchVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest,
 {
     va_list ap;
     va_copy(ap, argList);
-    NTSTATUS st = ex(&EX_W(pszDest, cchDest), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
+    NTSTATUS st = ex(&DW(pszDest, cchDest), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
                      (void **)ppszDestEnd, pcchRemaining, dwFlags);
     va_end(ap);
     return st;
@@ -661,7 +655,7 @@ NTSTATUS kdpc_RtlStringCbVPrintfExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest,
     size_t r = 0;
     va_list ap;
     va_copy(ap, argList);
-    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
+    NTSTATUS st = ex(&DW(pszDest, wcch(cbDest)), EX_PRINTF, NULL, NULL, 0, pszFormat, &ap,
                      (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
     va_end(ap);
     cb_out(pcbRemaining, r, sizeof(WCHAR));
@@ -716,14 +710,14 @@ NTSTATUS kdpc_RtlStringCchCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTR
                                    size_t cchToCopy, NTSTRSAFE_PSTR *ppszDestEnd,
                                    size_t *pcchRemaining, DWORD dwFlags)
 {
-    return ex(&EX_A(pszDest, cchDest), EX_COPY, pszSrc, NULL, cchToCopy, NULL, NULL,
+    return ex(&DA(pszDest, cchDest), EX_COPY, pszSrc, NULL, cchToCopy, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCchCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
                                    size_t cchToCopy, NTSTRSAFE_PWSTR *ppszDestEnd,
                                    size_t *pcchRemaining, DWORD dwFlags)
 {
-    return ex(&EX_W(pszDest, cchDest), EX_COPY, NULL, pszSrc, cchToCopy, NULL, NULL,
+    return ex(&DW(pszDest, cchDest), EX_COPY, NULL, pszSrc, cchToCopy, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCbCopyNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
@@ -738,8 +732,8 @@ NTSTATUS kdpc_RtlStringCbCopyNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRS
                                   size_t *pcbRemaining, DWORD dwFlags)
 {
     size_t r = 0;
-    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_COPY, NULL, pszSrc, wcch(cbToCopy), NULL,
-                     NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    NTSTATUS st = ex(&DW(pszDest, wcch(cbDest)), EX_COPY, NULL, pszSrc, wcch(cbToCopy), NULL, NULL,
+                     (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
     cb_out(pcbRemaining, r, sizeof(WCHAR));
     return st;
 }
@@ -747,14 +741,14 @@ NTSTATUS kdpc_RtlStringCchCatNExA(NTSTRSAFE_PSTR pszDest, size_t cchDest, NTSTRS
                                   size_t cchToAppend, NTSTRSAFE_PSTR *ppszDestEnd,
                                   size_t *pcchRemaining, DWORD dwFlags)
 {
-    return ex(&EX_A(pszDest, cchDest), EX_CAT, pszSrc, NULL, cchToAppend, NULL, NULL,
+    return ex(&DA(pszDest, cchDest), EX_CAT, pszSrc, NULL, cchToAppend, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCchCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cchDest, NTSTRSAFE_PCWSTR pszSrc,
                                   size_t cchToAppend, NTSTRSAFE_PWSTR *ppszDestEnd,
                                   size_t *pcchRemaining, DWORD dwFlags)
 {
-    return ex(&EX_W(pszDest, cchDest), EX_CAT, NULL, pszSrc, cchToAppend, NULL, NULL,
+    return ex(&DW(pszDest, cchDest), EX_CAT, NULL, pszSrc, cchToAppend, NULL, NULL,
               (void **)ppszDestEnd, pcchRemaining, dwFlags);
 }
 NTSTATUS kdpc_RtlStringCbCatNExA(NTSTRSAFE_PSTR pszDest, size_t cbDest, NTSTRSAFE_PCSTR pszSrc,
@@ -769,8 +763,8 @@ NTSTATUS kdpc_RtlStringCbCatNExW(NTSTRSAFE_PWSTR pszDest, size_t cbDest, NTSTRSA
                                  size_t *pcbRemaining, DWORD dwFlags)
 {
     size_t r = 0;
-    NTSTATUS st = ex(&EX_W(pszDest, wcch(cbDest)), EX_CAT, NULL, pszSrc, wcch(cbToAppend), NULL,
-                     NULL, (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
+    NTSTATUS st = ex(&DW(pszDest, wcch(cbDest)), EX_CAT, NULL, pszSrc, wcch(cbToAppend), NULL, NULL,
+                     (void **)ppszDestEnd, cb_rem(pcbRemaining, &r), dwFlags);
     cb_out(pcbRemaining, r, sizeof(WCHAR));
     return st;
 }
@@ -1042,7 +1036,7 @@ NTSTATUS kdpc_RtlStringCchCopyUnicodeStringEx(NTSTRSAFE_PWSTR pszDest, size_t cc
         n = SourceString->Length / sizeof(WCHAR);
         src = n > 0 ? SourceString->Buffer : L"";
     }
-    return ex(&EX_W(pszDest, cchDest), EX_COPY, NULL, src, n, NULL, NULL, (void **)ppszDestEnd,
+    return ex(&DW(pszDest, cchDest), EX_COPY, NULL, src, n, NULL, NULL, (void **)ppszDestEnd,
               pcchRemaining, dwFlags);
 }
 
