@@ -148,12 +148,11 @@ NTSTATUS kdpc_user_event_wait(kdpc_machine *m, HANDLE handle, int64_t timeout_ns
 
 NTSTATUS kdpc_user_event_close(kdpc_machine *m, HANDLE handle)
 {
-    if (!ctx_ok(m))
-        return STATUS_INVALID_PARAMETER;
-    const kdpc__ob_slot *s = kdpc__ob_handle_slot(m, handle);
-    if (s == NULL || !s->user || s->kind != KDPC__OB_EVENT)
-        return STATUS_INVALID_HANDLE;
-    NTSTATUS st = kdpc__ob_handle_close(m, handle);
+    PKEVENT ev;
+    NTSTATUS st = event_of(m, handle, 0, &ev); /* closing needs no access */
+    if (!NT_SUCCESS(st))
+        return st;
+    st = kdpc__ob_handle_close(m, handle);
     kdpc__ke_point(m);
     return st;
 }
