@@ -878,6 +878,13 @@ static NTSTATUS us_finish(PUNICODE_STRING d, NTSTATUS st, PUNICODE_STRING rem, D
     return st;
 }
 
+/* A refused Ex call: STATUS_INVALID_PARAMETER, after the failure flags and the remaining string
+ * when the destination is a valid UNICODE_STRING. */
+static NTSTATUS us_refuse(PUNICODE_STRING d, PUNICODE_STRING rem, DWORD flags)
+{
+    return us_ok(d) ? us_finish(d, STATUS_INVALID_PARAMETER, rem, flags) : STATUS_INVALID_PARAMETER;
+}
+
 /* Put @n units of @src into @d (after its text when @cat), honouring STRSAFE_NO_TRUNCATION. */
 static NTSTATUS us_ex(PUNICODE_STRING d, bool cat, const WCHAR *src, size_t n, PUNICODE_STRING rem,
                       DWORD flags)
@@ -932,8 +939,7 @@ static NTSTATUS us_src_ex(PUNICODE_STRING d, bool cat, PCUNICODE_STRING s, PUNIC
                           DWORD flags)
 {
     if (!us_ex_args(d, s == NULL, flags) || (s != NULL && !us_ok(s)))
-        return d != NULL && us_ok(d) ? us_finish(d, STATUS_INVALID_PARAMETER, rem, flags)
-                                     : STATUS_INVALID_PARAMETER;
+        return us_refuse(d, rem, flags);
     return us_ex(d, cat, s != NULL ? s->Buffer : NULL, s != NULL ? s->Length / sizeof(WCHAR) : 0,
                  rem, flags);
 }
@@ -944,8 +950,7 @@ static NTSTATUS us_psz_ex(PUNICODE_STRING d, bool cat, const WCHAR *psz, PUNICOD
     bool too_long = false;
     size_t n = psz != NULL ? wlen_max(psz, &too_long) : 0;
     if (!us_ex_args(d, psz == NULL, flags) || too_long)
-        return d != NULL && us_ok(d) ? us_finish(d, STATUS_INVALID_PARAMETER, rem, flags)
-                                     : STATUS_INVALID_PARAMETER;
+        return us_refuse(d, rem, flags);
     return us_ex(d, cat, psz, n, rem, flags);
 }
 
@@ -980,9 +985,7 @@ NTSTATUS kdpc_RtlUnicodeStringVPrintfEx(PUNICODE_STRING DestinationString,
 {
     PUNICODE_STRING d = DestinationString;
     if (!us_ex_args(d, pszFormat == NULL, dwFlags))
-        return d != NULL && us_ok(d)
-                   ? us_finish(d, STATUS_INVALID_PARAMETER, RemainingString, dwFlags)
-                   : STATUS_INVALID_PARAMETER;
+        return us_refuse(d, RemainingString, dwFlags);
     if (pszFormat == NULL)
         pszFormat = L"";
     kdpc__rtl_out count = {NULL, NULL, 0, true, 0, 0, false, false};
