@@ -473,16 +473,12 @@ bool kdpc__pool_fail(kdpc_machine *m)
 /* ------------------------------------------------------------------ */
 /* Allocation                                                          */
 
-/* The POOL_* flags a POOL_TYPE may carry (pool.h). */
-#define POOL_TYPE_FLAGS                                                                            \
-    ((unsigned)POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | POOL_RAISE_IF_ALLOCATION_FAILURE |               \
-     POOL_COLD_ALLOCATION | POOL_ZERO_ALLOCATION)
-
 /* Every paged pool type is odd (PagedPool, PagedPoolCacheAligned and their session twins), every
- * nonpaged one even; the flags are even too. */
+ * nonpaged one even; the POOL_* flags a POOL_TYPE may carry (pool.h) are even too, so bit 0 alone
+ * tells. */
 static bool is_paged(POOL_TYPE t)
 {
-    return ((unsigned)t & ~POOL_TYPE_FLAGS & 1u) != 0;
+    return ((unsigned)t & 1u) != 0;
 }
 
 static bool wants_zero(POOL_TYPE t)
