@@ -388,25 +388,24 @@ NTSTATUS kdpc_RtlUnicodeStringCatString(PUNICODE_STRING DestinationString, NTSTR
     return us_put(DestinationString, DestinationString->Length, pszSrc, n);
 }
 
+/* Format @fmt into the whole of @d's buffer (counted, no NUL); STATUS_BUFFER_OVERFLOW when cut. */
+static NTSTATUS us_vformat(PUNICODE_STRING d, const WCHAR *fmt, va_list ap)
+{
+    kdpc__rtl_out o = {NULL, d->Buffer, d->MaximumLength / sizeof(WCHAR), true, 0, 0, false, false};
+    va_list cp;
+    va_copy(cp, ap);
+    kdpc__rtl_vformat(&o, fmt, true, cp);
+    va_end(cp);
+    d->Length = (USHORT)(o.len * sizeof(WCHAR));
+    return o.need > o.len ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+}
+
 NTSTATUS kdpc_RtlUnicodeStringVPrintf(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszFormat,
                                       va_list argList)
 {
     if (!us_ok(DestinationString) || pszFormat == NULL)
         return STATUS_INVALID_PARAMETER;
-    kdpc__rtl_out o = {NULL,
-                       DestinationString->Buffer,
-                       DestinationString->MaximumLength / sizeof(WCHAR),
-                       true,
-                       0,
-                       0,
-                       false,
-                       false};
-    va_list cp;
-    va_copy(cp, argList);
-    kdpc__rtl_vformat(&o, pszFormat, true, cp);
-    va_end(cp);
-    DestinationString->Length = (USHORT)(o.len * sizeof(WCHAR));
-    return o.need > o.len ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+    return us_vformat(DestinationString, pszFormat, argList);
 }
 
 NTSTATUS kdpc_RtlUnicodeStringPrintf(PUNICODE_STRING DestinationString, NTSTRSAFE_PCWSTR pszFormat,
@@ -1004,12 +1003,7 @@ NTSTATUS kdpc_RtlUnicodeStringVPrintfEx(PUNICODE_STRING DestinationString,
     } else if (count.need > room && (dwFlags & STRSAFE_NO_TRUNCATION) != 0) {
         st = STATUS_BUFFER_OVERFLOW;
     } else {
-        kdpc__rtl_out o = {NULL, d->Buffer, room, true, 0, 0, false, false};
-        va_copy(cp, argList);
-        kdpc__rtl_vformat(&o, pszFormat, true, cp);
-        va_end(cp);
-        d->Length = (USHORT)(o.len * sizeof(WCHAR));
-        st = o.need > o.len ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS;
+        st = us_vformat(d, pszFormat, argList);
     }
     return us_finish(d, st, RemainingString, dwFlags);
 }
