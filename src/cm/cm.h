@@ -55,6 +55,8 @@ kdpc__cm *kdpc__cm_of(kdpc_machine *m);
 /* Machine teardown: free the tree and every deleted key (no handle is closed). */
 void kdpc__cm_free(kdpc_machine *m);
 bool kdpc__cm_same(const WCHAR *a, const WCHAR *b, size_t n); /* ASCII case folded */
+/* @n WCHARs of @name and a NUL in a new malloc'd buffer; NULL: no memory. */
+WCHAR *kdpc__cm_name_dup(const WCHAR *name, size_t n);
 /* Walk @path (@len WCHARs, components separated by '\') from @from (NULL: @path is absolute,
  * starting "\Registry"). @create: make a missing last component (volatile when @vol);
  * @create_all: make every missing component. *@created tells whether the last one was made.

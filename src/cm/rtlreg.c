@@ -168,11 +168,10 @@ static NTSTATUS deliver_value(kdpc_machine *m, kdpc__cm_key *k, const RTL_QUERY_
                               const kdpc__cm_value *v, PVOID ctx)
 {
     void *copy = malloc(v->size != 0 ? v->size : 1);
-    WCHAR *name = malloc(((size_t)v->nlen + 1) * sizeof(WCHAR));
+    WCHAR *name = kdpc__cm_name_dup(v->name, v->nlen);
     NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
     if (copy != NULL && name != NULL) {
         memcpy(copy, v->data, v->size);
-        memcpy(name, v->name, ((size_t)v->nlen + 1) * sizeof(WCHAR));
         ULONG type = v->type, size = v->size;
         st = deliver(e, name, type, copy, size, ctx);
         if (NT_SUCCESS(st) && (e->Flags & RTL_QUERY_REGISTRY_DELETE))

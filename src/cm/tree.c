@@ -49,18 +49,27 @@ void kdpc__cm_touch(kdpc_machine *m, kdpc__cm_key *k)
     k->written = now(m);
 }
 
+WCHAR *kdpc__cm_name_dup(const WCHAR *name, size_t n)
+{
+    WCHAR *d = malloc((n + 1) * sizeof(WCHAR));
+    if (d == NULL)
+        return NULL;
+    if (n != 0)
+        memcpy(d, name, n * sizeof(WCHAR));
+    d[n] = 0;
+    return d;
+}
+
 static kdpc__cm_key *key_new(kdpc_machine *m, const WCHAR *name, size_t n)
 {
     kdpc__cm_key *k = calloc(1, sizeof(*k));
     if (k == NULL)
         return NULL;
-    k->name = malloc((n + 1) * sizeof(WCHAR));
+    k->name = kdpc__cm_name_dup(name, n);
     if (k->name == NULL) {
         free(k);
         return NULL;
     }
-    memcpy(k->name, name, n * sizeof(WCHAR));
-    k->name[n] = 0;
     k->nlen = (USHORT)n;
     kdpc__cm_touch(m, k);
     return k;
@@ -268,16 +277,13 @@ NTSTATUS kdpc__cm_value_set(kdpc_machine *m, kdpc__cm_key *k, const WCHAR *name,
     kdpc__cm_value *v = kdpc__cm_value_find(k, name, len);
     if (v == NULL) {
         v = calloc(1, sizeof(*v));
-        WCHAR *nm = malloc((len + 1) * sizeof(WCHAR));
+        WCHAR *nm = kdpc__cm_name_dup(name, len);
         if (v == NULL || nm == NULL) {
             free(v);
             free(nm);
             free(copy);
             return STATUS_INSUFFICIENT_RESOURCES;
         }
-        if (len != 0)
-            memcpy(nm, name, len * sizeof(WCHAR));
-        nm[len] = 0;
         v->name = nm;
         v->nlen = (USHORT)len;
         kdpc__cm_value **p = &k->values;
