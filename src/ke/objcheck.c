@@ -180,15 +180,6 @@ static unsigned kind_of_type(unsigned type)
     }
 }
 
-static bool known_thread(kdpc_machine *m, const void *obj)
-{
-    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next) {
-        if ((const void *)kt == obj)
-            return true;
-    }
-    return false;
-}
-
 bool kdpc__ke_check_dispatcher(kdpc_machine *m, const void *obj, unsigned kinds,
                                const char *routine)
 {
@@ -200,7 +191,7 @@ bool kdpc__ke_check_dispatcher(kdpc_machine *m, const void *obj, unsigned kinds,
     bool ok = (kind & kinds) != 0 && h->Size == size_of_type(type);
     /* A thread object is one kdpc made: checked by identity, never by its contents. */
     if (ok && kind == KDPC_OBJ_THREAD)
-        ok = known_thread(m, obj);
+        ok = kdpc__ke_thread_find(m, obj) != NULL;
     /* Its wait list must be a list (InitializeListHead ran): never followed when garbage. */
     if (ok)
         ok = !kdpc__ke_bad_ptr(h->WaitListHead.Flink) && !kdpc__ke_bad_ptr(h->WaitListHead.Blink);
