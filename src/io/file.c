@@ -101,8 +101,6 @@ static void unlink_file(kdpc__io *io, kdpc__filerec *r)
     }
 }
 
-static bool ob_deref(kdpc_machine *m, void *object);
-
 /* Send @major for @f to the top of its device's stack; wait when it pends and the caller may
  * (PASSIVE_LEVEL). Return: the dispatch status, or the final one after a wait. */
 static NTSTATUS send_file_irp(kdpc_machine *m, kdpc__filerec *f, UCHAR major, ACCESS_MASK access,
@@ -183,8 +181,7 @@ static void deferred_close(PVOID ctx)
     close_file(f->m, f);
 }
 
-/* ObReferenceObject of an open (not closing) file object: one more reference. */
-static bool ob_ref(kdpc_machine *m, void *object)
+bool kdpc__io_file_ref(kdpc_machine *m, void *object)
 {
     kdpc__filerec *f = file_rec(m, object);
     if (f == NULL || f->refs <= 0)
@@ -193,7 +190,7 @@ static bool ob_ref(kdpc_machine *m, void *object)
     return true;
 }
 
-static bool ob_deref(kdpc_machine *m, void *object)
+bool kdpc__io_file_deref(kdpc_machine *m, void *object)
 {
     kdpc__filerec *f = file_rec(m, object);
     if (f == NULL)
@@ -273,8 +270,6 @@ static NTSTATUS open_file(kdpc_machine *m, const WCHAR *name, size_t len, ACCESS
     InitializeListHead(&fo->IrpList);
     kdpc_KeInitializeEvent(&f->done, NotificationEvent, FALSE);
     kdpc__io *io = kdpc__io_of(m);
-    kdpc__ke_of(m)->ob_deref = ob_deref;
-    kdpc__ke_of(m)->ob_ref = ob_ref;
     /* linked while the create runs: the driver may already see it counted */
     f->next = io->files;
     io->files = f;

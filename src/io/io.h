@@ -252,6 +252,12 @@ bool kdpc__io_register(kdpc_machine *m, const void *p, kdpc__iokind kind); /* fa
 void kdpc__io_unregister(kdpc_machine *m, const void *p); /* and remember it freed */
 void kdpc__io_retire(kdpc_machine *m, const void *p, kdpc__iokind kind);
 kdpc__iokind kdpc__io_live_kind(kdpc_machine *m, const void *p);
+/* ObReferenceObject / ObDereferenceObject of a file object (file.c, called by src/ob): one
+ * reference more or less of an open (not closing) file object; the last one sends the close
+ * (from a system worker thread when above PASSIVE_LEVEL). False when @object is no such file
+ * object (or, for the dereference, holds no reference). */
+bool kdpc__io_file_ref(kdpc_machine *m, void *object);
+bool kdpc__io_file_deref(kdpc_machine *m, void *object);
 kdpc__iokind kdpc__io_retired_kind(kdpc_machine *m, const void *p);
 /* A live object of @kind (IRPs, devices, drivers, controllers: Type and Size checked too). */
 bool kdpc__io_valid(kdpc_machine *m, const void *p, kdpc__iokind kind);

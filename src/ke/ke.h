@@ -182,11 +182,6 @@ typedef struct kdpc__ke {
     void *mm;                            /* pages for MDLs (src/mm) */
     /* KTIMER / KDPC set or queued on a thread's stack -> that thread's KTHREAD (objcheck.c) */
     kdpc__ptrmap stack_objs;
-    /* ObDereferenceObject of an object that is no thread: the I/O layer's file objects (io/file.c);
-     * true when it was one of its objects */
-    bool (*ob_deref)(kdpc_machine *m, void *object);
-    /* ObReferenceObject of a file object (io/file.c): true when it was one of its objects */
-    bool (*ob_ref)(kdpc_machine *m, void *object);
     /* An interrupt object leaves its line (disconnect or teardown): the HAL forgets the register
      * history its ISR made (hal/regsync.c sets it; NULL: nobody) */
     void (*intr_disconnected)(kdpc_machine *m, struct _KINTERRUPT *obj);

@@ -7,7 +7,7 @@
  * kdpc's referenced objects and where their count lives:
  *   KTHREAD        kt->refs (ke/thread.c frees an ended thread at 0 with no handle)
  *   event objects  the layer's own record (event.c: the last reference frees it)
- *   FILE_OBJECT    io/file.c's count (through the ob_ref / ob_deref hooks)
+ *   FILE_OBJECT    io/file.c's count (kdpc__io_file_ref / kdpc__io_file_deref)
  *   DEVICE_OBJECT, DRIVER_OBJECT  extra references in the layer's map (the I/O manager owns the
  *                  object; Divergence: IoDeleteDevice does not wait for them)
  * A pointer that is none of these is not an object: referencing or dereferencing it is the
@@ -59,8 +59,7 @@ static int reference(kdpc_machine *m, void *p)
     }
     if (kdpc__ob_event_ref(m, p))
         return T_EVENT;
-    kdpc__ke *ke = kdpc__ke_of(m);
-    if (ke->ob_ref != NULL && ke->ob_ref(m, p))
+    if (kdpc__io_file_ref(m, p))
         return T_FILE;
     int t = io_kind(m, p);
     kdpc__ob *ob = t == T_NONE ? NULL : kdpc__ob_get(m);
@@ -80,10 +79,9 @@ static bool dereference(kdpc_machine *m, void *p)
     }
     if (kdpc__ob_event_deref(m, p))
         return true;
-    kdpc__ke *ke = kdpc__ke_of(m);
-    if (ke->ob_deref != NULL && ke->ob_deref(m, p))
+    if (kdpc__io_file_deref(m, p))
         return true; /* a file object (io/file.c) */
-    kdpc__ob *ob = ke->ob;
+    kdpc__ob *ob = kdpc__ke_of(m)->ob;
     uintptr_t n = ob == NULL ? 0 : io_refs(ob, p);
     if (n == 0)
         return false;
