@@ -51,12 +51,7 @@ void kdpc__mm_free(kdpc_machine *m);
 static inline bool kdpc__mm_irql_ok_p(kdpc_machine *m, const kdpc__cpu *c, KIRQL max, uint32_t p1,
                                       uint64_t p3, uint64_t p4, const char *routine)
 {
-    if (c->irql <= max)
-        return true;
-    kdpc__violation(m, KDPC_R_MM_IRQL, 0xC4, p1, c->irql, p3, p4, NULL,
-                    "%s called at IRQL %u: it runs only at IRQL <= %u", routine, (unsigned)c->irql,
-                    (unsigned)max);
-    return false;
+    return kdpc__ver_irql_at_most(m, KDPC_R_MM_IRQL, c->irql, max, p1, p3, p4, routine);
 }
 /* The same with P3 @max and P4 0 (IrqlMmApcLte's and Driver Verifier's 0x7E layout). */
 static inline bool kdpc__mm_irql_ok(kdpc_machine *m, const kdpc__cpu *c, KIRQL max, uint32_t p1,

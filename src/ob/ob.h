@@ -81,12 +81,7 @@ PKEVENT kdpc__ob_event_named(kdpc_machine *m, const WCHAR *name, USHORT len, EVE
 static inline bool kdpc__ob_irql_ok(kdpc_machine *m, const kdpc__cpu *c, KIRQL max, uint32_t ddi,
                                     const char *routine)
 {
-    if (c->irql <= max)
-        return true;
-    kdpc__violation(m, KDPC_R_OB_IRQL, 0xC4, ddi, c->irql, max, 0, NULL,
-                    "%s called at IRQL %u: it runs only at IRQL <= %u", routine, (unsigned)c->irql,
-                    (unsigned)max);
-    return false;
+    return kdpc__ver_irql_at_most(m, KDPC_R_OB_IRQL, c->irql, max, ddi, max, 0, routine);
 }
 #define KDPC_DDI_IRQL_OB_PASSIVE      0x2001Bu /* IrqlObPassive */
 #define KDPC_DDI_IRQL_ZW_PASSIVE      0x2001Fu /* IrqlZwPassive (ZwClose) */

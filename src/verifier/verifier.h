@@ -201,6 +201,19 @@ void kdpc__violation(kdpc_machine *m, kdpc__rule rule, uint32_t code, uint64_t p
     __attribute__((format(printf, 9, 10)))
 #endif
     ;
+/* IRQL check of a routine that runs at IRQL <= @max: true when @irql is at most @max; else the
+ * @rule report (0xC4, P1 @p1, P2 the IRQL, P3 @p3, P4 @p4) naming @routine, which returns as a
+ * warning or off: then false. Serves the Ob and Mm IRQL rules. */
+static inline bool kdpc__ver_irql_at_most(kdpc_machine *m, kdpc__rule rule, unsigned irql,
+                                          unsigned max, uint64_t p1, uint64_t p3, uint64_t p4,
+                                          const char *routine)
+{
+    if (irql <= max)
+        return true;
+    kdpc__violation(m, rule, 0xC4, p1, irql, p3, p4, NULL,
+                    "%s called at IRQL %u: it runs only at IRQL <= %u", routine, irql, max);
+    return false;
+}
 /* A bug check that no setting can turn off (KeBugCheckEx, ASSERT). */
 KDPC_NORETURN void kdpc__bugcheck_forced(kdpc_machine *m, uint32_t code, uint64_t p1, uint64_t p2,
                                          uint64_t p3, uint64_t p4, const char *fmt, ...)
