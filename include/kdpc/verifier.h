@@ -62,7 +62,8 @@ typedef enum kdpc_rule_action {
 KDPC_EXPORT kdpc_status kdpc_rule_set(kdpc_machine *m, const char *rule, kdpc_rule_action action);
 
 /**
- * kdpc_rule_action_of() - effective action of a rule on @m.
+ * kdpc_rule_action_of() - effective action of a rule on @m (KDPC_RULE_OFF while its
+ * Driver Verifier class is off, see kdpc_verifier_set()).
  * Return: KDPC_RULE_OFF / _WARN / _BUGCHECK, or KDPC_RULE_DEFAULT when @m or @rule is unknown.
  */
 KDPC_EXPORT kdpc_rule_action kdpc_rule_action_of(const kdpc_machine *m, const char *rule);
@@ -86,6 +87,68 @@ KDPC_EXPORT const char *kdpc_rule_info(size_t i, const char **guideline);
  * Thread: any. Return: the text, or NULL when @i is out of range.
  */
 KDPC_EXPORT const char *kdpc_rule_guideline(size_t i);
+
+/* ------------------------------------------------------------------ */
+/* Driver Verifier options                                             */
+/*
+ * Every rule belongs to one class (docs/rules.md shows it). Most classes are Driver
+ * Verifier's options, with the bit `verifier /flags` gives them on Windows, and are switched
+ * as groups: a rule of a class that is off is not checked, whatever kdpc_rule_set() said of
+ * it (its own setting comes back when the class is turned on again). Three classes have no
+ * bit and are switched per rule only: Verifier's automatic checks (on whenever a driver is
+ * verified), the checks Windows makes without Verifier, and kdpc's own guideline checks.
+ * A new machine starts with KDPC_VERIFIER_STANDARD, Windows' standard settings
+ * (`verifier /standard`); low resources simulation is the one option outside them.
+ */
+#define KDPC_VERIFIER_SPECIAL_POOL   0x00000001u /**< special pool: overruns found at the touch */
+#define KDPC_VERIFIER_FORCE_IRQL     0x00000002u /**< force IRQL checking: pageable memory is out */
+#define KDPC_VERIFIER_LOW_RESOURCES  0x00000004u /**< low resources simulation: allocations fail */
+#define KDPC_VERIFIER_POOL_TRACKING  0x00000008u /**< pool tracking: leaks, bad frees */
+#define KDPC_VERIFIER_IO             0x00000010u /**< I/O verification (enhanced included): 0xC9 */
+#define KDPC_VERIFIER_DEADLOCK       0x00000020u /**< deadlock detection: lock order, 0xC4/0x10xx */
+#define KDPC_VERIFIER_DMA            0x00000080u /**< DMA verification: 0xE6 */
+#define KDPC_VERIFIER_SECURITY       0x00000100u /**< security checks (user handles) */
+#define KDPC_VERIFIER_MISC           0x00000800u /**< miscellaneous checks */
+#define KDPC_VERIFIER_DDI_COMPLIANCE 0x00020000u /**< DDI compliance checking (and SDV rules) */
+/** Windows' standard settings: every option above except low resources simulation. */
+#define KDPC_VERIFIER_STANDARD 0x000209BBu
+/** Every option kdpc models. */
+#define KDPC_VERIFIER_ALL (KDPC_VERIFIER_STANDARD | KDPC_VERIFIER_LOW_RESOURCES)
+
+/**
+ * kdpc_verifier_set() - turn Driver Verifier's options on and off as `verifier /flags` does.
+ * @m: machine. @flags: an OR of KDPC_VERIFIER_* bits; 0 leaves only the classes without a bit.
+ * Low resources simulation fails allocations at cfg.low_resources_permille, or at Windows'
+ * default chance of 6% (60 permille) when the config gives none.
+ * Thread: the host while no run is in progress, or simulated code of @m.
+ * Return: KDPC_OK; KDPC_EINVAL for a NULL @m or a bit kdpc does not model (nothing changes).
+ */
+KDPC_EXPORT kdpc_status kdpc_verifier_set(kdpc_machine *m, uint32_t flags);
+
+/** The options @m runs with (KDPC_VERIFIER_* bits); 0 for NULL. */
+KDPC_EXPORT uint32_t kdpc_verifier_flags(const kdpc_machine *m);
+
+/**
+ * kdpc_verifier_class_set() - turn one option on or off by name.
+ * @name: "special_pool", "force_irql", "low_resources", "pool_tracking", "io_verification",
+ * "deadlock_detection", "dma_verification", "security_checks", "misc_checks",
+ * "ddi_compliance", or "standard" (all of Windows' standard settings at once).
+ * Return: KDPC_OK, KDPC_EINVAL (NULL argument), KDPC_ENOENT (no such class, including the
+ * three without a bit: "automatic", "kernel", "kdpc"); on an error nothing changes.
+ */
+KDPC_EXPORT kdpc_status kdpc_verifier_class_set(kdpc_machine *m, const char *name, bool on);
+
+/**
+ * kdpc_rule_class() - the class of the i-th rule: one of the names kdpc_verifier_class_set()
+ * takes, or "automatic", "kernel", "kdpc". NULL when @i is out of range. Thread: any.
+ */
+KDPC_EXPORT const char *kdpc_rule_class(size_t i);
+
+/**
+ * kdpc_rule_microsoft() - the Microsoft rule names and Verifier codes the i-th rule
+ * corresponds to ("IrqlKeSetEvent; 0xC4/0x80"), "" when none; NULL when @i is out of range.
+ */
+KDPC_EXPORT const char *kdpc_rule_microsoft(size_t i);
 
 /**
  * kdpc_machine_bugcheck() - the bug check that stopped the run.

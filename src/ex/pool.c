@@ -466,7 +466,7 @@ void *kdpc__pool_system_va(kdpc_machine *m, void *va)
 bool kdpc__pool_fail(kdpc_machine *m)
 {
     kdpc__pool *p = pool_of(m);
-    unsigned permille = m->cfg.low_resources_permille;
+    unsigned permille = kdpc__ver_low_resources_permille(m);
     return p != NULL && permille != 0 && kdpc__rng_below(&p->fault_rng, 1000) < permille;
 }
 

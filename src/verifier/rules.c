@@ -27,12 +27,17 @@ typedef struct rule_info {
     const char *id;
     bool fatal;
     const char *g;
+    uint32_t cls; /* Driver Verifier option bit, 0 for the classes without one */
+    const char *cls_name;
+    const char *ms;
+    const char *text;
 } rule_info;
 
 static const rule_info rules[KDPC_RULE_COUNT] = {
-#define KDPC_RULE_INFO_(e, id, fatal, g) {id, fatal, g},
-    KDPC_RULE_TABLE(KDPC_RULE_INFO_)
-#undef KDPC_RULE_INFO_
+#define KDPC_RULE(e, id, fatal, g, cls, ms, text)                                                  \
+    {id, fatal, g, KDPC_RULE_CLASS_##cls, #cls, ms, text},
+#include "verifier/rules.def"
+#undef KDPC_RULE
 };
 
 /* The guidelines of docs/guidelines.md, in our own short words. */
@@ -69,6 +74,8 @@ static const char *guideline_text(const char *g)
         {"G10", "G10: an ISR runs at most 25 us; DPC and ISR time is measured"},
         {"G18", "G18: the ISR claims its device's interrupt (returns TRUE) and queues the DPC "
                 "with IoRequestDpc before returning"},
+        {"DV", "DV: a Driver Verifier check or DDI compliance rule of Microsoft's that no "
+               "guideline of docs/guidelines.md covers"},
         {"--", "the driver stopped the machine itself"},
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -78,180 +85,10 @@ static const char *guideline_text(const char *g)
     return g;
 }
 
-/*
- * Each rule in one line of plain words, with its guideline's number. A rule
- * that has no line here yet (just added to the table) reports its
- * guideline's text instead (rule_text).
- */
-static const struct {
-    const char *id;
-    const char *text;
-} rule_texts[] = {
-    {"irql.raise_lower",
-     "G3: KeRaiseIrql only raises: its new IRQL is at or above the current one"},
-    {"irql.lower_raise",
-     "G3: KeLowerIrql only lowers: its new IRQL is at or below the current one"},
-    {"irql.invalid", "G3: an IRQL is a value from PASSIVE_LEVEL (0) to HIGH_LEVEL (15)"},
-    {"spinlock.acquire_irql",
-     "G4: KeAcquireSpinLock and the in-stack queued acquire are called at or below "
-     "DISPATCH_LEVEL"},
-    {"spinlock.dpc_acquire_irql",
-     "G4: KeAcquireSpinLockAtDpcLevel is called at DISPATCH_LEVEL, never below it"},
-    {"spinlock.dpc_release_irql",
-     "G4: KeReleaseSpinLockFromDpcLevel is called at DISPATCH_LEVEL, never below it"},
-    {"spinlock.release_irql",
-     "G4: KeReleaseSpinLock is called at DISPATCH_LEVEL, where the acquire left the CPU"},
-    {"spinlock.recursive",
-     "G2: a CPU never acquires a spin lock it already holds: it would spin on itself forever"},
-    {"spinlock.not_owned", "G2: only the CPU that holds a spin lock releases it"},
-    {"spinlock.order",
-     "G2: spin locks are always taken in one order; two orders deadlock two CPUs"},
-    {"spinlock.mixed_api",
-     "G2: one KSPIN_LOCK is used either as an ordinary or as a queued spin lock, never both"},
-    {"spinlock.held_too_long", "G8: a spin lock is held at most 25 us"},
-    {"sync.isr_unsynchronized",
-     "G1: memory the ISR shares is touched elsewhere only while holding the interrupt's lock "
-     "(KeSynchronizeExecution)"},
-    {"sync.unlocked_shared",
-     "G2: memory a DPC and a thread share is touched only while holding one common spin lock"},
-    {"sync.irql_too_high",
-     "G1: KeSynchronizeExecution and KeAcquireInterruptSpinLock are called at or below the "
-     "interrupt's SynchronizeIrql"},
-    {"dpc.wait",
-     "G3: code at DISPATCH_LEVEL or above never waits: blocking work goes to a work item"},
-    {"dpc.irql_changed", "G3: a DPC routine returns at DISPATCH_LEVEL, the IRQL it was called at"},
-    {"dpc.lock_held",
-     "G2: a DPC, ISR, timer DPC or work routine releases every spin lock it took before it "
-     "returns"},
-    {"dpc.too_long",
-     "G8: one DPC call runs at most 100 us; longer work is chained or given to a worker"},
-    {"dpc.stall_too_long",
-     "G9: KeStallExecutionProcessor stalls at most 100 us in a DPC (50 us elsewhere)"},
-    {"dpc.watchdog",
-     "G8: a DPC or ISR stays within the DPC watchdog's allotment, and a CPU does not stay at "
-     "DISPATCH_LEVEL or above too long in total"},
-    {"isr.too_long", "G10: one ISR call runs at most 25 us"},
-    {"isr.irql_changed", "G3: an ISR returns at the IRQL it was called at"},
-    {"isr.storm",
-     "G18: an ISR claims its device's interrupt and quiets the device; a level line left "
-     "asserted is an interrupt storm"},
-    {"unload.pending",
-     "G8: a driver is unloaded, a device deleted or the machine shut down only when none of "
-     "its DPCs is queued, timers set or work items queued"},
-    {"work.bad_irql_return", "G5: a work routine returns at PASSIVE_LEVEL"},
-    {"work.requeue", "G5: a work item still in the queue is not queued again"},
-    {"work.queue_irql",
-     "G5: IoQueueWorkItem and ExQueueWorkItem are called at or below DISPATCH_LEVEL"},
-    {"sync.apc_irql",
-     "G3: fast mutexes and critical regions are used at the IRQL they need (APC_LEVEL or "
-     "below), never from a DPC"},
-    {"io.double_complete", "G13: an IRP is completed exactly once"},
-    {"io.complete_pending",
-     "G13: IoCompleteRequest is given a final status, never STATUS_PENDING, and a pending IRP "
-     "is returned as STATUS_PENDING"},
-    {"io.start_next_irql", "G6: IoStartNextPacket is called at DISPATCH_LEVEL"},
-    {"io.irp_lost", "G6: every IRP started or queued is completed; the DPC starts the next packet"},
-    {"io.buffer_overrun",
-     "G16: IoStatus.Information never exceeds the request's buffer, and data stays within it"},
-    {"io.complete_cancelable",
-     "G6: an IRP's cancel routine is cleared (IoSetCancelRoutine NULL) before it is completed"},
-    {"io.cancel_lock_held",
-     "G6: a cancel routine releases the cancel spin lock (IoReleaseCancelSpinLock) before it "
-     "returns"},
-    {"errorlog.irql",
-     "G13: IoAllocateErrorLogEntry and IoWriteErrorLogEntry are called at or below "
-     "DISPATCH_LEVEL"},
-    {"mem.paged_touch", "G3: pageable memory is touched only below DISPATCH_LEVEL"},
-    {"mem.paged_alloc", "G3: paged pool is allocated only at or below APC_LEVEL"},
-    {"mem.paged_code",
-     "G3: code marked PAGED_CODE runs only at or below APC_LEVEL, never from a DPC"},
-    {"mem.free_active",
-     "G12: memory is freed only when no queued DPC, set timer or queued work item lies inside "
-     "it"},
-    {"pio.not_flushed", "G17: a PIO read calls KeFlushIoBuffers before its IRP is completed"},
-    {"dma.adapter_held",
-     "G11: the adapter channel and map registers of a transfer are freed before its IRP is "
-     "completed"},
-    {"dma.not_flushed", "G11: each packet DMA transfer ends with FlushAdapterBuffers"},
-    {"dma.double_free", "G11: an adapter channel or map registers are freed once"},
-    {"dev.dma_unmapped",
-     "G11: a device is programmed only with DMA addresses of a live mapping (a mapped, not yet "
-     "flushed transfer or a common buffer)"},
-    {"controller.held", "G12: the controller object is freed before the IRP is completed"},
-    {"wait.objects",
-     "G3: KeWaitForMultipleObjects waits on at most MAXIMUM_WAIT_OBJECTS (64) objects, and "
-     "more than THREAD_WAIT_OBJECTS (3) only with a wait block array"},
-    {"thread.exit_state", "G3: a system thread ends at PASSIVE_LEVEL holding no spin lock"},
-    {"removelock.release_unheld",
-     "G13: every IoReleaseRemoveLock matches an IoAcquireRemoveLock with the same tag that is "
-     "still held (no release twice, none without an acquire)"},
-    {"removelock.after_wait",
-     "G13: once IoReleaseRemoveLockAndWait has returned, the remove lock is not initialised "
-     "or waited on again"},
-    {"pnp.must_not_fail",
-     "G13: IRP_MN_REMOVE_DEVICE, IRP_MN_SURPRISE_REMOVAL, IRP_MN_CANCEL_REMOVE_DEVICE and "
-     "IRP_MN_CANCEL_STOP_DEVICE are never failed"},
-    {"io.invalid_object",
-     "G13: an I/O manager call gets a live object of the right type (IRP, device, work item), "
-     "never a NULL, uninitialised or freed one"},
-    {"io.pending_not_returned",
-     "G13: a dispatch routine that marks its IRP pending returns STATUS_PENDING"},
-    {"io.no_startio",
-     "G6: IoStartPacket and IoStartNextPacket are used only by a driver that has a StartIo "
-     "routine"},
-    {"isr.disconnect_irql", "G18: IoDisconnectInterrupt is called at PASSIVE_LEVEL"},
-    {"isr.disconnect_self",
-     "G1: an interrupt is never disconnected from its own ISR or SynchCritSection, or while "
-     "holding its lock"},
-    {"zw.passive_irql", "G3: the registry routines (Zw*Key, Rtl*Registry*, "
-                        "IoOpenDeviceRegistryKey) are called at PASSIVE_LEVEL"},
-    {"io.passive_irql", "G3: IoGetDeviceObjectPointer, IoCreateSymbolicLink, "
-                        "IoDeleteSymbolicLink, IoCreateDeviceSecure and IoWMIRegistrationControl "
-                        "are called at PASSIVE_LEVEL"},
-    {"obj.invalid",
-     "G12: a Ke or Ex call gets an initialised object of the right type that is still alive "
-     "(no NULL, garbage or dead stack object)"},
-    {"hal.bad_address",
-     "G12: registers and ports are reached only through a live MmMapIoSpace mapping of the "
-     "device's window, or a port range the device owns"},
-    {"hal.map_unowned", "G12: MmMapIoSpace maps only a register window the device was given (its "
-                        "CmResourceTypeMemory resource)"},
-    {"hal.bad_unmap",
-     "G12: MmUnmapIoSpace undoes one live mapping, once, with the size it was mapped with"},
-    {"hal.irql", "G3: MmMapIoSpace, MmMapIoSpaceEx and MmUnmapIoSpace are called at IRQL <= "
-                 "DISPATCH_LEVEL (never from an ISR)"},
-    {"rtl.irql", "G3: the Rtl string routines Microsoft documents at PASSIVE_LEVEL, and DbgPrint's "
-                 "Unicode format codes, are used at PASSIVE_LEVEL"},
-    {"ob.irql",
-     "G3: ZwClose and ObReferenceObjectByHandle are called at PASSIVE_LEVEL, the other Ob "
-     "reference routines at IRQL <= DISPATCH_LEVEL"},
-    {"ob.user_handle", "G12: a handle that came from user mode is referenced with AccessMode "
-                       "UserMode (ObReferenceObjectByHandle checks its access then)"},
-    {"mm.irql", "G3: the Mm page, mapping and pageable-section routines are called at or below "
-                "the IRQL Microsoft documents for them"},
-    {"mm.bad_mdl", "G12: MmFreePagesFromMdl frees, once, the pages MmAllocatePagesForMdl(Ex) gave"},
-    {"mm.map_bugcheck", "G12: MmMapLockedPagesSpecifyCache is called with BugCheckOnFailure FALSE "
-                        "(a failed mapping returns NULL instead of stopping the machine)"},
-    {"mem.pool_irql", "G3: nonpaged pool is allocated and freed at or below DISPATCH_LEVEL, paged "
-                      "pool freed at or below APC_LEVEL, and quota never charged from a DPC"},
-    {"ke.crash",
-     "kdpc: driver code faulted, trapped, aborted or overflowed its stack; the machine cannot "
-     "go on"},
-    {"test.assert",
-     "kdpc: a test check failed inside simulated code; the run stops so the test can fail"},
-    {"ke.bugcheck",
-     "kdpc: the driver stopped the machine itself (KeBugCheckEx, a failed ASSERT, an exception "
-     "raised by a kernel routine)"},
-};
-
-/* The rule's own line of text; its guideline's text when it has none yet. */
+/* The rule's own line of text (rules.def). */
 static const char *rule_text(unsigned rule)
 {
-    for (size_t i = 0; i < sizeof(rule_texts) / sizeof(rule_texts[0]); i++) {
-        if (strcmp(rule_texts[i].id, rules[rule].id) == 0)
-            return rule_texts[i].text;
-    }
-    return guideline_text(rules[rule].g);
+    return rules[rule].text;
 }
 
 const char *kdpc__bugcheck_name(uint32_t code)
@@ -561,6 +398,9 @@ int kdpc__ver_init(kdpc_machine *m)
     }
     for (unsigned i = 0; i < KDPC_RULE_COUNT; i++)
         v->action[i] = rules[i].fatal ? KDPC_RULE_BUGCHECK : KDPC_RULE_WARN;
+    v->vflags = KDPC_VERIFIER_STANDARD;
+    if (m->cfg.low_resources_permille != 0)
+        v->vflags |= KDPC_VERIFIER_LOW_RESOURCES;
     for (unsigned i = 0; i < m->ncpu; i++)
         m->cpus[i].ver = &v->vcpu[i];
     m->ver = v;
@@ -590,9 +430,23 @@ void kdpc__ver_free(kdpc_machine *m)
     m->ver = NULL;
 }
 
+/* The rule's action with its class taken into account. */
+static unsigned effective_action(const kdpc__ver *v, unsigned rule)
+{
+    uint32_t cls = rules[rule].cls;
+    return cls != 0 && (v->vflags & cls) == 0 ? KDPC_RULE_OFF : v->action[rule];
+}
+
 bool kdpc__rule_on(const kdpc_machine *m, kdpc__rule rule)
 {
-    return kdpc__ver_of(m)->action[rule] != KDPC_RULE_OFF;
+    return effective_action(kdpc__ver_of(m), rule) != KDPC_RULE_OFF;
+}
+
+unsigned kdpc__ver_low_resources_permille(const kdpc_machine *m)
+{
+    if ((kdpc__ver_of(m)->vflags & KDPC_VERIFIER_LOW_RESOURCES) == 0)
+        return 0;
+    return m->cfg.low_resources_permille != 0 ? m->cfg.low_resources_permille : 60;
 }
 
 static uintptr_t routine_key(kdpc_routine_ptr routine)
@@ -816,7 +670,7 @@ void kdpc__violation(kdpc_machine *m, kdpc__rule rule, uint32_t code, uint64_t p
                      uint64_t p3, uint64_t p4, kdpc_routine_ptr routine, const char *fmt, ...)
 {
     kdpc__ver *v = kdpc__ver_of(m);
-    unsigned action = v->action[rule];
+    unsigned action = effective_action(v, rule);
     if (action == KDPC_RULE_OFF) {
         v->reports->where_set = false; /* a kdpc__ver_where for this one is spent */
         return;
@@ -917,7 +771,7 @@ kdpc_rule_action kdpc_rule_action_of(const kdpc_machine *m, const char *rule)
         return KDPC_RULE_DEFAULT;
     for (unsigned i = 0; i < KDPC_RULE_COUNT; i++) {
         if (strcmp(rules[i].id, rule) == 0)
-            return (kdpc_rule_action)kdpc__ver_of(m)->action[i];
+            return (kdpc_rule_action)effective_action(kdpc__ver_of(m), i);
     }
     return KDPC_RULE_DEFAULT;
 }
@@ -939,6 +793,71 @@ const char *kdpc_rule_info(size_t i, const char **guideline)
 const char *kdpc_rule_guideline(size_t i)
 {
     return i < KDPC_RULE_COUNT ? guideline_text(rules[i].g) : NULL;
+}
+
+/* Option bits and names of the Driver Verifier classes (kdpc_verifier_class_set). */
+static const struct {
+    const char *name;
+    const char *token; /* the class's name in rules.def */
+    uint32_t bit;
+} classes[] = {
+    {"special_pool", "SPECIAL_POOL", KDPC_VERIFIER_SPECIAL_POOL},
+    {"force_irql", "FORCE_IRQL", KDPC_VERIFIER_FORCE_IRQL},
+    {"low_resources", "", KDPC_VERIFIER_LOW_RESOURCES},
+    {"pool_tracking", "POOL_TRACKING", KDPC_VERIFIER_POOL_TRACKING},
+    {"io_verification", "IO", KDPC_VERIFIER_IO},
+    {"deadlock_detection", "DEADLOCK", KDPC_VERIFIER_DEADLOCK},
+    {"dma_verification", "DMA", KDPC_VERIFIER_DMA},
+    {"security_checks", "SECURITY", KDPC_VERIFIER_SECURITY},
+    {"misc_checks", "MISC", KDPC_VERIFIER_MISC},
+    {"ddi_compliance", "DDI", KDPC_VERIFIER_DDI_COMPLIANCE},
+    {"standard", "", KDPC_VERIFIER_STANDARD},
+    {"automatic", "AUTO", 0},
+    {"kernel", "KERNEL", 0},
+    {"kdpc", "KDPC", 0},
+};
+
+kdpc_status kdpc_verifier_set(kdpc_machine *m, uint32_t flags)
+{
+    if (m == NULL || (flags & ~(uint32_t)KDPC_VERIFIER_ALL) != 0)
+        return KDPC_EINVAL;
+    kdpc__ver_of(m)->vflags = flags;
+    return KDPC_OK;
+}
+
+uint32_t kdpc_verifier_flags(const kdpc_machine *m)
+{
+    return m != NULL ? kdpc__ver_of(m)->vflags : 0;
+}
+
+kdpc_status kdpc_verifier_class_set(kdpc_machine *m, const char *name, bool on)
+{
+    if (m == NULL || name == NULL)
+        return KDPC_EINVAL;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+        if (strcmp(classes[i].name, name) != 0 || classes[i].bit == 0)
+            continue;
+        kdpc__ver *v = kdpc__ver_of(m);
+        v->vflags = on ? v->vflags | classes[i].bit : v->vflags & ~classes[i].bit;
+        return KDPC_OK;
+    }
+    return KDPC_ENOENT;
+}
+
+const char *kdpc_rule_class(size_t i)
+{
+    if (i >= KDPC_RULE_COUNT)
+        return NULL;
+    for (size_t k = 0; k < sizeof(classes) / sizeof(classes[0]); k++) {
+        if (strcmp(classes[k].token, rules[i].cls_name) == 0)
+            return classes[k].name;
+    }
+    return NULL; /* unreachable: every class of rules.def is in classes[] */
+}
+
+const char *kdpc_rule_microsoft(size_t i)
+{
+    return i < KDPC_RULE_COUNT ? rules[i].ms : NULL;
 }
 
 const kdpc_violation *kdpc_machine_bugcheck(const kdpc_machine *m)

@@ -17,91 +17,27 @@
 #include "base/ptrmap.h"
 #include "sim/sim.h"
 
-/* Rule table: enum, id, default outcome, guideline (G) text. */
-#define KDPC_RULE_TABLE(XX)                                                                        \
-    XX(R_IRQL_RAISE_LOWER, "irql.raise_lower", 1, "G3")                                            \
-    XX(R_IRQL_LOWER_RAISE, "irql.lower_raise", 1, "G3")                                            \
-    XX(R_IRQL_INVALID, "irql.invalid", 1, "G3")                                                    \
-    XX(R_SPIN_ACQUIRE_IRQL, "spinlock.acquire_irql", 1, "G4")                                      \
-    XX(R_SPIN_DPC_ACQUIRE_IRQL, "spinlock.dpc_acquire_irql", 1, "G4")                              \
-    XX(R_SPIN_DPC_RELEASE_IRQL, "spinlock.dpc_release_irql", 1, "G4")                              \
-    XX(R_SPIN_RELEASE_IRQL, "spinlock.release_irql", 1, "G4")                                      \
-    XX(R_SPIN_RECURSIVE, "spinlock.recursive", 1, "G2")                                            \
-    XX(R_SPIN_NOT_OWNED, "spinlock.not_owned", 1, "G2")                                            \
-    XX(R_SPIN_ORDER, "spinlock.order", 1, "G2")                                                    \
-    XX(R_SPIN_MIXED_API, "spinlock.mixed_api", 1, "G2")                                            \
-    XX(R_SPIN_HELD_TOO_LONG, "spinlock.held_too_long", 0, "G8")                                    \
-    XX(R_SYNC_ISR_UNSYNC, "sync.isr_unsynchronized", 0, "G1")                                      \
-    XX(R_SYNC_UNLOCKED_SHARED, "sync.unlocked_shared", 0, "G2")                                    \
-    XX(R_SYNC_IRQL_TOO_HIGH, "sync.irql_too_high", 1, "G1")                                        \
-    XX(R_DPC_WAIT, "dpc.wait", 1, "G3")                                                            \
-    XX(R_DPC_IRQL_CHANGED, "dpc.irql_changed", 1, "G3")                                            \
-    XX(R_DPC_LOCK_HELD, "dpc.lock_held", 1, "G2")                                                  \
-    XX(R_DPC_TOO_LONG, "dpc.too_long", 0, "G8")                                                    \
-    XX(R_DPC_STALL_TOO_LONG, "dpc.stall_too_long", 0, "G9")                                        \
-    XX(R_DPC_WATCHDOG, "dpc.watchdog", 1, "G8")                                                    \
-    XX(R_ISR_TOO_LONG, "isr.too_long", 0, "G10")                                                   \
-    XX(R_ISR_IRQL_CHANGED, "isr.irql_changed", 1, "G3")                                            \
-    XX(R_ISR_STORM, "isr.storm", 1, "G18")                                                         \
-    XX(R_UNLOAD_PENDING, "unload.pending", 1, "G8")                                                \
-    XX(R_WORK_BAD_IRQL_RETURN, "work.bad_irql_return", 1, "G5")                                    \
-    XX(R_WORK_REQUEUE, "work.requeue", 1, "G5")                                                    \
-    XX(R_WORK_QUEUE_IRQL, "work.queue_irql", 1, "G5")                                              \
-    XX(R_SYNC_APC_IRQL, "sync.apc_irql", 1, "G3")                                                  \
-    XX(R_IO_DOUBLE_COMPLETE, "io.double_complete", 1, "G13")                                       \
-    XX(R_IO_COMPLETE_PENDING, "io.complete_pending", 1, "G13")                                     \
-    XX(R_IO_START_NEXT_IRQL, "io.start_next_irql", 1, "G6")                                        \
-    XX(R_IO_IRP_LOST, "io.irp_lost", 0, "G6")                                                      \
-    XX(R_IO_BUFFER_OVERRUN, "io.buffer_overrun", 1, "G16")                                         \
-    XX(R_IO_COMPLETE_CANCELABLE, "io.complete_cancelable", 1, "G6")                                \
-    XX(R_IO_CANCEL_LOCK_HELD, "io.cancel_lock_held", 1, "G6")                                      \
-    XX(R_ERRORLOG_IRQL, "errorlog.irql", 1, "G13")                                                 \
-    XX(R_MEM_PAGED_TOUCH, "mem.paged_touch", 1, "G3")                                              \
-    XX(R_MEM_PAGED_ALLOC, "mem.paged_alloc", 1, "G3")                                              \
-    XX(R_MEM_PAGED_CODE, "mem.paged_code", 1, "G3")                                                \
-    XX(R_MEM_FREE_ACTIVE, "mem.free_active", 1, "G12")                                             \
-    XX(R_PIO_NOT_FLUSHED, "pio.not_flushed", 0, "G17")                                             \
-    XX(R_DMA_ADAPTER_HELD, "dma.adapter_held", 1, "G11")                                           \
-    XX(R_DMA_NOT_FLUSHED, "dma.not_flushed", 1, "G11")                                             \
-    XX(R_DMA_DOUBLE_FREE, "dma.double_free", 1, "G11")                                             \
-    XX(R_DEV_DMA_UNMAPPED, "dev.dma_unmapped", 1, "G11")                                           \
-    XX(R_CONTROLLER_HELD, "controller.held", 1, "G12")                                             \
-    XX(R_WAIT_OBJECTS, "wait.objects", 1, "G3")                                                    \
-    XX(R_THREAD_EXIT_STATE, "thread.exit_state", 1, "G3")                                          \
-    XX(R_REMOVELOCK_RELEASE_UNHELD, "removelock.release_unheld", 1, "G13")                         \
-    XX(R_REMOVELOCK_AFTER_WAIT, "removelock.after_wait", 1, "G13")                                 \
-    XX(R_PNP_MUST_NOT_FAIL, "pnp.must_not_fail", 1, "G13")                                         \
-    /* robustness rules (object validation and the like) go here, above the unswitchable ones */   \
-    XX(R_IO_INVALID_OBJECT, "io.invalid_object", 1, "G13")                                         \
-    XX(R_IO_PENDING_NOT_RETURNED, "io.pending_not_returned", 1, "G13")                             \
-    XX(R_IO_NO_STARTIO, "io.no_startio", 1, "G6")                                                  \
-    XX(R_ISR_DISCONNECT_IRQL, "isr.disconnect_irql", 1, "G18")                                     \
-    XX(R_ISR_DISCONNECT_SELF, "isr.disconnect_self", 1, "G1")                                      \
-    XX(R_IO_PASSIVE_IRQL, "io.passive_irql", 1, "G3")                                              \
-    XX(R_OBJ_INVALID, "obj.invalid", 1, "G12")                                                     \
-    XX(R_HAL_BAD_ADDRESS, "hal.bad_address", 1, "G12")                                             \
-    XX(R_HAL_MAP_UNOWNED, "hal.map_unowned", 1, "G12")                                             \
-    XX(R_HAL_BAD_UNMAP, "hal.bad_unmap", 1, "G12")                                                 \
-    XX(R_HAL_IRQL, "hal.irql", 1, "G3")                                                            \
-    XX(R_ZW_PASSIVE_IRQL, "zw.passive_irql", 1, "G3")                                              \
-    XX(R_RTL_IRQL, "rtl.irql", 1, "G3")                                                            \
-    XX(R_OB_IRQL, "ob.irql", 1, "G3")                                                              \
-    XX(R_OB_USER_HANDLE, "ob.user_handle", 1, "G12")                                               \
-    XX(R_MM_IRQL, "mm.irql", 1, "G3")                                                              \
-    XX(R_MM_BAD_MDL, "mm.bad_mdl", 1, "G12")                                                       \
-    XX(R_MM_MAP_BUGCHECK, "mm.map_bugcheck", 1, "G12")                                             \
-    XX(R_MEM_POOL_IRQL, "mem.pool_irql", 1, "G3")                                                  \
-    /* unswitchable: the machine cannot go on (kdpc__rule_unswitchable) */                         \
-    XX(R_KE_CRASH, "ke.crash", 1, "--")                                                            \
-    XX(R_TEST_ASSERT, "test.assert", 1, "--")                                                      \
-    XX(R_KE_BUGCHECK, "ke.bugcheck", 1, "--")
-
+/* The rules: one KDPC_RULE row each in rules.def (what each column means is said there). */
 typedef enum kdpc__rule {
-#define KDPC_RULE_ENUM_(e, id, fatal, g) KDPC_##e,
-    KDPC_RULE_TABLE(KDPC_RULE_ENUM_)
-#undef KDPC_RULE_ENUM_
-        KDPC_RULE_COUNT
+#define KDPC_RULE(e, id, fatal, g, cls, ms, text) KDPC_##e,
+#include "verifier/rules.def"
+#undef KDPC_RULE
+    KDPC_RULE_COUNT
 } kdpc__rule;
+
+/* Driver Verifier option bit of a rule's class (rules.def); 0 for AUTO, KERNEL and KDPC. */
+#define KDPC_RULE_CLASS_SPECIAL_POOL  KDPC_VERIFIER_SPECIAL_POOL
+#define KDPC_RULE_CLASS_FORCE_IRQL    KDPC_VERIFIER_FORCE_IRQL
+#define KDPC_RULE_CLASS_POOL_TRACKING KDPC_VERIFIER_POOL_TRACKING
+#define KDPC_RULE_CLASS_IO            KDPC_VERIFIER_IO
+#define KDPC_RULE_CLASS_DEADLOCK      KDPC_VERIFIER_DEADLOCK
+#define KDPC_RULE_CLASS_DMA           KDPC_VERIFIER_DMA
+#define KDPC_RULE_CLASS_SECURITY      KDPC_VERIFIER_SECURITY
+#define KDPC_RULE_CLASS_MISC          KDPC_VERIFIER_MISC
+#define KDPC_RULE_CLASS_DDI           KDPC_VERIFIER_DDI_COMPLIANCE
+#define KDPC_RULE_CLASS_AUTO          0u
+#define KDPC_RULE_CLASS_KERNEL        0u
+#define KDPC_RULE_CLASS_KDPC          0u
 
 /* ------------------------------------------------------------------ */
 /* Lock set                                                            */
@@ -157,6 +93,7 @@ typedef struct kdpc__vcpu {
 
 typedef struct kdpc__ver {
     uint8_t action[KDPC_RULE_COUNT]; /* kdpc_rule_action, never DEFAULT */
+    uint32_t vflags;                 /* Driver Verifier options on (KDPC_VERIFIER_*) */
     kdpc_violation **v;
     size_t nv, capv;
     const kdpc_violation *bugcheck;
@@ -229,7 +166,12 @@ KDPC_NORETURN void kdpc__bugcheck_rule(kdpc_machine *m, kdpc__rule rule, uint32_
     __attribute__((format(printf, 8, 9)))
 #endif
     ;
+/* False when @rule is off, by its own switch or its Driver Verifier class's: a check that
+ * costs more than a comparison asks first. */
 bool kdpc__rule_on(const kdpc_machine *m, kdpc__rule rule);
+/* Chance in 1000 that an allocation fails: 0 while low resources simulation is off, else
+ * cfg.low_resources_permille or Windows' default 60. */
+unsigned kdpc__ver_low_resources_permille(const kdpc_machine *m);
 /* ke.bugcheck, ke.crash, test.assert: no switch can soften them. */
 static inline bool kdpc__rule_unswitchable(unsigned rule)
 {

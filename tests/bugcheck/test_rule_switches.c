@@ -98,6 +98,14 @@ static const char *const all_rules[] = {
     "mm.bad_mdl",
     "mm.map_bugcheck",
     "mem.pool_irql",
+    /* area: irql-ke */
+    /* area: irql-io */
+    /* area: dispatch */
+    /* area: irp */
+    /* area: pnp */
+    /* area: pool */
+    /* area: dma */
+    /* area: locks */
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -1523,6 +1531,16 @@ static void ScHalIrql(void *ctx)
     sw_done = va == NULL;
 }
 
+/* Scenario routines of the rules added per area (keep each area's routines together). */
+/* area: irql-ke */
+/* area: irql-io */
+/* area: dispatch */
+/* area: irp */
+/* area: pnp */
+/* area: pool */
+/* area: dma */
+/* area: locks */
+
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -1605,6 +1623,14 @@ static scenario scenarios[] = {
     {"mm.bad_mdl", ScMmBadMdl, 1, NULL, KDPC_OK, -1, -1},
     {"mm.map_bugcheck", ScMmMapBugcheck, 1, NULL, KDPC_OK, -1, -1},
     {"mem.pool_irql", ScPoolIrql, 1, NULL, KDPC_OK, -1, -1},
+    /* area: irql-ke */
+    /* area: irql-io */
+    /* area: dispatch */
+    /* area: irp */
+    /* area: pnp */
+    /* area: pool */
+    /* area: dma */
+    /* area: locks */
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -2037,90 +2063,9 @@ static void test_run_after_a_bugcheck_returns_e_halted(void **state)
 
 /* ------------------------------------------------------------------ */
 
-#define SCENARIO_TESTS(i)                                                                          \
-    {"default_outcome", test_scenario_default_outcome, NULL, NULL, &scenarios[i]},                 \
-        {"rule_off_records_nothing_run_goes_on", test_scenario_rule_off, NULL, NULL,               \
-         &scenarios[i]},                                                                           \
-    {                                                                                              \
-        "rule_warn_records_warning_run_goes_on", test_scenario_rule_warn, NULL, NULL,              \
-            &scenarios[i]                                                                          \
-    }
-
 int main(void)
 {
-    static char names[NSCENARIOS * 3][96];
-    struct CMUnitTest tests[] = {
-        SCENARIO_TESTS(0),
-        SCENARIO_TESTS(1),
-        SCENARIO_TESTS(2),
-        SCENARIO_TESTS(3),
-        SCENARIO_TESTS(4),
-        SCENARIO_TESTS(5),
-        SCENARIO_TESTS(6),
-        SCENARIO_TESTS(7),
-        SCENARIO_TESTS(8),
-        SCENARIO_TESTS(9),
-        SCENARIO_TESTS(10),
-        SCENARIO_TESTS(11),
-        SCENARIO_TESTS(12),
-        SCENARIO_TESTS(13),
-        SCENARIO_TESTS(14),
-        SCENARIO_TESTS(15),
-        SCENARIO_TESTS(16),
-        SCENARIO_TESTS(17),
-        SCENARIO_TESTS(18),
-        SCENARIO_TESTS(19),
-        SCENARIO_TESTS(20),
-        SCENARIO_TESTS(21),
-        SCENARIO_TESTS(22),
-        SCENARIO_TESTS(23),
-        SCENARIO_TESTS(24),
-        SCENARIO_TESTS(25),
-        SCENARIO_TESTS(26),
-        SCENARIO_TESTS(27),
-        SCENARIO_TESTS(28),
-        SCENARIO_TESTS(29),
-        SCENARIO_TESTS(30),
-        SCENARIO_TESTS(31),
-        SCENARIO_TESTS(32),
-        SCENARIO_TESTS(33),
-        SCENARIO_TESTS(34),
-        SCENARIO_TESTS(35),
-        SCENARIO_TESTS(36),
-        SCENARIO_TESTS(37),
-        SCENARIO_TESTS(38),
-        SCENARIO_TESTS(39),
-        SCENARIO_TESTS(40),
-        SCENARIO_TESTS(41),
-        SCENARIO_TESTS(42),
-        SCENARIO_TESTS(43),
-        SCENARIO_TESTS(44),
-        SCENARIO_TESTS(45),
-        SCENARIO_TESTS(46),
-        SCENARIO_TESTS(47),
-        SCENARIO_TESTS(48),
-        SCENARIO_TESTS(49),
-        SCENARIO_TESTS(50),
-        SCENARIO_TESTS(51),
-        SCENARIO_TESTS(52),
-        SCENARIO_TESTS(53),
-        SCENARIO_TESTS(54),
-        SCENARIO_TESTS(55),
-        SCENARIO_TESTS(56),
-        SCENARIO_TESTS(57),
-        SCENARIO_TESTS(58),
-        SCENARIO_TESTS(59),
-        SCENARIO_TESTS(60),
-        SCENARIO_TESTS(61),
-        SCENARIO_TESTS(62),
-        SCENARIO_TESTS(63),
-        SCENARIO_TESTS(64),
-        SCENARIO_TESTS(65),
-        SCENARIO_TESTS(66),
-        SCENARIO_TESTS(67),
-        SCENARIO_TESTS(68),
-        SCENARIO_TESTS(69),
-        SCENARIO_TESTS(70),
+    static const struct CMUnitTest fixed_tests[] = {
         cmocka_unit_test(test_bugcheck_action_on_warning_rule_stops_with_code_0),
         cmocka_unit_test(test_family_pattern_switches_every_rule_of_the_family),
         cmocka_unit_test(test_family_off_silences_every_spinlock_rule_in_a_run),
@@ -2136,27 +2081,52 @@ int main(void)
         cmocka_unit_test(test_bugcheck_on_cpu1_unwinds_every_context_and_halts),
         cmocka_unit_test(test_run_after_a_bugcheck_returns_e_halted),
     };
-    /* every switchable rule (all but the unswitchable ones) has a scenario, in table order */
+    /* every switchable rule (all but the unswitchable ones) has exactly one scenario */
     if (NSCENARIOS != NRULES - NFIXED) {
         fprintf(stderr, "rule_switches: %zu scenarios for %zu rules\n", NSCENARIOS, NRULES);
         return 1;
     }
+    for (size_t i = 0; i < NRULES; i++) {
+        size_t n = 0;
+        for (size_t k = 0; k < NSCENARIOS; k++)
+            n += strcmp(scenarios[k].rule, all_rules[i]) == 0;
+        bool fixed = false;
+        for (size_t k = NRULES - NFIXED; k < NRULES; k++)
+            fixed = fixed || strcmp(all_rules[k], all_rules[i]) == 0;
+        if (n != (fixed ? 0u : 1u)) {
+            fprintf(stderr, "rule_switches: rule %s has %zu scenarios\n", all_rules[i], n);
+            return 1;
+        }
+    }
+    /* three tests per scenario, named after its rule, then the fixed tests */
+    size_t nfixed = sizeof(fixed_tests) / sizeof(fixed_tests[0]);
+    size_t ntests = NSCENARIOS * 3 + nfixed;
+    struct CMUnitTest *tests = calloc(ntests, sizeof(*tests));
+    char(*names)[96] = calloc(NSCENARIOS * 3, sizeof(*names));
+    if (tests == NULL || names == NULL)
+        return 1;
+    static const struct {
+        const char *what;
+        CMUnitTestFunction fn;
+    } kinds[3] = {
+        {"default_outcome", test_scenario_default_outcome},
+        {"rule_off_records_nothing_run_goes_on", test_scenario_rule_off},
+        {"rule_warn_records_warning_run_goes_on", test_scenario_rule_warn},
+    };
     for (size_t i = 0; i < NSCENARIOS; i++) {
-        if (strcmp(scenarios[i].rule, all_rules[i]) != 0) {
-            fprintf(stderr, "rule_switches: scenario %zu is %s, not %s\n", i, scenarios[i].rule,
-                    all_rules[i]);
-            return 1;
+        for (size_t k = 0; k < 3; k++) {
+            struct CMUnitTest *t = &tests[i * 3 + k];
+            snprintf(names[i * 3 + k], sizeof(names[0]), "%s: %s", kinds[k].what,
+                     scenarios[i].rule);
+            t->name = names[i * 3 + k];
+            t->test_func = kinds[k].fn;
+            t->initial_state = &scenarios[i];
         }
     }
-    /* name each scenario test after its rule */
-    for (size_t i = 0; i < NSCENARIOS * 3; i++) {
-        const scenario *sc = tests[i].initial_state;
-        if (sc == NULL) { /* a scenario without its SCENARIO_TESTS(n) line above */
-            fprintf(stderr, "rule_switches: add SCENARIO_TESTS(%zu) to main's list\n", i / 3);
-            return 1;
-        }
-        snprintf(names[i], sizeof(names[i]), "%s: %s", tests[i].name, sc->rule);
-        tests[i].name = names[i];
-    }
-    return cmocka_run_group_tests_name("rule_switches", tests, NULL, NULL);
+    for (size_t i = 0; i < nfixed; i++)
+        tests[NSCENARIOS * 3 + i] = fixed_tests[i];
+    int rc = _cmocka_run_group_tests("rule_switches", tests, ntests, NULL, NULL);
+    free(names);
+    free(tests);
+    return rc;
 }
