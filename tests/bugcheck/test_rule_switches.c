@@ -101,11 +101,13 @@ static const char *const all_rules[] = {
     /* area: irql-ke */
     /* area: irql-io */
     /* area: dispatch */
-    /* area: irp */
+    /* area: irp-flow */
+    /* area: irp-life */
     /* area: pnp */
     /* area: pool */
     /* area: dma */
     /* area: locks */
+    /* area: power */
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -1535,11 +1537,13 @@ static void ScHalIrql(void *ctx)
 /* area: irql-ke */
 /* area: irql-io */
 /* area: dispatch */
-/* area: irp */
+/* area: irp-flow */
+/* area: irp-life */
 /* area: pnp */
 /* area: pool */
 /* area: dma */
 /* area: locks */
+/* area: power */
 
 typedef struct scenario {
     const char *rule;
@@ -1626,11 +1630,13 @@ static scenario scenarios[] = {
     /* area: irql-ke */
     /* area: irql-io */
     /* area: dispatch */
-    /* area: irp */
+    /* area: irp-flow */
+    /* area: irp-life */
     /* area: pnp */
     /* area: pool */
     /* area: dma */
     /* area: locks */
+    /* area: power */
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
