@@ -21,6 +21,33 @@
 /* Set when a run failed: the bench exits non-zero. */
 static int bench_broken;
 
+/* What the verifier checks on the machines a bench makes (bench_setup_machine). */
+typedef enum bench_checks {
+    BENCH_CHECKS_DEFAULT = 0, /* a new machine's settings: Windows' standard Verifier options */
+    BENCH_CHECKS_ALL, /* every Verifier option but low resources simulation (it fails IRPs) */
+    BENCH_CHECKS_NO_CLASSES, /* every Verifier option off (kdpc_verifier_set(m, 0)) */
+    BENCH_CHECKS_NONE        /* options off and every switchable rule off */
+} bench_checks;
+static bench_checks bench_check_mode;
+
+/* Apply bench_check_mode to a machine just made. */
+static inline void bench_setup_machine(kdpc_machine *m)
+{
+    switch (bench_check_mode) {
+    case BENCH_CHECKS_DEFAULT:
+        break;
+    case BENCH_CHECKS_ALL:
+        (void)kdpc_verifier_set(m, KDPC_VERIFIER_ALL & ~KDPC_VERIFIER_LOW_RESOURCES);
+        break;
+    case BENCH_CHECKS_NONE:
+        (void)kdpc_rule_set(m, "*", KDPC_RULE_OFF);
+        /* fall through */
+    case BENCH_CHECKS_NO_CLASSES:
+        (void)kdpc_verifier_set(m, 0);
+        break;
+    }
+}
+
 static inline uint64_t bench_host_ns(void)
 {
     struct timespec ts;
@@ -56,6 +83,7 @@ static inline double bench_run_timed(const char *bench, kdpc_config *cfg, kdpc_e
         bench_broken = 1;
         return 0;
     }
+    bench_setup_machine(m);
     uint64_t t0 = bench_host_ns();
     kdpc_status st = kdpc_machine_run(m, entry, ctx);
     uint64_t t1 = bench_host_ns();

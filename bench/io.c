@@ -23,6 +23,13 @@
  *       memcpy_bytes_per_second: host memcpy of the same chunks.
  * Ratios: one IRP in DPC round trips; DMA throughput as a fraction of memcpy.
  *
+ *   verifier cost (issue 11)
+ *       the 1-CPU IRP run and the DPC round trip with every Driver Verifier option on (all
+ *       but low resources simulation, which fails IRPs on purpose) against the same run with
+ *       every option off, and against one with every switchable rule off as well. The runs
+ *       alternate, REPS pairs; printed: the median of the per-pair ratios (host time on /
+ *       host time off) and their spread. Target: all options on <= 1.5x off on the IRP path.
+ *
  * A measurement, not a test: the exit status is 0 unless a run failed.
  */
 #include <string.h>
@@ -184,6 +191,7 @@ static double bench_irps(unsigned cpus)
         bench_broken = 1;
         return 0;
     }
+    bench_setup_machine(irp_machine);
     irps_done = 0;
     uint64_t t0 = bench_host_ns();
     kdpc_status st = kdpc_machine_run(irp_machine, irp_entry, NULL);
@@ -322,6 +330,24 @@ static double bench_memcpy(void)
     return (double)DMA_TOTAL / ((double)(t1 - t0) / 1e9);
 }
 
+/* Median and spread of REPS ratios rate(off) / rate(on) = host time on / host time off, the
+ * runs of each pair back to back so that drift of the host hits both. */
+static double verifier_ratio(const char *name, double (*fn)(void), bench_checks off)
+{
+    double r[REPS];
+    for (int i = 0; i < REPS; i++) {
+        bench_check_mode = BENCH_CHECKS_ALL;
+        double on = fn();
+        bench_check_mode = off;
+        double offr = fn();
+        r[i] = on > 0 ? offr / on : 0;
+    }
+    bench_check_mode = BENCH_CHECKS_DEFAULT;
+    qsort(r, REPS, sizeof(r[0]), bench_cmp_double);
+    printf("%s: %.2f (spread %.2f-%.2f)\n", name, r[REPS / 2], r[0], r[REPS - 1]);
+    return r[REPS / 2];
+}
+
 int main(void)
 {
     dma_src = malloc(DMA_CHUNK * 4u);
@@ -348,6 +374,15 @@ int main(void)
     printf("irp_cost_in_dpc_roundtrips_4cpu: %.1f\n", base / irps4);
     printf("irps_4cpu_over_1cpu: %.2f\n", irps4 / irps1);
     printf("dma_over_memcpy: %.3f\n", dma / copy);
+    printf("verifier cost, host time with every option on / off (median of %d pairs):\n", REPS);
+    double irp_on_off = verifier_ratio("irp_path_1cpu_all_options_over_none", bench_irps_1,
+                                       BENCH_CHECKS_NO_CLASSES);
+    (void)verifier_ratio("irp_path_1cpu_all_options_over_no_checks", bench_irps_1,
+                         BENCH_CHECKS_NONE);
+    (void)verifier_ratio("dpc_roundtrip_all_options_over_none", bench_dpc_roundtrips_per_second,
+                         BENCH_CHECKS_NO_CLASSES);
+    printf("target: irp_path_1cpu_all_options_over_none <= 1.5: %s\n",
+           irp_on_off <= 1.5 ? "met" : "NOT met");
     free(dma_src);
     free(dma_dev_mem);
     return bench_broken;

@@ -22,7 +22,9 @@
  *
  * With --guidelines docs/guidelines.md it also checks that the section of
  * each rule's guideline (from <a id="gN"></a> to the next <a id=) links the
- * rule as (rules.md#rule.id).
+ * rule as (rules.md#rule.id); with --ddi docs/ddi-rules.md, that every
+ * `rule.id` cited there is a rule and every rule naming a Microsoft rule or
+ * code is cited there.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -446,9 +448,73 @@ static int check_guidelines(const char *path)
     return bad;
 }
 
+/* True when [p, p + n) looks like a rule id: family.name in lowercase, digits and '_'. */
+static bool looks_like_rule_id(const char *p, size_t n)
+{
+    size_t dots = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '.')
+            dots++;
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    if (dots != 1 || p[0] == '.' || p[n - 1] == '.')
+        return false;
+    /* file names are not rule ids */
+    static const char *const ext[] = {".c", ".h", ".md", ".in", ".def", ".txt"};
+    for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+        size_t e = strlen(ext[k]);
+        if (n > e && memcmp(p + n - e, ext[k], e) == 0)
+            return false;
+    }
+    return true;
+}
+
+/* docs/ddi-rules.md, Microsoft's rules seen from kdpc: every `rule.id` it cites is a rule of
+ * the table, and every rule that names a Microsoft rule or code is cited there. */
+static int check_ddi(const char *path)
+{
+    size_t n;
+    char *text = slurp(path, &n);
+    if (text == NULL) {
+        fprintf(stderr, "gen_rules_md: cannot read %s\n", path);
+        return 1;
+    }
+    int bad = 0;
+    for (char *p = strchr(text, '`'); p != NULL;) {
+        char *q = strchr(p + 1, '`');
+        if (q == NULL)
+            break;
+        size_t len = (size_t)(q - p - 1);
+        if (looks_like_rule_id(p + 1, len)) {
+            bool known = false;
+            for (size_t i = 0; i < NRULES && !known; i++)
+                known = strlen(table[i].id) == len && memcmp(table[i].id, p + 1, len) == 0;
+            if (!known) {
+                fprintf(stderr, "%s: `%.*s` is no rule of src/verifier/rules.def\n", path, (int)len,
+                        p + 1);
+                bad++;
+            }
+        }
+        p = strchr(q + 1, '`');
+    }
+    for (size_t i = 0; i < NRULES; i++) {
+        char cite[128];
+        snprintf(cite, sizeof(cite), "`%s`", table[i].id);
+        if (table[i].ms[0] != '\0' && strstr(text, cite) == NULL) {
+            fprintf(stderr, "%s: rule %s names Microsoft's %s but is not cited\n", path,
+                    table[i].id, table[i].ms);
+            bad++;
+        }
+    }
+    free(text);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
-    const char *out_path = NULL, *check = NULL, *guidelines = NULL;
+    const char *out_path = NULL, *check = NULL, *guidelines = NULL, *ddi = NULL;
     const char *hint = "cmake --build <build-dir> --target rules_md";
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--in") == 0)
@@ -459,12 +525,14 @@ int main(int argc, char **argv)
             check = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--guidelines") == 0)
             guidelines = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--ddi") == 0)
+            ddi = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--hint") == 0)
             hint = argv[++i];
         else {
             fprintf(stderr,
                     "usage: %s --in rules.in --out rules.md [--guidelines guidelines.md] "
-                    "[--check committed.md] [--hint text]\n",
+                    "[--ddi ddi-rules.md] [--check committed.md] [--hint text]\n",
                     argv[0]);
             return 2;
         }
@@ -500,6 +568,8 @@ int main(int argc, char **argv)
     errors += check_entries();
     if (guidelines != NULL)
         errors += check_guidelines(guidelines);
+    if (ddi != NULL)
+        errors += check_ddi(ddi);
     int rc = 0;
     if (errors > 0) {
         fprintf(stderr, "gen_rules_md: %d error(s); %s not written\n", errors, out_path);
