@@ -114,12 +114,19 @@ static void drop_oldest_dead(kdpc__hal *h)
     release(mp);
 }
 
-/* hal.irql: the routines run at IRQL <= DISPATCH_LEVEL (facts 1.1, 1.3). As a warning or off
- * the call goes on. */
-static void check_irql(kdpc_machine *m, const kdpc__cpu *c, const char *what)
+/* hal.irql: the routines run at IRQL <= DISPATCH_LEVEL (facts 1.1, 1.3), with Driver Verifier's
+ * codes: 0x73 for a mapping (P3 the physical address, P4 the size), 0x7B for an unmapping (P3
+ * the address, P4 the size). Divergence: Verifier raises 0x7B above APC_LEVEL, but the DDI
+ * reference allows MmUnmapIoSpace at DISPATCH_LEVEL; kdpc follows the reference. As a warning
+ * or off the call goes on. */
+#define VF_MAP_IO_SPACE_IRQL   0x73u
+#define VF_UNMAP_IO_SPACE_IRQL 0x7Bu
+
+static void check_irql(kdpc_machine *m, const kdpc__cpu *c, const char *what, uint32_t p1,
+                       uint64_t p3, uint64_t p4)
 {
     if (c->irql > DISPATCH_LEVEL)
-        kdpc__violation(m, KDPC_R_HAL_IRQL, 0xC4, 0x00020011u, c->irql, 0, 0, NULL,
+        kdpc__violation(m, KDPC_R_HAL_IRQL, 0xC4, p1, c->irql, p3, p4, NULL,
                         "%s called at IRQL %u, above DISPATCH_LEVEL", what, (unsigned)c->irql);
 }
 
@@ -196,7 +203,8 @@ PVOID kdpc_MmMapIoSpace(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes,
         return NULL;
     kdpc__ke_point(m);
     c = kdpc__cur_cpu(); /* the point may have moved the thread to another CPU */
-    check_irql(m, c, "MmMapIoSpace");
+    check_irql(m, c, "MmMapIoSpace", VF_MAP_IO_SPACE_IRQL, (uint64_t)PhysicalAddress.QuadPart,
+               NumberOfBytes);
     return map(m, c, PhysicalAddress, NumberOfBytes, PAGE_READWRITE, "MmMapIoSpace");
 }
 
@@ -210,7 +218,8 @@ PVOID kdpc_MmMapIoSpaceEx(PHYSICAL_ADDRESS PhysicalAddress, SIZE_T NumberOfBytes
     kdpc_machine *m = kdpc__ke_ctx("MmMapIoSpaceEx", &c);
     if (m == NULL)
         return NULL;
-    check_irql(m, c, "MmMapIoSpaceEx");
+    check_irql(m, c, "MmMapIoSpaceEx", VF_MAP_IO_SPACE_IRQL, (uint64_t)PhysicalAddress.QuadPart,
+               NumberOfBytes);
     if (!base_ok || !extra_ok) {
         return NULL; /* Divergence: the outcome of another protection is not documented */
     }
@@ -225,7 +234,8 @@ void kdpc_MmUnmapIoSpace(PVOID BaseAddress, SIZE_T NumberOfBytes)
     if (m == NULL)
         return;
     kdpc__ke_point(m);
-    check_irql(m, kdpc__cur_cpu(), "MmUnmapIoSpace");
+    check_irql(m, kdpc__cur_cpu(), "MmUnmapIoSpace", VF_UNMAP_IO_SPACE_IRQL, (uintptr_t)BaseAddress,
+               NumberOfBytes);
     kdpc__hal *h = kdpc__hal_of(m);
     uintptr_t va = (uintptr_t)BaseAddress;
     size_t i = h != NULL ? upper(h, va) : 0;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "io/io.h"
+#include "verifier/ddiirql.h"
 
 typedef struct waiter {
     PDEVICE_OBJECT dev;
@@ -46,7 +47,10 @@ PCONTROLLER_OBJECT kdpc_IoCreateController(ULONG Size)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("IoCreateController", &c);
-    if (m == NULL || kdpc__pool_fail(m))
+    if (m == NULL)
+        return NULL;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoCreateController", 0); /* goes on */
+    if (kdpc__pool_fail(m))
         return NULL;
     kdpc__controller *k = calloc(1, sizeof(*k) + Size);
     if (k == NULL)
@@ -131,6 +135,7 @@ void kdpc_IoAllocateController(PCONTROLLER_OBJECT ControllerObject, PDEVICE_OBJE
         !kdpc__io_need(m, "IoAllocateController", fn, DeviceObject, KDPC_IOK_DEVICE) ||
         ExecutionRoutine == NULL)
         return;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoAllocateController", (uintptr_t)ControllerObject);
     kdpc__controller *k = C(ControllerObject);
     waiter *w = calloc(1, sizeof(*w));
     if (w == NULL)
@@ -154,6 +159,7 @@ void kdpc_IoFreeController(PCONTROLLER_OBJECT ControllerObject)
     if (m == NULL || !kdpc__io_need(m, "IoFreeController", KDPC_RP(kdpc_IoFreeController),
                                     ControllerObject, KDPC_IOK_CONTROLLER))
         return;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoFreeController", (uintptr_t)ControllerObject);
     kdpc__controller *k = C(ControllerObject);
     k->busy = false;
     k->irp = NULL;
@@ -168,6 +174,7 @@ void kdpc_IoDeleteController(PCONTROLLER_OBJECT ControllerObject)
     if (m == NULL || !kdpc__io_need(m, "IoDeleteController", KDPC_RP(kdpc_IoDeleteController),
                                     ControllerObject, KDPC_IOK_CONTROLLER))
         return;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoDeleteController", (uintptr_t)ControllerObject);
     kdpc__io_unregister(m, ControllerObject);
     kdpc__io *io = kdpc__io_of(m);
     for (kdpc__controller **p = &io->controllers; *p != NULL; p = &(*p)->next) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "io/io.h"
+#include "verifier/ddiirql.h"
 
 bool kdpc__io_in_device(const kdpc__devrec *d, const void *addr)
 {
@@ -47,6 +48,7 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     kdpc_machine *m = kdpc__ke_ctx("IoCreateDevice", &c);
     if (m == NULL || DriverObject == NULL || DeviceObject == NULL)
         return STATUS_INVALID_PARAMETER;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoCreateDevice", (uintptr_t)DriverObject); /* goes on */
     /* Windows links the device into DriverObject->DeviceObject: not a live driver is a fault */
     if (!kdpc__io_need(m, "IoCreateDevice", KDPC_RP(kdpc_IoCreateDevice), DriverObject,
                        KDPC_IOK_DRIVER))
@@ -160,6 +162,7 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     kdpc_machine *m = kdpc__ke_ctx("IoDeleteDevice", &c);
     if (m == NULL)
         return;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoDeleteDevice", (uintptr_t)DeviceObject); /* goes on */
     if (!kdpc__io_valid(m, DeviceObject, KDPC_IOK_DEVICE)) {
         if (DeviceObject != NULL && kdpc__io_live_kind(m, DeviceObject) == KDPC_IOK_NONE &&
             kdpc__io_retired_kind(m, DeviceObject) == KDPC_IOK_DEVICE)

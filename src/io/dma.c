@@ -46,6 +46,7 @@
 #include <kdpc/driver.h>
 #include "dev/dev.h"
 #include "io/io.h"
+#include "verifier/ddiirql.h"
 
 #define MAX_MAP_REGISTERS 16u
 #define MAX_RANGES        32u
@@ -1280,6 +1281,7 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
                       !kdpc__io_need(m, "IoGetDmaAdapter", KDPC_RP(kdpc_IoGetDmaAdapter),
                                      PhysicalDeviceObject, KDPC_IOK_DEVICE)))
         return NULL;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoGetDmaAdapter", (uintptr_t)PhysicalDeviceObject);
     if (DeviceDescription == NULL || DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION3)
         return NULL;
     /* version 3: a bus master's address width must be 1..64 bits */

@@ -47,10 +47,14 @@ static elhead *head_of(PVOID entry)
     return h->magic == EL_MAGIC ? h : NULL;
 }
 
+/* errorlog.irql: IRQL <= DISPATCH_LEVEL, reported with IrqlDispatch's 0xC4 P1 0x00020003.
+ * Divergence: IrqlDispatch lists IoWriteErrorLogEntry as a DISPATCH_LEVEL-only routine, but the
+ * DDI reference allows both routines at any IRQL up to DISPATCH_LEVEL, and no rule names
+ * IoAllocateErrorLogEntry: kdpc reports only a call above DISPATCH_LEVEL, for both. */
 static void check_irql(kdpc_machine *m, kdpc__cpu *c, const char *name)
 {
     if (c->irql > DISPATCH_LEVEL)
-        kdpc__violation(m, KDPC_R_ERRORLOG_IRQL, 0xC4, 0x00020011u, c->irql, 0, 0, NULL,
+        kdpc__violation(m, KDPC_R_ERRORLOG_IRQL, 0xC4, 0x00020003u, c->irql, 0, 0, NULL,
                         "%s called at IRQL %u, above DISPATCH_LEVEL", name, (unsigned)c->irql);
 }
 

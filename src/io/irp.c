@@ -46,6 +46,7 @@
 
 #include "io/io.h"
 #include "mm/mm.h"
+#include "verifier/ddiirql.h"
 
 #define IRP_MAGIC 0x6b495250u /* "kIRP" */
 
@@ -582,6 +583,8 @@ static PIRP build(const char *name, ULONG major, PDEVICE_OBJECT dev, PKEVENT eve
     if (m == NULL ||
         !kdpc__io_need(m, name, KDPC_RP(kdpc_IoBuildDeviceIoControlRequest), dev, KDPC_IOK_DEVICE))
         return NULL;
+    if (major == IRP_MJ_DEVICE_CONTROL || major == IRP_MJ_INTERNAL_DEVICE_CONTROL)
+        (void)kdpc__ddi_irql_ok(m, c->irql, name, (uintptr_t)dev); /* io.passive_irql; goes on */
     if (dev->StackSize < 1)
         return NULL;
     PIRP irp = kdpc__io_new_irp(m, dev->StackSize);

@@ -8,6 +8,7 @@
  * ("detach called twice", P4 = the device). Off or a warning: nothing done.
  */
 #include "io/io.h"
+#include "verifier/ddiirql.h"
 
 PDEVICE_OBJECT kdpc_IoAttachDeviceToDeviceStack(PDEVICE_OBJECT SourceDevice,
                                                 PDEVICE_OBJECT TargetDevice)
@@ -42,6 +43,7 @@ void kdpc_IoDetachDevice(PDEVICE_OBJECT TargetDevice)
     if (m == NULL || !kdpc__io_need(m, "IoDetachDevice", KDPC_RP(kdpc_IoDetachDevice), TargetDevice,
                                     KDPC_IOK_DEVICE))
         return;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoDetachDevice", (uintptr_t)TargetDevice); /* goes on */
     if (TargetDevice->AttachedDevice == NULL) {
         kdpc__violation(m, KDPC_R_IO_INVALID_OBJECT, 0xC9, 0x202,
                         (uintptr_t)__builtin_return_address(0), 0, (uintptr_t)TargetDevice, NULL,

@@ -67,10 +67,10 @@ void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
         Irp->CancelRoutine = CancelFunction;
     }
     BOOLEAN inserted =
-        Key != NULL ? kdpc_KeInsertByKeyDeviceQueue(&DeviceObject->DeviceQueue,
-                                                    &Irp->Tail.Overlay.DeviceQueueEntry, *Key)
-                    : kdpc_KeInsertDeviceQueue(&DeviceObject->DeviceQueue,
-                                               &Irp->Tail.Overlay.DeviceQueueEntry);
+        Key != NULL ? kdpc__ke_insert_by_key_device_queue(&DeviceObject->DeviceQueue,
+                                                          &Irp->Tail.Overlay.DeviceQueueEntry, *Key)
+                    : kdpc__ke_insert_device_queue(&DeviceObject->DeviceQueue,
+                                                   &Irp->Tail.Overlay.DeviceQueueEntry);
     kdpc__irprec *r = kdpc__io_irprec(Irp); /* NULL if another CPU completed and freed it */
     if (!inserted) {
         DeviceObject->CurrentIrp = Irp;
@@ -116,8 +116,8 @@ static void start_next(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, boo
     if (cancelable)
         kdpc__ke_lock_acquire(m, kdpc__cur_cpu(), &io->cancel_lock, KDPC_LOCK_ORDINARY, NULL);
     dev->CurrentIrp = NULL;
-    PKDEVICE_QUEUE_ENTRY e = bykey ? kdpc_KeRemoveByKeyDeviceQueue(&dev->DeviceQueue, key)
-                                   : kdpc_KeRemoveDeviceQueue(&dev->DeviceQueue);
+    PKDEVICE_QUEUE_ENTRY e = bykey ? kdpc__ke_remove_by_key_device_queue(&dev->DeviceQueue, key)
+                                   : kdpc__ke_remove_device_queue(&dev->DeviceQueue);
     PIRP irp = e != NULL ? CONTAINING_RECORD(e, IRP, Tail.Overlay.DeviceQueueEntry) : NULL;
     if (irp != NULL) {
         dev->CurrentIrp = irp;

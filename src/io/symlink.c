@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "io/io.h"
+#include "verifier/ddiirql.h"
 
 #define MAX_LINK_DEPTH 32 /* links followed in one lookup (a loop ends as "not found") */
 
@@ -158,15 +159,11 @@ NTSTATUS kdpc__io_resolve(kdpc_machine *m, const WCHAR *name, size_t len, kdpc__
 }
 
 /* Routines Microsoft documents at PASSIVE_LEVEL (IoCreateSymbolicLink, IoDeleteSymbolicLink,
- * IoGetDeviceObjectPointer): io.passive_irql at any higher IRQL, APC_LEVEL included. */
+ * IoGetDeviceObjectPointer): io.passive_irql at any higher IRQL, APC_LEVEL included, with the
+ * P1 of the IrqlIoPassive rule that names the routine (verifier/ddiirql.c). */
 bool kdpc__io_passive_ok(kdpc_machine *m, const kdpc__cpu *c, const char *routine)
 {
-    if (c->irql == PASSIVE_LEVEL)
-        return true;
-    kdpc__violation(m, KDPC_R_IO_PASSIVE_IRQL, 0xC4, 0x0002000Du, c->irql, 0, 0, NULL,
-                    "%s called at IRQL %u: it runs only at PASSIVE_LEVEL", routine,
-                    (unsigned)c->irql);
-    return false;
+    return kdpc__ddi_irql_ok(m, c->irql, routine, 0);
 }
 
 static bool ustr_ok(const UNICODE_STRING *u)

@@ -12,6 +12,7 @@
  * as the documentation says (not ReactOS's "last key <= Key" shortcut).
  */
 #include "ke/ke.h"
+#include "verifier/ddiirql.h"
 
 void kdpc_KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 {
@@ -31,7 +32,8 @@ static void point(void)
         kdpc__ke_point(t->m);
 }
 
-BOOLEAN kdpc_KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
+BOOLEAN kdpc__ke_insert_device_queue(PKDEVICE_QUEUE DeviceQueue,
+                                     PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
 {
     if (DeviceQueue == NULL || DeviceQueueEntry == NULL)
         return FALSE;
@@ -47,8 +49,8 @@ BOOLEAN kdpc_KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTR
     return inserted;
 }
 
-BOOLEAN kdpc_KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
-                                      PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey)
+BOOLEAN kdpc__ke_insert_by_key_device_queue(PKDEVICE_QUEUE DeviceQueue,
+                                            PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey)
 {
     if (DeviceQueue == NULL || DeviceQueueEntry == NULL)
         return FALSE;
@@ -79,7 +81,7 @@ static PKDEVICE_QUEUE_ENTRY take(PKDEVICE_QUEUE q, PLIST_ENTRY e)
     return entry;
 }
 
-PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
+PKDEVICE_QUEUE_ENTRY kdpc__ke_remove_device_queue(PKDEVICE_QUEUE DeviceQueue)
 {
     if (DeviceQueue == NULL)
         return NULL;
@@ -92,7 +94,7 @@ PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
     return r;
 }
 
-PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey)
+PKDEVICE_QUEUE_ENTRY kdpc__ke_remove_by_key_device_queue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey)
 {
     if (DeviceQueue == NULL)
         return NULL;
@@ -119,4 +121,39 @@ BOOLEAN kdpc_KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
     (void)take(DeviceQueue, &DeviceQueueEntry->DeviceListEntry);
     point();
     return TRUE;
+}
+
+/* io.dispatch_irql (IrqlDispatch): the insert and remove routines run at DISPATCH_LEVEL
+ * exactly; P3 the queue. As a warning or off the call goes on. The I/O manager's own
+ * calls (IoStartPacket, IoStartNextPacket) use the kdpc__ke_ versions, unchecked. */
+static void check_dispatch(PKDEVICE_QUEUE q, const char *routine)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->cpu != NULL)
+        (void)kdpc__ddi_irql_ok(t->m, t->cpu->irql, routine, (uintptr_t)q);
+}
+
+BOOLEAN kdpc_KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
+{
+    check_dispatch(DeviceQueue, "KeInsertDeviceQueue");
+    return kdpc__ke_insert_device_queue(DeviceQueue, DeviceQueueEntry);
+}
+
+BOOLEAN kdpc_KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
+                                      PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey)
+{
+    check_dispatch(DeviceQueue, "KeInsertByKeyDeviceQueue");
+    return kdpc__ke_insert_by_key_device_queue(DeviceQueue, DeviceQueueEntry, SortKey);
+}
+
+PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
+{
+    check_dispatch(DeviceQueue, "KeRemoveDeviceQueue");
+    return kdpc__ke_remove_device_queue(DeviceQueue);
+}
+
+PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey)
+{
+    check_dispatch(DeviceQueue, "KeRemoveByKeyDeviceQueue");
+    return kdpc__ke_remove_by_key_device_queue(DeviceQueue, SortKey);
 }

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 
 #include "ke/ke.h"
+#include "verifier/ddiirql.h"
 
 /* Claimed deliveries in a row of one level line on one CPU (isr.storm, claimed form). */
 typedef struct storm_row {
@@ -100,6 +101,8 @@ NTSTATUS kdpc_IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE
     kdpc_machine *m = kdpc__ke_ctx("IoConnectInterrupt", &c);
     if (m == NULL || InterruptObject == NULL || ServiceRoutine == NULL)
         return STATUS_INVALID_PARAMETER;
+    /* io.passive_irql (IrqlIoPassive2), for IoConnectInterruptEx too, which calls it; goes on */
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoConnectInterrupt", 0);
     /* A garbage output pointer is written on Windows: an access violation (obj.invalid). */
     if (!kdpc__ke_check_ptr(m, InterruptObject, 0, true, c->irql, KDPC_RP(kdpc_IoConnectInterrupt),
                             "IoConnectInterrupt"))

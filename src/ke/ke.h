@@ -466,4 +466,13 @@ static inline uintptr_t kdpc__fnaddr(kdpc_routine_ptr fn)
     return u;
 }
 
+/* Device queues (devqueue.c) without the IRQL check of the exported routines: for the I/O
+ * manager's own IoStartPacket / IoStartNextPacket (irql-io: io.dispatch_irql). */
+BOOLEAN kdpc__ke_insert_device_queue(PKDEVICE_QUEUE DeviceQueue,
+                                     PKDEVICE_QUEUE_ENTRY DeviceQueueEntry);
+BOOLEAN kdpc__ke_insert_by_key_device_queue(PKDEVICE_QUEUE DeviceQueue,
+                                            PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey);
+PKDEVICE_QUEUE_ENTRY kdpc__ke_remove_device_queue(PKDEVICE_QUEUE DeviceQueue);
+PKDEVICE_QUEUE_ENTRY kdpc__ke_remove_by_key_device_queue(PKDEVICE_QUEUE DeviceQueue, ULONG SortKey);
+
 #endif /* KDPC_KE_H */

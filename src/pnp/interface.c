@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "pnp/pnp.h"
+#include "verifier/ddiirql.h"
 
 #define IFACE_TAG 0x496f4966u /* "fIoI": the tag of the names handed out */
 
@@ -80,6 +81,8 @@ NTSTATUS kdpc_IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
     kdpc_machine *m = kdpc__ke_ctx("IoRegisterDeviceInterface", &c);
     if (m == NULL || InterfaceClassGuid == NULL || SymbolicLinkName == NULL)
         return STATUS_INVALID_PARAMETER;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoRegisterDeviceInterface",
+                            (uintptr_t)PhysicalDeviceObject); /* goes on */
     kdpc__pdoext *x = kdpc__pnp_pdoext(m, PhysicalDeviceObject);
     if (x == NULL)
         return STATUS_INVALID_DEVICE_REQUEST; /* not a PDO (fact 5.1) */
@@ -146,6 +149,7 @@ NTSTATUS kdpc_IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEA
     kdpc_machine *m = kdpc__ke_ctx("IoSetDeviceInterfaceState", &c);
     if (m == NULL || SymbolicLinkName == NULL || SymbolicLinkName->Buffer == NULL)
         return STATUS_INVALID_PARAMETER;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoSetDeviceInterfaceState", 0); /* goes on */
     kdpc__pnp *p = kdpc__pnp_of(m, false);
     kdpc__iface *i = p != NULL ? find_named(p, SymbolicLinkName) : NULL;
     if (i == NULL)

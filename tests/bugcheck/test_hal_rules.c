@@ -335,7 +335,7 @@ static void MapsAtIrql(void *ctx)
     reached_after = p != NULL;
 }
 
-static void test_mapping_above_dispatch_level_is_c4_20011(void **state)
+static void test_mapping_above_dispatch_level_is_c4_73(void **state)
 {
     (void)state;
     kdpc_machine *m = machine();
@@ -343,7 +343,7 @@ static void test_mapping_above_dispatch_level_is_c4_20011(void **state)
     kdpc_status st = kdpc_machine_run(m, MapsAtIrql, NULL);
     KT_ASSERT_BUGCHECK(m, st, "hal.irql", 0xC4);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x20011);
+    assert_int_equal(bc->params[0], 0x73);
     assert_int_equal(bc->params[1], 5);
     assert_non_null(strstr(bc->message, "MmMapIoSpace"));
     kdpc_machine_destroy(m);
@@ -899,7 +899,7 @@ int main(void)
         cmocka_unit_test(test_register_initialised_before_the_connect_is_clean),
         cmocka_unit_test(test_register_touched_after_the_disconnect_is_clean),
         cmocka_unit_test(test_register_rule_off_and_as_a_bug_check),
-        cmocka_unit_test(test_mapping_above_dispatch_level_is_c4_20011),
+        cmocka_unit_test(test_mapping_above_dispatch_level_is_c4_73),
         cmocka_unit_test(test_mapping_another_devices_window_from_start_is_c4_83),
         cmocka_unit_test(test_legacy_driver_maps_its_device_window_cleanly),
     };

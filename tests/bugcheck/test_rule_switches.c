@@ -100,6 +100,8 @@ static const char *const all_rules[] = {
     "mem.pool_irql",
     /* area: irql-ke */
     /* area: irql-io */
+    "io.dispatch_irql",
+    "io.apc_irql",
     /* area: dispatch */
     /* area: irp-flow */
     /* area: irp-life */
@@ -1519,7 +1521,7 @@ static void ScHalBadUnmap(void *ctx)
     sw_done = 1;
 }
 
-/* hal.irql: MmMapIoSpaceEx above DISPATCH_LEVEL (0xC4/0x20011); off or a warning: the call
+/* hal.irql: MmMapIoSpaceEx above DISPATCH_LEVEL (0xC4/0x73); off or a warning: the call
  * goes on (an undocumented protection: NULL) */
 static void ScHalIrql(void *ctx)
 {
@@ -1536,6 +1538,31 @@ static void ScHalIrql(void *ctx)
 /* Scenario routines of the rules added per area (keep each area's routines together). */
 /* area: irql-ke */
 /* area: irql-io */
+/* io.dispatch_irql: KeInsertDeviceQueue at PASSIVE_LEVEL (DISPATCH_LEVEL exactly); off or a
+ * warning: the entry goes in (a Not-Busy queue becomes Busy) */
+static KDEVICE_QUEUE sc_devq;
+static KDEVICE_QUEUE_ENTRY sc_devq_entry;
+
+static void ScIoDispatchIrql(void *ctx)
+{
+    (void)ctx;
+    KeInitializeDeviceQueue(&sc_devq);
+    BOOLEAN inserted = KeInsertDeviceQueue(&sc_devq, &sc_devq_entry);
+    sw_done = !inserted && sc_devq.Busy;
+}
+
+/* io.apc_irql: IoDeleteDevice at DISPATCH_LEVEL (APC_LEVEL at most); off or a warning: the
+ * device is deleted */
+static void ScIoApcIrql(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    IoDeleteDevice(sc_dev);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
 /* area: dispatch */
 /* area: irp-flow */
 /* area: irp-life */
@@ -1629,6 +1656,8 @@ static scenario scenarios[] = {
     {"mem.pool_irql", ScPoolIrql, 1, NULL, KDPC_OK, -1, -1},
     /* area: irql-ke */
     /* area: irql-io */
+    {"io.dispatch_irql", ScIoDispatchIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.apc_irql", ScIoApcIrql, 1, NULL, KDPC_OK, -1, -1},
     /* area: dispatch */
     /* area: irp-flow */
     /* area: irp-life */

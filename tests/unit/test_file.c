@@ -659,7 +659,7 @@ static void test_get_device_object_pointer_at_apc_level_is_reported(void **state
     kdpc_machine *m = setup();
     kdpc_status st = kdpc_machine_run(m, apc_pointer_body, m);
     KT_ASSERT_BUGCHECK(m, st, "io.passive_irql", 0xC4);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x2000Du);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x2000Eu);
     assert_int_equal(R.n, 0); /* no IRP_MJ_CREATE */
     kdpc_machine_destroy(m);
     m = setup();
