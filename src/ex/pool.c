@@ -51,13 +51,20 @@
  * CORRUPTION (P1 the block, P2 the first changed address, P4 0x24).
  * Divergence: special pool can put each block against a guard page and catch
  * the touch itself (0xCD); kdpc checks at the free, for paged and nonpaged
- * pool alike, in every run (a write of GUARD_BYTE itself goes unseen), and
- * the check cannot be switched off: the run cannot go on with pool memory
- * it knows to be corrupt.
+ * pool alike (a write of GUARD_BYTE itself goes unseen). The check is
+ * mem.overrun (special pool); with special pool off, mem.overrun_tracked
+ * (pool tracking, 0xC4/0x51); with both off the guard bytes are still
+ * written (a few bytes) but never read.
  *
- * Bad frees: a pointer that is not a live block is bug check 0xC2
- * BAD_POOL_CALLER: 0x07 (P4 the address) when it is one of the last
- * FREED_RING blocks freed (a double free), else 0x46 (P2 the address).
+ * Bad frees (mem.bad_free, Verifier's automatic checks): a pointer that is
+ * not a live block is 0xC4/0x13 when it is one of the last FREED_RING blocks
+ * freed (a double free), 0x13E inside a live block, else 0x10 (NULL too); a
+ * wrong tag 0xC4/0x16. With the rule off or a warning the kernel's own bug
+ * check follows, as on Windows without Verifier: 0xC2 BAD_POOL_CALLER 0x07,
+ * 0x46 or 0x0A, which no switch softens.
+ *
+ * Pool tracking: every block records the driver whose code allocated it;
+ * a driver that unloads still owning blocks is mem.leak (0xC4/0x62).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +82,7 @@ typedef struct blk {
     bool paged;
     void *base;   /* nonpaged: malloc'd pointer */
     bool watched; /* nonpaged on watched pages of its own (cfg.watch_nonpaged_pool, ke/watch.c) */
+    const void *owner; /* the driver whose code allocated it (kdpc__ke_current_driver), or NULL */
     struct blk *next, *prev;
 } blk;
 
@@ -115,6 +123,8 @@ typedef struct kdpc__pool {
         KIRQL irql;
     } fault; /* written by the SIGSEGV handler, reported at the next point */
     kdpc__rng fault_rng;
+    const void **lookasides; /* live lookaside lists (lookaside.misuse), unordered */
+    size_t nlookasides, lookaside_cap;
 } kdpc__pool;
 
 static kdpc__pool *pool_of(const kdpc_machine *m)
@@ -441,6 +451,7 @@ void kdpc__pool_free_all(kdpc_machine *m)
     kdpc__pages_release(p->arena, p->arena_size);
     kdpc__pages_release(p->system_view, p->arena_size);
     free(p->freed_ring);
+    free((void *)p->lookasides);
     free(p);
     kdpc__ke_of(m)->pool = NULL;
 }
@@ -506,6 +517,9 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
         kdpc__violation(m, KDPC_R_MEM_POOL_IRQL, 0xC4, 0x02, c->irql, 0, bytes, NULL,
                         "nonpaged pool allocated at IRQL %u (pool needs IRQL <= DISPATCH_LEVEL)",
                         (unsigned)c->irql);
+    if (bytes == 0) /* Verifier's automatic check; a free kernel hands out a block: so does kdpc */
+        kdpc__violation(m, KDPC_R_MEM_ZERO_ALLOC, 0xC4, 0x00, c->irql, paged ? 1u : 0u, 0, NULL,
+                        "pool allocation of zero bytes (tag %#lx)", (unsigned long)tag);
     if (bytes > POOL_MAX_BYTES || kdpc__pool_fail(m))
         return NULL;
     blk *b = calloc(1, sizeof(*b));
@@ -557,6 +571,7 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
     b->user = (uintptr_t)ptr;
     b->size = bytes;
     b->tag = tag;
+    b->owner = kdpc__ke_current_driver(m, c);
     b->next = p->all;
     if (p->all != NULL)
         p->all->prev = b;
@@ -661,6 +676,8 @@ typedef struct span {
  * (ke/liveindex.c) answers in O(log n + k); DPCs are reported first, then timers, then work
  * items, each kind in queue order (an I/O work item allocated in this block carries its
  * WORK_QUEUE_ITEM first). A timer leaves its queue even when it was re-initialised while set. */
+static void check_lookasides(kdpc_machine *m, kdpc__pool *p, const blk *b);
+
 static void check_active(kdpc_machine *m, blk *b)
 {
     span s = {b->user, b->user + (b->size == 0 ? 1 : b->size)};
@@ -688,24 +705,76 @@ static void check_active(kdpc_machine *m, blk *b)
     }
 }
 
-/* A free of something that is not a live block: 0xC2 BAD_POOL_CALLER. */
-static void bad_free(kdpc_machine *m, kdpc__pool *p, PVOID P)
+/* The live block @P lies inside (not at its start), or NULL. Only a bad free asks: O(blocks). */
+static const blk *block_around(const kdpc__pool *p, uintptr_t P)
 {
-    if (kdpc__ptrmap_get(&p->freed, (uintptr_t)P) != NULL)
-        kdpc__bugcheck_forced(m, 0xC2, 0x07, 0, 0, (uintptr_t)P,
+    for (const blk *b = p->all; b != NULL; b = b->next)
+        if (P > b->user && P < b->user + (b->size == 0 ? 1 : b->size))
+            return b;
+    return NULL;
+}
+
+/*
+ * A free of something that is not a live block (mem.bad_free). With the rule on, Driver
+ * Verifier's automatic check: 0xC4/0x13 for a block freed before (P3 the address), 0x13E for an
+ * address inside a block (P2 the address, P3 the block), 0x10 for anything else, NULL included
+ * (P2 the address). Off or a warning, what Windows does without Verifier: 0xC2 BAD_POOL_CALLER
+ * 0x07 (P4 the address) or 0x46 (P2 the address), which no switch softens: the run cannot go on
+ * with a pool it knows to be misused.
+ */
+static KDPC_NORETURN void bad_free(kdpc_machine *m, kdpc__pool *p, PVOID P)
+{
+    uintptr_t a = (uintptr_t)P;
+    bool twice = a != 0 && kdpc__ptrmap_get(&p->freed, a) != NULL;
+    const blk *in = twice || a == 0 ? NULL : block_around(p, a);
+    if (twice)
+        kdpc__violation(m, KDPC_R_MEM_BAD_FREE, 0xC4, 0x13, 0, a, 0, NULL,
+                        "ExFreePool(%p): the block was already freed (double free)", P);
+    else if (in != NULL)
+        kdpc__violation(m, KDPC_R_MEM_BAD_FREE, 0xC4, 0x13E, a, in->user, 0, NULL,
+                        "ExFreePool(%p): not the start of its pool block, which is at %#lx", P,
+                        (unsigned long)in->user);
+    else
+        kdpc__violation(m, KDPC_R_MEM_BAD_FREE, 0xC4, 0x10, a, 0, 0, NULL,
+                        "ExFreePool(%p): %s", P,
+                        a == 0 ? "a NULL pointer is no pool block"
+                               : "no allocation returned this address");
+    if (twice)
+        kdpc__bugcheck_forced(m, 0xC2, 0x07, 0, 0, a,
                               "ExFreePool(%p): the block was already freed (BAD_POOL_CALLER 0x07, "
                               "double free)",
                               P);
     kdpc__bugcheck_forced(
-        m, 0xC2, 0x46, (uintptr_t)P, 0, 0,
+        m, 0xC2, 0x46, a, 0, 0,
         "ExFreePool(%p): not the start of an allocated pool block (BAD_POOL_CALLER "
         "0x46, invalid pool address)",
         P);
 }
 
-/* The guard bytes behind the block: any changed one is an overrun (0xC1/0x24). */
+/* ExFreePoolWithTag with another tag than the block's (mem.bad_free): Verifier's 0xC4/0x16 (P3
+ * the block); off or a warning, the kernel's 0xC2/0x0A (P2 the block, P3 its tag, P4 the tag
+ * given), which no switch softens. */
+static KDPC_NORETURN void bad_tag(kdpc_machine *m, PVOID P, ULONG have, ULONG given)
+{
+    kdpc__violation(m, KDPC_R_MEM_BAD_FREE, 0xC4, 0x16, 0, (uintptr_t)P, 0, NULL,
+                    "ExFreePoolWithTag(%p) with tag %#lx; it was allocated with %#lx", P,
+                    (unsigned long)given, (unsigned long)have);
+    kdpc__bugcheck_forced(m, 0xC2, 0xA, (uintptr_t)P, have, given,
+                          "ExFreePoolWithTag(%p) with tag %#lx; it was allocated with %#lx", P,
+                          (unsigned long)given, (unsigned long)have);
+}
+
+/*
+ * The guard bytes behind the block: a changed one is an overrun. Special pool (mem.overrun) reports
+ * it as 0xC1/0x24 (P1 the block, P2 the first changed byte); with special pool off, pool tracking
+ * (mem.overrun_tracked) as 0xC4/0x51 (P2 the block, P3 the byte, P4 its size). With both off the
+ * bytes are not read (a free kernel does not see the overrun at the free either).
+ */
 static void check_guard(kdpc_machine *m, kdpc__pool *p, const blk *b)
 {
+    bool special = kdpc__rule_on(m, KDPC_R_MEM_OVERRUN);
+    if (!special && !kdpc__rule_on(m, KDPC_R_MEM_OVERRUN_TRACKED))
+        return;
     unsigned char *g = (unsigned char *)b->user + b->size;
     size_t n = span_of(b->size) - b->size;
     const unsigned char *in = b->paged ? inner_begin(p, g, n) : g;
@@ -716,13 +785,20 @@ static void check_guard(kdpc_machine *m, kdpc__pool *p, const blk *b)
     }
     if (b->paged)
         inner_end(p, g, n);
-    if (bad != 0)
-        kdpc__bugcheck_forced(m, 0xC1, b->user, bad, 0, 0x24,
-                              "ExFreePool(%#lx): the %zu-byte %s pool block was written past its "
-                              "end, at %#lx (byte %zu after the end) "
-                              "(SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION 0x24)",
-                              (unsigned long)b->user, b->size, b->paged ? "paged" : "nonpaged",
-                              (unsigned long)bad, (size_t)(bad - (b->user + b->size)));
+    if (bad == 0)
+        return;
+    if (special)
+        kdpc__violation(m, KDPC_R_MEM_OVERRUN, 0xC1, b->user, bad, 0, 0x24, NULL,
+                        "ExFreePool(%#lx): the %zu-byte %s pool block was written past its end, "
+                        "at %#lx (byte %zu after the end) (special pool)",
+                        (unsigned long)b->user, b->size, b->paged ? "paged" : "nonpaged",
+                        (unsigned long)bad, (size_t)(bad - (b->user + b->size)));
+    else
+        kdpc__violation(m, KDPC_R_MEM_OVERRUN_TRACKED, 0xC4, 0x51, b->user, bad, b->size, NULL,
+                        "ExFreePool(%#lx): the %zu-byte %s pool block was written past its end, "
+                        "at %#lx (byte %zu after the end) (pool tracking)",
+                        (unsigned long)b->user, b->size, b->paged ? "paged" : "nonpaged",
+                        (unsigned long)bad, (size_t)(bad - (b->user + b->size)));
 }
 
 /* Remember @P as freed, for a double free's report; the oldest of FREED_RING is forgotten. */
@@ -746,10 +822,10 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExFreePool", &c);
-    if (m == NULL || P == NULL)
+    if (m == NULL)
         return;
     kdpc__pool *p = pool_of(m);
-    blk *b = kdpc__ptrmap_get(&p->blocks, (uintptr_t)P);
+    blk *b = P == NULL ? NULL : kdpc__ptrmap_get(&p->blocks, (uintptr_t)P);
     if (b == NULL)
         bad_free(m, p, P);
     if (b->paged ? c->irql > APC_LEVEL : c->irql > DISPATCH_LEVEL) /* warning/off: freed anyway */
@@ -759,11 +835,10 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
                         (unsigned)c->irql, b->paged ? "paged" : "nonpaged",
                         b->paged ? "APC_LEVEL" : "DISPATCH_LEVEL");
     if (Tag != 0 && Tag != b->tag)
-        kdpc__bugcheck_forced(m, 0xC2, 0xA, (uintptr_t)P, b->tag, Tag,
-                              "ExFreePoolWithTag(%p) with tag %#lx; it was allocated with %#lx", P,
-                              (unsigned long)Tag, (unsigned long)b->tag);
+        bad_tag(m, P, b->tag, Tag);
     check_guard(m, p, b);
     check_active(m, b);
+    check_lookasides(m, p, b);
     kdpc__trace_forget(m, (const void *)b->user, b->size); /* trace numbers, names of its objects */
     kdpc__lock_forget_range(m, b->user, b->user + b->size); /* spin locks that lived in it */
     (void)kdpc__ptrmap_del(&p->blocks, (uintptr_t)P);
@@ -785,6 +860,93 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
     kdpc__ke_point(m);
 }
 
+/* ------------------------------------------------------------------ */
+/* Verifier's pool tracking: lookaside lists, leaks at unload          */
+
+bool kdpc__pool_lookaside_add(kdpc_machine *m, const void *l)
+{
+    kdpc__pool *p = pool_of(m);
+    for (size_t i = 0; i < p->nlookasides; i++)
+        if (p->lookasides[i] == l)
+            return false;
+    if (p->nlookasides == p->lookaside_cap) {
+        size_t cap = p->lookaside_cap == 0 ? 8 : 2 * p->lookaside_cap;
+        const void **n = realloc((void *)p->lookasides, cap * sizeof(*n));
+        if (n == NULL)
+            return true; /* out of host memory: this list goes unchecked */
+        p->lookasides = n;
+        p->lookaside_cap = cap;
+    }
+    p->lookasides[p->nlookasides++] = l;
+    return true;
+}
+
+bool kdpc__pool_lookaside_del(kdpc_machine *m, const void *l)
+{
+    kdpc__pool *p = pool_of(m);
+    for (size_t i = 0; i < p->nlookasides; i++) {
+        if (p->lookasides[i] == l) {
+            p->lookasides[i] = p->lookasides[--p->nlookasides];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A lookaside list still initialised inside the block being freed: 0xC4/0xCC (Miscellaneous
+ * checks; P2 the list, P3 the block, P4 its size). Off or a warning, the list is forgotten. */
+static void check_lookasides(kdpc_machine *m, kdpc__pool *p, const blk *b)
+{
+    for (size_t i = 0; i < p->nlookasides;) {
+        uintptr_t l = (uintptr_t)p->lookasides[i];
+        if (l < b->user || l >= b->user + b->size) {
+            i++;
+            continue;
+        }
+        kdpc__violation(m, KDPC_R_LOOKASIDE_MISUSE, 0xC4, 0xCC, l, b->user, b->size, NULL,
+                        "pool block %#lx freed while it holds lookaside list %#lx, never deleted",
+                        (unsigned long)b->user, (unsigned long)l);
+        p->lookasides[i] = p->lookasides[--p->nlookasides];
+    }
+}
+
+void kdpc__pool_driver_gone(kdpc_machine *m, const void *drv, const UNICODE_STRING *name,
+                            bool report)
+{
+    kdpc__pool *p = pool_of(m);
+    if (p == NULL || drv == NULL)
+        return;
+    size_t n = 0, paged = 0, nonpaged = 0;
+    for (blk *b = p->all; b != NULL; b = b->next) {
+        if (b->owner != drv)
+            continue;
+        n++;
+        if (b->paged)
+            paged += b->size;
+        else
+            nonpaged += b->size;
+        b->owner = NULL; /* the driver object goes: its leaks are the machine's now */
+    }
+    if (n == 0 || !report)
+        return;
+    char who[64] = "";
+    size_t len = name != NULL && name->Buffer != NULL ? name->Length / sizeof(WCHAR) : 0;
+    for (size_t i = 0; i < len && i + 1 < sizeof(who); i++) /* ASCII is enough for a report */
+        who[i] = name->Buffer[i] < 0x80 ? (char)name->Buffer[i] : '?';
+    kdpc__violation(m, KDPC_R_MEM_LEAK, 0xC4, 0x62, (uintptr_t)name, 0, n, NULL,
+                    "driver %s unloaded without freeing %zu pool block(s): %zu byte(s) of paged "
+                    "and %zu of nonpaged pool",
+                    who, n, paged, nonpaged);
+}
+
+bool kdpc__pool_is_paged(kdpc_machine *m, const void *va, size_t len)
+{
+    kdpc__pool *p = pool_of(m);
+    const unsigned char *a = va;
+    return p != NULL && p->arena != NULL && a < p->arena + p->arena_size &&
+           a + (len == 0 ? 1 : len) > p->arena;
+}
+
 kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, size_t *count, size_t *bytes)
 {
     if (m == NULL || m->ke == NULL)
@@ -803,13 +965,26 @@ kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, size_t *coun
     return KDPC_OK;
 }
 
+/*
+ * PAGED_CODE() above APC_LEVEL (mem.paged_code, Force IRQL checking). PagedCode is a Static Driver
+ * Verifier rule with no run-time code; on Windows the mistake shows when the pageable code is not
+ * resident, and Force IRQL checking makes that every time: the instruction fetch faults at raised
+ * IRQL, bug check 0xD1 DRIVER_IRQL_NOT_LESS_OR_EQUAL with P1 the code address, P2 the IRQL, P3 8
+ * (execute) and P4 the same address. kdpc reports that, with the address PAGED_CODE returns to
+ * (inside the pageable routine).
+ */
 void kdpc_paged_code(const char *File, int Line)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("PAGED_CODE", &c);
     if (m == NULL || c->irql <= APC_LEVEL)
         return;
-    kdpc__violation(m, KDPC_R_MEM_PAGED_CODE, 0xC4, 0x0002001Au, c->irql, 0, 0, NULL,
+#if defined(__GNUC__) || defined(__clang__)
+    uintptr_t at = (uintptr_t)__builtin_return_address(0);
+#else
+    uintptr_t at = 0;
+#endif
+    kdpc__violation(m, KDPC_R_MEM_PAGED_CODE, 0xD1, at, c->irql, 8, at, NULL,
                     "PAGED_CODE() reached at IRQL %u (%s:%d): pageable code runs only at IRQL "
                     "<= APC_LEVEL",
                     (unsigned)c->irql, File, Line);

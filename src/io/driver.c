@@ -146,6 +146,7 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
     kdpc__cpu *c = kdpc__cur_cpu();
     swap_driver(c, old);
     if (!NT_SUCCESS(st)) {
+        kdpc__pool_driver_gone(m, r, NULL, false); /* area: pool: blocks outlive the record */
         driver_free(m, r);
         return st;
     }
@@ -184,6 +185,7 @@ NTSTATUS kdpc_driver_unload(PDRIVER_OBJECT driver)
     driver->DriverUnload(driver);
     kdpc__cpu *c = kdpc__cur_cpu();
     swap_driver(c, old);
+    kdpc__pool_driver_gone(m, r, &r->obj.DriverName, true); /* area: pool: mem.leak */
     kdpc__scope scope = {r, NULL, false};
     kdpc__io_check_pending(m, &scope, "driver unloaded");
     /* unload.pending was a warning: nothing queued inside the objects freed below may run */

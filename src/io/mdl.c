@@ -10,6 +10,13 @@
  * MDL), anything else not allocated by kdpc 0xC2/0x46 (P2 = the pointer);
  * the Mm* routines and IoAllocateMdl's Irp take the access violation
  * Windows would (0x50 / 0x1E / 0xA, validate.c). Off or a warning: nothing done.
+ *
+ * MDL state (mm.mdl_flags, Driver Verifier's automatic checks; P2 the MDL, P3 its flags):
+ * MmProbeAndLockPages on an MDL already locked, built for nonpaged pool or partial is 0xC4/0xB0
+ * (P4 the flags that should not be there); MmUnlockPages on pages never locked 0x7C, or 0x7D for
+ * an MDL built for nonpaged pool (those are never unlocked); MmBuildMdlForNonPagedPool over paged
+ * pool 0x7F (P2 the IRQL, P3 the MDL, P4 its flags). Off or a warning, the call does what it did
+ * before: the flags change as asked.
  */
 #include "io/io.h"
 #include "mm/mm.h"
@@ -81,11 +88,56 @@ static bool mdl_ok(const char *name, kdpc_routine_ptr fn, PMDL mdl)
     return kdpc__io_need(t->m, name, fn, mdl, KDPC_IOK_MDL);
 }
 
+/* Flags MmProbeAndLockPages refuses: the pages are locked or need no lock already. */
+#define MDL_NOT_TO_LOCK (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL)
+
+void kdpc_MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Op)
+{
+    (void)AccessMode;
+    (void)Op;
+    if (!mdl_ok("MmProbeAndLockPages", KDPC_RP(kdpc_MmProbeAndLockPages), Mdl))
+        return;
+    kdpc__thread *t = kdpc__self();
+    unsigned bad = (unsigned)(uint16_t)Mdl->MdlFlags & MDL_NOT_TO_LOCK;
+    if (bad != 0 && t != NULL && t->m->ke != NULL)
+        kdpc__violation(t->m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0xB0, (uintptr_t)Mdl,
+                        (uint16_t)Mdl->MdlFlags, bad, NULL,
+                        "MmProbeAndLockPages(%p): the MDL is %s", (void *)Mdl,
+                        (bad & MDL_PAGES_LOCKED) != 0              ? "locked already"
+                        : (bad & MDL_SOURCE_IS_NONPAGED_POOL) != 0 ? "built for nonpaged pool"
+                                                                   : "a partial MDL");
+    Mdl->MdlFlags |= MDL_PAGES_LOCKED;
+}
+
+void kdpc_MmUnlockPages(PMDL Mdl)
+{
+    if (!mdl_ok("MmUnlockPages", KDPC_RP(kdpc_MmUnlockPages), Mdl))
+        return;
+    kdpc__thread *t = kdpc__self();
+    if ((Mdl->MdlFlags & MDL_PAGES_LOCKED) == 0 && t != NULL && t->m->ke != NULL) {
+        bool nonpaged = (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0;
+        kdpc__violation(t->m, KDPC_R_MM_MDL_FLAGS, 0xC4, nonpaged ? 0x7Du : 0x7Cu,
+                        (uintptr_t)Mdl, (uint16_t)Mdl->MdlFlags, 0, NULL,
+                        "MmUnlockPages(%p): %s", (void *)Mdl,
+                        nonpaged ? "the MDL describes nonpaged pool, which is never unlocked"
+                                 : "its pages were never locked");
+    }
+    Mdl->MdlFlags &= (CSHORT)~MDL_PAGES_LOCKED;
+}
+
 void kdpc_MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList)
 {
     if (!mdl_ok("MmBuildMdlForNonPagedPool", KDPC_RP(kdpc_MmBuildMdlForNonPagedPool),
                 MemoryDescriptorList))
         return;
+    kdpc__thread *t = kdpc__self();
+    PMDL mdl = MemoryDescriptorList;
+    if (t != NULL && t->m->ke != NULL && t->cpu != NULL &&
+        kdpc__pool_is_paged(t->m, MmGetMdlVirtualAddress(mdl), mdl->ByteCount))
+        kdpc__violation(t->m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0x7F, t->cpu->irql, (uintptr_t)mdl,
+                        (uint16_t)mdl->MdlFlags, NULL,
+                        "MmBuildMdlForNonPagedPool(%p): the buffer %p is paged pool", (void *)mdl,
+                        MmGetMdlVirtualAddress(mdl));
     MemoryDescriptorList->MappedSystemVa = MmGetMdlVirtualAddress(MemoryDescriptorList);
     MemoryDescriptorList->MdlFlags |= MDL_SOURCE_IS_NONPAGED_POOL | MDL_MAPPED_TO_SYSTEM_VA;
 }

@@ -230,6 +230,18 @@ void kdpc__pool_run_end(kdpc_machine *m);
 bool kdpc__pool_fail(kdpc_machine *m); /* low-resources simulation says: fail this allocation */
 void *kdpc__pool_system_va(kdpc_machine *m, void *va); /* locked-MDL system address (7.4) */
 void kdpc__pool_report_fault(kdpc_machine *m);
+/* area: pool - Verifier's pool checks (ex/pool.c, ex/lookaside.c) */
+/* Driver @drv (kdpc__ke_current_driver's value, named @name) has unloaded (@report) or failed
+ * to load: mem.leak for the blocks it still owns (0xC4/0x62) when @report; they are the
+ * machine's afterwards. */
+void kdpc__pool_driver_gone(kdpc_machine *m, const void *drv, const UNICODE_STRING *name,
+                            bool report);
+/* True when [@va, @va + @len) touches paged pool. */
+bool kdpc__pool_is_paged(kdpc_machine *m, const void *va, size_t len);
+/* Live lookaside lists (lookaside.misuse): note @l initialised (false: it already was), forget it
+ * (false: it was not), and ask. */
+bool kdpc__pool_lookaside_add(kdpc_machine *m, const void *l);
+bool kdpc__pool_lookaside_del(kdpc_machine *m, const void *l);
 
 /* Watched shared memory (watch.c). */
 void kdpc__watch_report(kdpc_machine *m);

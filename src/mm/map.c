@@ -33,6 +33,16 @@ PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MO
                 MemoryDescriptorList))
         return NULL;
     PMDL mdl = MemoryDescriptorList;
+    unsigned mapped_ok = MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL;
+    if (((unsigned)(uint16_t)mdl->MdlFlags & mapped_ok) == 0)
+        /* Driver Verifier's 0xC4/0xB3: the pages of an MDL are mapped only once locked (or
+         * nonpaged, or through a partial MDL); P2 the MDL, P3 its flags, P4 the flags one of
+         * which was expected. As a warning or off the mapping is made. */
+        kdpc__violation(m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0xB3, (uintptr_t)mdl,
+                        (uint16_t)mdl->MdlFlags, mapped_ok, NULL,
+                        "MmMapLockedPagesSpecifyCache(%p): the MDL's pages were never locked "
+                        "(MmProbeAndLockPages) nor built for nonpaged pool",
+                        (void *)mdl);
     if (BugCheckOnFailure != FALSE)
         /* Microsoft: drivers must pass FALSE; Driver Verifier's 0xC4/0x82, P2 the MDL, P3 its
          * flags. As a warning or off the mapping is made (it never fails in kdpc). */

@@ -5,7 +5,7 @@
  *   mem.paged_touch   paged pool read or written at >= DISPATCH_LEVEL: 0xD1, P1 the address,
  *                     P2 the IRQL, P3 0 read / 1 write (io 7.4, 7.8, 7.9);
  *   mem.paged_alloc   paged pool allocated above APC_LEVEL: 0xC4 P1 0x01 (io 7.1, 7.3, 7.12);
- *   mem.paged_code    PAGED_CODE() above APC_LEVEL: 0xC4 (io 7.6);
+ *   mem.paged_code    PAGED_CODE() above APC_LEVEL: 0xD1, P3 8 (execute) (io 7.6);
  *   mem.free_active   pool freed while it holds a queued DPC (0xC7 P1 1), a set timer (0xC4 P1
  *                     0x15) or a queued work item (0xE4 P1 0) (io 7.10, 7.12, 2.8);
  *   pio.not_flushed   a direct-I/O read completed with data and no KeFlushIoBuffers (G17);
@@ -436,7 +436,7 @@ static void test_paged_code_in_a_dpc_bugchecks_c4(void **state)
     kdpc_machine *m = machine(9);
     KDPC_NAME(m, PagedCodeDpc);
     kdpc_status st = kdpc_machine_run(m, dpc_touch_entry, (void *)(uintptr_t)PagedCodeDpc);
-    KT_ASSERT_BUGCHECK(m, st, "mem.paged_code", 0xC4); /* io 7.6 */
+    KT_ASSERT_BUGCHECK(m, st, "mem.paged_code", 0xD1); /* io 7.6; Force IRQL checking's fault */
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->irql, DISPATCH_LEVEL);
     assert_string_equal(bc->routine, "PagedCodeDpc");

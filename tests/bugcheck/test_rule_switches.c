@@ -107,6 +107,13 @@ static const char *const all_rules[] = {
     /* area: irp-life */
     /* area: pnp */
     /* area: pool */
+    "mem.zero_alloc",
+    "mem.bad_free",
+    "mem.overrun",
+    "mem.overrun_tracked",
+    "mem.leak",
+    "lookaside.misuse",
+    "mm.mdl_flags",
     /* area: dma */
     /* area: locks */
     /* area: power */
@@ -1568,6 +1575,100 @@ static void ScIoApcIrql(void *ctx)
 /* area: irp-life */
 /* area: pnp */
 /* area: pool */
+/* mem.zero_alloc: a zero-byte allocation (0xC4/0x00); off or a warning: a block comes back */
+static void ScMemZeroAlloc(void *ctx)
+{
+    (void)ctx;
+    PVOID p = ExAllocatePoolWithTag(NonPagedPoolNx, 0, 'wsTx');
+    if (p != NULL)
+        ExFreePoolWithTag(p, 'wsTx');
+    sw_done = 1;
+}
+
+/* mem.bad_free: a double free (0xC4/0x13); off or a warning: the kernel's own 0xC2/0x07 */
+static void ScMemBadFree(void *ctx)
+{
+    (void)ctx;
+    PVOID p = ExAllocatePoolWithTag(NonPagedPoolNx, 32, 'wsTx');
+    ExFreePoolWithTag(p, 'wsTx');
+    ExFreePoolWithTag(p, 'wsTx');
+    sw_done = 1;
+}
+
+/* mem.overrun: one byte written past a block, seen at its free (0xC1/0x24); pool tracking is
+ * turned off so that off means unchecked; off or a warning: the block is freed */
+static void ScMemOverrun(void *ctx)
+{
+    (void)ctx;
+    (void)kdpc_verifier_class_set(kdpc_current_machine(), "pool_tracking", false);
+    PUCHAR p = ExAllocatePoolWithTag(NonPagedPoolNx, 10, 'wsTx');
+    p[10] = 1;
+    ExFreePoolWithTag(p, 'wsTx');
+    sw_done = 1;
+}
+
+/* mem.overrun_tracked: the same with special pool off (0xC4/0x51) */
+static void ScMemOverrunTracked(void *ctx)
+{
+    (void)ctx;
+    (void)kdpc_verifier_class_set(kdpc_current_machine(), "special_pool", false);
+    PUCHAR p = ExAllocatePoolWithTag(PagedPool, 10, 'wsTx');
+    p[10] = 1;
+    ExFreePoolWithTag(p, 'wsTx');
+    sw_done = 1;
+}
+
+/* mem.leak: a driver unloads owning a block DriverEntry allocated (0xC4/0x62); off or a
+ * warning: the block stays until the machine goes */
+static void ScLeakUnload(PDRIVER_OBJECT DriverObject)
+{
+    (void)DriverObject;
+}
+
+static NTSTATUS ScLeakEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->DriverUnload = ScLeakUnload;
+    return ExAllocatePoolWithTag(NonPagedPoolNx, 64, 'wsTx') != NULL ? STATUS_SUCCESS
+                                                                      : STATUS_NO_MEMORY;
+}
+
+static void ScMemLeak(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scleak", ScLeakEntry, &drv)))
+        return;
+    (void)kdpc_driver_unload(drv);
+    sw_done = 1;
+}
+
+/* lookaside.misuse: a lookaside list initialised twice (0xC4/0xCA); off or a warning: the
+ * second initialisation goes ahead */
+static void ScLookasideMisuse(void *ctx)
+{
+    (void)ctx;
+    static NPAGED_LOOKASIDE_LIST la;
+    ExInitializeNPagedLookasideList(&la, NULL, NULL, 0, 64, 'wsTx', 0);
+    ExInitializeNPagedLookasideList(&la, NULL, NULL, 0, 64, 'wsTx', 0);
+    ExDeleteNPagedLookasideList(&la);
+    sw_done = 1;
+}
+
+/* mm.mdl_flags: MmUnlockPages on an MDL never locked (0xC4/0x7C); off or a warning: the flag is
+ * cleared */
+static void ScMdlFlags(void *ctx)
+{
+    (void)ctx;
+    static UCHAR buf[64];
+    PMDL mdl = IoAllocateMdl(buf, sizeof(buf), FALSE, FALSE, NULL);
+    if (mdl == NULL)
+        return;
+    MmUnlockPages(mdl);
+    IoFreeMdl(mdl);
+    sw_done = 1;
+}
+
 /* area: dma */
 /* area: locks */
 /* area: power */
@@ -1663,6 +1764,13 @@ static scenario scenarios[] = {
     /* area: irp-life */
     /* area: pnp */
     /* area: pool */
+    {"mem.zero_alloc", ScMemZeroAlloc, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.bad_free", ScMemBadFree, 1, NULL, KDPC_BUGCHECK, -1, -1},
+    {"mem.overrun", ScMemOverrun, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.overrun_tracked", ScMemOverrunTracked, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.leak", ScMemLeak, 1, NULL, KDPC_OK, -1, -1},
+    {"lookaside.misuse", ScLookasideMisuse, 1, NULL, KDPC_OK, -1, -1},
+    {"mm.mdl_flags", ScMdlFlags, 1, NULL, KDPC_OK, -1, -1},
     /* area: dma */
     /* area: locks */
     /* area: power */

@@ -7,10 +7,12 @@
  *     POOL_FLAG_RAISE_ON_FAILURE ExAllocatePool2 raises
  *     STATUS_INSUFFICIENT_RESOURCES (unhandled: 0x1E);
  *   - a write one byte past the end of a paged or nonpaged block is bug
- *     check 0xC1 (P1 the block, P2 the byte, P4 0x24) at its free, and the
- *     neighbour block is untouched;
- *   - a double free is 0xC2/0x07 (P4 the address), a free of something that
- *     is not a block 0xC2/0x46 (P2 the address), a wrong tag 0xC2/0x0A.
+ *     check 0xC1 (mem.overrun: P1 the block, P2 the byte, P4 0x24) at its
+ *     free, and the neighbour block is untouched;
+ *   - with mem.bad_free off (Windows without Verifier), a double free is
+ *     0xC2/0x07 (P4 the address), a free of something that is not a block
+ *     0xC2/0x46 (P2 the address), a wrong tag 0xC2/0x0A (mem.bad_free's own
+ *     0xC4 codes: tests/bugcheck/test_dv_pool.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,7 +168,7 @@ static void expect_overrun(POOL_TYPE type, SIZE_T size)
     S.size = size;
     kdpc_machine *m = kt_machine(1, 3);
     kdpc_status st = kdpc_machine_run(m, overrun_by_one, NULL);
-    KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0xC1);
+    KT_ASSERT_BUGCHECK(m, st, "mem.overrun", 0xC1);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], (uintptr_t)S.a);
     assert_int_equal(bc->params[1], (uintptr_t)S.a + size);
@@ -215,6 +217,7 @@ static void test_writing_every_byte_of_a_block_and_no_more_is_fine(void **state)
         reset();
         S.paged = paged != 0;
         kdpc_machine *m = kt_machine(1, 5);
+        (void)kdpc_rule_set(m, "mem.zero_alloc", KDPC_RULE_OFF); /* n = 0 included */
         assert_int_equal(kdpc_machine_run(m, fill_exactly, NULL), KDPC_OK);
         assert_int_equal(S.reached, 1);
         kdpc_machine_destroy(m);
@@ -242,6 +245,7 @@ static void test_double_free_bugchecks_c2_07_with_the_address(void **state)
         reset();
         S.type = types[i];
         kdpc_machine *m = kt_machine(1, 7);
+        (void)kdpc_rule_set(m, "mem.bad_free", KDPC_RULE_OFF); /* the kernel's own 0xC2 */
         kdpc_status st = kdpc_machine_run(m, double_free, NULL);
         KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0xC2);
         const kdpc_violation *bc = kdpc_machine_bugcheck(m);
@@ -275,6 +279,7 @@ static void test_free_of_a_pointer_that_is_no_block_bugchecks_c2_46_with_the_add
         reset();
         S.type = types[i];
         kdpc_machine *m = kt_machine(1, 9);
+        (void)kdpc_rule_set(m, "mem.bad_free", KDPC_RULE_OFF); /* the kernel's own 0xC2 */
         kdpc_status st = kdpc_machine_run(m, free_not_a_block, NULL);
         KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0xC2);
         const kdpc_violation *bc = kdpc_machine_bugcheck(m);
@@ -297,6 +302,7 @@ static void test_free_with_the_wrong_tag_bugchecks_c2_0a(void **state)
     (void)state;
     reset();
     kdpc_machine *m = kt_machine(1, 11);
+    (void)kdpc_rule_set(m, "mem.bad_free", KDPC_RULE_OFF); /* the kernel's own 0xC2 */
     kdpc_status st = kdpc_machine_run(m, wrong_tag, NULL);
     KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0xC2);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);

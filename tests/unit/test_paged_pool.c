@@ -357,7 +357,7 @@ static void test_an_overrun_is_found_at_the_free_while_the_pages_are_protected(v
     reset();
     kdpc_machine *m = machine(7, 0);
     kdpc_status st = kdpc_machine_run(m, overrun_entry, NULL);
-    KT_ASSERT_BUGCHECK(m, st, "ke.bugcheck", 0xC1);
+    KT_ASSERT_BUGCHECK(m, st, "mem.overrun", 0xC1);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], (uintptr_t)S.blk[0]);
     assert_int_equal(bc->params[1], (uintptr_t)S.blk[0] + 100);

@@ -755,7 +755,7 @@ static void test_host_reads_paged_pool_after_a_bugcheck_at_dispatch(void **state
     reset();
     kdpc_machine *m = S.m = kt_machine(1, 12);
     kdpc_status st = kdpc_machine_run(m, bugcheck_at_dispatch_entry, NULL);
-    KT_ASSERT_BUGCHECK(m, st, "mem.paged_code", 0xC4);
+    KT_ASSERT_BUGCHECK(m, st, "mem.paged_code", 0xD1);
     assert_int_equal(kdpc_machine_bugcheck(m)->irql, DISPATCH_LEVEL);
     assert_int_equal(S.reached_end, 0);
     assert_non_null(S.pg);

@@ -40,6 +40,7 @@ typedef struct _MDL {
 #define MDL_MAPPED_TO_SYSTEM_VA     0x0001
 #define MDL_PAGES_LOCKED            0x0002
 #define MDL_SOURCE_IS_NONPAGED_POOL 0x0004
+#define MDL_PARTIAL                 0x0010
 #define PAGE_SIZE                   4096u
 #define PAGE_SHIFT                  12
 
@@ -616,17 +617,19 @@ static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
 {
     return kdpc_MmGetSystemAddressForMdlSafe(Mdl, Priority);
 }
-/** MmProbeAndLockPages - lock the pages (kdpc: all memory is resident; sets MDL_PAGES_LOCKED). */
+KDPC_EXPORT void kdpc_MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Op);
+KDPC_EXPORT void kdpc_MmUnlockPages(PMDL Mdl);
+/** MmProbeAndLockPages - lock the pages (kdpc: all memory is resident; sets MDL_PAGES_LOCKED).
+ * An MDL already locked, built for nonpaged pool or partial is mm.mdl_flags (0xC4/0xB0). */
 static inline void MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Op)
 {
-    (void)AccessMode;
-    (void)Op;
-    Mdl->MdlFlags |= MDL_PAGES_LOCKED;
+    kdpc_MmProbeAndLockPages(Mdl, AccessMode, Op);
 }
-/** MmUnlockPages - undo MmProbeAndLockPages. */
+/** MmUnlockPages - undo MmProbeAndLockPages. Pages never locked are mm.mdl_flags (0xC4/0x7C;
+ * 0x7D for an MDL built for nonpaged pool). */
 static inline void MmUnlockPages(PMDL Mdl)
 {
-    Mdl->MdlFlags &= (CSHORT)~MDL_PAGES_LOCKED;
+    kdpc_MmUnlockPages(Mdl);
 }
 
 /* --- device queues (4.7-4.11) --- */
