@@ -60,6 +60,7 @@ typedef struct mapreg {
     tcrec *tc;          /* the DMA transfer context it was granted for (version 3), or NULL */
     ULONG count;
     bool held;            /* registers */
+    bool mapped_once;     /* MapTransfer mapped something with it (FlushAdapterBuffers' 0x20) */
     bool channel;         /* the adapter channel too (KeepObject) */
     bool in_control;      /* AdapterControl is running */
     bool done_in_control; /* ... and completed its IRP (fine if it returns DeallocateObject) */
@@ -109,8 +110,13 @@ typedef struct request {
     struct request *next;
 } request;
 
+/* A common buffer: DMA verification's padding of PAD_BYTES of PAD_FILL on each side (what the
+ * driver or device writes outside the buffer shows at FreeCommonBuffer: dma.buffer_overrun). */
+#define PAD_BYTES 64u
+#define PAD_FILL  0x0Fu
 typedef struct common {
     void *va;
+    unsigned char *base; /* va - PAD_BYTES: what malloc gave */
     ULONG len;
     struct common *next;
 } common;
@@ -141,6 +147,8 @@ typedef struct adapter {
     request *queue, *queue_tail;
     mapreg *grants;
     common *commons;
+    bool put;                     /* PutDmaAdapter: every later use is dma.adapter_released */
+    ULONG sg_allocated, sg_freed; /* scatter/gather lists made and put back (0xE6/0x06) */
     struct adapter *next;
 } adapter;
 
@@ -149,20 +157,62 @@ static adapter *A(PDMA_ADAPTER p)
     return (adapter *)(void *)p;
 }
 
+/* The IRQL a DMA_OPERATIONS member is documented for (DMA verification checks it: dma.irql). */
+#define IRQL_EXACT    0x100u
+#define AT_PASSIVE    (PASSIVE_LEVEL | IRQL_EXACT)
+#define AT_DISPATCH   (DISPATCH_LEVEL | IRQL_EXACT)
+#define UPTO_DISPATCH DISPATCH_LEVEL
+#define ANY_IRQL      HIGH_LEVEL
+
 /*
- * The machine of a DMA operation on @a, or NULL. An adapter pointer that is
- * not a live adapter of this machine (NULL, never returned by
- * IoGetDmaAdapter, garbage) is not read: io.invalid_object, the access
- * fault Windows takes (0x50, 0x1E or 0xA, see validate.c); off or a warning: the
- * operation does nothing.
+ * DMA verification's IRQL check: 0xE6 P1 0x13, P2 0x01 (a member called at exactly one IRQL
+ * found at another; P3 that IRQL) or 0x02 (above a member's highest; P3 that IRQL), P4 the
+ * IRQL found. A warning or off: the call goes on.
+ * Divergence: the DDI compliance rule IrqlDispatch (0xC4/0x20003) names FreeAdapterChannel,
+ * FreeMapRegisters, GetScatterGatherList and PutScatterGatherList too, but DDI compliance
+ * checking sees a driver's imports; a DMA_OPERATIONS member is called through the adapter's
+ * table, where only DMA verification (0xE6) sees it.
  */
-static kdpc_machine *ctx_of(const char *name, adapter *a)
+static void irql_check(kdpc_machine *m, const char *name, unsigned spec, unsigned now)
+{
+    unsigned want = spec & 0xFFu;
+    bool exact = (spec & IRQL_EXACT) != 0;
+    if (exact ? now == want : now <= want)
+        return;
+    kdpc__violation(m, KDPC_R_DMA_IRQL, 0xE6, 0x13, exact ? 0x01u : 0x02u, want, now, NULL,
+                    "%s called at IRQL %u: it is called at %s %s", name, now,
+                    exact ? "exactly" : "or below",
+                    want == DISPATCH_LEVEL ? "DISPATCH_LEVEL" : "PASSIVE_LEVEL");
+}
+
+/*
+ * The machine of a DMA operation on @a at an IRQL @irql allows, or NULL. A NULL adapter is
+ * dma.null_adapter (0xE6/0x19); one PutDmaAdapter released is dma.adapter_released (0x18); any
+ * other pointer that is not a live adapter of this machine (never returned by IoGetDmaAdapter,
+ * garbage) is not read: io.invalid_object, the access fault Windows takes (0x50, 0x1E or 0xA,
+ * see validate.c). As a warning or off, those operations do nothing; a wrong IRQL (dma.irql)
+ * goes on.
+ */
+static kdpc_machine *ctx_of(const char *name, adapter *a, unsigned irql)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
-    if (m == NULL || !kdpc__io_need(m, name, KDPC_RP(kdpc_IoGetDmaAdapter), a, KDPC_IOK_ADAPTER))
+    if (m == NULL)
         return NULL;
-    return a->m == m ? m : NULL;
+    if (a == NULL) {
+        kdpc__violation(m, KDPC_R_DMA_NULL_ADAPTER, 0xE6, 0x19, 0, 0, 0, NULL,
+                        "%s with a NULL DMA adapter", name);
+        return NULL;
+    }
+    if (!kdpc__io_need(m, name, KDPC_RP(kdpc_IoGetDmaAdapter), a, KDPC_IOK_ADAPTER) || a->m != m)
+        return NULL;
+    if (a->put) {
+        kdpc__violation(m, KDPC_R_DMA_ADAPTER_RELEASED, 0xE6, 0x18, (uintptr_t)&a->pub, 0, 0, NULL,
+                        "%s on a DMA adapter already released by PutDmaAdapter", name);
+        return NULL;
+    }
+    irql_check(m, name, irql, c->irql);
+    return m;
 }
 
 static mapreg *new_grant(adapter *a, PIRP irp, ULONG count)
@@ -230,15 +280,35 @@ static void drop_registers(adapter *a, mapreg *r)
     a->free_regs += r->count;
 }
 
-static void check_flushed(kdpc_machine *m, mapreg *r, const char *when)
+/*
+ * dma.not_flushed: @r still has mapped transfers no FlushAdapterBuffers ended. Freeing its map
+ * registers (@freeing: FreeAdapterChannel, FreeMapRegisters, FreeAdapterObject) is 0xE6 P1 0x10
+ * (P2 the registers still mapped, P3 the adapter, P4 kdpc's record of the grant); completing
+ * its IRP is 0x0D (P2 the bytes mapped, P3 the most its registers map at a time, P4 the
+ * adapter). As a warning the transfers count as flushed from then on.
+ */
+static void check_flushed(kdpc_machine *m, mapreg *r, const char *when, bool freeing)
 {
     if (r->nranges == 0)
         return;
-    kdpc__violation(m, KDPC_R_DMA_NOT_FLUSHED, 0xE6, 0x0D, (uintptr_t)&r->a->pub, (uintptr_t)r,
-                    r->ranges[0].lo, NULL,
-                    "%s with %u mapped transfer(s) never flushed: call FlushAdapterBuffers "
-                    "after each transfer",
-                    when, r->nranges);
+    ULONG regs = 0, bytes = 0;
+    for (unsigned i = 0; i < r->nranges; i++) {
+        ULONG len = (ULONG)(r->ranges[i].hi - r->ranges[i].lo);
+        regs += ADDRESS_AND_SIZE_TO_SPAN_PAGES(r->ranges[i].lo, len);
+        bytes += len;
+    }
+    if (freeing)
+        kdpc__violation(m, KDPC_R_DMA_NOT_FLUSHED, 0xE6, 0x10, regs, (uintptr_t)&r->a->pub,
+                        (uintptr_t)r, NULL,
+                        "%s while %lu map register(s) are still mapped by %u transfer(s) never "
+                        "flushed: call FlushAdapterBuffers after each transfer",
+                        when, (unsigned long)regs, r->nranges);
+    else
+        kdpc__violation(m, KDPC_R_DMA_NOT_FLUSHED, 0xE6, 0x0D, bytes,
+                        (uint64_t)r->count * PAGE_SIZE, (uintptr_t)&r->a->pub, NULL,
+                        "%s with %u mapped transfer(s) never flushed: call FlushAdapterBuffers "
+                        "after each transfer",
+                        when, r->nranges);
     r->nranges = 0; /* as a warning: flushed now */
 }
 
@@ -354,19 +424,59 @@ static void enqueue(adapter *a, request *q)
     a->queue_tail = q;
 }
 
+/*
+ * dma.second_channel: @dev asks @a for an adapter channel while it holds one, or while one it
+ * asked for still waits. Windows allows one adapter channel per adapter at a time: 0xE6 P1
+ * 0x0B, P2 the channels that would be outstanding, P3 the adapter, P4 the device object. As a
+ * warning the request is queued behind the first.
+ * Divergence: counted per device object, so device objects that share one adapter still queue
+ * for its channel as a free kernel serves them.
+ */
+static void check_second_channel(kdpc_machine *m, adapter *a, PDEVICE_OBJECT dev, const char *name)
+{
+    ULONG n = 0;
+    for (mapreg *r = a->grants; r != NULL; r = r->next)
+        n += r->held && r->channel && r->dev == dev;
+    for (request *q = a->queue; q != NULL; q = q->next)
+        n += !q->list && q->dev == dev;
+    if (n == 0)
+        return;
+    kdpc__violation(m, KDPC_R_DMA_SECOND_CHANNEL, 0xE6, 0x0B, n + 1, (uintptr_t)&a->pub,
+                    (uintptr_t)dev, NULL,
+                    "%s while device %p already holds or waits for this adapter's channel: free "
+                    "it (FreeAdapterChannel) before asking for the next",
+                    name, (void *)dev);
+}
+
+/* dma.too_many_map_registers: one request needs more map registers than IoGetDmaAdapter said
+ * the adapter has (0xE6 P1 0x0C, P2 the registers needed, P3 the maximum, P4 the adapter).
+ * Off or a warning: false, and the caller fails the request as a free kernel does. */
+static bool regs_ok(kdpc_machine *m, adapter *a, ULONG need, const char *name)
+{
+    if (need <= a->max_regs)
+        return true;
+    kdpc__violation(m, KDPC_R_DMA_TOO_MANY_MAP_REGISTERS, 0xE6, 0x0C, need, a->max_regs,
+                    (uintptr_t)&a->pub, NULL,
+                    "%s needs %lu map registers; the adapter has %lu (the NumberOfMapRegisters "
+                    "IoGetDmaAdapter returned): split the transfer",
+                    name, (unsigned long)need, (unsigned long)a->max_regs);
+    return false;
+}
+
 static NTSTATUS allocate_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
                                  ULONG NumberOfMapRegisters, PDRIVER_CONTROL ExecutionRoutine,
                                  PVOID Context)
 {
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("AllocateAdapterChannel", a);
+    kdpc_machine *m = ctx_of("AllocateAdapterChannel", a, AT_DISPATCH);
     if (m == NULL ||
         !kdpc__io_need(m, "AllocateAdapterChannel", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
                        KDPC_IOK_DEVICE) ||
         ExecutionRoutine == NULL)
         return STATUS_INVALID_PARAMETER;
-    if (NumberOfMapRegisters > a->max_regs)
+    if (!regs_ok(m, a, NumberOfMapRegisters, "AllocateAdapterChannel"))
         return STATUS_INSUFFICIENT_RESOURCES;
+    check_second_channel(m, a, DeviceObject, "AllocateAdapterChannel");
     request *q = calloc(1, sizeof(*q));
     if (q == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
@@ -384,16 +494,16 @@ static NTSTATUS allocate_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceO
 static void free_channel(PDMA_ADAPTER DmaAdapter)
 {
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("FreeAdapterChannel", a);
+    kdpc_machine *m = ctx_of("FreeAdapterChannel", a, AT_DISPATCH);
     if (m == NULL)
         return;
     mapreg *r = channel_grant(a);
     if (r == NULL) {
-        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x04, (uintptr_t)DmaAdapter, 0, 0, NULL,
+        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x04, 1, (uintptr_t)DmaAdapter, 0, NULL,
                         "FreeAdapterChannel while no adapter channel is held (freed twice?)");
         return;
     }
-    check_flushed(m, r, "FreeAdapterChannel");
+    check_flushed(m, r, "FreeAdapterChannel", true);
     drop_registers(a, r);
     serve(m, a);
     kdpc__ke_point(m);
@@ -402,45 +512,136 @@ static void free_channel(PDMA_ADAPTER DmaAdapter)
 static void free_map_registers(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
                                ULONG NumberOfMapRegisters)
 {
-    (void)NumberOfMapRegisters;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("FreeMapRegisters", a);
+    kdpc_machine *m = ctx_of("FreeMapRegisters", a, AT_DISPATCH);
     if (m == NULL)
         return;
     mapreg *r = find_grant(a, MapRegisterBase);
     if (r == NULL || !r->held) {
-        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x05, (uintptr_t)DmaAdapter,
-                        (uintptr_t)MapRegisterBase, 0, NULL,
+        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x05, NumberOfMapRegisters,
+                        (uintptr_t)DmaAdapter, (uintptr_t)MapRegisterBase, NULL,
                         "FreeMapRegisters for map registers that are not held (freed twice?)");
         return;
     }
-    check_flushed(m, r, "FreeMapRegisters");
+    check_flushed(m, r, "FreeMapRegisters", true);
     drop_registers(a, r); /* after KeepObject the channel goes too */
     serve(m, a);
     kdpc__ke_point(m);
 }
 
+/*
+ * The buffer checks of DMA verification, for a transfer of @len bytes at @va of the MDL chain
+ * @mdl (@one: of that one MDL, as MapTransfer maps it): false after a report, and the caller
+ * maps nothing.
+ *   dma.zero_length   @len is 0 (0xE6 P1 0x21, P2 @grant: kdpc's record, or 0)
+ *   dma.outside_mdl   @va outside the MDL or chain (0x1B, P2 @va, P3 @mdl); @len past the end of the
+ *                     MDL (MapTransfer: 0x1F, P2 0x03, P3 @mdl, P4 @len) or of the chain (0x24,
+ *                     P2 the bytes past its end, P3 @mdl)
+ * @mdl NULL: only the length is checked (the callers decide what NULL means).
+ */
+static bool span_ok(kdpc_machine *m, const char *name, const MDL *mdl, uintptr_t va, ULONG len,
+                    bool one, const void *grant)
+{
+    if (len == 0) {
+        kdpc__violation(m, KDPC_R_DMA_ZERO_LENGTH, 0xE6, 0x21, (uintptr_t)grant, 0, 0, NULL,
+                        "%s of a zero-length buffer", name);
+        return false;
+    }
+    if (mdl == NULL)
+        return true;
+    uintptr_t base = (uintptr_t)MmGetMdlVirtualAddress(mdl);
+    ULONGLONG total = 0;
+    for (const MDL *p = mdl; p != NULL; p = one ? NULL : p->Next)
+        total += p->ByteCount;
+    if (va < base || va - base >= total) {
+        kdpc__violation(m, KDPC_R_DMA_OUTSIDE_MDL, 0xE6, 0x1B, va, (uintptr_t)mdl, 0, NULL,
+                        "%s at address %p, outside its MDL %p ([%p, +%lu))", name, (void *)va,
+                        (const void *)mdl, (void *)base, (unsigned long)mdl->ByteCount);
+        return false;
+    }
+    ULONGLONG room = total - (va - base);
+    if (len <= room)
+        return true;
+    if (one)
+        kdpc__violation(m, KDPC_R_DMA_OUTSIDE_MDL, 0xE6, 0x1F, 0x03, (uintptr_t)mdl, len, NULL,
+                        "%s of %lu bytes at %p: the MDL %p holds only %llu from there", name,
+                        (unsigned long)len, (void *)va, (const void *)mdl,
+                        (unsigned long long)room);
+    else
+        kdpc__violation(m, KDPC_R_DMA_OUTSIDE_MDL, 0xE6, 0x24, len - room, (uintptr_t)mdl, 0, NULL,
+                        "%s of %lu bytes: the MDL chain %p holds only %llu from there", name,
+                        (unsigned long)len, (const void *)mdl, (unsigned long long)room);
+    return false;
+}
+
+/* dma.unlocked_buffer: every MDL of the chain at @mdl (valid: mdl_chain_ok) describes locked
+ * memory (MmProbeAndLockPages, MmBuildMdlForNonPagedPool, an IRP's direct I/O MDL,
+ * MmAllocatePagesForMdl): else 0xE6 P1 0x0E, P2 the MDL. kdpc's memory is always resident,
+ * so as a warning or off the transfer goes on. */
+static void mdl_locked(kdpc_machine *m, const char *name, const MDL *mdl)
+{
+    for (const MDL *p = mdl; p != NULL; p = p->Next) {
+        if ((p->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL)) != 0)
+            continue;
+        kdpc__violation(m, KDPC_R_DMA_UNLOCKED_BUFFER, 0xE6, 0x0E, (uintptr_t)p, 0, 0, NULL,
+                        "%s of MDL %p, whose pages were never locked (MmProbeAndLockPages or "
+                        "MmBuildMdlForNonPagedPool)",
+                        name, (const void *)p);
+        return;
+    }
+}
+
+/* dma.double_map: [lo, hi) overlaps a range mapped on @a and not flushed yet (0xE6 P1 0x1D,
+ * P2 @lo, P3 @hi, P4 the first address already mapped). As a warning it is mapped again. */
+static void check_double_map(kdpc_machine *m, adapter *a, const char *name, uintptr_t lo,
+                             uintptr_t hi)
+{
+    for (mapreg *r = a->grants; r != NULL; r = r->next) {
+        for (unsigned i = 0; i < r->nranges; i++) {
+            if (lo >= r->ranges[i].hi || hi <= r->ranges[i].lo)
+                continue;
+            uintptr_t at = lo > r->ranges[i].lo ? lo : r->ranges[i].lo;
+            kdpc__violation(m, KDPC_R_DMA_DOUBLE_MAP, 0xE6, 0x1D, lo, hi, at, NULL,
+                            "%s of [%p, %p), already mapped from %p and not flushed yet", name,
+                            (void *)lo, (void *)hi, (void *)at);
+            return;
+        }
+    }
+}
+
 static PHYSICAL_ADDRESS map_transfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
                                      PVOID CurrentVa, PULONG Length, BOOLEAN WriteToDevice)
 {
-    (void)Mdl;
     (void)WriteToDevice;
     PHYSICAL_ADDRESS la;
     la.QuadPart = 0;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("MapTransfer", a);
+    kdpc_machine *m = ctx_of("MapTransfer", a, UPTO_DISPATCH);
     mapreg *r = m != NULL ? find_grant(a, MapRegisterBase) : NULL;
     if (r == NULL || Length == NULL || !r->held) {
         if (Length != NULL)
             *Length = 0; /* nothing mapped */
         return la;
     }
+    if (Mdl != NULL && !mdl_chain_ok(m, "MapTransfer", Mdl)) {
+        *Length = 0;
+        return la;
+    }
+    if (Mdl != NULL)
+        mdl_locked(m, "MapTransfer", Mdl);
+    if (!span_ok(m, "MapTransfer", Mdl, (uintptr_t)CurrentVa, *Length, true, r)) {
+        *Length = 0;
+        return la;
+    }
     ULONG limit = r->count * PAGE_SIZE - BYTE_OFFSET(CurrentVa);
     if (*Length > limit)
         *Length = limit;
+    check_double_map(m, a, "MapTransfer", (uintptr_t)CurrentVa, (uintptr_t)CurrentVa + *Length);
+    r->mapped_once = true;
     if (r->nranges < MAX_RANGES) {
         r->ranges[r->nranges].lo = (uintptr_t)CurrentVa;
         r->ranges[r->nranges].hi = (uintptr_t)CurrentVa + *Length;
+        r->ranges[r->nranges].ex = false;
         r->nranges++;
     }
     la.QuadPart = (LONGLONG)(uintptr_t)CurrentVa;
@@ -448,24 +649,47 @@ static PHYSICAL_ADDRESS map_transfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID Ma
     return la;
 }
 
+/*
+ * dma.flush_unmapped: FlushAdapterBuffers of map registers that never mapped anything (0xE6
+ * P1 0x20, P2 the MapRegisterBase, P3 CurrentVa, P4 the MDL), of an address no mapped,
+ * unflushed transfer starts at (0x16, P2 CurrentVa, P3 kdpc's record of the grant), or of more
+ * bytes than the transfer mapped (0x00, P2 0x01, P3 the bytes mapped, P4 Length; the transfer
+ * is flushed). Off or a warning: FALSE for the first two, as before.
+ */
 static BOOLEAN flush_buffers(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
                              PVOID CurrentVa, ULONG Length, BOOLEAN WriteToDevice)
 {
-    (void)Mdl;
-    (void)Length;
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("FlushAdapterBuffers", a);
-    mapreg *r = m != NULL ? find_grant(a, MapRegisterBase) : NULL;
-    if (r == NULL)
+    kdpc_machine *m = ctx_of("FlushAdapterBuffers", a, UPTO_DISPATCH);
+    if (m == NULL)
         return FALSE;
-    for (unsigned i = 0; i < r->nranges; i++) {
-        if (r->ranges[i].lo == (uintptr_t)CurrentVa) {
-            r->ranges[i] = r->ranges[--r->nranges];
-            kdpc__ke_point(m);
-            return TRUE;
-        }
+    mapreg *r = find_grant(a, MapRegisterBase);
+    if (r == NULL || !r->mapped_once) {
+        kdpc__violation(m, KDPC_R_DMA_FLUSH_UNMAPPED, 0xE6, 0x20, (uintptr_t)MapRegisterBase,
+                        (uintptr_t)CurrentVa, (uintptr_t)Mdl, NULL,
+                        "FlushAdapterBuffers with map registers %p that never mapped a transfer",
+                        MapRegisterBase);
+        return FALSE;
     }
+    for (unsigned i = 0; i < r->nranges; i++) {
+        if (r->ranges[i].lo != (uintptr_t)CurrentVa)
+            continue;
+        ULONG mapped = (ULONG)(r->ranges[i].hi - r->ranges[i].lo);
+        if (Length > mapped)
+            kdpc__violation(m, KDPC_R_DMA_FLUSH_UNMAPPED, 0xE6, 0x00, 0x01, mapped, Length, NULL,
+                            "FlushAdapterBuffers of %lu bytes at %p; MapTransfer mapped %lu "
+                            "there",
+                            (unsigned long)Length, CurrentVa, (unsigned long)mapped);
+        r->ranges[i] = r->ranges[--r->nranges];
+        kdpc__ke_point(m);
+        return TRUE;
+    }
+    kdpc__violation(m, KDPC_R_DMA_FLUSH_UNMAPPED, 0xE6, 0x16, (uintptr_t)CurrentVa, (uintptr_t)r, 0,
+                    NULL,
+                    "FlushAdapterBuffers at %p, where no mapped transfer of these map registers "
+                    "starts (flushed already?)",
+                    CurrentVa);
     kdpc__ke_point(m);
     return FALSE;
 }
@@ -482,29 +706,69 @@ static ULONG read_counter(PDMA_ADAPTER DmaAdapter)
     return 0; /* the simulated transfer is always complete when the device says so */
 }
 
+/* A common buffer of @len bytes on @a with DMA verification's padding on each side. */
+static PVOID common_new(kdpc_machine *m, adapter *a, ULONG Length, PPHYSICAL_ADDRESS LogicalAddress)
+{
+    if (LogicalAddress == NULL || Length == 0 || kdpc__pool_fail(m))
+        return NULL;
+    common *cb = calloc(1, sizeof(*cb));
+    unsigned char *base = malloc((size_t)Length + 2u * PAD_BYTES);
+    if (cb == NULL || base == NULL) {
+        free(cb);
+        free(base);
+        return NULL;
+    }
+    memset(base, PAD_FILL, PAD_BYTES);
+    memset(base + PAD_BYTES, 0, Length);
+    memset(base + PAD_BYTES + Length, PAD_FILL, PAD_BYTES);
+    cb->base = base;
+    cb->va = base + PAD_BYTES;
+    cb->len = Length;
+    cb->next = a->commons;
+    a->commons = cb;
+    LogicalAddress->QuadPart = (LONGLONG)(uintptr_t)cb->va;
+    return cb->va;
+}
+
+/* dma.buffer_overrun: the driver or its device wrote into the padding of common buffer @cb
+ * (0xE6 P1 0x0F, P2 0x04 before the buffer or 0x05 after it, P3 the buffer, P4 the first byte
+ * changed). The padding is restored (as a warning the buffer is checked again later). */
+static void check_padding(kdpc_machine *m, common *cb, const char *when)
+{
+    unsigned char *after = cb->base + PAD_BYTES + cb->len;
+    for (unsigned i = PAD_BYTES; i-- > 0;) {
+        if (cb->base[i] == PAD_FILL)
+            continue;
+        memset(cb->base, PAD_FILL, PAD_BYTES);
+        kdpc__violation(m, KDPC_R_DMA_BUFFER_OVERRUN, 0xE6, 0x0F, 0x04, (uintptr_t)cb->va,
+                        (uintptr_t)&cb->base[i], NULL,
+                        "%s: the %u bytes before common buffer %p were written (at %p)", when,
+                        PAD_BYTES, cb->va, (void *)&cb->base[i]);
+        break;
+    }
+    for (unsigned i = 0; i < PAD_BYTES; i++) {
+        if (after[i] == PAD_FILL)
+            continue;
+        memset(after, PAD_FILL, PAD_BYTES);
+        kdpc__violation(m, KDPC_R_DMA_BUFFER_OVERRUN, 0xE6, 0x0F, 0x05, (uintptr_t)cb->va,
+                        (uintptr_t)&after[i], NULL,
+                        "%s: common buffer %p of %lu bytes was written past its end (at %p)", when,
+                        cb->va, (unsigned long)cb->len, (void *)&after[i]);
+        break;
+    }
+}
+
 static PVOID alloc_common(PDMA_ADAPTER DmaAdapter, ULONG Length, PPHYSICAL_ADDRESS LogicalAddress,
                           BOOLEAN CacheEnabled)
 {
     (void)CacheEnabled;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("AllocateCommonBuffer", a);
-    if (m == NULL || LogicalAddress == NULL || Length == 0 || kdpc__pool_fail(m))
-        return NULL;
-    common *cb = calloc(1, sizeof(*cb));
-    void *va = calloc(1, Length);
-    if (cb == NULL || va == NULL) {
-        free(cb);
-        free(va);
-        return NULL;
-    }
-    cb->va = va;
-    cb->len = Length;
-    cb->next = a->commons;
-    a->commons = cb;
-    LogicalAddress->QuadPart = (LONGLONG)(uintptr_t)va;
-    return va;
+    kdpc_machine *m = ctx_of("AllocateCommonBuffer", a, AT_PASSIVE);
+    return m != NULL ? common_new(m, a, Length, LogicalAddress) : NULL;
 }
 
+/* dma.double_free: a buffer that is not a live common buffer of the adapter (freed twice) is
+ * 0xE6 P1 0x03, P2 the extra buffers freed (1), P3 the adapter, P4 the address given. */
 static void free_common(PDMA_ADAPTER DmaAdapter, ULONG Length, PHYSICAL_ADDRESS LogicalAddress,
                         PVOID VirtualAddress, BOOLEAN CacheEnabled)
 {
@@ -512,34 +776,44 @@ static void free_common(PDMA_ADAPTER DmaAdapter, ULONG Length, PHYSICAL_ADDRESS 
     (void)LogicalAddress;
     (void)CacheEnabled;
     adapter *a = A(DmaAdapter);
-    if (ctx_of("FreeCommonBuffer", a) == NULL)
+    kdpc_machine *m = ctx_of("FreeCommonBuffer", a, AT_PASSIVE);
+    if (m == NULL)
         return;
     for (common **p = &a->commons; *p != NULL; p = &(*p)->next) {
         if ((*p)->va == VirtualAddress) {
             common *cb = *p;
+            check_padding(m, cb, "FreeCommonBuffer");
             *p = cb->next;
-            free(cb->va);
+            free(cb->base);
             free(cb);
             return;
         }
     }
+    kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x03, 1, (uintptr_t)DmaAdapter,
+                    (uintptr_t)VirtualAddress, NULL,
+                    "FreeCommonBuffer of %p, which is no live common buffer of this adapter (freed "
+                    "twice?)",
+                    VirtualAddress);
 }
 
 static NTSTATUS get_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject, PMDL Mdl,
                             PVOID CurrentVa, ULONG Length, PDRIVER_LIST_CONTROL ExecutionRoutine,
                             PVOID Context, BOOLEAN WriteToDevice)
 {
-    (void)Mdl;
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("GetScatterGatherList", a);
+    kdpc_machine *m = ctx_of("GetScatterGatherList", a, UPTO_DISPATCH);
     if (m == NULL ||
         !kdpc__io_need(m, "GetScatterGatherList", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
                        KDPC_IOK_DEVICE) ||
-        ExecutionRoutine == NULL)
+        ExecutionRoutine == NULL || !mdl_chain_ok(m, "GetScatterGatherList", Mdl))
+        return STATUS_INVALID_PARAMETER;
+    if (Mdl != NULL)
+        mdl_locked(m, "GetScatterGatherList", Mdl);
+    if (!span_ok(m, "GetScatterGatherList", Mdl, (uintptr_t)CurrentVa, Length, false, NULL))
         return STATUS_INVALID_PARAMETER;
     ULONG need = ADDRESS_AND_SIZE_TO_SPAN_PAGES(CurrentVa, Length);
-    if (need > a->max_regs || need > a->free_regs)
+    if (!regs_ok(m, a, need, "GetScatterGatherList") || need > a->free_regs)
         return STATUS_INSUFFICIENT_RESOURCES; /* Divergence: not queued for later */
     PSCATTER_GATHER_LIST sg = calloc(1, sizeof(*sg));
     mapreg *r = sg != NULL ? new_grant(a, DeviceObject->CurrentIrp, need) : NULL;
@@ -548,6 +822,8 @@ static NTSTATUS get_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     a->free_regs -= need;
+    a->sg_allocated++;
+    r->mapped_once = true;
     r->ranges[0].lo = (uintptr_t)CurrentVa;
     r->ranges[0].hi = (uintptr_t)CurrentVa + Length;
     r->nranges = 1;
@@ -567,18 +843,19 @@ static void put_sg_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGat
 {
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_of("PutScatterGatherList", a);
+    kdpc_machine *m = ctx_of("PutScatterGatherList", a, AT_DISPATCH);
     if (m == NULL || ScatterGather == NULL)
         return;
     mapreg *r = a->grants;
     while (r != NULL && !(r->sg == ScatterGather && r->held))
         r = r->next;
     if (r == NULL) {
-        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x05, (uintptr_t)DmaAdapter,
-                        (uintptr_t)ScatterGather, 0, NULL,
+        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x06, a->sg_allocated, a->sg_freed + 1,
+                        (uintptr_t)ScatterGather, NULL,
                         "PutScatterGatherList of a list already put back");
         return;
     }
+    a->sg_freed++;
     r->nranges = 0; /* PutScatterGatherList flushes (5.10) */
     drop_registers(a, r);
     if (r->sg_owned)
@@ -596,9 +873,9 @@ static void put_sg_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGat
 
 /* The machine of a version-@v operation on @a, or NULL (not a live adapter; or an adapter got
  * with an older DEVICE_DESCRIPTION version, whose DMA_OPERATIONS has no such member). */
-static kdpc_machine *ctx_v(const char *name, adapter *a, ULONG v)
+static kdpc_machine *ctx_v(const char *name, adapter *a, ULONG v, unsigned irql)
 {
-    kdpc_machine *m = ctx_of(name, a);
+    kdpc_machine *m = ctx_of(name, a, irql);
     return m != NULL && a->version >= v ? m : NULL;
 }
 
@@ -684,6 +961,7 @@ static bool fill_piece(void *arg, const MDL *mdl, uintptr_t va, ULONG len)
     }
     f->regs_left -= ADDRESS_AND_SIZE_TO_SPAN_PAGES(va, len);
     mapreg *r = f->r;
+    r->mapped_once = true;
     r->ranges[r->nranges].lo = va;
     r->ranges[r->nranges].hi = va + len;
     r->ranges[r->nranges].mdl = f->tag_mdl;
@@ -720,6 +998,7 @@ static NTSTATUS build_list(mapreg *r, const MDL *mdl, ULONGLONG off, ULONG len,
     fill f = {r, sg, n, r->count, off, mdl, 0, false};
     (void)walk_mdl(mdl, off, len, fill_piece, &f, NULL, NULL);
     r->sg = sg;
+    r->a->sg_allocated++;
     *out = sg;
     return STATUS_SUCCESS;
 }
@@ -740,7 +1019,7 @@ static NTSTATUS calculate_sg_list(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID Curre
                                   PULONG ScatterGatherListSize, PULONG pNumberOfMapRegisters)
 {
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v("CalculateScatterGatherList", a, 2);
+    kdpc_machine *m = ctx_v("CalculateScatterGatherList", a, 2, UPTO_DISPATCH);
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     if (ScatterGatherListSize == NULL)
@@ -771,7 +1050,7 @@ static NTSTATUS build_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
 {
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v("BuildScatterGatherList", a, 2);
+    kdpc_machine *m = ctx_v("BuildScatterGatherList", a, 2, UPTO_DISPATCH);
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     if (!kdpc__io_need(m, "BuildScatterGatherList", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
@@ -779,14 +1058,16 @@ static NTSTATUS build_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
         ExecutionRoutine == NULL || ScatterGatherBuffer == NULL || Mdl == NULL ||
         !mdl_chain_ok(m, "BuildScatterGatherList", Mdl))
         return STATUS_INVALID_PARAMETER;
+    mdl_locked(m, "BuildScatterGatherList", Mdl);
     uintptr_t base = (uintptr_t)MmGetMdlVirtualAddress(Mdl);
     uintptr_t va = (uintptr_t)CurrentVa;
     ULONG n, regs;
-    if (va < base || !walk_mdl(Mdl, va - base, Length, NULL, NULL, &n, &regs))
+    if (!span_ok(m, "BuildScatterGatherList", Mdl, va, Length, false, NULL) ||
+        !walk_mdl(Mdl, va - base, Length, NULL, NULL, &n, &regs))
         return STATUS_INVALID_PARAMETER;
     if (SGL_SIZE(n) > ScatterGatherLength)
         return STATUS_BUFFER_TOO_SMALL;
-    if (regs > a->max_regs || regs > a->free_regs)
+    if (!regs_ok(m, a, regs, "BuildScatterGatherList") || regs > a->free_regs)
         return STATUS_INSUFFICIENT_RESOURCES; /* Divergence: not queued for later (as 5.10) */
     mapreg *r = new_grant(a, DeviceObject->CurrentIrp, regs);
     if (r == NULL)
@@ -804,7 +1085,7 @@ static NTSTATUS build_mdl_from_sg(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST 
                                   PMDL OriginalMdl, PMDL *TargetMdl)
 {
     (void)ScatterGather;
-    if (ctx_v("BuildMdlFromScatterGatherList", A(DmaAdapter), 2) == NULL)
+    if (ctx_v("BuildMdlFromScatterGatherList", A(DmaAdapter), 2, UPTO_DISPATCH) == NULL)
         return STATUS_NOT_SUPPORTED;
     if (OriginalMdl == NULL || TargetMdl == NULL)
         return STATUS_INVALID_PARAMETER;
@@ -815,7 +1096,7 @@ static NTSTATUS build_mdl_from_sg(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST 
 static NTSTATUS get_adapter_info(PDMA_ADAPTER DmaAdapter, PDMA_ADAPTER_INFO AdapterInfo)
 {
     adapter *a = A(DmaAdapter);
-    if (ctx_v("GetDmaAdapterInfo", a, 3) == NULL)
+    if (ctx_v("GetDmaAdapterInfo", a, 3, ANY_IRQL) == NULL)
         return STATUS_NOT_SUPPORTED;
     if (AdapterInfo == NULL)
         return STATUS_INVALID_PARAMETER;
@@ -833,7 +1114,7 @@ static NTSTATUS get_transfer_info(PDMA_ADAPTER DmaAdapter, PMDL Mdl, ULONGLONG O
                                   BOOLEAN WriteOnly, PDMA_TRANSFER_INFO TransferInfo)
 {
     (void)WriteOnly;
-    kdpc_machine *m = ctx_v("GetDmaTransferInfo", A(DmaAdapter), 3);
+    kdpc_machine *m = ctx_v("GetDmaTransferInfo", A(DmaAdapter), 3, UPTO_DISPATCH);
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     if (TransferInfo == NULL || !mdl_chain_ok(m, "GetDmaTransferInfo", Mdl))
@@ -862,7 +1143,7 @@ static tcrec *find_tc(adapter *a, const void *p)
 static NTSTATUS init_transfer_context(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext)
 {
     adapter *a = A(DmaAdapter);
-    if (ctx_v("InitializeDmaTransferContext", a, 3) == NULL)
+    if (ctx_v("InitializeDmaTransferContext", a, 3, UPTO_DISPATCH) == NULL)
         return STATUS_NOT_SUPPORTED;
     if (DmaTransferContext == NULL)
         return STATUS_INVALID_PARAMETER;
@@ -892,9 +1173,9 @@ static PVOID alloc_common_ex(PDMA_ADAPTER DmaAdapter, PPHYSICAL_ADDRESS MaximumA
 {
     (void)MaximumAddress; /* Divergence: logical addresses are host addresses (dma.h) */
     (void)PreferredNode;
-    if (ctx_v("AllocateCommonBufferEx", A(DmaAdapter), 3) == NULL)
-        return NULL;
-    return alloc_common(DmaAdapter, Length, LogicalAddress, CacheEnabled);
+    (void)CacheEnabled;
+    kdpc_machine *m = ctx_v("AllocateCommonBufferEx", A(DmaAdapter), 3, AT_PASSIVE);
+    return m != NULL ? common_new(m, A(DmaAdapter), Length, LogicalAddress) : NULL;
 }
 
 /* The checks AllocateAdapterChannelEx, GetScatterGatherListEx and BuildScatterGatherListEx
@@ -936,7 +1217,7 @@ static NTSTATUS allocate_channel_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT Devi
                                     PVOID ExecutionContext, PVOID *MapRegisterBase)
 {
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v("AllocateAdapterChannelEx", a, 3);
+    kdpc_machine *m = ctx_v("AllocateAdapterChannelEx", a, 3, UPTO_DISPATCH);
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     if (!kdpc__io_need(m, "AllocateAdapterChannelEx", KDPC_RP(kdpc_IoGetDmaAdapter), DeviceObject,
@@ -951,8 +1232,9 @@ static NTSTATUS allocate_channel_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT Devi
     NTSTATUS st = check_tc(t, Flags);
     if (st != STATUS_SUCCESS)
         return st;
-    if (NumberOfMapRegisters > a->max_regs)
+    if (!regs_ok(m, a, NumberOfMapRegisters, "AllocateAdapterChannelEx"))
         return STATUS_INSUFFICIENT_RESOURCES;
+    check_second_channel(m, a, DeviceObject, "AllocateAdapterChannelEx");
     request *q = calloc(1, sizeof(*q));
     if (q == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
@@ -970,7 +1252,7 @@ static NTSTATUS configure_channel(PDMA_ADAPTER DmaAdapter, ULONG FunctionNumber,
 {
     (void)FunctionNumber;
     (void)Context;
-    if (ctx_v("ConfigureAdapterChannel", A(DmaAdapter), 3) == NULL)
+    if (ctx_v("ConfigureAdapterChannel", A(DmaAdapter), 3, ANY_IRQL) == NULL)
         return STATUS_NOT_SUPPORTED;
     return STATUS_NOT_IMPLEMENTED; /* kdpc's DMA controller has no custom functions */
 }
@@ -980,7 +1262,7 @@ static BOOLEAN cancel_channel(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
 {
     (void)DeviceObject;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v("CancelAdapterChannel", a, 3);
+    kdpc_machine *m = ctx_v("CancelAdapterChannel", a, 3, UPTO_DISPATCH);
     tcrec *t = m != NULL ? find_tc(a, DmaTransferContext) : NULL;
     if (t == NULL || t->state == TC_GRANTED)
         return FALSE; /* unknown, or AdapterControl / AdapterListControl already ran */
@@ -1042,7 +1324,7 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
     (void)DeviceOffset;
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v("MapTransferEx", a, 3);
+    kdpc_machine *m = ctx_v("MapTransferEx", a, 3, UPTO_DISPATCH);
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     mapreg *r = find_grant(a, MapRegisterBase);
@@ -1054,7 +1336,12 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
         return STATUS_INVALID_PARAMETER;
     if (r->tc != NULL && r->tc->transfers_cancelled)
         return STATUS_CANCELLED;
-    if (*Length != 0 && !walk_mdl(Mdl, Offset, *Length, NULL, NULL, NULL, NULL))
+    mdl_locked(m, "MapTransferEx", Mdl);
+    uintptr_t va = (uintptr_t)MmGetMdlVirtualAddress(Mdl) + (uintptr_t)Offset;
+    if (*Length == 0)
+        (void)span_ok(m, "MapTransferEx", Mdl, va, 0, false, r); /* off: nothing is mapped */
+    else if (!span_ok(m, "MapTransferEx", Mdl, va, *Length, false, r) ||
+             !walk_mdl(Mdl, Offset, *Length, NULL, NULL, NULL, NULL))
         return STATUS_INVALID_PARAMETER;
     dmadone *x = NULL;
     if (DmaCompletionRoutine != NULL) {
@@ -1097,7 +1384,7 @@ static NTSTATUS sg_list_ex(const char *name, PDMA_ADAPTER DmaAdapter, PDEVICE_OB
                            bool need_buf, PVOID buf, ULONG buflen, PSCATTER_GATHER_LIST *out)
 {
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v(name, a, 3);
+    kdpc_machine *m = ctx_v(name, a, 3, UPTO_DISPATCH);
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     bool sync = (Flags & DMA_SYNCHRONOUS_CALLBACK) != 0;
@@ -1110,11 +1397,16 @@ static NTSTATUS sg_list_ex(const char *name, PDMA_ADAPTER DmaAdapter, PDEVICE_OB
     if (st != STATUS_SUCCESS)
         return st;
     ULONG n, regs;
-    if (!mdl_chain_ok(m, name, Mdl) || !walk_mdl(Mdl, Offset, Length, NULL, NULL, &n, &regs))
+    if (!mdl_chain_ok(m, name, Mdl) || Mdl == NULL)
+        return STATUS_INVALID_PARAMETER;
+    mdl_locked(m, name, Mdl);
+    if (!span_ok(m, name, Mdl, (uintptr_t)MmGetMdlVirtualAddress(Mdl) + (uintptr_t)Offset, Length,
+                 false, NULL) ||
+        !walk_mdl(Mdl, Offset, Length, NULL, NULL, &n, &regs))
         return STATUS_INVALID_PARAMETER;
     if (buf != NULL && SGL_SIZE(n) > buflen)
         return STATUS_BUFFER_TOO_SMALL;
-    if (regs > a->max_regs)
+    if (!regs_ok(m, a, regs, name))
         return STATUS_INSUFFICIENT_RESOURCES;
     request *q = calloc(1, sizeof(*q));
     if (q == NULL)
@@ -1173,13 +1465,24 @@ static NTSTATUS flush_buffers_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapReg
     (void)Length;
     (void)WriteToDevice;
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v("FlushAdapterBuffersEx", a, 3);
+    kdpc_machine *m = ctx_v("FlushAdapterBuffersEx", a, 3, UPTO_DISPATCH);
     if (m == NULL)
         return STATUS_NOT_SUPPORTED;
     mapreg *r = find_grant(a, MapRegisterBase);
     if (r == NULL || Mdl == NULL || !mdl_chain_ok(m, "FlushAdapterBuffersEx", Mdl))
         return STATUS_INVALID_PARAMETER;
     unsigned before = r->nranges;
+    /* dma.channel_flush: a system DMA transfer still running (its completion not reported,
+     * not cancelled) is flushed: 0xE6 P1 0x23, P2 0x00, P3 the controller (kdpc has one: 0),
+     * P4 the channel. Off or a warning: it stops there and reports DmaCancelled. */
+    for (dmadone *x = a->done; x != NULL; x = x->next) {
+        if (x->grant != r || x->cancelled)
+            continue;
+        kdpc__violation(m, KDPC_R_DMA_CHANNEL_FLUSH, 0xE6, 0x23, 0x00, 0, a->desc.DmaChannel, NULL,
+                        "FlushAdapterBuffersEx while the system DMA transfer is still running: "
+                        "wait for its DmaCompletionRoutine or CancelMappedTransfer first");
+        break;
+    }
     cancel_done(a, r, NULL); /* flushed before it ended: the transfer stops there */
     /* what MapTransferEx mapped from (Mdl, Offset); else a MapTransfer piece starting there */
     for (unsigned i = r->nranges; i-- > 0;)
@@ -1194,6 +1497,15 @@ static NTSTATUS flush_buffers_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapReg
             }
         }
     }
+    if (r->nranges == before)
+        kdpc__violation(m, KDPC_R_DMA_FLUSH_UNMAPPED, 0xE6, r->mapped_once ? 0x16u : 0x20u,
+                        r->mapped_once ? (uintptr_t)MmGetMdlVirtualAddress(Mdl) + (uintptr_t)Offset
+                                       : (uintptr_t)r,
+                        r->mapped_once ? (uintptr_t)r : (uintptr_t)MmGetMdlVirtualAddress(Mdl),
+                        r->mapped_once ? 0 : (uintptr_t)Mdl, NULL,
+                        "FlushAdapterBuffersEx of MDL %p at offset %llu, where no mapped "
+                        "transfer of these map registers starts (flushed already?)",
+                        (void *)Mdl, (unsigned long long)Offset);
     kdpc__ke_point(m);
     return r->nranges == before ? STATUS_INVALID_PARAMETER : STATUS_SUCCESS;
 }
@@ -1201,17 +1513,17 @@ static NTSTATUS flush_buffers_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapReg
 static void free_adapter_object(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION AllocationAction)
 {
     adapter *a = A(DmaAdapter);
-    kdpc_machine *m = ctx_v("FreeAdapterObject", a, 3);
+    kdpc_machine *m = ctx_v("FreeAdapterObject", a, 3, UPTO_DISPATCH);
     if (m == NULL || AllocationAction == KeepObject)
         return; /* KeepObject: no effect */
     mapreg *r = channel_grant(a);
     if (r == NULL) {
-        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x04, (uintptr_t)DmaAdapter, 0, 0, NULL,
+        kdpc__violation(m, KDPC_R_DMA_DOUBLE_FREE, 0xE6, 0x04, 1, (uintptr_t)DmaAdapter, 0, NULL,
                         "FreeAdapterObject while no adapter object is held (freed twice?)");
         return;
     }
     if (AllocationAction == DeallocateObject && r->sg == NULL) {
-        check_flushed(m, r, "FreeAdapterObject");
+        check_flushed(m, r, "FreeAdapterObject", true);
         drop_registers(a, r);
     } else {
         drop_channel(a, r); /* a scatter/gather list keeps its registers until put back */
@@ -1223,7 +1535,7 @@ static void free_adapter_object(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION Al
 static NTSTATUS cancel_mapped_transfer(PDMA_ADAPTER DmaAdapter, PVOID DmaTransferContext)
 {
     adapter *a = A(DmaAdapter);
-    if (ctx_v("CancelMappedTransfer", a, 3) == NULL)
+    if (ctx_v("CancelMappedTransfer", a, 3, UPTO_DISPATCH) == NULL)
         return STATUS_NOT_SUPPORTED;
     tcrec *t = find_tc(a, DmaTransferContext);
     if (t == NULL)
@@ -1233,9 +1545,48 @@ static NTSTATUS cancel_mapped_transfer(PDMA_ADAPTER DmaAdapter, PVOID DmaTransfe
     return STATUS_SUCCESS;
 }
 
+/*
+ * dma.put_outstanding: PutDmaAdapter while the adapter still has common buffers (0xE6 P1 0x07),
+ * an adapter channel held or asked for (0x08), map registers (0x09) or scatter/gather lists
+ * (0x0A): P2 the adapter, P3 how many, P4 kdpc's record of the first. Then the adapter is
+ * released: any later use is dma.adapter_released. Its memory is kept until the machine goes,
+ * so later calls stay safe.
+ */
 static void put_adapter(PDMA_ADAPTER DmaAdapter)
 {
-    (void)DmaAdapter; /* kept until the machine goes: later calls stay safe */
+    adapter *a = A(DmaAdapter);
+    kdpc_machine *m = ctx_of("PutDmaAdapter", a, AT_PASSIVE);
+    if (m == NULL)
+        return;
+    ULONG n[4] = {0, 0, 0, 0};
+    const void *first[4] = {a->commons, NULL, NULL, NULL};
+    for (common *cb = a->commons; cb != NULL; cb = cb->next)
+        n[0]++;
+    for (request *q = a->queue; q != NULL; q = q->next) {
+        if (!q->list && n[1]++ == 0)
+            first[1] = q;
+    }
+    for (mapreg *r = a->grants; r != NULL; r = r->next) {
+        if (!r->held)
+            continue;
+        unsigned k = r->sg != NULL ? 3 : 2;
+        if (r->channel && n[1]++ == 0)
+            first[1] = r;
+        if (first[k] == NULL)
+            first[k] = r;
+        n[k] += k == 3 ? 1 : r->count;
+    }
+    static const char *const what[4] = {"common buffer(s)", "adapter channel(s)", "map register(s)",
+                                        "scatter/gather list(s)"};
+    for (unsigned k = 0; k < 4; k++) {
+        if (n[k] != 0)
+            kdpc__violation(m, KDPC_R_DMA_PUT_OUTSTANDING, 0xE6, 0x07u + k, (uintptr_t)DmaAdapter,
+                            n[k], (uintptr_t)first[k], NULL,
+                            "PutDmaAdapter with %lu %s still outstanding: free them first",
+                            (unsigned long)n[k], what[k]);
+    }
+    a->put = true;
+    kdpc__ke_point(m);
 }
 
 static DMA_OPERATIONS ops = {
@@ -1282,8 +1633,18 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
                                      PhysicalDeviceObject, KDPC_IOK_DEVICE)))
         return NULL;
     (void)kdpc__ddi_irql_ok(m, c->irql, "IoGetDmaAdapter", (uintptr_t)PhysicalDeviceObject);
-    if (DeviceDescription == NULL || DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION3)
+    irql_check(m, "IoGetDmaAdapter", AT_PASSIVE, c->irql);
+    if (DeviceDescription == NULL)
         return NULL;
+    if (DeviceDescription->Version > DEVICE_DESCRIPTION_VERSION3) {
+        /* dma.bad_description: 0xE6 P1 0x25; P2 the version given (kdpc's). Off: NULL. */
+        kdpc__violation(m, KDPC_R_DMA_BAD_DESCRIPTION, 0xE6, 0x25, DeviceDescription->Version, 0, 0,
+                        NULL,
+                        "IoGetDmaAdapter with DEVICE_DESCRIPTION version %lu: versions 0 to 3 "
+                        "exist",
+                        (unsigned long)DeviceDescription->Version);
+        return NULL;
+    }
     /* version 3: a bus master's address width must be 1..64 bits */
     if (DeviceDescription->Version == DEVICE_DESCRIPTION_VERSION3 && DeviceDescription->Master &&
         (DeviceDescription->DmaAddressWidth == 0 || DeviceDescription->DmaAddressWidth > 64))
@@ -1320,7 +1681,7 @@ void kdpc__io_dma_completion(kdpc_machine *m, PIRP irp, bool *used)
             if (r->irp != irp)
                 continue;
             *used = true;
-            check_flushed(m, r, "IoCompleteRequest");
+            check_flushed(m, r, "IoCompleteRequest", false);
             if (r->in_control)
                 r->done_in_control = true; /* judged by what the routine returns */
             else if (r->held)
@@ -1367,7 +1728,7 @@ void kdpc__io_dma_free(kdpc_machine *m)
         while (a->commons != NULL) {
             common *cb = a->commons;
             a->commons = cb->next;
-            free(cb->va);
+            free(cb->base);
             free(cb);
         }
         free(a);
@@ -1402,16 +1763,58 @@ static void *dev_dma_host(kdpc_machine *m, uint64_t logical, size_t len)
     return kdpc_dma_host_address(m, logical, len);
 }
 
+/* The start of a live mapping (mapped, unflushed range or common buffer) [lo, hi) overlaps,
+ * or 0. */
+static uintptr_t overlapped(kdpc_machine *m, uintptr_t lo, uintptr_t hi, uintptr_t *end)
+{
+    for (adapter *a = kdpc__io_of(m)->adapters; a != NULL; a = a->next) {
+        for (mapreg *r = a->grants; r != NULL; r = r->next) {
+            for (unsigned i = 0; i < r->nranges; i++) {
+                if (lo < r->ranges[i].hi && hi > r->ranges[i].lo) {
+                    *end = r->ranges[i].hi;
+                    return r->ranges[i].lo;
+                }
+            }
+        }
+        for (common *cb = a->commons; cb != NULL; cb = cb->next) {
+            uintptr_t b = (uintptr_t)cb->va;
+            if (lo < b + cb->len && hi > b) {
+                *end = b + cb->len;
+                return b;
+            }
+        }
+    }
+    return 0;
+}
+
 /*
  * A device moved data at an address no live mapping covers: the driver programmed it with a
- * logical address it never mapped, already flushed, or freed. Windows' nearest counterpart is
- * DMA verification's 0xE6 with P1 0x26 (the IOMMU reported a DMA violation by a device).
- * Divergence: P2..P4 are kdpc's own: the logical address, the length, and the device.
+ * logical address it never mapped, already flushed, or freed. A write that begins or ends
+ * inside a live buffer and runs out of it is what DMA verification's padding shows:
+ * dma.buffer_overrun (0xE6 P1 0x0F, P2 0x04 before the buffer or 0x05 past its end, P3 the
+ * buffer, P4 the first address outside it). Anything else is dev.dma_unmapped, 0xE6 P1 0x26
+ * (the IOMMU reported a DMA violation): P2 the faulting device (kdpc's kdpc_device, there is no
+ * DEVICE_OBJECT of the hardware), P3 the logical address, P4 the fault type (kdpc's: 1 read,
+ * 2 write).
  */
 static void dev_dma_unmapped(kdpc_machine *m, kdpc_device *dev, uint64_t logical, size_t len,
                              bool write)
 {
-    kdpc__violation(m, KDPC_R_DEV_DMA_UNMAPPED, 0xE6, 0x26, logical, len, (uintptr_t)dev, NULL,
+    uintptr_t lo = (uintptr_t)logical, end = 0;
+    uintptr_t b = write ? overlapped(m, lo, lo + len, &end) : 0;
+    if (b != 0) {
+        bool before = lo < b;
+        kdpc__violation(m, KDPC_R_DMA_BUFFER_OVERRUN, 0xE6, 0x0F, before ? 0x04u : 0x05u, b,
+                        before ? lo : end, NULL,
+                        "device %s: its DMA engine wrote %zu bytes at logical address 0x%" PRIx64
+                        ", %s the DMA buffer at %p: the driver programmed a transfer longer than "
+                        "its buffer",
+                        kdpc_device_name(dev), len, logical, before ? "starting before" : "past",
+                        (void *)b);
+        return;
+    }
+    kdpc__violation(m, KDPC_R_DEV_DMA_UNMAPPED, 0xE6, 0x26, (uintptr_t)dev, logical,
+                    write ? 2u : 1u, NULL,
                     "device %s: its DMA engine %s %zu bytes at logical address 0x%" PRIx64
                     ", which no mapped, unflushed transfer and no common buffer covers: the "
                     "driver programmed the device with an address it does not map",

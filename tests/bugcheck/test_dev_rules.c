@@ -3,7 +3,7 @@
  * test_dev_rules.c - the device layer's rule of docs/rules.md:
  *   dev.dma_unmapped  a device's DMA engine reached a logical address no live mapping covers
  *                     (the driver programmed it with a buffer it had freed): 0xE6 P1 0x26,
- *                     P2 the logical address, P3 the length, P4 the device.
+ *                     P2 the device, P3 the logical address, P4 the fault type (2: a write).
  * Each broken driver has a fixed twin that runs clean.
  */
 #include <stdarg.h>
@@ -108,9 +108,9 @@ static void test_dma_to_a_freed_common_buffer_is_dev_dma_unmapped(void **state)
     KT_ASSERT_BUGCHECK(m, st, "dev.dma_unmapped", 0xE6);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], 0x26);
-    assert_int_equal(bc->params[1], s.hw.dma_address);
-    assert_int_equal(bc->params[2], 7);
-    assert_int_equal(bc->params[3], (uint64_t)(uintptr_t)s.dev);
+    assert_int_equal(bc->params[1], (uint64_t)(uintptr_t)s.dev);
+    assert_int_equal(bc->params[2], s.hw.dma_address);
+    assert_int_equal(bc->params[3], 2); /* a write */
     assert_non_null(strstr(bc->message, "dmadev"));
     assert_int_equal(s.hw.done, 0); /* the device code did not go on */
     assert_int_equal(s.reached_end, 0);

@@ -99,13 +99,59 @@ static const char *const all_rules[] = {
     "mm.map_bugcheck",
     "mem.pool_irql",
     /* area: irql-ke */
+    "irql.ke_dispatch",
+    "irql.ke_set_event",
+    "irql.ke_set_event_wait",
+    "ps.passive_irql",
+    "irql.ex_apc",
+    "ob.bad_handle",
     /* area: irql-io */
     "io.dispatch_irql",
     "io.apc_irql",
     /* area: dispatch */
+    "io.irql_changed",
+    "io.apc_disable_changed",
+    "io.bad_status",
+    "io.pending_not_marked",
+    "io.irp_unfinished",
+    "io.status_mismatch",
+    "io.completion_not_pending",
+    "io.complete_owned_below",
+    "io.cancelled_pending",
     /* area: irp-flow */
+    "io.complete_irql",
+    "io.call_irql",
+    "io.forward_irql",
+    "io.forward_apc_irql",
+    "io.call_cancelable",
+    "io.stack_short",
+    "io.bad_stack_copy",
+    "io.copy_without_completion",
+    "io.skipped_device",
+    "io.complete_lock_held",
+    "io.startio_recursion",
+    "io.signaled_event",
+    "io.complete_unsent",
+    "io.status_overridden",
     /* area: irp-life */
+    "io.reuse_not_allocated",
+    "io.reuse_in_use",
+    "io.local_no_completion",
+    "io.build_bad_buffer",
+    "io.build_event_set",
     /* area: pnp */
+    "pnp.irp_init",
+    "pnp.system_irp",
+    "pnp.irp_status",
+    "pnp.not_passed_down",
+    "pnp.surprise_remove_delete",
+    "pnp.delete_before_lower",
+    "pnp.remove_not_deleted",
+    "pnp.adddevice_initializing",
+    "dev.attach_flags",
+    "pnp.not_pdo",
+    "wmi.not_forwarded",
+    "wmi.registered",
     /* area: pool */
     "mem.zero_alloc",
     "mem.bad_free",
@@ -114,7 +160,23 @@ static const char *const all_rules[] = {
     "mem.leak",
     "lookaside.misuse",
     "mm.mdl_flags",
+    "mem.paged_object",
+    "rtl.copy_overlap",
     /* area: dma */
+    "dma.irql",
+    "dma.null_adapter",
+    "dma.adapter_released",
+    "dma.put_outstanding",
+    "dma.second_channel",
+    "dma.too_many_map_registers",
+    "dma.unlocked_buffer",
+    "dma.buffer_overrun",
+    "dma.outside_mdl",
+    "dma.double_map",
+    "dma.zero_length",
+    "dma.flush_unmapped",
+    "dma.channel_flush",
+    "dma.bad_description",
     /* area: locks */
     /* area: power */
     /* last, the rules no switch can soften: the loops below skip them */
@@ -128,8 +190,16 @@ static const char *const all_rules[] = {
 /* Rules whose docs/rules.md outcome is a warning. */
 static bool is_warning_rule(const char *id)
 {
+    if (strcmp(id, "io.local_no_completion") == 0) /* irp-life */
+        return true;
+    if (strcmp(id, "io.cancelled_pending") == 0) /* dispatch */
+        return true;
     if (strcmp(id, "sync.isr_unsynchronized") == 0 || strcmp(id, "sync.unlocked_shared") == 0)
         return true;
+    if (strcmp(id, "io.forward_apc_irql") == 0 || strcmp(id, "io.copy_without_completion") == 0 ||
+        strcmp(id, "io.skipped_device") == 0 || strcmp(id, "io.startio_recursion") == 0 ||
+        strcmp(id, "io.signaled_event") == 0 || strcmp(id, "io.complete_unsent") == 0)
+        return true; /* irp-flow */
     return strcmp(id, "spinlock.held_too_long") == 0 || strcmp(id, "dpc.too_long") == 0 ||
            strcmp(id, "dpc.stall_too_long") == 0 || strcmp(id, "isr.too_long") == 0 ||
            strcmp(id, "io.irp_lost") == 0 || strcmp(id, "pio.not_flushed") == 0;
@@ -687,6 +757,8 @@ static NTSTATUS ScFailRemovePnp(PDEVICE_OBJECT dev, PIRP irp)
         IoDeleteDevice(dev);
         return STATUS_DEVICE_BUSY;
     }
+    if (s->MinorFunction == IRP_MN_QUERY_REMOVE_DEVICE)
+        irp->IoStatus.Status = STATUS_SUCCESS; /* answered going down (pnp.irp_status) */
     IoSkipCurrentIrpStackLocation(irp);
     return IoCallDriver(sc_lower, irp);
 }
@@ -1544,6 +1616,93 @@ static void ScHalIrql(void *ctx)
 
 /* Scenario routines of the rules added per area (keep each area's routines together). */
 /* area: irql-ke */
+/* irql.ke_dispatch: KeCancelTimer at HIGH_LEVEL (0xC4/0x20011); off or a warning: cancelled */
+static KTIMER sc_ke_timer;
+static void ScKeDispatch(void *ctx)
+{
+    (void)ctx;
+    KeInitializeTimer(&sc_ke_timer);
+    KIRQL old;
+    KeRaiseIrql(HIGH_LEVEL, &old);
+    (void)KeCancelTimer(&sc_ke_timer);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* irql.ke_set_event: KeSetEvent at HIGH_LEVEL (0xC4/0x80); off or a warning: the event is set */
+static KEVENT sc_ke_event;
+static void ScKeSetEvent(void *ctx)
+{
+    (void)ctx;
+    KeInitializeEvent(&sc_ke_event, NotificationEvent, FALSE);
+    KIRQL old;
+    KeRaiseIrql(HIGH_LEVEL, &old);
+    (void)KeSetEvent(&sc_ke_event, IO_NO_INCREMENT, FALSE);
+    KeLowerIrql(old);
+    sw_done = KeReadStateEvent(&sc_ke_event) != 0;
+}
+
+/* irql.ke_set_event_wait: KeSetEvent(Wait TRUE) in a DPC (0xC4/0x20016); off or a warning: set */
+static void ScKeSetEventWaitDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
+{
+    (void)Dpc;
+    (void)Ctx;
+    (void)A1;
+    (void)A2;
+    (void)KeSetEvent(&sc_ke_event, IO_NO_INCREMENT, TRUE);
+}
+
+static void ScKeSetEventWait(void *ctx)
+{
+    (void)ctx;
+    KeInitializeEvent(&sc_ke_event, NotificationEvent, FALSE);
+    run_dpc(&sw_dpc_a, ScKeSetEventWaitDpc);
+    sw_done = KeReadStateEvent(&sc_ke_event) != 0;
+}
+
+/* ps.passive_irql: PsCreateSystemThread at APC_LEVEL (0xC4/0x2001C); off or a warning: created */
+static void ScPsThread(PVOID ctx)
+{
+    (void)ctx;
+}
+
+static void ScPsPassiveIrql(void *ctx)
+{
+    (void)ctx;
+    HANDLE h = NULL;
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    NTSTATUS st = PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, ScPsThread, NULL);
+    KeLowerIrql(old);
+    if (NT_SUCCESS(st))
+        (void)ZwClose(h);
+    sw_done = NT_SUCCESS(st);
+}
+
+/* irql.ex_apc: ExAllocatePoolWithQuotaTag at DISPATCH_LEVEL, not in a DPC (0xC4/0x20006); off or
+ * a warning: allocated */
+static void ScExApc(void *ctx)
+{
+    (void)ctx;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    PVOID p = ExAllocatePoolWithQuotaTag(
+        (POOL_TYPE)(NonPagedPoolNx | POOL_QUOTA_FAIL_INSTEAD_OF_RAISE), 16, 'kIcS');
+    KeLowerIrql(old);
+    if (p != NULL)
+        ExFreePool(p);
+    sw_done = p != NULL;
+}
+
+/* ob.bad_handle: ObReferenceObjectByHandle(NULL, KernelMode) (0xC4/0xF5); off or a warning:
+ * STATUS_INVALID_HANDLE */
+static void ScObBadHandle(void *ctx)
+{
+    (void)ctx;
+    PVOID obj = NULL;
+    NTSTATUS st =
+        ObReferenceObjectByHandle(NULL, SYNCHRONIZE, *PsThreadType, KernelMode, &obj, NULL);
+    sw_done = st == STATUS_INVALID_HANDLE && obj == NULL;
+}
 /* area: irql-io */
 /* io.dispatch_irql: KeInsertDeviceQueue at PASSIVE_LEVEL (DISPATCH_LEVEL exactly); off or a
  * warning: the entry goes in (a Not-Busy queue becomes Busy) */
@@ -1571,9 +1730,807 @@ static void ScIoApcIrql(void *ctx)
     sw_done = 1;
 }
 /* area: dispatch */
+/* One driver with an upper and a lower device; sc_dmode picks how its dispatch routine breaks
+ * a rule (io.irql_changed ... io.cancelled_pending); off or a warning: the run goes on and the
+ * test completes the IRP the driver kept. */
+enum {
+    SD_IRQL,
+    SD_APC,
+    SD_BAD,
+    SD_NOT_MARKED,
+    SD_UNFINISHED,
+    SD_MISMATCH,
+    SD_NOT_PROPAGATED,
+    SD_OWNED_BELOW,
+    SD_CANCELLED
+};
+static int sc_dmode, sc_dback;
+static PDEVICE_OBJECT sc_dup, sc_dlow;
+static PIRP sc_dheld;
+
+static void sc_dcomplete(PIRP Irp, NTSTATUS st)
+{
+    Irp->IoStatus.Status = st;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+static NTSTATUS ScDispBack(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    sc_dback = 1;
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS ScDispUpperDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    return STATUS_SUCCESS; /* no IoMarkIrpPending although PendingReturned is set */
+}
+
+static NTSTATUS ScDispPropagate(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Context;
+    if (Irp->PendingReturned)
+        IoMarkIrpPending(Irp);
+    return STATUS_SUCCESS;
+}
+
+static VOID ScDispCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+}
+
+static NTSTATUS ScDispDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    KIRQL old;
+    if (DeviceObject == sc_dlow) {
+        IoMarkIrpPending(Irp);
+        sc_dheld = Irp;
+        return STATUS_PENDING;
+    }
+    switch (sc_dmode) {
+    case SD_IRQL:
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        sc_dcomplete(Irp, STATUS_SUCCESS);
+        return STATUS_SUCCESS; /* no KeLowerIrql */
+    case SD_APC:
+        KeEnterCriticalRegion();
+        sc_dcomplete(Irp, STATUS_SUCCESS);
+        return STATUS_SUCCESS; /* no KeLeaveCriticalRegion */
+    case SD_BAD:
+        sc_dcomplete(Irp, STATUS_SUCCESS);
+        return (NTSTATUS)-1;
+    case SD_NOT_MARKED:
+        sc_dheld = Irp;
+        return STATUS_PENDING;
+    case SD_UNFINISHED:
+        sc_dheld = Irp;
+        return STATUS_SUCCESS;
+    case SD_MISMATCH:
+        sc_dcomplete(Irp, STATUS_INVALID_PARAMETER);
+        return STATUS_SUCCESS;
+    case SD_NOT_PROPAGATED:
+        IoCopyCurrentIrpStackLocationToNext(Irp);
+        IoSetCompletionRoutine(Irp, ScDispUpperDone, NULL, TRUE, TRUE, TRUE);
+        return IoCallDriver(sc_dlow, Irp);
+    case SD_OWNED_BELOW:
+        IoCopyCurrentIrpStackLocationToNext(Irp);
+        IoSetCompletionRoutine(Irp, ScDispPropagate, NULL, TRUE, TRUE, TRUE);
+        (void)IoCallDriver(sc_dlow, Irp);
+        sc_dheld = NULL;
+        sc_dcomplete(Irp, STATUS_SUCCESS); /* the lower driver still has it */
+        return STATUS_PENDING;
+    default: /* SD_CANCELLED: Irp->Cancel not looked at */
+        IoSetCancelRoutine(Irp, ScDispCancel);
+        IoMarkIrpPending(Irp);
+        sc_dheld = Irp;
+        return STATUS_PENDING;
+    }
+}
+
+static NTSTATUS ScDispEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->MajorFunction[IRP_MJ_READ] = ScDispDispatch;
+    NTSTATUS st = IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_dup);
+    if (!NT_SUCCESS(st))
+        return st;
+    return IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_dlow);
+}
+
+static void sc_dispatch_run(int mode)
+{
+    PDRIVER_OBJECT drv;
+    sc_dmode = mode;
+    sc_dback = 0;
+    sc_dheld = NULL;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scdisp", ScDispEntry, &drv)))
+        return;
+    PIRP irp = IoAllocateIrp(2, FALSE);
+    if (irp == NULL)
+        return;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    IoSetCompletionRoutine(irp, ScDispBack, NULL, TRUE, TRUE, TRUE);
+    if (mode == SD_CANCELLED)
+        (void)IoCancelIrp(irp); /* before it is sent: only Irp->Cancel is set */
+    (void)IoCallDriver(sc_dup, irp);
+    if (mode == SD_APC)
+        KeLeaveCriticalRegion();
+    if (sc_dheld != NULL) {
+        if (mode == SD_CANCELLED)
+            (void)IoSetCancelRoutine(sc_dheld, NULL);
+        sc_dcomplete(sc_dheld, STATUS_SUCCESS);
+    }
+    if (sc_dback)
+        IoFreeIrp(irp);
+    sw_done = KeGetCurrentIrql() == PASSIVE_LEVEL;
+}
+
+static void ScDispIrql(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_IRQL);
+}
+
+static void ScDispApc(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_APC);
+}
+
+static void ScDispBadStatus(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_BAD);
+}
+
+static void ScDispNotMarked(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_NOT_MARKED);
+}
+
+static void ScDispUnfinished(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_UNFINISHED);
+}
+
+static void ScDispMismatch(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_MISMATCH);
+}
+
+static void ScDispNotPropagated(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_NOT_PROPAGATED);
+}
+
+static void ScDispOwnedBelow(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_OWNED_BELOW);
+}
+
+static void ScDispCancelled(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_CANCELLED);
+}
 /* area: irp-flow */
+/* A second driver stacked on sc_dev: sc_flow_mid attached to it, sc_flow_top on top; the top
+ * device handles IRPs as sc_flow_mode says, the middle one skips them down. */
+typedef enum {
+    SCF_SKIP,
+    SCF_MARK_MEMCPY,
+    SCF_COPY,
+    SCF_PAST,
+    SCF_STARTIO,
+    SCF_SYNC_SUCCESS
+} sc_flow_how;
+static sc_flow_how sc_flow_mode;
+static PDEVICE_OBJECT sc_flow_mid, sc_flow_top;
+static UCHAR sc_flow_buf[8];
+static IO_STATUS_BLOCK sc_flow_iosb;
+static KEVENT sc_flow_event;
+
+static NTSTATUS ScFlowTakeBack(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static void ScFlowStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 0;
+    IoStartNextPacket(DeviceObject, FALSE); /* without DeferredStartIo */
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+}
+
+static NTSTATUS ScFlowDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(Irp);
+    if (DeviceObject == sc_flow_mid || sc_flow_mode == SCF_SKIP) {
+        IoSkipCurrentIrpStackLocation(Irp);
+        return IoCallDriver(DeviceObject == sc_flow_mid ? sc_dev : sc_flow_mid, Irp);
+    }
+    switch (sc_flow_mode) {
+    case SCF_MARK_MEMCPY:
+        IoMarkIrpPending(Irp);
+        memcpy(IoGetNextIrpStackLocation(Irp), cur, sizeof(*cur)); /* 0x206 */
+        (void)IoCallDriver(sc_flow_mid, Irp);
+        return STATUS_PENDING;
+    case SCF_COPY:
+        IoCopyCurrentIrpStackLocationToNext(Irp); /* no completion routine: 0x21C */
+        return IoCallDriver(sc_flow_mid, Irp);
+    case SCF_PAST:
+        IoSkipCurrentIrpStackLocation(Irp);
+        return IoCallDriver(sc_dev, Irp); /* past sc_flow_mid: 0x211 */
+    case SCF_STARTIO:
+        IoMarkIrpPending(Irp);
+        IoStartPacket(DeviceObject, Irp, NULL, NULL);
+        return STATUS_PENDING;
+    default: /* SCF_SYNC_SUCCESS: the lower driver fails the read; complete it as a success */
+        IoCopyCurrentIrpStackLocationToNext(Irp);
+        IoSetCompletionRoutine(Irp, ScFlowTakeBack, NULL, TRUE, TRUE, TRUE);
+        (void)IoCallDriver(sc_flow_mid, Irp);
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return STATUS_SUCCESS;
+    }
+}
+
+static NTSTATUS ScFlowDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = ScFlowDispatch;
+    DriverObject->MajorFunction[IRP_MJ_READ] = ScFlowDispatch;
+    DriverObject->DriverStartIo = ScFlowStartIo;
+    NTSTATUS st =
+        IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_flow_mid);
+    if (NT_SUCCESS(st))
+        st = IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_flow_top);
+    if (NT_SUCCESS(st) && (IoAttachDeviceToDeviceStack(sc_flow_mid, sc_dev) == NULL ||
+                           IoAttachDeviceToDeviceStack(sc_flow_top, sc_flow_mid) == NULL))
+        st = STATUS_UNSUCCESSFUL;
+    return st;
+}
+
+/* sc_dev's driver and the stacked one, the top device handling IRPs as @how says. */
+static bool sc_flow_load(sc_flow_how how)
+{
+    PDRIVER_OBJECT drv;
+    sc_flow_mode = how;
+    return sc_load_io_driver() &&
+           NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scflow", ScFlowDriverEntry, &drv));
+}
+
+/* A device control the top device's stack completes with 8 bytes. */
+static PIRP sc_flow_ioctl(PDEVICE_OBJECT dev, ULONG code, PKEVENT event)
+{
+    return IoBuildDeviceIoControlRequest(code, dev, NULL, 0, sc_flow_buf, sizeof(sc_flow_buf),
+                                         FALSE, event, &sc_flow_iosb);
+}
+
+/* io.complete_irql */
+static void ScFlowCompleteIrql(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222003, NULL); /* queued: StartIo keeps it */
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_dev, irp);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    KIRQL old;
+    KeRaiseIrql(5, &old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* from an "ISR": 0xC9/0x0E */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* io.call_irql */
+static void ScFlowCallIrql(void *ctx)
+{
+    (void)ctx;
+    (void)kdpc_rule_set(kdpc_current_machine(), "io.complete_irql", KDPC_RULE_OFF);
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222000, NULL);
+    if (irp == NULL)
+        return;
+    KIRQL old;
+    KeRaiseIrql(5, &old);
+    (void)IoCallDriver(sc_dev, irp); /* 0xC9/0x10 */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* io.forward_irql */
+static void ScFlowForwardIrql(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    KeInitializeEvent(&sc_flow_event, NotificationEvent, FALSE);
+    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_FLUSH_BUFFERS, sc_dev, NULL, 0, NULL,
+                                            &sc_flow_event, &sc_flow_iosb);
+    if (irp == NULL)
+        return;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    (void)IoCallDriver(sc_dev, irp); /* a flush at DISPATCH_LEVEL: 0xC9/0x23A */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* io.forward_apc_irql (a warning) */
+static void ScFlowForwardApcIrql(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    KeInitializeEvent(&sc_flow_event, NotificationEvent, FALSE);
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222000, &sc_flow_event);
+    if (irp == NULL)
+        return;
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    (void)IoCallDriver(sc_dev, irp); /* a thread's IRP at APC_LEVEL: 0xC9/0x302 */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* io.call_cancelable */
+static void ScFlowCallCancelable(void *ctx)
+{
+    (void)ctx;
+    (void)kdpc_rule_set(kdpc_current_machine(), "io.complete_cancelable", KDPC_RULE_OFF);
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222000, NULL);
+    if (irp == NULL)
+        return;
+    (void)IoSetCancelRoutine(irp, ScNoCancel);
+    (void)IoCallDriver(sc_dev, irp); /* cancel routine still set: 0xC9/0x203 */
+    sw_done = 1;
+}
+
+/* io.stack_short */
+static void ScFlowStackShort(void *ctx)
+{
+    (void)ctx;
+    if (!sc_flow_load(SCF_SKIP))
+        return;
+    PIRP irp = sc_flow_ioctl(sc_flow_mid, 0x222000, NULL); /* 2 locations */
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_flow_top, irp); /* sc_flow_top's stack needs 3: 0xC9/0x208 */
+    sw_done = 1;
+}
+
+/* io.bad_stack_copy */
+static void ScFlowBadStackCopy(void *ctx)
+{
+    (void)ctx;
+    if (!sc_flow_load(SCF_MARK_MEMCPY))
+        return;
+    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
+    if (irp != NULL)
+        (void)IoCallDriver(sc_flow_top, irp); /* 0xC9/0x206 */
+    sw_done = 1;
+}
+
+/* io.copy_without_completion (a warning) */
+static void ScFlowCopyWithoutCompletion(void *ctx)
+{
+    (void)ctx;
+    if (!sc_flow_load(SCF_COPY))
+        return;
+    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
+    if (irp != NULL)
+        (void)IoCallDriver(sc_flow_top, irp); /* 0xC9/0x21C */
+    sw_done = 1;
+}
+
+/* io.skipped_device (a warning) */
+static void ScFlowSkippedDevice(void *ctx)
+{
+    (void)ctx;
+    if (!sc_flow_load(SCF_PAST))
+        return;
+    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
+    if (irp != NULL)
+        (void)IoCallDriver(sc_flow_top, irp); /* 0xC9/0x211 */
+    sw_done = 1;
+}
+
+/* io.complete_lock_held */
+static void ScFlowCompleteLockHeld(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222003, NULL); /* queued: StartIo keeps it */
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_dev, irp);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    KIRQL old;
+    KeAcquireSpinLock(&sw_lock_a, &old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* under the lock: SpinLockSafe */
+    KeReleaseSpinLock(&sw_lock_a, old);
+    sw_done = 1;
+}
+
+/* io.startio_recursion (a warning) */
+static void ScFlowStartIoRecursion(void *ctx)
+{
+    (void)ctx;
+    if (!sc_flow_load(SCF_STARTIO))
+        return;
+    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
+    if (irp != NULL)
+        (void)IoCallDriver(sc_flow_top, irp); /* StartIo calls IoStartNextPacket */
+    sw_done = 1;
+}
+
+/* io.signaled_event (a warning) */
+static void ScFlowSignaledEvent(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    KeInitializeEvent(&sc_flow_event, NotificationEvent, TRUE); /* signaled already */
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222003, &sc_flow_event);
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_dev, irp); /* STATUS_PENDING: 0xC9/0x307 */
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* io.complete_unsent (a warning) */
+static void ScFlowCompleteUnsent(void *ctx)
+{
+    (void)ctx;
+    (void)kdpc_rule_set(kdpc_current_machine(), "io.complete_local", KDPC_RULE_OFF);
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222000, NULL);
+    if (irp == NULL)
+        return;
+    IoSetNextIrpStackLocation(irp);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* never sent: 0xC9/0x239 */
+    sw_done = 1;
+}
+
+/* io.status_overridden */
+static void ScFlowStatusOverridden(void *ctx)
+{
+    (void)ctx;
+    if (!sc_flow_load(SCF_SYNC_SUCCESS))
+        return;
+    KeInitializeEvent(&sc_flow_event, NotificationEvent, FALSE);
+    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, sc_flow_top, sc_flow_buf,
+                                            sizeof(sc_flow_buf), NULL, &sc_flow_event,
+                                            &sc_flow_iosb);
+    if (irp != NULL)
+        (void)IoCallDriver(sc_flow_top, irp); /* sc_dev fails the read; the top "succeeds" */
+    sw_done = 1;
+}
 /* area: irp-life */
+/* the maker's completion routine: takes its IRP back */
+static NTSTATUS ScTakeBack(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* io.reuse_not_allocated: IoReuseIrp of an IoBuildDeviceIoControlRequest IRP (0xC9/0x311); off
+ * or a warning: the IRP is reused */
+static void ScReuseNotAllocated(void *ctx)
+{
+    (void)ctx;
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = IoBuildDeviceIoControlRequest(0x222000, sc_dev, NULL, 0, NULL, 0, FALSE, &ev, &iosb);
+    if (irp == NULL)
+        return;
+    IoReuseIrp(irp, STATUS_CANCELLED);
+    sw_done = irp->IoStatus.Status == STATUS_CANCELLED;
+}
+
+/* io.reuse_in_use: IoReuseIrp of an IRP its StartIo still has (0xC9/0x310); off or a warning:
+ * the IRP is reused */
+static void ScReuseInUse(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = IoAllocateIrp(sc_dev->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(irp);
+    n->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    n->Parameters.DeviceIoControl.IoControlCode = 0x222003; /* queued: stays CurrentIrp */
+    IoSetCompletionRoutine(irp, ScTakeBack, NULL, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(sc_dev, irp);
+    IoReuseIrp(irp, STATUS_CANCELLED);
+    sw_done = irp->IoStatus.Status == STATUS_CANCELLED;
+}
+
+/* io.local_no_completion: an IoAllocateIrp IRP sent without a completion routine (a warning);
+ * off: the lower driver completes it, and its maker frees it */
+static void ScLocalNoCompletion(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = IoAllocateIrp(sc_dev->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(irp);
+    n->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    n->Parameters.DeviceIoControl.IoControlCode = 0x222000;
+    n->Parameters.DeviceIoControl.OutputBufferLength = 8; /* it answers 8 bytes */
+    sw_done = IoCallDriver(sc_dev, irp) == STATUS_SUCCESS;
+    IoFreeIrp(irp);
+}
+
+/* io.build_bad_buffer: IoBuildDeviceIoControlRequest with 64 bytes of METHOD_OUT_DIRECT output
+ * at NULL (0xC9/0x09); off or a warning: the builder returns NULL */
+static void ScBuildBadBuffer(void *ctx)
+{
+    (void)ctx;
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    if (!sc_load_io_driver())
+        return;
+    sw_done = IoBuildDeviceIoControlRequest(0x222002, sc_dev, NULL, 0, NULL, 64, FALSE, &ev,
+                                            &iosb) == NULL;
+}
+
+/* io.build_event_set: the driver sets the event of its IoBuildDeviceIoControlRequest IRP itself
+ * while the IRP is pending (code 0); off or a warning: the IRP completes */
+static void ScBuildEventSet(void *ctx)
+{
+    (void)ctx;
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = IoBuildDeviceIoControlRequest(0x222003, sc_dev, NULL, 0, NULL, 0, FALSE, &ev, &iosb);
+    if (irp == NULL || IoCallDriver(sc_dev, irp) != STATUS_PENDING) /* StartIo keeps it */
+        return;
+    KeSetEvent(&ev, IO_NO_INCREMENT, FALSE);
+    irp->IoStatus.Status = STATUS_SUCCESS; /* the device "finishes" */
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    sw_done = iosb.Status == STATUS_SUCCESS;
+}
+
 /* area: pnp */
+/* One PnP driver ("scpnp") breaks one rule per mode; the entry plugs its device, may send it
+ * an IRP, then unplugs it. Off or a warning: the stack goes on as a free kernel would. */
+enum {
+    SCP_IRP_INIT,
+    SCP_SYSTEM_IRP,
+    SCP_IRP_STATUS,
+    SCP_NOT_PASSED_DOWN,
+    SCP_SURPRISE_DELETE,
+    SCP_DELETE_EARLY,
+    SCP_REMOVE_NOT_DELETED,
+    SCP_ADDDEVICE_INIT,
+    SCP_ATTACH_FLAGS,
+    SCP_NOT_PDO,
+    SCP_WMI_NOT_FORWARDED,
+    SCP_WMI_REGISTERED
+};
+static int scp_mode;
+static PDEVICE_OBJECT scp_lower, scp_fdo, scp_pdo;
+
+static NTSTATUS ScpPnp(PDEVICE_OBJECT dev, PIRP irp)
+{
+    UCHAR minor = IoGetCurrentIrpStackLocation(irp)->MinorFunction;
+    PDEVICE_OBJECT lower = scp_lower;
+    if (minor == IRP_MN_QUERY_REMOVE_DEVICE && scp_mode == SCP_NOT_PASSED_DOWN) {
+        irp->IoStatus.Status = STATUS_SUCCESS; /* completed, never passed down */
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return STATUS_SUCCESS;
+    }
+    if (minor != IRP_MN_START_DEVICE && minor != IRP_MN_CANCEL_REMOVE_DEVICE &&
+        minor != IRP_MN_CANCEL_STOP_DEVICE &&
+        !(minor == IRP_MN_QUERY_REMOVE_DEVICE && scp_mode == SCP_IRP_STATUS))
+        irp->IoStatus.Status = STATUS_SUCCESS;
+    if (minor == IRP_MN_REMOVE_DEVICE && scp_mode == SCP_DELETE_EARLY) {
+        IoDetachDevice(lower);
+        IoDeleteDevice(dev); /* before the IRP went down */
+        IoSkipCurrentIrpStackLocation(irp);
+        return IoCallDriver(lower, irp);
+    }
+    IoSkipCurrentIrpStackLocation(irp);
+    NTSTATUS st = IoCallDriver(lower, irp);
+    if (minor == IRP_MN_SURPRISE_REMOVAL && scp_mode == SCP_SURPRISE_DELETE)
+        IoDetachDevice(lower); /* waits for IRP_MN_REMOVE_DEVICE */
+    if (minor == IRP_MN_REMOVE_DEVICE && scp_mode != SCP_REMOVE_NOT_DELETED) {
+        if (lower->AttachedDevice == dev)
+            IoDetachDevice(lower);
+        IoDeleteDevice(dev); /* SCP_WMI_REGISTERED: never deregistered */
+    }
+    return st;
+}
+
+static NTSTATUS ScpSystemControl(PDEVICE_OBJECT dev, PIRP irp)
+{
+    (void)dev;
+    NTSTATUS st = irp->IoStatus.Status;
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* SCP_WMI_NOT_FORWARDED: another provider's */
+    return st;
+}
+
+static NTSTATUS ScpAdd(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
+{
+    NTSTATUS st = IoCreateDevice(drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &scp_fdo);
+    if (!NT_SUCCESS(st))
+        return st;
+    scp_pdo = pdo;
+    scp_lower = IoAttachDeviceToDeviceStack(scp_fdo, pdo);
+    if (scp_mode == SCP_ATTACH_FLAGS)
+        scp_fdo->Flags |= DO_BUFFERED_IO | DO_DIRECT_IO;
+    if (scp_mode == SCP_WMI_REGISTERED)
+        (void)IoWMIRegistrationControl(scp_fdo, WMIREG_ACTION_REGISTER);
+    if (scp_mode == SCP_NOT_PDO) {
+        HANDLE h;
+        if (NT_SUCCESS(IoOpenDeviceRegistryKey(scp_fdo, PLUGPLAY_REGKEY_DEVICE, KEY_READ, &h)))
+            (void)ZwClose(h);
+    }
+    if (scp_mode != SCP_ADDDEVICE_INIT)
+        scp_fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ScpEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)path;
+    drv->DriverExtension->AddDevice = ScpAdd;
+    drv->MajorFunction[IRP_MJ_PNP] = ScpPnp;
+    drv->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = ScpSystemControl;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ScpSent(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+    (void)dev;
+    (void)ctx;
+    IoFreeIrp(irp);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* The entry sends the top of the stack one IRP of its own. */
+static void ScpSend(UCHAR major, UCHAR minor, NTSTATUS status)
+{
+    PIRP irp = IoAllocateIrp(scp_fdo->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    irp->IoStatus.Status = status;
+    PIO_STACK_LOCATION s = IoGetNextIrpStackLocation(irp);
+    s->MajorFunction = major;
+    s->MinorFunction = minor;
+    if (major == IRP_MJ_SYSTEM_CONTROL)
+        s->Parameters.WMI.ProviderId = (ULONG_PTR)scp_pdo;
+    IoSetCompletionRoutine(irp, ScpSent, NULL, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(scp_fdo, irp);
+}
+
+static void ScPnpRun(int mode)
+{
+    scp_mode = mode;
+    kdpc_machine *m = kdpc_current_machine();
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(m, "scpnp", ScpEntry, &drv)))
+        return;
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "scpnp0";
+    d.driver = "scpnp";
+    kdpc_device *dev = NULL;
+    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+        return;
+    if (mode == SCP_IRP_INIT)
+        ScpSend(IRP_MJ_PNP, IRP_MN_QUERY_PNP_DEVICE_STATE, STATUS_SUCCESS);
+    if (mode == SCP_SYSTEM_IRP)
+        ScpSend(IRP_MJ_PNP, IRP_MN_QUERY_STOP_DEVICE, STATUS_NOT_SUPPORTED);
+    if (mode == SCP_WMI_NOT_FORWARDED)
+        ScpSend(IRP_MJ_SYSTEM_CONTROL, IRP_MN_QUERY_ALL_DATA, STATUS_NOT_SUPPORTED);
+    kdpc_unplug_how how =
+        mode == SCP_SURPRISE_DELETE ? KDPC_UNPLUG_SURPRISE : KDPC_UNPLUG_ORDERLY;
+    sw_done = kdpc_device_unplug(dev, how) == KDPC_OK;
+}
+
+static void ScPnpIrpInit(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_IRP_INIT);
+}
+static void ScPnpSystemIrp(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_SYSTEM_IRP);
+}
+static void ScPnpIrpStatus(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_IRP_STATUS);
+}
+static void ScPnpNotPassedDown(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_NOT_PASSED_DOWN);
+}
+static void ScPnpSurpriseDelete(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_SURPRISE_DELETE);
+}
+static void ScPnpDeleteEarly(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_DELETE_EARLY);
+}
+static void ScPnpRemoveNotDeleted(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_REMOVE_NOT_DELETED);
+}
+static void ScPnpAddDeviceInit(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_ADDDEVICE_INIT);
+}
+static void ScPnpAttachFlags(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_ATTACH_FLAGS);
+}
+static void ScPnpNotPdo(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_NOT_PDO);
+}
+static void ScWmiNotForwarded(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_WMI_NOT_FORWARDED);
+}
+static void ScWmiRegistered(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_WMI_REGISTERED);
+}
 /* area: pool */
 /* mem.zero_alloc: a zero-byte allocation (0xC4/0x00); off or a warning: a block comes back */
 static void ScMemZeroAlloc(void *ctx)
@@ -1669,7 +2626,281 @@ static void ScMdlFlags(void *ctx)
     sw_done = 1;
 }
 
+/* mem.paged_object: an event in paged pool set (0xC4/0xE1); off or a warning: it is set */
+static void ScPagedObject(void *ctx)
+{
+    (void)ctx;
+    PKEVENT e = ExAllocatePoolWithTag(PagedPool, sizeof(KEVENT), 'wsTx');
+    KeInitializeEvent(e, NotificationEvent, FALSE);
+    (void)KeSetEvent(e, IO_NO_INCREMENT, FALSE);
+    sw_observed = (int)KeReadStateEvent(e);
+    ExFreePoolWithTag(e, 'wsTx');
+    sw_done = 1;
+}
+
+/* rtl.copy_overlap: RtlCopyMemory over overlapping buffers (0xC4/0xF0); off or a warning: copied
+ * as RtlMoveMemory does */
+static void ScCopyOverlap(void *ctx)
+{
+    (void)ctx;
+    UCHAR buf[16] = {1, 2, 3, 4, 5, 6, 7, 8};
+    RtlCopyMemory(buf, buf + 1, 7);
+    sw_observed = buf[0];
+    sw_done = 1;
+}
+
 /* area: dma */
+/* dma.* rules of DMA verification: sc_dev's adapter (sc_adapter) misused once each */
+static PSCATTER_GATHER_LIST sc_dv_sg;
+
+static VOID ScDvList(PDEVICE_OBJECT DeviceObject, PIRP Irp, PSCATTER_GATHER_LIST Sg, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    sc_dv_sg = Sg;
+}
+
+/* GetScatterGatherList of sc_dma_buf[off, off + len) (the MDL built for the whole buffer unless
+ * @unlocked), put back at once when a list came. */
+static NTSTATUS sc_dv_get_list(ULONG off, ULONG len, bool unlocked)
+{
+    if (!sc_load_io_driver())
+        return STATUS_UNSUCCESSFUL;
+    PDMA_ADAPTER a = sc_adapter();
+    PMDL mdl = IoAllocateMdl(sc_dma_buf, sizeof(sc_dma_buf), FALSE, FALSE, NULL);
+    if (a == NULL || mdl == NULL)
+        return STATUS_UNSUCCESSFUL;
+    if (!unlocked)
+        MmBuildMdlForNonPagedPool(mdl);
+    sc_dv_sg = NULL;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    NTSTATUS st = a->DmaOperations->GetScatterGatherList(
+        a, sc_dev, mdl, (PUCHAR)MmGetMdlVirtualAddress(mdl) + off, len, ScDvList, NULL, FALSE);
+    if (sc_dv_sg != NULL)
+        a->DmaOperations->PutScatterGatherList(a, sc_dv_sg, FALSE);
+    KeLowerIrql(old);
+    IoFreeMdl(mdl);
+    a->DmaOperations->PutDmaAdapter(a);
+    return st;
+}
+
+static void ScDmaIrql(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PDMA_ADAPTER a = sc_adapter();
+    PHYSICAL_ADDRESS la;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    PVOID va = a->DmaOperations->AllocateCommonBuffer(a, 64, &la, FALSE); /* PASSIVE_LEVEL only */
+    KeLowerIrql(old);
+    if (va != NULL)
+        a->DmaOperations->FreeCommonBuffer(a, 64, la, va, FALSE);
+    a->DmaOperations->PutDmaAdapter(a);
+    sw_done = 1;
+}
+
+static void ScDmaNullAdapter(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PDMA_ADAPTER a = sc_adapter();
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    a->DmaOperations->FreeAdapterChannel(NULL); /* 0xE6/0x19 */
+    KeLowerIrql(old);
+    a->DmaOperations->PutDmaAdapter(a);
+    sw_done = 1;
+}
+
+static void ScDmaAdapterReleased(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PDMA_ADAPTER a = sc_adapter();
+    a->DmaOperations->PutDmaAdapter(a);
+    PHYSICAL_ADDRESS la;
+    /* released: 0xE6/0x18; off, nothing is allocated */
+    sw_done = a->DmaOperations->AllocateCommonBuffer(a, 64, &la, FALSE) == NULL;
+}
+
+static void ScDmaPutOutstanding(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PDMA_ADAPTER a = sc_adapter();
+    PHYSICAL_ADDRESS la;
+    PVOID va = a->DmaOperations->AllocateCommonBuffer(a, 64, &la, FALSE);
+    a->DmaOperations->PutDmaAdapter(a); /* the common buffer is still allocated: 0xE6/0x07 */
+    sw_done = va != NULL;
+}
+
+static void ScDmaSecondChannel(void *ctx)
+{
+    (void)ctx;
+    PDMA_ADAPTER a = NULL;
+    PIRP irp = sc_dma_start(&a, false);
+    if (irp == NULL)
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    /* sc_dev still holds the channel: 0xE6/0x0B; off, the request waits for it */
+    (void)a->DmaOperations->AllocateAdapterChannel(a, sc_dev, 1, ScKeepChannel, a);
+    a->DmaOperations->FreeAdapterChannel(a); /* the waiting request gets the channel */
+    a->DmaOperations->FreeAdapterChannel(a);
+    KeLowerIrql(old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    sc_dma_end(a, irp);
+    sw_done = 1;
+}
+
+static void ScDmaTooManyMapRegisters(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PDMA_ADAPTER a = sc_adapter(); /* 2 map registers */
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    NTSTATUS st = a->DmaOperations->AllocateAdapterChannel(a, sc_dev, 3, ScKeepChannel, a);
+    KeLowerIrql(old);
+    a->DmaOperations->PutDmaAdapter(a);
+    sw_done = st == STATUS_INSUFFICIENT_RESOURCES; /* off: the free kernel's answer */
+}
+
+static void ScDmaUnlockedBuffer(void *ctx)
+{
+    (void)ctx;
+    /* an MDL never locked: 0xE6/0x0E; off, the list is made (kdpc's memory is resident) */
+    sw_done = sc_dv_get_list(0, 16, true) == STATUS_SUCCESS;
+}
+
+static void ScDmaBufferOverrun(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PDMA_ADAPTER a = sc_adapter();
+    PHYSICAL_ADDRESS la;
+    PUCHAR va = a->DmaOperations->AllocateCommonBuffer(a, 64, &la, FALSE);
+    if (va == NULL)
+        return;
+    va[64] = 1;                                               /* one byte past its end */
+    a->DmaOperations->FreeCommonBuffer(a, 64, la, va, FALSE); /* 0xE6/0x0F */
+    a->DmaOperations->PutDmaAdapter(a);
+    sw_done = 1;
+}
+
+static void ScDmaOutsideMdl(void *ctx)
+{
+    (void)ctx;
+    /* an address past the end of the MDL: 0xE6/0x1B; off, STATUS_INVALID_PARAMETER */
+    sw_done = sc_dv_get_list(sizeof(sc_dma_buf), 16, false) == STATUS_INVALID_PARAMETER;
+}
+
+static void ScDmaZeroLength(void *ctx)
+{
+    (void)ctx;
+    /* nothing to map: 0xE6/0x21; off, STATUS_INVALID_PARAMETER */
+    sw_done = sc_dv_get_list(0, 0, false) == STATUS_INVALID_PARAMETER;
+}
+
+static void ScDmaDoubleMap(void *ctx)
+{
+    (void)ctx;
+    PDMA_ADAPTER a = NULL;
+    PIRP irp = sc_dma_start(&a, true); /* ScKeepChannel mapped sc_dma_buf */
+    if (irp == NULL)
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    ULONG len = sizeof(sc_dma_buf);
+    PVOID va = MmGetMdlVirtualAddress(sc_dma_mdl);
+    (void)a->DmaOperations->MapTransfer(a, sc_dma_mdl, sc_dma_base, va, &len, FALSE); /* 0x1D */
+    (void)a->DmaOperations->FlushAdapterBuffers(a, sc_dma_mdl, sc_dma_base, va, len, FALSE);
+    (void)a->DmaOperations->FlushAdapterBuffers(a, sc_dma_mdl, sc_dma_base, va, len, FALSE);
+    a->DmaOperations->FreeAdapterChannel(a);
+    KeLowerIrql(old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    sc_dma_end(a, irp);
+    sw_done = 1;
+}
+
+static void ScDmaFlushUnmapped(void *ctx)
+{
+    (void)ctx;
+    PDMA_ADAPTER a = NULL;
+    PIRP irp = sc_dma_start(&a, false); /* nothing mapped */
+    if (irp == NULL)
+        return;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    BOOLEAN ok = a->DmaOperations->FlushAdapterBuffers(a, NULL, sc_dma_base, sc_dma_buf, 16,
+                                                       FALSE); /* 0xE6/0x20 */
+    a->DmaOperations->FreeAdapterChannel(a);
+    KeLowerIrql(old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    sc_dma_end(a, irp);
+    sw_done = !ok;
+}
+
+static UCHAR sc_dv_tc[DMA_TRANSFER_CONTEXT_SIZE_V1];
+
+static VOID ScDvDmaDone(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject,
+                        PVOID CompletionContext, DMA_COMPLETION_STATUS Status)
+{
+    (void)DmaAdapter;
+    (void)DeviceObject;
+    (void)CompletionContext;
+    sw_observed = (int)Status;
+}
+
+static void ScDmaChannelFlush(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    DEVICE_DESCRIPTION dd = {0};
+    dd.Version = DEVICE_DESCRIPTION_VERSION3;
+    dd.InterfaceType = Isa;
+    dd.DmaChannel = 2;
+    dd.DmaWidth = Width8Bits;
+    dd.MaximumLength = PAGE_SIZE;
+    ULONG regs = 0;
+    PDMA_ADAPTER a = IoGetDmaAdapter(sc_dev, &dd, &regs); /* system DMA */
+    PMDL mdl = IoAllocateMdl(sc_dma_buf, sizeof(sc_dma_buf), FALSE, FALSE, NULL);
+    if (a == NULL || mdl == NULL)
+        return;
+    MmBuildMdlForNonPagedPool(mdl);
+    PDMA_OPERATIONS ops = a->DmaOperations;
+    PVOID base = NULL;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    (void)ops->InitializeDmaTransferContext(a, sc_dv_tc);
+    (void)ops->AllocateAdapterChannelEx(a, sc_dev, sc_dv_tc, 1, DMA_SYNCHRONOUS_CALLBACK, NULL,
+                                        NULL, &base);
+    ULONG len = sizeof(sc_dma_buf);
+    (void)ops->MapTransferEx(a, mdl, base, 0, 0, &len, FALSE, NULL, 0, ScDvDmaDone, NULL);
+    /* the transfer runs until the completion DPC: 0xE6/0x23; off, it ends cancelled */
+    (void)ops->FlushAdapterBuffersEx(a, mdl, base, 0, len, FALSE);
+    ops->FreeAdapterObject(a, DeallocateObject);
+    KeLowerIrql(old);
+    IoFreeMdl(mdl);
+    ops->PutDmaAdapter(a);
+    sw_done = 1;
+}
+
+static void ScDmaBadDescription(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    DEVICE_DESCRIPTION dd = {0};
+    dd.Version = DEVICE_DESCRIPTION_VERSION3 + 1; /* 0xE6/0x25 */
+    dd.Master = TRUE;
+    dd.InterfaceType = PCIBus;
+    dd.MaximumLength = PAGE_SIZE;
+    ULONG regs = 0;
+    sw_done = IoGetDmaAdapter(sc_dev, &dd, &regs) == NULL; /* off: no adapter */
+}
 /* area: locks */
 /* area: power */
 
@@ -1756,13 +2987,59 @@ static scenario scenarios[] = {
     {"mm.map_bugcheck", ScMmMapBugcheck, 1, NULL, KDPC_OK, -1, -1},
     {"mem.pool_irql", ScPoolIrql, 1, NULL, KDPC_OK, -1, -1},
     /* area: irql-ke */
+    {"irql.ke_dispatch", ScKeDispatch, 1, NULL, KDPC_OK, -1, -1},
+    {"irql.ke_set_event", ScKeSetEvent, 1, NULL, KDPC_OK, -1, -1},
+    {"irql.ke_set_event_wait", ScKeSetEventWait, 1, NULL, KDPC_OK, -1, -1},
+    {"ps.passive_irql", ScPsPassiveIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"irql.ex_apc", ScExApc, 1, NULL, KDPC_OK, -1, -1},
+    {"ob.bad_handle", ScObBadHandle, 1, NULL, KDPC_OK, -1, -1},
     /* area: irql-io */
     {"io.dispatch_irql", ScIoDispatchIrql, 1, NULL, KDPC_OK, -1, -1},
     {"io.apc_irql", ScIoApcIrql, 1, NULL, KDPC_OK, -1, -1},
     /* area: dispatch */
+    {"io.irql_changed", ScDispIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.apc_disable_changed", ScDispApc, 1, NULL, KDPC_OK, -1, -1},
+    {"io.bad_status", ScDispBadStatus, 1, NULL, KDPC_OK, -1, -1},
+    {"io.pending_not_marked", ScDispNotMarked, 1, NULL, KDPC_OK, -1, -1},
+    {"io.irp_unfinished", ScDispUnfinished, 1, NULL, KDPC_OK, -1, -1},
+    {"io.status_mismatch", ScDispMismatch, 1, NULL, KDPC_OK, -1, -1},
+    {"io.completion_not_pending", ScDispNotPropagated, 1, NULL, KDPC_OK, -1, -1},
+    {"io.complete_owned_below", ScDispOwnedBelow, 1, NULL, KDPC_OK, -1, -1},
+    {"io.cancelled_pending", ScDispCancelled, 1, NULL, KDPC_OK, -1, -1},
     /* area: irp-flow */
+    {"io.complete_irql", ScFlowCompleteIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.call_irql", ScFlowCallIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.forward_irql", ScFlowForwardIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.forward_apc_irql", ScFlowForwardApcIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.call_cancelable", ScFlowCallCancelable, 1, NULL, KDPC_OK, -1, -1},
+    {"io.stack_short", ScFlowStackShort, 1, NULL, KDPC_OK, -1, -1},
+    {"io.bad_stack_copy", ScFlowBadStackCopy, 1, NULL, KDPC_OK, -1, -1},
+    {"io.copy_without_completion", ScFlowCopyWithoutCompletion, 1, NULL, KDPC_OK, -1, -1},
+    {"io.skipped_device", ScFlowSkippedDevice, 1, NULL, KDPC_OK, -1, -1},
+    {"io.complete_lock_held", ScFlowCompleteLockHeld, 1, NULL, KDPC_OK, -1, -1},
+    {"io.startio_recursion", ScFlowStartIoRecursion, 1, NULL, KDPC_OK, -1, -1},
+    {"io.signaled_event", ScFlowSignaledEvent, 1, NULL, KDPC_OK, -1, -1},
+    {"io.complete_unsent", ScFlowCompleteUnsent, 1, NULL, KDPC_OK, -1, -1},
+    {"io.status_overridden", ScFlowStatusOverridden, 1, NULL, KDPC_OK, -1, -1},
     /* area: irp-life */
+    {"io.reuse_not_allocated", ScReuseNotAllocated, 1, NULL, KDPC_OK, -1, -1},
+    {"io.reuse_in_use", ScReuseInUse, 1, NULL, KDPC_OK, -1, -1},
+    {"io.local_no_completion", ScLocalNoCompletion, 1, NULL, KDPC_OK, -1, -1},
+    {"io.build_bad_buffer", ScBuildBadBuffer, 1, NULL, KDPC_OK, -1, -1},
+    {"io.build_event_set", ScBuildEventSet, 1, NULL, KDPC_OK, -1, -1},
     /* area: pnp */
+    {"pnp.irp_init", ScPnpIrpInit, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.system_irp", ScPnpSystemIrp, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.irp_status", ScPnpIrpStatus, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.not_passed_down", ScPnpNotPassedDown, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.surprise_remove_delete", ScPnpSurpriseDelete, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.delete_before_lower", ScPnpDeleteEarly, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.remove_not_deleted", ScPnpRemoveNotDeleted, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.adddevice_initializing", ScPnpAddDeviceInit, 1, NULL, KDPC_OK, -1, -1},
+    {"dev.attach_flags", ScPnpAttachFlags, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.not_pdo", ScPnpNotPdo, 1, NULL, KDPC_OK, -1, -1},
+    {"wmi.not_forwarded", ScWmiNotForwarded, 1, NULL, KDPC_OK, -1, -1},
+    {"wmi.registered", ScWmiRegistered, 1, NULL, KDPC_OK, -1, -1},
     /* area: pool */
     {"mem.zero_alloc", ScMemZeroAlloc, 1, NULL, KDPC_OK, -1, -1},
     {"mem.bad_free", ScMemBadFree, 1, NULL, KDPC_BUGCHECK, -1, -1},
@@ -1771,7 +3048,23 @@ static scenario scenarios[] = {
     {"mem.leak", ScMemLeak, 1, NULL, KDPC_OK, -1, -1},
     {"lookaside.misuse", ScLookasideMisuse, 1, NULL, KDPC_OK, -1, -1},
     {"mm.mdl_flags", ScMdlFlags, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.paged_object", ScPagedObject, 1, NULL, KDPC_OK, 1, -1},
+    {"rtl.copy_overlap", ScCopyOverlap, 1, NULL, KDPC_OK, 2, -1},
     /* area: dma */
+    {"dma.irql", ScDmaIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.null_adapter", ScDmaNullAdapter, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.adapter_released", ScDmaAdapterReleased, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.put_outstanding", ScDmaPutOutstanding, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.second_channel", ScDmaSecondChannel, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.too_many_map_registers", ScDmaTooManyMapRegisters, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.unlocked_buffer", ScDmaUnlockedBuffer, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.buffer_overrun", ScDmaBufferOverrun, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.outside_mdl", ScDmaOutsideMdl, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.double_map", ScDmaDoubleMap, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.zero_length", ScDmaZeroLength, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.flush_unmapped", ScDmaFlushUnmapped, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.channel_flush", ScDmaChannelFlush, 1, NULL, KDPC_OK, DmaCancelled, -1},
+    {"dma.bad_description", ScDmaBadDescription, 1, NULL, KDPC_OK, -1, -1},
     /* area: locks */
     /* area: power */
 };
@@ -1807,7 +3100,11 @@ static void test_scenario_default_outcome(void **state)
         assert_int_equal(st, KDPC_BUGCHECK);
         assert_true(bc->fatal);
         /* docs/rules.md: where Windows has no bug check of its own, code 0 with the rule id */
-        if (strcmp(sc->rule, "controller.held") == 0)
+        if (strcmp(sc->rule, "controller.held") == 0 ||
+            strcmp(sc->rule, "io.complete_lock_held") == 0 || /* irp-flow */
+            strcmp(sc->rule, "io.status_overridden") == 0 ||  /* irp-flow */
+            strcmp(sc->rule, "io.build_event_set") == 0 || /* irp-life */
+            strcmp(sc->rule, "pnp.delete_before_lower") == 0) /* pnp */
             assert_int_equal(bc->code, 0);
         else
             assert_true(bc->code != 0);

@@ -96,8 +96,10 @@ static NTSTATUS BugEntry(PDRIVER_OBJECT Drv, PUNICODE_STRING Reg)
     Drv->DriverStartIo = BugStartIo;
     Drv->DriverUnload = BugUnload;
     NTSTATUS st = IoCreateDevice(Drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &b.dev);
-    if (NT_SUCCESS(st))
+    if (NT_SUCCESS(st)) {
         b.dev->Flags |= DO_DIRECT_IO;
+        IoSetStartIoAttributes(b.dev, TRUE, FALSE); /* the control routine starts the next */
+    }
     return st;
 }
 
@@ -339,9 +341,9 @@ static void child_double_put(void)
     kdpc_machine *m = kt_machine(1, 4);
     kdpc_status st = kdpc_machine_run(m, body_double_put, NULL);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
-    /* expected: a clean bug check dma.double_free 0xE6/0x05 without reading freed memory */
+    /* expected: a clean bug check dma.double_free 0xE6/0x06 without reading freed memory */
     if (st != KDPC_BUGCHECK || bc == NULL || strcmp(bc->rule, "dma.double_free") != 0 ||
-        bc->code != 0xE6 || bc->params[0] != 0x05)
+        bc->code != 0xE6 || bc->params[0] != 0x06)
         _exit(5);
     kdpc_machine_destroy(m);
 }
