@@ -26,11 +26,14 @@ struct kdpc__devrec {
     bool next_requested; /* IoStartNextPacket deferred while StartIo runs */
     bool next_cancelable, next_bykey;
     ULONG next_key;
+    uint64_t flow_startio_cpus; /* irp-flow (callcheck.c): CPUs inside its StartIo now */
     size_t ext_size;
     kdpc__devrec *next; /* every device of the machine */
     WCHAR *name;
     unsigned char *wext; /* the extension on watched pages of its own (cfg.watch_device_extensions),
                             else NULL: it is ext[] */
+    /* area pnp (pnpcheck.c): registered with WMI (IoWMIRegistrationControl), not deregistered */
+    bool wmi_registered;
     _Alignas(16) unsigned char ext[];
 };
 
@@ -70,8 +73,35 @@ typedef struct kdpc__irprec {
     struct kdpc__irprec *mdl_next, *mdl_prev;
     uint64_t flush_seen;
     char history[240];
+    /* area pnp (pnpcheck.c): the lowest stack location a dispatch routine got the IRP at (0:
+     * none yet); a PnP IRP's status was once other than STATUS_NOT_SUPPORTED (answered) */
+    CHAR low_loc;
+    bool pnp_answered;
+    /* irp-life (irplife.c): where the IRP came from; out: IoCallDriver sent it and no
+     * IoCompleteRequest has handed it back yet; event_was_set: its UserEvent was signaled when
+     * its maker sent it */
+    uint8_t origin; /* kdpc__irp_origin */
+    bool out;
+    bool event_was_set;
+    /* irp-flow (callcheck.c): location and device of the dispatch routine running on it (0,
+     * NULL: none); the status and location of its last IoCompleteRequest since it was last sent
+     * (done_valid) */
+    int flow_disp_loc;
+    PDEVICE_OBJECT flow_disp_dev;
+    bool flow_done_valid;
+    int flow_done_loc;
+    NTSTATUS flow_done_status;
     IRP irp; /* stack locations follow */
 } kdpc__irprec;
+
+/* Who made an IRP (kdpc__irprec.origin; irplife.c). */
+typedef enum kdpc__irp_origin {
+    KDPC_IRP_FROM_SYSTEM = 0, /* the I/O or PnP manager (a request it sends a driver) */
+    KDPC_IRP_FROM_ALLOCATE,   /* IoAllocateIrp */
+    KDPC_IRP_FROM_DEVCTL,     /* IoBuildDeviceIoControlRequest */
+    KDPC_IRP_FROM_SYNC_FSD,   /* IoBuildSynchronousFsdRequest */
+    KDPC_IRP_FROM_ASYNC_FSD   /* IoBuildAsynchronousFsdRequest */
+} kdpc__irp_origin;
 
 /* Kinds of I/O manager objects kdpc knows by address (validate.c). */
 typedef enum kdpc__iokind {
@@ -90,6 +120,7 @@ typedef enum kdpc__iokind {
 #define KDPC_IO_RETIRED 256u /* freed objects remembered for double-free reports */
 #define KDPC_IO_GONE    16u  /* IRPs freed while their dispatch routine ran */
 #define KDPC_IO_FLUSHES 64u  /* last KeFlushIoBuffers calls, for MdlAddress kdpc did not see set */
+#define KDPC_IO_PNP_STACK 32u /* area pnp: device objects of a PnP stack pnpcheck.c follows */
 
 /* What io tells the PnP layer above it (io never calls pnp: pnp sets these at init). */
 typedef struct kdpc__io_pnp_hooks {
@@ -104,6 +135,27 @@ typedef struct kdpc__io_pnp_hooks {
     NTSTATUS (*driver_unloading)(kdpc_machine *m, PDRIVER_OBJECT driver);
     void (*free)(kdpc_machine *m); /* kdpc__io_free, first */
 } kdpc__io_pnp_hooks;
+
+/* dispatch (dispatchcheck.c): one dispatch routine running, from IoCallDriver's call to its
+ * return; kdpc__io.dframes holds them (used: in use). */
+typedef struct kdpc__dispframe {
+    bool used;
+    bool forwarded;     /* the routine sent the IRP on (IoCallDriver) and got lower_status */
+    bool completed;     /* the completion walk went past this location: completed_status */
+    KIRQL irql;         /* at the call */
+    int loc;            /* the IRP's location for the routine */
+    uint32_t serial;    /* the IRP record's */
+    unsigned cpu, held; /* CPU at the call, spin locks it held then */
+    uint32_t isr_depth, no_switch; /* that CPU's context then: a nested ISR or DPC is not it */
+    LONG apc;           /* critical + guarded regions of the thread at the call */
+    NTSTATUS lower_status, completed_status;
+    kdpc__thread *thread;
+    PIRP irp;
+    PDEVICE_OBJECT dev;
+    PDRIVER_DISPATCH routine;
+    uint64_t seq; /* order of calls: the innermost frame of a thread has the highest */
+} kdpc__dispframe;
+#define KDPC_IO_DFRAMES 64u /* dispatch routines running at once, all threads (more: unchecked) */
 
 typedef struct kdpc__io {
     kdpc__drvrec *drivers;
@@ -140,6 +192,18 @@ typedef struct kdpc__io {
     kdpc__io_pnp_hooks pnp_hooks; /* set by the PnP layer (kdpc__pnp_init); NULL members: none */
     struct kdpc__symlink *links;  /* symbolic links (symlink.c) */
     struct kdpc__filerec *files;  /* file objects not yet closed (file.c) */
+    /* dispatch (dispatchcheck.c): dispatch routines running now */
+    kdpc__dispframe dframes[KDPC_IO_DFRAMES];
+    uint64_t dframe_seq;
+    /* area pnp (pnpcheck.c): the IRP_MJ_PNP IRP the PnP manager has outstanding (NULL: none),
+     * its minor code, its PDO and the device objects above it when sent (bottom up), set by the
+     * PnP layer around the send; the lowest of them the IRP reached (0 the PDO, i + 1
+     * pnp_stack[i]) */
+    PIRP pnp_irp;
+    UCHAR pnp_minor;
+    PDEVICE_OBJECT pnp_pdo;
+    PDEVICE_OBJECT pnp_stack[KDPC_IO_PNP_STACK];
+    unsigned pnp_nstack, pnp_low;
 } kdpc__io;
 
 static inline kdpc__io *kdpc__io_of(const kdpc_machine *m)
@@ -240,6 +304,72 @@ void kdpc__io_check_pending(kdpc_machine *m, const kdpc__scope *scope, const cha
  * queues: the memory is about to be freed (pending.c). */
 void kdpc__io_unqueue_inside(kdpc_machine *m, const void *p, size_t bytes);
 
+/* irp-life checks (irplife.c): the life of IRPs a driver makes itself. Each reports its rule
+ * and returns whether the call goes on (false: leave the IRP alone, as the rule's warning says). */
+/* The name of an origin, for reports ("IoAllocateIrp"). */
+const char *kdpc__io_origin_name(uint8_t origin);
+/* IoReuseIrp(@r's IRP): io.reuse_not_allocated, io.reuse_in_use. */
+bool kdpc__io_life_reuse(kdpc_machine *m, kdpc__irprec *r, uintptr_t caller);
+/* IoCallDriver(@dev, @r's IRP), before the next location is made current:
+ * io.local_no_completion; notes the UserEvent's state at its maker's send. */
+void kdpc__io_life_call(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJECT dev);
+/* The I/O manager is about to signal the UserEvent of @r's IRP: io.build_event_set. */
+void kdpc__io_life_event(kdpc_machine *m, kdpc__irprec *r);
+/* IoBuild*: a buffer of @len bytes at @buf the builder must read or lock (@code 0x08 with
+ * @what = the major function, 0x09 with @what = the control code): io.build_bad_buffer. */
+bool kdpc__io_life_buffer_ok(kdpc_machine *m, const char *routine, PDEVICE_OBJECT dev,
+                             uint32_t code, ULONG what, const void *buf, ULONG len);
+
+/* dispatch checks (dispatchcheck.c): what dispatch, completion and cancel routines return and
+ * leave behind. Each reports its rules and goes on as a free kernel would. */
+/* IoCallDriver is about to call @d for @irp at location @loc: NULL when not tracked. */
+kdpc__dispframe *kdpc__io_dispatch_enter(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
+                                         PDRIVER_DISPATCH d, int loc);
+/* ... and @f's routine returned @st: dpc.lock_held, io.irql_changed, io.apc_disable_changed,
+ * io.bad_status, io.pending_not_marked, io.cancelled_pending, io.irp_unfinished,
+ * io.status_mismatch; frees @f. */
+void kdpc__io_dispatch_exit(kdpc_machine *m, kdpc__dispframe *f, NTSTATUS st);
+/* IoCompleteRequest(@irp) by a driver: io.complete_owned_below. */
+void kdpc__io_dispatch_complete(kdpc_machine *m, PIRP irp);
+/* The completion walk of @irp reaches its current location. */
+void kdpc__io_dispatch_passing(kdpc_machine *m, PIRP irp);
+/* Call a completion routine: io.irql_changed, io.apc_disable_changed,
+ * io.completion_not_pending. */
+NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routine,
+                                  PDEVICE_OBJECT dev, PIRP irp, PVOID context);
+/* Call a cancel routine (the cancel spin lock held): dpc.lock_held for the other locks. */
+void kdpc__io_call_cancel(kdpc_machine *m, PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp);
+/* Whether location @loc of the IRP whose record had @serial was marked pending (irp.c). */
+bool kdpc__io_marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc);
+
+/* irp-flow checks (callcheck.c): IoCallDriver, IoCompleteRequest, StartIo, forwarding. Each
+ * reports its rules and goes on as a free kernel would. @caller: the driver's return address. */
+/* IoCallDriver(@dev, @irp) on @c, both valid, before the next location is made current:
+ * io.call_irql, io.call_cancelable, io.stack_short, io.forward_irql, io.forward_apc_irql,
+ * io.bad_stack_copy, io.copy_without_completion, io.skipped_device. */
+void kdpc__io_flow_call(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev, PIRP irp,
+                        uintptr_t caller);
+/* What kdpc__io_flow_enter saved, for kdpc__io_flow_leave. */
+typedef struct kdpc__io_flow {
+    int loc;
+    PDEVICE_OBJECT dev;
+    bool event_signaled; /* the issuer's UserEvent was signaled when it sent the IRP */
+} kdpc__io_flow;
+/* Around the dispatch routine of @r's IRP at location @loc of @dev, and after it returned @st
+ * (the IRP, whose record had @serial, may be gone by then): io.signaled_event. */
+kdpc__io_flow kdpc__io_flow_enter(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJECT dev, int loc);
+void kdpc__io_flow_leave(kdpc_machine *m, PIRP irp, uint32_t serial, const kdpc__io_flow *f,
+                         NTSTATUS st, uintptr_t caller, PDEVICE_OBJECT dev);
+/* IoCompleteRequest(@irp) on @c, the IRP live and not completed: io.complete_irql,
+ * io.complete_lock_held, io.complete_unsent, io.status_overridden. */
+void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, uintptr_t caller);
+/* IoStartNextPacket(ByKey) of @dev (@d) on @c: io.complete_lock_held, io.startio_recursion. */
+void kdpc__io_flow_start_next(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev,
+                              kdpc__devrec *d, const char *name);
+/* StartIo of @d starts on this CPU (returns whether it was inside already), and returns. */
+bool kdpc__io_flow_startio_enter(kdpc__devrec *d);
+void kdpc__io_flow_startio_leave(kdpc__devrec *d, bool was);
+
 /* Every IRP not completed and where it sits, for deadlock and timeout reports (alive.c). */
 void kdpc__io_describe_alive(kdpc_machine *m, FILE *f);
 
@@ -274,5 +404,20 @@ bool kdpc__io_need(kdpc_machine *m, const char *routine, kdpc_routine_ptr fn, co
 /* Caller-initialised objects (cancel-safe queues, work items) inside memory that goes away. */
 void kdpc__io_forget_range(kdpc_machine *m, const void *lo, size_t bytes);
 void kdpc__io_registry_free(kdpc__io *io);
+
+/* area pnp (pnpcheck.c): Verifier's checks of PnP, power and WMI IRPs and of device objects in
+ * a PnP stack. @caller: the driver's return address for P2. */
+/* IoCallDriver(@dev, @irp), before the next location becomes current: pnp.irp_init,
+ * pnp.system_irp (first send), pnp.irp_status (forwarding); notes the location reached. */
+void kdpc__io_pnp_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr_t caller);
+/* IoCompleteRequest(@irp) at its current location: pnp.irp_status, pnp.not_passed_down,
+ * wmi.not_forwarded. */
+void kdpc__io_pnp_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller);
+/* IoDetachDevice(@target) / IoDeleteDevice(@dev) of a live device: pnp.surprise_remove_delete,
+ * pnp.delete_before_lower, wmi.registered. */
+void kdpc__io_pnp_on_detach(kdpc_machine *m, PDEVICE_OBJECT target, uintptr_t caller);
+void kdpc__io_pnp_on_delete(kdpc_machine *m, PDEVICE_OBJECT dev, uintptr_t caller);
+/* The device object @dev is attached to (the next lower one), or NULL. */
+PDEVICE_OBJECT kdpc__io_lower_device(kdpc_machine *m, PDEVICE_OBJECT dev);
 
 #endif /* KDPC_IO_H */

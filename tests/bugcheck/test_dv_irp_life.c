@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_dv_irp_life.c - the rules on IRPs a driver makes itself (docs/rules.md), each with a
+ * broken routine (rule id, code, P1..P4) and its fixed twin (clean):
+ *   io.reuse_not_allocated  IoReuseIrp of an IoBuildDeviceIoControlRequest IRP: 0xC9/0x311;
+ *   io.reuse_in_use         IoReuseIrp of an IRP a lower driver still holds: 0xC9/0x310;
+ *   io.local_no_completion  IoAllocateIrp IRP sent without a completion routine (warning);
+ *   io.build_bad_buffer     IoBuildDeviceIoControlRequest / IoBuildAsynchronousFsdRequest
+ *                           with a NULL buffer: 0xC9/0x09, 0x08;
+ *   io.build_event_set      KeSetEvent on an IoBuildDeviceIoControlRequest event while the
+ *                           IRP is pending: code 0;
+ *   io.invalid_object       IoFreeIrp of an IRP still at the lower driver: 0xC9/0x20B.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kdpc_test.h"
+
+#define IOCTL_BUF CTL_CODE(FILE_DEVICE_UNKNOWN, 0x902, METHOD_BUFFERED, FILE_ANY_ACCESS)
+#define IOCTL_DIR CTL_CODE(FILE_DEVICE_UNKNOWN, 0x903, METHOD_OUT_DIRECT, FILE_ANY_ACCESS)
+
+static struct {
+    PDRIVER_OBJECT drv;
+    PDEVICE_OBJECT dev;
+    BOOLEAN park; /* the dispatch routine keeps the IRP pending in held */
+    PIRP held;
+    PIRP irp;
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    UCHAR buf[16];
+    LONG reached_end;
+} g;
+
+static NTSTATUS LifeDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
+{
+    (void)Dev;
+    if (g.park) {
+        IoMarkIrpPending(Irp);
+        g.held = Irp;
+        return STATUS_PENDING;
+    }
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    Irp->IoStatus.Information = 0;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS LifeEntry(PDRIVER_OBJECT Drv, PUNICODE_STRING Reg)
+{
+    (void)Reg;
+    for (int i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
+        Drv->MajorFunction[i] = LifeDispatch;
+    NTSTATUS st = IoCreateDevice(Drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &g.dev);
+    if (NT_SUCCESS(st))
+        g.dev->Flags |= DO_DIRECT_IO;
+    return st;
+}
+
+/* The maker's completion routine: takes the IRP back. */
+static NTSTATUS TakeBack(PDEVICE_OBJECT Dev, PIRP Irp, PVOID Ctx)
+{
+    (void)Dev;
+    (void)Irp;
+    KeSetEvent((PKEVENT)Ctx, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+typedef void BODY(void);
+
+static void run_body(void *ctx)
+{
+    BODY *body = (BODY *)(uintptr_t)ctx;
+    if (NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "irplife", LifeEntry, &g.drv)) &&
+        g.dev != NULL)
+        body();
+    g.reached_end = 1;
+}
+
+static kdpc_status run(kdpc_machine **mp, uint64_t seed, BODY *body)
+{
+    memset(&g, 0, sizeof g);
+    *mp = kt_machine(1, seed);
+    return kdpc_machine_run(*mp, run_body, (void *)(uintptr_t)body);
+}
+
+static void assert_params(kdpc_machine *m, uint64_t p1, uint64_t p2, uint64_t p3, uint64_t p4)
+{
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_non_null(bc);
+    assert_int_equal(bc->params[0], p1);
+    assert_int_equal(bc->params[1], p2);
+    assert_int_equal(bc->params[2], p3);
+    assert_int_equal(bc->params[3], p4);
+}
+
+/* Send an IoAllocateIrp IRP with the maker's routine and wait until it is back. */
+static PIRP send_own(void)
+{
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    if (irp == NULL)
+        return NULL;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+    IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
+    if (IoCallDriver(g.dev, irp) == STATUS_PENDING)
+        (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);
+    return irp;
+}
+
+/* ------------------------------------------------------------------ */
+/* io.reuse_not_allocated                                              */
+
+static void body_reuse_built(void)
+{
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    PIRP irp =
+        IoBuildDeviceIoControlRequest(IOCTL_BUF, g.dev, NULL, 0, NULL, 0, FALSE, &g.ev, &g.iosb);
+    g.irp = irp;
+    if (irp != NULL)
+        IoReuseIrp(irp, STATUS_SUCCESS); /* broken: not an IoAllocateIrp IRP */
+}
+
+static void body_reuse_allocated(void)
+{
+    PIRP irp = send_own();
+    if (irp == NULL)
+        return;
+    IoReuseIrp(irp, STATUS_SUCCESS); /* fixed: its own IRP, back with it */
+    IoFreeIrp(irp);
+}
+
+static void test_reuse_of_built_irp_bugchecks_c9_311(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 1, body_reuse_built);
+    KT_ASSERT_BUGCHECK(m, st, "io.reuse_not_allocated", 0xC9);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_params(m, 0x311, bc->params[1], (uintptr_t)g.irp, 2 /* IoBuildDeviceIoControlRequest */);
+    assert_true(bc->params[1] != 0); /* the caller */
+    kdpc_machine_destroy(m);
+}
+
+static void test_reuse_of_own_irp_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 2, body_reuse_allocated), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "io.reuse_not_allocated");
+    KT_ASSERT_NO_VIOLATION(m, "io.reuse_in_use");
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* io.reuse_in_use, io.invalid_object 0x20B                            */
+
+static void body_reuse_out(void)
+{
+    g.park = TRUE;
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    g.irp = irp;
+    if (irp == NULL)
+        return;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(g.dev, irp);  /* pending at the lower driver */
+    IoReuseIrp(irp, STATUS_SUCCESS); /* broken: still in use */
+}
+
+static void test_reuse_while_at_lower_driver_bugchecks_c9_310(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 3, body_reuse_out);
+    KT_ASSERT_BUGCHECK(m, st, "io.reuse_in_use", 0xC9);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_params(m, 0x310, bc->params[1], (uintptr_t)g.irp, (uintptr_t)g.dev);
+    kdpc_machine_destroy(m);
+}
+
+static void body_free_out(void)
+{
+    g.park = TRUE;
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    g.irp = irp;
+    if (irp == NULL)
+        return;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(g.dev, irp);
+    IoFreeIrp(irp); /* broken: the lower driver still holds it */
+}
+
+static void body_free_back(void)
+{
+    g.park = TRUE;
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(g.dev, irp);
+    g.held->IoStatus.Status = STATUS_SUCCESS; /* the lower driver finishes */
+    IoCompleteRequest(g.held, IO_NO_INCREMENT);
+    (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);
+    IoFreeIrp(irp); /* fixed: back with its maker */
+}
+
+static void test_free_while_at_lower_driver_bugchecks_c9_20b(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 4, body_free_out);
+    KT_ASSERT_BUGCHECK(m, st, "io.invalid_object", 0xC9);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_params(m, 0x20B, bc->params[1], (uintptr_t)g.irp, (uintptr_t)g.dev);
+    kdpc_machine_destroy(m);
+}
+
+static void test_free_after_completion_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 5, body_free_back), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* io.local_no_completion                                              */
+
+static void body_send_bare(void)
+{
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    g.irp = irp;
+    if (irp == NULL)
+        return;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+    (void)IoCallDriver(g.dev, irp); /* broken: nobody takes it back */
+    IoFreeIrp(irp);
+}
+
+static void body_send_own(void)
+{
+    PIRP irp = send_own(); /* fixed: with TakeBack */
+    if (irp != NULL)
+        IoFreeIrp(irp);
+}
+
+static void test_allocated_irp_sent_without_completion_routine_warns(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 8, body_send_bare), KDPC_OK);
+    KT_ASSERT_WARNING(m, "io.local_no_completion");
+    const kdpc_violation *w = kdpc_machine_find_violation(m, "io.local_no_completion");
+    assert_int_equal(w->params[0], (uintptr_t)g.irp);
+    assert_int_equal(w->params[1], 1);
+    assert_int_equal(w->params[2], (uintptr_t)g.dev);
+    assert_int_equal(w->params[3], 0);
+    kdpc_machine_destroy(m);
+    /* as a bug check: code 0 and the same parameters */
+    memset(&g, 0, sizeof g);
+    m = kt_machine(1, 8);
+    assert_int_equal(kdpc_rule_set(m, "io.local_no_completion", KDPC_RULE_BUGCHECK), KDPC_OK);
+    kdpc_status st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_send_bare);
+    KT_ASSERT_BUGCHECK(m, st, "io.local_no_completion", 0);
+    assert_params(m, (uintptr_t)g.irp, 1, (uintptr_t)g.dev, 0);
+    kdpc_machine_destroy(m);
+}
+
+static void test_allocated_irp_sent_with_completion_routine_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 9, body_send_own), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* io.build_bad_buffer                                                 */
+
+static void body_devctl_null(void)
+{
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    g.irp = IoBuildDeviceIoControlRequest(IOCTL_DIR, g.dev, NULL, 0, NULL, 64, FALSE, &g.ev,
+                                          &g.iosb); /* broken: 64 bytes at NULL to lock */
+}
+
+static void body_fsd_null(void)
+{
+    g.irp = IoBuildAsynchronousFsdRequest(IRP_MJ_READ, g.dev, NULL, 16, NULL, &g.iosb);
+}
+
+static void body_devctl_ok(void)
+{
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    PIRP irp = IoBuildDeviceIoControlRequest(IOCTL_DIR, g.dev, NULL, 0, g.buf, sizeof g.buf, FALSE,
+                                             &g.ev, &g.iosb);
+    if (irp != NULL && IoCallDriver(g.dev, irp) == STATUS_PENDING)
+        (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);
+}
+
+static void test_devctl_null_buffer_bugchecks_c9_09(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 10, body_devctl_null);
+    KT_ASSERT_BUGCHECK(m, st, "io.build_bad_buffer", 0xC9);
+    assert_params(m, 0x09, (uintptr_t)g.dev, IOCTL_DIR, (uint32_t)STATUS_ACCESS_VIOLATION);
+    kdpc_machine_destroy(m);
+}
+
+static void test_fsd_null_buffer_bugchecks_c9_08(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 11, body_fsd_null);
+    KT_ASSERT_BUGCHECK(m, st, "io.build_bad_buffer", 0xC9);
+    assert_params(m, 0x08, (uintptr_t)g.dev, IRP_MJ_READ, (uint32_t)STATUS_ACCESS_VIOLATION);
+    kdpc_machine_destroy(m);
+}
+
+static void test_devctl_with_buffer_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 12, body_devctl_ok), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* io.build_event_set                                                  */
+
+static void body_event_set(void)
+{
+    g.park = TRUE;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    PIRP irp =
+        IoBuildDeviceIoControlRequest(IOCTL_BUF, g.dev, NULL, 0, NULL, 0, FALSE, &g.ev, &g.iosb);
+    g.irp = irp;
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(g.dev, irp);
+    KeSetEvent(&g.ev, IO_NO_INCREMENT, FALSE); /* broken: the I/O manager's event */
+    g.held->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(g.held, IO_NO_INCREMENT);
+}
+
+static void body_event_wait(void)
+{
+    g.park = TRUE;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    PIRP irp =
+        IoBuildDeviceIoControlRequest(IOCTL_BUF, g.dev, NULL, 0, NULL, 0, FALSE, &g.ev, &g.iosb);
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(g.dev, irp);
+    g.held->IoStatus.Status = STATUS_SUCCESS; /* fixed: only completion sets it */
+    IoCompleteRequest(g.held, IO_NO_INCREMENT);
+    (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);
+}
+
+static void test_driver_setting_build_event_bugchecks_code_0(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 13, body_event_set);
+    KT_ASSERT_BUGCHECK(m, st, "io.build_event_set", 0);
+    assert_params(m, (uintptr_t)g.irp, (uintptr_t)&g.ev, 2, 0);
+    kdpc_machine_destroy(m);
+}
+
+static void test_build_event_left_to_io_manager_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 14, body_event_wait), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reuse_of_built_irp_bugchecks_c9_311),
+        cmocka_unit_test(test_reuse_of_own_irp_is_clean),
+        cmocka_unit_test(test_reuse_while_at_lower_driver_bugchecks_c9_310),
+        cmocka_unit_test(test_free_while_at_lower_driver_bugchecks_c9_20b),
+        cmocka_unit_test(test_free_after_completion_is_clean),
+        cmocka_unit_test(test_allocated_irp_sent_without_completion_routine_warns),
+        cmocka_unit_test(test_allocated_irp_sent_with_completion_routine_is_clean),
+        cmocka_unit_test(test_devctl_null_buffer_bugchecks_c9_09),
+        cmocka_unit_test(test_fsd_null_buffer_bugchecks_c9_08),
+        cmocka_unit_test(test_devctl_with_buffer_is_clean),
+        cmocka_unit_test(test_driver_setting_build_event_bugchecks_code_0),
+        cmocka_unit_test(test_build_event_left_to_io_manager_is_clean),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
