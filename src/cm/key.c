@@ -16,9 +16,22 @@
 
 bool kdpc__cm_passive_ok(kdpc_machine *m, const kdpc__cpu *c, const char *routine)
 {
+    const struct _KTHREAD *t = c->thread->ke;
+    if (c->irql == PASSIVE_LEVEL && t != NULL && t->guarded > 0) {
+        /* Verifier's 0xC4/0xE6: a Zw routine with special kernel APCs disabled (a guarded
+         * region), P3 the IRQL, P4 1 (special kernel APCs off). P2, on Windows the caller's
+         * address, is 0. As a warning or off the call goes on. */
+        kdpc__violation(m, KDPC_R_ZW_PASSIVE_IRQL, 0xC4, 0xE6u, 0, c->irql, 1, NULL,
+                        "%s called inside a guarded region: registry routines need special "
+                        "kernel APCs enabled",
+                        routine);
+        return true;
+    }
     if (c->irql == PASSIVE_LEVEL)
         return true;
-    kdpc__violation(m, KDPC_R_ZW_PASSIVE_IRQL, 0xC4, 0x0002001Fu, c->irql, 0, 0, NULL,
+    /* P1: IrqlRtlPassive (0x2001E) names RtlDeleteRegistryValue, IrqlZwPassive (0x2001F) the rest */
+    uint64_t p1 = strcmp(routine, "RtlDeleteRegistryValue") == 0 ? 0x0002001Eu : 0x0002001Fu;
+    kdpc__violation(m, KDPC_R_ZW_PASSIVE_IRQL, 0xC4, p1, c->irql, 0, 0, NULL,
                     "%s called at IRQL %u: registry routines run only at PASSIVE_LEVEL", routine,
                     (unsigned)c->irql);
     return false;

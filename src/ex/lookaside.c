@@ -39,6 +39,7 @@ void kdpc_ExInitializeLookaside(GENERAL_LOOKASIDE *L, PALLOCATE_FUNCTION Allocat
 {
     if (L == NULL)
         return;
+    (void)kdpc__ke_irql_lookaside_ok(L, (unsigned)Type, "ExInitializePagedLookasideList");
     kdpc_machine *m = machine_of_caller();
     if (m != NULL && !kdpc__pool_lookaside_add(m, L))
         kdpc__violation(m, KDPC_R_LOOKASIDE_MISUSE, 0xC4, 0xCA, (uintptr_t)L, 0, 0, NULL,
@@ -64,6 +65,7 @@ void kdpc_ExDeleteLookaside(GENERAL_LOOKASIDE *L)
 {
     if (L == NULL)
         return;
+    (void)kdpc__ke_irql_lookaside_ok(L, (unsigned)L->Type, "ExDeletePagedLookasideList");
     kdpc_machine *m = machine_of_caller();
     if (m != NULL && !kdpc__pool_lookaside_del(m, L)) {
         kdpc__violation(m, KDPC_R_LOOKASIDE_MISUSE, 0xC4, 0xCB, (uintptr_t)L, 0, 0, NULL,
@@ -81,6 +83,7 @@ PVOID kdpc_ExAllocateFromLookaside(GENERAL_LOOKASIDE *L)
 {
     if (L == NULL)
         return NULL;
+    (void)kdpc__ke_irql_lookaside_ok(L, (unsigned)L->Type, "ExAllocateFromPagedLookasideList");
     L->TotalAllocates++;
     PSINGLE_LIST_ENTRY e = PopEntryList(&L->ListHead);
     if (e != NULL) {
@@ -95,6 +98,7 @@ void kdpc_ExFreeToLookaside(GENERAL_LOOKASIDE *L, PVOID Entry)
 {
     if (L == NULL || Entry == NULL)
         return;
+    (void)kdpc__ke_irql_lookaside_ok(L, (unsigned)L->Type, "ExFreeToPagedLookasideList");
     L->TotalFrees++;
     if (L->CurrentDepth >= L->Depth) {
         L->FreeMisses++;

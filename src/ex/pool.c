@@ -596,7 +596,7 @@ PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG
         return NULL;
     PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
     if (r == NULL && ((unsigned)PoolType & POOL_RAISE_IF_ALLOCATION_FAILURE) != 0)
-        kdpc_ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
+        kdpc__ex_raise_status(STATUS_INSUFFICIENT_RESOURCES); /* the kernel's raise */
     kdpc__ke_point(m);
     return r;
 }
@@ -610,8 +610,11 @@ PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, 
     quota_check(m, c, "ExAllocatePoolWithQuotaTag");
     /* no quota limit in kdpc: it fails only as ExAllocatePoolWithTag does */
     PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
+    /* irql.ex_apc (IrqlExApcLte2), after mem.paged_alloc's and in a DPC mem.pool_irql's 0x10B */
+    if (!kdpc__kecpu_of(c)->dpc_active)
+        (void)kdpc__ke_irql_ex_apc_ok(false, r, "ExAllocatePoolWithQuotaTag"); /* goes on */
     if (r == NULL && ((unsigned)PoolType & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE) == 0)
-        kdpc_ExRaiseStatus(STATUS_INSUFFICIENT_RESOURCES);
+        kdpc__ex_raise_status(STATUS_INSUFFICIENT_RESOURCES); /* the kernel's raise */
     kdpc__ke_point(m);
     return r;
 }

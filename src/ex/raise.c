@@ -11,7 +11,7 @@
 
 #include "ke/ke.h"
 
-void kdpc_ExRaiseStatus(NTSTATUS Status)
+static void raise_status(NTSTATUS Status, bool check)
 {
     kdpc__thread *t = kdpc__self();
     if (t == NULL || t->cpu == NULL) {
@@ -19,8 +19,23 @@ void kdpc_ExRaiseStatus(NTSTATUS Status)
                 (unsigned long)(ULONG)Status);
         abort();
     }
+    /* irql.ex_apc (IrqlExPassive: ExRaiseStatus at IRQL <= APC_LEVEL); then the raise */
+    if (check)
+        (void)kdpc__ke_irql_ex_apc_ok(true, NULL, "ExRaiseStatus");
     kdpc__bugcheck_forced(t->m, 0x1E, (ULONG)Status, 0, 0, 0,
                           "ExRaiseStatus(0x%08lX): an exception no handler catches (kdpc runs no "
                           "__except handler)",
                           (unsigned long)(ULONG)Status);
+}
+
+void kdpc_ExRaiseStatus(NTSTATUS Status)
+{
+    raise_status(Status, true);
+    abort(); /* not reached: the bug check does not return */
+}
+
+void kdpc__ex_raise_status(NTSTATUS Status)
+{
+    raise_status(Status, false);
+    abort(); /* not reached */
 }

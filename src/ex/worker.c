@@ -119,9 +119,10 @@ void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, W
                          const char *name)
 {
     if (c->irql > DISPATCH_LEVEL)
-        kdpc__violation(m, KDPC_R_WORK_QUEUE_IRQL, 0xC4, 0x00020011u, c->irql, (uintptr_t)item, 0,
-                        NULL, "%s called at IRQL %u, above DISPATCH_LEVEL", name,
-                        (unsigned)c->irql);
+        /* 0xC4/0xE5, Verifier's "kernel API at the wrong IRQL" (P2 the IRQL; P3, reserved on
+         * Windows, the work item): no DDI compliance rule names the work-item calls */
+        kdpc__violation(m, KDPC_R_WORK_QUEUE_IRQL, 0xC4, 0xE5u, c->irql, (uintptr_t)item, 0, NULL,
+                        "%s called at IRQL %u, above DISPATCH_LEVEL", name, (unsigned)c->irql);
     if (item->List.Flink != NULL) {
         kdpc__violation(m, KDPC_R_WORK_REQUEUE, 0xE4, 1, (uintptr_t)item,
                         (uintptr_t)kdpc__fnaddr(KDPC_RP(item->WorkerRoutine)), 0, NULL,

@@ -148,7 +148,7 @@ void kdpc__io_unqueue_inside(kdpc_machine *m, const void *p, size_t bytes)
     }
     for (unsigned guard = 0; guard < 4096; guard++) {
         PKTIMER t = kdpc__ke_find_set_timer(m, timer_inside, &r);
-        if (t == NULL || !kdpc_KeCancelTimer(t))
+        if (t == NULL || !kdpc__ke_timer_cancel(m, t)) /* the kernel's own: no IRQL rule */
             break;
     }
     for (unsigned guard = 0; guard < 4096; guard++) {

@@ -16,6 +16,8 @@
 
 void kdpc_KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 {
+    /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the queue is initialised */
+    (void)kdpc__ke_irql_dispatch_ok(DeviceQueue, "KeInitializeDeviceQueue");
     if (DeviceQueue == NULL)
         return;
     DeviceQueue->Type = 0x14; /* DeviceQueueObject */
@@ -116,6 +118,8 @@ PKDEVICE_QUEUE_ENTRY kdpc__ke_remove_by_key_device_queue(PKDEVICE_QUEUE DeviceQu
 BOOLEAN kdpc_KeRemoveEntryDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
                                       PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
 {
+    /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the entry is removed */
+    (void)kdpc__ke_irql_dispatch_ok(DeviceQueue, "KeRemoveEntryDeviceQueue");
     if (DeviceQueue == NULL || DeviceQueueEntry == NULL || !DeviceQueueEntry->Inserted)
         return FALSE;
     (void)take(DeviceQueue, &DeviceQueueEntry->DeviceListEntry);

@@ -9,9 +9,28 @@
  * must run at APC_LEVEL and restores the kept IRQL. It is not recursive:
  * the owner acquiring it again blocks forever, which the machine reports as
  * a deadlock. Calls above APC_LEVEL are sync.apc_irql (0xC4/0x33, 0x34,
- * 0x11A, 0x11B as Driver Verifier).
+ * 0x11A, 0x11B as Driver Verifier). The Unsafe calls leave the IRQL alone, so
+ * their caller is at APC_LEVEL already or has APCs off (a critical or guarded
+ * region); else 0xC4/0x39 / 0x3A, P3 the thread's APC disable count.
  */
 #include "ke/ke.h"
+
+/* sync.apc_irql of ExAcquire/ExReleaseFastMutexUnsafe: entered above APC_LEVEL, or below it with
+ * APCs on (no critical or guarded region). P3: the thread's APC disable count as Windows keeps it
+ * (minus the regions the thread is in: 0 = APCs on), P4 the mutex. */
+static void check_unsafe(kdpc_machine *m, kdpc__cpu *c, uint64_t p1, PFAST_MUTEX f,
+                         const char *name)
+{
+    struct _KTHREAD *t = c->thread->ke;
+    long regions = t == NULL ? 0 : (long)t->critical + (long)t->guarded;
+    if (c->irql == APC_LEVEL || (c->irql < APC_LEVEL && (regions > 0 || t == NULL)))
+        return;
+    kdpc__violation(m, KDPC_R_SYNC_APC_IRQL, 0xC4, p1, c->irql, (uint64_t)(int64_t)-regions,
+                    (uintptr_t)f, NULL,
+                    "%s called at IRQL %u%s: it runs at APC_LEVEL or inside a critical or "
+                    "guarded region",
+                    name, (unsigned)c->irql, c->irql < APC_LEVEL ? " with APCs enabled" : "");
+}
 
 static void check_apc(kdpc_machine *m, kdpc__cpu *c, uint64_t p1, bool exact, const char *name)
 {
@@ -119,7 +138,7 @@ void kdpc_ExAcquireFastMutexUnsafe(PFAST_MUTEX FastMutex)
     /* obj.invalid (NULL 0xC4/0xE1, never initialised 0xC4/0x1002); as a warning: nothing done */
     if (m == NULL || !kdpc__ke_check_fast_mutex(m, FastMutex, "ExAcquireFastMutexUnsafe"))
         return;
-    check_apc(m, c, 0x39, false, "ExAcquireFastMutexUnsafe");
+    check_unsafe(m, c, 0x39, FastMutex, "ExAcquireFastMutexUnsafe");
     take(m, c, FastMutex);
     kdpc__ke_point(m);
 }
@@ -131,7 +150,7 @@ void kdpc_ExReleaseFastMutexUnsafe(PFAST_MUTEX FastMutex)
     /* obj.invalid (NULL 0xC4/0xE1, never initialised 0xC4/0x1002); as a warning: nothing done */
     if (m == NULL || !kdpc__ke_check_fast_mutex(m, FastMutex, "ExReleaseFastMutexUnsafe"))
         return;
-    check_apc(m, c, 0x3A, false, "ExReleaseFastMutexUnsafe");
+    check_unsafe(m, c, 0x3A, FastMutex, "ExReleaseFastMutexUnsafe");
     give(m, FastMutex);
     kdpc__ke_point(m);
 }

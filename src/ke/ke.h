@@ -463,6 +463,21 @@ void kdpc__ke_crash(kdpc_machine *m, kdpc__thread *t);
  * waits, queued DPCs, set timers, queued work items. */
 void kdpc__ke_describe_alive(kdpc_machine *m, FILE *f);
 
+/* IRQL checks of the Ke, Ex and Ps routines (irqlcheck.c; area irql-ke): true when the calling
+ * CPU's IRQL suits the routine (or the caller is not simulated code); else the report, and false
+ * when it returned as a warning or off. @obj is the object the call is about (P4), or NULL. */
+bool kdpc__ke_irql_dispatch_ok(const void *obj, const char *routine); /* irql.ke_dispatch */
+bool kdpc__ke_irql_set_event_ok(const void *event, BOOLEAN wait, const char *routine);
+bool kdpc__ke_irql_passive_ok(bool ps, const void *obj, const char *routine); /* ps.passive_irql */
+bool kdpc__ke_irql_ex_apc_ok(bool passive_rule, const void *obj, const char *routine);
+/* Paged lookaside-list calls (IrqlExApcLte2): true unless @pool_type is paged and the IRQL is
+ * above APC_LEVEL (then the irql.ex_apc report, returned from as a warning or off). */
+bool kdpc__ke_irql_lookaside_ok(const void *list, unsigned pool_type, const char *paged_routine);
+/* ExRaiseStatus for the kernel's own raises: no IRQL check (ex/raise.c). */
+KDPC_NORETURN void kdpc__ex_raise_status(NTSTATUS Status);
+/* KeSetEvent(Event, 0, FALSE) for the kernel's own use: no IRQL check (wait.c). */
+LONG kdpc__ke_event_set(PRKEVENT Event);
+
 /* Layer setup (ke.c). */
 int kdpc__ke_init(kdpc_machine *m);
 void kdpc__ke_free(kdpc_machine *m);

@@ -115,7 +115,11 @@ NTSTATUS kdpc_PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
     (void)ProcessHandle;
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("PsCreateSystemThread", &c);
-    if (m == NULL || ThreadHandle == NULL || StartRoutine == NULL)
+    if (m == NULL)
+        return STATUS_INVALID_PARAMETER;
+    /* ps.passive_irql (IrqlPsPassive); as a warning or off the thread is created */
+    (void)kdpc__ke_irql_passive_ok(true, NULL, "PsCreateSystemThread");
+    if (ThreadHandle == NULL || StartRoutine == NULL)
         return STATUS_INVALID_PARAMETER;
     struct _KTHREAD *kt =
         kdpc__ke_thread_new(m, StartRoutine, StartContext, kdpc__ke_current_driver(m, c));
@@ -143,6 +147,9 @@ NTSTATUS kdpc_PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("PsTerminateSystemThread", &c);
+    /* ps.passive_irql (IrqlPsPassive); as a warning or off: STATUS_INVALID_PARAMETER below */
+    if (m != NULL)
+        (void)kdpc__ke_irql_passive_ok(true, NULL, "PsTerminateSystemThread");
     /* Only the system thread itself, at PASSIVE_LEVEL, not from a DPC or ISR it hosts. */
     if (m == NULL || c->thread->idle || c->thread->ke == NULL || c->irql != PASSIVE_LEVEL ||
         kdpc__kecpu_of(c)->nframes != 0 || c->no_switch != 0)
@@ -281,6 +288,9 @@ KPRIORITY kdpc_KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
     kdpc_machine *m = kdpc__ke_ctx("KeSetPriorityThread", &c);
     if (m == NULL)
         return 0;
+    /* ps.passive_irql: no DDI rule names KeSetPriorityThread; Verifier's generic 0xC4/0xE5 (a
+     * kernel API at the wrong IRQL). As a warning or off the priority is set. */
+    (void)kdpc__ke_irql_passive_ok(false, Thread, "KeSetPriorityThread");
     struct _KTHREAD *kt = thread_arg(m, Thread, "KeSetPriorityThread", caller);
     if (kt == NULL)
         return 0;

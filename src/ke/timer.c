@@ -214,6 +214,8 @@ PKTIMER kdpc__ke_find_set_timer(kdpc_machine *m, bool (*match)(PKTIMER t, void *
 
 void kdpc_KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
 {
+    /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the timer is initialised */
+    (void)kdpc__ke_irql_dispatch_ok(Timer, "KeInitializeTimerEx");
     if (Timer == NULL) {
         /* obj.invalid: the stores fault (0x1E, 0xA at raised IRQL); as a warning: ignored */
         kdpc__thread *th = kdpc__self();
@@ -250,6 +252,8 @@ static BOOLEAN set_timer(const char *name, PKTIMER Timer, LARGE_INTEGER DueTime,
     kdpc_machine *m = kdpc__ke_ctx(name, &c);
     if (m == NULL)
         return FALSE;
+    /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the timer is set */
+    (void)kdpc__ke_irql_dispatch_ok(Timer, name);
     /* obj.invalid: a timer or DPC that is none (0xC7 P1 0 / 1), NULL (0xC4/0xE1); as a warning
      * the timer is not set and FALSE returned */
     if (!kdpc__ke_check_dispatcher(m, Timer, KDPC_OBJ_TIMER, name) ||
@@ -290,6 +294,8 @@ BOOLEAN kdpc_KeCancelTimer(PKTIMER Timer)
     /* obj.invalid (0xC7 P1 0, NULL 0xC4/0xE1); as a warning: FALSE, nothing done */
     if (m == NULL || !kdpc__ke_check_dispatcher(m, Timer, KDPC_OBJ_TIMER, "KeCancelTimer"))
         return FALSE;
+    /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the timer is cancelled */
+    (void)kdpc__ke_irql_dispatch_ok(Timer, "KeCancelTimer");
     BOOLEAN was = kdpc__ke_timer_cancel(m, Timer) ? TRUE : FALSE;
     kdpc__ke_point(m);
     return was;
@@ -297,6 +303,7 @@ BOOLEAN kdpc_KeCancelTimer(PKTIMER Timer)
 
 BOOLEAN kdpc_KeReadStateTimer(PKTIMER Timer)
 {
+    (void)kdpc__ke_irql_dispatch_ok(Timer, "KeReadStateTimer"); /* irql.ke_dispatch */
     kdpc__thread *th = kdpc__self();
     /* obj.invalid (0xC7 P1 0, NULL 0xC4/0xE1); as a warning: FALSE */
     if (th != NULL && th->cpu != NULL &&

@@ -156,6 +156,9 @@ NTSTATUS kdpc__ke_wait(kdpc_machine *m, kdpc__cpu *c, ULONG count, PVOID objects
             kdpc__ke_set_irql(m, c, th->wait_next_irql);
         }
         bool poll = timeout != NULL && timeout->QuadPart == 0;
+        /* Divergence: Verifier's 0x3B for every case, not the finer 0x120 (above DISPATCH),
+         * 0x121 (NULL timeout) and 0x122 (non-zero timeout), whose P2 is the address of an IRQL
+         * value kdpc does not keep; P2 (the IRQL) and P4 (the timeout) tell the cases apart */
         if (c->irql >= DISPATCH_LEVEL && !poll)
             kdpc__violation(m, KDPC_R_DPC_WAIT, 0xC4, 0x3B, c->irql,
                             count > 0 ? (uintptr_t)objects[0] : 0, (uintptr_t)timeout, NULL,
@@ -356,16 +359,27 @@ static LONG set_event(const char *name, PRKEVENT Event, BOOLEAN Wait, bool pulse
 LONG kdpc_KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 {
     (void)Increment;
+    /* irql.ke_set_event (0xC4/0x80), irql.ke_set_event_wait (0xC4/0x20016); as a warning or
+     * off the event is set as a free kernel does */
+    (void)kdpc__ke_irql_set_event_ok(Event, Wait, "KeSetEvent");
     return set_event("KeSetEvent", Event, Wait, false);
+}
+
+LONG kdpc__ke_event_set(PRKEVENT Event)
+{
+    return set_event("KeSetEvent", Event, FALSE, false);
 }
 
 LONG kdpc_KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 {
     (void)Increment;
+    /* Divergence: IrqlKeDispatchLte names KePulseEvent, but its Wait parameter makes it
+     * KeSetEvent's twin: the same two rules */
+    (void)kdpc__ke_irql_set_event_ok(Event, Wait, "KePulseEvent");
     return set_event("KePulseEvent", Event, Wait, true);
 }
 
-LONG kdpc_KeResetEvent(PRKEVENT Event)
+static LONG reset_event(PRKEVENT Event)
 {
     if (!obj_ok(Event, KDPC_OBJ_EVENT, "KeResetEvent"))
         return 0; /* obj.invalid as a warning: 0, nothing done */
@@ -377,13 +391,23 @@ LONG kdpc_KeResetEvent(PRKEVENT Event)
     return old;
 }
 
+/* irql.ke_dispatch (IrqlKeDispatchLte) on KeResetEvent, KeClearEvent, KeReadStateEvent,
+ * KeInitializeSemaphore, KeReleaseMutex: as a warning or off the call goes on. */
+LONG kdpc_KeResetEvent(PRKEVENT Event)
+{
+    (void)kdpc__ke_irql_dispatch_ok(Event, "KeResetEvent");
+    return reset_event(Event);
+}
+
 void kdpc_KeClearEvent(PRKEVENT Event)
 {
-    (void)kdpc_KeResetEvent(Event);
+    (void)kdpc__ke_irql_dispatch_ok(Event, "KeClearEvent");
+    (void)reset_event(Event);
 }
 
 LONG kdpc_KeReadStateEvent(PRKEVENT Event)
 {
+    (void)kdpc__ke_irql_dispatch_ok(Event, "KeReadStateEvent");
     return obj_ok(Event, KDPC_OBJ_EVENT, "KeReadStateEvent") ? Event->Header.SignalState : 0;
 }
 
@@ -392,6 +416,7 @@ LONG kdpc_KeReadStateEvent(PRKEVENT Event)
 
 void kdpc_KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
 {
+    (void)kdpc__ke_irql_dispatch_ok(Semaphore, "KeInitializeSemaphore");
     if (!init_ok(Semaphore, KDPC_RP(kdpc_KeInitializeSemaphore), "KeInitializeSemaphore"))
         return;
     /* Count and Limit "must be positive" (Count 0 is the usual empty semaphore), Count <= Limit.
@@ -464,6 +489,7 @@ LONG kdpc_KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
     /* obj.invalid; as a warning: 0, nothing released */
     if (m == NULL || !kdpc__ke_check_dispatcher(m, Mutex, KDPC_OBJ_MUTEX, "KeReleaseMutex"))
         return 0;
+    (void)kdpc__ke_irql_dispatch_ok(Mutex, "KeReleaseMutex");
     LONG old = Mutex->Header.SignalState;
     if (Mutex->OwnerThread != (PKTHREAD)cur_kthread(c) || old > 0)
         kdpc__bugcheck_rule(m, KDPC_R_KE_BUGCHECK, 0x1E,

@@ -87,6 +87,12 @@ static inline bool kdpc__ob_irql_ok(kdpc_machine *m, const kdpc__cpu *c, KIRQL m
 #define KDPC_DDI_IRQL_ZW_PASSIVE      0x2001Fu /* IrqlZwPassive (ZwClose) */
 #define KDPC_DDI_IRQL_KE_DISPATCH_LTE 0x20011u /* IrqlKeDispatchLte */
 
+/* ObReferenceObjectByHandle got @h, which is no open handle of the table (badhandle.c, area
+ * irql-ke): with AccessMode KernelMode the ob.bad_handle report (0xC4/0xF5 for NULL, else
+ * 0xC4/0x3C); returns when it is a warning or off. A UserMode caller is not reported: a bad
+ * handle from an application is the application's error, answered with a status. */
+void kdpc__ob_bad_handle(kdpc_machine *m, HANDLE h, POBJECT_TYPE type, KPROCESSOR_MODE mode);
+
 /* Machine teardown: drop the table without calling any on_close (each layer frees its own
  * objects), and the events the native user-event calls made. */
 void kdpc__ob_free(kdpc_machine *m);

@@ -128,8 +128,12 @@ NTSTATUS kdpc_ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess
         granted = THREAD_ALL_ACCESS;
     } else {
         const kdpc__ob_slot *s = kdpc__ob_handle_slot(m, Handle);
-        if (s == NULL)
+        if (s == NULL) {
+            /* ob.bad_handle (0xC4/0xF5 NULL, 0xC4/0x3C any other bad handle); as a warning or
+             * off: STATUS_INVALID_HANDLE, as a free kernel returns */
+            kdpc__ob_bad_handle(m, Handle, ObjectType, AccessMode);
             return STATUS_INVALID_HANDLE;
+        }
         if (s->user && AccessMode == KernelMode)
             /* Windows 7 on: Driver Verifier's 0xC4/0xF6, P2 the handle; as a warning or off
              * the reference is made as a free kernel does */

@@ -92,6 +92,8 @@ static void TerminatesHoldingLockThread(PVOID ctx)
 static void TerminatesHoldingLockEntry(void *ctx)
 {
     (void)ctx;
+    /* only the exit: PsTerminateSystemThread above PASSIVE_LEVEL is ps.passive_irql, off here */
+    (void)kdpc_rule_set(kdpc_current_machine(), "ps.passive_irql", KDPC_RULE_OFF);
     KeInitializeSpinLock(&lock_a);
     start_thread(TerminatesHoldingLockThread);
 }

@@ -585,6 +585,8 @@ static void Nothing(PVOID ctx)
 static void bad_handle_entry(void *ctx)
 {
     (void)ctx;
+    /* the free kernel's answer to bad kernel handles (ob.bad_handle off) */
+    (void)kdpc_rule_set(kdpc_current_machine(), "ob.bad_handle", KDPC_RULE_OFF);
     PVOID obj = NULL;
     HANDLE h = NULL;
     S.st[0] =

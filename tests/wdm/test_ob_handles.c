@@ -104,6 +104,8 @@ static void test_obj_flag_and_access_values(void **state)
 static void ThreadHandles(void *ctx)
 {
     (void)ctx;
+    /* the free kernel's answer to a closed handle (ob.bad_handle off) */
+    (void)kdpc_rule_set(kdpc_current_machine(), "ob.bad_handle", KDPC_RULE_OFF);
     R.st[0] = PsCreateSystemThread(&R.h[0], THREAD_ALL_ACCESS, NULL, NULL, NULL, Worker, NULL);
     R.st[1] = ObReferenceObjectByHandle(R.h[0], SYNCHRONIZE, *PsThreadType, KernelMode, &R.obj[0],
                                         &R.info);

@@ -308,6 +308,8 @@ static void RaisingDpc(PKDPC Dpc, PVOID Ctx, PVOID A1, PVOID A2)
 static void QueueRaisingDpc(void *ctx)
 {
     (void)ctx;
+    /* only the raise: ExRaiseStatus above APC_LEVEL is irql.ex_apc, off here */
+    (void)kdpc_rule_set(kdpc_current_machine(), "irql.ex_apc", KDPC_RULE_OFF);
     KeInitializeDpc(&raise_dpc, RaisingDpc, NULL);
     KeInsertQueueDpc(&raise_dpc, NULL, NULL);
 }
