@@ -50,7 +50,7 @@ BOOLEAN kdpc_IoCancelIrp(PIRP Irp)
     PDEVICE_OBJECT dev = Irp->CurrentLocation <= Irp->StackCount
                              ? IoGetCurrentIrpStackLocation(Irp)->DeviceObject
                              : NULL;
-    routine(dev, Irp); /* it releases the cancel spin lock */
+    kdpc__io_call_cancel(m, routine, dev, Irp); /* it releases the cancel spin lock */
     kdpc__lock *l = kdpc__lock_find(m, &kdpc__io_of(m)->cancel_lock);
     if (l != NULL && l->owner == (int)kdpc__cur_cpu()->index)
         kdpc__violation(m, KDPC_R_IO_CANCEL_LOCK_HELD, 0x11B, (uintptr_t)Irp, (uintptr_t)routine, 0,

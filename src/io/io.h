@@ -79,10 +79,11 @@ typedef struct kdpc__irprec {
     bool pnp_answered;
     /* irp-life (irplife.c): where the IRP came from; out: IoCallDriver sent it and no
      * IoCompleteRequest has handed it back yet; event_was_set: its UserEvent was signaled when
-     * its maker sent it */
+     * its maker sent it; ex_failed: the last IoSetCompletionRoutineEx on it failed */
     uint8_t origin; /* kdpc__irp_origin */
     bool out;
     bool event_was_set;
+    bool ex_failed;
     /* irp-flow (callcheck.c): location and device of the dispatch routine running on it (0,
      * NULL: none); the status and location of its last IoCompleteRequest since it was last sent
      * (done_valid) */
@@ -256,6 +257,9 @@ IO_ALLOCATION_ACTION kdpc__io_call_control(PDRIVER_CONTROL routine, PDEVICE_OBJE
                                            PVOID ctx);
 void kdpc__io_controller_completion(kdpc_machine *m, PIRP irp);
 void kdpc__io_dma_free(kdpc_machine *m);
+/* At IoDeleteDevice of @dev: adapters IoGetDmaAdapter gave for it and never put back
+ * (dma.adapter_not_put; dma.c). */
+void kdpc__io_dma_device_deleted(kdpc_machine *m, const DEVICE_OBJECT *dev);
 /* Gives the device layer's DMA engine its view of the DMA map (kdpc__dev_hooks.dma_host,
  * .dma_unmapped; at kdpc__io_init). */
 void kdpc__io_dma_init(kdpc_machine *m);
@@ -311,8 +315,12 @@ const char *kdpc__io_origin_name(uint8_t origin);
 /* IoReuseIrp(@r's IRP): io.reuse_not_allocated, io.reuse_in_use. */
 bool kdpc__io_life_reuse(kdpc_machine *m, kdpc__irprec *r, uintptr_t caller);
 /* IoCallDriver(@dev, @r's IRP), before the next location is made current:
- * io.local_no_completion; notes the UserEvent's state at its maker's send. */
+ * io.local_no_completion, io.completion_ex_unchecked; notes the UserEvent's state at its
+ * maker's send. */
 void kdpc__io_life_call(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJECT dev);
+/* IoCompleteRequest(@r's IRP), once it is known live and not completed: the IRP is back from
+ * the lower driver; io.completion_ex_unsent (completionex.c). */
+void kdpc__io_life_complete(kdpc_machine *m, kdpc__irprec *r);
 /* The I/O manager is about to signal the UserEvent of @r's IRP: io.build_event_set. */
 void kdpc__io_life_event(kdpc_machine *m, kdpc__irprec *r);
 /* IoBuild*: a buffer of @len bytes at @buf the builder must read or lock (@code 0x08 with

@@ -499,7 +499,7 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
     kdpc__io_flow_complete(m, c, Irp, (uintptr_t)__builtin_return_address(0)); /* irp-flow */
     kdpc__io_pnp_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0)); /* pnp */
     if (r != NULL)
-        r->out = false; /* irp-life: handed back up */
+        kdpc__io_life_complete(m, r); /* irp-life: handed back up */
     kdpc__io_dispatch_complete(m, Irp); /* dispatch: io.complete_owned_below */
     if (Irp->IoStatus.Status == STATUS_PENDING || Irp->IoStatus.Status == -1)
         kdpc__violation(m, KDPC_R_IO_COMPLETE_PENDING, 0xC9, 0x06,

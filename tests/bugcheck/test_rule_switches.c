@@ -2125,6 +2125,8 @@ static void ScFlowStackShort(void *ctx)
 static void ScFlowBadStackCopy(void *ctx)
 {
     (void)ctx;
+    /* the copied pending bit makes the lower routine's return look wrong too: that rule off */
+    (void)kdpc_rule_set(kdpc_current_machine(), "io.pending_not_returned", KDPC_RULE_OFF);
     if (!sc_flow_load(SCF_MARK_MEMCPY))
         return;
     PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);

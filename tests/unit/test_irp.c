@@ -444,8 +444,10 @@ static void test_call_driver_moves_to_next_location_and_returns_dispatch_status(
 {
     (void)state;
     reset();
-    g.low_status = STATUS_SUCCESS;
-    g.low_return = (NTSTATUS)0x40001234L; /* an unusual value: IoCallDriver passes it through */
+    /* an unusual value: IoCallDriver passes it through (completed with it too: a dispatch
+     * routine returns the status it completed its IRP with, io.status_mismatch) */
+    g.low_status = (NTSTATUS)0x40001234L;
+    g.low_return = (NTSTATUS)0x40001234L;
     g.low_return_set = TRUE;
     kdpc_machine *m = run(body_call_one, 1, 2);
     assert_int_equal(g.low_calls, 1);
@@ -458,7 +460,7 @@ static void test_call_driver_moves_to_next_location_and_returns_dispatch_status(
     assert_int_equal(g.call_ret, 0x40001234L); /* the dispatch routine's return value */
     assert_int_equal(g.owner_calls, 1);
     assert_null(g.owner_dev); /* the IRP's creator has no device at its location */
-    assert_int_equal(g.owner_status, STATUS_SUCCESS);
+    assert_int_equal(g.owner_status, 0x40001234L);
     assert_int_equal(g.owner_cur_loc, 2); /* StackCount + 1: stopped there (4.14.3) */
     assert_int_equal(g.i_curloc, 2);
     kdpc_machine_destroy(m);
