@@ -88,6 +88,19 @@ static bool mdl_ok(const char *name, kdpc_routine_ptr fn, PMDL mdl)
     return kdpc__io_need(t->m, name, fn, mdl, KDPC_IOK_MDL);
 }
 
+/* mm.irql (irql-io): MmProbeAndLockPages and MmUnlockPages run at IRQL <= DISPATCH_LEVEL; above
+ * it Driver Verifier's 0xC4 0x70 / 0x78, P2 the IRQL, P3 the MDL, P4 the access mode / 0. As a
+ * warning or off the call goes on. */
+#define VF_PROBE_LOCK_IRQL 0x70u
+#define VF_UNLOCK_IRQL     0x78u
+
+static void mm_irql(kdpc__thread *t, uint32_t p1, PMDL mdl, uint64_t p4, const char *routine)
+{
+    if (t != NULL && t->m->ke != NULL && t->cpu != NULL)
+        (void)kdpc__ver_irql_at_most(t->m, KDPC_R_MM_IRQL, t->cpu->irql, DISPATCH_LEVEL, p1,
+                                     (uintptr_t)mdl, p4, routine);
+}
+
 /* Flags MmProbeAndLockPages refuses: the pages are locked or need no lock already. */
 #define MDL_NOT_TO_LOCK (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL)
 
@@ -98,6 +111,7 @@ void kdpc_MmProbeAndLockPages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATI
     if (!mdl_ok("MmProbeAndLockPages", KDPC_RP(kdpc_MmProbeAndLockPages), Mdl))
         return;
     kdpc__thread *t = kdpc__self();
+    mm_irql(t, VF_PROBE_LOCK_IRQL, Mdl, (uint64_t)AccessMode, "MmProbeAndLockPages");
     unsigned bad = (unsigned)(uint16_t)Mdl->MdlFlags & MDL_NOT_TO_LOCK;
     if (bad != 0 && t != NULL && t->m->ke != NULL)
         kdpc__violation(t->m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0xB0, (uintptr_t)Mdl,
@@ -114,6 +128,7 @@ void kdpc_MmUnlockPages(PMDL Mdl)
     if (!mdl_ok("MmUnlockPages", KDPC_RP(kdpc_MmUnlockPages), Mdl))
         return;
     kdpc__thread *t = kdpc__self();
+    mm_irql(t, VF_UNLOCK_IRQL, Mdl, 0, "MmUnlockPages");
     if ((Mdl->MdlFlags & MDL_PAGES_LOCKED) == 0 && t != NULL && t->m->ke != NULL) {
         bool nonpaged = (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0;
         kdpc__violation(t->m, KDPC_R_MM_MDL_FLAGS, 0xC4, nonpaged ? 0x7Du : 0x7Cu,

@@ -65,13 +65,29 @@ PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MO
     return mdl->MappedSystemVa;
 }
 
+/* True when @va is a UserMode mapping of @mdl (irql-io, mm.irql 0x7A): kdpc's UserMode mapping is
+ * the buffer's own address, its system mapping the one the MDL records. An MDL over nonpaged
+ * pool, whose two mappings may be one address, counts as a system mapping. */
+static bool user_mapping(kdpc_machine *m, PVOID va, PMDL mdl)
+{
+    if (!kdpc__io_valid(m, mdl, KDPC_IOK_MDL) || va == NULL ||
+        (mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0)
+        return false;
+    if ((mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) != 0 && mdl->MappedSystemVa == va)
+        return false;
+    return va == (PVOID)((char *)mdl->StartVa + mdl->ByteOffset);
+}
+
 void kdpc_MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("MmUnmapLockedPages", &c);
+    bool user = m != NULL && user_mapping(m, BaseAddress, MemoryDescriptorList);
     if (m == NULL ||
-        !kdpc__mm_irql_ok_p(m, c, DISPATCH_LEVEL, KDPC_VF_MM_UNMAP_IRQL, (uintptr_t)BaseAddress,
-                            (uintptr_t)MemoryDescriptorList, "MmUnmapLockedPages") ||
+        !kdpc__mm_irql_ok_p(m, c, user ? APC_LEVEL : DISPATCH_LEVEL,
+                            user ? KDPC_VF_MM_UNMAP_USER_IRQL : KDPC_VF_MM_UNMAP_IRQL,
+                            (uintptr_t)BaseAddress, (uintptr_t)MemoryDescriptorList,
+                            "MmUnmapLockedPages") ||
         !mdl_ok(m, "MmUnmapLockedPages", KDPC_RP(kdpc_MmUnmapLockedPages), MemoryDescriptorList))
         return;
     PMDL mdl = MemoryDescriptorList;

@@ -44,6 +44,7 @@ void kdpc__mm_free(kdpc_machine *m);
 #define KDPC_VF_MM_MAP_KERNEL_IRQL 0x76u /* MmMapLockedPagesSpecifyCache, KernelMode > DISPATCH */
 #define KDPC_VF_MM_MAP_USER_IRQL   0x77u /* MmMapLockedPagesSpecifyCache, UserMode > APC */
 #define KDPC_VF_MM_UNMAP_IRQL      0x79u /* MmUnmapLockedPages (kernel mapping) > DISPATCH */
+#define KDPC_VF_MM_UNMAP_USER_IRQL 0x7Au /* MmUnmapLockedPages (UserMode mapping) > APC */
 
 /* IRQL check of an Mm routine: true when the calling CPU is at most @max; else the mm.irql
  * report (0xC4, P1 @p1, P2 the IRQL, P3 @p3, P4 @p4), which returns as a warning or off: then

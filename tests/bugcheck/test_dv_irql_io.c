@@ -11,7 +11,9 @@
  *                     0x2000E by routine, P2 the IRQL, P3 the object the call acts on;
  *   hal.irql          MmMapIoSpace above DISPATCH_LEVEL: 0xC4 P1 0x73 (P3 the physical
  *                     address, P4 the size); MmUnmapIoSpace: 0x7B (P3 the address, P4 the size);
- *   errorlog.irql     IoAllocateErrorLogEntry above DISPATCH_LEVEL: 0xC4 P1 0x00020003.
+ *   errorlog.irql     IoAllocateErrorLogEntry above DISPATCH_LEVEL: 0xC4 P1 0x00020003;
+ *   mm.irql           MmUnmapLockedPages of a UserMode mapping above APC_LEVEL: 0xC4 P1 0x7A;
+ *                     MmProbeAndLockPages / MmUnlockPages above DISPATCH_LEVEL: 0x70 / 0x78.
  * Each broken routine has a fixed twin that runs clean.
  */
 #include <stdarg.h>
@@ -408,6 +410,116 @@ static void test_start_next_packet_reports_once(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* mm.irql: MmUnmapLockedPages of a UserMode mapping above APC_LEVEL is Driver Verifier's 0x7A
+ * (P3 the address, P4 the MDL); a system mapping may be unmapped at DISPATCH_LEVEL (0x79 only
+ * above it). */
+static PVOID um_va;
+static PMDL um_mdl;
+
+static void UnmapUserMapping(void *ctx)
+{
+    bool user = ctx != NULL;
+    PVOID buf = ExAllocatePoolWithTag(PagedPool, 256, 'oIrI');
+    assert_non_null(buf);
+    um_mdl = IoAllocateMdl(buf, 256, FALSE, FALSE, NULL);
+    assert_non_null(um_mdl);
+    MmProbeAndLockPages(um_mdl, KernelMode, IoWriteAccess);
+    um_va = MmMapLockedPagesSpecifyCache(um_mdl, user ? UserMode : KernelMode, MmCached, NULL,
+                                         FALSE, NormalPagePriority);
+    assert_non_null(um_va);
+    KIRQL old;
+    raise_to(t.irql, &old);
+    MmUnmapLockedPages(um_va, um_mdl);
+    lower_to(old);
+    MmUnlockPages(um_mdl);
+    IoFreeMdl(um_mdl);
+    ExFreePoolWithTag(buf, 'oIrI');
+    t.reached_after = 1;
+}
+
+static void test_unmapping_a_user_mapping_above_apc_level_is_c4_7a(void **state)
+{
+    (void)state;
+    static int user = 1;
+    reset(DISPATCH_LEVEL);
+    kdpc_machine *m = kt_machine(1, 23);
+    kdpc_status st = kdpc_machine_run(m, UnmapUserMapping, &user);
+    KT_ASSERT_BUGCHECK(m, st, "mm.irql", 0xC4);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_int_equal(bc->params[0], 0x7A);
+    assert_int_equal(bc->params[1], DISPATCH_LEVEL);
+    assert_int_equal(bc->params[2], (uintptr_t)um_va);
+    assert_int_equal(bc->params[3], (uintptr_t)um_mdl);
+    assert_int_equal(t.reached_after, 0);
+    kdpc_machine_destroy(m);
+
+    reset(APC_LEVEL); /* the fixed twin: at APC_LEVEL */
+    m = kt_machine(1, 23);
+    assert_int_equal(kdpc_machine_run(m, UnmapUserMapping, &user), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "mm.irql");
+    assert_int_equal(t.reached_after, 1);
+    kdpc_machine_destroy(m);
+
+    reset(DISPATCH_LEVEL); /* a system mapping: DISPATCH_LEVEL is allowed */
+    m = kt_machine(1, 23);
+    assert_int_equal(kdpc_machine_run(m, UnmapUserMapping, NULL), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "mm.irql");
+    assert_int_equal(t.reached_after, 1);
+    kdpc_machine_destroy(m);
+}
+
+/* mm.irql: MmProbeAndLockPages / MmUnlockPages above DISPATCH_LEVEL: 0x70 / 0x78 (P3 the MDL, P4
+ * the access mode / 0) */
+static void LockPages(void *ctx)
+{
+    bool unlock_high = ctx != NULL;
+    PVOID buf = ExAllocatePoolWithTag(NonPagedPool, 256, 'oIrI');
+    assert_non_null(buf);
+    um_mdl = IoAllocateMdl(buf, 256, FALSE, FALSE, NULL);
+    assert_non_null(um_mdl);
+    KIRQL old;
+    if (!unlock_high)
+        raise_to(t.irql, &old);
+    MmProbeAndLockPages(um_mdl, KernelMode, IoReadAccess);
+    if (!unlock_high)
+        lower_to(old);
+    if (unlock_high)
+        raise_to(t.irql, &old);
+    MmUnlockPages(um_mdl);
+    if (unlock_high)
+        lower_to(old);
+    IoFreeMdl(um_mdl);
+    ExFreePoolWithTag(buf, 'oIrI');
+    t.reached_after = 1;
+}
+
+static void test_locking_pages_above_dispatch_level_is_c4_70_78(void **state)
+{
+    (void)state;
+    static int unlock_high = 1;
+    for (int i = 0; i < 2; i++) {
+        void *arg = i == 0 ? NULL : &unlock_high;
+        reset(5); /* a DIRQL */
+        kdpc_machine *m = kt_machine(1, 23);
+        kdpc_status st = kdpc_machine_run(m, LockPages, arg);
+        KT_ASSERT_BUGCHECK(m, st, "mm.irql", 0xC4);
+        const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+        assert_int_equal(bc->params[0], i == 0 ? 0x70 : 0x78);
+        assert_int_equal(bc->params[1], 5);
+        assert_int_equal(bc->params[2], (uintptr_t)um_mdl);
+        assert_int_equal(bc->params[3], 0); /* KernelMode / 0 */
+        assert_int_equal(t.reached_after, 0);
+        kdpc_machine_destroy(m);
+
+        reset(DISPATCH_LEVEL); /* the fixed twin */
+        m = kt_machine(1, 23);
+        assert_int_equal(kdpc_machine_run(m, LockPages, arg), KDPC_OK);
+        KT_ASSERT_NO_VIOLATION(m, "mm.irql");
+        assert_int_equal(t.reached_after, 1);
+        kdpc_machine_destroy(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +527,8 @@ int main(void)
         cmocka_unit_test(test_fixed_twins_run_clean),
         cmocka_unit_test(test_broken_routines_go_on_as_warnings),
         cmocka_unit_test(test_start_next_packet_reports_once),
+        cmocka_unit_test(test_unmapping_a_user_mapping_above_apc_level_is_c4_7a),
+        cmocka_unit_test(test_locking_pages_above_dispatch_level_is_c4_70_78),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
