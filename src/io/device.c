@@ -174,6 +174,7 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
         return;
     }
     kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
+    kdpc__io_pnp_on_delete(m, DeviceObject, (uintptr_t)__builtin_return_address(0)); /* goes on */
     for (kdpc__devrec *o = kdpc__io_of(m)->devices; o != NULL; o = o->next) {
         if (o->obj.AttachedDevice == DeviceObject) {
             kdpc__violation(m, KDPC_R_IO_INVALID_OBJECT, 0xC9, 0x201,
@@ -187,6 +188,7 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     }
     kdpc__scope scope = {NULL, d, false};
     kdpc__io_check_pending(m, &scope, "IoDeleteDevice");
+    kdpc__io_dma_device_deleted(m, DeviceObject); /* goes on */
     kdpc__io_unqueue_inside(m, d, kdpc__io_devrec_bytes(d)); /* unload.pending was a warning */
     kdpc__trace_forget(m, d, kdpc__io_devrec_bytes(d)); /* trace numbers, names of its objects */
     if (d->wext != NULL) {

@@ -148,6 +148,7 @@ typedef struct adapter {
     mapreg *grants;
     common *commons;
     bool put;                     /* PutDmaAdapter: every later use is dma.adapter_released */
+    const DEVICE_OBJECT *pdo;     /* IoGetDmaAdapter's PhysicalDeviceObject (compared only) */
     ULONG sg_allocated, sg_freed; /* scatter/gather lists made and put back (0xE6/0x06) */
     struct adapter *next;
 } adapter;
@@ -1660,6 +1661,7 @@ PDMA_ADAPTER kdpc_IoGetDmaAdapter(PDEVICE_OBJECT PhysicalDeviceObject,
     a->pub.Size = (USHORT)sizeof(DMA_ADAPTER);
     a->pub.DmaOperations = &ops;
     a->m = m;
+    a->pdo = PhysicalDeviceObject;
     a->desc = *DeviceDescription;
     a->version = DeviceDescription->Version < 1 ? 1 : DeviceDescription->Version;
     ULONG regs = BYTES_TO_PAGES(DeviceDescription->MaximumLength) + 1;
@@ -1695,6 +1697,34 @@ void kdpc__io_dma_completion(kdpc_machine *m, PIRP irp, bool *used)
             r->irp = NULL; /* this IRP is done with; the grant stays as it is */
         }
     }
+}
+
+/*
+ * dma.adapter_not_put: @dev is deleted while adapters IoGetDmaAdapter gave for it were never put
+ * back with PutDmaAdapter: 0xE6 P1 0x11 (too many outstanding references on an adapter), P2
+ * the references left (those adapters), P3 the first adapter, P4 @dev. Once per device; the
+ * adapters stay usable (a later use is not a use after free: their memory lives until the
+ * machine goes).
+ */
+void kdpc__io_dma_device_deleted(kdpc_machine *m, const DEVICE_OBJECT *dev)
+{
+    ULONG refs = 0;
+    adapter *first = NULL;
+    for (adapter *a = kdpc__io_of(m)->adapters; a != NULL; a = a->next) {
+        if (a->pdo != dev || a->put)
+            continue;
+        refs++;
+        first = a;
+        a->pdo = NULL; /* its device is gone: not counted again */
+    }
+    if (refs == 0)
+        return;
+    kdpc__violation(m, KDPC_R_DMA_ADAPTER_NOT_PUT, 0xE6, 0x11, refs, (uintptr_t)&first->pub,
+                    (uintptr_t)dev, NULL,
+                    "device %p deleted while %lu DMA adapter(s) IoGetDmaAdapter gave for it were "
+                    "never put back: call PutDmaAdapter (at IRP_MN_STOP_DEVICE / "
+                    "IRP_MN_REMOVE_DEVICE)",
+                    (const void *)dev, (unsigned long)refs);
 }
 
 void kdpc__io_dma_free(kdpc_machine *m)

@@ -121,7 +121,9 @@ typedef enum kdpc__iokind {
 #define KDPC_IO_RETIRED 256u /* freed objects remembered for double-free reports */
 #define KDPC_IO_GONE    16u  /* IRPs freed while their dispatch routine ran */
 #define KDPC_IO_FLUSHES 64u  /* last KeFlushIoBuffers calls, for MdlAddress kdpc did not see set */
-#define KDPC_IO_PNP_STACK 32u /* area pnp: device objects of a PnP stack pnpcheck.c follows */
+
+/* area pnp: device objects of a PnP stack pnpcheck.c follows */
+#define KDPC_IO_PNP_STACK 32u
 
 /* What io tells the PnP layer above it (io never calls pnp: pnp sets these at init). */
 typedef struct kdpc__io_pnp_hooks {
@@ -342,7 +344,7 @@ void kdpc__io_dispatch_complete(kdpc_machine *m, PIRP irp);
 /* The completion walk of @irp reaches its current location. */
 void kdpc__io_dispatch_passing(kdpc_machine *m, PIRP irp);
 /* Call a completion routine: io.irql_changed, io.apc_disable_changed,
- * io.completion_not_pending. */
+ * io.completion_not_pending, io.completion_event_pending. */
 NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routine,
                                   PDEVICE_OBJECT dev, PIRP irp, PVOID context);
 /* Call a cancel routine (the cancel spin lock held): dpc.lock_held for the other locks. */

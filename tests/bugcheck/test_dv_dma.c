@@ -18,6 +18,7 @@
  *   dma.double_free            0x03 (common buffer), 0x06 (scatter/gather list)
  *   dma.channel_flush          0x23: P2 0, P3 the controller, P4 the channel
  *   dma.bad_description        0x25: P2 the version
+ *   dma.adapter_not_put        0x11: P2 the adapters left, P3 the adapter, P4 the device
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -658,6 +659,34 @@ static void test_dma_channel_flush(void **state)
     assert_int_equal(t.done_status, DmaComplete);
 }
 
+/* ------------------------------------------------------------------ */
+/* dma.adapter_not_put                                                  */
+
+static void body_not_put(void)
+{
+    setup(false);
+    IoFreeMdl(t.mdl);
+    if (!t.broken)
+        t.a->DmaOperations->PutDmaAdapter(t.a);
+    IoDeleteDevice(t.dev); /* the adapter was got for it */
+    t.reached_end = 1;
+}
+
+static void test_dma_adapter_not_put(void **state)
+{
+    (void)state;
+    kdpc_status st;
+    kdpc_machine *m = run(body_not_put, true, 0, &st);
+    KT_ASSERT_BUGCHECK(m, st, "dma.adapter_not_put", 0xE6);
+    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    assert_int_equal(bc->params[0], 0x11);
+    assert_int_equal(bc->params[1], 1);
+    assert_int_equal(bc->params[2], P(t.a));
+    assert_int_equal(bc->params[3], P(t.dev));
+    kdpc_machine_destroy(m);
+    clean(body_not_put, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_dma_flush_checks),
         cmocka_unit_test(test_dma_double_free_and_overrun),
         cmocka_unit_test(test_dma_channel_flush),
+        cmocka_unit_test(test_dma_adapter_not_put),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

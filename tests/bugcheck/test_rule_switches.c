@@ -139,6 +139,9 @@ static const char *const all_rules[] = {
     "io.local_no_completion",
     "io.build_bad_buffer",
     "io.build_event_set",
+    "io.completion_ex_unchecked",
+    "io.completion_ex_unsent",
+    "io.completion_ex_device",
     /* area: pnp */
     "pnp.irp_init",
     "pnp.system_irp",
@@ -176,6 +179,7 @@ static const char *const all_rules[] = {
     "dma.zero_length",
     "dma.flush_unmapped",
     "dma.channel_flush",
+    "dma.adapter_not_put",
     "dma.bad_description",
     /* area: locks */
     /* area: power */
@@ -2231,9 +2235,8 @@ static void ScFlowStatusOverridden(void *ctx)
     if (!sc_flow_load(SCF_SYNC_SUCCESS))
         return;
     KeInitializeEvent(&sc_flow_event, NotificationEvent, FALSE);
-    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, sc_flow_top, sc_flow_buf,
-                                            sizeof(sc_flow_buf), NULL, &sc_flow_event,
-                                            &sc_flow_iosb);
+    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, sc_flow_top, sc_flow_buf, 8, NULL,
+                                            &sc_flow_event, &sc_flow_iosb);
     if (irp != NULL)
         (void)IoCallDriver(sc_flow_top, irp); /* sc_dev fails the read; the top "succeeds" */
     sw_done = 1;
@@ -2333,6 +2336,107 @@ static void ScBuildEventSet(void *ctx)
     irp->IoStatus.Status = STATUS_SUCCESS; /* the device "finishes" */
     IoCompleteRequest(irp, IO_NO_INCREMENT);
     sw_done = iosb.Status == STATUS_SUCCESS;
+}
+
+/* A driver using IoSetCompletionRoutineEx on the IRPs it gets (sc_ex_mode): 0 sets it and
+ * completes the IRP; 1 sets it with sc_dev (another driver's device) and sends the IRP there. */
+static int sc_ex_mode;
+static PDEVICE_OBJECT sc_exdev;
+
+static NTSTATUS ScExRoutine(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    return STATUS_CONTINUE_COMPLETION;
+}
+
+static NTSTATUS ScExDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    IoCopyCurrentIrpStackLocationToNext(Irp);
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(Irp);
+    n->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    n->Parameters.DeviceIoControl.IoControlCode = 0x222000;
+    n->Parameters.DeviceIoControl.OutputBufferLength = 8; /* sc_dev answers 8 bytes */
+    if (!NT_SUCCESS(IoSetCompletionRoutineEx(sc_ex_mode == 1 ? sc_dev : DeviceObject, Irp,
+                                             ScExRoutine, NULL, TRUE, TRUE, TRUE))) {
+        Irp->IoStatus.Status = STATUS_INSUFFICIENT_RESOURCES;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    if (sc_ex_mode == 1)
+        return IoCallDriver(sc_dev, Irp);
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ScExEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->MajorFunction[IRP_MJ_READ] = ScExDispatch;
+    return IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &sc_exdev);
+}
+
+/* Send a read to the IoSetCompletionRoutineEx driver; its maker takes it back and frees it. */
+static void sc_ex_run(int mode)
+{
+    PDRIVER_OBJECT drv;
+    sc_ex_mode = mode;
+    if (!sc_load_io_driver() ||
+        !NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scex", ScExEntry, &drv)))
+        return;
+    PIRP irp = IoAllocateIrp(2, FALSE);
+    if (irp == NULL)
+        return;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    IoSetCompletionRoutine(irp, ScTakeBack, NULL, TRUE, TRUE, TRUE);
+    sw_done = IoCallDriver(sc_exdev, irp) == STATUS_SUCCESS;
+    IoFreeIrp(irp);
+}
+
+/* io.completion_ex_unsent: IoSetCompletionRoutineEx, then the IRP is completed instead of sent
+ * (code 0); off or a warning: the completion goes on */
+static void ScExUnsent(void *ctx)
+{
+    (void)ctx;
+    sc_ex_run(0);
+}
+
+/* io.completion_ex_device: IoSetCompletionRoutineEx given the lower driver's device (code 0);
+ * off or a warning: the routine is set, and the IRP goes down and comes back */
+static void ScExDevice(void *ctx)
+{
+    (void)ctx;
+    sc_ex_run(1);
+}
+
+static void ScLowResources(kdpc_config *cfg)
+{
+    cfg->low_resources_permille = 1000; /* every allocation fails while the class is on */
+}
+
+/* io.completion_ex_unchecked: an IoAllocateIrp IRP sent after IoSetCompletionRoutineEx failed on
+ * it (0xC4/0x4100F); off or a warning: it goes down, comes back and is freed */
+static void ScExUnchecked(void *ctx)
+{
+    (void)ctx;
+    kdpc_machine *m = kdpc_current_machine();
+    (void)kdpc_verifier_class_set(m, "low_resources", false);
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = IoAllocateIrp(sc_dev->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    PIO_STACK_LOCATION n = IoGetNextIrpStackLocation(irp);
+    n->MajorFunction = IRP_MJ_DEVICE_CONTROL;
+    n->Parameters.DeviceIoControl.IoControlCode = 0x222000;
+    n->Parameters.DeviceIoControl.OutputBufferLength = 8;
+    (void)kdpc_verifier_class_set(m, "low_resources", true);
+    NTSTATUS st = IoSetCompletionRoutineEx(sc_dev, irp, ScTakeBack, NULL, TRUE, TRUE, TRUE);
+    (void)kdpc_verifier_class_set(m, "low_resources", false);
+    sw_done = !NT_SUCCESS(st) && IoCallDriver(sc_dev, irp) == STATUS_SUCCESS;
+    IoFreeIrp(irp);
 }
 
 /* area: pnp */
@@ -2468,8 +2572,7 @@ static void ScPnpRun(int mode)
         ScpSend(IRP_MJ_PNP, IRP_MN_QUERY_STOP_DEVICE, STATUS_NOT_SUPPORTED);
     if (mode == SCP_WMI_NOT_FORWARDED)
         ScpSend(IRP_MJ_SYSTEM_CONTROL, IRP_MN_QUERY_ALL_DATA, STATUS_NOT_SUPPORTED);
-    kdpc_unplug_how how =
-        mode == SCP_SURPRISE_DELETE ? KDPC_UNPLUG_SURPRISE : KDPC_UNPLUG_ORDERLY;
+    kdpc_unplug_how how = mode == SCP_SURPRISE_DELETE ? KDPC_UNPLUG_SURPRISE : KDPC_UNPLUG_ORDERLY;
     sw_done = kdpc_device_unplug(dev, how) == KDPC_OK;
 }
 
@@ -2890,6 +2993,17 @@ static void ScDmaChannelFlush(void *ctx)
     sw_done = 1;
 }
 
+static void ScDmaAdapterNotPut(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PDMA_ADAPTER a = sc_adapter();
+    IoDeleteDevice(sc_dev); /* its adapter never put back: 0xE6/0x11 */
+    sc_dev = NULL;
+    sw_done = a != NULL;
+}
+
 static void ScDmaBadDescription(void *ctx)
 {
     (void)ctx;
@@ -3029,6 +3143,9 @@ static scenario scenarios[] = {
     {"io.local_no_completion", ScLocalNoCompletion, 1, NULL, KDPC_OK, -1, -1},
     {"io.build_bad_buffer", ScBuildBadBuffer, 1, NULL, KDPC_OK, -1, -1},
     {"io.build_event_set", ScBuildEventSet, 1, NULL, KDPC_OK, -1, -1},
+    {"io.completion_ex_unchecked", ScExUnchecked, 1, ScLowResources, KDPC_OK, -1, -1},
+    {"io.completion_ex_unsent", ScExUnsent, 1, NULL, KDPC_OK, -1, -1},
+    {"io.completion_ex_device", ScExDevice, 1, NULL, KDPC_OK, -1, -1},
     /* area: pnp */
     {"pnp.irp_init", ScPnpIrpInit, 1, NULL, KDPC_OK, -1, -1},
     {"pnp.system_irp", ScPnpSystemIrp, 1, NULL, KDPC_OK, -1, -1},
@@ -3066,6 +3183,7 @@ static scenario scenarios[] = {
     {"dma.zero_length", ScDmaZeroLength, 1, NULL, KDPC_OK, -1, -1},
     {"dma.flush_unmapped", ScDmaFlushUnmapped, 1, NULL, KDPC_OK, -1, -1},
     {"dma.channel_flush", ScDmaChannelFlush, 1, NULL, KDPC_OK, DmaCancelled, -1},
+    {"dma.adapter_not_put", ScDmaAdapterNotPut, 1, NULL, KDPC_OK, -1, -1},
     {"dma.bad_description", ScDmaBadDescription, 1, NULL, KDPC_OK, -1, -1},
     /* area: locks */
     /* area: power */
@@ -3106,6 +3224,8 @@ static void test_scenario_default_outcome(void **state)
             strcmp(sc->rule, "io.complete_lock_held") == 0 || /* irp-flow */
             strcmp(sc->rule, "io.status_overridden") == 0 ||  /* irp-flow */
             strcmp(sc->rule, "io.build_event_set") == 0 || /* irp-life */
+            strcmp(sc->rule, "io.completion_ex_unsent") == 0 ||
+            strcmp(sc->rule, "io.completion_ex_device") == 0 ||
             strcmp(sc->rule, "pnp.delete_before_lower") == 0) /* pnp */
             assert_int_equal(bc->code, 0);
         else

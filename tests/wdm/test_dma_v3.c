@@ -1230,6 +1230,7 @@ static void body_fake_mdl(void)
     d.ok[0] = TRUE;
     d.st[0] = ops->GetDmaTransferInfo(d.a, &fake, 0, 64, TRUE, &ti);
     d.ok[1] = TRUE;
+    ops->PutDmaAdapter(d.a);
 }
 
 static void test_an_mdl_kdpc_does_not_know_is_io_invalid_object(void **state)
