@@ -502,13 +502,13 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
         kdpc__io_life_complete(m, r); /* irp-life: handed back up */
     kdpc__io_dispatch_complete(m, Irp); /* dispatch: io.complete_owned_below */
     if (Irp->IoStatus.Status == STATUS_PENDING || Irp->IoStatus.Status == -1)
-        kdpc__violation(m, KDPC_R_IO_COMPLETE_PENDING, 0xC9, 0x06,
-                        (uint32_t)Irp->IoStatus.Status, (uintptr_t)Irp, 0, NULL,
+        kdpc__violation(m, KDPC_R_IO_COMPLETE_PENDING, 0xC9, 0x06, (uint32_t)Irp->IoStatus.Status,
+                        (uintptr_t)Irp, 0, NULL,
                         "IoCompleteRequest with IoStatus.Status = STATUS_PENDING: set the final "
                         "status first");
     if (Irp->CancelRoutine != NULL) /* io.md 4.13 */
-        kdpc__violation(m, KDPC_R_IO_COMPLETE_CANCELABLE, 0xC9, 0x07,
-                        (uintptr_t)Irp->CancelRoutine, (uintptr_t)Irp, 0, NULL,
+        kdpc__violation(m, KDPC_R_IO_COMPLETE_CANCELABLE, 0xC9, 0x07, (uintptr_t)Irp->CancelRoutine,
+                        (uintptr_t)Irp, 0, NULL,
                         "IoCompleteRequest on IRP %p with its cancel routine still set: "
                         "IoSetCancelRoutine(Irp, NULL) first, and complete only if it returned "
                         "the routine (else the cancel routine owns the IRP)",

@@ -39,7 +39,9 @@ static void call_startio(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, P
         return;
     }
     d->startio_depth++;
+    bool inside = kdpc__io_flow_startio_enter(d); /* irp-flow: io.startio_recursion */
     startio(dev, irp);
+    kdpc__io_flow_startio_leave(d, inside);
     d->startio_depth--;
     if (d->startio_depth == 0 && d->next_requested) {
         d->next_requested = false;
@@ -150,6 +152,7 @@ static void start_next_checked(const char *name, PDEVICE_OBJECT dev, BOOLEAN can
     kdpc__devrec *d = kdpc__io_devrec(m, dev);
     if (d == NULL)
         return;
+    kdpc__io_flow_start_next(m, c, dev, d, name); /* irp-flow */
     start_next(m, dev, d, cancelable != FALSE, bykey, key);
     kdpc__ke_point(m);
 }

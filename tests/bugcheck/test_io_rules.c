@@ -5,7 +5,7 @@
  *   io.complete_pending  IoCompleteRequest with STATUS_PENDING: 0xC9 P1 0x06 (io 4.13);
  *   io.start_next_irql   IoStartNextPacket at PASSIVE_LEVEL: 0xC4 P1 0x00020003 (io 4.4);
  *   io.buffer_overrun    METHOD_BUFFERED IRP completed with Information > OutputBufferLength:
- *                        0xC9 P1 0x0B;
+ *                        0xC9 P1 0x312;
  *   io.irp_lost          warning at the end of the run: an IRP queued with IoStartPacket
  *                        never completed because the DPC forgot IoStartNextPacket (G6);
  *   errorlog.irql        IoAllocateErrorLogEntry / IoWriteErrorLogEntry above
@@ -206,14 +206,14 @@ static void body_buffer_overrun(void)
     r.reached_after = 1;
 }
 
-static void test_buffered_information_beyond_output_length_bugchecks_c9_0b(void **state)
+static void test_buffered_information_beyond_output_length_bugchecks_c9_312(void **state)
 {
     (void)state;
     kdpc_machine *m = machine(4);
     kdpc_status st = run(m, body_buffer_overrun);
     KT_ASSERT_BUGCHECK(m, st, "io.buffer_overrun", 0xC9);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x0B);
+    assert_int_equal(bc->params[0], 0x312);
     assert_int_equal(r.reached_after, 0);
     kdpc_machine_destroy(m);
 }
@@ -310,7 +310,7 @@ int main(void)
         cmocka_unit_test(test_double_complete_bugchecks_44_with_irp),
         cmocka_unit_test(test_complete_with_status_pending_bugchecks_c9_06),
         cmocka_unit_test(test_start_next_packet_at_passive_bugchecks_c4_20003),
-        cmocka_unit_test(test_buffered_information_beyond_output_length_bugchecks_c9_0b),
+        cmocka_unit_test(test_buffered_information_beyond_output_length_bugchecks_c9_312),
         cmocka_unit_test(test_irp_queued_and_never_started_is_reported_lost_at_end),
         cmocka_unit_test(test_errorlog_allocate_at_high_level_bugchecks_c4),
         cmocka_unit_test(test_errorlog_write_at_high_level_bugchecks_c4),

@@ -566,6 +566,8 @@ static void test_cancel_routine_keeping_the_cancel_spin_lock_bugchecks(void **st
         t.forget_release = TRUE;
         kdpc_machine *m = kt_machine(cpus, 7);
         t.m = m;
+        /* it completes the IRP holding the lock too (io.complete_lock_held): that rule off */
+        assert_int_equal(kdpc_rule_set(m, "io.complete_lock_held", KDPC_RULE_OFF), KDPC_OK);
         KDPC_NAME(m, CxCancel);
         KDPC_NAME(m, ForgetEntry);
         kdpc_status st = kdpc_machine_run(m, ForgetEntry, NULL);
@@ -593,6 +595,7 @@ static void test_cancel_routine_keeping_the_lock_with_the_rule_off_self_deadlock
         kdpc_machine *m = kt_machine(cpus, 7);
         t.m = m;
         assert_int_equal(kdpc_rule_set(m, "io.cancel_lock_held", KDPC_RULE_OFF), KDPC_OK);
+        assert_int_equal(kdpc_rule_set(m, "io.complete_lock_held", KDPC_RULE_OFF), KDPC_OK);
         KDPC_NAME(m, CxCancel);
         KDPC_NAME(m, ForgetEntry);
         kdpc_status st = kdpc_machine_run(m, ForgetEntry, NULL);
@@ -770,7 +773,7 @@ static void test_dpc_completing_with_the_cancel_routine_set_bugchecks_c9_07(void
             assert_string_equal(bc->routine, "CxDpcForIsr");
             KT_ASSERT_BUGCHECK(m, st, "io.complete_cancelable", 0xC9);
             assert_int_equal(bc->params[0], 0x07);
-            assert_int_equal(bc->params[2], (uint64_t)(uintptr_t)CxCancel);
+            assert_int_equal(bc->params[1], (uint64_t)(uintptr_t)CxCancel);
             c9++;
         } else {
             KT_ASSERT_BUGCHECK(m, st, "io.double_complete", 0x44);
