@@ -43,6 +43,8 @@ static void check_apc(kdpc_machine *m, kdpc__cpu *c, uint64_t p1, bool exact, co
 
 void kdpc_ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 {
+    /* irql.ke_dispatch with 0xC4/0xE5 (no DDI rule names it); as a warning or off: initialised */
+    (void)kdpc__ke_irql_dispatch_other_ok(FastMutex, "ExInitializeFastMutex");
     if (FastMutex == NULL) {
         /* obj.invalid: the stores fault (0x1E, 0xA at raised IRQL); as a warning: ignored */
         kdpc__thread *t = kdpc__self();

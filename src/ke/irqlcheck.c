@@ -57,6 +57,14 @@ bool kdpc__ke_irql_dispatch_ok(const void *obj, const char *routine)
                                      DDI_KE_DISPATCH_LTE, obj, routine);
 }
 
+bool kdpc__ke_irql_dispatch_other_ok(const void *obj, const char *routine)
+{
+    kdpc_machine *m;
+    kdpc__cpu *c = here(&m);
+    return c == NULL ||
+           irql_at_most(m, c, KDPC_R_IRQL_KE_DISPATCH, DISPATCH_LEVEL, DV_WRONG_IRQL, obj, routine);
+}
+
 bool kdpc__ke_irql_set_event_ok(const void *event, BOOLEAN wait, const char *routine)
 {
     kdpc_machine *m;

@@ -467,6 +467,9 @@ void kdpc__ke_describe_alive(kdpc_machine *m, FILE *f);
  * CPU's IRQL suits the routine (or the caller is not simulated code); else the report, and false
  * when it returned as a warning or off. @obj is the object the call is about (P4), or NULL. */
 bool kdpc__ke_irql_dispatch_ok(const void *obj, const char *routine); /* irql.ke_dispatch */
+/* The same rule for Ke/Ex routines documented at <= DISPATCH_LEVEL that no DDI compliance rule
+ * names: P1 0xE5 (Verifier's "kernel API at the wrong IRQL") instead of 0x20011. */
+bool kdpc__ke_irql_dispatch_other_ok(const void *obj, const char *routine);
 bool kdpc__ke_irql_set_event_ok(const void *event, BOOLEAN wait, const char *routine);
 bool kdpc__ke_irql_passive_ok(bool ps, const void *obj, const char *routine); /* ps.passive_irql */
 bool kdpc__ke_irql_ex_apc_ok(bool passive_rule, const void *obj, const char *routine);

@@ -312,6 +312,7 @@ KPRIORITY kdpc_KeQueryPriorityThread(PKTHREAD Thread)
     kdpc_machine *m = kdpc__ke_ctx("KeQueryPriorityThread", &c);
     if (m == NULL)
         return 0;
+    (void)kdpc__ke_irql_dispatch_other_ok(Thread, "KeQueryPriorityThread"); /* 0xE5; goes on */
     struct _KTHREAD *kt = thread_arg(m, Thread, "KeQueryPriorityThread", caller);
     return kt != NULL ? kt->priority : 0;
 }

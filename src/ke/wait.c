@@ -445,6 +445,8 @@ LONG kdpc_KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG A
     if (m == NULL ||
         !kdpc__ke_check_dispatcher(m, Semaphore, KDPC_OBJ_SEMAPHORE, "KeReleaseSemaphore"))
         return 0;
+    /* irql.ke_dispatch with 0xC4/0xE5 (no DDI rule names it); as a warning or off: released */
+    (void)kdpc__ke_irql_dispatch_other_ok(Semaphore, "KeReleaseSemaphore");
     LONG old = Semaphore->Header.SignalState;
     if (Adjustment < 0 || old > Semaphore->Limit - Adjustment)
         kdpc__bugcheck_rule(m, KDPC_R_KE_BUGCHECK, 0x1E,
@@ -461,6 +463,7 @@ LONG kdpc_KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG A
 
 LONG kdpc_KeReadStateSemaphore(PRKSEMAPHORE Semaphore)
 {
+    (void)kdpc__ke_irql_dispatch_other_ok(Semaphore, "KeReadStateSemaphore"); /* 0xE5 */
     return obj_ok(Semaphore, KDPC_OBJ_SEMAPHORE, "KeReadStateSemaphore")
                ? Semaphore->Header.SignalState
                : 0;
@@ -507,5 +510,6 @@ LONG kdpc_KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 
 LONG kdpc_KeReadStateMutex(PRKMUTEX Mutex)
 {
+    (void)kdpc__ke_irql_dispatch_other_ok(Mutex, "KeReadStateMutex"); /* 0xE5 */
     return obj_ok(Mutex, KDPC_OBJ_MUTEX, "KeReadStateMutex") ? Mutex->Header.SignalState : 0;
 }

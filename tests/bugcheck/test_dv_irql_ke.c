@@ -4,6 +4,7 @@
  * (docs/rules.md, area irql-ke), each with a broken driver routine (rule id,
  * code and P1..P4 asserted) and its fixed twin, which runs clean:
  *   irql.ke_dispatch        IrqlKeDispatchLte: 0xC4/0x20011, P2 IRQL, P3 2, P4 the object
+ *                           (0xC4/0xE5 for the routines no DDI rule names)
  *   irql.ke_set_event       KeSetEvent above DISPATCH_LEVEL: 0xC4/0x80, P2 IRQL, P3 the event
  *   irql.ke_set_event_wait  KeSetEvent(Wait TRUE) above APC_LEVEL: 0xC4/0x20016, P3 1, P4 event
  *   ps.passive_irql         IrqlPsPassive 0xC4/0x2001C; KeSetPriorityThread 0xC4/0xE5
@@ -94,13 +95,19 @@ enum {
     D_INIT_DQ,
     D_REMOVE_ENTRY_DQ,
     D_FLUSH_IO,
+    /* routines no DDI rule names: P1 0xE5 */
+    D_RELEASE_SEM,
+    D_READ_SEM,
+    D_READ_MUTEX,
+    D_INIT_FAST_MUTEX,
     D_COUNT
 };
+#define D_FIRST_E5 D_RELEASE_SEM
 
 static const void *const dispatch_obj[D_COUNT] = {
     &g_timer, &g_timer, &g_timer, &g_timer, &g_event, &g_event,
-    &g_event, &g_sem,   &g_mutex, &g_dq,    &g_dq,    NULL /* the MDL, made at run time */
-};
+    &g_event, &g_sem,   &g_mutex, &g_dq,    &g_dq,    NULL /* the MDL, made at run time */,
+    &g_sem,   &g_sem,   &g_mutex, &g_fm};
 
 static void dispatch_call(void)
 {
@@ -140,8 +147,20 @@ static void dispatch_call(void)
     case D_REMOVE_ENTRY_DQ:
         (void)KeRemoveEntryDeviceQueue(&g_dq, &g_dqe);
         break;
-    default:
+    case D_FLUSH_IO:
         KeFlushIoBuffers(g_mdl, TRUE, FALSE);
+        break;
+    case D_RELEASE_SEM:
+        (void)KeReleaseSemaphore(&g_sem, IO_NO_INCREMENT, 1, FALSE);
+        break;
+    case D_READ_SEM:
+        (void)KeReadStateSemaphore(&g_sem);
+        break;
+    case D_READ_MUTEX:
+        (void)KeReadStateMutex(&g_mutex);
+        break;
+    default:
+        ExInitializeFastMutex(&g_fm);
         break;
     }
 }
@@ -152,6 +171,7 @@ static void dispatch_setup(void)
     KeInitializeEvent(&g_event, NotificationEvent, FALSE);
     KeInitializeMutex(&g_mutex, 0);
     KeInitializeDeviceQueue(&g_dq);
+    KeInitializeSemaphore(&g_sem, 0, 8);
     g_mdl = IoAllocateMdl(g_buf, sizeof(g_buf), FALSE, FALSE, NULL);
     if (which == D_RELEASE_MUTEX)
         (void)KeWaitForSingleObject(&g_mutex, Executive, KernelMode, FALSE, NULL);
@@ -197,7 +217,8 @@ static void test_ke_dispatch_calls_above_dispatch_level(void **state)
         kdpc_status st;
         kdpc_machine *m = run(DispatchCallAtHigh, w, &st);
         const void *obj = w == D_FLUSH_IO ? (const void *)g_mdl : dispatch_obj[w];
-        expect_bc(m, st, "irql.ke_dispatch", 0x20011, HIGH_LEVEL, DISPATCH_LEVEL, addr(obj));
+        expect_bc(m, st, "irql.ke_dispatch", w >= D_FIRST_E5 ? 0xE5 : 0x20011, HIGH_LEVEL,
+                  DISPATCH_LEVEL, addr(obj));
         kdpc_machine_destroy(m);
         clean(DispatchCallAtDispatch, w, "irql.ke_dispatch");
     }
