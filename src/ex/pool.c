@@ -738,8 +738,7 @@ static KDPC_NORETURN void bad_free(kdpc_machine *m, kdpc__pool *p, PVOID P)
                         "ExFreePool(%p): not the start of its pool block, which is at %#lx", P,
                         (unsigned long)in->user);
     else
-        kdpc__violation(m, KDPC_R_MEM_BAD_FREE, 0xC4, 0x10, a, 0, 0, NULL,
-                        "ExFreePool(%p): %s", P,
+        kdpc__violation(m, KDPC_R_MEM_BAD_FREE, 0xC4, 0x10, a, 0, 0, NULL, "ExFreePool(%p): %s", P,
                         a == 0 ? "a NULL pointer is no pool block"
                                : "no allocation returned this address");
     if (twice)
@@ -948,6 +947,19 @@ bool kdpc__pool_is_paged(kdpc_machine *m, const void *va, size_t len)
     const unsigned char *a = va;
     return p != NULL && p->arena != NULL && a < p->arena + p->arena_size &&
            a + (len == 0 ? 1 : len) > p->arena;
+}
+
+/* Kernel objects the kernel touches at DISPATCH_LEVEL must not be pageable (Miscellaneous
+ * checks): reported when they are used, not when the driver merely initialises them. */
+void kdpc__pool_paged_object(kdpc_machine *m, const void *obj, size_t size, uint32_t p1,
+                             const char *routine, const char *kind)
+{
+    if (!kdpc__pool_is_paged(m, obj, size))
+        return;
+    kdpc__violation(m, KDPC_R_MEM_PAGED_OBJECT, 0xC4, p1, (uintptr_t)obj, 0, 0, NULL,
+                    "%s: %s %p lies in paged pool; the kernel uses it at DISPATCH_LEVEL, so it "
+                    "must be nonpaged",
+                    routine, kind, obj);
 }
 
 kdpc_status kdpc_pool_outstanding(const kdpc_machine *m, ULONG tag, size_t *count, size_t *bytes)

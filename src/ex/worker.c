@@ -168,6 +168,8 @@ void kdpc_ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType)
     if (!kdpc__ke_check_ptr(m, WorkItem, offsetof(WORK_QUEUE_ITEM, List), true, c->irql,
                             KDPC_RP(kdpc_ExQueueWorkItem), "ExQueueWorkItem"))
         return;
+    kdpc__pool_paged_object(m, WorkItem, sizeof(*WorkItem), 0x131, "ExQueueWorkItem",
+                            "work item"); /* area: pool: mem.paged_object */
     uintptr_t routine = kdpc__fnaddr(KDPC_RP(WorkItem->WorkerRoutine));
     if (WorkItem->List.Flink == NULL &&
         (routine < 4096u || kdpc__ke_bad_ptr((const void *)(routine & ~(uintptr_t)3)))) {

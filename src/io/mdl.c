@@ -131,9 +131,8 @@ void kdpc_MmUnlockPages(PMDL Mdl)
     mm_irql(t, VF_UNLOCK_IRQL, Mdl, 0, "MmUnlockPages");
     if ((Mdl->MdlFlags & MDL_PAGES_LOCKED) == 0 && t != NULL && t->m->ke != NULL) {
         bool nonpaged = (Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) != 0;
-        kdpc__violation(t->m, KDPC_R_MM_MDL_FLAGS, 0xC4, nonpaged ? 0x7Du : 0x7Cu,
-                        (uintptr_t)Mdl, (uint16_t)Mdl->MdlFlags, 0, NULL,
-                        "MmUnlockPages(%p): %s", (void *)Mdl,
+        kdpc__violation(t->m, KDPC_R_MM_MDL_FLAGS, 0xC4, nonpaged ? 0x7Du : 0x7Cu, (uintptr_t)Mdl,
+                        (uint16_t)Mdl->MdlFlags, 0, NULL, "MmUnlockPages(%p): %s", (void *)Mdl,
                         nonpaged ? "the MDL describes nonpaged pool, which is never unlocked"
                                  : "its pages were never locked");
     }

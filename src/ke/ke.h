@@ -242,6 +242,10 @@ bool kdpc__pool_is_paged(kdpc_machine *m, const void *va, size_t len);
  * (false: it was not), and ask. */
 bool kdpc__pool_lookaside_add(kdpc_machine *m, const void *l);
 bool kdpc__pool_lookaside_del(kdpc_machine *m, const void *l);
+/* mem.paged_object: @obj (@size bytes, a @kind handed to @routine) lies in paged pool: 0xC4 P1 @p1
+ * (0xE1 a synchronization object, 0x131 a work item), P2 the object. Returns as a warning or off. */
+void kdpc__pool_paged_object(kdpc_machine *m, const void *obj, size_t size, uint32_t p1,
+                             const char *routine, const char *kind);
 
 /* Watched shared memory (watch.c). */
 void kdpc__watch_report(kdpc_machine *m);

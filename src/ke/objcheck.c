@@ -185,6 +185,7 @@ bool kdpc__ke_check_dispatcher(kdpc_machine *m, const void *obj, unsigned kinds,
 {
     if (kdpc__ke_bad_ptr(obj))
         return bad_sync_address(m, obj, routine, kinds_name(kinds));
+    kdpc__pool_paged_object(m, obj, sizeof(DISPATCHER_HEADER), 0xE1, routine, kinds_name(kinds));
     const DISPATCHER_HEADER *h = obj;
     unsigned type = h->Type;
     unsigned kind = kind_of_type(type);
@@ -248,6 +249,7 @@ bool kdpc__ke_check_spinlock(kdpc_machine *m, const KSPIN_LOCK *lock, const char
 {
     if (kdpc__ke_bad_ptr(lock))
         return bad_sync_address(m, lock, routine, "a spin lock");
+    kdpc__pool_paged_object(m, lock, sizeof(*lock), 0xE1, routine, "a spin lock");
     KSPIN_LOCK word = *lock;
     /* Free (0), held (1) or the address of a holder's KSPIN_LOCK_QUEUE (2.2, 2.3); anything else
      * was never initialised. */
@@ -267,6 +269,7 @@ bool kdpc__ke_check_fast_mutex(kdpc_machine *m, const FAST_MUTEX *f, const char 
 {
     if (kdpc__ke_bad_ptr(f))
         return bad_sync_address(m, f, routine, "a fast mutex");
+    kdpc__pool_paged_object(m, f, sizeof(*f), 0xE1, routine, "a fast mutex");
     const DISPATCHER_HEADER *h = &f->Event.Header;
     bool ok = (f->Count == 0 || f->Count == 1) && h->Type == T_SYNC_EVENT &&
               h->Size == size_of_type(T_SYNC_EVENT) && !kdpc__ke_bad_ptr(h->WaitListHead.Flink) &&

@@ -38,8 +38,8 @@ PVOID kdpc_MmMapLockedPagesSpecifyCache(PMDL MemoryDescriptorList, KPROCESSOR_MO
         /* Driver Verifier's 0xC4/0xB3: the pages of an MDL are mapped only once locked (or
          * nonpaged, or through a partial MDL); P2 the MDL, P3 its flags, P4 the flags one of
          * which was expected. As a warning or off the mapping is made. */
-        kdpc__violation(m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0xB3, (uintptr_t)mdl,
-                        (uint16_t)mdl->MdlFlags, mapped_ok, NULL,
+        kdpc__violation(m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0xB3, (uintptr_t)mdl, (uint16_t)mdl->MdlFlags,
+                        mapped_ok, NULL,
                         "MmMapLockedPagesSpecifyCache(%p): the MDL's pages were never locked "
                         "(MmProbeAndLockPages) nor built for nonpaged pool",
                         (void *)mdl);

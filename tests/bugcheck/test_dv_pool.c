@@ -11,6 +11,8 @@
  *   lookaside.misuse     0xC4/0xCA, 0xCB, 0xCC, 0xCD;
  *   mm.mdl_flags         0xC4/0x7C, 0x7D, 0x7F, 0xB0, 0xB3;
  *   mem.paged_code       0xD1 (P3 8, execute) PAGED_CODE above APC_LEVEL;
+ *   mem.paged_object     0xC4/0xE1 a synchronization object, 0x131 a work item, in paged pool;
+ *   rtl.copy_overlap     0xC4/0xF0  RtlCopyMemory over overlapping buffers;
  * and that turning a class off stops its checks.
  */
 #include <stdarg.h>
@@ -593,6 +595,100 @@ static void test_paged_code_at_dispatch_is_d1_execute(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* ------------------------------------------------------------------ */
+/* mem.paged_object                                                    */
+
+static void paged_event(void *ctx)
+{
+    (void)ctx;
+    PKEVENT e = ExAllocatePoolWithTag(S.fixed ? NonPagedPoolNx : PagedPool, sizeof(KEVENT), TAG);
+    S.list = e;
+    KeInitializeEvent(e, NotificationEvent, FALSE);
+    (void)KeSetEvent(e, IO_NO_INCREMENT, FALSE);
+    ExFreePoolWithTag(e, TAG);
+    S.done = 1;
+}
+
+static void WorkRoutine(PVOID Context)
+{
+    (void)Context;
+}
+
+static void paged_work_item(void *ctx)
+{
+    (void)ctx;
+    PWORK_QUEUE_ITEM w =
+        ExAllocatePoolWithTag(S.fixed ? NonPagedPoolNx : PagedPool, sizeof(*w), TAG);
+    S.list = w;
+    ExInitializeWorkItem(w, WorkRoutine, NULL);
+    ExQueueWorkItem(w, DelayedWorkQueue);
+    LARGE_INTEGER ms = {.QuadPart = -10000}; /* let it run before its memory goes */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    ExFreePoolWithTag(w, TAG);
+    S.done = 1;
+}
+
+static void test_event_in_paged_pool_is_c4_e1(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(22);
+    const kdpc_violation *v = run_bugcheck(m, paged_event, "mem.paged_object", 0xC4);
+    assert_params(v, 0xE1, (uintptr_t)S.list, 0, 0);
+    kdpc_machine_destroy(m);
+    m = machine(22);
+    run_clean(m, paged_event, "mem.paged_object");
+    kdpc_machine_destroy(m);
+}
+
+static void test_work_item_in_paged_pool_is_c4_131(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(23);
+    const kdpc_violation *v = run_bugcheck(m, paged_work_item, "mem.paged_object", 0xC4);
+    assert_params(v, 0x131, (uintptr_t)S.list, 0, 0);
+    kdpc_machine_destroy(m);
+    m = machine(23);
+    run_clean(m, paged_work_item, "mem.paged_object");
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* rtl.copy_overlap                                                    */
+
+static UCHAR copy_buf[32];
+
+static void overlapping_copy(void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < 32; i++)
+        copy_buf[i] = (UCHAR)i;
+    if (S.fixed)
+        RtlMoveMemory(copy_buf, copy_buf + 4, 16);
+    else
+        RtlCopyMemory(copy_buf, copy_buf + 4, 16);
+    RtlCopyMemory(copy_buf + 16, copy_buf, 16); /* adjacent: no overlap */
+    S.done = copy_buf[0] == 4 ? 1 : 2;
+}
+
+static void test_overlapping_copy_is_c4_f0(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(24);
+    const kdpc_violation *v = run_bugcheck(m, overlapping_copy, "rtl.copy_overlap", 0xC4);
+    assert_params(v, 0xF0, (uintptr_t)copy_buf, (uintptr_t)copy_buf + 4, 16);
+    kdpc_machine_destroy(m);
+    m = machine(24);
+    run_clean(m, overlapping_copy, "rtl.copy_overlap");
+    kdpc_machine_destroy(m);
+    /* Miscellaneous checks off: copied as RtlMoveMemory does */
+    m = machine(24);
+    assert_int_equal(kdpc_verifier_class_set(m, "misc_checks", false), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, overlapping_copy, NULL), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "rtl.copy_overlap");
+    assert_int_equal(S.done, 1);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +713,9 @@ int main(void)
         cmocka_unit_test(test_nonpaged_build_over_paged_pool_is_c4_7f),
         cmocka_unit_test(test_mapping_an_unlocked_mdl_is_c4_b3),
         cmocka_unit_test(test_paged_code_at_dispatch_is_d1_execute),
+        cmocka_unit_test(test_event_in_paged_pool_is_c4_e1),
+        cmocka_unit_test(test_work_item_in_paged_pool_is_c4_131),
+        cmocka_unit_test(test_overlapping_copy_is_c4_f0),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,6 +250,7 @@ static void test_spin_locks_in_freed_pool_are_forgotten(void **state)
     /* paged pool, for its first-fit arena (every round's blocks at new addresses); a spin lock
      * there is touched at DISPATCH_LEVEL, which is beside the point here */
     assert_int_equal(kdpc_rule_set(m, "mem.paged_touch", KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_rule_set(m, "mem.paged_object", KDPC_RULE_OFF), KDPC_OK);
     for (ULONG r = 0; r < 8; r++) /* warm-up: the maps reach their size */
         assert_int_equal(kdpc_machine_run(m, locks_in_pool, (void *)(uintptr_t)r), KDPC_OK);
     size_t h0 = heap_bytes();

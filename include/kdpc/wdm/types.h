@@ -1090,10 +1090,23 @@ static inline void WritePointerNoFence(PVOID volatile *Destination, PVOID Value)
 
 #define RtlZeroMemory(Destination, Length)          memset((Destination), 0, (Length))
 #define RtlFillMemory(Destination, Length, Fill)    memset((Destination), (int)(Fill), (Length))
-#define RtlCopyMemory(Destination, Source, Length)  memcpy((Destination), (Source), (Length))
 #define RtlMoveMemory(Destination, Source, Length)  memmove((Destination), (Source), (Length))
 #define RtlEqualMemory(Destination, Source, Length) (!memcmp((Destination), (Source), (Length)))
 #define RtlSecureZeroMemory(Destination, Length)    memset((Destination), 0, (Length))
+
+KDPC_EXPORT void kdpc_rtl_copy_overlap(void *Destination, const void *Source, size_t Length);
+/* RtlCopyMemory: memcpy, with Driver Verifier's check that the buffers do not overlap
+ * (rtl.copy_overlap, 0xC4/0xF0); an overlapping copy that goes on is done as memmove. */
+static inline void *kdpc_RtlCopyMemory(void *Destination, const void *Source, size_t Length)
+{
+    uintptr_t d = (uintptr_t)Destination, s = (uintptr_t)Source;
+    if (Length != 0 && d < s + Length && s < d + Length) {
+        kdpc_rtl_copy_overlap(Destination, Source, Length);
+        return memmove(Destination, Source, Length);
+    }
+    return memcpy(Destination, Source, Length);
+}
+#define RtlCopyMemory(D, S, L) kdpc_RtlCopyMemory((D), (S), (L))
 
 /** RtlCompareMemory - number of leading bytes that match (up to @p Length). */
 static inline SIZE_T RtlCompareMemory(const void *Source1, const void *Source2, SIZE_T Length)
