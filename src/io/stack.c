@@ -51,5 +51,6 @@ void kdpc_IoDetachDevice(PDEVICE_OBJECT TargetDevice)
                         (void *)TargetDevice);
         return;
     }
+    kdpc__io_pnp_on_detach(m, TargetDevice, (uintptr_t)__builtin_return_address(0)); /* goes on */
     TargetDevice->AttachedDevice = NULL;
 }

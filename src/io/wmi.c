@@ -22,6 +22,12 @@ NTSTATUS kdpc_IoWMIRegistrationControl(PDEVICE_OBJECT DeviceObject, ULONG Action
     ULONG action = Action & ~(ULONG)WMIREG_FLAG_CALLBACK;
     if (action < WMIREG_ACTION_REGISTER || action > WMIREG_ACTION_BLOCK_IRPS)
         return STATUS_INVALID_PARAMETER;
+    /* remembered for IoDeleteDevice's wmi.registered (pnpcheck.c) */
+    kdpc__devrec *d = (Action & WMIREG_FLAG_CALLBACK) ? NULL : kdpc__io_devrec(m, DeviceObject);
+    if (d != NULL && (action == WMIREG_ACTION_REGISTER || action == WMIREG_ACTION_REREGISTER))
+        d->wmi_registered = true;
+    else if (d != NULL && action == WMIREG_ACTION_DEREGISTER)
+        d->wmi_registered = false;
     /* no WMI service: no IRP_MN_REGINFO(_EX) follows a registration */
     return STATUS_SUCCESS;
 }

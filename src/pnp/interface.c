@@ -84,8 +84,11 @@ NTSTATUS kdpc_IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
     (void)kdpc__ddi_irql_ok(m, c->irql, "IoRegisterDeviceInterface",
                             (uintptr_t)PhysicalDeviceObject); /* goes on */
     kdpc__pdoext *x = kdpc__pnp_pdoext(m, PhysicalDeviceObject);
-    if (x == NULL)
+    if (x == NULL) {
+        kdpc__pnp_not_pdo(m, "IoRegisterDeviceInterface", PhysicalDeviceObject,
+                          (uintptr_t)__builtin_return_address(0));
         return STATUS_INVALID_DEVICE_REQUEST; /* not a PDO (fact 5.1) */
+    }
     size_t nref = 0;
     if (ReferenceString != NULL && ReferenceString->Buffer != NULL) {
         nref = ReferenceString->Length / sizeof(WCHAR);

@@ -126,16 +126,36 @@ NTSTATUS kdpc__pnp_send(kdpc_machine *m, PDEVICE_OBJECT pdo, UCHAR major, UCHAR 
         top->DriverObject != NULL ? top->DriverObject->MajorFunction[major] : NULL;
     if (fn != NULL)
         self->routine = KDPC_RP(fn);
+    /* the stack before a remove, and the IRP the io layer's checks know as the PnP manager's
+     * (pnpcheck.c, stackcheck.c) */
+    kdpc__io *io = kdpc__io_of(m);
+    size_t nwas = 0;
+    if (major == IRP_MJ_PNP) {
+        nwas = kdpc__pnp_stack_above(pdo, io->pnp_stack, KDPC_IO_PNP_STACK);
+        io->pnp_irp = irp;
+        io->pnp_minor = minor;
+        io->pnp_pdo = pdo;
+        io->pnp_nstack = (unsigned)nwas;
+        io->pnp_low = (unsigned)nwas + 1; /* above the top: not sent yet */
+    }
+    PDEVICE_OBJECT was[KDPC_IO_PNP_STACK];
+    memcpy(was, io->pnp_stack, nwas * sizeof(was[0]));
     NTSTATUS st = IoCallDriver(top, irp);
     kdpc__self()->routine = saved;
     (void)st;
     (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    io->pnp_irp = NULL;
     NTSTATUS final = irp->IoStatus.Status;
     IoFreeIrp(irp);
+    if (major == IRP_MJ_PNP && minor == IRP_MN_REMOVE_DEVICE && nwas > 0 &&
+        NT_SUCCESS(final)) /* a failed remove is pnp.must_not_fail's, below */
+        kdpc__pnp_check_removed(m, irp, was, nwas);
     if (major == IRP_MJ_PNP && !NT_SUCCESS(final) &&
         (minor == IRP_MN_REMOVE_DEVICE || minor == IRP_MN_SURPRISE_REMOVAL ||
          minor == IRP_MN_CANCEL_REMOVE_DEVICE || minor == IRP_MN_CANCEL_STOP_DEVICE)) {
-        /* drivers must not fail these (fact 2.1): Verifier's PnpRemove */
+        /* drivers must not fail these (fact 2.1): Verifier's PnpRemove. Divergence: I/O
+         * verification also stops this at the IoCompleteRequest (0xC9/0x247, 0x306); kdpc
+         * reports it once, here, with the DDI compliance code */
         kdpc__violation(m, KDPC_R_PNP_MUST_NOT_FAIL, 0xC4, 0x00043006u, minor, (uint32_t) final,
                         (uintptr_t)top, fn != NULL ? KDPC_RP(fn) : NULL,
                         "the device stack failed PnP IRP minor %#x with status %#x; "
@@ -232,6 +252,8 @@ static kdpc_status do_start(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d)
         NTSTATUS st = add(&drv->obj, r->pdo);
         kdpc__self()->routine = saved;
         (void)swap_driver(old);
+        if (NT_SUCCESS(st))
+            kdpc__pnp_check_added(m, &drv->obj, r->pdo, add);
         if (!NT_SUCCESS(st) || r->pdo->AttachedDevice == NULL) {
             kdpc__dev_set_state(d, KDPC_DEVICE_FAILED);
             return KDPC_OK;

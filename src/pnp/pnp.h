@@ -137,4 +137,17 @@ void kdpc__pnp_ifaces_free(kdpc__pnp *p);
  * drop its registrations too). */
 void kdpc__pnp_ifaces_disable(kdpc_machine *m, PDEVICE_OBJECT pdo, bool forget);
 
+/* stackcheck.c (area pnp): after @add (of @drv) returned for @pdo: pnp.adddevice_initializing,
+ * dev.attach_flags on the device objects of @drv in the stack. */
+void kdpc__pnp_check_added(kdpc_machine *m, PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo,
+                           PDRIVER_ADD_DEVICE add);
+/* The device objects above @pdo, bottom up (at most @cap). */
+size_t kdpc__pnp_stack_above(PDEVICE_OBJECT pdo, PDEVICE_OBJECT *out, size_t cap);
+/* IRP_MN_REMOVE_DEVICE (@irp) came back: pnp.remove_not_deleted for each of the @n device
+ * objects @was (the stack above the PDO before it) still alive. */
+void kdpc__pnp_check_removed(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT *was, size_t n);
+/* pnp.not_pdo (0xC9/0x24D): @routine, which needs a PDO, got @dev. Returns as a warning or
+ * off. */
+void kdpc__pnp_not_pdo(kdpc_machine *m, const char *routine, PDEVICE_OBJECT dev, uintptr_t caller);
+
 #endif /* KDPC_PNP_H */

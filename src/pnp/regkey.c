@@ -26,8 +26,11 @@ NTSTATUS kdpc_IoOpenDeviceRegistryKey(PDEVICE_OBJECT DeviceObject, ULONG DevInst
         return STATUS_INVALID_PARAMETER;
     /* looked up among the PDOs, never read */
     kdpc__pdoext *x = kdpc__pnp_pdoext(m, DeviceObject);
-    if (x == NULL || x->dev == NULL)
+    if (x == NULL || x->dev == NULL) {
+        kdpc__pnp_not_pdo(m, "IoOpenDeviceRegistryKey", DeviceObject,
+                          (uintptr_t)__builtin_return_address(0));
         return STATUS_INVALID_DEVICE_REQUEST;
+    }
     const char *name = kdpc_device_name(x->dev);
     size_t cap = 200 + 4 * strlen(name);
     char *path = malloc(cap);

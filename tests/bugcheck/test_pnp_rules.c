@@ -28,7 +28,8 @@ static NTSTATUS Pnp(PDEVICE_OBJECT dev, PIRP irp)
         IoCompleteRequest(irp, IO_NO_INCREMENT);
         return st;
     }
-    if (minor == IRP_MN_REMOVE_DEVICE || minor == IRP_MN_SURPRISE_REMOVAL)
+    if (minor == IRP_MN_REMOVE_DEVICE || minor == IRP_MN_SURPRISE_REMOVAL ||
+        minor == IRP_MN_QUERY_REMOVE_DEVICE) /* answered going down (pnp.irp_status) */
         irp->IoStatus.Status = STATUS_SUCCESS;
     IoSkipCurrentIrpStackLocation(irp);
     NTSTATUS st = IoCallDriver(lower, irp);
@@ -81,6 +82,8 @@ static void expect(UCHAR minor, kdpc_unplug_how h, NTSTATUS st)
     broken_minor = minor;
     reached_after = 0;
     kdpc_machine *m = kt_machine(1, 23);
+    /* STATUS_NOT_SUPPORTED without passing the IRP down is pnp.not_passed_down (0x22F) first */
+    assert_int_equal(kdpc_rule_set(m, "pnp.not_passed_down", KDPC_RULE_OFF), KDPC_OK);
     kdpc_status rs = kdpc_machine_run(m, run, NULL);
     KT_ASSERT_BUGCHECK(m, rs, "pnp.must_not_fail", 0xC4);
     const kdpc_violation *v = kdpc_machine_bugcheck(m);

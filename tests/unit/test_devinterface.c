@@ -66,6 +66,8 @@ static NTSTATUS Pnp(PDEVICE_OBJECT dev, PIRP irp)
         IoDeleteDevice(dev);
         return st;
     }
+    if (s->MinorFunction == IRP_MN_QUERY_REMOVE_DEVICE)
+        irp->IoStatus.Status = STATUS_SUCCESS; /* answered going down (pnp.irp_status) */
     IoSkipCurrentIrpStackLocation(irp);
     return IoCallDriver(x->Lower, irp);
 }
@@ -156,6 +158,8 @@ static void test_register_enable_disable_and_removal(void **state)
     (void)state;
     memset(&g, 0, sizeof(g));
     g.m = kt_machine(1, 17);
+    /* the FDO given on purpose (reg_fdo): Verifier's 0xC9/0x24D, off to see the status */
+    assert_int_equal(kdpc_rule_set(g.m, "pnp.not_pdo", KDPC_RULE_OFF), KDPC_OK);
     assert_int_equal(kdpc_machine_run(g.m, run, NULL), KDPC_OK);
     assert_int_equal(g.reg, STATUS_SUCCESS);
     assert_string_equal(g.name, "\\??\\ROOT#if0#0000#{12345678-9abc-def0-0123-456789abcdef}");
