@@ -36,6 +36,13 @@
  * so FlushAdapterBuffersEx finds it; a system DMA completion routine is a DPC
  * (dmadone) queued on the calling CPU, cancelled by a flush or
  * CancelMappedTransfer that comes first.
+ *
+ * DMA verification (bug check 0xE6, class DMA): every member checks its adapter (0x19 NULL,
+ * 0x18 released) and IRQL (0x13) in ctx_of; the buffer checks (0x0E, 0x1B, 0x1F, 0x21, 0x24,
+ * 0x1D) run before anything is mapped; FlushAdapterBuffers checks what it flushes (0x20, 0x16,
+ * 0x00); frees check what is still held or mapped (0x03-0x06, 0x10); PutDmaAdapter what is
+ * left (0x07-0x0A) and marks the adapter released; a common buffer carries padding that
+ * FreeCommonBuffer checks (0x0F). As a warning or off, each goes on as a free kernel would.
  */
 #include <stddef.h>
 #include <stdlib.h>
