@@ -92,6 +92,8 @@ typedef struct kdpc__irprec {
     bool flow_done_valid;
     int flow_done_loc;
     NTSTATUS flow_done_status;
+    bool flow_cancelled;    /* IoCancelIrp was called on it, at flow_cancel_ns */
+    uint64_t flow_cancel_ns;
     IRP irp; /* stack locations follow */
 } kdpc__irprec;
 
@@ -145,6 +147,7 @@ typedef struct kdpc__dispframe {
     bool used;
     bool forwarded;     /* the routine sent the IRP on (IoCallDriver) and got lower_status */
     bool completed;     /* the completion walk went past this location: completed_status */
+    bool completed_marked; /* ... and found it marked pending */
     KIRQL irql;         /* at the call */
     int loc;            /* the IRP's location for the routine */
     uint32_t serial;    /* the IRP record's */
@@ -376,6 +379,10 @@ void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, uintp
 /* IoStartNextPacket(ByKey) of @dev (@d) on @c: io.complete_lock_held, io.startio_recursion. */
 void kdpc__io_flow_start_next(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev,
                               kdpc__devrec *d, const char *name);
+/* IoCancelIrp(@irp) set Irp->Cancel; the machine has nothing left to run (irp.c): cancelled
+ * IRPs not completed in time are io.cancel_not_completed. */
+void kdpc__io_flow_cancel(kdpc_machine *m, PIRP irp);
+void kdpc__io_flow_quiescent(kdpc_machine *m);
 /* StartIo of @d starts on this CPU (returns whether it was inside already), and returns. */
 bool kdpc__io_flow_startio_enter(kdpc__devrec *d);
 void kdpc__io_flow_startio_leave(kdpc__devrec *d, bool was);

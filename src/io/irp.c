@@ -766,6 +766,7 @@ PIRP kdpc_IoBuildAsynchronousFsdRequest(ULONG MajorFunction, PDEVICE_OBJECT Devi
 
 void kdpc__io_irps_at_quiescence(kdpc_machine *m)
 {
+    kdpc__io_flow_quiescent(m); /* irp-flow: io.cancel_not_completed */
     kdpc__io *io = kdpc__io_of(m);
     for (kdpc__irprec *r = io->irps; r != NULL; r = r->next) {
         if (!r->dispatched || r->completed || r->lost_reported)

@@ -81,9 +81,21 @@ bool kdpc__io_life_reuse(kdpc_machine *m, kdpc__irprec *r, uintptr_t caller)
  * would queue its completion APC to a thread the IRP does not have. No
  * run-time code of Windows' own: code 0, P1 the IRP, P2 its origin, P3 the
  * device, P4 0.
+ * Before that, any IoCallDriver: an IRP whose last IoSetCompletionRoutineEx
+ * failed (completionex.c) is sent without the routine (DDI compliance
+ * IoSetCompletionExCompleteIrp): 0xC4, P1 0x0004100F, P2 the IRP, P3 the
+ * device, P4 0.
  */
 void kdpc__io_life_call(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJECT dev)
 {
+    if (r->ex_failed) { /* completionex.c */
+        r->ex_failed = false;
+        kdpc__violation(m, KDPC_R_IO_COMPLETION_EX_UNCHECKED, 0xC4, 0x0004100Fu, (uintptr_t)&r->irp,
+                        (uintptr_t)dev, 0, NULL,
+                        "IoCallDriver(%p, IRP %p) after IoSetCompletionRoutineEx failed on it: "
+                        "check its status, and complete the IRP with it instead of sending it",
+                        (void *)dev, (void *)&r->irp);
+    }
     if (!with_creator(r))
         return;
     PKEVENT ev = r->irp.UserEvent;

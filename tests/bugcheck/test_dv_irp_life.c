@@ -9,7 +9,11 @@
  *                           with a NULL buffer: 0xC9/0x09, 0x08;
  *   io.build_event_set      KeSetEvent on an IoBuildDeviceIoControlRequest event while the
  *                           IRP is pending: code 0;
- *   io.invalid_object       IoFreeIrp of an IRP still at the lower driver: 0xC9/0x20B.
+ *   io.invalid_object       IoFreeIrp of an IRP still at the lower driver: 0xC9/0x20B;
+ *   io.completion_ex_unchecked  IoCallDriver after IoSetCompletionRoutineEx failed:
+ *                           0xC4/0x0004100F;
+ *   io.completion_ex_unsent IoCompleteRequest right after IoSetCompletionRoutineEx: code 0;
+ *   io.completion_ex_device IoSetCompletionRoutineEx given the lower driver's device: code 0.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,11 +36,63 @@ static struct {
     IO_STATUS_BLOCK iosb;
     UCHAR buf[16];
     LONG reached_end;
+    int ex_mode;        /* the upper dispatch routine's use of IoSetCompletionRoutineEx */
+    PDEVICE_OBJECT low; /* a second driver's device, below dev */
+    NTSTATUS ex_status; /* what IoSetCompletionRoutineEx returned */
+    LONG ex_ran;        /* ExDone calls */
 } g;
+
+enum { EX_NONE, EX_FORWARD, EX_COMPLETE, EX_LOWER_DEVICE };
+
+static NTSTATUS ExDone(PDEVICE_OBJECT Dev, PIRP Irp, PVOID Ctx)
+{
+    (void)Dev;
+    (void)Ctx;
+    g.ex_ran++;
+    if (Irp->PendingReturned)
+        IoMarkIrpPending(Irp);
+    return STATUS_CONTINUE_COMPLETION;
+}
+
+/* The upper driver's use of IoSetCompletionRoutineEx (g.ex_mode). */
+static NTSTATUS ExDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
+{
+    IoCopyCurrentIrpStackLocationToNext(Irp);
+    g.ex_status = IoSetCompletionRoutineEx(g.ex_mode == EX_LOWER_DEVICE ? g.low : Dev, Irp, ExDone,
+                                           NULL, TRUE, TRUE, TRUE);
+    if (!NT_SUCCESS(g.ex_status)) {
+        Irp->IoStatus.Status = g.ex_status;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return g.ex_status;
+    }
+    if (g.ex_mode == EX_COMPLETE) { /* broken: set, then completed here */
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        IoCompleteRequest(Irp, IO_NO_INCREMENT);
+        return STATUS_SUCCESS;
+    }
+    return IoCallDriver(g.low, Irp);
+}
+
+static NTSTATUS LowDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
+{
+    (void)Dev;
+    Irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS LowEntry(PDRIVER_OBJECT Drv, PUNICODE_STRING Reg)
+{
+    (void)Reg;
+    for (int i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
+        Drv->MajorFunction[i] = LowDispatch;
+    return IoCreateDevice(Drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &g.low);
+}
 
 static NTSTATUS LifeDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
 {
-    (void)Dev;
+    if (g.ex_mode != EX_NONE)
+        return ExDispatch(Dev, Irp);
     if (g.park) {
         IoMarkIrpPending(Irp);
         g.held = Irp;
@@ -386,6 +442,144 @@ static void test_build_event_left_to_io_manager_is_clean(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* ------------------------------------------------------------------ */
+/* IoSetCompletionRoutineEx                                            */
+
+/* Send an IRP with room for the upper driver's routine to dev (which goes on to low). */
+static void send_two(void)
+{
+    PDRIVER_OBJECT low;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "irplifelow", LowEntry, &low)))
+        return;
+    PIRP irp = IoAllocateIrp(2, FALSE);
+    g.irp = irp;
+    if (irp == NULL)
+        return;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+    IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
+    if (IoCallDriver(g.dev, irp) == STATUS_PENDING)
+        (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);
+    IoFreeIrp(irp);
+}
+
+static void body_ex_forward(void)
+{
+    g.ex_mode = EX_FORWARD; /* fixed: set with its own device, then sent */
+    send_two();
+}
+
+static void body_ex_complete(void)
+{
+    g.ex_mode = EX_COMPLETE;
+    send_two();
+}
+
+static void body_ex_lower_device(void)
+{
+    g.ex_mode = EX_LOWER_DEVICE;
+    send_two();
+}
+
+static void test_completion_ex_set_then_sent_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 15, body_ex_forward), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    assert_int_equal(g.ex_status, STATUS_SUCCESS);
+    assert_int_equal(g.ex_ran, 1);
+    kdpc_machine_destroy(m);
+}
+
+static void test_completion_ex_set_then_completed_bugchecks_code_0(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 16, body_ex_complete);
+    KT_ASSERT_BUGCHECK(m, st, "io.completion_ex_unsent", 0);
+    assert_params(m, (uintptr_t)g.irp, (uintptr_t)ExDone, 0, 0);
+    kdpc_machine_destroy(m);
+}
+
+static void test_completion_ex_with_lower_device_bugchecks_code_0(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 17, body_ex_lower_device);
+    KT_ASSERT_BUGCHECK(m, st, "io.completion_ex_device", 0);
+    assert_params(m, (uintptr_t)g.irp, (uintptr_t)g.low, (uintptr_t)g.dev, 0);
+    kdpc_machine_destroy(m);
+}
+
+/* IoSetCompletionRoutineEx fails (low resources simulation, on for that one call). */
+static NTSTATUS ex_failing(PIRP irp)
+{
+    kdpc_machine *m = kdpc_current_machine();
+    (void)kdpc_verifier_class_set(m, "low_resources", true);
+    NTSTATUS st = IoSetCompletionRoutineEx(g.dev, irp, ExDone, NULL, TRUE, TRUE, TRUE);
+    (void)kdpc_verifier_class_set(m, "low_resources", false);
+    return st;
+}
+
+static void body_ex_failed_sent(void)
+{
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    g.irp = irp;
+    if (irp == NULL)
+        return;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+    g.ex_status = ex_failing(irp);
+    (void)IoCallDriver(g.dev, irp); /* broken: sent although the routine is not set */
+}
+
+static void body_ex_failed_checked(void)
+{
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+    g.ex_status = ex_failing(irp);
+    if (!NT_SUCCESS(g.ex_status)) { /* fixed: not sent */
+        IoFreeIrp(irp);
+        return;
+    }
+    (void)IoCallDriver(g.dev, irp);
+}
+
+static kdpc_machine *low_resources_machine(uint64_t seed)
+{
+    memset(&g, 0, sizeof g);
+    kdpc_config cfg = kt_config(1, seed);
+    cfg.low_resources_permille = 1000;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    assert_int_equal(kdpc_verifier_class_set(m, "low_resources", false), KDPC_OK);
+    return m;
+}
+
+static void test_sending_after_failed_completion_ex_bugchecks_c4_4100f(void **state)
+{
+    (void)state;
+    kdpc_machine *m = low_resources_machine(18);
+    kdpc_status st = kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_ex_failed_sent);
+    KT_ASSERT_BUGCHECK(m, st, "io.completion_ex_unchecked", 0xC4);
+    assert_int_equal(g.ex_status, STATUS_INSUFFICIENT_RESOURCES);
+    assert_params(m, 0x0004100F, (uintptr_t)g.irp, (uintptr_t)g.dev, 0);
+    kdpc_machine_destroy(m);
+}
+
+static void test_failed_completion_ex_checked_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m = low_resources_machine(19);
+    assert_int_equal(kdpc_machine_run(m, run_body, (void *)(uintptr_t)body_ex_failed_checked),
+                     KDPC_OK);
+    assert_int_equal(g.ex_status, STATUS_INSUFFICIENT_RESOURCES);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +595,11 @@ int main(void)
         cmocka_unit_test(test_devctl_with_buffer_is_clean),
         cmocka_unit_test(test_driver_setting_build_event_bugchecks_code_0),
         cmocka_unit_test(test_build_event_left_to_io_manager_is_clean),
+        cmocka_unit_test(test_completion_ex_set_then_sent_is_clean),
+        cmocka_unit_test(test_completion_ex_set_then_completed_bugchecks_code_0),
+        cmocka_unit_test(test_completion_ex_with_lower_device_bugchecks_code_0),
+        cmocka_unit_test(test_sending_after_failed_completion_ex_bugchecks_c4_4100f),
+        cmocka_unit_test(test_failed_completion_ex_checked_is_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

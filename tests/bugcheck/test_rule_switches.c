@@ -108,6 +108,7 @@ static const char *const all_rules[] = {
     /* area: irql-io */
     "io.dispatch_irql",
     "io.apc_irql",
+    "mm.section_irql",
     /* area: dispatch */
     "io.irql_changed",
     "io.apc_disable_changed",
@@ -117,6 +118,7 @@ static const char *const all_rules[] = {
     "io.status_mismatch",
     "io.completion_not_pending",
     "io.complete_owned_below",
+    "io.completion_event_pending",
     "io.cancelled_pending",
     /* area: irp-flow */
     "io.complete_irql",
@@ -153,6 +155,7 @@ static const char *const all_rules[] = {
     "pnp.adddevice_initializing",
     "dev.attach_flags",
     "pnp.not_pdo",
+    "pnp.no_dispatch",
     "wmi.not_forwarded",
     "wmi.registered",
     /* area: pool */
@@ -196,7 +199,8 @@ static bool is_warning_rule(const char *id)
 {
     if (strcmp(id, "io.local_no_completion") == 0) /* irp-life */
         return true;
-    if (strcmp(id, "io.cancelled_pending") == 0) /* dispatch */
+    if (strcmp(id, "io.cancelled_pending") == 0 ||
+        strcmp(id, "io.completion_event_pending") == 0) /* dispatch */
         return true;
     if (strcmp(id, "sync.isr_unsynchronized") == 0 || strcmp(id, "sync.unlocked_shared") == 0)
         return true;
@@ -987,7 +991,7 @@ static void ScObUserHandle(void *ctx)
     sw_done = st == STATUS_SUCCESS && kdpc_user_event_close(kdpc_current_machine(), h) == 0;
 }
 
-/* mm.irql: MmLockPagableCodeSection at DISPATCH_LEVEL (APC_LEVEL at most, 0xC4/0x20019); as a
+/* mm.section_irql: MmLockPagableCodeSection at DISPATCH_LEVEL (APC_LEVEL at most, 0xC4/0x20019); as a
  * warning or off the handle comes back anyway */
 static void ScMmIrql(void *ctx)
 {
@@ -1733,6 +1737,26 @@ static void ScIoApcIrql(void *ctx)
     KeLowerIrql(old);
     sw_done = 1;
 }
+
+/* mm.irql: MmProbeAndLockPages above DISPATCH_LEVEL (0xC4/0x70); off or a warning: the pages
+ * are locked */
+static void ScMmPagesIrql(void *ctx)
+{
+    (void)ctx;
+    PVOID buf = ExAllocatePoolWithTag(NonPagedPool, 64, 'mIwS');
+    PMDL mdl = buf != NULL ? IoAllocateMdl(buf, 64, FALSE, FALSE, NULL) : NULL;
+    if (mdl == NULL)
+        return;
+    KIRQL old;
+    KeRaiseIrql(PROFILE_LEVEL, &old);
+    MmProbeAndLockPages(mdl, KernelMode, IoReadAccess);
+    KeLowerIrql(old);
+    bool locked = (mdl->MdlFlags & MDL_PAGES_LOCKED) != 0;
+    MmUnlockPages(mdl);
+    IoFreeMdl(mdl);
+    ExFreePoolWithTag(buf, 'mIwS');
+    sw_done = locked;
+}
 /* area: dispatch */
 /* One driver with an upper and a lower device; sc_dmode picks how its dispatch routine breaks
  * a rule (io.irql_changed ... io.cancelled_pending); off or a warning: the run goes on and the
@@ -1746,7 +1770,8 @@ enum {
     SD_MISMATCH,
     SD_NOT_PROPAGATED,
     SD_OWNED_BELOW,
-    SD_CANCELLED
+    SD_CANCELLED,
+    SD_EVENT
 };
 static int sc_dmode, sc_dback;
 static PDEVICE_OBJECT sc_dup, sc_dlow;
@@ -1773,6 +1798,18 @@ static NTSTATUS ScDispUpperDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Con
     (void)Irp;
     (void)Context;
     return STATUS_SUCCESS; /* no IoMarkIrpPending although PendingReturned is set */
+}
+
+static KEVENT sc_dev_event;
+
+static NTSTATUS ScDispMarkAndSignal(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Context;
+    if (Irp->PendingReturned)
+        IoMarkIrpPending(Irp); /* and KeSetEvent below: io.completion_event_pending */
+    KeSetEvent(&sc_dev_event, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
 static NTSTATUS ScDispPropagate(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
@@ -1820,8 +1857,11 @@ static NTSTATUS ScDispDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         sc_dcomplete(Irp, STATUS_INVALID_PARAMETER);
         return STATUS_SUCCESS;
     case SD_NOT_PROPAGATED:
+    case SD_EVENT:
         IoCopyCurrentIrpStackLocationToNext(Irp);
-        IoSetCompletionRoutine(Irp, ScDispUpperDone, NULL, TRUE, TRUE, TRUE);
+        IoSetCompletionRoutine(Irp,
+                               sc_dmode == SD_EVENT ? ScDispMarkAndSignal : ScDispUpperDone,
+                               NULL, TRUE, TRUE, TRUE);
         return IoCallDriver(sc_dlow, Irp);
     case SD_OWNED_BELOW:
         IoCopyCurrentIrpStackLocationToNext(Irp);
@@ -1851,6 +1891,7 @@ static NTSTATUS ScDispEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
 static void sc_dispatch_run(int mode)
 {
     PDRIVER_OBJECT drv;
+    KeInitializeEvent(&sc_dev_event, NotificationEvent, FALSE);
     sc_dmode = mode;
     sc_dback = 0;
     sc_dheld = NULL;
@@ -1871,6 +1912,8 @@ static void sc_dispatch_run(int mode)
             (void)IoSetCancelRoutine(sc_dheld, NULL);
         sc_dcomplete(sc_dheld, STATUS_SUCCESS);
     }
+    if (mode == SD_EVENT) /* its completion routine stopped the walk */
+        sc_dcomplete(irp, STATUS_SUCCESS);
     if (sc_dback)
         IoFreeIrp(irp);
     sw_done = KeGetCurrentIrql() == PASSIVE_LEVEL;
@@ -1922,6 +1965,12 @@ static void ScDispOwnedBelow(void *ctx)
 {
     (void)ctx;
     sc_dispatch_run(SD_OWNED_BELOW);
+}
+
+static void ScDispEventPending(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_EVENT);
 }
 
 static void ScDispCancelled(void *ctx)
@@ -2453,6 +2502,7 @@ enum {
     SCP_ADDDEVICE_INIT,
     SCP_ATTACH_FLAGS,
     SCP_NOT_PDO,
+    SCP_NO_DISPATCH,
     SCP_WMI_NOT_FORWARDED,
     SCP_WMI_REGISTERED
 };
@@ -2572,6 +2622,8 @@ static void ScPnpRun(int mode)
         ScpSend(IRP_MJ_PNP, IRP_MN_QUERY_STOP_DEVICE, STATUS_NOT_SUPPORTED);
     if (mode == SCP_WMI_NOT_FORWARDED)
         ScpSend(IRP_MJ_SYSTEM_CONTROL, IRP_MN_QUERY_ALL_DATA, STATUS_NOT_SUPPORTED);
+    if (mode == SCP_NO_DISPATCH) /* scpnp has no IRP_MJ_POWER routine */
+        ScpSend(IRP_MJ_POWER, IRP_MN_QUERY_POWER, STATUS_NOT_SUPPORTED);
     kdpc_unplug_how how = mode == SCP_SURPRISE_DELETE ? KDPC_UNPLUG_SURPRISE : KDPC_UNPLUG_ORDERLY;
     sw_done = kdpc_device_unplug(dev, how) == KDPC_OK;
 }
@@ -2625,6 +2677,11 @@ static void ScPnpNotPdo(void *ctx)
 {
     (void)ctx;
     ScPnpRun(SCP_NOT_PDO);
+}
+static void ScPnpNoDispatch(void *ctx)
+{
+    (void)ctx;
+    ScPnpRun(SCP_NO_DISPATCH);
 }
 static void ScWmiNotForwarded(void *ctx)
 {
@@ -3098,7 +3155,7 @@ static scenario scenarios[] = {
     {"rtl.irql", ScRtlIrql, 1, NULL, KDPC_OK, -1, -1},
     {"ob.irql", ScObIrql, 1, NULL, KDPC_OK, -1, -1},
     {"ob.user_handle", ScObUserHandle, 1, NULL, KDPC_OK, -1, -1},
-    {"mm.irql", ScMmIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"mm.irql", ScMmPagesIrql, 1, NULL, KDPC_OK, -1, -1},
     {"mm.bad_mdl", ScMmBadMdl, 1, NULL, KDPC_OK, -1, -1},
     {"mm.map_bugcheck", ScMmMapBugcheck, 1, NULL, KDPC_OK, -1, -1},
     {"mem.pool_irql", ScPoolIrql, 1, NULL, KDPC_OK, -1, -1},
@@ -3112,6 +3169,7 @@ static scenario scenarios[] = {
     /* area: irql-io */
     {"io.dispatch_irql", ScIoDispatchIrql, 1, NULL, KDPC_OK, -1, -1},
     {"io.apc_irql", ScIoApcIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"mm.section_irql", ScMmIrql, 1, NULL, KDPC_OK, -1, -1},
     /* area: dispatch */
     {"io.irql_changed", ScDispIrql, 1, NULL, KDPC_OK, -1, -1},
     {"io.apc_disable_changed", ScDispApc, 1, NULL, KDPC_OK, -1, -1},
@@ -3121,6 +3179,7 @@ static scenario scenarios[] = {
     {"io.status_mismatch", ScDispMismatch, 1, NULL, KDPC_OK, -1, -1},
     {"io.completion_not_pending", ScDispNotPropagated, 1, NULL, KDPC_OK, -1, -1},
     {"io.complete_owned_below", ScDispOwnedBelow, 1, NULL, KDPC_OK, -1, -1},
+    {"io.completion_event_pending", ScDispEventPending, 1, NULL, KDPC_OK, -1, -1},
     {"io.cancelled_pending", ScDispCancelled, 1, NULL, KDPC_OK, -1, -1},
     /* area: irp-flow */
     {"io.complete_irql", ScFlowCompleteIrql, 1, NULL, KDPC_OK, -1, -1},
@@ -3157,6 +3216,7 @@ static scenario scenarios[] = {
     {"pnp.adddevice_initializing", ScPnpAddDeviceInit, 1, NULL, KDPC_OK, -1, -1},
     {"dev.attach_flags", ScPnpAttachFlags, 1, NULL, KDPC_OK, -1, -1},
     {"pnp.not_pdo", ScPnpNotPdo, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.no_dispatch", ScPnpNoDispatch, 1, NULL, KDPC_OK, -1, -1},
     {"wmi.not_forwarded", ScWmiNotForwarded, 1, NULL, KDPC_OK, -1, -1},
     {"wmi.registered", ScWmiRegistered, 1, NULL, KDPC_OK, -1, -1},
     /* area: pool */
@@ -3223,9 +3283,9 @@ static void test_scenario_default_outcome(void **state)
         if (strcmp(sc->rule, "controller.held") == 0 ||
             strcmp(sc->rule, "io.complete_lock_held") == 0 || /* irp-flow */
             strcmp(sc->rule, "io.status_overridden") == 0 ||  /* irp-flow */
-            strcmp(sc->rule, "io.build_event_set") == 0 || /* irp-life */
-            strcmp(sc->rule, "io.completion_ex_unsent") == 0 ||
-            strcmp(sc->rule, "io.completion_ex_device") == 0 ||
+            strcmp(sc->rule, "io.build_event_set") == 0 ||      /* irp-life */
+            strcmp(sc->rule, "io.completion_ex_unsent") == 0 || /* irp-life */
+            strcmp(sc->rule, "io.completion_ex_device") == 0 || /* irp-life */
             strcmp(sc->rule, "pnp.delete_before_lower") == 0) /* pnp */
             assert_int_equal(bc->code, 0);
         else

@@ -438,6 +438,25 @@ static inline void IoSetCompletionRoutine(PIRP Irp, PIO_COMPLETION_ROUTINE Compl
     if (InvokeOnCancel)
         n->Control |= SL_INVOKE_ON_CANCEL;
 }
+KDPC_EXPORT NTSTATUS kdpc_IoSetCompletionRoutineEx(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                                   PIO_COMPLETION_ROUTINE CompletionRoutine,
+                                                   PVOID Context, BOOLEAN InvokeOnSuccess,
+                                                   BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel);
+/**
+ * IoSetCompletionRoutineEx - IoSetCompletionRoutine that keeps @DeviceObject's driver (the
+ * caller's own device) loaded until the routine has run. It allocates a small context, so it
+ * can fail (STATUS_INSUFFICIENT_RESOURCES, under low resources simulation): then nothing is set,
+ * and the driver completes the IRP with that status instead of sending it. The context is freed
+ * when the routine runs. IRQL: <= DISPATCH_LEVEL.
+ */
+static inline NTSTATUS IoSetCompletionRoutineEx(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                                PIO_COMPLETION_ROUTINE CompletionRoutine,
+                                                PVOID Context, BOOLEAN InvokeOnSuccess,
+                                                BOOLEAN InvokeOnError, BOOLEAN InvokeOnCancel)
+{
+    return kdpc_IoSetCompletionRoutineEx(DeviceObject, Irp, CompletionRoutine, Context,
+                                         InvokeOnSuccess, InvokeOnError, InvokeOnCancel);
+}
 /** IoMarkIrpPending - set SL_PENDING_RETURNED in the current location (4.18). IRQL: any. */
 static inline void IoMarkIrpPending(PIRP Irp)
 {
