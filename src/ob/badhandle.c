@@ -13,7 +13,9 @@
 
 void kdpc__ob_bad_handle(kdpc_machine *m, HANDLE h, POBJECT_TYPE type, KPROCESSOR_MODE mode)
 {
-    if (mode != KernelMode)
+    /* NtCurrentProcess() (-1) and the other pseudo handles (-2..-6) name the caller's own
+     * objects on Windows; kdpc has no process or token objects and fails them without a report */
+    if (mode != KernelMode || ((intptr_t)h < 0 && (intptr_t)h >= -6))
         return;
     if (h == NULL) {
         /* 0xF5: P2 the handle (NULL), P3 the object type asked for */

@@ -491,6 +491,8 @@ static void ReferenceHandles(void *ctx)
         (void)ZwClose(g_handle);
         NTSTATUS c =
             ObReferenceObjectByHandle(g_handle, SYNCHRONIZE, *PsThreadType, UserMode, &obj, NULL);
+        /* a pseudo handle is no bad handle (kdpc has no process object: a status only) */
+        (void)ObReferenceObjectByHandle(NtCurrentProcess(), 0, NULL, KernelMode, &obj, NULL);
         reached = a == STATUS_INVALID_HANDLE && b == STATUS_SUCCESS && c == STATUS_INVALID_HANDLE;
         return;
     }
