@@ -15,7 +15,9 @@ static bool ctx_ok(const char *routine)
     kdpc_machine *m = kdpc__ke_ctx(routine, &c);
     if (m == NULL)
         return false;
-    bool ok = kdpc__mm_irql_ok(m, c, APC_LEVEL, KDPC_DDI_IRQL_MM_APC_LTE, routine);
+    /* mm.section_irql (IrqlMmApcLte): P3 APC_LEVEL, P4 0 */
+    bool ok = kdpc__ver_irql_at_most(m, KDPC_R_MM_SECTION_IRQL, c->irql, APC_LEVEL,
+                                     KDPC_DDI_IRQL_MM_APC_LTE, APC_LEVEL, 0, routine);
     kdpc__ke_point(m);
     return ok;
 }

@@ -12,6 +12,8 @@
  *   hal.irql          MmMapIoSpace above DISPATCH_LEVEL: 0xC4 P1 0x73 (P3 the physical
  *                     address, P4 the size); MmUnmapIoSpace: 0x7B (P3 the address, P4 the size);
  *   errorlog.irql     IoAllocateErrorLogEntry above DISPATCH_LEVEL: 0xC4 P1 0x00020003;
+ *   mm.section_irql   IrqlMmApcLte: MmLockPagableCodeSection above APC_LEVEL: 0xC4 P1 0x00020019,
+ *                     P3 APC_LEVEL;
  *   mm.irql           MmUnmapLockedPages of a UserMode mapping above APC_LEVEL: 0xC4 P1 0x7A;
  *                     MmProbeAndLockPages / MmUnlockPages above DISPATCH_LEVEL: 0x70 / 0x78.
  * Each broken routine has a fixed twin that runs clean.
@@ -246,6 +248,18 @@ static void MapIoSpace(void *ctx)
     t.reached_after = 1;
 }
 
+static void LockSection(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    raise_to(t.irql, &old);
+    PVOID h = MmLockPagableCodeSection(LockSection);
+    lower_to(old);
+    if (h != NULL)
+        MmUnlockPagableImageSection(h);
+    t.reached_after = 1;
+}
+
 static void AllocateErrorLog(void *ctx)
 {
     (void)ctx;
@@ -269,7 +283,7 @@ typedef struct irql_case {
     KIRQL bad, good;       /* a breaking IRQL, and the fixed twin's */
     uint64_t p1;           /* expected P1 */
     int p3;                /* expected P3: 0 zero, 1 the device queue, 2 the controller, 3 t.dev,
-                         4 t.dev2, 5 t.drv, 6 the physical address 0x7000 */
+                         4 t.dev2, 5 t.drv, 6 the physical address 0x7000, 7 APC_LEVEL */
     uint64_t p4;           /* expected P4 */
     const char *extra_off; /* another rule the broken call breaks, off (if it exists), or NULL */
 } irql_case;
@@ -299,6 +313,8 @@ static const irql_case cases[] = {
      0x0002000E, 3, 0, "dma.irql"}, /* DMA verification checks it too (0xE6/0x13) */
     {"MmMapIoSpace at DIRQL", MapIoSpace, "hal.irql", 5, DISPATCH_LEVEL, 0x73, 6, 0x100,
      "hal.map_unowned"},
+    {"MmLockPagableCodeSection at DISPATCH_LEVEL", LockSection, "mm.section_irql", DISPATCH_LEVEL,
+     APC_LEVEL, 0x00020019, 7, 0, NULL},
     {"IoAllocateErrorLogEntry at DIRQL", AllocateErrorLog, "errorlog.irql", 5, DISPATCH_LEVEL,
      0x00020003, 0, 0, NULL},
 };
@@ -318,6 +334,8 @@ static uint64_t expected_p3(int which)
         return (uintptr_t)t.drv;
     case 6:
         return 0x7000;
+    case 7:
+        return APC_LEVEL;
     default:
         return 0;
     }

@@ -354,7 +354,8 @@ static void test_mm_irql_bugchecks(void **state)
         memset(&R, 0, sizeof(R));
         kdpc_machine *m = kt_machine(1, 9);
         kdpc_status st = kdpc_machine_run(m, cases[i].fn, NULL);
-        KT_ASSERT_BUGCHECK(m, st, "mm.irql", 0xC4);
+        /* the section routines are IrqlMmApcLte's own rule */
+        KT_ASSERT_BUGCHECK(m, st, cases[i].p1 == 0x20019 ? "mm.section_irql" : "mm.irql", 0xC4);
         const kdpc_violation *v = kdpc_machine_bugcheck(m);
         const uint64_t want[] = {max[i],   (uintptr_t)R.mdl[1], (uintptr_t)R.va[1], 0,
                                  UserMode, KernelMode};
