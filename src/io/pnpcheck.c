@@ -164,6 +164,15 @@ void kdpc__io_pnp_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr
     UCHAR major = s->MajorFunction;
     if (major != IRP_MJ_PNP && major != IRP_MJ_POWER && major != IRP_MJ_SYSTEM_CONTROL)
         return;
+    PDRIVER_OBJECT drv = dev->DriverObject;
+    if (drv != NULL && drv->MajorFunction[major] == NULL && drv->DriverExtension != NULL &&
+        drv->DriverExtension->AddDevice != NULL)
+        kdpc__violation(m, KDPC_R_PNP_NO_DISPATCH, 0xC9, 0x21F, caller, (uintptr_t)irp,
+                        (uintptr_t)dev, NULL,
+                        "IRP major %#x (IRP %p) sent to device %p, whose PnP driver has no "
+                        "dispatch routine for it: a PnP driver serves IRP_MJ_PNP, IRP_MJ_POWER and "
+                        "IRP_MJ_SYSTEM_CONTROL (passing down what it does not handle)",
+                        (unsigned)major, (void *)irp, (void *)dev);
     kdpc__io *io = kdpc__io_of(m);
     if (irp == io->pnp_irp) {
         int depth = pnp_depth(io, dev);

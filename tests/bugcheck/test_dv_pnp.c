@@ -17,6 +17,7 @@
  *   pnp.not_pdo                  0xC9/0x24D
  *   wmi.not_forwarded            0xC9/0x220 (WmiForward)
  *   wmi.registered               0xC4/0xDB
+ *   pnp.no_dispatch              0xC9/0x21F
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,7 +49,8 @@ typedef enum mode {
     BOTH_IO_FLAGS,   /* 0x245 */
     NOT_PDO,         /* 0x24D */
     WMI_COMPLETED,   /* 0x220 */
-    WMI_LEFT         /* 0xC4/0xDB */
+    WMI_LEFT,        /* 0xC4/0xDB */
+    NO_POWER_ROUTINE /* 0x21F: a power IRP to a PnP driver with no IRP_MJ_POWER routine */
 } mode;
 
 static mode g_mode;
@@ -143,6 +145,14 @@ static NTSTATUS SystemControl(PDEVICE_OBJECT dev, PIRP irp)
     return IoCallDriver(g_lower, irp);
 }
 
+static NTSTATUS Power(PDEVICE_OBJECT dev, PIRP irp)
+{
+    (void)dev;
+    PoStartNextPowerIrp(irp);
+    IoSkipCurrentIrpStackLocation(irp);
+    return PoCallDriver(g_lower, irp);
+}
+
 static NTSTATUS AddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
 {
     NTSTATUS st = IoCreateDevice(drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &g_fdo);
@@ -172,6 +182,8 @@ static NTSTATUS Entry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
     drv->DriverExtension->AddDevice = AddDevice;
     drv->MajorFunction[IRP_MJ_PNP] = Pnp;
     drv->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = SystemControl;
+    if (g_mode != NO_POWER_ROUTINE)
+        drv->MajorFunction[IRP_MJ_POWER] = Power;
     return STATUS_SUCCESS;
 }
 
@@ -226,6 +238,7 @@ static void run(void *ctx)
         return;
     send_own(IRP_MJ_PNP, IRP_MN_QUERY_CAPABILITIES);
     send_own(IRP_MJ_SYSTEM_CONTROL, IRP_MN_QUERY_ALL_DATA);
+    send_own(IRP_MJ_POWER, IRP_MN_QUERY_POWER);
     if (g_mode == SYSTEM_IRP)
         send_own(IRP_MJ_PNP, IRP_MN_QUERY_STOP_DEVICE);
     bool surprise = g_mode == SURPRISE_DETACH || g_mode == SURPRISE_DELETE;
@@ -271,7 +284,8 @@ static void test_fixed_driver_runs_clean(void **state)
                                       "dev.attach_flags",
                                       "pnp.not_pdo",
                                       "wmi.not_forwarded",
-                                      "wmi.registered"};
+                                      "wmi.registered",
+                                      "pnp.no_dispatch"};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
         KT_ASSERT_NO_VIOLATION(m, ids[i]);
     assert_null(kdpc_machine_bugcheck(m));
@@ -422,6 +436,15 @@ static void test_wmi_registered(void **state)
     assert_int_equal(v->params[3], 0);
 }
 
+static void test_no_dispatch(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(NO_POWER_ROUTINE, "pnp.no_dispatch", 0xC9, 0x21F);
+    assert_true(v->params[1] != 0);
+    assert_int_equal(v->params[2], (uintptr_t)g_sent);
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_not_pdo),
         cmocka_unit_test(test_wmi_not_forwarded),
         cmocka_unit_test(test_wmi_registered),
+        cmocka_unit_test(test_no_dispatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
