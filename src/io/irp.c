@@ -303,7 +303,7 @@ void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
     kdpc__io_irp_set_mdl(m, Irp, NULL); /* init_irp clears it */
     init_irp(Irp, Irp->StackCount);
     Irp->IoStatus.Status = Iostatus;
-    r->dispatched = r->completed = r->queued = r->out = false;
+    r->dispatched = r->completed = r->queued = r->out = r->ex_failed = false;
     r->pending_marks = 0;
     r->history[0] = '\0';
 }
