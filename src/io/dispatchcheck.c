@@ -32,7 +32,9 @@
  * At IoCompleteRequest from a dispatch routine: io.complete_owned_below (0x209), the IRP
  * is still at a driver below it.
  * At the return of a completion routine: io.irql_changed (0xC4/0xFA),
- * io.apc_disable_changed (0xC4/0xFB), io.completion_not_pending (0xC9/0x228).
+ * io.apc_disable_changed (0xC4/0xFB), io.completion_not_pending (0xC9/0x228),
+ * io.completion_event_pending (IoMarkIrpPending and KeSetEvent in one call of the routine: a
+ * warning; KeSetEvent calls are counted per thread by ke).
  * At the return of a cancel routine: dpc.lock_held for a spin lock other than the cancel
  * spin lock (that one is io.cancel_lock_held, cancel.c).
  *
@@ -54,6 +56,14 @@ static LONG apc_count(void)
     kdpc__thread *t = kdpc__self();
     const struct _KTHREAD *kt = t != NULL ? t->ke : NULL;
     return kt != NULL ? kt->critical + kt->guarded : 0;
+}
+
+/* KeSetEvent calls made so far on the calling thread (kdpc__ke_count_event_set). */
+static ULONG event_sets(void)
+{
+    kdpc__thread *t = kdpc__self();
+    const struct _KTHREAD *kt = t != NULL ? t->ke : NULL;
+    return kt != NULL ? kt->event_sets : 0;
 }
 
 static bool same_context(const kdpc__dispframe *f, const kdpc__thread *t, const kdpc__cpu *c)
@@ -200,7 +210,10 @@ static void check_status(kdpc_machine *m, const kdpc__dispframe *f, kdpc_routine
     bool live = r != NULL && r->serial == f->serial;
     if (st == STATUS_PENDING) {
         bool forwarded = f->forwarded && f->lower_status == STATUS_PENDING;
-        if (!forwarded && !kdpc__io_marked_pending(m, f->irp, f->serial, f->loc)) {
+        /* the mark as the completion walk found it: the IRP may be freed and its address
+         * reused by now */
+        bool marked = f->completed_marked || kdpc__io_marked_pending(m, f->irp, f->serial, f->loc);
+        if (!forwarded && !marked) {
             kdpc__violation(m, KDPC_R_IO_PENDING_NOT_MARKED, 0xC9, 0x23D, ra, (uintptr_t)f->irp,
                             (uintptr_t)f->dev, rp,
                             "dispatch routine returned STATUS_PENDING for IRP %p without "
@@ -277,6 +290,8 @@ void kdpc__io_dispatch_passing(kdpc_machine *m, PIRP irp)
             continue;
         f->completed = true;
         f->completed_status = irp->IoStatus.Status;
+        f->completed_marked =
+            (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED) != 0;
     }
 }
 
@@ -310,6 +325,8 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
     kdpc__irprec *r = kdpc__io_irprec(irp);
     uint32_t serial = r != NULL ? r->serial : 0;
     kdpc_routine_ptr rp = KDPC_RP(routine);
+    bool marked = !top && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED);
+    ULONG sets = event_sets();
     NTSTATUS rs = routine(dev, irp, context);
     c = kdpc__cur_cpu();
     if (c != NULL && c->irql != irql) {
@@ -326,10 +343,21 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
                         "completion routine entered %ld critical or guarded regions more than "
                         "it left",
                         (long)(now - apc));
-    if (rs == STATUS_MORE_PROCESSING_REQUIRED || !pending || top || r == NULL)
+    if (top || r == NULL)
         return rs;
     r = kdpc__io_irprec(irp); /* the routine must not have freed it, but may have */
     if (r == NULL || r->serial != serial || irp->CurrentLocation != loc)
+        return rs;
+    if (!marked && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED) &&
+        event_sets() != sets)
+        kdpc__violation(m, KDPC_R_IO_COMPLETION_EVENT_PENDING, 0, kdpc__fnaddr(rp), (uintptr_t)irp,
+                        (uintptr_t)dev, 0, rp,
+                        "completion routine both marked IRP %p pending (IoMarkIrpPending) and "
+                        "signaled an event (KeSetEvent): a routine that wakes a waiting dispatch "
+                        "routine returns STATUS_MORE_PROCESSING_REQUIRED and leaves the pending "
+                        "mark alone",
+                        (void *)irp);
+    if (rs == STATUS_MORE_PROCESSING_REQUIRED || !pending)
         return rs;
     if (!(IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED))
         kdpc__violation(m, KDPC_R_IO_COMPLETION_NOT_PENDING, 0xC9, 0x228, kdpc__fnaddr(rp),

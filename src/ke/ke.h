@@ -116,6 +116,7 @@ struct _KTHREAD {
     KIRQL wait_next_irql;
     LONG critical;       /* KeEnterCriticalRegion depth */
     LONG guarded;        /* KeEnterGuardedRegion depth */
+    ULONG event_sets;    /* dispatch (io/dispatchcheck.c): KeSetEvent calls made on it */
     uintptr_t stack_top; /* frame address where its body started: its stack lies below */
     struct _KTHREAD *all_next, *all_prev;
     bool exited; /* its body ended (t is NULL from then on); freed once no handle or reference
@@ -488,6 +489,14 @@ LONG kdpc__ke_event_set(PRKEVENT Event);
 /* Layer setup (ke.c). */
 int kdpc__ke_init(kdpc_machine *m);
 void kdpc__ke_free(kdpc_machine *m);
+
+/* dispatch (io/dispatchcheck.c): a driver's KeSetEvent, counted on the thread it runs on. */
+static inline void kdpc__ke_count_event_set(void)
+{
+    kdpc__thread *t = kdpc__self();
+    if (t != NULL && t->ke != NULL)
+        ((struct _KTHREAD *)t->ke)->event_sets++;
+}
 
 /* Routine pointers of any type as kdpc_routine_ptr. */
 #define KDPC_RP(fn) ((kdpc_routine_ptr)(void (*)(void))(fn))

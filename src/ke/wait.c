@@ -362,6 +362,7 @@ LONG kdpc_KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     /* irql.ke_set_event (0xC4/0x80), irql.ke_set_event_wait (0xC4/0x20016); as a warning or
      * off the event is set as a free kernel does */
     (void)kdpc__ke_irql_set_event_ok(Event, Wait, "KeSetEvent");
+    kdpc__ke_count_event_set(); /* dispatch: io.completion_event_pending */
     return set_event("KeSetEvent", Event, Wait, false);
 }
 

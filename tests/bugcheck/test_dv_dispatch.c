@@ -14,7 +14,8 @@
  *   io.status_mismatch       0xC9/0x224 (P4 the returned status);
  *   io.completion_not_pending 0xC9/0x228 (P2 the completion routine, P4 its device);
  *   io.complete_owned_below  0xC9/0x209;  io.cancelled_pending a warning (P1 the IRP, P2 the
- *                            cancel routine, P3 the dispatch routine, P4 the device).
+ *                            cancel routine, P3 the dispatch routine, P4 the device);
+ *   io.completion_event_pending a warning (P1 the completion routine, P2 the IRP, P3 its device).
  * 0x2xx codes: P2 the routine, P3 the IRP, P4 the device, unless said otherwise.
  */
 #include <stdarg.h>
@@ -41,7 +42,8 @@ typedef enum mode {
     M_MISMATCH,       /* completed with one status, returns another */
     M_NOT_PROPAGATED, /* upper completion routine does not mark pending */
     M_OWNED_BELOW,    /* upper completes while the lower driver has the IRP */
-    M_CANCELLED       /* pends a cancelled IRP with a cancel routine */
+    M_CANCELLED,      /* pends a cancelled IRP with a cancel routine */
+    M_EVENT           /* upper completion routine marks pending and signals an event */
 } mode;
 
 static struct {
@@ -50,6 +52,7 @@ static struct {
     PDEVICE_OBJECT up, low;
     PIRP irp, held; /* the IRP sent; the one a driver keeps */
     KSPIN_LOCK lock;
+    KEVENT ev;
     KIRQL old;
     KLOCK_QUEUE_HANDLE qh;
     int back;
@@ -92,6 +95,12 @@ static NTSTATUS UpperDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
 {
     (void)DeviceObject;
     (void)Context;
+    if (t.mode == M_EVENT) {
+        if (!t.fixed && Irp->PendingReturned)
+            IoMarkIrpPending(Irp);
+        KeSetEvent(&t.ev, IO_NO_INCREMENT, FALSE);
+        return STATUS_MORE_PROCESSING_REQUIRED; /* the test completes it again */
+    }
     if (t.mode == M_OWNED_BELOW)
         return STATUS_MORE_PROCESSING_REQUIRED; /* the dispatch routine completes it again */
     if (t.fixed && Irp->PendingReturned)
@@ -126,7 +135,7 @@ static NTSTATUS Upper(PIRP Irp)
     IoCopyCurrentIrpStackLocationToNext(Irp);
     IoSetCompletionRoutine(Irp, UpperDone, NULL, TRUE, TRUE, TRUE);
     NTSTATUS st = IoCallDriver(t.low, Irp);
-    if (t.mode == M_NOT_PROPAGATED)
+    if (t.mode == M_NOT_PROPAGATED || t.mode == M_EVENT)
         return st;
     /* M_OWNED_BELOW: fixed, the IRP came back (UpperDone stopped the walk); broken, the lower
      * driver still has it */
@@ -138,7 +147,7 @@ static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     if (DeviceObject == t.low)
         return Lower(Irp);
-    if (t.mode == M_NOT_PROPAGATED || t.mode == M_OWNED_BELOW)
+    if (t.mode == M_NOT_PROPAGATED || t.mode == M_OWNED_BELOW || t.mode == M_EVENT)
         return Upper(Irp);
     switch (t.mode) {
     case M_RAISE: {
@@ -225,6 +234,7 @@ static void Send(void *ctx)
     assert_true(
         NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "dvdisp", DispatchEntry, &drv)));
     KeInitializeSpinLock(&t.lock);
+    KeInitializeEvent(&t.ev, NotificationEvent, FALSE);
     PIRP irp = IoAllocateIrp(2, FALSE);
     assert_non_null(irp);
     t.irp = irp;
@@ -243,6 +253,8 @@ static void Send(void *ctx)
             (void)IoSetCancelRoutine(t.held, NULL);
         complete(t.held, STATUS_SUCCESS); /* the kept IRP, on behalf of its driver */
     }
+    if (t.mode == M_EVENT) /* the upper driver's routine stopped the walk: it finishes it */
+        complete(irp, STATUS_SUCCESS);
     if (t.back)
         IoFreeIrp(irp);
     t.reached_after = 1;
@@ -258,7 +270,7 @@ typedef struct dcase {
     uint64_t p1;
     int p2, p3, p4; /* 0 zero; 1 the up device; 2 the IRP; 3 Dispatch; 4 SenderBack;
                        5 UpperDone; 6 the lock; 7 KeepCancel; 8 DISPATCH_LEVEL; 9 one region;
-                       -1 not checked (P1 of a warning: the IRP) */
+                       -1 not checked; a warning's p1 is numbered too */
 } dcase;
 
 static const dcase cases[] = {
@@ -283,8 +295,10 @@ static const dcase cases[] = {
      0xC9, 0x228, 5, 2, 1},
     {"IRP completed while the lower driver has it", M_OWNED_BELOW, "io.complete_owned_below", 0xC9,
      0x209, 3, 2, 1},
-    {"cancelled IRP pended with a cancel routine", M_CANCELLED, "io.cancelled_pending", 0, 0, 7, 3,
+    {"cancelled IRP pended with a cancel routine", M_CANCELLED, "io.cancelled_pending", 0, 2, 7, 3,
      1},
+    {"completion routine marks pending and signals an event", M_EVENT,
+     "io.completion_event_pending", 0, 5, 2, 1, 0},
 };
 
 static uint64_t expect(int what)
@@ -333,7 +347,7 @@ static void test_broken(void **state)
         KT_ASSERT_WARNING(m, c->rule);
         v = kdpc_machine_find_violation(m, c->rule);
         assert_int_equal(st, KDPC_OK);
-        assert_int_equal(v->params[0], (uintptr_t)t.irp);
+        assert_int_equal(v->params[0], expect((int)c->p1)); /* a warning's P1: numbered */
     } else {
         KT_ASSERT_BUGCHECK(m, st, c->rule, c->code);
         v = kdpc_machine_bugcheck(m);

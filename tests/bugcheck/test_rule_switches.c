@@ -134,6 +134,7 @@ static const char *const all_rules[] = {
     "io.startio_recursion",
     "io.signaled_event",
     "io.complete_unsent",
+    "io.cancel_not_completed",
     "io.status_overridden",
     /* area: irp-life */
     "io.reuse_not_allocated",
@@ -2277,6 +2278,28 @@ static void ScFlowCompleteUnsent(void *ctx)
     sw_done = 1;
 }
 
+/* io.cancel_not_completed */
+static void ScFlowCancelNotCompleted(void *ctx)
+{
+    (void)ctx;
+    if (!sc_load_io_driver())
+        return;
+    PIRP irp = sc_flow_ioctl(sc_dev, 0x222003, NULL); /* queued: StartIo keeps it */
+    if (irp == NULL)
+        return;
+    (void)IoCallDriver(sc_dev, irp);
+    (void)IoCancelIrp(irp); /* no cancel routine: the driver must notice Irp->Cancel */
+    LARGE_INTEGER t;
+    t.QuadPart = -60000000; /* 6 s */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    irp->IoStatus.Status = STATUS_CANCELLED;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    IoCompleteRequest(irp, IO_NO_INCREMENT); /* 0xC4/0x135 */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
 /* io.status_overridden */
 static void ScFlowStatusOverridden(void *ctx)
 {
@@ -3195,6 +3218,7 @@ static scenario scenarios[] = {
     {"io.startio_recursion", ScFlowStartIoRecursion, 1, NULL, KDPC_OK, -1, -1},
     {"io.signaled_event", ScFlowSignaledEvent, 1, NULL, KDPC_OK, -1, -1},
     {"io.complete_unsent", ScFlowCompleteUnsent, 1, NULL, KDPC_OK, -1, -1},
+    {"io.cancel_not_completed", ScFlowCancelNotCompleted, 1, NULL, KDPC_OK, -1, -1},
     {"io.status_overridden", ScFlowStatusOverridden, 1, NULL, KDPC_OK, -1, -1},
     /* area: irp-life */
     {"io.reuse_not_allocated", ScReuseNotAllocated, 1, NULL, KDPC_OK, -1, -1},
