@@ -35,6 +35,7 @@ BOOLEAN kdpc_IoCancelIrp(PIRP Irp)
     KIRQL old;
     kdpc_IoAcquireCancelSpinLock(&old);
     Irp->Cancel = TRUE;
+    kdpc__io_flow_cancel(m, Irp); /* irp-flow: io.cancel_not_completed */
     PDRIVER_CANCEL routine = IoSetCancelRoutine(Irp, NULL);
     if (routine == NULL) {
         kdpc_IoReleaseCancelSpinLock(old);

@@ -744,6 +744,55 @@ static void test_complete_unsent(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* io.cancel_not_completed: 0xC4 0x135                                */
+
+static void body_cancel(LONGLONG wait_ms)
+{
+    (void)IoCallDriver(g.dev[0], new_irp(0, IRP_MJ_READ)); /* pended, no cancel routine */
+    (void)IoCancelIrp(g.pended);
+    LARGE_INTEGER t;
+    t.QuadPart = -wait_ms * 10000;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    g.pended->IoStatus.Status = STATUS_CANCELLED;
+    finish_pended();
+}
+
+static void body_cancel_late(void)
+{
+    body_cancel(6000);
+}
+
+static void body_cancel_soon(void)
+{
+    body_cancel(10);
+}
+
+static void body_cancel_never(void)
+{
+    (void)IoCallDriver(g.dev[0], new_irp(0, IRP_MJ_READ));
+    (void)IoCancelIrp(g.pended); /* and nobody completes it */
+}
+
+static void test_cancel_not_completed(void **state)
+{
+    (void)state;
+    kdpc_status st;
+    kdpc_machine *m = run(body_cancel_late, pend_init, &st);
+    const kdpc_violation *bc = assert_bugcheck(m, st, "io.cancel_not_completed", 0xC4, 0x135);
+    assert_int_equal(bc->params[1], ADDR(g.irp));
+    assert_int_equal(bc->params[2], 5000);
+    assert_int_equal(bc->params[3], 0);
+    kdpc_machine_destroy(m);
+    m = run(body_cancel_never, pend_init, &st);
+    KT_ASSERT_BUGCHECK(m, st, "io.cancel_not_completed", 0xC4);
+    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], ADDR(g.irp));
+    kdpc_machine_destroy(m);
+    m = run(body_cancel_soon, pend_init, &st);
+    assert_clean(m, st, "io.cancel_not_completed");
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
 /* Codes fixed to Microsoft's parameters: io.complete_pending 0x06 (P2 the status, P3 the IRP),
  * io.complete_cancelable 0x07 (P2 the routine, P3 the IRP), io.buffer_overrun 0x312.          */
 
@@ -804,14 +853,14 @@ static void test_fixed_parameters(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_complete_irql),      cmocka_unit_test(test_call_irql),
-        cmocka_unit_test(test_forward_irql),       cmocka_unit_test(test_forward_apc_irql),
-        cmocka_unit_test(test_call_cancelable),    cmocka_unit_test(test_stack_short),
-        cmocka_unit_test(test_bad_stack_copy),     cmocka_unit_test(test_copy_without_completion),
-        cmocka_unit_test(test_skipped_device),     cmocka_unit_test(test_status_overridden),
-        cmocka_unit_test(test_complete_lock_held), cmocka_unit_test(test_startio_recursion),
-        cmocka_unit_test(test_signaled_event),     cmocka_unit_test(test_complete_unsent),
-        cmocka_unit_test(test_fixed_parameters),
+        cmocka_unit_test(test_complete_irql),        cmocka_unit_test(test_call_irql),
+        cmocka_unit_test(test_forward_irql),         cmocka_unit_test(test_forward_apc_irql),
+        cmocka_unit_test(test_call_cancelable),      cmocka_unit_test(test_stack_short),
+        cmocka_unit_test(test_bad_stack_copy),       cmocka_unit_test(test_copy_without_completion),
+        cmocka_unit_test(test_skipped_device),       cmocka_unit_test(test_status_overridden),
+        cmocka_unit_test(test_complete_lock_held),   cmocka_unit_test(test_startio_recursion),
+        cmocka_unit_test(test_signaled_event),       cmocka_unit_test(test_complete_unsent),
+        cmocka_unit_test(test_cancel_not_completed), cmocka_unit_test(test_fixed_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
