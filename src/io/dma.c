@@ -704,13 +704,13 @@ static BOOLEAN flush_buffers(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegiste
 
 static ULONG get_alignment(PDMA_ADAPTER DmaAdapter)
 {
-    (void)DmaAdapter;
+    (void)ctx_of("GetDmaAlignment", A(DmaAdapter), ANY_IRQL); /* NULL or released: reported */
     return 1;
 }
 
 static ULONG read_counter(PDMA_ADAPTER DmaAdapter)
 {
-    (void)DmaAdapter;
+    (void)ctx_of("ReadDmaCounter", A(DmaAdapter), ANY_IRQL);
     return 0; /* the simulated transfer is always complete when the device says so */
 }
 
