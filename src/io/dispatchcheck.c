@@ -80,7 +80,7 @@ static kdpc__dispframe *innermost(kdpc__io *io)
     if (t == NULL || c == NULL)
         return NULL;
     kdpc__dispframe *best = NULL;
-    for (unsigned i = 0; i < KDPC_IO_DFRAMES; i++) {
+    for (unsigned i = 0; io->dframes_used != 0 && i < io->dframes_top; i++) {
         kdpc__dispframe *f = &io->dframes[i];
         if (same_context(f, t, c) && (best == NULL || f->seq > best->seq))
             best = f;
@@ -116,6 +116,9 @@ kdpc__dispframe *kdpc__io_dispatch_enter(kdpc_machine *m, PDEVICE_OBJECT dev, PI
         f->dev = dev;
         f->routine = d;
         f->seq = ++io->dframe_seq;
+        io->dframes_used++;
+        if (i >= io->dframes_top)
+            io->dframes_top = i + 1;
         return f;
     }
     return NULL; /* more dispatch routines at once than tracked: unchecked */
@@ -263,6 +266,7 @@ void kdpc__io_dispatch_exit(kdpc_machine *m, kdpc__dispframe *f, NTSTATUS st)
         return;
     kdpc__dispframe fr = *f;
     f->used = false; /* first: a bug check below unwinds and must leave no frame behind */
+    kdpc__io_of(m)->dframes_used--;
     /* The caller, if it is a dispatch routine of this IRP, sent it on and got @st. */
     kdpc__dispframe *up = innermost(kdpc__io_of(m));
     if (up != NULL && up->irp == fr.irp && up->serial == fr.serial) {
@@ -280,7 +284,7 @@ void kdpc__io_dispatch_passing(kdpc_machine *m, PIRP irp)
 {
     kdpc__io *io = kdpc__io_of(m);
     kdpc__irprec *r = NULL;
-    for (unsigned i = 0; i < KDPC_IO_DFRAMES; i++) {
+    for (unsigned i = 0; io->dframes_used != 0 && i < io->dframes_top; i++) {
         kdpc__dispframe *f = &io->dframes[i];
         if (!f->used || f->irp != irp || f->loc != irp->CurrentLocation)
             continue;

@@ -94,6 +94,9 @@ typedef struct kdpc__irprec {
     NTSTATUS flow_done_status;
     bool flow_cancelled;    /* IoCancelIrp was called on it, at flow_cancel_ns */
     uint64_t flow_cancel_ns;
+    struct kdpc__thread *flow_issuer; /* sent by this thread with UserIosb or UserEvent on its
+                                         stack [flow_stack_lo, flow_stack_hi) */
+    uintptr_t flow_stack_lo, flow_stack_hi;
     IRP irp; /* stack locations follow */
 } kdpc__irprec;
 
@@ -201,6 +204,7 @@ typedef struct kdpc__io {
     /* dispatch (dispatchcheck.c): dispatch routines running now */
     kdpc__dispframe dframes[KDPC_IO_DFRAMES];
     uint64_t dframe_seq;
+    unsigned dframes_used, dframes_top; /* frames in use; 1 + the highest index ever used */
     /* area pnp (pnpcheck.c): the IRP_MJ_PNP IRP the PnP manager has outstanding (NULL: none),
      * its minor code, its PDO and the device objects above it when sent (bottom up), set by the
      * PnP layer around the send; the lowest of them the IRP reached (0 the PDO, i + 1
@@ -382,6 +386,9 @@ void kdpc__io_flow_start_next(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJEC
 /* IoCancelIrp(@irp) set Irp->Cancel; the machine has nothing left to run (irp.c): cancelled
  * IRPs not completed in time are io.cancel_not_completed. */
 void kdpc__io_flow_cancel(kdpc_machine *m, PIRP irp);
+/* The completion of @irp (@r, NULL: not kdpc's) is about to write UserIosb and signal UserEvent:
+ * false, after io.iosb_unwound, when they lie on the stack of a thread that has ended. */
+bool kdpc__io_flow_finish(kdpc_machine *m, PIRP irp, kdpc__irprec *r);
 void kdpc__io_flow_quiescent(kdpc_machine *m);
 /* StartIo of @d starts on this CPU (returns whether it was inside already), and returns. */
 bool kdpc__io_flow_startio_enter(kdpc__devrec *d);
