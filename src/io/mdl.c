@@ -164,6 +164,14 @@ PVOID kdpc_MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
     if (Mdl->MappedSystemVa == NULL || (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) == 0) {
         PVOID va = MmGetMdlVirtualAddress(Mdl);
         kdpc_machine *m = kdpc_current_machine();
+        unsigned mapped_ok = MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL;
+        if (m != NULL && ((unsigned)(uint16_t)Mdl->MdlFlags & mapped_ok) == 0)
+            /* it maps through MmMapLockedPagesSpecifyCache on Windows: 0xC4/0xB3 there too */
+            kdpc__violation(m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0xB3, (uintptr_t)Mdl,
+                            (uint16_t)Mdl->MdlFlags, mapped_ok, NULL,
+                            "MmGetSystemAddressForMdlSafe(%p): the MDL's pages were never locked "
+                            "(MmProbeAndLockPages) nor built for nonpaged pool",
+                            (void *)Mdl);
         if (m != NULL && (Mdl->MdlFlags & (MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL)) != 0)
             va = kdpc__pool_system_va(m, va);
         Mdl->MappedSystemVa = va;

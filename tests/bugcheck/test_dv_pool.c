@@ -501,6 +501,31 @@ static void map_unlocked(void *ctx)
     S.done = 1;
 }
 
+static void system_address_unlocked(void *ctx)
+{
+    (void)ctx;
+    S.mdl = IoAllocateMdl(mdl_buf, sizeof(mdl_buf), FALSE, FALSE, NULL);
+    if (S.fixed)
+        MmBuildMdlForNonPagedPool(S.mdl);
+    S.flags = (USHORT)S.mdl->MdlFlags;
+    (void)MmGetSystemAddressForMdlSafe(S.mdl, NormalPagePriority);
+    IoFreeMdl(S.mdl);
+    S.done = 1;
+}
+
+static void test_system_address_of_an_unlocked_mdl_is_c4_b3(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(25);
+    const kdpc_violation *v = run_bugcheck(m, system_address_unlocked, "mm.mdl_flags", 0xC4);
+    assert_params(v, 0xB3, (uintptr_t)S.mdl, S.flags,
+                  MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL);
+    kdpc_machine_destroy(m);
+    m = machine(25);
+    run_clean(m, system_address_unlocked, "mm.mdl_flags");
+    kdpc_machine_destroy(m);
+}
+
 static void test_unlock_of_pages_never_locked_is_c4_7c(void **state)
 {
     (void)state;
@@ -712,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_locking_a_locked_mdl_is_c4_b0),
         cmocka_unit_test(test_nonpaged_build_over_paged_pool_is_c4_7f),
         cmocka_unit_test(test_mapping_an_unlocked_mdl_is_c4_b3),
+        cmocka_unit_test(test_system_address_of_an_unlocked_mdl_is_c4_b3),
         cmocka_unit_test(test_paged_code_at_dispatch_is_d1_execute),
         cmocka_unit_test(test_event_in_paged_pool_is_c4_e1),
         cmocka_unit_test(test_work_item_in_paged_pool_is_c4_131),

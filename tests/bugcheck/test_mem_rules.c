@@ -210,6 +210,8 @@ static void test_unlocked_mdl_over_paged_pool_still_bugchecks_d1_at_dispatch(voi
 {
     (void)state;
     kdpc_machine *m = machine(4);
+    /* mapping the unlocked MDL is mm.mdl_flags (0xC4/0xB3) first; without it, the touch */
+    assert_int_equal(kdpc_rule_set(m, "mm.mdl_flags", KDPC_RULE_OFF), KDPC_OK);
     kdpc_status st = kdpc_machine_run(m, locked_mdl_entry, (void *)(uintptr_t)FALSE);
     KT_ASSERT_BUGCHECK(m, st, "mem.paged_touch", 0xD1);
     assert_int_equal(kdpc_machine_bugcheck(m)->params[0], addr_of(&S.pg[3]));

@@ -626,9 +626,10 @@ KDPC_EXPORT PVOID kdpc_MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority);
  * MDL describes (io.md 4.13, 7.4). For locked pages (MmProbeAndLockPages, an
  * I/O manager direct-I/O MDL) or an MDL built for nonpaged pool the address
  * stays valid at DISPATCH_LEVEL even over paged pool: kdpc returns a second
- * view of those pages. Divergence: an MDL over paged pool that was never
- * locked maps to the pageable address itself, so a touch at DISPATCH_LEVEL
- * is caught (mem.paged_touch) where Windows would fail the mapping.
+ * view of those pages. An MDL that was never locked (nor built for nonpaged
+ * pool) is mm.mdl_flags (0xC4/0xB3), as Driver Verifier reports it; with that
+ * rule off it maps to the pageable address itself, so a touch at
+ * DISPATCH_LEVEL is still caught (mem.paged_touch).
  * IRQL: <= DISPATCH_LEVEL. Return: the address (kdpc never returns NULL for a
  * valid MDL).
  */
