@@ -1322,6 +1322,20 @@ static void cancel_done(adapter *a, const void *grant, const tcrec *tc)
             x->cancelled = true;
 }
 
+/* MapTransferEx's dma.double_map check of one piece of its MDL chain. */
+typedef struct dmap {
+    kdpc_machine *m;
+    adapter *a;
+} dmap;
+
+static bool double_map_piece(void *arg, const MDL *mdl, uintptr_t va, ULONG len)
+{
+    (void)mdl;
+    dmap *d = arg;
+    check_double_map(d->m, d->a, "MapTransferEx", va, va + len);
+    return true;
+}
+
 static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegisterBase,
                                 ULONGLONG Offset, ULONG DeviceOffset, PULONG Length,
                                 BOOLEAN WriteToDevice, PSCATTER_GATHER_LIST ScatterGatherBuffer,
@@ -1365,6 +1379,10 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
     PSCATTER_GATHER_LIST sg = ScatterGatherBuffer != NULL ? ScatterGatherBuffer : &one;
     sg->NumberOfElements = 0;
     sg->Reserved = 0;
+    if (*Length != 0) { /* dma.double_map, piece by piece (as a warning mapped again) */
+        dmap dm = {m, a};
+        (void)walk_mdl(Mdl, Offset, *Length, double_map_piece, &dm, NULL, NULL);
+    }
     fill f = {r, sg, max_elems, r->count, Offset, Mdl, 0, false};
     if (*Length != 0)
         (void)walk_mdl(Mdl, Offset, *Length, fill_piece, &f, NULL, NULL);
