@@ -651,6 +651,46 @@ static void body_channel_flush(void)
     teardown();
 }
 
+/* MapTransferEx of a bus master (version 3) twice, flushed between only when fixed */
+static void body_map_ex_twice(void)
+{
+    setup(false);
+    DEVICE_DESCRIPTION dd = {0};
+    dd.Version = DEVICE_DESCRIPTION_VERSION3;
+    dd.Master = TRUE;
+    dd.InterfaceType = PCIBus;
+    dd.DmaAddressWidth = 64;
+    dd.MaximumLength = PAGE_SIZE;
+    ULONG regs;
+    PDMA_ADAPTER a = IoGetDmaAdapter(t.dev, &dd, &regs);
+    assert_non_null(a);
+    PDMA_OPERATIONS ops = a->DmaOperations;
+    PVOID base = NULL;
+    static UCHAR sgbuf[256];
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    (void)ops->InitializeDmaTransferContext(a, tc);
+    (void)ops->AllocateAdapterChannelEx(a, t.dev, tc, 2, DMA_SYNCHRONOUS_CALLBACK, NULL, NULL,
+                                        &base);
+    for (int i = 0; i < 2; i++) {
+        ULONG len = 64;
+        (void)ops->MapTransferEx(a, t.mdl, base, 0, 0, &len, FALSE,
+                                 (PSCATTER_GATHER_LIST)(void *)sgbuf, sizeof sgbuf, NULL, NULL);
+        if (!t.broken || i == 1)
+            (void)ops->FlushAdapterBuffersEx(a, t.mdl, base, 0, len, FALSE);
+    }
+    ops->FreeAdapterObject(a, DeallocateObject);
+    KeLowerIrql(old);
+    ops->PutDmaAdapter(a);
+    teardown();
+}
+
+static void test_dma_map_transfer_ex_twice(void **state)
+{
+    (void)state;
+    expect(body_map_ex_twice, 0, "dma.double_map", 0x1D, P(buf), P(buf + 64), P(buf));
+    clean(body_map_ex_twice, 0);
+}
+
 static void test_dma_channel_flush(void **state)
 {
     (void)state;
@@ -698,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_dma_flush_checks),
         cmocka_unit_test(test_dma_double_free_and_overrun),
         cmocka_unit_test(test_dma_channel_flush),
+        cmocka_unit_test(test_dma_map_transfer_ex_twice),
         cmocka_unit_test(test_dma_adapter_not_put),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
