@@ -161,6 +161,17 @@ kdpc__io_flow kdpc__io_flow_enter(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJE
         (ev->Header.Type == NotificationEvent || ev->Header.Type == SynchronizationEvent) &&
         kdpc__rule_on(m, KDPC_R_IO_SIGNALED_EVENT))
         f.event_signaled = ev->Header.SignalState > 0;
+    kdpc__thread *t = kdpc__self();
+    uintptr_t lo;
+    size_t size;
+    if (loc == r->irp.StackCount && t != NULL && kdpc__fiber_stack(&lo, &size)) {
+        uintptr_t iosb = (uintptr_t)r->irp.UserIosb, event = (uintptr_t)ev;
+        if ((iosb >= lo && iosb - lo < size) || (event >= lo && event - lo < size)) {
+            r->flow_issuer = t;
+            r->flow_stack_lo = lo;
+            r->flow_stack_hi = lo + size;
+        }
+    }
     r->flow_disp_loc = loc;
     r->flow_disp_dev = dev;
     r->flow_done_valid = false; /* sent (again): what the lower driver says comes next */
@@ -248,6 +259,32 @@ void kdpc__io_flow_cancel(kdpc_machine *m, PIRP irp)
         return;
     r->flow_cancelled = true;
     r->flow_cancel_ns = m->now_ns;
+}
+
+/* Is @t still a thread of the machine that has not ended? */
+static bool thread_alive(kdpc_machine *m, const kdpc__thread *t)
+{
+    for (kdpc__thread *x = m->all_threads; x != NULL; x = x->all_next)
+        if (x == t)
+            return x->state != KDPC_T_DONE;
+    return false;
+}
+
+bool kdpc__io_flow_finish(kdpc_machine *m, PIRP irp, kdpc__irprec *r)
+{
+    if (r == NULL || r->flow_issuer == NULL || thread_alive(m, r->flow_issuer))
+        return true;
+    uintptr_t iosb = (uintptr_t)irp->UserIosb, event = (uintptr_t)irp->UserEvent;
+    bool dead_iosb = iosb >= r->flow_stack_lo && iosb < r->flow_stack_hi;
+    r->flow_issuer = NULL;
+    kdpc__violation(m, KDPC_R_IO_IOSB_UNWOUND, 0xC9, dead_iosb ? 0x0C : 0x0D,
+                    dead_iosb ? iosb : event, 0, 0, NULL,
+                    "IRP %p completed after the thread that sent it ended: its %s at %p was on "
+                    "that thread's stack (wait for the request before returning, or put it in "
+                    "pool); kdpc neither writes nor signals it",
+                    (void *)irp, dead_iosb ? "I/O status block" : "event",
+                    (void *)(dead_iosb ? iosb : event));
+    return false;
 }
 
 void kdpc__io_flow_quiescent(kdpc_machine *m)

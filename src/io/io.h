@@ -351,7 +351,7 @@ void kdpc__io_dispatch_complete(kdpc_machine *m, PIRP irp);
 /* The completion walk of @irp reaches its current location. */
 void kdpc__io_dispatch_passing(kdpc_machine *m, PIRP irp);
 /* Call a completion routine: io.irql_changed, io.apc_disable_changed,
- * io.completion_not_pending, io.completion_event_pending. */
+ * io.completion_not_pending, io.completion_event_pending, io.completion_no_signal. */
 NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routine,
                                   PDEVICE_OBJECT dev, PIRP irp, PVOID context);
 /* Call a cancel routine (the cancel spin lock held): dpc.lock_held for the other locks. */

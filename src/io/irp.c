@@ -443,16 +443,17 @@ static void finish(kdpc_machine *m, PIRP irp, kdpc__irprec *r)
     NTSTATUS st = irp->IoStatus.Status;
     bool pending = irp->PendingReturned != 0;
     bool report = pending || !NT_ERROR(st);
+    bool live = kdpc__io_flow_finish(m, irp, r); /* irp-flow: io.iosb_unwound */
     if (report && (irp->Flags & IRP_BUFFERED_IO) && (irp->Flags & IRP_INPUT_OPERATION) &&
         irp->UserBuffer != NULL && irp->AssociatedIrp.SystemBuffer != NULL)
         memcpy(irp->UserBuffer, irp->AssociatedIrp.SystemBuffer,
                r != NULL && irp->IoStatus.Information > r->user_out_len
                    ? r->user_out_len /* io.buffer_overrun as a warning: never past the buffer */
                    : irp->IoStatus.Information);
-    if (report && irp->UserIosb != NULL)
+    if (live && report && irp->UserIosb != NULL)
         *irp->UserIosb = irp->IoStatus;
     /* The waiting thread always wakes; it reads the status only when it had to wait. */
-    if (irp->UserEvent != NULL) {
+    if (live && irp->UserEvent != NULL) {
         if (r != NULL)
             kdpc__io_life_event(m, r);
         (void)kdpc__ke_event_set(irp->UserEvent); /* the kernel's own: no IRQL rule */

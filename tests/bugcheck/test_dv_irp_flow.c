@@ -793,6 +793,66 @@ static void test_cancel_not_completed(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* io.iosb_unwound: 0xC9 0x0C / 0x0D                                  */
+
+static BOOLEAN issuer_waits;
+static PVOID dead_iosb;
+
+static void FlIssuer(PVOID ctx)
+{
+    (void)ctx;
+    IO_STATUS_BLOCK iosb; /* on this thread's stack */
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    dead_iosb = &iosb;
+    PIRP irp =
+        IoBuildSynchronousFsdRequest(IRP_MJ_READ, g.dev[0], g.buf, sizeof g.buf, NULL, &ev, &iosb);
+    g.irp = irp;
+    if (IoCallDriver(g.dev[0], irp) == STATUS_PENDING && issuer_waits)
+        (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+} /* without the wait, the thread ends with the request still out */
+
+static void body_issuer(void)
+{
+    HANDLE h;
+    if (!NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, FlIssuer, NULL)))
+        return;
+    LARGE_INTEGER t;
+    t.QuadPart = -10000; /* 1 ms: the thread sends its request (and ends, or waits) */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    finish_pended();
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    (void)ZwClose(h);
+}
+
+static void issuer_ends_init(void)
+{
+    g.bottom = FL_BOTTOM_PEND;
+    issuer_waits = FALSE;
+}
+
+static void issuer_waits_init(void)
+{
+    g.bottom = FL_BOTTOM_PEND;
+    issuer_waits = TRUE;
+}
+
+static void test_iosb_unwound(void **state)
+{
+    (void)state;
+    kdpc_status st;
+    kdpc_machine *m = run(body_issuer, issuer_ends_init, &st);
+    const kdpc_violation *bc = assert_bugcheck(m, st, "io.iosb_unwound", 0xC9, 0x0C);
+    assert_int_equal(bc->params[1], ADDR(dead_iosb));
+    assert_int_equal(bc->params[2], 0);
+    assert_int_equal(bc->params[3], 0);
+    kdpc_machine_destroy(m);
+    m = run(body_issuer, issuer_waits_init, &st);
+    assert_clean(m, st, "io.iosb_unwound");
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
 /* Codes fixed to Microsoft's parameters: io.complete_pending 0x06 (P2 the status, P3 the IRP),
  * io.complete_cancelable 0x07 (P2 the routine, P3 the IRP), io.buffer_overrun 0x312.          */
 
@@ -860,7 +920,8 @@ int main(void)
         cmocka_unit_test(test_skipped_device),       cmocka_unit_test(test_status_overridden),
         cmocka_unit_test(test_complete_lock_held),   cmocka_unit_test(test_startio_recursion),
         cmocka_unit_test(test_signaled_event),       cmocka_unit_test(test_complete_unsent),
-        cmocka_unit_test(test_cancel_not_completed), cmocka_unit_test(test_fixed_parameters),
+        cmocka_unit_test(test_cancel_not_completed), cmocka_unit_test(test_iosb_unwound),
+        cmocka_unit_test(test_fixed_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

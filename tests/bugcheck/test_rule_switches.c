@@ -119,6 +119,7 @@ static const char *const all_rules[] = {
     "io.completion_not_pending",
     "io.complete_owned_below",
     "io.completion_event_pending",
+    "io.completion_no_signal",
     "io.cancelled_pending",
     /* area: irp-flow */
     "io.complete_irql",
@@ -135,6 +136,7 @@ static const char *const all_rules[] = {
     "io.signaled_event",
     "io.complete_unsent",
     "io.cancel_not_completed",
+    "io.iosb_unwound",
     "io.status_overridden",
     /* area: irp-life */
     "io.reuse_not_allocated",
@@ -186,7 +188,16 @@ static const char *const all_rules[] = {
     "dma.adapter_not_put",
     "dma.bad_description",
     /* area: locks */
+    "spinlock.release_new_irql",
+    "lock.recursive",
+    "lock.reinit_held",
+    "lock.freed_held",
+    "lock.critical_leave",
+    "lock.guarded_leave",
     /* area: power */
+    "power.requested_irp",
+    "removelock.wait_outside_remove",
+    "removelock.delete_unwaited",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -201,7 +212,8 @@ static bool is_warning_rule(const char *id)
     if (strcmp(id, "io.local_no_completion") == 0) /* irp-life */
         return true;
     if (strcmp(id, "io.cancelled_pending") == 0 ||
-        strcmp(id, "io.completion_event_pending") == 0) /* dispatch */
+        strcmp(id, "io.completion_event_pending") == 0 ||
+        strcmp(id, "io.completion_no_signal") == 0) /* dispatch */
         return true;
     if (strcmp(id, "sync.isr_unsynchronized") == 0 || strcmp(id, "sync.unlocked_shared") == 0)
         return true;
@@ -1772,7 +1784,8 @@ enum {
     SD_NOT_PROPAGATED,
     SD_OWNED_BELOW,
     SD_CANCELLED,
-    SD_EVENT
+    SD_EVENT,
+    SD_NO_SIGNAL
 };
 static int sc_dmode, sc_dback;
 static PDEVICE_OBJECT sc_dup, sc_dlow;
@@ -1802,6 +1815,20 @@ static NTSTATUS ScDispUpperDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Con
 }
 
 static KEVENT sc_dev_event;
+static KDPC sc_ddpc;
+
+/* The lower driver's DPC: completes the IRP it kept. */
+static void ScDispLowerDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    PIRP held = sc_dheld;
+    sc_dheld = NULL;
+    if (held != NULL)
+        sc_dcomplete(held, STATUS_SUCCESS);
+}
 
 static NTSTATUS ScDispMarkAndSignal(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
 {
@@ -1811,6 +1838,14 @@ static NTSTATUS ScDispMarkAndSignal(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID
         IoMarkIrpPending(Irp); /* and KeSetEvent below: io.completion_event_pending */
     KeSetEvent(&sc_dev_event, IO_NO_INCREMENT, FALSE);
     return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS ScDispNoSignalDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    return STATUS_MORE_PROCESSING_REQUIRED; /* no KeSetEvent for the waiting dispatch routine */
 }
 
 static NTSTATUS ScDispPropagate(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
@@ -1871,6 +1906,19 @@ static NTSTATUS ScDispDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         sc_dheld = NULL;
         sc_dcomplete(Irp, STATUS_SUCCESS); /* the lower driver still has it */
         return STATUS_PENDING;
+    case SD_NO_SIGNAL:
+        /* forwards and waits (1 ms at most) for the lower driver, whose DPC completes the IRP;
+         * the completion routine signals nothing, so the wait times out */
+        IoCopyCurrentIrpStackLocationToNext(Irp);
+        IoSetCompletionRoutine(Irp, ScDispNoSignalDone, NULL, TRUE, TRUE, TRUE);
+        if (IoCallDriver(sc_dlow, Irp) == STATUS_PENDING) {
+            LARGE_INTEGER timeout;
+            timeout.QuadPart = -10000; /* 1 ms */
+            (void)KeInsertQueueDpc(&sc_ddpc, NULL, NULL);
+            (void)KeWaitForSingleObject(&sc_dev_event, Executive, KernelMode, FALSE, &timeout);
+        }
+        sc_dcomplete(Irp, STATUS_SUCCESS); /* back: it finishes it */
+        return STATUS_SUCCESS;
     default: /* SD_CANCELLED: Irp->Cancel not looked at */
         IoSetCancelRoutine(Irp, ScDispCancel);
         IoMarkIrpPending(Irp);
@@ -1893,6 +1941,7 @@ static void sc_dispatch_run(int mode)
 {
     PDRIVER_OBJECT drv;
     KeInitializeEvent(&sc_dev_event, NotificationEvent, FALSE);
+    KeInitializeDpc(&sc_ddpc, ScDispLowerDpc, NULL);
     sc_dmode = mode;
     sc_dback = 0;
     sc_dheld = NULL;
@@ -1972,6 +2021,12 @@ static void ScDispEventPending(void *ctx)
 {
     (void)ctx;
     sc_dispatch_run(SD_EVENT);
+}
+
+static void ScDispNoSignal(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_NO_SIGNAL);
 }
 
 static void ScDispCancelled(void *ctx)
@@ -2297,6 +2352,39 @@ static void ScFlowCancelNotCompleted(void *ctx)
     KeRaiseIrql(DISPATCH_LEVEL, &old);
     IoCompleteRequest(irp, IO_NO_INCREMENT); /* 0xC4/0x135 */
     KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* io.iosb_unwound: a thread sends a request with its status block on its stack and ends */
+static void ScFlowIssuer(PVOID ctx)
+{
+    (void)ctx;
+    IO_STATUS_BLOCK iosb;
+    PIRP irp =
+        IoBuildDeviceIoControlRequest(0x222003, sc_dev, NULL, 0, NULL, 0, FALSE, NULL, &iosb);
+    if (irp != NULL)
+        (void)IoCallDriver(sc_dev, irp); /* queued: StartIo keeps it */
+}
+
+static void ScFlowIosbUnwound(void *ctx)
+{
+    (void)ctx;
+    HANDLE h;
+    if (!sc_load_io_driver() || !NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL,
+                                                                 NULL, ScFlowIssuer, NULL)))
+        return;
+    LARGE_INTEGER t;
+    t.QuadPart = -10000; /* 1 ms: the thread has sent it and ended */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    PIRP irp = sc_dev->CurrentIrp;
+    if (irp != NULL) {
+        irp->IoStatus.Status = STATUS_SUCCESS;
+        KIRQL old;
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        IoCompleteRequest(irp, IO_NO_INCREMENT); /* 0xC9/0x0C */
+        KeLowerIrql(old);
+    }
+    (void)ZwClose(h);
     sw_done = 1;
 }
 
@@ -3098,7 +3186,181 @@ static void ScDmaBadDescription(void *ctx)
     sw_done = IoGetDmaAdapter(sc_dev, &dd, &regs) == NULL; /* off: no adapter */
 }
 /* area: locks */
+static FAST_MUTEX sw_locks_fm;
+
+/* spinlock.release_new_irql */
+static void ScLocksReleaseNewIrql(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeAcquireSpinLock(&sw_lock_a, &old);
+    KeReleaseSpinLock(&sw_lock_a, APC_LEVEL); /* free kernel: IRQL := NewIrql */
+    KeLowerIrql(PASSIVE_LEVEL);
+    sw_done = 1;
+}
+
+/* lock.recursive */
+static void ScLocksRecursive(void *ctx)
+{
+    (void)ctx;
+    ExInitializeFastMutex(&sw_locks_fm);
+    ExAcquireFastMutex(&sw_locks_fm);
+    ExAcquireFastMutex(&sw_locks_fm); /* free kernel: waits on itself forever */
+    sw_done = 1;
+}
+
+/* lock.reinit_held */
+static void ScLocksReinitHeld(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeAcquireSpinLock(&sw_lock_a, &old);
+    KeInitializeSpinLock(&sw_lock_a);
+    KeReleaseSpinLock(&sw_lock_a, old);
+    sw_done = 1;
+}
+
+/* lock.freed_held */
+static void ScLocksFreedHeld(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    PKSPIN_LOCK lock = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(KSPIN_LOCK), 'kcoL');
+    if (lock == NULL)
+        return;
+    KeInitializeSpinLock(lock);
+    KeAcquireSpinLock(lock, &old);
+    ExFreePoolWithTag(lock, 'kcoL'); /* off: the lock goes with its memory */
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
+/* lock.critical_leave */
+static void ScLocksCriticalLeave(void *ctx)
+{
+    (void)ctx;
+    KeLeaveCriticalRegion(); /* off: nothing to leave, nothing done */
+    sw_done = 1;
+}
+
+/* lock.guarded_leave */
+static void ScLocksGuardedLeave(void *ctx)
+{
+    (void)ctx;
+    KeLeaveGuardedRegion();
+    sw_done = 1;
+}
 /* area: power */
+/* power.requested_irp: PoRequestPowerIrp(IRP_MN_SET_POWER) with an Irp out-pointer
+ * (0xC4/0x4100B); off or a warning: the IRP is sent and its address written */
+static PDEVICE_OBJECT scw_fdo, scw_lower;
+static int scw_mode; /* 1: wait on QUERY_REMOVE, 2: REMOVE without the wait */
+
+static NTSTATUS ScwPnp(PDEVICE_OBJECT dev, PIRP irp)
+{
+    UCHAR minor = IoGetCurrentIrpStackLocation(irp)->MinorFunction;
+    PIO_REMOVE_LOCK lock = dev->DeviceExtension;
+    /* after a wait on QUERY_REMOVE (rule off) the remove comes with the lock gone */
+    bool held = NT_SUCCESS(IoAcquireRemoveLock(lock, irp));
+    if (!held && minor != IRP_MN_REMOVE_DEVICE) {
+        irp->IoStatus.Status = STATUS_DELETE_PENDING;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return STATUS_DELETE_PENDING;
+    }
+    if (minor == IRP_MN_QUERY_REMOVE_DEVICE || minor == IRP_MN_REMOVE_DEVICE)
+        irp->IoStatus.Status = STATUS_SUCCESS;
+    IoSkipCurrentIrpStackLocation(irp);
+    NTSTATUS st = IoCallDriver(scw_lower, irp);
+    bool wait = minor == IRP_MN_REMOVE_DEVICE ? scw_mode != 2
+                                              : minor == IRP_MN_QUERY_REMOVE_DEVICE && scw_mode == 1;
+    if (held && wait)
+        IoReleaseRemoveLockAndWait(lock, irp);
+    else if (held)
+        IoReleaseRemoveLock(lock, irp);
+    if (minor == IRP_MN_REMOVE_DEVICE) {
+        IoDetachDevice(scw_lower);
+        IoDeleteDevice(dev);
+    }
+    return st;
+}
+
+static NTSTATUS ScwAdd(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
+{
+    /* the lock lives in the extension: its delete is what removelock.delete_unwaited sees */
+    NTSTATUS st =
+        IoCreateDevice(drv, sizeof(IO_REMOVE_LOCK), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &scw_fdo);
+    if (!NT_SUCCESS(st))
+        return st;
+    scw_lower = IoAttachDeviceToDeviceStack(scw_fdo, pdo);
+    IoInitializeRemoveLock((PIO_REMOVE_LOCK)scw_fdo->DeviceExtension, 'wscp', 0, 0);
+    scw_fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS ScwEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)path;
+    drv->DriverExtension->AddDevice = ScwAdd;
+    drv->MajorFunction[IRP_MJ_PNP] = ScwPnp;
+    return STATUS_SUCCESS;
+}
+
+static void ScwRun(int mode)
+{
+    scw_mode = mode;
+    PDRIVER_OBJECT drv;
+    kdpc_machine *m = kdpc_current_machine();
+    if (!NT_SUCCESS(kdpc_driver_load(m, "scpow", ScwEntry, &drv)))
+        return;
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "scpow0";
+    d.driver = "scpow";
+    kdpc_device *dev = NULL;
+    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+        return;
+    sw_done = kdpc_device_unplug(dev, KDPC_UNPLUG_ORDERLY) == KDPC_OK &&
+              kdpc_device_get_state(dev) == KDPC_DEVICE_REMOVED;
+}
+
+static void ScPowerRequestedIrp(void *ctx)
+{
+    (void)ctx;
+    scw_mode = 0;
+    PDRIVER_OBJECT drv;
+    kdpc_machine *m = kdpc_current_machine();
+    if (!NT_SUCCESS(kdpc_driver_load(m, "scpow", ScwEntry, &drv)))
+        return;
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "scpow0";
+    d.driver = "scpow";
+    kdpc_device *dev = NULL;
+    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+        return;
+    POWER_STATE ps;
+    ps.DeviceState = PowerDeviceD0;
+    PIRP out = NULL;
+    sw_done = PoRequestPowerIrp(scw_fdo, IRP_MN_SET_POWER, ps, NULL, NULL, &out) == STATUS_PENDING &&
+              out != NULL;
+}
+
+/* removelock.wait_outside_remove: IoReleaseRemoveLockAndWait on IRP_MN_QUERY_REMOVE_DEVICE
+ * (code 0); off or a warning: the lock is released and waited on, the removal goes on (the
+ * remove's own acquire fails with STATUS_DELETE_PENDING) */
+static void ScRemoveLockWaitOutside(void *ctx)
+{
+    (void)ctx;
+    ScwRun(1);
+}
+
+/* removelock.delete_unwaited: REMOVE deletes the device without IoReleaseRemoveLockAndWait
+ * (code 0); off or a warning: the device is deleted */
+static void ScRemoveLockDeleteUnwaited(void *ctx)
+{
+    (void)ctx;
+    ScwRun(2);
+}
 
 typedef struct scenario {
     const char *rule;
@@ -3203,6 +3465,7 @@ static scenario scenarios[] = {
     {"io.completion_not_pending", ScDispNotPropagated, 1, NULL, KDPC_OK, -1, -1},
     {"io.complete_owned_below", ScDispOwnedBelow, 1, NULL, KDPC_OK, -1, -1},
     {"io.completion_event_pending", ScDispEventPending, 1, NULL, KDPC_OK, -1, -1},
+    {"io.completion_no_signal", ScDispNoSignal, 1, NULL, KDPC_OK, -1, -1},
     {"io.cancelled_pending", ScDispCancelled, 1, NULL, KDPC_OK, -1, -1},
     /* area: irp-flow */
     {"io.complete_irql", ScFlowCompleteIrql, 1, NULL, KDPC_OK, -1, -1},
@@ -3219,6 +3482,7 @@ static scenario scenarios[] = {
     {"io.signaled_event", ScFlowSignaledEvent, 1, NULL, KDPC_OK, -1, -1},
     {"io.complete_unsent", ScFlowCompleteUnsent, 1, NULL, KDPC_OK, -1, -1},
     {"io.cancel_not_completed", ScFlowCancelNotCompleted, 1, NULL, KDPC_OK, -1, -1},
+    {"io.iosb_unwound", ScFlowIosbUnwound, 1, NULL, KDPC_OK, -1, -1},
     {"io.status_overridden", ScFlowStatusOverridden, 1, NULL, KDPC_OK, -1, -1},
     /* area: irp-life */
     {"io.reuse_not_allocated", ScReuseNotAllocated, 1, NULL, KDPC_OK, -1, -1},
@@ -3270,7 +3534,16 @@ static scenario scenarios[] = {
     {"dma.adapter_not_put", ScDmaAdapterNotPut, 1, NULL, KDPC_OK, -1, -1},
     {"dma.bad_description", ScDmaBadDescription, 1, NULL, KDPC_OK, -1, -1},
     /* area: locks */
+    {"spinlock.release_new_irql", ScLocksReleaseNewIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"lock.recursive", ScLocksRecursive, 1, NULL, KDPC_DEADLOCK, -1, -1},
+    {"lock.reinit_held", ScLocksReinitHeld, 1, NULL, KDPC_OK, -1, -1},
+    {"lock.freed_held", ScLocksFreedHeld, 1, NULL, KDPC_OK, -1, -1},
+    {"lock.critical_leave", ScLocksCriticalLeave, 1, NULL, KDPC_OK, -1, -1},
+    {"lock.guarded_leave", ScLocksGuardedLeave, 1, NULL, KDPC_OK, -1, -1},
     /* area: power */
+    {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1},
+    {"removelock.wait_outside_remove", ScRemoveLockWaitOutside, 1, NULL, KDPC_OK, -1, -1},
+    {"removelock.delete_unwaited", ScRemoveLockDeleteUnwaited, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
