@@ -74,6 +74,13 @@ void kdpc_IoFreeMdl(PMDL Mdl)
             kdpc__io_invalid(m, "IoFreeMdl", Mdl, KDPC_IOK_MDL, 0xC2, 0x46, (uintptr_t)Mdl, 0, 0);
         return; /* off or a warning: nothing is freed */
     }
+    if ((Mdl->MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) ==
+        MDL_MAPPED_TO_SYSTEM_VA) /* mm.mdl_flags 0xB8; as a warning or off, freed all the same */
+        kdpc__violation(m, KDPC_R_MM_MDL_FLAGS, 0xC4, 0xB8, (uintptr_t)Mdl, (uint16_t)Mdl->MdlFlags,
+                        0, NULL,
+                        "IoFreeMdl(%p): its pages are still mapped to system space "
+                        "(MmUnmapLockedPages, or MmUnlockPages, undoes the mapping first)",
+                        (void *)Mdl);
     kdpc__io_unregister(m, Mdl);
     kdpc__trace_forget(m, Mdl, sizeof(MDL)); /* trace numbers, names of objects in it */
     kdpc__io_free_mem(m, Mdl);
@@ -135,6 +142,12 @@ void kdpc_MmUnlockPages(PMDL Mdl)
                         (uint16_t)Mdl->MdlFlags, 0, NULL, "MmUnlockPages(%p): %s", (void *)Mdl,
                         nonpaged ? "the MDL describes nonpaged pool, which is never unlocked"
                                  : "its pages were never locked");
+    }
+    /* as on Windows, unlocking also undoes a system mapping (MmGetSystemAddressForMdlSafe's) */
+    if ((Mdl->MdlFlags & MDL_SOURCE_IS_NONPAGED_POOL) == 0 &&
+        (Mdl->MdlFlags & MDL_MAPPED_TO_SYSTEM_VA) != 0) {
+        Mdl->MappedSystemVa = NULL;
+        Mdl->MdlFlags &= (CSHORT)~MDL_MAPPED_TO_SYSTEM_VA;
     }
     Mdl->MdlFlags &= (CSHORT)~MDL_PAGES_LOCKED;
 }

@@ -526,6 +526,32 @@ static void test_system_address_of_an_unlocked_mdl_is_c4_b3(void **state)
     kdpc_machine_destroy(m);
 }
 
+static void free_mapped(void *ctx)
+{
+    (void)ctx;
+    S.mdl = IoAllocateMdl(mdl_buf, sizeof(mdl_buf), FALSE, FALSE, NULL);
+    MmProbeAndLockPages(S.mdl, KernelMode, IoWriteAccess);
+    PVOID va =
+        MmMapLockedPagesSpecifyCache(S.mdl, KernelMode, MmCached, NULL, FALSE, NormalPagePriority);
+    S.flags = (USHORT)S.mdl->MdlFlags;
+    if (S.fixed)
+        MmUnmapLockedPages(va, S.mdl);
+    IoFreeMdl(S.mdl);
+    S.done = 1;
+}
+
+static void test_free_of_a_mapped_mdl_is_c4_b8(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(26);
+    const kdpc_violation *v = run_bugcheck(m, free_mapped, "mm.mdl_flags", 0xC4);
+    assert_params(v, 0xB8, (uintptr_t)S.mdl, S.flags, 0);
+    kdpc_machine_destroy(m);
+    m = machine(26);
+    run_clean(m, free_mapped, "mm.mdl_flags");
+    kdpc_machine_destroy(m);
+}
+
 static void test_unlock_of_pages_never_locked_is_c4_7c(void **state)
 {
     (void)state;
@@ -738,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_nonpaged_build_over_paged_pool_is_c4_7f),
         cmocka_unit_test(test_mapping_an_unlocked_mdl_is_c4_b3),
         cmocka_unit_test(test_system_address_of_an_unlocked_mdl_is_c4_b3),
+        cmocka_unit_test(test_free_of_a_mapped_mdl_is_c4_b8),
         cmocka_unit_test(test_paged_code_at_dispatch_is_d1_execute),
         cmocka_unit_test(test_event_in_paged_pool_is_c4_e1),
         cmocka_unit_test(test_work_item_in_paged_pool_is_c4_131),
