@@ -34,7 +34,9 @@
  * At the return of a completion routine: io.irql_changed (0xC4/0xFA),
  * io.apc_disable_changed (0xC4/0xFB), io.completion_not_pending (0xC9/0x228),
  * io.completion_event_pending (IoMarkIrpPending and KeSetEvent in one call of the routine: a
- * warning; KeSetEvent calls are counted per thread by ke).
+ * warning; KeSetEvent calls are counted per thread by ke), io.completion_no_signal (it returns
+ * STATUS_MORE_PROCESSING_REQUIRED with PendingReturned set while its dispatch routine has not
+ * returned, and calls no KeSetEvent: a warning).
  * At the return of a cancel routine: dpc.lock_held for a spin lock other than the cancel
  * spin lock (that one is io.cancel_lock_held, cancel.c).
  *
@@ -227,7 +229,10 @@ static void check_status(kdpc_machine *m, const kdpc__dispframe *f, kdpc_routine
                                          : "");
             return;
         }
-        if (live && !f->completed && !r->completed && r->irp.Cancel && r->irp.CancelRoutine != NULL)
+        /* an IRP IoStartPacket queued or started is the device queue's and StartIo's to
+         * handle (IoStartPacket cancels a cancelled one it queues; StartIo sees Irp->Cancel) */
+        if (live && !f->completed && !r->completed && !r->queued && !r->started && r->irp.Cancel &&
+            r->irp.CancelRoutine != NULL)
             kdpc__violation(m, KDPC_R_IO_CANCELLED_PENDING, 0, (uintptr_t)f->irp,
                             kdpc__fnaddr(KDPC_RP(r->irp.CancelRoutine)), ra, (uintptr_t)f->dev, rp,
                             "dispatch routine pended IRP %p with a cancel routine although "
@@ -317,6 +322,17 @@ void kdpc__io_dispatch_complete(kdpc_machine *m, PIRP irp)
                     (void *)irp, (int)irp->CurrentLocation, f->loc);
 }
 
+/* A dispatch routine of @irp (record @serial) at location @loc has not returned yet. */
+static bool dispatch_running(kdpc__io *io, PIRP irp, uint32_t serial, int loc)
+{
+    for (unsigned i = 0; io->dframes_used != 0 && i < io->dframes_top; i++) {
+        const kdpc__dispframe *f = &io->dframes[i];
+        if (f->used && f->irp == irp && f->serial == serial && f->loc == loc)
+            return true;
+    }
+    return false;
+}
+
 NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routine,
                                   PDEVICE_OBJECT dev, PIRP irp, PVOID context)
 {
@@ -349,6 +365,14 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
                         (long)(now - apc));
     if (top || r == NULL)
         return rs;
+    if (rs == STATUS_MORE_PROCESSING_REQUIRED && pending && event_sets() == sets &&
+        dispatch_running(kdpc__io_of(m), irp, serial, loc))
+        kdpc__violation(m, KDPC_R_IO_COMPLETION_NO_SIGNAL, 0, kdpc__fnaddr(rp), (uintptr_t)irp,
+                        (uintptr_t)dev, 0, rp,
+                        "completion routine took IRP %p back (STATUS_MORE_PROCESSING_REQUIRED) "
+                        "with PendingReturned set while its dispatch routine is still running, "
+                        "and signaled no event: the dispatch routine waiting for it never wakes",
+                        (void *)irp);
     r = kdpc__io_irprec(irp); /* the routine must not have freed it, but may have */
     if (r == NULL || r->serial != serial || irp->CurrentLocation != loc)
         return rs;

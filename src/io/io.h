@@ -89,6 +89,8 @@ typedef struct kdpc__irprec {
      * (done_valid) */
     int flow_disp_loc;
     PDEVICE_OBJECT flow_disp_dev;
+    struct kdpc__thread *flow_disp_thread; /* where that routine runs: thread, CPU context */
+    uint32_t flow_disp_isr, flow_disp_no_switch;
     bool flow_done_valid;
     int flow_done_loc;
     NTSTATUS flow_done_status;
@@ -142,6 +144,9 @@ typedef struct kdpc__io_pnp_hooks {
      * DriverUnload runs; STATUS_SUCCESS or why it cannot */
     NTSTATUS (*driver_unloading)(kdpc_machine *m, PDRIVER_OBJECT driver);
     void (*free)(kdpc_machine *m); /* kdpc__io_free, first */
+    /* area power: IoDeleteDevice(@dev) will free its extension [@ext, @ext + @bytes) (a report
+     * from here leaves the device whole) */
+    void (*device_deleting)(kdpc_machine *m, PDEVICE_OBJECT dev, const void *ext, size_t bytes);
 } kdpc__io_pnp_hooks;
 
 /* dispatch (dispatchcheck.c): one dispatch routine running, from IoCallDriver's call to its
@@ -370,6 +375,8 @@ void kdpc__io_flow_call(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev,
 typedef struct kdpc__io_flow {
     int loc;
     PDEVICE_OBJECT dev;
+    struct kdpc__thread *thread;
+    uint32_t isr, no_switch;
     bool event_signaled; /* the issuer's UserEvent was signaled when it sent the IRP */
 } kdpc__io_flow;
 /* Around the dispatch routine of @r's IRP at location @loc of @dev, and after it returned @st

@@ -15,7 +15,8 @@
  *   io.completion_not_pending 0xC9/0x228 (P2 the completion routine, P4 its device);
  *   io.complete_owned_below  0xC9/0x209;  io.cancelled_pending a warning (P1 the IRP, P2 the
  *                            cancel routine, P3 the dispatch routine, P4 the device);
- *   io.completion_event_pending a warning (P1 the completion routine, P2 the IRP, P3 its device).
+ *   io.completion_event_pending, io.completion_no_signal warnings (P1 the completion routine,
+ *                            P2 the IRP, P3 its device).
  * 0x2xx codes: P2 the routine, P3 the IRP, P4 the device, unless said otherwise.
  */
 #include <stdarg.h>
@@ -43,7 +44,8 @@ typedef enum mode {
     M_NOT_PROPAGATED, /* upper completion routine does not mark pending */
     M_OWNED_BELOW,    /* upper completes while the lower driver has the IRP */
     M_CANCELLED,      /* pends a cancelled IRP with a cancel routine */
-    M_EVENT           /* upper completion routine marks pending and signals an event */
+    M_EVENT,          /* upper completion routine marks pending and signals an event */
+    M_NO_SIGNAL       /* upper completion routine wakes nobody while its dispatch routine waits */
 } mode;
 
 static struct {
@@ -53,6 +55,7 @@ static struct {
     PIRP irp, held; /* the IRP sent; the one a driver keeps */
     KSPIN_LOCK lock;
     KEVENT ev;
+    KDPC dpc;
     KIRQL old;
     KLOCK_QUEUE_HANDLE qh;
     int back;
@@ -101,6 +104,11 @@ static NTSTATUS UpperDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
         KeSetEvent(&t.ev, IO_NO_INCREMENT, FALSE);
         return STATUS_MORE_PROCESSING_REQUIRED; /* the test completes it again */
     }
+    if (t.mode == M_NO_SIGNAL) {
+        if (t.fixed)
+            KeSetEvent(&t.ev, IO_NO_INCREMENT, FALSE);
+        return STATUS_MORE_PROCESSING_REQUIRED;
+    }
     if (t.mode == M_OWNED_BELOW)
         return STATUS_MORE_PROCESSING_REQUIRED; /* the dispatch routine completes it again */
     if (t.fixed && Irp->PendingReturned)
@@ -117,6 +125,19 @@ static VOID KeepCancel(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     KeAcquireSpinLock(&t.lock, &t.old);
     if (t.fixed)
         KeReleaseSpinLock(&t.lock, t.old);
+}
+
+/* The lower driver's DPC: completes the IRP it kept. */
+static void LowerDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    PIRP held = t.held;
+    t.held = NULL;
+    if (held != NULL)
+        complete(held, STATUS_SUCCESS);
 }
 
 static NTSTATUS Lower(PIRP Irp)
@@ -137,6 +158,12 @@ static NTSTATUS Upper(PIRP Irp)
     NTSTATUS st = IoCallDriver(t.low, Irp);
     if (t.mode == M_NOT_PROPAGATED || t.mode == M_EVENT)
         return st;
+    if (t.mode == M_NO_SIGNAL && st == STATUS_PENDING) { /* the lower driver's DPC completes it */
+        LARGE_INTEGER timeout;
+        timeout.QuadPart = -10000; /* 1 ms: broken, nothing signals */
+        (void)KeInsertQueueDpc(&t.dpc, NULL, NULL);
+        (void)KeWaitForSingleObject(&t.ev, Executive, KernelMode, FALSE, &timeout);
+    }
     /* M_OWNED_BELOW: fixed, the IRP came back (UpperDone stopped the walk); broken, the lower
      * driver still has it */
     complete(Irp, STATUS_SUCCESS);
@@ -147,7 +174,8 @@ static NTSTATUS Dispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     if (DeviceObject == t.low)
         return Lower(Irp);
-    if (t.mode == M_NOT_PROPAGATED || t.mode == M_OWNED_BELOW || t.mode == M_EVENT)
+    if (t.mode == M_NOT_PROPAGATED || t.mode == M_OWNED_BELOW || t.mode == M_EVENT ||
+        t.mode == M_NO_SIGNAL)
         return Upper(Irp);
     switch (t.mode) {
     case M_RAISE: {
@@ -235,6 +263,7 @@ static void Send(void *ctx)
         NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "dvdisp", DispatchEntry, &drv)));
     KeInitializeSpinLock(&t.lock);
     KeInitializeEvent(&t.ev, NotificationEvent, FALSE);
+    KeInitializeDpc(&t.dpc, LowerDpc, NULL);
     PIRP irp = IoAllocateIrp(2, FALSE);
     assert_non_null(irp);
     t.irp = irp;
@@ -299,6 +328,8 @@ static const dcase cases[] = {
      1},
     {"completion routine marks pending and signals an event", M_EVENT,
      "io.completion_event_pending", 0, 5, 2, 1, 0},
+    {"completion routine wakes no waiting dispatch routine", M_NO_SIGNAL, "io.completion_no_signal",
+     0, 5, 2, 1, 0},
 };
 
 static uint64_t expect(int what)

@@ -169,6 +169,7 @@ static const char *const all_rules[] = {
     "mem.leak",
     "lookaside.misuse",
     "mm.mdl_flags",
+    "mem.alloc_unloaded",
     "mem.paged_object",
     "rtl.copy_overlap",
     /* area: dma */
@@ -2873,6 +2874,44 @@ static void ScMemLeak(void *ctx)
     sw_done = 1;
 }
 
+/* mem.alloc_unloaded: a thread the driver left running allocates after its unload (0xC4/0x61);
+ * off or a warning: the block is handed out */
+static KEVENT sc_late_done;
+
+static void ScLateThread(PVOID Context)
+{
+    (void)Context;
+    LARGE_INTEGER ms = {.QuadPart = -10000};
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    PVOID b = ExAllocatePoolWithTag(NonPagedPoolNx, 24, 'wsTx');
+    if (b != NULL)
+        ExFreePoolWithTag(b, 'wsTx');
+    (void)KeSetEvent(&sc_late_done, IO_NO_INCREMENT, FALSE);
+}
+
+static NTSTATUS ScLateEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->DriverUnload = ScLeakUnload;
+    KeInitializeEvent(&sc_late_done, NotificationEvent, FALSE);
+    HANDLE h;
+    NTSTATUS st = PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, ScLateThread, NULL);
+    if (NT_SUCCESS(st))
+        (void)ZwClose(h);
+    return st;
+}
+
+static void ScAllocUnloaded(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "sclate", ScLateEntry, &drv)))
+        return;
+    (void)kdpc_driver_unload(drv);
+    (void)KeWaitForSingleObject(&sc_late_done, Executive, KernelMode, FALSE, NULL);
+    sw_done = 1;
+}
+
 /* lookaside.misuse: a lookaside list initialised twice (0xC4/0xCA); off or a warning: the
  * second initialisation goes ahead */
 static void ScLookasideMisuse(void *ctx)
@@ -3284,6 +3323,13 @@ static NTSTATUS ScwPnp(PDEVICE_OBJECT dev, PIRP irp)
     return st;
 }
 
+static NTSTATUS ScwPower(PDEVICE_OBJECT dev, PIRP irp)
+{
+    (void)dev;
+    IoSkipCurrentIrpStackLocation(irp);
+    return PoCallDriver(scw_lower, irp);
+}
+
 static NTSTATUS ScwAdd(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
 {
     /* the lock lives in the extension: its delete is what removelock.delete_unwaited sees */
@@ -3302,6 +3348,7 @@ static NTSTATUS ScwEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
     (void)path;
     drv->DriverExtension->AddDevice = ScwAdd;
     drv->MajorFunction[IRP_MJ_PNP] = ScwPnp;
+    drv->MajorFunction[IRP_MJ_POWER] = ScwPower;
     return STATUS_SUCCESS;
 }
 
@@ -3513,6 +3560,7 @@ static scenario scenarios[] = {
     {"mem.overrun", ScMemOverrun, 1, NULL, KDPC_OK, -1, -1},
     {"mem.overrun_tracked", ScMemOverrunTracked, 1, NULL, KDPC_OK, -1, -1},
     {"mem.leak", ScMemLeak, 1, NULL, KDPC_OK, -1, -1},
+    {"mem.alloc_unloaded", ScAllocUnloaded, 1, NULL, KDPC_OK, -1, -1},
     {"lookaside.misuse", ScLookasideMisuse, 1, NULL, KDPC_OK, -1, -1},
     {"mm.mdl_flags", ScMdlFlags, 1, NULL, KDPC_OK, -1, -1},
     {"mem.paged_object", ScPagedObject, 1, NULL, KDPC_OK, 1, -1},
@@ -3583,7 +3631,9 @@ static void test_scenario_default_outcome(void **state)
             strcmp(sc->rule, "io.build_event_set") == 0 ||      /* irp-life */
             strcmp(sc->rule, "io.completion_ex_unsent") == 0 || /* irp-life */
             strcmp(sc->rule, "io.completion_ex_device") == 0 || /* irp-life */
-            strcmp(sc->rule, "pnp.delete_before_lower") == 0) /* pnp */
+            strcmp(sc->rule, "pnp.delete_before_lower") == 0 || /* pnp */
+            strcmp(sc->rule, "removelock.wait_outside_remove") == 0 || /* power */
+            strcmp(sc->rule, "removelock.delete_unwaited") == 0)       /* power */
             assert_int_equal(bc->code, 0);
         else
             assert_true(bc->code != 0);
