@@ -95,6 +95,7 @@ typedef struct page_run {
 #define OPEN_SHIFT_MAX 6u   /* a fault opens at most 2^6 pages */
 
 #define FREED_RING 1024u /* recently freed blocks remembered for double-free reports */
+#define GONE_RING  16u   /* unloaded drivers remembered for mem.alloc_unloaded */
 
 typedef struct kdpc__pool {
     size_t want_size;      /* bytes of paged pool the config asks for (reserved at the first use) */
@@ -123,6 +124,8 @@ typedef struct kdpc__pool {
         KIRQL irql;
     } fault; /* written by the SIGSEGV handler, reported at the next point */
     kdpc__rng fault_rng;
+    const void *gone[GONE_RING]; /* drivers unloaded lately (mem.alloc_unloaded), or NULL */
+    unsigned gone_next;
     const void **lookasides; /* live lookaside lists (lookaside.misuse), unordered */
     size_t nlookasides, lookaside_cap;
 } kdpc__pool;
@@ -506,6 +509,28 @@ void kdpc_ExInitializeDriverRuntime(ULONG RuntimeFlags)
         kdpc_ExDefaultNonPagedPoolType = NonPagedPoolNx;
 }
 
+/* Pool tracking's 0xC4/0x61: code of a driver that has unloaded (a thread it left running)
+ * allocates @b. P2/P3 the paged/nonpaged bytes that driver's code holds, P4 its blocks, @b
+ * included. As a warning or off the block is handed out. */
+static void check_unloaded_owner(kdpc_machine *m, kdpc__pool *p, const blk *b)
+{
+    unsigned i = 0;
+    while (i < GONE_RING && p->gone[i] != b->owner)
+        i++;
+    if (i == GONE_RING)
+        return;
+    size_t n = 1, paged = b->paged ? b->size : 0, nonpaged = b->paged ? 0 : b->size;
+    for (const blk *o = p->all; o != NULL; o = o->next) {
+        if (o->owner == b->owner) {
+            n++;
+            *(o->paged ? &paged : &nonpaged) += o->size;
+        }
+    }
+    kdpc__violation(m, KDPC_R_MEM_ALLOC_UNLOADED, 0xC4, 0x61, paged, nonpaged, n, NULL,
+                    "pool allocated (%zu bytes, tag %#lx) by code of a driver that has unloaded",
+                    b->size, (unsigned long)b->tag);
+}
+
 static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, ULONG tag, bool zero)
 {
     kdpc__pool *p = pool_of(m);
@@ -572,6 +597,8 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
     b->size = bytes;
     b->tag = tag;
     b->owner = kdpc__ke_current_driver(m, c);
+    if (b->owner != NULL)
+        check_unloaded_owner(m, p, b);
     b->next = p->all;
     if (p->all != NULL)
         p->all->prev = b;
@@ -928,6 +955,13 @@ void kdpc__pool_driver_gone(kdpc_machine *m, const void *drv, const UNICODE_STRI
         else
             nonpaged += b->size;
         b->owner = NULL; /* the driver object goes: its leaks are the machine's now */
+    }
+    for (unsigned i = 0; i < GONE_RING; i++) /* a record at this address is a new driver now */
+        if (p->gone[i] == drv)
+            p->gone[i] = NULL;
+    if (report) { /* remembered: a thread it left running may still allocate */
+        p->gone[p->gone_next] = drv;
+        p->gone_next = (p->gone_next + 1u) % GONE_RING;
     }
     if (n == 0 || !report)
         return;

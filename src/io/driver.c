@@ -118,6 +118,7 @@ NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE 
     kdpc__drvrec *r = calloc(1, sizeof(*r) + (n1 + n2) * sizeof(WCHAR));
     if (r == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
+    kdpc__pool_driver_gone(m, r, NULL, false); /* area: pool: a new driver, not an unloaded one */
     r->m = m;
     size_t l1 = put_wide(r->names, drv_prefix, name);
     size_t l2 = put_wide(r->names + n1, reg_prefix, name);

@@ -8,6 +8,7 @@
  *   mem.overrun          0xC1/0x24  special pool: written past the end, seen at the free;
  *   mem.overrun_tracked  0xC4/0x51  the same through pool tracking, special pool off;
  *   mem.leak             0xC4/0x62  a driver unloads owning pool;
+ *   mem.alloc_unloaded   0xC4/0x61  a thread of an unloaded driver allocates pool;
  *   lookaside.misuse     0xC4/0xCA, 0xCB, 0xCC, 0xCD;
  *   mm.mdl_flags         0xC4/0x7C, 0x7D, 0x7F, 0xB0, 0xB3;
  *   mem.paged_code       0xD1 (P3 8, execute) PAGED_CODE above APC_LEVEL;
@@ -310,6 +311,63 @@ static void test_unload_with_pool_left_is_c4_62(void **state)
     size_t n = 0;
     assert_int_equal(kdpc_pool_outstanding(m, TAG, &n, NULL), KDPC_OK);
     assert_int_equal(n, 1);
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* mem.alloc_unloaded                                                  */
+
+static KEVENT late_done;
+
+static void LateThread(PVOID Context)
+{
+    (void)Context;
+    LARGE_INTEGER ms = {.QuadPart = -10000};
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    PVOID b = ExAllocatePoolWithTag(NonPagedPoolNx, 24, TAG);
+    if (b != NULL)
+        ExFreePoolWithTag(b, TAG);
+    (void)KeSetEvent(&late_done, IO_NO_INCREMENT, FALSE);
+}
+
+static void LateUnload(PDRIVER_OBJECT DriverObject)
+{
+    (void)DriverObject;
+    if (S.fixed) /* waits for its thread before it goes */
+        (void)KeWaitForSingleObject(&late_done, Executive, KernelMode, FALSE, NULL);
+}
+
+static NTSTATUS LateEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->DriverUnload = LateUnload;
+    KeInitializeEvent(&late_done, NotificationEvent, FALSE);
+    HANDLE h;
+    NTSTATUS st = PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, LateThread, NULL);
+    if (NT_SUCCESS(st))
+        (void)ZwClose(h);
+    return st;
+}
+
+static void late_alloc(void *ctx)
+{
+    (void)ctx;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "dvlate", LateEntry, &S.drv)))
+        return;
+    (void)kdpc_driver_unload(S.drv);
+    (void)KeWaitForSingleObject(&late_done, Executive, KernelMode, FALSE, NULL);
+    S.done = 1;
+}
+
+static void test_allocation_by_an_unloaded_drivers_thread_is_c4_61(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(27);
+    const kdpc_violation *v = run_bugcheck(m, late_alloc, "mem.alloc_unloaded", 0xC4);
+    assert_params(v, 0x61, 0, 24, 1);
+    kdpc_machine_destroy(m);
+    m = machine(27);
+    run_clean(m, late_alloc, "mem.alloc_unloaded");
     kdpc_machine_destroy(m);
 }
 
@@ -753,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_overrun_is_c4_51_with_pool_tracking_alone),
         cmocka_unit_test(test_overrun_goes_unseen_with_both_classes_off),
         cmocka_unit_test(test_unload_with_pool_left_is_c4_62),
+        cmocka_unit_test(test_allocation_by_an_unloaded_drivers_thread_is_c4_61),
         cmocka_unit_test(test_lookaside_initialised_twice_is_c4_ca),
         cmocka_unit_test(test_lookaside_deleted_uninitialised_is_c4_cb),
         cmocka_unit_test(test_lookaside_in_freed_pool_is_c4_cc),
