@@ -40,6 +40,11 @@
  * At the return of a cancel routine: dpc.lock_held for a spin lock other than the cancel
  * spin lock (that one is io.cancel_lock_held, cancel.c).
  *
+ * Divergence: the DDI compliance rule IrqlReturn reports a dispatch routine returning at
+ * another IRQL as 0xC4/0x0002001D; kdpc reports I/O verification's 0xC9/0x05 for the same
+ * mistake, which names the device and both IRQLs (one rule, io.irql_changed, for both).
+ * Divergence: P3/P4 of 0xC5 and 0xFB count the critical and guarded regions entered; Windows
+ * shows the thread's APC-disable count, which goes down from 0 as regions are entered.
  * Divergence: Verifier rates 0x21B, 0x225, 0x228 and 0x23D non-fatal errors (a debugger
  * break it can go on from); kdpc bug-checks by default, as for io.pending_not_returned
  * (0x23E); switch the rule to a warning for the other.
