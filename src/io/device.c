@@ -175,6 +175,9 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     }
     kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
     kdpc__io_pnp_on_delete(m, DeviceObject, (uintptr_t)__builtin_return_address(0)); /* goes on */
+    if (kdpc__io_of(m)->pnp_hooks.device_deleting != NULL) /* power: removelock.delete_unwaited */
+        kdpc__io_of(m)->pnp_hooks.device_deleting(m, DeviceObject, DeviceObject->DeviceExtension,
+                                                  d->ext_size);
     for (kdpc__devrec *o = kdpc__io_of(m)->devices; o != NULL; o = o->next) {
         if (o->obj.AttachedDevice == DeviceObject) {
             kdpc__violation(m, KDPC_R_IO_INVALID_OBJECT, 0xC9, 0x201,

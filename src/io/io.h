@@ -91,6 +91,8 @@ typedef struct kdpc__irprec {
     PDEVICE_OBJECT flow_disp_dev;
     struct kdpc__thread *flow_disp_thread; /* where that routine runs: thread, CPU context */
     uint32_t flow_disp_isr, flow_disp_no_switch;
+    bool flow_below;          /* that routine sent it on and the driver below still has it */
+    uint32_t flow_completions; /* IoCompleteRequest calls on it so far */
     bool flow_done_valid;
     int flow_done_loc;
     NTSTATUS flow_done_status;
@@ -377,6 +379,8 @@ typedef struct kdpc__io_flow {
     PDEVICE_OBJECT dev;
     struct kdpc__thread *thread;
     uint32_t isr, no_switch;
+    bool below;
+    uint32_t completions; /* flow_completions when it was sent */
     bool event_signaled; /* the issuer's UserEvent was signaled when it sent the IRP */
 } kdpc__io_flow;
 /* Around the dispatch routine of @r's IRP at location @loc of @dev, and after it returned @st

@@ -147,6 +147,10 @@ NTSTATUS kdpc__pnp_send(kdpc_machine *m, PDEVICE_OBJECT pdo, UCHAR major, UCHAR 
     io->pnp_irp = NULL;
     NTSTATUS final = irp->IoStatus.Status;
     IoFreeIrp(irp);
+    if (major == IRP_MJ_POWER && minor == IRP_MN_SET_POWER && !NT_SUCCESS(final)) {
+        kdpc__pnp_power_failed(m, irp, top, final, fn); /* PowerDownFail, PowerUpFail */
+        final = STATUS_SUCCESS;
+    }
     if (major == IRP_MJ_PNP && minor == IRP_MN_REMOVE_DEVICE && nwas > 0 &&
         NT_SUCCESS(final)) /* a failed remove is pnp.must_not_fail's, below */
         kdpc__pnp_check_removed(m, irp, was, nwas);
@@ -618,6 +622,7 @@ int kdpc__pnp_init(kdpc_machine *m)
     io->pnp_hooks.driver_loaded = kdpc__pnp_driver_loaded;
     io->pnp_hooks.driver_unloading = kdpc__pnp_driver_unloading;
     io->pnp_hooks.free = kdpc__pnp_free;
+    io->pnp_hooks.device_deleting = kdpc__pnp_removelocks_deleting;
     kdpc__ke_of(m)->driver_owns_window = kdpc__pnp_driver_owns_window;
     return 0;
 }

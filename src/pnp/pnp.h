@@ -126,11 +126,20 @@ bool kdpc__pnp_driver_owns_window(kdpc_machine *m, const void *driver, uint64_t 
 /* power.c */
 DEVICE_POWER_STATE kdpc__pnp_dpower(kdpc_machine *m, PDEVICE_OBJECT dev);
 NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STATE s);
+/* pnp.must_not_fail for IRP_MN_SET_POWER (@irp, sent to @dev, came back with @st; @fn the top
+ * driver's dispatch routine or NULL): 0xC9/0x247. */
+void kdpc__pnp_power_failed(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, NTSTATUS st,
+                            PDRIVER_DISPATCH fn);
 
 /* removelock.c */
 void kdpc__pnp_locks_free(kdpc__pnp *p);
 /* The remove locks kdpc tracks inside [@lo, @lo + @bytes) go (io's forget_range hook). */
 void kdpc__pnp_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes);
+/* IoDeleteDevice(@dev) will free its extension [@ext, @ext + @bytes) (io's device_deleting
+ * hook): removelock.delete_unwaited for a lock in it that was used and never waited on while
+ * IRP_MN_REMOVE_DEVICE is outstanding. */
+void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const void *ext,
+                                    size_t bytes);
 /* interface.c */
 void kdpc__pnp_ifaces_free(kdpc__pnp *p);
 /* The PnP manager removes @pdo's device: disable its enabled interfaces (@forget: the PDO goes,

@@ -61,6 +61,9 @@ static NTSTATUS powreq_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
     (void)dev;
     powreq *q = ctx;
     IO_STATUS_BLOCK iosb = irp->IoStatus;
+    if (q->minor == IRP_MN_SET_POWER && !NT_SUCCESS(iosb.Status))
+        kdpc__pnp_power_failed(kdpc__self() != NULL ? kdpc__self()->m : NULL, irp, q->target,
+                               iosb.Status, NULL);
     if (q->fn != NULL)
         q->fn(q->target, q->minor, q->state, q->ctx, &iosb);
     free(q);
@@ -79,6 +82,14 @@ NTSTATUS kdpc_PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction
     if (m == NULL || !kdpc__io_need(m, "PoRequestPowerIrp", KDPC_RP(kdpc_PoRequestPowerIrp),
                                     DeviceObject, KDPC_IOK_DEVICE))
         return STATUS_INVALID_PARAMETER_1;
+    /* RequestedPowerIrp: the pointer is only for a wait-wake IRP (the others may be completed
+     * and freed before the call returns); as a warning or off it is filled in as before */
+    if (Irp != NULL && MinorFunction != IRP_MN_WAIT_WAKE)
+        kdpc__violation(m, KDPC_R_POWER_REQUESTED_IRP, 0xC4, 0x0004100Bu, (uintptr_t)DeviceObject,
+                        (uintptr_t)MinorFunction, (uintptr_t)Irp, NULL,
+                        "PoRequestPowerIrp(%p, minor %#x) given an Irp out-pointer: pass NULL "
+                        "except for IRP_MN_WAIT_WAKE, the IRP may be gone before the call returns",
+                        (void *)DeviceObject, (unsigned)MinorFunction);
     if ((MinorFunction != IRP_MN_SET_POWER && MinorFunction != IRP_MN_QUERY_POWER) ||
         PowerState.DeviceState < PowerDeviceD0 || PowerState.DeviceState > PowerDeviceD3)
         return STATUS_INVALID_PARAMETER_2;
@@ -109,6 +120,24 @@ NTSTATUS kdpc_PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction
         *Irp = irp;
     (void)kdpc_IoCallDriver(top, irp);
     return STATUS_PENDING;
+}
+
+/* PowerDownFail, PowerUpFail: a set-power IRP, system or device, the stack completed with a
+ * failure (drivers may fail a query, never a set). Reported with I/O verification's code for an
+ * IRP that may not fail (0xC9/0x247; P2 the top driver's dispatch routine, P3 the IRP, P4 the
+ * device it was sent to): the IRP has come back, so nobody is stopped inside the routine that
+ * failed it. As a warning or off the change is taken as made. */
+void kdpc__pnp_power_failed(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, NTSTATUS st,
+                            PDRIVER_DISPATCH fn)
+{
+    if (m == NULL)
+        return;
+    kdpc__violation(m, KDPC_R_PNP_MUST_NOT_FAIL, 0xC9, 0x247,
+                    fn != NULL ? kdpc__fnaddr(KDPC_RP(fn)) : 0, (uintptr_t)irp, (uintptr_t)dev,
+                    fn != NULL ? KDPC_RP(fn) : NULL,
+                    "the device stack of %p failed IRP_MN_SET_POWER (IRP %p) with status %#lx: "
+                    "a set-power IRP is never failed (fail the query instead)",
+                    (void *)dev, (void *)irp, (unsigned long)(uint32_t)st);
 }
 
 /* ------------------------------------------------------------------ */

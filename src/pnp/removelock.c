@@ -14,6 +14,16 @@
  *  - removelock.after_wait (0xC4/0xD3 initialise, 0xD4 a second
  *    ReleaseAndWait): the lock is initialised or waited on again after
  *    IoReleaseRemoveLockAndWait returned.
+ *  - removelock.wait_outside_remove (IoReleaseRemoveLockAndWaitOutside-
+ *    RemoveDevice, code 0): IoReleaseRemoveLockAndWait called by a dispatch
+ *    routine whose IRP is not the PnP manager's IRP_MN_REMOVE_DEVICE (a
+ *    call outside any dispatch routine, from a work item or a test's own
+ *    code, is not judged);
+ *  - removelock.delete_unwaited (RemoveLockCheck, RemoveLockMnRemove(2),
+ *    code 0): IoDeleteDevice, while IRP_MN_REMOVE_DEVICE is outstanding, of
+ *    a device whose extension holds a remove lock that was acquired and that
+ *    IoReleaseRemoveLockAndWait never returned for (io's device_deleting
+ *    hook, before anything of the device is freed).
  * An acquire after IoReleaseRemoveLockAndWait (during the wait or after it
  * returned) is no misuse: it gets STATUS_DELETE_PENDING, as documented
  * (docs/facts/pnp.md 4.5).
@@ -31,6 +41,7 @@
 
 typedef struct kdpc__rlock {
     bool waited; /* IoReleaseRemoveLockAndWait returned */
+    bool used;   /* acquired at least once since initialised */
     size_t n, cap;
     struct rltag {
         PVOID tag;
@@ -83,6 +94,49 @@ void kdpc__pnp_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes)
         if (k > 1 && k >= a && k < b)
             record_free(kdpc__ptrmap_del(&p->locks, k));
     }
+}
+
+void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const void *ext,
+                                    size_t bytes)
+{
+    kdpc__pnp *p = kdpc__pnp_of(m, false);
+    kdpc__io *io = kdpc__io_of(m);
+    if (p == NULL || p->locks.live == 0 || ext == NULL || io->pnp_irp == NULL ||
+        io->pnp_minor != IRP_MN_REMOVE_DEVICE)
+        return;
+    uintptr_t a = (uintptr_t)ext, b = a + bytes;
+    for (size_t i = 0; i < p->locks.cap; i++) {
+        uintptr_t k = p->locks.keys[i];
+        const kdpc__rlock *r = k > 1 && k >= a && k < b ? p->locks.vals[i] : NULL;
+        if (r != NULL && r->used && !r->waited) {
+            kdpc__violation(m, KDPC_R_REMOVELOCK_DELETE_UNWAITED, 0, (uintptr_t)k,
+                            (uintptr_t)io->pnp_irp, (uintptr_t)dev, 0, NULL,
+                            "IoDeleteDevice(%p) while handling IRP_MN_REMOVE_DEVICE, its remove "
+                            "lock %p never waited on: acquire it for the IRP, pass the IRP down, "
+                            "IoReleaseRemoveLockAndWait, then detach and delete",
+                            (void *)dev, (void *)k);
+            return; /* one report per device */
+        }
+    }
+}
+
+/* The dispatch routine running in the caller's context (the io layer's frames, dispatchcheck.c:
+ * the innermost of this thread in this CPU context), or NULL. */
+static const kdpc__dispframe *running_dispatch(kdpc_machine *m)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    kdpc__thread *t = kdpc__self();
+    kdpc__cpu *c = kdpc__cur_cpu();
+    if (t == NULL || c == NULL)
+        return NULL;
+    const kdpc__dispframe *best = NULL;
+    for (unsigned i = 0; io->dframes_used != 0 && i < io->dframes_top; i++) {
+        const kdpc__dispframe *f = &io->dframes[i];
+        if (f->used && f->thread == t && f->isr_depth == c->isr_depth &&
+            f->no_switch == c->no_switch && (best == NULL || f->seq > best->seq))
+            best = f;
+    }
+    return best;
 }
 
 static struct rltag *find_tag(kdpc__rlock *r, PVOID tag)
@@ -143,6 +197,7 @@ void kdpc_IoInitializeRemoveLockEx(PIO_REMOVE_LOCK Lock, ULONG AllocateTag, ULON
                         (void *)Lock);
     if (r != NULL) {
         r->waited = false;
+        r->used = false;
         r->n = 0;
     }
     Lock->Common.Removed = FALSE;
@@ -171,8 +226,10 @@ NTSTATUS kdpc_IoAcquireRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, PCSTR
         return STATUS_DELETE_PENDING;
     }
     (void)n;
-    if (r != NULL)
+    if (r != NULL) {
+        r->used = true;
         (void)add_tag(r, Tag);
+    }
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
 }
@@ -224,6 +281,16 @@ void kdpc_IoReleaseRemoveLockAndWaitEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, UL
                         (void *)RemoveLock, Tag);
         return;
     }
+    const kdpc__dispframe *f = running_dispatch(m);
+    kdpc__io *io = kdpc__io_of(m);
+    if (f != NULL && f->routine != NULL &&
+        (f->irp != io->pnp_irp || io->pnp_minor != IRP_MN_REMOVE_DEVICE))
+        kdpc__violation(m, KDPC_R_REMOVELOCK_WAIT_OUTSIDE_REMOVE, 0, (uintptr_t)RemoveLock,
+                        (uintptr_t)Tag, (uintptr_t)f->irp, (uintptr_t)f->dev, KDPC_RP(f->routine),
+                        "IoReleaseRemoveLockAndWait(%p) called by the dispatch routine of IRP %p, "
+                        "which is not IRP_MN_REMOVE_DEVICE: only the remove handler waits (use "
+                        "IoReleaseRemoveLock elsewhere)",
+                        (void *)RemoveLock, (void *)f->irp);
     if (!release_tag(m, r, RemoveLock, Tag, "IoReleaseRemoveLockAndWait"))
         return;
     RemoveLock->Common.Removed = TRUE;

@@ -3310,8 +3310,9 @@ static NTSTATUS ScwPnp(PDEVICE_OBJECT dev, PIRP irp)
         irp->IoStatus.Status = STATUS_SUCCESS;
     IoSkipCurrentIrpStackLocation(irp);
     NTSTATUS st = IoCallDriver(scw_lower, irp);
-    bool wait = minor == IRP_MN_REMOVE_DEVICE ? scw_mode != 2
-                                              : minor == IRP_MN_QUERY_REMOVE_DEVICE && scw_mode == 1;
+    bool wait = minor == IRP_MN_REMOVE_DEVICE
+                    ? scw_mode != 2
+                    : minor == IRP_MN_QUERY_REMOVE_DEVICE && scw_mode == 1;
     if (held && wait)
         IoReleaseRemoveLockAndWait(lock, irp);
     else if (held)
@@ -3388,8 +3389,8 @@ static void ScPowerRequestedIrp(void *ctx)
     POWER_STATE ps;
     ps.DeviceState = PowerDeviceD0;
     PIRP out = NULL;
-    sw_done = PoRequestPowerIrp(scw_fdo, IRP_MN_SET_POWER, ps, NULL, NULL, &out) == STATUS_PENDING &&
-              out != NULL;
+    NTSTATUS st = PoRequestPowerIrp(scw_fdo, IRP_MN_SET_POWER, ps, NULL, NULL, &out);
+    sw_done = st == STATUS_PENDING && out != NULL;
 }
 
 /* removelock.wait_outside_remove: IoReleaseRemoveLockAndWait on IRP_MN_QUERY_REMOVE_DEVICE

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_dv_power.c - the power and remove-lock rules (docs/rules.md, area
+ * power): one small PnP function driver with a remove lock in its device
+ * extension breaks one rule per mode and the run stops with the rule's code
+ * and P1..P4; the same driver with the mistake fixed runs clean through a
+ * sleep, a wake and an orderly removal.
+ *
+ *   power.requested_irp             0xC4/0x0004100B (RequestedPowerIrp)
+ *   removelock.wait_outside_remove  0 (IoReleaseRemoveLockAndWaitOutsideRemoveDevice)
+ *   removelock.delete_unwaited      0 (RemoveLockCheck, RemoveLockMnRemove)
+ *   pnp.must_not_fail               0xC9/0x247 for IRP_MN_SET_POWER (PowerDownFail, PowerUpFail)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kdpc_test.h"
+
+typedef enum mode {
+    FIXED,
+    REQUESTED_IRP, /* PoRequestPowerIrp(SET_POWER) with an Irp out-pointer */
+    WAIT_OUTSIDE,  /* IoReleaseRemoveLockAndWait on IRP_MN_QUERY_REMOVE_DEVICE */
+    NO_WAIT,       /* REMOVE: IoReleaseRemoveLock, then detach and delete */
+    FAIL_SLEEP,    /* system IRP_MN_SET_POWER(S3) failed */
+    FAIL_DEVICE    /* device IRP_MN_SET_POWER(D3) failed (the driver requested it) */
+} mode;
+
+typedef struct ext {
+    IO_REMOVE_LOCK lock;
+    PDEVICE_OBJECT lower;
+} ext;
+
+static mode g_mode;
+static PDEVICE_OBJECT g_fdo;
+static IO_REMOVE_LOCK *g_lock;
+static PIRP g_irp;     /* the IRP the broken branch got */
+static PIRP g_out;     /* what PoRequestPowerIrp gave back */
+static int g_done;     /* the entry reached its end */
+static int g_dev_sets; /* device set-power IRPs the driver saw */
+
+static uint64_t fn_addr(void (*fn)(void))
+{
+    uintptr_t u = 0;
+    memcpy(&u, &fn, sizeof(u));
+    return u;
+}
+
+static ext *x_of(PDEVICE_OBJECT dev)
+{
+    return dev->DeviceExtension;
+}
+
+static NTSTATUS Pnp(PDEVICE_OBJECT dev, PIRP irp)
+{
+    ext *x = x_of(dev);
+    UCHAR minor = IoGetCurrentIrpStackLocation(irp)->MinorFunction;
+    NTSTATUS st = IoAcquireRemoveLock(&x->lock, irp);
+    if (!NT_SUCCESS(st)) {
+        irp->IoStatus.Status = st;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return st;
+    }
+    if (minor == IRP_MN_QUERY_REMOVE_DEVICE || minor == IRP_MN_REMOVE_DEVICE ||
+        minor == IRP_MN_SURPRISE_REMOVAL || minor == IRP_MN_QUERY_STOP_DEVICE ||
+        minor == IRP_MN_STOP_DEVICE)
+        irp->IoStatus.Status = STATUS_SUCCESS; /* answered going down */
+    PDEVICE_OBJECT lower = x->lower;
+    if (minor == IRP_MN_START_DEVICE) {
+        (void)IoForwardIrpSynchronously(lower, irp);
+        st = irp->IoStatus.Status;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        IoReleaseRemoveLock(&x->lock, irp);
+        return st;
+    }
+    IoSkipCurrentIrpStackLocation(irp);
+    st = IoCallDriver(lower, irp);
+    if (minor == IRP_MN_QUERY_REMOVE_DEVICE && g_mode == WAIT_OUTSIDE) {
+        g_irp = irp;
+        IoReleaseRemoveLockAndWait(&x->lock, irp); /* only the remove handler waits */
+        return st;
+    }
+    if (minor != IRP_MN_REMOVE_DEVICE) {
+        IoReleaseRemoveLock(&x->lock, irp);
+        return st;
+    }
+    g_irp = irp;
+    if (g_mode == NO_WAIT)
+        IoReleaseRemoveLock(&x->lock, irp); /* the delete below does not wait for others */
+    else
+        IoReleaseRemoveLockAndWait(&x->lock, irp);
+    IoDetachDevice(lower);
+    IoDeleteDevice(dev);
+    return st;
+}
+
+static void DevicePowerDone(PDEVICE_OBJECT dev, UCHAR minor, POWER_STATE state, PVOID ctx,
+                            PIO_STATUS_BLOCK iosb)
+{
+    (void)dev;
+    (void)minor;
+    (void)state;
+    (void)iosb;
+    PIRP sirp = ctx; /* the system IRP, completed once the device is in its state */
+    IoCompleteRequest(sirp, IO_NO_INCREMENT);
+}
+
+static NTSTATUS SystemPowerUp(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+    (void)ctx;
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
+    if (irp->PendingReturned)
+        IoMarkIrpPending(irp);
+    if (!NT_SUCCESS(irp->IoStatus.Status)) {
+        IoReleaseRemoveLock(&x_of(dev)->lock, irp);
+        return STATUS_CONTINUE_COMPLETION;
+    }
+    SYSTEM_POWER_STATE sys = s->Parameters.Power.State.SystemState;
+    POWER_STATE d;
+    d.DeviceState = sys == PowerSystemWorking ? PowerDeviceD0 : PowerDeviceD3;
+    IoReleaseRemoveLock(&x_of(dev)->lock, irp);
+    NTSTATUS st = PoRequestPowerIrp(dev, IRP_MN_SET_POWER, d, DevicePowerDone, irp, NULL);
+    return NT_SUCCESS(st) ? STATUS_MORE_PROCESSING_REQUIRED : STATUS_CONTINUE_COMPLETION;
+}
+
+static NTSTATUS Power(PDEVICE_OBJECT dev, PIRP irp)
+{
+    ext *x = x_of(dev);
+    PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
+    NTSTATUS st = IoAcquireRemoveLock(&x->lock, irp);
+    if (!NT_SUCCESS(st)) {
+        PoStartNextPowerIrp(irp);
+        irp->IoStatus.Status = st;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return st;
+    }
+    bool set = s->MinorFunction == IRP_MN_SET_POWER;
+    bool sys = s->Parameters.Power.Type == SystemPowerState;
+    if (set && !sys)
+        g_dev_sets++;
+    if (set && ((sys && g_mode == FAIL_SLEEP &&
+                 s->Parameters.Power.State.SystemState != PowerSystemWorking) ||
+                (!sys && g_mode == FAIL_DEVICE))) {
+        g_irp = irp;
+        PoStartNextPowerIrp(irp);
+        irp->IoStatus.Status = STATUS_UNSUCCESSFUL; /* a set is never failed */
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        IoReleaseRemoveLock(&x->lock, irp);
+        return STATUS_UNSUCCESSFUL;
+    }
+    PoStartNextPowerIrp(irp);
+    if (set && sys) { /* power policy owner: the device IRP on the way up */
+        IoMarkIrpPending(irp);
+        IoCopyCurrentIrpStackLocationToNext(irp);
+        IoSetCompletionRoutine(irp, SystemPowerUp, NULL, TRUE, TRUE, TRUE);
+        (void)PoCallDriver(x->lower, irp);
+        return STATUS_PENDING;
+    }
+    IoSkipCurrentIrpStackLocation(irp);
+    st = PoCallDriver(x->lower, irp);
+    IoReleaseRemoveLock(&x->lock, irp);
+    return st;
+}
+
+static NTSTATUS SystemControl(PDEVICE_OBJECT dev, PIRP irp)
+{
+    IoSkipCurrentIrpStackLocation(irp);
+    return IoCallDriver(x_of(dev)->lower, irp);
+}
+
+static NTSTATUS AddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
+{
+    NTSTATUS st = IoCreateDevice(drv, sizeof(ext), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &g_fdo);
+    if (!NT_SUCCESS(st))
+        return st;
+    ext *x = x_of(g_fdo);
+    IoInitializeRemoveLock(&x->lock, 'rwpd', 0, 0);
+    g_lock = &x->lock;
+    x->lower = IoAttachDeviceToDeviceStack(g_fdo, pdo);
+    g_fdo->Flags |= x->lower->Flags & (DO_BUFFERED_IO | DO_DIRECT_IO | DO_POWER_PAGABLE);
+    g_fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS Entry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)path;
+    drv->DriverExtension->AddDevice = AddDevice;
+    drv->MajorFunction[IRP_MJ_PNP] = Pnp;
+    drv->MajorFunction[IRP_MJ_POWER] = Power;
+    drv->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = SystemControl;
+    return STATUS_SUCCESS;
+}
+
+static void run(void *ctx)
+{
+    (void)ctx;
+    kdpc_machine *m = kdpc_current_machine();
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(m, "dvpow", Entry, &drv)))
+        return;
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "dvpow0";
+    d.driver = "dvpow";
+    kdpc_device *dev = NULL;
+    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+        return;
+    POWER_STATE d0;
+    d0.DeviceState = PowerDeviceD0;
+    (void)PoRequestPowerIrp(g_fdo, IRP_MN_SET_POWER, d0, NULL, NULL,
+                            g_mode == REQUESTED_IRP ? &g_out : NULL);
+    if (g_mode == FAIL_DEVICE) {
+        POWER_STATE d3;
+        d3.DeviceState = PowerDeviceD3;
+        (void)PoRequestPowerIrp(g_fdo, IRP_MN_SET_POWER, d3, NULL, NULL, NULL);
+    }
+    (void)kdpc_power_set_system(m, PowerSystemSleeping3);
+    (void)kdpc_power_set_system(m, PowerSystemWorking);
+    (void)kdpc_device_unplug(dev, KDPC_UNPLUG_ORDERLY);
+    g_done = 1;
+}
+
+static const kdpc_violation *broken(mode md, const char *rule, uint32_t code, uint64_t p1)
+{
+    g_mode = md;
+    g_done = 0;
+    g_fdo = NULL;
+    g_lock = NULL;
+    g_irp = g_out = NULL;
+    kdpc_machine *m = kt_machine(1, 37);
+    kdpc_status st = kdpc_machine_run(m, run, NULL);
+    KT_ASSERT_BUGCHECK(m, st, rule, code);
+    assert_int_equal(g_done, 0);
+    const kdpc_violation *v = kdpc_machine_bugcheck(m);
+    if (code != 0) /* code 0: P1 is known once the run made the lock */
+        assert_int_equal(v->params[0], p1);
+    static kdpc_violation copy;
+    copy = *v;
+    kdpc_machine_destroy(m);
+    return &copy;
+}
+
+static void test_fixed_driver_runs_clean(void **state)
+{
+    (void)state;
+    g_mode = FIXED;
+    g_done = 0;
+    g_dev_sets = 0;
+    kdpc_machine *m = kt_machine(1, 37);
+    assert_int_equal(kdpc_machine_run(m, run, NULL), KDPC_OK);
+    assert_int_equal(g_done, 1);
+    assert_true(g_dev_sets >= 3); /* D0 asked for, D3 for S3, D0 for S0 */
+    static const char *const ids[] = {
+        "power.requested_irp", "removelock.wait_outside_remove", "removelock.delete_unwaited",
+        "pnp.must_not_fail",   "removelock.release_unheld",      "removelock.after_wait"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        KT_ASSERT_NO_VIOLATION(m, ids[i]);
+    assert_null(kdpc_machine_bugcheck(m));
+    kdpc_machine_destroy(m);
+}
+
+static void test_requested_irp(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(REQUESTED_IRP, "power.requested_irp", 0xC4, 0x0004100B);
+    assert_int_equal(v->params[1], (uintptr_t)g_fdo);
+    assert_int_equal(v->params[2], IRP_MN_SET_POWER);
+    assert_int_equal(v->params[3], (uintptr_t)&g_out);
+}
+
+static void test_wait_outside_remove(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(WAIT_OUTSIDE, "removelock.wait_outside_remove", 0, 0);
+    assert_int_equal(v->params[0], (uintptr_t)g_lock);
+    assert_int_equal(v->params[1], (uintptr_t)g_irp); /* the tag */
+    assert_int_equal(v->params[2], (uintptr_t)g_irp); /* the dispatch routine's IRP */
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo);
+}
+
+static void test_delete_unwaited(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(NO_WAIT, "removelock.delete_unwaited", 0, 0);
+    assert_int_equal(v->params[0], (uintptr_t)g_lock);
+    assert_int_equal(v->params[1], (uintptr_t)g_irp); /* IRP_MN_REMOVE_DEVICE */
+    assert_int_equal(v->params[2], (uintptr_t)g_fdo);
+    assert_int_equal(v->params[3], 0);
+}
+
+static void test_set_power_failed(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(FAIL_SLEEP, "pnp.must_not_fail", 0xC9, 0x247);
+    assert_int_equal(v->params[1], fn_addr((void (*)(void))Power));
+    assert_int_equal(v->params[2], (uintptr_t)g_irp);
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo);
+    v = broken(FAIL_DEVICE, "pnp.must_not_fail", 0xC9, 0x247);
+    assert_int_equal(v->params[1], 0);
+    assert_int_equal(v->params[2], (uintptr_t)g_irp);
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixed_driver_runs_clean), cmocka_unit_test(test_requested_irp),
+        cmocka_unit_test(test_wait_outside_remove),     cmocka_unit_test(test_delete_unwaited),
+        cmocka_unit_test(test_set_power_failed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
