@@ -145,6 +145,14 @@ void kdpc__io_flow_call(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev,
                         "needs an APC that cannot run at APC_LEVEL or above, so the thread "
                         "may wait forever",
                         (void *)irp, irql);
+    if (r->flow_disp_loc != 0 && r->flow_below && r->flow_disp_thread == kdpc__self() &&
+        r->flow_disp_isr == c->isr_depth && r->flow_disp_no_switch == c->no_switch)
+        kdpc__violation(m, KDPC_R_IO_FORWARD_OWNED_BELOW, 0xC9, 0x205, caller, (uintptr_t)irp,
+                        (uintptr_t)dev, NULL,
+                        "dispatch routine sent IRP %p again while the driver below still has it "
+                        "(it returned STATUS_PENDING and has not completed it): wait for the IRP "
+                        "to come back before sending it on",
+                        (void *)irp);
     if (r->flow_disp_loc != 0 && irp->CurrentLocation <= irp->StackCount + 1 &&
         (kdpc__rule_on(m, KDPC_R_IO_BAD_STACK_COPY) ||
          kdpc__rule_on(m, KDPC_R_IO_COPY_WITHOUT_COMPLETION) ||
@@ -154,7 +162,10 @@ void kdpc__io_flow_call(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev,
 
 kdpc__io_flow kdpc__io_flow_enter(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJECT dev, int loc)
 {
-    kdpc__io_flow f = {r->flow_disp_loc, r->flow_disp_dev, false};
+    kdpc__io_flow f = {
+        r->flow_disp_loc,       r->flow_disp_dev, r->flow_disp_thread, r->flow_disp_isr,
+        r->flow_disp_no_switch, r->flow_below,    r->flow_completions, false};
+    r->flow_below = false;
     PKEVENT ev = r->irp.UserEvent;
     /* the issuer's send (the IRP's first location): was its event signaled already? */
     if (loc == r->irp.StackCount && ev != NULL && !kdpc__ke_bad_ptr(ev) &&
@@ -174,6 +185,10 @@ kdpc__io_flow kdpc__io_flow_enter(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJE
     }
     r->flow_disp_loc = loc;
     r->flow_disp_dev = dev;
+    kdpc__cpu *c = kdpc__cur_cpu();
+    r->flow_disp_thread = t;
+    r->flow_disp_isr = c != NULL ? c->isr_depth : 0;
+    r->flow_disp_no_switch = c != NULL ? c->no_switch : 0;
     r->flow_done_valid = false; /* sent (again): what the lower driver says comes next */
     return f;
 }
@@ -185,6 +200,11 @@ void kdpc__io_flow_leave(kdpc_machine *m, PIRP irp, uint32_t serial, const kdpc_
     if (r != NULL && r->serial == serial) {
         r->flow_disp_loc = f->loc;
         r->flow_disp_dev = f->dev;
+        r->flow_disp_thread = f->thread;
+        r->flow_disp_isr = f->isr;
+        r->flow_disp_no_switch = f->no_switch;
+        /* the sender's routine has it below while the answer is pending and no completion came */
+        r->flow_below = f->below || (st == STATUS_PENDING && r->flow_completions == f->completions);
     }
     if (st == STATUS_PENDING && f->event_signaled)
         kdpc__violation(m, KDPC_R_IO_SIGNALED_EVENT, 0xC9, 0x307, caller, (uintptr_t)irp,
@@ -237,6 +257,8 @@ void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, uintp
                         "IRP %p completed with STATUS_SUCCESS although the lower driver failed "
                         "it with %#lx: complete it with the lower driver's status",
                         (void *)irp, (unsigned long)(uint32_t)r->flow_done_status);
+    r->flow_completions++;
+    r->flow_below = false; /* on its way back up */
     r->flow_done_valid = true;
     r->flow_done_loc = irp->CurrentLocation;
     r->flow_done_status = irp->IoStatus.Status;

@@ -455,4 +455,10 @@ void kdpc__io_pnp_on_delete(kdpc_machine *m, PDEVICE_OBJECT dev, uintptr_t calle
 /* The device object @dev is attached to (the next lower one), or NULL. */
 PDEVICE_OBJECT kdpc__io_lower_device(kdpc_machine *m, PDEVICE_OBJECT dev);
 
+/* area power (powercheck.c): Verifier's checks of power IRPs. IoCallDriver(@dev, @irp) forwarding
+ * one (before the next location becomes current): power.irp_status; IoCompleteRequest(@irp) at
+ * its current location: power.not_passed_down. @caller: the driver's return address for P2. */
+void kdpc__io_power_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr_t caller);
+void kdpc__io_power_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller);
+
 #endif /* KDPC_IO_H */

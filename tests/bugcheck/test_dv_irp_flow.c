@@ -25,7 +25,8 @@ typedef enum FL_MODE {
     FL_COPY_ROUTINE,   /* IoCopyCurrentIrpStackLocationToNext + a completion routine */
     FL_SKIP_TO_BOTTOM, /* skip, and send to dev[0] past dev[1] */
     FL_SYNC_SUCCESS,   /* forward, take it back, complete with STATUS_SUCCESS whatever */
-    FL_SYNC_KEEP       /* forward, take it back, complete with the lower driver's status */
+    FL_SYNC_KEEP,      /* forward, take it back, complete with the lower driver's status */
+    FL_TWICE           /* forward; when it pends below, send it again */
 } FL_MODE;
 
 typedef enum FL_BOTTOM {
@@ -135,6 +136,12 @@ static NTSTATUS FlDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
         IoCopyCurrentIrpStackLocationToNext(Irp);
         IoSetCompletionRoutine(Irp, FlPassUp, NULL, TRUE, TRUE, TRUE);
         return IoCallDriver(lower, Irp);
+    case FL_TWICE:
+        IoMarkIrpPending(Irp);
+        IoSkipCurrentIrpStackLocation(Irp);
+        if (IoCallDriver(lower, Irp) == STATUS_PENDING)
+            (void)IoCallDriver(lower, Irp); /* the driver below still has it: 0x205 */
+        return STATUS_PENDING;
     case FL_SKIP_TO_BOTTOM:
         IoSkipCurrentIrpStackLocation(Irp);
         return IoCallDriver(g.dev[0], Irp); /* past dev[1]: 0x211 */
@@ -542,6 +549,38 @@ static void test_skipped_device(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* io.forward_owned_below: 0xC9 0x205                                 */
+
+static void pend_actor_init(void)
+{
+    g.mode = next_mode;
+    g.bottom = FL_BOTTOM_PEND;
+}
+
+static void body_through_top_then_finish(void)
+{
+    body_through_top();
+    finish_pended();
+}
+
+static void test_forward_owned_below(void **state)
+{
+    (void)state;
+    kdpc_status st;
+    next_mode = FL_TWICE;
+    kdpc_machine *m = run(body_through_top_then_finish, pend_actor_init, &st);
+    const kdpc_violation *bc = assert_bugcheck(m, st, "io.forward_owned_below", 0xC9, 0x205);
+    assert_true(bc->params[1] != 0);
+    assert_int_equal(bc->params[2], ADDR(g.irp));
+    assert_int_equal(bc->params[3], ADDR(g.dev[1]));
+    kdpc_machine_destroy(m);
+    next_mode = FL_SKIP;
+    m = run(body_through_top_then_finish, pend_actor_init, &st);
+    assert_clean(m, st, "io.forward_owned_below");
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
 /* io.status_overridden (CompleteRequestStatusCheck): code 0          */
 
 static void fail_init(void)
@@ -921,7 +960,7 @@ int main(void)
         cmocka_unit_test(test_complete_lock_held),   cmocka_unit_test(test_startio_recursion),
         cmocka_unit_test(test_signaled_event),       cmocka_unit_test(test_complete_unsent),
         cmocka_unit_test(test_cancel_not_completed), cmocka_unit_test(test_iosb_unwound),
-        cmocka_unit_test(test_fixed_parameters),
+        cmocka_unit_test(test_forward_owned_below),  cmocka_unit_test(test_fixed_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

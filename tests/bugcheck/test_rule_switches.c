@@ -137,6 +137,7 @@ static const char *const all_rules[] = {
     "io.complete_unsent",
     "io.cancel_not_completed",
     "io.iosb_unwound",
+    "io.forward_owned_below",
     "io.status_overridden",
     /* area: irp-life */
     "io.reuse_not_allocated",
@@ -2044,7 +2045,8 @@ typedef enum {
     SCF_COPY,
     SCF_PAST,
     SCF_STARTIO,
-    SCF_SYNC_SUCCESS
+    SCF_SYNC_SUCCESS,
+    SCF_TWICE
 } sc_flow_how;
 static sc_flow_how sc_flow_mode;
 static PDEVICE_OBJECT sc_flow_mid, sc_flow_top;
@@ -2087,6 +2089,12 @@ static NTSTATUS ScFlowDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     case SCF_PAST:
         IoSkipCurrentIrpStackLocation(Irp);
         return IoCallDriver(sc_dev, Irp); /* past sc_flow_mid: 0x211 */
+    case SCF_TWICE:
+        IoMarkIrpPending(Irp);
+        IoSkipCurrentIrpStackLocation(Irp);
+        if (IoCallDriver(sc_flow_mid, Irp) == STATUS_PENDING)
+            (void)IoCallDriver(sc_flow_mid, Irp); /* sc_dev still has it: 0xC9/0x205 */
+        return STATUS_PENDING;
     case SCF_STARTIO:
         IoMarkIrpPending(Irp);
         IoStartPacket(DeviceObject, Irp, NULL, NULL);
@@ -2386,6 +2394,18 @@ static void ScFlowIosbUnwound(void *ctx)
         KeLowerIrql(old);
     }
     (void)ZwClose(h);
+    sw_done = 1;
+}
+
+/* io.forward_owned_below */
+static void ScFlowForwardOwnedBelow(void *ctx)
+{
+    (void)ctx;
+    if (!sc_flow_load(SCF_TWICE))
+        return;
+    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222003, NULL); /* sc_dev queues it: pending */
+    if (irp != NULL)
+        (void)IoCallDriver(sc_flow_top, irp);
     sw_done = 1;
 }
 
@@ -3531,6 +3551,7 @@ static scenario scenarios[] = {
     {"io.complete_unsent", ScFlowCompleteUnsent, 1, NULL, KDPC_OK, -1, -1},
     {"io.cancel_not_completed", ScFlowCancelNotCompleted, 1, NULL, KDPC_OK, -1, -1},
     {"io.iosb_unwound", ScFlowIosbUnwound, 1, NULL, KDPC_OK, -1, -1},
+    {"io.forward_owned_below", ScFlowForwardOwnedBelow, 1, NULL, KDPC_OK, -1, -1},
     {"io.status_overridden", ScFlowStatusOverridden, 1, NULL, KDPC_OK, -1, -1},
     /* area: irp-life */
     {"io.reuse_not_allocated", ScReuseNotAllocated, 1, NULL, KDPC_OK, -1, -1},
@@ -3741,7 +3762,7 @@ static void test_family_pattern_switches_every_rule_of_the_family(void **state)
             assert_true(a == KDPC_RULE_BUGCHECK || a == KDPC_RULE_WARN);
         }
     }
-    assert_int_equal(family, 9);
+    assert_int_equal(family, 10);
     assert_int_equal(kdpc_rule_set(m, "spinlock.*", KDPC_RULE_DEFAULT), KDPC_OK);
     assert_int_equal(kdpc_rule_action_of(m, "spinlock.recursive"), KDPC_RULE_BUGCHECK);
     assert_int_equal(kdpc_rule_action_of(m, "spinlock.held_too_long"), KDPC_RULE_WARN);
