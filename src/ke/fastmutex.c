@@ -7,8 +7,12 @@
  * APC_LEVEL, keeps the entry IRQL in the mutex and blocks on the mutex's
  * synchronization event while another thread owns it; ExReleaseFastMutex
  * must run at APC_LEVEL and restores the kept IRQL. It is not recursive:
- * the owner acquiring it again blocks forever, which the machine reports as
- * a deadlock. Calls above APC_LEVEL are sync.apc_irql (0xC4/0x33, 0x34,
+ * the owner acquiring it again is lock.recursive (Deadlock Detection
+ * 0xC4/0x1000); with the rule off it blocks forever, which the machine reports
+ * as a deadlock. Initialising a mutex a live thread owns is lock.reinit_held
+ * (0xC4/0x1005). A leave with no critical region entered is
+ * lock.critical_leave (0xC4/0x3E), with no guarded region lock.guarded_leave
+ * (GuardedRegions, 0xC4/0x4000E). Calls above APC_LEVEL are sync.apc_irql (0xC4/0x33, 0x34,
  * 0x11A, 0x11B as Driver Verifier). The Unsafe calls leave the IRQL alone, so
  * their caller is at APC_LEVEL already or has APCs off (a critical or guarded
  * region); else 0xC4/0x39 / 0x3A, P3 the thread's APC disable count.
@@ -41,6 +45,17 @@ static void check_apc(kdpc_machine *m, kdpc__cpu *c, uint64_t p1, bool exact, co
                         exact ? "==" : "<=");
 }
 
+/* Is @owner a thread of this machine that has not ended and owns a fast mutex? (A mutex left
+ * owned by a run that stopped, or by an ended thread, is not held by anyone now.) */
+static bool owner_alive(kdpc_machine *m, PKTHREAD owner)
+{
+    for (struct _KTHREAD *kt = kdpc__ke_of(m)->all_threads; kt != NULL; kt = kt->all_next) {
+        if ((PKTHREAD)kt == owner)
+            return !kt->exited && kt->fm_owned > 0;
+    }
+    return false;
+}
+
 void kdpc_ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 {
     /* irql.ke_dispatch with 0xC4/0xE5 (no DDI rule names it); as a warning or off: initialised */
@@ -53,6 +68,16 @@ void kdpc_ExInitializeFastMutex(PFAST_MUTEX FastMutex)
                                      KDPC_RP(kdpc_ExInitializeFastMutex), "ExInitializeFastMutex");
         return;
     }
+    /* lock.reinit_held (Deadlock Detection 0xC4/0x1005, P2 the mutex, P3 the owner thread): an
+     * initialised mutex some thread owns. Off or a warning: initialised (free) anyway. */
+    kdpc__thread *self = kdpc__self();
+    if (self != NULL && self->cpu != NULL && FastMutex->Count == 0 && FastMutex->Owner != NULL &&
+        FastMutex->Event.Header.Type == (UCHAR)SynchronizationEvent &&
+        owner_alive(self->m, FastMutex->Owner))
+        kdpc__violation(self->m, KDPC_R_LOCK_REINIT_HELD, 0xC4, 0x1005, (uintptr_t)FastMutex,
+                        (uintptr_t)FastMutex->Owner, 0, NULL,
+                        "ExInitializeFastMutex(%p) while a thread owns the mutex",
+                        (void *)FastMutex);
     FastMutex->Count = 1;
     FastMutex->Owner = NULL;
     FastMutex->Contention = 0;
@@ -62,6 +87,14 @@ void kdpc_ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 
 static void take(kdpc_machine *m, kdpc__cpu *c, PFAST_MUTEX f)
 {
+    /* lock.recursive (Deadlock Detection 0xC4/0x1000, P2 the mutex, P3 the thread): the owner
+     * acquires it again. Off or a warning: it waits on itself, the machine ends in a deadlock. */
+    if (f->Count == 0 && f->Owner != NULL && f->Owner == (PKTHREAD)c->thread->ke)
+        kdpc__violation(m, KDPC_R_LOCK_RECURSIVE, 0xC4, 0x1000, (uintptr_t)f, (uintptr_t)f->Owner,
+                        0, NULL,
+                        "fast mutex %p acquired again by the thread that owns it: a "
+                        "self-deadlock (fast and guarded mutexes are not recursive)",
+                        (void *)f);
     while (f->Count == 0) {
         f->Contention++;
         PVOID o[1] = {&f->Event};
@@ -70,10 +103,17 @@ static void take(kdpc_machine *m, kdpc__cpu *c, PFAST_MUTEX f)
     }
     f->Count = 0;
     f->Owner = (PKTHREAD)c->thread->ke;
+    struct _KTHREAD *kt = c->thread->ke;
+    if (kt != NULL)
+        kt->fm_owned++;
 }
 
 static void give(kdpc_machine *m, PFAST_MUTEX f)
 {
+    kdpc__cpu *c = kdpc__cur_cpu();
+    struct _KTHREAD *self = c != NULL ? c->thread->ke : NULL;
+    if (self != NULL && f->Owner == (PKTHREAD)self && self->fm_owned > 0)
+        self->fm_owned--; /* only its own: the owner of another machine's mutex is not read */
     f->Count = 1;
     f->Owner = NULL;
     if (!IsListEmpty(&f->Event.Header.WaitListHead)) {
@@ -170,6 +210,17 @@ static struct _KTHREAD *region_thread(const char *name, uint64_t p1, kdpc_machin
     return c->thread->ke;
 }
 
+/* lock.critical_leave (0xC4/0x3E; CriticalRegions 0x40003) and lock.guarded_leave
+ * (GuardedRegions 0x4000E): a leave with no region of that kind entered. P2 the thread, P3 the
+ * regions of the other kind it is in. Off or a warning: the leave does nothing, as before. */
+static void region_unentered(kdpc_machine *m, struct _KTHREAD *t, kdpc__rule rule, uint64_t p1,
+                             const char *name, const char *kind)
+{
+    kdpc__violation(m, rule, 0xC4, p1, (uintptr_t)t,
+                    (uint64_t)(rule == KDPC_R_LOCK_CRITICAL_LEAVE ? t->guarded : t->critical), 0,
+                    NULL, "%s called by a thread that is in no %s region", name, kind);
+}
+
 void kdpc_KeEnterCriticalRegion(void)
 {
     kdpc_machine *m;
@@ -182,6 +233,9 @@ void kdpc_KeLeaveCriticalRegion(void)
 {
     kdpc_machine *m;
     struct _KTHREAD *t = region_thread("KeLeaveCriticalRegion", 0x11B, &m);
+    if (t != NULL && t->critical == 0)
+        region_unentered(m, t, KDPC_R_LOCK_CRITICAL_LEAVE, 0x3E, "KeLeaveCriticalRegion",
+                         "critical");
     if (t != NULL && t->critical > 0)
         t->critical--;
 }
@@ -198,6 +252,9 @@ void kdpc_KeLeaveGuardedRegion(void)
 {
     kdpc_machine *m;
     struct _KTHREAD *t = region_thread("KeLeaveGuardedRegion", 0x11B, &m);
+    if (t != NULL && t->guarded == 0)
+        region_unentered(m, t, KDPC_R_LOCK_GUARDED_LEAVE, 0x0004000E, "KeLeaveGuardedRegion",
+                         "guarded");
     if (t != NULL && t->guarded > 0)
         t->guarded--;
 }

@@ -116,6 +116,7 @@ struct _KTHREAD {
     KIRQL wait_next_irql;
     LONG critical;       /* KeEnterCriticalRegion depth */
     LONG guarded;        /* KeEnterGuardedRegion depth */
+    ULONG fm_owned;      /* locks (fastmutex.c): fast mutexes it acquired and has not released */
     ULONG event_sets;    /* dispatch (io/dispatchcheck.c): KeSetEvent calls made on it */
     uintptr_t stack_top; /* frame address where its body started: its stack lies below */
     struct _KTHREAD *all_next, *all_prev;

@@ -140,6 +140,16 @@ void kdpc_KeInitializeSpinLock(PKSPIN_LOCK SpinLock)
                                      KDPC_RP(kdpc_KeInitializeSpinLock), "KeInitializeSpinLock");
         return;
     }
+    if (t != NULL && t->m != NULL) {
+        /* lock.reinit_held (Deadlock Detection 0xC4/0x1005, P2 the lock, P3 the holder CPU); off
+         * or a warning: the word is cleared as on Windows, the holder still owns it for kdpc */
+        kdpc__lock *l = kdpc__lock_find(t->m, SpinLock);
+        if (l != NULL && l->owner >= 0)
+            kdpc__violation(t->m, KDPC_R_LOCK_REINIT_HELD, 0xC4, 0x1005, (uintptr_t)SpinLock,
+                            (uint64_t)l->owner, 0, NULL,
+                            "KeInitializeSpinLock(%p) while CPU %d holds the lock",
+                            (void *)SpinLock, (int)l->owner);
+    }
     *SpinLock = 0;
     if (t != NULL)
         kdpc__lock_forget(t->m, SpinLock);
@@ -165,6 +175,33 @@ static void check_at_dpc(kdpc_machine *m, kdpc__cpu *c, const void *lock, bool r
                     "%s called at IRQL %u, below DISPATCH_LEVEL", name, (unsigned)c->irql);
 }
 
+/* spinlock.release_new_irql (IrqlKeReleaseSpinLock): KeAcquireSpinLock keeps the OldIrql it
+ * returns with the held lock; KeReleaseSpinLock of that lock compares its NewIrql with it. */
+static void note_old_irql(kdpc_machine *m, PKSPIN_LOCK lock, KIRQL old)
+{
+    kdpc__cpu *c = kdpc__cur_cpu();
+    kdpc__lock *l = kdpc__lock_find(m, lock);
+    if (c != NULL && l != NULL && l->owner == (int)c->index)
+        kdpc__lock_set_old_irql(c, l, old);
+}
+
+/* P2 the lock, P3 the NewIrql given, P4 the OldIrql the acquire returned. As a warning or off:
+ * the release goes on to NewIrql, as a free kernel does. */
+static void check_new_irql(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, KIRQL new_irql)
+{
+    kdpc__lock *l = kdpc__lock_find(m, lock);
+    if (l == NULL || l->owner != (int)c->index)
+        return;
+    int old = kdpc__lock_old_irql(c, l);
+    if (old < 0 || old == (int)new_irql)
+        return;
+    kdpc__violation(m, KDPC_R_SPIN_RELEASE_NEW_IRQL, 0xC4, 0x00020015, (uintptr_t)lock, new_irql,
+                    (uint64_t)old, NULL,
+                    "KeReleaseSpinLock(%p, %u): its KeAcquireSpinLock returned OldIrql %d, the "
+                    "IRQL to restore",
+                    (void *)lock, (unsigned)new_irql, old);
+}
+
 KIRQL kdpc_KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
 {
     kdpc__cpu *c;
@@ -179,6 +216,7 @@ KIRQL kdpc_KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
     /* A free kernel sets DISPATCH_LEVEL even when called above it (2.6). */
     kdpc__ke_set_irql(m, c, DISPATCH_LEVEL);
     kdpc__ke_lock_acquire(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
+    note_old_irql(m, SpinLock, old);
     kdpc__ke_point(m);
     return old;
 }
@@ -192,6 +230,7 @@ void kdpc_KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     /* obj.invalid; as a warning: nothing released, IRQL unchanged */
     if (!kdpc__ke_check_spinlock(m, SpinLock, "KeReleaseSpinLock"))
         return;
+    bool valid = NewIrql <= HIGH_LEVEL; /* an IRQL that does not exist is irql.invalid's */
     if (NewIrql > HIGH_LEVEL) {
         /* KfLowerIrql to an IRQL that does not exist (Verifier 0xC4/0x31); as a warning kdpc
          * lowers to HIGH_LEVEL, as KeLowerIrql does, never to the garbage value */
@@ -206,6 +245,8 @@ void kdpc_KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
                         "KeReleaseSpinLock called at IRQL %u; it must be DISPATCH_LEVEL "
                         "(a double release?)",
                         (unsigned)c->irql);
+    if (valid)
+        check_new_irql(m, c, SpinLock, NewIrql);
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
     kdpc__ke_set_irql(m, c, NewIrql);
     kdpc__ke_point(m);

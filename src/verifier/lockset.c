@@ -20,7 +20,8 @@
  * thread whose stack held it forget it (kdpc__lock_forget_range finds the
  * locks of a range through a page index: the cost follows the range's pages
  * and the locks on them, never every lock), so a machine keeps only the locks
- * that can still be used, however many runs it makes.
+ * that can still be used, however many runs it makes. A lock still held when
+ * its memory goes is lock.freed_held (Deadlock Detection 0xC4/0x100B).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -176,6 +177,22 @@ void kdpc__lock_forget(kdpc_machine *m, const void *addr)
     drop(v, l);
 }
 
+/* lock.freed_held (Deadlock Detection 0xC4/0x100B): the memory of a held spin lock goes away (a
+ * pool block freed, the stack of an ending thread). P2 the lock, P3 the start of the memory, P4
+ * its size. Divergence: Verifier's P3/P4 name the resource's owner thread and an internal
+ * record; kdpc gives the memory that went away. Off or a warning: the lock is forgotten with
+ * its memory, as if released (a later release of it is spinlock.not_owned). */
+static void freed_held(kdpc_machine *m, kdpc__lock *l, uintptr_t lo, uintptr_t hi)
+{
+    if (l->owner < 0)
+        return;
+    kdpc__violation(m, KDPC_R_LOCK_FREED_HELD, 0xC4, 0x100B, l->addr, lo, hi - lo, NULL,
+                    "the memory of spin lock %#" PRIxPTR " (%#" PRIxPTR ", %" PRIuPTR
+                    " bytes) goes away while CPU %d holds the lock",
+                    l->addr, lo, hi - lo, l->owner);
+    (void)kdpc__lock_pop(m, (unsigned)l->owner, l);
+}
+
 void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi)
 {
     kdpc__ver *v = kdpc__ver_of(m);
@@ -188,8 +205,10 @@ void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi)
             if (v->locks.keys[i] <= 1)
                 continue;
             kdpc__lock *l = v->locks.vals[i];
-            if (l->addr >= lo && l->addr < hi && l->owner < 0)
+            if (l->addr >= lo && l->addr < hi) {
+                freed_held(m, l, lo, hi);
                 drop(v, l); /* leaves a tombstone: the scan goes on */
+            }
         }
         return;
     }
@@ -197,8 +216,10 @@ void kdpc__lock_forget_range(kdpc_machine *m, uintptr_t lo, uintptr_t hi)
         kdpc__lock *l = kdpc__ptrmap_get(&v->lock_pages, p + 2u);
         while (l != NULL) {
             kdpc__lock *next = l->page_next;
-            if (l->addr >= lo && l->addr < hi && l->owner < 0)
+            if (l->addr >= lo && l->addr < hi) {
+                freed_held(m, l, lo, hi);
                 drop(v, l);
+            }
             l = next;
         }
     }
@@ -319,6 +340,7 @@ void kdpc__lock_push(kdpc_machine *m, kdpc__cpu *c, kdpc__lock *l, unsigned kind
         vc->held[vc->nheld].lock = l;
         vc->held[vc->nheld].kind = kind;
         vc->held[vc->nheld].isr_depth = c->isr_depth;
+        vc->held[vc->nheld].old_irql = -1;
         vc->nheld++;
     }
 }
@@ -343,6 +365,29 @@ kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i)
     (void)m;
     const kdpc__vcpu *vc = c->ver;
     return i < vc->nheld ? vc->held[i].lock : NULL;
+}
+
+static kdpc__held *held_entry(const kdpc__cpu *c, const kdpc__lock *l)
+{
+    kdpc__vcpu *vc = c->ver;
+    for (unsigned i = vc->nheld; i-- > 0;) {
+        if (vc->held[i].lock == l)
+            return &vc->held[i];
+    }
+    return NULL;
+}
+
+void kdpc__lock_set_old_irql(const kdpc__cpu *c, const kdpc__lock *l, int irql)
+{
+    kdpc__held *h = held_entry(c, l);
+    if (h != NULL)
+        h->old_irql = irql;
+}
+
+int kdpc__lock_old_irql(const kdpc__cpu *c, const kdpc__lock *l)
+{
+    const kdpc__held *h = held_entry(c, l);
+    return h != NULL ? h->old_irql : -1;
 }
 
 bool kdpc__lock_enqueue(kdpc__lock *l, unsigned cpu)

@@ -82,6 +82,7 @@ typedef struct kdpc__held {
     kdpc__lock *lock;
     unsigned kind;
     uint32_t isr_depth;
+    int old_irql; /* locks area: the OldIrql KeAcquireSpinLock returned for it, -1 if none */
 } kdpc__held;
 
 #define KDPC_MAX_HELD 64
@@ -207,6 +208,10 @@ static inline bool kdpc__cpu_holds_lock(const kdpc__cpu *c, uintptr_t lock)
     return false;
 }
 kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i);
+/* locks area: the OldIrql a KeAcquireSpinLock returned for @l, held on @c (set after the acquire;
+ * -1 when the lock was taken another way or is not held there). */
+void kdpc__lock_set_old_irql(const kdpc__cpu *c, const kdpc__lock *l, int irql);
+int kdpc__lock_old_irql(const kdpc__cpu *c, const kdpc__lock *l);
 /* Queued locks: add @cpu at the end of the waiters (false: out of host memory, not added); the
  * first waiter, or -1 when none; take the first out; how many wait. */
 bool kdpc__lock_enqueue(kdpc__lock *l, unsigned cpu);
