@@ -298,6 +298,12 @@ size_t kdpc__io_open_count(kdpc_machine *m, PDEVICE_OBJECT dev);
 /* symlink.c: false, after reporting io.passive_irql, unless the caller runs at PASSIVE_LEVEL
  * (IoCreateSymbolicLink, IoDeleteSymbolicLink, IoGetDeviceObjectPointer). */
 bool kdpc__io_passive_ok(kdpc_machine *m, const kdpc__cpu *c, const char *routine);
+/* symlink.c: IoCreateSymbolicLink / IoDeleteSymbolicLink without their IRQL check, for the
+ * kernel's own links (a device interface's, IoSetDeviceInterfaceState): the driver's call is
+ * checked once, by the routine it called. */
+NTSTATUS kdpc__io_symlink_create(kdpc_machine *m, PUNICODE_STRING SymbolicLinkName,
+                                 PUNICODE_STRING DeviceName);
+NTSTATUS kdpc__io_symlink_delete(kdpc_machine *m, PUNICODE_STRING SymbolicLinkName);
 /* The calling simulated thread when it runs at PASSIVE_LEVEL on a CPU and is no idle context:
  * where the native calls that send IRPs or wait may run. NULL otherwise (the host, an idle
  * context, a raised IRQL). */

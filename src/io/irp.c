@@ -389,6 +389,8 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     kdpc__irprec *r = kdpc__io_irprec(Irp);
     kdpc__io_life_call(m, r, DeviceObject);
     kdpc__io_pnp_on_call(m, Irp, DeviceObject, (uintptr_t)__builtin_return_address(0)); /* pnp */
+    /* power */
+    kdpc__io_power_on_call(m, Irp, DeviceObject, (uintptr_t)__builtin_return_address(0));
     IoSetNextIrpStackLocation(Irp);
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
     s->DeviceObject = DeviceObject;
@@ -499,6 +501,7 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
         return; /* as a warning: completing twice would walk off the stack */
     kdpc__io_flow_complete(m, c, Irp, (uintptr_t)__builtin_return_address(0)); /* irp-flow */
     kdpc__io_pnp_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0)); /* pnp */
+    kdpc__io_power_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0)); /* power */
     if (r != NULL)
         kdpc__io_life_complete(m, r); /* irp-life: handed back up */
     kdpc__io_dispatch_complete(m, Irp); /* dispatch: io.complete_owned_below */

@@ -256,8 +256,10 @@ static kdpc_status do_start(kdpc_machine *m, kdpc__pnp *p, kdpc_device *d)
         NTSTATUS st = add(&drv->obj, r->pdo);
         kdpc__self()->routine = saved;
         (void)swap_driver(old);
-        if (NT_SUCCESS(st))
+        if (NT_SUCCESS(st)) {
             kdpc__pnp_check_added(m, &drv->obj, r->pdo, add);
+            kdpc__pnp_check_pagable(m, &drv->obj, r->pdo, add); /* power */
+        }
         if (!NT_SUCCESS(st) || r->pdo->AttachedDevice == NULL) {
             kdpc__dev_set_state(d, KDPC_DEVICE_FAILED);
             return KDPC_OK;

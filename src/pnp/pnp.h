@@ -130,6 +130,10 @@ NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STAT
  * driver's dispatch routine or NULL): 0xC9/0x247. */
 void kdpc__pnp_power_failed(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, NTSTATUS st,
                             PDRIVER_DISPATCH fn);
+/* power.pagable_not_inherited (0xC9/0x23F) for the device objects of @drv above @pdo, after
+ * its AddDevice @add returned. */
+void kdpc__pnp_check_pagable(kdpc_machine *m, PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo,
+                             PDRIVER_ADD_DEVICE add);
 
 /* removelock.c */
 void kdpc__pnp_locks_free(kdpc__pnp *p);

@@ -140,6 +140,31 @@ void kdpc__pnp_power_failed(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, NTSTA
                     (void *)dev, (void *)irp, (unsigned long)(uint32_t)st);
 }
 
+/* power.pagable_not_inherited (0xC9/0x23F): after AddDevice (@add of @drv) returned for @pdo,
+ * a device object of @drv in the stack that sits on a DO_POWER_PAGABLE device without the flag
+ * itself (power IRPs would reach its dispatch routine at DISPATCH_LEVEL while the stack below
+ * counts on PASSIVE_LEVEL). P2 AddDevice, P3 0, P4 the device object. As a warning or off the
+ * flag stays as the driver left it. */
+void kdpc__pnp_check_pagable(kdpc_machine *m, PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo,
+                             PDRIVER_ADD_DEVICE add)
+{
+    PDEVICE_OBJECT above[KDPC_IO_PNP_STACK];
+    size_t n = kdpc__pnp_stack_above(pdo, above, KDPC_IO_PNP_STACK);
+    PDEVICE_OBJECT below = pdo;
+    for (size_t i = 0; i < n; below = above[i], i++) {
+        PDEVICE_OBJECT d = above[i];
+        if (d->DriverObject != drv || (below->Flags & DO_POWER_PAGABLE) == 0 ||
+            (d->Flags & DO_POWER_PAGABLE) != 0)
+            continue;
+        kdpc__violation(m, KDPC_R_POWER_PAGABLE, 0xC9, 0x23F, kdpc__fnaddr(KDPC_RP(add)), 0,
+                        (uintptr_t)d, KDPC_RP(add),
+                        "device %p was attached over %p, which has DO_POWER_PAGABLE, without "
+                        "setting DO_POWER_PAGABLE itself: copy it from the device below in "
+                        "AddDevice",
+                        (void *)d, (void *)below);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* System power changes (the PnP manager's thread)                     */
 

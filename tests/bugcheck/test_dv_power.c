@@ -10,6 +10,9 @@
  *   removelock.wait_outside_remove  0 (IoReleaseRemoveLockAndWaitOutsideRemoveDevice)
  *   removelock.delete_unwaited      0 (RemoveLockCheck, RemoveLockMnRemove)
  *   pnp.must_not_fail               0xC9/0x247 for IRP_MN_SET_POWER (PowerDownFail, PowerUpFail)
+ *   power.irp_status                0xC9/0x219
+ *   power.not_passed_down           0xC9/0x230, 0x231, 0x232
+ *   power.pagable_not_inherited     0xC9/0x23F
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,11 +25,16 @@
 
 typedef enum mode {
     FIXED,
-    REQUESTED_IRP, /* PoRequestPowerIrp(SET_POWER) with an Irp out-pointer */
-    WAIT_OUTSIDE,  /* IoReleaseRemoveLockAndWait on IRP_MN_QUERY_REMOVE_DEVICE */
-    NO_WAIT,       /* REMOVE: IoReleaseRemoveLock, then detach and delete */
-    FAIL_SLEEP,    /* system IRP_MN_SET_POWER(S3) failed */
-    FAIL_DEVICE    /* device IRP_MN_SET_POWER(D3) failed (the driver requested it) */
+    REQUESTED_IRP,  /* PoRequestPowerIrp(SET_POWER) with an Irp out-pointer */
+    WAIT_OUTSIDE,   /* IoReleaseRemoveLockAndWait on IRP_MN_QUERY_REMOVE_DEVICE */
+    NO_WAIT,        /* REMOVE: IoReleaseRemoveLock, then detach and delete */
+    FAIL_SLEEP,     /* system IRP_MN_SET_POWER(S3) failed */
+    FAIL_DEVICE,    /* device IRP_MN_SET_POWER(D3) failed (the driver requested it) */
+    FWD_FAILED,     /* 0x219: system query passed down failed */
+    DONE_SUCCESS,   /* 0x231: system query completed with success, not passed down */
+    DONE_UNTOUCHED, /* 0x232: system query completed STATUS_NOT_SUPPORTED */
+    DONE_UNKNOWN,   /* 0x230: the entry's own power IRP of an unknown minor completed */
+    NOT_PAGABLE     /* 0x23F: the FDO over a DO_POWER_PAGABLE PDO without the flag */
 } mode;
 
 typedef struct ext {
@@ -35,7 +43,7 @@ typedef struct ext {
 } ext;
 
 static mode g_mode;
-static PDEVICE_OBJECT g_fdo;
+static PDEVICE_OBJECT g_fdo, g_pdo;
 static IO_REMOVE_LOCK *g_lock;
 static PIRP g_irp;     /* the IRP the broken branch got */
 static PIRP g_out;     /* what PoRequestPowerIrp gave back */
@@ -137,6 +145,24 @@ static NTSTATUS Power(PDEVICE_OBJECT dev, PIRP irp)
         IoCompleteRequest(irp, IO_NO_INCREMENT);
         return st;
     }
+    bool query = s->MinorFunction == IRP_MN_QUERY_POWER;
+    if ((query && (g_mode == FWD_FAILED || g_mode == DONE_SUCCESS || g_mode == DONE_UNTOUCHED)) ||
+        (s->MinorFunction == 0x7 && g_mode == DONE_UNKNOWN)) {
+        g_irp = irp;
+        PoStartNextPowerIrp(irp);
+        if (g_mode == FWD_FAILED) { /* failed: completed, never passed down */
+            irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
+            IoSkipCurrentIrpStackLocation(irp);
+            st = PoCallDriver(x->lower, irp);
+        } else {
+            if (g_mode == DONE_SUCCESS)
+                irp->IoStatus.Status = STATUS_SUCCESS;
+            st = irp->IoStatus.Status;
+            IoCompleteRequest(irp, IO_NO_INCREMENT);
+        }
+        IoReleaseRemoveLock(&x->lock, irp);
+        return st;
+    }
     bool set = s->MinorFunction == IRP_MN_SET_POWER;
     bool sys = s->Parameters.Power.Type == SystemPowerState;
     if (set && !sys)
@@ -179,8 +205,12 @@ static NTSTATUS AddDevice(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
     ext *x = x_of(g_fdo);
     IoInitializeRemoveLock(&x->lock, 'rwpd', 0, 0);
     g_lock = &x->lock;
+    g_pdo = pdo;
+    pdo->Flags |= DO_POWER_PAGABLE; /* what a bus driver may set */
     x->lower = IoAttachDeviceToDeviceStack(g_fdo, pdo);
-    g_fdo->Flags |= x->lower->Flags & (DO_BUFFERED_IO | DO_DIRECT_IO | DO_POWER_PAGABLE);
+    g_fdo->Flags |= x->lower->Flags & (DO_BUFFERED_IO | DO_DIRECT_IO);
+    if (g_mode != NOT_PAGABLE)
+        g_fdo->Flags |= x->lower->Flags & DO_POWER_PAGABLE;
     g_fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
     return STATUS_SUCCESS;
 }
@@ -193,6 +223,14 @@ static NTSTATUS Entry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
     drv->MajorFunction[IRP_MJ_POWER] = Power;
     drv->MajorFunction[IRP_MJ_SYSTEM_CONTROL] = SystemControl;
     return STATUS_SUCCESS;
+}
+
+static NTSTATUS OwnDone(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+    (void)dev;
+    (void)ctx;
+    IoFreeIrp(irp);
+    return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
 static void run(void *ctx)
@@ -213,6 +251,17 @@ static void run(void *ctx)
     d0.DeviceState = PowerDeviceD0;
     (void)PoRequestPowerIrp(g_fdo, IRP_MN_SET_POWER, d0, NULL, NULL,
                             g_mode == REQUESTED_IRP ? &g_out : NULL);
+    if (g_mode == DONE_UNKNOWN) { /* the entry's own power IRP, minor 7: nobody knows it */
+        PIRP own = IoAllocateIrp(g_fdo->StackSize, FALSE);
+        if (own == NULL)
+            return;
+        own->IoStatus.Status = STATUS_NOT_SUPPORTED;
+        PIO_STACK_LOCATION s = IoGetNextIrpStackLocation(own);
+        s->MajorFunction = IRP_MJ_POWER;
+        s->MinorFunction = 0x7;
+        IoSetCompletionRoutine(own, OwnDone, NULL, TRUE, TRUE, TRUE);
+        (void)IoCallDriver(g_fdo, own);
+    }
     if (g_mode == FAIL_DEVICE) {
         POWER_STATE d3;
         d3.DeviceState = PowerDeviceD3;
@@ -228,7 +277,7 @@ static const kdpc_violation *broken(mode md, const char *rule, uint32_t code, ui
 {
     g_mode = md;
     g_done = 0;
-    g_fdo = NULL;
+    g_fdo = g_pdo = NULL;
     g_lock = NULL;
     g_irp = g_out = NULL;
     kdpc_machine *m = kt_machine(1, 37);
@@ -305,12 +354,50 @@ static void test_set_power_failed(void **state)
     assert_int_equal(v->params[3], (uintptr_t)g_fdo);
 }
 
+static void test_power_irp_status(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(FWD_FAILED, "power.irp_status", 0xC9, 0x219);
+    assert_true(v->params[1] != 0); /* the caller */
+    assert_int_equal(v->params[2], (uintptr_t)g_irp);
+    assert_int_equal(v->params[3], (uintptr_t)g_pdo); /* sent to */
+}
+
+static void test_power_not_passed_down(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(DONE_SUCCESS, "power.not_passed_down", 0xC9, 0x231);
+    assert_true(v->params[1] != 0);
+    assert_int_equal(v->params[2], (uintptr_t)g_irp);
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo); /* completing it */
+    v = broken(DONE_UNTOUCHED, "power.not_passed_down", 0xC9, 0x232);
+    assert_int_equal(v->params[2], (uintptr_t)g_irp);
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo);
+    v = broken(DONE_UNKNOWN, "power.not_passed_down", 0xC9, 0x230);
+    assert_int_equal(v->params[2], (uintptr_t)g_irp);
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo);
+}
+
+static void test_pagable_not_inherited(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(NOT_PAGABLE, "power.pagable_not_inherited", 0xC9, 0x23F);
+    assert_int_equal(v->params[1], fn_addr((void (*)(void))AddDevice));
+    assert_int_equal(v->params[2], 0);
+    assert_int_equal(v->params[3], (uintptr_t)g_fdo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fixed_driver_runs_clean), cmocka_unit_test(test_requested_irp),
-        cmocka_unit_test(test_wait_outside_remove),     cmocka_unit_test(test_delete_unwaited),
+        cmocka_unit_test(test_fixed_driver_runs_clean),
+        cmocka_unit_test(test_requested_irp),
+        cmocka_unit_test(test_wait_outside_remove),
+        cmocka_unit_test(test_delete_unwaited),
         cmocka_unit_test(test_set_power_failed),
+        cmocka_unit_test(test_power_irp_status),
+        cmocka_unit_test(test_power_not_passed_down),
+        cmocka_unit_test(test_pagable_not_inherited),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

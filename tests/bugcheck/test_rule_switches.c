@@ -200,6 +200,9 @@ static const char *const all_rules[] = {
     "power.requested_irp",
     "removelock.wait_outside_remove",
     "removelock.delete_unwaited",
+    "power.irp_status",
+    "power.not_passed_down",
+    "power.pagable_not_inherited",
     /* last, the rules no switch can soften: the loops below skip them */
     "ke.crash",
     "test.assert",
@@ -3347,6 +3350,16 @@ static NTSTATUS ScwPnp(PDEVICE_OBJECT dev, PIRP irp)
 static NTSTATUS ScwPower(PDEVICE_OBJECT dev, PIRP irp)
 {
     (void)dev;
+    PoStartNextPowerIrp(irp);
+    if (IoGetCurrentIrpStackLocation(irp)->MinorFunction == IRP_MN_QUERY_POWER) {
+        if (scw_mode == 3) /* power.irp_status: failed and passed down */
+            irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
+        if (scw_mode == 4) { /* power.not_passed_down: answered here */
+            irp->IoStatus.Status = STATUS_SUCCESS;
+            IoCompleteRequest(irp, IO_NO_INCREMENT);
+            return STATUS_SUCCESS;
+        }
+    }
     IoSkipCurrentIrpStackLocation(irp);
     return PoCallDriver(scw_lower, irp);
 }
@@ -3358,7 +3371,10 @@ static NTSTATUS ScwAdd(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
         IoCreateDevice(drv, sizeof(IO_REMOVE_LOCK), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &scw_fdo);
     if (!NT_SUCCESS(st))
         return st;
+    pdo->Flags |= DO_POWER_PAGABLE;
     scw_lower = IoAttachDeviceToDeviceStack(scw_fdo, pdo);
+    if (scw_mode != 5) /* power.pagable_not_inherited */
+        scw_fdo->Flags |= DO_POWER_PAGABLE;
     IoInitializeRemoveLock((PIO_REMOVE_LOCK)scw_fdo->DeviceExtension, 'wscp', 0, 0);
     scw_fdo->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
     return STATUS_SUCCESS;
@@ -3387,6 +3403,10 @@ static void ScwRun(int mode)
     kdpc_device *dev = NULL;
     if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
         return;
+    if (mode >= 3) {
+        (void)kdpc_power_set_system(m, PowerSystemSleeping3);
+        (void)kdpc_power_set_system(m, PowerSystemWorking);
+    }
     sw_done = kdpc_device_unplug(dev, KDPC_UNPLUG_ORDERLY) == KDPC_OK &&
               kdpc_device_get_state(dev) == KDPC_DEVICE_REMOVED;
 }
@@ -3428,6 +3448,30 @@ static void ScRemoveLockDeleteUnwaited(void *ctx)
 {
     (void)ctx;
     ScwRun(2);
+}
+
+/* power.irp_status: the system query-power passed down failed (0xC9/0x219); off or a warning:
+ * the bus driver answers it, the sleep goes on */
+static void ScPowerIrpStatus(void *ctx)
+{
+    (void)ctx;
+    ScwRun(3);
+}
+
+/* power.not_passed_down: the system query-power completed by the FDO (0xC9/0x231); off or a
+ * warning: the sleep goes on */
+static void ScPowerNotPassedDown(void *ctx)
+{
+    (void)ctx;
+    ScwRun(4);
+}
+
+/* power.pagable_not_inherited: the FDO over a DO_POWER_PAGABLE PDO without the flag
+ * (0xC9/0x23F); off or a warning: the device starts as it is */
+static void ScPowerPagable(void *ctx)
+{
+    (void)ctx;
+    ScwRun(5);
 }
 
 typedef struct scenario {
@@ -3614,6 +3658,9 @@ static scenario scenarios[] = {
     {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.wait_outside_remove", ScRemoveLockWaitOutside, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.delete_unwaited", ScRemoveLockDeleteUnwaited, 1, NULL, KDPC_OK, -1, -1},
+    {"power.irp_status", ScPowerIrpStatus, 1, NULL, KDPC_OK, -1, -1},
+    {"power.not_passed_down", ScPowerNotPassedDown, 1, NULL, KDPC_OK, -1, -1},
+    {"power.pagable_not_inherited", ScPowerPagable, 1, NULL, KDPC_OK, -1, -1},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
