@@ -80,6 +80,7 @@ typedef struct mapreg {
     unsigned nranges;        /* mapped and not flushed */
     PSCATTER_GATHER_LIST sg; /* GetScatterGatherList's list (compared, never read once put) */
     bool sg_owned;           /* kdpc allocated sg (else it is the driver's buffer) */
+    bool sg_put;             /* its list was put back while the adapter object was still held */
     struct mapreg *next;
 } mapreg;
 
@@ -366,6 +367,8 @@ static bool run_request(kdpc_machine *m, adapter *a, request *q)
                 kdpc__io_irp_note(r->irp, "AdapterListControl");
             call_list(q->list_routine, q->dev, sg, q->ctx);
             drop_channel(a, r); /* the adapter is free again; the list keeps the registers */
+            if (r->sg_put)
+                r->held = false; /* put back inside AdapterListControl: nothing is left */
         }
         free(q);
         return true;
@@ -865,7 +868,17 @@ static void put_sg_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGat
     }
     a->sg_freed++;
     r->nranges = 0; /* PutScatterGatherList flushes (5.10) */
-    drop_registers(a, r);
+    if (r->channel) {
+        /* A synchronous list without AdapterListControl: the caller still holds the adapter
+         * object, which FreeAdapterObject releases after the DMA operations, this put included
+         * (4.1, 2.4). The list and its registers go now; the grant stays for the channel. */
+        a->free_regs += r->count;
+        r->count = 0;
+        r->sg = NULL;
+        r->sg_put = true;
+    } else {
+        drop_registers(a, r);
+    }
     if (r->sg_owned)
         free(ScatterGather);
     serve(m, a);
@@ -1553,6 +1566,8 @@ static void free_adapter_object(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION Al
         drop_registers(a, r);
     } else {
         drop_channel(a, r); /* a scatter/gather list keeps its registers until put back */
+        if (r->sg_put)
+            r->held = false; /* ... and one put back already has none left */
     }
     serve(m, a);
     kdpc__ke_point(m);

@@ -727,6 +727,74 @@ static void test_dma_adapter_not_put(void **state)
     clean(body_not_put, 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* A synchronous GetScatterGatherListEx without AdapterListControl: the caller holds the adapter
+ * object until FreeAdapterObject, which Microsoft's page says comes after the DMA operations are
+ * done, so after PutScatterGatherList too. Variant 0: put, then free the adapter object; 1: the
+ * other order. Both are clean and leave the adapter free (a synchronous AllocateAdapterChannelEx
+ * gets it). Broken: FreeAdapterObject a second time is still 0xE6/0x04. */
+
+static UCHAR sync_tc[DMA_TRANSFER_CONTEXT_SIZE_V1];
+static NTSTATUS sync_status[2];
+
+static void body_sync_list(void)
+{
+    setup(false);
+    t.a->DmaOperations->PutDmaAdapter(t.a);
+    DEVICE_DESCRIPTION dd = {0};
+    dd.Version = DEVICE_DESCRIPTION_VERSION3;
+    dd.Master = TRUE;
+    dd.ScatterGather = TRUE;
+    dd.InterfaceType = PCIBus;
+    dd.DmaWidth = Width32Bits;
+    dd.DmaAddressWidth = 64;
+    dd.MaximumLength = PAGE_SIZE;
+    t.a = IoGetDmaAdapter(t.dev, &dd, &t.regs);
+    assert_non_null(t.a);
+    PDMA_OPERATIONS ops = t.a->DmaOperations;
+    (void)ops->InitializeDmaTransferContext(t.a, sync_tc);
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    PSCATTER_GATHER_LIST sg = NULL;
+    sync_status[0] = ops->GetScatterGatherListEx(t.a, t.dev, sync_tc, t.mdl, 0, 64,
+                                                 DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, TRUE, NULL,
+                                                 NULL, &sg);
+    assert_non_null(sg);
+    if (t.variant == 0) {
+        ops->PutScatterGatherList(t.a, sg, TRUE);
+        ops->FreeAdapterObject(t.a, DeallocateObject);
+    } else {
+        ops->FreeAdapterObject(t.a, DeallocateObjectKeepRegisters);
+        ops->PutScatterGatherList(t.a, sg, TRUE);
+    }
+    if (t.broken)
+        ops->FreeAdapterObject(t.a, DeallocateObject);
+    PVOID base = NULL;
+    (void)ops->InitializeDmaTransferContext(t.a, sync_tc);
+    sync_status[1] = ops->AllocateAdapterChannelEx(t.a, t.dev, sync_tc, 1,
+                                                   DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base);
+    if (NT_SUCCESS(sync_status[1]))
+        ops->FreeAdapterObject(t.a, DeallocateObject);
+    KeLowerIrql(old);
+    teardown();
+}
+
+static void test_dma_sync_list_free_adapter_object(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        clean(body_sync_list, v);
+        assert_int_equal(sync_status[0], STATUS_SUCCESS);
+        assert_int_equal(sync_status[1], STATUS_SUCCESS);
+        kdpc_status st;
+        kdpc_machine *m = run(body_sync_list, true, v, &st);
+        KT_ASSERT_BUGCHECK(m, st, "dma.double_free", 0xE6);
+        const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+        assert_int_equal(bc->params[0], 0x04);
+        assert_int_equal(bc->params[2], P(t.a));
+        kdpc_machine_destroy(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -740,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_dma_channel_flush),
         cmocka_unit_test(test_dma_map_transfer_ex_twice),
         cmocka_unit_test(test_dma_adapter_not_put),
+        cmocka_unit_test(test_dma_sync_list_free_adapter_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
