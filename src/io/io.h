@@ -34,6 +34,9 @@ struct kdpc__devrec {
                             else NULL: it is ext[] */
     /* area pnp (pnpcheck.c): registered with WMI (IoWMIRegistrationControl), not deregistered */
     bool wmi_registered;
+    /* IoDeleteDevice'd with a device still attached above it: freed when that one detaches, as
+     * Windows keeps a deleted device object while something is attached to it (device.c) */
+    bool delete_pending;
     _Alignas(16) unsigned char ext[];
 };
 
@@ -149,6 +152,9 @@ typedef struct kdpc__io_pnp_hooks {
     /* area power: IoDeleteDevice(@dev) will free its extension [@ext, @ext + @bytes) (a report
      * from here leaves the device whole) */
     void (*device_deleting)(kdpc_machine *m, PDEVICE_OBJECT dev, const void *ext, size_t bytes);
+    /* area power: dispatch routine @fn of @dev returns, its IRP @irp completed past it (@irp is
+     * an address only: it may be freed) */
+    void (*dispatch_done)(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp, PDRIVER_DISPATCH fn);
 } kdpc__io_pnp_hooks;
 
 /* dispatch (dispatchcheck.c): one dispatch routine running, from IoCallDriver's call to its
@@ -240,6 +246,8 @@ int kdpc__io_init(kdpc_machine *m);
 void kdpc__io_free(kdpc_machine *m);
 /* Free a device record without checks (driver teardown). */
 void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d);
+/* IoDetachDevice took the device above @d off it: a deletion it was waiting for ends (device.c) */
+void kdpc__io_device_detached(kdpc_machine *m, kdpc__devrec *d);
 kdpc__devrec *kdpc__io_devrec(kdpc_machine *m, PDEVICE_OBJECT dev);
 bool kdpc__io_in_device(const kdpc__devrec *d, const void *addr);
 /* "\Device\Name of \Driver\name" (or "an unnamed device of ...") for reports. */

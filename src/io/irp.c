@@ -426,6 +426,8 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                             "even when the IRP is already completed",
                             (void *)Irp, (unsigned long)st);
     }
+    if (d != NULL && df != NULL && df->completed && kdpc__io_of(m)->pnp_hooks.dispatch_done)
+        kdpc__io_of(m)->pnp_hooks.dispatch_done(m, DeviceObject, Irp, d); /* power */
     kdpc__io_dispatch_exit(m, df, st); /* dispatch: what the routine returned and left */
     kdpc__io_flow_leave(m, Irp, serial, &flow, st, (uintptr_t)__builtin_return_address(0),
                         DeviceObject);

@@ -625,6 +625,7 @@ int kdpc__pnp_init(kdpc_machine *m)
     io->pnp_hooks.driver_unloading = kdpc__pnp_driver_unloading;
     io->pnp_hooks.free = kdpc__pnp_free;
     io->pnp_hooks.device_deleting = kdpc__pnp_removelocks_deleting;
+    io->pnp_hooks.dispatch_done = kdpc__pnp_removelocks_dispatch_done;
     kdpc__ke_of(m)->driver_owns_window = kdpc__pnp_driver_owns_window;
     return 0;
 }

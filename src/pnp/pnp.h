@@ -144,6 +144,10 @@ void kdpc__pnp_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes)
  * IRP_MN_REMOVE_DEVICE is outstanding. */
 void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const void *ext,
                                     size_t bytes);
+/* Dispatch routine @fn of @dev returns with its IRP @irp completed (io's dispatch_done hook):
+ * removelock.held_on_return for a remove lock in @dev's extension still held with tag @irp. */
+void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
+                                         PDRIVER_DISPATCH fn);
 /* interface.c */
 void kdpc__pnp_ifaces_free(kdpc__pnp *p);
 /* The PnP manager removes @pdo's device: disable its enabled interfaces (@forget: the PDO goes,

@@ -19,6 +19,10 @@
  *    routine whose IRP is not the PnP manager's IRP_MN_REMOVE_DEVICE (a
  *    call outside any dispatch routine, from a work item or a test's own
  *    code, is not judged);
+ *  - removelock.held_on_return (RemoveLock, RemoveLockRelease2 and the
+ *    RemoveLockRelease<Major> rules, code 0): a dispatch routine returns with
+ *    its IRP completed and a remove lock of its device's extension still
+ *    held with that IRP as tag (io's dispatch_done hook);
  *  - removelock.delete_unwaited (RemoveLockCheck, RemoveLockMnRemove(2),
  *    code 0): IoDeleteDevice, while IRP_MN_REMOVE_DEVICE is outstanding, of
  *    a device whose extension holds a remove lock that was acquired and that
@@ -117,6 +121,31 @@ void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const v
                             (void *)dev, (void *)k);
             return; /* one report per device */
         }
+    }
+}
+
+static struct rltag *find_tag(kdpc__rlock *r, PVOID tag);
+
+void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
+                                         PDRIVER_DISPATCH fn)
+{
+    kdpc__pnp *p = kdpc__pnp_of(m, false);
+    kdpc__devrec *d = kdpc__io_devrec(m, dev);
+    if (p == NULL || p->locks.live == 0 || d == NULL || dev->DeviceExtension == NULL)
+        return;
+    uintptr_t a = (uintptr_t)dev->DeviceExtension, b = a + d->ext_size;
+    for (size_t i = 0; i < p->locks.cap; i++) {
+        uintptr_t k = p->locks.keys[i];
+        kdpc__rlock *r = k > 1 && k >= a && k < b ? p->locks.vals[i] : NULL;
+        if (r == NULL || r->waited || find_tag(r, irp) == NULL)
+            continue;
+        kdpc__violation(m, KDPC_R_REMOVELOCK_HELD_ON_RETURN, 0, (uintptr_t)k, (uintptr_t)irp,
+                        (uintptr_t)dev, 0, KDPC_RP(fn),
+                        "the dispatch routine of device %p returns with IRP %p completed and its "
+                        "remove lock %p still held with the IRP as tag: release it "
+                        "(IoReleaseRemoveLock) once the IRP is done with",
+                        (void *)dev, (void *)irp, (void *)k);
+        return;
     }
 }
 
@@ -222,7 +251,7 @@ NTSTATUS kdpc_IoAcquireRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, PCSTR
     if (RemoveLock->Common.Removed) {
         /* the remover waits: let it go on when this was the last reference (fact 4.2) */
         if (InterlockedDecrement(&RemoveLock->Common.IoCount) == 0)
-            KeSetEvent(&RemoveLock->Common.RemoveEvent, IO_NO_INCREMENT, FALSE);
+            (void)kdpc__ke_event_set(&RemoveLock->Common.RemoveEvent); /* the kernel's own */
         return STATUS_DELETE_PENDING;
     }
     (void)n;
@@ -261,8 +290,9 @@ void kdpc_IoReleaseRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, ULONG Rem
     kdpc__rlock *r = record(m, RemoveLock, false);
     if (!release_tag(m, r, RemoveLock, Tag, "IoReleaseRemoveLock"))
         return;
+    /* the kernel's own KeSetEvent: not the driver's (io.completion_event_pending counts those) */
     if (InterlockedDecrement(&RemoveLock->Common.IoCount) == 0)
-        KeSetEvent(&RemoveLock->Common.RemoveEvent, IO_NO_INCREMENT, FALSE);
+        (void)kdpc__ke_event_set(&RemoveLock->Common.RemoveEvent);
     kdpc__ke_point(m);
 }
 

@@ -13,6 +13,7 @@
  *   power.irp_status                0xC9/0x219
  *   power.not_passed_down           0xC9/0x230, 0x231, 0x232
  *   power.pagable_not_inherited     0xC9/0x23F
+ *   removelock.held_on_return       0 (RemoveLock, RemoveLockRelease2, RemoveLockRelease<Major>)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,7 +35,8 @@ typedef enum mode {
     DONE_SUCCESS,   /* 0x231: system query completed with success, not passed down */
     DONE_UNTOUCHED, /* 0x232: system query completed STATUS_NOT_SUPPORTED */
     DONE_UNKNOWN,   /* 0x230: the entry's own power IRP of an unknown minor completed */
-    NOT_PAGABLE     /* 0x23F: the FDO over a DO_POWER_PAGABLE PDO without the flag */
+    NOT_PAGABLE,    /* 0x23F: the FDO over a DO_POWER_PAGABLE PDO without the flag */
+    HELD            /* a device set-power passed down, the remove lock never released */
 } mode;
 
 typedef struct ext {
@@ -186,8 +188,11 @@ static NTSTATUS Power(PDEVICE_OBJECT dev, PIRP irp)
         return STATUS_PENDING;
     }
     IoSkipCurrentIrpStackLocation(irp);
+    if (g_mode == HELD && set && !sys)
+        g_irp = irp;
     st = PoCallDriver(x->lower, irp);
-    IoReleaseRemoveLock(&x->lock, irp);
+    if (g_mode != HELD || !set || sys)
+        IoReleaseRemoveLock(&x->lock, irp);
     return st;
 }
 
@@ -304,8 +309,10 @@ static void test_fixed_driver_runs_clean(void **state)
     assert_int_equal(g_done, 1);
     assert_true(g_dev_sets >= 3); /* D0 asked for, D3 for S3, D0 for S0 */
     static const char *const ids[] = {
-        "power.requested_irp", "removelock.wait_outside_remove", "removelock.delete_unwaited",
-        "pnp.must_not_fail",   "removelock.release_unheld",      "removelock.after_wait"};
+        "power.requested_irp",      "removelock.wait_outside_remove", "removelock.delete_unwaited",
+        "pnp.must_not_fail",        "removelock.release_unheld",      "removelock.after_wait",
+        "power.irp_status",         "power.not_passed_down",          "power.pagable_not_inherited",
+        "removelock.held_on_return"};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
         KT_ASSERT_NO_VIOLATION(m, ids[i]);
     assert_null(kdpc_machine_bugcheck(m));
@@ -387,6 +394,16 @@ static void test_pagable_not_inherited(void **state)
     assert_int_equal(v->params[3], (uintptr_t)g_fdo);
 }
 
+static void test_held_on_return(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(HELD, "removelock.held_on_return", 0, 0);
+    assert_int_equal(v->params[0], (uintptr_t)g_lock);
+    assert_int_equal(v->params[1], (uintptr_t)g_irp);
+    assert_int_equal(v->params[2], (uintptr_t)g_fdo);
+    assert_int_equal(v->params[3], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_power_irp_status),
         cmocka_unit_test(test_power_not_passed_down),
         cmocka_unit_test(test_pagable_not_inherited),
+        cmocka_unit_test(test_held_on_return),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

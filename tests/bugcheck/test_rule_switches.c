@@ -196,11 +196,14 @@ static const char *const all_rules[] = {
     "lock.freed_held",
     "lock.critical_leave",
     "lock.guarded_leave",
+    "irql.lower_unmatched",
+    "irql.lower_other",
     /* area: power */
     "power.requested_irp",
     "removelock.wait_outside_remove",
     "removelock.delete_unwaited",
     "power.irp_status",
+    "removelock.held_on_return",
     "power.not_passed_down",
     "power.pagable_not_inherited",
     /* last, the rules no switch can soften: the loops below skip them */
@@ -215,6 +218,8 @@ static const char *const all_rules[] = {
 static bool is_warning_rule(const char *id)
 {
     if (strcmp(id, "io.local_no_completion") == 0) /* irp-life */
+        return true;
+    if (strcmp(id, "irql.lower_unmatched") == 0 || strcmp(id, "irql.lower_other") == 0) /* locks */
         return true;
     if (strcmp(id, "io.cancelled_pending") == 0 ||
         strcmp(id, "io.completion_event_pending") == 0 ||
@@ -1705,18 +1710,17 @@ static void ScPsPassiveIrql(void *ctx)
     sw_done = NT_SUCCESS(st);
 }
 
-/* irql.ex_apc: ExAllocatePoolWithQuotaTag at DISPATCH_LEVEL, not in a DPC (0xC4/0x20006); off or
- * a warning: allocated */
+/* irql.ex_apc: ExInitializePagedLookasideList at DISPATCH_LEVEL (0xC4/0x20006; a nonpaged quota
+ * allocation there is legal); off or a warning: the list is initialised */
+static PAGED_LOOKASIDE_LIST sc_paged_la;
 static void ScExApc(void *ctx)
 {
     (void)ctx;
     KIRQL old = KeRaiseIrqlToDpcLevel();
-    PVOID p = ExAllocatePoolWithQuotaTag(
-        (POOL_TYPE)(NonPagedPoolNx | POOL_QUOTA_FAIL_INSTEAD_OF_RAISE), 16, 'kIcS');
+    ExInitializePagedLookasideList(&sc_paged_la, NULL, NULL, 0, 64, 'kIcS', 0);
     KeLowerIrql(old);
-    if (p != NULL)
-        ExFreePool(p);
-    sw_done = p != NULL;
+    ExDeletePagedLookasideList(&sc_paged_la);
+    sw_done = 1;
 }
 
 /* ob.bad_handle: ObReferenceObjectByHandle(NULL, KernelMode) (0xC4/0xF5); off or a warning:
@@ -3312,6 +3316,28 @@ static void ScLocksGuardedLeave(void *ctx)
     KeLeaveGuardedRegion();
     sw_done = 1;
 }
+
+/* irql.lower_unmatched: a warning by default (an SDV rule: Windows goes on) */
+static void ScLocksLowerUnmatched(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeAcquireSpinLock(&sw_lock_a, &old);
+    KeReleaseSpinLockFromDpcLevel(&sw_lock_a);
+    KeLowerIrql(old); /* no KeRaiseIrql to pair with */
+    sw_done = 1;
+}
+
+/* irql.lower_other: a warning by default */
+static void ScLocksLowerOther(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, old2;
+    KeRaiseIrql(APC_LEVEL, &old);
+    KeRaiseIrql(DISPATCH_LEVEL, &old2);
+    KeLowerIrql(old); /* the inner raise saved APC_LEVEL */
+    sw_done = 1;
+}
 /* area: power */
 /* power.requested_irp: PoRequestPowerIrp(IRP_MN_SET_POWER) with an Irp out-pointer
  * (0xC4/0x4100B); off or a warning: the IRP is sent and its address written */
@@ -3349,8 +3375,9 @@ static NTSTATUS ScwPnp(PDEVICE_OBJECT dev, PIRP irp)
 
 static NTSTATUS ScwPower(PDEVICE_OBJECT dev, PIRP irp)
 {
-    (void)dev;
     PoStartNextPowerIrp(irp);
+    if (scw_mode == 6 && IoGetCurrentIrpStackLocation(irp)->MinorFunction == IRP_MN_SET_POWER)
+        (void)IoAcquireRemoveLock(dev->DeviceExtension, irp); /* never released */
     if (IoGetCurrentIrpStackLocation(irp)->MinorFunction == IRP_MN_QUERY_POWER) {
         if (scw_mode == 3) /* power.irp_status: failed and passed down */
             irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
@@ -3464,6 +3491,15 @@ static void ScPowerNotPassedDown(void *ctx)
 {
     (void)ctx;
     ScwRun(4);
+}
+
+/* removelock.held_on_return: the set-power IRPs pass with the remove lock acquired and never
+ * released (code 0); off or a warning: the remove handler's IoReleaseRemoveLockAndWait waits
+ * for them forever (a hang on Windows, KDPC_DEADLOCK here) */
+static void ScRemoveLockHeldOnReturn(void *ctx)
+{
+    (void)ctx;
+    ScwRun(6);
 }
 
 /* power.pagable_not_inherited: the FDO over a DO_POWER_PAGABLE PDO without the flag
@@ -3654,11 +3690,14 @@ static scenario scenarios[] = {
     {"lock.freed_held", ScLocksFreedHeld, 1, NULL, KDPC_OK, -1, -1},
     {"lock.critical_leave", ScLocksCriticalLeave, 1, NULL, KDPC_OK, -1, -1},
     {"lock.guarded_leave", ScLocksGuardedLeave, 1, NULL, KDPC_OK, -1, -1},
+    {"irql.lower_unmatched", ScLocksLowerUnmatched, 1, NULL, KDPC_OK, -1, -1},
+    {"irql.lower_other", ScLocksLowerOther, 1, NULL, KDPC_OK, -1, -1},
     /* area: power */
     {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.wait_outside_remove", ScRemoveLockWaitOutside, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.delete_unwaited", ScRemoveLockDeleteUnwaited, 1, NULL, KDPC_OK, -1, -1},
     {"power.irp_status", ScPowerIrpStatus, 1, NULL, KDPC_OK, -1, -1},
+    {"removelock.held_on_return", ScRemoveLockHeldOnReturn, 1, NULL, KDPC_DEADLOCK, -1, -1},
     {"power.not_passed_down", ScPowerNotPassedDown, 1, NULL, KDPC_OK, -1, -1},
     {"power.pagable_not_inherited", ScPowerPagable, 1, NULL, KDPC_OK, -1, -1},
 };
@@ -3702,7 +3741,8 @@ static void test_scenario_default_outcome(void **state)
             strcmp(sc->rule, "io.completion_ex_device") == 0 || /* irp-life */
             strcmp(sc->rule, "pnp.delete_before_lower") == 0 || /* pnp */
             strcmp(sc->rule, "removelock.wait_outside_remove") == 0 || /* power */
-            strcmp(sc->rule, "removelock.delete_unwaited") == 0)       /* power */
+            strcmp(sc->rule, "removelock.delete_unwaited") == 0 ||     /* power */
+            strcmp(sc->rule, "removelock.held_on_return") == 0)        /* power */
             assert_int_equal(bc->code, 0);
         else
             assert_true(bc->code != 0);
