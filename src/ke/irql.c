@@ -45,6 +45,7 @@ void kdpc_KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql)
                         (unsigned)NewIrql, (unsigned)cur);
     if (OldIrql != NULL)
         *OldIrql = cur;
+    kdpc__ke_raise_note(c, cur); /* irqlpair.c */
     kdpc__ke_set_irql(m, c, NewIrql > HIGH_LEVEL ? HIGH_LEVEL : NewIrql);
     kdpc__ke_point(m);
 }
@@ -61,6 +62,8 @@ void kdpc_KeLowerIrql(KIRQL NewIrql)
         kdpc__violation(m, KDPC_R_IRQL_LOWER_RAISE, 0xC4, 0x31, cur, NewIrql, 0, NULL,
                         "KeLowerIrql to IRQL %u while at IRQL %u: a lower must not raise",
                         (unsigned)NewIrql, (unsigned)cur);
+    if (NewIrql <= HIGH_LEVEL)
+        kdpc__ke_lower_check(m, c, NewIrql); /* irqlpair.c: IrqlKeRaiseLower(2) */
     kdpc__ke_set_irql(m, c, NewIrql > HIGH_LEVEL ? HIGH_LEVEL : NewIrql);
     kdpc__ke_point(m);
 }
@@ -76,6 +79,7 @@ static KIRQL raise_to(const char *name, KIRQL level)
         kdpc__violation(m, KDPC_R_IRQL_RAISE_LOWER, 0xC4, 0x30, cur, level, 0, NULL,
                         "%s called at IRQL %u, above the level it raises to (%u)", name,
                         (unsigned)cur, (unsigned)level);
+    kdpc__ke_raise_note(c, cur); /* irqlpair.c */
     kdpc__ke_set_irql(m, c, level);
     kdpc__ke_point(m);
     return cur;

@@ -117,6 +117,13 @@ struct _KTHREAD {
     LONG critical;       /* KeEnterCriticalRegion depth */
     LONG guarded;        /* KeEnterGuardedRegion depth */
     ULONG fm_owned;      /* locks (fastmutex.c): fast mutexes it acquired and has not released */
+    /* locks (irqlpair.c): IRQLs saved by its KeRaiseIrql calls not yet lowered, newest last, each
+     * with the context (ISR depth, DPC) it was raised in */
+    struct {
+        KIRQL saved;
+        uint8_t isr, dpc;
+    } raises[16];
+    unsigned nraises;
     ULONG event_sets;    /* dispatch (io/dispatchcheck.c): KeSetEvent calls made on it */
     uintptr_t stack_top; /* frame address where its body started: its stack lies below */
     struct _KTHREAD *all_next, *all_prev;
@@ -450,6 +457,11 @@ static inline bool kdpc__ke_check_dpc(kdpc_machine *m, const KDPC *dpc, bool nul
 }
 bool kdpc__ke_check_spinlock(kdpc_machine *m, const KSPIN_LOCK *lock, const char *routine);
 bool kdpc__ke_check_fast_mutex(kdpc_machine *m, const FAST_MUTEX *f, const char *routine);
+/* locks (irqlpair.c): KeRaiseIrql pairing. A raise saves @saved for the current context; a
+ * KeLowerIrql to @new_irql with no saved raise is irql.lower_unmatched, to another IRQL than the
+ * raise saved irql.lower_other. */
+void kdpc__ke_raise_note(kdpc__cpu *c, KIRQL saved);
+void kdpc__ke_lower_check(kdpc_machine *m, kdpc__cpu *c, KIRQL new_irql);
 /* An argument out of its documented range (obj.invalid, 0x1E STATUS_INVALID_PARAMETER); returns
  * when the rule is a warning or off. */
 void kdpc__ke_bad_argument(kdpc_machine *m, const char *routine, const void *obj, int64_t value,

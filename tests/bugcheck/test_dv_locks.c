@@ -11,6 +11,9 @@
  *   lock.freed_held            0xC4/0x100B, P2 the lock, P3 the freed memory, P4 its size
  *   lock.critical_leave        0xC4/0x3E (CriticalRegions), P2 the thread, P3 guarded regions
  *   lock.guarded_leave         GuardedRegions 0xC4/0x4000E, P2 the thread, P3 critical regions
+ *   irql.lower_unmatched       IrqlKeRaiseLower, a warning: code 0, P1 IRQL, P2 NewIrql
+ *   irql.lower_other           IrqlKeRaiseLower2, a warning: code 0, P1 IRQL, P2 NewIrql, P3 the
+ *                              IRQL the raise saved
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,6 +228,60 @@ static void test_region_left_without_enter(void **state)
     clean(LeaveGuarded, "lock.guarded_leave");
 }
 
+/* irql.lower_unmatched, irql.lower_other: warnings, the run goes on */
+static void LowerUnmatched(void *ctx)
+{
+    (void)ctx;
+    KIRQL old;
+    KeInitializeSpinLock(&g_lock);
+    KeAcquireSpinLock(&g_lock, &old);
+    if (which == 0) {
+        KeReleaseSpinLockFromDpcLevel(&g_lock);
+        KeLowerIrql(old);
+    } else {
+        KeReleaseSpinLock(&g_lock, old);
+    }
+    reached = 1;
+}
+
+static void LowerOther(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, old2;
+    KeRaiseIrql(APC_LEVEL, &old);
+    KeRaiseIrql(DISPATCH_LEVEL, &old2);
+    if (which == 1)
+        KeLowerIrql(old2);
+    KeLowerIrql(old);
+    reached = 1;
+}
+
+static void expect_warning(kdpc_entry_fn *entry, const char *rule, uint64_t p1, uint64_t p2,
+                           uint64_t p3)
+{
+    kdpc_status st;
+    kdpc_machine *m = run(entry, 0, &st);
+    assert_int_equal(st, KDPC_OK);
+    KT_ASSERT_WARNING(m, rule);
+    const kdpc_violation *w = kdpc_machine_find_violation(m, rule);
+    assert_int_equal(w->code, 0);
+    assert_int_equal(w->params[0], p1);
+    assert_int_equal(w->params[1], p2);
+    assert_int_equal(w->params[2], p3);
+    assert_int_equal(w->params[3], 0);
+    assert_int_equal(reached, 1);
+    kdpc_machine_destroy(m);
+}
+
+static void test_lower_without_its_raise_warns(void **state)
+{
+    (void)state;
+    expect_warning(LowerUnmatched, "irql.lower_unmatched", DISPATCH_LEVEL, PASSIVE_LEVEL, 0);
+    clean(LowerUnmatched, "irql.lower_unmatched");
+    expect_warning(LowerOther, "irql.lower_other", DISPATCH_LEVEL, PASSIVE_LEVEL, APC_LEVEL);
+    clean(LowerOther, "irql.lower_other");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_lock_initialised_while_held_is_c4_1005),
         cmocka_unit_test(test_pool_of_a_held_spin_lock_freed_is_c4_100b),
         cmocka_unit_test(test_region_left_without_enter),
+        cmocka_unit_test(test_lower_without_its_raise_warns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

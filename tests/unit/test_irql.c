@@ -653,6 +653,8 @@ static void test_warn_mode_raise_to_lower_sets_requested_irql(void **state)
     (void)state;
     kdpc_machine *m = kt_machine(1, 1);
     assert_int_equal(kdpc_rule_set(m, "irql.raise_lower", KDPC_RULE_WARN), KDPC_OK);
+    /* the final KeLowerIrql(PASSIVE_LEVEL) is not the HIGH_LEVEL the raise saved */
+    assert_int_equal(kdpc_rule_set(m, "irql.lower_other", KDPC_RULE_OFF), KDPC_OK);
     warn_ctx x;
     memset(&x, 0xEE, sizeof(x));
     assert_int_equal(kdpc_machine_run(m, entry_raise_to_lower, &x), KDPC_OK);
@@ -687,6 +689,9 @@ static void test_warn_mode_lower_to_higher_sets_requested_irql(void **state)
     (void)state;
     kdpc_machine *m = kt_machine(1, 1);
     assert_int_equal(kdpc_rule_set(m, "irql.lower_raise", KDPC_RULE_WARN), KDPC_OK);
+    /* KeLowerIrql(HIGH_LEVEL) is not the PASSIVE_LEVEL the raise saved; the next has no raise */
+    assert_int_equal(kdpc_rule_set(m, "irql.lower_other", KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_rule_set(m, "irql.lower_unmatched", KDPC_RULE_OFF), KDPC_OK);
     warn_ctx x;
     memset(&x, 0xEE, sizeof(x));
     assert_int_equal(kdpc_machine_run(m, entry_lower_to_higher, &x), KDPC_OK);
