@@ -34,9 +34,10 @@
  * At the return of a completion routine: io.irql_changed (0xC4/0xFA),
  * io.apc_disable_changed (0xC4/0xFB), io.completion_not_pending (0xC9/0x228),
  * io.completion_event_pending (IoMarkIrpPending and KeSetEvent in one call of the routine: a
- * warning; KeSetEvent calls are counted per thread by ke), io.completion_no_signal (it returns
- * STATUS_MORE_PROCESSING_REQUIRED with PendingReturned set while its dispatch routine has not
- * returned, and calls no KeSetEvent: a warning).
+ * warning; ke counts the driver's KeSetEvent calls per thread, or per CPU for a DPC the idle
+ * thread runs), io.completion_no_signal (it returns STATUS_MORE_PROCESSING_REQUIRED with
+ * PendingReturned set while its dispatch routine has not returned, calls no KeSetEvent, and
+ * neither found its location marked pending nor sent the IRP down again: a warning).
  * At the return of a cancel routine: dpc.lock_held for a spin lock other than the cancel
  * spin lock (that one is io.cancel_lock_held, cancel.c).
  *
@@ -65,12 +66,10 @@ static LONG apc_count(void)
     return kt != NULL ? kt->critical + kt->guarded : 0;
 }
 
-/* KeSetEvent calls made so far on the calling thread (kdpc__ke_count_event_set). */
+/* KeSetEvent calls made so far in the caller's context (kdpc__ke_count_event_set). */
 static ULONG event_sets(void)
 {
-    kdpc__thread *t = kdpc__self();
-    const struct _KTHREAD *kt = t != NULL ? t->ke : NULL;
-    return kt != NULL ? kt->event_sets : 0;
+    return kdpc__ke_event_sets();
 }
 
 static bool same_context(const kdpc__dispframe *f, const kdpc__thread *t, const kdpc__cpu *c)
@@ -370,16 +369,20 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
                         (long)(now - apc));
     if (top || r == NULL)
         return rs;
-    if (rs == STATUS_MORE_PROCESSING_REQUIRED && pending && event_sets() == sets &&
-        dispatch_running(kdpc__io_of(m), irp, serial, loc))
+    r = kdpc__io_irprec(irp); /* the routine must not have freed it, but may have */
+    bool same = r != NULL && r->serial == serial;
+    /* Not the forward-and-wait pattern: a dispatch routine that marked its location pending
+     * before sending the IRP returns STATUS_PENDING and waits for nothing (the routine may post
+     * the IRP to a work item); a routine that sent the IRP down again signals when it is back. */
+    if (rs == STATUS_MORE_PROCESSING_REQUIRED && pending && !marked && !(same && r->out) &&
+        event_sets() == sets && dispatch_running(kdpc__io_of(m), irp, serial, loc))
         kdpc__violation(m, KDPC_R_IO_COMPLETION_NO_SIGNAL, 0, kdpc__fnaddr(rp), (uintptr_t)irp,
                         (uintptr_t)dev, 0, rp,
                         "completion routine took IRP %p back (STATUS_MORE_PROCESSING_REQUIRED) "
                         "with PendingReturned set while its dispatch routine is still running, "
                         "and signaled no event: the dispatch routine waiting for it never wakes",
                         (void *)irp);
-    r = kdpc__io_irprec(irp); /* the routine must not have freed it, but may have */
-    if (r == NULL || r->serial != serial || irp->CurrentLocation != loc)
+    if (!same || irp->CurrentLocation != loc)
         return rs;
     if (!marked && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED) &&
         event_sets() != sets)

@@ -50,6 +50,7 @@ typedef struct kdpc__kecpu {
     ULONG max_depth;         /* MaximumDpcQueueDepth */
     ULONG adjust;            /* AdjustDpcThreshold */
     uint64_t dispatch_since; /* own_ns when IRQL rose to >= DISPATCH_LEVEL */
+    ULONG event_sets; /* dispatch: KeSetEvent calls made with no KTHREAD (a DPC on the idle thread) */
     kdpc__frame frames[KDPC_MAX_FRAMES];
     unsigned nframes;
 } kdpc__kecpu;
@@ -503,12 +504,28 @@ LONG kdpc__ke_event_set(PRKEVENT Event);
 int kdpc__ke_init(kdpc_machine *m);
 void kdpc__ke_free(kdpc_machine *m);
 
-/* dispatch (io/dispatchcheck.c): a driver's KeSetEvent, counted on the thread it runs on. */
-static inline void kdpc__ke_count_event_set(void)
+/* dispatch (io/dispatchcheck.c): a driver's KeSetEvent, counted on the thread it runs on, or on
+ * its CPU where that thread has no KTHREAD (a DPC run by the idle thread, which no thread switch
+ * interrupts). kdpc__ke_event_sets() reads the count of the caller's context. */
+static inline ULONG *kdpc__ke_event_counter(void)
 {
     kdpc__thread *t = kdpc__self();
-    if (t != NULL && t->ke != NULL)
-        ((struct _KTHREAD *)t->ke)->event_sets++;
+    if (t == NULL)
+        return NULL;
+    if (t->ke != NULL)
+        return &((struct _KTHREAD *)t->ke)->event_sets;
+    return t->cpu != NULL && t->cpu->ke != NULL ? &kdpc__kecpu_of(t->cpu)->event_sets : NULL;
+}
+static inline void kdpc__ke_count_event_set(void)
+{
+    ULONG *n = kdpc__ke_event_counter();
+    if (n != NULL)
+        (*n)++;
+}
+static inline ULONG kdpc__ke_event_sets(void)
+{
+    const ULONG *n = kdpc__ke_event_counter();
+    return n != NULL ? *n : 0;
 }
 
 /* Routine pointers of any type as kdpc_routine_ptr. */
