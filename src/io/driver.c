@@ -101,6 +101,17 @@ static void *swap_driver(kdpc__cpu *c, void *driver)
     return old;
 }
 
+void *kdpc__io_enter_driver(kdpc__cpu *c, void *driver)
+{
+    kdpc__kecpu *kc = kdpc__kecpu_of(c);
+    if (kc->nframes > 0) { /* a DPC or ISR: the driver of its frame (kdpc__ke_current_driver) */
+        void *old = kc->frames[kc->nframes - 1].driver;
+        kc->frames[kc->nframes - 1].driver = driver;
+        return old;
+    }
+    return c->thread != NULL ? swap_driver(c, driver) : NULL;
+}
+
 NTSTATUS kdpc_driver_load(kdpc_machine *m, const char *name, PDRIVER_INITIALIZE entry,
                           PDRIVER_OBJECT *driver)
 {

@@ -331,6 +331,12 @@ typedef struct kdpc__scope {
     bool all;
 } kdpc__scope;
 
+/* The driver whose code the CPU @c runs from now on is @driver (its DRIVER_OBJECT, which is
+ * kdpc's record of it): IoCallDriver around a dispatch routine, so that the pool it allocates,
+ * the DPCs it initialises and the threads it creates are its own driver's, not its caller's
+ * (mem.leak). Returns the one before, to be given back the same way (driver.c). */
+void *kdpc__io_enter_driver(kdpc__cpu *c, void *driver);
+
 /* A queued DPC, a set timer or a queued work item that the teardown of @scope would leave
  * behind is unload.pending (0xCE); @what names the teardown in the report. */
 void kdpc__io_check_pending(kdpc_machine *m, const kdpc__scope *scope, const char *what);

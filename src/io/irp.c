@@ -415,7 +415,10 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         kdpc_IoCompleteRequest(Irp, IO_NO_INCREMENT);
         st = STATUS_INVALID_DEVICE_REQUEST;
     } else {
+        /* area: pool: the dispatch routine's allocations are its driver's, not its caller's */
+        void *caller = kdpc__io_enter_driver(c, DeviceObject->DriverObject);
         st = d(DeviceObject, Irp);
+        (void)kdpc__io_enter_driver(kdpc__cur_cpu(), caller);
         /* Irp may be completed, freed or reused by now: only looked up, never read blindly */
         if (st != STATUS_PENDING && marked_pending(m, Irp, serial, loc))
             kdpc__violation(m, KDPC_R_IO_PENDING_NOT_RETURNED, 0xC9, 0x23E,
@@ -569,7 +572,13 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
         bool top = Irp->CurrentLocation > Irp->StackCount;
         if (routine != NULL && invoke(control, Irp->IoStatus.Status, Irp->Cancel)) {
             PDEVICE_OBJECT dev = top ? NULL : IoGetCurrentIrpStackLocation(Irp)->DeviceObject;
+            /* area: pool: the routine's allocations are its driver's (the driver of the device
+             * whose location it was set in; the originator's own routine: unchanged) */
+            void *drv = kdpc__io_devrec(m, dev) != NULL ? (void *)dev->DriverObject : NULL;
+            void *caller = drv != NULL ? kdpc__io_enter_driver(kdpc__cur_cpu(), drv) : NULL;
             NTSTATUS rs = kdpc__io_call_completion(m, routine, dev, Irp, context); /* dispatch */
+            if (drv != NULL)
+                (void)kdpc__io_enter_driver(kdpc__cur_cpu(), caller);
             if (rs == STATUS_MORE_PROCESSING_REQUIRED) {
                 /* The routine owns the IRP now, and may have freed it: don't touch it. */
                 kdpc__ke_point(m);

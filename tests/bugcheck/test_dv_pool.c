@@ -314,6 +314,95 @@ static void test_unload_with_pool_left_is_c4_62(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* Pool a dispatch routine allocates is its own driver's, not its caller's: driver A's DriverEntry
+ * sends an IOCTL to driver B, whose dispatch routine allocates a cache on first use and frees it
+ * in B's DriverUnload. Unloading A first is clean; B leaving the cache is B's leak (P2 B's name). */
+
+#define IOCTL_DV_CACHE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x801, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
+static PDEVICE_OBJECT svc_dev;
+static PVOID svc_cache;
+
+static NTSTATUS SvcIoctl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    (void)DeviceObject;
+    if (svc_cache == NULL)
+        svc_cache = ExAllocatePoolWithTag(NonPagedPoolNx, 64, TAG);
+    Irp->IoStatus.Status = svc_cache != NULL ? STATUS_SUCCESS : STATUS_NO_MEMORY;
+    Irp->IoStatus.Information = 0;
+    NTSTATUS st = Irp->IoStatus.Status;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return st;
+}
+
+static void SvcUnload(PDRIVER_OBJECT DriverObject)
+{
+    (void)DriverObject;
+    if (S.fixed && svc_cache != NULL)
+        ExFreePoolWithTag(svc_cache, TAG);
+    svc_cache = NULL;
+    IoDeleteDevice(svc_dev);
+}
+
+static NTSTATUS SvcEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->DriverUnload = SvcUnload;
+    DriverObject->MajorFunction[IRP_MJ_DEVICE_CONTROL] = SvcIoctl;
+    return IoCreateDevice(DriverObject, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &svc_dev);
+}
+
+static void ClientUnload(PDRIVER_OBJECT DriverObject)
+{
+    (void)DriverObject;
+}
+
+static NTSTATUS ClientEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    DriverObject->DriverUnload = ClientUnload;
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    PIRP irp = IoBuildDeviceIoControlRequest(IOCTL_DV_CACHE, svc_dev, NULL, 0, NULL, 0, FALSE, &ev,
+                                             &iosb);
+    if (irp == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    NTSTATUS st = IoCallDriver(svc_dev, irp);
+    if (st == STATUS_PENDING) {
+        (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+        st = iosb.Status;
+    }
+    return st;
+}
+
+static void cross_driver(void *ctx)
+{
+    (void)ctx;
+    kdpc_machine *m = kdpc_current_machine();
+    PDRIVER_OBJECT client = NULL;
+    if (!NT_SUCCESS(kdpc_driver_load(m, "dvsvc", SvcEntry, &S.drv)) ||
+        !NT_SUCCESS(kdpc_driver_load(m, "dvclient", ClientEntry, &client)))
+        return;
+    assert_non_null(svc_cache);
+    S.list = &S.drv->DriverName;
+    (void)kdpc_driver_unload(client); /* the cache is not the client's */
+    (void)kdpc_driver_unload(S.drv);
+    S.done = 1;
+}
+
+static void test_pool_a_dispatch_routine_allocates_is_its_drivers(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(12);
+    const kdpc_violation *v = run_bugcheck(m, cross_driver, "mem.leak", 0xC4);
+    assert_params(v, 0x62, (uintptr_t)S.list, 0, 1);
+    kdpc_machine_destroy(m);
+    m = machine(12);
+    run_clean(m, cross_driver, "mem.leak");
+    kdpc_machine_destroy(m);
+}
+
 /* ------------------------------------------------------------------ */
 /* mem.alloc_unloaded                                                  */
 
@@ -811,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_overrun_is_c4_51_with_pool_tracking_alone),
         cmocka_unit_test(test_overrun_goes_unseen_with_both_classes_off),
         cmocka_unit_test(test_unload_with_pool_left_is_c4_62),
+        cmocka_unit_test(test_pool_a_dispatch_routine_allocates_is_its_drivers),
         cmocka_unit_test(test_allocation_by_an_unloaded_drivers_thread_is_c4_61),
         cmocka_unit_test(test_lookaside_initialised_twice_is_c4_ca),
         cmocka_unit_test(test_lookaside_deleted_uninitialised_is_c4_cb),
