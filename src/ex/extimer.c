@@ -65,7 +65,7 @@ PEX_TIMER kdpc_ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, UL
         free(x);
         return NULL;
     }
-    kdpc_KeInitializeTimerEx(
+    kdpc__ke_timer_init(
         &x->timer, (Attributes & EX_TIMER_NOTIFICATION) ? NotificationTimer : SynchronizationTimer);
     x->timer.Header.Signalling = 1;
     kdpc_KeInitializeDpc(&x->dpc, ex_dpc, x);

@@ -637,8 +637,11 @@ PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, 
     quota_check(m, c, "ExAllocatePoolWithQuotaTag");
     /* no quota limit in kdpc: it fails only as ExAllocatePoolWithTag does */
     PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
-    /* irql.ex_apc (IrqlExApcLte2), after mem.paged_alloc's and in a DPC mem.pool_irql's 0x10B */
-    if (!kdpc__kecpu_of(c)->dpc_active)
+    /* irql.ex_apc (IrqlExApcLte2), after mem.paged_alloc's and in a DPC mem.pool_irql's 0x10B.
+     * Divergence: the rule says <= APC_LEVEL, but the routine's page allows nonpaged pool at
+     * DISPATCH_LEVEL (paged pool at <= APC_LEVEL): only what the page forbids is reported. */
+    if (!kdpc__kecpu_of(c)->dpc_active &&
+        (c->irql > DISPATCH_LEVEL || (is_paged(PoolType) && c->irql > APC_LEVEL)))
         (void)kdpc__ke_irql_ex_apc_ok(false, r, "ExAllocatePoolWithQuotaTag"); /* goes on */
     if (r == NULL && ((unsigned)PoolType & POOL_QUOTA_FAIL_INSTEAD_OF_RAISE) == 0)
         kdpc__ex_raise_status(STATUS_INSUFFICIENT_RESOURCES); /* the kernel's raise */

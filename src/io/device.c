@@ -104,7 +104,7 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     dev->DeviceExtension = DeviceExtensionSize == 0 ? NULL : d->wext != NULL ? d->wext : d->ext;
     dev->DeviceType = DeviceType;
     dev->StackSize = 1;
-    kdpc_KeInitializeDeviceQueue(&dev->DeviceQueue);
+    kdpc__ke_device_queue_init(&dev->DeviceQueue);
     d->next = io->devices;
     io->devices = d;
     *DeviceObject = dev;

@@ -179,6 +179,12 @@ NTSTATUS kdpc_IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_ST
         return STATUS_INVALID_PARAMETER;
     if (!kdpc__io_passive_ok(m, c, "IoCreateSymbolicLink"))
         return STATUS_INVALID_PARAMETER;
+    return kdpc__io_symlink_create(m, SymbolicLinkName, DeviceName);
+}
+
+NTSTATUS kdpc__io_symlink_create(kdpc_machine *m, PUNICODE_STRING SymbolicLinkName,
+                                 PUNICODE_STRING DeviceName)
+{
     if (!ustr_ok(SymbolicLinkName) || !ustr_ok(DeviceName))
         return STATUS_INVALID_PARAMETER;
     size_t ln = SymbolicLinkName->Length / sizeof(WCHAR);
@@ -226,6 +232,11 @@ NTSTATUS kdpc_IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)
         return STATUS_INVALID_PARAMETER;
     if (!kdpc__io_passive_ok(m, c, "IoDeleteSymbolicLink"))
         return STATUS_INVALID_PARAMETER;
+    return kdpc__io_symlink_delete(m, SymbolicLinkName);
+}
+
+NTSTATUS kdpc__io_symlink_delete(kdpc_machine *m, PUNICODE_STRING SymbolicLinkName)
+{
     if (!ustr_ok(SymbolicLinkName))
         return STATUS_INVALID_PARAMETER;
     WCHAR *buf = malloc(KDPC_IO_NAME_MAX * sizeof(WCHAR));

@@ -18,6 +18,11 @@ void kdpc_KeInitializeDeviceQueue(PKDEVICE_QUEUE DeviceQueue)
 {
     /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the queue is initialised */
     (void)kdpc__ke_irql_dispatch_ok(DeviceQueue, "KeInitializeDeviceQueue");
+    kdpc__ke_device_queue_init(DeviceQueue);
+}
+
+void kdpc__ke_device_queue_init(PKDEVICE_QUEUE DeviceQueue)
+{
     if (DeviceQueue == NULL)
         return;
     DeviceQueue->Type = 0x14; /* DeviceQueueObject */

@@ -91,21 +91,20 @@ static void configure_line(kdpc_machine *m, unsigned line)
     kdpc__line_config(m, line, true, head->mode == LevelSensitive, irql, mask);
 }
 
-NTSTATUS kdpc_IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
-                                 PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector,
-                                 KIRQL Irql, KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
-                                 BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
-                                 BOOLEAN FloatingSave)
+/* IoConnectInterrupt's work, for it and IoConnectInterruptEx (@routine: the one the driver
+ * called, which made its own IRQL check). */
+static NTSTATUS connect_line(kdpc_machine *m, kdpc__cpu *c, const char *routine,
+                             PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
+                             PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector,
+                             KIRQL Irql, KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                             BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                             BOOLEAN FloatingSave)
 {
-    kdpc__cpu *c;
-    kdpc_machine *m = kdpc__ke_ctx("IoConnectInterrupt", &c);
-    if (m == NULL || InterruptObject == NULL || ServiceRoutine == NULL)
+    if (InterruptObject == NULL || ServiceRoutine == NULL)
         return STATUS_INVALID_PARAMETER;
-    /* io.passive_irql (IrqlIoPassive2), for IoConnectInterruptEx too, which calls it; goes on */
-    (void)kdpc__ddi_irql_ok(m, c->irql, "IoConnectInterrupt", 0);
     /* A garbage output pointer is written on Windows: an access violation (obj.invalid). */
     if (!kdpc__ke_check_ptr(m, InterruptObject, 0, true, c->irql, KDPC_RP(kdpc_IoConnectInterrupt),
-                            "IoConnectInterrupt"))
+                            routine))
         return STATUS_INVALID_PARAMETER;
     uint64_t active = m->ncpu >= 64 ? ~0ull : ((1ull << m->ncpu) - 1u);
     if (Vector >= KDPC_MAX_LINES || Irql <= DISPATCH_LEVEL || Irql > HIGH_LEVEL ||
@@ -146,6 +145,22 @@ NTSTATUS kdpc_IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE
     configure_line(m, Vector);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
+}
+
+NTSTATUS kdpc_IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
+                                 PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector,
+                                 KIRQL Irql, KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                                 BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
+                                 BOOLEAN FloatingSave)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("IoConnectInterrupt", &c);
+    if (m == NULL || InterruptObject == NULL || ServiceRoutine == NULL)
+        return STATUS_INVALID_PARAMETER;
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoConnectInterrupt", 0); /* IrqlIoPassive2; goes on */
+    return connect_line(m, c, "IoConnectInterrupt", InterruptObject, ServiceRoutine,
+                        ServiceContext, SpinLock, Vector, Irql, SynchronizeIrql, InterruptMode,
+                        ShareVector, ProcessorEnableMask, FloatingSave);
 }
 
 /* Off its line: no delivery starts on it from now on. */
@@ -332,6 +347,8 @@ NTSTATUS kdpc_IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Parameters)
     if (!kdpc__ke_check_ptr(m, Parameters, 0, false, c->irql, KDPC_RP(kdpc_IoConnectInterruptEx),
                             "IoConnectInterruptEx"))
         return STATUS_INVALID_PARAMETER;
+    /* io.passive_irql under its own name (IrqlIoPassive2, as IoConnectInterrupt); goes on */
+    (void)kdpc__ddi_irql_ok(m, c->irql, "IoConnectInterruptEx", 0);
     if (Parameters->Version == CONNECT_LINE_BASED || Parameters->Version == CONNECT_MESSAGE_BASED)
         return STATUS_NOT_SUPPORTED;
     if (Parameters->Version != CONNECT_FULLY_SPECIFIED &&
@@ -340,10 +357,10 @@ NTSTATUS kdpc_IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Parameters)
     PIO_CONNECT_INTERRUPT_FULLY_SPECIFIED_PARAMETERS p = &Parameters->FullySpecified;
     if (Parameters->Version == CONNECT_FULLY_SPECIFIED_GROUP && p->Group != 0)
         return STATUS_INVALID_PARAMETER;
-    return kdpc_IoConnectInterrupt(p->InterruptObject, p->ServiceRoutine, p->ServiceContext,
-                                   p->SpinLock, p->Vector, p->Irql, p->SynchronizeIrql,
-                                   p->InterruptMode, p->ShareVector, p->ProcessorEnableMask,
-                                   p->FloatingSave);
+    return connect_line(m, c, "IoConnectInterruptEx", p->InterruptObject, p->ServiceRoutine,
+                        p->ServiceContext, p->SpinLock, p->Vector, p->Irql, p->SynchronizeIrql,
+                        p->InterruptMode, p->ShareVector, p->ProcessorEnableMask,
+                        p->FloatingSave);
 }
 
 void kdpc_IoDisconnectInterruptEx(PIO_DISCONNECT_INTERRUPT_PARAMETERS Parameters)

@@ -495,6 +495,11 @@ bool kdpc__ke_irql_ex_apc_ok(bool passive_rule, const void *obj, const char *rou
 /* Paged lookaside-list calls (IrqlExApcLte2): true unless @pool_type is paged and the IRQL is
  * above APC_LEVEL (then the irql.ex_apc report, returned from as a warning or off). */
 bool kdpc__ke_irql_lookaside_ok(const void *list, unsigned pool_type, const char *paged_routine);
+/* KeInitializeTimerEx and KeInitializeDeviceQueue without their IRQL check, for the kernel's own
+ * objects (a wait's timeout timer, ExAllocateTimer's timer, IoCreateDevice's queue): the driver's
+ * call is checked once, by the routine it called. */
+void kdpc__ke_timer_init(PKTIMER Timer, TIMER_TYPE Type);
+void kdpc__ke_device_queue_init(PKDEVICE_QUEUE DeviceQueue);
 /* ExRaiseStatus for the kernel's own raises: no IRQL check (ex/raise.c). */
 KDPC_NORETURN void kdpc__ex_raise_status(NTSTATUS Status);
 /* KeSetEvent(Event, 0, FALSE) for the kernel's own use: no IRQL check (wait.c). */

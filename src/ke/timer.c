@@ -216,6 +216,11 @@ void kdpc_KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
 {
     /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the timer is initialised */
     (void)kdpc__ke_irql_dispatch_ok(Timer, "KeInitializeTimerEx");
+    kdpc__ke_timer_init(Timer, Type);
+}
+
+void kdpc__ke_timer_init(PKTIMER Timer, TIMER_TYPE Type)
+{
     if (Timer == NULL) {
         /* obj.invalid: the stores fault (0x1E, 0xA at raised IRQL); as a warning: ignored */
         kdpc__thread *th = kdpc__self();

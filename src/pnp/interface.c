@@ -62,14 +62,15 @@ static kdpc__iface *find_named(kdpc__pnp *p, const UNICODE_STRING *s)
     return NULL;
 }
 
-/* Link or unlink @i's name to its PDO's name. */
-static NTSTATUS set_link(kdpc__iface *i, bool on)
+/* Link or unlink @i's name to its PDO's name: the kernel's own link, so not IRQL-checked again
+ * (the driver's IoSetDeviceInterfaceState was). */
+static NTSTATUS set_link(kdpc_machine *m, kdpc__iface *i, bool on)
 {
     UNICODE_STRING link = {i->len, (USHORT)(i->len + sizeof(WCHAR)), i->name};
     if (!on)
-        return IoDeleteSymbolicLink(&link);
+        return kdpc__io_symlink_delete(m, &link);
     UNICODE_STRING target = i->pdo->DeviceName;
-    return IoCreateSymbolicLink(&link, &target);
+    return kdpc__io_symlink_create(m, &link, &target);
 }
 
 NTSTATUS kdpc_IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
@@ -160,14 +161,14 @@ NTSTATUS kdpc_IoSetDeviceInterfaceState(PUNICODE_STRING SymbolicLinkName, BOOLEA
     if (Enable) {
         if (i->enabled)
             return STATUS_OBJECT_NAME_EXISTS; /* informational (fact 5.2) */
-        NTSTATUS st = set_link(i, true);
+        NTSTATUS st = set_link(m, i, true);
         if (!NT_SUCCESS(st))
             return st;
         i->enabled = true;
     } else {
         if (!i->enabled)
             return STATUS_OBJECT_NAME_NOT_FOUND;
-        (void)set_link(i, false);
+        (void)set_link(m, i, false);
         i->enabled = false;
     }
     kdpc__ke_point(m);
@@ -186,7 +187,7 @@ void kdpc__pnp_ifaces_disable(kdpc_machine *m, PDEVICE_OBJECT pdo, bool forget)
             continue;
         }
         if (i->enabled) {
-            (void)set_link(i, false);
+            (void)set_link(m, i, false);
             i->enabled = false;
         }
         if (forget) {

@@ -31,6 +31,7 @@ static const ddi_irql table[] = {
     {"IoBuildDeviceIoControlRequest", KDPC_R_IO_PASSIVE_IRQL, LV_APC, false,
      KDPC_DDI_IRQL_IO_PASSIVE1},
     {"IoConnectInterrupt", KDPC_R_IO_PASSIVE_IRQL, LV_PASSIVE, false, KDPC_DDI_IRQL_IO_PASSIVE2},
+    {"IoConnectInterruptEx", KDPC_R_IO_PASSIVE_IRQL, LV_PASSIVE, false, KDPC_DDI_IRQL_IO_PASSIVE2},
     {"IoCreateController", KDPC_R_IO_PASSIVE_IRQL, LV_PASSIVE, false, KDPC_DDI_IRQL_IO_PASSIVE2},
     {"IoDetachDevice", KDPC_R_IO_PASSIVE_IRQL, LV_PASSIVE, false, KDPC_DDI_IRQL_IO_PASSIVE3},
     {"IoRegisterDeviceInterface", KDPC_R_IO_PASSIVE_IRQL, LV_PASSIVE, false,

@@ -428,6 +428,54 @@ static void test_start_next_packet_reports_once(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* IoConnectInterruptEx is reported under its own name (IrqlIoPassive2's code, as
+ * IoConnectInterrupt), for a line-based connection too (kdpc answers it STATUS_NOT_SUPPORTED),
+ * not as the IoConnectInterrupt the kernel makes of it. */
+static void ConnectInterruptEx(void *ctx)
+{
+    KIRQL old;
+    raise_to(DISPATCH_LEVEL, &old);
+    IO_CONNECT_INTERRUPT_PARAMETERS p;
+    memset(&p, 0, sizeof(p));
+    if (ctx != NULL) {
+        p.Version = CONNECT_LINE_BASED;
+    } else {
+        p.Version = CONNECT_FULLY_SPECIFIED;
+        p.FullySpecified.InterruptObject = &t.intr;
+        p.FullySpecified.ServiceRoutine = QuietIsr;
+        p.FullySpecified.Vector = LINE;
+        p.FullySpecified.Irql = 5;
+        p.FullySpecified.SynchronizeIrql = 5;
+        p.FullySpecified.InterruptMode = Latched;
+        p.FullySpecified.ProcessorEnableMask = 1;
+    }
+    NTSTATUS st = IoConnectInterruptEx(&p);
+    lower_to(old);
+    if (NT_SUCCESS(st))
+        IoDisconnectInterrupt(t.intr);
+    t.reached_after = 1;
+}
+
+static void test_connect_interrupt_ex_is_reported_by_its_own_name(void **state)
+{
+    (void)state;
+    for (int line_based = 0; line_based < 2; line_based++) {
+        reset(DISPATCH_LEVEL);
+        kdpc_machine *m = kt_machine(1, 23);
+        assert_int_equal(kdpc_rule_set(m, "io.passive_irql", KDPC_RULE_WARN), KDPC_OK);
+        assert_int_equal(kdpc_machine_run(m, ConnectInterruptEx, line_based ? &t : NULL),
+                         KDPC_OK);
+        assert_int_equal(kdpc_machine_violation_count(m), 1);
+        const kdpc_violation *v = kdpc_machine_violation(m, 0);
+        assert_string_equal(v->rule, "io.passive_irql");
+        assert_int_equal(v->params[0], 0x0002000B);
+        assert_int_equal(v->params[1], DISPATCH_LEVEL);
+        assert_non_null(strstr(v->message, "IoConnectInterruptEx called"));
+        assert_int_equal(t.reached_after, 1);
+        kdpc_machine_destroy(m);
+    }
+}
+
 /* mm.irql: MmUnmapLockedPages of a UserMode mapping above APC_LEVEL is Driver Verifier's 0x7A
  * (P3 the address, P4 the MDL); a system mapping may be unmapped at DISPATCH_LEVEL (0x79 only
  * above it). */
@@ -545,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_fixed_twins_run_clean),
         cmocka_unit_test(test_broken_routines_go_on_as_warnings),
         cmocka_unit_test(test_start_next_packet_reports_once),
+        cmocka_unit_test(test_connect_interrupt_ex_is_reported_by_its_own_name),
         cmocka_unit_test(test_unmapping_a_user_mapping_above_apc_level_is_c4_7a),
         cmocka_unit_test(test_locking_pages_above_dispatch_level_is_c4_70_78),
     };

@@ -7,7 +7,8 @@
  * reference string appended; IoSetDeviceInterfaceState enables (twice:
  * STATUS_OBJECT_NAME_EXISTS) and disables (not enabled:
  * STATUS_OBJECT_NAME_NOT_FOUND); an enabled name is a symbolic link to the
- * PDO; bad input; the PnP manager disables and forgets them at removal.
+ * PDO; bad input; the PnP manager disables and forgets them at removal;
+ * IoSetDeviceInterfaceState at DISPATCH_LEVEL is reported once, as itself.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@ static struct {
         dis_after_remove, reg_null, open, open_disabled;
     char name[200], name_again[200], name_ref[200];
     size_t outstanding_after;
+    bool raise; /* enable the interface at DISPATCH_LEVEL (io.passive_irql) */
 } g;
 
 static void narrow(char *out, size_t n, const UNICODE_STRING *s)
@@ -50,7 +52,12 @@ static NTSTATUS Pnp(PDEVICE_OBJECT dev, PIRP irp)
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
     if (s->MinorFunction == IRP_MN_START_DEVICE) {
         (void)IoForwardIrpSynchronously(x->Lower, irp);
+        KIRQL old = PASSIVE_LEVEL;
+        if (g.raise)
+            KeRaiseIrql(DISPATCH_LEVEL, &old);
         g.en = IoSetDeviceInterfaceState(&x->Iface, TRUE);
+        if (g.raise)
+            KeLowerIrql(old);
         g.en_again = IoSetDeviceInterfaceState(&x->Iface, TRUE);
         NTSTATUS st = irp->IoStatus.Status;
         IoCompleteRequest(irp, IO_NO_INCREMENT);
@@ -183,10 +190,42 @@ static void test_register_enable_disable_and_removal(void **state)
     kdpc_machine_destroy(g.m);
 }
 
+/* IoSetDeviceInterfaceState at DISPATCH_LEVEL, io.passive_irql a warning: one report, of the
+ * routine the driver called (IrqlIoPassive1, 0x2000A), and the interface is enabled as a free
+ * kernel would; the symbolic link the kernel makes for it is not reported again as the driver's
+ * IoCreateSymbolicLink (0x2000D), nor made to fail. */
+static void test_enable_at_dispatch_level_is_reported_once(void **state)
+{
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    g.raise = true;
+    g.m = kt_machine(1, 17);
+    assert_int_equal(kdpc_rule_set(g.m, "pnp.not_pdo", KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_rule_set(g.m, "io.passive_irql", KDPC_RULE_WARN), KDPC_OK);
+    /* the name the driver hands in is paged pool, read at DISPATCH_LEVEL: not this test's */
+    assert_int_equal(kdpc_rule_set(g.m, "mem.paged_touch", KDPC_RULE_OFF), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(g.m, run, NULL), KDPC_OK);
+    size_t reports = 0;
+    for (size_t i = 0; i < kdpc_machine_violation_count(g.m); i++) {
+        const kdpc_violation *v = kdpc_machine_violation(g.m, i);
+        if (strcmp(v->rule, "io.passive_irql") != 0)
+            continue;
+        reports++;
+        assert_int_equal(v->params[0], 0x0002000A);
+        assert_int_equal(v->params[1], DISPATCH_LEVEL);
+    }
+    assert_int_equal(reports, 1);
+    assert_int_equal(g.en, STATUS_SUCCESS);
+    assert_int_equal(g.open, STATUS_SUCCESS); /* the link exists */
+    assert_null(kdpc_machine_bugcheck(g.m));
+    kdpc_machine_destroy(g.m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_enable_disable_and_removal),
+        cmocka_unit_test(test_enable_at_dispatch_level_is_reported_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
