@@ -8,9 +8,9 @@
  * reference, RemoveEvent); beside them kdpc keeps, per lock address, every
  * tag acquired and not released and whether IoReleaseRemoveLockAndWait has
  * finished with it. Checks (docs/rules.md):
- *  - removelock.release_unheld (0xC4/0xD1): a release, or the release of
- *    IoReleaseRemoveLockAndWait, for a tag that holds no acquisition
- *    (released twice, never acquired);
+ *  - removelock.release_unheld (0xC4/0xD5, 0xD6 for IoReleaseRemoveLockAndWait:
+ *    Verifier's tag-mismatch codes): a release for a tag that holds no
+ *    acquisition (released twice, never acquired);
  *  - removelock.after_wait (0xC4/0xD3 initialise, 0xD4 a second
  *    ReleaseAndWait): the lock is initialised or waited on again after
  *    IoReleaseRemoveLockAndWait returned.
@@ -32,8 +32,9 @@
  * returned) is no misuse: it gets STATUS_DELETE_PENDING, as documented
  * (docs/facts/pnp.md 4.5).
  * Divergence: Windows' Verifier tracks tags only in its remove-lock debug
- * blocks, and its bug check subcodes for these cases are not documented:
- * kdpc chose 0xC4 with P1 0xD1, 0xD3, 0xD4, P2 the lock, P3 the tag.
+ * blocks (a driver built with the checked-size IO_REMOVE_LOCK); kdpc tracks
+ * them for every driver. The after-wait cases have no documented subcode:
+ * kdpc chose 0xC4 with P1 0xD3, 0xD4, P2 the lock, P3 the tag.
  * Remove locks are a PnP concept: their records live in the PnP manager's
  * state; io reaches kdpc__pnp_forget_removelocks only through its hook.
  * Records die with the memory they live in (kdpc__io_forget_range: a device
@@ -267,10 +268,11 @@ NTSTATUS kdpc_IoAcquireRemoveLockEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, PCSTR
 static bool release_tag(kdpc_machine *m, kdpc__rlock *r, PIO_REMOVE_LOCK lock, PVOID tag,
                         const char *routine)
 {
+    bool wait = routine[sizeof("IoReleaseRemoveLock") - 1] != '\0'; /* ...AndWait: 0xD6 */
     struct rltag *t = r != NULL ? find_tag(r, tag) : NULL;
     if (t == NULL) {
-        kdpc__violation(m, KDPC_R_REMOVELOCK_RELEASE_UNHELD, 0xC4, 0xD1, (uintptr_t)lock,
-                        (uintptr_t)tag, 0, NULL,
+        kdpc__violation(m, KDPC_R_REMOVELOCK_RELEASE_UNHELD, 0xC4, wait ? 0xD6 : 0xD5,
+                        (uintptr_t)lock, (uintptr_t)tag, 0, NULL,
                         "%s(%p, tag %p): no acquisition with this tag is held (released twice, "
                         "or never acquired)",
                         routine, (void *)lock, tag);

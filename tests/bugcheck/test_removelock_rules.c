@@ -106,19 +106,19 @@ static void expect(kdpc_entry_fn *fn, const char *rule, uint64_t sub, const void
 static void test_release_twice(void **state)
 {
     (void)state;
-    expect(ReleaseTwice, "removelock.release_unheld", 0xD1, &tag1);
+    expect(ReleaseTwice, "removelock.release_unheld", 0xD5, &tag1);
 }
 
 static void test_release_without_acquire(void **state)
 {
     (void)state;
-    expect(ReleaseWithoutAcquire, "removelock.release_unheld", 0xD1, &tag2);
+    expect(ReleaseWithoutAcquire, "removelock.release_unheld", 0xD5, &tag2);
 }
 
 static void test_release_and_wait_without_acquire(void **state)
 {
     (void)state;
-    expect(WaitWithoutAcquire, "removelock.release_unheld", 0xD1, &tag1);
+    expect(WaitWithoutAcquire, "removelock.release_unheld", 0xD6, &tag1);
 }
 
 static void test_acquire_after_release_and_wait_is_no_violation(void **state)

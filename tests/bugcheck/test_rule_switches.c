@@ -198,6 +198,7 @@ static const char *const all_rules[] = {
     "lock.guarded_leave",
     "irql.lower_unmatched",
     "irql.lower_other",
+    "lock.release_order",
     /* area: power */
     "power.requested_irp",
     "removelock.wait_outside_remove",
@@ -746,7 +747,7 @@ static void ScThreadExitState(void *ctx)
     sw_done = sw_flag != 0;
 }
 
-/* removelock.release_unheld: a tag released twice (0xC4/0xD1); off or a warning: nothing is
+/* removelock.release_unheld: a tag released twice (0xC4/0xD5); off or a warning: nothing is
  * released, the lock's count stays right */
 static IO_REMOVE_LOCK sc_remlock;
 
@@ -3328,6 +3329,18 @@ static void ScLocksLowerUnmatched(void *ctx)
     sw_done = 1;
 }
 
+/* lock.release_order */
+static void ScLocksReleaseOrder(void *ctx)
+{
+    (void)ctx;
+    KIRQL old_a, old_b;
+    KeAcquireSpinLock(&sw_lock_a, &old_a);
+    KeAcquireSpinLock(&sw_lock_b, &old_b);
+    KeReleaseSpinLock(&sw_lock_a, old_b); /* b first; off: released, IRQL stays DISPATCH */
+    KeReleaseSpinLock(&sw_lock_b, old_a);
+    sw_done = 1;
+}
+
 /* irql.lower_other: a warning by default */
 static void ScLocksLowerOther(void *ctx)
 {
@@ -3692,6 +3705,7 @@ static scenario scenarios[] = {
     {"lock.guarded_leave", ScLocksGuardedLeave, 1, NULL, KDPC_OK, -1, -1},
     {"irql.lower_unmatched", ScLocksLowerUnmatched, 1, NULL, KDPC_OK, -1, -1},
     {"irql.lower_other", ScLocksLowerOther, 1, NULL, KDPC_OK, -1, -1},
+    {"lock.release_order", ScLocksReleaseOrder, 1, NULL, KDPC_OK, -1, -1},
     /* area: power */
     {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.wait_outside_remove", ScRemoveLockWaitOutside, 1, NULL, KDPC_OK, -1, -1},

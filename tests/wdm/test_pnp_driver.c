@@ -483,10 +483,10 @@ static void test_twin_remove_lock_released_twice(void **state)
 {
     (void)state;
     kdpc_status st = run(SC_SERVE, PNPDRV_BUG_REMOVE_LOCK_TWICE, 1, NULL, 0);
-    /* the first completed request releases its tag a second time: 0xC4, P1 0xD1, P2 the lock */
+    /* the first completed request releases its tag a second time: 0xC4, P1 0xD5, P2 the lock */
     KT_ASSERT_BUGCHECK(t.m, st, "removelock.release_unheld", 0xC4);
     const kdpc_violation *bc = kdpc_machine_bugcheck(t.m);
-    assert_int_equal(bc->params[0], 0xD1);
+    assert_int_equal(bc->params[0], 0xD5);
     assert_non_null(strstr(bc->routine, "PnpDrvDpcForIsr"));
     done();
 }
