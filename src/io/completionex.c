@@ -37,6 +37,11 @@ static NTSTATUS ex_done(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
     return c.routine(DeviceObject, Irp, c.context);
 }
 
+PIO_COMPLETION_ROUTINE kdpc__io_ex_driver_routine(PIO_COMPLETION_ROUTINE routine, PVOID context)
+{
+    return routine == ex_done && context != NULL ? ((const exctx *)context)->routine : routine;
+}
+
 /*
  * Objects: an IRP or device that is not live is the fault Windows takes
  * reading it (validate.c); STATUS_INVALID_PARAMETER, nothing set.

@@ -348,7 +348,8 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
     bool top = loc > irp->StackCount;
     kdpc__irprec *r = kdpc__io_irprec(irp);
     uint32_t serial = r != NULL ? r->serial : 0;
-    kdpc_routine_ptr rp = KDPC_RP(routine);
+    /* reports name the driver's routine, not IoSetCompletionRoutineEx's stand-in */
+    kdpc_routine_ptr rp = KDPC_RP(kdpc__io_ex_driver_routine(routine, context));
     bool marked = !top && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED);
     ULONG sets = event_sets();
     NTSTATUS rs = routine(dev, irp, context);

@@ -357,6 +357,9 @@ void kdpc__io_life_call(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJECT dev);
 /* IoCompleteRequest(@r's IRP), once it is known live and not completed: the IRP is back from
  * the lower driver; io.completion_ex_unsent (completionex.c). */
 void kdpc__io_life_complete(kdpc_machine *m, kdpc__irprec *r);
+/* The driver's completion routine behind @routine with @context: the one given to
+ * IoSetCompletionRoutineEx when @routine is the routine it set in its place (completionex.c). */
+PIO_COMPLETION_ROUTINE kdpc__io_ex_driver_routine(PIO_COMPLETION_ROUTINE routine, PVOID context);
 /* The I/O manager is about to signal the UserEvent of @r's IRP: io.build_event_set. */
 void kdpc__io_life_event(kdpc_machine *m, kdpc__irprec *r);
 /* IoBuild*: a buffer of @len bytes at @buf the builder must read or lock (@code 0x08 with

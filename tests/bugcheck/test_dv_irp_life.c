@@ -42,14 +42,14 @@ static struct {
     LONG ex_ran;        /* ExDone calls */
 } g;
 
-enum { EX_NONE, EX_FORWARD, EX_COMPLETE, EX_LOWER_DEVICE };
+enum { EX_NONE, EX_FORWARD, EX_COMPLETE, EX_LOWER_DEVICE, EX_NO_MARK };
 
 static NTSTATUS ExDone(PDEVICE_OBJECT Dev, PIRP Irp, PVOID Ctx)
 {
     (void)Dev;
     (void)Ctx;
     g.ex_ran++;
-    if (Irp->PendingReturned)
+    if (Irp->PendingReturned && g.ex_mode != EX_NO_MARK) /* EX_NO_MARK: broken, mark dropped */
         IoMarkIrpPending(Irp);
     return STATUS_CONTINUE_COMPLETION;
 }
@@ -76,9 +76,11 @@ static NTSTATUS ExDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
 static NTSTATUS LowDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
 {
     (void)Dev;
+    if (g.ex_mode == EX_NO_MARK) /* pended and completed: the routine gets PendingReturned */
+        IoMarkIrpPending(Irp);
     Irp->IoStatus.Status = STATUS_SUCCESS;
     IoCompleteRequest(Irp, IO_NO_INCREMENT);
-    return STATUS_SUCCESS;
+    return g.ex_mode == EX_NO_MARK ? STATUS_PENDING : STATUS_SUCCESS;
 }
 
 static NTSTATUS LowEntry(PDRIVER_OBJECT Drv, PUNICODE_STRING Reg)
@@ -481,6 +483,12 @@ static void body_ex_lower_device(void)
     send_two();
 }
 
+static void body_ex_no_mark(void)
+{
+    g.ex_mode = EX_NO_MARK;
+    send_two();
+}
+
 static void test_completion_ex_set_then_sent_is_clean(void **state)
 {
     (void)state;
@@ -509,6 +517,18 @@ static void test_completion_ex_with_lower_device_bugchecks_code_0(void **state)
     kdpc_status st = run(&m, 17, body_ex_lower_device);
     KT_ASSERT_BUGCHECK(m, st, "io.completion_ex_device", 0);
     assert_params(m, (uintptr_t)g.irp, (uintptr_t)g.low, (uintptr_t)g.dev, 0);
+    kdpc_machine_destroy(m);
+}
+
+/* The checks of a completion routine name the driver's routine, not the one IoSetCompletionRoutineEx
+ * sets in its place (io.completion_not_pending: P2 the routine). */
+static void test_completion_ex_routine_is_named_in_reports(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    kdpc_status st = run(&m, 18, body_ex_no_mark);
+    KT_ASSERT_BUGCHECK(m, st, "io.completion_not_pending", 0xC9);
+    assert_params(m, 0x228, (uintptr_t)ExDone, (uintptr_t)g.irp, (uintptr_t)g.dev);
     kdpc_machine_destroy(m);
 }
 
@@ -598,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_completion_ex_set_then_sent_is_clean),
         cmocka_unit_test(test_completion_ex_set_then_completed_bugchecks_code_0),
         cmocka_unit_test(test_completion_ex_with_lower_device_bugchecks_code_0),
+        cmocka_unit_test(test_completion_ex_routine_is_named_in_reports),
         cmocka_unit_test(test_sending_after_failed_completion_ex_bugchecks_c4_4100f),
         cmocka_unit_test(test_failed_completion_ex_checked_is_clean),
     };
