@@ -557,6 +557,8 @@ static void test_freeing_pool_holding_a_set_timer_bugchecks_c4_15(void **state)
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_int_equal(bc->params[0], 0x15);
     assert_int_equal(bc->params[1], (uint64_t)(uintptr_t)&S.blk->timer);
+    assert_int_equal(bc->params[2], 0);                          /* P3 pool type: nonpaged */
+    assert_int_equal(bc->params[3], (uint64_t)(uintptr_t)S.blk); /* P4 the block freed */
     assert_int_equal(S.reached_after, 0);
     assert_int_equal(S.timer_ran, 0);
     kdpc_machine_destroy(m);
