@@ -185,6 +185,23 @@ static void note_old_irql(kdpc_machine *m, PKSPIN_LOCK lock, KIRQL old)
         kdpc__lock_set_old_irql(c, l, old);
 }
 
+/* lock.release_order (Deadlock Detection 0xC4/0x1003, P2 the lock released, P3 the lock to release
+ * first): a release that restores the IRQL (KeReleaseSpinLock, KeReleaseInStackQueuedSpinLock) of
+ * a lock taken before another one the CPU still holds in the same context: the IRQL drops while
+ * the newer lock is held. The FromDpcLevel releases leave the IRQL alone and may come in any
+ * order. Off or a warning: released. */
+static void check_release_order(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, const char *name)
+{
+    kdpc__lock *l = kdpc__lock_find(m, lock);
+    if (l == NULL || l->owner != (int)c->index)
+        return;
+    kdpc__lock *newer = kdpc__lock_newer_held(c, l);
+    if (newer != NULL)
+        kdpc__violation(m, KDPC_R_LOCK_RELEASE_ORDER, 0xC4, 0x1003, (uintptr_t)lock, newer->addr, 0,
+                        NULL, "%s(%p) while %p, acquired after it, is still held: release it first",
+                        name, (void *)lock, (void *)newer->addr);
+}
+
 /* P2 the lock, P3 the NewIrql given, P4 the OldIrql the acquire returned. As a warning or off:
  * the release goes on to NewIrql, as a free kernel does. */
 static void check_new_irql(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, KIRQL new_irql)
@@ -245,6 +262,7 @@ void kdpc_KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
                         "KeReleaseSpinLock called at IRQL %u; it must be DISPATCH_LEVEL "
                         "(a double release?)",
                         (unsigned)c->irql);
+    check_release_order(m, c, SpinLock, "KeReleaseSpinLock");
     if (valid)
         check_new_irql(m, c, SpinLock, NewIrql);
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
@@ -406,6 +424,8 @@ static void queued_release(const char *name, PKLOCK_QUEUE_HANDLE h, int mode)
                         "%s with a lock handle that holds no lock", name);
         return;
     }
+    if (mode == 0)
+        check_release_order(m, c, lock, name);
     kdpc__ke_lock_release(m, c, lock, KDPC_LOCK_QUEUED, h);
     if (mode == 0 || (mode == 2 && h->OldIrql < DISPATCH_LEVEL))
         kdpc__ke_set_irql(m, c, h->OldIrql);

@@ -384,6 +384,19 @@ void kdpc__lock_set_old_irql(const kdpc__cpu *c, const kdpc__lock *l, int irql)
         h->old_irql = irql;
 }
 
+kdpc__lock *kdpc__lock_newer_held(const kdpc__cpu *c, const kdpc__lock *l)
+{
+    const kdpc__vcpu *vc = c->ver;
+    const kdpc__held *h = held_entry(c, l);
+    if (h == NULL)
+        return NULL;
+    for (unsigned i = vc->nheld; i-- > 0 && &vc->held[i] != h;) {
+        if (vc->held[i].isr_depth == h->isr_depth)
+            return vc->held[i].lock;
+    }
+    return NULL;
+}
+
 int kdpc__lock_old_irql(const kdpc__cpu *c, const kdpc__lock *l)
 {
     const kdpc__held *h = held_entry(c, l);

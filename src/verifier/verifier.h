@@ -212,6 +212,9 @@ kdpc__lock *kdpc__lock_held_at(kdpc_machine *m, const kdpc__cpu *c, unsigned i);
  * -1 when the lock was taken another way or is not held there). */
 void kdpc__lock_set_old_irql(const kdpc__cpu *c, const kdpc__lock *l, int irql);
 int kdpc__lock_old_irql(const kdpc__cpu *c, const kdpc__lock *l);
+/* locks area: the newest lock held on @c, in the context (ISR depth) of @l, that was acquired
+ * after @l; NULL when @l is the newest there or not held on @c (lock.release_order). */
+kdpc__lock *kdpc__lock_newer_held(const kdpc__cpu *c, const kdpc__lock *l);
 /* Queued locks: add @cpu at the end of the waiters (false: out of host memory, not added); the
  * first waiter, or -1 when none; take the first out; how many wait. */
 bool kdpc__lock_enqueue(kdpc__lock *l, unsigned cpu);

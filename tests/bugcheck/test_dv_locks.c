@@ -11,6 +11,7 @@
  *   lock.freed_held            0xC4/0x100B, P2 the lock, P3 the freed memory, P4 its size
  *   lock.critical_leave        0xC4/0x3E (CriticalRegions), P2 the thread, P3 guarded regions
  *   lock.guarded_leave         GuardedRegions 0xC4/0x4000E, P2 the thread, P3 critical regions
+ *   lock.release_order         0xC4/0x1003, P2 the lock released, P3 the newer lock still held
  *   irql.lower_unmatched       IrqlKeRaiseLower, a warning: code 0, P1 IRQL, P2 NewIrql
  *   irql.lower_other           IrqlKeRaiseLower2, a warning: code 0, P1 IRQL, P2 NewIrql, P3 the
  *                              IRQL the raise saved
@@ -228,6 +229,37 @@ static void test_region_left_without_enter(void **state)
     clean(LeaveGuarded, "lock.guarded_leave");
 }
 
+/* lock.release_order: KeReleaseSpinLock of the older of two held locks */
+static KSPIN_LOCK g_lock_b;
+
+static void ReleaseOrder(void *ctx)
+{
+    (void)ctx;
+    KIRQL old_a, old_b;
+    KeInitializeSpinLock(&g_lock);
+    KeInitializeSpinLock(&g_lock_b);
+    KeAcquireSpinLock(&g_lock, &old_a);
+    KeAcquireSpinLock(&g_lock_b, &old_b);
+    if (which == 0) {
+        KeReleaseSpinLock(&g_lock, old_b);
+        KeReleaseSpinLock(&g_lock_b, old_a);
+    } else {
+        KeReleaseSpinLock(&g_lock_b, old_b);
+        KeReleaseSpinLock(&g_lock, old_a);
+    }
+    reached = 1;
+}
+
+static void test_spin_locks_released_oldest_first_is_c4_1003(void **state)
+{
+    (void)state;
+    kdpc_status st;
+    kdpc_machine *m = run(ReleaseOrder, 0, &st);
+    expect_bc(m, st, "lock.release_order", 0x1003, addr(&g_lock), addr(&g_lock_b), 0);
+    kdpc_machine_destroy(m);
+    clean(ReleaseOrder, "lock.release_order");
+}
+
 /* irql.lower_unmatched, irql.lower_other: warnings, the run goes on */
 static void LowerUnmatched(void *ctx)
 {
@@ -291,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_pool_of_a_held_spin_lock_freed_is_c4_100b),
         cmocka_unit_test(test_region_left_without_enter),
         cmocka_unit_test(test_lower_without_its_raise_warns),
+        cmocka_unit_test(test_spin_locks_released_oldest_first_is_c4_1003),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

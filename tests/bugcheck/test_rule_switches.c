@@ -199,6 +199,7 @@ static const char *const all_rules[] = {
     "irql.lower_unmatched",
     "irql.lower_other",
     "lock.release_order",
+    "lock.release_order",
     /* area: power */
     "power.requested_irp",
     "removelock.wait_outside_remove",
@@ -3341,6 +3342,20 @@ static void ScLocksReleaseOrder(void *ctx)
     sw_done = 1;
 }
 
+/* lock.release_order */
+static void ScLocksReleaseOrder(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, old_a, old_b;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    KeAcquireSpinLock(&sw_lock_a, &old_a);
+    KeAcquireSpinLock(&sw_lock_b, &old_b);
+    KeReleaseSpinLock(&sw_lock_a, old_a); /* b first; off: released, IRQL stays DISPATCH */
+    KeReleaseSpinLock(&sw_lock_b, old_b);
+    KeLowerIrql(old);
+    sw_done = 1;
+}
+
 /* irql.lower_other: a warning by default */
 static void ScLocksLowerOther(void *ctx)
 {
@@ -3705,6 +3720,7 @@ static scenario scenarios[] = {
     {"lock.guarded_leave", ScLocksGuardedLeave, 1, NULL, KDPC_OK, -1, -1},
     {"irql.lower_unmatched", ScLocksLowerUnmatched, 1, NULL, KDPC_OK, -1, -1},
     {"irql.lower_other", ScLocksLowerOther, 1, NULL, KDPC_OK, -1, -1},
+    {"lock.release_order", ScLocksReleaseOrder, 1, NULL, KDPC_OK, -1, -1},
     {"lock.release_order", ScLocksReleaseOrder, 1, NULL, KDPC_OK, -1, -1},
     /* area: power */
     {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1},
