@@ -68,7 +68,8 @@ typedef struct kdpc__irprec {
     ULONG user_out_len; /* caller's output buffer length (buffered copy-back never exceeds it) */
     bool pio_flushed;   /* KeFlushIoBuffers(its MDL, read, not DMA) was called */
     bool dma_used;      /* its MDL went through DMA */
-    uint32_t serial;    /* unique per machine: tells a reused address from this IRP */
+    uint32_t serial;    /* unique per machine and request: tells a reused address, or the
+                           IRP after IoReuseIrp, from this request */
     uint64_t pending_marks; /* bit L-1: location L passed completion marked pending (L <= 64) */
     /* Index by MDL (irp.c, KeFlushIoBuffers): the MdlAddress kdpc last saw in the IRP, the
      * other IRPs indexed under it, and the flush count at that moment. */
@@ -155,6 +156,8 @@ typedef struct kdpc__io_pnp_hooks {
     /* area power: dispatch routine @fn of @dev returns, its IRP @irp completed past it (@irp is
      * an address only: it may be freed) */
     void (*dispatch_done)(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp, PDRIVER_DISPATCH fn);
+    /* area power: IoCallDriver(@dev, @irp), before the next location becomes current */
+    void (*forwarding)(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev);
 } kdpc__io_pnp_hooks;
 
 /* dispatch (dispatchcheck.c): one dispatch routine running, from IoCallDriver's call to its
@@ -477,6 +480,11 @@ void kdpc__io_pnp_on_detach(kdpc_machine *m, PDEVICE_OBJECT target, uintptr_t ca
 void kdpc__io_pnp_on_delete(kdpc_machine *m, PDEVICE_OBJECT dev, uintptr_t caller);
 /* The device object @dev is attached to (the next lower one), or NULL. */
 PDEVICE_OBJECT kdpc__io_lower_device(kdpc_machine *m, PDEVICE_OBJECT dev);
+/* An IRP_MJ_SYSTEM_CONTROL minor code that is a WMI request (wmi.c, pnpcheck.c). */
+static inline bool kdpc__io_wmi_minor(UCHAR minor)
+{
+    return minor <= IRP_MN_EXECUTE_METHOD || minor == IRP_MN_REGINFO_EX;
+}
 
 /* area power (powercheck.c): Verifier's checks of power IRPs. IoCallDriver(@dev, @irp) forwarding
  * one (before the next location becomes current): power.irp_status; IoCompleteRequest(@irp) at

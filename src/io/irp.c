@@ -191,16 +191,22 @@ void kdpc__io_irp_set_mdl(kdpc_machine *m, PIRP irp, PMDL mdl)
         mdl_sync(kdpc__io_of(m), r, false);
 }
 
+/* The request @r stood for is over (its IRP freed or reused): the pending marks it had, for the
+ * IoCallDriver still waiting on its dispatch routine (io.pending_not_returned, dispatchcheck.c). */
+static void remember_gone(kdpc__io *io, const kdpc__irprec *r)
+{
+    io->gone[io->gone_next].serial = r->serial;
+    io->gone[io->gone_next].marks = r->pending_marks;
+    io->gone_next = (io->gone_next + 1u) % KDPC_IO_GONE;
+}
+
 static void drop(kdpc_machine *m, kdpc__irprec *r)
 {
     kdpc__io *io = kdpc__io_of(m);
     mdl_unindex(io, r);
     (void)kdpc__ptrmap_del(&io->irp_map, (uintptr_t)&r->irp);
     kdpc__io_retire(m, &r->irp, KDPC_IOK_IRP);
-    /* for the IoCallDriver still waiting on its dispatch routine (io.pending_not_returned) */
-    io->gone[io->gone_next].serial = r->serial;
-    io->gone[io->gone_next].marks = r->pending_marks;
-    io->gone_next = (io->gone_next + 1u) % KDPC_IO_GONE;
+    remember_gone(io, r);
     if (r->prev != NULL)
         r->prev->next = r->next;
     else
@@ -304,6 +310,11 @@ void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
     init_irp(Irp, Irp->StackCount);
     Irp->IoStatus.Status = Iostatus;
     r->dispatched = r->completed = r->queued = r->out = r->ex_failed = false;
+    /* A new request (new serial): the dispatch routines of the old one may still be running (a
+     * completion routine reuses and resends its IRP from inside the lower driver's
+     * IoCompleteRequest) and must not take the new request's marks or completion for theirs. */
+    remember_gone(kdpc__io_of(m), r);
+    r->serial = ++kdpc__io_of(m)->irp_serial;
     r->pending_marks = 0;
     r->history[0] = '\0';
 }
@@ -391,6 +402,8 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     kdpc__io_pnp_on_call(m, Irp, DeviceObject, (uintptr_t)__builtin_return_address(0)); /* pnp */
     /* power */
     kdpc__io_power_on_call(m, Irp, DeviceObject, (uintptr_t)__builtin_return_address(0));
+    if (kdpc__io_of(m)->pnp_hooks.forwarding != NULL)
+        kdpc__io_of(m)->pnp_hooks.forwarding(m, Irp, DeviceObject);
     IoSetNextIrpStackLocation(Irp);
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
     s->DeviceObject = DeviceObject;

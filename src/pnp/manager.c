@@ -626,6 +626,7 @@ int kdpc__pnp_init(kdpc_machine *m)
     io->pnp_hooks.free = kdpc__pnp_free;
     io->pnp_hooks.device_deleting = kdpc__pnp_removelocks_deleting;
     io->pnp_hooks.dispatch_done = kdpc__pnp_removelocks_dispatch_done;
+    io->pnp_hooks.forwarding = kdpc__pnp_removelocks_forwarding;
     kdpc__ke_of(m)->driver_owns_window = kdpc__pnp_driver_owns_window;
     return 0;
 }

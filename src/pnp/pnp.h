@@ -148,6 +148,9 @@ void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const v
  * removelock.held_on_return for a remove lock in @dev's extension still held with tag @irp. */
 void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
                                          PDRIVER_DISPATCH fn);
+/* IoCallDriver(@dev, @irp) (io's forwarding hook): removelock.forward_unheld when the dispatch
+ * routine running sends its own IRP on while no acquisition of its device's remove lock is held. */
+void kdpc__pnp_removelocks_forwarding(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev);
 /* interface.c */
 void kdpc__pnp_ifaces_free(kdpc__pnp *p);
 /* The PnP manager removes @pdo's device: disable its enabled interfaces (@forget: the PDO goes,

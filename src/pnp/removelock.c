@@ -150,6 +150,35 @@ void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PI
     }
 }
 
+static const struct kdpc__dispframe *running_dispatch(kdpc_machine *m);
+
+void kdpc__pnp_removelocks_forwarding(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT target)
+{
+    kdpc__pnp *p = kdpc__pnp_of(m, false);
+    if (p == NULL || p->locks.live == 0)
+        return;
+    const kdpc__dispframe *f = running_dispatch(m);
+    kdpc__devrec *d = f != NULL && f->irp == irp && f->routine != NULL
+                          ? kdpc__io_devrec(m, f->dev)
+                          : NULL;
+    if (d == NULL || f->dev->DeviceExtension == NULL)
+        return;
+    uintptr_t a = (uintptr_t)f->dev->DeviceExtension, b = a + d->ext_size;
+    for (size_t i = 0; i < p->locks.cap; i++) {
+        uintptr_t k = p->locks.keys[i];
+        kdpc__rlock *r = k > 1 && k >= a && k < b ? p->locks.vals[i] : NULL;
+        if (r == NULL || !r->used || r->waited || r->n > 0)
+            continue;
+        kdpc__violation(m, KDPC_R_REMOVELOCK_FORWARD_UNHELD, 0, (uintptr_t)k, (uintptr_t)irp,
+                        (uintptr_t)f->dev, (uintptr_t)target, KDPC_RP(f->routine),
+                        "the dispatch routine of device %p sends IRP %p on to %p holding no "
+                        "acquisition of its remove lock %p: IoAcquireRemoveLock before "
+                        "IoCallDriver, release after (or in the completion routine)",
+                        (void *)f->dev, (void *)irp, (void *)target, (void *)k);
+        return;
+    }
+}
+
 /* The dispatch routine running in the caller's context (the io layer's frames, dispatchcheck.c:
  * the innermost of this thread in this CPU context), or NULL. */
 static const kdpc__dispframe *running_dispatch(kdpc_machine *m)

@@ -14,6 +14,7 @@
  *   power.not_passed_down           0xC9/0x230, 0x231, 0x232
  *   power.pagable_not_inherited     0xC9/0x23F
  *   removelock.held_on_return       0 (RemoveLock, RemoveLockRelease2, RemoveLockRelease<Major>)
+ *   removelock.forward_unheld       0 (RemoveLockForward*, RemoveLockMnRemove, ...)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,7 +37,8 @@ typedef enum mode {
     DONE_UNTOUCHED, /* 0x232: system query completed STATUS_NOT_SUPPORTED */
     DONE_UNKNOWN,   /* 0x230: the entry's own power IRP of an unknown minor completed */
     NOT_PAGABLE,    /* 0x23F: the FDO over a DO_POWER_PAGABLE PDO without the flag */
-    HELD            /* a device set-power passed down, the remove lock never released */
+    HELD,           /* a device set-power passed down, the remove lock never released */
+    UNHELD          /* a device set-power passed down without the remove lock */
 } mode;
 
 typedef struct ext {
@@ -140,6 +142,14 @@ static NTSTATUS Power(PDEVICE_OBJECT dev, PIRP irp)
 {
     ext *x = x_of(dev);
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
+    PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(irp);
+    if (g_mode == UNHELD && cur->MinorFunction == IRP_MN_SET_POWER &&
+        cur->Parameters.Power.Type == DevicePowerState) {
+        g_irp = irp; /* passed down with no acquisition of the remove lock */
+        PoStartNextPowerIrp(irp);
+        IoSkipCurrentIrpStackLocation(irp);
+        return PoCallDriver(x->lower, irp);
+    }
     NTSTATUS st = IoAcquireRemoveLock(&x->lock, irp);
     if (!NT_SUCCESS(st)) {
         PoStartNextPowerIrp(irp);
@@ -308,11 +318,17 @@ static void test_fixed_driver_runs_clean(void **state)
     assert_int_equal(kdpc_machine_run(m, run, NULL), KDPC_OK);
     assert_int_equal(g_done, 1);
     assert_true(g_dev_sets >= 3); /* D0 asked for, D3 for S3, D0 for S0 */
-    static const char *const ids[] = {
-        "power.requested_irp",      "removelock.wait_outside_remove", "removelock.delete_unwaited",
-        "pnp.must_not_fail",        "removelock.release_unheld",      "removelock.after_wait",
-        "power.irp_status",         "power.not_passed_down",          "power.pagable_not_inherited",
-        "removelock.held_on_return"};
+    static const char *const ids[] = {"power.requested_irp",
+                                      "removelock.wait_outside_remove",
+                                      "removelock.delete_unwaited",
+                                      "pnp.must_not_fail",
+                                      "removelock.release_unheld",
+                                      "removelock.after_wait",
+                                      "power.irp_status",
+                                      "power.not_passed_down",
+                                      "power.pagable_not_inherited",
+                                      "removelock.held_on_return",
+                                      "removelock.forward_unheld"};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
         KT_ASSERT_NO_VIOLATION(m, ids[i]);
     assert_null(kdpc_machine_bugcheck(m));
@@ -404,6 +420,16 @@ static void test_held_on_return(void **state)
     assert_int_equal(v->params[3], 0);
 }
 
+static void test_forward_unheld(void **state)
+{
+    (void)state;
+    const kdpc_violation *v = broken(UNHELD, "removelock.forward_unheld", 0, 0);
+    assert_int_equal(v->params[0], (uintptr_t)g_lock);
+    assert_int_equal(v->params[1], (uintptr_t)g_irp);
+    assert_int_equal(v->params[2], (uintptr_t)g_fdo);
+    assert_int_equal(v->params[3], (uintptr_t)g_pdo); /* sent to */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -416,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_power_not_passed_down),
         cmocka_unit_test(test_pagable_not_inherited),
         cmocka_unit_test(test_held_on_return),
+        cmocka_unit_test(test_forward_unheld),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,13 +199,13 @@ static const char *const all_rules[] = {
     "irql.lower_unmatched",
     "irql.lower_other",
     "lock.release_order",
-    "lock.release_order",
     /* area: power */
     "power.requested_irp",
     "removelock.wait_outside_remove",
     "removelock.delete_unwaited",
     "power.irp_status",
     "removelock.held_on_return",
+    "removelock.forward_unheld",
     "power.not_passed_down",
     "power.pagable_not_inherited",
     /* last, the rules no switch can soften: the loops below skip them */
@@ -3334,18 +3334,6 @@ static void ScLocksLowerUnmatched(void *ctx)
 static void ScLocksReleaseOrder(void *ctx)
 {
     (void)ctx;
-    KIRQL old_a, old_b;
-    KeAcquireSpinLock(&sw_lock_a, &old_a);
-    KeAcquireSpinLock(&sw_lock_b, &old_b);
-    KeReleaseSpinLock(&sw_lock_a, old_b); /* b first; off: released, IRQL stays DISPATCH */
-    KeReleaseSpinLock(&sw_lock_b, old_a);
-    sw_done = 1;
-}
-
-/* lock.release_order */
-static void ScLocksReleaseOrder(void *ctx)
-{
-    (void)ctx;
     KIRQL old, old_a, old_b;
     KeRaiseIrql(DISPATCH_LEVEL, &old);
     KeAcquireSpinLock(&sw_lock_a, &old_a);
@@ -3403,20 +3391,28 @@ static NTSTATUS ScwPnp(PDEVICE_OBJECT dev, PIRP irp)
 
 static NTSTATUS ScwPower(PDEVICE_OBJECT dev, PIRP irp)
 {
+    PIO_REMOVE_LOCK lock = dev->DeviceExtension;
+    /* mode 7: removelock.forward_unheld (never acquired); mode 6: held_on_return (never
+     * released) */
+    bool held = scw_mode != 7 && NT_SUCCESS(IoAcquireRemoveLock(lock, irp));
+    bool release = held && scw_mode != 6;
     PoStartNextPowerIrp(irp);
-    if (scw_mode == 6 && IoGetCurrentIrpStackLocation(irp)->MinorFunction == IRP_MN_SET_POWER)
-        (void)IoAcquireRemoveLock(dev->DeviceExtension, irp); /* never released */
     if (IoGetCurrentIrpStackLocation(irp)->MinorFunction == IRP_MN_QUERY_POWER) {
         if (scw_mode == 3) /* power.irp_status: failed and passed down */
             irp->IoStatus.Status = STATUS_UNSUCCESSFUL;
         if (scw_mode == 4) { /* power.not_passed_down: answered here */
             irp->IoStatus.Status = STATUS_SUCCESS;
             IoCompleteRequest(irp, IO_NO_INCREMENT);
+            if (release)
+                IoReleaseRemoveLock(lock, irp);
             return STATUS_SUCCESS;
         }
     }
     IoSkipCurrentIrpStackLocation(irp);
-    return PoCallDriver(scw_lower, irp);
+    NTSTATUS st = PoCallDriver(scw_lower, irp);
+    if (release)
+        IoReleaseRemoveLock(lock, irp);
+    return st;
 }
 
 static NTSTATUS ScwAdd(PDRIVER_OBJECT drv, PDEVICE_OBJECT pdo)
@@ -3528,6 +3524,14 @@ static void ScRemoveLockHeldOnReturn(void *ctx)
 {
     (void)ctx;
     ScwRun(6);
+}
+
+/* removelock.forward_unheld: the power IRPs passed down without the remove lock (code 0); off
+ * or a warning: they go down as sent */
+static void ScRemoveLockForwardUnheld(void *ctx)
+{
+    (void)ctx;
+    ScwRun(7);
 }
 
 /* power.pagable_not_inherited: the FDO over a DO_POWER_PAGABLE PDO without the flag
@@ -3721,13 +3725,13 @@ static scenario scenarios[] = {
     {"irql.lower_unmatched", ScLocksLowerUnmatched, 1, NULL, KDPC_OK, -1, -1},
     {"irql.lower_other", ScLocksLowerOther, 1, NULL, KDPC_OK, -1, -1},
     {"lock.release_order", ScLocksReleaseOrder, 1, NULL, KDPC_OK, -1, -1},
-    {"lock.release_order", ScLocksReleaseOrder, 1, NULL, KDPC_OK, -1, -1},
     /* area: power */
     {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.wait_outside_remove", ScRemoveLockWaitOutside, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.delete_unwaited", ScRemoveLockDeleteUnwaited, 1, NULL, KDPC_OK, -1, -1},
     {"power.irp_status", ScPowerIrpStatus, 1, NULL, KDPC_OK, -1, -1},
     {"removelock.held_on_return", ScRemoveLockHeldOnReturn, 1, NULL, KDPC_DEADLOCK, -1, -1},
+    {"removelock.forward_unheld", ScRemoveLockForwardUnheld, 1, NULL, KDPC_OK, -1, -1},
     {"power.not_passed_down", ScPowerNotPassedDown, 1, NULL, KDPC_OK, -1, -1},
     {"power.pagable_not_inherited", ScPowerPagable, 1, NULL, KDPC_OK, -1, -1},
 };
@@ -3772,7 +3776,8 @@ static void test_scenario_default_outcome(void **state)
             strcmp(sc->rule, "pnp.delete_before_lower") == 0 || /* pnp */
             strcmp(sc->rule, "removelock.wait_outside_remove") == 0 || /* power */
             strcmp(sc->rule, "removelock.delete_unwaited") == 0 ||     /* power */
-            strcmp(sc->rule, "removelock.held_on_return") == 0)        /* power */
+            strcmp(sc->rule, "removelock.held_on_return") == 0 ||      /* power */
+            strcmp(sc->rule, "removelock.forward_unheld") == 0)        /* power */
             assert_int_equal(bc->code, 0);
         else
             assert_true(bc->code != 0);
