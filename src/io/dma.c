@@ -436,12 +436,14 @@ static void enqueue(adapter *a, request *q)
 }
 
 /*
- * dma.second_channel: @dev asks @a for an adapter channel while it holds one, or while one it
- * asked for still waits. Windows allows one adapter channel per adapter at a time: 0xE6 P1
- * 0x0B, P2 the channels that would be outstanding, P3 the adapter, P4 the device object. As a
- * warning the request is queued behind the first.
- * Divergence: counted per device object, so device objects that share one adapter still queue
- * for its channel as a free kernel serves them.
+ * dma.second_channel: @dev asks @a for an adapter channel (AllocateAdapterChannel) while it
+ * holds one, or while one it asked for still waits. Windows allows one adapter channel per
+ * adapter at a time: 0xE6 P1 0x0B, P2 the channels that would be outstanding, P3 the adapter,
+ * P4 the device object. As a warning the request is queued behind the first.
+ * Divergence: counted per device object (AllocateAdapterChannel keeps its wait block in the
+ * device object), so device objects that share one adapter still queue for its channel as a
+ * free kernel serves them; AllocateAdapterChannelEx is not checked (a transfer context per
+ * request: several may wait).
  */
 static void check_second_channel(kdpc_machine *m, adapter *a, PDEVICE_OBJECT dev, const char *name)
 {
@@ -1255,7 +1257,8 @@ static NTSTATUS allocate_channel_ex(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT Devi
         return st;
     if (!regs_ok(m, a, NumberOfMapRegisters, "AllocateAdapterChannelEx"))
         return STATUS_INSUFFICIENT_RESOURCES;
-    check_second_channel(m, a, DeviceObject, "AllocateAdapterChannelEx");
+    /* no dma.second_channel: each request has its own transfer context (its wait block), so a
+     * device may have several waiting; they queue for the channel (facts/dma.md 2.1) */
     request *q = calloc(1, sizeof(*q));
     if (q == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;

@@ -795,6 +795,63 @@ static void test_dma_sync_list_free_adapter_object(void **state)
     }
 }
 
+/* DMA v3: a transfer context tracks each pending allocation, so one device may have several
+ * AllocateAdapterChannelEx requests outstanding, each with its own context: the second waits for
+ * the channel and is no dma.second_channel (that check is for AllocateAdapterChannel, whose wait
+ * block lives in the device object). */
+
+static UCHAR two_tc[2][DMA_TRANSFER_CONTEXT_SIZE_V1];
+static int two_ran;
+
+static IO_ALLOCATION_ACTION DvControlCount(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                           PVOID MapRegisterBase, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)MapRegisterBase;
+    (void)Context;
+    two_ran++;
+    return KeepObject;
+}
+
+static void body_two_contexts(void)
+{
+    setup(false);
+    t.a->DmaOperations->PutDmaAdapter(t.a);
+    DEVICE_DESCRIPTION dd = {0};
+    dd.Version = DEVICE_DESCRIPTION_VERSION3;
+    dd.Master = TRUE;
+    dd.ScatterGather = TRUE;
+    dd.InterfaceType = PCIBus;
+    dd.DmaWidth = Width32Bits;
+    dd.DmaAddressWidth = 64;
+    dd.MaximumLength = PAGE_SIZE;
+    t.a = IoGetDmaAdapter(t.dev, &dd, &t.regs);
+    assert_non_null(t.a);
+    PDMA_OPERATIONS ops = t.a->DmaOperations;
+    two_ran = 0;
+    KIRQL old = KeRaiseIrqlToDpcLevel();
+    for (int i = 0; i < 2; i++) {
+        (void)ops->InitializeDmaTransferContext(t.a, two_tc[i]);
+        (void)ops->AllocateAdapterChannelEx(t.a, t.dev, two_tc[i], 1, 0, DvControlCount, NULL,
+                                            NULL);
+    }
+    sync_status[0] = two_ran; /* the first ran, the second waits */
+    ops->FreeAdapterObject(t.a, DeallocateObject);
+    sync_status[1] = two_ran; /* now the second ran */
+    ops->FreeAdapterObject(t.a, DeallocateObject);
+    KeLowerIrql(old);
+    teardown();
+}
+
+static void test_dma_v3_two_contexts_of_one_device(void **state)
+{
+    (void)state;
+    clean(body_two_contexts, 0);
+    assert_int_equal(sync_status[0], 1);
+    assert_int_equal(sync_status[1], 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_dma_map_transfer_ex_twice),
         cmocka_unit_test(test_dma_adapter_not_put),
         cmocka_unit_test(test_dma_sync_list_free_adapter_object),
+        cmocka_unit_test(test_dma_v3_two_contexts_of_one_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
