@@ -192,7 +192,7 @@ void kdpc__io_irp_set_mdl(kdpc_machine *m, PIRP irp, PMDL mdl)
 }
 
 /* The request @r stood for is over (its IRP freed or reused): the pending marks it had, for the
- * IoCallDriver still waiting on its dispatch routine (io.pending_not_returned, dispatchcheck.c). */
+ * dispatch routines of it still running (io.pending_not_returned, io.pending_not_marked). */
 static void remember_gone(kdpc__io *io, const kdpc__irprec *r)
 {
     io->gone[io->gone_next].serial = r->serial;

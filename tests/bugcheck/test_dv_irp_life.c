@@ -40,6 +40,9 @@ static struct {
     PDEVICE_OBJECT low; /* a second driver's device, below dev */
     NTSTATUS ex_status; /* what IoSetCompletionRoutineEx returned */
     LONG ex_ran;        /* ExDone calls */
+    BOOLEAN park_second; /* the dispatch routine completes its first IRP and keeps the next */
+    LONG calls;          /* LifeDispatch calls */
+    LONG resent;         /* Resend: the IRP was reused and sent again */
 } g;
 
 enum { EX_NONE, EX_FORWARD, EX_COMPLETE, EX_LOWER_DEVICE, EX_NO_MARK };
@@ -95,7 +98,7 @@ static NTSTATUS LifeDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
 {
     if (g.ex_mode != EX_NONE)
         return ExDispatch(Dev, Irp);
-    if (g.park) {
+    if (g.park || (g.park_second && g.calls++ > 0)) {
         IoMarkIrpPending(Irp);
         g.held = Irp;
         return STATUS_PENDING;
@@ -227,6 +230,52 @@ static void body_reuse_out(void)
     IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
     (void)IoCallDriver(g.dev, irp);  /* pending at the lower driver */
     IoReuseIrp(irp, STATUS_SUCCESS); /* broken: still in use */
+}
+
+/* The maker's routine reuses its IRP and sends it again, from inside the lower driver's
+ * IoCompleteRequest; that driver pends the new request and then returns STATUS_SUCCESS for the
+ * first one, which it completed unmarked: no io.pending_not_returned (the new request's pending
+ * mark is not the first one's) and no io.pending_not_marked. */
+static NTSTATUS Resend(PDEVICE_OBJECT Dev, PIRP Irp, PVOID Ctx)
+{
+    (void)Dev;
+    if (g.resent++ == 0) {
+        IoReuseIrp(Irp, STATUS_SUCCESS);
+        IoGetNextIrpStackLocation(Irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+        IoSetCompletionRoutine(Irp, Resend, Ctx, TRUE, TRUE, TRUE);
+        (void)IoCallDriver(g.dev, Irp);
+        return STATUS_MORE_PROCESSING_REQUIRED;
+    }
+    KeSetEvent((PKEVENT)Ctx, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static void body_reuse_from_completion(void)
+{
+    g.park_second = TRUE;
+    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    g.irp = irp;
+    if (irp == NULL)
+        return;
+    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
+    IoSetCompletionRoutine(irp, Resend, &g.ev, TRUE, TRUE, TRUE);
+    assert_int_equal(IoCallDriver(g.dev, irp), STATUS_SUCCESS); /* the first request */
+    assert_non_null(g.held);                                      /* the second, kept */
+    g.held->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(g.held, IO_NO_INCREMENT); /* on behalf of its driver */
+    (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);
+    IoFreeIrp(irp);
+}
+
+static void test_reuse_from_completion_routine_is_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m;
+    assert_int_equal(run(&m, 19, body_reuse_from_completion), KDPC_OK);
+    assert_int_equal(g.resent, 2);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
 }
 
 static void test_reuse_while_at_lower_driver_bugchecks_c9_310(void **state)
@@ -619,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_completion_ex_set_then_completed_bugchecks_code_0),
         cmocka_unit_test(test_completion_ex_with_lower_device_bugchecks_code_0),
         cmocka_unit_test(test_completion_ex_routine_is_named_in_reports),
+        cmocka_unit_test(test_reuse_from_completion_routine_is_clean),
         cmocka_unit_test(test_sending_after_failed_completion_ex_bugchecks_c4_4100f),
         cmocka_unit_test(test_failed_completion_ex_checked_is_clean),
     };
