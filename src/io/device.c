@@ -155,7 +155,13 @@ void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d)
  * A device still attached to a lower one (IoDetachDevice forgotten) is
  * 0xC9/0x201. With io.invalid_object off or a warning: nothing is deleted
  * for a bad object; an attached device is detached, then deleted.
+ * A device with another still attached above it (an upper filter that
+ * detaches after the IRP_MN_REMOVE_DEVICE it passed down came back) stays
+ * until that one detaches, as Windows keeps it (DOE_DELETE_PENDING): its
+ * memory is freed at that IoDetachDevice; deleting it again is 0x240.
  */
+static void delete_now(kdpc_machine *m, kdpc__devrec *d);
+
 void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
 {
     kdpc__cpu *c;
@@ -174,6 +180,11 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
         return;
     }
     kdpc__devrec *d = kdpc__io_devrec(m, DeviceObject);
+    if (d->delete_pending) {
+        kdpc__io_invalid(m, "IoDeleteDevice", DeviceObject, KDPC_IOK_DEVICE, 0xC9, 0x240,
+                         (uintptr_t)__builtin_return_address(0), 0, (uintptr_t)DeviceObject);
+        return;
+    }
     kdpc__io_pnp_on_delete(m, DeviceObject, (uintptr_t)__builtin_return_address(0)); /* goes on */
     if (kdpc__io_of(m)->pnp_hooks.device_deleting != NULL) /* power: removelock.delete_unwaited */
         kdpc__io_of(m)->pnp_hooks.device_deleting(m, DeviceObject, DeviceObject->DeviceExtension,
@@ -192,6 +203,17 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     kdpc__scope scope = {NULL, d, false};
     kdpc__io_check_pending(m, &scope, "IoDeleteDevice");
     kdpc__io_dma_device_deleted(m, DeviceObject); /* goes on */
+    PDEVICE_OBJECT above = DeviceObject->AttachedDevice;
+    if (above != NULL && kdpc__io_devrec(m, above) != NULL) {
+        d->delete_pending = true; /* freed by the IoDetachDevice of @above */
+        kdpc__ke_point(m);
+        return;
+    }
+    delete_now(m, d);
+}
+
+static void delete_now(kdpc_machine *m, kdpc__devrec *d)
+{
     kdpc__io_unqueue_inside(m, d, kdpc__io_devrec_bytes(d)); /* unload.pending was a warning */
     kdpc__trace_forget(m, d, kdpc__io_devrec_bytes(d)); /* trace numbers, names of its objects */
     if (d->wext != NULL) {
@@ -200,6 +222,12 @@ void kdpc_IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     }
     kdpc__io_device_free(m, d);
     kdpc__ke_point(m);
+}
+
+void kdpc__io_device_detached(kdpc_machine *m, kdpc__devrec *d)
+{
+    if (d != NULL && d->delete_pending)
+        delete_now(m, d);
 }
 
 static size_t narrow(char *out, size_t n, const WCHAR *w, size_t len)

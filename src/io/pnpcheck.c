@@ -38,18 +38,13 @@ static bool system_only(UCHAR minor)
     }
 }
 
-/* The PnP IRPs every function or filter driver answers on the way down (Verifier's 0x217 and
- * SDV's NsRemoveLock* rules); START and the CANCELs are answered on the way up. */
+/* The PnP IRPs a function driver answers on the way down (Verifier's 0x217 and SDV's
+ * NsRemoveLock* rules); START and the CANCELs are answered on the way up. */
 static bool answered_going_down(UCHAR minor)
 {
     return minor == IRP_MN_QUERY_STOP_DEVICE || minor == IRP_MN_STOP_DEVICE ||
            minor == IRP_MN_QUERY_REMOVE_DEVICE || minor == IRP_MN_REMOVE_DEVICE ||
            minor == IRP_MN_SURPRISE_REMOVAL;
-}
-
-static bool wmi_minor(UCHAR minor)
-{
-    return minor <= IRP_MN_EXECUTE_METHOD || minor == IRP_MN_REGINFO_EX;
 }
 
 static int pnp_depth(const kdpc__io *io, PDEVICE_OBJECT dev);
@@ -74,10 +69,10 @@ static void check_first_send(kdpc_machine *m, PIRP irp, PIO_STACK_LOCATION s, PD
                         "a driver sent PnP IRP minor %#x (IRP %p): starting, stopping and "
                         "removing a device is the PnP manager's, reserved for system use",
                         (unsigned)minor, (void *)irp);
-    uint32_t code = major == IRP_MJ_PNP     ? 0x20E
-                    : major == IRP_MJ_POWER ? 0x20F
-                    : wmi_minor(minor)      ? 0x210
-                                            : 0;
+    uint32_t code = major == IRP_MJ_PNP         ? 0x20E
+                    : major == IRP_MJ_POWER     ? 0x20F
+                    : kdpc__io_wmi_minor(minor) ? 0x210
+                                                : 0;
     if (code != 0 && irp->IoStatus.Status != STATUS_NOT_SUPPORTED)
         kdpc__violation(m, KDPC_R_PNP_IRP_INIT, 0xC9, code, caller, (uintptr_t)irp, (uintptr_t)dev,
                         NULL,
@@ -91,8 +86,9 @@ static void check_first_send(kdpc_machine *m, PIRP irp, PIO_STACK_LOCATION s, PD
     if (major != IRP_MJ_PNP || minor != IRP_MN_QUERY_CAPABILITIES)
         return;
     PDEVICE_CAPABILITIES caps = s->Parameters.DeviceCapabilities.Capabilities;
-    if (caps == NULL)
-        return; /* the bus driver's fault to take, as on Windows */
+    if (kdpc__ke_bad_ptr(caps))
+        return; /* the bus driver's fault to take, as on Windows (Verifier reads only memory it
+                 * can) */
     const char *what = NULL;
     code = 0;
     if (caps->Version != 1) {
@@ -116,6 +112,24 @@ static void check_first_send(kdpc_machine *m, PIRP irp, PIO_STACK_LOCATION s, PD
                         what);
 }
 
+/* Whether the device passing @irp down to @dev is the function driver's and passes it with no
+ * completion routine of its own (Verifier's "not processed"): a filter passes down untouched what
+ * it does not handle, and a function driver may answer on the way up. The PnP manager's own
+ * completion routine sits in the top location (manager.c), where no driver put it. */
+static bool fdo_passes_unanswered(kdpc_machine *m, PIRP irp, PIO_STACK_LOCATION s,
+                                  PDEVICE_OBJECT dev)
+{
+    PDEVICE_OBJECT from = dev->AttachedDevice;
+    if (from == NULL || kdpc__io_devrec(m, from) == NULL)
+        return false;
+    PDRIVER_OBJECT drv = from->DriverObject;
+    if (!kdpc__io_valid(m, drv, KDPC_IOK_DRIVER) || drv->DriverExtension == NULL ||
+        drv->DriverExtension->AddDevice == NULL)
+        return false; /* not the driver whose AddDevice built the stack: a filter */
+    bool managers = irp == kdpc__io_of(m)->pnp_irp && irp->CurrentLocation - 1 == irp->StackCount;
+    return s->CompletionRoutine == NULL || managers;
+}
+
 /* A PnP IRP a dispatch routine passes on to the next driver. */
 static void check_forward(kdpc_machine *m, kdpc__irprec *r, PIRP irp, PIO_STACK_LOCATION s,
                           PDEVICE_OBJECT dev, uintptr_t caller)
@@ -135,13 +149,14 @@ static void check_forward(kdpc_machine *m, kdpc__irprec *r, PIRP irp, PIO_STACK_
                         "the status a driver had set: that status is reserved for \"nobody "
                         "handled it\"",
                         (unsigned)minor, (void *)irp);
-    else if (st == STATUS_NOT_SUPPORTED && answered_going_down(minor))
+    else if (st == STATUS_NOT_SUPPORTED && answered_going_down(minor) &&
+             fdo_passes_unanswered(m, irp, s, dev))
         kdpc__violation(m, KDPC_R_PNP_IRP_STATUS, 0xC9, 0x217, caller, (uintptr_t)irp,
                         (uintptr_t)dev, NULL,
-                        "PnP IRP minor %#x (IRP %p) passed down still STATUS_NOT_SUPPORTED: every "
-                        "function or filter driver handles query-stop, stop, query-remove, "
-                        "remove and surprise removal and sets the status (STATUS_SUCCESS) "
-                        "before passing it down",
+                        "PnP IRP minor %#x (IRP %p) passed down still STATUS_NOT_SUPPORTED by the "
+                        "function driver: it handles query-stop, stop, query-remove, remove and "
+                        "surprise removal and sets the status (STATUS_SUCCESS) before passing it "
+                        "down, or answers on the way up (a completion routine)",
                         (unsigned)minor, (void *)irp);
 }
 
@@ -204,7 +219,8 @@ void kdpc__io_pnp_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller)
     bool kept = r->low_loc >= irp->CurrentLocation;
     PDEVICE_OBJECT lower = kept ? kdpc__io_lower_device(m, dev) : NULL;
     if (major == IRP_MJ_SYSTEM_CONTROL) {
-        if (lower != NULL && wmi_minor(minor) && s->Parameters.WMI.ProviderId != (ULONG_PTR)dev)
+        if (lower != NULL && kdpc__io_wmi_minor(minor) &&
+            s->Parameters.WMI.ProviderId != (ULONG_PTR)dev)
             kdpc__violation(m, KDPC_R_WMI_NOT_FORWARDED, 0xC9, 0x220, caller, (uintptr_t)irp,
                             (uintptr_t)dev, NULL,
                             "WMI IRP minor %#x (IRP %p) completed by device %p, but its "

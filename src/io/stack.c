@@ -53,4 +53,5 @@ void kdpc_IoDetachDevice(PDEVICE_OBJECT TargetDevice)
     }
     kdpc__io_pnp_on_detach(m, TargetDevice, (uintptr_t)__builtin_return_address(0)); /* goes on */
     TargetDevice->AttachedDevice = NULL;
+    kdpc__io_device_detached(m, kdpc__io_devrec(m, TargetDevice)); /* a deleted one goes now */
 }

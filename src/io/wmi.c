@@ -32,11 +32,6 @@ NTSTATUS kdpc_IoWMIRegistrationControl(PDEVICE_OBJECT DeviceObject, ULONG Action
     return STATUS_SUCCESS;
 }
 
-static bool wmi_minor(UCHAR minor)
-{
-    return minor <= IRP_MN_EXECUTE_METHOD || minor == IRP_MN_REGINFO_EX;
-}
-
 NTSTATUS kdpc_WmiSystemControl(PWMILIB_CONTEXT WmiLibInfo, PDEVICE_OBJECT DeviceObject, PIRP Irp,
                                PSYSCTL_IRP_DISPOSITION IrpDisposition)
 {
@@ -51,7 +46,7 @@ NTSTATUS kdpc_WmiSystemControl(PWMILIB_CONTEXT WmiLibInfo, PDEVICE_OBJECT Device
     if (WmiLibInfo == NULL || IrpDisposition == NULL)
         return STATUS_INVALID_PARAMETER;
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(Irp);
-    bool wmi = s->MajorFunction == IRP_MJ_SYSTEM_CONTROL && wmi_minor(s->MinorFunction);
+    bool wmi = s->MajorFunction == IRP_MJ_SYSTEM_CONTROL && kdpc__io_wmi_minor(s->MinorFunction);
     *IrpDisposition = wmi ? IrpForward : IrpNotWmi;
     return Irp->IoStatus.Status;
 }

@@ -68,7 +68,8 @@ void kdpc__pnp_check_removed(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT *was, siz
 {
     for (size_t i = 0; i < n; i++) {
         PDEVICE_OBJECT o = was[i];
-        if (kdpc__io_devrec(m, o) == NULL)
+        kdpc__devrec *d = kdpc__io_devrec(m, o);
+        if (d == NULL || d->delete_pending)
             continue; /* deleted, as it should be */
         PDRIVER_DISPATCH fn =
             o->DriverObject != NULL ? o->DriverObject->MajorFunction[IRP_MJ_PNP] : NULL;

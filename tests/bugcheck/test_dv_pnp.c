@@ -30,27 +30,28 @@
 
 typedef enum mode {
     FIXED,
-    INIT_STATUS,     /* 0x20E: own PnP IRP sent with Status 0 */
-    INIT_WMI_STATUS, /* 0x210: own WMI IRP sent with Status 0 */
-    INIT_CAPS,       /* 0x235: query capabilities with Address 0 */
-    SYSTEM_IRP,      /* 0x237: own IRP_MN_QUERY_STOP_DEVICE */
-    FWD_FAILED,      /* 0x215: QUERY_REMOVE passed down failed */
-    FWD_UNANSWERED,  /* 0x217: QUERY_REMOVE passed down untouched */
-    FWD_REVERTED,    /* 0x216: START completed STATUS_NOT_SUPPORTED over the PDO's success */
-    DONE_SUCCESS,    /* 0x22E: QUERY_REMOVE completed with success, not passed down */
-    DONE_UNTOUCHED,  /* 0x22F: QUERY_REMOVE completed STATUS_NOT_SUPPORTED */
-    SURPRISE_DETACH, /* 0x241 */
-    SURPRISE_DELETE, /* 0x242 */
-    DELETE_EARLY,    /* pnp.delete_before_lower */
-    REMOVE_ATTACHED, /* 0x21D: neither detached nor deleted */
-    REMOVE_ALIVE,    /* 0x21E: detached, not deleted */
-    INITIALIZING,    /* 0x243 */
-    NO_IO_FLAG,      /* 0x244: the PDO has DO_DIRECT_IO, the FDO neither */
-    BOTH_IO_FLAGS,   /* 0x245 */
-    NOT_PDO,         /* 0x24D */
-    WMI_COMPLETED,   /* 0x220 */
-    WMI_LEFT,        /* 0xC4/0xDB */
-    NO_POWER_ROUTINE /* 0x21F: a power IRP to a PnP driver with no IRP_MJ_POWER routine */
+    INIT_STATUS,      /* 0x20E: own PnP IRP sent with Status 0 */
+    INIT_WMI_STATUS,  /* 0x210: own WMI IRP sent with Status 0 */
+    INIT_CAPS,        /* 0x235: query capabilities with Address 0 */
+    SYSTEM_IRP,       /* 0x237: own IRP_MN_QUERY_STOP_DEVICE */
+    FWD_FAILED,       /* 0x215: QUERY_REMOVE passed down failed */
+    FWD_UNANSWERED,   /* 0x217: QUERY_REMOVE passed down untouched */
+    FWD_REVERTED,     /* 0x216: START completed STATUS_NOT_SUPPORTED over the PDO's success */
+    DONE_SUCCESS,     /* 0x22E: QUERY_REMOVE completed with success, not passed down */
+    DONE_UNTOUCHED,   /* 0x22F: QUERY_REMOVE completed STATUS_NOT_SUPPORTED */
+    SURPRISE_DETACH,  /* 0x241 */
+    SURPRISE_DELETE,  /* 0x242 */
+    DELETE_EARLY,     /* pnp.delete_before_lower */
+    REMOVE_ATTACHED,  /* 0x21D: neither detached nor deleted */
+    REMOVE_ALIVE,     /* 0x21E: detached, not deleted */
+    INITIALIZING,     /* 0x243 */
+    NO_IO_FLAG,       /* 0x244: the PDO has DO_DIRECT_IO, the FDO neither */
+    BOTH_IO_FLAGS,    /* 0x245 */
+    NOT_PDO,          /* 0x24D */
+    WMI_COMPLETED,    /* 0x220 */
+    WMI_LEFT,         /* 0xC4/0xDB */
+    NO_POWER_ROUTINE, /* 0x21F: a power IRP to a PnP driver with no IRP_MJ_POWER routine */
+    CAPS_GARBAGE      /* query capabilities whose Capabilities pointer is garbage: not read */
 } mode;
 
 static mode g_mode;
@@ -217,6 +218,9 @@ static void send_own(UCHAR major, UCHAR minor)
         g_caps.Address = g_mode == INIT_CAPS ? 0 : 0xFFFFFFFFu;
         g_caps.UINumber = 0xFFFFFFFFu;
         s->Parameters.DeviceCapabilities.Capabilities = &g_caps;
+        if (g_mode == CAPS_GARBAGE) /* the bus driver would fault on it; the check must not */
+            s->Parameters.DeviceCapabilities.Capabilities =
+                (PDEVICE_CAPABILITIES)(uintptr_t)0xCCCCCCCCCCCCCCCCull;
     }
     IoSetCompletionRoutine(irp, Sent, NULL, TRUE, TRUE, TRUE);
     (void)IoCallDriver(g_fdo, irp);
@@ -288,6 +292,21 @@ static void test_fixed_driver_runs_clean(void **state)
                                       "pnp.no_dispatch"};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
         KT_ASSERT_NO_VIOLATION(m, ids[i]);
+    assert_null(kdpc_machine_bugcheck(m));
+    kdpc_machine_destroy(m);
+}
+
+/* A DEVICE_CAPABILITIES pointer that is no address: the check reads nothing (no host fault) and
+ * reports nothing; kdpc's root bus does not answer the IRP. */
+static void test_irp_init_caps_garbage_not_read(void **state)
+{
+    (void)state;
+    g_mode = CAPS_GARBAGE;
+    g_done = 0;
+    kdpc_machine *m = kt_machine(1, 31);
+    assert_int_equal(kdpc_machine_run(m, run, NULL), KDPC_OK);
+    assert_int_equal(g_done, 1);
+    KT_ASSERT_NO_VIOLATION(m, "pnp.irp_init");
     assert_null(kdpc_machine_bugcheck(m));
     kdpc_machine_destroy(m);
 }
@@ -450,6 +469,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed_driver_runs_clean),
         cmocka_unit_test(test_irp_init),
+        cmocka_unit_test(test_irp_init_caps_garbage_not_read),
         cmocka_unit_test(test_system_irp),
         cmocka_unit_test(test_irp_status),
         cmocka_unit_test(test_not_passed_down),
