@@ -211,6 +211,9 @@ static kdpc_machine *ctx_of(const char *name, adapter *a, unsigned irql)
     if (a == NULL) {
         kdpc__violation(m, KDPC_R_DMA_NULL_ADAPTER, 0xE6, 0x19, 0, 0, 0, NULL,
                         "%s with a NULL DMA adapter", name);
+        /* as a warning or off: what Windows without DMA verification does, the HAL routine
+         * reads through the NULL adapter (io.invalid_object's access fault) */
+        kdpc__io_invalid_access(m, name, KDPC_RP(kdpc_IoGetDmaAdapter), a, KDPC_IOK_ADAPTER);
         return NULL;
     }
     if (!kdpc__io_need(m, name, KDPC_RP(kdpc_IoGetDmaAdapter), a, KDPC_IOK_ADAPTER) || a->m != m)

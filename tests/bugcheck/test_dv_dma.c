@@ -239,6 +239,16 @@ static void test_dma_null_released_description(void **state)
     expect(body_null, 0, "dma.null_adapter", 0x19, 0, 0, 0);
     clean(body_null, 0);
     kdpc_status st;
+    /* DMA verification off: what Windows does without it, an access through the NULL adapter
+     * (io.invalid_object, 0xA at DISPATCH_LEVEL) */
+    memset(&t, 0, sizeof t);
+    t.broken = true;
+    kdpc_machine *m0 = kt_machine(1, 31);
+    assert_int_equal(kdpc_verifier_class_set(m0, "dma_verification", false), KDPC_OK);
+    st = kdpc_machine_run(m0, run_body, (void *)(uintptr_t)body_null);
+    KT_ASSERT_BUGCHECK(m0, st, "io.invalid_object", 0xA);
+    KT_ASSERT_NO_VIOLATION(m0, "dma.null_adapter");
+    kdpc_machine_destroy(m0);
     kdpc_machine *m = run(body_released, true, 0, &st);
     KT_ASSERT_BUGCHECK(m, st, "dma.adapter_released", 0xE6);
     assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x18);

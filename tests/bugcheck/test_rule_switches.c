@@ -3701,7 +3701,7 @@ static scenario scenarios[] = {
     {"rtl.copy_overlap", ScCopyOverlap, 1, NULL, KDPC_OK, 2, -1},
     /* area: dma */
     {"dma.irql", ScDmaIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.null_adapter", ScDmaNullAdapter, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.null_adapter", ScDmaNullAdapter, 1, NULL, KDPC_BUGCHECK, -1, -1}, /* io.invalid_object */
     {"dma.adapter_released", ScDmaAdapterReleased, 1, NULL, KDPC_OK, -1, -1},
     {"dma.put_outstanding", ScDmaPutOutstanding, 1, NULL, KDPC_OK, -1, -1},
     {"dma.second_channel", ScDmaSecondChannel, 1, NULL, KDPC_OK, -1, -1},
