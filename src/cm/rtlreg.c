@@ -100,7 +100,7 @@ static NTSTATUS store_direct(const RTL_QUERY_REGISTRY_TABLE *e, ULONG type, cons
             ULONG alloc = length + (ULONG)sizeof(WCHAR);
             if (alloc > 0xFFFFu)
                 return STATUS_BUFFER_TOO_SMALL;
-            u->Buffer = kdpc_ExAllocatePoolWithTag(PagedPool, alloc, REGQ_TAG);
+            u->Buffer = kdpc__pool_kernel_alloc(PagedPool, alloc, REGQ_TAG);
             if (u->Buffer == NULL)
                 return STATUS_INSUFFICIENT_RESOURCES;
             u->MaximumLength = (USHORT)alloc;

@@ -531,7 +531,9 @@ static void check_unloaded_owner(kdpc_machine *m, kdpc__pool *p, const blk *b)
                     b->size, (unsigned long)b->tag);
 }
 
-static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, ULONG tag, bool zero)
+/* @kernel: the kernel allocates it for the driver (kdpc__pool_kernel_alloc): no owner. */
+static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, ULONG tag, bool zero,
+                      bool kernel)
 {
     kdpc__pool *p = pool_of(m);
     if (paged && c->irql > APC_LEVEL)
@@ -596,7 +598,7 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
     b->user = (uintptr_t)ptr;
     b->size = bytes;
     b->tag = tag;
-    b->owner = kdpc__ke_current_driver(m, c);
+    b->owner = kernel ? NULL : kdpc__ke_current_driver(m, c);
     if (b->owner != NULL)
         check_unloaded_owner(m, p, b);
     b->next = p->all;
@@ -621,7 +623,7 @@ PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG
     kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithTag", &c);
     if (m == NULL)
         return NULL;
-    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType), false);
     if (r == NULL && ((unsigned)PoolType & POOL_RAISE_IF_ALLOCATION_FAILURE) != 0)
         kdpc__ex_raise_status(STATUS_INSUFFICIENT_RESOURCES); /* the kernel's raise */
     kdpc__ke_point(m);
@@ -636,7 +638,7 @@ PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, 
         return NULL;
     quota_check(m, c, "ExAllocatePoolWithQuotaTag");
     /* no quota limit in kdpc: it fails only as ExAllocatePoolWithTag does */
-    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType));
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType), false);
     /* irql.ex_apc (IrqlExApcLte2), after mem.paged_alloc's and in a DPC mem.pool_irql's 0x10B.
      * Divergence: the rule says <= APC_LEVEL, but the routine's page allows nonpaged pool at
      * DISPATCH_LEVEL (paged pool at <= APC_LEVEL): only what the page forbids is reported. */
@@ -678,9 +680,27 @@ PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
     if (Tag != 0 && (required & ~POOL2_REQUIRED_KNOWN) == 0 && types != 0 &&
         (types & (types - 1)) == 0)
         r = allocate(m, c, types == POOL_FLAG_PAGED, NumberOfBytes, Tag,
-                     (Flags & POOL_FLAG_UNINITIALIZED) == 0);
+                     (Flags & POOL_FLAG_UNINITIALIZED) == 0, false);
     if (r == NULL && raise)
         raise_failure(m, NumberOfBytes, Tag);
+    kdpc__ke_point(m);
+    return r;
+}
+
+/*
+ * Pool the kernel allocates for a driver, which the driver frees (an Rtl string buffer, a
+ * registry value, a device interface name, MmAllocatePagesForMdl's MDL): the checks of
+ * ExAllocatePoolWithTag, but the block has no owner. Windows' pool tracking counts what the
+ * driver's own code allocates (its calls are the ones Verifier hooks), so mem.leak and
+ * mem.alloc_unloaded never count these; a block never freed is still logged at destroy.
+ */
+PVOID kdpc__pool_kernel_alloc(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    kdpc__cpu *c;
+    kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithTag", &c);
+    if (m == NULL)
+        return NULL;
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType), true);
     kdpc__ke_point(m);
     return r;
 }
@@ -691,7 +711,7 @@ PVOID kdpc_ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Ta
     kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolZero", &c);
     if (m == NULL)
         return NULL;
-    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, true);
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, true, false);
     kdpc__ke_point(m);
     return r;
 }

@@ -239,6 +239,8 @@ void kdpc__pool_run_begin(kdpc_machine *m);
 void kdpc__pool_run_end(kdpc_machine *m);
 bool kdpc__pool_fail(kdpc_machine *m); /* low-resources simulation says: fail this allocation */
 void *kdpc__pool_system_va(kdpc_machine *m, void *va); /* locked-MDL system address (7.4) */
+/* pool the kernel allocates for a driver to free: not the driver's for mem.leak (ex/pool.c) */
+PVOID kdpc__pool_kernel_alloc(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
 void kdpc__pool_report_fault(kdpc_machine *m);
 /* area: pool - Verifier's pool checks (ex/pool.c, ex/lookaside.c) */
 /* Driver @drv (kdpc__ke_current_driver's value, named @name) has unloaded (@report) or failed

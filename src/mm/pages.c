@@ -101,7 +101,7 @@ PMDL kdpc_MmAllocatePagesForMdlEx(PHYSICAL_ADDRESS LowAddress, PHYSICAL_ADDRESS 
         return NULL;
     }
     memset(base, (Flags & MM_DONT_ZERO_ALLOCATION) != 0 ? FILL_BYTE : 0, bytes);
-    PMDL mdl = kdpc_ExAllocatePoolWithTag(NonPagedPoolNx, kdpc__mm_mdl_bytes(base, bytes), MDL_TAG);
+    PMDL mdl = kdpc__pool_kernel_alloc(NonPagedPoolNx, kdpc__mm_mdl_bytes(base, bytes), MDL_TAG);
     if (mdl == NULL || !kdpc__io_register(m, mdl, KDPC_IOK_MDL)) {
         if (mdl != NULL)
             kdpc_ExFreePoolWithTag(mdl, MDL_TAG);

@@ -136,7 +136,7 @@ NTSTATUS kdpc_IoRegisterDeviceInterface(PDEVICE_OBJECT PhysicalDeviceObject,
     if (i == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     /* the caller's copy, freed with RtlFreeUnicodeString (fact 5.1) */
-    PWSTR out = ExAllocatePoolWithTag(PagedPool, (SIZE_T)i->len + sizeof(WCHAR), IFACE_TAG);
+    PWSTR out = kdpc__pool_kernel_alloc(PagedPool, (SIZE_T)i->len + sizeof(WCHAR), IFACE_TAG);
     if (out == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     memcpy(out, i->name, (size_t)i->len + sizeof(WCHAR));

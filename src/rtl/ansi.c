@@ -142,7 +142,7 @@ NTSTATUS kdpc_RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString,
                       "SourceString->Buffer"))
         return STATUS_INVALID_PARAMETER;
     if (AllocateDestinationString) {
-        PWSTR b = ExAllocatePoolWithTag(PagedPool, need, KDPC_RTL_TAG);
+        PWSTR b = kdpc__pool_kernel_alloc(PagedPool, need, KDPC_RTL_TAG);
         if (b == NULL)
             return STATUS_NO_MEMORY;
         DestinationString->Buffer = b;
@@ -174,7 +174,7 @@ NTSTATUS kdpc_RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString,
                       "SourceString->Buffer"))
         return STATUS_INVALID_PARAMETER;
     if (AllocateDestinationString) {
-        PCHAR b = ExAllocatePoolWithTag(PagedPool, need, KDPC_RTL_TAG);
+        PCHAR b = kdpc__pool_kernel_alloc(PagedPool, need, KDPC_RTL_TAG);
         if (b == NULL)
             return STATUS_NO_MEMORY;
         DestinationString->Buffer = b;

@@ -17,7 +17,7 @@ NTSTATUS kdpc_RtlStringFromGUID(const GUID *Guid, PUNICODE_STRING GuidString)
     if (kdpc__rtl_null(Guid, "RtlStringFromGUID", "Guid") ||
         kdpc__rtl_null(GuidString, "RtlStringFromGUID", "GuidString"))
         return STATUS_INVALID_PARAMETER;
-    PWSTR b = ExAllocatePoolWithTag(PagedPool, (GUID_CHARS + 1) * sizeof(WCHAR), KDPC_RTL_TAG);
+    PWSTR b = kdpc__pool_kernel_alloc(PagedPool, (GUID_CHARS + 1) * sizeof(WCHAR), KDPC_RTL_TAG);
     if (b == NULL)
         return STATUS_NO_MEMORY;
     unsigned char bytes[16];
