@@ -189,9 +189,13 @@ static void note_old_irql(kdpc_machine *m, PKSPIN_LOCK lock, KIRQL old)
  * first): a release that restores the IRQL (KeReleaseSpinLock, KeReleaseInStackQueuedSpinLock) of
  * a lock taken before another one the CPU still holds in the same context: the IRQL drops while
  * the newer lock is held. The FromDpcLevel releases leave the IRQL alone and may come in any
- * order. Off or a warning: released. */
-static void check_release_order(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, const char *name)
+ * order, and so may these when @new_irql is DISPATCH_LEVEL or above (both locks taken in a DPC:
+ * the IRQL does not drop). Off or a warning: released. */
+static void check_release_order(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, KIRQL new_irql,
+                                const char *name)
 {
+    if (new_irql >= DISPATCH_LEVEL)
+        return;
     kdpc__lock *l = kdpc__lock_find(m, lock);
     if (l == NULL || l->owner != (int)c->index)
         return;
@@ -262,7 +266,7 @@ void kdpc_KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
                         "KeReleaseSpinLock called at IRQL %u; it must be DISPATCH_LEVEL "
                         "(a double release?)",
                         (unsigned)c->irql);
-    check_release_order(m, c, SpinLock, "KeReleaseSpinLock");
+    check_release_order(m, c, SpinLock, NewIrql, "KeReleaseSpinLock");
     if (valid)
         check_new_irql(m, c, SpinLock, NewIrql);
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
@@ -425,7 +429,7 @@ static void queued_release(const char *name, PKLOCK_QUEUE_HANDLE h, int mode)
         return;
     }
     if (mode == 0)
-        check_release_order(m, c, lock, name);
+        check_release_order(m, c, lock, h->OldIrql, name);
     kdpc__ke_lock_release(m, c, lock, KDPC_LOCK_QUEUED, h);
     if (mode == 0 || (mode == 2 && h->OldIrql < DISPATCH_LEVEL))
         kdpc__ke_set_irql(m, c, h->OldIrql);

@@ -241,8 +241,8 @@ static void ReleaseOrder(void *ctx)
     KeAcquireSpinLock(&g_lock, &old_a);
     KeAcquireSpinLock(&g_lock_b, &old_b);
     if (which == 0) {
-        KeReleaseSpinLock(&g_lock, old_b);
-        KeReleaseSpinLock(&g_lock_b, old_a);
+        KeReleaseSpinLock(&g_lock, old_a); /* PASSIVE_LEVEL with g_lock_b held */
+        KeReleaseSpinLock(&g_lock_b, old_b);
     } else {
         KeReleaseSpinLock(&g_lock_b, old_b);
         KeReleaseSpinLock(&g_lock, old_a);
@@ -250,8 +250,26 @@ static void ReleaseOrder(void *ctx)
     reached = 1;
 }
 
+/* Both locks taken in a DPC-level routine: each OldIrql is DISPATCH_LEVEL, the IRQL never drops
+ * under the newer lock, releasing the older one first is legal */
+static void ReleaseOrderAtDispatch(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, old_a, old_b;
+    KeInitializeSpinLock(&g_lock);
+    KeInitializeSpinLock(&g_lock_b);
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    KeAcquireSpinLock(&g_lock, &old_a);
+    KeAcquireSpinLock(&g_lock_b, &old_b);
+    KeReleaseSpinLock(&g_lock, old_a);
+    KeReleaseSpinLock(&g_lock_b, old_b);
+    KeLowerIrql(old);
+    reached = 1;
+}
+
 static void test_spin_locks_released_oldest_first_is_c4_1003(void **state)
 {
+    clean(ReleaseOrderAtDispatch, "lock.release_order");
     (void)state;
     kdpc_status st;
     kdpc_machine *m = run(ReleaseOrder, 0, &st);

@@ -3335,10 +3335,10 @@ static void ScLocksReleaseOrder(void *ctx)
 {
     (void)ctx;
     KIRQL old, old_a, old_b;
-    KeRaiseIrql(DISPATCH_LEVEL, &old);
     KeAcquireSpinLock(&sw_lock_a, &old_a);
     KeAcquireSpinLock(&sw_lock_b, &old_b);
-    KeReleaseSpinLock(&sw_lock_a, old_a); /* b first; off: released, IRQL stays DISPATCH */
+    KeReleaseSpinLock(&sw_lock_a, old_a); /* b first; off: released, IRQL back to PASSIVE */
+    KeRaiseIrql(DISPATCH_LEVEL, &old);    /* off: b is released at DISPATCH_LEVEL */
     KeReleaseSpinLock(&sw_lock_b, old_b);
     KeLowerIrql(old);
     sw_done = 1;
