@@ -126,6 +126,7 @@ void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const v
 }
 
 static struct rltag *find_tag(kdpc__rlock *r, PVOID tag);
+static const struct kdpc__dispframe *running_dispatch(kdpc_machine *m);
 
 void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
                                          PDRIVER_DISPATCH fn)
@@ -133,6 +134,12 @@ void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PI
     kdpc__pnp *p = kdpc__pnp_of(m, false);
     kdpc__devrec *d = kdpc__io_devrec(m, dev);
     if (p == NULL || p->locks.live == 0 || d == NULL || dev->DeviceExtension == NULL)
+        return;
+    /* An IRP marked pending was handed on (a DPC, StartIo, a queue): whoever completes it
+     * releases the lock, maybe after IoCompleteRequest on another CPU while this routine returns
+     * STATUS_PENDING. Only a routine that kept its IRP to itself is judged. */
+    const kdpc__dispframe *f = running_dispatch(m);
+    if (f != NULL && f->irp == irp && f->completed_marked)
         return;
     uintptr_t a = (uintptr_t)dev->DeviceExtension, b = a + d->ext_size;
     for (size_t i = 0; i < p->locks.cap; i++) {
@@ -149,8 +156,6 @@ void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PI
         return;
     }
 }
-
-static const struct kdpc__dispframe *running_dispatch(kdpc_machine *m);
 
 void kdpc__pnp_removelocks_forwarding(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT target)
 {

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -430,6 +431,105 @@ static void test_forward_unheld(void **state)
     assert_int_equal(v->params[3], (uintptr_t)g_pdo); /* sent to */
 }
 
+/* removelock.held_on_return, clean: the dispatch routine pends its IRP and hands it to a DPC on
+ * CPU 1, which completes it and then releases the remove lock (IoCompleteRequest first, as the
+ * WDK samples do). The dispatch routine may return STATUS_PENDING between the two: the lock is
+ * the DPC's to release, nothing is held on return. */
+static struct race {
+    IO_REMOVE_LOCK *lock;
+    KDPC dpc;
+    PIRP irp;
+    volatile LONG completed, returned;
+} g_race;
+
+static void RaceDpc(PKDPC dpc, PVOID ctx, PVOID a1, PVOID a2)
+{
+    (void)dpc;
+    (void)ctx;
+    (void)a1;
+    (void)a2;
+    PIRP irp = g_race.irp;
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    InterlockedExchange(&g_race.completed, 1);
+    for (int i = 0; !g_race.returned && i < 10000; i++) /* the dispatch routine returns */
+        KeStallExecutionProcessor(1);
+    IoReleaseRemoveLock(g_race.lock, irp);
+}
+
+static NTSTATUS RaceRead(PDEVICE_OBJECT dev, PIRP irp)
+{
+    ext *x = x_of(dev);
+    NTSTATUS st = IoAcquireRemoveLock(&x->lock, irp);
+    if (!NT_SUCCESS(st)) {
+        irp->IoStatus.Status = st;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+        return st;
+    }
+    IoMarkIrpPending(irp);
+    g_race.irp = irp;
+    (void)KeInsertQueueDpc(&g_race.dpc, NULL, NULL);
+    for (int i = 0; !g_race.completed && i < 10000; i++)
+        KeStallExecutionProcessor(1);
+    return STATUS_PENDING;
+}
+
+static NTSTATUS RaceEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
+{
+    (void)path;
+    drv->MajorFunction[IRP_MJ_READ] = RaceRead;
+    PDEVICE_OBJECT dev;
+    NTSTATUS st = IoCreateDevice(drv, sizeof(ext), NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev);
+    if (!NT_SUCCESS(st))
+        return st;
+    IoInitializeRemoveLock(&x_of(dev)->lock, 'cari', 0, 0);
+    g_race.lock = &x_of(dev)->lock;
+    g_fdo = dev;
+    dev->Flags &= ~(ULONG)DO_DEVICE_INITIALIZING;
+    return STATUS_SUCCESS;
+}
+
+static void race_run(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "dvrace", RaceEntry, &drv)))
+        return;
+    KeInitializeDpc(&g_race.dpc, RaceDpc, NULL);
+    KeSetTargetProcessorDpc(&g_race.dpc, 1);
+    KEVENT ev;
+    IO_STATUS_BLOCK iosb;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_READ, g_fdo, NULL, 0, NULL, &ev, &iosb);
+    if (irp == NULL)
+        return;
+    if (IoCallDriver(g_fdo, irp) == STATUS_PENDING)
+        (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    InterlockedExchange(&g_race.returned, 1);
+    for (int i = 0; i < 10000 && g_race.lock->Common.IoCount > 1; i++)
+        KeStallExecutionProcessor(1);
+    g_done = 1;
+}
+
+static void test_released_by_the_completing_dpc_is_clean(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        memset(&g_race, 0, sizeof(g_race));
+        g_done = 0;
+        kdpc_machine *m = kt_machine(2, seed);
+        kdpc_status rst = kdpc_machine_run(m, race_run, NULL);
+        for (size_t i = 0; i < kdpc_machine_violation_count(m); i++)
+            fprintf(stderr, "seed %llu: %s (%s)\n", (unsigned long long)seed,
+                    kdpc_machine_violation(m, i)->rule, kdpc_machine_violation(m, i)->message);
+        assert_int_equal(rst, KDPC_OK);
+        KT_ASSERT_NO_VIOLATION(m, "removelock.held_on_return");
+        assert_null(kdpc_machine_bugcheck(m));
+        assert_int_equal(g_done, 1);
+        kdpc_machine_destroy(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_pagable_not_inherited),
         cmocka_unit_test(test_held_on_return),
         cmocka_unit_test(test_forward_unheld),
+        cmocka_unit_test(test_released_by_the_completing_dpc_is_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
