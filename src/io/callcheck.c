@@ -23,9 +23,11 @@
 
 #include "io/io.h"
 
-/* io.cancel_not_completed: milliseconds from IoCancelIrp to completion (kdpc's choice: the
- * 0xC4 page gives the limit as P3 without saying what Windows uses). */
-#define KDPC_IO_CANCEL_MS 5000u
+/* io.cancel_not_completed: milliseconds from IoCancelIrp to completion. The 0xC4 page gives the
+ * limit as P3 without saying what Windows uses; "Canceling IRPs" says the I/O manager times a
+ * cancelled IRP out after 5 minutes, so a request the driver cannot cancel while its hardware
+ * finishes it (no cancel routine) may legally take that long. */
+#define KDPC_IO_CANCEL_MS 300000u
 
 static bool allowed_at_dispatch(UCHAR major)
 {
@@ -50,6 +52,18 @@ static bool same_request(const IO_STACK_LOCATION *cur, const IO_STACK_LOCATION *
            memcmp(&next->Parameters, &cur->Parameters, sizeof(cur->Parameters)) == 0;
 }
 
+/* Is the device attached right above @dev a device of @dev's own driver? Then the completion
+ * routine in @dev's location is that driver's own (one filter loaded twice in a stack, as upper
+ * and lower filter), and the same routine and context set again for the device below is no hand
+ * copy (0x207 left alone: kdpc cannot tell the two apart). */
+static bool same_driver_above(kdpc_machine *m, PDEVICE_OBJECT dev)
+{
+    if (dev == NULL || kdpc__io_devrec(m, dev) == NULL)
+        return false;
+    PDEVICE_OBJECT up = dev->AttachedDevice;
+    return up != NULL && kdpc__io_devrec(m, up) != NULL && up->DriverObject == dev->DriverObject;
+}
+
 /* The IRP is sent on from the dispatch routine that has it at location r->flow_disp_loc. */
 static void forward_checks(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp, kdpc__irprec *r,
                            uintptr_t caller)
@@ -66,7 +80,8 @@ static void forward_checks(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp, kdpc__
                             "which clears it",
                             (void *)irp);
         else if (next->CompletionRoutine != NULL &&
-                 next->CompletionRoutine == cur->CompletionRoutine && next->Context == cur->Context)
+                 next->CompletionRoutine == cur->CompletionRoutine &&
+                 next->Context == cur->Context && !same_driver_above(m, r->flow_disp_dev))
             kdpc__violation(m, KDPC_R_IO_BAD_STACK_COPY, 0xC9, 0x207, caller, (uintptr_t)irp,
                             (uintptr_t)dev, NULL,
                             "IRP %p forwarded with the upper driver's completion routine copied "
@@ -277,7 +292,9 @@ void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, uintp
 void kdpc__io_flow_cancel(kdpc_machine *m, PIRP irp)
 {
     kdpc__irprec *r = kdpc__io_irprec(irp);
-    if (r == NULL || r->flow_cancelled || r->completed)
+    /* only an IRP a driver below still has (out): one its maker's completion routine took back
+     * (STATUS_MORE_PROCESSING_REQUIRED) is owed no completion, and may be reused much later */
+    if (r == NULL || r->flow_cancelled || r->completed || !r->out)
         return;
     r->flow_cancelled = true;
     r->flow_cancel_ns = m->now_ns;

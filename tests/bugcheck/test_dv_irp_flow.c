@@ -39,6 +39,7 @@ static struct {
     PDEVICE_OBJECT dev[3];
     PDEVICE_OBJECT actor;
     FL_MODE mode;
+    BOOLEAN all_act; /* dev[1] handles IRPs as g.mode says too (two instances of one filter) */
     FL_BOTTOM bottom;
     NTSTATUS bottom_status;
     BOOLEAN startio_completes; /* StartIo starts the next packet and completes the IRP */
@@ -116,7 +117,7 @@ static NTSTATUS FlDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
     PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(Irp);
     PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(Irp);
     NTSTATUS st;
-    if (Dev != g.actor) {
+    if (Dev != g.actor && !g.all_act) {
         IoSkipCurrentIrpStackLocation(Irp);
         return IoCallDriver(lower, Irp);
     }
@@ -494,6 +495,16 @@ static kdpc_machine *run_mode(FL_MODE mode, kdpc_status *st)
     return run(body_through_top, actor_init, st);
 }
 
+/* One filter driver loaded twice in a stack (dev[2] and dev[1], as the WDK toaster filter is
+ * installed as upper and lower filter): each instance copies its location and sets the same
+ * completion routine with the same (NULL) context, so dev[1]'s current location and the one it
+ * fills for dev[0] hold the same routine and context without any hand copy. */
+static void copy_twice_init(void)
+{
+    g.mode = FL_COPY_ROUTINE;
+    g.all_act = TRUE;
+}
+
 static void test_bad_stack_copy(void **state)
 {
     (void)state;
@@ -513,6 +524,9 @@ static void test_bad_stack_copy(void **state)
     m = run_mode(FL_COPY_ROUTINE, &st);
     assert_clean(m, st, "io.bad_stack_copy");
     KT_ASSERT_NO_VIOLATION(m, "io.copy_without_completion");
+    kdpc_machine_destroy(m);
+    m = run(body_through_top, copy_twice_init, &st);
+    assert_clean(m, st, "io.bad_stack_copy");
     kdpc_machine_destroy(m);
 }
 
@@ -798,7 +812,12 @@ static void body_cancel(LONGLONG wait_ms)
 
 static void body_cancel_late(void)
 {
-    body_cancel(6000);
+    body_cancel(301000); /* past the I/O manager's 5 minutes */
+}
+
+static void body_cancel_slow(void)
+{
+    body_cancel(60000); /* not cancelable while the device works: slow, yet within 5 minutes */
 }
 
 static void body_cancel_soon(void)
@@ -819,7 +838,7 @@ static void test_cancel_not_completed(void **state)
     kdpc_machine *m = run(body_cancel_late, pend_init, &st);
     const kdpc_violation *bc = assert_bugcheck(m, st, "io.cancel_not_completed", 0xC4, 0x135);
     assert_int_equal(bc->params[1], ADDR(g.irp));
-    assert_int_equal(bc->params[2], 5000);
+    assert_int_equal(bc->params[2], 300000);
     assert_int_equal(bc->params[3], 0);
     kdpc_machine_destroy(m);
     m = run(body_cancel_never, pend_init, &st);
@@ -827,6 +846,9 @@ static void test_cancel_not_completed(void **state)
     assert_int_equal(kdpc_machine_bugcheck(m)->params[1], ADDR(g.irp));
     kdpc_machine_destroy(m);
     m = run(body_cancel_soon, pend_init, &st);
+    assert_clean(m, st, "io.cancel_not_completed");
+    kdpc_machine_destroy(m);
+    m = run(body_cancel_slow, pend_init, &st);
     assert_clean(m, st, "io.cancel_not_completed");
     kdpc_machine_destroy(m);
 }
@@ -888,6 +910,60 @@ static void test_iosb_unwound(void **state)
     kdpc_machine_destroy(m);
     m = run(body_issuer, issuer_waits_init, &st);
     assert_clean(m, st, "io.iosb_unwound");
+    kdpc_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Legal patterns that must stay clean                                 */
+
+/* A driver's own IRP is back (its completion routine took it: STATUS_MORE_PROCESSING_REQUIRED)
+ * when its timeout fires and cancels it anyway (the race Oney's timed-IRP pattern allows): the
+ * IRP is the driver's, no one below owes it a completion; it is reused and sent again later. */
+static void body_cancel_after_return(void)
+{
+    PIRP irp = IoAllocateIrp(g.dev[0]->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    g.irp = irp;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    IoSetCompletionRoutine(irp, FlTakeBack, NULL, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(g.dev[0], irp); /* completed at once, taken back */
+    (void)IoCancelIrp(irp);            /* the late timeout */
+    LARGE_INTEGER t;
+    t.QuadPart = -301000LL * 10000; /* 301 s later: reused */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    IoReuseIrp(irp, STATUS_SUCCESS);
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    IoSetCompletionRoutine(irp, FlTakeBack, NULL, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(g.dev[0], irp);
+    IoFreeIrp(irp);
+}
+
+static void body_cancel_kept(void)
+{
+    PIRP irp = IoAllocateIrp(g.dev[0]->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    g.irp = irp;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    IoSetCompletionRoutine(irp, FlTakeBack, NULL, TRUE, TRUE, TRUE);
+    (void)IoCallDriver(g.dev[0], irp);
+    (void)IoCancelIrp(irp); /* back already; kept for later: still live when the run ends */
+    LARGE_INTEGER t;
+    t.QuadPart = -10000;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    g.reached_end = 1;
+}
+
+static void test_legal_patterns(void **state)
+{
+    (void)state;
+    kdpc_status st;
+    kdpc_machine *m = run(body_cancel_after_return, NULL, &st);
+    assert_clean(m, st, "io.cancel_not_completed");
+    kdpc_machine_destroy(m);
+    m = run(body_cancel_kept, NULL, &st);
+    assert_clean(m, st, "io.cancel_not_completed");
     kdpc_machine_destroy(m);
 }
 
@@ -961,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_signaled_event),       cmocka_unit_test(test_complete_unsent),
         cmocka_unit_test(test_cancel_not_completed), cmocka_unit_test(test_iosb_unwound),
         cmocka_unit_test(test_forward_owned_below),  cmocka_unit_test(test_fixed_parameters),
+        cmocka_unit_test(test_legal_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

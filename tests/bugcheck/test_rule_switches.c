@@ -2363,7 +2363,7 @@ static void ScFlowCancelNotCompleted(void *ctx)
     (void)IoCallDriver(sc_dev, irp);
     (void)IoCancelIrp(irp); /* no cancel routine: the driver must notice Irp->Cancel */
     LARGE_INTEGER t;
-    t.QuadPart = -60000000; /* 6 s */
+    t.QuadPart = -3010000000LL; /* 301 s: past the 5 minutes */
     (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
     irp->IoStatus.Status = STATUS_CANCELLED;
     KIRQL old;
