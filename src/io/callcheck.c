@@ -13,7 +13,7 @@
  *
  * Forwarding from a dispatch routine: irp.c tells, around each dispatch
  * routine, its location and device (kdpc__io_flow_enter / leave). When the
- * same IRP is sent on while that routine runs, the IRP's current location
+ * same IRP is sent on by that routine (its thread and CPU context), the IRP's current location
  * says how it was prepared: still the routine's own location, the driver
  * filled the next one itself (a copy: IoCopyCurrentIrpStackLocationToNext or
  * by hand); one above it, it skipped (IoSkipCurrentIrpStackLocation). Only a
@@ -160,15 +160,19 @@ void kdpc__io_flow_call(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev,
                         "needs an APC that cannot run at APC_LEVEL or above, so the thread "
                         "may wait forever",
                         (void *)irp, irql);
-    if (r->flow_disp_loc != 0 && r->flow_below && r->flow_disp_thread == kdpc__self() &&
-        r->flow_disp_isr == c->isr_depth && r->flow_disp_no_switch == c->no_switch)
+    /* sent from the dispatch routine's own thread and CPU context: a routine that returned (the
+     * IRP queued, sent on later by a worker thread or a DPC) leaves the record holding the
+     * location of one still running above it (forwarding and waiting), whose send this is not */
+    bool own = r->flow_disp_loc != 0 && r->flow_disp_thread == kdpc__self() &&
+               r->flow_disp_isr == c->isr_depth && r->flow_disp_no_switch == c->no_switch;
+    if (own && r->flow_below)
         kdpc__violation(m, KDPC_R_IO_FORWARD_OWNED_BELOW, 0xC9, 0x205, caller, (uintptr_t)irp,
                         (uintptr_t)dev, NULL,
                         "dispatch routine sent IRP %p again while the driver below still has it "
                         "(it returned STATUS_PENDING and has not completed it): wait for the IRP "
                         "to come back before sending it on",
                         (void *)irp);
-    if (r->flow_disp_loc != 0 && irp->CurrentLocation <= irp->StackCount + 1 &&
+    if (own && irp->CurrentLocation <= irp->StackCount + 1 &&
         (kdpc__rule_on(m, KDPC_R_IO_BAD_STACK_COPY) ||
          kdpc__rule_on(m, KDPC_R_IO_COPY_WITHOUT_COMPLETION) ||
          kdpc__rule_on(m, KDPC_R_IO_SKIPPED_DEVICE)))

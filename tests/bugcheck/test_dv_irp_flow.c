@@ -40,6 +40,9 @@ static struct {
     PDEVICE_OBJECT actor;
     FL_MODE mode;
     BOOLEAN all_act; /* dev[1] handles IRPs as g.mode says too (two instances of one filter) */
+    BOOLEAN middle_queues; /* dev[1] pends what it gets; FlForwarder skips it down later */
+    KEVENT queued;
+    PIRP queue;
     FL_BOTTOM bottom;
     NTSTATUS bottom_status;
     BOOLEAN startio_completes; /* StartIo starts the next packet and completes the IRP */
@@ -113,6 +116,12 @@ static NTSTATUS FlDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
 {
     if (Dev == g.dev[0])
         return bottom(Dev, Irp);
+    if (Dev == g.dev[1] && g.middle_queues) {
+        IoMarkIrpPending(Irp); /* queued: FlForwarder sends it on from its own thread */
+        g.queue = Irp;
+        (void)KeSetEvent(&g.queued, IO_NO_INCREMENT, FALSE);
+        return STATUS_PENDING;
+    }
     PDEVICE_OBJECT lower = Dev == g.dev[1] ? g.dev[0] : g.dev[1];
     PIO_STACK_LOCATION cur = IoGetCurrentIrpStackLocation(Irp);
     PIO_STACK_LOCATION next = IoGetNextIrpStackLocation(Irp);
@@ -916,6 +925,64 @@ static void test_iosb_unwound(void **state)
 /* ------------------------------------------------------------------ */
 /* Legal patterns that must stay clean                                 */
 
+static NTSTATUS FlSignal(PDEVICE_OBJECT Dev, PIRP Irp, PVOID Ctx)
+{
+    (void)Dev;
+    (void)Irp;
+    (void)KeSetEvent((PKEVENT)Ctx, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* dev[1]'s thread: takes the IRP dev[1] queued and skips it down to dev[0], which pends it. */
+static void FlForwarder(PVOID ctx)
+{
+    (void)ctx;
+    (void)KeWaitForSingleObject(&g.queued, Executive, KernelMode, FALSE, NULL);
+    LARGE_INTEGER t;
+    t.QuadPart = -10000; /* 1 ms: dev[1]'s routine has returned, dev[2]'s waits */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    PIRP irp = g.queue;
+    IoSkipCurrentIrpStackLocation(irp);
+    (void)IoCallDriver(g.dev[0], irp);
+    finish_pended();
+}
+
+/* dev[2] forwards and waits (IoCopyCurrentIrpStackLocationToNext + a completion routine); dev[1]
+ * queues the IRP and its own thread later skips it to dev[0]. dev[2]'s dispatch routine is still
+ * running (waiting), but that send is not its: no stack-copy or skipped-device check on it. */
+static NTSTATUS FlWaitDispatch(PDEVICE_OBJECT Dev, PIRP Irp)
+{
+    if (Dev != g.dev[2])
+        return FlDispatch(Dev, Irp);
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    IoCopyCurrentIrpStackLocationToNext(Irp);
+    IoSetCompletionRoutine(Irp, FlSignal, &ev, TRUE, TRUE, TRUE);
+    if (IoCallDriver(g.dev[1], Irp) == STATUS_PENDING)
+        (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    NTSTATUS st = Irp->IoStatus.Status;
+    IoCompleteRequest(Irp, IO_NO_INCREMENT);
+    return st;
+}
+
+static void body_queue_then_skip(void)
+{
+    HANDLE h;
+    KeInitializeEvent(&g.queued, SynchronizationEvent, FALSE);
+    if (!NT_SUCCESS(
+            PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, FlForwarder, NULL)))
+        return;
+    g.dev[2]->DriverObject->MajorFunction[IRP_MJ_READ] = FlWaitDispatch;
+    (void)IoCallDriver(g.dev[2], new_irp(2, IRP_MJ_READ));
+    (void)ZwClose(h);
+}
+
+static void queue_init(void)
+{
+    g.middle_queues = TRUE;
+    g.bottom = FL_BOTTOM_PEND;
+}
+
 /* A driver's own IRP is back (its completion routine took it: STATUS_MORE_PROCESSING_REQUIRED)
  * when its timeout fires and cancels it anyway (the race Oney's timed-IRP pattern allows): the
  * IRP is the driver's, no one below owes it a completion; it is reused and sent again later. */
@@ -961,6 +1028,13 @@ static void test_legal_patterns(void **state)
     kdpc_status st;
     kdpc_machine *m = run(body_cancel_after_return, NULL, &st);
     assert_clean(m, st, "io.cancel_not_completed");
+    kdpc_machine_destroy(m);
+    m = run(body_queue_then_skip, queue_init, &st);
+    assert_clean(m, st, "io.bad_stack_copy");
+    KT_ASSERT_NO_VIOLATION(m, "io.skipped_device");
+    KT_ASSERT_NO_VIOLATION(m, "io.copy_without_completion");
+    KT_ASSERT_NO_VIOLATION(m, "io.forward_owned_below");
+    KT_ASSERT_NO_VIOLATION(m, "io.pending_not_returned");
     kdpc_machine_destroy(m);
     m = run(body_cancel_kept, NULL, &st);
     assert_clean(m, st, "io.cancel_not_completed");
