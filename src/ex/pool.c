@@ -895,6 +895,8 @@ void kdpc_ExFreePoolWithTag(PVOID P, ULONG Tag)
     check_lookasides(m, p, b);
     kdpc__trace_forget(m, (const void *)b->user, b->size); /* trace numbers, names of its objects */
     kdpc__lock_forget_range(m, b->user, b->user + b->size); /* spin locks that lived in it */
+    if (kdpc__ke_of(m)->pool_freed != NULL) /* remove locks that lived in it (pnp) */
+        kdpc__ke_of(m)->pool_freed(m, (const void *)b->user, b->size);
     (void)kdpc__ptrmap_del(&p->blocks, (uintptr_t)P);
     if (b->prev != NULL)
         b->prev->next = b->next;

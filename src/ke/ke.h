@@ -199,6 +199,9 @@ typedef struct kdpc__ke {
      * CmResourceTypeMemory resource of a device stack it is in? (pnp/resources.c sets it; the
      * HAL asks it at MmMapIoSpace; NULL: no PnP) */
     bool (*driver_owns_window)(kdpc_machine *m, const void *driver, uint64_t phys, uint64_t len);
+    /* set by the PnP layer: a pool block is freed, the remove-lock records inside it die with it
+     * (pnp/removelock.c); NULL: none */
+    void (*pool_freed)(kdpc_machine *m, const void *lo, size_t bytes);
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)

@@ -628,5 +628,6 @@ int kdpc__pnp_init(kdpc_machine *m)
     io->pnp_hooks.dispatch_done = kdpc__pnp_removelocks_dispatch_done;
     io->pnp_hooks.forwarding = kdpc__pnp_removelocks_forwarding;
     kdpc__ke_of(m)->driver_owns_window = kdpc__pnp_driver_owns_window;
+    kdpc__ke_of(m)->pool_freed = kdpc__pnp_forget_removelocks;
     return 0;
 }

@@ -38,7 +38,8 @@
  * Remove locks are a PnP concept: their records live in the PnP manager's
  * state; io reaches kdpc__pnp_forget_removelocks only through its hook.
  * Records die with the memory they live in (kdpc__io_forget_range: a device
- * extension freed by IoDeleteDevice).
+ * extension freed by IoDeleteDevice; ke's pool_freed hook: a pool block freed,
+ * whose address a later lock may get).
  */
 #include <stdlib.h>
 

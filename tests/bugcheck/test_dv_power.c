@@ -530,6 +530,39 @@ static void test_released_by_the_completing_dpc_is_clean(void **state)
     }
 }
 
+/* removelock.after_wait, clean: a remove lock in a pool block (a per-object context) waited on
+ * and freed; the next contexts, which may get the same address, initialise their own lock. The
+ * record of the old lock dies with its block. */
+static int g_pool_rounds;
+
+static void PoolLocks(void *ctx)
+{
+    (void)ctx;
+    for (g_pool_rounds = 0; g_pool_rounds < 20; g_pool_rounds++) {
+        IO_REMOVE_LOCK *l = ExAllocatePoolWithTag(NonPagedPoolNx, sizeof(*l), 'lrpD');
+        if (l == NULL)
+            return;
+        IoInitializeRemoveLock(l, 'lrpD', 0, 0);
+        if (!NT_SUCCESS(IoAcquireRemoveLock(l, l)))
+            return;
+        IoReleaseRemoveLockAndWait(l, l);
+        ExFreePoolWithTag(l, 'lrpD');
+    }
+    g_done = 1;
+}
+
+static void test_pool_lock_reused_after_free_is_clean(void **state)
+{
+    (void)state;
+    g_done = 0;
+    kdpc_machine *m = kt_machine(1, 37);
+    assert_int_equal(kdpc_machine_run(m, PoolLocks, NULL), KDPC_OK);
+    KT_ASSERT_NO_VIOLATION(m, "removelock.after_wait");
+    assert_null(kdpc_machine_bugcheck(m));
+    assert_int_equal(g_done, 1);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -544,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_held_on_return),
         cmocka_unit_test(test_forward_unheld),
         cmocka_unit_test(test_released_by_the_completing_dpc_is_clean),
+        cmocka_unit_test(test_pool_lock_reused_after_free_is_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
