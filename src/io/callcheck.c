@@ -194,6 +194,8 @@ kdpc__io_flow kdpc__io_flow_enter(kdpc_machine *m, kdpc__irprec *r, PDEVICE_OBJE
     kdpc__thread *t = kdpc__self();
     uintptr_t lo;
     size_t size;
+    if (loc == r->irp.StackCount)
+        r->flow_issuer = NULL; /* a new send by its maker: an earlier sender (reuse) is no issuer */
     if (loc == r->irp.StackCount && t != NULL && kdpc__fiber_stack(&lo, &size)) {
         uintptr_t iosb = (uintptr_t)r->irp.UserIosb, event = (uintptr_t)ev;
         if ((iosb >= lo && iosb - lo < size) || (event >= lo && event - lo < size)) {
@@ -319,7 +321,10 @@ bool kdpc__io_flow_finish(kdpc_machine *m, PIRP irp, kdpc__irprec *r)
         return true;
     uintptr_t iosb = (uintptr_t)irp->UserIosb, event = (uintptr_t)irp->UserEvent;
     bool dead_iosb = iosb >= r->flow_stack_lo && iosb < r->flow_stack_hi;
+    bool dead_event = event >= r->flow_stack_lo && event < r->flow_stack_hi;
     r->flow_issuer = NULL;
+    if (!dead_iosb && !dead_event)
+        return true; /* pointed elsewhere since it was sent */
     kdpc__violation(m, KDPC_R_IO_IOSB_UNWOUND, 0xC9, dead_iosb ? 0x0C : 0x0D,
                     dead_iosb ? iosb : event, 0, 0, NULL,
                     "IRP %p completed after the thread that sent it ended: its %s at %p was on "

@@ -907,6 +907,43 @@ static void issuer_waits_init(void)
     issuer_waits = TRUE;
 }
 
+/* A thread sends its own IRP with the status block and event on its stack, gets it back, waits,
+ * keeps the IRP and ends; the IRP is reused later with a status block in static memory. */
+static void FlOneShot(PVOID ctx)
+{
+    (void)ctx;
+    IO_STATUS_BLOCK iosb;
+    KEVENT ev;
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+    PIRP irp = IoAllocateIrp(g.dev[0]->StackSize, FALSE);
+    if (irp == NULL)
+        return;
+    irp->UserIosb = &iosb;
+    irp->UserEvent = &ev;
+    IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_READ;
+    if (IoCallDriver(g.dev[0], irp) == STATUS_PENDING)
+        (void)KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL);
+    g.irp = irp;
+}
+
+static void body_reuse_after_issuer(void)
+{
+    HANDLE h;
+    if (!NT_SUCCESS(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, FlOneShot, NULL)))
+        return;
+    LARGE_INTEGER t;
+    t.QuadPart = -10000; /* 1 ms: the thread is done */
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    (void)ZwClose(h);
+    if (g.irp == NULL)
+        return;
+    IoReuseIrp(g.irp, STATUS_SUCCESS);
+    g.irp->UserIosb = &g.iosb;
+    IoGetNextIrpStackLocation(g.irp)->MajorFunction = IRP_MJ_READ;
+    (void)IoCallDriver(g.dev[0], g.irp);
+    IoFreeIrp(g.irp);
+}
+
 static void test_iosb_unwound(void **state)
 {
     (void)state;
@@ -918,6 +955,9 @@ static void test_iosb_unwound(void **state)
     assert_int_equal(bc->params[3], 0);
     kdpc_machine_destroy(m);
     m = run(body_issuer, issuer_waits_init, &st);
+    assert_clean(m, st, "io.iosb_unwound");
+    kdpc_machine_destroy(m);
+    m = run(body_reuse_after_issuer, NULL, &st);
     assert_clean(m, st, "io.iosb_unwound");
     kdpc_machine_destroy(m);
 }
