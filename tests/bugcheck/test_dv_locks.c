@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "kdpc_test.h"
@@ -332,6 +333,96 @@ static void test_lower_without_its_raise_warns(void **state)
     clean(LowerOther, "irql.lower_other");
 }
 
+/* Legal patterns none of the lock rules may report: OldIrql kept in a context structure and the
+ * lock released by another routine; KeRaiseIrql in one routine and KeLowerIrql in a helper it
+ * calls; a system thread with a spin lock (and an in-stack queued lock handle) on its stack,
+ * released before it ends; nested locks released newest first. */
+static struct legal_ctx {
+    KSPIN_LOCK lock;
+    KIRQL old; /* what a device extension would keep */
+} g_ctx;
+
+static void legal_take(void)
+{
+    KeAcquireSpinLock(&g_ctx.lock, &g_ctx.old);
+}
+
+static void legal_give(void)
+{
+    KeReleaseSpinLock(&g_ctx.lock, g_ctx.old);
+}
+
+static void legal_lower(KIRQL old)
+{
+    KeLowerIrql(old);
+}
+
+static void StackLockThread(PVOID ctx)
+{
+    (void)ctx;
+    KSPIN_LOCK local, queued; /* a lock is ordinary or queued, never both (spinlock.mixed_api) */
+    KLOCK_QUEUE_HANDLE h;
+    KIRQL old;
+    KeInitializeSpinLock(&local);
+    KeInitializeSpinLock(&queued);
+    KeAcquireSpinLock(&local, &old);
+    KeReleaseSpinLock(&local, old);
+    KeAcquireInStackQueuedSpinLock(&queued, &h);
+    KeReleaseInStackQueuedSpinLock(&h);
+    PsTerminateSystemThread(STATUS_SUCCESS);
+}
+
+static void LegalLocks(void *ctx)
+{
+    (void)ctx;
+    KIRQL old, old_a, old_b;
+    KeInitializeSpinLock(&g_ctx.lock);
+    legal_take();
+    legal_give();
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    legal_lower(old);
+    KeInitializeSpinLock(&g_lock);
+    KeInitializeSpinLock(&g_lock_b);
+    KeAcquireSpinLock(&g_lock, &old_a);
+    KeAcquireSpinLock(&g_lock_b, &old_b);
+    KeReleaseSpinLock(&g_lock_b, old_b);
+    KeReleaseSpinLock(&g_lock, old_a);
+    HANDLE th;
+    if (!NT_SUCCESS(PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL,
+                                         StackLockThread, NULL)))
+        return;
+    PVOID obj;
+    if (NT_SUCCESS(ObReferenceObjectByHandle(th, SYNCHRONIZE, NULL, KernelMode, &obj, NULL))) {
+        (void)KeWaitForSingleObject(obj, Executive, KernelMode, FALSE, NULL);
+        ObDereferenceObject(obj);
+    }
+    ZwClose(th);
+    reached = 1;
+}
+
+static void test_legal_lock_patterns_are_clean(void **state)
+{
+    (void)state;
+    static const char *const rules[] = {"spinlock.release_new_irql", "lock.release_order",
+                                        "lock.freed_held",           "irql.lower_unmatched",
+                                        "irql.lower_other"};
+    for (unsigned cpus = 1; cpus <= 2; cpus++) {
+        which = 1;
+        reached = 0;
+        kdpc_machine *m = kt_machine(cpus, 37);
+        kdpc_status st = kdpc_machine_run(m, LegalLocks, NULL);
+        for (size_t i = 0; i < kdpc_machine_violation_count(m); i++)
+            fprintf(stderr, "%u CPUs: %s (%s)\n", cpus, kdpc_machine_violation(m, i)->rule,
+                    kdpc_machine_violation(m, i)->message);
+        assert_int_equal(st, KDPC_OK);
+        for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+            KT_ASSERT_NO_VIOLATION(m, rules[i]);
+        assert_null(kdpc_machine_bugcheck(m));
+        assert_int_equal(reached, 1);
+        kdpc_machine_destroy(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_region_left_without_enter),
         cmocka_unit_test(test_lower_without_its_raise_warns),
         cmocka_unit_test(test_spin_locks_released_oldest_first_is_c4_1003),
+        cmocka_unit_test(test_legal_lock_patterns_are_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
