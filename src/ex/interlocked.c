@@ -83,6 +83,7 @@ PLIST_ENTRY kdpc_ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY L
         return NULL;
     PLIST_ENTRY first = IsListEmpty(ListHead) ? NULL : ListHead->Flink;
     InsertHeadList(ListHead, ListEntry);
+    kdpc__ke_irp_queued(g.m, ListHead, ListEntry); /* io.queued_before_marked */
     leave(Lock, &g);
     return first;
 }
@@ -96,6 +97,7 @@ PLIST_ENTRY kdpc_ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY L
         return NULL;
     PLIST_ENTRY last = IsListEmpty(ListHead) ? NULL : ListHead->Blink;
     InsertTailList(ListHead, ListEntry);
+    kdpc__ke_irp_queued(g.m, ListHead, ListEntry); /* io.queued_before_marked */
     leave(Lock, &g);
     return last;
 }

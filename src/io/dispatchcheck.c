@@ -94,6 +94,12 @@ static kdpc__dispframe *innermost(kdpc__io *io)
     return best;
 }
 
+kdpc__dispframe *kdpc__io_dispatch_current(kdpc_machine *m)
+{
+    kdpc__io *io = kdpc__io_of(m);
+    return io->dframes_used != 0 ? innermost(io) : NULL;
+}
+
 kdpc__dispframe *kdpc__io_dispatch_enter(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
                                          PDRIVER_DISPATCH d, int loc)
 {
@@ -122,6 +128,7 @@ kdpc__dispframe *kdpc__io_dispatch_enter(kdpc_machine *m, PDEVICE_OBJECT dev, PI
         f->dev = dev;
         f->routine = d;
         f->seq = ++io->dframe_seq;
+        f->links_at_call = irp->Tail.Overlay.ListEntry; /* queuedcheck.c */
         io->dframes_used++;
         if (i >= io->dframes_top)
             io->dframes_top = i + 1;

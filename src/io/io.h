@@ -179,6 +179,8 @@ typedef struct kdpc__dispframe {
     PDEVICE_OBJECT dev;
     PDRIVER_DISPATCH routine;
     uint64_t seq; /* order of calls: the innermost frame of a thread has the highest */
+    /* area dispatch (queuedcheck.c): the IRP's Tail.Overlay.ListEntry links at the call */
+    LIST_ENTRY links_at_call;
 } kdpc__dispframe;
 #define KDPC_IO_DFRAMES 64u /* dispatch routines running at once, all threads (more: unchecked) */
 
@@ -389,6 +391,10 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
                                   PDEVICE_OBJECT dev, PIRP irp, PVOID context);
 /* Call a cancel routine (the cancel spin lock held): dpc.lock_held for the other locks. */
 void kdpc__io_call_cancel(kdpc_machine *m, PDRIVER_CANCEL routine, PDEVICE_OBJECT dev, PIRP irp);
+/* The dispatch routine running in the caller's context (thread and CPU context), or NULL. */
+kdpc__dispframe *kdpc__io_dispatch_current(kdpc_machine *m);
+/* queuedcheck.c: ke's irp_queued hook (io.queued_before_marked), set by kdpc__io_init. */
+void kdpc__io_irp_queued(kdpc_machine *m, const void *lock, const void *entry);
 /* Whether location @loc of the IRP whose record had @serial was marked pending (irp.c). */
 bool kdpc__io_marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc);
 

@@ -202,6 +202,10 @@ typedef struct kdpc__ke {
     /* set by the PnP layer: a pool block is freed, the remove-lock records inside it die with it
      * (pnp/removelock.c); NULL: none */
     void (*pool_freed)(kdpc_machine *m, const void *lo, size_t bytes);
+    /* area dispatch: set by io (io/queuedcheck.c): spin lock @lock is about to be released
+     * (@entry NULL), or ExInterlockedInsert*List put @entry on list @lock; io.queued_before_marked
+     * for the IRP of the dispatch routine running here. NULL: no io */
+    void (*irp_queued)(kdpc_machine *m, const void *lock, const void *entry);
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
@@ -211,6 +215,14 @@ static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
 static inline kdpc__kecpu *kdpc__kecpu_of(const kdpc__cpu *c)
 {
     return (kdpc__kecpu *)c->ke;
+}
+
+/* The io hook irp_queued (area dispatch), when io is there. */
+static inline void kdpc__ke_irp_queued(kdpc_machine *m, const void *lock, const void *entry)
+{
+    kdpc__ke *ke = (kdpc__ke *)m->ke;
+    if (ke->irp_queued != NULL)
+        ke->irp_queued(m, lock, entry);
 }
 
 /* Prints the diagnostic for a kernel call made outside simulated code. */

@@ -269,6 +269,7 @@ void kdpc_KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     check_release_order(m, c, SpinLock, NewIrql, "KeReleaseSpinLock");
     if (valid)
         check_new_irql(m, c, SpinLock, NewIrql);
+    kdpc__ke_irp_queued(m, SpinLock, NULL); /* io.queued_before_marked */
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
     kdpc__ke_set_irql(m, c, NewIrql);
     kdpc__ke_point(m);
@@ -294,6 +295,7 @@ void kdpc_KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
     if (m == NULL || !kdpc__ke_check_spinlock(m, SpinLock, "KeReleaseSpinLockFromDpcLevel"))
         return;
     check_at_dpc(m, c, SpinLock, true, "KeReleaseSpinLockFromDpcLevel");
+    kdpc__ke_irp_queued(m, SpinLock, NULL); /* io.queued_before_marked */
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
     kdpc__ke_point(m);
 }
@@ -358,6 +360,7 @@ void kdpc_KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql)
     /* obj.invalid; as a warning: nothing released */
     if (m == NULL || !kdpc__ke_check_spinlock(m, SpinLock, "KeReleaseSpinLockForDpc"))
         return;
+    kdpc__ke_irp_queued(m, SpinLock, NULL); /* io.queued_before_marked */
     kdpc__ke_lock_release(m, c, SpinLock, KDPC_LOCK_ORDINARY, NULL);
     if (OldIrql < DISPATCH_LEVEL)
         kdpc__ke_set_irql(m, c, OldIrql);
@@ -430,6 +433,7 @@ static void queued_release(const char *name, PKLOCK_QUEUE_HANDLE h, int mode)
     }
     if (mode == 0)
         check_release_order(m, c, lock, h->OldIrql, name);
+    kdpc__ke_irp_queued(m, lock, NULL); /* io.queued_before_marked */
     kdpc__ke_lock_release(m, c, lock, KDPC_LOCK_QUEUED, h);
     if (mode == 0 || (mode == 2 && h->OldIrql < DISPATCH_LEVEL))
         kdpc__ke_set_irql(m, c, h->OldIrql);

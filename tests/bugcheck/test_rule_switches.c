@@ -114,6 +114,7 @@ static const char *const all_rules[] = {
     "io.apc_disable_changed",
     "io.bad_status",
     "io.pending_not_marked",
+    "io.queued_before_marked",
     "io.irp_unfinished",
     "io.status_mismatch",
     "io.completion_not_pending",
@@ -1796,9 +1797,12 @@ enum {
     SD_OWNED_BELOW,
     SD_CANCELLED,
     SD_EVENT,
-    SD_NO_SIGNAL
+    SD_NO_SIGNAL,
+    SD_QUEUED
 };
 static int sc_dmode, sc_dback;
+static LIST_ENTRY sc_dqueue; /* SD_QUEUED: the driver's queue and its lock */
+static KSPIN_LOCK sc_dqlock;
 static PDEVICE_OBJECT sc_dup, sc_dlow;
 static PIRP sc_dheld;
 
@@ -1930,6 +1934,13 @@ static NTSTATUS ScDispDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         }
         sc_dcomplete(Irp, STATUS_SUCCESS); /* back: it finishes it */
         return STATUS_SUCCESS;
+    case SD_QUEUED:
+        KeAcquireSpinLock(&sc_dqlock, &old);
+        InsertTailList(&sc_dqueue, &Irp->Tail.Overlay.ListEntry);
+        KeReleaseSpinLock(&sc_dqlock, old); /* before IoMarkIrpPending */
+        IoMarkIrpPending(Irp);
+        sc_dheld = Irp;
+        return STATUS_PENDING;
     default: /* SD_CANCELLED: Irp->Cancel not looked at */
         IoSetCancelRoutine(Irp, ScDispCancel);
         IoMarkIrpPending(Irp);
@@ -1956,6 +1967,8 @@ static void sc_dispatch_run(int mode)
     sc_dmode = mode;
     sc_dback = 0;
     sc_dheld = NULL;
+    InitializeListHead(&sc_dqueue);
+    KeInitializeSpinLock(&sc_dqlock);
     if (!NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "scdisp", ScDispEntry, &drv)))
         return;
     PIRP irp = IoAllocateIrp(2, FALSE);
@@ -1971,6 +1984,8 @@ static void sc_dispatch_run(int mode)
     if (sc_dheld != NULL) {
         if (mode == SD_CANCELLED)
             (void)IoSetCancelRoutine(sc_dheld, NULL);
+        if (mode == SD_QUEUED)
+            RemoveEntryList(&sc_dheld->Tail.Overlay.ListEntry);
         sc_dcomplete(sc_dheld, STATUS_SUCCESS);
     }
     if (mode == SD_EVENT) /* its completion routine stopped the walk */
@@ -2002,6 +2017,12 @@ static void ScDispNotMarked(void *ctx)
 {
     (void)ctx;
     sc_dispatch_run(SD_NOT_MARKED);
+}
+
+static void ScDispQueuedBeforeMarked(void *ctx)
+{
+    (void)ctx;
+    sc_dispatch_run(SD_QUEUED);
 }
 
 static void ScDispUnfinished(void *ctx)
@@ -3640,6 +3661,7 @@ static scenario scenarios[] = {
     {"io.apc_disable_changed", ScDispApc, 1, NULL, KDPC_OK, -1, -1},
     {"io.bad_status", ScDispBadStatus, 1, NULL, KDPC_OK, -1, -1},
     {"io.pending_not_marked", ScDispNotMarked, 1, NULL, KDPC_OK, -1, -1},
+    {"io.queued_before_marked", ScDispQueuedBeforeMarked, 1, NULL, KDPC_OK, -1, -1},
     {"io.irp_unfinished", ScDispUnfinished, 1, NULL, KDPC_OK, -1, -1},
     {"io.status_mismatch", ScDispMismatch, 1, NULL, KDPC_OK, -1, -1},
     {"io.completion_not_pending", ScDispNotPropagated, 1, NULL, KDPC_OK, -1, -1},
@@ -3770,6 +3792,7 @@ static void test_scenario_default_outcome(void **state)
         if (strcmp(sc->rule, "controller.held") == 0 ||
             strcmp(sc->rule, "io.complete_lock_held") == 0 || /* irp-flow */
             strcmp(sc->rule, "io.status_overridden") == 0 ||  /* irp-flow */
+            strcmp(sc->rule, "io.queued_before_marked") == 0 || /* dispatch */
             strcmp(sc->rule, "io.build_event_set") == 0 ||      /* irp-life */
             strcmp(sc->rule, "io.completion_ex_unsent") == 0 || /* irp-life */
             strcmp(sc->rule, "io.completion_ex_device") == 0 || /* irp-life */
