@@ -519,7 +519,7 @@ static void check_unloaded_owner(kdpc_machine *m, kdpc__pool *p, const blk *b)
         i++;
     if (i == GONE_RING)
         return;
-    size_t n = 1, paged = b->paged ? b->size : 0, nonpaged = b->paged ? 0 : b->size;
+    size_t n = 0, paged = 0, nonpaged = 0; /* @b is on p->all already: a bug check frees it */
     for (const blk *o = p->all; o != NULL; o = o->next) {
         if (o->owner == b->owner) {
             n++;
@@ -599,12 +599,12 @@ static PVOID allocate(kdpc_machine *m, kdpc__cpu *c, bool paged, SIZE_T bytes, U
     b->size = bytes;
     b->tag = tag;
     b->owner = kernel ? NULL : kdpc__ke_current_driver(m, c);
-    if (b->owner != NULL)
-        check_unloaded_owner(m, p, b);
     b->next = p->all;
     if (p->all != NULL)
         p->all->prev = b;
     p->all = b;
+    if (b->owner != NULL)
+        check_unloaded_owner(m, p, b);
     return ptr;
 }
 

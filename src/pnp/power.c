@@ -66,7 +66,7 @@ static NTSTATUS powreq_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
                                iosb.Status, NULL);
     if (q->fn != NULL)
         q->fn(q->target, q->minor, q->state, q->ctx, &iosb);
-    free(q);
+    kdpc__io_free_mem(NULL, q);
     IoFreeIrp(irp);
     return STATUS_MORE_PROCESSING_REQUIRED;
 }
@@ -94,10 +94,11 @@ NTSTATUS kdpc_PoRequestPowerIrp(PDEVICE_OBJECT DeviceObject, UCHAR MinorFunction
         PowerState.DeviceState < PowerDeviceD0 || PowerState.DeviceState > PowerDeviceD3)
         return STATUS_INVALID_PARAMETER_2;
     PDEVICE_OBJECT top = kdpc__pnp_top(DeviceObject);
-    powreq *q = malloc(sizeof(*q));
+    /* Machine-listed: a run that stops before the IRP comes back leaves it to the machine. */
+    powreq *q = kdpc__io_alloc(m, sizeof(*q));
     PIRP irp = q != NULL ? kdpc__io_new_irp(m, top->StackSize) : NULL;
     if (irp == NULL) {
-        free(q);
+        kdpc__io_free_mem(m, q);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     q->target = DeviceObject;
@@ -223,7 +224,7 @@ NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STAT
     }
     PDEVICE_OBJECT *pdos = NULL;
     if (cap > 0) {
-        pdos = malloc(cap * sizeof(*pdos));
+        pdos = kdpc__io_alloc(m, cap * sizeof(*pdos)); /* a bug check inside leaves it listed */
         if (pdos == NULL)
             return STATUS_INSUFFICIENT_RESOURCES;
         for (kdpc_device *d = kdpc__dev_first(m); d != NULL && n < cap; d = kdpc__dev_next(d)) {
@@ -233,6 +234,6 @@ NTSTATUS kdpc__pnp_system_power(kdpc_machine *m, kdpc__pnp *p, SYSTEM_POWER_STAT
         }
     }
     NTSTATUS st = system_power(m, p, s, pdos, n);
-    free(pdos);
+    kdpc__io_free_mem(m, pdos);
     return st;
 }
