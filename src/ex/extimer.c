@@ -65,8 +65,8 @@ PEX_TIMER kdpc_ExAllocateTimer(PEXT_CALLBACK Callback, PVOID CallbackContext, UL
         free(x);
         return NULL;
     }
-    kdpc__ke_timer_init(
-        &x->timer, (Attributes & EX_TIMER_NOTIFICATION) ? NotificationTimer : SynchronizationTimer);
+    kdpc__ke_timer_init(&x->timer, (Attributes & EX_TIMER_NOTIFICATION) ? NotificationTimer
+                                                                        : SynchronizationTimer);
     x->timer.Header.Signalling = 1;
     kdpc_KeInitializeDpc(&x->dpc, ex_dpc, x);
     x->callback = Callback;

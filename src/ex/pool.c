@@ -746,8 +746,7 @@ static void check_active(kdpc_machine *m, blk *b)
     while ((t = kdpc__ke_live_first_in(m, KDPC_LIVE_TIMER, s.lo, s.hi)) != NULL) {
         /* Microsoft's 0x15: P2 the timer, P3 the pool type, P4 the pool address being freed */
         kdpc__violation(m, KDPC_R_MEM_FREE_ACTIVE, 0xC4, 0x15, (uintptr_t)t, b->paged ? 1u : 0u,
-                        s.lo, NULL,
-                        "pool block %#lx freed while it holds timer %p, still set",
+                        s.lo, NULL, "pool block %#lx freed while it holds timer %p, still set",
                         (unsigned long)s.lo, (void *)t);
         (void)kdpc__ke_timer_drop(m, t);
     }

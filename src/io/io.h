@@ -95,12 +95,12 @@ typedef struct kdpc__irprec {
     PDEVICE_OBJECT flow_disp_dev;
     struct kdpc__thread *flow_disp_thread; /* where that routine runs: thread, CPU context */
     uint32_t flow_disp_isr, flow_disp_no_switch;
-    bool flow_below;          /* that routine sent it on and the driver below still has it */
+    bool flow_below;           /* that routine sent it on and the driver below still has it */
     uint32_t flow_completions; /* IoCompleteRequest calls on it so far */
     bool flow_done_valid;
     int flow_done_loc;
     NTSTATUS flow_done_status;
-    bool flow_cancelled;    /* IoCancelIrp was called on it, at flow_cancel_ns */
+    bool flow_cancelled; /* IoCancelIrp was called on it, at flow_cancel_ns */
     uint64_t flow_cancel_ns;
     struct kdpc__thread *flow_issuer; /* sent by this thread with UserIosb or UserEvent on its
                                          stack [flow_stack_lo, flow_stack_hi) */
@@ -164,15 +164,15 @@ typedef struct kdpc__io_pnp_hooks {
  * return; kdpc__io.dframes holds them (used: in use). */
 typedef struct kdpc__dispframe {
     bool used;
-    bool forwarded;     /* the routine sent the IRP on (IoCallDriver) and got lower_status */
-    bool completed;     /* the completion walk went past this location: completed_status */
+    bool forwarded;        /* the routine sent the IRP on (IoCallDriver) and got lower_status */
+    bool completed;        /* the completion walk went past this location: completed_status */
     bool completed_marked; /* ... and found it marked pending */
-    KIRQL irql;         /* at the call */
-    int loc;            /* the IRP's location for the routine */
-    uint32_t serial;    /* the IRP record's */
-    unsigned cpu, held; /* CPU at the call, spin locks it held then */
+    KIRQL irql;            /* at the call */
+    int loc;               /* the IRP's location for the routine */
+    uint32_t serial;       /* the IRP record's */
+    unsigned cpu, held;    /* CPU at the call, spin locks it held then */
     uint32_t isr_depth, no_switch; /* that CPU's context then: a nested ISR or DPC is not it */
-    LONG apc;           /* critical + guarded regions of the thread at the call */
+    LONG apc;                      /* critical + guarded regions of the thread at the call */
     NTSTATUS lower_status, completed_status;
     kdpc__thread *thread;
     PIRP irp;
@@ -413,7 +413,7 @@ typedef struct kdpc__io_flow {
     uint32_t isr, no_switch;
     bool below;
     uint32_t completions; /* flow_completions when it was sent */
-    bool event_signaled; /* the issuer's UserEvent was signaled when it sent the IRP */
+    bool event_signaled;  /* the issuer's UserEvent was signaled when it sent the IRP */
 } kdpc__io_flow;
 /* Around the dispatch routine of @r's IRP at location @loc of @dev, and after it returned @st
  * (the IRP, whose record had @serial, may be gone by then): io.signaled_event. */

@@ -517,11 +517,11 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
                         "IoCompleteRequest on IRP %p, which was already completed", (void *)Irp);
     if (Irp->CurrentLocation > Irp->StackCount + 1)
         return; /* as a warning: completing twice would walk off the stack */
-    kdpc__io_flow_complete(m, c, Irp, (uintptr_t)__builtin_return_address(0)); /* irp-flow */
-    kdpc__io_pnp_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0)); /* pnp */
+    kdpc__io_flow_complete(m, c, Irp, (uintptr_t)__builtin_return_address(0));  /* irp-flow */
+    kdpc__io_pnp_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0));   /* pnp */
     kdpc__io_power_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0)); /* power */
     if (r != NULL)
-        kdpc__io_life_complete(m, r); /* irp-life: handed back up */
+        kdpc__io_life_complete(m, r);   /* irp-life: handed back up */
     kdpc__io_dispatch_complete(m, Irp); /* dispatch: io.complete_owned_below */
     if (Irp->IoStatus.Status == STATUS_PENDING || Irp->IoStatus.Status == -1)
         kdpc__violation(m, KDPC_R_IO_COMPLETE_PENDING, 0xC9, 0x06, (uint32_t)Irp->IoStatus.Status,

@@ -95,8 +95,8 @@ static void configure_line(kdpc_machine *m, unsigned line)
  * called, which made its own IRQL check). */
 static NTSTATUS connect_line(kdpc_machine *m, kdpc__cpu *c, const char *routine,
                              PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE ServiceRoutine,
-                             PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector,
-                             KIRQL Irql, KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                             PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector, KIRQL Irql,
+                             KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
                              BOOLEAN ShareVector, KAFFINITY ProcessorEnableMask,
                              BOOLEAN FloatingSave)
 {
@@ -158,9 +158,9 @@ NTSTATUS kdpc_IoConnectInterrupt(PKINTERRUPT *InterruptObject, PKSERVICE_ROUTINE
     if (m == NULL || InterruptObject == NULL || ServiceRoutine == NULL)
         return STATUS_INVALID_PARAMETER;
     (void)kdpc__ddi_irql_ok(m, c->irql, "IoConnectInterrupt", 0); /* IrqlIoPassive2; goes on */
-    return connect_line(m, c, "IoConnectInterrupt", InterruptObject, ServiceRoutine,
-                        ServiceContext, SpinLock, Vector, Irql, SynchronizeIrql, InterruptMode,
-                        ShareVector, ProcessorEnableMask, FloatingSave);
+    return connect_line(m, c, "IoConnectInterrupt", InterruptObject, ServiceRoutine, ServiceContext,
+                        SpinLock, Vector, Irql, SynchronizeIrql, InterruptMode, ShareVector,
+                        ProcessorEnableMask, FloatingSave);
 }
 
 /* Off its line: no delivery starts on it from now on. */
@@ -359,8 +359,7 @@ NTSTATUS kdpc_IoConnectInterruptEx(PIO_CONNECT_INTERRUPT_PARAMETERS Parameters)
         return STATUS_INVALID_PARAMETER;
     return connect_line(m, c, "IoConnectInterruptEx", p->InterruptObject, p->ServiceRoutine,
                         p->ServiceContext, p->SpinLock, p->Vector, p->Irql, p->SynchronizeIrql,
-                        p->InterruptMode, p->ShareVector, p->ProcessorEnableMask,
-                        p->FloatingSave);
+                        p->InterruptMode, p->ShareVector, p->ProcessorEnableMask, p->FloatingSave);
 }
 
 void kdpc_IoDisconnectInterruptEx(PIO_DISCONNECT_INTERRUPT_PARAMETERS Parameters)

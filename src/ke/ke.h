@@ -50,7 +50,8 @@ typedef struct kdpc__kecpu {
     ULONG max_depth;         /* MaximumDpcQueueDepth */
     ULONG adjust;            /* AdjustDpcThreshold */
     uint64_t dispatch_since; /* own_ns when IRQL rose to >= DISPATCH_LEVEL */
-    ULONG event_sets; /* dispatch: KeSetEvent calls made with no KTHREAD (a DPC on the idle thread) */
+    /* KeSetEvent calls made with no KTHREAD (a DPC on the idle thread), for the dispatch rules */
+    ULONG event_sets;
     kdpc__frame frames[KDPC_MAX_FRAMES];
     unsigned nframes;
 } kdpc__kecpu;
@@ -115,9 +116,9 @@ struct _KTHREAD {
     KTIMER timeout; /* the thread's own timer for wait timeouts */
     bool wait_next; /* KeSetEvent(Wait = TRUE) raised IRQL for the next wait */
     KIRQL wait_next_irql;
-    LONG critical;       /* KeEnterCriticalRegion depth */
-    LONG guarded;        /* KeEnterGuardedRegion depth */
-    ULONG fm_owned;      /* locks (fastmutex.c): fast mutexes it acquired and has not released */
+    LONG critical;  /* KeEnterCriticalRegion depth */
+    LONG guarded;   /* KeEnterGuardedRegion depth */
+    ULONG fm_owned; /* locks (fastmutex.c): fast mutexes it acquired and has not released */
     /* locks (irqlpair.c): IRQLs saved by its KeRaiseIrql calls not yet lowered, newest last, each
      * with the context (ISR depth, DPC) it was raised in */
     struct {

@@ -164,9 +164,8 @@ void kdpc__pnp_removelocks_forwarding(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT 
     if (p == NULL || p->locks.live == 0)
         return;
     const kdpc__dispframe *f = running_dispatch(m);
-    kdpc__devrec *d = f != NULL && f->irp == irp && f->routine != NULL
-                          ? kdpc__io_devrec(m, f->dev)
-                          : NULL;
+    kdpc__devrec *d =
+        f != NULL && f->irp == irp && f->routine != NULL ? kdpc__io_devrec(m, f->dev) : NULL;
     if (d == NULL || f->dev->DeviceExtension == NULL)
         return;
     uintptr_t a = (uintptr_t)f->dev->DeviceExtension, b = a + d->ext_size;

@@ -190,7 +190,8 @@ NTSTATUS kdpc_RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString,
     if (kdpc__rtl_buf(SourceString->Buffer, n, "RtlUpcaseUnicodeString", "SourceString->Buffer"))
         return STATUS_INVALID_PARAMETER;
     if (AllocateDestinationString) {
-        PWSTR b = n == 0 ? NULL : kdpc__pool_kernel_alloc(PagedPool, n * sizeof(WCHAR), KDPC_RTL_TAG);
+        PWSTR b =
+            n == 0 ? NULL : kdpc__pool_kernel_alloc(PagedPool, n * sizeof(WCHAR), KDPC_RTL_TAG);
         if (n != 0 && b == NULL)
             return STATUS_NO_MEMORY;
         DestinationString->Buffer = b;

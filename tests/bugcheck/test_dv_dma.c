@@ -765,9 +765,9 @@ static void body_sync_list(void)
     (void)ops->InitializeDmaTransferContext(t.a, sync_tc);
     KIRQL old = KeRaiseIrqlToDpcLevel();
     PSCATTER_GATHER_LIST sg = NULL;
-    sync_status[0] = ops->GetScatterGatherListEx(t.a, t.dev, sync_tc, t.mdl, 0, 64,
-                                                 DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, TRUE, NULL,
-                                                 NULL, &sg);
+    sync_status[0] =
+        ops->GetScatterGatherListEx(t.a, t.dev, sync_tc, t.mdl, 0, 64, DMA_SYNCHRONOUS_CALLBACK,
+                                    NULL, NULL, TRUE, NULL, NULL, &sg);
     assert_non_null(sg);
     if (t.variant == 0) {
         ops->PutScatterGatherList(t.a, sg, TRUE);
@@ -780,8 +780,8 @@ static void body_sync_list(void)
         ops->FreeAdapterObject(t.a, DeallocateObject);
     PVOID base = NULL;
     (void)ops->InitializeDmaTransferContext(t.a, sync_tc);
-    sync_status[1] = ops->AllocateAdapterChannelEx(t.a, t.dev, sync_tc, 1,
-                                                   DMA_SYNCHRONOUS_CALLBACK, NULL, NULL, &base);
+    sync_status[1] = ops->AllocateAdapterChannelEx(t.a, t.dev, sync_tc, 1, DMA_SYNCHRONOUS_CALLBACK,
+                                                   NULL, NULL, &base);
     if (NT_SUCCESS(sync_status[1]))
         ops->FreeAdapterObject(t.a, DeallocateObject);
     KeLowerIrql(old);

@@ -36,10 +36,10 @@ static struct {
     IO_STATUS_BLOCK iosb;
     UCHAR buf[16];
     LONG reached_end;
-    int ex_mode;        /* the upper dispatch routine's use of IoSetCompletionRoutineEx */
-    PDEVICE_OBJECT low; /* a second driver's device, below dev */
-    NTSTATUS ex_status; /* what IoSetCompletionRoutineEx returned */
-    LONG ex_ran;        /* ExDone calls */
+    int ex_mode;         /* the upper dispatch routine's use of IoSetCompletionRoutineEx */
+    PDEVICE_OBJECT low;  /* a second driver's device, below dev */
+    NTSTATUS ex_status;  /* what IoSetCompletionRoutineEx returned */
+    LONG ex_ran;         /* ExDone calls */
     BOOLEAN park_second; /* the dispatch routine completes its first IRP and keeps the next */
     LONG calls;          /* LifeDispatch calls */
     LONG resent;         /* Resend: the IRP was reused and sent again */
@@ -261,7 +261,7 @@ static void body_reuse_from_completion(void)
     IoGetNextIrpStackLocation(irp)->MajorFunction = IRP_MJ_FLUSH_BUFFERS;
     IoSetCompletionRoutine(irp, Resend, &g.ev, TRUE, TRUE, TRUE);
     assert_int_equal(IoCallDriver(g.dev, irp), STATUS_SUCCESS); /* the first request */
-    assert_non_null(g.held);                                      /* the second, kept */
+    assert_non_null(g.held);                                    /* the second, kept */
     g.held->IoStatus.Status = STATUS_SUCCESS;
     IoCompleteRequest(g.held, IO_NO_INCREMENT); /* on behalf of its driver */
     (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);

@@ -463,8 +463,7 @@ static void test_connect_interrupt_ex_is_reported_by_its_own_name(void **state)
         reset(DISPATCH_LEVEL);
         kdpc_machine *m = kt_machine(1, 23);
         assert_int_equal(kdpc_rule_set(m, "io.passive_irql", KDPC_RULE_WARN), KDPC_OK);
-        assert_int_equal(kdpc_machine_run(m, ConnectInterruptEx, line_based ? &t : NULL),
-                         KDPC_OK);
+        assert_int_equal(kdpc_machine_run(m, ConnectInterruptEx, line_based ? &t : NULL), KDPC_OK);
         assert_int_equal(kdpc_machine_violation_count(m), 1);
         const kdpc_violation *v = kdpc_machine_violation(m, 0);
         assert_string_equal(v->rule, "io.passive_irql");

@@ -428,10 +428,9 @@ static void ExCalls(void *ctx)
         p = ExAllocateFromPagedLookasideList(&g_la);
         break;
     case 1:
-        p = ExAllocatePoolWithQuotaTag(
-            (POOL_TYPE)((which == 1 ? PagedPool : NonPagedPoolNx) |
-                        POOL_QUOTA_FAIL_INSTEAD_OF_RAISE),
-            32, TAG);
+        p = ExAllocatePoolWithQuotaTag((POOL_TYPE)((which == 1 ? PagedPool : NonPagedPoolNx) |
+                                                   POOL_QUOTA_FAIL_INSTEAD_OF_RAISE),
+                                       32, TAG);
         break;
     default:
         ExRaiseStatus(STATUS_DATA_ERROR);

@@ -388,8 +388,8 @@ static void LegalLocks(void *ctx)
     KeReleaseSpinLock(&g_lock_b, old_b);
     KeReleaseSpinLock(&g_lock, old_a);
     HANDLE th;
-    if (!NT_SUCCESS(PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL,
-                                         StackLockThread, NULL)))
+    if (!NT_SUCCESS(
+            PsCreateSystemThread(&th, THREAD_ALL_ACCESS, NULL, NULL, NULL, StackLockThread, NULL)))
         return;
     PVOID obj;
     if (NT_SUCCESS(ObReferenceObjectByHandle(th, SYNCHRONIZE, NULL, KernelMode, &obj, NULL))) {
@@ -404,7 +404,7 @@ static void test_legal_lock_patterns_are_clean(void **state)
 {
     (void)state;
     static const char *const rules[] = {"spinlock.release_new_irql", "lock.release_order",
-                                        "lock.freed_held",           "irql.lower_unmatched",
+                                        "lock.freed_held", "irql.lower_unmatched",
                                         "irql.lower_other"};
     for (unsigned cpus = 1; cpus <= 2; cpus++) {
         which = 1;

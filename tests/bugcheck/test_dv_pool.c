@@ -364,8 +364,8 @@ static NTSTATUS ClientEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
     KEVENT ev;
     IO_STATUS_BLOCK iosb;
     KeInitializeEvent(&ev, NotificationEvent, FALSE);
-    PIRP irp = IoBuildDeviceIoControlRequest(IOCTL_DV_CACHE, svc_dev, NULL, 0, NULL, 0, FALSE, &ev,
-                                             &iosb);
+    PIRP irp =
+        IoBuildDeviceIoControlRequest(IOCTL_DV_CACHE, svc_dev, NULL, 0, NULL, 0, FALSE, &ev, &iosb);
     if (irp == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     NTSTATUS st = IoCallDriver(svc_dev, irp);

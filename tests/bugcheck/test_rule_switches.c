@@ -224,8 +224,7 @@ static bool is_warning_rule(const char *id)
         return true;
     if (strcmp(id, "irql.lower_unmatched") == 0 || strcmp(id, "irql.lower_other") == 0) /* locks */
         return true;
-    if (strcmp(id, "io.cancelled_pending") == 0 ||
-        strcmp(id, "io.completion_event_pending") == 0 ||
+    if (strcmp(id, "io.cancelled_pending") == 0 || strcmp(id, "io.completion_event_pending") == 0 ||
         strcmp(id, "io.completion_no_signal") == 0) /* dispatch */
         return true;
     if (strcmp(id, "sync.isr_unsynchronized") == 0 || strcmp(id, "sync.unlocked_shared") == 0)
@@ -1910,8 +1909,7 @@ static NTSTATUS ScDispDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     case SD_NOT_PROPAGATED:
     case SD_EVENT:
         IoCopyCurrentIrpStackLocationToNext(Irp);
-        IoSetCompletionRoutine(Irp,
-                               sc_dmode == SD_EVENT ? ScDispMarkAndSignal : ScDispUpperDone,
+        IoSetCompletionRoutine(Irp, sc_dmode == SD_EVENT ? ScDispMarkAndSignal : ScDispUpperDone,
                                NULL, TRUE, TRUE, TRUE);
         return IoCallDriver(sc_dlow, Irp);
     case SD_OWNED_BELOW:
@@ -2911,7 +2909,7 @@ static NTSTATUS ScLeakEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
     (void)RegistryPath;
     DriverObject->DriverUnload = ScLeakUnload;
     return ExAllocatePoolWithTag(NonPagedPoolNx, 64, 'wsTx') != NULL ? STATUS_SUCCESS
-                                                                      : STATUS_NO_MEMORY;
+                                                                     : STATUS_NO_MEMORY;
 }
 
 static void ScMemLeak(void *ctx)
@@ -3790,13 +3788,13 @@ static void test_scenario_default_outcome(void **state)
         assert_true(bc->fatal);
         /* docs/rules.md: where Windows has no bug check of its own, code 0 with the rule id */
         if (strcmp(sc->rule, "controller.held") == 0 ||
-            strcmp(sc->rule, "io.complete_lock_held") == 0 || /* irp-flow */
-            strcmp(sc->rule, "io.status_overridden") == 0 ||  /* irp-flow */
-            strcmp(sc->rule, "io.queued_before_marked") == 0 || /* dispatch */
-            strcmp(sc->rule, "io.build_event_set") == 0 ||      /* irp-life */
-            strcmp(sc->rule, "io.completion_ex_unsent") == 0 || /* irp-life */
-            strcmp(sc->rule, "io.completion_ex_device") == 0 || /* irp-life */
-            strcmp(sc->rule, "pnp.delete_before_lower") == 0 || /* pnp */
+            strcmp(sc->rule, "io.complete_lock_held") == 0 ||          /* irp-flow */
+            strcmp(sc->rule, "io.status_overridden") == 0 ||           /* irp-flow */
+            strcmp(sc->rule, "io.queued_before_marked") == 0 ||        /* dispatch */
+            strcmp(sc->rule, "io.build_event_set") == 0 ||             /* irp-life */
+            strcmp(sc->rule, "io.completion_ex_unsent") == 0 ||        /* irp-life */
+            strcmp(sc->rule, "io.completion_ex_device") == 0 ||        /* irp-life */
+            strcmp(sc->rule, "pnp.delete_before_lower") == 0 ||        /* pnp */
             strcmp(sc->rule, "removelock.wait_outside_remove") == 0 || /* power */
             strcmp(sc->rule, "removelock.delete_unwaited") == 0 ||     /* power */
             strcmp(sc->rule, "removelock.held_on_return") == 0 ||      /* power */
