@@ -617,17 +617,23 @@ static void quota_check(kdpc_machine *m, kdpc__cpu *c, const char *what)
                         "%s in a DPC routine: quota charged to no particular process", what);
 }
 
-PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+/* ExAllocatePoolWithTag for the driver (@kernel false) or for the kernel on its behalf. */
+static PVOID allocate_with_tag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, bool kernel)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithTag", &c);
     if (m == NULL)
         return NULL;
-    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType), false);
+    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType), kernel);
     if (r == NULL && ((unsigned)PoolType & POOL_RAISE_IF_ALLOCATION_FAILURE) != 0)
         kdpc__ex_raise_status(STATUS_INSUFFICIENT_RESOURCES); /* the kernel's raise */
     kdpc__ke_point(m);
     return r;
+}
+
+PVOID kdpc_ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    return allocate_with_tag(PoolType, NumberOfBytes, Tag, false);
 }
 
 PVOID kdpc_ExAllocatePoolWithQuotaTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
@@ -696,13 +702,7 @@ PVOID kdpc_ExAllocatePool2(POOL_FLAGS Flags, SIZE_T NumberOfBytes, ULONG Tag)
  */
 PVOID kdpc__pool_kernel_alloc(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    kdpc__cpu *c;
-    kdpc_machine *m = kdpc__ke_ctx("ExAllocatePoolWithTag", &c);
-    if (m == NULL)
-        return NULL;
-    PVOID r = allocate(m, c, is_paged(PoolType), NumberOfBytes, Tag, wants_zero(PoolType), true);
-    kdpc__ke_point(m);
-    return r;
+    return allocate_with_tag(PoolType, NumberOfBytes, Tag, true);
 }
 
 PVOID kdpc_ExAllocatePoolZero(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)

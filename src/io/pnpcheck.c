@@ -130,6 +130,18 @@ static bool fdo_passes_unanswered(kdpc_machine *m, PIRP irp, PIO_STACK_LOCATION 
     return s->CompletionRoutine == NULL || managers;
 }
 
+/* 0xC9/0x216: a driver put STATUS_NOT_SUPPORTED back over the status another driver had set,
+ * as the IRP is @how ("passed down", "completed"). P2 the caller, P3 the IRP, P4 the device. */
+static void status_reverted(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, UCHAR minor,
+                            uintptr_t caller, const char *how)
+{
+    kdpc__violation(m, KDPC_R_PNP_IRP_STATUS, 0xC9, 0x216, caller, (uintptr_t)irp, (uintptr_t)dev,
+                    NULL,
+                    "PnP IRP minor %#x (IRP %p) %s with STATUS_NOT_SUPPORTED over the status a "
+                    "driver had set: that status is reserved for \"nobody handled it\"",
+                    (unsigned)minor, (void *)irp, how);
+}
+
 /* A PnP IRP a dispatch routine passes on to the next driver. */
 static void check_forward(kdpc_machine *m, kdpc__irprec *r, PIRP irp, PIO_STACK_LOCATION s,
                           PDEVICE_OBJECT dev, uintptr_t caller)
@@ -143,12 +155,7 @@ static void check_forward(kdpc_machine *m, kdpc__irprec *r, PIRP irp, PIO_STACK_
                         "driver that fails a PnP IRP completes it",
                         (unsigned)minor, (void *)irp, (unsigned long)st);
     else if (st == STATUS_NOT_SUPPORTED && r->pnp_answered)
-        kdpc__violation(m, KDPC_R_PNP_IRP_STATUS, 0xC9, 0x216, caller, (uintptr_t)irp,
-                        (uintptr_t)dev, NULL,
-                        "PnP IRP minor %#x (IRP %p) passed down with STATUS_NOT_SUPPORTED over "
-                        "the status a driver had set: that status is reserved for \"nobody "
-                        "handled it\"",
-                        (unsigned)minor, (void *)irp);
+        status_reverted(m, irp, dev, minor, caller, "passed down");
     else if (st == STATUS_NOT_SUPPORTED && answered_going_down(minor) &&
              fdo_passes_unanswered(m, irp, s, dev))
         kdpc__violation(m, KDPC_R_PNP_IRP_STATUS, 0xC9, 0x217, caller, (uintptr_t)irp,
@@ -231,12 +238,7 @@ void kdpc__io_pnp_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller)
         return;
     }
     if (st == STATUS_NOT_SUPPORTED && r->pnp_answered)
-        kdpc__violation(m, KDPC_R_PNP_IRP_STATUS, 0xC9, 0x216, caller, (uintptr_t)irp,
-                        (uintptr_t)dev, NULL,
-                        "PnP IRP minor %#x (IRP %p) completed with STATUS_NOT_SUPPORTED over the "
-                        "status a driver had set: that status is reserved for \"nobody handled "
-                        "it\"",
-                        (unsigned)minor, (void *)irp);
+        status_reverted(m, irp, dev, minor, caller, "completed");
     else if (lower != NULL && st == STATUS_NOT_SUPPORTED)
         kdpc__violation(m, KDPC_R_PNP_NOT_PASSED_DOWN, 0xC9, 0x22F, caller, (uintptr_t)irp,
                         (uintptr_t)dev, NULL,
