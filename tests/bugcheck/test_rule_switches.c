@@ -1993,77 +1993,12 @@ static void sc_dispatch_run(int mode)
     sw_done = KeGetCurrentIrql() == PASSIVE_LEVEL;
 }
 
-static void ScDispIrql(void *ctx)
+/* A scenario entry running sc_dispatch_run with the scenario's arg as its mode. */
+static void ScDispatchScenario(void *ctx)
 {
-    (void)ctx;
-    sc_dispatch_run(SD_IRQL);
+    sc_dispatch_run((int)(intptr_t)ctx);
 }
 
-static void ScDispApc(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_APC);
-}
-
-static void ScDispBadStatus(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_BAD);
-}
-
-static void ScDispNotMarked(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_NOT_MARKED);
-}
-
-static void ScDispQueuedBeforeMarked(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_QUEUED);
-}
-
-static void ScDispUnfinished(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_UNFINISHED);
-}
-
-static void ScDispMismatch(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_MISMATCH);
-}
-
-static void ScDispNotPropagated(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_NOT_PROPAGATED);
-}
-
-static void ScDispOwnedBelow(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_OWNED_BELOW);
-}
-
-static void ScDispEventPending(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_EVENT);
-}
-
-static void ScDispNoSignal(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_NO_SIGNAL);
-}
-
-static void ScDispCancelled(void *ctx)
-{
-    (void)ctx;
-    sc_dispatch_run(SD_CANCELLED);
-}
 /* area: irp-flow */
 /* A second driver stacked on sc_dev: sc_flow_mid attached to it, sc_flow_top on top; the top
  * device handles IRPs as sc_flow_mode says, the middle one skips them down. */
@@ -2604,22 +2539,14 @@ static void sc_ex_run(int mode)
     IoFreeIrp(irp);
 }
 
-/* io.completion_ex_unsent: IoSetCompletionRoutineEx, then the IRP is completed instead of sent
- * (code 0); off or a warning: the completion goes on */
-static void ScExUnsent(void *ctx)
+/* A scenario entry running sc_ex_run with the scenario's arg as its mode. */
+static void ScExScenario(void *ctx)
 {
-    (void)ctx;
-    sc_ex_run(0);
+    sc_ex_run((int)(intptr_t)ctx);
 }
 
 /* io.completion_ex_device: IoSetCompletionRoutineEx given the lower driver's device (code 0);
  * off or a warning: the routine is set, and the IRP goes down and comes back */
-static void ScExDevice(void *ctx)
-{
-    (void)ctx;
-    sc_ex_run(1);
-}
-
 static void ScLowResources(kdpc_config *cfg)
 {
     cfg->low_resources_permille = 1000; /* every allocation fails while the class is on */
@@ -2788,71 +2715,12 @@ static void ScPnpRun(int mode)
     sw_done = kdpc_device_unplug(dev, how) == KDPC_OK;
 }
 
-static void ScPnpIrpInit(void *ctx)
+/* A scenario entry running ScPnpRun with the scenario's arg as its mode. */
+static void ScPnpScenario(void *ctx)
 {
-    (void)ctx;
-    ScPnpRun(SCP_IRP_INIT);
+    ScPnpRun((int)(intptr_t)ctx);
 }
-static void ScPnpSystemIrp(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_SYSTEM_IRP);
-}
-static void ScPnpIrpStatus(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_IRP_STATUS);
-}
-static void ScPnpNotPassedDown(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_NOT_PASSED_DOWN);
-}
-static void ScPnpSurpriseDelete(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_SURPRISE_DELETE);
-}
-static void ScPnpDeleteEarly(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_DELETE_EARLY);
-}
-static void ScPnpRemoveNotDeleted(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_REMOVE_NOT_DELETED);
-}
-static void ScPnpAddDeviceInit(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_ADDDEVICE_INIT);
-}
-static void ScPnpAttachFlags(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_ATTACH_FLAGS);
-}
-static void ScPnpNotPdo(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_NOT_PDO);
-}
-static void ScPnpNoDispatch(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_NO_DISPATCH);
-}
-static void ScWmiNotForwarded(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_WMI_NOT_FORWARDED);
-}
-static void ScWmiRegistered(void *ctx)
-{
-    (void)ctx;
-    ScPnpRun(SCP_WMI_REGISTERED);
-}
+
 /* area: pool */
 /* mem.zero_alloc: a zero-byte allocation (0xC4/0x00); off or a warning: a block comes back */
 static void ScMemZeroAlloc(void *ctx)
@@ -3481,6 +3349,12 @@ static void ScwRun(int mode)
               kdpc_device_get_state(dev) == KDPC_DEVICE_REMOVED;
 }
 
+/* A scenario entry running ScwRun with the scenario's arg as its mode. */
+static void ScwScenario(void *ctx)
+{
+    ScwRun((int)(intptr_t)ctx);
+}
+
 static void ScPowerRequestedIrp(void *ctx)
 {
     (void)ctx;
@@ -3503,64 +3377,6 @@ static void ScPowerRequestedIrp(void *ctx)
     sw_done = st == STATUS_PENDING && out != NULL;
 }
 
-/* removelock.wait_outside_remove: IoReleaseRemoveLockAndWait on IRP_MN_QUERY_REMOVE_DEVICE
- * (code 0); off or a warning: the lock is released and waited on, the removal goes on (the
- * remove's own acquire fails with STATUS_DELETE_PENDING) */
-static void ScRemoveLockWaitOutside(void *ctx)
-{
-    (void)ctx;
-    ScwRun(1);
-}
-
-/* removelock.delete_unwaited: REMOVE deletes the device without IoReleaseRemoveLockAndWait
- * (code 0); off or a warning: the device is deleted */
-static void ScRemoveLockDeleteUnwaited(void *ctx)
-{
-    (void)ctx;
-    ScwRun(2);
-}
-
-/* power.irp_status: the system query-power passed down failed (0xC9/0x219); off or a warning:
- * the bus driver answers it, the sleep goes on */
-static void ScPowerIrpStatus(void *ctx)
-{
-    (void)ctx;
-    ScwRun(3);
-}
-
-/* power.not_passed_down: the system query-power completed by the FDO (0xC9/0x231); off or a
- * warning: the sleep goes on */
-static void ScPowerNotPassedDown(void *ctx)
-{
-    (void)ctx;
-    ScwRun(4);
-}
-
-/* removelock.held_on_return: the set-power IRPs pass with the remove lock acquired and never
- * released (code 0); off or a warning: the remove handler's IoReleaseRemoveLockAndWait waits
- * for them forever (a hang on Windows, KDPC_DEADLOCK here) */
-static void ScRemoveLockHeldOnReturn(void *ctx)
-{
-    (void)ctx;
-    ScwRun(6);
-}
-
-/* removelock.forward_unheld: the power IRPs passed down without the remove lock (code 0); off
- * or a warning: they go down as sent */
-static void ScRemoveLockForwardUnheld(void *ctx)
-{
-    (void)ctx;
-    ScwRun(7);
-}
-
-/* power.pagable_not_inherited: the FDO over a DO_POWER_PAGABLE PDO without the flag
- * (0xC9/0x23F); off or a warning: the device starts as it is */
-static void ScPowerPagable(void *ctx)
-{
-    (void)ctx;
-    ScwRun(5);
-}
-
 typedef struct scenario {
     const char *rule;
     kdpc_entry_fn *entry;
@@ -3569,191 +3385,211 @@ typedef struct scenario {
     kdpc_status free_status; /* outcome with the rule off or a warning */
     int observed;            /* IRQL a free kernel shows (sw_observed), or -1 */
     int observed2;
+    intptr_t arg; /* the entry's ctx: the mode of a shared scenario routine, else 0 */
 } scenario;
 
 static scenario scenarios[] = {
-    {"irql.raise_lower", ScRaiseLower, 1, NULL, KDPC_OK, APC_LEVEL, -1},
-    {"irql.lower_raise", ScLowerRaise, 1, NULL, KDPC_OK, DISPATCH_LEVEL, -1},
-    {"irql.invalid", ScInvalid, 1, NULL, KDPC_OK, -1, -1},
-    {"spinlock.acquire_irql", ScAcquireIrql, 1, NULL, KDPC_OK, DISPATCH_LEVEL, 5},
-    {"spinlock.dpc_acquire_irql", ScDpcAcquireIrql, 1, NULL, KDPC_OK, PASSIVE_LEVEL, -1},
-    {"spinlock.dpc_release_irql", ScDpcReleaseIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"spinlock.release_irql", ScReleaseIrql, 1, NULL, KDPC_OK, PASSIVE_LEVEL, -1},
-    {"spinlock.recursive", ScRecursive, 1, NULL, KDPC_DEADLOCK, -1, -1},
-    {"spinlock.not_owned", ScNotOwned, 1, NULL, KDPC_OK, -1, -1},
-    {"spinlock.order", ScOrder, 1, NULL, KDPC_OK, -1, -1},
-    {"spinlock.mixed_api", ScMixedApi, 1, NULL, KDPC_OK, -1, -1},
-    {"spinlock.held_too_long", ScHeldTooLong, 1, NULL, KDPC_OK, -1, -1},
-    {"sync.isr_unsynchronized", ScIsrUnsync, 1, NULL, KDPC_OK, -1, -1},
-    {"sync.unlocked_shared", ScUnlockedShared, 1, NULL, KDPC_OK, -1, -1},
-    {"sync.irql_too_high", ScSyncIrqlTooHigh, 1, NULL, KDPC_OK, -1, -1},
-    {"dpc.wait", ScDpcWait, 1, NULL, KDPC_OK, -1, -1},
-    {"dpc.irql_changed", ScDpcIrqlChanged, 1, NULL, KDPC_OK, -1, -1},
-    {"dpc.lock_held", ScDpcLockHeld, 1, NULL, KDPC_OK, -1, -1},
-    {"dpc.too_long", ScDpcTooLong, 1, NULL, KDPC_OK, -1, -1},
-    {"dpc.stall_too_long", ScStallTooLong, 1, NULL, KDPC_OK, -1, -1},
-    {"dpc.watchdog", ScWatchdog, 1, tweak_watchdog, KDPC_OK, -1, -1},
-    {"isr.too_long", ScIsrTooLong, 1, NULL, KDPC_OK, -1, -1},
-    {"isr.irql_changed", ScIsrIrqlChanged, 1, NULL, KDPC_OK, -1, -1},
-    {"isr.storm", ScStorm, 1, NULL, KDPC_OK, -1, -1},
-    {"unload.pending", ScUnloadPending, 2, NULL, KDPC_OK, -1, -1},
-    {"thread.exit_state", ScThreadExitState, 1, NULL, KDPC_OK, -1, -1},
-    {"removelock.release_unheld", ScRemoveLockReleaseUnheld, 1, NULL, KDPC_OK, -1, -1},
-    {"removelock.after_wait", ScRemoveLockAfterWait, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.must_not_fail", ScPnpMustNotFail, 1, NULL, KDPC_OK, -1, -1},
-    {"work.bad_irql_return", ScWorkBadIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"work.requeue", ScWorkRequeue, 1, NULL, KDPC_OK, -1, -1},
-    {"work.queue_irql", ScWorkQueueIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"sync.apc_irql", ScApcIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.double_complete", ScDoubleComplete, 1, NULL, KDPC_OK, -1, -1},
-    {"io.complete_pending", ScCompletePending, 1, NULL, KDPC_OK, -1, -1},
-    {"io.start_next_irql", ScStartNextIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.irp_lost", ScIrpLost, 1, NULL, KDPC_OK, -1, -1},
-    {"io.buffer_overrun", ScBufferOverrun, 1, NULL, KDPC_OK, -1, -1},
-    {"io.complete_cancelable", ScCompleteCancelable, 1, NULL, KDPC_OK, -1, -1},
-    {"io.cancel_lock_held", ScCancelLockHeld, 1, NULL, KDPC_OK, -1, -1},
-    {"errorlog.irql", ScErrorLogIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.paged_touch", ScPagedTouch, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.paged_alloc", ScPagedAlloc, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.paged_code", ScPagedCode, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.free_active", ScFreeActive, 1, NULL, KDPC_OK, -1, -1},
-    {"pio.not_flushed", ScPioNotFlushed, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.adapter_held", ScDmaAdapterHeld, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.not_flushed", ScDmaNotFlushed, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.double_free", ScDmaDoubleFree, 1, NULL, KDPC_OK, -1, -1},
-    {"dev.dma_unmapped", ScDevDmaUnmapped, 1, NULL, KDPC_OK, -1, -1},
-    {"controller.held", ScControllerHeld, 1, NULL, KDPC_OK, -1, -1},
-    {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1},
-    {"io.invalid_object", ScIoInvalidObject, 1, NULL, KDPC_OK, -1, -1},
-    {"io.pending_not_returned", ScIoPendingNotReturned, 1, NULL, KDPC_OK, -1, -1},
-    {"io.no_startio", ScIoNoStartIo, 1, NULL, KDPC_OK, -1, -1},
-    {"isr.disconnect_irql", ScDisconnectIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"isr.disconnect_self", ScDisconnectSelf, 1, NULL, KDPC_OK, -1, -1},
-    {"io.passive_irql", ScIoPassiveIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"obj.invalid", ScObjInvalid, 1, NULL, KDPC_OK, -1, -1},
-    {"hal.bad_address", ScHalBadAddress, 1, NULL, KDPC_OK, -1, -1},
-    {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1},
-    {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1},
-    {"hal.irql", ScHalIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"zw.passive_irql", ScZwPassiveIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"rtl.irql", ScRtlIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"ob.irql", ScObIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"ob.user_handle", ScObUserHandle, 1, NULL, KDPC_OK, -1, -1},
-    {"mm.irql", ScMmPagesIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"mm.bad_mdl", ScMmBadMdl, 1, NULL, KDPC_OK, -1, -1},
-    {"mm.map_bugcheck", ScMmMapBugcheck, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.pool_irql", ScPoolIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"irql.raise_lower", ScRaiseLower, 1, NULL, KDPC_OK, APC_LEVEL, -1, 0},
+    {"irql.lower_raise", ScLowerRaise, 1, NULL, KDPC_OK, DISPATCH_LEVEL, -1, 0},
+    {"irql.invalid", ScInvalid, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"spinlock.acquire_irql", ScAcquireIrql, 1, NULL, KDPC_OK, DISPATCH_LEVEL, 5, 0},
+    {"spinlock.dpc_acquire_irql", ScDpcAcquireIrql, 1, NULL, KDPC_OK, PASSIVE_LEVEL, -1, 0},
+    {"spinlock.dpc_release_irql", ScDpcReleaseIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"spinlock.release_irql", ScReleaseIrql, 1, NULL, KDPC_OK, PASSIVE_LEVEL, -1, 0},
+    {"spinlock.recursive", ScRecursive, 1, NULL, KDPC_DEADLOCK, -1, -1, 0},
+    {"spinlock.not_owned", ScNotOwned, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"spinlock.order", ScOrder, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"spinlock.mixed_api", ScMixedApi, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"spinlock.held_too_long", ScHeldTooLong, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"sync.isr_unsynchronized", ScIsrUnsync, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"sync.unlocked_shared", ScUnlockedShared, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"sync.irql_too_high", ScSyncIrqlTooHigh, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dpc.wait", ScDpcWait, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dpc.irql_changed", ScDpcIrqlChanged, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dpc.lock_held", ScDpcLockHeld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dpc.too_long", ScDpcTooLong, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dpc.stall_too_long", ScStallTooLong, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dpc.watchdog", ScWatchdog, 1, tweak_watchdog, KDPC_OK, -1, -1, 0},
+    {"isr.too_long", ScIsrTooLong, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"isr.irql_changed", ScIsrIrqlChanged, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"isr.storm", ScStorm, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"unload.pending", ScUnloadPending, 2, NULL, KDPC_OK, -1, -1, 0},
+    {"thread.exit_state", ScThreadExitState, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"removelock.release_unheld", ScRemoveLockReleaseUnheld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"removelock.after_wait", ScRemoveLockAfterWait, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"pnp.must_not_fail", ScPnpMustNotFail, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"work.bad_irql_return", ScWorkBadIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"work.requeue", ScWorkRequeue, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"work.queue_irql", ScWorkQueueIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"sync.apc_irql", ScApcIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.double_complete", ScDoubleComplete, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.complete_pending", ScCompletePending, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.start_next_irql", ScStartNextIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.irp_lost", ScIrpLost, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.buffer_overrun", ScBufferOverrun, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.complete_cancelable", ScCompleteCancelable, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.cancel_lock_held", ScCancelLockHeld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"errorlog.irql", ScErrorLogIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.paged_touch", ScPagedTouch, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.paged_alloc", ScPagedAlloc, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.paged_code", ScPagedCode, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.free_active", ScFreeActive, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"pio.not_flushed", ScPioNotFlushed, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.adapter_held", ScDmaAdapterHeld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.not_flushed", ScDmaNotFlushed, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.double_free", ScDmaDoubleFree, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dev.dma_unmapped", ScDevDmaUnmapped, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"controller.held", ScControllerHeld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"wait.objects", ScWaitObjects, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.invalid_object", ScIoInvalidObject, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.pending_not_returned", ScIoPendingNotReturned, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.no_startio", ScIoNoStartIo, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"isr.disconnect_irql", ScDisconnectIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"isr.disconnect_self", ScDisconnectSelf, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.passive_irql", ScIoPassiveIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"obj.invalid", ScObjInvalid, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"hal.bad_address", ScHalBadAddress, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"hal.map_unowned", ScHalMapUnowned, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"hal.bad_unmap", ScHalBadUnmap, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"hal.irql", ScHalIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"zw.passive_irql", ScZwPassiveIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"rtl.irql", ScRtlIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"ob.irql", ScObIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"ob.user_handle", ScObUserHandle, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mm.irql", ScMmPagesIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mm.bad_mdl", ScMmBadMdl, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mm.map_bugcheck", ScMmMapBugcheck, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.pool_irql", ScPoolIrql, 1, NULL, KDPC_OK, -1, -1, 0},
     /* area: irql-ke */
-    {"irql.ke_dispatch", ScKeDispatch, 1, NULL, KDPC_OK, -1, -1},
-    {"irql.ke_set_event", ScKeSetEvent, 1, NULL, KDPC_OK, -1, -1},
-    {"irql.ke_set_event_wait", ScKeSetEventWait, 1, NULL, KDPC_OK, -1, -1},
-    {"ps.passive_irql", ScPsPassiveIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"irql.ex_apc", ScExApc, 1, NULL, KDPC_OK, -1, -1},
-    {"ob.bad_handle", ScObBadHandle, 1, NULL, KDPC_OK, -1, -1},
+    {"irql.ke_dispatch", ScKeDispatch, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"irql.ke_set_event", ScKeSetEvent, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"irql.ke_set_event_wait", ScKeSetEventWait, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"ps.passive_irql", ScPsPassiveIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"irql.ex_apc", ScExApc, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"ob.bad_handle", ScObBadHandle, 1, NULL, KDPC_OK, -1, -1, 0},
     /* area: irql-io */
-    {"io.dispatch_irql", ScIoDispatchIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.apc_irql", ScIoApcIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"mm.section_irql", ScMmIrql, 1, NULL, KDPC_OK, -1, -1},
+    {"io.dispatch_irql", ScIoDispatchIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.apc_irql", ScIoApcIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mm.section_irql", ScMmIrql, 1, NULL, KDPC_OK, -1, -1, 0},
     /* area: dispatch */
-    {"io.irql_changed", ScDispIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.apc_disable_changed", ScDispApc, 1, NULL, KDPC_OK, -1, -1},
-    {"io.bad_status", ScDispBadStatus, 1, NULL, KDPC_OK, -1, -1},
-    {"io.pending_not_marked", ScDispNotMarked, 1, NULL, KDPC_OK, -1, -1},
-    {"io.queued_before_marked", ScDispQueuedBeforeMarked, 1, NULL, KDPC_OK, -1, -1},
-    {"io.irp_unfinished", ScDispUnfinished, 1, NULL, KDPC_OK, -1, -1},
-    {"io.status_mismatch", ScDispMismatch, 1, NULL, KDPC_OK, -1, -1},
-    {"io.completion_not_pending", ScDispNotPropagated, 1, NULL, KDPC_OK, -1, -1},
-    {"io.complete_owned_below", ScDispOwnedBelow, 1, NULL, KDPC_OK, -1, -1},
-    {"io.completion_event_pending", ScDispEventPending, 1, NULL, KDPC_OK, -1, -1},
-    {"io.completion_no_signal", ScDispNoSignal, 1, NULL, KDPC_OK, -1, -1},
-    {"io.cancelled_pending", ScDispCancelled, 1, NULL, KDPC_OK, -1, -1},
+    {"io.irql_changed", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_IRQL},
+    {"io.apc_disable_changed", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_APC},
+    {"io.bad_status", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_BAD},
+    {"io.pending_not_marked", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_NOT_MARKED},
+    {"io.queued_before_marked", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_QUEUED},
+    {"io.irp_unfinished", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_UNFINISHED},
+    {"io.status_mismatch", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_MISMATCH},
+    {"io.completion_not_pending", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_NOT_PROPAGATED},
+    {"io.complete_owned_below", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_OWNED_BELOW},
+    {"io.completion_event_pending", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_EVENT},
+    {"io.completion_no_signal", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_NO_SIGNAL},
+    {"io.cancelled_pending", ScDispatchScenario, 1, NULL, KDPC_OK, -1, -1, SD_CANCELLED},
     /* area: irp-flow */
-    {"io.complete_irql", ScFlowCompleteIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.call_irql", ScFlowCallIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.forward_irql", ScFlowForwardIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.forward_apc_irql", ScFlowForwardApcIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"io.call_cancelable", ScFlowCallCancelable, 1, NULL, KDPC_OK, -1, -1},
-    {"io.stack_short", ScFlowStackShort, 1, NULL, KDPC_OK, -1, -1},
-    {"io.bad_stack_copy", ScFlowBadStackCopy, 1, NULL, KDPC_OK, -1, -1},
-    {"io.copy_without_completion", ScFlowCopyWithoutCompletion, 1, NULL, KDPC_OK, -1, -1},
-    {"io.skipped_device", ScFlowSkippedDevice, 1, NULL, KDPC_OK, -1, -1},
-    {"io.complete_lock_held", ScFlowCompleteLockHeld, 1, NULL, KDPC_OK, -1, -1},
-    {"io.startio_recursion", ScFlowStartIoRecursion, 1, NULL, KDPC_OK, -1, -1},
-    {"io.signaled_event", ScFlowSignaledEvent, 1, NULL, KDPC_OK, -1, -1},
-    {"io.complete_unsent", ScFlowCompleteUnsent, 1, NULL, KDPC_OK, -1, -1},
-    {"io.cancel_not_completed", ScFlowCancelNotCompleted, 1, NULL, KDPC_OK, -1, -1},
-    {"io.iosb_unwound", ScFlowIosbUnwound, 1, NULL, KDPC_OK, -1, -1},
-    {"io.forward_owned_below", ScFlowForwardOwnedBelow, 1, NULL, KDPC_OK, -1, -1},
-    {"io.status_overridden", ScFlowStatusOverridden, 1, NULL, KDPC_OK, -1, -1},
+    {"io.complete_irql", ScFlowCompleteIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.call_irql", ScFlowCallIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.forward_irql", ScFlowForwardIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.forward_apc_irql", ScFlowForwardApcIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.call_cancelable", ScFlowCallCancelable, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.stack_short", ScFlowStackShort, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.bad_stack_copy", ScFlowBadStackCopy, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.copy_without_completion", ScFlowCopyWithoutCompletion, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.skipped_device", ScFlowSkippedDevice, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.complete_lock_held", ScFlowCompleteLockHeld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.startio_recursion", ScFlowStartIoRecursion, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.signaled_event", ScFlowSignaledEvent, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.complete_unsent", ScFlowCompleteUnsent, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.cancel_not_completed", ScFlowCancelNotCompleted, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.iosb_unwound", ScFlowIosbUnwound, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.forward_owned_below", ScFlowForwardOwnedBelow, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.status_overridden", ScFlowStatusOverridden, 1, NULL, KDPC_OK, -1, -1, 0},
     /* area: irp-life */
-    {"io.reuse_not_allocated", ScReuseNotAllocated, 1, NULL, KDPC_OK, -1, -1},
-    {"io.reuse_in_use", ScReuseInUse, 1, NULL, KDPC_OK, -1, -1},
-    {"io.local_no_completion", ScLocalNoCompletion, 1, NULL, KDPC_OK, -1, -1},
-    {"io.build_bad_buffer", ScBuildBadBuffer, 1, NULL, KDPC_OK, -1, -1},
-    {"io.build_event_set", ScBuildEventSet, 1, NULL, KDPC_OK, -1, -1},
-    {"io.completion_ex_unchecked", ScExUnchecked, 1, ScLowResources, KDPC_OK, -1, -1},
-    {"io.completion_ex_unsent", ScExUnsent, 1, NULL, KDPC_OK, -1, -1},
-    {"io.completion_ex_device", ScExDevice, 1, NULL, KDPC_OK, -1, -1},
+    {"io.reuse_not_allocated", ScReuseNotAllocated, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.reuse_in_use", ScReuseInUse, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.local_no_completion", ScLocalNoCompletion, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.build_bad_buffer", ScBuildBadBuffer, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.build_event_set", ScBuildEventSet, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.completion_ex_unchecked", ScExUnchecked, 1, ScLowResources, KDPC_OK, -1, -1, 0},
+    /* io.completion_ex_unsent: IoSetCompletionRoutineEx, then the IRP is completed instead of sent
+     * (code 0); off or a warning: the completion goes on */
+    {"io.completion_ex_unsent", ScExScenario, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"io.completion_ex_device", ScExScenario, 1, NULL, KDPC_OK, -1, -1, 1},
     /* area: pnp */
-    {"pnp.irp_init", ScPnpIrpInit, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.system_irp", ScPnpSystemIrp, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.irp_status", ScPnpIrpStatus, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.not_passed_down", ScPnpNotPassedDown, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.surprise_remove_delete", ScPnpSurpriseDelete, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.delete_before_lower", ScPnpDeleteEarly, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.remove_not_deleted", ScPnpRemoveNotDeleted, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.adddevice_initializing", ScPnpAddDeviceInit, 1, NULL, KDPC_OK, -1, -1},
-    {"dev.attach_flags", ScPnpAttachFlags, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.not_pdo", ScPnpNotPdo, 1, NULL, KDPC_OK, -1, -1},
-    {"pnp.no_dispatch", ScPnpNoDispatch, 1, NULL, KDPC_OK, -1, -1},
-    {"wmi.not_forwarded", ScWmiNotForwarded, 1, NULL, KDPC_OK, -1, -1},
-    {"wmi.registered", ScWmiRegistered, 1, NULL, KDPC_OK, -1, -1},
+    {"pnp.irp_init", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_IRP_INIT},
+    {"pnp.system_irp", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_SYSTEM_IRP},
+    {"pnp.irp_status", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_IRP_STATUS},
+    {"pnp.not_passed_down", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_NOT_PASSED_DOWN},
+    {"pnp.surprise_remove_delete", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_SURPRISE_DELETE},
+    {"pnp.delete_before_lower", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_DELETE_EARLY},
+    {"pnp.remove_not_deleted", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_REMOVE_NOT_DELETED},
+    {"pnp.adddevice_initializing", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_ADDDEVICE_INIT},
+    {"dev.attach_flags", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_ATTACH_FLAGS},
+    {"pnp.not_pdo", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_NOT_PDO},
+    {"pnp.no_dispatch", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_NO_DISPATCH},
+    {"wmi.not_forwarded", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_WMI_NOT_FORWARDED},
+    {"wmi.registered", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_WMI_REGISTERED},
     /* area: pool */
-    {"mem.zero_alloc", ScMemZeroAlloc, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.bad_free", ScMemBadFree, 1, NULL, KDPC_BUGCHECK, -1, -1},
-    {"mem.overrun", ScMemOverrun, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.overrun_tracked", ScMemOverrunTracked, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.leak", ScMemLeak, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.alloc_unloaded", ScAllocUnloaded, 1, NULL, KDPC_OK, -1, -1},
-    {"lookaside.misuse", ScLookasideMisuse, 1, NULL, KDPC_OK, -1, -1},
-    {"mm.mdl_flags", ScMdlFlags, 1, NULL, KDPC_OK, -1, -1},
-    {"mem.paged_object", ScPagedObject, 1, NULL, KDPC_OK, 1, -1},
-    {"rtl.copy_overlap", ScCopyOverlap, 1, NULL, KDPC_OK, 2, -1},
+    {"mem.zero_alloc", ScMemZeroAlloc, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.bad_free", ScMemBadFree, 1, NULL, KDPC_BUGCHECK, -1, -1, 0},
+    {"mem.overrun", ScMemOverrun, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.overrun_tracked", ScMemOverrunTracked, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.leak", ScMemLeak, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.alloc_unloaded", ScAllocUnloaded, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"lookaside.misuse", ScLookasideMisuse, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mm.mdl_flags", ScMdlFlags, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"mem.paged_object", ScPagedObject, 1, NULL, KDPC_OK, 1, -1, 0},
+    {"rtl.copy_overlap", ScCopyOverlap, 1, NULL, KDPC_OK, 2, -1, 0},
     /* area: dma */
-    {"dma.irql", ScDmaIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.null_adapter", ScDmaNullAdapter, 1, NULL, KDPC_BUGCHECK, -1, -1}, /* io.invalid_object */
-    {"dma.adapter_released", ScDmaAdapterReleased, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.put_outstanding", ScDmaPutOutstanding, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.second_channel", ScDmaSecondChannel, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.too_many_map_registers", ScDmaTooManyMapRegisters, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.unlocked_buffer", ScDmaUnlockedBuffer, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.buffer_overrun", ScDmaBufferOverrun, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.outside_mdl", ScDmaOutsideMdl, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.double_map", ScDmaDoubleMap, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.zero_length", ScDmaZeroLength, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.flush_unmapped", ScDmaFlushUnmapped, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.channel_flush", ScDmaChannelFlush, 1, NULL, KDPC_OK, DmaCancelled, -1},
-    {"dma.adapter_not_put", ScDmaAdapterNotPut, 1, NULL, KDPC_OK, -1, -1},
-    {"dma.bad_description", ScDmaBadDescription, 1, NULL, KDPC_OK, -1, -1},
+    {"dma.irql", ScDmaIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.null_adapter", ScDmaNullAdapter, 1, NULL, KDPC_BUGCHECK, -1, -1,
+     0}, /* io.invalid_object */
+    {"dma.adapter_released", ScDmaAdapterReleased, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.put_outstanding", ScDmaPutOutstanding, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.second_channel", ScDmaSecondChannel, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.too_many_map_registers", ScDmaTooManyMapRegisters, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.unlocked_buffer", ScDmaUnlockedBuffer, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.buffer_overrun", ScDmaBufferOverrun, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.outside_mdl", ScDmaOutsideMdl, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.double_map", ScDmaDoubleMap, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.zero_length", ScDmaZeroLength, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.flush_unmapped", ScDmaFlushUnmapped, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.channel_flush", ScDmaChannelFlush, 1, NULL, KDPC_OK, DmaCancelled, -1, 0},
+    {"dma.adapter_not_put", ScDmaAdapterNotPut, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"dma.bad_description", ScDmaBadDescription, 1, NULL, KDPC_OK, -1, -1, 0},
     /* area: locks */
-    {"spinlock.release_new_irql", ScLocksReleaseNewIrql, 1, NULL, KDPC_OK, -1, -1},
-    {"lock.recursive", ScLocksRecursive, 1, NULL, KDPC_DEADLOCK, -1, -1},
-    {"lock.reinit_held", ScLocksReinitHeld, 1, NULL, KDPC_OK, -1, -1},
-    {"lock.freed_held", ScLocksFreedHeld, 1, NULL, KDPC_OK, -1, -1},
-    {"lock.critical_leave", ScLocksCriticalLeave, 1, NULL, KDPC_OK, -1, -1},
-    {"lock.guarded_leave", ScLocksGuardedLeave, 1, NULL, KDPC_OK, -1, -1},
-    {"irql.lower_unmatched", ScLocksLowerUnmatched, 1, NULL, KDPC_OK, -1, -1},
-    {"irql.lower_other", ScLocksLowerOther, 1, NULL, KDPC_OK, -1, -1},
-    {"lock.release_order", ScLocksReleaseOrder, 1, NULL, KDPC_OK, -1, -1},
+    {"spinlock.release_new_irql", ScLocksReleaseNewIrql, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"lock.recursive", ScLocksRecursive, 1, NULL, KDPC_DEADLOCK, -1, -1, 0},
+    {"lock.reinit_held", ScLocksReinitHeld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"lock.freed_held", ScLocksFreedHeld, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"lock.critical_leave", ScLocksCriticalLeave, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"lock.guarded_leave", ScLocksGuardedLeave, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"irql.lower_unmatched", ScLocksLowerUnmatched, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"irql.lower_other", ScLocksLowerOther, 1, NULL, KDPC_OK, -1, -1, 0},
+    {"lock.release_order", ScLocksReleaseOrder, 1, NULL, KDPC_OK, -1, -1, 0},
     /* area: power */
-    {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1},
-    {"removelock.wait_outside_remove", ScRemoveLockWaitOutside, 1, NULL, KDPC_OK, -1, -1},
-    {"removelock.delete_unwaited", ScRemoveLockDeleteUnwaited, 1, NULL, KDPC_OK, -1, -1},
-    {"power.irp_status", ScPowerIrpStatus, 1, NULL, KDPC_OK, -1, -1},
-    {"removelock.held_on_return", ScRemoveLockHeldOnReturn, 1, NULL, KDPC_DEADLOCK, -1, -1},
-    {"removelock.forward_unheld", ScRemoveLockForwardUnheld, 1, NULL, KDPC_OK, -1, -1},
-    {"power.not_passed_down", ScPowerNotPassedDown, 1, NULL, KDPC_OK, -1, -1},
-    {"power.pagable_not_inherited", ScPowerPagable, 1, NULL, KDPC_OK, -1, -1},
+    {"power.requested_irp", ScPowerRequestedIrp, 1, NULL, KDPC_OK, -1, -1, 0},
+    /* removelock.wait_outside_remove: IoReleaseRemoveLockAndWait on IRP_MN_QUERY_REMOVE_DEVICE
+     * (code 0); off or a warning: the lock is released and waited on, the removal goes on (the
+     * remove's own acquire fails with STATUS_DELETE_PENDING) */
+    {"removelock.wait_outside_remove", ScwScenario, 1, NULL, KDPC_OK, -1, -1, 1},
+    /* removelock.delete_unwaited: REMOVE deletes the device without IoReleaseRemoveLockAndWait
+     * (code 0); off or a warning: the device is deleted */
+    {"removelock.delete_unwaited", ScwScenario, 1, NULL, KDPC_OK, -1, -1, 2},
+    /* power.irp_status: the system query-power passed down failed (0xC9/0x219); off or a warning:
+     * the bus driver answers it, the sleep goes on */
+    {"power.irp_status", ScwScenario, 1, NULL, KDPC_OK, -1, -1, 3},
+    /* removelock.held_on_return: the set-power IRPs pass with the remove lock acquired and never
+     * released (code 0); off or a warning: the remove handler's IoReleaseRemoveLockAndWait waits
+     * for them forever (a hang on Windows, KDPC_DEADLOCK here) */
+    {"removelock.held_on_return", ScwScenario, 1, NULL, KDPC_DEADLOCK, -1, -1, 6},
+    /* removelock.forward_unheld: the power IRPs passed down without the remove lock (code 0); off
+     * or a warning: they go down as sent */
+    {"removelock.forward_unheld", ScwScenario, 1, NULL, KDPC_OK, -1, -1, 7},
+    /* power.not_passed_down: the system query-power completed by the FDO (0xC9/0x231); off or a
+     * warning: the sleep goes on */
+    {"power.not_passed_down", ScwScenario, 1, NULL, KDPC_OK, -1, -1, 4},
+    /* power.pagable_not_inherited: the FDO over a DO_POWER_PAGABLE PDO without the flag
+     * (0xC9/0x23F); off or a warning: the device starts as it is */
+    {"power.pagable_not_inherited", ScwScenario, 1, NULL, KDPC_OK, -1, -1, 5},
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -3773,7 +3609,7 @@ static void test_scenario_default_outcome(void **state)
 {
     const scenario *sc = *state;
     kdpc_machine *m = scenario_machine(sc);
-    kdpc_status st = kdpc_machine_run(m, sc->entry, NULL);
+    kdpc_status st = kdpc_machine_run(m, sc->entry, (void *)sc->arg);
     if (is_warning_rule(sc->rule)) {
         assert_int_equal(kdpc_rule_action_of(m, sc->rule), KDPC_RULE_WARN);
         assert_int_equal(st, sc->free_status);
@@ -3825,7 +3661,7 @@ static void test_scenario_rule_off(void **state)
     kdpc_machine *m = scenario_machine(sc);
     assert_int_equal(kdpc_rule_set(m, sc->rule, KDPC_RULE_OFF), KDPC_OK);
     assert_int_equal(kdpc_rule_action_of(m, sc->rule), KDPC_RULE_OFF);
-    kdpc_status st = kdpc_machine_run(m, sc->entry, NULL);
+    kdpc_status st = kdpc_machine_run(m, sc->entry, (void *)sc->arg);
     KT_ASSERT_NO_VIOLATION(m, sc->rule);
     check_free_kernel_behaviour(sc, st);
     if (st == KDPC_OK)
@@ -3842,7 +3678,7 @@ static void test_scenario_rule_warn(void **state)
     kdpc_machine *m = scenario_machine(sc);
     assert_int_equal(kdpc_rule_set(m, sc->rule, KDPC_RULE_WARN), KDPC_OK);
     assert_int_equal(kdpc_rule_action_of(m, sc->rule), KDPC_RULE_WARN);
-    kdpc_status st = kdpc_machine_run(m, sc->entry, NULL);
+    kdpc_status st = kdpc_machine_run(m, sc->entry, (void *)sc->arg);
     KT_ASSERT_WARNING(m, sc->rule);
     const kdpc_violation *w = kdpc_machine_find_violation(m, sc->rule);
     assert_string_equal(w->name, "");
