@@ -653,6 +653,10 @@ static void print_report(kdpc_machine *m, const kdpc_violation *x)
         fprintf(f, "KDPC WARNING %s\n", x->rule);
     }
     fprintf(f, "  rule:      %s\n", x->rule);
+    for (unsigned i = 0; i < KDPC_RULE_COUNT; i++) {
+        if (rules[i].id == x->rule && rules[i].ms[0] != '\0') /* x->rule is the table's id */
+            fprintf(f, "  microsoft: %s\n", rules[i].ms);
+    }
     fprintf(f, "  guideline: %s\n", x->guideline);
     fprintf(f, "  docs:      docs/rules.md#%s (the rule, its outcome and a broken example)\n",
             x->rule);

@@ -182,6 +182,32 @@ static void test_every_rule_has_a_class_and_microsoft_names(void **state)
         strstr(kdpc_rule_microsoft(rule_index("io.double_complete")), "DoubleCompletion"));
 }
 
+static void test_report_names_the_microsoft_rule(void **state)
+{
+    (void)state;
+    kdpc_config cfg = kt_config(1, 10);
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    cfg.log = log;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    kdpc_status st = kdpc_machine_run(m, ReleaseUnheld, NULL);
+    KT_ASSERT_BUGCHECK(m, st, "spinlock.not_owned", 0xC4);
+    kdpc_machine_destroy(m);
+    char text[4096];
+    rewind(log);
+    size_t n = fread(text, 1, sizeof(text) - 1, log);
+    text[n] = '\0';
+    fclose(log);
+    /* the rule's line, then the Microsoft names of rules.def, then the guideline */
+    const char *rule = strstr(text, "  rule:      spinlock.not_owned\n");
+    assert_non_null(rule);
+    const char *ms = strstr(text, "  microsoft: 0xC4/0x1004, 0x1007; SpinlockRelease");
+    assert_non_null(ms);
+    assert_true(rule < ms);
+    assert_true(ms < strstr(text, "  guideline: "));
+}
+
 static int vo_failed;
 
 static void AllocateMany(void *ctx)
@@ -260,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_bad_bits_and_names_change_nothing),
         cmocka_unit_test(test_every_class_name_switches_its_bit),
         cmocka_unit_test(test_every_rule_has_a_class_and_microsoft_names),
+        cmocka_unit_test(test_report_names_the_microsoft_rule),
         cmocka_unit_test(test_low_resources_simulation_fails_allocations_when_on),
         cmocka_unit_test(test_reset_brings_standard_settings_back),
         cmocka_unit_test(test_class_switched_from_simulated_code_applies_at_once),
