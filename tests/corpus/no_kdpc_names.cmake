@@ -1,13 +1,18 @@
 # SPDX-License-Identifier: MIT
 #
-# cmake -DDIR=<tests/corpus> -P no_kdpc_names.cmake
+# cmake -DDIR=<tests/corpus> [-DEXAMPLES=<examples>] -P no_kdpc_names.cmake
 #
-# The corpus drivers are driver code: WDK names only. Fails when a driver's
-# .c or .h (tests/corpus/<driver>/*) names kdpc itself (a kdpc_ or KDPC_
-# identifier, or a <kdpc/...> include): such a driver would not compile
-# unchanged for Windows.
+# The corpus drivers and the examples' drivers are driver code: WDK names
+# only. Fails when a driver's .c or .h (tests/corpus/<driver>/*,
+# examples/<name>/driver/*) names kdpc itself (a kdpc_ or KDPC_ identifier,
+# or a <kdpc/...> include): such a driver would not compile unchanged for
+# Windows.
 cmake_minimum_required(VERSION 3.25)
 file(GLOB _sources "${DIR}/*/*.c" "${DIR}/*/*.h")
+if(EXAMPLES)
+  file(GLOB _example_sources "${EXAMPLES}/*/driver/*.c" "${EXAMPLES}/*/driver/*.h")
+  list(APPEND _sources ${_example_sources})
+endif()
 if(NOT _sources)
   message(FATAL_ERROR "no driver sources under ${DIR}")
 endif()
