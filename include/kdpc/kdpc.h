@@ -19,6 +19,7 @@
 #include <kdpc/device.h>
 #include <kdpc/verifier.h>
 #include <kdpc/trace.h>
+#include <kdpc/stats.h>
 #include <kdpc/registry.h>
 
 #endif /* KDPC_KDPC_H */

@@ -17,6 +17,7 @@
 #include "mm/mm.h"
 #include "ob/ob.h"
 #include "pnp/pnp.h"
+#include "trace/stats.h"
 #include "verifier/testfail.h"
 
 void kdpc_config_init(kdpc_config *cfg)
@@ -168,6 +169,7 @@ static void layers_free(kdpc_machine *m)
     }
     kdpc__ke_free(m);
     kdpc__trace_free(m);
+    kdpc__stats_free(m);
     kdpc__ver_free(m);
     kdpc__dev_free(m); /* the lowest layer above the machine: last */
 }
@@ -183,7 +185,7 @@ static void teardown(kdpc_machine *m)
 static int layers_init(kdpc_machine *m)
 {
     if (kdpc__dev_init(m) != 0 || kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 ||
-        kdpc__ke_init(m) != 0 || kdpc__io_init(m) != 0 || kdpc__pnp_init(m) != 0 ||
+        kdpc__stats_init(m) != 0 || kdpc__ke_init(m) != 0 || kdpc__io_init(m) != 0 || kdpc__pnp_init(m) != 0 ||
         kdpc__pool_init(m) != 0)
         return ENOMEM;
     m->hooks.deadlock = deadlock_hook;

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 
 #include "ke/ke.h"
+#include "trace/stats.h"
 #include "verifier/ddiirql.h"
 
 /* Claimed deliveries in a row of one level line on one CPU (isr.storm, claimed form). */
@@ -405,6 +406,7 @@ static BOOLEAN call_isr(kdpc_machine *m, kdpc__cpu *c, struct _KINTERRUPT *i, KI
         kdpc__ke_report_faults(m);
     uint64_t ran = kdpc__ke_pop_frame(c);
     kdpc__trace(m, KDPC_EV_ISR_END, c, i, KDPC_RP(i->isr), r);
+    kdpc__stats_routine(m, KDPC_ROUTINE_ISR, KDPC_RP(i->isr), ran, c->index);
     if (c->irql != i->sync_irql) {
         KIRQL now = c->irql;
         kdpc__violation(m, KDPC_R_ISR_IRQL_CHANGED, 0xC8,

@@ -216,6 +216,7 @@ struct kdpc_machine {
     void *ke;    /* WDM layer */
     void *ver;   /* verifier */
     void *trace; /* trace */
+    void *stats; /* per-routine ISR and DPC times (src/trace/stats.c) */
 
     /* Last, and kept by kdpc__machine_reset (which clears everything above mu): host objects
      * another host thread may be waiting on, and the native API's bookkeeping. */
