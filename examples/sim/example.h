@@ -30,9 +30,9 @@ typedef enum ex_load { EX_LOAD_LIGHT = 0, EX_LOAD_HEAVY = 1 } ex_load;
 
 /* One run's settings (the machine's CPUs and seed are in its kdpc_config). */
 typedef struct ex_options {
-    uint64_t duration_ns;     /* virtual time the workload sends requests (> 0) */
-    ex_load load;             /* light: a trickle with idle gaps; heavy: queues kept full */
-    unsigned faults_permille; /* chance per opportunity of each fault kind the device
+    uint64_t duration_ns;             /* virtual time the workload sends requests (> 0) */
+    ex_load load;                     /* light: a trickle with idle gaps; heavy: queues kept full */
+    unsigned faults_permille;         /* chance per opportunity of each fault kind the device
                                  injects (0..1000; 0: none) */
     const struct ex_variant *variant; /* NULL: the clean driver; else a broken variant */
     const char *mode;                 /* NULL: the default; else one of the example's modes

@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: MIT
+#
+# cmake -DSIM=<kdpc-sim> -DWORK=<scratch dir> [-DLAUNCHER=<cmd>] -P test_cli.cmake
+#
+# kdpc-sim's command line: --version, help, list; every usage error is one
+# line on stderr naming the bad option, exit status 2, nothing on stdout and
+# no file written; a short clean run of each example exits 0; each broken
+# variant `kdpc-sim list` names exits 1 and is caught; --trace writes its
+# file whole and leaves no temporary file.
+cmake_minimum_required(VERSION 3.25)
+
+set(_failures "")
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+separate_arguments(_launcher UNIX_COMMAND "${LAUNCHER}")
+
+# sim(<out prefix> args...): runs kdpc-sim; sets <prefix>_RC, _OUT, _ERR.
+function(sim prefix)
+  execute_process(COMMAND ${_launcher} "${SIM}" ${ARGN}
+    RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err
+    WORKING_DIRECTORY "${WORK}")
+  set(${prefix}_RC "${_rc}" PARENT_SCOPE)
+  set(${prefix}_OUT "${_out}" PARENT_SCOPE)
+  set(${prefix}_ERR "${_err}" PARENT_SCOPE)
+endfunction()
+
+macro(fail what)
+  list(APPEND _failures "${what}")
+  message(STATUS "FAIL: ${what}")
+endmacro()
+
+# expect_usage(<needle> args...): exit 2, one stderr line containing <needle>, empty stdout.
+function(expect_usage needle)
+  sim(R ${ARGN})
+  string(REPLACE ";" " " _cmd "${ARGN}")
+  if(NOT R_RC EQUAL 2)
+    fail("kdpc-sim ${_cmd}: exit ${R_RC}, expected 2")
+  endif()
+  string(REGEX MATCHALL "\n" _nl "${R_ERR}")
+  list(LENGTH _nl _lines)
+  if(NOT _lines EQUAL 1)
+    fail("kdpc-sim ${_cmd}: ${_lines} lines on stderr, expected one: ${R_ERR}")
+  endif()
+  string(FIND "${R_ERR}" "${needle}" _at)
+  if(_at LESS 0)
+    fail("kdpc-sim ${_cmd}: stderr does not name '${needle}': ${R_ERR}")
+  endif()
+  if(NOT R_OUT STREQUAL "")
+    fail("kdpc-sim ${_cmd}: printed on stdout: ${R_OUT}")
+  endif()
+  set(_failures "${_failures}" PARENT_SCOPE)
+endfunction()
+
+# expect_out(<rc> <needle> args...): exit <rc> and stdout containing <needle>.
+function(expect_out rc needle)
+  sim(R ${ARGN})
+  string(REPLACE ";" " " _cmd "${ARGN}")
+  if(NOT R_RC EQUAL rc)
+    fail("kdpc-sim ${_cmd}: exit ${R_RC}, expected ${rc}\n${R_OUT}\n${R_ERR}")
+  endif()
+  string(FIND "${R_OUT}" "${needle}" _at)
+  if(_at LESS 0)
+    fail("kdpc-sim ${_cmd}: stdout lacks '${needle}':\n${R_OUT}")
+  endif()
+  set(_failures "${_failures}" PARENT_SCOPE)
+  set(LAST_OUT "${R_OUT}" PARENT_SCOPE)
+endfunction()
+
+# ---- help, version, list -----------------------------------------------------
+expect_out(0 "kdpc-sim " --version)
+expect_out(0 "usage: kdpc-sim run" --help)
+expect_out(0 "usage: kdpc-sim run" help)
+expect_out(0 "--duration" help run)
+expect_out(0 "--duration" run --help)
+expect_out(0 "--faults" run serial --help)
+expect_out(0 "usage: kdpc-sim list" help list)
+expect_out(0 "usage: kdpc-sim list" list --help)
+expect_out(0 "--broken" list)
+set(_list "${LAST_OUT}")
+foreach(_ex serial disk nic)
+  string(REGEX MATCH "(^|\n)${_ex} " _m "${_list}")
+  if(_m STREQUAL "")
+    fail("kdpc-sim list does not name ${_ex}")
+  endif()
+endforeach()
+
+# ---- usage errors --------------------------------------------------------------
+sim(R)
+if(NOT R_RC EQUAL 2)
+  fail("kdpc-sim with no command: exit ${R_RC}, expected 2")
+endif()
+expect_usage("frobnicate" frobnicate)
+expect_usage("which example" run)
+expect_usage("tape" run tape)
+expect_usage("tape" run serial tape)
+expect_usage("--frobnicate" run serial --frobnicate)
+expect_usage("--cpus" run serial --cpus 0)
+expect_usage("--cpus" run serial --cpus 65)
+expect_usage("--cpus" run serial --cpus two)
+expect_usage("--cpus" run serial --cpus)
+expect_usage("--seed" run serial --seed -1)
+expect_usage("--seed" run serial --seed 18446744073709551616)
+expect_usage("--duration" run serial --duration -1s)
+expect_usage("--duration" run serial --duration 0)
+expect_usage("--duration" run serial --duration 3601s)
+expect_usage("--duration" run serial --duration 1e12s)
+expect_usage("--duration" run serial --duration 5h)
+expect_usage("--duration" run serial --duration nan)
+expect_usage("--load" run serial --load medium)
+expect_usage("--faults" run serial --faults 2)
+expect_usage("--faults" run serial --faults -0.1)
+expect_usage("--faults" run serial --faults 0.0001)
+expect_usage("--faults" run serial --faults lots)
+expect_usage("--broken" run serial --broken no-such-variant)
+expect_usage("--mode" run serial --mode no-such-mode)
+expect_usage("help" help frobnicate)
+expect_usage("list" list extra)
+
+# A trace path that cannot be written: exit 2, nothing left behind.
+expect_usage("--trace" run serial --duration 1ms --trace "${WORK}/no/such/dir/t.txt")
+if(EXISTS "${WORK}/no")
+  fail("--trace into a missing folder created something")
+endif()
+file(MAKE_DIRECTORY "${WORK}/adir")
+expect_usage("--trace" run serial --duration 1ms --trace "${WORK}/adir")
+file(GLOB _left "${WORK}/adir*")
+list(LENGTH _left _nleft)
+if(NOT _nleft EQUAL 1)
+  fail("--trace to a folder left files behind: ${_left}")
+endif()
+
+# ---- runs --------------------------------------------------------------------
+foreach(_ex serial disk nic)
+  expect_out(0 "result: clean" run ${_ex} --cpus 2 --duration 20ms)
+  expect_out(0 "requests served" run ${_ex} --cpus 1 --duration 20ms --load heavy --seed 7)
+  expect_out(0 "result:" run ${_ex} --cpus 2 --duration 20ms --faults 0.05)
+endforeach()
+
+# Every broken variant kdpc-sim list names is caught (exit 1).
+string(REGEX MATCHALL "(^|\n)[a-z]+ [^\n]*|--broken [a-z0-9-]+" _tokens "${_list}")
+set(_example "")
+set(_nvariants 0)
+foreach(_t IN LISTS _tokens)
+  if(_t MATCHES "^\n?([a-z]+) ")
+    set(_example "${CMAKE_MATCH_1}")
+  elseif(_t MATCHES "^--broken ([a-z0-9-]+)")
+    math(EXPR _nvariants "${_nvariants} + 1")
+    expect_out(1 "result: caught" run ${_example} --broken ${CMAKE_MATCH_1} --duration 50ms
+               --load heavy)
+  endif()
+endforeach()
+if(_nvariants LESS 6)
+  fail("kdpc-sim list names ${_nvariants} broken variants; expected at least two per example")
+endif()
+
+# --trace writes the file whole, and no temporary file stays.
+expect_out(0 "trace:" run serial --duration 5ms --trace "${WORK}/serial.trace")
+file(SIZE "${WORK}/serial.trace" _size)
+if(_size EQUAL 0)
+  fail("--trace wrote an empty file")
+endif()
+file(GLOB _tmp "${WORK}/serial.trace.*")
+if(_tmp)
+  fail("--trace left temporary files: ${_tmp}")
+endif()
+
+if(_failures)
+  list(LENGTH _failures _n)
+  message(FATAL_ERROR "${_n} kdpc-sim command-line check(s) failed")
+endif()
+message(STATUS "kdpc-sim command line: all checks passed")
