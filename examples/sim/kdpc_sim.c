@@ -28,6 +28,7 @@ enum { EXIT_CLEAN = 0, EXIT_NOT_CLEAN = 1, EXIT_USAGE = 2 };
 
 #define MAX_DURATION_NS (3600ull * 1000000000ull) /* an hour of virtual time */
 #define TRACE_EVENTS    262144u                   /* newest events --trace writes */
+#define DRAIN_NS        (60ull * 1000000000ull)   /* virtual time allowed after the requests */
 
 static const ex_example *const examples[] = {&ex_serial, &ex_disk, &ex_nic};
 #define NEXAMPLES (sizeof examples / sizeof examples[0])
@@ -358,6 +359,11 @@ static int cmd_run(int argc, char **argv)
     cfg.seed = seed;
     cfg.log = stderr;
     cfg.trace_capacity = trace != NULL ? TRACE_EVENTS : 0;
+    /* A long run is long by design: no step limit. Every step charges virtual time, so a
+     * livelocked driver still ends at the virtual time limit (the requests' duration and a
+     * minute to drain), and one that loops without a kernel call at cfg.host_hang_ms. */
+    cfg.run_step_limit = 0;
+    cfg.run_time_limit_ns = o.duration_ns + DRAIN_NS;
     if (ex->configure != NULL)
         ex->configure(&cfg);
     kdpc_machine *m = kdpc_machine_create(&cfg);
