@@ -130,6 +130,15 @@ if(NOT _nleft EQUAL 1)
 endif()
 
 # ---- runs --------------------------------------------------------------------
+# The README's main command: the default simulation (serial, 2 CPUs, 2 s) is clean and says
+# what happened.
+expect_out(0 "result: clean" run serial)
+foreach(_needle "requests served" "bytes moved" "ISRs " "DPCs " "violations:         none")
+  string(FIND "${LAST_OUT}" "${_needle}" _at)
+  if(_at LESS 0)
+    fail("kdpc-sim run serial does not print '${_needle}'")
+  endif()
+endforeach()
 foreach(_ex serial disk nic)
   expect_out(0 "result: clean" run ${_ex} --cpus 2 --duration 20ms)
   expect_out(0 "requests served" run ${_ex} --cpus 1 --duration 20ms --load heavy --seed 7)
