@@ -81,16 +81,20 @@ static void grant(kdpc_machine *m, kdpc__controller *k)
         k->queue = w->next;
         if (k->queue == NULL)
             k->tail = NULL;
+        /* freed before the routine runs: a bug check inside it ends the run there */
+        PDEVICE_OBJECT dev = w->dev;
+        PDRIVER_CONTROL routine = w->routine;
+        PVOID ctx = w->ctx;
+        free(w);
         k->busy = true;
-        k->irp = w->dev->CurrentIrp;
+        k->irp = dev->CurrentIrp;
         if (k->irp != NULL)
             kdpc__io_irp_note(k->irp, "ControllerControl");
         PIRP irp = k->irp;
         k->in_control = true;
         k->done_in_control = false;
-        IO_ALLOCATION_ACTION act = kdpc__io_call_control(w->routine, w->dev, NULL, w->ctx);
+        IO_ALLOCATION_ACTION act = kdpc__io_call_control(routine, dev, NULL, ctx);
         k->in_control = false;
-        free(w);
         if (act == DeallocateObject) {
             k->busy = false;
             k->irp = NULL;
