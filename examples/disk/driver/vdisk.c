@@ -188,7 +188,7 @@ static VOID DiskLogError(_In_ PVDISK_UNIT unit, _In_ BOOLEAN timedOut, _In_ ULON
                          _In_ ULONG xferred, _In_ NTSTATUS finalStatus)
 {
     PIO_ERROR_LOG_PACKET e = IoAllocateErrorLogEntry(
-        unit->Self, (UCHAR)(sizeof(IO_ERROR_LOG_PACKET) + 2 * sizeof(ULONG)));
+        unit->Self, (UCHAR)(sizeof(IO_ERROR_LOG_PACKET) + sizeof(ULONG))); /* DumpData[2] */
     if (e == NULL)
         return; /* the log is best effort: the request goes on */
     e->ErrorCode = timedOut ? VDISK_MSG_TIMEOUT : VDISK_MSG_TRANSFER_ERROR;
@@ -603,15 +603,18 @@ static VOID DiskStopHardware(_Inout_ PVDISK_CONTROLLER ctl)
 {
     KIRQL old;
     KeAcquireSpinLock(&ctl->Lock, &old);
-    ctl->Started = FALSE;
+    ctl->Started = FALSE; /* no new request; the control no longer reads the ISR's count */
     KeReleaseSpinLock(&ctl->Lock, old);
+    (void)KeCancelTimer(&ctl->Watchdog);
     if (ctl->Interrupt != NULL) {
+        /* Interrupts off and the controller stopped under the interrupt's lock; then every
+         * DPC of ours already queued runs and finds no piece to take (G8), and only then is
+         * the interrupt disconnected: no DPC can reach a disconnected interrupt. */
         (void)KeSynchronizeExecution(ctl->Interrupt, DiskDisable, ctl);
+        KeFlushQueuedDpcs();
         IoDisconnectInterrupt(ctl->Interrupt);
         ctl->Interrupt = NULL;
     }
-    (void)KeCancelTimer(&ctl->Watchdog);
-    KeFlushQueuedDpcs(); /* G8: nothing of ours left queued */
     if (ctl->Adapter != NULL) {
         ctl->Adapter->DmaOperations->PutDmaAdapter(ctl->Adapter);
         ctl->Adapter = NULL;
