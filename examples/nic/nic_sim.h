@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nic_sim.h - the nic workload (sim.c) for its tests: a run with the
+ * driver's and the device's counters at the end.
+ */
+#ifndef NIC_SIM_H
+#define NIC_SIM_H
+
+#include "example.h"
+#include "device/nx2.h"
+#include "driver/nicioctl.h"
+
+typedef struct nic_sim_report {
+    NIC_STATS stats;     /* IOCTL_NIC_STATS once the traffic stopped */
+    nx2_counters device; /* the NX-2's own counters */
+    uint64_t rx_ok;      /* frames the reader checked */
+    uint64_t rx_cancelled;
+    uint64_t sends_ok, sends_failed, stats_reads;
+} nic_sim_report;
+
+void nic_sim_run(kdpc_machine *m, const ex_options *o, nic_sim_report *rep, ex_result *r);
+
+NTSTATUS nic_entry_clean(PDRIVER_OBJECT, PUNICODE_STRING);
+NTSTATUS nic_entry_wait_in_dpc(PDRIVER_OBJECT, PUNICODE_STRING);
+NTSTATUS nic_entry_no_budget(PDRIVER_OBJECT, PUNICODE_STRING);
+NTSTATUS nic_entry_lock_in_isr(PDRIVER_OBJECT, PUNICODE_STRING);
+
+#endif /* NIC_SIM_H */
