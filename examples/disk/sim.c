@@ -41,6 +41,7 @@ DRIVER_INITIALIZE disk_entry_no_flush;
 DRIVER_INITIALIZE disk_entry_no_split;
 DRIVER_INITIALIZE disk_entry_complete_holding_adapter;
 DRIVER_INITIALIZE disk_entry_complete_holding_controller;
+DRIVER_INITIALIZE disk_entry_watchdog_left_set;
 
 #define HEAVY_LEN     (1024u * 1024u)
 #define LIGHT_MAX     (64u * 1024u)
@@ -407,6 +408,9 @@ static const ex_variant disk_variants[] = {
     {"complete-holding-controller", "G12", "controller.held",
      "completes the IRP first and frees the controller object after",
      disk_entry_complete_holding_controller},
+    {"watchdog-left-set", "G8", "unload.pending",
+     "never cancels its watchdog timer: the controller's device object is deleted with it set",
+     disk_entry_watchdog_left_set},
 };
 
 const ex_example ex_disk = {

@@ -210,7 +210,9 @@ static VOID DiskFinish(_Inout_ PVDISK_UNIT unit, _In_ NTSTATUS status)
     PIRP irp = unit->Irp;
     ULONG total = MmGetMdlByteCount(unit->Mdl);
     unit->Irp = NULL;
-    (void)KeCancelTimer(&ctl->Watchdog);
+#if !defined(BROKEN_WATCHDOG_LEFT_SET)
+    (void)KeCancelTimer(&ctl->Watchdog); /* G8: nothing left to watch */
+#endif
     KeAcquireSpinLockAtDpcLevel(&unit->Lock);
     if (NT_SUCCESS(status)) {
         unit->Stats.Requests++;
@@ -605,7 +607,9 @@ static VOID DiskStopHardware(_Inout_ PVDISK_CONTROLLER ctl)
     KeAcquireSpinLock(&ctl->Lock, &old);
     ctl->Started = FALSE; /* no new request; the control no longer reads the ISR's count */
     KeReleaseSpinLock(&ctl->Lock, old);
-    (void)KeCancelTimer(&ctl->Watchdog);
+#if !defined(BROKEN_WATCHDOG_LEFT_SET)
+    (void)KeCancelTimer(&ctl->Watchdog); /* G8: the extension it lives in goes at removal */
+#endif
     if (ctl->Interrupt != NULL) {
         /* Interrupts off and the controller stopped under the interrupt's lock; then every
          * DPC of ours already queued runs and finds no piece to take (G8), and only then is
