@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_serial.c - the serial example (docs/examples/serial.md): each request
+ * kind on its own (a directed scenario on the virtual UART), the terminal
+ * workload with and without faults, clean over 50 seeds on 1, 2 and 4 CPUs,
+ * each broken variant caught with its rule id, and determinism.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "kdpc_test.h"
+#include "example.h"
+
+#include <ntddser.h>
+#include "device/uart.h"
+#include "driver/uart16550.h"
+
+NTSTATUS serial_entry_clean(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+
+static kdpc_machine *serial_machine(unsigned cpus, uint64_t seed)
+{
+    kdpc_config cfg = kt_config(cpus, seed);
+    ex_serial.configure(&cfg);
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    return m;
+}
+
+static void run(kdpc_machine *m, uint64_t ms, ex_load load, unsigned faults, const ex_variant *v,
+                ex_result *r)
+{
+    ex_options o = {ms * 1000000ull, load, faults, v, NULL};
+    ex_serial.run(m, &o, r);
+}
+
+static void assert_clean(kdpc_machine *m, const ex_result *r)
+{
+    if (!ex_clean(m, r))
+        print_error("status %d, violations %zu, lost %llu: %s [%s]\n", (int)r->status,
+                    kdpc_machine_violation_count(m), (unsigned long long)r->lost, r->problem,
+                    r->notes);
+    assert_true(ex_clean(m, r));
+}
+
+/* ---- the directed scenario: every request kind once ---------------------------------------- */
+
+static struct {
+    kdpc_machine *m;
+    uart u;
+    unsigned lost_permille; /* KDPC_FAULT_LOST_INTERRUPT for the whole scenario */
+    int reached_end;
+    NTSTATUS load, open;
+    NTSTATUS set_baud, bad_baud, get_baud, set_lc, get_lc, bad_lc;
+    SERIAL_BAUD_RATE baud;
+    SERIAL_LINE_CONTROL lc;
+    uint8_t dll, dlm, lcr;
+    NTSTATUS set_to, get_to;
+    SERIAL_TIMEOUTS to;
+    NTSTATUS set_mask, get_mask, bad_mask;
+    ULONG mask_back;
+    NTSTATUS write1, read1, wait1;
+    ULONG_PTR write1_info, read1_info;
+    ULONG events1;
+    char rx1[32];
+    NTSTATUS status1;
+    SERIAL_STATUS comm1;
+    NTSTATUS read_empty, read_immediate, read_anybyte, read_interval;
+    ULONG_PTR read_empty_info, read_immediate_info, read_anybyte_info, read_interval_info;
+    uint64_t read_empty_ns;
+    char rx2[64], rx4[64], rx5[64];
+    NTSTATUS purge, bad_purge, status2;
+    SERIAL_STATUS comm2;
+    NTSTATUS modem_on, modem_off;
+    ULONG modem1, modem2, dtrrts;
+    uint8_t mcr_after_clr;
+    NTSTATUS loop_on, loop_write, loop_read, get_mc;
+    ULONG mc;
+    ULONG_PTR loop_info;
+    char rx3[8];
+    NTSTATUS pending_wait, second_wait, cancelled_wait;
+    BOOLEAN cancel_ok;
+    NTSTATUS bad_ioctl;
+    NTSTATUS close, unload;
+    kdpc_device_state after_unload;
+} t;
+
+typedef struct async_wait {
+    ULONG out;
+    IO_STATUS_BLOCK iosb;
+    KEVENT done;
+    PIRP irp;
+    NTSTATUS call;
+} async_wait;
+
+static void send_wait(PFILE_OBJECT f, async_wait *w)
+{
+    KeInitializeEvent(&w->done, NotificationEvent, FALSE);
+    w->irp = IoBuildDeviceIoControlRequest(IOCTL_SERIAL_WAIT_ON_MASK, f->DeviceObject, NULL, 0,
+                                           &w->out, sizeof w->out, FALSE, &w->done, &w->iosb);
+    assert_non_null(w->irp);
+    IoGetNextIrpStackLocation(w->irp)->FileObject = f;
+    w->call = IoCallDriver(f->DeviceObject, w->irp);
+}
+
+static NTSTATUS wait_done(async_wait *w)
+{
+    if (w->call == STATUS_PENDING)
+        (void)KeWaitForSingleObject(&w->done, Executive, KernelMode, FALSE, NULL);
+    return w->call == STATUS_PENDING ? w->iosb.Status : w->call;
+}
+
+static void sleep_ms(ULONG ms)
+{
+    LARGE_INTEGER d;
+    d.QuadPart = -(LONGLONG)ms * 10000;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &d);
+}
+
+static NTSTATUS ioctl_ulong(PFILE_OBJECT f, ULONG code, ULONG v)
+{
+    return kdpc_file_ioctl(f, code, &v, sizeof v, NULL, 0, NULL);
+}
+
+static void scenario(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv = NULL;
+    PFILE_OBJECT f = NULL;
+    if (uart_plug(t.m, &t.u, "uart0", "serial", 0x2F8, 3, true) != KDPC_OK)
+        return;
+    (void)kdpc_device_set_fault(t.u.dev, KDPC_FAULT_LOST_INTERRUPT, t.lost_permille);
+    t.load = kdpc_driver_load(t.m, "serial", serial_entry_clean, &drv);
+    if (!NT_SUCCESS(t.load))
+        return;
+    t.open = kdpc_file_open(t.m, "\\DosDevices\\COM1", FILE_READ_DATA | FILE_WRITE_DATA, &f);
+    if (!NT_SUCCESS(t.open))
+        return;
+
+    /* baud rate and line control reach the divisor latch and LCR */
+    SERIAL_BAUD_RATE b = {57600};
+    t.set_baud = kdpc_file_ioctl(f, IOCTL_SERIAL_SET_BAUD_RATE, &b, sizeof b, NULL, 0, NULL);
+    b.BaudRate = 7;
+    t.bad_baud = kdpc_file_ioctl(f, IOCTL_SERIAL_SET_BAUD_RATE, &b, sizeof b, NULL, 0, NULL);
+    t.get_baud =
+        kdpc_file_ioctl(f, IOCTL_SERIAL_GET_BAUD_RATE, NULL, 0, &t.baud, sizeof t.baud, NULL);
+    t.dll = t.u.dll;
+    t.dlm = t.u.dlm;
+    SERIAL_LINE_CONTROL lc = {STOP_BITS_2, ODD_PARITY, 7};
+    t.set_lc = kdpc_file_ioctl(f, IOCTL_SERIAL_SET_LINE_CONTROL, &lc, sizeof lc, NULL, 0, NULL);
+    t.lcr = t.u.lcr;
+    lc.WordLength = 9;
+    t.bad_lc = kdpc_file_ioctl(f, IOCTL_SERIAL_SET_LINE_CONTROL, &lc, sizeof lc, NULL, 0, NULL);
+    t.get_lc = kdpc_file_ioctl(f, IOCTL_SERIAL_GET_LINE_CONTROL, NULL, 0, &t.lc, sizeof t.lc, NULL);
+    SERIAL_LINE_CONTROL lc8 = {STOP_BIT_1, NO_PARITY, 8};
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_LINE_CONTROL, &lc8, sizeof lc8, NULL, 0, NULL);
+
+    /* timeouts: wait for the whole read, up to 200 ms */
+    SERIAL_TIMEOUTS to = {0, 0, 200, 0, 0};
+    t.set_to = kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &to, sizeof to, NULL, 0, NULL);
+    t.get_to = kdpc_file_ioctl(f, IOCTL_SERIAL_GET_TIMEOUTS, NULL, 0, &t.to, sizeof t.to, NULL);
+
+    /* a line out and back, with the TXEMPTY event */
+    t.set_mask = ioctl_ulong(f, IOCTL_SERIAL_SET_WAIT_MASK, SERIAL_EV_TXEMPTY);
+    t.bad_mask = ioctl_ulong(f, IOCTL_SERIAL_SET_WAIT_MASK, 0x80000000u);
+    t.get_mask = kdpc_file_ioctl(f, IOCTL_SERIAL_GET_WAIT_MASK, NULL, 0, &t.mask_back,
+                                 sizeof t.mask_back, NULL);
+    async_wait w1;
+    send_wait(f, &w1);
+    static char line[] = "the quick brown fox jumps";
+    t.write1 = kdpc_file_write(f, line, sizeof line - 1, 0, &t.write1_info);
+    t.read1 = kdpc_file_read(f, t.rx1, sizeof line - 1, 0, &t.read1_info);
+    t.wait1 = wait_done(&w1);
+    t.events1 = w1.out;
+    t.status1 =
+        kdpc_file_ioctl(f, IOCTL_SERIAL_GET_COMMSTATUS, NULL, 0, &t.comm1, sizeof t.comm1, NULL);
+
+    /* total timeout with nothing coming: STATUS_TIMEOUT after 200 ms, 0 bytes */
+    uint64_t t0 = kdpc_machine_time_ns(t.m);
+    t.read_empty = kdpc_file_read(f, t.rx2, 10, 0, &t.read_empty_info);
+    t.read_empty_ns = kdpc_machine_time_ns(t.m) - t0;
+
+    /* MAXULONG/0/0: at once with what is there */
+    SERIAL_TIMEOUTS imm = {MAXULONG, 0, 0, 0, 0};
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &imm, sizeof imm, NULL, 0, NULL);
+    (void)kdpc_file_write(f, "abc", 3, 0, NULL);
+    sleep_ms(5);
+    t.read_immediate = kdpc_file_read(f, t.rx2, sizeof t.rx2, 0, &t.read_immediate_info);
+
+    /* MAXULONG/MAXULONG/n: as soon as anything is there */
+    SERIAL_TIMEOUTS any = {MAXULONG, MAXULONG, 100, 0, 0};
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &any, sizeof any, NULL, 0, NULL);
+    (void)kdpc_file_write(f, "x", 1, 0, NULL);
+    t.read_anybyte = kdpc_file_read(f, t.rx4, sizeof t.rx4, 0, &t.read_anybyte_info);
+
+    /* interval timeout: 5 bytes arrive, then silence for more than 10 ms */
+    SERIAL_TIMEOUTS iv = {10, 0, 0, 0, 0};
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &iv, sizeof iv, NULL, 0, NULL);
+    (void)kdpc_file_write(f, "12345", 5, 0, NULL);
+    t.read_interval = kdpc_file_read(f, t.rx5, sizeof t.rx5, 0, &t.read_interval_info);
+
+    /* purge empties the receive side; GET_COMMSTATUS sees it */
+    (void)kdpc_file_write(f, "zzzz", 4, 0, NULL);
+    sleep_ms(5);
+    t.purge = ioctl_ulong(f, IOCTL_SERIAL_PURGE, SERIAL_PURGE_RXCLEAR);
+    t.bad_purge = ioctl_ulong(f, IOCTL_SERIAL_PURGE, 0);
+    t.status2 =
+        kdpc_file_ioctl(f, IOCTL_SERIAL_GET_COMMSTATUS, NULL, 0, &t.comm2, sizeof t.comm2, NULL);
+
+    /* modem control and status through the plug */
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_DTR, NULL, 0, NULL, 0, NULL);
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_RTS, NULL, 0, NULL, 0, NULL);
+    t.modem_on =
+        kdpc_file_ioctl(f, IOCTL_SERIAL_GET_MODEMSTATUS, NULL, 0, &t.modem1, sizeof t.modem1, NULL);
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_CLR_DTR, NULL, 0, NULL, 0, NULL);
+    t.mcr_after_clr = t.u.mcr;
+    t.modem_off =
+        kdpc_file_ioctl(f, IOCTL_SERIAL_GET_MODEMSTATUS, NULL, 0, &t.modem2, sizeof t.modem2, NULL);
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_GET_DTRRTS, NULL, 0, &t.dtrrts, sizeof t.dtrrts, NULL);
+
+    /* internal loopback (MCR bit 4) with the plug pulled out */
+    t.u.plug = false;
+    t.loop_on = ioctl_ulong(f, IOCTL_SERIAL_SET_MODEM_CONTROL,
+                            SERIAL_IOC_MCR_LOOP | SERIAL_IOC_MCR_DTR | SERIAL_IOC_MCR_RTS);
+    t.get_mc =
+        kdpc_file_ioctl(f, IOCTL_SERIAL_GET_MODEM_CONTROL, NULL, 0, &t.mc, sizeof t.mc, NULL);
+    SERIAL_TIMEOUTS tot = {0, 0, 100, 0, 0};
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &tot, sizeof tot, NULL, 0, NULL);
+    t.loop_write = kdpc_file_write(f, "loop", 4, 0, NULL);
+    t.loop_read = kdpc_file_read(f, t.rx3, 4, 0, &t.loop_info);
+    (void)ioctl_ulong(f, IOCTL_SERIAL_SET_MODEM_CONTROL, SERIAL_IOC_MCR_DTR | SERIAL_IOC_MCR_RTS);
+    t.u.plug = true;
+
+    /* a pending wait: a second one is refused, cancelling the first completes it */
+    (void)ioctl_ulong(f, IOCTL_SERIAL_SET_WAIT_MASK, SERIAL_EV_RING);
+    async_wait w2;
+    send_wait(f, &w2);
+    t.pending_wait = w2.call;
+    ULONG dummy;
+    t.second_wait =
+        kdpc_file_ioctl(f, IOCTL_SERIAL_WAIT_ON_MASK, NULL, 0, &dummy, sizeof dummy, NULL);
+    t.cancel_ok = IoCancelIrp(w2.irp);
+    t.cancelled_wait = wait_done(&w2);
+
+    t.bad_ioctl = kdpc_file_ioctl(f, IOCTL_SERIAL_GET_STATS, NULL, 0, NULL, 0, NULL);
+
+    t.close = kdpc_file_close(f);
+    t.unload = kdpc_driver_unload(drv);
+    t.after_unload = kdpc_device_get_state(t.u.dev);
+    t.reached_end = 1;
+}
+
+static void run_scenario(unsigned cpus, uint64_t seed, unsigned lost_permille)
+{
+    memset(&t, 0, sizeof t);
+    t.m = serial_machine(cpus, seed);
+    t.lost_permille = lost_permille;
+    assert_int_equal(kdpc_machine_run(t.m, scenario, NULL), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(t.m), 0);
+    assert_int_equal(t.reached_end, 1);
+    assert_int_equal(t.load, STATUS_SUCCESS);
+    assert_int_equal(t.open, STATUS_SUCCESS);
+
+    assert_int_equal(t.set_baud, STATUS_SUCCESS);
+    assert_int_equal(t.bad_baud, STATUS_INVALID_PARAMETER);
+    assert_int_equal(t.get_baud, STATUS_SUCCESS);
+    assert_int_equal(t.baud.BaudRate, 57600);
+    assert_int_equal(t.dll, 2); /* 115200 / 57600 */
+    assert_int_equal(t.dlm, 0);
+    assert_int_equal(t.set_lc, STATUS_SUCCESS);
+    assert_int_equal(t.lcr, 0x02 | UART_LCR_STB | UART_LCR_PEN); /* 7O2 */
+    assert_int_equal(t.bad_lc, STATUS_INVALID_PARAMETER);
+    assert_int_equal(t.get_lc, STATUS_SUCCESS);
+    assert_int_equal(t.lc.WordLength, 7);
+    assert_int_equal(t.lc.Parity, ODD_PARITY);
+
+    assert_int_equal(t.set_to, STATUS_SUCCESS);
+    assert_int_equal(t.get_to, STATUS_SUCCESS);
+    assert_int_equal(t.to.ReadTotalTimeoutConstant, 200);
+
+    assert_int_equal(t.set_mask, STATUS_SUCCESS);
+    assert_int_equal(t.bad_mask, STATUS_INVALID_PARAMETER);
+    assert_int_equal(t.get_mask, STATUS_SUCCESS);
+    assert_int_equal(t.mask_back, SERIAL_EV_TXEMPTY);
+    assert_int_equal(t.write1, STATUS_SUCCESS);
+    assert_int_equal(t.write1_info, 25);
+    assert_int_equal(t.read1, STATUS_SUCCESS);
+    assert_int_equal(t.read1_info, 25);
+    assert_memory_equal(t.rx1, "the quick brown fox jumps", 25);
+    assert_int_equal(t.wait1, STATUS_SUCCESS);
+    assert_int_equal(t.events1, SERIAL_EV_TXEMPTY);
+    assert_int_equal(t.status1, STATUS_SUCCESS);
+    assert_int_equal(t.comm1.Errors, 0);
+    assert_int_equal(t.comm1.AmountInInQueue, 0);
+
+    assert_int_equal(t.read_empty, STATUS_TIMEOUT);
+    assert_int_equal(t.read_empty_info, 0);
+    assert_true(t.read_empty_ns >= 200000000ull && t.read_empty_ns < 210000000ull);
+    assert_int_equal(t.read_immediate, STATUS_SUCCESS);
+    assert_int_equal(t.read_immediate_info, 3);
+    assert_memory_equal(t.rx2, "abc", 3);
+    assert_int_equal(t.read_anybyte, STATUS_SUCCESS);
+    assert_int_equal(t.read_anybyte_info, 1);
+    assert_int_equal(t.rx4[0], 'x');
+    assert_int_equal(t.read_interval, STATUS_TIMEOUT);
+    assert_int_equal(t.read_interval_info, 5);
+    assert_memory_equal(t.rx5, "12345", 5);
+
+    assert_int_equal(t.purge, STATUS_SUCCESS);
+    assert_int_equal(t.bad_purge, STATUS_INVALID_PARAMETER);
+    assert_int_equal(t.status2, STATUS_SUCCESS);
+    assert_int_equal(t.comm2.AmountInInQueue, 0);
+
+    assert_int_equal(t.modem_on, STATUS_SUCCESS);
+    assert_int_equal(t.modem1, SERIAL_CTS_STATE | SERIAL_DSR_STATE | SERIAL_DCD_STATE);
+    assert_int_equal(t.mcr_after_clr & UART_MCR_DTR, 0);
+    assert_int_equal(t.modem_off, STATUS_SUCCESS);
+    assert_int_equal(t.modem2, SERIAL_CTS_STATE);
+    assert_int_equal(t.dtrrts, SERIAL_RTS_STATE);
+
+    assert_int_equal(t.loop_on, STATUS_SUCCESS);
+    assert_int_equal(t.get_mc, STATUS_SUCCESS);
+    assert_true(t.mc & SERIAL_IOC_MCR_LOOP);
+    assert_int_equal(t.loop_write, STATUS_SUCCESS);
+    assert_int_equal(t.loop_read, STATUS_SUCCESS);
+    assert_int_equal(t.loop_info, 4);
+    assert_memory_equal(t.rx3, "loop", 4);
+
+    assert_int_equal(t.pending_wait, STATUS_PENDING);
+    assert_int_equal(t.second_wait, STATUS_INVALID_PARAMETER);
+    assert_true(t.cancel_ok);
+    assert_int_equal(t.cancelled_wait, STATUS_CANCELLED);
+    assert_int_equal(t.bad_ioctl, STATUS_INVALID_PARAMETER);
+
+    assert_int_equal(t.close, STATUS_SUCCESS);
+    assert_int_equal(t.unload, STATUS_SUCCESS);
+    assert_int_equal(t.after_unload, KDPC_DEVICE_PLUGGED);
+    assert_int_equal(t.u.bad_accesses, 0);
+    kdpc_machine_destroy(t.m);
+}
+
+static void test_each_request(void **state)
+{
+    (void)state;
+    run_scenario(1, 1, 0);
+    run_scenario(2, 7, 0);
+}
+
+/* Every interrupt lost: the poll timer alone drives the port, and every request still completes
+ * with the right data. */
+static void test_lost_interrupts_recovered(void **state)
+{
+    (void)state;
+    run_scenario(2, 3, 1000);
+    /* and at a rate, in the workload */
+}
+
+/* ---- the workload ---------------------------------------------------------------------------- */
+
+static void test_light_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m = serial_machine(2, 1);
+    ex_result r;
+    run(m, 2000, EX_LOAD_LIGHT, 0, NULL, &r);
+    assert_clean(m, &r);
+    assert_true(r.requests > 20);
+    assert_int_equal(r.requests_failed, 0);
+    assert_int_equal(r.faults, 0);
+    assert_int_equal(r.errorlog, 0);
+    assert_true(r.bytes > 0);
+    assert_true(r.virtual_ns >= 2000000000ull);
+    kdpc_machine_destroy(m);
+}
+
+static void test_heavy_clean(void **state)
+{
+    (void)state;
+    kdpc_machine *m = serial_machine(2, 2);
+    ex_result r;
+    run(m, 300, EX_LOAD_HEAVY, 0, NULL, &r);
+    assert_clean(m, &r);
+    assert_true(r.bytes > 5000); /* 115200 8E1: 10.5 kB/s each way, the line kept busy */
+    kdpc_machine_destroy(m);
+}
+
+/* Line errors and interrupt faults: the driver logs each error kind, reports it in
+ * GET_COMMSTATUS (the workload counts those lines as failed requests), and loses nothing. */
+static void test_faults(void **state)
+{
+    (void)state;
+    kdpc_machine *m = serial_machine(2, 5);
+    ex_result r;
+    run(m, 1000, EX_LOAD_HEAVY, 20, NULL, &r);
+    assert_clean(m, &r);
+    assert_true(r.faults > 0);
+    assert_true(r.requests_failed > 0);
+    assert_true(r.errorlog > 0);
+    bool kinds[3] = {false, false, false};
+    for (size_t i = 0; i < kdpc_errorlog_count(m); i++) {
+        const kdpc_errorlog_entry *e = kdpc_errorlog_entry_at(m, i);
+        assert_non_null(e);
+        assert_true(e->ErrorCode >= (NTSTATUS)0xC0060001L && e->ErrorCode <= (NTSTATUS)0xC0060003L);
+        kinds[(uint32_t)e->ErrorCode - 0xC0060001u] = true;
+        assert_int_equal(e->DumpDataSize, sizeof(ULONG));
+        assert_true(e->DumpData[0] >= 1);
+    }
+    assert_true(kinds[0]); /* overrun */
+    assert_true(kinds[1]); /* parity (the workload runs 8E1) */
+    assert_true(kinds[2]); /* framing */
+    kdpc_machine_destroy(m);
+}
+
+/* ---- 50 seeds on 1, 2 and 4 CPUs ------------------------------------------------------------- */
+
+static void test_sweep(void **state)
+{
+    (void)state;
+    static const unsigned cpus[] = {1, 2, 4};
+    for (size_t c = 0; c < 3; c++) {
+        kdpc_machine *m = serial_machine(cpus[c], 1);
+        for (uint64_t seed = 1; seed <= 50; seed++) {
+            ex_result r;
+            assert_int_equal(kdpc_machine_reset(m, seed), KDPC_OK);
+            run(m, 60, seed % 2 ? EX_LOAD_LIGHT : EX_LOAD_HEAVY, seed % 3 == 0 ? 20 : 0, NULL, &r);
+            if (!ex_clean(m, &r))
+                print_error("cpus %u seed %llu\n", cpus[c], (unsigned long long)seed);
+            assert_clean(m, &r);
+            assert_true(r.requests > 0);
+        }
+        kdpc_machine_destroy(m);
+    }
+}
+
+/* ---- broken variants --------------------------------------------------------------------------- */
+
+static void test_broken_variants_caught(void **state)
+{
+    (void)state;
+    assert_true(ex_serial.nvariants >= 2);
+    for (size_t i = 0; i < ex_serial.nvariants; i++) {
+        const ex_variant *v = &ex_serial.variants[i];
+        assert_ptr_equal(ex_find_variant(&ex_serial, v->name), v);
+        kdpc_machine *m = serial_machine(2, 11);
+        ex_result r;
+        run(m, 500, EX_LOAD_LIGHT, 0, v, &r);
+        if (kdpc_machine_find_violation(m, v->rule) == NULL)
+            print_error("%s: %s not reported (status %d)\n", v->name, v->rule, (int)r.status);
+        assert_non_null(kdpc_machine_find_violation(m, v->rule));
+        assert_int_equal(kdpc_machine_reset(m, 11), KDPC_OK);
+        run(m, 500, EX_LOAD_LIGHT, 0, NULL, &r);
+        assert_clean(m, &r);
+        kdpc_machine_destroy(m);
+    }
+    assert_null(ex_find_variant(&ex_serial, "no-such-variant"));
+}
+
+/* ---- determinism --------------------------------------------------------------------------------- */
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    ex_result a, b;
+    kdpc_machine *m = serial_machine(4, 42);
+    run(m, 500, EX_LOAD_LIGHT, 30, NULL, &a);
+    assert_int_equal(kdpc_machine_reset(m, 42), KDPC_OK);
+    run(m, 500, EX_LOAD_LIGHT, 30, NULL, &b);
+    assert_int_equal(a.status, b.status);
+    assert_int_equal(a.virtual_ns, b.virtual_ns);
+    assert_int_equal(a.requests, b.requests);
+    assert_int_equal(a.requests_failed, b.requests_failed);
+    assert_int_equal(a.bytes, b.bytes);
+    assert_int_equal(a.lost, b.lost);
+    assert_int_equal(a.faults, b.faults);
+    assert_int_equal(a.errorlog, b.errorlog);
+    assert_string_equal(a.notes, b.notes);
+    kdpc_machine_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_request),
+        cmocka_unit_test(test_lost_interrupts_recovered),
+        cmocka_unit_test(test_light_clean),
+        cmocka_unit_test(test_heavy_clean),
+        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_broken_variants_caught),
+        cmocka_unit_test(test_deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
