@@ -16,6 +16,8 @@ typedef struct nic_sim_report {
     uint64_t rx_ok;      /* frames the reader checked */
     uint64_t rx_cancelled;
     uint64_t sends_ok, sends_failed, stats_reads;
+    uint64_t injected[KDPC_FAULT_KINDS];     /* faults the device injected, per kind */
+    uint64_t longest_dpc_ns, longest_isr_ns; /* the longest call of any DPC / ISR routine */
 } nic_sim_report;
 
 void nic_sim_run(kdpc_machine *m, const ex_options *o, nic_sim_report *rep, ex_result *r);

@@ -15,7 +15,7 @@
  *   loss), and for a sender's flow never a number it did not send;
  * - a statistics reader (IOCTL_NIC_STATS every 5 ms, counters never fall).
  * The link partner sends traffic of its own (a trickle of 64-256-byte frames
- * every ~4 ms per queue at light load; bursts of 1024 frames at line rate
+ * every ~4 ms per queue at light load; bursts of 4096 frames at line rate
  * every 2 ms at heavy load) and pulls the cable once, mid-run, for 3 ms.
  * At the end the books must balance: every frame the device completed in a
  * receive ring was handed to a receive request, dropped with a reason the
@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include <kdpc/registry.h>
+#include <kdpc/stats.h>
 #include <kdpc/verifier.h>
 
 #include "nic_sim.h"
@@ -353,7 +354,7 @@ static void run_entry(void *ctx)
     p.cpus = cpus;
     p.gen_for_ns = o->duration_ns;
     if (run->heavy) {
-        p.burst_frames = 1024;
+        p.burst_frames = 4096;
         p.burst_period_ns = 2000000;
         p.gen_max_len = 256;
     } else {
@@ -487,6 +488,17 @@ void nic_sim_run(kdpc_machine *m, const ex_options *o, nic_sim_report *rep, ex_r
             rep->sends_ok += run->s[i].ok;
         rep->sends_failed = run->sends_failed;
         rep->stats_reads = run->stats_reads;
+        for (unsigned k = 0; run->hw != NULL && k < KDPC_FAULT_KINDS; k++)
+            rep->injected[k] = kdpc_device_faults_injected(nx2_device(run->hw), (kdpc_fault_kind)k);
+        for (size_t i = 0; i < kdpc_stats_routine_count(m); i++) {
+            kdpc_routine_stats rs;
+            if (kdpc_stats_routine(m, i, &rs) != KDPC_OK)
+                continue;
+            uint64_t *longest =
+                rs.kind == KDPC_ROUTINE_DPC ? &rep->longest_dpc_ns : &rep->longest_isr_ns;
+            if (rs.longest_ns > *longest)
+                *longest = rs.longest_ns;
+        }
     }
     if (run->hw != NULL)
         nx2_free(run->hw);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <kdpc/driver.h>
+
 #include "nx2.h"
 #include "nxframe.h"
 #include "driver/nx2hw.h"
@@ -60,7 +62,14 @@ static uint64_t ring_la(uint32_t lo, uint32_t hi, unsigned index)
     return (((uint64_t)hi << 32) | lo) + (uint64_t)index * sizeof(NX2_DESC);
 }
 
-/* A DMA transfer that moved everything. */
+/* A descriptor: the device reads and writes its rings in whole descriptors (one bus
+ * transaction each), never faulted; NULL when the driver did not map the address. */
+static NX2_DESC *desc_at(nx2 *n, uint64_t la)
+{
+    return kdpc_dma_host_address(n->m, la, sizeof(NX2_DESC));
+}
+
+/* A DMA transfer of frame data that moved everything. */
 static bool dma_in(nx2 *n, uint64_t la, void *dst, size_t len)
 {
     size_t moved = 0;
@@ -94,20 +103,19 @@ static bool nx2_rx_ready(const nx2 *n, const nx2_queue *q)
 static bool nx2_receive(nx2 *n, unsigned qi, const uint8_t *frame, unsigned len)
 {
     nx2_queue *q = &n->q[qi];
-    NX2_DESC d;
-    uint64_t la;
+    NX2_DESC *d;
     uint32_t status;
 
     if (!nx2_rx_ready(n, q)) {
         n->c.wire_lost++;
         return true;
     }
-    la = ring_la(q->rx_lo, q->rx_hi, q->rx_next);
-    if (!dma_in(n, la, &d, sizeof d)) {
+    d = desc_at(n, ring_la(q->rx_lo, q->rx_hi, q->rx_next));
+    if (d == NULL) {
         n->c.desc_lost++;
         return true;
     }
-    if (d.Status != 0 || d.Length < len) {
+    if (d->Status != 0 || d->Length < len) {
         q->missed++;
         n->c.missed++;
         return false;
@@ -120,12 +128,9 @@ static bool nx2_receive(nx2 *n, unsigned qi, const uint8_t *frame, unsigned len)
         frame = n->frame;
         status |= NX2_DESC_CRC;
     }
-    if (!dma_out(n, d.Address, frame, len))
+    if (!dma_out(n, d->Address, frame, len))
         status |= NX2_DESC_ERR;
-    if (!dma_out(n, la + offsetof(NX2_DESC, Status), &status, sizeof status)) {
-        n->c.desc_lost++; /* the descriptor stays the driver's empty one: frame lost */
-        return true;
-    }
+    d->Status = status;
     q->rx_next = (q->rx_next + 1) % NX2_RING;
     n->c.delivered++;
     if (status & NX2_DESC_CRC)
@@ -163,21 +168,17 @@ static void nx2_tx_event(kdpc_device *dev, void *ctx, void *arg)
     if (!(n->ctrl & NX2_CTRL_ENABLE) || !n->link_up)
         return; /* stalled: the link coming up (or an enable) restarts it */
     while (q->tx_head != q->tx_tail) {
-        NX2_DESC d;
-        uint64_t la = ring_la(q->tx_lo, q->tx_hi, q->tx_head);
+        NX2_DESC *d = desc_at(n, ring_la(q->tx_lo, q->tx_hi, q->tx_head));
         uint32_t status = NX2_DESC_DONE;
-        if (!dma_in(n, la, &d, sizeof d)) {
-            nx2_tx_schedule(n, qi, 10000); /* fetch the descriptor again */
+        unsigned len;
+        if (d == NULL) {
+            n->c.desc_lost++; /* not a ring the driver mapped: the queue stops */
             break;
         }
-        if (d.Length < NX2_MIN_FRAME || d.Length > NX2_MAX_FRAME ||
-            !dma_in(n, d.Address, n->frame, d.Length)) {
+        len = d->Length;
+        if (len < NX2_MIN_FRAME || len > NX2_MAX_FRAME || !dma_in(n, d->Address, n->frame, len))
             status |= NX2_DESC_ERR;
-        }
-        if (!dma_out(n, la + offsetof(NX2_DESC, Status), &status, sizeof status)) {
-            nx2_tx_schedule(n, qi, 10000); /* write the status again */
-            break;
-        }
+        d->Status = status;
         q->tx_head = (q->tx_head + 1) % NX2_RING;
         frames++;
         if (status & NX2_DESC_ERR) {
@@ -185,8 +186,8 @@ static void nx2_tx_event(kdpc_device *dev, void *ctx, void *arg)
             continue;
         }
         n->c.tx_frames++;
-        wire += 100u + 8u * d.Length;
-        (void)nx2_receive(n, qi, n->frame, d.Length); /* the partner's echo */
+        wire += 100u + 8u * len;
+        (void)nx2_receive(n, qi, n->frame, len); /* the partner's echo */
     }
     if (frames > 0) {
         q->wire_free_ns = nx2_now(n) + wire;

@@ -10,13 +10,12 @@
  * partner's bursts arrive NX2_BURST_SPACING_NS apart, delivered in chunks of
  * NX2_CHUNK frames (one device event each). One queue message per batch or
  * chunk, not per frame.
- * Faults (kdpc_device_set_fault): every DMA transfer may fail or come up
- * short (a transmit frame not fetched: NX2_DESC_ERR; a received frame not
- * written: NX2_DESC_ERR; a descriptor not read or written: retried 10 us
- * later for transmit, the frame lost for receive); queue messages may be
- * lost, late or spurious; and, drawn at the transfer-error rate, a received
- * frame arrives with a bad frame check sequence (NX2_DESC_CRC, one byte
- * flipped).
+ * Faults (kdpc_device_set_fault): every transfer of frame data may fail or
+ * come up short (a transmit frame not fetched: NX2_DESC_ERR, not sent; a
+ * received frame not written whole: NX2_DESC_ERR); descriptors move in one
+ * bus transaction each and never fail; queue messages may be lost, late or
+ * spurious; and, drawn at the transfer-error rate, a received frame arrives
+ * with a bad frame check sequence (NX2_DESC_CRC, one byte flipped).
  */
 #ifndef NX2_H
 #define NX2_H
@@ -27,7 +26,7 @@
 #include <kdpc/device.h>
 
 #define NX2_BURST_SPACING_NS 100u
-#define NX2_CHUNK            32u
+#define NX2_CHUNK            64u
 
 typedef struct nx2_params {
     unsigned queues;          /* queue pairs and lines, 1..4 */

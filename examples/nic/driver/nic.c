@@ -134,12 +134,15 @@ static NTSTATUS NicComplete(_Inout_ PIRP Irp, _In_ NTSTATUS Status, _In_ ULONG_P
     return Status;
 }
 
-/* Completes an IRP the dispatch routine took the remove lock for. */
+/* Completes an IRP the dispatch routine took the remove lock for. The acquisition, tagged
+ * with the IRP, ends just before the completion: once completed, the IRP's memory may be
+ * reused at once for another request whose dispatch routine takes the lock with the same
+ * tag, on another CPU, before this one would get to release its own. */
 static VOID NicFinish(_In_ PNIC_EXTENSION ext, _Inout_ PIRP Irp, _In_ NTSTATUS Status,
                       _In_ ULONG_PTR Information)
 {
-    NicComplete(Irp, Status, Information);
     IoReleaseRemoveLock(&ext->RemoveLock, Irp);
+    NicComplete(Irp, Status, Information);
 }
 
 /* G4: in an ordinary DPC (DISPATCH_LEVEL) the DpcLevel calls; a threaded DPC may run at
