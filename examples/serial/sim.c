@@ -376,14 +376,15 @@ static void serial_run(kdpc_machine *m, const ex_options *o, ex_result *r)
     if (s->u.dev != NULL)
         r->faults = uart_faults(&s->u);
     r->errorlog = kdpc_errorlog_count(m);
-    (void)snprintf(r->notes, sizeof r->notes,
-                   "lines %llu (%llu failed), waits %llu, modem checks %llu, baud changes %llu; "
-                   "uart: %llu chars, %llu overruns, %llu parity, %llu framing errors",
-                   (unsigned long long)s->lines, (unsigned long long)s->lines_failed,
-                   (unsigned long long)s->waits, (unsigned long long)s->modem_checks,
-                   (unsigned long long)s->baud_changes, (unsigned long long)s->u.chars_received,
-                   (unsigned long long)s->u.overruns, (unsigned long long)s->u.parity_errors,
-                   (unsigned long long)s->u.framing_errors);
+    (void)snprintf(
+        r->notes, sizeof r->notes,
+        "lines %llu (%llu failed), waits %llu, modem checks %llu, baud changes %llu; "
+        "uart: %llu chars in %llu events, %llu overruns, %llu parity, %llu framing errors",
+        (unsigned long long)s->lines, (unsigned long long)s->lines_failed,
+        (unsigned long long)s->waits, (unsigned long long)s->modem_checks,
+        (unsigned long long)s->baud_changes, (unsigned long long)s->u.chars_received,
+        (unsigned long long)s->u.events, (unsigned long long)s->u.overruns,
+        (unsigned long long)s->u.parity_errors, (unsigned long long)s->u.framing_errors);
     free(s);
 }
 

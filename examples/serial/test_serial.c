@@ -50,7 +50,9 @@ static void assert_clean(kdpc_machine *m, const ex_result *r)
 static struct {
     kdpc_machine *m;
     uart u;
-    unsigned lost_permille; /* KDPC_FAULT_LOST_INTERRUPT for the whole scenario */
+    kdpc_fault_kind fault; /* injected for the whole scenario at fault_permille */
+    unsigned fault_permille;
+    uint64_t injected;
     int reached_end;
     NTSTATUS load, open;
     NTSTATUS set_baud, bad_baud, get_baud, set_lc, get_lc, bad_lc;
@@ -131,7 +133,7 @@ static void scenario(void *ctx)
     PFILE_OBJECT f = NULL;
     if (uart_plug(t.m, &t.u, "uart0", "serial", 0x2F8, 3, true) != KDPC_OK)
         return;
-    (void)kdpc_device_set_fault(t.u.dev, KDPC_FAULT_LOST_INTERRUPT, t.lost_permille);
+    (void)kdpc_device_set_fault(t.u.dev, t.fault, t.fault_permille);
     t.load = kdpc_driver_load(t.m, "serial", serial_entry_clean, &drv);
     if (!NT_SUCCESS(t.load))
         return;
@@ -249,14 +251,16 @@ static void scenario(void *ctx)
     t.close = kdpc_file_close(f);
     t.unload = kdpc_driver_unload(drv);
     t.after_unload = kdpc_device_get_state(t.u.dev);
+    t.injected = kdpc_device_faults_injected(t.u.dev, t.fault);
     t.reached_end = 1;
 }
 
-static void run_scenario(unsigned cpus, uint64_t seed, unsigned lost_permille)
+static void run_scenario(unsigned cpus, uint64_t seed, kdpc_fault_kind fault, unsigned permille)
 {
     memset(&t, 0, sizeof t);
     t.m = serial_machine(cpus, seed);
-    t.lost_permille = lost_permille;
+    t.fault = fault;
+    t.fault_permille = permille;
     assert_int_equal(kdpc_machine_run(t.m, scenario, NULL), KDPC_OK);
     assert_int_equal(kdpc_machine_violation_count(t.m), 0);
     assert_int_equal(t.reached_end, 1);
@@ -338,14 +342,17 @@ static void run_scenario(unsigned cpus, uint64_t seed, unsigned lost_permille)
     assert_int_equal(t.unload, STATUS_SUCCESS);
     assert_int_equal(t.after_unload, KDPC_DEVICE_PLUGGED);
     assert_int_equal(t.u.bad_accesses, 0);
+    assert_int_equal(t.u.tx_dropped, 0);
+    if (permille > 0)
+        assert_true(t.injected > 0);
     kdpc_machine_destroy(t.m);
 }
 
 static void test_each_request(void **state)
 {
     (void)state;
-    run_scenario(1, 1, 0);
-    run_scenario(2, 7, 0);
+    run_scenario(1, 1, KDPC_FAULT_LOST_INTERRUPT, 0);
+    run_scenario(2, 7, KDPC_FAULT_LOST_INTERRUPT, 0);
 }
 
 /* Every interrupt lost: the poll timer alone drives the port, and every request still completes
@@ -353,8 +360,17 @@ static void test_each_request(void **state)
 static void test_lost_interrupts_recovered(void **state)
 {
     (void)state;
-    run_scenario(2, 3, 1000);
-    /* and at a rate, in the workload */
+    run_scenario(2, 3, KDPC_FAULT_LOST_INTERRUPT, 1000);
+    run_scenario(1, 4, KDPC_FAULT_LOST_INTERRUPT, 300);
+}
+
+/* Every interrupt 1 ms late, or followed by a spurious one: the same results (a late interrupt
+ * the poll served already, and a spurious one, find IIR empty and return FALSE). */
+static void test_late_and_spurious_interrupts(void **state)
+{
+    (void)state;
+    run_scenario(2, 5, KDPC_FAULT_LATE_INTERRUPT, 1000);
+    run_scenario(2, 6, KDPC_FAULT_SPURIOUS_INTERRUPT, 1000);
 }
 
 /* ---- the workload ---------------------------------------------------------------------------- */
@@ -424,7 +440,7 @@ static void test_sweep(void **state)
         for (uint64_t seed = 1; seed <= 50; seed++) {
             ex_result r;
             assert_int_equal(kdpc_machine_reset(m, seed), KDPC_OK);
-            run(m, 60, seed % 2 ? EX_LOAD_LIGHT : EX_LOAD_HEAVY, seed % 3 == 0 ? 20 : 0, NULL, &r);
+            run(m, 250, seed % 2 ? EX_LOAD_LIGHT : EX_LOAD_HEAVY, seed % 3 == 0 ? 20 : 0, NULL, &r);
             if (!ex_clean(m, &r))
                 print_error("cpus %u seed %llu\n", cpus[c], (unsigned long long)seed);
             assert_clean(m, &r);
@@ -484,6 +500,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_request),
         cmocka_unit_test(test_lost_interrupts_recovered),
+        cmocka_unit_test(test_late_and_spurious_interrupts),
         cmocka_unit_test(test_light_clean),
         cmocka_unit_test(test_heavy_clean),
         cmocka_unit_test(test_faults),

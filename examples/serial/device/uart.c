@@ -195,14 +195,19 @@ static void schedule_next(uart *u, uint64_t now)
             consider(&next, u->shift_done_ns + u->tx_count * c, now); /* transmitter empty */
         }
     }
-    if ((u->fcr & UART_FCR_ENABLE) && u->rx_count > 0)
+    /* the character timeout of what sits in the FIFO (while characters are still arriving, the
+     * one after the last arrival above) */
+    if ((u->fcr & UART_FCR_ENABLE) && u->rx_count > 0 && !(u->shifting && looped(u)))
         consider(&next, u->rx_activity_ns + 4 * c, now);
-    if (next == UINT64_MAX || (u->ev_armed && u->ev_time <= next))
+    /* exactly one event, at exactly that time: an access that moves the moment (the ISR filling
+     * the transmit FIFO byte by byte, draining the receive FIFO) moves the event, so no event
+     * runs for nothing */
+    if (u->ev_armed && u->ev_time == next)
         return;
     if (u->ev_armed)
         (void)kdpc_device_cancel(u->dev, u->ev_id);
-    u->ev_armed =
-        kdpc_device_schedule(u->dev, next - now, uart_event, NULL, 0, &u->ev_id) == KDPC_OK;
+    u->ev_armed = next != UINT64_MAX && kdpc_device_schedule(u->dev, next - now, uart_event, NULL,
+                                                             0, &u->ev_id) == KDPC_OK;
     u->ev_time = next;
 }
 

@@ -628,18 +628,18 @@ _Use_decl_annotations_ static VOID SerDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT Device
 
     /* G6: finish the write the ISR reported and start the next one */
     if (s.TxDone && ext->CurrentWrite != NULL) {
+        irp = ext->CurrentWrite;
+        ext->CurrentWrite = NULL;
+        SerDoneAdd(&done, irp, STATUS_SUCCESS,
+                   IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length);
+        SerStartNextWrite(ext);
 #if defined(BROKEN_UNSYNC_REGISTER)
-        /* BROKEN (G1): peeks at LSR outside the interrupt's lock to see the transmitter empty;
-         * the read also clears error bits the ISR should have seen. */
-        if (READ_PORT_UCHAR(UART(ext, UART_LSR)) & UART_LSR_THRE)
+        /* BROKEN (G1): peeks at LSR outside the interrupt's lock to see whether the last byte
+         * has left the shift register; the read races the ISR and clears error bits it should
+         * have seen. */
+        if (READ_PORT_UCHAR(UART(ext, UART_LSR)) & UART_LSR_TEMT)
+            ext->HistoryMask |= s.Events & ext->WaitMask & SERIAL_EV_TXEMPTY;
 #endif
-        {
-            irp = ext->CurrentWrite;
-            ext->CurrentWrite = NULL;
-            SerDoneAdd(&done, irp, STATUS_SUCCESS,
-                       IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length);
-            SerStartNextWrite(ext);
-        }
     }
     /* received bytes into the read's system buffer; complete it when full */
     if (ext->CurrentRead != NULL && s.Available > 0 &&
