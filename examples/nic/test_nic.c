@@ -133,6 +133,191 @@ static void test_threaded_mode(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* ---- the I/O controls one by one ------------------------------------------------------------ */
+
+typedef struct rx_req {
+    uint8_t data[NX2_BUFFER];
+    IO_STATUS_BLOCK iosb;
+    KEVENT done;
+    PIRP irp;
+    NTSTATUS call, final;
+    ULONG_PTR info;
+} rx_req;
+
+static void receive_async(PFILE_OBJECT f, rx_req *r, ULONG room)
+{
+    KeInitializeEvent(&r->done, NotificationEvent, FALSE);
+    r->irp = IoBuildDeviceIoControlRequest(IOCTL_NIC_RECEIVE, f->DeviceObject, NULL, 0, r->data,
+                                           room, FALSE, &r->done, &r->iosb);
+    assert_non_null(r->irp);
+    IoGetNextIrpStackLocation(r->irp)->FileObject = f;
+    r->call = IoCallDriver(f->DeviceObject, r->irp);
+}
+
+static void receive_wait(rx_req *r)
+{
+    LARGE_INTEGER t;
+    t.QuadPart = -10000LL * 100;
+    if (KeWaitForSingleObject(&r->done, Executive, KernelMode, FALSE, &t) != STATUS_SUCCESS) {
+        r->final = STATUS_TIMEOUT;
+        return;
+    }
+    r->final = r->call == STATUS_PENDING ? r->iosb.Status : r->call;
+    r->info = r->iosb.Information;
+}
+
+static NTSTATUS send_frame(PFILE_OBJECT f, uint8_t *frame, unsigned len, unsigned flow,
+                           uint32_t seq)
+{
+    nxf_build(frame, len, flow, seq, nx2_mac());
+    ULONG_PTR info = 99;
+    NTSTATUS st = kdpc_file_ioctl(f, IOCTL_NIC_SEND, frame, len, NULL, 0, &info);
+    return st == STATUS_SUCCESS && info != 0 ? STATUS_UNSUCCESSFUL : st;
+}
+
+static struct {
+    kdpc_machine *m;
+    nx2 *hw;
+    PDRIVER_OBJECT drv;
+    NTSTATUS load, open;
+    NIC_STATS stats0, stats1;
+    NTSTATUS stats_small, send_tiny, send_big, recv_tiny, bad_code;
+    NTSTATUS send[8];
+    rx_req waiting, small, backlog, cancelled, closed, removed;
+    BOOLEAN cancel_ret;
+    uint8_t frame[NX2_BUFFER];
+    NTSTATUS close1, open2, close2, unload;
+    kdpc_status unplug;
+    kdpc_device_state state;
+    int end;
+} io;
+
+static void IoEntry(void *ctx)
+{
+    (void)ctx;
+    nx2_params p;
+    memset(&p, 0, sizeof p);
+    p.queues = NX2_QUEUES;
+    p.cpus = KeQueryActiveProcessorCount(NULL);
+    if (nx2_plug(io.m, &p, &io.hw) != KDPC_OK)
+        return;
+    io.load = kdpc_driver_load(io.m, "nic", nic_entry_clean, &io.drv);
+    if (!NT_SUCCESS(io.load))
+        return;
+    PFILE_OBJECT f = NULL;
+    io.open = kdpc_file_open(io.m, NIC_DOS_NAMEA, FILE_READ_DATA | FILE_WRITE_DATA, &f);
+    if (!NT_SUCCESS(io.open))
+        return;
+    (void)kdpc_file_ioctl(f, IOCTL_NIC_STATS, NULL, 0, &io.stats0, sizeof io.stats0, NULL);
+    io.stats_small = kdpc_file_ioctl(f, IOCTL_NIC_STATS, NULL, 0, io.frame, 8, NULL);
+    io.send_tiny = kdpc_file_ioctl(f, IOCTL_NIC_SEND, io.frame, NX2_MIN_FRAME - 1, NULL, 0, NULL);
+    io.send_big = kdpc_file_ioctl(f, IOCTL_NIC_SEND, io.frame, NX2_MAX_FRAME + 1, NULL, 0, NULL);
+    io.recv_tiny = kdpc_file_ioctl(f, IOCTL_NIC_RECEIVE, NULL, 0, io.frame, 30, NULL);
+    io.bad_code =
+        kdpc_file_ioctl(f, CTL_CODE(FILE_DEVICE_NETWORK, 0x8FF, METHOD_BUFFERED, FILE_ANY_ACCESS),
+                        NULL, 0, NULL, 0, NULL);
+
+    /* a receive waits; a frame on flow 1 (queue 1) comes back to it */
+    receive_async(f, &io.waiting, NX2_BUFFER);
+    io.send[0] = send_frame(f, io.frame, 200, 1, 0);
+    receive_wait(&io.waiting);
+    /* a receive buffer smaller than the frame */
+    receive_async(f, &io.small, 100);
+    io.send[1] = send_frame(f, io.frame, 300, 2, 0);
+    receive_wait(&io.small);
+    /* no receive waiting: the frame waits in the backlog, the next receive takes it at once */
+    io.send[2] = send_frame(f, io.frame, 1514, 3, 0);
+    for (unsigned q = 0; q < NX2_QUEUES; q++) /* one frame out of every queue */
+        io.send[3 + q] = send_frame(f, io.frame, 64, 4 + q, 0);
+    LARGE_INTEGER t;
+    t.QuadPart = -10000LL * 2;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    receive_async(f, &io.backlog, NX2_BUFFER);
+    receive_wait(&io.backlog);
+    for (unsigned q = 0; q < NX2_QUEUES; q++) { /* take the other four */
+        rx_req *r = &io.cancelled;
+        receive_async(f, r, NX2_BUFFER);
+        receive_wait(r);
+    }
+    (void)kdpc_file_ioctl(f, IOCTL_NIC_STATS, NULL, 0, &io.stats1, sizeof io.stats1, NULL);
+    /* a pended receive is cancelled */
+    receive_async(f, &io.cancelled, NX2_BUFFER);
+    io.cancel_ret = IoCancelIrp(io.cancelled.irp);
+    receive_wait(&io.cancelled);
+    /* closing the file cancels its pended receives (IRP_MJ_CLEANUP) */
+    receive_async(f, &io.closed, NX2_BUFFER);
+    io.close1 = kdpc_file_close(f);
+    receive_wait(&io.closed);
+    /* a surprise removal completes the pended receives */
+    io.open2 = kdpc_file_open(io.m, NIC_DOS_NAMEA, FILE_READ_DATA | FILE_WRITE_DATA, &f);
+    if (!NT_SUCCESS(io.open2))
+        return;
+    receive_async(f, &io.removed, NX2_BUFFER);
+    io.unplug = kdpc_device_unplug(nx2_device(io.hw), KDPC_UNPLUG_SURPRISE);
+    receive_wait(&io.removed);
+    io.close2 = kdpc_file_close(f);
+    io.unload = kdpc_driver_unload(io.drv);
+    io.state = kdpc_device_get_state(nx2_device(io.hw));
+    io.end = 1;
+}
+
+static void test_ioctls(void **state)
+{
+    (void)state;
+    for (unsigned cpus = 1; cpus <= 2; cpus++) {
+        memset(&io, 0, sizeof io);
+        io.m = machine(cpus, 9);
+        assert_int_equal(kdpc_machine_run(io.m, IoEntry, NULL), KDPC_OK);
+        assert_int_equal(io.end, 1);
+        assert_int_equal(kdpc_machine_violation_count(io.m), 0);
+        assert_int_equal(io.load, STATUS_SUCCESS);
+        assert_memory_equal(io.stats0.Mac, nx2_mac(), 6);
+        assert_int_equal(io.stats0.Queues, NX2_QUEUES);
+        assert_int_equal(io.stats0.LinkUp, 1);
+        assert_int_equal(io.stats0.Threaded, 0);
+        assert_int_equal(io.stats_small, STATUS_BUFFER_TOO_SMALL);
+        assert_int_equal(io.send_tiny, STATUS_INVALID_BUFFER_SIZE);
+        assert_int_equal(io.send_big, STATUS_INVALID_BUFFER_SIZE);
+        assert_int_equal(io.recv_tiny, STATUS_BUFFER_TOO_SMALL);
+        assert_int_equal(io.bad_code, STATUS_INVALID_DEVICE_REQUEST);
+        for (unsigned i = 0; i < 7; i++)
+            assert_int_equal(io.send[i], STATUS_SUCCESS);
+        unsigned flow;
+        uint32_t seq;
+        assert_int_equal(io.waiting.call, STATUS_PENDING);
+        assert_int_equal(io.waiting.final, STATUS_SUCCESS);
+        assert_int_equal(io.waiting.info, 200);
+        assert_true(nxf_check(io.waiting.data, 200, &flow, &seq));
+        assert_int_equal(flow, 1);
+        assert_int_equal(io.small.final, STATUS_BUFFER_OVERFLOW);
+        assert_int_equal(io.small.info, 100);
+        uint8_t expect[300];
+        nxf_build(expect, 300, 2, 0, nx2_mac());
+        assert_memory_equal(io.small.data, expect, 100);
+        assert_int_equal(io.backlog.call, STATUS_SUCCESS); /* at once, from the backlog */
+        assert_int_equal(io.backlog.info, 1514);
+        assert_true(nxf_check(io.backlog.data, 1514, &flow, &seq));
+        assert_int_equal(flow, 3);
+        assert_int_equal(io.stats1.TxFrames, 7);
+        assert_int_equal(io.stats1.RxFrames, 7);
+        assert_int_equal(io.stats1.Backlog, 0);
+        assert_true(io.stats1.DpcRuns >= NX2_QUEUES);
+        assert_true(io.cancel_ret);
+        assert_int_equal(io.cancelled.final, STATUS_CANCELLED);
+        assert_int_equal(io.close1, STATUS_SUCCESS);
+        assert_int_equal(io.closed.final, STATUS_CANCELLED);
+        assert_int_equal(io.open2, STATUS_SUCCESS);
+        assert_int_equal(io.unplug, KDPC_OK);
+        assert_int_equal(io.removed.final, STATUS_NO_SUCH_DEVICE);
+        assert_int_equal(io.close2, STATUS_SUCCESS);
+        assert_int_equal(io.state, KDPC_DEVICE_REMOVED);
+        assert_int_equal(io.unload, STATUS_SUCCESS);
+        assert_int_equal(nx2_get_counters(io.hw)->bad_accesses, 0);
+        nx2_free(io.hw);
+        kdpc_machine_destroy(io.m);
+    }
+}
+
 /* ---- faults ------------------------------------------------------------------------------------ */
 
 /* Every fault kind at 20 permille: CRC-error frames dropped and counted, DMA errors on both
@@ -263,10 +448,10 @@ static void test_deterministic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_light_load),    cmocka_unit_test(test_heavy_load),
-        cmocka_unit_test(test_threaded_mode), cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_seeds),         cmocka_unit_test(test_broken_variants),
-        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_light_load),      cmocka_unit_test(test_heavy_load),
+        cmocka_unit_test(test_threaded_mode),   cmocka_unit_test(test_ioctls),
+        cmocka_unit_test(test_faults),          cmocka_unit_test(test_seeds),
+        cmocka_unit_test(test_broken_variants), cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,9 +135,9 @@ static NTSTATUS NicComplete(_Inout_ PIRP Irp, _In_ NTSTATUS Status, _In_ ULONG_P
 }
 
 /* Completes an IRP the dispatch routine took the remove lock for. The acquisition, tagged
- * with the IRP, ends just before the completion: once completed, the IRP's memory may be
- * reused at once for another request whose dispatch routine takes the lock with the same
- * tag, on another CPU, before this one would get to release its own. */
+ * with the IRP, ends just before the completion: a completed IRP's memory may be reused at
+ * once for another request, whose dispatch routine takes the lock with the same tag on
+ * another CPU before this one would have released its own. */
 static VOID NicFinish(_In_ PNIC_EXTENSION ext, _Inout_ PIRP Irp, _In_ NTSTATUS Status,
                       _In_ ULONG_PTR Information)
 {
