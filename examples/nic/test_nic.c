@@ -183,7 +183,9 @@ static struct {
     NIC_STATS stats0, stats1;
     NTSTATUS stats_small, send_tiny, send_big, recv_tiny, bad_code;
     NTSTATUS send[8];
-    rx_req waiting, small, backlog, cancelled, closed, removed;
+    rx_req waiting, small, backlog, cancelled, closed, removed, after;
+    kdpc_status rebalance;
+    NTSTATUS send_after;
     BOOLEAN cancel_ret;
     uint8_t frame[NX2_BUFFER];
     NTSTATUS close1, open2, close2, unload;
@@ -240,6 +242,11 @@ static void IoEntry(void *ctx)
         receive_wait(r);
     }
     (void)kdpc_file_ioctl(f, IOCTL_NIC_STATS, NULL, 0, &io.stats1, sizeof io.stats1, NULL);
+    /* a resource rebalance: stop (rings freed, interrupts disconnected) and start again */
+    io.rebalance = kdpc_device_rebalance(nx2_device(io.hw));
+    receive_async(f, &io.after, NX2_BUFFER);
+    io.send_after = send_frame(f, io.frame, 128, 0, 1);
+    receive_wait(&io.after);
     /* a pended receive is cancelled */
     receive_async(f, &io.cancelled, NX2_BUFFER);
     io.cancel_ret = IoCancelIrp(io.cancelled.irp);
@@ -302,6 +309,12 @@ static void test_ioctls(void **state)
         assert_int_equal(io.stats1.RxFrames, 7);
         assert_int_equal(io.stats1.Backlog, 0);
         assert_true(io.stats1.DpcRuns >= NX2_QUEUES);
+        assert_int_equal(io.rebalance, KDPC_OK);
+        assert_int_equal(io.send_after, STATUS_SUCCESS);
+        assert_int_equal(io.after.final, STATUS_SUCCESS);
+        assert_int_equal(io.after.info, 128);
+        assert_true(nxf_check(io.after.data, 128, &flow, &seq));
+        assert_int_equal(seq, 1);
         assert_true(io.cancel_ret);
         assert_int_equal(io.cancelled.final, STATUS_CANCELLED);
         assert_int_equal(io.close1, STATUS_SUCCESS);

@@ -906,6 +906,7 @@ static NTSTATUS NicStartHardware(_In_ PNIC_EXTENSION ext, _In_opt_ PCM_RESOURCE_
     due.QuadPart = -10 * 1000 * NIC_WATCHDOG_MS;
     (void)KeSetTimerEx(&ext->WatchdogTimer, due, NIC_WATCHDOG_MS, &ext->WatchdogDpc);
 
+    KeClearEvent(&ext->LinkUpEvent); /* a stop before this one left it set */
     WRITE_REGISTER_ULONG(REG32(ext, NX2_REG_CTRL), NX2_CTRL_ENABLE);
     if (READ_REGISTER_ULONG(REG32(ext, NX2_REG_STATUS)) & NX2_STATUS_LINK_UP) {
         KeAcquireSpinLock(&ext->Lock, &old);
