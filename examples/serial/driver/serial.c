@@ -395,8 +395,13 @@ _Use_decl_annotations_ static BOOLEAN SerReadModem(PVOID SynchronizeContext)
 {
     PSER_SYNC s = SynchronizeContext;
     s->Msr = READ_PORT_UCHAR(UART(s->Ext, UART_MSR));
-    SerNoteModemStatus(s->Ext, s->Msr);
     s->Available = s->Ext->RingCount;
+    if (s->Msr & UART_MSR_DELTAS) {
+        /* the read took the modem-status interrupt away from the ISR: its events need a DPC
+         * run after this one */
+        SerNoteModemStatus(s->Ext, s->Msr);
+        IoRequestDpc(s->Ext->Self, NULL, NULL);
+    }
     return TRUE;
 }
 
