@@ -108,6 +108,9 @@ static void test_heavy_load(void **state)
         assert_true(rep.stats.RxMissed > 0);
         assert_true(rep.device.generated > 10000);
         assert_true(rep.sends_ok > 100);
+        /* each queue's DPC runs on the CPU of its message, queue q on CPU q % cpus */
+        for (unsigned q = 0; q < NX2_QUEUES; q++)
+            assert_int_equal(rep.stats.DpcCpus[q], 1u << (q % cpus));
         /* G8: the budget keeps every DPC call well under 100 us */
         assert_true(rep.longest_dpc_ns > 0 && rep.longest_dpc_ns < 100000);
         kdpc_machine_destroy(m);

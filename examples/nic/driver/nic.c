@@ -603,6 +603,7 @@ _Use_decl_annotations_ static VOID NicQueueDpc(PKDPC Dpc, PVOID DeferredContext,
     old = NicLockDpc(ext, &ext->Lock);
     ext->Stats.DpcRuns++;
     ext->Stats.Interrupts += take.Count;
+    ext->Stats.DpcCpus[q->Index] |= 1u << (KeGetCurrentProcessorNumberEx(NULL) % 32u);
     if (more)
         ext->Stats.DpcChained++;
     NicUnlockDpc(ext, &ext->Lock, old);

@@ -46,6 +46,7 @@ typedef struct _NIC_STATS {
     ULONG LinkUp;           /* 1 while the link is up */
     ULONG Queues, Threaded; /* queue pairs; 1 when the DPCs are threaded */
     ULONG Backlog;          /* frames waiting for a receive request now */
+    ULONG DpcCpus[4];       /* per queue: the CPUs its DPC ran on (bit n: CPU n) */
     UCHAR Mac[6];
     USHORT Reserved;
 } NIC_STATS, *PNIC_STATS;
