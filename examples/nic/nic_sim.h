@@ -20,7 +20,12 @@ typedef struct nic_sim_report {
     uint64_t longest_dpc_ns, longest_isr_ns; /* the longest call of any DPC / ISR routine */
 } nic_sim_report;
 
-void nic_sim_run(kdpc_machine *m, const ex_options *o, nic_sim_report *rep, ex_result *r);
+/* Every fault kind the device models is on at o->faults_permille; NIC_FAULTS_ALL, or a mask
+ * of (1u << kind) to switch on only some (the partner's CRC errors are drawn at the
+ * transfer-error rate). */
+#define NIC_FAULTS_ALL ((1u << KDPC_FAULT_KINDS) - 1u)
+void nic_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, nic_sim_report *rep,
+                 ex_result *r);
 
 NTSTATUS nic_entry_clean(PDRIVER_OBJECT, PUNICODE_STRING);
 NTSTATUS nic_entry_wait_in_dpc(PDRIVER_OBJECT, PUNICODE_STRING);

@@ -71,6 +71,7 @@ struct nic_run {
     PDRIVER_OBJECT drv;
     PFILE_OBJECT file;
     bool heavy, stop;
+    unsigned fault_kinds;
     unsigned queues, nsenders, senders_left;
     sender s[MAX_SENDERS];
     KEVENT quiet, reader_done, poller_done;
@@ -376,8 +377,9 @@ static void run_entry(void *ctx)
     }
     if (o->faults_permille > 0)
         for (unsigned k = 0; k < KDPC_FAULT_KINDS; k++)
-            (void)kdpc_device_set_fault(nx2_device(run->hw), (kdpc_fault_kind)k,
-                                        o->faults_permille);
+            if (run->fault_kinds & (1u << k))
+                (void)kdpc_device_set_fault(nx2_device(run->hw), (kdpc_fault_kind)k,
+                                            o->faults_permille);
     PDRIVER_INITIALIZE entry = o->variant != NULL ? o->variant->entry : nic_entry_clean;
     NTSTATUS st = kdpc_driver_load(m, "nic", entry, &run->drv);
     if (!NT_SUCCESS(st) || kdpc_device_get_state(nx2_device(run->hw)) != KDPC_DEVICE_STARTED) {
@@ -434,7 +436,8 @@ static void run_entry(void *ctx)
         problem(run, "unload failed", 0, (unsigned long long)(uint32_t)st);
 }
 
-void nic_sim_run(kdpc_machine *m, const ex_options *o, nic_sim_report *rep, ex_result *r)
+void nic_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, nic_sim_report *rep,
+                 ex_result *r)
 {
     memset(r, 0, sizeof *r);
     nic_run *run = calloc(1, sizeof *run);
@@ -451,6 +454,7 @@ void nic_sim_run(kdpc_machine *m, const ex_options *o, nic_sim_report *rep, ex_r
     run->o = o;
     run->r = r;
     run->heavy = o->load == EX_LOAD_HEAVY;
+    run->fault_kinds = fault_kinds;
     run->sends = sends;
     run->reads = reads;
     r->status = kdpc_machine_run(m, run_entry, run);
@@ -509,7 +513,7 @@ void nic_sim_run(kdpc_machine *m, const ex_options *o, nic_sim_report *rep, ex_r
 
 static void nic_run_example(kdpc_machine *m, const ex_options *o, ex_result *r)
 {
-    nic_sim_run(m, o, NULL, r);
+    nic_sim_run(m, o, NIC_FAULTS_ALL, NULL, r);
 }
 
 /* A 1 ms clock tick (a system whose timer resolution a program raised, as multimedia and

@@ -202,7 +202,7 @@ static void nx2_gen_event(kdpc_device *dev, void *ctx, void *arg)
     unsigned qi = (unsigned)(uintptr_t)arg, count = 1, i;
     nx2_queue *q = &n->q[qi];
     uint64_t now = nx2_now(n), next;
-    bool room = true, any = false;
+    bool any = false;
     (void)dev;
 
     if (now >= n->first_enable_ns + n->p.gen_for_ns)
@@ -214,23 +214,25 @@ static void nx2_gen_event(kdpc_device *dev, void *ctx, void *arg)
         }
         count = q->burst_left < NX2_CHUNK ? q->burst_left : NX2_CHUNK;
     }
+    n->c.generated += count;
     for (i = 0; i < count; i++) {
-        unsigned len = NXF_MIN + (unsigned)(nx2_rand(n) % (n->p.gen_max_len - NXF_MIN + 1));
-        n->c.generated++;
-        if (!room) { /* the ring was full a moment ago: still full */
-            q->gen_seq++;
-            if (nx2_rx_ready(n, q)) {
-                q->missed++;
-                n->c.missed++;
-            } else {
-                n->c.wire_lost++;
-            }
-            continue;
+        const NX2_DESC *d =
+            nx2_rx_ready(n, q) ? desc_at(n, ring_la(q->rx_lo, q->rx_hi, q->rx_next)) : NULL;
+        unsigned len;
+        if (!nx2_rx_ready(n, q) || d == NULL) { /* nobody listens: the rest is lost */
+            n->c.wire_lost += count - i;
+            break;
         }
-        nxf_build(n->frame, len, NXF_GEN_FLOW + qi, q->gen_seq++, nx2_partner);
-        room = nx2_receive(n, qi, n->frame, len);
-        any = any || room;
+        if (d->Status != 0) { /* the ring is full: it stays full for the rest of the chunk */
+            q->missed += count - i;
+            n->c.missed += count - i;
+            break;
+        }
+        len = NXF_MIN + (unsigned)(nx2_rand(n) % (n->p.gen_max_len - NXF_MIN + 1));
+        nxf_build(n->frame, len, NXF_GEN_FLOW + qi, q->gen_seq + i, nx2_partner);
+        any = nx2_receive(n, qi, n->frame, len) || any;
     }
+    q->gen_seq += count; /* the frames the wire lost keep their numbers */
     if (any)
         nx2_raise(n, qi, NX2_ICR_RX);
     if (n->p.burst_frames > 0) {

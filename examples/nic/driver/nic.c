@@ -585,7 +585,7 @@ _Use_decl_annotations_ static VOID NicQueueDpc(PKDPC Dpc, PVOID DeferredContext,
         return;
     take.Queue = q;
     (void)KeSynchronizeExecution(q->Interrupt, NicTakeCause, &take);
-    if (take.Cause & NX2_ICR_LSC)
+    if (q->Index == 0) /* NX2_ICR_LSC, or its message lost and the watchdog here instead */
         NicLinkChange(ext);
 
 #if defined(BROKEN_NO_BUDGET)
@@ -630,14 +630,22 @@ _Use_decl_annotations_ static VOID NicWatchdogDpc(PKDPC Dpc, PVOID DeferredConte
 {
     PNIC_EXTENSION ext = DeferredContext;
     ULONG i, j, kicks = 0, stalls = 0;
-    BOOLEAN linkUp;
+    BOOLEAN linkUp, started;
     UNREFERENCED_PARAMETER(Dpc);
     UNREFERENCED_PARAMETER(SystemArgument1);
     UNREFERENCED_PARAMETER(SystemArgument2);
 
     KeAcquireSpinLockAtDpcLevel(&ext->Lock);
-    linkUp = ext->Started && ext->Stats.LinkUp;
+    started = ext->Started;
+    linkUp = ext->Stats.LinkUp != 0;
     KeReleaseSpinLockFromDpcLevel(&ext->Lock);
+    if (!started)
+        return;
+    /* a link change whose message was lost: queue 0's DPC looks at the link */
+    if (ext->Queues > 0 &&
+        ((READ_REGISTER_ULONG(REG32(ext, NX2_REG_STATUS)) & NX2_STATUS_LINK_UP) != 0) != linkUp &&
+        KeInsertQueueDpc(&ext->Queue[0].Dpc, NULL, NULL))
+        kicks++;
     for (i = 0; i < ext->Queues; i++) {
         PNIC_QUEUE q = &ext->Queue[i];
         LONG progress = InterlockedCompareExchange(&q->Progress, 0, 0);
@@ -652,7 +660,7 @@ _Use_decl_annotations_ static VOID NicWatchdogDpc(PKDPC Dpc, PVOID DeferredConte
         if (progress == q->WdProgress) {
             if (work && KeInsertQueueDpc(&q->Dpc, NULL, NULL))
                 kicks++;
-            q->WdStalled = txBusy && !work && linkUp ? q->WdStalled + 1 : 0;
+            q->WdStalled = txBusy && !work && linkUp ? q->WdStalled + 1 : 0u;
             if (q->WdStalled == 2)
                 stalls++;
         } else {
