@@ -14,6 +14,8 @@
  *   counted by the driver or the device; a repeat or a step back is a
  *   loss), and for a sender's flow never a number it did not send;
  * - a statistics reader (IOCTL_NIC_STATS every 5 ms, counters never fall).
+ * Three quarters into the run the system sleeps (S3) and wakes: the driver, power policy
+ * owner, takes the device to D3 and back to D0 under traffic.
  * The link partner sends traffic of its own (a trickle of 64-256-byte frames
  * every ~4 ms per queue at light load; bursts of 4096 frames at line rate
  * every 2 ms at heavy load) and pulls the cable once, mid-run, for 3 ms.
@@ -411,8 +413,15 @@ static void run_entry(void *ctx)
     (void)start_thread(run, reader_main, run, &run->reader_done);
     (void)start_thread(run, poller_main, run, &run->poller_done);
 
+    /* three quarters in, the system sleeps (S3) and wakes: the driver powers the device down
+     * and up under traffic */
     LARGE_INTEGER t;
-    t.QuadPart = -(LONGLONG)(o->duration_ns / 100u) - 1;
+    t.QuadPart = -(LONGLONG)(o->duration_ns * 3 / 4 / 100u) - 1;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    if ((st = kdpc_power_set_system(m, PowerSystemSleeping3)) != STATUS_SUCCESS ||
+        (st = kdpc_power_set_system(m, PowerSystemWorking)) != STATUS_SUCCESS)
+        problem(run, "a system sleep failed", 0, (unsigned long long)(uint32_t)st);
+    t.QuadPart = -(LONGLONG)(o->duration_ns / 4 / 100u) - 1;
     (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
     run->stop = true;
     for (unsigned i = 0; i < run->nsenders; i++) {

@@ -74,6 +74,8 @@ static void test_light_load(void **state)
     assert_int_equal(rep.device.link_downs, 1);
     assert_int_equal(rep.device.link_ups, 1);
     assert_int_equal(rep.stats.Threaded, 0);
+    assert_int_equal(rep.stats.PowerDowns, 1); /* S3 and back, three quarters in */
+    assert_int_equal(rep.stats.PowerUps, 1);
     assert_true(rep.device.generated > 50);
     assert_true(rep.stats.WatchdogRuns >= 15);
     assert_int_equal(rep.stats.WatchdogKicks, 0);
@@ -186,7 +188,9 @@ static struct {
     NIC_STATS stats0, stats1;
     NTSTATUS stats_small, send_tiny, send_big, recv_tiny, bad_code;
     NTSTATUS send[8];
-    rx_req waiting, small, backlog, cancelled, closed, removed, after;
+    rx_req waiting, small, backlog, cancelled, closed, removed, after, across;
+    NTSTATUS sleep, wake, send_wake;
+    NIC_STATS stats2;
     kdpc_status rebalance;
     NTSTATUS send_after;
     BOOLEAN cancel_ret;
@@ -250,6 +254,14 @@ static void IoEntry(void *ctx)
     receive_async(f, &io.after, NX2_BUFFER);
     io.send_after = send_frame(f, io.frame, 128, 0, 1);
     receive_wait(&io.after);
+    /* S3 and back: the driver asks for D3 (the device is reset) and D0 (rings programmed
+     * again); a receive pended across it gets the first frame after */
+    receive_async(f, &io.across, NX2_BUFFER);
+    io.sleep = kdpc_power_set_system(io.m, PowerSystemSleeping3);
+    io.wake = kdpc_power_set_system(io.m, PowerSystemWorking);
+    io.send_wake = send_frame(f, io.frame, 256, 2, 1);
+    receive_wait(&io.across);
+    (void)kdpc_file_ioctl(f, IOCTL_NIC_STATS, NULL, 0, &io.stats2, sizeof io.stats2, NULL);
     /* a pended receive is cancelled */
     receive_async(f, &io.cancelled, NX2_BUFFER);
     io.cancel_ret = IoCancelIrp(io.cancelled.irp);
@@ -318,6 +330,16 @@ static void test_ioctls(void **state)
         assert_int_equal(io.after.info, 128);
         assert_true(nxf_check(io.after.data, 128, &flow, &seq));
         assert_int_equal(seq, 1);
+        assert_int_equal(io.sleep, STATUS_SUCCESS);
+        assert_int_equal(io.wake, STATUS_SUCCESS);
+        assert_int_equal(io.send_wake, STATUS_SUCCESS);
+        assert_int_equal(io.across.call, STATUS_PENDING);
+        assert_int_equal(io.across.final, STATUS_SUCCESS);
+        assert_true(nxf_check(io.across.data, 256, &flow, &seq));
+        assert_int_equal(flow, 2);
+        assert_int_equal(io.stats2.PowerDowns, 1);
+        assert_int_equal(io.stats2.PowerUps, 1);
+        assert_int_equal(io.stats2.LinkUp, 1);
         assert_true(io.cancel_ret);
         assert_int_equal(io.cancelled.final, STATUS_CANCELLED);
         assert_int_equal(io.close1, STATUS_SUCCESS);
@@ -392,7 +414,8 @@ static void test_all_messages_lost(void **state)
     assert_clean_run(m, &r, &rep);
     assert_int_equal(rep.stats.Interrupts, 0);
     assert_true(rep.stats.WatchdogKicks > 10);
-    assert_int_equal(rep.stats.DpcRuns, rep.stats.WatchdogKicks);
+    /* plus the one the driver queues itself at D0 to look at the link */
+    assert_int_equal(rep.stats.DpcRuns, rep.stats.WatchdogKicks + rep.stats.PowerUps);
     assert_int_equal(rep.stats.LinkDowns, 1); /* the link change, seen by a kicked DPC */
     assert_int_equal(rep.stats.LinkUps, 1);
     assert_true(rep.injected[KDPC_FAULT_LOST_INTERRUPT] > 10);

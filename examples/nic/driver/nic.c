@@ -18,7 +18,9 @@
  *   routine waits at PASSIVE_LEVEL while it renegotiates the link (G5);
  * - counters, the receive backlog and the pended receive requests shared by
  *   the DPCs of every queue and the dispatch routines under one executive
- *   spin lock (G2).
+ *   spin lock (G2);
+ * - the device's power policy: a system sleep takes it to D3 (quiesced and
+ *   reset), the wake back to D0 (rings programmed again).
  *
  * Locks: Lock guards Started, ReceiveQueue, the backlog and Stats. Each
  * queue's TxLock guards its transmit side (TxTail, TxClean, TxUsed, TxIrp,
@@ -58,6 +60,7 @@ typedef struct _NIC_QUEUE {
     /* TxLock */
     KSPIN_LOCK TxLock;
     BOOLEAN Running;
+    BOOLEAN Paused; /* below D0: sends wait in TxWait */
     ULONG TxTail, TxClean, TxUsed;
     PIRP TxIrp[NX2_RING];
     LIST_ENTRY TxWait; /* sends waiting for a free descriptor */
@@ -87,6 +90,8 @@ typedef struct _NIC_EXTENSION {
     ULONG BacklogLength[NIC_BACKLOG];
     ULONG BacklogHead, BacklogCount;
     NIC_STATS Stats;
+    BOOLEAN PoweredDown;  /* in D1..D3 */
+    ULONGLONG MissedBase; /* RX_MISSED counted before the last power-down reset */
     /* watchdog */
     KTIMER WatchdogTimer;
     KDPC WatchdogDpc;
@@ -112,7 +117,11 @@ static KDEFERRED_ROUTINE NicQueueDpc;
 static KDEFERRED_ROUTINE NicWatchdogDpc;
 static KSYNCHRONIZE_ROUTINE NicTakeCause;
 static KSYNCHRONIZE_ROUTINE NicUnmask;
+static KSYNCHRONIZE_ROUTINE NicMask;
 static IO_WORKITEM_ROUTINE NicLinkWork;
+static IO_COMPLETION_ROUTINE NicSystemPowerDone;
+static IO_COMPLETION_ROUTINE NicDevicePowerUp;
+static REQUEST_POWER_COMPLETE NicDevicePowerDone;
 
 #ifdef ALLOC_PRAGMA
 #pragma alloc_text(INIT, DriverEntry)
@@ -325,7 +334,7 @@ static NTSTATUS NicSend(_In_ PNIC_EXTENSION ext, _Inout_ PIRP Irp)
         return STATUS_DEVICE_NOT_READY;
     }
     IoMarkIrpPending(Irp);
-    if (q->TxUsed < NX2_RING && IsListEmpty(&q->TxWait))
+    if (!q->Paused && q->TxUsed < NX2_RING && IsListEmpty(&q->TxWait))
         NicTxPost(q, Irp);
     else
         InsertTailList(&q->TxWait, &Irp->Tail.Overlay.ListEntry);
@@ -498,7 +507,7 @@ static BOOLEAN NicTxClean(_In_ PNIC_QUEUE q, _In_ ULONG Budget)
         q->TxClean = (index + 1) % NX2_RING;
         q->TxUsed--;
     }
-    while (!IsListEmpty(&q->TxWait) && q->TxUsed < NX2_RING) {
+    while (!q->Paused && !IsListEmpty(&q->TxWait) && q->TxUsed < NX2_RING) {
         PLIST_ENTRY entry = RemoveHeadList(&q->TxWait);
         NicTxPost(q, CONTAINING_RECORD(entry, IRP, Tail.Overlay.ListEntry));
     }
@@ -636,7 +645,7 @@ _Use_decl_annotations_ static VOID NicWatchdogDpc(PKDPC Dpc, PVOID DeferredConte
     UNREFERENCED_PARAMETER(SystemArgument2);
 
     KeAcquireSpinLockAtDpcLevel(&ext->Lock);
-    started = ext->Started;
+    started = ext->Started && !ext->PoweredDown;
     linkUp = ext->Stats.LinkUp != 0;
     KeReleaseSpinLockFromDpcLevel(&ext->Lock);
     if (!started)
@@ -717,8 +726,8 @@ _Use_decl_annotations_ static NTSTATUS NicDeviceControl(PDEVICE_OBJECT DeviceObj
         }
         /* G2: the DPCs of every queue update these under Lock */
         KeAcquireSpinLock(&ext->Lock, &old);
-        ext->Stats.RxMissed = 0;
-        if (ext->Started)
+        ext->Stats.RxMissed = ext->MissedBase;
+        if (ext->Started && !ext->PoweredDown)
             for (i = 0; i < ext->Queues; i++)
                 ext->Stats.RxMissed += READ_REGISTER_ULONG(QREG32(&ext->Queue[i], NX2_Q_RX_MISSED));
         ext->Stats.Backlog = ext->BacklogCount;
@@ -768,10 +777,20 @@ static CCHAR NicFirstCpu(_In_ KAFFINITY Affinity)
     return 0;
 }
 
+/* Tells the device where the queue's rings are (after a reset it has forgotten them). */
+static VOID NicProgramRings(_In_ PNIC_QUEUE q)
+{
+    PHYSICAL_ADDRESS la;
+    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_TXRING_LO), q->CommonLa.LowPart);
+    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_TXRING_HI), (ULONG)q->CommonLa.HighPart);
+    la.QuadPart = q->CommonLa.QuadPart + (LONGLONG)NIC_RXRING_OFF;
+    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_RXRING_LO), la.LowPart);
+    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_RXRING_HI), (ULONG)la.HighPart);
+}
+
 static NTSTATUS NicSetUpQueue(_In_ PNIC_EXTENSION ext, _In_ ULONG Index)
 {
     PNIC_QUEUE q = &ext->Queue[Index];
-    PHYSICAL_ADDRESS la;
     ULONG i;
 
     q->Ext = ext;
@@ -802,11 +821,7 @@ static NTSTATUS NicSetUpQueue(_In_ PNIC_EXTENSION ext, _In_ ULONG Index)
         KeInitializeDpc(&q->Dpc, NicQueueDpc, q);
     KeSetImportanceDpc(&q->Dpc, MediumHighImportance);
     KeInitializeTimer(&q->ChainTimer);
-    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_TXRING_LO), q->CommonLa.LowPart);
-    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_TXRING_HI), (ULONG)q->CommonLa.HighPart);
-    la.QuadPart = q->CommonLa.QuadPart + (LONGLONG)NIC_RXRING_OFF;
-    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_RXRING_LO), la.LowPart);
-    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_RXRING_HI), (ULONG)la.HighPart);
+    NicProgramRings(q);
     return STATUS_SUCCESS;
 }
 
@@ -903,11 +918,14 @@ static NTSTATUS NicStartHardware(_In_ PNIC_EXTENSION ext, _In_opt_ PCM_RESOURCE_
     ext->Stats.Mac[5] = (UCHAR)(macHi >> 8);
     ext->Stats.Queues = queues;
     ext->Stats.Threaded = ext->Threaded ? 1u : 0u;
+    ext->PoweredDown = FALSE;
+    ext->MissedBase = 0;
     ext->Started = TRUE;
     KeReleaseSpinLock(&ext->Lock, old);
     for (i = 0; i < queues; i++) {
         KeAcquireSpinLock(&ext->Queue[i].TxLock, &old);
         ext->Queue[i].Running = TRUE;
+        ext->Queue[i].Paused = FALSE;
         KeReleaseSpinLock(&ext->Queue[i].TxLock, old);
     }
 
@@ -1068,14 +1086,198 @@ _Use_decl_annotations_ static NTSTATUS NicDispatchPnp(PDEVICE_OBJECT DeviceObjec
     }
 }
 
-/* Not the power policy owner here: power IRPs go down to the bus driver. */
+/* ---- power: the driver owns its device's power policy ---------------------------------------- */
+
+_Use_decl_annotations_ static BOOLEAN NicMask(PVOID SynchronizeContext)
+{
+    PNIC_QUEUE q = SynchronizeContext;
+    WRITE_REGISTER_ULONG(QREG32(q, NX2_Q_IMR), 0);
+    return TRUE;
+}
+
+/* Below D0 (PASSIVE_LEVEL, before the bus powers the device down): new sends wait, the sends
+ * in flight get up to 100 ms to go out, then the device is reset and nothing of ours runs. */
+static VOID NicPowerDown(_In_ PNIC_EXTENSION ext)
+{
+    LARGE_INTEGER tick;
+    ULONG i, waited, busy;
+    KIRQL old;
+
+    for (i = 0; i < ext->Queues; i++) {
+        KeAcquireSpinLock(&ext->Queue[i].TxLock, &old);
+        ext->Queue[i].Paused = TRUE;
+        KeReleaseSpinLock(&ext->Queue[i].TxLock, old);
+    }
+    tick.QuadPart = -10 * 1000; /* 1 ms */
+    for (waited = 0; waited < 100; waited++) {
+        for (i = 0, busy = 0; i < ext->Queues; i++) {
+            KeAcquireSpinLock(&ext->Queue[i].TxLock, &old);
+            busy += ext->Queue[i].TxUsed;
+            KeReleaseSpinLock(&ext->Queue[i].TxLock, old);
+        }
+        if (busy == 0)
+            break;
+        (void)KeDelayExecutionThread(KernelMode, FALSE, &tick);
+    }
+    KeAcquireSpinLock(&ext->Lock, &old);
+    ext->PoweredDown = TRUE;
+    ext->Stats.PowerDowns++;
+    for (i = 0; i < ext->Queues; i++)
+        ext->MissedBase += READ_REGISTER_ULONG(QREG32(&ext->Queue[i], NX2_Q_RX_MISSED));
+    KeReleaseSpinLock(&ext->Lock, old);
+    for (i = 0; i < ext->Queues; i++)
+        (void)KeSynchronizeExecution(ext->Queue[i].Interrupt, NicMask, &ext->Queue[i]);
+    WRITE_REGISTER_ULONG(REG32(ext, NX2_REG_CTRL), NX2_CTRL_RESET);
+    for (i = 0; i < ext->Queues; i++)
+        (void)KeCancelTimer(&ext->Queue[i].ChainTimer);
+    KeFlushQueuedDpcs();
+    for (i = 0; i < ext->Queues; i++) {
+        PNIC_QUEUE q = &ext->Queue[i];
+        (void)KeCancelTimer(&q->ChainTimer);
+        /* what the device finished before the reset: sends retired, frames to their readers */
+        KeRaiseIrql(DISPATCH_LEVEL, &old);
+        while (NicTxClean(q, NIC_BUDGET))
+            ;
+        (void)NicRxProcess(q, NX2_RING);
+        KeLowerIrql(old);
+        /* sends still on the ring go out again after D0, first */
+        KeAcquireSpinLock(&q->TxLock, &old);
+        while (q->TxUsed > 0) {
+            q->TxTail = (q->TxTail + NX2_RING - 1) % NX2_RING;
+            InsertHeadList(&q->TxWait, &q->TxIrp[q->TxTail]->Tail.Overlay.ListEntry);
+            q->TxIrp[q->TxTail] = NULL;
+            q->TxUsed--;
+        }
+        KeReleaseSpinLock(&q->TxLock, old);
+    }
+}
+
+/* Back in D0 (IRQL <= DISPATCH_LEVEL: a completion routine): the device forgot its rings. */
+static VOID NicPowerUp(_In_ PNIC_EXTENSION ext)
+{
+    ULONG i, j;
+    KIRQL old;
+
+    for (i = 0; i < ext->Queues; i++) {
+        PNIC_QUEUE q = &ext->Queue[i];
+        for (j = 0; j < NX2_RING; j++)
+            q->RxRing[j].Status = 0;
+        q->RxNext = 0; /* no DPC of this queue runs: it was flushed and the queue is masked */
+        KeAcquireSpinLock(&q->TxLock, &old);
+        q->TxTail = q->TxClean = 0;
+        KeReleaseSpinLock(&q->TxLock, old);
+        NicProgramRings(q);
+    }
+    WRITE_REGISTER_ULONG(REG32(ext, NX2_REG_CTRL), NX2_CTRL_ENABLE);
+    KeAcquireSpinLock(&ext->Lock, &old);
+    ext->PoweredDown = FALSE;
+    ext->Stats.PowerUps++;
+    KeReleaseSpinLock(&ext->Lock, old);
+    for (i = 0; i < ext->Queues; i++) {
+        PNIC_QUEUE q = &ext->Queue[i];
+        (void)KeSynchronizeExecution(q->Interrupt, NicUnmask, q);
+        KeAcquireSpinLock(&q->TxLock, &old);
+        q->Paused = FALSE;
+        while (!IsListEmpty(&q->TxWait) && q->TxUsed < NX2_RING)
+            NicTxPost(q,
+                      CONTAINING_RECORD(RemoveHeadList(&q->TxWait), IRP, Tail.Overlay.ListEntry));
+        KeReleaseSpinLock(&q->TxLock, old);
+    }
+    /* queue 0's DPC looks at the link, which may have changed meanwhile */
+    if (ext->Queues > 0)
+        (void)KeInsertQueueDpc(&ext->Queue[0].Dpc, NULL, NULL);
+}
+
+/* The device power IRP this driver asked for is done: so is the system IRP. */
+_Use_decl_annotations_ static VOID NicDevicePowerDone(PDEVICE_OBJECT DeviceObject,
+                                                      UCHAR MinorFunction, POWER_STATE PowerState,
+                                                      PVOID Context, PIO_STATUS_BLOCK IoStatus)
+{
+    PNIC_EXTENSION ext = DeviceObject->DeviceExtension;
+    PIRP systemIrp = Context;
+    UNREFERENCED_PARAMETER(MinorFunction);
+    UNREFERENCED_PARAMETER(PowerState);
+    systemIrp->IoStatus.Status = IoStatus->Status;
+    PoStartNextPowerIrp(systemIrp);
+    IoReleaseRemoveLock(&ext->RemoveLock, systemIrp);
+    IoCompleteRequest(systemIrp, IO_NO_INCREMENT);
+}
+
+/* A system set-power IRP is back from the bus: ask for the device state that goes with it. */
+_Use_decl_annotations_ static NTSTATUS NicSystemPowerDone(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                                          PVOID Context)
+{
+    PNIC_EXTENSION ext = Context;
+    POWER_STATE state;
+    NTSTATUS status = Irp->IoStatus.Status;
+    UNREFERENCED_PARAMETER(DeviceObject);
+    state.DeviceState =
+        IoGetCurrentIrpStackLocation(Irp)->Parameters.Power.State.SystemState == PowerSystemWorking
+            ? PowerDeviceD0
+            : PowerDeviceD3;
+    if (NT_SUCCESS(status))
+        status =
+            PoRequestPowerIrp(ext->Self, IRP_MN_SET_POWER, state, NicDevicePowerDone, Irp, NULL);
+    if (status == STATUS_PENDING)
+        return STATUS_MORE_PROCESSING_REQUIRED; /* NicDevicePowerDone completes it */
+    Irp->IoStatus.Status = status;
+    PoStartNextPowerIrp(Irp);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
+    return STATUS_SUCCESS;
+}
+
+/* A device set-power IRP for D0 is back from the bus: the device has power again. */
+_Use_decl_annotations_ static NTSTATUS NicDevicePowerUp(PDEVICE_OBJECT DeviceObject, PIRP Irp,
+                                                        PVOID Context)
+{
+    PNIC_EXTENSION ext = Context;
+    BOOLEAN wake;
+    KIRQL old;
+    if (NT_SUCCESS(Irp->IoStatus.Status)) {
+        KeAcquireSpinLock(&ext->Lock, &old);
+        wake = ext->Started && ext->PoweredDown;
+        KeReleaseSpinLock(&ext->Lock, old);
+        if (wake)
+            NicPowerUp(ext);
+        (void)PoSetPowerState(DeviceObject, DevicePowerState,
+                              IoGetCurrentIrpStackLocation(Irp)->Parameters.Power.State);
+    }
+    PoStartNextPowerIrp(Irp);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
+    return STATUS_SUCCESS;
+}
+
 _Use_decl_annotations_ static NTSTATUS NicDispatchPower(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PNIC_EXTENSION ext = DeviceObject->DeviceExtension;
+    PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
     NTSTATUS status = IoAcquireRemoveLock(&ext->RemoveLock, Irp);
+    BOOLEAN sleep;
+    KIRQL old;
     if (!NT_SUCCESS(status)) {
         PoStartNextPowerIrp(Irp);
         return NicComplete(Irp, status, 0);
+    }
+    if (sl->MinorFunction == IRP_MN_SET_POWER) {
+        PIO_COMPLETION_ROUTINE then = NULL;
+        if (sl->Parameters.Power.Type == SystemPowerState)
+            then = NicSystemPowerDone;
+        else if (sl->Parameters.Power.State.DeviceState == PowerDeviceD0)
+            then = NicDevicePowerUp;
+        if (then != NULL) { /* on the way back up from the bus */
+            IoMarkIrpPending(Irp);
+            IoCopyCurrentIrpStackLocationToNext(Irp);
+            IoSetCompletionRoutine(Irp, then, ext, TRUE, TRUE, TRUE);
+            (void)PoCallDriver(ext->Lower, Irp);
+            return STATUS_PENDING;
+        }
+        /* D1..D3: the device stops before the bus takes its power */
+        KeAcquireSpinLock(&ext->Lock, &old);
+        sleep = ext->Started && !ext->PoweredDown;
+        KeReleaseSpinLock(&ext->Lock, old);
+        if (sleep)
+            NicPowerDown(ext);
+        (void)PoSetPowerState(DeviceObject, DevicePowerState, sl->Parameters.Power.State);
     }
     PoStartNextPowerIrp(Irp);
     IoSkipCurrentIrpStackLocation(Irp);

@@ -43,10 +43,11 @@ typedef struct _NIC_STATS {
     ULONGLONG DpcRuns, DpcChained; /* queue DPC runs; runs that left work for the chain timer */
     ULONGLONG WatchdogRuns, WatchdogKicks, TxStalls;
     ULONG LinkDowns, LinkUps;
-    ULONG LinkUp;           /* 1 while the link is up */
-    ULONG Queues, Threaded; /* queue pairs; 1 when the DPCs are threaded */
-    ULONG Backlog;          /* frames waiting for a receive request now */
-    ULONG DpcCpus[4];       /* per queue: the CPUs its DPC ran on (bit n: CPU n) */
+    ULONG LinkUp;               /* 1 while the link is up */
+    ULONG Queues, Threaded;     /* queue pairs; 1 when the DPCs are threaded */
+    ULONG Backlog;              /* frames waiting for a receive request now */
+    ULONG DpcCpus[4];           /* per queue: the CPUs its DPC ran on (bit n: CPU n) */
+    ULONG PowerDowns, PowerUps; /* device power IRPs to D1..D3, and back to D0 */
     UCHAR Mac[6];
     USHORT Reserved;
 } NIC_STATS, *PNIC_STATS;
