@@ -172,7 +172,7 @@ static int cmd_list(void)
         printf("%-8s %s\n", ex->name, ex->what);
         for (size_t v = 0; v < ex->nvariants; v++) {
             const ex_variant *x = &ex->variants[v];
-            printf("  --broken %-24s %-4s %-28s %s\n", x->name, x->guideline, x->rule, x->what);
+            printf("  --broken %-28s %-4s %-28s %s\n", x->name, x->guideline, x->rule, x->what);
         }
         if (ex->modes != NULL)
             for (const char *const *mo = ex->modes; *mo != NULL; mo++)

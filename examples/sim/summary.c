@@ -91,10 +91,10 @@ static void print_routines(FILE *out, kdpc_machine *m, const kdpc_config *limits
     }
     for (unsigned k = 0; k < 2; k++) {
         char c[32], l[32], g[32];
-        fprintf(out, "  %-5s %s calls, longest %s%s%s%s (guideline: %s)\n",
+        fprintf(out, "  %-5s %s calls, longest %s%s%s; guideline: at most %s a call\n",
                 k == 0 ? "ISRs" : "DPCs", grouped(c, sizeof c, calls[k]),
-                sim_format_duration(l, sizeof l, longest[k]), calls[k] ? " (" : "",
-                calls[k] ? longest_name[k] : "", calls[k] ? ")" : "",
+                sim_format_duration(l, sizeof l, longest[k]), calls[k] ? " in " : "",
+                calls[k] ? longest_name[k] : "",
                 sim_format_duration(
                     g, sizeof g, k == 0 ? limits->isr_time_limit_ns : limits->dpc_time_limit_ns));
     }
@@ -195,8 +195,9 @@ void sim_print_summary(FILE *out, kdpc_machine *m, const sim_run_info *info, con
         fprintf(out, "result: NOT CLEAN\n");
     else
         fprintf(out, "result: clean\n");
-    fprintf(out, "        %s of virtual time in %s of host time (%.0fx real time)\n",
+    double speed = info->host_seconds > 0 ? virt / info->host_seconds : 0.0;
+    fprintf(out, "        %s of virtual time in %s of host time (%.*fx real time)\n",
             sim_format_duration(b, sizeof b, r->virtual_ns),
             sim_format_duration(c, sizeof c, (uint64_t)(info->host_seconds * 1e9)),
-            info->host_seconds > 0 ? virt / info->host_seconds : 0.0);
+            speed >= 10 ? 0 : 2, speed);
 }

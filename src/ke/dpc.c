@@ -46,6 +46,8 @@
 #include "ke/ke.h"
 #include "trace/stats.h"
 
+static KDEFERRED_ROUTINE flush_routine;
+
 /* Queues up to this deep are walked whole by dpc_queue_check. */
 #define DPC_CHECK_WALK 16u
 
@@ -285,7 +287,8 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
             kdpc__ke_report_faults(m); /* a touch in the routine: report it as its own */
         uint64_t ran = kdpc__ke_pop_frame(c);
         kdpc__trace(m, KDPC_EV_DPC_END, c, d, KDPC_RP(routine), ran);
-        kdpc__stats_routine(m, KDPC_ROUTINE_DPC, KDPC_RP(routine), ran, c->index);
+        if (routine != flush_routine) /* kdpc's own, for KeFlushQueuedDpcs: no driver code */
+            kdpc__stats_routine(m, KDPC_ROUTINE_DPC, KDPC_RP(routine), ran, c->index);
         if (c->irql != DISPATCH_LEVEL) {
             KIRQL now = c->irql;
             c->routine = KDPC_RP(routine);
