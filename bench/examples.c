@@ -122,8 +122,9 @@ int main(void)
                     continue;
                 }
                 char sp[40], ir[40], by[40];
-                snprintf(sp, sizeof sp, "%.0f (%.0f..%.0f)", mm.speed[REPS / 2], mm.speed[0],
-                         mm.speed[REPS - 1]);
+                int dp = mm.speed[REPS / 2] >= 100 ? 0 : mm.speed[REPS / 2] >= 10 ? 1 : 2;
+                snprintf(sp, sizeof sp, "%.*f (%.*f..%.*f)", dp, mm.speed[REPS / 2], dp,
+                         mm.speed[0], dp, mm.speed[REPS - 1]);
                 snprintf(ir, sizeof ir, "%.0f (%.0f..%.0f)", mm.irps[REPS / 2], mm.irps[0],
                          mm.irps[REPS - 1]);
                 snprintf(by, sizeof by, "%.1f (%.1f..%.1f)", mm.bytes[REPS / 2] / 1e6,
