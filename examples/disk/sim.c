@@ -189,14 +189,16 @@ typedef struct check {
     NTSTATUS st, want;
 } check;
 
-/* The requests a program gets wrong, and the driver's own control: each answer checked. */
+/* The requests a program gets wrong, the disk controls, the driver's own: each answer checked. */
 static void check_bad_requests(disk_run *run)
 {
     PFILE_OBJECT f = run->file[0];
     uint8_t small[VDC_SECTOR * 2];
     VDISK_INFO info;
-    ULONG_PTR got = 0;
-    check c[7];
+    DISK_GEOMETRY geo;
+    GET_LENGTH_INFORMATION len;
+    ULONG_PTR got = 0, got_geo = 0, got_len = 0;
+    check c[10];
     unsigned n = 0;
     c[n++] = (check){"read of part of a sector", kdpc_file_read(f, small, 100, 0, NULL),
                      STATUS_INVALID_PARAMETER};
@@ -216,6 +218,17 @@ static void check_bad_requests(disk_run *run)
     c[n++] =
         (check){"info", kdpc_file_ioctl(f, IOCTL_VDISK_GET_INFO, NULL, 0, &info, sizeof info, &got),
                 STATUS_SUCCESS};
+    c[n++] = (check){"geometry into a small buffer",
+                     kdpc_file_ioctl(f, IOCTL_DISK_GET_DRIVE_GEOMETRY, NULL, 0, &geo, 8, NULL),
+                     STATUS_BUFFER_TOO_SMALL};
+    c[n++] = (check){
+        "geometry",
+        kdpc_file_ioctl(f, IOCTL_DISK_GET_DRIVE_GEOMETRY, NULL, 0, &geo, sizeof geo, &got_geo),
+        STATUS_SUCCESS};
+    c[n++] =
+        (check){"length",
+                kdpc_file_ioctl(f, IOCTL_DISK_GET_LENGTH_INFO, NULL, 0, &len, sizeof len, &got_len),
+                STATUS_SUCCESS};
     for (unsigned i = 0; i < n; i++) {
         run->rep.checks++;
         if (c[i].st != c[i].want)
@@ -224,6 +237,12 @@ static void check_bad_requests(disk_run *run)
     if (got != sizeof info || info.BytesPerSector != VDC_SECTOR ||
         info.Sectors != DISK_SIM_SECTORS || info.Unit != 0 || info.MapRegisters == 0)
         problem(run, "info: wrong geometry", 0, 0, 0, 0);
+    if (got_geo != sizeof geo || geo.MediaType != FixedMedia || geo.BytesPerSector != VDC_SECTOR ||
+        (uint64_t)geo.Cylinders.QuadPart * geo.TracksPerCylinder * geo.SectorsPerTrack !=
+            DISK_SIM_SECTORS)
+        problem(run, "IOCTL_DISK_GET_DRIVE_GEOMETRY: wrong geometry", 0, 0, 0, 0);
+    if (got_len != sizeof len || len.Length.QuadPart != (LONGLONG)DISK_SIM_SECTORS * VDC_SECTOR)
+        problem(run, "IOCTL_DISK_GET_LENGTH_INFO: wrong length", 0, 0, 0, 0);
 }
 
 /* The driver's counters must match what the workload saw. */

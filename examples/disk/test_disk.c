@@ -52,7 +52,7 @@ static void test_light_reads_writes_and_info(void **state)
     assert_clean_run(m, &r);
     assert_true(rep.reads > 5);
     assert_true(rep.writes > 5);
-    assert_int_equal(rep.checks, 7); /* bad requests and the control answered as they must be */
+    assert_int_equal(rep.checks, 10); /* bad requests and the controls answered as they must be */
     assert_int_equal(r.requests, rep.reads + rep.writes);
     assert_int_equal(r.requests_failed, 0);
     assert_int_equal(rep.driver_requests, r.requests);
@@ -115,7 +115,7 @@ static void test_transfer_error_retried_and_logged(void **state)
     assert_int_equal(r.errorlog, rep.retries + rep.failed); /* one entry per failed piece */
     const kdpc_errorlog_entry *e = kdpc_errorlog_entry_at(m, 0);
     assert_non_null(e);
-    assert_int_equal(e->ErrorCode, VDISK_MSG_TRANSFER_ERROR);
+    assert_int_equal(e->ErrorCode, IO_ERR_CONTROLLER_ERROR);
     assert_non_null(e->Device);
     kdpc_machine_destroy(m);
 }
@@ -168,7 +168,7 @@ static void test_lost_interrupt_watchdog(void **state)
     assert_int_equal(r.errorlog, rep.retries + rep.failed);
     bool timeout_logged = false;
     for (size_t i = 0; i < kdpc_errorlog_count(m); i++)
-        timeout_logged |= kdpc_errorlog_entry_at(m, i)->ErrorCode == VDISK_MSG_TIMEOUT;
+        timeout_logged |= kdpc_errorlog_entry_at(m, i)->ErrorCode == IO_ERR_TIMEOUT;
     assert_true(timeout_logged);
     kdpc_machine_destroy(m);
 }

@@ -191,7 +191,7 @@ static VOID DiskLogError(_In_ PVDISK_UNIT unit, _In_ BOOLEAN timedOut, _In_ ULON
         unit->Self, (UCHAR)(sizeof(IO_ERROR_LOG_PACKET) + sizeof(ULONG))); /* DumpData[2] */
     if (e == NULL)
         return; /* the log is best effort: the request goes on */
-    e->ErrorCode = timedOut ? VDISK_MSG_TIMEOUT : VDISK_MSG_TRANSFER_ERROR;
+    e->ErrorCode = timedOut ? IO_ERR_TIMEOUT : IO_ERR_CONTROLLER_ERROR; /* <ntiologc.h> */
     e->MajorFunctionCode = unit->WriteToDevice ? IRP_MJ_WRITE : IRP_MJ_READ;
     e->RetryCount = (UCHAR)unit->Attempts;
     e->UniqueErrorValue = unit->Unit;
@@ -478,14 +478,48 @@ _Use_decl_annotations_ BOOLEAN DiskReadSpurious(PVOID SynchronizeContext)
     return TRUE;
 }
 
+/* The standard disk controls (<ntdddisk.h>): the geometry and the exact length of the unit. */
+static NTSTATUS DiskAnswerGeometry(_In_ PVDISK_UNIT unit, _Inout_ PIRP Irp, _In_ ULONG Code,
+                                   _In_ ULONG OutLength)
+{
+    ULONGLONG sectors;
+    KIRQL irql;
+    KeAcquireSpinLock(&unit->Lock, &irql); /* set at start */
+    sectors = unit->Stats.Sectors;
+    KeReleaseSpinLock(&unit->Lock, irql);
+    if (Code == IOCTL_DISK_GET_LENGTH_INFO) {
+        PGET_LENGTH_INFORMATION len = Irp->AssociatedIrp.SystemBuffer;
+        if (OutLength < sizeof(GET_LENGTH_INFORMATION))
+            return DiskComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);
+        len->Length.QuadPart = (LONGLONG)(sectors * VDC_SECTOR);
+        return DiskComplete(Irp, STATUS_SUCCESS, sizeof(GET_LENGTH_INFORMATION));
+    } else {
+        PDISK_GEOMETRY g = Irp->AssociatedIrp.SystemBuffer;
+        if (OutLength < sizeof(DISK_GEOMETRY))
+            return DiskComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);
+        g->MediaType = FixedMedia;
+        g->BytesPerSector = VDC_SECTOR;
+        g->SectorsPerTrack = VDISK_SECTORS_PER_TRACK;
+        g->TracksPerCylinder = VDISK_TRACKS_PER_CYLINDER;
+        g->Cylinders.QuadPart =
+            (LONGLONG)(sectors / (VDISK_SECTORS_PER_TRACK * VDISK_TRACKS_PER_CYLINDER));
+        return DiskComplete(Irp, STATUS_SUCCESS, sizeof(DISK_GEOMETRY));
+    }
+}
+
 _Use_decl_annotations_ NTSTATUS DiskDeviceControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PVDISK_UNIT unit = DeviceObject->DeviceExtension;
     PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
+    ULONG code = sl->Parameters.DeviceIoControl.IoControlCode;
     PVDISK_INFO info;
     PIECE_TAKE take;
     KIRQL irql;
-    if (!unit->IsUnit || sl->Parameters.DeviceIoControl.IoControlCode != IOCTL_VDISK_GET_INFO)
+    if (unit->IsUnit &&
+        (code == IOCTL_DISK_GET_DRIVE_GEOMETRY || code == IOCTL_DISK_GET_LENGTH_INFO))
+        return DiskAnswerGeometry(unit, Irp, code,
+                                  sl->Parameters.DeviceIoControl.OutputBufferLength);
+    if (!unit->IsUnit || code != IOCTL_VDISK_GET_INFO)
         return DiskComplete(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
     if (sl->Parameters.DeviceIoControl.OutputBufferLength < sizeof(VDISK_INFO))
         return DiskComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);

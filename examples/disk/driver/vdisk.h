@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vdisk.h - public header of the VDC-2 disk driver (vdisk.c), as a Windows
- * driver ships one for its applications: device names, the driver's own
- * device control and its error-log message codes.
+ * driver ships one for its applications: device names and the driver's own
+ * device control (its counters). The geometry and length come from the
+ * standard disk controls of <ntdddisk.h>; the error-log codes are <ntiologc.h>'s.
  */
 #ifndef VDISK_H
 #define VDISK_H
 
 #include <wdm.h>
+#include <ntdddisk.h>
+#include <ntiologc.h>
 
 /* One device object per unit of the controller. */
 #define VDISK_DEVICE_NAME0 L"\\Device\\VDisk0"
@@ -17,8 +20,9 @@
 #define VDISK_DOS_NAME0A   "\\DosDevices\\VDisk0"
 #define VDISK_DOS_NAME1A   "\\DosDevices\\VDisk1"
 
-/* Out: VDISK_INFO. (A Windows disk driver would answer IOCTL_DISK_GET_DRIVE_GEOMETRY and
- * IOCTL_DISK_GET_LENGTH_INFO from <ntdddisk.h>; this one answers its own control.) */
+/* Each unit also answers IOCTL_DISK_GET_DRIVE_GEOMETRY (a made-up CHS geometry of
+ * VDISK_SECTORS_PER_TRACK x VDISK_TRACKS_PER_CYLINDER, FixedMedia) and IOCTL_DISK_GET_LENGTH_INFO
+ * (the exact size). Out: VDISK_INFO, the unit and the driver's counters. */
 #define IOCTL_VDISK_GET_INFO CTL_CODE(FILE_DEVICE_DISK, 0x900, METHOD_BUFFERED, FILE_ANY_ACCESS)
 
 typedef struct _VDISK_INFO {
@@ -35,10 +39,13 @@ typedef struct _VDISK_INFO {
     ULONG SpuriousInterrupts; /* controller-wide: ISR calls with nothing to claim */
 } VDISK_INFO, *PVDISK_INFO;
 
-/* Error-log message codes (what a message compiler would generate: severity error,
- * customer bit, facility 4 (IO), codes 0x0101..). */
-#define VDISK_MSG_TRANSFER_ERROR ((NTSTATUS)0xE0040101L) /* DMA error or short transfer */
-#define VDISK_MSG_TIMEOUT        ((NTSTATUS)0xE0040102L) /* no interrupt: watchdog */
+/* The geometry IOCTL_DISK_GET_DRIVE_GEOMETRY reports: the VDC-2 has none (sectors are numbered
+ * from 0), so, as virtual disks do, a made-up one; cylinders = sectors / (32 * 2), rounded down. */
+#define VDISK_SECTORS_PER_TRACK   32u
+#define VDISK_TRACKS_PER_CYLINDER 2u
+
+/* Error-log codes (<ntiologc.h>): IO_ERR_CONTROLLER_ERROR for a DMA error or a short transfer,
+ * IO_ERR_TIMEOUT when the watchdog gave up on a piece's interrupt. */
 
 /* Each piece is tried 1 + VDISK_MAX_RETRIES times. */
 #define VDISK_MAX_RETRIES 3u
