@@ -423,6 +423,80 @@ static void test_all_messages_lost(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* ---- stop and power down under traffic ------------------------------------------------------- */
+
+/* The partner's bursts keep every queue's DPC chaining (masked, the chain timer armed) and
+ * the watchdog running when the PnP manager stops the device (rebalance), a sleep takes it
+ * to D3, and the device is pulled out: no DPC of the driver may run once its interrupt is
+ * disconnected or its rings freed, nor beside the power-down's own draining of the rings. */
+static struct {
+    kdpc_machine *m;
+    nx2 *hw;
+    kdpc_status steps[8];
+    NTSTATUS load, unload;
+    int end;
+} st;
+
+static void StopEntry(void *ctx)
+{
+    (void)ctx;
+    nx2_params p;
+    memset(&p, 0, sizeof p);
+    p.queues = NX2_QUEUES;
+    p.cpus = KeQueryActiveProcessorCount(NULL);
+    p.gen_for_ns = 1000 * MS;
+    p.burst_frames = 4096;
+    p.burst_period_ns = 1 * MS;
+    p.gen_max_len = 128;
+    if (nx2_plug(st.m, &p, &st.hw) != KDPC_OK)
+        return;
+    PDRIVER_OBJECT drv;
+    st.load = kdpc_driver_load(st.m, "nic", nic_entry_clean, &drv);
+    if (!NT_SUCCESS(st.load))
+        return;
+    LARGE_INTEGER t;
+    for (unsigned i = 0; i < 6; i++) {
+        t.QuadPart = -10000LL * 2 - (LONGLONG)(kdpc_machine_seed(st.m) * 37 % 10000);
+        (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+        if (i % 2 == 0)
+            st.steps[i] = kdpc_device_rebalance(nx2_device(st.hw));
+        else
+            st.steps[i] = kdpc_power_set_system(st.m, PowerSystemSleeping3) == STATUS_SUCCESS &&
+                                  kdpc_power_set_system(st.m, PowerSystemWorking) == STATUS_SUCCESS
+                              ? KDPC_OK
+                              : KDPC_EINVAL;
+    }
+    t.QuadPart = -10000LL * 2;
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &t);
+    st.steps[6] = kdpc_device_unplug(nx2_device(st.hw), KDPC_UNPLUG_SURPRISE);
+    st.unload = kdpc_driver_unload(drv);
+    st.end = 1;
+}
+
+static void test_stop_under_traffic(void **state)
+{
+    (void)state;
+    for (unsigned cpus = 2; cpus <= 4; cpus += 2) {
+        for (uint64_t seed = 1; seed <= 8; seed++) {
+            memset(&st, 0, sizeof st);
+            st.m = machine(cpus, seed);
+            assert_int_equal(kdpc_machine_run(st.m, StopEntry, NULL), KDPC_OK);
+            if (kdpc_machine_violation_count(st.m) != 0)
+                printf("cpus %u seed %llu: %s\n", cpus, (unsigned long long)seed,
+                       kdpc_machine_violation(st.m, 0)->rule);
+            assert_int_equal(st.end, 1);
+            assert_int_equal(kdpc_machine_violation_count(st.m), 0);
+            assert_int_equal(st.load, STATUS_SUCCESS);
+            for (unsigned i = 0; i < 7; i++)
+                assert_int_equal(st.steps[i], KDPC_OK);
+            assert_int_equal(st.unload, STATUS_SUCCESS);
+            assert_int_equal(nx2_get_counters(st.hw)->bad_accesses, 0);
+            nx2_free(st.hw);
+            kdpc_machine_destroy(st.m);
+        }
+    }
+}
+
 /* ---- clean over 50 seeds on 1, 2 and 4 CPUs ------------------------------------------------------ */
 
 static void test_seeds(void **state)
@@ -513,10 +587,15 @@ static void test_deterministic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_light_load),    cmocka_unit_test(test_heavy_load),
-        cmocka_unit_test(test_threaded_mode), cmocka_unit_test(test_ioctls),
-        cmocka_unit_test(test_faults),        cmocka_unit_test(test_all_messages_lost),
-        cmocka_unit_test(test_seeds),         cmocka_unit_test(test_broken_variants),
+        cmocka_unit_test(test_light_load),
+        cmocka_unit_test(test_heavy_load),
+        cmocka_unit_test(test_threaded_mode),
+        cmocka_unit_test(test_ioctls),
+        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_all_messages_lost),
+        cmocka_unit_test(test_stop_under_traffic),
+        cmocka_unit_test(test_seeds),
+        cmocka_unit_test(test_broken_variants),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -427,8 +427,10 @@ _Use_decl_annotations_ static VOID NicLinkWork(PDEVICE_OBJECT DeviceObject, PVOI
     }
     if (tries == NIC_LINK_TRIES)
         NicLogError(ext, STATUS_LINK_TIMEOUT, 3, 0, STATUS_LINK_TIMEOUT);
-    InterlockedExchange(&ext->LinkWorkBusy, 0);
+    /* idle first, free last: a DPC that queues the item again in between clears the event
+     * after this set, so LinkWorkIdle is never set while the item is queued */
     KeSetEvent(&ext->LinkWorkIdle, IO_NO_INCREMENT, FALSE);
+    InterlockedExchange(&ext->LinkWorkBusy, 0);
 }
 
 /* The link changed (queue 0's DPC, NX2_ICR_LSC). */
@@ -584,14 +586,12 @@ _Use_decl_annotations_ static VOID NicQueueDpc(PKDPC Dpc, PVOID DeferredContext,
     PNIC_QUEUE q = DeferredContext;
     PNIC_EXTENSION ext = q->Ext;
     NIC_TAKE take;
-    BOOLEAN more;
+    BOOLEAN more, running;
     KIRQL old;
     UNREFERENCED_PARAMETER(Dpc);
     UNREFERENCED_PARAMETER(SystemArgument1);
     UNREFERENCED_PARAMETER(SystemArgument2);
 
-    if (q->Interrupt == NULL)
-        return;
     take.Queue = q;
     (void)KeSynchronizeExecution(q->Interrupt, NicTakeCause, &take);
     if (q->Index == 0) /* NX2_ICR_LSC, or its message lost and the watchdog here instead */
@@ -613,20 +613,23 @@ _Use_decl_annotations_ static VOID NicQueueDpc(PKDPC Dpc, PVOID DeferredContext,
     ext->Stats.DpcRuns++;
     ext->Stats.Interrupts += take.Count;
     ext->Stats.DpcCpus[q->Index] |= 1u << (KeGetCurrentProcessorNumberEx(NULL) % 32u);
-    if (more)
-        ext->Stats.DpcChained++;
-    NicUnlockDpc(ext, &ext->Lock, old);
-
-    if (more) {
+    /* A stop or a power-down clears this under Lock, then cancels the chain timers and
+     * flushes the DPCs (NicQuiesceDpcs): the timer is armed under Lock, so none is armed
+     * after that, and the device it is quiescing is left masked. */
+    running = ext->Started && !ext->PoweredDown;
+    if (more && running) {
         /* G8: a DPC is short. The rest waits for this DPC queued again by a timer (due at
          * once: the next clock tick), which also lets threads and other DPCs run. The
-         * queue stays masked meanwhile. */
+         * queue stays masked meanwhile. If the ISR or the watchdog queued the DPC first,
+         * the timer's insert finds it queued and does nothing: that run does the rest. */
         LARGE_INTEGER due;
         due.QuadPart = -1;
+        ext->Stats.DpcChained++;
         (void)KeSetTimer(&q->ChainTimer, due, &q->Dpc);
-        return;
     }
-    (void)KeSynchronizeExecution(q->Interrupt, NicUnmask, q);
+    NicUnlockDpc(ext, &ext->Lock, old);
+    if (!more && running)
+        (void)KeSynchronizeExecution(q->Interrupt, NicUnmask, q);
 }
 
 /* ---- watchdog -------------------------------------------------------------------------------- */
@@ -950,6 +953,21 @@ static NTSTATUS NicStartHardware(_In_ PNIC_EXTENSION ext, _In_opt_ PCM_RESOURCE_
     return STATUS_SUCCESS;
 }
 
+/* Once Started went FALSE or PoweredDown TRUE (under Lock) and the device was reset: after
+ * this no DPC of ours is queued or running, and none will be. The watchdog kicks no queue
+ * DPC and no queue DPC arms its chain timer any more, but either may be doing so now: the
+ * first flush waits for the DPCs queued or running, a queue DPC the watchdog kicked during
+ * it is not covered (KeFlushQueuedDpcs waits only for DPCs queued before the call), nor one
+ * a chain timer queued; with the timers cancelled, the second flush waits for those. */
+static VOID NicQuiesceDpcs(_In_ PNIC_EXTENSION ext)
+{
+    ULONG i;
+    KeFlushQueuedDpcs();
+    for (i = 0; i < ext->Queues; i++)
+        (void)KeCancelTimer(&ext->Queue[i].ChainTimer);
+    KeFlushQueuedDpcs();
+}
+
 /* Completes the sends a queue still holds (the device is reset: it touches none of them). */
 static VOID NicFlushSends(_In_ PNIC_EXTENSION ext, _In_ PNIC_QUEUE q)
 {
@@ -986,9 +1004,13 @@ static VOID NicStopHardware(_In_ PNIC_EXTENSION ext)
     ext->Started = FALSE;
     KeReleaseSpinLock(&ext->Lock, old);
     (void)KeCancelTimer(&ext->WatchdogTimer);
-    if (ext->Regs != NULL)
+    if (ext->Regs != NULL) /* every queue masked: no message, so no ISR queues a DPC */
         WRITE_REGISTER_ULONG(REG32(ext, NX2_REG_CTRL), NX2_CTRL_RESET);
-    /* the link work item sees Started FALSE; wake it and wait until it has ended */
+    /* G8, G18: no DPC of ours runs past this, so none reaches an interrupt disconnected
+     * below or the rings freed below */
+    NicQuiesceDpcs(ext);
+    /* the link work item (a DPC may have queued it until now) sees Started FALSE; wake it
+     * and wait until it has ended: none is queued after this */
     KeSetEvent(&ext->LinkUpEvent, IO_NO_INCREMENT, FALSE);
     (void)KeWaitForSingleObject(&ext->LinkWorkIdle, Executive, KernelMode, FALSE, NULL);
     for (i = 0; i < ext->Queues; i++) {
@@ -997,11 +1019,7 @@ static VOID NicStopHardware(_In_ PNIC_EXTENSION ext)
             IoDisconnectInterrupt(q->Interrupt);
             q->Interrupt = NULL;
         }
-        (void)KeCancelTimer(&q->ChainTimer);
     }
-    KeFlushQueuedDpcs(); /* G8: nothing of ours runs or is queued past this */
-    for (i = 0; i < ext->Queues; i++)
-        (void)KeCancelTimer(&ext->Queue[i].ChainTimer); /* armed by a DPC the flush waited for */
     NicFlushReceives(ext, NULL, STATUS_NO_SUCH_DEVICE);
     for (i = 0; i < ext->Queues; i++) {
         PNIC_QUEUE q = &ext->Queue[i];
@@ -1128,12 +1146,9 @@ static VOID NicPowerDown(_In_ PNIC_EXTENSION ext)
     for (i = 0; i < ext->Queues; i++)
         (void)KeSynchronizeExecution(ext->Queue[i].Interrupt, NicMask, &ext->Queue[i]);
     WRITE_REGISTER_ULONG(REG32(ext, NX2_REG_CTRL), NX2_CTRL_RESET);
-    for (i = 0; i < ext->Queues; i++)
-        (void)KeCancelTimer(&ext->Queue[i].ChainTimer);
-    KeFlushQueuedDpcs();
+    NicQuiesceDpcs(ext); /* the rings are this thread's alone now */
     for (i = 0; i < ext->Queues; i++) {
         PNIC_QUEUE q = &ext->Queue[i];
-        (void)KeCancelTimer(&q->ChainTimer);
         /* what the device finished before the reset: sends retired, frames to their readers */
         KeRaiseIrql(DISPATCH_LEVEL, &old);
         while (NicTxClean(q, NIC_BUDGET))
