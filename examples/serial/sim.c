@@ -7,7 +7,9 @@
  * - the terminal: writes a line of random bytes, reads it back (buffered
  *   read with interval and total timeouts) and compares byte for byte, then
  *   asks IOCTL_SERIAL_GET_COMMSTATUS; every eighth line it changes the baud
- *   rate and reads back baud rate, line control and timeouts;
+ *   rate and reads back baud rate, line control and timeouts; on the
+ *   second turn and every eighth after it, it gives up on a line instead (CancelIo): the line goes out as two
+ *   writes, both cancelled at a random moment;
  * - the status bar: toggles DTR and RTS and checks IOCTL_SERIAL_GET_MODEMSTATUS
  *   against them (the plug wires DTR to DSR and DCD, RTS to CTS);
  * - the event watcher: IOCTL_SERIAL_WAIT_ON_MASK in a loop.
@@ -52,7 +54,7 @@ typedef struct sim {
     bool stop;
     KEVENT term_done, status_done, events_done;
     /* counts */
-    uint64_t lines, lines_failed, modem_checks, waits, baud_changes;
+    uint64_t lines, lines_failed, modem_checks, waits, baud_changes, cancels;
     ULONG events_seen;
     uint8_t tx[SIM_MAX_LEN], rx[SIM_MAX_LEN];
 } sim;
@@ -189,6 +191,75 @@ static void sim_exchange(sim *s, ULONG len)
         "GET_COMMSTATUS");
 }
 
+/* A write the terminal gives up on. The IRP is the program's own (completion routine, then
+ * IoFreeIrp), so it can be cancelled whether or not the driver has finished it. */
+typedef struct sim_write {
+    KEVENT done;
+    IO_STATUS_BLOCK iosb;
+    PIRP irp;
+} sim_write;
+
+static NTSTATUS sim_write_done(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    sim_write *w = Context;
+    (void)DeviceObject;
+    w->iosb = Irp->IoStatus;
+    KeSetEvent(&w->done, IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* Half a line each, so the cancel finds the second one queued, on the line or done. Each write
+ * ends cancelled with at most its bytes handed to the UART, or done with all of them. */
+static void sim_cancelled_line(sim *s, ULONG len)
+{
+    sim_write w[2];
+    SERIAL_STATUS cs;
+    LARGE_INTEGER zero = {0};
+    ULONG half[2] = {len / 2, len - len / 2};
+    for (ULONG i = 0; i < len; i++)
+        s->tx[i] = (uint8_t)sim_rand(s);
+    for (int i = 0; i < 2; i++) {
+        KeInitializeEvent(&w[i].done, NotificationEvent, FALSE);
+        w[i].irp =
+            IoBuildAsynchronousFsdRequest(IRP_MJ_WRITE, s->f->DeviceObject,
+                                          s->tx + (i ? half[0] : 0), half[i], &zero, &w[i].iosb);
+        if (w[i].irp == NULL) {
+            sim_problem(s, "IoBuildAsynchronousFsdRequest failed", i, 0);
+            for (int j = 0; j < i; j++) /* its write finishes by itself */
+                (void)KeWaitForSingleObject(&w[j].done, Executive, KernelMode, FALSE, NULL);
+            for (int j = 0; j < i; j++)
+                IoFreeIrp(w[j].irp);
+            return;
+        }
+        IoGetNextIrpStackLocation(w[i].irp)->FileObject = s->f;
+        IoSetCompletionRoutine(w[i].irp, sim_write_done, &w[i], TRUE, TRUE, TRUE);
+        (void)IoCallDriver(s->f->DeviceObject, w[i].irp);
+    }
+    /* 0 .. about the time the whole line takes at 115200 baud */
+    sim_sleep_ms(sim_between(s, 0, len / 10));
+    (void)IoCancelIrp(w[1].irp);
+    (void)IoCancelIrp(w[0].irp);
+    for (int i = 0; i < 2; i++) {
+        (void)KeWaitForSingleObject(&w[i].done, Executive, KernelMode, FALSE, NULL);
+        IoFreeIrp(w[i].irp);
+        s->r->requests++;
+        if (w[i].iosb.Status == STATUS_SUCCESS && w[i].iosb.Information == half[i])
+            s->r->bytes += half[i];
+        else if (w[i].iosb.Status != STATUS_CANCELLED || w[i].iosb.Information > half[i])
+            sim_problem(s, "a cancelled write ended neither cancelled nor done", w[i].iosb.Status,
+                        (long long)w[i].iosb.Information);
+    }
+    s->cancels++;
+    /* what left before the cancel comes back through the plug: let the line go quiet, then
+     * empty the input and clear the errors it may have brought */
+    sim_sleep_ms(30);
+    (void)sim_ioctl_ulong(s, IOCTL_SERIAL_PURGE, SERIAL_PURGE_RXCLEAR, "PURGE");
+    memset(&cs, 0, sizeof cs);
+    (void)sim_must(
+        s, kdpc_file_ioctl(s->f, IOCTL_SERIAL_GET_COMMSTATUS, NULL, 0, &cs, sizeof cs, NULL),
+        "GET_COMMSTATUS");
+}
+
 static VOID sim_terminal(PVOID ctx)
 {
     sim *s = ctx;
@@ -199,7 +270,12 @@ static VOID sim_terminal(PVOID ctx)
                    kdpc_file_ioctl(s->f, IOCTL_SERIAL_SET_TIMEOUTS, &to, sizeof to, NULL, 0, NULL),
                    "SET_TIMEOUTS");
     while (!sim_over(s)) {
-        sim_exchange(s, heavy ? sim_between(s, 64, SIM_MAX_LEN) : sim_between(s, 8, 48));
+        ULONG len = heavy ? sim_between(s, 64, SIM_MAX_LEN) : sim_between(s, 8, 48);
+        if ((s->lines + s->cancels) % 8 == 1) {
+            sim_cancelled_line(s, len);
+            continue;
+        }
+        sim_exchange(s, len);
         if (s->lines % 8 == 0) {
             sim_set_baud(s, bauds[(s->lines / 8) % 3]);
             sim_check_settings(s, &to);
@@ -378,13 +454,15 @@ static void serial_run(kdpc_machine *m, const ex_options *o, ex_result *r)
     r->errorlog = kdpc_errorlog_count(m);
     (void)snprintf(
         r->notes, sizeof r->notes,
-        "lines %llu (%llu failed), waits %llu, modem checks %llu, baud changes %llu; "
+        "lines %llu (%llu failed), cancelled %llu, waits %llu, modem checks %llu, "
+        "baud changes %llu; "
         "uart: %llu chars in %llu events, %llu overruns, %llu parity, %llu framing errors",
         (unsigned long long)s->lines, (unsigned long long)s->lines_failed,
-        (unsigned long long)s->waits, (unsigned long long)s->modem_checks,
-        (unsigned long long)s->baud_changes, (unsigned long long)s->u.chars_received,
-        (unsigned long long)s->u.events, (unsigned long long)s->u.overruns,
-        (unsigned long long)s->u.parity_errors, (unsigned long long)s->u.framing_errors);
+        (unsigned long long)s->cancels, (unsigned long long)s->waits,
+        (unsigned long long)s->modem_checks, (unsigned long long)s->baud_changes,
+        (unsigned long long)s->u.chars_received, (unsigned long long)s->u.events,
+        (unsigned long long)s->u.overruns, (unsigned long long)s->u.parity_errors,
+        (unsigned long long)s->u.framing_errors);
     free(s);
 }
 

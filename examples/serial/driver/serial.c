@@ -27,7 +27,9 @@
  *
  * Reduced on purpose: one read and one wait-on-mask in progress at a time
  * (a second one fails with STATUS_INVALID_PARAMETER); no write timeouts, no
- * flow control, no special characters.
+ * flow control (SET_HANDFLOW accepts only DTR/RTS on or off), no special
+ * characters (SET_CHARS keeps them for GET_CHARS), a fixed 4 KiB receive
+ * ring (SET_QUEUE_SIZE, a recommendation, changes nothing).
  *
  * Broken variants (BROKEN_*, docs/examples/serial.md): each switches one
  * guideline off.
@@ -75,7 +77,9 @@ typedef struct _SER_EXTENSION {
     SERIAL_TIMEOUTS Timeouts;
     SERIAL_LINE_CONTROL LineControl;
     ULONG BaudRate;
-    ULONG Recoveries; /* interrupts the poll found */
+    SERIAL_CHARS Chars;       /* kept for GET_CHARS: no character is special here */
+    SERIAL_HANDFLOW HandFlow; /* DTR and RTS control only (SerCheckHandFlow) */
+    ULONG Recoveries;         /* interrupts the poll found */
     /* ---- interrupt lock ---- */
     UCHAR Ring[SER_RING];
     ULONG RingHead, RingCount;
@@ -106,6 +110,7 @@ static KDEFERRED_ROUTINE SerIntervalTimeout;
 static KDEFERRED_ROUTINE SerPoll;
 static DRIVER_CANCEL SerCancelRead;
 static DRIVER_CANCEL SerCancelWait;
+static DRIVER_CANCEL SerCancelWrite;
 static KSYNCHRONIZE_ROUTINE SerTakeIsrState;
 static KSYNCHRONIZE_ROUTINE SerStartTransmit;
 static KSYNCHRONIZE_ROUTINE SerCopyRing;
@@ -266,6 +271,7 @@ _Use_decl_annotations_ static BOOLEAN SerIsr(PKINTERRUPT Interrupt, PVOID Servic
             PIRP irp = ext->CurrentWrite;
             ext->CurrentWrite = NULL;
             ext->TxDone = FALSE;
+            (void)IoSetCancelRoutine(irp, NULL);
             SerFinish(ext, irp, STATUS_SUCCESS,
                       IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length);
         }
@@ -309,12 +315,13 @@ _Use_decl_annotations_ static BOOLEAN SerTakeIsrState(PVOID SynchronizeContext)
 }
 
 /* G7: programs the UART for the next write (the ISR refills the FIFO on THRE); Length 0 aborts
- * the one in progress. */
+ * the one in progress and returns in Length the bytes not handed to the UART yet. */
 _Use_decl_annotations_ static BOOLEAN SerStartTransmit(PVOID SynchronizeContext)
 {
     PSER_SYNC s = SynchronizeContext;
     PSER_EXTENSION ext = s->Ext;
     if (s->Length == 0) {
+        s->Length = ext->TxLeft;
         ext->TxLeft = 0;
         ext->TxNext = NULL;
         ext->TxBusy = FALSE;
@@ -516,7 +523,18 @@ static PIRP SerTakeRead(_In_ PSER_EXTENSION ext, _Out_ PULONG_PTR Info)
     return irp;
 }
 
-/* Starts the next queued write when none is in progress. */
+/* Stops the write in progress (Lock held, started); returns the byte count for its
+ * IoStatus.Information: what was handed to the UART, as serial.sys reports it. */
+static ULONG_PTR SerAbortWrite(_In_ PSER_EXTENSION ext, _In_ PIRP Irp)
+{
+    SER_SYNC s;
+    RtlZeroMemory(&s, sizeof s); /* Length 0: stop transmitting */
+    SerSync(ext, SerStartTransmit, &s);
+    return IoGetCurrentIrpStackLocation(Irp)->Parameters.Write.Length - s.Length;
+}
+
+/* Starts the next queued write when none is in progress. It keeps its cancel routine while in
+ * progress: SerCancelWrite stops the transmitter. */
 static VOID SerStartNextWrite(_In_ PSER_EXTENSION ext)
 {
     SER_SYNC s;
@@ -633,11 +651,13 @@ _Use_decl_annotations_ static VOID SerDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT Device
 
     /* G6: finish the write the ISR reported and start the next one */
     if (s.TxDone && ext->CurrentWrite != NULL) {
-        irp = ext->CurrentWrite;
-        ext->CurrentWrite = NULL;
-        SerDoneAdd(&done, irp, STATUS_SUCCESS,
-                   IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length);
-        SerStartNextWrite(ext);
+        /* NULL: SerCancelWrite has it and starts the next one */
+        irp = SerUnpark(&ext->CurrentWrite);
+        if (irp != NULL) {
+            SerDoneAdd(&done, irp, STATUS_SUCCESS,
+                       IoGetCurrentIrpStackLocation(irp)->Parameters.Write.Length);
+            SerStartNextWrite(ext);
+        }
 #if defined(BROKEN_UNSYNC_REGISTER)
         /* BROKEN (G1): peeks at LSR outside the interrupt's lock to see whether the last byte
          * has left the shift register; the read races the ISR and clears error bits it should
@@ -787,6 +807,29 @@ _Use_decl_annotations_ static VOID SerCancelWait(PDEVICE_OBJECT DeviceObject, PI
     SerFinish(ext, Irp, STATUS_CANCELLED, 0);
 }
 
+/* A write is cancellable queued and in progress. The one in progress is stopped first, under
+ * the interrupt's lock: after that the ISR no longer reads its system buffer. */
+_Use_decl_annotations_ static VOID SerCancelWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
+{
+    PSER_EXTENSION ext = DeviceObject->DeviceExtension;
+    ULONG_PTR info = 0;
+    KIRQL irql;
+    IoReleaseCancelSpinLock(Irp->CancelIrql);
+    KeAcquireSpinLock(&ext->Lock, &irql);
+    if (ext->CurrentWrite == Irp) {
+        ext->CurrentWrite = NULL;
+        if (ext->Started) { /* else SerStopHardware stopped the UART */
+            info = SerAbortWrite(ext, Irp);
+            SerStartNextWrite(ext);
+        }
+    } else {
+        /* queued, or unlinked already by a purge that lost the race (a self-linked entry) */
+        RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
+    }
+    KeReleaseSpinLock(&ext->Lock, irql);
+    SerFinish(ext, Irp, STATUS_CANCELLED, info);
+}
+
 /* ==== dispatch routines ==== */
 
 _Use_decl_annotations_ static NTSTATUS SerCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -807,20 +850,22 @@ _Use_decl_annotations_ static NTSTATUS SerCreateClose(PDEVICE_OBJECT DeviceObjec
 static VOID SerPurge(_In_ PSER_EXTENSION ext, _In_ ULONG Mask)
 {
     LIST_ENTRY aborted;
-    PIRP read = NULL;
-    ULONG_PTR readInfo = 0;
+    PIRP read = NULL, write = NULL;
+    ULONG_PTR readInfo = 0, writeInfo = 0;
     SER_SYNC s;
     KIRQL irql;
     InitializeListHead(&aborted);
     KeAcquireSpinLock(&ext->Lock, &irql);
     if (ext->Started && (Mask & SERIAL_PURGE_TXABORT)) {
-        while (!IsListEmpty(&ext->WriteQueue))
-            InsertTailList(&aborted, RemoveHeadList(&ext->WriteQueue));
-        if (ext->CurrentWrite != NULL) {
-            RtlZeroMemory(&s, sizeof s); /* Length 0: stop transmitting */
-            SerSync(ext, SerStartTransmit, &s);
-            InsertTailList(&aborted, &ext->CurrentWrite->Tail.Overlay.ListEntry);
-            ext->CurrentWrite = NULL;
+        write = SerUnpark(&ext->CurrentWrite); /* NULL: SerCancelWrite has it */
+        if (write != NULL)
+            writeInfo = SerAbortWrite(ext, write);
+        while (!IsListEmpty(&ext->WriteQueue)) {
+            PLIST_ENTRY e = RemoveHeadList(&ext->WriteQueue);
+            if (IoSetCancelRoutine(CONTAINING_RECORD(e, IRP, Tail.Overlay.ListEntry), NULL) != NULL)
+                InsertTailList(&aborted, e);
+            else
+                InitializeListHead(e); /* its cancel routine is waiting for Lock: it completes it */
         }
     }
     if (Mask & SERIAL_PURGE_RXABORT)
@@ -833,6 +878,8 @@ static VOID SerPurge(_In_ PSER_EXTENSION ext, _In_ ULONG Mask)
     KeReleaseSpinLock(&ext->Lock, irql);
     if (read != NULL)
         SerFinish(ext, read, STATUS_CANCELLED, readInfo);
+    if (write != NULL)
+        SerFinish(ext, write, STATUS_CANCELLED, writeInfo);
     while (!IsListEmpty(&aborted))
         SerFinish(ext, CONTAINING_RECORD(RemoveHeadList(&aborted), IRP, Tail.Overlay.ListEntry),
                   STATUS_CANCELLED, 0);
@@ -951,6 +998,14 @@ _Use_decl_annotations_ static NTSTATUS SerWrite(PDEVICE_OBJECT DeviceObject, PIR
     }
     IoMarkIrpPending(Irp);
     InsertTailList(&ext->WriteQueue, &Irp->Tail.Overlay.ListEntry);
+    (void)IoSetCancelRoutine(Irp, SerCancelWrite);
+    if (Irp->Cancel && IoSetCancelRoutine(Irp, NULL) != NULL) {
+        /* cancelled before it was queued; had the cancel routine been called, it would dequeue it */
+        RemoveEntryList(&Irp->Tail.Overlay.ListEntry);
+        KeReleaseSpinLock(&ext->Lock, irql);
+        SerFinish(ext, Irp, STATUS_CANCELLED, 0);
+        return STATUS_PENDING;
+    }
     SerStartNextWrite(ext);
     KeReleaseSpinLock(&ext->Lock, irql);
     return STATUS_PENDING;
@@ -990,6 +1045,60 @@ static NTSTATUS SerSetLine(_In_ PSER_EXTENSION ext, _In_opt_ const SERIAL_BAUD_R
         ext->BaudRate = Baud->BaudRate;
     ext->LineControl = lc;
     return STATUS_SUCCESS;
+}
+
+/* What SetCommState may ask of SET_HANDFLOW here: DTR and RTS held on or off, and
+ * SERIAL_XOFF_CONTINUE (which only matters with XON/XOFF). Handshakes, XON/XOFF, error and
+ * break characters, null stripping and abort-on-error are not implemented: refused, so the
+ * program learns it at SetCommState instead of losing data later. */
+static NTSTATUS SerCheckHandFlow(_In_ const SERIAL_HANDFLOW *Hf, _Out_ PUCHAR McrSet,
+                                 _Out_ PUCHAR McrClear)
+{
+    ULONG dtr = Hf->ControlHandShake & SERIAL_DTR_MASK, rts = Hf->FlowReplace & SERIAL_RTS_MASK;
+    *McrSet = *McrClear = 0;
+    if ((Hf->ControlHandShake & SERIAL_CONTROL_INVALID) ||
+        (Hf->FlowReplace & SERIAL_FLOW_INVALID) || dtr == SERIAL_DTR_MASK)
+        return STATUS_INVALID_PARAMETER;
+    if ((Hf->ControlHandShake & ~SERIAL_DTR_CONTROL) != 0 ||
+        (Hf->FlowReplace & ~(SERIAL_RTS_CONTROL | SERIAL_XOFF_CONTINUE)) != 0)
+        return STATUS_NOT_SUPPORTED;
+    if (Hf->XonLimit < 0 || Hf->XoffLimit < 0 || (ULONG)Hf->XonLimit > SER_RING ||
+        (ULONG)Hf->XoffLimit > SER_RING)
+        return STATUS_INVALID_PARAMETER;
+    *(dtr ? McrSet : McrClear) |= UART_MCR_DTR;
+    *(rts ? McrSet : McrClear) |= UART_MCR_RTS;
+    return STATUS_SUCCESS;
+}
+
+/* GET_PROPERTIES (GetCommProperties): what this port can be set to. */
+static VOID SerProperties(_Out_ PSERIAL_COMMPROP P)
+{
+    static const struct {
+        ULONG Baud, Bit;
+    } bauds[] = {
+        {300, SERIAL_BAUD_300},      {600, SERIAL_BAUD_600},     {1200, SERIAL_BAUD_1200},
+        {1800, SERIAL_BAUD_1800},    {2400, SERIAL_BAUD_2400},   {4800, SERIAL_BAUD_4800},
+        {7200, SERIAL_BAUD_7200},    {9600, SERIAL_BAUD_9600},   {14400, SERIAL_BAUD_14400},
+        {19200, SERIAL_BAUD_19200},  {38400, SERIAL_BAUD_38400}, {57600, SERIAL_BAUD_57600},
+        {115200, SERIAL_BAUD_115200}};
+    ULONG i;
+    RtlZeroMemory(P, sizeof *P);
+    P->PacketLength = sizeof *P;
+    P->PacketVersion = 2;
+    P->ServiceMask = SERIAL_SP_SERIALCOMM;
+    P->MaxRxQueue = SER_RING;
+    P->MaxBaud = SERIAL_BAUD_USER; /* any divisor of UART_MAX_BAUD, as serial.sys reports */
+    P->ProvSubType = SERIAL_SP_RS232;
+    P->ProvCapabilities = SERIAL_PCF_TOTALTIMEOUTS | SERIAL_PCF_INTTIMEOUTS;
+    P->SettableParams = SERIAL_SP_PARITY | SERIAL_SP_BAUD | SERIAL_SP_DATABITS | SERIAL_SP_STOPBITS;
+    P->SettableBaud = SERIAL_BAUD_USER;
+    for (i = 0; i < RTL_NUMBER_OF(bauds); i++)
+        if (UART_MAX_BAUD % bauds[i].Baud == 0)
+            P->SettableBaud |= bauds[i].Bit;
+    P->SettableData = SERIAL_DATABITS_5 | SERIAL_DATABITS_6 | SERIAL_DATABITS_7 | SERIAL_DATABITS_8;
+    P->SettableStopParity = SERIAL_STOPBITS_10 | SERIAL_STOPBITS_20 | SERIAL_PARITY_NONE |
+                            SERIAL_PARITY_ODD | SERIAL_PARITY_EVEN;
+    P->CurrentRxQueue = SER_RING;
 }
 
 #define SER_VALID_EVENTS                                                                           \
@@ -1090,6 +1199,62 @@ _Use_decl_annotations_ static NTSTATUS SerDeviceControl(PDEVICE_OBJECT DeviceObj
         status = SerSetLine(ext, NULL, NULL, mcr, (UCHAR)~mcr, 0);
         break;
     }
+    /* GetCommState / SetCommState: serial.sys's answers, within what this driver does */
+    case IOCTL_SERIAL_GET_CHARS:
+        if (outLen < sizeof(SERIAL_CHARS)) {
+            status = STATUS_BUFFER_TOO_SMALL;
+            break;
+        }
+        *(PSERIAL_CHARS)buffer = ext->Chars;
+        info = sizeof(SERIAL_CHARS);
+        break;
+    case IOCTL_SERIAL_SET_CHARS:
+        if (inLen < sizeof(SERIAL_CHARS)) {
+            status = STATUS_BUFFER_TOO_SMALL;
+            break;
+        }
+        ext->Chars = *(PSERIAL_CHARS)buffer;
+        break;
+    case IOCTL_SERIAL_GET_HANDFLOW:
+        if (outLen < sizeof(SERIAL_HANDFLOW)) {
+            status = STATUS_BUFFER_TOO_SMALL;
+            break;
+        }
+        /* DTR and RTS as SET_DTR/CLR_DTR/SET_RTS/CLR_RTS may since have left them */
+        *(PSERIAL_HANDFLOW)buffer = ext->HandFlow;
+        ((PSERIAL_HANDFLOW)buffer)->ControlHandShake =
+            (ext->Mcr & UART_MCR_DTR) ? SERIAL_DTR_CONTROL : 0;
+        ((PSERIAL_HANDFLOW)buffer)->FlowReplace =
+            (ext->HandFlow.FlowReplace & ~SERIAL_RTS_MASK) |
+            ((ext->Mcr & UART_MCR_RTS) ? SERIAL_RTS_CONTROL : 0);
+        info = sizeof(SERIAL_HANDFLOW);
+        break;
+    case IOCTL_SERIAL_SET_HANDFLOW: {
+        UCHAR set, clear;
+        if (inLen < sizeof(SERIAL_HANDFLOW)) {
+            status = STATUS_BUFFER_TOO_SMALL;
+            break;
+        }
+        status = SerCheckHandFlow(buffer, &set, &clear);
+        if (NT_SUCCESS(status))
+            status = SerSetLine(ext, NULL, NULL, set, clear, 0);
+        if (NT_SUCCESS(status))
+            ext->HandFlow = *(PSERIAL_HANDFLOW)buffer;
+        break;
+    }
+    case IOCTL_SERIAL_SET_QUEUE_SIZE:
+        /* SetupComm: sizes are a recommendation; the ring stays SER_RING (GET_PROPERTIES) */
+        if (inLen < sizeof(SERIAL_QUEUE_SIZE))
+            status = STATUS_BUFFER_TOO_SMALL;
+        break;
+    case IOCTL_SERIAL_GET_PROPERTIES:
+        if (outLen < sizeof(SERIAL_COMMPROP)) {
+            status = STATUS_BUFFER_TOO_SMALL;
+            break;
+        }
+        SerProperties(buffer);
+        info = sizeof(SERIAL_COMMPROP);
+        break;
     case IOCTL_SERIAL_SET_TIMEOUTS: {
         PSERIAL_TIMEOUTS t = buffer;
         if (inLen < sizeof(SERIAL_TIMEOUTS)) {
@@ -1397,6 +1562,8 @@ _Use_decl_annotations_ static NTSTATUS SerAddDevice(PDRIVER_OBJECT DriverObject,
     KeInitializeDpc(&ext->PollDpc, SerPoll, ext);
     IoInitializeRemoveLock(&ext->RemoveLock, SER_TAG, 0, 0);
     ext->Timeouts.ReadIntervalTimeout = MAXULONG;
+    ext->Chars.XonChar = 0x11; /* serial.sys's defaults */
+    ext->Chars.XoffChar = 0x13;
 
     RtlInitUnicodeString(&ext->LinkName, SER_LINK_NAME);
     ext->LinkCreated = NT_SUCCESS(IoCreateSymbolicLink(&ext->LinkName, &name));
