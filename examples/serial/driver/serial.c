@@ -37,6 +37,7 @@
 #include <ntddk.h>
 #include <ntddser.h>
 #include <ntintsafe.h>
+#include <ntiologc.h>
 #include "uart16550.h"
 
 #define SER_TAG         'lreS'
@@ -46,10 +47,10 @@
 #define SER_DEVICE_NAME L"\\Device\\Serial0"
 #define SER_LINK_NAME   L"\\DosDevices\\COM1"
 
-/* Error log codes, as a message file (serlog.mc) would define them: severity error, customer
- * bit clear, facility 6 (serial). DumpData[0] holds how many errors of the kind the ISR saw. */
-#define SER_LOG_OVERRUN ((NTSTATUS)0xC0060001L)
-#define SER_LOG_PARITY  ((NTSTATUS)0xC0060002L)
+/* Error log codes: overruns and parity errors are logged with <ntiologc.h>'s generic
+ * IO_ERR_OVERRUN_ERROR and IO_ERR_PARITY; ntiologc.h has no framing error, so that one is the
+ * driver's own, as a message file (serlog.mc) would define it: severity error, customer bit
+ * clear, facility 6 (serial). DumpData[0] holds how many errors of the kind the ISR saw. */
 #define SER_LOG_FRAMING ((NTSTATUS)0xC0060003L)
 
 typedef struct _SER_EXTENSION {
@@ -697,8 +698,8 @@ _Use_decl_annotations_ static VOID SerDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT Device
     KeReleaseSpinLockFromDpcLevel(&ext->Lock);
 
     /* G13: log line errors, then complete each IRP once, with no lock held */
-    SerLogError(ext, SER_LOG_OVERRUN, s.Overruns, 0);
-    SerLogError(ext, SER_LOG_PARITY, s.Parity, 1);
+    SerLogError(ext, IO_ERR_OVERRUN_ERROR, s.Overruns, 0);
+    SerLogError(ext, IO_ERR_PARITY, s.Parity, 1);
     SerLogError(ext, SER_LOG_FRAMING, s.Framing, 2);
     for (ULONG i = 0; i < done.Count; i++)
         SerFinish(ext, done.Irp[i], done.Status[i], done.Info[i]);
