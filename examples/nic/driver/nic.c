@@ -314,6 +314,7 @@ static NTSTATUS NicSend(_In_ PNIC_EXTENSION ext, _Inout_ PIRP Irp)
     PIO_STACK_LOCATION sl = IoGetCurrentIrpStackLocation(Irp);
     ULONG length = sl->Parameters.DeviceIoControl.InputBufferLength;
     const UCHAR *frame = Irp->AssociatedIrp.SystemBuffer;
+    ULONG queues = *(volatile ULONG *)&ext->Queues; /* read once: a stop sets it to 0 */
     PNIC_QUEUE q;
     KIRQL old;
 
@@ -321,12 +322,13 @@ static NTSTATUS NicSend(_In_ PNIC_EXTENSION ext, _Inout_ PIRP Irp)
         NicFinish(ext, Irp, STATUS_INVALID_BUFFER_SIZE, 0);
         return STATUS_INVALID_BUFFER_SIZE;
     }
-    if (ext->Queues == 0) {
+    if (queues == 0) {
         NicFinish(ext, Irp, STATUS_DEVICE_NOT_READY, 0);
         return STATUS_DEVICE_NOT_READY;
     }
-    /* the flow (bytes 14-15) picks the queue, so one flow's frames stay in order */
-    q = &ext->Queue[(((ULONG)frame[14] << 8) | frame[15]) % ext->Queues];
+    /* the flow (bytes 14-15) picks the queue, so one flow's frames stay in order; a queue
+     * a stop has flushed meanwhile is not Running */
+    q = &ext->Queue[(((ULONG)frame[14] << 8) | frame[15]) % queues];
     KeAcquireSpinLock(&q->TxLock, &old);
     if (!q->Running) {
         KeReleaseSpinLock(&q->TxLock, old);
@@ -400,14 +402,24 @@ _Use_decl_annotations_ static BOOLEAN NicUnmask(PVOID SynchronizeContext)
 
 /* ---- link ------------------------------------------------------------------------------------ */
 
+/* Started, read under Lock. Not pageable, as no routine that takes a spin lock may be: the
+ * pageable NicLinkWork calls it. */
+static BOOLEAN NicIsStarted(_In_ PNIC_EXTENSION ext)
+{
+    BOOLEAN started;
+    KIRQL old;
+    KeAcquireSpinLock(&ext->Lock, &old);
+    started = ext->Started;
+    KeReleaseSpinLock(&ext->Lock, old);
+    return started;
+}
+
 /* G5: renegotiating waits, so it runs here, at PASSIVE_LEVEL in a system worker thread. */
 _Use_decl_annotations_ static VOID NicLinkWork(PDEVICE_OBJECT DeviceObject, PVOID Context)
 {
     PNIC_EXTENSION ext = Context;
     LARGE_INTEGER debounce, timeout;
     ULONG tries;
-    BOOLEAN started;
-    KIRQL old;
     UNREFERENCED_PARAMETER(DeviceObject);
 
     PAGED_CODE();
@@ -415,10 +427,7 @@ _Use_decl_annotations_ static VOID NicLinkWork(PDEVICE_OBJECT DeviceObject, PVOI
     timeout.QuadPart = -10 * 1000 * 20; /* 20 ms for the link to come up */
     for (tries = 0; tries < NIC_LINK_TRIES; tries++) {
         (void)KeDelayExecutionThread(KernelMode, FALSE, &debounce);
-        KeAcquireSpinLock(&ext->Lock, &old);
-        started = ext->Started;
-        KeReleaseSpinLock(&ext->Lock, old);
-        if (!started || KeReadStateEvent(&ext->LinkUpEvent))
+        if (!NicIsStarted(ext) || KeReadStateEvent(&ext->LinkUpEvent))
             break;
         WRITE_REGISTER_ULONG(REG32(ext, NX2_REG_LINK), NX2_LINK_RENEGOTIATE);
         if (KeWaitForSingleObject(&ext->LinkUpEvent, Executive, KernelMode, FALSE, &timeout) ==
@@ -812,8 +821,6 @@ static NTSTATUS NicSetUpQueue(_In_ PNIC_EXTENSION ext, _In_ ULONG Index)
             (ULONGLONG)q->CommonLa.QuadPart + NIC_RXBUF_OFF + (ULONGLONG)i * NX2_BUFFER;
         q->RxRing[i].Length = NX2_BUFFER;
     }
-    KeInitializeSpinLock(&q->TxLock);
-    InitializeListHead(&q->TxWait);
     q->TxTail = q->TxClean = q->TxUsed = q->RxNext = 0;
     q->Progress = q->WdProgress = 0;
     q->WdStalled = 0;
@@ -1318,6 +1325,7 @@ _Use_decl_annotations_ static NTSTATUS NicAddDevice(PDRIVER_OBJECT DriverObject,
     PDEVICE_OBJECT fdo;
     PNIC_EXTENSION ext;
     NTSTATUS status;
+    ULONG i;
 
     PAGED_CODE();
     status = IoCreateDevice(DriverObject, sizeof(NIC_EXTENSION), &name, FILE_DEVICE_NETWORK,
@@ -1329,6 +1337,10 @@ _Use_decl_annotations_ static NTSTATUS NicAddDevice(PDRIVER_OBJECT DriverObject,
     ext->Self = fdo;
     ext->Pdo = PhysicalDeviceObject;
     KeInitializeSpinLock(&ext->Lock);
+    for (i = 0; i < NX2_QUEUES; i++) { /* once: a send may still hold a stopped queue's lock */
+        KeInitializeSpinLock(&ext->Queue[i].TxLock);
+        InitializeListHead(&ext->Queue[i].TxWait);
+    }
     InitializeListHead(&ext->ReceiveQueue);
     IoInitializeRemoveLock(&ext->RemoveLock, NIC_TAG, 0, 0);
     KeInitializeEvent(&ext->LinkUpEvent, NotificationEvent, FALSE);
