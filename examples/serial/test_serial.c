@@ -485,6 +485,10 @@ static struct {
     BOOLEAN cancelled[2];
     ULONG_PTR after_info;
     char rx[4];
+    NTSTATUS gap_read;
+    ULONG_PTR gap_info;
+    uint64_t gap_ns;
+    char gap_rx[64];
 } cw;
 
 typedef struct async_write {
@@ -538,6 +542,30 @@ static void cancel_writes_scenario(void *ctx)
     (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &tot, sizeof tot, NULL, 0, NULL);
     cw.after = kdpc_file_write(f, "next", 4, 0, NULL);
     cw.after_read = kdpc_file_read(f, cw.rx, 4, 0, &cw.after_info);
+
+    /* the interval timeout counts from the last byte: "ab", 6 ms of silence (less than the
+     * 10 ms interval), "cd", then silence: the read ends about 10 ms after "cd" */
+    SERIAL_BAUD_RATE b = {115200};
+    SERIAL_TIMEOUTS iv = {10, 0, 0, 0, 0};
+    IO_STATUS_BLOCK iosb;
+    KEVENT done;
+    LARGE_INTEGER zero = {0};
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_BAUD_RATE, &b, sizeof b, NULL, 0, NULL);
+    (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &iv, sizeof iv, NULL, 0, NULL);
+    KeInitializeEvent(&done, NotificationEvent, FALSE);
+    PIRP read = IoBuildSynchronousFsdRequest(IRP_MJ_READ, f->DeviceObject, cw.gap_rx,
+                                             sizeof cw.gap_rx, &zero, &done, &iosb);
+    assert_non_null(read);
+    IoGetNextIrpStackLocation(read)->FileObject = f;
+    (void)IoCallDriver(f->DeviceObject, read);
+    (void)kdpc_file_write(f, "ab", 2, 0, NULL);
+    sleep_ms(6);
+    uint64_t t_cd = kdpc_machine_time_ns(cw.m);
+    (void)kdpc_file_write(f, "cd", 2, 0, NULL);
+    (void)KeWaitForSingleObject(&done, Executive, KernelMode, FALSE, NULL);
+    cw.gap_ns = kdpc_machine_time_ns(cw.m) - t_cd;
+    cw.gap_read = iosb.Status;
+    cw.gap_info = iosb.Information;
     (void)kdpc_file_close(f);
     (void)kdpc_driver_unload(drv);
     cw.reached_end = 1;
@@ -564,6 +592,14 @@ static void test_cancel_writes(void **state)
     assert_int_equal(cw.after_read, STATUS_SUCCESS);
     assert_int_equal(cw.after_info, 4);
     assert_memory_equal(cw.rx, "next", 4);
+    assert_int_equal(cw.gap_read, STATUS_TIMEOUT);
+    assert_int_equal(cw.gap_info, 4);
+    assert_memory_equal(cw.gap_rx, "abcd", 4);
+    /* 10 ms after "cd" reached the driver (a character timeout, 0.35 ms, after it arrived),
+     * within the 1 ms clock tick; not 10 ms after the check that saw "cd" arrive */
+    if (cw.gap_ns < 10000000ull || cw.gap_ns > 12500000ull)
+        print_error("the read ended %llu ns after \"cd\"\n", (unsigned long long)cw.gap_ns);
+    assert_true(cw.gap_ns >= 10000000ull && cw.gap_ns <= 12500000ull);
     assert_int_equal(cw.u.bad_accesses, 0);
     kdpc_machine_destroy(cw.m);
 }

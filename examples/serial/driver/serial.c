@@ -67,7 +67,8 @@ typedef struct _SER_EXTENSION {
     LIST_ENTRY WriteQueue;  /* writes not started yet */
     LIST_ENTRY StatusQueue; /* GET_MODEMSTATUS / GET_COMMSTATUS for the DPC (G15) */
     ULONG ReadDone;         /* bytes already in CurrentRead's system buffer */
-    ULONG IntervalSeen;     /* ReadDone at the last interval check */
+    ULONG ReadInterval;     /* its ReadIntervalTimeout, taken when it came */
+    ULONGLONG LastByteTime; /* when it last got bytes: the interval counts from there */
     BOOLEAN ReadAnyByte;    /* MAXULONG/MAXULONG/n: the first byte completes it */
     BOOLEAN TotalArmed, IntervalArmed, PollArmed;
     ULONGLONG TotalDue, IntervalDue; /* interrupt time: a stale timer DPC does nothing */
@@ -481,16 +482,17 @@ static VOID SerStopReadTimers(_In_ PSER_EXTENSION ext)
     ext->TotalArmed = ext->IntervalArmed = FALSE;
 }
 
+/* The interval timer, due one interval after the last byte. */
 static VOID SerArmInterval(_In_ PSER_EXTENSION ext)
 {
     LARGE_INTEGER due;
-    ULONG ms = ext->Timeouts.ReadIntervalTimeout;
+    ULONGLONG now = KeQueryInterruptTime();
+    ULONG ms = ext->ReadInterval;
     if (ms == 0 || ms == MAXULONG)
         return;
-    ext->IntervalSeen = ext->ReadDone;
     ext->IntervalArmed = TRUE;
-    ext->IntervalDue = KeQueryInterruptTime() + (ULONGLONG)ms * 10000;
-    due.QuadPart = -(LONGLONG)ms * 10000;
+    ext->IntervalDue = ext->LastByteTime + (ULONGLONG)ms * 10000;
+    due.QuadPart = ext->IntervalDue > now ? -(LONGLONG)(ext->IntervalDue - now) : -1;
     (void)KeSetTimer(&ext->IntervalTimer, due, &ext->IntervalDpc);
 }
 
@@ -506,6 +508,8 @@ static BOOLEAN SerFillRead(_In_ PSER_EXTENSION ext)
     s.Length = length - ext->ReadDone;
     SerSync(ext, SerCopyRing, &s);
     ext->ReadDone += s.Length;
+    if (s.Length > 0)
+        ext->LastByteTime = KeQueryInterruptTime();
     if (before == 0 && ext->ReadDone > 0 && !ext->IntervalArmed)
         SerArmInterval(ext); /* the interval timeout runs from the first character */
     return ext->ReadDone == length;
@@ -726,8 +730,9 @@ _Use_decl_annotations_ static VOID SerTotalTimeout(PKDPC Dpc, PVOID DeferredCont
         SerFinish(ext, irp, STATUS_TIMEOUT, info);
 }
 
-/* CustomTimerDpc: the read's interval timeout. Nothing arrived in the last interval: the read
- * completes (STATUS_TIMEOUT, as the total timeout); else the timer runs again. */
+/* CustomTimerDpc: the read's interval timeout. Nothing arrived for an interval: the read
+ * completes (STATUS_TIMEOUT, as the total timeout); else the timer runs again, due an interval
+ * after the last byte. */
 _Use_decl_annotations_ static VOID SerIntervalTimeout(PKDPC Dpc, PVOID DeferredContext,
                                                       PVOID SystemArgument1, PVOID SystemArgument2)
 {
@@ -740,12 +745,11 @@ _Use_decl_annotations_ static VOID SerIntervalTimeout(PKDPC Dpc, PVOID DeferredC
     KeAcquireSpinLockAtDpcLevel(&ext->Lock);
     if (ext->Started && ext->IntervalArmed && ext->CurrentRead != NULL &&
         KeQueryInterruptTime() >= ext->IntervalDue) {
-        BOOLEAN full = SerFillRead(ext);
-        if (full || ext->ReadDone == ext->IntervalSeen) {
-            irp = SerTakeRead(ext, &info);
-        } else {
+        if (SerFillRead(ext) ||
+            KeQueryInterruptTime() >= ext->LastByteTime + (ULONGLONG)ext->ReadInterval * 10000)
+            irp = SerTakeRead(ext, &info); /* full, or silent for an interval */
+        else
             SerArmInterval(ext);
-        }
     }
     KeReleaseSpinLockFromDpcLevel(&ext->Lock);
     if (irp != NULL)
@@ -929,6 +933,7 @@ _Use_decl_annotations_ static NTSTATUS SerRead(PDEVICE_OBJECT DeviceObject, PIRP
     /* the read takes what is there at once */
     ext->CurrentRead = Irp;
     ext->ReadDone = 0;
+    ext->ReadInterval = to.ReadIntervalTimeout;
     if (SerFillRead(ext) ||
         (to.ReadIntervalTimeout == MAXULONG && to.ReadTotalTimeoutMultiplier == 0 &&
          to.ReadTotalTimeoutConstant == 0)) {
