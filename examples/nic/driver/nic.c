@@ -26,7 +26,8 @@
  * queue's TxLock guards its transmit side (TxTail, TxClean, TxUsed, TxIrp,
  * TxWait, Running). IsrCause and IsrCount belong to the queue's interrupt
  * lock. RxNext is the queue DPC's alone (one KDPC per queue, targeted at
- * one CPU: it never runs twice at once).
+ * one CPU: it never runs twice at once), and the power paths' while no DPC
+ * can run (NicQuiesceDpcs).
  *
  * Broken variants (BROKEN_*): WAIT_IN_DPC, NO_BUDGET, LOCK_IN_ISR.
  */
@@ -473,7 +474,8 @@ static VOID NicLinkChange(_In_ PNIC_EXTENSION ext)
         (void)KeDelayExecutionThread(KernelMode, FALSE, &debounce);
     }
 #endif
-    /* G5: one work item at a time; it is queued again only once its routine has ended */
+    /* G5: one work item at a time; it is queued again only once its routine is done with it
+     * (LinkWorkBusy is the last thing the routine touches) */
     if (InterlockedCompareExchange(&ext->LinkWorkBusy, 1, 0) == 0) {
         KeClearEvent(&ext->LinkWorkIdle);
         IoQueueWorkItem(ext->LinkWorkItem, NicLinkWork, DelayedWorkQueue, ext);
@@ -1013,7 +1015,7 @@ static VOID NicStopHardware(_In_ PNIC_EXTENSION ext)
     (void)KeCancelTimer(&ext->WatchdogTimer);
     if (ext->Regs != NULL) /* every queue masked: no message, so no ISR queues a DPC */
         WRITE_REGISTER_ULONG(REG32(ext, NX2_REG_CTRL), NX2_CTRL_RESET);
-    /* G8, G18: no DPC of ours runs past this, so none reaches an interrupt disconnected
+    /* G8, G12: no DPC of ours runs past this, so none reaches an interrupt disconnected
      * below or the rings freed below */
     NicQuiesceDpcs(ext);
     /* the link work item (a DPC may have queued it until now) sees Started FALSE; wake it
