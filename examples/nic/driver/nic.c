@@ -144,15 +144,14 @@ static NTSTATUS NicComplete(_Inout_ PIRP Irp, _In_ NTSTATUS Status, _In_ ULONG_P
     return Status;
 }
 
-/* Completes an IRP the dispatch routine took the remove lock for. The acquisition, tagged
- * with the IRP, ends just before the completion: a completed IRP's memory may be reused at
- * once for another request, whose dispatch routine takes the lock with the same tag on
- * another CPU before this one would have released its own. */
+/* Completes an IRP the dispatch routine took the remove lock for, then releases the lock (the
+ * WDK samples' order: the device cannot go away while the IRP is being completed). The IRP is
+ * only the lock's tag here: it may already be freed. */
 static VOID NicFinish(_In_ PNIC_EXTENSION ext, _Inout_ PIRP Irp, _In_ NTSTATUS Status,
                       _In_ ULONG_PTR Information)
 {
-    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
     NicComplete(Irp, Status, Information);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
 }
 
 /* G4: in an ordinary DPC (DISPATCH_LEVEL) the DpcLevel calls; a threaded DPC may run at
@@ -560,6 +559,7 @@ static BOOLEAN NicRxProcess(_In_ PNIC_QUEUE q, _In_ ULONG Budget)
 
         if (!(status & NX2_DESC_DONE))
             return FALSE;
+        KeMemoryBarrier(); /* the frame is read after its status (weakly ordered CPUs) */
         old = NicLockDpc(ext, &ext->Lock);
         if (status & NX2_DESC_CRC) {
             ext->Stats.RxCrcErrors++; /* a bad frame on the wire: dropped, counted */
@@ -579,6 +579,7 @@ static BOOLEAN NicRxProcess(_In_ PNIC_QUEUE q, _In_ ULONG Budget)
             ext->Stats.RxNoBuffer++;
         }
         NicUnlockDpc(ext, &ext->Lock, old);
+        KeMemoryBarrier();           /* and copied before the device may write it again */
         q->RxRing[index].Status = 0; /* the buffer goes back to the device */
         q->RxNext = (index + 1) % NX2_RING;
         if (dmaError)
