@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kdpc_test.h"
@@ -561,6 +563,67 @@ static void test_broken_variants(void **state)
     assert_null(ex_find_variant(&ex_nic, "no-such-variant"));
 }
 
+/* ---- G2: the counters under the lock ------------------------------------------------------- */
+
+/* Marks in @at the extension offsets sync.unlocked_shared reported in @m ("... offset 0x548
+ * ..."); every violation must be that rule. */
+static void unlocked_offsets(kdpc_machine *m, bool *at, size_t n)
+{
+    for (size_t i = 0; i < kdpc_machine_violation_count(m); i++) {
+        const kdpc_violation *v = kdpc_machine_violation(m, i);
+        assert_string_equal(v->rule, "sync.unlocked_shared");
+        const char *p = strstr(v->message, "offset 0x");
+        unsigned long off = 0;
+        assert_non_null(p);
+        assert_int_equal(sscanf(p, "offset 0x%lx", &off), 1);
+        assert_true(off < n);
+        at[off] = true;
+    }
+}
+
+/* counters-unlocked (G2): the queue DPC adds to the transmit counters without Lock, which
+ * IOCTL_NIC_STATS copies under it. sync.unlocked_shared sees device extensions only with
+ * cfg.watch_device_extensions, so this variant is not in ex_nic.variants (kdpc-sim would run
+ * it unwatched). Watched, the clean driver draws reports too, for state handed over while no
+ * DPC can run (RxNext, WdStalled): the variant is caught by the offsets only it adds. */
+static void test_counters_unlocked(void **state)
+{
+    (void)state;
+    static const ex_variant v = {"counters-unlocked", "G2", "sync.unlocked_shared",
+                                 "the queue DPC adds to the transmit counters without the lock",
+                                 nic_entry_counters_unlocked};
+    static bool clean_at[0x4000], broken_at[0x4000];
+    memset(clean_at, 0, sizeof clean_at);
+    memset(broken_at, 0, sizeof broken_at);
+    for (unsigned broken = 0; broken < 2; broken++) {
+        kdpc_config cfg = kt_config(2, 23);
+        ex_nic.configure(&cfg);
+        cfg.watch_device_extensions = true;
+        kdpc_machine *m = kdpc_machine_create(&cfg);
+        assert_non_null(m);
+        ex_options o = {
+            .duration_ns = 20 * MS, .load = EX_LOAD_LIGHT, .variant = broken ? &v : NULL};
+        ex_result r;
+        nic_sim_report rep;
+        nic_sim_run(m, &o, NIC_FAULTS_ALL, &rep, &r);
+        show(broken ? "counters-unlocked" : "clean, watched", &r);
+        assert_int_equal(r.status, KDPC_OK);
+        assert_int_equal(r.lost, 0);
+        assert_true(rep.sends_ok > 0);
+        unlocked_offsets(m, broken ? broken_at : clean_at, sizeof clean_at);
+        kdpc_machine_destroy(m);
+    }
+    unsigned only_broken = 0, only_clean = 0;
+    for (size_t i = 0; i < sizeof clean_at; i++) {
+        only_broken += broken_at[i] && !clean_at[i];
+        only_clean += clean_at[i] && !broken_at[i];
+    }
+    if (getenv("NIC_TEST_VERBOSE") != NULL)
+        printf("  offsets only the variant drew: %u, only the clean driver: %u\n", only_broken,
+               only_clean);
+    assert_true(only_broken > 0);
+}
+
 /* ---- determinism --------------------------------------------------------------------------------- */
 
 static void test_deterministic(void **state)
@@ -598,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_stop_under_traffic),
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_broken_variants),
+        cmocka_unit_test(test_counters_unlocked),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

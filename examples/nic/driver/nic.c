@@ -29,7 +29,8 @@
  * one CPU: it never runs twice at once), and the power paths' while no DPC
  * can run (NicQuiesceDpcs).
  *
- * Broken variants (BROKEN_*): WAIT_IN_DPC, NO_BUDGET, LOCK_IN_ISR.
+ * Broken variants (BROKEN_*): WAIT_IN_DPC, NO_BUDGET, LOCK_IN_ISR, COUNTERS_UNLOCKED
+ * (test_nic.c only: caught with cfg.watch_device_extensions).
  */
 #include <wdm.h>
 #include "nx2hw.h"
@@ -527,11 +528,19 @@ static BOOLEAN NicTxClean(_In_ PNIC_QUEUE q, _In_ ULONG Budget)
     NicUnlockDpc(ext, &q->TxLock, old);
 
     if (n > 0) {
+#if defined(BROKEN_COUNTERS_UNLOCKED)
+        /* BROKEN (G2): the counters the stats IOCTL copies under Lock, updated without it (a
+         * copy may catch TxFrames and TxBytes of different sends, or lose an update) */
+        ext->Stats.TxFrames += frames;
+        ext->Stats.TxBytes += bytes;
+        ext->Stats.TxErrors += errors;
+#else
         old = NicLockDpc(ext, &ext->Lock); /* G2: the counters the stats IOCTL reads */
         ext->Stats.TxFrames += frames;
         ext->Stats.TxBytes += bytes;
         ext->Stats.TxErrors += errors;
         NicUnlockDpc(ext, &ext->Lock, old);
+#endif
     }
     for (i = 0; i < n; i++) { /* G6: complete outside every lock */
         if (!NT_SUCCESS(done[i].Status))
