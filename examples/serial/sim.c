@@ -142,6 +142,19 @@ static void sim_check_settings(sim *s, const SERIAL_TIMEOUTS *want_to)
                     want_to->ReadIntervalTimeout);
 }
 
+/* Resynchronise as a terminal does after a bad or abandoned line: let the line go quiet, empty
+ * the input, and clear the errors it brought (GET_COMMSTATUS). */
+static void sim_resync(sim *s)
+{
+    SERIAL_STATUS cs;
+    sim_sleep_ms(30);
+    (void)sim_ioctl_ulong(s, IOCTL_SERIAL_PURGE, SERIAL_PURGE_RXCLEAR, "PURGE");
+    memset(&cs, 0, sizeof cs);
+    (void)sim_must(
+        s, kdpc_file_ioctl(s->f, IOCTL_SERIAL_GET_COMMSTATUS, NULL, 0, &cs, sizeof cs, NULL),
+        "GET_COMMSTATUS");
+}
+
 /* One line out and back. */
 static void sim_exchange(sim *s, ULONG len)
 {
@@ -182,13 +195,7 @@ static void sim_exchange(sim *s, ULONG len)
     } else {
         sim_problem(s, "read returned other bytes and no error was reported", rst, (long long)got);
     }
-    /* resynchronise as a terminal would: let the line go quiet, then empty the input */
-    sim_sleep_ms(30);
-    (void)sim_ioctl_ulong(s, IOCTL_SERIAL_PURGE, SERIAL_PURGE_RXCLEAR, "PURGE");
-    memset(&cs, 0, sizeof cs);
-    (void)sim_must(
-        s, kdpc_file_ioctl(s->f, IOCTL_SERIAL_GET_COMMSTATUS, NULL, 0, &cs, sizeof cs, NULL),
-        "GET_COMMSTATUS");
+    sim_resync(s);
 }
 
 /* A write the terminal gives up on. The IRP is the program's own (completion routine, then
@@ -213,7 +220,6 @@ static NTSTATUS sim_write_done(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Cont
 static void sim_cancelled_line(sim *s, ULONG len)
 {
     sim_write w[2];
-    SERIAL_STATUS cs;
     LARGE_INTEGER zero = {0};
     ULONG half[2] = {len / 2, len - len / 2};
     for (ULONG i = 0; i < len; i++)
@@ -250,14 +256,7 @@ static void sim_cancelled_line(sim *s, ULONG len)
                         (long long)w[i].iosb.Information);
     }
     s->cancels++;
-    /* what left before the cancel comes back through the plug: let the line go quiet, then
-     * empty the input and clear the errors it may have brought */
-    sim_sleep_ms(30);
-    (void)sim_ioctl_ulong(s, IOCTL_SERIAL_PURGE, SERIAL_PURGE_RXCLEAR, "PURGE");
-    memset(&cs, 0, sizeof cs);
-    (void)sim_must(
-        s, kdpc_file_ioctl(s->f, IOCTL_SERIAL_GET_COMMSTATUS, NULL, 0, &cs, sizeof cs, NULL),
-        "GET_COMMSTATUS");
+    sim_resync(s); /* what left before the cancel comes back through the plug */
 }
 
 static VOID sim_terminal(PVOID ctx)
