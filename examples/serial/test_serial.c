@@ -82,6 +82,7 @@ static struct {
     NTSTATUS loop_on, loop_write, loop_read, get_mc;
     ULONG mc;
     ULONG_PTR loop_info;
+    uint64_t loop_ns;
     char rx3[8];
     NTSTATUS pending_wait, second_wait, cancelled_wait;
     BOOLEAN cancel_ok;
@@ -223,17 +224,22 @@ static void scenario(void *ctx)
         kdpc_file_ioctl(f, IOCTL_SERIAL_GET_MODEMSTATUS, NULL, 0, &t.modem2, sizeof t.modem2, NULL);
     (void)kdpc_file_ioctl(f, IOCTL_SERIAL_GET_DTRRTS, NULL, 0, &t.dtrrts, sizeof t.dtrrts, NULL);
 
-    /* internal loopback (MCR bit 4) with the plug pulled out */
+    /* internal loopback (MCR bit 4) with the plug pulled out; OUT2 kept on: it gates the
+     * interrupt onto the line, and without it only the poll would move the bytes */
     t.u.plug = false;
     t.loop_on = ioctl_ulong(f, IOCTL_SERIAL_SET_MODEM_CONTROL,
-                            SERIAL_IOC_MCR_LOOP | SERIAL_IOC_MCR_DTR | SERIAL_IOC_MCR_RTS);
+                            SERIAL_IOC_MCR_LOOP | SERIAL_IOC_MCR_OUT2 | SERIAL_IOC_MCR_DTR |
+                                SERIAL_IOC_MCR_RTS);
     t.get_mc =
         kdpc_file_ioctl(f, IOCTL_SERIAL_GET_MODEM_CONTROL, NULL, 0, &t.mc, sizeof t.mc, NULL);
     SERIAL_TIMEOUTS tot = {0, 0, 100, 0, 0};
     (void)kdpc_file_ioctl(f, IOCTL_SERIAL_SET_TIMEOUTS, &tot, sizeof tot, NULL, 0, NULL);
+    uint64_t t_loop = kdpc_machine_time_ns(t.m);
     t.loop_write = kdpc_file_write(f, "loop", 4, 0, NULL);
     t.loop_read = kdpc_file_read(f, t.rx3, 4, 0, &t.loop_info);
-    (void)ioctl_ulong(f, IOCTL_SERIAL_SET_MODEM_CONTROL, SERIAL_IOC_MCR_DTR | SERIAL_IOC_MCR_RTS);
+    t.loop_ns = kdpc_machine_time_ns(t.m) - t_loop;
+    (void)ioctl_ulong(f, IOCTL_SERIAL_SET_MODEM_CONTROL,
+                      SERIAL_IOC_MCR_OUT2 | SERIAL_IOC_MCR_DTR | SERIAL_IOC_MCR_RTS);
     t.u.plug = true;
 
     /* a pending wait: a second one is refused, cancelling the first completes it */
@@ -332,6 +338,8 @@ static void run_scenario(unsigned cpus, uint64_t seed, kdpc_fault_kind fault, un
     assert_int_equal(t.loop_read, STATUS_SUCCESS);
     assert_int_equal(t.loop_info, 4);
     assert_memory_equal(t.rx3, "loop", 4);
+    if (permille == 0) /* interrupt-driven: 4 characters and a character timeout, not a poll */
+        assert_true(t.loop_ns < 5000000ull);
 
     assert_int_equal(t.pending_wait, STATUS_PENDING);
     assert_int_equal(t.second_wait, STATUS_INVALID_PARAMETER);
