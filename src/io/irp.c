@@ -442,12 +442,9 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                             "even when the IRP is already completed",
                             (void *)Irp, (unsigned long)st);
     }
-    /* An IRP the I/O manager built for a waiting thread is freed at its completion; its address
-     * may already hold another thread's new request (with the remove lock held under the same
-     * tag): judge only the IRP that was sent, still live or gone, never its successor. */
-    kdpc__irprec *now = kdpc__io_irprec(Irp);
-    if (d != NULL && df != NULL && df->completed && (now == NULL || now->serial == serial) &&
-        kdpc__io_of(m)->pnp_hooks.dispatch_done)
+    /* Irp may be freed by now and its address hold another request: the hook judges the
+     * request that was sent (df->serial), whatever its address holds now. */
+    if (d != NULL && df != NULL && df->completed && kdpc__io_of(m)->pnp_hooks.dispatch_done)
         kdpc__io_of(m)->pnp_hooks.dispatch_done(m, DeviceObject, Irp, d); /* power */
     kdpc__io_dispatch_exit(m, df, st); /* dispatch: what the routine returned and left */
     kdpc__io_flow_leave(m, Irp, serial, &flow, st, (uintptr_t)__builtin_return_address(0),

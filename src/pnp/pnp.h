@@ -145,7 +145,8 @@ void kdpc__pnp_forget_removelocks(kdpc_machine *m, const void *lo, size_t bytes)
 void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const void *ext,
                                     size_t bytes);
 /* Dispatch routine @fn of @dev returns with its IRP @irp completed (io's dispatch_done hook):
- * removelock.held_on_return for a remove lock in @dev's extension still held with tag @irp. */
+ * removelock.held_on_return for a remove lock in @dev's extension still held with tag @irp by
+ * an acquisition made for this request (the dispatch frame's IRP serial), not an earlier one. */
 void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
                                          PDRIVER_DISPATCH fn);
 /* IoCallDriver(@dev, @irp) (io's forwarding hook): removelock.forward_unheld when the dispatch

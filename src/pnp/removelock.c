@@ -45,13 +45,28 @@
 
 #include "pnp/pnp.h"
 
+/*
+ * Holds: one entry per tag and request. A tag is usually an IRP's address, and an address is
+ * not a request: an IRP built for a waiting thread is freed inside IoCompleteRequest, so a
+ * driver that completes an IRP and then releases its lock (the WDK samples' order) may still
+ * hold it under that address when another thread's next IRP, at the same address, is
+ * dispatched and acquires it too. So each acquisition records the serial of the IRP live at
+ * the tag's address (0: the tag is no live IRP), kdpc's number of that request, and a release
+ * takes the entry of its tag that best fits who releases (match_hold); the count per lock is
+ * right whichever matches. removelock.held_on_return looks only at the entries of the request
+ * whose dispatch routine returns, so the outcome no longer depends on where the host's
+ * allocator put the next IRP.
+ */
 typedef struct kdpc__rlock {
     bool waited; /* IoReleaseRemoveLockAndWait returned */
     bool used;   /* acquired at least once since initialised */
     size_t n, cap;
+    uint64_t seq; /* acquisitions so far: orders the entries, oldest first */
     struct rltag {
         PVOID tag;
+        uint32_t serial; /* of the IRP live at @tag when acquired; 0: none */
         LONG count;
+        uint64_t first; /* seq of the entry's first acquisition */
     } * tags;
 } kdpc__rlock;
 
@@ -126,7 +141,7 @@ void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const v
     }
 }
 
-static struct rltag *find_tag(kdpc__rlock *r, PVOID tag);
+static struct rltag *find_hold(kdpc__rlock *r, PVOID tag, uint32_t serial);
 static const struct kdpc__dispframe *running_dispatch(kdpc_machine *m);
 
 void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
@@ -140,13 +155,16 @@ void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PI
      * releases the lock, maybe after IoCompleteRequest on another CPU while this routine returns
      * STATUS_PENDING. Only a routine that kept its IRP to itself is judged. */
     const kdpc__dispframe *f = running_dispatch(m);
-    if (f != NULL && f->irp == irp && f->completed_marked)
+    if (f == NULL || f->irp != irp || f->completed_marked)
         return;
+    /* Only this request's own acquisitions: the IRP may be freed by now and its address hold
+     * another request, and an earlier request at this address may still hold the lock until
+     * whoever completed it releases it. */
     uintptr_t a = (uintptr_t)dev->DeviceExtension, b = a + d->ext_size;
     for (size_t i = 0; i < p->locks.cap; i++) {
         uintptr_t k = p->locks.keys[i];
         kdpc__rlock *r = k > 1 && k >= a && k < b ? p->locks.vals[i] : NULL;
-        if (r == NULL || r->waited || find_tag(r, irp) == NULL)
+        if (r == NULL || r->waited || find_hold(r, irp, f->serial) == NULL)
             continue;
         kdpc__violation(m, KDPC_R_REMOVELOCK_HELD_ON_RETURN, 0, (uintptr_t)k, (uintptr_t)irp,
                         (uintptr_t)dev, 0, KDPC_RP(fn),
@@ -203,19 +221,80 @@ static const kdpc__dispframe *running_dispatch(kdpc_machine *m)
     return best;
 }
 
-static struct rltag *find_tag(kdpc__rlock *r, PVOID tag)
+static struct rltag *find_hold(kdpc__rlock *r, PVOID tag, uint32_t serial)
 {
     for (size_t i = 0; i < r->n; i++) {
-        if (r->tags[i].tag == tag && r->tags[i].count > 0)
+        if (r->tags[i].tag == tag && r->tags[i].serial == serial && r->tags[i].count > 0)
             return &r->tags[i];
     }
     return NULL;
 }
 
+/* The serial of the IRP live at @tag now, 0 when @tag is no live IRP (any pointer may be a tag:
+ * it is only looked up). */
+static uint32_t live_serial(PVOID tag)
+{
+    const kdpc__irprec *rec = kdpc__io_irprec((PIRP)tag);
+    return rec != NULL ? rec->serial : 0;
+}
+
+/* Whether a dispatch routine other than @own is running on IRP @tag of request @serial (it may
+ * still release its own acquisition). */
+static bool claimed(kdpc_machine *m, PVOID tag, uint32_t serial, const kdpc__dispframe *own)
+{
+    const kdpc__io *io = kdpc__io_of(m);
+    for (unsigned i = 0; io->dframes_used != 0 && i < io->dframes_top; i++) {
+        const kdpc__dispframe *f = &io->dframes[i];
+        if (f->used && f != own && (PVOID)f->irp == tag && f->serial == serial)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The entry a release of @tag takes, or NULL when no acquisition with @tag is held. In order:
+ *  1. the request of the dispatch routine running in the caller's context on IRP @tag (a
+ *     dispatch routine releases its own request's acquisition, even after IoCompleteRequest
+ *     freed the IRP);
+ *  2. the request live at @tag now (a completion routine, a DPC before completing; for a tag
+ *     that is no IRP, the entry acquired as no IRP);
+ *  3. the oldest entry of a request that is gone (completed, freed or reused: whoever completed
+ *     it releases after IoCompleteRequest);
+ * in 2 and 3 passing over a request whose own dispatch routine still runs elsewhere (it will
+ * release its own); failing all of these, the oldest entry with @tag.
+ */
+static struct rltag *match_hold(kdpc_machine *m, kdpc__rlock *r, PVOID tag)
+{
+    const kdpc__dispframe *own = running_dispatch(m);
+    if (own != NULL && (PVOID)own->irp != tag)
+        own = NULL;
+    if (own != NULL) {
+        struct rltag *t = find_hold(r, tag, own->serial);
+        if (t != NULL)
+            return t;
+    }
+    uint32_t now = live_serial(tag);
+    struct rltag *best = NULL;
+    int best_rank = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        struct rltag *t = &r->tags[i];
+        if (t->tag != tag || t->count <= 0)
+            continue;
+        int rank = claimed(m, tag, t->serial, own) ? 1 : t->serial == now ? 3 : 2;
+        if (rank > best_rank || (rank == best_rank && t->first < best->first)) {
+            best = t;
+            best_rank = rank;
+        }
+    }
+    return best;
+}
+
 static bool add_tag(kdpc__rlock *r, PVOID tag)
 {
+    uint32_t serial = live_serial(tag);
+    r->seq++;
     for (size_t i = 0; i < r->n; i++) {
-        if (r->tags[i].tag == tag) {
+        if (r->tags[i].tag == tag && r->tags[i].serial == serial) {
             r->tags[i].count++;
             return true;
         }
@@ -229,7 +308,9 @@ static bool add_tag(kdpc__rlock *r, PVOID tag)
         r->cap = cap;
     }
     r->tags[r->n].tag = tag;
+    r->tags[r->n].serial = serial;
     r->tags[r->n].count = 1;
+    r->tags[r->n].first = r->seq;
     r->n++;
     return true;
 }
@@ -303,7 +384,7 @@ static bool release_tag(kdpc_machine *m, kdpc__rlock *r, PIO_REMOVE_LOCK lock, P
                         const char *routine)
 {
     bool wait = routine[sizeof("IoReleaseRemoveLock") - 1] != '\0'; /* ...AndWait: 0xD6 */
-    struct rltag *t = r != NULL ? find_tag(r, tag) : NULL;
+    struct rltag *t = r != NULL ? match_hold(m, r, tag) : NULL;
     if (t == NULL) {
         kdpc__violation(m, KDPC_R_REMOVELOCK_RELEASE_UNHELD, 0xC4, wait ? 0xD6 : 0xD5,
                         (uintptr_t)lock, (uintptr_t)tag, 0, NULL,

@@ -139,14 +139,14 @@ static NTSTATUS SerComplete(_Inout_ PIRP Irp, _In_ NTSTATUS Status, _In_ ULONG_P
     return Status;
 }
 
-/* Completes an IRP the driver took with IoAcquireRemoveLock. No spin lock held (G6). The lock
- * is released first: the IRP's address is only its tag, and once completed the IRP may be freed
- * and its address given to the next request, which takes the lock under the same tag. */
+/* Completes an IRP the driver took with IoAcquireRemoveLock, then releases the lock (the WDK
+ * samples' order: the device cannot go away while the IRP is being completed). No spin lock
+ * held (G6). The IRP is only the lock's tag here: it may already be freed. */
 static VOID SerFinish(_In_ PSER_EXTENSION ext, _Inout_ PIRP Irp, _In_ NTSTATUS Status,
                       _In_ ULONG_PTR Information)
 {
-    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
     SerComplete(Irp, Status, Information);
+    IoReleaseRemoveLock(&ext->RemoveLock, Irp);
 }
 
 /* ==== the interrupt side: everything here runs at DIRQL under the interrupt lock (G1) ==== */
