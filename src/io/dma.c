@@ -338,8 +338,12 @@ static bool mdl_chain_ok(kdpc_machine *m, const char *name, const MDL *mdl);
  * request (GetScatterGatherListEx / BuildScatterGatherListEx) keeps its
  * registers until PutScatterGatherList.
  */
-static bool run_request(kdpc_machine *m, adapter *a, request *q)
+static bool run_request(kdpc_machine *m, adapter *a, request *heap)
 {
+    /* freed before any driver routine runs: a bug check inside AdapterControl or
+     * AdapterListControl ends the run there, and nothing after the call frees it */
+    request copy = *heap, *q = &copy;
+    free(heap);
     a->channel_busy = true;
     a->free_regs -= q->count;
     mapreg *r = new_grant(a, q->dev->CurrentIrp, q->count);
@@ -348,7 +352,6 @@ static bool run_request(kdpc_machine *m, adapter *a, request *q)
         a->free_regs += q->count;
         if (q->tc != NULL)
             q->tc->state = TC_IDLE;
-        free(q);
         return false;
     }
     r->channel = true;
@@ -360,7 +363,6 @@ static bool run_request(kdpc_machine *m, adapter *a, request *q)
         PSCATTER_GATHER_LIST sg = NULL;
         if (build_list(r, q->mdl, q->off, q->len, q->sgbuf, &sg) != STATUS_SUCCESS) {
             drop_registers(a, r); /* checked before queueing: only memory can run out here */
-            free(q);
             return false;
         }
         if (q->out_sg != NULL)
@@ -373,12 +375,10 @@ static bool run_request(kdpc_machine *m, adapter *a, request *q)
             if (r->sg_put)
                 r->held = false; /* put back inside AdapterListControl: nothing is left */
         }
-        free(q);
         return true;
     }
     if (q->routine == NULL) { /* synchronous, no AdapterControl: the caller holds it all */
         *q->out_base = r;
-        free(q);
         return true;
     }
     if (r->irp != NULL)
@@ -387,7 +387,6 @@ static bool run_request(kdpc_machine *m, adapter *a, request *q)
     r->in_control = true;
     IO_ALLOCATION_ACTION act = kdpc__io_call_control(q->routine, q->dev, r, q->ctx);
     r->in_control = false;
-    free(q);
     if (act == DeallocateObjectKeepRegisters)
         drop_channel(a, r);
     if (act == DeallocateObject) {
