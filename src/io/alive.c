@@ -32,9 +32,11 @@ void kdpc__io_describe_alive(kdpc_machine *m, FILE *f)
         kdpc__devrec *d = r->device != NULL ? kdpc__io_devrec(m, r->device) : NULL;
         if (d != NULL)
             kdpc__io_device_label(d, dev, sizeof(dev));
+        char history[240];
         fprintf(f, "  IRP %p of %s: %s%s%s; history: %s\n", (const void *)&r->irp, dev, where(r),
                 r->irp.CancelRoutine != NULL ? ", cancelable" : "",
-                r->irp.Cancel ? ", cancelled" : "", r->history[0] ? r->history : "-");
+                r->irp.Cancel ? ", cancelled" : "",
+                kdpc__io_irp_history(r, history, sizeof(history)));
     }
     if (n > 32)
         fprintf(f, "  ... %u IRPs not completed in all\n", n);

@@ -341,11 +341,12 @@ void kdpc__io_flow_quiescent(kdpc_machine *m)
         if (!r->flow_cancelled || r->completed || !r->dispatched)
             continue;
         r->flow_cancelled = false;
+        char history[240];
         kdpc__violation(m, KDPC_R_IO_CANCEL_NOT_COMPLETED, 0xC4, 0x135, (uintptr_t)&r->irp,
                         KDPC_IO_CANCEL_MS, 0, NULL,
                         "IRP %p was cancelled (IoCancelIrp) and is still not completed when "
                         "nothing is left to run; history: %s",
-                        (void *)&r->irp, r->history);
+                        (void *)&r->irp, kdpc__io_irp_history(r, history, sizeof(history)));
     }
 }
 

@@ -55,6 +55,8 @@ typedef struct kdpc__iomem {
     _Alignas(16) unsigned char data[];
 } kdpc__iomem;
 
+#define KDPC_IO_NOTES 12u /* notes kept per IRP for its history in reports */
+
 /* Bookkeeping in front of every IRP kdpc allocates (irp.c). */
 typedef struct kdpc__irprec {
     uint32_t magic;
@@ -76,7 +78,13 @@ typedef struct kdpc__irprec {
     PMDL mdl_key;
     struct kdpc__irprec *mdl_next, *mdl_prev;
     uint64_t flush_seen;
-    char history[240];
+    /* History for reports (kdpc__io_irp_note): the last KDPC_IO_NOTES notes, note k at
+     * k % KDPC_IO_NOTES, formatted only when a report prints them (kdpc__io_irp_history) */
+    struct kdpc__irpnote {
+        const char *fmt; /* a string literal */
+        uintptr_t arg[2];
+    } notes[KDPC_IO_NOTES];
+    uint32_t nnotes; /* notes since the request began */
     /* area pnp (pnpcheck.c): the lowest stack location a dispatch routine got the IRP at (0:
      * none yet); a PnP IRP's status was once other than STATUS_NOT_SUPPORTED (answered) */
     CHAR low_loc;
@@ -265,11 +273,33 @@ void kdpc__io_free_mem(kdpc_machine *m, void *p);
 PDEVICE_OBJECT kdpc__io_work_device(PWORK_QUEUE_ITEM item, void **what);
 void kdpc__io_mem_init(kdpc__io *io);
 kdpc__irprec *kdpc__io_irprec(PIRP irp); /* NULL for an IRP kdpc did not allocate */
-void kdpc__io_irp_note(PIRP irp, const char *fmt, ...)
+/*
+ * kdpc__io_irp_note(irp, "literal format", up to two arguments): a step of the IRP's history for
+ * reports. It is on the path of every IoCallDriver and IoCompleteRequest, so it only stores the
+ * format and the arguments (each as a uintptr_t: integers and pointers); kdpc__io_irp_history
+ * formats them when a report prints them. Conversions: %p %s %d %u %x %ld %lu %lx (with '#'),
+ * %%. The format is checked as printf's at compile time (the call in `if (0)` never runs).
+ */
+#define kdpc__io_irp_note(irp, ...)                                                                \
+    do {                                                                                           \
+        if (0)                                                                                     \
+            kdpc__io_irp_note_check(__VA_ARGS__);                                                  \
+        kdpc__io_irp_note_((irp), KDPC__IO_NOTE_ARGS(__VA_ARGS__, 0, 0, 0));                       \
+    } while (0)
+#define KDPC__IO_NOTE_ARGS(fmt, a, b, ...) "" fmt, (uintptr_t)(a), (uintptr_t)(b)
+void kdpc__io_irp_note_(PIRP irp, const char *fmt, uintptr_t a, uintptr_t b);
+static inline void kdpc__io_irp_note_check(const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 1, 2)))
 #endif
     ;
+static inline void kdpc__io_irp_note_check(const char *fmt, ...)
+{
+    (void)fmt;
+}
+/* The history of @r ("-" when empty; "... > " first when older notes were dropped) in @buf of
+ * @n bytes, cut at the front to fit; returns @buf. */
+const char *kdpc__io_irp_history(const kdpc__irprec *r, char *buf, size_t n);
 PIRP kdpc__io_new_irp(kdpc_machine *m, CCHAR stack);
 /* Irp->MdlAddress = mdl, kept in KeFlushIoBuffers' index (irp.c); every place kdpc sets
  * MdlAddress goes through it. */

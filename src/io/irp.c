@@ -39,7 +39,6 @@
  * before kdpc looks is not seen flushed. tests/unit/test_flush_index.c pins
  * each of these.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,26 +58,108 @@ kdpc__irprec *kdpc__io_irprec(PIRP irp)
     return io->irp_map.live != 0 ? kdpc__ptrmap_get(&io->irp_map, (uintptr_t)irp) : NULL;
 }
 
-void kdpc__io_irp_note(PIRP irp, const char *fmt, ...)
+/* On every IoCallDriver and IoCompleteRequest: stored, formatted only for a report. */
+void kdpc__io_irp_note_(PIRP irp, const char *fmt, uintptr_t a, uintptr_t b)
 {
     kdpc__irprec *r = kdpc__io_irprec(irp);
     if (r == NULL)
         return;
-    char line[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    size_t used = strlen(r->history);
-    size_t need = strlen(line) + 3;
-    if (used + need >= sizeof(r->history)) {
-        /* keep the newest events: drop the oldest half */
-        size_t cut = used / 2;
-        memmove(r->history, r->history + cut, used - cut + 1);
-        used = strlen(r->history);
+    struct kdpc__irpnote *n = &r->notes[r->nnotes % KDPC_IO_NOTES];
+    n->fmt = fmt;
+    n->arg[0] = a;
+    n->arg[1] = b;
+    r->nnotes++;
+}
+
+/* One conversion of a note: @spec is its flags and length ("#", "l", "#l", ...), @conv its
+ * letter, @a the argument as stored. The formats are literals (-Wformat-nonliteral). */
+static int note_conv(char *out, size_t n, const char *spec, char conv, uintptr_t a)
+{
+    bool alt = strchr(spec, '#') != NULL, lng = strchr(spec, 'l') != NULL;
+    switch (conv) {
+    case 'p':
+        return snprintf(out, n, "%p", (void *)a);
+    case 's':
+        return snprintf(out, n, "%s", a != 0 ? (const char *)a : "(null)");
+    case 'd':
+    case 'i':
+        return lng ? snprintf(out, n, "%ld", (long)(intptr_t)a)
+                   : snprintf(out, n, "%d", (int)(intptr_t)a);
+    case 'u':
+        return lng ? snprintf(out, n, "%lu", (unsigned long)a)
+                   : snprintf(out, n, "%u", (unsigned)a);
+    case 'x':
+        if (lng)
+            return alt ? snprintf(out, n, "%#lx", (unsigned long)a)
+                       : snprintf(out, n, "%lx", (unsigned long)a);
+        return alt ? snprintf(out, n, "%#x", (unsigned)a) : snprintf(out, n, "%x", (unsigned)a);
+    default:
+        return snprintf(out, n, "?");
     }
-    if (used + need < sizeof(r->history))
-        snprintf(r->history + used, sizeof(r->history) - used, "%s%s", used ? " > " : "", line);
+}
+
+/* Note @note formatted into @out (@n > 0 bytes); the length it took. */
+static size_t note_format(const struct kdpc__irpnote *note, char *out, size_t n)
+{
+    size_t k = 0;
+    unsigned used = 0;
+    for (const char *f = note->fmt; *f != '\0' && k + 1 < n; f++) {
+        if (*f != '%' || f[1] == '\0') {
+            out[k++] = *f;
+            continue;
+        }
+        if (f[1] == '%') {
+            out[k++] = '%';
+            f++;
+            continue;
+        }
+        char spec[8];
+        size_t s = 0;
+        while ((f[1] == '#' || f[1] == 'l') && s + 1 < sizeof(spec))
+            spec[s++] = *++f;
+        spec[s] = '\0';
+        char conv = *++f;
+        if (conv == '\0')
+            break;
+        int w = note_conv(out + k, n - k, spec, conv, used < 2 ? note->arg[used] : 0);
+        used++;
+        if (w > 0)
+            k += (size_t)w < n - k ? (size_t)w : n - k - 1;
+    }
+    out[k] = '\0';
+    return k;
+}
+
+const char *kdpc__io_irp_history(const kdpc__irprec *r, char *buf, size_t n)
+{
+    if (n == 0)
+        return buf;
+    uint32_t first = r->nnotes > KDPC_IO_NOTES ? r->nnotes - KDPC_IO_NOTES : 0;
+    char all[KDPC_IO_NOTES * 72 + 8];
+    size_t k = 0;
+    if (first > 0)
+        k += (size_t)snprintf(all, sizeof(all), "...");
+    for (uint32_t i = first; i < r->nnotes; i++) {
+        if (k > 0)
+            k += (size_t)snprintf(all + k, sizeof(all) - k, " > ");
+        char line[64];
+        note_format(&r->notes[i % KDPC_IO_NOTES], line, sizeof(line));
+        k += (size_t)snprintf(all + k, sizeof(all) - k, "%s", line);
+    }
+    if (k == 0) {
+        snprintf(buf, n, "-");
+        return buf;
+    }
+    /* too long: the newest notes, cut at a " > " */
+    const char *from = all;
+    if (k >= n) {
+        from = all + (k - (n - 1));
+        const char *sep = strstr(from, " > ");
+        if (sep != NULL && (size_t)(sep - all) + 4 < k)
+            from = sep + 3;
+    }
+    snprintf(buf, n, "%s", from);
+    return buf;
 }
 
 static void init_irp(PIRP irp, CCHAR stack)
@@ -316,7 +397,7 @@ void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
     remember_gone(kdpc__io_of(m), r);
     r->serial = ++kdpc__io_of(m)->irp_serial;
     r->pending_marks = 0;
-    r->history[0] = '\0';
+    r->nnotes = 0;
 }
 
 /*
@@ -804,14 +885,15 @@ void kdpc__io_irps_at_quiescence(kdpc_machine *m)
         if (!r->queued && !r->started)
             continue;
         r->lost_reported = true;
-        char label[224];
-        kdpc__violation(
-            m, KDPC_R_IO_IRP_LOST, 0, (uintptr_t)&r->irp, (uintptr_t)r->device, 0, 0, NULL,
-            "IRP %p on device %p (%s) was %s and never completed (a missing "
-            "IoStartNextPacket or a lost coalesced request?); history: %s",
-            (void *)&r->irp, (void *)r->device,
-            kdpc__io_device_label(kdpc__io_devrec(m, r->device), label, sizeof(label)),
-            r->queued ? "queued on the device queue" : "started (CurrentIrp)", r->history);
+        char label[224], history[240];
+        kdpc__violation(m, KDPC_R_IO_IRP_LOST, 0, (uintptr_t)&r->irp, (uintptr_t)r->device, 0, 0,
+                        NULL,
+                        "IRP %p on device %p (%s) was %s and never completed (a missing "
+                        "IoStartNextPacket or a lost coalesced request?); history: %s",
+                        (void *)&r->irp, (void *)r->device,
+                        kdpc__io_device_label(kdpc__io_devrec(m, r->device), label, sizeof(label)),
+                        r->queued ? "queued on the device queue" : "started (CurrentIrp)",
+                        kdpc__io_irp_history(r, history, sizeof(history)));
     }
 }
 
