@@ -7,6 +7,7 @@
 #ifndef DISK_SIM_H
 #define DISK_SIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "example.h"
@@ -28,13 +29,20 @@ typedef struct disk_sim_report {
     uint64_t map_registers;                               /* VDISK_INFO.MapRegisters */
     uint64_t commands, aborts, device_errors;             /* the controller's */
     uint64_t injected[KDPC_FAULT_KINDS];
-    uint64_t dma_bytes; /* moved by the DMA engine (both directions) */
-    uint64_t checks;    /* bad requests and controls whose answer was checked */
+    uint64_t dma_bytes;  /* moved by the DMA engine (both directions) */
+    bool busy_at_unplug; /* disk_sim_run_surprise: a command was in progress when pulled */
+    uint64_t checks;     /* bad requests and controls whose answer was checked */
 } disk_sim_report;
 
 /* Run the workload as ex_disk.run does, with only the fault kinds in @fault_kinds on (at
  * o->faults_permille); @rep may be NULL. */
 void disk_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, disk_sim_report *rep,
                   ex_result *r);
+
+/* As disk_sim_run, and pull the controller out (surprise removal) @after_ns (> 0) of virtual
+ * time after the workers start; the workers stop once their request in flight has come back.
+ * Requests that fail because of the removal count in requests_failed. */
+void disk_sim_run_surprise(kdpc_machine *m, const ex_options *o, unsigned fault_kinds,
+                           uint64_t after_ns, disk_sim_report *rep, ex_result *r);
 
 #endif /* DISK_SIM_H */

@@ -74,6 +74,8 @@ struct disk_run {
     worker w[MAX_WORKERS];
     unsigned nworkers;
     uint64_t end_ns, serial;
+    uint64_t surprise_ns; /* 0, or when (after the workers start) the controller is pulled */
+    bool unplugged;       /* it was: requests may fail, and the workers stop */
 };
 
 static uint64_t next_rand(uint64_t *s)
@@ -96,9 +98,13 @@ static void problem(disk_run *run, const char *what, unsigned unit, uint64_t off
                        (unsigned long long)off, (unsigned long long)len, (unsigned long)status);
 }
 
-/* The statuses a request may fail with when the device misbehaves. */
+/* The statuses a request may fail with when the device misbehaves, or is pulled out: in flight
+ * or queued then (STATUS_NO_SUCH_DEVICE), or sent once the removal has begun
+ * (STATUS_DELETE_PENDING: the unit's remove lock; STATUS_NO_SUCH_DEVICE: the unit is gone). */
 static bool expected_failure(const disk_run *run, NTSTATUS st)
 {
+    if (run->unplugged && (st == STATUS_NO_SUCH_DEVICE || st == STATUS_DELETE_PENDING))
+        return true;
     return run->o->faults_permille > 0 && run->fault_kinds != 0 &&
            (st == STATUS_DEVICE_DATA_ERROR || st == STATUS_IO_TIMEOUT);
 }
@@ -161,7 +167,7 @@ static void worker_main(PVOID ctx)
     worker *w = ctx;
     disk_run *run = w->run;
     bool heavy = run->o->load == EX_LOAD_HEAVY;
-    while (kdpc_machine_time_ns(run->m) < run->end_ns && run->r->lost == 0) {
+    while (kdpc_machine_time_ns(run->m) < run->end_ns && run->r->lost == 0 && !run->unplugged) {
         w->buf = w->mem + (next_rand(&w->rng) % (PAGE_SIZE / VDC_SECTOR)) * VDC_SECTOR;
         ULONG len = heavy
                         ? HEAVY_LEN
@@ -198,7 +204,7 @@ static void check_bad_requests(disk_run *run)
     DISK_GEOMETRY geo;
     GET_LENGTH_INFORMATION len;
     ULONG_PTR got = 0, got_geo = 0, got_len = 0;
-    check c[10];
+    check c[11];
     unsigned n = 0;
     c[n++] = (check){"read of part of a sector", kdpc_file_read(f, small, 100, 0, NULL),
                      STATUS_INVALID_PARAMETER};
@@ -209,6 +215,8 @@ static void check_bad_requests(disk_run *run)
                                      (LONGLONG)(DISK_SIM_SECTORS - 1) * VDC_SECTOR, NULL),
                      STATUS_INVALID_PARAMETER};
     c[n++] = (check){"read of nothing", kdpc_file_read(f, small, 0, 0, NULL), STATUS_SUCCESS};
+    c[n++] = (check){"read into a buffer that is not sector aligned",
+                     kdpc_file_read(f, small + 1, VDC_SECTOR, 0, NULL), STATUS_INVALID_PARAMETER};
     c[n++] = (check){"info into a small buffer",
                      kdpc_file_ioctl(f, IOCTL_VDISK_GET_INFO, NULL, 0, &info, 8, NULL),
                      STATUS_BUFFER_TOO_SMALL};
@@ -245,6 +253,18 @@ static void check_bad_requests(disk_run *run)
         problem(run, "IOCTL_DISK_GET_LENGTH_INFO: wrong length", 0, 0, 0, 0);
 }
 
+/* With the units open, the driver refuses the PnP manager's stop (it does not hold requests)
+ * and removal queries; the controller stays started. */
+static void check_pnp_refusals(disk_run *run)
+{
+    if (kdpc_device_rebalance(run->hw.dev) != KDPC_EBUSY)
+        problem(run, "a stop (rebalance) was not refused", 0, 0, 0, 0);
+    if (kdpc_device_unplug(run->hw.dev, KDPC_UNPLUG_ORDERLY) != KDPC_EBUSY)
+        problem(run, "an orderly removal with the units open was not refused", 0, 0, 0, 0);
+    if (kdpc_device_get_state(run->hw.dev) != KDPC_DEVICE_STARTED)
+        problem(run, "the controller is no longer started", 0, 0, 0, 0);
+}
+
 /* The driver's counters must match what the workload saw. */
 static void collect_info(disk_run *run)
 {
@@ -270,6 +290,21 @@ static void collect_info(disk_run *run)
     if (run->rep.driver_requests != run->r->requests - run->r->requests_failed ||
         failed != run->r->requests_failed)
         problem(run, "the driver's request counts differ from the workload's", 0, 0, 0, 0);
+}
+
+/* Surprise removal while the workers run: the hardware goes at once, then the PnP manager
+ * sends IRP_MN_SURPRISE_REMOVAL and (no file is open on the controller's own stack)
+ * IRP_MN_REMOVE_DEVICE. Every request in flight must come back, failed or done. */
+static void pull_controller(disk_run *run)
+{
+    LARGE_INTEGER wait;
+    wait.QuadPart = -(LONGLONG)(run->surprise_ns / 100u);
+    (void)KeDelayExecutionThread(KernelMode, FALSE, &wait);
+    run->unplugged = true;
+    run->rep.busy_at_unplug = run->hw.busy;
+    if (kdpc_device_unplug(run->hw.dev, KDPC_UNPLUG_SURPRISE) != KDPC_OK ||
+        kdpc_device_get_state(run->hw.dev) != KDPC_DEVICE_REMOVED)
+        problem(run, "surprise removal failed", 0, 0, 0, 0);
 }
 
 static void run_entry(void *ctx)
@@ -301,6 +336,7 @@ static void run_entry(void *ctx)
         }
     }
     check_bad_requests(run);
+    check_pnp_refusals(run);
 
     run->end_ns = kdpc_machine_time_ns(m) + run->o->duration_ns;
     uint64_t unit_bytes = (uint64_t)DISK_SIM_SECTORS * VDC_SECTOR;
@@ -322,10 +358,13 @@ static void run_entry(void *ctx)
         }
         (void)ZwClose(h);
     }
+    if (run->surprise_ns != 0)
+        pull_controller(run);
     for (unsigned i = 0; i < run->nworkers; i++)
         (void)KeWaitForSingleObject(&run->w[i].done, Executive, KernelMode, FALSE, NULL);
 
-    collect_info(run);
+    if (!run->unplugged)
+        collect_info(run); /* else the units are gone with their counters */
     for (unsigned u = 0; u < VDC_UNITS; u++) {
         if (memcmp(run->hw.image[u], run->shadow[u], unit_bytes) != 0)
             problem(run, "the device image differs from what the workload wrote", u, 0, unit_bytes,
@@ -338,8 +377,8 @@ static void run_entry(void *ctx)
         problem(run, "unload failed", 0, 0, 0, st);
 }
 
-void disk_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, disk_sim_report *rep,
-                  ex_result *r)
+static void run_workload(kdpc_machine *m, const ex_options *o, unsigned fault_kinds,
+                         uint64_t surprise_ns, disk_sim_report *rep, ex_result *r)
 {
     memset(r, 0, sizeof *r);
     disk_run *run = calloc(1, sizeof *run);
@@ -354,6 +393,7 @@ void disk_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, di
     run->o = o;
     run->r = r;
     run->fault_kinds = o->faults_permille > 0 ? fault_kinds : 0;
+    run->surprise_ns = surprise_ns;
     run->nworkers = o->load == EX_LOAD_HEAVY ? 4 : 2;
     size_t unit_bytes = (size_t)DISK_SIM_SECTORS * VDC_SECTOR;
     bool ok = true;
@@ -406,6 +446,18 @@ void disk_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, di
     free(run->pattern);
     vdc_free(&run->hw);
     free(run);
+}
+
+void disk_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, disk_sim_report *rep,
+                  ex_result *r)
+{
+    run_workload(m, o, fault_kinds, 0, rep, r);
+}
+
+void disk_sim_run_surprise(kdpc_machine *m, const ex_options *o, unsigned fault_kinds,
+                           uint64_t after_ns, disk_sim_report *rep, ex_result *r)
+{
+    run_workload(m, o, fault_kinds, after_ns, rep, r);
 }
 
 static void disk_run_default(kdpc_machine *m, const ex_options *o, ex_result *r)

@@ -37,6 +37,9 @@ static void assert_clean_run(kdpc_machine *m, const ex_result *r)
     if (!ex_clean(m, r))
         print_error("status %d, violations %zu, lost %llu: %s\n", (int)r->status,
                     kdpc_machine_violation_count(m), (unsigned long long)r->lost, r->problem);
+    for (size_t i = 0; i < kdpc_machine_violation_count(m); i++)
+        print_error("%s in %s: %s\n", kdpc_machine_violation(m, i)->rule,
+                    kdpc_machine_violation(m, i)->routine, kdpc_machine_violation(m, i)->message);
     assert_true(ex_clean(m, r));
     assert_string_equal(r->problem, "");
 }
@@ -52,7 +55,7 @@ static void test_light_reads_writes_and_info(void **state)
     assert_clean_run(m, &r);
     assert_true(rep.reads > 5);
     assert_true(rep.writes > 5);
-    assert_int_equal(rep.checks, 10); /* bad requests and the controls answered as they must be */
+    assert_int_equal(rep.checks, 11); /* bad requests and the controls answered as they must be */
     assert_int_equal(r.requests, rep.reads + rep.writes);
     assert_int_equal(r.requests_failed, 0);
     assert_int_equal(rep.driver_requests, r.requests);
@@ -211,7 +214,9 @@ static void test_clean_over_50_seeds(void **state)
             if (seed > 1)
                 assert_int_equal(kdpc_machine_reset(m, seed), KDPC_OK);
             bool heavy = seed % 2 == 0;
-            ex_options o = opts(heavy ? EX_LOAD_HEAVY : EX_LOAD_LIGHT, heavy ? 1 * MS : 40 * MS,
+            /* heavy: two 1 MiB requests per worker at least, so both units' queues, the
+             * controller handover and the DPCs of both units overlap; light: a few each */
+            ex_options o = opts(heavy ? EX_LOAD_HEAVY : EX_LOAD_LIGHT, heavy ? 4 * MS : 80 * MS,
                                 seed % 3 == 0 ? 30 : 0);
             ex_result r;
             ex_disk.run(m, &o, &r);
@@ -222,6 +227,49 @@ static void test_clean_over_50_seeds(void **state)
         }
         kdpc_machine_destroy(m);
     }
+}
+
+/* The controller pulled out while requests are on it, queued behind it, or between two pieces:
+ * each comes back once (done, or STATUS_NO_SUCH_DEVICE), the data on the media is what the
+ * workload believes, the hardware is given back with nothing held (no channel, no map
+ * register, no controller object), and the driver unloads. */
+static void test_surprise_removal_with_requests_in_flight(void **state)
+{
+    (void)state;
+    static const unsigned cpus[] = {1, 2, 4};
+    unsigned busy = 0, failed_runs = 0, runs = 0;
+    for (unsigned c = 0; c < 3; c++) {
+        kdpc_machine *m = kt_machine(cpus[c], 1);
+        for (uint64_t seed = 1; seed <= 16; seed++) {
+            if (seed > 1)
+                assert_int_equal(kdpc_machine_reset(m, seed), KDPC_OK);
+            bool heavy = seed % 4 != 0;
+            /* heavy: a 1 MiB request takes about 2.4 ms; light: one every 2 to 20 ms */
+            uint64_t after = heavy ? 100000u + seed * 211000u % 5000000u : seed * 3 * MS;
+            /* every third run with lost and late interrupts, pulled once the watchdog (50 ms)
+             * has had a go: it races the removal */
+            bool faults = seed % 3 == 0;
+            if (faults)
+                after += 50 * MS;
+            ex_options o = opts(heavy ? EX_LOAD_HEAVY : EX_LOAD_LIGHT, 200 * MS, faults ? 100 : 0);
+            unsigned kinds = (1u << KDPC_FAULT_LOST_INTERRUPT) | (1u << KDPC_FAULT_LATE_INTERRUPT);
+            disk_sim_report rep;
+            ex_result r;
+            disk_sim_run_surprise(m, &o, kinds, after, &rep, &r);
+            if (!ex_clean(m, &r))
+                print_error("cpus %u seed %llu, pulled at %llu ns\n", cpus[c],
+                            (unsigned long long)seed, (unsigned long long)after);
+            assert_clean_run(m, &r);
+            assert_true(r.virtual_ns < 200 * MS); /* the workers stopped at the removal */
+            runs++;
+            busy += rep.busy_at_unplug;
+            failed_runs += r.requests_failed > 0;
+        }
+        kdpc_machine_destroy(m);
+    }
+    /* most heavy runs pull it with a command on the controller */
+    assert_true(busy >= runs / 2);
+    assert_true(failed_runs >= busy);
 }
 
 static void test_broken_variants_caught(void **state)
@@ -285,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_lost_interrupts_end_in_timeout_status),
         cmocka_unit_test(test_late_and_spurious_interrupts),
         cmocka_unit_test(test_clean_over_50_seeds),
+        cmocka_unit_test(test_surprise_removal_with_requests_in_flight),
         cmocka_unit_test(test_broken_variants_caught),
         cmocka_unit_test(test_same_seed_same_numbers),
     };

@@ -20,8 +20,14 @@
  * interrupt never comes (the watchdog timer DPC) is logged and programmed
  * again, up to VDISK_MAX_RETRIES times.
  *
+ * The units are not in the PnP stack: the driver refuses a stop (it does
+ * not hold requests) and a removal query while a unit is open; a surprise
+ * removal halts the controller and ends every request in flight or queued
+ * with STATUS_NO_SUCH_DEVICE before the hardware is given back; each unit
+ * has its own remove lock, as its device object may outlive the controller.
+ *
  * Written as for Windows: <ntddk.h> and the driver's own headers, SAL on
- * every routine, alloc_text pragmas, a remove lock. No simulator name
+ * every routine, alloc_text pragmas, remove locks. No simulator name
  * appears here. Broken variants (examples/disk/sim.c) are switched in with
  * BROKEN_<NAME>.
  */
@@ -37,13 +43,21 @@ typedef enum _PIECE_STATE {
     PieceDone      /* the ISR took its interrupt; the unit's DpcForIsr takes it */
 } PIECE_STATE;
 
+/* The controller's PnP state, as the dispatch routines see it. */
+typedef enum _CONTROLLER_STATE {
+    StateStopped = 0,    /* not started yet, stopped, or removed: requests fail */
+    StateStarted,        /* requests are taken */
+    StateRemovePending,  /* a removal query succeeded (no unit open): opens fail until the cancel */
+    StateSurpriseRemoved /* the hardware is gone: requests fail with STATUS_NO_SUCH_DEVICE */
+} CONTROLLER_STATE;
+
 typedef struct _VDISK_UNIT VDISK_UNIT, *PVDISK_UNIT;
 
 /* The controller's FDO extension. */
 typedef struct _VDISK_CONTROLLER {
     BOOLEAN IsUnit; /* FALSE: both extensions start with it */
     PDEVICE_OBJECT Self, Pdo, Lower;
-    IO_REMOVE_LOCK RemoveLock; /* held by each unit request too */
+    IO_REMOVE_LOCK RemoveLock; /* the PnP and power IRPs of the FDO */
     PCONTROLLER_OBJECT Controller;
     PDEVICE_OBJECT Units[VDC_UNITS];
     PUCHAR Regs;
@@ -54,19 +68,27 @@ typedef struct _VDISK_CONTROLLER {
     KTIMER Watchdog; /* one command at a time: one watchdog */
     KDPC WatchdogDpc;
     KSPIN_LOCK Lock;
-    BOOLEAN Started; /* Lock */
+    CONTROLLER_STATE State; /* Lock */
+    LONG Active;            /* Lock: read/write requests taken and not yet completed */
+    LONG Opens;             /* Lock: handles open on the units */
+    KEVENT Idle;            /* signalled while Active is 0: what a stop waits for */
     /* the interrupt's lock (KeSynchronizeExecution, the ISR) */
     PIECE_STATE PieceState;
     PVDISK_UNIT ActiveUnit;
     ULONG IsrStatus, IsrXferred;
     ULONGLONG Deadline; /* interrupt time the watchdog gives the running piece */
     ULONG Spurious;
+    BOOLEAN Halted;      /* removed (or the start failed): no piece is programmed any more */
+    NTSTATUS HaltStatus; /* set with Halted: what a request ends with that finds it */
 } VDISK_CONTROLLER, *PVDISK_CONTROLLER;
 
-/* A unit's device extension. */
+/* A unit's device extension. It outlives the controller's: Windows deletes a device object
+ * only when its last handle is closed, and a program may still send requests on a handle
+ * opened before the removal. They reach only the unit's remove lock, which fails them. */
 struct _VDISK_UNIT {
     BOOLEAN IsUnit; /* TRUE */
     PDEVICE_OBJECT Self;
+    IO_REMOVE_LOCK RemoveLock; /* each request on the unit, until it is completed */
     PVDISK_CONTROLLER Ctl;
     ULONG Unit;
     ULONGLONG Sectors;
@@ -94,6 +116,8 @@ typedef struct _PIECE_TAKE {
     ULONGLONG Now;
     ULONG Status, Xferred;
     BOOLEAN Taken;
+    NTSTATUS EndStatus; /* DiskHalt: what the requests in flight end with; DiskTakeDone: that,
+                           for a piece DiskProgram did not start, else STATUS_SUCCESS */
 } PIECE_TAKE, *PPIECE_TAKE;
 
 DRIVER_INITIALIZE DriverEntry;
@@ -115,7 +139,7 @@ static KSYNCHRONIZE_ROUTINE DiskProgram;
 static KSYNCHRONIZE_ROUTINE DiskTakeDone;
 static KSYNCHRONIZE_ROUTINE DiskTakeTimeout;
 static KSYNCHRONIZE_ROUTINE DiskEnable;
-static KSYNCHRONIZE_ROUTINE DiskDisable;
+static KSYNCHRONIZE_ROUTINE DiskHalt;
 static KSYNCHRONIZE_ROUTINE DiskReadSpurious;
 
 #ifdef ALLOC_PRAGMA
@@ -139,11 +163,20 @@ static NTSTATUS DiskComplete(_Inout_ PIRP Irp, _In_ NTSTATUS Status, _In_ ULONG_
 /* ---- the transfer ---------------------------------------------------------------------------- */
 
 /* G1/G7: the registers are shared with the ISR (and with the other unit), so each piece is
- * programmed inside the interrupt's lock, together with the state the ISR reads. */
+ * programmed inside the interrupt's lock, together with the state the ISR reads. On a halted
+ * controller (removal, surprise removal) the piece is not started: it is left done for the unit's
+ * DpcForIsr, which ends the request. Not here: the caller may be AdapterControl, which must
+ * not free the adapter channel it is being given, nor complete the IRP it holds it for. */
 _Use_decl_annotations_ BOOLEAN DiskProgram(PVOID SynchronizeContext)
 {
     PVDISK_UNIT unit = SynchronizeContext;
     PVDISK_CONTROLLER ctl = unit->Ctl;
+    if (ctl->Halted) {
+        ctl->ActiveUnit = unit;
+        ctl->PieceState = PieceDone;
+        IoRequestDpc(unit->Self, unit->Self->CurrentIrp, NULL);
+        return FALSE;
+    }
     WRITE_REGISTER_ULONG(REG(ctl, VDC_REG_UNIT), unit->Unit);
     WRITE_REGISTER_ULONG(REG(ctl, VDC_REG_SECTOR_LO), (ULONG)unit->Sector);
     WRITE_REGISTER_ULONG(REG(ctl, VDC_REG_SECTOR_HI), (ULONG)(unit->Sector >> 32));
@@ -167,11 +200,14 @@ static VOID DiskMapAndProgram(_Inout_ PVDISK_UNIT unit)
     LARGE_INTEGER due;
     ULONG room = ctl->MapRegisters * PAGE_SIZE - BYTE_OFFSET(unit->CurrentVa);
     ULONG length = unit->Remaining < room ? unit->Remaining : room;
-    length &= ~(VDC_SECTOR - 1);
     unit->PieceAddress =
         ctl->Adapter->DmaOperations->MapTransfer(ctl->Adapter, unit->Mdl, unit->MapRegisterBase,
                                                  unit->CurrentVa, &length, unit->WriteToDevice);
-    unit->PieceLength = length & ~(VDC_SECTOR - 1);
+    /* MapTransfer may map less than asked (it stops where the map registers or a physically
+     * contiguous run end): the piece is what it mapped. That is whole sectors because the
+     * buffer is sector aligned (DiskReadWrite): every page boundary is a sector boundary. */
+    ASSERT(length != 0 && (length % VDC_SECTOR) == 0);
+    unit->PieceLength = length;
     KeAcquireSpinLockAtDpcLevel(&unit->Lock); /* G4: already at DISPATCH_LEVEL */
     unit->Stats.Pieces++;
     KeReleaseSpinLockFromDpcLevel(&unit->Lock);
@@ -201,6 +237,18 @@ static VOID DiskLogError(_In_ PVDISK_UNIT unit, _In_ BOOLEAN timedOut, _In_ ULON
     e->DumpData[0] = status;
     e->DumpData[1] = xferred;
     IoWriteErrorLogEntry(e);
+}
+
+/* A read or write was completed: one request less for a stop to wait for. The unit's remove
+ * lock goes last: once it is released, a removal may go on and delete the controller. */
+static VOID DiskRequestDone(_In_ PVDISK_UNIT unit, _In_ PIRP Irp)
+{
+    PVDISK_CONTROLLER ctl = unit->Ctl;
+    KeAcquireSpinLockAtDpcLevel(&ctl->Lock);
+    if (--ctl->Active == 0)
+        (void)KeSetEvent(&ctl->Idle, IO_NO_INCREMENT, FALSE);
+    KeReleaseSpinLockFromDpcLevel(&ctl->Lock);
+    IoReleaseRemoveLock(&unit->RemoveLock, Irp);
 }
 
 /* G6/G11/G12: everything the request held goes back before it is completed, once. */
@@ -235,7 +283,30 @@ static VOID DiskFinish(_Inout_ PVDISK_UNIT unit, _In_ NTSTATUS status)
 #if defined(BROKEN_COMPLETE_HOLDING_CONTROLLER)
     IoFreeController(ctl->Controller);
 #endif
-    IoReleaseRemoveLock(&ctl->RemoveLock, irp);
+    DiskRequestDone(unit, irp);
+}
+
+/* G11: every transfer ends with FlushAdapterBuffers, whatever became of it: the same range
+ * MapTransfer mapped, in the transfer's direction (a read: WriteToDevice FALSE, so that the
+ * data the device wrote is in the caller's pages before the request is completed). */
+static VOID DiskFlushPiece(_In_ PVDISK_UNIT unit)
+{
+#if !defined(BROKEN_NO_FLUSH)
+    (void)unit->Ctl->Adapter->DmaOperations->FlushAdapterBuffers(
+        unit->Ctl->Adapter, unit->Mdl, unit->MapRegisterBase, unit->CurrentVa, unit->PieceLength,
+        unit->WriteToDevice);
+#else
+    UNREFERENCED_PARAMETER(unit);
+#endif
+}
+
+/* The controller was halted (removal) while this unit's piece was mapped: the piece is flushed
+ * and the request ends with @status. Called by DiskStopHardware for the piece it took off the
+ * controller, or by the DpcForIsr for a piece DiskProgram did not start. */
+static VOID DiskAbandon(_Inout_ PVDISK_UNIT unit, _In_ NTSTATUS status)
+{
+    DiskFlushPiece(unit);
+    DiskFinish(unit, status);
 }
 
 /* A piece ended: moved (@ok), failed, or timed out. The DpcForIsr or the watchdog DPC, whichever
@@ -245,12 +316,7 @@ static VOID DiskPieceDone(_Inout_ PVDISK_UNIT unit, _In_ BOOLEAN timedOut, _In_ 
 {
     BOOLEAN ok = !timedOut && (status & VDC_ST_ERR) == 0 && xferred == unit->PieceLength;
     NTSTATUS final;
-#if !defined(BROKEN_NO_FLUSH)
-    /* G11: every transfer ends with FlushAdapterBuffers, whatever became of it. */
-    (void)unit->Ctl->Adapter->DmaOperations->FlushAdapterBuffers(
-        unit->Ctl->Adapter, unit->Mdl, unit->MapRegisterBase, unit->CurrentVa, unit->PieceLength,
-        unit->WriteToDevice);
-#endif
+    DiskFlushPiece(unit);
     if (ok) {
         unit->CurrentVa += unit->PieceLength;
         unit->Sector += unit->PieceLength / VDC_SECTOR;
@@ -314,7 +380,7 @@ _Use_decl_annotations_ IO_ALLOCATION_ACTION DiskControllerControl(PDEVICE_OBJECT
     unit->Irp = NULL;
     IoStartNextPacket(DeviceObject, FALSE);
     DiskComplete(Irp, status, 0);
-    IoReleaseRemoveLock(&ctl->RemoveLock, Irp);
+    DiskRequestDone(unit, Irp);
     return DeallocateObject; /* freed as this returns: nothing held past the completion */
 }
 
@@ -369,6 +435,7 @@ _Use_decl_annotations_ BOOLEAN DiskTakeDone(PVOID SynchronizeContext)
     t->Status = ctl->IsrStatus;
     t->Xferred = ctl->IsrXferred;
     t->Taken = TRUE;
+    t->EndStatus = ctl->Halted ? ctl->HaltStatus : STATUS_SUCCESS; /* DiskProgram left it */
     return TRUE;
 }
 
@@ -384,7 +451,9 @@ _Use_decl_annotations_ VOID DiskDpcForIsr(PKDPC Dpc, PDEVICE_OBJECT DeviceObject
     take.Ctl = unit->Ctl;
     take.Unit = unit;
     (void)KeSynchronizeExecution(unit->Ctl->Interrupt, DiskTakeDone, &take);
-    if (take.Taken)
+    if (take.Taken && !NT_SUCCESS(take.EndStatus))
+        DiskAbandon(unit, take.EndStatus);
+    else if (take.Taken)
         DiskPieceDone(unit, FALSE, take.Status, take.Xferred);
 }
 
@@ -424,10 +493,28 @@ _Use_decl_annotations_ VOID DiskWatchdogDpc(PKDPC Dpc, PVOID DeferredContext, PV
 
 /* ---- dispatch ---------------------------------------------------------------------------------- */
 
+/* The units' opens are counted: the PnP manager sees no handle on them (they are not in the
+ * controller's stack), so the driver refuses a removal query itself while one is open. */
 _Use_decl_annotations_ NTSTATUS DiskCreateClose(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
-    UNREFERENCED_PARAMETER(DeviceObject);
-    return DiskComplete(Irp, STATUS_SUCCESS, 0);
+    PVDISK_UNIT unit = DeviceObject->DeviceExtension;
+    BOOLEAN create = IoGetCurrentIrpStackLocation(Irp)->MajorFunction == IRP_MJ_CREATE;
+    NTSTATUS status = STATUS_SUCCESS;
+    KIRQL irql;
+    if (!unit->IsUnit)
+        return DiskComplete(Irp, STATUS_SUCCESS, 0);
+    if (!NT_SUCCESS(IoAcquireRemoveLock(&unit->RemoveLock, Irp))) /* removed: no controller */
+        return DiskComplete(Irp, create ? STATUS_DELETE_PENDING : STATUS_SUCCESS, 0);
+    KeAcquireSpinLock(&unit->Ctl->Lock, &irql);
+    if (!create)
+        unit->Ctl->Opens--;
+    else if (unit->Ctl->State == StateStarted)
+        unit->Ctl->Opens++;
+    else
+        status = STATUS_DEVICE_NOT_READY;
+    KeReleaseSpinLock(&unit->Ctl->Lock, irql);
+    IoReleaseRemoveLock(&unit->RemoveLock, Irp);
+    return DiskComplete(Irp, status, 0);
 }
 
 _Use_decl_annotations_ NTSTATUS DiskReadWrite(PDEVICE_OBJECT DeviceObject, PIRP Irp)
@@ -440,30 +527,33 @@ _Use_decl_annotations_ NTSTATUS DiskReadWrite(PDEVICE_OBJECT DeviceObject, PIRP 
     LONGLONG offset =
         write ? sl->Parameters.Write.ByteOffset.QuadPart : sl->Parameters.Read.ByteOffset.QuadPart;
     KIRQL irql;
-    BOOLEAN started;
     NTSTATUS status;
 
     if (!unit->IsUnit)
         return DiskComplete(Irp, STATUS_INVALID_DEVICE_REQUEST, 0);
-    ctl = unit->Ctl;
-    status = IoAcquireRemoveLock(&ctl->RemoveLock, Irp);
+    status = IoAcquireRemoveLock(&unit->RemoveLock, Irp);
     if (!NT_SUCCESS(status))
-        return DiskComplete(Irp, status, 0);
+        return DiskComplete(Irp, status, 0); /* removed: the controller may be gone */
+    ctl = unit->Ctl;
+    /* A request is taken only while the controller is started, and counted in the same hold
+     * of the lock: a stop or a removal query sees every request it must wait for or refuse. */
+    status = STATUS_PENDING;
     KeAcquireSpinLock(&ctl->Lock, &irql);
-    started = ctl->Started;
-    KeReleaseSpinLock(&ctl->Lock, irql);
-    if (!started)
-        status = STATUS_DEVICE_NOT_READY;
+    if (ctl->State != StateStarted)
+        status =
+            ctl->State == StateSurpriseRemoved ? STATUS_NO_SUCH_DEVICE : STATUS_DEVICE_NOT_READY;
     else if (length == 0)
         status = STATUS_SUCCESS;
     else if (offset < 0 || (offset % VDC_SECTOR) != 0 || (length % VDC_SECTOR) != 0 ||
              Irp->MdlAddress == NULL ||
+             ((ULONG_PTR)MmGetMdlVirtualAddress(Irp->MdlAddress) % VDC_SECTOR) != 0 ||
              (ULONGLONG)offset / VDC_SECTOR + length / VDC_SECTOR > unit->Sectors)
-        status = STATUS_INVALID_PARAMETER; /* whole sectors inside the disk only */
-    else
-        status = STATUS_PENDING;
+        status = STATUS_INVALID_PARAMETER; /* whole, sector-aligned sectors inside the disk */
+    else if (ctl->Active++ == 0)
+        KeClearEvent(&ctl->Idle);
+    KeReleaseSpinLock(&ctl->Lock, irql);
     if (status != STATUS_PENDING) {
-        IoReleaseRemoveLock(&ctl->RemoveLock, Irp);
+        IoReleaseRemoveLock(&unit->RemoveLock, Irp);
         return DiskComplete(Irp, status, 0);
     }
     IoMarkIrpPending(Irp);
@@ -524,15 +614,18 @@ _Use_decl_annotations_ NTSTATUS DiskDeviceControl(PDEVICE_OBJECT DeviceObject, P
     if (sl->Parameters.DeviceIoControl.OutputBufferLength < sizeof(VDISK_INFO))
         return DiskComplete(Irp, STATUS_BUFFER_TOO_SMALL, 0);
     info = Irp->AssociatedIrp.SystemBuffer;
+    if (!NT_SUCCESS(IoAcquireRemoveLock(&unit->RemoveLock, Irp)))
+        return DiskComplete(Irp, STATUS_DELETE_PENDING, 0); /* the controller may be gone */
     RtlZeroMemory(&take, sizeof take);
     take.Ctl = unit->Ctl;
     KeAcquireSpinLock(&unit->Lock, &irql); /* G2: the DPC updates them */
     *info = unit->Stats;
     KeReleaseSpinLock(&unit->Lock, irql);
     KeAcquireSpinLock(&unit->Ctl->Lock, &irql); /* the interrupt stays connected meanwhile */
-    if (unit->Ctl->Started)
+    if (unit->Ctl->State == StateStarted || unit->Ctl->State == StateRemovePending)
         (void)KeSynchronizeExecution(unit->Ctl->Interrupt, DiskReadSpurious, &take);
     KeReleaseSpinLock(&unit->Ctl->Lock, irql);
+    IoReleaseRemoveLock(&unit->RemoveLock, Irp);
     info->SpuriousInterrupts = take.Status;
     return DiskComplete(Irp, STATUS_SUCCESS, sizeof(VDISK_INFO));
 }
@@ -546,11 +639,21 @@ _Use_decl_annotations_ BOOLEAN DiskEnable(PVOID SynchronizeContext)
     return TRUE;
 }
 
-_Use_decl_annotations_ BOOLEAN DiskDisable(PVOID SynchronizeContext)
+/* Interrupts off, the command in progress aborted, and no piece programmed after this one: a
+ * piece running or done but not yet taken by the DpcForIsr is taken here (t->Unit), so that
+ * neither the DpcForIsr nor the watchdog ends it too. */
+_Use_decl_annotations_ BOOLEAN DiskHalt(PVOID SynchronizeContext)
 {
-    PVDISK_CONTROLLER ctl = SynchronizeContext;
+    PPIECE_TAKE t = SynchronizeContext;
+    PVDISK_CONTROLLER ctl = t->Ctl;
     WRITE_REGISTER_ULONG(REG(ctl, VDC_REG_CONTROL), 0);
     WRITE_REGISTER_ULONG(REG(ctl, VDC_REG_COMMAND), VDC_CMD_ABORT);
+    ctl->Halted = TRUE;
+    ctl->HaltStatus = t->EndStatus;
+    if (ctl->PieceState != PieceIdle) {
+        t->Unit = ctl->ActiveUnit;
+        t->Taken = TRUE;
+    }
     ctl->PieceState = PieceIdle;
     return TRUE;
 }
@@ -622,6 +725,7 @@ static NTSTATUS DiskStartHardware(_Inout_ PVDISK_CONTROLLER ctl,
         KeReleaseSpinLock(&unit->Lock, old);
     }
     ctl->PieceState = PieceIdle;
+    ctl->Halted = FALSE;
     status = IoConnectInterrupt(&ctl->Interrupt, DiskIsr, ctl, NULL, vector, irql, irql, mode,
                                 shared, affinity, FALSE);
     if (!NT_SUCCESS(status)) {
@@ -630,25 +734,43 @@ static NTSTATUS DiskStartHardware(_Inout_ PVDISK_CONTROLLER ctl,
     }
     (void)KeSynchronizeExecution(ctl->Interrupt, DiskEnable, ctl);
     KeAcquireSpinLock(&ctl->Lock, &old);
-    ctl->Started = TRUE;
+    ctl->State = StateStarted;
     KeReleaseSpinLock(&ctl->Lock, old);
     return STATUS_SUCCESS;
 }
 
-static VOID DiskStopHardware(_Inout_ PVDISK_CONTROLLER ctl)
+/* A failed start, surprise removal or removal: no new request is taken (@state), the controller is
+ * halted, and every request taken ends before the hardware is given back: the piece on the
+ * controller is taken off it and its request ended with @status here; a request waiting for
+ * the controller or between two pieces ends with @status where it next comes to program one. */
+static VOID DiskStopHardware(_Inout_ PVDISK_CONTROLLER ctl, _In_ CONTROLLER_STATE state,
+                             _In_ NTSTATUS status)
 {
     KIRQL old;
+    PIECE_TAKE take;
     KeAcquireSpinLock(&ctl->Lock, &old);
-    ctl->Started = FALSE; /* no new request; the control no longer reads the ISR's count */
+    ctl->State = state; /* no new request; the control no longer reads the ISR's count */
     KeReleaseSpinLock(&ctl->Lock, old);
+    if (ctl->Interrupt != NULL) {
+        RtlZeroMemory(&take, sizeof take);
+        take.Ctl = ctl;
+        take.EndStatus = status;
+        (void)KeSynchronizeExecution(ctl->Interrupt, DiskHalt, &take);
+        if (take.Taken) {
+            KeRaiseIrql(DISPATCH_LEVEL, &old); /* where its DpcForIsr would have ended it */
+            DiskAbandon(take.Unit, status);
+            KeLowerIrql(old);
+        }
+        (void)KeWaitForSingleObject(&ctl->Idle, Executive, KernelMode, FALSE, NULL);
+    }
+    /* Every request is done, so nothing sets the watchdog again (G8: the extension it lives
+     * in goes at removal); then every DPC of ours already queued runs and finds no piece to
+     * take, and only then is the interrupt disconnected: no DPC can reach a disconnected
+     * interrupt, and the adapter has no channel left when it is put back. */
 #if !defined(BROKEN_WATCHDOG_LEFT_SET)
-    (void)KeCancelTimer(&ctl->Watchdog); /* G8: the extension it lives in goes at removal */
+    (void)KeCancelTimer(&ctl->Watchdog);
 #endif
     if (ctl->Interrupt != NULL) {
-        /* Interrupts off and the controller stopped under the interrupt's lock; then every
-         * DPC of ours already queued runs and finds no piece to take (G8), and only then is
-         * the interrupt disconnected: no DPC can reach a disconnected interrupt. */
-        (void)KeSynchronizeExecution(ctl->Interrupt, DiskDisable, ctl);
         KeFlushQueuedDpcs();
         IoDisconnectInterrupt(ctl->Interrupt);
         ctl->Interrupt = NULL;
@@ -686,13 +808,42 @@ static VOID DiskDeleteUnits(_Inout_ PVDISK_CONTROLLER ctl)
     }
 }
 
-static BOOLEAN DiskBusy(_In_ PVDISK_CONTROLLER ctl)
+/* A removal query: refused while a unit is open (as the PnP manager refuses it for a handle
+ * open on the stack); else no unit is opened until the removal or the cancel, so no request
+ * is in flight when the removal comes. */
+static BOOLEAN DiskQueryRemove(_Inout_ PVDISK_CONTROLLER ctl)
+{
+    BOOLEAN idle;
+    KIRQL old;
+    KeAcquireSpinLock(&ctl->Lock, &old);
+    idle = ctl->Opens == 0 && ctl->Active == 0;
+    if (idle && ctl->State == StateStarted)
+        ctl->State = StateRemovePending;
+    KeReleaseSpinLock(&ctl->Lock, old);
+    return idle;
+}
+
+static VOID DiskCancelRemove(_Inout_ PVDISK_CONTROLLER ctl)
+{
+    KIRQL old;
+    KeAcquireSpinLock(&ctl->Lock, &old);
+    if (ctl->State == StateRemovePending)
+        ctl->State = StateStarted;
+    KeReleaseSpinLock(&ctl->Lock, old);
+}
+
+/* Removal: a program may still hold a handle to a unit, and send requests on it after the
+ * unit's device object is deleted (Windows frees it at the last handle's close): each unit's
+ * remove lock is released and waited for, so every request on the units is done and the
+ * later ones fail at IoAcquireRemoveLock, before they reach the controller. */
+static VOID DiskDrainUnits(_Inout_ PVDISK_CONTROLLER ctl, _In_ PIRP Irp)
 {
     ULONG i;
-    for (i = 0; i < VDC_UNITS; i++)
-        if (ctl->Units[i] != NULL && ctl->Units[i]->CurrentIrp != NULL)
-            return TRUE;
-    return FALSE;
+    for (i = 0; i < VDC_UNITS; i++) {
+        PVDISK_UNIT unit = ctl->Units[i]->DeviceExtension;
+        if (NT_SUCCESS(IoAcquireRemoveLock(&unit->RemoveLock, Irp)))
+            IoReleaseRemoveLockAndWait(&unit->RemoveLock, Irp);
+    }
 }
 
 static NTSTATUS DiskPassDown(_In_ PVDISK_CONTROLLER ctl, _Inout_ PIRP Irp)
@@ -724,29 +875,38 @@ _Use_decl_annotations_ NTSTATUS DiskDispatchPnp(PDEVICE_OBJECT DeviceObject, PIR
             status =
                 DiskStartHardware(ctl, sl->Parameters.StartDevice.AllocatedResourcesTranslated);
         if (!NT_SUCCESS(status))
-            DiskStopHardware(ctl);
+            DiskStopHardware(ctl, StateStopped, STATUS_DEVICE_NOT_READY);
         IoReleaseRemoveLock(&ctl->RemoveLock, Irp);
         return DiskComplete(Irp, status, 0);
     case IRP_MN_QUERY_STOP_DEVICE:
+        /* A stopped device's driver must hold the requests that reach it, or it drops them;
+         * this one does not hold requests, so it does not let the controller be stopped. The
+         * PnP manager sends no IRP_MN_STOP_DEVICE then. */
+        IoReleaseRemoveLock(&ctl->RemoveLock, Irp);
+        return DiskComplete(Irp, STATUS_DEVICE_BUSY, 0);
     case IRP_MN_QUERY_REMOVE_DEVICE:
-        if (DiskBusy(ctl)) {
+        if (!DiskQueryRemove(ctl)) {
             IoReleaseRemoveLock(&ctl->RemoveLock, Irp);
             return DiskComplete(Irp, STATUS_DEVICE_BUSY, 0);
         }
         Irp->IoStatus.Status = STATUS_SUCCESS;
         return DiskPassDown(ctl, Irp);
-    case IRP_MN_CANCEL_STOP_DEVICE:
     case IRP_MN_CANCEL_REMOVE_DEVICE:
+        DiskCancelRemove(ctl);
         Irp->IoStatus.Status = STATUS_SUCCESS;
         return DiskPassDown(ctl, Irp);
-    case IRP_MN_STOP_DEVICE:
+    case IRP_MN_CANCEL_STOP_DEVICE:
+        Irp->IoStatus.Status = STATUS_SUCCESS;
+        return DiskPassDown(ctl, Irp);
     case IRP_MN_SURPRISE_REMOVAL:
-        DiskStopHardware(ctl);
+        /* The hardware is gone: the requests in flight and queued fail, now. */
+        DiskStopHardware(ctl, StateSurpriseRemoved, STATUS_NO_SUCH_DEVICE);
         Irp->IoStatus.Status = STATUS_SUCCESS;
         return DiskPassDown(ctl, Irp);
     case IRP_MN_REMOVE_DEVICE:
-        IoReleaseRemoveLockAndWait(&ctl->RemoveLock, Irp); /* every unit request is done */
-        DiskStopHardware(ctl);
+        DiskDrainUnits(ctl, Irp); /* every unit request is done; none is taken any more */
+        IoReleaseRemoveLockAndWait(&ctl->RemoveLock, Irp);
+        DiskStopHardware(ctl, StateStopped, STATUS_NO_SUCH_DEVICE);
         DiskDeleteUnits(ctl);
         Irp->IoStatus.Status = STATUS_SUCCESS;
         IoSkipCurrentIrpStackLocation(Irp);
@@ -810,9 +970,11 @@ static NTSTATUS DiskCreateUnit(_In_ PDRIVER_OBJECT DriverObject, _Inout_ PVDISK_
     unit->Stats.Unit = index;
     unit->Stats.BytesPerSector = VDC_SECTOR;
     KeInitializeSpinLock(&unit->Lock);
+    IoInitializeRemoveLock(&unit->RemoveLock, VDISK_TAG, 0, 0);
     IoInitializeDpcRequest(dev, DiskDpcForIsr); /* G18 */
     unit->LinkCreated = NT_SUCCESS(IoCreateSymbolicLink(&link, &name));
     dev->Flags |= DO_DIRECT_IO; /* Irp->MdlAddress: the caller's pages, locked, for DMA */
+    dev->AlignmentRequirement = VDC_SECTOR - 1; /* FILE_512_BYTE_ALIGNMENT: see DiskReadWrite */
     dev->Flags &= ~DO_DEVICE_INITIALIZING;
     ctl->Units[index] = dev;
     return STATUS_SUCCESS;
@@ -837,6 +999,7 @@ _Use_decl_annotations_ NTSTATUS DiskAddDevice(PDRIVER_OBJECT DriverObject,
     ctl->Pdo = PhysicalDeviceObject;
     KeInitializeSpinLock(&ctl->Lock);
     IoInitializeRemoveLock(&ctl->RemoveLock, VDISK_TAG, 0, 0);
+    KeInitializeEvent(&ctl->Idle, NotificationEvent, TRUE);
     KeInitializeTimer(&ctl->Watchdog);
     KeInitializeDpc(&ctl->WatchdogDpc, DiskWatchdogDpc, ctl);
     ctl->Controller = IoCreateController(0);
