@@ -78,7 +78,8 @@ static void vdc_command(vdc_dev *d, kdpc_device *dev, uint32_t cmd)
         return; /* ignored, as the datasheet says */
     d->commands++;
     d->busy = true;
-    d->status = 0;
+    d->status = 0; /* DONE and ERR clear: the line falls, as when they are acknowledged */
+    (void)kdpc_device_line_set(dev, 0, false);
     d->cmd = cmd;
     d->cmd_unit = d->unit;
     d->cmd_count = d->count;
@@ -89,7 +90,7 @@ static void vdc_command(vdc_dev *d, kdpc_device *dev, uint32_t cmd)
               d->cmd_count <= d->sectors[d->cmd_unit] - d->cmd_sector;
     uint64_t ns = VDC_COMMAND_NS;
     if (ok)
-        ns += (uint64_t)d->cmd_count * VDC_SECTOR / 1024u * VDC_NS_PER_KIB;
+        ns += (uint64_t)d->cmd_count * VDC_SECTOR * VDC_NS_PER_KIB / 1024u; /* 1 us a sector */
     if (kdpc_device_schedule(dev, ns, ok ? vdc_complete : vdc_reject, NULL, 0, &d->event) !=
         KDPC_OK)
         d->busy = false;
