@@ -938,11 +938,14 @@ _Use_decl_annotations_ NTSTATUS DiskDispatchPower(PDEVICE_OBJECT DeviceObject, P
 _Use_decl_annotations_ NTSTATUS DiskSystemControl(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     PVDISK_CONTROLLER ctl = DeviceObject->DeviceExtension;
+    NTSTATUS status;
     PAGED_CODE();
     if (ctl->IsUnit)
         return DiskComplete(Irp, Irp->IoStatus.Status, Irp->IoStatus.Information);
-    IoSkipCurrentIrpStackLocation(Irp);
-    return IoCallDriver(ctl->Lower, Irp);
+    status = IoAcquireRemoveLock(&ctl->RemoveLock, Irp); /* Lower stays attached meanwhile */
+    if (!NT_SUCCESS(status))
+        return DiskComplete(Irp, status, 0);
+    return DiskPassDown(ctl, Irp);
 }
 
 static NTSTATUS DiskCreateUnit(_In_ PDRIVER_OBJECT DriverObject, _Inout_ PVDISK_CONTROLLER ctl,
