@@ -167,11 +167,19 @@ static void worker_main(PVOID ctx)
     worker *w = ctx;
     disk_run *run = w->run;
     bool heavy = run->o->load == EX_LOAD_HEAVY;
+    bool first = true;
     while (kdpc_machine_time_ns(run->m) < run->end_ns && run->r->lost == 0 && !run->unplugged) {
         w->buf = w->mem + (next_rand(&w->rng) % (PAGE_SIZE / VDC_SECTOR)) * VDC_SECTOR;
         ULONG len = heavy
                         ? HEAVY_LEN
                         : (ULONG)(1u + next_rand(&w->rng) % (LIGHT_MAX / VDC_SECTOR)) * VDC_SECTOR;
+        if (!heavy && first) {
+            /* the largest light request, one sector into a page: 17 pages, one more than the
+             * map registers, so every light run has a request that must be split */
+            w->buf = w->mem + VDC_SECTOR;
+            len = LIGHT_MAX;
+        }
+        first = false;
         uint64_t slots = (w->len - len) / VDC_SECTOR + 1;
         uint64_t off = w->lo + (next_rand(&w->rng) % slots) * VDC_SECTOR;
         if (heavy) {

@@ -279,22 +279,26 @@ static void test_broken_variants_caught(void **state)
     for (size_t i = 0; i < ex_disk.nvariants; i++) {
         const ex_variant *v = &ex_disk.variants[i];
         assert_ptr_equal(ex_find_variant(&ex_disk, v->name), v);
-        kdpc_machine *m = kt_machine(2, 7);
-        ex_options o = opts(EX_LOAD_HEAVY, 2 * MS, 0);
-        ex_result r;
-        o.variant = v;
-        ex_disk.run(m, &o, &r);
-        if (kdpc_machine_find_violation(m, v->rule) == NULL)
-            print_error("variant %s: rule %s not reported (status %d)\n", v->name, v->rule,
-                        (int)r.status);
-        assert_non_null(kdpc_machine_find_violation(m, v->rule));
-        assert_false(ex_clean(m, &r));
-        /* the clean driver under the same seed */
-        assert_int_equal(kdpc_machine_reset(m, 7), KDPC_OK);
-        o.variant = NULL;
-        ex_disk.run(m, &o, &r);
-        assert_clean_run(m, &r);
-        kdpc_machine_destroy(m);
+        /* caught on both loads, on 1 and 4 CPUs, whatever the seed (three of them here) */
+        for (unsigned k = 0; k < 12; k++) {
+            uint64_t seed = 7 + k % 3;
+            kdpc_machine *m = kt_machine(k / 3 % 2 == 0 ? 1 : 4, seed);
+            ex_options o = opts(k < 6 ? EX_LOAD_HEAVY : EX_LOAD_LIGHT, 2 * MS, 0);
+            ex_result r;
+            o.variant = v;
+            ex_disk.run(m, &o, &r);
+            if (kdpc_machine_find_violation(m, v->rule) == NULL)
+                print_error("variant %s: rule %s not reported (status %d, run %u)\n", v->name,
+                            v->rule, (int)r.status, k);
+            assert_non_null(kdpc_machine_find_violation(m, v->rule));
+            assert_false(ex_clean(m, &r));
+            /* the clean driver under the same seed */
+            assert_int_equal(kdpc_machine_reset(m, seed), KDPC_OK);
+            o.variant = NULL;
+            ex_disk.run(m, &o, &r);
+            assert_clean_run(m, &r);
+            kdpc_machine_destroy(m);
+        }
     }
     assert_null(ex_find_variant(&ex_disk, "no-such-variant"));
 }

@@ -191,9 +191,9 @@ _Use_decl_annotations_ BOOLEAN DiskProgram(PVOID SynchronizeContext)
     return TRUE;
 }
 
-/* G7/G11: maps as much of the rest as the map registers take (whole sectors), arms the
- * watchdog and starts the controller on it. Called at DISPATCH_LEVEL holding the controller
- * object and the adapter channel. */
+/* G7/G11: maps as much of the rest as MapTransfer will (at most what the map registers take),
+ * arms the watchdog and starts the controller on it. Called at DISPATCH_LEVEL holding the
+ * controller object and the adapter channel. */
 static VOID DiskMapAndProgram(_Inout_ PVDISK_UNIT unit)
 {
     PVDISK_CONTROLLER ctl = unit->Ctl;
