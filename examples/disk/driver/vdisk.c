@@ -152,6 +152,16 @@ static KSYNCHRONIZE_ROUTINE DiskReadSpurious;
 
 #define REG(ctl, off) ((PULONG)((ctl)->Regs + (off)))
 
+/* What an open or a request ends with when the controller is not started. */
+static NTSTATUS DiskRefusal(_In_ CONTROLLER_STATE state)
+{
+    if (state == StateSurpriseRemoved)
+        return STATUS_NO_SUCH_DEVICE; /* the hardware is gone */
+    if (state == StateRemovePending)
+        return STATUS_DELETE_PENDING;
+    return STATUS_DEVICE_NOT_READY; /* not started yet, or the start failed */
+}
+
 static NTSTATUS DiskComplete(_Inout_ PIRP Irp, _In_ NTSTATUS Status, _In_ ULONG_PTR Information)
 {
     Irp->IoStatus.Status = Status;
@@ -511,7 +521,7 @@ _Use_decl_annotations_ NTSTATUS DiskCreateClose(PDEVICE_OBJECT DeviceObject, PIR
     else if (unit->Ctl->State == StateStarted)
         unit->Ctl->Opens++;
     else
-        status = STATUS_DEVICE_NOT_READY;
+        status = DiskRefusal(unit->Ctl->State);
     KeReleaseSpinLock(&unit->Ctl->Lock, irql);
     IoReleaseRemoveLock(&unit->RemoveLock, Irp);
     return DiskComplete(Irp, status, 0);
@@ -540,8 +550,7 @@ _Use_decl_annotations_ NTSTATUS DiskReadWrite(PDEVICE_OBJECT DeviceObject, PIRP 
     status = STATUS_PENDING;
     KeAcquireSpinLock(&ctl->Lock, &irql);
     if (ctl->State != StateStarted)
-        status =
-            ctl->State == StateSurpriseRemoved ? STATUS_NO_SUCH_DEVICE : STATUS_DEVICE_NOT_READY;
+        status = DiskRefusal(ctl->State);
     else if (length == 0)
         status = STATUS_SUCCESS;
     else if (offset < 0 || (offset % VDC_SECTOR) != 0 || (length % VDC_SECTOR) != 0 ||
