@@ -4,7 +4,8 @@
  * load the vdisk driver through PnP, and drive its two units (\DosDevices\
  * VDisk0 and VDisk1) from several system threads for o->duration_ns of
  * virtual time; then check every byte against the device's backing images,
- * close, unload.
+ * close, remove the controller (orderly: the driver must accept it now that
+ * the units are closed), unload.
  *
  * Each worker thread owns one region of one unit, so what it wrote is what
  * it must read back: it keeps a shadow copy of its region, compares every
@@ -380,6 +381,10 @@ static void run_entry(void *ctx)
         (void)kdpc_file_close(run->file[u]);
         run->file[u] = NULL;
     }
+    /* With the units closed, the driver accepts the removal query: an orderly removal. */
+    if (!run->unplugged && (kdpc_device_unplug(run->hw.dev, KDPC_UNPLUG_ORDERLY) != KDPC_OK ||
+                            kdpc_device_get_state(run->hw.dev) != KDPC_DEVICE_REMOVED))
+        problem(run, "the orderly removal with the units closed failed", 0, 0, 0, 0);
     st = kdpc_driver_unload(run->drv);
     if (!NT_SUCCESS(st))
         problem(run, "unload failed", 0, 0, 0, st);
