@@ -55,6 +55,19 @@ foreach(_f
   endif()
 endforeach()
 
+# The kdpc-sim command, when the examples were built: installed, and it runs from the prefix.
+if(KDPC_EXPECT_SIM)
+  set(_sim "${_prefix}/${KDPC_BINDIR}/kdpc-sim")
+  if(NOT EXISTS "${_sim}")
+    message(FATAL_ERROR "[install] missing ${_sim}")
+  endif()
+  execute_process(COMMAND "${_sim}" --version RESULT_VARIABLE _rc OUTPUT_VARIABLE _out
+                  ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0 OR NOT _out MATCHES "^kdpc-sim ${KDPC_VERSION}")
+    message(FATAL_ERROR "[install] ${_sim} --version: exit ${_rc}: ${_out}${_err}")
+  endif()
+endif()
+
 # 2. configure the consumer against the prefix only
 set(_cache_args
   "-DCMAKE_PREFIX_PATH=${_prefix}"
