@@ -185,8 +185,8 @@ static void teardown(kdpc_machine *m)
 static int layers_init(kdpc_machine *m)
 {
     if (kdpc__dev_init(m) != 0 || kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 ||
-        kdpc__stats_init(m) != 0 || kdpc__ke_init(m) != 0 || kdpc__io_init(m) != 0 || kdpc__pnp_init(m) != 0 ||
-        kdpc__pool_init(m) != 0)
+        kdpc__stats_init(m) != 0 || kdpc__ke_init(m) != 0 || kdpc__io_init(m) != 0 ||
+        kdpc__pnp_init(m) != 0 || kdpc__pool_init(m) != 0)
         return ENOMEM;
     m->hooks.deadlock = deadlock_hook;
     m->hooks.timeout = timeout_hook;
