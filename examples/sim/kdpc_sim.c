@@ -11,6 +11,8 @@
  * A usage error is one line on stderr naming the bad option, and exit
  * status 2; nothing is run and no file is written.
  */
+#define _XOPEN_SOURCE 700 /* realpath, for a --trace FILE that is a symbolic link */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -47,13 +49,15 @@ static const char *const run_usage =
     "  --duration T     virtual time the programs send requests: 2s, 500ms, 250us, 1.5s\n"
     "                   (default 2s; at most 3600s)\n"
     "  --load L         light (a trickle with idle gaps, default) or heavy (queues kept full)\n"
-    "  --faults RATE    chance of each fault the device injects, per opportunity: 0..1 or a\n"
-    "                   percentage (0.01, 1%%); resolution 0.001 (default 0)\n"
+    "  --faults RATE    chance of each fault the device injects, per opportunity: 0..1 in\n"
+    "                   steps of 0.001, or a percentage (0.01, 1%%, 0.5%%) (default 0)\n"
     "  --broken NAME    run a broken variant of the driver (kdpc-sim list names them)\n"
     "  --mode NAME      an example's mode (kdpc-sim list names them)\n"
     "  --report         also print every violation in full and the error log\n"
     "  --trace FILE     write the newest 262144 trace events as text to FILE\n"
     "  --help           this text\n"
+    "Options may come before or after the example, as --name VALUE or --name=VALUE; after\n"
+    "--, an argument is the example's name even if it starts with '-'.\n"
     "\n"
     "exit status: 0 clean; 1 a violation, a bug check, a hang or lost data; 2 usage error or\n"
     "an output file that could not be written.\n";
@@ -99,29 +103,45 @@ static const ex_example *find_example(const char *name)
     return NULL;
 }
 
-/* Whole decimal or 0x number into *@v; false when it is not one (or overflows). */
+/* A decimal or 0x-hexadecimal whole number into *@v; false when it is not one (or
+ * overflows). A leading 0 is not octal: "010" is ten, as a person means it. */
 static bool parse_u64(const char *s, uint64_t *v)
 {
-    if (s[0] == '\0' || s[0] == '-' || s[0] == '+' || s[0] == ' ')
-        return false;
+    int base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+    const char *digits = base == 16 ? s + 2 : s;
+    if (!(isxdigit((unsigned char)digits[0]) && (base == 16 || isdigit((unsigned char)digits[0]))))
+        return false; /* no sign, no space: strtoull would take both */
     char *end;
     errno = 0;
-    unsigned long long x = strtoull(s, &end, 0);
+    unsigned long long x = strtoull(digits, &end, base);
     if (errno != 0 || *end != '\0')
         return false;
     *v = x;
     return true;
 }
 
+/* A plain decimal number ("2", "1.5", ".5", "1e-3") into *@x, *@end after it; false for a
+ * sign, a space, "inf", "nan" or a hexadecimal float, which strtod would all take. */
+static bool parse_decimal(const char *s, double *x, char **end)
+{
+    if (!isdigit((unsigned char)s[0]) && !(s[0] == '.' && isdigit((unsigned char)s[1])))
+        return false;
+    errno = 0;
+    *x = strtod(s, end);
+    if (errno != 0 || *end == s)
+        return false;
+    for (const char *c = s; c < *end; c++)
+        if (*c == 'x' || *c == 'X')
+            return false;
+    return true;
+}
+
 /* "2s", "500ms", "250us", "1000ns", "1.5s", "2" (seconds) into ns; false when not one. */
 static bool parse_duration(const char *s, uint64_t *ns)
 {
-    if (s[0] < '0' || s[0] > '9')
-        return false; /* no sign, no space, no "inf" */
+    double x;
     char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (errno != 0 || end == s)
+    if (!parse_decimal(s, &x, &end))
         return false;
     double unit;
     if (strcmp(end, "s") == 0 || *end == '\0')
@@ -141,15 +161,13 @@ static bool parse_duration(const char *s, uint64_t *ns)
     return true;
 }
 
-/* "0.01", "1%", "0" into per mille; false when not a rate in 0..1 at 0.001 resolution. */
+/* "0.01", "1%", "0" into per mille; false when not a rate in 0..1 that is a whole number of
+ * per mille (the device draws faults per mille: 0.0005 would silently become 0.001). */
 static bool parse_rate(const char *s, unsigned *permille)
 {
-    if (s[0] < '0' || s[0] > '9')
-        return false;
+    double x;
     char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (errno != 0 || end == s)
+    if (!parse_decimal(s, &x, &end))
         return false;
     if (strcmp(end, "%") == 0)
         x /= 100.0;
@@ -159,8 +177,8 @@ static bool parse_rate(const char *s, unsigned *permille)
         return false;
     double pm = x * 1000.0;
     unsigned r = (unsigned)(pm + 0.5);
-    if (x > 0.0 && r == 0)
-        return false; /* below the resolution: would silently be no faults */
+    if (pm - r > 1e-6 || r - pm > 1e-6)
+        return false;
     *permille = r;
     return true;
 }
@@ -188,77 +206,100 @@ static double host_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The trace file is written to a temporary file beside it and renamed at the end, so a
- * failed or interrupted run leaves no half-written FILE. */
+/* --trace FILE. The trace is written to a temporary file beside FILE and renamed over it once
+ * whole, so a failed write (a full disk) leaves no half-written FILE. Before the run,
+ * trace_check only proves that file can be made there (a probe, removed at once): a run
+ * stopped by Ctrl-C leaves nothing behind either. A symbolic link is followed, as a shell's
+ * `>` would: its target gets the trace and the link stays. */
 typedef struct trace_out {
-    const char *path;
-    char *tmp;
-    FILE *f;
+    char *path; /* FILE, or the file its symbolic link names */
 } trace_out;
 
-static int trace_open(trace_out *t, const char *path)
+/* A temporary file beside @t->path, open for writing with the mode a new file gets
+ * (mkstemp's 0600 would hide the trace from other users); NULL with errno set. */
+static FILE *temp_beside(const trace_out *t, char **tmp)
 {
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return usage_error("--trace: %s is not a regular file", path);
-    size_t n = strlen(path) + 16;
-    t->tmp = malloc(n);
-    if (t->tmp == NULL)
-        return usage_error("--trace: %s: out of memory", path);
-    snprintf(t->tmp, n, "%s.XXXXXX", path);
-    int fd = mkstemp(t->tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(t->tmp);
-        t->tmp = NULL;
-        return usage_error("--trace: cannot write %s: %s", path, strerror(e));
+    size_t n = strlen(t->path) + 8;
+    *tmp = malloc(n);
+    if (*tmp == NULL)
+        return NULL;
+    snprintf(*tmp, n, "%s.XXXXXX", t->path);
+    int fd = mkstemp(*tmp);
+    FILE *f = NULL;
+    if (fd >= 0) {
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fchmod(fd, 0666 & ~mask) == 0)
+            f = fdopen(fd, "w");
+        if (f == NULL) {
+            int e = errno;
+            close(fd);
+            unlink(*tmp);
+            errno = e;
+        }
     }
-    t->f = fdopen(fd, "w");
-    if (t->f == NULL) {
+    if (f == NULL) {
         int e = errno;
-        close(fd);
-        unlink(t->tmp);
-        free(t->tmp);
-        t->tmp = NULL;
-        return usage_error("--trace: cannot write %s: %s", path, strerror(e));
+        free(*tmp);
+        *tmp = NULL;
+        errno = e;
     }
-    t->path = path;
-    return EXIT_CLEAN;
+    return f;
 }
 
-static void trace_discard(trace_out *t)
+static int trace_check(trace_out *t, const char *path)
 {
-    if (t->f != NULL)
-        fclose(t->f);
-    if (t->tmp != NULL) {
-        unlink(t->tmp);
-        free(t->tmp);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        t->path = realpath(path, NULL);
+        if (t->path == NULL)
+            return usage_error("--trace: %s is a symbolic link to nowhere (%s)", path,
+                               strerror(errno));
+    } else {
+        t->path = strdup(path);
+        if (t->path == NULL)
+            return usage_error("--trace: %s: out of memory", path);
     }
-    t->f = NULL;
-    t->tmp = NULL;
+    if (stat(t->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        free(t->path);
+        t->path = NULL;
+        return usage_error("--trace: %s is not a regular file", path);
+    }
+    char *tmp;
+    FILE *f = temp_beside(t, &tmp);
+    if (f == NULL) {
+        int e = errno;
+        free(t->path);
+        t->path = NULL;
+        return usage_error("--trace: cannot write %s: %s", path, strerror(e));
+    }
+    fclose(f);
+    unlink(tmp);
+    free(tmp);
+    return EXIT_CLEAN;
 }
 
 /* Write the trace and put it in place; EXIT_USAGE (and no file) when that fails. */
-static int trace_finish(trace_out *t, const kdpc_machine *m)
+static int trace_write(trace_out *t, const kdpc_machine *m)
 {
-    bool ok = kdpc_trace_dump(m, t->f) == KDPC_OK;
-    ok = ok && fflush(t->f) == 0 && !ferror(t->f);
+    char *tmp;
+    FILE *f = temp_beside(t, &tmp);
     int e = errno;
-    ok = fclose(t->f) == 0 && ok;
-    t->f = NULL;
-    if (ok && rename(t->tmp, t->path) != 0) {
-        e = errno;
-        ok = false;
+    bool ok = f != NULL;
+    if (ok) {
+        errno = 0;
+        ok = kdpc_trace_dump(m, f) == KDPC_OK && fflush(f) == 0 && !ferror(f);
+        ok = fclose(f) == 0 && ok;
+        ok = ok && rename(tmp, t->path) == 0;
+        e = errno; /* of the first failure: a later success leaves errno alone */
+        if (!ok)
+            unlink(tmp);
+        free(tmp);
     }
-    if (!ok) {
+    if (!ok)
         fprintf(stderr, "kdpc-sim: --trace: could not write %s: %s; no trace written\n", t->path,
-                strerror(e));
-        trace_discard(t);
-        return EXIT_USAGE;
-    }
-    free(t->tmp);
-    t->tmp = NULL;
-    return EXIT_CLEAN;
+                e != 0 ? strerror(e) : "write error");
+    return ok ? EXIT_CLEAN : EXIT_USAGE;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -269,17 +310,22 @@ static int cmd_run(int argc, char **argv)
     ex_options o = {.duration_ns = 2000000000u, .load = EX_LOAD_LIGHT};
     bool report = false;
     const char *trace = NULL, *broken = NULL;
+    bool options_end = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (!options_end && strcmp(a, "--") == 0) {
+            options_end = true;
+            continue;
+        }
+        if (!options_end && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
             fputs(run_usage, stdout);
             return EXIT_CLEAN;
         }
-        if (strcmp(a, "--report") == 0) {
+        if (!options_end && strcmp(a, "--report") == 0) {
             report = true;
             continue;
         }
-        if (a[0] != '-') {
+        if (options_end || a[0] != '-') {
             if (ex != NULL)
                 return usage_error("run: one example only, got '%s' after '%s'", a, ex->name);
             ex = find_example(a);
@@ -287,16 +333,27 @@ static int cmd_run(int argc, char **argv)
                 return usage_error("run: unknown example '%s' (serial, disk or nic)", a);
             continue;
         }
+        /* --name=VALUE or --name VALUE */
+        char name[16];
+        const char *v = NULL;
+        const char *eq = strchr(a, '=');
+        size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a);
         static const char *const with_value[] = {"--cpus",   "--seed",   "--duration", "--load",
                                                  "--faults", "--broken", "--mode",     "--trace"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            known = known || strcmp(a, with_value[k]) == 0;
+            known = known || (strlen(with_value[k]) == len && strncmp(a, with_value[k], len) == 0);
         if (!known)
             return usage_error("run: unknown option '%s'", a);
-        if (i + 1 >= argc)
+        memcpy(name, a, len);
+        name[len] = '\0';
+        a = name;
+        if (eq != NULL)
+            v = eq + 1;
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else
             return usage_error("%s: needs a value", a);
-        const char *v = argv[++i];
         uint64_t x;
         if (strcmp(a, "--cpus") == 0) {
             if (!parse_u64(v, &x) || x < 1 || x > KDPC_MAX_CPUS)
@@ -319,8 +376,8 @@ static int cmd_run(int argc, char **argv)
                 return usage_error("--load: '%s' is not light or heavy", v);
         } else if (strcmp(a, "--faults") == 0) {
             if (!parse_rate(v, &o.faults_permille))
-                return usage_error("--faults: '%s' is not a rate from 0 to 1 at a resolution "
-                                   "of 0.001 (0.01, 1%%)",
+                return usage_error("--faults: '%s' is not a rate from 0 to 1 in steps of "
+                                   "0.001 (0.01, 1%%)",
                                    v);
         } else if (strcmp(a, "--broken") == 0) {
             broken = v;
@@ -348,7 +405,7 @@ static int cmd_run(int argc, char **argv)
 
     trace_out t = {0};
     if (trace != NULL) {
-        int rc = trace_open(&t, trace);
+        int rc = trace_check(&t, trace);
         if (rc != EXIT_CLEAN)
             return rc;
     }
@@ -369,7 +426,7 @@ static int cmd_run(int argc, char **argv)
     kdpc_machine *m = kdpc_machine_create(&cfg);
     if (m == NULL) {
         fprintf(stderr, "kdpc-sim: cannot make the machine: %s\n", strerror(errno));
-        trace_discard(&t);
+        free(t.path);
         return EXIT_NOT_CLEAN;
     }
 
@@ -395,13 +452,14 @@ static int cmd_run(int argc, char **argv)
     sim_print_summary(stdout, m, &info, &r);
     int rc = ex_clean(m, &r) ? EXIT_CLEAN : EXIT_NOT_CLEAN;
     if (trace != NULL) {
-        int trc = trace_finish(&t, m);
+        int trc = trace_write(&t, m);
         if (trc != EXIT_CLEAN)
             rc = trc;
         else
             printf("trace:  %s (newest %zu of %" PRIu64 " events)\n", trace, kdpc_trace_count(m),
                    kdpc_trace_total(m));
     }
+    free(t.path);
     kdpc_machine_destroy(m);
     return rc;
 }

@@ -189,8 +189,11 @@ void sim_print_summary(FILE *out, kdpc_machine *m, const sim_run_info *info, con
         fprintf(out, "result: caught: broken variant %s breaks %s, reported as %s\n",
                 o->variant->name, o->variant->guideline, o->variant->rule);
     else if (r->status != KDPC_OK)
-        fprintf(out, "result: the run ended with %s after %s of virtual time\n",
-                kdpc_strerror(r->status), sim_format_duration(a, sizeof a, r->virtual_ns));
+        fprintf(out, "result: NOT CLEAN: %s (%s)\n", kdpc_strerror(r->status),
+                r->status == KDPC_TIMEOUT
+                    ? "a hang or livelock: the requests did not all come back in time"
+                : r->status == KDPC_DEADLOCK ? "a hang: no CPU can go on"
+                                             : "the run stopped early");
     else if (!ex_clean(m, r))
         fprintf(out, "result: NOT CLEAN\n");
     else

@@ -110,6 +110,14 @@ expect_usage("--load" run serial --load medium)
 expect_usage("--faults" run serial --faults 2)
 expect_usage("--faults" run serial --faults -0.1)
 expect_usage("--faults" run serial --faults 0.0001)
+expect_usage("--faults" run serial --faults 0.0005) # not silently 0.001
+expect_usage("--faults" run serial --faults 0x1)
+expect_usage("--duration" run serial --duration 0x10s) # strtod's hexadecimal float
+expect_usage("--cpus" run serial --cpus 1e1)
+expect_usage("--cpus" run serial --cpus " 2")
+expect_usage("--cpus" run serial --cpus=)
+expect_usage("--bogus=1" run serial --bogus=1)
+expect_usage("--duration=1ms" run -- serial --duration=1ms) # after --, no more options
 expect_usage("--faults" run serial --faults lots)
 expect_usage("--broken" run serial --broken no-such-variant)
 expect_usage("--mode" run serial --mode no-such-mode)
@@ -129,7 +137,18 @@ if(NOT _nleft EQUAL 1)
   fail("--trace to a folder left files behind: ${_left}")
 endif()
 
+# A symbolic link to nowhere is refused; /dev/full is not a regular file.
+file(CREATE_LINK "${WORK}/nowhere/t.txt" "${WORK}/dangling" SYMBOLIC)
+expect_usage("--trace" run serial --duration 1ms --trace "${WORK}/dangling")
+expect_usage("--trace" run serial --duration 1ms --trace /dev/full)
+
 # ---- runs --------------------------------------------------------------------
+# Numbers as a person means them: a leading 0 is not octal, 0x is hexadecimal; options go
+# before or after the example, as --name VALUE or --name=VALUE; the last one given counts.
+expect_out(0 "10 CPUs, seed 16, 500.0 us" run --cpus 010 serial --seed=0x10 --duration .5ms)
+expect_out(0 "3 CPUs" run serial --cpus 1 --cpus=3 --duration 1ms)
+expect_out(0 "faults 0.005" run serial --faults 0.5% --duration 1ms)
+expect_out(0 "result: clean" run --duration 1ms -- serial)
 # The README's main command: the default simulation (serial, 2 CPUs, 2 s) is clean and says
 # what happened.
 expect_out(0 "result: clean" run serial)
@@ -171,6 +190,29 @@ endif()
 file(GLOB _tmp "${WORK}/serial.trace.*")
 if(_tmp)
   fail("--trace left temporary files: ${_tmp}")
+endif()
+
+# A symbolic link to a file: the trace goes to the file and the link stays.
+file(WRITE "${WORK}/target.trace" "")
+file(CREATE_LINK "target.trace" "${WORK}/link.trace" SYMBOLIC)
+expect_out(0 "trace:" run serial --duration 1ms --trace "${WORK}/link.trace")
+file(SIZE "${WORK}/target.trace" _size)
+if(NOT IS_SYMLINK "${WORK}/link.trace" OR _size EQUAL 0)
+  fail("--trace through a symbolic link replaced the link or left its file empty")
+endif()
+
+# A disk that fills while the trace is written (a file size limit): exit 2, one line, and
+# neither the trace nor a temporary file is left.
+find_program(_sh sh)
+if(_sh AND NOT LAUNCHER)
+  execute_process(
+    COMMAND ${_sh} -c "trap '' XFSZ; ulimit -f 8; exec \"$0\" run serial --duration 50ms --trace \"$1\""
+            "${SIM}" "${WORK}/full.trace"
+    RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
+  file(GLOB _left "${WORK}/full.trace*")
+  if(NOT _rc EQUAL 2 OR _left OR NOT _err MATCHES "^kdpc-sim: --trace: [^\n]*\n$")
+    fail("--trace on a full disk: exit ${_rc}, left ${_left}, stderr: ${_err}")
+  endif()
 endif()
 
 if(_failures)
