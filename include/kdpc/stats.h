@@ -5,9 +5,11 @@
  * time of one call, and where and when that longest call ended.
  *
  * Kept on every machine, with tracing on or off, from its creation (or last
- * kdpc_machine_reset) on. Times are virtual: what the routine was charged
- * while it ran, as the dpc.too_long / isr.too_long rules measure it (from
- * entry to return, not counting interrupts that nested inside it).
+ * kdpc_machine_reset) on. Times are virtual: what the routine's CPU was
+ * charged from the routine's entry to its return, as the dpc.too_long and
+ * isr.too_long rules measure it. That includes any interrupt that nested
+ * inside the routine on its CPU: an ISR's time also counts in the DPC (or
+ * lower-IRQL ISR) it interrupted.
  */
 #ifndef KDPC_STATS_H
 #define KDPC_STATS_H
@@ -53,9 +55,11 @@ typedef struct kdpc_routine_stats {
 } kdpc_routine_stats;
 
 /**
- * kdpc_stats_routine_count() - number of routines that ran on @m (each (routine, kind) once),
- * in the order they first returned. 0 for NULL.
+ * kdpc_stats_routine_count() - how many routines have returned at least once on @m, each
+ * (routine, kind) counted once; kdpc_stats_routine() indexes them in the order they first
+ * returned.
  * Thread: a host thread between runs.
+ * Return: that number; 0 for a NULL @m.
  */
 KDPC_EXPORT size_t kdpc_stats_routine_count(const kdpc_machine *m);
 

@@ -136,6 +136,58 @@ static void test_first_return_order_and_reset(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* An interrupt that nests inside a DPC: its ISR's time counts in the DPC too (the DPC's CPU
+ * was charged it between the DPC's entry and return), as dpc.too_long measures. */
+static KDPC NestDpc;
+
+static BOOLEAN StatsNestIsr(PKINTERRUPT i, PVOID c)
+{
+    (void)i, (void)c;
+    if (InterlockedExchange(&Pending, 0) == 0)
+        return FALSE;
+    KeStallExecutionProcessor(10);
+    return TRUE;
+}
+
+static void StatsNestDpc(PKDPC d, PVOID c, PVOID a1, PVOID a2)
+{
+    (void)d, (void)c, (void)a1, (void)a2;
+    InterlockedExchange(&Pending, 1);
+    kdpc_line_assert(kdpc_current_machine(), LINE); /* taken at the stall's interleaving point */
+    KeStallExecutionProcessor(20);
+}
+
+static void nest_body(void *ctx)
+{
+    (void)ctx;
+    KeInitializeDpc(&NestDpc, StatsNestDpc, NULL);
+    assert_int_equal(IoConnectInterrupt(&Interrupt, StatsNestIsr, NULL, NULL, LINE, 5, 5, Latched,
+                                        FALSE, 1, FALSE),
+                     STATUS_SUCCESS);
+    KeInsertQueueDpc(&NestDpc, NULL, NULL);
+    LARGE_INTEGER t = {.QuadPart = -10000}; /* 1 ms */
+    KeDelayExecutionThread(KernelMode, FALSE, &t);
+    IoDisconnectInterrupt(Interrupt);
+}
+
+static void test_dpc_time_includes_nested_interrupt(void **state)
+{
+    (void)state;
+    kdpc_machine *m = kt_machine(1, 1);
+    KDPC_NAME(m, StatsNestIsr);
+    KDPC_NAME(m, StatsNestDpc);
+    assert_int_equal(kdpc_machine_run(m, nest_body, NULL), KDPC_OK);
+    kdpc_routine_stats s;
+    assert_non_null(find(m, "StatsNestIsr", &s));
+    assert_int_equal(s.calls, 1);
+    assert_true(s.longest_ns >= 10000 && s.longest_ns < 20000);
+    uint64_t isr_ns = s.longest_ns;
+    assert_non_null(find(m, "StatsNestDpc", &s));
+    assert_int_equal(s.calls, 1);
+    assert_true(s.longest_ns >= 20000 + isr_ns && s.longest_ns < 40000);
+    kdpc_machine_destroy(m);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -156,6 +208,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_and_longest_per_routine),
         cmocka_unit_test(test_first_return_order_and_reset),
+        cmocka_unit_test(test_dpc_time_includes_nested_interrupt),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
