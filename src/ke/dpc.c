@@ -480,7 +480,7 @@ NTSTATUS kdpc_KeQueryDpcWatchdogInformation(PKDPC_WATCHDOG_INFORMATION Info)
     kdpc_machine *m = c->thread->m;
     uint64_t single = m->cfg.watchdog_single_ns;
     uint64_t total = m->cfg.watchdog_cumulative_ns;
-    uint64_t ran = kc->nframes > 0 ? c->own_ns - kc->frames[kc->nframes - 1].start_ns : 0;
+    uint64_t ran = kc->nframes > 0 ? c->own_ns - kc->frames[kc->nframes - 1].allot_ns : 0;
     uint64_t at = c->irql >= DISPATCH_LEVEL ? c->own_ns - kc->dispatch_since : 0;
     Info->DpcTimeLimit = ticks_of(m, single);
     Info->DpcTimeCount = single > ran ? ticks_of(m, single - ran) : 0;

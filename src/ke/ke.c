@@ -26,9 +26,9 @@ void kdpc__ke_watchdog(kdpc_machine *m, kdpc__cpu *c)
     kdpc__kecpu *kc = kdpc__kecpu_of(c);
     if (kc->nframes > 0 && m->cfg.watchdog_single_ns != 0) {
         kdpc__frame *f = &kc->frames[kc->nframes - 1];
-        uint64_t ran = c->own_ns - f->start_ns;
+        uint64_t ran = c->own_ns - f->allot_ns;
         if (ran > m->cfg.watchdog_single_ns) {
-            f->start_ns = c->own_ns; /* as a warning it fires once per allotment */
+            f->allot_ns = c->own_ns; /* as a warning it fires once per allotment */
             kdpc__violation(m, KDPC_R_DPC_WATCHDOG, 0x133, 0, ticks(m, ran),
                             ticks(m, m->cfg.watchdog_single_ns), 0, f->routine,
                             "one DPC or ISR call has run %llu us, over the watchdog allotment of "

@@ -32,6 +32,8 @@
 typedef struct kdpc__frame {
     kdpc_routine_ptr routine;
     uint64_t start_ns; /* CPU's own time when it started */
+    uint64_t allot_ns; /* own time the watchdog's allotment runs from: start_ns, then the last
+                          dpc.watchdog warning (a warning must not shorten the measured call) */
     void *driver;
 } kdpc__frame;
 
@@ -327,6 +329,7 @@ static inline void kdpc__ke_push_frame(kdpc__cpu *c, kdpc_routine_ptr routine, v
         kdpc__frame *f = &kc->frames[kc->nframes++];
         f->routine = routine;
         f->start_ns = c->own_ns;
+        f->allot_ns = c->own_ns;
         f->driver = driver;
     }
     c->routine = routine;

@@ -188,6 +188,45 @@ static void test_dpc_time_includes_nested_interrupt(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A DPC that runs past the single-call watchdog, with dpc.watchdog a warning: the warning
+ * restarts the watchdog's allotment, not the call's measured time. */
+static void StatsLongDpc(PKDPC d, PVOID c, PVOID a1, PVOID a2)
+{
+    (void)d, (void)c, (void)a1, (void)a2;
+    for (int i = 0; i < 4; i++)
+        KeStallExecutionProcessor(50); /* 200 us in all, over the 120 us allotment */
+}
+
+static void long_body(void *ctx)
+{
+    (void)ctx;
+    KeInitializeDpc(&SlowDpc, StatsLongDpc, NULL);
+    KeInsertQueueDpc(&SlowDpc, NULL, NULL);
+    LARGE_INTEGER t = {.QuadPart = -10000}; /* 1 ms */
+    KeDelayExecutionThread(KernelMode, FALSE, &t);
+}
+
+static void test_watchdog_warning_keeps_the_call_time(void **state)
+{
+    (void)state;
+    kdpc_config cfg = kt_config(1, 1);
+    cfg.watchdog_single_ns = 120000;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    assert_int_equal(kdpc_rule_set(m, "dpc.watchdog", KDPC_RULE_WARN), KDPC_OK);
+    KDPC_NAME(m, StatsLongDpc);
+    assert_int_equal(kdpc_machine_run(m, long_body, NULL), KDPC_OK);
+    KT_ASSERT_WARNING(m, "dpc.watchdog");
+    kdpc_routine_stats s;
+    assert_non_null(find(m, "StatsLongDpc", &s));
+    assert_true(s.longest_ns >= 200000 && s.longest_ns < 220000);
+    const kdpc_violation *v = kdpc_machine_find_violation(m, "dpc.too_long");
+    assert_non_null(v);
+    assert_true(strstr(v->message, "ran 20") != NULL); /* the whole call, not what followed
+                                                           the watchdog warning */
+    kdpc_machine_destroy(m);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -209,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_counts_and_longest_per_routine),
         cmocka_unit_test(test_first_return_order_and_reset),
         cmocka_unit_test(test_dpc_time_includes_nested_interrupt),
+        cmocka_unit_test(test_watchdog_warning_keeps_the_call_time),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
