@@ -17,8 +17,10 @@
  * Three quarters into the run the system sleeps (S3) and wakes: the driver, power policy
  * owner, takes the device to D3 and back to D0 under traffic.
  * The link partner sends traffic of its own (a trickle of 64-256-byte frames
- * every ~4 ms per queue at light load; bursts of 4096 frames at line rate
- * every 2 ms at heavy load) and pulls the cable once, mid-run, for 3 ms.
+ * every ~4 ms per queue at light load, and once a second per queue a burst of
+ * 4096 frames at line rate, the first on queue 0 2 ms in; bursts of 4096
+ * frames at line rate every 2 ms at heavy load) and pulls the cable once,
+ * mid-run, for 3 ms.
  * At the end the books must balance: every frame the device completed in a
  * receive ring was handed to a receive request, dropped with a reason the
  * driver counts (bad FCS, DMA error, backlog full) or is still in the backlog;
@@ -361,8 +363,15 @@ static void run_entry(void *ctx)
         p.burst_period_ns = 2000000;
         p.gen_max_len = 256;
     } else {
+        /* a trickle, and now and then a download starting: one queue's burst of 4096 frames
+         * at line rate (410 us), 2 ms in on queue 0, each queue once a second, a quarter of a
+         * second apart */
         p.gen_gap_ns = 4000000;
         p.gen_max_len = 256;
+        p.burst_frames = 4096;
+        p.burst_period_ns = 1000000000;
+        p.burst_at_ns = 2000000;
+        p.burst_stagger_ns = 250000000;
     }
     p.link_down_at_ns = o->duration_ns / 2 > 0 ? o->duration_ns / 2 : 1;
     p.link_down_ns = 3000000;

@@ -17,7 +17,7 @@ typedef struct nx2_queue {
     uint32_t icr, imr, tx_lo, tx_hi, rx_lo, rx_hi, tx_tail, missed;
     unsigned tx_head, rx_next;
     bool tx_pending; /* a transmit event is scheduled */
-    uint64_t tx_id, gen_id;
+    uint64_t tx_id, gen_id, burst_id;
     uint64_t wire_free_ns; /* the wire is busy until then */
     uint32_t gen_seq;      /* the partner's flow NXF_GEN_FLOW + q */
     unsigned burst_left;
@@ -195,25 +195,14 @@ static void nx2_tx_event(kdpc_device *dev, void *ctx, void *arg)
     }
 }
 
-/* The partner's own traffic on queue @arg: a trickle, or line-rate bursts in chunks. */
-static void nx2_gen_event(kdpc_device *dev, void *ctx, void *arg)
+/* @count frames of the partner's own flow arrive on queue @qi, 100 ns apart (one chunk,
+ * one message). */
+static void nx2_gen_frames(nx2 *n, unsigned qi, unsigned count)
 {
-    nx2 *n = ctx;
-    unsigned qi = (unsigned)(uintptr_t)arg, count = 1, i;
     nx2_queue *q = &n->q[qi];
-    uint64_t now = nx2_now(n), next;
     bool any = false;
-    (void)dev;
+    unsigned i;
 
-    if (now >= n->first_enable_ns + n->p.gen_for_ns)
-        return;
-    if (n->p.burst_frames > 0) {
-        if (q->burst_left == 0) {
-            q->burst_left = n->p.burst_frames;
-            q->burst_start_ns = now;
-        }
-        count = q->burst_left < NX2_CHUNK ? q->burst_left : NX2_CHUNK;
-    }
     n->c.generated += count;
     for (i = 0; i < count; i++) {
         const NX2_DESC *d =
@@ -235,14 +224,49 @@ static void nx2_gen_event(kdpc_device *dev, void *ctx, void *arg)
     q->gen_seq += count; /* the frames the wire lost keep their numbers */
     if (any)
         nx2_raise(n, qi, NX2_ICR_RX);
-    if (n->p.burst_frames > 0) {
-        q->burst_left -= count;
-        next = q->burst_left > 0 ? (uint64_t)count * NX2_BURST_SPACING_NS
-                                 : q->burst_start_ns + n->p.burst_period_ns - now;
-    } else {
-        next = n->p.gen_gap_ns / 2 + nx2_rand(n) % (n->p.gen_gap_ns + 1);
+}
+
+static bool nx2_gen_over(const nx2 *n)
+{
+    return nx2_now(n) >= n->first_enable_ns + n->p.gen_for_ns;
+}
+
+/* The partner's trickle on queue @arg: one frame, the next after a random gap. */
+static void nx2_trickle_event(kdpc_device *dev, void *ctx, void *arg)
+{
+    nx2 *n = ctx;
+    unsigned qi = (unsigned)(uintptr_t)arg;
+    (void)dev;
+
+    if (nx2_gen_over(n))
+        return;
+    nx2_gen_frames(n, qi, 1);
+    (void)kdpc_device_schedule(n->dev, n->p.gen_gap_ns / 2 + nx2_rand(n) % (n->p.gen_gap_ns + 1),
+                               nx2_trickle_event, arg, KDPC_EVENT_BACKGROUND, &n->q[qi].gen_id);
+}
+
+/* The partner's bursts on queue @arg: line rate, delivered in chunks of NX2_CHUNK frames. */
+static void nx2_burst_event(kdpc_device *dev, void *ctx, void *arg)
+{
+    nx2 *n = ctx;
+    unsigned qi = (unsigned)(uintptr_t)arg, count;
+    nx2_queue *q = &n->q[qi];
+    uint64_t now = nx2_now(n), next;
+    (void)dev;
+
+    if (nx2_gen_over(n))
+        return;
+    if (q->burst_left == 0) {
+        q->burst_left = n->p.burst_frames;
+        q->burst_start_ns = now;
     }
-    (void)kdpc_device_schedule(n->dev, next, nx2_gen_event, arg, KDPC_EVENT_BACKGROUND, &q->gen_id);
+    count = q->burst_left < NX2_CHUNK ? q->burst_left : NX2_CHUNK;
+    nx2_gen_frames(n, qi, count);
+    q->burst_left -= count;
+    next = q->burst_left > 0 ? (uint64_t)count * NX2_BURST_SPACING_NS
+                             : q->burst_start_ns + n->p.burst_period_ns - now;
+    (void)kdpc_device_schedule(n->dev, next, nx2_burst_event, arg, KDPC_EVENT_BACKGROUND,
+                               &q->burst_id);
 }
 
 static void nx2_link_restarts(nx2 *n)
@@ -294,11 +318,18 @@ static void nx2_first_enable(nx2 *n)
 {
     n->started_once = true;
     n->first_enable_ns = nx2_now(n);
-    if (n->p.gen_for_ns > 0 && (n->p.gen_gap_ns > 0 || n->p.burst_frames > 0))
-        for (unsigned i = 0; i < n->p.queues; i++)
-            (void)kdpc_device_schedule(n->dev, 200000 + 50000 * (uint64_t)i, nx2_gen_event,
+    for (unsigned i = 0; i < n->p.queues && n->p.gen_for_ns > 0; i++) {
+        uint64_t at = n->p.burst_at_ns != 0 ? n->p.burst_at_ns : 200000;
+        uint64_t stagger = n->p.burst_stagger_ns != 0 ? n->p.burst_stagger_ns : 50000;
+        if (n->p.gen_gap_ns > 0)
+            (void)kdpc_device_schedule(n->dev, 200000 + 50000 * (uint64_t)i, nx2_trickle_event,
                                        (void *)(uintptr_t)i, KDPC_EVENT_BACKGROUND,
                                        &n->q[i].gen_id);
+        if (n->p.burst_frames > 0)
+            (void)kdpc_device_schedule(n->dev, at + stagger * i, nx2_burst_event,
+                                       (void *)(uintptr_t)i, KDPC_EVENT_BACKGROUND,
+                                       &n->q[i].burst_id);
+    }
     if (n->p.link_down_at_ns > 0)
         (void)kdpc_device_schedule(n->dev, n->p.link_down_at_ns, nx2_link_down_event, NULL,
                                    KDPC_EVENT_BACKGROUND, NULL);

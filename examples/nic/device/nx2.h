@@ -2,8 +2,8 @@
 /*
  * nx2.h - the virtual NX-2 (driver/nx2hw.h documents its registers) with a
  * loopback link partner: every frame sent on queue q comes back on queue q's
- * receive ring; the partner also sends traffic of its own (a trickle, or
- * bursts at line rate) and can pull the cable for a while.
+ * receive ring; the partner also sends traffic of its own (a trickle, bursts
+ * at line rate, or both) and can pull the cable for a while.
  *
  * Timing (virtual): a transmit batch is fetched 1 us after the doorbell and
  * occupies the wire 8 ns per byte + 100 ns per frame (about 1 Gb/s); the
@@ -29,16 +29,20 @@
 #define NX2_CHUNK            64u
 
 typedef struct nx2_params {
-    unsigned queues;          /* queue pairs and lines, 1..4 */
-    unsigned cpus;            /* the machine's CPUs: queue q's line goes to CPU q % cpus */
-    uint64_t gen_for_ns;      /* the partner sends its own traffic this long after the first
-                                  enable (0: none) */
-    uint64_t gen_gap_ns;      /* trickle: mean gap between its frames, per queue (0: none) */
-    unsigned burst_frames;    /* bursts: frames per burst, per queue (0: none) */
-    uint64_t burst_period_ns; /* a burst every this long */
-    unsigned gen_max_len;     /* its frames are 64..gen_max_len bytes */
-    uint64_t link_down_at_ns; /* the cable is pulled this long after the first enable (0: never) */
-    uint64_t link_down_ns;    /* and plugged back this much later */
+    unsigned queues;           /* queue pairs and lines, 1..4 */
+    unsigned cpus;             /* the machine's CPUs: queue q's line goes to CPU q % cpus */
+    uint64_t gen_for_ns;       /* the partner sends its own traffic this long after the first
+                                   enable (0: none) */
+    uint64_t gen_gap_ns;       /* trickle: mean gap between its frames, per queue (0: none) */
+    unsigned burst_frames;     /* bursts: frames per burst, per queue (0: none); they arrive
+                                   beside the trickle, if any */
+    uint64_t burst_period_ns;  /* a burst every this long, per queue */
+    uint64_t burst_at_ns;      /* queue 0's first burst this long after the first enable (0:
+                                   200 us) */
+    uint64_t burst_stagger_ns; /* queue q's first burst q times this after queue 0's (0: 50 us) */
+    unsigned gen_max_len;      /* its frames are 64..gen_max_len bytes */
+    uint64_t link_down_at_ns;  /* the cable is pulled this long after the first enable (0: never) */
+    uint64_t link_down_ns;     /* and plugged back this much later */
 } nx2_params;
 
 typedef struct nx2_counters {
