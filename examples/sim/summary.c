@@ -197,13 +197,15 @@ void sim_print_summary(FILE *out, kdpc_machine *m, const sim_run_info *info, con
     else if (!ex_clean(m, r))
         fprintf(out, "result: NOT CLEAN\n");
     else if (o->variant != NULL)
-        /* A broken variant's mistake needs the workload to reach it (no-budget needs a full
-         * receive ring): say so rather than a bare "clean" after the heading's promise. */
+        /* A broken variant's mistake needs the workload to reach it (a run shorter than the
+         * first burst or request that shows it): say so rather than a bare "clean" after the
+         * heading's promise. */
         fprintf(out,
                 "result: clean: the broken variant %s did not show its mistake in this run (no "
                 "%s); %s\n",
                 o->variant->name, o->variant->rule,
-                o->load == EX_LOAD_HEAVY ? "try other seeds or CPU counts" : "try --load heavy");
+                o->load == EX_LOAD_HEAVY ? "try a longer run or other seeds"
+                                         : "try a longer run or --load heavy");
     else
         fprintf(out, "result: clean\n");
     double speed = info->host_seconds > 0 ? virt / info->host_seconds : 0.0;

@@ -173,6 +173,8 @@ foreach(_t IN LISTS _tokens)
     set(_example "${CMAKE_MATCH_1}")
   elseif(_t MATCHES "^--broken ([a-z0-9-]+)")
     math(EXPR _nvariants "${_nvariants} + 1")
+    # At the default (light) load and at heavy load: each variant shows its mistake at both.
+    expect_out(1 "result: caught" run ${_example} --broken ${CMAKE_MATCH_1} --duration 50ms)
     expect_out(1 "result: caught" run ${_example} --broken ${CMAKE_MATCH_1} --duration 50ms
                --load heavy)
   endif()
