@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "kdpc_test.h"
-#include "example.h"
+#include "example_test.h"
 #include "disk_sim.h"
 #include "driver/vdisk.h"
 
@@ -315,13 +315,7 @@ static void test_same_seed_same_numbers(void **state)
     assert_int_equal(kdpc_machine_reset(m, 99), KDPC_OK);
     ex_disk.run(m, &o, &b);
     assert_clean_run(m, &b);
-    assert_int_equal(a.virtual_ns, b.virtual_ns);
-    assert_int_equal(a.requests, b.requests);
-    assert_int_equal(a.requests_failed, b.requests_failed);
-    assert_int_equal(a.bytes, b.bytes);
-    assert_int_equal(a.faults, b.faults);
-    assert_int_equal(a.errorlog, b.errorlog);
-    assert_string_equal(a.notes, b.notes);
+    ex_assert_same_numbers(&a, &b);
     kdpc_machine_destroy(m);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kdpc_test.h"
+#include "example_test.h"
 #include "nic_sim.h"
 #include "device/nxframe.h"
 #include "driver/nx2hw.h"
@@ -23,11 +24,7 @@
 
 static kdpc_machine *machine(unsigned cpus, uint64_t seed)
 {
-    kdpc_config cfg = kt_config(cpus, seed);
-    ex_nic.configure(&cfg);
-    kdpc_machine *m = kdpc_machine_create(&cfg);
-    assert_non_null(m);
-    return m;
+    return ex_test_machine(&ex_nic, cpus, seed);
 }
 
 static void show(const char *what, const ex_result *r)
@@ -656,14 +653,7 @@ static void test_deterministic(void **state)
     assert_int_equal(kdpc_machine_reset(m, 77), KDPC_OK);
     nic_sim_run(m, &o, NIC_FAULTS_ALL, &rb, &b);
     kdpc_machine_destroy(m);
-    assert_int_equal(a.status, b.status);
-    assert_int_equal(a.virtual_ns, b.virtual_ns);
-    assert_int_equal(a.requests, b.requests);
-    assert_int_equal(a.requests_failed, b.requests_failed);
-    assert_int_equal(a.bytes, b.bytes);
-    assert_int_equal(a.faults, b.faults);
-    assert_int_equal(a.errorlog, b.errorlog);
-    assert_string_equal(a.notes, b.notes);
+    ex_assert_same_numbers(&a, &b);
     assert_memory_equal(&ra.stats, &rb.stats, sizeof ra.stats);
     assert_memory_equal(&ra.device, &rb.device, sizeof ra.device);
 }

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "kdpc_test.h"
-#include "example.h"
+#include "example_test.h"
 
 #include <ntddser.h>
 #include <ntiologc.h>
@@ -23,11 +23,7 @@ NTSTATUS serial_entry_clean(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registr
 
 static kdpc_machine *serial_machine(unsigned cpus, uint64_t seed)
 {
-    kdpc_config cfg = kt_config(cpus, seed);
-    ex_serial.configure(&cfg);
-    kdpc_machine *m = kdpc_machine_create(&cfg);
-    assert_non_null(m);
-    return m;
+    return ex_test_machine(&ex_serial, cpus, seed);
 }
 
 static void run(kdpc_machine *m, uint64_t ms, ex_load load, unsigned faults, const ex_variant *v,
@@ -731,15 +727,7 @@ static void test_deterministic(void **state)
     run(m, 500, EX_LOAD_LIGHT, 30, NULL, &a);
     assert_int_equal(kdpc_machine_reset(m, 42), KDPC_OK);
     run(m, 500, EX_LOAD_LIGHT, 30, NULL, &b);
-    assert_int_equal(a.status, b.status);
-    assert_int_equal(a.virtual_ns, b.virtual_ns);
-    assert_int_equal(a.requests, b.requests);
-    assert_int_equal(a.requests_failed, b.requests_failed);
-    assert_int_equal(a.bytes, b.bytes);
-    assert_int_equal(a.lost, b.lost);
-    assert_int_equal(a.faults, b.faults);
-    assert_int_equal(a.errorlog, b.errorlog);
-    assert_string_equal(a.notes, b.notes);
+    ex_assert_same_numbers(&a, &b);
     kdpc_machine_destroy(m);
 }
 
