@@ -26,7 +26,7 @@
 
 #define TAG 'lPvD'
 
-static struct {
+typedef struct {
     PUCHAR a;
     PVOID list;
     PMDL mdl;
@@ -34,7 +34,11 @@ static struct {
     PDRIVER_OBJECT drv;
     int fixed;
     int done;
-} S;
+} dv_state;
+
+static dv_state S;    /* the running routine's */
+static dv_state B;    /* broken_then_fixed: the broken run's, for its P1..P4 */
+static uint64_t P[4]; /* broken_then_fixed: the broken run's P1..P4 */
 
 static kdpc_machine *machine(uint64_t seed)
 {
@@ -59,13 +63,28 @@ static void run_clean(kdpc_machine *m, kdpc_entry_fn *fn, const char *rule)
     assert_int_equal(S.done, 1);
 }
 
-static void assert_params(const kdpc_violation *v, uint64_t p1, uint64_t p2, uint64_t p3,
+static void assert_params(const uint64_t *params, uint64_t p1, uint64_t p2, uint64_t p3,
                           uint64_t p4)
 {
-    assert_int_equal(v->params[0], p1);
-    assert_int_equal(v->params[1], p2);
-    assert_int_equal(v->params[2], p3);
-    assert_int_equal(v->params[3], p4);
+    assert_int_equal(params[0], p1);
+    assert_int_equal(params[1], p2);
+    assert_int_equal(params[2], p3);
+    assert_int_equal(params[3], p4);
+}
+
+/* The usual pair: fn broken on a fresh machine bugchecks with rule and code (its P1..P4 kept in P
+ * and its state in B, for the test to check), then fn fixed on another of the same seed runs
+ * clean. */
+static void broken_then_fixed(uint64_t seed, kdpc_entry_fn *fn, const char *rule, uint32_t code)
+{
+    kdpc_machine *m = machine(seed);
+    const kdpc_violation *v = run_bugcheck(m, fn, rule, code);
+    memcpy(P, v->params, sizeof P);
+    B = S;
+    kdpc_machine_destroy(m);
+    m = machine(seed);
+    run_clean(m, fn, rule);
+    kdpc_machine_destroy(m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -83,13 +102,8 @@ static void zero_alloc(void *ctx)
 static void test_zero_byte_allocation_is_c4_00(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(1);
-    const kdpc_violation *v = run_bugcheck(m, zero_alloc, "mem.zero_alloc", 0xC4);
-    assert_params(v, 0x00, PASSIVE_LEVEL, 1 /* paged */, 0);
-    kdpc_machine_destroy(m);
-    m = machine(1);
-    run_clean(m, zero_alloc, "mem.zero_alloc");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(1, zero_alloc, "mem.zero_alloc", 0xC4);
+    assert_params(P, 0x00, PASSIVE_LEVEL, 1 /* paged */, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -142,25 +156,15 @@ static void free_wrong_tag(void *ctx)
 static void test_double_free_is_c4_13(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(2);
-    const kdpc_violation *v = run_bugcheck(m, double_free, "mem.bad_free", 0xC4);
-    assert_params(v, 0x13, 0, (uintptr_t)S.a, 0);
-    kdpc_machine_destroy(m);
-    m = machine(2);
-    run_clean(m, double_free, "mem.bad_free");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(2, double_free, "mem.bad_free", 0xC4);
+    assert_params(P, 0x13, 0, (uintptr_t)B.a, 0);
 }
 
 static void test_free_inside_a_block_is_c4_13e(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(3);
-    const kdpc_violation *v = run_bugcheck(m, free_inside, "mem.bad_free", 0xC4);
-    assert_params(v, 0x13E, (uintptr_t)S.a + 8, (uintptr_t)S.a, 0);
-    kdpc_machine_destroy(m);
-    m = machine(3);
-    run_clean(m, free_inside, "mem.bad_free");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(3, free_inside, "mem.bad_free", 0xC4);
+    assert_params(P, 0x13E, (uintptr_t)B.a + 8, (uintptr_t)B.a, 0);
 }
 
 static void test_free_of_null_is_c4_10_and_c2_46_with_the_rule_off(void **state)
@@ -168,13 +172,13 @@ static void test_free_of_null_is_c4_10_and_c2_46_with_the_rule_off(void **state)
     (void)state;
     kdpc_machine *m = machine(4);
     const kdpc_violation *v = run_bugcheck(m, free_null, "mem.bad_free", 0xC4);
-    assert_params(v, 0x10, 0, 0, 0);
+    assert_params(v->params, 0x10, 0, 0, 0);
     kdpc_machine_destroy(m);
     /* off: Windows without Verifier stops too, with BAD_POOL_CALLER */
     m = machine(4);
     assert_int_equal(kdpc_rule_set(m, "mem.bad_free", KDPC_RULE_OFF), KDPC_OK);
     v = run_bugcheck(m, free_null, "ke.bugcheck", 0xC2);
-    assert_params(v, 0x46, 0, 0, 0);
+    assert_params(v->params, 0x46, 0, 0, 0);
     KT_ASSERT_NO_VIOLATION(m, "mem.bad_free");
     kdpc_machine_destroy(m);
     m = machine(4);
@@ -185,13 +189,8 @@ static void test_free_of_null_is_c4_10_and_c2_46_with_the_rule_off(void **state)
 static void test_free_of_no_block_is_c4_10(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(5);
-    const kdpc_violation *v = run_bugcheck(m, free_static, "mem.bad_free", 0xC4);
-    assert_params(v, 0x10, (uintptr_t)not_pool, 0, 0);
-    kdpc_machine_destroy(m);
-    m = machine(5);
-    run_clean(m, free_static, "mem.bad_free");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(5, free_static, "mem.bad_free", 0xC4);
+    assert_params(P, 0x10, (uintptr_t)not_pool, 0, 0);
 }
 
 static void test_wrong_tag_is_c4_16_and_c2_0a_as_a_warning(void **state)
@@ -199,12 +198,12 @@ static void test_wrong_tag_is_c4_16_and_c2_0a_as_a_warning(void **state)
     (void)state;
     kdpc_machine *m = machine(6);
     const kdpc_violation *v = run_bugcheck(m, free_wrong_tag, "mem.bad_free", 0xC4);
-    assert_params(v, 0x16, 0, (uintptr_t)S.a, 0);
+    assert_params(v->params, 0x16, 0, (uintptr_t)S.a, 0);
     kdpc_machine_destroy(m);
     m = machine(6);
     assert_int_equal(kdpc_rule_set(m, "mem.bad_free", KDPC_RULE_WARN), KDPC_OK);
     v = run_bugcheck(m, free_wrong_tag, "ke.bugcheck", 0xC2);
-    assert_params(v, 0x0A, (uintptr_t)S.a, TAG, 'gnrW');
+    assert_params(v->params, 0x0A, (uintptr_t)S.a, TAG, 'gnrW');
     KT_ASSERT_WARNING(m, "mem.bad_free");
     kdpc_machine_destroy(m);
     m = machine(6);
@@ -227,13 +226,8 @@ static void overrun(void *ctx)
 static void test_overrun_is_c1_24_with_special_pool(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(7);
-    const kdpc_violation *v = run_bugcheck(m, overrun, "mem.overrun", 0xC1);
-    assert_params(v, (uintptr_t)S.a, (uintptr_t)S.a + 10, 0, 0x24);
-    kdpc_machine_destroy(m);
-    m = machine(7);
-    run_clean(m, overrun, "mem.overrun");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(7, overrun, "mem.overrun", 0xC1);
+    assert_params(P, (uintptr_t)B.a, (uintptr_t)B.a + 10, 0, 0x24);
 }
 
 static void test_overrun_is_c4_51_with_pool_tracking_alone(void **state)
@@ -242,7 +236,7 @@ static void test_overrun_is_c4_51_with_pool_tracking_alone(void **state)
     kdpc_machine *m = machine(8);
     assert_int_equal(kdpc_verifier_class_set(m, "special_pool", false), KDPC_OK);
     const kdpc_violation *v = run_bugcheck(m, overrun, "mem.overrun_tracked", 0xC4);
-    assert_params(v, 0x51, (uintptr_t)S.a, (uintptr_t)S.a + 10, 10);
+    assert_params(v->params, 0x51, (uintptr_t)S.a, (uintptr_t)S.a + 10, 10);
     KT_ASSERT_NO_VIOLATION(m, "mem.overrun");
     kdpc_machine_destroy(m);
     m = machine(8);
@@ -296,15 +290,10 @@ static void leak(void *ctx)
 static void test_unload_with_pool_left_is_c4_62(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(10);
-    const kdpc_violation *v = run_bugcheck(m, leak, "mem.leak", 0xC4);
-    assert_params(v, 0x62, (uintptr_t)S.list, 0, 1);
-    kdpc_machine_destroy(m);
-    m = machine(10);
-    run_clean(m, leak, "mem.leak");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(10, leak, "mem.leak", 0xC4);
+    assert_params(P, 0x62, (uintptr_t)B.list, 0, 1);
     /* pool tracking off: the leak is the machine's, reported only to the log at destroy */
-    m = machine(10);
+    kdpc_machine *m = machine(10);
     assert_int_equal(kdpc_verifier_class_set(m, "pool_tracking", false), KDPC_OK);
     assert_int_equal(kdpc_machine_run(m, leak, NULL), KDPC_OK);
     KT_ASSERT_NO_VIOLATION(m, "mem.leak");
@@ -394,13 +383,8 @@ static void cross_driver(void *ctx)
 static void test_pool_a_dispatch_routine_allocates_is_its_drivers(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(12);
-    const kdpc_violation *v = run_bugcheck(m, cross_driver, "mem.leak", 0xC4);
-    assert_params(v, 0x62, (uintptr_t)S.list, 0, 1);
-    kdpc_machine_destroy(m);
-    m = machine(12);
-    run_clean(m, cross_driver, "mem.leak");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(12, cross_driver, "mem.leak", 0xC4);
+    assert_params(P, 0x62, (uintptr_t)B.list, 0, 1);
 }
 
 /* Pool the kernel allocated for the driver (RtlAnsiStringToUnicodeString's buffer) is not the
@@ -494,13 +478,8 @@ static void late_alloc(void *ctx)
 static void test_allocation_by_an_unloaded_drivers_thread_is_c4_61(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(27);
-    const kdpc_violation *v = run_bugcheck(m, late_alloc, "mem.alloc_unloaded", 0xC4);
-    assert_params(v, 0x61, 0, 24, 1);
-    kdpc_machine_destroy(m);
-    m = machine(27);
-    run_clean(m, late_alloc, "mem.alloc_unloaded");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(27, late_alloc, "mem.alloc_unloaded", 0xC4);
+    assert_params(P, 0x61, 0, 24, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -564,49 +543,29 @@ static void lookaside_too_small(void *ctx)
 static void test_lookaside_initialised_twice_is_c4_ca(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(11);
-    const kdpc_violation *v = run_bugcheck(m, lookaside_twice, "lookaside.misuse", 0xC4);
-    assert_params(v, 0xCA, (uintptr_t)&g_list, 0, 0);
-    kdpc_machine_destroy(m);
-    m = machine(11);
-    run_clean(m, lookaside_twice, "lookaside.misuse");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(11, lookaside_twice, "lookaside.misuse", 0xC4);
+    assert_params(P, 0xCA, (uintptr_t)&g_list, 0, 0);
 }
 
 static void test_lookaside_deleted_uninitialised_is_c4_cb(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(12);
-    const kdpc_violation *v = run_bugcheck(m, lookaside_delete_uninit, "lookaside.misuse", 0xC4);
-    assert_params(v, 0xCB, (uintptr_t)&g_list, 0, 0);
-    kdpc_machine_destroy(m);
-    m = machine(12);
-    run_clean(m, lookaside_delete_uninit, "lookaside.misuse");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(12, lookaside_delete_uninit, "lookaside.misuse", 0xC4);
+    assert_params(P, 0xCB, (uintptr_t)&g_list, 0, 0);
 }
 
 static void test_lookaside_in_freed_pool_is_c4_cc(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(13);
-    const kdpc_violation *v = run_bugcheck(m, lookaside_in_freed_block, "lookaside.misuse", 0xC4);
-    assert_params(v, 0xCC, (uintptr_t)S.list, (uintptr_t)S.a, sizeof(EXT));
-    kdpc_machine_destroy(m);
-    m = machine(13);
-    run_clean(m, lookaside_in_freed_block, "lookaside.misuse");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(13, lookaside_in_freed_block, "lookaside.misuse", 0xC4);
+    assert_params(P, 0xCC, (uintptr_t)B.list, (uintptr_t)B.a, sizeof(EXT));
 }
 
 static void test_lookaside_block_too_small_is_c4_cd(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(14);
-    const kdpc_violation *v = run_bugcheck(m, lookaside_too_small, "lookaside.misuse", 0xC4);
-    assert_params(v, 0xCD, (uintptr_t)&g_list, 4, 2 * sizeof(void *));
-    kdpc_machine_destroy(m);
-    m = machine(14);
-    run_clean(m, lookaside_too_small, "lookaside.misuse");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(14, lookaside_too_small, "lookaside.misuse", 0xC4);
+    assert_params(P, 0xCD, (uintptr_t)&g_list, 4, 2 * sizeof(void *));
 }
 
 static void test_lookaside_checks_stop_with_misc_checks_off(void **state)
@@ -706,14 +665,9 @@ static void system_address_unlocked(void *ctx)
 static void test_system_address_of_an_unlocked_mdl_is_c4_b3(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(25);
-    const kdpc_violation *v = run_bugcheck(m, system_address_unlocked, "mm.mdl_flags", 0xC4);
-    assert_params(v, 0xB3, (uintptr_t)S.mdl, S.flags,
+    broken_then_fixed(25, system_address_unlocked, "mm.mdl_flags", 0xC4);
+    assert_params(P, 0xB3, (uintptr_t)B.mdl, B.flags,
                   MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL);
-    kdpc_machine_destroy(m);
-    m = machine(25);
-    run_clean(m, system_address_unlocked, "mm.mdl_flags");
-    kdpc_machine_destroy(m);
 }
 
 static void free_mapped(void *ctx)
@@ -733,74 +687,44 @@ static void free_mapped(void *ctx)
 static void test_free_of_a_mapped_mdl_is_c4_b8(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(26);
-    const kdpc_violation *v = run_bugcheck(m, free_mapped, "mm.mdl_flags", 0xC4);
-    assert_params(v, 0xB8, (uintptr_t)S.mdl, S.flags, 0);
-    kdpc_machine_destroy(m);
-    m = machine(26);
-    run_clean(m, free_mapped, "mm.mdl_flags");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(26, free_mapped, "mm.mdl_flags", 0xC4);
+    assert_params(P, 0xB8, (uintptr_t)B.mdl, B.flags, 0);
 }
 
 static void test_unlock_of_pages_never_locked_is_c4_7c(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(16);
-    const kdpc_violation *v = run_bugcheck(m, unlock_unlocked, "mm.mdl_flags", 0xC4);
-    assert_params(v, 0x7C, (uintptr_t)S.mdl, S.flags, 0);
-    kdpc_machine_destroy(m);
-    m = machine(16);
-    run_clean(m, unlock_unlocked, "mm.mdl_flags");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(16, unlock_unlocked, "mm.mdl_flags", 0xC4);
+    assert_params(P, 0x7C, (uintptr_t)B.mdl, B.flags, 0);
 }
 
 static void test_unlock_of_a_nonpaged_pool_mdl_is_c4_7d(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(17);
-    const kdpc_violation *v = run_bugcheck(m, unlock_nonpaged, "mm.mdl_flags", 0xC4);
-    assert_params(v, 0x7D, (uintptr_t)S.mdl, S.flags, 0);
-    kdpc_machine_destroy(m);
-    m = machine(17);
-    run_clean(m, unlock_nonpaged, "mm.mdl_flags");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(17, unlock_nonpaged, "mm.mdl_flags", 0xC4);
+    assert_params(P, 0x7D, (uintptr_t)B.mdl, B.flags, 0);
 }
 
 static void test_locking_a_locked_mdl_is_c4_b0(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(18);
-    const kdpc_violation *v = run_bugcheck(m, lock_twice, "mm.mdl_flags", 0xC4);
-    assert_params(v, 0xB0, (uintptr_t)S.mdl, S.flags, MDL_PAGES_LOCKED);
-    kdpc_machine_destroy(m);
-    m = machine(18);
-    run_clean(m, lock_twice, "mm.mdl_flags");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(18, lock_twice, "mm.mdl_flags", 0xC4);
+    assert_params(P, 0xB0, (uintptr_t)B.mdl, B.flags, MDL_PAGES_LOCKED);
 }
 
 static void test_nonpaged_build_over_paged_pool_is_c4_7f(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(19);
-    const kdpc_violation *v = run_bugcheck(m, build_over_paged, "mm.mdl_flags", 0xC4);
-    assert_params(v, 0x7F, PASSIVE_LEVEL, (uintptr_t)S.mdl, S.flags);
-    kdpc_machine_destroy(m);
-    m = machine(19);
-    run_clean(m, build_over_paged, "mm.mdl_flags");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(19, build_over_paged, "mm.mdl_flags", 0xC4);
+    assert_params(P, 0x7F, PASSIVE_LEVEL, (uintptr_t)B.mdl, B.flags);
 }
 
 static void test_mapping_an_unlocked_mdl_is_c4_b3(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(20);
-    const kdpc_violation *v = run_bugcheck(m, map_unlocked, "mm.mdl_flags", 0xC4);
-    assert_params(v, 0xB3, (uintptr_t)S.mdl, S.flags,
+    broken_then_fixed(20, map_unlocked, "mm.mdl_flags", 0xC4);
+    assert_params(P, 0xB3, (uintptr_t)B.mdl, B.flags,
                   MDL_PAGES_LOCKED | MDL_SOURCE_IS_NONPAGED_POOL | MDL_PARTIAL);
-    kdpc_machine_destroy(m);
-    m = machine(20);
-    run_clean(m, map_unlocked, "mm.mdl_flags");
-    kdpc_machine_destroy(m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -872,25 +796,15 @@ static void paged_work_item(void *ctx)
 static void test_event_in_paged_pool_is_c4_e1(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(22);
-    const kdpc_violation *v = run_bugcheck(m, paged_event, "mem.paged_object", 0xC4);
-    assert_params(v, 0xE1, (uintptr_t)S.list, 0, 0);
-    kdpc_machine_destroy(m);
-    m = machine(22);
-    run_clean(m, paged_event, "mem.paged_object");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(22, paged_event, "mem.paged_object", 0xC4);
+    assert_params(P, 0xE1, (uintptr_t)B.list, 0, 0);
 }
 
 static void test_work_item_in_paged_pool_is_c4_131(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(23);
-    const kdpc_violation *v = run_bugcheck(m, paged_work_item, "mem.paged_object", 0xC4);
-    assert_params(v, 0x131, (uintptr_t)S.list, 0, 0);
-    kdpc_machine_destroy(m);
-    m = machine(23);
-    run_clean(m, paged_work_item, "mem.paged_object");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(23, paged_work_item, "mem.paged_object", 0xC4);
+    assert_params(P, 0x131, (uintptr_t)B.list, 0, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -914,15 +828,10 @@ static void overlapping_copy(void *ctx)
 static void test_overlapping_copy_is_c4_f0(void **state)
 {
     (void)state;
-    kdpc_machine *m = machine(24);
-    const kdpc_violation *v = run_bugcheck(m, overlapping_copy, "rtl.copy_overlap", 0xC4);
-    assert_params(v, 0xF0, (uintptr_t)copy_buf, (uintptr_t)copy_buf + 4, 16);
-    kdpc_machine_destroy(m);
-    m = machine(24);
-    run_clean(m, overlapping_copy, "rtl.copy_overlap");
-    kdpc_machine_destroy(m);
+    broken_then_fixed(24, overlapping_copy, "rtl.copy_overlap", 0xC4);
+    assert_params(P, 0xF0, (uintptr_t)copy_buf, (uintptr_t)copy_buf + 4, 16);
     /* Miscellaneous checks off: copied as RtlMoveMemory does */
-    m = machine(24);
+    kdpc_machine *m = machine(24);
     assert_int_equal(kdpc_verifier_class_set(m, "misc_checks", false), KDPC_OK);
     assert_int_equal(kdpc_machine_run(m, overlapping_copy, NULL), KDPC_OK);
     KT_ASSERT_NO_VIOLATION(m, "rtl.copy_overlap");
