@@ -104,7 +104,46 @@ static void print_routines(FILE *out, kdpc_machine *m, const kdpc_config *limits
     free(v);
 }
 
-/* Violations grouped by rule, in order of first appearance; in full with --report. */
+/* How often one rule was broken, and its first violation. */
+typedef struct rule_tally {
+    const char *rule;
+    size_t first, count;
+} rule_tally;
+
+/* Tally the @n violations of @m per rule, in order of first appearance, into @t (room for
+ * every rule of the table); returns the number of rules seen. */
+static size_t tally_rules(kdpc_machine *m, size_t n, rule_tally *t, size_t room)
+{
+    size_t rules = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rule = kdpc_machine_violation(m, i)->rule;
+        size_t k = 0;
+        while (k < rules && strcmp(t[k].rule, rule) != 0)
+            k++;
+        if (k == rules) {
+            if (rules == room)
+                continue; /* not a rule of the table: cannot happen */
+            t[rules++] = (rule_tally){rule, i, 0};
+        }
+        t[k].count++;
+    }
+    return rules;
+}
+
+static void print_violation(FILE *out, const kdpc_violation *v, size_t same)
+{
+    char t[32];
+    const char *kind = v->fatal ? "BUGCHECK" : "warning";
+    const char *routine = v->routine[0] ? v->routine : "(no routine)";
+    if (same <= 1)
+        fprintf(out, "  %-8s %s in %s on CPU %u at %s: %s\n", kind, v->rule, routine, v->cpu,
+                sim_format_duration(t, sizeof t, v->time_ns), v->message);
+    else
+        fprintf(out, "  %-8s %s (%zu times; first in %s on CPU %u at %s): %s\n", kind, v->rule,
+                same, routine, v->cpu, sim_format_duration(t, sizeof t, v->time_ns), v->message);
+}
+
+/* Violations grouped by rule, in order of first appearance; every one with --report. */
 static void print_violations(FILE *out, kdpc_machine *m, bool full)
 {
     size_t n = kdpc_machine_violation_count(m);
@@ -113,33 +152,28 @@ static void print_violations(FILE *out, kdpc_machine *m, bool full)
         return;
     }
     fprintf(out, "violations:         %zu\n", n);
+    size_t room = kdpc_rule_count();
+    rule_tally *t = calloc(room, sizeof *t);
+    if (t == NULL) {
+        fprintf(out, "  (out of memory for the violation table)\n");
+        return;
+    }
+    size_t rules = tally_rules(m, n, t, room);
+    /* Each rule's first violation (with its count), or with --report every one in order;
+     * the guideline follows a rule's first. */
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        const kdpc_violation *v = kdpc_machine_violation(m, i);
-        bool first = true;
-        size_t same = 0;
-        for (size_t j = 0; j < n; j++) {
-            const kdpc_violation *w = kdpc_machine_violation(m, j);
-            if (strcmp(w->rule, v->rule) == 0) {
-                if (j < i)
-                    first = false;
-                same++;
-            }
-        }
+        while (k < rules && t[k].first < i)
+            k++;
+        bool first = k < rules && t[k].first == i;
         if (!first && !full)
             continue;
-        char t[32];
-        if (full || same == 1)
-            fprintf(out, "  %-8s %s in %s on CPU %u at %s: %s\n", v->fatal ? "BUGCHECK" : "warning",
-                    v->rule, v->routine[0] ? v->routine : "(no routine)", v->cpu,
-                    sim_format_duration(t, sizeof t, v->time_ns), v->message);
-        else
-            fprintf(out, "  %-8s %s (%zu times; first in %s on CPU %u at %s): %s\n",
-                    v->fatal ? "BUGCHECK" : "warning", v->rule, same,
-                    v->routine[0] ? v->routine : "(no routine)", v->cpu,
-                    sim_format_duration(t, sizeof t, v->time_ns), v->message);
+        const kdpc_violation *v = kdpc_machine_violation(m, i);
+        print_violation(out, v, full ? 1 : t[k].count);
         if (first)
             fprintf(out, "           guideline: %s\n", v->guideline[0] ? v->guideline : "-");
     }
+    free(t);
 }
 
 static void print_errorlog(FILE *out, kdpc_machine *m)
