@@ -302,6 +302,23 @@ static int trace_write(trace_out *t, const kdpc_machine *m)
     return ok ? EXIT_CLEAN : EXIT_USAGE;
 }
 
+/* The options of `run` that take a value. */
+typedef enum run_option {
+    OPT_CPUS,
+    OPT_SEED,
+    OPT_DURATION,
+    OPT_LOAD,
+    OPT_FAULTS,
+    OPT_BROKEN,
+    OPT_MODE,
+    OPT_TRACE
+} run_option;
+#define OPT_COUNT (OPT_TRACE + 1)
+static const char *const run_options[OPT_COUNT] = {
+    [OPT_CPUS] = "--cpus", [OPT_SEED] = "--seed",     [OPT_DURATION] = "--duration",
+    [OPT_LOAD] = "--load", [OPT_FAULTS] = "--faults", [OPT_BROKEN] = "--broken",
+    [OPT_MODE] = "--mode", [OPT_TRACE] = "--trace"};
+
 static int cmd_run(int argc, char **argv)
 {
     const ex_example *ex = NULL;
@@ -334,57 +351,61 @@ static int cmd_run(int argc, char **argv)
             continue;
         }
         /* --name=VALUE or --name VALUE */
-        char name[16];
-        const char *v = NULL;
         const char *eq = strchr(a, '=');
         size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a);
-        static const char *const with_value[] = {"--cpus",   "--seed",   "--duration", "--load",
-                                                 "--faults", "--broken", "--mode",     "--trace"};
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            known = known || (strlen(with_value[k]) == len && strncmp(a, with_value[k], len) == 0);
-        if (!known)
+        int opt = -1;
+        for (int k = 0; k < OPT_COUNT && opt < 0; k++)
+            if (strlen(run_options[k]) == len && strncmp(a, run_options[k], len) == 0)
+                opt = k;
+        if (opt < 0)
             return usage_error("run: unknown option '%s'", a);
-        memcpy(name, a, len);
-        name[len] = '\0';
-        a = name;
+        const char *v;
         if (eq != NULL)
             v = eq + 1;
         else if (i + 1 < argc)
             v = argv[++i];
         else
-            return usage_error("%s: needs a value", a);
+            return usage_error("%s: needs a value", run_options[opt]);
         uint64_t x;
-        if (strcmp(a, "--cpus") == 0) {
+        switch ((run_option)opt) {
+        case OPT_CPUS:
             if (!parse_u64(v, &x) || x < 1 || x > KDPC_MAX_CPUS)
                 return usage_error("--cpus: '%s' is not a CPU count from 1 to 64", v);
             cpus = (unsigned)x;
-        } else if (strcmp(a, "--seed") == 0) {
+            break;
+        case OPT_SEED:
             if (!parse_u64(v, &seed))
                 return usage_error("--seed: '%s' is not a whole number from 0 to 2^64-1", v);
-        } else if (strcmp(a, "--duration") == 0) {
+            break;
+        case OPT_DURATION:
             if (!parse_duration(v, &o.duration_ns))
                 return usage_error("--duration: '%s' is not a duration from 1ns to 3600s "
                                    "(2s, 500ms, 250us)",
                                    v);
-        } else if (strcmp(a, "--load") == 0) {
+            break;
+        case OPT_LOAD:
             if (strcmp(v, "light") == 0)
                 o.load = EX_LOAD_LIGHT;
             else if (strcmp(v, "heavy") == 0)
                 o.load = EX_LOAD_HEAVY;
             else
                 return usage_error("--load: '%s' is not light or heavy", v);
-        } else if (strcmp(a, "--faults") == 0) {
+            break;
+        case OPT_FAULTS:
             if (!parse_rate(v, &o.faults_permille))
                 return usage_error("--faults: '%s' is not a rate from 0 to 1 in steps of "
                                    "0.001 (0.01, 1%%)",
                                    v);
-        } else if (strcmp(a, "--broken") == 0) {
+            break;
+        case OPT_BROKEN:
             broken = v;
-        } else if (strcmp(a, "--mode") == 0) {
+            break;
+        case OPT_MODE:
             o.mode = v;
-        } else {
+            break;
+        case OPT_TRACE:
             trace = v;
+            break;
         }
     }
     if (ex == NULL)
