@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <kdpc/driver.h>
 #include <kdpc/kdpc.h>
@@ -85,13 +86,9 @@ extern const ex_example ex_nic;
 /* The variant of @ex called @name, or NULL. */
 static inline const ex_variant *ex_find_variant(const ex_example *ex, const char *name)
 {
-    for (size_t i = 0; i < ex->nvariants; i++) {
-        const char *a = ex->variants[i].name, *b = name;
-        while (*a != '\0' && *a == *b)
-            a++, b++;
-        if (*a == '\0' && *b == '\0')
+    for (size_t i = 0; i < ex->nvariants; i++)
+        if (strcmp(ex->variants[i].name, name) == 0)
             return &ex->variants[i];
-    }
     return NULL;
 }
 
