@@ -265,6 +265,14 @@ static const kdpc_violation *assert_bugcheck(kdpc_machine *m, kdpc_status st, co
 
 #define ADDR(p) ((uint64_t)(uintptr_t)(p))
 
+/* P2 the caller (some address), P3 the IRP, P4 @p4: the shape most of these reports share. */
+static void assert_caller_irp(const kdpc_violation *v, uint64_t p4)
+{
+    assert_true(v->params[1] != 0);
+    assert_int_equal(v->params[2], ADDR(g.irp));
+    assert_int_equal(v->params[3], p4);
+}
+
 /* ------------------------------------------------------------------ */
 /* io.complete_irql: 0xC9 0x0E                                        */
 
@@ -360,9 +368,7 @@ static void test_forward_irql(void **state)
     kdpc_status st;
     kdpc_machine *m = run(body_call_dispatch_flush, NULL, &st);
     const kdpc_violation *bc = assert_bugcheck(m, st, "io.forward_irql", 0xC9, 0x23A);
-    assert_true(bc->params[1] != 0); /* the caller */
-    assert_int_equal(bc->params[2], ADDR(g.irp));
-    assert_int_equal(bc->params[3], ADDR(g.dev[0]));
+    assert_caller_irp(bc, ADDR(g.dev[0]));
     kdpc_machine_destroy(m);
     m = run(body_call_passive_flush, NULL, &st);
     assert_clean(m, st, "io.forward_irql");
@@ -401,9 +407,7 @@ static void test_forward_apc_irql(void **state)
     kdpc_machine *m = run(body_sync_at_apc, NULL, &st);
     const kdpc_violation *w = assert_warning(m, st, "io.forward_apc_irql");
     assert_int_equal(w->params[0], 0x302);
-    assert_true(w->params[1] != 0);
-    assert_int_equal(w->params[2], ADDR(g.irp));
-    assert_int_equal(w->params[3], APC_LEVEL);
+    assert_caller_irp(w, APC_LEVEL);
     kdpc_machine_destroy(m);
     m = run(body_sync_at_passive, NULL, &st);
     assert_clean(m, st, "io.forward_apc_irql");
@@ -440,9 +444,7 @@ static void test_call_cancelable(void **state)
     kdpc_status st;
     kdpc_machine *m = run(body_call_cancelable, NULL, &st);
     const kdpc_violation *bc = assert_bugcheck(m, st, "io.call_cancelable", 0xC9, 0x203);
-    assert_true(bc->params[1] != 0);
-    assert_int_equal(bc->params[2], ADDR(g.irp));
-    assert_int_equal(bc->params[3], ADDR(g.dev[0]));
+    assert_caller_irp(bc, ADDR(g.dev[0]));
     kdpc_machine_destroy(m);
     m = run(body_call_cancel_cleared, NULL, &st);
     assert_clean(m, st, "io.call_cancelable");
@@ -472,9 +474,7 @@ static void test_stack_short(void **state)
     kdpc_status st;
     kdpc_machine *m = run(body_stack_short, NULL, &st);
     const kdpc_violation *bc = assert_bugcheck(m, st, "io.stack_short", 0xC9, 0x208);
-    assert_true(bc->params[1] != 0);
-    assert_int_equal(bc->params[2], ADDR(g.irp));
-    assert_int_equal(bc->params[3], ADDR(g.dev[2]));
+    assert_caller_irp(bc, ADDR(g.dev[2]));
     kdpc_machine_destroy(m);
     m = run(body_stack_enough, NULL, &st);
     assert_clean(m, st, "io.stack_short");
@@ -520,15 +520,11 @@ static void test_bad_stack_copy(void **state)
     kdpc_status st;
     kdpc_machine *m = run_mode(FL_MARK_MEMCPY, &st);
     const kdpc_violation *bc = assert_bugcheck(m, st, "io.bad_stack_copy", 0xC9, 0x206);
-    assert_true(bc->params[1] != 0);
-    assert_int_equal(bc->params[2], ADDR(g.irp));
-    assert_int_equal(bc->params[3], ADDR(g.dev[1]));
+    assert_caller_irp(bc, ADDR(g.dev[1]));
     kdpc_machine_destroy(m);
     m = run_mode(FL_MEMCPY, &st);
     bc = assert_bugcheck(m, st, "io.bad_stack_copy", 0xC9, 0x207);
-    assert_true(bc->params[1] != 0);
-    assert_int_equal(bc->params[2], ADDR(g.irp));
-    assert_int_equal(bc->params[3], ADDR(g.dev[1]));
+    assert_caller_irp(bc, ADDR(g.dev[1]));
     kdpc_machine_destroy(m);
     m = run_mode(FL_COPY_ROUTINE, &st);
     assert_clean(m, st, "io.bad_stack_copy");
@@ -546,9 +542,7 @@ static void test_copy_without_completion(void **state)
     kdpc_machine *m = run_mode(FL_COPY, &st);
     const kdpc_violation *w = assert_warning(m, st, "io.copy_without_completion");
     assert_int_equal(w->params[0], 0x21C);
-    assert_true(w->params[1] != 0);
-    assert_int_equal(w->params[2], ADDR(g.irp));
-    assert_int_equal(w->params[3], ADDR(g.dev[1]));
+    assert_caller_irp(w, ADDR(g.dev[1]));
     kdpc_machine_destroy(m);
     m = run_mode(FL_SKIP, &st);
     assert_clean(m, st, "io.copy_without_completion");
@@ -562,9 +556,7 @@ static void test_skipped_device(void **state)
     kdpc_machine *m = run_mode(FL_SKIP_TO_BOTTOM, &st);
     const kdpc_violation *w = assert_warning(m, st, "io.skipped_device");
     assert_int_equal(w->params[0], 0x211);
-    assert_true(w->params[1] != 0);
-    assert_int_equal(w->params[2], ADDR(g.irp));
-    assert_int_equal(w->params[3], ADDR(g.dev[0]));
+    assert_caller_irp(w, ADDR(g.dev[0]));
     kdpc_machine_destroy(m);
     m = run_mode(FL_SKIP, &st);
     assert_clean(m, st, "io.skipped_device");
@@ -593,9 +585,7 @@ static void test_forward_owned_below(void **state)
     next_mode = FL_TWICE;
     kdpc_machine *m = run(body_through_top_then_finish, pend_actor_init, &st);
     const kdpc_violation *bc = assert_bugcheck(m, st, "io.forward_owned_below", 0xC9, 0x205);
-    assert_true(bc->params[1] != 0);
-    assert_int_equal(bc->params[2], ADDR(g.irp));
-    assert_int_equal(bc->params[3], ADDR(g.dev[1]));
+    assert_caller_irp(bc, ADDR(g.dev[1]));
     kdpc_machine_destroy(m);
     next_mode = FL_SKIP;
     m = run(body_through_top_then_finish, pend_actor_init, &st);
@@ -762,9 +752,7 @@ static void test_signaled_event(void **state)
     kdpc_machine *m = run(body_event_signaled, pend_init, &st);
     const kdpc_violation *w = assert_warning(m, st, "io.signaled_event");
     assert_int_equal(w->params[0], 0x307);
-    assert_true(w->params[1] != 0);
-    assert_int_equal(w->params[2], ADDR(g.irp));
-    assert_int_equal(w->params[3], ADDR(g.dev[0]));
+    assert_caller_irp(w, ADDR(g.dev[0]));
     kdpc_machine_destroy(m);
     m = run(body_event_clear, pend_init, &st);
     assert_clean(m, st, "io.signaled_event");
@@ -796,9 +784,7 @@ static void test_complete_unsent(void **state)
     kdpc_machine *m = run(body_complete_unsent, NULL, &st);
     const kdpc_violation *w = assert_warning(m, st, "io.complete_unsent");
     assert_int_equal(w->params[0], 0x239);
-    assert_true(w->params[1] != 0);
-    assert_int_equal(w->params[2], ADDR(g.irp));
-    assert_int_equal(w->params[3], 0);
+    assert_caller_irp(w, 0);
     kdpc_machine_destroy(m);
     m = run(body_complete_sent, NULL, &st);
     assert_clean(m, st, "io.complete_unsent");
@@ -1128,9 +1114,7 @@ static void test_fixed_parameters(void **state)
     kdpc_machine_destroy(m);
     m = run(body_overrun, pend_init, &st);
     bc = assert_bugcheck(m, st, "io.buffer_overrun", 0xC9, 0x312);
-    assert_true(bc->params[1] != 0);
-    assert_int_equal(bc->params[2], ADDR(g.irp));
-    assert_int_equal(bc->params[3], ADDR(g.dev[0]));
+    assert_caller_irp(bc, ADDR(g.dev[0]));
     kdpc_machine_destroy(m);
     m = run(body_complete_sent, NULL, &st);
     assert_clean(m, st, "io.complete_pending");
