@@ -2202,41 +2202,20 @@ static void ScFlowStackShort(void *ctx)
     sw_done = 1;
 }
 
-/* io.bad_stack_copy */
-static void ScFlowBadStackCopy(void *ctx)
+/* A scenario entry: the stacked driver loaded with the scenario's arg as the top device's mode
+ * (sc_flow_how), then a device control sent to sc_flow_top, which breaks the rule of its row. */
+static void ScFlowScenario(void *ctx)
 {
-    (void)ctx;
+    sc_flow_how how = (sc_flow_how)(intptr_t)ctx;
     /* the copied pending bit makes the lower routine's return look wrong too: that rule off */
-    (void)kdpc_rule_set(kdpc_current_machine(), "io.pending_not_returned", KDPC_RULE_OFF);
-    if (!sc_flow_load(SCF_MARK_MEMCPY))
+    if (how == SCF_MARK_MEMCPY)
+        (void)kdpc_rule_set(kdpc_current_machine(), "io.pending_not_returned", KDPC_RULE_OFF);
+    if (!sc_flow_load(how))
         return;
-    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
+    /* SCF_TWICE: sc_dev queues 0x222003, so it is pending below when sent again */
+    PIRP irp = sc_flow_ioctl(sc_flow_top, how == SCF_TWICE ? 0x222003 : 0x222000, NULL);
     if (irp != NULL)
-        (void)IoCallDriver(sc_flow_top, irp); /* 0xC9/0x206 */
-    sw_done = 1;
-}
-
-/* io.copy_without_completion (a warning) */
-static void ScFlowCopyWithoutCompletion(void *ctx)
-{
-    (void)ctx;
-    if (!sc_flow_load(SCF_COPY))
-        return;
-    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
-    if (irp != NULL)
-        (void)IoCallDriver(sc_flow_top, irp); /* 0xC9/0x21C */
-    sw_done = 1;
-}
-
-/* io.skipped_device (a warning) */
-static void ScFlowSkippedDevice(void *ctx)
-{
-    (void)ctx;
-    if (!sc_flow_load(SCF_PAST))
-        return;
-    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
-    if (irp != NULL)
-        (void)IoCallDriver(sc_flow_top, irp); /* 0xC9/0x211 */
+        (void)IoCallDriver(sc_flow_top, irp);
     sw_done = 1;
 }
 
@@ -2255,18 +2234,6 @@ static void ScFlowCompleteLockHeld(void *ctx)
     KeAcquireSpinLock(&sw_lock_a, &old);
     IoCompleteRequest(irp, IO_NO_INCREMENT); /* under the lock: SpinLockSafe */
     KeReleaseSpinLock(&sw_lock_a, old);
-    sw_done = 1;
-}
-
-/* io.startio_recursion (a warning) */
-static void ScFlowStartIoRecursion(void *ctx)
-{
-    (void)ctx;
-    if (!sc_flow_load(SCF_STARTIO))
-        return;
-    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222000, NULL);
-    if (irp != NULL)
-        (void)IoCallDriver(sc_flow_top, irp); /* StartIo calls IoStartNextPacket */
     sw_done = 1;
 }
 
@@ -2357,18 +2324,6 @@ static void ScFlowIosbUnwound(void *ctx)
         KeLowerIrql(old);
     }
     (void)ZwClose(h);
-    sw_done = 1;
-}
-
-/* io.forward_owned_below */
-static void ScFlowForwardOwnedBelow(void *ctx)
-{
-    (void)ctx;
-    if (!sc_flow_load(SCF_TWICE))
-        return;
-    PIRP irp = sc_flow_ioctl(sc_flow_top, 0x222003, NULL); /* sc_dev queues it: pending */
-    if (irp != NULL)
-        (void)IoCallDriver(sc_flow_top, irp);
     sw_done = 1;
 }
 
@@ -3491,16 +3446,23 @@ static scenario scenarios[] = {
     {"io.forward_apc_irql", ScFlowForwardApcIrql, 1, NULL, KDPC_OK, -1, -1, 0},
     {"io.call_cancelable", ScFlowCallCancelable, 1, NULL, KDPC_OK, -1, -1, 0},
     {"io.stack_short", ScFlowStackShort, 1, NULL, KDPC_OK, -1, -1, 0},
-    {"io.bad_stack_copy", ScFlowBadStackCopy, 1, NULL, KDPC_OK, -1, -1, 0},
-    {"io.copy_without_completion", ScFlowCopyWithoutCompletion, 1, NULL, KDPC_OK, -1, -1, 0},
-    {"io.skipped_device", ScFlowSkippedDevice, 1, NULL, KDPC_OK, -1, -1, 0},
+    /* io.bad_stack_copy: the top device marks the IRP pending and memcpys its stack location
+     * down (0xC9/0x206) */
+    {"io.bad_stack_copy", ScFlowScenario, 1, NULL, KDPC_OK, -1, -1, SCF_MARK_MEMCPY},
+    /* io.copy_without_completion (a warning): a copied stack location without a completion
+     * routine (0xC9/0x21C) */
+    {"io.copy_without_completion", ScFlowScenario, 1, NULL, KDPC_OK, -1, -1, SCF_COPY},
+    /* io.skipped_device (a warning): the IRP sent past sc_flow_mid to sc_dev (0xC9/0x211) */
+    {"io.skipped_device", ScFlowScenario, 1, NULL, KDPC_OK, -1, -1, SCF_PAST},
     {"io.complete_lock_held", ScFlowCompleteLockHeld, 1, NULL, KDPC_OK, -1, -1, 0},
-    {"io.startio_recursion", ScFlowStartIoRecursion, 1, NULL, KDPC_OK, -1, -1, 0},
+    /* io.startio_recursion (a warning): StartIo calls IoStartNextPacket */
+    {"io.startio_recursion", ScFlowScenario, 1, NULL, KDPC_OK, -1, -1, SCF_STARTIO},
     {"io.signaled_event", ScFlowSignaledEvent, 1, NULL, KDPC_OK, -1, -1, 0},
     {"io.complete_unsent", ScFlowCompleteUnsent, 1, NULL, KDPC_OK, -1, -1, 0},
     {"io.cancel_not_completed", ScFlowCancelNotCompleted, 1, NULL, KDPC_OK, -1, -1, 0},
     {"io.iosb_unwound", ScFlowIosbUnwound, 1, NULL, KDPC_OK, -1, -1, 0},
-    {"io.forward_owned_below", ScFlowForwardOwnedBelow, 1, NULL, KDPC_OK, -1, -1, 0},
+    /* io.forward_owned_below: the IRP sent on again while sc_dev has it pending (0xC9/0x205) */
+    {"io.forward_owned_below", ScFlowScenario, 1, NULL, KDPC_OK, -1, -1, SCF_TWICE},
     {"io.status_overridden", ScFlowStatusOverridden, 1, NULL, KDPC_OK, -1, -1, 0},
     /* area: irp-life */
     {"io.reuse_not_allocated", ScReuseNotAllocated, 1, NULL, KDPC_OK, -1, -1, 0},
