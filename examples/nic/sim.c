@@ -479,9 +479,12 @@ void nic_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, nic
     r->virtual_ns = kdpc_machine_time_ns(m);
     r->errorlog = kdpc_errorlog_count(m);
     const nx2_counters *c = run->hw != NULL ? nx2_get_counters(run->hw) : NULL;
+    uint64_t injected[KDPC_FAULT_KINDS] = {0};
     if (run->hw != NULL) {
-        for (unsigned k = 0; k < KDPC_FAULT_KINDS; k++)
-            r->faults += kdpc_device_faults_injected(nx2_device(run->hw), (kdpc_fault_kind)k);
+        for (unsigned k = 0; k < KDPC_FAULT_KINDS; k++) {
+            injected[k] = kdpc_device_faults_injected(nx2_device(run->hw), (kdpc_fault_kind)k);
+            r->faults += injected[k];
+        }
         if (c->bad_accesses != 0)
             problem(run, "the driver made a register access of a wrong width or offset",
                     c->bad_accesses, 0);
@@ -510,8 +513,7 @@ void nic_sim_run(kdpc_machine *m, const ex_options *o, unsigned fault_kinds, nic
             rep->sends_ok += run->s[i].ok;
         rep->sends_failed = run->sends_failed;
         rep->stats_reads = run->stats_reads;
-        for (unsigned k = 0; run->hw != NULL && k < KDPC_FAULT_KINDS; k++)
-            rep->injected[k] = kdpc_device_faults_injected(nx2_device(run->hw), (kdpc_fault_kind)k);
+        memcpy(rep->injected, injected, sizeof rep->injected);
         for (size_t i = 0; i < kdpc_stats_routine_count(m); i++) {
             kdpc_routine_stats rs;
             if (kdpc_stats_routine(m, i, &rs) != KDPC_OK)
