@@ -1648,6 +1648,15 @@ static void ScHalIrql(void *ctx)
 }
 
 /* Scenario routines of the rules added per area (keep each area's routines together). */
+/* A completion routine that takes its IRP back (the maker's, or a forwarding driver's). */
+static NTSTATUS ScTakeBack(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Irp;
+    (void)Context;
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
 /* area: irql-ke */
 /* irql.ke_dispatch: KeCancelTimer at HIGH_LEVEL (0xC4/0x20011); off or a warning: cancelled */
 static KTIMER sc_ke_timer;
@@ -1854,14 +1863,6 @@ static NTSTATUS ScDispMarkAndSignal(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID
     return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
-static NTSTATUS ScDispNoSignalDone(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
-{
-    (void)DeviceObject;
-    (void)Irp;
-    (void)Context;
-    return STATUS_MORE_PROCESSING_REQUIRED; /* no KeSetEvent for the waiting dispatch routine */
-}
-
 static NTSTATUS ScDispPropagate(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
 {
     (void)DeviceObject;
@@ -1923,7 +1924,7 @@ static NTSTATUS ScDispDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         /* forwards and waits (1 ms at most) for the lower driver, whose DPC completes the IRP;
          * the completion routine signals nothing, so the wait times out */
         IoCopyCurrentIrpStackLocationToNext(Irp);
-        IoSetCompletionRoutine(Irp, ScDispNoSignalDone, NULL, TRUE, TRUE, TRUE);
+        IoSetCompletionRoutine(Irp, ScTakeBack, NULL, TRUE, TRUE, TRUE);
         if (IoCallDriver(sc_dlow, Irp) == STATUS_PENDING) {
             LARGE_INTEGER timeout;
             timeout.QuadPart = -10000; /* 1 ms */
@@ -2017,14 +2018,6 @@ static UCHAR sc_flow_buf[8];
 static IO_STATUS_BLOCK sc_flow_iosb;
 static KEVENT sc_flow_event;
 
-static NTSTATUS ScFlowTakeBack(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
-{
-    (void)DeviceObject;
-    (void)Irp;
-    (void)Context;
-    return STATUS_MORE_PROCESSING_REQUIRED;
-}
-
 static void ScFlowStartIo(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
     Irp->IoStatus.Status = STATUS_SUCCESS;
@@ -2064,7 +2057,7 @@ static NTSTATUS ScFlowDispatch(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         return STATUS_PENDING;
     default: /* SCF_SYNC_SUCCESS: the lower driver fails the read; complete it as a success */
         IoCopyCurrentIrpStackLocationToNext(Irp);
-        IoSetCompletionRoutine(Irp, ScFlowTakeBack, NULL, TRUE, TRUE, TRUE);
+        IoSetCompletionRoutine(Irp, ScTakeBack, NULL, TRUE, TRUE, TRUE);
         (void)IoCallDriver(sc_flow_mid, Irp);
         Irp->IoStatus.Status = STATUS_SUCCESS;
         IoCompleteRequest(Irp, IO_NO_INCREMENT);
@@ -2341,15 +2334,6 @@ static void ScFlowStatusOverridden(void *ctx)
     sw_done = 1;
 }
 /* area: irp-life */
-/* the maker's completion routine: takes its IRP back */
-static NTSTATUS ScTakeBack(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
-{
-    (void)DeviceObject;
-    (void)Irp;
-    (void)Context;
-    return STATUS_MORE_PROCESSING_REQUIRED;
-}
-
 /* io.reuse_not_allocated: IoReuseIrp of an IoBuildDeviceIoControlRequest IRP (0xC9/0x311); off
  * or a warning: the IRP is reused */
 static void ScReuseNotAllocated(void *ctx)
