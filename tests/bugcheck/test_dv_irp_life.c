@@ -157,6 +157,25 @@ static void assert_params(kdpc_machine *m, uint64_t p1, uint64_t p2, uint64_t p3
     assert_int_equal(bc->params[3], p4);
 }
 
+/* A fresh machine of @seed runs @body, which bugchecks with @rule and @code; the caller checks
+ * P1..P4 (assert_params) and destroys the machine. */
+static kdpc_machine *run_bugcheck(uint64_t seed, BODY *body, const char *rule, uint32_t code)
+{
+    kdpc_machine *m;
+    kdpc_status st = run(&m, seed, body);
+    KT_ASSERT_BUGCHECK(m, st, rule, code);
+    return m;
+}
+
+/* A fresh machine of @seed runs @body to its end with no violation at all. */
+static void run_clean(uint64_t seed, BODY *body)
+{
+    kdpc_machine *m;
+    assert_int_equal(run(&m, seed, body), KDPC_OK);
+    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    kdpc_machine_destroy(m);
+}
+
 /* Send an IoAllocateIrp IRP with the maker's routine and wait until it is back. */
 static PIRP send_own(void)
 {
@@ -196,9 +215,7 @@ static void body_reuse_allocated(void)
 static void test_reuse_of_built_irp_bugchecks_c9_311(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 1, body_reuse_built);
-    KT_ASSERT_BUGCHECK(m, st, "io.reuse_not_allocated", 0xC9);
+    kdpc_machine *m = run_bugcheck(1, body_reuse_built, "io.reuse_not_allocated", 0xC9);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_params(m, 0x311, bc->params[1], (uintptr_t)g.irp, 2 /* IoBuildDeviceIoControlRequest */);
     assert_true(bc->params[1] != 0); /* the caller */
@@ -271,19 +288,14 @@ static void body_reuse_from_completion(void)
 static void test_reuse_from_completion_routine_is_clean(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    assert_int_equal(run(&m, 19, body_reuse_from_completion), KDPC_OK);
+    run_clean(19, body_reuse_from_completion);
     assert_int_equal(g.resent, 2);
-    assert_int_equal(kdpc_machine_violation_count(m), 0);
-    kdpc_machine_destroy(m);
 }
 
 static void test_reuse_while_at_lower_driver_bugchecks_c9_310(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 3, body_reuse_out);
-    KT_ASSERT_BUGCHECK(m, st, "io.reuse_in_use", 0xC9);
+    kdpc_machine *m = run_bugcheck(3, body_reuse_out, "io.reuse_in_use", 0xC9);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_params(m, 0x310, bc->params[1], (uintptr_t)g.irp, (uintptr_t)g.dev);
     kdpc_machine_destroy(m);
@@ -320,9 +332,7 @@ static void body_free_back(void)
 static void test_free_while_at_lower_driver_bugchecks_c9_20b(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 4, body_free_out);
-    KT_ASSERT_BUGCHECK(m, st, "io.invalid_object", 0xC9);
+    kdpc_machine *m = run_bugcheck(4, body_free_out, "io.invalid_object", 0xC9);
     const kdpc_violation *bc = kdpc_machine_bugcheck(m);
     assert_params(m, 0x20B, bc->params[1], (uintptr_t)g.irp, (uintptr_t)g.dev);
     kdpc_machine_destroy(m);
@@ -331,10 +341,7 @@ static void test_free_while_at_lower_driver_bugchecks_c9_20b(void **state)
 static void test_free_after_completion_is_clean(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    assert_int_equal(run(&m, 5, body_free_back), KDPC_OK);
-    assert_int_equal(kdpc_machine_violation_count(m), 0);
-    kdpc_machine_destroy(m);
+    run_clean(5, body_free_back);
 }
 
 /* ------------------------------------------------------------------ */
@@ -383,10 +390,7 @@ static void test_allocated_irp_sent_without_completion_routine_warns(void **stat
 static void test_allocated_irp_sent_with_completion_routine_is_clean(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    assert_int_equal(run(&m, 9, body_send_own), KDPC_OK);
-    assert_int_equal(kdpc_machine_violation_count(m), 0);
-    kdpc_machine_destroy(m);
+    run_clean(9, body_send_own);
 }
 
 /* ------------------------------------------------------------------ */
@@ -416,9 +420,7 @@ static void body_devctl_ok(void)
 static void test_devctl_null_buffer_bugchecks_c9_09(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 10, body_devctl_null);
-    KT_ASSERT_BUGCHECK(m, st, "io.build_bad_buffer", 0xC9);
+    kdpc_machine *m = run_bugcheck(10, body_devctl_null, "io.build_bad_buffer", 0xC9);
     assert_params(m, 0x09, (uintptr_t)g.dev, IOCTL_DIR, (uint32_t)STATUS_ACCESS_VIOLATION);
     kdpc_machine_destroy(m);
 }
@@ -426,9 +428,7 @@ static void test_devctl_null_buffer_bugchecks_c9_09(void **state)
 static void test_fsd_null_buffer_bugchecks_c9_08(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 11, body_fsd_null);
-    KT_ASSERT_BUGCHECK(m, st, "io.build_bad_buffer", 0xC9);
+    kdpc_machine *m = run_bugcheck(11, body_fsd_null, "io.build_bad_buffer", 0xC9);
     assert_params(m, 0x08, (uintptr_t)g.dev, IRP_MJ_READ, (uint32_t)STATUS_ACCESS_VIOLATION);
     kdpc_machine_destroy(m);
 }
@@ -436,10 +436,7 @@ static void test_fsd_null_buffer_bugchecks_c9_08(void **state)
 static void test_devctl_with_buffer_is_clean(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    assert_int_equal(run(&m, 12, body_devctl_ok), KDPC_OK);
-    assert_int_equal(kdpc_machine_violation_count(m), 0);
-    kdpc_machine_destroy(m);
+    run_clean(12, body_devctl_ok);
 }
 
 /* ------------------------------------------------------------------ */
@@ -477,9 +474,7 @@ static void body_event_wait(void)
 static void test_driver_setting_build_event_bugchecks_code_0(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 13, body_event_set);
-    KT_ASSERT_BUGCHECK(m, st, "io.build_event_set", 0);
+    kdpc_machine *m = run_bugcheck(13, body_event_set, "io.build_event_set", 0);
     assert_params(m, (uintptr_t)g.irp, (uintptr_t)&g.ev, 2, 0);
     kdpc_machine_destroy(m);
 }
@@ -487,10 +482,7 @@ static void test_driver_setting_build_event_bugchecks_code_0(void **state)
 static void test_build_event_left_to_io_manager_is_clean(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    assert_int_equal(run(&m, 14, body_event_wait), KDPC_OK);
-    assert_int_equal(kdpc_machine_violation_count(m), 0);
-    kdpc_machine_destroy(m);
+    run_clean(14, body_event_wait);
 }
 
 /* ------------------------------------------------------------------ */
@@ -541,20 +533,15 @@ static void body_ex_no_mark(void)
 static void test_completion_ex_set_then_sent_is_clean(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    assert_int_equal(run(&m, 15, body_ex_forward), KDPC_OK);
-    assert_int_equal(kdpc_machine_violation_count(m), 0);
+    run_clean(15, body_ex_forward);
     assert_int_equal(g.ex_status, STATUS_SUCCESS);
     assert_int_equal(g.ex_ran, 1);
-    kdpc_machine_destroy(m);
 }
 
 static void test_completion_ex_set_then_completed_bugchecks_code_0(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 16, body_ex_complete);
-    KT_ASSERT_BUGCHECK(m, st, "io.completion_ex_unsent", 0);
+    kdpc_machine *m = run_bugcheck(16, body_ex_complete, "io.completion_ex_unsent", 0);
     assert_params(m, (uintptr_t)g.irp, (uintptr_t)ExDone, 0, 0);
     kdpc_machine_destroy(m);
 }
@@ -562,9 +549,7 @@ static void test_completion_ex_set_then_completed_bugchecks_code_0(void **state)
 static void test_completion_ex_with_lower_device_bugchecks_code_0(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 17, body_ex_lower_device);
-    KT_ASSERT_BUGCHECK(m, st, "io.completion_ex_device", 0);
+    kdpc_machine *m = run_bugcheck(17, body_ex_lower_device, "io.completion_ex_device", 0);
     assert_params(m, (uintptr_t)g.irp, (uintptr_t)g.low, (uintptr_t)g.dev, 0);
     kdpc_machine_destroy(m);
 }
@@ -574,9 +559,7 @@ static void test_completion_ex_with_lower_device_bugchecks_code_0(void **state)
 static void test_completion_ex_routine_is_named_in_reports(void **state)
 {
     (void)state;
-    kdpc_machine *m;
-    kdpc_status st = run(&m, 18, body_ex_no_mark);
-    KT_ASSERT_BUGCHECK(m, st, "io.completion_not_pending", 0xC9);
+    kdpc_machine *m = run_bugcheck(18, body_ex_no_mark, "io.completion_not_pending", 0xC9);
     assert_params(m, 0x228, (uintptr_t)ExDone, (uintptr_t)g.irp, (uintptr_t)g.dev);
     kdpc_machine_destroy(m);
 }
