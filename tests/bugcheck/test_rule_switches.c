@@ -815,19 +815,29 @@ static NTSTATUS ScFailRemoveEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
     return STATUS_SUCCESS;
 }
 
+/* Load the PnP driver @driver (DriverEntry @entry) and plug a device @name of it; NULL when
+ * either fails. */
+static kdpc_device *sc_plug(const char *driver, PDRIVER_INITIALIZE entry, const char *name)
+{
+    PDRIVER_OBJECT drv;
+    kdpc_machine *m = kdpc_current_machine();
+    if (!NT_SUCCESS(kdpc_driver_load(m, driver, entry, &drv)))
+        return NULL;
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = name;
+    d.driver = driver;
+    kdpc_device *dev = NULL;
+    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+        return NULL;
+    return dev;
+}
+
 static void ScPnpMustNotFail(void *ctx)
 {
     (void)ctx;
-    PDRIVER_OBJECT drv;
-    kdpc_machine *m = kdpc_current_machine();
-    if (!NT_SUCCESS(kdpc_driver_load(m, "scfail", ScFailRemoveEntry, &drv)))
-        return;
-    kdpc_device_desc d;
-    kdpc_device_desc_init(&d);
-    d.name = "scfail0";
-    d.driver = "scfail";
-    kdpc_device *dev = NULL;
-    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+    kdpc_device *dev = sc_plug("scfail", ScFailRemoveEntry, "scfail0");
+    if (dev == NULL)
         return;
     sw_done = kdpc_device_unplug(dev, KDPC_UNPLUG_ORDERLY) == KDPC_OK &&
               kdpc_device_get_state(dev) == KDPC_DEVICE_REMOVED;
@@ -2631,16 +2641,8 @@ static void ScpSend(UCHAR major, UCHAR minor, NTSTATUS status)
 static void ScPnpRun(int mode)
 {
     scp_mode = mode;
-    kdpc_machine *m = kdpc_current_machine();
-    PDRIVER_OBJECT drv;
-    if (!NT_SUCCESS(kdpc_driver_load(m, "scpnp", ScpEntry, &drv)))
-        return;
-    kdpc_device_desc d;
-    kdpc_device_desc_init(&d);
-    d.name = "scpnp0";
-    d.driver = "scpnp";
-    kdpc_device *dev = NULL;
-    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+    kdpc_device *dev = sc_plug("scpnp", ScpEntry, "scpnp0");
+    if (dev == NULL)
         return;
     if (mode == SCP_IRP_INIT)
         ScpSend(IRP_MJ_PNP, IRP_MN_QUERY_PNP_DEVICE_STATE, STATUS_SUCCESS);
@@ -3269,16 +3271,9 @@ static NTSTATUS ScwEntry(PDRIVER_OBJECT drv, PUNICODE_STRING path)
 static void ScwRun(int mode)
 {
     scw_mode = mode;
-    PDRIVER_OBJECT drv;
     kdpc_machine *m = kdpc_current_machine();
-    if (!NT_SUCCESS(kdpc_driver_load(m, "scpow", ScwEntry, &drv)))
-        return;
-    kdpc_device_desc d;
-    kdpc_device_desc_init(&d);
-    d.name = "scpow0";
-    d.driver = "scpow";
-    kdpc_device *dev = NULL;
-    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+    kdpc_device *dev = sc_plug("scpow", ScwEntry, "scpow0");
+    if (dev == NULL)
         return;
     if (mode >= 3) {
         (void)kdpc_power_set_system(m, PowerSystemSleeping3);
@@ -3298,16 +3293,7 @@ static void ScPowerRequestedIrp(void *ctx)
 {
     (void)ctx;
     scw_mode = 0;
-    PDRIVER_OBJECT drv;
-    kdpc_machine *m = kdpc_current_machine();
-    if (!NT_SUCCESS(kdpc_driver_load(m, "scpow", ScwEntry, &drv)))
-        return;
-    kdpc_device_desc d;
-    kdpc_device_desc_init(&d);
-    d.name = "scpow0";
-    d.driver = "scpow";
-    kdpc_device *dev = NULL;
-    if (kdpc_device_plug(m, &d, &dev) != KDPC_OK)
+    if (sc_plug("scpow", ScwEntry, "scpow0") == NULL)
         return;
     POWER_STATE ps;
     ps.DeviceState = PowerDeviceD0;
