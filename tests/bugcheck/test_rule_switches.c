@@ -2494,8 +2494,7 @@ static void ScExScenario(void *ctx)
     sc_ex_run((int)(intptr_t)ctx);
 }
 
-/* io.completion_ex_device: IoSetCompletionRoutineEx given the lower driver's device (code 0);
- * off or a warning: the routine is set, and the IRP goes down and comes back */
+/* the machine of io.completion_ex_unchecked */
 static void ScLowResources(kdpc_config *cfg)
 {
     cfg->low_resources_permille = 1000; /* every allocation fails while the class is on */
@@ -3183,10 +3182,12 @@ static void ScLocksLowerOther(void *ctx)
     sw_done = 1;
 }
 /* area: power */
-/* power.requested_irp: PoRequestPowerIrp(IRP_MN_SET_POWER) with an Irp out-pointer
- * (0xC4/0x4100B); off or a warning: the IRP is sent and its address written */
+/* One PnP driver ("scpow") keeping a remove lock in its FDO's extension; scw_mode (the row's
+ * arg) picks the rule it breaks: 0 none, 1 waits on QUERY_REMOVE, 2 REMOVE without the wait,
+ * 3 the query-power failed and passed down, 4 the query-power answered by the FDO, 5 the FDO
+ * without DO_POWER_PAGABLE, 6 the power IRPs' lock never released, 7 never acquired. */
 static PDEVICE_OBJECT scw_fdo, scw_lower;
-static int scw_mode; /* 1: wait on QUERY_REMOVE, 2: REMOVE without the wait */
+static int scw_mode;
 
 static NTSTATUS ScwPnp(PDEVICE_OBJECT dev, PIRP irp)
 {
@@ -3289,6 +3290,8 @@ static void ScwScenario(void *ctx)
     ScwRun((int)(intptr_t)ctx);
 }
 
+/* power.requested_irp: PoRequestPowerIrp(IRP_MN_SET_POWER) with an Irp out-pointer
+ * (0xC4/0x4100B); off or a warning: the IRP is sent and its address written */
 static void ScPowerRequestedIrp(void *ctx)
 {
     (void)ctx;
@@ -3444,6 +3447,8 @@ static scenario scenarios[] = {
     /* io.completion_ex_unsent: IoSetCompletionRoutineEx, then the IRP is completed instead of sent
      * (code 0); off or a warning: the completion goes on */
     {"io.completion_ex_unsent", ScExScenario, 1, NULL, KDPC_OK, -1, -1, 0},
+    /* io.completion_ex_device: IoSetCompletionRoutineEx given the lower driver's device (code 0);
+     * off or a warning: the routine is set, and the IRP goes down and comes back */
     {"io.completion_ex_device", ScExScenario, 1, NULL, KDPC_OK, -1, -1, 1},
     /* area: pnp */
     {"pnp.irp_init", ScPnpScenario, 1, NULL, KDPC_OK, -1, -1, SCP_IRP_INIT},
