@@ -134,18 +134,31 @@ static kdpc_machine *run(BODY *body, bool broken, int variant, kdpc_status *st)
     return m;
 }
 
-/* The broken routine stops with 0xE6 of @rule and these parameters. */
-static void expect(BODY *body, int variant, const char *rule, uint64_t p1, uint64_t p2, uint64_t p3,
-                   uint64_t p4)
+/* The broken routine stops with 0xE6 of @rule: its report, on *@mp, for the caller to check
+ * (against t, which holds the run's state) and to destroy. */
+static const kdpc_violation *broken(BODY *body, int variant, const char *rule, kdpc_machine **mp)
 {
     kdpc_status st;
-    kdpc_machine *m = run(body, true, variant, &st);
-    KT_ASSERT_BUGCHECK(m, st, rule, 0xE6);
-    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+    *mp = run(body, true, variant, &st);
+    KT_ASSERT_BUGCHECK(*mp, st, rule, 0xE6);
+    return kdpc_machine_bugcheck(*mp);
+}
+
+static void assert_params(const kdpc_violation *bc, uint64_t p1, uint64_t p2, uint64_t p3,
+                          uint64_t p4)
+{
     assert_int_equal(bc->params[0], p1);
     assert_int_equal(bc->params[1], p2);
     assert_int_equal(bc->params[2], p3);
     assert_int_equal(bc->params[3], p4);
+}
+
+/* The broken routine stops with 0xE6 of @rule and these parameters. */
+static void expect(BODY *body, int variant, const char *rule, uint64_t p1, uint64_t p2, uint64_t p3,
+                   uint64_t p4)
+{
+    kdpc_machine *m;
+    assert_params(broken(body, variant, rule, &m), p1, p2, p3, p4);
     assert_int_equal(t.reached_end, 0);
     kdpc_machine_destroy(m);
 }
@@ -249,10 +262,10 @@ static void test_dma_null_released_description(void **state)
     KT_ASSERT_BUGCHECK(m0, st, "io.invalid_object", 0xA);
     KT_ASSERT_NO_VIOLATION(m0, "dma.null_adapter");
     kdpc_machine_destroy(m0);
-    kdpc_machine *m = run(body_released, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.adapter_released", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x18);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], P(t.a));
+    kdpc_machine *m;
+    const kdpc_violation *bc = broken(body_released, 0, "dma.adapter_released", &m);
+    assert_int_equal(bc->params[0], 0x18);
+    assert_int_equal(bc->params[1], P(t.a));
     kdpc_machine_destroy(m);
     clean(body_released, 0);
     expect(body_description, 0, "dma.bad_description", 0x25, 4, 0, 0);
@@ -301,10 +314,8 @@ static void test_dma_put_outstanding(void **state)
     (void)state;
     static const uint64_t count[4] = {1, 1, 2, 1};
     for (int v = 0; v < 4; v++) {
-        kdpc_status st;
-        kdpc_machine *m = run(body_put, true, v, &st);
-        KT_ASSERT_BUGCHECK(m, st, "dma.put_outstanding", 0xE6);
-        const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+        kdpc_machine *m;
+        const kdpc_violation *bc = broken(body_put, v, "dma.put_outstanding", &m);
         assert_int_equal(bc->params[0], 0x07u + (unsigned)v);
         assert_int_equal(bc->params[1], P(t.a));
         assert_int_equal(bc->params[2], count[v]);
@@ -340,23 +351,13 @@ static void body_too_many(void)
 static void test_dma_second_channel_and_too_many_map_registers(void **state)
 {
     (void)state;
-    kdpc_status st;
-    kdpc_machine *m = run(body_second, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.second_channel", 0xE6);
-    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x0B);
-    assert_int_equal(bc->params[1], 2);
-    assert_int_equal(bc->params[2], P(t.a));
-    assert_int_equal(bc->params[3], P(t.dev));
+    kdpc_machine *m;
+    const kdpc_violation *bc = broken(body_second, 0, "dma.second_channel", &m);
+    assert_params(bc, 0x0B, 2, P(t.a), P(t.dev));
     kdpc_machine_destroy(m);
     clean(body_second, 0);
-    m = run(body_too_many, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.too_many_map_registers", 0xE6);
-    bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x0C);
-    assert_int_equal(bc->params[1], 3);
-    assert_int_equal(bc->params[2], 2);
-    assert_int_equal(bc->params[3], P(t.a));
+    bc = broken(body_too_many, 0, "dma.too_many_map_registers", &m);
+    assert_params(bc, 0x0C, 3, 2, P(t.a));
     kdpc_machine_destroy(m);
     clean(body_too_many, 0);
 }
@@ -405,41 +406,33 @@ static void body_map(void)
 static void test_dma_map_transfer_buffer_checks(void **state)
 {
     (void)state;
-    kdpc_status st;
-    kdpc_machine *m = run(body_map, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.unlocked_buffer", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x0E);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], P(t.mdl));
+    kdpc_machine *m;
+    const kdpc_violation *bc = broken(body_map, 0, "dma.unlocked_buffer", &m);
+    assert_int_equal(bc->params[0], 0x0E);
+    assert_int_equal(bc->params[1], P(t.mdl));
     kdpc_machine_destroy(m);
 
-    m = run(body_map, true, 1, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.outside_mdl", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x1B);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], P(buf + 64));
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], P(t.mdl));
+    bc = broken(body_map, 1, "dma.outside_mdl", &m);
+    assert_int_equal(bc->params[0], 0x1B);
+    assert_int_equal(bc->params[1], P(buf + 64));
+    assert_int_equal(bc->params[2], P(t.mdl));
     kdpc_machine_destroy(m);
 
-    m = run(body_map, true, 2, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.outside_mdl", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x1F);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], 0x03);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], P(t.mdl));
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[3], 65);
+    bc = broken(body_map, 2, "dma.outside_mdl", &m);
+    assert_params(bc, 0x1F, 0x03, P(t.mdl), 65);
     kdpc_machine_destroy(m);
 
-    m = run(body_map, true, 3, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.zero_length", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x21);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], P(t.base));
+    bc = broken(body_map, 3, "dma.zero_length", &m);
+    assert_int_equal(bc->params[0], 0x21);
+    assert_int_equal(bc->params[1], P(t.base));
     kdpc_machine_destroy(m);
 
     expect(body_map, 4, "dma.double_map", 0x1D, P(buf), P(buf + 64), P(buf));
 
-    m = run(body_map, true, 5, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.outside_mdl", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x24);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], 1); /* one byte past the chain */
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], P(t.mdl));
+    bc = broken(body_map, 5, "dma.outside_mdl", &m);
+    assert_int_equal(bc->params[0], 0x24);
+    assert_int_equal(bc->params[1], 1); /* one byte past the chain */
+    assert_int_equal(bc->params[2], P(t.mdl));
     kdpc_machine_destroy(m);
 
     for (int v = 0; v <= 5; v++)
@@ -490,38 +483,25 @@ static void body_flush(void)
 static void test_dma_flush_checks(void **state)
 {
     (void)state;
-    kdpc_status st;
-    kdpc_machine *m = run(body_flush, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.flush_unmapped", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x20);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], P(t.base));
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], P(buf));
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[3], P(t.mdl));
+    kdpc_machine *m;
+    const kdpc_violation *bc = broken(body_flush, 0, "dma.flush_unmapped", &m);
+    assert_params(bc, 0x20, P(t.base), P(buf), P(t.mdl));
     kdpc_machine_destroy(m);
 
-    m = run(body_flush, true, 1, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.flush_unmapped", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x16);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], P(buf));
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], P(t.base));
+    bc = broken(body_flush, 1, "dma.flush_unmapped", &m);
+    assert_int_equal(bc->params[0], 0x16);
+    assert_int_equal(bc->params[1], P(buf));
+    assert_int_equal(bc->params[2], P(t.base));
     kdpc_machine_destroy(m);
 
     expect(body_flush, 2, "dma.flush_unmapped", 0x00, 0x01, 16, 32);
 
-    m = run(body_flush, true, 3, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.not_flushed", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x10);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], 1); /* one register still mapped */
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], P(t.a));
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[3], P(t.base));
+    bc = broken(body_flush, 3, "dma.not_flushed", &m);
+    assert_params(bc, 0x10, 1 /* one register still mapped */, P(t.a), P(t.base));
     kdpc_machine_destroy(m);
 
-    m = run(body_flush, true, 4, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.not_flushed", 0xE6);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[0], 0x0D);
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[1], 16);        /* bytes mapped */
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[2], PAGE_SIZE); /* one register maps */
-    assert_int_equal(kdpc_machine_bugcheck(m)->params[3], P(t.a));
+    bc = broken(body_flush, 4, "dma.not_flushed", &m);
+    assert_params(bc, 0x0D, 16 /* bytes mapped */, PAGE_SIZE /* one register maps */, P(t.a));
     kdpc_machine_destroy(m);
 
     for (int v = 0; v <= 3; v++)
@@ -579,44 +559,25 @@ static void body_overrun(void)
 static void test_dma_double_free_and_overrun(void **state)
 {
     (void)state;
-    kdpc_status st;
-    kdpc_machine *m = run(body_double_free, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.double_free", 0xE6);
-    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x03);
-    assert_int_equal(bc->params[1], 1);
-    assert_int_equal(bc->params[2], P(t.a));
-    assert_int_equal(bc->params[3], P(t.va));
+    kdpc_machine *m;
+    const kdpc_violation *bc = broken(body_double_free, 0, "dma.double_free", &m);
+    assert_params(bc, 0x03, 1, P(t.a), P(t.va));
     kdpc_machine_destroy(m);
-    m = run(body_double_free, true, 1, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.double_free", 0xE6);
-    bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x06);
-    assert_int_equal(bc->params[1], 1); /* lists made */
-    assert_int_equal(bc->params[2], 2); /* lists put back, this one included */
-    assert_int_equal(bc->params[3], P(t.sg));
+    bc = broken(body_double_free, 1, "dma.double_free", &m);
+    assert_params(bc, 0x06, 1 /* lists made */, 2 /* lists put back, this one included */, P(t.sg));
     kdpc_machine_destroy(m);
     clean(body_double_free, 0);
     clean(body_double_free, 1);
 
-    m = run(body_overrun, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.buffer_overrun", 0xE6);
-    bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x0F);
-    assert_int_equal(bc->params[1], 0x05);
-    assert_int_equal(bc->params[2], P(t.va));
-    assert_int_equal(bc->params[3], P(t.va + 64));
+    bc = broken(body_overrun, 0, "dma.buffer_overrun", &m);
+    assert_params(bc, 0x0F, 0x05, P(t.va), P(t.va + 64));
     kdpc_machine_destroy(m);
-    m = run(body_overrun, true, 1, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.buffer_overrun", 0xE6);
-    bc = kdpc_machine_bugcheck(m);
+    bc = broken(body_overrun, 1, "dma.buffer_overrun", &m);
     assert_int_equal(bc->params[1], 0x04);
     assert_int_equal(bc->params[2], P(t.va));
     assert_int_equal(bc->params[3], P(t.va - 1));
     kdpc_machine_destroy(m);
-    m = run(body_overrun, true, 2, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.buffer_overrun", 0xE6);
-    bc = kdpc_machine_bugcheck(m);
+    bc = broken(body_overrun, 2, "dma.buffer_overrun", &m);
     assert_int_equal(bc->params[1], 0x05);
     assert_int_equal(bc->params[2], (uint64_t)t.la.QuadPart);
     assert_int_equal(bc->params[3], (uint64_t)t.la.QuadPart + 64); /* the first byte outside */
@@ -725,14 +686,9 @@ static void body_not_put(void)
 static void test_dma_adapter_not_put(void **state)
 {
     (void)state;
-    kdpc_status st;
-    kdpc_machine *m = run(body_not_put, true, 0, &st);
-    KT_ASSERT_BUGCHECK(m, st, "dma.adapter_not_put", 0xE6);
-    const kdpc_violation *bc = kdpc_machine_bugcheck(m);
-    assert_int_equal(bc->params[0], 0x11);
-    assert_int_equal(bc->params[1], 1);
-    assert_int_equal(bc->params[2], P(t.a));
-    assert_int_equal(bc->params[3], P(t.dev));
+    kdpc_machine *m;
+    const kdpc_violation *bc = broken(body_not_put, 0, "dma.adapter_not_put", &m);
+    assert_params(bc, 0x11, 1, P(t.a), P(t.dev));
     kdpc_machine_destroy(m);
     clean(body_not_put, 0);
 }
@@ -795,10 +751,8 @@ static void test_dma_sync_list_free_adapter_object(void **state)
         clean(body_sync_list, v);
         assert_int_equal(sync_status[0], STATUS_SUCCESS);
         assert_int_equal(sync_status[1], STATUS_SUCCESS);
-        kdpc_status st;
-        kdpc_machine *m = run(body_sync_list, true, v, &st);
-        KT_ASSERT_BUGCHECK(m, st, "dma.double_free", 0xE6);
-        const kdpc_violation *bc = kdpc_machine_bugcheck(m);
+        kdpc_machine *m;
+        const kdpc_violation *bc = broken(body_sync_list, v, "dma.double_free", &m);
         assert_int_equal(bc->params[0], 0x04);
         assert_int_equal(bc->params[2], P(t.a));
         kdpc_machine_destroy(m);
