@@ -2263,7 +2263,6 @@ static void ScFlowSignaledEvent(void *ctx)
 static void ScFlowCompleteUnsent(void *ctx)
 {
     (void)ctx;
-    (void)kdpc_rule_set(kdpc_current_machine(), "io.complete_local", KDPC_RULE_OFF);
     if (!sc_load_io_driver())
         return;
     PIRP irp = sc_flow_ioctl(sc_dev, 0x222000, NULL);
