@@ -100,6 +100,23 @@ static void setup(bool unlocked)
         MmBuildMdlForNonPagedPool(t.mdl);
 }
 
+/* setup, with t.a a version 3 scatter/gather bus master adapter in place of the first one. */
+static void setup_v3_list(void)
+{
+    setup(false);
+    t.a->DmaOperations->PutDmaAdapter(t.a);
+    DEVICE_DESCRIPTION dd = {0};
+    dd.Version = DEVICE_DESCRIPTION_VERSION3;
+    dd.Master = TRUE;
+    dd.ScatterGather = TRUE;
+    dd.InterfaceType = PCIBus;
+    dd.DmaWidth = Width32Bits;
+    dd.DmaAddressWidth = 64;
+    dd.MaximumLength = PAGE_SIZE;
+    t.a = IoGetDmaAdapter(t.dev, &dd, &t.regs);
+    assert_non_null(t.a);
+}
+
 /* AllocateAdapterChannel at DISPATCH_LEVEL; AdapterControl returns @action. */
 static void grant(IO_ALLOCATION_ACTION action, ULONG regs)
 {
@@ -705,18 +722,7 @@ static NTSTATUS sync_status[2];
 
 static void body_sync_list(void)
 {
-    setup(false);
-    t.a->DmaOperations->PutDmaAdapter(t.a);
-    DEVICE_DESCRIPTION dd = {0};
-    dd.Version = DEVICE_DESCRIPTION_VERSION3;
-    dd.Master = TRUE;
-    dd.ScatterGather = TRUE;
-    dd.InterfaceType = PCIBus;
-    dd.DmaWidth = Width32Bits;
-    dd.DmaAddressWidth = 64;
-    dd.MaximumLength = PAGE_SIZE;
-    t.a = IoGetDmaAdapter(t.dev, &dd, &t.regs);
-    assert_non_null(t.a);
+    setup_v3_list();
     PDMA_OPERATIONS ops = t.a->DmaOperations;
     (void)ops->InitializeDmaTransferContext(t.a, sync_tc);
     KIRQL old = KeRaiseIrqlToDpcLevel();
@@ -780,18 +786,7 @@ static IO_ALLOCATION_ACTION DvControlCount(PDEVICE_OBJECT DeviceObject, PIRP Irp
 
 static void body_two_contexts(void)
 {
-    setup(false);
-    t.a->DmaOperations->PutDmaAdapter(t.a);
-    DEVICE_DESCRIPTION dd = {0};
-    dd.Version = DEVICE_DESCRIPTION_VERSION3;
-    dd.Master = TRUE;
-    dd.ScatterGather = TRUE;
-    dd.InterfaceType = PCIBus;
-    dd.DmaWidth = Width32Bits;
-    dd.DmaAddressWidth = 64;
-    dd.MaximumLength = PAGE_SIZE;
-    t.a = IoGetDmaAdapter(t.dev, &dd, &t.regs);
-    assert_non_null(t.a);
+    setup_v3_list();
     PDMA_OPERATIONS ops = t.a->DmaOperations;
     two_ran = 0;
     KIRQL old = KeRaiseIrqlToDpcLevel();
