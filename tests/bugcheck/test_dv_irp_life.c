@@ -236,17 +236,26 @@ static void test_reuse_of_own_irp_is_clean(void **state)
 /* ------------------------------------------------------------------ */
 /* io.reuse_in_use, io.invalid_object 0x20B                            */
 
-static void body_reuse_out(void)
+/* Send an IoAllocateIrp IRP with the maker's routine to the dispatch routine, which keeps it
+ * pending (g.held); NULL when none could be allocated. */
+static PIRP send_parked(void)
 {
     g.park = TRUE;
     PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
     g.irp = irp;
     if (irp == NULL)
-        return;
+        return NULL;
     KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
     IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
-    (void)IoCallDriver(g.dev, irp);  /* pending at the lower driver */
-    IoReuseIrp(irp, STATUS_SUCCESS); /* broken: still in use */
+    (void)IoCallDriver(g.dev, irp);
+    return irp;
+}
+
+static void body_reuse_out(void)
+{
+    PIRP irp = send_parked(); /* pending at the lower driver */
+    if (irp != NULL)
+        IoReuseIrp(irp, STATUS_SUCCESS); /* broken: still in use */
 }
 
 /* The maker's routine reuses its IRP and sends it again, from inside the lower driver's
@@ -303,26 +312,16 @@ static void test_reuse_while_at_lower_driver_bugchecks_c9_310(void **state)
 
 static void body_free_out(void)
 {
-    g.park = TRUE;
-    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
-    g.irp = irp;
-    if (irp == NULL)
-        return;
-    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
-    IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
-    (void)IoCallDriver(g.dev, irp);
-    IoFreeIrp(irp); /* broken: the lower driver still holds it */
+    PIRP irp = send_parked();
+    if (irp != NULL)
+        IoFreeIrp(irp); /* broken: the lower driver still holds it */
 }
 
 static void body_free_back(void)
 {
-    g.park = TRUE;
-    PIRP irp = IoAllocateIrp(g.dev->StackSize, FALSE);
+    PIRP irp = send_parked();
     if (irp == NULL)
         return;
-    KeInitializeEvent(&g.ev, NotificationEvent, FALSE);
-    IoSetCompletionRoutine(irp, TakeBack, &g.ev, TRUE, TRUE, TRUE);
-    (void)IoCallDriver(g.dev, irp);
     g.held->IoStatus.Status = STATUS_SUCCESS; /* the lower driver finishes */
     IoCompleteRequest(g.held, IO_NO_INCREMENT);
     (void)KeWaitForSingleObject(&g.ev, Executive, KernelMode, FALSE, NULL);
