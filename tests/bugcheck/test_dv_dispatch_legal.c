@@ -406,68 +406,25 @@ static void run_up(umode u)
                     run_one(u, l, alloc != 0, cpus, seed);
 }
 
-static void test_skip(void **state)
+/* One cmocka test per upper mode, named test_<mode>, its state the mode for run_up. */
+static void test_up(void **state)
 {
-    (void)state;
-    run_up(U_SKIP);
+    run_up((umode)(uintptr_t)*state);
 }
 
-static void test_propagate(void **state)
-{
-    (void)state;
-    run_up(U_PROPAGATE);
-}
-
-static void test_wait(void **state)
-{
-    (void)state;
-    run_up(U_WAIT);
-}
-
-static void test_wait_always(void **state)
-{
-    (void)state;
-    run_up(U_WAIT_ALWAYS);
-}
-
-static void test_mark(void **state)
-{
-    (void)state;
-    run_up(U_MARK);
-}
-
-static void test_post(void **state)
-{
-    (void)state;
-    run_up(U_POST);
-}
-
-static void test_startio(void **state)
-{
-    (void)state;
-    run_up(U_STARTIO);
-}
-
-static void test_remove_lock(void **state)
-{
-    (void)state;
-    run_up(U_REMLOCK);
-}
-
-static void test_retry(void **state)
-{
-    (void)state;
-    run_up(U_RETRY);
-}
+#define UP_TEST(name, mode)                                                                        \
+    {                                                                                              \
+        "test_" #name, test_up, NULL, NULL, (void *)(uintptr_t)(mode)                              \
+    }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_skip),    cmocka_unit_test(test_propagate),
-        cmocka_unit_test(test_wait),    cmocka_unit_test(test_wait_always),
-        cmocka_unit_test(test_mark),    cmocka_unit_test(test_post),
-        cmocka_unit_test(test_startio), cmocka_unit_test(test_remove_lock),
-        cmocka_unit_test(test_retry),
+        UP_TEST(skip, U_SKIP),       UP_TEST(propagate, U_PROPAGATE),
+        UP_TEST(wait, U_WAIT),       UP_TEST(wait_always, U_WAIT_ALWAYS),
+        UP_TEST(mark, U_MARK),       UP_TEST(post, U_POST),
+        UP_TEST(startio, U_STARTIO), UP_TEST(remove_lock, U_REMLOCK),
+        UP_TEST(retry, U_RETRY),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
