@@ -118,9 +118,8 @@ static void forward_checks(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp, kdpc__
 }
 
 void kdpc__io_flow_call(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev, PIRP irp,
-                        uintptr_t caller)
+                        kdpc__irprec *r, uintptr_t caller)
 {
-    kdpc__irprec *r = kdpc__io_irprec(irp);
     unsigned irql = c->irql;
     if (irql > DISPATCH_LEVEL)
         kdpc__violation(m, KDPC_R_IO_CALL_IRQL, 0xC9, 0x10, irql, 0, 0, NULL,
@@ -248,7 +247,8 @@ static kdpc__lock *lock_held_here(const kdpc__cpu *c)
     return NULL;
 }
 
-void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, uintptr_t caller)
+void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, kdpc__irprec *r,
+                            uintptr_t caller)
 {
     unsigned irql = c->irql;
     if (irql > DISPATCH_LEVEL)
@@ -262,7 +262,6 @@ void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, uintp
                         "IoCompleteRequest(IRP %p) called holding spin lock %#lx: completion "
                         "routines run inside the call; release the lock first",
                         (void *)irp, (unsigned long)l->addr);
-    kdpc__irprec *r = kdpc__io_irprec(irp);
     if (r == NULL)
         return;
     if (!r->dispatched)

@@ -430,11 +430,13 @@ bool kdpc__io_marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc
 
 /* irp-flow checks (callcheck.c): IoCallDriver, IoCompleteRequest, StartIo, forwarding. Each
  * reports its rules and goes on as a free kernel would. @caller: the driver's return address. */
-/* IoCallDriver(@dev, @irp) on @c, both valid, before the next location is made current:
+/* IoCallDriver(@dev, @irp) on @c, both valid, before the next location is made current (@r:
+ * kdpc__io_irprec(@irp), looked up once by IoCallDriver / IoCompleteRequest for this and the
+ * pnp and power checks below):
  * io.call_irql, io.call_cancelable, io.stack_short, io.forward_irql, io.forward_apc_irql,
  * io.bad_stack_copy, io.copy_without_completion, io.skipped_device. */
 void kdpc__io_flow_call(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev, PIRP irp,
-                        uintptr_t caller);
+                        kdpc__irprec *r, uintptr_t caller);
 /* What kdpc__io_flow_enter saved, for kdpc__io_flow_leave. */
 typedef struct kdpc__io_flow {
     int loc;
@@ -452,7 +454,8 @@ void kdpc__io_flow_leave(kdpc_machine *m, PIRP irp, uint32_t serial, const kdpc_
                          NTSTATUS st, uintptr_t caller, PDEVICE_OBJECT dev);
 /* IoCompleteRequest(@irp) on @c, the IRP live and not completed: io.complete_irql,
  * io.complete_lock_held, io.complete_unsent, io.status_overridden. */
-void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, uintptr_t caller);
+void kdpc__io_flow_complete(kdpc_machine *m, const kdpc__cpu *c, PIRP irp, kdpc__irprec *r,
+                            uintptr_t caller);
 /* IoStartNextPacket(ByKey) of @dev (@d) on @c: io.complete_lock_held, io.startio_recursion. */
 void kdpc__io_flow_start_next(kdpc_machine *m, const kdpc__cpu *c, PDEVICE_OBJECT dev,
                               kdpc__devrec *d, const char *name);
@@ -506,10 +509,11 @@ void kdpc__io_registry_free(kdpc__io *io);
  * a PnP stack. @caller: the driver's return address for P2. */
 /* IoCallDriver(@dev, @irp), before the next location becomes current: pnp.irp_init,
  * pnp.system_irp (first send), pnp.irp_status (forwarding); notes the location reached. */
-void kdpc__io_pnp_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr_t caller);
+void kdpc__io_pnp_on_call(kdpc_machine *m, PIRP irp, kdpc__irprec *r, PDEVICE_OBJECT dev,
+                          uintptr_t caller);
 /* IoCompleteRequest(@irp) at its current location: pnp.irp_status, pnp.not_passed_down,
  * wmi.not_forwarded. */
-void kdpc__io_pnp_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller);
+void kdpc__io_pnp_on_complete(kdpc_machine *m, PIRP irp, kdpc__irprec *r, uintptr_t caller);
 /* IoDetachDevice(@target) / IoDeleteDevice(@dev) of a live device: pnp.surprise_remove_delete,
  * pnp.delete_before_lower, wmi.registered. */
 void kdpc__io_pnp_on_detach(kdpc_machine *m, PDEVICE_OBJECT target, uintptr_t caller);
@@ -525,7 +529,8 @@ static inline bool kdpc__io_wmi_minor(UCHAR minor)
 /* area power (powercheck.c): Verifier's checks of power IRPs. IoCallDriver(@dev, @irp) forwarding
  * one (before the next location becomes current): power.irp_status; IoCompleteRequest(@irp) at
  * its current location: power.not_passed_down. @caller: the driver's return address for P2. */
-void kdpc__io_power_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr_t caller);
-void kdpc__io_power_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller);
+void kdpc__io_power_on_call(kdpc_machine *m, PIRP irp, kdpc__irprec *r, PDEVICE_OBJECT dev,
+                            uintptr_t caller);
+void kdpc__io_power_on_complete(kdpc_machine *m, PIRP irp, kdpc__irprec *r, uintptr_t caller);
 
 #endif /* KDPC_IO_H */

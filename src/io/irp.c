@@ -473,16 +473,16 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                          (uintptr_t)DeviceObject, 0, 0);
         return STATUS_INVALID_PARAMETER;
     }
-    kdpc__io_flow_call(m, c, DeviceObject, Irp, (uintptr_t)__builtin_return_address(0));
+    kdpc__irprec *r = kdpc__io_irprec(Irp); /* looked up once for the checks below */
+    kdpc__io_flow_call(m, c, DeviceObject, Irp, r, (uintptr_t)__builtin_return_address(0));
     if (Irp->CurrentLocation <= 1)
         kdpc__bugcheck_forced(m, 0x35, (uintptr_t)Irp, 0, 0, 0,
                               "IoCallDriver with no stack location left "
                               "(NO_MORE_IRP_STACK_LOCATIONS)");
-    kdpc__irprec *r = kdpc__io_irprec(Irp);
     kdpc__io_life_call(m, r, DeviceObject);
-    kdpc__io_pnp_on_call(m, Irp, DeviceObject, (uintptr_t)__builtin_return_address(0)); /* pnp */
+    kdpc__io_pnp_on_call(m, Irp, r, DeviceObject, (uintptr_t)__builtin_return_address(0)); /* pnp */
     /* power */
-    kdpc__io_power_on_call(m, Irp, DeviceObject, (uintptr_t)__builtin_return_address(0));
+    kdpc__io_power_on_call(m, Irp, r, DeviceObject, (uintptr_t)__builtin_return_address(0));
     if (kdpc__io_of(m)->pnp_hooks.forwarding != NULL)
         kdpc__io_of(m)->pnp_hooks.forwarding(m, Irp, DeviceObject);
     IoSetNextIrpStackLocation(Irp);
@@ -600,9 +600,9 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
                         "IoCompleteRequest on IRP %p, which was already completed", (void *)Irp);
     if (Irp->CurrentLocation > Irp->StackCount + 1)
         return; /* as a warning: completing twice would walk off the stack */
-    kdpc__io_flow_complete(m, c, Irp, (uintptr_t)__builtin_return_address(0));  /* irp-flow */
-    kdpc__io_pnp_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0));   /* pnp */
-    kdpc__io_power_on_complete(m, Irp, (uintptr_t)__builtin_return_address(0)); /* power */
+    kdpc__io_flow_complete(m, c, Irp, r, (uintptr_t)__builtin_return_address(0));  /* irp-flow */
+    kdpc__io_pnp_on_complete(m, Irp, r, (uintptr_t)__builtin_return_address(0));   /* pnp */
+    kdpc__io_power_on_complete(m, Irp, r, (uintptr_t)__builtin_return_address(0)); /* power */
     if (r != NULL)
         kdpc__io_life_complete(m, r);   /* irp-life: handed back up */
     kdpc__io_dispatch_complete(m, Irp); /* dispatch: io.complete_owned_below */

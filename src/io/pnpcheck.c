@@ -167,9 +167,9 @@ static void check_forward(kdpc_machine *m, kdpc__irprec *r, PIRP irp, PIO_STACK_
                         (unsigned)minor, (void *)irp);
 }
 
-void kdpc__io_pnp_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr_t caller)
+void kdpc__io_pnp_on_call(kdpc_machine *m, PIRP irp, kdpc__irprec *r, PDEVICE_OBJECT dev,
+                          uintptr_t caller)
 {
-    kdpc__irprec *r = kdpc__io_irprec(irp);
     if (r == NULL || irp->CurrentLocation <= 1)
         return;
     CHAR loc = (CHAR)(irp->CurrentLocation - 1); /* the location the dispatch routine gets */
@@ -209,9 +209,8 @@ void kdpc__io_pnp_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr
         r->pnp_answered = true;
 }
 
-void kdpc__io_pnp_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller)
+void kdpc__io_pnp_on_complete(kdpc_machine *m, PIRP irp, kdpc__irprec *r, uintptr_t caller)
 {
-    kdpc__irprec *r = kdpc__io_irprec(irp);
     if (r == NULL || irp->CurrentLocation > irp->StackCount || irp->CurrentLocation < 1)
         return;
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);

@@ -26,9 +26,9 @@ static bool known_minor(UCHAR minor)
            minor == IRP_MN_SET_POWER || minor == IRP_MN_QUERY_POWER;
 }
 
-void kdpc__io_power_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintptr_t caller)
+void kdpc__io_power_on_call(kdpc_machine *m, PIRP irp, kdpc__irprec *r, PDEVICE_OBJECT dev,
+                            uintptr_t caller)
 {
-    kdpc__irprec *r = kdpc__io_irprec(irp);
     /* not a forward: the first send of an IRP is pnp.irp_init's (as pnpcheck.c tells it) */
     if (r == NULL || irp->CurrentLocation <= 1 ||
         (!r->dispatched && irp->CurrentLocation > irp->StackCount))
@@ -44,9 +44,8 @@ void kdpc__io_power_on_call(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT dev, uintp
                     (unsigned)s->MinorFunction, (void *)irp, (unsigned long)(uint32_t)st);
 }
 
-void kdpc__io_power_on_complete(kdpc_machine *m, PIRP irp, uintptr_t caller)
+void kdpc__io_power_on_complete(kdpc_machine *m, PIRP irp, kdpc__irprec *r, uintptr_t caller)
 {
-    kdpc__irprec *r = kdpc__io_irprec(irp);
     if (r == NULL || irp->CurrentLocation > irp->StackCount || irp->CurrentLocation < 1)
         return;
     PIO_STACK_LOCATION s = IoGetCurrentIrpStackLocation(irp);
