@@ -26,12 +26,9 @@ kdpc_status kdpc_stats_routine(kdpc_machine *m, size_t i, kdpc_routine_stats *ou
     if (s == NULL || i >= s->n)
         return KDPC_ENOENT;
     const kdpc__stat *e = &s->v[i];
-    kdpc_routine_ptr routine;
-    memcpy(&routine, &e->routine,
-           sizeof routine < sizeof e->routine ? sizeof routine : sizeof e->routine);
-    snprintf(s->name, sizeof s->name, "%s", kdpc__routine_name(m, routine));
+    snprintf(s->name, sizeof s->name, "%s", kdpc__routine_name(m, e->routine));
     out->name = s->name;
-    out->routine = e->routine;
+    out->routine = kdpc__fnaddr(e->routine);
     out->kind = e->kind;
     out->calls = e->calls;
     out->total_ns = e->total_ns;

@@ -557,14 +557,6 @@ static inline ULONG kdpc__ke_event_sets(void)
 /* Routine pointers of any type as kdpc_routine_ptr. */
 #define KDPC_RP(fn) ((kdpc_routine_ptr)(void (*)(void))(fn))
 
-/* Address of a routine, for bug check parameters. */
-static inline uintptr_t kdpc__fnaddr(kdpc_routine_ptr fn)
-{
-    uintptr_t u = 0;
-    memcpy(&u, &fn, sizeof(u) < sizeof(fn) ? sizeof(u) : sizeof(fn));
-    return u;
-}
-
 /* Device queues (devqueue.c) without the IRQL check of the exported routines: for the I/O
  * manager's own IoStartPacket / IoStartNextPacket (irql-io: io.dispatch_irql). */
 BOOLEAN kdpc__ke_insert_device_queue(PKDEVICE_QUEUE DeviceQueue,

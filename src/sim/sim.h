@@ -40,6 +40,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <kdpc/machine.h>
 #include <kdpc/verifier.h>
@@ -333,6 +334,14 @@ static inline kdpc__cpu *kdpc__cur_cpu(void)
 {
     kdpc__thread *t = kdpc__self();
     return t ? t->cpu : NULL;
+}
+
+/* Address of a routine: for bug check parameters, and as the key of a routine in a map. */
+static inline uintptr_t kdpc__fnaddr(kdpc_routine_ptr fn)
+{
+    uintptr_t u = 0;
+    memcpy(&u, &fn, sizeof(u) < sizeof(fn) ? sizeof(u) : sizeof(fn));
+    return u;
 }
 
 #endif /* KDPC_SIM_H */

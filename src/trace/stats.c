@@ -54,15 +54,14 @@ void kdpc__stats_routine(kdpc_machine *m, kdpc_routine_kind kind, kdpc_routine_p
                          uint64_t ran, unsigned cpu)
 {
     kdpc__stats *s = m->stats;
-    uintptr_t addr = 0;
-    memcpy(&addr, &routine, sizeof addr < sizeof routine ? sizeof addr : sizeof routine);
+    uintptr_t addr = kdpc__fnaddr(routine);
     /* User-space code lives below 2^63: doubling keeps the address whole and frees the low bit
      * for the kind; no routine is at 0, so the key is never the map's reserved 0 or 1. */
     kdpc__stat *e = entry(s, (addr << 1) | (uintptr_t)kind);
     if (e == NULL)
         return;
     if (e->calls == 0) {
-        e->routine = addr;
+        e->routine = routine;
         e->kind = kind;
     }
     e->calls++;

@@ -11,7 +11,7 @@
 #include "sim/sim.h"
 
 typedef struct kdpc__stat {
-    uintptr_t routine;
+    kdpc_routine_ptr routine;
     kdpc_routine_kind kind;
     uint64_t calls, total_ns, longest_ns, longest_end_ns;
     unsigned longest_cpu;

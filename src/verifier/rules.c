@@ -449,20 +449,13 @@ unsigned kdpc__ver_low_resources_permille(const kdpc_machine *m)
     return m->cfg.low_resources_permille != 0 ? m->cfg.low_resources_permille : 60;
 }
 
-static uintptr_t routine_key(kdpc_routine_ptr routine)
-{
-    uintptr_t key = 0;
-    memcpy(&key, &routine, sizeof(key) < sizeof(routine) ? sizeof(key) : sizeof(routine));
-    return key;
-}
-
 const char *kdpc__routine_name(kdpc_machine *m, kdpc_routine_ptr routine)
 {
     static _Thread_local char buf[32];
     if (routine == NULL)
         return "";
     kdpc__ver *v = kdpc__ver_of(m);
-    uintptr_t key = routine_key(routine);
+    uintptr_t key = kdpc__fnaddr(routine);
     const char *name = kdpc__ptrmap_get(&v->names, key);
     if (name != NULL)
         return name;
@@ -483,7 +476,7 @@ kdpc_status kdpc_name_routine(kdpc_machine *m, kdpc_routine_ptr routine, const c
     if (copy == NULL)
         return KDPC_ENOMEM;
     strcpy(copy, name);
-    uintptr_t key = routine_key(routine);
+    uintptr_t key = kdpc__fnaddr(routine);
     char *old = kdpc__ptrmap_get(&v->names, key);
     if (!kdpc__ptrmap_put(&v->names, key, copy)) {
         free(copy);
