@@ -142,7 +142,6 @@ void kdpc__pnp_removelocks_deleting(kdpc_machine *m, PDEVICE_OBJECT dev, const v
 }
 
 static struct rltag *find_hold(kdpc__rlock *r, PVOID tag, uint32_t serial);
-static const struct kdpc__dispframe *running_dispatch(kdpc_machine *m);
 
 void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp,
                                          PDRIVER_DISPATCH fn)
@@ -154,7 +153,7 @@ void kdpc__pnp_removelocks_dispatch_done(kdpc_machine *m, PDEVICE_OBJECT dev, PI
     /* An IRP marked pending was handed on (a DPC, StartIo, a queue): whoever completes it
      * releases the lock, maybe after IoCompleteRequest on another CPU while this routine returns
      * STATUS_PENDING. Only a routine that kept its IRP to itself is judged. */
-    const kdpc__dispframe *f = running_dispatch(m);
+    const kdpc__dispframe *f = kdpc__io_dispatch_current(m);
     if (f == NULL || f->irp != irp || f->completed_marked)
         return;
     /* Only this request's own acquisitions: the IRP may be freed by now and its address hold
@@ -181,7 +180,7 @@ void kdpc__pnp_removelocks_forwarding(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT 
     kdpc__pnp *p = kdpc__pnp_of(m, false);
     if (p == NULL || p->locks.live == 0)
         return;
-    const kdpc__dispframe *f = running_dispatch(m);
+    const kdpc__dispframe *f = kdpc__io_dispatch_current(m);
     kdpc__devrec *d =
         f != NULL && f->irp == irp && f->routine != NULL ? kdpc__io_devrec(m, f->dev) : NULL;
     if (d == NULL || f->dev->DeviceExtension == NULL)
@@ -200,25 +199,6 @@ void kdpc__pnp_removelocks_forwarding(kdpc_machine *m, PIRP irp, PDEVICE_OBJECT 
                         (void *)f->dev, (void *)irp, (void *)target, (void *)k);
         return;
     }
-}
-
-/* The dispatch routine running in the caller's context (the io layer's frames, dispatchcheck.c:
- * the innermost of this thread in this CPU context), or NULL. */
-static const kdpc__dispframe *running_dispatch(kdpc_machine *m)
-{
-    kdpc__io *io = kdpc__io_of(m);
-    kdpc__thread *t = kdpc__self();
-    kdpc__cpu *c = kdpc__cur_cpu();
-    if (t == NULL || c == NULL)
-        return NULL;
-    const kdpc__dispframe *best = NULL;
-    for (unsigned i = 0; io->dframes_used != 0 && i < io->dframes_top; i++) {
-        const kdpc__dispframe *f = &io->dframes[i];
-        if (f->used && f->thread == t && f->isr_depth == c->isr_depth &&
-            f->no_switch == c->no_switch && (best == NULL || f->seq > best->seq))
-            best = f;
-    }
-    return best;
 }
 
 static struct rltag *find_hold(kdpc__rlock *r, PVOID tag, uint32_t serial)
@@ -265,7 +245,7 @@ static bool claimed(kdpc_machine *m, PVOID tag, uint32_t serial, const kdpc__dis
  */
 static struct rltag *match_hold(kdpc_machine *m, kdpc__rlock *r, PVOID tag)
 {
-    const kdpc__dispframe *own = running_dispatch(m);
+    const kdpc__dispframe *own = kdpc__io_dispatch_current(m);
     if (own != NULL && (PVOID)own->irp != tag)
         own = NULL;
     if (own != NULL) {
@@ -428,7 +408,7 @@ void kdpc_IoReleaseRemoveLockAndWaitEx(PIO_REMOVE_LOCK RemoveLock, PVOID Tag, UL
                         (void *)RemoveLock, Tag);
         return;
     }
-    const kdpc__dispframe *f = running_dispatch(m);
+    const kdpc__dispframe *f = kdpc__io_dispatch_current(m);
     kdpc__io *io = kdpc__io_of(m);
     if (f != NULL && f->routine != NULL &&
         (f->irp != io->pnp_irp || io->pnp_minor != IRP_MN_REMOVE_DEVICE))
