@@ -35,15 +35,6 @@ static bool allowed_at_dispatch(UCHAR major)
            major == IRP_MJ_INTERNAL_DEVICE_CONTROL || major == IRP_MJ_POWER;
 }
 
-/* The device attached right below @x (whose AttachedDevice is @x), or NULL. */
-static PDEVICE_OBJECT below(kdpc__io *io, PDEVICE_OBJECT x)
-{
-    for (kdpc__devrec *d = io->devices; d != NULL; d = d->next)
-        if (d->obj.AttachedDevice == x)
-            return &d->obj;
-    return NULL;
-}
-
 /* A copy of @cur into @next: everything IoCopyCurrentIrpStackLocationToNext copies. */
 static bool same_request(const IO_STACK_LOCATION *cur, const IO_STACK_LOCATION *next)
 {
@@ -99,12 +90,12 @@ static void forward_checks(kdpc_machine *m, PDEVICE_OBJECT dev, PIRP irp, kdpc__
     if (r->flow_disp_dev == NULL ||
         (irp->CurrentLocation != r->flow_disp_loc && irp->CurrentLocation != r->flow_disp_loc + 1))
         return;
-    kdpc__io *io = kdpc__io_of(m);
-    PDEVICE_OBJECT lower = below(io, r->flow_disp_dev);
+    PDEVICE_OBJECT lower = kdpc__io_lower_device(m, r->flow_disp_dev);
     if (lower == NULL || lower == dev)
         return;
     unsigned depth = 0;
-    for (PDEVICE_OBJECT x = below(io, lower); x != NULL && depth < 64; x = below(io, x), depth++) {
+    for (PDEVICE_OBJECT x = kdpc__io_lower_device(m, lower); x != NULL && depth < 64;
+         x = kdpc__io_lower_device(m, x), depth++) {
         if (x != dev)
             continue;
         kdpc__violation(m, KDPC_R_IO_SKIPPED_DEVICE, 0xC9, 0x211, caller, (uintptr_t)irp,
