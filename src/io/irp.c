@@ -406,7 +406,7 @@ void kdpc_IoReuseIrp(PIRP Irp, NTSTATUS Iostatus)
  * completed past @loc, else from what its completion walk (or its free)
  * recorded.
  */
-static bool marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc)
+bool kdpc__io_marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc)
 {
     if (loc < 1 || loc > 64)
         return false; /* not tracked */
@@ -427,11 +427,6 @@ static bool marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc)
             return (io->gone[i].marks & bit) != 0;
     }
     return false;
-}
-
-bool kdpc__io_marked_pending(kdpc_machine *m, PIRP irp, uint32_t serial, int loc)
-{
-    return marked_pending(m, irp, serial, loc);
 }
 
 /*
@@ -514,7 +509,7 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
         st = d(DeviceObject, Irp);
         (void)kdpc__io_enter_driver(kdpc__cur_cpu(), caller);
         /* Irp may be completed, freed or reused by now: only looked up, never read blindly */
-        if (st != STATUS_PENDING && marked_pending(m, Irp, serial, loc))
+        if (st != STATUS_PENDING && kdpc__io_marked_pending(m, Irp, serial, loc))
             kdpc__violation(m, KDPC_R_IO_PENDING_NOT_RETURNED, 0xC9, 0x23E,
                             kdpc__fnaddr(KDPC_RP(d)), (uintptr_t)Irp, (uintptr_t)DeviceObject,
                             KDPC_RP(d),
