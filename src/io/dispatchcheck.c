@@ -66,12 +66,6 @@ static LONG apc_count(void)
     return kt != NULL ? kt->critical + kt->guarded : 0;
 }
 
-/* KeSetEvent calls made so far in the caller's context (kdpc__ke_count_event_set). */
-static ULONG event_sets(void)
-{
-    return kdpc__ke_event_sets();
-}
-
 static bool same_context(const kdpc__dispframe *f, const kdpc__thread *t, const kdpc__cpu *c)
 {
     return f->used && f->thread == t && f->isr_depth == c->isr_depth &&
@@ -358,7 +352,7 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
     /* reports name the driver's routine, not IoSetCompletionRoutineEx's stand-in */
     kdpc_routine_ptr rp = KDPC_RP(kdpc__io_ex_driver_routine(routine, context));
     bool marked = !top && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED);
-    ULONG sets = event_sets();
+    ULONG sets = kdpc__ke_event_sets(); /* the caller's context's KeSetEvent calls so far */
     NTSTATUS rs = routine(dev, irp, context);
     c = kdpc__cur_cpu();
     if (c != NULL && c->irql != irql) {
@@ -383,7 +377,7 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
      * before sending the IRP returns STATUS_PENDING and waits for nothing (the routine may post
      * the IRP to a work item); a routine that sent the IRP down again signals when it is back. */
     if (rs == STATUS_MORE_PROCESSING_REQUIRED && pending && !marked && !(same && r->out) &&
-        event_sets() == sets && dispatch_running(kdpc__io_of(m), irp, serial, loc))
+        kdpc__ke_event_sets() == sets && dispatch_running(kdpc__io_of(m), irp, serial, loc))
         kdpc__violation(m, KDPC_R_IO_COMPLETION_NO_SIGNAL, 0, kdpc__fnaddr(rp), (uintptr_t)irp,
                         (uintptr_t)dev, 0, rp,
                         "completion routine took IRP %p back (STATUS_MORE_PROCESSING_REQUIRED) "
@@ -393,7 +387,7 @@ NTSTATUS kdpc__io_call_completion(kdpc_machine *m, PIO_COMPLETION_ROUTINE routin
     if (!same || irp->CurrentLocation != loc)
         return rs;
     if (!marked && (IoGetCurrentIrpStackLocation(irp)->Control & SL_PENDING_RETURNED) &&
-        event_sets() != sets)
+        kdpc__ke_event_sets() != sets)
         kdpc__violation(m, KDPC_R_IO_COMPLETION_EVENT_PENDING, 0, kdpc__fnaddr(rp), (uintptr_t)irp,
                         (uintptr_t)dev, 0, rp,
                         "completion routine both marked IRP %p pending (IoMarkIrpPending) and "
