@@ -20,6 +20,7 @@
 #include <kdpc/verifier.h>
 #include <kdpc/trace.h>
 #include <kdpc/stats.h>
+#include <kdpc/report.h>
 #include <kdpc/registry.h>
 
 #endif /* KDPC_KDPC_H */

@@ -54,6 +54,15 @@ typedef struct kdpc_config {
     unsigned interrupt_delay_permille; /**< random policy: chance (per mille) that a deliverable
                                             interrupt waits one more point (default 500) */
     size_t trace_capacity;             /**< trace events kept (ring); 0 keeps none (default 0) */
+    bool trace_stream;                 /**< every trace event is also written, as the run goes, to a
+                                     spool file (unnamed, in trace_spool_dir), so the exports
+                                     (kdpc_trace_export_json, kdpc_report_html,
+                                     kdpc_trace_timeline) see the whole run while memory stays
+                                     bounded (default false) */
+    const char *trace_spool_dir;       /**< directory of the spool; NULL: $TMPDIR, else /tmp. The
+                                      string must live as long as the machine */
+    bool report;                       /**< keep the DPC/ISR report (kdpc/report.h) as the run goes
+                                      (default false) */
     FILE *log;                         /**< bug check reports; default stderr; NULL: silent */
     size_t thread_stack_size;          /**< stack per simulated thread, with 64 KiB of guard
                                             pages below it (default 1 MiB, at least 64 KiB) */

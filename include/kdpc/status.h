@@ -27,7 +27,8 @@ KDPC_BEGIN_DECLS
     XX(KDPC_E_HALTED, -200,                                                                        \
        "the machine halted (bug check or deadlock); only reports and "                             \
        "destroy are allowed")                                                                      \
-    XX(KDPC_ESYSTEM, -201, "the host refused a resource (thread, mutex)")
+    XX(KDPC_ESYSTEM, -201, "the host refused a resource (thread, mutex)")                          \
+    XX(KDPC_EOUTPUT, -202, "an output file could not be created or written (errno says why)")
 
 /** Result of a native call. */
 typedef enum kdpc_status {

@@ -42,6 +42,9 @@ void kdpc_config_init(kdpc_config *cfg)
     cfg->storm_threshold = 64;
     cfg->interrupt_delay_permille = 500;
     cfg->trace_capacity = 0;
+    cfg->trace_stream = false;
+    cfg->trace_spool_dir = NULL;
+    cfg->report = false;
     cfg->log = stderr;
     cfg->thread_stack_size = 1u << 20;
     /* 2026-01-01 00:00:00 UTC in 100 ns units since 1601-01-01. */

@@ -123,8 +123,13 @@ void kdpc__trace_forget_stack(kdpc_machine *m)
         kdpc__trace_forget(m, (const void *)lo, size);
 }
 
+uint64_t kdpc__trace_id(kdpc_machine *m, const void *object)
+{
+    return object_id(m->trace, object);
+}
+
 void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
-                      kdpc_routine_ptr routine, uint64_t arg)
+                      kdpc_routine_ptr routine, uint64_t arg, uint64_t arg2)
 {
     kdpc__tracebuf *tr = m->trace;
     if (kind == KDPC_EV_THREAD_EXIT) {
@@ -146,6 +151,7 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     if (routine != NULL)
         memcpy(&e->routine, &routine, sizeof(e->routine));
     e->arg = arg;
+    e->arg2 = arg2;
     if (kind >= KDPC_EV_REG_READ && kind <= KDPC_EV_PORT_WRITE) {
         /* A register's physical address or a port number, not host memory: the same in every
          * run, so it is its own id (and never a key of the id map). */
@@ -165,6 +171,7 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     h = mix(h, e->irql);
     h = mix(h, e->time_ns);
     h = mix(h, arg);
+    h = mix(h, arg2);
     h = mix(h, e->object_id);
     tr->digest = h;
     if (++tr->head == tr->cap)

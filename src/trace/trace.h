@@ -23,14 +23,35 @@ typedef struct kdpc__trace {
 int kdpc__trace_init(kdpc_machine *m);
 void kdpc__trace_free(kdpc_machine *m);
 void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
-                      kdpc_routine_ptr routine, uint64_t arg);
+                      kdpc_routine_ptr routine, uint64_t arg, uint64_t arg2);
+/* The number of @object in the trace (handed out now if it has none); 0 for NULL. For an
+ * event's arg2 that names a second object ("id of the DEVICE_OBJECT"). Tracing must be on. */
+uint64_t kdpc__trace_id(kdpc_machine *m, const void *object);
 
 /* Cheap enough to leave in every hot path: one load and a branch when tracing is off. */
 static inline void kdpc__trace(kdpc_machine *m, unsigned kind, const kdpc__cpu *c,
                                const void *object, kdpc_routine_ptr routine, uint64_t arg)
 {
     if (m->trace != NULL)
-        kdpc__trace_emit(m, kind, c, object, routine, arg);
+        kdpc__trace_emit(m, kind, c, object, routine, arg, 0);
+}
+
+/* The same with the kind's arg2 (KDPC_EVENT_MAP). */
+static inline void kdpc__trace2(kdpc_machine *m, unsigned kind, const kdpc__cpu *c,
+                                const void *object, kdpc_routine_ptr routine, uint64_t arg,
+                                uint64_t arg2)
+{
+    if (m->trace != NULL)
+        kdpc__trace_emit(m, kind, c, object, routine, arg, arg2);
+}
+
+/* The same with arg2 the number of a second object (a DEVICE_OBJECT). */
+static inline void kdpc__trace_obj2(kdpc_machine *m, unsigned kind, const kdpc__cpu *c,
+                                    const void *object, kdpc_routine_ptr routine, uint64_t arg,
+                                    const void *object2)
+{
+    if (m->trace != NULL)
+        kdpc__trace_emit(m, kind, c, object, routine, arg, kdpc__trace_id(m, object2));
 }
 
 /* [p, p + bytes) died (freed pool, IRP, MDL, work item, device; a thread's stack): forget the

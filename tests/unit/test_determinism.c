@@ -404,6 +404,9 @@ static void test_event_kind_names_cover_every_kind_and_unknown_is_question_mark(
         "cpu-switch",    "thread-start", "thread-exit",  "thread-switch", "line-assert",
         "line-deassert", "stall",        "sync-begin",   "sync-end",      "violation",
         "reg-read",      "reg-write",    "port-read",    "port-write",    "device-event",
+        "timer-set",     "timer-cancel", "timer-expire", "work-queue",    "work-begin",
+        "work-end",      "irp-call",     "irp-start",    "irp-queue",     "irp-complete",
+        "irp-cancel",    "dma-grant",    "dma-map",      "dma-flush",     "dma-free",
     };
     assert_int_equal(sizeof(names) / sizeof(names[0]), KDPC_EV_COUNT_);
     for (uint32_t k = 0; k < KDPC_EV_COUNT_; k++)

@@ -222,7 +222,7 @@ static void test_strerror_has_a_text_for_every_status_and_unknown_values(void **
 #undef KT_STATUS_ROW_
     };
     size_t n = sizeof(all) / sizeof(all[0]);
-    assert_int_equal(n, 12);
+    assert_int_equal(n, 13);
     for (size_t i = 0; i < n; i++) {
         const char *s = kdpc_strerror(all[i].st);
         assert_non_null(s);
