@@ -213,11 +213,12 @@ struct kdpc_machine {
     char *deadlock_report; /* B: why the last run ended KDPC_DEADLOCK or KDPC_TIMEOUT */
 
     /* layers above */
-    void *dev;   /* device layer (src/dev) */
-    void *ke;    /* WDM layer */
-    void *ver;   /* verifier */
-    void *trace; /* trace */
-    void *stats; /* per-routine ISR and DPC times (src/trace/stats.c) */
+    void *dev;    /* device layer (src/dev) */
+    void *ke;     /* WDM layer */
+    void *ver;    /* verifier */
+    void *trace;  /* trace */
+    void *report; /* trace/report.c: the DPC/ISR report, when cfg.report */
+    void *stats;  /* per-routine ISR and DPC times (src/trace/stats.c) */
 
     /* Last, and kept by kdpc__machine_reset (which clears everything above mu): host objects
      * another host thread may be waiting on, and the native API's bookkeeping. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace/report.h"
 #include "trace/trace.h"
 #include "verifier/verifier.h"
 
@@ -30,14 +31,15 @@ const char *kdpc_event_kind_name(uint32_t kind)
 
 int kdpc__trace_init(kdpc_machine *m)
 {
-    if (m->cfg.trace_capacity == 0)
+    if (m->cfg.trace_capacity == 0 && !m->cfg.trace_stream && !m->cfg.report)
         return 0;
     kdpc__tracebuf *tr = calloc(1, sizeof(*tr));
     if (tr == NULL)
         return -1;
-    tr->ring = calloc(m->cfg.trace_capacity, sizeof(*tr->ring));
+    tr->ring = m->cfg.trace_capacity > 0 ? calloc(m->cfg.trace_capacity, sizeof(*tr->ring)) : NULL;
     tr->dpc_id = calloc(m->ncpu, sizeof(*tr->dpc_id));
-    if (tr->ring == NULL || tr->dpc_id == NULL) {
+    if ((m->cfg.trace_capacity > 0 && tr->ring == NULL) || tr->dpc_id == NULL ||
+        (m->cfg.report && kdpc__report_init(m) != 0)) {
         free(tr->dpc_id);
         free(tr->ring);
         free(tr);
@@ -54,6 +56,7 @@ void kdpc__trace_free(kdpc_machine *m)
     kdpc__tracebuf *tr = m->trace;
     if (tr == NULL)
         return;
+    kdpc__report_free(m);
     kdpc__ptrmap_free(&tr->ids);
     free(tr->dpc_id);
     free(tr->ring);
@@ -138,7 +141,8 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
         if (self != NULL && self->m == m && !self->idle && self->id == arg)
             kdpc__trace_forget_stack(m);
     }
-    kdpc_event *e = &tr->ring[tr->head];
+    kdpc_event ev;
+    kdpc_event *e = tr->cap > 0 ? &tr->ring[tr->head] : &ev;
     e->seq = tr->total++;
     e->time_ns = m->now_ns;
     e->kind = kind;
@@ -174,6 +178,10 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     h = mix(h, arg2);
     h = mix(h, e->object_id);
     tr->digest = h;
+    if (m->report != NULL)
+        kdpc__report_event(m, e);
+    if (tr->cap == 0)
+        return;
     if (++tr->head == tr->cap)
         tr->head = 0;
     if (tr->count < tr->cap)
