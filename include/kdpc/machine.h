@@ -58,7 +58,11 @@ typedef struct kdpc_config {
                                      spool file (unnamed, in trace_spool_dir), so the exports
                                      (kdpc_trace_export_json, kdpc_report_html,
                                      kdpc_trace_timeline) see the whole run while memory stays
-                                     bounded (default false) */
+                                     bounded (default false). If the spool cannot be created,
+                                     kdpc_machine_create fails with that errno; if a write fails
+                                     during the run (disk full, EFBIG), spooling stops, the run
+                                     goes on, and the exports fail with KDPC_EOUTPUT and that
+                                     errno */
     const char *trace_spool_dir;       /**< directory of the spool; NULL: $TMPDIR, else /tmp. The
                                       string must live as long as the machine */
     bool report;                       /**< keep the DPC/ISR report (kdpc/report.h) as the run goes
@@ -114,7 +118,9 @@ KDPC_EXPORT void kdpc_config_init(kdpc_config *cfg);
  * kdpc_machine_create() - build a machine.
  * Thread: any host thread.
  * Return: the machine, or NULL with errno EINVAL (bad config: NULL, cpus not
- * 1..64, unknown policy, zero tick) or ENOMEM / EAGAIN (host resources).
+ * 1..64, unknown policy, zero tick) or ENOMEM / EAGAIN (host resources), or, with
+ * trace_stream, the errno of creating the spool file in trace_spool_dir (ENOENT, ENOTDIR,
+ * EACCES, EROFS, ENOSPC ...).
  */
 KDPC_EXPORT kdpc_machine *kdpc_machine_create(const kdpc_config *cfg);
 

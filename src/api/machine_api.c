@@ -187,10 +187,12 @@ static void teardown(kdpc_machine *m)
  * errno. */
 static int layers_init(kdpc_machine *m)
 {
-    if (kdpc__dev_init(m) != 0 || kdpc__ver_init(m) != 0 || kdpc__trace_init(m) != 0 ||
-        kdpc__stats_init(m) != 0 || kdpc__ke_init(m) != 0 || kdpc__io_init(m) != 0 ||
-        kdpc__pnp_init(m) != 0 || kdpc__pool_init(m) != 0)
-        return ENOMEM;
+    int trace_err = 0; /* the spool's errno (cfg.trace_stream) or ENOMEM */
+    if (kdpc__dev_init(m) != 0 || kdpc__ver_init(m) != 0 ||
+        (trace_err = kdpc__trace_init(m)) != 0 || kdpc__stats_init(m) != 0 ||
+        kdpc__ke_init(m) != 0 || kdpc__io_init(m) != 0 || kdpc__pnp_init(m) != 0 ||
+        kdpc__pool_init(m) != 0)
+        return trace_err != 0 ? trace_err : ENOMEM;
     m->hooks.deadlock = deadlock_hook;
     m->hooks.timeout = timeout_hook;
     m->hooks.crash = kdpc__ke_crash;

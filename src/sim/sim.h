@@ -153,6 +153,8 @@ typedef struct kdpc__hooks {
     /* An event of the machine layer (KDPC_EV_CPU_SWITCH, _THREAD_*, _LINE_*) for the trace. */
     void (*event)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
                   uint64_t arg);
+    /* kdpc_name_object named @object (the trace's spool records it); NULL when not tracing. */
+    void (*named)(kdpc_machine *m, const void *object, const char *name);
 } kdpc__hooks;
 
 typedef struct kdpc__rng {

@@ -7,6 +7,7 @@
  * handed out in order of first sight, routines are left out (their order
  * is already fixed by the objects' ids).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +30,51 @@ const char *kdpc_event_kind_name(uint32_t kind)
     return kind < KDPC_EV_COUNT_ ? kind_names[kind] : "?";
 }
 
+static void named_hook(kdpc_machine *m, const void *object, const char *name);
+
+static void free_names(kdpc__tracebuf *tr)
+{
+    for (size_t i = 0; i < tr->names.cap; i++) {
+        if (tr->names.keys[i] > 1)
+            free(tr->names.vals[i]);
+    }
+    kdpc__ptrmap_free(&tr->names);
+}
+
 int kdpc__trace_init(kdpc_machine *m)
 {
     if (m->cfg.trace_capacity == 0 && !m->cfg.trace_stream && !m->cfg.report)
         return 0;
     kdpc__tracebuf *tr = calloc(1, sizeof(*tr));
     if (tr == NULL)
-        return -1;
+        return ENOMEM;
+    if (m->cfg.trace_stream) {
+        tr->spool = calloc(1, sizeof(*tr->spool));
+        int err = tr->spool == NULL ? ENOMEM : kdpc__spool_open(tr->spool, m->cfg.trace_spool_dir);
+        if (err != 0) {
+            free(tr->spool);
+            free(tr);
+            return err;
+        }
+    }
+    tr->keep_names = tr->spool == NULL && m->cfg.trace_capacity > 0;
     tr->ring = m->cfg.trace_capacity > 0 ? calloc(m->cfg.trace_capacity, sizeof(*tr->ring)) : NULL;
     tr->dpc_id = calloc(m->ncpu, sizeof(*tr->dpc_id));
     if ((m->cfg.trace_capacity > 0 && tr->ring == NULL) || tr->dpc_id == NULL ||
         (m->cfg.report && kdpc__report_init(m) != 0)) {
+        if (tr->spool != NULL)
+            kdpc__spool_close(tr->spool);
+        free(tr->spool);
         free(tr->dpc_id);
         free(tr->ring);
         free(tr);
-        return -1;
+        return ENOMEM;
     }
     tr->cap = m->cfg.trace_capacity;
     tr->digest = FNV_OFFSET;
     m->trace = tr;
+    if (tr->spool != NULL || tr->keep_names)
+        m->hooks.named = named_hook;
     return 0;
 }
 
@@ -57,7 +84,13 @@ void kdpc__trace_free(kdpc_machine *m)
     if (tr == NULL)
         return;
     kdpc__report_free(m);
+    if (tr->spool != NULL)
+        kdpc__spool_close(tr->spool);
+    free(tr->spool);
+    free_names(tr);
+    m->hooks.named = NULL;
     kdpc__ptrmap_free(&tr->ids);
+    kdpc__ptrmap_free(&tr->work_id);
     free(tr->dpc_id);
     free(tr->ring);
     free(tr);
@@ -72,7 +105,80 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return h ^ (h >> 29);
 }
 
-static uint64_t object_id(kdpc__tracebuf *tr, const void *object)
+/* Keep @name as the name of object number @id: a name record in the spool, else in memory
+ * for the ring's reader. */
+static void record_name(kdpc__tracebuf *tr, uint64_t id, const char *name)
+{
+    if (tr->spool != NULL) {
+        kdpc__spool_name(tr->spool, id, name);
+        return;
+    }
+    if (!tr->keep_names)
+        return;
+    size_t len = strlen(name);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return;
+    memcpy(copy, name, len + 1);
+    uintptr_t key = (uintptr_t)id + 1u;
+    char *old = kdpc__ptrmap_get(&tr->names, key);
+    if (!kdpc__ptrmap_put(&tr->names, key, copy)) {
+        free(copy);
+        return;
+    }
+    free(old);
+}
+
+const char *kdpc__trace_name_of(const kdpc_machine *m, uint64_t id)
+{
+    const kdpc__tracebuf *tr = m->trace;
+    if (tr == NULL || id == 0)
+        return NULL;
+    return kdpc__ptrmap_get(&tr->names, (uintptr_t)id + 1u);
+}
+
+/* Kinds whose objects are few and long-lived (locks, interrupt objects, timers, devices, DMA
+ * adapters): their label (a name, a spin lock's init site, a static symbol) is looked up once
+ * when they get a number. Others (KDPCs, IRPs, work items, device objects in arg2) come and go
+ * by the thousand: only a name given with kdpc_name_object (one map lookup). */
+static bool labelled_kind(unsigned kind)
+{
+    switch (kind) {
+    case KDPC_EV_LOCK_ACQUIRE:
+    case KDPC_EV_LOCK_RELEASE:
+    case KDPC_EV_LOCK_SPIN:
+    case KDPC_EV_ISR_BEGIN:
+    case KDPC_EV_ISR_END:
+    case KDPC_EV_SYNC_BEGIN:
+    case KDPC_EV_SYNC_END:
+    case KDPC_EV_TIMER_SET:
+    case KDPC_EV_TIMER_CANCEL:
+    case KDPC_EV_TIMER_EXPIRE:
+    case KDPC_EV_DEVICE_EVENT:
+    case KDPC_EV_DMA_GRANT:
+    case KDPC_EV_DMA_MAP:
+    case KDPC_EV_DMA_FLUSH:
+    case KDPC_EV_DMA_FREE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* @object was just given number @id: record its name, if it has one. */
+static void first_sight(kdpc_machine *m, kdpc__tracebuf *tr, const void *object, uint64_t id,
+                        unsigned kind)
+{
+    if (tr->spool == NULL && !tr->keep_names)
+        return;
+    char buf[224];
+    const char *name = labelled_kind(kind) ? kdpc__object_label(m, object, buf, sizeof(buf))
+                                           : kdpc__object_given_name(m, object);
+    if (name != NULL)
+        record_name(tr, id, name);
+}
+
+static uint64_t object_id(kdpc_machine *m, kdpc__tracebuf *tr, const void *object, unsigned kind)
 {
     if (object == NULL)
         return 0;
@@ -82,7 +188,18 @@ static uint64_t object_id(kdpc__tracebuf *tr, const void *object)
         return (uint64_t)(uintptr_t)v;
     uint64_t id = ++tr->next_id;
     (void)kdpc__ptrmap_put(&tr->ids, key, (void *)(uintptr_t)id);
+    first_sight(m, tr, object, id, kind);
     return id;
+}
+
+static void named_hook(kdpc_machine *m, const void *object, const char *name)
+{
+    kdpc__tracebuf *tr = m->trace;
+    if (tr == NULL)
+        return;
+    uint64_t id = (uint64_t)(uintptr_t)kdpc__ptrmap_get(&tr->ids, (uintptr_t)object);
+    if (id != 0)
+        record_name(tr, id, name);
 }
 
 /* Drop the ids of [lo, hi): probe each 4-byte aligned address when that is cheaper than a
@@ -128,7 +245,7 @@ void kdpc__trace_forget_stack(kdpc_machine *m)
 
 uint64_t kdpc__trace_id(kdpc_machine *m, const void *object)
 {
-    return object_id(m->trace, object);
+    return object_id(m, m->trace, object, KDPC_EV_COUNT_);
 }
 
 void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
@@ -164,10 +281,17 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
         /* The routine may have freed its KDPC (or let a thread free it): the end is the
          * object the begin saw, whatever lives at that address now. */
         e->object_id = tr->dpc_id[c->index];
+    } else if (kind == KDPC_EV_WORK_END && object != NULL &&
+               kdpc__ptrmap_get(&tr->work_id, (uintptr_t)arg2 + 2u) != NULL) {
+        /* the same for a work item (arg2: the worker thread, which runs one item at a time) */
+        e->object_id = (uint64_t)(uintptr_t)kdpc__ptrmap_del(&tr->work_id, (uintptr_t)arg2 + 2u);
     } else {
-        e->object_id = object_id(tr, object);
+        e->object_id = object_id(m, tr, object, kind);
         if (kind == KDPC_EV_DPC_BEGIN && c != NULL)
             tr->dpc_id[c->index] = e->object_id;
+        else if (kind == KDPC_EV_WORK_BEGIN && e->object_id != 0)
+            (void)kdpc__ptrmap_put(&tr->work_id, (uintptr_t)arg2 + 2u,
+                                   (void *)(uintptr_t)e->object_id);
     }
     uint64_t h = tr->digest;
     h = mix(h, kind);
@@ -180,6 +304,8 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     tr->digest = h;
     if (m->report != NULL)
         kdpc__report_event(m, e);
+    if (tr->spool != NULL && tr->spool->live)
+        kdpc__spool_event(tr->spool, e);
     if (tr->cap == 0)
         return;
     if (++tr->head == tr->cap)
@@ -247,10 +373,20 @@ kdpc_status kdpc_trace_dump(const kdpc_machine *m, FILE *out)
         }
         fprintf(out,
                 "%8" PRIu64 " %10" PRIu64 ".%03u us cpu%u irql%-2u locks%u %-14s obj=%s "
-                "routine=%s arg=%" PRIu64 "\n",
+                "routine=%s arg=%" PRIu64,
                 e->seq, e->time_ns / 1000u, (unsigned)(e->time_ns % 1000u), (unsigned)e->cpu,
                 (unsigned)e->irql, (unsigned)e->locks, kdpc_event_kind_name(e->kind), obj, routine,
                 e->arg);
+        /* arg2 (KDPC_EVENT_MAP); the DEVICE_OBJECT of these kinds by number and name */
+        bool dev2 = e->kind == KDPC_EV_WORK_QUEUE || e->kind == KDPC_EV_IRP_CALL ||
+                    e->kind == KDPC_EV_IRP_START || e->kind == KDPC_EV_IRP_QUEUE ||
+                    e->kind == KDPC_EV_DMA_GRANT;
+        const char *n2 = dev2 ? kdpc__trace_name_of(m, e->arg2) : NULL;
+        if (n2 != NULL)
+            fprintf(out, " arg2=#%" PRIu64 " %s", e->arg2, n2);
+        else if (e->arg2 != 0)
+            fprintf(out, " arg2=%" PRIu64, e->arg2);
+        fputc('\n', out);
     }
     return KDPC_OK;
 }

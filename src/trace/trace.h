@@ -9,6 +9,7 @@
 #include <kdpc/trace.h>
 #include "base/ptrmap.h"
 #include "sim/sim.h"
+#include "trace/spool.h"
 
 typedef struct kdpc__trace {
     kdpc_event *ring; /* capacity cfg.trace_capacity */
@@ -17,9 +18,15 @@ typedef struct kdpc__trace {
     uint64_t digest;
     kdpc__ptrmap ids; /* object address -> 1-based id, in order of first sight */
     uint64_t next_id;
-    uint64_t *dpc_id; /* per CPU: id of the KDPC whose routine runs (its memory may die) */
+    uint64_t *dpc_id;     /* per CPU: id of the KDPC whose routine runs (its memory may die) */
+    kdpc__ptrmap work_id; /* thread id + 2 -> id of the work item whose routine runs on it */
+    kdpc__spool *spool;   /* cfg.trace_stream: every event, on disk; else NULL */
+    bool keep_names;      /* ring without spool: names kept in memory */
+    kdpc__ptrmap names;   /* keep_names: object number + 1 -> malloc'd name (outlives it) */
 } kdpc__tracebuf;
 
+/* Tracing on (trace_capacity, trace_stream or report): m->trace. 0, or an errno (ENOMEM; the
+ * spool's: the spool directory is missing, not writable ...). */
 int kdpc__trace_init(kdpc_machine *m);
 void kdpc__trace_free(kdpc_machine *m);
 void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
@@ -59,6 +66,10 @@ static inline void kdpc__trace_obj2(kdpc_machine *m, unsigned kind, const kdpc__
 void kdpc__trace_forget(kdpc_machine *m, const void *p, size_t bytes);
 /* The calling host thread's simulated thread ends: forget what lived on its stack. */
 void kdpc__trace_forget_stack(kdpc_machine *m);
+
+/* The name recorded for object number @id (ring without spool: names kept in memory when the
+ * object got its number or was named); NULL when none. */
+const char *kdpc__trace_name_of(const kdpc_machine *m, uint64_t id);
 
 static inline uint64_t kdpc__trace_total_of(const kdpc_machine *m)
 {

@@ -285,6 +285,13 @@ kdpc_status kdpc_name_object(kdpc_machine *m, const void *object, const char *na
 {
     if (m == NULL || object == NULL || name == NULL)
         return KDPC_EINVAL;
+const char *kdpc__object_given_name(kdpc_machine *m, const void *obj)
+{
+    if (m == NULL || m->ver == NULL || obj == NULL)
+        return NULL;
+    return kdpc__ptrmap_get(&reports_of(m)->names, (uintptr_t)obj);
+}
+
     kdpc__reports *r = reports_of(m);
     size_t len = strlen(name);
     char *copy = malloc(len + 1);
@@ -301,6 +308,8 @@ kdpc_status kdpc_name_object(kdpc_machine *m, const void *object, const char *na
 }
 
 void kdpc__ver_where(kdpc_machine *m, unsigned cpu, uint8_t irql)
+    if (m->hooks.named != NULL)
+        m->hooks.named(m, object, copy); /* the trace records the name of a numbered object */
 {
     kdpc__reports *r = reports_of(m);
     if (cpu >= m->ncpu)

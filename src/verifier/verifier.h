@@ -126,6 +126,8 @@ void kdpc__ver_forget_range(kdpc_machine *m, const void *p, size_t bytes);
 /* Name of the object at @obj for reports: kdpc_name_object's, the call site of its
  * KeInitializeSpinLock, or the static variable it is; NULL when none (buf of n bytes). */
 const char *kdpc__object_label(kdpc_machine *m, const void *obj, char *buf, size_t n);
+/* Only the name given with kdpc_name_object (one map lookup, for the trace's hot path), or NULL. */
+const char *kdpc__object_given_name(kdpc_machine *m, const void *obj);
 
 /*
  * Report a broken rule. Returns when the rule is off or a warning (the

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spool.h - the trace spool (cfg.trace_stream): every event of a run written, as the run
+ * goes, to an unnamed file, so that the exports (evsrc.h) see the whole run while memory stays
+ * bounded.
+ *
+ * Two unnamed files (created with mkstemp in the spool directory and unlinked at once, so
+ * nothing is left behind whatever happens to the process):
+ *  - events: one record per event, in order. A short record (16 bytes) when every field fits
+ *    (the common case), else a long one (40 bytes). Little-endian host words; the file never
+ *    leaves the process, so the format is private to this file and spool.c:
+ *      short  w0 = 0 | kind << 1 | cpu << 8 | irql << 16 | locks << 24 | dt << 32
+ *             w1 = object_id | routine << 24 | arg << 34 | arg2 << 49
+ *             (dt: ns since the previous event; object_id < 2^24, routine index < 2^10,
+ *              arg and arg2 < 2^15)
+ *      long   w0 = 1 | kind << 1 | cpu << 8 | irql << 16 | locks << 24 | routine << 32
+ *             w1 = time_ns, w2 = object_id, w3 = arg, w4 = arg2
+ *    The seq of an event is its index in the file.
+ *  - meta: routine records (index -> address, written when a routine is first seen) and name
+ *    records (object number -> name, written when an object with a label gets its number, or
+ *    when kdpc_name_object names an object that already has one). Names outlive the objects.
+ * Writes go through a buffer (1 MiB for events) flushed with write(). The first write error
+ * (disk full, EFBIG) stops the spool and is kept: the readers then fail with it.
+ */
+#ifndef KDPC_TRACE_SPOOL_H
+#define KDPC_TRACE_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <kdpc/trace.h>
+#include "base/ptrmap.h"
+
+#define KDPC_SPOOL_BUF      (1u << 20)
+#define KDPC_SPOOL_META_BUF (64u << 10)
+#define KDPC_SPOOL_RCACHE   256u
+#define KDPC_SPOOL_LONG_MAX 40u
+
+typedef struct kdpc__spool {
+    int fd, meta_fd; /* -1: none */
+    bool live;       /* events are written (false after a write error) */
+    int error;       /* errno of the first failed write or 0 */
+    unsigned char *buf;
+    size_t pos;
+    unsigned char *mbuf;
+    size_t mpos;
+    uint64_t bytes, meta_bytes; /* written to the files so far */
+    uint64_t last_time;         /* time of the previous event */
+    uint64_t events;            /* event records written (or buffered) */
+    kdpc__ptrmap routines;      /* routine address -> index (1-based) */
+    uint32_t nroutines;
+    struct {
+        uintptr_t addr;
+        uint32_t idx;
+    } rcache[KDPC_SPOOL_RCACHE]; /* direct-mapped cache in front of routines */
+} kdpc__spool;
+
+/* Create the two unnamed files in @dir (NULL: $TMPDIR, else /tmp). 0, or an errno (the spool
+ * is then closed). */
+int kdpc__spool_open(kdpc__spool *s, const char *dir);
+void kdpc__spool_close(kdpc__spool *s);
+
+/* Write the buffered records out: 0 or the spool's errno (sticky). */
+int kdpc__spool_flush(kdpc__spool *s);
+void kdpc__spool_flush_events_(kdpc__spool *s);
+uint32_t kdpc__spool_routine_slow_(kdpc__spool *s, uintptr_t routine);
+
+/* A name record: object number @id is called @name (cut at 1000 bytes). */
+void kdpc__spool_name(kdpc__spool *s, uint64_t id, const char *name);
+
+static inline uint32_t kdpc__spool_routine(kdpc__spool *s, uintptr_t routine)
+{
+    if (routine == 0)
+        return 0;
+    size_t slot = (size_t)((routine >> 4) ^ (routine >> 12)) & (KDPC_SPOOL_RCACHE - 1u);
+    if (s->rcache[slot].addr == routine)
+        return s->rcache[slot].idx;
+    return kdpc__spool_routine_slow_(s, routine);
+}
+
+/* Append one event (e->seq is implied by the order, e->object is not kept). */
+static inline void kdpc__spool_event(kdpc__spool *s, const kdpc_event *e)
+{
+    uint64_t ridx = kdpc__spool_routine(s, e->routine);
+    uint64_t dt = e->time_ns - s->last_time;
+    uint64_t head = (uint64_t)e->kind << 1 | (uint64_t)e->cpu << 8 | (uint64_t)e->irql << 16 |
+                    (uint64_t)e->locks << 24;
+    unsigned char *p = s->buf + s->pos;
+    if (((dt >> 32) | (e->object_id >> 24) | (ridx >> 10) | (e->arg >> 15) | (e->arg2 >> 15) |
+         (e->time_ns < s->last_time)) == 0) {
+        uint64_t w[2] = {head | dt << 32, e->object_id | ridx << 24 | e->arg << 34 | e->arg2 << 49};
+        memcpy(p, w, sizeof(w));
+        s->pos += sizeof(w);
+    } else {
+        uint64_t w[5] = {head | 1u | ridx << 32, e->time_ns, e->object_id, e->arg, e->arg2};
+        memcpy(p, w, sizeof(w));
+        s->pos += sizeof(w);
+    }
+    s->last_time = e->time_ns;
+    s->events++;
+    if (s->pos > KDPC_SPOOL_BUF - KDPC_SPOOL_LONG_MAX)
+        kdpc__spool_flush_events_(s);
+}
+
+/* ---- reading back (evsrc.c) ---- */
+
+typedef struct kdpc__spool_reader {
+    int fd;
+    uint64_t off, end; /* next file offset to read, bytes in the file */
+    unsigned char *buf;
+    size_t len, pos;
+    uint64_t time, seq;
+    int error;
+    uintptr_t *routines; /* index -> address (index 0: none) */
+    size_t nroutines;
+} kdpc__spool_reader;
+
+/* Flush @s and open a reader over its events, with the routine table loaded. 0 or an errno
+ * (the spool's own, or a read error); on error nothing needs closing. */
+int kdpc__spool_reader_open(kdpc__spool *s, kdpc__spool_reader *r);
+/* The next event (object 0, object_id, routine address...); false at the end or on error
+ * (r->error). */
+bool kdpc__spool_reader_next(kdpc__spool_reader *r, kdpc_event *e);
+void kdpc__spool_reader_close(kdpc__spool_reader *r);
+
+/* Call @fn for every name record of @s, in order (a later name of an id replaces an earlier
+ * one). The spool must have been flushed. 0 or an errno. */
+int kdpc__spool_names(kdpc__spool *s, void (*fn)(void *ctx, uint64_t id, const char *name),
+                      void *ctx);
+
+#endif /* KDPC_TRACE_SPOOL_H */
