@@ -53,7 +53,11 @@ static const char *const run_usage =
     "                   steps of 0.001, or a percentage (0.01, 1%%, 0.5%%) (default 0)\n"
     "  --broken NAME    run a broken variant of the driver (kdpc-sim list names them)\n"
     "  --mode NAME      an example's mode (kdpc-sim list names them)\n"
-    "  --report         also print every violation in full and the error log\n"
+    "  --report         also print every violation in full, the error log and the DPC/ISR\n"
+    "                   report (histograms per routine, latencies, IRQL time, queue depth)\n"
+    "  --report-json FILE  write the DPC/ISR report as JSON to FILE\n"
+    "  --html FILE      write the DPC/ISR report as one self-contained HTML page to FILE\n"
+    "                   (per-CPU timeline, histograms, violations; the whole trace is spooled)\n"
     "  --trace FILE     write the newest 262144 trace events as text to FILE\n"
     "  --help           this text\n"
     "Options may come before or after the example, as --name VALUE or --name=VALUE; after\n"
@@ -247,23 +251,24 @@ static FILE *temp_beside(const trace_out *t, char **tmp)
     return f;
 }
 
-static int trace_check(trace_out *t, const char *path)
+/* Can a file be made at @path for option @opt? EXIT_CLEAN, or EXIT_USAGE with one line. */
+static int out_check(trace_out *t, const char *opt, const char *path)
 {
     struct stat st;
     if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
         t->path = realpath(path, NULL);
         if (t->path == NULL)
-            return usage_error("--trace: %s is a symbolic link to nowhere (%s)", path,
+            return usage_error("%s: %s is a symbolic link to nowhere (%s)", opt, path,
                                strerror(errno));
     } else {
         t->path = strdup(path);
         if (t->path == NULL)
-            return usage_error("--trace: %s: out of memory", path);
+            return usage_error("%s: %s: out of memory", opt, path);
     }
     if (stat(t->path, &st) == 0 && !S_ISREG(st.st_mode)) {
         free(t->path);
         t->path = NULL;
-        return usage_error("--trace: %s is not a regular file", path);
+        return usage_error("%s: %s is not a regular file", opt, path);
     }
     char *tmp;
     FILE *f = temp_beside(t, &tmp);
@@ -271,12 +276,45 @@ static int trace_check(trace_out *t, const char *path)
         int e = errno;
         free(t->path);
         t->path = NULL;
-        return usage_error("--trace: cannot write %s: %s", path, strerror(e));
+        return usage_error("%s: cannot write %s: %s", opt, path, strerror(e));
     }
     fclose(f);
     unlink(tmp);
     free(tmp);
     return EXIT_CLEAN;
+}
+
+static int trace_check(trace_out *t, const char *path)
+{
+    return out_check(t, "--trace", path);
+}
+
+/* --report-json FILE: the report written beside FILE and renamed into place, as --trace;
+ * EXIT_USAGE (and no file) when that fails. */
+static int report_json_write(trace_out *t, kdpc_machine *m)
+{
+    char *tmp;
+    FILE *f = temp_beside(t, &tmp);
+    int e = errno;
+    bool ok = f != NULL;
+    if (ok) {
+        errno = 0;
+        ok = kdpc_report_json(m, f) == KDPC_OK;
+        e = errno;
+        ok = fclose(f) == 0 && ok;
+        if (e == 0)
+            e = errno;
+        ok = ok && rename(tmp, t->path) == 0;
+        if (e == 0)
+            e = errno;
+        if (!ok)
+            unlink(tmp);
+        free(tmp);
+    }
+    if (!ok)
+        fprintf(stderr, "kdpc-sim: --report-json: could not write %s: %s; no report written\n",
+                t->path, e != 0 ? strerror(e) : "write error");
+    return ok ? EXIT_CLEAN : EXIT_USAGE;
 }
 
 /* Write the trace and put it in place; EXIT_USAGE (and no file) when that fails. */
@@ -311,13 +349,16 @@ typedef enum run_option {
     OPT_FAULTS,
     OPT_BROKEN,
     OPT_MODE,
-    OPT_TRACE
+    OPT_TRACE,
+    OPT_REPORT_JSON,
+    OPT_HTML
 } run_option;
-#define OPT_COUNT (OPT_TRACE + 1)
+#define OPT_COUNT (OPT_HTML + 1)
 static const char *const run_options[OPT_COUNT] = {
     [OPT_CPUS] = "--cpus", [OPT_SEED] = "--seed",     [OPT_DURATION] = "--duration",
     [OPT_LOAD] = "--load", [OPT_FAULTS] = "--faults", [OPT_BROKEN] = "--broken",
-    [OPT_MODE] = "--mode", [OPT_TRACE] = "--trace"};
+    [OPT_MODE] = "--mode", [OPT_TRACE] = "--trace",   [OPT_REPORT_JSON] = "--report-json",
+    [OPT_HTML] = "--html"};
 
 static int cmd_run(int argc, char **argv)
 {
@@ -326,7 +367,7 @@ static int cmd_run(int argc, char **argv)
     uint64_t seed = 1;
     ex_options o = {.duration_ns = 2000000000u, .load = EX_LOAD_LIGHT};
     bool report = false;
-    const char *trace = NULL, *broken = NULL;
+    const char *trace = NULL, *broken = NULL, *report_json = NULL, *html = NULL;
     bool options_end = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -406,6 +447,12 @@ static int cmd_run(int argc, char **argv)
         case OPT_TRACE:
             trace = v;
             break;
+        case OPT_REPORT_JSON:
+            report_json = v;
+            break;
+        case OPT_HTML:
+            html = v;
+            break;
         }
     }
     if (ex == NULL)
@@ -430,6 +477,14 @@ static int cmd_run(int argc, char **argv)
         if (rc != EXIT_CLEAN)
             return rc;
     }
+    trace_out rj = {0};
+    if (report_json != NULL) {
+        int rc = out_check(&rj, "--report-json", report_json);
+        if (rc != EXIT_CLEAN) {
+            free(t.path);
+            return rc;
+        }
+    }
 
     kdpc_config cfg;
     kdpc_config_init(&cfg);
@@ -437,6 +492,7 @@ static int cmd_run(int argc, char **argv)
     cfg.seed = seed;
     cfg.log = stderr;
     cfg.trace_capacity = trace != NULL ? TRACE_EVENTS : 0;
+    cfg.report = true; /* cheap: the summary's routine times and --report come from it */
     /* A long run is long by design: no step limit. Every step charges virtual time, so a
      * livelocked driver still ends at the virtual time limit (the requests' duration and a
      * minute to drain), and one that loops without a kernel call at cfg.host_hang_ms. */
@@ -448,6 +504,7 @@ static int cmd_run(int argc, char **argv)
     if (m == NULL) {
         fprintf(stderr, "kdpc-sim: cannot make the machine: %s\n", strerror(errno));
         free(t.path);
+        free(rj.path);
         return EXIT_NOT_CLEAN;
     }
 
@@ -480,7 +537,15 @@ static int cmd_run(int argc, char **argv)
             printf("trace:  %s (newest %zu of %" PRIu64 " events)\n", trace, kdpc_trace_count(m),
                    kdpc_trace_total(m));
     }
+    if (report_json != NULL) {
+        int jrc = report_json_write(&rj, m);
+        if (jrc != EXIT_CLEAN)
+            rc = jrc;
+        else
+            printf("report: %s (DPC/ISR report, JSON)\n", report_json);
+    }
     free(t.path);
+    free(rj.path);
     kdpc_machine_destroy(m);
     return rc;
 }

@@ -214,8 +214,12 @@ void sim_print_summary(FILE *out, kdpc_machine *m, const sim_run_info *info, con
     print_routines(out, m, &limits);
     fprintf(out, "\n");
     print_violations(out, m, info->report);
-    if (info->report)
+    if (info->report) {
         print_errorlog(out, m);
+        fprintf(out, "\n");
+        if (kdpc_report_print(m, out) != KDPC_OK)
+            fprintf(out, "(no DPC/ISR report)\n");
+    }
 
     double virt = (double)r->virtual_ns / 1e9;
     fprintf(out, "\n");

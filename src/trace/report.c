@@ -352,9 +352,16 @@ static void dpc_dequeue(kdpc__report *r, const kdpc_event *e, bool latency)
     slot_free(r, s);
 }
 
+void kdpc__report_own_routine(kdpc_machine *m, kdpc_routine_ptr routine)
+{
+    ((kdpc__report *)m->report)->own_routine = kdpc__fnaddr(routine);
+}
+
 static void routine_end(kdpc__report *r, const kdpc_event *e, kdpc_routine_kind kind, uint64_t ran,
                         uint64_t limit)
 {
+    if (kind == KDPC_ROUTINE_DPC && e->routine == r->own_routine && e->routine != 0)
+        return;
     kdpc__rcpu *c = &r->cpu[e->cpu < r->ncpu ? e->cpu : 0];
     if (kind == KDPC_ROUTINE_DPC) {
         c->dpc_ns += ran;

@@ -59,6 +59,7 @@ typedef struct kdpc__rslot {
 
 typedef struct kdpc__report {
     uint64_t events;
+    uintptr_t own_routine; /* kdpc__report_own_routine's */
     uint64_t start_ns;
     unsigned ncpu;
     kdpc__rcpu *cpu;
@@ -94,6 +95,10 @@ void kdpc__report_free(kdpc_machine *m);
 /* One event, in order, as it happens (e's seq, time, CPU, IRQL, object_id, arg, arg2 are set;
  * object and routine are addresses that may die after the call). */
 void kdpc__report_event(kdpc_machine *m, const kdpc_event *e);
+
+/* @routine is kdpc's own DPC routine (KeFlushQueuedDpcs): no driver code, so its calls are
+ * left out of the routines and the per-CPU DPC time (its queueing still counts). */
+void kdpc__report_own_routine(kdpc_machine *m, kdpc_routine_ptr routine);
 
 /* Fill @out from m->report (cfg.report on; between runs): 0, or -1 out of memory (@out
  * zeroed). The pointers in @out live until the next build or the report's free. */
