@@ -57,6 +57,10 @@ typedef struct kdpc__dev_hooks {
     /* kdpc__dev_free meets a device whose PnP slot is still set: free it (pnp). The PnP layer
      * may instead free its slots itself at its own teardown and set them to NULL. */
     void (*free_pnp)(kdpc_machine *m, kdpc_device *dev, void *pnp);
+    /* Tracing (set by ke when the machine traces): emit a device-event / line-* event with
+     * @arg2; returns 1 + the event's sequence number, 0 when nothing was recorded. */
+    uint64_t (*trace)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
+                      uint64_t arg, uint64_t arg2);
 } kdpc__dev_hooks;
 
 /* Machine lifetime (api/machine_api.c's layers_init / teardown / reset). */
@@ -172,7 +176,8 @@ typedef struct kdpc__devm {
     uint64_t event_seq;  /* ids handed out */
     bool in_event;       /* an event callback runs: delays count from event_now */
     uint64_t event_now;
-    unsigned in_device; /* > 0 while a handler or an event callback runs */
+    uint64_t event_trace; /* in_event: 1 + the trace sequence number of its device-event, or 0 */
+    unsigned in_device;   /* > 0 while a handler or an event callback runs */
 } kdpc__devm;
 
 static inline kdpc__devm *kdpc__devm_of(const kdpc_machine *m)

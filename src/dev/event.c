@@ -98,21 +98,26 @@ void kdpc__dev_run_events(kdpc_machine *m)
         /* Copied and freed first: a callback that ends the run (a bug check) leaks nothing. */
         kdpc__devevent ev = *e;
         free(e);
+        uint64_t traced = 0; /* 1 + the device-event's sequence number in the trace */
         if (!ev.internal) {
             ev.dev->counters.events++;
             /* (no CPU when the clock's advance hook runs it for a thread leaving its CPU) */
-            if (m->hooks.event != NULL)
-                m->hooks.event(m, KDPC_EV_DEVICE_EVENT, kdpc__cur_cpu(), (uintptr_t)ev.dev, ev.id);
+            if (dm->hooks.trace != NULL)
+                traced = dm->hooks.trace(m, KDPC_EV_DEVICE_EVENT, kdpc__cur_cpu(),
+                                         (uintptr_t)ev.dev, ev.id, 0);
         }
         bool was_in = dm->in_event;
         uint64_t was_now = dm->event_now;
+        uint64_t was_traced = dm->event_trace;
         dm->in_event = true;
         dm->event_now = due;
+        dm->event_trace = traced;
         dm->in_device++;
         ev.fn(ev.dev, ev.dev->desc.ctx, ev.arg);
         dm->in_device--;
         dm->in_event = was_in;
         dm->event_now = was_now;
+        dm->event_trace = was_traced;
         count_step(m);
     }
 }

@@ -28,12 +28,15 @@
 #define SPURIOUS_PULSE_NS 1000u
 
 /* Traced in a run only (as kdpc_line_assert), on the CPU of the device code (none when the
- * clock's advance hook runs an event for a thread leaving its CPU: CPU 0 in the trace). */
+ * clock's advance hook runs an event for a thread leaving its CPU: CPU 0 in the trace). An
+ * assert from an event's handler names that device-event (arg2: 1 + its sequence number). */
 static void trace_line(kdpc_machine *m, unsigned line, bool asserted)
 {
-    if (kdpc__self() != NULL && m->hooks.event != NULL)
-        m->hooks.event(m, asserted ? KDPC_EV_LINE_ASSERT : KDPC_EV_LINE_DEASSERT, kdpc__cur_cpu(),
-                       0, line);
+    kdpc__devm *dm = kdpc__devm_of(m);
+    if (kdpc__self() != NULL && dm->hooks.trace != NULL)
+        (void)dm->hooks.trace(m, asserted ? KDPC_EV_LINE_ASSERT : KDPC_EV_LINE_DEASSERT,
+                              kdpc__cur_cpu(), 0, line,
+                              asserted && dm->in_event ? dm->event_trace : 0);
 }
 
 /* A LevelSensitive line of @d changed what holds it: follow it on the machine line. */

@@ -30,6 +30,13 @@ struct _EX_TIMER {
     kdpc__extimer x;
 };
 
+kdpc_routine_ptr kdpc__ke_timer_routine(const KTIMER *t)
+{
+    if (t->Header.Signalling == 1) /* an EX_TIMER's DPC calls the driver's callback */
+        return KDPC_RP(((const kdpc__extimer *)(const void *)t)->callback);
+    return t->Dpc != NULL ? KDPC_RP(t->Dpc->DeferredRoutine) : NULL;
+}
+
 uint64_t kdpc__ke_timer_period_ns(const KTIMER *t)
 {
     if (t->Header.Signalling == 1) /* 2: a thread's wait timeout, a plain one-shot KTIMER */
@@ -135,6 +142,7 @@ BOOLEAN kdpc_ExCancelTimer(PEX_TIMER Timer, PVOID Parameters)
         Timer->x.deleted)
         return FALSE;
     BOOLEAN was = kdpc__ke_timer_cancel(m, &Timer->x.timer) ? TRUE : FALSE;
+    kdpc__trace(m, KDPC_EV_TIMER_CANCEL, c, &Timer->x.timer, NULL, was);
     kdpc__ke_point(m);
     return was;
 }
@@ -149,9 +157,10 @@ BOOLEAN kdpc_ExDeleteTimer(PEX_TIMER Timer, BOOLEAN Cancel, BOOLEAN Wait,
         return FALSE;
     kdpc__extimer *x = &Timer->x;
     BOOLEAN was = FALSE;
-    if (Cancel)
+    if (Cancel) {
         was = kdpc__ke_timer_cancel(m, &x->timer) ? TRUE : FALSE;
-    else
+        kdpc__trace(m, KDPC_EV_TIMER_CANCEL, c, &x->timer, NULL, was);
+    } else
         x->period_ns = 0; /* a periodic timer fires at most once more (1.32) */
     if (Wait && c->irql <= APC_LEVEL && x->dpc.DpcData != NULL)
         kdpc_KeFlushQueuedDpcs();

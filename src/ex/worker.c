@@ -20,6 +20,7 @@
  * lock may be held (dpc.lock_held).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ke/ke.h"
 
@@ -35,7 +36,19 @@ typedef struct pool {
 typedef struct workers {
     pool pools[POOLS];
     kdpc__ptrmap owner; /* queued WORK_QUEUE_ITEM -> driver that queued it */
+    kdpc__ptrmap shown; /* while tracing: queued WORK_QUEUE_ITEM -> the routine the trace names
+                           (an I/O work item's driver routine), when not its WorkerRoutine */
 } workers;
+
+/* Tracing: the routine the trace names for a dequeued @item (forgotten here). */
+static kdpc_routine_ptr shown_routine(workers *w, PWORK_QUEUE_ITEM item)
+{
+    void *v = w->shown.live != 0 ? kdpc__ptrmap_del(&w->shown, (uintptr_t)item) : NULL;
+    kdpc_routine_ptr r = KDPC_RP(item->WorkerRoutine);
+    if (v != NULL)
+        memcpy(&r, &v, sizeof(r));
+    return r;
+}
 
 static workers *workers_of(kdpc_machine *m, bool create)
 {
@@ -88,11 +101,23 @@ static void worker_main(PVOID ctx)
         PWORKER_THREAD_ROUTINE routine = item->WorkerRoutine;
         PVOID param = item->Parameter;
         kdpc__cpu *c = self->cpu;
+        /* arg: the queue type of the pool it ran from (Critical, Delayed, HyperCritical) */
+        unsigned type = p == &w->pools[0]
+                            ? CriticalWorkQueue
+                            : (p == &w->pools[2] ? HyperCriticalWorkQueue : DelayedWorkQueue);
+        kdpc_routine_ptr shown = m->trace != NULL ? shown_routine(w, item) : NULL;
+        uint64_t began = m->now_ns;
+        if (m->trace != NULL)
+            kdpc__trace_emit(m, KDPC_EV_WORK_BEGIN, c, item, shown, type, self->id);
         unsigned held_before = kdpc__locks_held(m, c);
         kdpc_routine_ptr saved = self->routine;
         self->routine = KDPC_RP(routine);
         routine(param);
         c = self->cpu;
+        /* the item may be freed or queued again by now: the end names the object the begin
+         * saw (trace.c), whatever lives at its address now */
+        if (m->trace != NULL)
+            kdpc__trace_emit(m, KDPC_EV_WORK_END, c, item, shown, m->now_ns - began, self->id);
         /* An I/O work item's trampoline names the driver's routine in self->routine. */
         kdpc_routine_ptr named = self->routine;
         if (c->irql != PASSIVE_LEVEL) {
@@ -116,7 +141,7 @@ static void worker_main(PVOID ctx)
 }
 
 void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, WORK_QUEUE_TYPE type,
-                         const char *name)
+                         const char *name, kdpc_routine_ptr routine, const void *device)
 {
     if (c->irql > DISPATCH_LEVEL)
         /* 0xC4/0xE5, Verifier's "kernel API at the wrong IRQL" (P2 the IRQL; P3, reserved on
@@ -141,6 +166,17 @@ void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, W
     void *drv = kdpc__ke_current_driver(m, c);
     if (drv != NULL)
         (void)kdpc__ptrmap_put(&w->owner, (uintptr_t)item, drv);
+    if (m->trace != NULL) {
+        if (routine == NULL)
+            routine = KDPC_RP(item->WorkerRoutine);
+        void *v;
+        memcpy(&v, &routine, sizeof(v));
+        if (routine != KDPC_RP(item->WorkerRoutine))
+            (void)kdpc__ptrmap_put(&w->shown, (uintptr_t)item, v);
+        else if (w->shown.live != 0)
+            (void)kdpc__ptrmap_del(&w->shown, (uintptr_t)item);
+        kdpc__trace_obj2(m, KDPC_EV_WORK_QUEUE, c, item, routine, (uint64_t)type, device);
+    }
     if (p->nidle > 0) {
         struct _KTHREAD *kt = p->idle[--p->nidle];
         kdpc__thread_ready(m, kt->t);
@@ -187,7 +223,7 @@ void kdpc_ExQueueWorkItem(PWORK_QUEUE_ITEM WorkItem, WORK_QUEUE_TYPE QueueType)
                         (int)QueueType);
         return;
     }
-    kdpc__ke_queue_work(m, c, WorkItem, QueueType, "ExQueueWorkItem");
+    kdpc__ke_queue_work(m, c, WorkItem, QueueType, "ExQueueWorkItem", NULL, NULL);
     kdpc__ke_point(m);
 }
 
@@ -221,6 +257,7 @@ void kdpc__ke_workers_free(kdpc_machine *m)
     if (w == NULL)
         return;
     kdpc__ptrmap_free(&w->owner);
+    kdpc__ptrmap_free(&w->shown);
     free(w);
     ke->workers = NULL;
 }
@@ -235,4 +272,6 @@ void kdpc__ke_unqueue_work(kdpc_machine *m, PWORK_QUEUE_ITEM item)
     kdpc__ke_live_del(m, KDPC_LIVE_WORK, item);
     if (w->owner.live != 0)
         (void)kdpc__ptrmap_del(&w->owner, (uintptr_t)item);
+    if (w->shown.live != 0)
+        (void)kdpc__ptrmap_del(&w->shown, (uintptr_t)item);
 }

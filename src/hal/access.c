@@ -39,7 +39,8 @@ static uint64_t touch(kdpc_machine *m, const kdpc__devrange *r, uint64_t offset,
     if (m->trace != NULL) {
         unsigned kind = r->port ? (write ? KDPC_EV_PORT_WRITE : KDPC_EV_PORT_READ)
                                 : (write ? KDPC_EV_REG_WRITE : KDPC_EV_REG_READ);
-        kdpc__trace(m, kind, c, (const void *)(uintptr_t)(r->base + offset), c->routine, value);
+        kdpc__trace2(m, kind, c, (const void *)(uintptr_t)(r->base + offset), c->routine, value,
+                     width); /* arg2: the access width in bytes */
     }
     return value;
 }

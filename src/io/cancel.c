@@ -37,6 +37,8 @@ BOOLEAN kdpc_IoCancelIrp(PIRP Irp)
     Irp->Cancel = TRUE;
     kdpc__io_flow_cancel(m, Irp); /* irp-flow: io.cancel_not_completed */
     PDRIVER_CANCEL routine = IoSetCancelRoutine(Irp, NULL);
+    /* before the routine runs: it may complete and free the IRP */
+    kdpc__trace(m, KDPC_EV_IRP_CANCEL, kdpc__cur_cpu(), Irp, KDPC_RP(routine), routine != NULL);
     if (routine == NULL) {
         kdpc_IoReleaseCancelSpinLock(old);
         return FALSE;

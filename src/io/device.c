@@ -39,6 +39,8 @@ static bool same_name(const WCHAR *a, const UNICODE_STRING *b)
     return a[n] == 0;
 }
 
+static size_t narrow(char *out, size_t n, const WCHAR *w, size_t len);
+
 NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
                              PUNICODE_STRING DeviceName, DEVICE_TYPE DeviceType,
                              ULONG DeviceCharacteristics, BOOLEAN Exclusive,
@@ -107,6 +109,11 @@ NTSTATUS kdpc_IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionS
     kdpc__ke_device_queue_init(&dev->DeviceQueue);
     d->next = io->devices;
     io->devices = d;
+    if (d->name != NULL) { /* its name labels it in the trace and in reports */
+        char label[256];
+        (void)narrow(label, sizeof(label), d->name, d->obj.DeviceName.Length / sizeof(WCHAR));
+        (void)kdpc_name_object(m, dev, label); /* out of host memory: unlabelled */
+    }
     *DeviceObject = dev;
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
@@ -278,5 +285,5 @@ void kdpc_IoRequestDpc(PDEVICE_OBJECT DeviceObject, PIRP Irp, PVOID Context)
     if (m == NULL || !kdpc__io_need(m, "IoRequestDpc", KDPC_RP(kdpc_IoRequestDpc), DeviceObject,
                                     KDPC_IOK_DEVICE))
         return;
-    (void)kdpc_KeInsertQueueDpc(&DeviceObject->Dpc, Irp, Context);
+    (void)kdpc__ke_request_dpc(&DeviceObject->Dpc, Irp, Context); /* KeInsertQueueDpc */
 }

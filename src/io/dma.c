@@ -227,6 +227,17 @@ static kdpc_machine *ctx_of(const char *name, adapter *a, unsigned irql)
     return m;
 }
 
+/* Tracing: a dma-grant / -map / -flush / -free event of @a (KDPC_EVENT_MAP). */
+static void trace_dma(kdpc_machine *m, unsigned kind, adapter *a, kdpc_routine_ptr routine,
+                      uint64_t arg, uint64_t arg2, const void *dev)
+{
+    if (m->trace == NULL)
+        return;
+    if (kind == KDPC_EV_DMA_GRANT)
+        arg2 = kdpc__trace_id(m, dev);
+    kdpc__trace_emit(m, kind, kdpc__cur_cpu(), &a->pub, routine, arg, arg2);
+}
+
 static mapreg *new_grant(adapter *a, PIRP irp, ULONG count)
 {
     mapreg *r = calloc(1, sizeof(*r));
@@ -359,6 +370,8 @@ static bool run_request(kdpc_machine *m, adapter *a, request *heap)
     r->tc = q->tc;
     if (q->tc != NULL)
         q->tc->state = TC_GRANTED;
+    trace_dma(m, KDPC_EV_DMA_GRANT, a, q->list ? KDPC_RP(q->list_routine) : KDPC_RP(q->routine),
+              q->count, 0, q->dev);
     if (q->list) {
         PSCATTER_GATHER_LIST sg = NULL;
         if (build_list(r, q->mdl, q->off, q->len, q->sgbuf, &sg) != STATUS_SUCCESS) {
@@ -519,6 +532,7 @@ static void free_channel(PDMA_ADAPTER DmaAdapter)
         return;
     }
     check_flushed(m, r, "FreeAdapterChannel", true);
+    trace_dma(m, KDPC_EV_DMA_FREE, a, NULL, r->count, 0, NULL);
     drop_registers(a, r);
     serve(m, a);
     kdpc__ke_point(m);
@@ -539,6 +553,7 @@ static void free_map_registers(PDMA_ADAPTER DmaAdapter, PVOID MapRegisterBase,
         return;
     }
     check_flushed(m, r, "FreeMapRegisters", true);
+    trace_dma(m, KDPC_EV_DMA_FREE, a, NULL, r->count, 0, NULL);
     drop_registers(a, r); /* after KeepObject the channel goes too */
     serve(m, a);
     kdpc__ke_point(m);
@@ -660,6 +675,7 @@ static PHYSICAL_ADDRESS map_transfer(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID Ma
         r->nranges++;
     }
     la.QuadPart = (LONGLONG)(uintptr_t)CurrentVa;
+    trace_dma(m, KDPC_EV_DMA_MAP, a, NULL, *Length, (uint64_t)la.QuadPart, NULL);
     kdpc__ke_point(m);
     return la;
 }
@@ -697,6 +713,7 @@ static BOOLEAN flush_buffers(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegiste
                             "there",
                             (unsigned long)Length, CurrentVa, (unsigned long)mapped);
         r->ranges[i] = r->ranges[--r->nranges];
+        trace_dma(m, KDPC_EV_DMA_FLUSH, a, NULL, Length < mapped ? Length : mapped, 0, NULL);
         kdpc__ke_point(m);
         return TRUE;
     }
@@ -848,6 +865,7 @@ static NTSTATUS get_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObject
     r->dev = DeviceObject;
     sg->Elements[0].Address.QuadPart = (LONGLONG)(uintptr_t)CurrentVa;
     sg->Elements[0].Length = Length;
+    trace_dma(m, KDPC_EV_DMA_GRANT, a, KDPC_RP(ExecutionRoutine), need, 0, DeviceObject);
     ExecutionRoutine(DeviceObject, DeviceObject->CurrentIrp, sg, Context);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
@@ -872,6 +890,7 @@ static void put_sg_list(PDMA_ADAPTER DmaAdapter, PSCATTER_GATHER_LIST ScatterGat
     }
     a->sg_freed++;
     r->nranges = 0; /* PutScatterGatherList flushes (5.10) */
+    trace_dma(m, KDPC_EV_DMA_FREE, a, NULL, r->count, 0, NULL);
     if (r->channel) {
         /* A synchronous list without AdapterListControl: the caller still holds the adapter
          * object, which FreeAdapterObject releases after the DMA operations, this put included
@@ -1101,6 +1120,7 @@ static NTSTATUS build_sg_list(PDMA_ADAPTER DmaAdapter, PDEVICE_OBJECT DeviceObje
     r->dev = DeviceObject;
     PSCATTER_GATHER_LIST sg;
     (void)build_list(r, Mdl, va - base, Length, ScatterGatherBuffer, &sg);
+    trace_dma(m, KDPC_EV_DMA_GRANT, a, KDPC_RP(ExecutionRoutine), regs, 0, DeviceObject);
     call_list(ExecutionRoutine, DeviceObject, sg, Context);
     kdpc__ke_point(m);
     return STATUS_SUCCESS;
@@ -1405,6 +1425,8 @@ static NTSTATUS map_transfer_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapRegi
     if (*Length != 0)
         (void)walk_mdl(Mdl, Offset, *Length, fill_piece, &f, NULL, NULL);
     *Length = f.mapped;
+    trace_dma(m, KDPC_EV_DMA_MAP, a, NULL, f.mapped,
+              sg->NumberOfElements > 0 ? (uint64_t)sg->Elements[0].Address.QuadPart : 0, NULL);
     if (x != NULL) { /* the controller's completion interrupt: a DPC on this CPU */
         x->a = a;
         x->dev = r->dev;
@@ -1550,6 +1572,8 @@ static NTSTATUS flush_buffers_ex(PDMA_ADAPTER DmaAdapter, PMDL Mdl, PVOID MapReg
                         "FlushAdapterBuffersEx of MDL %p at offset %llu, where no mapped "
                         "transfer of these map registers starts (flushed already?)",
                         (void *)Mdl, (unsigned long long)Offset);
+    if (r->nranges != before)
+        trace_dma(m, KDPC_EV_DMA_FLUSH, a, NULL, Length, 0, NULL);
     kdpc__ke_point(m);
     return r->nranges == before ? STATUS_INVALID_PARAMETER : STATUS_SUCCESS;
 }
@@ -1568,6 +1592,7 @@ static void free_adapter_object(PDMA_ADAPTER DmaAdapter, IO_ALLOCATION_ACTION Al
     }
     if (AllocationAction == DeallocateObject && r->sg == NULL) {
         check_flushed(m, r, "FreeAdapterObject", true);
+        trace_dma(m, KDPC_EV_DMA_FREE, a, NULL, r->count, 0, NULL);
         drop_registers(a, r);
     } else {
         drop_channel(a, r); /* a scatter/gather list keeps its registers until put back */

@@ -23,7 +23,8 @@ int kdpc__io_init(kdpc_machine *m)
     kdpc__io_mem_init(io);
     kdpc__ke_of(m)->io = io;
     m->hooks.quiescent = kdpc__io_irps_at_quiescence;
-    kdpc__ke_of(m)->irp_queued = kdpc__io_irp_queued; /* io.queued_before_marked */
+    kdpc__ke_of(m)->irp_queued = kdpc__io_irp_queued;               /* io.queued_before_marked */
+    kdpc__ke_of(m)->devqueue_inserted = kdpc__io_devqueue_inserted; /* trace: irp-queue */
     kdpc__io_dma_init(m);
     return 0;
 }

@@ -204,7 +204,8 @@ bool kdpc__io_file_deref(kdpc_machine *m, void *object)
          * thread at PASSIVE_LEVEL. No longer a file object for callers from here on. */
         f->closing = true;
         ExInitializeWorkItem(&f->close_work, deferred_close, f);
-        kdpc__ke_queue_work(m, c, &f->close_work, DelayedWorkQueue, "ObDereferenceObject");
+        kdpc__ke_queue_work(m, c, &f->close_work, DelayedWorkQueue, "ObDereferenceObject", NULL,
+                            NULL);
         return true;
     }
     if (f->handles != 0) /* cannot happen: the handle holds a reference */

@@ -271,6 +271,8 @@ void kdpc__io_free_mem(kdpc_machine *m, void *p);
 /* The device an I/O work item's WORK_QUEUE_ITEM belongs to, and the IO_WORKITEM in *what; NULL
  * for an executive work item. */
 PDEVICE_OBJECT kdpc__io_work_device(PWORK_QUEUE_ITEM item, void **what);
+/* ke's devqueue_inserted hook (startio.c): the irp-queue event of a driver's KeInsertDeviceQueue. */
+void kdpc__io_devqueue_inserted(kdpc_machine *m, const void *queue, const void *entry);
 void kdpc__io_mem_init(kdpc__io *io);
 kdpc__irprec *kdpc__io_irprec(PIRP irp); /* NULL for an IRP kdpc did not allocate */
 /*

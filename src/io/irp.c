@@ -494,6 +494,8 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     PDRIVER_DISPATCH d = NULL;
     if (DeviceObject->DriverObject != NULL && s->MajorFunction <= IRP_MJ_MAXIMUM_FUNCTION)
         d = DeviceObject->DriverObject->MajorFunction[s->MajorFunction];
+    kdpc__trace_obj2(m, KDPC_EV_IRP_CALL, c, Irp, KDPC_RP(d),
+                     ((uint64_t)s->MajorFunction << 8) | s->MinorFunction, DeviceObject);
     kdpc__ke_point(m);
     kdpc__dispframe *df = kdpc__io_dispatch_enter(m, DeviceObject, Irp, d, loc); /* dispatch */
     NTSTATUS st;
@@ -517,6 +519,14 @@ NTSTATUS kdpc_IoCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
                             "returned %#lx: after IoMarkIrpPending it must return STATUS_PENDING, "
                             "even when the IRP is already completed",
                             (void *)Irp, (unsigned long)st);
+    }
+    /* IoMarkIrpPending is inline (it only sets SL_PENDING_RETURNED): the trace learns of it
+     * when the routine returns STATUS_PENDING, if that request is still alive and not
+     * completed. */
+    if (m->trace != NULL && st == STATUS_PENDING && kdpc__io_marked_pending(m, Irp, serial, loc)) {
+        kdpc__irprec *now = kdpc__io_irprec(Irp);
+        if (now != NULL && now->serial == serial && !now->completed)
+            kdpc__trace_obj2(m, KDPC_EV_IRP_QUEUE, kdpc__cur_cpu(), Irp, NULL, 1, DeviceObject);
     }
     /* Irp may be freed by now and its address hold another request: the hook judges the
      * request that was sent (df->serial), whatever its address holds now. */
@@ -595,6 +605,8 @@ void kdpc_IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
                         "IoCompleteRequest on IRP %p, which was already completed", (void *)Irp);
     if (Irp->CurrentLocation > Irp->StackCount + 1)
         return; /* as a warning: completing twice would walk off the stack */
+    kdpc__trace2(m, KDPC_EV_IRP_COMPLETE, c, Irp, NULL, (uint32_t)Irp->IoStatus.Status,
+                 Irp->IoStatus.Information);
     kdpc__io_flow_complete(m, c, Irp, r, (uintptr_t)__builtin_return_address(0));  /* irp-flow */
     kdpc__io_pnp_on_complete(m, Irp, r, (uintptr_t)__builtin_return_address(0));   /* pnp */
     kdpc__io_power_on_complete(m, Irp, r, (uintptr_t)__builtin_return_address(0)); /* power */

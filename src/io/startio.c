@@ -30,6 +30,7 @@ static void call_startio(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, P
     if (r != NULL)
         r->started = true;
     kdpc__io_irp_note(irp, "StartIo");
+    kdpc__trace_obj2(m, KDPC_EV_IRP_START, kdpc__cur_cpu(), irp, KDPC_RP(startio), 1, dev);
     if (startio == NULL) {
         kdpc__violation(m, KDPC_R_IO_NO_STARTIO, 0xD1, 0, DISPATCH_LEVEL, 8, 0, NULL,
                         "IoStartPacket / IoStartNextPacket started IRP %p on device %p, whose "
@@ -47,6 +48,18 @@ static void call_startio(kdpc_machine *m, PDEVICE_OBJECT dev, kdpc__devrec *d, P
         d->next_requested = false;
         start_next(m, dev, d, d->next_cancelable, d->next_bykey, d->next_key);
     }
+}
+
+void kdpc__io_devqueue_inserted(kdpc_machine *m, const void *queue, const void *entry)
+{
+    /* only compared and looked up: the entry may be no IRP's, the queue no device object's */
+    uintptr_t irp = (uintptr_t)entry - offsetof(IRP, Tail.Overlay.DeviceQueueEntry);
+    uintptr_t dev = (uintptr_t)queue - offsetof(DEVICE_OBJECT, DeviceQueue);
+    if (kdpc__io_live_kind(m, (const void *)irp) != KDPC_IOK_IRP)
+        return;
+    bool is_dev = kdpc__io_live_kind(m, (const void *)dev) == KDPC_IOK_DEVICE;
+    kdpc__trace_obj2(m, KDPC_EV_IRP_QUEUE, kdpc__cur_cpu(), (const void *)irp, NULL, 0,
+                     is_dev ? (const void *)dev : NULL);
 }
 
 void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
@@ -86,6 +99,14 @@ void kdpc_IoStartPacket(PDEVICE_OBJECT DeviceObject, PIRP Irp, PULONG Key,
         if (r != NULL)
             r->queued = true;
         kdpc__io_irp_note(Irp, "IoStartPacket: queued");
+        if (m->trace != NULL && r != NULL) {
+            PDRIVER_STARTIO startio = DeviceObject->DriverObject != NULL
+                                          ? DeviceObject->DriverObject->DriverStartIo
+                                          : NULL;
+            kdpc__trace_obj2(m, KDPC_EV_IRP_START, kdpc__cur_cpu(), Irp, KDPC_RP(startio), 0,
+                             DeviceObject);
+            kdpc__trace_obj2(m, KDPC_EV_IRP_QUEUE, kdpc__cur_cpu(), Irp, NULL, 0, DeviceObject);
+        }
         if (CancelFunction != NULL) {
             if (Irp->Cancel) {
                 /* Cancelled while being queued: its cancel routine runs now, lock held (4.2). */

@@ -206,7 +206,8 @@ static void queue(const char *name, PIO_WORKITEM wi, PIO_WORKITEM_ROUTINE routin
         if (wi->device != NULL)
             InterlockedIncrement(&wi->device->ReferenceCount);
     }
-    kdpc__ke_queue_work(m, c, &wi->item, type, name);
+    kdpc__ke_queue_work(m, c, &wi->item, type, name,
+                        routine_ex != NULL ? KDPC_RP(routine_ex) : KDPC_RP(routine), wi->device);
     kdpc__ke_point(m);
 }
 

@@ -142,17 +142,29 @@ static void check_dispatch(PKDEVICE_QUEUE q, const char *routine)
         (void)kdpc__ddi_irql_ok(t->m, t->cpu->irql, routine, (uintptr_t)q);
 }
 
+/* Tracing: a driver's insert queued @e (the device was busy); io names the IRP, if it is one. */
+static BOOLEAN traced(PKDEVICE_QUEUE q, PKDEVICE_QUEUE_ENTRY e, BOOLEAN inserted)
+{
+    kdpc__thread *t = kdpc__self();
+    if (inserted && t != NULL && t->cpu != NULL && t->m->trace != NULL && t->m->ke != NULL &&
+        kdpc__ke_of(t->m)->devqueue_inserted != NULL)
+        kdpc__ke_of(t->m)->devqueue_inserted(t->m, q, e);
+    return inserted;
+}
+
 BOOLEAN kdpc_KeInsertDeviceQueue(PKDEVICE_QUEUE DeviceQueue, PKDEVICE_QUEUE_ENTRY DeviceQueueEntry)
 {
     check_dispatch(DeviceQueue, "KeInsertDeviceQueue");
-    return kdpc__ke_insert_device_queue(DeviceQueue, DeviceQueueEntry);
+    return traced(DeviceQueue, DeviceQueueEntry,
+                  kdpc__ke_insert_device_queue(DeviceQueue, DeviceQueueEntry));
 }
 
 BOOLEAN kdpc_KeInsertByKeyDeviceQueue(PKDEVICE_QUEUE DeviceQueue,
                                       PKDEVICE_QUEUE_ENTRY DeviceQueueEntry, ULONG SortKey)
 {
     check_dispatch(DeviceQueue, "KeInsertByKeyDeviceQueue");
-    return kdpc__ke_insert_by_key_device_queue(DeviceQueue, DeviceQueueEntry, SortKey);
+    return traced(DeviceQueue, DeviceQueueEntry,
+                  kdpc__ke_insert_by_key_device_queue(DeviceQueue, DeviceQueueEntry, SortKey));
 }
 
 PKDEVICE_QUEUE_ENTRY kdpc_KeRemoveDeviceQueue(PKDEVICE_QUEUE DeviceQueue)

@@ -134,7 +134,41 @@ void *kdpc__ke_dpc_owner(kdpc_machine *m, const KDPC *dpc)
     return ke->dpc_owner.live != 0 ? kdpc__ptrmap_get(&ke->dpc_owner, (uintptr_t)dpc) : NULL;
 }
 
-BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1, PVOID a2)
+/* The trace's KDPC_DPCF_* bits a KDPC carries itself (importance, threaded, targeted). */
+static unsigned dpc_flags(const KDPC *d)
+{
+    return (d->Importance & KDPC_DPCF_IMPORTANCE) |
+           (d->Type == ThreadedDpcObject ? KDPC_DPCF_THREADED : 0u) |
+           (d->Number >= MAXIMUM_PROCESSORS ? KDPC_DPCF_TARGETED : 0u);
+}
+
+/* Tracing: the dpc-insert event, and the bits of how it was queued kept for its dpc-begin. */
+static void trace_insert(kdpc_machine *m, const kdpc__cpu *c, PRKDPC Dpc, unsigned target,
+                         unsigned how)
+{
+    if ((how & KDPC_DPCF_TIMER) == 0 && c->irql > DISPATCH_LEVEL)
+        how |= KDPC_DPCF_FROM_ISR;
+    kdpc__ke *ke = kdpc__ke_of(m);
+    if (how != 0)
+        (void)kdpc__ptrmap_put(&ke->dpc_how, (uintptr_t)Dpc, (void *)(uintptr_t)how);
+    else if (ke->dpc_how.live != 0)
+        (void)kdpc__ptrmap_del(&ke->dpc_how, (uintptr_t)Dpc);
+    kdpc__trace_emit(m, KDPC_EV_DPC_INSERT, c, Dpc, KDPC_RP(Dpc->DeferredRoutine), target,
+                     dpc_flags(Dpc) | how);
+}
+
+/* Tracing: the KDPC_DPCF_* bits of a DPC leaving its queue (to run, or removed). */
+static unsigned dpc_dequeued(kdpc_machine *m, const KDPC *d)
+{
+    kdpc__ke *ke = kdpc__ke_of(m);
+    unsigned how = 0;
+    if (ke->dpc_how.live != 0)
+        how = (unsigned)(uintptr_t)kdpc__ptrmap_del(&ke->dpc_how, (uintptr_t)d);
+    return dpc_flags(d) | how;
+}
+
+BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1, PVOID a2,
+                            unsigned how)
 {
     if (Dpc->DpcData != NULL)
         return FALSE;
@@ -168,11 +202,12 @@ BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1,
     if (request)
         tc->soft_pending |= KDPC_SOFT_DISPATCH;
     kdpc__cpu_work(m, tc); /* an idle tc has something to do */
-    kdpc__trace(m, KDPC_EV_DPC_INSERT, c, Dpc, KDPC_RP(Dpc->DeferredRoutine), target);
+    if (m->trace != NULL)
+        trace_insert(m, c, Dpc, target, how);
     return TRUE;
 }
 
-BOOLEAN kdpc_KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
+static BOOLEAN insert_queue(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2, unsigned how)
 {
     kdpc__cpu *c;
     kdpc_machine *m = kdpc__ke_ctx("KeInsertQueueDpc", &c);
@@ -182,9 +217,19 @@ BOOLEAN kdpc_KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArg
     if (!kdpc__ke_check_dpc(m, Dpc, false, "KeInsertQueueDpc"))
         return FALSE;
     kdpc__ke_stack_note(m, c, Dpc);
-    BOOLEAN r = kdpc__ke_insert_dpc(m, c, Dpc, SystemArgument1, SystemArgument2);
+    BOOLEAN r = kdpc__ke_insert_dpc(m, c, Dpc, SystemArgument1, SystemArgument2, how);
     kdpc__ke_point(m);
     return r;
+}
+
+BOOLEAN kdpc_KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
+{
+    return insert_queue(Dpc, SystemArgument1, SystemArgument2, 0);
+}
+
+BOOLEAN kdpc__ke_request_dpc(PRKDPC Dpc, PVOID a1, PVOID a2)
+{
+    return insert_queue(Dpc, a1, a2, KDPC_DPCF_IOREQUEST);
 }
 
 BOOLEAN kdpc_KeRemoveQueueDpc(PRKDPC Dpc)
@@ -204,7 +249,11 @@ BOOLEAN kdpc_KeRemoveQueueDpc(PRKDPC Dpc)
     KDPC_ASSERT(dpc_queue_check(kc, NULL));
     kdpc__thread *t = kdpc__self();
     if (t != NULL && t->cpu != NULL) {
-        kdpc__trace(t->m, KDPC_EV_DPC_REMOVE, t->cpu, Dpc, KDPC_RP(Dpc->DeferredRoutine), 0);
+        if (t->m->trace != NULL) {
+            (void)dpc_dequeued(t->m, Dpc);
+            kdpc__trace_emit(t->m, KDPC_EV_DPC_REMOVE, t->cpu, Dpc, KDPC_RP(Dpc->DeferredRoutine),
+                             0, 0);
+        }
         kdpc__ke_point(t->m);
     }
     return TRUE;
@@ -274,7 +323,9 @@ static void retire(kdpc_machine *m, kdpc__cpu *c)
         PVOID a2 = d->SystemArgument2;
         unsigned held_before = kdpc__locks_held(m, c);
         kdpc__ke_push_frame(c, KDPC_RP(routine), kdpc__ke_dpc_owner(m, d));
-        kdpc__trace(m, KDPC_EV_DPC_BEGIN, c, d, KDPC_RP(routine), 0);
+        if (m->trace != NULL)
+            kdpc__trace_emit(m, KDPC_EV_DPC_BEGIN, c, d, KDPC_RP(routine), c->index,
+                             dpc_dequeued(m, d));
         if (routine != NULL) {
             routine(d, ctx, a1, a2);
         } else {
@@ -423,7 +474,7 @@ void kdpc_KeFlushQueuedDpcs(void)
         d->DeferredRoutine = flush_routine;
         d->DeferredContext = f;
         d->DpcData = NULL;
-        (void)kdpc__ke_insert_dpc(m, c, d, NULL, NULL);
+        (void)kdpc__ke_insert_dpc(m, c, d, NULL, NULL, 0);
     }
     kdpc__ke_point(m);
     while (f->remaining > 0) {

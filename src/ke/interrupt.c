@@ -405,7 +405,7 @@ static BOOLEAN call_isr(kdpc_machine *m, kdpc__cpu *c, struct _KINTERRUPT *i, KI
     if (kdpc__ke_of(m)->fault_pending)
         kdpc__ke_report_faults(m);
     uint64_t ran = kdpc__ke_pop_frame(c);
-    kdpc__trace(m, KDPC_EV_ISR_END, c, i, KDPC_RP(i->isr), r);
+    kdpc__trace2(m, KDPC_EV_ISR_END, c, i, KDPC_RP(i->isr), r, ran);
     kdpc__stats_routine(m, KDPC_ROUTINE_ISR, KDPC_RP(i->isr), ran, c->index);
     if (c->irql != i->sync_irql) {
         KIRQL now = c->irql;

@@ -169,6 +169,8 @@ typedef struct kdpc__ke {
     struct _KINTERRUPT *all_interrupts;
     struct _KTHREAD *all_threads;
     kdpc__ptrmap dpc_owner;      /* KDPC address -> driver that initialised it */
+    kdpc__ptrmap dpc_how;        /* queued KDPC -> its KDPC_DPCF_IOREQUEST / _TIMER / _FROM_ISR
+                                    bits, while tracing and only when some are set */
     struct kdpc__flush *flushes; /* KeFlushQueuedDpcs calls in progress (freed on a halt) */
     kdpc__run_box *boxes;        /* entries of runs (a timed run may leave one running) */
     /* clock and timers */
@@ -209,6 +211,9 @@ typedef struct kdpc__ke {
      * (@entry NULL), or ExInterlockedInsert*List put @entry on list @lock; io.queued_before_marked
      * for the IRP of the dispatch routine running here. NULL: no io */
     void (*irp_queued)(kdpc_machine *m, const void *lock, const void *entry);
+    /* set by io (io/startio.c): a driver's KeInsert(ByKey)DeviceQueue queued @entry on @queue
+     * while tracing (the irp-queue event when @entry is an IRP's); NULL: no io */
+    void (*devqueue_inserted)(kdpc_machine *m, const void *queue, const void *entry);
 } kdpc__ke;
 
 static inline kdpc__ke *kdpc__ke_of(const kdpc_machine *m)
@@ -355,7 +360,12 @@ void kdpc__ke_lock_release(kdpc_machine *m, kdpc__cpu *c, PKSPIN_LOCK lock, unsi
                            PKLOCK_QUEUE_HANDLE handle);
 
 /* DPC internals (dpc.c). */
-BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1, PVOID a2);
+/* Queue @Dpc as KeInsertQueueDpc on CPU @c; @how: the trace's KDPC_DPCF_IOREQUEST or
+ * KDPC_DPCF_TIMER (who queued it), or 0. */
+BOOLEAN kdpc__ke_insert_dpc(kdpc_machine *m, kdpc__cpu *c, PRKDPC Dpc, PVOID a1, PVOID a2,
+                            unsigned how);
+/* KeInsertQueueDpc for IoRequestDpc (the trace marks the DPC KDPC_DPCF_IOREQUEST). */
+BOOLEAN kdpc__ke_request_dpc(PRKDPC Dpc, PVOID a1, PVOID a2);
 void kdpc__ke_dispatch(kdpc_machine *m, kdpc__cpu *c);
 bool kdpc__ke_idle_work(kdpc_machine *m, kdpc__cpu *c);
 /* First queued DPC for which match() holds, or NULL. */
@@ -428,11 +438,15 @@ NTSTATUS kdpc__ke_wait(kdpc_machine *m, kdpc__cpu *c, ULONG count, PVOID objects
                        PLARGE_INTEGER timeout, bool checked);
 void *kdpc__ke_timer_owner(kdpc_machine *m, const KTIMER *t);
 uint64_t kdpc__ke_timer_period_ns(const KTIMER *t); /* extimer.c: KTIMER ms or EX_TIMER's own */
+/* extimer.c: the routine a timer's expiry calls (its DPC's, or an EX_TIMER's callback), or NULL */
+kdpc_routine_ptr kdpc__ke_timer_routine(const KTIMER *t);
 PKTIMER kdpc__ke_find_set_timer(kdpc_machine *m, bool (*match)(PKTIMER t, void *arg), void *arg);
 void kdpc__ke_workers_free(kdpc_machine *m);
 /* Work items (worker.c). */
+/* @routine: the routine the trace names for @item (an I/O work item's driver routine; NULL:
+ * item->WorkerRoutine); @device: the DEVICE_OBJECT of an I/O work item, or NULL. */
 void kdpc__ke_queue_work(kdpc_machine *m, kdpc__cpu *c, PWORK_QUEUE_ITEM item, WORK_QUEUE_TYPE type,
-                         const char *name);
+                         const char *name, kdpc_routine_ptr routine, const void *device);
 PWORK_QUEUE_ITEM kdpc__ke_find_queued_work(kdpc_machine *m,
                                            bool (*match)(PWORK_QUEUE_ITEM item, void *arg),
                                            void *arg);

@@ -99,13 +99,17 @@ static void expire(kdpc_machine *m, PKTIMER t, uint64_t due, uint64_t at)
     }
     t->Header.SignalState = 1;
     kdpc__ke_signal(m, t);
+    unsigned cpu = t->Processor < m->ncpu ? t->Processor : 0;
     /* obj.invalid (0xC7 P1 1) for a DPC that is no longer one; as a warning it is not queued */
-    if (t->Dpc != NULL && kdpc__ke_check_dpc(m, t->Dpc, true, "timer expiry")) {
-        unsigned cpu = t->Processor < m->ncpu ? t->Processor : 0;
+    bool dpc_ok = t->Dpc != NULL && kdpc__ke_check_dpc(m, t->Dpc, true, "timer expiry");
+    if (m->trace != NULL && t->Header.Signalling != 2) /* 2: a wait's timeout, no driver's */
+        kdpc__trace_emit(m, KDPC_EV_TIMER_EXPIRE, &m->cpus[cpu], t, kdpc__ke_timer_routine(t),
+                         dpc_ok && t->Dpc->DpcData == NULL, period);
+    if (dpc_ok) {
         LONGLONG sys = m->cfg.boot_system_time + (LONGLONG)(m->now_ns / 100u);
         (void)kdpc__ke_insert_dpc(m, &m->cpus[cpu], t->Dpc,
                                   (PVOID)(uintptr_t)(ULONG)(sys & 0xffffffff),
-                                  (PVOID)(uintptr_t)(ULONG)((ULONGLONG)sys >> 32));
+                                  (PVOID)(uintptr_t)(ULONG)((ULONGLONG)sys >> 32), KDPC_DPCF_TIMER);
     }
 }
 
@@ -169,6 +173,9 @@ void kdpc__ke_timer_set(kdpc_machine *m, kdpc__cpu *c, PKTIMER t, uint64_t due_n
     t->Header.SignalState = 0;
     t->Dpc = dpc;
     t->Processor = c->index;
+    if (m->trace != NULL && t->Header.Signalling != 2) /* 2: a wait's timeout, no driver's */
+        kdpc__trace_emit(m, KDPC_EV_TIMER_SET, c, t, kdpc__ke_timer_routine(t),
+                         due_ns > m->now_ns ? due_ns : m->now_ns, kdpc__ke_timer_period_ns(t));
     if (due_ns <= m->now_ns) {
         t->DueTime.QuadPart = m->now_ns;
         expire(m, t, m->now_ns, m->now_ns);
@@ -302,6 +309,7 @@ BOOLEAN kdpc_KeCancelTimer(PKTIMER Timer)
     /* irql.ke_dispatch (IrqlKeDispatchLte); as a warning or off the timer is cancelled */
     (void)kdpc__ke_irql_dispatch_ok(Timer, "KeCancelTimer");
     BOOLEAN was = kdpc__ke_timer_cancel(m, Timer) ? TRUE : FALSE;
+    kdpc__trace(m, KDPC_EV_TIMER_CANCEL, c, Timer, NULL, was);
     kdpc__ke_point(m);
     return was;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev/dev.h"
 #include "trace/trace.h"
 #include "verifier/verifier.h"
 
@@ -278,13 +279,12 @@ const char *kdpc__object_label(kdpc_machine *m, const void *obj, char *buf, size
     const lock_site *s = kdpc__ptrmap_get(&r->sites, (uintptr_t)obj);
     if (s != NULL && site_label(s, buf, n) != NULL)
         return buf;
+    const kdpc_device *dev = kdpc__dev_lookup(m, obj); /* a device model: its name */
+    if (dev != NULL && kdpc__dev_desc(dev)->name != NULL)
+        return kdpc__dev_desc(dev)->name;
     return kdpc__symbol_label((uintptr_t)obj, buf, n);
 }
 
-kdpc_status kdpc_name_object(kdpc_machine *m, const void *object, const char *name)
-{
-    if (m == NULL || object == NULL || name == NULL)
-        return KDPC_EINVAL;
 const char *kdpc__object_given_name(kdpc_machine *m, const void *obj)
 {
     if (m == NULL || m->ver == NULL || obj == NULL)
@@ -292,6 +292,10 @@ const char *kdpc__object_given_name(kdpc_machine *m, const void *obj)
     return kdpc__ptrmap_get(&reports_of(m)->names, (uintptr_t)obj);
 }
 
+kdpc_status kdpc_name_object(kdpc_machine *m, const void *object, const char *name)
+{
+    if (m == NULL || object == NULL || name == NULL)
+        return KDPC_EINVAL;
     kdpc__reports *r = reports_of(m);
     size_t len = strlen(name);
     char *copy = malloc(len + 1);
@@ -304,12 +308,12 @@ const char *kdpc__object_given_name(kdpc_machine *m, const void *obj)
         return KDPC_ENOMEM;
     }
     free(old);
+    if (m->hooks.named != NULL)
+        m->hooks.named(m, object, copy); /* the trace records the name of a numbered object */
     return KDPC_OK;
 }
 
 void kdpc__ver_where(kdpc_machine *m, unsigned cpu, uint8_t irql)
-    if (m->hooks.named != NULL)
-        m->hooks.named(m, object, copy); /* the trace records the name of a numbered object */
 {
     kdpc__reports *r = reports_of(m);
     if (cpu >= m->ncpu)
@@ -637,7 +641,8 @@ static kdpc_violation *record(kdpc_machine *m, unsigned rule, bool fatal, uint32
     x->seed = m->cfg.seed;
     x->event = kdpc__trace_total_of(m);
     v->v[v->nv++] = x;
-    kdpc__trace(m, KDPC_EV_VIOLATION, c, NULL, routine, code);
+    /* arg2: its index for kdpc_machine_violation */
+    kdpc__trace2(m, KDPC_EV_VIOLATION, c, NULL, routine, code, v->nv - 1);
     return x;
 }
 
