@@ -485,6 +485,15 @@ static int cmd_run(int argc, char **argv)
             return rc;
         }
     }
+    trace_out ht = {0};
+    if (html != NULL) {
+        int rc = out_check(&ht, "--html", html);
+        if (rc != EXIT_CLEAN) {
+            free(t.path);
+            free(rj.path);
+            return rc;
+        }
+    }
 
     kdpc_config cfg;
     kdpc_config_init(&cfg);
@@ -493,6 +502,8 @@ static int cmd_run(int argc, char **argv)
     cfg.log = stderr;
     cfg.trace_capacity = trace != NULL ? TRACE_EVENTS : 0;
     cfg.report = true; /* cheap: the summary's routine times and --report come from it */
+    if (html != NULL)
+        cfg.trace_stream = true; /* --html: the page's timeline reads every event back */
     /* A long run is long by design: no step limit. Every step charges virtual time, so a
      * livelocked driver still ends at the virtual time limit (the requests' duration and a
      * minute to drain), and one that loops without a kernel call at cfg.host_hang_ms. */
@@ -505,6 +516,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "kdpc-sim: cannot make the machine: %s\n", strerror(errno));
         free(t.path);
         free(rj.path);
+        free(ht.path);
         return EXIT_NOT_CLEAN;
     }
 
@@ -544,8 +556,19 @@ static int cmd_run(int argc, char **argv)
         else
             printf("report: %s (DPC/ISR report, JSON)\n", report_json);
     }
+    if (html != NULL) {
+        /* written beside the file and renamed into place by kdpc_report_html itself */
+        if (kdpc_report_html(m, ht.path) != KDPC_OK) {
+            fprintf(stderr, "kdpc-sim: --html: could not write %s: %s; no page written\n",
+                    ht.path, strerror(errno));
+            rc = EXIT_USAGE;
+        } else {
+            printf("html:   %s (DPC/ISR report, timeline)\n", html);
+        }
+    }
     free(t.path);
     free(rj.path);
+    free(ht.path);
     kdpc_machine_destroy(m);
     return rc;
 }

@@ -238,6 +238,31 @@ endif()
 expect_usage("--report-json" run serial --duration 1ms --report-json "${WORK}/no/such/dir/r.json")
 expect_usage("--report-json" run serial --duration 1ms --report-json /dev/full)
 
+# --html writes one self-contained page, whole, no temporary file left; a path that cannot be
+# written is a usage error before the run; a disk that fills while the page (or the spool it
+# reads) is written: exit 2 and no page.
+expect_out(0 "html: " run serial --duration 5ms --html "${WORK}/serial.html")
+file(READ "${WORK}/serial.html" _page)
+if(NOT _page MATCHES "^<!DOCTYPE html>.*id=\"kdpc-data\">{\"format\":\"kdpc-html-1\".*</html>\n$")
+  fail("--html wrote no whole page")
+endif()
+file(GLOB _tmp "${WORK}/serial.html.*")
+if(_tmp)
+  fail("--html left temporary files: ${_tmp}")
+endif()
+expect_usage("--html" run serial --duration 1ms --html "${WORK}/no/such/dir/r.html")
+expect_usage("--html" run serial --duration 1ms --html /dev/full)
+if(_sh AND NOT LAUNCHER)
+  execute_process(
+    COMMAND ${_sh} -c "trap '' XFSZ; ulimit -f 8; exec \"$0\" run serial --duration 50ms --html \"$1\""
+            "${SIM}" "${WORK}/full.html"
+    RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
+  file(GLOB _left "${WORK}/full.html*")
+  if(NOT _rc EQUAL 2 OR _left OR NOT _err MATCHES "kdpc-sim: --html: could not write")
+    fail("--html on a full disk: exit ${_rc}, left ${_left}, stderr: ${_err}")
+  endif()
+endif()
+
 if(_failures)
   list(LENGTH _failures _n)
   message(FATAL_ERROR "${_n} kdpc-sim command-line check(s) failed")
