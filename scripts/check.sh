@@ -62,6 +62,16 @@ elif ! command -v clang-format >/dev/null 2>&1; then
 else
     echo "all present: cmake, gcc, g++, clang, make, libcmocka-dev, libdw-dev, clang-format"
 fi
+# Optional: a browser for the HTML report's test (tests/browser, label browser); without one
+# that test is skipped.
+if [ -n "${KDPC_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 ||
+    command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then
+    echo "browser present for tests/browser"
+else
+    echo "chromium missing; trying to install it (optional)"
+    apt_install chromium ||
+        echo "check.sh: could not install chromium; the browser test (tests/browser) is skipped" >&2
+fi
 stage_done "dependencies"
 
 # (b) formatting ------------------------------------------------------------
