@@ -229,6 +229,40 @@ static void test_no_trace_recorded(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* With the spool (every event, no ring) the page holds every slice, named from the spool. */
+static void test_spooled_trace(void **state)
+{
+    (void)state;
+    kdpc_config cfg = kt_config(2, 5);
+    cfg.trace_stream = true;
+    cfg.trace_spool_dir = dir;
+    cfg.report = true;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    int n = 50;
+    assert_int_equal(kdpc_machine_run(m, body, &n), KDPC_OK);
+    const char *p = path_in_dir("spool.html");
+    assert_int_equal(kdpc_report_html(m, p), KDPC_OK);
+    kt_json *d = page_data(p);
+    assert_string_equal(kt_json_str(d, "trace"), "spool");
+    assert_int_equal(kt_json_get(d, "complete")->type, KT_JSON_TRUE);
+    const kt_json *slices = kt_json_get(d, "slices");
+    int dpcs = 0;
+    for (size_t i = 0; i < kt_json_len(slices); i++) {
+        const kt_json *s = kt_json_at(slices, i);
+        if (kt_json_at(s, 4)->number != 1)
+            continue;
+        dpcs++;
+        const char *name =
+            kt_json_at(kt_json_get(d, "strings"), (size_t)kt_json_at(s, 5)->number)->str;
+        assert_string_equal(name, "HtmlDpc");
+    }
+    assert_int_equal(dpcs, 50);
+    assert_true(kt_json_len(kt_json_get(d, "irql")) >= 100); /* up to 2 and back, 50 times */
+    kt_json_free(d);
+    kdpc_machine_destroy(m);
+}
+
 static void test_ring_that_dropped_events(void **state)
 {
     (void)state;
@@ -307,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_unwritable_paths),
         cmocka_unit_test(test_page_is_complete_and_replaces_old_file),
         cmocka_unit_test(test_no_trace_recorded),
+        cmocka_unit_test(test_spooled_trace),
         cmocka_unit_test(test_ring_that_dropped_events),
         cmocka_unit_test(test_bugchecked_run_gives_complete_page),
         cmocka_unit_test(test_names_cannot_end_the_script),
