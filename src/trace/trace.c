@@ -97,10 +97,19 @@ void kdpc__trace_free(kdpc_machine *m)
     m->trace = NULL;
 }
 
-/* FNV-1a over 64-bit words (not bytes): order-sensitive and cheap. */
-static uint64_t mix(uint64_t h, uint64_t v)
+/* One event into the digest. The fields are first folded into one word by independent
+ * multiplications with distinct odd constants (they run in parallel), and only that word goes
+ * through the order-sensitive FNV-style step that chains event to event: a field that differs
+ * alone always changes the word (odd multipliers are invertible mod 2^64). kind, CPU and IRQL
+ * share a word (8, 16 and 8 bits: no overlap). */
+static inline uint64_t digest_event(uint64_t h, const kdpc_event *e)
 {
-    h ^= v;
+    uint64_t small = (uint64_t)e->kind | (uint64_t)e->cpu << 8 | (uint64_t)e->irql << 24;
+    uint64_t x = small * 0x9E3779B97F4A7C15ull + e->time_ns * 0xC2B2AE3D27D4EB4Full +
+                 e->arg * 0x165667B19E3779F9ull + e->arg2 * 0xD6E8FEB86659FD93ull +
+                 e->object_id * 0xFF51AFD7ED558CCDull;
+    x ^= x >> 32;
+    h ^= x;
     h *= FNV_PRIME;
     return h ^ (h >> 29);
 }
@@ -178,17 +187,28 @@ static void first_sight(kdpc_machine *m, kdpc__tracebuf *tr, const void *object,
         record_name(tr, id, name);
 }
 
+static size_t cache_slot(uintptr_t key)
+{
+    return (size_t)((key >> 4) ^ (key >> 11)) & (KDPC_TRACE_IDCACHE - 1u);
+}
+
 static uint64_t object_id(kdpc_machine *m, kdpc__tracebuf *tr, const void *object, unsigned kind)
 {
     if (object == NULL)
         return 0;
     uintptr_t key = (uintptr_t)object;
-    void *v = kdpc__ptrmap_get(&tr->ids, key);
-    if (v != NULL)
-        return (uint64_t)(uintptr_t)v;
-    uint64_t id = ++tr->next_id;
-    (void)kdpc__ptrmap_put(&tr->ids, key, (void *)(uintptr_t)id);
-    first_sight(m, tr, object, id, kind);
+    size_t slot = cache_slot(key);
+    if (tr->idcache[slot].addr == key)
+        return tr->idcache[slot].id;
+    uint64_t id = (uint64_t)(uintptr_t)kdpc__ptrmap_get(&tr->ids, key);
+    if (id == 0) {
+        id = ++tr->next_id;
+        if (!kdpc__ptrmap_put(&tr->ids, key, (void *)(uintptr_t)id))
+            return id; /* out of host memory: not remembered (nor cached) */
+        first_sight(m, tr, object, id, kind);
+    }
+    tr->idcache[slot].addr = key;
+    tr->idcache[slot].id = id;
     return id;
 }
 
@@ -233,6 +253,10 @@ void kdpc__trace_forget(kdpc_machine *m, const void *p, size_t bytes)
     uintptr_t lo = (uintptr_t)p;
     uintptr_t hi = lo + bytes < lo ? UINTPTR_MAX : lo + bytes;
     forget_ids(&tr->ids, lo, hi);
+    for (size_t i = 0; i < KDPC_TRACE_IDCACHE; i++) {
+        if (tr->idcache[i].addr >= lo && tr->idcache[i].addr < hi)
+            tr->idcache[i].addr = 0;
+    }
 }
 
 void kdpc__trace_forget_stack(kdpc_machine *m)
@@ -293,15 +317,7 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
             (void)kdpc__ptrmap_put(&tr->work_id, (uintptr_t)arg2 + 2u,
                                    (void *)(uintptr_t)e->object_id);
     }
-    uint64_t h = tr->digest;
-    h = mix(h, kind);
-    h = mix(h, e->cpu);
-    h = mix(h, e->irql);
-    h = mix(h, e->time_ns);
-    h = mix(h, arg);
-    h = mix(h, arg2);
-    h = mix(h, e->object_id);
-    tr->digest = h;
+    tr->digest = digest_event(tr->digest, e);
     if (m->report != NULL)
         kdpc__report_event(m, e);
     if (tr->spool != NULL && tr->spool->live)

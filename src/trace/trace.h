@@ -11,12 +11,18 @@
 #include "sim/sim.h"
 #include "trace/spool.h"
 
+#define KDPC_TRACE_IDCACHE 64u
+
 typedef struct kdpc__trace {
     kdpc_event *ring; /* capacity cfg.trace_capacity */
     size_t cap, count, head;
     uint64_t total;
     uint64_t digest;
     kdpc__ptrmap ids; /* object address -> 1-based id, in order of first sight */
+    struct {
+        uintptr_t addr; /* 0: empty */
+        uint64_t id;
+    } idcache[KDPC_TRACE_IDCACHE]; /* direct-mapped cache in front of ids */
     uint64_t next_id;
     uint64_t *dpc_id;     /* per CPU: id of the KDPC whose routine runs (its memory may die) */
     kdpc__ptrmap work_id; /* thread id + 2 -> id of the work item whose routine runs on it */
