@@ -29,7 +29,6 @@
 enum { EXIT_CLEAN = 0, EXIT_NOT_CLEAN = 1, EXIT_USAGE = 2 };
 
 #define MAX_DURATION_NS (3600ull * 1000000000ull) /* an hour of virtual time */
-#define TRACE_EVENTS    262144u                   /* newest events --trace writes */
 #define DRAIN_NS        (60ull * 1000000000ull)   /* virtual time allowed after the requests */
 
 static const ex_example *const examples[] = {&ex_serial, &ex_disk, &ex_nic};
@@ -58,7 +57,10 @@ static const char *const run_usage =
     "  --report-json FILE  write the DPC/ISR report as JSON to FILE\n"
     "  --html FILE      write the DPC/ISR report as one self-contained HTML page to FILE\n"
     "                   (per-CPU timeline, histograms, violations; the whole trace is spooled)\n"
-    "  --trace FILE     write the newest 262144 trace events as text to FILE\n"
+    "  --trace FILE     write the whole trace as Chrome / Perfetto trace-event JSON to FILE\n"
+    "                   (open it in ui.perfetto.dev; every event is spooled during the run)\n"
+    "  --timeline       print an ASCII per-CPU timeline of the first 10ms of virtual time\n"
+    "                   (the whole run if shorter) after the summary\n"
     "  --help           this text\n"
     "Options may come before or after the example, as --name VALUE or --name=VALUE; after\n"
     "--, an argument is the example's name even if it starts with '-'.\n"
@@ -317,23 +319,13 @@ static int report_json_write(trace_out *t, kdpc_machine *m)
     return ok ? EXIT_CLEAN : EXIT_USAGE;
 }
 
-/* Write the trace and put it in place; EXIT_USAGE (and no file) when that fails. */
-static int trace_write(trace_out *t, const kdpc_machine *m)
+/* Write the trace as Perfetto JSON (kdpc_trace_export_json writes it beside the file and
+ * renames it into place); EXIT_USAGE (and no file) when that fails. */
+static int trace_write(trace_out *t, kdpc_machine *m)
 {
-    char *tmp;
-    FILE *f = temp_beside(t, &tmp);
+    errno = 0;
+    bool ok = kdpc_trace_export_json(m, t->path) == KDPC_OK;
     int e = errno;
-    bool ok = f != NULL;
-    if (ok) {
-        errno = 0;
-        ok = kdpc_trace_dump(m, f) == KDPC_OK && fflush(f) == 0 && !ferror(f);
-        ok = fclose(f) == 0 && ok;
-        ok = ok && rename(tmp, t->path) == 0;
-        e = errno; /* of the first failure: a later success leaves errno alone */
-        if (!ok)
-            unlink(tmp);
-        free(tmp);
-    }
     if (!ok)
         fprintf(stderr, "kdpc-sim: --trace: could not write %s: %s; no trace written\n", t->path,
                 e != 0 ? strerror(e) : "write error");
@@ -360,13 +352,29 @@ static const char *const run_options[OPT_COUNT] = {
     [OPT_MODE] = "--mode", [OPT_TRACE] = "--trace",   [OPT_REPORT_JSON] = "--report-json",
     [OPT_HTML] = "--html"};
 
+/* --timeline: the first TIMELINE_NS of virtual time (the whole run when shorter). */
+#define TIMELINE_NS      10000000u
+#define TIMELINE_COLUMNS 400u
+
+static void timeline_print(kdpc_machine *m)
+{
+    uint64_t now = kdpc_machine_time_ns(m);
+    uint64_t to = now > TIMELINE_NS ? TIMELINE_NS : 0;
+    printf("\ntimeline: %s of virtual time%s\n", to != 0 ? "the first 10ms" : "the whole run",
+           to != 0 ? "" : " (shorter than 10ms)");
+    fflush(stdout);
+    kdpc_status st = kdpc_trace_timeline(m, stdout, 0, 0, to, TIMELINE_COLUMNS);
+    if (st != KDPC_OK)
+        printf("(no timeline: %s)\n", kdpc_strerror(st));
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const ex_example *ex = NULL;
     unsigned cpus = 2;
     uint64_t seed = 1;
     ex_options o = {.duration_ns = 2000000000u, .load = EX_LOAD_LIGHT};
-    bool report = false;
+    bool report = false, timeline = false;
     const char *trace = NULL, *broken = NULL, *report_json = NULL, *html = NULL;
     bool options_end = false;
     for (int i = 0; i < argc; i++) {
@@ -381,6 +389,10 @@ static int cmd_run(int argc, char **argv)
         }
         if (!options_end && strcmp(a, "--report") == 0) {
             report = true;
+            continue;
+        }
+        if (!options_end && strcmp(a, "--timeline") == 0) {
+            timeline = true;
             continue;
         }
         if (options_end || a[0] != '-') {
@@ -500,7 +512,7 @@ static int cmd_run(int argc, char **argv)
     cfg.cpus = cpus;
     cfg.seed = seed;
     cfg.log = stderr;
-    cfg.trace_capacity = trace != NULL ? TRACE_EVENTS : 0;
+    cfg.trace_stream = trace != NULL || timeline; /* every event, read back after the run */
     cfg.report = true; /* cheap: the summary's routine times and --report come from it */
     if (html != NULL)
         cfg.trace_stream = true; /* --html: the page's timeline reads every event back */
@@ -541,12 +553,14 @@ static int cmd_run(int argc, char **argv)
     sim_run_info info = {ex, &o, cpus, seed, host, report};
     sim_print_summary(stdout, m, &info, &r);
     int rc = ex_clean(m, &r) ? EXIT_CLEAN : EXIT_NOT_CLEAN;
+    if (timeline)
+        timeline_print(m);
     if (trace != NULL) {
         int trc = trace_write(&t, m);
         if (trc != EXIT_CLEAN)
             rc = trc;
         else
-            printf("trace:  %s (newest %zu of %" PRIu64 " events)\n", trace, kdpc_trace_count(m),
+            printf("trace:  %s (%" PRIu64 " events, Perfetto / Chrome JSON)\n", trace,
                    kdpc_trace_total(m));
     }
     if (report_json != NULL) {

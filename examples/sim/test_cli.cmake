@@ -193,6 +193,22 @@ file(GLOB _tmp "${WORK}/serial.trace.*")
 if(_tmp)
   fail("--trace left temporary files: ${_tmp}")
 endif()
+# ... as Perfetto / Chrome trace-event JSON (CMake's own JSON reader must accept it).
+file(READ "${WORK}/serial.trace" _json)
+string(JSON _ph ERROR_VARIABLE _jerr GET "${_json}" traceEvents 0 ph)
+string(JSON _unit ERROR_VARIABLE _jerr2 GET "${_json}" displayTimeUnit)
+if(_jerr OR _jerr2 OR NOT _ph STREQUAL "M" OR NOT _unit STREQUAL "ns")
+  fail("--trace did not write trace-event JSON: ${_jerr} ${_jerr2}")
+endif()
+
+# --timeline prints the per-CPU timeline of the first 10 ms of virtual time (the run, with
+# its start and drain, is longer): a row and an IRQL row per CPU, and the legend.
+expect_out(0 "timeline: the first 10ms of virtual time\nkdpc timeline: 0us .. 10000us, 400 columns"
+           run serial --cpus 2 --duration 2ms --timeline)
+if(NOT LAST_OUT MATCHES "\nCPU 1    [.A-Za-z+]+\nIRQL 1   [.0-9A-F#]+\n" OR
+   NOT LAST_OUT MATCHES "\nlegend \\(most time first\\):\n  A  ")
+  fail("--timeline: no CPU 1 rows or no legend:\n${LAST_OUT}")
+endif()
 
 # A symbolic link to a file: the trace goes to the file and the link stays.
 file(WRITE "${WORK}/target.trace" "")

@@ -478,6 +478,7 @@ static void leave_cpu(kdpc_machine *m, kdpc__tstate state)
     c->irql = 0;
     c->thread = c->idle;
     update_cpu(m, c);
+    event(m, KDPC_EV_THREAD_SWITCH, c, 0, c->idle->id); /* the trace sees the CPU go idle */
     if (state == KDPC_T_READY)
         ready_append(m, t);
     give_away(m, t, c);

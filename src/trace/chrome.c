@@ -643,23 +643,33 @@ static void irql_counter(jw *w, const kdpc_event *e)
     LIT(w, "}}");
 }
 
+/* Is thread @id one of the CPUs' idle threads (nothing of a driver runs)? */
+static bool idle_thread(const kdpc_machine *m, uint64_t id)
+{
+    for (unsigned i = 0; i < m->ncpu; i++) {
+        if (m->cpus[i].idle != NULL && m->cpus[i].idle->id == id)
+            return true;
+    }
+    return false;
+}
+
+/* A thread switch: the thread slice (at the bottom) ends and the new thread's begins, under
+ * whatever is still open above it; the idle thread gets no slice. */
 static void thread_switch(jw *w, const kdpc_event *e)
 {
+    bool idle = idle_thread(w->m, e->arg);
     slice sl = {S_THREAD, e->arg, (uintptr_t)kdpc__ptrmap_get(&w->threads, (uintptr_t)e->arg + 2u),
                 0, 0};
-    int at = find_open(&w->cpus[e->cpu], S_THREAD, false, 0);
-    if (at < 0) {
-        /* Nothing of a thread open: the new thread goes at the bottom, under what is open. */
-        cpu_state *c = &w->cpus[e->cpu];
-        if (c->depth == 0) {
-            begin_slice(w, e->cpu, e->time_ns, &sl, false);
-            return;
-        }
-        close_at(w, e->cpu, e->time_ns, 0, NULL, NULL, false);
-        begin_slice(w, e->cpu, e->time_ns, &sl, false);
+    cpu_state *c = &w->cpus[e->cpu];
+    int at = find_open(c, S_THREAD, false, 0);
+    if (at >= 0) {
+        close_at(w, e->cpu, e->time_ns, at, NULL, idle ? NULL : &sl, true);
         return;
     }
-    close_at(w, e->cpu, e->time_ns, at, NULL, &sl, true);
+    /* No thread slice open: open one unless something else is (the ring dropped the switch
+     * that started it; a thread slice can only go at the bottom). */
+    if (!idle && c->depth == 0)
+        begin_slice(w, e->cpu, e->time_ns, &sl, false);
 }
 
 static void one(jw *w, const kdpc_event *e)

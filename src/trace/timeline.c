@@ -220,6 +220,16 @@ static void pop(tl *T, unsigned cpu, uint8_t kind, bool match_id, uint64_t id)
     }
 }
 
+/* Is thread @id one of the CPUs' idle threads? */
+static bool idle_thread(const kdpc_machine *m, uint64_t id)
+{
+    for (unsigned i = 0; i < m->ncpu; i++) {
+        if (m->cpus[i].idle != NULL && m->cpus[i].idle->id == id)
+            return true;
+    }
+    return false;
+}
+
 static void on_event(tl *T, const kdpc_event *e)
 {
     if (e->cpu >= T->ncpu)
@@ -233,6 +243,10 @@ static void on_event(tl *T, const kdpc_event *e)
             T->oom = true;
         break;
     case KDPC_EV_THREAD_SWITCH: {
+        if (idle_thread(kdpc__evsrc_machine(T->s), e->arg)) {
+            pop(T, e->cpu, K_THREAD, false, 0); /* the CPU went idle */
+            break;
+        }
         uintptr_t r = (uintptr_t)kdpc__ptrmap_get(&T->threads, (uintptr_t)e->arg + 2u);
         frame f = {K_THREAD, frame_routine(T, K_THREAD, r, e->arg), e->arg};
         unsigned top = C->depth < MAX_DEPTH ? C->depth : MAX_DEPTH;
