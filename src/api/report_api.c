@@ -14,6 +14,7 @@
  * fail with KDPC_EBUSY as for any native call that drives the machine. */
 static kdpc_status read_begin(kdpc_machine *m)
 {
+    (void)kdpc__abandoned_run(); /* a jump left a run: end it first, as every native call */
     if (kdpc__self() != NULL)
         return KDPC_EBUSY;
     kdpc__mutex_lock(&m->mu);

@@ -260,6 +260,8 @@ static kdpc__rdevice *device_entry(kdpc_machine *m, kdpc__report *r, uint64_t id
  * window, start the windows up to @t with the depth each CPU has now. */
 static void depth_advance(kdpc__report *r, uint64_t t)
 {
+    if (t < r->win_next_ns)
+        return; /* still in the last window: the common case, no division */
     uint64_t rel = t > r->start_ns ? t - r->start_ns : 0;
     while (rel / r->win_ns >= WINDOWS) {
         size_t half = (r->nwin + 1) / 2;
@@ -293,6 +295,7 @@ static void depth_advance(kdpc__report *r, uint64_t t)
         r->win_ins[r->nwin] = 0;
         r->nwin++;
     }
+    r->win_next_ns = r->start_ns + r->nwin * r->win_ns;
 }
 
 static void depth_change(kdpc__report *r, unsigned cpu, bool up)

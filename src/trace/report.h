@@ -79,6 +79,7 @@ typedef struct kdpc__report {
     uint64_t *win_ins;
     size_t nwin;
     uint64_t win_ns;
+    uint64_t win_next_ns; /* the end of the last window (0 before the first) */
     /* what the last kdpc__report_build handed out */
     kdpc_report_routine *out_routines;
     size_t out_nroutines;
