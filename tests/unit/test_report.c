@@ -179,6 +179,44 @@ static void test_queue_depth_and_dpc_latency(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* KeRemoveQueueDpc takes one out of the queue: no latency for it; KeFlushQueuedDpcs' own DPC
+ * is no driver routine: not in the routines nor in the CPU's DPC calls. */
+static void body_remove(void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < 2; i++)
+        KeInitializeDpc(&Three[i], RepNopDpc, NULL);
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    for (int i = 0; i < 2; i++)
+        KeInsertQueueDpc(&Three[i], NULL, NULL);
+    assert_true(KeRemoveQueueDpc(&Three[1]));
+    KeLowerIrql(old);
+    KeFlushQueuedDpcs();
+}
+
+static void test_removed_dpc_and_flush(void **state)
+{
+    (void)state;
+    kdpc_machine *m = report_machine(1, 2);
+    KDPC_NAME(m, RepNopDpc);
+    assert_int_equal(kdpc_machine_run(m, body_remove, NULL), KDPC_OK);
+    kdpc_report r;
+    assert_int_equal(kdpc_report_get(m, &r), KDPC_OK);
+    assert_int_equal(r.cpu[0].max_queue_depth, 2);
+    assert_int_equal(r.nroutines, 1);
+    assert_string_equal(r.routines[0].name, "RepNopDpc");
+    assert_int_equal(r.routines[0].time.count, 1);
+    assert_int_equal(r.cpu[0].dpcs, 1);
+    /* the one that ran, and the flush's DPC (its queueing counts) */
+    assert_int_equal(r.dpc_latency.count, 2);
+    uint64_t ins = 0;
+    for (size_t i = 0; i < r.ndepth; i++)
+        ins += r.depth[i].inserted;
+    assert_int_equal(ins, 3);
+    kdpc_machine_destroy(m);
+}
+
 /* Windows double and merge: a run of 300 ms has windows of 4 ms (128 * 2 ms < 300 ms). */
 static void body_long(void *ctx)
 {
@@ -610,6 +648,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_histogram_percentiles_and_flag),
         cmocka_unit_test(test_queue_depth_and_dpc_latency),
+        cmocka_unit_test(test_removed_dpc_and_flush),
         cmocka_unit_test(test_depth_windows_double),
         cmocka_unit_test(test_irql_time_sums_to_run),
         cmocka_unit_test(test_interrupt_to_dpc),
