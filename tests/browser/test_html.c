@@ -116,15 +116,16 @@ static void expected_slices(kdpc_machine *m, uint64_t out[2], uint64_t *dpcs, ui
     }
 }
 
-/* Run the browser on @html; the dumped DOM, malloc'd. */
-static char *dump_dom(const char *html)
+/* Run the browser on @html (with the URL fragment @frag, "" for none); the dumped DOM,
+ * malloc'd. */
+static char *dump_dom(const char *html, const char *frag)
 {
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "'%s' --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage "
              "--user-data-dir='%s/profile' --dump-dom --virtual-time-budget=5000 "
-             "'file://%s' 2>/dev/null",
-             browser, dir, html);
+             "'file://%s%s' 2>/dev/null",
+             browser, dir, html, frag);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t cap = 1 << 16, n = 0;
@@ -207,10 +208,10 @@ static bool attribute(const char *dom, const char *id, const char *attr, char *o
     return true;
 }
 
-/* Load @html, return the self-test object (checked: ok, no errors, @cpus CPUs). */
-static kt_json *selftest(const char *html, char **dom_out)
+/* Load @html (URL fragment @frag), return the self-test object (checked: ok, no errors). */
+static kt_json *selftest(const char *html, const char *frag, char **dom_out)
 {
-    char *dom = dump_dom(html);
+    char *dom = dump_dom(html, frag);
     char *text = element_text(dom, "kdpc-selftest");
     if (text == NULL || text[0] == '\0')
         fail_msg("no self-test summary in the page (script did not run?):\n%.2000s", dom);
@@ -248,8 +249,9 @@ static void test_known_run_renders_every_slice_and_the_violation(void **state)
     assert_int_equal(kdpc_report_html(m, html), KDPC_OK);
 
     char *dom = NULL;
-    kt_json *st = selftest(html, &dom);
+    kt_json *st = selftest(html, "", &dom);
     assert_int_equal((int)kt_json_num(st, "cpus", -1), 2);
+    assert_int_equal((int)kt_json_num(st, "marked", 0), -1);
     const kt_json *slices = kt_json_get(st, "slices");
     assert_int_equal(kt_json_len(slices), 2);
     for (size_t c = 0; c < 2; c++) {
@@ -275,6 +277,19 @@ static void test_known_run_renders_every_slice_and_the_violation(void **state)
     assert_non_null(strstr(dom, "BrowserIsr"));
     kt_json_free(st);
     free(dom);
+
+    /* Following the link (the page opened at its #t=): the timeline shows that moment and no
+     * more than a fiftieth of the run (or 20 us) around it, and the violation is marked. */
+    st = selftest(html, expect, &dom);
+    assert_int_equal((int)kt_json_num(st, "marked", -1), 0);
+    const kt_json *view = kt_json_get(st, "view");
+    assert_int_equal(kt_json_len(view), 2);
+    double from = kt_json_at(view, 0)->number, to = kt_json_at(view, 1)->number;
+    assert_true(from <= (double)v->time_ns && (double)v->time_ns <= to);
+    assert_true(to - from < (double)kdpc_machine_time_ns(m) / 2);
+    assert_non_null(strstr(dom, "id=\"violation-row-0\" class=\"marked\""));
+    kt_json_free(st);
+    free(dom);
     kdpc_machine_destroy(m);
 }
 
@@ -289,7 +304,7 @@ static void test_bugchecked_run_renders(void **state)
     snprintf(html, sizeof html, "%s/bugcheck.html", dir);
     assert_int_equal(kdpc_report_html(m, html), KDPC_OK);
     char *dom = NULL;
-    kt_json *st = selftest(html, &dom);
+    kt_json *st = selftest(html, "", &dom);
     assert_int_equal((int)kt_json_num(st, "cpus", -1), 2);
     const kt_json *slices = kt_json_get(st, "slices");
     for (size_t c = 0; c < 2; c++)

@@ -130,6 +130,7 @@
     }
     var drawn = 0;
     lanes.forEach(function (l, cpu) {
+      var lastX = [], lastKind = []; /* per depth: the right edge and kind last filled */
       ctx.fillStyle = '#f7f7f7';
       ctx.fillRect(LABEL_W, l.y, w - LABEL_W, l.h);
       ctx.fillStyle = '#222';
@@ -141,8 +142,13 @@
         if (s.start + s.dur < view.from) continue;
         var x0 = Math.max(xOf(s.start, w), LABEL_W);
         var x1 = Math.min(xOf(s.start + s.dur, w), w);
+        drawn++;
+        /* many slices within one pixel: one fill (the count still says each was drawn) */
+        if (x1 - x0 < 1 && lastKind[s.depth] === s.kind && x0 < lastX[s.depth]) continue;
         ctx.fillStyle = KIND_COLORS[s.kind] || '#777';
         ctx.fillRect(x0, l.y + s.depth * ROW + 1, Math.max(x1 - x0, 1), ROW - 2);
+        lastX[s.depth] = Math.max(x1, x0 + 1);
+        lastKind[s.depth] = s.kind;
         if (x1 - x0 > 30) {
           ctx.save();
           ctx.beginPath();
@@ -152,7 +158,6 @@
           ctx.fillText(s.name, x0 + 2, l.y + s.depth * ROW + 2);
           ctx.restore();
         }
-        drawn++;
       }
       /* IRQL row: the level as a bar height and shade */
       var ybase = l.y + l.h;
@@ -261,7 +266,9 @@
     data.violations.forEach(function (v, i) {
       var a = el('a', { href: '#t=' + v.time, id: 'violation-' + i, 'class': 'kdpc-violation',
         'data-time': String(v.time), 'data-cpu': String(v.cpu), 'data-rule': v.rule }, fmtNs(v.time));
-      a.addEventListener('click', function (ev) { ev.preventDefault(); showViolation(i); });
+      /* the link's #t=<ns> reaches applyHash through hashchange (also when the page is opened
+       * with it) */
+      a.addEventListener('click', function () { if (location.hash === '#t=' + v.time) applyHash(); });
       var tr = el('tr', { id: 'violation-row-' + i });
       [a, v.cpu, v.rule + (v.fatal ? ' (bug check ' + v.name + ')' : ''), v.guideline, v.routine, v.message].forEach(function (c, k) {
         var td = el('td', k === 0 || k > 1 ? { 'class': 'l' } : null);
@@ -344,7 +351,30 @@
     }
   }
 
+  /* #t=<ns>: zoom to that moment; when a violation happened then, mark it */
+  function applyHash() {
+    var m = /^#t=([0-9]+)$/.exec(location.hash);
+    if (!m) return false;
+    var t = Number(m[1]);
+    for (var i = 0; i < data.violations.length; i++) {
+      if (data.violations[i].time === t) { showViolation(i); selftest.marked = i; break; }
+    }
+    if (selftest.marked < 0) {
+      var span = Math.max((t1 - t0) / 50, 20000);
+      view.from = t - span / 2;
+      view.to = t + span / 2;
+      mark = null;
+      draw();
+    }
+    selftest.view = [view.from, view.to];
+    writeSelftest();
+    return true;
+  }
+  selftest.marked = -1;
   selftest.slices_drawn = draw();
+  selftest.view = [view.from, view.to];
+  applyHash();
+  window.addEventListener('hashchange', function () { selftest.marked = -1; applyHash(); });
   window.addEventListener('resize', draw);
   writeSelftest();
 })();
