@@ -10,7 +10,8 @@
  * its time, CPU and rule. A bug-checked run's page must render too.
  *
  * KDPC_BROWSER_KEEP=1 keeps the pages (the directory is printed).
- * The browser: $KDPC_CHROMIUM, else chromium, chromium-browser, google-chrome on $PATH.
+ * The browser: $KDPC_CHROMIUM (the test fails when it names no executable), else chromium,
+ * chromium-browser, google-chrome on $PATH.
  * Without one the test prints "SKIPPED: ..." and exits 77 (CTest's SKIP_RETURN_CODE).
  */
 #include <stdarg.h>
@@ -357,6 +358,12 @@ static void remove_dir(void)
 
 int main(void)
 {
+    const char *env = getenv("KDPC_CHROMIUM");
+    if (env != NULL && env[0] != '\0' && !executable(env)) {
+        /* a browser was asked for by name: not finding it is an error, not a skip */
+        printf("KDPC_CHROMIUM=%s is not an executable file\n", env);
+        return 1;
+    }
     if (!find_browser()) {
         printf("SKIPPED: no chromium (set KDPC_CHROMIUM, or install Debian's chromium)\n");
         return 77;
