@@ -32,6 +32,7 @@ typedef struct EXT {
     PDMA_ADAPTER Adapter;
     ULONG MaxRegs;
     PVOID MapRegisterBase;
+    KDEVICE_QUEUE Queue; /* flushes: the driver's own device queue */
 } EXT, *PEXT;
 
 static _Alignas(4096) UCHAR bufs[2][PAGE_SIZE];
@@ -41,8 +42,8 @@ static struct {
     kdpc_device *hw;
     PDRIVER_OBJECT drv;
     PDEVICE_OBJECT dev;
-    PIRP irp[3];
-    KEVENT done[3];
+    PIRP irp[5];
+    KEVENT done[5];
     PIO_WORKITEM wi;
     KEVENT work_done;
     NTSTATUS load;
@@ -157,6 +158,40 @@ static NTSTATUS TevWrite(PDEVICE_OBJECT dev, PIRP irp)
     return STATUS_PENDING;
 }
 
+/* Flushes go through the driver's own KDEVICE_QUEUE: the second one is queued there. */
+static NTSTATUS TevFlush(PDEVICE_OBJECT dev, PIRP irp)
+{
+    PEXT ext = dev->DeviceExtension;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    BOOLEAN queued = KeInsertDeviceQueue(&ext->Queue, &irp->Tail.Overlay.DeviceQueueEntry);
+    KeLowerIrql(old);
+    if (queued) {
+        IoMarkIrpPending(irp);
+        return STATUS_PENDING;
+    }
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    irp->IoStatus.Information = 0;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    return STATUS_SUCCESS;
+}
+
+/* The queued flush: taken off the queue and completed (the queue is idle again). */
+static void TevFlushNext(PDEVICE_OBJECT dev)
+{
+    PEXT ext = dev->DeviceExtension;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    PKDEVICE_QUEUE_ENTRY e = KeRemoveDeviceQueue(&ext->Queue);
+    (void)KeRemoveDeviceQueue(&ext->Queue);
+    KeLowerIrql(old);
+    assert_non_null(e);
+    PIRP irp = CONTAINING_RECORD(e, IRP, Tail.Overlay.DeviceQueueEntry);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    irp->IoStatus.Information = 0;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+}
+
 static void TevUnload(PDRIVER_OBJECT DriverObject)
 {
     PDEVICE_OBJECT dev = DriverObject->DeviceObject;
@@ -194,6 +229,8 @@ static NTSTATUS TevEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPa
     }
     DriverObject->MajorFunction[IRP_MJ_READ] = TevRead;
     DriverObject->MajorFunction[IRP_MJ_WRITE] = TevWrite;
+    DriverObject->MajorFunction[IRP_MJ_FLUSH_BUFFERS] = TevFlush;
+    KeInitializeDeviceQueue(&ext->Queue);
     DriverObject->DriverStartIo = TevStartIo;
     DriverObject->DriverUnload = TevUnload;
     IoInitializeDpcRequest(dev, TevDpcForIsr);
@@ -252,9 +289,12 @@ static void Requester(void *ctx)
     (void)send(1, IRP_MJ_READ); /* the device is busy: queued */
     PIRP held = send(2, IRP_MJ_WRITE);
     (void)IoCancelIrp(held);
-    for (int i = 0; i < 3; i++)
+    (void)send(3, IRP_MJ_FLUSH_BUFFERS); /* completed at once */
+    (void)send(4, IRP_MJ_FLUSH_BUFFERS); /* KeInsertDeviceQueue queues it */
+    TevFlushNext(t.dev);
+    for (int i = 0; i < 5; i++)
         (void)KeWaitForSingleObject(&t.done[i], Executive, KernelMode, FALSE, NULL);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         if (t.irp[i]->MdlAddress != NULL)
             IoFreeMdl(t.irp[i]->MdlAddress);
         IoFreeIrp(t.irp[i]);
@@ -393,6 +433,14 @@ static void test_irp_dma_isr_and_dpc_events(void **state)
     assert_int_equal(ev(m, done2)->arg, (uint32_t)STATUS_CANCELLED);
     assert_int_equal(ev(m, done2)->arg2, 0);
 
+    /* IRP 4: a driver's KeInsertDeviceQueue on its own queue (no device object's: arg2 0) */
+    assert_int_equal(find(m, 0, KDPC_EV_IRP_QUEUE, t.irp[3]), NONE);
+    size_t q4 = need(m, 0, KDPC_EV_IRP_QUEUE, t.irp[4]);
+    assert_int_equal(ev(m, q4)->arg, 0);
+    assert_int_equal(ev(m, q4)->arg2, 0);
+    assert_int_equal(ev(m, need(m, q4 + 1, KDPC_EV_IRP_QUEUE, t.irp[4]))->arg, 1); /* pending */
+    need(m, q4, KDPC_EV_IRP_COMPLETE, t.irp[4]);
+
     /* the device event, its line, the ISR and the DpcForIsr it queued */
     size_t dev_ev = need(m, 0, KDPC_EV_DEVICE_EVENT, t.hw);
     size_t assert_ev = need(m, dev_ev, KDPC_EV_LINE_ASSERT, NULL);
@@ -526,6 +574,8 @@ static struct {
     KEVENT fired;
     LONG periodic_runs;
     BOOLEAN cancel_was;
+    PEX_TIMER ex;
+    WORK_QUEUE_ITEM wq;
 } k;
 
 static void TimerDpc(PKDPC Dpc, PVOID Context, PVOID a1, PVOID a2)
@@ -555,6 +605,19 @@ static void PlainDpc(PKDPC Dpc, PVOID Context, PVOID a1, PVOID a2)
     (void)a2;
 }
 
+static void ExCallback(PEX_TIMER Timer, PVOID Context)
+{
+    (void)Timer;
+    (void)Context;
+    KeSetEvent(&k.fired, IO_NO_INCREMENT, FALSE);
+}
+
+static void ExWork(PVOID Parameter)
+{
+    (void)Parameter;
+    KeSetEvent(&k.fired, IO_NO_INCREMENT, FALSE);
+}
+
 static void TimerEntry(void *ctx)
 {
     (void)ctx;
@@ -568,6 +631,18 @@ static void TimerEntry(void *ctx)
     due.QuadPart = -100000; /* 10 ms, then cancelled */
     (void)KeSetTimer(&k.timer, due, NULL);
     k.cancel_was = KeCancelTimer(&k.timer);
+    /* an EX_TIMER: its callback is the routine; ExDeleteTimer(Cancel) is a timer-cancel */
+    KeClearEvent(&k.fired);
+    k.ex = ExAllocateTimer(ExCallback, NULL, 0);
+    (void)ExSetTimer(k.ex, -10000, 0, NULL);
+    (void)KeWaitForSingleObject(&k.fired, Executive, KernelMode, FALSE, NULL);
+    (void)ExSetTimer(k.ex, -10000, 0, NULL);
+    (void)ExDeleteTimer(k.ex, TRUE, FALSE, NULL);
+    /* an executive work item: no device object */
+    KeClearEvent(&k.fired);
+    ExInitializeWorkItem(&k.wq, ExWork, NULL);
+    ExQueueWorkItem(&k.wq, CriticalWorkQueue);
+    (void)KeWaitForSingleObject(&k.fired, Executive, KernelMode, FALSE, NULL);
     KeInitializeTimer(&k.periodic);
     KeInitializeDpc(&k.pdpc, PeriodicDpc, NULL);
     due.QuadPart = -20000;
@@ -619,8 +694,27 @@ static void test_timer_and_dpc_flag_events(void **state)
     size_t can = need(m, set2, KDPC_EV_TIMER_CANCEL, &k.timer);
     assert_int_equal(ev(m, can)->object_id, timer_id);
     assert_int_equal(ev(m, can)->arg, 1);
+    /* EX_TIMER: set, expiry (its DPC queued as a timer's), set again, deleted with Cancel */
+    size_t xs = need(m, can, KDPC_EV_TIMER_SET, k.ex);
+    assert_int_equal(ev(m, xs)->routine, RP(ExCallback));
+    size_t xe = need(m, xs, KDPC_EV_TIMER_EXPIRE, k.ex);
+    assert_int_equal(ev(m, xe)->routine, RP(ExCallback));
+    assert_int_equal(ev(m, xe)->arg, 1);
+    assert_int_equal(ev(m, need(m, xe, KDPC_EV_DPC_INSERT, NULL))->arg2 & KDPC_DPCF_TIMER,
+                     KDPC_DPCF_TIMER);
+    size_t xs2 = need(m, xe, KDPC_EV_TIMER_SET, k.ex);
+    size_t xc = need(m, xs2, KDPC_EV_TIMER_CANCEL, k.ex);
+    assert_int_equal(ev(m, xc)->arg, 1);
+    assert_int_equal(ev(m, xc)->object_id, ev(m, xs)->object_id);
+    size_t wq = need(m, xc, KDPC_EV_WORK_QUEUE, &k.wq);
+    assert_int_equal(ev(m, wq)->routine, RP(ExWork));
+    assert_int_equal(ev(m, wq)->arg, CriticalWorkQueue);
+    assert_int_equal(ev(m, wq)->arg2, 0);
+    size_t wb = need(m, wq, KDPC_EV_WORK_BEGIN, &k.wq);
+    assert_int_equal(ev(m, wb)->arg, CriticalWorkQueue);
+    assert_int_equal(ev(m, need(m, wb, KDPC_EV_WORK_END, &k.wq))->object_id, ev(m, wq)->object_id);
     /* periodic: arg2 the period in ns, on the set and each expiry; its cancel in the DPC */
-    size_t pset = need(m, can, KDPC_EV_TIMER_SET, &k.periodic);
+    size_t pset = need(m, wq, KDPC_EV_TIMER_SET, &k.periodic);
     assert_int_equal(ev(m, pset)->arg2, 3000000u);
     size_t p1 = need(m, pset, KDPC_EV_TIMER_EXPIRE, &k.periodic);
     assert_int_equal(ev(m, p1)->arg2, 3000000u);
@@ -644,7 +738,8 @@ static void test_timer_and_dpc_flag_events(void **state)
     for (size_t i = 0; i < n; i++) {
         e = ev(m, i);
         if (e->kind >= KDPC_EV_TIMER_SET && e->kind <= KDPC_EV_TIMER_EXPIRE)
-            assert_true(e->object == (uintptr_t)&k.timer || e->object == (uintptr_t)&k.periodic);
+            assert_true(e->object == (uintptr_t)&k.timer || e->object == (uintptr_t)&k.periodic ||
+                        e->object == (uintptr_t)k.ex);
     }
     kdpc_machine_destroy(m);
 }
