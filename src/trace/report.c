@@ -424,7 +424,10 @@ void kdpc__report_event(kdpc_machine *m, const kdpc_event *e)
 {
     kdpc__report *r = m->report;
     r->events++;
-    if (e->cpu < r->ncpu) {
+    /* Every event carries its CPU's IRQL, except those the device layer may emit with no CPU
+     * (from the clock's advance hook: CPU 0 and IRQL 0 in the event). */
+    if (e->cpu < r->ncpu && e->kind != KDPC_EV_DEVICE_EVENT && e->kind != KDPC_EV_LINE_ASSERT &&
+        e->kind != KDPC_EV_LINE_DEASSERT) {
         kdpc__rcpu *c = &r->cpu[e->cpu];
         if (e->irql != c->irql) {
             c->irql_ns[c->irql < KDPC_REPORT_IRQLS ? c->irql : KDPC_REPORT_IRQLS - 1] +=
