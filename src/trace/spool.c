@@ -309,45 +309,78 @@ static bool fill(kdpc__spool_reader *r, size_t need)
     return r->len - r->pos >= need;
 }
 
+static bool cut(kdpc__spool_reader *r)
+{
+    if (r->error == 0)
+        r->error = EIO; /* a record cut short, or not a record */
+    return false;
+}
+
 bool kdpc__spool_reader_next(kdpc__spool_reader *r, kdpc_event *e)
 {
     if (r->error != 0 || r->buf == NULL)
         return false;
-    if (!fill(r, 16)) {
+    if (!fill(r, 1)) {
         if (r->error == 0 && r->len != r->pos)
-            r->error = EIO; /* a cut record */
+            r->error = EIO;
         return false;
     }
     uint64_t w[5];
-    memcpy(w, r->buf + r->pos, 16);
     uint64_t ridx;
-    if ((w[0] & 1u) == 0) {
+    unsigned char b = r->buf[r->pos];
+    if (b >= 0x80u || (b & 3u) == 2u) {
+        if (b >= 0x80u) {
+            w[0] = r->hist[b & 0x7fu];
+            if (w[0] == 0)
+                return cut(r);
+            r->pos += 1;
+        } else {
+            if (!fill(r, 8))
+                return cut(r);
+            memcpy(w, r->buf + r->pos, 8);
+            r->pos += 8;
+            r->hist[kdpc__spool_hist_slot(w[0])] = w[0];
+        }
+        r->time += (w[0] >> 22) & 0x1fffu;
+        e->kind = (uint32_t)((w[0] >> 8) & 0x3fu);
+        e->cpu = (uint16_t)((w[0] >> 14) & 0x3fu);
+        e->locks = (uint8_t)((w[0] >> 20) & 3u);
+        e->object_id = (w[0] >> 35) & 0xfffu;
+        ridx = (w[0] >> 47) & 0x3fu;
+        e->arg = (w[0] >> 53) & 0x3ffu;
+        e->arg2 = w[0] >> 63;
+    } else if ((b & 3u) == 0) {
+        if (!fill(r, 16))
+            return cut(r);
+        memcpy(w, r->buf + r->pos, 16);
         r->pos += 16;
         r->time += w[0] >> 32;
+        e->kind = (uint32_t)((w[0] >> 8) & 0xffu);
+        e->cpu = (uint16_t)((w[0] >> 16) & 0x3fu);
+        e->locks = (uint8_t)(w[0] >> 24);
         e->object_id = w[1] & 0xffffffu;
         ridx = (w[1] >> 24) & 0x3ffu;
         e->arg = (w[1] >> 34) & 0x7fffu;
         e->arg2 = w[1] >> 49;
-    } else {
-        if (!fill(r, 40)) {
-            if (r->error == 0)
-                r->error = EIO;
-            return false;
-        }
+    } else if ((b & 3u) == 1u) {
+        if (!fill(r, 40))
+            return cut(r);
         memcpy(w, r->buf + r->pos, 40);
         r->pos += 40;
-        ridx = w[0] >> 32;
         r->time = w[1];
+        e->kind = (uint32_t)((w[0] >> 8) & 0xffu);
+        e->cpu = (uint16_t)((w[0] >> 16) & 0x3fu);
+        e->locks = (uint8_t)(w[0] >> 24);
+        ridx = w[0] >> 32;
         e->object_id = w[2];
         e->arg = w[3];
         e->arg2 = w[4];
+    } else {
+        return cut(r);
     }
     e->seq = r->seq++;
     e->time_ns = r->time;
-    e->kind = (uint32_t)((w[0] >> 1) & 0x7fu);
-    e->cpu = (uint16_t)((w[0] >> 8) & 0xffu);
-    e->irql = (uint8_t)(w[0] >> 16);
-    e->locks = (uint8_t)(w[0] >> 24);
+    e->irql = (uint8_t)((w[0] >> 2) & 0x1fu);
     e->object = 0;
     e->routine = ridx < r->nroutines ? r->routines[ridx] : 0;
     return true;

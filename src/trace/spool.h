@@ -6,15 +6,24 @@
  *
  * Two unnamed files (created with mkstemp in the spool directory and unlinked at once, so
  * nothing is left behind whatever happens to the process):
- *  - events: one record per event, in order. A short record (16 bytes) when every field fits
- *    (the common case), else a long one (40 bytes). Little-endian host words; the file never
- *    leaves the process, so the format is private to this file and spool.c:
- *      short  w0 = 0 | kind << 1 | cpu << 8 | irql << 16 | locks << 24 | dt << 32
- *             w1 = object_id | routine << 24 | arg << 34 | arg2 << 49
- *             (dt: ns since the previous event; object_id < 2^24, routine index < 2^10,
- *              arg and arg2 < 2^15)
- *      long   w0 = 1 | kind << 1 | cpu << 8 | irql << 16 | locks << 24 | routine << 32
- *             w1 = time_ns, w2 = object_id, w3 = arg, w4 = arg2
+ *  - events: one record per event, in order, byte-packed. Host words; the file never leaves
+ *    the process, so the format is private to this file and spool.c. The first byte says what
+ *    follows: bit 7 set - a repeat (1 byte): the tiny record in slot (byte & 127) of the
+ *    history; else its low two bits: 2 tiny, 0 short, 1 long (dt: ns since the previous event;
+ *    routine: the routine's index in the meta file, 0 for none; cpu < 64):
+ *      tiny   w0 = 2 | irql << 2 | kind << 8 | cpu << 14 | locks << 20 | dt << 22 |
+ *                  object_id << 35 | routine << 47 | arg << 53 | arg2 << 63            (8 bytes)
+ *             (irql < 32, kind < 64, locks < 4, dt < 2^13, object_id < 2^12, routine < 64,
+ *              arg < 2^10, arg2 < 2)
+ *      short  w0 = 0 | irql << 2 | kind << 8 | cpu << 16 | locks << 24 | dt << 32
+ *             w1 = object_id | routine << 24 | arg << 34 | arg2 << 49                  (16 bytes)
+ *             (object_id < 2^24, routine < 2^10, arg and arg2 < 2^15)
+ *      long   w0 = 1 | irql << 2 | kind << 8 | cpu << 16 | locks << 24 | routine << 32
+ *             w1 = time_ns, w2 = object_id, w3 = arg, w4 = arg2                        (40 bytes)
+ *    The history: 128 slots, a tiny word goes to slot (w0 * K) >> 57 when written in full;
+ *    the writer writes a repeat when that slot already holds the same word, and the reader
+ *    keeps the same table. A loop that does the same thing again and again (a DPC round trip:
+ *    5 events) thus costs a byte an event.
  *    The seq of an event is its index in the file.
  *  - meta: routine records (index -> address, written when a routine is first seen) and name
  *    records (object number -> name, written when an object with a label gets its number, or
@@ -36,6 +45,7 @@
 #define KDPC_SPOOL_META_BUF (64u << 10)
 #define KDPC_SPOOL_RCACHE   256u
 #define KDPC_SPOOL_LONG_MAX 40u
+#define KDPC_SPOOL_HIST     128u
 
 typedef struct kdpc__spool {
     int fd, meta_fd; /* -1: none */
@@ -53,8 +63,14 @@ typedef struct kdpc__spool {
     struct {
         uintptr_t addr;
         uint32_t idx;
-    } rcache[KDPC_SPOOL_RCACHE]; /* direct-mapped cache in front of routines */
+    } rcache[KDPC_SPOOL_RCACHE];    /* direct-mapped cache in front of routines */
+    uint64_t hist[KDPC_SPOOL_HIST]; /* tiny words written in full, by slot */
 } kdpc__spool;
+
+static inline unsigned kdpc__spool_hist_slot(uint64_t w)
+{
+    return (unsigned)((w * 0x9E3779B97F4A7C15ull) >> 57);
+}
 
 /* Create the two unnamed files in @dir (NULL: $TMPDIR, else /tmp). 0, or an errno (the spool
  * is then closed). */
@@ -84,18 +100,35 @@ static inline void kdpc__spool_event(kdpc__spool *s, const kdpc_event *e)
 {
     uint64_t ridx = kdpc__spool_routine(s, e->routine);
     uint64_t dt = e->time_ns - s->last_time;
-    uint64_t head = (uint64_t)e->kind << 1 | (uint64_t)e->cpu << 8 | (uint64_t)e->irql << 16 |
-                    (uint64_t)e->locks << 24;
+    uint64_t kind = e->kind, cpu = e->cpu & 63u, irql = e->irql & 31u, locks = e->locks;
+    uint64_t back = e->time_ns < s->last_time;
     unsigned char *p = s->buf + s->pos;
-    if (((dt >> 32) | (e->object_id >> 24) | (ridx >> 10) | (e->arg >> 15) | (e->arg2 >> 15) |
-         (e->time_ns < s->last_time)) == 0) {
-        uint64_t w[2] = {head | dt << 32, e->object_id | ridx << 24 | e->arg << 34 | e->arg2 << 49};
-        memcpy(p, w, sizeof(w));
-        s->pos += sizeof(w);
+    if (((kind >> 6) | (irql >> 5) | (locks >> 2) | (dt >> 13) | (e->object_id >> 12) |
+         (ridx >> 6) | (e->arg >> 10) | (e->arg2 >> 1) | back) == 0) {
+        uint64_t w = 2u | irql << 2 | kind << 8 | cpu << 14 | locks << 20 | dt << 22 |
+                     e->object_id << 35 | ridx << 47 | e->arg << 53 | e->arg2 << 63;
+        unsigned slot = kdpc__spool_hist_slot(w);
+        if (s->hist[slot] == w) {
+            *p = (unsigned char)(0x80u | slot);
+            s->pos += 1;
+        } else {
+            s->hist[slot] = w;
+            memcpy(p, &w, sizeof(w));
+            s->pos += sizeof(w);
+        }
     } else {
-        uint64_t w[5] = {head | 1u | ridx << 32, e->time_ns, e->object_id, e->arg, e->arg2};
-        memcpy(p, w, sizeof(w));
-        s->pos += sizeof(w);
+        uint64_t head = irql << 2 | kind << 8 | cpu << 16 | locks << 24;
+        if (((dt >> 32) | (e->object_id >> 24) | (ridx >> 10) | (e->arg >> 15) | (e->arg2 >> 15) |
+             back) == 0) {
+            uint64_t w[2] = {head | dt << 32,
+                             e->object_id | ridx << 24 | e->arg << 34 | e->arg2 << 49};
+            memcpy(p, w, sizeof(w));
+            s->pos += sizeof(w);
+        } else {
+            uint64_t w[5] = {head | 1u | ridx << 32, e->time_ns, e->object_id, e->arg, e->arg2};
+            memcpy(p, w, sizeof(w));
+            s->pos += sizeof(w);
+        }
     }
     s->last_time = e->time_ns;
     s->events++;
@@ -114,6 +147,7 @@ typedef struct kdpc__spool_reader {
     int error;
     uintptr_t *routines; /* index -> address (index 0: none) */
     size_t nroutines;
+    uint64_t hist[KDPC_SPOOL_HIST]; /* as the writer's */
 } kdpc__spool_reader;
 
 /* Flush @s and open a reader over its events, with the routine table loaded. 0 or an errno

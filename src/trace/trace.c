@@ -192,14 +192,10 @@ static size_t cache_slot(uintptr_t key)
     return (size_t)((key >> 4) ^ (key >> 11)) & (KDPC_TRACE_IDCACHE - 1u);
 }
 
-static uint64_t object_id(kdpc_machine *m, kdpc__tracebuf *tr, const void *object, unsigned kind)
+static uint64_t object_id_slow(kdpc_machine *m, kdpc__tracebuf *tr, uintptr_t key, size_t slot,
+                               unsigned kind)
 {
-    if (object == NULL)
-        return 0;
-    uintptr_t key = (uintptr_t)object;
-    size_t slot = cache_slot(key);
-    if (tr->idcache[slot].addr == key)
-        return tr->idcache[slot].id;
+    const void *object = (const void *)key;
     uint64_t id = (uint64_t)(uintptr_t)kdpc__ptrmap_get(&tr->ids, key);
     if (id == 0) {
         id = ++tr->next_id;
@@ -210,6 +206,19 @@ static uint64_t object_id(kdpc_machine *m, kdpc__tracebuf *tr, const void *objec
     tr->idcache[slot].addr = key;
     tr->idcache[slot].id = id;
     return id;
+}
+
+/* The cache hit inline, the rest out of line. */
+static inline uint64_t object_id(kdpc_machine *m, kdpc__tracebuf *tr, const void *object,
+                                 unsigned kind)
+{
+    if (object == NULL)
+        return 0;
+    uintptr_t key = (uintptr_t)object;
+    size_t slot = cache_slot(key);
+    if (tr->idcache[slot].addr == key)
+        return tr->idcache[slot].id;
+    return object_id_slow(m, tr, key, slot, kind);
 }
 
 static void named_hook(kdpc_machine *m, const void *object, const char *name)
