@@ -263,6 +263,41 @@ static void test_spooled_trace(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* Back to back: each KeInsertQueueDpc at PASSIVE_LEVEL runs the DPC at once. */
+static void many_body(void *ctx)
+{
+    int n = *(int *)ctx;
+    KeInitializeDpc(&HtDpc, HtmlDpc, NULL);
+    for (int i = 0; i < n; i++)
+        KeInsertQueueDpc(&HtDpc, NULL, NULL);
+}
+
+/* More slices than a page holds: the first 200,000 are kept, the page says how many more
+ * there were, and it is still whole. */
+static void test_slice_bound(void **state)
+{
+    (void)state;
+    kdpc_config cfg = kt_config(1, 5);
+    cfg.trace_stream = true;
+    cfg.trace_spool_dir = dir;
+    cfg.report = true;
+    kdpc_machine *m = kdpc_machine_create(&cfg);
+    assert_non_null(m);
+    int n = 200100;
+    assert_int_equal(kdpc_machine_run(m, many_body, &n), KDPC_OK);
+    const char *p = path_in_dir("bound.html");
+    assert_int_equal(kdpc_report_html(m, p), KDPC_OK);
+    kt_json *d = page_data(p);
+    assert_int_equal(kt_json_len(kt_json_get(d, "slices")), 200000);
+    assert_int_equal((int)kt_json_num(d, "slices_written", 0), 200000);
+    double total = kt_json_at(kt_json_get(d, "slice_counts"), 0)->number;
+    assert_true(total >= 200100);
+    assert_int_equal(kt_json_num(d, "slices_left_out", 0), total - 200000);
+    kt_json_free(d);
+    unlink(p);
+    kdpc_machine_destroy(m);
+}
+
 static void test_ring_that_dropped_events(void **state)
 {
     (void)state;
@@ -342,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_page_is_complete_and_replaces_old_file),
         cmocka_unit_test(test_no_trace_recorded),
         cmocka_unit_test(test_spooled_trace),
+        cmocka_unit_test(test_slice_bound),
         cmocka_unit_test(test_ring_that_dropped_events),
         cmocka_unit_test(test_bugchecked_run_gives_complete_page),
         cmocka_unit_test(test_names_cannot_end_the_script),
