@@ -16,6 +16,7 @@
  * (KDPC_EBUSY, also from simulated code). */
 static kdpc_status export_begin(kdpc_machine *m)
 {
+    (void)kdpc__abandoned_run(); /* a jump left a run: end it first, as every native call */
     if (kdpc__self() != NULL)
         return KDPC_EBUSY;
     kdpc__mutex_lock(&m->mu);

@@ -455,6 +455,134 @@ static void test_dropped_events_said(void **state)
     kdpc_machine_destroy(m);
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    assert_non_null(mem);
+    char chunk[4096];
+    for (size_t n; (n = fread(chunk, 1, sizeof chunk, f)) > 0;)
+        fwrite(chunk, 1, n, mem);
+    fclose(f);
+    fclose(mem);
+    return buf;
+}
+
+/* The spool (cfg.trace_stream, no ring) gives the same file as a ring that kept every event
+ * of the same run. */
+static void test_spool_equals_full_ring(void **state)
+{
+    (void)state;
+    kdpc_config cfg = kt_config(2, 19);
+    cfg.trace_stream = true;
+    kdpc_machine *ms = kdpc_machine_create(&cfg);
+    assert_non_null(ms);
+    name_routines(ms);
+    kdpc_machine *mr = traced(2, 19, 1u << 16);
+    assert_int_equal(kdpc_machine_run(ms, body, NULL), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(mr, body, NULL), KDPC_OK);
+    assert_int_equal(kdpc_trace_digest(ms), kdpc_trace_digest(mr));
+    fresh_path();
+    char other[160];
+    snprintf(other, sizeof other, "%s/ring.json", Dir);
+    assert_int_equal(kdpc_trace_export_json(ms, Path), KDPC_OK);
+    assert_int_equal(kdpc_trace_export_json(mr, other), KDPC_OK);
+    kt_json *doc = load(Path);
+    assert_int_equal(kt_json_get(kt_json_get(doc, "metadata"), "complete")->type, KT_JSON_TRUE);
+    size_t unfinished;
+    check_balanced(doc, &unfinished);
+    assert_int_equal(unfinished, 0);
+    assert_int_equal(check_flows(doc, "dpc"), 6);
+    kt_json_free(doc);
+    char *a = slurp(Path), *b = slurp(other);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    unlink(other);
+    remove_path();
+    kdpc_machine_destroy(ms);
+    kdpc_machine_destroy(mr);
+}
+
+/* A device event whose handler pulses the device's line: the arrow goes from the event, on
+ * the device's own track (named after it), to the ISR. */
+#define DEV_LINE 11
+
+static void DevFire(kdpc_device *dev, void *ctx, void *arg)
+{
+    (void)ctx, (void)arg;
+    assert_int_equal(kdpc_device_interrupt(dev, 0), KDPC_OK);
+}
+
+static BOOLEAN TjDevIsr(PKINTERRUPT i, PVOID c)
+{
+    (void)i, (void)c;
+    return TRUE;
+}
+
+static kdpc_device *Dev;
+
+static void dev_body(void *ctx)
+{
+    (void)ctx;
+    PKINTERRUPT irq;
+    assert_int_equal(
+        IoConnectInterrupt(&irq, TjDevIsr, NULL, NULL, DEV_LINE, 5, 5, Latched, FALSE, 1, FALSE),
+        STATUS_SUCCESS);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(kdpc_device_schedule(Dev, 5000, DevFire, NULL, 0, NULL), KDPC_OK);
+        delay_us(50);
+    }
+    IoDisconnectInterrupt(irq);
+}
+
+static void test_device_event_flow(void **state)
+{
+    (void)state;
+    kdpc_machine *m = traced(1, 20, 1u << 16);
+    KDPC_NAME(m, TjDevIsr);
+    kdpc_device_desc d;
+    kdpc_device_desc_init(&d);
+    d.name = "tjdev\"0";
+    d.nlines = 1;
+    d.lines[0].line = DEV_LINE;
+    assert_int_equal(kdpc_device_plug(m, &d, &Dev), KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, dev_body, NULL), KDPC_OK);
+    fresh_path();
+    assert_int_equal(kdpc_trace_export_json(m, Path), KDPC_OK);
+    kt_json *doc = load(Path);
+    const kt_json *evs = kt_json_get(doc, "traceEvents");
+    double dev_tid = -1;
+    size_t dev_events = 0;
+    for (size_t i = 0; i < kt_json_len(evs); i++) {
+        const kt_json *e = kt_json_at(evs, i);
+        if (strcmp(ph_of(e), "M") == 0 && strcmp(kt_json_str(e, "name"), "thread_name") == 0 &&
+            strcmp(kt_json_str(kt_json_get(e, "args"), "name"), "tjdev\"0") == 0)
+            dev_tid = kt_json_num(e, "tid", -1);
+    }
+    assert_true(dev_tid >= 100000);
+    for (size_t i = 0; i < kt_json_len(evs); i++) {
+        const kt_json *e = kt_json_at(evs, i);
+        if (strcmp(ph_of(e), "i") == 0 && strcmp(kt_json_str(e, "name"), "device-event") == 0) {
+            assert_true(kt_json_num(e, "tid", -1) == dev_tid);
+            dev_events++;
+        }
+        if (strcmp(ph_of(e), "s") == 0 && strcmp(kt_json_str(e, "cat"), "interrupt") == 0)
+            assert_true(kt_json_num(e, "tid", -1) == dev_tid);
+        if (strcmp(ph_of(e), "f") == 0 && strcmp(kt_json_str(e, "cat"), "interrupt") == 0)
+            assert_true(kt_json_num(e, "tid", -1) == 0);
+    }
+    assert_int_equal(dev_events, 2);
+    assert_int_equal(count_slices(doc, "isr", "TjDevIsr"), 2);
+    assert_int_equal(check_flows(doc, "interrupt"), 2);
+    kt_json_free(doc);
+    remove_path();
+    kdpc_machine_destroy(m);
+}
+
 /* An empty trace (no run yet) still gives a whole file. */
 static void test_zero_events(void **state)
 {
@@ -649,6 +777,8 @@ int main(void)
         cmocka_unit_test(test_violation_instant),
         cmocka_unit_test(test_bugcheck_run_exports_unfinished),
         cmocka_unit_test(test_dropped_events_said),
+        cmocka_unit_test(test_spool_equals_full_ring),
+        cmocka_unit_test(test_device_event_flow),
         cmocka_unit_test(test_zero_events),
         cmocka_unit_test(test_bad_paths_and_arguments),
         cmocka_unit_test(test_replaces_through_link),
