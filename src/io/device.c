@@ -149,6 +149,8 @@ void kdpc__io_device_free(kdpc_machine *m, kdpc__devrec *d)
             }
         }
     }
+    if (d->name != NULL) /* the name IoCreateDevice gave it (kdpc_name_object) dies with it */
+        kdpc__ver_forget_range(m, &d->obj, 1);
     free(d->name);
     free(d);
 }
