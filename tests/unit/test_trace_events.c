@@ -546,8 +546,10 @@ static void test_dump_names_devices_and_static_routines(void **state)
     eol = strchr(line, '\n');
     const char *hw = strstr(line, "tevhw");
     assert_true(hw != NULL && hw < eol);
+#ifdef KDPC_TEST_HAVE_LIBDW /* without libdw only exported symbols have names */
     assert_non_null(strstr(text, "routine=TevDpcForIsr"));
     assert_non_null(strstr(text, "routine=TevAdapterControl"));
+#endif
     free(text);
     kdpc_machine_destroy(m);
 }
