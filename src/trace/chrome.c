@@ -643,21 +643,11 @@ static void irql_counter(jw *w, const kdpc_event *e)
     LIT(w, "}}");
 }
 
-/* Is thread @id one of the CPUs' idle threads (nothing of a driver runs)? */
-static bool idle_thread(const kdpc_machine *m, uint64_t id)
-{
-    for (unsigned i = 0; i < m->ncpu; i++) {
-        if (m->cpus[i].idle != NULL && m->cpus[i].idle->id == id)
-            return true;
-    }
-    return false;
-}
-
 /* A thread switch: the thread slice (at the bottom) ends and the new thread's begins, under
  * whatever is still open above it; the idle thread gets no slice. */
 static void thread_switch(jw *w, const kdpc_event *e)
 {
-    bool idle = idle_thread(w->m, e->arg);
+    bool idle = kdpc__trace_idle_thread(w->m, e->arg);
     slice sl = {S_THREAD, e->arg, (uintptr_t)kdpc__ptrmap_get(&w->threads, (uintptr_t)e->arg + 2u),
                 0, 0};
     cpu_state *c = &w->cpus[e->cpu];

@@ -10,7 +10,20 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "sim/sim.h"
 #include "trace/evsrc.h"
+
+/* Is thread @id one of @m's idle threads (a CPU where nothing runs)? A thread leaving its CPU
+ * is traced as a thread-switch to the idle thread: the exports end the thread's slice there and
+ * open none for the idle thread. */
+static inline bool kdpc__trace_idle_thread(const kdpc_machine *m, uint64_t id)
+{
+    for (unsigned i = 0; i < m->ncpu; i++) {
+        if (m->cpus[i].idle != NULL && m->cpus[i].idle->id == id)
+            return true;
+    }
+    return false;
+}
 
 /* An output file being written: the stream to write into, and how to finish it. */
 typedef struct kdpc__outfile {

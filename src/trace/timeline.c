@@ -220,16 +220,6 @@ static void pop(tl *T, unsigned cpu, uint8_t kind, bool match_id, uint64_t id)
     }
 }
 
-/* Is thread @id one of the CPUs' idle threads? */
-static bool idle_thread(const kdpc_machine *m, uint64_t id)
-{
-    for (unsigned i = 0; i < m->ncpu; i++) {
-        if (m->cpus[i].idle != NULL && m->cpus[i].idle->id == id)
-            return true;
-    }
-    return false;
-}
-
 static void on_event(tl *T, const kdpc_event *e)
 {
     if (e->cpu >= T->ncpu)
@@ -243,7 +233,7 @@ static void on_event(tl *T, const kdpc_event *e)
             T->oom = true;
         break;
     case KDPC_EV_THREAD_SWITCH: {
-        if (idle_thread(kdpc__evsrc_machine(T->s), e->arg)) {
+        if (kdpc__trace_idle_thread(kdpc__evsrc_machine(T->s), e->arg)) {
             pop(T, e->cpu, K_THREAD, false, 0); /* the CPU went idle */
             break;
         }
