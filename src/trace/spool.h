@@ -57,7 +57,6 @@ typedef struct kdpc__spool {
     size_t mpos;
     uint64_t bytes, meta_bytes; /* written to the files so far */
     uint64_t last_time;         /* time of the previous event */
-    uint64_t events;            /* event records written (or buffered) */
     kdpc__ptrmap routines;      /* routine address -> index (1-based) */
     uint32_t nroutines;
     struct {
@@ -95,18 +94,25 @@ static inline uint32_t kdpc__spool_routine(kdpc__spool *s, uintptr_t routine)
     return kdpc__spool_routine_slow_(s, routine);
 }
 
-/* Append one event (e->seq is implied by the order, e->object is not kept). */
-static inline void kdpc__spool_event(kdpc__spool *s, const kdpc_event *e)
+_Static_assert(KDPC_EV_COUNT_ <= 64, "the tiny record holds a kind in 6 bits");
+
+/* Append one event (its seq is implied by the order; the object's address is not kept): the
+ * fields by value, so the caller's registers are the record's source. @cpu < 64 (KDPC_MAX_CPUS),
+ * @irql < 32 (masked), @kind < 64. */
+static inline void kdpc__spool_put(kdpc__spool *s, uint64_t kind, uint64_t cpu, uint64_t irql,
+                                   uint64_t locks, uint64_t time_ns, uint64_t object_id,
+                                   uintptr_t routine, uint64_t arg, uint64_t arg2)
 {
-    uint64_t ridx = kdpc__spool_routine(s, e->routine);
-    uint64_t dt = e->time_ns - s->last_time;
-    uint64_t kind = e->kind, cpu = e->cpu & 63u, irql = e->irql & 31u, locks = e->locks;
-    uint64_t back = e->time_ns < s->last_time;
+    uint64_t ridx = kdpc__spool_routine(s, routine);
+    /* time going back (never expected) wraps dt past every limit: a long record */
+    uint64_t dt = time_ns - s->last_time;
+    s->last_time = time_ns;
+    irql &= 31u;
     unsigned char *p = s->buf + s->pos;
-    if (((kind >> 6) | (irql >> 5) | (locks >> 2) | (dt >> 13) | (e->object_id >> 12) |
-         (ridx >> 6) | (e->arg >> 10) | (e->arg2 >> 1) | back) == 0) {
+    if (((locks >> 2) | (dt >> 13) | (object_id >> 12) | (ridx >> 6) | (arg >> 10) | (arg2 >> 1)) ==
+        0) {
         uint64_t w = 2u | irql << 2 | kind << 8 | cpu << 14 | locks << 20 | dt << 22 |
-                     e->object_id << 35 | ridx << 47 | e->arg << 53 | e->arg2 << 63;
+                     object_id << 35 | ridx << 47 | arg << 53 | arg2 << 63;
         unsigned slot = kdpc__spool_hist_slot(w);
         if (s->hist[slot] == w) {
             *p = (unsigned char)(0x80u | slot);
@@ -118,20 +124,16 @@ static inline void kdpc__spool_event(kdpc__spool *s, const kdpc_event *e)
         }
     } else {
         uint64_t head = irql << 2 | kind << 8 | cpu << 16 | locks << 24;
-        if (((dt >> 32) | (e->object_id >> 24) | (ridx >> 10) | (e->arg >> 15) | (e->arg2 >> 15) |
-             back) == 0) {
-            uint64_t w[2] = {head | dt << 32,
-                             e->object_id | ridx << 24 | e->arg << 34 | e->arg2 << 49};
+        if (((dt >> 32) | (object_id >> 24) | (ridx >> 10) | (arg >> 15) | (arg2 >> 15)) == 0) {
+            uint64_t w[2] = {head | dt << 32, object_id | ridx << 24 | arg << 34 | arg2 << 49};
             memcpy(p, w, sizeof(w));
             s->pos += sizeof(w);
         } else {
-            uint64_t w[5] = {head | 1u | ridx << 32, e->time_ns, e->object_id, e->arg, e->arg2};
+            uint64_t w[5] = {head | 1u | ridx << 32, time_ns, object_id, arg, arg2};
             memcpy(p, w, sizeof(w));
             s->pos += sizeof(w);
         }
     }
-    s->last_time = e->time_ns;
-    s->events++;
     if (s->pos > KDPC_SPOOL_BUF - KDPC_SPOOL_LONG_MAX)
         kdpc__spool_flush_events_(s);
 }

@@ -102,12 +102,13 @@ void kdpc__trace_free(kdpc_machine *m)
  * through the order-sensitive FNV-style step that chains event to event: a field that differs
  * alone always changes the word (odd multipliers are invertible mod 2^64). kind, CPU and IRQL
  * share a word (8, 16 and 8 bits: no overlap). */
-static inline uint64_t digest_event(uint64_t h, const kdpc_event *e)
+static inline uint64_t digest_event(uint64_t h, uint64_t kind, uint64_t cpu, uint64_t irql,
+                                    uint64_t time_ns, uint64_t arg, uint64_t arg2, uint64_t id)
 {
-    uint64_t small = (uint64_t)e->kind | (uint64_t)e->cpu << 8 | (uint64_t)e->irql << 24;
-    uint64_t x = small * 0x9E3779B97F4A7C15ull + e->time_ns * 0xC2B2AE3D27D4EB4Full +
-                 e->arg * 0x165667B19E3779F9ull + e->arg2 * 0xD6E8FEB86659FD93ull +
-                 e->object_id * 0xFF51AFD7ED558CCDull;
+    uint64_t small = kind | cpu << 8 | irql << 24;
+    uint64_t x = small * 0x9E3779B97F4A7C15ull + time_ns * 0xC2B2AE3D27D4EB4Full +
+                 arg * 0x165667B19E3779F9ull + arg2 * 0xD6E8FEB86659FD93ull +
+                 id * 0xFF51AFD7ED558CCDull;
     x ^= x >> 32;
     h ^= x;
     h *= FNV_PRIME;
@@ -291,46 +292,57 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
         if (self != NULL && self->m == m && !self->idle && self->id == arg)
             kdpc__trace_forget_stack(m);
     }
-    kdpc_event ev;
-    kdpc_event *e = tr->cap > 0 ? &tr->ring[tr->head] : &ev;
-    e->seq = tr->total++;
-    e->time_ns = m->now_ns;
-    e->kind = kind;
-    e->cpu = (uint16_t)(c != NULL ? c->index : 0);
-    e->irql = c != NULL ? c->irql : 0;
+    /* The fields in locals (registers), for the digest and the spool; an event in memory
+     * only for the ring and the report. */
+    uint64_t time_ns = m->now_ns;
+    unsigned cpu = c != NULL ? c->index : 0u;
+    uint8_t irql = c != NULL ? c->irql : 0u;
     unsigned held = c != NULL && c->ver != NULL ? kdpc__locks_held(m, c) : 0u;
-    e->locks = (uint8_t)(held > 255u ? 255u : held);
-    e->object = (uintptr_t)object;
-    e->routine = 0;
+    uint8_t locks = (uint8_t)(held > 255u ? 255u : held);
+    uintptr_t raddr = 0;
     if (routine != NULL)
-        memcpy(&e->routine, &routine, sizeof(e->routine));
-    e->arg = arg;
-    e->arg2 = arg2;
+        memcpy(&raddr, &routine, sizeof(raddr));
+    uint64_t id;
     if (kind >= KDPC_EV_REG_READ && kind <= KDPC_EV_PORT_WRITE) {
         /* A register's physical address or a port number, not host memory: the same in every
          * run, so it is its own id (and never a key of the id map). */
-        e->object_id = (uint64_t)(uintptr_t)object;
+        id = (uint64_t)(uintptr_t)object;
     } else if (kind == KDPC_EV_DPC_END && c != NULL && object != NULL) {
         /* The routine may have freed its KDPC (or let a thread free it): the end is the
          * object the begin saw, whatever lives at that address now. */
-        e->object_id = tr->dpc_id[c->index];
+        id = tr->dpc_id[cpu];
     } else if (kind == KDPC_EV_WORK_END && object != NULL &&
                kdpc__ptrmap_get(&tr->work_id, (uintptr_t)arg2 + 2u) != NULL) {
         /* the same for a work item (arg2: the worker thread, which runs one item at a time) */
-        e->object_id = (uint64_t)(uintptr_t)kdpc__ptrmap_del(&tr->work_id, (uintptr_t)arg2 + 2u);
+        id = (uint64_t)(uintptr_t)kdpc__ptrmap_del(&tr->work_id, (uintptr_t)arg2 + 2u);
     } else {
-        e->object_id = object_id(m, tr, object, kind);
+        id = object_id(m, tr, object, kind);
         if (kind == KDPC_EV_DPC_BEGIN && c != NULL)
-            tr->dpc_id[c->index] = e->object_id;
-        else if (kind == KDPC_EV_WORK_BEGIN && e->object_id != 0)
-            (void)kdpc__ptrmap_put(&tr->work_id, (uintptr_t)arg2 + 2u,
-                                   (void *)(uintptr_t)e->object_id);
+            tr->dpc_id[cpu] = id;
+        else if (kind == KDPC_EV_WORK_BEGIN && id != 0)
+            (void)kdpc__ptrmap_put(&tr->work_id, (uintptr_t)arg2 + 2u, (void *)(uintptr_t)id);
     }
-    tr->digest = digest_event(tr->digest, e);
+    uint64_t seq = tr->total++;
+    tr->digest = digest_event(tr->digest, kind, cpu, irql, time_ns, arg, arg2, id);
+    if (tr->spool != NULL && tr->spool->live)
+        kdpc__spool_put(tr->spool, kind, cpu, irql, locks, time_ns, id, raddr, arg, arg2);
+    if (tr->cap == 0 && m->report == NULL)
+        return;
+    kdpc_event ev;
+    kdpc_event *e = tr->cap > 0 ? &tr->ring[tr->head] : &ev;
+    e->seq = seq;
+    e->time_ns = time_ns;
+    e->kind = kind;
+    e->cpu = (uint16_t)cpu;
+    e->irql = irql;
+    e->locks = locks;
+    e->object = (uintptr_t)object;
+    e->routine = raddr;
+    e->arg = arg;
+    e->object_id = id;
+    e->arg2 = arg2;
     if (m->report != NULL)
         kdpc__report_event(m, e);
-    if (tr->spool != NULL && tr->spool->live)
-        kdpc__spool_event(tr->spool, e);
     if (tr->cap == 0)
         return;
     if (++tr->head == tr->cap)
