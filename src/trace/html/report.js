@@ -320,6 +320,7 @@
     $('routines').appendChild(rt);
     rep.routines.forEach(function (r) {
       var d = el('details');
+      if (r.flagged) d.open = true; /* over the guideline: its histogram shown at once */
       d.appendChild(el('summary', null, r.kind + ' ' + r.name + ': histogram of ' + r.time.count + ' calls'));
       d.appendChild(histBars(r.time, r.kind === 'ISR'));
       $('routines').appendChild(d);
