@@ -4,7 +4,7 @@
  * arrays, strings with every escape (\uXXXX with surrogate pairs, decoded to
  * UTF-8), numbers in the JSON grammar only, true/false/null. Anything else
  * (trailing commas, leading zeros, raw control characters in strings, bad
- * escapes, lone surrogates, trailing garbage, nesting deeper than 512) is an
+ * escapes, lone surrogates, malformed UTF-8, trailing garbage, nesting deeper than 512) is an
  * error with the byte offset.
  *
  * The result is a tiny DOM of malloc'd nodes:
@@ -144,6 +144,31 @@ static inline int kt_json_hex4_(kt_json_parser_ *ps, uint32_t *out)
     return 0;
 }
 
+/* Bytes of the well-formed UTF-8 sequence at @p (a byte >= 0x80) before @end, or 0 (overlong
+ * forms, surrogates, code points past U+10FFFF, truncated sequences). */
+static inline size_t kt_json_utf8_ok_(const char *p, const char *end)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    size_t n = (size_t)(end - p);
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t k;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        k = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        k = 3, lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        k = 4, lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
+    else
+        return 0;
+    if (n < k || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    }
+    return k;
+}
+
 /* A string at ps->p (the opening quote); decoded into *out (malloc'd), its length in *len. */
 static inline bool kt_json_string_(kt_json_parser_ *ps, char **out, size_t *len)
 {
@@ -167,6 +192,18 @@ static inline bool kt_json_string_(kt_json_parser_ *ps, char **out, size_t *len)
         if (c < 0x20) {
             kt_json_fail_(ps, "control character in string");
             break;
+        }
+        if (c >= 0x80) {
+            size_t k = kt_json_utf8_ok_(ps->p, ps->end);
+            if (k == 0) {
+                kt_json_fail_(ps, "malformed UTF-8 in string");
+                break;
+            }
+            for (size_t i = 0; i < k; i++) {
+                if (!kt_json_put_(&b, (unsigned char)*ps->p++))
+                    goto fail;
+            }
+            continue;
         }
         if (c != '\\') {
             ps->p++;

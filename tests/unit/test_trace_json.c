@@ -546,7 +546,7 @@ static void test_device_event_flow(void **state)
     KDPC_NAME(m, TjDevIsr);
     kdpc_device_desc d;
     kdpc_device_desc_init(&d);
-    d.name = "tjdev\"0";
+    d.name = "tjdev\"0\xff"; /* a byte that is not UTF-8: U+FFFD in the file */
     d.nlines = 1;
     d.lines[0].line = DEV_LINE;
     assert_int_equal(kdpc_device_plug(m, &d, &Dev), KDPC_OK);
@@ -560,7 +560,7 @@ static void test_device_event_flow(void **state)
     for (size_t i = 0; i < kt_json_len(evs); i++) {
         const kt_json *e = kt_json_at(evs, i);
         if (strcmp(ph_of(e), "M") == 0 && strcmp(kt_json_str(e, "name"), "thread_name") == 0 &&
-            strcmp(kt_json_str(kt_json_get(e, "args"), "name"), "tjdev\"0") == 0)
+            strcmp(kt_json_str(kt_json_get(e, "args"), "name"), "tjdev\"0\xef\xbf\xbd") == 0)
             dev_tid = kt_json_num(e, "tid", -1);
     }
     assert_true(dev_tid >= 100000);
