@@ -97,18 +97,20 @@ void kdpc__trace_free(kdpc_machine *m)
     m->trace = NULL;
 }
 
-/* One event into the digest. The fields are first folded into one word by independent
- * multiplications with distinct odd constants (they run in parallel), and only that word goes
- * through the order-sensitive FNV-style step that chains event to event: a field that differs
- * alone always changes the word (odd multipliers are invertible mod 2^64). kind, CPU and IRQL
- * share a word (8, 16 and 8 bits: no overlap). */
+/* One event into the digest. The fields are first folded into one word, a polynomial in an
+ * odd constant (Horner: one constant, dependent multiplications that run beside the rest of
+ * the emit path), and only that word goes through the order-sensitive FNV-style step that
+ * chains event to event. A field that differs alone always changes the word (it is multiplied
+ * by a power of an odd number, invertible mod 2^64). kind, CPU and IRQL share a word (8, 16
+ * and 8 bits: no overlap). */
 static inline uint64_t digest_event(uint64_t h, uint64_t kind, uint64_t cpu, uint64_t irql,
                                     uint64_t time_ns, uint64_t arg, uint64_t arg2, uint64_t id)
 {
-    uint64_t small = kind | cpu << 8 | irql << 24;
-    uint64_t x = small * 0x9E3779B97F4A7C15ull + time_ns * 0xC2B2AE3D27D4EB4Full +
-                 arg * 0x165667B19E3779F9ull + arg2 * 0xD6E8FEB86659FD93ull +
-                 id * 0xFF51AFD7ED558CCDull;
+    const uint64_t k = 0x9E3779B97F4A7C15ull;
+    uint64_t x = (kind | cpu << 8 | irql << 24) * k + time_ns;
+    x = x * k + arg;
+    x = x * k + arg2;
+    x = x * k + id;
     x ^= x >> 32;
     h ^= x;
     h *= FNV_PRIME;
