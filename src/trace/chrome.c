@@ -432,6 +432,9 @@ static void end_kind(jw *w, const kdpc_event *e, unsigned kind, const char *args
 static bool remember(jw *w, kdpc__ptrmap *pm, uint64_t key, uint64_t ts, uint32_t tid)
 {
     pending *p = kdpc__ptrmap_get(pm, (uintptr_t)key + 2u);
+    if (p != NULL && pm == &w->irps)
+        return true; /* StartIo called for an IRP IoStartPacket queued: the arrow starts at
+                        IoStartPacket */
     if (p == NULL) {
         p = malloc(sizeof *p);
         if (p == NULL || !kdpc__ptrmap_put(pm, (uintptr_t)key + 2u, p)) {
