@@ -144,7 +144,8 @@ KDPC_EXPORT void kdpc_machine_destroy(kdpc_machine *m);
  * left it in, with the same configuration but @seed as its seed: for running
  * one test body under many schedules without paying for destroy + create.
  * Everything the runs built goes, as at destroy (threads, DPCs, timers, work
- * items, pool, device and driver objects, the trace, the violations, rule
+ * items, pool, device and driver objects, the trace - with trace_stream a new
+ * spool file replaces the old one -, the violations, rule
  * outcomes set with kdpc_rule_set()); a halted, deadlocked or timed-out
  * machine runs again. Pointers the previous runs handed out (violations,
  * reports, objects) are invalid afterwards.
@@ -152,8 +153,8 @@ KDPC_EXPORT void kdpc_machine_destroy(kdpc_machine *m);
  * simulated code.
  * Return: KDPC_OK; KDPC_EINVAL for a NULL @m; KDPC_EBUSY from simulated code
  * or during a run or destroy of @m on another host thread; KDPC_ENOMEM or
- * KDPC_ESYSTEM when the host refused memory (the machine is then halted:
- * destroy it).
+ * KDPC_ESYSTEM when the host refused memory or (trace_stream) the new spool
+ * file could not be created (the machine is then halted: destroy it).
  */
 KDPC_EXPORT kdpc_status kdpc_machine_reset(kdpc_machine *m, uint64_t seed);
 
