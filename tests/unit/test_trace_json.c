@@ -583,6 +583,113 @@ static void test_device_event_flow(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* IRPs through IoStartPacket: the first starts at once, the second is queued (the device is
+ * busy) and started by IoStartNextPacket; each has one arrow, from IoStartPacket to its
+ * IoCompleteRequest. */
+static PDEVICE_OBJECT PktDev;
+static PIRP Current;
+static KEVENT PktDone[2];
+
+static void TjStartIo(PDEVICE_OBJECT dev, PIRP irp)
+{
+    (void)dev;
+    Current = irp;
+}
+
+static NTSTATUS TjRead(PDEVICE_OBJECT dev, PIRP irp)
+{
+    IoMarkIrpPending(irp);
+    IoStartPacket(dev, irp, NULL, NULL);
+    return STATUS_PENDING;
+}
+
+static NTSTATUS TjEntry(PDRIVER_OBJECT drv, PUNICODE_STRING reg)
+{
+    (void)reg;
+    NTSTATUS st = IoCreateDevice(drv, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &PktDev);
+    if (!NT_SUCCESS(st))
+        return st;
+    drv->MajorFunction[IRP_MJ_READ] = TjRead;
+    drv->DriverStartIo = TjStartIo;
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS TjDone(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+    (void)dev, (void)irp;
+    KeSetEvent(&PktDone[(uintptr_t)ctx], IO_NO_INCREMENT, FALSE);
+    return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* Complete the IRP StartIo holds, after starting the next one. */
+static void finish_current(void)
+{
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    PIRP irp = Current;
+    Current = NULL;
+    IoStartNextPacket(PktDev, FALSE);
+    irp->IoStatus.Status = STATUS_SUCCESS;
+    irp->IoStatus.Information = 0;
+    IoCompleteRequest(irp, IO_NO_INCREMENT);
+    KeLowerIrql(old);
+}
+
+static void pkt_body(void *ctx)
+{
+    (void)ctx;
+    PDRIVER_OBJECT drv;
+    assert_true(NT_SUCCESS(kdpc_driver_load(kdpc_current_machine(), "tjpkt", TjEntry, &drv)));
+    PIRP irps[2];
+    for (uintptr_t i = 0; i < 2; i++) {
+        KeInitializeEvent(&PktDone[i], NotificationEvent, FALSE);
+        irps[i] = IoAllocateIrp(PktDev->StackSize, FALSE);
+        assert_non_null(irps[i]);
+        PIO_STACK_LOCATION sl = IoGetNextIrpStackLocation(irps[i]);
+        sl->MajorFunction = IRP_MJ_READ;
+        IoSetCompletionRoutine(irps[i], TjDone, (PVOID)i, TRUE, TRUE, TRUE);
+        (void)IoCallDriver(PktDev, irps[i]);
+    }
+    finish_current();
+    finish_current();
+    for (int i = 0; i < 2; i++) {
+        (void)KeWaitForSingleObject(&PktDone[i], Executive, KernelMode, FALSE, NULL);
+        IoFreeIrp(irps[i]);
+    }
+    IoDeleteDevice(PktDev);
+}
+
+static void test_irp_flows(void **state)
+{
+    (void)state;
+    kdpc_machine *m = traced(1, 21, 1u << 16);
+    assert_int_equal(kdpc_machine_run(m, pkt_body, NULL), KDPC_OK);
+    fresh_path();
+    assert_int_equal(kdpc_trace_export_json(m, Path), KDPC_OK);
+    kt_json *doc = load(Path);
+    assert_int_equal(check_flows(doc, "irp"), 2);
+    assert_true(kt_json_num(kt_json_get(doc, "metadata"), "flows_without_end", -1) == 0);
+    const kt_json *evs = kt_json_get(doc, "traceEvents");
+    size_t starts = 0, completes = 0;
+    for (size_t i = 0; i < kt_json_len(evs); i++) {
+        const kt_json *e = kt_json_at(evs, i);
+        if (strcmp(ph_of(e), "i") != 0)
+            continue;
+        starts += strcmp(kt_json_str(e, "name"), "irp-start") == 0;
+        if (strcmp(kt_json_str(e, "name"), "irp-complete") == 0) {
+            completes++;
+            assert_true(kt_json_num(kt_json_get(e, "args"), "status", -1) == 0);
+        }
+    }
+    assert_int_equal(starts, 3); /* StartIo at once; queued; StartIo by IoStartNextPacket */
+    assert_int_equal(completes, 2);
+    size_t unfinished;
+    check_balanced(doc, &unfinished);
+    kt_json_free(doc);
+    remove_path();
+    kdpc_machine_destroy(m);
+}
+
 /* An empty trace (no run yet) still gives a whole file. */
 static void test_zero_events(void **state)
 {
@@ -779,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_dropped_events_said),
         cmocka_unit_test(test_spool_equals_full_ring),
         cmocka_unit_test(test_device_event_flow),
+        cmocka_unit_test(test_irp_flows),
         cmocka_unit_test(test_zero_events),
         cmocka_unit_test(test_bad_paths_and_arguments),
         cmocka_unit_test(test_replaces_through_link),
