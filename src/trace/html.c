@@ -25,6 +25,7 @@
 
 #include "kdpc_html_assets.h"
 #include "trace/evsrc.h"
+#include "trace/export.h"
 #include "trace/html.h"
 #include "trace/trace.h"
 
@@ -215,9 +216,13 @@ static void pop(writer *w, const kdpc_event *e, uint8_t kind)
     }
 }
 
+/* The thread slice on the CPU ends; @open: the switched-to thread's begins, unless it is the
+ * idle thread (a CPU where nothing runs gets no slice, as in chrome.c). */
 static void thread_to(writer *w, const kdpc_event *e, bool open)
 {
     cpu_state *c = &w->cpu[e->cpu];
+    if (open && kdpc__trace_idle_thread(w->m, e->arg))
+        open = false;
     if (c->thread_open)
         emit_slice(w, e->cpu, &c->thread, 0, e->time_ns, false);
     c->thread_open = open;

@@ -89,15 +89,33 @@ static kdpc_machine *traced(uint64_t seed)
     return m;
 }
 
-/* Slices the page must hold per CPU, counted from the ring: every begin and thread switch. */
-static void expected_slices(kdpc_machine *m, uint64_t out[2], uint64_t *dpcs, uint64_t *isrs)
+/* Slices the page must hold per CPU, counted from the ring: every begin, and every switch to
+ * a thread the trace saw start (the idle threads, which never start, get no slice). */
+static void expected_slices(kdpc_machine *m, uint64_t out[2], uint64_t *dpcs, uint64_t *isrs,
+                            uint64_t *idle_switches)
 {
+    uint64_t started[64];
+    size_t nstarted = 0;
     out[0] = out[1] = 0;
-    *dpcs = *isrs = 0;
+    *dpcs = *isrs = *idle_switches = 0;
     assert_int_equal(kdpc_trace_total(m), kdpc_trace_count(m)); /* the ring kept them all */
     for (size_t i = 0; i < kdpc_trace_count(m); i++) {
         const kdpc_event *e = kdpc_trace_event(m, i);
         switch (e->kind) {
+        case KDPC_EV_THREAD_START:
+            assert_true(nstarted < sizeof started / sizeof started[0]);
+            started[nstarted++] = e->arg;
+            break;
+        case KDPC_EV_THREAD_SWITCH: {
+            bool known = false;
+            for (size_t k = 0; k < nstarted && !known; k++)
+                known = started[k] == e->arg;
+            if (known)
+                out[e->cpu]++;
+            else
+                ++*idle_switches;
+            break;
+        }
         case KDPC_EV_DPC_BEGIN:
             ++*dpcs;
             out[e->cpu]++;
@@ -108,7 +126,6 @@ static void expected_slices(kdpc_machine *m, uint64_t out[2], uint64_t *dpcs, ui
             break;
         case KDPC_EV_WORK_BEGIN:
         case KDPC_EV_SYNC_BEGIN:
-        case KDPC_EV_THREAD_SWITCH:
             out[e->cpu]++;
             break;
         default:
@@ -240,10 +257,11 @@ static void test_known_run_renders_every_slice_and_the_violation(void **state)
     assert_string_equal(v->rule, "dpc.too_long");
     assert_int_equal(v->cpu, 1);
 
-    uint64_t want[2], dpcs, isrs;
-    expected_slices(m, want, &dpcs, &isrs);
+    uint64_t want[2], dpcs, isrs, idle;
+    expected_slices(m, want, &dpcs, &isrs, &idle);
     assert_int_equal(dpcs, 1);
     assert_int_equal(isrs, 1);
+    assert_true(idle >= 1); /* the body's thread left its CPU: the page must not draw idle */
 
     char html[512];
     snprintf(html, sizeof html, "%s/run.html", dir);
@@ -299,8 +317,8 @@ static void test_bugchecked_run_renders(void **state)
     (void)state;
     kdpc_machine *m = traced(12);
     assert_int_equal(kdpc_machine_run(m, bugcheck_body, NULL), KDPC_BUGCHECK);
-    uint64_t want[2], dpcs, isrs;
-    expected_slices(m, want, &dpcs, &isrs);
+    uint64_t want[2], dpcs, isrs, idle;
+    expected_slices(m, want, &dpcs, &isrs, &idle);
     char html[512];
     snprintf(html, sizeof html, "%s/bugcheck.html", dir);
     assert_int_equal(kdpc_report_html(m, html), KDPC_OK);
