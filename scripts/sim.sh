@@ -9,7 +9,10 @@
 #   bash scripts/sim.sh list                        examples and their broken variants
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Output paths (--trace, --html, --report-json) are relative to where the script was called.
+here=$PWD
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
 
 if [ ! -f build/release/CMakeCache.txt ]; then
     extra=()
@@ -21,4 +24,5 @@ if [ ! -f build/release/CMakeCache.txt ]; then
 fi
 cmake --build --preset release --target kdpc-sim >&2
 [ $# -gt 0 ] || set -- run serial
-exec build/release/examples/sim/kdpc-sim "$@"
+cd "$here"
+exec "$root/build/release/examples/sim/kdpc-sim" "$@"
