@@ -47,6 +47,15 @@ typedef struct cpu_state {
     int irql;       /* last IRQL written to the counter, -1 none */
 } cpu_state;
 
+/* The work item slices a thread had open when it left its CPU (its routine blocked): they
+ * end there and begin again above the thread's slice where it is switched in next, on
+ * whichever CPU, so the work item's end finds them. */
+#define MAX_PARKED 8u
+typedef struct parked {
+    unsigned n;
+    slice st[MAX_PARKED];
+} parked;
+
 typedef struct pending {
     uint64_t ts;
     uint32_t tid;
@@ -67,6 +76,7 @@ typedef struct jw {
     cpu_state *cpus;
     unsigned ncpu;
     kdpc__ptrmap threads; /* thread id + 2 -> start routine */
+    kdpc__ptrmap parked;  /* thread id + 2 -> parked (work slices of a thread off its CPU) */
     kdpc__ptrmap dpcs;    /* KDPC number + 2 -> pending (queued) */
     kdpc__ptrmap irps;    /* IRP number + 2 -> pending (started) */
     kdpc__ptrmap lines;   /* line + 2 -> pending (asserted by a device event) */
@@ -392,26 +402,70 @@ static int find_open(const cpu_state *c, unsigned kind, bool match_id, uint64_t 
     return -1;
 }
 
+/* Keep @sl (a work item slice of thread @tid, which leaves its CPU) to begin again where the
+ * thread runs next. */
+static void park(jw *w, uint64_t tid, const slice *sl)
+{
+    parked *p = kdpc__ptrmap_get(&w->parked, (uintptr_t)tid + 2u);
+    if (p == NULL) {
+        p = calloc(1, sizeof *p);
+        if (p == NULL || !kdpc__ptrmap_put(&w->parked, (uintptr_t)tid + 2u, p)) {
+            free(p);
+            w->oom = true;
+            return;
+        }
+    }
+    if (p->n < MAX_PARKED)
+        p->st[p->n++] = *sl;
+    else
+        w->hidden++;
+}
+
+/* Thread @tid's slice just began on @cpu: its parked work slices begin again above it. */
+static void unpark(jw *w, unsigned cpu, uint64_t ns, uint64_t tid)
+{
+    parked *p = kdpc__ptrmap_del(&w->parked, (uintptr_t)tid + 2u);
+    if (p == NULL)
+        return;
+    for (unsigned i = 0; i < p->n; i++)
+        begin_slice(w, cpu, ns, &p->st[i], true);
+    free(p);
+}
+
 /* Close the slice at @at on @cpu with an end carrying @args_json (may be NULL). Slices above it
  * (which should have ended first: never in a complete trace) are closed before it and, when
- * @reopen, opened again above what replaces it. */
+ * @reopen, opened again above what replaces it; except, when the slice at @at is a thread's
+ * (it leaves the CPU), the thread's work item slices, which are parked to follow the thread. */
 static void close_at(jw *w, unsigned cpu, uint64_t ns, int at, const char *args_json,
                      const slice *replace, bool reopen)
 {
     cpu_state *c = &w->cpus[cpu];
-    slice above[MAX_DEPTH];
+    slice above[MAX_DEPTH], leaving = c->st[at];
     unsigned nabove = 0;
+    bool thread = reopen && leaving.kind == S_THREAD;
     while (c->depth > (unsigned)at + 1u) {
         if (c->depth <= MAX_DEPTH)
             above[nabove++] = c->st[c->depth - 1];
         end_top(w, cpu, ns, reopen ? "\"interrupted\":true" : "\"unmatched\":true");
     }
     end_top(w, cpu, ns, args_json);
-    if (replace != NULL)
+    if (thread) {
+        for (unsigned i = nabove; i-- > 0;) {
+            if (above[i].kind == S_WORK)
+                park(w, leaving.id, &above[i]);
+        }
+    }
+    if (replace != NULL) {
         begin_slice(w, cpu, ns, replace, false);
+        if (replace->kind == S_THREAD)
+            unpark(w, cpu, ns, replace->id);
+    }
     if (reopen) {
-        while (nabove > 0)
-            begin_slice(w, cpu, ns, &above[--nabove], true);
+        while (nabove > 0) {
+            --nabove;
+            if (!thread || above[nabove].kind != S_WORK)
+                begin_slice(w, cpu, ns, &above[nabove], true);
+        }
     }
 }
 
@@ -690,8 +744,10 @@ static void thread_switch(jw *w, const kdpc_event *e)
     }
     /* No thread slice open: open one unless something else is (the ring dropped the switch
      * that started it; a thread slice can only go at the bottom). */
-    if (!idle && c->depth == 0)
+    if (!idle && c->depth == 0) {
         begin_slice(w, e->cpu, e->time_ns, &sl, false);
+        unpark(w, e->cpu, e->time_ns, e->arg);
+    }
 }
 
 static void one(jw *w, const kdpc_event *e)
@@ -716,6 +772,7 @@ static void one(jw *w, const kdpc_event *e)
         if (at >= 0)
             close_at(w, e->cpu, e->time_ns, at, NULL, NULL, false);
         (void)kdpc__ptrmap_del(&w->threads, (uintptr_t)e->arg + 2u);
+        free(kdpc__ptrmap_del(&w->parked, (uintptr_t)e->arg + 2u));
         break;
     }
     case KDPC_EV_DPC_INSERT:
@@ -902,6 +959,7 @@ kdpc_status kdpc__chrome_write(kdpc__evsrc *s, FILE *f)
         st = KDPC_EOUTPUT;
     }
     kdpc__ptrmap_free(&w->threads);
+    free_pending(&w->parked, NULL);
     kdpc__ptrmap_free(&w->devices);
     for (size_t i = 0; i < w->names.cap; i++) {
         if (w->names.keys[i] > 1 && w->names.vals[i] != empty_name)

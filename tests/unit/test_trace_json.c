@@ -691,6 +691,112 @@ static void test_irp_flows(void **state)
 }
 
 /* An empty trace (no run yet) still gives a whole file. */
+/* A work item that blocks: its worker thread leaves the CPU in the middle of the routine and
+ * may come back on the other one. */
+static WORK_QUEUE_ITEM BlockItem;
+static KEVENT BlockDone;
+
+static void TjBlockingWork(PVOID ctx)
+{
+    (void)ctx;
+    KeStallExecutionProcessor(2);
+    delay_us(200); /* the worker leaves its CPU for 200 us */
+    KeStallExecutionProcessor(2);
+    KeSetEvent(&BlockDone, 0, FALSE);
+}
+
+static void block_body(void *ctx)
+{
+    (void)ctx;
+    KeInitializeEvent(&BlockDone, NotificationEvent, FALSE);
+    ExInitializeWorkItem(&BlockItem, TjBlockingWork, NULL);
+    ExQueueWorkItem(&BlockItem, DelayedWorkQueue);
+    for (int i = 0; i < 8; i++) {
+        KeStallExecutionProcessor(20); /* keep a CPU busy while the worker waits */
+        delay_us(30);
+    }
+    KeWaitForSingleObject(&BlockDone, Executive, KernelMode, FALSE, NULL);
+}
+
+/* Per tid, a work slice only ever opens right above an open thread slice, and the work item's
+ * slices add up to the time its routine ran (4 us of stalls), not the 200 us it waited. */
+static void check_work_under_thread(const kt_json *doc, const char *name, double *work_us)
+{
+    enum { TIDS = 8, DEPTH = 64 };
+    struct {
+        double tid;
+        size_t depth;
+        const char *cat[DEPTH];
+        double ts[DEPTH];
+        bool mine[DEPTH];
+    } t[TIDS];
+    size_t nt = 0;
+    *work_us = 0;
+    const kt_json *evs = kt_json_get(doc, "traceEvents");
+    for (size_t i = 0; i < kt_json_len(evs); i++) {
+        const kt_json *e = kt_json_at(evs, i);
+        const char *ph = ph_of(e);
+        if (strcmp(ph, "B") != 0 && strcmp(ph, "E") != 0)
+            continue;
+        double tid = kt_json_num(e, "tid", -1), ts = kt_json_num(e, "ts", -1);
+        size_t k = 0;
+        while (k < nt && t[k].tid != tid)
+            k++;
+        if (k == nt) {
+            assert_true(nt < TIDS);
+            t[nt].tid = tid;
+            t[nt].depth = 0;
+            nt++;
+        }
+        if (ph[0] == 'B') {
+            const char *cat = kt_json_str(e, "cat");
+            assert_true(t[k].depth < DEPTH);
+            if (strcmp(cat, "work") == 0 &&
+                (t[k].depth == 0 || strcmp(t[k].cat[t[k].depth - 1], "thread") != 0))
+                fail_msg("work slice at %g us on tid %g is not right above a thread slice", ts,
+                         tid);
+            if (strcmp(cat, "thread") == 0 && t[k].depth != 0)
+                fail_msg("thread slice at %g us on tid %g is not at the bottom", ts, tid);
+            t[k].cat[t[k].depth] = cat;
+            t[k].ts[t[k].depth] = ts;
+            t[k].mine[t[k].depth] = strcmp(kt_json_str(e, "name"), name) == 0;
+            t[k].depth++;
+        } else {
+            assert_true(t[k].depth > 0);
+            t[k].depth--;
+            if (t[k].mine[t[k].depth])
+                *work_us += ts - t[k].ts[t[k].depth];
+        }
+    }
+}
+
+static void test_blocking_work_item_follows_its_thread(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        kdpc_machine *m = traced(2, seed, 1u << 16);
+        KDPC_NAME(m, TjBlockingWork);
+        assert_int_equal(kdpc_machine_run(m, block_body, NULL), KDPC_OK);
+        fresh_path();
+        assert_int_equal(kdpc_trace_export_json(m, Path), KDPC_OK);
+        kt_json *doc = load(Path);
+        size_t unfinished;
+        check_balanced(doc, &unfinished);
+        assert_int_equal(unfinished, 0);
+        const kt_json *meta = kt_json_get(doc, "metadata");
+        assert_int_equal((int)kt_json_num(meta, "skipped_ends", -1), 0);
+        assert_true(count_slices(doc, "work", "TjBlockingWork") >= 1);
+        double us = 0;
+        check_work_under_thread(doc, "TjBlockingWork", &us);
+        if (!(us >= 4.0 && us < 50.0))
+            fail_msg("seed %llu: the work item's slices last %g us (ran 4 us, waited 200 us)",
+                     (unsigned long long)seed, us);
+        kt_json_free(doc);
+        remove_path();
+        kdpc_machine_destroy(m);
+    }
+}
+
 static void test_zero_events(void **state)
 {
     (void)state;
@@ -887,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_spool_equals_full_ring),
         cmocka_unit_test(test_device_event_flow),
         cmocka_unit_test(test_irp_flows),
+        cmocka_unit_test(test_blocking_work_item_follows_its_thread),
         cmocka_unit_test(test_zero_events),
         cmocka_unit_test(test_bad_paths_and_arguments),
         cmocka_unit_test(test_replaces_through_link),
