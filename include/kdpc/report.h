@@ -170,7 +170,9 @@ KDPC_EXPORT kdpc_status kdpc_report_print(kdpc_machine *m, FILE *out);
 
 /**
  * kdpc_report_json() - the report as one JSON object (the same fields as struct kdpc_report,
- * violations included), to @out.
+ * violations included), to @out. Routines are named, not given by address (kdpc_report_routine
+ * .routine is left out), so the same run gives the same bytes in every process; a routine no
+ * name is known for is still "routine@0x...".
  * Thread: a host thread between runs.
  * Return: KDPC_OK; KDPC_EINVAL; KDPC_EBUSY; KDPC_EOUTPUT (writing @out failed).
  */

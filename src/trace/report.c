@@ -425,15 +425,18 @@ void kdpc__report_event(kdpc_machine *m, const kdpc_event *e)
     kdpc__report *r = m->report;
     r->events++;
     /* Every event carries its CPU's IRQL, except those the device layer may emit with no CPU
-     * (from the clock's advance hook: CPU 0 and IRQL 0 in the event). */
+     * (from the clock's advance hook: CPU 0 and IRQL 0 in the event). Those also carry their
+     * own due time, which may lie before the CPU's last event: time never runs back here. */
     if (e->cpu < r->ncpu && e->kind != KDPC_EV_DEVICE_EVENT && e->kind != KDPC_EV_LINE_ASSERT &&
         e->kind != KDPC_EV_LINE_DEASSERT) {
         kdpc__rcpu *c = &r->cpu[e->cpu];
         if (e->irql != c->irql) {
-            c->irql_ns[c->irql < KDPC_REPORT_IRQLS ? c->irql : KDPC_REPORT_IRQLS - 1] +=
-                e->time_ns - c->since;
+            if (e->time_ns > c->since) {
+                c->irql_ns[c->irql < KDPC_REPORT_IRQLS ? c->irql : KDPC_REPORT_IRQLS - 1] +=
+                    e->time_ns - c->since;
+                c->since = e->time_ns;
+            }
             c->irql = e->irql;
-            c->since = e->time_ns;
         }
     }
     switch (e->kind) {

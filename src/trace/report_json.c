@@ -2,7 +2,8 @@
 /*
  * report_json.c - the DPC/ISR report as one JSON object (kdpc_report_json):
  * the fields of struct kdpc_report with their names, times in ns, and the
- * violations.
+ * violations. Routines are given by name only, never by address: the same
+ * seed gives the same bytes in every process (ASLR moves the addresses).
  */
 #include <inttypes.h>
 #include <kdpc/verifier.h>
@@ -65,10 +66,10 @@ int kdpc__report_write_json(kdpc_machine *m, const kdpc_report *rep, FILE *out)
         fputs(i != 0 ? ",\n{\"name\":" : "\n{\"name\":", out);
         jstr(out, r->name);
         fprintf(out,
-                ",\"routine\":\"0x%" PRIxPTR "\",\"kind\":\"%s\",\"longest_end_ns\":%" PRIu64
+                ",\"kind\":\"%s\",\"longest_end_ns\":%" PRIu64
                 ",\"longest_cpu\":%u,\"over_limit\":%" PRIu64 ",\"flagged\":%s,\"time\":",
-                r->routine, r->kind == KDPC_ROUTINE_ISR ? "isr" : "dpc", r->longest_end_ns,
-                r->longest_cpu, r->over_limit, r->flagged ? "true" : "false");
+                r->kind == KDPC_ROUTINE_ISR ? "isr" : "dpc", r->longest_end_ns, r->longest_cpu,
+                r->over_limit, r->flagged ? "true" : "false");
         jhist(out, &r->time);
         fputc('}', out);
     }

@@ -44,7 +44,7 @@ static void hist_block(FILE *out, const kdpc_report_hist *h)
         }
     }
     for (unsigned b = lo; b <= hi && lo < KDPC_REPORT_BUCKETS; b++) {
-        char l[32];
+        char l[48]; /* two 20-digit numbers and " us": no truncation whatever b is */
         uint64_t c = h->bucket[b];
         uint64_t pm = h->count != 0 ? (c * 1000u + h->count / 2u) / h->count : 0; /* per mille */
         fprintf(out, "    %-14s %10" PRIu64 " %5u.%u%%\n", bucket_label(l, sizeof l, b), c,
