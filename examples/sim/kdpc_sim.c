@@ -286,6 +286,41 @@ static int out_check(trace_out *t, const char *opt, const char *path)
     return EXIT_CLEAN;
 }
 
+/* @path with its folder made absolute and free of links and "." or "..": two spellings of
+ * one file give one string. NULL out of memory or when the folder cannot be resolved. */
+static char *canonical(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL ? strdup(".") : strndup(path, (size_t)(slash - path) + 1u);
+    if (dir == NULL)
+        return NULL;
+    char *real = realpath(dir, NULL);
+    free(dir);
+    if (real == NULL)
+        return NULL;
+    const char *base = slash == NULL ? path : slash + 1;
+    size_t n = strlen(real) + strlen(base) + 2u;
+    char *out = malloc(n);
+    if (out != NULL)
+        snprintf(out, n, "%s/%s", real, base);
+    free(real);
+    return out;
+}
+
+/* Do @a and @b (paths out_check accepted) name one file? Then the second output written
+ * would replace the first. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char *ca = canonical(a), *cb = canonical(b);
+    bool same = ca != NULL && cb != NULL ? strcmp(ca, cb) == 0 : strcmp(a, b) == 0;
+    free(ca);
+    free(cb);
+    return same;
+}
+
 static int trace_check(trace_out *t, const char *path)
 {
     return out_check(t, "--trace", path);
@@ -507,6 +542,23 @@ static int cmd_run(int argc, char **argv)
         }
     }
 
+    const struct {
+        const char *opt;
+        const char *path;
+    } outs[] = {{"--trace", t.path}, {"--report-json", rj.path}, {"--html", ht.path}};
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t j = i + 1; j < 3; j++) {
+            if (outs[i].path != NULL && outs[j].path != NULL &&
+                same_file(outs[i].path, outs[j].path)) {
+                free(t.path);
+                free(rj.path);
+                free(ht.path);
+                return usage_error("%s and %s name the same file %s: give each its own",
+                                   outs[i].opt, outs[j].opt, outs[i].path);
+            }
+        }
+    }
+
     kdpc_config cfg;
     kdpc_config_init(&cfg);
     cfg.cpus = cpus;
@@ -573,8 +625,8 @@ static int cmd_run(int argc, char **argv)
     if (html != NULL) {
         /* written beside the file and renamed into place by kdpc_report_html itself */
         if (kdpc_report_html(m, ht.path) != KDPC_OK) {
-            fprintf(stderr, "kdpc-sim: --html: could not write %s: %s; no page written\n",
-                    ht.path, strerror(errno));
+            fprintf(stderr, "kdpc-sim: --html: could not write %s: %s; no page written\n", ht.path,
+                    strerror(errno));
             rc = EXIT_USAGE;
         } else {
             printf("html:   %s (DPC/ISR report, timeline)\n", html);

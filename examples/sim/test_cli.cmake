@@ -5,8 +5,10 @@
 # kdpc-sim's command line: --version, help, list; every usage error is one
 # line on stderr naming the bad option, exit status 2, nothing on stdout and
 # no file written; a short clean run of each example exits 0; each broken
-# variant `kdpc-sim list` names exits 1 and is caught; --trace writes its
-# file whole and leaves no temporary file.
+# variant `kdpc-sim list` names exits 1 and is caught; --trace, --report-json
+# and --html write their files whole and leave no temporary file; the JSON
+# report is the same bytes in two processes; every output option works in one
+# run; two outputs naming one file are refused.
 cmake_minimum_required(VERSION 3.25)
 
 set(_failures "")
@@ -251,6 +253,17 @@ file(GLOB _tmp "${WORK}/disk.json.*")
 if(_tmp)
   fail("--report-json left temporary files: ${_tmp}")
 endif()
+# The same seed gives the same JSON in every process (names, no host addresses: ASLR).
+expect_out(0 "report: " run serial --report-json "${WORK}/serial1.json")
+expect_out(0 "report: " run serial --report-json "${WORK}/serial2.json")
+file(READ "${WORK}/serial1.json" _j1)
+file(READ "${WORK}/serial2.json" _j2)
+if(NOT _j1 STREQUAL _j2 OR NOT _j1 MATCHES "\"name\":\"SerIsr\"")
+  fail("two runs of serial --report-json gave different files (or no SerIsr)")
+endif()
+if(_j1 MATCHES "0x[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]")
+  fail("--report-json holds an address: ${CMAKE_MATCH_0}")
+endif()
 expect_usage("--report-json" run serial --duration 1ms --report-json "${WORK}/no/such/dir/r.json")
 expect_usage("--report-json" run serial --duration 1ms --report-json /dev/full)
 
@@ -277,6 +290,35 @@ if(_sh AND NOT LAUNCHER)
   if(NOT _rc EQUAL 2 OR _left OR NOT _err MATCHES "kdpc-sim: --html: could not write")
     fail("--html on a full disk: exit ${_rc}, left ${_left}, stderr: ${_err}")
   endif()
+endif()
+
+# Every output at once: each file whole, the report and the timeline printed, exit 0.
+file(REMOVE "${WORK}/all.trace" "${WORK}/all.json" "${WORK}/all.html")
+expect_out(0 "DPC/ISR report: virtual time" run disk --duration 5ms --report --timeline
+           --trace "${WORK}/all.trace" --report-json "${WORK}/all.json" --html "${WORK}/all.html")
+foreach(_needle "\ntimeline: " "\ntrace:  " "\nreport: " "\nhtml:   " "result: clean")
+  string(FIND "${LAST_OUT}" "${_needle}" _at)
+  if(_at LESS 0)
+    fail("all outputs at once: stdout lacks '${_needle}'")
+  endif()
+endforeach()
+file(READ "${WORK}/all.trace" _t)
+file(READ "${WORK}/all.json" _j)
+file(READ "${WORK}/all.html" _h)
+string(JSON _unit ERROR_VARIABLE _e1 GET "${_t}" displayTimeUnit)
+string(JSON _cpus ERROR_VARIABLE _e2 GET "${_j}" cpus)
+if(_e1 OR _e2 OR NOT _unit STREQUAL "ns" OR NOT _cpus EQUAL 2 OR NOT _h MATCHES "</html>\n$")
+  fail("all outputs at once: a file is not whole: ${_e1} ${_e2}")
+endif()
+# Two outputs into one file would leave only the last: refused before the run.
+expect_usage("same file" run serial --duration 1ms --trace "${WORK}/one.out"
+             --report-json "${WORK}/one.out")
+expect_usage("same file" run serial --duration 1ms --html "${WORK}/one.out"
+             --report-json "${WORK}/./one.out")
+expect_usage("same file" run serial --duration 1ms --trace "${WORK}/one.out"
+             --html "${WORK}/one.out")
+if(EXISTS "${WORK}/one.out")
+  fail("two outputs into one file: a file was written")
 endif()
 
 if(_failures)
