@@ -6,7 +6,9 @@
  *
  *   slices      [cpu, start ns, duration ns, depth, kind, name, irql, flags] in the order
  *               they ended; kind 0 thread, 1 DPC, 2 ISR, 3 work item, 4 SynchronizeRoutine;
- *               name an index into strings; flags 1: still open when the trace ended
+ *               name an index into strings; flags 1: still open when the trace ended.
+ *               A work item whose thread left the CPU (its routine blocked) has one slice
+ *               per stretch it ran, each above its thread, on the CPU it ran on
  *   irql        [cpu, time ns, IRQL] at each change
  *   violations  the machine's, with rule, guideline, message
  *   report      kdpc_report_get's report
@@ -44,6 +46,7 @@ typedef struct cpu_state {
     unsigned depth; /* may exceed STACK_DEPTH: the frames above it are not kept */
     bool thread_open;
     frame thread;
+    uint64_t thread_id;
     uint64_t slices;
     int irql; /* last IRQL written (pass 2), -1 none */
 } cpu_state;
@@ -59,6 +62,7 @@ typedef struct writer {
     size_t nstr, capstr;
     kdpc__ptrmap routine_idx; /* routine address -> 1 + string index */
     kdpc__ptrmap thread_idx;  /* 2 + thread id -> 1 + string index */
+    kdpc__ptrmap parked;      /* 2 + thread id -> parked: its work items while it is off-CPU */
     uint64_t slices, dropped_slices;
     uint64_t first_ns, last_ns;
     bool any;
@@ -187,6 +191,14 @@ static void emit_slice(writer *w, unsigned cpu, const frame *f, unsigned depth, 
     put(w, unfinished ? ",1]" : ",0]");
 }
 
+/* The work item frames of a thread that left its CPU (its routine blocked): they begin again
+ * above the thread where it is switched in next, on whichever CPU. */
+#define MAX_PARKED 8u
+typedef struct parked {
+    unsigned n;
+    frame f[MAX_PARKED];
+} parked;
+
 static void push(writer *w, const kdpc_event *e, uint8_t kind, uint32_t name)
 {
     cpu_state *c = &w->cpu[e->cpu];
@@ -216,21 +228,79 @@ static void pop(writer *w, const kdpc_event *e, uint8_t kind)
     }
 }
 
-/* The thread slice on the CPU ends; @open: the switched-to thread's begins, unless it is the
- * idle thread (a CPU where nothing runs gets no slice, as in chrome.c). */
-static void thread_to(writer *w, const kdpc_event *e, bool open)
+/* The thread leaving @e's CPU takes its work item frames along: each ends here as a slice and
+ * is parked for the thread. */
+static void park_work(writer *w, const kdpc_event *e)
 {
     cpu_state *c = &w->cpu[e->cpu];
-    if (open && kdpc__trace_idle_thread(w->m, e->arg))
-        open = false;
-    if (c->thread_open)
+    if (c->depth > STACK_DEPTH)
+        return; /* frames were not kept: leave the stack alone */
+    unsigned kept = 0;
+    parked *p = NULL;
+    for (unsigned i = 0; i < c->depth; i++) {
+        if (c->stack[i].kind != K_WORK) {
+            c->stack[kept++] = c->stack[i];
+            continue;
+        }
+        emit_slice(w, e->cpu, &c->stack[i], kept + 1, e->time_ns, false);
+        if (p == NULL) {
+            uintptr_t key = (uintptr_t)c->thread_id + 2;
+            p = kdpc__ptrmap_get(&w->parked, key);
+            if (p == NULL) {
+                p = calloc(1, sizeof *p);
+                if (p == NULL || !kdpc__ptrmap_put(&w->parked, key, p)) {
+                    free(p);
+                    w->oom = true;
+                    return;
+                }
+            }
+        }
+        if (p->n < MAX_PARKED)
+            p->f[p->n++] = c->stack[i];
+    }
+    c->depth = kept;
+}
+
+/* Thread @id is switched in on @e's CPU: its parked work item frames begin again. */
+static void unpark_work(writer *w, const kdpc_event *e, uint64_t id)
+{
+    parked *p = kdpc__ptrmap_del(&w->parked, (uintptr_t)id + 2);
+    if (p == NULL)
+        return;
+    cpu_state *c = &w->cpu[e->cpu];
+    for (unsigned i = 0; i < p->n; i++) {
+        if (c->depth < STACK_DEPTH) {
+            c->stack[c->depth] = p->f[i];
+            c->stack[c->depth].start = e->time_ns;
+        }
+        c->depth++;
+    }
+    free(p);
+}
+
+/* The thread slice on the CPU ends; @is_switch: the switched-to thread's begins, unless it is
+ * the idle thread (a CPU where nothing runs gets no slice, as in chrome.c), and the work items
+ * of the thread that left follow it. */
+static void thread_to(writer *w, const kdpc_event *e, bool is_switch)
+{
+    cpu_state *c = &w->cpu[e->cpu];
+    bool open = is_switch && !kdpc__trace_idle_thread(w->m, e->arg);
+    if (c->thread_open) {
+        if (is_switch)
+            park_work(w, e);
         emit_slice(w, e->cpu, &c->thread, 0, e->time_ns, false);
+    }
+    if (!is_switch)
+        free(kdpc__ptrmap_del(&w->parked, (uintptr_t)e->arg + 2));
     c->thread_open = open;
-    if (open)
+    if (open) {
         c->thread = (frame){.start = e->time_ns,
                             .name = thread_string(w, e->arg, 0),
                             .kind = K_THREAD,
                             .irql = e->irql};
+        c->thread_id = e->arg;
+        unpark_work(w, e, e->arg);
+    }
 }
 
 static void slice_event(writer *w, const kdpc_event *e)
@@ -588,6 +658,11 @@ static void writer_free(writer *w)
     free(w->cpu);
     kdpc__ptrmap_free(&w->routine_idx);
     kdpc__ptrmap_free(&w->thread_idx);
+    for (size_t i = 0; i < w->parked.cap; i++) {
+        if (w->parked.keys[i] > 1)
+            free(w->parked.vals[i]);
+    }
+    kdpc__ptrmap_free(&w->parked);
 }
 
 static const unsigned char *find_marker(const unsigned char *p, size_t n, const char *marker,

@@ -352,6 +352,85 @@ static void test_names_cannot_end_the_script(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A work item whose routine blocks 200 us: its worker thread leaves the CPU and may come back
+ * on the other one. */
+static WORK_QUEUE_ITEM BlockItem;
+static KEVENT BlockDone;
+
+static void HtmlBlockingWork(PVOID ctx)
+{
+    (void)ctx;
+    KeStallExecutionProcessor(2);
+    LARGE_INTEGER t = {.QuadPart = -2000}; /* 200 us */
+    KeDelayExecutionThread(KernelMode, FALSE, &t);
+    KeStallExecutionProcessor(2);
+    KeSetEvent(&BlockDone, 0, FALSE);
+}
+
+static void block_body(void *ctx)
+{
+    (void)ctx;
+    KeInitializeEvent(&BlockDone, NotificationEvent, FALSE);
+    ExInitializeWorkItem(&BlockItem, HtmlBlockingWork, NULL);
+    ExQueueWorkItem(&BlockItem, DelayedWorkQueue);
+    for (int i = 0; i < 8; i++) {
+        KeStallExecutionProcessor(20);
+        LARGE_INTEGER t = {.QuadPart = -300}; /* 30 us */
+        KeDelayExecutionThread(KernelMode, FALSE, &t);
+    }
+    KeWaitForSingleObject(&BlockDone, Executive, KernelMode, FALSE, NULL);
+}
+
+/* The work item's slices cover the 4 us its routine ran, not the 200 us it waited; each lies
+ * within a thread slice on its CPU and none is left unfinished. */
+static void test_blocking_work_item_follows_its_thread(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        kdpc_config cfg = kt_config(2, seed);
+        cfg.trace_capacity = 1u << 16;
+        cfg.report = true;
+        kdpc_machine *m = kdpc_machine_create(&cfg);
+        assert_non_null(m);
+        assert_int_equal(kdpc_machine_run(m, block_body, NULL), KDPC_OK);
+        const char *p = path_in_dir("work.html");
+        assert_int_equal(kdpc_report_html(m, p), KDPC_OK);
+        kt_json *d = page_data(p);
+        const kt_json *slices = kt_json_get(d, "slices");
+        double work_ns = 0;
+        size_t works = 0;
+        for (size_t i = 0; i < kt_json_len(slices); i++) {
+            const kt_json *s = kt_json_at(slices, i);
+            if (kt_json_at(s, 4)->number != 3)
+                continue;
+            works++;
+            double cpu = kt_json_at(s, 0)->number, start = kt_json_at(s, 1)->number,
+                   dur = kt_json_at(s, 2)->number;
+            work_ns += dur;
+            if (kt_json_at(s, 7)->number != 0)
+                fail_msg("seed %llu: work slice at %g ns left unfinished", (unsigned long long)seed,
+                         start);
+            bool under = false;
+            for (size_t j = 0; j < kt_json_len(slices) && !under; j++) {
+                const kt_json *t = kt_json_at(slices, j);
+                under = kt_json_at(t, 4)->number == 0 && kt_json_at(t, 0)->number == cpu &&
+                        kt_json_at(t, 1)->number <= start &&
+                        kt_json_at(t, 1)->number + kt_json_at(t, 2)->number >= start + dur;
+            }
+            if (!under)
+                fail_msg("seed %llu: work slice at %g ns on CPU %g is under no thread slice",
+                         (unsigned long long)seed, start, cpu);
+        }
+        assert_true(works >= 1);
+        if (!(work_ns >= 4000 && work_ns < 50000))
+            fail_msg("seed %llu: the work item's slices last %g ns (ran 4 us, waited 200 us)",
+                     (unsigned long long)seed, work_ns);
+        kt_json_free(d);
+        unlink(p);
+        kdpc_machine_destroy(m);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -381,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_ring_that_dropped_events),
         cmocka_unit_test(test_bugchecked_run_gives_complete_page),
         cmocka_unit_test(test_names_cannot_end_the_script),
+        cmocka_unit_test(test_blocking_work_item_follows_its_thread),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
