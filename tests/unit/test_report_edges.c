@@ -164,11 +164,42 @@ static void test_json_has_no_addresses(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A name that is not well-formed UTF-8 (a Latin-1 byte, a cut sequence, an overlong '/', a
+ * surrogate) and one with quotes, a backslash and control characters: the JSON stays JSON. */
+static void test_json_bad_utf8_name(void **state)
+{
+    (void)state;
+    kdpc_machine *m = report_machine(1, 9);
+    assert_int_equal(
+        kdpc_name_routine(m, (kdpc_routine_ptr)EdgeNamedDpc,
+                          "caf\xe9 \xe2\x82 \xc0\xaf \xed\xa0\x80 \xc3\xa9 \"q\"\\\x01\x7f"),
+        KDPC_OK);
+    assert_int_equal(kdpc_machine_run(m, body_named, NULL), KDPC_OK);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(kdpc_report_json(m, f), KDPC_OK);
+    char *text = read_all(f);
+    fclose(f);
+    char err[128];
+    kt_json *doc = kt_json_parse(text, strlen(text), err, sizeof err);
+    if (doc == NULL)
+        fail_msg("report JSON with a bad name: %s", err);
+    const char *name = kt_json_str(kt_json_at(kt_json_get(doc, "routines"), 0), "name");
+    assert_non_null(name);
+    /* bad bytes become U+FFFD (EF BF BD), good UTF-8 stays, escapes read back */
+    assert_string_equal(name, "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
+                              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xc3\xa9 \"q\"\\\x01\x7f");
+    kt_json_free(doc);
+    free(text);
+    kdpc_machine_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_cpu_events_keep_cpu0_irql),
         cmocka_unit_test(test_json_has_no_addresses),
+        cmocka_unit_test(test_json_bad_utf8_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
