@@ -624,9 +624,12 @@ static int cmd_run(int argc, char **argv)
     }
     if (html != NULL) {
         /* written beside the file and renamed into place by kdpc_report_html itself */
-        if (kdpc_report_html(m, ht.path) != KDPC_OK) {
+        errno = 0;
+        kdpc_status hst = kdpc_report_html(m, ht.path);
+        if (hst != KDPC_OK) {
+            int e = errno;
             fprintf(stderr, "kdpc-sim: --html: could not write %s: %s; no page written\n", ht.path,
-                    strerror(errno));
+                    e != 0 ? strerror(e) : kdpc_strerror(hst));
             rc = EXIT_USAGE;
         } else {
             printf("html:   %s (DPC/ISR report, timeline)\n", html);
