@@ -577,10 +577,30 @@ static int cmd_run(int argc, char **argv)
         ex->configure(&cfg);
     kdpc_machine *m = kdpc_machine_create(&cfg);
     if (m == NULL) {
-        fprintf(stderr, "kdpc-sim: cannot make the machine: %s\n", strerror(errno));
+        int e = errno;
         free(t.path);
         free(rj.path);
         free(ht.path);
+        if (cfg.trace_stream) {
+            /* The spool (an unnamed file in $TMPDIR, else /tmp) is the usual cause: if a
+             * machine without it can be made, say so as for an output that cannot be written. */
+            kdpc_config plain = cfg;
+            plain.trace_stream = false;
+            kdpc_machine *probe = kdpc_machine_create(&plain);
+            if (probe != NULL) {
+                kdpc_machine_destroy(probe);
+                const char *dir = getenv("TMPDIR");
+                fprintf(stderr,
+                        "kdpc-sim: %s: cannot make the trace spool in %s: %s (set TMPDIR to a "
+                        "writable folder)\n",
+                        trace != NULL  ? "--trace"
+                        : html != NULL ? "--html"
+                                       : "--timeline",
+                        dir != NULL && dir[0] != '\0' ? dir : "/tmp", strerror(e));
+                return EXIT_USAGE;
+            }
+        }
+        fprintf(stderr, "kdpc-sim: cannot make the machine: %s\n", strerror(e));
         return EXIT_NOT_CLEAN;
     }
 

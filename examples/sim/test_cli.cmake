@@ -292,6 +292,18 @@ if(_sh AND NOT LAUNCHER)
   endif()
 endif()
 
+# The trace is spooled in $TMPDIR during the run: a TMPDIR that does not exist is an output
+# that cannot be written (exit 2, one line naming the spool and the folder), no file left.
+foreach(_opt --trace --html)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env "TMPDIR=${WORK}/no/such/tmp" ${_launcher}
+                          "${SIM}" run serial --duration 1ms ${_opt} "${WORK}/spool.out"
+                  RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 2 OR NOT _err MATCHES "^kdpc-sim: [^\n]*spool[^\n]*no/such/tmp[^\n]*\n$"
+     OR EXISTS "${WORK}/spool.out")
+    fail("${_opt} with a missing TMPDIR: exit ${_rc}, stderr: ${_err}")
+  endif()
+endforeach()
+
 # Every output at once: each file whole, the report and the timeline printed, exit 0.
 file(REMOVE "${WORK}/all.trace" "${WORK}/all.json" "${WORK}/all.html")
 expect_out(0 "DPC/ISR report: virtual time" run disk --duration 5ms --report --timeline
