@@ -154,7 +154,7 @@ static void meta_put(kdpc__spool *s, const void *p, size_t n)
 
 uint32_t kdpc__spool_routine_slow_(kdpc__spool *s, uintptr_t routine)
 {
-    size_t slot = (size_t)((routine >> 4) ^ (routine >> 12)) & (KDPC_SPOOL_RCACHE - 1u);
+    size_t slot = kdpc__spool_rcache_slot(routine);
     uint32_t idx = (uint32_t)(uintptr_t)kdpc__ptrmap_get(&s->routines, routine);
     if (idx == 0) {
         idx = ++s->nroutines;
@@ -168,6 +168,32 @@ uint32_t kdpc__spool_routine_slow_(kdpc__spool *s, uintptr_t routine)
     s->rcache[slot].addr = routine;
     s->rcache[slot].idx = idx;
     return idx;
+}
+
+void kdpc__spool_put(kdpc__spool *s, unsigned kind, unsigned cpu, unsigned irql, unsigned locks,
+                     uint64_t time_ns, uint64_t dt, uint64_t object_id, uintptr_t routine,
+                     uint64_t arg, uint64_t arg2)
+{
+    uint64_t ridx = kdpc__spool_routine(s, routine);
+    uint64_t w = kdpc__spool_tiny(kind, cpu, irql, locks, dt, object_id, arg, arg2);
+    if (w != 0 && ridx < KDPC_SPOOL_TINY_ROUTINES) {
+        kdpc__spool_put_tiny(s, w | ridx << KDPC_SPOOL_TINY_RSHIFT);
+        return;
+    }
+    unsigned char *p = s->buf + s->pos;
+    uint64_t head = (uint64_t)(irql & 31u) << 2 | (uint64_t)kind << 8 | (uint64_t)cpu << 16 |
+                    (uint64_t)(locks > 255u ? 255u : locks) << 24;
+    if (((dt >> 32) | (object_id >> 24) | (ridx >> 10) | (arg >> 15) | (arg2 >> 15)) == 0) {
+        uint64_t w2[2] = {head | dt << 32, object_id | ridx << 24 | arg << 34 | arg2 << 49};
+        memcpy(p, w2, sizeof(w2));
+        s->pos += sizeof(w2);
+    } else {
+        uint64_t w5[5] = {head | 1u | ridx << 32, time_ns, object_id, arg, arg2};
+        memcpy(p, w5, sizeof(w5));
+        s->pos += sizeof(w5);
+    }
+    if (s->pos > KDPC_SPOOL_BUF - KDPC_SPOOL_LONG_MAX)
+        kdpc__spool_flush_events_(s);
 }
 
 void kdpc__spool_name(kdpc__spool *s, uint64_t id, const char *name)

@@ -56,7 +56,6 @@ typedef struct kdpc__spool {
     unsigned char *mbuf;
     size_t mpos;
     uint64_t bytes, meta_bytes; /* written to the files so far */
-    uint64_t last_time;         /* time of the previous event */
     kdpc__ptrmap routines;      /* routine address -> index (1-based) */
     uint32_t nroutines;
     struct {
@@ -84,11 +83,16 @@ uint32_t kdpc__spool_routine_slow_(kdpc__spool *s, uintptr_t routine);
 /* A name record: object number @id is called @name (cut at 1000 bytes). */
 void kdpc__spool_name(kdpc__spool *s, uint64_t id, const char *name);
 
+static inline size_t kdpc__spool_rcache_slot(uintptr_t routine)
+{
+    return (size_t)((routine >> 4) ^ (routine >> 12)) & (KDPC_SPOOL_RCACHE - 1u);
+}
+
 static inline uint32_t kdpc__spool_routine(kdpc__spool *s, uintptr_t routine)
 {
     if (routine == 0)
         return 0;
-    size_t slot = (size_t)((routine >> 4) ^ (routine >> 12)) & (KDPC_SPOOL_RCACHE - 1u);
+    size_t slot = kdpc__spool_rcache_slot(routine);
     if (s->rcache[slot].addr == routine)
         return s->rcache[slot].idx;
     return kdpc__spool_routine_slow_(s, routine);
@@ -96,47 +100,49 @@ static inline uint32_t kdpc__spool_routine(kdpc__spool *s, uintptr_t routine)
 
 _Static_assert(KDPC_EV_COUNT_ <= 64, "the tiny record holds a kind in 6 bits");
 
-/* Append one event (its seq is implied by the order; the object's address is not kept): the
- * fields by value, so the caller's registers are the record's source. @cpu < 64 (KDPC_MAX_CPUS),
- * @irql < 32 (masked), @kind < 64. */
-static inline void kdpc__spool_put(kdpc__spool *s, uint64_t kind, uint64_t cpu, uint64_t irql,
-                                   uint64_t locks, uint64_t time_ns, uint64_t object_id,
-                                   uintptr_t routine, uint64_t arg, uint64_t arg2)
+#define KDPC_SPOOL_TINY_RSHIFT   47
+#define KDPC_SPOOL_TINY_ROUTINES 64u /* routine indexes a tiny record holds */
+
+/* The tiny word of an event with routine index 0 (its routine goes in with
+ * | ridx << KDPC_SPOOL_TINY_RSHIFT when ridx < KDPC_SPOOL_TINY_ROUTINES), or 0 when a field is
+ * too large for it. @dt: ns since the previous event; @cpu < 64 (KDPC_MAX_CPUS), @kind < 64,
+ * @irql masked to 5 bits. Also the digest's word of the event (trace.h), which is why the
+ * routine is left out. */
+static inline uint64_t kdpc__spool_tiny(uint64_t kind, uint64_t cpu, uint64_t irql, uint64_t locks,
+                                        uint64_t dt, uint64_t object_id, uint64_t arg,
+                                        uint64_t arg2)
 {
-    uint64_t ridx = kdpc__spool_routine(s, routine);
-    /* time going back (never expected) wraps dt past every limit: a long record */
-    uint64_t dt = time_ns - s->last_time;
-    s->last_time = time_ns;
-    irql &= 31u;
+    if (((locks >> 2) | (dt >> 13) | (object_id >> 12) | (arg >> 10) | (arg2 >> 1)) != 0)
+        return 0;
+    return 2u | (irql & 31u) << 2 | kind << 8 | cpu << 14 | locks << 20 | dt << 22 |
+           object_id << 35 | arg << 53 | arg2 << 63;
+}
+
+/* Append a tiny record @w (kdpc__spool_tiny with its routine): one byte when the history
+ * slot of the word holds it already, else the word. */
+static inline void kdpc__spool_put_tiny(kdpc__spool *s, uint64_t w)
+{
+    unsigned slot = kdpc__spool_hist_slot(w);
     unsigned char *p = s->buf + s->pos;
-    if (((locks >> 2) | (dt >> 13) | (object_id >> 12) | (ridx >> 6) | (arg >> 10) | (arg2 >> 1)) ==
-        0) {
-        uint64_t w = 2u | irql << 2 | kind << 8 | cpu << 14 | locks << 20 | dt << 22 |
-                     object_id << 35 | ridx << 47 | arg << 53 | arg2 << 63;
-        unsigned slot = kdpc__spool_hist_slot(w);
-        if (s->hist[slot] == w) {
-            *p = (unsigned char)(0x80u | slot);
-            s->pos += 1;
-        } else {
-            s->hist[slot] = w;
-            memcpy(p, &w, sizeof(w));
-            s->pos += sizeof(w);
-        }
+    if (s->hist[slot] == w) {
+        *p = (unsigned char)(0x80u | slot);
+        s->pos += 1;
     } else {
-        uint64_t head = irql << 2 | kind << 8 | cpu << 16 | locks << 24;
-        if (((dt >> 32) | (object_id >> 24) | (ridx >> 10) | (arg >> 15) | (arg2 >> 15)) == 0) {
-            uint64_t w[2] = {head | dt << 32, object_id | ridx << 24 | arg << 34 | arg2 << 49};
-            memcpy(p, w, sizeof(w));
-            s->pos += sizeof(w);
-        } else {
-            uint64_t w[5] = {head | 1u | ridx << 32, time_ns, object_id, arg, arg2};
-            memcpy(p, w, sizeof(w));
-            s->pos += sizeof(w);
-        }
+        s->hist[slot] = w;
+        memcpy(p, &w, sizeof(w));
+        s->pos += sizeof(w);
     }
     if (s->pos > KDPC_SPOOL_BUF - KDPC_SPOOL_LONG_MAX)
         kdpc__spool_flush_events_(s);
 }
+
+/* Append any event (its seq is implied by the order; the object's address is not kept): a
+ * tiny record when the fields allow, else a short or a long one. @dt: @time_ns minus the
+ * time of the previous event (wrapped when time went back, never expected: a long record).
+ * The spool must be live. */
+void kdpc__spool_put(kdpc__spool *s, unsigned kind, unsigned cpu, unsigned irql, unsigned locks,
+                     uint64_t time_ns, uint64_t dt, uint64_t object_id, uintptr_t routine,
+                     uint64_t arg, uint64_t arg2);
 
 /* ---- reading back (evsrc.c) ---- */
 

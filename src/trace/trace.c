@@ -16,8 +16,7 @@
 #include "trace/trace.h"
 #include "verifier/verifier.h"
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME  0x100000001b3ull
+#define DIGEST_SEED 0xcbf29ce484222325ull
 
 static const char *const kind_names[] = {
 #define KDPC_EVENT_NAME_(name, text) text,
@@ -71,7 +70,9 @@ int kdpc__trace_init(kdpc_machine *m)
         return ENOMEM;
     }
     tr->cap = m->cfg.trace_capacity;
-    tr->digest = FNV_OFFSET;
+    tr->digest = DIGEST_SEED;
+    /* the inline path writes tiny records to the spool and nothing else */
+    tr->fast = tr->spool != NULL && tr->cap == 0 && m->report == NULL ? tr->spool : NULL;
     m->trace = tr;
     if (tr->spool != NULL || tr->keep_names)
         m->hooks.named = named_hook;
@@ -97,24 +98,19 @@ void kdpc__trace_free(kdpc_machine *m)
     m->trace = NULL;
 }
 
-/* One event into the digest. The fields are first folded into one word, a polynomial in an
- * odd constant (Horner: one constant, dependent multiplications that run beside the rest of
- * the emit path), and only that word goes through the order-sensitive FNV-style step that
- * chains event to event. A field that differs alone always changes the word (it is multiplied
- * by a power of an odd number, invertible mod 2^64). kind, CPU and IRQL share a word (8, 16
- * and 8 bits: no overlap). */
-static inline uint64_t digest_event(uint64_t h, uint64_t kind, uint64_t cpu, uint64_t irql,
-                                    uint64_t time_ns, uint64_t arg, uint64_t arg2, uint64_t id)
+/* The digest's word of an event too large for a tiny word (kdpc__trace_mix): the fields
+ * folded into one word, a polynomial in an odd constant (Horner). A field that differs alone
+ * always changes the word (it is multiplied by a power of an odd number, invertible mod
+ * 2^64). kind, CPU, IRQL and locks share a word (8, 16, 8 and 8 bits: no overlap). */
+static uint64_t fold_event(uint64_t kind, uint64_t cpu, uint64_t irql, uint64_t locks, uint64_t dt,
+                           uint64_t arg, uint64_t arg2, uint64_t id)
 {
     const uint64_t k = 0x9E3779B97F4A7C15ull;
-    uint64_t x = (kind | cpu << 8 | irql << 24) * k + time_ns;
+    uint64_t x = (kind | cpu << 8 | irql << 24 | locks << 32) * k + dt;
     x = x * k + arg;
     x = x * k + arg2;
     x = x * k + id;
-    x ^= x >> 32;
-    h ^= x;
-    h *= FNV_PRIME;
-    return h ^ (h >> 29);
+    return x ^ (x >> 32);
 }
 
 /* Keep @name as the name of object number @id: a name record in the spool, else in memory
@@ -190,11 +186,6 @@ static void first_sight(kdpc_machine *m, kdpc__tracebuf *tr, const void *object,
         record_name(tr, id, name);
 }
 
-static size_t cache_slot(uintptr_t key)
-{
-    return (size_t)((key >> 4) ^ (key >> 11)) & (KDPC_TRACE_IDCACHE - 1u);
-}
-
 static uint64_t object_id_slow(kdpc_machine *m, kdpc__tracebuf *tr, uintptr_t key, size_t slot,
                                unsigned kind)
 {
@@ -218,7 +209,7 @@ static inline uint64_t object_id(kdpc_machine *m, kdpc__tracebuf *tr, const void
     if (object == NULL)
         return 0;
     uintptr_t key = (uintptr_t)object;
-    size_t slot = cache_slot(key);
+    size_t slot = kdpc__trace_cache_slot(key);
     if (tr->idcache[slot].addr == key)
         return tr->idcache[slot].id;
     return object_id_slow(m, tr, key, slot, kind);
@@ -284,8 +275,8 @@ uint64_t kdpc__trace_id(kdpc_machine *m, const void *object)
     return object_id(m, m->trace, object, KDPC_EV_COUNT_);
 }
 
-void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
-                      kdpc_routine_ptr routine, uint64_t arg, uint64_t arg2)
+void kdpc__trace_emit_slow(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const void *object,
+                           kdpc_routine_ptr routine, uint64_t arg, uint64_t arg2)
 {
     kdpc__tracebuf *tr = m->trace;
     if (kind == KDPC_EV_THREAD_EXIT) {
@@ -297,6 +288,8 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
     /* The fields in locals (registers), for the digest and the spool; an event in memory
      * only for the ring and the report. */
     uint64_t time_ns = m->now_ns;
+    uint64_t dt = time_ns - tr->last_time;
+    tr->last_time = time_ns;
     unsigned cpu = c != NULL ? c->index : 0u;
     uint8_t irql = c != NULL ? c->irql : 0u;
     unsigned held = c != NULL && c->ver != NULL ? kdpc__locks_held(m, c) : 0u;
@@ -325,9 +318,12 @@ void kdpc__trace_emit(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, const 
             (void)kdpc__ptrmap_put(&tr->work_id, (uintptr_t)arg2 + 2u, (void *)(uintptr_t)id);
     }
     uint64_t seq = tr->total++;
-    tr->digest = digest_event(tr->digest, kind, cpu, irql, time_ns, arg, arg2, id);
+    /* the same word as the inline path's for an event it could have taken */
+    uint64_t w = kdpc__spool_tiny(kind, cpu, irql, locks, dt, id, arg, arg2);
+    tr->digest = kdpc__trace_mix(
+        tr->digest, w != 0 ? w : fold_event(kind, cpu, irql, locks, dt, arg, arg2, id));
     if (tr->spool != NULL && tr->spool->live)
-        kdpc__spool_put(tr->spool, kind, cpu, irql, locks, time_ns, id, raddr, arg, arg2);
+        kdpc__spool_put(tr->spool, kind, cpu, irql, locks, time_ns, dt, id, raddr, arg, arg2);
     if (tr->cap == 0 && m->report == NULL)
         return;
     kdpc_event ev;
