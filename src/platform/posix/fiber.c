@@ -311,13 +311,28 @@ __attribute__((noinline)) static void asan_clear_below(uintptr_t lo, uintptr_t h
 }
 #endif
 
+#if defined(KDPC_ASAN)
+/* After a jump out of a run, the next native call recovers at about the depth the run had: the
+ * frames above this one (that call's, and its caller's) may lie on redzones the skipped frames
+ * left, and an instrumented prologue only poisons its own redzones, trusting the rest to be
+ * clear. So the shadow is cleared from the bottom of the stack to 64 KiB above this frame:
+ * live frames lose their redzones until they return (missed checks, never false reports). */
+__attribute__((noinline)) static void asan_clear_host(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t top = hi - here > (uintptr_t)64 * 1024 ? here + (uintptr_t)64 * 1024 : hi;
+    if (lo != 0 && here > lo && here <= hi)
+        __asan_unpoison_memory_region((void *)lo, top - lo);
+}
+#endif
+
 void kdpc__fiber_abandoned(kdpc__fiber *host)
 {
 #if defined(KDPC_ASAN)
     __sanitizer_start_switch_fiber(NULL, host->asan_bottom, host->asan_size);
     __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
     /* the frames the run left on the host stack below the jump's target */
-    asan_clear_below((uintptr_t)host->asan_bottom, (uintptr_t)host->asan_bottom + host->asan_size);
+    asan_clear_host((uintptr_t)host->asan_bottom, (uintptr_t)host->asan_bottom + host->asan_size);
 #endif
 #if defined(KDPC_TSAN)
     __tsan_switch_to_fiber(host->tsan, 0);
