@@ -478,6 +478,11 @@ kdpc_status kdpc__timeline_write(kdpc__evsrc *s, FILE *out, unsigned width, uint
         columns = MAX_COLUMNS;
     if ((uint64_t)columns > to_ns - from_ns)
         columns = (unsigned)(to_ns - from_ns);
+    if (width - LABEL_W > columns && columns + LABEL_W > 40u)
+        width = columns + LABEL_W; /* wider than all the columns: one block (and a line buffer
+                                      of that size, never of a width up to UINT_MAX) */
+    else if (width - LABEL_W > columns)
+        width = 40u;
 
     tl T;
     memset(&T, 0, sizeof T);

@@ -961,6 +961,29 @@ static void test_timeline_wraps(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A width far past what the columns need (up to UINT_MAX) prints what 40 does for 20 columns:
+ * no line is longer than its columns, and nothing is sized by the width. */
+static void test_timeline_huge_width(void **state)
+{
+    (void)state;
+    kdpc_machine *m = traced(1, 16, 4096);
+    SlowStall = 10;
+    assert_int_equal(kdpc_machine_run(m, tiny_body, NULL), KDPC_OK);
+    SlowStall = 5;
+    kdpc_status st;
+    char *want = timeline(m, 40, 0, 20000, 20, &st);
+    assert_int_equal(st, KDPC_OK);
+    static const unsigned widths[] = {UINT32_MAX, UINT32_MAX - 1u, 1u << 30, 100000};
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+        char *out = timeline(m, widths[i], 0, 20000, 20, &st);
+        assert_int_equal(st, KDPC_OK);
+        assert_string_equal(out, want);
+        free(out);
+    }
+    free(want);
+    kdpc_machine_destroy(m);
+}
+
 static void test_timeline_bad_arguments(void **state)
 {
     (void)state;
@@ -999,6 +1022,7 @@ int main(void)
         cmocka_unit_test(test_replaces_through_link),
         cmocka_unit_test(test_timeline_verbatim),
         cmocka_unit_test(test_timeline_wraps),
+        cmocka_unit_test(test_timeline_huge_width),
         cmocka_unit_test(test_timeline_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
