@@ -80,6 +80,7 @@ typedef struct tl {
     size_t nrt, caprt;
     kdpc__ptrmap rmap;    /* key -> index + 1 */
     kdpc__ptrmap threads; /* thread id + 2 -> start routine */
+    kdpc__ptrmap parked;  /* thread id + 2 -> parked: its work items while it is off-CPU */
     bool oom;
 } tl;
 
@@ -220,6 +221,70 @@ static void pop(tl *T, unsigned cpu, uint8_t kind, bool match_id, uint64_t id)
     }
 }
 
+/* The work item frames of a thread that left its CPU (its routine blocked): they go back on
+ * top of the thread where it is switched in next, so the time of whatever runs meanwhile is
+ * not theirs. */
+#define MAX_PARKED 8u
+typedef struct parked {
+    unsigned n;
+    frame f[MAX_PARKED];
+} parked;
+
+/* Take the work frames off @cpu's stack for the thread whose frame is at @at. */
+static void park_work(tl *T, unsigned cpu, unsigned at)
+{
+    tl_cpu *C = &T->cpus[cpu];
+    if (C->depth > MAX_DEPTH)
+        return;
+    parked *p = NULL;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < C->depth; i++) {
+        if (i <= at || C->st[i].kind != K_WORK) {
+            C->st[kept++] = C->st[i];
+            continue;
+        }
+        if (p == NULL) {
+            uintptr_t key = (uintptr_t)C->st[at].id + 2u;
+            p = kdpc__ptrmap_get(&T->parked, key);
+            if (p == NULL) {
+                p = calloc(1, sizeof *p);
+                if (p == NULL || !kdpc__ptrmap_put(&T->parked, key, p)) {
+                    free(p);
+                    T->oom = true;
+                    return;
+                }
+            }
+        }
+        if (p->n < MAX_PARKED)
+            p->f[p->n++] = C->st[i];
+    }
+    C->depth = kept;
+}
+
+static void push(tl *T, unsigned cpu, uint8_t kind, uint32_t r, uint64_t id);
+
+/* Thread @id was switched in on @cpu: its parked work frames go back on top. */
+static void unpark_work(tl *T, unsigned cpu, uint64_t id)
+{
+    parked *p = kdpc__ptrmap_del(&T->parked, (uintptr_t)id + 2u);
+    if (p == NULL)
+        return;
+    for (unsigned i = 0; i < p->n; i++)
+        push(T, cpu, p->f[i].kind, p->f[i].r, p->f[i].id);
+    free(p);
+}
+
+/* Index of the thread frame on @C's stack, or -1. */
+static int thread_frame(const tl_cpu *C)
+{
+    unsigned top = C->depth < MAX_DEPTH ? C->depth : MAX_DEPTH;
+    for (unsigned i = top; i-- > 0;) {
+        if (C->st[i].kind == K_THREAD)
+            return (int)i;
+    }
+    return -1;
+}
+
 static void on_event(tl *T, const kdpc_event *e)
 {
     if (e->cpu >= T->ncpu)
@@ -233,20 +298,18 @@ static void on_event(tl *T, const kdpc_event *e)
             T->oom = true;
         break;
     case KDPC_EV_THREAD_SWITCH: {
+        int at = thread_frame(C);
+        if (at >= 0)
+            park_work(T, e->cpu, (unsigned)at); /* the leaving thread takes its work items */
         if (kdpc__trace_idle_thread(kdpc__evsrc_machine(T->s), e->arg)) {
             pop(T, e->cpu, K_THREAD, false, 0); /* the CPU went idle */
             break;
         }
         uintptr_t r = (uintptr_t)kdpc__ptrmap_get(&T->threads, (uintptr_t)e->arg + 2u);
         frame f = {K_THREAD, frame_routine(T, K_THREAD, r, e->arg), e->arg};
-        unsigned top = C->depth < MAX_DEPTH ? C->depth : MAX_DEPTH;
-        bool found = false;
-        for (unsigned i = top; i-- > 0 && !found;) {
-            if (C->st[i].kind == K_THREAD) {
-                C->st[i] = f;
-                found = true;
-            }
-        }
+        bool found = at >= 0;
+        if (found)
+            C->st[at] = f;
         if (!found) {
             if (C->depth < MAX_DEPTH) {
                 memmove(&C->st[1], &C->st[0],
@@ -255,11 +318,14 @@ static void on_event(tl *T, const kdpc_event *e)
             }
             C->depth++;
         }
+        if (C->depth <= MAX_DEPTH && (C->depth == 0 || C->st[C->depth - 1].kind == K_THREAD))
+            unpark_work(T, e->cpu, e->arg);
         break;
     }
     case KDPC_EV_THREAD_EXIT:
         pop(T, e->cpu, K_THREAD, true, e->arg);
         (void)kdpc__ptrmap_del(&T->threads, (uintptr_t)e->arg + 2u);
+        free(kdpc__ptrmap_del(&T->parked, (uintptr_t)e->arg + 2u));
         break;
     case KDPC_EV_DPC_BEGIN:
         push(T, e->cpu, K_DPC, frame_routine(T, K_DPC, e->routine, 0), e->object_id);
@@ -533,6 +599,11 @@ done:
     free(T.rt);
     kdpc__ptrmap_free(&T.rmap);
     kdpc__ptrmap_free(&T.threads);
+    for (size_t i = 0; i < T.parked.cap; i++) {
+        if (T.parked.keys[i] > 1)
+            free(T.parked.vals[i]);
+    }
+    kdpc__ptrmap_free(&T.parked);
     free(T.cells);
     free(T.irql);
     free(T.cpus);

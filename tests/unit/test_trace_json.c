@@ -691,6 +691,9 @@ static void test_irp_flows(void **state)
 }
 
 /* An empty trace (no run yet) still gives a whole file. */
+static char *timeline(kdpc_machine *m, unsigned width, uint64_t from, uint64_t to, unsigned cols,
+                      kdpc_status *st);
+
 /* A work item that blocks: its worker thread leaves the CPU in the middle of the routine and
  * may come back on the other one. */
 static WORK_QUEUE_ITEM BlockItem;
@@ -793,6 +796,21 @@ static void test_blocking_work_item_follows_its_thread(void **state)
                      (unsigned long long)seed, us);
         kt_json_free(doc);
         remove_path();
+        /* The timeline credits the work item with the time its slices cover in the JSON (it
+         * ran on its thread), not with the time other threads ran on its CPU while it
+         * waited. */
+        kdpc_status st;
+        char *tl = timeline(m, 80, 0, 0, 200, &st);
+        assert_int_equal(st, KDPC_OK);
+        const char *at = strstr(tl, "TjBlockingWork\n");
+        assert_non_null(at);
+        while (at > tl && at[-1] != 'k') /* back to the kind "work" */
+            at--;
+        double t = strtod(at, NULL);
+        if (!(t > us - 0.01 && t < us + 0.01))
+            fail_msg("seed %llu: the timeline gives the work item %g us, its JSON slices %g us",
+                     (unsigned long long)seed, t, us);
+        free(tl);
         kdpc_machine_destroy(m);
     }
 }
