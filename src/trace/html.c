@@ -22,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "kdpc_html_assets.h"
 #include "trace/evsrc.h"
@@ -678,49 +676,6 @@ static const unsigned char *find_marker(const unsigned char *p, size_t n, const 
     return NULL;
 }
 
-/* Open where the page goes: a temporary file beside @path (*@tmp, renamed into place at the
- * end), or @path itself when it exists and is not a regular file (/dev/stdout, a pipe,
- * /dev/full: *@tmp NULL). NULL with errno set on failure. */
-static FILE *open_out(const char *path, char **tmp)
-{
-    struct stat sb;
-    *tmp = NULL;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        if (S_ISDIR(sb.st_mode)) {
-            errno = EISDIR;
-            return NULL;
-        }
-        return fopen(path, "w");
-    }
-    size_t len = strlen(path);
-    char *name = malloc(len + 16);
-    if (name == NULL)
-        return NULL;
-    memcpy(name, path, len);
-    memcpy(name + len, ".tmp-XXXXXX", 12);
-    int fd = mkstemp(name);
-    if (fd < 0) {
-        int err = errno;
-        free(name);
-        errno = err;
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        int err = errno;
-        close(fd);
-        unlink(name);
-        free(name);
-        errno = err;
-        return NULL;
-    }
-    mode_t mask = umask(0); /* the page gets the mode a fopen'd file would */
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    *tmp = name;
-    return f;
-}
-
 kdpc_status kdpc__html_write(kdpc_machine *m, const kdpc_report *rep, const char *path)
 {
     static const char marker[] = "@KDPC_DATA@";
@@ -728,10 +683,11 @@ kdpc_status kdpc__html_write(kdpc_machine *m, const kdpc_report *rep, const char
     if (find_marker(kdpc__html_page, sizeof kdpc__html_page, marker, &at) == NULL)
         return KDPC_EINVAL; /* cannot happen: the build checks the template */
 
-    char *tmp = NULL;
-    FILE *f = open_out(path, &tmp);
-    if (f == NULL)
-        return errno == ENOMEM ? KDPC_ENOMEM : KDPC_EOUTPUT;
+    kdpc__outfile o; /* a temporary file beside the path, renamed into place (outfile.c) */
+    kdpc_status st = kdpc__outfile_open(&o, path);
+    if (st != KDPC_OK)
+        return st;
+    FILE *f = o.f;
     setvbuf(f, NULL, _IOFBF, 1 << 20);
 
     writer w = {.f = f, .m = m, .ncpu = m->ncpu};
@@ -746,16 +702,11 @@ kdpc_status kdpc__html_write(kdpc_machine *m, const kdpc_report *rep, const char
     writer_free(&w);
     if (err == 0 && ferror(f))
         err = errno != 0 ? errno : EIO;
-    if (fclose(f) != 0 && err == 0)
-        err = errno != 0 ? errno : EIO;
-    if (err == 0 && tmp != NULL && rename(tmp, path) != 0)
-        err = errno;
-    if (err != 0 && tmp != NULL)
-        unlink(tmp);
-    free(tmp);
-    if (err != 0) {
-        errno = err;
-        return err == ENOMEM ? KDPC_ENOMEM : KDPC_EOUTPUT;
+    errno = err;
+    st = kdpc__outfile_close(&o, err == 0); /* flush, fclose, rename; or remove */
+    if (err == ENOMEM) {
+        errno = ENOMEM;
+        return KDPC_ENOMEM;
     }
-    return KDPC_OK;
+    return st;
 }

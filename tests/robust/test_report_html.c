@@ -352,6 +352,33 @@ static void test_names_cannot_end_the_script(void **state)
     kdpc_machine_destroy(m);
 }
 
+/* A path that is a symbolic link keeps being one: the page goes to its target (as
+ * kdpc_trace_export_json does), and no temporary file is left. */
+static void test_replaces_through_link(void **state)
+{
+    (void)state;
+    kdpc_machine *m = machine(1024, true);
+    assert_int_equal(kdpc_machine_run(m, body, NULL), KDPC_OK);
+    char target[512];
+    snprintf(target, sizeof target, "%s", path_in_dir("target.html"));
+    FILE *old = fopen(target, "w");
+    assert_non_null(old);
+    fputs("old", old);
+    fclose(old);
+    const char *link = path_in_dir("link.html");
+    assert_int_equal(symlink("target.html", link), 0);
+    assert_int_equal(kdpc_report_html(m, link), KDPC_OK);
+    struct stat sb;
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    kt_json *d = page_data(target);
+    kt_json_free(d);
+    assert_no_temp();
+    unlink(link);
+    unlink(target);
+    kdpc_machine_destroy(m);
+}
+
 /* A work item whose routine blocks 200 us: its worker thread leaves the CPU and may come back
  * on the other one. */
 static WORK_QUEUE_ITEM BlockItem;
@@ -461,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_bugchecked_run_gives_complete_page),
         cmocka_unit_test(test_names_cannot_end_the_script),
         cmocka_unit_test(test_blocking_work_item_follows_its_thread),
+        cmocka_unit_test(test_replaces_through_link),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
