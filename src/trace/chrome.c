@@ -59,6 +59,7 @@ typedef struct parked {
 typedef struct pending {
     uint64_t ts;
     uint32_t tid;
+    bool anchor; /* no slice was open at the start: the arrow needs one to leave from */
 } pending;
 
 typedef struct dev_ev {
@@ -501,6 +502,9 @@ static bool remember(jw *w, kdpc__ptrmap *pm, uint64_t key, uint64_t ts, uint32_
     }
     p->ts = ts;
     p->tid = tid;
+    /* A viewer binds an arrow's start to the slice around it: a device track has none, and a
+     * CPU may have none open (a timer expiring on an idle CPU). */
+    p->anchor = tid >= DEVICE_TID || tid >= w->ncpu || w->cpus[tid].depth == 0;
     return true;
 }
 
@@ -519,6 +523,14 @@ static void flow_to(jw *w, kdpc__ptrmap *pm, uint64_t key, const char *cat, uint
     if (p == NULL)
         return;
     uint64_t id = ++w->flow_id;
+    if (p->anchor) { /* a zero-length slice for the arrow to leave from */
+        ev_head(w, 'X', p->tid, p->ts);
+        LIT(w, ",\"dur\":0,\"cat\":");
+        str(w, cat);
+        LIT(w, ",\"name\":");
+        str(w, cat);
+        LIT(w, "}");
+    }
     ev_head(w, 's', p->tid, p->ts);
     LIT(w, ",\"cat\":");
     str(w, cat);

@@ -235,8 +235,29 @@ static size_t check_balanced(const kt_json *doc, size_t *unfinished)
     return begins;
 }
 
-/* Every flow start has one end with the same id and "bp":"e", and the other way round.
- * Returns the number of flows of category @cat. */
+/* A slice on @tid is open at @ts: a zero-or-longer X around it, or more B than E up to it
+ * (a viewer draws an arrow only from a slice: it binds the start to the slice around it). */
+static bool enclosed(const kt_json *evs, double tid, double ts)
+{
+    long depth = 0;
+    for (size_t i = 0; i < kt_json_len(evs); i++) {
+        const kt_json *e = kt_json_at(evs, i);
+        if (kt_json_num(e, "tid", -1) != tid)
+            continue;
+        const char *ph = ph_of(e);
+        double t = kt_json_num(e, "ts", -1);
+        if (ph[0] == 'X' && t <= ts && ts <= t + kt_json_num(e, "dur", -1))
+            return true;
+        if (ph[0] == 'B' && t <= ts)
+            depth++;
+        if (ph[0] == 'E' && t < ts)
+            depth--;
+    }
+    return depth > 0;
+}
+
+/* Every flow start has one end with the same id and "bp":"e", and the other way round, and
+ * leaves from a slice. Returns the number of flows of category @cat. */
 static size_t check_flows(const kt_json *doc, const char *cat)
 {
     const kt_json *evs = kt_json_get(doc, "traceEvents");
@@ -257,6 +278,9 @@ static size_t check_flows(const kt_json *doc, const char *cat)
             }
         }
         assert_int_equal(ends, 1);
+        if (!enclosed(evs, kt_json_num(s, "tid", -1), kt_json_num(s, "ts", -1)))
+            fail_msg("flow %g (%s) starts outside any slice on tid %g at %g us", id,
+                     kt_json_str(s, "cat"), kt_json_num(s, "tid", -1), kt_json_num(s, "ts", -1));
         if (strcmp(kt_json_str(s, "cat"), cat) == 0)
             n++;
     }
