@@ -207,7 +207,7 @@ endif()
 # its start and drain, is longer): a row and an IRQL row per CPU, and the legend.
 expect_out(0 "timeline: the first 10ms of virtual time\nkdpc timeline: 0us .. 10000us, 400 columns"
            run serial --cpus 2 --duration 2ms --timeline)
-if(NOT LAST_OUT MATCHES "\nCPU 1    [.A-Za-z+]+\nIRQL 1   [.0-9A-F#]+\n" OR
+if(NOT LAST_OUT MATCHES "\nCPU 1    [.A-Za-z+]+\n  irql   [.0-9A-F#]+\n" OR
    NOT LAST_OUT MATCHES "\nlegend \\(most time first\\):\n  A  ")
   fail("--timeline: no CPU 1 rows or no legend:\n${LAST_OUT}")
 endif()

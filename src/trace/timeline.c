@@ -466,7 +466,7 @@ static void print(tl *T, FILE *out, unsigned width)
                 line[col - start] = cell_letter(T, letter_of, cpu, col);
             line[end - start] = '\0';
             fprintf(out, "%s\n", line);
-            fprintf(out, "IRQL %-*u", (int)LABEL_W - 5, cpu);
+            fprintf(out, "%-*s", (int)LABEL_W, "  irql"); /* the IRQL of the CPU above */
             for (unsigned col = start; col < end; col++) {
                 uint8_t q = T->irql[(size_t)cpu * T->cols + col];
                 line[col - start] =

@@ -963,7 +963,7 @@ static void test_timeline_verbatim(void **state)
                                  "\n"
                                  "         |0us      |10us\n"
                                  "CPU 0    AAAAAAAAAABBBBBBBBB.\n"
-                                 "IRQL 0   22222222222....2222.\n"
+                                 "  irql   22222222222....2222.\n"
                                  "\n"
                                  "legend (most time first):\n"
                                  "  A  dpc          10.1us  TjSlowDpc\n"
