@@ -17,6 +17,7 @@
 #include "mm/mm.h"
 #include "ob/ob.h"
 #include "pnp/pnp.h"
+#include "api/api.h"
 #include "trace/stats.h"
 #include "verifier/testfail.h"
 
@@ -137,10 +138,6 @@ static void timeout_hook(kdpc_machine *m)
     end_report(m, head, false);
 }
 
-static void drive_end(kdpc_machine *m);
-
-static void drive_end(kdpc_machine *m);
-
 /* A jump out of simulated code (kdpc__abandoned_run) skipped the end of a run's native call:
  * end it now (hooks.abandoned, on the next native or kernel call from the host). */
 static void abandoned_hook(kdpc_machine *m)
@@ -149,7 +146,7 @@ static void abandoned_hook(kdpc_machine *m)
     kdpc__pool_run_end(m);
     kdpc__fault_disable();
     m->last_status = KDPC_E_HALTED;
-    drive_end(m);
+    kdpc__api_end(m);
 }
 
 static void recover_abandoned(void)
@@ -227,8 +224,8 @@ kdpc_machine *kdpc_machine_create(const kdpc_config *cfg)
 
 /* A native call that drives the machine begins (KDPC_OK) or may not (KDPC_EBUSY from simulated code or
  * during another run or a destroy, KDPC_E_HALTED after a bug check, deadlock or timeout). While
- * one is in progress, kdpc_machine_destroy on another host thread waits for drive_end. */
-static kdpc_status drive_begin_any(kdpc_machine *m, bool halted_too)
+ * one is in progress, kdpc_machine_destroy on another host thread waits for kdpc__api_end. */
+kdpc_status kdpc__api_begin(kdpc_machine *m, bool halted_too)
 {
     recover_abandoned();
     if (kdpc__self() != NULL)
@@ -247,10 +244,10 @@ static kdpc_status drive_begin_any(kdpc_machine *m, bool halted_too)
 
 static kdpc_status drive_begin(kdpc_machine *m)
 {
-    return drive_begin_any(m, false);
+    return kdpc__api_begin(m, false);
 }
 
-static void drive_end(kdpc_machine *m)
+void kdpc__api_end(kdpc_machine *m)
 {
     kdpc__mutex_lock(&m->mu);
     m->api_runs--;
@@ -270,7 +267,7 @@ kdpc_status kdpc_machine_shutdown(kdpc_machine *m)
     bool bugchecked = atomic_load(&m->halted);
     if (!bugchecked)
         kdpc__halt_from_host(m); /* nothing left to run: the machine is off */
-    drive_end(m);
+    kdpc__api_end(m);
     return bugchecked ? KDPC_BUGCHECK : KDPC_OK;
 }
 
@@ -298,13 +295,13 @@ kdpc_status kdpc_machine_reset(kdpc_machine *m, uint64_t seed)
 {
     if (m == NULL)
         return KDPC_EINVAL;
-    kdpc_status st = drive_begin_any(m, true); /* a destroy elsewhere waits for the reset */
+    kdpc_status st = kdpc__api_begin(m, true); /* a destroy elsewhere waits for the reset */
     if (st != KDPC_OK)
         return st;
     layers_free(m);
     kdpc__machine_reset(m, seed);
     int err = layers_init(m);
-    drive_end(m);
+    kdpc__api_end(m);
     if (err != 0) {
         /* Half built: no run may use it; destroy still frees what there is. */
         atomic_store(&m->halted, true);
@@ -332,12 +329,12 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
     if (entry != NULL) {
         box = kdpc__ke_run_box(m, entry, ctx);
         if (box == NULL) {
-            drive_end(m);
+            kdpc__api_end(m);
             return KDPC_ENOMEM;
         }
         struct _KTHREAD *kt = kdpc__ke_thread_new(m, run_entry, box, NULL);
         if (kt == NULL) {
-            drive_end(m);
+            kdpc__api_end(m);
             return KDPC_ESYSTEM;
         }
         kt->t->routine = (kdpc_routine_ptr)entry;
@@ -351,7 +348,7 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
             kdpc__thread_ready(m, t);
             kdpc__mutex_unlock(&m->mu);
         }
-        drive_end(m);
+        kdpc__api_end(m);
         return KDPC_OK;
     }
     uint64_t deadline = 0;
@@ -373,7 +370,7 @@ static kdpc_status run(kdpc_machine *m, kdpc_entry_fn *entry, void *ctx, uint64_
     kdpc__fault_disable();
     kdpc__ver_run_end(m); /* summary lines of repeated warnings */
     m->last_status = st;
-    drive_end(m);
+    kdpc__api_end(m);
     return st;
 }
 

@@ -7,33 +7,8 @@
 #include <string.h>
 
 #include <kdpc/report.h>
+#include "api/api.h"
 #include "trace/report.h"
-
-/* The report may be read (KDPC_OK) or a run is in progress (KDPC_EBUSY: simulated code, or a
- * native call drives the machine on another host thread). While read, such calls wait or
- * fail with KDPC_EBUSY as for any native call that drives the machine. */
-static kdpc_status read_begin(kdpc_machine *m)
-{
-    (void)kdpc__abandoned_run(); /* a jump left a run: end it first, as every native call */
-    if (kdpc__self() != NULL)
-        return KDPC_EBUSY;
-    kdpc__mutex_lock(&m->mu);
-    kdpc_status st = KDPC_OK;
-    if (m->api_runs > 0 || m->destroying)
-        st = KDPC_EBUSY;
-    else
-        m->api_runs++;
-    kdpc__mutex_unlock(&m->mu);
-    return st;
-}
-
-static void read_end(kdpc_machine *m)
-{
-    kdpc__mutex_lock(&m->mu);
-    m->api_runs--;
-    kdpc__cond_broadcast(&m->run_cv);
-    kdpc__mutex_unlock(&m->mu);
-}
 
 kdpc_status kdpc_report_get(kdpc_machine *m, kdpc_report *out)
 {
@@ -41,11 +16,11 @@ kdpc_status kdpc_report_get(kdpc_machine *m, kdpc_report *out)
         memset(out, 0, sizeof *out);
     if (m == NULL || out == NULL || m->report == NULL)
         return KDPC_EINVAL;
-    kdpc_status st = read_begin(m);
+    kdpc_status st = kdpc__api_begin(m, true);
     if (st != KDPC_OK)
         return st;
     int rc = kdpc__report_build(m, out);
-    read_end(m);
+    kdpc__api_end(m);
     return rc == 0 ? KDPC_OK : KDPC_ENOMEM;
 }
 
@@ -55,17 +30,17 @@ static kdpc_status write_report(kdpc_machine *m, FILE *out,
 {
     if (m == NULL || out == NULL || m->report == NULL)
         return KDPC_EINVAL;
-    kdpc_status st = read_begin(m);
+    kdpc_status st = kdpc__api_begin(m, true);
     if (st != KDPC_OK)
         return st;
     kdpc_report rep;
     if (kdpc__report_build(m, &rep) != 0) {
-        read_end(m);
+        kdpc__api_end(m);
         return KDPC_ENOMEM;
     }
     int rc = write(m, &rep, out);
     int err = errno;
-    read_end(m);
+    kdpc__api_end(m);
     errno = err;
     return rc == 0 ? KDPC_OK : KDPC_EOUTPUT;
 }

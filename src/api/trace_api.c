@@ -8,40 +8,16 @@
 #include <stdio.h>
 
 #include <kdpc/trace.h>
+#include "api/api.h"
 #include "sim/sim.h"
 #include "trace/evsrc.h"
 #include "trace/export.h"
-
-/* An export reads the recorded events: no run may start meanwhile, and none may be in progress
- * (KDPC_EBUSY, also from simulated code). */
-static kdpc_status export_begin(kdpc_machine *m)
-{
-    (void)kdpc__abandoned_run(); /* a jump left a run: end it first, as every native call */
-    if (kdpc__self() != NULL)
-        return KDPC_EBUSY;
-    kdpc__mutex_lock(&m->mu);
-    kdpc_status st = KDPC_OK;
-    if (m->api_runs > 0 || m->destroying)
-        st = KDPC_EBUSY;
-    else
-        m->api_runs++;
-    kdpc__mutex_unlock(&m->mu);
-    return st;
-}
-
-static void export_end(kdpc_machine *m)
-{
-    kdpc__mutex_lock(&m->mu);
-    m->api_runs--;
-    kdpc__cond_broadcast(&m->run_cv);
-    kdpc__mutex_unlock(&m->mu);
-}
 
 kdpc_status kdpc_trace_export_json(kdpc_machine *m, const char *path)
 {
     if (m == NULL || path == NULL || path[0] == '\0')
         return KDPC_EINVAL;
-    kdpc_status st = export_begin(m);
+    kdpc_status st = kdpc__api_begin(m, true);
     if (st != KDPC_OK)
         return st;
     kdpc__evsrc *s = NULL;
@@ -59,7 +35,7 @@ kdpc_status kdpc_trace_export_json(kdpc_machine *m, const char *path)
         kdpc__evsrc_close(s);
         errno = e;
     }
-    export_end(m);
+    kdpc__api_end(m);
     return st;
 }
 
@@ -68,7 +44,7 @@ kdpc_status kdpc_trace_timeline(kdpc_machine *m, FILE *out, unsigned width, uint
 {
     if (m == NULL || out == NULL || (to_ns != 0 && from_ns >= to_ns))
         return KDPC_EINVAL;
-    kdpc_status st = export_begin(m);
+    kdpc_status st = kdpc__api_begin(m, true);
     if (st != KDPC_OK)
         return st;
     kdpc__evsrc *s = NULL;
@@ -79,6 +55,6 @@ kdpc_status kdpc_trace_timeline(kdpc_machine *m, FILE *out, unsigned width, uint
         kdpc__evsrc_close(s);
         errno = e;
     }
-    export_end(m);
+    kdpc__api_end(m);
     return st;
 }
