@@ -24,6 +24,7 @@
 #include "base/ptrmap.h"
 #include "sim/sim.h"
 #include "trace/export.h"
+#include "trace/json.h"
 
 #define DEVICE_TID 100000u /* tid of a device track: DEVICE_TID + the device's object number */
 #define MAX_DEPTH  64u     /* slices kept per CPU stack; deeper ones are counted, not shown */
@@ -154,24 +155,6 @@ static inline void ts_us(jw *w, uint64_t ns)
     raw(w, t, 4);
 }
 
-/* Bytes of the well-formed UTF-8 sequence at @s (a byte >= 0x80), or 0 when it is not one
- * (overlong forms, surrogates and code points past U+10FFFF included). */
-static size_t utf8_len(const char *p)
-{
-    const unsigned char *s = (const unsigned char *)p;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        unsigned lo = s[0] == 0xE0 ? 0xA0 : 0x80, hi = s[0] == 0xED ? 0x9F : 0xBF;
-        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        unsigned lo = s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
 /* A JSON string, quoted and escaped (control characters as \u00XX; bytes >= 0x80 as they
  * are when they are well-formed UTF-8, else U+FFFD). */
 static void str(jw *w, const char *s)
@@ -183,7 +166,7 @@ static void str(jw *w, const char *s)
         for (; *s != '\0'; s++) {
             unsigned char c = (unsigned char)*s;
             if (c >= 0x80) {
-                size_t k = utf8_len(s);
+                size_t k = kdpc__utf8_len(s);
                 if (k > 0) {
                     s += k - 1;
                     continue;

@@ -27,6 +27,7 @@
 #include "trace/evsrc.h"
 #include "trace/export.h"
 #include "trace/html.h"
+#include "trace/json.h"
 #include "trace/trace.h"
 
 #define STACK_DEPTH 32 /* nested ISR/DPC/work/sync slices per CPU */
@@ -84,23 +85,10 @@ static void put_u64(writer *w, uint64_t v)
 }
 
 /* A JSON string that may sit inside a <script> element: '<', '>' and '&' are escaped too. */
+/* Escaped for a <script> element too (a name holding "</script>" cannot end it). */
 static void put_str(writer *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    putc('"', w->f);
-    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p != 0; p++) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            putc('\\', w->f);
-            putc(c, w->f);
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f) {
-            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            fputs(u, w->f);
-        } else {
-            putc(c, w->f);
-        }
-    }
-    putc('"', w->f);
+    kdpc__json_str(w->f, s, true);
 }
 
 static void put_key(writer *w, const char *key)

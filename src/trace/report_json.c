@@ -8,74 +8,12 @@
 #include <inttypes.h>
 #include <kdpc/verifier.h>
 
+#include "trace/json.h"
 #include "trace/report.h"
 
-/* Bytes of the well-formed UTF-8 sequence at @s (its first byte >= 0x80), or 0 when it is
- * not one: overlong forms, surrogates, past U+10FFFF, cut short. */
-static unsigned utf8_seq(const unsigned char *s)
-{
-    unsigned n, lo = 0x80, hi = 0xBF;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        n = 2;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        lo = s[0] == 0xE0 ? 0xA0 : 0x80;
-        hi = s[0] == 0xED ? 0x9F : 0xBF;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        lo = s[0] == 0xF0 ? 0x90 : 0x80;
-        hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (unsigned i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* @s as a JSON string: quotes, backslashes and control characters escaped; well-formed UTF-8
- * copied, any other byte >= 0x80 written as U+FFFD (a name given as Latin-1 keeps the file
- * JSON). */
 static void jstr(FILE *out, const char *s)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p != 0; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", out);
-            break;
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        default:
-            if (*p < 0x20) {
-                fprintf(out, "\\u%04x", (unsigned)*p);
-            } else if (*p < 0x80) {
-                fputc(*p, out);
-            } else {
-                unsigned n = utf8_seq(p);
-                if (n == 0) {
-                    fputs("\\ufffd", out);
-                } else {
-                    fwrite(p, 1, n, out);
-                    p += n - 1;
-                }
-            }
-        }
-    }
-    fputc('"', out);
+    kdpc__json_str(out, s, false);
 }
 
 static void jhist(FILE *out, const kdpc_report_hist *h)
