@@ -550,11 +550,12 @@ static int cmd_run(int argc, char **argv)
         for (size_t j = i + 1; j < 3; j++) {
             if (outs[i].path != NULL && outs[j].path != NULL &&
                 same_file(outs[i].path, outs[j].path)) {
-                free(t.path);
+                int rc = usage_error("%s and %s name the same file %s: give each its own",
+                                     outs[i].opt, outs[j].opt, outs[i].path);
+                free(t.path); /* after the message, which names one of them */
                 free(rj.path);
                 free(ht.path);
-                return usage_error("%s and %s name the same file %s: give each its own",
-                                   outs[i].opt, outs[j].opt, outs[i].path);
+                return rc;
             }
         }
     }
