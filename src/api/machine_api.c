@@ -75,10 +75,12 @@ static bool config_ok(const kdpc_config *cfg)
            cfg->low_resources_permille <= 1000 && cfg->paged_pool_bytes <= ((size_t)1 << 34);
 }
 
-static void trace_event_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t obj,
-                             uint64_t arg)
+static uint64_t trace_event_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t obj,
+                                 uint64_t arg, uint64_t arg2)
 {
-    kdpc__trace(m, kind, c, (const void *)obj, NULL, arg);
+    uint64_t seq = kdpc__trace_total_of(m);
+    kdpc__trace2(m, kind, c, (const void *)obj, NULL, arg, arg2);
+    return seq + 1u;
 }
 
 /* A run ended KDPC_DEADLOCK or KDPC_TIMEOUT: m->deadlock_report gets what was still alive

@@ -57,10 +57,6 @@ typedef struct kdpc__dev_hooks {
     /* kdpc__dev_free meets a device whose PnP slot is still set: free it (pnp). The PnP layer
      * may instead free its slots itself at its own teardown and set them to NULL. */
     void (*free_pnp)(kdpc_machine *m, kdpc_device *dev, void *pnp);
-    /* Tracing (set by ke when the machine traces): emit a device-event / line-* event with
-     * @arg2; returns 1 + the event's sequence number, 0 when nothing was recorded. */
-    uint64_t (*trace)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
-                      uint64_t arg, uint64_t arg2);
 } kdpc__dev_hooks;
 
 /* Machine lifetime (api/machine_api.c's layers_init / teardown / reset). */

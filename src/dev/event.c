@@ -102,9 +102,9 @@ void kdpc__dev_run_events(kdpc_machine *m)
         if (!ev.internal) {
             ev.dev->counters.events++;
             /* (no CPU when the clock's advance hook runs it for a thread leaving its CPU) */
-            if (dm->hooks.trace != NULL)
-                traced = dm->hooks.trace(m, KDPC_EV_DEVICE_EVENT, kdpc__cur_cpu(),
-                                         (uintptr_t)ev.dev, ev.id, 0);
+            if (m->hooks.event != NULL)
+                traced = m->hooks.event(m, KDPC_EV_DEVICE_EVENT, kdpc__cur_cpu(), (uintptr_t)ev.dev,
+                                        ev.id, 0);
         }
         bool was_in = dm->in_event;
         uint64_t was_now = dm->event_now;

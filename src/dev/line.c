@@ -33,10 +33,10 @@
 static void trace_line(kdpc_machine *m, unsigned line, bool asserted)
 {
     kdpc__devm *dm = kdpc__devm_of(m);
-    if (kdpc__self() != NULL && dm->hooks.trace != NULL)
-        (void)dm->hooks.trace(m, asserted ? KDPC_EV_LINE_ASSERT : KDPC_EV_LINE_DEASSERT,
-                              kdpc__cur_cpu(), 0, line,
-                              asserted && dm->in_event ? dm->event_trace : 0);
+    if (kdpc__self() != NULL && m->hooks.event != NULL)
+        (void)m->hooks.event(m, asserted ? KDPC_EV_LINE_ASSERT : KDPC_EV_LINE_DEASSERT,
+                             kdpc__cur_cpu(), 0, line,
+                             asserted && dm->in_event ? dm->event_trace : 0);
 }
 
 /* A LevelSensitive line of @d changed what holds it: follow it on the machine line. */

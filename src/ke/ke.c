@@ -6,7 +6,6 @@
  */
 #include <stdlib.h>
 
-#include "dev/dev.h"
 #include "ke/ke.h"
 
 void kdpc__ke_outside(const char *routine)
@@ -64,17 +63,6 @@ void *kdpc__ke_current_driver(kdpc_machine *m, const kdpc__cpu *c)
     return NULL;
 }
 
-/* The device layer's events for the trace (dev/dev.h kdpc__dev_hooks.trace). */
-static uint64_t dev_trace_hook(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
-                               uint64_t arg, uint64_t arg2)
-{
-    if (m->trace == NULL)
-        return 0;
-    uint64_t seq = kdpc__trace_total_of(m);
-    kdpc__trace_emit(m, kind, c, (const void *)object, NULL, arg, arg2);
-    return seq + 1u;
-}
-
 int kdpc__ke_init(kdpc_machine *m)
 {
     kdpc__ke *ke = calloc(1, sizeof(*ke));
@@ -99,8 +87,6 @@ int kdpc__ke_init(kdpc_machine *m)
     m->hooks.interrupt = kdpc__ke_interrupt;
     m->hooks.idle_work = kdpc__ke_idle_work;
     m->hooks.thread_exit = kdpc__ke_thread_exit_check;
-    if (m->trace != NULL)
-        kdpc__dev_hooks_of(m)->trace = dev_trace_hook;
     return 0;
 }
 

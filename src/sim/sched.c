@@ -55,7 +55,7 @@ static bool sim_check(const kdpc_machine *m)
 static void event(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t obj, uint64_t arg)
 {
     if (m->hooks.event != NULL)
-        m->hooks.event(m, kind, c, obj, arg);
+        (void)m->hooks.event(m, kind, c, obj, arg, 0);
 }
 
 /* Keep c's bits in m->busy_cpus and m->spin_cpus in step with its thread, in_hook and

@@ -150,9 +150,11 @@ typedef struct kdpc__hooks {
     /* A jump left the run from simulated code (kdpc__abandoned_run): the machine layer is
      * cleaned up and halted; end the native call that ran it. On the host context. */
     void (*abandoned)(kdpc_machine *m);
-    /* An event of the machine layer (KDPC_EV_CPU_SWITCH, _THREAD_*, _LINE_*) for the trace. */
-    void (*event)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
-                  uint64_t arg);
+    /* An event of a layer below the trace (the machine's KDPC_EV_CPU_SWITCH, _THREAD_*, _LINE_*;
+     * the devices' _DEVICE_EVENT, _LINE_*) for the trace, with its arg2: returns 1 + the event's
+     * sequence number. NULL when not tracing. */
+    uint64_t (*event)(kdpc_machine *m, unsigned kind, const kdpc__cpu *c, uintptr_t object,
+                      uint64_t arg, uint64_t arg2);
     /* kdpc_name_object named @object (the trace's spool records it); NULL when not tracing. */
     void (*named)(kdpc_machine *m, const void *object, const char *name);
 } kdpc__hooks;
